@@ -1,0 +1,82 @@
+import pytest
+
+from vmconsole.config import (
+    ConfigError,
+    LibvirtCluster,
+    ProxmoxCluster,
+    SimCluster,
+    load_config,
+)
+
+GOOD = """
+theme = "vmconsole-light"
+default_profile = "both"
+
+[keys]
+migrate = "M"
+
+[[profiles.both.clusters]]
+kind = "libvirt"
+name = "kvm"
+uris = ["test:///default"]
+
+[[profiles.both.clusters]]
+kind = "proxmox"
+name = "pve"
+host = "pve.example.org"
+user = "root@pam"
+token_name = "vmconsole"
+token_secret_env = "PVE_SECRET"
+"""
+
+
+def test_no_file_means_the_demo(tmp_path, monkeypatch):
+    monkeypatch.delenv("VMCONSOLE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    config = load_config()
+    assert config.clusters(None) == (SimCluster(),)
+
+
+def test_profiles_with_two_kinds_and_a_secret_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PVE_SECRET", "s3cret")
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    kvm, pve = config.clusters(None)
+    assert isinstance(kvm, LibvirtCluster) and kvm.uris == ("test:///default",)
+    assert isinstance(pve, ProxmoxCluster) and pve.token_secret == "s3cret"
+    assert "s3cret" not in repr(pve)
+    assert config.keys == {"migrate": "M"} and config.theme == "vmconsole-light"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        ("theme = 3\n", 1, "theme", "expected str"),
+        ("[[profiles.a.clusters]]\nkind = \"libvirt\"\nname = \"x\"\nuris = []\n", 4,
+         "profiles.a.clusters[0].uris", "non-empty list"),
+        ("[[profiles.a.clusters]]\nkind = \"esx\"\n", 2, "profiles.a.clusters[0].kind",
+         "unknown kind"),
+        ("[[profiles.a.clusters]]\nkind = \"proxmox\"\nname = \"p\"\nhost = \"h\"\n"
+         "user = \"u\"\ntoken_name = \"t\"\ntoken_secret = \"plain\"\n", 7,
+         "profiles.a.clusters[0].token_secret", "do not go in the config file"),
+        ("thme = \"x\"\n", 1, "thme", "unknown key"),
+        ("theme = \n", 1, None, "not valid TOML"),
+    ],
+)
+def test_bad_files_name_the_file_line_and_key(tmp_path, text, line, key, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.line == line and err.value.key == key
+    assert str(path) in str(err.value) and words in str(err.value)
+
+
+def test_missing_explicit_file_and_unknown_profile(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+    path = tmp_path / "c.toml"
+    path.write_text("")
+    with pytest.raises(ConfigError, match="no profile 'x'"):
+        load_config(path).clusters("x")

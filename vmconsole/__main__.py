@@ -1,0 +1,3 @@
+from vmconsole.cli import main
+
+raise SystemExit(main())

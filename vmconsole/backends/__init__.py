@@ -1,0 +1,24 @@
+"""Backends: the simulator, libvirt and Proxmox, behind one protocol (`base.Backend`)."""
+
+from __future__ import annotations
+
+from vmconsole.backends.base import Backend
+from vmconsole.config import ClusterConfig, LibvirtCluster, ProxmoxCluster, SimCluster
+
+
+def open_backend(cluster: ClusterConfig) -> Backend:
+    """A backend for one configured cluster; its module is imported only when used, so
+    the demo runs without libvirt-python installed."""
+    if isinstance(cluster, SimCluster):
+        from vmconsole.backends.sim import open_sim
+
+        return open_sim(cluster)
+    if isinstance(cluster, LibvirtCluster):
+        from vmconsole.backends.libvirt import open_libvirt
+
+        return open_libvirt(cluster)
+    if isinstance(cluster, ProxmoxCluster):
+        from vmconsole.backends.proxmox import open_proxmox
+
+        return open_proxmox(cluster)
+    raise TypeError(f"unknown cluster config {cluster!r}")

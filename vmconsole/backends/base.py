@@ -1,0 +1,298 @@
+"""The backend seam: one protocol that the simulator, libvirt and Proxmox implement.
+
+Calls are blocking and thread-safe, with a timeout on every network call; the UI runs
+them in worker threads only. Actions return a `Task` at once and do their work on the
+backend; `tasks()` reports their progress. Failures are raised as the typed errors
+below, carrying the backend's own message for the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from vmconsole.model import HARequest, Inventory, Snapshot
+
+# --- errors -------------------------------------------------------------------------
+
+
+class BackendError(Exception):
+    """A failure to show the user in the backend's own words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotSupported(BackendError):
+    """This backend (or this object on it) cannot do the operation."""
+
+
+class Conflict(BackendError):
+    """A lock is held, or a name or id is taken."""
+
+
+class NotFound(BackendError):
+    """The object does not exist (any more)."""
+
+
+class AuthError(BackendError):
+    """Credentials were refused or lack a permission."""
+
+
+class Unreachable(BackendError):
+    """The host or cluster did not answer in time."""
+
+
+class InvalidInput(BackendError):
+    """Parameters were refused; `fields` maps a parameter name to the reason."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
+
+
+# --- what a backend can do ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the UI may offer for a backend. Anything False is hidden, not just refused."""
+
+    vmids: bool = False  # guests have numeric ids that a user chooses (Proxmox)
+    containers: bool = False
+    templates: bool = True
+    snapshots: bool = True
+    snapshot_ram: bool = True
+    linked_clone: bool = False
+    live_migration: bool = True
+    ha: bool = True
+    history: bool = False  # history() serves its own data (Proxmox rrddata)
+    faults: bool = False  # the SupportsFaults protocol (the simulator only)
+    time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
+
+
+# --- operations' parameters ---------------------------------------------------------
+
+
+class MigrationMode(StrEnum):
+    LIVE = "live"  # a running VM keeps running
+    OFFLINE = "offline"  # a stopped guest
+    RESTART = "restart"  # a running container: stop, move, start
+
+
+@dataclass(frozen=True, slots=True)
+class CloneSpec:
+    """A clone of a guest or template; creating from a template is a clone of it."""
+
+    name: str
+    node: str
+    storage: str | None = None  # None: the source's storage
+    vmid: int | None = None  # None: the next free id (where the backend has ids)
+    full: bool = True  # False: a linked clone (templates on storage that allows it)
+    snapshot: str | None = None  # clone the state of this snapshot
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationTarget:
+    """A node a guest could go to, and if it may not, why."""
+
+    node: str
+    allowed: bool
+    reason: str = ""
+    local_disks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HASettings:
+    request: HARequest = HARequest.STARTED
+    group: str | None = None
+    nodes: tuple[str, ...] = ()  # node affinity (PVE 9 rules), when no group
+    max_restart: int = 1
+    max_relocate: int = 1
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+class TaskStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def done(self) -> bool:
+        return self is not TaskStatus.RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One operation on the backend, as the task log shows it."""
+
+    id: str
+    operation: str  # e.g. "migrate", "clone", "snapshot", "start"
+    target: str  # the guest id (or node name) acted on
+    node: str
+    user: str
+    started: float
+    status: TaskStatus = TaskStatus.RUNNING
+    ended: float | None = None
+    progress: float | None = None  # 0..1 while running, when the backend knows
+    log: tuple[str, ...] = ()
+    error: str | None = None
+    result: dict[str, object] = field(default_factory=dict)  # e.g. new_id, downtime_ms
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended is None else self.ended - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    time: float
+    cpu: float
+    mem: int
+    maxmem: int
+    net_in: float
+    net_out: float
+    disk_read: float = 0.0
+    disk_write: float = 0.0
+
+
+# --- the protocol -------------------------------------------------------------------
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """One cluster connection. Every method may block; every one is thread-safe."""
+
+    @property
+    def name(self) -> str:
+        """The cluster's name as the tree shows it."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def inventory(self) -> Inventory:
+        """Everything in the cluster, in one bulk call."""
+        ...
+
+    def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
+        """Samples for one object over "hour", "day" or "week".
+
+        Raises NotSupported where the poller's own ring buffers are the only history.
+        """
+        ...
+
+    def tasks(self) -> list[Task]:
+        """Running and recent tasks, newest last."""
+        ...
+
+    def task(self, task_id: str) -> Task: ...
+
+    # power
+    def start(self, guest_id: str) -> Task: ...
+    def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task: ...
+    def stop(self, guest_id: str) -> Task: ...
+    def reboot(self, guest_id: str) -> Task: ...
+
+    # templates and clones
+    def next_vmid(self) -> int | None:
+        """The next free guest id, or None where guests have no numeric ids."""
+        ...
+
+    def clone(self, guest_id: str, spec: CloneSpec) -> Task: ...
+    def convert_to_template(self, guest_id: str) -> Task: ...
+
+    # snapshots
+    def snapshots(self, guest_id: str) -> list[Snapshot]: ...
+    def snapshot_create(
+        self, guest_id: str, name: str, description: str = "", vmstate: bool = False
+    ) -> Task: ...
+    def snapshot_rollback(self, guest_id: str, name: str) -> Task: ...
+    def snapshot_delete(self, guest_id: str, name: str) -> Task: ...
+
+    # migration
+    def migration_targets(self, guest_id: str) -> list[MigrationTarget]: ...
+    def migrate(
+        self, guest_id: str, node: str, mode: MigrationMode, with_local_disks: bool = False
+    ) -> Task: ...
+
+    # high availability
+    def ha_set(self, guest_id: str, settings: HASettings) -> Task: ...
+    def ha_remove(self, guest_id: str) -> Task: ...
+    def ha_groups(self) -> list[str]: ...
+
+    def close(self) -> None:
+        """Release connections; called when the console exits."""
+        ...
+
+
+class FaultKind(StrEnum):
+    POWER_OFF = "power_off"  # the node dies
+    CUT_NETWORK = "cut_network"  # cluster network down; the node keeps running
+    ISOLATE = "isolate"  # alias kept for the lecture's word: like CUT_NETWORK
+    LOSE_STORAGE = "lose_storage"  # shared storage unreachable from the node
+
+
+@runtime_checkable
+class SupportsFaults(Protocol):
+    """Fault injection, for teaching: only the simulator has it."""
+
+    def inject_fault(self, node: str, fault: FaultKind) -> None: ...
+    def partition(self, groups: list[list[str]]) -> None: ...
+    def restore(self, node: str | None = None) -> None:
+        """Undo faults on one node, or everywhere."""
+        ...
+
+
+@runtime_checkable
+class SupportsTimeControl(Protocol):
+    """A clock that a teacher can speed up or pause."""
+
+    @property
+    def time_scale(self) -> float: ...
+    def set_time_scale(self, scale: float) -> None:
+        """1.0 is real time; 0 pauses."""
+        ...
+
+    def now(self) -> float:
+        """The backend's own clock, in seconds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterEvent:
+    """Something that happened in the cluster, for the teaching timeline and the ping chart.
+
+    `kind` is a short machine-readable word ("migration_started", "stop_and_copy",
+    "node_lost", "fenced", "recovered", ...); `message` narrates it for a person, with
+    the reason and any wait ("pve3 lost: waiting 60 s fence delay ...").
+    """
+
+    seq: int
+    time: float
+    kind: str
+    message: str
+    node: str | None = None
+    guest: str | None = None
+
+
+@runtime_checkable
+class SupportsEvents(Protocol):
+    def events(self, since: int = 0) -> list[ClusterEvent]:
+        """Events with seq > since, oldest first."""
+        ...
+
+
+@runtime_checkable
+class SupportsProbe(Protocol):
+    """Guests that answer probes from the model itself (the simulator's prober)."""
+
+    def probe(self, guest_id: str) -> float | None:
+        """The round-trip time in seconds if the guest answers now, else None."""
+        ...

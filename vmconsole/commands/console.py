@@ -1,0 +1,48 @@
+"""`vmconsole [console]`: open the console on a profile (none: the demo cluster)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vmconsole.config import ClusterConfig, Config, ConfigError, load_config
+
+
+def add_console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="config file (default: "
+                        "$VMCONSOLE_CONFIG or $XDG_CONFIG_HOME/vmconsole/config.toml)")
+    parser.add_argument("--profile", metavar="NAME", help="a profile from the config file")
+    parser.add_argument("--theme", metavar="NAME", help="a built-in or user theme")
+    parser.add_argument("--ascii", action="store_true", default=None,
+                        help="plain ASCII symbols, for terminals without Unicode")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("console", help="open the console (the default command)")
+    add_console_options(parser)
+    parser.set_defaults(func=run)
+
+
+def load_or_exit(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        print(f"vmconsole: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run_console(args: argparse.Namespace, config: Config,
+                clusters: tuple[ClusterConfig, ...]) -> int:
+    from vmconsole.ui.launch import launch
+
+    return launch(config, clusters, theme=args.theme, ascii=args.ascii)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    try:
+        clusters = config.clusters(args.profile)
+    except ConfigError as exc:
+        print(f"vmconsole: {exc}", file=sys.stderr)
+        return 2
+    return run_console(args, config, clusters)

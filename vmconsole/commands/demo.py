@@ -1,0 +1,29 @@
+"""`vmconsole demo`: the simulated cluster, at any size, seed or scenario."""
+
+from __future__ import annotations
+
+import argparse
+
+from vmconsole.commands.console import add_console_options, load_or_exit, run_console
+from vmconsole.config import SimCluster
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("demo", help="a simulated cluster (larger ones for trying scale)")
+    add_console_options(parser)
+    parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    parser.add_argument("--guests", type=int, default=0,
+                        help="number of guests (default: the classic lab's guests)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the load model")
+    parser.add_argument("--speed", type=float, default=1.0, help="time scale (10 = 10x)")
+    parser.add_argument("--scenario", metavar="NAME", help="a teaching scenario to run")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.nodes < 1 or args.guests < 0 or args.speed < 0:
+        raise SystemExit("vmconsole demo: --nodes must be >= 1, --guests and --speed >= 0")
+    config = load_or_exit(args)
+    cluster = SimCluster(nodes=args.nodes, guests=args.guests, seed=args.seed,
+                         time_scale=args.speed, scenario=args.scenario)
+    return run_console(args, config, (cluster,))

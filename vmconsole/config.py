@@ -1,0 +1,265 @@
+"""Configuration: profiles of clusters from a TOML file, secrets from env or files.
+
+Search order for the file: `--config PATH`, then `$VMCONSOLE_CONFIG`, then
+`$XDG_CONFIG_HOME/vmconsole/config.toml` (default `~/.config/vmconsole/config.toml`).
+No file and no profile: the demo cluster. A file that is present but wrong stops the
+console with a message naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used, with where and why."""
+
+    def __init__(self, path: Path | None, message: str, line: int | None = None,
+                 key: str | None = None) -> None:
+        where = str(path) if path else "<config>"
+        if line is not None:
+            where += f", line {line}"
+        if key:
+            where += f", key '{key}'"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.key, self.reason = path, line, key, message
+
+
+@dataclass(frozen=True, slots=True)
+class SimCluster:
+    name: str = "lab"
+    nodes: int = 3
+    guests: int = 0  # 0: the classic lab's guests; more: a generated cluster for scale
+    seed: int = 1
+    time_scale: float = 1.0
+    scenario: str | None = None
+    kind: str = "sim"
+
+
+@dataclass(frozen=True, slots=True)
+class LibvirtCluster:
+    name: str
+    uris: tuple[str, ...]
+    kind: str = "libvirt"
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProxmoxCluster:
+    name: str
+    host: str
+    user: str
+    port: int = 8006
+    token_name: str | None = None
+    token_secret: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    verify_ssl: bool = True
+    ca_file: str | None = None
+    fingerprint: str | None = None
+    timeout: float = 10.0
+    kind: str = "proxmox"
+
+
+ClusterConfig = SimCluster | LibvirtCluster | ProxmoxCluster
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None = None
+    profiles: dict[str, tuple[ClusterConfig, ...]] = field(default_factory=dict)
+    default_profile: str | None = None
+    theme: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
+    ascii: bool | None = None  # None: decide from the terminal
+
+    def clusters(self, profile: str | None) -> tuple[ClusterConfig, ...]:
+        """The clusters of a profile; no profile at all means the demo cluster."""
+        name = profile or self.default_profile
+        if name is None:
+            return (SimCluster(),)
+        if name not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError(self.path, f"no profile '{name}' (profiles: {known})")
+        return self.profiles[name]
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    if env := os.environ.get("VMCONSOLE_CONFIG"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return Path(base) / "vmconsole" / "config.toml"
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Read the config file; a missing default file is an empty config, a missing
+    explicit one (`--config`, `$VMCONSOLE_CONFIG`) an error."""
+    path = config_path(explicit)
+    if not path.exists():
+        if explicit or os.environ.get("VMCONSOLE_CONFIG"):
+            raise ConfigError(path, "file not found")
+        return Config()
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(path, f"not valid TOML: {exc}",
+                          int(match.group(1)) if match else None) from None
+    return parse_config(data, path, text)
+
+
+class _Reader:
+    """Typed access to a TOML table that reports the offending key and its line."""
+
+    def __init__(self, path: Path | None, text: str) -> None:
+        self.path, self.lines = path, text.splitlines()
+
+    def line_of(self, key: str) -> int | None:
+        leaf = key.rsplit(".", 1)[-1]
+        pattern = re.compile(rf"^\s*\"?{re.escape(leaf)}\"?\s*=")
+        for number, line in enumerate(self.lines, 1):
+            if pattern.match(line):
+                return number
+        return None
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.path, message, self.line_of(key), key)
+
+    def get(self, table: dict[str, Any], key: str, prefix: str, kind: type | tuple[type, ...],
+            default: Any = None, required: bool = False) -> Any:
+        full = f"{prefix}.{key}" if prefix else key
+        if key not in table:
+            if required:
+                raise ConfigError(self.path, "missing required key", None, full)
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(
+                k.__name__ for k in kind)
+            raise self.fail(full, f"expected {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def unknown(self, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                full = f"{prefix}.{key}" if prefix else key
+                raise self.fail(full, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | None:
+    """A secret comes from `<key>_env` (a variable's name) or `<key>_file` (a path)."""
+    env_name = r.get(table, f"{key}_env", prefix, str)
+    file_name = r.get(table, f"{key}_file", prefix, str)
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise r.fail(f"{prefix}.{key}_env", f"environment variable {env_name} is not set")
+        return value
+    if file_name:
+        try:
+            return Path(file_name).expanduser().read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise r.fail(f"{prefix}.{key}_file", f"cannot read {file_name}: {exc.strerror}"
+                         ) from None
+    return None
+
+
+_SIM_KEYS = {"kind", "name", "nodes", "guests", "seed", "time_scale", "scenario"}
+_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout"}
+_PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
+                 "token_secret_file", "password_env", "password_file", "verify_ssl",
+                 "ca_file", "fingerprint", "timeout"}
+
+
+def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
+    kind = r.get(table, "kind", prefix, str, required=True)
+    if kind == "sim":
+        r.unknown(table, _SIM_KEYS, prefix)
+        return SimCluster(
+            name=r.get(table, "name", prefix, str, "lab"),
+            nodes=r.get(table, "nodes", prefix, int, 3),
+            guests=r.get(table, "guests", prefix, int, 0),
+            seed=r.get(table, "seed", prefix, int, 1),
+            time_scale=r.get(table, "time_scale", prefix, float, 1.0),
+            scenario=r.get(table, "scenario", prefix, str),
+        )
+    if kind == "libvirt":
+        r.unknown(table, _LIBVIRT_KEYS, prefix)
+        uris = r.get(table, "uris", prefix, list, required=True)
+        if not uris or not all(isinstance(u, str) for u in uris):
+            raise r.fail(f"{prefix}.uris", "expected a non-empty list of libvirt URIs")
+        return LibvirtCluster(
+            name=r.get(table, "name", prefix, str, required=True),
+            uris=tuple(uris),
+            timeout=r.get(table, "timeout", prefix, float, 10.0),
+        )
+    if kind == "proxmox":
+        for key in ("token_secret", "password"):
+            if key in table:
+                raise r.fail(f"{prefix}.{key}", "secrets do not go in the config file: "
+                             f"use {key}_env or {key}_file")
+        r.unknown(table, _PROXMOX_KEYS, prefix)
+        cluster = ProxmoxCluster(
+            name=r.get(table, "name", prefix, str, required=True),
+            host=r.get(table, "host", prefix, str, required=True),
+            user=r.get(table, "user", prefix, str, required=True),
+            port=r.get(table, "port", prefix, int, 8006),
+            token_name=r.get(table, "token_name", prefix, str),
+            token_secret=_secret(r, table, "token_secret", prefix),
+            password=_secret(r, table, "password", prefix),
+            verify_ssl=r.get(table, "verify_ssl", prefix, bool, True),
+            ca_file=r.get(table, "ca_file", prefix, str),
+            fingerprint=r.get(table, "fingerprint", prefix, str),
+            timeout=r.get(table, "timeout", prefix, float, 10.0),
+        )
+        if cluster.token_name and not cluster.token_secret:
+            raise r.fail(f"{prefix}.token_name",
+                         "a token needs token_secret_env or token_secret_file")
+        if not cluster.token_name and not cluster.password:
+            raise r.fail(prefix, "give token_name with a token secret, or a password")
+        return cluster
+    raise r.fail(f"{prefix}.kind", f"unknown kind '{kind}' (sim, libvirt or proxmox)")
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "") -> Config:
+    r = _Reader(path, text)
+    r.unknown(data, {"theme", "default_profile", "keys", "profiles", "ascii"}, "")
+    keys = r.get(data, "keys", "", dict, {})
+    for binding_id, key in keys.items():
+        if not isinstance(key, str) or not key.strip():
+            raise r.fail(f"keys.{binding_id}", "expected a key name such as \"m\" or \"ctrl+m\"")
+    profiles: dict[str, tuple[ClusterConfig, ...]] = {}
+    for name, profile in r.get(data, "profiles", "", dict, {}).items():
+        prefix = f"profiles.{name}"
+        if not isinstance(profile, dict):
+            raise r.fail(prefix, "expected a table with a [[...clusters]] list")
+        r.unknown(profile, {"clusters"}, prefix)
+        clusters = r.get(profile, "clusters", prefix, list, required=True)
+        if not clusters:
+            raise r.fail(f"{prefix}.clusters", "a profile needs at least one cluster")
+        items = []
+        for index, table in enumerate(clusters):
+            if not isinstance(table, dict):
+                raise r.fail(f"{prefix}.clusters", "expected [[profiles.NAME.clusters]] tables")
+            items.append(_cluster(r, table, f"{prefix}.clusters[{index}]"))
+        profiles[name] = tuple(items)
+    default = r.get(data, "default_profile", "", str)
+    if default is not None and default not in profiles:
+        raise r.fail("default_profile", f"no profile named '{default}'")
+    return Config(
+        path=path,
+        profiles=profiles,
+        default_profile=default,
+        theme=r.get(data, "theme", "", str),
+        keys=dict(keys),
+        ascii=r.get(data, "ascii", "", bool),
+    )
