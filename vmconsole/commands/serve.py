@@ -1,0 +1,51 @@
+"""`vmconsole serve`: the console over SSH, one per session, with roles (docs/serve.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from vmconsole.commands.console import load_or_exit
+from vmconsole.config import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("serve", help="serve the console over SSH (public keys, roles)")
+    parser.add_argument("--listen", default="127.0.0.1:2222", metavar="HOST:PORT",
+                        help="address to listen on (default 127.0.0.1:2222)")
+    parser.add_argument("--host-key", metavar="PATH", help="the server's key, made on first "
+                        "use (default $XDG_STATE_HOME/vmconsole/ssh_host_ed25519_key)")
+    parser.add_argument("--authorized-keys", metavar="PATH", help="client keys and their "
+                        "roles (default $XDG_CONFIG_HOME/vmconsole/authorized_keys)")
+    parser.add_argument("--config", metavar="PATH", help="config file")
+    parser.add_argument("--profile", metavar="NAME", help="a profile from the config file")
+    parser.add_argument("--theme", metavar="NAME", help="the consoles' theme")
+    parser.add_argument("--max-sessions", type=int, default=30, metavar="N",
+                        help="consoles at once; the next is refused (default 30)")
+    parser.add_argument("--idle-timeout", type=float, default=0, metavar="SECONDS",
+                        help="end a console after this long without input (default: never)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vmconsole.serve.keys import default_authorized_keys_path, default_host_key_path
+    from vmconsole.serve.limits import Limits
+    from vmconsole.serve.run import parse_listen, serve
+
+    config = load_or_exit(args)
+    try:
+        clusters = config.clusters(args.profile)
+        listen = parse_listen(args.listen)
+        limits = Limits(max_sessions=args.max_sessions, idle_timeout=args.idle_timeout)
+    except (ConfigError, ValueError) as exc:
+        print(f"vmconsole serve: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    host_key = Path(args.host_key).expanduser() if args.host_key else default_host_key_path()
+    keys = (Path(args.authorized_keys).expanduser() if args.authorized_keys
+            else default_authorized_keys_path())
+    return serve(config, clusters, listen, host_key, keys, limits, theme=args.theme)

@@ -1,0 +1,133 @@
+"""A Textual driver whose terminal is an SSH channel.
+
+Textual's Linux driver owns the process's tty (termios, SIGWINCH, an input thread);
+here the terminal is the client's, at the other end of a channel: output goes to
+`channel.write`, input arrives through `feed` (called by the SSH session on the event
+loop) and is turned into key and mouse events by Textual's own xterm parser, and a
+window-change request becomes a Resize. Everything runs on the one asyncio loop that
+also runs asyncssh and every other session's app, so there is no thread here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Protocol
+
+from textual import constants, events
+from textual._xterm_parser import XTermParser
+from textual.driver import Driver
+from textual.geometry import Size
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+# Disambiguated escape codes, all keys reported, with their text: what Textual's Linux
+# driver asks of terminals that speak the kitty keyboard protocol (others ignore it).
+KITTY_KEY_FLAGS = 0b00001 | 0b01000 | 0b10000
+
+
+class Terminal(Protocol):
+    """The client's end, as the driver needs it (the SSH session implements it)."""
+
+    def write(self, data: str) -> None: ...
+
+    def size(self) -> tuple[int, int]: ...
+
+    def attach(self, driver: ChannelDriver) -> None: ...
+
+
+class ChannelDriver(Driver):
+    """Drives one app over one SSH channel; see `bound_to`."""
+
+    terminal: Terminal
+
+    @classmethod
+    def bound_to(cls, terminal: Terminal) -> type[ChannelDriver]:
+        """A driver class for one session: the app builds its driver from a class, so
+        the class carries the session's terminal."""
+        return type(cls.__name__, (cls,), {"terminal": terminal})
+
+    def __init__(self, app: App[Any], *, debug: bool = False, mouse: bool = True,
+                 size: tuple[int, int] | None = None) -> None:
+        super().__init__(app, debug=debug, mouse=mouse, size=size or self.terminal.size())
+        self._parser = XTermParser(debug=False)
+        self._tick: asyncio.TimerHandle | None = None
+        self._input_enabled = False
+        self.terminal.attach(self)
+
+    # --- output -----------------------------------------------------------------------
+
+    def write(self, data: str) -> None:
+        self.terminal.write(data)
+
+    def start_application_mode(self) -> None:
+        self._input_enabled = True
+        self.resize(*self.terminal.size())
+        self.write("\x1b[?1049h")  # alternate screen
+        self._set_mouse(True)
+        self.write("\x1b[?25l")  # hide the cursor
+        self.write("\x1b[?1004h")  # focus in/out reports
+        if not constants.DISABLE_KITTY_KEY:
+            self.write(f"\x1b[>{KITTY_KEY_FLAGS}u")
+        self.write("\x1b[?2026$p")  # does the terminal do synchronized output?
+        self.write("\x1b[?2004h")  # bracketed paste
+        self.write("\x1b[?7l")  # no line wrap
+
+    def stop_application_mode(self) -> None:
+        self.disable_input()
+        self.write("\x1b[?2004l")
+        self.write("\x1b[?7h")
+        self.write("\x1b[<u")  # leave the kitty protocol before the alternate screen
+        self.write("\x1b[?1049l")
+        self.write("\x1b[?25h")
+        self.write("\x1b[?1004l")
+
+    def disable_input(self) -> None:
+        if self._input_enabled:
+            self._input_enabled = False
+            self._set_mouse(False)
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
+    def _set_mouse(self, on: bool) -> None:
+        if self._mouse:
+            flag = "h" if on else "l"
+            # click, any motion, urxvt and SGR coordinates
+            for mode in (1000, 1003, 1015, 1006):
+                self.write(f"\x1b[?{mode}{flag}")
+
+    # --- input ------------------------------------------------------------------------
+
+    def send_message(self, message: Message) -> None:
+        # Called on the app's own loop, so no hop through run_coroutine_threadsafe.
+        self._app.post_message(message)
+
+    def feed(self, data: str) -> None:
+        """Bytes the client typed (decoded), turned into Textual events."""
+        if not self._input_enabled:
+            return
+        for event in self._parser.feed(data):
+            self.process_message(event)
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        # A lone ESC is a key only once the parser's timeout passes with nothing after
+        # it; the Linux driver polls for that, here a timer fires once.
+        if self._tick is None and self._parser._timeout_time is not None:
+            self._tick = self._loop.call_later(0.11, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._tick = None
+        if not self._input_enabled:
+            return
+        for event in self._parser.tick():
+            self.process_message(event)
+        self._schedule_tick()
+
+    def resize(self, width: int, height: int) -> None:
+        """The client's window changed (or the session started)."""
+        self._size = (width, height)
+        size = Size(width, height)
+        self.send_message(events.Resize(size, size))

@@ -1,0 +1,76 @@
+"""Run the server until SIGINT or SIGTERM: open and start the poll loops once, serve,
+then end every console, stop the loops and close the backends."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vmconsole.config import ClusterConfig, Config
+from vmconsole.serve.keys import fingerprint, load_or_create_host_key, read_authorized_keys
+from vmconsole.serve.limits import Limits
+from vmconsole.serve.server import ConsoleServer, ServeSettings
+from vmconsole.ui.launch import open_loops
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str
+    port: int
+
+
+def parse_listen(text: str) -> Listen:
+    """`HOST:PORT`, `[IPV6]:PORT` or `:PORT` (loopback)."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:2222")
+    host = host.strip("[]") or "127.0.0.1"
+    return Listen(host, int(port_text))
+
+
+def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
+          host_key_path: Path, authorized_keys: Path, limits: Limits,
+          theme: str | None = None) -> int:
+    try:
+        host_key = load_or_create_host_key(host_key_path)
+        keys = read_authorized_keys(authorized_keys)
+    except (OSError, ValueError) as exc:
+        print(f"vmconsole serve: {exc}", file=sys.stderr)
+        return 2
+    del keys  # read once here only to fail early; each login reads the file again
+    loops = open_loops(tuple(clusters))
+    for loop in loops:
+        loop.start()
+    try:
+        settings = ServeSettings(host_key, authorized_keys, config, limits, theme)
+        return asyncio.run(_serve(ConsoleServer(loops, settings), listen, host_key_path))
+    finally:
+        for loop in loops:
+            loop.stop(timeout=2.0)
+            loop.backend.close()
+
+
+async def _serve(server: ConsoleServer, listen: Listen, host_key_path: Path) -> int:
+    try:
+        host, port = await server.start(listen.host, listen.port)
+    except OSError as exc:
+        print(f"vmconsole serve: cannot listen on {listen.host}:{listen.port}: "
+              f"{exc.strerror}", file=sys.stderr)
+        return 1
+    names = ", ".join(loop.backend.name for loop in server.loops)
+    print(f"vmconsole serve: listening on {host}:{port} for {names}\n"
+          f"  host key {fingerprint(server.settings.host_key)} ({host_key_path})\n"
+          f"  authorized keys {server.settings.authorized_keys}\n"
+          f"  connect with: ssh -p {port} {host}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    print("vmconsole serve: stopping", file=sys.stderr, flush=True)
+    await server.stop()
+    return 0
