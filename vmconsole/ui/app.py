@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -16,14 +16,15 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.screens.help import HelpScreen
-from vmconsole.ui.symbols import ASCII, UNICODE
+from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
-from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.task_log import TaskLog
+from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 
-class VMConsoleApp(App[int]):
+class VMConsoleApp(TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -42,12 +43,7 @@ class VMConsoleApp(App[int]):
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, theme: str | None = None,
                  ascii: bool = False) -> None:
-        super().__init__()
-        self.loops = {loop.backend.name: loop for loop in loops}
-        self.config = config or Config()
-        self.session = session or Session.local()
-        self.symbols = ASCII if ascii else UNICODE
-        self.latest: dict[str, PollResult] = {}
+        super().__init__(loops, config, session, ascii)
         self._unsubscribe: list[object] = []
         self._theme_problems: list[str] = []
         self._requested_theme = theme or self.config.theme or DEFAULT_THEME
@@ -61,6 +57,7 @@ class VMConsoleApp(App[int]):
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             yield DetailPane(id="detail")
+        yield TeachingPanel(id="teaching", classes="visible" if self.teachable() else "")
         yield TaskLog(id="tasks")
         yield Footer()
 
@@ -95,7 +92,8 @@ class VMConsoleApp(App[int]):
     def _all_bindings(self) -> list[Binding]:
         out: list[Binding] = []
         for cls in (type(self), ClusterTree, TaskLog):
-            out += [b for b in cls.BINDINGS if isinstance(b, Binding)]
+            for bindings in cls._merge_bindings().key_to_bindings.values():
+                out += [b for b in bindings if b not in out]
         return out
 
     def on_unmount(self) -> None:
@@ -120,6 +118,7 @@ class VMConsoleApp(App[int]):
         if result.inventory is not None:
             self.query_one(TaskLog).update_tasks(result.cluster, result.tasks,
                                                  result.inventory.taken_at)
+        self.teaching_on_poll(result)
         ref = self.selected
         if ref is not None and ref.cluster == result.cluster and (
             result.diff is None or ref.is_cluster or ref.object_id in result.diff.changed
@@ -128,10 +127,6 @@ class VMConsoleApp(App[int]):
             self._show_selection()
 
     # --- selection ----------------------------------------------------------------------
-
-    @property
-    def selected(self) -> TreeRef | None:
-        return self.query_one(ClusterTree).selected_ref()
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
