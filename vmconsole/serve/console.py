@@ -9,9 +9,10 @@ all of them fed by the server's shared poll loops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncssh
@@ -49,11 +50,11 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     # --- requests -----------------------------------------------------------------------
 
-    def connection_made(self, chan: asyncssh.SSHServerChannel[str]) -> None:  # type: ignore[override]
+    def connection_made(self, chan: asyncssh.SSHServerChannel[str]) -> None:
         self._channel = chan
 
     def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int],
-                      term_modes: asyncssh.TermModes) -> bool:
+                      term_modes: Mapping[int, int]) -> bool:
         width, height = term_size[0] or 80, term_size[1] or 24
         self._pty = (term_type or "xterm", width, height)
         return True
@@ -117,10 +118,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     def _close(self, status: int) -> None:
         if self._channel is not None and not self.ended.is_set():
-            try:
+            with contextlib.suppress(OSError):  # the client is already gone
                 self._channel.exit(status)
-            except OSError:
-                pass  # the client is already gone
         if not self.ended.is_set():
             self.ended.set()
             self._release(self)

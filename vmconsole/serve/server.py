@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import asyncssh
 
@@ -105,21 +106,23 @@ class _Connection(asyncssh.SSHServer):
     def __init__(self, server: ConsoleServer) -> None:
         self._server = server
         self._conn: asyncssh.SSHServerConnection | None = None
-        self._identity: KeyIdentity | None = None
-        self._login = ""
+        self._keys: asyncssh.SSHAuthorizedKeys | None = None
+        self._identity: KeyIdentity | None = None  # set once a key is accepted
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
 
     def begin_auth(self, username: str) -> bool:
-        assert self._conn is not None
-        self._login = username
         path = self._server.settings.authorized_keys
         try:
-            self._conn.set_authorized_keys(read_authorized_keys(path))
+            self._keys = read_authorized_keys(path)
         except (OSError, ValueError) as exc:
-            # No readable key file means no key is known: every login is refused.
+            # No usable key file means no known key: every login is refused.
             log.error("authorized keys unusable: %s", exc)
+            self._keys = None
+        return True
+
+    def public_key_auth_supported(self) -> bool:
         return True
 
     def password_auth_supported(self) -> bool:
@@ -128,16 +131,23 @@ class _Connection(asyncssh.SSHServer):
     def kbdint_auth_supported(self) -> bool:
         return False
 
-    def auth_completed(self) -> None:
-        assert self._conn is not None
-        environment = self._conn.get_key_option("environment", {})
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if self._keys is None:
+            return False
+        address = self._peer()[0]
+        options = self._keys.validate(key, address, address, None)
+        if options is None:
+            log.info("%s: refused an unknown key for %s", self._source(), username)
+            return False
+        environment = cast(Mapping[str, str], options.get("environment", {}))
         try:
-            self._identity = identity_from_options(environment,  # type: ignore[arg-type]
-                                                   self._login)
+            # asyncssh checks the signature after this returns; the login ends with the
+            # first key that passes both, so the identity kept is that key's.
+            self._identity = identity_from_options(environment, username)
         except ValueError as exc:
-            log.error("%s: %s", self._source(), exc)
-            self._conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                                  f"this key's entry is wrong: {exc}")
+            log.error("%s: refused a key with a wrong entry: %s", self._source(), exc)
+            return False
+        return True
 
     def session_requested(self) -> ConsoleSession | bool:
         if self._identity is None:
@@ -145,7 +155,11 @@ class _Connection(asyncssh.SSHServer):
         return self._server.new_console(
             Session(self._identity.user, self._identity.role, self._source()))
 
-    def _source(self) -> str:
+    def _peer(self) -> tuple[str, int]:
         assert self._conn is not None
         host, port = self._conn.get_extra_info("peername")[:2]
+        return host, port
+
+    def _source(self) -> str:
+        host, port = self._peer()
         return f"ssh:{host}:{port}"

@@ -1,0 +1,85 @@
+"""An SSH client with a terminal emulator: what a user at the other end would see."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import asyncssh
+import pyte
+
+
+class Terminal:
+    """One SSH session with a PTY, its output drawn on a pyte screen."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes], width: int,
+                 height: int) -> None:
+        self.process = process
+        self.screen = pyte.Screen(width, height)
+        self._stream = pyte.ByteStream(self.screen)
+        self.received = b""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    @property
+    def closed(self) -> bool:
+        return self.process.exit_status is not None or self.process.stdout.at_eof()
+
+    async def _read_some(self, timeout: float) -> bool:
+        try:
+            data = await asyncio.wait_for(self.process.stdout.read(65536), timeout)
+        except TimeoutError:
+            return True
+        if not data:
+            return False
+        self.received += data
+        self._stream.feed(data)
+        return True
+
+    async def wait_until(self, condition: Callable[[Terminal], bool],
+                         timeout: float = 10.0, what: str = "") -> None:
+        """Read output until `condition(self)` holds; fail with the screen otherwise."""
+        deadline = time.monotonic() + timeout
+        while not condition(self):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {what or condition}:\n{self.text}")
+            if not await self._read_some(min(left, 0.2)) and not condition(self):
+                raise AssertionError(f"session closed waiting for {what}:\n{self.text}")
+
+    async def settle(self, seconds: float) -> None:
+        """Take in whatever arrives for a while (to show that something did not)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and await self._read_some(left):
+            pass
+
+    async def wait_for(self, text: str, timeout: float = 10.0) -> None:
+        await self.wait_until(lambda t: text in t.text, timeout, repr(text))
+
+    async def wait_closed(self, timeout: float = 10.0) -> None:
+        async def drain() -> None:
+            while await self._read_some(1.0):
+                pass
+            await self.process.wait_closed()
+
+        await asyncio.wait_for(drain(), timeout)
+
+    def press(self, keys: str) -> None:
+        self.process.stdin.write(keys.encode())
+
+    def resize(self, width: int, height: int) -> None:
+        self.process.change_terminal_size(width, height)
+        self.screen.resize(height, width)
+
+    def row(self, index: int) -> str:
+        return self.screen.display[index]
+
+
+async def open_terminal(conn: asyncssh.SSHClientConnection, width: int = 100,
+                        height: int = 30, term: str = "xterm-256color") -> Terminal:
+    process = await conn.create_process(term_type=term, term_size=(width, height),
+                                        encoding=None)
+    return Terminal(process, width, height)

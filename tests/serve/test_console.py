@@ -1,0 +1,66 @@
+"""A console over SSH: what the user sees and can do in it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.serve.conftest import Running
+from tests.serve.terminal import open_terminal
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_first_screen_shows_the_cluster_and_who_is_logged_in(served: Running) -> None:
+    async with await served.connect("operator", username="bob") as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("pve1")
+        assert "lab" in term.text
+        assert "bob (operator)" in term.row(0)
+
+
+async def test_keys_reach_the_console(served: Running) -> None:
+    async with await served.connect() as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("pve1")
+        term.press("?")
+        await term.wait_for("app.help")
+
+
+async def test_resize_relays_the_screen(served: Running) -> None:
+    async with await served.connect() as conn:
+        term = await open_terminal(conn, 100, 30)
+        await term.wait_until(lambda t: t.row(29).rstrip().endswith("palette"),
+                              what="the footer on row 30")
+        assert len(term.row(29).rstrip()) > 95
+        term.resize(70, 20)
+        # The footer moves to the new last row and ends at the new right edge.
+        await term.wait_until(lambda t: t.row(19).rstrip().endswith("palette"),
+                              what="the footer on row 20")
+        assert 65 < len(term.row(19).rstrip()) <= 70
+        assert "(viewer)" in term.row(0)
+
+
+async def test_quit_ends_the_session_and_the_poller_stays(served: Running) -> None:
+    loop = served.server.loops[0]
+    async with await served.connect() as conn:
+        other = await open_terminal(conn)
+        await other.wait_for("pve1")
+        term = await open_terminal(conn)
+        await term.wait_for("pve1")
+        assert loop.subscribers == 2
+        term.press("q")
+        await term.wait_closed()
+        assert term.process.exit_status == 0
+        assert loop.subscribers == 1
+        seq = loop.latest.seq if loop.latest else 0
+        await asyncio.wait_for(_until(lambda: loop.latest is not None and
+                                      loop.latest.seq > seq + 1), 10)
+        other.press("?")
+        await other.wait_for("app.help")
+
+
+async def _until(condition) -> None:  # type: ignore[no-untyped-def]
+    while not condition():
+        await asyncio.sleep(0.05)

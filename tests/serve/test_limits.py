@@ -1,0 +1,54 @@
+"""The server's limits: how many consoles, and how long one may sit idle."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.serve.conftest import Running
+from tests.serve.terminal import open_terminal
+from vmconsole.serve.limits import Limits
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def limits() -> Limits:
+    return Limits(max_sessions=2, idle_timeout=1.5)
+
+
+async def test_max_sessions_refuses_the_next_with_a_message(served: Running) -> None:
+    async with await served.connect() as conn:
+        terms = [await open_terminal(conn) for _ in range(2)]
+        for term in terms:
+            await term.wait_for("pve1")
+            term.press("j")  # input keeps them from going idle meanwhile
+        extra = await open_terminal(conn)
+        await extra.wait_closed()
+        assert b"the server is full (2 sessions)" in extra.received
+        assert extra.process.exit_status == 1
+        assert len(served.server.sessions) == 2
+
+
+async def test_idle_session_ends_cleanly(served: Running) -> None:
+    loop = served.server.loops[0]
+    async with await served.connect() as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("pve1")
+        started = asyncio.get_running_loop().time()
+        for _ in range(4):  # input keeps it open past the timeout
+            await asyncio.sleep(0.6)
+            term.press("j")
+        assert not term.closed
+        await term.wait_closed(timeout=10)
+        idle_for = asyncio.get_running_loop().time() - started
+        assert idle_for >= 2.4 + 1.5 - 0.2
+        assert b"no input for 1.5 s: session ended" in term.received
+        assert term.received.rstrip().endswith(b"session ended")
+        assert b"\x1b[?1049l" in term.received  # the client's screen is given back
+        assert term.process.exit_status == 0
+    assert loop.subscribers == 0
+    seq = loop.latest.seq if loop.latest else 0
+    await asyncio.sleep(1.2)
+    assert loop.latest is not None and loop.latest.seq > seq  # the poller goes on

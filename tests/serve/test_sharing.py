@@ -1,0 +1,47 @@
+"""Many consoles, one poller per cluster: twenty viewers cost the cluster what one does."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.serve.conftest import Running
+from tests.serve.terminal import open_terminal
+
+pytestmark = pytest.mark.timeout(120)
+
+SESSIONS = 20
+
+
+async def test_twenty_sessions_share_one_poller(served: Running) -> None:
+    loop = served.server.loops[0]
+    connections = await asyncio.gather(*(served.connect(username=f"s{i}")
+                                         for i in range(SESSIONS)))
+    try:
+        terms = await asyncio.gather(*(open_terminal(c, 80, 24) for c in connections))
+        await asyncio.gather(*(t.wait_for("pve1", timeout=60) for t in terms))
+        assert [loop] == served.server.loops
+        assert loop.subscribers == SESSIONS
+        assert len(served.server.sessions) == SESSIONS
+        # The poll rate is the interval's, not multiplied by the viewers.
+        first = loop.latest.seq if loop.latest else 0
+        await asyncio.sleep(2.0)
+        polls = (loop.latest.seq if loop.latest else 0) - first
+        assert 1 <= polls <= 2.0 / loop.poller.interval + 1
+        # Each console is its own: a key in one changes only that one.
+        terms[0].press("?")
+        await terms[0].wait_for("app.help")
+        await terms[1].settle(0.5)
+        assert "app.help" not in terms[1].text
+        assert f"s{SESSIONS - 1} (viewer)" in terms[-1].row(0)
+    finally:
+        for conn in connections:
+            conn.close()
+    await asyncio.wait_for(_until(lambda: loop.subscribers == 0), 20)
+    assert not served.server.sessions
+
+
+async def _until(condition) -> None:  # type: ignore[no-untyped-def]
+    while not condition():
+        await asyncio.sleep(0.05)
