@@ -74,7 +74,38 @@ class AuditLog:
             return
         with handle:
             for line in handle:
-                try:
-                    yield AuditRecord(**json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue
+                record = _parse(line)
+                if record is not None:
+                    yield record
+
+    def read_new(self, offset: int = 0) -> tuple[list[AuditRecord], int]:
+        """The records of the lines completed after byte `offset`, and the offset to
+        pass next time (a line still being written waits for the next call). A file
+        shorter than `offset` was replaced: it is read from its start."""
+        try:
+            with self.path.open("rb") as handle:
+                if handle.seek(0, os.SEEK_END) < offset:
+                    offset = 0
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return [], 0
+        complete = data[: data.rfind(b"\n") + 1]
+        records = [r for line in complete.decode("utf-8", "replace").splitlines()
+                   if (r := _parse(line)) is not None]
+        return records, offset + len(complete)
+
+
+def _parse(line: str) -> AuditRecord | None:
+    try:
+        return AuditRecord(**json.loads(line))
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def matches(record: AuditRecord, user: str | None = None, target: str | None = None) -> bool:
+    """Does a record belong to this user and this target? A target matches by its full
+    id (`qemu/100`) or by the part after the kind (`100`)."""
+    if user and record.user != user:
+        return False
+    return not target or target in (record.target, record.target.rpartition("/")[2])

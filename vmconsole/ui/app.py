@@ -11,10 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Tree
 
+from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
 from vmconsole.ui.messages import ClusterPolled
+from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
@@ -36,6 +38,7 @@ class VMConsoleApp(TeachingFeatures):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("t", "toggle_tasks", "Tasks", id="app.tasks"),
         Binding("r", "refresh", "Refresh", show=False, id="app.refresh"),
+        Binding("a", "audit", "Audit log", show=False, id="app.audit"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -182,6 +185,11 @@ class VMConsoleApp(TeachingFeatures):
                          binding.id or ""))
         self.push_screen(HelpScreen(rows))
 
+    def action_audit(self) -> None:
+        ref = self.selected  # on a guest: that guest's records
+        guest = ref.object_id if ref and not (ref.is_cluster or ref.is_node) else ""
+        self.push_screen(AuditScreen(AuditLog(), target=guest))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Filter the tree", "Show only guests matching a name, id or tag",
@@ -190,3 +198,5 @@ class VMConsoleApp(TeachingFeatures):
                             self.action_toggle_tasks)
         yield SystemCommand("Refresh now", "Poll every cluster at once", self.action_refresh)
         yield SystemCommand("Keys", "Every key and its id for remapping", self.action_help)
+        yield SystemCommand("Audit log", "Every operation of every session, by user and "
+                            "target", self.action_audit)

@@ -1,0 +1,109 @@
+"""The audit log as people read it: `vmconsole audit` and the console's audit screen."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.serve.conftest import Running
+from tests.serve.terminal import open_terminal
+from vmconsole.audit import AuditLog, AuditRecord
+from vmconsole.cli import main
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def record(user: str, target: str, operation: str, result: str = "started",
+           **parameters: object) -> AuditRecord:
+    return AuditRecord(user=user, role="operator", source="ssh:127.0.0.1:40000",
+                       cluster="lab", target=target, operation=operation, result=result,
+                       parameters=dict(parameters), task_id="t1" if result == "started"
+                       else None)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> AuditLog:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append(record("alice", "qemu/100", "migrate", node="pve2"))
+    log.append(record("bob", "qemu/101", "snapshot", name="before", password="hunter2"))
+    log.append(record("alice", "lxc/200", "migrate", "refused: your role is viewer"))
+    return log
+
+
+def test_audit_prints_every_record(log: AuditLog, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--log", str(log.path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert "alice (operator, ssh:127.0.0.1:40000)  lab/qemu/100  migrate node=pve2: " \
+           "started task t1" in lines[0]
+    assert "password=***" in lines[1] and "hunter2" not in lines[1]
+    assert lines[2].endswith("refused: your role is viewer")
+
+
+def test_audit_filters_by_user_and_target(log: AuditLog,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    main(["audit", "--log", str(log.path), "--user", "alice"])
+    assert [line.split("  ")[2] for line in capsys.readouterr().out.splitlines()] == [
+        "lab/qemu/100", "lab/lxc/200"]
+    main(["audit", "--log", str(log.path), "--target", "101", "--json"])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["user"] == "bob"
+    main(["audit", "--log", str(log.path), "--user", "alice", "--target", "qemu/101"])
+    assert capsys.readouterr().out == ""
+
+
+def test_audit_follow_prints_records_as_they_are_written(log: AuditLog) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vmconsole", "audit", "--follow", "--user", "carol",
+         "--log", str(log.path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    try:
+        time.sleep(0.5)
+        log.append(record("bob", "qemu/100", "start"))
+        log.append(record("carol", "qemu/102", "clone", name="web2"))
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the test's timeout bounds this
+        assert "carol (operator" in line and "clone name=web2" in line
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_read_new_waits_for_a_whole_line_and_restarts_on_a_new_file(log: AuditLog) -> None:
+    records, offset = log.read_new(0)
+    assert [r.user for r in records] == ["alice", "bob", "alice"]
+    with log.path.open("a") as handle:
+        handle.write('{"user": "torn"')  # a line still being written
+    assert log.read_new(offset) == ([], offset)
+    log.path.write_text("")
+    log.append(record("dave", "qemu/100", "stop"))
+    records, _ = log.read_new(offset)
+    assert [r.user for r in records] == ["dave"]
+
+
+async def test_audit_screen_in_the_console_filters_by_user(
+        served: Running, log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VMCONSOLE_AUDIT_LOG", str(log.path))
+    async with await served.connect() as conn:
+        term = await open_terminal(conn, 120, 30)
+        await term.wait_for("pve1")
+        term.press("a")
+        await term.wait_for("3 of 3 records")
+        assert "snapshot" in term.text and "lxc/200" in term.text
+        term.press("/")
+        await term.settle(0.3)
+        term.press("bob")
+        await term.wait_for("1 of 3 records")
+        assert "snapshot" in term.text and "lxc/200" not in term.text
+        log.append(record("bob", "qemu/103", "reboot"))
+        await term.wait_for("2 of 4 records")
+        assert "qemu/103" in term.text
+        term.press("\x1b")
+        await term.wait_until(lambda t: "records" not in t.text, what="the screen closed")

@@ -1,0 +1,63 @@
+"""`vmconsole audit`: print the audit log, optionally following it as it grows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from vmconsole.audit import AuditLog, AuditRecord, default_audit_path, matches
+
+FOLLOW_INTERVAL = 0.5  # seconds between looks at the file with --follow
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("audit", help="print the audit log of operations")
+    parser.add_argument("--follow", "-f", action="store_true",
+                        help="keep printing new records as they are written (Ctrl+C ends)")
+    parser.add_argument("--user", metavar="USER", help="only this user's records")
+    parser.add_argument("--target", metavar="ID", help="only records about this object "
+                        "(a full id such as qemu/100, or just 100)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--log", metavar="PATH", help="the audit log (default "
+                        "$VMCONSOLE_AUDIT_LOG or $XDG_STATE_HOME/vmconsole/audit.jsonl)")
+    parser.set_defaults(func=run)
+
+
+def format_record(record: AuditRecord) -> str:
+    """One line for people: when, who, where from, what, on what, and how it went."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
+    parameters = " ".join(f"{k}={v}" for k, v in sorted(record.parameters.items()))
+    task = f" task {record.task_id}" if record.task_id else ""
+    return (f"{when}  {record.user} ({record.role}, {record.source})  "
+            f"{record.cluster}/{record.target}  {record.operation}"
+            f"{' ' + parameters if parameters else ''}: {record.result}{task}")
+
+
+def run(args: argparse.Namespace) -> int:
+    log = AuditLog(Path(args.log).expanduser() if args.log else default_audit_path())
+    if not args.follow and not log.path.exists():
+        print(f"vmconsole audit: no audit log yet at {log.path}", file=sys.stderr)
+        return 0
+
+    def show(records: list[AuditRecord]) -> None:
+        for record in records:
+            if matches(record, args.user, args.target):
+                line = json.dumps(asdict(record), sort_keys=True) if args.json else (
+                    format_record(record))
+                print(line, flush=True)
+
+    records, offset = log.read_new(0)
+    show(records)
+    if not args.follow:
+        return 0
+    try:
+        while True:
+            time.sleep(FOLLOW_INTERVAL)
+            records, offset = log.read_new(offset)
+            show(records)
+    except KeyboardInterrupt:
+        return 0

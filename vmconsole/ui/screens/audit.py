@@ -1,0 +1,124 @@
+"""The audit log inside the console: every operation of every session, filtered by user
+and target, growing as operations happen (read from the file, so operations from other
+consoles and other servers show too)."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from vmconsole.audit import AuditLog, AuditRecord, matches
+
+COLUMNS = ("Time", "User", "Role", "Source", "Cluster", "Target", "Operation", "Result",
+           "Task")
+REREAD_SECONDS = 1.0
+# The newest records kept on screen (`vmconsole audit` prints them all): a filter change
+# re-adds the table's rows, ~0.1 ms each.
+MAX_RECORDS = 1000
+
+
+class AuditScreen(Screen[None]):
+    DEFAULT_CSS = """
+    AuditScreen #audit-filters { height: 3; }
+    AuditScreen #audit-filters Input { width: 1fr; }
+    AuditScreen #audit-title { height: 1; padding: 0 1; background: $panel; }
+    AuditScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="audit.close"),
+        Binding("slash", "focus_filter", "Filter", id="audit.filter"),
+    ]
+
+    def __init__(self, log: AuditLog, user: str = "", target: str = "") -> None:
+        super().__init__()
+        self.audit_log = log
+        self._records: list[AuditRecord] = []
+        self._offset = 0
+        self._initial = (user, target)
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Audit log: {self.audit_log.path}", id="audit-title", markup=False)
+        with Horizontal(id="audit-filters"):
+            yield Input(self._initial[0], placeholder="user", id="audit-user")
+            yield Input(self._initial[1], placeholder="target (qemu/100 or 100)",
+                        id="audit-target")
+        yield DataTable(cursor_type="row", zebra_stripes=True, id="audit-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        table.focus()
+        self._reread()
+
+    @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
+    def _reread(self) -> None:
+        records, offset = self.audit_log.read_new(self._offset)
+        self.app.call_from_thread(self._arrived, records, offset)
+
+    def _arrived(self, records: list[AuditRecord], offset: int) -> None:
+        if not self.is_attached:  # closed while the file was being read
+            return
+        replaced = offset < self._offset  # the file was replaced: start over
+        self._offset = offset
+        if replaced:
+            self._records = records[-MAX_RECORDS:]
+            self._show()
+        elif records:
+            overflow = len(self._records) + len(records) > MAX_RECORDS
+            self._records = (self._records + records)[-MAX_RECORDS:]
+            if overflow:
+                self._show()
+            else:
+                self._append(records)
+        self.set_timer(REREAD_SECONDS, self._reread)
+
+    @property
+    def filters(self) -> tuple[str, str]:
+        return (self.query_one("#audit-user", Input).value.strip(),
+                self.query_one("#audit-target", Input).value.strip())
+
+    @on(Input.Changed)
+    def _filter_changed(self) -> None:
+        self._show()
+
+    @on(Input.Submitted)
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#audit-user", Input).focus()
+
+    def _show(self) -> None:
+        """Fill the table anew with the records that pass the filters."""
+        self.query_one(DataTable).clear()
+        self._append(self._records)
+
+    def _append(self, records: list[AuditRecord]) -> None:
+        user, target = self.filters
+        table: DataTable[Text] = self.query_one(DataTable)
+        with self.app.batch_update():
+            for record in records:
+                if matches(record, user, target):
+                    table.add_row(*_cells(record))
+            if table.row_count:
+                table.move_cursor(row=table.row_count - 1)
+        shown = sum(1 for r in self._records if matches(r, user, target))
+        self.query_one("#audit-title", Static).update(
+            f"Audit log: {shown} of {len(self._records)} records ({self.audit_log.path})")
+
+
+def _cells(record: AuditRecord) -> tuple[Text, ...]:
+    # Text, not str: a DataTable reads a str as markup, and a result may hold a "[".
+    return tuple(Text(value) for value in (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time)), record.user,
+        record.role, record.source, record.cluster, record.target, record.operation,
+        record.result, record.task_id or ""))
