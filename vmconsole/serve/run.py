@@ -35,13 +35,17 @@ def parse_listen(text: str) -> Listen:
 def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
           host_key_path: Path, authorized_keys: Path, limits: Limits,
           theme: str | None = None) -> int:
+    if not authorized_keys.exists():
+        print(f"vmconsole serve: no authorized keys at {authorized_keys}: put one public key "
+              "per line there (roles: see docs/serve.md), or pass --authorized-keys",
+              file=sys.stderr)
+        return 2
     try:
         host_key = load_or_create_host_key(host_key_path)
-        keys = read_authorized_keys(authorized_keys)
+        read_authorized_keys(authorized_keys)  # fail early; each login reads it again
     except (OSError, ValueError) as exc:
         print(f"vmconsole serve: {exc}", file=sys.stderr)
         return 2
-    del keys  # read once here only to fail early; each login reads the file again
     loops = open_loops(tuple(clusters))
     for loop in loops:
         loop.start()
@@ -55,6 +59,10 @@ def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
 
 
 async def _serve(server: ConsoleServer, listen: Listen, host_key_path: Path) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
         host, port = await server.start(listen.host, listen.port)
     except OSError as exc:
@@ -66,10 +74,6 @@ async def _serve(server: ConsoleServer, listen: Listen, host_key_path: Path) -> 
           f"  host key {fingerprint(server.settings.host_key)} ({host_key_path})\n"
           f"  authorized keys {server.settings.authorized_keys}\n"
           f"  connect with: ssh -p {port} {host}", file=sys.stderr, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     print("vmconsole serve: stopping", file=sys.stderr, flush=True)
     await server.stop()

@@ -1,0 +1,117 @@
+"""`vmconsole serve` as an administrator runs it: a process, its messages, its key file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from tests.serve.terminal import open_terminal
+from vmconsole.serve.keys import load_or_create_host_key
+from vmconsole.serve.run import parse_listen
+
+pytestmark = pytest.mark.timeout(90)
+ROOT = Path(__file__).parents[2]
+
+
+class ServeProcess:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.output = ""
+
+    async def read_until(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        assert self.process.stderr is not None
+        async with asyncio.timeout(timeout):
+            while (match := re.search(pattern, self.output)) is None:
+                line = await self.process.stderr.readline()
+                if not line:
+                    raise AssertionError(f"serve ended before {pattern!r}:\n{self.output}")
+                self.output += line.decode()
+        return match
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 20)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+
+@pytest.fixture
+async def start(home: dict[str, str]) -> AsyncIterator:  # type: ignore[type-arg]
+    started: list[ServeProcess] = []
+
+    async def run(*args: str) -> ServeProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "vmconsole", "serve", "--listen", "127.0.0.1:0", *args,
+            env=home, cwd=ROOT, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL)
+        started.append(ServeProcess(process))
+        return started[-1]
+
+    yield run
+    for serve in started:
+        if serve.process.returncode is None:
+            serve.process.kill()
+            await serve.process.wait()
+
+
+async def test_serve_keeps_its_host_key_and_serves_the_lab(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client = asyncssh.generate_private_key("ssh-ed25519")
+    keys = tmp_path / "config" / "vmconsole" / "authorized_keys"
+    keys.parent.mkdir(parents=True)
+    keys.write_text(client.export_public_key().decode())
+
+    serve = await start()
+    port = int((await serve.read_until(r"listening on 127\.0\.0\.1:(\d+)"))[1])
+    printed = (await serve.read_until(r"host key (SHA256:\S+)"))[1]
+    host_key_file = tmp_path / "state" / "vmconsole" / "ssh_host_ed25519_key"
+    assert host_key_file.stat().st_mode & 0o777 == 0o600
+    assert printed == load_or_create_host_key(host_key_file).get_fingerprint()
+
+    async with asyncssh.connect("127.0.0.1", port, username="student", client_keys=[client],
+                                known_hosts=None, agent_path=None) as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("pve1", timeout=30)
+        assert "student (viewer)" in term.row(0)
+        assert await serve.stop() == 0  # with a console open: it is ended cleanly
+        await term.wait_closed()
+    assert b"the server is stopping" in term.received
+
+    again = await start()
+    assert (await again.read_until(r"host key (SHA256:\S+)"))[1] == printed
+    assert await again.stop() == 0
+
+
+async def test_serve_without_authorized_keys_says_where_they_go(start) -> None:  # type: ignore[no-untyped-def]
+    serve = await start()
+    assert await asyncio.wait_for(serve.process.wait(), 30) == 2
+    await serve.read_until(r"no authorized keys at \S+/vmconsole/authorized_keys: put one "
+                           r"public key per line there")
+
+
+def test_a_host_key_others_can_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    load_or_create_host_key(path)
+    path.chmod(0o644)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        load_or_create_host_key(path)
+
+
+def test_listen_addresses() -> None:
+    assert parse_listen("127.0.0.1:2222") == parse_listen(":2222")
+    assert parse_listen("[::1]:22").host == "::1"
+    for wrong in ("2222", "host:", "host:port", "host:70000"):
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            parse_listen(wrong)
