@@ -71,6 +71,13 @@ def test_clone_onto_a_taken_id_is_refused_in_pves_words(backend):
         backend.clone("qemu/101", CloneSpec(name="again", node="pve2", vmid=200))
 
 
+def test_a_locked_guest_is_a_conflict_in_pves_words(backend, fakepve):
+    fakepve.call("snapshot_lock", 100, "backup")
+    with pytest.raises(Conflict, match=r"VM is locked \(backup\)"):
+        backend.reboot("qemu/100")
+    assert backend.inventory().guest("qemu/100").lock == "backup"
+
+
 @pytest.mark.parametrize("guest_id", ["qemu/101", "lxc/201"])
 def test_convert_to_template(backend, guest_id):
     done(backend, backend.convert_to_template(guest_id))

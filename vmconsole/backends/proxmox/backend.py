@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmconsole.backends.base import (
+    AuthError,
     Capabilities,
     CloneSpec,
     ClusterEvent,
@@ -85,6 +86,7 @@ class ProxmoxBackend:
         self._events_lock = threading.Lock()
         self._last: Inventory | None = None
         self._local_tasks = itertools.count(1)
+        self._ha_refused = False
         if self.conn.insecure:
             self._event("insecure_tls", f"{cfg.name}: TLS verification is OFF (verify_ssl = "
                         "false): the API's identity is not checked. Set ca_file or fingerprint.")
@@ -117,14 +119,28 @@ class ProxmoxBackend:
     def inventory(self) -> Inventory:
         resources = self.conn.call("GET", "/cluster/resources") or []
         status = self.conn.call("GET", "/cluster/status") or []
-        ha_status = self.conn.call("GET", "/cluster/ha/status/current") or []
         managed = any(r.get("hastate") for r in resources)
-        ha_resources = self.conn.call("GET", "/cluster/ha/resources") if managed else []
+        ha_status, ha_resources = self._ha_details(managed)
         inventory = build_inventory(self.cfg.name, time.time(), resources, status,
-                                    ha_view(ha_status, ha_resources or []), self._rates)
+                                    ha_view(ha_status, ha_resources), self._rates)
         self._note_changes(self._last, inventory)
         self._last = inventory
         return inventory
+
+    def _ha_details(self, managed: bool) -> tuple[list[Any], list[Any]]:
+        """The HA manager's status, and the resources' settings when any guest is managed.
+
+        Both need Sys.Audit on /: without it the tree still shows each guest's HA state
+        from /cluster/resources, and the console says once what is missing."""
+        try:
+            status = self.conn.call("GET", "/cluster/ha/status/current") or []
+            resources = (self.conn.call("GET", "/cluster/ha/resources") or []) if managed else []
+        except AuthError as exc:
+            if not self._ha_refused:
+                self._ha_refused = True
+                self._event("ha_hidden", f"HA manager status not shown: {exc.message}")
+            return [], []
+        return status, resources
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         if timeframe not in TIMEFRAMES:

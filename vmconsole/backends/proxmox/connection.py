@@ -10,8 +10,8 @@ that carries the pinned fingerprint and the CA, so the ticket login is done here
 same session: the ticket is renewed before PVE's 2-hour expiry, and a request refused
 with 401 logs in again once.
 
-Each thread gets its own `requests` session (sessions are not documented as
-thread-safe); all of them share the auth state.
+A call borrows a `requests` session from a small pool (sessions are not documented as
+thread-safe, and the UI calls from many worker threads); all share the auth state.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -148,55 +150,52 @@ class Connection:
                                    self.base_url)
         else:
             raise AuthError(f"{cfg.name}: no API token and no password")
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._idle: list[requests.Session] = []
+        self._pool_lock = threading.Lock()
+        self._closed = False
 
     @property
     def token_user(self) -> str | None:
         """`user@realm!token` when a token authenticates, else None."""
         return f"{self.cfg.user}!{self.cfg.token_name}" if self.cfg.token_name else None
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
+    @contextmanager
+    def _session(self) -> Iterator[requests.Session]:
+        """An idle session from the pool, or a new one: as many as calls run at once."""
+        with self._pool_lock:
+            session = self._idle.pop() if self._idle else None
         if session is None:
             session = ProxmoxHttpSession()
             session.auth = self.auth
             session.headers["accept"] = JsonSerializer().get_accept_types()
             if self.cfg.fingerprint:
                 session.mount("https://", FingerprintAdapter(self.cfg.fingerprint))
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
-
-    def api(self) -> ProxmoxResource:
-        """proxmoxer's path builder on this thread's session."""
-        return ProxmoxResource(base_url=self.base_url, session=self._session(),
-                               serializer=JsonSerializer())
+        try:
+            yield session
+        finally:
+            with self._pool_lock:
+                if self._closed:
+                    session.close()
+                else:
+                    self._idle.append(session)
 
     def call(self, method: str, path: str, **params: Any) -> Any:
         """`GET /cluster/resources` and the like; booleans go as 1/0, None is left out."""
+        if method not in _METHODS:
+            raise ValueError(f"not an HTTP method of PVE's API: {method}")
         clean = {k: _wire(v) for k, v in params.items() if v is not None}
         relogin = False
         for attempt in (1, 2):
-            session = self._session()
             try:
-                if isinstance(self.auth, TicketAuth):
-                    if relogin:
-                        self.auth.login(session)
-                    else:
-                        self.auth.ensure(session)
-                resource = self.api()(path.strip("/"))
-                if method == "GET":
-                    return resource.get(**clean)
-                if method == "POST":
-                    return resource.post(**clean)
-                if method == "PUT":
-                    return resource.put(**clean)
-                if method == "DELETE":
-                    return resource.delete(**clean)
-                raise ValueError(method)
+                with self._session() as session:
+                    if isinstance(self.auth, TicketAuth):
+                        if relogin:
+                            self.auth.login(session)
+                        else:
+                            self.auth.ensure(session)
+                    resource = ProxmoxResource(base_url=self.base_url, session=session,
+                                               serializer=JsonSerializer())
+                    return getattr(resource(path.strip("/")), _METHODS[method])(**clean)
             except ResourceException as exc:
                 # A ticket that expired or was revoked: log in again, once.
                 if exc.status_code == 401 and attempt == 1 and isinstance(self.auth, TicketAuth):
@@ -209,11 +208,11 @@ class Connection:
             except requests.exceptions.Timeout:
                 raise Unreachable(f"{self.cfg.host}: no answer within "
                                   f"{self.cfg.timeout:g} s ({method} {path})") from None
+            except requests.exceptions.JSONDecodeError:  # a proxy's page, say
+                raise BackendError(f"{self.cfg.host}: the answer to {method} {path} is "
+                                   "not PVE's JSON") from None
             except requests.exceptions.RequestException as exc:
                 raise Unreachable(f"{self.cfg.host}: {_reason(exc)}") from None
-            except ValueError as exc:  # a body that is not JSON: a proxy's page, say
-                raise BackendError(f"{self.cfg.host}: unexpected answer to {method} {path}: "
-                                   f"{exc}") from None
         raise AssertionError("unreachable")
 
     def _tls_refusal(self, exc: Exception) -> str:
@@ -226,10 +225,14 @@ class Connection:
         return f"{self.cfg.host}: the server's TLS certificate {how} ({_reason(exc)})"
 
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for session in idle:
             session.close()
+
+
+_METHODS = {"GET": "get", "POST": "post", "PUT": "put", "DELETE": "delete"}
 
 
 def _wire(value: Any) -> Any:

@@ -1,0 +1,62 @@
+"""A slow or flaky API: every request ends within the timeout as Unreachable, and the
+next poll recovers. fakepve's delays are in PVE seconds times its time scale (1 here)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.proxmox.conftest import cluster_config
+from vmconsole.backends.base import Unreachable
+from vmconsole.backends.proxmox import open_proxmox
+
+TIMEOUT = 0.5
+
+
+@pytest.fixture
+def impatient(fakepve):
+    fakepve.set(time_scale=1.0)
+    backend = open_proxmox(cluster_config(fakepve, timeout=TIMEOUT))
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def timed_failure(call):
+    started = time.monotonic()
+    with pytest.raises(Unreachable) as failure:
+        call()
+    return time.monotonic() - started, failure.value.message
+
+
+def test_a_slow_api_times_out_and_the_next_poll_recovers(impatient, fakepve):
+    assert impatient.inventory()
+    fakepve.call("slow_network", 1.5)
+    elapsed, message = timed_failure(impatient.inventory)
+    assert elapsed < TIMEOUT + 0.5 and "no answer within 0.5 s" in message
+    fakepve.call("slow_network", 0.0)
+    assert len(impatient.inventory().guests) == 5
+
+
+def test_a_hung_request_times_out(impatient, fakepve):
+    fakepve.call("flaky_network", hang_rate=1.0, hang_secs=1.5)
+    elapsed, _ = timed_failure(lambda: impatient.start("qemu/101"))
+    assert elapsed < TIMEOUT + 0.5
+    fakepve.call("flaky_network")
+    assert impatient.inventory().quorum.quorate
+
+
+def test_dropped_connections_are_unreachable_never_a_crash(impatient, fakepve):
+    fakepve.call("flaky_network", drop_rate=0.5, seed=7)
+    outcomes = []
+    for _ in range(12):
+        try:
+            impatient.inventory()
+            outcomes.append("ok")
+        except Unreachable:
+            outcomes.append("unreachable")
+    assert set(outcomes) == {"ok", "unreachable"}
+    fakepve.call("flaky_network")
+    assert len(impatient.inventory().nodes) == 3
