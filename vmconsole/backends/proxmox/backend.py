@@ -86,7 +86,7 @@ class ProxmoxBackend:
         self._events_lock = threading.Lock()
         self._last: Inventory | None = None
         self._local_tasks = itertools.count(1)
-        self._ha_refused = False
+        self._refused: set[str] = set()
         if self.conn.insecure:
             self._event("insecure_tls", f"{cfg.name}: TLS verification is OFF (verify_ssl = "
                         "false): the API's identity is not checked. Set ca_file or fingerprint.")
@@ -118,29 +118,27 @@ class ProxmoxBackend:
 
     def inventory(self) -> Inventory:
         resources = self.conn.call("GET", "/cluster/resources") or []
-        status = self.conn.call("GET", "/cluster/status") or []
+        status = self._audited("/cluster/status", "quorum and node membership")
+        ha_status = self._audited("/cluster/ha/status/current", "HA manager status")
         managed = any(r.get("hastate") for r in resources)
-        ha_status, ha_resources = self._ha_details(managed)
+        ha_resources = self._audited("/cluster/ha/resources", "HA settings") if managed else []
         inventory = build_inventory(self.cfg.name, time.time(), resources, status,
                                     ha_view(ha_status, ha_resources), self._rates)
         self._note_changes(self._last, inventory)
         self._last = inventory
         return inventory
 
-    def _ha_details(self, managed: bool) -> tuple[list[Any], list[Any]]:
-        """The HA manager's status, and the resources' settings when any guest is managed.
-
-        Both need Sys.Audit on /: without it the tree still shows each guest's HA state
-        from /cluster/resources, and the console says once what is missing."""
+    def _audited(self, path: str, what: str) -> list[Any]:
+        """A listing that needs Sys.Audit on /. Without it the tree still shows what
+        /cluster/resources says (each guest's HA state included), and the console says
+        once what is missing instead of failing every poll."""
         try:
-            status = self.conn.call("GET", "/cluster/ha/status/current") or []
-            resources = (self.conn.call("GET", "/cluster/ha/resources") or []) if managed else []
+            return list(self.conn.call("GET", path) or [])
         except AuthError as exc:
-            if not self._ha_refused:
-                self._ha_refused = True
-                self._event("ha_hidden", f"HA manager status not shown: {exc.message}")
-            return [], []
-        return status, resources
+            if path not in self._refused:
+                self._refused.add(path)
+                self._event("not_permitted", f"{what} not shown: {exc.message}")
+            return []
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         if timeframe not in TIMEFRAMES:
@@ -257,10 +255,9 @@ class ProxmoxBackend:
     def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
         ref = self._locate(guest_id)
         answer = self.conn.call("GET", f"{ref.path}/migrate") or {}
-        members = self.conn.call("GET", "/cluster/status") or []
-        online = {str(m["name"]): bool(m.get("online")) for m in members
-                  if m.get("type") == "node"}
-        return migration_targets(ref.kind, answer, ref.node, online or {ref.node: True})
+        nodes = self.conn.call("GET", "/cluster/resources", type="node") or []
+        online = {str(n["node"]): n.get("status") == "online" for n in nodes}
+        return migration_targets(ref.kind, answer, ref.node, online)
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:
