@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,9 +146,19 @@ def cluster_config(fake: FakePveProcess, **overrides: Any) -> ProxmoxCluster:
 
 
 @pytest.fixture
-def backend(fakepve: FakePveProcess) -> Iterator[ProxmoxBackend]:
-    pve = open_proxmox(cluster_config(fakepve))
-    try:
-        yield pve
-    finally:
-        pve.close()
+def connect(fakepve: FakePveProcess) -> Iterator[Callable[..., ProxmoxBackend]]:
+    """Opens backends on the fake (profile overrides as keywords), closed after the test."""
+    opened: list[ProxmoxBackend] = []
+
+    def make(**overrides: Any) -> ProxmoxBackend:
+        opened.append(open_proxmox(cluster_config(fakepve, **overrides)))
+        return opened[-1]
+
+    yield make
+    for backend in opened:
+        backend.close()
+
+
+@pytest.fixture
+def backend(connect: Callable[..., ProxmoxBackend]) -> ProxmoxBackend:
+    return connect()

@@ -7,21 +7,15 @@ import time
 
 import pytest
 
-from tests.proxmox.conftest import cluster_config
 from vmconsole.backends.base import Unreachable
-from vmconsole.backends.proxmox import open_proxmox
 
 TIMEOUT = 0.5
 
 
 @pytest.fixture
-def impatient(fakepve):
+def impatient(fakepve, connect):
     fakepve.set(time_scale=1.0)
-    backend = open_proxmox(cluster_config(fakepve, timeout=TIMEOUT))
-    try:
-        yield backend
-    finally:
-        backend.close()
+    return connect(timeout=TIMEOUT)
 
 
 def timed_failure(call):
