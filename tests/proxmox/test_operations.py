@@ -131,6 +131,8 @@ def test_container_migration_precheck_and_restart_mode(backend, fakepve):
     assert "migration finished successfully" in task.log
     moved = backend.inventory().guest("lxc/200")
     assert (moved.node, moved.status) == ("pve2", GuestStatus.RUNNING)
+    assert [(e.kind, e.guest, e.message) for e in backend.events()] == [
+        ("migrated", "lxc/200", "lxc/200 migrated to pve2")]
 
 
 def test_vm_live_migration_asks_pve_first_then_migrates_online(backend, fakepve):
@@ -162,6 +164,8 @@ def test_ha_add_update_remove_for_a_vm_and_a_container(backend, fakepve):
     backend.ha_set("qemu/100", HASettings(request=HARequest.STOPPED))
     assert fakepve.requests("PUT", "/cluster/ha/resources/vm:100") == [
         {"state": "stopped", "max_restart": "1", "max_relocate": "1"}]
+    # Settings without nodes drop the console's own node-affinity rule.
+    assert fakepve.requests("DELETE", "/cluster/ha/rules/vmconsole-vm-100") == [{}]
     backend.ha_set("lxc/200", HASettings(request=HARequest.IGNORED, max_relocate=0))
     assert fakepve.requests("POST", "/cluster/ha/resources")[-1]["sid"] == "ct:200"
     removed = backend.ha_remove("lxc/200")

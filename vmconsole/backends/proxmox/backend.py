@@ -79,7 +79,7 @@ class ProxmoxBackend:
         self.cfg = cfg
         self.conn = connection or Connection(cfg)
         self._rates = RateTracker()
-        self._tracker = TaskTracker(self.conn.call, self._task_target)
+        self._tracker = TaskTracker(self.conn.call, self._task_target, self._task_ended)
         self._version: tuple[int, int] | None = None
         self._events: list[ClusterEvent] = []
         self._event_seq = itertools.count(1)
@@ -329,6 +329,20 @@ class ProxmoxBackend:
                 return match.id
         return ident
 
+    def _task_ended(self, task: Task) -> None:
+        """Migrations on the timeline, with the pause QEMU reported."""
+        if task.operation != "migrate":
+            return
+        target = task.result.get("target", "?")
+        if task.status is TaskStatus.ERROR:
+            self._event("migration_failed", f"{task.target} did not migrate to {target}: "
+                        f"{task.error}", node=task.node, guest=task.target)
+            return
+        downtime = task.result.get("downtime_ms")
+        paused = f" (downtime {downtime:g} ms)" if isinstance(downtime, float) else ""
+        self._event("migrated", f"{task.target} migrated to {target}{paused}",
+                    node=task.node, guest=task.target)
+
     def _done(self, operation: str, ref: GuestRef, lines: list[str]) -> Task:
         """A synchronous change, recorded as a task that already ended."""
         now = time.time()
@@ -356,9 +370,11 @@ class ProxmoxBackend:
             self._event("quorum_regained" if now else "quorum_lost",
                         f"{self.cfg.name} {'is quorate again' if now else 'lost quorum'}")
 
-    def _event(self, kind: str, message: str, node: str | None = None) -> None:
+    def _event(self, kind: str, message: str, node: str | None = None,
+               guest: str | None = None) -> None:
         with self._events_lock:
             self._events.append(ClusterEvent(seq=next(self._event_seq), time=time.time(),
-                                             kind=kind, message=message, node=node))
+                                             kind=kind, message=message, node=node,
+                                             guest=guest))
             del self._events[:-500]
 

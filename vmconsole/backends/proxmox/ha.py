@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmconsole.backends.base import HASettings, NotFound
+from vmconsole.backends.base import HASettings, NotFound, NotSupported
 from vmconsole.backends.proxmox.tasks import Caller
 
 
@@ -30,6 +30,9 @@ def groups(call: Caller, rules: bool) -> list[str]:
 
 def apply(call: Caller, sid: str, settings: HASettings, rules: bool, exists: bool) -> list[str]:
     """Add or update the resource; returns the log lines of what was done."""
+    if settings.nodes and not settings.group and not rules:
+        raise NotSupported("placing an HA resource on chosen nodes needs PVE 9 (node-affinity "
+                           "rules); on this cluster choose an HA group")
     params: dict[str, Any] = {"state": settings.request.value,
                               "max_restart": settings.max_restart,
                               "max_relocate": settings.max_relocate}
@@ -60,7 +63,11 @@ def _place_by_rule(call: Caller, sid: str, settings: HASettings) -> list[str]:
         return [f"{sid} joined node-affinity rule {settings.group}"]
     own = rule_name(sid)
     if not settings.nodes:
-        return []
+        try:
+            call("DELETE", f"/cluster/ha/rules/{own}")
+        except NotFound:
+            return []
+        return [f"removed node-affinity rule {own}"]
     nodes = ",".join(settings.nodes)
     try:
         call("PUT", f"/cluster/ha/rules/{own}", type="node-affinity", nodes=nodes,

@@ -88,9 +88,11 @@ def progress_of(lines: Iterable[str]) -> tuple[float | None, float | None]:
 class TaskTracker:
     """Tasks this console started, followed until they stop, and the cluster's recent ones."""
 
-    def __init__(self, call: Caller, target_of: Callable[[str, str], str]) -> None:
+    def __init__(self, call: Caller, target_of: Callable[[str, str], str],
+                 on_finish: Callable[[Task], None] | None = None) -> None:
         self._call = call
         self._target_of = target_of  # (worker type, id) -> the guest id or node it acted on
+        self._on_finish = on_finish  # told of each followed task once it ended
         self._tasks: dict[str, Task] = {}
         self._recent: list[Task] = []
         self._lock = threading.Lock()
@@ -205,9 +207,11 @@ class TaskTracker:
         self._update(upid, lines)
         with self._lock:
             task = self._tasks[upid]
-            self._tasks[upid] = replace(
+            task = self._tasks[upid] = replace(
                 task, status=outcome, ended=time.time(), error=error,
                 progress=1.0 if outcome is not TaskStatus.ERROR else task.progress)
+        if self._on_finish is not None:
+            self._on_finish(task)
 
     def _from_listing(self, item: Mapping[str, Any]) -> Task:
         """A task from `/cluster/tasks`: `status` holds the exit status once it ended."""
