@@ -75,9 +75,9 @@ class GuestRef:
 class ProxmoxBackend:
     """One PVE cluster, reached through one of its nodes' API."""
 
-    def __init__(self, cfg: ProxmoxCluster, connection: Connection | None = None) -> None:
+    def __init__(self, cfg: ProxmoxCluster) -> None:
         self.cfg = cfg
-        self.conn = connection or Connection(cfg)
+        self.conn = Connection(cfg)
         self._rates = RateTracker()
         self._tracker = TaskTracker(self.conn.call, self._task_target, self._task_ended)
         self._version: tuple[int, int] | None = None

@@ -142,8 +142,7 @@ class Connection:
             self.verify, self.insecure = False, True
         self.auth: ProxmoxHTTPAuthBase
         if cfg.token_name:
-            user = cfg.user
-            self.auth = ProxmoxHTTPApiTokenAuth(user, cfg.token_name, cfg.token_secret or "",
+            self.auth = ProxmoxHTTPApiTokenAuth(cfg.user, cfg.token_name, cfg.token_secret or "",
                                                 verify_ssl=self.verify, timeout=self.timeout)
         elif cfg.password:
             self.auth = TicketAuth(cfg.user, cfg.password, self.verify, self.timeout,
