@@ -79,7 +79,8 @@ class Terminal:
 
 
 async def open_terminal(conn: asyncssh.SSHClientConnection, width: int = 100,
-                        height: int = 30, term: str = "xterm-256color") -> Terminal:
+                        height: int = 30, term: str = "xterm-256color",
+                        env: dict[str, str] | None = None) -> Terminal:
     process = await conn.create_process(term_type=term, term_size=(width, height),
-                                        encoding=None)
+                                        encoding=None, env=env or {})
     return Terminal(process, width, height)

@@ -20,6 +20,18 @@ async def test_first_screen_shows_the_cluster_and_who_is_logged_in(served: Runni
         assert "bob (operator)" in term.row(0)
 
 
+async def test_colours_and_symbols_fit_the_clients_terminal(served: Running) -> None:
+    async with await served.connect() as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("100 web1")
+        assert "▶ 100 web1" in term.text
+        # 256 colours whatever the server's own terminal was
+        assert b"\x1b[38;5;" in term.received and b"\x1b[38;2;" not in term.received
+        plain = await open_terminal(conn, env={"LANG": "C"})
+        await plain.wait_for("100 web1")
+        assert "> 100 web1" in plain.text and "▶" not in plain.text
+
+
 async def test_keys_reach_the_console(served: Running) -> None:
     async with await served.connect() as conn:
         term = await open_terminal(conn)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
@@ -24,7 +25,21 @@ from vmconsole.ui.app import VMConsoleApp
 
 log = logging.getLogger(__name__)
 
-AppFactory = Callable[[Session, str], VMConsoleApp]  # (session, TERM) -> a console
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTerminal:
+    """What the client said of its terminal: TERM, and the variables it sent (LANG,
+    COLORTERM...; OpenSSH sends LANG and LC_* by default)."""
+
+    term: str
+    environment: Mapping[str, str]
+
+    def env(self) -> dict[str, str]:
+        return {**self.environment, "TERM": self.term}
+
+
+AppFactory = Callable[[Session, ClientTerminal], VMConsoleApp]
 
 
 class ConsoleSession(asyncssh.SSHServerSession[str]):
@@ -84,11 +99,11 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        assert self._pty is not None
-        term, _, _ = self._pty
+        assert self._pty is not None and self._channel is not None
+        client = ClientTerminal(self._pty[0], dict(self._channel.get_environment()))
         status = 0
         try:
-            app = self.app = self._make_app(self.session, term)
+            app = self.app = self._make_app(self.session, client)
             app.driver_class = ChannelDriver.bound_to(self)
             self._arm_idle_timer()
             log.info("%s: console for %s (%s)", self.session.source, self.session.user,

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import cast
 
 import asyncssh
+from rich.color import ColorSystem
+from textual import constants
 
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
-from vmconsole.serve.console import ConsoleSession
+from vmconsole.serve.console import ClientTerminal, ConsoleSession
 from vmconsole.serve.keys import KeyIdentity, identity_from_options, read_authorized_keys
 from vmconsole.serve.limits import Limits
 from vmconsole.session import Session
@@ -87,11 +89,17 @@ class ConsoleServer:
         self.sessions.add(console)
         return None
 
-    def _make_app(self, session: Session, term: str) -> VMConsoleApp:
+    def _make_app(self, session: Session, client: ClientTerminal) -> VMConsoleApp:
         config = self.settings.config
-        ascii = config.ascii if config.ascii is not None else detect_ascii({"TERM": term})
+        ascii = config.ascii if config.ascii is not None else detect_ascii(client.env())
         app = VMConsoleApp(self.loops, config=config, session=session,
                            theme=self.settings.theme, ascii=ascii)
+        if constants.COLOR_SYSTEM == "auto":
+            # Textual would take the colours of the server's own environment (16 under a
+            # service manager, truecolor from some shells). Every console of a server
+            # gets the same, because Rich and Textual cache a style's escape codes on the
+            # style, per process: 256 colours, which every terminal a class uses shows.
+            app.console._color_system = ColorSystem.EIGHT_BIT
         # Textual points sys.stdout/stderr at each app while it runs; with many apps on
         # one thread those swaps interleave and could leave an ended app's capture in
         # place. Every served app "captures" into the server's own streams instead.
