@@ -52,3 +52,19 @@ async def test_idle_session_ends_cleanly(served: Running) -> None:
     seq = loop.latest.seq if loop.latest else 0
     await asyncio.sleep(1.2)
     assert loop.latest is not None and loop.latest.seq > seq  # the poller goes on
+
+
+@pytest.mark.parametrize("limits", [Limits(max_output_buffer=16 * 1024)])
+async def test_a_client_that_reads_nothing_is_let_go(served: Running) -> None:
+    loop = served.server.loops[0]
+    async with await served.connect() as conn:
+        # A tiny SSH window, never read: the server's unsent output grows.
+        await conn.create_process(term_type="xterm", term_size=(200, 60), window=1024)
+        await asyncio.wait_for(_until(lambda: loop.subscribers == 1), 10)
+        await asyncio.wait_for(_until(lambda: not served.server.sessions), 20)
+        assert loop.subscribers == 0
+
+
+async def _until(condition) -> None:  # type: ignore[no-untyped-def]
+    while not condition():
+        await asyncio.sleep(0.05)
