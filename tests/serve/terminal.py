@@ -25,6 +25,13 @@ class Terminal:
         return "\n".join(self.screen.display)
 
     @property
+    def notifications(self) -> str:
+        """The text of the notifications on screen (Textual's toasts, at the bottom right,
+        each line behind a "▌"), their lines joined."""
+        parts = [row.rpartition("▌")[2].strip() for row in self.screen.display if "▌" in row]
+        return " ".join(p for p in parts if p)
+
+    @property
     def closed(self) -> bool:
         return self.process.exit_status is not None or self.process.stdout.at_eof()
 
