@@ -76,3 +76,14 @@ async def test_quit_ends_the_session_and_the_poller_stays(served: Running) -> No
 async def _until(condition) -> None:  # type: ignore[no-untyped-def]
     while not condition():
         await asyncio.sleep(0.05)
+
+
+async def test_a_client_that_leaves_at_once_frees_its_console(served: Running) -> None:
+    loop = served.server.loops[0]
+    for _ in range(3):
+        conn = await served.connect()
+        await conn.create_process(term_type="xterm", term_size=(80, 24))
+        conn.close()  # before the console has drawn anything
+    await asyncio.wait_for(_until(lambda: not served.server.sessions), 10)
+    await asyncio.sleep(0.5)  # a console that started late would subscribe now
+    assert loop.subscribers == 0

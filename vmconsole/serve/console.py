@@ -26,7 +26,6 @@ from vmconsole.ui.app import VMConsoleApp
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class ClientTerminal:
     """What the client said of its terminal: TERM, and the variables it sent (LANG,
@@ -96,15 +95,21 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             self._say(f"vmconsole: {refusal}\r\n")
             self._close(1)
             return
-        self.task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
         assert self._pty is not None and self._channel is not None
         client = ClientTerminal(self._pty[0], dict(self._channel.get_environment()))
+        try:
+            self.app = self._make_app(self.session, client)
+        except Exception:
+            log.exception("%s: the console could not be made", self.session.source)
+            self._say("vmconsole: the console failed to start (see the server log)\r\n")
+            self._close(1)
+            return
+        self.app.driver_class = ChannelDriver.bound_to(self)
+        self.task = asyncio.get_running_loop().create_task(self._run(self.app))
+
+    async def _run(self, app: VMConsoleApp) -> None:
         status = 0
         try:
-            app = self.app = self._make_app(self.session, client)
-            app.driver_class = ChannelDriver.bound_to(self)
             self._arm_idle_timer()
             log.info("%s: console for %s (%s)", self.session.source, self.session.user,
                      self.session.role)
@@ -124,11 +129,12 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
                      f" ({self._end_reason})" if self._end_reason else "")
 
     def end(self, reason: str) -> None:
-        """End the console cleanly: the app exits, then the channel closes."""
+        """End the console cleanly: the app exits (or, not running yet, never starts),
+        then the channel closes."""
         self._end_reason = self._end_reason or reason
-        if self.app is not None and self.app.is_running:
+        if self.app is not None:
             self.app.exit()
-        elif self.task is None:
+        else:
             self._close(0)
 
     def _close(self, status: int) -> None:
@@ -185,8 +191,6 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
     def connection_lost(self, exc: Exception | None) -> None:
         self._channel = None
         self.end("")
-        if self.task is None:
-            self._close(0)
 
     # --- idle timeout -------------------------------------------------------------------
 
