@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
+from platformdirs import user_downloads_path
 
 from tests.serve.conftest import Running
 from tests.serve.terminal import open_terminal
@@ -87,3 +89,22 @@ async def test_a_client_that_leaves_at_once_frees_its_console(served: Running) -
     await asyncio.wait_for(_until(lambda: not served.server.sessions), 10)
     await asyncio.sleep(0.5)  # a console that started late would subscribe now
     assert loop.subscribers == 0
+
+
+async def test_a_screenshot_is_not_saved_on_the_server(
+        served: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    downloads = user_downloads_path()
+    downloads.mkdir(parents=True, exist_ok=True)  # where Textual would save it
+    assert downloads.is_relative_to(tmp_path)
+    async with await served.connect() as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("pve1")
+        term.press("\x10")  # ctrl+p: the command palette
+        await term.wait_for("Search for commands")
+        term.press("Screenshot")
+        await term.settle(0.5)
+        term.press("\r")
+        await term.wait_until(lambda t: "Failed to save screenshot" in t.notifications,
+                              what="the refusal")
+    assert list(downloads.iterdir()) == []

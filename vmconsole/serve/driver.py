@@ -11,7 +11,8 @@ also runs asyncssh and every other session's app, so there is no thread here.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TextIO
 
 from textual import constants, events
 from textual._xterm_parser import XTermParser
@@ -125,6 +126,21 @@ class ChannelDriver(Driver):
         for event in self._parser.tick():
             self.process_message(event)
         self._schedule_tick()
+
+    # --- what a served console must not do on the server ----------------------------------
+
+    def deliver_binary(self, binary: BinaryIO | TextIO, *, delivery_key: str,
+                       save_path: Path, open_method: Literal["browser", "download"] = "download",
+                       encoding: str | None = None, mime_type: str | None = None,
+                       name: str | None = None) -> None:
+        # Textual saves a delivery (the palette's "Screenshot") on the machine the app runs
+        # on: here the server, where a user has no business writing files.
+        binary.close()
+        refusal = PermissionError("a console served over SSH saves no files on the server")
+        self.send_message(events.DeliveryFailed(delivery_key, refusal, name))
+
+    def open_url(self, url: str, new_tab: bool = True) -> None:
+        """Nothing: Textual would start a browser on the server, not on the user's side."""
 
     def resize(self, width: int, height: int) -> None:
         """The client's window changed (or the session started)."""
