@@ -206,11 +206,11 @@ def _copy_disks(sim: Sim, source: SimGuest, guest: SimGuest, task: TaskRecord,
 def convert_to_template(sim: Sim, guest: SimGuest) -> TaskRecord:
     if guest.template:
         raise Conflict(f"{label(guest)} is already a template")
+    if guest.ha is not None:
+        raise Conflict(f"{label(guest)} is HA managed: remove it from HA first")
     if sim.running_on_own_node(guest) is not None:
         raise Conflict(f"{label(guest)} is running: shut it down before converting it to "
                        "a template")
-    if guest.ha is not None:
-        raise Conflict(f"{label(guest)} is HA managed: remove it from HA first")
     ensure_quorate(sim, guest.node)
     task = sim.new_task("template", guest.id, guest.node)
     claim(sim, guest, task, lock="template")

@@ -87,15 +87,15 @@ class HAManager:
         sim = self.sim
         groups = self._group_signatures()
         for names, votes, expected, quorate in sorted(groups - self._groups):
-            who = ", ".join(names)
+            who = f"{', '.join(names)} {'has' if len(names) == 1 else 'have'}"
+            qdevice = " (with the QDevice's)" if votes > len(names) else ""
             if quorate:
-                sim.narrate("quorum", f"quorum: {who} have {votes} of {expected} votes, "
+                sim.narrate("quorum", f"quorum: {who} {votes} of {expected} votes{qdevice}, "
                             "quorate", names[0])
             else:
-                sim.narrate("quorum_lost", f"quorum: {who} {'has' if len(names) == 1 else 'have'}"
-                            f" {votes} of {expected} votes, not quorate (a majority is "
-                            f"{expected // 2 + 1}): the cluster file system is read-only there",
-                            names[0])
+                sim.narrate("quorum_lost", f"quorum: {who} {votes} of {expected} votes, not "
+                            f"quorate (a majority is {expected // 2 + 1}): the cluster file "
+                            "system is read-only there", names[0])
         self._groups = groups
         quorum = quorum_by_node(sim)
         now_quorate = {name: quorum.get(name) is not None and quorum[name].quorate

@@ -53,8 +53,10 @@ class Services:
         return {}, False, True
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
+        """Online, quorate, not in maintenance, with room for the guest's memory. Like
+        pve-ha-manager, it does not check storage: a start there may still fail."""
         return (node.alive and self.manager.quorate.get(node.name, False)
-                and not node.maintenance and power.start_error(self.sim, guest, node.name) is None
+                and not node.maintenance
                 and migration.free_memory(self.sim, node.name) >= guest.maxmem)
 
     def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:

@@ -8,7 +8,7 @@ import re
 
 from vmconsole.backends.base import Conflict, InvalidInput, NotFound, NotSupported
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.guards import claim, ensure_quorate, label
+from vmconsole.backends.sim.guards import claim, ensure_not_template, ensure_quorate, label
 from vmconsole.backends.sim.power import finish
 from vmconsole.backends.sim.state import MiB, SimGuest, SimSnapshot
 from vmconsole.backends.sim.tasks import TaskRecord
@@ -44,6 +44,7 @@ def create(sim: Sim, guest: SimGuest, name: str, description: str,
         raise InvalidInput("invalid snapshot name", {
             "name": "2-40 characters: a letter first, then letters, digits, '-' or '_' "
                     "('current' is reserved)"})
+    ensure_not_template(guest, "snapshot")
     if name in guest.snapshots:
         raise Conflict(f"snapshot name '{name}' already used")
     running = sim.running_on_own_node(guest) is not None
