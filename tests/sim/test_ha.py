@@ -12,6 +12,7 @@ from vmconsole.backends.base import (
     FaultKind,
     HASettings,
     InvalidInput,
+    MigrationMode,
 )
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
@@ -167,3 +168,21 @@ def test_ha_settings_are_checked(lab: SimBackend, clock: ManualClock) -> None:
     assert guest.ha.group == "all-nodes" and guest.ha.state is HAState.STARTED
     lab.ha_remove("qemu/103")
     assert lab.inventory().guest("qemu/103").ha is None  # type: ignore[union-attr]
+
+
+def test_a_stop_request_during_a_migration_is_applied_on_arrival(
+        lab: SimBackend, clock: ManualClock) -> None:
+    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+    clock.advance(3)
+    assert lab.inventory().guest("qemu/100").ha.state is HAState.MIGRATE  # type: ignore[union-attr]
+    lab.stop("qemu/100")  # an HA request while the service migrates
+    wait(clock, lab, 90)
+    guest = lab.inventory().guest("qemu/100")
+    assert guest is not None and guest.node == "pve2" and not guest.running
+    assert guest.ha is not None and guest.ha.state is HAState.STOPPED
+
+
+def test_guests_of_a_node_without_quorum_cannot_be_managed(lab: SimBackend) -> None:
+    lab.inject_fault("pve3", FaultKind.CUT_NETWORK)
+    with pytest.raises(Conflict, match="no quorum"):
+        lab.stop("qemu/102")

@@ -95,7 +95,9 @@ class Services:
         if ha is None or guest.id not in self.sim.guests:
             return
         if ha.state in (HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE, HAState.RECOVERY):
-            return  # another part of the manager owns it right now
+            if ha.state in (HAState.MIGRATE, HAState.RELOCATE):  # decide once it arrived
+                self.manager.on_next_crm_round(lambda: self.apply(guest))
+            return
         if ha.state is HAState.ERROR and ha.request is not HARequest.DISABLED:
             return  # an error is left alone until an admin disables the service
         running = self.sim.running_on_own_node(guest) is not None
