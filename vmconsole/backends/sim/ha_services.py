@@ -70,9 +70,14 @@ class Services:
         elif restricted:
             return None
 
+        services: dict[str, int] = {}  # one pass: a cluster may hold 10,000 guests
+        for other in self.sim.guests.values():
+            if other.ha is not None and other.ha.state in ACTIVE_STATES:
+                services[other.node] = services.get(other.node, 0) + 1
+
         def load(node: SimNode) -> tuple[int, float, int]:
             used = node.maxmem - migration.free_memory(self.sim, node.name)
-            return len(self.on_node(node.name)), used / node.maxmem, node.index
+            return services.get(node.name, 0), used / node.maxmem, node.index
 
         return min(candidates, key=load).name if candidates else None
 
