@@ -33,6 +33,8 @@ def power_on(sim: Sim, guest: SimGuest, node: str) -> Instance:
         if sim.nodes[node].instances.get(guest.id) is inst:
             inst.booted = True
             sim.touch(guest.id)
+            sim.narrate("booted", f"{guest.vmid} ({guest.name}) booted on {node}: it answers "
+                        "on the network", node, guest.id)
 
     sim.after(guest.boot_seconds, booted)
     return inst
