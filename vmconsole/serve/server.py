@@ -70,8 +70,10 @@ class ConsoleServer:
         for console in list(self.sessions):
             console.end("the server is stopping")
         waits = [s.ended.wait() for s in self.sessions]
-        if waits:
+        try:
             await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        except TimeoutError:
+            log.warning("%d consoles did not end within %g s", len(self.sessions), timeout)
         if self._listener is not None:
             await self._listener.wait_closed()
 
