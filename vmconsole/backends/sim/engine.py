@@ -138,7 +138,7 @@ class Sim:
         used: dict[tuple[str, str | None], int] = {}
         for guest in self.guests.values():
             for disk in guest.disks:
-                key = (disk.storage, None if disk.storage in shared else guest.node)
+                key = (disk.storage, None if disk.storage in shared else disk.node)
                 size = disk.size if disk.storage in thick else int(
                     disk.size * guest.disk_used_fraction)
                 used[key] = used.get(key, 0) + size
