@@ -142,6 +142,7 @@ def clone(sim: Sim, source: SimGuest, spec: CloneSpec) -> TaskRecord:
         description=spec.description,
     )
     sim.guests[guest.id] = guest
+    sim.volumes_changed()
     sim.touch(guest.id)
     what = "full" if spec.full else "linked"
     origin = f" from snapshot '{spec.snapshot}'" if spec.snapshot else ""
@@ -161,6 +162,7 @@ def clone(sim: Sim, source: SimGuest, spec: CloneSpec) -> TaskRecord:
         task.log.append(f"clone failed: {reason}; removing the partially created "
                         f"{label(guest)} and its disks")
         sim.guests.pop(guest.id, None)
+        sim.volumes_changed()
         sim.touch(guest.id)
         release(sim, source, task)
         task.finish(sim.now, TaskStatus.ERROR, reason)

@@ -190,6 +190,7 @@ class MigrationRun:
         for disk in self.guest.disks:
             if disk.node is not None:
                 disk.node = self.target
+        self.sim.volumes_changed()
         self.sim.touch(self.guest.id)
 
     def arrive(self, **result: object) -> None:
