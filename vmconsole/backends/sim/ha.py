@@ -34,7 +34,7 @@ from vmconsole.backends.sim.timing import (
     last_round,
     next_round,
 )
-from vmconsole.model import HAState, NodeHAState
+from vmconsole.model import HARequest, HAState, NodeHAState
 
 
 def clock_time(t: float) -> str:
@@ -256,7 +256,7 @@ class HAManager:
         sim.narrate("recovery", f"{guest.vmid} ({guest.name}) recovered from {source} to "
                     f"{target}: the LRM of {target} starts it on its next round",
                     target, guest.id)
-        if guest.ha.request.value == "started":
+        if guest.ha.request is HARequest.STARTED:
             self.services.lrm_later(guest, self.services.lrm_start)
         else:
             self.services.apply(guest)
