@@ -147,13 +147,17 @@ class SimBackend:
             return [] if self.scenario is None else self.scenario.summary()
 
     def probe(self, guest_id: str) -> float | None:
-        """An RTT of a few tenths of a millisecond when the model says the guest answers
-        on the network at this instant, else None (a lost probe)."""
+        """An RTT of a few tenths of a millisecond (a little more while a migration fills
+        the link) when the model says the guest answers on the network at this instant,
+        else None (a lost probe)."""
         with self._lock:
             self.sim.advance()
             if guest_id not in self.sim.guests or not self.sim.reachable(guest_id):
                 return None
-            return (0.2 + 0.25 * self._probe_rng.random() ** 2) / 1000.0
+            rtt = 0.2 + 0.25 * self._probe_rng.random() ** 2
+            if self.sim.migrating(guest_id):  # the pre-copy fills the link: queues grow
+                rtt += 0.15 + 0.3 * self._probe_rng.random()
+            return rtt / 1000.0
 
     # --- operations -----------------------------------------------------------------
 

@@ -163,6 +163,11 @@ class Sim:
                 return node, inst
         return None
 
+    def migrating(self, guest_id: str) -> bool:
+        """A live migration of the guest has its target waiting for the state."""
+        return any(inst.incoming for node in self.nodes.values()
+                   if (inst := node.instances.get(guest_id)) is not None)
+
     def running_on_own_node(self, guest: SimGuest) -> Instance | None:
         inst = self.nodes[guest.node].instances.get(guest.id)
         return None if inst is None or inst.incoming else inst
