@@ -202,3 +202,15 @@ def test_an_ha_guest_on_local_storage_cannot_be_recovered_elsewhere(
     assert guest.ha is not None and guest.ha.state is HAState.ERROR
     error = next(e for e in lab.events() if e.kind == "service_error")
     assert "on pve3's local storage" in error.message
+
+
+def test_nofailback_keeps_the_guest_where_it_was_recovered(lab: SimBackend,
+                                                           clock: ManualClock) -> None:
+    lab.sim.groups["prefer-pve2"].nofailback = True
+    lab.inject_fault("pve2", FaultKind.POWER_OFF)
+    wait(clock, lab, 200)
+    recovered_on = lab.inventory().guest("qemu/101").node  # type: ignore[union-attr]
+    lab.restore("pve2")
+    wait(clock, lab, 150)
+    assert lab.inventory().guest("qemu/101").node == recovered_on != "pve2"  # type: ignore[union-attr]
+    assert not any(e.kind == "ha_move" for e in lab.events())
