@@ -17,6 +17,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.timing import LOCK_LEASE
+from vmconsole.config import SimCluster
 from vmconsole.model import GuestStatus, HARequest, HAState, NodeHAState, NodeStatus
 
 
@@ -214,3 +215,15 @@ def test_nofailback_keeps_the_guest_where_it_was_recovered(lab: SimBackend,
     wait(clock, lab, 150)
     assert lab.inventory().guest("qemu/101").node == recovered_on != "pve2"  # type: ignore[union-attr]
     assert not any(e.kind == "ha_move" for e in lab.events())
+
+
+def test_a_node_without_ha_services_keeps_running_without_quorum(
+        clock: ManualClock) -> None:
+    lab = SimBackend(SimCluster(), clock=clock)
+    lab.ha_remove("lxc/200")  # pve3 now runs no HA service
+    lab.partition([["pve1", "pve2"], ["pve3"]])
+    wait(clock, lab, 300)
+    kinds = [e.kind for e in lab.events()]
+    assert "no_watchdog" in kinds and "watchdog_reset" not in kinds
+    assert lab.sim.instance("qemu/102") is not None  # still running, alone
+    assert lab.probe("lxc/200") is not None

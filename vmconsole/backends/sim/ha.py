@@ -129,9 +129,11 @@ class HAManager:
                             "feed)", node.name)
                 self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
             else:
-                sim.narrate("no_watchdog", f"{node.name} has no quorum but no HA services: "
-                            "its LRM is idle and the watchdog not armed, so it keeps running; "
-                            "its guests cannot be managed", node.name)
+                why = ("its LRM is in maintenance" if node.lrm.mode == "maintenance" else
+                       "it runs no HA services")
+                sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
+                            "watchdog is not armed, so it keeps running; its guests cannot be "
+                            "managed", node.name)
         if node.maintenance:
             return
         node.ha_state = NodeHAState.UNKNOWN
