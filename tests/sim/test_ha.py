@@ -45,7 +45,7 @@ def test_node_failure_timeline(lab: SimBackend, clock: ManualClock) -> None:
     fenced = first(events, "fenced", "pve3")
     lease_end = lab.sim.nodes["pve3"].lrm.lock_renewed + LOCK_LEASE
     assert fenced.time == pytest.approx(lease_end) and fenced.time - t0 > 100
-    recovery = first(events, "recovery")
+    recovery = first(events, "recovered")
     started = first(events, "started")
     assert recovery.guest == started.guest == "lxc/200"
     assert fence.time < fenced.time <= recovery.time < started.time
@@ -67,7 +67,7 @@ def test_a_lost_crm_master_is_replaced_when_its_lock_expires(lab: SimBackend,
     events = [e for e in lab.events() if e.time >= t0]
     takeover = first(events, "crm_master")
     assert 110 < takeover.time - t0 <= LOCK_LEASE and lab.ha.master == "pve2"
-    assert first(events, "recovery").time >= takeover.time
+    assert first(events, "recovered").time >= takeover.time
     guest = lab.inventory().guest("qemu/100")
     assert guest is not None and guest.running and guest.node != "pve1"
 

@@ -255,7 +255,7 @@ class HAManager:
         guest.node = target
         guest.ha.state = HAState.STARTED
         sim.touch(guest.id)
-        sim.narrate("recovery", f"{guest.vmid} ({guest.name}) recovered from {source} to "
+        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered from {source} to "
                     f"{target}: the LRM of {target} starts it on its next round",
                     target, guest.id)
         if guest.ha.request is HARequest.STARTED:
