@@ -227,3 +227,24 @@ def test_a_node_without_ha_services_keeps_running_without_quorum(
     assert "no_watchdog" in kinds and "watchdog_reset" not in kinds
     assert lab.sim.instance("qemu/102") is not None  # still running, alone
     assert lab.probe("lxc/200") is not None
+
+
+def test_an_admin_reboot_freezes_ha_services_and_starts_them_again_on_the_node(
+        lab: SimBackend, clock: ManualClock) -> None:
+    t0 = lab.now()
+    lab.reboot_node("pve3")
+    dns = lab.inventory().guest("lxc/200")
+    assert dns is not None and dns.ha is not None and dns.ha.state is HAState.FREEZE
+    wait(clock, lab, 10)
+    assert lab.probe("lxc/200") is None  # shut down for the reboot
+    wait(clock, lab, 300)
+    events = [e for e in lab.events() if e.time >= t0]
+    kinds = [e.kind for e in events]
+    assert "fence" not in kinds and "recovered" not in kinds  # frozen, not failed over
+    assert "frozen and wait" in first(events, "node_lost", "pve3").message
+    dns = lab.inventory().guest("lxc/200")
+    assert dns is not None and dns.node == "pve3" and dns.running
+    assert dns.ha is not None and dns.ha.state is HAState.STARTED
+    build = lab.inventory().guest("qemu/102")  # not HA, ignores ACPI: stopped after 180 s
+    assert build is not None and not build.running
+    assert [r.node for r in lab.sim.run_log if r.guest == "lxc/200"] == ["pve3", "pve3"]

@@ -253,6 +253,14 @@ class SimBackend:
             ha_admin.set_maintenance(self.sim, self.ha, self.sim.node(node), enabled)
             self.sim.settle()
 
+    def reboot_node(self, node: str) -> None:
+        """An admin's reboot of a node: its guests shut down, its HA services freeze and
+        start again on it when it is back (Proxmox's conditional shutdown policy)."""
+        with self._lock:
+            self.sim.advance()
+            ha_admin.reboot_node(self.sim, self.ha, self.sim.node(node))
+            self.sim.settle()
+
     # --- faults ---------------------------------------------------------------------
 
     def inject_fault(self, node: str, fault: FaultKind) -> None:
