@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from vmconsole.backends.base import (
     Capabilities,
@@ -56,17 +57,21 @@ class SimBackend:
         if problems:
             raise InvalidInput("simulated cluster refused: " + "; ".join(
                 f"{k} must be {v}" for k, v in problems.items()), problems)
-        self.cfg = cfg
         self.clock = clock if clock is not None else RealClock(cfg.time_scale)
         self._lock = threading.RLock()
-        self.sim = Sim(self.clock, cfg.seed, cfg.name)
         self._probe_rng = random.Random(f"{cfg.seed}:probe")
+        self._build(cfg, first_event=0)
+
+    def _build(self, cfg: SimCluster, first_event: int) -> None:
         scenario = None
         if cfg.scenario is not None:
             scenario = SCENARIOS.get(cfg.scenario)
             if scenario is None:
                 raise NotFound(f"no scenario '{cfg.scenario}' (scenarios: "
                                f"{', '.join(SCENARIOS)})")
+        self.cfg = cfg
+        self.sim = Sim(self.clock, cfg.seed, cfg.name, first_event)
+        if scenario is not None:
             build_classic_lab(self.sim, scenario.nodes)
             self.sim.qdevice = scenario.qdevice
         elif cfg.guests == 0:
@@ -78,6 +83,17 @@ class SimBackend:
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
+
+    def start_scenario(self, name: str | None) -> None:
+        """Replace the cluster by a scenario's (None: the classic lab), on the same clock.
+
+        Event numbers go on from the old model's, so a poller keeps reading them; every
+        console sharing this backend sees the new cluster at its next poll.
+        """
+        with self._lock:
+            self.sim.advance()
+            last_event = self.sim.events[-1].seq if self.sim.events else 0
+            self._build(replace(self.cfg, scenario=name, guests=0, nodes=3), last_event)
 
     # --- the protocol's read side ---------------------------------------------------
 
