@@ -302,6 +302,10 @@ class SupportsProbe(Protocol):
 class SupportsScenarios(Protocol):
     """The lecture's scenarios, runnable by name (the simulator only)."""
 
+    def scenarios(self) -> list[tuple[str, str]]:
+        """(name, one-line description) of each scenario."""
+        ...
+
     def start_scenario(self, name: str | None) -> None:
         """Replace the cluster by the scenario's; None: back to the classic lab."""
         ...

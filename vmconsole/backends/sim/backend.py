@@ -32,7 +32,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
-from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun
+from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, Inventory, Snapshot
@@ -83,6 +83,9 @@ class SimBackend:
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
+
+    def scenarios(self) -> list[tuple[str, str]]:
+        return describe()
 
     def start_scenario(self, name: str | None) -> None:
         """Replace the cluster by a scenario's (None: the classic lab), on the same clock.
