@@ -87,7 +87,7 @@ def pid_of(node: NodeLayout) -> int | None:
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
     except (OSError, ValueError):
         return None
-    return pid if comm == "libvirtd" else None
+    return pid if comm == "libvirtd" and _alive(pid) else None
 
 
 def start(node: NodeLayout) -> None:
