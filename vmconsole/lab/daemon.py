@@ -87,7 +87,7 @@ def pid_of(node: NodeLayout) -> int | None:
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
     except (OSError, ValueError):
         return None
-    return pid if comm == "libvirtd" and _alive(pid) else None
+    return pid if comm == "libvirtd" and alive(pid) else None
 
 
 def start(node: NodeLayout) -> None:
@@ -131,14 +131,14 @@ def _terminate(pids: set[int]) -> None:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while pids and time.monotonic() < deadline:
-        pids = {p for p in pids if _alive(p)}
+        pids = {p for p in pids if alive(p)}
         time.sleep(0.05)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Running, not a zombie waiting for a parent that is not ours to reap it."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
