@@ -118,9 +118,3 @@ class TaskBook:
             if task_id not in self._tasks:
                 raise NotFound(f"no task {task_id}")
             return self._tasks[task_id]
-
-    def wait_all(self, timeout: float) -> None:
-        """Wait for running tasks (closing, tests)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(not t.status.done for t in self.all()):
-            time.sleep(0.02)
