@@ -40,15 +40,7 @@ from vmconsole.lab.layout import TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers  # noqa: E402
 from vmconsole.model import GuestStatus, NodeStatus  # noqa: E402
 
-
-def wait_task(backend, task, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        current = backend.task(task.id)
-        if current.status.done:
-            return current
-        time.sleep(0.05)
-    raise AssertionError(f"{task.operation} still running after {timeout} s")
+from ..libvirt.conftest import wait  # noqa: E402
 
 
 def until(what, check, timeout):
@@ -109,27 +101,27 @@ def test_lab_up_again_is_the_same_lab(lab):
 def test_create_from_template_then_snapshot_with_ram_and_roll_back(lab):
     backend = lab["backend"]
     template = next(g for g in backend.inventory().guests if g.name == TEMPLATE)
-    task = wait_task(backend, backend.clone(template.id, CloneSpec("web", "pve1", full=False)))
+    task = wait(backend, backend.clone(template.id, CloneSpec("web", "pve1", full=False)))
     assert task.status is TaskStatus.OK, task.error
     web_id = str(task.result["new_id"])
-    assert wait_task(backend, backend.start(web_id)).status is TaskStatus.OK
-    task = wait_task(backend, backend.snapshot_create(web_id, "booted", "fresh", vmstate=True))
+    assert wait(backend, backend.start(web_id)).status is TaskStatus.OK
+    task = wait(backend, backend.snapshot_create(web_id, "booted", "fresh", vmstate=True))
     assert task.status is TaskStatus.OK, task.error
     (snap,) = backend.snapshots(web_id)
     assert (snap.name, snap.vmstate, snap.current) == ("booted", True, True)
-    assert wait_task(backend, backend.stop(web_id)).status is TaskStatus.OK
-    task = wait_task(backend, backend.snapshot_rollback(web_id, "booted"))
+    assert wait(backend, backend.stop(web_id)).status is TaskStatus.OK
+    task = wait(backend, backend.snapshot_rollback(web_id, "booted"))
     assert task.status is TaskStatus.OK, task.error
     # A snapshot with RAM brings the guest back running, as it was.
     assert backend.inventory().guest(web_id).status is GuestStatus.RUNNING
-    wait_task(backend, backend.stop(web_id))
+    wait(backend, backend.stop(web_id))
     lab["web_id"] = web_id
 
 
 def test_clone_gets_a_new_identity(lab):
     backend = lab["backend"]
     web_id = lab["web_id"]
-    task = wait_task(backend, backend.clone(web_id, CloneSpec("web-copy", "pve1")))
+    task = wait(backend, backend.clone(web_id, CloneSpec("web-copy", "pve1")))
     assert task.status is TaskStatus.OK, task.error
     copy = backend.inventory().guest(str(task.result["new_id"]))
     assert copy is not None and copy.name == "web-copy" and copy.id != web_id
@@ -148,7 +140,7 @@ def test_live_migration_costs_under_a_second_and_libvirt_says_how_much(lab):
     assert until("vm1 answers", lambda: answers("10.77.0.11"), 30)
     probe = PingProbe("10.77.0.11", seconds=6.0, interval_s=0.01)
     time.sleep(1.0)
-    task = wait_task(backend, backend.migrate(vm1.id, target, MigrationMode.LIVE))
+    task = wait(backend, backend.migrate(vm1.id, target, MigrationMode.LIVE))
     outage = probe.result()
     assert task.status is TaskStatus.OK, task.error
     assert backend.inventory().guest(vm1.id).node == target

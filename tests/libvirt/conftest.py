@@ -19,7 +19,7 @@ PVE1 = f"test://{FIXTURES / 'pve1.xml'}"
 PVE2 = f"test://{FIXTURES / 'pve2.xml'}"
 
 
-def wait(backend: LibvirtBackend, task: Task, timeout: float = 10.0) -> Task:
+def wait(backend: LibvirtBackend, task: Task, timeout: float = 60.0) -> Task:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         current = backend.task(task.id)

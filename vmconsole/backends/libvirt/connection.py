@@ -75,6 +75,7 @@ class Host:
         self._on_state = on_state
         self._on_domain = on_domain
         self._conn: libvirt.virConnect | None = None
+        self._event_id = -1  # the lifecycle callback registered on _conn
         self._lock = threading.Lock()
         self._failures = 0
         self._retry_at = 0.0
@@ -86,27 +87,18 @@ class Host:
     def active(self) -> bool:
         return self.state is HostState.ACTIVE
 
-    def _set_state(self, state: HostState, message: str) -> None:
-        with self._lock:
-            if self.state is state and state is not HostState.LOST:
-                return
-            changed = self.state is not state
-            self.state = state
-        if changed:
-            self._on_state(self, state, message)
-
     def mark_lost(self, reason: str) -> None:
         """Forget the connection; the next poll after the back-off tries again."""
         with self._lock:
             conn, self._conn = self._conn, None
+            event_id = self._event_id
             self.error = reason
             delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
             self._failures += 1
             self._retry_at = time.monotonic() + delay
             was = self.state
         if conn is not None:
-            # close() can block on a dead TCP peer: never in the caller's thread
-            threading.Thread(target=_close_quietly, args=(conn,), daemon=True).start()
+            _close_in_background(conn, event_id)
         if was is not HostState.LOST:
             self.state = HostState.LOST
             self._on_state(self, HostState.LOST, f"{self.name} lost: {reason}")
@@ -140,10 +132,11 @@ class Host:
         with contextlib.suppress(libvirt.libvirtError):
             conn.setKeepAlive(KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT)
         conn.registerCloseCallback(self._closed, None)
-        conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                    self._lifecycle, None)
+        event_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                               self._lifecycle, None)
         with self._lock:
             self._conn = conn
+            self._event_id = event_id
             self._failures = 0
             self.error = ""
             returning = self._ever_connected
@@ -199,7 +192,7 @@ class Host:
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:
-            threading.Thread(target=_close_quietly, args=(conn,), daemon=True).start()
+            _close_in_background(conn, self._event_id)
 
 
 def _alive(conn: libvirt.virConnect) -> bool:
@@ -209,6 +202,14 @@ def _alive(conn: libvirt.virConnect) -> bool:
         return False
 
 
-def _close_quietly(conn: libvirt.virConnect) -> None:
-    with contextlib.suppress(libvirt.libvirtError):
-        conn.close()
+def _close_in_background(conn: libvirt.virConnect, event_id: int) -> None:
+    """Drop the callbacks (they hold the connection open) and close it, on a thread of
+    its own: close() can block on a dead TCP peer."""
+
+    def close() -> None:
+        for drop in (lambda: conn.domainEventDeregisterAny(event_id),
+                     conn.unregisterCloseCallback, conn.close):
+            with contextlib.suppress(libvirt.libvirtError):
+                drop()
+
+    threading.Thread(target=close, name="libvirt-close", daemon=True).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import libvirt
 
@@ -11,45 +12,41 @@ from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.tasks import TaskContext
 
 SHUTDOWN_POLL_S = 0.5
+_DOING = {"start": "starting", "stop": "stopping", "reboot": "rebooting"}
+
+
+def _one_call(core: ClusterCore, guest_id: str, operation: str,
+              call: Callable[[libvirt.virDomain], object], asking: str, done: str) -> Task:
+    """A task that makes one libvirt call on a guest; `asking` and `done` are log lines
+    with {name} and {node} in them."""
+    host, dom = core.locate(guest_id)
+    name = dom.name()
+
+    def work(ctx: TaskContext) -> None:
+        ctx.log(asking.format(name=name, node=host.name))
+        host.call(lambda _c: call(dom), f"{_DOING[operation]} {name}")
+        ctx.log(done.format(name=name, node=host.name))
+
+    return core.tasks_book.run(operation, guest_id, host.name, work, lock=(guest_id,))
 
 
 def start(core: ClusterCore, guest_id: str) -> Task:
     host, dom = core.locate(guest_id)
-    name = dom.name()
     if core.describe(host, dom).desc.meta.template:
-        raise NotSupported(f"{name} is a template: a template cannot be started "
+        raise NotSupported(f"{dom.name()} is a template: a template cannot be started "
                            "(create a guest from it)")
-
-    def work(ctx: TaskContext) -> None:
-        ctx.log(f"starting {name} on {host.name}")
-        host.call(lambda _c: dom.create(), f"starting {name}")
-        ctx.log(f"{name} is running")
-
-    return core.tasks_book.run("start", guest_id, host.name, work, lock=(guest_id,))
+    return _one_call(core, guest_id, "start", lambda d: d.create(),
+                     "starting {name} on {node}", "{name} is running")
 
 
 def stop(core: ClusterCore, guest_id: str) -> Task:
-    host, dom = core.locate(guest_id)
-    name = dom.name()
-
-    def work(ctx: TaskContext) -> None:
-        ctx.log(f"powering off {name} on {host.name} (like pulling the plug)")
-        host.call(lambda _c: dom.destroy(), f"stopping {name}")
-        ctx.log(f"{name} is off")
-
-    return core.tasks_book.run("stop", guest_id, host.name, work, lock=(guest_id,))
+    return _one_call(core, guest_id, "stop", lambda d: d.destroy(),
+                     "powering off {name} on {node} (like pulling the plug)", "{name} is off")
 
 
 def reboot(core: ClusterCore, guest_id: str) -> Task:
-    host, dom = core.locate(guest_id)
-    name = dom.name()
-
-    def work(ctx: TaskContext) -> None:
-        ctx.log(f"asking {name} on {host.name} to reboot")
-        host.call(lambda _c: dom.reboot(0), f"rebooting {name}")
-        ctx.log("reboot requested")
-
-    return core.tasks_book.run("reboot", guest_id, host.name, work, lock=(guest_id,))
+    return _one_call(core, guest_id, "reboot", lambda d: d.reboot(0),
+                     "asking {name} on {node} to reboot", "reboot requested")
 
 
 def shutdown(core: ClusterCore, guest_id: str, timeout: float) -> Task:
