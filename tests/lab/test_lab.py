@@ -86,8 +86,9 @@ def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):
                                           text=True).stdout
     assert "10.77." not in subprocess.run(["ip", "route"], capture_output=True,
                                           text=True).stdout
-    status = "\n".join(builder.status())
+    status = "\n".join(builder.status(lab["config"]))
     assert "LAN namespace: vmclab-lan (up)" in status and "vm1(running)" in status
+    assert f"profile 'lab' in {lab['config']}: present" in status
 
 
 def test_lab_up_again_is_the_same_lab(lab):

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "down":
             return 1 if builder.down(config, print) else 0
         else:
-            print("\n".join(builder.status()))
+            print("\n".join(builder.status(config)))
     except LabError as exc:
         print(f"vmconsole lab: {exc}", file=sys.stderr)
         return 1

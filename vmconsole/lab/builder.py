@@ -18,13 +18,14 @@ from vmconsole.lab.layout import (
     LAN_NS,
     MAX_GUESTS,
     MAX_NODES,
+    PROFILE,
     TEMPLATE,
     Layout,
     NodeLayout,
     lab_root,
     layout,
 )
-from vmconsole.lab.profile import remove_profile, write_profile
+from vmconsole.lab.profile import has_profile, remove_profile, write_profile
 from vmconsole.lab.shell import LabError
 
 Say = Callable[[str], None]
@@ -153,13 +154,15 @@ def down(config: Path, say: Say) -> list[str]:
     return left
 
 
-def status() -> list[str]:
+def status(config: Path) -> list[str]:
     """Lines that say what of the lab is up."""
     lab = _known_layout()
     lan = "up" if network.netns_exists(LAN_NS) else "absent"
     lines = [f"LAN namespace: {LAN_NS} ({lan}); probe guests with "
              f"`ip netns exec {LAN_NS} ping ...` or `vmconsole ping --netns {LAN_NS} ...`",
-             f"lab directory: {lab.root}" + ("" if lab.root.exists() else " (absent)")]
+             f"lab directory: {lab.root}" + ("" if lab.root.exists() else " (absent)"),
+             f"profile '{PROFILE}' in {config}: "
+             + ("present" if has_profile(config) else "absent")]
     if not lab.root.exists() and lan == "absent":
         return [*lines, "the lab is down (vmconsole lab up builds it)"]
     ensure_event_loop()

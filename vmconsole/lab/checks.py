@@ -43,9 +43,11 @@ def _has_interpreter(elf: bytes) -> bool:
 
 
 def needs() -> list[Need]:
+    # Daemons live in sbin, which a user's PATH may lack.
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
     def tool(name: str, package: str) -> Need:
-        return Need(name, package, shutil.which(name) is not None
-                    or os.path.exists(f"/usr/sbin/{name}"))
+        return Need(name, package, shutil.which(name, path=search) is not None)
 
     return [
         tool("libvirtd", "libvirt-daemon-system"),

@@ -1,6 +1,7 @@
 """The guests' initramfs, built on the spot: a static busybox, the cloud kernel's virtio
 network modules, and an /init that brings up eth0 with the address from the kernel
-command line (`lab_ip=A.B.C.D/NN`) and serves HTTP on port 80 (a TCP target)."""
+command line (`lab_ip=A.B.C.D/NN`), unless another guest already has it, and serves
+HTTP on port 80 (a TCP target)."""
 
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ for arg in $(cat /proc/cmdline); do
 done
 ip link set lo up
 ip link set eth0 up
-if [ -n "$ip" ]; then
+# Duplicate address detection: a clone of a lab guest keeps its kernel command line,
+# and must not take the address of the guest it was cloned from.
+if [ -n "$ip" ] && arping -q -D -c 2 -w 2 -I eth0 ${{ip%/*}}; then
   ip addr add $ip dev eth0
   mkdir -p /www && echo "$(hostname) $ip" > /www/index.html
   httpd -p 80 -h /www
 fi
-echo "lab guest $(hostname) up: $ip"
+echo "lab guest $(hostname) up: $(ip -4 -o addr show eth0)"
 while true; do sleep 3600; done
 """
 

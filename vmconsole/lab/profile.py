@@ -61,3 +61,10 @@ def remove_profile(path: Path) -> bool:
     _check(path, kept)
     path.write_text(kept if kept.strip() else "", encoding="utf-8")
     return True
+
+
+def has_profile(path: Path) -> bool:
+    try:
+        return PROFILE in tomllib.loads(path.read_text(encoding="utf-8")).get("profiles", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False

@@ -201,6 +201,9 @@ class ClusterCore:
             guests.extend(host_guests)
         inv = Inventory(self.cfg.name, tuple(nodes), tuple(guests), tuple(storages),
                         taken_at=time.time())
+        present = {g.id.removeprefix(GUEST_PREFIX) for g in guests}
+        for uuid in set(self._counters) - present:
+            del self._counters[uuid]  # undefined guests: no rate to compute any more
         self.last_inventory = inv
         return inv
 
