@@ -126,6 +126,17 @@ def _known_layout() -> Layout:
     return layout(max(found, default=1), 0)
 
 
+def _remove_files(lab: Layout) -> list[str]:
+    """Only what the lab wrote: $VMCONSOLE_LAB_DIR may name a directory that holds more.
+    Returns what is left."""
+    for made in (lab.root / "nodes", lab.boot_dir):
+        shutil.rmtree(made, ignore_errors=True)
+    lab.state_file.unlink(missing_ok=True)
+    with suppress(OSError):
+        lab.root.rmdir()
+    return [f"{lab.root} (holds files the lab did not make)"] if lab.root.exists() else []
+
+
 def down(config: Path, say: Say) -> list[str]:
     """Remove everything the lab made; returns what could not be removed."""
     if problems := checks.problems():
@@ -145,8 +156,7 @@ def down(config: Path, say: Say) -> list[str]:
     network.remove_netns(LAN_NS)
     for name in network.lab_namespaces():  # nodes of a bigger lab than recorded
         network.remove_netns(name)
-    if lab.root.exists():
-        shutil.rmtree(lab.root)
+    left += _remove_files(lab)
     if remove_profile(config):
         say(f"profile 'lab' removed from {config}")
     left += network.lab_namespaces() + [str(p) for p in cgroups.leftovers()]

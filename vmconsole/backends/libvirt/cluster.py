@@ -16,6 +16,7 @@ import libvirt
 from vmconsole.backends.base import BackendError, NotFound, Unreachable
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState
+from vmconsole.backends.libvirt.errors import libvirt_message
 from vmconsole.backends.libvirt.events import EventLog, describe_lifecycle
 from vmconsole.backends.libvirt.hostread import (
     DescCache,
@@ -69,6 +70,7 @@ class ClusterCore:
         self.log = EventLog()
         self.tasks_book = TaskBook()
         self._lock = threading.Lock()
+        self._poll_lock = threading.Lock()
         self._on_change: Callable[[], None] | None = None
         self.hosts = [Host(uri, cfg.timeout, self._host_state, self._domain_event)
                       for uri in cfg.uris]
@@ -162,13 +164,21 @@ class ClusterCore:
             return read_host(conn, host.name, self.cache(host))
         except libvirt.libvirtError as exc:
             if not conn.isAlive():
-                host.mark_lost(exc.get_error_message() or str(exc))
+                host.mark_lost(libvirt_message(exc))
+            else:  # the host is there but this read failed: say so, try again next poll
+                self.log.add("node_error", f"reading {host.name}: {libvirt_message(exc)}",
+                             node=host.name)
             raise
 
     def inventory(self) -> Inventory:
         """Every host read in parallel; a host that has not answered by the timeout shows
         offline with its guests unknown, and a host still stuck from an earlier poll is
-        not waited for at all."""
+        not waited for at all. Calls are serialized: concurrent callers (the poller, a
+        dialog's precondition check) would otherwise open a host twice."""
+        with self._poll_lock:
+            return self._poll()
+
+    def _poll(self) -> Inventory:
         started = time.monotonic()
         waiting: list[tuple[Host, Pending[HostReading] | None]] = []
         for host in self.hosts:
@@ -214,7 +224,9 @@ class ClusterCore:
                         status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
                         maxmem=g.maxmem, maxdisk=g.maxdisk, ip=g.ip, ha=g.ha,
                         storages=g.storages) for g in (last[1] if last else [])]
-        node = Node(host.name, NodeStatus.OFFLINE, maxcpu, maxmem, address=host.uri)
+        # An active host whose read failed is there but unread; a lost one is offline.
+        status = NodeStatus.UNKNOWN if host.active else NodeStatus.OFFLINE
+        node = Node(host.name, status, maxcpu, maxmem, address=host.uri)
         return node, guests
 
     def _online(self, host: Host, reading: HostReading) -> tuple[Node, list[Guest]]:

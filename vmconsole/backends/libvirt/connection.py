@@ -33,7 +33,7 @@ KEEPALIVE_COUNT = 3
 
 
 class HostState(StrEnum):
-    CONNECTING = "connecting"
+    CONNECTING = "connecting"  # before the first answer
     ACTIVE = "active"
     LOST = "lost"
 
@@ -96,11 +96,11 @@ class Host:
             delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
             self._failures += 1
             self._retry_at = time.monotonic() + delay
-            was = self.state
+            newly_lost = self.state is not HostState.LOST
+            self.state = HostState.LOST
         if conn is not None:
             _close_in_background(conn, event_id)
-        if was is not HostState.LOST:
-            self.state = HostState.LOST
+        if newly_lost:
             self._on_state(self, HostState.LOST, f"{self.name} lost: {reason}")
 
     # --- connecting ---------------------------------------------------------------
