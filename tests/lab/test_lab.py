@@ -150,6 +150,9 @@ def test_live_migration_costs_under_a_second_and_libvirt_says_how_much(lab):
     assert f"libvirt reports downtime {downtime} ms" in "\n".join(task.log)
     assert outage.replies > 100
     assert outage.longest_gap_s < 1.0, outage
+    events = {e.kind: e for e in backend.events() if e.guest == vm1.id}
+    assert {"migration_started", "stop_and_copy", "migration_resumed"} <= set(events)
+    assert f"downtime {downtime} ms (libvirt)" in events["migration_done"].message
 
 
 def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):

@@ -75,7 +75,9 @@ def migration_targets(core: ClusterCore, guest_id: str) -> list[MigrationTarget]
         elif local and running:
             out.append(MigrationTarget(
                 host.name, True, f"disk {', '.join(local)} is not on storage libvirt knows "
-                "to be shared: a live migration must copy it (with local disks)", local))
+                "to be shared: a live migration must copy it (with local disks); a path that "
+                "is shared all the same would need an unsafe migration, which the console "
+                "does not do", local))
         elif local:
             out.append(MigrationTarget(
                 host.name, False, f"disk {', '.join(local)} is not on shared storage and an "
