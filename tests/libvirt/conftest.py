@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+from vmconsole.backends.base import Task
+from vmconsole.config import LibvirtCluster
 
-from vmconsole.backends.base import Task  # noqa: E402
-from vmconsole.backends.libvirt import LibvirtBackend, open_libvirt  # noqa: E402
-from vmconsole.config import LibvirtCluster  # noqa: E402
+if TYPE_CHECKING:  # the modules skip themselves where libvirt-python is missing
+    from vmconsole.backends.libvirt import LibvirtBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PVE1 = f"test://{FIXTURES / 'pve1.xml'}"
@@ -31,6 +32,8 @@ def wait(backend: LibvirtBackend, task: Task, timeout: float = 60.0) -> Task:
 
 @pytest.fixture
 def cluster():
+    from vmconsole.backends.libvirt import open_libvirt
+
     backend = open_libvirt(LibvirtCluster("kvm", (PVE1, PVE2), timeout=3.0))
     backend.inventory()
     yield backend

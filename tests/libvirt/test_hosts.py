@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
 from vmconsole.backends.base import CloneSpec, Unreachable
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster

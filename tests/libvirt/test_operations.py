@@ -1,5 +1,7 @@
 import pytest
 
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
 from vmconsole.backends.base import (
     CloneSpec,
     Conflict,

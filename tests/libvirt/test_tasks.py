@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
 from vmconsole.backends.base import BackendError, Conflict, TaskStatus
 from vmconsole.backends.libvirt.tasks import TaskBook
 

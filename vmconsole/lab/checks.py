@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import importlib.util
 import os
 import shutil
 import struct
@@ -71,7 +70,9 @@ def problems() -> list[str]:
         packages = " ".join(sorted({n.package for n in missing}))
         what = ", ".join(n.what for n in missing)
         out.append(f"missing {what}: apt-get install {packages}")
-    if importlib.util.find_spec("libvirt") is None:
+    try:
+        import libvirt  # noqa: F401  (a binding that fails to load is as good as none)
+    except ImportError:
         out.append("missing the libvirt Python binding: pip install libvirt-python "
                    "(needs libvirt-dev, pkg-config, python3-dev)")
     return out
