@@ -15,7 +15,9 @@ from pathlib import Path
 MODULES = ("drivers/virtio/virtio_ring", "drivers/virtio/virtio",
            "drivers/virtio/virtio_pci_legacy_dev", "drivers/virtio/virtio_pci_modern_dev",
            "drivers/virtio/virtio_pci", "net/core/failover", "drivers/net/net_failover",
-           "drivers/net/virtio_net")
+           "drivers/net/virtio_net",
+           # the balloon reports the guest's own memory figures (else only QEMU's RSS)
+           "drivers/virtio/virtio_balloon")
 
 INIT = """#!/bin/sh
 mount -t proc proc /proc
@@ -29,7 +31,7 @@ ip link set lo up
 ip link set eth0 up
 # Duplicate address detection: a clone of a lab guest keeps its kernel command line,
 # and must not take the address of the guest it was cloned from.
-if [ -n "$ip" ] && arping -q -D -c 2 -w 2 -I eth0 ${{ip%/*}}; then
+if [ -n "$ip" ] && arping -q -D -c 1 -w 1 -I eth0 ${{ip%/*}}; then
   ip addr add $ip dev eth0
   mkdir -p /www && echo "$(hostname) $ip" > /www/index.html
   httpd -p 80 -h /www
