@@ -46,5 +46,8 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(builder.status(config)))
     except LabError as exc:
         print(f"vmconsole lab: {exc}", file=sys.stderr)
+        if args.action == "up":
+            print("vmconsole lab: `vmconsole lab down` removes what was made so far",
+                  file=sys.stderr)
         return 1
     return 0

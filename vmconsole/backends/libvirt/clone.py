@@ -89,8 +89,7 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
                                "consistently", {"source": "running"})
         if target is not host:
             raise NotSupported(f"{source}'s disks are on {host.name}: libvirt copies volumes "
-                               f"within one host; clone on {host.name}, then migrate the "
-                               "clone offline")
+                               f"within one host only; clone it on {host.name}")
         if not spec.full and not template:
             raise InvalidInput("a linked clone needs a template as its base (a base that "
                                "changes would corrupt its clones)", {"full": "needs template"})

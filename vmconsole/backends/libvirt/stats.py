@@ -26,6 +26,11 @@ _STATUS = {
 }
 
 
+# States in which a domain has a QEMU process, and so counters to read.
+_ACTIVE = frozenset({libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,
+                     libvirt.VIR_DOMAIN_PAUSED})
+
+
 def guest_status(state: int) -> GuestStatus:
     return _STATUS.get(state, GuestStatus.UNKNOWN)
 
@@ -69,8 +74,7 @@ def _balloon_used(record: dict[str, int]) -> int | None:
 
 def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
     """A reading from `getAllDomainStats`; None when the driver gave only the state."""
-    if "cpu.time" not in record and record.get("state.state") in (
-            libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_BLOCKED):
+    if "cpu.time" not in record and record.get("state.state") in _ACTIVE:
         return None
     used = _balloon_used(record)
     current = int(record.get("balloon.current", 0))
@@ -94,10 +98,8 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
 def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainReading:
     """A reading from per-domain calls, for drivers whose bulk stats hold only the state."""
     state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
-    reading = DomainReading(dom.UUIDString(), state, Counters(now), mem_kib * 1024, 0, 0)
-    if state not in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,
-                     libvirt.VIR_DOMAIN_PAUSED):
-        return reading
+    if state not in _ACTIVE:
+        return DomainReading(dom.UUIDString(), state, Counters(now), mem_kib * 1024, 0, 0)
     disk_read = disk_write = net_in = net_out = 0
     for disk in desc.image_disks:
         _rd_req, rd_bytes, _wr_req, wr_bytes, _errs = dom.blockStats(disk.target)
@@ -113,7 +115,7 @@ def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainRe
             used = _balloon_used({f"balloon.{k}": v for k, v in dom.memoryStats().items()}
                                  ) or mem_kib
     return DomainReading(
-        uuid=reading.uuid,
+        uuid=dom.UUIDString(),
         state=state,
         counters=Counters(now, cpu_ns, disk_read, disk_write, net_in, net_out),
         mem_used=used * 1024,
