@@ -35,22 +35,32 @@ def ensure_lan() -> None:
     run([*ip, "link", "set", LAN_BRIDGE, "up"])
 
 
+def _has_link(netns: str, name: str) -> bool:
+    return run(["ip", "-n", netns, "link", "show", name], check=False) != ""
+
+
 def ensure_node(node: NodeLayout) -> None:
-    if netns_exists(node.netns):
-        return
-    run(["ip", "netns", "add", node.netns])
-    lan = ["ip", "-n", LAN_NS]
-    run([*lan, "link", "add", node.veth, "type", "veth", "peer", "name", "eth0",
-         "netns", node.netns])
-    run([*lan, "link", "set", node.veth, "master", LAN_BRIDGE])
-    run([*lan, "link", "set", node.veth, "up"])
+    """Piece by piece, so that a half-made node (an interrupted `lab up`, a LAN namespace
+    removed by hand, which takes the veths with it) is completed, not skipped."""
     ip = ["ip", "-n", node.netns]
-    run([*ip, "link", "set", "lo", "up"])
-    run([*ip, "link", "add", "vmbr0", "type", "bridge"])
-    run([*ip, "link", "set", "eth0", "master", "vmbr0"])
-    run([*ip, "link", "set", "eth0", "up"])
-    run([*ip, "addr", "add", f"{node.ip}/{PREFIXLEN}", "dev", "vmbr0"])
-    run([*ip, "link", "set", "vmbr0", "up"])
+    if not netns_exists(node.netns):
+        run(["ip", "netns", "add", node.netns])
+        run([*ip, "link", "set", "lo", "up"])
+    if not _has_link(node.netns, "vmbr0"):
+        run([*ip, "link", "add", "vmbr0", "type", "bridge"])
+        run([*ip, "addr", "add", f"{node.ip}/{PREFIXLEN}", "dev", "vmbr0"])
+        run([*ip, "link", "set", "vmbr0", "up"])
+    if not _has_link(LAN_NS, node.veth):
+        # A veth whose LAN end is gone is being destroyed by the kernel, asynchronously:
+        # delete the node's end now, or the new one cannot take the name eth0.
+        run([*ip, "link", "delete", "eth0"], check=False)
+        lan = ["ip", "-n", LAN_NS]
+        run([*lan, "link", "add", node.veth, "type", "veth", "peer", "name", "eth0",
+             "netns", node.netns])
+        run([*lan, "link", "set", node.veth, "master", LAN_BRIDGE])
+        run([*lan, "link", "set", node.veth, "up"])
+        run([*ip, "link", "set", "eth0", "master", "vmbr0"])
+        run([*ip, "link", "set", "eth0", "up"])
 
 
 def remove_netns(name: str) -> None:
