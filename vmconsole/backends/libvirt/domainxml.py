@@ -32,11 +32,10 @@ def size_in_bytes(element: ET.Element | None, default_unit: str = "KiB") -> int:
 class Disk:
     target: str  # vda
     source: str | None  # a path for file and block disks; None for network or empty ones
-    kind: str  # file, block, network, volume
     device: str  # disk, cdrom
     format: str | None  # qcow2, raw
     readonly: bool
-    shareable: bool
+    shareable: bool  # libvirt lets such a disk migrate: its users share it knowingly
 
     @property
     def writable_image(self) -> bool:
@@ -55,7 +54,6 @@ class DomainDesc:
     disks: tuple[Disk, ...]
     macs: tuple[str, ...]
     meta: GuestMeta
-    description: str
     balloon: bool  # a memory balloon device: memoryStats answers only with one
 
     @property
@@ -76,7 +74,6 @@ def parse_domain(xml: str) -> DomainDesc:
         disks.append(Disk(
             target=target.get("dev", "?") if target is not None else "?",
             source=path,
-            kind=disk.get("type", "file"),
             device=disk.get("device", "disk"),
             format=driver.get("type") if driver is not None else None,
             readonly=disk.find("readonly") is not None,
@@ -92,7 +89,6 @@ def parse_domain(xml: str) -> DomainDesc:
         disks=tuple(disks),
         macs=macs,
         meta=parse_meta(find_meta_element(root)),
-        description=root.findtext("description", ""),
         balloon=any(b.get("model", "none") != "none"
                     for b in root.findall("devices/memballoon")),
     )

@@ -40,7 +40,7 @@ def _local_disks(core: ClusterCore, guest: Guest) -> tuple[str, ...]:
     shared = {s.name for s in core.last_inventory.storages_for(guest.node) if s.shared}
     if entry.storages and set(entry.storages) <= shared:
         return ()
-    return tuple(f"{d.target} ({d.source})" for d in entry.desc.image_disks)
+    return tuple(f"{d.target} ({d.source})" for d in entry.desc.image_disks if not d.shareable)
 
 
 def _free_memory(core: ClusterCore, node: str) -> int:
