@@ -8,6 +8,7 @@ below, carrying the backend's own message for the user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -321,3 +322,12 @@ class SupportsNodeAdmin(Protocol):
 
     def reboot_node(self, node: str) -> None: ...
     def set_maintenance(self, node: str, enabled: bool) -> None: ...
+
+
+@runtime_checkable
+class SupportsChangeNotice(Protocol):
+    """A backend that learns of changes by events (libvirt's lifecycle callbacks)."""
+
+    def set_change_callback(self, callback: Callable[[], None] | None) -> None:
+        """`callback()` runs, on some backend thread, when the inventory changed."""
+        ...
