@@ -1,0 +1,71 @@
+"""Loopback servers and helpers for the ping tests. Probes go to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from vmconsole.monitor.ping import PingMonitor, ProbeError
+from vmconsole.monitor.ping.probers import open_icmp_socket
+
+
+class LoopbackServer:
+    """A TCP listener on 127.0.0.1 that accepts and closes, and can go away for a while."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.open()
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(512)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        if self._thread is not None:
+            self._thread.join(2)
+
+    @staticmethod
+    def _accept(listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+
+@pytest.fixture
+def tcp_server() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def monitor() -> Iterator[PingMonitor]:
+    mon = PingMonitor()
+    yield mon
+    mon.stop_all()
+
+
+@pytest.fixture
+def icmp_allowed() -> None:
+    try:
+        open_icmp_socket().close()
+    except ProbeError as exc:
+        pytest.skip(f"ICMP not allowed here: {exc}")
