@@ -9,23 +9,39 @@ from collections.abc import Iterator
 import pytest
 
 from vmconsole.monitor.ping import PingMonitor, ProbeError
+from vmconsole.monitor.ping.netns import enter_netns
 from vmconsole.monitor.ping.probers import open_icmp_socket
 
 
-class LoopbackServer:
-    """A TCP listener on 127.0.0.1 that accepts and closes, and can go away for a while."""
+class TcpServer:
+    """A TCP listener that accepts and closes, and can go away for a while.
 
-    def __init__(self) -> None:
+    With NETNS it listens inside that namespace: a short-lived thread enters it and opens
+    the socket, which then belongs to it whichever thread accepts.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", netns: str | None = None) -> None:
+        self.host, self.netns = host, netns
         self.port = 0
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.open()
 
-    def open(self) -> None:
+    def _bind(self, made: list[socket.socket]) -> None:
+        if self.netns:
+            enter_netns(self.netns)
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.host, self.port))
         listener.listen(512)
+        made.append(listener)
+
+    def open(self) -> None:
+        made: list[socket.socket] = []
+        opener = threading.Thread(target=self._bind, args=(made,))
+        opener.start()
+        opener.join(5)
+        [listener] = made
         self.port = listener.getsockname()[1]
         self._listener = listener
         self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
@@ -50,8 +66,8 @@ class LoopbackServer:
 
 
 @pytest.fixture
-def tcp_server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
+def tcp_server() -> Iterator[TcpServer]:
+    server = TcpServer()
     yield server
     server.close()
 
