@@ -1,6 +1,12 @@
 """Accuracy across a real link: probe from one namespace into another at 10 ms through a
-prober thread that entered the namespace with setns, cut the link for 300 ms, and
-compare. Root only; every address lives inside namespaces this test makes."""
+prober thread that entered the namespace with setns, cut the path for 300 ms, and
+compare. Root only; every address lives inside namespaces this test makes.
+
+Why one interval: the measured gap runs from the last reply before the cut to the first
+reply after it. For a cut of exactly k intervals the two roundings add up to one
+interval wherever the cut falls on the probe grid, so measured = cut + 1 interval, give
+or take scheduling; it can never be shorter than the cut.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +51,7 @@ def test_measured_downtime_matches_the_cut(pair: NetnsPair, monitor: PingMonitor
     snap = session.snapshot()
     [outage] = snap.outages
     assert outage.exact
-    assert cut.shortest - INTERVAL - SCHEDULING_SLACK <= outage.downtime
+    assert cut.shortest - SCHEDULING_SLACK <= outage.downtime
     assert outage.downtime <= cut.longest + INTERVAL + SCHEDULING_SLACK
     assert 0.3 / INTERVAL - 3 <= outage.lost <= 0.3 / INTERVAL + 3
     assert snap.received == snap.sent - outage.lost
