@@ -1,0 +1,111 @@
+"""The poll step and loop, against a small in-test backend whose answers we control
+(the simulator's own behaviour is tested in tests/sim)."""
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from vmconsole.backends.base import Capabilities, ClusterEvent, Unreachable
+from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory, Metrics, Node, NodeStatus
+from vmconsole.monitor.history import MetricHistory
+from vmconsole.monitor.poller import Poller, PollLoop
+
+
+class ScriptedBackend:
+    """Answers inventory() from a list; an exception in the list is raised."""
+
+    name = "c1"
+    capabilities = Capabilities()
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = 0
+        self._events = [ClusterEvent(1, 0.0, "x", "first"), ClusterEvent(2, 1.0, "y", "second")]
+
+    def inventory(self):
+        self.calls += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def tasks(self):
+        return []
+
+    def events(self, since=0):
+        return [e for e in self._events if e.seq > since]
+
+
+def inv(t: float, cpu: float = 0.1, status=GuestStatus.RUNNING) -> Inventory:
+    node = Node("pve1", NodeStatus.ONLINE, 4, 1 << 30, Metrics(cpu=cpu))
+    guest = Guest("qemu/100", "web", GuestKind.VM, "pve1", status, vmid=100, maxmem=1 << 30,
+                  metrics=Metrics(cpu=cpu, mem=1 << 29))
+    return Inventory("c1", (node,), (guest,), taken_at=t)
+
+
+def test_first_poll_adds_everything_then_diffs():
+    poller = Poller(ScriptedBackend([inv(1), inv(2, cpu=0.5), inv(3, status=GuestStatus.STOPPED)]))
+    first = poller.poll()
+    assert set(first.diff.added) == {"node/pve1", "qemu/100"}
+    assert [e.message for e in first.events] == ["first", "second"]
+    second = poller.poll()
+    assert second.diff.changed and not second.diff.relabelled and second.events == ()
+    third = poller.poll()
+    assert third.diff.relabelled == ("qemu/100",)
+    assert [s.cpu for s in poller.samples("qemu/100")] == pytest.approx([0.1, 0.5, 0.1])
+
+
+def test_failure_keeps_last_inventory_and_backs_off():
+    backend = ScriptedBackend([inv(1), Unreachable("pve1: timed out"), Unreachable("again"),
+                               inv(4)])
+    poller = Poller(backend, interval=2.0, max_interval=30.0)
+    good = poller.poll()
+    bad = poller.poll()
+    assert not bad.ok and bad.error == "pve1: timed out" and bad.inventory is good.inventory
+    assert bad.next_delay == 4.0
+    assert poller.poll().next_delay == 8.0
+    recovered = poller.poll()
+    assert recovered.ok and recovered.next_delay == 2.0
+
+
+def test_history_ring_keeps_the_last_polls_and_blanks_missed_ones():
+    history = MetricHistory(capacity=4)
+    for t in range(6):
+        history.record(inv(t, cpu=t / 10))
+    assert [s.time for s in history.samples("qemu/100")] == [2, 3, 4, 5]
+    gone = Inventory("c1", inv(0).nodes, (), taken_at=6)
+    history.record(gone)
+    history.record(inv(7, cpu=0.7))
+    assert [s.time for s in history.samples("qemu/100")] == [4, 5, 7]
+    assert history.samples("nope") == []
+
+
+def test_loop_notifies_subscribers_and_refreshes_on_demand():
+    backend = ScriptedBackend([inv(1)])
+    loop = PollLoop(Poller(backend, interval=60.0))
+    seen = []
+    got_two = threading.Event()
+
+    def on_result(result):
+        seen.append(result.seq)
+        if len(seen) >= 2:
+            got_two.set()
+
+    loop.subscribe(on_result)
+    loop.start()
+    try:
+        loop.refresh_soon()
+        assert got_two.wait(5), "refresh_soon did not cut the 60 s interval short"
+    finally:
+        loop.stop()
+    assert seen[:2] == [1, 2]
+    late = []
+    loop.subscribe(late.append)
+    assert late and late[0].seq == loop.latest.seq
+
+
+def test_metrics_only_change_is_not_a_relabel():
+    a, b = inv(1), inv(2)
+    b = replace(b, guests=(replace(b.guests[0], metrics=Metrics(cpu=0.9)),))
+    assert a.diff(b).relabelled == ()

@@ -1,0 +1,192 @@
+"""Polling a backend: one poll step (fetch, diff, history, back-off) and the loop that
+runs it in a thread and hands each result to its subscribers.
+
+The loop is a thread of its own, not a Textual timer, so one loop serves every console
+that shows the cluster: the local one, or thirty SSH sessions sharing one poll (serve/).
+The next poll is scheduled only after this one ends, so a slow host never gets
+overlapping polls; a slow or failing poll backs the interval off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vmconsole.backends.base import (
+    Backend,
+    BackendError,
+    ClusterEvent,
+    MetricSample,
+    NotSupported,
+    SupportsEvents,
+    Task,
+)
+from vmconsole.model import Inventory, InventoryDiff
+from vmconsole.monitor.history import MetricHistory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll brought. On failure `inventory` is the last good one (or None) and
+    `error` says why, in the backend's words."""
+
+    cluster: str
+    seq: int
+    inventory: Inventory | None
+    diff: InventoryDiff | None
+    duration: float
+    next_delay: float
+    error: str | None = None
+    failures: int = 0
+    tasks: tuple[Task, ...] = ()
+    events: tuple[ClusterEvent, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Poller:
+    """One poll at a time against one backend, with history and back-off."""
+
+    def __init__(self, backend: Backend, interval: float = 2.0, max_interval: float = 30.0,
+                 history: MetricHistory | None = None) -> None:
+        self.backend = backend
+        self.interval = interval
+        self.max_interval = max_interval
+        self.history = history or MetricHistory()
+        self._inventory: Inventory | None = None
+        self._failures = 0
+        self._seq = 0
+        self._event_seq = 0
+
+    @property
+    def inventory(self) -> Inventory | None:
+        return self._inventory
+
+    def poll(self) -> PollResult:
+        """Fetch the inventory, tasks and new events once. Never raises a BackendError:
+        a failure is a result with `error` set."""
+        started = time.monotonic()
+        self._seq += 1
+        try:
+            inventory = self.backend.inventory()
+            tasks = tuple(self.backend.tasks())
+            events: tuple[ClusterEvent, ...] = ()
+            if isinstance(self.backend, SupportsEvents):
+                events = tuple(self.backend.events(self._event_seq))
+                if events:
+                    self._event_seq = events[-1].seq
+        except BackendError as exc:
+            self._failures += 1
+            duration = time.monotonic() - started
+            return PollResult(self.backend.name, self._seq, self._inventory, None, duration,
+                              self._delay(duration), exc.message, self._failures)
+        previous, self._inventory = self._inventory, inventory
+        self._failures = 0
+        self.history.record(inventory)
+        diff = previous.diff(inventory) if previous else InventoryDiff(
+            added=tuple(inventory.objects()), cluster_changed=True)
+        duration = time.monotonic() - started
+        return PollResult(self.backend.name, self._seq, inventory, diff, duration,
+                          self._delay(duration), tasks=tasks, events=events)
+
+    def _delay(self, duration: float) -> float:
+        """The pause before the next poll: the interval, stretched when a poll is slow
+        (so polling takes at most a third of the time) and doubled per failure."""
+        delay = max(self.interval, 2 * duration)
+        if self._failures:
+            delay = self.interval * 2 ** min(self._failures, 8)
+        return min(delay, self.max_interval)
+
+    def samples(self, object_id: str, timeframe: str = "recent") -> list[MetricSample]:
+        """History for one object: the backend's own over a timeframe where it has it
+        (Proxmox rrddata), else the poller's ring buffers."""
+        if timeframe != "recent" and self.backend.capabilities.history:
+            try:
+                return self.backend.history(object_id, timeframe)
+            except NotSupported:
+                pass
+        return self.history.samples(object_id)
+
+
+Subscriber = Callable[[PollResult], None]
+
+
+class PollLoop:
+    """Runs a Poller in a daemon thread and hands each result to every subscriber."""
+
+    def __init__(self, poller: Poller) -> None:
+        self.poller = poller
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.latest: PollResult | None = None
+
+    @property
+    def backend(self) -> Backend:
+        return self.poller.backend
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback` (in the poll thread) after every poll; returns the
+        unsubscribe function. A new subscriber gets the latest result at once."""
+        with self._lock:
+            self._subscribers.append(callback)
+            latest = self.latest
+        if latest is not None:
+            callback(latest)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"poll-{self.backend.name}")
+            self._thread.start()
+
+    def refresh_soon(self) -> None:
+        """Poll now instead of waiting out the interval (after an action or an event)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                result = self.poller.poll()
+            except Exception:  # a bug in a backend must not kill the loop silently
+                log.exception("poll of %s failed", self.backend.name)
+                result = PollResult(self.backend.name, -1, self.poller.inventory, None, 0.0,
+                                    self.poller.max_interval, "internal error while polling "
+                                    "(see the log)", 1)
+            self.latest = result
+            with self._lock:
+                subscribers = list(self._subscribers)
+            for callback in subscribers:
+                try:
+                    callback(result)
+                except Exception:
+                    log.exception("poll subscriber failed")
+            self._wake.wait(result.next_delay)
+            self._wake.clear()

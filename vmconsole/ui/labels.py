@@ -1,0 +1,109 @@
+"""Tree labels as rich Text (never markup: a guest may be called "[bold]x").
+
+A label carries only what changes rarely — name, id, status, HA state, lock — because
+relabelling is what a poll costs at 10,000 guests; moving figures live in the detail pane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.color import Color, ColorParseError
+
+from vmconsole.model import Guest, GuestKind, GuestStatus, HAState, Inventory, Node, NodeStatus
+from vmconsole.ui.symbols import Symbols
+
+_HA_TROUBLE = {HAState.FENCE, HAState.RECOVERY, HAState.ERROR, HAState.FREEZE}
+
+
+@dataclass(frozen=True, slots=True)
+class LabelStyles:
+    """Styles taken from the theme's variables, so labels follow the theme."""
+
+    ok: Style
+    bad: Style
+    warn: Style
+    muted: Style
+    accent: Style
+
+    @classmethod
+    def from_variables(cls, variables: dict[str, str]) -> LabelStyles:
+        def color(name: str, fallback: str) -> Style:
+            return Style(color=theme_color(variables, name, fallback))
+
+        return cls(
+            ok=color("success", "green"),
+            bad=color("error", "red"),
+            warn=color("warning", "yellow"),
+            muted=color("foreground-muted", "grey50"),
+            accent=color("accent", "cyan"),
+        )
+
+
+def theme_color(variables: dict[str, str], name: str, fallback: str) -> str:
+    """A theme variable as an opaque "#rrggbb" that rich and plotext can use: colours
+    with alpha (such as $foreground-muted) are blended over the background."""
+    value = variables.get(name)
+    if value is None:
+        return fallback
+    try:
+        color = Color.parse(value)
+        if color.a < 1:
+            color = Color.parse(variables.get("background", "#000000")).blend(color, color.a)
+    except ColorParseError:
+        return fallback
+    return color.hex6
+
+
+def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if guest.template:
+        text.append(sym.template, styles.accent)
+    else:
+        status_style = {
+            GuestStatus.RUNNING: styles.ok,
+            GuestStatus.STOPPED: styles.muted,
+            GuestStatus.PAUSED: styles.warn,
+        }.get(guest.status, styles.bad)
+        text.append(sym.guest(guest.status), status_style)
+    text.append(" ")
+    if guest.vmid is not None:
+        text.append(f"{guest.vmid} ", styles.muted)
+    text.append(guest.name)
+    text.append(" vm" if guest.kind is GuestKind.VM else " ct", styles.muted)
+    if guest.template:
+        text.append(" template", styles.accent)
+    if guest.ha is not None:
+        ha_style = styles.bad if guest.ha.state in _HA_TROUBLE else styles.accent
+        text.append(f" {sym.ha}{guest.ha.state}", ha_style)
+    if guest.lock:
+        text.append(f" {sym.lock}{guest.lock}", styles.warn)
+    return text
+
+
+def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
+    online = node.status is NodeStatus.ONLINE
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(sym.node(node.status), styles.ok if online else styles.bad)
+    text.append(f" {node.name}", "bold")
+    if not online:
+        text.append(f" {node.status}", styles.bad)
+    if node.ha_state is not None and node.ha_state != "online":
+        text.append(f" ha:{node.ha_state}", styles.warn)
+    return text
+
+
+def cluster_label(name: str, inventory: Inventory | None, error: str | None,
+                  styles: LabelStyles) -> Text:
+    text = Text(name, "bold", no_wrap=True, overflow="ellipsis")
+    if error is not None:
+        text.append(f" unreachable: {error}", styles.bad)
+    elif inventory is not None and inventory.quorum is not None:
+        q = inventory.quorum
+        if q.quorate:
+            text.append(f" quorate {q.votes}/{q.expected}", styles.ok)
+        else:
+            text.append(f" NO QUORUM {q.votes}/{q.expected}", styles.bad)
+    return text

@@ -1,0 +1,53 @@
+"""Open the configured clusters, run the console, and clean up after it."""
+
+from __future__ import annotations
+
+import sys
+
+from vmconsole.backends import open_backend
+from vmconsole.backends.base import BackendError
+from vmconsole.config import ClusterConfig, Config, SimCluster
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.ui.symbols import detect_ascii
+
+
+def poll_interval(cluster: ClusterConfig) -> float:
+    """Seconds between polls: the simulator is local and cheap, real clusters are not."""
+    return 1.0 if isinstance(cluster, SimCluster) else 2.0
+
+
+def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
+    loops: list[PollLoop] = []
+    for cluster in clusters:
+        try:
+            backend = open_backend(cluster)
+        except ImportError as exc:
+            for loop in loops:
+                loop.backend.close()
+            raise SystemExit(f"vmconsole: cluster '{cluster.name}' needs {exc.name}: "
+                             "pip install 'vmconsole[libvirt]'") from None
+        except BackendError as exc:
+            raise SystemExit(f"vmconsole: cluster '{cluster.name}': {exc.message}") from None
+        loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster))))
+    return loops
+
+
+def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | None = None,
+           ascii: bool | None = None) -> int:
+    from vmconsole.ui.app import VMConsoleApp
+
+    use_ascii = ascii if ascii is not None else (
+        config.ascii if config.ascii is not None else detect_ascii())
+    loops = open_loops(clusters)
+    for loop in loops:
+        loop.start()
+    try:
+        app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii)
+        app.run()
+    finally:
+        for loop in loops:
+            loop.stop(timeout=2.0)
+            loop.backend.close()
+    if app.return_code:
+        print(f"vmconsole exited with {app.return_code}", file=sys.stderr)
+    return app.return_code or 0

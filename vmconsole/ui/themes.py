@@ -1,0 +1,77 @@
+"""Themes from TOML files: the built-in ones shipped in the package, and the user's
+from `$XDG_DATA_HOME/vmconsole/themes/*.toml`. A file that is not a valid theme is
+skipped with a message, never fatal."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+from textual.color import Color, ColorParseError
+from textual.theme import Theme
+
+DEFAULT_THEME = "vmconsole-dark"
+_COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent",
+                 "foreground", "background", "surface", "panel", "boost")
+_ALLOWED = {f.name for f in fields(Theme)}
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeLoad:
+    themes: list[Theme]
+    problems: list[str]
+
+
+def user_theme_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "vmconsole" / "themes"
+
+
+def theme_from_toml(text: str, origin: str) -> Theme:
+    """Parse one theme file; raises ValueError naming what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{origin}: not valid TOML: {exc}") from None
+    unknown = set(data) - _ALLOWED
+    if unknown:
+        raise ValueError(f"{origin}: unknown fields {', '.join(sorted(unknown))}")
+    for key in ("name", "primary"):
+        if not isinstance(data.get(key), str):
+            raise ValueError(f"{origin}: '{key}' is required and must be a string")
+    for key in _COLOR_FIELDS:
+        if key in data:
+            try:
+                Color.parse(data[key])
+            except (ColorParseError, TypeError):
+                raise ValueError(f"{origin}: '{key}' is not a colour: {data[key]!r}") from None
+    try:
+        return Theme(**data)
+    except TypeError as exc:
+        raise ValueError(f"{origin}: {exc}") from None
+
+
+def load_themes(user_dir: Path | None = None) -> ThemeLoad:
+    themes: list[Theme] = []
+    problems: list[str] = []
+    builtin = resources.files("vmconsole") / "themes"
+    sources: list[tuple[str, str]] = [
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in sorted(builtin.iterdir(), key=lambda e: e.name) if entry.name.endswith(".toml")
+    ]
+    directory = user_dir or user_theme_dir()
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.toml")):
+            try:
+                sources.append((str(path), path.read_text(encoding="utf-8")))
+            except OSError as exc:
+                problems.append(f"{path}: {exc.strerror}")
+    for origin, text in sources:
+        try:
+            themes.append(theme_from_toml(text, origin))
+        except ValueError as exc:
+            problems.append(str(exc))
+    return ThemeLoad(themes, problems)

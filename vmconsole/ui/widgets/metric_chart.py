@@ -1,0 +1,43 @@
+"""A plotext line chart of one figure over the recent past; drawn only when shown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widget import Widget
+
+from vmconsole.ui.labels import theme_color
+from vmconsole.ui.plot import Series, line_chart
+
+
+class MetricChart(Widget):
+    """Set data with `show()`; the chart is drawn at render time, at the widget's size,
+    so a hidden chart costs nothing."""
+
+    DEFAULT_CSS = """
+    MetricChart {
+        height: 9;
+        border-title-color: $text-muted;
+        border: round $panel-lighten-2;
+    }
+    """
+
+    def __init__(self, title: str, unit: str = "", **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.border_title = f"{title} ({unit})" if unit else title
+        self._times: Sequence[float] = ()
+        self._series: Sequence[Series] = ()
+        self._ylim: tuple[float, float] | None = None
+
+    def show(self, times: Sequence[float], series: Sequence[Series],
+             ylim: tuple[float, float] | None = None) -> None:
+        self._times, self._series, self._ylim = times, series, ylim
+        self.refresh()
+
+    def render(self) -> Text:
+        if len(self._times) < 2:
+            return Text("collecting samples…", style="italic")
+        muted = theme_color(self.app.theme_variables, "foreground-muted", "grey50")
+        return line_chart(self._times, self._series, self.content_size.width,
+                          self.content_size.height, self._ylim, muted)
