@@ -4,13 +4,44 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from vmconsole.backends.base import NotFound
 from vmconsole.monitor.ping import PingMonitor, ProbeError
 from vmconsole.monitor.ping.netns import enter_netns
 from vmconsole.monitor.ping.probers import open_icmp_socket
+
+
+class FakeSim:
+    """Answers probe() for guest "qemu/100" except between down_at and up_at (sim time).
+
+    Its clock runs `scale` times faster than real time, from an epoch-like start, as the
+    simulator's does for a teacher at 10x.
+    """
+
+    def __init__(self, scale: float, down_at: float, up_at: float) -> None:
+        self._scale = scale
+        self._real0 = time.monotonic()
+        self._sim0 = 1_700_000_000.0
+        self.down_at, self.up_at = self._sim0 + down_at, self._sim0 + up_at
+
+    @property
+    def time_scale(self) -> float:
+        return self._scale
+
+    def set_time_scale(self, scale: float) -> None:
+        self._scale = scale
+
+    def now(self) -> float:
+        return self._sim0 + (time.monotonic() - self._real0) * self._scale
+
+    def probe(self, guest_id: str) -> float | None:
+        if guest_id != "qemu/100":
+            raise NotFound(f"no guest {guest_id}")
+        return None if self.down_at <= self.now() < self.up_at else 0.0004
 
 
 class TcpServer:
