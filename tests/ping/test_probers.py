@@ -1,6 +1,7 @@
 """Real probes on loopback: ICMP echo and TCP connect, bounded in count and time."""
 
 import itertools
+import socket
 import time
 
 import icmplib
@@ -110,3 +111,22 @@ def test_bad_settings_are_refused(monitor: PingMonitor, tcp_server):
             monitor.start(target, **settings)  # type: ignore[arg-type]
     with pytest.raises(ProbeError, match="port"):
         ProbeTarget.tcp("127.0.0.1", 70000)
+
+
+def test_stop_with_probes_in_flight(monitor: PingMonitor):
+    # A listener that never accepts: once its backlog is full, SYNs go unanswered and
+    # the probes stay in flight until their (long) timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(0)
+    try:
+        session = monitor.start(ProbeTarget.tcp("127.0.0.1", silent.getsockname()[1]),
+                                interval=0.01, timeout=5, duration=30)
+        time.sleep(0.3)
+        session.stop()
+        assert session.wait(1)
+        snap = session.snapshot()
+        # Probes whose fate was still open are not counted at all.
+        assert snap.sent < 30 and snap.received <= 2
+    finally:
+        silent.close()

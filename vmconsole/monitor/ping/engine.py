@@ -59,6 +59,7 @@ class Engine(threading.Thread):
         self._pending: dict[int, Pending] = {}
         self._deadlines: list[tuple[float, int]] = []  # (deadline, key), lazily pruned
         self._tie = itertools.count()
+        self._sessions: set[PingSession] = set()  # the thread's own
 
     # --- called by the monitor, from any thread -----------------------------------------
 
@@ -93,11 +94,20 @@ class Engine(threading.Thread):
         self._ready.set()
         try:
             self._loop()
+        except BaseException:
+            # A bug must not leave sessions waiting forever: end them, then let the
+            # thread's exception hook report it.
+            self._on_idle(self)
+            with self._inbox_lock:
+                self._sessions.update(self._inbox)
+            for session in self._sessions:
+                session.finish()
+            raise
         finally:
             self._close()
 
     def _loop(self) -> None:
-        sessions: set[PingSession] = set()
+        sessions = self._sessions
         next_review = 0.0
         while True:
             self._take_inbox(sessions)
@@ -152,6 +162,7 @@ class Engine(threading.Thread):
         for key in [k for k, p in self._pending.items() if p.session is session]:
             pending = self._pending.pop(key)
             self._forget(key)
+            session.in_flight -= 1
             session.abandon(pending.seq)
         session.stop_acknowledged()
 

@@ -211,7 +211,7 @@ class PingMonitor:
         key = (target.kind, target.netns)
         with self._lock:
             engine = self._engines.get(key)
-            if engine is None:
+            if engine is None or not engine.is_alive():
                 engine = ENGINES[target.kind](target.netns, self._retire)
                 engine.start_and_wait()
                 self._engines[key] = engine

@@ -25,7 +25,7 @@ class ProbeKind(StrEnum):
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
-def resolve_address(text: str) -> str:
+def resolve_address(text: str, family: int = socket.AF_UNSPEC) -> str:
     """An IP address for TEXT (an IP literal or a host name), or ProbeError.
 
     Anything that looks like a dotted number but is not a valid IPv4 address is refused
@@ -41,7 +41,7 @@ def resolve_address(text: str) -> str:
             or all(label.isdigit() for label in labels)):
         raise ProbeError(f"'{text}' is not an IP address or a host name")
     try:
-        infos = socket.getaddrinfo(text, None, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(text, None, family, socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ProbeError(f"cannot resolve '{text}': {exc.strerror}") from None
     return str(infos[0][4][0])
@@ -64,7 +64,7 @@ class ProbeTarget:
 
     @classmethod
     def icmp(cls, address: str, netns: str | None = None, name: str = "") -> ProbeTarget:
-        ip = resolve_address(address)
+        ip = resolve_address(address, socket.AF_INET)
         if ipaddress.ip_address(ip).version != 4:
             raise ProbeError(f"ICMP to IPv6 ({ip}) is not supported; use TCP (--tcp PORT)")
         return cls(ProbeKind.ICMP, ip, netns=netns, name=name or address)

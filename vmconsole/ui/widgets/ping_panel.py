@@ -125,7 +125,7 @@ class PingPanel(Vertical):
     def on_unmount(self) -> None:
         self.stop()
         if self._own_monitor:
-            self._monitor.stop_all(wait=0.5)
+            self._monitor.stop_all(wait=0)  # engines end by themselves; never block here
 
     # --- the API ------------------------------------------------------------------------
 
