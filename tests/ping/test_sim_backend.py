@@ -1,0 +1,85 @@
+"""The monitor against the real simulator: guests answer exactly when the model says, and
+a migration costs what the model says, measured in simulated time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from vmconsole.backends.base import MigrationMode, Task
+from vmconsole.backends.sim import RealClock, SimBackend
+from vmconsole.config import SimCluster
+from vmconsole.model import GuestKind
+from vmconsole.monitor.ping import PingMonitor, PingSnapshot, ProbeTarget
+
+needs_migration = pytest.mark.skipif(
+    not hasattr(SimBackend, "migrate"),
+    reason="the simulator's migrations are not merged into this branch yet")
+
+
+def lab(scale: float) -> SimBackend:
+    return SimBackend(SimCluster(), clock=RealClock(scale))
+
+
+def test_running_guests_answer_and_templates_do_not(monitor: PingMonitor):
+    sim = lab(1)
+    guests = sim.inventory().guests
+    running = next(g for g in guests if g.running and not g.template)
+    template = next(g for g in guests if g.template)
+    up = monitor.start(ProbeTarget.sim(sim, running.id), interval=0.01, count=20)
+    down = monitor.start(ProbeTarget.sim(sim, template.id), interval=0.01, count=20)
+    assert up.wait(5) and down.wait(5)
+    assert up.snapshot().received == 20 and up.snapshot().rtt.max < 0.001
+    assert down.snapshot().received == 0
+
+
+def migrate_and_watch(monitor: PingMonitor, sim: SimBackend, guest_id: str,
+                      mode: MigrationMode, real_seconds: float) -> tuple[PingSnapshot, Task]:
+    guest = sim.inventory().guest(guest_id)
+    assert guest is not None and guest.running
+    node = next(t.node for t in sim.migration_targets(guest_id) if t.allowed)
+    session = monitor.start(ProbeTarget.sim(sim, guest_id), interval=0.01,
+                            duration=real_seconds)
+    time.sleep(0.1)
+    task = sim.migrate(guest_id, node, mode)
+    deadline = time.monotonic() + real_seconds
+
+    def settled() -> bool:
+        # Done, and answering again: a container's task ends when it starts, but it
+        # answers only once booted.
+        snap = session.snapshot()
+        return sim.task(task.id).status.done and bool(snap.outages) and snap.ongoing is None
+
+    while not settled() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    session.stop()
+    assert session.wait(2)
+    done = sim.task(task.id)
+    assert done.status.done, "the migration did not finish in time"
+    return session.snapshot(), done
+
+
+@needs_migration
+def test_a_live_migration_costs_under_a_second(monitor: PingMonitor):
+    sim = lab(5)  # a probe every 50 ms of simulated time
+    vm = next(g for g in sim.inventory().guests
+              if g.kind is GuestKind.VM and g.running and "san" in g.storages)
+    snap, task = migrate_and_watch(monitor, sim, vm.id, MigrationMode.LIVE, 15)
+    [outage] = snap.outages
+    assert outage.downtime < 1.0
+    # The model's own downtime, read by the monitor within two probe intervals.
+    model = float(task.result["downtime_ms"]) / 1000
+    assert model - 0.02 <= outage.downtime <= model + 2 * 0.05 + 0.05
+
+
+@needs_migration
+def test_a_container_restart_migration_costs_seconds(monitor: PingMonitor):
+    sim = lab(20)  # a probe every 200 ms of simulated time
+    ct = next(g for g in sim.inventory().guests
+              if g.kind is GuestKind.CT and g.running and "san" in g.storages)
+    snap, task = migrate_and_watch(monitor, sim, ct.id, MigrationMode.RESTART, 10)
+    [outage] = snap.outages
+    assert 1.0 < outage.downtime < 60
+    model = float(task.result["downtime_ms"]) / 1000
+    assert outage.downtime == pytest.approx(model, abs=2 * 0.2 + 0.3)
