@@ -53,7 +53,9 @@ def test_measured_downtime_matches_the_cut(pair: NetnsPair, monitor: PingMonitor
     assert outage.exact
     assert cut.shortest - SCHEDULING_SLACK <= outage.downtime
     assert outage.downtime <= cut.longest + INTERVAL + SCHEDULING_SLACK
-    assert 0.3 / INTERVAL - 3 <= outage.lost <= 0.3 / INTERVAL + 3
+    # Lost probes: one per slot of the grid in the cut, fewer on a loaded machine, where
+    # the engine skips the slots it was too late for rather than send a burst.
+    assert 0.3 / INTERVAL / 2 <= outage.lost <= 0.3 / INTERVAL + 3
     assert snap.received == snap.sent - outage.lost
 
 

@@ -151,6 +151,10 @@ class Engine(threading.Thread):
             heapq.heappush(self._due, (due + (missed + 1) * interval, next(self._tie), session))
 
     def _expire(self, now: float) -> None:
+        if self._deadlines and self._deadlines[0][0] <= now:
+            # Replies may be waiting in a socket while this thread was kept from running:
+            # they arrived in time and must not be taken for losses.
+            self._drain()
         while self._deadlines and self._deadlines[0][0] <= now:
             _, key = heapq.heappop(self._deadlines)
             if key in self._pending:
@@ -214,6 +218,9 @@ class Engine(threading.Thread):
     def _wait(self, timeout: float) -> None:
         """Block up to TIMEOUT for replies and `resolve` them."""
         self.sleep(timeout)
+
+    def _drain(self) -> None:
+        """Resolve the replies that have already arrived, without waiting."""
 
     def _forget(self, key: int) -> None:
         """A probe in flight is given up (timeout or stop): release what it holds."""

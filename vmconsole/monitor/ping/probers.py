@@ -107,9 +107,10 @@ class IcmpEngine(Engine):
     def _wait(self, timeout: float) -> None:
         # At least 0.5 ms: a zero timeout makes icmplib's socket non-blocking, and then
         # it reports an error instead of "nothing yet".
-        if not self._receive(max(timeout, 0.0005)):
-            return
-        # Take what else has arrived in this turn: replies of a batch come together.
+        if self._receive(max(timeout, 0.0005)):
+            self._drain()  # replies of a batch come together
+
+    def _drain(self) -> None:
         for _ in range(_DRAIN):
             if not select.select([self._sock.sock], [], [], 0)[0]:
                 return
@@ -180,7 +181,14 @@ class TcpEngine(Engine):
         if not self._socks:
             self.sleep(timeout)
             return
-        for selected, _ in self._selector.select(timeout):
+        self._handle(self._selector.select(timeout))
+
+    def _drain(self) -> None:
+        if self._socks:
+            self._handle(self._selector.select(0))
+
+    def _handle(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        for selected, _ in ready:
             key = selected.data
             pending = self.pending(key)
             sock = self._socks[key]
