@@ -25,8 +25,10 @@ pytestmark = [pytest.mark.netns,
                                  reason=why_not_available() or "")]
 
 INTERVAL = 0.01
-# A busy 2-core machine may run the engine thread late by a few ms at either end.
-SCHEDULING_SLACK = 0.02
+# The engine thread can run late at either edge of the cut on a 2-core machine shared
+# with other work (a probe slot skipped moves the last reply before the cut earlier):
+# seen up to 26 ms here while QEMU guests of the lab were running.
+SCHEDULING_SLACK = 0.04
 
 
 @pytest.fixture

@@ -105,25 +105,27 @@ class IcmpEngine(Engine):
             self.resolve(key, None)  # no route, or the link is down: lost, not fatal
 
     def _wait(self, timeout: float) -> None:
-        # At least 0.5 ms: a zero timeout makes icmplib's socket non-blocking, and then
-        # it reports an error instead of "nothing yet".
-        if self._receive(max(timeout, 0.0005)):
-            self._drain()  # replies of a batch come together
+        if self._readable(timeout):
+            self._drain()
 
     def _drain(self) -> None:
-        for _ in range(_DRAIN):
-            if not select.select([self._sock.sock], [], [], 0)[0]:
+        for _ in range(_DRAIN):  # replies of a batch come together
+            if not self._readable(0) or not self._receive():
                 return
-            self._receive(0.0005)
 
-    def _receive(self, timeout: float) -> bool:
-        """Read one packet and resolve the probe it answers; False when none came."""
+    def _readable(self, timeout: float) -> bool:
+        return bool(select.select([self._sock.sock], [], [], timeout)[0])
+
+    def _receive(self) -> bool:
+        """Read the waiting packet and resolve the probe it answers.
+
+        Only called when the socket is readable: icmplib's receive() drops a packet that
+        it reads after its own timeout has passed, so the waiting is done here and its
+        timeout is only a bound that a waiting packet never reaches.
+        """
         try:
-            reply = self._sock.receive(None, timeout)
-        except icmplib.TimeoutExceeded:
-            return False
+            reply = self._sock.receive(None, 1.0)
         except icmplib.ICMPLibError:
-            self.sleep(timeout)
             return False
         if reply.type == _ECHO_REQUEST:
             return True  # our own request, seen by the raw socket on its way out (loopback)
