@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.inventory import NODE_BASE_MEM, InventoryBuilder
 from vmconsole.config import SimCluster
-from vmconsole.model import GuestKind, GuestStatus, HAState, NodeStatus
+from vmconsole.model import GuestKind, GuestStatus, HARequest, HAState, NodeStatus
 
 GiB = 1024**3
 
@@ -102,7 +103,7 @@ def test_cached_entries_equal_a_fresh_build(clock: ManualClock) -> None:
     for step in (0.4, 1.3, 2.9, 7.1):
         clock.advance(step)
         cached = backend.inventory()
-        fresh = InventoryBuilder(backend.sim, backend._load, 3.0).build()
+        fresh = InventoryBuilder(backend.sim, backend.sim.load, 3.0).build()
         assert cached == fresh
 
 
@@ -128,3 +129,39 @@ def test_guests_are_frozen_snapshots(lab: SimBackend) -> None:
         pass
     else:
         raise AssertionError("inventory objects must be immutable")
+
+
+def test_cached_inventory_follows_operations_and_faults(clock: ManualClock) -> None:
+    """Every state change must reach the reused entries: compare with a fresh build
+    through migrations, a clone, a snapshot, HA changes and a partition."""
+    backend = SimBackend(SimCluster(scenario="migrate"), clock=clock)
+    backend.clone("qemu/9000", CloneSpec(name="fresh", node="pve3"))
+    backend.ha_set("qemu/103", HASettings(request=HARequest.STARTED))
+    backend.snapshot_create("qemu/101", "before", vmstate=True)
+    for poll in range(700):  # 0.3 s apart: entries are reused between 1 s reports
+        clock.advance(0.3)
+        if poll == 300:
+            backend.partition([["pve1", "pve2"], ["pve3"]])
+        cached = backend.inventory()
+        fresh = InventoryBuilder(backend.sim, backend.sim.load, 1.0).build()
+        assert cached == fresh, f"stale entry at poll {poll}"
+
+
+def test_storage_usage_follows_clones_and_moved_volumes(lab: SimBackend,
+                                                        clock: ManualClock) -> None:
+    def local_used(node: str) -> int:
+        return next(s.used for s in lab.inventory().storages
+                    if s.name == "local-lvm" and s.node == node)
+
+    before = lab.inventory()
+    san_before = next(s.used for s in before.storages if s.name == "san")
+    lab.clone("qemu/9000", CloneSpec(name="grow", node="pve2"))
+    san_after = next(s.used for s in lab.inventory().storages if s.name == "san")
+    assert san_after - san_before == 10 * GiB  # thick LVM: allocated at once
+    on_pve3 = local_used("pve3")
+    lab.stop("qemu/102")
+    clock.advance(1)
+    lab.migrate("qemu/102", "pve1", MigrationMode.OFFLINE, with_local_disks=True)
+    clock.advance(300)
+    assert local_used("pve3") == 0 and local_used("pve1") >= on_pve3
+    assert lab.sim.usage() == lab.sim.count_usage()

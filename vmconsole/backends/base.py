@@ -296,3 +296,28 @@ class SupportsProbe(Protocol):
     def probe(self, guest_id: str) -> float | None:
         """The round-trip time in seconds if the guest answers now, else None."""
         ...
+
+
+@runtime_checkable
+class SupportsScenarios(Protocol):
+    """The lecture's scenarios, runnable by name (the simulator only)."""
+
+    def scenarios(self) -> list[tuple[str, str]]:
+        """(name, one-line description) of each scenario."""
+        ...
+
+    def start_scenario(self, name: str | None) -> None:
+        """Replace the cluster by the scenario's; None: back to the classic lab."""
+        ...
+
+    def scenario_summary(self) -> list[str]:
+        """What the running scenario has measured so far (empty without one)."""
+        ...
+
+
+@runtime_checkable
+class SupportsNodeAdmin(Protocol):
+    """A node's planned outages: an admin's reboot, HA maintenance mode."""
+
+    def reboot_node(self, node: str) -> None: ...
+    def set_maintenance(self, node: str, enabled: bool) -> None: ...

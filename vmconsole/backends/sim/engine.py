@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from vmconsole.backends.base import ClusterEvent, NotFound
 from vmconsole.backends.sim.clock import SimClock
+from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import HAGroup, Instance, SimGuest, SimNode, SimStorage
 from vmconsole.backends.sim.tasks import TaskRecord, make_upid
 
@@ -45,12 +46,13 @@ class RunInterval:
 class Sim:
     """The world and its clock. Callers hold the backend's lock."""
 
-    def __init__(self, clock: SimClock, seed: int, cluster: str) -> None:
+    def __init__(self, clock: SimClock, seed: int, cluster: str, first_event: int = 0) -> None:
         self.clock = clock
         self.now = clock.now()
         self.seed = seed
         self.cluster = cluster
         self.rng = random.Random(seed)
+        self.load = LoadModel(seed)
         self.nodes: dict[str, SimNode] = {}
         self.guests: dict[str, SimGuest] = {}
         self.storages: list[SimStorage] = []
@@ -62,12 +64,13 @@ class Sim:
         self.run_log: list[RunInterval] = []
         self._queue: list[tuple[float, int, Timer]] = []
         self._seq = 0
-        self._event_seq = 0
+        self._event_seq = first_event  # a restarted model continues its predecessor's events
         self._task_serial = 0
         self._dirty: set[str] = set()  # guests whose reachability may have changed
         self.changed_guests: set[str] = set()  # inventory entries to rebuild
         self._reachable: dict[str, bool] = {}
         self._open_runs: dict[tuple[str, str], RunInterval] = {}
+        self._usage: dict[tuple[str, str | None], int] | None = None
 
     # --- time -----------------------------------------------------------------------
 
@@ -125,6 +128,33 @@ class Sim:
                 return storage
         return None
 
+    def is_shared(self, storage: str) -> bool:
+        return any(s.shared for s in self.storages if s.name == storage)
+
+    def usage(self) -> dict[tuple[str, str | None], int]:
+        """`count_usage()`, kept until `volumes_changed()`: every poll reads it."""
+        if self._usage is None:
+            self._usage = self.count_usage()
+        return self._usage
+
+    def volumes_changed(self) -> None:
+        """Call after adding or removing a guest, or moving a volume."""
+        self._usage = None
+
+    def count_usage(self) -> dict[tuple[str, str | None], int]:
+        """Bytes used per (storage, node or None for shared): thick volumes count in
+        full, thin ones by what their guest has written."""
+        shared = {s.name for s in self.storages if s.shared}
+        thick = {s.name for s in self.storages if s.type == "lvm"}
+        used: dict[tuple[str, str | None], int] = {}
+        for guest in self.guests.values():
+            for disk in guest.disks:
+                key = (disk.storage, None if disk.storage in shared else disk.node)
+                size = disk.size if disk.storage in thick else int(
+                    disk.size * guest.disk_used_fraction)
+                used[key] = used.get(key, 0) + size
+        return used
+
     def instance(self, guest_id: str) -> tuple[SimNode, Instance] | None:
         """Where the guest runs; a live migration's incoming copy does not count."""
         for node in self.nodes.values():
@@ -132,6 +162,11 @@ class Sim:
             if inst is not None and not inst.incoming:
                 return node, inst
         return None
+
+    def migrating(self, guest_id: str) -> bool:
+        """A live migration of the guest has its target waiting for the state."""
+        return any(inst.incoming for node in self.nodes.values()
+                   if (inst := node.instances.get(guest_id)) is not None)
 
     def running_on_own_node(self, guest: SimGuest) -> Instance | None:
         inst = self.nodes[guest.node].instances.get(guest.id)

@@ -21,6 +21,7 @@ class SimDisk:
     key: str  # "scsi0", "rootfs"
     storage: str
     size: int
+    node: str | None = None  # where a volume on local storage lives (None: shared)
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class HAResource:
     max_relocate: int = 1
     restarts: int = 0  # failed starts on the current node
     relocations: int = 0  # moves after failed starts
+    maintenance_from: str | None = None  # the node it left for a maintenance, to go back
 
 
 @dataclass(slots=True)
@@ -69,11 +71,13 @@ class SimGuest:
     template: bool = False
     tags: tuple[str, ...] = ()
     ha: HAResource | None = None
-    lock: str | None = None
+    lock: str | None = None  # the config lock Proxmox shows (clone, migrate, snapshot...)
+    busy: str | None = None  # the task holding the guest, lock or not
     snapshots: dict[str, SimSnapshot] = field(default_factory=dict)
     current_snapshot: str | None = None  # the parent of "now" in the snapshot tree
     disk_used_fraction: float = 0.3
     boot_seconds: float = 20.0
+    shutdown_seconds: float = 8.0  # from the ACPI request until the guest is off
     description: str = ""
     # Derived from `disks` by `set_disks`, kept as fields because every poll reads them.
     storages: tuple[str, ...] = ()
@@ -103,7 +107,8 @@ class Instance:
 class LRM:
     """A node's local resource manager and its watchdog."""
 
-    mode: str = "idle"  # idle, active, lost_agent_lock, maintenance
+    # active (holds its agent lock), wait_for_agent_lock, lost_agent_lock, maintenance
+    mode: str = "active"
     lock_renewed: float = 0.0  # last renewal of the node's agent lock (120 s lease)
     watchdog_fed: float = 0.0  # last feed of the watchdog (60 s timeout)
 
