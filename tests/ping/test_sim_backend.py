@@ -1,5 +1,5 @@
 """The monitor against the real simulator: guests answer exactly when the model says, and
-a migration costs what the model says, measured in simulated time."""
+a migration or an HA failover costs what the model says, measured in simulated time."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ import time
 
 import pytest
 
-from vmconsole.backends.base import MigrationMode, Task
+from vmconsole.backends.base import FaultKind, MigrationMode, Task
 from vmconsole.backends.sim import RealClock, SimBackend
 from vmconsole.config import SimCluster
 from vmconsole.model import GuestKind
 from vmconsole.monitor.ping import PingMonitor, PingSnapshot, ProbeTarget
-
-needs_migration = pytest.mark.skipif(
-    not hasattr(SimBackend, "migrate"),
-    reason="the simulator's migrations are not merged into this branch yet")
 
 
 def lab(scale: float) -> SimBackend:
@@ -60,7 +56,6 @@ def migrate_and_watch(monitor: PingMonitor, sim: SimBackend, guest_id: str,
     return session.snapshot(), done
 
 
-@needs_migration
 @pytest.mark.parametrize(("kind", "mode", "scale", "shortest", "longest"), [
     # A probe every 50 ms of simulated time: a live migration costs under a second.
     (GuestKind.VM, MigrationMode.LIVE, 5, 0.0, 1.0),
@@ -81,3 +76,21 @@ def test_a_migration_costs_what_the_model_says(monitor: PingMonitor, kind: Guest
     model = float(task.result["downtime_ms"]) / 1000
     step = 0.01 * scale
     assert model - 0.02 <= outage.downtime <= model + 2 * step + step
+
+
+def test_an_ha_failover_costs_about_two_minutes(monitor: PingMonitor):
+    sim = lab(100)  # a probe every second of simulated time
+    guest = sim.inventory().guest("lxc/200")  # dns1: HA, on pve3 in the classic lab
+    assert guest is not None and guest.ha is not None and guest.node == "pve3"
+    session = monitor.start(ProbeTarget.sim(sim, guest.id), interval=0.01, duration=20)
+    time.sleep(0.1)
+    sim.inject_fault("pve3", FaultKind.POWER_OFF)
+    deadline = time.monotonic() + 15
+    while not session.snapshot().outages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    session.stop()
+    assert session.wait(2)
+    [outage] = session.snapshot().outages
+    down, up = sim.sim.reach_log[guest.id][-2:]  # the model's own record
+    assert 100 < outage.downtime < 200
+    assert up[0] - down[0] - 0.1 <= outage.downtime <= up[0] - down[0] + 2 * 1.0 + 1.0
