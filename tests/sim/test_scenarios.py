@@ -39,7 +39,7 @@ def test_split_brain_without_qdevice_leaves_no_side_quorate() -> None:
         1, 2, False)
     resets = {e.node for e in backend.events() if e.kind == "watchdog_reset"}
     assert resets == {"pve1", "pve2"}  # both had HA services: both fenced themselves
-    assert not any(e.kind == "recovery" for e in backend.events())
+    assert not any(e.kind in ("recovery", "recovered") for e in backend.events())
     assert runs_twice(backend.sim.run_log) == []
 
 
@@ -84,3 +84,43 @@ def test_scenarios_shape_their_cluster() -> None:
         backend = SimBackend(SimCluster(scenario=scenario.name), clock=ManualClock())
         assert len(backend.inventory().nodes) == scenario.nodes
         assert backend.sim.qdevice == scenario.qdevice
+
+
+def test_a_healed_split_brain_starts_its_ha_guests_again() -> None:
+    backend = run("split-brain", 420)
+    assert backend.ha.quorate == {"pve1": True, "pve2": True}
+    assert backend.ha.master is not None
+    for guest_id in ("qemu/100", "qemu/101"):
+        guest = backend.inventory().guest(guest_id)
+        assert guest is not None and guest.running, guest_id
+    assert runs_twice(backend.sim.run_log) == []
+
+
+def test_after_a_failover_the_node_returns_and_the_guest_fails_back() -> None:
+    backend = run("ha-failover", 480)
+    db = backend.inventory().guest("qemu/101")
+    assert db is not None and db.node == "pve2" and db.running  # its group prefers pve2
+    line = next(x for x in backend.scenario_summary() if x.startswith("101 (db1)"))
+    assert re.search(r"unreachable \d+\.\d s, \d+ ms; now runs on pve2", line)
+
+
+def test_a_running_backend_switches_scenario_and_its_events_go_on():
+    from vmconsole.backends.base import SupportsScenarios
+    from vmconsole.backends.sim.backend import SimBackend
+    from vmconsole.backends.sim.clock import ManualClock
+    from vmconsole.config import SimCluster
+
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(), clock=clock)
+    assert isinstance(backend, SupportsScenarios)
+    clock.advance(5)
+    before = backend.events()
+    last = before[-1].seq if before else 0
+    backend.start_scenario("split-brain")
+    assert [n.name for n in backend.inventory().nodes] == ["pve1", "pve2"]
+    new = backend.events(last)
+    assert new and new[0].seq == last + 1 and "split-brain" in new[0].message
+    clock.advance(200)
+    assert any("split-brain" in line for line in backend.scenario_summary())
+    backend.start_scenario(None)
+    assert len(backend.inventory().nodes) == 3 and backend.scenario_summary() == []

@@ -46,7 +46,7 @@ class RunInterval:
 class Sim:
     """The world and its clock. Callers hold the backend's lock."""
 
-    def __init__(self, clock: SimClock, seed: int, cluster: str) -> None:
+    def __init__(self, clock: SimClock, seed: int, cluster: str, first_event: int = 0) -> None:
         self.clock = clock
         self.now = clock.now()
         self.seed = seed
@@ -64,12 +64,13 @@ class Sim:
         self.run_log: list[RunInterval] = []
         self._queue: list[tuple[float, int, Timer]] = []
         self._seq = 0
-        self._event_seq = 0
+        self._event_seq = first_event  # a restarted model continues its predecessor's events
         self._task_serial = 0
         self._dirty: set[str] = set()  # guests whose reachability may have changed
         self.changed_guests: set[str] = set()  # inventory entries to rebuild
         self._reachable: dict[str, bool] = {}
         self._open_runs: dict[tuple[str, str], RunInterval] = {}
+        self._usage: dict[tuple[str, str | None], int] | None = None
 
     # --- time -----------------------------------------------------------------------
 
@@ -131,6 +132,16 @@ class Sim:
         return any(s.shared for s in self.storages if s.name == storage)
 
     def usage(self) -> dict[tuple[str, str | None], int]:
+        """`count_usage()`, kept until `volumes_changed()`: every poll reads it."""
+        if self._usage is None:
+            self._usage = self.count_usage()
+        return self._usage
+
+    def volumes_changed(self) -> None:
+        """Call after adding or removing a guest, or moving a volume."""
+        self._usage = None
+
+    def count_usage(self) -> dict[tuple[str, str | None], int]:
         """Bytes used per (storage, node or None for shared): thick volumes count in
         full, thin ones by what their guest has written."""
         shared = {s.name for s in self.storages if s.shared}
@@ -138,7 +149,7 @@ class Sim:
         used: dict[tuple[str, str | None], int] = {}
         for guest in self.guests.values():
             for disk in guest.disks:
-                key = (disk.storage, None if disk.storage in shared else guest.node)
+                key = (disk.storage, None if disk.storage in shared else disk.node)
                 size = disk.size if disk.storage in thick else int(
                     disk.size * guest.disk_used_fraction)
                 used[key] = used.get(key, 0) + size
@@ -151,6 +162,11 @@ class Sim:
             if inst is not None and not inst.incoming:
                 return node, inst
         return None
+
+    def migrating(self, guest_id: str) -> bool:
+        """A live migration of the guest has its target waiting for the state."""
+        return any(inst.incoming for node in self.nodes.values()
+                   if (inst := node.instances.get(guest_id)) is not None)
 
     def running_on_own_node(self, guest: SimGuest) -> Instance | None:
         inst = self.nodes[guest.node].instances.get(guest.id)
