@@ -31,6 +31,16 @@ async def test_a_viewer_may_not_inject_faults(served: Running) -> None:
             what="the refusal")
 
 
+async def test_a_viewer_may_run_the_ping_monitor(served: Running) -> None:
+    async with await served.connect("viewer") as conn:
+        term = await open_terminal(conn, 120, 40)
+        await on_row(term, "web1", 2)
+        term.press("w")
+        await term.wait_for("ping web1")
+        await term.wait_until(lambda t: re.search(r"rtt [\d.]+/", t.text) is not None,
+                              what="round-trip times")
+
+
 async def test_an_admin_gets_past_the_role_check(served: Running) -> None:
     async with await served.connect("admin", username="teacher") as conn:
         term = await open_terminal(conn, 120, 30)
