@@ -1,0 +1,61 @@
+"""Time control: the real clock's scale and pause, the manual clock, the protocols."""
+
+from __future__ import annotations
+
+import pytest
+
+from vmconsole.backends.base import SupportsEvents, SupportsProbe, SupportsTimeControl
+from vmconsole.backends.sim import ManualClock, RealClock, SimBackend, open_sim
+from vmconsole.config import SimCluster
+
+
+class FakeWall:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_real_clock_runs_at_its_scale_and_pauses() -> None:
+    wall = FakeWall()
+    clock = RealClock(time_scale=10, start=0.0, source=wall)
+    wall.t += 2
+    assert clock.now() == 20
+    clock.set_time_scale(0)
+    wall.t += 100
+    assert clock.now() == 20  # paused: no time passes, no jump
+    clock.set_time_scale(60)
+    wall.t += 1
+    assert clock.now() == 80
+    with pytest.raises(ValueError):
+        clock.set_time_scale(-1)
+
+
+def test_manual_clock_moves_only_when_told() -> None:
+    clock = ManualClock(start=5.0)
+    assert clock.now() == 5.0
+    assert clock.advance(2.5) == 7.5
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+def test_backend_time_control(lab: SimBackend, clock: ManualClock) -> None:
+    start = lab.now()
+    clock.advance(90)
+    assert lab.now() == start + 90
+    lab.set_time_scale(60)
+    assert lab.time_scale == 60
+
+
+def test_open_sim_uses_the_configured_time_scale() -> None:
+    backend = open_sim(SimCluster(time_scale=10))
+    assert isinstance(backend.clock, RealClock) and backend.time_scale == 10
+
+
+def test_sim_implements_every_protocol(lab: SimBackend) -> None:
+    for protocol in (SupportsTimeControl, SupportsEvents, SupportsProbe):
+        assert isinstance(lab, protocol), protocol.__name__
+    caps = lab.capabilities
+    assert caps.vmids and caps.containers and caps.linked_clone and caps.faults
+    assert caps.time_control and not caps.history

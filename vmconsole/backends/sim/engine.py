@@ -1,0 +1,211 @@
+"""The discrete-event core: a queue of timed callbacks, the event log, the task list,
+and the record of where each guest ran and when it answered on the network.
+
+Nothing runs in the background. Every public call of the backend first processes the
+events due up to the clock's `now()` (lazy advance), so the model is exact to the float
+second whatever the time scale, and a manual clock makes it fully deterministic.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vmconsole.backends.base import ClusterEvent, NotFound
+from vmconsole.backends.sim.clock import SimClock
+from vmconsole.backends.sim.state import HAGroup, Instance, SimGuest, SimNode, SimStorage
+from vmconsole.backends.sim.tasks import TaskRecord, make_upid
+
+MAX_EVENTS = 5000
+MAX_DONE_TASKS = 500
+
+
+class Timer:
+    __slots__ = ("cancelled", "fn", "time")
+
+    def __init__(self, time: float, fn: Callable[[], None]) -> None:
+        self.time, self.fn, self.cancelled = time, fn, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass(slots=True)
+class RunInterval:
+    """One stretch of a guest running on one node (end None: still running)."""
+
+    guest: str
+    node: str
+    start: float
+    end: float | None = None
+
+
+class Sim:
+    """The world and its clock. Callers hold the backend's lock."""
+
+    def __init__(self, clock: SimClock, seed: int, cluster: str) -> None:
+        self.clock = clock
+        self.now = clock.now()
+        self.seed = seed
+        self.cluster = cluster
+        self.rng = random.Random(seed)
+        self.nodes: dict[str, SimNode] = {}
+        self.guests: dict[str, SimGuest] = {}
+        self.storages: list[SimStorage] = []
+        self.groups: dict[str, HAGroup] = {}
+        self.qdevice = False
+        self.events: list[ClusterEvent] = []
+        self.tasks: dict[str, TaskRecord] = {}
+        self.reach_log: dict[str, list[tuple[float, bool]]] = {}
+        self.run_log: list[RunInterval] = []
+        self._queue: list[tuple[float, int, Timer]] = []
+        self._seq = 0
+        self._event_seq = 0
+        self._task_serial = 0
+        self._dirty: set[str] = set()  # guests whose reachability may have changed
+        self.changed_guests: set[str] = set()  # inventory entries to rebuild
+        self._reachable: dict[str, bool] = {}
+        self._open_runs: dict[tuple[str, str], RunInterval] = {}
+
+    # --- time -----------------------------------------------------------------------
+
+    def at(self, time: float, fn: Callable[[], None]) -> Timer:
+        timer = Timer(max(time, self.now), fn)
+        self._seq += 1
+        heapq.heappush(self._queue, (timer.time, self._seq, timer))
+        return timer
+
+    def after(self, delay: float, fn: Callable[[], None]) -> Timer:
+        return self.at(self.now + delay, fn)
+
+    def advance(self) -> None:
+        """Process every event due up to the clock's present."""
+        target = self.clock.now()
+        queue = self._queue
+        while queue and queue[0][0] <= target:
+            time, _, timer = heapq.heappop(queue)
+            if timer.cancelled:
+                continue
+            self.now = time
+            timer.fn()
+            self.settle()
+        self.now = max(self.now, target)
+
+    def settle(self) -> None:
+        """Record reachability changes of the guests touched since the last call."""
+        if not self._dirty:
+            return
+        for guest_id in self._dirty:
+            now_reachable = self.reachable(guest_id)
+            if self._reachable.get(guest_id, False) != now_reachable:
+                self._reachable[guest_id] = now_reachable
+                self.reach_log.setdefault(guest_id, []).append((self.now, now_reachable))
+        self._dirty.clear()
+
+    # --- lookups --------------------------------------------------------------------
+
+    def guest(self, guest_id: str) -> SimGuest:
+        guest = self.guests.get(guest_id)
+        if guest is None:
+            raise NotFound(f"guest {guest_id} does not exist")
+        return guest
+
+    def node(self, name: str) -> SimNode:
+        node = self.nodes.get(name)
+        if node is None:
+            raise NotFound(f"node '{name}' does not exist")
+        return node
+
+    def storage(self, name: str, node: str) -> SimStorage | None:
+        """The storage called `name` as `node` sees it (shared, or that node's local)."""
+        for storage in self.storages:
+            if storage.name == name and storage.node in (None, node):
+                return storage
+        return None
+
+    def instance(self, guest_id: str) -> tuple[SimNode, Instance] | None:
+        """Where the guest runs; a live migration's incoming copy does not count."""
+        for node in self.nodes.values():
+            inst = node.instances.get(guest_id)
+            if inst is not None and not inst.incoming:
+                return node, inst
+        return None
+
+    def running_on_own_node(self, guest: SimGuest) -> Instance | None:
+        inst = self.nodes[guest.node].instances.get(guest.id)
+        return None if inst is None or inst.incoming else inst
+
+    # --- instances ------------------------------------------------------------------
+
+    def start_instance(self, guest_id: str, node: str, *, booted: bool = False,
+                       incoming: bool = False) -> Instance:
+        inst = Instance(guest_id, self.now, booted=booted, incoming=incoming)
+        self.nodes[node].instances[guest_id] = inst
+        if not incoming:
+            self._open_run(guest_id, node)
+        self.touch(guest_id)
+        return inst
+
+    def resume_incoming(self, guest_id: str, node: str) -> None:
+        inst = self.nodes[node].instances[guest_id]
+        inst.incoming, inst.paused, inst.booted = False, False, True
+        self._open_run(guest_id, node)
+        self.touch(guest_id)
+
+    def end_instance(self, guest_id: str, node: str) -> None:
+        if self.nodes[node].instances.pop(guest_id, None) is None:
+            return
+        run = self._open_runs.pop((guest_id, node), None)
+        if run is not None:
+            run.end = self.now
+        self.touch(guest_id)
+
+    def _open_run(self, guest_id: str, node: str) -> None:
+        run = RunInterval(guest_id, node, self.now)
+        self._open_runs[(guest_id, node)] = run
+        self.run_log.append(run)
+
+    def touch(self, guest_id: str) -> None:
+        """Call after changing anything about a guest: its inventory entry is rebuilt and
+        its reachability re-checked."""
+        self._dirty.add(guest_id)
+        self.changed_guests.add(guest_id)
+
+    def touch_node(self, node: SimNode) -> None:
+        """Call after changing a node: every guest running on it is re-read."""
+        self._dirty.update(node.instances)
+        self.changed_guests.update(node.instances)
+
+    def reachable(self, guest_id: str) -> bool:
+        """True when the guest answers on the network: booted, not paused, on a live
+        node whose network is up."""
+        for node in self.nodes.values():
+            inst = node.instances.get(guest_id)
+            if (inst is not None and inst.booted and not inst.paused and not inst.incoming
+                    and node.alive and node.net_up):
+                return True
+        return False
+
+    # --- narration and tasks --------------------------------------------------------
+
+    def narrate(self, kind: str, message: str, node: str | None = None,
+                guest: str | None = None) -> None:
+        self._event_seq += 1
+        self.events.append(ClusterEvent(self._event_seq, self.now, kind, message, node, guest))
+        if len(self.events) > MAX_EVENTS:
+            del self.events[: len(self.events) - MAX_EVENTS]
+
+    def new_task(self, operation: str, target: str, node: str) -> TaskRecord:
+        self._task_serial += 1
+        upid = make_upid(node, self._task_serial, self.now, operation, target)
+        record = TaskRecord(upid, operation, target, node, self.now)
+        self.tasks[upid] = record
+        self._forget_old_tasks()
+        return record
+
+    def _forget_old_tasks(self) -> None:
+        done = [k for k, t in self.tasks.items() if t.status.done]
+        for key in done[: max(0, len(done) - MAX_DONE_TASKS)]:
+            del self.tasks[key]

@@ -1,0 +1,147 @@
+"""The clusters the simulator starts with: the classic three-node lab, or a generated
+cluster of any size for trying scale. Both are fully determined by the seed."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.state import (
+    GiB,
+    HAGroup,
+    HAResource,
+    MiB,
+    SimDisk,
+    SimGuest,
+    SimNode,
+    SimStorage,
+)
+from vmconsole.model import GuestKind, HARequest, HAState
+
+PROXMOX_OUI = "BC:24:11"  # the MAC prefix Proxmox VE gives new NICs
+
+
+def new_mac(rng: random.Random) -> str:
+    return PROXMOX_OUI + "".join(f":{rng.randrange(256):02X}" for _ in range(3))
+
+
+def new_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _nodes(sim: Sim, count: int, maxcpu: int, maxmem: int) -> None:
+    for i in range(1, count + 1):
+        # Nodes came up at different moments, so their uptimes differ.
+        up_since = sim.now - 86400 * (3 + 2 * i) - 3600 * i
+        node = SimNode(f"pve{i}", i, maxcpu, maxmem, f"10.10.10.{10 + i}" if i < 240
+                       else f"10.10.{10 + i // 240}.{i % 240 + 10}", up_since=up_since)
+        node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
+        sim.nodes[node.name] = node
+
+
+def _storages(sim: Sim, shared_size: int, local_size: int) -> None:
+    # LVM on an iSCSI LUN: shared by every node, thick volumes, so no linked clones;
+    # PVE 9 snapshots such volumes as a qcow2 volume chain.
+    sim.storages.append(SimStorage("san", "lvm", True, shared_size, snapshots=True,
+                                   linked_clones=False, write_speed=180 * MiB))
+    for node in sim.nodes:
+        sim.storages.append(SimStorage("local-lvm", "lvmthin", False, local_size, node=node,
+                                       snapshots=True, linked_clones=True,
+                                       write_speed=400 * MiB))
+
+
+def _guest(sim: Sim, rng: random.Random, vmid: int, name: str, kind: GuestKind, node: str,
+           cores: int, mem: int, disk: int, storage: str, ip: str | None,
+           tags: tuple[str, ...] = (), template: bool = False) -> SimGuest:
+    key = "rootfs" if kind is GuestKind.CT else "scsi0"
+    guest = SimGuest(
+        id=f"{kind.value}/{vmid}", vmid=vmid, name=name, kind=kind, node=node,
+        maxcpu=cores, maxmem=mem, disks=[SimDisk(key, storage, disk)], ip=ip,
+        mac=new_mac(rng), uuid=new_uuid(rng), load_index=len(sim.guests),
+        template=template, tags=tags, disk_used_fraction=rng.uniform(0.15, 0.7),
+        boot_seconds=rng.uniform(18, 30) if kind is GuestKind.VM else rng.uniform(3, 6),
+    )
+    sim.guests[guest.id] = guest
+    return guest
+
+
+def _run(sim: Sim, rng: random.Random, guest: SimGuest) -> None:
+    """Start a guest as if it had been running for a while before the sim began."""
+    sim.start_instance(guest.id, guest.node, booted=True)
+    inst = sim.nodes[guest.node].instances[guest.id]
+    inst.since = sim.now - rng.uniform(3600, 20 * 86400)
+
+
+def _ha(guest: SimGuest, group: str | None = None) -> None:
+    guest.ha = HAResource(HARequest.STARTED, HAState.STARTED, group=group)
+
+
+def build_classic_lab(sim: Sim, node_count: int) -> None:
+    """The lab of the course: pve1..pveN, shared iSCSI-LVM, templates, a few guests."""
+    rng = random.Random(f"{sim.seed}:lab")
+    _nodes(sim, node_count, 4, 16 * GiB)
+    _storages(sim, 100 * GiB, 60 * GiB)
+    names = list(sim.nodes)
+
+    def on(i: int) -> str:
+        return names[i % len(names)]
+
+    VM, CT = GuestKind.VM, GuestKind.CT
+    web = _guest(sim, rng, 100, "web1", VM, on(0), 2, 2 * GiB, 10 * GiB, "san",
+                 "10.10.10.100", ("web", "prod"))
+    db = _guest(sim, rng, 101, "db1", VM, on(1), 2, 4 * GiB, 16 * GiB, "san",
+                "10.10.10.101", ("db", "prod"))
+    build = _guest(sim, rng, 102, "build1", VM, on(2), 2, 2 * GiB, 12 * GiB, "local-lvm",
+                   "10.10.10.102", ("ci",))
+    _guest(sim, rng, 103, "test1", VM, on(0), 1, 1 * GiB, 8 * GiB, "san", "10.10.10.103",
+           ("lab",))
+    dns = _guest(sim, rng, 200, "dns1", CT, on(2), 1, 512 * MiB, 4 * GiB, "san",
+                 "10.10.10.200", ("infra",))
+    proxy = _guest(sim, rng, 201, "proxy1", CT, on(1), 1, 1 * GiB, 4 * GiB, "san",
+                   "10.10.10.201", ("web",))
+    _guest(sim, rng, 9000, "debian12-template", VM, on(0), 2, 2 * GiB, 10 * GiB, "san",
+           None, ("template",), template=True)
+    _guest(sim, rng, 9001, "debian12-ct-template", CT, on(0), 1, 512 * MiB, 4 * GiB,
+           "local-lvm", None, ("template",), template=True)
+    for guest in (web, db, build, dns, proxy):
+        _run(sim, rng, guest)
+    sim.groups["all-nodes"] = HAGroup("all-nodes", dict.fromkeys(names, 1))
+    if len(names) > 1:
+        sim.groups["prefer-" + on(1)] = HAGroup("prefer-" + on(1), {
+            name: (2 if name == on(1) else 1) for name in names})
+    _ha(web)
+    _ha(db, group="prefer-" + on(1) if len(names) > 1 else None)
+    _ha(dns)
+
+
+def build_generated(sim: Sim, node_count: int, guest_count: int) -> None:
+    """A cluster of any size: mostly running VMs and containers, some HA, two templates."""
+    rng = random.Random(f"{sim.seed}:gen")
+    per_node = max(1, guest_count // node_count)
+    maxmem = max(64, 2 ** (per_node * 2).bit_length()) * GiB
+    _nodes(sim, node_count, max(8, min(128, per_node // 2 * 2)), maxmem)
+    _storages(sim, max(1024, guest_count * 16) * GiB, max(500, per_node * 24) * GiB)
+    names = list(sim.nodes)
+    sim.groups["all-nodes"] = HAGroup("all-nodes", dict.fromkeys(names, 1))
+    for i in range(guest_count):
+        vmid = 100 + i
+        node = names[i % len(names)]
+        if i < 2:
+            kind = GuestKind.VM if i == 0 else GuestKind.CT
+            storage = "san" if i == 0 else "local-lvm"
+            _guest(sim, rng, vmid, f"{'vm' if i == 0 else 'ct'}-template-{vmid}", kind, node,
+                   2, 2 * GiB, 10 * GiB, storage, None, ("template",), template=True)
+            continue
+        kind = GuestKind.VM if rng.random() < 0.7 else GuestKind.CT
+        prefix = "vm" if kind is GuestKind.VM else "ct"
+        storage = "san" if rng.random() < 0.8 else "local-lvm"
+        mem = rng.choice((512, 1024, 2048, 4096)) * MiB
+        ip = f"10.{20 + i // 65024}.{i // 254 % 256}.{i % 254 + 1}"
+        tags = (rng.choice(("web", "db", "ci", "infra", "lab")),)
+        guest = _guest(sim, rng, vmid, f"{prefix}-{vmid}", kind, node, rng.choice((1, 2, 4)),
+                       mem, rng.choice((4, 8, 16, 32)) * GiB, storage, ip, tags)
+        if rng.random() < 0.92:
+            _run(sim, rng, guest)
+            if storage == "san" and rng.random() < 0.1:
+                _ha(guest)

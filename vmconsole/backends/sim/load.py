@@ -1,0 +1,87 @@
+"""A seeded, smooth load model: each guest's figures are a few sines of simulated time.
+
+Evaluating it is a pure function of (seed, load index, time), so any moment can be
+asked for in any order, and a poll of 10,000 guests costs a few sines each. A guest
+that has just booted burns CPU and disk for its boot time, as a real one does.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import NamedTuple
+
+from vmconsole.backends.sim.state import MiB
+
+TWO_PI = 2 * math.pi
+
+
+class Profile(NamedTuple):
+    cpu_mean: float
+    amp1: float
+    w1: float
+    phase1: float
+    amp2: float
+    w2: float
+    phase2: float
+    w3: float
+    phase3: float
+    mem_fraction: float
+    net_rate: float  # bytes/s at mean activity
+    disk_rate: float
+
+
+def _profile(rng: random.Random) -> Profile:
+    busy = rng.random() < 0.2  # a fifth of guests do real work
+    cpu_mean = rng.uniform(0.25, 0.6) if busy else rng.uniform(0.02, 0.15)
+    return Profile(
+        cpu_mean=cpu_mean,
+        amp1=cpu_mean * rng.uniform(0.3, 0.7),
+        w1=TWO_PI / rng.uniform(90, 600),
+        phase1=rng.uniform(0, TWO_PI),
+        amp2=cpu_mean * rng.uniform(0.1, 0.3),
+        w2=TWO_PI / rng.uniform(7, 40),
+        phase2=rng.uniform(0, TWO_PI),
+        w3=TWO_PI / rng.uniform(300, 1800),
+        phase3=rng.uniform(0, TWO_PI),
+        mem_fraction=rng.uniform(0.35, 0.8),
+        net_rate=rng.uniform(20e3, 4e6) * (3 if busy else 1),
+        disk_rate=rng.uniform(10e3, 2e6) * (3 if busy else 1),
+    )
+
+
+class LoadModel:
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._profiles: list[Profile] = []
+
+    def profile(self, index: int) -> Profile:
+        profiles = self._profiles
+        if index >= len(profiles):
+            rng = random.Random(f"{self._seed}:load:{len(profiles)}")
+            while len(profiles) <= index:
+                profiles.append(_profile(rng))
+        return profiles[index]
+
+    def figures(self, index: int, t: float, maxmem: int, uptime: float,
+                boot_seconds: float) -> tuple[float, int, float, float, float, float]:
+        """(cpu, mem, disk_read, disk_write, net_in, net_out) of one guest at time t.
+
+        A tuple, not `Metrics`: the inventory sums these per node on its hot path."""
+        (cpu_mean, amp1, w1, phase1, amp2, w2, phase2, w3, phase3, mem_fraction, net_rate,
+         disk_rate) = self.profile(index)
+        sin = math.sin
+        slow = sin(w3 * t + phase3)
+        cpu = cpu_mean + amp1 * sin(w1 * t + phase1) + amp2 * sin(w2 * t + phase2)
+        activity = cpu / cpu_mean
+        disk = disk_rate * activity
+        if uptime < boot_seconds:  # booting: CPU-bound, reading its disk
+            cpu = max(cpu, 0.7)
+            disk += 40 * MiB
+            mem = int(maxmem * mem_fraction * max(0.2, uptime / boot_seconds))
+        else:
+            mem = int(maxmem * (mem_fraction + 0.08 * slow))
+        cpu = 0.005 if cpu < 0.005 else 0.99 if cpu > 0.99 else cpu
+        net = net_rate * activity
+        return (cpu, mem, disk * (0.6 + 0.3 * slow), disk * (0.4 - 0.2 * slow),
+                net * (0.7 + 0.3 * slow), net * (0.5 - 0.25 * slow))

@@ -1,0 +1,149 @@
+"""The simulator's mutable world: nodes, guests, storages and the guests' running copies.
+
+A guest's *config* lives on one node (`SimGuest.node`, like /etc/pve/nodes/X/...), while
+a running QEMU or container process is an `Instance` on a node. Keeping the two apart is
+what lets the model show a split brain that goes wrong: the HA manager moves a config,
+and only the fencing timeline keeps two instances of one guest from running at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
+
+GiB = 1024**3
+MiB = 1024**2
+
+
+@dataclass(slots=True)
+class SimDisk:
+    key: str  # "scsi0", "rootfs"
+    storage: str
+    size: int
+
+
+@dataclass(slots=True)
+class SimSnapshot:
+    name: str
+    parent: str | None
+    created: float
+    description: str = ""
+    vmstate: bool = False
+
+
+@dataclass(slots=True)
+class HAResource:
+    request: HARequest
+    state: HAState
+    group: str | None = None
+    nodes: tuple[str, ...] = ()
+    max_restart: int = 1
+    max_relocate: int = 1
+    restarts: int = 0  # failed starts on the current node
+    relocations: int = 0  # moves after failed starts
+
+
+@dataclass(slots=True)
+class HAGroup:
+    name: str
+    priorities: dict[str, int]  # node -> priority (higher is preferred)
+    restricted: bool = False
+    nofailback: bool = False
+
+
+@dataclass(slots=True)
+class SimGuest:
+    id: str
+    vmid: int
+    name: str
+    kind: GuestKind
+    node: str
+    maxcpu: int
+    maxmem: int
+    disks: list[SimDisk]
+    ip: str | None
+    mac: str
+    uuid: str
+    load_index: int  # which row of the load model drives its metrics
+    template: bool = False
+    tags: tuple[str, ...] = ()
+    ha: HAResource | None = None
+    lock: str | None = None
+    snapshots: dict[str, SimSnapshot] = field(default_factory=dict)
+    current_snapshot: str | None = None  # the parent of "now" in the snapshot tree
+    disk_used_fraction: float = 0.3
+    boot_seconds: float = 20.0
+    description: str = ""
+    # Derived from `disks` by `set_disks`, kept as fields because every poll reads them.
+    storages: tuple[str, ...] = ()
+    disk_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        self.set_disks(self.disks)
+
+    def set_disks(self, disks: list[SimDisk]) -> None:
+        self.disks = disks
+        self.storages = tuple(dict.fromkeys(d.storage for d in disks))
+        self.disk_bytes = sum(d.size for d in disks)
+
+
+@dataclass(slots=True)
+class Instance:
+    """A running QEMU process or container on a node."""
+
+    guest: str
+    since: float
+    booted: bool = False  # answers on the network only once booted
+    paused: bool = False  # a live migration's stop-and-copy
+    incoming: bool = False  # a migration target not yet resumed
+
+
+@dataclass(slots=True)
+class LRM:
+    """A node's local resource manager and its watchdog."""
+
+    mode: str = "idle"  # idle, active, lost_agent_lock, maintenance
+    lock_renewed: float = 0.0  # last renewal of the node's agent lock (120 s lease)
+    watchdog_fed: float = 0.0  # last feed of the watchdog (60 s timeout)
+
+
+@dataclass(slots=True)
+class SimNode:
+    name: str
+    index: int
+    maxcpu: int
+    maxmem: int
+    address: str
+    powered: bool = True
+    up: bool = True  # booted far enough to take part in the cluster
+    up_since: float = 0.0
+    net_up: bool = True
+    storage_ok: bool = True
+    partition: int = 0  # nodes talk only inside one partition
+    instances: dict[str, Instance] = field(default_factory=dict)
+    ha_state: NodeHAState = NodeHAState.ONLINE
+    unknown_since: float | None = None
+    maintenance: bool = False
+    lrm: LRM = field(default_factory=LRM)
+
+    @property
+    def alive(self) -> bool:
+        return self.powered and self.up
+
+
+@dataclass(slots=True)
+class SimStorage:
+    name: str
+    type: str
+    shared: bool
+    total: int
+    node: str | None = None  # local storage: its node
+    snapshots: bool = True
+    linked_clones: bool = False
+    write_speed: float = 200 * MiB  # bytes/s, for full clones and disk moves
+    content: tuple[str, ...] = ("images", "rootdir")
+
+    @property
+    def id(self) -> str:
+        return f"storage/{self.node}/{self.name}" if self.node else f"storage/{self.name}"
