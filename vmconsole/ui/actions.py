@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from vmconsole.backends.base import Capabilities
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
@@ -119,7 +119,7 @@ ACTIONS: tuple[GuestAction, ...] = (
 BY_NAME: dict[str, GuestAction] = {a.name: a for a in ACTIONS}
 
 
-def bindings() -> list[Binding]:
+def bindings() -> list[BindingType]:
     return [b for a in ACTIONS if (b := a.binding()) is not None]
 
 

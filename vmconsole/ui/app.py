@@ -3,36 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Tree
 
 from vmconsole.audit import AuditLog
-from vmconsole.backends.base import Task
 from vmconsole.config import Config
-from vmconsole.model import Guest
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
-from vmconsole.ui import actions
-from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
-from vmconsole.ui.modals.task_detail import TaskDetailScreen
-from vmconsole.ui.operations import OperationRunner
+from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.screens.help import HelpScreen
-from vmconsole.ui.symbols import ASCII, UNICODE
+from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
-from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.task_log import TaskLog
+from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 
-class VMConsoleApp(App[int]):
+class VMConsoleApp(OperationsFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -46,20 +41,13 @@ class VMConsoleApp(App[int]):
         Binding("r", "refresh", "Refresh", show=False, id="app.refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
         Binding("q", "quit", "Quit", id="app.quit"),
-        *actions.bindings(),
     ]
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, theme: str | None = None,
                  ascii: bool = False, audit: AuditLog | None = None) -> None:
-        super().__init__()
+        super().__init__(loops, config, session, ascii)
         self.audit = audit or AuditLog()
-        self.runner = OperationRunner(self)
-        self.loops = {loop.backend.name: loop for loop in loops}
-        self.config = config or Config()
-        self.session = session or Session.local()
-        self.symbols = ASCII if ascii else UNICODE
-        self.latest: dict[str, PollResult] = {}
         self._unsubscribe: list[object] = []
         self._theme_problems: list[str] = []
         self._requested_theme = theme or self.config.theme or DEFAULT_THEME
@@ -73,6 +61,7 @@ class VMConsoleApp(App[int]):
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             yield DetailPane(id="detail")
+        yield TeachingPanel(id="teaching", classes="visible" if self.teachable() else "")
         yield TaskLog(id="tasks")
         yield Footer()
 
@@ -107,7 +96,8 @@ class VMConsoleApp(App[int]):
     def _all_bindings(self) -> list[Binding]:
         out: list[Binding] = []
         for cls in (type(self), ClusterTree, TaskLog, SnapshotPanel):
-            out += [b for b in cls.BINDINGS if isinstance(b, Binding)]
+            for bindings in cls._merge_bindings().key_to_bindings.values():
+                out += [b for b in bindings if b not in out]
         return out
 
     def on_unmount(self) -> None:
@@ -132,6 +122,7 @@ class VMConsoleApp(App[int]):
         if result.inventory is not None:
             self.query_one(TaskLog).update_tasks(result.cluster, result.tasks,
                                                  result.inventory.taken_at)
+        self.teaching_on_poll(result)
         ref = self.selected
         if ref is not None and ref.cluster == result.cluster and (
             result.diff is None or ref.is_cluster or ref.object_id in result.diff.changed
@@ -140,10 +131,6 @@ class VMConsoleApp(App[int]):
             self._show_selection()
 
     # --- selection ----------------------------------------------------------------------
-
-    @property
-    def selected(self) -> TreeRef | None:
-        return self.query_one(ClusterTree).selected_ref()
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
@@ -183,42 +170,6 @@ class VMConsoleApp(App[int]):
             box.remove_class("visible")
             self.query_one(ClusterTree).focus()
 
-    def guest_selection(self) -> actions.Selection | None:
-        ref = self.selected
-        result = self.latest.get(ref.cluster) if ref else None
-        loop = self.loops.get(ref.cluster) if ref else None
-        if ref is None or result is None or result.inventory is None or loop is None:
-            return None
-        guest = result.inventory.guest(ref.object_id)
-        if not isinstance(guest, Guest):
-            return None
-        return actions.Selection(ref.cluster, guest, result.inventory,
-                                 loop.backend.capabilities)
-
-    def action_guest(self, name: str) -> None:
-        selection = self.guest_selection()
-        if selection is None:
-            self.notify("choose a guest in the tree first", severity="warning")
-            return
-        GuestFlows(self, selection).perform(name)
-
-    def show_task(self, cluster: str, task: Task) -> None:
-        """Show a task just started in the task log, before the next poll brings it."""
-        task_log = self.query_one(TaskLog)
-        task_log.add_class("visible")
-        task_log.update_tasks(cluster, [task], task.started)
-
-    @on(TaskLog.Opened)
-    def _open_task(self, message: TaskLog.Opened) -> None:
-        def lookup() -> tuple[Task | None, float]:
-            result = self.latest.get(message.cluster)
-            if result is None or result.inventory is None:
-                return None, 0.0
-            task = next((t for t in result.tasks if t.id == message.task.id), None)
-            return task, result.inventory.taken_at
-
-        self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup))
-
     def action_toggle_tasks(self) -> None:
         self.query_one(TaskLog).toggle_class("visible")
 
@@ -243,9 +194,3 @@ class VMConsoleApp(App[int]):
                             self.action_toggle_tasks)
         yield SystemCommand("Refresh now", "Poll every cluster at once", self.action_refresh)
         yield SystemCommand("Keys", "Every key and its id for remapping", self.action_help)
-        selection = self.guest_selection()
-        if selection is not None:
-            for action, reason in actions.applicable(selection):
-                yield SystemCommand(f"{action.title}: {selection.guest.name}",
-                                    f"not now: {reason}" if reason else action.help,
-                                    partial(self.action_guest, action.name))

@@ -22,7 +22,7 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations import OpRequest, Outcome
 
 if TYPE_CHECKING:
-    from vmconsole.ui.app import VMConsoleApp
+    from vmconsole.ui.operations_features import OperationsFeatures
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ T = TypeVar("T")
 class GuestFlows:
     """The flows of one selected guest."""
 
-    def __init__(self, app: VMConsoleApp, sel: Selection) -> None:
+    def __init__(self, app: OperationsFeatures, sel: Selection) -> None:
         self.app, self.sel = app, sel
         self.runner = app.runner
         self.gid = sel.guest.id

@@ -20,7 +20,7 @@ from vmconsole.audit import AuditRecord
 from vmconsole.backends.base import Backend, BackendError, InvalidInput, Task
 
 if TYPE_CHECKING:
-    from vmconsole.ui.app import VMConsoleApp
+    from vmconsole.ui.operations_features import OperationsFeatures
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,7 +54,7 @@ class Outcome:
 
 
 class OperationRunner:
-    def __init__(self, app: VMConsoleApp) -> None:
+    def __init__(self, app: OperationsFeatures) -> None:
         self.app = app
 
     # --- the operation path -------------------------------------------------------------

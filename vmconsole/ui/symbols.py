@@ -34,7 +34,7 @@ class Symbols:
         return self.online if status is NodeStatus.ONLINE else self.offline
 
 
-UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "⧉", "♥", "⟳", "█", "░")
+UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░")
 ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".")
 
 

@@ -1,0 +1,125 @@
+"""The console as a user meets it: the demo tree, navigation, filter, detail, graphs."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+from textual.widgets import Static
+
+from vmconsole.model import Guest, GuestKind, GuestStatus
+from vmconsole.ui.labels import LabelStyles, guest_label
+from vmconsole.ui.symbols import ASCII, detect_ascii
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.detail_pane import DetailPane
+from vmconsole.ui.widgets.metric_chart import MetricChart
+
+
+def tree_lines(app) -> list[str]:
+    tree = app.query_one(ClusterTree)
+    return [str(tree.get_node_at_line(i).label) for i in range(tree.last_line + 1)]
+
+
+def facts(app) -> str:
+    """The detail pane's facts table as plain text."""
+    console = Console(width=100, record=True)
+    console.print(app.query_one(DetailPane).query_one("#facts", Static).content)
+    return console.export_text()
+
+
+async def test_demo_tree_shows_cluster_nodes_and_guests(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        lines = tree_lines(c.app)
+        assert lines[0].startswith("lab") and "quorate 3/3" in lines[0]
+        for node in ("pve1", "pve2", "pve3"):
+            assert any(node in line for line in lines)
+        inventory = c.loop.poller.inventory
+        assert c.app.query_one(ClusterTree).guest_count() == len(inventory.guests)
+        assert sum("template" in line for line in lines) >= 2
+        assert any(" ct" in line for line in lines) and any(" vm" in line for line in lines)
+
+
+async def test_cursor_keys_select_and_detail_follows(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        assert "Quorum" in facts(c.app)  # the cluster is selected first
+        await pilot.press("j")
+        assert "Node" in facts(c.app) and "pve1" in facts(c.app)
+        await pilot.press("j")
+        text = facts(c.app)
+        assert "Status" in text and "vCPUs" in text and "HA" in text
+
+
+async def test_graphs_change_as_the_clock_moves(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        await pilot.press("j", "j")  # the first guest of pve1
+        ref = c.app.selected
+        assert ref is not None and not ref.is_node and not ref.is_cluster
+        for _ in range(5):
+            c.poll(advance=2.0)
+            await pilot.pause()
+        chart = c.app.query_one("#chart-cpu", MetricChart)
+        first = str(chart.render())
+        samples = c.loop.poller.samples(ref.object_id)
+        assert len(samples) == 6
+        assert len({round(s.cpu, 4) for s in samples}) > 1, "the load model must move"
+        for _ in range(5):
+            c.poll(advance=2.0)
+            await pilot.pause()
+        assert str(chart.render()) != first
+
+
+async def test_filter_by_name_shows_only_matches(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        inventory = c.loop.poller.inventory
+        target = next(g for g in inventory.guests if not g.template)
+        await pilot.press("slash")
+        await pilot.press(*target.name)
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        names = [g.name for g in inventory.guests if target.name.lower() in g.name.lower()]
+        assert tree.guest_count() == len(names) < len(inventory.guests)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert tree.guest_count() == len(inventory.guests)
+
+
+async def test_help_lists_remapped_keys(console_factory, tmp_path):
+    from vmconsole.config import parse_config
+
+    config = parse_config({"keys": {"app.tasks": "T"}})
+    c = console_factory(config=config)
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        console = Console(width=100, record=True)
+        for widget in c.app.screen.query(Static):
+            console.print(widget.content)
+        screen_text = console.export_text()
+        assert "app.tasks" in screen_text
+        await pilot.press("escape")
+        await pilot.press("T")
+        assert c.app.query_one("#tasks").has_class("visible")
+
+
+def test_labels_are_text_not_markup():
+    guest = Guest("qemu/1", "[bold]x", GuestKind.VM, "n", GuestStatus.RUNNING, vmid=1)
+    label = guest_label(guest, ASCII, LabelStyles.from_variables({}))
+    assert isinstance(label, Text) and "[bold]x" in label.plain
+    assert label.plain.startswith(ASCII.running)
+
+
+def test_ascii_fallback_for_plain_terminals():
+    assert detect_ascii({"TERM": "linux", "LANG": "en_US.UTF-8"})
+    assert detect_ascii({"TERM": "xterm", "LANG": "C"})
+    assert not detect_ascii({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"})

@@ -1,0 +1,103 @@
+"""`f` on a node of the simulated cluster: break it the ways the lecture discusses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from vmconsole.backends.base import FaultKind
+
+
+@dataclass(frozen=True, slots=True)
+class FaultChoice:
+    """What the user picked: a fault on the node, a restore, or a partition."""
+
+    fault: FaultKind | None = None  # None with restore/partition
+    restore: bool = False
+    restore_all: bool = False
+    partition: tuple[tuple[str, ...], ...] = ()
+
+
+def parse_partition(text: str, nodes: list[str]) -> tuple[tuple[str, ...], ...]:
+    """'pve1 | pve2 pve3' -> (('pve1',), ('pve2', 'pve3')); every node exactly once."""
+    groups = tuple(tuple(part.replace(",", " ").split()) for part in text.split("|"))
+    named = [n for group in groups for n in group]
+    if len(groups) < 2 or any(not g for g in groups):
+        raise ValueError("give at least two groups separated by '|', e.g. pve1 | pve2 pve3")
+    unknown = sorted(set(named) - set(nodes))
+    if unknown:
+        raise ValueError(f"no such node: {', '.join(unknown)}")
+    if sorted(named) != sorted(nodes):
+        raise ValueError(f"name every node exactly once ({', '.join(nodes)})")
+    return groups
+
+
+class FaultScreen(ModalScreen[FaultChoice | None]):
+    DEFAULT_CSS = """
+    FaultScreen { align: center middle; }
+    FaultScreen > Vertical {
+        width: 64; height: auto; max-height: 90%;
+        border: round $error; background: $surface; padding: 0 1;
+    }
+    FaultScreen OptionList { height: auto; max-height: 12; }
+    FaultScreen #partition { display: none; }
+    FaultScreen #partition.visible { display: block; }
+    FaultScreen .error { color: $error; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="faults.cancel")]
+
+    def __init__(self, node: str, nodes: list[str]) -> None:
+        super().__init__()
+        self.node, self.nodes = node, nodes
+
+    def compose(self) -> ComposeResult:
+        n = self.node
+        with Vertical():
+            yield Label(f"Break the simulated cluster at [b]{n}[/b]", markup=True)
+            yield OptionList(
+                Option(f"Power off {n} (it dies at once)", id=FaultKind.POWER_OFF),
+                Option(f"Cut {n}'s cluster network (it keeps running)",
+                       id=FaultKind.CUT_NETWORK),
+                Option(f"Isolate {n} (alone, still running: watch it fence itself)",
+                       id=FaultKind.ISOLATE),
+                Option(f"Lose shared storage on {n}", id=FaultKind.LOSE_STORAGE),
+                Option("Partition the cluster into groups…", id="partition"),
+                Option(f"Restore {n}", id="restore"),
+                Option("Restore everything", id="restore_all"),
+            )
+            yield Input(placeholder=" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
+                        id="partition")
+            yield Label("", id="partition-error", classes="error")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        choice = event.option.id
+        if choice == "partition":
+            box = self.query_one("#partition", Input)
+            box.add_class("visible")
+            box.focus()
+        elif choice == "restore":
+            self.dismiss(FaultChoice(restore=True))
+        elif choice == "restore_all":
+            self.dismiss(FaultChoice(restore_all=True))
+        else:
+            self.dismiss(FaultChoice(fault=FaultKind(str(choice))))
+
+    @on(Input.Submitted, "#partition")
+    def _partition(self, event: Input.Submitted) -> None:
+        try:
+            groups = parse_partition(event.value, self.nodes)
+        except ValueError as exc:
+            self.query_one("#partition-error", Label).update(str(exc))
+            return
+        self.dismiss(FaultChoice(partition=groups))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,64 @@
+"""The teaching panel: the simulator's clock and speed, the quorum, and every cluster
+event narrated as it happens ("pve3 lost: waiting for the 60 s fence delay ...")."""
+
+from __future__ import annotations
+
+import time
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import RichLog, Static
+
+from vmconsole.backends.base import ClusterEvent
+from vmconsole.model import Inventory
+from vmconsole.ui.labels import LabelStyles
+
+# Event kinds by how a student should read them; the rest are plain narration.
+_BAD_WORDS = ("lost", "fence", "fenced", "reset", "error", "no_quorum", "partition",
+              "storage_lost", "power_off", "watchdog")
+_GOOD_WORDS = ("recovered", "started", "done", "restored", "quorate", "joined", "finished")
+
+
+def event_style(kind: str, styles: LabelStyles) -> Style:
+    if any(word in kind for word in _BAD_WORDS):
+        return styles.bad
+    if any(word in kind for word in _GOOD_WORDS):
+        return styles.ok
+    return styles.accent
+
+
+def scale_text(scale: float) -> str:
+    return "paused" if scale == 0 else f"time x{scale:g}"
+
+
+class TeachingPanel(Vertical):
+    """Add events with `add_events`; the status line with `show_status`."""
+
+    DEFAULT_CSS = """
+    TeachingPanel { height: 7; border-top: solid $panel-lighten-2; }
+    TeachingPanel #teach-status { height: 1; background: $panel; padding: 0 1; }
+    TeachingPanel RichLog { height: 1fr; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="teach-status")
+        yield RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
+
+    def show_status(self, now: float, scale: float, inventory: Inventory | None) -> None:
+        parts = [time.strftime("%H:%M:%S", time.localtime(now)), scale_text(scale)]
+        if inventory is not None and inventory.quorum is not None:
+            q = inventory.quorum
+            parts.append(f"{'quorate' if q.quorate else 'NO QUORUM'} {q.votes}/{q.expected} votes")
+        parts.append("p pause  [ ] speed  f faults")
+        self.query_one("#teach-status", Static).update(Text(" · ".join(parts)))
+
+    def add_events(self, events: tuple[ClusterEvent, ...] | list[ClusterEvent]) -> None:
+        log = self.query_one(RichLog)
+        styles = LabelStyles.from_variables(self.app.theme_variables)
+        for event in events:
+            line = Text(time.strftime("%H:%M:%S ", time.localtime(event.time)),
+                        style=styles.muted)
+            line.append(event.message, style=event_style(event.kind, styles))
+            log.write(line)
