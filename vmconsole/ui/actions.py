@@ -70,6 +70,7 @@ class GuestAction:
     applies: Callable[[Selection], bool] = _always
     refusal: Callable[[Selection], str | None] = _never_refused
     show: bool = False  # in the footer (80 columns hold only a few)
+    changes: bool = True  # False: only looks (a viewer may use it)
 
     @property
     def name(self) -> str:
@@ -101,7 +102,8 @@ ACTIONS: tuple[GuestAction, ...] = (
                 _must_be_stopped),
     GuestAction("guest.snapshots", "S", "Snapshots",
                 "The snapshot tree: take, roll back, delete, clone from one",
-                lambda s: not s.guest.template and s.capabilities.snapshots, show=True),
+                lambda s: not s.guest.template and s.capabilities.snapshots, show=True,
+                changes=False),
     GuestAction("guest.clone", "c", "Clone",
                 "A copy with a new name, UUID and MACs, from a stopped guest or a snapshot",
                 _not_template),

@@ -43,7 +43,7 @@ class GuestFlows:
             self.app.notify(f"{action.title} does not apply to {guest.name}", title=title,
                             severity="warning")
             return
-        if not self.runner.permitted(self._request(name, title)):
+        if action.changes and not self.permitted(name, title):
             return
         if reason := action.refusal(self.sel):
             self.app.notify(reason, title=title, severity="warning", timeout=8)
@@ -52,6 +52,10 @@ class GuestFlows:
         self.app.run_worker(flow(title), group="flows", exit_on_error=False)
 
     # --- helpers ------------------------------------------------------------------------
+
+    def permitted(self, operation: str, description: str) -> bool:
+        """Checked before a form opens, so a viewer is not asked to fill one in vain."""
+        return self.runner.permitted(self._request(operation, description))
 
     def _request(self, operation: str, description: str, **parameters: object) -> OpRequest:
         return OpRequest(self.sel.cluster, self.gid, operation, description, parameters)
@@ -199,6 +203,8 @@ class SnapshotFlows:
 
     async def take(self, existing: list[str]) -> bool:
         sel = self.flows.sel
+        if not self.flows.permitted("snapshot", f"Snapshot of {self.name}"):
+            return False
         ram = sel.capabilities.snapshot_ram and sel.guest.running and sel.guest.kind == "qemu"
 
         async def submit(req: SnapshotRequest) -> Outcome:
@@ -213,7 +219,7 @@ class SnapshotFlows:
 
     async def rollback(self, snapshot: str) -> bool:
         title = f"Roll {self.name} back to {snapshot}"
-        if not await self.flows.confirm(
+        if not self.flows.permitted("rollback", title) or not await self.flows.confirm(
                 title, f"Roll {self.name} back to snapshot {snapshot}?",
                 "Every change made since that snapshot is lost.", "Roll back"):
             return False
@@ -223,13 +229,15 @@ class SnapshotFlows:
 
     async def delete(self, snapshot: str) -> bool:
         title = f"Delete snapshot {snapshot} of {self.name}"
-        if not await self.flows.confirm(title, f"Delete snapshot {snapshot}?",
-                                         "It can no longer be rolled back to or cloned.",
-                                         "Delete"):
+        if not self.flows.permitted("delsnapshot", title) or not await self.flows.confirm(
+                title, f"Delete snapshot {snapshot} of {self.name}?",
+                "It can no longer be rolled back to or cloned.", "Delete"):
             return False
         outcome = await self.flows.run("delsnapshot", title, lambda b: b.snapshot_delete(
             self.flows.gid, snapshot), snapshot=snapshot)
         return outcome.ok
 
     async def clone(self, snapshot: str) -> bool:
+        if not self.flows.permitted("clone", f"Clone {self.name}"):
+            return False
         return await self.flows.clone(f"Clone {self.name}", snapshot=snapshot)
