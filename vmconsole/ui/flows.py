@@ -71,6 +71,14 @@ class GuestFlows:
         answer: bool = await self.app.push_screen_wait(screen)
         return answer
 
+    async def confirmed_run(self, operation: str, title: str, question: str, warning: str,
+                            yes: str, call: Callable[[Backend], Task],
+                            **parameters: object) -> bool:
+        """Ask first (the answer defaults to No), then run; True if a task started."""
+        if not await self.confirm(title, question, warning, yes):
+            return False
+        return (await self.run(operation, title, call, **parameters)).ok
+
     async def query(self, what: str, call: Callable[[Backend], T]) -> T | None:
         return await self.runner.query(self.sel.cluster, what, call)
 
@@ -82,15 +90,15 @@ class GuestFlows:
     async def _shutdown(self, title: str) -> None:
         async def submit(timeout: float) -> Outcome:
             return await self.run("shutdown", title,
-                                   lambda b: b.shutdown(self.gid, timeout), timeout=timeout)
+                                  lambda b: b.shutdown(self.gid, timeout), timeout=timeout)
 
         await self.app.push_screen_wait(ShutdownForm(self.sel.guest.name, submit))
 
     async def _stop(self, title: str) -> None:
-        if await self.confirm(title, f"Stop {self.sel.guest.name} now, without a shutdown?",
-                               "Like pulling the power cord: unsaved data in the guest is "
-                               "lost.", "Stop"):
-            await self.run("stop", title, lambda b: b.stop(self.gid))
+        await self.confirmed_run(
+            "stop", title, f"Stop {self.sel.guest.name} now, without a shutdown?",
+            "Like pulling the power cord: unsaved data in the guest is lost.", "Stop",
+            lambda b: b.stop(self.gid))
 
     async def _reboot(self, title: str) -> None:
         await self.run("reboot", title, lambda b: b.reboot(self.gid))
@@ -139,10 +147,10 @@ class GuestFlows:
         return task is not None
 
     async def _template(self, title: str) -> None:
-        if await self.confirm(title, f"Convert {self.sel.guest.name} into a template?",
-                               "A template cannot be started; guests are created from it. "
-                               "On Proxmox this is irreversible.", "Convert"):
-            await self.run("template", title, lambda b: b.convert_to_template(self.gid))
+        await self.confirmed_run(
+            "template", title, f"Convert {self.sel.guest.name} into a template?",
+            "A template cannot be started; guests are created from it. On Proxmox this "
+            "is irreversible.", "Convert", lambda b: b.convert_to_template(self.gid))
 
     # --- snapshots ----------------------------------------------------------------------
 
@@ -185,10 +193,10 @@ class GuestFlows:
                                                submit))
 
     async def _ha_remove(self, title: str) -> None:
-        if await self.confirm(title, f"Remove {self.sel.guest.name} from HA?",
-                               "The HA manager stops watching it: it is no longer "
-                               "restarted or recovered if its node fails.", "Remove"):
-            await self.run("ha-remove", title, lambda b: b.ha_remove(self.gid))
+        await self.confirmed_run(
+            "ha-remove", title, f"Remove {self.sel.guest.name} from HA?",
+            "The HA manager stops watching it: it is no longer restarted or recovered if "
+            "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
 
 
 class SnapshotFlows:
@@ -218,24 +226,23 @@ class SnapshotFlows:
         return task is not None
 
     async def rollback(self, snapshot: str) -> bool:
-        title = f"Roll {self.name} back to {snapshot}"
-        if not self.flows.permitted("rollback", title) or not await self.flows.confirm(
-                title, f"Roll {self.name} back to snapshot {snapshot}?",
-                "Every change made since that snapshot is lost.", "Roll back"):
-            return False
-        outcome = await self.flows.run("rollback", title, lambda b: b.snapshot_rollback(
-            self.flows.gid, snapshot), snapshot=snapshot)
-        return outcome.ok
+        return await self._confirmed(
+            "rollback", f"Roll {self.name} back to {snapshot}", snapshot,
+            f"Roll {self.name} back to snapshot {snapshot}?",
+            "Every change made since that snapshot is lost.", "Roll back",
+            lambda b: b.snapshot_rollback(self.flows.gid, snapshot))
 
     async def delete(self, snapshot: str) -> bool:
-        title = f"Delete snapshot {snapshot} of {self.name}"
-        if not self.flows.permitted("delsnapshot", title) or not await self.flows.confirm(
-                title, f"Delete snapshot {snapshot} of {self.name}?",
-                "It can no longer be rolled back to or cloned.", "Delete"):
-            return False
-        outcome = await self.flows.run("delsnapshot", title, lambda b: b.snapshot_delete(
-            self.flows.gid, snapshot), snapshot=snapshot)
-        return outcome.ok
+        return await self._confirmed(
+            "delsnapshot", f"Delete snapshot {snapshot} of {self.name}", snapshot,
+            f"Delete snapshot {snapshot} of {self.name}?",
+            "It can no longer be rolled back to or cloned.", "Delete",
+            lambda b: b.snapshot_delete(self.flows.gid, snapshot))
+
+    async def _confirmed(self, operation: str, title: str, snapshot: str, question: str,
+                         warning: str, yes: str, call: Callable[[Backend], Task]) -> bool:
+        return self.flows.permitted(operation, title) and await self.flows.confirmed_run(
+            operation, title, question, warning, yes, call, snapshot=snapshot)
 
     async def clone(self, snapshot: str) -> bool:
         if not self.flows.permitted("clone", f"Clone {self.name}"):

@@ -46,6 +46,15 @@ def snapshot_label(snap: Snapshot) -> Text:
     return text
 
 
+def now_parent(snapshots: list[Snapshot]) -> str | None:
+    """The snapshot the present state follows: the parent of the "current" entry that
+    Proxmox lists (`qm listsnapshot`), or the snapshot flagged current."""
+    here = next((s for s in snapshots if s.current), None)
+    if here is None:
+        return None
+    return here.parent if here.name == "current" else here.name
+
+
 class SnapshotPanel(ModalScreen[None]):
     DEFAULT_CSS = """
     SnapshotPanel { align: center middle; }
@@ -117,9 +126,8 @@ class SnapshotPanel(ModalScreen[None]):
                 parent = nodes.get(snap.parent, tree.root)
                 nodes[snap.name] = parent.add(snapshot_label(snap), snap.name, expand=True)
                 pending.remove(snap)
-        current = next((s.name for s in self.snapshots if s.current), None)
-        nodes.get(current, tree.root).add_leaf(Text("NOW  (the guest as it runs)", "italic"),
-                                               NOW)
+        nodes.get(now_parent(snapshots), tree.root).add_leaf(
+            Text("NOW  (the guest as it is)", "italic"), NOW)
         tree.root.expand_all()
         if selected is not None:
             for node in nodes.values():

@@ -29,12 +29,9 @@ def guest_name(value: str, inventory: Inventory | None) -> str | None:
 
 def vmid(value: str, inventory: Inventory | None) -> str | None:
     """A guest id: a whole number in Proxmox's range that no guest has."""
-    try:
-        number = int(value)
-    except ValueError:
-        return "a whole number is required"
-    if not VMID_MIN <= number <= VMID_MAX:
-        return f"must be between {VMID_MIN} and {VMID_MAX}"
+    if reason := whole_number(value, VMID_MIN, VMID_MAX):
+        return reason
+    number = int(value)
     if inventory is not None and any(g.vmid == number for g in inventory.guests):
         return f"id {number} is taken"
     return None
