@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from vmconsole.backends.base import SupportsEvents, SupportsProbe, SupportsTimeControl
+from vmconsole.backends.base import (
+    Backend,
+    SupportsEvents,
+    SupportsFaults,
+    SupportsProbe,
+    SupportsTimeControl,
+)
 from vmconsole.backends.sim import ManualClock, RealClock, SimBackend, open_sim
 from vmconsole.config import SimCluster
 
@@ -54,7 +60,8 @@ def test_open_sim_uses_the_configured_time_scale() -> None:
 
 
 def test_sim_implements_every_protocol(lab: SimBackend) -> None:
-    for protocol in (SupportsTimeControl, SupportsEvents, SupportsProbe):
+    for protocol in (Backend, SupportsFaults, SupportsTimeControl, SupportsEvents,
+                     SupportsProbe):
         assert isinstance(lab, protocol), protocol.__name__
     caps = lab.capabilities
     assert caps.vmids and caps.containers and caps.linked_clone and caps.faults

@@ -102,7 +102,7 @@ def test_cached_entries_equal_a_fresh_build(clock: ManualClock) -> None:
     for step in (0.4, 1.3, 2.9, 7.1):
         clock.advance(step)
         cached = backend.inventory()
-        fresh = InventoryBuilder(backend.sim, backend._load, 3.0).build()
+        fresh = InventoryBuilder(backend.sim, backend.sim.load, 3.0).build()
         assert cached == fresh
 
 

@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 
 from vmconsole.backends.base import (
     Capabilities,
+    CloneSpec,
     ClusterEvent,
+    FaultKind,
+    HASettings,
     MetricSample,
+    MigrationMode,
+    MigrationTarget,
     NotFound,
     NotSupported,
     Task,
 )
+from vmconsole.backends.sim import clones, faults, ha_admin, migration, power, snapshots
 from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
-from vmconsole.backends.sim.load import LoadModel
+from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
-from vmconsole.model import Inventory
+from vmconsole.model import HARequest, Inventory, Snapshot
 
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
@@ -39,14 +47,14 @@ class SimBackend:
         self.clock = clock if clock is not None else RealClock(cfg.time_scale)
         self._lock = threading.RLock()
         self.sim = Sim(self.clock, cfg.seed, cfg.name)
-        self._load = LoadModel(cfg.seed)
         self._probe_rng = random.Random(f"{cfg.seed}:probe")
         if cfg.guests == 0:
             build_classic_lab(self.sim, cfg.nodes)
         else:
             build_generated(self.sim, cfg.nodes, cfg.guests)
         self.sim.settle()
-        self._inventory = InventoryBuilder(self.sim, self._load,
+        self.ha = HAManager(self.sim)
+        self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
 
     # --- the protocol's read side ---------------------------------------------------
@@ -83,11 +91,8 @@ class SimBackend:
 
     def next_vmid(self) -> int | None:
         with self._lock:
-            taken = {g.vmid for g in self.sim.guests.values()}
-            vmid = 100
-            while vmid in taken:
-                vmid += 1
-            return vmid
+            self.sim.advance()
+            return clones.free_vmid(self.sim)
 
     def close(self) -> None:
         """Nothing to release: the model lives in this process."""
@@ -121,3 +126,117 @@ class SimBackend:
             if guest_id not in self.sim.guests or not self.sim.reachable(guest_id):
                 return None
             return (0.2 + 0.25 * self._probe_rng.random() ** 2) / 1000.0
+
+    # --- operations -----------------------------------------------------------------
+
+    def _act(self, guest_id: str, operation: Callable[..., TaskRecord], *args: object) -> Task:
+        with self._lock:
+            self.sim.advance()
+            record = operation(self.sim, self.sim.guest(guest_id), *args)
+            self.sim.settle()
+            return record.to_task(self.sim.now)
+
+    def _ha_managed(self, guest_id: str) -> bool:
+        with self._lock:
+            ha = self.sim.guest(guest_id).ha
+            return ha is not None and ha.request is not HARequest.IGNORED
+
+    def _ha_power(self, guest_id: str, request: HARequest, operation: str) -> Task:
+        with self._lock:
+            self.sim.advance()
+            guest = self.sim.guest(guest_id)
+            running = self.sim.running_on_own_node(guest) is not None
+            if running == (request is HARequest.STARTED):  # the usual refusal, same words
+                check = power.running_instance if running else power.start
+                check(self.sim, guest)  # raises Conflict
+            record = ha_admin.ha_power(self.sim, self.ha, guest, request, operation)
+            self.sim.settle()
+            return record.to_task(self.sim.now)
+
+    def start(self, guest_id: str) -> Task:
+        if self._ha_managed(guest_id):
+            return self._ha_power(guest_id, HARequest.STARTED, "start")
+        return self._act(guest_id, power.start)
+
+    def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task:
+        if self._ha_managed(guest_id):
+            return self._ha_power(guest_id, HARequest.STOPPED, "shutdown")
+        return self._act(guest_id, power.shutdown, timeout)
+
+    def stop(self, guest_id: str) -> Task:
+        if self._ha_managed(guest_id):
+            return self._ha_power(guest_id, HARequest.STOPPED, "stop")
+        return self._act(guest_id, power.stop)
+
+    def reboot(self, guest_id: str) -> Task:
+        return self._act(guest_id, power.reboot)
+
+    def clone(self, guest_id: str, spec: CloneSpec) -> Task:
+        return self._act(guest_id, clones.clone, spec)
+
+    def convert_to_template(self, guest_id: str) -> Task:
+        return self._act(guest_id, clones.convert_to_template)
+
+    def snapshots(self, guest_id: str) -> list[Snapshot]:
+        with self._lock:
+            self.sim.advance()
+            return snapshots.listing(self.sim.guest(guest_id))
+
+    def snapshot_create(self, guest_id: str, name: str, description: str = "",
+                        vmstate: bool = False) -> Task:
+        return self._act(guest_id, snapshots.create, name, description, vmstate)
+
+    def snapshot_rollback(self, guest_id: str, name: str) -> Task:
+        return self._act(guest_id, snapshots.rollback, name)
+
+    def snapshot_delete(self, guest_id: str, name: str) -> Task:
+        return self._act(guest_id, snapshots.delete, name)
+
+    def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
+        with self._lock:
+            self.sim.advance()
+            return migration.targets(self.sim, self.sim.guest(guest_id))
+
+    def migrate(self, guest_id: str, node: str, mode: MigrationMode,
+                with_local_disks: bool = False) -> Task:
+        return self._act(guest_id, migration.migrate, node, mode, with_local_disks)
+
+    # --- high availability ----------------------------------------------------------
+
+    def ha_set(self, guest_id: str, settings: HASettings) -> Task:
+        return self._act(guest_id, lambda sim, guest: ha_admin.ha_set(
+            sim, self.ha, guest, settings))
+
+    def ha_remove(self, guest_id: str) -> Task:
+        return self._act(guest_id, lambda sim, guest: ha_admin.ha_remove(sim, self.ha, guest))
+
+    def ha_groups(self) -> list[str]:
+        with self._lock:
+            return sorted(self.sim.groups)
+
+    def set_maintenance(self, node: str, enabled: bool) -> None:
+        """Put a node into HA maintenance (drained by migration) or take it out."""
+        with self._lock:
+            self.sim.advance()
+            ha_admin.set_maintenance(self.sim, self.ha, self.sim.node(node), enabled)
+            self.sim.settle()
+
+    # --- faults ---------------------------------------------------------------------
+
+    def inject_fault(self, node: str, fault: FaultKind) -> None:
+        with self._lock:
+            self.sim.advance()
+            faults.inject(self.sim, self.ha, self.sim.node(node), fault)
+            self.sim.settle()
+
+    def partition(self, groups: list[list[str]]) -> None:
+        with self._lock:
+            self.sim.advance()
+            faults.partition(self.sim, self.ha, groups)
+            self.sim.settle()
+
+    def restore(self, node: str | None = None) -> None:
+        with self._lock:
+            self.sim.advance()
+            faults.restore(self.sim, self.ha, None if node is None else self.sim.node(node))
+            self.sim.settle()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from vmconsole.backends.base import ClusterEvent, NotFound
 from vmconsole.backends.sim.clock import SimClock
+from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import HAGroup, Instance, SimGuest, SimNode, SimStorage
 from vmconsole.backends.sim.tasks import TaskRecord, make_upid
 
@@ -51,6 +52,7 @@ class Sim:
         self.seed = seed
         self.cluster = cluster
         self.rng = random.Random(seed)
+        self.load = LoadModel(seed)
         self.nodes: dict[str, SimNode] = {}
         self.guests: dict[str, SimGuest] = {}
         self.storages: list[SimStorage] = []
@@ -124,6 +126,23 @@ class Sim:
             if storage.name == name and storage.node in (None, node):
                 return storage
         return None
+
+    def is_shared(self, storage: str) -> bool:
+        return any(s.shared for s in self.storages if s.name == storage)
+
+    def usage(self) -> dict[tuple[str, str | None], int]:
+        """Bytes used per (storage, node or None for shared): thick volumes count in
+        full, thin ones by what their guest has written."""
+        shared = {s.name for s in self.storages if s.shared}
+        thick = {s.name for s in self.storages if s.type == "lvm"}
+        used: dict[tuple[str, str | None], int] = {}
+        for guest in self.guests.values():
+            for disk in guest.disks:
+                key = (disk.storage, None if disk.storage in shared else guest.node)
+                size = disk.size if disk.storage in thick else int(
+                    disk.size * guest.disk_used_fraction)
+                used[key] = used.get(key, 0) + size
+        return used
 
     def instance(self, guest_id: str) -> tuple[SimNode, Instance] | None:
         """Where the guest runs; a live migration's incoming copy does not count."""

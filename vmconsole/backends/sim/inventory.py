@@ -55,15 +55,7 @@ def _ha_config(guest: SimGuest) -> HAConfig | None:
 
 
 def storages(sim: Sim, visible: set[str]) -> tuple[Storage, ...]:
-    shared = {s.name for s in sim.storages if s.shared}
-    thick = {s.name for s in sim.storages if s.type == "lvm"}  # thick LVM: allocated in full
-    used: dict[tuple[str, str | None], int] = {}
-    for guest in sim.guests.values():
-        for disk in guest.disks:
-            key = (disk.storage, None if disk.storage in shared else guest.node)
-            size = disk.size if disk.storage in thick else int(
-                disk.size * guest.disk_used_fraction)
-            used[key] = used.get(key, 0) + size
+    used = sim.usage()
     out = []
     for s in sim.storages:
         active = any(sim.nodes[n].storage_ok for n in visible) if s.shared else s.node in visible

@@ -61,6 +61,7 @@ def _guest(sim: Sim, rng: random.Random, vmid: int, name: str, kind: GuestKind, 
         mac=new_mac(rng), uuid=new_uuid(rng), load_index=len(sim.guests),
         template=template, tags=tags, disk_used_fraction=rng.uniform(0.15, 0.7),
         boot_seconds=rng.uniform(18, 30) if kind is GuestKind.VM else rng.uniform(3, 6),
+        shutdown_seconds=rng.uniform(5, 15) if kind is GuestKind.VM else rng.uniform(2, 4),
     )
     sim.guests[guest.id] = guest
     return guest
@@ -104,6 +105,9 @@ def build_classic_lab(sim: Sim, node_count: int) -> None:
            None, ("template",), template=True)
     _guest(sim, rng, 9001, "debian12-ct-template", CT, on(0), 1, 512 * MiB, 4 * GiB,
            "local-lvm", None, ("template",), template=True)
+    # build1 has no guest agent and its OS ignores ACPI for a while: a shutdown with
+    # the default 60 s timeout fails, as on Proxmox, and a stop is needed.
+    build.shutdown_seconds = 75.0
     for guest in (web, db, build, dns, proxy):
         _run(sim, rng, guest)
     sim.groups["all-nodes"] = HAGroup("all-nodes", dict.fromkeys(names, 1))

@@ -42,6 +42,7 @@ class HAResource:
     max_relocate: int = 1
     restarts: int = 0  # failed starts on the current node
     relocations: int = 0  # moves after failed starts
+    maintenance_from: str | None = None  # the node it left for a maintenance, to go back
 
 
 @dataclass(slots=True)
@@ -69,11 +70,13 @@ class SimGuest:
     template: bool = False
     tags: tuple[str, ...] = ()
     ha: HAResource | None = None
-    lock: str | None = None
+    lock: str | None = None  # the config lock Proxmox shows (clone, migrate, snapshot...)
+    busy: str | None = None  # the task holding the guest, lock or not
     snapshots: dict[str, SimSnapshot] = field(default_factory=dict)
     current_snapshot: str | None = None  # the parent of "now" in the snapshot tree
     disk_used_fraction: float = 0.3
     boot_seconds: float = 20.0
+    shutdown_seconds: float = 8.0  # from the ACPI request until the guest is off
     description: str = ""
     # Derived from `disks` by `set_disks`, kept as fields because every poll reads them.
     storages: tuple[str, ...] = ()

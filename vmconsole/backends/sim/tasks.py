@@ -32,6 +32,9 @@ class TaskRecord:
     result: dict[str, object] = field(default_factory=dict)
     # Progress of a running task as a function of simulated time (None: unknown).
     progress_at: Callable[[float], float] | None = None
+    # Ends the task early when another operation overrules it (a stop over a shutdown).
+    cancel: Callable[[], None] | None = None
+    then: Callable[[TaskRecord], None] | None = None  # called once the task has ended
 
     def to_task(self, now: float) -> Task:
         if self.status.done:
@@ -52,6 +55,8 @@ class TaskRecord:
         self.status, self.ended, self.error = status, now, error
         self.log.append(f"TASK ERROR: {error}" if error else
                         "TASK WARNINGS" if status is TaskStatus.WARNING else "TASK OK")
+        if self.then is not None:
+            self.then(self)
 
 
 def make_upid(node: str, serial: int, started: float, operation: str, target: str) -> str:

@@ -1,0 +1,73 @@
+"""Checks every operation makes before it starts, with Proxmox's reasons in plain words:
+the guest's lock, the cluster's quorum, the storage a guest needs on a node."""
+
+from __future__ import annotations
+
+from vmconsole.backends.base import Conflict, NotSupported
+from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.membership import quorum_by_node
+from vmconsole.backends.sim.state import SimGuest
+from vmconsole.backends.sim.tasks import TaskRecord
+from vmconsole.model import GuestKind
+
+
+def label(guest: SimGuest) -> str:
+    kind = "VM" if guest.kind is GuestKind.VM else "CT"
+    return f"{kind} {guest.vmid} ({guest.name})"
+
+
+def claim(sim: Sim, guest: SimGuest, task: TaskRecord, lock: str | None = None) -> None:
+    """Hold the guest for a task; a second conflicting operation is refused."""
+    ensure_free(guest, sim)
+    guest.busy = task.id
+    guest.lock = lock
+    sim.touch(guest.id)
+
+
+def release(sim: Sim, guest: SimGuest, task: TaskRecord) -> None:
+    if guest.busy == task.id:
+        guest.busy = None
+        guest.lock = None
+        sim.touch(guest.id)
+
+
+def ensure_free(guest: SimGuest, sim: Sim) -> None:
+    """Refuse before a task is even created when the guest is held."""
+    if guest.busy is not None or guest.lock is not None:
+        held = sim.tasks.get(guest.busy) if guest.busy else None
+        what = f"a {held.operation} task is running ({held.id})" if held else "it is locked"
+        lock_note = f" (lock: {guest.lock})" if guest.lock else ""
+        raise Conflict(f"{label(guest)} is busy: {what}{lock_note}. Wait for it to finish.")
+
+
+def quorate(sim: Sim, node: str) -> bool:
+    quorum = quorum_by_node(sim).get(node)
+    return quorum is not None and quorum.quorate
+
+
+def ensure_quorate(sim: Sim, node: str) -> None:
+    """Without quorum the cluster file system is read-only: nothing may change."""
+    quorum = quorum_by_node(sim).get(node)
+    if quorum is None:
+        raise Conflict(f"node '{node}' is offline")
+    if not quorum.quorate:
+        raise Conflict(f"cluster not ready - no quorum? ('{node}' sees {quorum.votes} of "
+                       f"{quorum.expected} votes; a majority is {quorum.expected // 2 + 1})")
+
+
+def ensure_not_template(guest: SimGuest, action: str) -> None:
+    if guest.template:
+        raise NotSupported(f"{label(guest)} is a template: you can't {action} a template "
+                           "(clone it first)")
+
+
+def storage_error(sim: Sim, guest: SimGuest, node: str) -> str | None:
+    """Why `node` cannot reach one of the guest's disks, or None."""
+    target = sim.nodes[node]
+    for disk in guest.disks:
+        storage = sim.storage(disk.storage, node)
+        if storage is None:
+            return f"storage '{disk.storage}' does not exist on node '{node}'"
+        if storage.shared and not target.storage_ok:
+            return f"storage '{disk.storage}' is not online on node '{node}'"
+    return None

@@ -1,0 +1,135 @@
+"""What an admin does with HA: add, change and remove resources, start or stop an
+HA-managed guest through the HA manager, and put a node into maintenance."""
+
+from __future__ import annotations
+
+from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
+from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.guards import ensure_quorate, label
+from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.state import HAResource, SimGuest, SimNode
+from vmconsole.backends.sim.tasks import TaskRecord
+from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
+
+MAX_TRIES = 10  # Proxmox's range for max_restart and max_relocate
+
+
+def sid(guest: SimGuest) -> str:
+    """The HA resource id Proxmox uses: vm:100, ct:200."""
+    return f"{'vm' if guest.kind is GuestKind.VM else 'ct'}:{guest.vmid}"
+
+
+def _validate(sim: Sim, settings: HASettings) -> None:
+    problems: dict[str, str] = {}
+    if settings.group is not None and settings.group not in sim.groups:
+        known = ", ".join(sorted(sim.groups)) or "none"
+        problems["group"] = f"no HA group '{settings.group}' (groups: {known})"
+    if settings.group is not None and settings.nodes:
+        problems["nodes"] = "give a group or a node affinity, not both"
+    unknown = [n for n in settings.nodes if n not in sim.nodes]
+    if unknown:
+        problems["nodes"] = f"no node {', '.join(unknown)}"
+    for name in ("max_restart", "max_relocate"):
+        if not 0 <= getattr(settings, name) <= MAX_TRIES:
+            problems[name] = f"must be between 0 and {MAX_TRIES}"
+    if problems:
+        raise InvalidInput("HA settings refused: " + "; ".join(
+            f"{k}: {v}" for k, v in problems.items()), problems)
+
+
+def _refresh_lrm(sim: Sim, manager: HAManager, node: SimNode) -> None:
+    if manager.quorate.get(node.name) and node.lrm.mode in ("idle", "active"):
+        node.lrm.mode = "active" if manager.services.on_node(node.name) else "idle"
+
+
+def ha_set(sim: Sim, manager: HAManager, guest: SimGuest, settings: HASettings) -> TaskRecord:
+    if guest.template:
+        raise NotSupported(f"{label(guest)} is a template: templates cannot be HA resources")
+    _validate(sim, settings)
+    ensure_quorate(sim, guest.node)
+    task = sim.new_task("ha", guest.id, guest.node)
+    ha = guest.ha
+    if ha is None:
+        running = sim.running_on_own_node(guest) is not None
+        ha = guest.ha = HAResource(settings.request,
+                                   HAState.STARTED if running else HAState.STOPPED)
+        task.log.append(f"{sid(guest)} added as an HA resource")
+    else:
+        task.log.append(f"{sid(guest)} HA settings changed")
+    ha.group, ha.nodes = settings.group, tuple(settings.nodes)
+    ha.max_restart, ha.max_relocate = settings.max_restart, settings.max_relocate
+    where = (f"group {settings.group}" if settings.group else
+             f"nodes {', '.join(settings.nodes)}" if settings.nodes else "any node")
+    task.log.append(f"requested state {settings.request}, {where}, max_restart "
+                    f"{settings.max_restart}, max_relocate {settings.max_relocate}")
+    task.log.append("the CRM master applies it on its next round (every 10 s)")
+    manager.services.request(guest, settings.request)
+    _refresh_lrm(sim, manager, sim.nodes[guest.node])
+    sim.touch(guest.id)
+    sim.narrate("ha_request", f"{sid(guest)} ({guest.name}): HA request '{settings.request}'",
+                guest.node, guest.id)
+    task.finish(sim.now)
+    return task
+
+
+def ha_remove(sim: Sim, manager: HAManager, guest: SimGuest) -> TaskRecord:
+    if guest.ha is None:
+        raise Conflict(f"{label(guest)} is not an HA resource")
+    ensure_quorate(sim, guest.node)
+    task = sim.new_task("ha-remove", guest.id, guest.node)
+    guest.ha = None
+    sim.touch(guest.id)
+    _refresh_lrm(sim, manager, sim.nodes[guest.node])
+    task.log.append(f"{sid(guest)} removed from HA: it keeps its current state, and the HA "
+                    "manager no longer starts, recovers or fences it")
+    task.finish(sim.now)
+    return task
+
+
+def ha_power(sim: Sim, manager: HAManager, guest: SimGuest, request: HARequest,
+             operation: str) -> TaskRecord:
+    """A start or stop of an HA-managed guest is a request to the HA manager."""
+    ensure_quorate(sim, guest.node)
+    task = sim.new_task(operation, guest.id, guest.node)
+    verb = "start" if request is HARequest.STARTED else "stop"
+    task.log.append(f"Requesting HA {verb} for {label(guest)}: the CRM and the LRM of "
+                    f"{guest.node} act on their next rounds (up to 20 s)")
+    manager.services.request(guest, request)
+    sim.touch(guest.id)
+    task.finish(sim.now)
+    return task
+
+
+def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) -> None:
+    """Maintenance mode: the HA manager drains the node's HA services by migration, and
+    brings them back when it ends."""
+    if node.maintenance == enabled:
+        raise Conflict(f"{node.name} is {'already' if enabled else 'not'} in maintenance")
+    ensure_quorate(sim, node.name)
+    node.maintenance = enabled
+    sim.touch_node(node)
+    services = [g for g in sim.guests.values() if g.ha is not None and g.ha.state in (
+        HAState.STARTED,) and sim.running_on_own_node(g) is not None]
+    if enabled:
+        node.ha_state = NodeHAState.MAINTENANCE
+        node.lrm.mode = "maintenance"
+        leaving = [g for g in services if g.node == node.name]
+        sim.narrate("maintenance", f"{node.name} enters maintenance: the HA manager "
+                    f"migrates its {len(leaving)} HA services away (VMs live, containers by "
+                    "restart); other guests stay", node.name)
+        for guest in leaving:
+            target = manager.services.select_node(guest, exclude=(node.name,))
+            if target is not None and manager.services.move(guest, target, "maintenance"):
+                assert guest.ha is not None
+                guest.ha.maintenance_from = node.name
+        return
+    node.ha_state = NodeHAState.ONLINE
+    node.lrm.mode = "idle"
+    returning = [g for g in services if g.ha and g.ha.maintenance_from == node.name]
+    sim.narrate("maintenance_end", f"{node.name} leaves maintenance: {len(returning)} HA "
+                "services move back", node.name)
+    for guest in returning:
+        assert guest.ha is not None
+        guest.ha.maintenance_from = None
+        manager.services.move(guest, node.name, "back from maintenance")
+    _refresh_lrm(sim, manager, node)

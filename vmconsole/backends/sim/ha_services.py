@@ -1,0 +1,210 @@
+"""HA services: what the CRM decides for each resource and what the LRMs then do.
+
+An admin's request (started, stopped, disabled, ignored) is read by the CRM master on
+its next round (every 10 s); the LRM of the service's node acts on its own next round.
+A start that fails is retried `max_restart` times on the node, then the service is
+relocated to another node up to `max_relocate` times, then it is in `error`.
+Recovery after a fence, maintenance drains and failback choose a node by the group's
+priorities or the node affinity, then by load (fewest HA services, least memory used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
+from vmconsole.backends.sim import migration, power
+from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.state import SimGuest, SimNode
+from vmconsole.backends.sim.tasks import TaskRecord
+from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, next_round
+from vmconsole.model import GuestKind, HARequest, HAState
+
+if TYPE_CHECKING:
+    from vmconsole.backends.sim.ha import HAManager
+
+# Services in these states should run: they are fenced and recovered with their node.
+ACTIVE_STATES = (HAState.STARTED, HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE,
+                 HAState.RECOVERY, HAState.REQUEST_STOP)
+_STOPPED_STATE = {HARequest.STOPPED: HAState.STOPPED, HARequest.DISABLED: HAState.DISABLED}
+
+
+class Services:
+    def __init__(self, sim: Sim, manager: HAManager) -> None:
+        self.sim, self.manager = sim, manager
+
+    # --- where a service may run ----------------------------------------------------
+
+    def on_node(self, node: str, states: tuple[HAState, ...] = ACTIVE_STATES
+                ) -> list[SimGuest]:
+        return [g for g in self.sim.guests.values()
+                if g.ha is not None and g.node == node and g.ha.state in states]
+
+    def preferences(self, guest: SimGuest) -> tuple[dict[str, int], bool, bool]:
+        """(node -> priority, restricted, nofailback) of the service's group or affinity."""
+        ha = guest.ha
+        assert ha is not None
+        if ha.group and ha.group in self.sim.groups:
+            group = self.sim.groups[ha.group]
+            return group.priorities, group.restricted, group.nofailback
+        if ha.nodes:
+            return dict.fromkeys(ha.nodes, 1), False, False
+        return {}, False, True
+
+    def usable(self, node: SimNode, guest: SimGuest) -> bool:
+        return (node.alive and self.manager.quorate.get(node.name, False)
+                and not node.maintenance and power.start_error(self.sim, guest, node.name) is None
+                and migration.free_memory(self.sim, node.name) >= guest.maxmem)
+
+    def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
+        priorities, restricted, _ = self.preferences(guest)
+        candidates = [n for name, n in self.sim.nodes.items()
+                      if name not in exclude and self.usable(n, guest)]
+        preferred = [n for n in candidates if n.name in priorities]
+        if preferred:
+            top = max(priorities[n.name] for n in preferred)
+            candidates = [n for n in preferred if priorities[n.name] == top]
+        elif restricted:
+            return None
+
+        def load(node: SimNode) -> tuple[int, float, int]:
+            used = node.maxmem - migration.free_memory(self.sim, node.name)
+            return len(self.on_node(node.name)), used / node.maxmem, node.index
+
+        return min(candidates, key=load).name if candidates else None
+
+    # --- requests: the CRM's side ---------------------------------------------------
+
+    def request(self, guest: SimGuest, request: HARequest) -> None:
+        ha = guest.ha
+        assert ha is not None
+        ha.request = request
+        ha.restarts = ha.relocations = 0
+        if request is HARequest.IGNORED:
+            ha.state = HAState.IGNORED
+            self.sim.touch(guest.id)
+            return
+        self.manager.on_next_crm_round(lambda: self.apply(guest))
+
+    def apply(self, guest: SimGuest) -> None:
+        """The CRM master's decision for one service on its round."""
+        ha = guest.ha
+        if ha is None or guest.id not in self.sim.guests:
+            return
+        if ha.state in (HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE, HAState.RECOVERY):
+            return  # another part of the manager owns it right now
+        if ha.state is HAState.ERROR and ha.request is not HARequest.DISABLED:
+            return  # an error is left alone until an admin disables the service
+        running = self.sim.running_on_own_node(guest) is not None
+        if ha.request is HARequest.STARTED:
+            ha.state = HAState.STARTED
+            if not running:
+                self.lrm_later(guest, self.lrm_start)
+        elif ha.request in _STOPPED_STATE:
+            if running:
+                ha.state = HAState.REQUEST_STOP
+                self.lrm_later(guest, self.lrm_stop)
+            else:
+                ha.state = _STOPPED_STATE[ha.request]
+        self.sim.touch(guest.id)
+
+    def lrm_later(self, guest: SimGuest, action: Callable[[SimGuest, str], None]) -> None:
+        """Run `action` on the next round of the LRM of the service's node."""
+        node = guest.node
+        self.sim.at(next_round(self.sim.nodes[node], self.sim.now),
+                    lambda: action(guest, node))
+
+    # --- the LRM's side -------------------------------------------------------------
+
+    def _lrm_may_act(self, guest: SimGuest, node: str) -> bool:
+        target = self.sim.nodes[node]
+        return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
+                and target.alive and self.manager.quorate.get(node, False))
+
+    def lrm_start(self, guest: SimGuest, node: str) -> None:
+        ha = guest.ha
+        if not self._lrm_may_act(guest, node) or ha is None or ha.state is not HAState.STARTED:
+            return
+        if self.sim.running_on_own_node(guest) is not None:
+            return
+        try:
+            task = power.start(self.sim, guest)
+        except BackendError:  # a user's task holds the guest: try on the next round
+            self.lrm_later(guest, self.lrm_start)
+            return
+        task.log.insert(0, f"HA: the LRM of {node} starts service {guest.id}")
+
+        def ended(task: TaskRecord) -> None:
+            if task.status is TaskStatus.OK:
+                ha.restarts = 0
+                self.sim.narrate("started", f"{guest.vmid} ({guest.name}) started on {node} "
+                                 f"by HA: booting, answers in about {guest.boot_seconds:.0f} s",
+                                 node, guest.id)
+            else:
+                self.start_failed(guest, node, task.error or "start failed")
+
+        task.then = ended
+
+    def start_failed(self, guest: SimGuest, node: str, error: str) -> None:
+        ha = guest.ha
+        assert ha is not None
+        ha.restarts += 1
+        if ha.restarts <= ha.max_restart:
+            self.sim.narrate("restart", f"{guest.vmid} failed to start on {node} ({error}): "
+                             f"restart {ha.restarts} of {ha.max_restart} on the next LRM round",
+                             node, guest.id)
+            self.lrm_later(guest, self.lrm_start)
+            return
+        target = self.select_node(guest, exclude=(node,))
+        if ha.relocations < ha.max_relocate and target is not None:
+            ha.relocations += 1
+            ha.restarts = 0
+            guest.node = target
+            self.sim.touch(guest.id)
+            self.sim.narrate("relocate", f"{guest.vmid} failed to start on {node} "
+                             f"{ha.max_restart + 1} times: relocating to {target} "
+                             f"(relocation {ha.relocations} of {ha.max_relocate})",
+                             target, guest.id)
+            self.lrm_later(guest, self.lrm_start)
+            return
+        ha.state = HAState.ERROR
+        self.sim.touch(guest.id)
+        self.sim.narrate("service_error", f"{guest.vmid} is in error: it failed to start "
+                         f"after {ha.max_restart} restarts and {ha.relocations} relocations "
+                         f"(last: {error}). Fix the cause, set it to disabled, then to "
+                         "started again.", node, guest.id)
+
+    def lrm_stop(self, guest: SimGuest, node: str) -> None:
+        ha = guest.ha
+        if (not self._lrm_may_act(guest, node) or ha is None
+                or ha.state is not HAState.REQUEST_STOP):
+            return
+        final = _STOPPED_STATE.get(ha.request, HAState.STOPPED)
+
+        def stopped(task: TaskRecord) -> None:
+            if task.status is not TaskStatus.OK and self.sim.running_on_own_node(guest):
+                power.stop(self.sim, guest).then = stopped  # shutdown timed out: hard stop
+                return
+            ha.state = final
+            self.sim.touch(guest.id)
+
+        try:
+            power.shutdown(self.sim, guest, HA_STOP_TIMEOUT).then = stopped
+        except BackendError:
+            self.lrm_later(guest, self.lrm_stop)
+
+    # --- moving services: maintenance and failback -----------------------------------
+
+    def move(self, guest: SimGuest, target: str, why: str) -> bool:
+        """Migrate a running service (live for a VM, restart for a container)."""
+        mode = MigrationMode.LIVE if guest.kind is GuestKind.VM else MigrationMode.RESTART
+        try:
+            migration.migrate(self.sim, guest, target, mode, with_local_disks=False)
+        except BackendError as exc:
+            self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {guest.node}: "
+                             f"{exc.message}", guest.node, guest.id)
+            return False
+        self.sim.narrate("ha_move", f"{guest.vmid} moves to {target}: {why}", guest.node,
+                         guest.id)
+        return True
