@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import cached_property
 
 
 class GuestKind(StrEnum):
@@ -205,9 +206,13 @@ class InventoryDiff:
         return not (self.added or self.removed or self.changed or self.cluster_changed)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Inventory:
-    """One cluster at one moment: what a backend's single bulk call returns."""
+    """One cluster at one moment: what a backend's single bulk call returns.
+
+    Not slotted: the id maps are computed once per inventory (cached_property), since
+    the tree, the detail pane and the diff all look objects up by id.
+    """
 
     cluster: str
     nodes: tuple[Node, ...]
@@ -223,18 +228,33 @@ class Inventory:
         return self.guests_by_id().get(guest_id)
 
     def guests_by_id(self) -> dict[str, Guest]:
+        return self._guests_by_id
+
+    @cached_property
+    def _guests_by_id(self) -> dict[str, Guest]:
         return {g.id: g for g in self.guests}
 
+    @cached_property
+    def _guests_by_node(self) -> dict[str, list[Guest]]:
+        by_node: dict[str, list[Guest]] = {n.name: [] for n in self.nodes}
+        for guest in self.guests:
+            by_node.setdefault(guest.node, []).append(guest)
+        return by_node
+
     def guests_on(self, node: str) -> list[Guest]:
-        return [g for g in self.guests if g.node == node]
+        return list(self._guests_by_node.get(node, ()))
 
     def storages_for(self, node: str) -> list[Storage]:
         return [s for s in self.storages if s.node is None or s.node == node]
 
     def objects(self) -> dict[str, Node | Guest]:
-        """Every node and guest by id."""
+        """Every node and guest by id (one shared dict: do not modify it)."""
+        return self._objects
+
+    @cached_property
+    def _objects(self) -> dict[str, Node | Guest]:
         out: dict[str, Node | Guest] = {n.id: n for n in self.nodes}
-        out.update(self.guests_by_id())
+        out.update(self._guests_by_id)
         return out
 
     def diff(self, newer: Inventory) -> InventoryDiff:

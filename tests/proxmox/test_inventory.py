@@ -1,0 +1,90 @@
+"""The cluster as the console sees it, from fakepve's /cluster/resources, /cluster/status
+and the HA manager."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from vmconsole.backends.base import BackendError, InvalidInput, Unreachable
+from vmconsole.model import GuestKind, GuestStatus, HAState, NodeStatus
+
+
+def test_inventory_shows_nodes_guests_templates_and_storage(backend):
+    inv = backend.inventory()
+    assert inv.cluster == "lab"
+    assert [n.name for n in inv.nodes] == ["pve1", "pve2", "pve3"]
+    assert all(n.status is NodeStatus.ONLINE for n in inv.nodes)
+    assert inv.node("pve2").address == "192.0.2.12"
+    web = inv.guest("qemu/100")
+    assert (web.name, web.kind, web.node, web.status, web.vmid) == (
+        "web", GuestKind.VM, "pve1", GuestStatus.RUNNING, 100)
+    assert web.maxcpu == 2 and web.maxmem == 1024 * 2**20 and web.tags == ("prod", "web")
+    assert inv.guest("qemu/9000").template
+    dns = inv.guest("lxc/201")
+    assert (dns.kind, dns.node, dns.status) == (GuestKind.CT, "pve3", GuestStatus.STOPPED)
+    # Shared storage once for the cluster, local storage once per node.
+    ceph = [s for s in inv.storages if s.name == "ceph"]
+    assert len(ceph) == 1 and ceph[0].shared and ceph[0].node is None
+    assert {s.node for s in inv.storages if s.name == "local-lvm"} == {"pve1", "pve2", "pve3"}
+    assert inv.quorum.quorate and (inv.quorum.votes, inv.quorum.expected) == (3, 3)
+
+
+def test_rates_come_from_successive_samples_of_cumulative_counters(backend, fakepve):
+    fakepve.set(guest=100, stats={"netin": 1_000_000, "diskwrite": 0})
+    first = backend.inventory().guest("qemu/100")
+    assert first.metrics.net_in == 0.0  # one sample is no rate yet
+    time.sleep(0.5)
+    fakepve.set(guest=100, stats={"netin": 3_000_000, "diskwrite": 500_000})
+    second = backend.inventory().guest("qemu/100")
+    # 2 MB in a little over half a second; disk a quarter of that over the same interval.
+    assert 2_000_000 / 0.8 < second.metrics.net_in < 2_000_000 / 0.45
+    assert second.metrics.disk_write == pytest.approx(second.metrics.net_in / 4, rel=0.01)
+
+
+def test_lost_quorum_shows_and_refuses_changes(backend, fakepve):
+    fakepve.call("lose_quorum")
+    inv = backend.inventory()
+    assert not inv.quorum.quorate
+    assert [e.kind for e in backend.events()] == ["quorum_lost"]
+    with pytest.raises(BackendError, match="no quorum"):
+        backend.start("qemu/101")
+    fakepve.call("regain_quorum")
+    assert backend.inventory().quorum.quorate
+    assert backend.events()[-1].kind == "quorum_regained"
+
+
+def test_an_offline_node_shows_offline_and_its_guests_unknown(backend, fakepve):
+    backend.inventory()
+    fakepve.call("set_node_offline", "pve3")
+    inv = backend.inventory()
+    assert inv.node("pve3").status is NodeStatus.OFFLINE
+    assert inv.guest("lxc/201").status is GuestStatus.UNKNOWN
+    assert inv.quorum.votes == 2 and inv.quorum.quorate
+    lost = [e for e in backend.events() if e.kind == "node_lost"]
+    assert [e.node for e in lost] == ["pve3"]
+    # An action on it fails as PVE's proxy reports it, without waiting for a timeout.
+    started = time.monotonic()
+    with pytest.raises(Unreachable, match="No route to host"):
+        backend.start("lxc/201")
+    assert time.monotonic() - started < 1.0
+
+
+def test_ha_states_from_the_resources_list(backend, fakepve):
+    fakepve.set(guest=100, ha_state="started")
+    fakepve.set(guest=200, ha_state="fence")
+    inv = backend.inventory()
+    assert inv.guest("qemu/100").ha.state is HAState.STARTED
+    assert inv.guest("lxc/200").ha.state is HAState.FENCE
+    assert inv.guest("qemu/101").ha is None
+
+
+def test_history_asks_rrddata_and_refuses_an_unknown_timeframe(backend, fakepve):
+    # fakepve answers rrddata with one empty row (no samples yet): nothing to plot.
+    assert backend.history("qemu/100", "hour") == []
+    assert backend.history("node/pve1", "week") == []
+    asked = [path for m, path, _ in fakepve.send("get", name="requests") if "rrddata" in path]
+    assert asked == ["/api2/json/nodes/pve1/qemu/100/rrddata", "/api2/json/nodes/pve1/rrddata"]
+    with pytest.raises(InvalidInput):
+        backend.history("qemu/100", "decade")

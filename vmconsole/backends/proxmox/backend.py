@@ -1,0 +1,380 @@
+"""The Proxmox VE backend: the `Backend` protocol over PVE's HTTPS API.
+
+Every action is one API request that starts a PVE worker and answers its UPID; the
+returned `Task` is then followed in a background thread (tasks.py). HA changes are
+synchronous in PVE and come back as a task that has already ended.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vmconsole.backends.base import (
+    AuthError,
+    Capabilities,
+    CloneSpec,
+    ClusterEvent,
+    HASettings,
+    InvalidInput,
+    MetricSample,
+    MigrationMode,
+    MigrationTarget,
+    NotFound,
+    NotSupported,
+    Task,
+    TaskStatus,
+)
+from vmconsole.backends.proxmox import ha
+from vmconsole.backends.proxmox.connection import Connection
+from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
+from vmconsole.backends.proxmox.inventory import (
+    RateTracker,
+    build_inventory,
+    ha_view,
+    service_id,
+)
+from vmconsole.backends.proxmox.migration import migration_targets
+from vmconsole.backends.proxmox.tasks import TaskTracker
+from vmconsole.config import ProxmoxCluster
+from vmconsole.model import GuestKind, Inventory, Snapshot
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
+                            snapshot_ram=True, linked_clone=True, live_migration=True,
+                            ha=True, history=True)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestRef:
+    """Where a guest lives now, and the API path of its endpoints."""
+
+    kind: GuestKind
+    vmid: int
+    node: str
+    ha_managed: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind.value}/{self.vmid}"
+
+    @property
+    def path(self) -> str:
+        return f"/nodes/{self.node}/{self.kind.value}/{self.vmid}"
+
+    @property
+    def sid(self) -> str:
+        return service_id(self.kind, self.vmid)
+
+
+class ProxmoxBackend:
+    """One PVE cluster, reached through one of its nodes' API."""
+
+    def __init__(self, cfg: ProxmoxCluster) -> None:
+        self.cfg = cfg
+        self.conn = Connection(cfg)
+        self._rates = RateTracker()
+        self._tracker = TaskTracker(self.conn.call, self._task_target, self._task_ended)
+        self._version: tuple[int, int] | None = None
+        self._events: list[ClusterEvent] = []
+        self._event_seq = itertools.count(1)
+        self._events_lock = threading.Lock()
+        self._last: Inventory | None = None
+        self._local_tasks = itertools.count(1)
+        self._refused: set[str] = set()
+        if self.conn.insecure:
+            self._event("insecure_tls", f"{cfg.name}: TLS verification is OFF (verify_ssl = "
+                        "false): the API's identity is not checked. Set ca_file or fingerprint.")
+
+    # --- identity -------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
+
+    @property
+    def warnings(self) -> list[str]:
+        """Standing warnings for the UI: TLS verification off."""
+        return [e.message for e in self.events() if e.kind == "insecure_tls"]
+
+    def version(self) -> tuple[int, int]:
+        """PVE's release (major, minor), asked once."""
+        if self._version is None:
+            release = str((self.conn.call("GET", "/version") or {}).get("release", "0.0"))
+            major, _, minor = release.partition(".")
+            self._version = (int(major or 0), int(minor.split("-")[0] or 0))
+        return self._version
+
+    # --- polling --------------------------------------------------------------------
+
+    def inventory(self) -> Inventory:
+        resources = self.conn.call("GET", "/cluster/resources") or []
+        status = self._audited("/cluster/status", "quorum and node membership")
+        ha_status = self._audited("/cluster/ha/status/current", "HA manager status")
+        managed = any(r.get("hastate") for r in resources)
+        ha_resources = self._audited("/cluster/ha/resources", "HA settings") if managed else []
+        inventory = build_inventory(self.cfg.name, time.time(), resources, status,
+                                    ha_view(ha_status, ha_resources), self._rates)
+        self._note_changes(self._last, inventory)
+        self._last = inventory
+        return inventory
+
+    def _audited(self, path: str, what: str) -> list[Any]:
+        """A listing that needs Sys.Audit on /. Without it the tree still shows what
+        /cluster/resources says (each guest's HA state included), and the console says
+        once what is missing instead of failing every poll."""
+        try:
+            return list(self.conn.call("GET", path) or [])
+        except AuthError as exc:
+            if path not in self._refused:
+                self._refused.add(path)
+                self._event("not_permitted", f"{what} not shown: {exc.message}")
+            return []
+
+    def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
+        if timeframe not in TIMEFRAMES:
+            raise InvalidInput(f"timeframe must be one of {', '.join(TIMEFRAMES)}",
+                               {"timeframe": timeframe})
+        if object_id.startswith("node/"):
+            path = f"/nodes/{object_id.removeprefix('node/')}/rrddata"
+        else:
+            path = f"{self._locate(object_id).path}/rrddata"
+        return samples(self.conn.call("GET", path, timeframe=timeframe, cf="AVERAGE") or [])
+
+    def tasks(self) -> list[Task]:
+        return self._tracker.tasks()
+
+    def task(self, task_id: str) -> Task:
+        task = self._tracker.get(task_id)
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        return task
+
+    def wait(self, task_id: str, timeout: float = 60.0) -> Task:
+        """The task once it ended (or as it is at the timeout): for scripts and tests."""
+        task = self._tracker.wait(task_id, timeout)
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        return task
+
+    def events(self, since: int = 0) -> list[ClusterEvent]:
+        with self._events_lock:
+            return [e for e in self._events if e.seq > since]
+
+    # --- power ----------------------------------------------------------------------
+
+    def start(self, guest_id: str) -> Task:
+        return self._power(guest_id, "start")
+
+    def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task:
+        return self._power(guest_id, "shutdown", timeout=int(timeout))
+
+    def stop(self, guest_id: str) -> Task:
+        return self._power(guest_id, "stop")
+
+    def reboot(self, guest_id: str) -> Task:
+        return self._power(guest_id, "reboot")
+
+    def _power(self, guest_id: str, action: str, **params: Any) -> Task:
+        ref = self._locate(guest_id)
+        upid = self.conn.call("POST", f"{ref.path}/status/{action}", **params)
+        return self._tracker.start(upid, action, ref.id)
+
+    # --- templates and clones -------------------------------------------------------
+
+    def next_vmid(self) -> int:
+        # PVE answers the id as a string.
+        return int(self.conn.call("GET", "/cluster/nextid"))
+
+    def clone(self, guest_id: str, spec: CloneSpec) -> Task:
+        ref = self._locate(guest_id)
+        newid = spec.vmid if spec.vmid is not None else self.next_vmid()
+        params: dict[str, Any] = {
+            "newid": newid,
+            "name" if ref.kind is GuestKind.VM else "hostname": spec.name,
+            "full": spec.full,
+            "snapname": spec.snapshot,
+            "description": spec.description or None,
+            "target": spec.node if spec.node != ref.node else None,
+            # PVE refuses a storage for a linked clone: it stays on the template's storage.
+            "storage": spec.storage if spec.full else None,
+        }
+        upid = self.conn.call("POST", f"{ref.path}/clone", **params)
+        return self._tracker.start(upid, "clone", ref.id,
+                                   result={"new_id": f"{ref.kind.value}/{newid}"})
+
+    def convert_to_template(self, guest_id: str) -> Task:
+        ref = self._locate(guest_id)
+        upid = self.conn.call("POST", f"{ref.path}/template")
+        return self._tracker.start(upid, "template", ref.id)
+
+    # --- snapshots ------------------------------------------------------------------
+
+    def snapshots(self, guest_id: str) -> list[Snapshot]:
+        ref = self._locate(guest_id)
+        listing = self.conn.call("GET", f"{ref.path}/snapshot") or []
+        here: dict[str, Any] = next((s for s in listing if s.get("name") == "current"), {})
+        return [Snapshot(name=str(s["name"]), parent=s.get("parent") or None,
+                         created=float(s["snaptime"]) if s.get("snaptime") else None,
+                         description=str(s.get("description") or "").strip(),
+                         vmstate=bool(int(s.get("vmstate") or 0)),
+                         current=s["name"] == here.get("parent"))
+                for s in listing if s.get("name") != "current"]
+
+    def snapshot_create(self, guest_id: str, name: str, description: str = "",
+                        vmstate: bool = False) -> Task:
+        ref = self._locate(guest_id)
+        if vmstate and ref.kind is GuestKind.CT:
+            raise NotSupported("containers cannot save their RAM in a snapshot")
+        upid = self.conn.call("POST", f"{ref.path}/snapshot", snapname=name,
+                              description=description or None,
+                              vmstate=vmstate if ref.kind is GuestKind.VM else None)
+        return self._tracker.start(upid, "snapshot", ref.id, result={"snapshot": name})
+
+    def snapshot_rollback(self, guest_id: str, name: str) -> Task:
+        ref = self._locate(guest_id)
+        upid = self.conn.call("POST", f"{ref.path}/snapshot/{name}/rollback")
+        return self._tracker.start(upid, "rollback", ref.id, result={"snapshot": name})
+
+    def snapshot_delete(self, guest_id: str, name: str) -> Task:
+        ref = self._locate(guest_id)
+        upid = self.conn.call("DELETE", f"{ref.path}/snapshot/{name}")
+        return self._tracker.start(upid, "snapshot_delete", ref.id, result={"snapshot": name})
+
+    # --- migration ------------------------------------------------------------------
+
+    def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
+        ref = self._locate(guest_id)
+        answer = self.conn.call("GET", f"{ref.path}/migrate") or {}
+        nodes = self.conn.call("GET", "/cluster/resources", type="node") or []
+        online = {str(n["node"]): n.get("status") == "online" for n in nodes}
+        return migration_targets(ref.kind, answer, ref.node, online)
+
+    def migrate(self, guest_id: str, node: str, mode: MigrationMode,
+                with_local_disks: bool = False) -> Task:
+        ref = self._locate(guest_id)
+        params: dict[str, Any] = {"target": node}
+        if ref.kind is GuestKind.VM:
+            if mode is MigrationMode.RESTART:
+                raise InvalidInput("a VM migrates live or offline, not by restart",
+                                   {"mode": "live or offline"})
+            params["online"] = mode is MigrationMode.LIVE
+            params["with-local-disks"] = with_local_disks or None
+        else:
+            if mode is MigrationMode.LIVE:
+                raise NotSupported("containers cannot migrate live: use restart mode "
+                                   "(stop, move, start)")
+            params["restart"] = mode is MigrationMode.RESTART or None
+        upid = self.conn.call("POST", f"{ref.path}/migrate", **params)
+        return self._tracker.start(upid, "migrate", ref.id,
+                                   result={"target": node, "mode": mode.value})
+
+    # --- high availability ----------------------------------------------------------
+
+    def ha_groups(self) -> list[str]:
+        return ha.groups(self.conn.call, rules=self._ha_rules())
+
+    def ha_set(self, guest_id: str, settings: HASettings) -> Task:
+        ref = self._locate(guest_id)
+        lines = ha.apply(self.conn.call, ref.sid, settings, rules=self._ha_rules(),
+                         exists=ref.ha_managed)
+        return self._done("ha_set", ref, lines)
+
+    def ha_remove(self, guest_id: str) -> Task:
+        ref = self._locate(guest_id)
+        # purge: PVE also takes the resource out of every group and rule naming it.
+        self.conn.call("DELETE", f"/cluster/ha/resources/{ref.sid}", purge=True)
+        return self._done("ha_remove", ref, [f"removed HA resource {ref.sid}"])
+
+    def _ha_rules(self) -> bool:
+        """PVE 9 replaced HA groups with node-affinity rules."""
+        return self.version() >= (9, 0)
+
+    def close(self) -> None:
+        self._tracker.close()
+        self.conn.close()
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _locate(self, guest_id: str) -> GuestRef:
+        """The guest's node now (it may have migrated since the last poll)."""
+        kind_text, _, vmid_text = guest_id.partition("/")
+        try:
+            kind, vmid = GuestKind(kind_text), int(vmid_text)
+        except ValueError:
+            raise NotFound(f"{guest_id} is not a Proxmox guest id (qemu/N or lxc/N)") from None
+        for item in self.conn.call("GET", "/cluster/resources", type="vm") or []:
+            if item.get("type") == kind.value and int(item.get("vmid", -1)) == vmid:
+                return GuestRef(kind, vmid, str(item["node"]), bool(item.get("hastate")))
+        raise NotFound(f"{guest_id} does not exist in {self.cfg.name}")
+
+    def _task_target(self, kind: str, ident: str) -> str:
+        """The object a task from `/cluster/tasks` acted on."""
+        if kind.startswith("qm"):
+            return f"qemu/{ident}"
+        if kind.startswith("vz") and kind != "vzdump":
+            return f"lxc/{ident}"
+        if ident.isdigit() and self._last is not None:
+            match = next((g for g in self._last.guests if g.vmid == int(ident)), None)
+            if match is not None:
+                return match.id
+        return ident
+
+    def _task_ended(self, task: Task) -> None:
+        """Migrations on the timeline, with the pause QEMU reported."""
+        if task.operation != "migrate":
+            return
+        target = task.result.get("target", "?")
+        if task.status is TaskStatus.ERROR:
+            self._event("migration_failed", f"{task.target} did not migrate to {target}: "
+                        f"{task.error}", node=task.node, guest=task.target)
+            return
+        downtime = task.result.get("downtime_ms")
+        paused = f" (downtime {downtime:g} ms)" if isinstance(downtime, float) else ""
+        self._event("migrated", f"{task.target} migrated to {target}{paused}",
+                    node=task.node, guest=task.target)
+
+    def _done(self, operation: str, ref: GuestRef, lines: list[str]) -> Task:
+        """A synchronous change, recorded as a task that already ended."""
+        now = time.time()
+        task = Task(id=f"vmconsole:{operation}:{next(self._local_tasks)}", operation=operation,
+                    target=ref.id, node=ref.node, user=self.conn.token_user or self.cfg.user,
+                    started=now, status=TaskStatus.OK, ended=now, progress=1.0,
+                    log=tuple(lines))
+        self._tracker.record(task)
+        return task
+
+    def _note_changes(self, before: Inventory | None, after: Inventory) -> None:
+        """Nodes lost or back and quorum changes, for the timeline."""
+        if before is None:
+            if after.quorum is not None and not after.quorum.quorate:
+                self._event("quorum_lost", f"{self.cfg.name} has no quorum")
+            return
+        for node in after.nodes:
+            old = before.node(node.name)
+            if old is not None and old.online != node.online:
+                kind = "node_back" if node.online else "node_lost"
+                self._event(kind, f"{node.name} is {node.status.value}", node=node.name)
+        was = before.quorum.quorate if before.quorum else True
+        now = after.quorum.quorate if after.quorum else True
+        if was != now:
+            self._event("quorum_regained" if now else "quorum_lost",
+                        f"{self.cfg.name} {'is quorate again' if now else 'lost quorum'}")
+
+    def _event(self, kind: str, message: str, node: str | None = None,
+               guest: str | None = None) -> None:
+        with self._events_lock:
+            self._events.append(ClusterEvent(seq=next(self._event_seq), time=time.time(),
+                                             kind=kind, message=message, node=node,
+                                             guest=guest))
+            del self._events[:-500]
+

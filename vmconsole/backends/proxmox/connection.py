@@ -1,0 +1,257 @@
+"""One authenticated HTTPS connection to a Proxmox VE API, through proxmoxer.
+
+TLS is verified against the system CAs by default, against a CA file, or against a pinned
+SHA-256 certificate fingerprint; `verify_ssl = false` turns verification off, and
+`insecure` says so for the UI to show. Every request has the profile's timeout.
+
+Authentication is an API token (`PVEAPIToken` header) or user and password. proxmoxer's
+own password login posts through the module-level `requests.post`, past the session
+that carries the pinned fingerprint and the CA, so the ticket login is done here, on the
+same session: the ticket is renewed before PVE's 2-hour expiry, and a request refused
+with 401 logs in again once.
+
+A call borrows a `requests` session from a small pool (sessions are not documented as
+thread-safe, and the UI calls from many worker threads); all share the auth state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from proxmoxer.backends.https import (
+    JsonSerializer,
+    ProxmoxHTTPApiTokenAuth,
+    ProxmoxHTTPAuthBase,
+    ProxmoxHttpSession,
+)
+from proxmoxer.core import ProxmoxResource, ResourceException
+from requests.adapters import HTTPAdapter
+from requests.cookies import cookiejar_from_dict
+
+from vmconsole.backends.base import AuthError, BackendError, Unreachable
+from vmconsole.backends.proxmox.errors import from_resource_exception
+from vmconsole.config import ProxmoxCluster
+
+log = logging.getLogger(__name__)
+
+# PVE tickets live 2 hours; renew with a wide margin, as PVE's web UI does (every 15 min).
+TICKET_RENEW_AFTER = 15 * 60.0
+
+
+class FingerprintAdapter(HTTPAdapter):
+    """Accepts exactly the certificate with this SHA-256 fingerprint (no CA, no hostname):
+    urllib3 checks the peer certificate's digest during the handshake."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = normalise_fingerprint(fingerprint)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self.fingerprint
+        super().init_poolmanager(*args, **kwargs)
+
+
+def normalise_fingerprint(text: str) -> str:
+    """`AB:CD:...` as PVE's GUI shows it, or plain hex: 64 lower-case hex digits."""
+    digits = text.replace(":", "").replace(" ", "").strip().lower()
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        raise AuthError(f"fingerprint must be a SHA-256 digest (64 hex digits), got {text!r}")
+    return digits
+
+
+class TicketAuth(ProxmoxHTTPAuthBase):
+    """User and password: a PVE ticket cookie and its CSRF token, renewed before expiry.
+
+    `login` posts through the caller's session, so the ticket request is verified like
+    every other one."""
+
+    def __init__(self, user: str, password: str, verify: bool | str, timeout: tuple[float, float],
+                 base_url: str) -> None:
+        super().__init__(timeout=timeout, verify_ssl=verify)
+        self.user, self._password, self.base_url = user, password, base_url
+        self._lock = threading.Lock()
+        self._ticket: str | None = None
+        self._csrf = ""
+        self._born = 0.0
+
+    def __repr__(self) -> str:
+        return f"TicketAuth(user={self.user!r})"
+
+    def login(self, session: requests.Session, renew: bool = False) -> None:
+        with self._lock:
+            # A renewal presents the old ticket as the password, as PVE's clients do.
+            password = self._ticket if renew and self._ticket else self._password
+            reply = session.request("POST", self.base_url + "/access/ticket",
+                                    verify=self.verify_ssl, timeout=self.timeout, auth=_NO_AUTH,
+                                    data={"username": self.user, "password": password})
+            if reply.status_code != 200:
+                self._ticket = None
+                raise AuthError(f"login as {self.user} refused: "
+                                f"{reply.status_code} {reply.reason}")
+            data = reply.json()["data"]
+            if data.get("NeedTFA"):
+                raise AuthError(f"{self.user} needs a second factor: use an API token instead")
+            self._ticket, self._csrf = data["ticket"], data["CSRFPreventionToken"]
+            self._born = time.monotonic()
+
+    def ensure(self, session: requests.Session) -> None:
+        if self._ticket is None:
+            self.login(session)
+        elif time.monotonic() - self._born > TICKET_RENEW_AFTER:
+            try:
+                self.login(session, renew=True)
+            except AuthError:
+                self.login(session)
+
+    def get_cookies(self) -> Any:
+        return cookiejar_from_dict({"PVEAuthCookie": self._ticket or ""})
+
+    def __call__(self, req: Any) -> Any:
+        if req.method != "GET":
+            req.headers["CSRFPreventionToken"] = self._csrf
+        return req
+
+
+class _NoAuth(ProxmoxHTTPAuthBase):
+    """For the ticket request itself: no cookie, no header."""
+
+
+_NO_AUTH = _NoAuth()
+
+
+class Connection:
+    """Requests to one PVE API, mapped to the backend's typed errors."""
+
+    def __init__(self, cfg: ProxmoxCluster) -> None:
+        self.cfg = cfg
+        self.base_url = f"https://{_host(cfg.host)}:{cfg.port}/api2/json"
+        self.timeout = (cfg.timeout, cfg.timeout)
+        self.verify: bool | str = True
+        self.insecure = False
+        if cfg.fingerprint:
+            self.verify = False  # the adapter checks the pinned fingerprint instead
+        elif cfg.ca_file:
+            self.verify = cfg.ca_file
+        elif not cfg.verify_ssl:
+            self.verify, self.insecure = False, True
+        self.auth: ProxmoxHTTPAuthBase
+        if cfg.token_name:
+            self.auth = ProxmoxHTTPApiTokenAuth(cfg.user, cfg.token_name, cfg.token_secret or "",
+                                                verify_ssl=self.verify, timeout=self.timeout)
+        elif cfg.password:
+            self.auth = TicketAuth(cfg.user, cfg.password, self.verify, self.timeout,
+                                   self.base_url)
+        else:
+            raise AuthError(f"{cfg.name}: no API token and no password")
+        self._idle: list[requests.Session] = []
+        self._pool_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def token_user(self) -> str | None:
+        """`user@realm!token` when a token authenticates, else None."""
+        return f"{self.cfg.user}!{self.cfg.token_name}" if self.cfg.token_name else None
+
+    @contextmanager
+    def _session(self) -> Iterator[requests.Session]:
+        """An idle session from the pool, or a new one: as many as calls run at once."""
+        with self._pool_lock:
+            session = self._idle.pop() if self._idle else None
+        if session is None:
+            session = ProxmoxHttpSession()
+            session.auth = self.auth
+            session.headers["accept"] = JsonSerializer().get_accept_types()
+            if self.cfg.fingerprint:
+                session.mount("https://", FingerprintAdapter(self.cfg.fingerprint))
+        try:
+            yield session
+        finally:
+            with self._pool_lock:
+                if self._closed:
+                    session.close()
+                else:
+                    self._idle.append(session)
+
+    def call(self, method: str, path: str, **params: Any) -> Any:
+        """`GET /cluster/resources` and the like; booleans go as 1/0, None is left out."""
+        if method not in _METHODS:
+            raise ValueError(f"not an HTTP method of PVE's API: {method}")
+        clean = {k: _wire(v) for k, v in params.items() if v is not None}
+        relogin = False
+        for attempt in (1, 2):
+            try:
+                with self._session() as session:
+                    if isinstance(self.auth, TicketAuth):
+                        if relogin:
+                            self.auth.login(session)
+                        else:
+                            self.auth.ensure(session)
+                    resource = ProxmoxResource(base_url=self.base_url, session=session,
+                                               serializer=JsonSerializer())
+                    return getattr(resource(path.strip("/")), _METHODS[method])(**clean)
+            except ResourceException as exc:
+                # A ticket that expired or was revoked: log in again, once.
+                if exc.status_code == 401 and attempt == 1 and isinstance(self.auth, TicketAuth):
+                    log.info("ticket refused on %s %s: logging in again", method, path)
+                    relogin = True
+                    continue
+                raise from_resource_exception(exc, self.token_user, method, path) from None
+            except requests.exceptions.SSLError as exc:
+                raise AuthError(self._tls_refusal(exc)) from None
+            except requests.exceptions.Timeout:
+                raise Unreachable(f"{self.cfg.host}: no answer within "
+                                  f"{self.cfg.timeout:g} s ({method} {path})") from None
+            except requests.exceptions.JSONDecodeError:  # a proxy's page, say
+                raise BackendError(f"{self.cfg.host}: the answer to {method} {path} is "
+                                   "not PVE's JSON") from None
+            except requests.exceptions.RequestException as exc:
+                raise Unreachable(f"{self.cfg.host}: {_reason(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def _tls_refusal(self, exc: Exception) -> str:
+        if self.cfg.fingerprint:
+            how = "does not match the pinned fingerprint"
+        elif self.cfg.ca_file:
+            how = f"is not signed by the CA in {self.cfg.ca_file}"
+        else:
+            how = "is not trusted (set ca_file or fingerprint in the profile)"
+        return f"{self.cfg.host}: the server's TLS certificate {how} ({_reason(exc)})"
+
+    def close(self) -> None:
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for session in idle:
+            session.close()
+
+
+_METHODS = {"GET": "get", "POST": "post", "PUT": "put", "DELETE": "delete"}
+
+
+def _wire(value: Any) -> Any:
+    """PVE's API takes booleans as 1 and 0."""
+    if isinstance(value, bool):
+        return 1 if value else 0
+    return value
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost reason of a requests error, without the urllib3 pool boilerplate."""
+    text = str(exc)
+    for marker in ("Caused by ", "(Caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1].rstrip(")")
+    return text[:300]
+
+
+__all__ = ["Connection", "FingerprintAdapter", "TicketAuth", "normalise_fingerprint"]
