@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
@@ -10,9 +9,6 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.ui.frozen import FrozenConsole
-from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
-
-BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots", "snapshot-op")
 
 
 @pytest.fixture(autouse=True)
@@ -44,42 +40,3 @@ def console(audit) -> Callable[..., FrozenConsole]:
     return make
 
 
-async def settle(pilot, rounds: int = 200) -> None:
-    """Let keys, workers (backend calls in threads) and screen changes finish."""
-    app = pilot.app
-    for _ in range(rounds):
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers if w.group in BACKGROUND_GROUPS):
-            await pilot.pause()
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("workers still running")
-
-
-async def select(pilot, c: FrozenConsole, name: str) -> str:
-    """Put the tree's cursor on the guest called `name`; returns its id."""
-    inventory = c.loop.poller.inventory
-    assert inventory is not None, "poll first"
-    guest = next(g for g in inventory.guests if g.name == name)
-    assert c.app.query_one(ClusterTree).select_ref(TreeRef(inventory.cluster, guest.id))
-    c.app.query_one(ClusterTree).focus()
-    await pilot.pause()
-    return guest.id
-
-
-async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
-    c.poll(advance)
-    await pilot.pause()
-    await pilot.pause()
-
-
-def screen_text(app) -> str:
-    """Everything on the current screen's widgets as plain text (labels, statics, inputs)."""
-    from rich.console import Console
-    from textual.widgets import Label, Static
-
-    console = Console(width=200, record=True)
-    for widget in app.screen.query(Static):
-        if isinstance(widget, Label | Static):
-            console.print(widget.render())
-    return console.export_text()

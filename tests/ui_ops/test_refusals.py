@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from textual.widgets import Button, Input, Static
 
-from tests.ui_ops.conftest import poll, select, settle
+from tests.ui_ops.helpers import notes, poll, select, settle
 from vmconsole.session import Role
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.operations import VIEWER_REFUSAL
-
-
-def notes(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def test_a_template_cannot_be_started(console, audit):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_ops.conftest import poll, select, settle
+from tests.ui_ops.helpers import poll, select, settle
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.ui.frozen import FrozenConsole

@@ -57,13 +57,14 @@ class GuestFlows:
         """Checked before a form opens, so a viewer is not asked to fill one in vain."""
         return self.runner.permitted(self._request(operation, description))
 
-    def _request(self, operation: str, description: str, **parameters: object) -> OpRequest:
-        return OpRequest(self.sel.cluster, self.gid, operation, description, parameters)
+    def _request(self, operation: str, description: str,
+                 parameters: dict[str, object] | None = None) -> OpRequest:
+        return OpRequest(self.sel.cluster, self.gid, operation, description,
+                         dict(parameters or {}))
 
     async def run(self, operation: str, description: str, call: Callable[[Backend], Task],
-                   **parameters: object) -> Outcome:
-        return await self.runner.run(self._request(operation, description, **parameters),
-                                     call)
+                  parameters: dict[str, object] | None = None) -> Outcome:
+        return await self.runner.run(self._request(operation, description, parameters), call)
 
     async def confirm(self, title: str, question: str, warning: str = "",
                        yes: str = "Yes") -> bool:
@@ -73,11 +74,11 @@ class GuestFlows:
 
     async def confirmed_run(self, operation: str, title: str, question: str, warning: str,
                             yes: str, call: Callable[[Backend], Task],
-                            **parameters: object) -> bool:
+                            parameters: dict[str, object] | None = None) -> bool:
         """Ask first (the answer defaults to No), then run; True if a task started."""
         if not await self.confirm(title, question, warning, yes):
             return False
-        return (await self.run(operation, title, call, **parameters)).ok
+        return (await self.run(operation, title, call, parameters)).ok
 
     async def query(self, what: str, call: Callable[[Backend], T]) -> T | None:
         return await self.runner.query(self.sel.cluster, what, call)
@@ -90,7 +91,7 @@ class GuestFlows:
     async def _shutdown(self, title: str) -> None:
         async def submit(timeout: float) -> Outcome:
             return await self.run("shutdown", title,
-                                  lambda b: b.shutdown(self.gid, timeout), timeout=timeout)
+                                  lambda b: b.shutdown(self.gid, timeout), {"timeout": timeout})
 
         await self.app.push_screen_wait(ShutdownForm(self.sel.guest.name, submit))
 
@@ -118,7 +119,7 @@ class GuestFlows:
     def _clone_submit(self, title: str) -> Callable[[CloneSpec], Awaitable[Outcome]]:
         async def submit(spec: CloneSpec) -> Outcome:
             return await self.run("clone", f"{title} as {spec.name}",
-                                   lambda b: b.clone(self.gid, spec), **asdict(spec))
+                                   lambda b: b.clone(self.gid, spec), asdict(spec))
 
         return submit
 
@@ -176,7 +177,8 @@ class GuestFlows:
             return await self.run(
                 "migrate", f"Migrate {self.sel.guest.name} to {req.node}",
                 lambda b: b.migrate(self.gid, req.node, req.mode, req.with_local_disks),
-                node=req.node, mode=str(req.mode), with_local_disks=req.with_local_disks)
+                {"node": req.node, "mode": str(req.mode),
+                 "with_local_disks": req.with_local_disks})
 
         await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit))
 
@@ -187,7 +189,7 @@ class GuestFlows:
 
         async def submit(settings: HASettings) -> Outcome:
             return await self.run("ha", title, lambda b: b.ha_set(self.gid, settings),
-                                   **asdict(settings))
+                                   asdict(settings))
 
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
                                                submit))
@@ -219,7 +221,7 @@ class SnapshotFlows:
             return await self.flows.run(
                 "snapshot", f"Snapshot {req.name} of {self.name}",
                 lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
-                                            req.vmstate), **asdict(req))
+                                            req.vmstate), asdict(req))
 
         task = await self.flows.app.push_screen_wait(
             SnapshotCreateForm(self.name, existing, ram, submit))
@@ -242,7 +244,7 @@ class SnapshotFlows:
     async def _confirmed(self, operation: str, title: str, snapshot: str, question: str,
                          warning: str, yes: str, call: Callable[[Backend], Task]) -> bool:
         return self.flows.permitted(operation, title) and await self.flows.confirmed_run(
-            operation, title, question, warning, yes, call, snapshot=snapshot)
+            operation, title, question, warning, yes, call, {"snapshot": snapshot})
 
     async def clone(self, snapshot: str) -> bool:
         if not self.flows.permitted("clone", f"Clone {self.name}"):

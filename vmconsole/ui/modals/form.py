@@ -61,7 +61,7 @@ class FormScreen(ModalScreen[Task | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="frame") as frame:
             frame.border_title = self.form_title
-            with VerticalScroll(id="fields"):
+            with VerticalScroll(id="fields", can_focus=False):
                 yield from self.fields()
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):

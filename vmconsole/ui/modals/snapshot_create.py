@@ -32,8 +32,8 @@ class SnapshotCreateForm(FormScreen):
     def fields(self) -> ComposeResult:
         yield from self.row("Name", Input(placeholder="e.g. before-upgrade", id="name",
                                           compact=True), "name")
-        yield from self.row("Description", Input(id="description", compact=True),
-                            "description")
+        yield from self.row("Description", Input(placeholder="optional", id="description",
+                                                 compact=True), "description")
         if self.ram_possible:
             yield from self.row("", Checkbox("Include RAM", id="vmstate", compact=True),
                                 "vmstate", "a rollback then resumes the VM running; "

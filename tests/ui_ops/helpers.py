@@ -1,0 +1,82 @@
+"""What the operation tests do as a user would: select, press, wait, read the screen."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+from textual.widgets import Label, Static
+
+from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.task_log import TaskLog
+
+# Worker groups that finish by themselves (flows wait on forms, so they are not here).
+BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots")
+
+
+async def settle(pilot, rounds: int = 200) -> None:
+    """Let keys, workers (backend calls in threads) and screen changes finish."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers if w.group in BACKGROUND_GROUPS):
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("workers still running")
+
+
+async def select(pilot, c: FrozenConsole, name: str) -> str:
+    """Put the tree's cursor on the guest called `name`; returns its id."""
+    inventory = c.loop.poller.inventory
+    assert inventory is not None, "poll first"
+    guest = next(g for g in inventory.guests if g.name == name)
+    assert c.app.query_one(ClusterTree).select_ref(TreeRef(inventory.cluster, guest.id))
+    c.app.query_one(ClusterTree).focus()
+    await pilot.pause()
+    return guest.id
+
+
+async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
+    c.poll(advance)
+    await pilot.pause()
+    await pilot.pause()
+
+
+def screen_text(app) -> str:
+    """Everything on the current screen's widgets as plain text (labels, statics, inputs)."""
+    console = Console(width=200, record=True)
+    for widget in app.screen.query(Static):
+        if isinstance(widget, Label | Static):
+            console.print(widget.render())
+    return console.export_text()
+
+
+def tree_parent(app, name: str) -> str | None:
+    """The tree node (e.g. "node/pve2") under which the guest called `name` is shown."""
+    tree = app.query_one(ClusterTree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and f" {name} " in f"{node.label.plain} ":
+            return node.parent.data.object_id if node.parent and node.parent.data else None
+    return None
+
+
+def tree_label(app, name: str) -> str:
+    tree = app.query_one(ClusterTree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and f" {name} " in f"{node.label.plain} ":
+            return node.label.plain
+    raise AssertionError(f"no {name} in the tree")
+
+
+def task_rows(app) -> list[list[str]]:
+    """The task log as the user reads it, newest first."""
+    log = app.query_one(TaskLog)
+    return [[str(cell) for cell in log.get_row_at(i)] for i in range(log.row_count)]
+
+
+def notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]

@@ -1,0 +1,133 @@
+"""Power, create from template, clone and convert, end to end on the simulator: keys,
+forms, the task log and the tree."""
+
+from __future__ import annotations
+
+from textual.widgets import Checkbox, Input, Select
+
+from tests.ui_ops.helpers import poll, select, settle, task_rows, tree_label, tree_parent
+from vmconsole.ui.modals.clone import CloneForm
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.shutdown import ShutdownForm
+from vmconsole.ui.widgets.task_log import TaskLog
+
+
+async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
+        console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        guest_id = await select(pilot, c, "test1")
+        assert tree_label(c.app, "test1").startswith("■")
+        await pilot.press("s")
+        await settle(pilot)
+        assert c.app.query_one(TaskLog).has_class("visible")
+        [row] = task_rows(c.app)
+        assert row[3] == guest_id and row[4] == "start" and row[5] == "root@pam"
+        [record] = list(audit.read())
+        assert (record.operation, record.result, record.user) == ("start", "started", "alice")
+        assert record.task_id == c.backend.tasks()[-1].id
+        await poll(pilot, c, advance=60)
+        assert tree_label(c.app, "test1").startswith("▶")
+        assert task_rows(c.app)[0][-1] == "OK"
+
+
+async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "build1")
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(c.app.screen, ShutdownForm)
+        await pilot.press("end", "backspace", "backspace", "0", "enter")  # refused: 0 s
+        await settle(pilot)
+        assert "between 1 and 3600" in str(c.app.screen.query_one("#error-timeout").render())
+        await pilot.press("backspace", *"90", "enter")
+        await settle(pilot)
+        assert not isinstance(c.app.screen, ShutdownForm)
+        assert c.backend.tasks()[-1].operation == "shutdown"
+        await poll(pilot, c, advance=90)
+        assert tree_label(c.app, "build1").startswith("■")
+
+        await select(pilot, c, "proxy1")
+        await pilot.press("X")
+        await settle(pilot)
+        assert isinstance(c.app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        await poll(pilot, c, advance=5)
+        assert tree_label(c.app, "proxy1").startswith("■")
+        assert [r[4] for r in task_rows(c.app)][:2] == ["stop", "shutdown"]
+
+
+async def test_create_from_template_by_keyboard_appears_under_its_node(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "debian12-template")
+        await pilot.press("n")
+        await settle(pilot)
+        form = c.app.screen
+        assert isinstance(form, CreateFromTemplateForm)
+        assert form.query_one("#vmid", Input).value == "104"  # the next free id
+        assert not form.query("#linked")  # thick LVM on the SAN: full clones only
+        await pilot.press(*"web2", "tab", "tab", "enter", "down", "enter")  # node: pve2
+        assert form.query_one("#node", Select).value == "pve2"
+        await pilot.press("tab", "tab", "tab", "enter")  # storage, Cancel, Create
+        await settle(pilot)
+        assert c.app.screen is not form
+        await poll(pilot, c, advance=1)
+        assert tree_parent(c.app, "web2") == "node/pve2"  # shown while it is created
+        assert "clone" in tree_label(c.app, "web2")  # ...locked
+        assert task_rows(c.app)[0][4] == "clone" and "%" in task_rows(c.app)[0][-1]
+        await poll(pilot, c, advance=120)  # a 10 GiB copy at the SAN's speed
+        assert "clone" not in tree_label(c.app, "web2")
+        assert task_rows(c.app)[0][-1] == "OK"
+
+
+async def test_a_linked_clone_from_a_template_is_near_instant(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "debian12-ct-template")
+        await pilot.press("n")
+        await settle(pilot)
+        form = c.app.screen
+        await pilot.press(*"ct2")
+        form.query_one("#linked", Checkbox).focus()
+        await pilot.press("space")
+        assert form.query_one("#storage", Select).disabled  # linked: the template's storage
+        form.query_one("#name", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await poll(pilot, c, advance=3)
+        assert tree_parent(c.app, "ct2") == "node/pve1"
+        assert task_rows(c.app)[0][-1] == "OK"
+
+
+async def test_clone_a_stopped_guest_then_convert_it_to_a_template(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "test1")
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(c.app.screen, CloneForm)
+        await pilot.press(*"test2", "enter")
+        await settle(pilot)
+        await poll(pilot, c, advance=120)
+        assert tree_parent(c.app, "test2") == "node/pve1"
+        clone = next(r for r in audit.read() if r.operation == "clone")
+        assert clone.parameters["name"] == "test2" and clone.parameters["full"] is True
+
+        await select(pilot, c, "test2")
+        await pilot.press("T")
+        await settle(pilot)
+        confirm = c.app.screen
+        assert isinstance(confirm, ConfirmScreen) and "irreversible" in confirm.warning
+        await pilot.press("y")
+        await settle(pilot)
+        await poll(pilot, c, advance=5)
+        assert "template" in tree_label(c.app, "test2")
