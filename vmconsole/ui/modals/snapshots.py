@@ -129,10 +129,8 @@ class SnapshotPanel(ModalScreen[None]):
         nodes.get(now_parent(snapshots), tree.root).add_leaf(
             Text("NOW  (the guest as it is)", "italic"), NOW)
         tree.root.expand_all()
-        if selected is not None:
-            for node in nodes.values():
-                if node.data == selected:
-                    tree.move_cursor(node)
+        if selected in nodes:  # keep the cursor where it was (once the lines exist)
+            tree.call_after_refresh(tree.move_cursor, nodes[selected])
         self._describe()
 
     def selected_name(self) -> str | None:
