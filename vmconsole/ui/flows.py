@@ -74,11 +74,11 @@ class GuestFlows:
 
     async def confirmed_run(self, operation: str, title: str, question: str, warning: str,
                             yes: str, call: Callable[[Backend], Task],
-                            parameters: dict[str, object] | None = None) -> bool:
-        """Ask first (the answer defaults to No), then run; True if a task started."""
+                            parameters: dict[str, object] | None = None) -> Task | None:
+        """Ask first (the answer defaults to No), then run; the task, if one started."""
         if not await self.confirm(title, question, warning, yes):
-            return False
-        return (await self.run(operation, title, call, parameters)).ok
+            return None
+        return (await self.run(operation, title, call, parameters)).task
 
     async def query(self, what: str, call: Callable[[Backend], T]) -> T | None:
         return await self.runner.query(self.sel.cluster, what, call)
@@ -132,20 +132,20 @@ class GuestFlows:
     async def _clone(self, title: str) -> None:
         await self.clone(title)
 
-    async def clone(self, title: str, snapshot: str | None = None) -> bool:
+    async def clone(self, title: str, snapshot: str | None = None) -> Task | None:
         """Clone the guest as it is (when stopped) or one of its snapshots."""
         source = await self._clone_source(snapshots=True)
         if source is None:
-            return False
+            return None
         real = [s for s in source.snapshots if s.name != "current"]
         if self.sel.guest.running and not real:
             self.app.notify(f"{self.sel.guest.name} is running: shut it down, or take a "
                             "snapshot and clone that", title=title, severity="warning")
-            return False
-        task = await self.app.push_screen_wait(CloneForm(
+            return None
+        task: Task | None = await self.app.push_screen_wait(CloneForm(
             f"Clone {self.sel.guest.name}", source, self._clone_submit(title),
             from_snapshots=True, snapshot=snapshot))
-        return task is not None
+        return task
 
     async def _template(self, title: str) -> None:
         await self.confirmed_run(
@@ -157,13 +157,11 @@ class GuestFlows:
 
     async def _snapshots(self, title: str) -> None:
         await self.app.push_screen_wait(SnapshotPanel(self.sel.guest, SnapshotFlows(self),
-                                                      self._busy))
+                                                      self._polled_tasks))
 
-    def _busy(self) -> str | None:
+    def _polled_tasks(self) -> tuple[Task, ...]:
         result = self.app.latest.get(self.sel.cluster)
-        running = [t for t in (result.tasks if result else ())
-                   if t.target == self.gid and not t.status.done]
-        return f"running: {running[-1].operation} ({running[-1].id})" if running else None
+        return result.tasks if result else ()
 
     # --- migration and HA ---------------------------------------------------------------
 
@@ -211,10 +209,10 @@ class SnapshotFlows:
     async def load(self) -> list[Snapshot] | None:
         return await self.flows.query("snapshots", lambda b: b.snapshots(self.flows.gid))
 
-    async def take(self, existing: list[str]) -> bool:
+    async def take(self, existing: list[str]) -> Task | None:
         sel = self.flows.sel
         if not self.flows.permitted("snapshot", f"Snapshot of {self.name}"):
-            return False
+            return None
         ram = sel.capabilities.snapshot_ram and sel.guest.running and sel.guest.kind == "qemu"
 
         async def submit(req: SnapshotRequest) -> Outcome:
@@ -223,18 +221,18 @@ class SnapshotFlows:
                 lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
                                             req.vmstate), asdict(req))
 
-        task = await self.flows.app.push_screen_wait(
+        task: Task | None = await self.flows.app.push_screen_wait(
             SnapshotCreateForm(self.name, existing, ram, submit))
-        return task is not None
+        return task
 
-    async def rollback(self, snapshot: str) -> bool:
+    async def rollback(self, snapshot: str) -> Task | None:
         return await self._confirmed(
             "rollback", f"Roll {self.name} back to {snapshot}", snapshot,
             f"Roll {self.name} back to snapshot {snapshot}?",
             "Every change made since that snapshot is lost.", "Roll back",
             lambda b: b.snapshot_rollback(self.flows.gid, snapshot))
 
-    async def delete(self, snapshot: str) -> bool:
+    async def delete(self, snapshot: str) -> Task | None:
         return await self._confirmed(
             "delsnapshot", f"Delete snapshot {snapshot} of {self.name}", snapshot,
             f"Delete snapshot {snapshot} of {self.name}?",
@@ -242,11 +240,13 @@ class SnapshotFlows:
             lambda b: b.snapshot_delete(self.flows.gid, snapshot))
 
     async def _confirmed(self, operation: str, title: str, snapshot: str, question: str,
-                         warning: str, yes: str, call: Callable[[Backend], Task]) -> bool:
-        return self.flows.permitted(operation, title) and await self.flows.confirmed_run(
-            operation, title, question, warning, yes, call, {"snapshot": snapshot})
+                         warning: str, yes: str, call: Callable[[Backend], Task]) -> Task | None:
+        if not self.flows.permitted(operation, title):
+            return None
+        return await self.flows.confirmed_run(operation, title, question, warning, yes, call,
+                                              {"snapshot": snapshot})
 
-    async def clone(self, snapshot: str) -> bool:
+    async def clone(self, snapshot: str) -> Task | None:
         if not self.flows.permitted("clone", f"Clone {self.name}"):
-            return False
+            return None
         return await self.flows.clone(f"Clone {self.name}", snapshot=snapshot)

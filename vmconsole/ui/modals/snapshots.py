@@ -5,7 +5,7 @@ roll back, delete, and clone from a snapshot."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from rich.text import Text
@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
+from vmconsole.backends.base import Task
 from vmconsole.model import Guest, Snapshot
 
 NOW = "\x00now"  # the tree node for the guest's present state
@@ -25,14 +26,14 @@ KEYS_HINT = "n take  r roll back  x delete  c clone  Esc close"
 
 
 class SnapshotOps(Protocol):
-    """What the panel asks its opener to do; each returns once the task started (or
-    the user cancelled or was refused)."""
+    """What the panel asks its opener to do; each returns the task it started, or None
+    when the user cancelled or was refused."""
 
     def load(self) -> Awaitable[list[Snapshot] | None]: ...
-    def take(self, existing: list[str]) -> Awaitable[bool]: ...
-    def rollback(self, name: str) -> Awaitable[bool]: ...
-    def delete(self, name: str) -> Awaitable[bool]: ...
-    def clone(self, name: str) -> Awaitable[bool]: ...
+    def take(self, existing: list[str]) -> Awaitable[Task | None]: ...
+    def rollback(self, name: str) -> Awaitable[Task | None]: ...
+    def delete(self, name: str) -> Awaitable[Task | None]: ...
+    def clone(self, name: str) -> Awaitable[Task | None]: ...
 
 
 def snapshot_label(snap: Snapshot) -> Text:
@@ -76,12 +77,13 @@ class SnapshotPanel(ModalScreen[None]):
         Binding("c", "clone", "Clone", id="snapshots.clone"),
     ]
 
-    def __init__(self, guest: Guest, ops: SnapshotOps, busy: Callable[[], str | None]) -> None:
+    def __init__(self, guest: Guest, ops: SnapshotOps,
+                 polled_tasks: Callable[[], Sequence[Task]]) -> None:
         super().__init__()
         self.guest = guest
         self.ops = ops
-        self._busy = busy  # the running task on this guest, described, or None
-        self._was_busy: str | None = None
+        self._polled_tasks = polled_tasks  # the cluster's tasks as last polled
+        self._waiting: set[str] = set()  # ids of tasks started here, not yet seen ended
         self.snapshots: list[Snapshot] = []
 
     def compose(self) -> ComposeResult:
@@ -105,12 +107,15 @@ class SnapshotPanel(ModalScreen[None]):
             self.show_snapshots(snapshots)
 
     def _follow(self) -> None:
-        """Reload when the task running on this guest has ended."""
-        busy = self._busy()
-        self.query_one("#snap-busy", Static).update(Text(busy or ""))
-        if self._was_busy and not busy:
+        """Show what runs on this guest; reload once a task started here has ended."""
+        tasks = {t.id: t for t in self._polled_tasks()}
+        running = [t for t in tasks.values() if t.target == self.guest.id and not t.status.done]
+        busy = f"running: {running[-1].operation} ({running[-1].id})" if running else ""
+        self.query_one("#snap-busy", Static).update(Text(busy))
+        ended = {i for i in self._waiting if i in tasks and tasks[i].status.done}
+        if ended:
+            self._waiting -= ended
             self.run_worker(self.reload(), group="snapshots", exclusive=True)
-        self._was_busy = busy
 
     def show_snapshots(self, snapshots: list[Snapshot]) -> None:
         self.snapshots = [s for s in snapshots if s.name != "current"]
@@ -153,16 +158,17 @@ class SnapshotPanel(ModalScreen[None]):
 
     # --- operations ---------------------------------------------------------------------
 
-    def _on_selected(self, op: Callable[[str], Awaitable[bool]]) -> None:
+    def _on_selected(self, op: Callable[[str], Awaitable[Task | None]]) -> None:
         name = self.selected_name()
         if name is None:
             self.notify("choose a snapshot first", severity="warning")
             return
         self.run_worker(self._after(op(name)), group="snapshot-op", exclusive=True)
 
-    async def _after(self, started: Awaitable[bool]) -> None:
-        if await started:
-            self._was_busy = "started"  # reload once its task ends
+    async def _after(self, started: Awaitable[Task | None]) -> None:
+        task = await started
+        if task is not None:
+            self._waiting.add(task.id)
             await self.reload()
 
     def action_take(self) -> None:
