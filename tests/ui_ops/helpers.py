@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 from rich.console import Console
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -45,11 +46,10 @@ async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
 
 
 def screen_text(app) -> str:
-    """Everything on the current screen's widgets as plain text (labels, statics, inputs)."""
-    console = Console(width=200, record=True)
+    """The text of the current screen's labels and statics (tables included)."""
+    console = Console(width=200, record=True, file=io.StringIO())
     for widget in app.screen.query(Static):
-        if isinstance(widget, Label | Static):
-            console.print(widget.render())
+        console.print(widget.content)
     return console.export_text()
 
 

@@ -9,26 +9,28 @@ from tests.ui_ops.helpers import poll, select, settle
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.widgets.task_log import TaskLog
 
-# (guest to select, keys that open the screen)
-SCREENS = {
-    "confirm_stop": ("web1", ["X"]),
-    "shutdown": ("web1", ["d"]),
-    "create_from_template": ("debian12-ct-template", ["n"]),
-    "clone": ("test1", ["c"]),
-    "convert_to_template": ("test1", ["T"]),
-    "migrate_vm": ("build1", ["m"]),
-    "migrate_container": ("dns1", ["m"]),
-    "ha": ("db1", ["H"]),
-    "snapshot_panel": ("web1", ["S"]),
-    "snapshot_create": ("web1", ["S", "n"]),
+# screen -> (guest to select, keys that open it, seconds of sim time to let pass after)
+SCREENS: dict[str, tuple[str, list[str], float]] = {
+    "confirm_stop": ("web1", ["X"], 0),
+    "shutdown": ("web1", ["d"], 0),
+    "create_from_template": ("debian12-ct-template", ["n"], 0),
+    "clone": ("test1", ["c"], 0),
+    "convert_to_template": ("test1", ["T"], 0),
+    "migrate_vm": ("build1", ["m"], 0),
+    "migrate_container": ("dns1", ["m"], 0),
+    "ha": ("db1", ["H"], 0),
+    "snapshot_panel": ("web1", ["S", "n", *"before", "tab", *"pre-upgrade", "tab", "space",
+                                "shift+tab", "enter"], 20),
+    "snapshot_create": ("web1", ["S", "n"], 0),
 }
 
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_operation_screens(snap_compare, audit, screen):
     c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
-    guest, keys = SCREENS[screen]
+    guest, keys, advance = SCREENS[screen]
 
     async def run_before(pilot) -> None:
         await poll(pilot, c)
@@ -36,5 +38,30 @@ def test_operation_screens(snap_compare, audit, screen):
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
+        if advance:
+            await poll(pilot, c, advance)
+            await pilot.pause(0.6)  # panels follow the polls every half second
+            await settle(pilot)
+        c.app.clear_notifications()  # they time out; a snapshot must not depend on when
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_task_detail_after_a_live_migration(snap_compare, audit):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+
+    async def run_before(pilot) -> None:
+        await poll(pilot, c)
+        await select(pilot, c, "web1")
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await poll(pilot, c, 60)
+        c.app.query_one(TaskLog).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.6)
+        await settle(pilot)
+        c.app.clear_notifications()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

@@ -66,7 +66,11 @@ class OperationsFeatures(ConsoleBase):
             task = next((t for t in result.tasks if t.id == message.task.id), None)
             return task, result.inventory.taken_at
 
-        self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup))
+        result = self.latest.get(message.cluster)
+        guest = result.inventory.guest(message.task.target) if result and result.inventory \
+            else None
+        self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup,
+                                          guest.name if guest else None))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -46,8 +46,10 @@ def target_prompt(target: MigrationTarget) -> Text:
     text = Text(f"{target.node:<12}", no_wrap=True, overflow="ellipsis")
     if target.allowed:
         text.append("allowed")
-        if target.local_disks:
-            text.append(f" (copies local disks: {', '.join(target.local_disks)})")
+        if target.reason:  # e.g. "containers migrate in restart mode", "disks are copied"
+            text.append(f": {target.reason}")
+        elif target.local_disks:
+            text.append(f": copies local disks {', '.join(target.local_disks)}")
     else:
         text.append(f"not allowed: {target.reason}")
     return text
@@ -104,6 +106,8 @@ class MigrateForm(FormScreen):
     def collect(self) -> tuple[Any, dict[str, str]]:
         chosen = self._chosen()
         if chosen is None:
+            if not any(t.allowed for t in self.targets.values()):
+                return None, {"node": f"no node may take {self.guest.name} now: see why above"}
             return None, {"node": "choose a target node"}
         if not chosen.allowed:
             return None, {"node": f"{chosen.node}: {chosen.reason}"}

@@ -34,6 +34,8 @@ def result_rows(result: dict[str, object]) -> list[tuple[str, str]]:
             label, shown = label[: -len(" ms")], f"{value:.0f} ms"
         elif key.endswith("_bytes") and isinstance(value, int | float):
             label, shown = label[: -len(" bytes")], fmt.size(value)
+        elif key.endswith("_mib") and isinstance(value, int | float):
+            label, shown = label[: -len(" mib")], fmt.size(value * 2**20)
         else:
             shown = str(value)
         rows.append((label, shown))
@@ -53,16 +55,18 @@ class TaskDetailScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="task.close")]
 
-    def __init__(self, cluster: str, task: Task, lookup: TaskLookup) -> None:
+    def __init__(self, cluster: str, task: Task, lookup: TaskLookup,
+                 target_name: str | None = None) -> None:
         super().__init__()
         self.cluster = cluster
+        self.target_text = f"{target_name} ({task.target})" if target_name else task.target
         self.shown_task = task
         self._lookup = lookup
         self._shown: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
-            frame.border_title = f"Task {self.shown_task.operation} {self.shown_task.target}"
+            frame.border_title = f"Task: {self.shown_task.operation} {self.target_text}"
             yield Static(id="summary")
             with VerticalScroll(id="log"):
                 yield Static(id="lines", markup=False)
@@ -81,6 +85,7 @@ class TaskDetailScreen(ModalScreen[None]):
         key = (task.status, task.progress, len(task.log), task.ended, int(now))
         if key == self._shown:
             return
+        new_lines = not self._shown or self._shown[2] != len(task.log)
         self._shown = key
         self.shown_task = task
         styles = LabelStyles.from_variables(self.app.theme_variables)
@@ -90,7 +95,7 @@ class TaskDetailScreen(ModalScreen[None]):
         elapsed = task.duration if task.ended is not None else max(0.0, now - task.started)
         rows: list[tuple[str, str | Text]] = [
             ("Task", Text(task.id)),
-            ("Target", Text(f"{task.target} on {task.node} ({self.cluster})")),
+            ("Target", Text(f"{self.target_text} on {task.node}, cluster {self.cluster}")),
             ("User", Text(task.user)),
             ("Started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.started))),
             ("Duration", fmt.duration(elapsed)),
@@ -106,5 +111,5 @@ class TaskDetailScreen(ModalScreen[None]):
             table.add_row(label, value)
         self.query_one("#summary", Static).update(table)
         self.query_one("#lines", Static).update("\n".join(task.log) or "(no log lines yet)")
-        if task.status is TaskStatus.RUNNING:
+        if new_lines:  # the latest lines, as `tail -f` would show them
             self.query_one("#log", VerticalScroll).scroll_end(animate=False)
