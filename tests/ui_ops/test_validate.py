@@ -55,3 +55,28 @@ def test_node_lists_must_name_cluster_nodes():
     assert validate.node_names("", ["pve1"]) is None
     assert validate.node_names("pve1,pve9", ["pve1"]) == "no node pve9 in this cluster"
     assert validate.split_names(" pve1, ,pve2 ") == ("pve1", "pve2")
+
+
+def test_actions_hide_what_the_backend_cannot_do():
+    from dataclasses import replace
+
+    from vmconsole.backends.base import Capabilities
+    from vmconsole.model import GuestStatus
+    from vmconsole.ui.actions import Selection, applicable
+
+    backend = open_sim(SimCluster())
+    inventory = backend.inventory()
+    web1 = next(g for g in inventory.guests if g.name == "web1")
+    full = {a.name for a, _ in applicable(Selection("lab", web1, inventory,
+                                                    backend.capabilities))}
+    assert {"snapshots", "ha", "ha_remove", "template", "migrate"} <= full
+    bare = Capabilities(templates=False, snapshots=False, ha=False, live_migration=False)
+    offered = dict((a.name, why) for a, why in applicable(Selection("lab", web1, inventory,
+                                                                    bare)))
+    assert not {"snapshots", "ha", "ha_remove", "template", "create"} & set(offered)
+    assert offered["migrate"] == "this backend cannot migrate a running VM live: shut it " \
+                                 "down first"
+    stopped = replace(web1, status=GuestStatus.STOPPED)
+    offered = dict((a.name, why) for a, why in applicable(Selection("lab", stopped,
+                                                                    inventory, bare)))
+    assert offered["migrate"] is None and offered["start"] is None
