@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from textual.widgets import Checkbox, Input, Select
 
-from tests.ui_ops.helpers import poll, select, settle, task_rows, tree_label, tree_parent
+from tests.ui_ops.helpers import (
+    poll,
+    screen_text,
+    select,
+    settle,
+    task_rows,
+    tree_label,
+    tree_parent,
+)
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.shutdown import ShutdownForm
+from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.widgets.task_log import TaskLog
 
 
@@ -131,3 +140,27 @@ async def test_clone_a_stopped_guest_then_convert_it_to_a_template(console, audi
         await settle(pilot)
         await poll(pilot, c, advance=5)
         assert "template" in tree_label(c.app, "test2")
+
+
+async def test_a_failed_task_shows_its_error_in_the_log_and_its_detail(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "build1")
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("backspace", "backspace", "1", "enter")  # a 1 s timeout
+        await settle(pilot)
+        await poll(pilot, c, advance=3)
+        status = task_rows(c.app)[0][-1]
+        assert status == "ERROR: VM quit/powerdown failed - got timeout"
+        c.app.query_one(TaskLog).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.6)
+        await settle(pilot)
+        assert isinstance(c.app.screen, TaskDetailScreen)
+        text = screen_text(c.app)
+        assert "Error" in text and "got timeout" in text and "use stop to force it off" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(c.app.screen, TaskDetailScreen)
