@@ -66,3 +66,22 @@ def test_sim_implements_every_protocol(lab: SimBackend) -> None:
     caps = lab.capabilities
     assert caps.vmids and caps.containers and caps.linked_clone and caps.faults
     assert caps.time_control and not caps.history
+
+
+def test_the_model_follows_a_real_clock_and_stops_when_paused() -> None:
+    wall = FakeWall()
+    backend = SimBackend(SimCluster(), clock=RealClock(start=0.0, source=wall))
+    backend.start("qemu/103")
+    backend.set_time_scale(60)
+    wall.t += 1  # one real second is a simulated minute: started and booted
+    assert backend.probe("qemu/103") is not None
+    assert any(e.kind == "booted" and e.guest == "qemu/103" for e in backend.events())
+    backend.set_time_scale(0)
+    paused_at = backend.now()
+    backend.stop("qemu/103")
+    wall.t += 100
+    assert backend.now() == paused_at
+    assert backend.probe("qemu/103") is not None  # the stop waits for time to move
+    backend.set_time_scale(1)
+    wall.t += 1
+    assert backend.probe("qemu/103") is None

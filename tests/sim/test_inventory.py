@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from vmconsole.backends.base import CloneSpec, HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.inventory import NODE_BASE_MEM, InventoryBuilder
 from vmconsole.config import SimCluster
-from vmconsole.model import GuestKind, GuestStatus, HAState, NodeStatus
+from vmconsole.model import GuestKind, GuestStatus, HARequest, HAState, NodeStatus
 
 GiB = 1024**3
 
@@ -128,3 +129,19 @@ def test_guests_are_frozen_snapshots(lab: SimBackend) -> None:
         pass
     else:
         raise AssertionError("inventory objects must be immutable")
+
+
+def test_cached_inventory_follows_operations_and_faults(clock: ManualClock) -> None:
+    """Every state change must reach the reused entries: compare with a fresh build
+    through migrations, a clone, a snapshot, HA changes and a partition."""
+    backend = SimBackend(SimCluster(scenario="migrate"), clock=clock)
+    backend.clone("qemu/9000", CloneSpec(name="fresh", node="pve3"))
+    backend.ha_set("qemu/103", HASettings(request=HARequest.STARTED))
+    backend.snapshot_create("qemu/101", "before", vmstate=True)
+    for poll in range(700):  # 0.3 s apart: entries are reused between 1 s reports
+        clock.advance(0.3)
+        if poll == 300:
+            backend.partition([["pve1", "pve2"], ["pve3"]])
+        cached = backend.inventory()
+        fresh = InventoryBuilder(backend.sim, backend.sim.load, 1.0).build()
+        assert cached == fresh, f"stale entry at poll {poll}"

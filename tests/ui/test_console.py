@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from vmconsole.model import Guest, GuestKind, GuestStatus
 from vmconsole.ui.labels import LabelStyles, guest_label
-from vmconsole.ui.symbols import ASCII, detect_ascii
+from vmconsole.ui.symbols import ASCII, UNICODE, detect_ascii
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.metric_chart import MetricChart
@@ -110,6 +110,26 @@ async def test_help_lists_remapped_keys(console_factory, tmp_path):
         await pilot.press("escape")
         await pilot.press("T")
         assert c.app.query_one("#tasks").has_class("visible")
+
+
+async def test_new_guest_and_status_change_update_the_tree_by_diff(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        stopped = next(g for g in c.loop.poller.inventory.guests
+                       if g.status is GuestStatus.STOPPED and not g.template)
+        node_before = tree._branches["lab"].nodes[stopped.id]
+        c.backend.start(stopped.id)
+        for _ in range(30):
+            c.poll(advance=1.0)
+            await pilot.pause()
+        guest = c.loop.poller.inventory.guest(stopped.id)
+        assert guest.status is GuestStatus.RUNNING
+        label = tree._branches["lab"].nodes[stopped.id].label
+        assert str(label).startswith(UNICODE.running)
+        assert tree._branches["lab"].nodes[stopped.id] is node_before  # relabelled in place
 
 
 def test_labels_are_text_not_markup():

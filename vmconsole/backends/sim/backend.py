@@ -30,6 +30,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
+from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, Inventory, Snapshot
@@ -48,12 +49,21 @@ class SimBackend:
         self._lock = threading.RLock()
         self.sim = Sim(self.clock, cfg.seed, cfg.name)
         self._probe_rng = random.Random(f"{cfg.seed}:probe")
-        if cfg.guests == 0:
+        scenario = None
+        if cfg.scenario is not None:
+            scenario = SCENARIOS.get(cfg.scenario)
+            if scenario is None:
+                raise NotFound(f"no scenario '{cfg.scenario}' (scenarios: "
+                               f"{', '.join(SCENARIOS)})")
+            build_classic_lab(self.sim, scenario.nodes)
+            self.sim.qdevice = scenario.qdevice
+        elif cfg.guests == 0:
             build_classic_lab(self.sim, cfg.nodes)
         else:
             build_generated(self.sim, cfg.nodes, cfg.guests)
         self.sim.settle()
         self.ha = HAManager(self.sim)
+        self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
 
@@ -117,6 +127,12 @@ class SimBackend:
         with self._lock:
             self.sim.advance()
             return [e for e in self.sim.events if e.seq > since]
+
+    def scenario_summary(self) -> list[str]:
+        """What the running scenario has measured so far (empty without one)."""
+        with self._lock:
+            self.sim.advance()
+            return [] if self.scenario is None else self.scenario.summary()
 
     def probe(self, guest_id: str) -> float | None:
         """An RTT of a few tenths of a millisecond when the model says the guest answers

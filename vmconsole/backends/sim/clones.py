@@ -11,6 +11,7 @@ from collections.abc import Callable
 from vmconsole.backends.base import CloneSpec, Conflict, InvalidInput, TaskStatus
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
+    begin,
     claim,
     ensure_free,
     ensure_quorate,
@@ -206,17 +207,14 @@ def _copy_disks(sim: Sim, source: SimGuest, guest: SimGuest, task: TaskRecord,
 def convert_to_template(sim: Sim, guest: SimGuest) -> TaskRecord:
     if guest.template:
         raise Conflict(f"{label(guest)} is already a template")
+    if guest.ha is not None:
+        raise Conflict(f"{label(guest)} is HA managed: remove it from HA first")
     if sim.running_on_own_node(guest) is not None:
         raise Conflict(f"{label(guest)} is running: shut it down before converting it to "
                        "a template")
-    if guest.ha is not None:
-        raise Conflict(f"{label(guest)} is HA managed: remove it from HA first")
-    ensure_quorate(sim, guest.node)
-    task = sim.new_task("template", guest.id, guest.node)
-    claim(sim, guest, task, lock="template")
+    task = begin(sim, guest, "template", "template", TEMPLATE_SECONDS)
     task.log.append(f"converting {label(guest)} to a template: its disks become read-only "
                     "base volumes; this cannot be undone")
-    task.progress_at = lambda now: (now - task.started) / TEMPLATE_SECONDS
 
     def converted() -> None:
         guest.template = True

@@ -24,6 +24,18 @@ def claim(sim: Sim, guest: SimGuest, task: TaskRecord, lock: str | None = None) 
     sim.touch(guest.id)
 
 
+def begin(sim: Sim, guest: SimGuest, operation: str, lock: str | None = None,
+          seconds: float | None = None) -> TaskRecord:
+    """A task on the guest's node that holds the guest; with `seconds`, its progress
+    runs linearly over that time."""
+    ensure_quorate(sim, guest.node)
+    task = sim.new_task(operation, guest.id, guest.node)
+    claim(sim, guest, task, lock)
+    if seconds is not None:
+        task.progress_at = lambda now: (now - task.started) / seconds
+    return task
+
+
 def release(sim: Sim, guest: SimGuest, task: TaskRecord) -> None:
     if guest.busy == task.id:
         guest.busy = None

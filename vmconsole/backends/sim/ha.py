@@ -53,7 +53,7 @@ class HAManager:
         self._groups = self._group_signatures()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
         for node in sim.nodes.values():
-            node.lrm.mode = "active" if self.services.on_node(node.name) else "idle"
+            node.lrm.mode = "active" if self.quorate[node.name] else "wait_for_agent_lock"
 
     # --- timers -----------------------------------------------------------------------
 
@@ -87,15 +87,15 @@ class HAManager:
         sim = self.sim
         groups = self._group_signatures()
         for names, votes, expected, quorate in sorted(groups - self._groups):
-            who = ", ".join(names)
+            who = f"{', '.join(names)} {'has' if len(names) == 1 else 'have'}"
+            qdevice = " (with the QDevice's)" if votes > len(names) else ""
             if quorate:
-                sim.narrate("quorum", f"quorum: {who} have {votes} of {expected} votes, "
+                sim.narrate("quorum", f"quorum: {who} {votes} of {expected} votes{qdevice}, "
                             "quorate", names[0])
             else:
-                sim.narrate("quorum_lost", f"quorum: {who} {'has' if len(names) == 1 else 'have'}"
-                            f" {votes} of {expected} votes, not quorate (a majority is "
-                            f"{expected // 2 + 1}): the cluster file system is read-only there",
-                            names[0])
+                sim.narrate("quorum_lost", f"quorum: {who} {votes} of {expected} votes, not "
+                            f"quorate (a majority is {expected // 2 + 1}): the cluster file "
+                            "system is read-only there", names[0])
         self._groups = groups
         quorum = quorum_by_node(sim)
         now_quorate = {name: quorum.get(name) is not None and quorum[name].quorate
@@ -114,7 +114,9 @@ class HAManager:
         node.lrm.lock_renewed = node.lrm.watchdog_fed = last_round(node, t)
         services = self.services.on_node(node.name)
         if node.alive:
-            if node.lrm.mode == "active":
+            # The watchdog is armed only while the LRM holds its lock with services to
+            # run: an idle LRM never resets its node.
+            if node.lrm.mode == "active" and services:
                 node.lrm.mode = "lost_agent_lock"
                 reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
                 sim.narrate("watchdog_armed", f"{node.name} has no quorum: its LRM cannot "
@@ -148,7 +150,7 @@ class HAManager:
                             "watchdog expired: its LRM feeds it again, no reset", node.name)
             self._cancel(what, node.name)
         services = self.services.on_node(node.name)
-        node.lrm.mode = "active" if services else "idle"
+        node.lrm.mode = "maintenance" if node.maintenance else "active"
         node.unknown_since = None
         if not node.maintenance:
             node.ha_state = NodeHAState.ONLINE
@@ -287,7 +289,7 @@ class HAManager:
         for guest_id in list(node.instances):
             self.sim.end_instance(guest_id, node.name)
         node.up = False
-        node.lrm.mode = "idle"
+        node.lrm.mode = "wait_for_agent_lock"
         self.sim.touch_node(node)
         self.membership_changed()
 
@@ -297,7 +299,6 @@ class HAManager:
             return
         node.up = True
         node.up_since = self.sim.now
-        node.lrm.mode = "wait_for_agent_lock"
         self.sim.narrate("node_booted", f"{node.name} booted", node.name)
         self.membership_changed()
 

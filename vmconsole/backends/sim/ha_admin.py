@@ -37,11 +37,6 @@ def _validate(sim: Sim, settings: HASettings) -> None:
             f"{k}: {v}" for k, v in problems.items()), problems)
 
 
-def _refresh_lrm(sim: Sim, manager: HAManager, node: SimNode) -> None:
-    if manager.quorate.get(node.name) and node.lrm.mode in ("idle", "active"):
-        node.lrm.mode = "active" if manager.services.on_node(node.name) else "idle"
-
-
 def ha_set(sim: Sim, manager: HAManager, guest: SimGuest, settings: HASettings) -> TaskRecord:
     if guest.template:
         raise NotSupported(f"{label(guest)} is a template: templates cannot be HA resources")
@@ -64,7 +59,6 @@ def ha_set(sim: Sim, manager: HAManager, guest: SimGuest, settings: HASettings) 
                     f"{settings.max_restart}, max_relocate {settings.max_relocate}")
     task.log.append("the CRM master applies it on its next round (every 10 s)")
     manager.services.request(guest, settings.request)
-    _refresh_lrm(sim, manager, sim.nodes[guest.node])
     sim.touch(guest.id)
     sim.narrate("ha_request", f"{sid(guest)} ({guest.name}): HA request '{settings.request}'",
                 guest.node, guest.id)
@@ -79,7 +73,6 @@ def ha_remove(sim: Sim, manager: HAManager, guest: SimGuest) -> TaskRecord:
     task = sim.new_task("ha-remove", guest.id, guest.node)
     guest.ha = None
     sim.touch(guest.id)
-    _refresh_lrm(sim, manager, sim.nodes[guest.node])
     task.log.append(f"{sid(guest)} removed from HA: it keeps its current state, and the HA "
                     "manager no longer starts, recovers or fences it")
     task.finish(sim.now)
@@ -124,7 +117,7 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
                 guest.ha.maintenance_from = node.name
         return
     node.ha_state = NodeHAState.ONLINE
-    node.lrm.mode = "idle"
+    node.lrm.mode = "active"
     returning = [g for g in services if g.ha and g.ha.maintenance_from == node.name]
     sim.narrate("maintenance_end", f"{node.name} leaves maintenance: {len(returning)} HA "
                 "services move back", node.name)
@@ -132,4 +125,3 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
         assert guest.ha is not None
         guest.ha.maintenance_from = None
         manager.services.move(guest, node.name, "back from maintenance")
-    _refresh_lrm(sim, manager, node)

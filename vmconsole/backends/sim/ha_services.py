@@ -53,8 +53,10 @@ class Services:
         return {}, False, True
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
+        """Online, quorate, not in maintenance, with room for the guest's memory. Like
+        pve-ha-manager, it does not check storage: a start there may still fail."""
         return (node.alive and self.manager.quorate.get(node.name, False)
-                and not node.maintenance and power.start_error(self.sim, guest, node.name) is None
+                and not node.maintenance
                 and migration.free_memory(self.sim, node.name) >= guest.maxmem)
 
     def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
@@ -68,9 +70,14 @@ class Services:
         elif restricted:
             return None
 
+        services: dict[str, int] = {}  # one pass: a cluster may hold 10,000 guests
+        for other in self.sim.guests.values():
+            if other.ha is not None and other.ha.state in ACTIVE_STATES:
+                services[other.node] = services.get(other.node, 0) + 1
+
         def load(node: SimNode) -> tuple[int, float, int]:
             used = node.maxmem - migration.free_memory(self.sim, node.name)
-            return len(self.on_node(node.name)), used / node.maxmem, node.index
+            return services.get(node.name, 0), used / node.maxmem, node.index
 
         return min(candidates, key=load).name if candidates else None
 
@@ -93,7 +100,9 @@ class Services:
         if ha is None or guest.id not in self.sim.guests:
             return
         if ha.state in (HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE, HAState.RECOVERY):
-            return  # another part of the manager owns it right now
+            if ha.state in (HAState.MIGRATE, HAState.RELOCATE):  # decide once it arrived
+                self.manager.on_next_crm_round(lambda: self.apply(guest))
+            return
         if ha.state is HAState.ERROR and ha.request is not HARequest.DISABLED:
             return  # an error is left alone until an admin disables the service
         running = self.sim.running_on_own_node(guest) is not None

@@ -10,7 +10,7 @@ import math
 from vmconsole.backends.base import Conflict, TaskStatus
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
-    claim,
+    begin,
     ensure_not_template,
     ensure_quorate,
     label,
@@ -33,6 +33,8 @@ def power_on(sim: Sim, guest: SimGuest, node: str) -> Instance:
         if sim.nodes[node].instances.get(guest.id) is inst:
             inst.booted = True
             sim.touch(guest.id)
+            sim.narrate("booted", f"{guest.vmid} ({guest.name}) booted on {node}: it answers "
+                        "on the network", node, guest.id)
 
     sim.after(guest.boot_seconds, booted)
     return inst
@@ -45,6 +47,8 @@ def start_error(sim: Sim, guest: SimGuest, node: str) -> str | None:
 
 
 def running_instance(sim: Sim, guest: SimGuest) -> Instance:
+    """The guest's running process, on a node the cluster can reach and change."""
+    ensure_quorate(sim, guest.node)
     inst = sim.running_on_own_node(guest)
     if inst is None:
         raise Conflict(f"{label(guest)} is not running")
@@ -67,11 +71,8 @@ def start(sim: Sim, guest: SimGuest) -> TaskRecord:
     ensure_not_template(guest, "start")
     if sim.running_on_own_node(guest) is not None:
         raise Conflict(f"{label(guest)} is already running on {guest.node}")
-    ensure_quorate(sim, guest.node)
-    task = sim.new_task("start", guest.id, guest.node)
-    claim(sim, guest, task)
     delay = START_SECONDS[guest.kind]
-    task.progress_at = lambda now: (now - task.started) / delay
+    task = begin(sim, guest, "start", seconds=delay)
     task.log.append(f"starting {label(guest)} on {guest.node}")
 
     def started() -> None:
@@ -88,13 +89,11 @@ def start(sim: Sim, guest: SimGuest) -> TaskRecord:
 
 def shutdown(sim: Sim, guest: SimGuest, timeout: float) -> TaskRecord:
     inst = running_instance(sim, guest)
-    task = sim.new_task("shutdown", guest.id, guest.node)
-    claim(sim, guest, task)
-    node = guest.node
     needed = off_after(guest, inst, sim.now)
+    task = begin(sim, guest, "shutdown", seconds=min(needed, timeout))
+    node = guest.node
     task.log.append(f"shutdown {label(guest)}: ACPI power button sent, waiting up to "
                     f"{timeout:.0f} s for the guest OS")
-    task.progress_at = lambda now: (now - task.started) / min(needed, timeout)
 
     def off() -> None:
         if sim.nodes[node].instances.get(guest.id) is inst:
@@ -124,11 +123,9 @@ def stop(sim: Sim, guest: SimGuest) -> TaskRecord:
     holder = sim.tasks.get(guest.busy) if guest.busy else None
     if holder is not None and holder.operation == "shutdown" and holder.cancel:
         holder.cancel()  # --overrule-shutdown: a stop wins over a pending shutdown
-    task = sim.new_task("stop", guest.id, guest.node)
-    claim(sim, guest, task)
+    task = begin(sim, guest, "stop", seconds=STOP_SECONDS)
     node = guest.node
     task.log.append(f"stopping {label(guest)} (hard stop: like pulling the plug)")
-    task.progress_at = lambda now: (now - task.started) / STOP_SECONDS
 
     def stopped() -> None:
         sim.end_instance(guest.id, node)
@@ -140,10 +137,10 @@ def stop(sim: Sim, guest: SimGuest) -> TaskRecord:
 
 def reboot(sim: Sim, guest: SimGuest, timeout: float = 60.0) -> TaskRecord:
     inst = running_instance(sim, guest)
-    task = sim.new_task("reboot", guest.id, guest.node)
-    claim(sim, guest, task)
-    node = guest.node
     needed = off_after(guest, inst, sim.now)
+    delay = START_SECONDS[guest.kind]
+    task = begin(sim, guest, "reboot", seconds=min(needed + delay, timeout))
+    node = guest.node
     task.log.append(f"rebooting {label(guest)}: shutdown, then start")
     if needed > timeout:
         def timed_out() -> None:
@@ -151,8 +148,6 @@ def reboot(sim: Sim, guest: SimGuest, timeout: float = 60.0) -> TaskRecord:
 
         sim.after(timeout, timed_out)
         return task
-    delay = START_SECONDS[guest.kind]
-    task.progress_at = lambda now: (now - task.started) / (needed + delay)
 
     def off() -> None:
         sim.end_instance(guest.id, node)

@@ -8,7 +8,7 @@ import re
 
 from vmconsole.backends.base import Conflict, InvalidInput, NotFound, NotSupported
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.guards import claim, ensure_quorate, label
+from vmconsole.backends.sim.guards import begin, ensure_not_template, label
 from vmconsole.backends.sim.power import finish
 from vmconsole.backends.sim.state import MiB, SimGuest, SimSnapshot
 from vmconsole.backends.sim.tasks import TaskRecord
@@ -44,24 +44,21 @@ def create(sim: Sim, guest: SimGuest, name: str, description: str,
         raise InvalidInput("invalid snapshot name", {
             "name": "2-40 characters: a letter first, then letters, digits, '-' or '_' "
                     "('current' is reserved)"})
+    ensure_not_template(guest, "snapshot")
     if name in guest.snapshots:
         raise Conflict(f"snapshot name '{name}' already used")
     running = sim.running_on_own_node(guest) is not None
     if vmstate and guest.kind is GuestKind.CT:
         raise NotSupported("containers cannot save RAM state: take the snapshot without it")
-    ensure_quorate(sim, guest.node)
-    task = sim.new_task("snapshot", guest.id, guest.node)
-    claim(sim, guest, task, lock="snapshot")
     with_ram = vmstate and running
-    seconds = DISK_SNAPSHOT_SECONDS
+    seconds = DISK_SNAPSHOT_SECONDS + (guest.maxmem / VMSTATE_SAVE_SPEED if with_ram else 0)
+    task = begin(sim, guest, "snapshot", "snapshot", seconds)
     if with_ram:
-        seconds += guest.maxmem / VMSTATE_SAVE_SPEED
         task.log.append(f"saving {guest.maxmem / 2**30:.1f} GiB of RAM state while the VM "
                         f"runs (about {seconds:.0f} s)")
     elif vmstate:
         task.log.append("the VM is stopped: there is no RAM state to save")
     task.log.append(f"snapshotting the disks of {label(guest)}")
-    task.progress_at = lambda now: (now - task.started) / seconds
     parent = guest.current_snapshot
     started = sim.now
 
@@ -76,17 +73,14 @@ def create(sim: Sim, guest: SimGuest, name: str, description: str,
 
 def rollback(sim: Sim, guest: SimGuest, name: str) -> TaskRecord:
     snap = _find(guest, name)
-    ensure_quorate(sim, guest.node)
-    task = sim.new_task("rollback", guest.id, guest.node)
-    claim(sim, guest, task, lock="rollback")
+    seconds = DISK_SNAPSHOT_SECONDS + (guest.maxmem / VMSTATE_LOAD_SPEED if snap.vmstate
+                                       else 0.0)
+    task = begin(sim, guest, "rollback", "rollback", seconds)
     node = guest.node
     if sim.running_on_own_node(guest) is not None:
         sim.end_instance(guest.id, node)
         task.log.append("stopping the guest: everything since the snapshot is lost")
-    seconds = DISK_SNAPSHOT_SECONDS + (guest.maxmem / VMSTATE_LOAD_SPEED if snap.vmstate
-                                       else 0.0)
     task.log.append(f"rolling back {label(guest)} to '{name}'")
-    task.progress_at = lambda now: (now - task.started) / seconds
 
     def rolled_back() -> None:
         guest.current_snapshot = name
@@ -101,12 +95,9 @@ def rollback(sim: Sim, guest: SimGuest, name: str) -> TaskRecord:
 
 def delete(sim: Sim, guest: SimGuest, name: str) -> TaskRecord:
     snap = _find(guest, name)
-    ensure_quorate(sim, guest.node)
-    task = sim.new_task("delsnapshot", guest.id, guest.node)
-    claim(sim, guest, task, lock="snapshot-delete")
+    task = begin(sim, guest, "delsnapshot", "snapshot-delete", DELETE_SECONDS)
     task.log.append(f"deleting snapshot '{name}' of {label(guest)}; its children now "
                     f"follow '{snap.parent or 'the base'}'")
-    task.progress_at = lambda now: (now - task.started) / DELETE_SECONDS
 
     def deleted() -> None:
         for child in guest.snapshots.values():

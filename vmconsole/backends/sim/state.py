@@ -106,7 +106,8 @@ class Instance:
 class LRM:
     """A node's local resource manager and its watchdog."""
 
-    mode: str = "idle"  # idle, active, lost_agent_lock, maintenance
+    # active (holds its agent lock), wait_for_agent_lock, lost_agent_lock, maintenance
+    mode: str = "active"
     lock_renewed: float = 0.0  # last renewal of the node's agent lock (120 s lease)
     watchdog_fed: float = 0.0  # last feed of the watchdog (60 s timeout)
 

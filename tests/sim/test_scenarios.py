@@ -1,0 +1,86 @@
+"""The lecture's scenarios: two-node split brain with and without a QDevice, the
+migration lab, an HA failover; each sums up what the model measured."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.sim.conftest import wait
+from vmconsole.backends.base import NotFound
+from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.scenarios import SCENARIOS, describe, runs_twice
+from vmconsole.config import SimCluster
+
+
+def run(name: str, seconds: float = 240) -> SimBackend:
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=name), clock=clock)
+    wait(clock, backend, seconds)
+    return backend
+
+
+def test_every_scenario_is_listed_with_a_description() -> None:
+    names = [name for name, _ in describe()]
+    assert names == ["migrate", "ha-failover", "split-brain", "split-brain-qdevice",
+                     "partition"]
+    assert all(len(line) > 30 for _, line in describe())
+    with pytest.raises(NotFound, match="scenarios: migrate, ha-failover"):
+        SimBackend(SimCluster(scenario="nope"), clock=ManualClock())
+
+
+def test_split_brain_without_qdevice_leaves_no_side_quorate() -> None:
+    backend = run("split-brain")
+    assert [n.name for n in backend.inventory().nodes] == ["pve1", "pve2"]
+    assert backend.ha.quorate == {"pve1": False, "pve2": False}
+    quorum = backend.inventory().quorum
+    assert quorum is not None and (quorum.votes, quorum.expected, quorum.quorate) == (
+        1, 2, False)
+    resets = {e.node for e in backend.events() if e.kind == "watchdog_reset"}
+    assert resets == {"pve1", "pve2"}  # both had HA services: both fenced themselves
+    assert not any(e.kind == "recovery" for e in backend.events())
+    assert runs_twice(backend.sim.run_log) == []
+
+
+def test_split_brain_with_qdevice_keeps_exactly_one_side() -> None:
+    backend = run("split-brain-qdevice")
+    assert backend.ha.quorate == {"pve1": True, "pve2": False}
+    quorum = backend.inventory().quorum
+    assert quorum is not None and (quorum.votes, quorum.expected, quorum.quorate) == (
+        2, 3, True)
+    assert {e.node for e in backend.events() if e.kind == "watchdog_reset"} == {"pve2"}
+    db = backend.inventory().guest("qemu/101")
+    assert db is not None and db.running and db.node == "pve1"
+    assert runs_twice(backend.sim.run_log) == []
+
+
+def test_migrate_scenario_measures_milliseconds_then_seconds() -> None:
+    backend = run("migrate", 120)
+    summary = backend.scenario_summary()
+    web = next(line for line in summary if line.startswith("100 (web1)"))
+    dns = next(line for line in summary if line.startswith("200 (dns1)"))
+    assert re.search(r"unreachable \d+ ms; now runs on pve2", web)
+    assert re.search(r"unreachable \d+\.\d s; now runs on pve1", dns)
+    assert summary[-1] == "no guest ever ran on two nodes at once"
+
+
+def test_ha_failover_summary_says_who_fenced_whom_and_where_it_runs() -> None:
+    backend = run("ha-failover")
+    summary = "\n".join(backend.scenario_summary())
+    assert "pve1 got pve2's agent lock: pve2 is fenced" in summary
+    match = re.search(r"101 \(db1\): unreachable (\d+\.\d) s; now runs on (pve\d)", summary)
+    assert match and 120 < float(match.group(1)) < 180 and match.group(2) != "pve2"
+
+
+def test_scenarios_are_deterministic() -> None:
+    one = [(e.time, e.message) for e in run("partition").events()]
+    two = [(e.time, e.message) for e in run("partition").events()]
+    assert one == two and len(one) > 8
+
+
+def test_scenarios_shape_their_cluster() -> None:
+    for scenario in SCENARIOS.values():
+        backend = SimBackend(SimCluster(scenario=scenario.name), clock=ManualClock())
+        assert len(backend.inventory().nodes) == scenario.nodes
+        assert backend.sim.qdevice == scenario.qdevice

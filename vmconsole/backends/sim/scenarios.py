@@ -1,0 +1,148 @@
+"""The lecture's scenarios, runnable by name: each shapes its cluster, schedules its
+steps on the simulated clock, and sums up what the model measured."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vmconsole.backends.base import FaultKind, MigrationMode
+from vmconsole.backends.sim import faults, migration
+from vmconsole.backends.sim.engine import RunInterval, Sim
+from vmconsole.backends.sim.ha import HAManager
+
+Step = Callable[[Sim, HAManager], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    nodes: int
+    qdevice: bool
+    steps: tuple[tuple[float, str, Step], ...]  # (seconds after start, what, action)
+    watch: tuple[str, ...]  # the guests whose downtime the summary reports
+
+
+def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        migration.migrate(sim, sim.guests[guest], node, mode, with_local_disks=False)
+    return step
+
+
+def _fault(node: str, fault: FaultKind) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        faults.inject(sim, ha, sim.nodes[node], fault)
+    return step
+
+
+def _partition(*groups: list[str]) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        faults.partition(sim, ha, list(groups))
+    return step
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("migrate", "live-migrate VM 100 pve1 -> pve2, then container 200 pve3 -> pve1 "
+             "in restart mode: compare the downtimes", 3, False,
+             ((5, "live migration of VM 100 (web1) to pve2",
+               _migrate("qemu/100", "pve2", MigrationMode.LIVE)),
+              (45, "restart migration of CT 200 (dns1) to pve1",
+               _migrate("lxc/200", "pve1", MigrationMode.RESTART))),
+             ("qemu/100", "lxc/200")),
+    Scenario("ha-failover", "power off pve2, where HA VM 101 runs: fence delay, lock lease, "
+             "recovery on another node, boot", 3, False,
+             ((10, "power off pve2", _fault("pve2", FaultKind.POWER_OFF)),),
+             ("qemu/101",)),
+    Scenario("split-brain", "two nodes, no quorum device, the link between them cut: "
+             "neither side has quorum, both fence themselves", 2, False,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),),
+             ("qemu/100", "qemu/101")),
+    Scenario("split-brain-qdevice", "two nodes plus a QDevice vote, the link cut: exactly "
+             "one side keeps quorum and recovers the other's HA guests", 2, True,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),),
+             ("qemu/100", "qemu/101")),
+    Scenario("partition", "partition 1|2 in three nodes: pve3 alone loses quorum and "
+             "fences itself, the majority recovers its HA guest", 3, False,
+             ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),),
+             ("lxc/200", "qemu/102")),
+)}
+
+
+class ScenarioRun:
+    """A scenario scheduled on a simulator; `summary()` reports it at any moment."""
+
+    def __init__(self, scenario: Scenario, sim: Sim, ha: HAManager) -> None:
+        self.scenario, self.sim, self.ha = scenario, sim, ha
+        self.started = sim.now
+        votes = f"{scenario.nodes} nodes" + (" + QDevice" if scenario.qdevice else "")
+        sim.narrate("scenario", f"scenario {scenario.name} ({votes}): {scenario.description}")
+        for delay, what, action in scenario.steps:
+            sim.at(self.started + delay, self._step(what, action))
+
+    def _step(self, what: str, action: Step) -> Callable[[], None]:
+        def run() -> None:
+            self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what}")
+            action(self.sim, self.ha)
+        return run
+
+    def summary(self) -> list[str]:
+        sim = self.sim
+        lines = [f"scenario {self.scenario.name}, {sim.now - self.started:.0f} s in"]
+        for guest_id in self.scenario.watch:
+            guest = sim.guests[guest_id]
+            gaps = self._outages(guest_id)
+            where = sim.instance(guest_id)
+            now = (f"runs on {where[0].name}" if where else
+                   f"is down (config on {guest.node})")
+            if gaps:
+                shown = ", ".join(_duration(end - start) if end is not None else
+                                  f"since +{start - self.started:.0f} s"
+                                  for start, end in gaps)
+                lines.append(f"{guest.vmid} ({guest.name}): unreachable {shown}; now {now}")
+            else:
+                lines.append(f"{guest.vmid} ({guest.name}): always reachable; now {now}")
+        for event in sim.events:
+            if event.time >= self.started and event.kind in (
+                    "watchdog_reset", "fence", "fenced", "crm_master", "quorum",
+                    "quorum_lost", "service_error"):
+                lines.append(f"+{event.time - self.started:5.1f} s  {event.message}")
+        doubled = runs_twice(sim.run_log)
+        lines.append("no guest ever ran on two nodes at once" if not doubled else
+                     f"RAN TWICE: {', '.join(doubled)}")
+        return lines
+
+    def _outages(self, guest_id: str) -> list[tuple[float, float | None]]:
+        log = [(t, up) for t, up in self.sim.reach_log.get(guest_id, []) if t > self.started]
+        gaps: list[tuple[float, float | None]] = []
+        for t, up in log:
+            if not up:
+                gaps.append((t, None))
+            elif gaps and gaps[-1][1] is None:
+                gaps[-1] = (gaps[-1][0], t)
+        return gaps
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def runs_twice(run_log: list[RunInterval]) -> list[str]:
+    """Guests that ever ran on two nodes at the same moment (must be none)."""
+    by_guest: dict[str, list[RunInterval]] = {}
+    for run in run_log:
+        by_guest.setdefault(run.guest, []).append(run)
+    doubled = []
+    for guest, runs in by_guest.items():
+        ordered = sorted(runs, key=lambda r: r.start)
+        for a, b in itertools.pairwise(ordered):
+            if a.node != b.node and (a.end is None or b.start < a.end):
+                doubled.append(guest)
+                break
+    return doubled
+
+
+def describe() -> list[tuple[str, str]]:
+    """(name, one line) of every scenario, for the CLI and the palette."""
+    return [(s.name, s.description) for s in SCENARIOS.values()]
