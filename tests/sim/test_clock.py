@@ -6,6 +6,7 @@ import pytest
 
 from vmconsole.backends.base import (
     Backend,
+    InvalidInput,
     SupportsEvents,
     SupportsFaults,
     SupportsProbe,
@@ -85,3 +86,9 @@ def test_the_model_follows_a_real_clock_and_stops_when_paused() -> None:
     backend.set_time_scale(1)
     wall.t += 1
     assert backend.probe("qemu/103") is None
+
+
+def test_a_cluster_shape_out_of_range_is_refused_with_the_field() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        SimBackend(SimCluster(nodes=0, guests=-1), clock=ManualClock())
+    assert set(refused.value.fields) == {"nodes", "guests"}

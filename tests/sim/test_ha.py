@@ -186,3 +186,19 @@ def test_guests_of_a_node_without_quorum_cannot_be_managed(lab: SimBackend) -> N
     lab.inject_fault("pve3", FaultKind.CUT_NETWORK)
     with pytest.raises(Conflict, match="no quorum"):
         lab.stop("qemu/102")
+
+
+def test_an_ha_guest_on_local_storage_cannot_be_recovered_elsewhere(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """build1's disk lives on pve3's local-lvm: when pve3 dies, another node has no such
+    volume, so the recovered service fails to start and ends in error."""
+    lab.ha_set("qemu/102", HASettings(request=HARequest.STARTED, max_restart=0,
+                                      max_relocate=0))
+    wait(clock, lab, 20)
+    lab.inject_fault("pve3", FaultKind.POWER_OFF)
+    wait(clock, lab, 200)
+    guest = lab.inventory().guest("qemu/102")
+    assert guest is not None and not guest.running
+    assert guest.ha is not None and guest.ha.state is HAState.ERROR
+    error = next(e for e in lab.events() if e.kind == "service_error")
+    assert "on pve3's local storage" in error.message

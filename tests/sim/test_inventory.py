@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from vmconsole.backends.base import CloneSpec, HASettings
+from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.inventory import NODE_BASE_MEM, InventoryBuilder
 from vmconsole.config import SimCluster
@@ -145,3 +145,23 @@ def test_cached_inventory_follows_operations_and_faults(clock: ManualClock) -> N
         cached = backend.inventory()
         fresh = InventoryBuilder(backend.sim, backend.sim.load, 1.0).build()
         assert cached == fresh, f"stale entry at poll {poll}"
+
+
+def test_storage_usage_follows_clones_and_moved_volumes(lab: SimBackend,
+                                                        clock: ManualClock) -> None:
+    def local_used(node: str) -> int:
+        return next(s.used for s in lab.inventory().storages
+                    if s.name == "local-lvm" and s.node == node)
+
+    before = lab.inventory()
+    san_before = next(s.used for s in before.storages if s.name == "san")
+    lab.clone("qemu/9000", CloneSpec(name="grow", node="pve2"))
+    san_after = next(s.used for s in lab.inventory().storages if s.name == "san")
+    assert san_after - san_before == 10 * GiB  # thick LVM: allocated at once
+    on_pve3 = local_used("pve3")
+    lab.stop("qemu/102")
+    clock.advance(1)
+    lab.migrate("qemu/102", "pve1", MigrationMode.OFFLINE, with_local_disks=True)
+    clock.advance(300)
+    assert local_used("pve3") == 0 and local_used("pve1") >= on_pve3
+    assert lab.sim.usage() == lab.sim.count_usage()

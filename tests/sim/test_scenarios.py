@@ -84,3 +84,21 @@ def test_scenarios_shape_their_cluster() -> None:
         backend = SimBackend(SimCluster(scenario=scenario.name), clock=ManualClock())
         assert len(backend.inventory().nodes) == scenario.nodes
         assert backend.sim.qdevice == scenario.qdevice
+
+
+def test_a_healed_split_brain_starts_its_ha_guests_again() -> None:
+    backend = run("split-brain", 420)
+    assert backend.ha.quorate == {"pve1": True, "pve2": True}
+    assert backend.ha.master is not None
+    for guest_id in ("qemu/100", "qemu/101"):
+        guest = backend.inventory().guest(guest_id)
+        assert guest is not None and guest.running, guest_id
+    assert runs_twice(backend.sim.run_log) == []
+
+
+def test_after_a_failover_the_node_returns_and_the_guest_fails_back() -> None:
+    backend = run("ha-failover", 480)
+    db = backend.inventory().guest("qemu/101")
+    assert db is not None and db.node == "pve2" and db.running  # its group prefers pve2
+    line = next(x for x in backend.scenario_summary() if x.startswith("101 (db1)"))
+    assert re.search(r"unreachable \d+\.\d s, \d+ ms; now runs on pve2", line)

@@ -17,6 +17,7 @@ from vmconsole.backends.base import (
     ClusterEvent,
     FaultKind,
     HASettings,
+    InvalidInput,
     MetricSample,
     MigrationMode,
     MigrationTarget,
@@ -35,6 +36,9 @@ from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, Inventory, Snapshot
 
+MAX_NODES = 1000
+MAX_GUESTS = 100_000
+
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
     linked_clone=True, live_migration=True, ha=True, history=False, faults=True,
@@ -44,6 +48,14 @@ CAPABILITIES = Capabilities(
 
 class SimBackend:
     def __init__(self, cfg: SimCluster, clock: SimClock | None = None) -> None:
+        problems = {key: reason for key, bad, reason in (
+            ("nodes", not 1 <= cfg.nodes <= MAX_NODES, f"between 1 and {MAX_NODES}"),
+            ("guests", not 0 <= cfg.guests <= MAX_GUESTS, f"between 0 and {MAX_GUESTS}"),
+            ("time_scale", not cfg.time_scale >= 0, "0 (paused) or more"),
+        ) if bad}
+        if problems:
+            raise InvalidInput("simulated cluster refused: " + "; ".join(
+                f"{k} must be {v}" for k, v in problems.items()), problems)
         self.cfg = cfg
         self.clock = clock if clock is not None else RealClock(cfg.time_scale)
         self._lock = threading.RLock()

@@ -127,7 +127,11 @@ def clone(sim: Sim, source: SimGuest, spec: CloneSpec) -> TaskRecord:
     if not source.template:  # a template is read-only: many clones may copy it at once
         claim(sim, source, task)
     kind = source.kind
-    disks = [SimDisk(d.key, spec.storage or d.storage, d.size) for d in source.disks]
+    disks = []
+    for disk in source.disks:
+        storage = spec.storage or disk.storage
+        disks.append(SimDisk(disk.key, storage, disk.size,
+                             None if sim.is_shared(storage) else spec.node))
     guest = SimGuest(
         id=f"{kind.value}/{vmid}", vmid=vmid, name=spec.name, kind=kind, node=spec.node,
         maxcpu=source.maxcpu, maxmem=source.maxmem, disks=disks, ip=free_ip(sim),
@@ -138,6 +142,7 @@ def clone(sim: Sim, source: SimGuest, spec: CloneSpec) -> TaskRecord:
         description=spec.description,
     )
     sim.guests[guest.id] = guest
+    sim.volumes_changed()
     sim.touch(guest.id)
     what = "full" if spec.full else "linked"
     origin = f" from snapshot '{spec.snapshot}'" if spec.snapshot else ""
@@ -157,6 +162,7 @@ def clone(sim: Sim, source: SimGuest, spec: CloneSpec) -> TaskRecord:
         task.log.append(f"clone failed: {reason}; removing the partially created "
                         f"{label(guest)} and its disks")
         sim.guests.pop(guest.id, None)
+        sim.volumes_changed()
         sim.touch(guest.id)
         release(sim, source, task)
         task.finish(sim.now, TaskStatus.ERROR, reason)

@@ -70,6 +70,7 @@ class Sim:
         self.changed_guests: set[str] = set()  # inventory entries to rebuild
         self._reachable: dict[str, bool] = {}
         self._open_runs: dict[tuple[str, str], RunInterval] = {}
+        self._usage: dict[tuple[str, str | None], int] | None = None
 
     # --- time -----------------------------------------------------------------------
 
@@ -131,6 +132,16 @@ class Sim:
         return any(s.shared for s in self.storages if s.name == storage)
 
     def usage(self) -> dict[tuple[str, str | None], int]:
+        """`count_usage()`, kept until `volumes_changed()`: every poll reads it."""
+        if self._usage is None:
+            self._usage = self.count_usage()
+        return self._usage
+
+    def volumes_changed(self) -> None:
+        """Call after adding or removing a guest, or moving a volume."""
+        self._usage = None
+
+    def count_usage(self) -> dict[tuple[str, str | None], int]:
         """Bytes used per (storage, node or None for shared): thick volumes count in
         full, thin ones by what their guest has written."""
         shared = {s.name for s in self.storages if s.shared}
@@ -138,7 +149,7 @@ class Sim:
         used: dict[tuple[str, str | None], int] = {}
         for guest in self.guests.values():
             for disk in guest.disks:
-                key = (disk.storage, None if disk.storage in shared else guest.node)
+                key = (disk.storage, None if disk.storage in shared else disk.node)
                 size = disk.size if disk.storage in thick else int(
                     disk.size * guest.disk_used_fraction)
                 used[key] = used.get(key, 0) + size

@@ -73,8 +73,10 @@ def ensure_not_template(guest: SimGuest, action: str) -> None:
                            "(clone it first)")
 
 
-def storage_error(sim: Sim, guest: SimGuest, node: str) -> str | None:
-    """Why `node` cannot reach one of the guest's disks, or None."""
+def storage_error(sim: Sim, guest: SimGuest, node: str,
+                  copying_local: bool = False) -> str | None:
+    """Why `node` cannot reach one of the guest's disks, or None. A volume on local
+    storage is only on its own node, unless a migration is `copying_local` it."""
     target = sim.nodes[node]
     for disk in guest.disks:
         storage = sim.storage(disk.storage, node)
@@ -82,4 +84,7 @@ def storage_error(sim: Sim, guest: SimGuest, node: str) -> str | None:
             return f"storage '{disk.storage}' does not exist on node '{node}'"
         if storage.shared and not target.storage_ok:
             return f"storage '{disk.storage}' is not online on node '{node}'"
+        if not storage.shared and disk.node != node and not copying_local:
+            return (f"volume {disk.storage}:{disk.key} of {guest.id} is on {disk.node}'s "
+                    f"local storage, not on '{node}'")
     return None

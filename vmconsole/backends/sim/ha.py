@@ -34,11 +34,15 @@ from vmconsole.backends.sim.timing import (
     last_round,
     next_round,
 )
-from vmconsole.model import HAState, NodeHAState
+from vmconsole.model import HARequest, HAState, NodeHAState
 
 
 def clock_time(t: float) -> str:
     return _time.strftime("%H:%M:%S", _time.gmtime(t))
+
+
+def services_text(count: int) -> str:
+    return f"{count} HA service{'' if count == 1 else 's'}"
 
 
 class HAManager:
@@ -135,8 +139,8 @@ class HAManager:
         sim.touch_node(node)
         if services:
             sim.narrate("node_lost", f"{node.name} lost: waiting for the "
-                        f"{FENCE_DELAY:.0f} s fence delay before fencing its {len(services)} "
-                        "HA service" + ("s" if len(services) > 1 else ""), node.name)
+                        f"{FENCE_DELAY:.0f} s fence delay before fencing its "
+                        f"{services_text(len(services))}", node.name)
             self._schedule("fence", node.name, t + FENCE_DELAY, lambda: self._fence(node))
         else:
             sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
@@ -212,7 +216,7 @@ class HAManager:
             sim.touch(guest.id)
         sim.touch_node(node)
         free_at = max(sim.now, node.lrm.lock_renewed + LOCK_LEASE)
-        sim.narrate("fence", f"fencing {node.name}: {len(services)} HA services in 'fence'; "
+        sim.narrate("fence", f"fencing {node.name}: {services_text(len(services))} in 'fence'; "
                     f"the CRM waits for its agent lock, free at {clock_time(free_at)} (120 s "
                     "after its last renewal), when its watchdog has surely reset it",
                     node.name)
@@ -227,7 +231,7 @@ class HAManager:
         sim.touch_node(node)
         services = self.services.on_node(node.name, (HAState.FENCE,))
         sim.narrate("fenced", f"{self.master} got {node.name}'s agent lock: {node.name} is "
-                    f"fenced; recovering its {len(services)} HA services", node.name)
+                    f"fenced; recovering its {services_text(len(services))}", node.name)
         for guest in services:
             self._recover(guest.id)
 
@@ -252,7 +256,7 @@ class HAManager:
         sim.narrate("recovery", f"{guest.vmid} ({guest.name}) recovered from {source} to "
                     f"{target}: the LRM of {target} starts it on its next round",
                     target, guest.id)
-        if guest.ha.request.value == "started":
+        if guest.ha.request is HARequest.STARTED:
             self.services.lrm_later(guest, self.services.lrm_start)
         else:
             self.services.apply(guest)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import ensure_quorate, label
-from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha import HAManager, services_text
 from vmconsole.backends.sim.state import HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
@@ -108,7 +108,7 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
         node.lrm.mode = "maintenance"
         leaving = [g for g in services if g.node == node.name]
         sim.narrate("maintenance", f"{node.name} enters maintenance: the HA manager "
-                    f"migrates its {len(leaving)} HA services away (VMs live, containers by "
+                    f"migrates its {services_text(len(leaving))} away (VMs live, containers by "
                     "restart); other guests stay", node.name)
         for guest in leaving:
             target = manager.services.select_node(guest, exclude=(node.name,))
@@ -119,8 +119,8 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
     node.ha_state = NodeHAState.ONLINE
     node.lrm.mode = "active"
     returning = [g for g in services if g.ha and g.ha.maintenance_from == node.name]
-    sim.narrate("maintenance_end", f"{node.name} leaves maintenance: {len(returning)} HA "
-                "services move back", node.name)
+    sim.narrate("maintenance_end", f"{node.name} leaves maintenance: "
+                f"{services_text(len(returning))} move back", node.name)
     for guest in returning:
         assert guest.ha is not None
         guest.ha.maintenance_from = None

@@ -38,7 +38,8 @@ GOLDEN = 0.6180339887498949  # spreads the objects' phases evenly over the inter
 _IDLE = Metrics()
 _NEVER = math.inf
 
-Figures = tuple[float, int, float, float, float, float]
+# A running guest's (cpu, mem, disk_read, disk_write, net_in, net_out, cores in use).
+Figures = tuple[float, int, float, float, float, float, float]
 
 
 def report_interval(guest_count: int) -> float:
@@ -89,7 +90,7 @@ class InventoryBuilder:
             self._guests.pop(guest_id, None)
         sim.changed_guests = set()
         cache = self._guests
-        running_by_node: dict[str, list[tuple[Figures, int]]] = {n: [] for n in sim.nodes}
+        running_by_node: dict[str, list[Figures]] = {n: [] for n in sim.nodes}
         guests: list[Guest] = []
         for g in sim.guests.values():
             entry = cache.get(g.id)
@@ -98,7 +99,7 @@ class InventoryBuilder:
                 cache[g.id] = entry
             guests.append(entry[1])
             if entry[2] is not None:
-                running_by_node[g.node].append((entry[2], g.maxcpu))
+                running_by_node[g.node].append(entry[2])
         # Nodes are always summed afresh: a node's figures are its guests' plus its own.
         nodes = tuple(self._node(node, running_by_node[name], name in visible, now)
                       for name, node in sim.nodes.items())
@@ -123,9 +124,9 @@ class InventoryBuilder:
                 sampled = max(self._sample_time(now, g.load_index), inst.since)
                 valid_until = self._sample_time(now, g.load_index) + self.interval
                 uptime = sampled - inst.since
-                figures = self.load.figures(g.load_index, sampled, g.maxmem, uptime,
-                                            g.boot_seconds)
-                metrics = Metrics(*figures)
+                f = self.load.figures(g.load_index, sampled, g.maxmem, uptime, g.boot_seconds)
+                metrics = Metrics(*f)
+                figures = (*f, f[0] * g.maxcpu)
         maxdisk = g.disk_bytes
         guest = Guest(
             g.id, g.name, g.kind, g.node, status, g.vmid, g.template, g.maxcpu, g.maxmem,
@@ -134,21 +135,15 @@ class InventoryBuilder:
         )
         return valid_until, guest, figures
 
-    def _node(self, node: SimNode, running: list[tuple[Figures, int]], online: bool,
-              now: float) -> Node:
+    def _node(self, node: SimNode, running: list[Figures], online: bool, now: float) -> Node:
         if not online:
             return Node(node.name, NodeStatus.OFFLINE, node.maxcpu, node.maxmem, _IDLE,
                         ha_state=node.ha_state, address=node.address)
-        cores = NODE_BASE_CPU * node.maxcpu
-        mem = NODE_BASE_MEM
-        disk_read = disk_write = net_in = net_out = 0.0
-        for f, maxcpu in running:
-            cores += f[0] * maxcpu
-            mem += f[1]
-            disk_read += f[2]
-            disk_write += f[3]
-            net_in += f[4]
-            net_out += f[5]
+        # Column sums in C (zip, sum): a node of a 10,000-guest cluster runs ~100 guests.
+        columns = list(zip(*running, strict=True)) if running else [()] * 7
+        cores = NODE_BASE_CPU * node.maxcpu + sum(columns[6])
+        mem = NODE_BASE_MEM + int(sum(columns[1]))
+        disk_read, disk_write, net_in, net_out = (sum(columns[i]) for i in range(2, 6))
         # Incoming migrations hold their memory on the target before they run.
         for inst in node.instances.values():
             if inst.incoming:

@@ -21,6 +21,8 @@ from vmconsole.backends.sim.state import (
 from vmconsole.model import GuestKind, HARequest, HAState
 
 PROXMOX_OUI = "BC:24:11"  # the MAC prefix Proxmox VE gives new NICs
+SHARED = "san"  # the iSCSI LUN every node sees
+LOCAL = "local-lvm"  # each node's own thin pool
 
 
 def new_mac(rng: random.Random) -> str:
@@ -44,10 +46,10 @@ def _nodes(sim: Sim, count: int, maxcpu: int, maxmem: int) -> None:
 def _storages(sim: Sim, shared_size: int, local_size: int) -> None:
     # LVM on an iSCSI LUN: shared by every node, thick volumes, so no linked clones;
     # PVE 9 snapshots such volumes as a qcow2 volume chain.
-    sim.storages.append(SimStorage("san", "lvm", True, shared_size, snapshots=True,
+    sim.storages.append(SimStorage(SHARED, "lvm", True, shared_size, snapshots=True,
                                    linked_clones=False, write_speed=180 * MiB))
     for node in sim.nodes:
-        sim.storages.append(SimStorage("local-lvm", "lvmthin", False, local_size, node=node,
+        sim.storages.append(SimStorage(LOCAL, "lvmthin", False, local_size, node=node,
                                        snapshots=True, linked_clones=True,
                                        write_speed=400 * MiB))
 
@@ -56,9 +58,10 @@ def _guest(sim: Sim, rng: random.Random, vmid: int, name: str, kind: GuestKind, 
            cores: int, mem: int, disk: int, storage: str, ip: str | None,
            tags: tuple[str, ...] = (), template: bool = False) -> SimGuest:
     key = "rootfs" if kind is GuestKind.CT else "scsi0"
+    volume = SimDisk(key, storage, disk, None if storage == SHARED else node)
     guest = SimGuest(
         id=f"{kind.value}/{vmid}", vmid=vmid, name=name, kind=kind, node=node,
-        maxcpu=cores, maxmem=mem, disks=[SimDisk(key, storage, disk)], ip=ip,
+        maxcpu=cores, maxmem=mem, disks=[volume], ip=ip,
         mac=new_mac(rng), uuid=new_uuid(rng), load_index=len(sim.guests),
         template=template, tags=tags, disk_used_fraction=rng.uniform(0.15, 0.7),
         boot_seconds=rng.uniform(18, 30) if kind is GuestKind.VM else rng.uniform(3, 6),
@@ -91,22 +94,22 @@ def build_classic_lab(sim: Sim, node_count: int) -> None:
         return names[i % len(names)]
 
     VM, CT = GuestKind.VM, GuestKind.CT
-    web = _guest(sim, rng, 100, "web1", VM, on(0), 2, 2 * GiB, 10 * GiB, "san",
+    web = _guest(sim, rng, 100, "web1", VM, on(0), 2, 2 * GiB, 10 * GiB, SHARED,
                  "10.10.10.100", ("web", "prod"))
-    db = _guest(sim, rng, 101, "db1", VM, on(1), 2, 4 * GiB, 16 * GiB, "san",
+    db = _guest(sim, rng, 101, "db1", VM, on(1), 2, 4 * GiB, 16 * GiB, SHARED,
                 "10.10.10.101", ("db", "prod"))
-    build = _guest(sim, rng, 102, "build1", VM, on(2), 2, 2 * GiB, 12 * GiB, "local-lvm",
+    build = _guest(sim, rng, 102, "build1", VM, on(2), 2, 2 * GiB, 12 * GiB, LOCAL,
                    "10.10.10.102", ("ci",))
-    _guest(sim, rng, 103, "test1", VM, on(0), 1, 1 * GiB, 8 * GiB, "san", "10.10.10.103",
+    _guest(sim, rng, 103, "test1", VM, on(0), 1, 1 * GiB, 8 * GiB, SHARED, "10.10.10.103",
            ("lab",))
-    dns = _guest(sim, rng, 200, "dns1", CT, on(2), 1, 512 * MiB, 4 * GiB, "san",
+    dns = _guest(sim, rng, 200, "dns1", CT, on(2), 1, 512 * MiB, 4 * GiB, SHARED,
                  "10.10.10.200", ("infra",))
-    proxy = _guest(sim, rng, 201, "proxy1", CT, on(1), 1, 1 * GiB, 4 * GiB, "san",
+    proxy = _guest(sim, rng, 201, "proxy1", CT, on(1), 1, 1 * GiB, 4 * GiB, SHARED,
                    "10.10.10.201", ("web",))
-    _guest(sim, rng, 9000, "debian12-template", VM, on(0), 2, 2 * GiB, 10 * GiB, "san",
+    _guest(sim, rng, 9000, "debian12-template", VM, on(0), 2, 2 * GiB, 10 * GiB, SHARED,
            None, ("template",), template=True)
     _guest(sim, rng, 9001, "debian12-ct-template", CT, on(0), 1, 512 * MiB, 4 * GiB,
-           "local-lvm", None, ("template",), template=True)
+           LOCAL, None, ("template",), template=True)
     # build1's OS ignores the ACPI power button (no acpid, no guest agent): a shutdown
     # times out, as it would on Proxmox, and only a stop turns it off.
     build.shutdown_seconds = math.inf
@@ -135,13 +138,13 @@ def build_generated(sim: Sim, node_count: int, guest_count: int) -> None:
         node = names[i % len(names)]
         if i < 2:
             kind = GuestKind.VM if i == 0 else GuestKind.CT
-            storage = "san" if i == 0 else "local-lvm"
+            storage = SHARED if i == 0 else LOCAL
             _guest(sim, rng, vmid, f"{'vm' if i == 0 else 'ct'}-template-{vmid}", kind, node,
                    2, 2 * GiB, 10 * GiB, storage, None, ("template",), template=True)
             continue
         kind = GuestKind.VM if rng.random() < 0.7 else GuestKind.CT
         prefix = "vm" if kind is GuestKind.VM else "ct"
-        storage = "san" if rng.random() < 0.8 else "local-lvm"
+        storage = SHARED if rng.random() < 0.8 else LOCAL
         mem = rng.choice((512, 1024, 2048, 4096)) * MiB
         ip = f"10.{20 + i // 65024}.{i // 254 % 256}.{i % 254 + 1}"
         tags = (rng.choice(("web", "db", "ci", "infra", "lab")),)
@@ -149,5 +152,5 @@ def build_generated(sim: Sim, node_count: int, guest_count: int) -> None:
                        mem, rng.choice((4, 8, 16, 32)) * GiB, storage, ip, tags)
         if rng.random() < 0.92:
             _run(sim, rng, guest)
-            if storage == "san" and rng.random() < 0.1:
+            if storage == SHARED and rng.random() < 0.1:
                 _ha(guest)

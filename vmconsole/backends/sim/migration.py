@@ -77,7 +77,7 @@ def targets(sim: Sim, guest: SimGuest) -> list[MigrationTarget]:
         elif running and free_memory(sim, name) < guest.maxmem:
             reason = (f"not enough memory: needs {_gib(guest.maxmem)}, "
                       f"{_gib(max(0, free_memory(sim, name)))} free")
-        elif (error := storage_error(sim, guest, name)) is not None:
+        elif (error := storage_error(sim, guest, name, copying_local=True)) is not None:
             reason = error
         elif running and local and guest.kind is GuestKind.VM:
             reason = (f"local disk {local[0]}: live migration refused; shut the VM down "
@@ -183,9 +183,19 @@ class MigrationRun:
         sim.narrate("migration_failed", f"migration of {guest.vmid} to {self.target} "
                     f"aborted: {reason}", self.source, guest.id)
 
+    def move_config(self) -> None:
+        """The guest's config, and any local volumes copied over, now belong to the
+        target."""
+        self.guest.node = self.target
+        for disk in self.guest.disks:
+            if disk.node is not None:
+                disk.node = self.target
+        self.sim.volumes_changed()
+        self.sim.touch(self.guest.id)
+
     def arrive(self, **result: object) -> None:
         sim, guest = self.sim, self.guest
-        guest.node = self.target
+        self.move_config()
         if guest.ha is not None:
             guest.ha.state = HAState.STARTED
         release(sim, guest, self.task)
@@ -299,8 +309,7 @@ class MigrationRun:
             self.step(moved_at, moved)
 
         def moved() -> None:
-            guest.node = self.target
-            sim.touch(guest.id)
+            self.move_config()
             task.log.append(f"starting CT {guest.vmid} on '{self.target}'")
             self.step(sim.now + START_SECONDS[guest.kind], started)
 

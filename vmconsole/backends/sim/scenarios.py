@@ -43,6 +43,14 @@ def _partition(*groups: list[str]) -> Step:
     return step
 
 
+def _restore(node: str | None = None) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        faults.restore(sim, ha, None if node is None else sim.nodes[node])
+    return step
+
+
+HEAL_AT = 300  # seconds: long after the recovery, so each phase can be watched
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("migrate", "live-migrate VM 100 pve1 -> pve2, then container 200 pve3 -> pve1 "
              "in restart mode: compare the downtimes", 3, False,
@@ -52,20 +60,26 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
                _migrate("lxc/200", "pve1", MigrationMode.RESTART))),
              ("qemu/100", "lxc/200")),
     Scenario("ha-failover", "power off pve2, where HA VM 101 runs: fence delay, lock lease, "
-             "recovery on another node, boot", 3, False,
-             ((10, "power off pve2", _fault("pve2", FaultKind.POWER_OFF)),),
+             "recovery on another node, boot; at +300 s pve2 returns and 101 fails back",
+             3, False,
+             ((10, "power off pve2", _fault("pve2", FaultKind.POWER_OFF)),
+              (HEAL_AT, "power pve2 back on", _restore("pve2"))),
              ("qemu/101",)),
     Scenario("split-brain", "two nodes, no quorum device, the link between them cut: "
-             "neither side has quorum, both fence themselves", 2, False,
-             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),),
+             "neither side has quorum, both fence themselves; healed at +300 s", 2, False,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
+              (HEAL_AT, "repair the link", _restore())),
              ("qemu/100", "qemu/101")),
     Scenario("split-brain-qdevice", "two nodes plus a QDevice vote, the link cut: exactly "
-             "one side keeps quorum and recovers the other's HA guests", 2, True,
-             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),),
+             "one side keeps quorum and recovers the other's HA guests; healed at +300 s",
+             2, True,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
+              (HEAL_AT, "repair the link", _restore())),
              ("qemu/100", "qemu/101")),
     Scenario("partition", "partition 1|2 in three nodes: pve3 alone loses quorum and "
-             "fences itself, the majority recovers its HA guest", 3, False,
-             ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),),
+             "fences itself, the majority recovers its HA guest; healed at +300 s", 3, False,
+             ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),
+              (HEAL_AT, "repair the network", _restore())),
              ("lxc/200", "qemu/102")),
 )}
 

@@ -22,13 +22,11 @@ DELETE_SECONDS = 2.0
 
 
 def listing(guest: SimGuest) -> list[Snapshot]:
-    items = [Snapshot(s.name, s.parent, s.created, s.description, s.vmstate, False)
-             for s in sorted(guest.snapshots.values(), key=lambda s: s.created)]
-    # "current" is where the guest is now: a child of the snapshot it last took or
-    # rolled back to, as in `qm listsnapshot`.
-    items.append(Snapshot("current", guest.current_snapshot, None, "You are here!",
-                          False, True))
-    return items
+    """Oldest first; `current` marks the snapshot the guest now stands on (the parent
+    of Proxmox's "current" pseudo-entry), as the Proxmox backend reports it."""
+    return [Snapshot(s.name, s.parent, s.created, s.description, s.vmstate,
+                     s.name == guest.current_snapshot)
+            for s in sorted(guest.snapshots.values(), key=lambda s: s.created)]
 
 
 def _find(guest: SimGuest, name: str) -> SimSnapshot:

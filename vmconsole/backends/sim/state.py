@@ -21,6 +21,7 @@ class SimDisk:
     key: str  # "scsi0", "rootfs"
     storage: str
     size: int
+    node: str | None = None  # where a volume on local storage lives (None: shared)
 
 
 @dataclass(slots=True)
