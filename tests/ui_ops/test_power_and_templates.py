@@ -46,7 +46,7 @@ async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
         await poll(pilot, c)
-        await select(pilot, c, "build1")
+        await select(pilot, c, "proxy1")
         await pilot.press("d")
         await settle(pilot)
         assert isinstance(c.app.screen, ShutdownForm)
@@ -58,16 +58,16 @@ async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
         assert not isinstance(c.app.screen, ShutdownForm)
         assert c.backend.tasks()[-1].operation == "shutdown"
         await poll(pilot, c, advance=90)
-        assert tree_label(c.app, "build1").startswith("■")
+        assert tree_label(c.app, "proxy1").startswith("■")
 
-        await select(pilot, c, "proxy1")
+        await select(pilot, c, "build1")  # ignores ACPI: only a hard stop ends it
         await pilot.press("X")
         await settle(pilot)
         assert isinstance(c.app.screen, ConfirmScreen)
         await pilot.press("y")
         await settle(pilot)
         await poll(pilot, c, advance=5)
-        assert tree_label(c.app, "proxy1").startswith("■")
+        assert tree_label(c.app, "build1").startswith("■")
         assert [r[4] for r in task_rows(c.app)][:2] == ["stop", "shutdown"]
 
 
