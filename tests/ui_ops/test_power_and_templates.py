@@ -40,6 +40,11 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
         await poll(pilot, c, advance=60)
         assert tree_label(c.app, "test1").startswith("▶")
         assert task_rows(c.app)[0][-1] == "OK"
+        await pilot.press("B")  # reboot: no question, the guest OS restarts
+        await settle(pilot)
+        await poll(pilot, c, advance=90)
+        assert [r[4] for r in task_rows(c.app)] == ["reboot", "start"]
+        assert task_rows(c.app)[0][-1] == "OK" and tree_label(c.app, "test1").startswith("▶")
 
 
 async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
@@ -164,3 +169,23 @@ async def test_a_failed_task_shows_its_error_in_the_log_and_its_detail(console):
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(c.app.screen, TaskDetailScreen)
+
+
+async def test_the_backends_refusal_of_a_field_is_shown_next_to_it(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "debian12-ct-template")  # on pve1's local-lvm
+        await pilot.press("n")
+        await settle(pilot)
+        form = c.app.screen
+        form.query_one("#node", Select).value = "pve3"
+        form.query_one("#name", Input).focus()
+        await pilot.press(*"ct3", "enter")
+        await settle(pilot)
+        assert c.app.screen is form  # kept open to fix it
+        reason = str(form.query_one("#error-node").render())
+        assert reason.startswith("clone to another node needs the source on shared storage")
+        [record] = list(audit.read())
+        assert record.result.startswith("error: clone refused") and record.task_id is None
+        assert c.backend.tasks() == []

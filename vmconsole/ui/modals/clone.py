@@ -45,6 +45,7 @@ class CloneSource:
 
 class CloneForm(FormScreen):
     SUBMIT_LABEL = "Clone"
+    FIELD_FOR = {"full": "linked"}
 
     def __init__(self, title: str, source: CloneSource, submit: Submitter,
                  from_snapshots: bool = False, snapshot: str | None = None) -> None:

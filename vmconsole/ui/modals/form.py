@@ -50,6 +50,8 @@ class FormScreen(ModalScreen[Task | None]):
     DEFAULT_CSS = FORM_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
     SUBMIT_LABEL = "Submit"
+    # A backend's parameter name -> the field that shows its reason, where they differ.
+    FIELD_FOR: dict[str, str] = {}
 
     def __init__(self, title: str, submit: Submitter) -> None:
         super().__init__()
@@ -91,6 +93,7 @@ class FormScreen(ModalScreen[Task | None]):
         leftover = []
         for box in self.query(".field-error"):
             box.remove_class("shown")
+        errors = {self.FIELD_FOR.get(name, name): reason for name, reason in errors.items()}
         for name, reason in errors.items():
             boxes = self.query(f"#error-{name}")
             if boxes:
