@@ -28,6 +28,19 @@ async def settle(pilot, rounds: int = 200) -> None:
     raise AssertionError("workers still running")
 
 
+async def act(pilot, *keys: str) -> None:
+    """Press keys as a user would, each followed by the work it started."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def on_guest(pilot, c: FrozenConsole, name: str) -> str:
+    """A first poll, then the cursor on the guest called `name`; returns its id."""
+    await poll(pilot, c)
+    return await select(pilot, c, name)
+
+
 async def select(pilot, c: FrozenConsole, name: str) -> str:
     """Put the tree's cursor on the guest called `name`; returns its id."""
     inventory = c.loop.poller.inventory

@@ -7,10 +7,11 @@ from __future__ import annotations
 from textual.widgets import Input, OptionList, Static
 
 from tests.ui_ops.helpers import (
+    act,
     notes,
+    on_guest,
     poll,
     screen_text,
-    select,
     settle,
     task_rows,
     tree_label,
@@ -35,10 +36,8 @@ def options(form: MigrateForm) -> dict[str, tuple[bool, str]]:
 async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "web1")
-        await pilot.press("m")
-        await settle(pilot)
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
         form = c.app.screen
         assert isinstance(form, MigrateForm)
         listed = options(form)
@@ -57,8 +56,7 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
         assert task_rows(c.app)[0][-1] == "OK"
 
         c.app.query_one(TaskLog).focus()
-        await pilot.press("enter")
-        await settle(pilot)
+        await act(pilot, "enter")
         assert isinstance(c.app.screen, TaskDetailScreen)
         await pilot.pause(0.6)  # it follows the polls
         text = screen_text(c.app)
@@ -69,10 +67,8 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
 async def test_a_target_that_is_not_allowed_shows_why(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "build1")  # running, on local-lvm
-        await pilot.press("m")
-        await settle(pilot)
+        await on_guest(pilot, c, "build1")  # running, on local-lvm
+        await act(pilot, "m")
         form = c.app.screen
         assert isinstance(form, MigrateForm)
         listed = options(form)
@@ -89,10 +85,8 @@ async def test_a_target_that_is_not_allowed_shows_why(console):
 async def test_a_running_container_migrates_in_restart_mode_and_says_why(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "dns1")
-        await pilot.press("m")
-        await settle(pilot)
+        await on_guest(pilot, c, "dns1")
+        await act(pilot, "m")
         assert "containers cannot migrate live" in screen_text(c.app)
         await pilot.press("enter")  # pve1
         await settle(pilot)
@@ -106,34 +100,27 @@ async def test_a_running_container_migrates_in_restart_mode_and_says_why(console
 async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        guest_id = await select(pilot, c, "test1")
+        guest_id = await on_guest(pilot, c, "test1")
         assert "♥" not in tree_label(c.app, "test1")
-        await pilot.press("H")
-        await settle(pilot)
+        await act(pilot, "H")
         form = c.app.screen
         assert isinstance(form, HAForm)
         form.query_one("#nodes", Input).focus()
-        await pilot.press(*"pve9", "enter")
-        await settle(pilot)
+        await act(pilot, *"pve9", "enter")
         assert "no node pve9" in str(form.query_one("#error-nodes", Static).render())
-        await pilot.press(*(["backspace"] * 4), *"pve2", "enter")
-        await settle(pilot)
+        await act(pilot, *(["backspace"] * 4), *"pve2", "enter")
         assert c.app.screen is not form
         await poll(pilot, c, advance=30)
         assert "♥started" in tree_label(c.app, "test1")
         ha = c.backend.inventory().guest(guest_id).ha
         assert ha is not None and ha.nodes == ("pve2",)
 
-        await pilot.press("ctrl+p")
-        await settle(pilot)
+        await act(pilot, "ctrl+p")
         await pilot.press(*"Remove from HA")
         await pilot.pause(0.3)
-        await pilot.press("enter")
-        await settle(pilot)
+        await act(pilot, "enter")
         assert isinstance(c.app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await settle(pilot)
+        await act(pilot, "y")
         await poll(pilot, c, advance=10)
         assert "♥" not in tree_label(c.app, "test1")
         assert [r.operation for r in audit.read()] == ["ha", "ha-remove"]
@@ -142,14 +129,11 @@ async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
 async def test_a_guest_with_a_running_task_refuses_a_second_one(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "db1")
+        await on_guest(pilot, c, "db1")
         for _ in range(2):  # the second migration while the first one runs
-            await pilot.press("m")
-            await settle(pilot)
+            await act(pilot, "m")
             assert isinstance(c.app.screen, MigrateForm)
-            await pilot.press("enter")
-            await settle(pilot)
+            await act(pilot, "enter")
         form = c.app.screen
         assert isinstance(form, MigrateForm)  # kept open, with the backend's words
         message = str(form.query_one("#form-error", Static).render())

@@ -6,6 +6,8 @@ from __future__ import annotations
 from textual.widgets import Checkbox, Input, Select
 
 from tests.ui_ops.helpers import (
+    act,
+    on_guest,
     poll,
     screen_text,
     select,
@@ -26,11 +28,9 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
         console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        guest_id = await select(pilot, c, "test1")
+        guest_id = await on_guest(pilot, c, "test1")
         assert tree_label(c.app, "test1").startswith("■")
-        await pilot.press("s")
-        await settle(pilot)
+        await act(pilot, "s")
         assert c.app.query_one(TaskLog).has_class("visible")
         [row] = task_rows(c.app)
         assert row[3] == guest_id and row[4] == "start" and row[5] == "root@pam"
@@ -50,27 +50,22 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
 async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "proxy1")
-        await pilot.press("d")
-        await settle(pilot)
+        await on_guest(pilot, c, "proxy1")
+        await act(pilot, "d")
         assert isinstance(c.app.screen, ShutdownForm)
         await pilot.press("end", "backspace", "backspace", "0", "enter")  # refused: 0 s
         await settle(pilot)
         assert "between 1 and 3600" in str(c.app.screen.query_one("#error-timeout").render())
-        await pilot.press("backspace", *"90", "enter")
-        await settle(pilot)
+        await act(pilot, "backspace", *"90", "enter")
         assert not isinstance(c.app.screen, ShutdownForm)
         assert c.backend.tasks()[-1].operation == "shutdown"
         await poll(pilot, c, advance=90)
         assert tree_label(c.app, "proxy1").startswith("■")
 
         await select(pilot, c, "build1")  # ignores ACPI: only a hard stop ends it
-        await pilot.press("X")
-        await settle(pilot)
+        await act(pilot, "X")
         assert isinstance(c.app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await settle(pilot)
+        await act(pilot, "y")
         await poll(pilot, c, advance=5)
         assert tree_label(c.app, "build1").startswith("■")
         assert [r[4] for r in task_rows(c.app)][:2] == ["stop", "shutdown"]
@@ -79,10 +74,8 @@ async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
 async def test_create_from_template_by_keyboard_appears_under_its_node(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "debian12-template")
-        await pilot.press("n")
-        await settle(pilot)
+        await on_guest(pilot, c, "debian12-template")
+        await act(pilot, "n")
         form = c.app.screen
         assert isinstance(form, CreateFromTemplateForm)
         assert form.query_one("#vmid", Input).value == "104"  # the next free id
@@ -104,18 +97,15 @@ async def test_create_from_template_by_keyboard_appears_under_its_node(console):
 async def test_a_linked_clone_from_a_template_is_near_instant(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "debian12-ct-template")
-        await pilot.press("n")
-        await settle(pilot)
+        await on_guest(pilot, c, "debian12-ct-template")
+        await act(pilot, "n")
         form = c.app.screen
         await pilot.press(*"ct2")
         form.query_one("#linked", Checkbox).focus()
         await pilot.press("space")
         assert form.query_one("#storage", Select).disabled  # linked: the template's storage
         form.query_one("#name", Input).focus()
-        await pilot.press("enter")
-        await settle(pilot)
+        await act(pilot, "enter")
         await poll(pilot, c, advance=3)
         assert tree_parent(c.app, "ct2") == "node/pve1"
         assert task_rows(c.app)[0][-1] == "OK"
@@ -124,25 +114,20 @@ async def test_a_linked_clone_from_a_template_is_near_instant(console):
 async def test_clone_a_stopped_guest_then_convert_it_to_a_template(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "test1")
-        await pilot.press("c")
-        await settle(pilot)
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "c")
         assert isinstance(c.app.screen, CloneForm)
-        await pilot.press(*"test2", "enter")
-        await settle(pilot)
+        await act(pilot, *"test2", "enter")
         await poll(pilot, c, advance=120)
         assert tree_parent(c.app, "test2") == "node/pve1"
         clone = next(r for r in audit.read() if r.operation == "clone")
         assert clone.parameters["name"] == "test2" and clone.parameters["full"] is True
 
         await select(pilot, c, "test2")
-        await pilot.press("T")
-        await settle(pilot)
+        await act(pilot, "T")
         confirm = c.app.screen
         assert isinstance(confirm, ConfirmScreen) and "irreversible" in confirm.warning
-        await pilot.press("y")
-        await settle(pilot)
+        await act(pilot, "y")
         await poll(pilot, c, advance=5)
         assert "template" in tree_label(c.app, "test2")
 
@@ -150,10 +135,8 @@ async def test_clone_a_stopped_guest_then_convert_it_to_a_template(console, audi
 async def test_a_failed_task_shows_its_error_in_the_log_and_its_detail(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "build1")
-        await pilot.press("d")
-        await settle(pilot)
+        await on_guest(pilot, c, "build1")
+        await act(pilot, "d")
         await pilot.press("backspace", "backspace", "1", "enter")  # a 1 s timeout
         await settle(pilot)
         await poll(pilot, c, advance=3)
@@ -166,23 +149,19 @@ async def test_a_failed_task_shows_its_error_in_the_log_and_its_detail(console):
         assert isinstance(c.app.screen, TaskDetailScreen)
         text = screen_text(c.app)
         assert "Error" in text and "got timeout" in text and "use stop to force it off" in text
-        await pilot.press("escape")
-        await settle(pilot)
+        await act(pilot, "escape")
         assert not isinstance(c.app.screen, TaskDetailScreen)
 
 
 async def test_the_backends_refusal_of_a_field_is_shown_next_to_it(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "debian12-ct-template")  # on pve1's local-lvm
-        await pilot.press("n")
-        await settle(pilot)
+        await on_guest(pilot, c, "debian12-ct-template")  # on pve1's local-lvm
+        await act(pilot, "n")
         form = c.app.screen
         form.query_one("#node", Select).value = "pve3"
         form.query_one("#name", Input).focus()
-        await pilot.press(*"ct3", "enter")
-        await settle(pilot)
+        await act(pilot, *"ct3", "enter")
         assert c.app.screen is form  # kept open to fix it
         reason = str(form.query_one("#error-node").render())
         assert reason.startswith("clone to another node needs the source on shared storage")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, Input, Static
 
-from tests.ui_ops.helpers import notes, poll, select, settle
+from tests.ui_ops.helpers import act, notes, on_guest, select, settle
 from vmconsole.session import Role
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -14,10 +14,8 @@ from vmconsole.ui.operations import VIEWER_REFUSAL
 async def test_a_template_cannot_be_started(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "debian12-template")
-        await pilot.press("s")
-        await settle(pilot)
+        await on_guest(pilot, c, "debian12-template")
+        await act(pilot, "s")
         assert any("a template cannot be started" in n for n in notes(c.app))
         assert c.backend.tasks() == [] and list(audit.read()) == []
 
@@ -25,8 +23,7 @@ async def test_a_template_cannot_be_started(console, audit):
 async def test_a_viewer_is_refused_and_the_refusal_is_audited(console, audit):
     c = console(role=Role.VIEWER)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        guest_id = await select(pilot, c, "web1")
+        guest_id = await on_guest(pilot, c, "web1")
         await pilot.press("X")  # hard stop: refused before it even asks
         await settle(pilot)
         assert type(c.app.screen) is not ConfirmScreen
@@ -41,10 +38,8 @@ async def test_a_viewer_is_refused_and_the_refusal_is_audited(console, audit):
 async def test_a_confirmation_defaults_to_no(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "web1")
-        await pilot.press("X")
-        await settle(pilot)
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "X")
         assert isinstance(c.app.screen, ConfirmScreen)
         assert isinstance(c.app.focused, Button) and c.app.focused.id == "no"
         await pilot.press("enter")  # the default answer
@@ -58,15 +53,12 @@ async def test_a_confirmation_defaults_to_no(console, audit):
 async def test_an_invalid_name_is_shown_next_to_its_field(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "test1")
-        await pilot.press("c")
-        await settle(pilot)
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "c")
         form = c.app.screen
         assert isinstance(form, CloneForm)
         form.query_one("#name", Input).focus()
-        await pilot.press(*"web_1", "enter")
-        await settle(pilot)
+        await act(pilot, *"web_1", "enter")
         error = form.query_one("#error-name", Static)
         assert error.has_class("shown") and "letters, digits and hyphens" in str(error.render())
         form.query_one("#name", Input).value = "web1"  # taken by another guest
@@ -81,8 +73,7 @@ async def test_an_invalid_name_is_shown_next_to_its_field(console, audit):
 async def test_the_palette_offers_what_applies_with_the_reason_for_what_cannot_run(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "debian12-template")
+        await on_guest(pilot, c, "debian12-template")
         commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
         assert "Create from template: debian12-template" in commands
         assert commands["Start: debian12-template"].startswith("not now: a template cannot")

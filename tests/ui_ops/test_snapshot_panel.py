@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Tree
 
-from tests.ui_ops.helpers import poll, select, settle, task_rows, tree_parent
+from tests.ui_ops.helpers import act, on_guest, poll, settle, task_rows, tree_parent
 from vmconsole.session import Role
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -28,16 +28,13 @@ async def wait_for_reload(pilot, c, seconds: float) -> None:
 async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        guest_id = await select(pilot, c, "web1")
-        await pilot.press("S")
-        await settle(pilot)
+        guest_id = await on_guest(pilot, c, "web1")
+        await act(pilot, "S")
         panel = c.app.screen
         assert isinstance(panel, SnapshotPanel)
         assert panel_lines(panel) == ["web1", "NOW  (the guest as it is)"]
 
-        await pilot.press("n")
-        await settle(pilot)
+        await act(pilot, "n")
         assert isinstance(c.app.screen, SnapshotCreateForm)
         await pilot.press(*"before", "tab", *"pre-upgrade", "tab", "space", "shift+tab",
                           "enter")
@@ -51,34 +48,27 @@ async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
         assert snap.vmstate and snap.description == "pre-upgrade"
 
         await pilot.press("down")  # onto "before"
-        await pilot.press("r")
-        await settle(pilot)
+        await act(pilot, "r")
         assert isinstance(c.app.screen, ConfirmScreen)
         assert "lost" in c.app.screen.warning
         await pilot.press("escape")  # No
         await settle(pilot)
         assert [t.operation for t in c.backend.tasks()] == ["snapshot"]
-        await pilot.press("r")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await act(pilot, "r")
+        await act(pilot, "y")
         assert c.backend.tasks()[-1].operation == "rollback"
         await wait_for_reload(pilot, c, 15)
 
-        await pilot.press("c")
-        await settle(pilot)
+        await act(pilot, "c")
         form = c.app.screen
         assert isinstance(form, CloneForm)
         assert form.query_one("#snapshot").value == "before"  # running: from the snapshot
-        await pilot.press(*"web1-copy", "enter")
-        await settle(pilot)
+        await act(pilot, *"web1-copy", "enter")
         await wait_for_reload(pilot, c, 120)
         assert tree_parent(c.app, "web1-copy") == "node/pve1"
 
-        await pilot.press("x")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await act(pilot, "x")
+        await act(pilot, "y")
         await wait_for_reload(pilot, c, 5)
         assert panel_lines(panel) == ["web1", "NOW  (the guest as it is)"]
         operations = [r.operation for r in audit.read()]
@@ -89,13 +79,10 @@ async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
 async def test_a_viewer_may_look_at_snapshots_but_not_take_one(console, audit):
     c = console(role=Role.VIEWER)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        await select(pilot, c, "web1")
-        await pilot.press("S")
-        await settle(pilot)
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "S")
         assert isinstance(c.app.screen, SnapshotPanel)
-        await pilot.press("n")
-        await settle(pilot)
+        await act(pilot, "n")
         assert isinstance(c.app.screen, SnapshotPanel)  # no form opened
         [record] = list(audit.read())
         assert record.operation == "snapshot" and record.result.startswith("refused")

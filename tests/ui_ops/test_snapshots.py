@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_ops.helpers import poll, select, settle
+from tests.ui_ops.helpers import act, on_guest, poll, settle
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.ui.frozen import FrozenConsole
@@ -33,11 +33,9 @@ def test_operation_screens(snap_compare, audit, screen):
     guest, keys, advance = SCREENS[screen]
 
     async def run_before(pilot) -> None:
-        await poll(pilot, c)
-        await select(pilot, c, guest)
+        await on_guest(pilot, c, guest)
         for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
+            await act(pilot, key)
         if advance:
             await poll(pilot, c, advance)
             await pilot.pause(0.6)  # panels follow the polls every half second
@@ -51,12 +49,9 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
     c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
 
     async def run_before(pilot) -> None:
-        await poll(pilot, c)
-        await select(pilot, c, "web1")
-        await pilot.press("m")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        await act(pilot, "enter")
         await poll(pilot, c, 60)
         c.app.query_one(TaskLog).focus()
         await pilot.press("enter")
