@@ -143,3 +143,24 @@ async def test_a_guest_with_a_running_task_refuses_a_second_one(console, audit):
         first, second = audit.read()
         assert first.result == "started" and second.result.startswith("error: ")
         assert "busy" in second.result and second.task_id is None
+
+
+async def test_a_stopped_guest_on_local_disks_migrates_offline_with_them(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")  # on pve3's local-lvm
+        await act(pilot, "X", "y")
+        await poll(pilot, c, advance=5)
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        assert "Offline: the guest is stopped" in screen_text(c.app)
+        allowed, prompt = options(form)["pve1"]
+        assert allowed and "local disks are copied: scsi0 on local-lvm" in prompt
+        assert form.query_one("#with_local_disks").value  # needed, so ticked
+        await act(pilot, "enter")
+        record = list(audit.read())[-1]
+        assert record.parameters == {"node": "pve1", "mode": "offline", "with_local_disks": True}
+        await poll(pilot, c, advance=300)
+        assert tree_parent(c.app, "build1") == "node/pve1"
+        assert task_rows(c.app)[0][-1] == "OK"

@@ -18,7 +18,7 @@ from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
-from vmconsole.ui.operations import OperationRunner
+from vmconsole.ui.operations import VIEWER_REFUSAL, OperationRunner
 from vmconsole.ui.widgets.task_log import TaskLog
 
 
@@ -77,7 +77,10 @@ class OperationsFeatures(ConsoleBase):
         selection = self.guest_selection()
         if selection is None:
             return
+        viewer = not self.session.role.may_operate()
         for action, reason in actions.applicable(selection):
+            if viewer and action.changes:
+                reason = VIEWER_REFUSAL
             yield SystemCommand(f"{action.title}: {selection.guest.name}",
                                 f"not now: {reason}" if reason else action.help,
                                 partial(self.action_guest, action.name))
