@@ -8,6 +8,7 @@ import io
 from rich.console import Console
 from textual.widgets import Static
 
+from vmconsole.monitor.poller import PollLoop
 from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -43,11 +44,16 @@ async def on_guest(pilot, c: FrozenConsole, name: str) -> str:
 
 async def select(pilot, c: FrozenConsole, name: str) -> str:
     """Put the tree's cursor on the guest called `name`; returns its id."""
-    inventory = c.loop.poller.inventory
+    return await select_in(pilot, c.loop, name)
+
+
+async def select_in(pilot, loop: PollLoop, name: str) -> str:
+    inventory = loop.poller.inventory
     assert inventory is not None, "poll first"
     guest = next(g for g in inventory.guests if g.name == name)
-    assert c.app.query_one(ClusterTree).select_ref(TreeRef(inventory.cluster, guest.id))
-    c.app.query_one(ClusterTree).focus()
+    tree = pilot.app.query_one(ClusterTree)
+    assert tree.select_ref(TreeRef(inventory.cluster, guest.id))
+    tree.focus()
     await pilot.pause()
     return guest.id
 
