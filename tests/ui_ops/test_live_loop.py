@@ -32,8 +32,9 @@ async def test_a_migration_shows_in_the_tree_from_the_loops_own_polls(audit):
                     break
             assert tree_parent(app, "web1") == "node/pve2"
             assert [r.result for r in audit.read()] == ["started"]
-            # Stop polling before the app goes: a poll handled during teardown finds no
-            # tree (a race in the app's poll handler, reported to its owner).
+            # Stop polling and let the last messages land before the app goes: the app's
+            # poll and highlight handlers fail if one arrives during teardown (reported).
             loop.stop(timeout=2.0)
+            await pilot.pause(0.2)
     finally:
         loop.stop(timeout=2.0)
