@@ -89,6 +89,14 @@ async def test_create_from_template_by_keyboard_appears_under_its_node(console):
         assert tree_parent(c.app, "web2") == "node/pve2"  # shown while it is created
         assert "clone" in tree_label(c.app, "web2")  # ...locked
         assert task_rows(c.app)[0][4] == "clone" and "%" in task_rows(c.app)[0][-1]
+        c.app.query_one(TaskLog).focus()
+        await act(pilot, "enter")  # the running task's detail follows its progress
+        await poll(pilot, c, advance=20)
+        await pilot.pause(0.6)
+        progress = next(line for line in screen_text(c.app).splitlines()
+                        if line.startswith("Progress"))
+        assert 20 <= int(progress.split()[-1].rstrip("%")) < 100
+        await act(pilot, "escape")
         await poll(pilot, c, advance=120)  # a 10 GiB copy at the SAN's speed
         assert "clone" not in tree_label(c.app, "web2")
         assert task_rows(c.app)[0][-1] == "OK"
