@@ -71,6 +71,12 @@ class GuestAction:
     refusal: Callable[[Selection], str | None] = _never_refused
     show: bool = False  # in the footer (80 columns hold only a few)
     changes: bool = True  # False: only looks (a viewer may use it)
+    operation: str | None = None  # the task's word for it, where not the name
+
+    @property
+    def audited_as(self) -> str:
+        """The operation as the task log and the audit log call it."""
+        return self.operation or self.name
 
     @property
     def name(self) -> str:
@@ -95,7 +101,7 @@ ACTIONS: tuple[GuestAction, ...] = (
                 _not_template, _must_run),
     GuestAction("guest.create", "n", "Create from template",
                 "A new guest from this template: node, storage, name, full or linked",
-                lambda s: s.guest.template and s.capabilities.templates),
+                lambda s: s.guest.template and s.capabilities.templates, operation="clone"),
     GuestAction("guest.template", "T", "Convert to template",
                 "Turn this stopped guest into a template (irreversible on Proxmox)",
                 lambda s: not s.guest.template and s.capabilities.templates,
@@ -115,7 +121,7 @@ ACTIONS: tuple[GuestAction, ...] = (
                 lambda s: not s.guest.template and s.capabilities.ha),
     GuestAction("guest.ha_remove", None, "Remove from HA",
                 "Stop managing this guest with the HA manager (asks first)",
-                lambda s: s.capabilities.ha and s.guest.ha is not None),
+                lambda s: s.capabilities.ha and s.guest.ha is not None, operation="ha-remove"),
 )
 
 BY_NAME: dict[str, GuestAction] = {a.name: a for a in ACTIONS}

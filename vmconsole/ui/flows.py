@@ -43,7 +43,7 @@ class GuestFlows:
             self.app.notify(f"{action.title} does not apply to {guest.name}", title=title,
                             severity="warning")
             return
-        if action.changes and not self.permitted(name, title):
+        if action.changes and not self.permitted(action.audited_as, title):
             return
         if reason := action.refusal(self.sel):
             self.app.notify(reason, title=title, severity="warning", timeout=8)
