@@ -109,3 +109,20 @@ def test_metrics_only_change_is_not_a_relabel():
     a, b = inv(1), inv(2)
     b = replace(b, guests=(replace(b.guests[0], metrics=Metrics(cpu=0.9)),))
     assert a.diff(b).relabelled == ()
+
+
+def test_a_backend_that_hears_of_changes_triggers_a_poll():
+    backend = ScriptedBackend([inv(1)])
+    hooks = []
+    backend.set_change_callback = hooks.append
+    loop = PollLoop(Poller(backend, interval=60.0))
+    polled = threading.Event()
+    loop.subscribe(lambda r: polled.set() if r.seq >= 2 else None)
+    loop.start()
+    try:
+        assert hooks and hooks[0] == loop.refresh_soon
+        hooks[0]()  # what the libvirt event thread does on a lifecycle event
+        assert polled.wait(5), "an event did not cut the 60 s interval short"
+    finally:
+        loop.stop()
+    assert hooks[-1] is None

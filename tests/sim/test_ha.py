@@ -17,6 +17,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.timing import LOCK_LEASE
+from vmconsole.config import SimCluster
 from vmconsole.model import GuestStatus, HARequest, HAState, NodeHAState, NodeStatus
 
 
@@ -44,7 +45,7 @@ def test_node_failure_timeline(lab: SimBackend, clock: ManualClock) -> None:
     fenced = first(events, "fenced", "pve3")
     lease_end = lab.sim.nodes["pve3"].lrm.lock_renewed + LOCK_LEASE
     assert fenced.time == pytest.approx(lease_end) and fenced.time - t0 > 100
-    recovery = first(events, "recovery")
+    recovery = first(events, "recovered")
     started = first(events, "started")
     assert recovery.guest == started.guest == "lxc/200"
     assert fence.time < fenced.time <= recovery.time < started.time
@@ -66,7 +67,7 @@ def test_a_lost_crm_master_is_replaced_when_its_lock_expires(lab: SimBackend,
     events = [e for e in lab.events() if e.time >= t0]
     takeover = first(events, "crm_master")
     assert 110 < takeover.time - t0 <= LOCK_LEASE and lab.ha.master == "pve2"
-    assert first(events, "recovery").time >= takeover.time
+    assert first(events, "recovered").time >= takeover.time
     guest = lab.inventory().guest("qemu/100")
     assert guest is not None and guest.running and guest.node != "pve1"
 
@@ -202,3 +203,48 @@ def test_an_ha_guest_on_local_storage_cannot_be_recovered_elsewhere(
     assert guest.ha is not None and guest.ha.state is HAState.ERROR
     error = next(e for e in lab.events() if e.kind == "service_error")
     assert "on pve3's local storage" in error.message
+
+
+def test_nofailback_keeps_the_guest_where_it_was_recovered(lab: SimBackend,
+                                                           clock: ManualClock) -> None:
+    lab.sim.groups["prefer-pve2"].nofailback = True
+    lab.inject_fault("pve2", FaultKind.POWER_OFF)
+    wait(clock, lab, 200)
+    recovered_on = lab.inventory().guest("qemu/101").node  # type: ignore[union-attr]
+    lab.restore("pve2")
+    wait(clock, lab, 150)
+    assert lab.inventory().guest("qemu/101").node == recovered_on != "pve2"  # type: ignore[union-attr]
+    assert not any(e.kind == "ha_move" for e in lab.events())
+
+
+def test_a_node_without_ha_services_keeps_running_without_quorum(
+        clock: ManualClock) -> None:
+    lab = SimBackend(SimCluster(), clock=clock)
+    lab.ha_remove("lxc/200")  # pve3 now runs no HA service
+    lab.partition([["pve1", "pve2"], ["pve3"]])
+    wait(clock, lab, 300)
+    kinds = [e.kind for e in lab.events()]
+    assert "no_watchdog" in kinds and "watchdog_reset" not in kinds
+    assert lab.sim.instance("qemu/102") is not None  # still running, alone
+    assert lab.probe("lxc/200") is not None
+
+
+def test_an_admin_reboot_freezes_ha_services_and_starts_them_again_on_the_node(
+        lab: SimBackend, clock: ManualClock) -> None:
+    t0 = lab.now()
+    lab.reboot_node("pve3")
+    dns = lab.inventory().guest("lxc/200")
+    assert dns is not None and dns.ha is not None and dns.ha.state is HAState.FREEZE
+    wait(clock, lab, 10)
+    assert lab.probe("lxc/200") is None  # shut down for the reboot
+    wait(clock, lab, 300)
+    events = [e for e in lab.events() if e.time >= t0]
+    kinds = [e.kind for e in events]
+    assert "fence" not in kinds and "recovered" not in kinds  # frozen, not failed over
+    assert "frozen and wait" in first(events, "node_lost", "pve3").message
+    dns = lab.inventory().guest("lxc/200")
+    assert dns is not None and dns.node == "pve3" and dns.running
+    assert dns.ha is not None and dns.ha.state is HAState.STARTED
+    build = lab.inventory().guest("qemu/102")  # not HA, ignores ACPI: stopped after 180 s
+    assert build is not None and not build.running
+    assert [r.node for r in lab.sim.run_log if r.guest == "lxc/200"] == ["pve3", "pve3"]

@@ -126,3 +126,14 @@ def test_a_migration_aborts_when_its_target_dies(lab: SimBackend, clock: ManualC
     guest = lab.inventory().guest("qemu/101")
     assert guest is not None and guest.node == "pve2" and guest.running and guest.lock is None
     assert lab.probe("qemu/101") is not None
+
+
+def test_probes_answer_a_little_slower_while_the_precopy_fills_the_link(
+        lab: SimBackend, clock: ManualClock) -> None:
+    quiet = [lab.probe("qemu/100") for _ in range(50)]
+    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+    clock.advance(5)  # round 1 is under way
+    busy = [lab.probe("qemu/100") for _ in range(50)]
+    assert all(r is not None and 0.0002 <= r <= 0.00045 for r in quiet)
+    assert all(r is not None and 0.00035 <= r <= 0.0009 for r in busy)
+    assert sum(busy) / 50 > sum(quiet) / 50 + 0.0001  # type: ignore[arg-type]

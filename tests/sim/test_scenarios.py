@@ -39,7 +39,7 @@ def test_split_brain_without_qdevice_leaves_no_side_quorate() -> None:
         1, 2, False)
     resets = {e.node for e in backend.events() if e.kind == "watchdog_reset"}
     assert resets == {"pve1", "pve2"}  # both had HA services: both fenced themselves
-    assert not any(e.kind == "recovery" for e in backend.events())
+    assert not any(e.kind in ("recovery", "recovered") for e in backend.events())
     assert runs_twice(backend.sim.run_log) == []
 
 
@@ -102,3 +102,25 @@ def test_after_a_failover_the_node_returns_and_the_guest_fails_back() -> None:
     assert db is not None and db.node == "pve2" and db.running  # its group prefers pve2
     line = next(x for x in backend.scenario_summary() if x.startswith("101 (db1)"))
     assert re.search(r"unreachable \d+\.\d s, \d+ ms; now runs on pve2", line)
+
+
+def test_a_running_backend_switches_scenario_and_its_events_go_on():
+    from vmconsole.backends.base import SupportsScenarios
+    from vmconsole.backends.sim.backend import SimBackend
+    from vmconsole.backends.sim.clock import ManualClock
+    from vmconsole.config import SimCluster
+
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(), clock=clock)
+    assert isinstance(backend, SupportsScenarios)
+    clock.advance(5)
+    before = backend.events()
+    last = before[-1].seq if before else 0
+    backend.start_scenario("split-brain")
+    assert [n.name for n in backend.inventory().nodes] == ["pve1", "pve2"]
+    new = backend.events(last)
+    assert new and new[0].seq == last + 1 and "split-brain" in new[0].message
+    clock.advance(200)
+    assert any("split-brain" in line for line in backend.scenario_summary())
+    backend.start_scenario(None)
+    assert len(backend.inventory().nodes) == 3 and backend.scenario_summary() == []

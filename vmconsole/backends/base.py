@@ -8,6 +8,7 @@ below, carrying the backend's own message for the user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -295,4 +296,38 @@ class SupportsProbe(Protocol):
 
     def probe(self, guest_id: str) -> float | None:
         """The round-trip time in seconds if the guest answers now, else None."""
+        ...
+
+
+@runtime_checkable
+class SupportsScenarios(Protocol):
+    """The lecture's scenarios, runnable by name (the simulator only)."""
+
+    def scenarios(self) -> list[tuple[str, str]]:
+        """(name, one-line description) of each scenario."""
+        ...
+
+    def start_scenario(self, name: str | None) -> None:
+        """Replace the cluster by the scenario's; None: back to the classic lab."""
+        ...
+
+    def scenario_summary(self) -> list[str]:
+        """What the running scenario has measured so far (empty without one)."""
+        ...
+
+
+@runtime_checkable
+class SupportsNodeAdmin(Protocol):
+    """A node's planned outages: an admin's reboot, HA maintenance mode."""
+
+    def reboot_node(self, node: str) -> None: ...
+    def set_maintenance(self, node: str, enabled: bool) -> None: ...
+
+
+@runtime_checkable
+class SupportsChangeNotice(Protocol):
+    """A backend that learns of changes by events (libvirt's lifecycle callbacks)."""
+
+    def set_change_callback(self, callback: Callable[[], None] | None) -> None:
+        """`callback()` runs, on some backend thread, when the inventory changed."""
         ...

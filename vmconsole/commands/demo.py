@@ -16,11 +16,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="number of guests (default: the classic lab's guests)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the load model")
     parser.add_argument("--speed", type=float, default=1.0, help="time scale (10 = 10x)")
-    parser.add_argument("--scenario", metavar="NAME", help="a teaching scenario to run")
+    parser.add_argument("--scenario", metavar="NAME",
+                        help="a teaching scenario to run (--list-scenarios names them)")
+    parser.add_argument("--list-scenarios", action="store_true",
+                        help="print the scenarios with what each shows, and exit")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_scenarios:
+        from vmconsole.backends.sim.scenarios import describe
+
+        for name, description in describe():
+            print(f"{name:20} {description}")
+        return 0
     if args.nodes < 1 or args.guests < 0 or args.speed < 0:
         raise SystemExit("vmconsole demo: --nodes must be >= 1, --guests and --speed >= 0")
     config = load_or_exit(args)

@@ -21,6 +21,7 @@ from vmconsole.backends.base import (
     ClusterEvent,
     MetricSample,
     NotSupported,
+    SupportsChangeNotice,
     SupportsEvents,
     Task,
 )
@@ -156,6 +157,9 @@ class PollLoop:
             return len(self._subscribers)
 
     def start(self) -> None:
+        """Start polling; a backend that hears of changes by events asks for a poll."""
+        if isinstance(self.backend, SupportsChangeNotice):
+            self.backend.set_change_callback(self.refresh_soon)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True,
                                             name=f"poll-{self.backend.name}")
@@ -166,6 +170,8 @@ class PollLoop:
         self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
+        if isinstance(self.backend, SupportsChangeNotice):
+            self.backend.set_change_callback(None)
         self._stopped.set()
         self._wake.set()
         if self._thread is not None:

@@ -21,13 +21,13 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
     for cluster in clusters:
         try:
             backend = open_backend(cluster)
-        except ImportError as exc:
+        except (ImportError, BackendError) as exc:
             for loop in loops:
                 loop.backend.close()
-            raise SystemExit(f"vmconsole: cluster '{cluster.name}' needs {exc.name}: "
-                             "pip install 'vmconsole[libvirt]'") from None
-        except BackendError as exc:
-            raise SystemExit(f"vmconsole: cluster '{cluster.name}': {exc.message}") from None
+            reason = (f"needs {exc.name}: pip install 'vmconsole[libvirt]'"
+                      if isinstance(exc, ImportError) else exc.message)
+            print(f"vmconsole: cluster '{cluster.name}': {reason}", file=sys.stderr)
+            raise SystemExit(2) from None
         loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster))))
     return loops
 

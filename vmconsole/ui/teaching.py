@@ -4,12 +4,19 @@ cluster's backend can inject faults and control its time (the simulator)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
+
 from textual import work
+from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from vmconsole.backends.base import (
     BackendError,
     SupportsFaults,
+    SupportsNodeAdmin,
+    SupportsScenarios,
     SupportsTimeControl,
 )
 from vmconsole.monitor.poller import PollLoop, PollResult
@@ -104,7 +111,8 @@ class TeachingFeatures(ConsoleBase):
             if choice is not None:
                 self._inject(loop, node, choice)
 
-        self.push_screen(FaultScreen(node, nodes), chosen)
+        self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin)),
+                         chosen)
 
     @work(thread=True, exit_on_error=False, group="faults")
     def _inject(self, loop: PollLoop, node: str, choice: FaultChoice) -> None:
@@ -114,6 +122,12 @@ class TeachingFeatures(ConsoleBase):
             if choice.fault is not None:
                 backend.inject_fault(node, choice.fault)
                 what = f"{choice.fault.replace('_', ' ')} on {node}"
+            elif choice.admin is not None and isinstance(backend, SupportsNodeAdmin):
+                if choice.admin == "reboot":
+                    backend.reboot_node(node)
+                else:
+                    backend.set_maintenance(node, choice.admin == "maintenance_on")
+                what = f"{choice.admin.replace('_', ' ')} {node}"
             elif choice.partition:
                 backend.partition([list(group) for group in choice.partition])
                 what = "partition " + " | ".join(" ".join(g) for g in choice.partition)
@@ -125,3 +139,49 @@ class TeachingFeatures(ConsoleBase):
             return
         self.call_from_thread(self.notify, what, title="Fault injected")
         loop.refresh_soon()
+
+    # --- scenarios ----------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        loop = self.teachable()
+        if loop is None or not isinstance(loop.backend, SupportsScenarios):
+            return
+        backend = loop.backend
+        for name, description in backend.scenarios():
+            yield SystemCommand(f"Scenario: {name}", description,
+                                partial(self._start_scenario, loop, name))
+        yield SystemCommand("Scenario: back to the classic lab",
+                            "The three-node demo cluster as it opens",
+                            partial(self._start_scenario, loop, None))
+        yield SystemCommand("Scenario summary", "What the running scenario has measured",
+                            partial(self._scenario_summary, loop))
+
+    @work(thread=True, exit_on_error=False, group="faults")
+    def _start_scenario(self, loop: PollLoop, name: str | None) -> None:
+        if not self.session.role.may_inject_faults():
+            self.call_from_thread(self.notify, "Scenarios need the admin role; you are "
+                                  f"{self.session.role}.", severity="error")
+            return
+        backend = loop.backend
+        assert isinstance(backend, SupportsScenarios)
+        try:
+            backend.start_scenario(name)
+        except BackendError as exc:
+            self.call_from_thread(self.notify, exc.message, title="Scenario", severity="error")
+            return
+        self.call_from_thread(self.notify, f"scenario {name or 'classic lab'} started",
+                              title="Scenario")
+        loop.refresh_soon()
+
+    @work(thread=True, exit_on_error=False, group="faults")
+    def _scenario_summary(self, loop: PollLoop) -> None:
+        assert isinstance(loop.backend, SupportsScenarios)
+        lines = loop.backend.scenario_summary() or ["no scenario is running: start one from "
+                                                    "the palette (Scenario: ...)"]
+        self.call_from_thread(self._show_summary, lines)
+
+    def _show_summary(self, lines: list[str]) -> None:
+        panel = self.query_one(TeachingPanel)
+        panel.add_class("visible")
+        panel.add_lines(["— scenario summary —", *lines])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from vmconsole.backends.base import (
     Capabilities,
@@ -31,7 +32,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
-from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun
+from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, Inventory, Snapshot
@@ -56,17 +57,21 @@ class SimBackend:
         if problems:
             raise InvalidInput("simulated cluster refused: " + "; ".join(
                 f"{k} must be {v}" for k, v in problems.items()), problems)
-        self.cfg = cfg
         self.clock = clock if clock is not None else RealClock(cfg.time_scale)
         self._lock = threading.RLock()
-        self.sim = Sim(self.clock, cfg.seed, cfg.name)
         self._probe_rng = random.Random(f"{cfg.seed}:probe")
+        self._build(cfg, first_event=0)
+
+    def _build(self, cfg: SimCluster, first_event: int) -> None:
         scenario = None
         if cfg.scenario is not None:
             scenario = SCENARIOS.get(cfg.scenario)
             if scenario is None:
                 raise NotFound(f"no scenario '{cfg.scenario}' (scenarios: "
                                f"{', '.join(SCENARIOS)})")
+        self.cfg = cfg
+        self.sim = Sim(self.clock, cfg.seed, cfg.name, first_event)
+        if scenario is not None:
             build_classic_lab(self.sim, scenario.nodes)
             self.sim.qdevice = scenario.qdevice
         elif cfg.guests == 0:
@@ -78,6 +83,20 @@ class SimBackend:
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
+
+    def scenarios(self) -> list[tuple[str, str]]:
+        return describe()
+
+    def start_scenario(self, name: str | None) -> None:
+        """Replace the cluster by a scenario's (None: the classic lab), on the same clock.
+
+        Event numbers go on from the old model's, so a poller keeps reading them; every
+        console sharing this backend sees the new cluster at its next poll.
+        """
+        with self._lock:
+            self.sim.advance()
+            last_event = self.sim.events[-1].seq if self.sim.events else 0
+            self._build(replace(self.cfg, scenario=name, guests=0, nodes=3), last_event)
 
     # --- the protocol's read side ---------------------------------------------------
 
@@ -147,13 +166,17 @@ class SimBackend:
             return [] if self.scenario is None else self.scenario.summary()
 
     def probe(self, guest_id: str) -> float | None:
-        """An RTT of a few tenths of a millisecond when the model says the guest answers
-        on the network at this instant, else None (a lost probe)."""
+        """An RTT of a few tenths of a millisecond (a little more while a migration fills
+        the link) when the model says the guest answers on the network at this instant,
+        else None (a lost probe)."""
         with self._lock:
             self.sim.advance()
             if guest_id not in self.sim.guests or not self.sim.reachable(guest_id):
                 return None
-            return (0.2 + 0.25 * self._probe_rng.random() ** 2) / 1000.0
+            rtt = 0.2 + 0.25 * self._probe_rng.random() ** 2
+            if self.sim.migrating(guest_id):  # the pre-copy fills the link: queues grow
+                rtt += 0.15 + 0.3 * self._probe_rng.random()
+            return rtt / 1000.0
 
     # --- operations -----------------------------------------------------------------
 
@@ -247,6 +270,14 @@ class SimBackend:
         with self._lock:
             self.sim.advance()
             ha_admin.set_maintenance(self.sim, self.ha, self.sim.node(node), enabled)
+            self.sim.settle()
+
+    def reboot_node(self, node: str) -> None:
+        """An admin's reboot of a node: its guests shut down, its HA services freeze and
+        start again on it when it is back (Proxmox's conditional shutdown policy)."""
+        with self._lock:
+            self.sim.advance()
+            ha_admin.reboot_node(self.sim, self.ha, self.sim.node(node))
             self.sim.settle()
 
     # --- faults ---------------------------------------------------------------------

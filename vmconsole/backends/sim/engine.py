@@ -46,7 +46,7 @@ class RunInterval:
 class Sim:
     """The world and its clock. Callers hold the backend's lock."""
 
-    def __init__(self, clock: SimClock, seed: int, cluster: str) -> None:
+    def __init__(self, clock: SimClock, seed: int, cluster: str, first_event: int = 0) -> None:
         self.clock = clock
         self.now = clock.now()
         self.seed = seed
@@ -64,7 +64,7 @@ class Sim:
         self.run_log: list[RunInterval] = []
         self._queue: list[tuple[float, int, Timer]] = []
         self._seq = 0
-        self._event_seq = 0
+        self._event_seq = first_event  # a restarted model continues its predecessor's events
         self._task_serial = 0
         self._dirty: set[str] = set()  # guests whose reachability may have changed
         self.changed_guests: set[str] = set()  # inventory entries to rebuild
@@ -162,6 +162,11 @@ class Sim:
             if inst is not None and not inst.incoming:
                 return node, inst
         return None
+
+    def migrating(self, guest_id: str) -> bool:
+        """A live migration of the guest has its target waiting for the state."""
+        return any(inst.incoming for node in self.nodes.values()
+                   if (inst := node.instances.get(guest_id)) is not None)
 
     def running_on_own_node(self, guest: SimGuest) -> Instance | None:
         inst = self.nodes[guest.node].instances.get(guest.id)

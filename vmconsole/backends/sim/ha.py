@@ -22,13 +22,16 @@ from collections.abc import Callable
 from functools import partial
 
 from vmconsole.backends.sim.engine import Sim, Timer
-from vmconsole.backends.sim.ha_services import Services
+from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.membership import memberships, quorum_by_node
-from vmconsole.backends.sim.state import SimNode
+from vmconsole.backends.sim.power import off_after
+from vmconsole.backends.sim.state import Instance, SimNode
 from vmconsole.backends.sim.timing import (
     FENCE_DELAY,
+    HA_STOP_TIMEOUT,
     LOCK_LEASE,
     NODE_BOOT,
+    OS_SHUTDOWN,
     ROUND,
     WATCHDOG_TIMEOUT,
     last_round,
@@ -129,9 +132,11 @@ class HAManager:
                             "feed)", node.name)
                 self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
             else:
-                sim.narrate("no_watchdog", f"{node.name} has no quorum but no HA services: "
-                            "its LRM is idle and the watchdog not armed, so it keeps running; "
-                            "its guests cannot be managed", node.name)
+                why = ("its LRM is in maintenance" if node.lrm.mode == "maintenance" else
+                       "it runs no HA services")
+                sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
+                            "watchdog is not armed, so it keeps running; its guests cannot be "
+                            "managed", node.name)
         if node.maintenance:
             return
         node.ha_state = NodeHAState.UNKNOWN
@@ -142,6 +147,9 @@ class HAManager:
                         f"{FENCE_DELAY:.0f} s fence delay before fencing its "
                         f"{services_text(len(services))}", node.name)
             self._schedule("fence", node.name, t + FENCE_DELAY, lambda: self._fence(node))
+        elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
+            sim.narrate("node_lost", f"{node.name} left the cluster: its "
+                        f"{services_text(len(frozen))} are frozen and wait for it", node.name)
         else:
             sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
                         "nothing to fence or recover", node.name)
@@ -153,7 +161,7 @@ class HAManager:
                 sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
                             "watchdog expired: its LRM feeds it again, no reset", node.name)
             self._cancel(what, node.name)
-        services = self.services.on_node(node.name)
+        services = self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE))
         node.lrm.mode = "maintenance" if node.maintenance else "active"
         node.unknown_since = None
         if not node.maintenance:
@@ -162,7 +170,7 @@ class HAManager:
         sim.narrate("node_online", f"{node.name} is back in the quorate membership", node.name)
         for guest in services:
             assert guest.ha is not None
-            if guest.ha.state is HAState.FENCE:  # back before the CRM fenced it
+            if guest.ha.state in (HAState.FENCE, HAState.FREEZE):  # back: run them here
                 guest.ha.state = HAState.STARTED
             self.services.apply(guest)
         self.on_next_crm_round(lambda: self._failback(node))
@@ -253,7 +261,7 @@ class HAManager:
         guest.node = target
         guest.ha.state = HAState.STARTED
         sim.touch(guest.id)
-        sim.narrate("recovery", f"{guest.vmid} ({guest.name}) recovered from {source} to "
+        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered from {source} to "
                     f"{target}: the LRM of {target} starts it on its next round",
                     target, guest.id)
         if guest.ha.request is HARequest.STARTED:
@@ -305,6 +313,40 @@ class HAManager:
         node.up_since = self.sim.now
         self.sim.narrate("node_booted", f"{node.name} booted", node.name)
         self.membership_changed()
+
+    def reboot(self, node: SimNode) -> None:
+        """An admin's reboot under Proxmox's default shutdown policy (conditional): the
+        node's HA services freeze (stopped, kept on it, started again when it is back)
+        and every guest shuts down before the node goes down."""
+        sim, now = self.sim, self.sim.now
+        frozen = self.services.on_node(node.name, (HAState.STARTED,))
+        for guest in frozen:
+            assert guest.ha is not None
+            guest.ha.state = HAState.FREEZE
+            sim.touch(guest.id)
+        last_off = now
+        for guest_id, inst in list(node.instances.items()):
+            if inst.incoming:
+                continue
+            # pve-guests shuts every guest down, and stops it after the timeout.
+            off = now + min(off_after(sim.guests[guest_id], inst, now), HA_STOP_TIMEOUT)
+            last_off = max(last_off, off)
+            sim.at(off, partial(self._guest_off, guest_id, node, inst))
+        sim.narrate("node_reboot", f"{node.name} reboots: its {services_text(len(frozen))} "
+                    f"freeze (stopped, kept on {node.name}, started again when it is back); "
+                    f"its guests shut down first ({last_off - now:.0f} s)", node.name)
+        self._schedule("down", node.name, last_off + OS_SHUTDOWN, lambda: self._rebooting(node))
+
+    def _guest_off(self, guest_id: str, node: SimNode, inst: Instance) -> None:
+        if node.instances.get(guest_id) is inst:
+            self.sim.end_instance(guest_id, node.name)
+
+    def _rebooting(self, node: SimNode) -> None:
+        self._timers.pop(("down", node.name), None)
+        if not node.alive:
+            return
+        self.node_down(node)
+        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
 
     def power_on(self, node: SimNode) -> None:
         node.powered = True

@@ -125,3 +125,11 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
         assert guest.ha is not None
         guest.ha.maintenance_from = None
         manager.services.move(guest, node.name, "back from maintenance")
+
+
+def reboot_node(sim: Sim, manager: HAManager, node: SimNode) -> None:
+    """Reboot a node the way an admin does (`reboot`): its HA services freeze."""
+    if not node.alive:
+        raise Conflict(f"{node.name} is not running")
+    ensure_quorate(sim, node.name)
+    manager.reboot(node)

@@ -11,6 +11,7 @@ FENCE_DELAY = 60.0  # a node lost this long gets its HA services fenced
 LOCK_LEASE = 120.0  # a node's agent lock (and the CRM master lock) expire this late
 WATCHDOG_TIMEOUT = 60.0  # watchdog-mux resets the node this long after the last feed
 NODE_BOOT = 60.0  # a reset or powered-on node until it rejoins the cluster
+OS_SHUTDOWN = 5.0  # a rebooting node, once its guests are off, until it leaves
 HA_STOP_TIMEOUT = 180.0  # the LRM's shutdown timeout before it stops a service hard
 
 

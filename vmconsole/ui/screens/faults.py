@@ -19,7 +19,8 @@ from vmconsole.backends.base import FaultKind
 class FaultChoice:
     """What the user picked: a fault on the node, a restore, or a partition."""
 
-    fault: FaultKind | None = None  # None with restore/partition
+    fault: FaultKind | None = None  # None with restore/partition/admin
+    admin: str | None = None  # "reboot", "maintenance_on", "maintenance_off"
     restore: bool = False
     restore_all: bool = False
     partition: tuple[tuple[str, ...], ...] = ()
@@ -53,25 +54,32 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="faults.cancel")]
 
-    def __init__(self, node: str, nodes: list[str]) -> None:
+    def __init__(self, node: str, nodes: list[str], node_admin: bool = False) -> None:
         super().__init__()
-        self.node, self.nodes = node, nodes
+        self.node, self.nodes, self.node_admin = node, nodes, node_admin
 
     def compose(self) -> ComposeResult:
         n = self.node
+        options = [
+            Option(f"Power off {n} (it dies at once)", id=FaultKind.POWER_OFF),
+            Option(f"Cut {n}'s cluster network (it keeps running)", id=FaultKind.CUT_NETWORK),
+            Option(f"Isolate {n} (alone, still running: watch it fence itself)",
+                   id=FaultKind.ISOLATE),
+            Option(f"Lose shared storage on {n}", id=FaultKind.LOSE_STORAGE),
+            Option("Partition the cluster into groups…", id="partition"),
+            Option(f"Restore {n}", id="restore"),
+            Option("Restore everything", id="restore_all"),
+        ]
+        if self.node_admin:
+            options += [
+                Option(f"Reboot {n} as an admin would (its HA services freeze)", id="reboot"),
+                Option(f"Maintenance mode on {n} (HA drains it by migration)",
+                       id="maintenance_on"),
+                Option(f"End maintenance on {n}", id="maintenance_off"),
+            ]
         with Vertical():
             yield Label(f"Break the simulated cluster at [b]{n}[/b]", markup=True)
-            yield OptionList(
-                Option(f"Power off {n} (it dies at once)", id=FaultKind.POWER_OFF),
-                Option(f"Cut {n}'s cluster network (it keeps running)",
-                       id=FaultKind.CUT_NETWORK),
-                Option(f"Isolate {n} (alone, still running: watch it fence itself)",
-                       id=FaultKind.ISOLATE),
-                Option(f"Lose shared storage on {n}", id=FaultKind.LOSE_STORAGE),
-                Option("Partition the cluster into groups…", id="partition"),
-                Option(f"Restore {n}", id="restore"),
-                Option("Restore everything", id="restore_all"),
-            )
+            yield OptionList(*options)
             yield Input(placeholder=" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
                         id="partition")
             yield Label("", id="partition-error", classes="error")
@@ -87,6 +95,8 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             self.dismiss(FaultChoice(restore=True))
         elif choice == "restore_all":
             self.dismiss(FaultChoice(restore_all=True))
+        elif choice in ("reboot", "maintenance_on", "maintenance_off"):
+            self.dismiss(FaultChoice(admin=choice))
         else:
             self.dismiss(FaultChoice(fault=FaultKind(str(choice))))
 

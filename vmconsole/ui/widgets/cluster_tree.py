@@ -189,18 +189,14 @@ class ClusterTree(Tree[TreeRef]):
         cluster = result.cluster
         selected = self.selected_ref()
         for key in diff.removed:
-            tn = branch.nodes.pop(key, None)
-            if tn is not None:
-                tn.remove()
+            self._drop(branch, key)
         for key in (*diff.added, *diff.moved):
             obj = objects[key]
             if isinstance(obj, Node):
                 if key not in branch.nodes:
                     self._add_host_node(branch, cluster, obj).expand()
                 continue
-            old = branch.nodes.pop(key, None)
-            if old is not None:
-                old.remove()
+            self._drop(branch, key)
             parent = branch.nodes.get(f"node/{obj.node}")
             if parent is None:
                 continue
@@ -216,6 +212,18 @@ class ClusterTree(Tree[TreeRef]):
                 tn.set_label(node_label(current, self.symbols, self.styles_))
         if selected and selected.cluster == cluster and selected.object_id in diff.moved:
             self.select_ref(selected)
+
+    @staticmethod
+    def _drop(branch: _ClusterBranch, key: str) -> None:
+        """Remove an object's tree node, forgetting the guests under it too (a removed
+        node takes its children with it; they must not be removed a second time)."""
+        tn = branch.nodes.pop(key, None)
+        if tn is None:
+            return
+        for child in tn.children:
+            if child.data is not None:
+                branch.nodes.pop(child.data.object_id, None)
+        tn.remove()
 
     def _insert_guest(self, branch: _ClusterBranch, parent: TreeNode[TreeRef], guest: Guest,
                       cluster: str) -> None:

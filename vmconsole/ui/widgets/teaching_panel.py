@@ -39,7 +39,7 @@ class TeachingPanel(Vertical):
     DEFAULT_CSS = """
     TeachingPanel { height: 7; border-top: solid $panel-lighten-2; }
     TeachingPanel #teach-status { height: 1; background: $panel; padding: 0 1; }
-    TeachingPanel RichLog { height: 1fr; padding: 0 1; }
+    TeachingPanel RichLog { height: 1fr; padding: 0 1; overflow-x: hidden; }
     """
 
     def compose(self) -> ComposeResult:
@@ -62,3 +62,9 @@ class TeachingPanel(Vertical):
                         style=styles.muted)
             line.append(event.message, style=event_style(event.kind, styles))
             log.write(line)
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Plain narration (a scenario's summary) into the timeline."""
+        log = self.query_one(RichLog)
+        for line in lines:
+            log.write(Text(line, style="bold"))

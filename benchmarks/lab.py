@@ -1,0 +1,104 @@
+"""The lab's figures: time to build it, and over N live migrations of a running guest
+its wall time and downtime, as probes from the LAN namespace saw it (10 ms ICMP) next
+to libvirt's own figure. Needs root and the lab's packages; builds and removes its own
+lab in a temporary directory (no lab may be up).
+
+    python benchmarks/lab.py [--migrations 10] [--nodes 3] [--guests 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vmconsole.backends.base import MigrationMode, TaskStatus
+from vmconsole.backends.libvirt import open_libvirt
+from vmconsole.config import LibvirtCluster, load_config
+from vmconsole.lab import builder, checks, network
+from vmconsole.lab.layout import LAN_NS
+from vmconsole.lab.probe import PingProbe, answers
+
+PROBE_INTERVAL_S = 0.01
+PROBE_WINDOW_S = 6.0  # covers a 2-3 s migration with room on both sides
+
+
+def figures(name: str, values: list[float], unit: str) -> None:
+    print(f"{name}_mean_{unit}: {statistics.mean(values):.1f}")
+    print(f"{name}_median_{unit}: {statistics.median(values):.1f}")
+    print(f"{name}_min_{unit}: {min(values):.1f}")
+    print(f"{name}_max_{unit}: {max(values):.1f}")
+
+
+def migrate_once(backend, guest_id: str, address: str) -> tuple[float, int, float, int]:
+    """(wall s, libvirt downtime ms, probed longest gap ms, lost probes)."""
+    inv = backend.inventory()
+    guest = inv.guest(guest_id)
+    target = next(n.name for n in inv.nodes if n.name != guest.node)
+    probe = PingProbe(address, PROBE_WINDOW_S, PROBE_INTERVAL_S)
+    time.sleep(1.0)
+    task = backend.migrate(guest_id, target, MigrationMode.LIVE)
+    while not backend.task(task.id).status.done:
+        time.sleep(0.05)
+    task = backend.task(task.id)
+    outage = probe.result()
+    if task.status is not TaskStatus.OK:
+        raise SystemExit(f"migration failed: {task.error}")
+    return (float(task.result["wall_s"]), int(task.result["downtime_ms"]),
+            outage.longest_gap_s * 1000, outage.lost)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--migrations", type=int, default=10)
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--guests", type=int, default=2)
+    args = parser.parse_args()
+    if problems := checks.problems():
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    if network.netns_exists(LAN_NS):
+        print("a lab is already up: vmconsole lab down first", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["VMCONSOLE_LAB_DIR"] = str(Path(tmp) / "lab")
+        config = Path(tmp) / "config.toml"
+        started = time.monotonic()
+        builder.up(args.nodes, args.guests, config, lambda _line: None)
+        print(f"lab_up_s: {time.monotonic() - started:.2f}")
+        print(f"lab_nodes: {args.nodes}")
+        print(f"lab_guests: {args.guests}")
+        (cluster,) = load_config(config).clusters("lab")
+        assert isinstance(cluster, LibvirtCluster)
+        backend = open_libvirt(cluster)
+        try:
+            vm1 = next(g for g in backend.inventory().guests if g.name == "vm1")
+            started = time.monotonic()
+            while not answers(vm1.ip or "", tries=1):
+                if time.monotonic() - started > 60:
+                    raise SystemExit("vm1 never answered")
+            print(f"guest_reply_after_up_s: {time.monotonic() - started:.2f}")
+            runs = [migrate_once(backend, vm1.id, vm1.ip or "") for _ in range(args.migrations)]
+        finally:
+            backend.close()
+            started = time.monotonic()
+            builder.down(config, lambda _line: None)
+            print(f"lab_down_s: {time.monotonic() - started:.2f}")
+    print(f"migrations: {len(runs)}")
+    figures("migration_wall", [r[0] * 1000 for r in runs], "ms")
+    figures("downtime_libvirt", [float(r[1]) for r in runs], "ms")
+    figures("downtime_probed_gap", [r[2] for r in runs], "ms")
+    figures("probes_lost", [float(r[3]) for r in runs], "count")
+    print(f"probed_minus_libvirt_mean_ms: "
+          f"{statistics.mean(r[2] - r[1] for r in runs):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The ping chart as text: outages shaded where they happened, events labelled."""
+
+from __future__ import annotations
+
+from tests.ping.conftest import FakeSim
+from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
+from vmconsole.ui.ping_chart import PingChartColors, ping_chart
+
+COLORS = PingChartColors(rtt="#50c878", outage="#d04040", marker="#e0c000", text="#888888")
+
+
+def session_with(pattern: str) -> PingSession:
+    """One probe every 100 ms ending now (a frozen clock): '.' a reply, 'x' lost."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)
+    now = sim.now()
+    session = PingSession(ProbeTarget.sim(sim, "qemu/100"), interval=0.1, timeout=0.2,
+                          count=None, duration=60)
+    for seq, c in enumerate(pattern):
+        sent = now - (len(pattern) - seq) * 0.1
+        session.record(ProbeResult(seq, sent, 0.0005 if c == "." else None))
+    return session
+
+
+def shaded_columns(lines: list[str]) -> set[int]:
+    return {i for line in lines for i, ch in enumerate(line) if ch == "░"}
+
+
+def test_an_outage_is_shaded_where_it_happened_and_events_are_labelled():
+    # 30 s of probes; replies stop 12 s before now for 2 s.
+    session = session_with("." * 180 + "x" * 20 + "." * 100)
+    now = session.clock()
+    session.mark("migration started", now - 12.5)
+    session.mark("migration done", now - 9.8)
+    text = ping_chart(session.snapshot(), 80, 16, COLORS).plain
+    lines = text.splitlines()
+    assert len(lines) == 16 and all(len(line) <= 80 for line in lines)
+    assert "migration started" in text and "migration done" in text
+    columns = shaded_columns(lines)
+    assert columns, "the outage is not shaded"
+    # The band sits about 12 s before the right edge, on a 30 s axis of ~72 columns.
+    plot_left, plot_right = 6, 78
+    per_second = (plot_right - plot_left) / 30
+    assert min(columns) >= plot_right - 13 * per_second
+    assert max(columns) <= plot_right - 9 * per_second
+
+
+def test_an_ongoing_outage_reaches_now():
+    session = session_with("." * 250 + "x" * 50)
+    lines = ping_chart(session.snapshot(), 80, 16, COLORS).plain.splitlines()
+    assert max(shaded_columns(lines)) >= 75
+
+
+def test_no_outage_no_shade():
+    lines = ping_chart(session_with("." * 300).snapshot(), 80, 16, COLORS).plain.splitlines()
+    assert shaded_columns(lines) == set()
+
+
+def test_too_small_to_draw():
+    assert ping_chart(session_with("...").snapshot(), 10, 3, COLORS).plain == ""

@@ -1,0 +1,76 @@
+"""`vmconsole ping` end to end, in a subprocess, against 127.0.0.1."""
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vmconsole(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vmconsole", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_icmp_count_prints_a_summary(icmp_allowed: None):
+    result = vmconsole("ping", "127.0.0.1", "--count", "30")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "--- 127.0.0.1 (icmp) ping statistics ---" in out
+    assert "30 sent, 30 received, 0.0% loss" in out
+    assert re.search(r"rtt min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms", out)
+    assert "outages: none" in out
+
+
+def test_tcp_to_a_closed_port_reports_the_outage(tcp_server):
+    port = tcp_server.port
+    tcp_server.close()
+    result = vmconsole("ping", "127.0.0.1", "--tcp", str(port), "-c", "10")
+    assert result.returncode == 0, result.stderr
+    assert "10 sent, 0 received, 100.0% loss" in result.stdout
+    assert re.search(r"outage: at least \d+ ms, 10 probes lost, \(no reply before\) "
+                     r"[\d:.]+ → still down", result.stdout)
+
+
+def test_tcp_with_a_listener(tcp_server):
+    result = vmconsole("ping", "127.0.0.1", "--tcp", str(tcp_server.port),
+                       "--duration", "0.3", "--interval", "0.05")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\b[67] sent, [67] received, 0.0% loss", result.stdout)
+
+
+def test_bad_address_exits_2_with_one_line():
+    result = vmconsole("ping", "300.1.2.3", "-c", "1")
+    assert result.returncode == 2
+    assert result.stderr == "vmconsole ping: '300.1.2.3' is not an IP address or a host name\n"
+    assert result.stdout == ""
+
+
+def test_bad_interval_exits_2():
+    result = vmconsole("ping", "127.0.0.1", "--interval", "0.001", "-c", "1")
+    assert result.returncode == 2
+    assert "interval must be between 0.01 and 60.0 s" in result.stderr
+
+
+def test_missing_namespace_exits_2():
+    result = vmconsole("ping", "127.0.0.1", "--netns", "vmc-no-such-ns", "-c", "1")
+    assert result.returncode == 2
+    assert "no network namespace 'vmc-no-such-ns'" in result.stderr
+
+
+def test_ctrl_c_ends_with_the_summary(tcp_server):
+    proc = subprocess.Popen([sys.executable, "-m", "vmconsole", "ping", "127.0.0.1",
+                             "--tcp", str(tcp_server.port), "--duration", "20"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("PING 127.0.0.1:")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "ping statistics ---" in out and "0.0% loss" in out

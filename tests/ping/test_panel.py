@@ -1,0 +1,145 @@
+"""The ping panel in a small app: outage summaries, typed addresses, marks, a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+from rich.console import Console
+from textual.app import App, ComposeResult
+from textual.widgets import Input, Static
+
+from tests.ping.conftest import FakeSim, TcpServer
+from vmconsole.monitor.ping import PingSession, ProbeKind, ProbeResult, ProbeTarget
+from vmconsole.ui.themes import DEFAULT_THEME, load_themes
+from vmconsole.ui.widgets.ping_panel import PingPanel, target_from_text
+
+
+class PanelApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended: list[PingPanel.OutageEnded] = []
+
+    def compose(self) -> ComposeResult:
+        yield PingPanel()
+
+    def on_mount(self) -> None:
+        for theme in load_themes().themes:
+            self.register_theme(theme)
+        self.theme = DEFAULT_THEME
+
+    def on_ping_panel_outage_ended(self, message: PingPanel.OutageEnded) -> None:
+        self.ended.append(message)
+
+
+def text_of(app: App[None], selector: str) -> str:
+    console = Console(width=200, record=True)
+    console.print(app.query_one(selector, Static).content)
+    return console.export_text()
+
+
+async def wait_for(pilot, condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+
+
+async def test_an_outage_shows_its_downtime_and_lost_probes():
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PingPanel)
+        # Down from 3 s to 5 s of simulated time, counted from now (0.3 s real at 10x),
+        # so a slow start of the session still sees replies before the outage.
+        fake = FakeSim(scale=10, down_at=3.0, up_at=5.0)
+        panel.mark("migration started", at=fake.now() + 2.9)
+        panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=10)
+
+        def closed() -> bool:
+            session = panel.session
+            return session is not None and bool(session.snapshot().outages)
+
+        await wait_for(pilot, closed)
+        panel.stop()
+        # 10 ms of real time is 100 ms of simulated time: the gap between replies
+        # exceeds the 2 s cut by up to two of those (and a loaded machine's delays).
+        summary = re.compile(r"^\S+  downtime 2\.\d\d s, \d+ probes lost$", re.M)
+        await wait_for(pilot, lambda: summary.search(text_of(app, "#ping-outages")))
+        assert "received" in text_of(app, "#ping-stats")
+        assert panel.border_title == "ping web (sim)"
+        [ended] = app.ended
+        assert 1.95 <= ended.outage.downtime <= 2.5
+        assert panel.session is not None
+        [marker] = panel.session.snapshot().markers
+        assert marker.label == "migration started"
+
+
+async def test_typing_an_address_with_a_port_probes_tcp():
+    server = TcpServer()
+    app = PanelApp()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            panel = app.query_one(PingPanel)
+            await pilot.click(Input)
+            await pilot.press(*f"127.0.0.1:{server.port}", "enter")
+            await wait_for(pilot, lambda: panel.session is not None)
+            assert panel.session is not None
+            assert panel.session.target.kind is ProbeKind.TCP
+            await wait_for(pilot, lambda: "0.0% loss" in text_of(app, "#ping-stats"))
+            assert "no outage" in text_of(app, "#ping-outages")
+            panel.stop()
+    finally:
+        server.close()
+
+
+async def test_a_bad_address_is_shown_not_raised():
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.click(Input)
+        await pilot.press(*"300.1.2.3", "enter")
+        await wait_for(pilot, lambda: "not an IP address" in text_of(app, "#ping-error"))
+        assert app.query_one(PingPanel).session is None
+
+
+def test_addresses_typed_in_the_panel():
+    assert target_from_text("127.0.0.1").kind is ProbeKind.ICMP
+    tcp = target_from_text(" 127.0.0.1:8006 ")
+    assert (tcp.kind, tcp.address, tcp.port) == (ProbeKind.TCP, "127.0.0.1", 8006)
+    v6 = target_from_text("[::1]:22")
+    assert (v6.kind, v6.address, v6.port) == (ProbeKind.TCP, "::1", 22)
+
+
+def frozen_session() -> PingSession:
+    """30 s of 10 ms probes ending at a frozen sim clock, with a 190 ms live-migration
+    outage 12 s ago and its events marked."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)  # scale 0: the clock stands still
+    now = sim.now()
+    session = PingSession(ProbeTarget.sim(sim, "qemu/100", "web"), interval=0.01,
+                          timeout=0.1, count=None, duration=60)
+    for seq in range(3000):
+        sent = now - 30 + seq * 0.01
+        down = 1800 <= seq < 1818
+        session.record(ProbeResult(seq, sent, None if down else 0.0004 + (seq % 7) * 5e-5))
+    session.mark("migration started", now - 13.5)
+    session.mark("stop-and-copy", now - 12.05)
+    session.mark("migration done", now - 11.6)
+    return session
+
+
+def test_snapshot_of_an_outage(snap_compare, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    app = PanelApp()
+
+    async def run_before(pilot) -> None:
+        app.query_one(PingPanel).attach(frozen_session())
+        await pilot.pause(0.5)  # a refresh or two; the frozen clock makes them all alike
+
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

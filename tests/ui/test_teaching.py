@@ -1,0 +1,126 @@
+"""Teaching mode as a student uses it: break a node, watch the timeline, change speed."""
+
+from __future__ import annotations
+
+from textual.widgets import RichLog
+
+from vmconsole.backends.base import FaultKind
+from vmconsole.session import Role, Session
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+
+
+def timeline(app) -> str:
+    log = app.query_one("#teach-log", RichLog)
+    return "\n".join("".join(seg.text for seg in line) for line in log.lines)
+
+
+async def select(app, pilot, ref: TreeRef) -> None:
+    assert app.query_one(ClusterTree).select_ref(ref)
+    await pilot.pause()
+
+
+async def settle(c, pilot, polls: int = 1, advance: float = 0.0) -> None:
+    for _ in range(polls):
+        await c.app.workers.wait_for_complete()
+        c.poll(advance=advance)
+        await pilot.pause()
+
+
+async def test_panel_is_on_in_the_demo_and_narrates_a_power_off(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        assert c.app.query_one("#teaching").has_class("visible")
+        await select(c.app, pilot, TreeRef("lab", "node/pve2"))
+        await pilot.press("f")
+        await pilot.press("enter")  # the first choice: power off
+        await settle(c, pilot, polls=2)
+        text = timeline(c.app)
+        assert "pve2" in text and "lost" in text
+        assert "fence delay" in text
+        await settle(c, pilot, polls=14, advance=5.0)  # 70 s later
+        assert "fence" in timeline(c.app).split("fence delay", 1)[1]
+        tree_top = str(c.app.query_one(ClusterTree).get_node_at_line(0).label)
+        assert "quorate 2/3" in tree_top
+
+
+async def test_speed_keys_change_the_simulated_clock(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await pilot.press("right_square_bracket")
+        await c.app.workers.wait_for_complete()
+        assert c.backend.time_scale == 10
+        await pilot.press("right_square_bracket")
+        assert c.backend.time_scale == 60
+        await pilot.press("p")
+        assert c.backend.time_scale == 0
+        await pilot.press("p")
+        assert c.backend.time_scale == 60
+        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+        assert c.backend.time_scale == 1
+
+
+async def test_partition_from_the_fault_menu(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve3"))
+        await pilot.press("f")
+        for _ in range(4):
+            await pilot.press("down")
+        await pilot.press("enter")  # "Partition the cluster into groups…"
+        await pilot.press(*"pve1 | pve3", "enter")
+        error = c.app.screen.query_one("#partition-error")
+        assert "every node exactly once" in str(error.render())
+        await pilot.press("ctrl+u", *"pve1 pve2 | pve3", "enter")
+        await settle(c, pilot, polls=2)
+        assert "partition" in timeline(c.app)
+        assert c.loop.poller.inventory.quorum.votes == 2
+
+
+async def test_a_viewer_cannot_break_the_cluster(console_factory):
+    c = console_factory(session=Session("pupil", Role.VIEWER))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve1"))
+        await pilot.press("f")
+        await pilot.pause()
+        assert c.app.screen is c.app.screen_stack[0], "no fault menu for a viewer"
+        assert any("admin role" in n.message for n in c.app._notifications)
+        assert all(n.online for n in c.loop.poller.inventory.nodes)
+
+
+async def test_scenario_from_the_palette_then_its_summary(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Scenario: split-brain-q")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(c, pilot, polls=2)
+        assert [n.name for n in c.loop.poller.inventory.nodes] == ["pve1", "pve2"]
+        assert "split-brain-qdevice" in timeline(c.app)
+        await settle(c, pilot, polls=30, advance=10.0)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Scenario summary")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await c.app.workers.wait_for_complete()
+        await pilot.pause()
+        text = timeline(c.app)
+        assert "scenario summary" in text
+        assert "no guest ever ran on two nodes at once" in text
+
+
+def test_teaching_panel_mid_failover(snap_compare, console_factory):
+    c = console_factory(session=Session("teacher", Role.ADMIN))
+
+    async def run_before(pilot) -> None:
+        await settle(c, pilot)
+        c.backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        await settle(c, pilot, polls=20, advance=4.0)  # 80 s: past the fence delay
+        await select(c.app, pilot, TreeRef("lab", "node/pve2"))
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

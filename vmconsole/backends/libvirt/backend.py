@@ -1,0 +1,112 @@
+"""`LibvirtBackend`: the `Backend` protocol over a list of libvirt hosts."""
+
+from __future__ import annotations
+
+from vmconsole.backends.base import (
+    Capabilities,
+    CloneSpec,
+    ClusterEvent,
+    HASettings,
+    MetricSample,
+    MigrationMode,
+    MigrationTarget,
+    NotSupported,
+    Task,
+)
+from vmconsole.backends.libvirt import clone as clone_ops
+from vmconsole.backends.libvirt import marks, migration, power
+from vmconsole.backends.libvirt import snapshots as snapshot_ops
+from vmconsole.backends.libvirt.cluster import ClusterCore
+from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.config import LibvirtCluster
+from vmconsole.model import Snapshot
+
+CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,
+                            snapshot_ram=True, linked_clone=True, live_migration=True,
+                            ha=True, history=False)
+
+
+class LibvirtBackend(ClusterCore):
+    """A cluster of libvirt hosts, one connection each. Besides `Backend` it offers
+    `events(since)` (SupportsEvents: lifecycle, migration and host events) and
+    `set_change_callback(cb)` (called when an event says the inventory changed)."""
+
+    def __init__(self, cfg: LibvirtCluster) -> None:
+        ensure_event_loop()
+        super().__init__(cfg)
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
+
+    def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
+        raise NotSupported("libvirt keeps no history: the console's own samples are shown")
+
+    def events(self, since: int = 0) -> list[ClusterEvent]:
+        return self.log.since(since)
+
+    def tasks(self) -> list[Task]:
+        return self.tasks_book.all()
+
+    def task(self, task_id: str) -> Task:
+        return self.tasks_book.get(task_id)
+
+    # power
+    def start(self, guest_id: str) -> Task:
+        return power.start(self, guest_id)
+
+    def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task:
+        return power.shutdown(self, guest_id, timeout)
+
+    def stop(self, guest_id: str) -> Task:
+        return power.stop(self, guest_id)
+
+    def reboot(self, guest_id: str) -> Task:
+        return power.reboot(self, guest_id)
+
+    # templates and clones
+    def next_vmid(self) -> int | None:
+        return None
+
+    def clone(self, guest_id: str, spec: CloneSpec) -> Task:
+        return clone_ops.clone(self, guest_id, spec)
+
+    def convert_to_template(self, guest_id: str) -> Task:
+        return marks.convert_to_template(self, guest_id)
+
+    # snapshots
+    def snapshots(self, guest_id: str) -> list[Snapshot]:
+        return snapshot_ops.snapshots(self, guest_id)
+
+    def snapshot_create(self, guest_id: str, name: str, description: str = "",
+                        vmstate: bool = False) -> Task:
+        return snapshot_ops.create(self, guest_id, name, description, vmstate)
+
+    def snapshot_rollback(self, guest_id: str, name: str) -> Task:
+        return snapshot_ops.rollback(self, guest_id, name)
+
+    def snapshot_delete(self, guest_id: str, name: str) -> Task:
+        return snapshot_ops.delete(self, guest_id, name)
+
+    # migration
+    def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
+        return migration.migration_targets(self, guest_id)
+
+    def migrate(self, guest_id: str, node: str, mode: MigrationMode,
+                with_local_disks: bool = False) -> Task:
+        return migration.migrate(self, guest_id, node, mode, with_local_disks)
+
+    # high availability
+    def ha_set(self, guest_id: str, settings: HASettings) -> Task:
+        return marks.ha_set(self, guest_id, settings)
+
+    def ha_remove(self, guest_id: str) -> Task:
+        return marks.ha_remove(self, guest_id)
+
+    def ha_groups(self) -> list[str]:
+        groups = {g.ha.group for g in self.last_inventory.guests if g.ha and g.ha.group}
+        return sorted(groups)

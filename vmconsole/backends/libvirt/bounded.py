@@ -1,0 +1,48 @@
+"""Calls that may hang (libvirt-python blocks in C), bounded by a timeout.
+
+Each call runs on its own daemon thread: a host that stops answering strands that one
+thread, never the caller, and never keeps the process from exiting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """A call running on its own thread; `wait` gives its result or raises its error."""
+
+    def __init__(self, fn: Callable[[], T], name: str) -> None:
+        self._done = threading.Event()
+        self._result: T | None = None
+        self._error: BaseException | None = None
+        self._fn = fn
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._fn()
+        except BaseException as exc:  # handed to the waiting caller
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None) -> T:
+        """The result; TimeoutError if the call is still running after `timeout`."""
+        if not self._done.wait(timeout):
+            raise TimeoutError
+        if self._error is not None:
+            raise self._error
+        return self._result  # type: ignore[return-value]
+
+
+def call_bounded(fn: Callable[[], T], timeout: float, name: str = "libvirt-call") -> T:
+    return Pending(fn, name).wait(timeout)

@@ -1,0 +1,146 @@
+"""One poll of one host: node figures, every domain's definition and counters, pools.
+
+Domain definitions are cached per host and dropped when an event says a domain changed
+(or the console changed it), so a poll costs one `getAllDomainStats` plus, only where
+the driver needs it, per-domain stats calls.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import libvirt
+
+from vmconsole.backends.libvirt.domainxml import DomainDesc, parse_domain
+from vmconsole.backends.libvirt.stats import DomainReading, from_bulk, per_domain
+from vmconsole.model import Storage
+
+# Pool types whose volumes every host of a cluster can see.
+SHARED_POOL_TYPES = frozenset({"netfs", "iscsi", "iscsi-direct", "rbd", "gluster", "sheepdog",
+                               "mpath", "vstorage"})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReading:
+    maxcpu: int
+    maxmem: int
+    cpu_busy_ns: int | None  # None: the driver has no node CPU stats
+    cpu_total_ns: int | None
+    mem_used: int | None  # bytes; None: the driver has no node memory stats
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class GuestEntry:
+    desc: DomainDesc
+    storages: tuple[str, ...]  # pools holding the guest's disks
+
+
+@dataclass(frozen=True, slots=True)
+class HostReading:
+    node: NodeReading
+    guests: tuple[tuple[GuestEntry, DomainReading], ...]
+    storages: tuple[Storage, ...]
+
+
+class DescCache:
+    """Parsed definitions by domain UUID, for one host."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, GuestEntry] = {}
+
+    def get(self, uuid: str) -> GuestEntry | None:
+        with self._lock:
+            return self._entries.get(uuid)
+
+    def put(self, uuid: str, entry: GuestEntry) -> None:
+        with self._lock:
+            self._entries[uuid] = entry
+
+    def drop(self, uuid: str | None = None) -> None:
+        with self._lock:
+            if uuid is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(uuid, None)
+
+    def keep_only(self, uuids: set[str]) -> None:
+        with self._lock:
+            for uuid in set(self._entries) - uuids:
+                del self._entries[uuid]
+
+    def entries(self) -> list[GuestEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+
+def pool_of(conn: libvirt.virConnect, path: str) -> str | None:
+    try:
+        return str(conn.storageVolLookupByPath(path).storagePoolLookupByVolume().name())
+    except libvirt.libvirtError:
+        return None  # a disk outside every pool
+
+
+def describe(conn: libvirt.virConnect, dom: libvirt.virDomain) -> GuestEntry:
+    desc = parse_domain(dom.XMLDesc(0))
+    pools = {pool_of(conn, d.source) for d in desc.image_disks if d.source}
+    return GuestEntry(desc, tuple(sorted(p for p in pools if p)))
+
+
+def _node(conn: libvirt.virConnect, now: float) -> NodeReading:
+    info = conn.getInfo()
+    busy = total = mem_used = None
+    try:
+        cpu = conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS)
+        busy = cpu.get("kernel", 0) + cpu.get("user", 0)
+        total = busy + cpu.get("idle", 0) + cpu.get("iowait", 0)
+    except libvirt.libvirtError:
+        pass
+    try:
+        mem = conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)
+        free = mem.get("free", 0) + mem.get("buffers", 0) + mem.get("cached", 0)
+        mem_used = (mem["total"] - free) * 1024
+    except (libvirt.libvirtError, KeyError):
+        pass
+    return NodeReading(maxcpu=info[2], maxmem=info[1] * 1024**2, cpu_busy_ns=busy,
+                       cpu_total_ns=total, mem_used=mem_used, time=now)
+
+
+def _pools(conn: libvirt.virConnect, node: str) -> tuple[Storage, ...]:
+    out = []
+    for pool in conn.listAllStoragePools():
+        kind = ET.fromstring(pool.XMLDesc(0)).get("type", "dir")
+        state, capacity, allocation, _available = pool.info()
+        out.append(Storage(
+            id=f"storage/{node}/{pool.name()}", name=pool.name(), type=kind,
+            shared=kind in SHARED_POOL_TYPES, total=capacity, used=allocation, node=node,
+            active=state == libvirt.VIR_STORAGE_POOL_RUNNING,
+        ))
+    return tuple(sorted(out, key=lambda s: s.name))
+
+
+def read_host(conn: libvirt.virConnect, node: str, cache: DescCache) -> HostReading:
+    """Everything the inventory needs from one host. Blocks: run it bounded."""
+    now = time.monotonic()
+    guests = []
+    seen = set()
+    for dom, record in conn.getAllDomainStats(0, 0):
+        uuid = dom.UUIDString()
+        try:
+            entry = cache.get(uuid)
+            if entry is None:
+                entry = describe(conn, dom)
+                cache.put(uuid, entry)
+            reading = from_bulk(uuid, record, now) or per_domain(dom, entry.desc, now)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue  # undefined (or migrated away) while this poll ran
+            raise
+        seen.add(uuid)
+        guests.append((entry, reading))
+    cache.keep_only(seen)
+    return HostReading(_node(conn, now), tuple(guests), _pools(conn, node))

@@ -1,0 +1,143 @@
+"""Counters read from a host in one poll, and the rates between two polls.
+
+`getAllDomainStats` gives everything in one call on real hypervisors; drivers that
+return only `state.*` (the test driver) are read per domain instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import libvirt
+
+from vmconsole.backends.libvirt.domainxml import DomainDesc
+from vmconsole.model import GuestStatus, Metrics
+
+_STATUS = {
+    libvirt.VIR_DOMAIN_NOSTATE: GuestStatus.UNKNOWN,
+    libvirt.VIR_DOMAIN_RUNNING: GuestStatus.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: GuestStatus.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: GuestStatus.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: GuestStatus.RUNNING,  # shutting down: still up
+    libvirt.VIR_DOMAIN_SHUTOFF: GuestStatus.STOPPED,
+    libvirt.VIR_DOMAIN_CRASHED: GuestStatus.STOPPED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: GuestStatus.PAUSED,
+}
+
+
+# States in which a domain has a QEMU process, and so counters to read.
+_ACTIVE = frozenset({libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,
+                     libvirt.VIR_DOMAIN_PAUSED})
+
+
+def guest_status(state: int) -> GuestStatus:
+    return _STATUS.get(state, GuestStatus.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """Cumulative counters at one moment (monotonic seconds)."""
+
+    time: float
+    cpu_ns: int = 0
+    disk_read: int = 0
+    disk_write: int = 0
+    net_in: int = 0
+    net_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DomainReading:
+    uuid: str
+    state: int
+    counters: Counters
+    mem_used: int  # bytes
+    disk_capacity: int  # bytes
+    disk_allocation: int
+
+
+def _sum(record: dict[str, int], count_key: str, field: str) -> int:
+    prefix = count_key.split(".")[0]
+    return sum(int(record.get(f"{prefix}.{i}.{field}", 0))
+               for i in range(int(record.get(count_key, 0))))
+
+
+def _balloon_used(record: dict[str, int]) -> int | None:
+    """Guest memory in use in KiB, as the balloon driver sees it, else as QEMU's RSS."""
+    available, usable = record.get("balloon.available"), record.get("balloon.usable")
+    if available is not None and usable is not None:
+        return int(available) - int(usable)
+    rss = record.get("balloon.rss")
+    return int(rss) if rss is not None else None
+
+
+def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
+    """A reading from `getAllDomainStats`; None when the driver gave only the state."""
+    if "cpu.time" not in record and record.get("state.state") in _ACTIVE:
+        return None
+    used = _balloon_used(record)
+    current = int(record.get("balloon.current", 0))
+    return DomainReading(
+        uuid=uuid,
+        state=int(record.get("state.state", 0)),
+        counters=Counters(
+            time=now,
+            cpu_ns=int(record.get("cpu.time", 0)),
+            disk_read=_sum(record, "block.count", "rd.bytes"),
+            disk_write=_sum(record, "block.count", "wr.bytes"),
+            net_in=_sum(record, "net.count", "rx.bytes"),
+            net_out=_sum(record, "net.count", "tx.bytes"),
+        ),
+        mem_used=(used if used is not None else current) * 1024,
+        disk_capacity=_sum(record, "block.count", "capacity"),
+        disk_allocation=_sum(record, "block.count", "allocation"),
+    )
+
+
+def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainReading:
+    """A reading from per-domain calls, for drivers whose bulk stats hold only the state."""
+    state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
+    if state not in _ACTIVE:
+        return DomainReading(dom.UUIDString(), state, Counters(now), mem_kib * 1024, 0, 0)
+    disk_read = disk_write = net_in = net_out = 0
+    for disk in desc.image_disks:
+        _rd_req, rd_bytes, _wr_req, wr_bytes, _errs = dom.blockStats(disk.target)
+        disk_read += rd_bytes
+        disk_write += wr_bytes
+    for mac in desc.macs:
+        stats = dom.interfaceStats(mac)
+        net_in += stats[0]
+        net_out += stats[4]
+    used = mem_kib
+    if desc.balloon:
+        with contextlib.suppress(libvirt.libvirtError):
+            used = _balloon_used({f"balloon.{k}": v for k, v in dom.memoryStats().items()}
+                                 ) or mem_kib
+    return DomainReading(
+        uuid=dom.UUIDString(),
+        state=state,
+        counters=Counters(now, cpu_ns, disk_read, disk_write, net_in, net_out),
+        mem_used=used * 1024,
+        disk_capacity=0,
+        disk_allocation=0,
+    )
+
+
+def rates(before: Counters | None, after: Counters, cpus: int, mem_used: int) -> Metrics:
+    """Per-second rates between two readings; cpu as a fraction of `cpus`."""
+    if before is None or after.time <= before.time:
+        return Metrics(mem=mem_used)
+    span = after.time - before.time
+
+    def rate(a: int, b: int) -> float:
+        return max(0.0, (b - a) / span)  # a restarted guest's counters start again
+
+    return Metrics(
+        cpu=min(1.0, rate(before.cpu_ns, after.cpu_ns) / 1e9 / max(1, cpus)),
+        mem=mem_used,
+        disk_read=rate(before.disk_read, after.disk_read),
+        disk_write=rate(before.disk_write, after.disk_write),
+        net_in=rate(before.net_in, after.net_in),
+        net_out=rate(before.net_out, after.net_out),
+    )

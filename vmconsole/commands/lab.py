@@ -1,0 +1,53 @@
+"""`vmconsole lab up|down|status`: a real libvirt cluster on this machine (root only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vmconsole.config import config_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("lab", help="build a real libvirt cluster on this machine "
+                            "(network namespaces, one libvirtd per node, TCG guests)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file that receives the 'lab' profile")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser("up", help="build the lab (idempotent) and write the 'lab' "
+                               "profile")
+    build.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    build.add_argument("--guests", type=int, default=2,
+                       help="number of running guests (default 2)")
+    actions.add_parser("down", help="remove everything the lab made, and its profile")
+    actions.add_parser("status", help="what of the lab is up")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: `vmconsole --help` must not need libvirt-python.
+    from vmconsole.lab import checks
+    from vmconsole.lab.shell import LabError
+
+    if args.action != "status" and (problems := checks.problems()):
+        for problem in problems:
+            print(f"vmconsole lab: {problem}", file=sys.stderr)
+        return 2
+    from vmconsole.lab import builder
+
+    config = config_path(args.config)
+    try:
+        if args.action == "up":
+            builder.up(args.nodes, args.guests, config, print)
+            print("open it with: vmconsole --profile lab")
+        elif args.action == "down":
+            return 1 if builder.down(config, print) else 0
+        else:
+            print("\n".join(builder.status(config)))
+    except LabError as exc:
+        print(f"vmconsole lab: {exc}", file=sys.stderr)
+        if args.action == "up":
+            print("vmconsole lab: `vmconsole lab down` removes what was made so far",
+                  file=sys.stderr)
+        return 1
+    return 0

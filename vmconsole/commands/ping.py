@@ -1,0 +1,66 @@
+"""`vmconsole ping ADDRESS`: probe at up to 100 Hz and report every outage as it ends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "ping", help="measure outages of an address (e.g. during a migration)",
+        description="Probe ADDRESS at a fixed rate; print each outage as it ends and a "
+        "summary at the end (Ctrl+C ends early). Exit 0, or 2 when the address cannot "
+        "be probed.")
+    parser.add_argument("address", metavar="ADDRESS", help="IP address or host name")
+    parser.add_argument("--interval", type=float, default=0.01, metavar="S",
+                        help="seconds between probes, down to 0.01 (default 0.01)")
+    bound = parser.add_mutually_exclusive_group()
+    bound.add_argument("--count", "-c", type=int, metavar="N", help="stop after N probes")
+    bound.add_argument("--duration", "-w", type=float, metavar="S",
+                       help="stop after S seconds (default: one hour, or Ctrl+C)")
+    parser.add_argument("--tcp", type=int, metavar="PORT",
+                        help="TCP connect to PORT instead of ICMP echo (no root needed)")
+    parser.add_argument("--netns", metavar="NAME",
+                        help="probe from inside network namespace NAME (ip netns; root)")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="a reply later than this counts as lost "
+                        "(default: twice the interval, at least 0.1)")
+    parser.add_argument("--min-lost", type=int, default=1, metavar="N",
+                        help="consecutive lost probes that make an outage (default 1)")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"vmconsole ping: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from vmconsole.monitor.ping import NetnsError, PingMonitor, ProbeError, ProbeTarget
+    from vmconsole.monitor.ping.report import format_duration, outage_line, summary_lines
+
+    if args.min_lost < 1:
+        return _fail("--min-lost must be at least 1")
+    try:
+        if args.tcp is None:
+            target = ProbeTarget.icmp(args.address, netns=args.netns)
+        else:
+            target = ProbeTarget.tcp(args.address, args.tcp, netns=args.netns)
+        monitor = PingMonitor()
+        session = monitor.start(
+            target, interval=args.interval, timeout=args.timeout, count=args.count,
+            duration=args.duration, min_lost=args.min_lost,
+            on_outage=lambda outage: print(outage_line(outage), flush=True))
+    except (ProbeError, NetnsError, ValueError) as exc:
+        return _fail(str(exc))
+    try:
+        print(f"PING {target.label}: every {format_duration(session.interval)}, "
+              f"timeout {format_duration(session.timeout)}", flush=True)
+        while not session.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        session.stop()
+        session.wait(2.0)
+    print("\n".join(summary_lines(session.snapshot())), flush=True)
+    return 0

@@ -1,0 +1,194 @@
+"""`lab up`, `lab down` and `lab status`: build, remove and describe the lab."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import libvirt
+
+from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.lab import cgroups, checks, daemon, guests, initramfs, network
+from vmconsole.lab.layout import (
+    LAN_NS,
+    MAX_GUESTS,
+    MAX_NODES,
+    PROFILE,
+    TEMPLATE,
+    Layout,
+    NodeLayout,
+    lab_root,
+    layout,
+)
+from vmconsole.lab.profile import has_profile, remove_profile, write_profile
+from vmconsole.lab.shell import LabError
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LabSize:
+    nodes: int
+    guests: int
+
+
+def read_size(root: Path | None = None) -> LabSize | None:
+    path = (root or lab_root()) / "lab.json"
+    try:
+        data = json.loads(path.read_text())
+        return LabSize(int(data["nodes"]), int(data["guests"]))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _connect(node: NodeLayout) -> libvirt.virConnect:
+    try:
+        return libvirt.open(node.uri)
+    except libvirt.libvirtError as exc:
+        raise LabError(f"cannot reach {node.name}'s libvirtd at {node.socket}: "
+                       f"{exc.get_error_message()}") from None
+
+
+def _probe_capabilities(node: NodeLayout) -> None:
+    """Make libvirtd probe QEMU now (~8 s, once), so its cache can seed the others."""
+    conn = _connect(node)
+    try:
+        conn.getDomainCapabilities(None, "x86_64", None, "qemu", 0)
+    finally:
+        conn.close()
+
+
+def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
+    if problems := checks.problems():
+        raise LabError("; ".join(problems))
+    if not 1 <= nodes <= MAX_NODES or not 0 <= guest_count <= MAX_GUESTS:
+        raise LabError(f"--nodes is 1..{MAX_NODES} and --guests 0..{MAX_GUESTS}")
+    started = time.monotonic()
+    ensure_event_loop()  # also keeps libvirt from printing its errors twice
+    previous = read_size()
+    if previous and (previous.nodes > nodes or previous.guests > guest_count):
+        say(f"the lab already has {previous.nodes} nodes and {previous.guests} guests: "
+            "keeping them (lab down first to shrink it)")
+        nodes, guest_count = max(nodes, previous.nodes), max(guest_count, previous.guests)
+    lab = layout(nodes, guest_count)
+    lab.root.mkdir(parents=True, exist_ok=True)
+    lab.state_file.write_text(json.dumps({"nodes": nodes, "guests": guest_count}))
+    kernel = Path(checks.kernel_image() or "")
+    initrd = lab.boot_dir / "initrd.img"
+    if not initrd.exists():
+        lab.boot_dir.mkdir(parents=True, exist_ok=True)
+        initramfs.build(kernel.name.removeprefix("vmlinuz-"), initrd)
+        say(f"guest initramfs built from {kernel.name}'s modules: {initrd}")
+    network.ensure_lan()
+    for node in lab.nodes:
+        network.ensure_node(node)
+        daemon.prepare(node)
+    first = lab.nodes[0]
+    daemon.start(first)
+    _probe_capabilities(first)
+    for node in lab.nodes[1:]:
+        daemon.seed_capabilities(first, node)
+        daemon.start(node)
+    conns = {node.name: _connect(node) for node in lab.nodes}
+    try:
+        for node in lab.nodes:
+            guests.ensure_pool(conns[node.name], node)
+        guests.ensure_template(conns[first.name], first, kernel, initrd)
+        for guest in lab.guests:
+            where = guests.find_guest(conns, guest.name) or guest.node.name
+            guests.ensure_guest(conns[where], guest, kernel, initrd)
+    except libvirt.libvirtError as exc:
+        raise LabError(f"libvirt: {exc.get_error_message()}") from None
+    finally:
+        for conn in conns.values():
+            with suppress(libvirt.libvirtError):
+                conn.close()
+    write_profile(config, [node.uri for node in lab.nodes])
+    say(f"lab up in {time.monotonic() - started:.1f} s: {nodes} nodes, {guest_count} guests, "
+        f"template {TEMPLATE} on {first.name}; profile 'lab' in {config}")
+    return lab
+
+
+def _known_layout() -> Layout:
+    """The lab as recorded, or as found (nodes' directories and namespaces)."""
+    size = read_size()
+    if size:
+        return layout(size.nodes, size.guests)
+    root = lab_root()
+    found = [int(p.name[3:]) for p in (root / "nodes").glob("pve*") if p.name[3:].isdigit()]
+    found += [int(n.removeprefix("vmclab-pve")) for n in network.lab_namespaces()
+              if n.removeprefix("vmclab-pve").isdigit()]
+    return layout(max(found, default=1), 0)
+
+
+def _remove_files(lab: Layout) -> list[str]:
+    """Only what the lab wrote: $VMCONSOLE_LAB_DIR may name a directory that holds more.
+    Returns what is left."""
+    for made in (lab.root / "nodes", lab.boot_dir):
+        shutil.rmtree(made, ignore_errors=True)
+    lab.state_file.unlink(missing_ok=True)
+    with suppress(OSError):
+        lab.root.rmdir()
+    return [f"{lab.root} (holds files the lab did not make)"] if lab.root.exists() else []
+
+
+def down(config: Path, say: Say) -> list[str]:
+    """Remove everything the lab made; returns what could not be removed."""
+    if problems := checks.problems():
+        raise LabError("; ".join(problems))
+    ensure_event_loop()
+    lab = _known_layout()
+    left: list[str] = []
+    for node in lab.nodes:
+        if daemon.pid_of(node) is not None:
+            with suppress(libvirt.libvirtError):
+                conn = libvirt.open(node.uri)
+                guests.destroy_all(conn)
+                conn.close()
+        daemon.stop(node)
+        left += [str(p) for p in cgroups.remove(node.name)]
+        network.remove_netns(node.netns)
+    network.remove_netns(LAN_NS)
+    for name in network.lab_namespaces():  # nodes of a bigger lab than recorded
+        network.remove_netns(name)
+    left += _remove_files(lab)
+    if remove_profile(config):
+        say(f"profile 'lab' removed from {config}")
+    left += network.lab_namespaces() + [str(p) for p in cgroups.leftovers()]
+    say("lab down" + (f"; left behind: {', '.join(left)}" if left else ": nothing left"))
+    return left
+
+
+def status(config: Path) -> list[str]:
+    """Lines that say what of the lab is up."""
+    lab = _known_layout()
+    lan = "up" if network.netns_exists(LAN_NS) else "absent"
+    lines = [f"LAN namespace: {LAN_NS} ({lan}); probe guests with "
+             f"`ip netns exec {LAN_NS} ping ...` or `vmconsole ping --netns {LAN_NS} ...`",
+             f"lab directory: {lab.root}" + ("" if lab.root.exists() else " (absent)"),
+             f"profile '{PROFILE}' in {config}: "
+             + ("present" if has_profile(config) else "absent")]
+    if not lab.root.exists() and lan == "absent":
+        return [*lines, "the lab is down (vmconsole lab up builds it)"]
+    ensure_event_loop()
+    for node in lab.nodes:
+        pid = daemon.pid_of(node)
+        ns = "netns up" if network.netns_exists(node.netns) else "netns absent"
+        if pid is None:
+            lines.append(f"{node.name}: {node.ip}, {ns}, libvirtd not running")
+            continue
+        try:
+            conn = libvirt.open(node.uri)
+            doms = sorted(f"{d.name()}({'running' if d.isActive() else 'stopped'})"
+                          for d in conn.listAllDomains(0))
+            conn.close()
+        except libvirt.libvirtError as exc:
+            doms = [f"unreachable: {exc.get_error_message()}"]
+        lines.append(f"{node.name}: {node.ip}, {ns}, libvirtd pid {pid}, {node.uri}; "
+                     f"guests: {', '.join(doms) or 'none'}")
+    return lines

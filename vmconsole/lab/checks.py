@@ -1,0 +1,78 @@
+"""What the lab needs from the machine, and the Debian package that provides each."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    what: str
+    package: str
+    present: bool
+
+
+def kernel_image() -> str | None:
+    """The newest installed cloud kernel: its virtio drivers are modules we can load."""
+    found = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
+    return found[-1] if found else None
+
+
+def _static_busybox() -> bool:
+    path = shutil.which("busybox")
+    if path is None:
+        return False
+    return not _has_interpreter(Path(path).read_bytes())
+
+
+def _has_interpreter(elf: bytes) -> bool:
+    """A dynamic ELF has a PT_INTERP program header naming its loader; a static one
+    does not (and only a static busybox runs inside the guests' initramfs)."""
+    if elf[:4] != b"\x7fELF" or elf[4] != 2:  # 64-bit only: the lab is x86_64
+        return True
+    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    return any(struct.unpack_from("<I", elf, phoff + i * phentsize)[0] == 3
+               for i in range(phnum))
+
+
+def needs() -> list[Need]:
+    # Daemons live in sbin, which a user's PATH may lack.
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+    def tool(name: str, package: str) -> Need:
+        return Need(name, package, shutil.which(name, path=search) is not None)
+
+    return [
+        tool("libvirtd", "libvirt-daemon-system"),
+        tool("qemu-system-x86_64", "qemu-system-x86"),
+        tool("qemu-img", "qemu-utils"),
+        tool("ip", "iproute2"),
+        tool("unshare", "util-linux"),
+        Need("a static busybox", "busybox-static", _static_busybox()),
+        Need("a cloud kernel (/boot/vmlinuz-*-cloud-amd64)", "linux-image-cloud-amd64",
+             kernel_image() is not None),
+    ]
+
+
+def problems() -> list[str]:
+    """Why the lab cannot be built here (empty: it can)."""
+    out = []
+    if os.geteuid() != 0:
+        out.append("the lab needs root (network namespaces, libvirtd): run it with sudo")
+    missing = [n for n in needs() if not n.present]
+    if missing:
+        packages = " ".join(sorted({n.package for n in missing}))
+        what = ", ".join(n.what for n in missing)
+        out.append(f"missing {what}: apt-get install {packages}")
+    try:
+        import libvirt  # noqa: F401  (a binding that fails to load is as good as none)
+    except ImportError:
+        out.append("missing the libvirt Python binding: pip install libvirt-python "
+                   "(needs libvirt-dev, pkg-config, python3-dev)")
+    return out

@@ -1,0 +1,128 @@
+"""The lab's guests: direct-kernel-boot TCG VMs of 128 MiB on the node's `vmbr0`, a
+storage pool per node, and a template (with a small qcow2 disk, so that guests made
+from it can take snapshots with their RAM)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import libvirt
+
+from vmconsole.backends.libvirt.metadata import NAMESPACE, GuestMeta, meta_xml
+from vmconsole.lab.layout import (
+    GUEST_MEMORY_MIB,
+    PREFIXLEN,
+    TEMPLATE,
+    GuestLayout,
+    NodeLayout,
+)
+
+POOL = "lab-images"
+TEMPLATE_DISK_MIB = 64
+TEMPLATE_MAC = "52:54:00:77:ff:01"
+
+
+def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
+               cmdline_extra: str = "", disk: Path | None = None) -> str:
+    root = ET.Element("domain", {"type": "qemu"})  # TCG: KVM does not work here
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(root, "memory", {"unit": "MiB"}).text = str(GUEST_MEMORY_MIB)
+    ET.SubElement(root, "vcpu").text = "1"
+    if not meta.empty:
+        metadata = ET.SubElement(root, "metadata")
+        element = ET.fromstring(meta_xml(meta))
+        for node in element.iter():
+            node.tag = f"{{{NAMESPACE}}}{node.tag}"
+        metadata.append(element)
+    os_el = ET.SubElement(root, "os")
+    ET.SubElement(os_el, "type", {"arch": "x86_64", "machine": "pc"}).text = "hvm"
+    ET.SubElement(os_el, "kernel").text = str(kernel)
+    ET.SubElement(os_el, "initrd").text = str(initrd)
+    ET.SubElement(os_el, "cmdline").text = (
+        f"console=ttyS0 quiet panic=-1 lab_name={name} {cmdline_extra}".strip())
+    cpu = ET.SubElement(root, "cpu", {"mode": "custom", "match": "exact"})
+    ET.SubElement(cpu, "model", {"fallback": "allow"}).text = "qemu64"
+    devices = ET.SubElement(root, "devices")
+    ET.SubElement(devices, "emulator").text = "/usr/bin/qemu-system-x86_64"
+    if disk is not None:
+        disk_el = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
+        ET.SubElement(disk_el, "driver", {"name": "qemu", "type": "qcow2"})
+        ET.SubElement(disk_el, "source", {"file": str(disk)})
+        ET.SubElement(disk_el, "target", {"dev": "vda", "bus": "virtio"})
+    interface = ET.SubElement(devices, "interface", {"type": "bridge"})
+    ET.SubElement(interface, "mac", {"address": mac})
+    ET.SubElement(interface, "source", {"bridge": "vmbr0"})
+    ET.SubElement(interface, "model", {"type": "virtio"})
+    ET.SubElement(devices, "serial", {"type": "pty"})
+    ET.SubElement(devices, "console", {"type": "pty"})
+    balloon = ET.SubElement(devices, "memballoon", {"model": "virtio"})
+    ET.SubElement(balloon, "stats", {"period": "5"})
+    ET.register_namespace("vmc", NAMESPACE)
+    return ET.tostring(root, encoding="unicode")
+
+
+def ensure_pool(conn: libvirt.virConnect, node: NodeLayout) -> libvirt.virStoragePool:
+    try:
+        pool = conn.storagePoolLookupByName(POOL)
+    except libvirt.libvirtError:
+        node.images.mkdir(parents=True, exist_ok=True)
+        xml = (f"<pool type='dir'><name>{POOL}</name><target><path>{node.images}</path>"
+               "</target></pool>")
+        pool = conn.storagePoolDefineXML(xml, 0)
+        pool.setAutostart(1)
+    if not pool.isActive():
+        pool.create(0)
+    return pool
+
+
+def _defined(conn: libvirt.virConnect, name: str) -> libvirt.virDomain | None:
+    try:
+        return conn.lookupByName(name)
+    except libvirt.libvirtError:
+        return None
+
+
+def ensure_guest(conn: libvirt.virConnect, guest: GuestLayout, kernel: Path,
+                 initrd: Path) -> None:
+    """Defined and running (a lab guest is found wherever it has migrated to by the
+    caller, which passes the connection of the node that has it)."""
+    dom = _defined(conn, guest.name)
+    if dom is None:
+        xml = domain_xml(guest.name, guest.mac, kernel, initrd, GuestMeta(ip=guest.ip),
+                         f"lab_ip={guest.ip}/{PREFIXLEN}")
+        dom = conn.defineXML(xml)
+    if not dom.isActive():
+        dom.create()
+
+
+def ensure_template(conn: libvirt.virConnect, node: NodeLayout, kernel: Path,
+                    initrd: Path) -> None:
+    if _defined(conn, TEMPLATE) is not None:
+        return
+    pool = ensure_pool(conn, node)
+    volume_name = f"{TEMPLATE}-vda.qcow2"
+    try:
+        volume = pool.storageVolLookupByName(volume_name)
+    except libvirt.libvirtError:
+        volume = pool.createXML(
+            f"<volume><name>{volume_name}</name><capacity unit='MiB'>{TEMPLATE_DISK_MIB}"
+            "</capacity><target><format type='qcow2'/></target></volume>", 0)
+    xml = domain_xml(TEMPLATE, TEMPLATE_MAC, kernel, initrd, GuestMeta(template=True),
+                     disk=Path(volume.path()))
+    conn.defineXML(xml)
+
+
+def find_guest(conns: dict[str, libvirt.virConnect], name: str) -> str | None:
+    """The node that has a guest now (guests move between nodes)."""
+    for node, conn in conns.items():
+        if _defined(conn, name) is not None:
+            return node
+    return None
+
+
+def destroy_all(conn: libvirt.virConnect) -> None:
+    """Power off every guest of a node (its disks go with the node's directory)."""
+    for dom in conn.listAllDomains(0):
+        if dom.isActive():
+            dom.destroy()

@@ -1,0 +1,113 @@
+"""Where everything of the lab lives: names, addresses, directories.
+
+The LAN is 10.77.0.0/24 and exists only inside namespaces: the LAN namespace holds the
+bridge (and 10.77.0.1 for probes), node N holds 10.77.0.10N, guest N 10.77.0.(10+N).
+The root namespace never gets an address, route or link of the lab.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = Path("/var/lib/vmconsole-lab")
+LAN_NS = "vmclab-lan"
+LAN_BRIDGE = "lanbr0"
+LAN_ADDRESS = "10.77.0.1/24"
+NET = "10.77.0"
+PREFIXLEN = 24
+MAX_NODES = 9
+MAX_GUESTS = 89
+PROFILE = "lab"
+TEMPLATE = "tmpl-busybox"
+GUEST_MEMORY_MIB = 128  # 64 MiB fails silently (the kernel cannot unpack); 80 is the least seen
+
+
+def lab_root() -> Path:
+    return Path(os.environ.get("VMCONSOLE_LAB_DIR") or DEFAULT_ROOT)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLayout:
+    index: int
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return f"pve{self.index}"
+
+    @property
+    def netns(self) -> str:
+        return f"vmclab-{self.name}"
+
+    @property
+    def veth(self) -> str:
+        """The LAN namespace's end of the node's link (the node's end is its eth0)."""
+        return f"veth-{self.name}"
+
+    @property
+    def ip(self) -> str:
+        return f"{NET}.{100 + self.index}"
+
+    @property
+    def dir(self) -> Path:
+        return self.root / "nodes" / self.name
+
+    @property
+    def socket(self) -> Path:
+        return self.dir / "run" / "libvirt-sock"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.dir / "libvirtd.pid"
+
+    @property
+    def uri(self) -> str:
+        return f"qemu:///system?socket={self.socket}"
+
+    @property
+    def images(self) -> Path:
+        return self.dir / "images"
+
+
+@dataclass(frozen=True, slots=True)
+class GuestLayout:
+    index: int
+    node: NodeLayout
+
+    @property
+    def name(self) -> str:
+        return f"vm{self.index}"
+
+    @property
+    def ip(self) -> str:
+        return f"{NET}.{10 + self.index}"
+
+    @property
+    def mac(self) -> str:
+        return f"52:54:00:77:00:{self.index:02x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    root: Path
+    nodes: tuple[NodeLayout, ...]
+    guests: tuple[GuestLayout, ...]
+
+    @property
+    def boot_dir(self) -> Path:
+        return self.root / "boot"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "lab.json"
+
+
+def layout(nodes: int, guests: int, root: Path | None = None) -> Layout:
+    """Guests spread over the nodes in turn: vm1 on pve1, vm2 on pve2, ..."""
+    base = root or lab_root()
+    node_layouts = tuple(NodeLayout(i, base) for i in range(1, nodes + 1))
+    guest_layouts = tuple(GuestLayout(i, node_layouts[(i - 1) % nodes])
+                          for i in range(1, guests + 1))
+    return Layout(base, node_layouts, guest_layouts)

@@ -1,0 +1,70 @@
+"""The `lab` profile in the user's config file: added or replaced as a block of text,
+so the rest of the file (comments included) stays as the user wrote it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from vmconsole.config import parse_config
+from vmconsole.lab.layout import PROFILE
+from vmconsole.lab.shell import LabError
+
+_HEADER = re.compile(r"^\s*\[")
+_OURS = re.compile(rf"^\s*\[\[?\s*profiles\.{PROFILE}(\.|\s*\])")
+_MARK = "# Written by `vmconsole lab up`; `vmconsole lab down` removes it."
+_DEFAULT = re.compile(rf"^\s*default_profile\s*=\s*[\"']{PROFILE}[\"']\s*$")
+
+
+def _without_profile(text: str) -> str:
+    out, skipping = [], False
+    for line in text.splitlines():
+        if _HEADER.match(line):
+            skipping = bool(_OURS.match(line))
+        if not skipping and line.strip() != _MARK:
+            out.append(line)
+    return "\n".join(out).rstrip() + "\n" if out else ""
+
+
+def _block(uris: list[str], timeout: float) -> str:
+    quoted = ",\n".join(f'  "{uri}"' for uri in uris)
+    return (f"\n{_MARK}\n[[profiles.{PROFILE}.clusters]]\nkind = \"libvirt\"\n"
+            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n")
+
+
+def _check(path: Path, text: str) -> None:
+    try:
+        parse_config(tomllib.loads(text), path, text)
+    except Exception as exc:
+        raise LabError(f"{path}: the lab profile cannot be written without breaking the "
+                       f"file ({exc}); edit it by hand") from None
+
+
+def write_profile(path: Path, uris: list[str], timeout: float = 5.0) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = (_without_profile(text) + _block(uris, timeout)).lstrip("\n")
+    _check(path, new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new, encoding="utf-8")
+
+
+def remove_profile(path: Path) -> bool:
+    """Remove the lab profile (and a default_profile naming it); True if it was there."""
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    kept = _without_profile(text)
+    kept = "".join(f"{line}\n" for line in kept.splitlines() if not _DEFAULT.match(line))
+    if kept.strip() == text.strip():
+        return False
+    _check(path, kept)
+    path.write_text(kept if kept.strip() else "", encoding="utf-8")
+    return True
+
+
+def has_profile(path: Path) -> bool:
+    try:
+        return PROFILE in tomllib.loads(path.read_text(encoding="utf-8")).get("profiles", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False

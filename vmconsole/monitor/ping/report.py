@@ -1,0 +1,80 @@
+"""Outages and statistics in words, the same for the CLI and the console's panel."""
+
+from __future__ import annotations
+
+import time
+
+from vmconsole.monitor.ping.detector import Outage, RttStats
+from vmconsole.monitor.ping.session import PingSnapshot
+
+
+def format_duration(seconds: float) -> str:
+    """187 ms, 2.35 s, 2 min 05 s: the unit a person would use for a downtime."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes:.0f} min {rest:02.0f} s"
+
+
+def format_clock(at: float) -> str:
+    """An epoch time as local time of day with milliseconds: 12:01:02.345."""
+    whole = int(at)
+    return time.strftime("%H:%M:%S", time.localtime(whole)) + f".{int((at - whole) * 1000):03d}"
+
+
+def probes(n: int) -> str:
+    return f"{n} probe{'' if n == 1 else 's'} lost"
+
+
+def downtime_text(outage: Outage) -> str:
+    """"187 ms", or "at least 2.35 s" when the gap began before the first reply or has
+    not ended yet."""
+    amount = format_duration(outage.downtime)
+    return amount if outage.exact else f"at least {amount}"
+
+
+def outage_summary(outage: Outage) -> str:
+    """The panel's line: "downtime 187 ms, 12 probes lost"."""
+    still = ", still down" if outage.ongoing else ""
+    return f"downtime {downtime_text(outage)}, {probes(outage.lost)}{still}"
+
+
+def outage_line(outage: Outage) -> str:
+    """The CLI's line: "outage: 187 ms, 12 probes lost, 12:01:02.345 → 12:01:02.532"."""
+    end = "still down" if outage.end is None else format_clock(outage.end)
+    before = "" if outage.start_exact else "(no reply before) "
+    return (f"outage: {downtime_text(outage)}, {probes(outage.lost)}, "
+            f"{before}{format_clock(outage.start)} → {end}")
+
+
+def rtt_text(rtt: RttStats) -> str:
+    if not rtt.count:
+        return "rtt: no replies"
+    ms = [v * 1000 for v in (rtt.min, rtt.avg, rtt.max, rtt.mdev)]
+    return "rtt min/avg/max/mdev = {:.3f}/{:.3f}/{:.3f}/{:.3f} ms".format(*ms)
+
+
+def counts_text(snap: PingSnapshot) -> str:
+    return (f"{snap.sent} sent, {snap.received} received, "
+            f"{snap.loss * 100:.1f}% loss")
+
+
+def all_outages(snap: PingSnapshot) -> list[Outage]:
+    return list(snap.outages) + ([snap.ongoing] if snap.ongoing else [])
+
+
+def summary_lines(snap: PingSnapshot) -> list[str]:
+    """The closing summary, like ping's: counts, RTT, then every outage."""
+    outages = all_outages(snap)
+    lines = [f"--- {snap.target.label} ping statistics ---",
+             f"{counts_text(snap)}, time {format_duration(snap.now - snap.started)}",
+             rtt_text(snap.rtt)]
+    if not outages:
+        lines.append("outages: none")
+        return lines
+    total = sum(o.downtime for o in outages)
+    lines.append(f"outages: {len(outages)}, downtime {format_duration(total)} in all")
+    lines.extend(f"  {outage_line(o)}" for o in outages)
+    return lines

@@ -1,0 +1,239 @@
+"""A ping session (one target, its outages, statistics and event markers) and the monitor
+that runs sessions on the shared engines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vmconsole.backends.base import SupportsTimeControl
+from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
+from vmconsole.monitor.ping.engine import Engine
+from vmconsole.monitor.ping.probers import ENGINES
+from vmconsole.monitor.ping.targets import ProbeKind, ProbeTarget
+
+MIN_INTERVAL = 0.01
+MAX_INTERVAL = 60.0
+MAX_TIMEOUT = 10.0
+# Every session is bounded: with neither a count nor a duration it ends after an hour.
+DEFAULT_DURATION = 3600.0
+KEEP_SAMPLES = 20_000  # 200 s at 10 ms for the chart; outages and stats cover everything
+KEEP_MARKERS = 1_000
+
+
+def default_timeout(interval: float) -> float:
+    """When a probe counts as lost: twice the interval, at least 100 ms.
+
+    Probes do not wait for each other, so the timeout does not limit the gaps that can
+    be seen; it only decides how late a reply may be and still count, and how soon an
+    outage shows while it lasts.
+    """
+    return min(MAX_TIMEOUT, max(0.1, 2 * interval))
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """An event on the time axis, e.g. "migration started" (time in the session's clock)."""
+
+    time: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class PingSnapshot:
+    """A session's state at one moment, for a chart or a summary (times in its clock)."""
+
+    target: ProbeTarget
+    interval: float
+    started: float
+    now: float
+    running: bool
+    sent: int
+    received: int
+    rtt: RttStats
+    outages: tuple[Outage, ...]
+    ongoing: Outage | None
+    samples: tuple[ProbeResult, ...]
+    markers: tuple[Marker, ...]
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.received
+
+    @property
+    def loss(self) -> float:
+        """Lost probes as a fraction of those sent (0 before any)."""
+        return self.lost / self.sent if self.sent else 0.0
+
+
+def _real_clock() -> Callable[[], float]:
+    """Epoch seconds that advance with time.monotonic (no jumps when NTP steps)."""
+    offset = time.time() - time.monotonic()
+    return lambda: time.monotonic() + offset
+
+
+class PingSession:
+    """Probes one target at a fixed rate until its count or duration is reached, or stop().
+
+    The engine thread calls the methods under "engine side"; everything else may be
+    called from any thread. `on_outage` runs on the engine thread as each outage ends.
+    """
+
+    def __init__(self, target: ProbeTarget, *, interval: float, timeout: float,
+                 count: int | None, duration: float | None, min_lost: int = 1,
+                 keep_samples: int = KEEP_SAMPLES,
+                 on_outage: Callable[[Outage], None] | None = None) -> None:
+        self.target = target
+        self.interval = interval
+        self.timeout = timeout
+        self.count = count
+        self.duration = duration
+        self.on_outage = on_outage
+        if target.kind is ProbeKind.SIM and isinstance(target.source, SupportsTimeControl):
+            self.clock: Callable[[], float] = target.source.now
+        else:
+            self.clock = _real_clock()
+        self.started = self.clock()
+        self.in_flight = 0  # engine side only
+        self._detector = OutageDetector(min_lost, keep_samples)
+        self._markers: deque[Marker] = deque(maxlen=KEEP_MARKERS)
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._stop = False
+        self._stop_seen = False
+        self._next_seq = 0
+        self._ends_at: float | None = None
+        self.done_sending = False
+
+    # --- for everyone -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def stop(self) -> None:
+        """End the session; probes still in flight are not counted."""
+        self._stop = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the session has ended; False if TIMEOUT passed first."""
+        return self._done.wait(timeout)
+
+    def mark(self, label: str, at: float | None = None) -> None:
+        """Put an event marker on the time axis (default: now, in the session's clock)."""
+        with self._lock:
+            self._markers.append(Marker(self.clock() if at is None else at, label))
+
+    def snapshot(self) -> PingSnapshot:
+        d = self._detector
+        with self._lock:
+            return PingSnapshot(
+                target=self.target, interval=self.interval, started=self.started,
+                now=self.clock(), running=self.running, sent=d.sent, received=d.received,
+                rtt=d.rtt, outages=tuple(d.outages), ongoing=d.ongoing(),
+                samples=tuple(d.samples), markers=tuple(self._markers))
+
+    # --- engine side --------------------------------------------------------------------
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop and not self._stop_seen
+
+    def stop_acknowledged(self) -> None:
+        self._stop_seen = True
+        self.done_sending = True
+
+    def begin(self, now: float) -> None:
+        if self.duration is not None:
+            self._ends_at = now + self.duration
+
+    def next_seq(self, now: float) -> int | None:
+        """The sequence number of the probe to send now, or None when sending is over."""
+        if (self._stop or (self.count is not None and self._next_seq >= self.count)
+                or (self._ends_at is not None and now >= self._ends_at)):
+            self.done_sending = True
+            return None
+        seq = self._next_seq
+        self._next_seq += 1
+        return seq
+
+    def record(self, result: ProbeResult) -> None:
+        with self._lock:
+            closed = self._detector.add(result)
+        self._announce(closed)
+
+    def abandon(self, seq: int) -> None:
+        with self._lock:
+            closed = self._detector.abandon(seq)
+        self._announce(closed)
+
+    def finish(self) -> None:
+        self._done.set()
+
+    def _announce(self, closed: list[Outage]) -> None:
+        if self.on_outage is not None:
+            for outage in closed:
+                self.on_outage(outage)
+
+
+class PingMonitor:
+    """Starts sessions on one engine thread per (probe kind, network namespace)."""
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[ProbeKind, str | None], Engine] = {}
+        self._sessions: list[PingSession] = []
+        self._lock = threading.Lock()
+
+    def start(self, target: ProbeTarget, *, interval: float = 0.01,
+              timeout: float | None = None, count: int | None = None,
+              duration: float | None = None, min_lost: int = 1,
+              keep_samples: int = KEEP_SAMPLES,
+              on_outage: Callable[[Outage], None] | None = None) -> PingSession:
+        """Start probing TARGET. Raises ValueError for bad settings and ProbeError (or
+        NetnsError) when the target cannot be probed at all (no privilege, no namespace)."""
+        if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+            raise ValueError(f"interval must be between {MIN_INTERVAL} and {MAX_INTERVAL} s")
+        timeout = default_timeout(interval) if timeout is None else timeout
+        if not 0 < timeout <= MAX_TIMEOUT:
+            raise ValueError(f"timeout must be above 0 and at most {MAX_TIMEOUT} s")
+        if count is not None and count < 1:
+            raise ValueError("count must be at least 1")
+        if duration is not None and duration <= 0:
+            raise ValueError("duration must be above 0")
+        if count is None and duration is None:
+            duration = DEFAULT_DURATION
+        session = PingSession(target, interval=interval, timeout=timeout, count=count,
+                              duration=duration, min_lost=min_lost,
+                              keep_samples=keep_samples, on_outage=on_outage)
+        key = (target.kind, target.netns)
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None or not engine.is_alive():
+                engine = ENGINES[target.kind](target.netns, self._retire)
+                engine.start_and_wait()
+                self._engines[key] = engine
+            engine.add(session)
+            self._sessions = [s for s in self._sessions if s.running] + [session]
+        return session
+
+    def stop_all(self, wait: float = 2.0) -> None:
+        """Stop every session and wait up to WAIT seconds for their engines to end."""
+        with self._lock:
+            sessions, engines = list(self._sessions), list(self._engines.values())
+        for session in sessions:
+            session.stop()
+        deadline = time.monotonic() + wait
+        for engine in engines:
+            engine.join(max(0.0, deadline - time.monotonic()))
+
+    def _retire(self, engine: Engine) -> bool:
+        with self._lock:
+            if engine.has_inbox():
+                return False
+            key = next((k for k, e in self._engines.items() if e is engine), None)
+            if key is not None:
+                del self._engines[key]
+            return True

@@ -1,0 +1,128 @@
+"""The ping chart as text: round-trip time over the recent past, outages shaded, events
+marked and labelled on the time axis. Pure plotext (version 5's API) into rich Text.
+
+plotext keeps one global figure: call `ping_chart` only from the event loop's thread
+(as vmconsole.ui.plot does), which clears the figure before each chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import plotext as plt
+from rich.color import Color
+from rich.text import Text
+
+from vmconsole.monitor.ping import Marker, Outage, PingSnapshot
+
+Rgb = tuple[int, int, int]
+
+_Y_LABEL_WIDTH = 7  # "  12.5┤": the y ticks take about this many columns
+
+
+@dataclass(frozen=True, slots=True)
+class PingChartColors:
+    """Colours from the theme, as anything rich parses ("#50c878", "green")."""
+
+    rtt: str
+    outage: str
+    marker: str
+    text: str
+
+
+def _rgb(color: str) -> Rgb:
+    triplet = Color.parse(color).get_truecolor()
+    return (triplet.red, triplet.green, triplet.blue)
+
+
+def _peaks(points: list[tuple[float, float]], start: float, window: float,
+           buckets: int) -> tuple[list[float], list[float]]:
+    """The highest RTT in each of BUCKETS slices of the window: a spike must survive
+    being squeezed into a few columns."""
+    top: dict[int, tuple[float, float]] = {}
+    for x, y in points:
+        slot = min(buckets - 1, int((x - start) / window * buckets))
+        if slot not in top or y > top[slot][1]:
+            top[slot] = (x, y)
+    ordered = [top[k] for k in sorted(top)]
+    return [x for x, _ in ordered], [y for _, y in ordered]
+
+
+def _place_labels(markers: list[Marker], start: float, window: float,
+                  columns: int) -> list[tuple[int, str]]:
+    """(row, alignment) for each marker's label: it starts at its line ("left"), or ends
+    there ("right") near the right edge; a label that would overlap one already placed
+    goes a row down (0 = top)."""
+    row_ends: list[int] = []  # the first free column of each row
+    placed = []
+    for marker in markers:
+        column = int((marker.time - start) / window * columns)
+        align = "left" if column + len(marker.label) < columns else "right"
+        first = column if align == "left" else column - len(marker.label)
+        row = next((i for i, free in enumerate(row_ends) if first >= free), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0)
+        row_ends[row] = first + len(marker.label) + 1
+        placed.append((row, align))
+    return placed
+
+
+def _time_ticks(window: float) -> tuple[list[float], list[str]]:
+    step = next(s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
+                if window / s <= 4)
+    ticks = [-float(step * k) for k in range(int(window // step), -1, -1)]
+    return ticks, [("now" if t == 0 else f"{t:.0f}s") for t in ticks]
+
+
+def _shade_outages(outages: list[Outage], start: float, end: float, top: float,
+                   min_width: float, color: Rgb) -> None:
+    for outage in outages:
+        left = max(outage.start, start) - end
+        right = (end if outage.end is None else outage.end) - end
+        plt.rectangle([left, max(right, left + min_width)], [0, top], marker="░",
+                      color=color, fill=True)
+
+
+def ping_chart(snap: PingSnapshot, width: int, height: int, colors: PingChartColors,
+               window: float = 30.0) -> Text:
+    """The last WINDOW seconds of SNAP at WIDTH x HEIGHT cells (x: seconds before now)."""
+    if width < 20 or height < 5:
+        return Text("")
+    end = snap.now
+    start = end - window
+    replies = [(s.sent - end, s.rtt * 1000) for s in snap.samples
+               if s.rtt is not None and s.sent >= start]
+    lost = [s.sent - end for s in snap.samples if s.rtt is None and s.sent >= start]
+    outages = [o for o in snap.outages if o.end is not None and o.end >= start]
+    if snap.ongoing is not None:
+        outages.append(snap.ongoing)
+    markers = [m for m in snap.markers if start <= m.time <= end]
+    canvas_rows = max(3, height - 3)
+    labels = _place_labels(markers, start, window, max(1, width - _Y_LABEL_WIDTH))
+    # Labels take the top rows; the y range grows so that the data stays below them.
+    label_rows = min(canvas_rows - 2, max((row for row, _ in labels), default=-1) + 1)
+    peak = max(0.1, max((y for _, y in replies), default=0.0) * 1.2)
+    top = peak * canvas_rows / (canvas_rows - label_rows)
+
+    plt.clf()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    shade, marker_color = _rgb(colors.outage), _rgb(colors.marker)
+    _shade_outages(outages, start, end, top, window / width, shade)
+    if lost:
+        plt.scatter(lost, [0.0] * len(lost), marker="x", color=shade)
+    if replies:
+        xs, ys = _peaks(replies, -window, window, 2 * width)
+        plt.scatter(xs, ys, marker="braille", color=_rgb(colors.rtt))
+    for marker, (row, align) in zip(markers, labels, strict=True):
+        plt.vline(marker.time - end, color=marker_color)
+        plt.text(marker.label, marker.time - end, top * (1 - row / canvas_rows),
+                 color=marker_color, alignment=align)
+    plt.xlim(-window, 0)
+    plt.ylim(0, top)
+    plt.xticks(*_time_ticks(window))
+    plt.yticks([0, top / 2, top], ["0", f"{top / 2:.2g}", f"{top:.2g}ms"])
+    plt.ticks_color(_rgb(colors.text))
+    plt.axes_color("default")
+    plt.canvas_color("default")
+    return Text.from_ansi(plt.build(), no_wrap=True)
