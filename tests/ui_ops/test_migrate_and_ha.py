@@ -17,6 +17,7 @@ from tests.ui_ops.helpers import (
     tree_label,
     tree_parent,
 )
+from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.ha import HAForm
 from vmconsole.ui.modals.migrate import MigrateForm
@@ -35,7 +36,8 @@ def options(form: MigrateForm) -> dict[str, tuple[bool, str]]:
 
 async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(console, audit):
     c = console()
-    async with c.app.run_test(size=(80, 24)) as pilot:
+    messages: list[object] = []
+    async with c.app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await on_guest(pilot, c, "web1")
         await act(pilot, "m")
         form = c.app.screen
@@ -49,6 +51,9 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
         assert c.app.screen is not form
         [record] = list(audit.read())
         assert record.parameters == {"node": "pve2", "mode": "live", "with_local_disks": False}
+        [started] = [m for m in messages if isinstance(m, OperationStarted)]  # for the ping
+        assert started.description == "Migrate web1 to pve2"  # monitor to start itself
+        assert started.task.id == record.task_id
         await poll(pilot, c, advance=2)
         assert "running" in task_rows(c.app)[0][-1] or "%" in task_rows(c.app)[0][-1]
         await poll(pilot, c, advance=60)

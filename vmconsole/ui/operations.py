@@ -18,6 +18,7 @@ from textual.worker import WorkerFailed
 
 from vmconsole.audit import AuditRecord
 from vmconsole.backends.base import Backend, BackendError, InvalidInput, Task
+from vmconsole.ui.messages import OperationFailed, OperationStarted
 
 if TYPE_CHECKING:
     from vmconsole.ui.operations_features import OperationsFeatures
@@ -119,10 +120,16 @@ class OperationRunner:
             result=result, parameters=dict(request.parameters), task_id=task_id))
 
     def _show(self, request: OpRequest, outcome: Outcome) -> None:
+        """Tell the user, and the app's other features (the ping monitor starts itself
+        on a migration), through OperationStarted / OperationFailed."""
         if outcome.task is None:
             self.app.notify(outcome.message, title=f"{request.description}: refused",
                             severity="error", timeout=10)
+            self.app.post_message(OperationFailed(request.cluster, request.description,
+                                                  outcome.message))
             return
+        self.app.post_message(OperationStarted(request.cluster, request.description,
+                                               outcome.task))
         self.app.notify(f"task {outcome.task.id}", title=f"{request.description}: started")
         self.app.show_task(request.cluster, outcome.task)
         loop = self.app.loops.get(request.cluster)
