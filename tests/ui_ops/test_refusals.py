@@ -5,9 +5,11 @@ from __future__ import annotations
 from textual.widgets import Button, Input, Static
 
 from tests.ui_ops.helpers import act, notes, on_guest, select, settle
+from vmconsole.config import Config
 from vmconsole.session import Role
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.operations import VIEWER_REFUSAL
 
 
@@ -92,3 +94,13 @@ async def test_the_palette_tells_a_viewer_why_before_they_choose(console):
         commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
         assert commands["Migrate: web1"] == f"not now: {VIEWER_REFUSAL}"
         assert not commands["Snapshots: web1"].startswith("not now")  # looking is fine
+
+
+async def test_an_operation_key_can_be_remapped_by_its_id(console):
+    c = console(config=Config(keys={"guest.migrate": "M"}))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        assert not isinstance(c.app.screen, MigrateForm)
+        await act(pilot, "M")
+        assert isinstance(c.app.screen, MigrateForm)
