@@ -80,3 +80,16 @@ def test_actions_hide_what_the_backend_cannot_do():
     offered = dict((a.name, why) for a, why in applicable(Selection("lab", stopped,
                                                                     inventory, bare)))
     assert offered["migrate"] is None and offered["start"] is None
+
+
+def test_a_full_copy_must_fit_on_thick_storage():
+    from vmconsole.model import Storage
+
+    gib = 2**30
+    san = Storage("storage/san", "san", "lvm", True, total=100 * gib, used=95 * gib)
+    thin = Storage("storage/pve1/local-lvm", "local-lvm", "lvmthin", False,
+                   total=100 * gib, used=95 * gib, node="pve1")
+    assert validate.room_for(10 * gib, san) == \
+        "not enough space on san: needs 10.0 GiB, 5.0 GiB free"
+    assert validate.room_for(5 * gib, san) is None
+    assert validate.room_for(10 * gib, thin) is None  # thin pools grow as written

@@ -13,7 +13,8 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Select
 
 from vmconsole.backends.base import Capabilities, CloneSpec
-from vmconsole.model import Guest, Inventory, Snapshot
+from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
+from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.form import FormScreen, Submitter
 
@@ -86,12 +87,22 @@ class CloneForm(FormScreen):
                                 "stays on the template's storage")
 
     def _storage_options(self, node: str | None) -> list[tuple[str, str]]:
+        """Storages on the node that hold this kind of guest's disks, with their free
+        space: a full clone of a thick volume needs all of it at once."""
+        content = "rootdir" if self.source.guest.kind is GuestKind.CT else "images"
         options = [(SAME_STORAGE, SAME_STORAGE)]
         if node:
-            options += [(f"{s.name} ({s.type}{', shared' if s.shared else ''})", s.name)
+            options += [(f"{s.name} ({s.type}{', shared' if s.shared else ''}, "
+                         f"{fmt.size(s.total - s.used)} free)", s.name)
                         for s in self.source.inventory.storages_for(node)
-                        if s.active and "images" in s.content]
+                        if s.active and content in s.content]
         return options
+
+    def _target_storage(self, node: str, chosen: object) -> Storage | None:
+        name = chosen if chosen != SAME_STORAGE else next(iter(self.source.guest.storages),
+                                                          None)
+        return next((s for s in self.source.inventory.storages_for(node) if s.name == name),
+                    None)
 
     @on(Select.Changed, "#node")
     def _node_changed(self, event: Select.Changed) -> None:
@@ -133,6 +144,9 @@ class CloneForm(FormScreen):
             elif chosen != CURRENT_STATE:
                 snapshot = chosen
         linked = bool(self.query("#linked")) and self.query_one("#linked", Checkbox).value
+        if not linked and isinstance(node, str) and (reason := validate.room_for(
+                self.source.guest.maxdisk, self._target_storage(node, storage))):
+            errors["storage"] = reason
         if errors:
             return None, errors
         return CloneSpec(name=name, node=str(node), vmid=vmid, full=not linked,

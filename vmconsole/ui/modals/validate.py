@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from vmconsole.model import Inventory
+from vmconsole.model import Inventory, Storage
+from vmconsole.ui import formatting as fmt
 
 VMID_MIN, VMID_MAX = 100, 999_999_999  # Proxmox's range for guest ids
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # Proxmox's "pve-configid" format, which snapshot names must follow.
 _SNAPSHOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+# Storage that allocates a volume's whole size when it is made (thin pools and files
+# grow as written, so their free space says little about a clone's fit).
+THICK_TYPES = frozenset({"lvm"})
 
 
 def guest_name(value: str, inventory: Inventory | None) -> str | None:
@@ -46,6 +50,17 @@ def snapshot_name(value: str, existing: Collection[str]) -> str | None:
         return "'current' is reserved for the running state"
     if value in existing:
         return f"a snapshot named '{value}' exists already"
+    return None
+
+
+def room_for(size: int, storage: Storage | None) -> str | None:
+    """Does a full copy of `size` bytes fit on thick storage?"""
+    if storage is None or storage.type not in THICK_TYPES:
+        return None
+    free = storage.total - storage.used
+    if size > free:
+        return f"not enough space on {storage.name}: needs {fmt.size(size)}, " \
+               f"{fmt.size(free)} free"
     return None
 
 
