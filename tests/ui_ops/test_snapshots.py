@@ -60,3 +60,15 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
         c.app.clear_notifications()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_task_log_with_a_clone_in_progress(snap_compare, audit):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, "debian12-template")
+        await act(pilot, "n", *"web2", "enter")
+        await poll(pilot, c, 20)  # a third of the way through a 10 GiB copy
+        c.app.clear_notifications()
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
