@@ -34,8 +34,8 @@ def console(audit) -> Callable[..., FrozenConsole]:
     """A frozen console on the classic lab, as an operator unless told otherwise."""
 
     def make(role: Role = Role.OPERATOR, **kwargs: object) -> FrozenConsole:
-        return FrozenConsole(SimCluster(), session=Session("alice", role, "local"),
-                             audit=audit, **kwargs)
+        kwargs.setdefault("audit", audit)
+        return FrozenConsole(SimCluster(), session=Session("alice", role, "local"), **kwargs)
 
     return make
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Button, Input, Static
 
 from tests.ui_ops.helpers import act, notes, on_guest, select, settle
+from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.session import Role
 from vmconsole.ui.modals.clone import CloneForm
@@ -104,3 +105,13 @@ async def test_an_operation_key_can_be_remapped_by_its_id(console):
         assert not isinstance(c.app.screen, MigrateForm)
         await act(pilot, "M")
         assert isinstance(c.app.screen, MigrateForm)
+
+
+async def test_an_audit_log_that_cannot_be_written_is_said(console, tmp_path):
+    (tmp_path / "not-a-dir").write_text("")
+    c = console(audit=AuditLog(tmp_path / "not-a-dir" / "audit.jsonl"))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "s")
+        assert any(n.startswith("the audit log could not be written") for n in notes(c.app))
+        assert [t.operation for t in c.backend.tasks()] == ["start"]

@@ -103,21 +103,23 @@ class OperationRunner:
         else:
             outcome = Outcome(task=task)
         result = "started" if outcome.ok else f"error: {outcome.message}"
+        self._audit(request, result, outcome.task.id if outcome.task else None)
+        return outcome
+
+    def _audit(self, request: OpRequest, result: str, task_id: str | None) -> None:
+        """In a worker thread. A log that cannot be written is said, not hidden, and does
+        not undo an operation the backend has already started."""
+        session = self.app.session
         try:
-            self._audit(request, result, outcome.task.id if outcome.task else None)
+            self.app.audit.append(AuditRecord(
+                user=session.user, role=str(session.role), source=session.source,
+                cluster=request.cluster, target=request.target, operation=request.operation,
+                result=result, parameters=dict(request.parameters), task_id=task_id))
         except OSError as exc:
             log.error("audit log not written: %s", exc)
             self.app.call_from_thread(
                 self.app.notify, f"the audit log could not be written: {exc}",
-                title="Audit", severity="warning")
-        return outcome
-
-    def _audit(self, request: OpRequest, result: str, task_id: str | None) -> None:
-        session = self.app.session
-        self.app.audit.append(AuditRecord(
-            user=session.user, role=str(session.role), source=session.source,
-            cluster=request.cluster, target=request.target, operation=request.operation,
-            result=result, parameters=dict(request.parameters), task_id=task_id))
+                title="Audit", severity="warning", timeout=10)
 
     def _show(self, request: OpRequest, outcome: Outcome) -> None:
         """Tell the user, and the app's other features (the ping monitor starts itself
