@@ -72,3 +72,15 @@ def test_task_log_with_a_clone_in_progress(snap_compare, audit):
         c.app.clear_notifications()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["vmconsole-light", "vmconsole-high-contrast"])
+def test_a_form_in_the_other_themes(snap_compare, audit, theme):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit,
+                      theme=theme)
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, "dns1")
+        await act(pilot, "m")
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

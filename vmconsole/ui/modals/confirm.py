@@ -16,7 +16,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
         width: 64; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $error; border-title-color: $text; background: $surface;
+        border: round $error; border-title-color: $text; background: $surface;
         padding: 0 1;
     }
     ConfirmScreen .question { margin-top: 1; }
