@@ -47,6 +47,7 @@ class LibvirtCluster:
     uris: tuple[str, ...]
     kind: str = "libvirt"
     timeout: float = 10.0
+    probe_netns: str | None = None  # the network namespace the guests are reached from
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,7 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
 
 
 _SIM_KEYS = {"kind", "name", "nodes", "guests", "seed", "time_scale", "scenario"}
-_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout"}
+_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns"}
 _PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
                  "token_secret_file", "password_env", "password_file", "verify_ssl",
                  "ca_file", "fingerprint", "timeout"}
@@ -201,6 +202,7 @@ def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
             name=r.get(table, "name", prefix, str, required=True),
             uris=tuple(uris),
             timeout=r.get(table, "timeout", prefix, float, 10.0),
+            probe_netns=r.get(table, "probe_netns", prefix, str),
         )
     if kind == "proxmox":
         for key in ("token_secret", "password"):

@@ -18,7 +18,8 @@ def test_the_profile_is_added_then_replaced_and_the_rest_kept(tmp_path):
     path.write_text(MINE)
     write_profile(path, ["qemu:///system?socket=/a/pve1/run/libvirt-sock"])
     write_profile(path, ["qemu:///system?socket=/b/pve1/run/libvirt-sock",
-                         "qemu:///system?socket=/b/pve2/run/libvirt-sock"])
+                         "qemu:///system?socket=/b/pve2/run/libvirt-sock"],
+                  probe_netns="vmclab-lan")
     text = path.read_text()
     assert text.startswith(MINE)
     assert text.count("[[profiles.lab.clusters]]") == 1
@@ -27,6 +28,7 @@ def test_the_profile_is_added_then_replaced_and_the_rest_kept(tmp_path):
     assert isinstance(lab, LibvirtCluster)
     assert lab.uris == ("qemu:///system?socket=/b/pve1/run/libvirt-sock",
                         "qemu:///system?socket=/b/pve2/run/libvirt-sock")
+    assert lab.probe_netns == "vmclab-lan"  # where the ping monitor reaches the guests
     assert config.clusters("home")[0].nodes == 5
 
 

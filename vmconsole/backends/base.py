@@ -331,3 +331,11 @@ class SupportsChangeNotice(Protocol):
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
         """`callback()` runs, on some backend thread, when the inventory changed."""
         ...
+
+
+@runtime_checkable
+class SupportsProbeNamespace(Protocol):
+    """Guests reachable only from inside a network namespace (the lab's LAN)."""
+
+    @property
+    def probe_netns(self) -> str | None: ...

@@ -108,7 +108,7 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
         for conn in conns.values():
             with suppress(libvirt.libvirtError):
                 conn.close()
-    write_profile(config, [node.uri for node in lab.nodes])
+    write_profile(config, [node.uri for node in lab.nodes], probe_netns=LAN_NS)
     say(f"lab up in {time.monotonic() - started:.1f} s: {nodes} nodes, {guest_count} guests, "
         f"template {TEMPLATE} on {first.name}; profile 'lab' in {config}")
     return lab

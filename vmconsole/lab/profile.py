@@ -27,10 +27,11 @@ def _without_profile(text: str) -> str:
     return "\n".join(out).rstrip() + "\n" if out else ""
 
 
-def _block(uris: list[str], timeout: float) -> str:
+def _block(uris: list[str], timeout: float, probe_netns: str | None) -> str:
     quoted = ",\n".join(f'  "{uri}"' for uri in uris)
+    netns = f"probe_netns = \"{probe_netns}\"\n" if probe_netns else ""
     return (f"\n{_MARK}\n[[profiles.{PROFILE}.clusters]]\nkind = \"libvirt\"\n"
-            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n")
+            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n{netns}")
 
 
 def _check(path: Path, text: str) -> None:
@@ -41,9 +42,12 @@ def _check(path: Path, text: str) -> None:
                        f"file ({exc}); edit it by hand") from None
 
 
-def write_profile(path: Path, uris: list[str], timeout: float = 5.0) -> None:
+def write_profile(path: Path, uris: list[str], timeout: float = 5.0,
+                  probe_netns: str | None = None) -> None:
+    """Add or replace the lab's profile; `probe_netns` is where the console's ping
+    monitor must probe the guests from (the lab's LAN namespace)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    new = (_without_profile(text) + _block(uris, timeout)).lstrip("\n")
+    new = (_without_profile(text) + _block(uris, timeout, probe_netns)).lstrip("\n")
     _check(path, new)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new, encoding="utf-8")

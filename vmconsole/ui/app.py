@@ -18,16 +18,18 @@ from vmconsole.session import Session
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations_features import OperationsFeatures
+from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.help import HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
+from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 
-class VMConsoleApp(OperationsFeatures, TeachingFeatures):
+class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -60,7 +62,9 @@ class VMConsoleApp(OperationsFeatures, TeachingFeatures):
             with Vertical(id="left"):
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
-            yield DetailPane(id="detail")
+            with Vertical(id="right"):
+                yield DetailPane(id="detail")
+                yield PingPanel(id="ping")
         yield TeachingPanel(id="teaching", classes="visible" if self.teachable() else "")
         yield TaskLog(id="tasks")
         yield Footer()
@@ -123,6 +127,7 @@ class VMConsoleApp(OperationsFeatures, TeachingFeatures):
             self.query_one(TaskLog).update_tasks(result.cluster, result.tasks,
                                                  result.inventory.taken_at)
         self.teaching_on_poll(result)
+        self.ping_on_poll(result)
         ref = self.selected
         if ref is not None and ref.cluster == result.cluster and (
             result.diff is None or ref.is_cluster or ref.object_id in result.diff.changed

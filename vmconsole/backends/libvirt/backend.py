@@ -40,6 +40,10 @@ class LibvirtBackend(ClusterCore):
         return self.cfg.name
 
     @property
+    def probe_netns(self) -> str | None:
+        return self.cfg.probe_netns
+
+    @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
 

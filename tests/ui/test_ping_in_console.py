@@ -1,0 +1,66 @@
+"""The ping monitor inside the console: `w` on a guest, and the monitor starting by
+itself when a migration begins, with the migration's phases marked."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.sim.clock import RealClock
+from vmconsole.config import SimCluster
+from vmconsole.monitor.ping import ProbeKind
+from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.ping_panel import PingPanel
+
+
+async def test_w_probes_the_selected_guest_through_the_simulator(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        assert not panel.has_class("visible")
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("w")
+        await c.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert panel.has_class("visible")
+        session = panel.session
+        assert session is not None and session.target.kind is ProbeKind.SIM
+        assert session.target.address == "qemu/100"
+        deadline = time.monotonic() + 5
+        while session.snapshot().received < 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert session.snapshot().received >= 5  # web1 runs: the model answers
+
+
+async def test_a_container_migration_starts_the_monitor_and_its_outage_is_measured():
+    # The simulated clock runs at 10x real time, so the ~8 s restart of a container
+    # takes under a second here while 10 ms probes still sample it every 100 ms.
+    c = FrozenConsole(SimCluster(), clock=RealClock(10.0))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.backend.migrate("lxc/200", "pve1", MigrationMode.RESTART)
+        panel = c.app.query_one(PingPanel)
+        deadline = time.monotonic() + 20
+        outages = []
+        while time.monotonic() < deadline:
+            c.poll()
+            await pilot.pause(0.1)
+            session = panel.session
+            if session is not None:
+                outages = [o for o in session.snapshot().outages if o.end is not None]
+                if outages:
+                    break
+        session = panel.session
+        assert session is not None and session.target.address == "lxc/200"
+        assert panel.has_class("visible")
+        assert outages, "the restart migration's outage was not measured"
+        downtime = outages[0].end - outages[0].start
+        assert 3.0 < downtime < 20.0, downtime
+        labels = [m.label for m in session.snapshot().markers]
+        assert "migration started" in labels
+        session.stop()
