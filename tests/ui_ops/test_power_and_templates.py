@@ -3,6 +3,8 @@ forms, the task log and the tree."""
 
 from __future__ import annotations
 
+import threading
+
 from textual.widgets import Checkbox, Input, Select
 
 from tests.ui_ops.helpers import (
@@ -176,3 +178,32 @@ async def test_the_backends_refusal_of_a_field_is_shown_next_to_it(console, audi
         [record] = list(audit.read())
         assert record.result.startswith("error: clone refused") and record.task_id is None
         assert c.backend.tasks() == []
+
+
+async def test_a_second_enter_while_submitting_does_not_clone_twice(console, audit):
+    c = console()
+    calls: list[str] = []
+    answer = threading.Event()
+    real_clone = c.backend.clone
+
+    def slow_clone(guest_id, spec):  # a backend that takes its time to answer
+        calls.append(spec.name)
+        answer.wait(5)
+        return real_clone(guest_id, spec)
+
+    c.backend.clone = slow_clone
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "c", *"test2")
+        await pilot.press("enter")
+        for _ in range(100):  # until the first submission waits on the backend
+            await pilot.pause(0.01)
+            if calls:
+                break
+        await pilot.press("enter")
+        await pilot.pause(0.05)
+        answer.set()
+        await settle(pilot)
+        assert calls == ["test2"]
+        assert [t.operation for t in c.backend.tasks()] == ["clone"]
+        assert [r.result for r in audit.read()] == ["started"]

@@ -116,20 +116,22 @@ class FormScreen(ModalScreen[Task | None]):
     @on(Button.Pressed, "#submit")
     @on(Input.Submitted)
     def action_submit(self) -> None:
+        submit = self.query_one("#submit", Button)
+        if submit.disabled:  # one submission at a time: a second Enter must not clone twice
+            return
         params, errors = self.collect()
         if errors:
             self.show_errors(errors)
             return
         self.show_errors({})
-        self.run_worker(self._send(params), exclusive=True, group="form")
+        submit.disabled = True
+        self.run_worker(self._send(params), group="form")
 
     async def _send(self, params: Any) -> None:
-        submit = self.query_one("#submit", Button)
-        submit.disabled = True
         try:
             outcome = await self._submit(params)
         finally:
-            submit.disabled = False
+            self.query_one("#submit", Button).disabled = False
         if outcome.ok:
             self.dismiss(outcome.task)
         else:
