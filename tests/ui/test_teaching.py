@@ -7,6 +7,7 @@ from textual.widgets import RichLog
 from vmconsole.backends.base import FaultKind
 from vmconsole.session import Role, Session
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.ping_panel import PingPanel
 
 
 def timeline(app) -> str:
@@ -122,5 +123,12 @@ def test_teaching_panel_mid_failover(snap_compare, console_factory):
         c.backend.inject_fault("pve2", FaultKind.POWER_OFF)
         await settle(c, pilot, polls=20, advance=4.0)  # 80 s: past the fence delay
         await select(c.app, pilot, TreeRef("lab", "node/pve2"))
+        # The failover started the ping monitor on db1; its live figures would make the
+        # snapshot differ run to run (tests/ui/test_ping_in_console.py covers it).
+        ping = c.app.query_one(PingPanel)
+        assert ping.session is not None and ping.session.target.address == "qemu/101"
+        ping.stop()
+        ping.remove_class("visible")
+        await pilot.pause()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

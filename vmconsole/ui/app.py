@@ -16,6 +16,8 @@ from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
 from vmconsole.ui.messages import ClusterPolled
+from vmconsole.ui.modals.snapshots import SnapshotPanel
+from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpScreen
@@ -28,7 +30,7 @@ from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 
-class VMConsoleApp(PingFeatures, TeachingFeatures):
+class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -47,8 +49,9 @@ class VMConsoleApp(PingFeatures, TeachingFeatures):
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, theme: str | None = None,
-                 ascii: bool = False) -> None:
+                 ascii: bool = False, audit: AuditLog | None = None) -> None:
         super().__init__(loops, config, session, ascii)
+        self.audit = audit or AuditLog()
         self._unsubscribe: list[object] = []
         self._theme_problems: list[str] = []
         self._requested_theme = theme or self.config.theme or DEFAULT_THEME
@@ -98,7 +101,7 @@ class VMConsoleApp(PingFeatures, TeachingFeatures):
 
     def _all_bindings(self) -> list[Binding]:
         out: list[Binding] = []
-        for cls in (type(self), ClusterTree, TaskLog):
+        for cls in (type(self), ClusterTree, TaskLog, SnapshotPanel):
             for bindings in cls._merge_bindings().key_to_bindings.values():
                 out += [b for b in bindings if b not in out]
         return out

@@ -89,7 +89,8 @@ def status_text(task: Task, styles: LabelStyles) -> Text:
     if task.status is TaskStatus.RUNNING:
         if task.progress is None:
             return Text("running…", style=styles.accent)
-        return Text(f"{fmt.bar(task.progress, 10)} {task.progress * 100:3.0f}%", styles.accent)
+        # The figure first: on a narrow terminal the column is cut from the right.
+        return Text(f"{task.progress * 100:3.0f}% {fmt.bar(task.progress, 10)}", styles.accent)
     if task.status is TaskStatus.ERROR:
         return Text(f"ERROR: {task.error or 'failed'}", style=styles.bad)
     if task.status is TaskStatus.WARNING:

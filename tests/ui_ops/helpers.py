@@ -1,0 +1,101 @@
+"""What the operation tests do as a user would: select, press, wait, read the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from rich.console import Console
+from textual.widgets import Static
+
+from vmconsole.monitor.poller import PollLoop
+from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.task_log import TaskLog
+
+# Worker groups that finish by themselves (flows wait on forms, so they are not here).
+BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots")
+
+
+async def settle(pilot, rounds: int = 200) -> None:
+    """Let keys, workers (backend calls in threads) and screen changes finish."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers if w.group in BACKGROUND_GROUPS):
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("workers still running")
+
+
+async def act(pilot, *keys: str) -> None:
+    """Press keys as a user would, each followed by the work it started."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def on_guest(pilot, c: FrozenConsole, name: str) -> str:
+    """A first poll, then the cursor on the guest called `name`; returns its id."""
+    await poll(pilot, c)
+    return await select(pilot, c, name)
+
+
+async def select(pilot, c: FrozenConsole, name: str) -> str:
+    """Put the tree's cursor on the guest called `name`; returns its id."""
+    return await select_in(pilot, c.loop, name)
+
+
+async def select_in(pilot, loop: PollLoop, name: str) -> str:
+    inventory = loop.poller.inventory
+    assert inventory is not None, "poll first"
+    guest = next(g for g in inventory.guests if g.name == name)
+    tree = pilot.app.query_one(ClusterTree)
+    assert tree.select_ref(TreeRef(inventory.cluster, guest.id))
+    tree.focus()
+    await pilot.pause()
+    return guest.id
+
+
+async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
+    c.poll(advance)
+    await pilot.pause()
+    await pilot.pause()
+
+
+def screen_text(app) -> str:
+    """The text of the current screen's labels and statics (tables included)."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    for widget in app.screen.query(Static):
+        console.print(widget.content)
+    return console.export_text()
+
+
+def tree_parent(app, name: str) -> str | None:
+    """The tree node (e.g. "node/pve2") under which the guest called `name` is shown."""
+    tree = app.query_one(ClusterTree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and f" {name} " in f"{node.label.plain} ":
+            return node.parent.data.object_id if node.parent and node.parent.data else None
+    return None
+
+
+def tree_label(app, name: str) -> str:
+    tree = app.query_one(ClusterTree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and f" {name} " in f"{node.label.plain} ":
+            return node.label.plain
+    raise AssertionError(f"no {name} in the tree")
+
+
+def task_rows(app) -> list[list[str]]:
+    """The task log as the user reads it, newest first."""
+    log = app.query_one(TaskLog)
+    return [[str(cell) for cell in log.get_row_at(i)] for i in range(log.row_count)]
+
+
+def notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]

@@ -1,0 +1,171 @@
+"""Migration and HA end to end: the target list with its reasons, the mode a guest's
+state implies, the guest moving in the tree, HA state in the tree label, a locked
+guest refusing a second operation, and the task's detail."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, OptionList, Static
+
+from tests.ui_ops.helpers import (
+    act,
+    notes,
+    on_guest,
+    poll,
+    screen_text,
+    settle,
+    task_rows,
+    tree_label,
+    tree_parent,
+)
+from vmconsole.ui.messages import OperationStarted
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.ha import HAForm
+from vmconsole.ui.modals.migrate import MigrateForm
+from vmconsole.ui.modals.task_detail import TaskDetailScreen
+from vmconsole.ui.widgets.task_log import TaskLog
+
+
+def options(form: MigrateForm) -> dict[str, tuple[bool, str]]:
+    targets = form.query_one("#node", OptionList)
+    out = {}
+    for i in range(targets.option_count):
+        option = targets.get_option_at_index(i)
+        out[option.id] = (not option.disabled, str(option.prompt))
+    return out
+
+
+async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(console, audit):
+    c = console()
+    messages: list[object] = []
+    async with c.app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        listed = options(form)
+        assert listed["pve1"] == (False, "pve1        not allowed: the guest is on this node")
+        assert listed["pve2"][0] and listed["pve3"][0]
+        assert "Live: the VM keeps running" in screen_text(c.app)
+        await pilot.press("enter")  # the first allowed target is highlighted: pve2
+        await settle(pilot)
+        assert c.app.screen is not form
+        [record] = list(audit.read())
+        assert record.parameters == {"node": "pve2", "mode": "live", "with_local_disks": False}
+        [started] = [m for m in messages if isinstance(m, OperationStarted)]  # for the ping
+        assert started.description == "Migrate web1 to pve2"  # monitor to start itself
+        assert started.task.id == record.task_id
+        await poll(pilot, c, advance=2)
+        assert "running" in task_rows(c.app)[0][-1] or "%" in task_rows(c.app)[0][-1]
+        await poll(pilot, c, advance=60)
+        assert tree_parent(c.app, "web1") == "node/pve2"
+        assert task_rows(c.app)[0][-1] == "OK"
+
+        c.app.query_one(TaskLog).focus()
+        await act(pilot, "enter")
+        assert isinstance(c.app.screen, TaskDetailScreen)
+        await pilot.pause(0.6)  # it follows the polls
+        text = screen_text(c.app)
+        assert "Downtime" in text and " ms" in text and "migrate" in text
+        assert "TASK OK" in text
+
+
+async def test_a_target_that_is_not_allowed_shows_why(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")  # running, on local-lvm
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        listed = options(form)
+        assert not any(allowed for allowed, _ in listed.values())
+        assert "local disk" in listed["pve1"][1] and "live migration refused" in listed["pve1"][1]
+        await pilot.press("tab", "tab", "enter")  # Cancel, then the Migrate button
+        await settle(pilot)
+        assert c.app.screen is form
+        reason = str(form.query_one("#error-node", Static).render())
+        assert reason == "no node may take build1 now: see why above"
+        assert c.backend.tasks() == []
+
+
+async def test_a_running_container_migrates_in_restart_mode_and_says_why(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "dns1")
+        await act(pilot, "m")
+        assert "containers cannot migrate live" in screen_text(c.app)
+        await pilot.press("enter")  # pve1
+        await settle(pilot)
+        [record] = list(audit.read())
+        assert record.parameters["mode"] == "restart" and record.parameters["node"] == "pve1"
+        await poll(pilot, c, advance=60)
+        assert tree_parent(c.app, "dns1") == "node/pve1"
+        assert tree_label(c.app, "dns1").startswith("▶")
+
+
+async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        guest_id = await on_guest(pilot, c, "test1")
+        assert "♥" not in tree_label(c.app, "test1")
+        await act(pilot, "H")
+        form = c.app.screen
+        assert isinstance(form, HAForm)
+        form.query_one("#nodes", Input).focus()
+        await act(pilot, *"pve9", "enter")
+        assert "no node pve9" in str(form.query_one("#error-nodes", Static).render())
+        await act(pilot, *(["backspace"] * 4), *"pve2", "enter")
+        assert c.app.screen is not form
+        await poll(pilot, c, advance=30)
+        assert "♥started" in tree_label(c.app, "test1")
+        ha = c.backend.inventory().guest(guest_id).ha
+        assert ha is not None and ha.nodes == ("pve2",)
+
+        await act(pilot, "ctrl+p")
+        await pilot.press(*"Remove from HA")
+        await pilot.pause(0.3)
+        await act(pilot, "enter")
+        assert isinstance(c.app.screen, ConfirmScreen)
+        await act(pilot, "y")
+        await poll(pilot, c, advance=10)
+        assert "♥" not in tree_label(c.app, "test1")
+        assert [r.operation for r in audit.read()] == ["ha", "ha-remove"]
+
+
+async def test_a_guest_with_a_running_task_refuses_a_second_one(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "db1")
+        for _ in range(2):  # the second migration while the first one runs
+            await act(pilot, "m")
+            assert isinstance(c.app.screen, MigrateForm)
+            await act(pilot, "enter")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)  # kept open, with the backend's words
+        message = str(form.query_one("#form-error", Static).render())
+        assert "is busy: a migrate task is running" in message
+        assert any("is busy" in n for n in notes(c.app))
+        assert [t.operation for t in c.backend.tasks()] == ["migrate"]
+        first, second = audit.read()
+        assert first.result == "started" and second.result.startswith("error: ")
+        assert "busy" in second.result and second.task_id is None
+
+
+async def test_a_stopped_guest_on_local_disks_migrates_offline_with_them(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")  # on pve3's local-lvm
+        await act(pilot, "X", "y")
+        await poll(pilot, c, advance=5)
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        assert "Offline: the guest is stopped" in screen_text(c.app)
+        allowed, prompt = options(form)["pve1"]
+        assert allowed and "local disks are copied: scsi0 on local-lvm" in prompt
+        assert form.query_one("#with_local_disks").value  # needed, so ticked
+        await act(pilot, "enter")
+        record = list(audit.read())[-1]
+        assert record.parameters == {"node": "pve1", "mode": "offline", "with_local_disks": True}
+        await poll(pilot, c, advance=300)
+        assert tree_parent(c.app, "build1") == "node/pve1"
+        assert task_rows(c.app)[0][-1] == "OK"

@@ -1,0 +1,117 @@
+"""What the console refuses before anything reaches the backend, and how it says so."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Input, Static
+
+from tests.ui_ops.helpers import act, notes, on_guest, select, settle
+from vmconsole.audit import AuditLog
+from vmconsole.config import Config
+from vmconsole.session import Role
+from vmconsole.ui.modals.clone import CloneForm
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.migrate import MigrateForm
+from vmconsole.ui.operations import VIEWER_REFUSAL
+
+
+async def test_a_template_cannot_be_started(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "debian12-template")
+        await act(pilot, "s")
+        assert any("a template cannot be started" in n for n in notes(c.app))
+        assert c.backend.tasks() == [] and list(audit.read()) == []
+
+
+async def test_a_viewer_is_refused_and_the_refusal_is_audited(console, audit):
+    c = console(role=Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        guest_id = await on_guest(pilot, c, "web1")
+        await pilot.press("X")  # hard stop: refused before it even asks
+        await settle(pilot)
+        assert type(c.app.screen) is not ConfirmScreen
+        assert VIEWER_REFUSAL in notes(c.app)
+        [record] = list(audit.read())
+        assert (record.user, record.role, record.target, record.operation) == (
+            "alice", "viewer", guest_id, "stop")
+        assert record.result.startswith("refused:") and record.task_id is None
+        assert c.backend.tasks() == []
+
+
+async def test_a_confirmation_defaults_to_no(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "X")
+        assert isinstance(c.app.screen, ConfirmScreen)
+        assert isinstance(c.app.focused, Button) and c.app.focused.id == "no"
+        await pilot.press("enter")  # the default answer
+        await settle(pilot)
+        assert not isinstance(c.app.screen, ConfirmScreen)
+        assert c.backend.tasks() == [] and list(audit.read()) == []
+        web1 = c.backend.inventory().guest("qemu/100")
+        assert web1 is not None and web1.running
+
+
+async def test_an_invalid_name_is_shown_next_to_its_field(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "c")
+        form = c.app.screen
+        assert isinstance(form, CloneForm)
+        form.query_one("#name", Input).focus()
+        await act(pilot, *"web_1", "enter")
+        error = form.query_one("#error-name", Static)
+        assert error.has_class("shown") and "letters, digits and hyphens" in str(error.render())
+        form.query_one("#name", Input).value = "web1"  # taken by another guest
+        form.query_one("#vmid", Input).value = "100"
+        await pilot.click("#submit")
+        await settle(pilot)
+        assert "exists already" in str(form.query_one("#error-name", Static).render())
+        assert "id 100 is taken" in str(form.query_one("#error-vmid", Static).render())
+        assert c.app.screen is form and c.backend.tasks() == [] and list(audit.read()) == []
+
+
+async def test_the_palette_offers_what_applies_with_the_reason_for_what_cannot_run(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "debian12-template")
+        commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
+        assert "Create from template: debian12-template" in commands
+        assert commands["Start: debian12-template"].startswith("not now: a template cannot")
+        assert "Clone: debian12-template" not in commands  # templates: create from them
+        await select(pilot, c, "web1")
+        commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
+        assert "Create from template: web1" not in commands
+        assert commands["Convert to template: web1"].startswith("not now: only a stopped")
+        assert "Migrate: web1" in commands and "Remove from HA: web1" in commands
+
+
+async def test_the_palette_tells_a_viewer_why_before_they_choose(console):
+    c = console(role=Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
+        assert commands["Migrate: web1"] == f"not now: {VIEWER_REFUSAL}"
+        assert not commands["Snapshots: web1"].startswith("not now")  # looking is fine
+
+
+async def test_an_operation_key_can_be_remapped_by_its_id(console):
+    c = console(config=Config(keys={"guest.migrate": "M"}))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        assert not isinstance(c.app.screen, MigrateForm)
+        await act(pilot, "M")
+        assert isinstance(c.app.screen, MigrateForm)
+
+
+async def test_an_audit_log_that_cannot_be_written_is_said(console, tmp_path):
+    (tmp_path / "not-a-dir").write_text("")
+    c = console(audit=AuditLog(tmp_path / "not-a-dir" / "audit.jsonl"))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "s")
+        assert any(n.startswith("the audit log could not be written") for n in notes(c.app))
+        assert [t.operation for t in c.backend.tasks()] == ["start"]

@@ -1,0 +1,86 @@
+"""Each operation's form and panel at 80x24, on the simulator with its clock frozen and
+its seed fixed (regenerate with --snapshot-update after a deliberate change)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui_ops.helpers import act, on_guest, poll, settle
+from vmconsole.config import SimCluster
+from vmconsole.session import Role, Session
+from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.widgets.task_log import TaskLog
+
+# screen -> (guest to select, keys that open it, seconds of sim time to let pass after)
+SCREENS: dict[str, tuple[str, list[str], float]] = {
+    "confirm_stop": ("web1", ["X"], 0),
+    "shutdown": ("web1", ["d"], 0),
+    "create_from_template": ("debian12-ct-template", ["n"], 0),
+    "clone": ("test1", ["c"], 0),
+    "convert_to_template": ("test1", ["T"], 0),
+    "migrate_vm": ("build1", ["m"], 0),
+    "migrate_container": ("dns1", ["m"], 0),
+    "ha": ("db1", ["H"], 0),
+    "snapshot_panel": ("web1", ["S", "n", *"before", "tab", *"pre-upgrade", "tab", "space",
+                                "shift+tab", "enter"], 20),
+    "snapshot_create": ("web1", ["S", "n"], 0),
+}
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_operation_screens(snap_compare, audit, screen):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+    guest, keys, advance = SCREENS[screen]
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, guest)
+        for key in keys:
+            await act(pilot, key)
+        if advance:
+            await poll(pilot, c, advance)
+            await pilot.pause(0.6)  # panels follow the polls every half second
+            await settle(pilot)
+        c.app.clear_notifications()  # they time out; a snapshot must not depend on when
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_task_detail_after_a_live_migration(snap_compare, audit):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        await act(pilot, "enter")
+        await poll(pilot, c, 60)
+        c.app.query_one(TaskLog).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.6)
+        await settle(pilot)
+        c.app.clear_notifications()
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_task_log_with_a_clone_in_progress(snap_compare, audit):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, "debian12-template")
+        await act(pilot, "n", *"web2", "enter")
+        await poll(pilot, c, 20)  # a third of the way through a 10 GiB copy
+        c.app.clear_notifications()
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["vmconsole-light", "vmconsole-high-contrast"])
+def test_a_form_in_the_other_themes(snap_compare, audit, theme):
+    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit,
+                      theme=theme)
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, "dns1")
+        await act(pilot, "m")
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

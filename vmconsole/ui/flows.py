@@ -1,0 +1,252 @@
+"""What each guest action does when chosen: read what its form needs, ask (a form or a
+confirmation), and hand the operation to the runner. Keys and palette entries both end
+here, through `GuestFlows.perform`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, TypeVar
+
+from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
+from vmconsole.model import Snapshot
+from vmconsole.ui.actions import BY_NAME, Selection
+from vmconsole.ui.modals.clone import CloneForm, CloneSource
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.ha import HAForm
+from vmconsole.ui.modals.migrate import MigrateForm, MigrateRequest
+from vmconsole.ui.modals.shutdown import ShutdownForm
+from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm, SnapshotRequest
+from vmconsole.ui.modals.snapshots import SnapshotPanel
+from vmconsole.ui.operations import OpRequest, Outcome
+
+if TYPE_CHECKING:
+    from vmconsole.ui.operations_features import OperationsFeatures
+
+T = TypeVar("T")
+
+
+class GuestFlows:
+    """The flows of one selected guest."""
+
+    def __init__(self, app: OperationsFeatures, sel: Selection) -> None:
+        self.app, self.sel = app, sel
+        self.runner = app.runner
+        self.gid = sel.guest.id
+
+    def perform(self, name: str) -> None:
+        action = BY_NAME[name]
+        guest = self.sel.guest
+        title = f"{action.title}: {guest.name}"
+        if not action.applies(self.sel):
+            self.app.notify(f"{action.title} does not apply to {guest.name}", title=title,
+                            severity="warning")
+            return
+        if action.changes and not self.permitted(action.audited_as, title):
+            return
+        if reason := action.refusal(self.sel):
+            self.app.notify(reason, title=title, severity="warning", timeout=8)
+            return
+        flow = getattr(self, f"_{name}")
+        self.app.run_worker(flow(title), group="flows", exit_on_error=False)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def permitted(self, operation: str, description: str) -> bool:
+        """Checked before a form opens, so a viewer is not asked to fill one in vain."""
+        return self.runner.permitted(self._request(operation, description))
+
+    def _request(self, operation: str, description: str,
+                 parameters: dict[str, object] | None = None) -> OpRequest:
+        return OpRequest(self.sel.cluster, self.gid, operation, description,
+                         dict(parameters or {}))
+
+    async def run(self, operation: str, description: str, call: Callable[[Backend], Task],
+                  parameters: dict[str, object] | None = None) -> Outcome:
+        return await self.runner.run(self._request(operation, description, parameters), call)
+
+    async def confirm(self, title: str, question: str, warning: str = "",
+                       yes: str = "Yes") -> bool:
+        screen = ConfirmScreen(title, question, warning, yes)
+        answer: bool = await self.app.push_screen_wait(screen)
+        return answer
+
+    async def confirmed_run(self, operation: str, title: str, question: str, warning: str,
+                            yes: str, call: Callable[[Backend], Task],
+                            parameters: dict[str, object] | None = None) -> Task | None:
+        """Ask first (the answer defaults to No), then run; the task, if one started."""
+        if not await self.confirm(title, question, warning, yes):
+            return None
+        return (await self.run(operation, title, call, parameters)).task
+
+    async def query(self, what: str, call: Callable[[Backend], T]) -> T | None:
+        return await self.runner.query(self.sel.cluster, what, call)
+
+    # --- power --------------------------------------------------------------------------
+
+    async def _start(self, title: str) -> None:
+        await self.run("start", title, lambda b: b.start(self.gid))
+
+    async def _shutdown(self, title: str) -> None:
+        async def submit(timeout: float) -> Outcome:
+            return await self.run("shutdown", title,
+                                  lambda b: b.shutdown(self.gid, timeout), {"timeout": timeout})
+
+        await self.app.push_screen_wait(ShutdownForm(self.sel.guest.name, submit))
+
+    async def _stop(self, title: str) -> None:
+        await self.confirmed_run(
+            "stop", title, f"Stop {self.sel.guest.name} now, without a shutdown?",
+            "Like pulling the power cord: unsaved data in the guest is lost.", "Stop",
+            lambda b: b.stop(self.gid))
+
+    async def _reboot(self, title: str) -> None:
+        await self.run("reboot", title, lambda b: b.reboot(self.gid))
+
+    # --- templates and clones -----------------------------------------------------------
+
+    async def _clone_source(self, snapshots: bool) -> CloneSource | None:
+        next_vmid = await self.query("the next free id", lambda b: b.next_vmid())
+        if next_vmid is None and self.sel.capabilities.vmids:
+            return None
+        found: list[Snapshot] = []
+        if snapshots and self.sel.capabilities.snapshots:
+            found = await self.query("snapshots", lambda b: b.snapshots(self.gid)) or []
+        return CloneSource(self.sel.guest, self.sel.inventory, self.sel.capabilities,
+                           next_vmid, tuple(found))
+
+    def _clone_submit(self, title: str) -> Callable[[CloneSpec], Awaitable[Outcome]]:
+        async def submit(spec: CloneSpec) -> Outcome:
+            return await self.run("clone", f"{title} as {spec.name}",
+                                   lambda b: b.clone(self.gid, spec), asdict(spec))
+
+        return submit
+
+    async def _create(self, title: str) -> None:
+        source = await self._clone_source(snapshots=False)
+        if source is not None:
+            await self.app.push_screen_wait(
+                CreateFromTemplateForm(source, self._clone_submit(title)))
+
+    async def _clone(self, title: str) -> None:
+        await self.clone(title)
+
+    async def clone(self, title: str, snapshot: str | None = None) -> Task | None:
+        """Clone the guest as it is (when stopped) or one of its snapshots."""
+        source = await self._clone_source(snapshots=True)
+        if source is None:
+            return None
+        real = [s for s in source.snapshots if s.name != "current"]
+        if self.sel.guest.running and not real:
+            self.app.notify(f"{self.sel.guest.name} is running: shut it down, or take a "
+                            "snapshot and clone that", title=title, severity="warning")
+            return None
+        task: Task | None = await self.app.push_screen_wait(CloneForm(
+            f"Clone {self.sel.guest.name}", source, self._clone_submit(title),
+            from_snapshots=True, snapshot=snapshot))
+        return task
+
+    async def _template(self, title: str) -> None:
+        await self.confirmed_run(
+            "template", title, f"Convert {self.sel.guest.name} into a template?",
+            "A template cannot be started; guests are created from it. On Proxmox this "
+            "is irreversible.", "Convert", lambda b: b.convert_to_template(self.gid))
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    async def _snapshots(self, title: str) -> None:
+        await self.app.push_screen_wait(SnapshotPanel(self.sel.guest, SnapshotFlows(self),
+                                                      self._polled_tasks))
+
+    def _polled_tasks(self) -> tuple[Task, ...]:
+        result = self.app.latest.get(self.sel.cluster)
+        return result.tasks if result else ()
+
+    # --- migration and HA ---------------------------------------------------------------
+
+    async def _migrate(self, title: str) -> None:
+        targets = await self.query("migration targets",
+                                    lambda b: b.migration_targets(self.gid))
+        if targets is None:
+            return
+
+        async def submit(req: MigrateRequest) -> Outcome:
+            return await self.run(
+                "migrate", f"Migrate {self.sel.guest.name} to {req.node}",
+                lambda b: b.migrate(self.gid, req.node, req.mode, req.with_local_disks),
+                {"node": req.node, "mode": str(req.mode),
+                 "with_local_disks": req.with_local_disks})
+
+        await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit))
+
+    async def _ha(self, title: str) -> None:
+        groups = await self.query("HA groups", lambda b: b.ha_groups())
+        if groups is None:
+            return
+
+        async def submit(settings: HASettings) -> Outcome:
+            return await self.run("ha", title, lambda b: b.ha_set(self.gid, settings),
+                                   asdict(settings))
+
+        await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
+                                               submit))
+
+    async def _ha_remove(self, title: str) -> None:
+        await self.confirmed_run(
+            "ha-remove", title, f"Remove {self.sel.guest.name} from HA?",
+            "The HA manager stops watching it: it is no longer restarted or recovered if "
+            "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
+
+
+class SnapshotFlows:
+    """The snapshot panel's operations, on the guest of a GuestFlows."""
+
+    def __init__(self, flows: GuestFlows) -> None:
+        self.flows = flows
+        self.name = flows.sel.guest.name
+
+    async def load(self) -> list[Snapshot] | None:
+        return await self.flows.query("snapshots", lambda b: b.snapshots(self.flows.gid))
+
+    async def take(self, existing: list[str]) -> Task | None:
+        sel = self.flows.sel
+        if not self.flows.permitted("snapshot", f"Snapshot of {self.name}"):
+            return None
+        ram = sel.capabilities.snapshot_ram and sel.guest.running and sel.guest.kind == "qemu"
+
+        async def submit(req: SnapshotRequest) -> Outcome:
+            return await self.flows.run(
+                "snapshot", f"Snapshot {req.name} of {self.name}",
+                lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
+                                            req.vmstate), asdict(req))
+
+        task: Task | None = await self.flows.app.push_screen_wait(
+            SnapshotCreateForm(self.name, existing, ram, submit))
+        return task
+
+    async def rollback(self, snapshot: str) -> Task | None:
+        return await self._confirmed(
+            "rollback", f"Roll {self.name} back to {snapshot}", snapshot,
+            f"Roll {self.name} back to snapshot {snapshot}?",
+            "Every change made since that snapshot is lost.", "Roll back",
+            lambda b: b.snapshot_rollback(self.flows.gid, snapshot))
+
+    async def delete(self, snapshot: str) -> Task | None:
+        return await self._confirmed(
+            "delsnapshot", f"Delete snapshot {snapshot} of {self.name}", snapshot,
+            f"Delete snapshot {snapshot} of {self.name}?",
+            "It can no longer be rolled back to or cloned.", "Delete",
+            lambda b: b.snapshot_delete(self.flows.gid, snapshot))
+
+    async def _confirmed(self, operation: str, title: str, snapshot: str, question: str,
+                         warning: str, yes: str, call: Callable[[Backend], Task]) -> Task | None:
+        if not self.flows.permitted(operation, title):
+            return None
+        return await self.flows.confirmed_run(operation, title, question, warning, yes, call,
+                                              {"snapshot": snapshot})
+
+    async def clone(self, snapshot: str) -> Task | None:
+        if not self.flows.permitted("clone", f"Clone {self.name}"):
+            return None
+        return await self.flows.clone(f"Clone {self.name}", snapshot=snapshot)

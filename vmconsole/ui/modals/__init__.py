@@ -1,0 +1,1 @@
+"""The forms and panels of the guest operations, one per module."""

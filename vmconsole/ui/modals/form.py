@@ -1,0 +1,142 @@
+"""The frame every operation form shares: labelled fields with their reasons shown next
+to them, a Submit that validates first and keeps the form open while the backend
+answers (so its refusal of a field lands next to that field), and Escape to cancel.
+
+A form is a `ModalScreen[Task | None]`: it dismisses with the task the backend started,
+or None when cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from vmconsole.backends.base import Task
+from vmconsole.ui.operations import Outcome
+
+Submitter = Callable[[Any], Awaitable[Outcome]]
+
+FORM_CSS = """
+FormScreen { align: center middle; }
+FormScreen > #frame {
+    width: 78; max-width: 100%; height: auto; max-height: 100%;
+    border: round $primary; border-title-color: $text; background: $surface; padding: 0 1;
+}
+FormScreen #fields { height: auto; max-height: 16; }
+FormScreen .row { height: auto; margin-top: 1; }
+FormScreen .row > Label { width: 16; padding-top: 0; color: $text-muted; }
+FormScreen .row > Input, FormScreen .row > Select { width: 1fr; }
+FormScreen .note { color: $text-muted; padding-left: 16; }
+FormScreen .field-error { color: $error; padding-left: 16; display: none; }
+FormScreen .field-error.shown { display: block; }
+FormScreen #form-error { color: $error; display: none; }
+FormScreen #form-error.shown { display: block; }
+FormScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
+FormScreen #buttons > Button { margin-left: 2; }
+"""
+
+
+class FormScreen(ModalScreen[Task | None]):
+    """Subclasses compose their fields with `row()` and implement `collect()`."""
+
+    DEFAULT_CSS = FORM_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+    SUBMIT_LABEL = "Submit"
+    # A backend's parameter name -> the field that shows its reason, where they differ.
+    FIELD_FOR: dict[str, str] = {}
+
+    def __init__(self, title: str, submit: Submitter) -> None:
+        super().__init__()
+        self.form_title = title
+        self._submit = submit
+
+    # --- building -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="frame") as frame:
+            frame.border_title = self.form_title
+            with VerticalScroll(id="fields", can_focus=False):
+                yield from self.fields()
+            yield Static("", id="form-error")
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(self.SUBMIT_LABEL, id="submit", variant="primary", compact=True)
+
+    def fields(self) -> ComposeResult:
+        raise NotImplementedError
+
+    @staticmethod
+    def row(label: str, widget: Widget, name: str, note: str = "") -> ComposeResult:
+        """A labelled field; its reason (when refused) appears below it."""
+        with Horizontal(classes="row", id=f"row-{name}"):
+            yield Label(label)
+            yield widget
+        if note:
+            yield Static(note, classes="note", id=f"note-{name}")
+        yield Static("", classes="field-error", id=f"error-{name}")
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        """The parameters to submit, and the reason per field name where one is wrong."""
+        raise NotImplementedError
+
+    # --- errors -------------------------------------------------------------------------
+
+    def show_errors(self, errors: dict[str, str], message: str = "") -> None:
+        leftover = []
+        for box in self.query(".field-error"):
+            box.remove_class("shown")
+        errors = {self.FIELD_FOR.get(name, name): reason for name, reason in errors.items()}
+        for name, reason in errors.items():
+            boxes = self.query(f"#error-{name}")
+            if boxes:
+                boxes.first(Static).update(reason)
+                boxes.first().add_class("shown")
+            else:
+                leftover.append(f"{name}: {reason}")
+        text = "\n".join(([message] if message else []) + leftover)
+        form_error = self.query_one("#form-error", Static)
+        form_error.update(text)
+        form_error.set_class(bool(text), "shown")
+        if errors:
+            first = next(iter(errors))
+            widgets = self.query(f"#{first}")
+            if widgets:
+                widgets.first().focus()
+
+    # --- submitting ---------------------------------------------------------------------
+
+    @on(Button.Pressed, "#submit")
+    @on(Input.Submitted)
+    def action_submit(self) -> None:
+        submit = self.query_one("#submit", Button)
+        if submit.disabled:  # one submission at a time: a second Enter must not clone twice
+            return
+        params, errors = self.collect()
+        if errors:
+            self.show_errors(errors)
+            return
+        self.show_errors({})
+        submit.disabled = True
+        self.run_worker(self._send(params), group="form")
+
+    async def _send(self, params: Any) -> None:
+        try:
+            outcome = await self._submit(params)
+        finally:
+            self.query_one("#submit", Button).disabled = False
+        if outcome.ok:
+            self.dismiss(outcome.task)
+        else:
+            self.show_errors(outcome.fields, outcome.message)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

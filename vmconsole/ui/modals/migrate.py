@@ -1,0 +1,119 @@
+"""Migrate: the nodes a guest could go to, each marked allowed or with the reason it is
+not (same node, node offline, not enough memory, local disks), and the mode the guest's
+state implies: live for a running VM, offline for a stopped guest, restart for a
+running container (containers cannot migrate live)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Checkbox, OptionList, Static
+from textual.widgets.option_list import Option
+
+from vmconsole.backends.base import MigrationMode, MigrationTarget
+from vmconsole.model import Guest, GuestKind
+from vmconsole.ui.modals.form import FormScreen, Submitter
+
+MODE_EXPLAINED = {
+    MigrationMode.LIVE: "Live: the VM keeps running; memory is copied while it runs, then "
+                        "it pauses for a short final copy (tens to hundreds of ms).",
+    MigrationMode.OFFLINE: "Offline: the guest is stopped; its configuration (and any "
+                           "local disks) move to the target.",
+    MigrationMode.RESTART: "Restart: containers cannot migrate live. The container is "
+                           "shut down, moved and started again on the target; it is down "
+                           "for the transfer plus its boot.",
+}
+
+
+def mode_for(guest: Guest) -> MigrationMode:
+    if not guest.running:
+        return MigrationMode.OFFLINE
+    return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateRequest:
+    node: str
+    mode: MigrationMode
+    with_local_disks: bool
+
+
+def target_prompt(target: MigrationTarget) -> Text:
+    text = Text(f"{target.node:<12}", no_wrap=True, overflow="ellipsis")
+    if target.allowed:
+        text.append("allowed")
+        if target.reason:  # e.g. "containers migrate in restart mode", "disks are copied"
+            text.append(f": {target.reason}")
+        elif target.local_disks:
+            text.append(f": copies local disks {', '.join(target.local_disks)}")
+    else:
+        text.append(f"not allowed: {target.reason}")
+    return text
+
+
+class MigrateForm(FormScreen):
+    SUBMIT_LABEL = "Migrate"
+    DEFAULT_CSS = """
+    MigrateForm #node { height: auto; max-height: 8; width: 1fr; }
+    MigrateForm #mode { color: $text-muted; margin-top: 1; }
+    MigrateForm #row-with_local_disks { display: none; }
+    MigrateForm #row-with_local_disks.shown { display: block; }
+    """
+
+    def __init__(self, guest: Guest, targets: list[MigrationTarget], submit: Submitter) -> None:
+        super().__init__(f"Migrate {guest.name} from {guest.node}", submit)
+        self.guest = guest
+        self.targets = {t.node: t for t in targets}
+        self.mode = mode_for(guest)
+
+    def fields(self) -> ComposeResult:
+        yield Static(MODE_EXPLAINED[self.mode], id="mode")
+        options = [Option(target_prompt(t), id=t.node, disabled=not t.allowed)
+                   for t in self.targets.values()]
+        yield from self.row("Target node", OptionList(*options, id="node"), "node")
+        yield from self.row("", Checkbox("Copy local disks", id="with_local_disks",
+                                         compact=True), "with_local_disks")
+
+    def on_mount(self) -> None:
+        targets = self.query_one("#node", OptionList)
+        first = next((i for i, t in enumerate(self.targets.values()) if t.allowed), None)
+        if first is not None:
+            targets.highlighted = first
+        targets.focus()
+
+    def _chosen(self) -> MigrationTarget | None:
+        targets = self.query_one("#node", OptionList)
+        if targets.highlighted is None:
+            return None
+        option = targets.get_option_at_index(targets.highlighted)
+        return self.targets.get(option.id or "")
+
+    @on(OptionList.OptionHighlighted, "#node")
+    def _target_changed(self) -> None:
+        chosen = self._chosen()
+        needs_disks = chosen is not None and bool(chosen.local_disks)
+        self.query_one("#row-with_local_disks").set_class(needs_disks, "shown")
+        self.query_one("#with_local_disks", Checkbox).value = needs_disks
+
+    @on(OptionList.OptionSelected, "#node")
+    def _target_selected(self) -> None:
+        self.action_submit()
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        chosen = self._chosen()
+        if chosen is None:
+            if not any(t.allowed for t in self.targets.values()):
+                return None, {"node": f"no node may take {self.guest.name} now: see why above"}
+            return None, {"node": "choose a target node"}
+        if not chosen.allowed:
+            return None, {"node": f"{chosen.node}: {chosen.reason}"}
+        with_disks = bool(chosen.local_disks) and self.query_one(
+            "#with_local_disks", Checkbox).value
+        if chosen.local_disks and not with_disks:
+            return None, {"with_local_disks": "the guest has local disks: they must be "
+                                              "copied for it to move"}
+        return MigrateRequest(chosen.node, self.mode, with_disks), {}

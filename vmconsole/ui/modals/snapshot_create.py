@@ -1,0 +1,48 @@
+"""Take a snapshot: a name, a description and, for a running VM, whether to include its
+RAM (so a rollback resumes it running, at the cost of writing all its memory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Checkbox, Input
+
+from vmconsole.ui.modals import validate
+from vmconsole.ui.modals.form import FormScreen, Submitter
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRequest:
+    name: str
+    description: str
+    vmstate: bool
+
+
+class SnapshotCreateForm(FormScreen):
+    SUBMIT_LABEL = "Take snapshot"
+
+    def __init__(self, guest_name: str, existing: list[str], ram_possible: bool,
+                 submit: Submitter) -> None:
+        super().__init__(f"Snapshot of {guest_name}", submit)
+        self.existing = existing
+        self.ram_possible = ram_possible
+
+    def fields(self) -> ComposeResult:
+        yield from self.row("Name", Input(placeholder="e.g. before-upgrade", id="name",
+                                          compact=True), "name")
+        yield from self.row("Description", Input(placeholder="optional", id="description",
+                                                 compact=True), "description")
+        if self.ram_possible:
+            yield from self.row("", Checkbox("Include RAM", id="vmstate", compact=True),
+                                "vmstate", "a rollback then resumes the VM running; "
+                                "takes time in proportion to its memory")
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        name = self.query_one("#name", Input).value.strip()
+        if reason := validate.snapshot_name(name, self.existing):
+            return None, {"name": reason}
+        vmstate = self.ram_possible and self.query_one("#vmstate", Checkbox).value
+        return SnapshotRequest(name, self.query_one("#description", Input).value.strip(),
+                               vmstate), {}

@@ -1,0 +1,186 @@
+"""The snapshot panel: a guest's snapshot tree (each with its parent, time, description
+and whether it holds RAM state), with "now" marked, and the snapshot operations: take,
+roll back, delete, and clone from a snapshot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static, Tree
+from textual.widgets.tree import TreeNode
+
+from vmconsole.backends.base import Task
+from vmconsole.model import Guest, Snapshot
+
+NOW = "\x00now"  # the tree node for the guest's present state
+REFRESH_SECONDS = 0.5
+KEYS_HINT = "n take  r roll back  x delete  c clone  Esc close"
+
+
+class SnapshotOps(Protocol):
+    """What the panel asks its opener to do; each returns the task it started, or None
+    when the user cancelled or was refused."""
+
+    def load(self) -> Awaitable[list[Snapshot] | None]: ...
+    def take(self, existing: list[str]) -> Awaitable[Task | None]: ...
+    def rollback(self, name: str) -> Awaitable[Task | None]: ...
+    def delete(self, name: str) -> Awaitable[Task | None]: ...
+    def clone(self, name: str) -> Awaitable[Task | None]: ...
+
+
+def snapshot_label(snap: Snapshot) -> Text:
+    text = Text(snap.name, "bold", no_wrap=True, overflow="ellipsis")
+    if snap.created is not None:
+        text.append("  " + time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.created)))
+    if snap.vmstate:
+        text.append("  +RAM")
+    if snap.description:
+        text.append(f"  {snap.description}", "dim")
+    return text
+
+
+def now_parent(snapshots: list[Snapshot]) -> str | None:
+    """The snapshot the present state follows: the parent of the "current" entry that
+    Proxmox lists (`qm listsnapshot`), or the snapshot flagged current."""
+    here = next((s for s in snapshots if s.current), None)
+    if here is None:
+        return None
+    return here.parent if here.name == "current" else here.name
+
+
+class SnapshotPanel(ModalScreen[None]):
+    DEFAULT_CSS = """
+    SnapshotPanel { align: center middle; }
+    SnapshotPanel > Vertical {
+        width: 100%; max-width: 110; height: 100%; max-height: 30;
+        border: round $primary; border-title-color: $text; background: $surface;
+        padding: 0 1;
+    }
+    SnapshotPanel Tree { height: 1fr; }
+    SnapshotPanel #snap-info { height: auto; color: $text-muted; }
+    SnapshotPanel #snap-busy { height: auto; color: $warning; }
+    SnapshotPanel #snap-keys { height: 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="snapshots.close"),
+        Binding("n", "take", "Take", id="snapshots.take"),
+        Binding("r", "rollback", "Roll back", id="snapshots.rollback"),
+        Binding("x,delete", "delete", "Delete", id="snapshots.delete"),
+        Binding("c", "clone", "Clone", id="snapshots.clone"),
+    ]
+
+    def __init__(self, guest: Guest, ops: SnapshotOps,
+                 polled_tasks: Callable[[], Sequence[Task]]) -> None:
+        super().__init__()
+        self.guest = guest
+        self.ops = ops
+        self._polled_tasks = polled_tasks  # the cluster's tasks as last polled
+        self._waiting: set[str] = set()  # ids of tasks started here, not yet seen ended
+        self.snapshots: list[Snapshot] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as frame:
+            frame.border_title = f"Snapshots of {self.guest.name}"
+            tree: Tree[str] = Tree(self.guest.name, id="snap-tree")
+            tree.show_root = True
+            yield tree
+            yield Static("", id="snap-busy")
+            yield Static("", id="snap-info", markup=False)
+            yield Static(KEYS_HINT, id="snap-keys", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Tree).focus()
+        self.run_worker(self.reload(), group="snapshots", exclusive=True)
+        self.set_interval(REFRESH_SECONDS, self._follow)
+
+    async def reload(self) -> None:
+        snapshots = await self.ops.load()
+        if snapshots is not None:
+            self.show_snapshots(snapshots)
+
+    def _follow(self) -> None:
+        """Show what runs on this guest; reload once a task started here has ended."""
+        tasks = {t.id: t for t in self._polled_tasks()}
+        running = [t for t in tasks.values() if t.target == self.guest.id and not t.status.done]
+        busy = f"running: {running[-1].operation} ({running[-1].id})" if running else ""
+        self.query_one("#snap-busy", Static).update(Text(busy))
+        ended = {i for i in self._waiting if i in tasks and tasks[i].status.done}
+        if ended:
+            self._waiting -= ended
+            self.run_worker(self.reload(), group="snapshots", exclusive=True)
+
+    def show_snapshots(self, snapshots: list[Snapshot]) -> None:
+        self.snapshots = [s for s in snapshots if s.name != "current"]
+        tree = self.query_one(Tree)
+        selected = self.selected_name()
+        tree.clear()
+        nodes: dict[str | None, TreeNode[str]] = {None: tree.root}
+        pending = list(self.snapshots)
+        while pending:  # parents before children, whatever order the backend gave
+            waiting = {p.name for p in pending}
+            ready = [s for s in pending if s.parent not in waiting] or pending[:1]
+            for snap in ready:
+                parent = nodes.get(snap.parent, tree.root)
+                nodes[snap.name] = parent.add(snapshot_label(snap), snap.name, expand=True)
+                pending.remove(snap)
+        nodes.get(now_parent(snapshots), tree.root).add_leaf(
+            Text("NOW  (the guest as it is)", "italic"), NOW)
+        tree.root.expand_all()
+        if selected in nodes:  # keep the cursor where it was (once the lines exist)
+            tree.call_after_refresh(tree.move_cursor, nodes[selected])
+        self._describe()
+
+    def selected_name(self) -> str | None:
+        node = self.query_one(Tree).cursor_node
+        return node.data if node is not None and node.data not in (None, NOW) else None
+
+    @on(Tree.NodeHighlighted)
+    def _describe(self) -> None:
+        name = self.selected_name()
+        snap = next((s for s in self.snapshots if s.name == name), None)
+        info = self.query_one("#snap-info", Static)
+        if snap is None:
+            count = len(self.snapshots)
+            info.update(f"{count} snapshot{'s' if count != 1 else ''}; choose one to roll "
+                        "back, delete or clone, or press n to take one")
+            return
+        ram = "with RAM state" if snap.vmstate else "disks only"
+        parent = f"after {snap.parent}" if snap.parent else "first snapshot"
+        info.update(f"{snap.name}: {ram}, {parent}. {snap.description}".strip())
+
+    # --- operations ---------------------------------------------------------------------
+
+    def _on_selected(self, op: Callable[[str], Awaitable[Task | None]]) -> None:
+        name = self.selected_name()
+        if name is None:
+            self.notify("choose a snapshot first", severity="warning")
+            return
+        self.run_worker(self._after(op(name)), group="snapshot-op", exclusive=True)
+
+    async def _after(self, started: Awaitable[Task | None]) -> None:
+        task = await started
+        if task is not None:
+            self._waiting.add(task.id)
+            await self.reload()
+
+    def action_take(self) -> None:
+        existing = [s.name for s in self.snapshots]
+        self.run_worker(self._after(self.ops.take(existing)), group="snapshot-op",
+                        exclusive=True)
+
+    def action_rollback(self) -> None:
+        self._on_selected(self.ops.rollback)
+
+    def action_delete(self) -> None:
+        self._on_selected(self.ops.delete)
+
+    def action_clone(self) -> None:
+        self._on_selected(self.ops.clone)

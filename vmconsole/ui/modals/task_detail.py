@@ -1,0 +1,115 @@
+"""A task's detail (Enter on a task log row): its state, progress while it runs, the
+error when it failed, its result (a migration's downtime, a clone's new id) and its log
+lines, following the task as the polls bring news of it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from vmconsole.backends.base import Task, TaskStatus
+from vmconsole.ui import formatting as fmt
+from vmconsole.ui.labels import LabelStyles
+from vmconsole.ui.widgets.task_log import status_text
+
+# The task as last polled, and the backend's clock then (None: gone from the backend).
+TaskLookup = Callable[[], tuple[Task | None, float]]
+REFRESH_SECONDS = 0.5
+
+
+def result_rows(result: dict[str, object]) -> list[tuple[str, str]]:
+    """A task's result for people: "downtime_ms" reads as "Downtime  180 ms"."""
+    rows = []
+    for key, value in result.items():
+        label = key.replace("_", " ").capitalize()
+        if key.endswith("_ms") and isinstance(value, int | float):
+            label, shown = label[: -len(" ms")], f"{value:.0f} ms"
+        elif key.endswith("_bytes") and isinstance(value, int | float):
+            label, shown = label[: -len(" bytes")], fmt.size(value)
+        elif key.endswith("_mib") and isinstance(value, int | float):
+            label, shown = label[: -len(" mib")], fmt.size(value * 2**20)
+        else:
+            shown = str(value)
+        rows.append((label, shown))
+    return rows
+
+
+class TaskDetailScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    TaskDetailScreen { align: center middle; }
+    TaskDetailScreen > Vertical {
+        width: 90%; max-width: 110; height: 90%;
+        border: round $primary; border-title-color: $text; background: $surface;
+        padding: 0 1;
+    }
+    TaskDetailScreen #summary { height: auto; }
+    TaskDetailScreen #log { height: 1fr; border-top: solid $panel-lighten-2; }
+    """
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="task.close")]
+
+    def __init__(self, cluster: str, task: Task, lookup: TaskLookup,
+                 target_name: str | None = None) -> None:
+        super().__init__()
+        self.cluster = cluster
+        self.target_text = f"{target_name} ({task.target})" if target_name else task.target
+        self.shown_task = task
+        self._lookup = lookup
+        self._shown: tuple[object, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as frame:
+            frame.border_title = f"Task: {self.shown_task.operation} {self.target_text}"
+            yield Static(id="summary")
+            with VerticalScroll(id="log"):
+                yield Static(id="lines", markup=False)
+
+    def on_mount(self) -> None:
+        self._show(self.shown_task, self.shown_task.started if self.shown_task.ended is None
+                     else self.shown_task.ended)
+        self.set_interval(REFRESH_SECONDS, self._follow)
+
+    def _follow(self) -> None:
+        task, now = self._lookup()
+        if task is not None:
+            self._show(task, now)
+
+    def _show(self, task: Task, now: float) -> None:
+        key = (task.status, task.progress, len(task.log), task.ended, int(now))
+        if key == self._shown:
+            return
+        new_lines = not self._shown or self._shown[2] != len(task.log)
+        self._shown = key
+        self.shown_task = task
+        styles = LabelStyles.from_variables(self.app.theme_variables)
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        elapsed = task.duration if task.ended is not None else max(0.0, now - task.started)
+        rows: list[tuple[str, str | Text]] = [
+            ("Task", Text(task.id)),
+            ("Target", Text(f"{self.target_text} on {task.node}, cluster {self.cluster}")),
+            ("User", Text(task.user)),
+            ("Started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.started))),
+            ("Duration", fmt.duration(elapsed)),
+            ("Status", status_text(task, styles)),
+        ]
+        if task.status is TaskStatus.RUNNING and task.progress is not None:
+            rows.append(("Progress", Text(f"{fmt.bar(task.progress, 30)} "
+                                          f"{task.progress * 100:.0f}%", styles.accent)))
+        if task.error:
+            rows.append(("Error", Text(task.error, styles.bad)))
+        rows += result_rows(task.result)
+        for label, value in rows:
+            table.add_row(label, value)
+        self.query_one("#summary", Static).update(table)
+        self.query_one("#lines", Static).update("\n".join(task.log) or "(no log lines yet)")
+        if new_lines:  # the latest lines, as `tail -f` would show them
+            self.query_one("#log", VerticalScroll).scroll_end(animate=False)

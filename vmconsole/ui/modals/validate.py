@@ -1,0 +1,91 @@
+"""Checks a form makes before it submits, each returning the reason a value is refused
+(None when it is fine), in words to show next to the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from vmconsole.model import Inventory, Storage
+from vmconsole.ui import formatting as fmt
+
+VMID_MIN, VMID_MAX = 100, 999_999_999  # Proxmox's range for guest ids
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# Proxmox's "pve-configid" format, which snapshot names must follow.
+_SNAPSHOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+# Storage that allocates a volume's whole size when it is made (thin pools and files
+# grow as written, so their free space says little about a clone's fit).
+THICK_TYPES = frozenset({"lvm"})
+
+
+def guest_name(value: str, inventory: Inventory | None) -> str | None:
+    """A guest name: a DNS label that no guest of the cluster has yet."""
+    if not value:
+        return "a name is required"
+    if len(value) > 63:
+        return "at most 63 characters"
+    if not _DNS_LABEL.match(value):
+        return "letters, digits and hyphens only; no hyphen at either end"
+    if inventory is not None and any(g.name == value for g in inventory.guests):
+        return f"a guest named '{value}' exists already"
+    return None
+
+
+def vmid(value: str, inventory: Inventory | None) -> str | None:
+    """A guest id: a whole number in Proxmox's range that no guest has."""
+    if reason := whole_number(value, VMID_MIN, VMID_MAX):
+        return reason
+    number = int(value)
+    if inventory is not None and any(g.vmid == number for g in inventory.guests):
+        return f"id {number} is taken"
+    return None
+
+
+def snapshot_name(value: str, existing: Collection[str]) -> str | None:
+    if not value:
+        return "a name is required"
+    if not _SNAPSHOT_NAME.match(value):
+        return "2-40 letters, digits, '-' or '_', starting with a letter"
+    if value == "current":
+        return "'current' is reserved for the running state"
+    if value in existing:
+        return f"a snapshot named '{value}' exists already"
+    return None
+
+
+def room_for(size: int, storage: Storage | None) -> str | None:
+    """Does a full copy of `size` bytes fit on thick storage?"""
+    if storage is None or storage.type not in THICK_TYPES:
+        return None
+    free = storage.total - storage.used
+    if size > free:
+        return f"not enough space on {storage.name}: needs {fmt.size(size)}, " \
+               f"{fmt.size(free)} free"
+    return None
+
+
+def whole_number(value: str, low: int, high: int) -> str | None:
+    try:
+        number = int(value)
+    except ValueError:
+        return "a whole number is required"
+    if not low <= number <= high:
+        return f"must be between {low} and {high}"
+    return None
+
+
+def node_names(value: str, known: Collection[str]) -> str | None:
+    """A comma-separated list of cluster nodes (empty is fine: no affinity)."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        return f"no node {', '.join(unknown)} in this cluster"
+    return None
+
+
+def split_names(value: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in value.split(",") if n.strip())
+
+
+def required(value: object, what: str) -> str | None:
+    return None if value not in (None, "") else f"choose a {what}"

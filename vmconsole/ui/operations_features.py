@@ -1,0 +1,86 @@
+"""The guest operations as a feature of the app: their keys (from the action registry),
+their palette entries for the selection, the runner they go through, and the task log's
+detail view. VMConsoleApp combines this with the other features."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property, partial
+
+from textual import on
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from vmconsole.audit import AuditLog
+from vmconsole.backends.base import Task
+from vmconsole.model import Guest
+from vmconsole.ui import actions
+from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.flows import GuestFlows
+from vmconsole.ui.modals.task_detail import TaskDetailScreen
+from vmconsole.ui.operations import VIEWER_REFUSAL, OperationRunner
+from vmconsole.ui.widgets.task_log import TaskLog
+
+
+class OperationsFeatures(ConsoleBase):
+    BINDINGS = actions.bindings()
+
+    audit: AuditLog  # set by the app's constructor; tests pass one at a tmp path
+
+    @cached_property
+    def runner(self) -> OperationRunner:
+        return OperationRunner(self)
+
+    def guest_selection(self) -> actions.Selection | None:
+        """The guest under the tree's cursor, with its inventory and backend's abilities."""
+        ref = self.selected
+        result = self.latest.get(ref.cluster) if ref else None
+        loop = self.loops.get(ref.cluster) if ref else None
+        if ref is None or result is None or result.inventory is None or loop is None:
+            return None
+        guest = result.inventory.guest(ref.object_id)
+        if not isinstance(guest, Guest):
+            return None
+        return actions.Selection(ref.cluster, guest, result.inventory,
+                                 loop.backend.capabilities)
+
+    def action_guest(self, name: str) -> None:
+        selection = self.guest_selection()
+        if selection is None:
+            self.notify("choose a guest in the tree first", severity="warning")
+            return
+        GuestFlows(self, selection).perform(name)
+
+    def show_task(self, cluster: str, task: Task) -> None:
+        """Show a task just started in the task log, before the next poll brings it."""
+        task_log = self.query_one(TaskLog)
+        task_log.add_class("visible")
+        task_log.update_tasks(cluster, [task], task.started)
+
+    @on(TaskLog.Opened)
+    def _open_task(self, message: TaskLog.Opened) -> None:
+        def lookup() -> tuple[Task | None, float]:
+            result = self.latest.get(message.cluster)
+            if result is None or result.inventory is None:
+                return None, 0.0
+            task = next((t for t in result.tasks if t.id == message.task.id), None)
+            return task, result.inventory.taken_at
+
+        result = self.latest.get(message.cluster)
+        guest = result.inventory.guest(message.task.target) if result and result.inventory \
+            else None
+        self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup,
+                                          guest.name if guest else None))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        selection = self.guest_selection()
+        if selection is None:
+            return
+        viewer = not self.session.role.may_operate()
+        for action, reason in actions.applicable(selection):
+            if viewer and action.changes:
+                reason = VIEWER_REFUSAL
+            yield SystemCommand(f"{action.title}: {selection.guest.name}",
+                                f"not now: {reason}" if reason else action.help,
+                                partial(self.action_guest, action.name))
