@@ -1,4 +1,5 @@
-"""Roles over SSH: each key's role reaches its console, and the console holds to it."""
+"""Roles over SSH: each key's role reaches its console, the console holds to it, and
+the audit log keeps what each session did and was refused."""
 
 from __future__ import annotations
 
@@ -18,6 +19,39 @@ async def on_row(term: Terminal, name: str, downs: int) -> None:
     term.press("j" * downs)
     await term.wait_until(lambda t: re.search(rf"│ (Name|Node) +{name} ", t.row(1)) is not None,
                           what=f"{name}'s details")
+
+
+async def test_a_viewers_migration_is_refused_and_audited(served: Running) -> None:
+    async with await served.connect("viewer", username="student") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("m")
+        await term.wait_until(
+            lambda t: "you may look but not change anything" in t.notifications,
+            what="the refusal")
+    [record] = list(served.server.settings.audit.read())
+    assert (record.user, record.role, record.operation, record.target) == (
+        "student", "viewer", "migrate", "qemu/100")
+    assert record.source.startswith("ssh:127.0.0.1:")
+    assert record.result.startswith("refused:") and record.task_id is None
+
+
+async def test_an_operators_snapshot_is_audited_with_its_task(served: Running) -> None:
+    async with await served.connect("operator", username="sam") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("S")
+        await term.wait_for("0 snapshots")
+        term.press("n")
+        await term.wait_for("Take snapshot")
+        term.press("before\r")
+        await term.wait_until(lambda t: ": started" in t.notifications, what="the task")
+    [record] = list(served.server.settings.audit.read())
+    assert (record.user, record.role, record.operation, record.target) == (
+        "sam", "operator", "snapshot", "qemu/100")
+    assert record.result == "started" and record.task_id
+    assert record.parameters.get("name") == "before"
+    assert any(t.id == record.task_id for t in served.server.loops[0].backend.tasks())
 
 
 async def test_a_viewer_may_not_inject_faults(served: Running) -> None:

@@ -15,6 +15,7 @@ import asyncssh
 from rich.color import ColorSystem
 from textual import constants
 
+from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
 from vmconsole.serve.console import ClientTerminal, ConsoleSession
@@ -34,6 +35,7 @@ class ServeSettings:
     config: Config = field(default_factory=Config)
     limits: Limits = field(default_factory=Limits)
     theme: str | None = None
+    audit: AuditLog = field(default_factory=AuditLog)  # one log, one lock, every console
 
 
 class ConsoleServer:
@@ -95,7 +97,7 @@ class ConsoleServer:
         config = self.settings.config
         ascii = config.ascii if config.ascii is not None else detect_ascii(client.env())
         app = VMConsoleApp(self.loops, config=config, session=session,
-                           theme=self.settings.theme, ascii=ascii)
+                           theme=self.settings.theme, ascii=ascii, audit=self.settings.audit)
         if constants.COLOR_SYSTEM == "auto":
             # Textual would take the colours of the server's own environment (16 under a
             # service manager, truecolor from some shells). Every console of a server

@@ -196,7 +196,7 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     def action_audit(self) -> None:
         ref = self.selected  # on a guest: that guest's records
         guest = ref.object_id if ref and not (ref.is_cluster or ref.is_node) else ""
-        self.push_screen(AuditScreen(AuditLog(), target=guest))
+        self.push_screen(AuditScreen(self.audit, target=guest))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
