@@ -39,7 +39,7 @@ async def test_keys_reach_the_console(served: Running) -> None:
         term = await open_terminal(conn)
         await term.wait_for("pve1")
         term.press("?")
-        await term.wait_for("app.help")
+        await term.wait_for("Id (for")
 
 
 async def test_resize_relays_the_screen(served: Running) -> None:
@@ -72,7 +72,7 @@ async def test_quit_ends_the_session_and_the_poller_stays(served: Running) -> No
         await asyncio.wait_for(_until(lambda: loop.latest is not None and
                                       loop.latest.seq > seq + 1), 10)
         other.press("?")
-        await other.wait_for("app.help")
+        await other.wait_for("Id (for")
 
 
 async def _until(condition) -> None:  # type: ignore[no-untyped-def]

@@ -57,9 +57,9 @@ async def test_openssh_in_tmux_gets_a_console_that_follows_the_window(
         screen = await tmux.wait_for("pve1")
         assert "dana (operator)" in screen.splitlines()[0]
         tmux("send-keys", "?")
-        await tmux.wait_for("app.help")
+        await tmux.wait_for("Id (for")
         tmux("send-keys", "Escape")
-        await tmux.wait_until(lambda lines: "app.help" not in "\n".join(lines), "help closed")
+        await tmux.wait_until(lambda lines: "Id (for" not in "\n".join(lines), "help closed")
         tmux("resize-window", "-x", "70", "-y", "20")
         await tmux.wait_until(lambda lines: len(lines) == 20
                               and lines[19].rstrip().endswith("palette"), "the footer on row 20")

@@ -40,7 +40,7 @@ class AuditScreen(Screen[None]):
         super().__init__()
         self.audit_log = log
         self._records: list[AuditRecord] = []
-        self._offset = 0
+        self._offset = -1  # nothing read yet
         self._initial = (user, target)
 
     def compose(self) -> ComposeResult:
@@ -61,15 +61,16 @@ class AuditScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
     def _reread(self) -> None:
-        records, offset = self.audit_log.read_new(self._offset)
+        records, offset = self.audit_log.read_new(max(self._offset, 0))
         self.app.call_from_thread(self._arrived, records, offset)
 
     def _arrived(self, records: list[AuditRecord], offset: int) -> None:
         if not self.is_attached:  # closed while the file was being read
             return
+        first = self._offset < 0
         replaced = offset < self._offset  # the file was replaced: start over
         self._offset = offset
-        if replaced:
+        if first or replaced:
             self._records = records[-MAX_RECORDS:]
             self._show()
         elif records:
