@@ -36,6 +36,17 @@ async def test_a_viewers_migration_is_refused_and_audited(served: Running) -> No
     assert record.result.startswith("refused:") and record.task_id is None
 
 
+async def test_the_palette_tells_a_viewer_operations_are_not_theirs(served: Running) -> None:
+    async with await served.connect("viewer") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("\x10")  # ctrl+p
+        await term.wait_for("Search for commands")
+        term.press("Migrate")
+        await term.wait_until(lambda t: "Migrate: web1" in t.text, what="the entry")
+        assert "not now: your role is viewer" in term.text
+
+
 async def test_an_operators_snapshot_is_audited_with_its_task(served: Running) -> None:
     async with await served.connect("operator", username="sam") as conn:
         term = await open_terminal(conn, 120, 30)
