@@ -44,6 +44,17 @@ async def test_keys_added_to_the_file_work_without_a_restart(served: Running) ->
         await term.wait_for("carol (admin)")
 
 
+async def test_from_limits_where_a_key_logs_in_from(served: Running) -> None:
+    here, elsewhere = (asyncssh.generate_private_key("ssh-ed25519") for _ in range(2))
+    with served.keys.authorized.open("a") as handle:
+        handle.write('from="127.0.0.0/8" ' + here.export_public_key().decode())
+        handle.write('from="192.0.2.0/24" ' + elsewhere.export_public_key().decode())
+    conn = await served.connect(key=here)
+    conn.close()
+    with pytest.raises(asyncssh.PermissionDenied):
+        await served.connect(key=elsewhere)
+
+
 async def test_the_host_key_is_the_servers_own(served: Running, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
     known.write_text(f"[{served.host}]:{served.port} "
