@@ -36,6 +36,9 @@ async def test_panel_is_on_in_the_demo_and_narrates_a_power_off(console_factory)
         await pilot.press("f")
         await pilot.press("enter")  # the first choice: power off
         await settle(c, pilot, polls=2)
+        (record,) = c.app.audit.read()
+        assert (record.operation, record.target, record.result) == (
+            "fault_power_off", "pve2", "done")
         text = timeline(c.app)
         assert "pve2" in text and "lost" in text
         assert "fence delay" in text
@@ -49,17 +52,23 @@ async def test_speed_keys_change_the_simulated_clock(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
-        await pilot.press("right_square_bracket")
-        await c.app.workers.wait_for_complete()
-        assert c.backend.time_scale == 10
-        await pilot.press("right_square_bracket")
-        assert c.backend.time_scale == 60
-        await pilot.press("p")
-        assert c.backend.time_scale == 0
-        await pilot.press("p")
-        assert c.backend.time_scale == 60
-        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+
+        async def press(key: str) -> float:
+            await pilot.press(key)
+            await c.app.workers.wait_for_complete()
+            return c.backend.time_scale
+
+        assert await press("right_square_bracket") == 10
+        assert await press("right_square_bracket") == 60
+        assert await press("p") == 0
+        assert await press("p") == 60
+        for _ in range(3):
+            await press("left_square_bracket")
         assert c.backend.time_scale == 1
+        records = list(c.app.audit.read())
+        assert [r.parameters["scale"] for r in records] == [10, 60, 0, 60, 10, 1, 1]
+        assert {r.operation for r in records} == {"time_scale"}
+        assert all(r.result == "done" and r.user == c.app.session.user for r in records)
 
 
 async def test_partition_from_the_fault_menu(console_factory):
@@ -80,16 +89,23 @@ async def test_partition_from_the_fault_menu(console_factory):
         assert c.loop.poller.inventory.quorum.votes == 2
 
 
-async def test_a_viewer_cannot_break_the_cluster(console_factory):
+async def test_a_viewer_can_neither_break_the_cluster_nor_change_its_clock(console_factory):
     c = console_factory(session=Session("pupil", Role.VIEWER))
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
         await select(c.app, pilot, TreeRef("lab", "node/pve1"))
         await pilot.press("f")
+        await pilot.press("p", "right_square_bracket")
+        await c.app.workers.wait_for_complete()
         await pilot.pause()
         assert c.app.screen is c.app.screen_stack[0], "no fault menu for a viewer"
         assert any("admin role" in n.message for n in c.app._notifications)
         assert all(n.online for n in c.loop.poller.inventory.nodes)
+        assert c.backend.time_scale == 1, "a viewer changed the clock the class shares"
+        refused = list(c.app.audit.read())
+        assert sorted(r.operation for r in refused) == [
+            "fault_injection", "time_scale", "time_scale"]
+        assert all(r.result.startswith("refused:") and r.user == "pupil" for r in refused)
 
 
 async def test_scenario_from_the_palette_then_its_summary(console_factory):

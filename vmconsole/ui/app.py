@@ -50,8 +50,7 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, theme: str | None = None,
                  ascii: bool = False, audit: AuditLog | None = None) -> None:
-        super().__init__(loops, config, session, ascii)
-        self.audit = audit or AuditLog()
+        super().__init__(loops, config, session, ascii, audit)
         self._unsubscribe: list[object] = []
         self._theme_problems: list[str] = []
         self._requested_theme = theme or self.config.theme or DEFAULT_THEME
@@ -124,6 +123,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     def _polled(self, message: ClusterPolled) -> None:
         result = message.result
         self.latest[result.cluster] = result
+        if not self.query(ClusterTree):  # the app queries its default screen
+            return  # the console is closing
         self.query_one(ClusterTree).apply(result)
         if result.inventory is not None:
             self.query_one(TaskLog).update_tasks(result.cluster, result.tasks,
@@ -144,6 +145,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self._show_selection()
 
     def _show_selection(self) -> None:
+        if not self.query(DetailPane):
+            return  # the console is closing
         ref = self.selected
         detail = self.query_one(DetailPane)
         if ref is None:

@@ -5,27 +5,51 @@ its keys); VMConsoleApp combines them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from textual.app import App
 
+from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
 from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
+log = logging.getLogger(__name__)
+
 
 class ConsoleBase(App[int]):
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
-                 session: Session | None = None, ascii: bool = False) -> None:
+                 session: Session | None = None, ascii: bool = False,
+                 audit: AuditLog | None = None) -> None:
         super().__init__()
         self.loops: dict[str, PollLoop] = {loop.backend.name: loop for loop in loops}
         self.config = config or Config()
         self.session = session or Session.local()
         self.symbols = ASCII if ascii else UNICODE
         self.latest: dict[str, PollResult] = {}
+        self.audit = audit or AuditLog()
+
+    def write_audit(self, cluster: str, target: str, operation: str, result: str,
+                    parameters: dict[str, object] | None = None,
+                    task_id: str | None = None) -> None:
+        """Append what this session did (or was refused) to the audit log. Called from a
+        worker thread, before the result is shown. A log that cannot be written is
+        said, not hidden, and does not undo what the backend already did."""
+        session = self.session
+        try:
+            self.audit.append(AuditRecord(
+                user=session.user, role=str(session.role), source=session.source,
+                cluster=cluster, target=target, operation=operation, result=result,
+                parameters=dict(parameters or {}), task_id=task_id))
+        except OSError as exc:
+            log.error("audit log not written: %s", exc)
+            self.call_from_thread(self.notify, f"the audit log could not be written: {exc}",
+                                  title="Audit", severity="warning", timeout=10)
 
     @property
     def selected(self) -> TreeRef | None:
-        return self.query_one(ClusterTree).selected_ref()
+        trees = self.query(ClusterTree)  # none while the console is closing
+        return trees.first().selected_ref() if trees else None

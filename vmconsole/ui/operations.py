@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from textual.worker import WorkerFailed
 
-from vmconsole.audit import AuditRecord
 from vmconsole.backends.base import Backend, BackendError, InvalidInput, Task
 from vmconsole.ui.messages import OperationFailed, OperationStarted
 
@@ -107,19 +106,8 @@ class OperationRunner:
         return outcome
 
     def _audit(self, request: OpRequest, result: str, task_id: str | None) -> None:
-        """In a worker thread. A log that cannot be written is said, not hidden, and does
-        not undo an operation the backend has already started."""
-        session = self.app.session
-        try:
-            self.app.audit.append(AuditRecord(
-                user=session.user, role=str(session.role), source=session.source,
-                cluster=request.cluster, target=request.target, operation=request.operation,
-                result=result, parameters=dict(request.parameters), task_id=task_id))
-        except OSError as exc:
-            log.error("audit log not written: %s", exc)
-            self.app.call_from_thread(
-                self.app.notify, f"the audit log could not be written: {exc}",
-                title="Audit", severity="warning", timeout=10)
+        self.app.write_audit(request.cluster, request.target, request.operation, result,
+                             request.parameters, task_id)
 
     def _show(self, request: OpRequest, outcome: Outcome) -> None:
         """Tell the user, and the app's other features (the ping monitor starts itself

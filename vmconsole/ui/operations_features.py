@@ -11,21 +11,18 @@ from textual import on
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from vmconsole.audit import AuditLog
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest
 from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
-from vmconsole.ui.operations import VIEWER_REFUSAL, OperationRunner
+from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.widgets.task_log import TaskLog
 
 
 class OperationsFeatures(ConsoleBase):
     BINDINGS = actions.bindings()
-
-    audit: AuditLog  # set by the app's constructor; tests pass one at a tmp path
 
     @cached_property
     def runner(self) -> OperationRunner:
@@ -80,7 +77,7 @@ class OperationsFeatures(ConsoleBase):
         viewer = not self.session.role.may_operate()
         for action, reason in actions.applicable(selection):
             if viewer and action.changes:
-                reason = VIEWER_REFUSAL
+                continue  # a viewer is not offered what would change anything
             yield SystemCommand(f"{action.title}: {selection.guest.name}",
                                 f"not now: {reason}" if reason else action.help,
                                 partial(self.action_guest, action.name))

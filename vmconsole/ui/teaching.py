@@ -4,7 +4,7 @@ cluster's backend can inject faults and control its time (the simulator)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from textual import work
@@ -66,13 +66,42 @@ class TeachingFeatures(ConsoleBase):
             return self.teachable() is not None
         return super().check_action(action, parameters)
 
+    # --- changes to the shared model: admin only, audited ----------------------------
+
+    @work(thread=True, exit_on_error=False, group="teaching")
+    def _teach(self, loop: PollLoop, target: str, operation: str,
+               parameters: dict[str, object], change: Callable[[], str]) -> None:
+        """Run one teaching change in a worker: the role check (the clock and the faults
+        are shared by every console of a served class), the backend call, the audit
+        record, then the word to the user. `change` returns what it did, for people."""
+        cluster = loop.backend.name
+        role = self.session.role
+        if not role.may_inject_faults():
+            reason = f"{operation.replace('_', ' ')} needs the admin role; you are {role}"
+            self.write_audit(cluster, target, operation, f"refused: {reason}", parameters)
+            self.call_from_thread(self.notify, reason, title="Teaching", severity="error")
+            return
+        try:
+            what = change()
+        except BackendError as exc:
+            self.write_audit(cluster, target, operation, f"error: {exc.message}", parameters)
+            self.call_from_thread(self.notify, exc.message, title="Teaching", severity="error")
+            return
+        self.write_audit(cluster, target, operation, "done", parameters)
+        self.call_from_thread(self.notify, what, title="Teaching", timeout=3)
+        loop.refresh_soon()
+
     def _set_scale(self, scale: float) -> None:
         loop = self.teachable()
         if loop is None or not isinstance(loop.backend, SupportsTimeControl):
             return
-        loop.backend.set_time_scale(scale)
-        self.notify(f"{loop.backend.name}: {scale_text(scale)}", timeout=2)
-        loop.refresh_soon()
+        backend = loop.backend
+
+        def change() -> str:
+            backend.set_time_scale(scale)
+            return f"{backend.name}: {scale_text(scale)}"
+
+        self._teach(loop, "clock", "time_scale", {"scale": scale}, change)
 
     def action_pause(self) -> None:
         loop = self.teachable()
@@ -95,17 +124,16 @@ class TeachingFeatures(ConsoleBase):
         if ref is None or not ref.is_node:
             self.notify("Select a node first: faults happen to nodes.", severity="warning")
             return
-        if not self.session.role.may_inject_faults():
-            self.notify(f"Fault injection needs the admin role; you are {self.session.role}.",
-                        severity="error")
-            return
         loop = self.loops.get(ref.cluster)
         result = self.latest.get(ref.cluster)
         if loop is None or not isinstance(loop.backend, SupportsFaults) or result is None:
             self.notify("Faults exist only on the simulated cluster.", severity="warning")
             return
-        nodes = [n.name for n in result.inventory.nodes] if result.inventory else []
         node = ref.object_id.removeprefix("node/")
+        if not self.session.role.may_inject_faults():
+            self._teach(loop, node, "fault_injection", {}, lambda: "")  # refused, audited
+            return
+        nodes = [n.name for n in result.inventory.nodes] if result.inventory else []
 
         def chosen(choice: FaultChoice | None) -> None:
             if choice is not None:
@@ -114,31 +142,34 @@ class TeachingFeatures(ConsoleBase):
         self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin)),
                          chosen)
 
-    @work(thread=True, exit_on_error=False, group="faults")
     def _inject(self, loop: PollLoop, node: str, choice: FaultChoice) -> None:
         backend = loop.backend
         assert isinstance(backend, SupportsFaults)
-        try:
+
+        def change() -> str:
             if choice.fault is not None:
                 backend.inject_fault(node, choice.fault)
-                what = f"{choice.fault.replace('_', ' ')} on {node}"
-            elif choice.admin is not None and isinstance(backend, SupportsNodeAdmin):
+                return f"{choice.fault.replace('_', ' ')} on {node}"
+            if choice.admin is not None and isinstance(backend, SupportsNodeAdmin):
                 if choice.admin == "reboot":
                     backend.reboot_node(node)
                 else:
                     backend.set_maintenance(node, choice.admin == "maintenance_on")
-                what = f"{choice.admin.replace('_', ' ')} {node}"
-            elif choice.partition:
+                return f"{choice.admin.replace('_', ' ')} {node}"
+            if choice.partition:
                 backend.partition([list(group) for group in choice.partition])
-                what = "partition " + " | ".join(" ".join(g) for g in choice.partition)
-            else:
-                backend.restore(None if choice.restore_all else node)
-                what = "restore " + ("everything" if choice.restore_all else node)
-        except BackendError as exc:
-            self.call_from_thread(self.notify, exc.message, title="Fault", severity="error")
-            return
-        self.call_from_thread(self.notify, what, title="Fault injected")
-        loop.refresh_soon()
+                return "partition " + " | ".join(" ".join(g) for g in choice.partition)
+            backend.restore(None if choice.restore_all else node)
+            return "restore " + ("everything" if choice.restore_all else node)
+
+        operation = ("fault_" + choice.fault if choice.fault else choice.admin
+                     or ("partition" if choice.partition else "restore"))
+        parameters: dict[str, object] = {"node": node}
+        if choice.partition:
+            parameters["groups"] = [list(g) for g in choice.partition]
+        if choice.restore_all:
+            parameters["everything"] = True
+        self._teach(loop, node, operation, parameters, change)
 
     # --- scenarios ----------------------------------------------------------------------
 
@@ -157,24 +188,17 @@ class TeachingFeatures(ConsoleBase):
         yield SystemCommand("Scenario summary", "What the running scenario has measured",
                             partial(self._scenario_summary, loop))
 
-    @work(thread=True, exit_on_error=False, group="faults")
     def _start_scenario(self, loop: PollLoop, name: str | None) -> None:
-        if not self.session.role.may_inject_faults():
-            self.call_from_thread(self.notify, "Scenarios need the admin role; you are "
-                                  f"{self.session.role}.", severity="error")
-            return
         backend = loop.backend
         assert isinstance(backend, SupportsScenarios)
-        try:
-            backend.start_scenario(name)
-        except BackendError as exc:
-            self.call_from_thread(self.notify, exc.message, title="Scenario", severity="error")
-            return
-        self.call_from_thread(self.notify, f"scenario {name or 'classic lab'} started",
-                              title="Scenario")
-        loop.refresh_soon()
 
-    @work(thread=True, exit_on_error=False, group="faults")
+        def change() -> str:
+            backend.start_scenario(name)
+            return f"scenario {name or 'classic lab'} started"
+
+        self._teach(loop, "cluster", "scenario", {"name": name}, change)
+
+    @work(thread=True, exit_on_error=False, group="teaching")
     def _scenario_summary(self, loop: PollLoop) -> None:
         assert isinstance(loop.backend, SupportsScenarios)
         lines = loop.backend.scenario_summary() or ["no scenario is running: start one from "

@@ -29,6 +29,7 @@ def begin(sim: Sim, guest: SimGuest, operation: str, lock: str | None = None,
     """A task on the guest's node that holds the guest; with `seconds`, its progress
     runs linearly over that time."""
     ensure_quorate(sim, guest.node)
+    ensure_free(guest, sim)  # before the task exists: a refusal leaves no task behind
     task = sim.new_task(operation, guest.id, guest.node)
     claim(sim, guest, task, lock)
     if seconds is not None:

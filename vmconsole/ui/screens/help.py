@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -34,9 +35,9 @@ class HelpScreen(ModalScreen[None]):
         table = Table(expand=True, box=None, header_style="bold")
         table.add_column("Key", no_wrap=True)
         table.add_column("Does")
-        table.add_column("Id (for [keys])", style="dim", no_wrap=True)
+        table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True)
         for key, description, binding_id in self._rows:
             table.add_row(key, description, binding_id)
         with VerticalScroll():
-            yield Static(HELP_INTRO, classes="intro")
+            yield Static(Text(HELP_INTRO), classes="intro")
             yield Static(table)
