@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import libvirt
 
+from vmconsole.backends.counters import per_second
 from vmconsole.backends.libvirt.domainxml import DomainDesc
 from vmconsole.model import GuestStatus, Metrics
 
@@ -126,18 +127,11 @@ def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainRe
 
 def rates(before: Counters | None, after: Counters, cpus: int, mem_used: int) -> Metrics:
     """Per-second rates between two readings; cpu as a fraction of `cpus`."""
-    if before is None or after.time <= before.time:
+    if before is None:
         return Metrics(mem=mem_used)
-    span = after.time - before.time
-
-    def rate(a: int, b: int) -> float:
-        return max(0.0, (b - a) / span)  # a restarted guest's counters start again
-
-    return Metrics(
-        cpu=min(1.0, rate(before.cpu_ns, after.cpu_ns) / 1e9 / max(1, cpus)),
-        mem=mem_used,
-        disk_read=rate(before.disk_read, after.disk_read),
-        disk_write=rate(before.disk_write, after.disk_write),
-        net_in=rate(before.net_in, after.net_in),
-        net_out=rate(before.net_out, after.net_out),
-    )
+    fields = ("cpu_ns", "disk_read", "disk_write", "net_in", "net_out")
+    cpu_ns, disk_read, disk_write, net_in, net_out = per_second(
+        [getattr(before, f) for f in fields], [getattr(after, f) for f in fields],
+        after.time - before.time)
+    return Metrics(cpu=min(1.0, cpu_ns / 1e9 / max(1, cpus)), mem=mem_used,
+                   disk_read=disk_read, disk_write=disk_write, net_in=net_in, net_out=net_out)

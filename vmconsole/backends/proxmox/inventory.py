@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vmconsole.backends.counters import per_second
 from vmconsole.model import (
     Guest,
     GuestKind,
@@ -47,12 +48,9 @@ class RateTracker:
         with self._lock:
             before = self._last.get(object_id)
             self._last[object_id] = (now, values)
-        if before is None or now <= before[0]:
+        if before is None:
             return (0.0,) * len(values)
-        elapsed = now - before[0]
-        # A counter that went down was reset (a restart, a migration): no rate this time.
-        return tuple(max(0.0, (new - old) / elapsed) for new, old in zip(values, before[1],
-                                                                         strict=True))
+        return per_second(before[1], values, now - before[0])
 
     def forget_missing(self, present: Iterable[str]) -> None:
         keep = set(present)

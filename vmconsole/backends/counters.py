@@ -1,0 +1,13 @@
+"""Rates from cumulative counters, as libvirt and Proxmox report I/O and CPU time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def per_second(old: Sequence[float], new: Sequence[float], elapsed: float) -> tuple[float, ...]:
+    """Each counter's increase per second. A counter that went down was reset (the guest
+    restarted or migrated): it gives no rate this time rather than a negative one."""
+    if elapsed <= 0:
+        return (0.0,) * len(new)
+    return tuple(max(0.0, (b - a) / elapsed) for a, b in zip(old, new, strict=True))
