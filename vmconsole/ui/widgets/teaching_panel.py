@@ -42,6 +42,8 @@ class TeachingPanel(Vertical):
     TeachingPanel RichLog { height: 1fr; padding: 0 1; overflow-x: hidden; }
     """
 
+    _status = ""
+
     def compose(self) -> ComposeResult:
         yield Static(id="teach-status")
         yield RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
@@ -52,7 +54,11 @@ class TeachingPanel(Vertical):
             q = inventory.quorum
             parts.append(f"{'quorate' if q.quorate else 'NO QUORUM'} {q.votes}/{q.expected} votes")
         parts.append("p pause  [ ] speed  f faults")
-        self.query_one("#teach-status", Static).update(Text(" · ".join(parts)))
+        text = " · ".join(parts)
+        if text != self._status:
+            self._status = text
+            # One line of fixed height: no need to lay the whole screen out again.
+            self.query_one("#teach-status", Static).update(Text(text), layout=False)
 
     def add_events(self, events: tuple[ClusterEvent, ...] | list[ClusterEvent]) -> None:
         log = self.query_one(RichLog)
