@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+import textwrap
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
@@ -17,13 +19,19 @@ from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
 
 
-def _table(rows: list[tuple[str, str | Text]]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
+    """Two aligned columns as one Content, values wrapped under themselves. A Rich Table
+    looked the same but cost ~13 ms to measure and draw on every poll, in every console
+    of a served class."""
+    key_width = max((len(key) for key, _ in rows), default=0) + 2
+    room = max(10, width - key_width)
+    lines: list[Text] = []
     for key, value in rows:
-        table.add_row(key, value)
-    return table
+        style = value.style if isinstance(value, Text) else ""
+        pieces = textwrap.wrap(str(value), room) or [""]
+        lines.append(Text.assemble((key.ljust(key_width), "bold"), (pieces[0], style)))
+        lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces[1:]]
+    return Content.from_rich_text(Text("\n").join(lines))
 
 
 def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
@@ -106,7 +114,7 @@ class DetailPane(VerticalScroll):
     """Shows the selection: a table of facts and, for nodes and guests, graphs."""
 
     DEFAULT_CSS = """
-    DetailPane { padding: 0 1; }
+    DetailPane { padding: 0 1; scrollbar-gutter: stable; }
     DetailPane #facts { margin-bottom: 1; }
     DetailPane .charts { height: auto; }
     """
@@ -117,19 +125,27 @@ class DetailPane(VerticalScroll):
         yield MetricChart("Memory", "GiB", id="chart-mem")
         yield MetricChart("Network", "KiB/s", id="chart-net")
 
+    _shown: tuple[TreeRef | None, Inventory | None, str | None, list[MetricSample]] = (
+        None, None, None, [])
+
+    def on_resize(self) -> None:
+        self.show(*self._shown)  # values wrap to the pane's width
+
     def show(self, ref: TreeRef | None, inventory: Inventory | None, error: str | None,
              samples: list[MetricSample]) -> None:
+        self._shown = (ref, inventory, error, samples)
         facts = self.query_one("#facts", Static)
+        width = facts.content_region.width or self.scrollable_content_region.width - 2
         charts = list(self.query(MetricChart))
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         if ref is None or inventory is None:
             facts.update(Text(error or "waiting for the first poll…", style="italic"))
         elif ref.is_cluster:
-            facts.update(_table(cluster_rows(ref.cluster, inventory, error)))
+            facts.update(_table(cluster_rows(ref.cluster, inventory, error), width))
         elif isinstance(obj, Guest):
-            facts.update(_table(guest_rows(obj)))
+            facts.update(_table(guest_rows(obj), width))
         elif isinstance(obj, Node):
-            facts.update(_table(node_rows(obj, inventory)))
+            facts.update(_table(node_rows(obj, inventory), width))
         else:
             facts.update(Text("gone: it is no longer in the cluster", style="italic"))
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
