@@ -79,3 +79,17 @@ def test_a_lost_host_shows_its_guests_unknown_then_reconnects_after_the_back_off
         "pve2 lost: connection closed by the host",
         f"pve2 back ({PVE2})"]
     backend.close()
+
+
+def test_a_host_lost_while_a_call_runs_keeps_that_connection_until_the_call_ends(cluster):
+    """Closing a connection under a running call made libvirt-python abort (seen in the
+    lab when a poll read and a lost-host close crossed): the close waits for the call."""
+    host = cluster.hosts[0]
+    conn = host.connection()
+    with host.hold(conn):
+        host.mark_lost("test: the keepalive gave up")
+        assert host.state.value == "lost"
+        assert conn.isAlive(), "the connection was closed under a running call"
+        assert conn.listAllDomains()  # still usable by the call that holds it
+    assert id(conn) not in host._retired  # closed (in the background) once released
+    assert cluster.inventory().node(host.name) is not None

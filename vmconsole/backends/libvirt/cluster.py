@@ -160,15 +160,16 @@ class ClusterCore:
 
     def _fetch(self, host: Host) -> HostReading:
         conn = host.ensure_connected(self._name_taken(host))
-        try:
-            return read_host(conn, host.name, self.cache(host))
-        except libvirt.libvirtError as exc:
-            if not conn.isAlive():
-                host.mark_lost(libvirt_message(exc))
-            else:  # the host is there but this read failed: say so, try again next poll
-                self.log.add("node_error", f"reading {host.name}: {libvirt_message(exc)}",
-                             node=host.name)
-            raise
+        with host.hold(conn):
+            try:
+                return read_host(conn, host.name, self.cache(host))
+            except libvirt.libvirtError as exc:
+                if not conn.isAlive():
+                    host.mark_lost(libvirt_message(exc))
+                else:  # the host is there but this read failed: say so, try next poll
+                    self.log.add("node_error", f"reading {host.name}: {libvirt_message(exc)}",
+                                 node=host.name)
+                raise
 
     def inventory(self) -> Inventory:
         """Every host read in parallel; a host that has not answered by the timeout shows

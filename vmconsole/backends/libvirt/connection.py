@@ -13,7 +13,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import TypeVar
@@ -77,6 +77,11 @@ class Host:
         self._conn: libvirt.virConnect | None = None
         self._event_id = -1  # the lifecycle callback registered on _conn
         self._lock = threading.Lock()
+        # Calls using each connection now, and connections retired while in use: closing
+        # a connection under a running call makes libvirt-python abort, so a lost one is
+        # closed only when its last call returns.
+        self._users: dict[int, int] = {}
+        self._retired: dict[int, tuple[libvirt.virConnect, int]] = {}
         self._failures = 0
         self._retry_at = 0.0
         self._ever_connected = False
@@ -99,7 +104,7 @@ class Host:
             newly_lost = self.state is not HostState.LOST
             self.state = HostState.LOST
         if conn is not None:
-            _close_in_background(conn, event_id)
+            self._retire(conn, event_id)
         if newly_lost:
             self._on_state(self, HostState.LOST, f"{self.name} lost: {reason}")
 
@@ -171,13 +176,42 @@ class Host:
             raise Unreachable(f"{self.name} is {self.state.value}: {self.error or 'not connected'}")
         return conn
 
+    @contextlib.contextmanager
+    def hold(self, conn: libvirt.virConnect) -> Iterator[libvirt.virConnect]:
+        """Keep `conn` open while a call uses it, even if the host is lost meanwhile."""
+        key = id(conn)
+        with self._lock:
+            self._users[key] = self._users.get(key, 0) + 1
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                left = self._users.pop(key) - 1
+                if left:
+                    self._users[key] = left
+                retired = None if left else self._retired.pop(key, None)
+            if retired is not None:
+                _close_in_background(*retired)
+
+    def _retire(self, conn: libvirt.virConnect, event_id: int) -> None:
+        with self._lock:
+            if self._users.get(id(conn)):
+                self._retired[id(conn)] = (conn, event_id)
+                return
+        _close_in_background(conn, event_id)
+
     def call(self, fn: Callable[[libvirt.virConnect], T], doing: str,
              timeout: float | None = None) -> T:
         """`fn(connection)` bounded by the timeout, libvirt's errors translated."""
         conn = self.connection()
         limit = self.timeout if timeout is None else timeout
+
+        def held() -> T:
+            with self.hold(conn):
+                return fn(conn)
+
         try:
-            return call_bounded(lambda: fn(conn), limit, f"libvirt-{self.name}")
+            return call_bounded(held, limit, f"libvirt-{self.name}")
         except TimeoutError:
             self.mark_lost(f"no answer within {limit:g} s")
             raise Unreachable(f"{doing}: {self.name} did not answer within {limit:g} s; "
@@ -192,7 +226,7 @@ class Host:
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:
-            _close_in_background(conn, self._event_id)
+            self._retire(conn, self._event_id)
 
 
 def _alive(conn: libvirt.virConnect) -> bool:

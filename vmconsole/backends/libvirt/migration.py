@@ -22,6 +22,7 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.tasks import TaskContext
@@ -125,8 +126,9 @@ def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
         if mode is MigrationMode.LIVE:
             watcher.start()
         try:
-            host.call(lambda _c: dom.migrate3(dconn, {}, flags),
-                      f"migrating {name} to {target.name}", timeout=MIGRATION_TIMEOUT_S)
+            with target.hold(dconn):  # the destination's connection, used by the source's call
+                host.call(lambda _c: dom.migrate3(dconn, {}, flags),
+                          f"migrating {name} to {target.name}", timeout=MIGRATION_TIMEOUT_S)
         except BackendError as exc:
             core.log.add("migration_failed", f"{name} stays on {host.name}: {exc.message}",
                          node=host.name, guest=guest_id)
@@ -149,14 +151,26 @@ def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
 
 def _watch_job(ctx: TaskContext, host: Host, dom: libvirt.virDomain,
                done: threading.Event) -> None:
-    """Progress and one log line per pre-copy iteration, from the running job."""
+    """Progress and one log line per pre-copy iteration, from the running job.
+
+    A progress read is not a health check: QEMU under TCG can take seconds to answer
+    while it migrates, and marking the host lost then would close the connection that
+    migrate3 is still using (libvirt-python crashed on that). So a slow read is simply
+    waited for, one at a time, and never touches the host's state.
+    """
     iteration = 0
+    read: Pending[dict[str, int]] | None = None
     while not done.wait(JOB_POLL_S):
+        if read is None:
+            read = Pending(lambda: dom.jobStats(0), f"libvirt-{host.name}-job")
+        if not read.done:
+            continue
         try:
-            stats = host.call(lambda _c: dom.jobStats(0), "reading the migration job",
-                              timeout=2.0)
-        except BackendError:
+            stats = read.wait(0)
+        except libvirt.libvirtError:
             continue  # the job ended between two reads, or stats are not available
+        finally:
+            read = None
         total, processed = stats.get("data_total", 0), stats.get("data_processed", 0)
         if total:
             ctx.progress(0.95 * processed / total)
