@@ -10,8 +10,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vmconsole.backends.base import FaultKind  # noqa: E402
+from vmconsole.backends.sim.clock import RealClock  # noqa: E402
+from vmconsole.config import SimCluster  # noqa: E402
 from vmconsole.session import Role, Session  # noqa: E402
 from vmconsole.ui.frozen import FrozenConsole  # noqa: E402
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
 OUT = ROOT / "screenshots"
 
@@ -27,8 +31,29 @@ async def main_screen(theme: str, name: str, size: tuple[int, int]) -> None:
         c.app.save_screenshot(str(OUT / f"{name}.svg"))
 
 
+async def failover(name: str) -> None:
+    """An HA failover at 60x: power off pve2 and shoot once db1 runs again elsewhere,
+    with the ping monitor (started by the failover itself) showing the outage."""
+    c = FrozenConsole(SimCluster(), clock=RealClock(60.0), theme="vmconsole-dark",
+                      session=Session("teacher", Role.ADMIN))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        for _ in range(200):
+            c.poll()
+            await pilot.pause(0.05)
+            guest = c.loop.poller.inventory.guest("qemu/101")
+            if guest is not None and guest.node != "pve2" and guest.uptime > 20:
+                break
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/101"))
+        await pilot.pause(0.5)
+        c.app.save_screenshot(str(OUT / f"{name}.svg"))
+
+
 async def run() -> None:
     OUT.mkdir(exist_ok=True)
+    await failover("teaching-failover")
     await main_screen("vmconsole-dark", "main-dark", (120, 40))
     await main_screen("vmconsole-light", "main-light", (120, 40))
     await main_screen("vmconsole-dark", "main-80x24", (80, 24))
