@@ -143,3 +143,24 @@ def test_ascii_fallback_for_plain_terminals():
     assert detect_ascii({"TERM": "linux", "LANG": "en_US.UTF-8"})
     assert detect_ascii({"TERM": "xterm", "LANG": "C"})
     assert not detect_ascii({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"})
+
+
+async def test_a_migrated_guest_stays_selected_under_its_new_node(console_factory):
+    from vmconsole.backends.base import MigrationMode
+    from vmconsole.ui.widgets.cluster_tree import TreeRef
+
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        tree.select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.pause()
+        c.backend.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+        for _ in range(40):
+            c.poll(advance=1.0)
+            await pilot.pause()
+        assert c.loop.poller.inventory.guest("qemu/100").node == "pve2"
+        assert c.app.selected == TreeRef("lab", "qemu/100")
+        assert tree.cursor_node.parent.data == TreeRef("lab", "node/pve2")
+        assert "pve2" in facts(c.app)

@@ -135,7 +135,10 @@ class ClusterTree(Tree[TreeRef]):
         while parent is not None:
             parent.expand()
             parent = parent.parent
-        self.move_cursor(target)
+        if target.line < 0:  # just added: its line is known only after the next layout
+            self.call_after_refresh(self.move_cursor, target)
+        else:
+            self.move_cursor(target)
         return True
 
     def guest_count(self) -> int:
