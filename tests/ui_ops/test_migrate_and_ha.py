@@ -4,6 +4,8 @@ guest refusing a second operation, and the task's detail."""
 
 from __future__ import annotations
 
+import threading
+
 from textual.widgets import Input, OptionList, Static
 
 from tests.ui_ops.helpers import (
@@ -169,3 +171,22 @@ async def test_a_stopped_guest_on_local_disks_migrates_offline_with_them(console
         await poll(pilot, c, advance=300)
         assert tree_parent(c.app, "build1") == "node/pve1"
         assert task_rows(c.app)[0][-1] == "OK"
+
+
+async def test_a_key_pressed_twice_while_its_form_loads_opens_one_form(console):
+    c = console()
+    answer = threading.Event()
+    real_targets = c.backend.migration_targets
+
+    def slow_targets(guest_id):  # a cluster that takes its time to answer
+        answer.wait(5)
+        return real_targets(guest_id)
+
+    c.backend.migration_targets = slow_targets
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await pilot.press("m", "m")
+        answer.set()
+        await settle(pilot)
+        assert isinstance(c.app.screen, MigrateForm)
+        assert sum(isinstance(s, MigrateForm) for s in c.app.screen_stack) == 1

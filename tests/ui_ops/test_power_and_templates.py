@@ -35,10 +35,10 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
         await act(pilot, "s")
         assert c.app.query_one(TaskLog).has_class("visible")
         [row] = task_rows(c.app)
-        assert row[3] == guest_id and row[4] == "start" and row[5] == "root@pam"
+        assert row[3] == "test1" and row[4] == "start" and row[5] == "root@pam"
         [record] = list(audit.read())
         assert (record.operation, record.result, record.user) == ("start", "started", "alice")
-        assert record.task_id == c.backend.tasks()[-1].id
+        assert record.task_id == c.backend.tasks()[-1].id and record.target == guest_id
         await poll(pilot, c, advance=60)
         assert tree_label(c.app, "test1").startswith("▶")
         assert task_rows(c.app)[0][-1] == "OK"

@@ -48,8 +48,11 @@ class GuestFlows:
         if reason := action.refusal(self.sel):
             self.app.notify(reason, title=title, severity="warning", timeout=8)
             return
+        key = f"{self.sel.cluster}:{self.gid}:{name}"
+        if any(w.name == key and not w.is_finished for w in self.app.workers):
+            return  # a key pressed twice: the first press is still reading or asking
         flow = getattr(self, f"_{name}")
-        self.app.run_worker(flow(title), group="flows", exit_on_error=False)
+        self.app.run_worker(flow(title), name=key, group="flows", exit_on_error=False)
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -28,6 +28,15 @@ class OperationsFeatures(ConsoleBase):
     def runner(self) -> OperationRunner:
         return OperationRunner(self)
 
+    def on_mount(self) -> None:
+        self.query_one(TaskLog).target_name = self.guest_name
+
+    def guest_name(self, cluster: str, guest_id: str) -> str:
+        """A guest's name as last polled (its id when it is gone or not a guest)."""
+        result = self.latest.get(cluster)
+        guest = result.inventory.guest(guest_id) if result and result.inventory else None
+        return guest.name if guest is not None else guest_id
+
     def guest_selection(self) -> actions.Selection | None:
         """The guest under the tree's cursor, with its inventory and backend's abilities."""
         ref = self.selected
@@ -63,11 +72,9 @@ class OperationsFeatures(ConsoleBase):
             task = next((t for t in result.tasks if t.id == message.task.id), None)
             return task, result.inventory.taken_at
 
-        result = self.latest.get(message.cluster)
-        guest = result.inventory.guest(message.task.target) if result and result.inventory \
-            else None
+        name = self.guest_name(message.cluster, message.task.target)
         self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup,
-                                          guest.name if guest else None))
+                                          name if name != message.task.target else None))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -6,6 +6,7 @@ Rows update by diff: a row's cells change only when its task did.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.binding import Binding
@@ -42,6 +43,8 @@ class TaskLog(DataTable[str | Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._tasks: dict[str, tuple[str, Task]] = {}
         self._rows: dict[str, tuple[str | Text, ...]] = {}
+        # How a task's target reads (cluster, guest id -> "web1"); the app knows names.
+        self.target_name: Callable[[str, str], str] = lambda cluster, target: target
 
     def on_mount(self) -> None:
         for name in _COLUMNS:
@@ -71,7 +74,8 @@ class TaskLog(DataTable[str | Text]):
                ) -> tuple[str | Text, ...]:
         started = time.strftime("%H:%M:%S", time.localtime(task.started))
         elapsed = task.duration if task.ended is not None else max(0.0, now - task.started)
-        return (started, cluster, task.node, Text(task.target), task.operation, task.user,
+        return (started, cluster, task.node, Text(self.target_name(cluster, task.target)),
+                task.operation, task.user,
                 fmt.duration(elapsed), status_text(task, styles))
 
     def running(self) -> int:
