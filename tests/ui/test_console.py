@@ -164,3 +164,21 @@ async def test_a_migrated_guest_stays_selected_under_its_new_node(console_factor
         assert c.app.selected == TreeRef("lab", "qemu/100")
         assert tree.cursor_node.parent.data == TreeRef("lab", "node/pve2")
         assert "pve2" in facts(c.app)
+
+
+async def test_on_a_short_terminal_bottom_panels_take_turns(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        teaching, tasks = c.app.query_one("#teaching"), c.app.query_one("#tasks")
+        assert teaching.has_class("visible")
+        await pilot.press("t")
+        assert tasks.has_class("visible") and not teaching.has_class("visible")
+        await pilot.press("e")
+        assert teaching.has_class("visible") and not tasks.has_class("visible")
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        assert c.app.query_one("#tasks").has_class("visible")
+        assert c.app.query_one("#teaching").has_class("visible")  # room for both

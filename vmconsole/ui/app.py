@@ -66,8 +66,9 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
             with Vertical(id="right"):
                 yield DetailPane(id="detail")
                 yield PingPanel(id="ping")
-        yield TeachingPanel(id="teaching", classes="visible" if self.teachable() else "")
-        yield TaskLog(id="tasks")
+        yield TeachingPanel(id="teaching", classes="bottom-panel" + (
+            " visible" if self.teachable() else ""))
+        yield TaskLog(id="tasks", classes="bottom-panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -181,7 +182,7 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
             self.query_one(ClusterTree).focus()
 
     def action_toggle_tasks(self) -> None:
-        self.query_one(TaskLog).toggle_class("visible")
+        self.show_panel(self.query_one(TaskLog))
 
     def action_refresh(self) -> None:
         for loop in self.loops.values():

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterable
 
 from textual.app import App
+from textual.widget import Widget
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
@@ -18,6 +19,7 @@ from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 log = logging.getLogger(__name__)
+SHORT_SCREEN = 30  # rows below which bottom panels take turns
 
 
 class ConsoleBase(App[int]):
@@ -48,6 +50,16 @@ class ConsoleBase(App[int]):
             log.error("audit log not written: %s", exc)
             self.call_from_thread(self.notify, f"the audit log could not be written: {exc}",
                                   title="Audit", severity="warning", timeout=10)
+
+    def show_panel(self, panel: Widget, show: bool | None = None) -> None:
+        """Show, hide or (None) toggle a bottom panel. On a short terminal (80x24 over
+        SSH) only one bottom panel shows at a time, or the tree is left a few rows."""
+        visible = not panel.has_class("visible") if show is None else show
+        panel.set_class(visible, "visible")
+        if visible and self.size.height < SHORT_SCREEN:
+            for other in self.query(".bottom-panel"):
+                if other is not panel:
+                    other.remove_class("visible")
 
     @property
     def selected(self) -> TreeRef | None:

@@ -60,7 +60,7 @@ class OperationsFeatures(ConsoleBase):
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started in the task log, before the next poll brings it."""
         task_log = self.query_one(TaskLog)
-        task_log.add_class("visible")
+        self.show_panel(task_log, True)
         task_log.update_tasks(cluster, [task], task.started)
 
     @on(TaskLog.Opened)

@@ -59,7 +59,7 @@ class TeachingFeatures(ConsoleBase):
                               result.inventory)
 
     def action_toggle_teaching(self) -> None:
-        self.query_one(TeachingPanel).toggle_class("visible")
+        self.show_panel(self.query_one(TeachingPanel))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("pause", "speed", "faults", "toggle_teaching"):
@@ -207,5 +207,5 @@ class TeachingFeatures(ConsoleBase):
 
     def _show_summary(self, lines: list[str]) -> None:
         panel = self.query_one(TeachingPanel)
-        panel.add_class("visible")
+        self.show_panel(panel, True)
         panel.add_lines(["— scenario summary —", *lines])
