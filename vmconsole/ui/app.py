@@ -192,6 +192,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         rows = []
         keymap = self._keymap
         for binding in self._all_bindings():
+            if not binding.description:
+                continue  # Textual's own unnamed bindings (ctrl+c copies) say nothing here
             key = keymap.get(binding.id, binding.key) if binding.id else binding.key
             rows.append((self.get_key_display(Binding(key, "")), binding.description,
                          binding.id or ""))
