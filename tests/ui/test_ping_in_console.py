@@ -64,3 +64,17 @@ async def test_a_container_migration_starts_the_monitor_and_its_outage_is_measur
         labels = [m.label for m in session.snapshot().markers]
         assert "migration started" in labels
         session.stop()
+
+
+async def test_an_offline_migration_of_a_stopped_guest_starts_no_monitor(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.backend.migrate("qemu/103", "pve2", MigrationMode.OFFLINE)  # test1 is stopped
+        for _ in range(5):
+            c.poll(advance=1.0)
+            await pilot.pause()
+        assert any(e.kind == "migration_started" for e in c.backend.events())
+        panel = c.app.query_one(PingPanel)
+        assert panel.session is None and not panel.has_class("visible")

@@ -12,7 +12,7 @@ import time
 from textual.binding import Binding
 
 from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace
-from vmconsole.model import Guest, Inventory
+from vmconsole.model import Guest, GuestStatus, Inventory
 from vmconsole.monitor.ping import ProbeError, ProbeKind, ProbeTarget
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.ui.base_app import ConsoleBase
@@ -92,8 +92,9 @@ class PingFeatures(ConsoleBase):
                 continue
             if idle and event.kind in STARTS_MONITOR and result.inventory is not None:
                 guest = result.inventory.guest(concerned[0])
-                if guest is not None and self._start_ping(result.cluster, guest,
-                                                          AUTO_DURATION):
+                # A stopped guest (an offline migration) answers nothing to measure.
+                if guest is not None and guest.status is not GuestStatus.STOPPED and \
+                        self._start_ping(result.cluster, guest, AUTO_DURATION):
                     idle = False
             if self._ping_guest is not None and self._ping_guest[0] == result.cluster \
                     and self._ping_guest[1] in concerned:
