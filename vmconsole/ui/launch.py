@@ -17,6 +17,11 @@ def poll_interval(cluster: ClusterConfig) -> float:
 
 
 def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
+    """A poll loop per cluster, for the local console or the SSH server."""
+    # Poll threads run pure Python for tens of ms at 10,000 guests; the default 5 ms GIL
+    # switch interval then adds up to 5 ms to every wake-up of the event loop that shares
+    # the process with them (the console's, or the SSH server's).
+    sys.setswitchinterval(0.001)
     loops: list[PollLoop] = []
     for cluster in clusters:
         try:
@@ -38,9 +43,6 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
 
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
-    # Poll threads run pure Python for tens of ms at 10,000 guests; the default 5 ms GIL
-    # switch interval then adds up to 5 ms to every wake-up of the event loop.
-    sys.setswitchinterval(0.001)
     loops = open_loops(clusters)
     for loop in loops:
         loop.start()
