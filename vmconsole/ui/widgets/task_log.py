@@ -54,6 +54,7 @@ class TaskLog(DataTable[str | Text]):
                      now: float) -> None:
         """Show the latest state of a cluster's tasks; `now` is the backend's clock."""
         styles = LabelStyles.from_variables(self.app.theme_variables)
+        added = False
         with self.app.batch_update():
             for task in tasks[-MAX_ROWS:]:
                 key = task_key(cluster, task)
@@ -62,13 +63,15 @@ class TaskLog(DataTable[str | Text]):
                 old = self._rows.get(key)
                 if old is None:
                     self.add_row(*cells, key=key)
+                    added = True
                 else:
                     for column, (before, after) in zip(_COLUMNS, zip(old, cells, strict=True),
                                                        strict=True):
                         if before != after:
                             self.update_cell(key, column, after)
                 self._rows[key] = cells
-            self.sort("Started", reverse=True)
+            if added:  # only a new row can change the order
+                self.sort("Started", reverse=True)
 
     def _cells(self, cluster: str, task: Task, now: float, styles: LabelStyles
                ) -> tuple[str | Text, ...]:
