@@ -49,10 +49,8 @@ def visible(text: object, limit: int | None = NAME_LIMIT) -> str:
     """
     raw = text if isinstance(text, str) else str(text)
     # The common case, a plain printable name, is returned as it is without a copy.
-    if raw.isprintable():
-        shown = raw
-    else:
-        shown = "".join(c if c.isprintable() else _escape(c) for c in raw)
+    shown = raw if raw.isprintable() else "".join(
+        c if c.isprintable() else _escape(c) for c in raw)
     if limit is not None and len(shown) > limit:
         return shown[: max(limit - 1, 0)] + ELLIPSIS
     return shown
