@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3-venv python3-dev pkg-config iproute2 iputils-ping tmux openssh-client
-          qemu-system-x86 libvirt-daemon-system libvirt-clients libvirt-dev
+          qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev
           busybox-static linux-image-cloud-amd64)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
