@@ -1,5 +1,9 @@
 """Suite-wide rules.
 
+Every test runs with its own empty user directories (XDG config, data and state), no
+config or audit log named by the environment, and UTC as the time zone, so neither the
+developer's files nor the machine's zone can change what a test sees.
+
 A test of a real part (libvirtd, the lab, network namespaces, fakepve, vcsim) skips when
 the machine lacks it, saying why. When CI runs as root, `scripts/test.sh` has installed
 everything those tests need, so a skip there means an install step is missing: it is
@@ -9,9 +13,25 @@ reported as a failure, never as a pass that hides the gap.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                        ) -> Generator[None, None, None]:
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    for var in ("VMCONSOLE_CONFIG", "VMCONSOLE_AUDIT_LOG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TZ", "UTC")  # task times in snapshots read the same everywhere
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def _skips_fail() -> bool:

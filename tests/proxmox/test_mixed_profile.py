@@ -52,13 +52,11 @@ def test_a_profile_with_libvirt_and_proxmox_opens_both(fakepve, tmp_path):
             backend.close()
 
 
-async def test_both_clusters_show_in_one_tree(fakepve, tmp_path, monkeypatch):
+async def test_both_clusters_show_in_one_tree(fakepve, tmp_path):
     from vmconsole.ui.app import VMConsoleApp
     from vmconsole.ui.launch import open_loops
     from vmconsole.ui.widgets.cluster_tree import ClusterTree
 
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
     secret = tmp_path / "pve-token"
     secret.write_text(TOKEN_SECRET + "\n")
     config_file = tmp_path / "config.toml"

@@ -19,15 +19,6 @@ from vmconsole.serve.server import ConsoleServer, ServeSettings
 ROLES = {"viewer": None, "operator": "operator", "admin": "admin"}
 
 
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's config, themes, keys and audit log out of the tests."""
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("VMCONSOLE_CONFIG", raising=False)
-    monkeypatch.delenv("VMCONSOLE_AUDIT_LOG", raising=False)
-
-
 @dataclass
 class Keys:
     host: asyncssh.SSHKey

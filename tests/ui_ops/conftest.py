@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -9,19 +8,6 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.ui.frozen import FrozenConsole
-
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    """Keep the developer's own config, themes and audit log out of the tests."""
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("VMCONSOLE_CONFIG", raising=False)
-    monkeypatch.setenv("TZ", "UTC")  # task times in snapshots read the same everywhere
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture
