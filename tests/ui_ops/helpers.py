@@ -6,7 +6,10 @@ import asyncio
 import io
 
 from rich.console import Console
-from textual.widgets import Static
+from rich.text import Text
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import DataTable, OptionList, Static, Tree
 
 from vmconsole.monitor.poller import PollLoop
 from vmconsole.ui.frozen import FrozenConsole
@@ -99,3 +102,36 @@ def task_rows(app) -> list[list[str]]:
 
 def notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
+
+
+def plain(value: object) -> str:
+    if isinstance(value, Content | Text):
+        return value.plain
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(value)
+    return console.export_text()
+
+
+def shown_text(app) -> str:
+    """Everything the current screen shows as text: border titles, statics and labels,
+    tree labels, table cells, option prompts (the palette's too), the header and the
+    notifications."""
+    parts = [app.sub_title]
+    for widget in app.screen.query(Widget):
+        title = widget._border_title  # the getter gives markup back; this is the Content
+        if title is not None:
+            parts.append(title.plain)
+        if isinstance(widget, Static):
+            parts.append(plain(widget.visual))
+        elif isinstance(widget, Tree):
+            parts += [widget.get_node_at_line(i).label.plain
+                      for i in range(widget.last_line + 1)]
+        elif isinstance(widget, DataTable):
+            parts += [plain(cell) for i in range(widget.row_count)
+                      for cell in widget.get_row_at(i)]
+        elif isinstance(widget, OptionList):
+            parts += [plain(widget.get_option_at_index(i).prompt)
+                      for i in range(widget.option_count)]
+    for note in app._notifications:
+        parts += [note.title, note.message]
+    return "\n".join(parts)
