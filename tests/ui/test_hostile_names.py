@@ -71,11 +71,13 @@ def frame(app) -> str:
     return update.render_segments(app.console)
 
 
-def check(app, name: str, where: str) -> None:
-    """The console still runs, shows `name` literally, and sends no escape of it."""
+def check(app, name: str, where: str, notifications: bool = False) -> None:
+    """The console still runs, shows `name` literally on its current screen (or in its
+    notifications), and sends no escape of it."""
     assert app.is_running and app.return_code is None, f"{where}: the console ended"
     expected = squash(visible(name))
-    assert expected in squash(shown_text(app)), f"{where}: {visible(name)!r} not shown"
+    shown = squash(shown_text(app, notifications))
+    assert expected in shown, f"{where}: {visible(name)!r} not shown"
     sent = frame(app)
     leaked = [seq for seq in FORBIDDEN if seq in sent]
     assert not leaked, f"{where}: sent {leaked!r} to the terminal"
@@ -156,7 +158,7 @@ async def test_a_hostile_name_is_shown_literally_everywhere(name, tmp_path, caps
 
         # A refusal, as a notification.
         await act(pilot, "s")
-        check(app, name, "refusal notification")
+        check(app, name, "refusal notification", notifications=True)
         app.clear_notifications()
 
         # The command palette for the guest.
@@ -173,7 +175,7 @@ async def test_a_hostile_name_is_shown_literally_everywhere(name, tmp_path, caps
         check(app, name, "stop confirmation")
         await act(pilot, "y")
         await poll(pilot, c, advance=5)
-        check(app, name, "task started: notification and task log")
+        check(app, name, "task started: notification and task log", notifications=True)
         app.clear_notifications()
         app.query_one(TaskLog).focus()
         await opened(pilot, "enter", TaskDetailScreen, name, "task detail")

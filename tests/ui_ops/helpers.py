@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static, Tree
+from textual.widgets._toast import Toast  # not exported; the toasts are what users read
 
 from vmconsole.monitor.poller import PollLoop
 from vmconsole.ui.frozen import FrozenConsole
@@ -112,16 +113,19 @@ def plain(value: object) -> str:
     return console.export_text()
 
 
-def shown_text(app) -> str:
+def shown_text(app, notifications: bool = False) -> str:
     """Everything the current screen shows as text: border titles, statics and labels,
-    tree labels, table cells, option prompts (the palette's too), the header and the
-    notifications."""
-    parts = [app.sub_title]
+    tree labels, table cells, option prompts (the palette's too), the header's title;
+    and the notifications (as their toasts show them) if asked."""
+    parts = []
     for widget in app.screen.query(Widget):
         title = widget._border_title  # the getter gives markup back; this is the Content
         if title is not None:
             parts.append(title.plain)
-        if isinstance(widget, Static):
+        if isinstance(widget, Toast):
+            if notifications:
+                parts.append(plain(widget.render()))
+        elif isinstance(widget, Static):
             parts.append(plain(widget.visual))
         elif isinstance(widget, Tree):
             parts += [widget.get_node_at_line(i).label.plain
@@ -132,6 +136,6 @@ def shown_text(app) -> str:
         elif isinstance(widget, OptionList):
             parts += [plain(widget.get_option_at_index(i).prompt)
                       for i in range(widget.option_count)]
-    for note in app._notifications:
-        parts += [note.title, note.message]
+        elif type(widget).__name__ == "HeaderTitle":  # the app's title and sub-title
+            parts.append(plain(widget.render()))
     return "\n".join(parts)
