@@ -6,24 +6,20 @@ those.)"""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 from textual.widgets import Static
 
-from tests.ui_ops.helpers import act, plain, shown_text
+from tests.ui_ops.helpers import act, plain, show_guest, shown_text
 from vmconsole.config import LibvirtCluster
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
-from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.modals.snapshots import SnapshotPanel
-from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.detail_pane import DetailPane
 
 from .conftest import FIXTURES
@@ -58,21 +54,7 @@ async def test_a_domain_named_with_markup_is_shown_as_written(hostile_cluster, n
     app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(80, 24)) as pilot:
-        deadline = time.monotonic() + 30
-        while True:  # the hosts connect in the background: poll until pve1 answers
-            result = loop.poller.poll()
-            guest = next((g for g in result.inventory.guests if g.name == name), None) \
-                if result.inventory else None
-            if guest is not None or time.monotonic() > deadline:
-                break
-            await pilot.pause(0.1)
-        assert guest is not None, result.error
-        app.post_message(ClusterPolled(result))
-        await pilot.pause()
-        tree = app.query_one(ClusterTree)
-        assert tree.select_ref(TreeRef("kvm", guest.id))
-        tree.focus()
-        await pilot.pause()
+        guest = await show_guest(pilot, loop, name)
         facts = app.query_one(DetailPane).query_one("#facts", Static).visual
         assert name in plain(facts)
         assert name in shown_text(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 
 from rich.console import Console
 from rich.text import Text
@@ -14,6 +15,7 @@ from textual.widgets._toast import Toast  # not exported; the toasts are what us
 
 from vmconsole.monitor.poller import PollLoop
 from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.task_log import TaskLog
 
@@ -139,3 +141,24 @@ def shown_text(app, notifications: bool = False) -> str:
         elif type(widget).__name__ == "HeaderTitle":  # the app's title and sub-title
             parts.append(plain(widget.render()))
     return "\n".join(parts)
+
+
+async def show_guest(pilot, loop: PollLoop, name: str, seconds: float = 30.0):
+    """Poll a real backend's loop until a guest called `name` is in its inventory (hosts
+    connect in the background), show the result and put the cursor on that guest."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = loop.poller.poll()
+        guest = next((g for g in result.inventory.guests if g.name == name), None) \
+            if result.inventory else None
+        if guest is not None:
+            break
+        assert time.monotonic() < deadline, f"no guest {name!r}: {result.error}"
+        await pilot.pause(0.1)
+    pilot.app.post_message(ClusterPolled(result))
+    await pilot.pause()
+    tree = pilot.app.query_one(ClusterTree)
+    assert tree.select_ref(TreeRef(result.cluster, guest.id))
+    tree.focus()
+    await pilot.pause()
+    return guest
