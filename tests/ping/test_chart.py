@@ -57,3 +57,15 @@ def test_no_outage_no_shade():
 
 def test_too_small_to_draw():
     assert ping_chart(session_with("...").snapshot(), 10, 3, COLORS).plain == ""
+
+
+def test_a_marker_label_with_escapes_is_drawn_as_text():
+    from vmconsole.monitor.ping import PingMonitor, ProbeTarget
+
+    monitor = PingMonitor()
+    session = monitor.start(ProbeTarget.tcp("127.0.0.1", 9), count=1, interval=0.01)
+    session.mark("\x1b[31mmigration of web\u202e", at=0.0)
+    session.wait(5.0)
+    [marker] = session.snapshot().markers
+    assert marker.label == "\\x1b[31mmigration of web\\u202e"
+    monitor.stop_all(wait=2.0)

@@ -74,3 +74,11 @@ def test_ctrl_c_ends_with_the_summary(tcp_server):
         proc.kill()
     assert proc.returncode == 0, err
     assert "ping statistics ---" in out and "0.0% loss" in out
+
+
+def test_an_address_with_terminal_escapes_is_echoed_escaped():
+    hostile = "\x1b]0;owned\x07web\u202e"
+    result = vmconsole("ping", hostile, "--count", "1")
+    assert result.returncode == 2
+    assert "\\x1b]0;owned\\x07web\\u202e" in result.stderr
+    assert not any(c in result.stderr for c in ("\x1b", "\x07", "\u202e"))

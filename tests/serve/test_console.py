@@ -108,3 +108,31 @@ async def test_a_screenshot_is_not_saved_on_the_server(
         await term.wait_until(lambda t: "Failed to save screenshot" in t.notifications,
                               what="the refusal")
     assert list(downloads.iterdir()) == []
+
+
+async def test_a_guest_named_with_escapes_sends_no_escape_to_any_student(keys, limits) -> None:
+    """A served console sends the same frames to every student: a guest whose name holds
+    an OSC window title, a screen clear, an OSC 52 clipboard write and a bidi override is
+    shown with those made visible, and none of them is in the bytes sent."""
+    from vmconsole.backends.sim import open_sim
+    from vmconsole.config import SimCluster
+    from vmconsole.monitor.poller import Poller, PollLoop
+    from vmconsole.serve.server import ConsoleServer, ServeSettings
+
+    backend = open_sim(SimCluster())
+    backend.sim.guests["qemu/100"].name = "\x1b]0;owned\x07\x1b[2J\x1b]52;c;eA==\x07w\u202eb"
+    loop = PollLoop(Poller(backend, interval=0.5))
+    loop.start()
+    server = ConsoleServer([loop], ServeSettings(keys.host, keys.authorized, limits=limits))
+    host, port = await server.start("127.0.0.1", 0)
+    try:
+        served = Running(server, host, port, keys)
+        async with await served.connect() as conn:
+            term = await open_terminal(conn, width=120)
+            await term.wait_for("100 \\x1b]0;owned\\x07\\x1b[2J")
+            for sequence in (b"\x1b]0;", b"\x1b[2J", b"\x1b]52;", "\u202e".encode()):
+                assert sequence not in term.received
+    finally:
+        await server.stop(timeout=10.0)
+        loop.stop(timeout=2.0)
+        backend.close()

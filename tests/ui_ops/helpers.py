@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 
 from rich.console import Console
-from textual.widgets import Static
+from rich.text import Text
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import DataTable, OptionList, Static, Tree
+from textual.widgets._toast import Toast  # not exported; the toasts are what users read
 
 from vmconsole.monitor.poller import PollLoop
 from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.task_log import TaskLog
 
@@ -99,3 +105,60 @@ def task_rows(app) -> list[list[str]]:
 
 def notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
+
+
+def plain(value: object) -> str:
+    if isinstance(value, Content | Text):
+        return value.plain
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(value)
+    return console.export_text()
+
+
+def shown_text(app, notifications: bool = False) -> str:
+    """Everything the current screen shows as text: border titles, statics and labels,
+    tree labels, table cells, option prompts (the palette's too), the header's title;
+    and the notifications (as their toasts show them) if asked."""
+    parts = []
+    for widget in app.screen.query(Widget):
+        title = widget._border_title  # the getter gives markup back; this is the Content
+        if title is not None:
+            parts.append(title.plain)
+        if isinstance(widget, Toast):
+            if notifications:
+                parts.append(plain(widget.render()))
+        elif isinstance(widget, Static):
+            parts.append(plain(widget.visual))
+        elif isinstance(widget, Tree):
+            parts += [widget.get_node_at_line(i).label.plain
+                      for i in range(widget.last_line + 1)]
+        elif isinstance(widget, DataTable):
+            parts += [plain(cell) for i in range(widget.row_count)
+                      for cell in widget.get_row_at(i)]
+        elif isinstance(widget, OptionList):
+            parts += [plain(widget.get_option_at_index(i).prompt)
+                      for i in range(widget.option_count)]
+        elif type(widget).__name__ == "HeaderTitle":  # the app's title and sub-title
+            parts.append(plain(widget.render()))
+    return "\n".join(parts)
+
+
+async def show_guest(pilot, loop: PollLoop, name: str, seconds: float = 30.0):
+    """Poll a real backend's loop until a guest called `name` is in its inventory (hosts
+    connect in the background), show the result and put the cursor on that guest."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = loop.poller.poll()
+        guest = next((g for g in result.inventory.guests if g.name == name), None) \
+            if result.inventory else None
+        if guest is not None:
+            break
+        assert time.monotonic() < deadline, f"no guest {name!r}: {result.error}"
+        await pilot.pause(0.1)
+    pilot.app.post_message(ClusterPolled(result))
+    await pilot.pause()
+    tree = pilot.app.query_one(ClusterTree)
+    assert tree.select_ref(TreeRef(result.cluster, guest.id))
+    tree.focus()
+    await pilot.pause()
+    return guest

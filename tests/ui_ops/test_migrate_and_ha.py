@@ -53,8 +53,9 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
         assert c.app.screen is not form
         [record] = list(audit.read())
         assert record.parameters == {"node": "pve2", "mode": "live", "with_local_disks": False}
-        [started] = [m for m in messages if isinstance(m, OperationStarted)]  # for the ping
-        assert started.description == "Migrate web1 to pve2"  # monitor to start itself
+        # for the ping monitor to start itself
+        [started] = [m for m in messages if isinstance(m, OperationStarted)]
+        assert started.description == "Migrate web1 (qemu/100 on pve1) to pve2"
         assert started.task.id == record.task_id
         await poll(pilot, c, advance=2)
         assert "running" in task_rows(c.app)[0][-1] or "%" in task_rows(c.app)[0][-1]

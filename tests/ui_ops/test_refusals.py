@@ -8,10 +8,13 @@ from tests.ui_ops.helpers import act, notes, on_guest, select, settle
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.session import Role
+from vmconsole.ui.guest_commands import entries
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.operations import VIEWER_REFUSAL
+
+WEB1 = "web1 (qemu/100 on pve1)"  # as the palette names it: name, id and node
 
 
 async def test_a_template_cannot_be_started(console, audit):
@@ -77,24 +80,25 @@ async def test_the_palette_offers_what_applies_with_the_reason_for_what_cannot_r
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "debian12-template")
-        commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
-        assert "Create from template: debian12-template" in commands
-        assert commands["Start: debian12-template"].startswith("not now: a template cannot")
-        assert "Clone: debian12-template" not in commands  # templates: create from them
+        commands = {e.title.plain: e.help.plain for e in entries(c.app)}
+        template = "debian12-template (qemu/9000 on pve1)"
+        assert "Create from template: " + template in commands
+        assert commands["Start: " + template].startswith("not now: a template cannot")
+        assert "Clone: " + template not in commands  # templates: create from them
         await select(pilot, c, "web1")
-        commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
-        assert "Create from template: web1" not in commands
-        assert commands["Convert to template: web1"].startswith("not now: only a stopped")
-        assert "Migrate: web1" in commands and "Remove from HA: web1" in commands
+        commands = {e.title.plain: e.help.plain for e in entries(c.app)}
+        assert "Create from template: " + WEB1 not in commands
+        assert commands["Convert to template: " + WEB1].startswith("not now: only a stopped")
+        assert "Migrate: " + WEB1 in commands and "Remove from HA: " + WEB1 in commands
 
 
 async def test_the_palette_offers_a_viewer_nothing_that_changes(console):
     c = console(role=Role.VIEWER)
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
-        commands = {cmd.title: cmd.help for cmd in c.app.get_system_commands(c.app.screen)}
-        assert "Migrate: web1" not in commands and "Start: web1" not in commands
-        assert not commands["Snapshots: web1"].startswith("not now")  # looking is fine
+        commands = {e.title.plain: e.help.plain for e in entries(c.app)}
+        assert "Migrate: " + WEB1 not in commands and "Start: " + WEB1 not in commands
+        assert not commands["Snapshots: " + WEB1].startswith("not now")  # looking is fine
 
 
 async def test_an_operation_key_can_be_remapped_by_its_id(console):

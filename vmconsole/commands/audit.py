@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vmconsole.audit import AuditLog, AuditRecord, default_audit_path, matches
+from vmconsole.text import visible
 
 FOLLOW_INTERVAL = 0.5  # seconds between looks at the file with --follow
 
@@ -28,19 +29,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def format_record(record: AuditRecord) -> str:
-    """One line for people: when, who, where from, what, on what, and how it went."""
+    """One line for people: when, who, where from, what, on what, and how it went.
+
+    Every field is made visible (`vmconsole.text.visible`: controls, escapes, bidi and
+    zero-width characters as escapes, long values cut), so a record can neither erase
+    itself from the terminal nor print a forged line in its place."""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
-    parameters = " ".join(f"{k}={v}" for k, v in sorted(record.parameters.items()))
-    task = f" task {record.task_id}" if record.task_id else ""
-    return (f"{when}  {record.user} ({record.role}, {record.source})  "
-            f"{record.cluster}/{record.target}  {record.operation}"
-            f"{' ' + parameters if parameters else ''}: {record.result}{task}")
+    parameters = " ".join(f"{visible(k)}={visible(v)}"
+                          for k, v in sorted(record.parameters.items()))
+    task = f" task {visible(record.task_id)}" if record.task_id else ""
+    return (f"{when}  {visible(record.user)} ({visible(record.role)}, "
+            f"{visible(record.source)})  {visible(record.cluster)}/{visible(record.target)}  "
+            f"{visible(record.operation)}{' ' + parameters if parameters else ''}: "
+            f"{visible(record.result, limit=None)}{task}")
 
 
 def run(args: argparse.Namespace) -> int:
     log = AuditLog(Path(args.log).expanduser() if args.log else default_audit_path())
     if not args.follow and not log.path.exists():
-        print(f"vmconsole audit: no audit log yet at {log.path}", file=sys.stderr)
+        print(f"vmconsole audit: no audit log yet at {visible(log.path, limit=None)}",
+              file=sys.stderr)
         return 0
 
     def show(records: list[AuditRecord]) -> None:

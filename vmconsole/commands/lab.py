@@ -6,6 +6,13 @@ import argparse
 import sys
 
 from vmconsole.config import config_path
+from vmconsole.text import visible_lines
+
+
+def _say(line: str) -> None:
+    """Print a line of the lab's progress or state: it quotes libvirt, ip and QEMU, whose
+    words are data (made visible, never terminal control)."""
+    print(visible_lines(line), flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,21 +38,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action != "status" and (problems := checks.problems()):
         for problem in problems:
-            print(f"vmconsole lab: {problem}", file=sys.stderr)
+            print(f"vmconsole lab: {visible_lines(problem)}", file=sys.stderr)
         return 2
     from vmconsole.lab import builder
 
     config = config_path(args.config)
     try:
         if args.action == "up":
-            builder.up(args.nodes, args.guests, config, print)
+            builder.up(args.nodes, args.guests, config, _say)
             print("open it with: vmconsole --profile lab")
         elif args.action == "down":
-            return 1 if builder.down(config, print) else 0
+            return 1 if builder.down(config, _say) else 0
         else:
-            print("\n".join(builder.status(config)))
+            _say("\n".join(builder.status(config)))
     except LabError as exc:
-        print(f"vmconsole lab: {exc}", file=sys.stderr)
+        print(f"vmconsole lab: {visible_lines(exc)}", file=sys.stderr)
         if args.action == "up":
             print("vmconsole lab: `vmconsole lab down` removes what was made so far",
                   file=sys.stderr)

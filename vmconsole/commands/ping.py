@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vmconsole.text import visible_lines
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"vmconsole ping: {message}", file=sys.stderr)
+    print(f"vmconsole ping: {visible_lines(message)}", file=sys.stderr)
     return 2
 
 

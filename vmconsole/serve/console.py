@@ -21,6 +21,7 @@ import asyncssh
 from vmconsole.serve.driver import ChannelDriver
 from vmconsole.serve.limits import Limits
 from vmconsole.session import Session
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui.app import VMConsoleApp
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log.info("%s: refused subsystem %s", self.session.source, subsystem)
+        log.info("%s: refused subsystem %s", self.session.source, visible(subsystem))
         return False
 
     # --- the console --------------------------------------------------------------------
@@ -92,7 +93,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
     def session_started(self) -> None:
         refusal = self._admit(self)
         if refusal is not None:
-            self._say(f"vmconsole: {refusal}\r\n")
+            self._say(f"vmconsole: {visible_lines(refusal)}\r\n")
             self._close(1)
             return
         assert self._pty is not None and self._channel is not None
@@ -111,7 +112,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         status = 0
         try:
             self._arm_idle_timer()
-            log.info("%s: console for %s (%s)", self.session.source, self.session.user,
+            log.info("%s: console for %s (%s)", self.session.source, visible(self.session.user),
                      self.session.role)
             await app.run_async(size=self.size(), mouse=True)
             status = app.return_code or 0
@@ -123,9 +124,10 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
             if self._end_reason:
-                self._say(f"vmconsole: {self._end_reason}\r\n")
+                self._say(f"vmconsole: {visible_lines(self._end_reason)}\r\n")
             self._close(status)
-            log.info("%s: session of %s ended%s", self.session.source, self.session.user,
+            log.info("%s: session of %s ended%s", self.session.source,
+                     visible(self.session.user),
                      f" ({self._end_reason})" if self._end_reason else "")
 
     def end(self, reason: str) -> None:

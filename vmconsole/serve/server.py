@@ -22,6 +22,7 @@ from vmconsole.serve.console import ClientTerminal, ConsoleSession
 from vmconsole.serve.keys import KeyIdentity, identity_from_options, read_authorized_keys
 from vmconsole.serve.limits import Limits
 from vmconsole.session import Session
+from vmconsole.text import visible
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.symbols import detect_ascii
 
@@ -149,7 +150,7 @@ class _Connection(asyncssh.SSHServer):
         address = self._peer()[0]
         options = self._keys.validate(key, address, address, None)
         if options is None:
-            log.info("%s: refused an unknown key for %s", self._source(), username)
+            log.info("%s: refused an unknown key for %s", self._source(), visible(username))
             return False
         environment = cast(Mapping[str, str], options.get("environment", {}))
         try:

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 
 from vmconsole.backends.base import Capabilities
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
+from vmconsole.text import visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +40,17 @@ def _start_refusal(sel: Selection) -> str | None:
     if sel.guest.template:
         return "a template cannot be started: create a guest from it instead"
     if sel.guest.status is GuestStatus.RUNNING:
-        return f"{sel.guest.name} is running already"
+        return f"{visible(sel.guest.name)} is running already"
     return None
 
 
 def _must_run(sel: Selection) -> str | None:
-    return None if sel.guest.running else f"{sel.guest.name} is not running"
+    return None if sel.guest.running else f"{visible(sel.guest.name)} is not running"
 
 
 def _must_be_stopped(sel: Selection) -> str | None:
     if sel.guest.status is not GuestStatus.STOPPED:
-        return f"only a stopped guest can become a template; {sel.guest.name} is " \
+        return f"only a stopped guest can become a template; {visible(sel.guest.name)} is " \
                f"{sel.guest.status}"
     return None
 

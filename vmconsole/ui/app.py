@@ -15,6 +15,7 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
+from vmconsole.text import visible
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations_features import OperationsFeatures
@@ -72,7 +73,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.session.user} ({self.session.role})"
+        # The user name comes from an SSH client: made visible (the header shows it plain).
+        self.sub_title = f"{visible(self.session.user)} ({self.session.role})"
         loaded = load_themes()
         for theme in loaded.themes:
             self.register_theme(theme)

@@ -9,17 +9,22 @@ import logging
 from collections.abc import Iterable
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
+from vmconsole.text import visible_lines
 from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 log = logging.getLogger(__name__)
 SHORT_SCREEN = 30  # rows below which bottom panels take turns
+# The longest line of a notification: a backend's message may quote a hostile name of
+# thousands of characters, and a toast would then cover the screen.
+NOTIFY_LINE_LIMIT = 300
 
 
 class ConsoleBase(App[int]):
@@ -50,6 +55,16 @@ class ConsoleBase(App[int]):
             log.error("audit log not written: %s", exc)
             self.call_from_thread(self.notify, f"the audit log could not be written: {exc}",
                                   title="Audit", severity="warning", timeout=10)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Textual's notify, for text that is data: the message and title are never read
+        as markup (whatever `markup` says, kept only for Textual's signature), and their
+        hidden characters are made visible (`vmconsole.text.visible_lines`). Every
+        notification of the console, from any screen or widget, comes through here."""
+        super().notify(visible_lines(message, NOTIFY_LINE_LIMIT), severity=severity,
+                       title=visible_lines(title, NOTIFY_LINE_LIMIT), timeout=timeout,
+                       markup=False)
 
     def show_panel(self, panel: Widget, show: bool | None = None) -> None:
         """Show, hide or (None) toggle a bottom panel. On a short terminal (80x24 over

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
 from vmconsole.model import Snapshot
+from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
+from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.clone import CloneForm, CloneSource
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -38,9 +40,10 @@ class GuestFlows:
     def perform(self, name: str) -> None:
         action = BY_NAME[name]
         guest = self.sel.guest
-        title = f"{action.title}: {guest.name}"
+        # The full name, id and node: "web [prod]" and "web [test]" must not read alike.
+        title = f"{action.title}: {guest_title(guest)}"
         if not action.applies(self.sel):
-            self.app.notify(f"{action.title} does not apply to {guest.name}", title=title,
+            self.app.notify(f"{action.title} does not apply to {visible(guest.name)}", title=title,
                             severity="warning")
             return
         if action.changes and not self.permitted(action.audited_as, title):
@@ -96,11 +99,11 @@ class GuestFlows:
             return await self.run("shutdown", title,
                                   lambda b: b.shutdown(self.gid, timeout), {"timeout": timeout})
 
-        await self.app.push_screen_wait(ShutdownForm(self.sel.guest.name, submit))
+        await self.app.push_screen_wait(ShutdownForm(guest_title(self.sel.guest), submit))
 
     async def _stop(self, title: str) -> None:
         await self.confirmed_run(
-            "stop", title, f"Stop {self.sel.guest.name} now, without a shutdown?",
+            "stop", title, f"Stop {guest_title(self.sel.guest)} now, without a shutdown?",
             "Like pulling the power cord: unsaved data in the guest is lost.", "Stop",
             lambda b: b.stop(self.gid))
 
@@ -121,7 +124,7 @@ class GuestFlows:
 
     def _clone_submit(self, title: str) -> Callable[[CloneSpec], Awaitable[Outcome]]:
         async def submit(spec: CloneSpec) -> Outcome:
-            return await self.run("clone", f"{title} as {spec.name}",
+            return await self.run("clone", f"{title} as {visible(spec.name)}",
                                    lambda b: b.clone(self.gid, spec), asdict(spec))
 
         return submit
@@ -142,17 +145,17 @@ class GuestFlows:
             return None
         real = [s for s in source.snapshots if s.name != "current"]
         if self.sel.guest.running and not real:
-            self.app.notify(f"{self.sel.guest.name} is running: shut it down, or take a "
+            self.app.notify(f"{visible(self.sel.guest.name)} is running: shut it down, or take a "
                             "snapshot and clone that", title=title, severity="warning")
             return None
         task: Task | None = await self.app.push_screen_wait(CloneForm(
-            f"Clone {self.sel.guest.name}", source, self._clone_submit(title),
+            f"Clone {guest_title(self.sel.guest)}", source, self._clone_submit(title),
             from_snapshots=True, snapshot=snapshot))
         return task
 
     async def _template(self, title: str) -> None:
         await self.confirmed_run(
-            "template", title, f"Convert {self.sel.guest.name} into a template?",
+            "template", title, f"Convert {guest_title(self.sel.guest)} into a template?",
             "A template cannot be started; guests are created from it. On Proxmox this "
             "is irreversible.", "Convert", lambda b: b.convert_to_template(self.gid))
 
@@ -176,7 +179,7 @@ class GuestFlows:
 
         async def submit(req: MigrateRequest) -> Outcome:
             return await self.run(
-                "migrate", f"Migrate {self.sel.guest.name} to {req.node}",
+                "migrate", f"Migrate {guest_title(self.sel.guest)} to {visible(req.node)}",
                 lambda b: b.migrate(self.gid, req.node, req.mode, req.with_local_disks),
                 {"node": req.node, "mode": str(req.mode),
                  "with_local_disks": req.with_local_disks})
@@ -197,7 +200,7 @@ class GuestFlows:
 
     async def _ha_remove(self, title: str) -> None:
         await self.confirmed_run(
-            "ha-remove", title, f"Remove {self.sel.guest.name} from HA?",
+            "ha-remove", title, f"Remove {guest_title(self.sel.guest)} from HA?",
             "The HA manager stops watching it: it is no longer restarted or recovered if "
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
 
@@ -207,7 +210,7 @@ class SnapshotFlows:
 
     def __init__(self, flows: GuestFlows) -> None:
         self.flows = flows
-        self.name = flows.sel.guest.name
+        self.name = guest_title(flows.sel.guest)  # for titles and questions
 
     async def load(self) -> list[Snapshot] | None:
         return await self.flows.query("snapshots", lambda b: b.snapshots(self.flows.gid))
@@ -220,7 +223,7 @@ class SnapshotFlows:
 
         async def submit(req: SnapshotRequest) -> Outcome:
             return await self.flows.run(
-                "snapshot", f"Snapshot {req.name} of {self.name}",
+                "snapshot", f"Snapshot {visible(req.name)} of {self.name}",
                 lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
                                             req.vmstate), asdict(req))
 
@@ -230,15 +233,15 @@ class SnapshotFlows:
 
     async def rollback(self, snapshot: str) -> Task | None:
         return await self._confirmed(
-            "rollback", f"Roll {self.name} back to {snapshot}", snapshot,
-            f"Roll {self.name} back to snapshot {snapshot}?",
+            "rollback", f"Roll {self.name} back to {visible(snapshot)}", snapshot,
+            f"Roll {self.name} back to snapshot {visible(snapshot)}?",
             "Every change made since that snapshot is lost.", "Roll back",
             lambda b: b.snapshot_rollback(self.flows.gid, snapshot))
 
     async def delete(self, snapshot: str) -> Task | None:
         return await self._confirmed(
-            "delsnapshot", f"Delete snapshot {snapshot} of {self.name}", snapshot,
-            f"Delete snapshot {snapshot} of {self.name}?",
+            "delsnapshot", f"Delete snapshot {visible(snapshot)} of {self.name}", snapshot,
+            f"Delete snapshot {visible(snapshot)} of {self.name}?",
             "It can no longer be rolled back to or cloned.", "Delete",
             lambda b: b.snapshot_delete(self.flows.gid, snapshot))
 

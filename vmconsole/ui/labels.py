@@ -1,4 +1,5 @@
-"""Tree labels as rich Text (never markup: a guest may be called "[bold]x").
+"""Tree labels as rich Text (never markup: a guest may be called "[bold]x"), every
+string from the backend made visible (`vmconsole.text.visible`).
 
 A label carries only what changes rarely — name, id, status, HA state, lock — because
 relabelling is what a poll costs at 10,000 guests; moving figures live in the detail pane.
@@ -13,6 +14,7 @@ from rich.text import Text
 from textual.color import Color, ColorParseError
 
 from vmconsole.model import Guest, GuestKind, GuestStatus, HAState, Inventory, Node, NodeStatus
+from vmconsole.text import visible
 from vmconsole.ui.symbols import Symbols
 
 _HA_TROUBLE = {HAState.FENCE, HAState.RECOVERY, HAState.ERROR, HAState.FREEZE}
@@ -57,6 +59,13 @@ def theme_color(variables: dict[str, str], name: str, fallback: str) -> str:
     return color.hex6
 
 
+def guest_title(guest: Guest) -> str:
+    """A guest as a title or a question names it, telling apart two guests of one name:
+    "web [prod] (qemu/100 on pve1)". Made visible (`vmconsole.text.visible`): show it
+    through rich `Text` or Textual `Content`, never as markup."""
+    return f"{visible(guest.name)} ({visible(guest.id)} on {visible(guest.node)})"
+
+
 def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if guest.template:
@@ -71,15 +80,15 @@ def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
     text.append(" ")
     if guest.vmid is not None:
         text.append(f"{guest.vmid} ", styles.muted)
-    text.append(guest.name)
+    text.append(visible(guest.name))
     text.append(" vm" if guest.kind is GuestKind.VM else " ct", styles.muted)
     if guest.template:
         text.append(" template", styles.accent)
     if guest.ha is not None:
         ha_style = styles.bad if guest.ha.state in _HA_TROUBLE else styles.accent
-        text.append(f" {sym.ha}{guest.ha.state}", ha_style)
+        text.append(f" {sym.ha}{visible(guest.ha.state)}", ha_style)
     if guest.lock:
-        text.append(f" {sym.lock}{guest.lock}", styles.warn)
+        text.append(f" {sym.lock}{visible(guest.lock)}", styles.warn)
     return text
 
 
@@ -87,19 +96,19 @@ def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
     online = node.status is NodeStatus.ONLINE
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(sym.node(node.status), styles.ok if online else styles.bad)
-    text.append(f" {node.name}", "bold")
+    text.append(f" {visible(node.name)}", "bold")
     if not online:
-        text.append(f" {node.status}", styles.bad)
+        text.append(f" {visible(node.status)}", styles.bad)
     if node.ha_state is not None and node.ha_state != "online":
-        text.append(f" ha:{node.ha_state}", styles.warn)
+        text.append(f" ha:{visible(node.ha_state)}", styles.warn)
     return text
 
 
 def cluster_label(name: str, inventory: Inventory | None, error: str | None,
                   styles: LabelStyles) -> Text:
-    text = Text(name, "bold", no_wrap=True, overflow="ellipsis")
+    text = Text(visible(name), "bold", no_wrap=True, overflow="ellipsis")
     if error is not None:
-        text.append(f" unreachable: {error}", styles.bad)
+        text.append(f" unreachable: {visible(error)}", styles.bad)
     elif inventory is not None and inventory.quorum is not None:
         q = inventory.quorum
         if q.quorate:

@@ -8,6 +8,7 @@ from vmconsole.backends import open_backend
 from vmconsole.backends.base import BackendError
 from vmconsole.config import ClusterConfig, Config, SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui.symbols import detect_ascii
 
 
@@ -31,7 +32,8 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
                 loop.backend.close()
             reason = (f"needs {exc.name}: pip install 'vmconsole[libvirt]'"
                       if isinstance(exc, ImportError) else exc.message)
-            print(f"vmconsole: cluster '{cluster.name}': {reason}", file=sys.stderr)
+            print(f"vmconsole: cluster '{visible(cluster.name)}': {visible_lines(reason)}",
+                  file=sys.stderr)
             raise SystemExit(2) from None
         loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster))))
     return loops

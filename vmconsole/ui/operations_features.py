@@ -1,21 +1,20 @@
 """The guest operations as a feature of the app: their keys (from the action registry),
-their palette entries for the selection, the runner they go through, and the task log's
-detail view. VMConsoleApp combines this with the other features."""
+their palette entries for the selection (`GuestCommands`), the runner they go through,
+and the task log's detail view. VMConsoleApp combines this with the other features."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cached_property, partial
+from functools import cached_property
 
 from textual import on
-from textual.app import SystemCommand
-from textual.screen import Screen
+from textual.app import App
 
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest
 from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import GuestFlows
+from vmconsole.ui.guest_commands import GuestCommands
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -23,6 +22,7 @@ from vmconsole.ui.widgets.task_log import TaskLog
 
 class OperationsFeatures(ConsoleBase):
     BINDINGS = actions.bindings()
+    COMMANDS = App.COMMANDS | {GuestCommands}
 
     @cached_property
     def runner(self) -> OperationRunner:
@@ -75,16 +75,3 @@ class OperationsFeatures(ConsoleBase):
         name = self.guest_name(message.cluster, message.task.target)
         self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup,
                                           name if name != message.task.target else None))
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        selection = self.guest_selection()
-        if selection is None:
-            return
-        viewer = not self.session.role.may_operate()
-        for action, reason in actions.applicable(selection):
-            if viewer and action.changes:
-                continue  # a viewer is not offered what would change anything
-            yield SystemCommand(f"{action.title}: {selection.guest.name}",
-                                f"not now: {reason}" if reason else action.help,
-                                partial(self.action_guest, action.name))

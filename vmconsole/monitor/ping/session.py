@@ -14,6 +14,7 @@ from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult,
 from vmconsole.monitor.ping.engine import Engine
 from vmconsole.monitor.ping.probers import ENGINES
 from vmconsole.monitor.ping.targets import ProbeKind, ProbeTarget
+from vmconsole.text import visible
 
 MIN_INTERVAL = 0.01
 MAX_INTERVAL = 60.0
@@ -123,9 +124,11 @@ class PingSession:
         return self._done.wait(timeout)
 
     def mark(self, label: str, at: float | None = None) -> None:
-        """Put an event marker on the time axis (default: now, in the session's clock)."""
+        """Put an event marker on the time axis (default: now, in the session's clock).
+        The label is drawn through plotext and read back as ANSI, so it is kept as
+        `vmconsole.text.visible()` makes it: no escape of a name can style or move it."""
         with self._lock:
-            self._markers.append(Marker(self.clock() if at is None else at, label))
+            self._markers.append(Marker(self.clock() if at is None else at, visible(label)))
 
     def snapshot(self) -> PingSnapshot:
         d = self._detector

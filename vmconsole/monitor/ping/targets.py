@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from vmconsole.backends.base import SupportsProbe
+from vmconsole.text import visible
 
 
 class ProbeError(Exception):
@@ -83,6 +84,8 @@ class ProbeTarget:
 
     @property
     def label(self) -> str:
-        where = f" in netns {self.netns}" if self.netns else ""
+        """For people: "web1 (icmp in netns lab-lan)"; names made visible and cut
+        (`vmconsole.text.visible`), never markup."""
+        where = f" in netns {visible(self.netns)}" if self.netns else ""
         how = "tcp" if self.kind is ProbeKind.TCP else self.kind.value
-        return f"{self.name} ({how}{where})"
+        return f"{visible(self.name)} ({how}{where})"

@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Select
 
 from vmconsole.backends.base import Capabilities, CloneSpec
 from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
+from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.form import FormScreen, Submitter
@@ -62,18 +64,20 @@ class CloneForm(FormScreen):
         if src.capabilities.vmids:
             yield from self.row("ID", Input(str(src.next_vmid or ""), id="vmid",
                                             compact=True), "vmid")
-        nodes = [(n.name, n.name) for n in src.inventory.nodes if n.online]
+        # Prompts as Text: a Select reads a str prompt as markup.
+        nodes = [(Text(visible(n.name)), n.name) for n in src.inventory.nodes if n.online]
+        online = {name for _, name in nodes}
         yield from self.row("Target node", Select(nodes, value=src.guest.node
-                                                  if src.guest.node in dict(nodes)
+                                                  if src.guest.node in online
                                                   else Select.NULL, id="node",
                                                   compact=True), "node")
         yield from self.row("Storage", Select(self._storage_options(src.guest.node),
                                               value=SAME_STORAGE, allow_blank=False,
                                               id="storage", compact=True), "storage")
         if self.from_snapshots:
-            options = ([("current state (stopped)", CURRENT_STATE)]
+            options = ([(Text("current state (stopped)"), CURRENT_STATE)]
                        if not src.guest.running else [])
-            options += [(f"snapshot {s.name}", s.name) for s in src.snapshots
+            options += [(Text(f"snapshot {visible(s.name)}"), s.name) for s in src.snapshots
                         if s.name != "current"]
             initial = self.initial_snapshot if self.initial_snapshot else (
                 options[0][1] if options else Select.NULL)
@@ -86,14 +90,15 @@ class CloneForm(FormScreen):
                                 "linked", "copy-on-write from the template: near instant, "
                                 "stays on the template's storage")
 
-    def _storage_options(self, node: str | None) -> list[tuple[str, str]]:
+    def _storage_options(self, node: str | None) -> list[tuple[Text, str]]:
         """Storages on the node that hold this kind of guest's disks, with their free
         space: a full clone of a thick volume needs all of it at once."""
         content = "rootdir" if self.source.guest.kind is GuestKind.CT else "images"
-        options = [(SAME_STORAGE, SAME_STORAGE)]
+        options = [(Text(SAME_STORAGE), SAME_STORAGE)]
         if node:
-            options += [(f"{s.name} ({s.type}{', shared' if s.shared else ''}, "
-                         f"{fmt.size(s.total - s.used)} free)", s.name)
+            options += [(Text(f"{visible(s.name)} ({visible(s.type)}"
+                              f"{', shared' if s.shared else ''}, "
+                              f"{fmt.size(s.total - s.used)} free)"), s.name)
                         for s in self.source.inventory.storages_for(node)
                         if s.active and content in s.content]
         return options

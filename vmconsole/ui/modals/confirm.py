@@ -7,8 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from vmconsole.text import visible_lines
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -39,10 +42,11 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
-            frame.border_title = self.title_text
-            yield Static(self.question, classes="question", markup=False)
+            # Titles and questions name guests: data, never markup or terminal control.
+            frame.border_title = Content(visible_lines(self.title_text))
+            yield Static(Content(visible_lines(self.question)), classes="question")
             if self.warning:
-                yield Static(self.warning, classes="warning", markup=False)
+                yield Static(Content(visible_lines(self.warning)), classes="warning")
             with Horizontal():
                 yield Button(f"{self.yes_label} (y)", id="yes", variant="error", compact=True)
                 yield Button("No (n)", id="no", variant="primary", compact=True)

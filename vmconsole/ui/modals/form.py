@@ -15,11 +15,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from vmconsole.backends.base import Task
+from vmconsole.text import visible_lines
 from vmconsole.ui.operations import Outcome
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
@@ -62,7 +64,8 @@ class FormScreen(ModalScreen[Task | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="frame") as frame:
-            frame.border_title = self.form_title
+            # A title names a guest, a reason may quote the backend: data, never markup.
+            frame.border_title = Content(visible_lines(self.form_title))
             with VerticalScroll(id="fields", can_focus=False):
                 yield from self.fields()
             yield Static("", id="form-error")
@@ -77,10 +80,10 @@ class FormScreen(ModalScreen[Task | None]):
     def row(label: str, widget: Widget, name: str, note: str = "") -> ComposeResult:
         """A labelled field; its reason (when refused) appears below it."""
         with Horizontal(classes="row", id=f"row-{name}"):
-            yield Label(label)
+            yield Label(label, markup=False)
             yield widget
         if note:
-            yield Static(note, classes="note", id=f"note-{name}")
+            yield Static(note, classes="note", id=f"note-{name}", markup=False)
         yield Static("", classes="field-error", id=f"error-{name}")
 
     def collect(self) -> tuple[Any, dict[str, str]]:
@@ -97,13 +100,13 @@ class FormScreen(ModalScreen[Task | None]):
         for name, reason in errors.items():
             boxes = self.query(f"#error-{name}")
             if boxes:
-                boxes.first(Static).update(reason)
+                boxes.first(Static).update(Content(visible_lines(reason)))
                 boxes.first().add_class("shown")
             else:
                 leftover.append(f"{name}: {reason}")
         text = "\n".join(([message] if message else []) + leftover)
         form_error = self.query_one("#form-error", Static)
-        form_error.update(text)
+        form_error.update(Content(visible_lines(text)))
         form_error.set_class(bool(text), "shown")
         if errors:
             first = next(iter(errors))

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
 from vmconsole.backends.base import HASettings
 from vmconsole.model import Guest, HARequest, Inventory
+from vmconsole.text import visible
+from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.form import FormScreen, Submitter
 
@@ -30,7 +33,7 @@ class HAForm(FormScreen):
     def __init__(self, guest: Guest, inventory: Inventory, groups: list[str],
                  submit: Submitter) -> None:
         verb = "Change HA of" if guest.ha else "Make HA:"
-        super().__init__(f"{verb} {guest.name}", submit)
+        super().__init__(f"{verb} {guest_title(guest)}", submit)
         self.guest = guest
         self.node_names = [n.name for n in inventory.nodes]
         self.groups = groups
@@ -42,12 +45,14 @@ class HAForm(FormScreen):
                                                 value=request.value, allow_blank=False,
                                                 id="request", compact=True), "request")
         group = ha.group if ha and ha.group in self.groups else NO_GROUP
-        yield from self.row("Group", Select([("none: node affinity below", NO_GROUP)]
-                                            + [(g, g) for g in self.groups], value=group,
+        # Prompts as Text: a Select reads a str prompt as markup.
+        yield from self.row("Group", Select([(Text("none: node affinity below"), NO_GROUP)]
+                                            + [(Text(visible(g)), g) for g in self.groups],
+                                            value=group,
                                             allow_blank=False, id="group", compact=True),
                             "group")
         yield from self.row("Nodes", Input(",".join(ha.nodes) if ha else "", compact=True,
-                                           placeholder=",".join(self.node_names),
+                                           placeholder=",".join(map(visible, self.node_names)),
                                            id="nodes"), "nodes",
                             "preferred nodes, comma-separated; empty: any node")
         yield from self.row("Max restart", Input(str(ha.max_restart if ha else 1),

@@ -16,6 +16,8 @@ from textual.widgets.option_list import Option
 
 from vmconsole.backends.base import MigrationMode, MigrationTarget
 from vmconsole.model import Guest, GuestKind
+from vmconsole.text import visible
+from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.form import FormScreen, Submitter
 
 MODE_EXPLAINED = {
@@ -43,15 +45,15 @@ class MigrateRequest:
 
 
 def target_prompt(target: MigrationTarget) -> Text:
-    text = Text(f"{target.node:<12}", no_wrap=True, overflow="ellipsis")
+    text = Text(f"{visible(target.node):<12}", no_wrap=True, overflow="ellipsis")
     if target.allowed:
         text.append("allowed")
         if target.reason:  # e.g. "containers migrate in restart mode", "disks are copied"
-            text.append(f": {target.reason}")
+            text.append(f": {visible(target.reason, limit=None)}")
         elif target.local_disks:
-            text.append(f": copies local disks {', '.join(target.local_disks)}")
+            text.append(f": copies local disks {', '.join(map(visible, target.local_disks))}")
     else:
-        text.append(f"not allowed: {target.reason}")
+        text.append(f"not allowed: {visible(target.reason, limit=None)}")
     return text
 
 
@@ -65,7 +67,7 @@ class MigrateForm(FormScreen):
     """
 
     def __init__(self, guest: Guest, targets: list[MigrationTarget], submit: Submitter) -> None:
-        super().__init__(f"Migrate {guest.name} from {guest.node}", submit)
+        super().__init__(f"Migrate {guest_title(guest)}", submit)
         self.guest = guest
         self.targets = {t.node: t for t in targets}
         self.mode = mode_for(guest)
@@ -107,10 +109,11 @@ class MigrateForm(FormScreen):
         chosen = self._chosen()
         if chosen is None:
             if not any(t.allowed for t in self.targets.values()):
-                return None, {"node": f"no node may take {self.guest.name} now: see why above"}
+                return None, {"node": f"no node may take {visible(self.guest.name)} now: "
+                                      "see why above"}
             return None, {"node": "choose a target node"}
         if not chosen.allowed:
-            return None, {"node": f"{chosen.node}: {chosen.reason}"}
+            return None, {"node": f"{visible(chosen.node)}: {chosen.reason}"}
         with_disks = bool(chosen.local_disks) and self.query_one(
             "#with_local_disks", Checkbox).value
         if chosen.local_disks and not with_disks:

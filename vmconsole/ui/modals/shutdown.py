@@ -16,8 +16,9 @@ MAX_TIMEOUT = 3600
 class ShutdownForm(FormScreen):
     SUBMIT_LABEL = "Shut down"
 
-    def __init__(self, guest_name: str, submit: Submitter, timeout: int = 60) -> None:
-        super().__init__(f"Shut down {guest_name}", submit)
+    def __init__(self, guest: str, submit: Submitter, timeout: int = 60) -> None:
+        """`guest` as titles name it (`labels.guest_title`); `timeout` in seconds."""
+        super().__init__(f"Shut down {guest}", submit)
         self.timeout = timeout
 
     def fields(self) -> ComposeResult:

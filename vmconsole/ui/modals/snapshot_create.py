@@ -23,9 +23,10 @@ class SnapshotRequest:
 class SnapshotCreateForm(FormScreen):
     SUBMIT_LABEL = "Take snapshot"
 
-    def __init__(self, guest_name: str, existing: list[str], ram_possible: bool,
+    def __init__(self, guest: str, existing: list[str], ram_possible: bool,
                  submit: Submitter) -> None:
-        super().__init__(f"Snapshot of {guest_name}", submit)
+        """`guest` as titles name it (`labels.guest_title`)."""
+        super().__init__(f"Snapshot of {guest}", submit)
         self.existing = existing
         self.ram_possible = ram_possible
 

@@ -13,12 +13,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest, Snapshot
+from vmconsole.text import visible
+from vmconsole.ui.labels import guest_title
 
 NOW = "\x00now"  # the tree node for the guest's present state
 REFRESH_SECONDS = 0.5
@@ -37,13 +40,13 @@ class SnapshotOps(Protocol):
 
 
 def snapshot_label(snap: Snapshot) -> Text:
-    text = Text(snap.name, "bold", no_wrap=True, overflow="ellipsis")
+    text = Text(visible(snap.name), "bold", no_wrap=True, overflow="ellipsis")
     if snap.created is not None:
         text.append("  " + time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.created)))
     if snap.vmstate:
         text.append("  +RAM")
     if snap.description:
-        text.append(f"  {snap.description}", "dim")
+        text.append(f"  {visible(snap.description)}", "dim")
     return text
 
 
@@ -88,8 +91,9 @@ class SnapshotPanel(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
-            frame.border_title = f"Snapshots of {self.guest.name}"
-            tree: Tree[str] = Tree(self.guest.name, id="snap-tree")
+            frame.border_title = Content(f"Snapshots of {guest_title(self.guest)}")
+            # Text, not str: a Tree reads a str label as markup.
+            tree: Tree[str] = Tree(Text(visible(self.guest.name)), id="snap-tree")
             tree.show_root = True
             yield tree
             yield Static("", id="snap-busy")
@@ -110,7 +114,8 @@ class SnapshotPanel(ModalScreen[None]):
         """Show what runs on this guest; reload once a task started here has ended."""
         tasks = {t.id: t for t in self._polled_tasks()}
         running = [t for t in tasks.values() if t.target == self.guest.id and not t.status.done]
-        busy = f"running: {running[-1].operation} ({running[-1].id})" if running else ""
+        busy = (f"running: {visible(running[-1].operation)} ({visible(running[-1].id)})"
+                if running else "")
         self.query_one("#snap-busy", Static).update(Text(busy))
         ended = {i for i in self._waiting if i in tasks and tasks[i].status.done}
         if ended:
@@ -153,8 +158,9 @@ class SnapshotPanel(ModalScreen[None]):
                         "back, delete or clone, or press n to take one")
             return
         ram = "with RAM state" if snap.vmstate else "disks only"
-        parent = f"after {snap.parent}" if snap.parent else "first snapshot"
-        info.update(f"{snap.name}: {ram}, {parent}. {snap.description}".strip())
+        parent = f"after {visible(snap.parent)}" if snap.parent else "first snapshot"
+        info.update(Text(f"{visible(snap.name)}: {ram}, {parent}. "
+                         f"{visible(snap.description, limit=None)}".strip()))
 
     # --- operations ---------------------------------------------------------------------
 

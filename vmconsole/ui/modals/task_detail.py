@@ -12,10 +12,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vmconsole.backends.base import Task, TaskStatus
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.labels import LabelStyles
 from vmconsole.ui.widgets.task_log import status_text
@@ -25,8 +27,10 @@ TaskLookup = Callable[[], tuple[Task | None, float]]
 REFRESH_SECONDS = 0.5
 
 
-def result_rows(result: dict[str, object]) -> list[tuple[str, str]]:
-    """A task's result for people: "downtime_ms" reads as "Downtime  180 ms"."""
+def result_rows(result: dict[str, object]) -> list[tuple[Text, Text]]:
+    """A task's result for people: "downtime_ms" reads as "Downtime  180 ms". Keys and
+    values come from the backend: Text, made visible (a Rich Table reads a str as
+    markup)."""
     rows = []
     for key, value in result.items():
         label = key.replace("_", " ").capitalize()
@@ -38,7 +42,7 @@ def result_rows(result: dict[str, object]) -> list[tuple[str, str]]:
             label, shown = label[: -len(" mib")], fmt.size(value * 2**20)
         else:
             shown = str(value)
-        rows.append((label, shown))
+        rows.append((Text(visible(label)), Text(visible(shown, limit=None))))
     return rows
 
 
@@ -59,14 +63,16 @@ class TaskDetailScreen(ModalScreen[None]):
                  target_name: str | None = None) -> None:
         super().__init__()
         self.cluster = cluster
-        self.target_text = f"{target_name} ({task.target})" if target_name else task.target
+        target = visible(task.target)
+        self.target_text = f"{visible(target_name)} ({target})" if target_name else target
         self.shown_task = task
         self._lookup = lookup
         self._shown: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
-            frame.border_title = f"Task: {self.shown_task.operation} {self.target_text}"
+            frame.border_title = Content(
+                f"Task: {visible(self.shown_task.operation)} {self.target_text}")
             yield Static(id="summary")
             with VerticalScroll(id="log"):
                 yield Static(id="lines", markup=False)
@@ -93,10 +99,11 @@ class TaskDetailScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         elapsed = task.duration if task.ended is not None else max(0.0, now - task.started)
-        rows: list[tuple[str, str | Text]] = [
-            ("Task", Text(task.id)),
-            ("Target", Text(f"{self.target_text} on {task.node}, cluster {self.cluster}")),
-            ("User", Text(task.user)),
+        rows: list[tuple[str | Text, str | Text]] = [
+            ("Task", Text(visible(task.id))),
+            ("Target", Text(f"{self.target_text} on {visible(task.node)}, "
+                            f"cluster {visible(self.cluster)}")),
+            ("User", Text(visible(task.user))),
             ("Started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.started))),
             ("Duration", fmt.duration(elapsed)),
             ("Status", status_text(task, styles)),
@@ -105,11 +112,12 @@ class TaskDetailScreen(ModalScreen[None]):
             rows.append(("Progress", Text(f"{fmt.bar(task.progress, 30)} "
                                           f"{task.progress * 100:.0f}%", styles.accent)))
         if task.error:
-            rows.append(("Error", Text(task.error, styles.bad)))
+            rows.append(("Error", Text(visible_lines(task.error), styles.bad)))
         rows += result_rows(task.result)
         for label, value in rows:
             table.add_row(label, value)
         self.query_one("#summary", Static).update(table)
-        self.query_one("#lines", Static).update("\n".join(task.log) or "(no log lines yet)")
+        self.query_one("#lines", Static).update(
+            Content(visible_lines("\n".join(task.log)) or "(no log lines yet)"))
         if new_lines:  # the latest lines, as `tail -f` would show them
             self.query_one("#log", VerticalScroll).scroll_end(animate=False)

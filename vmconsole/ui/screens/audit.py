@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
+from vmconsole.text import visible
 
 COLUMNS = ("Time", "User", "Role", "Source", "Cluster", "Target", "Operation", "Result",
            "Task")
@@ -44,7 +45,8 @@ class AuditScreen(Screen[None]):
         self._initial = (user, target)
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Audit log: {self.audit_log.path}", id="audit-title", markup=False)
+        yield Static(Text(f"Audit log: {visible(self.audit_log.path, limit=None)}"),
+                     id="audit-title")
         with Horizontal(id="audit-filters"):
             yield Input(self._initial[0], placeholder="user", id="audit-user")
             yield Input(self._initial[1], placeholder="target (qemu/100 or 100)",
@@ -113,13 +115,15 @@ class AuditScreen(Screen[None]):
             if table.row_count:
                 table.move_cursor(row=table.row_count - 1)
         shown = sum(1 for r in self._records if matches(r, user, target))
-        self.query_one("#audit-title", Static).update(
-            f"Audit log: {shown} of {len(self._records)} records ({self.audit_log.path})")
+        self.query_one("#audit-title", Static).update(Text(
+            f"Audit log: {shown} of {len(self._records)} records "
+            f"({visible(self.audit_log.path, limit=None)})"))
 
 
 def _cells(record: AuditRecord) -> tuple[Text, ...]:
     # Text, not str: a DataTable reads a str as markup, and a result may hold a "[".
-    return tuple(Text(value) for value in (
+    # Every field made visible and cut: one record must not forge or hide another.
+    return tuple(Text(visible(value)) for value in (
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time)), record.user,
         record.role, record.source, record.cluster, record.target, record.operation,
         record.result, record.task_id or ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from vmconsole.backends.base import FaultKind
+from vmconsole.text import visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         self.node, self.nodes, self.node_admin = node, nodes, node_admin
 
     def compose(self) -> ComposeResult:
-        n = self.node
+        n = visible(self.node)  # a node's name is data: shown with markup=False below
         options = [
             Option(f"Power off {n} (it dies at once)", id=FaultKind.POWER_OFF),
             Option(f"Cut {n}'s cluster network (it keeps running)", id=FaultKind.CUT_NETWORK),
@@ -78,9 +80,10 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
                 Option(f"End maintenance on {n}", id="maintenance_off"),
             ]
         with Vertical():
-            yield Label(f"Break the simulated cluster at [b]{n}[/b]", markup=True)
-            yield OptionList(*options)
-            yield Input(placeholder=" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
+            yield Label(Text.assemble("Break the simulated cluster at ", (n, "bold")))
+            yield OptionList(*options, markup=False)
+            yield Input(placeholder=visible(" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
+                                            limit=None),
                         id="partition")
             yield Label("", id="partition-error", classes="error")
 
@@ -105,7 +108,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         try:
             groups = parse_partition(event.value, self.nodes)
         except ValueError as exc:
-            self.query_one("#partition-error", Label).update(str(exc))
+            self.query_one("#partition-error", Label).update(Text(visible(exc, limit=None)))
             return
         self.dismiss(FaultChoice(partition=groups))
 

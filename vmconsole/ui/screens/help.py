@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vmconsole.text import visible
+
 HELP_INTRO = (
     "Arrows or h/j/k/l move in the tree; Enter expands. Every key below can be remapped "
     "in the config file's [keys] table by the id in the last column. Ctrl+P opens the "
@@ -37,7 +39,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Does")
         table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True)
         for key, description, binding_id in self._rows:
-            table.add_row(key, description, binding_id)
+            # Keys come from the user's config: Text, as a Rich Table reads a str as markup.
+            table.add_row(Text(visible(key)), Text(visible(description)),
+                          Text(visible(binding_id)))
         with VerticalScroll():
             yield Static(Text(HELP_INTRO), classes="intro")
             yield Static(table)

@@ -15,6 +15,7 @@ from textual.widgets.tree import TreeNode
 
 from vmconsole.model import Guest, Inventory, Node
 from vmconsole.monitor.poller import PollResult
+from vmconsole.text import visible
 from vmconsole.ui.labels import LabelStyles, cluster_label, guest_label, node_label
 from vmconsole.ui.symbols import UNICODE, Symbols
 
@@ -147,7 +148,7 @@ class ClusterTree(Tree[TreeRef]):
     # --- building -----------------------------------------------------------------------
 
     def _new_branch(self, cluster: str) -> _ClusterBranch:
-        root = self.root.add(Text(cluster, "bold"), TreeRef(cluster), expand=True)
+        root = self.root.add(Text(visible(cluster), "bold"), TreeRef(cluster), expand=True)
         branch = self._branches[cluster] = _ClusterBranch(root)
         if self.cursor_node is None or self.cursor_line < 0:
             self.move_cursor(root)

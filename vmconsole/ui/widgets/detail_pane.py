@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
 from vmconsole.model import Guest, Inventory, Node, total_metrics
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.labels import theme_color
 from vmconsole.ui.plot import Series
@@ -22,13 +23,15 @@ from vmconsole.ui.widgets.metric_chart import MetricChart
 def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
     """Two aligned columns as one Content, values wrapped under themselves. A Rich Table
     looked the same but cost ~13 ms to measure and draw on every poll, in every console
-    of a served class."""
+    of a served class. Values are data: every hidden character is made visible here
+    (names are cut where the rows are made, `visible()` being idempotent)."""
+    rows = [(visible(key, limit=None), value) for key, value in rows]
     key_width = max((len(key) for key, _ in rows), default=0) + 2
     room = max(10, width - key_width)
     lines: list[Text] = []
     for key, value in rows:
         style = value.style if isinstance(value, Text) else ""
-        pieces = textwrap.wrap(str(value), room) or [""]
+        pieces = textwrap.wrap(visible(str(value), limit=None), room) or [""]
         lines.append(Text.assemble((key.ljust(key_width), "bold"), (pieces[0], style)))
         lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces[1:]]
     return Content.from_rich_text(Text("\n").join(lines))
@@ -38,27 +41,27 @@ def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
     m = guest.metrics
     ha = "-" if guest.ha is None else (
         f"{guest.ha.state} (requested {guest.ha.request}"
-        + (f", group {guest.ha.group}" if guest.ha.group else "")
-        + (f", nodes {','.join(guest.ha.nodes)}" if guest.ha.nodes else "")
+        + (f", group {visible(guest.ha.group)}" if guest.ha.group else "")
+        + (f", nodes {','.join(map(visible, guest.ha.nodes))}" if guest.ha.nodes else "")
         + f", max_restart {guest.ha.max_restart}, max_relocate {guest.ha.max_relocate})")
     kind = ("VM" if guest.kind == "qemu" else "container") + (" template" if guest.template else "")
     rows: list[tuple[str, str | Text]] = [
-        ("Name", Text(guest.name)),
+        ("Name", Text(visible(guest.name))),
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
         ("Status", str(guest.status) + (f", lock: {guest.lock}" if guest.lock else "")),
-        ("Node", guest.node),
+        ("Node", visible(guest.node)),
         ("Uptime", fmt.duration(guest.uptime) if guest.running else "-"),
         ("vCPUs", f"{guest.maxcpu}  ({fmt.percent(m.cpu)} used)"),
         ("Memory", f"{fmt.size(m.mem)} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
-                 + (f" on {', '.join(guest.storages)}" if guest.storages else "")),
+                 + (f" on {', '.join(map(visible, guest.storages))}" if guest.storages else "")),
         ("Disk I/O", f"read {fmt.rate(m.disk_read)}, write {fmt.rate(m.disk_write)}"),
         ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
         ("IP address", guest.ip or "-"),
         ("HA", ha),
     ]
     if guest.tags:
-        rows.append(("Tags", Text(", ".join(guest.tags))))
+        rows.append(("Tags", Text(", ".join(map(visible, guest.tags)))))
     return rows
 
 
@@ -67,7 +70,7 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
     running = sum(g.running for g in guests)
     m = node.metrics
     return [
-        ("Node", Text(node.name)),
+        ("Node", Text(visible(node.name))),
         ("Status", str(node.status) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
         ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
         ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
@@ -75,8 +78,8 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
         ("Memory", f"{fmt.size(m.mem)} of {fmt.size(node.maxmem)}"),
         ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
         ("Guests", f"{running} running of {len(guests)}"),
-        ("", Text(", ".join(g.name for g in guests[:40]) + (" …" if len(guests) > 40 else ""),
-                  style="dim")),
+        ("", Text(", ".join(visible(g.name) for g in guests[:40])
+                  + (" …" if len(guests) > 40 else ""), style="dim")),
     ]
 
 
@@ -90,7 +93,7 @@ def cluster_rows(name: str, inventory: Inventory, error: str | None
     cpu_used = sum(n.metrics.cpu * n.maxcpu for n in online)
     q = inventory.quorum
     rows: list[tuple[str, str | Text]] = [
-        ("Cluster", Text(name)),
+        ("Cluster", Text(visible(name))),
         ("Quorum", "-" if q is None else
          f"{'quorate' if q.quorate else 'NOT quorate'}, {q.votes} of {q.expected} votes"),
         ("Nodes", f"{len(online)} online of {len(nodes)}"),
@@ -103,7 +106,7 @@ def cluster_rows(name: str, inventory: Inventory, error: str | None
     for s in inventory.storages:
         where = "shared" if s.shared else f"on {s.node}"
         state = "" if s.active else ", UNAVAILABLE"
-        rows.append((f"Storage {s.name}", f"{s.type} {where}{state}: "
+        rows.append((f"Storage {visible(s.name)}", f"{s.type} {where}{state}: "
                      f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
     if error:
         rows.insert(1, ("Unreachable", Text(error, style="bold")))
@@ -139,7 +142,8 @@ class DetailPane(VerticalScroll):
         charts = list(self.query(MetricChart))
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         if ref is None or inventory is None:
-            facts.update(Text(error or "waiting for the first poll…", style="italic"))
+            facts.update(Text(visible_lines(error) if error else "waiting for the first poll…",
+                              style="italic"))
         elif ref.is_cluster:
             facts.update(_table(cluster_rows(ref.cluster, inventory, error), width))
         elif isinstance(obj, Guest):

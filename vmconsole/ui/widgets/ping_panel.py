@@ -32,6 +32,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Static
 
@@ -51,6 +52,7 @@ from vmconsole.monitor.ping.report import (
     format_clock,
     outage_summary,
 )
+from vmconsole.text import visible_lines
 from vmconsole.ui.labels import LabelStyles, theme_color
 from vmconsole.ui.ping_chart import PingChartColors, ping_chart
 
@@ -187,12 +189,13 @@ class PingPanel(Vertical):
             else:
                 session.mark(mark)
         self._early_marks.clear()
-        self.border_title = f"ping {session.target.label}"
+        # Content, not str: a border title given as a str is read as markup.
+        self.border_title = Content(f"ping {session.target.label}")
         self.query_one("#ping-error", Static).update("")
         self.call_after_refresh(self._refresh_view)
 
     def _show_error(self, message: str) -> None:
-        self.query_one("#ping-error", Static).update(Text(message))
+        self.query_one("#ping-error", Static).update(Text(visible_lines(message)))
 
     def _refresh_view(self) -> None:
         if self._session is None or not self.is_on_screen:

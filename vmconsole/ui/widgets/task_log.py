@@ -14,11 +14,15 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from vmconsole.backends.base import Task, TaskStatus
+from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.labels import LabelStyles
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
 MAX_ROWS = 200
+# The longest name a cell shows: one hostile name must not push the Status column off
+# an 80-column terminal (longer ones end in an ellipsis; Enter shows the task whole).
+CELL_LIMIT = 24
 
 
 def task_key(cluster: str, task: Task) -> str:
@@ -75,11 +79,14 @@ class TaskLog(DataTable[str | Text]):
 
     def _cells(self, cluster: str, task: Task, now: float, styles: LabelStyles
                ) -> tuple[str | Text, ...]:
+        """The row's cells: data as Text (a DataTable reads a str cell as markup); the
+        start time stays a str, the column the log is sorted on."""
         started = time.strftime("%H:%M:%S", time.localtime(task.started))
         elapsed = task.duration if task.ended is not None else max(0.0, now - task.started)
-        return (started, cluster, task.node, Text(self.target_name(cluster, task.target)),
-                task.operation, task.user,
-                fmt.duration(elapsed), status_text(task, styles))
+        names = (cluster, task.node, self.target_name(cluster, task.target), task.operation,
+                 task.user)
+        return (started, *(Text(visible(n, CELL_LIMIT)) for n in names),
+                Text(fmt.duration(elapsed)), status_text(task, styles))
 
     def running(self) -> int:
         return sum(1 for _, t in self._tasks.values() if not t.status.done)
@@ -99,7 +106,7 @@ def status_text(task: Task, styles: LabelStyles) -> Text:
         # The figure first: on a narrow terminal the column is cut from the right.
         return Text(f"{task.progress * 100:3.0f}% {fmt.bar(task.progress, 10)}", styles.accent)
     if task.status is TaskStatus.ERROR:
-        return Text(f"ERROR: {task.error or 'failed'}", style=styles.bad)
+        return Text(f"ERROR: {visible(task.error or 'failed', limit=None)}", style=styles.bad)
     if task.status is TaskStatus.WARNING:
         return Text("OK with warnings", style=styles.warn)
     return Text("OK", style=styles.ok)

@@ -13,11 +13,15 @@ from textual.widgets import RichLog, Static
 
 from vmconsole.backends.base import ClusterEvent
 from vmconsole.model import Inventory
+from vmconsole.text import visible_lines
 from vmconsole.ui.labels import LabelStyles
 
 # Event kinds by how a student should read them; the rest are plain narration.
 _BAD_WORDS = ("lost", "fence", "fenced", "reset", "error", "no_quorum", "partition",
               "storage_lost", "power_off", "watchdog")
+# The longest narration line shown: an event quoting a hostile 5,000-character name
+# would otherwise fill the panel (the name is cut with an ellipsis).
+LINE_LIMIT = 400
 _GOOD_WORDS = ("recovered", "started", "done", "restored", "quorate", "joined", "finished")
 
 
@@ -66,11 +70,12 @@ class TeachingPanel(Vertical):
         for event in events:
             line = Text(time.strftime("%H:%M:%S ", time.localtime(event.time)),
                         style=styles.muted)
-            line.append(event.message, style=event_style(event.kind, styles))
+            line.append(visible_lines(event.message, LINE_LIMIT),
+                        style=event_style(event.kind, styles))
             log.write(line)
 
     def add_lines(self, lines: list[str]) -> None:
         """Plain narration (a scenario's summary) into the timeline."""
         log = self.query_one(RichLog)
         for line in lines:
-            log.write(Text(line, style="bold"))
+            log.write(Text(visible_lines(line, LINE_LIMIT), style="bold"))

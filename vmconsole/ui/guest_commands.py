@@ -1,0 +1,82 @@
+"""The command palette's entries for the guest under the cursor: what can be done to it
+and, for what cannot run now, why.
+
+Not `App.get_system_commands`: Textual reads a system command's title and help as
+markup (`Matcher.highlight` and the palette's prompt both call `Content.from_markup`),
+and a title here holds the guest's name, which is data ("api [env=prod:eu]" would end
+the console with a MarkupError). This provider hands the palette `Content`, which
+`Content.from_markup` returns unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+
+from vmconsole.text import visible
+from vmconsole.ui import actions
+from vmconsole.ui.labels import guest_title
+
+if TYPE_CHECKING:
+    from vmconsole.ui.operations_features import OperationsFeatures
+
+
+def highlighted(matcher: Matcher, title: Content) -> Content:
+    """`title` with the characters the query matched in the matcher's style (what
+    `Matcher.highlight` does, without reading the title as markup)."""
+    plain = title.plain
+    _, offsets = matcher.fuzzy_search.match(matcher.query, plain)
+    for offset in offsets:
+        if not plain[offset].isspace():
+            title = title.stylize(matcher.match_style, offset, offset + 1)
+    return title
+
+
+@dataclass(frozen=True, slots=True)
+class PaletteEntry:
+    """One guest action in the palette: "Stop (hard): web [prod] (qemu/100 on pve1)",
+    its help or why it cannot run now, and what choosing it does."""
+
+    title: Content
+    help: Content
+    command: Callable[[], None]
+
+
+def entries(app: OperationsFeatures) -> Iterator[PaletteEntry]:
+    """The entries for the guest under the cursor: every action that applies to it,
+    but none that changes anything for a viewer."""
+    selection = app.guest_selection()
+    if selection is None:
+        return
+    viewer = not app.session.role.may_operate()
+    target = guest_title(selection.guest)
+    for action, reason in actions.applicable(selection):
+        if viewer and action.changes:
+            continue
+        help_text = f"not now: {visible(reason, limit=None)}" if reason else action.help
+        yield PaletteEntry(Content(f"{action.title}: {target}"), Content(help_text),
+                           partial(app.action_guest, action.name))
+
+
+class GuestCommands(Provider):
+    """The palette's source of `entries()`."""
+
+    async def discover(self) -> Hits:
+        for entry in entries(cast("OperationsFeatures", self.app)):
+            # `help` is declared a str but read through Content.from_markup, which
+            # returns a Content as it is: the one way to show it without markup.
+            yield DiscoveryHit(entry.title, entry.command, text=entry.title.plain,
+                               help=cast(str, entry.help))
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for entry in entries(cast("OperationsFeatures", self.app)):
+            score = matcher.match(entry.title.plain)
+            if score > 0:
+                yield Hit(score, highlighted(matcher, entry.title), entry.command,
+                          text=entry.title.plain, help=cast(str, entry.help))
