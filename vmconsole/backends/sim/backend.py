@@ -250,7 +250,8 @@ class SimBackend:
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:
-        return self._act(guest_id, migration.migrate, node, mode, with_local_disks)
+        return self._act(guest_id, migration.migrate, node, mode, with_local_disks,
+                         self._ha_managed(guest_id))
 
     # --- high availability ----------------------------------------------------------
 
