@@ -77,6 +77,7 @@ def test_an_ha_guest_rolled_back_without_ram_is_started_again_by_the_lrm(
     rollback = wait_task(clock, lab, lab.snapshot_rollback("qemu/100", "cold").id)
     stopped = lab.inventory().guest("qemu/100")
     assert stopped is not None and stopped.status is GuestStatus.STOPPED
+    assert stopped.ha is not None and stopped.ha.state == "starting"  # as ha-manager says
     assert rollback.ended is not None
     deadline = rollback.ended + 20  # two LRM rounds at most
     while lab.now() < deadline and lab.inventory().guest(
