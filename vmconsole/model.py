@@ -214,8 +214,22 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Duplicate:
+    """This guest is one of several copies of one guest in the cluster, e.g. a libvirt
+    UUID defined on two hosts (what a migration without --undefinesource leaves): each
+    copy is its own row with its own id, and knows the others."""
+
+    shared: str  # what the copies share, in the backend's terms: "UUID 5f3e…"
+    copies: tuple[str, ...]  # the other copies' guest ids
+    nodes: tuple[str, ...]  # the other copies' nodes
+    advice: str = ""  # what an admin does about it, in the backend's terms
+
+
+@dataclass(frozen=True, slots=True)
 class Guest:
-    """A VM or a container. `id` is unique in its cluster, e.g. "qemu/100"."""
+    """A VM or a container. `id` is unique in its cluster, e.g. "qemu/100"; where the
+    backend's own id is not (a libvirt UUID defined on two hosts), each copy's id names
+    its host and `duplicate` says so."""
 
     id: str
     name: str
@@ -235,6 +249,7 @@ class Guest:
     lock: str | None = None
     tags: tuple[str, ...] = ()
     storages: tuple[str, ...] = ()
+    duplicate: Duplicate | None = None
 
     @property
     def running(self) -> bool:
@@ -275,7 +290,8 @@ class Snapshot:
 
 # Fields that a tree label shows. Only a change in one of these relabels a tree node:
 # relabelling costs ~30 us a node, so 10,000 guests must not all relabel on every poll.
-_GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha", "lock")
+_GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha", "lock",
+                       "duplicate")
 _NODE_LABEL_FIELDS = ("name", "status", "ha_state")
 
 
