@@ -219,7 +219,8 @@ class Duplicate:
     UUID defined on two hosts (what a migration without --undefinesource leaves): each
     copy is its own row with its own id, and knows the others."""
 
-    shared: str  # what the copies share, in the backend's terms: "UUID 5f3e…"
+    shared: str  # what the copies share, in the backend's terms: "UUID"
+    value: str  # its value: the UUID
     copies: tuple[str, ...]  # the other copies' guest ids
     nodes: tuple[str, ...]  # the other copies' nodes
     advice: str = ""  # what an admin does about it, in the backend's terms

@@ -39,7 +39,8 @@ def test_both_copies_are_rows_of_their_own_flagged_with_the_reason(twice):
     assert (on1.id, on3.id) == (f"vm/{DB1}@pve1", f"vm/{DB1}@kvm3")
     assert (on1.status, on3.status) == (GuestStatus.RUNNING, GuestStatus.STOPPED)
     assert on1.duplicate is not None and on3.duplicate is not None
-    assert on1.duplicate.shared == f"UUID {DB1}" and on1.duplicate.nodes == ("kvm3",)
+    assert (on1.duplicate.shared, on1.duplicate.value) == ("UUID", DB1)
+    assert on1.duplicate.nodes == ("kvm3",)
     assert on3.duplicate.copies == (on1.id,) and on3.duplicate.nodes == ("pve1",)
     assert "--undefinesource" in on1.duplicate.advice
     others = [g for g in inv.guests if g.name != "db1"]

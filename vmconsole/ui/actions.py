@@ -36,10 +36,18 @@ def _not_template(sel: Selection) -> bool:
 
 
 def _start_refusal(sel: Selection) -> str | None:
-    if sel.guest.template:
+    guest = sel.guest
+    if guest.template:
         return "a template cannot be started: create a guest from it instead"
-    if sel.guest.status is GuestStatus.RUNNING:
-        return f"{sel.guest.name} is running already"
+    if guest.status is GuestStatus.RUNNING:
+        return f"{guest.name} is running already"
+    if guest.duplicate is not None:
+        running = [copy.node for copy_id in guest.duplicate.copies
+                   if (copy := sel.inventory.guest(copy_id)) is not None and copy.running]
+        if running:
+            return (f"{guest.name} already runs on {', '.join(running)} (the same "
+                    f"{guest.duplicate.shared}): starting this copy on {guest.node} would "
+                    "run one guest twice on the same disks")
     return None
 
 

@@ -80,6 +80,9 @@ def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
                                        sym, styles))
     if guest.lock:
         text.append(f" {sym.lock}{guest.lock}", styles.warn)
+    if guest.duplicate is not None:
+        text.append(f" {sym.duplicate}same {guest.duplicate.shared} on "
+                    f"{', '.join(guest.duplicate.nodes)}", styles.bad)
     return text
 
 

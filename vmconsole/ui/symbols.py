@@ -27,6 +27,7 @@ class Symbols:
     ha_trouble: str
     ha_frozen: str
     ha_unmanaged: str
+    duplicate: str  # one of several copies of one guest
 
     def guest(self, status: GuestStatus) -> str:
         return {
@@ -48,9 +49,9 @@ class Symbols:
 
 
 UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░",
-                  "…", "!", "❄", "⊘")
+                  "…", "!", "❄", "⊘", "⧉")
 ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".",
-                "~", "!", "%", "-")
+                "~", "!", "%", "-", "&")
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

@@ -77,7 +77,7 @@ def identify(rows: Iterable[Row], before: Inventory, moving: set[str]) -> list[G
         others = [r.guest for r in copies if r is not row]
         out.append(replace(row.guest, id=guest_id_of(row.uuid, row.guest.node),
                            duplicate=Duplicate(
-                               f"UUID {row.uuid}",
+                               "UUID", row.uuid,
                                tuple(guest_id_of(row.uuid, o.node) for o in others),
                                tuple(o.node for o in others), ADVICE)))
     return out

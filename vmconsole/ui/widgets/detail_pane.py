@@ -50,7 +50,22 @@ def ha_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[str, 
     ]
 
 
-def guest_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[str, str | Text]]:
+def duplicate_rows(guest: Guest, inventory: Inventory, styles: LabelStyles
+                   ) -> list[tuple[str, str | Text]]:
+    """Why this row is one of several copies of one guest, and where the others are."""
+    dup = guest.duplicate
+    if dup is None:
+        return []
+    where = []
+    for copy_id, node in zip(dup.copies, dup.nodes, strict=True):
+        other = inventory.guest(copy_id)
+        where.append(f"{node} ({other.status if other else 'gone'} there)")
+    return [("Duplicate", Text(f"the same {dup.shared} {dup.value} is also defined on "
+                               f"{', '.join(where)}; {dup.advice}", style=styles.bad))]
+
+
+def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelStyles
+               ) -> list[tuple[str, str | Text]]:
     m = guest.metrics
     kind = ("VM" if guest.kind == "qemu" else "container") + (" template" if guest.template else "")
     rows: list[tuple[str, str | Text]] = [
@@ -70,7 +85,7 @@ def guest_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[st
     ]
     if guest.tags:
         rows.append(("Tags", Text(", ".join(guest.tags))))
-    return rows
+    return duplicate_rows(guest, inventory, styles) + rows
 
 
 def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyles
@@ -166,7 +181,8 @@ class DetailPane(VerticalScroll):
         elif ref.is_cluster:
             facts.update(_table(cluster_rows(ref.cluster, inventory, error), width))
         elif isinstance(obj, Guest):
-            facts.update(_table(guest_rows(obj, self._symbols, self._styles()), width))
+            facts.update(_table(guest_rows(obj, inventory, self._symbols, self._styles()),
+                                width))
         elif isinstance(obj, Node):
             facts.update(_table(node_rows(obj, inventory, self._symbols, self._styles()),
                                 width))
