@@ -14,6 +14,7 @@ from vmconsole.model import GuestKind, GuestStatus, HARequest, HAState, NodeHASt
 
 def test_inventory_shows_nodes_guests_templates_and_storage(backend):
     inv = backend.inventory()
+    assert len({g.id for g in inv.guests}) == len(inv.guests)  # kind/vmid: unique
     assert inv.cluster == "lab"
     assert [n.name for n in inv.nodes] == ["pve1", "pve2", "pve3"]
     assert all(n.status is NodeStatus.ONLINE for n in inv.nodes)
