@@ -108,3 +108,15 @@ def test_a_migration_under_way_is_one_guest_that_keeps_its_id():
     after = [Row(vm("pve1", GuestStatus.STOPPED)), Row(vm("kvm3"))]
     assert [g.id for g in identify(after, before, set())] == [
         f"vm/{DB1}@pve1", f"vm/{DB1}@kvm3"]
+
+
+def test_a_copy_on_a_host_that_does_not_answer_may_run_there(twice):
+    twice.host_named("pve1").mark_lost("connection closed by the host")
+    inv = twice.inventory()  # pve1's copy: still a row of its own, its state unknown
+    assert inv.guest(f"vm/{DB1}@pve1").status is GuestStatus.UNKNOWN
+    with pytest.raises(Conflict) as refused:
+        twice.start(f"vm/{DB1}@kvm3")
+    assert str(refused.value) == (
+        f"db1 is also defined on pve1 (the same UUID {DB1}), which does not answer: its "
+        "copy may run there, and starting the one on kvm3 could run one guest twice on "
+        "the same disks")

@@ -42,12 +42,16 @@ def _start_refusal(sel: Selection) -> str | None:
     if guest.status is GuestStatus.RUNNING:
         return f"{guest.name} is running already"
     if guest.duplicate is not None:
-        running = [copy.node for copy_id in guest.duplicate.copies
-                   if (copy := sel.inventory.guest(copy_id)) is not None and copy.running]
-        if running:
+        copies = [c for copy_id in guest.duplicate.copies
+                  if (c := sel.inventory.guest(copy_id)) is not None]
+        if running := [c.node for c in copies if c.running]:
             return (f"{guest.name} already runs on {', '.join(running)} (the same "
                     f"{guest.duplicate.shared}): starting this copy on {guest.node} would "
                     "run one guest twice on the same disks")
+        if unknown := [c.node for c in copies if c.status is GuestStatus.UNKNOWN]:
+            return (f"{guest.name} is also defined on {', '.join(unknown)} (the same "
+                    f"{guest.duplicate.shared}), whose state is unknown: its copy may run "
+                    "there")
     return None
 
 

@@ -151,24 +151,29 @@ class ClusterCore:
         """Every row of the last inventory for domain `uuid` (more than one: duplicates)."""
         return [g for g in self.last_inventory.guests if parse_guest_id(g.id)[0] == uuid]
 
-    def running_elsewhere(self, uuid: str, host: Host) -> str | None:
-        """The node where another copy of domain `uuid` runs, or None: asked of every
-        reachable host, as the last inventory says for the others."""
+    def running_elsewhere(self, uuid: str, host: Host) -> tuple[str, bool] | None:
+        """Where another copy of domain `uuid` may run: (node, True) when that host
+        says it runs; (node, False) when the host does not answer and the last
+        inventory had a copy there that was not stopped; None when no copy can run."""
         for other in self.hosts:
             if other is host:
                 continue
             if not other.active:
                 if any(g.node == other.name and g.status is not GuestStatus.STOPPED
                        for g in self.copies_of(uuid)):
-                    return other.name
+                    return other.name, False
                 continue
             try:
                 active = other.call(lambda c: c.lookupByUUIDString(uuid).isActive(),
                                     f"looking for {uuid} on {other.name}")
-            except (NotFound, Unreachable):
+            except NotFound:
+                continue
+            except Unreachable:
+                if any(g.node == other.name for g in self.copies_of(uuid)):
+                    return other.name, False
                 continue
             if active:
-                return other.name
+                return other.name, True
         return None
 
     def describe(self, host: Host, dom: libvirt.virDomain) -> GuestEntry:

@@ -39,9 +39,14 @@ def start(core: ClusterCore, guest_id: str) -> Task:
                            "(create a guest from it)")
     uuid = dom.UUIDString()
     if (elsewhere := core.running_elsewhere(uuid, host)) is not None:
-        raise Conflict(f"{dom.name()} already runs on {elsewhere} (the same UUID {uuid} is "
-                       f"defined there): starting its copy on {host.name} would run one "
-                       "guest twice on the same disks")
+        node, certain = elsewhere
+        if certain:
+            raise Conflict(f"{dom.name()} already runs on {node} (the same UUID {uuid} is "
+                           f"defined there): starting its copy on {host.name} would run "
+                           "one guest twice on the same disks")
+        raise Conflict(f"{dom.name()} is also defined on {node} (the same UUID {uuid}), "
+                       f"which does not answer: its copy may run there, and starting the "
+                       f"one on {host.name} could run one guest twice on the same disks")
     return _one_call(core, guest_id, "start", lambda d: d.create(),
                      "starting {name} on {node}", "{name} is running")
 
