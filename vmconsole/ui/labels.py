@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.color import Color, ColorParseError
 
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory, Node, NodeStatus
+from vmconsole.text import visible
 from vmconsole.ui import ha_text
 from vmconsole.ui.symbols import Symbols
 
@@ -82,7 +83,7 @@ def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
         text.append(f" {sym.lock}{guest.lock}", styles.warn)
     if guest.duplicate is not None:
         text.append(f" {sym.duplicate}same {guest.duplicate.shared} on "
-                    f"{', '.join(guest.duplicate.nodes)}", styles.bad)
+                    f"{', '.join(visible(n) for n in guest.duplicate.nodes)}", styles.bad)
     return text
 
 

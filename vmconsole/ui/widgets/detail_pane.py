@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
 from vmconsole.model import Guest, Inventory, Node, total_metrics
+from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text
 from vmconsole.ui.labels import LabelStyles, theme_color
@@ -59,9 +60,10 @@ def duplicate_rows(guest: Guest, inventory: Inventory, styles: LabelStyles
     where = []
     for copy_id, node in zip(dup.copies, dup.nodes, strict=True):
         other = inventory.guest(copy_id)
-        where.append(f"{node} ({other.status if other else 'gone'} there)")
-    return [("Duplicate", Text(f"the same {dup.shared} {dup.value} is also defined on "
-                               f"{', '.join(where)}; {dup.advice}", style=styles.bad))]
+        where.append(f"{visible(node)} ({other.status if other else 'gone'} there)")
+    return [("Duplicate", Text(f"the same {dup.shared} {visible(dup.value)} is also "
+                               f"defined on {', '.join(where)}; {dup.advice}",
+                               style=styles.bad))]
 
 
 def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelStyles
