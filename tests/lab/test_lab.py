@@ -176,7 +176,7 @@ def test_a_migrating_guest_stays_one_row_with_one_id(lab):
         stop.set()
         poller.join(10)
     assert task.status is TaskStatus.OK, task.error
-    assert len(seen) > 3 and all(len(rows) == 1 and rows[0][0] == vm1.id for rows in seen)
+    assert len(seen) >= 2 and all(len(rows) == 1 and rows[0][0] == vm1.id for rows in seen)
     assert backend.inventory().guest(vm1.id).node == target
 
 
