@@ -123,12 +123,31 @@ class _Reader:
         self.path, self.lines = path, text.splitlines()
 
     def line_of(self, key: str) -> int | None:
-        leaf = key.rsplit(".", 1)[-1]
-        pattern = re.compile(rf"^\s*\"?{re.escape(leaf)}\"?\s*=")
+        """The line that sets `key` ("profiles.work.clusters[1].name"): found by
+        following the file's [table] and [[array]] headers, since tomllib keeps no
+        positions. A key left out (its default taken) is at its table's header; failing
+        both, at the first line setting a key of that leaf name."""
+        wanted = _key_path(key)
+        leaf = wanted[-1] if wanted else key
+        pattern = re.compile(rf"^\s*\"?{re.escape(str(leaf))}\"?\s*=")
+        table: list[str | int] = []
+        counts: dict[tuple[str | int, ...], int] = {}
+        parent = first = None
         for number, line in enumerate(self.lines, 1):
-            if pattern.match(line):
-                return number
-        return None
+            if header := _HEADER.match(line):
+                table = _key_path(header.group(2))
+                if header.group(1) == "[[":  # one more element of an array of tables
+                    index = counts[tuple(table)] = counts.get(tuple(table), -1) + 1
+                    table.append(index)
+                if table == wanted:
+                    return number
+                if table == wanted[:-1]:
+                    parent = number
+            elif pattern.match(line):
+                if [*table, leaf] == wanted:
+                    return number
+                first = first or number
+        return parent or first
 
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(self.path, message, self.line_of(key), key)
@@ -154,6 +173,20 @@ class _Reader:
             if key not in allowed:
                 full = f"{prefix}.{key}" if prefix else key
                 raise self.fail(full, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _key_path(key: str) -> list[str | int]:
+    """ 'profiles.work.clusters[1].name' or a TOML header's 'profiles."a b".clusters' as
+    its parts: ['profiles', 'work', 'clusters', 1, 'name']."""
+    parts: list[str | int] = []
+    for match in re.finditer(r'"([^"]*)"|\'([^\']*)\'|\[(\d+)\]|([^."\'\[\]\s]+)', key):
+        quoted, literal, index, bare = match.groups()
+        parts.append(int(index) if index is not None else
+                     quoted if quoted is not None else literal if literal is not None else bare)
+    return parts
 
 
 def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | None:
@@ -248,11 +281,19 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
         clusters = r.get(profile, "clusters", prefix, list, required=True)
         if not clusters:
             raise r.fail(f"{prefix}.clusters", "a profile needs at least one cluster")
-        items = []
+        items: list[ClusterConfig] = []
         for index, table in enumerate(clusters):
             if not isinstance(table, dict):
                 raise r.fail(f"{prefix}.clusters", "expected [[profiles.NAME.clusters]] tables")
-            items.append(_cluster(r, table, f"{prefix}.clusters[{index}]"))
+            item = _cluster(r, table, f"{prefix}.clusters[{index}]")
+            # The console tells clusters apart by name (the tree, the poll loops, the
+            # audit log): a second one of the same name would be polled but never shown.
+            if (twin := next((i for i, c in enumerate(items) if c.name == item.name),
+                             None)) is not None:
+                raise r.fail(f"{prefix}.clusters[{index}].name",
+                             f"a second cluster named '{item.name}' in profile '{name}' "
+                             f"(clusters[{twin}] has that name): give each a name of its own")
+            items.append(item)
         profiles[name] = tuple(items)
     default = r.get(data, "default_profile", "", str)
     if default is not None and default not in profiles:

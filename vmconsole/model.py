@@ -31,7 +31,7 @@ class NodeStatus(StrEnum):
 
 
 class NodeHAState(StrEnum):
-    """A node as the Proxmox HA manager sees it."""
+    """A node as the Proxmox HA manager sees it (PVE/HA/NodeStatus.pm)."""
 
     ONLINE = "online"
     UNKNOWN = "unknown"
@@ -41,19 +41,121 @@ class NodeHAState(StrEnum):
 
 
 class HAState(StrEnum):
-    """A service's state as the Proxmox HA manager reports it (`ha-manager status`)."""
+    """A service's state as the Proxmox HA manager reports it: the CRM's own states
+    (PVE/HA/Manager.pm, $valid_service_states) and the ones `ha-manager status` and
+    /cluster/ha/status/current show in their place (PVE/HA/Tools.pm,
+    get_verbose_service_state)."""
 
     STARTED = "started"
     STOPPED = "stopped"
+    DISABLED = "disabled"
+    IGNORED = "ignored"
+    REQUEST_START = "request_start"
+    REQUEST_START_BALANCE = "request_start_balance"
     REQUEST_STOP = "request_stop"
+    FREEZE = "freeze"
     FENCE = "fence"
     RECOVERY = "recovery"
     MIGRATE = "migrate"
     RELOCATE = "relocate"
-    FREEZE = "freeze"
     ERROR = "error"
-    DISABLED = "disabled"
-    IGNORED = "ignored"
+    QUEUED = "queued"
+    STARTING = "starting"
+    STOPPING = "stopping"
+    DELETING = "deleting"
+    NOT_FOUND = "not found"
+    CLEARING_ERROR = "clearing error flag"
+
+
+class HAPhase(StrEnum):
+    """What an HA state means for a service or node at a glance."""
+
+    STEADY = "steady"  # as requested: nothing to do
+    PENDING = "pending"  # the manager is acting on it
+    TROUBLE = "trouble"  # lost, being fenced or recovered, or failed
+    FROZEN = "frozen"  # left alone for now (a reboot, maintenance)
+    UNMANAGED = "unmanaged"  # outside HA's care
+
+
+@dataclass(frozen=True, slots=True)
+class HAStateInfo:
+    """A known HA state: its phase and a one-line meaning, for people."""
+
+    phase: HAPhase
+    meaning: str
+
+
+# The meanings follow pve-ha-manager's sources (Manager.pm, NodeStatus.pm, Tools.pm) and
+# the "How It Works" section of the Proxmox VE manual's HA chapter.
+HA_SERVICE_STATES: dict[HAState, HAStateInfo] = {
+    HAState.STARTED: HAStateInfo(HAPhase.STEADY, "kept running: the LRM of its node starts "
+                                 "it whenever it finds it stopped"),
+    HAState.STOPPED: HAStateInfo(HAPhase.STEADY, "kept stopped, as the LRM confirmed: it "
+                                 "stops it again if it finds it running"),
+    HAState.DISABLED: HAStateInfo(HAPhase.STEADY, "stopped and disabled: HA neither starts "
+                                  "nor recovers it"),
+    HAState.IGNORED: HAStateInfo(HAPhase.UNMANAGED, "HA leaves it alone (no start, stop or "
+                                 "recovery); its HA settings are kept"),
+    HAState.REQUEST_START: HAStateInfo(HAPhase.PENDING, "to be started: the CRM chooses its "
+                                       "node (rebalance on start) before its LRM starts it"),
+    HAState.REQUEST_START_BALANCE: HAStateInfo(HAPhase.PENDING, "to be started on the node "
+                                               "the CRS chose for balance: moved, then "
+                                               "started"),
+    HAState.REQUEST_STOP: HAStateInfo(HAPhase.PENDING, "to be stopped: the CRM waits for "
+                                      "the LRM to confirm it stopped"),
+    HAState.FREEZE: HAStateInfo(HAPhase.FROZEN, "frozen: HA does not touch it while its "
+                                "node reboots or its LRM restarts"),
+    HAState.FENCE: HAStateInfo(HAPhase.TROUBLE, "its node left the quorate partition: "
+                               "waiting until the node is fenced, then recovery"),
+    HAState.RECOVERY: HAStateInfo(HAPhase.TROUBLE, "its node was fenced: the CRM looks for "
+                                  "a node to recover it on"),
+    HAState.MIGRATE: HAStateInfo(HAPhase.PENDING, "migrating live to another node"),
+    HAState.RELOCATE: HAStateInfo(HAPhase.PENDING, "relocating to another node: stopped, "
+                                  "moved, started"),
+    HAState.ERROR: HAStateInfo(HAPhase.TROUBLE, "failed to start or stop after its restarts "
+                               "and relocations: set it disabled, fix the cause, then "
+                               "started"),
+    HAState.QUEUED: HAStateInfo(HAPhase.PENDING, "just added: the CRM has not taken it up "
+                                "yet"),
+    HAState.STARTING: HAStateInfo(HAPhase.PENDING, "start requested: the LRM has not yet "
+                                  "confirmed that it runs"),
+    HAState.STOPPING: HAStateInfo(HAPhase.PENDING, "stop requested: the CRM has not yet "
+                                  "acted on it"),
+    HAState.DELETING: HAStateInfo(HAPhase.PENDING, "removed from the HA resources: the "
+                                  "manager is letting go of it"),
+    HAState.NOT_FOUND: HAStateInfo(HAPhase.TROUBLE, "the guest's configuration is on no "
+                                   "node: HA cannot place it"),
+    HAState.CLEARING_ERROR: HAStateInfo(HAPhase.PENDING, "disabled after an error: the CRM "
+                                        "clears the error so it can be started again"),
+}
+HA_NODE_STATES: dict[NodeHAState, HAStateInfo] = {
+    NodeHAState.ONLINE: HAStateInfo(HAPhase.STEADY, "in the quorate partition: runs HA "
+                                    "services and takes new ones"),
+    NodeHAState.MAINTENANCE: HAStateInfo(HAPhase.FROZEN, "in maintenance: takes no work; "
+                                         "its services moved away until it ends"),
+    NodeHAState.UNKNOWN: HAStateInfo(HAPhase.TROUBLE, "not in the quorate partition, maybe "
+                                     "still running: its services are fenced after 60 s"),
+    NodeHAState.FENCE: HAStateInfo(HAPhase.TROUBLE, "to be fenced: once its agent lock is "
+                                   "free (its watchdog reset it) its services recover"),
+    NodeHAState.GONE: HAStateInfo(HAPhase.UNMANAGED, "no longer in the cluster's member "
+                                  "list (possibly removed)"),
+}
+
+
+def ha_state(text: str) -> HAState | str:
+    """A service's HA state from a backend: the known state, or the string unchanged."""
+    try:
+        return HAState(text)
+    except ValueError:
+        return text
+
+
+def node_ha_state(text: str) -> NodeHAState | str:
+    """A node's HA state from a backend: the known state, or the string unchanged."""
+    try:
+        return NodeHAState(text)
+    except ValueError:
+        return text
 
 
 class HARequest(StrEnum):
@@ -70,7 +172,8 @@ class HAConfig:
     """A guest's HA resource: what was requested and where the service is now."""
 
     request: HARequest = HARequest.STARTED
-    state: HAState = HAState.STARTED
+    # What the manager says; a state this console does not know stays as the string.
+    state: HAState | str = HAState.STARTED
     group: str | None = None
     nodes: tuple[str, ...] = ()
     max_restart: int = 1
@@ -98,7 +201,7 @@ class Node:
     metrics: Metrics = field(default_factory=Metrics)
     uptime: float = 0.0
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    ha_state: NodeHAState | None = None
+    ha_state: NodeHAState | str | None = None  # as the HA manager says it; None: no HA
     address: str | None = None
 
     @property
@@ -111,8 +214,23 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Duplicate:
+    """This guest is one of several copies of one guest in the cluster, e.g. a libvirt
+    UUID defined on two hosts (what a migration without --undefinesource leaves): each
+    copy is its own row with its own id, and knows the others."""
+
+    shared: str  # what the copies share, in the backend's terms: "UUID"
+    value: str  # its value: the UUID
+    copies: tuple[str, ...]  # the other copies' guest ids
+    nodes: tuple[str, ...]  # the other copies' nodes
+    advice: str = ""  # what an admin does about it, in the backend's terms
+
+
+@dataclass(frozen=True, slots=True)
 class Guest:
-    """A VM or a container. `id` is unique in its cluster, e.g. "qemu/100"."""
+    """A VM or a container. `id` is unique in its cluster, e.g. "qemu/100"; where the
+    backend's own id is not (a libvirt UUID defined on two hosts), each copy's id names
+    its host and `duplicate` says so."""
 
     id: str
     name: str
@@ -132,6 +250,7 @@ class Guest:
     lock: str | None = None
     tags: tuple[str, ...] = ()
     storages: tuple[str, ...] = ()
+    duplicate: Duplicate | None = None
 
     @property
     def running(self) -> bool:
@@ -172,7 +291,8 @@ class Snapshot:
 
 # Fields that a tree label shows. Only a change in one of these relabels a tree node:
 # relabelling costs ~30 us a node, so 10,000 guests must not all relabel on every poll.
-_GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha", "lock")
+_GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha", "lock",
+                       "duplicate")
 _NODE_LABEL_FIELDS = ("name", "status", "ha_state")
 
 

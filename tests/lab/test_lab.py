@@ -155,6 +155,67 @@ def test_live_migration_costs_under_a_second_and_libvirt_says_how_much(lab):
     assert f"downtime {downtime} ms (libvirt)" in events["migration_done"].message
 
 
+def test_a_migrating_guest_stays_one_row_with_one_id(lab):
+    backend = lab["backend"]
+    vm1 = next(g for g in backend.inventory().guests if g.name == "vm1")
+    target = "pve2" if vm1.node == "pve1" else "pve1"
+    seen: list = []
+    stop = threading.Event()
+
+    def poll() -> None:  # the console's view while both hosts know the domain
+        while not stop.is_set():
+            seen.append([(g.id, g.node) for g in backend.inventory().guests
+                         if g.name == "vm1"])
+            time.sleep(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        task = wait(backend, backend.migrate(vm1.id, target, MigrationMode.LIVE))
+    finally:
+        stop.set()
+        poller.join(10)
+    assert task.status is TaskStatus.OK, task.error
+    assert len(seen) >= 2 and all(len(rows) == 1 and rows[0][0] == vm1.id for rows in seen)
+    assert backend.inventory().guest(vm1.id).node == target
+
+
+def test_a_migration_that_keeps_its_source_leaves_two_copies_each_acted_on_alone(lab):
+    import libvirt
+
+    backend = lab["backend"]
+    vm1 = next(g for g in backend.inventory().guests if g.name == "vm1")
+    source = backend.host_named(vm1.node)
+    target = backend.host_named("pve2" if vm1.node == "pve1" else "pve1")
+    _host, dom = backend.locate(vm1.id)
+    uuid = dom.UUIDString()
+    dconn = target.connection()
+    with target.hold(dconn):  # virsh migrate --live --persistent, without --undefinesource
+        source.call(lambda _c: dom.migrate3(
+            dconn, {}, libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PERSIST_DEST),
+            "migrating vm1 and keeping its source", timeout=120)
+    try:
+        copies = until("two rows for vm1", lambda: rows_of(backend, "vm1", 2), 15)
+        left, moved = (next(g for g in copies if g.node == node.name)
+                       for node in (source, target))
+        assert (left.id, moved.id) == (f"vm/{uuid}@{source.name}", f"vm/{uuid}@{target.name}")
+        assert (left.status, moved.status) == (GuestStatus.STOPPED, GuestStatus.RUNNING)
+        assert left.duplicate is not None and left.duplicate.nodes == (target.name,)
+        with pytest.raises(Conflict, match=f"already runs on {target.name}"):
+            backend.start(left.id)
+        assert backend.inventory().guest(left.id).status is GuestStatus.STOPPED
+    finally:
+        source.call(lambda c: c.lookupByUUIDString(uuid).undefine(), "undefining the copy")
+    (after,) = until("one row again", lambda: rows_of(backend, "vm1", 1), 15)
+    assert after.id == vm1.id and after.node == target.name and after.duplicate is None
+
+
+def rows_of(backend, name: str, count: int) -> list | None:
+    """The guests called `name` once there are `count` of them, else None."""
+    rows = [g for g in backend.inventory().guests if g.name == name]
+    return rows if len(rows) == count else None
+
+
 def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
     backend = lab["backend"]
     node = lab["layout"].nodes[1]

@@ -8,11 +8,13 @@ import time
 import pytest
 
 from vmconsole.backends.base import BackendError, InvalidInput, Unreachable
-from vmconsole.model import GuestKind, GuestStatus, HAState, NodeStatus
+from vmconsole.backends.proxmox.inventory import RateTracker, build_inventory, ha_view
+from vmconsole.model import GuestKind, GuestStatus, HARequest, HAState, NodeHAState, NodeStatus
 
 
 def test_inventory_shows_nodes_guests_templates_and_storage(backend):
     inv = backend.inventory()
+    assert len({g.id for g in inv.guests}) == len(inv.guests)  # kind/vmid: unique
     assert inv.cluster == "lab"
     assert [n.name for n in inv.nodes] == ["pve1", "pve2", "pve3"]
     assert all(n.status is NodeStatus.ONLINE for n in inv.nodes)
@@ -78,6 +80,36 @@ def test_ha_states_from_the_resources_list(backend, fakepve):
     assert inv.guest("qemu/100").ha.state is HAState.STARTED
     assert inv.guest("lxc/200").ha.state is HAState.FENCE
     assert inv.guest("qemu/101").ha is None
+
+
+# Every state pve-ha-manager has (Manager.pm's and Tools.pm's verbose ones), and one it
+# may have some day: each is shown as the manager says it, never replaced by another.
+PVE_HA_STATES = ["started", "stopped", "disabled", "ignored", "request_start",
+                 "request_start_balance", "request_stop", "freeze", "fence", "recovery",
+                 "migrate", "relocate", "error", "queued", "starting", "stopping", "deleting",
+                 "not found", "clearing error flag"]
+
+
+@pytest.mark.parametrize("state", [*PVE_HA_STATES, "some_future_state"])
+def test_every_ha_state_is_shown_as_the_manager_says_it(backend, fakepve, state):
+    fakepve.set(guest=100, ha_state=state)
+    ha = backend.inventory().guest("qemu/100").ha
+    assert ha is not None and ha.state == state and str(ha.state) == state
+    assert isinstance(ha.state, HAState) == (state in PVE_HA_STATES)
+    assert ha.request is HARequest.STARTED  # what was asked stays apart from the state
+
+
+def test_node_states_come_from_the_crm_where_it_says_them():
+    resources = [{"type": "node", "node": n, "status": "online"} for n in ("a", "b", "c", "d")]
+    status = [{"type": "lrm", "node": "a", "status": "a (active, Mon Nov 21 07:23:22 2016)"},
+              {"type": "lrm", "node": "d", "status": "d (old timestamp - dead?, ...)"}]
+    manager = {"manager_status": {"node_status": {"a": "maintenance", "b": "fence",
+                                                  "c": "being_repaired"}}}
+    inv = build_inventory("pve", 0.0, resources, status, ha_view(status, [], manager),
+                          RateTracker())
+    states = {n.name: n.ha_state for n in inv.nodes}
+    assert states == {"a": NodeHAState.MAINTENANCE, "b": NodeHAState.FENCE,
+                      "c": "being_repaired", "d": NodeHAState.UNKNOWN}
 
 
 def test_history_asks_rrddata_and_refuses_an_unknown_timeframe(backend, fakepve):

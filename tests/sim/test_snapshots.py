@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sim.conftest import wait_task
+from tests.sim.conftest import wait, wait_task
 from vmconsole.backends.base import (
     Conflict,
     InvalidInput,
@@ -61,13 +61,36 @@ def test_the_tree_keeps_parents_through_rollback_and_delete(lab: SimBackend,
 
 def test_rollback_without_ram_stops_the_guest_with_ram_it_runs_on(
         lab: SimBackend, clock: ManualClock) -> None:
-    snap(lab, clock, "qemu/100", "cold")
-    snap(lab, clock, "qemu/100", "warm", ram=True)
-    wait_task(clock, lab, lab.snapshot_rollback("qemu/100", "cold").id)
-    assert lab.inventory().guest("qemu/100").status is GuestStatus.STOPPED  # type: ignore[union-attr]
-    wait_task(clock, lab, lab.snapshot_rollback("qemu/100", "warm").id)
-    assert lab.inventory().guest("qemu/100").status is GuestStatus.RUNNING  # type: ignore[union-attr]
-    assert lab.probe("qemu/100") is not None
+    snap(lab, clock, "qemu/102", "cold")  # build1: running, not HA-managed
+    snap(lab, clock, "qemu/102", "warm", ram=True)
+    wait_task(clock, lab, lab.snapshot_rollback("qemu/102", "cold").id)
+    wait(clock, lab, 60)
+    assert lab.inventory().guest("qemu/102").status is GuestStatus.STOPPED  # type: ignore[union-attr]
+    wait_task(clock, lab, lab.snapshot_rollback("qemu/102", "warm").id)
+    assert lab.inventory().guest("qemu/102").status is GuestStatus.RUNNING  # type: ignore[union-attr]
+    assert lab.probe("qemu/102") is not None
+
+
+def test_an_ha_guest_rolled_back_without_ram_is_started_again_by_the_lrm(
+        lab: SimBackend, clock: ManualClock) -> None:
+    snap(lab, clock, "qemu/100", "cold")  # web1 on pve1: HA, requested started
+    rollback = wait_task(clock, lab, lab.snapshot_rollback("qemu/100", "cold").id)
+    stopped = lab.inventory().guest("qemu/100")
+    assert stopped is not None and stopped.status is GuestStatus.STOPPED
+    assert stopped.ha is not None and stopped.ha.state == "starting"  # as ha-manager says
+    assert rollback.ended is not None
+    deadline = rollback.ended + 20  # two LRM rounds at most
+    while lab.now() < deadline and lab.inventory().guest(
+            "qemu/100").status is not GuestStatus.RUNNING:  # type: ignore[union-attr]
+        clock.advance(0.5)
+    web = lab.inventory().guest("qemu/100")
+    assert web is not None and web.status is GuestStatus.RUNNING and web.ha is not None
+    assert web.ha.state == "started"
+    said = [e.message for e in lab.events() if e.kind == "ha_restart"]
+    assert said == ["100 (web1) is stopped after the rollback while HA keeps it started: "
+                    "the LRM of pve1 starts it on its next round"]
+    starts = [t for t in lab.tasks() if t.target == "qemu/100" and t.operation == "start"]
+    assert starts and starts[-1].log[0] == "HA: the LRM of pve1 starts service qemu/100"
 
 
 def test_a_snapshot_locks_the_guest(lab: SimBackend, clock: ManualClock) -> None:

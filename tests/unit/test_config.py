@@ -73,6 +73,48 @@ def test_bad_files_name_the_file_line_and_key(tmp_path, text, line, key, words):
     assert str(path) in str(err.value) and words in str(err.value)
 
 
+TWO_NAMED_KVM = """
+[[profiles.work.clusters]]
+kind = "libvirt"
+name = "kvm"
+uris = ["test:///default"]
+
+[[profiles.other.clusters]]
+kind = "sim"
+name = "kvm"      # another profile: allowed
+
+[[profiles.work.clusters]]
+kind = "sim"
+name = "lab"
+
+[[profiles.work.clusters]]
+kind = "libvirt"
+uris = ["test:///default"]
+name = "kvm"
+"""
+
+
+def test_two_clusters_of_one_name_in_a_profile_are_refused_where_the_second_is(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(TWO_NAMED_KVM)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.line == 18 and err.value.key == "profiles.work.clusters[2].name"
+    assert str(err.value) == (
+        f"{path}, line 18, key 'profiles.work.clusters[2].name': a second cluster named "
+        "'kvm' in profile 'work' (clusters[0] has that name): give each a name of its own")
+
+
+def test_a_default_name_taken_twice_points_at_the_table(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[[profiles.demo.clusters]]\nkind = "sim"\n\n'
+                    '[[ profiles.demo.clusters ]]  # the second demo\nkind = "sim"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.line, err.value.key) == (4, "profiles.demo.clusters[1].name")
+    assert "a second cluster named 'lab'" in str(err.value)
+
+
 def test_missing_explicit_file_and_unknown_profile(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml")

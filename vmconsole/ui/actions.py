@@ -37,10 +37,24 @@ def _not_template(sel: Selection) -> bool:
 
 
 def _start_refusal(sel: Selection) -> str | None:
-    if sel.guest.template:
+    guest = sel.guest
+    if guest.template:
         return "a template cannot be started: create a guest from it instead"
-    if sel.guest.status is GuestStatus.RUNNING:
-        return f"{visible(sel.guest.name)} is running already"
+    if guest.status is GuestStatus.RUNNING:
+        return f"{visible(guest.name)} is running already"
+    if guest.duplicate is not None:
+        copies = [c for copy_id in guest.duplicate.copies
+                  if (c := sel.inventory.guest(copy_id)) is not None]
+        if running := [c.node for c in copies if c.running]:
+            return (f"{visible(guest.name)} already runs on "
+                    f"{', '.join(visible(n) for n in running)} (the same "
+                    f"{guest.duplicate.shared}): starting this copy on {visible(guest.node)} would "
+                    "run one guest twice on the same disks")
+        if unknown := [c.node for c in copies if c.status is GuestStatus.UNKNOWN]:
+            return (f"{visible(guest.name)} is also defined on "
+                    f"{', '.join(visible(n) for n in unknown)} (the same "
+                    f"{guest.duplicate.shared}), whose state is unknown: its copy may run "
+                    "there")
     return None
 
 

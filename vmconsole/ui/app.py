@@ -65,7 +65,7 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
-                yield DetailPane(id="detail")
+                yield DetailPane(self.symbols, id="detail")
                 yield PingPanel(id="ping")
         yield TeachingPanel(id="teaching", classes="bottom-panel" + (
             " visible" if self.teachable() else ""))

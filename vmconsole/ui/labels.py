@@ -13,11 +13,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color, ColorParseError
 
-from vmconsole.model import Guest, GuestKind, GuestStatus, HAState, Inventory, Node, NodeStatus
+from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory, Node, NodeStatus
 from vmconsole.text import visible
+from vmconsole.ui import ha_text
 from vmconsole.ui.symbols import Symbols
-
-_HA_TROUBLE = {HAState.FENCE, HAState.RECOVERY, HAState.ERROR, HAState.FREEZE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +84,14 @@ def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
     if guest.template:
         text.append(" template", styles.accent)
     if guest.ha is not None:
-        ha_style = styles.bad if guest.ha.state in _HA_TROUBLE else styles.accent
-        text.append(f" {sym.ha}{visible(guest.ha.state)}", ha_style)
+        text.append(" ")
+        text.append_text(ha_text.badge(guest.ha.state, ha_text.service_info(guest.ha.state),
+                                       sym, styles))
     if guest.lock:
         text.append(f" {sym.lock}{visible(guest.lock)}", styles.warn)
+    if guest.duplicate is not None:
+        text.append(f" {sym.duplicate}same {guest.duplicate.shared} on "
+                    f"{', '.join(visible(n) for n in guest.duplicate.nodes)}", styles.bad)
     return text
 
 
@@ -100,7 +103,9 @@ def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
     if not online:
         text.append(f" {visible(node.status)}", styles.bad)
     if node.ha_state is not None and node.ha_state != "online":
-        text.append(f" ha:{visible(node.ha_state)}", styles.warn)
+        text.append(" ha:", styles.warn)
+        text.append_text(ha_text.badge(node.ha_state, ha_text.node_info(node.ha_state),
+                                       sym, styles))
     return text
 
 

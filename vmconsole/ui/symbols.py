@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from vmconsole.model import GuestStatus, NodeStatus
+from vmconsole.model import GuestStatus, HAPhase, NodeStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,12 @@ class Symbols:
     lock: str
     bar_full: str
     bar_empty: str
+    # An HA state's phase (model.HAPhase): steady is `ha` above.
+    ha_pending: str
+    ha_trouble: str
+    ha_frozen: str
+    ha_unmanaged: str
+    duplicate: str  # one of several copies of one guest
 
     def guest(self, status: GuestStatus) -> str:
         return {
@@ -33,9 +39,19 @@ class Symbols:
     def node(self, status: NodeStatus) -> str:
         return self.online if status is NodeStatus.ONLINE else self.offline
 
+    def ha_phase(self, phase: HAPhase | None) -> str:
+        """The mark of an HA state's phase; `unknown` for a state the console does not
+        know (shown with the manager's own word)."""
+        marks = {HAPhase.STEADY: self.ha, HAPhase.PENDING: self.ha_pending,
+                 HAPhase.TROUBLE: self.ha_trouble, HAPhase.FROZEN: self.ha_frozen,
+                 HAPhase.UNMANAGED: self.ha_unmanaged}
+        return marks.get(phase, self.unknown) if phase is not None else self.unknown
 
-UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░")
-ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".")
+
+UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░",
+                  "…", "!", "❄", "⊘", "⧉")
+ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".",
+                "~", "!", "%", "-", "&")
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

@@ -1,7 +1,8 @@
 """The hosts of one libvirt cluster, their inventory, and finding a guest among them.
 
-Guest ids are "vm/<UUID>": a name is unique only per host, while the UUID is unique in
-the cluster (clones get new ones) and survives migration and renaming.
+Guest ids are "vm/<UUID>": a name is unique only per host, while the UUID survives
+migration and renaming. A UUID defined on several hosts is one row per copy,
+"vm/<UUID>@<host>" (identity.py), and every action goes to the copy it names.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 import libvirt
 
-from vmconsole.backends.base import BackendError, NotFound, Unreachable
+from vmconsole.backends.base import BackendError, Conflict, NotFound, Unreachable
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState
 from vmconsole.backends.libvirt.errors import libvirt_message
@@ -25,6 +27,7 @@ from vmconsole.backends.libvirt.hostread import (
     describe,
     read_host,
 )
+from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
 from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
 from vmconsole.config import LibvirtCluster
@@ -42,18 +45,6 @@ from vmconsole.model import (
     Storage,
     total_metrics,
 )
-
-GUEST_PREFIX = "vm/"
-
-
-def guest_id_of(uuid: str) -> str:
-    return f"{GUEST_PREFIX}{uuid}"
-
-
-def uuid_of(guest_id: str) -> str:
-    if not guest_id.startswith(GUEST_PREFIX):
-        raise NotFound(f"{guest_id!r} is not a libvirt guest id (vm/<UUID>)")
-    return guest_id[len(GUEST_PREFIX):]
 
 
 def _ha_config(request: HARequest, settings_group: str | None, nodes: tuple[str, ...],
@@ -77,7 +68,7 @@ class ClusterCore:
         self._caches = {id(h): DescCache() for h in self.hosts}
         self._fetches: dict[int, Pending[HostReading]] = {}
         self._last: dict[int, tuple[Node, list[Guest]]] = {}
-        self._counters: dict[str, Counters] = {}
+        self._counters: dict[tuple[str, str], Counters] = {}  # (host, uuid) -> last
         self._node_cpu: dict[int, tuple[int, int]] = {}
         self._where: dict[str, Host] = {}  # uuid -> host, from the last inventory
         self.last_inventory = Inventory(cfg.name, (), ())
@@ -105,8 +96,13 @@ class ClusterCore:
         self.cache(host).drop(uuid)
         kind, words = describe_lifecycle(event, detail)
         self.log.add(kind, f"{name} {words} on {host.name}", node=host.name,
-                     guest=guest_id_of(uuid))
+                     guest=self.guest_id(host.name, uuid))
         self.changed()
+
+    def guest_id(self, node: str, uuid: str) -> str:
+        """The id of the domain `uuid` on `node` as the last inventory shows it."""
+        copy = guest_id_of(uuid, node)
+        return copy if self.last_inventory.guest(copy) is not None else guest_id_of(uuid)
 
     # --- hosts ------------------------------------------------------------------------
 
@@ -124,8 +120,18 @@ class ClusterCore:
         raise NotFound(f"no node {node!r} in {self.cfg.name} (nodes: {known})")
 
     def locate(self, guest_id: str) -> tuple[Host, libvirt.virDomain]:
-        """The host running (or defining) a guest, and its domain."""
-        uuid = uuid_of(guest_id)
+        """The host running (or defining) a guest, and its domain: for one copy of
+        several ("vm/<UUID>@<host>"), that host's. Raises NotFound, Unreachable, and
+        Conflict for "vm/<UUID>" when the UUID is now defined on several hosts."""
+        uuid, node = parse_guest_id(guest_id)
+        if node is not None:
+            host = self.host_named(node)
+            return host, host.call(lambda c: c.lookupByUUIDString(uuid),
+                                   f"looking up {guest_id} on {node}")
+        copies = self.copies_of(uuid)
+        if len(copies) > 1:
+            raise Conflict(f"{guest_id} is defined on {' and '.join(g.node for g in copies)}:"
+                           " choose the copy to act on")
         with self._lock:
             first = self._where.get(uuid)
         candidates = [first] if first else []
@@ -140,6 +146,35 @@ class ClusterCore:
                 if host is first:
                     raise
         raise NotFound(f"no guest {guest_id} on any reachable node of {self.cfg.name}")
+
+    def copies_of(self, uuid: str) -> list[Guest]:
+        """Every row of the last inventory for domain `uuid` (more than one: duplicates)."""
+        return [g for g in self.last_inventory.guests if parse_guest_id(g.id)[0] == uuid]
+
+    def running_elsewhere(self, uuid: str, host: Host) -> tuple[str, bool] | None:
+        """Where another copy of domain `uuid` may run: (node, True) when that host
+        says it runs; (node, False) when the host does not answer and the last
+        inventory had a copy there that was not stopped; None when no copy can run."""
+        for other in self.hosts:
+            if other is host:
+                continue
+            if not other.active:
+                if any(g.node == other.name and g.status is not GuestStatus.STOPPED
+                       for g in self.copies_of(uuid)):
+                    return other.name, False
+                continue
+            try:
+                active = other.call(lambda c: c.lookupByUUIDString(uuid).isActive(),
+                                    f"looking for {uuid} on {other.name}")
+            except NotFound:
+                continue
+            except Unreachable:
+                if any(g.node == other.name for g in self.copies_of(uuid)):
+                    return other.name, False
+                continue
+            if active:
+                return other.name, True
+        return None
 
     def describe(self, host: Host, dom: libvirt.virDomain) -> GuestEntry:
         """A domain's parsed definition, from the cache when no event has changed it."""
@@ -191,8 +226,9 @@ class ClusterCore:
             self._fetches[id(host)] = pending
             waiting.append((host, pending))
         nodes: list[Node] = []
-        guests: list[Guest] = []
+        rows: list[Row] = []
         storages: list[Storage] = []
+        counted: set[tuple[str, str]] = set()
         for host, pending in waiting:
             reading = None
             if pending is not None:
@@ -204,52 +240,62 @@ class ClusterCore:
                 except (BackendError, libvirt.libvirtError):
                     pass  # the host recorded why; it shows offline
             if reading is None:
-                node, host_guests = self._offline(host)
+                node, host_rows = self._offline(host)
             else:
-                node, host_guests = self._online(host, reading)
+                node, host_rows = self._online(host, reading, counted)
                 storages.extend(reading.storages)
             nodes.append(node)
-            guests.extend(host_guests)
+            rows.extend(host_rows)
+        locks = self.tasks_book.locks()
+        moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
+        guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
+                  for g in identify(rows, self.last_inventory, moving)]
         inv = Inventory(self.cfg.name, tuple(nodes), tuple(guests), tuple(storages),
                         taken_at=time.time())
-        present = {g.id.removeprefix(GUEST_PREFIX) for g in guests}
-        for uuid in set(self._counters) - present:
-            del self._counters[uuid]  # undefined guests: no rate to compute any more
+        for key in set(self._counters) - counted:
+            del self._counters[key]  # undefined guests: no rate to compute any more
         self.last_inventory = inv
         return inv
 
-    def _offline(self, host: Host) -> tuple[Node, list[Guest]]:
+    def _offline(self, host: Host) -> tuple[Node, list[Row]]:
         last = self._last.get(id(host))
         maxcpu, maxmem = (last[0].maxcpu, last[0].maxmem) if last else (0, 0)
-        guests = [Guest(id=g.id, name=g.name, kind=g.kind, node=host.name,
-                        status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
-                        maxmem=g.maxmem, maxdisk=g.maxdisk, ip=g.ip, ha=g.ha,
-                        storages=g.storages) for g in (last[1] if last else [])]
+        rows = [Row(Guest(id=g.id, name=g.name, kind=g.kind, node=host.name,
+                          status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
+                          maxmem=g.maxmem, maxdisk=g.maxdisk, ip=g.ip, ha=g.ha,
+                          storages=g.storages)) for g in (last[1] if last else [])]
         # An active host whose read failed is there but unread; a lost one is offline.
         status = NodeStatus.UNKNOWN if host.active else NodeStatus.OFFLINE
         node = Node(host.name, status, maxcpu, maxmem, address=host.uri)
-        return node, guests
+        return node, rows
 
-    def _online(self, host: Host, reading: HostReading) -> tuple[Node, list[Guest]]:
+    def _online(self, host: Host, reading: HostReading, counted: set[tuple[str, str]]
+                ) -> tuple[Node, list[Row]]:
+        """The host's node and its domains, each with its id "vm/<UUID>" (`identify`
+        makes duplicates unique); `counted` gets the (host, UUID) counters kept."""
         guests = []
+        rows = []
         for entry, dom in reading.guests:
             desc = entry.desc
             status = guest_status(dom.state)
-            before = self._counters.get(desc.uuid)
-            self._counters[desc.uuid] = dom.counters
+            key = (host.name, desc.uuid)  # two copies of one UUID count apart
+            before = self._counters.get(key)
+            self._counters[key] = dom.counters
+            counted.add(key)
             metrics = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
                        if status is not GuestStatus.STOPPED else Metrics())
             ha = desc.meta.ha
-            gid = guest_id_of(desc.uuid)
-            guests.append(Guest(
-                id=gid, name=desc.name, kind=GuestKind.VM, node=host.name, status=status,
-                template=desc.meta.template, maxcpu=desc.vcpus, maxmem=desc.memory,
-                maxdisk=dom.disk_capacity, disk=dom.disk_allocation, metrics=metrics,
-                ip=desc.meta.ip, lock=self.tasks_book.lock_of(gid), storages=entry.storages,
+            guest = Guest(
+                id=guest_id_of(desc.uuid), name=desc.name, kind=GuestKind.VM, node=host.name,
+                status=status, template=desc.meta.template, maxcpu=desc.vcpus,
+                maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
+                metrics=metrics, ip=desc.meta.ip, storages=entry.storages,
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                       ha.max_restart, ha.max_relocate,
                                                       status),
-            ))
+            )
+            guests.append(guest)
+            rows.append(Row(guest, dom.migrating))
             with self._lock:
                 self._where[desc.uuid] = host
         node_reading = reading.node
@@ -268,7 +314,7 @@ class ClusterCore:
                                     net_in=sums.net_in, net_out=sums.net_out),
                     address=host.uri)
         self._last[id(host)] = (node, guests)
-        return node, guests
+        return node, rows
 
     def close(self) -> None:
         for host in self.hosts:

@@ -62,10 +62,15 @@ def migration_targets(core: ClusterCore, guest_id: str) -> list[MigrationTarget]
         raise NotFound(f"no guest {guest_id} in {core.cfg.name}")
     local = _local_disks(core, guest)
     running = guest.status is GuestStatus.RUNNING
+    copies = set(guest.duplicate.nodes) if guest.duplicate else set()
     out = []
     for host in core.hosts:
         if host.name == guest.node:
             out.append(MigrationTarget(host.name, False, f"{guest.name} is on {host.name}"))
+        elif host.name in copies:
+            out.append(MigrationTarget(
+                host.name, False, f"{host.name} defines another copy of {guest.name} (the "
+                "same UUID): a migration there would overwrite it; undefine one copy first"))
         elif not host.active:
             out.append(MigrationTarget(host.name, False,
                                        f"{host.name} is offline: {host.error or host.state}"))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import libvirt
 
-from vmconsole.backends.base import BackendError, NotSupported, Task
+from vmconsole.backends.base import BackendError, Conflict, NotSupported, Task
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.tasks import TaskContext
 
@@ -31,10 +31,22 @@ def _one_call(core: ClusterCore, guest_id: str, operation: str,
 
 
 def start(core: ClusterCore, guest_id: str) -> Task:
+    """Start the guest's copy on its host. Refused (Conflict) while another copy of the
+    same domain (its UUID defined on another host too) runs: both would use one disk."""
     host, dom = core.locate(guest_id)
     if core.describe(host, dom).desc.meta.template:
         raise NotSupported(f"{dom.name()} is a template: a template cannot be started "
                            "(create a guest from it)")
+    uuid = dom.UUIDString()
+    if (elsewhere := core.running_elsewhere(uuid, host)) is not None:
+        node, certain = elsewhere
+        if certain:
+            raise Conflict(f"{dom.name()} already runs on {node} (the same UUID {uuid} is "
+                           f"defined there): starting its copy on {host.name} would run "
+                           "one guest twice on the same disks")
+        raise Conflict(f"{dom.name()} is also defined on {node} (the same UUID {uuid}), "
+                       f"which does not answer: its copy may run there, and starting the "
+                       f"one on {host.name} could run one guest twice on the same disks")
     return _one_call(core, guest_id, "start", lambda d: d.create(),
                      "starting {name} on {node}", "{name} is running")
 

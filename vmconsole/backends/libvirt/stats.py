@@ -56,6 +56,15 @@ class DomainReading:
     mem_used: int  # bytes
     disk_capacity: int  # bytes
     disk_allocation: int
+    reason: int = 0  # why it is in its state: a virDomain*Reason of `state`
+
+    @property
+    def migrating(self) -> bool:
+        """Paused because a migration is under way: the incoming end of one, or its
+        source in the stop-and-copy phase."""
+        return (self.state == libvirt.VIR_DOMAIN_PAUSED
+                and self.reason in (libvirt.VIR_DOMAIN_PAUSED_MIGRATION,
+                                    libvirt.VIR_DOMAIN_PAUSED_POSTCOPY))
 
 
 def _sum(record: dict[str, int], count_key: str, field: str) -> int:
@@ -93,6 +102,7 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
         mem_used=(used if used is not None else current) * 1024,
         disk_capacity=_sum(record, "block.count", "capacity"),
         disk_allocation=_sum(record, "block.count", "allocation"),
+        reason=int(record.get("state.reason", 0)),
     )
 
 

@@ -47,11 +47,11 @@ class TaskBook:
         self._ids = itertools.count(1)
         self._user = getpass.getuser()
 
-    def lock_of(self, guest_id: str) -> str | None:
-        """The operation holding a guest, for the tree's lock column."""
+    def locks(self) -> dict[str, str]:
+        """Every held guest id with the operation holding it, for a whole poll at once."""
         with self._lock:
-            task_id = self._locks.get(guest_id)
-            return self._tasks[task_id].operation if task_id else None
+            return {guest_id: self._tasks[task_id].operation
+                    for guest_id, task_id in self._locks.items()}
 
     def run(self, operation: str, target: str, node: str, work: Work,
             lock: tuple[str, ...] = (), on_done: Callable[[Task], None] | None = None) -> Task:

@@ -122,8 +122,12 @@ class ProxmoxBackend:
         ha_status = self._audited("/cluster/ha/status/current", "HA manager status")
         managed = any(r.get("hastate") for r in resources)
         ha_resources = self._audited("/cluster/ha/resources", "HA settings") if managed else []
-        inventory = build_inventory(self.cfg.name, time.time(), resources, status,
-                                    ha_view(ha_status, ha_resources), self._rates)
+        ha_manager = self._audited_answer("/cluster/ha/status/manager_status",
+                                          "HA node states") if managed else None
+        inventory = build_inventory(
+            self.cfg.name, time.time(), resources, status,
+            ha_view(ha_status, ha_resources, ha_manager if isinstance(ha_manager, dict)
+                    else None), self._rates)
         self._note_changes(self._last, inventory)
         self._last = inventory
         return inventory
@@ -132,13 +136,17 @@ class ProxmoxBackend:
         """A listing that needs Sys.Audit on /. Without it the tree still shows what
         /cluster/resources says (each guest's HA state included), and the console says
         once what is missing instead of failing every poll."""
+        return list(self._audited_answer(path, what) or [])
+
+    def _audited_answer(self, path: str, what: str) -> Any:
+        """`_audited` for any answer (None when refused)."""
         try:
-            return list(self.conn.call("GET", path) or [])
+            return self.conn.call("GET", path)
         except AuthError as exc:
             if path not in self._refused:
                 self._refused.add(path)
                 self._event("not_permitted", f"{what} not shown: {exc.message}")
-            return []
+            return None
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         if timeframe not in TIMEFRAMES:

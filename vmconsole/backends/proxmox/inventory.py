@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vmconsole.backends.counters import per_second
@@ -30,6 +30,8 @@ from vmconsole.model import (
     NodeStatus,
     Quorum,
     Storage,
+    ha_state,
+    node_ha_state,
 )
 
 Json = Mapping[str, Any]
@@ -66,14 +68,22 @@ class HAView:
     services: Mapping[str, Json]  # /cluster/ha/status/current, type "service"
     config: Mapping[str, Json]  # /cluster/ha/resources
     lrm: Mapping[str, str]  # node -> status text of its local resource manager
+    nodes: Mapping[str, str] = field(default_factory=dict)  # node -> the CRM's node state
 
 
-def ha_view(status: Iterable[Json], resources: Iterable[Json]) -> HAView:
+def ha_view(status: Iterable[Json], resources: Iterable[Json],
+            manager: Json | None = None) -> HAView:
+    """`status` from /cluster/ha/status/current, `resources` from /cluster/ha/resources,
+    `manager` from /cluster/ha/status/manager_status (its `manager_status.node_status`
+    holds each node's state as the CRM keeps it)."""
     services = {str(s["sid"]): s for s in status if s.get("type") == "service" and s.get("sid")}
     lrm = {str(s["node"]): str(s.get("status", "")) for s in status
            if s.get("type") == "lrm" and s.get("node")}
     config = {str(r["sid"]): r for r in resources if r.get("sid")}
-    return HAView(services, config, lrm)
+    node_status = ((manager or {}).get("manager_status") or {}).get("node_status") or {}
+    nodes = {str(k): str(v) for k, v in node_status.items() if v} if isinstance(
+        node_status, Mapping) else {}
+    return HAView(services, config, lrm, nodes)
 
 
 def service_id(kind: GuestKind, vmid: int) -> str:
@@ -109,13 +119,15 @@ def _node(item: Json, member: Json | None, ha: HAView, now: float, rates: RateTr
                         disk_read=disk_read, disk_write=disk_write, net_in=net_in,
                         net_out=net_out),
         uptime=float(item.get("uptime") or 0),
-        ha_state=_lrm_state(ha.lrm.get(name)),
+        ha_state=node_ha_state(ha.nodes[name]) if name in ha.nodes else _lrm_state(
+            ha.lrm.get(name)),
         address=str(member["ip"]) if member is not None and member.get("ip") else None,
     )
 
 
 def _lrm_state(text: str | None) -> NodeHAState | None:
-    """The LRM's status line, e.g. "pve1 (active, Thu Jan  1 ...)", "old timestamp - dead?"."""
+    """A node's state guessed from its LRM's status line, e.g. "pve1 (active, Thu Jan  1
+    ...)", "old timestamp - dead?", where the CRM's own node state is not readable."""
     if not text:
         return None
     lowered = text.lower()
@@ -151,16 +163,19 @@ def _guest(item: Json, ha: HAView, now: float, rates: RateTracker) -> Guest:
 
 
 def _ha(item: Json, sid: str, ha: HAView) -> HAConfig | None:
+    """The service's state as `ha-manager status` shows it (/cluster/ha/status/current),
+    else the CRM's own from /cluster/resources (`hastate`, readable without Sys.Audit);
+    a service the CRM has not taken up yet is `queued`, as PVE says. A state this
+    console does not know is kept as the manager's string."""
     service, config = ha.services.get(sid, {}), ha.config.get(sid, {})
-    state_text = item.get("hastate") or service.get("state")
+    state_text = service.get("state") or item.get("hastate")
     if not (state_text or service or config):
         return None
     wanted = str(config.get("state") or service.get("request_state") or "started")
     request = _enum(HARequest, "started" if wanted == "enabled" else wanted, HARequest.STARTED)
-    fallback = _enum(HAState, request.value, HAState.ERROR)
     return HAConfig(
         request=request,
-        state=_enum(HAState, state_text, fallback),
+        state=ha_state(str(state_text)) if state_text else HAState.QUEUED,
         group=str(config["group"]) if config.get("group") else None,
         max_restart=int(config.get("max_restart", service.get("max_restart", 1))),
         max_relocate=int(config.get("max_relocate", service.get("max_relocate", 1))),

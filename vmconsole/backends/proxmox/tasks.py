@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 # Worker types as PVE names them, and the operation the task log shows.
 OPERATIONS = {
     "qmstart": "start", "vzstart": "start", "hastart": "start",
-    "qmshutdown": "shutdown", "vzshutdown": "shutdown",
+    "qmshutdown": "shutdown", "vzshutdown": "shutdown", "hashutdown": "shutdown",
     "qmstop": "stop", "vzstop": "stop", "hastop": "stop",
     "qmreboot": "reboot", "vzreboot": "reboot",
     "qmclone": "clone", "vzclone": "clone",

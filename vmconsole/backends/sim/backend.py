@@ -33,9 +33,10 @@ from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
+from vmconsole.backends.sim.state import SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
-from vmconsole.model import HARequest, Inventory, Snapshot
+from vmconsole.model import HARequest, HAState, Inventory, Snapshot
 
 MAX_NODES = 1000
 MAX_GUESTS = 100_000
@@ -238,7 +239,26 @@ class SimBackend:
         return self._act(guest_id, snapshots.create, name, description, vmstate)
 
     def snapshot_rollback(self, guest_id: str, name: str) -> Task:
-        return self._act(guest_id, snapshots.rollback, name)
+        return self._act(guest_id, self._rollback, name)
+
+    def _rollback(self, sim: Sim, guest: SimGuest, name: str) -> TaskRecord:
+        """A rollback to a snapshot without RAM leaves the guest stopped. If the HA
+        manager keeps it in state started, the LRM of its node finds it stopped on its
+        next round and starts it again, as pve-ha-lrm does for any started service."""
+        record = snapshots.rollback(sim, guest, name)
+
+        def ended(_task: TaskRecord) -> None:
+            ha = guest.ha
+            if (ha is None or ha.state is not HAState.STARTED
+                    or sim.running_on_own_node(guest) is not None):
+                return
+            sim.narrate("ha_restart", f"{guest.vmid} ({guest.name}) is stopped after the "
+                        f"rollback while HA keeps it started: the LRM of {guest.node} starts "
+                        "it on its next round", guest.node, guest.id)
+            self.ha.services.lrm_later(guest, self.ha.services.lrm_start)
+
+        record.then = ended
+        return record
 
     def snapshot_delete(self, guest_id: str, name: str) -> Task:
         return self._act(guest_id, snapshots.delete, name)
@@ -250,7 +270,8 @@ class SimBackend:
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:
-        return self._act(guest_id, migration.migrate, node, mode, with_local_disks)
+        return self._act(guest_id, migration.migrate, node, mode, with_local_disks,
+                         self._ha_managed(guest_id))
 
     # --- high availability ----------------------------------------------------------
 

@@ -17,7 +17,7 @@ from vmconsole.backends.base import ClusterEvent, NotFound
 from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import HAGroup, Instance, SimGuest, SimNode, SimStorage
-from vmconsole.backends.sim.tasks import TaskRecord, make_upid
+from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
 
 MAX_EVENTS = 5000
 MAX_DONE_TASKS = 500
@@ -232,11 +232,18 @@ class Sim:
         if len(self.events) > MAX_EVENTS:
             del self.events[: len(self.events) - MAX_EVENTS]
 
-    def new_task(self, operation: str, target: str, node: str) -> TaskRecord:
+    def new_task(self, operation: str, target: str, node: str,
+                 via_ha: bool = False) -> TaskRecord:
+        """A task on guest `target`, with a UPID of Proxmox's type for the operation
+        (`via_ha`: a request to the HA manager, "hastart"...); an operation Proxmox
+        makes no task of (an HA resource change) gets an id of the console's own."""
         self._task_serial += 1
-        upid = make_upid(node, self._task_serial, self.now, operation, target)
-        record = TaskRecord(upid, operation, target, node, self.now)
-        self.tasks[upid] = record
+        guest = self.guest(target)
+        task_type = upid_type(operation, guest.kind, via_ha)
+        task_id = (f"vmconsole:{operation}:{self._task_serial}" if task_type is None else
+                   make_upid(node, self._task_serial, self.now, task_type, guest.vmid))
+        record = TaskRecord(task_id, operation, target, node, self.now)
+        self.tasks[task_id] = record
         self._forget_old_tasks()
         return record
 

@@ -83,7 +83,7 @@ def ha_power(sim: Sim, manager: HAManager, guest: SimGuest, request: HARequest,
              operation: str) -> TaskRecord:
     """A start or stop of an HA-managed guest is a request to the HA manager."""
     ensure_quorate(sim, guest.node)
-    task = sim.new_task(operation, guest.id, guest.node)
+    task = sim.new_task(operation, guest.id, guest.node, via_ha=True)
     verb = "start" if request is HARequest.STARTED else "stop"
     task.log.append(f"Requesting HA {verb} for {label(guest)}: the CRM and the LRM of "
                     f"{guest.node} act on their next rounds (up to 20 s)")

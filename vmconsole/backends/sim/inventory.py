@@ -24,6 +24,8 @@ from vmconsole.model import (
     Guest,
     GuestStatus,
     HAConfig,
+    HARequest,
+    HAState,
     Inventory,
     Metrics,
     Node,
@@ -48,11 +50,29 @@ def report_interval(guest_count: int) -> float:
     return min(10.0, max(1.0, guest_count / 1000))
 
 
-def _ha_config(guest: SimGuest) -> HAConfig | None:
+def verbose_ha_state(request: HARequest, state: HAState, status: GuestStatus) -> HAState:
+    """The state as `ha-manager status` shows it (PVE/HA/Tools.pm,
+    get_verbose_service_state): a service kept started whose guest does not run yet is
+    `starting`, one still started while asked to stop is `stopping`, a stopped one
+    asked to start is `starting`."""
+    if status is GuestStatus.UNKNOWN:  # its node is out of sight: no LRM news
+        return state
+    if state is HAState.STOPPED and request is HARequest.STARTED:
+        return HAState.STARTING
+    if state is HAState.STARTED:
+        if status is not GuestStatus.RUNNING:
+            return HAState.STARTING
+        if request in (HARequest.STOPPED, HARequest.DISABLED):
+            return HAState.STOPPING
+    return state
+
+
+def _ha_config(guest: SimGuest, status: GuestStatus) -> HAConfig | None:
     ha = guest.ha
     if ha is None:
         return None
-    return HAConfig(ha.request, ha.state, ha.group, ha.nodes, ha.max_restart, ha.max_relocate)
+    return HAConfig(ha.request, verbose_ha_state(ha.request, ha.state, status), ha.group,
+                    ha.nodes, ha.max_restart, ha.max_relocate)
 
 
 def storages(sim: Sim, visible: set[str]) -> tuple[Storage, ...]:
@@ -131,7 +151,7 @@ class InventoryBuilder:
         guest = Guest(
             g.id, g.name, g.kind, g.node, status, g.vmid, g.template, g.maxcpu, g.maxmem,
             maxdisk, int(maxdisk * g.disk_used_fraction), metrics, uptime, g.ip,
-            _ha_config(g), g.lock, g.tags, g.storages,
+            _ha_config(g, status), g.lock, g.tags, g.storages,
         )
         return valid_until, guest, figures
 

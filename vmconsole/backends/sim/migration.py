@@ -93,7 +93,10 @@ def targets(sim: Sim, guest: SimGuest) -> list[MigrationTarget]:
 
 
 def migrate(sim: Sim, guest: SimGuest, node: str, mode: MigrationMode,
-            with_local_disks: bool) -> TaskRecord:
+            with_local_disks: bool, via_ha: bool = False) -> TaskRecord:
+    """Migrate the guest to `node`. `via_ha`: a user asked for it and the guest is
+    HA-managed, so Proxmox makes it a request to the HA manager ("hamigrate"), which
+    the simulator carries out in the same task."""
     if node not in sim.nodes:
         raise InvalidInput(f"no node '{node}'", {"node": f"no node '{node}'"})
     ensure_free(guest, sim)
@@ -116,8 +119,10 @@ def migrate(sim: Sim, guest: SimGuest, node: str, mode: MigrationMode,
         raise InvalidInput(f"{label(guest)} has local disks ({', '.join(target.local_disks)})"
                            ": migrate with its local disks to copy them",
                            {"with_local_disks": "needed: the guest has local disks"})
-    task = sim.new_task("migrate", guest.id, guest.node)
+    task = sim.new_task("migrate", guest.id, guest.node, via_ha=via_ha)
     claim(sim, guest, task, lock="migrate")
+    if via_ha:
+        task.log.append(f"Requesting HA migration for {label(guest)} to node {node}")
     if guest.ha is not None:
         guest.ha.state = HAState.MIGRATE if guest.kind is GuestKind.VM else HAState.RELOCATE
     source = guest.node

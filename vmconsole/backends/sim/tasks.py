@@ -6,16 +6,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vmconsole.backends.base import Task, TaskStatus
+from vmconsole.model import GuestKind
 
 USER = "root@pam"
 
-# The task type Proxmox writes into the UPID for each operation.
-_UPID_TYPES = {
-    "start": "qmstart", "shutdown": "qmshutdown", "stop": "qmstop", "reboot": "qmreboot",
-    "clone": "qmclone", "template": "qmtemplate", "snapshot": "qmsnapshot",
-    "rollback": "qmrollback", "delsnapshot": "qmdelsnapshot", "migrate": "qmigrate",
-    "ha": "hamanage", "ha-remove": "hamanage",
+# The type Proxmox VE writes into a task's UPID, per operation, for a VM and for a
+# container: the fork_worker() names of qemu-server (PVE/API2/Qemu.pm) and pve-container
+# (PVE/API2/LXC.pm, LXC/Status.pm, LXC/Snapshot.pm).
+_UPID_TYPES: dict[str, tuple[str, str]] = {
+    "start": ("qmstart", "vzstart"), "shutdown": ("qmshutdown", "vzshutdown"),
+    "stop": ("qmstop", "vzstop"), "reboot": ("qmreboot", "vzreboot"),
+    "clone": ("qmclone", "vzclone"), "template": ("qmtemplate", "vztemplate"),
+    "snapshot": ("qmsnapshot", "vzsnapshot"), "rollback": ("qmrollback", "vzrollback"),
+    "delsnapshot": ("qmdelsnapshot", "vzdelsnapshot"), "migrate": ("qmigrate", "vzmigrate"),
 }
+# A start, shutdown, stop or migration of an HA-managed guest is a request to the HA
+# manager, logged by both APIs under the HA's own type (a shutdown is an "hastop").
+_HA_UPID_TYPES = {"start": "hastart", "shutdown": "hastop", "stop": "hastop",
+                  "migrate": "hamigrate"}
 
 
 @dataclass(slots=True)
@@ -59,10 +67,19 @@ class TaskRecord:
             self.then(self)
 
 
-def make_upid(node: str, serial: int, started: float, operation: str, target: str) -> str:
-    """A UPID like Proxmox's: UPID:node:pid:pstart:starttime:type:id:user:"""
-    kind = _UPID_TYPES.get(operation, operation)
-    vmid = target.split("/", 1)[-1]
+def upid_type(operation: str, kind: GuestKind, via_ha: bool = False) -> str | None:
+    """The task type Proxmox VE gives `operation` on a guest of `kind` ("qmclone",
+    "vzclone", "hastart"), or None where Proxmox makes no task (HA resource changes are
+    plain API calls)."""
+    if via_ha and operation in _HA_UPID_TYPES:
+        return _HA_UPID_TYPES[operation]
+    types = _UPID_TYPES.get(operation)
+    return None if types is None else types[kind is GuestKind.CT]
+
+
+def make_upid(node: str, serial: int, started: float, task_type: str, vmid: int) -> str:
+    """A UPID like Proxmox's: UPID:node:pid:pstart:starttime:type:id:user: (hex numbers,
+    as PVE::Tools::upid_encode writes them)."""
     pid = 0x1000 + serial
     return (f"UPID:{node}:{pid:08X}:{serial * 977:08X}:{int(started):08X}:"
-            f"{kind}:{vmid}:{USER}:")
+            f"{task_type}:{vmid}:{USER}:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,8 +15,10 @@ from vmconsole.backends.base import MetricSample
 from vmconsole.model import Guest, Inventory, Node, total_metrics
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
-from vmconsole.ui.labels import theme_color
+from vmconsole.ui import ha_text
+from vmconsole.ui.labels import LabelStyles, theme_color
 from vmconsole.ui.plot import Series
+from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
 
@@ -37,18 +40,42 @@ def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
     return Content.from_rich_text(Text("\n").join(lines))
 
 
-def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
+def ha_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[str, str | Text]]:
+    """The HA state as the manager says it, what it means, and what was requested."""
+    ha = guest.ha
+    if ha is None:
+        return [("HA", "-")]
+    return [
+        ("HA", ha_text.explained(ha.state, ha_text.service_info(ha.state), sym, styles)),
+        ("HA request", visible(ha.request) + (f", group {visible(ha.group)}" if ha.group else "")
+         + (f", nodes {','.join(map(visible, ha.nodes))}" if ha.nodes else "")
+         + f", max_restart {ha.max_restart}, max_relocate {ha.max_relocate}"),
+    ]
+
+
+def duplicate_rows(guest: Guest, inventory: Inventory, styles: LabelStyles
+                   ) -> list[tuple[str, str | Text]]:
+    """Why this row is one of several copies of one guest, and where the others are."""
+    dup = guest.duplicate
+    if dup is None:
+        return []
+    where = []
+    for copy_id, node in zip(dup.copies, dup.nodes, strict=True):
+        other = inventory.guest(copy_id)
+        where.append(f"{visible(node)} ({other.status if other else 'gone'} there)")
+    return [("Duplicate", Text(f"the same {dup.shared} {visible(dup.value)} is also "
+                               f"defined on {', '.join(where)}; {dup.advice}",
+                               style=styles.bad))]
+
+
+def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelStyles
+               ) -> list[tuple[str, str | Text]]:
     m = guest.metrics
-    ha = "-" if guest.ha is None else (
-        f"{guest.ha.state} (requested {guest.ha.request}"
-        + (f", group {visible(guest.ha.group)}" if guest.ha.group else "")
-        + (f", nodes {','.join(map(visible, guest.ha.nodes))}" if guest.ha.nodes else "")
-        + f", max_restart {guest.ha.max_restart}, max_relocate {guest.ha.max_relocate})")
     kind = ("VM" if guest.kind == "qemu" else "container") + (" template" if guest.template else "")
     rows: list[tuple[str, str | Text]] = [
         ("Name", Text(visible(guest.name))),
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
-        ("Status", str(guest.status) + (f", lock: {guest.lock}" if guest.lock else "")),
+        ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
         ("Uptime", fmt.duration(guest.uptime) if guest.running else "-"),
         ("vCPUs", f"{guest.maxcpu}  ({fmt.percent(m.cpu)} used)"),
@@ -58,20 +85,25 @@ def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
         ("Disk I/O", f"read {fmt.rate(m.disk_read)}, write {fmt.rate(m.disk_write)}"),
         ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
         ("IP address", guest.ip or "-"),
-        ("HA", ha),
+        *ha_rows(guest, sym, styles),
     ]
     if guest.tags:
         rows.append(("Tags", Text(", ".join(map(visible, guest.tags)))))
-    return rows
+    return duplicate_rows(guest, inventory, styles) + rows
 
 
-def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
+def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyles
+              ) -> list[tuple[str, str | Text]]:
     guests = [g for g in inventory.guests_on(node.name) if not g.template]
     running = sum(g.running for g in guests)
     m = node.metrics
+    ha: list[tuple[str, str | Text]] = [] if node.ha_state is None else [
+        ("HA", ha_text.explained(node.ha_state, ha_text.node_info(node.ha_state), sym,
+                                 styles))]
     return [
         ("Node", Text(visible(node.name))),
-        ("Status", str(node.status) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
+        ("Status", str(node.status)),
+        *ha,
         ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
         ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
         ("Load", " ".join(f"{x:.2f}" for x in node.loadavg)),
@@ -131,6 +163,13 @@ class DetailPane(VerticalScroll):
     _shown: tuple[TreeRef | None, Inventory | None, str | None, list[MetricSample]] = (
         None, None, None, [])
 
+    def __init__(self, symbols: Symbols = UNICODE, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._symbols = symbols
+
+    def _styles(self) -> LabelStyles:
+        return LabelStyles.from_variables(self.app.theme_variables)
+
     def on_resize(self) -> None:
         self.show(*self._shown)  # values wrap to the pane's width
 
@@ -147,9 +186,11 @@ class DetailPane(VerticalScroll):
         elif ref.is_cluster:
             facts.update(_table(cluster_rows(ref.cluster, inventory, error), width))
         elif isinstance(obj, Guest):
-            facts.update(_table(guest_rows(obj), width))
+            facts.update(_table(guest_rows(obj, inventory, self._symbols, self._styles()),
+                                width))
         elif isinstance(obj, Node):
-            facts.update(_table(node_rows(obj, inventory), width))
+            facts.update(_table(node_rows(obj, inventory, self._symbols, self._styles()),
+                                width))
         else:
             facts.update(Text("gone: it is no longer in the cluster", style="italic"))
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)

@@ -1,0 +1,122 @@
+"""One guest, one identity: a UUID defined on two hosts (db1 runs on pve1, a shut-off
+copy is left on kvm3) is two rows, each flagged, each addressed on its own host."""
+
+import pytest
+
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+from vmconsole.backends.base import Conflict, TaskStatus
+from vmconsole.backends.libvirt.identity import Row, identify
+from vmconsole.config import LibvirtCluster
+from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
+
+from .conftest import FIXTURES, PVE1, wait
+
+KVM3 = f"test://{FIXTURES / 'kvm3.xml'}"
+DB1 = "11111111-0000-4000-8000-000000000002"
+
+
+@pytest.fixture
+def twice():
+    from vmconsole.backends.libvirt import open_libvirt
+
+    backend = open_libvirt(LibvirtCluster("kvm", (PVE1, KVM3), timeout=3.0))
+    backend.inventory()
+    yield backend
+    backend.close()
+
+
+def copies(backend):
+    return {g.node: g for g in backend.inventory().guests if g.name == "db1"}
+
+
+def test_both_copies_are_rows_of_their_own_flagged_with_the_reason(twice):
+    inv = twice.inventory()
+    assert len({g.id for g in inv.guests}) == len(inv.guests)  # unique in the cluster
+    db = copies(twice)
+    assert set(db) == {"pve1", "kvm3"}
+    on1, on3 = db["pve1"], db["kvm3"]
+    assert (on1.id, on3.id) == (f"vm/{DB1}@pve1", f"vm/{DB1}@kvm3")
+    assert (on1.status, on3.status) == (GuestStatus.RUNNING, GuestStatus.STOPPED)
+    assert on1.duplicate is not None and on3.duplicate is not None
+    assert (on1.duplicate.shared, on1.duplicate.value) == ("UUID", DB1)
+    assert on1.duplicate.nodes == ("kvm3",)
+    assert on3.duplicate.copies == (on1.id,) and on3.duplicate.nodes == ("pve1",)
+    assert "--undefinesource" in on1.duplicate.advice
+    others = [g for g in inv.guests if g.name != "db1"]
+    assert others and all(g.duplicate is None and "@" not in g.id for g in others)
+
+
+def test_every_action_goes_to_the_copy_of_the_row(twice):
+    db = copies(twice)
+    host, dom = twice.locate(db["kvm3"].id)
+    assert host.name == "kvm3" and not dom.isActive()
+    host, dom = twice.locate(db["pve1"].id)
+    assert host.name == "pve1" and dom.isActive()
+    snap = wait(twice, twice.snapshot_create(db["kvm3"].id, "left-behind"))
+    assert snap.status is TaskStatus.OK and snap.node == "kvm3"
+    assert [s.name for s in twice.snapshots(db["kvm3"].id)] == ["left-behind"]
+    assert twice.snapshots(db["pve1"].id) == []
+    stop = wait(twice, twice.stop(db["pve1"].id))
+    assert stop.status is TaskStatus.OK and stop.node == "pve1"
+    after = copies(twice)
+    assert (after["pve1"].status, after["kvm3"].status) == (GuestStatus.STOPPED,
+                                                            GuestStatus.STOPPED)
+
+
+def test_a_copy_is_not_started_while_another_runs_and_the_refusal_says_where(twice):
+    db = copies(twice)
+    with pytest.raises(Conflict) as refused:
+        twice.start(db["kvm3"].id)
+    assert str(refused.value) == (
+        f"db1 already runs on pve1 (the same UUID {DB1} is defined there): starting its "
+        "copy on kvm3 would run one guest twice on the same disks")
+    assert copies(twice)["kvm3"].status is GuestStatus.STOPPED
+    assert wait(twice, twice.stop(db["pve1"].id)).status is TaskStatus.OK
+    started = wait(twice, twice.start(db["kvm3"].id))
+    assert started.status is TaskStatus.OK and started.node == "kvm3"
+    after = copies(twice)
+    assert (after["pve1"].status, after["kvm3"].status) == (GuestStatus.STOPPED,
+                                                            GuestStatus.RUNNING)
+    with pytest.raises(Conflict, match="already runs on kvm3"):
+        twice.start(db["pve1"].id)
+
+
+def test_the_bare_uuid_no_longer_names_one_guest(twice):
+    with pytest.raises(Conflict, match="defined on pve1 and kvm3: choose the copy"):
+        twice.start(f"vm/{DB1}")
+
+
+def test_no_migration_onto_the_host_of_another_copy(twice):
+    target = {t.node: t for t in twice.migration_targets(copies(twice)["pve1"].id)}
+    assert not target["kvm3"].allowed and "another copy of db1" in target["kvm3"].reason
+
+
+def vm(node: str, status: GuestStatus = GuestStatus.RUNNING) -> Guest:
+    return Guest(f"vm/{DB1}", "db1", GuestKind.VM, node, status)
+
+
+def test_a_migration_under_way_is_one_guest_that_keeps_its_id():
+    before = Inventory("kvm", (), (vm("pve1"),))
+    during = [Row(vm("pve1")), Row(vm("kvm3", GuestStatus.PAUSED), migrating=True)]
+    assert [(g.id, g.node) for g in identify(during, before, set())] == [
+        (f"vm/{DB1}", "pve1")]
+    # The console's own migration holds the guest: the same, whatever the states say.
+    during = [Row(vm("pve1")), Row(vm("kvm3", GuestStatus.RUNNING))]
+    assert [g.node for g in identify(during, before, {DB1})] == ["pve1"]
+    # Once it ended, a copy left behind (no --undefinesource) is a duplicate.
+    after = [Row(vm("pve1", GuestStatus.STOPPED)), Row(vm("kvm3"))]
+    assert [g.id for g in identify(after, before, set())] == [
+        f"vm/{DB1}@pve1", f"vm/{DB1}@kvm3"]
+
+
+def test_a_copy_on_a_host_that_does_not_answer_may_run_there(twice):
+    twice.host_named("pve1").mark_lost("connection closed by the host")
+    inv = twice.inventory()  # pve1's copy: still a row of its own, its state unknown
+    assert inv.guest(f"vm/{DB1}@pve1").status is GuestStatus.UNKNOWN
+    with pytest.raises(Conflict) as refused:
+        twice.start(f"vm/{DB1}@kvm3")
+    assert str(refused.value) == (
+        f"db1 is also defined on pve1 (the same UUID {DB1}), which does not answer: its "
+        "copy may run there, and starting the one on kvm3 could run one guest twice on "
+        "the same disks")
