@@ -53,6 +53,7 @@ from vmconsole.monitor.ping.report import (
 )
 from vmconsole.ui.labels import LabelStyles, theme_color
 from vmconsole.ui.ping_chart import PingChartColors, ping_chart
+from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 _REFRESH_HZ = 5
 _SHOWN_OUTAGES = 4
@@ -77,7 +78,7 @@ class _Request:
     count: int | None
 
 
-class PingPanel(Vertical):
+class PingPanel(ForwardsWorkerErrors, Vertical):
     """A ping monitor view for one target at a time."""
 
     DEFAULT_CSS = """
@@ -162,7 +163,8 @@ class PingPanel(Vertical):
         if text:
             self._open(_Request(lambda: target_from_text(text), 0.01, None, None))
 
-    @work(thread=True, exclusive=True, group="ping-open", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="ping-open", exit_on_error=False,
+          name="Ping monitor")
     def _open(self, request: _Request) -> None:
         # A name lookup or entering a namespace may block: never on the event loop.
         try:
