@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vmconsole.config import ClusterConfig, Config, ConfigError, load_config
+from vmconsole.text import visible_lines
 
 
 def add_console_options(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def load_or_exit(args: argparse.Namespace) -> Config:
     try:
         return load_config(args.config)
     except ConfigError as exc:
-        print(f"vmconsole: {exc}", file=sys.stderr)
+        print(f"vmconsole: {visible_lines(exc)}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -43,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         clusters = config.clusters(args.profile)
     except ConfigError as exc:
-        print(f"vmconsole: {exc}", file=sys.stderr)
+        print(f"vmconsole: {visible_lines(exc)}", file=sys.stderr)
         return 2
     return run_console(args, config, clusters)

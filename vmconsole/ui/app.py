@@ -15,6 +15,7 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
+from vmconsole.text import visible_lines
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations_features import OperationsFeatures
@@ -84,7 +85,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self.theme = self._requested_theme
         self._apply_keymap()
         for problem in self._theme_problems:
-            self.notify(problem, title="Theme", severity="warning", timeout=8)
+            self.notify(visible_lines(problem), title="Theme", severity="warning", timeout=8,
+                        markup=False)
         tree = self.query_one(ClusterTree)
         tree.restyle(self.theme_variables)
         tree.focus()
