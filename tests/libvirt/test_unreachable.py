@@ -4,10 +4,8 @@ driver (qemu+tcp) on loopback."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -20,38 +18,6 @@ from vmconsole.model import Inventory, NodeStatus
 from .conftest import PVE1
 
 TIMEOUT = 5.0
-
-
-@pytest.fixture
-def refusing() -> str:
-    """A qemu+tcp URI whose port refuses connections (nothing listens there)."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return f"qemu+tcp://127.0.0.1:{port}/system"
-
-
-@pytest.fixture
-def silent() -> Iterator[str]:
-    """A qemu+tcp URI whose listener accepts connections and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                return  # closed at the end of the test
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
-    server.close()
-    for conn in accepted:  # libvirt's stuck open then fails and its thread ends
-        conn.close()
 
 
 def poll_until(backend, check: Callable[[Inventory], bool], timeout: float) -> Inventory:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+import time
+from collections.abc import Callable
 
 from rich.console import Console
 from textual.widgets import Static
@@ -99,3 +102,31 @@ def task_rows(app) -> list[list[str]]:
 
 def notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
+
+
+def detail_rows(app) -> dict[str, str]:
+    """The detail pane's facts as the user reads them, {key: value}."""
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(app.query_one("#facts", Static).content)
+    rows: dict[str, str] = {}
+    key = ""
+    for line in console.export_text().splitlines():
+        if line[:1].isspace() and key:  # a value wrapped under itself
+            rows[key] += " " + line.strip()
+            continue
+        pair = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        if len(pair) == 2:
+            key, rows[pair[0]] = pair[0], pair[1]
+    return rows
+
+
+async def wait_until(pilot, condition: Callable[[], object], timeout: float,
+                     what: str) -> float:
+    """Seconds until `condition()` held, the app running meanwhile; fails after
+    `timeout` seconds, saying `what` was awaited."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await pilot.pause(0.05)
+    return time.monotonic() - started
