@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from tests.ui_ops.helpers import detail_rows, wait_until
+from tests.ui_ops.helpers import detail_rows, tree_label, wait_until
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster
 from vmconsole.monitor.poller import Poller, PollLoop
@@ -40,19 +40,23 @@ async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
             await wait_until(pilot, lambda: "Connecting" in detail_rows(app), 2,
                              "hung: connecting")
             assert detail_rows(app)["Address"] == silent
+            assert tree_label(app, hung) == f"○ {hung} connecting…"
             assert tree.select_ref(TreeRef("kvm", f"node/{down}"))
             await wait_until(pilot, lambda: "Connection refused" in detail_rows(app).get(
                 "Error", ""), 2, "down: why")
             shown = detail_rows(app)
+            assert tree_label(app, down) == f"○ {down} offline"
             assert shown["Status"] == "offline" and shown["Address"] == refusing
             assert shown["Error"].startswith("unable to connect to server at '127.0.0.1:")
             assert re.fullmatch(r"\d\d:\d\d:\d\d \((\d+(\.\d)?s|\d+m \d\ds) ago\)",
                                 shown["Since"])
-            assert re.fullmatch(r"\d\d:\d\d:\d\d \(in .+\)", shown["Next try"])
+            assert re.fullmatch(r"\d\d:\d\d:\d\d \(in .+\)|at the next poll",
+                                shown["Next try"])
             assert tree.select_ref(TreeRef("kvm", f"node/{hung}"))
             await wait_until(pilot, lambda: detail_rows(app).get("Error") == "no answer within "
                              "5 s", TIMEOUT * 3, "hung: unreachable after its timeout")
             assert detail_rows(app)["Next try"] == "when the attempt under way ends"
+            assert tree_label(app, hung) == f"○ {hung} offline"
     finally:
         loop.stop()
         backend.close()

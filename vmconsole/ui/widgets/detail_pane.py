@@ -87,8 +87,11 @@ def unreachable_rows(address: str | None, error: str | None, since: float | None
         rows.append(("Error", Text(visible_lines(error), style="bold")))
     if since is not None:
         rows.append(("Since", fmt.moment(since, now)))
-    rows.append(("Next try", "when the attempt under way ends" if next_try is None
-                 else fmt.moment(next_try, now)))
+    if next_try is None:
+        rows.append(("Next try", "when the attempt under way ends"))
+    else:  # a try due now is made by the next poll
+        rows.append(("Next try", fmt.moment(next_try, now) if next_try > now
+                     else "at the next poll"))
     return rows
 
 
