@@ -9,11 +9,9 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from tests.ui_ops.helpers import detail_rows, tree_label, wait_until
+from tests.ui_ops.helpers import detail_rows, live_console, tree_label, wait_until
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster
-from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 from .conftest import PVE1
@@ -23,40 +21,33 @@ TIMEOUT = 5.0
 
 async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
                                                              monkeypatch, tmp_path):
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the audit log goes there
     backend = open_libvirt(LibvirtCluster("kvm", (PVE1, refusing, silent), timeout=TIMEOUT))
-    loop = PollLoop(Poller(backend, interval=0.5))
-    app = VMConsoleApp([loop])
     down, hung = refusing.split("/")[2], silent.split("/")[2]
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            tree = app.query_one(ClusterTree)
-            loop.start()
-            first = await wait_until(pilot, lambda: tree.select_ref(TreeRef("kvm", "node/pve1")),
-                                   TIMEOUT, "the healthy host in the tree")
-            assert first < TIMEOUT / 2, "the healthy host waited for the hung one"
-            assert tree.select_ref(TreeRef("kvm", f"node/{hung}"))
-            await wait_until(pilot, lambda: "Connecting" in detail_rows(app), 2,
-                             "hung: connecting")
-            assert detail_rows(app)["Address"] == silent
-            assert tree_label(app, hung) == f"○ {hung} connecting…"
-            assert tree.select_ref(TreeRef("kvm", f"node/{down}"))
-            await wait_until(pilot, lambda: "Connection refused" in detail_rows(app).get(
-                "Error", ""), 2, "down: why")
-            shown = detail_rows(app)
-            assert tree_label(app, down) == f"○ {down} offline"
-            assert shown["Status"] == "offline" and shown["Address"] == refusing
-            assert shown["Error"].startswith("unable to connect to server at '127.0.0.1:")
-            assert re.fullmatch(r"\d\d:\d\d:\d\d \((\d+(\.\d)?s|\d+m \d\ds) ago\)",
-                                shown["Since"])
-            assert re.fullmatch(r"\d\d:\d\d:\d\d \(in .+\)|at the next poll",
-                                shown["Next try"])
-            assert tree.select_ref(TreeRef("kvm", f"node/{hung}"))
-            await wait_until(pilot, lambda: detail_rows(app).get("Error") == "no answer within "
-                             "5 s", TIMEOUT * 3, "hung: unreachable after its timeout")
-            assert detail_rows(app)["Next try"] == "when the attempt under way ends"
-            assert tree_label(app, hung) == f"○ {hung} offline"
-    finally:
-        loop.stop()
-        backend.close()
+    async with live_console(backend) as pilot:
+        app = pilot.app
+        tree = app.query_one(ClusterTree)
+        first = await wait_until(pilot, lambda: tree.select_ref(TreeRef("kvm", "node/pve1")),
+                                 TIMEOUT, "the healthy host in the tree")
+        assert first < TIMEOUT / 2, "the healthy host waited for the hung one"
+        assert tree.select_ref(TreeRef("kvm", f"node/{hung}"))
+        await wait_until(pilot, lambda: "Connecting" in detail_rows(app), 2,
+                         "hung: connecting")
+        assert detail_rows(app)["Address"] == silent
+        assert tree_label(app, hung) == f"○ {hung} connecting…"
+        assert tree.select_ref(TreeRef("kvm", f"node/{down}"))
+        await wait_until(pilot, lambda: "Connection refused" in detail_rows(app).get(
+            "Error", ""), 2, "down: why")
+        shown = detail_rows(app)
+        assert tree_label(app, down) == f"○ {down} offline"
+        assert shown["Status"] == "offline" and shown["Address"] == refusing
+        assert shown["Error"].startswith("unable to connect to server at '127.0.0.1:")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d \((\d+(\.\d)?s|\d+m \d\ds) ago\)",
+                            shown["Since"])
+        assert re.fullmatch(r"\d\d:\d\d:\d\d \(in .+\)|at the next poll",
+                            shown["Next try"])
+        assert tree.select_ref(TreeRef("kvm", f"node/{hung}"))
+        await wait_until(pilot, lambda: detail_rows(app).get("Error") == "no answer within "
+                         "5 s", TIMEOUT * 3, "hung: unreachable after its timeout")
+        assert detail_rows(app)["Next try"] == "when the attempt under way ends"
+        assert tree_label(app, hung) == f"○ {hung} offline"

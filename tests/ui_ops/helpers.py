@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 import time
@@ -11,7 +12,9 @@ from collections.abc import Callable
 from rich.console import Console
 from textual.widgets import Static
 
-from vmconsole.monitor.poller import PollLoop
+from vmconsole.backends.base import Backend
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -130,3 +133,19 @@ async def wait_until(pilot, condition: Callable[[], object], timeout: float,
             raise AssertionError(f"not within {timeout} s: {what}")
         await pilot.pause(0.05)
     return time.monotonic() - started
+
+
+@contextlib.asynccontextmanager
+async def live_console(backend: Backend, interval: float = 0.5,
+                       size: tuple[int, int] = (120, 40)):
+    """A console on `backend` with its poll loop running (real threads, real time), as
+    the launcher runs it; yields the pilot. The loop stops and the backend closes after."""
+    loop = PollLoop(Poller(backend, interval=interval))
+    app = VMConsoleApp([loop])
+    try:
+        async with app.run_test(size=size) as pilot:
+            loop.start()
+            yield pilot
+    finally:
+        loop.stop()
+        backend.close()

@@ -8,6 +8,7 @@ import logging
 from tests.ui_ops.helpers import act, on_guest, settle
 from vmconsole.backends.base import BackendError
 from vmconsole.session import Role
+from vmconsole.ui.launch import log_to_file
 from vmconsole.ui.screens.audit import AuditScreen
 
 HOSTILE = "storage [san] is busy [/]\x1b]0;owned\x07"
@@ -82,3 +83,26 @@ async def test_a_screens_worker_failure_reaches_the_app(console, audit, monkeypa
         assert message == (f"internal error: PermissionError: [Errno 13] Permission denied: "
                            f"'{audit.path}'")
         await settle(pilot)
+
+
+async def test_the_log_line_lands_in_the_console_log_file(console, monkeypatch, tmp_path):
+    c = console(role=Role.ADMIN)
+
+    def broken(scale: float) -> None:
+        raise RuntimeError("clock broken")
+
+    monkeypatch.setattr(c.backend, "set_time_scale", broken)
+    path = tmp_path / "state" / "vmconsole" / "console.log"
+    handler = log_to_file(path)
+    assert handler is not None
+    try:
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            await on_guest(pilot, c, "web1")
+            await pilot.press("p")
+            await wait_for_error(pilot)
+    finally:
+        logging.getLogger("vmconsole").removeHandler(handler)
+        handler.close()
+    written = path.read_text()
+    assert "ERROR vmconsole.ui.base_app: background work 'Teaching'" in written
+    assert "RuntimeError: clock broken" in written  # the traceback, for a bug report
