@@ -51,3 +51,9 @@ async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
                          "5 s", TIMEOUT * 3, "hung: unreachable after its timeout")
         assert detail_rows(app)["Next try"] == "when the attempt under way ends"
         assert tree_label(app, hung) == f"○ {hung} offline"
+        assert tree.select_ref(TreeRef("kvm"))  # the cluster: each down host and why
+        await wait_until(pilot, lambda: f"Node {hung}" in detail_rows(app), 2, "cluster")
+        shown = detail_rows(app)
+        assert shown[f"Node {hung}"] == "offline: no answer within 5 s"
+        assert shown[f"Node {down}"].startswith("offline: unable to connect to server")
+        assert shown["Nodes"] == "1 online of 3"
