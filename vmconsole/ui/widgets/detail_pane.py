@@ -152,7 +152,8 @@ def cluster_rows(name: str, inventory: Inventory, reach: Reach | None
             rows.append((f"Node {visible(node.name)}",
                          Text(f"{node.status}: {visible_lines(node.error)}", style="bold")))
     if reach is not None and reach.error:
-        rows[1:1] = [("Unreachable", "the last poll failed"),
+        rows[1:1] = [("Unreachable", "the last poll failed; the figures are from the last "
+                                     "one that answered"),
                      *unreachable_rows(reach.address, reach.error, reach.since,
                                        reach.next_try, time.time())]
     return rows
