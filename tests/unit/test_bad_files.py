@@ -4,6 +4,7 @@ starts without it). The CLI runs as a user runs it, in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -122,22 +123,36 @@ def run_in_terminal(env: dict[str, str], until: str, timeout: float = 60.0,
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     seen = b""
+
+    def drain(wait: float) -> bool:
+        """Read what the console wrote within `wait` seconds (a full pty would block
+        it); False once it has closed the terminal."""
+        nonlocal seen
+        if not select.select([master], [], [], wait)[0]:
+            return True
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            return False
+        seen += chunk
+        stream.feed(chunk)
+        return bool(chunk)
+
     try:
         deadline = time.monotonic() + timeout
         while until not in toasts(screen.display) and time.monotonic() < deadline:
-            if proc.poll() is not None and not select.select([master], [], [], 0)[0]:
+            if not drain(0.2):
                 break
-            if select.select([master], [], [], 0.2)[0]:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                seen += chunk
-                stream.feed(chunk)
         shown = list(screen.display)
-        os.write(master, b"q")
-        code = proc.wait(timeout=30)
-        return shown, seen.decode("utf-8", "replace"), code
+        deadline = time.monotonic() + timeout
+        terminal_open = True
+        while terminal_open and proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):  # the console may be closing its side
+                os.write(master, b"q")  # again if a busy machine lost it
+            until_next = time.monotonic() + 5
+            while terminal_open and proc.poll() is None and time.monotonic() < until_next:
+                terminal_open = drain(0.2)
+        return shown, seen.decode("utf-8", "replace"), proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
