@@ -104,7 +104,7 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
         reach = [("Address", Text(visible(node.address or "-", None))),
                  ("Connecting", "since " + fmt.moment(node.since or inventory.taken_at,
                                                       inventory.taken_at))]
-    elif not node.online and (node.error or node.address):
+    elif not node.online and node.error:  # the console cannot reach it, and says why
         reach = unreachable_rows(node.address, node.error, node.since, node.next_try,
                                  inventory.taken_at)
     return [
