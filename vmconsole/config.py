@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vmconsole.textfile import UnreadableFile, read_private, read_utf8
+
 
 class ConfigError(Exception):
     """A config file that cannot be used, with where and why."""
@@ -106,7 +108,10 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         if explicit or os.environ.get("VMCONSOLE_CONFIG"):
             raise ConfigError(path, "file not found")
         return Config()
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_utf8(path)
+    except UnreadableFile as exc:
+        raise ConfigError(path, exc.reason, exc.line) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -190,7 +195,8 @@ def _key_path(key: str) -> list[str | int]:
 
 
 def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | None:
-    """A secret comes from `<key>_env` (a variable's name) or `<key>_file` (a path)."""
+    """A secret comes from `<key>_env` (a variable's name) or `<key>_file` (a path that
+    only its owner may read, as ssh demands of a private key)."""
     env_name = r.get(table, f"{key}_env", prefix, str)
     file_name = r.get(table, f"{key}_file", prefix, str)
     if env_name:
@@ -199,11 +205,11 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
             raise r.fail(f"{prefix}.{key}_env", f"environment variable {env_name} is not set")
         return value
     if file_name:
+        path = Path(file_name).expanduser()
         try:
-            return Path(file_name).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise r.fail(f"{prefix}.{key}_file", f"cannot read {file_name}: {exc.strerror}"
-                         ) from None
+            return read_private(path).strip()
+        except UnreadableFile as exc:
+            raise r.fail(f"{prefix}.{key}_file", f"{path}: {exc.reason}") from None
     return None
 
 

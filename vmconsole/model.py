@@ -28,6 +28,7 @@ class NodeStatus(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
     UNKNOWN = "unknown"
+    CONNECTING = "connecting"  # the console has not heard from it yet
 
 
 class NodeHAState(StrEnum):
@@ -202,7 +203,12 @@ class Node:
     uptime: float = 0.0
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     ha_state: NodeHAState | str | None = None  # as the HA manager says it; None: no HA
-    address: str | None = None
+    address: str | None = None  # where the console reaches it (a libvirt URI)
+    # Why the console cannot reach it, in the backend's words; since when and when it
+    # tries again (epoch seconds; next_try None: an attempt is under way).
+    error: str | None = None
+    since: float | None = None
+    next_try: float | None = None
 
     @property
     def id(self) -> str:

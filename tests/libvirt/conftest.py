@@ -3,7 +3,10 @@ is a fresh, isolated instance, so each test gets its own hosts."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,3 +47,35 @@ def guest_named(backend: LibvirtBackend, name: str):
     found = [g for g in backend.inventory().guests if g.name == name]
     assert found, f"no guest {name}"
     return found[0]
+
+
+@pytest.fixture
+def refusing() -> str:
+    """A qemu+tcp URI whose port refuses connections (nothing listens there)."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return f"qemu+tcp://127.0.0.1:{port}/system"
+
+
+@pytest.fixture
+def silent() -> Iterator[str]:
+    """A qemu+tcp URI whose listener accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return  # closed at the end of the test
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
+    server.close()
+    for conn in accepted:  # libvirt's stuck open then fails and its thread ends
+        conn.close()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import re
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.text import Text
@@ -13,7 +16,9 @@ from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static, Tree
 from textual.widgets._toast import Toast  # not exported; the toasts are what users read
 
-from vmconsole.monitor.poller import PollLoop
+from vmconsole.backends.base import Backend
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -162,3 +167,47 @@ async def show_guest(pilot, loop: PollLoop, name: str, seconds: float = 30.0):
     tree.focus()
     await pilot.pause()
     return guest
+
+
+def detail_rows(app) -> dict[str, str]:
+    """The detail pane's facts as the user reads them, {key: value}."""
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(app.query_one("#facts", Static).content)
+    rows: dict[str, str] = {}
+    key = ""
+    for line in console.export_text().splitlines():
+        if line[:1].isspace() and key:  # a value wrapped under itself
+            rows[key] += " " + line.strip()
+            continue
+        pair = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        if len(pair) == 2:
+            key, rows[pair[0]] = pair[0], pair[1]
+    return rows
+
+
+async def wait_until(pilot, condition: Callable[[], object], timeout: float,
+                     what: str) -> float:
+    """Seconds until `condition()` held, the app running meanwhile; fails after
+    `timeout` seconds, saying `what` was awaited."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await pilot.pause(0.05)
+    return time.monotonic() - started
+
+
+@contextlib.asynccontextmanager
+async def live_console(backend: Backend, interval: float = 0.5,
+                       size: tuple[int, int] = (120, 40)):
+    """A console on `backend` with its poll loop running (real threads, real time), as
+    the launcher runs it; yields the pilot. The loop stops and the backend closes after."""
+    loop = PollLoop(Poller(backend, interval=interval))
+    app = VMConsoleApp([loop])
+    try:
+        async with app.run_test(size=size) as pilot:
+            loop.start()
+            yield pilot
+    finally:
+        loop.stop()
+        backend.close()

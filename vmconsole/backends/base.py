@@ -178,6 +178,11 @@ class Backend(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
+    @property
+    def address(self) -> str:
+        """Where the console reaches the cluster, for people: an API URL, libvirt URIs."""
+        ...
+
     def inventory(self) -> Inventory:
         """Everything in the cluster, in one bulk call."""
         ...

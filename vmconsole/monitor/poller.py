@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PollResult:
-    """What one poll brought. On failure `inventory` is the last good one (or None) and
-    `error` says why, in the backend's words."""
+    """What one poll brought. On failure `inventory` is the last good one (or None),
+    `error` says why, in the backend's words, `failing_since` when the polls began to
+    fail and `next_try` when the next one starts (both epoch seconds)."""
 
     cluster: str
     seq: int
@@ -46,6 +47,8 @@ class PollResult:
     failures: int = 0
     tasks: tuple[Task, ...] = ()
     events: tuple[ClusterEvent, ...] = field(default=())
+    failing_since: float | None = None
+    next_try: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,7 @@ class Poller:
         self.history = history or MetricHistory()
         self._inventory: Inventory | None = None
         self._failures = 0
+        self._failing_since: float | None = None
         self._seq = 0
         self._event_seq = 0
 
@@ -85,11 +89,16 @@ class Poller:
                     self._event_seq = events[-1].seq
         except BackendError as exc:
             self._failures += 1
+            if self._failing_since is None:
+                self._failing_since = time.time()
             duration = time.monotonic() - started
+            delay = self._delay(duration)
             return PollResult(self.backend.name, self._seq, self._inventory, None, duration,
-                              self._delay(duration), exc.message, self._failures)
+                              delay, exc.message, self._failures,
+                              failing_since=self._failing_since, next_try=time.time() + delay)
         previous, self._inventory = self._inventory, inventory
         self._failures = 0
+        self._failing_since = None
         self.history.record(inventory)
         diff = previous.diff(inventory) if previous else InventoryDiff(
             added=tuple(inventory.objects()), cluster_changed=True)

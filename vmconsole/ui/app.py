@@ -15,7 +15,7 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
-from vmconsole.text import visible
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations_features import OperationsFeatures
@@ -25,7 +25,7 @@ from vmconsole.ui.screens.help import HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
-from vmconsole.ui.widgets.detail_pane import DetailPane
+from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
@@ -86,7 +86,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self.theme = self._requested_theme
         self._apply_keymap()
         for problem in self._theme_problems:
-            self.notify(problem, title="Theme", severity="warning", timeout=8)
+            self.notify(visible_lines(problem), title="Theme", severity="warning", timeout=8,
+                        markup=False)
         tree = self.query_one(ClusterTree)
         tree.restyle(self.theme_variables)
         tree.focus()
@@ -158,8 +159,10 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         result = self.latest.get(ref.cluster)
         loop = self.loops.get(ref.cluster)
         samples = loop.poller.samples(ref.object_id) if loop and not ref.is_cluster else []
-        detail.show(ref, result.inventory if result else None, result.error if result else None,
-                    samples)
+        reach = None if loop is None else Reach(
+            loop.backend.address, result.error if result else None,
+            result.failing_since if result else None, result.next_try if result else None)
+        detail.show(ref, result.inventory if result else None, reach, samples)
 
     # --- actions ------------------------------------------------------------------------
 

@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
+from textual.worker import Worker
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
-from vmconsole.text import visible_lines
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.worker_errors import failure_text, reported_failure
 
 log = logging.getLogger(__name__)
 SHORT_SCREEN = 30  # rows below which bottom panels take turns
@@ -65,6 +67,20 @@ class ConsoleBase(App[int]):
         super().notify(visible_lines(message, NOTIFY_LINE_LIMIT), severity=severity,
                        title=visible_lines(title, NOTIFY_LINE_LIMIT), timeout=timeout,
                        markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one handler of failed background work (the App's own workers, and those
+        of screens and widgets, forwarded by `ForwardsWorkerErrors`): a notification in
+        the backend's words, literal, and the traceback in the log."""
+        error = reported_failure(event)
+        if error is None:
+            return
+        worker = event.worker
+        what = worker.name or worker.group
+        log.error("background work %r (%s) failed", what, worker.description,
+                  exc_info=error)
+        self.notify(failure_text(error), title=visible(f"{what}: failed"),
+                    severity="error", timeout=10, markup=False)
 
     def show_panel(self, panel: Widget, show: bool | None = None) -> None:
         """Show, hide or (None) toggle a bottom panel. On a short terminal (80x24 over

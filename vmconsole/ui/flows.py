@@ -52,10 +52,12 @@ class GuestFlows:
             self.app.notify(reason, title=title, severity="warning", timeout=8)
             return
         key = f"{self.sel.cluster}:{self.gid}:{name}"
-        if any(w.name == key and not w.is_finished for w in self.app.workers):
+        if any(w.description == key and not w.is_finished for w in self.app.workers):
             return  # a key pressed twice: the first press is still reading or asking
         flow = getattr(self, f"_{name}")
-        self.app.run_worker(flow(title), name=key, group="flows", exit_on_error=False)
+        # The name is what the user chose, the title of a notification if the flow fails.
+        self.app.run_worker(flow(title), name=title, group="flows", exit_on_error=False,
+                            description=key)
 
     # --- helpers ------------------------------------------------------------------------
 

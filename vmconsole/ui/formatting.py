@@ -1,6 +1,8 @@
-"""Figures for people: sizes, rates, durations, percentages."""
+"""Figures for people: sizes, rates, durations, moments, percentages."""
 
 from __future__ import annotations
+
+import time
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -32,6 +34,15 @@ def duration(seconds: float | None) -> str:
     if minutes:
         return f"{minutes}m {s:02d}s"
     return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
+
+
+def moment(when: float, now: float) -> str:
+    """An instant (epoch seconds) as the local clock time and how far from `now`:
+    "20:51:03 (2m 05s ago)", "20:51:13 (in 4s)"."""
+    clock = time.strftime("%H:%M:%S", time.localtime(when))
+    if when >= now:
+        return f"{clock} (in {duration(when - now)})"
+    return f"{clock} ({duration(now - when)} ago)"
 
 
 def percent(fraction: float) -> str:

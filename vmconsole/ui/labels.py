@@ -100,7 +100,9 @@ def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(sym.node(node.status), styles.ok if online else styles.bad)
     text.append(f" {visible(node.name)}", "bold")
-    if not online:
+    if node.status is NodeStatus.CONNECTING:
+        text.append(" connecting…", styles.warn)
+    elif not online:
         text.append(f" {visible(node.status)}", styles.bad)
     if node.ha_state is not None and node.ha_state != "online":
         text.append(" ha:", styles.warn)

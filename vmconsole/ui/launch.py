@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+from pathlib import Path
 
 from vmconsole.backends import open_backend
 from vmconsole.backends.base import BackendError
@@ -39,12 +42,34 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
     return loops
 
 
+def console_log_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base) / "vmconsole" / "console.log"
+
+
+def log_to_file(path: Path) -> logging.Handler | None:
+    """Send warnings and errors (a failed background job's traceback) to `path`: while
+    the console runs the terminal is its screen, and stderr is swallowed. Returns the
+    handler, or None when the file cannot be opened (then nothing is logged)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        print(f"vmconsole: no log file: {path}: {exc.strerror}", file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger("vmconsole").addHandler(handler)
+    return handler
+
+
 def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | None = None,
            ascii: bool | None = None) -> int:
     from vmconsole.ui.app import VMConsoleApp
 
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
+    log_to_file(console_log_path())
     loops = open_loops(clusters)
     for loop in loops:
         loop.start()

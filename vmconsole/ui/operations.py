@@ -81,10 +81,8 @@ class OperationRunner:
                                      name=request.description)
         try:
             outcome = await worker.wait()
-        except WorkerFailed as exc:  # _execute catches everything; this is a bug
-            log.error("operation %s failed in its worker", request.description,
-                      exc_info=exc.error)
-            outcome = Outcome(message=f"internal error: {exc.error}")
+        except WorkerFailed:  # _execute catches everything: a bug, which the app reports
+            outcome = Outcome(message="internal error (see the log)")
         self._show(request, outcome)
         return outcome
 
@@ -130,19 +128,13 @@ class OperationRunner:
 
     async def query(self, cluster: str, what: str, call: Callable[[Backend], T]) -> T | None:
         """A blocking read (next free id, migration targets...) in a thread worker; on
-        failure the backend's message is shown and None returned."""
+        failure None, and the app's worker handler shows the backend's message."""
         worker = self.app.run_worker(lambda: call(self._backend(cluster)), thread=True,
-                                     group="queries", exit_on_error=False, name=what)
+                                     group="queries", exit_on_error=False,
+                                     name=f"reading {what}")
         try:
             return await worker.wait()
-        except WorkerFailed as exc:
-            error = exc.error
-            message = error.message if isinstance(error, BackendError) else (
-                f"internal error: {error}")
-            if not isinstance(error, BackendError):
-                log.error("query %s failed", what, exc_info=error)
-            self.app.notify(message, title=f"Could not read {what}", severity="error",
-                            timeout=10)
+        except WorkerFailed:
             return None
 
     def _backend(self, cluster: str) -> Backend:

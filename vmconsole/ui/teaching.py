@@ -68,7 +68,7 @@ class TeachingFeatures(ConsoleBase):
 
     # --- changes to the shared model: admin only, audited ----------------------------
 
-    @work(thread=True, exit_on_error=False, group="teaching")
+    @work(thread=True, exit_on_error=False, group="teaching", name="Teaching")
     def _teach(self, loop: PollLoop, target: str, operation: str,
                parameters: dict[str, object], change: Callable[[], str]) -> None:
         """Run one teaching change in a worker: the role check (the clock and the faults
@@ -198,7 +198,7 @@ class TeachingFeatures(ConsoleBase):
 
         self._teach(loop, "cluster", "scenario", {"name": name}, change)
 
-    @work(thread=True, exit_on_error=False, group="teaching")
+    @work(thread=True, exit_on_error=False, group="teaching", name="Scenario summary")
     def _scenario_summary(self, loop: PollLoop) -> None:
         assert isinstance(loop.backend, SupportsScenarios)
         lines = loop.backend.scenario_summary() or ["no scenario is running: start one from "

@@ -13,6 +13,8 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from vmconsole.textfile import UnreadableFile, read_utf8
+
 DEFAULT_THEME = "vmconsole-dark"
 _COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent",
                  "foreground", "background", "surface", "panel", "boost")
@@ -66,9 +68,9 @@ def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     if directory.is_dir():
         for path in sorted(directory.glob("*.toml")):
             try:
-                sources.append((str(path), path.read_text(encoding="utf-8")))
-            except OSError as exc:
-                problems.append(f"{path}: {exc.strerror}")
+                sources.append((str(path), read_utf8(path)))
+            except UnreadableFile as exc:
+                problems.append(f"{path}: {exc.reason}")
     for origin, text in sources:
         try:
             themes.append(theme_from_toml(text, origin))

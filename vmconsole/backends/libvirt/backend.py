@@ -40,6 +40,10 @@ class LibvirtBackend(ClusterCore):
         return self.cfg.name
 
     @property
+    def address(self) -> str:
+        return ", ".join(self.cfg.uris)
+
+    @property
     def probe_netns(self) -> str | None:
         return self.cfg.probe_netns
 

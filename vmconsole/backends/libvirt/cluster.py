@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
+from urllib.parse import urlsplit
 
 import libvirt
 
@@ -46,6 +47,10 @@ from vmconsole.model import (
     total_metrics,
 )
 
+#: How long a poll waits for a host that is still connecting before it shows the others
+#: (a remote host's first answer takes an SSH or TLS handshake; a hung one never comes).
+CONNECT_GRACE_S = 1.0
+
 
 def _ha_config(request: HARequest, settings_group: str | None, nodes: tuple[str, ...],
                max_restart: int, max_relocate: int, status: GuestStatus) -> HAConfig:
@@ -53,6 +58,15 @@ def _ha_config(request: HARequest, settings_group: str | None, nodes: tuple[str,
     state = {HARequest.DISABLED: HAState.DISABLED, HARequest.IGNORED: HAState.IGNORED}.get(
         request, HAState.STARTED if status is GuestStatus.RUNNING else HAState.STOPPED)
     return HAConfig(request, state, settings_group, nodes, max_restart, max_relocate)
+
+
+@dataclass(slots=True)
+class _Fetch:
+    """One read of a host under way, on its own thread, and when it began (monotonic)."""
+
+    pending: Pending[HostReading]
+    started: float
+    timed_out: bool = False
 
 
 class ClusterCore:
@@ -65,8 +79,12 @@ class ClusterCore:
         self._on_change: Callable[[], None] | None = None
         self.hosts = [Host(uri, cfg.timeout, self._host_state, self._domain_event)
                       for uri in cfg.uris]
+        names = [h.name for h in self.hosts]
+        for host in self.hosts:
+            if names.count(host.name) > 1:  # daemons on one machine: told apart by port
+                host.name = urlsplit(host.uri).netloc or host.uri
         self._caches = {id(h): DescCache() for h in self.hosts}
-        self._fetches: dict[int, Pending[HostReading]] = {}
+        self._fetches: dict[int, _Fetch] = {}
         self._last: dict[int, tuple[Node, list[Guest]]] = {}
         self._counters: dict[tuple[str, str], Counters] = {}  # (host, uuid) -> last
         self._node_cpu: dict[int, tuple[int, int]] = {}
@@ -207,40 +225,43 @@ class ClusterCore:
                 raise
 
     def inventory(self) -> Inventory:
-        """Every host read in parallel; a host that has not answered by the timeout shows
-        offline with its guests unknown, and a host still stuck from an earlier poll is
-        not waited for at all. Calls are serialized: concurrent callers (the poller, a
-        dialog's precondition check) would otherwise open a host twice."""
+        """Every host read in parallel, each on its own thread with its own deadline. A
+        host that answered before is waited for up to the timeout; one still connecting
+        only for `CONNECT_GRACE_S`, so a hung host never holds back the first sight of
+        the others: it shows as connecting, then, at its timeout, offline with why.
+        Calls are serialized: concurrent callers (the poller, a dialog's precondition
+        check) would otherwise open a host twice."""
         with self._poll_lock:
             return self._poll()
 
     def _poll(self) -> Inventory:
         started = time.monotonic()
-        waiting: list[tuple[Host, Pending[HostReading] | None]] = []
         for host in self.hosts:
-            pending = self._fetches.get(id(host))
-            if pending is not None and not pending.done:
-                waiting.append((host, None))  # still hung from before
-                continue
-            pending = Pending(partial(self._fetch, host), f"poll-{host.name}")
-            self._fetches[id(host)] = pending
-            waiting.append((host, pending))
+            if id(host) not in self._fetches:  # else a read from before is still running
+                self._fetches[id(host)] = _Fetch(
+                    Pending(partial(self._fetch, host), f"poll-{host.name}"), started)
         nodes: list[Node] = []
         rows: list[Row] = []
         storages: list[Storage] = []
         counted: set[tuple[str, str]] = set()
-        for host, pending in waiting:
+        for host in self.hosts:
+            fetch = self._fetches[id(host)]
+            deadline = fetch.started + self.cfg.timeout
+            if not host.active:
+                deadline = min(deadline, started + CONNECT_GRACE_S)
             reading = None
-            if pending is not None:
-                try:
-                    reading = pending.wait(max(0.0, started + self.cfg.timeout
-                                               - time.monotonic()))
-                except TimeoutError:
+            try:
+                reading = fetch.pending.wait(max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                if time.monotonic() - fetch.started >= self.cfg.timeout and not fetch.timed_out:
+                    fetch.timed_out = True
                     host.mark_lost(f"no answer within {self.cfg.timeout:g} s")
-                except (BackendError, libvirt.libvirtError):
-                    pass  # the host recorded why; it shows offline
+            except (BackendError, libvirt.libvirtError):
+                pass  # the host recorded why; it shows offline
+            if fetch.pending.done:
+                del self._fetches[id(host)]
             if reading is None:
-                node, host_rows = self._offline(host)
+                node, host_rows = self._offline(host, under_way=not fetch.pending.done)
             else:
                 node, host_rows = self._online(host, reading, counted)
                 storages.extend(reading.storages)
@@ -257,16 +278,21 @@ class ClusterCore:
         self.last_inventory = inv
         return inv
 
-    def _offline(self, host: Host) -> tuple[Node, list[Row]]:
+    def _offline(self, host: Host, under_way: bool) -> tuple[Node, list[Row]]:
+        """A host not read this time: connecting (never answered, attempt under way),
+        unknown (connected, but this read failed) or offline (lost), with why, since
+        when and the next try (None while an attempt is still under way)."""
         last = self._last.get(id(host))
         maxcpu, maxmem = (last[0].maxcpu, last[0].maxmem) if last else (0, 0)
         rows = [Row(Guest(id=g.id, name=g.name, kind=g.kind, node=host.name,
                           status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
                           maxmem=g.maxmem, maxdisk=g.maxdisk, ip=g.ip, ha=g.ha,
                           storages=g.storages)) for g in (last[1] if last else [])]
-        # An active host whose read failed is there but unread; a lost one is offline.
-        status = NodeStatus.UNKNOWN if host.active else NodeStatus.OFFLINE
-        node = Node(host.name, status, maxcpu, maxmem, address=host.uri)
+        status = {HostState.ACTIVE: NodeStatus.UNKNOWN, HostState.LOST: NodeStatus.OFFLINE,
+                  HostState.CONNECTING: NodeStatus.CONNECTING}[host.state]
+        node = Node(host.name, status, maxcpu, maxmem, address=host.uri,
+                    error=host.error or None, since=host.since,
+                    next_try=None if under_way else host.next_try())
         return node, rows
 
     def _online(self, host: Host, reading: HostReading, counted: set[tuple[str, str]]

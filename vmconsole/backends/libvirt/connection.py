@@ -85,12 +85,22 @@ class Host:
         self._failures = 0
         self._retry_at = 0.0
         self._ever_connected = False
+        # When it became unreachable, or began connecting (epoch seconds).
+        self.since = time.time()
 
     # --- state --------------------------------------------------------------------
 
     @property
     def active(self) -> bool:
         return self.state is HostState.ACTIVE
+
+    def next_try(self) -> float:
+        """When the next connection attempt is due (epoch seconds): the end of the
+        back-off, or now if it is over. Polls make the attempt, so it may come up to a
+        poll interval later."""
+        with self._lock:
+            wait = self._retry_at - time.monotonic()
+        return time.time() + max(0.0, wait)
 
     def mark_lost(self, reason: str) -> None:
         """Forget the connection; the next poll after the back-off tries again."""
@@ -102,6 +112,8 @@ class Host:
             self._failures += 1
             self._retry_at = time.monotonic() + delay
             newly_lost = self.state is not HostState.LOST
+            if newly_lost:
+                self.since = time.time()
             self.state = HostState.LOST
         if conn is not None:
             self._retire(conn, event_id)
@@ -144,6 +156,7 @@ class Host:
             self._event_id = event_id
             self._failures = 0
             self.error = ""
+            self.since = time.time()
             returning = self._ever_connected
             self._ever_connected = True
             self.state = HostState.ACTIVE

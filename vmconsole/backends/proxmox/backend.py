@@ -98,6 +98,11 @@ class ProxmoxBackend:
         return self.cfg.name
 
     @property
+    def address(self) -> str:
+        host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host  # IPv6
+        return f"https://{host}:{self.cfg.port}/api2/json"
+
+    @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
 

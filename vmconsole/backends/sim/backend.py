@@ -106,6 +106,10 @@ class SimBackend:
         return self.cfg.name
 
     @property
+    def address(self) -> str:
+        return "simulated in this process"
+
+    @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
 

@@ -23,6 +23,7 @@ from textual.widgets import Button, Input, Label, Static
 from vmconsole.backends.base import Task
 from vmconsole.text import visible_lines
 from vmconsole.ui.operations import Outcome
+from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
 
@@ -46,7 +47,7 @@ FormScreen #buttons > Button { margin-left: 2; }
 """
 
 
-class FormScreen(ModalScreen[Task | None]):
+class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
     """Subclasses compose their fields with `row()` and implement `collect()`."""
 
     DEFAULT_CSS = FORM_CSS
@@ -128,7 +129,8 @@ class FormScreen(ModalScreen[Task | None]):
             return
         self.show_errors({})
         submit.disabled = True
-        self.run_worker(self._send(params), group="form")
+        self.run_worker(self._send(params), group="form", exit_on_error=False,
+                        name=self.form_title)
 
     async def _send(self, params: Any) -> None:
         try:

@@ -22,6 +22,7 @@ from vmconsole.backends.base import Task
 from vmconsole.model import Guest, Snapshot
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
+from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 NOW = "\x00now"  # the tree node for the guest's present state
 REFRESH_SECONDS = 0.5
@@ -59,7 +60,7 @@ def now_parent(snapshots: list[Snapshot]) -> str | None:
     return here.parent if here.name == "current" else here.name
 
 
-class SnapshotPanel(ModalScreen[None]):
+class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
     DEFAULT_CSS = """
     SnapshotPanel { align: center middle; }
     SnapshotPanel > Vertical {
@@ -102,7 +103,8 @@ class SnapshotPanel(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Tree).focus()
-        self.run_worker(self.reload(), group="snapshots", exclusive=True)
+        self.run_worker(self.reload(), group="snapshots", exclusive=True,
+                        exit_on_error=False, name="Snapshots")
         self.set_interval(REFRESH_SECONDS, self._follow)
 
     async def reload(self) -> None:
@@ -120,7 +122,8 @@ class SnapshotPanel(ModalScreen[None]):
         ended = {i for i in self._waiting if i in tasks and tasks[i].status.done}
         if ended:
             self._waiting -= ended
-            self.run_worker(self.reload(), group="snapshots", exclusive=True)
+            self.run_worker(self.reload(), group="snapshots", exclusive=True,
+                            exit_on_error=False, name="Snapshots")
 
     def show_snapshots(self, snapshots: list[Snapshot]) -> None:
         self.snapshots = [s for s in snapshots if s.name != "current"]
@@ -169,7 +172,8 @@ class SnapshotPanel(ModalScreen[None]):
         if name is None:
             self.notify("choose a snapshot first", severity="warning")
             return
-        self.run_worker(self._after(op(name)), group="snapshot-op", exclusive=True)
+        self.run_worker(self._after(op(name)), group="snapshot-op", exclusive=True,
+                        exit_on_error=False, name="Snapshots")
 
     async def _after(self, started: Awaitable[Task | None]) -> None:
         task = await started
@@ -180,7 +184,7 @@ class SnapshotPanel(ModalScreen[None]):
     def action_take(self) -> None:
         existing = [s.name for s in self.snapshots]
         self.run_worker(self._after(self.ops.take(existing)), group="snapshot-op",
-                        exclusive=True)
+                        exclusive=True, exit_on_error=False, name="Snapshots")
 
     def action_rollback(self) -> None:
         self._on_selected(self.ops.rollback)

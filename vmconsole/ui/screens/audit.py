@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
 from vmconsole.text import visible
+from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 COLUMNS = ("Time", "User", "Role", "Source", "Cluster", "Target", "Operation", "Result",
            "Task")
@@ -25,7 +26,7 @@ REREAD_SECONDS = 1.0
 MAX_RECORDS = 1000
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     DEFAULT_CSS = """
     AuditScreen #audit-filters { height: 3; }
     AuditScreen #audit-filters Input { width: 1fr; }
@@ -61,7 +62,8 @@ class AuditScreen(Screen[None]):
         table.focus()
         self._reread()
 
-    @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="audit", exit_on_error=False,
+          name="Reading the audit log")
     def _reread(self) -> None:
         records, offset = self.audit_log.read_new(max(self._offset, 0))
         self.app.call_from_thread(self._arrived, records, offset)

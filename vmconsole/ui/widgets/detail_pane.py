@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -12,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
-from vmconsole.model import Guest, Inventory, Node, total_metrics
+from vmconsole.model import Guest, Inventory, Node, NodeStatus, total_metrics
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text
@@ -92,6 +94,36 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
     return duplicate_rows(guest, inventory, styles) + rows
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How the console reaches a cluster: its address and, while its polls fail, the
+    backend's error, since when and the next try (epoch seconds)."""
+
+    address: str
+    error: str | None = None
+    since: float | None = None
+    next_try: float | None = None
+
+
+def unreachable_rows(address: str | None, error: str | None, since: float | None,
+                     next_try: float | None, now: float) -> list[tuple[str, str | Text]]:
+    """Where a node or cluster is, the backend's own last error (literal), since when
+    and when the console tries again; `next_try` None: an attempt is under way."""
+    rows: list[tuple[str, str | Text]] = []
+    if address:
+        rows.append(("Address", Text(visible(address, None))))
+    if error:
+        rows.append(("Error", Text(visible_lines(error), style="bold")))
+    if since is not None:
+        rows.append(("Since", fmt.moment(since, now)))
+    if next_try is None:
+        rows.append(("Next try", "when the attempt under way ends"))
+    else:  # a try due now is made by the next poll
+        rows.append(("Next try", fmt.moment(next_try, now) if next_try > now
+                     else "at the next poll"))
+    return rows
+
+
 def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyles
               ) -> list[tuple[str, str | Text]]:
     guests = [g for g in inventory.guests_on(node.name) if not g.template]
@@ -100,10 +132,19 @@ def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyle
     ha: list[tuple[str, str | Text]] = [] if node.ha_state is None else [
         ("HA", ha_text.explained(node.ha_state, ha_text.node_info(node.ha_state), sym,
                                  styles))]
+    reach: list[tuple[str, str | Text]] = []
+    if node.status is NodeStatus.CONNECTING:
+        reach = [("Address", Text(visible(node.address or "-", None))),
+                 ("Connecting", "since " + fmt.moment(node.since or inventory.taken_at,
+                                                      inventory.taken_at))]
+    elif not node.online and node.error:  # the console cannot reach it, and says why
+        reach = unreachable_rows(node.address, node.error, node.since, node.next_try,
+                                 inventory.taken_at)
     return [
         ("Node", Text(visible(node.name))),
         ("Status", str(node.status)),
         *ha,
+        *reach,
         ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
         ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
         ("Load", " ".join(f"{x:.2f}" for x in node.loadavg)),
@@ -115,7 +156,7 @@ def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyle
     ]
 
 
-def cluster_rows(name: str, inventory: Inventory, error: str | None
+def cluster_rows(name: str, inventory: Inventory, reach: Reach | None
                  ) -> list[tuple[str, str | Text]]:
     nodes = inventory.nodes
     guests = [g for g in inventory.guests if not g.template]
@@ -140,8 +181,15 @@ def cluster_rows(name: str, inventory: Inventory, error: str | None
         state = "" if s.active else ", UNAVAILABLE"
         rows.append((f"Storage {visible(s.name)}", f"{s.type} {where}{state}: "
                      f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
-    if error:
-        rows.insert(1, ("Unreachable", Text(error, style="bold")))
+    for node in nodes:
+        if node.error and not node.online:
+            rows.append((f"Node {visible(node.name)}",
+                         Text(f"{node.status}: {visible_lines(node.error)}", style="bold")))
+    if reach is not None and reach.error:
+        rows[1:1] = [("Unreachable", "the last poll failed; the figures are from the last "
+                                     "one that answered"),
+                     *unreachable_rows(reach.address, reach.error, reach.since,
+                                       reach.next_try, time.time())]
     return rows
 
 
@@ -160,7 +208,7 @@ class DetailPane(VerticalScroll):
         yield MetricChart("Memory", "GiB", id="chart-mem")
         yield MetricChart("Network", "KiB/s", id="chart-net")
 
-    _shown: tuple[TreeRef | None, Inventory | None, str | None, list[MetricSample]] = (
+    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
         None, None, None, [])
 
     def __init__(self, symbols: Symbols = UNICODE, **kwargs: Any) -> None:
@@ -173,18 +221,23 @@ class DetailPane(VerticalScroll):
     def on_resize(self) -> None:
         self.show(*self._shown)  # values wrap to the pane's width
 
-    def show(self, ref: TreeRef | None, inventory: Inventory | None, error: str | None,
+    def show(self, ref: TreeRef | None, inventory: Inventory | None, reach: Reach | None,
              samples: list[MetricSample]) -> None:
-        self._shown = (ref, inventory, error, samples)
+        """Show `ref` from `inventory`; `reach` is how its cluster's polls go."""
+        self._shown = (ref, inventory, reach, samples)
         facts = self.query_one("#facts", Static)
         width = facts.content_region.width or self.scrollable_content_region.width - 2
         charts = list(self.query(MetricChart))
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
-        if ref is None or inventory is None:
-            facts.update(Text(visible_lines(error) if error else "waiting for the first poll…",
-                              style="italic"))
+        if ref is not None and inventory is None and reach is not None and reach.error:
+            facts.update(_table([("Cluster", Text(visible(ref.cluster))),
+                                 ("Unreachable", "no poll has succeeded yet"),
+                                 *unreachable_rows(reach.address, reach.error, reach.since,
+                                                   reach.next_try, time.time())], width))
+        elif ref is None or inventory is None:
+            facts.update(Text("waiting for the first poll…", style="italic"))
         elif ref.is_cluster:
-            facts.update(_table(cluster_rows(ref.cluster, inventory, error), width))
+            facts.update(_table(cluster_rows(ref.cluster, inventory, reach), width))
         elif isinstance(obj, Guest):
             facts.update(_table(guest_rows(obj, inventory, self._symbols, self._styles()),
                                 width))

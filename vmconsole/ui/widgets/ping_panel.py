@@ -55,6 +55,7 @@ from vmconsole.monitor.ping.report import (
 from vmconsole.text import visible_lines
 from vmconsole.ui.labels import LabelStyles, theme_color
 from vmconsole.ui.ping_chart import PingChartColors, ping_chart
+from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 _REFRESH_HZ = 5
 _SHOWN_OUTAGES = 4
@@ -79,7 +80,7 @@ class _Request:
     count: int | None
 
 
-class PingPanel(Vertical):
+class PingPanel(ForwardsWorkerErrors, Vertical):
     """A ping monitor view for one target at a time."""
 
     DEFAULT_CSS = """
@@ -164,7 +165,8 @@ class PingPanel(Vertical):
         if text:
             self._open(_Request(lambda: target_from_text(text), 0.01, None, None))
 
-    @work(thread=True, exclusive=True, group="ping-open", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="ping-open", exit_on_error=False,
+          name="Ping monitor")
     def _open(self, request: _Request) -> None:
         # A name lookup or entering a namespace may block: never on the event loop.
         try:

@@ -1,13 +1,17 @@
 """The task log, as in Proxmox's bottom panel: every operation with its state and progress.
 
-Rows update by diff: a row's cells change only when its task did.
+Rows update by diff: a row's cells change only when its task did. Rows are ordered by
+the tasks' real start times (not the "HH:MM:SS" shown, which runs back at midnight),
+and the log keeps the newest `MAX_ROWS` tasks of all clusters. Names are cut to fit, so
+the Status column stays on an 80-column screen whatever the names.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -19,14 +23,48 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui.labels import LabelStyles
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
-MAX_ROWS = 200
-# The longest name a cell shows: one hostile name must not push the Status column off
-# an 80-column terminal (longer ones end in an ellipsis; Enter shows the task whole).
-CELL_LIMIT = 24
+#: The columns that show names, cut with an ellipsis when the screen is too narrow.
+_NAMES = ("Cluster", "Node", "Target", "Operation", "User")
+#: Tasks kept, the newest by start time over all clusters; older rows leave the log.
+MAX_ROWS = 500
+_STARTED_WIDTH = 8  # HH:MM:SS
+_DURATION_WIDTH = 8  # its header; values are shorter: "59m 59s", "23h 59m"
+_STATUS_ROOM = 10  # " 50% █████", "ERROR: di…": the figure, the start of a reason
+_LEAST_NAME = 4  # "we…": a cut name still shows its start
+_LEAST_SCREEN = 80  # the width fitted for before the log is laid out
 
 
 def task_key(cluster: str, task: Task) -> str:
     return f"{cluster}\x00{task.id}"
+
+
+class Started(str):
+    """The Started cell: shows the local "HH:MM:SS", sorts by `at` (epoch seconds)."""
+
+    at: float
+
+    def __new__(cls, at: float) -> Started:
+        cell = super().__new__(cls, time.strftime("%H:%M:%S", time.localtime(at)))
+        cell.at = at
+        return cell
+
+
+def _by_start(cell: Started) -> float:
+    return cell.at
+
+
+def fit_widths(wanted: Sequence[int], room: int, least: int = _LEAST_NAME) -> list[int]:
+    """Widths (characters) for columns that want `wanted` within `room` in all: each
+    gets what it wants if everything fits, else the narrow ones keep theirs and the
+    wide ones share the rest equally (max-min fairness), none below `least`."""
+    widths = list(wanted)
+    left = room
+    order = sorted(range(len(wanted)), key=lambda i: wanted[i])
+    for position, i in enumerate(order):
+        share = max(least, left // (len(order) - position))
+        widths[i] = min(wanted[i], share)
+        left -= widths[i]
+    return widths
 
 
 class TaskLog(DataTable[str | Text]):
@@ -47,54 +85,124 @@ class TaskLog(DataTable[str | Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._tasks: dict[str, tuple[str, Task]] = {}
         self._rows: dict[str, tuple[str | Text, ...]] = {}
+        self._widths: tuple[int, ...] = ()  # of the name columns, in cells
+        self._now: dict[str, float] = {}  # each cluster's clock at its last update
         # How a task's target reads (cluster, guest id -> "web1"); the app knows names.
         self.target_name: Callable[[str, str], str] = lambda cluster, target: target
 
     def on_mount(self) -> None:
-        for name in _COLUMNS:
-            self.add_column(name, key=name)
+        self._rebuild(self._fit())
 
     def update_tasks(self, cluster: str, tasks: tuple[Task, ...] | list[Task],
                      now: float) -> None:
-        """Show the latest state of a cluster's tasks; `now` is the backend's clock."""
-        styles = LabelStyles.from_variables(self.app.theme_variables)
-        added = False
+        """Show the latest state of a cluster's tasks; `now` is the backend's clock
+        (epoch seconds). Beyond the newest `MAX_ROWS` tasks by start, the oldest leave."""
+        self._now[cluster] = now
+        keys = [task_key(cluster, task) for task in tasks]
+        added = any(key not in self._tasks for key in keys)
+        for key, task in zip(keys, tasks, strict=True):
+            self._tasks[key] = (cluster, task)
         with self.app.batch_update():
-            for task in tasks[-MAX_ROWS:]:
-                key = task_key(cluster, task)
-                self._tasks[key] = (cluster, task)
-                cells = self._cells(cluster, task, now, styles)
-                old = self._rows.get(key)
-                if old is None:
-                    self.add_row(*cells, key=key)
-                    added = True
-                else:
-                    for column, (before, after) in zip(_COLUMNS, zip(old, cells, strict=True),
-                                                       strict=True):
-                        if before != after:
-                            self.update_cell(key, column, after)
-                self._rows[key] = cells
-            if added:  # only a new row can change the order
-                self.sort("Started", reverse=True)
+            if not added:
+                self._show(keys)
+                return
+            self._forget_oldest()
+            widths = self._fit()  # a new row may bring a longer name
+            if widths != self._widths:
+                self._rebuild(widths)
+            else:
+                self._show(keys)
+            self.sort("Started", key=_by_start, reverse=True)  # new rows change the order
 
-    def _cells(self, cluster: str, task: Task, now: float, styles: LabelStyles
+    def _forget_oldest(self) -> None:
+        if len(self._tasks) <= MAX_ROWS:
+            return
+        newest = sorted(self._tasks, key=lambda k: self._tasks[k][1].started, reverse=True)
+        for key in newest[MAX_ROWS:]:
+            del self._tasks[key]
+            if self._rows.pop(key, None) is not None:
+                self.remove_row(key)
+
+    def _show(self, keys: list[str] | None) -> None:
+        """Add or update the rows of `keys` (None: every task), cell by cell."""
+        styles = LabelStyles.from_variables(self.app.theme_variables)
+        for key in self._tasks if keys is None else keys:
+            if key not in self._tasks:
+                continue  # left the log in this very update
+            cells = self._cells(*self._tasks[key], styles)
+            old = self._rows.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+            else:
+                for column, before, after in zip(_COLUMNS, old, cells, strict=True):
+                    if before != after:
+                        self.update_cell(key, column, after)
+            self._rows[key] = cells
+
+    def _names(self, cluster: str, task: Task) -> tuple[str, ...]:
+        return tuple(visible(name, None) for name in (
+            cluster, task.node, self.target_name(cluster, task.target), task.operation,
+            task.user))
+
+    def _fit(self) -> tuple[int, ...]:
+        """The name columns' widths in cells: what their longest names want, within
+        what the screen leaves beside Started, Duration and the start of Status."""
+        wanted = [len(header) for header in _NAMES]
+        for cluster, task in self._tasks.values():
+            for i, name in enumerate(self._names(cluster, task)):
+                wanted[i] = max(wanted[i], cell_len(name))
+        padding = 2 * self.cell_padding * len(_COLUMNS)
+        room = ((self.size.width or _LEAST_SCREEN) - self.styles.scrollbar_size_vertical
+                - padding - _STARTED_WIDTH - _DURATION_WIDTH - _STATUS_ROOM)
+        return tuple(fit_widths(wanted, room))
+
+    def on_resize(self) -> None:
+        widths = self._fit()
+        if widths != self._widths:
+            with self.app.batch_update():
+                self._rebuild(widths)
+                self.sort("Started", key=_by_start, reverse=True)
+
+    def _rebuild(self, widths: tuple[int, ...]) -> None:
+        """Every row again, with the name columns `widths` wide (a DataTable column
+        never narrows by itself), the cursor kept on its task."""
+        at = self._cursor_key()
+        self._widths = widths
+        self.clear(columns=True)
+        fixed = dict(zip(_NAMES, widths, strict=True))
+        for name in _COLUMNS:
+            self.add_column(name, key=name, width=fixed.get(name))
+        self._rows.clear()
+        self._show(None)
+        if at is not None:
+            self.call_after_refresh(self._move_to, at)
+
+    def _cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def _move_to(self, key: str) -> None:
+        if key in self._rows:
+            self.move_cursor(row=self.get_row_index(key))
+
+    def _cells(self, cluster: str, task: Task, styles: LabelStyles
                ) -> tuple[str | Text, ...]:
-        """The row's cells: data as Text (a DataTable reads a str cell as markup); the
-        start time stays a str, the column the log is sorted on."""
-        started = time.strftime("%H:%M:%S", time.localtime(task.started))
-        elapsed = task.duration if task.ended is not None else max(0.0, now - task.started)
-        names = (cluster, task.node, self.target_name(cluster, task.target), task.operation,
-                 task.user)
-        return (started, *(Text(visible(n, CELL_LIMIT)) for n in names),
-                Text(fmt.duration(elapsed)), status_text(task, styles))
+        elapsed = (task.duration if task.ended is not None
+                   else max(0.0, self._now.get(cluster, task.started) - task.started))
+        names = []
+        for name, width in zip(self._names(cluster, task), self._widths, strict=True):
+            cell = Text(name)
+            cell.truncate(width, overflow="ellipsis")
+            names.append(cell)
+        return (Started(task.started), *names, fmt.duration(elapsed),
+                status_text(task, styles))
 
     def running(self) -> int:
         return sum(1 for _, t in self._tasks.values() if not t.status.done)
 
     def action_open_task(self) -> None:
-        if self.row_count == 0:
-            return
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        key = self._cursor_key()
         if key in self._tasks:
             self.post_message(self.Opened(*self._tasks[key]))
 
@@ -106,7 +214,7 @@ def status_text(task: Task, styles: LabelStyles) -> Text:
         # The figure first: on a narrow terminal the column is cut from the right.
         return Text(f"{task.progress * 100:3.0f}% {fmt.bar(task.progress, 10)}", styles.accent)
     if task.status is TaskStatus.ERROR:
-        return Text(f"ERROR: {visible(task.error or 'failed', limit=None)}", style=styles.bad)
+        return Text(f"ERROR: {visible(task.error or 'failed', None)}", style=styles.bad)
     if task.status is TaskStatus.WARNING:
         return Text("OK with warnings", style=styles.warn)
     return Text("OK", style=styles.ok)

@@ -1,0 +1,91 @@
+"""The task log: ordered by real start time across midnight, bounded but never cut
+short, and its Status column on an 80-column screen whatever the names."""
+
+from __future__ import annotations
+
+import calendar
+
+import pytest
+from textual.geometry import Region
+
+from vmconsole.backends.base import Task, TaskStatus
+from vmconsole.ui.widgets.task_log import MAX_ROWS, TaskLog, fit_widths
+
+NIGHT = calendar.timegm((2026, 11, 28, 23, 59, 30, 0, 0, 0))  # UTC: conftest sets TZ
+
+
+def task(n: int, started: float, **kwargs: object) -> Task:
+    values: dict = dict(id=f"UPID:{n}", operation="qmstart", target=f"qemu/{n}",
+                        node="pve1", user="root@pam", started=started,
+                        status=TaskStatus.OK, ended=started + 2)
+    values.update(kwargs)
+    return Task(**values)
+
+
+def rows(log: TaskLog) -> list[list[str]]:
+    return [[str(cell) for cell in log.get_row_at(i)] for i in range(log.row_count)]
+
+
+def screen_lines(log: TaskLog) -> list[str]:
+    """The task log as drawn: one string per line of the widget."""
+    strips = log.render_lines(Region(0, 0, log.size.width, log.size.height))
+    return [strip.text for strip in strips]
+
+
+async def test_a_task_after_midnight_shows_above_one_before(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        log = c.app.query_one(TaskLog)
+        log.update_tasks("lab", [task(1, NIGHT - 3600), task(2, NIGHT)], NIGHT + 5)
+        log.update_tasks("lab", [task(3, NIGHT + 40)], NIGHT + 45)  # 00:00:10 next day
+        await pilot.pause()
+        assert [(r[0], r[3]) for r in rows(log)] == [
+            ("00:00:10", "qemu/3"), ("23:59:30", "qemu/2"), ("22:59:30", "qemu/1")]
+
+
+async def test_the_log_keeps_the_newest_tasks_and_no_fewer(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        log = c.app.query_one(TaskLog)
+        many = [task(n, NIGHT + n) for n in range(MAX_ROWS + 100)]
+        log.update_tasks("lab", many, NIGHT + 10_000)
+        await pilot.pause()
+        shown = rows(log)
+        assert len(shown) == MAX_ROWS == 500
+        # The newest is task 599 (00:09:29 the next day), the oldest kept task 100.
+        assert (shown[0][0], shown[-1][0]) == ("00:09:29", "00:01:10")
+        # Another cluster's new task joins; the oldest of all leaves, nothing else.
+        log.update_tasks("far", [task(0, NIGHT + 5000)], NIGHT + 10_000)
+        await pilot.pause()
+        shown = rows(log)
+        assert len(shown) == MAX_ROWS and shown[-1][0] == "00:01:11"  # task 101
+        assert [r[1] for r in shown].count("far") == 1
+
+
+@pytest.mark.parametrize("long", ["x" * 5000, "名" * 300, "web [prod] \x1b[2J " * 40],
+                         ids=["5000-chars", "wide-chars", "markup-and-escapes"])
+async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, long):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        log = c.app.query_one(TaskLog)
+        c.app.show_panel(log, True)
+        log.update_tasks(long, [
+            task(1, NIGHT, target=long, user=long),
+            task(2, NIGHT + 1, node=long, operation=long, status=TaskStatus.ERROR,
+                 error="disk full"),
+            task(3, NIGHT + 2, status=TaskStatus.RUNNING, ended=None, progress=0.5),
+        ], NIGHT + 3)
+        await pilot.pause()
+        assert log.size.width == 80
+        lines = screen_lines(log)
+        assert any(" 50% " in line for line in lines)
+        assert any("ERROR: di" in line for line in lines)
+        assert any(line.rstrip().endswith(" OK") for line in lines)
+        assert all("…" in line for line in lines[2:5]), "long names are cut"  # under the header
+        assert all("\x1b" not in line for line in lines)
+
+
+def test_narrow_columns_keep_their_width_and_wide_ones_share_the_rest():
+    assert fit_widths([4, 5, 8, 9, 8], 40) == [4, 5, 8, 9, 8]
+    assert fit_widths([4, 5, 5000, 8, 5000], 31) == [4, 5, 7, 7, 8]
+    assert fit_widths([5000] * 5, 10) == [4] * 5  # a name never shrinks past its start

@@ -1,0 +1,108 @@
+"""Background work that fails is shown to the user, in the backend's words, and logged:
+from a guest flow, an App worker and a screen's worker alike."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.ui_ops.helpers import act, on_guest, settle
+from vmconsole.backends.base import BackendError
+from vmconsole.session import Role
+from vmconsole.ui.launch import log_to_file
+from vmconsole.ui.screens.audit import AuditScreen
+
+HOSTILE = "storage [san] is busy [/]\x1b]0;owned\x07"
+
+
+def errors_shown(app) -> list[tuple[str, str]]:
+    return [(n.title, n.message) for n in app._notifications if n.severity == "error"]
+
+
+async def wait_for_error(pilot, rounds: int = 200) -> list[tuple[str, str]]:
+    for _ in range(rounds):
+        await pilot.pause()
+        if shown := errors_shown(pilot.app):
+            return shown
+    raise AssertionError("no error notification")
+
+
+async def test_a_flow_whose_backend_call_raises_says_so_literally(console, monkeypatch,
+                                                                   caplog):
+    c = console()
+
+    def busy(guest_id: str) -> object:
+        raise BackendError(HOSTILE)
+
+    monkeypatch.setattr(c.backend, "migration_targets", busy)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        with caplog.at_level(logging.ERROR):
+            await act(pilot, "m")
+            [(title, message)] = await wait_for_error(pilot)
+        assert message == "storage [san] is busy [/]\\x1b]0;owned\\x07"
+        assert title == "reading migration targets: failed"
+        assert c.app.is_running and c.app.screen is c.app.screen_stack[0]
+        assert any("migration targets" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_app_worker_that_raises_a_bug_is_reported_with_its_type(console,
+                                                                         monkeypatch,
+                                                                         caplog):
+    c = console(role=Role.ADMIN)
+
+    def broken(scale: float) -> None:
+        raise RuntimeError("clock [b]broken")
+
+    monkeypatch.setattr(c.backend, "set_time_scale", broken)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        with caplog.at_level(logging.ERROR):
+            await pilot.press("p")
+            [(title, message)] = await wait_for_error(pilot)
+        assert (title, message) == ("Teaching: failed",
+                                    "internal error: RuntimeError: clock [b]broken")
+        assert c.app.is_running
+        [record] = [r for r in caplog.records if r.exc_info]
+        assert "Teaching" in record.getMessage()
+        assert record.exc_info[0] is RuntimeError
+
+
+async def test_a_screens_worker_failure_reaches_the_app(console, audit, monkeypatch):
+    c = console()
+
+    def unreadable(offset: int = 0) -> object:
+        raise PermissionError(13, "Permission denied", str(audit.path))
+
+    monkeypatch.setattr(audit, "read_new", unreadable)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await pilot.press("a")
+        [(title, message)] = await wait_for_error(pilot)
+        assert isinstance(c.app.screen, AuditScreen) and c.app.is_running
+        assert title == "Reading the audit log: failed"
+        assert message == (f"internal error: PermissionError: [Errno 13] Permission denied: "
+                           f"'{audit.path}'")
+        await settle(pilot)
+
+
+async def test_the_log_line_lands_in_the_console_log_file(console, monkeypatch, tmp_path):
+    c = console(role=Role.ADMIN)
+
+    def broken(scale: float) -> None:
+        raise RuntimeError("clock broken")
+
+    monkeypatch.setattr(c.backend, "set_time_scale", broken)
+    path = tmp_path / "state" / "vmconsole" / "console.log"
+    handler = log_to_file(path)
+    assert handler is not None
+    try:
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            await on_guest(pilot, c, "web1")
+            await pilot.press("p")
+            await wait_for_error(pilot)
+    finally:
+        logging.getLogger("vmconsole").removeHandler(handler)
+        handler.close()
+    written = path.read_text()
+    assert "ERROR vmconsole.ui.base_app: background work 'Teaching'" in written
+    assert "RuntimeError: clock broken" in written  # the traceback, for a bug report

@@ -1,0 +1,171 @@
+"""Bad files get one line naming the file and what is wrong, never a traceback: the
+config (not UTF-8, a directory), a secret file others may read, a theme (the console
+starts without it). The CLI runs as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pyte
+import pytest
+
+from vmconsole.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    """The user's directories in tmp_path, so no real config or theme is read."""
+    values = dict(os.environ)
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        values[var] = str(tmp_path / var.lower())
+    values.pop("VMCONSOLE_CONFIG", None)
+    return values
+
+
+def vmconsole(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vmconsole", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert result.stdout == ""
+    return line
+
+
+def test_a_config_that_is_not_utf8(env, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'theme = "vmconsole-dark"\n# caf\xe9 in Latin-1\n')
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line == f"vmconsole: {config}, line 2: not UTF-8 text (byte 0xe9 on line 2)"
+
+
+def test_a_config_that_is_a_directory(env, tmp_path):
+    config = tmp_path / "config.toml"
+    config.mkdir()
+    env["VMCONSOLE_CONFIG"] = str(config)
+    line = one_line(vmconsole(env))
+    assert line == f"vmconsole: {config}: is a directory, not a file"
+
+
+PROXMOX = """
+[[profiles.pve.clusters]]
+kind = "proxmox"
+name = "pve"
+host = "127.0.0.1"
+user = "root@pam"
+token_name = "vmconsole"
+token_secret_file = "{secret}"
+"""
+
+
+def test_a_secret_file_others_may_read_is_refused_with_the_fix(env, tmp_path):
+    secret = tmp_path / "pve token"
+    secret.write_text("0f3e-secret\n")
+    secret.chmod(0o644)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=secret))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line == (
+        f"vmconsole: {config}, line 8, key 'profiles.pve.clusters[0].token_secret_file': "
+        f"{secret}: permissions 0644 are too open: group or others may read it; "
+        f"run: chmod 600 '{secret}'")
+    assert "0f3e-secret" not in line
+    secret.chmod(0o600)  # what the line says to do
+    [cluster] = load_config(config).clusters("pve")
+    assert cluster.token_secret == "0f3e-secret"
+
+
+def test_a_secret_file_that_is_not_utf8(env, tmp_path):
+    secret = tmp_path / "token"
+    secret.write_bytes(b"\xff\xfe")
+    secret.chmod(0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=secret))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line.endswith(f"token_secret_file': {secret}: not UTF-8 text "
+                         "(byte 0xff on line 1)")
+
+
+def toasts(display: list[str]) -> str:
+    """The text of Textual's notifications on a screen (each line behind a "▌")."""
+    parts = [row.rpartition("▌")[2].strip() for row in display if "▌" in row]
+    return " ".join(p for p in parts if p)
+
+
+def run_in_terminal(env: dict[str, str], until: str, timeout: float = 60.0,
+                    size: tuple[int, int] = (120, 40)) -> tuple[list[str], str, int]:
+    """Start the console on a pseudo-terminal, read its screen until `until` shows in
+    a notification, press q; the screen then, all that was written, the exit code."""
+    columns, rows = size
+    screen = pyte.Screen(columns, rows)
+    stream = pyte.ByteStream(screen)
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "vmconsole"], cwd=ROOT,
+                            env=env | {"TERM": "xterm-256color", "COLUMNS": str(columns),
+                                       "LINES": str(rows)},
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+
+    def drain(wait: float) -> bool:
+        """Read what the console wrote within `wait` seconds (a full pty would block
+        it); False once it has closed the terminal."""
+        nonlocal seen
+        if not select.select([master], [], [], wait)[0]:
+            return True
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            return False
+        seen += chunk
+        stream.feed(chunk)
+        return bool(chunk)
+
+    try:
+        deadline = time.monotonic() + timeout
+        while until not in toasts(screen.display) and time.monotonic() < deadline:
+            if not drain(0.2):
+                break
+        shown = list(screen.display)
+        deadline = time.monotonic() + timeout
+        terminal_open = True
+        while terminal_open and proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):  # the console may be closing its side
+                os.write(master, b"q")  # again if a busy machine lost it
+            until_next = time.monotonic() + 5
+            while terminal_open and proc.poll() is None and time.monotonic() < until_next:
+                terminal_open = drain(0.2)
+        return shown, seen.decode("utf-8", "replace"), proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_a_theme_that_is_not_utf8_is_skipped_and_the_console_starts(env, tmp_path):
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "bad.toml").write_bytes(b'name = "caf\xe9"\nprimary = "#ff0000"\n')
+    shown, written, code = run_in_terminal(env, until="on line 1)")
+    assert "Traceback" not in written
+    assert "bad.toml: not UTF-8 text (byte 0xe9 on line 1)" in toasts(shown)
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
