@@ -64,8 +64,8 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
-                yield DetailPane(id="detail")
-                yield PingPanel(id="ping")
+                yield DetailPane(ascii=self.symbols.ascii, id="detail")
+                yield PingPanel(ascii=self.symbols.ascii, id="ping")
         yield TeachingPanel(id="teaching", classes="bottom-panel" + (
             " visible" if self.teachable() else ""))
         yield TaskLog(id="tasks", classes="bottom-panel")

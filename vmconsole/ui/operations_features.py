@@ -73,8 +73,10 @@ class OperationsFeatures(ConsoleBase):
             return task, result.inventory.taken_at
 
         name = self.guest_name(message.cluster, message.task.target)
-        self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup,
-                                          name if name != message.task.target else None))
+        self.push_screen(TaskDetailScreen(
+            message.cluster, message.task, lookup,
+            name if name != message.task.target else None,
+            measured=partial(self.task_measurement, message.cluster, message.task.id)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

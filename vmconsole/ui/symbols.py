@@ -22,6 +22,7 @@ class Symbols:
     lock: str
     bar_full: str
     bar_empty: str
+    ascii: bool = False  # charts too: '*' and +-| instead of braille and box drawing
 
     def guest(self, status: GuestStatus) -> str:
         return {
@@ -35,7 +36,7 @@ class Symbols:
 
 
 UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░")
-ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".")
+ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".", ascii=True)
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

@@ -119,11 +119,15 @@ class DetailPane(VerticalScroll):
     DetailPane .charts { height: auto; }
     """
 
+    def __init__(self, ascii: bool = False, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.ascii = ascii  # charts in ASCII for terminals without Unicode
+
     def compose(self) -> ComposeResult:
         yield Static(id="facts")
-        yield MetricChart("CPU", "%", id="chart-cpu")
-        yield MetricChart("Memory", "GiB", id="chart-mem")
-        yield MetricChart("Network", "KiB/s", id="chart-net")
+        yield MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu")
+        yield MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem")
+        yield MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net")
 
     _shown: tuple[TreeRef | None, Inventory | None, str | None, list[MetricSample]] = (
         None, None, None, [])
