@@ -16,7 +16,7 @@ from vmconsole.backends.base import Capabilities, CloneSpec
 from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
 
 # Storage types on which Proxmox can make a linked clone (copy-on-write from a template).
 LINKED_CLONE_TYPES = frozenset({"lvmthin", "zfspool", "rbd", "dir", "nfs", "cifs", "btrfs",
@@ -82,7 +82,7 @@ class CloneForm(FormScreen):
             yield from self.row("Copy", Select(options, value=initial, id="snapshot",
                                                compact=True), "snapshot", note)
         if src.linked_possible():
-            yield from self.row("", Checkbox("Linked clone", id="linked", compact=True),
+            yield from self.row("", FormCheckbox("Linked clone", id="linked", compact=True),
                                 "linked", "copy-on-write from the template: near instant, "
                                 "stays on the template's storage")
 
