@@ -9,6 +9,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Tree
 
 from vmconsole.audit import AuditLog
@@ -28,6 +29,12 @@ from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
+
+# The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
+# screen's geometry (Textual's default would put the events above the task log, and
+# the ping panel's address box in between).
+PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
+              ("#ping-list", "#ping"), ("#teach-log", "#teaching"))
 
 
 class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
@@ -60,15 +67,22 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            with Vertical(id="left"):
+            with Vertical(id="left") as left:
+                left.border_title = "clusters"
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
-                yield DetailPane(ascii=self.symbols.ascii, id="detail")
+                detail = DetailPane(ascii=self.symbols.ascii, id="detail")
+                detail.border_title = "detail"
+                yield detail
                 yield PingPanel(ascii=self.symbols.ascii, id="ping")
-        yield TeachingPanel(id="teaching", classes="bottom-panel" + (
+        teaching = TeachingPanel(id="teaching", classes="bottom-panel" + (
             " visible" if self.teachable() else ""))
-        yield TaskLog(id="tasks", classes="bottom-panel")
+        teaching.border_title = "events"
+        yield teaching
+        tasks = TaskLog(id="tasks", classes="bottom-panel")
+        tasks.border_title = "tasks"
+        yield tasks
         yield Footer()
 
     def on_mount(self) -> None:
@@ -158,6 +172,38 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         samples = loop.poller.samples(ref.object_id) if loop and not ref.is_cluster else []
         detail.show(ref, result.inventory if result else None, result.error if result else None,
                     samples)
+
+    # --- focus --------------------------------------------------------------------------
+
+    def _panes(self) -> list[tuple[Widget, Widget]]:
+        """(what takes the focus, the pane around it) for each pane Tab visits, in
+        PANE_ORDER, those on screen only."""
+        chain = set(self.screen.focus_chain)
+        return [(target, self.query_one(pane)) for focus, pane in PANE_ORDER
+                for target in self.query(focus) if target in chain]
+
+    def _cycle_panes(self, step: int) -> None:
+        panes = self._panes()
+        if not panes:
+            return
+        around = self.focused.ancestors_with_self if self.focused is not None else []
+        # Focus inside a pane (the filter box, the ping address box) counts as that pane.
+        current = next((i for i, (_, pane) in enumerate(panes) if pane in around), -1)
+        panes[(current + step) % len(panes)][0].focus()
+
+    def action_focus_next(self) -> None:
+        """Tab: the next pane (tree, detail, task log, ping, events); inside a dialog,
+        Textual's own order of its fields."""
+        if self.screen is self.screen_stack[0]:
+            self._cycle_panes(1)
+        else:
+            super().action_focus_next()
+
+    def action_focus_previous(self) -> None:
+        if self.screen is self.screen_stack[0]:
+            self._cycle_panes(-1)
+        else:
+            super().action_focus_previous()
 
     # --- actions ------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.messages import OperationStarted
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
@@ -88,6 +89,8 @@ class PingFeatures(ConsoleBase):
             self._start_ping(ref.cluster, guest, why="ping")
         elif running is panel.selected and panel.has_class("visible"):
             panel.remove_class("visible")  # it goes on measuring; `w` shows it again
+            if self.focused is not None and panel in self.focused.ancestors:
+                self.query_one(ClusterTree).focus()
         else:
             panel.add_class("visible")
             panel.select(running)

@@ -336,7 +336,7 @@ class PingPanel(Vertical):
         index = next((i for i, (w, _) in enumerate(rows) if w is self._selected), None)
         if index is not None:
             options.highlighted = index
-        options.display = len(rows) > 1  # one measurement: its title says it all
+        options.display = bool(rows)
 
     def _row_text(self, watch: Watch) -> str:
         state = ("*" if self.ascii else "●") if watch.running else (
