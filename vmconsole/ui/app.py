@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Tree
@@ -21,12 +22,12 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
-from vmconsole.ui.screens.help import HelpScreen
+from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
-from vmconsole.ui.widgets.ping_panel import PingPanel
+from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
@@ -52,6 +53,11 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         Binding("a", "audit", "Audit log", show=False, id="app.audit"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # Tab itself is the screen's; these name it for `?` and [keys].
+        Binding("tab", "focus_next", "Next pane: tree, detail, task log, ping, events",
+                show=False, id="app.next_pane"),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False,
+                id="app.previous_pane"),
     ]
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
@@ -114,10 +120,26 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self.set_keymap({k: v for k, v in self.config.keys.items() if k in known})
 
     def _all_bindings(self) -> list[Binding]:
-        out: list[Binding] = []
-        for cls in (type(self), ClusterTree, TaskLog, SnapshotPanel):
+        return [b for _, bindings in self.binding_contexts() for b in bindings]
+
+    def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
+        """The console's own bindings (those with an id: Textual's unnamed ones, its
+        scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
+        contexts: tuple[tuple[str, type[DOMNode]], ...] = (
+            ("anywhere", type(self)), ("in the tree", ClusterTree),
+            ("in the task log", TaskLog), ("in the ping panel", PingPanel),
+            ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel))
+        out: list[tuple[str, list[Binding]]] = []
+        for context, cls in contexts:
+            found: list[Binding] = []
             for bindings in cls._merge_bindings().key_to_bindings.values():
-                out += [b for b in bindings if b not in out]
+                found += [b for b in bindings if b.id and b.description and b not in found]
+            if cls is type(self):  # the app's keys, by what they act on
+                for prefix, where in (("guest.", "on the guest selected in the tree"),
+                                      ("teach.", "in the demo (teaching mode)")):
+                    out.append((where, [b for b in found if (b.id or "").startswith(prefix)]))
+                found = [b for b in found if not (b.id or "").startswith(("guest.", "teach."))]
+            out.append((context, found))
         return out
 
     def on_unmount(self) -> None:
@@ -235,14 +257,21 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
             loop.refresh_soon()
 
     def action_help(self) -> None:
-        rows = []
+        rows: list[HelpRow] = []
         keymap = self._keymap
-        for binding in self._all_bindings():
-            if not binding.description:
-                continue  # Textual's own unnamed bindings (ctrl+c copies) say nothing here
-            key = keymap.get(binding.id, binding.key) if binding.id else binding.key
-            rows.append((self.get_key_display(Binding(key, "")), binding.description,
-                         binding.id or ""))
+        for context, bindings in self.binding_contexts():
+            keys: dict[str, list[str]] = {}  # one row per id: "l →", "x del"
+            descriptions: dict[str, str] = {}
+            for binding in bindings:
+                assert binding.id is not None
+                mapped = keymap.get(binding.id, binding.key)
+                for key in mapped.split(","):
+                    if key.strip() not in keys.setdefault(binding.id, []):
+                        keys[binding.id].append(key.strip())
+                descriptions.setdefault(binding.id, binding.description)
+            rows += [HelpRow(context, " ".join(self.get_key_display(Binding(k, ""))
+                                               for k in names),
+                             descriptions[i], i, tuple(names)) for i, names in keys.items()]
         self.push_screen(HelpScreen(rows))
 
     def action_audit(self) -> None:
@@ -251,7 +280,14 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self.push_screen(AuditScreen(self.audit, target=guest))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """The palette's commands, each title once: where Textual offers one of its own
+        under a title the console uses ("Keys", its key panel), the console's wins."""
+        by_title: dict[str, SystemCommand] = {}
+        for command in (*super().get_system_commands(screen), *self._own_commands()):
+            by_title[command.title] = command
+        return by_title.values()
+
+    def _own_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Filter the tree", "Show only guests matching a name, id or tag",
                             self.action_filter)
         yield SystemCommand("Toggle the task log", "Show or hide running and recent tasks",

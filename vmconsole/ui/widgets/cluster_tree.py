@@ -66,8 +66,8 @@ class ClusterTree(Tree[TreeRef]):
     """Clusters -> nodes -> guests. Call `apply()` with each poll result."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
+        Binding("j,down", "cursor_down", "Down", show=False, id="tree.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="tree.up"),
         Binding("l,right", "expand_node", "Expand, or to the first child", show=False,
                 id="tree.expand"),
         Binding("h,left", "collapse_node", "Collapse, or to the parent", show=False,
