@@ -78,9 +78,7 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
-                detail = DetailPane(ascii=self.symbols.ascii, id="detail")
-                detail.border_title = "detail"
-                yield detail
+                yield DetailPane(ascii=self.symbols.ascii, id="detail")
                 yield PingPanel(ascii=self.symbols.ascii, id="ping")
         teaching = TeachingPanel(id="teaching", classes="bottom-panel" + (
             " visible" if self.teachable() else ""))

@@ -23,6 +23,10 @@ SHORT_SCREEN = 30  # rows below which bottom panels take turns
 
 
 class ConsoleBase(App[int]):
+    # The screen gets class -short under SHORT_SCREEN rows (80x24 over SSH): the CSS
+    # then gives the tree and the detail pane the rows the bottom panels would take.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_SCREEN, "-tall")]
+
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, ascii: bool = False,
                  audit: AuditLog | None = None) -> None:

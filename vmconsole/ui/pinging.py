@@ -88,23 +88,29 @@ class PingFeatures(ConsoleBase):
         if running is None:
             self._start_ping(ref.cluster, guest, why="ping")
         elif running is panel.selected and panel.has_class("visible"):
-            panel.remove_class("visible")  # it goes on measuring; `w` shows it again
+            self.show_ping(False)  # it goes on measuring; `w` shows it again
             if self.focused is not None and panel in self.focused.ancestors:
                 self.query_one(ClusterTree).focus()
         else:
-            panel.add_class("visible")
+            self.show_ping(True)
             panel.select(running)
+
+    def show_ping(self, show: bool) -> None:
+        """Show or hide the ping panel; its column knows, for the short-screen layout."""
+        panel = self.query_one(PingPanel)
+        panel.set_class(show, "visible")
+        if panel.parent is not None:
+            panel.parent.set_class(show, "pinging")
 
     def action_ping_address(self) -> None:
         """Show the panel with the focus in its address box."""
-        panel = self.query_one(PingPanel)
-        panel.add_class("visible")
-        panel.edit_address()
+        self.show_ping(True)
+        self.query_one(PingPanel).edit_address()
 
     def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None,
                     why: str = "ping", task: str | None = None) -> Watch | None:
         panel = self.query_one(PingPanel)
-        panel.add_class("visible")
+        self.show_ping(True)
         try:
             target = probe_target(self.loops[cluster], guest)
         except ProbeError as exc:

@@ -122,6 +122,19 @@ class DetailPane(VerticalScroll):
     def __init__(self, ascii: bool = False, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.ascii = ascii  # charts in ASCII for terminals without Unicode
+        self.border_title = "detail"
+
+    def _say_more(self) -> None:
+        """The title says when there is more below (the graphs, on a short screen), and
+        how to get there: the pane scrolls on purpose, not by accident."""
+        more = self.max_scroll_y - self.scroll_y >= 1
+        arrow = "v" if self.ascii else "↓"
+        self.border_title = f"detail {arrow} more below (Tab here, then {arrow})" if more \
+            else "detail"
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._say_more()
 
     def compose(self) -> ComposeResult:
         yield Static(id="facts")
@@ -134,6 +147,7 @@ class DetailPane(VerticalScroll):
 
     def on_resize(self) -> None:
         self.show(*self._shown)  # values wrap to the pane's width
+        self.call_after_refresh(self._say_more)
 
     def show(self, ref: TreeRef | None, inventory: Inventory | None, error: str | None,
              samples: list[MetricSample]) -> None:
@@ -155,6 +169,7 @@ class DetailPane(VerticalScroll):
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
         for chart in charts:
             chart.display = show_charts
+        self.call_after_refresh(self._say_more)
         if show_charts:
             self._draw(samples)
 

@@ -106,12 +106,14 @@ class AddressBox(Input):
         focused = self.screen.focused
         self._return_to = focused if focused is not self else self._return_to
         self.can_focus = True
+        self.add_class("editing")
         self.focus()
 
     def action_leave(self) -> None:
         target = self._return_to
         self._return_to = None
         self.can_focus = False
+        self.remove_class("editing")
         if target is not None and target.is_attached and target.focusable:
             target.focus()
         else:
@@ -123,6 +125,7 @@ class AddressBox(Input):
 
     def on_blur(self) -> None:
         self.can_focus = False
+        self.remove_class("editing")
 
 
 class PingPanel(Vertical):
@@ -134,12 +137,17 @@ class PingPanel(Vertical):
     PingPanel > Input, PingPanel > Input:focus { height: 1; border: none; padding: 0 1; }
     PingPanel > Input { background: $surface; }
     PingPanel > Input:focus { background: $boost; }
+    /* Rows only for what there is to show: the address box while an address is typed
+       (or while there is nothing else), the legend when events are marked. */
+    PingPanel.measuring > AddressBox { display: none; }
+    PingPanel.measuring > AddressBox.editing { display: block; }
     PingPanel > #ping-list { height: auto; max-height: 3; border: none; padding: 0; }
     PingPanel > #ping-chart { height: 1fr; min-height: 5; }
     PingPanel > #ping-legend { height: auto; max-height: 2; padding: 0 1; }
     PingPanel > #ping-stats { height: auto; max-height: 2; color: $text-muted; padding: 0 1; }
     PingPanel > #ping-outages { height: auto; max-height: 4; padding: 0 1; }
     PingPanel > #ping-error { height: auto; color: $error; padding: 0 1; }
+    PingPanel > .empty { display: none; }
     """
 
     BINDINGS = [Binding("x", "stop_selected", "Stop or forget the chosen measurement",
@@ -167,16 +175,17 @@ class PingPanel(Vertical):
         self._selected: Watch | None = None
         self._rows: list[tuple[Watch, str]] = []
         self.border_title = "ping"
+        self.border_subtitle = "W address · x stop"
 
     def compose(self) -> ComposeResult:
         yield AddressBox(placeholder="W: type an address (ICMP) or address:port (TCP)",
                          id="ping-address")
         yield OptionList(id="ping-list")
         yield Static(id="ping-chart")
-        yield Static(id="ping-legend")
+        yield Static(id="ping-legend", classes="empty")
         yield Static(id="ping-stats")
         yield Static(id="ping-outages")
-        yield Static(id="ping-error")
+        yield Static(id="ping-error", classes="empty")
 
     def on_mount(self) -> None:
         self.set_interval(1 / _REFRESH_HZ, self._refresh_view)
@@ -298,6 +307,7 @@ class PingPanel(Vertical):
             return
         reason = watch.error or (f"ended: {watch.ended}" if watch.ended else "")
         error.update(Text(reason))
+        error.set_class(not reason, "empty")
         chart = self.query_one("#ping-chart", Static)
         if watch.session is None:
             chart.update(Text(""))
@@ -316,7 +326,9 @@ class PingPanel(Vertical):
         line = legend(drawn.markers, colors)
         if drawn.note:
             line.append(f"  {drawn.note}", style=colors.outage)
-        self.query_one("#ping-legend", Static).update(line)
+        shown = self.query_one("#ping-legend", Static)
+        shown.update(line)
+        shown.set_class(not line, "empty")
         self.query_one("#ping-stats", Static).update(Text(self._stats_line(snap)))
         self.query_one("#ping-outages", Static).update(self._outage_lines(snap))
 
@@ -337,6 +349,7 @@ class PingPanel(Vertical):
         if index is not None:
             options.highlighted = index
         options.display = bool(rows)
+        self.set_class(bool(rows), "measuring")
 
     def _row_text(self, watch: Watch) -> str:
         state = ("*" if self.ascii else "●") if watch.running else (
