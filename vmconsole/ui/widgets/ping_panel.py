@@ -63,6 +63,7 @@ from vmconsole.monitor.ping.report import (
     outage_summary,
 )
 from vmconsole.monitor.ping.watches import Watch, Watches
+from vmconsole.text import visible
 from vmconsole.ui.labels import LabelStyles, theme_color
 from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
 
@@ -228,7 +229,7 @@ class PingPanel(Vertical):
     def select(self, watch: Watch) -> None:
         """Chart WATCH."""
         self._selected = watch
-        self.border_title = f"ping {watch.label}"
+        self.border_title = Text(f"ping {visible(watch.label)}")  # a name is never markup
         self.call_after_refresh(self._refresh_view)
 
     def edit_address(self) -> None:
@@ -306,7 +307,7 @@ class PingPanel(Vertical):
         if watch is None:
             return
         reason = watch.error or (f"ended: {watch.ended}" if watch.ended else "")
-        error.update(Text(reason))
+        error.update(Text(visible(reason, None)))
         error.set_class(not reason, "empty")
         chart = self.query_one("#ping-chart", Static)
         if watch.session is None:
@@ -354,7 +355,8 @@ class PingPanel(Vertical):
     def _row_text(self, watch: Watch) -> str:
         state = ("*" if self.ascii else "●") if watch.running else (
             "#" if self.ascii else "■")
-        return f"{state} {watch.label} · {watch.why} · {watch.result_text()}"
+        found = visible(watch.result_text(), None)  # an error's words come from outside
+        return f"{state} {visible(watch.label)} · {watch.why} · {found}"
 
     @staticmethod
     def _stats_line(snap: PingSnapshot) -> str:
