@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.ping.conftest import FakeSim
 from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
-from vmconsole.ui.ping_chart import PingChartColors, ping_chart
+from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
 
 COLORS = PingChartColors(rtt="#50c878", outage="#d04040", marker="#e0c000", text="#888888")
 
@@ -31,10 +31,14 @@ def test_an_outage_is_shaded_where_it_happened_and_events_are_labelled():
     now = session.clock()
     session.mark("migration started", now - 12.5)
     session.mark("migration done", now - 9.8)
-    text = ping_chart(session.snapshot(), 80, 16, COLORS).plain
-    lines = text.splitlines()
+    chart = ping_chart(session.snapshot(), 80, 16, COLORS)
+    lines = chart.text.plain.splitlines()
     assert len(lines) == 16 and all(len(line) <= 80 for line in lines)
-    assert "migration started" in text and "migration done" in text
+    # Events are numbered on the chart and named in the legend, never overlapping.
+    assert [m.label for m in chart.markers] == ["migration started", "migration done"]
+    assert "1" in lines[1] and "2" in lines[1]
+    assert legend(chart.markers, COLORS).plain == (
+        "1\u00a0migration\u00a0started  2\u00a0migration\u00a0done")
     columns = shaded_columns(lines)
     assert columns, "the outage is not shaded"
     # The band sits about 12 s before the right edge, on a 30 s axis of ~72 columns.
@@ -46,17 +50,17 @@ def test_an_outage_is_shaded_where_it_happened_and_events_are_labelled():
 
 def test_an_ongoing_outage_reaches_now():
     session = session_with("." * 250 + "x" * 50)
-    lines = ping_chart(session.snapshot(), 80, 16, COLORS).plain.splitlines()
+    lines = ping_chart(session.snapshot(), 80, 16, COLORS).text.plain.splitlines()
     assert max(shaded_columns(lines)) >= 75
 
 
 def test_no_outage_no_shade():
-    lines = ping_chart(session_with("." * 300).snapshot(), 80, 16, COLORS).plain.splitlines()
+    lines = ping_chart(session_with("." * 300).snapshot(), 80, 16, COLORS).text.plain.splitlines()
     assert shaded_columns(lines) == set()
 
 
 def test_too_small_to_draw():
-    assert ping_chart(session_with("...").snapshot(), 10, 3, COLORS).plain == ""
+    assert ping_chart(session_with("...").snapshot(), 10, 3, COLORS).text.plain == ""
 
 
 def test_a_marker_label_with_escapes_is_drawn_as_text():

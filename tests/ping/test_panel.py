@@ -55,8 +55,8 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
         # Down from 3 s to 5 s of simulated time, counted from now (0.3 s real at 10x),
         # so a slow start of the session still sees replies before the outage.
         fake = FakeSim(scale=10, down_at=3.0, up_at=5.0)
-        panel.mark("migration started", at=fake.now() + 2.9)
-        panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=10)
+        watch = panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=10)
+        watch.mark("migration started", at=fake.now() + 2.9)  # before the session opens
 
         def closed() -> bool:
             session = panel.session

@@ -144,7 +144,7 @@ def test_teaching_panel_mid_failover(snap_compare, console_factory):
         ping = c.app.query_one(PingPanel)
         assert ping.session is not None and ping.session.target.address == "qemu/101"
         ping.stop()
-        ping.remove_class("visible")
+        c.app.show_ping(False)
         await pilot.pause()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

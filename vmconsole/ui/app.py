@@ -8,7 +8,9 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Tree
 
 from vmconsole.audit import AuditLog
@@ -21,14 +23,20 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
-from vmconsole.ui.screens.help import HelpScreen
+from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
-from vmconsole.ui.widgets.ping_panel import PingPanel
+from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
+
+# The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
+# screen's geometry (Textual's default would put the events above the task log, and
+# the ping panel's address box in between).
+PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
+              ("#ping-list", "#ping"), ("#teach-log", "#teaching"))
 
 
 class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
@@ -46,6 +54,11 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         Binding("a", "audit", "Audit log", show=False, id="app.audit"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # Tab itself is the screen's; these name it for `?` and [keys].
+        Binding("tab", "focus_next", "Next pane: tree, detail, task log, ping, events",
+                show=False, id="app.next_pane"),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False,
+                id="app.previous_pane"),
     ]
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
@@ -61,15 +74,20 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            with Vertical(id="left"):
+            with Vertical(id="left") as left:
+                left.border_title = "clusters"
                 yield Input(placeholder="filter by name, id or tag", id="filter")
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
                 yield DetailPane(self.symbols, id="detail")
-                yield PingPanel(id="ping")
-        yield TeachingPanel(id="teaching", classes="bottom-panel" + (
+                yield PingPanel(ascii=self.symbols.ascii, id="ping")
+        teaching = TeachingPanel(id="teaching", classes="bottom-panel" + (
             " visible" if self.teachable() else ""))
-        yield TaskLog(id="tasks", classes="bottom-panel")
+        teaching.border_title = "events"
+        yield teaching
+        tasks = TaskLog(id="tasks", classes="bottom-panel")
+        tasks.border_title = "tasks"
+        yield tasks
         yield Footer()
 
     def on_mount(self) -> None:
@@ -103,10 +121,26 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self.set_keymap({k: v for k, v in self.config.keys.items() if k in known})
 
     def _all_bindings(self) -> list[Binding]:
-        out: list[Binding] = []
-        for cls in (type(self), ClusterTree, TaskLog, SnapshotPanel):
+        return [b for _, bindings in self.binding_contexts() for b in bindings]
+
+    def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
+        """The console's own bindings (those with an id: Textual's unnamed ones, its
+        scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
+        contexts: tuple[tuple[str, type[DOMNode]], ...] = (
+            ("anywhere", type(self)), ("in the tree", ClusterTree),
+            ("in the task log", TaskLog), ("in the ping panel", PingPanel),
+            ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel))
+        out: list[tuple[str, list[Binding]]] = []
+        for context, cls in contexts:
+            found: list[Binding] = []
             for bindings in cls._merge_bindings().key_to_bindings.values():
-                out += [b for b in bindings if b not in out]
+                found += [b for b in bindings if b.id and b.description and b not in found]
+            if cls is type(self):  # the app's keys, by what they act on
+                for prefix, where in (("guest.", "on the guest selected in the tree"),
+                                      ("teach.", "in the demo (teaching mode)")):
+                    out.append((where, [b for b in found if (b.id or "").startswith(prefix)]))
+                found = [b for b in found if not (b.id or "").startswith(("guest.", "teach."))]
+            out.append((context, found))
         return out
 
     def on_unmount(self) -> None:
@@ -164,6 +198,38 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
             result.failing_since if result else None, result.next_try if result else None)
         detail.show(ref, result.inventory if result else None, reach, samples)
 
+    # --- focus --------------------------------------------------------------------------
+
+    def _panes(self) -> list[tuple[Widget, Widget]]:
+        """(what takes the focus, the pane around it) for each pane Tab visits, in
+        PANE_ORDER, those on screen only."""
+        chain = set(self.screen.focus_chain)
+        return [(target, self.query_one(pane)) for focus, pane in PANE_ORDER
+                for target in self.query(focus) if target in chain]
+
+    def _cycle_panes(self, step: int) -> None:
+        panes = self._panes()
+        if not panes:
+            return
+        around = self.focused.ancestors_with_self if self.focused is not None else []
+        # Focus inside a pane (the filter box, the ping address box) counts as that pane.
+        current = next((i for i, (_, pane) in enumerate(panes) if pane in around), -1)
+        panes[(current + step) % len(panes)][0].focus()
+
+    def action_focus_next(self) -> None:
+        """Tab: the next pane (tree, detail, task log, ping, events); inside a dialog,
+        Textual's own order of its fields."""
+        if self.screen is self.screen_stack[0]:
+            self._cycle_panes(1)
+        else:
+            super().action_focus_next()
+
+    def action_focus_previous(self) -> None:
+        if self.screen is self.screen_stack[0]:
+            self._cycle_panes(-1)
+        else:
+            super().action_focus_previous()
+
     # --- actions ------------------------------------------------------------------------
 
     def action_filter(self) -> None:
@@ -194,14 +260,21 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
             loop.refresh_soon()
 
     def action_help(self) -> None:
-        rows = []
+        rows: list[HelpRow] = []
         keymap = self._keymap
-        for binding in self._all_bindings():
-            if not binding.description:
-                continue  # Textual's own unnamed bindings (ctrl+c copies) say nothing here
-            key = keymap.get(binding.id, binding.key) if binding.id else binding.key
-            rows.append((self.get_key_display(Binding(key, "")), binding.description,
-                         binding.id or ""))
+        for context, bindings in self.binding_contexts():
+            keys: dict[str, list[str]] = {}  # one row per id: "l →", "x del"
+            descriptions: dict[str, str] = {}
+            for binding in bindings:
+                assert binding.id is not None
+                mapped = keymap.get(binding.id, binding.key)
+                for key in mapped.split(","):
+                    if key.strip() not in keys.setdefault(binding.id, []):
+                        keys[binding.id].append(key.strip())
+                descriptions.setdefault(binding.id, binding.description)
+            rows += [HelpRow(context, " ".join(self.get_key_display(Binding(k, ""))
+                                               for k in names),
+                             descriptions[i], i, tuple(names)) for i, names in keys.items()]
         self.push_screen(HelpScreen(rows))
 
     def action_audit(self) -> None:
@@ -210,7 +283,14 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         self.push_screen(AuditScreen(self.audit, target=guest))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """The palette's commands, each title once: where Textual offers one of its own
+        under a title the console uses ("Keys", its key panel), the console's wins."""
+        by_title: dict[str, SystemCommand] = {}
+        for command in (*super().get_system_commands(screen), *self._own_commands()):
+            by_title[command.title] = command
+        return by_title.values()
+
+    def _own_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Filter the tree", "Show only guests matching a name, id or tag",
                             self.action_filter)
         yield SystemCommand("Toggle the task log", "Show or hide running and recent tasks",

@@ -30,6 +30,10 @@ NOTIFY_LINE_LIMIT = 300
 
 
 class ConsoleBase(App[int]):
+    # The screen gets class -short under SHORT_SCREEN rows (80x24 over SSH): the CSS
+    # then gives the tree and the detail pane the rows the bottom panels would take.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_SCREEN, "-tall")]
+
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, ascii: bool = False,
                  audit: AuditLog | None = None) -> None:
@@ -91,6 +95,11 @@ class ConsoleBase(App[int]):
             for other in self.query(".bottom-panel"):
                 if other is not panel:
                     other.remove_class("visible")
+
+    def task_measurement(self, cluster: str, task_id: str) -> str | None:
+        """What the ping monitor measured while a task ran ("downtime 187 ms, 12 probes
+        lost"), or None when it did not watch it. The ping feature overrides this."""
+        return None
 
     @property
     def selected(self) -> TreeRef | None:

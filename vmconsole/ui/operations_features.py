@@ -4,7 +4,7 @@ and the task log's detail view. VMConsoleApp combines this with the other featur
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 
 from textual import on
 from textual.app import App
@@ -73,5 +73,7 @@ class OperationsFeatures(ConsoleBase):
             return task, result.inventory.taken_at
 
         name = self.guest_name(message.cluster, message.task.target)
-        self.push_screen(TaskDetailScreen(message.cluster, message.task, lookup,
-                                          name if name != message.task.target else None))
+        self.push_screen(TaskDetailScreen(
+            message.cluster, message.task, lookup,
+            name if name != message.task.target else None,
+            measured=partial(self.task_measurement, message.cluster, message.task.id)))

@@ -1,23 +1,33 @@
 """The ping chart as text: round-trip time over the recent past, outages shaded, events
-marked and labelled on the time axis. Pure plotext (version 5's API) into rich Text.
+marked on the time axis by number and listed below the chart ("1 migration started").
+Pure plotext (version 5's API) into rich Text.
 
 plotext keeps one global figure: call `ping_chart` only from the event loop's thread
 (as vmconsole.ui.plot does), which clears the figure before each chart.
+
+Marker labels are numbers, not words: plotext places text by data coordinates, and where
+its y-tick column is wider than guessed, two words written side by side ran into each
+other ("migration donetop and copy"); a one-character number cannot, and the legend
+below wraps at the panel's width.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import plotext as plt
-from rich.color import Color
 from rich.text import Text
 
 from vmconsole.monitor.ping import Marker, Outage, PingSnapshot
+from vmconsole.monitor.ping.session import MAX_TIMEOUT
+from vmconsole.ui.plot import build, fit, fit_note, rgb
 
 Rgb = tuple[int, int, int]
 
 _Y_LABEL_WIDTH = 7  # "  12.5┤": the y ticks take about this many columns
+# No reply counts after the longest probe timeout: a longer RTT is not a real one.
+_MAX_RTT_MS = MAX_TIMEOUT * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +40,26 @@ class PingChartColors:
     text: str
 
 
-def _rgb(color: str) -> Rgb:
-    triplet = Color.parse(color).get_truecolor()
-    return (triplet.red, triplet.green, triplet.blue)
+@dataclass(frozen=True, slots=True)
+class PingChart:
+    """The drawn chart; the numbered events it marks, for a legend; and a note when
+    some RTT did not fit ("" when all did)."""
+
+    text: Text
+    markers: tuple[Marker, ...] = ()
+    note: str = ""
+
+
+def legend(markers: tuple[Marker, ...], colors: PingChartColors) -> Text:
+    """"1 migration started  2 stop-and-copy ...": the chart's marks by number, each
+    kept whole when the line wraps."""
+    out = Text()
+    for number, marker in enumerate(markers, 1):
+        if number > 1:
+            out.append("  ")
+        out.append(f"{number}\u00a0", style=colors.marker)
+        out.append(marker.label.replace(" ", "\u00a0"))
+    return out
 
 
 def _peaks(points: list[tuple[float, float]], start: float, window: float,
@@ -75,46 +102,52 @@ def _time_ticks(window: float) -> tuple[list[float], list[str]]:
 
 
 def _shade_outages(outages: list[Outage], start: float, end: float, top: float,
-                   min_width: float, color: Rgb) -> None:
+                   min_width: float, color: Rgb, shade: str) -> None:
     for outage in outages:
         left = max(outage.start, start) - end
         right = (end if outage.end is None else outage.end) - end
-        plt.rectangle([left, max(right, left + min_width)], [0, top], marker="░",
+        plt.rectangle([left, max(right, left + min_width)], [0, top], marker=shade,
                       color=color, fill=True)
 
 
 def ping_chart(snap: PingSnapshot, width: int, height: int, colors: PingChartColors,
-               window: float = 30.0) -> Text:
-    """The last WINDOW seconds of SNAP at WIDTH x HEIGHT cells (x: seconds before now)."""
-    if width < 20 or height < 5:
-        return Text("")
+               window: float = 30.0, ascii: bool = False) -> PingChart:
+    """The last WINDOW seconds of SNAP at WIDTH x HEIGHT cells (x: seconds before now).
+    An RTT that is not a finite, non-negative number (no prober sends one, but a chart
+    must not crash on one) is clamped or left out, and the note says so. ASCII: '*'
+    and '#' instead of braille and shading, and +-| axes."""
+    if width < 20 or height < 5 or not math.isfinite(snap.now) or window <= 0:
+        return PingChart(Text(""))
     end = snap.now
     start = end - window
-    replies = [(s.sent - end, s.rtt * 1000) for s in snap.samples
-               if s.rtt is not None and s.sent >= start]
-    lost = [s.sent - end for s in snap.samples if s.rtt is None and s.sent >= start]
-    outages = [o for o in snap.outages if o.end is not None and o.end >= start]
-    if snap.ongoing is not None:
-        outages.append(snap.ongoing)
-    markers = [m for m in snap.markers if start <= m.time <= end]
+    shown = [s for s in snap.samples if s.sent >= start]
+    replies = fit([s.sent - end for s in shown if s.rtt is not None],
+                  [s.rtt * 1000 for s in shown if s.rtt is not None], 0.0, _MAX_RTT_MS)
+    lost = [s.sent - end for s in shown if s.rtt is None]
+    outages = [o for o in (*snap.outages, snap.ongoing) if o is not None
+               and (o.end is None or o.end >= start) and math.isfinite(o.start)
+               and (o.end is None or math.isfinite(o.end))]
+    markers = tuple(m for m in snap.markers if start <= m.time <= end)
+    numbers = [Marker(m.time, str(n)) for n, m in enumerate(markers, 1)]
     canvas_rows = max(3, height - 3)
-    labels = _place_labels(markers, start, window, max(1, width - _Y_LABEL_WIDTH))
+    labels = _place_labels(numbers, start, window, max(1, width - _Y_LABEL_WIDTH))
     # Labels take the top rows; the y range grows so that the data stays below them.
     label_rows = min(canvas_rows - 2, max((row for row, _ in labels), default=-1) + 1)
-    peak = max(0.1, max((y for _, y in replies), default=0.0) * 1.2)
+    peak = max(0.1, max(replies.ys, default=0.0) * 1.2)
     top = peak * canvas_rows / (canvas_rows - label_rows)
 
     plt.clf()
     plt.plotsize(width, height)
     plt.theme("clear")
-    shade, marker_color = _rgb(colors.outage), _rgb(colors.marker)
-    _shade_outages(outages, start, end, top, window / width, shade)
+    shade, marker_color = rgb(colors.outage), rgb(colors.marker)
+    _shade_outages(outages, start, end, top, window / width, shade, "#" if ascii else "░")
     if lost:
         plt.scatter(lost, [0.0] * len(lost), marker="x", color=shade)
-    if replies:
-        xs, ys = _peaks(replies, -window, window, 2 * width)
-        plt.scatter(xs, ys, marker="braille", color=_rgb(colors.rtt))
-    for marker, (row, align) in zip(markers, labels, strict=True):
+    if replies.xs:
+        xs, ys = _peaks(list(zip(replies.xs, replies.ys, strict=True)), -window, window,
+                        2 * width)
+        plt.scatter(xs, ys, marker="*" if ascii else "braille", color=rgb(colors.rtt))
+    for marker, (row, align) in zip(numbers, labels, strict=True):
         plt.vline(marker.time - end, color=marker_color)
         plt.text(marker.label, marker.time - end, top * (1 - row / canvas_rows),
                  color=marker_color, alignment=align)
@@ -122,7 +155,7 @@ def ping_chart(snap: PingSnapshot, width: int, height: int, colors: PingChartCol
     plt.ylim(0, top)
     plt.xticks(*_time_ticks(window))
     plt.yticks([0, top / 2, top], ["0", f"{top / 2:.2g}", f"{top:.2g}ms"])
-    plt.ticks_color(_rgb(colors.text))
+    plt.ticks_color(rgb(colors.text))
     plt.axes_color("default")
     plt.canvas_color("default")
-    return Text.from_ansi(plt.build(), no_wrap=True)
+    return PingChart(build(ascii), markers, fit_note([replies]))

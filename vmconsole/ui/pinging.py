@@ -1,5 +1,7 @@
-"""The ping monitor in the console: `w` probes the selected guest, and a migration or an
-HA failover starts it by itself, with the cluster's events marked on the chart.
+"""The ping monitor in the console: `w` probes the selected guest, and every migration or
+HA failover gets a measurement of its own (several at once), with the cluster's events
+marked on its chart and its result in the task's detail. A measurement ends, saying
+why, when its guest leaves the cluster or a scenario replaces the cluster.
 
 Simulated guests are probed through the simulator (same clock as its events); others by
 ICMP to the IP the backend reports, from the cluster's probe namespace if it has one
@@ -9,13 +11,18 @@ from __future__ import annotations
 
 import time
 
+from textual import on
 from textual.binding import Binding
 
-from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace
+from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace, Task
 from vmconsole.model import Guest, GuestStatus, Inventory
 from vmconsole.monitor.ping import ProbeError, ProbeKind, ProbeTarget
+from vmconsole.monitor.ping.watches import Watch
 from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.messages import OperationStarted
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
@@ -23,7 +30,7 @@ MARKED = {"migration_started", "stop_and_copy", "migration_done", "migration_fai
           "container_stopped", "node_lost", "fence", "fenced", "recovery", "recovered",
           "started", "booted", "power_off", "network_cut", "partition", "restored",
           "watchdog_reset"}
-# Events that start the monitor on their guest when it is not probing anything.
+# Events that start a measurement of their guest when none is running on it.
 STARTS_MONITOR = {"migration_started", "node_lost", "fence", "power_off", "network_cut"}
 # How long an automatically started session runs (simulated failovers take minutes).
 AUTO_DURATION = 900.0
@@ -50,60 +57,138 @@ def guests_concerned(event: ClusterEvent, inventory: Inventory | None) -> list[s
     return []
 
 
-class PingFeatures(ConsoleBase):
-    BINDINGS = [Binding("w", "ping", "Ping", id="app.ping")]
+def measured_why(kind: str) -> str:
+    """What a measurement started by an event measures: "migration" or "failover"."""
+    return "migration" if kind.startswith("migration") else "failover"
 
-    _ping_guest: tuple[str, str] | None = None  # (cluster, guest id) being probed
+
+def is_migration(task: Task) -> bool:
+    """A migration task, whatever the backend calls it (migrate, qmigrate, vzmigrate)."""
+    return "migrat" in task.operation
+
+
+class PingFeatures(ConsoleBase):
+    BINDINGS = [
+        Binding("w", "ping", "Ping", id="app.ping"),
+        Binding("W", "ping_address", "Ping an address", show=False, id="app.ping_address"),
+    ]
 
     def action_ping(self) -> None:
-        """Probe the selected guest, or show/hide the panel for any address."""
+        """Measure the selected guest (or chart its running measurement); with no guest
+        selected, type an address. On the guest already charted, hide the panel."""
         panel = self.query_one(PingPanel)
         ref = self.selected
         result = self.latest.get(ref.cluster) if ref else None
         guest = result.inventory.guest(ref.object_id) if ref and result and \
             result.inventory else None
         if guest is None or ref is None:
-            panel.toggle_class("visible")
-            if panel.has_class("visible"):
-                panel.query_one("#ping-address").focus()
+            self.action_ping_address()
             return
-        self._start_ping(ref.cluster, guest)
+        running = panel.watches.running_on(ref.cluster, guest.id)
+        if running is None:
+            self._start_ping(ref.cluster, guest, why="ping")
+        elif running is panel.selected and panel.has_class("visible"):
+            self.show_ping(False)  # it goes on measuring; `w` shows it again
+            if self.focused is not None and panel in self.focused.ancestors:
+                self.query_one(ClusterTree).focus()
+        else:
+            self.show_ping(True)
+            panel.select(running)
 
-    def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None) -> bool:
+    def show_ping(self, show: bool) -> None:
+        """Show or hide the ping panel; its column knows, for the short-screen layout."""
         panel = self.query_one(PingPanel)
-        panel.add_class("visible")
+        panel.set_class(show, "visible")
+        if panel.parent is not None:
+            panel.parent.set_class(show, "pinging")
+
+    def action_ping_address(self) -> None:
+        """Show the panel with the focus in its address box."""
+        self.show_ping(True)
+        self.query_one(PingPanel).edit_address()
+
+    def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None,
+                    why: str = "ping", task: str | None = None) -> Watch | None:
+        panel = self.query_one(PingPanel)
+        self.show_ping(True)
         try:
             target = probe_target(self.loops[cluster], guest)
         except ProbeError as exc:
             self.notify(str(exc), title="Ping", severity="warning")
-            return False
-        self._ping_guest = (cluster, guest.id)
-        panel.start(target, duration=duration)
-        return True
+            return None
+        return panel.start(target, duration=duration, cluster=cluster, guest=guest.id,
+                           why=why, task=task)
 
     def ping_on_poll(self, result: PollResult) -> None:
-        """Start the monitor on a migration or failover; mark the watched guest's events."""
+        """Start a measurement for each migration or failover, mark its events, link it
+        to its task, and end the measurements of guests that are gone."""
         panel = self.query_one(PingPanel)
-        session = panel.session
-        idle = session is None or not session.running
+        watches = panel.watches
+        inventory = result.inventory
+        ended: list[tuple[Watch, str]] = []
         for event in result.events:
-            concerned = guests_concerned(event, result.inventory)
+            if event.kind == "scenario":  # the simulator replaced the whole cluster
+                ended += [(w, w.ended) for w in watches.end_cluster(
+                    result.cluster, f"cluster {result.cluster} was replaced ({event.message})")]
+                continue
+            concerned = guests_concerned(event, inventory)
             if not concerned or event.kind not in MARKED:
                 continue
-            if idle and event.kind in STARTS_MONITOR and result.inventory is not None:
-                guest = result.inventory.guest(concerned[0])
-                # A stopped guest (an offline migration) answers nothing to measure.
-                if guest is not None and guest.status is not GuestStatus.STOPPED and \
-                        self._start_ping(result.cluster, guest, AUTO_DURATION):
-                    idle = False
-            if self._ping_guest is not None and self._ping_guest[0] == result.cluster \
-                    and self._ping_guest[1] in concerned:
-                panel.mark(event.kind.replace("_", " "), self._session_time(event))
+            for guest_id in concerned:
+                watch = watches.running_on(result.cluster, guest_id)
+                if watch is None and event.kind in STARTS_MONITOR and inventory is not None:
+                    guest = inventory.guest(guest_id)
+                    # A stopped guest (an offline migration) answers nothing to measure.
+                    if guest is not None and guest.status is not GuestStatus.STOPPED:
+                        watch = self._start_ping(result.cluster, guest, AUTO_DURATION,
+                                                 measured_why(event.kind))
+                if watch is not None:
+                    watch.mark(event.kind.replace("_", " "), self._session_time(watch, event))
+        if inventory is not None:
+            present = {g.id for g in inventory.guests}
+            ended += [(w, w.ended) for w in watches.end_vanished(result.cluster, present)]
+            self._link_tasks(result)
+        for watch, why in ended:
+            self.notify(visible(f"{watch.label}: {why}", limit=None),
+                        title="Ping: measurement ended", severity="warning", timeout=8,
+                        markup=False)
 
-    def _session_time(self, event: ClusterEvent) -> float | None:
+    def _link_tasks(self, result: PollResult) -> None:
+        """A measurement started by an event learns the migration task it measures."""
+        watches = self.query_one(PingPanel).watches
+        for task in result.tasks:
+            if task.status.done or not is_migration(task):
+                continue
+            watch = watches.running_on(result.cluster, task.target)
+            if watch is not None and watch.task is None:
+                watch.task = task.id
+
+    @on(OperationStarted)
+    def _measure_migration(self, message: OperationStarted) -> None:
+        """A migration started here is measured from the moment it is accepted (or by
+        the measurement already running on its guest)."""
+        task = message.task
+        if not is_migration(task):
+            return
+        watch = self.query_one(PingPanel).watches.running_on(message.cluster, task.target)
+        if watch is not None:
+            watch.task = watch.task or task.id
+            return
+        result = self.latest.get(message.cluster)
+        guest = result.inventory.guest(task.target) if result and result.inventory else None
+        if guest is not None and guest.status is not GuestStatus.STOPPED:
+            self._start_ping(message.cluster, guest, AUTO_DURATION, "migration", task.id)
+
+    def task_measurement(self, cluster: str, task_id: str) -> str | None:
+        watches = self.query(PingPanel)  # none while the console is closing
+        watch = watches.first().watches.for_task(cluster, task_id) if watches else None
+        return watch.result_text() if watch is not None else None
+
+    @staticmethod
+    def _session_time(watch: Watch, event: ClusterEvent) -> float | None:
         """The event's time on the session's clock: the simulator's own for simulated
         guests; monotonic for real probes, whose events carry wall-clock times."""
-        session = self.query_one(PingPanel).session
-        if session is not None and session.target.kind is ProbeKind.SIM:
+        session = watch.session
+        if session is None or session.target.kind is ProbeKind.SIM:
             return event.time
         return time.monotonic() - (time.time() - event.time)

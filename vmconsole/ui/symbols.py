@@ -28,6 +28,7 @@ class Symbols:
     ha_frozen: str
     ha_unmanaged: str
     duplicate: str  # one of several copies of one guest
+    ascii: bool = False  # charts too: '*' and +-| instead of braille and box drawing
 
     def guest(self, status: GuestStatus) -> str:
         return {
@@ -51,7 +52,7 @@ class Symbols:
 UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░",
                   "…", "!", "❄", "⊘", "⧉")
 ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".",
-                "~", "!", "%", "-", "&")
+                "~", "!", "%", "-", "&", ascii=True)
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

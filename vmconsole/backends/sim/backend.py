@@ -98,6 +98,8 @@ class SimBackend:
             self.sim.advance()
             last_event = self.sim.events[-1].seq if self.sim.events else 0
             self._build(replace(self.cfg, scenario=name, guests=0, nodes=3), last_event)
+            if name is None:  # a scenario says itself; the classic lab is said here
+                self.sim.narrate("scenario", "the classic lab again, as the demo opens")
 
     # --- the protocol's read side ---------------------------------------------------
 

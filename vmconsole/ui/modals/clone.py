@@ -18,7 +18,7 @@ from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
 from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
 
 # Storage types on which Proxmox can make a linked clone (copy-on-write from a template).
 LINKED_CLONE_TYPES = frozenset({"lvmthin", "zfspool", "rbd", "dir", "nfs", "cifs", "btrfs",
@@ -86,7 +86,7 @@ class CloneForm(FormScreen):
             yield from self.row("Copy", Select(options, value=initial, id="snapshot",
                                                compact=True), "snapshot", note)
         if src.linked_possible():
-            yield from self.row("", Checkbox("Linked clone", id="linked", compact=True),
+            yield from self.row("", FormCheckbox("Linked clone", id="linked", compact=True),
                                 "linked", "copy-on-write from the template: near instant, "
                                 "stays on the template's storage")
 

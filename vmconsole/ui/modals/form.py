@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from vmconsole.backends.base import Task
 from vmconsole.text import visible_lines
@@ -47,11 +47,35 @@ FormScreen #buttons > Button { margin-left: 2; }
 """
 
 
+class FormCheckbox(Checkbox, inherit_bindings=False):
+    """A form's checkbox: Space toggles it; Enter submits the form, as in every other
+    field (Textual's Checkbox toggles on Enter too, so Enter meant to submit un-ticked
+    it). It shows X when ticked and nothing when not, not only a change of colour."""
+
+    BINDINGS = [Binding("space", "toggle_button", "Tick or untick", show=False,
+                        id="form.toggle")]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._show_state()
+
+    def watch_value(self) -> None:
+        self._show_state()
+        super().watch_value()
+
+    def _show_state(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else " "
+        self.refresh()
+
+
 class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
     """Subclasses compose their fields with `row()` and implement `collect()`."""
 
     DEFAULT_CSS = FORM_CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+    # Enter submits from any field that has no use of its own for it (an Input submits
+    # through Input.Submitted; a Select, a list and a button keep their Enter).
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel"),
+                Binding("enter", "submit", "Submit", show=False, id="form.submit")]
     SUBMIT_LABEL = "Submit"
     # A backend's parameter name -> the field that shows its reason, where they differ.
     FIELD_FOR: dict[str, str] = {}

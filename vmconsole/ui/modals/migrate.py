@@ -18,7 +18,7 @@ from vmconsole.backends.base import MigrationMode, MigrationTarget
 from vmconsole.model import Guest, GuestKind
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
-from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
 
 MODE_EXPLAINED = {
     MigrationMode.LIVE: "Live: the VM keeps running; memory is copied while it runs, then "
@@ -77,7 +77,7 @@ class MigrateForm(FormScreen):
         options = [Option(target_prompt(t), id=t.node, disabled=not t.allowed)
                    for t in self.targets.values()]
         yield from self.row("Target node", OptionList(*options, id="node"), "node")
-        yield from self.row("", Checkbox("Copy local disks", id="with_local_disks",
+        yield from self.row("", FormCheckbox("Copy local disks", id="with_local_disks",
                                          compact=True), "with_local_disks")
 
     def on_mount(self) -> None:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input
 
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class SnapshotCreateForm(FormScreen):
         yield from self.row("Description", Input(placeholder="optional", id="description",
                                                  compact=True), "description")
         if self.ram_possible:
-            yield from self.row("", Checkbox("Include RAM", id="vmstate", compact=True),
+            yield from self.row("", FormCheckbox("Include RAM", id="vmstate", compact=True),
                                 "vmstate", "a rollback then resumes the VM running; "
                                 "takes time in proportion to its memory")
 

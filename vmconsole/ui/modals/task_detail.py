@@ -24,6 +24,8 @@ from vmconsole.ui.widgets.task_log import status_text
 
 # The task as last polled, and the backend's clock then (None: gone from the backend).
 TaskLookup = Callable[[], tuple[Task | None, float]]
+# What the ping monitor measured while the task ran (None: it did not watch it).
+Measurement = Callable[[], str | None]
 REFRESH_SECONDS = 0.5
 
 
@@ -60,8 +62,10 @@ class TaskDetailScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="task.close")]
 
     def __init__(self, cluster: str, task: Task, lookup: TaskLookup,
-                 target_name: str | None = None) -> None:
+                 target_name: str | None = None, measured: Measurement | None = None
+                 ) -> None:
         super().__init__()
+        self._measured = measured or (lambda: None)
         self.cluster = cluster
         target = visible(task.target)
         self.target_text = f"{visible(target_name)} ({target})" if target_name else target
@@ -88,7 +92,8 @@ class TaskDetailScreen(ModalScreen[None]):
             self._show(task, now)
 
     def _show(self, task: Task, now: float) -> None:
-        key = (task.status, task.progress, len(task.log), task.ended, int(now))
+        measured = self._measured()
+        key = (task.status, task.progress, len(task.log), task.ended, int(now), measured)
         if key == self._shown:
             return
         new_lines = not self._shown or self._shown[2] != len(task.log)
@@ -114,6 +119,8 @@ class TaskDetailScreen(ModalScreen[None]):
         if task.error:
             rows.append(("Error", Text(visible_lines(task.error), styles.bad)))
         rows += result_rows(task.result)
+        if measured is not None:
+            rows.append(("Measured (ping)", Text(measured)))
         for label, value in rows:
             table.add_row(label, value)
         self.query_one("#summary", Static).update(table)

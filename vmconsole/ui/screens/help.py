@@ -1,6 +1,10 @@
-"""`?`: every key the console knows, as currently mapped (after the user's keymap)."""
+"""`?`: every key of the console, as currently mapped (after the user's keymap), by where
+it works. Textual's own keys (scrolling, cursor movement inside a widget) are not listed:
+they are Textual's, work as in every Textual app, and cannot be remapped by id."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
@@ -13,10 +17,23 @@ from textual.widgets import Static
 from vmconsole.text import visible
 
 HELP_INTRO = (
-    "Arrows or h/j/k/l move in the tree; Enter expands. Every key below can be remapped "
-    "in the config file's [keys] table by the id in the last column. Ctrl+P opens the "
-    "command palette, which lists what can be done on the selection."
+    "Arrows or h/j/k/l move in the tree; → and l expand, ← and h collapse. Tab moves "
+    "between the panes: tree, detail, task log, ping, events. Every key below can be "
+    "remapped in the config file's [keys] table by the id in the last column. Ctrl+P "
+    "opens the command palette, which lists what can be done on the selection."
 )
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRow:
+    """One binding: where it works ("in the tree"), its keys as shown ("l →"), what it
+    does, its id for [keys], and its keys as Textual names them ("l", "right")."""
+
+    context: str
+    keys: str
+    description: str
+    binding_id: str
+    names: tuple[str, ...] = ()
 
 
 class HelpScreen(ModalScreen[None]):
@@ -29,19 +46,22 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
-    def __init__(self, bindings: list[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: list[HelpRow]) -> None:
         super().__init__()
-        self._rows = bindings
+        self.rows = rows
 
     def compose(self) -> ComposeResult:
         table = Table(expand=True, box=None, header_style="bold")
         table.add_column("Key", no_wrap=True)
         table.add_column("Does")
         table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True)
-        for key, description, binding_id in self._rows:
-            # Keys come from the user's config: Text, as a Rich Table reads a str as markup.
-            table.add_row(Text(visible(key)), Text(visible(description)),
-                          Text(visible(binding_id)))
+        context = None
+        for row in self.rows:
+            if row.context != context:
+                context = row.context
+                table.add_row(Text(context.capitalize(), style="bold underline"), "", "")
+            table.add_row(Text(visible(row.keys)), Text(visible(row.description)),
+                          Text(visible(row.binding_id)))
         with VerticalScroll():
             yield Static(Text(HELP_INTRO), classes="intro")
             yield Static(table)

@@ -67,10 +67,12 @@ class ClusterTree(Tree[TreeRef]):
     """Clusters -> nodes -> guests. Call `apply()` with each poll result."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
-        Binding("l", "expand_node", "Expand", show=False, id="tree.expand"),
-        Binding("h", "collapse_node", "Collapse", show=False, id="tree.collapse"),
+        Binding("j,down", "cursor_down", "Down", show=False, id="tree.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="tree.up"),
+        Binding("l,right", "expand_node", "Expand, or to the first child", show=False,
+                id="tree.expand"),
+        Binding("h,left", "collapse_node", "Collapse, or to the parent", show=False,
+                id="tree.collapse"),
         Binding("g", "scroll_home", "Top", show=False, id="tree.top"),
         Binding("G", "scroll_end", "Bottom", show=False, id="tree.bottom"),
     ]
@@ -144,6 +146,30 @@ class ClusterTree(Tree[TreeRef]):
 
     def guest_count(self) -> int:
         return sum(1 for b in self._branches.values() for k in b.nodes if not k.startswith("node/"))
+
+    # --- keys --------------------------------------------------------------------------
+
+    def action_expand_node(self) -> None:
+        """→ / l, as in a file manager: expand a collapsed branch, or go to the first
+        child of an open one."""
+        node = self.cursor_node
+        if node is None or not node.allow_expand:
+            return
+        if not node.is_expanded:
+            node.expand()
+        elif node.children:
+            self.move_cursor(node.children[0])
+
+    def action_collapse_node(self) -> None:
+        """← / h: collapse an open branch, or go to the parent of a leaf or a closed
+        branch (never to the hidden root)."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
 
     # --- building -----------------------------------------------------------------------
 

@@ -202,24 +202,39 @@ class DetailPane(VerticalScroll):
     DetailPane .charts { height: auto; }
     """
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="facts")
-        yield MetricChart("CPU", "%", id="chart-cpu")
-        yield MetricChart("Memory", "GiB", id="chart-mem")
-        yield MetricChart("Network", "KiB/s", id="chart-net")
-
-    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
-        None, None, None, [])
-
     def __init__(self, symbols: Symbols = UNICODE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._symbols = symbols
+        self.ascii = symbols.ascii  # charts in ASCII for terminals without Unicode
+        self.border_title = "detail"
+
+    def _say_more(self) -> None:
+        """The title says when there is more below (the graphs, on a short screen), and
+        how to get there: the pane scrolls on purpose, not by accident."""
+        more = self.max_scroll_y - self.scroll_y >= 1
+        arrow = "v" if self.ascii else "↓"
+        self.border_title = f"detail {arrow} more below (Tab here, then {arrow})" if more \
+            else "detail"
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._say_more()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="facts")
+        yield MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu")
+        yield MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem")
+        yield MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net")
+
+    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
+        None, None, None, [])
 
     def _styles(self) -> LabelStyles:
         return LabelStyles.from_variables(self.app.theme_variables)
 
     def on_resize(self) -> None:
         self.show(*self._shown)  # values wrap to the pane's width
+        self.call_after_refresh(self._say_more)
 
     def show(self, ref: TreeRef | None, inventory: Inventory | None, reach: Reach | None,
              samples: list[MetricSample]) -> None:
@@ -249,6 +264,7 @@ class DetailPane(VerticalScroll):
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
         for chart in charts:
             chart.display = show_charts
+        self.call_after_refresh(self._say_more)
         if show_charts:
             self._draw(samples)
 

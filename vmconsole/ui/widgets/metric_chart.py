@@ -19,12 +19,15 @@ class MetricChart(Widget):
     MetricChart {
         height: 9;
         border-title-color: $text-muted;
+        border-subtitle-color: $warning;
         border: round $panel-lighten-2;
     }
     """
 
-    def __init__(self, title: str, unit: str = "", **kwargs: object) -> None:
+    def __init__(self, title: str, unit: str = "", ascii: bool = False,
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.ascii = ascii  # '*' and +-| for terminals without Unicode
         self.border_title = f"{title} ({unit})" if unit else title
         self._times: Sequence[float] = ()
         self._series: Sequence[Series] = ()
@@ -39,5 +42,8 @@ class MetricChart(Widget):
         if len(self._times) < 2:
             return Text("collecting samples…", style="italic")
         muted = theme_color(self.app.theme_variables, "foreground-muted", "grey50")
-        return line_chart(self._times, self._series, self.content_size.width,
-                          self.content_size.height, self._ylim, muted)
+        chart = line_chart(self._times, self._series, self.content_size.width,
+                           self.content_size.height, self._ylim, muted, ascii=self.ascii)
+        # On the bottom border: what did not fit ("clamped: 5 above scale").
+        self.border_subtitle = chart.note or None
+        return chart.text

@@ -1,22 +1,31 @@
-"""The ping panel: one target's live RTT chart with outages shaded and events marked, the
-running statistics, and a line per outage ("downtime 187 ms, 12 probes lost").
+"""The ping panel: every measurement the console runs, one line each, and the selected
+one's live RTT chart with outages shaded and events marked, its statistics, and a line
+per outage ("downtime 187 ms, 12 probes lost").
 
 For the app:
 
-    panel = PingPanel()                      # or PingPanel(monitor) to share a monitor
-    panel.start(ProbeTarget.icmp(guest.ip))  # replaces the session it had
-    panel.start(ProbeTarget.sim(backend, guest.id, guest.name), duration=900)
-    panel.mark("migration started")          # now, in the session's clock
-    panel.mark("fenced", at=event.time)      # a ClusterEvent's time (same clock as the sim)
-    panel.attach(session)                    # show a session started elsewhere
-    panel.stop()
+    panel = PingPanel()                              # or PingPanel(monitor) to share one
+    watch = panel.start(ProbeTarget.icmp(guest.ip))  # a new measurement, selected
+    watch = panel.start(ProbeTarget.sim(backend, guest.id, guest.name), duration=900,
+                        cluster="lab", guest="qemu/101", why="migration", task=task.id)
+    watch.mark("migration started")                  # now, in the session's clock
+    watch.mark("fenced", at=event.time)              # a ClusterEvent's time
+    panel.attach(session)                            # show a session started elsewhere
+    panel.watches.running_on("lab", "qemu/101")      # see monitor.ping.watches
+    panel.stop()                                     # the selected measurement
 
 `start` returns at once: the target is resolved and the session opened in a thread
 worker, and a failure (no ICMP privilege, unknown namespace) shows in the panel. Marks
 made before the session is running are kept and applied when it starts. Each outage
-that ends is also posted as `PingPanel.OutageEnded`, for a notification. A user can type
-any address in the panel's input: `ADDRESS` for ICMP, `ADDRESS:PORT` for TCP. The view
-refreshes at 5 Hz, and only while the panel is on screen.
+that ends is also posted as `PingPanel.OutageEnded`, for a notification. The list's
+up/down choose the measurement charted; `x` stops the chosen one (or forgets it when it
+has ended).
+
+The address box takes the focus only to type an address (the app's `W`, `w` with no
+guest selected, or a click) and never by Tab, so the console's keys (`p`, `f`, ...)
+are never typed into it by accident; Enter starts probing what was typed (`ADDRESS`
+for ICMP, `ADDRESS:PORT` for TCP) and Escape leaves it, each giving the focus back.
+The view refreshes at 5 Hz, and only while the panel is on screen.
 
 (`start` rather than `watch`: every Textual widget already has a `watch` method.)
 """
@@ -29,15 +38,16 @@ from dataclasses import dataclass
 from functools import partial
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
-from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widget import Widget
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from vmconsole.monitor.ping import (
-    Marker,
     NetnsError,
     Outage,
     PingMonitor,
@@ -52,9 +62,10 @@ from vmconsole.monitor.ping.report import (
     format_clock,
     outage_summary,
 )
-from vmconsole.text import visible_lines
+from vmconsole.monitor.ping.watches import Watch, Watches
+from vmconsole.text import visible
 from vmconsole.ui.labels import LabelStyles, theme_color
-from vmconsole.ui.ping_chart import PingChartColors, ping_chart
+from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 _REFRESH_HZ = 5
@@ -80,141 +91,273 @@ class _Request:
     count: int | None
 
 
+class AddressBox(Input):
+    """The address box: focusable only while an address is being typed (see the module's
+    doc), so Tab never lands in it and console keys never end up in it."""
+
+    BINDINGS = [Binding("escape", "leave", "Leave the address box", show=False,
+                        id="ping.leave")]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.can_focus = False
+        self._return_to: Widget | None = None
+
+    def edit(self) -> None:
+        """Take the focus to type an address; it goes back where it was afterwards."""
+        focused = self.screen.focused
+        self._return_to = focused if focused is not self else self._return_to
+        self.can_focus = True
+        self.add_class("editing")
+        self.focus()
+
+    def action_leave(self) -> None:
+        target = self._return_to
+        self._return_to = None
+        self.can_focus = False
+        self.remove_class("editing")
+        if target is not None and target.is_attached and target.focusable:
+            target.focus()
+        else:
+            self.screen.focus_next()
+
+    def on_click(self, event: events.Click) -> None:
+        if not self.has_focus:
+            self.edit()
+
+    def on_blur(self) -> None:
+        self.can_focus = False
+        self.remove_class("editing")
+
+
 class PingPanel(ForwardsWorkerErrors, Vertical):
-    """A ping monitor view for one target at a time."""
+    """The console's ping measurements: a list, and the selected one charted."""
 
     DEFAULT_CSS = """
-    PingPanel { height: 1fr; min-height: 14; border: round $panel-lighten-2;
+    PingPanel { height: 1fr; min-height: 12; border: round $panel-lighten-2;
                 border-title-color: $text-muted; }
     PingPanel > Input, PingPanel > Input:focus { height: 1; border: none; padding: 0 1; }
     PingPanel > Input { background: $surface; }
     PingPanel > Input:focus { background: $boost; }
-    PingPanel > #ping-chart { height: 1fr; min-height: 6; }
-    PingPanel > #ping-stats { height: 1; color: $text-muted; padding: 0 1; }
-    PingPanel > #ping-outages { height: auto; max-height: 5; padding: 0 1; }
+    /* Rows only for what there is to show: the address box while an address is typed
+       (or while there is nothing else), the legend when events are marked. */
+    PingPanel.measuring > AddressBox { display: none; }
+    PingPanel.measuring > AddressBox.editing { display: block; }
+    PingPanel > #ping-list { height: auto; max-height: 3; border: none; padding: 0; }
+    PingPanel > #ping-chart { height: 1fr; min-height: 5; }
+    PingPanel > #ping-legend { height: auto; max-height: 2; padding: 0 1; }
+    PingPanel > #ping-stats { height: auto; max-height: 2; color: $text-muted; padding: 0 1; }
+    PingPanel > #ping-outages { height: auto; max-height: 4; padding: 0 1; }
     PingPanel > #ping-error { height: auto; color: $error; padding: 0 1; }
+    PingPanel > .empty { display: none; }
     """
 
-    class OutageEnded(Message):
-        """An outage of the panel's target has ended (posted from the probe thread)."""
+    BINDINGS = [Binding("x", "stop_selected", "Stop or forget the chosen measurement",
+                        show=False, id="ping.stop")]
 
-        def __init__(self, target: ProbeTarget, outage: Outage) -> None:
+    class OutageEnded(Message):
+        """An outage of one of the panel's targets has ended (posted from the probe
+        thread)."""
+
+        def __init__(self, watch: Watch, target: ProbeTarget, outage: Outage) -> None:
             super().__init__()
+            self.watch = watch
             self.target = target
             self.outage = outage
 
     def __init__(self, monitor: PingMonitor | None = None, *, window: float = 30.0,
-                 name: str | None = None, id: str | None = None,
+                 ascii: bool = False, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._own_monitor = monitor is None
         self._monitor = monitor or PingMonitor()
         self._min_window = window
-        self._session: PingSession | None = None
-        self._early_marks: list[Marker | str] = []
+        self.ascii = ascii  # '*', '#' and +-| for terminals without Unicode
+        self.watches = Watches()
+        self._selected: Watch | None = None
+        self._rows: list[tuple[Watch, str]] = []
         self.border_title = "ping"
+        self.border_subtitle = "W address · x stop"
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="address to ping (ICMP), or address:port (TCP)",
-                    id="ping-address")
+        yield AddressBox(placeholder="W: type an address (ICMP) or address:port (TCP)",
+                         id="ping-address")
+        yield OptionList(id="ping-list")
         yield Static(id="ping-chart")
+        yield Static(id="ping-legend", classes="empty")
         yield Static(id="ping-stats")
         yield Static(id="ping-outages")
-        yield Static(id="ping-error")
+        yield Static(id="ping-error", classes="empty")
 
     def on_mount(self) -> None:
         self.set_interval(1 / _REFRESH_HZ, self._refresh_view)
 
     def on_unmount(self) -> None:
-        self.stop()
+        self.watches.stop_all()
         if self._own_monitor:
             self._monitor.stop_all(wait=0)  # engines end by themselves; never block here
 
     # --- the API ------------------------------------------------------------------------
 
     @property
+    def selected(self) -> Watch | None:
+        """The measurement charted."""
+        return self._selected
+
+    @property
     def session(self) -> PingSession | None:
-        return self._session
+        """The charted measurement's session (None until it has opened)."""
+        return self._selected.session if self._selected is not None else None
 
     def start(self, target: ProbeTarget, *, interval: float = 0.01,
-              duration: float | None = None, count: int | None = None) -> None:
-        """Probe TARGET (replacing the current session); bounded by duration or count,
-        else by the monitor's default of one hour."""
-        self._open(_Request(lambda: target, interval, duration, count))
+              duration: float | None = None, count: int | None = None,
+              cluster: str | None = None, guest: str | None = None, why: str = "ping",
+              task: str | None = None) -> Watch:
+        """Probe TARGET in a new measurement, shown at once; bounded by duration or
+        count, else by the monitor's default of one hour."""
+        watch = self.watches.add(Watch(target.label, cluster, guest, why, task))
+        self._open(watch, _Request(lambda: target, interval, duration, count))
+        self.select(watch)
+        return watch
 
-    def attach(self, session: PingSession) -> None:
+    def attach(self, session: PingSession) -> Watch:
         """Show a session started elsewhere (e.g. on a monitor the app shares)."""
-        self._started(session)
+        watch = self.watches.add(Watch(session.target.label))
+        watch.attach(session)
+        self.select(watch)
+        return watch
 
-    def mark(self, label: str, at: float | None = None) -> None:
-        """An event marker at AT (default now) in the session's clock."""
-        if self._session is None or not self._session.running:
-            self._early_marks.append(label if at is None else Marker(at, label))
-            return
-        self._session.mark(label, at)
+    def select(self, watch: Watch) -> None:
+        """Chart WATCH."""
+        self._selected = watch
+        self.border_title = Text(f"ping {visible(watch.label)}")  # a name is never markup
+        self.call_after_refresh(self._refresh_view)
+
+    def edit_address(self) -> None:
+        """Put the focus in the address box, to type an address."""
+        self.query_one(AddressBox).edit()
 
     def stop(self) -> None:
-        if self._session is not None:
-            self._session.stop()
+        """Stop the charted measurement."""
+        if self._selected is not None:
+            self._selected.end("stopped by the user")
+
+    def action_stop_selected(self) -> None:
+        watch = self._selected
+        if watch is None:
+            return
+        if watch.running:
+            watch.end("stopped by the user")
+        else:
+            self.watches.remove(watch)
+            self._selected = next(iter(reversed(list(self.watches))), None)
+        self._refresh_view()
 
     # --- inside -------------------------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
+        box = self.query_one(AddressBox)
+        box.action_leave()
         if text:
-            self._open(_Request(lambda: target_from_text(text), 0.01, None, None))
+            box.value = ""
+            watch = self.watches.add(Watch(text))
+            self._open(watch, _Request(lambda: target_from_text(text), 0.01, None, None))
+            self.select(watch)
 
-    @work(thread=True, exclusive=True, group="ping-open", exit_on_error=False,
-          name="Ping monitor")
-    def _open(self, request: _Request) -> None:
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        index = event.option_index
+        if 0 <= index < len(self._rows) and self._rows[index][0] is not self._selected:
+            self.select(self._rows[index][0])
+
+    @work(thread=True, group="ping-open", exit_on_error=False, name="Ping monitor")
+    def _open(self, watch: Watch, request: _Request) -> None:
         # A name lookup or entering a namespace may block: never on the event loop.
         try:
             target = request.make_target()
             session = self._monitor.start(
                 target, interval=request.interval, duration=request.duration,
-                count=request.count, on_outage=partial(self._outage_ended, target))
+                count=request.count, on_outage=partial(self._outage_ended, watch, target))
         except (ProbeError, NetnsError, ValueError) as exc:
-            self.app.call_from_thread(self._show_error, str(exc))
+            self.app.call_from_thread(self._failed, watch, str(exc))
             return
-        self.app.call_from_thread(self._started, session)
+        self.app.call_from_thread(self._started, watch, session)
 
-    def _outage_ended(self, target: ProbeTarget, outage: Outage) -> None:
-        self.post_message(self.OutageEnded(target, outage))  # thread-safe in Textual
+    def _outage_ended(self, watch: Watch, target: ProbeTarget, outage: Outage) -> None:
+        self.post_message(self.OutageEnded(watch, target, outage))  # thread-safe in Textual
 
-    def _started(self, session: PingSession) -> None:
-        self.stop()
-        self._session = session
-        for mark in self._early_marks:
-            if isinstance(mark, Marker):
-                session.mark(mark.label, mark.time)
-            else:
-                session.mark(mark)
-        self._early_marks.clear()
-        # Content, not str: a border title given as a str is read as markup.
-        self.border_title = Content(f"ping {session.target.label}")
-        self.query_one("#ping-error", Static).update("")
-        self.call_after_refresh(self._refresh_view)
+    def _started(self, watch: Watch, session: PingSession) -> None:
+        if watch.ended:  # ended (its guest vanished) while it was being opened
+            session.stop()
+        watch.attach(session)
+        if watch is self._selected:
+            self.select(watch)
 
-    def _show_error(self, message: str) -> None:
-        self.query_one("#ping-error", Static).update(Text(visible_lines(message)))
+    def _failed(self, watch: Watch, message: str) -> None:
+        watch.error = message
+        self._refresh_view()
 
     def _refresh_view(self) -> None:
-        if self._session is None or not self.is_on_screen:
+        if not self.is_on_screen:
             return
-        snap = self._session.snapshot()
+        self._refresh_list()
+        watch = self._selected
+        error = self.query_one("#ping-error", Static)
+        if watch is None:
+            return
+        reason = watch.error or (f"ended: {watch.ended}" if watch.ended else "")
+        error.update(Text(visible(reason, None)))
+        error.set_class(not reason, "empty")
+        chart = self.query_one("#ping-chart", Static)
+        if watch.session is None:
+            chart.update(Text(""))
+            return
+        snap = watch.session.snapshot()
         variables = self.app.theme_variables
         colors = PingChartColors(
             rtt=theme_color(variables, "success", "green"),
             outage=theme_color(variables, "error", "red"),
             marker=theme_color(variables, "warning", "yellow"),
             text=theme_color(variables, "foreground-muted", "grey50"))
-        chart = self.query_one("#ping-chart", Static)
         window = min(max(self._min_window, snap.now - snap.started), 180.0)
         size = chart.content_size
-        chart.update(ping_chart(snap, size.width, size.height, colors, window))
+        drawn = ping_chart(snap, size.width, size.height, colors, window, self.ascii)
+        chart.update(drawn.text)
+        line = legend(drawn.markers, colors)
+        if drawn.note:
+            line.append(f"  {drawn.note}", style=colors.outage)
+        shown = self.query_one("#ping-legend", Static)
+        shown.update(line)
+        shown.set_class(not line, "empty")
         self.query_one("#ping-stats", Static).update(Text(self._stats_line(snap)))
         self.query_one("#ping-outages", Static).update(self._outage_lines(snap))
+
+    def _refresh_list(self) -> None:
+        """One line per measurement; rebuilt only when a line changed."""
+        styles = LabelStyles.from_variables(self.app.theme_variables)
+        rows = [(w, self._row_text(w)) for w in self.watches]
+        if rows == self._rows:
+            return
+        self._rows = rows
+        options = self.query_one("#ping-list", OptionList)
+        options.clear_options()
+        for watch, text in rows:
+            style = styles.accent if watch.running else styles.muted
+            options.add_option(Option(Text(text, style=style, no_wrap=True,
+                                           overflow="ellipsis")))
+        index = next((i for i, (w, _) in enumerate(rows) if w is self._selected), None)
+        if index is not None:
+            options.highlighted = index
+        options.display = bool(rows)
+        self.set_class(bool(rows), "measuring")
+
+    def _row_text(self, watch: Watch) -> str:
+        state = ("*" if self.ascii else "●") if watch.running else (
+            "#" if self.ascii else "■")
+        found = visible(watch.result_text(), None)  # an error's words come from outside
+        return f"{state} {visible(watch.label)} · {watch.why} · {found}"
 
     @staticmethod
     def _stats_line(snap: PingSnapshot) -> str:

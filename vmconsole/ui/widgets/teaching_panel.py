@@ -40,10 +40,13 @@ def scale_text(scale: float) -> str:
 class TeachingPanel(Vertical):
     """Add events with `add_events`; the status line with `show_status`."""
 
+    # As tall as what it has to say, up to 8 rows (5 on a short screen: app.tcss):
+    # an empty timeline must not take rows from the tree.
     DEFAULT_CSS = """
-    TeachingPanel { height: 7; border-top: solid $panel-lighten-2; }
+    TeachingPanel { height: auto; max-height: 8; border-top: solid $panel-lighten-2; }
     TeachingPanel #teach-status { height: 1; background: $panel; padding: 0 1; }
-    TeachingPanel RichLog { height: 1fr; padding: 0 1; overflow-x: hidden; }
+    TeachingPanel RichLog { height: auto; min-height: 1; max-height: 6; padding: 0 1;
+                            overflow-x: hidden; }
     """
 
     _status = ""

@@ -1,0 +1,59 @@
+"""The console's measurements: a guest that leaves its cluster ends its measurement with
+the reason, and the result reads as a person would say it."""
+
+from __future__ import annotations
+
+from tests.ping.conftest import FakeSim
+from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
+from vmconsole.monitor.ping.watches import KEEP_ENDED, Watch, Watches
+
+
+def session(pattern: str) -> PingSession:
+    """One probe every 100 ms ending now (a frozen clock): '.' a reply, 'x' lost."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)
+    s = PingSession(ProbeTarget.sim(sim, "qemu/100", "web"), interval=0.1, timeout=0.2,
+                    count=None, duration=60)
+    for seq, c in enumerate(pattern):
+        s.record(ProbeResult(seq, sim.now() - (len(pattern) - seq) * 0.1,
+                             0.0005 if c == "." else None))
+    return s
+
+
+def test_a_guest_gone_from_its_cluster_ends_its_measurement_saying_why():
+    watches = Watches()
+    gone = watches.add(Watch("web", cluster="lab", guest="qemu/100"))
+    gone.attach(session("." * 50 + "x" * 30))  # down when it vanished
+    stays = watches.add(Watch("db", cluster="lab", guest="qemu/101"))
+    other = watches.add(Watch("web", cluster="kvm", guest="qemu/100"))
+    ended = watches.end_vanished("lab", {"qemu/101"})
+    assert ended == [gone]
+    assert not gone.running and stays.running and other.running
+    assert gone.ended == "qemu/100 is no longer in cluster lab"
+    text = gone.result_text()
+    assert "still down" not in text and text.endswith("ended: qemu/100 is no longer in "
+                                                      "cluster lab")
+    assert watches.running_on("lab", "qemu/100") is None
+
+
+def test_results_in_words():
+    one = Watch("web")
+    assert one.result_text() == "starting…"
+    one.attach(session("." * 20 + "x" * 5 + "." * 20))
+    assert one.result_text().startswith("downtime ") and "5 probes lost" in one.result_text()
+    two = Watch("web")
+    two.attach(session("." * 10 + "xxx" + "." * 10 + "xxxx" + "." * 10))
+    assert two.result_text().startswith("2 outages, downtime ")
+    clean = Watch("web")
+    clean.attach(session("." * 30))
+    assert clean.result_text() == "no outage in 30 probes"
+    assert Watch("x", error="no ICMP privilege").result_text() == (
+        "not measured: no ICMP privilege")
+
+
+def test_ended_measurements_are_bounded_running_ones_kept():
+    watches = Watches()
+    running = watches.add(Watch("keep", cluster="lab", guest="qemu/1"))
+    for i in range(KEEP_ENDED + 5):
+        watches.add(Watch(f"old{i}", error="failed"))
+    assert running in list(watches)
+    assert len(watches) == KEEP_ENDED + 1

@@ -1,0 +1,373 @@
+"""Every key `?` shows works where `?` says it does: the test reads the help screen's
+rows, and for each row and each of its keys sets up that context, presses the key and
+checks what a user would see. A row without a check here fails the test, so a new key
+cannot go unchecked. The palette lists no entry twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from textual.screen import Screen
+from textual.widgets import Input, OptionList
+
+from vmconsole.backends.base import TaskStatus
+from vmconsole.session import Role, Session
+from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.modals.clone import CloneForm
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.ha import HAForm
+from vmconsole.ui.modals.migrate import MigrateForm
+from vmconsole.ui.modals.shutdown import ShutdownForm
+from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
+from vmconsole.ui.modals.snapshots import SnapshotPanel
+from vmconsole.ui.modals.task_detail import TaskDetailScreen
+from vmconsole.ui.screens.audit import AuditScreen
+from vmconsole.ui.screens.faults import FaultScreen
+from vmconsole.ui.screens.help import HelpRow, HelpScreen
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
+from vmconsole.ui.widgets.task_log import TaskLog
+
+WEB1, DB1, TEST1, TEMPLATE = "qemu/100", "qemu/101", "qemu/103", "qemu/9000"
+
+
+class Walk:
+    """One console, put into each context in turn."""
+
+    def __init__(self, c: FrozenConsole, pilot) -> None:
+        self.c, self.pilot, self.app = c, pilot, c.app
+
+    async def until(self, condition: Callable[[], object], what: str,
+                    seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.02)
+            await self.pilot.pause()
+
+    async def main_screen(self) -> None:
+        """Close whatever is open, as Escape would (a waiting flow gets None)."""
+        while len(self.app.screen_stack) > 1:
+            self.app.screen.dismiss(None)
+            await self.pilot.pause()
+        await self.pilot.pause()
+
+    async def tree_on(self, object_id: str) -> ClusterTree:
+        await self.main_screen()
+        tree = self.app.query_one(ClusterTree)
+        assert tree.select_ref(TreeRef("lab", object_id))
+        tree.focus()
+        await self.pilot.pause()
+        return tree
+
+    async def press(self, key: str) -> None:
+        await self.pilot.press(key)
+        await self.pilot.pause()
+
+    def on_top(self, kind: type[Screen]) -> bool:
+        return isinstance(self.app.screen, kind)
+
+    def cursor(self) -> str:
+        ref = self.app.query_one(ClusterTree).selected_ref()
+        return ref.object_id if ref else ""
+
+    def tasks_on(self, guest: str, operation: str) -> int:
+        return sum(1 for t in self.c.backend.tasks()
+                   if t.target == guest and t.operation == operation)
+
+
+Check = Callable[[Walk, str], Awaitable[None]]
+
+
+def opens(kind: type[Screen], on: str = WEB1) -> Check:
+    """The key, on guest ON, opens a screen of KIND."""
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(on)
+        await w.press(key)
+        await w.until(lambda: w.on_top(kind), kind.__name__)
+    return check
+
+
+def starts_task(operation: str, on: str) -> Check:
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(on)
+        before = w.tasks_on(on, operation)
+        await w.press(key)
+        await w.until(lambda: w.tasks_on(on, operation) > before, f"a {operation} task")
+    return check
+
+
+def moves(start: str, expected: str) -> Check:
+    """In the tree, from START the key puts the cursor on EXPECTED."""
+    async def check(w: Walk, key: str) -> None:
+        tree = await w.tree_on(start)
+        tree.root.expand_all()
+        await w.pilot.pause()
+        await w.press(key)
+        assert w.cursor() == expected, (key, w.cursor())
+    return check
+
+
+def toggles(selector: str) -> Check:
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(WEB1)
+        panel = w.app.query_one(selector)
+        before = panel.has_class("visible")
+        await w.press(key)
+        assert panel.has_class("visible") is not before
+        await w.press(key)
+        assert panel.has_class("visible") is before
+    return check
+
+
+def sets_scale(start: float, expected: float) -> Check:
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(WEB1)
+        w.c.backend.set_time_scale(start)
+        await w.press(key)
+        await w.until(lambda: w.c.backend.time_scale == expected, f"time x{expected}")
+        w.c.backend.set_time_scale(1.0)
+    return check
+
+
+async def filter_box(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    await w.press(key)
+    box = w.app.query_one("#filter", Input)
+    assert box.has_class("visible") and w.app.focused is box
+    await w.press("escape")
+
+
+async def clear_filter(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    await w.press("slash")
+    for ch in "web":
+        await w.press(ch)
+    box = w.app.query_one("#filter", Input)
+    assert box.value == "web"
+    await w.press(key)
+    assert box.value == "" and not box.has_class("visible")
+
+
+async def refresh(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    asked: list[bool] = []
+    w.c.loop.refresh_soon = lambda: asked.append(True)  # type: ignore[method-assign]
+    await w.press(key)
+    assert asked, "no poll was asked for"
+
+
+async def next_pane(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    await w.press(key)
+    assert w.app.focused is w.app.query_one("#detail")
+
+
+async def previous_pane(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    w.app.query_one("#detail").focus()
+    await w.pilot.pause()
+    await w.press(key)
+    assert isinstance(w.app.focused, ClusterTree)
+
+
+async def ping(w: Walk, key: str) -> None:
+    await w.tree_on(DB1)
+    panel = w.app.query_one(PingPanel)
+    watches = panel.watches
+    if (running := watches.running_on("lab", DB1)) is not None:
+        running.end("test")
+    await w.press(key)
+    assert watches.running_on("lab", DB1) is not None and panel.has_class("visible")
+
+
+async def ping_address(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    await w.press(key)
+    assert isinstance(w.app.focused, AddressBox)
+    await w.press("escape")
+
+
+async def faults(w: Walk, key: str) -> None:
+    await w.tree_on("node/pve3")
+    await w.press(key)
+    await w.until(lambda: w.on_top(FaultScreen), "the fault menu")
+
+
+async def quits(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    await w.press(key)
+    await w.until(lambda: w.app._exit_renderables is not None or not w.app.is_running
+                  or w.app.return_code is not None, "the console to quit")
+
+
+async def in_task_log(w: Walk, key: str) -> None:
+    await w.main_screen()
+    w.app.show_panel(w.app.query_one(TaskLog), True)
+    await w.until(lambda: w.app.query_one(TaskLog).row_count > 0, "a task in the log")
+    w.app.query_one(TaskLog).focus()
+    await w.pilot.pause()
+    await w.press(key)
+    await w.until(lambda: w.on_top(TaskDetailScreen), "the task's detail")
+
+
+async def ping_stop(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    panel = w.app.query_one(PingPanel)
+    if panel.watches.running_on("lab", WEB1) is None:
+        await w.press("w")
+    watch = panel.watches.running_on("lab", WEB1)
+    assert watch is not None
+    panel.add_class("visible")
+    panel.select(watch)
+    await w.until(lambda: panel.query_one("#ping-list", OptionList).display, "the list")
+    panel.query_one("#ping-list").focus()
+    await w.pilot.pause()
+    await w.press(key)
+    assert not watch.running and watch.ended == "stopped by the user"
+
+
+async def leave_address(w: Walk, key: str) -> None:
+    await w.tree_on(WEB1)
+    await w.press("W")
+    assert isinstance(w.app.focused, AddressBox)
+    await w.press(key)
+    assert isinstance(w.app.focused, ClusterTree)
+
+
+async def snapshot_panel(w: Walk) -> SnapshotPanel:
+    await w.tree_on(WEB1)
+    await w.press("S")
+    await w.until(lambda: w.on_top(SnapshotPanel), "the snapshot panel")
+    panel = w.app.screen
+    assert isinstance(panel, SnapshotPanel)
+    await w.until(lambda: panel.snapshots, "the snapshots")
+    return panel
+
+
+def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
+    """In the snapshot panel (on snapshot s1 when ON_SNAPSHOT), the key opens KIND, or
+    (None) closes the panel."""
+    async def check(w: Walk, key: str) -> None:
+        panel = await snapshot_panel(w)
+        if on_snapshot:
+            tree = panel.query_one("#snap-tree")
+            node = next(n for n in tree.root.children if n.data == "s1")  # type: ignore[attr-defined]
+            tree.move_cursor(node)  # type: ignore[attr-defined]
+            await w.pilot.pause()
+        await w.press(key)
+        if kind is None:
+            await w.until(lambda: not w.on_top(SnapshotPanel), "the panel to close")
+        else:
+            await w.until(lambda: w.on_top(kind), kind.__name__)
+    return check
+
+
+CHECKS: dict[str, Check] = {
+    "app.filter": filter_box,
+    "app.clear_filter": clear_filter,
+    "app.help": opens(HelpScreen),
+    "app.tasks": toggles("#tasks"),
+    "app.refresh": refresh,
+    "app.audit": opens(AuditScreen),
+    "app.next_pane": next_pane,
+    "app.previous_pane": previous_pane,
+    "app.ping": ping,
+    "app.ping_address": ping_address,
+    "teach.panel": toggles("#teaching"),
+    "teach.pause": sets_scale(1.0, 0.0),
+    "teach.faster": sets_scale(1.0, 10.0),
+    "teach.slower": sets_scale(10.0, 1.0),
+    "teach.faults": faults,
+    "guest.start": starts_task("start", TEST1),
+    "guest.shutdown": opens(ShutdownForm),
+    "guest.stop": opens(ConfirmScreen),
+    "guest.reboot": starts_task("reboot", DB1),
+    "guest.create": opens(CreateFromTemplateForm, TEMPLATE),
+    "guest.template": opens(ConfirmScreen, TEST1),
+    "guest.snapshots": opens(SnapshotPanel),
+    "guest.clone": opens(CloneForm, TEST1),
+    "guest.migrate": opens(MigrateForm),
+    "guest.ha": opens(HAForm),
+    "tree.down": moves("node/pve1", WEB1),
+    "tree.up": moves(WEB1, "node/pve1"),
+    "tree.expand": moves("node/pve1", WEB1),
+    "tree.collapse": moves(WEB1, "node/pve1"),
+    "tree.top": moves(WEB1, "cluster"),
+    "tree.bottom": moves("node/pve1", "lxc/200"),
+    "tasks.open": in_task_log,
+    "ping.stop": ping_stop,
+    "ping.leave": leave_address,
+    "snapshots.close": in_snapshots(None, on_snapshot=False),
+    "snapshots.take": in_snapshots(SnapshotCreateForm, on_snapshot=False),
+    "snapshots.rollback": in_snapshots(ConfirmScreen),
+    "snapshots.delete": in_snapshots(ConfirmScreen),
+    "snapshots.clone": in_snapshots(CloneForm),
+    "app.quit": quits,  # last: the console is gone after it
+}
+
+
+async def help_rows(w: Walk) -> list[HelpRow]:
+    await w.tree_on(WEB1)
+    await w.press("question_mark")
+    screen = w.app.screen
+    assert isinstance(screen, HelpScreen)
+    rows = list(screen.rows)
+    await w.press("escape")
+    return rows
+
+
+async def test_every_key_in_the_help_works_where_the_help_says():
+    c = FrozenConsole(session=Session("teacher", Role.ADMIN))
+    async with c.app.run_test(size=(120, 50)) as pilot:
+        w = Walk(c, pilot)
+        c.poll()
+        await pilot.pause()
+        task = c.backend.snapshot_create(WEB1, "s1", "", False)
+        for _ in range(30):
+            c.poll(advance=2.0)
+            await pilot.pause()
+            if any(t.id == task.id and t.status is not TaskStatus.RUNNING
+                   for t in c.backend.tasks()):
+                break
+        rows = await help_rows(w)
+        ids = [row.binding_id for row in rows]
+        assert len(ids) == len(set(ids)), "a binding is listed twice"
+        assert set(ids) == set(CHECKS), (
+            f"help rows without a check: {sorted(set(ids) - set(CHECKS))}; "
+            f"checks without a row: {sorted(set(CHECKS) - set(ids))}")
+        assert all(row.binding_id and row.description for row in rows)
+        by_id = {row.binding_id: row for row in rows}
+        for binding_id, check in CHECKS.items():
+            for key in by_id[binding_id].names:
+                try:
+                    await check(w, key)
+                except AssertionError as exc:
+                    raise AssertionError(f"{binding_id} ({key}, "
+                                         f"{by_id[binding_id].context}): {exc}") from exc
+                if binding_id == "app.quit":
+                    return
+
+
+async def test_the_palette_lists_no_entry_twice(console_factory):
+    c = console_factory(session=Session("teacher", Role.ADMIN))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", WEB1))
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.5)
+        options = c.app.screen.query_one(OptionList)
+        deadline = time.monotonic() + 10
+        while options.option_count < 10 and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        titles = [str(options.get_option_at_index(i).prompt).split("\n")[0]
+                  for i in range(options.option_count)]
+        assert titles, "the palette lists nothing"
+        assert len(titles) == len(set(titles)), sorted(t for t in titles
+                                                       if titles.count(t) > 1)
+        assert any(t.startswith("Keys") for t in titles)

@@ -1,0 +1,160 @@
+"""Keys as the README and `?` promise them: the tree's expand and collapse, Enter on a
+form's checkbox, console keys next to the ping panel's address box, the Tab order and
+the focused pane's highlight."""
+
+from __future__ import annotations
+
+import pytest
+from textual.color import Color
+from textual.widgets import Input, Static
+
+from tests.ui_ops.helpers import act, on_guest
+from vmconsole.audit import AuditLog
+from vmconsole.session import Role, Session
+from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.form import FormCheckbox
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+
+
+def cursor(app) -> str:
+    ref = app.query_one(ClusterTree).selected_ref()
+    return ref.object_id if ref else ""
+
+
+@pytest.mark.parametrize(("expand", "collapse"), [("l", "h"), ("right", "left")])
+async def test_expand_and_collapse_in_the_tree(console_factory, expand, collapse):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        assert tree.select_ref(TreeRef("lab", "node/pve1"))
+        await pilot.pause()
+        pve1 = tree.cursor_node
+        assert pve1 is not None and pve1.is_expanded
+        await pilot.press(collapse)
+        assert not pve1.is_expanded, "collapse on an open node closes it"
+        await pilot.press(collapse)
+        assert cursor(c.app) == "cluster", "collapse on a closed node goes to its parent"
+        await pilot.press("down", expand)
+        assert pve1.is_expanded, "expand on a closed node opens it"
+        await pilot.press(expand)
+        first_guest = pve1.children[0].data
+        assert first_guest is not None and cursor(c.app) == first_guest.object_id
+        await pilot.press(expand)  # a guest is a leaf: nothing to open
+        assert cursor(c.app) == first_guest.object_id
+        await pilot.press(collapse)
+        assert cursor(c.app) == "node/pve1", "collapse on a leaf goes to its node"
+
+
+async def test_enter_on_a_checkbox_submits_the_form_and_space_toggles(console_factory,
+                                                                      tmp_path):
+    c = console_factory(session=Session("alice", Role.OPERATOR),
+                        audit=AuditLog(tmp_path / "audit.jsonl"))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await on_guest(pilot, c, "debian12-ct-template")
+        await act(pilot, "n")
+        form = c.app.screen
+        assert isinstance(form, CreateFromTemplateForm)
+        linked = form.query_one("#linked", FormCheckbox)
+        linked.focus()
+        await pilot.pause()
+        before = linked.value
+        assert str(linked.render()).startswith(("▐X▌", "▐ ▌"))
+        await act(pilot, "space")
+        assert linked.value is not before, "Space toggles"
+        assert ("X" in str(linked.render())) is linked.value, "the box shows its state"
+        await act(pilot, "space")
+        assert linked.value is before
+        await act(pilot, "enter")
+        assert linked.value is before, "Enter must not untick the box"
+        # Enter submitted the form: the empty name is refused next to its field.
+        error = form.query_one("#error-name", Static)
+        assert error.has_class("shown")
+
+
+def pane_of(app) -> str:
+    """The id of the pane that holds the focus."""
+    focused = app.focused
+    assert focused is not None
+    return next(node.id for node in focused.ancestors_with_self
+                if node.id in ("left", "detail", "tasks", "ping", "teaching"))
+
+
+async def test_tab_visits_tree_detail_tasks_ping_events_in_that_order(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 50)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("t", "w")  # the task log and the ping panel too
+        await pilot.pause(0.3)
+        assert pane_of(c.app) == "left"
+        seen = []
+        for _ in range(5):
+            await pilot.press("tab")
+            seen.append(pane_of(c.app))
+        assert seen == ["detail", "tasks", "ping", "teaching", "left"]
+        await pilot.press("shift+tab")
+        assert pane_of(c.app) == "teaching"
+        assert not isinstance(c.app.focused, Input), "Tab never lands in a text box"
+        # The ping and events panels hidden, the task log is the second Tab from the tree.
+        c.app.query_one(ClusterTree).focus()
+        await pilot.press("w", "e")
+        await pilot.pause()
+        assert c.app.query_one("#tasks").has_class("visible")
+        await pilot.press("tab", "tab")
+        assert pane_of(c.app) == "tasks"
+
+
+@pytest.mark.parametrize("theme", ["vmconsole-dark", "vmconsole-light",
+                                   "vmconsole-high-contrast"])
+async def test_the_focused_pane_is_highlighted_in_every_theme(console_factory, theme):
+    c = console_factory(theme=theme)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.press("t")
+        await pilot.pause()
+        accent = Color.parse(c.app.theme_variables["accent"])
+        panes = {name: c.app.query_one(f"#{name}") for name in ("left", "detail", "tasks")}
+        for focused in ("left", "detail", "tasks"):
+            while pane_of(c.app) != focused:
+                await pilot.press("tab")
+            await pilot.pause()
+            for name, pane in panes.items():
+                edge, color = pane.styles.border_top
+                lit = name == focused
+                assert (edge == "heavy" and color == accent) is lit, (name, focused)
+                assert (pane.styles.border_title_color == accent) is lit
+                assert pane.border_title
+
+
+async def test_console_keys_are_never_typed_into_the_ping_address_box(console_factory):
+    c = console_factory(session=Session("teacher", Role.ADMIN))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("w")
+        await pilot.pause(0.3)
+        box = c.app.query_one("#ping-address", Input)
+        for _ in range(6):  # round the panes: never into the box
+            await pilot.press("tab")
+            assert c.app.focused is not box
+            if pane_of(c.app) == "ping":
+                break
+        assert pane_of(c.app) == "ping"
+        await pilot.press("p")  # pause the simulated clock, from the ping panel
+        await c.app.workers.wait_for_complete()
+        assert c.backend.time_scale == 0.0
+        assert box.value == ""
+        # W is for typing an address: then letters go into the box, Escape leaves it.
+        await pilot.press("W")
+        assert c.app.focused is box
+        await pilot.press("p", "f")
+        assert box.value == "pf"
+        await pilot.press("escape")
+        assert c.app.focused is not box and pane_of(c.app) == "ping"
+        await pilot.press("p")  # the console's key again: the clock runs
+        await c.app.workers.wait_for_complete()
+        assert c.backend.time_scale == 1.0 and box.value == "pf"

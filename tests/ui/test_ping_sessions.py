@@ -1,0 +1,109 @@
+"""Every migration and failover gets a measurement of its own, even while another runs;
+each shows in the panel and in its task's detail; measurements of guests that leave the
+cluster end, saying why."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.console import Console
+from textual.widgets import OptionList, Static
+
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.sim.clock import RealClock
+from vmconsole.config import SimCluster
+from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.ui.modals.task_detail import TaskDetailScreen
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.ping_panel import PingPanel
+from vmconsole.ui.widgets.task_log import TaskLog
+
+
+def plain(widget: Static) -> str:
+    console = Console(width=200, record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def list_rows(panel: PingPanel) -> list[str]:
+    options = panel.query_one("#ping-list", OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def poll_until(c: FrozenConsole, pilot, condition, seconds: float = 20.0,
+                     advance: float = 0.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        c.poll(advance)
+        await pilot.pause(0.1)
+
+
+async def test_a_migration_is_measured_while_w_measures_another_guest():
+    # The simulated clock runs at 10x, so a container's ~8 s restart takes under a second.
+    c = FrozenConsole(SimCluster(), clock=RealClock(10.0))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("w")
+        panel = c.app.query_one(PingPanel)
+        web1 = panel.watches.running_on("lab", "qemu/100")
+        assert web1 is not None
+        task = c.backend.migrate("lxc/200", "pve1", MigrationMode.RESTART)
+        await poll_until(c, pilot, lambda: panel.watches.running_on("lab", "lxc/200"))
+        dns1 = panel.watches.running_on("lab", "lxc/200")
+        assert dns1 is not None and dns1.why == "migration"
+        assert web1.running, "the first measurement goes on"
+
+        def measured() -> bool:
+            session = dns1.session
+            return session is not None and bool(session.snapshot().outages)
+
+        await poll_until(c, pilot, measured)
+        assert dns1.task == task.id
+        await pilot.pause(0.3)  # the panel's 5 Hz refresh
+        rows = list_rows(panel)
+        assert len(rows) == 2
+        assert any("web1" in r and "ping" in r for r in rows)
+        assert any("dns1" in r and "migration" in r and "downtime" in r for r in rows)
+        # The task's detail says what the monitor measured.
+        c.app.query_one(TaskLog).post_message(TaskLog.Opened("lab", task))
+        await pilot.pause(0.2)
+        screen = c.app.screen
+        assert isinstance(screen, TaskDetailScreen)
+        summary = plain(screen.query_one("#summary", Static))
+        assert "Measured (ping)" in summary and "downtime" in summary, summary
+        web1.end("test over")
+        dns1.end("test over")
+
+
+async def test_a_scenario_ends_the_measurements_of_the_replaced_cluster(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("w")
+        panel = c.app.query_one(PingPanel)
+        watch = panel.watches.running_on("lab", "qemu/100")
+        assert watch is not None
+        c.backend.start_scenario("split-brain")
+        c.poll(advance=1.0)
+        await pilot.pause()
+        assert not watch.running
+        assert "replaced" in watch.ended
+        await asyncio.sleep(0.3)
+        await pilot.pause()
+        shown = plain(panel.query_one("#ping-error", Static))
+        assert "ended:" in shown and "replaced" in shown
+        assert "still down" not in watch.result_text()
+        # Back to the classic lab: it too replaces the cluster.
+        await pilot.press("w")
+        again = panel.watches.running_on("lab", "qemu/100")
+        assert again is not None and again is not watch
+        c.backend.start_scenario(None)
+        c.poll(advance=1.0)
+        await pilot.pause()
+        assert "replaced" in again.ended

@@ -1,0 +1,81 @@
+"""80x24, the size of an SSH session: the teaching panel takes only the rows it fills,
+the detail pane says that it scrolls and does, and the ping panel's text and chart fit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.console import Console
+from textual.widgets import Static
+
+from vmconsole.backends.base import MigrationMode
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.detail_pane import DetailPane
+from vmconsole.ui.widgets.metric_chart import MetricChart
+from vmconsole.ui.widgets.ping_panel import PingPanel
+from vmconsole.ui.widgets.teaching_panel import TeachingPanel
+
+
+async def test_at_80x24_the_guest_graphs_are_reachable_and_said_to_be(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        for _ in range(4):
+            c.poll(advance=5.0)
+            await pilot.pause()
+        teaching = c.app.query_one(TeachingPanel)
+        assert teaching.has_class("visible")
+        # Nothing narrated yet: its edge, the status line and one line, not 7 rows.
+        assert teaching.outer_size.height <= 3, teaching.outer_size
+        teaching.add_lines([f"line {i}" for i in range(10)])
+        await pilot.pause()
+        assert teaching.outer_size.height == 5, "at most 5 rows on a short screen"
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.pause(0.2)
+        detail = c.app.query_one(DetailPane)
+        network = c.app.query_one("#chart-net", MetricChart)
+        assert network.region.height == 7, "smaller graphs on a short screen"
+        assert detail.max_scroll_y > 0
+        assert "more below" in str(detail.border_title)
+        await pilot.press("tab")
+        assert c.app.focused is detail
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert detail.region.contains_region(network.region), "the last graph is unreachable"
+        assert "more below" not in str(detail.border_title)
+
+
+async def test_at_80x24_the_ping_panel_fits_and_labels_never_overlap(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("w")
+        c.backend.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+        for _ in range(30):
+            c.poll(advance=1.0)
+            await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        deadline = time.monotonic() + 5
+        while len(panel.session.snapshot().markers if panel.session else ()) < 3:
+            assert time.monotonic() < deadline, "the migration's events were not marked"
+            await asyncio.sleep(0.05)
+        await pilot.pause(0.5)  # a refresh of the panel
+        assert not c.app.query_one(DetailPane).display, "the ping panel has the column"
+        assert panel.region.height >= 14  # the main area, less the events
+        legend = panel.query_one("#ping-legend", Static)
+        words = str(legend.render())
+        for label in ("migration started", "stop and copy", "migration done"):
+            assert label.replace(" ", "\u00a0") in words, words
+        for static in panel.query(Static):
+            if not static.display or static.id == "ping-chart":
+                continue
+            # Wrapped at the width it has, the text needs no more rows than it was given.
+            console = Console(width=static.content_region.width, record=True)
+            console.print(static.render())
+            needed = len(console.export_text().rstrip("\n").splitlines())
+            assert needed <= static.content_region.height, (static.id, needed)
+        chart = panel.query_one("#ping-chart", Static)
+        text = str(chart.render())
+        assert "migration" not in text, "words on the chart: they ran into each other"

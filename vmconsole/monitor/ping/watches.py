@@ -1,0 +1,153 @@
+"""The console's measurements: one ping session per migration, failover or `w`, several
+at once, each knowing the guest it watches, why it was started, the task it measures
+and, when it ended early, why.
+
+    watches = Watches()
+    watch = watches.add(Watch("db1 (sim)", cluster="lab", guest="qemu/101",
+                              why="migration", task="UPID:...:qmigrate:..."))
+    watch.mark("migration started", at=event.time)   # kept until the session opens
+    watch.attach(monitor.start(target, duration=900))
+    watches.end_vanished("lab", {"qemu/100", ...})   # guests no longer in the cluster
+    watches.for_task("lab", task_id).result_text()   # "downtime 187 ms, 12 probes lost"
+
+No Textual here: the console's ping panel shows these, the task detail reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from vmconsole.monitor.ping.report import all_outages, downtime_text, format_duration, probes
+from vmconsole.monitor.ping.session import Marker, PingSession
+
+# Ended measurements kept for the panel and the task detail; running ones are never
+# dropped (each is bounded in time by its session).
+KEEP_ENDED = 20
+
+
+@dataclass(eq=False)
+class Watch:
+    """One measurement. `label` names the target for people ("db1 (sim)"); `cluster`
+    and `guest` are None for an address typed into the panel; `why` is what started it
+    ("ping", "migration", "failover"); `task` the id of the task it measures."""
+
+    label: str
+    cluster: str | None = None
+    guest: str | None = None
+    why: str = "ping"
+    task: str | None = None
+    session: PingSession | None = None
+    error: str = ""  # why the session could not be opened
+    ended: str = ""  # why it was ended before its time
+    _early_marks: list[tuple[str, float | None]] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        """Probing, or about to (the session is being opened)."""
+        if self.error or self.ended:
+            return False
+        return self.session is None or self.session.running
+
+    def attach(self, session: PingSession) -> None:
+        """The opened session; marks made before it opened are put on it now."""
+        self.session = session
+        for label, at in self._early_marks:
+            session.mark(label, at)
+        self._early_marks.clear()
+        self.label = session.target.label
+
+    def mark(self, label: str, at: float | None = None) -> None:
+        """An event marker at AT (default now) in the session's clock."""
+        if self.session is None:
+            self._early_marks.append((label, at))
+        else:
+            self.session.mark(label, at)
+
+    @property
+    def markers(self) -> tuple[Marker, ...]:
+        return self.session.snapshot().markers if self.session is not None else ()
+
+    def end(self, reason: str) -> None:
+        """Stop probing, saying why (a vanished guest, a replaced cluster, the user)."""
+        if self.running:
+            self.ended = reason
+        if self.session is not None:
+            self.session.stop()
+
+    def result_text(self) -> str:
+        """What the measurement found, for the task detail and the panel's list:
+        "downtime 187 ms, 12 probes lost", "no outage in 1520 probes", "measuring…"."""
+        if self.error:
+            return f"not measured: {self.error}"
+        if self.session is None:
+            return "starting…"
+        snap = self.session.snapshot()
+        outages = all_outages(snap)
+        if not outages:
+            found = f"no outage in {snap.sent} probes" if snap.sent else "no probe sent yet"
+        elif len(outages) == 1:
+            found = f"downtime {downtime_text(outages[0])}, {probes(outages[0].lost)}"
+        else:
+            total = sum(o.downtime for o in outages)
+            found = (f"{len(outages)} outages, downtime {format_duration(total)} in all, "
+                     f"longest {downtime_text(max(outages, key=lambda o: o.downtime))}")
+        if self.ended:
+            return f"{found}; ended: {self.ended}"
+        return found + (", still down" if snap.ongoing is not None else "")
+
+
+class Watches:
+    """The console's measurements, newest last."""
+
+    def __init__(self) -> None:
+        self._list: list[Watch] = []
+
+    def __iter__(self) -> Iterator[Watch]:
+        return iter(list(self._list))
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def add(self, watch: Watch) -> Watch:
+        """Keep WATCH; the oldest ended ones beyond KEEP_ENDED are forgotten."""
+        self._list.append(watch)
+        ended = [w for w in self._list if not w.running]
+        for old in ended[:max(0, len(ended) - KEEP_ENDED)]:
+            self._list.remove(old)
+        return watch
+
+    def remove(self, watch: Watch) -> None:
+        watch.end("stopped by the user")
+        if watch in self._list:
+            self._list.remove(watch)
+
+    def running_on(self, cluster: str, guest: str) -> Watch | None:
+        """The running measurement of a guest, if there is one."""
+        return next((w for w in reversed(self._list)
+                     if w.running and (w.cluster, w.guest) == (cluster, guest)), None)
+
+    def for_task(self, cluster: str, task: str) -> Watch | None:
+        """The measurement of a task (the newest, should there be two)."""
+        return next((w for w in reversed(self._list)
+                     if (w.cluster, w.task) == (cluster, task)), None)
+
+    def end_vanished(self, cluster: str, present: set[str]) -> list[Watch]:
+        """End the running measurements of guests of CLUSTER no longer in PRESENT."""
+        gone = [w for w in self._list if w.running and w.cluster == cluster
+                and w.guest is not None and w.guest not in present]
+        for watch in gone:
+            watch.end(f"{watch.guest} is no longer in cluster {cluster}")
+        return gone
+
+    def end_cluster(self, cluster: str, reason: str) -> list[Watch]:
+        """End every running measurement of CLUSTER's guests (it was replaced)."""
+        ended = [w for w in self._list if w.running and w.cluster == cluster]
+        for watch in ended:
+            watch.end(reason)
+        return ended
+
+    def stop_all(self) -> None:
+        for watch in self._list:
+            if watch.session is not None:
+                watch.session.stop()
