@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import re
 import select
 import struct
 import subprocess
@@ -103,8 +104,10 @@ def test_a_secret_file_that_is_not_utf8(env, tmp_path):
 
 def toasts(display: list[str]) -> str:
     """The text of Textual's notifications on a screen (each line behind a "▌")."""
-    parts = [row.rpartition("▌")[2].strip() for row in display if "▌" in row]
-    return " ".join(p for p in parts if p)
+    parts = [row.rpartition("▌")[2] for row in display if "▌" in row]
+    # A toast's line ends where the screen behind it shows again (a pane's border):
+    # box drawing and runs of spaces are not the message.
+    return " ".join(re.sub(r"[\u2500-\u257f]", " ", " ".join(parts)).split())
 
 
 def run_in_terminal(env: dict[str, str], until: str, timeout: float = 60.0,
