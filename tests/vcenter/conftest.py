@@ -43,7 +43,10 @@ def vcsim(vcsim_binary: Path, request: pytest.FixtureRequest) -> Iterator[Vcsim]
     try:
         yield sim
     finally:
+        if sim.proc is not None and sim.proc.poll() is not None:
+            print(f"vcsim died (code {sim.proc.returncode}):\n{sim.log_tail()}")
         sim.stop()
+        sim.log.close()
 
 
 def cluster_config(sim: Vcsim, **overrides: Any) -> VCenterCluster:

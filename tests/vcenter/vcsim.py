@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ class Vcsim:
         self.binary, self.args = binary, list(args)
         self.proc: subprocess.Popen[str] | None = None
         self.hello: dict[str, Any] = {}
+        # Its log goes to a file, not a pipe that nobody reads and that could fill up.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by the fixture)
         self.start("127.0.0.1:0")
 
     @property
@@ -69,7 +72,7 @@ class Vcsim:
         env = {**os.environ, "VCSIM_PASSWORD": PASSWORD}
         self.proc = subprocess.Popen([str(self.binary), "-l", listen, "-username", USER,
                                       *self.args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log,
                                      text=True, env=env)
         assert self.proc.stdout is not None
         # A wedged start must not hang the run: kill it after the deadline.
@@ -80,9 +83,14 @@ class Vcsim:
         finally:
             timer.cancel()
         if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise RuntimeError(f"vcsim exited (code {self.proc.wait()}): {err[-2000:]}")
+            raise RuntimeError(f"vcsim exited (code {self.proc.wait()}): {self.log_tail()}")
         self.hello = json.loads(line)
+
+    def log_tail(self, size: int = 3000) -> str:
+        """The end of the simulator's log (a Go panic, say)."""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-size:]
 
     def kill(self) -> None:
         """Gone at once, mid-answer if need be (SIGKILL)."""
@@ -105,7 +113,6 @@ class Vcsim:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self.proc = None

@@ -45,6 +45,7 @@ from vmconsole.backends.vcenter.inventory import (
     ComputeCluster,
     Reading,
     build,
+    restart_priority,
 )
 from vmconsole.backends.vcenter.migration import refusal, targets
 from vmconsole.backends.vcenter.properties import container_view, retrieve_objects, retrieve_view
@@ -413,17 +414,16 @@ class VCenterBackend:
             found = retrieve_objects(content, [compute],
                                      {vim.ClusterComputeResource: ("configurationEx",)})
             config = found[0].get("configurationEx") if found else None
-            overrides = getattr(config, "dasVmConfig", None) or ()
-            has_own = any(e.key._moId == guest_id for e in overrides)
-            if priority is None:
-                if not has_own:
-                    raise Conflict(f"{visible(vm.name)} has no restart priority of its own")
-                entry = vim.cluster.DasVmConfigSpec(operation="remove", removeKey=vm.ref)
-            else:
-                info = vim.cluster.DasVmConfigInfo(
-                    key=vm.ref, dasSettings=vim.cluster.DasVmSettings(restartPriority=priority))
-                entry = vim.cluster.DasVmConfigSpec(operation="edit" if has_own else "add",
-                                                    info=info)
+            listed = any(e.key._moId == guest_id
+                         for e in getattr(config, "dasVmConfig", None) or ())
+            if priority is None and not restart_priority(guest_id, config)[1]:
+                raise Conflict(f"{visible(vm.name)} has no restart priority of its own")
+            # Dropping an override is an edit back to the cluster's default, not a
+            # "remove" (whose removeKey vcsim cannot read): the same for vSphere HA.
+            info = vim.cluster.DasVmConfigInfo(key=vm.ref, dasSettings=vim.cluster.DasVmSettings(
+                restartPriority=priority or CLUSTER_DEFAULT))
+            entry = vim.cluster.DasVmConfigSpec(operation="edit" if listed else "add",
+                                                info=info)
             spec = vim.cluster.ConfigSpecEx(dasVmConfigSpec=[entry])
             return compute.ReconfigureComputeResource_Task(spec=spec, modify=True)
 

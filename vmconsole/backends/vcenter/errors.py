@@ -31,6 +31,7 @@ _KINDS: tuple[tuple[type, type[BackendError]], ...] = (
     (vmodl.fault.ManagedObjectNotFound, NotFound),
     (vim.fault.NotFound, NotFound),
     (vmodl.fault.NotImplemented, NotSupported),
+    (vmodl.fault.MethodNotFound, NotSupported),
     (vmodl.fault.NotSupported, NotSupported),
     (vim.fault.DuplicateName, Conflict),
     (vim.fault.TaskInProgress, Conflict),
@@ -47,8 +48,12 @@ def describe(fault: Any) -> str:
     if isinstance(fault, vim.fault.InvalidPowerState):
         existing = getattr(fault, "existingState", None)
         requested = getattr(fault, "requestedState", None)
+        # vcsim fills requestedState with the state the call aims at, vCenter with the one
+        # it needs first: equal states mean "already there" either way.
         detail = f"the VM is {existing}" if existing else "the VM's power state forbids it"
-        if requested:
+        if requested and requested == existing:
+            detail = f"the VM is {existing} already"
+        elif requested:
             detail += f"; this needs it {requested}"
         return visible(detail, None)
     if isinstance(fault, vim.fault.DuplicateName):

@@ -15,10 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from vmconsole.backends.base import BackendError, Task, TaskStatus, Unreachable
 from vmconsole.backends.vcenter.errors import describe
@@ -58,7 +58,7 @@ class TaskTracker:
                     log=(f"{operation} {target}: vSphere task {task_id}",))
         with self._lock:
             self._tasks[task_id] = task
-        self._spawn(self._follow, (ref, on_success), f"vc-{operation}")
+        self._spawn(self._guarded, (task_id, self._follow, ref, on_success), f"vc-{operation}")
         return task
 
     def local(self, operation: str, target: str, node: str,
@@ -88,7 +88,7 @@ class TaskTracker:
                 return
             self._end(task_id, TaskStatus.OK, None, result)
 
-        self._spawn(run, (), f"vc-{operation}")
+        self._spawn(self._guarded, (task_id, run), f"vc-{operation}")
         return task
 
     def get(self, task_id: str) -> Task | None:
@@ -122,6 +122,16 @@ class TaskTracker:
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
+    def _guarded(self, task_id: str, work: Callable[..., None], *args: Any) -> None:
+        """`work(*args)`; whatever it raises ends the task with the reason, never silently
+        (a server's answer that pyvmomi cannot read, say)."""
+        try:
+            work(*args)
+        except Exception as exc:
+            log.exception("following task %s failed", task_id)
+            self._end(task_id, TaskStatus.ERROR,
+                      f"could not follow the task: {visible(exc, None)}")
+
     def _follow(self, ref: Any, on_success: Callable[[Any], Mapping[str, object]] | None
                 ) -> None:
         task_id = str(ref._moId)
@@ -140,19 +150,21 @@ class TaskTracker:
                               f"could not follow the task: {exc.message}")
                     return
             else:
-                state = str(getattr(info, "state", ""))
+                state = info.state
                 if state == "success":
                     extra = on_success(info.result) if on_success else {}
                     self._end(task_id, TaskStatus.OK, None, extra)
                     return
                 if state == "error":
-                    error = getattr(info, "error", None)
-                    fault = getattr(error, "fault", None)
+                    # pyvmomi gives TaskInfo.error as the fault itself (its msg
+                    # holding LocalizedMethodFault's localizedMessage).
+                    fault = info.error if isinstance(info.error, vmodl.MethodFault) else (
+                        getattr(info.error, "fault", None))
                     text = describe(fault) if fault is not None else visible(
-                        getattr(error, "localizedMessage", "") or "failed", None)
+                        getattr(info.error, "localizedMessage", "") or "failed", None)
                     self._end(task_id, TaskStatus.ERROR, text)
                     return
-                progress = getattr(info, "progress", None)
+                progress = info.progress
                 self._note(task_id, f"{state} {progress}%" if progress is not None else state,
                            progress / 100 if progress is not None else None)
                 delay = min(delay * 1.5, _FOLLOW_MAX)
@@ -181,11 +193,26 @@ class TaskTracker:
             self._on_finish(task)
 
 
-def _info(content: Any, ref: Any) -> Any:
-    found = retrieve_objects(content, [ref], {vim.Task: ("info",)})
+# Only what following needs: the whole `info` also carries `entity`, which vcsim sets to
+# a snapshot for a revert (not a ManagedEntity), and pyvmomi refuses to read that.
+_INFO_PATHS = ("info.state", "info.progress", "info.error", "info.result")
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    state: str
+    progress: int | None
+    error: Any
+    result: Any
+
+
+def _info(content: Any, ref: Any) -> _Info:
+    found = retrieve_objects(content, [ref], {vim.Task: _INFO_PATHS})
     if not found:
         raise BackendError(f"vCenter no longer knows task {ref._moId}")
-    return found[0].get("info")
+    task = found[0]
+    return _Info(str(task.get("info.state", "")), task.get("info.progress"),
+                 task.get("info.error"), task.get("info.result"))
 
 
 __all__ = ["TaskTracker"]
