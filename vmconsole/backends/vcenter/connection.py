@@ -1,9 +1,13 @@
 """One logged-in session with a vCenter Server through pyvmomi, kept alive and renewed.
 
 TLS is verified against the system CAs by default, against a CA file, or against a
-pinned SHA-256 certificate fingerprint (pyvmomi checks the peer's digest during the
-handshake); `verify_ssl = false` turns verification off, and `insecure` says so for the
-UI to show. Every request has the profile's timeout.
+pinned SHA-256 certificate fingerprint; `verify_ssl = false` turns verification off, and
+`insecure` says so for the UI to show. Every request has the profile's timeout.
+
+The pin is checked here, on every connection, by the SSL context itself: pyvmomi's own
+`thumbprint` is checked only when CA verification fails first, on a stub's first
+connection, and pyvmomi turns verification off altogether for a server on 127.0.0.1 or
+localhost unless it is handed a context. So it is always handed one.
 
 vCenter ends idle sessions (30 minutes by default) and forgets all of them when it
 restarts: a call refused with `NotAuthenticated` logs in again once and is repeated. A
@@ -12,6 +16,7 @@ poll every few seconds keeps an open session from going idle.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import logging
 import socket
@@ -22,7 +27,6 @@ from typing import Any, TypeVar
 
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim, vmodl
-from pyVmomi.Security import ThumbprintMismatchException
 
 from vmconsole.backends.base import AuthError, BackendError, Unreachable
 from vmconsole.backends.vcenter.errors import from_fault
@@ -35,6 +39,35 @@ T = TypeVar("T")
 
 # What the network layer raises when vCenter is down, slow or gone mid-answer.
 _NETWORK_ERRORS = (OSError, http.client.HTTPException, socket.timeout)
+
+
+class FingerprintMismatch(ssl.SSLError):
+    """The server's certificate is not the pinned one."""
+
+
+class PinnedContext(ssl.SSLContext):
+    """A TLS client context that accepts exactly the certificate with one SHA-256
+    fingerprint (no CA, no host name): checked after each handshake, before any byte of
+    the request is sent."""
+
+    fingerprint: str
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        sock = super().wrap_socket(*args, **kwargs)
+        der = sock.getpeercert(binary_form=True) or b""
+        if hashlib.sha256(der).hexdigest() != self.fingerprint:
+            sock.close()
+            raise FingerprintMismatch(f"its SHA-256 is {hashlib.sha256(der).hexdigest()}")
+        return sock
+
+
+def pinned_context(fingerprint: str) -> PinnedContext:
+    """A context for `normalise_fingerprint(fingerprint)`; raises AuthError if malformed."""
+    context = PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the pin replaces the CA check
+    context.fingerprint = normalise_fingerprint(fingerprint)
+    return context
 
 
 def normalise_fingerprint(text: str) -> str:
@@ -55,7 +88,15 @@ class Session:
     def __init__(self, cfg: VCenterCluster) -> None:
         self.cfg = cfg
         self.insecure = not (cfg.fingerprint or cfg.ca_file) and not cfg.verify_ssl
-        self._thumbprint = normalise_fingerprint(cfg.fingerprint) if cfg.fingerprint else None
+        self._context: ssl.SSLContext | None
+        if cfg.fingerprint:
+            self._context = pinned_context(cfg.fingerprint)
+        elif cfg.ca_file:
+            self._context = ssl.create_default_context(cafile=cfg.ca_file)
+        elif cfg.verify_ssl:
+            self._context = ssl.create_default_context()
+        else:
+            self._context = None
         self._lock = threading.Lock()
         self._si: Any = None
 
@@ -86,8 +127,6 @@ class Session:
                 self._forget()
             except vmodl.MethodFault as fault:
                 raise from_fault(fault, what) from None
-            except ThumbprintMismatchException as exc:
-                raise AuthError(self._tls_refusal(exc)) from None
             except ssl.SSLError as exc:
                 raise AuthError(self._tls_refusal(exc)) from None
             except _NETWORK_ERRORS as exc:
@@ -98,13 +137,9 @@ class Session:
 
     def _login(self) -> Any:
         cfg = self.cfg
-        options: dict[str, Any] = {}
-        if self._thumbprint:
-            options["thumbprint"] = self._thumbprint
-        elif cfg.ca_file:
-            options["sslContext"] = ssl.create_default_context(cafile=cfg.ca_file)
-        elif not cfg.verify_ssl:
-            options["disableSslCertValidation"] = True
+        options: dict[str, Any] = {"sslContext": self._context}
+        if self._context is None:
+            options = {"disableSslCertValidation": True}
         try:
             return SmartConnect(host=cfg.host, port=cfg.port, user=cfg.user,
                                 pwd=cfg.password or "",
@@ -115,8 +150,6 @@ class Session:
                             "user and the password") from None
         except vmodl.MethodFault as fault:
             raise from_fault(fault, f"login to {cfg.host}") from None
-        except ThumbprintMismatchException as exc:
-            raise AuthError(self._tls_refusal(exc)) from None
         except ssl.SSLError as exc:
             raise AuthError(self._tls_refusal(exc)) from None
         except _NETWORK_ERRORS as exc:
