@@ -100,6 +100,9 @@ class Node:
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     ha_state: NodeHAState | None = None
     address: str | None = None
+    # Figures the source does not report ("cpu", "mem", "net_in", "uptime", ...): shown
+    # as absent, never as a measured zero.
+    unreported: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -132,6 +135,7 @@ class Guest:
     lock: str | None = None
     tags: tuple[str, ...] = ()
     storages: tuple[str, ...] = ()
+    unreported: tuple[str, ...] = ()  # as Node.unreported
 
     @property
     def running(self) -> bool:

@@ -38,11 +38,22 @@ def test_vms_are_guests_with_managed_object_ids(backend: VCenterBackend) -> None
     assert len({g.id for g in inventory.guests}) == 3
 
 
-def test_missing_quick_stats_are_named_not_shown_as_measured(backend: VCenterBackend) -> None:
-    backend.inventory()
-    # vcsim leaves every VM's quick stats unset: the backend says so.
-    assert "guest quick stats" in backend.unreported()
-    assert "host quick stats" not in backend.unreported()
+def test_figures_vcenter_does_not_report_are_absent_not_zero(
+        backend: VCenterBackend) -> None:
+    from vmconsole.ui.widgets.detail_pane import guest_rows, node_rows
+
+    inventory = backend.inventory()
+    guest, node = inventory.guests[0], inventory.nodes[0]
+    # vcsim leaves every VM's quick stats unset; no quick stats carry I/O rates.
+    assert {"cpu", "mem", "uptime", "net_in", "disk_read"} <= set(guest.unreported)
+    rows = dict(guest_rows(guest))
+    assert rows["Memory"] == "not reported of 32.0 MiB"
+    assert rows["vCPUs"] == "1  (not reported used)"
+    assert rows["Network"] == "not reported" and rows["Uptime"] == "not reported"
+    # Hosts do report CPU and memory in vcsim, but no load average.
+    assert "cpu" not in node.unreported and "mem" not in node.unreported
+    rows = dict(node_rows(node, inventory))
+    assert rows["Load"] == "not reported" and "%" in str(rows["CPU"])
 
 
 def test_datastores_and_cluster_settings(backend: VCenterBackend) -> None:

@@ -112,10 +112,6 @@ class VCenterBackend:
         """The vSphere clusters with their HA and DRS settings, as of the last poll."""
         return list(self._last.clusters) if self._last else []
 
-    def unreported(self) -> frozenset[str]:
-        """Figures the last poll found missing (vcsim: "guest quick stats")."""
-        return self._last.unreported if self._last else frozenset()
-
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         """Samples from the PerformanceManager for a host ("node/NAME") or a VM."""
         if timeframe not in history.TIMEFRAMES:

@@ -8,13 +8,14 @@ a guest's id is its managed object id (`vm-42`), unique within the vCenter.
 Figures are vCenter's quick stats (vSphere API reference, `HostListSummaryQuickStats`,
 `VirtualMachineQuickStats`): CPU in MHz, turned into a fraction of the host's or the
 VM's capacity (cores x MHz per core); memory in MB. A figure vCenter does not report is
-left at the model's default and named in `Reading.unreported`.
+named in the object's `unreported` (shown as absent, never as zero): quick stats carry no
+disk or network rates and hosts no load average, and vcsim leaves VMs' quick stats unset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyVmomi import vim
@@ -85,7 +86,6 @@ class Reading:
     host_refs: Mapping[str, Any]  # host name -> vim.HostSystem
     vm_refs: Mapping[str, Any]  # guest id -> vim.VirtualMachine
     cluster_of_host: Mapping[str, str]  # host name -> cluster moid
-    unreported: frozenset[str] = field(default_factory=frozenset)  # e.g. "guest cpu"
 
 
 def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
@@ -105,8 +105,7 @@ def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
     cluster_of_host = {host_names[h.moid]: h.get("parent")._moId for h in hosts
                        if isinstance(h.get("parent"), vim.ClusterComputeResource)}
     ha_of = {c.moid: c for c in by_type[vim.ClusterComputeResource]}
-    unreported: set[str] = set()
-    nodes = tuple(sorted((_node(h, unreported) for h in hosts), key=lambda n: n.name))
+    nodes = tuple(sorted((_node(h) for h in hosts), key=lambda n: n.name))
     guests = []
     for vm in by_type[vim.VirtualMachine]:
         host = vm.get("runtime.host")
@@ -115,7 +114,7 @@ def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
         config = ha_of.get(cluster_ref._moId) if isinstance(
             cluster_ref, vim.ClusterComputeResource) else None
         guests.append(_guest(vm, host_names.get(host_moid, ""), host_mhz.get(host_moid, 0),
-                             ds_names, config, unreported))
+                             ds_names, config))
     inventory = Inventory(
         cluster=cluster, nodes=nodes,
         guests=tuple(sorted(guests, key=lambda g: (g.name, g.id))),
@@ -124,18 +123,28 @@ def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
         inventory=inventory, clusters=clusters,
         host_refs={host_names[h.moid]: h.ref for h in hosts},
         vm_refs={vm.moid: vm.ref for vm in by_type[vim.VirtualMachine]},
-        cluster_of_host=cluster_of_host, unreported=frozenset(unreported))
+        cluster_of_host=cluster_of_host)
 
 
-def _node(host: ObjectProps, unreported: set[str]) -> Node:
+# Figures that quick stats never carry, for hosts and for VMs.
+_NO_RATES = ("disk_read", "disk_write", "net_in", "net_out")
+
+
+def _missing(stats: Any, fields: Mapping[str, str]) -> tuple[str, ...]:
+    """The model's names of the quick stats fields that are not set."""
+    return tuple(ours for ours, theirs in fields.items()
+                 if getattr(stats, theirs, None) is None)
+
+
+def _node(host: ObjectProps) -> Node:
     hardware = host.get("summary.hardware")
     stats = host.get("summary.quickStats")
     cores = int(getattr(hardware, "numCpuCores", 0) or 0)
     mhz = int(getattr(hardware, "cpuMhz", 0) or 0)
     used_mhz = getattr(stats, "overallCpuUsage", None)
     used_mb = getattr(stats, "overallMemoryUsage", None)
-    if used_mhz is None or used_mb is None:
-        unreported.add("host quick stats")
+    missing = _missing(stats, {"cpu": "overallCpuUsage", "mem": "overallMemoryUsage",
+                               "uptime": "uptime"})
     return Node(
         name=str(host.get("name", host.moid)),
         status=host_status(host.get("runtime.connectionState"), host.get("runtime.powerState")),
@@ -144,6 +153,7 @@ def _node(host: ObjectProps, unreported: set[str]) -> Node:
         metrics=Metrics(cpu=_fraction(used_mhz, cores * mhz), mem=int(used_mb or 0) * MB),
         uptime=float(getattr(stats, "uptime", 0) or 0),
         ha_state=_host_ha(host),
+        unreported=(*missing, "loadavg", *_NO_RATES),
     )
 
 
@@ -175,15 +185,15 @@ def _host_ha(host: ObjectProps) -> NodeHAState | None:
 
 
 def _guest(vm: ObjectProps, node: str, host_mhz: int, ds_names: Mapping[str, str],
-           cluster: ObjectProps | None, unreported: set[str]) -> Guest:
+           cluster: ObjectProps | None) -> Guest:
     stats = vm.get("summary.quickStats")
     storage = vm.get("summary.storage")
     cpus = int(vm.get("config.hardware.numCPU", 1))
     used_mhz = getattr(stats, "overallCpuUsage", None)
     used_mb = getattr(stats, "guestMemoryUsage", None)
     powered_on = vm.get("runtime.powerState") == "poweredOn"
-    if powered_on and (used_mhz is None or used_mb is None):
-        unreported.add("guest quick stats")
+    missing = _missing(stats, {"cpu": "overallCpuUsage", "mem": "guestMemoryUsage",
+                               "uptime": "uptimeSeconds"})
     committed = int(getattr(storage, "committed", 0) or 0)
     template = bool(vm.get("config.template", False))
     return Guest(
@@ -197,6 +207,7 @@ def _guest(vm: ObjectProps, node: str, host_mhz: int, ds_names: Mapping[str, str
         ha=None if template else _ha(vm, cluster, powered_on),
         storages=tuple(sorted(ds_names.get(d._moId, d._moId) for d in vm.get("datastore", []))),
         tags=_fault_tolerance(vm.get("runtime.faultToleranceState")),
+        unreported=(*missing, *_NO_RATES),
     )
 
 

@@ -34,6 +34,11 @@ def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
     return Content.from_rich_text(Text("\n").join(lines))
 
 
+def _reported(obj: Guest | Node, text: str, *names: str) -> str:
+    """`text`, or "not reported" when the source does not report one of these figures."""
+    return "not reported" if any(n in obj.unreported for n in names) else text
+
+
 def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
     m = guest.metrics
     ha = "-" if guest.ha is None else (
@@ -47,13 +52,16 @@ def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
         ("Status", str(guest.status) + (f", lock: {guest.lock}" if guest.lock else "")),
         ("Node", guest.node),
-        ("Uptime", fmt.duration(guest.uptime) if guest.running else "-"),
-        ("vCPUs", f"{guest.maxcpu}  ({fmt.percent(m.cpu)} used)"),
-        ("Memory", f"{fmt.size(m.mem)} of {fmt.size(guest.maxmem)}"),
+        ("Uptime", _reported(guest, fmt.duration(guest.uptime), "uptime")
+         if guest.running else "-"),
+        ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
+        ("Memory", f"{_reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
                  + (f" on {', '.join(guest.storages)}" if guest.storages else "")),
-        ("Disk I/O", f"read {fmt.rate(m.disk_read)}, write {fmt.rate(m.disk_write)}"),
-        ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
+        ("Disk I/O", _reported(guest, f"read {fmt.rate(m.disk_read)}, write "
+                               f"{fmt.rate(m.disk_write)}", "disk_read", "disk_write")),
+        ("Network", _reported(guest, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
+                              "net_in", "net_out")),
         ("IP address", guest.ip or "-"),
         ("HA", ha),
     ]
@@ -69,11 +77,12 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
     return [
         ("Node", Text(node.name)),
         ("Status", str(node.status) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
-        ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
-        ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
-        ("Load", " ".join(f"{x:.2f}" for x in node.loadavg)),
-        ("Memory", f"{fmt.size(m.mem)} of {fmt.size(node.maxmem)}"),
-        ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
+        ("Uptime", _reported(node, fmt.duration(node.uptime), "uptime") if node.online else "-"),
+        ("CPU", f"{_reported(node, fmt.percent(m.cpu), 'cpu')} of {node.maxcpu} cores"),
+        ("Load", _reported(node, " ".join(f"{x:.2f}" for x in node.loadavg), "loadavg")),
+        ("Memory", f"{_reported(node, fmt.size(m.mem), 'mem')} of {fmt.size(node.maxmem)}"),
+        ("Network", _reported(node, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
+                              "net_in", "net_out")),
         ("Guests", f"{running} running of {len(guests)}"),
         ("", Text(", ".join(g.name for g in guests[:40]) + (" …" if len(guests) > 40 else ""),
                   style="dim")),
