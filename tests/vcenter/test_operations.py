@@ -183,6 +183,9 @@ def test_ha_restart_priority_set_changed_and_removed(backend: VCenterBackend) ->
     assert "request" in refused.value.fields
     with pytest.raises(InvalidInput):
         backend.ha_set(guest.id, HASettings(nodes=("DC0_C0_H0",)))
+    with pytest.raises(InvalidInput) as refused:
+        backend.ha_set(guest.id, HASettings(max_restart=3))
+    assert refused.value.fields == {"max_restart": "leave it at 1"}
 
     done(backend, backend.ha_remove(guest.id).id)
     assert backend.inventory().guest(guest.id).ha is None

@@ -385,6 +385,10 @@ class VCenterBackend:
         if settings.nodes:
             raise InvalidInput("vSphere places restarted VMs by its VM-host rules, not set "
                                "here", {"nodes": "leave this empty"})
+        counts = {"max_restart": settings.max_restart, "max_relocate": settings.max_relocate}
+        if any(value != 1 for value in counts.values()):
+            raise InvalidInput("vSphere HA has no per-VM restart or relocate count",
+                               {name: "leave it at 1" for name, v in counts.items() if v != 1})
         if settings.group is not None and settings.group not in RESTART_PRIORITIES:
             raise InvalidInput(f"restart priority must be one of "
                                f"{', '.join(RESTART_PRIORITIES)}", {"group": "unknown priority"})

@@ -1,0 +1,79 @@
+"""The console on a vCenter, as an operator uses it: the tree, the migrate form with
+vCenter's reasons, a vMotion that moves the VM in the tree, the task log."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import OptionList
+
+from tests.ui_ops.helpers import act, select_in, settle, task_rows, tree_parent
+from vmconsole.audit import AuditLog
+from vmconsole.backends.base import TaskStatus
+from vmconsole.backends.vcenter import VCenterBackend
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.session import Role, Session
+from vmconsole.ui.app import VMConsoleApp
+from vmconsole.ui.messages import ClusterPolled
+from vmconsole.ui.modals.migrate import MigrateForm
+
+VCSIM_ARGS = ("-vm", "2")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path, monkeypatch):
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.delenv("VMCONSOLE_CONFIG", raising=False)
+
+
+async def poll(pilot, loop: PollLoop) -> None:
+    result = loop.poller.poll()
+    assert result.ok, result.error
+    loop.latest = result
+    pilot.app.post_message(ClusterPolled(result))
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def test_migrate_form_shows_vcenters_reasons_and_the_vm_moves(
+        backend: VCenterBackend, tmp_path) -> None:
+    inventory = backend.inventory()
+    guest = sorted(inventory.guests, key=lambda g: g.name)[0]
+    others = [n.name for n in inventory.nodes if n.name != guest.node]
+    backend.wait(backend.set_host_maintenance(others[0], True).id, 30)
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"),
+                       audit=AuditLog(tmp_path / "audit.jsonl"))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await poll(pilot, loop)
+            assert tree_parent(app, guest.name) == f"node/{guest.node}"
+            await select_in(pilot, loop, guest.name)
+            await act(pilot, "m")
+            form = app.screen
+            assert isinstance(form, MigrateForm)
+            targets = form.query_one("#node", OptionList)
+            listed = {targets.get_option_at_index(i).id: targets.get_option_at_index(i)
+                      for i in range(targets.option_count)}
+            assert listed[others[0]].disabled
+            assert "the host is in maintenance mode" in str(listed[others[0]].prompt)
+            assert "the VM is on this host" in str(listed[guest.node].prompt)
+            assert not listed[others[1]].disabled
+            await pilot.press("enter")  # the first allowed host is highlighted
+            await settle(pilot)
+            assert app.screen is not form
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                await poll(pilot, loop)
+                if tree_parent(app, guest.name) == f"node/{others[1]}":
+                    break
+            assert tree_parent(app, guest.name) == f"node/{others[1]}"
+            task = next(t for t in backend.tasks() if t.operation == "migrate")
+            assert backend.wait(task.id).status is TaskStatus.OK
+            await act(pilot, "t")
+            row = next(r for r in task_rows(app) if r[4] == "migrate")
+            assert row[1:4] == ["vc", guest.node, guest.name] and row[-1] == "OK"
+    finally:
+        backend.wait(backend.set_host_maintenance(others[0], False).id, 30)
