@@ -77,3 +77,52 @@ async def test_migrate_form_shows_vcenters_reasons_and_the_vm_moves(
             assert row[1:4] == ["vc", guest.node, guest.name] and row[-1] == "OK"
     finally:
         backend.wait(backend.set_host_maintenance(others[0], False).id, 30)
+
+
+def node_label(app, name: str) -> str:
+    from vmconsole.ui.widgets.cluster_tree import ClusterTree
+
+    tree = app.query_one(ClusterTree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and node.data is not None and node.data.object_id == f"node/{name}":
+            return node.label.plain
+    raise AssertionError(f"no host {name} in the tree")
+
+
+async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
+        backend: VCenterBackend, tmp_path) -> None:
+    from vmconsole.ui.modals.confirm import ConfirmScreen
+    from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    host = "DC0_C0_H1"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await poll(pilot, loop)
+        assert "maintenance" not in node_label(app, host)
+        assert app.query_one(ClusterTree).select_ref(TreeRef("vc", f"node/{host}"))
+        await pilot.pause()
+
+        def command(title: str):
+            return next(c for c in app.get_system_commands(app.screen) if c.title == title)
+
+        command(f"Enter maintenance mode: {host}").callback()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await act(pilot, "y")
+        task = next(t for t in backend.tasks() if t.operation == "maintenance_enter")
+        assert backend.wait(task.id).status is TaskStatus.OK
+        await poll(pilot, loop)
+        assert "maintenance" in node_label(app, host)
+        [record] = list(audit.read())
+        assert (record.operation, record.target, record.result) == (
+            "maintenance_enter", f"node/{host}", "started")
+
+        command(f"Exit maintenance mode: {host}").callback()  # no question to leave it
+        await settle(pilot)
+        task = next(t for t in backend.tasks() if t.operation == "maintenance_exit")
+        assert backend.wait(task.id).status is TaskStatus.OK
+        await poll(pilot, loop)
+        assert "maintenance" not in node_label(app, host)

@@ -339,3 +339,13 @@ class SupportsProbeNamespace(Protocol):
 
     @property
     def probe_netns(self) -> str | None: ...
+
+
+@runtime_checkable
+class SupportsHostMaintenance(Protocol):
+    """A host's maintenance mode as an operation with a task (vCenter's
+    `EnterMaintenanceMode_Task`), where the simulator's is a teaching fault."""
+
+    def set_host_maintenance(self, node: str, enabled: bool) -> Task:
+        """Enter (`enabled`) or leave maintenance mode on host `node`."""
+        ...

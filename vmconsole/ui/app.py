@@ -15,9 +15,9 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
+from vmconsole.ui.host_features import HostFeatures
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
-from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpScreen
@@ -30,7 +30,7 @@ from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 
-class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
+class VMConsoleApp(HostFeatures, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
