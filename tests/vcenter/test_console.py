@@ -8,7 +8,14 @@ import time
 import pytest
 from textual.widgets import OptionList
 
-from tests.ui_ops.helpers import act, select_in, settle, task_rows, tree_parent
+from tests.ui_ops.helpers import (
+    act,
+    screen_text,
+    select_in,
+    settle,
+    task_rows,
+    tree_parent,
+)
 from vmconsole.audit import AuditLog
 from vmconsole.backends.base import TaskStatus
 from vmconsole.backends.vcenter import VCenterBackend
@@ -101,6 +108,10 @@ async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
     host = "DC0_C0_H1"
     async with app.run_test(size=(100, 30)) as pilot:
         await poll(pilot, loop)
+        assert app.query_one(ClusterTree).select_ref(TreeRef("vc"))
+        await pilot.pause()
+        shown = " ".join(screen_text(app).split())  # the value wraps at the pane's width
+        assert "vSphere cluster DC0_C0 3 hosts; vSphere HA not reported; DRS on" in shown
         assert "maintenance" not in node_label(app, host)
         assert app.query_one(ClusterTree).select_ref(TreeRef("vc", f"node/{host}"))
         await pilot.pause()

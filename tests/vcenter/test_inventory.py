@@ -85,3 +85,14 @@ def test_history_refuses_an_unknown_timeframe(backend: VCenterBackend) -> None:
 
     with pytest.raises(InvalidInput):
         backend.history("vm-1", "year")
+
+
+def test_the_cluster_pane_shows_each_vsphere_clusters_ha_and_drs(
+        backend: VCenterBackend) -> None:
+    from vmconsole.ui.widgets.detail_pane import cluster_rows
+
+    inventory = backend.inventory()
+    rows = dict(cluster_rows("vc", inventory, None, backend.cluster_facts()))
+    assert str(rows["vSphere cluster DC0_C0"]) == (
+        "3 hosts; vSphere HA not reported; DRS on")
+    assert rows["Quorum"] == "-" and rows["Nodes"] == "3 online of 3"

@@ -349,3 +349,13 @@ class SupportsHostMaintenance(Protocol):
     def set_host_maintenance(self, node: str, enabled: bool) -> Task:
         """Enter (`enabled`) or leave maintenance mode on host `node`."""
         ...
+
+
+@runtime_checkable
+class SupportsClusterFacts(Protocol):
+    """Facts about the cluster beyond the inventory's (vCenter: each vSphere cluster's HA
+    and DRS settings), as the detail pane shows them."""
+
+    def cluster_facts(self) -> list[tuple[str, str]]:
+        """(label, value) rows as of the last poll; never blocks (no request is sent)."""
+        ...

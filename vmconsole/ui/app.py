@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Tree
 
 from vmconsole.audit import AuditLog
+from vmconsole.backends.base import SupportsClusterFacts
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
@@ -156,8 +157,10 @@ class VMConsoleApp(HostFeatures, PingFeatures, TeachingFeatures):
         result = self.latest.get(ref.cluster)
         loop = self.loops.get(ref.cluster)
         samples = loop.poller.samples(ref.object_id) if loop and not ref.is_cluster else []
+        facts = (loop.backend.cluster_facts() if loop and ref.is_cluster
+                 and isinstance(loop.backend, SupportsClusterFacts) else [])
         detail.show(ref, result.inventory if result else None, result.error if result else None,
-                    samples)
+                    samples, facts)
 
     # --- actions ------------------------------------------------------------------------
 

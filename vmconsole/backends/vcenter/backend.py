@@ -45,6 +45,7 @@ from vmconsole.backends.vcenter.inventory import (
     ComputeCluster,
     Reading,
     build,
+    describe_cluster,
     restart_priority,
 )
 from vmconsole.backends.vcenter.migration import refusal, targets
@@ -111,6 +112,12 @@ class VCenterBackend:
     def clusters(self) -> list[ComputeCluster]:
         """The vSphere clusters with their HA and DRS settings, as of the last poll."""
         return list(self._last.clusters) if self._last else []
+
+    def cluster_facts(self) -> list[tuple[str, str]]:
+        """Each vSphere cluster's HA and DRS settings as of the last poll (a setting
+        vCenter does not report is said to be so, not shown as off)."""
+        return [(f"vSphere cluster {visible(c.name)}", describe_cluster(c))
+                for c in self.clusters()]
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         """Samples from the PerformanceManager for a host ("node/NAME") or a VM."""

@@ -265,6 +265,22 @@ def _ha(vm: ObjectProps, cluster: ObjectProps | None, powered_on: bool) -> HACon
     return HAConfig(request=HARequest.STARTED, state=state, group=priority)
 
 
+def describe_cluster(cluster: ComputeCluster) -> str:
+    """One line: "3 hosts; vSphere HA on (restart priority medium); DRS on
+    (fullyAutomated)"."""
+
+    def setting(name: str, enabled: bool | None, detail: str | None) -> str:
+        if enabled is None:
+            return f"{name} not reported"
+        return f"{name} {'on' if enabled else 'off'}" + (f" ({detail})" if detail else "")
+
+    priority = (f"restart priority {cluster.default_restart_priority}"
+                if cluster.default_restart_priority else None)
+    return "; ".join((f"{len(cluster.hosts)} hosts",
+                      setting("vSphere HA", cluster.ha_enabled, priority),
+                      setting("DRS", cluster.drs_enabled, cluster.drs_behavior)))
+
+
 def _compute_cluster(cluster: ObjectProps, host_names: Mapping[str, str],
                      hosts: list[ObjectProps]) -> ComputeCluster:
     config = cluster.get("configurationEx")
@@ -307,4 +323,4 @@ def _fraction(used: Any, capacity: int) -> float:
 
 
 __all__ = ["PATHS", "RESTART_PRIORITIES", "VIEW_TYPES", "ComputeCluster", "Reading", "build",
-           "guest_status", "host_status", "restart_priority"]
+           "describe_cluster", "guest_status", "host_status", "restart_priority"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -89,8 +90,9 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
     ]
 
 
-def cluster_rows(name: str, inventory: Inventory, error: str | None
-                 ) -> list[tuple[str, str | Text]]:
+def cluster_rows(name: str, inventory: Inventory, error: str | None,
+                 facts: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str | Text]]:
+    """The cluster's facts; `facts` are the backend's own rows (SupportsClusterFacts)."""
     nodes = inventory.nodes
     guests = [g for g in inventory.guests if not g.template]
     online = [n for n in nodes if n.online]
@@ -114,6 +116,7 @@ def cluster_rows(name: str, inventory: Inventory, error: str | None
         state = "" if s.active else ", UNAVAILABLE"
         rows.append((f"Storage {s.name}", f"{s.type} {where}{state}: "
                      f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
+    rows += [(label, Text(value)) for label, value in facts]
     if error:
         rows.insert(1, ("Unreachable", Text(error, style="bold")))
     return rows
@@ -134,15 +137,16 @@ class DetailPane(VerticalScroll):
         yield MetricChart("Memory", "GiB", id="chart-mem")
         yield MetricChart("Network", "KiB/s", id="chart-net")
 
-    _shown: tuple[TreeRef | None, Inventory | None, str | None, list[MetricSample]] = (
-        None, None, None, [])
+    _shown: tuple[TreeRef | None, Inventory | None, str | None, list[MetricSample],
+                  Sequence[tuple[str, str]]] = (None, None, None, [], ())
 
     def on_resize(self) -> None:
         self.show(*self._shown)  # values wrap to the pane's width
 
     def show(self, ref: TreeRef | None, inventory: Inventory | None, error: str | None,
-             samples: list[MetricSample]) -> None:
-        self._shown = (ref, inventory, error, samples)
+             samples: list[MetricSample], cluster_facts: Sequence[tuple[str, str]] = ()
+             ) -> None:
+        self._shown = (ref, inventory, error, samples, cluster_facts)
         facts = self.query_one("#facts", Static)
         width = facts.content_region.width or self.scrollable_content_region.width - 2
         charts = list(self.query(MetricChart))
@@ -150,7 +154,8 @@ class DetailPane(VerticalScroll):
         if ref is None or inventory is None:
             facts.update(Text(error or "waiting for the first poll…", style="italic"))
         elif ref.is_cluster:
-            facts.update(_table(cluster_rows(ref.cluster, inventory, error), width))
+            facts.update(_table(cluster_rows(ref.cluster, inventory, error, cluster_facts),
+                                width))
         elif isinstance(obj, Guest):
             facts.update(_table(guest_rows(obj), width))
         elif isinstance(obj, Node):
