@@ -137,3 +137,34 @@ async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
         assert backend.wait(task.id).status is TaskStatus.OK
         await poll(pilot, loop)
         assert "maintenance" not in node_label(app, host)
+
+
+async def test_a_template_becomes_a_vm_again_from_the_palette(
+        backend: VCenterBackend, tmp_path) -> None:
+    from tests.ui_ops.helpers import tree_label
+
+    guest = sorted(backend.inventory().guests, key=lambda g: g.name)[1]
+    backend.wait(backend.stop(guest.id).id, 30)
+    backend.wait(backend.convert_to_template(guest.id).id, 30)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await poll(pilot, loop)
+        before = tree_label(app, guest.name)
+        await select_in(pilot, loop, guest.name)
+        [command] = [c for c in app.get_system_commands(app.screen)
+                     if c.title == f"Convert to VM: {guest.name}"]
+        assert command.help == f"Make the template a VM again, on {guest.node}"
+        command.callback()
+        await settle(pilot)
+        task = next(t for t in backend.tasks() if t.operation == "template_to_vm")
+        assert backend.wait(task.id).status is TaskStatus.OK
+        await poll(pilot, loop)
+        assert not loop.poller.inventory.guest(guest.id).template
+        assert tree_label(app, guest.name) != before
+        assert not [c for c in app.get_system_commands(app.screen)
+                    if c.title.startswith("Convert to VM")]
+        [record] = list(audit.read())
+        assert (record.operation, record.target, record.parameters) == (
+            "template_to_vm", guest.id, {"node": guest.node})

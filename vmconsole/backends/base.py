@@ -359,3 +359,13 @@ class SupportsClusterFacts(Protocol):
     def cluster_facts(self) -> list[tuple[str, str]]:
         """(label, value) rows as of the last poll; never blocks (no request is sent)."""
         ...
+
+
+@runtime_checkable
+class SupportsTemplateToVM(Protocol):
+    """A template that can become a VM again (vCenter's `MarkAsVirtualMachine`; Proxmox
+    cannot undo a template)."""
+
+    def convert_to_vm(self, guest_id: str, node: str) -> Task:
+        """The template `guest_id` back to a VM, registered on host `node`."""
+        ...

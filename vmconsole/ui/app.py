@@ -16,7 +16,7 @@ from vmconsole.backends.base import SupportsClusterFacts
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
-from vmconsole.ui.host_features import HostFeatures
+from vmconsole.ui.extra_operations import ExtraOperations
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.pinging import PingFeatures
@@ -31,7 +31,7 @@ from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 
-class VMConsoleApp(HostFeatures, PingFeatures, TeachingFeatures):
+class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 

@@ -1,6 +1,7 @@
-"""Host operations from the command palette: maintenance mode, for backends that run it
-as an operation with a task (`SupportsHostMaintenance`: vCenter). It goes through the
-same runner as guest operations: role check, audit record, task log."""
+"""Operations some backends offer beyond the common protocol, from the command palette:
+a host's maintenance mode (`SupportsHostMaintenance`) and a template back to a VM
+(`SupportsTemplateToVM`), both vCenter's. They go through the same runner as the guest
+operations: role check, audit record, task log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from functools import partial
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from vmconsole.backends.base import Backend, SupportsHostMaintenance, Task
+from vmconsole.backends.base import (
+    Backend,
+    SupportsHostMaintenance,
+    SupportsTemplateToVM,
+    Task,
+)
 from vmconsole.model import Node, NodeHAState
 from vmconsole.text import visible
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -21,7 +27,7 @@ ENTER_WARNING = ("vCenter waits until no VM runs on the host: DRS moves them whe
                  "fully automated; otherwise migrate them first. New VMs cannot start there.")
 
 
-class HostFeatures(OperationsFeatures):
+class ExtraOperations(OperationsFeatures):
     def host_selection(self) -> tuple[str, Node] | None:
         """(cluster, node) under the tree's cursor, when its backend runs maintenance."""
         ref = self.selected
@@ -36,8 +42,19 @@ class HostFeatures(OperationsFeatures):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if not self.session.role.may_operate():
+            return
+        selection = self.guest_selection()
+        loop = self.loops.get(selection.cluster) if selection else None
+        if (selection is not None and selection.guest.template and loop is not None
+                and isinstance(loop.backend, SupportsTemplateToVM)):
+            guest = selection.guest
+            yield SystemCommand(f"Convert to VM: {visible(guest.name)}",
+                                f"Make the template a VM again, on {visible(guest.node)}",
+                                partial(self.template_to_vm, selection.cluster, guest.id,
+                                        guest.name, guest.node))
         chosen = self.host_selection()
-        if chosen is None or not self.session.role.may_operate():
+        if chosen is None:
             return
         cluster, node = chosen
         entering = node.ha_state is not NodeHAState.MAINTENANCE
@@ -67,4 +84,20 @@ class HostFeatures(OperationsFeatures):
 
         if self.runner.permitted(request):
             self.run_worker(flow(), name=f"{cluster}:node/{node}:maintenance", group="flows",
+                            exit_on_error=False)
+
+    def template_to_vm(self, cluster: str, guest_id: str, name: str, node: str) -> None:
+        """No question: nothing is lost, and the VM can be a template again."""
+        title = f"Convert to VM: {visible(name)}"
+        request = OpRequest(cluster, guest_id, "template_to_vm", title, {"node": node})
+
+        def call(backend: Backend) -> Task:
+            assert isinstance(backend, SupportsTemplateToVM)
+            return backend.convert_to_vm(guest_id, node)
+
+        async def flow() -> None:
+            await self.runner.run(request, call)
+
+        if self.runner.permitted(request):
+            self.run_worker(flow(), name=f"{cluster}:{guest_id}:to_vm", group="flows",
                             exit_on_error=False)
