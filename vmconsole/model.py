@@ -172,6 +172,7 @@ class Snapshot:
     description: str = ""
     vmstate: bool = False
     current: bool = False
+    quiesced: bool = False  # the guest's file systems were quiesced (vCenter)
 
 
 # Fields that a tree label shows. Only a change in one of these relabels a tree node:

@@ -168,3 +168,35 @@ async def test_a_template_becomes_a_vm_again_from_the_palette(
         [record] = list(audit.read())
         assert (record.operation, record.target, record.parameters) == (
             "template_to_vm", guest.id, {"node": guest.node})
+
+
+async def test_a_quiesced_snapshot_from_the_snapshot_panel(
+        backend: VCenterBackend, tmp_path) -> None:
+    from textual.widgets import Checkbox
+
+    from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
+    from vmconsole.ui.modals.snapshots import SnapshotPanel
+
+    guest = next(g for g in backend.inventory().guests if g.running)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await poll(pilot, loop)
+        await select_in(pilot, loop, guest.name)
+        await act(pilot, "S")
+        assert isinstance(app.screen, SnapshotPanel)
+        await act(pilot, "n")
+        form = app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        assert form.query_one("#quiesce", Checkbox).value is False
+        form.query_one("#quiesce", Checkbox).value = True
+        await pilot.press(*"consistent", "enter")
+        await settle(pilot)
+        task = next(t for t in backend.tasks() if t.operation == "snapshot")
+        assert backend.wait(task.id).status is TaskStatus.OK
+        [taken] = [s for s in backend.snapshots(guest.id) if s.name == "consistent"]
+        assert taken.quiesced
+        [record] = list(audit.read())
+        assert record.parameters == {"name": "consistent", "description": "",
+                                     "vmstate": False, "quiesce": True}

@@ -71,6 +71,7 @@ def test_snapshot_with_memory_quiesced_revert_remove(backend: VCenterBackend) ->
     assert snaps["before"].vmstate and snaps["before"].description == "first"
     assert snaps["before"].parent is None and snaps["quiet"].parent == "before"
     assert snaps["quiet"].current and not snaps["before"].current
+    assert snaps["quiet"].quiesced and not snaps["before"].quiesced
     assert snaps["before"].created is not None
 
     task = backend.snapshot_rollback(guest.id, "before")

@@ -66,6 +66,7 @@ class Capabilities:
     templates: bool = True
     snapshots: bool = True
     snapshot_ram: bool = True
+    snapshot_quiesce: bool = False  # snapshot_create(..., quiesce=True): vCenter (Tools)
     linked_clone: bool = False
     live_migration: bool = True
     ha: bool = True

@@ -218,14 +218,24 @@ class SnapshotFlows:
             return None
         ram = sel.capabilities.snapshot_ram and sel.guest.running and sel.guest.kind == "qemu"
 
+        quiesce = sel.capabilities.snapshot_quiesce and sel.guest.running
+
+        def call(req: SnapshotRequest) -> Callable[[Backend], Task]:
+            if req.quiesce:  # only backends with the capability take the keyword
+                return lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
+                                                   req.vmstate, quiesce=True)  # type: ignore[call-arg]
+            return lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
+                                               req.vmstate)
+
         async def submit(req: SnapshotRequest) -> Outcome:
-            return await self.flows.run(
-                "snapshot", f"Snapshot {req.name} of {self.name}",
-                lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
-                                            req.vmstate), asdict(req))
+            parameters = asdict(req)
+            if not quiesce:
+                del parameters["quiesce"]
+            return await self.flows.run("snapshot", f"Snapshot {req.name} of {self.name}",
+                                        call(req), parameters)
 
         task: Task | None = await self.flows.app.push_screen_wait(
-            SnapshotCreateForm(self.name, existing, ram, submit))
+            SnapshotCreateForm(self.name, existing, ram, submit, quiesce))
         return task
 
     async def rollback(self, snapshot: str) -> Task | None:

@@ -32,7 +32,8 @@ def listing(info: Any) -> list[Snapshot]:
                      created=node.createTime.timestamp() if node.createTime else None,
                      description=str(node.description or ""),
                      vmstate=node.state == "poweredOn",
-                     current=node.snapshot._moId == current)
+                     current=node.snapshot._moId == current,
+                     quiesced=bool(node.quiesced))
             for node, parent in walk(info)]
 
 
