@@ -79,3 +79,14 @@ def test_vcenter_killed_while_polled_shows_unreachable_and_comes_back(
         assert back.failures == 0
     finally:
         loop.stop()
+
+
+def test_a_session_that_vcenter_ended_is_renewed(backend: VCenterBackend,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    first = backend.inventory()
+    # vCenter forgets a session on restart or idle expiry; here it is logged out.
+    backend.session.call("log out", lambda content: content.sessionManager.Logout())
+    with caplog.at_level("INFO", logger="vmconsole.backends.vcenter.connection"):
+        again = backend.inventory()
+    assert [n.name for n in again.nodes] == [n.name for n in first.nodes]
+    assert any("session expired; logging in again" in r.getMessage() for r in caplog.records)

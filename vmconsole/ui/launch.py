@@ -29,7 +29,7 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
         except (ImportError, BackendError) as exc:
             for loop in loops:
                 loop.backend.close()
-            reason = (f"needs {exc.name}: pip install 'vmconsole[libvirt]'"
+            reason = (f"needs {exc.name}: pip install 'vmconsole[{cluster.kind}]'"
                       if isinstance(exc, ImportError) else exc.message)
             print(f"vmconsole: cluster '{cluster.name}': {reason}", file=sys.stderr)
             raise SystemExit(2) from None
