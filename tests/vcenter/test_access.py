@@ -90,3 +90,23 @@ def test_a_session_that_vcenter_ended_is_renewed(backend: VCenterBackend,
         again = backend.inventory()
     assert [n.name for n in again.nodes] == [n.name for n in first.nodes]
     assert any("session expired; logging in again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_vcenter_that_stops_answering_is_unreachable_within_the_timeout(
+        connect: Callable[..., VCenterBackend], vcsim: Vcsim) -> None:
+    import signal
+
+    from vmconsole.backends.base import Unreachable
+
+    backend = connect(timeout=1.0)
+    backend.inventory()
+    assert vcsim.proc is not None
+    vcsim.proc.send_signal(signal.SIGSTOP)  # accepts connections (the kernel), never answers
+    try:
+        started = time.monotonic()
+        with pytest.raises(Unreachable, match="timed out"):
+            backend.inventory()
+        assert time.monotonic() - started < 5
+    finally:
+        vcsim.proc.send_signal(signal.SIGCONT)
+    assert len(backend.inventory().nodes) == 3
