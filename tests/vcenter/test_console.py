@@ -200,3 +200,30 @@ async def test_a_quiesced_snapshot_from_the_snapshot_panel(
         [record] = list(audit.read())
         assert record.parameters == {"name": "consistent", "description": "",
                                      "vmstate": False, "quiesce": True}
+
+
+async def test_the_ha_form_asks_vsphere_for_a_restart_priority(
+        backend: VCenterBackend, tmp_path) -> None:
+    from textual.widgets import Input, Select
+
+    from vmconsole.ui.modals.ha import HAForm
+
+    guest = sorted(backend.inventory().guests, key=lambda g: g.name)[0]
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"),
+                       audit=AuditLog(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await poll(pilot, loop)
+        await select_in(pilot, loop, guest.name)
+        await act(pilot, "H")
+        form = app.screen
+        assert isinstance(form, HAForm)
+        assert not form.query(Input)  # no nodes, no restart counts: vSphere has none
+        form.query_one("#group", Select).value = "high"
+        form.action_submit()  # the Apply button
+        await settle(pilot)
+        task = next(t for t in backend.tasks() if t.operation == "ha_set")
+        assert backend.wait(task.id).status is TaskStatus.OK
+        await poll(pilot, loop)
+        ha = loop.poller.inventory.guest(guest.id).ha
+        assert ha is not None and ha.group == "high"

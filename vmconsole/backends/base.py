@@ -70,6 +70,9 @@ class Capabilities:
     linked_clone: bool = False
     live_migration: bool = True
     ha: bool = True
+    # HA is a restart priority per VM, chosen among ha_groups() (vSphere HA), not a
+    # resource with a group or nodes and restart counts (Proxmox)
+    ha_restart_priority: bool = False
     history: bool = False  # history() serves its own data (Proxmox rrddata)
     faults: bool = False  # the SupportsFaults protocol (the simulator only)
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)

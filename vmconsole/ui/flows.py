@@ -193,9 +193,15 @@ class GuestFlows:
                                    asdict(settings))
 
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
-                                               submit))
+                                               submit, self.sel.capabilities.ha_restart_priority))
 
     async def _ha_remove(self, title: str) -> None:
+        if self.sel.capabilities.ha_restart_priority:
+            await self.confirmed_run(
+                "ha-remove", title, f"Drop {self.sel.guest.name}'s own restart priority?",
+                "It then follows the cluster's default: vSphere HA restarts it if HA is on "
+                "for the cluster.", "Drop", lambda b: b.ha_remove(self.gid))
+            return
         await self.confirmed_run(
             "ha-remove", title, f"Remove {self.sel.guest.name} from HA?",
             "The HA manager stops watching it: it is no longer restarted or recovered if "

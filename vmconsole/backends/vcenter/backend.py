@@ -59,7 +59,8 @@ T = TypeVar("T")
 
 CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,
                             snapshot_ram=True, snapshot_quiesce=True, linked_clone=True,
-                            live_migration=True, ha=True, history=True)
+                            live_migration=True, ha=True, ha_restart_priority=True,
+                            history=True)
 # How often a guest shutdown looks at the VM's power state (vSphere's ShutdownGuest
 # returns at once; the guest OS powers off in its own time).
 SHUTDOWN_POLL = 0.5
