@@ -71,6 +71,7 @@ def test_vcenter_killed_while_polled_shows_unreachable_and_comes_back(
         vcsim.kill()
         down = _next(results, False, time.monotonic() + 20)
         assert f"127.0.0.1:{vcsim.port}" in (down.error or "")
+        assert "fingerprint" not in (down.error or "")  # a dead server is not an impostor
         assert down.inventory is first.inventory  # the last good one stays shown
 
         vcsim.restart()  # a fresh vCenter on the same address: the old session is gone

@@ -73,8 +73,10 @@ class VCenterBackend:
         self.cfg = cfg
         self.session = Session(cfg)
         self._tracker = TaskTracker(self.session.call, cfg.user, self._task_ended)
-        self._views: dict[int, Any] = {}  # id(ServiceContent) -> its ContainerView
-        self._counters: dict[int, dict[str, int]] = {}  # id(ServiceContent) -> perf keys
+        # The session's ServiceContent (one per login) with its ContainerView and the
+        # PerformanceManager's counter keys: a new login needs new ones.
+        self._view_of: tuple[Any, Any] | None = None
+        self._counters_of: tuple[Any, dict[str, int]] | None = None
         self._views_lock = threading.Lock()
         self._last: Reading | None = None
         self._events: list[ClusterEvent] = []
@@ -104,8 +106,16 @@ class VCenterBackend:
 
     def inventory(self) -> Inventory:
         """Everything, in one PropertyCollector call. Raises Unreachable, AuthError."""
-        objects = self._call("read the inventory",
-                             lambda c: retrieve_view(c, self._view(c), PATHS))
+        try:
+            objects = self._call("read the inventory",
+                                 lambda c: retrieve_view(c, self._view(c), PATHS))
+        except NotFound:
+            # The server no longer has the session's view (it restarted under the same
+            # session id, or an admin ended it): a new view, once.
+            with self._views_lock:
+                self._view_of = None
+            objects = self._call("read the inventory",
+                                 lambda c: retrieve_view(c, self._view(c), PATHS))
         reading = build(self.cfg.name, time.time(), objects)
         self._last = reading
         return reading.inventory
@@ -449,21 +459,22 @@ class VCenterBackend:
         return self.session.call(what, fn)
 
     def _view(self, content: Any) -> Any:
-        """The ContainerView of this session (a new session needs a new one)."""
+        """The ContainerView of this session, made once per login."""
         with self._views_lock:
-            view = self._views.get(id(content))
-            if view is None:
-                self._views = {id(content): container_view(content, VIEW_TYPES)}
-                view = self._views[id(content)]
-            return view
+            if self._view_of is None or self._view_of[0] is not content:
+                self._view_of = (content, container_view(content, VIEW_TYPES))
+            return self._view_of[1]
 
     def _counter_keys(self, content: Any) -> dict[str, int]:
         with self._views_lock:
-            keys = self._counters.get(id(content))
-        if keys is None:
-            keys = history.counter_keys(content.perfManager.perfCounter)
-            with self._views_lock:
-                self._counters = {id(content): keys}
+            known = self._counters_of
+        if known is not None and known[0] is content:
+            return known[1]
+        found = retrieve_objects(content, [content.perfManager],
+                                 {vim.PerformanceManager: ("perfCounter",)})
+        keys = history.counter_keys(found[0].get("perfCounter") if found else None)
+        with self._views_lock:
+            self._counters_of = (content, keys)
         return keys
 
     def _vm(self, guest_id: str) -> placement.VmFacts:

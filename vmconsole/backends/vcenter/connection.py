@@ -70,6 +70,11 @@ def pinned_context(fingerprint: str) -> PinnedContext:
     return context
 
 
+# The server's identity refused, as against a connection that failed (ssl.SSLEOFError
+# from a server that died mid-handshake is an SSLError too, and means unreachable).
+_TLS_REFUSALS = (FingerprintMismatch, ssl.SSLCertVerificationError)
+
+
 def normalise_fingerprint(text: str) -> str:
     """`AB:CD:...` as vCenter's UI shows it, or plain hex: 64 lower-case hex digits.
 
@@ -99,17 +104,20 @@ class Session:
             self._context = None
         self._lock = threading.Lock()
         self._si: Any = None
+        self._content: Any = None
 
     @property
     def where(self) -> str:
         return f"{visible(self.cfg.host)}:{self.cfg.port}"
 
     def content(self) -> Any:
-        """The `ServiceContent` of a logged-in session, logging in first if needed."""
+        """The `ServiceContent` of a logged-in session, logging in first if needed: one
+        object per session (`si.content` would be a request on every access)."""
         with self._lock:
             if self._si is None:
                 self._si = self._login()
-            return self._si.content
+                self._content = self._si.RetrieveContent()
+            return self._content
 
     def call(self, what: str, fn: Callable[[Any], T]) -> T:
         """`fn(content)` with the session's `ServiceContent`; a session that vCenter
@@ -127,9 +135,9 @@ class Session:
                 self._forget()
             except vmodl.MethodFault as fault:
                 raise from_fault(fault, what) from None
-            except ssl.SSLError as exc:
+            except _TLS_REFUSALS as exc:
                 raise AuthError(self._tls_refusal(exc)) from None
-            except _NETWORK_ERRORS as exc:
+            except _NETWORK_ERRORS as exc:  # an SSL EOF from a server that died included
                 self._forget()
                 raise Unreachable(f"{self.where}: {visible(_reason(exc), None)} "
                                   f"({visible(what, None)})") from None
@@ -150,7 +158,7 @@ class Session:
                             "user and the password") from None
         except vmodl.MethodFault as fault:
             raise from_fault(fault, f"login to {cfg.host}") from None
-        except ssl.SSLError as exc:
+        except _TLS_REFUSALS as exc:
             raise AuthError(self._tls_refusal(exc)) from None
         except _NETWORK_ERRORS as exc:
             raise Unreachable(f"{self.where}: {visible(_reason(exc), None)}") from None
@@ -172,12 +180,12 @@ class Session:
 
     def _forget(self) -> None:
         with self._lock:
-            self._si = None
+            self._si = self._content = None
 
     def close(self) -> None:
         """Log out (best effort: vCenter may be gone) and drop the session."""
         with self._lock:
-            si, self._si = self._si, None
+            si, self._si, self._content = self._si, None, None
         if si is not None:
             try:
                 Disconnect(si)
