@@ -207,7 +207,9 @@ class _Info:
 
 
 def _info(content: Any, ref: Any) -> _Info:
-    found = retrieve_objects(content, [ref], {vim.Task: _INFO_PATHS})
+    # Bound to this session's stub: the session may have been renewed since the start.
+    here = vim.Task(ref._moId, content.rootFolder._stub)
+    found = retrieve_objects(content, [here], {vim.Task: _INFO_PATHS})
     if not found:
         raise BackendError(f"vCenter no longer knows task {ref._moId}")
     task = found[0]
