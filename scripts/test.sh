@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (Debian packages too, when root) into .venv and
 # runs every check: ruff, mypy, the import-linter contracts and the whole pytest suite.
-# Tests that need what the machine lacks (root, QEMU, libvirtd) skip and say why.
+# Tests that need what the machine lacks (root, QEMU, libvirtd, Go) skip and say why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3-venv python3-dev pkg-config iproute2 iputils-ping tmux openssh-client
           qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev
-          busybox-static linux-image-cloud-amd64)
+          busybox-static linux-image-cloud-amd64
+          golang-go golang-github-vmware-govmomi-dev)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${packages[@]}"; do
@@ -29,6 +30,13 @@ if pkg-config --exists libvirt 2>/dev/null; then
   .venv/bin/python -m pip install -q 'libvirt-python>=9.0'
 else
   echo "== libvirt headers not found: libvirt tests will skip (install libvirt-dev)"
+fi
+
+if command -v go >/dev/null && [ -d /usr/share/gocode/src/github.com/vmware/govmomi ]; then
+  echo "== building vcsim (VMware's vCenter simulator) from Debian's govmomi"
+  bash tools/vcsim/build.sh >/dev/null
+else
+  echo "== Go or govmomi's sources not found: vCenter tests will skip (install golang-go golang-github-vmware-govmomi-dev)"
 fi
 
 export PATH="$PWD/.venv/bin:$PATH"

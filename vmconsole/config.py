@@ -68,7 +68,23 @@ class ProxmoxCluster:
     kind: str = "proxmox"
 
 
-ClusterConfig = SimCluster | LibvirtCluster | ProxmoxCluster
+@dataclass(frozen=True, slots=True)
+class VCenterCluster:
+    """A VMware vCenter Server, reached through its SOAP API (pyvmomi) as one user."""
+
+    name: str
+    host: str
+    user: str
+    password: str | None = field(default=None, repr=False)
+    port: int = 443
+    verify_ssl: bool = True
+    ca_file: str | None = None
+    fingerprint: str | None = None  # SHA-256 of the server's certificate
+    timeout: float = 10.0
+    kind: str = "vcenter"
+
+
+ClusterConfig = SimCluster | LibvirtCluster | ProxmoxCluster | VCenterCluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +234,8 @@ _LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns"}
 _PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
                  "token_secret_file", "password_env", "password_file", "verify_ssl",
                  "ca_file", "fingerprint", "timeout"}
+_VCENTER_KEYS = {"kind", "name", "host", "port", "user", "password_env", "password_file",
+                 "verify_ssl", "ca_file", "fingerprint", "timeout"}
 
 
 def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
@@ -243,11 +261,13 @@ def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
             timeout=r.get(table, "timeout", prefix, float, 10.0),
             probe_netns=r.get(table, "probe_netns", prefix, str),
         )
+    for key in ("token_secret", "password"):
+        if kind in ("proxmox", "vcenter") and key in table:
+            raise r.fail(f"{prefix}.{key}", "secrets do not go in the config file: "
+                         f"use {key}_env or {key}_file")
+    if kind == "vcenter":
+        return _vcenter(r, table, prefix)
     if kind == "proxmox":
-        for key in ("token_secret", "password"):
-            if key in table:
-                raise r.fail(f"{prefix}.{key}", "secrets do not go in the config file: "
-                             f"use {key}_env or {key}_file")
         r.unknown(table, _PROXMOX_KEYS, prefix)
         cluster = ProxmoxCluster(
             name=r.get(table, "name", prefix, str, required=True),
@@ -268,7 +288,26 @@ def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
         if not cluster.token_name and not cluster.password:
             raise r.fail(prefix, "give token_name with a token secret, or a password")
         return cluster
-    raise r.fail(f"{prefix}.kind", f"unknown kind '{kind}' (sim, libvirt or proxmox)")
+    raise r.fail(f"{prefix}.kind",
+                 f"unknown kind '{kind}' (sim, libvirt, proxmox or vcenter)")
+
+
+def _vcenter(r: _Reader, table: dict[str, Any], prefix: str) -> VCenterCluster:
+    r.unknown(table, _VCENTER_KEYS, prefix)
+    cluster = VCenterCluster(
+        name=r.get(table, "name", prefix, str, required=True),
+        host=r.get(table, "host", prefix, str, required=True),
+        user=r.get(table, "user", prefix, str, required=True),
+        password=_secret(r, table, "password", prefix),
+        port=r.get(table, "port", prefix, int, 443),
+        verify_ssl=r.get(table, "verify_ssl", prefix, bool, True),
+        ca_file=r.get(table, "ca_file", prefix, str),
+        fingerprint=r.get(table, "fingerprint", prefix, str),
+        timeout=r.get(table, "timeout", prefix, float, 10.0),
+    )
+    if not cluster.password:
+        raise r.fail(prefix, "a vCenter cluster needs password_env or password_file")
+    return cluster
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "") -> Config:

@@ -209,6 +209,9 @@ class Node:
     error: str | None = None
     since: float | None = None
     next_try: float | None = None
+    # Figures the source does not report ("cpu", "mem", "net_in", "uptime", ...): shown
+    # as absent, never as a measured zero.
+    unreported: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -257,6 +260,7 @@ class Guest:
     tags: tuple[str, ...] = ()
     storages: tuple[str, ...] = ()
     duplicate: Duplicate | None = None
+    unreported: tuple[str, ...] = ()  # as Node.unreported
 
     @property
     def running(self) -> bool:
@@ -293,6 +297,7 @@ class Snapshot:
     description: str = ""
     vmstate: bool = False
     current: bool = False
+    quiesced: bool = False  # the guest's file systems were quiesced (vCenter)
 
 
 # Fields that a tree label shows. Only a change in one of these relabels a tree node:

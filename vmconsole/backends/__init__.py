@@ -1,9 +1,15 @@
-"""Backends: the simulator, libvirt and Proxmox, behind one protocol (`base.Backend`)."""
+"""Backends: the simulator, libvirt, Proxmox and vCenter, behind one protocol (`base.Backend`)."""
 
 from __future__ import annotations
 
 from vmconsole.backends.base import Backend
-from vmconsole.config import ClusterConfig, LibvirtCluster, ProxmoxCluster, SimCluster
+from vmconsole.config import (
+    ClusterConfig,
+    LibvirtCluster,
+    ProxmoxCluster,
+    SimCluster,
+    VCenterCluster,
+)
 
 
 def open_backend(cluster: ClusterConfig) -> Backend:
@@ -21,4 +27,8 @@ def open_backend(cluster: ClusterConfig) -> Backend:
         from vmconsole.backends.proxmox import open_proxmox
 
         return open_proxmox(cluster)
+    if isinstance(cluster, VCenterCluster):
+        from vmconsole.backends.vcenter import open_vcenter
+
+        return open_vcenter(cluster)
     raise TypeError(f"unknown cluster config {cluster!r}")

@@ -66,9 +66,13 @@ class Capabilities:
     templates: bool = True
     snapshots: bool = True
     snapshot_ram: bool = True
+    snapshot_quiesce: bool = False  # snapshot_create(..., quiesce=True): vCenter (Tools)
     linked_clone: bool = False
     live_migration: bool = True
     ha: bool = True
+    # HA is a restart priority per VM, chosen among ha_groups() (vSphere HA), not a
+    # resource with a group or nodes and restart counts (Proxmox)
+    ha_restart_priority: bool = False
     history: bool = False  # history() serves its own data (Proxmox rrddata)
     faults: bool = False  # the SupportsFaults protocol (the simulator only)
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
@@ -344,3 +348,33 @@ class SupportsProbeNamespace(Protocol):
 
     @property
     def probe_netns(self) -> str | None: ...
+
+
+@runtime_checkable
+class SupportsHostMaintenance(Protocol):
+    """A host's maintenance mode as an operation with a task (vCenter's
+    `EnterMaintenanceMode_Task`), where the simulator's is a teaching fault."""
+
+    def set_host_maintenance(self, node: str, enabled: bool) -> Task:
+        """Enter (`enabled`) or leave maintenance mode on host `node`."""
+        ...
+
+
+@runtime_checkable
+class SupportsClusterFacts(Protocol):
+    """Facts about the cluster beyond the inventory's (vCenter: each vSphere cluster's HA
+    and DRS settings), as the detail pane shows them."""
+
+    def cluster_facts(self) -> list[tuple[str, str]]:
+        """(label, value) rows as of the last poll; never blocks (no request is sent)."""
+        ...
+
+
+@runtime_checkable
+class SupportsTemplateToVM(Protocol):
+    """A template that can become a VM again (vCenter's `MarkAsVirtualMachine`; Proxmox
+    cannot undo a template)."""
+
+    def convert_to_vm(self, guest_id: str, node: str) -> Task:
+        """The template `guest_id` back to a VM, registered on host `node`."""
+        ...

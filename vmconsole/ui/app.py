@@ -14,13 +14,14 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Tree
 
 from vmconsole.audit import AuditLog
+from vmconsole.backends.base import SupportsClusterFacts
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.extra_operations import ExtraOperations
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.snapshots import SnapshotPanel
-from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
@@ -39,7 +40,7 @@ PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log", "#teaching"))
 
 
-class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
+class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -196,7 +197,9 @@ class VMConsoleApp(OperationsFeatures, PingFeatures, TeachingFeatures):
         reach = None if loop is None else Reach(
             loop.backend.address, result.error if result else None,
             result.failing_since if result else None, result.next_try if result else None)
-        detail.show(ref, result.inventory if result else None, reach, samples)
+        facts = (loop.backend.cluster_facts() if loop and ref.is_cluster
+                 and isinstance(loop.backend, SupportsClusterFacts) else [])
+        detail.show(ref, result.inventory if result else None, reach, samples, facts)
 
     # --- focus --------------------------------------------------------------------------
 

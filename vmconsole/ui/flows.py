@@ -198,9 +198,15 @@ class GuestFlows:
                                    asdict(settings))
 
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
-                                               submit))
+                                               submit, self.sel.capabilities.ha_restart_priority))
 
     async def _ha_remove(self, title: str) -> None:
+        if self.sel.capabilities.ha_restart_priority:
+            await self.confirmed_run(
+                "ha-remove", title, f"Drop {self.sel.guest.name}'s own restart priority?",
+                "It then follows the cluster's default: vSphere HA restarts it if HA is on "
+                "for the cluster.", "Drop", lambda b: b.ha_remove(self.gid))
+            return
         await self.confirmed_run(
             "ha-remove", title, f"Remove {guest_title(self.sel.guest)} from HA?",
             "The HA manager stops watching it: it is no longer restarted or recovered if "
@@ -223,14 +229,24 @@ class SnapshotFlows:
             return None
         ram = sel.capabilities.snapshot_ram and sel.guest.running and sel.guest.kind == "qemu"
 
+        quiesce = sel.capabilities.snapshot_quiesce and sel.guest.running
+
+        def call(req: SnapshotRequest) -> Callable[[Backend], Task]:
+            if req.quiesce:  # only backends with the capability take the keyword
+                return lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
+                                                   req.vmstate, quiesce=True)  # type: ignore[call-arg]
+            return lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
+                                               req.vmstate)
+
         async def submit(req: SnapshotRequest) -> Outcome:
-            return await self.flows.run(
-                "snapshot", f"Snapshot {visible(req.name)} of {self.name}",
-                lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
-                                            req.vmstate), asdict(req))
+            parameters = asdict(req)
+            if not quiesce:
+                del parameters["quiesce"]
+            return await self.flows.run("snapshot", f"Snapshot {visible(req.name)} of {self.name}",
+                                        call(req), parameters)
 
         task: Task | None = await self.flows.app.push_screen_wait(
-            SnapshotCreateForm(self.name, existing, ram, submit))
+            SnapshotCreateForm(self.name, existing, ram, submit, quiesce))
         return task
 
     async def rollback(self, snapshot: str) -> Task | None:

@@ -33,7 +33,7 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
         except (ImportError, BackendError) as exc:
             for loop in loops:
                 loop.backend.close()
-            reason = (f"needs {exc.name}: pip install 'vmconsole[libvirt]'"
+            reason = (f"needs {exc.name}: pip install 'vmconsole[{cluster.kind}]'"
                       if isinstance(exc, ImportError) else exc.message)
             print(f"vmconsole: cluster '{visible(cluster.name)}': {visible_lines(reason)}",
                   file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,11 @@ def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
         lines.append(Text.assemble((key.ljust(key_width), "bold"), (pieces[0], style)))
         lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces[1:]]
     return Content.from_rich_text(Text("\n").join(lines))
+
+
+def _reported(obj: Guest | Node, text: str, *names: str) -> str:
+    """`text`, or "not reported" when the source does not report one of these figures."""
+    return "not reported" if any(n in obj.unreported for n in names) else text
 
 
 def ha_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[str, str | Text]]:
@@ -79,13 +85,16 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
         ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
-        ("Uptime", fmt.duration(guest.uptime) if guest.running else "-"),
-        ("vCPUs", f"{guest.maxcpu}  ({fmt.percent(m.cpu)} used)"),
-        ("Memory", f"{fmt.size(m.mem)} of {fmt.size(guest.maxmem)}"),
+        ("Uptime", _reported(guest, fmt.duration(guest.uptime), "uptime")
+         if guest.running else "-"),
+        ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
+        ("Memory", f"{_reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
                  + (f" on {', '.join(map(visible, guest.storages))}" if guest.storages else "")),
-        ("Disk I/O", f"read {fmt.rate(m.disk_read)}, write {fmt.rate(m.disk_write)}"),
-        ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
+        ("Disk I/O", _reported(guest, f"read {fmt.rate(m.disk_read)}, write "
+                               f"{fmt.rate(m.disk_write)}", "disk_read", "disk_write")),
+        ("Network", _reported(guest, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
+                              "net_in", "net_out")),
         ("IP address", guest.ip or "-"),
         *ha_rows(guest, sym, styles),
     ]
@@ -145,19 +154,22 @@ def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyle
         ("Status", str(node.status)),
         *ha,
         *reach,
-        ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
-        ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
-        ("Load", " ".join(f"{x:.2f}" for x in node.loadavg)),
-        ("Memory", f"{fmt.size(m.mem)} of {fmt.size(node.maxmem)}"),
-        ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
+        ("Uptime", _reported(node, fmt.duration(node.uptime), "uptime") if node.online else "-"),
+        ("CPU", f"{_reported(node, fmt.percent(m.cpu), 'cpu')} of {node.maxcpu} cores"),
+        ("Load", _reported(node, " ".join(f"{x:.2f}" for x in node.loadavg), "loadavg")),
+        ("Memory", f"{_reported(node, fmt.size(m.mem), 'mem')} of {fmt.size(node.maxmem)}"),
+        ("Network", _reported(node, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
+                              "net_in", "net_out")),
         ("Guests", f"{running} running of {len(guests)}"),
         ("", Text(", ".join(visible(g.name) for g in guests[:40])
                   + (" …" if len(guests) > 40 else ""), style="dim")),
     ]
 
 
-def cluster_rows(name: str, inventory: Inventory, reach: Reach | None
-                 ) -> list[tuple[str, str | Text]]:
+def cluster_rows(name: str, inventory: Inventory, reach: Reach | None,
+                 facts: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str | Text]]:
+    """The cluster's facts; `reach` is how its polls go; `facts` are the backend's own
+    rows (SupportsClusterFacts)."""
     nodes = inventory.nodes
     guests = [g for g in inventory.guests if not g.template]
     online = [n for n in nodes if n.online]
@@ -181,6 +193,7 @@ def cluster_rows(name: str, inventory: Inventory, reach: Reach | None
         state = "" if s.active else ", UNAVAILABLE"
         rows.append((f"Storage {visible(s.name)}", f"{s.type} {where}{state}: "
                      f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
+    rows += [(visible(label), Text(visible(value))) for label, value in facts]
     for node in nodes:
         if node.error and not node.online:
             rows.append((f"Node {visible(node.name)}",
@@ -226,8 +239,8 @@ class DetailPane(VerticalScroll):
         yield MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem")
         yield MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net")
 
-    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
-        None, None, None, [])
+    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample],
+                  Sequence[tuple[str, str]]] = (None, None, None, [], ())
 
     def _styles(self) -> LabelStyles:
         return LabelStyles.from_variables(self.app.theme_variables)
@@ -237,9 +250,11 @@ class DetailPane(VerticalScroll):
         self.call_after_refresh(self._say_more)
 
     def show(self, ref: TreeRef | None, inventory: Inventory | None, reach: Reach | None,
-             samples: list[MetricSample]) -> None:
-        """Show `ref` from `inventory`; `reach` is how its cluster's polls go."""
-        self._shown = (ref, inventory, reach, samples)
+             samples: list[MetricSample], cluster_facts: Sequence[tuple[str, str]] = ()
+             ) -> None:
+        """Show `ref` from `inventory`; `reach` is how its cluster's polls go;
+        `cluster_facts` are the backend's own rows for the cluster pane."""
+        self._shown = (ref, inventory, reach, samples, cluster_facts)
         facts = self.query_one("#facts", Static)
         width = facts.content_region.width or self.scrollable_content_region.width - 2
         charts = list(self.query(MetricChart))
@@ -252,7 +267,8 @@ class DetailPane(VerticalScroll):
         elif ref is None or inventory is None:
             facts.update(Text("waiting for the first poll…", style="italic"))
         elif ref.is_cluster:
-            facts.update(_table(cluster_rows(ref.cluster, inventory, reach), width))
+            facts.update(_table(cluster_rows(ref.cluster, inventory, reach, cluster_facts),
+                                width))
         elif isinstance(obj, Guest):
             facts.update(_table(guest_rows(obj, inventory, self._symbols, self._styles()),
                                 width))
