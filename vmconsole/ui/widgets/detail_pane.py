@@ -16,7 +16,7 @@ from vmconsole.backends.base import MetricSample
 from vmconsole.model import Guest, Inventory, Node, NodeStatus, total_metrics
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
-from vmconsole.ui.labels import theme_color
+from vmconsole.ui.labels import node_state, theme_color
 from vmconsole.ui.plot import Series
 from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
@@ -109,7 +109,7 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
                                  inventory.taken_at)
     return [
         ("Node", Text(node.name)),
-        ("Status", str(node.status) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
+        ("Status", node_state(node) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
         *reach,
         ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
         ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
@@ -150,7 +150,8 @@ def cluster_rows(name: str, inventory: Inventory, reach: Reach | None
     for node in nodes:
         if node.error and not node.online:
             rows.append((f"Node {visible(node.name)}",
-                         Text(f"{node.status}: {visible_lines(node.error)}", style="bold")))
+                         Text(f"{node_state(node)}: {visible_lines(node.error)}",
+                              style="bold")))
     if reach is not None and reach.error:
         rows[1:1] = [("Unreachable", "the last poll failed; the figures are from the last "
                                      "one that answered"),
