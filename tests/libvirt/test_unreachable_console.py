@@ -41,6 +41,7 @@ async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
         shown = detail_rows(app)
         assert tree_label(app, down) == f"○ {down} unreachable"
         assert shown["Status"] == "unreachable" and shown["Address"] == refusing
+        assert "CPU" not in shown and "Memory" not in shown  # unknown, not zero
         assert shown["Error"].startswith("unable to connect to server at '127.0.0.1:")
         assert re.fullmatch(r"\d\d:\d\d:\d\d \((\d+(\.\d)?s|\d+m \d\ds) ago\)",
                             shown["Since"])

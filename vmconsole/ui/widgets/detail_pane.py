@@ -107,15 +107,19 @@ def node_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
     elif not node.online and node.error:  # the console cannot reach it, and says why
         reach = unreachable_rows(node.address, node.error, node.since, node.next_try,
                                  inventory.taken_at)
-    return [
-        ("Node", Text(node.name)),
-        ("Status", node_state(node) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
-        *reach,
+    # Figures of a host the console cannot read are not known, not zero.
+    figures: list[tuple[str, str | Text]] = [] if reach else [
         ("Uptime", fmt.duration(node.uptime) if node.online else "-"),
         ("CPU", f"{fmt.percent(m.cpu)} of {node.maxcpu} cores"),
         ("Load", " ".join(f"{x:.2f}" for x in node.loadavg)),
         ("Memory", f"{fmt.size(m.mem)} of {fmt.size(node.maxmem)}"),
         ("Network", f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}"),
+    ]
+    return [
+        ("Node", Text(node.name)),
+        ("Status", node_state(node) + (f" (HA: {node.ha_state})" if node.ha_state else "")),
+        *reach,
+        *figures,
         ("Guests", f"{running} running of {len(guests)}"),
         ("", Text(", ".join(g.name for g in guests[:40]) + (" …" if len(guests) > 40 else ""),
                   style="dim")),
