@@ -39,8 +39,9 @@ async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
         await wait_until(pilot, lambda: "Connection refused" in detail_rows(app).get(
             "Error", ""), 2, "down: why")
         shown = detail_rows(app)
-        assert tree_label(app, down) == f"○ {down} offline"
-        assert shown["Status"] == "offline" and shown["Address"] == refusing
+        assert tree_label(app, down) == f"○ {down} unreachable"
+        assert shown["Status"] == "unreachable" and shown["Address"] == refusing
+        assert "CPU" not in shown and "Memory" not in shown  # unknown, not zero
         assert shown["Error"].startswith("unable to connect to server at '127.0.0.1:")
         assert re.fullmatch(r"\d\d:\d\d:\d\d \((\d+(\.\d)?s|\d+m \d\ds) ago\)",
                             shown["Since"])
@@ -50,10 +51,10 @@ async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
         await wait_until(pilot, lambda: detail_rows(app).get("Error") == "no answer within "
                          "5 s", TIMEOUT * 3, "hung: unreachable after its timeout")
         assert detail_rows(app)["Next try"] == "when the attempt under way ends"
-        assert tree_label(app, hung) == f"○ {hung} offline"
+        assert tree_label(app, hung) == f"○ {hung} unreachable"
         assert tree.select_ref(TreeRef("kvm"))  # the cluster: each down host and why
         await wait_until(pilot, lambda: f"Node {hung}" in detail_rows(app), 2, "cluster")
         shown = detail_rows(app)
-        assert shown[f"Node {hung}"] == "offline: no answer within 5 s"
-        assert shown[f"Node {down}"].startswith("offline: unable to connect to server")
+        assert shown[f"Node {hung}"] == "unreachable: no answer within 5 s"
+        assert shown[f"Node {down}"].startswith("unreachable: unable to connect to server")
         assert shown["Nodes"] == "1 online of 3"

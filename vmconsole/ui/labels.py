@@ -95,15 +95,25 @@ def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
     return text
 
 
+def node_state(node: Node) -> str:
+    """A node's state in words: the backend's status, but "unreachable" for one that
+    is down because the console cannot reach it (it may well be up), and
+    "connecting…" before its first answer."""
+    if node.status is NodeStatus.CONNECTING:
+        return "connecting…"
+    if node.error and not node.online:
+        return "unreachable"
+    return str(node.status)
+
+
 def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
     online = node.status is NodeStatus.ONLINE
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(sym.node(node.status), styles.ok if online else styles.bad)
     text.append(f" {visible(node.name)}", "bold")
-    if node.status is NodeStatus.CONNECTING:
-        text.append(" connecting…", styles.warn)
-    elif not online:
-        text.append(f" {visible(node.status)}", styles.bad)
+    if not online:
+        connecting = node.status is NodeStatus.CONNECTING
+        text.append(f" {node_state(node)}", styles.warn if connecting else styles.bad)
     if node.ha_state is not None and node.ha_state != "online":
         text.append(" ha:", styles.warn)
         text.append_text(ha_text.badge(node.ha_state, ha_text.node_info(node.ha_state),

@@ -19,7 +19,7 @@ from vmconsole.model import Guest, Inventory, Node, NodeStatus, total_metrics
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text
-from vmconsole.ui.labels import LabelStyles, theme_color
+from vmconsole.ui.labels import LabelStyles, node_state, theme_color
 from vmconsole.ui.plot import Series
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
@@ -149,17 +149,21 @@ def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyle
     elif not node.online and node.error:  # the console cannot reach it, and says why
         reach = unreachable_rows(node.address, node.error, node.since, node.next_try,
                                  inventory.taken_at)
-    return [
-        ("Node", Text(visible(node.name))),
-        ("Status", str(node.status)),
-        *ha,
-        *reach,
+    # Figures of a host the console cannot read are not known, not zero.
+    figures: list[tuple[str, str | Text]] = [] if reach else [
         ("Uptime", _reported(node, fmt.duration(node.uptime), "uptime") if node.online else "-"),
         ("CPU", f"{_reported(node, fmt.percent(m.cpu), 'cpu')} of {node.maxcpu} cores"),
         ("Load", _reported(node, " ".join(f"{x:.2f}" for x in node.loadavg), "loadavg")),
         ("Memory", f"{_reported(node, fmt.size(m.mem), 'mem')} of {fmt.size(node.maxmem)}"),
         ("Network", _reported(node, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
                               "net_in", "net_out")),
+    ]
+    return [
+        ("Node", Text(visible(node.name))),
+        ("Status", node_state(node)),
+        *ha,
+        *reach,
+        *figures,
         ("Guests", f"{running} running of {len(guests)}"),
         ("", Text(", ".join(visible(g.name) for g in guests[:40])
                   + (" …" if len(guests) > 40 else ""), style="dim")),
@@ -197,7 +201,8 @@ def cluster_rows(name: str, inventory: Inventory, reach: Reach | None,
     for node in nodes:
         if node.error and not node.online:
             rows.append((f"Node {visible(node.name)}",
-                         Text(f"{node.status}: {visible_lines(node.error)}", style="bold")))
+                         Text(f"{node_state(node)}: {visible_lines(node.error)}",
+                              style="bold")))
     if reach is not None and reach.error:
         rows[1:1] = [("Unreachable", "the last poll failed; the figures are from the last "
                                      "one that answered"),
