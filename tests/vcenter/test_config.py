@@ -22,6 +22,7 @@ fingerprint = "AB:CD"
 def test_a_vcenter_cluster_reads_its_password_from_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "vc-password"
     secret.write_text("s3cret\n")
+    secret.chmod(0o600)
     path = tmp_path / "config.toml"
     path.write_text(PROFILE.format(secret=f'password_file = "{secret}"'))
     (cluster,) = load_config(path).clusters("vc")

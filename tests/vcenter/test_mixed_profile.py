@@ -51,7 +51,9 @@ timeout = 5
 def _config(tmp_path: Path, pve: FakePveProcess, vc: Vcsim) -> Config:
     pve_secret, vc_secret = tmp_path / "pve-token", tmp_path / "vc-password"
     pve_secret.write_text(TOKEN_SECRET + "\n")
+    pve_secret.chmod(0o600)
     vc_secret.write_text(PASSWORD + "\n")
+    vc_secret.chmod(0o600)
     path = tmp_path / "config.toml"
     path.write_text(PROFILE.format(
         pve_host=pve.host, pve_port=pve.port, pve_secret=pve_secret, pve_ca=pve.cafile,
