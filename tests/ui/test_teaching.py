@@ -35,7 +35,7 @@ async def test_panel_is_on_in_the_demo_and_narrates_a_power_off(console_factory)
         await select(c.app, pilot, TreeRef("lab", "node/pve2"))
         await pilot.press("f")
         await pilot.press("enter")  # the first choice: power off
-        await settle(c, pilot, polls=2)
+        await settle(c, pilot, polls=2, advance=5.0)  # the CRM master's next round
         (record,) = c.app.audit.read()
         assert (record.operation, record.target, record.result) == (
             "fault_power_off", "pve2", "done")

@@ -1,18 +1,26 @@
-"""The HA manager: membership changes, the CRM master, fencing and recovery.
+"""The HA manager: the CRM master's rounds, the LRMs' watchdogs, fencing and recovery.
 
-When a node leaves the quorate membership (it died, or it is cut off):
-- at once the CRM marks it `unknown`;
-- on the lost node, if it is alive but without quorum and its LRM is active (it has HA
-  services), the LRM can no longer renew its agent lock and stops feeding the watchdog:
-  watchdog-mux resets the node 60 s after the last feed (self-fencing);
-- after the 60 s fence delay the CRM puts the node's services into `fence`;
-- once the node's agent lock lease (120 s from its last renewal) has expired, the CRM
-  takes the lock: the node is fenced for sure (it reset, or it is off); its services
-  go to `recovery`, get a new node, are `started` there by that node's LRM, and boot.
-If the CRM master itself is lost, the quorate side waits for the master lock's 120 s
-lease to expire before a new master takes over and does the above.
-A node without quorum never has its lock renewed, so the quorate side never starts a
-service before the lost node has reset: no guest runs twice.
+Rule for rule as pve-ha-manager (src/PVE/HA/Manager.pm, NodeStatus.pm, LRM.pm, CRM.pm):
+- the CRM master works in rounds (every 10 s). Node states change only there: a node
+  outside the quorate membership goes `online` -> `unknown` on the master's next round,
+  and back to `online` on the first round that sees it again. Without a quorate master
+  nothing changes state at all;
+- the fence delay (60 s) counts from the last round that saw the node online; a new
+  master has never seen the lost nodes online, so it starts its own delay when it takes
+  over (NodeStatus's `last_online` lives only in the master's memory);
+- once a node is in `fence`, nothing backs out: the master takes the node's agent lock
+  as soon as its 120 s lease has expired, recovers its services, and a node that returns
+  meanwhile sees the fence request, keeps its lock released and lets its watchdog reset
+  it (LRM.pm's `is_fence_requested`);
+- recovery picks any online node the service's group or affinity allows, the fenced node
+  itself included once it is back; until one exists the service waits in `recovery`;
+- an LRM that has been active stays armed (watchdog) until it has had no HA service for
+  60 rounds (`max_active_idle_rounds`): losing quorum within those ten minutes resets
+  its node, even if its only service was just set to `ignored`;
+- on every round a running service with failback moves to a higher-priority node of its
+  group, and a node in maintenance is drained.
+A node without quorum never renews its lock, so the quorate side never starts a service
+before the lost node has reset: no guest runs twice.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.membership import memberships, quorum_by_node
 from vmconsole.backends.sim.power import off_after
-from vmconsole.backends.sim.state import Instance, SimNode
+from vmconsole.backends.sim.state import Instance, SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
     FENCE_DELAY,
     HA_STOP_TIMEOUT,
+    IDLE_ROUNDS,
     LOCK_LEASE,
     NODE_BOOT,
     OS_SHUTDOWN,
@@ -38,6 +47,11 @@ from vmconsole.backends.sim.timing import (
     next_round,
 )
 from vmconsole.model import HARequest, HAState, NodeHAState
+
+# Services in these states are fenced when their node has been offline for the fence
+# delay (Manager.pm's next_state_started, _request_stop and _migrate_relocate).
+FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.RELOCATE)
+OPERATIONAL = (NodeHAState.ONLINE, NodeHAState.MAINTENANCE)
 
 
 def clock_time(t: float) -> str:
@@ -49,6 +63,8 @@ def services_text(count: int) -> str:
 
 
 class HAManager:
+    """The cluster's HA stack: one CRM master (or none) and an LRM per node."""
+
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
         self.services = Services(sim, self)
@@ -57,10 +73,17 @@ class HAManager:
                         for name in sim.nodes}
         self.master: str | None = next((n for n, q in self.quorate.items() if q), None)
         self.master_lock_free_at = 0.0
+        # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
+        self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
+        self._waiting: set[str] = set()  # services in recovery already told they wait
         self._groups = self._group_signatures()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
         for node in sim.nodes.values():
-            node.lrm.mode = "active" if self.quorate[node.name] else "wait_for_agent_lock"
+            configured = self.services.on_node(node.name, tuple(HAState))
+            node.lrm.mode = ("active" if self.quorate[node.name] and configured
+                             else "wait_for_agent_lock")
+        if self.master is not None:
+            self._schedule_round()
 
     # --- timers -----------------------------------------------------------------------
 
@@ -79,7 +102,7 @@ class HAManager:
         if self.master is not None:
             self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), fn)
 
-    # --- membership -------------------------------------------------------------------
+    # --- membership: what corosync tells each node ------------------------------------
 
     def _group_signatures(self) -> set[tuple[tuple[str, ...], int, int, bool]]:
         quorum = quorum_by_node(self.sim)
@@ -90,7 +113,8 @@ class HAManager:
         return out
 
     def membership_changed(self) -> None:
-        """React to nodes dying, booting, losing or regaining their links."""
+        """React to nodes dying, booting, losing or regaining their links: the LRMs at
+        once (their watchdogs), the CRM master on its next round."""
         sim = self.sim
         groups = self._group_signatures()
         for names, votes, expected, quorate in sorted(groups - self._groups):
@@ -116,64 +140,78 @@ class HAManager:
                 self._joined(node)
         self._check_master()
 
+    def _lrm_armed(self, node: SimNode, t: float) -> tuple[bool, str]:
+        """Whether the node's watchdog is armed, and why (LRM.pm: an LRM takes its agent
+        lock, and arms the watchdog, once it has a service to run; it gives both up only
+        after `max_active_idle_rounds` rounds without any)."""
+        if self.services.on_node(node.name):
+            return True, "it runs HA services"
+        if node.lrm.mode not in ("active", "maintenance"):
+            return False, "its LRM never took its agent lock (it had no HA service to run)"
+        if node.lrm.mode == "maintenance":
+            return False, "its LRM is in maintenance with no HA service left"
+        if self.services.on_node(node.name, tuple(s for s in HAState
+                                                  if s is not HAState.IGNORED)):
+            return True, "its LRM is active (it has HA services, stopped ones too)"
+        idle = IDLE_ROUNDS * ROUND
+        since = node.lrm.idle_since
+        if since is not None and t - since <= idle:
+            return True, (f"its LRM is still active: its last HA service left at "
+                          f"{clock_time(since)}, and an LRM goes idle only after "
+                          f"{IDLE_ROUNDS} rounds ({idle:.0f} s) without one")
+        node.lrm.mode = "wait_for_agent_lock"
+        return False, f"its LRM went idle after {idle:.0f} s without HA services"
+
     def _lost(self, node: SimNode) -> None:
+        """The node left the quorate membership: its LRM can no longer renew its agent
+        lock; if its watchdog is armed, it resets the node 60 s after the last feed."""
         sim, t = self.sim, self.sim.now
         node.lrm.lock_renewed = node.lrm.watchdog_fed = last_round(node, t)
-        services = self.services.on_node(node.name)
-        if node.alive:
-            # The watchdog is armed only while the LRM holds its lock with services to
-            # run: an idle LRM never resets its node.
-            if node.lrm.mode == "active" and services:
-                node.lrm.mode = "lost_agent_lock"
-                reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
-                sim.narrate("watchdog_armed", f"{node.name} has no quorum: its LRM cannot "
-                            "renew its agent lock and stops feeding the watchdog, which "
-                            f"resets the node at {clock_time(reset_at)} (60 s after the last "
-                            "feed)", node.name)
-                self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
-            else:
-                why = ("its LRM is in maintenance" if node.lrm.mode == "maintenance" else
-                       "it runs no HA services")
-                sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
-                            "watchdog is not armed, so it keeps running; its guests cannot be "
-                            "managed", node.name)
-        if node.maintenance:
+        if not node.alive:
             return
-        node.ha_state = NodeHAState.UNKNOWN
-        node.unknown_since = t
-        sim.touch_node(node)
-        if services:
-            sim.narrate("node_lost", f"{node.name} lost: waiting for the "
-                        f"{FENCE_DELAY:.0f} s fence delay before fencing its "
-                        f"{services_text(len(services))}", node.name)
-            self._schedule("fence", node.name, t + FENCE_DELAY, lambda: self._fence(node))
-        elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
-            sim.narrate("node_lost", f"{node.name} left the cluster: its "
-                        f"{services_text(len(frozen))} are frozen and wait for it", node.name)
+        armed, why = self._lrm_armed(node, t)
+        if armed:
+            node.lrm.mode = "lost_agent_lock"
+            reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
+            sim.narrate("watchdog_armed", f"{node.name} has no quorum and {why}: its LRM "
+                        "cannot renew its agent lock and stops feeding the watchdog, which "
+                        f"resets the node at {clock_time(reset_at)} (60 s after the last "
+                        "feed)", node.name)
+            self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
         else:
-            sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
-                        "nothing to fence or recover", node.name)
+            sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
+                        "watchdog is not armed, so it keeps running; its guests cannot be "
+                        "managed", node.name)
 
     def _joined(self, node: SimNode) -> None:
+        """The node is quorate again. Its LRM takes its lock back, unless the master has
+        begun fencing it: then it stays without its lock and the watchdog resets it."""
         sim = self.sim
-        for what in ("fence", "lock", "reset"):
-            if what == "reset" and ("reset", node.name) in self._timers:
-                sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
-                            "watchdog expired: its LRM feeds it again, no reset", node.name)
-            self._cancel(what, node.name)
-        services = self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE))
-        node.lrm.mode = "maintenance" if node.maintenance else "active"
-        node.unknown_since = None
-        if not node.maintenance:
-            node.ha_state = NodeHAState.ONLINE
-        sim.touch_node(node)
-        sim.narrate("node_online", f"{node.name} is back in the quorate membership", node.name)
-        for guest in services:
+        fenced = self.services.on_node(node.name, (HAState.FENCE,))
+        if node.ha_state is NodeHAState.FENCE or fenced:
+            pending = self._timers.get(("reset", node.name))
+            then = (f"its watchdog still resets it at {clock_time(pending.time)}"
+                    if pending is not None else "its services are recovered elsewhere")
+            sim.narrate("fence_pending", f"{node.name} is back in the quorate membership, "
+                        "but the CRM master has begun fencing it and nothing backs out: its "
+                        f"LRM sees the fence request and does not take its lock back; {then}",
+                        node.name)
+            return
+        if ("reset", node.name) in self._timers:
+            sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
+                        "watchdog expired: its LRM feeds it again, no reset", node.name)
+            self._cancel("reset", node.name)
+        node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
+        if node.maintenance:
+            node.lrm.mode = "maintenance"
+        elif node.lrm.mode == "lost_agent_lock" or self.services.on_node(
+                node.name, (*ACTIVE_STATES, HAState.FREEZE)):
+            node.lrm.mode = "active"
+        for guest in self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE)):
             assert guest.ha is not None
-            if guest.ha.state in (HAState.FENCE, HAState.FREEZE):  # back: run them here
+            if guest.ha.state is HAState.FREEZE:  # back from a reboot: run them here
                 guest.ha.state = HAState.STARTED
             self.services.apply(guest)
-        self.on_next_crm_round(lambda: self._failback(node))
 
     # --- the CRM master -------------------------------------------------------------
 
@@ -186,109 +224,229 @@ class HAManager:
                         f"can take its lock when the lease expires at "
                         f"{clock_time(self.master_lock_free_at)}", old.name)
             self.master = None
-        if self.master is None and any(self.quorate.values()) and (
+            self._cancel("round", "")
+        candidate = next((n for n in self.sim.nodes.values() if self.quorate[n.name]), None)
+        if self.master is None and candidate is not None and (
                 ("takeover", "") not in self._timers):
-            self._schedule("takeover", "", self.master_lock_free_at, self._takeover)
+            # The candidate's CRM tries for the lock on each of its rounds.
+            free_at = max(self.master_lock_free_at, sim.now)
+            at = last_round(candidate, free_at)
+            self._schedule("takeover", "", at if at >= free_at else at + ROUND,
+                           self._takeover)
 
     def _takeover(self) -> None:
         sim = self.sim
         self._timers.pop(("takeover", ""), None)
-        candidates = [n for n in sim.nodes.values() if self.quorate[n.name]]
-        if not candidates or self.master is not None:
+        candidate = next((n for n in sim.nodes.values() if self.quorate[n.name]), None)
+        if candidate is None or self.master is not None:
             return
-        self.master = candidates[0].name
+        self.master = candidate.name
+        self.last_online = {}  # a new master has seen no node online yet
         sim.narrate("crm_master", f"{self.master} is the new CRM master (it took the "
-                    "manager lock)", self.master)
-        for node in sim.nodes.values():
-            if not self.quorate[node.name] and node.ha_state is NodeHAState.UNKNOWN and (
-                    self.services.on_node(node.name)):
-                since = node.unknown_since if node.unknown_since is not None else sim.now
-                self._schedule("fence", node.name, since + FENCE_DELAY,
-                               partial(self._fence, node))
+                    "manager lock); it starts its own fence delay for nodes it has not seen "
+                    "online", self.master)
         for guest in sim.guests.values():
             if guest.ha is not None and self.quorate.get(guest.node, False):
                 self.services.apply(guest)
+        self._crm_round()
+
+    def _schedule_round(self) -> None:
+        assert self.master is not None
+        self._schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
+                       self._crm_round)
+
+    def _crm_round(self) -> None:
+        """One round of the master's CRM (Manager.pm's manage())."""
+        self._timers.pop(("round", ""), None)
+        if self.master is None:
+            return
+        self._update_nodes()
+        self._manage()
+        self._schedule_round()
+
+    def _offline_delayed(self, node: SimNode) -> bool:
+        """NodeStatus.pm's node_is_offline_delayed: the fence delay has passed since the
+        master last saw the node online (a node it never saw starts the count now)."""
+        last = self.last_online.get(node.name)
+        if last is None:
+            self.last_online[node.name] = self.sim.now
+            return False
+        return self.sim.now - last >= FENCE_DELAY
+
+    def _update_nodes(self) -> None:
+        """NodeStatus.pm's update(): node states as the quorate membership shows them."""
+        sim, now = self.sim, self.sim.now
+        for node in sim.nodes.values():
+            state = node.ha_state
+            if self.quorate[node.name]:
+                self.last_online[node.name] = now
+                maintenance = node.lrm.mode == "maintenance"
+                if state is NodeHAState.UNKNOWN:
+                    self._set_node_state(node, NodeHAState.ONLINE)
+                    sim.narrate("node_online", f"{node.name} is back in the quorate "
+                                "membership", node.name)
+                elif state is NodeHAState.ONLINE and maintenance:
+                    self._set_node_state(node, NodeHAState.MAINTENANCE)
+                    sim.narrate("maintenance", f"{node.name} is in maintenance: the HA "
+                                "manager migrates its HA services away (VMs live, containers "
+                                "by restart); other guests stay", node.name)
+                elif state is NodeHAState.MAINTENANCE and not maintenance:
+                    self._set_node_state(node, NodeHAState.ONLINE)
+                    self._maintenance_ended(node)
+            elif state is NodeHAState.ONLINE or (
+                    state is NodeHAState.MAINTENANCE and node.lrm.mode != "maintenance"):
+                self._set_node_state(node, NodeHAState.UNKNOWN)
+                self._narrate_lost(node)
+
+    def _set_node_state(self, node: SimNode, state: NodeHAState) -> None:
+        node.ha_state = state
+        self.sim.touch_node(node)
+
+    def _narrate_lost(self, node: SimNode) -> None:
+        sim = self.sim
+        services = self.services.on_node(node.name, FENCEABLE)
+        if services:
+            seen = self.last_online.get(node.name, sim.now)
+            sim.narrate("node_lost", f"{node.name} lost: waiting for the {FENCE_DELAY:.0f} s "
+                        f"fence delay (from {clock_time(seen)}, the CRM's last round that saw "
+                        f"it online) before fencing its {services_text(len(services))}",
+                        node.name)
+        elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
+            sim.narrate("node_lost", f"{node.name} left the cluster: its "
+                        f"{services_text(len(frozen))} are frozen and wait for it", node.name)
+        else:
+            sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
+                        "nothing to fence or recover", node.name)
+
+    def _manage(self) -> None:
+        """The services' side of a round: fence, recover, fail back, drain."""
+        sim = self.sim
+        ha_guests = [g for g in sim.guests.values() if g.ha is not None]
+        to_fence: dict[str, list[SimGuest]] = {}
+        for guest in ha_guests:
+            assert guest.ha is not None
+            node = sim.nodes[guest.node]
+            if guest.ha.state in FENCEABLE and node.ha_state not in OPERATIONAL and (
+                    node.ha_state is NodeHAState.FENCE or self._offline_delayed(node)):
+                guest.ha.state = HAState.FENCE
+                sim.touch(guest.id)
+            if guest.ha.state is HAState.FENCE:
+                to_fence.setdefault(guest.node, []).append(guest)
+        for name in sorted(to_fence):
+            self._fence(sim.nodes[name], to_fence[name])
+        for node in sim.nodes.values():  # a fence with no services left (an admin's doing)
+            if node.ha_state is NodeHAState.FENCE and node.name not in to_fence:
+                self._fence(node, [])
+        for guest in ha_guests:
+            assert guest.ha is not None
+            if guest.ha.state is HAState.RECOVERY:
+                self._recover(guest)
+            elif guest.ha.state is HAState.STARTED and guest.busy is None:
+                self._place(guest)
 
     # --- fencing and recovery -------------------------------------------------------
 
-    def _fence(self, node: SimNode) -> None:
+    def _fence(self, node: SimNode, services: list[SimGuest]) -> None:
+        """NodeStatus.pm's fence_node: enter `fence`, then take the node's agent lock once
+        its lease has expired (by then its watchdog has surely reset it)."""
         sim = self.sim
-        self._timers.pop(("fence", node.name), None)
-        if self.master is None or self.quorate[node.name]:
+        free_at = node.lrm.lock_renewed + LOCK_LEASE
+        if node.ha_state is not NodeHAState.FENCE:
+            self._set_node_state(node, NodeHAState.FENCE)
+            sim.narrate("fence", f"fencing {node.name}: {services_text(len(services))} in "
+                        f"'fence'; the CRM waits for its agent lock, free at "
+                        f"{clock_time(max(free_at, sim.now))} (120 s after its last renewal), "
+                        "when its watchdog has surely reset it", node.name)
+        if sim.now < free_at:
             return
-        services = self.services.on_node(node.name)
-        node.ha_state = NodeHAState.FENCE
-        for guest in services:
-            assert guest.ha is not None
-            guest.ha.state = HAState.FENCE
-            sim.touch(guest.id)
-        sim.touch_node(node)
-        free_at = max(sim.now, node.lrm.lock_renewed + LOCK_LEASE)
-        sim.narrate("fence", f"fencing {node.name}: {services_text(len(services))} in 'fence'; "
-                    f"the CRM waits for its agent lock, free at {clock_time(free_at)} (120 s "
-                    "after its last renewal), when its watchdog has surely reset it",
-                    node.name)
-        self._schedule("lock", node.name, free_at, lambda: self._fenced(node))
-
-    def _fenced(self, node: SimNode) -> None:
-        sim = self.sim
-        self._timers.pop(("lock", node.name), None)
-        if self.master is None or self.quorate[node.name]:
-            return
-        node.ha_state = NodeHAState.UNKNOWN
-        sim.touch_node(node)
-        services = self.services.on_node(node.name, (HAState.FENCE,))
+        self._set_node_state(node, NodeHAState.UNKNOWN)
         sim.narrate("fenced", f"{self.master} got {node.name}'s agent lock: {node.name} is "
                     f"fenced; recovering its {services_text(len(services))}", node.name)
         for guest in services:
-            self._recover(guest.id)
+            assert guest.ha is not None
+            guest.ha.state = HAState.RECOVERY
+            sim.touch(guest.id)
 
-    def _recover(self, guest_id: str) -> None:
-        sim = self.sim
-        guest = sim.guests.get(guest_id)
-        if guest is None or guest.ha is None or self.master is None:
-            return
+    def _recover(self, guest: SimGuest) -> None:
+        """Manager.pm's next_state_recovery: any online node the rules allow, the fenced
+        one included once it is back; else wait for one (tried again every round)."""
+        sim, ha = self.sim, guest.ha
+        assert ha is not None
         source = guest.node
-        guest.ha.state = HAState.RECOVERY
-        sim.touch(guest.id)
-        target = self.services.select_node(guest, exclude=(source,))
+        target = self.services.select_node(guest)
         if target is None:
-            sim.narrate("recovery", f"{guest.vmid} in recovery: no node can take it now "
-                        f"(group, memory, storage); retrying every {ROUND:.0f} s",
-                        source, guest.id)
-            sim.after(ROUND, lambda: self._recover(guest_id))
+            if ha.request is HARequest.DISABLED:  # an admin takes it out of recovery
+                ha.state = HAState.STOPPED
+                self._waiting.discard(guest.id)
+                sim.touch(guest.id)
+            elif guest.id not in self._waiting:
+                self._waiting.add(guest.id)
+                sim.narrate("recovery", f"{guest.vmid} in recovery: no online node its rules "
+                            f"allow can take it now (group, memory); the CRM tries again "
+                            f"every round ({ROUND:.0f} s)", source, guest.id)
             return
+        self._waiting.discard(guest.id)
         guest.node = target
-        guest.ha.state = HAState.STARTED
+        sim.nodes[source].lrm.service_left(sim.now)
+        ha.state = HAState.STARTED
         sim.touch(guest.id)
-        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered from {source} to "
-                    f"{target}: the LRM of {target} starts it on its next round",
-                    target, guest.id)
-        if guest.ha.request is HARequest.STARTED:
+        where = (f"back to {target}, the fenced node itself (the only node its rules allow)"
+                 if target == source else f"from {source} to {target}")
+        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
+                    f"of {target} starts it on its next round", target, guest.id)
+        if ha.request is HARequest.STARTED:
             self.services.lrm_later(guest, self.services.lrm_start)
         else:
             self.services.apply(guest)
 
-    def _failback(self, node: SimNode) -> None:
-        """Services whose group prefers the returning node go back to it, unless the
-        group says nofailback."""
-        for guest in list(self.sim.guests.values()):
-            ha = guest.ha
-            if ha is None or ha.state is not HAState.STARTED or guest.node == node.name:
-                continue
-            priorities, _, nofailback = self.services.preferences(guest)
-            if nofailback or self.sim.running_on_own_node(guest) is None:
-                continue
-            if priorities.get(node.name, -1) > priorities.get(guest.node, -1) and (
-                    self.services.usable(node, guest)):
-                self.services.move(guest, node.name, f"failback: its group prefers "
-                                   f"{node.name}")
+    def _place(self, guest: SimGuest) -> None:
+        """Manager.pm's next_state_started for a running service: leave a node in
+        maintenance; fail back to a higher-priority node unless `nofailback`."""
+        sim, ha = self.sim, guest.ha
+        assert ha is not None
+        node = sim.nodes[guest.node]
+        if node.ha_state not in OPERATIONAL or sim.running_on_own_node(guest) is None:
+            return
+        if node.ha_state is NodeHAState.MAINTENANCE:
+            target = self.services.select_node(guest, exclude=(node.name,))
+            if target is not None and self.services.move(guest, target, "maintenance"):
+                ha.maintenance_from = node.name
+            return
+        priorities, _, nofailback = self.services.preferences(guest)
+        if nofailback:
+            return
+        target = self.services.select_node(guest)
+        if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
+            self.services.move(guest, target, f"failback: its group prefers {target}")
+
+    def _maintenance_ended(self, node: SimNode) -> None:
+        returning = [g for g in self.sim.guests.values() if g.ha is not None
+                     and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
+                     and self.sim.running_on_own_node(g) is not None]
+        self.sim.narrate("maintenance_end", f"{node.name} left maintenance: "
+                         f"{services_text(len(returning))} move back", node.name)
+        for guest in returning:
+            assert guest.ha is not None
+            guest.ha.maintenance_from = None
+            self.services.move(guest, node.name, "back from maintenance")
+
+    def request_maintenance(self, node: SimNode) -> None:
+        """`ha-manager crm-command node-maintenance`: the CRM passes the request on at
+        its next round, the node's LRM switches mode at its own, and the CRM acts on the
+        round after (Manager.pm's update_crm_commands, LRM.pm's maintenance mode)."""
+        def lrm_round() -> None:
+            if node.alive and self.quorate[node.name]:
+                node.lrm.mode = "maintenance" if node.maintenance else "active"
+
+        def crm_round() -> None:
+            self.sim.at(next_round(node, self.sim.now), lrm_round)
+        self.on_next_crm_round(crm_round)
 
     # --- nodes going down and coming up ---------------------------------------------
 
     def _watchdog(self, node: SimNode) -> None:
         self._timers.pop(("reset", node.name), None)
-        if not node.alive or self.quorate[node.name]:
+        if not node.alive or node.lrm.mode != "lost_agent_lock":
             return
         self.sim.narrate("watchdog_reset", f"{node.name}: watchdog expired "
                          f"{WATCHDOG_TIMEOUT:.0f} s after the LRM's last feed: the node "

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.guards import ensure_quorate, label
-from vmconsole.backends.sim.ha import HAManager, services_text
+from vmconsole.backends.sim.guards import ensure_cluster_quorate, ensure_quorate, label
+from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.state import HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
-from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
+from vmconsole.model import GuestKind, HARequest, HAState
 
 MAX_TRIES = 10  # Proxmox's range for max_restart and max_relocate
 
@@ -41,7 +41,7 @@ def ha_set(sim: Sim, manager: HAManager, guest: SimGuest, settings: HASettings) 
     if guest.template:
         raise NotSupported(f"{label(guest)} is a template: templates cannot be HA resources")
     _validate(sim, settings)
-    ensure_quorate(sim, guest.node)
+    ensure_cluster_quorate(sim)
     task = sim.new_task("ha", guest.id, guest.node)
     ha = guest.ha
     if ha is None:
@@ -69,9 +69,10 @@ def ha_set(sim: Sim, manager: HAManager, guest: SimGuest, settings: HASettings) 
 def ha_remove(sim: Sim, manager: HAManager, guest: SimGuest) -> TaskRecord:
     if guest.ha is None:
         raise Conflict(f"{label(guest)} is not an HA resource")
-    ensure_quorate(sim, guest.node)
+    ensure_cluster_quorate(sim)
     task = sim.new_task("ha-remove", guest.id, guest.node)
     guest.ha = None
+    sim.nodes[guest.node].lrm.service_left(sim.now)
     sim.touch(guest.id)
     task.log.append(f"{sid(guest)} removed from HA: it keeps its current state, and the HA "
                     "manager no longer starts, recovers or fences it")
@@ -81,8 +82,9 @@ def ha_remove(sim: Sim, manager: HAManager, guest: SimGuest) -> TaskRecord:
 
 def ha_power(sim: Sim, manager: HAManager, guest: SimGuest, request: HARequest,
              operation: str) -> TaskRecord:
-    """A start or stop of an HA-managed guest is a request to the HA manager."""
-    ensure_quorate(sim, guest.node)
+    """A start or stop of an HA-managed guest is a request to the HA manager, accepted
+    by the quorate side even for a service on a lost node."""
+    ensure_cluster_quorate(sim)
     task = sim.new_task(operation, guest.id, guest.node)
     verb = "start" if request is HARequest.STARTED else "stop"
     task.log.append(f"Requesting HA {verb} for {label(guest)}: the CRM and the LRM of "
@@ -94,37 +96,19 @@ def ha_power(sim: Sim, manager: HAManager, guest: SimGuest, request: HARequest,
 
 
 def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) -> None:
-    """Maintenance mode: the HA manager drains the node's HA services by migration, and
-    brings them back when it ends."""
+    """Maintenance mode (`ha-manager crm-command node-maintenance enable|disable`): a
+    request the CRM and the node's LRM act on at their next rounds; then the HA manager
+    drains the node's HA services by migration, and brings them back when it ends."""
     if node.maintenance == enabled:
         raise Conflict(f"{node.name} is {'already' if enabled else 'not'} in maintenance")
     ensure_quorate(sim, node.name)
     node.maintenance = enabled
     sim.touch_node(node)
-    services = [g for g in sim.guests.values() if g.ha is not None and g.ha.state in (
-        HAState.STARTED,) and sim.running_on_own_node(g) is not None]
-    if enabled:
-        node.ha_state = NodeHAState.MAINTENANCE
-        node.lrm.mode = "maintenance"
-        leaving = [g for g in services if g.node == node.name]
-        sim.narrate("maintenance", f"{node.name} enters maintenance: the HA manager "
-                    f"migrates its {services_text(len(leaving))} away (VMs live, containers by "
-                    "restart); other guests stay", node.name)
-        for guest in leaving:
-            target = manager.services.select_node(guest, exclude=(node.name,))
-            if target is not None and manager.services.move(guest, target, "maintenance"):
-                assert guest.ha is not None
-                guest.ha.maintenance_from = node.name
-        return
-    node.ha_state = NodeHAState.ONLINE
-    node.lrm.mode = "active"
-    returning = [g for g in services if g.ha and g.ha.maintenance_from == node.name]
-    sim.narrate("maintenance_end", f"{node.name} leaves maintenance: "
-                f"{services_text(len(returning))} move back", node.name)
-    for guest in returning:
-        assert guest.ha is not None
-        guest.ha.maintenance_from = None
-        manager.services.move(guest, node.name, "back from maintenance")
+    sim.narrate("maintenance_request", f"maintenance of {node.name} "
+                f"{'requested' if enabled else 'end requested'}: the CRM passes it to the "
+                f"LRM of {node.name} on its next round, and acts on the round after",
+                node.name)
+    manager.request_maintenance(node)
 
 
 def reboot_node(sim: Sim, manager: HAManager, node: SimNode) -> None:

@@ -19,7 +19,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, next_round
-from vmconsole.model import GuestKind, HARequest, HAState
+from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
@@ -53,10 +53,11 @@ class Services:
         return {}, False, True
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
-        """Online, quorate, not in maintenance, with room for the guest's memory. Like
-        pve-ha-manager, it does not check storage: a start there may still fail."""
+        """`online` for the CRM master, quorate, not in maintenance, with room for the
+        guest's memory. Like pve-ha-manager, it does not check storage: a start there
+        may still fail."""
         return (node.alive and self.manager.quorate.get(node.name, False)
-                and not node.maintenance
+                and node.ha_state is NodeHAState.ONLINE and not node.maintenance
                 and migration.free_memory(self.sim, node.name) >= guest.maxmem)
 
     def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
@@ -89,6 +90,7 @@ class Services:
         ha.request = request
         ha.restarts = ha.relocations = 0
         if request is HARequest.IGNORED:
+            self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
             ha.state = HAState.IGNORED
             self.sim.touch(guest.id)
             return
@@ -169,6 +171,7 @@ class Services:
         if ha.relocations < ha.max_relocate and target is not None:
             ha.relocations += 1
             ha.restarts = 0
+            self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
             guest.node = target
             self.sim.touch(guest.id)
             self.sim.narrate("relocate", f"{guest.vmid} failed to start on {node} "

@@ -186,6 +186,8 @@ class MigrationRun:
     def move_config(self) -> None:
         """The guest's config, and any local volumes copied over, now belong to the
         target."""
+        if self.guest.ha is not None:
+            self.sim.nodes[self.guest.node].lrm.service_left(self.sim.now)
         self.guest.node = self.target
         for disk in self.guest.disks:
             if disk.node is not None:

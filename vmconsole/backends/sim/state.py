@@ -111,6 +111,12 @@ class LRM:
     mode: str = "active"
     lock_renewed: float = 0.0  # last renewal of the node's agent lock (120 s lease)
     watchdog_fed: float = 0.0  # last feed of the watchdog (60 s timeout)
+    idle_since: float | None = None  # when its last HA service left (it stays armed a while)
+
+    def service_left(self, now: float) -> None:
+        """An HA service left the node: the LRM's idle rounds count from here (LRM.pm's
+        `active_idle_rounds`)."""
+        self.idle_since = now
 
 
 @dataclass(slots=True)
@@ -127,8 +133,7 @@ class SimNode:
     storage_ok: bool = True
     partition: int = 0  # nodes talk only inside one partition
     instances: dict[str, Instance] = field(default_factory=dict)
-    ha_state: NodeHAState = NodeHAState.ONLINE
-    unknown_since: float | None = None
+    ha_state: NodeHAState = NodeHAState.ONLINE  # the CRM master's view (NodeStatus.pm)
     maintenance: bool = False
     lrm: LRM = field(default_factory=LRM)
 
