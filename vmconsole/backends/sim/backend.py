@@ -11,6 +11,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from vmconsole.backends.base import (
     Capabilities,
@@ -32,6 +33,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
+from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
@@ -66,12 +68,18 @@ class SimBackend:
         scenario = None
         if cfg.scenario is not None:
             scenario = SCENARIOS.get(cfg.scenario)
+            if scenario is None and is_lesson_path(cfg.scenario):
+                scenario = load_lesson(Path(cfg.scenario))
             if scenario is None:
                 raise NotFound(f"no scenario '{cfg.scenario}' (scenarios: "
-                               f"{', '.join(SCENARIOS)})")
+                               f"{', '.join(SCENARIOS)}; or a lesson file or a "
+                               "pve-ha-manager test directory)")
         self.cfg = cfg
         self.sim = Sim(self.clock, cfg.seed, cfg.name, first_event)
-        if scenario is not None:
+        if scenario is not None and scenario.build is not None:
+            scenario.build(self.sim)
+            self.sim.qdevice = scenario.qdevice
+        elif scenario is not None:
             build_classic_lab(self.sim, scenario.nodes)
             self.sim.qdevice = scenario.qdevice
         elif cfg.guests == 0:
@@ -80,6 +88,10 @@ class SimBackend:
             build_generated(self.sim, cfg.nodes, cfg.guests)
         self.sim.settle()
         self.ha = HAManager(self.sim)
+        if scenario is not None:
+            if scenario.node_boot is not None:
+                self.ha.node_boot = scenario.node_boot
+            self.ha.reset_reboots = scenario.reset_reboots
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))

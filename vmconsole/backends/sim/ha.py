@@ -78,6 +78,10 @@ class HAManager:
         self._waiting: set[str] = set()  # services in recovery already told they wait
         self._groups = self._group_signatures()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
+        # The hardware: a node boots in `node_boot` s; a watchdog reset reboots it (real
+        # hardware) or leaves it off (pve-ha-manager's test harness).
+        self.node_boot = NODE_BOOT
+        self.reset_reboots = True
         for node in sim.nodes.values():
             configured = self.services.on_node(node.name, tuple(HAState))
             node.lrm.mode = ("active" if self.quorate[node.name] and configured
@@ -452,8 +456,12 @@ class HAManager:
                          f"{WATCHDOG_TIMEOUT:.0f} s after the LRM's last feed: the node "
                          "resets (self-fencing); its guests are gone", node.name)
         self.node_down(node)
-        node.powered = True  # a reset, not a power-off: it boots again
-        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
+        if self.reset_reboots:  # a reset, not a power-off: it boots again
+            node.powered = True
+            self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                           lambda: self.node_up(node))
+        else:
+            node.powered = False
 
     def node_down(self, node: SimNode) -> None:
         for guest_id in list(node.instances):
@@ -504,10 +512,12 @@ class HAManager:
         if not node.alive:
             return
         self.node_down(node)
-        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
+        self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                       lambda: self.node_up(node))
 
     def power_on(self, node: SimNode) -> None:
         node.powered = True
         self.sim.narrate("node_booting", f"{node.name} powered on: it boots and rejoins in "
-                         f"about {NODE_BOOT:.0f} s", node.name)
-        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
+                         f"about {self.node_boot:.0f} s", node.name)
+        self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                       lambda: self.node_up(node))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from vmconsole.backends.base import FaultKind, MigrationMode
+from vmconsole.backends.base import BackendError, FaultKind, MigrationMode
 from vmconsole.backends.sim import faults, migration
 from vmconsole.backends.sim.engine import RunInterval, Sim
 from vmconsole.backends.sim.ha import HAManager
@@ -23,6 +23,11 @@ class Scenario:
     qdevice: bool
     steps: tuple[tuple[float, str, Step], ...]  # (seconds after start, what, action)
     watch: tuple[str, ...]  # the guests whose downtime the summary reports
+    # A lesson read from a file builds its own cluster instead of the classic lab, and
+    # may model pve-ha-manager's test hardware (instant boots, a reset powers off).
+    build: Callable[[Sim], None] | None = field(default=None, compare=False)
+    node_boot: float | None = None
+    reset_reboots: bool = True
 
 
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:
@@ -98,7 +103,11 @@ class ScenarioRun:
     def _step(self, what: str, action: Step) -> Callable[[], None]:
         def run() -> None:
             self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what}")
-            action(self.sim, self.ha)
+            try:
+                action(self.sim, self.ha)
+            except BackendError as exc:  # as the console would refuse it, say why
+                self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what} "
+                                 f"refused: {exc.message}")
         return run
 
     def summary(self) -> list[str]:
