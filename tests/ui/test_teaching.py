@@ -89,6 +89,21 @@ async def test_partition_from_the_fault_menu(console_factory):
         assert c.loop.poller.inventory.quorum.votes == 2
 
 
+async def test_an_admin_shutdown_of_a_node_from_the_fault_menu(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve3"))
+        await pilot.press("f")
+        for _ in range(8):
+            await pilot.press("down")
+        await pilot.press("enter")  # "Shut down pve3 as an admin would …"
+        await settle(c, pilot, polls=2)
+        (record,) = c.app.audit.read()
+        assert (record.operation, record.target, record.result) == ("shutdown", "pve3", "done")
+        assert "pve3 shuts down (shutdown policy conditional)" in timeline(c.app)
+
+
 async def test_a_viewer_can_neither_break_the_cluster_nor_change_its_clock(console_factory):
     c = console_factory(session=Session("pupil", Role.VIEWER))
     async with c.app.run_test(size=(120, 40)) as pilot:

@@ -318,9 +318,11 @@ class SupportsScenarios(Protocol):
 
 @runtime_checkable
 class SupportsNodeAdmin(Protocol):
-    """A node's planned outages: an admin's reboot, HA maintenance mode."""
+    """A node's planned outages: an admin's reboot or shutdown (HA services follow the
+    cluster's shutdown policy), HA maintenance mode."""
 
     def reboot_node(self, node: str) -> None: ...
+    def shutdown_node(self, node: str) -> None: ...
     def set_maintenance(self, node: str, enabled: bool) -> None: ...
 
 

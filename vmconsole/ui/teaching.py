@@ -153,6 +153,8 @@ class TeachingFeatures(ConsoleBase):
             if choice.admin is not None and isinstance(backend, SupportsNodeAdmin):
                 if choice.admin == "reboot":
                     backend.reboot_node(node)
+                elif choice.admin == "shutdown":
+                    backend.shutdown_node(node)
                 else:
                     backend.set_maintenance(node, choice.admin == "maintenance_on")
                 return f"{choice.admin.replace('_', ' ')} {node}"

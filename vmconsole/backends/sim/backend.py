@@ -92,6 +92,7 @@ class SimBackend:
             if scenario.node_boot is not None:
                 self.ha.node_boot = scenario.node_boot
             self.ha.reset_reboots = scenario.reset_reboots
+            self.ha.shutdown_policy = scenario.shutdown_policy
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
@@ -285,14 +286,26 @@ class SimBackend:
             self.sim.settle()
 
     def reboot_node(self, node: str) -> None:
-        """An admin's reboot of a node: its guests shut down, its HA services freeze and
-        start again on it when it is back (Proxmox's conditional shutdown policy)."""
+        """Reboot a node as an admin does; its HA services follow the shutdown policy
+        (Proxmox's default, conditional: they freeze)."""
+        self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
+                                                        self.sim.node(node), reboot=True))
+
+    def shutdown_node(self, node: str) -> None:
+        """Shut a node down as an admin does; its HA services follow the shutdown
+        policy (conditional: they are recovered elsewhere after the fence delay)."""
+        self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
+                                                        self.sim.node(node), reboot=False))
+
+    def set_shutdown_policy(self, policy: str) -> None:
+        """conditional, freeze, failover or migrate (datacenter.cfg's ha option)."""
+        self._node_admin(lambda: ha_admin.set_shutdown_policy(self.sim, self.ha, policy))
+
+    def _node_admin(self, action: Callable[[], None]) -> None:
         with self._lock:
             self.sim.advance()
-            ha_admin.reboot_node(self.sim, self.ha, self.sim.node(node))
+            action()
             self.sim.settle()
-
-    # --- faults ---------------------------------------------------------------------
 
     def inject_fault(self, node: str, fault: FaultKind) -> None:
         with self._lock:

@@ -168,6 +168,10 @@ class Sim:
         return any(inst.incoming for node in self.nodes.values()
                    if (inst := node.instances.get(guest_id)) is not None)
 
+    def migrating_from(self, node: str) -> bool:
+        """A migration is under way from `node` (a guest on it holds a migrate lock)."""
+        return any(g.node == node and g.lock == "migrate" for g in self.guests.values())
+
     def running_on_own_node(self, guest: SimGuest) -> Instance | None:
         inst = self.nodes[guest.node].instances.get(guest.id)
         return None if inst is None or inst.incoming else inst

@@ -73,6 +73,7 @@ class HAManager:
                         for name in sim.nodes}
         self.master: str | None = next((n for n, q in self.quorate.items() if q), None)
         self.master_lock_free_at = 0.0
+        self._released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
         self._waiting: set[str] = set()  # services in recovery already told they wait
@@ -82,6 +83,7 @@ class HAManager:
         # hardware) or leaves it off (pve-ha-manager's test harness).
         self.node_boot = NODE_BOOT
         self.reset_reboots = True
+        self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         for node in sim.nodes.values():
             configured = self.services.on_node(node.name, tuple(HAState))
             node.lrm.mode = ("active" if self.quorate[node.name] and configured
@@ -99,6 +101,10 @@ class HAManager:
         timer = self._timers.pop((what, node), None)
         if timer is not None:
             timer.cancel()
+
+    def pending(self) -> set[tuple[str, str]]:
+        """The (what, node) timers now pending: "down", "drain", "boot", "reset" ..."""
+        return set(self._timers)
 
     def on_next_crm_round(self, fn: Callable[[], None]) -> None:
         """Run a CRM decision on the master's next round (nothing while there is none:
@@ -208,7 +214,7 @@ class HAManager:
         node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
         if node.maintenance:
             node.lrm.mode = "maintenance"
-        elif node.lrm.mode == "lost_agent_lock" or self.services.on_node(
+        elif node.lrm.mode in ("lost_agent_lock", "maintenance") or self.services.on_node(
                 node.name, (*ACTIVE_STATES, HAState.FREEZE)):
             node.lrm.mode = "active"
         for guest in self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE)):
@@ -223,10 +229,17 @@ class HAManager:
         sim = self.sim
         if self.master is not None and not self.quorate[self.master]:
             old = sim.nodes[self.master]
-            self.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
-            sim.narrate("crm_master_lost", f"the CRM master {old.name} is lost: a new master "
-                        f"can take its lock when the lease expires at "
-                        f"{clock_time(self.master_lock_free_at)}", old.name)
+            if self._released_master:  # a clean CRM exit (shutdown) releases the lock
+                self.master_lock_free_at = sim.now
+                sim.narrate("crm_master_lost", f"the CRM master {old.name} shut down and "
+                            "released the manager lock: another node takes it on its next "
+                            "round", old.name)
+            else:
+                self.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
+                sim.narrate("crm_master_lost", f"the CRM master {old.name} is lost: a new "
+                            "master can take its lock when the lease expires at "
+                            f"{clock_time(self.master_lock_free_at)}", old.name)
+            self._released_master = False
             self.master = None
             self._cancel("round", "")
         candidate = next((n for n in self.sim.nodes.values() if self.quorate[n.name]), None)
@@ -467,7 +480,8 @@ class HAManager:
         for guest_id in list(node.instances):
             self.sim.end_instance(guest_id, node.name)
         node.up = False
-        node.lrm.mode = "wait_for_agent_lock"
+        if node.lrm.mode != "maintenance":  # its last status stays what the CRM reads
+            node.lrm.mode = "wait_for_agent_lock"
         self.sim.touch_node(node)
         self.membership_changed()
 
@@ -480,40 +494,92 @@ class HAManager:
         self.sim.narrate("node_booted", f"{node.name} booted", node.name)
         self.membership_changed()
 
-    def reboot(self, node: SimNode) -> None:
-        """An admin's reboot under Proxmox's default shutdown policy (conditional): the
-        node's HA services freeze (stopped, kept on it, started again when it is back)
-        and every guest shuts down before the node goes down."""
+    def shutdown(self, node: SimNode, reboot: bool) -> None:
+        """An admin's shutdown or reboot of a node, under the cluster's HA shutdown
+        policy (LRM.pm's shutdown_request; datacenter.cfg `ha: shutdown_policy`):
+        - freeze (and conditional on a reboot): the HA services freeze (stopped, kept
+          on the node, started again when it is back);
+        - failover (and conditional on a shutdown): the LRM stops them and releases its
+          agent lock: once the fence delay has passed they are recovered elsewhere,
+          at once, with no wait for a lock lease;
+        - migrate: the LRM goes into maintenance, the CRM migrates them away first, and
+          back when the node returns.
+        Every other guest shuts down (stopped after 180 s) before the node goes down."""
+        sim = self.sim
+        policy = self.shutdown_policy
+        what = "reboots" if reboot else "shuts down"
+        if policy == "migrate" and not node.maintenance:
+            node.lrm.mode = "maintenance"
+            moving = self.services.on_node(node.name, (HAState.STARTED,))
+            sim.narrate("node_shutdown", f"{node.name} {what} (shutdown policy migrate): its "
+                        f"LRM enters maintenance and waits until the CRM has migrated its "
+                        f"{services_text(len(moving))} away", node.name)
+            self._wait_drained(node, reboot)
+            return
+        freeze = policy == "freeze" or (policy == "conditional" and reboot)
+        services = self.services.on_node(node.name, (HAState.STARTED,))
+        if freeze:
+            for guest in services:
+                assert guest.ha is not None
+                guest.ha.state = HAState.FREEZE
+                sim.touch(guest.id)
+            why = (f"its {services_text(len(services))} freeze (stopped, kept on "
+                   f"{node.name}, started again when it is back)")
+        else:
+            node.lrm.mode = "shutdown"
+            why = (f"its LRM stops its {services_text(len(services))} and releases its agent "
+                   "lock: they are recovered elsewhere once the fence delay has passed")
+        last_off = self._guests_off(node)
+        sim.narrate("node_reboot" if reboot else "node_shutdown",
+                    f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
+                    f"down first ({last_off - sim.now:.0f} s)", node.name)
+        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
+                       lambda: self._going_down(node, reboot))
+
+    def _guests_off(self, node: SimNode) -> float:
+        """pve-guests shuts every guest down, and stops it after the timeout; returns
+        when the last one is off."""
         sim, now = self.sim, self.sim.now
-        frozen = self.services.on_node(node.name, (HAState.STARTED,))
-        for guest in frozen:
-            assert guest.ha is not None
-            guest.ha.state = HAState.FREEZE
-            sim.touch(guest.id)
         last_off = now
         for guest_id, inst in list(node.instances.items()):
             if inst.incoming:
                 continue
-            # pve-guests shuts every guest down, and stops it after the timeout.
             off = now + min(off_after(sim.guests[guest_id], inst, now), HA_STOP_TIMEOUT)
             last_off = max(last_off, off)
             sim.at(off, partial(self._guest_off, guest_id, node, inst))
-        sim.narrate("node_reboot", f"{node.name} reboots: its {services_text(len(frozen))} "
-                    f"freeze (stopped, kept on {node.name}, started again when it is back); "
-                    f"its guests shut down first ({last_off - now:.0f} s)", node.name)
-        self._schedule("down", node.name, last_off + OS_SHUTDOWN, lambda: self._rebooting(node))
+        return last_off
+
+    def _wait_drained(self, node: SimNode, reboot: bool) -> None:
+        """The `migrate` policy: the node goes down once no HA service is left on it."""
+        if not node.alive:
+            return
+        if self.services.on_node(node.name) or self.sim.migrating_from(node.name):
+            self._schedule("drain", node.name, next_round(node, self.sim.now),
+                           lambda: self._wait_drained(node, reboot))
+            return
+        self._timers.pop(("drain", node.name), None)
+        last_off = self._guests_off(node)
+        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
+                       lambda: self._going_down(node, reboot))
 
     def _guest_off(self, guest_id: str, node: SimNode, inst: Instance) -> None:
         if node.instances.get(guest_id) is inst:
             self.sim.end_instance(guest_id, node.name)
 
-    def _rebooting(self, node: SimNode) -> None:
+    def _going_down(self, node: SimNode, reboot: bool) -> None:
         self._timers.pop(("down", node.name), None)
         if not node.alive:
             return
+        released = node.lrm.mode == "shutdown"
+        self._released_master = node.name == self.master
         self.node_down(node)
-        self._schedule("boot", node.name, self.sim.now + self.node_boot,
-                       lambda: self.node_up(node))
+        if released:  # a clean LRM exit: the lock is free for the CRM at once
+            node.lrm.lock_renewed = self.sim.now - LOCK_LEASE
+        if reboot:
+            self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                           lambda: self.node_up(node))
+        else:
+            node.powered = False
 
     def power_on(self, node: SimNode) -> None:
         node.powered = True

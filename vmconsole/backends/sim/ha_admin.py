@@ -111,9 +111,25 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
     manager.request_maintenance(node)
 
 
-def reboot_node(sim: Sim, manager: HAManager, node: SimNode) -> None:
-    """Reboot a node the way an admin does (`reboot`): its HA services freeze."""
+SHUTDOWN_POLICIES = ("conditional", "freeze", "failover", "migrate")
+
+
+def shutdown_node(sim: Sim, manager: HAManager, node: SimNode, reboot: bool) -> None:
+    """Shut down or reboot a node the way an admin does (`shutdown`, `reboot`): its HA
+    services follow the cluster's shutdown policy (see `HAManager.shutdown`)."""
     if not node.alive:
         raise Conflict(f"{node.name} is not running")
+    if ("down", node.name) in manager.pending() or ("drain", node.name) in manager.pending():
+        raise Conflict(f"{node.name} is already going down")
     ensure_quorate(sim, node.name)
-    manager.reboot(node)
+    manager.shutdown(node, reboot)
+
+
+def set_shutdown_policy(sim: Sim, manager: HAManager, policy: str) -> None:
+    """datacenter.cfg `ha: shutdown_policy=...` (Proxmox's default: conditional)."""
+    if policy not in SHUTDOWN_POLICIES:
+        raise InvalidInput(f"unknown shutdown policy '{policy}' (one of "
+                           f"{', '.join(SHUTDOWN_POLICIES)})", {"policy": "unknown"})
+    ensure_cluster_quorate(sim)
+    manager.shutdown_policy = policy
+    sim.narrate("ha_request", f"HA shutdown policy set to {policy}")

@@ -23,7 +23,7 @@ COMMAND_EVERY = 5
 END_AFTER = 500.0  # the run ends this long after the last command
 
 # Files that describe what the simulator does not model (CRS, datacenter options).
-UNSUPPORTED_FILES = ("datacenter.cfg", "static_service_stats", "dynamic_service_stats")
+UNSUPPORTED_FILES = ("static_service_stats", "dynamic_service_stats")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,7 @@ class HATestCase:
     problems: list[str] = field(default_factory=list)  # why the simulator cannot play it
     expected: list[KeyEvent] | None = None  # from log.expect
     readme: str = ""
+    shutdown_policy: str = "conditional"  # datacenter.cfg's ha: shutdown_policy
 
 
 def _json(path: Path) -> object:
@@ -215,6 +216,14 @@ def read_testdir(path: Path) -> HATestCase:
     if (path / "rules_config").is_file():
         groups += parse_rules((path / "rules_config").read_text(), problems)
     problems += [f"file {name}" for name in UNSUPPORTED_FILES if (path / name).exists()]
+    policy = "conditional"
+    if (path / "datacenter.cfg").is_file():
+        datacenter = _json(path / "datacenter.cfg")
+        ha = datacenter.get("ha", {}) if isinstance(datacenter, dict) else {}
+        policy = str(ha.get("shutdown_policy", policy))
+        if not isinstance(datacenter, dict) or set(datacenter) - {"ha"} or set(ha) - {
+                "shutdown_policy"}:
+            problems.append("datacenter.cfg options other than ha: shutdown_policy")
     status = _json(path / "manager_status") if (path / "manager_status").is_file() else {}
     if status:
         problems.append("a manager_status to start from")
@@ -223,4 +232,4 @@ def read_testdir(path: Path) -> HATestCase:
         expected, _ = parse_log((path / "log.expect").read_text())
     readme = (path / "README").read_text() if (path / "README").is_file() else ""
     return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
-                      readme.strip())
+                      readme.strip(), policy)

@@ -19,7 +19,7 @@ A lesson file is TOML:
     do = "power node2 off"
 
 Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm):
-`power NODE on|off`, `network NODE on|off`, `reboot NODE`,
+`power NODE on|off`, `network NODE on|off`, `reboot NODE`, `shutdown NODE`,
 `crm NODE enable-node-maintenance|disable-node-maintenance`,
 `service SID started|stopped|disabled|ignored`, `service SID migrate NODE`,
 `service SID delete`. A test directory's `cmdlist` runs at the harness's own times.
@@ -112,8 +112,9 @@ def command_step(command: str) -> Step:
         if what == "power":
             return _node_step(_power_on if on else _fault(FaultKind.POWER_OFF), node)
         return _node_step(_power_on if on else _fault(FaultKind.CUT_NETWORK), node)
-    if len(words) == 2 and words[0] == "reboot":
-        return _node_step(lambda sim, ha, node: ha_admin.reboot_node(sim, ha, node),
+    if len(words) == 2 and words[0] in ("reboot", "shutdown"):
+        reboot = words[0] == "reboot"
+        return _node_step(lambda sim, ha, node: ha_admin.shutdown_node(sim, ha, node, reboot),
                           words[1])
     if len(words) == 3 and words[0] == "crm" and words[2] in (
             "enable-node-maintenance", "disable-node-maintenance"):
@@ -141,6 +142,7 @@ def _groups_by_service(case_groups: list[Group], services: list[Service]
 
 
 def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
+    """The test's cluster: its nodes, its services as small guests, its groups."""
     guests = []
     for service in case.services:
         gid = guest_id(service.sid)
@@ -199,7 +201,7 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
                         len(case.nodes), False, tuple(steps),
                         tuple(guest_id(s.sid) for s in case.services),
                         build=partial(_build_case, case, powered), node_boot=0.0,
-                        reset_reboots=False)
+                        reset_reboots=False, shutdown_policy=case.shutdown_policy)
     return scenario, origin, end
 
 

@@ -28,6 +28,7 @@ class Scenario:
     build: Callable[[Sim], None] | None = field(default=None, compare=False)
     node_boot: float | None = None
     reset_reboots: bool = True
+    shutdown_policy: str = "conditional"
 
 
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:

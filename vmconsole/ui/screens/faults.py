@@ -20,7 +20,7 @@ class FaultChoice:
     """What the user picked: a fault on the node, a restore, or a partition."""
 
     fault: FaultKind | None = None  # None with restore/partition/admin
-    admin: str | None = None  # "reboot", "maintenance_on", "maintenance_off"
+    admin: str | None = None  # "reboot", "shutdown", "maintenance_on", "maintenance_off"
     restore: bool = False
     restore_all: bool = False
     partition: tuple[tuple[str, ...], ...] = ()
@@ -72,7 +72,10 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         ]
         if self.node_admin:
             options += [
-                Option(f"Reboot {n} as an admin would (its HA services freeze)", id="reboot"),
+                Option(f"Reboot {n} as an admin would (its HA services follow the shutdown "
+                       "policy: by default they freeze)", id="reboot"),
+                Option(f"Shut down {n} as an admin would (by default its HA services fail "
+                       "over after the fence delay)", id="shutdown"),
                 Option(f"Maintenance mode on {n} (HA drains it by migration)",
                        id="maintenance_on"),
                 Option(f"End maintenance on {n}", id="maintenance_off"),
@@ -95,7 +98,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             self.dismiss(FaultChoice(restore=True))
         elif choice == "restore_all":
             self.dismiss(FaultChoice(restore_all=True))
-        elif choice in ("reboot", "maintenance_on", "maintenance_off"):
+        elif choice in ("reboot", "shutdown", "maintenance_on", "maintenance_off"):
             self.dismiss(FaultChoice(admin=choice))
         else:
             self.dismiss(FaultChoice(fault=FaultKind(str(choice))))
