@@ -185,9 +185,12 @@ def test_ha_settings_are_checked(lab: SimBackend, clock: ManualClock) -> None:
 
 def test_a_stop_request_during_a_migration_is_applied_on_arrival(
         lab: SimBackend, clock: ManualClock) -> None:
-    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
-    clock.advance(3)
+    task = lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+    assert task.status.done and task.operation == "hamigrate"  # a request to the CRM
+    assert lab.inventory().guest("qemu/100").ha.state is HAState.STARTED  # type: ignore[union-attr]
+    wait(clock, lab, 2 * ROUND)  # the CRM's round, then the LRM's
     assert lab.inventory().guest("qemu/100").ha.state is HAState.MIGRATE  # type: ignore[union-attr]
+    assert lab.sim.migrating("qemu/100")
     lab.stop("qemu/100")  # an HA request while the service migrates
     wait(clock, lab, 90)
     guest = lab.inventory().guest("qemu/100")

@@ -263,7 +263,16 @@ class SimBackend:
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:
+        """Migrate a guest; an HA-managed one through the HA manager (its next rounds)."""
+        if self._ha_managed(guest_id):
+            return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
+                sim, self.ha, guest, node, relocate=False))
         return self._act(guest_id, migration.migrate, node, mode, with_local_disks)
+
+    def ha_relocate(self, guest_id: str, node: str) -> Task:
+        """`ha-manager relocate`: stop the service, move it, start it on `node`."""
+        return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
+            sim, self.ha, guest, node, relocate=True))
 
     # --- high availability ----------------------------------------------------------
 

@@ -426,7 +426,8 @@ class HAManager:
             return
         if node.ha_state is NodeHAState.MAINTENANCE:
             target = self.services.select_node(guest, exclude=(node.name,))
-            if target is not None and self.services.move(guest, target, "maintenance"):
+            if target is not None:
+                self.services.move(guest, target, "maintenance")
                 ha.maintenance_from = node.name
             return
         priorities, _, nofailback = self.services.preferences(guest)

@@ -4,8 +4,14 @@ HA-managed guest through the HA manager, and put a node into maintenance."""
 from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
+from vmconsole.backends.sim import migration
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.guards import ensure_cluster_quorate, ensure_quorate, label
+from vmconsole.backends.sim.guards import (
+    ensure_cluster_quorate,
+    ensure_free,
+    ensure_quorate,
+    label,
+)
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.state import HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
@@ -91,6 +97,28 @@ def ha_power(sim: Sim, manager: HAManager, guest: SimGuest, request: HARequest,
                     f"{guest.node} act on their next rounds (up to 20 s)")
     manager.services.request(guest, request)
     sim.touch(guest.id)
+    task.finish(sim.now)
+    return task
+
+
+def ha_move(sim: Sim, manager: HAManager, guest: SimGuest, node: str,
+            relocate: bool) -> TaskRecord:
+    """`qm migrate` of an HA-managed guest, or `ha-manager migrate|relocate`: a request
+    the CRM acts on at its next round, the LRM at its own (not at the API call)."""
+    if node not in sim.nodes:
+        raise InvalidInput(f"no node '{node}'", {"node": f"no node '{node}'"})
+    ensure_free(guest, sim)  # qemu-server checks the config lock before asking HA
+    ensure_cluster_quorate(sim)
+    target = next(t for t in migration.targets(sim, guest) if t.node == node)
+    if not target.allowed and node != guest.node:
+        raise InvalidInput(f"cannot move {label(guest)} to {node}: {target.reason}",
+                           {"node": target.reason})
+    verb = "relocate" if relocate else "migrate"
+    task = sim.new_task(f"ha{verb}", guest.id, guest.node)
+    task.log.append(f"Requesting HA {'relocation' if relocate else 'migration'} for "
+                    f"{label(guest)} to node {node}: the CRM acts on its next round, the LRM "
+                    f"of {guest.node} on its own")
+    manager.services.command(guest, verb, node)
     task.finish(sim.now)
     return task
 

@@ -206,17 +206,86 @@ class Services:
         except BackendError:
             self.lrm_later(guest, self.lrm_stop)
 
-    # --- moving services: maintenance and failback -----------------------------------
+    # --- moving services: admin requests, maintenance and failback ------------------
 
-    def move(self, guest: SimGuest, target: str, why: str) -> bool:
-        """Migrate a running service (live for a VM, restart for a container)."""
-        mode = MigrationMode.LIVE if guest.kind is GuestKind.VM else MigrationMode.RESTART
-        try:
-            migration.migrate(self.sim, guest, target, mode, with_local_disks=False)
-        except BackendError as exc:
-            self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {guest.node}: "
-                             f"{exc.message}", guest.node, guest.id)
-            return False
+    def command(self, guest: SimGuest, verb: str, target: str) -> None:
+        """`ha-manager migrate|relocate SID NODE`: a command the CRM reads on its next
+        round (Manager.pm's update_crm_commands, then next_state_started)."""
+        def crm_round() -> None:
+            ha = guest.ha
+            if ha is None or guest.id not in self.sim.guests:
+                return
+            node = self.sim.nodes[target]
+            if node.ha_state is not NodeHAState.ONLINE:
+                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
+                                 f"node '{target}' not online", guest.node, guest.id)
+            elif guest.node == target:
+                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
+                                 f"service already on node '{target}'", guest.node, guest.id)
+            elif ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
+                self.move(guest, target, f"admin {verb} request (stopped: its config moves)")
+            elif ha.state is HAState.STARTED:
+                self.move(guest, target, f"admin {verb} request",
+                          relocate=verb == "relocate")
+        self.manager.on_next_crm_round(crm_round)
+
+    def move(self, guest: SimGuest, target: str, why: str, relocate: bool = False) -> None:
+        """The CRM puts the service into `migrate` (a running VM, live) or `relocate`
+        (a container, or on request: stop, move, start); the LRM of its node does it
+        on its next round."""
+        ha = guest.ha
+        assert ha is not None
+        running = self.sim.running_on_own_node(guest) is not None
+        relocate = relocate or guest.kind is GuestKind.CT
+        if running:
+            ha.state = HAState.RELOCATE if relocate else HAState.MIGRATE
+            self.sim.touch(guest.id)
         self.sim.narrate("ha_move", f"{guest.vmid} moves to {target}: {why}", guest.node,
                          guest.id)
-        return True
+        self.lrm_later(guest, lambda g, node: self._lrm_move(g, node, target, relocate))
+
+    def _lrm_move(self, guest: SimGuest, node: str, target: str, relocate: bool) -> None:
+        ha = guest.ha
+        if not self._lrm_may_act(guest, node) or ha is None:
+            return
+        running = self.sim.running_on_own_node(guest) is not None
+        try:
+            if not running:
+                migration.migrate(self.sim, guest, target, MigrationMode.OFFLINE, False)
+            elif guest.kind is GuestKind.CT:
+                migration.migrate(self.sim, guest, target, MigrationMode.RESTART, False)
+            elif relocate:
+                self._relocate_vm(guest, node, target)
+            else:
+                migration.migrate(self.sim, guest, target, MigrationMode.LIVE, False)
+        except BackendError as exc:
+            ha.state = HAState.STARTED if running else ha.state
+            self.sim.touch(guest.id)
+            self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {guest.node}: "
+                             f"{exc.message}", guest.node, guest.id)
+
+    def _relocate_vm(self, guest: SimGuest, node: str, target: str) -> None:
+        """Relocate a running VM: shut it down, move it offline, start it there."""
+        ha = guest.ha
+        assert ha is not None
+
+        def moved(task: TaskRecord) -> None:
+            ha.state = HAState.STARTED
+            self.sim.touch(guest.id)
+            if task.status is TaskStatus.OK and ha.request is HARequest.STARTED:
+                self.lrm_later(guest, self.lrm_start)
+
+        def stopped(task: TaskRecord) -> None:
+            if task.status is not TaskStatus.OK and self.sim.running_on_own_node(guest):
+                power.stop(self.sim, guest).then = stopped
+                return
+            try:
+                migration.migrate(self.sim, guest, target, MigrationMode.OFFLINE,
+                                  False).then = moved
+            except BackendError as exc:
+                ha.state = HAState.STARTED
+                self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {node}: "
+                                 f"{exc.message}", node, guest.id)
+                self.lrm_later(guest, self.lrm_start)
+
+        power.shutdown(self.sim, guest, HA_STOP_TIMEOUT).then = stopped
