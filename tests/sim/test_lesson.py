@@ -36,7 +36,7 @@ def test_a_log_the_simulator_does_not_produce_is_reported(tmp_path: Path) -> Non
 
 def test_a_command_the_simulator_cannot_play_is_named() -> None:
     result = compare(CASES / "not-playable")
-    assert not result.playable and "skip-round crm 2" in result.reason
+    assert not result.playable and "cfs node2 rw fail" in result.reason
 
 
 LESSON = """

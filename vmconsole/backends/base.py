@@ -327,6 +327,16 @@ class SupportsNodeAdmin(Protocol):
 
 
 @runtime_checkable
+class SupportsHAAdmin(Protocol):
+    """The HA stack as a whole: disarm it (freeze or ignore its services), arm it, and
+    read `ha-manager status`."""
+
+    def disarm_ha(self, mode: str) -> None: ...
+    def arm_ha(self) -> None: ...
+    def ha_status(self) -> list[str]: ...
+
+
+@runtime_checkable
 class SupportsChangeNotice(Protocol):
     """A backend that learns of changes by events (libvirt's lifecycle callbacks)."""
 

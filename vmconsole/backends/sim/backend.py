@@ -27,7 +27,15 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
-from vmconsole.backends.sim import clones, faults, ha_admin, migration, power, snapshots
+from vmconsole.backends.sim import (
+    clones,
+    faults,
+    ha_admin,
+    ha_disarm,
+    migration,
+    power,
+    snapshots,
+)
 from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
@@ -309,6 +317,40 @@ class SimBackend:
     def set_shutdown_policy(self, policy: str) -> None:
         """conditional, freeze, failover or migrate (datacenter.cfg's ha option)."""
         self._node_admin(lambda: ha_admin.set_shutdown_policy(self.sim, self.ha, policy))
+
+    def restart_lrm(self, node: str) -> None:
+        """Restart a node's LRM: its HA services freeze (running on) until it is back."""
+        self._node_admin(lambda: self.ha.restart_lrm(self.sim.node(node)))
+
+    def restart_crm(self, node: str) -> None:
+        """Restart a node's CRM: a master releases the manager lock on the way."""
+        def restart() -> None:
+            target = self.sim.node(node)
+            self.ha.stop_crm(target)
+            self.ha.start_crm(target)
+        self._node_admin(restart)
+
+    def skip_rounds(self, what: str, rounds: int = 1) -> None:
+        """Let the CRM master ("crm") or the LRMs ("lrm") miss `rounds` rounds."""
+        self._node_admin(lambda: ha_admin.skip_rounds(self.sim, self.ha, what, rounds))
+
+    def lock_guest(self, guest_id: str, lock: str | None) -> Task:
+        """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""
+        return self._act(guest_id, ha_admin.set_lock, lock)
+
+    def disarm_ha(self, mode: str) -> None:
+        """`ha-manager crm-command disarm-ha freeze|ignore` (PVE 9.2)."""
+        self._node_admin(lambda: ha_disarm.request_disarm(self.ha, mode))
+
+    def arm_ha(self) -> None:
+        """`ha-manager crm-command arm-ha`."""
+        self._node_admin(lambda: ha_disarm.request_arm(self.ha))
+
+    def ha_status(self) -> list[str]:
+        """`ha-manager status`, line by line (fencing: armed or standby)."""
+        with self._lock:
+            self.sim.advance()
+            return ha_admin.status(self.sim, self.ha)
 
     def _node_admin(self, action: Callable[[], None]) -> None:
         with self._lock:

@@ -29,6 +29,7 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
+from vmconsole.backends.sim import ha_disarm
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.membership import memberships, quorum_by_node
@@ -52,6 +53,9 @@ from vmconsole.model import HARequest, HAState, NodeHAState
 # delay (Manager.pm's next_state_started, _request_stop and _migrate_relocate).
 FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.RELOCATE)
 OPERATIONAL = (NodeHAState.ONLINE, NodeHAState.MAINTENANCE)
+# Locks safe to remove once the node was fenced (Manager.pm's fence_recovery_cleanup).
+REMOVABLE_LOCKS = ("backup", "mounted", "migrate", "clone", "rollback", "snapshot",
+                   "snapshot-delete", "suspending", "suspended")
 
 
 def clock_time(t: float) -> str:
@@ -84,6 +88,11 @@ class HAManager:
         self.node_boot = NODE_BOOT
         self.reset_reboots = True
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
+        self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
+        self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
+        self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
+        self.lrm_paused_until = 0.0  # LRM rounds skipped until then
+        self.disarmed = False  # every online LRM has released its lock and watchdog
         for node in sim.nodes.values():
             configured = self.services.on_node(node.name, tuple(HAState))
             node.lrm.mode = ("active" if self.quorate[node.name] and configured
@@ -153,9 +162,11 @@ class HAManager:
     def _lrm_armed(self, node: SimNode, t: float) -> tuple[bool, str]:
         """Whether the node's watchdog is armed, and why (LRM.pm: an LRM takes its agent
         lock, and arms the watchdog, once it has a service to run; it gives both up only
-        after `max_active_idle_rounds` rounds without any)."""
-        if self.services.on_node(node.name):
+        after `max_active_idle_rounds` rounds without any, or when HA is disarmed)."""
+        if node.lrm.mode != "disarm" and self.services.on_node(node.name):
             return True, "it runs HA services"
+        if node.lrm.mode == "disarm":
+            return False, "HA is disarmed: its LRM released its agent lock and watchdog"
         if node.lrm.mode not in ("active", "maintenance"):
             return False, "its LRM never took its agent lock (it had no HA service to run)"
         if node.lrm.mode == "maintenance":
@@ -242,7 +253,7 @@ class HAManager:
             self._released_master = False
             self.master = None
             self._cancel("round", "")
-        candidate = next((n for n in self.sim.nodes.values() if self.quorate[n.name]), None)
+        candidate = self._candidate()
         if self.master is None and candidate is not None and (
                 ("takeover", "") not in self._timers):
             # The candidate's CRM tries for the lock on each of its rounds.
@@ -251,10 +262,15 @@ class HAManager:
             self._schedule("takeover", "", at if at >= free_at else at + ROUND,
                            self._takeover)
 
+    def _candidate(self) -> SimNode | None:
+        """The node whose CRM takes the manager lock next: quorate, its CRM running."""
+        return next((n for n in self.sim.nodes.values()
+                     if self.quorate[n.name] and n.name not in self.crm_stopped), None)
+
     def _takeover(self) -> None:
         sim = self.sim
         self._timers.pop(("takeover", ""), None)
-        candidate = next((n for n in sim.nodes.values() if self.quorate[n.name]), None)
+        candidate = self._candidate()
         if candidate is None or self.master is not None:
             return
         self.master = candidate.name
@@ -277,8 +293,15 @@ class HAManager:
         self._timers.pop(("round", ""), None)
         if self.master is None:
             return
+        if self.skip_crm > 0:
+            self.skip_crm -= 1
+            self.sim.narrate("skipped_round", f"the CRM master {self.master} skips a round "
+                             "(it was busy or blocked): nothing changes state until the next")
+            self._schedule_round()
+            return
         self._update_nodes()
-        self._manage()
+        if self.disarm is None or not ha_disarm.handle(self):
+            self._manage()
         self._schedule_round()
 
     def _offline_delayed(self, node: SimNode) -> bool:
@@ -403,6 +426,11 @@ class HAManager:
                             f"every round ({ROUND:.0f} s)", source, guest.id)
             return
         self._waiting.discard(guest.id)
+        if guest.lock in REMOVABLE_LOCKS:
+            sim.narrate("lock_removed", f"removed leftover lock '{guest.lock}' from recovered "
+                        f"service {guest.vmid} to allow its start (its node was reset)",
+                        source, guest.id)
+            guest.lock = guest.busy = None
         guest.node = target
         sim.nodes[source].lrm.service_left(sim.now)
         ha.state = HAState.STARTED
@@ -447,6 +475,55 @@ class HAManager:
             assert guest.ha is not None
             guest.ha.maintenance_from = None
             self.services.move(guest, node.name, "back from maintenance")
+
+    def restart_lrm(self, node: SimNode) -> None:
+        """`systemctl restart pve-ha-lrm`: the LRM asks for its services to freeze (they
+        keep running), exits once they are frozen, and the new LRM unfreezes them when
+        it is active again (LRM.pm's shutdown_request without a node shutdown)."""
+        sim = self.sim
+        node.lrm.mode = "restart"
+        sim.narrate("lrm_restart", f"{node.name}'s LRM restarts: the CRM freezes its HA "
+                    "services (they keep running) until the new LRM is active", node.name)
+
+        def crm_round() -> None:
+            for guest in self.services.on_node(node.name, (
+                    HAState.STARTED, HAState.STOPPED, HAState.REQUEST_STOP)):
+                assert guest.ha is not None
+                guest.ha.state = HAState.FREEZE
+                sim.touch(guest.id)
+            sim.at(next_round(node, sim.now), lrm_back)
+
+        def lrm_back() -> None:
+            if node.lrm.mode == "restart":
+                node.lrm.mode = "active"
+                node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
+            self.on_next_crm_round(unfreeze)
+
+        def unfreeze() -> None:
+            for guest in self.services.on_node(node.name, (HAState.FREEZE,)):
+                assert guest.ha is not None
+                guest.ha.state = (HAState.STARTED if guest.ha.request is HARequest.STARTED
+                                  else HAState.REQUEST_STOP)
+                sim.touch(guest.id)
+                self.services.apply(guest)
+        self.on_next_crm_round(crm_round)
+
+    def stop_crm(self, node: SimNode) -> None:
+        """`systemctl stop pve-ha-crm`: a master releases the manager lock at once."""
+        self.crm_stopped.add(node.name)
+        self.sim.narrate("crm_stop", f"{node.name}'s CRM stopped", node.name)
+        if self.master == node.name:
+            self.master = None
+            self._cancel("round", "")
+            self.master_lock_free_at = self.sim.now
+            self.sim.narrate("crm_master_lost", f"the CRM master {node.name} stopped and "
+                             "released the manager lock", node.name)
+            self._check_master()
+
+    def start_crm(self, node: SimNode) -> None:
+        self.crm_stopped.discard(node.name)
+        self.sim.narrate("crm_start", f"{node.name}'s CRM started", node.name)
+        self._check_master()
 
     def request_maintenance(self, node: SimNode) -> None:
         """`ha-manager crm-command node-maintenance`: the CRM passes the request on at

@@ -4,7 +4,7 @@ HA-managed guest through the HA manager, and put a node into maintenance."""
 from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
-from vmconsole.backends.sim import migration
+from vmconsole.backends.sim import ha_disarm, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     ensure_cluster_quorate,
@@ -15,6 +15,7 @@ from vmconsole.backends.sim.guards import (
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.state import HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
+from vmconsole.backends.sim.timing import ROUND
 from vmconsole.model import GuestKind, HARequest, HAState
 
 MAX_TRIES = 10  # Proxmox's range for max_restart and max_relocate
@@ -137,6 +138,55 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
                 f"LRM of {node.name} on its next round, and acts on the round after",
                 node.name)
     manager.request_maintenance(node)
+
+
+def status(sim: Sim, manager: HAManager) -> list[str]:
+    """`ha-manager status` as lines: quorum, master, each LRM, fencing, each service."""
+    quorate = any(manager.quorate.values())
+    lines = [f"quorum {'OK' if quorate else 'No quorum'}"]
+    lines.append(f"master {manager.master} (active)" if manager.master else
+                 "master none (the manager lock is free or its lease runs)")
+    for node in sim.nodes.values():
+        lines.append(f"lrm {node.name} ({node.lrm.mode if node.alive else 'offline'}; "
+                     f"node {node.ha_state})")
+    disarm = f" (disarmed: {manager.disarm})" if manager.disarm else ""
+    lines.append(f"fencing: {ha_disarm.fencing(manager)}{disarm}")
+    for guest in sim.guests.values():
+        if guest.ha is not None:
+            lines.append(f"service {sid(guest)} ({guest.node}, {guest.ha.state})")
+    return lines
+
+
+def skip_rounds(sim: Sim, manager: HAManager, what: str, rounds: int) -> None:
+    """The test harness's `skip-round crm|lrm N`: the CRM master, or every LRM, misses
+    N rounds (a blocked cluster file system, an overloaded node)."""
+    if what not in ("crm", "lrm") or not 1 <= rounds <= 100:
+        raise InvalidInput("skip-round takes crm or lrm and 1 to 100 rounds",
+                           {"what": what, "rounds": str(rounds)})
+    if what == "crm":
+        manager.skip_crm += rounds
+    else:
+        manager.lrm_paused_until = max(manager.lrm_paused_until, sim.now) + rounds * ROUND
+    sim.narrate("skipped_round", f"the {what.upper()}{' master' if what == 'crm' else 's'} "
+                f"will skip {rounds} round{'s' if rounds > 1 else ''}")
+
+
+def set_lock(sim: Sim, guest: SimGuest, lock: str | None) -> TaskRecord:
+    """`qm set --lock NAME` (an admin's or a backup's lock) or `qm unlock` (None)."""
+    ensure_quorate(sim, guest.node)
+    if lock is None and guest.lock is None:
+        raise Conflict(f"{label(guest)} is not locked")
+    if lock is not None:
+        ensure_free(guest, sim)
+    task = sim.new_task("unlock" if lock is None else "lock", guest.id, guest.node)
+    task.log.append(f"{label(guest)}: " + (f"lock '{guest.lock}' removed" if lock is None
+                                          else f"locked '{lock}'"))
+    guest.lock = lock
+    if lock is None:
+        guest.busy = None
+    sim.touch(guest.id)
+    task.finish(sim.now)
+    return task
 
 
 SHUTDOWN_POLICIES = ("conditional", "freeze", "failover", "migrate")

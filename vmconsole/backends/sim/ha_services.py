@@ -47,7 +47,7 @@ class Services:
         assert ha is not None
         if ha.group and ha.group in self.sim.groups:
             group = self.sim.groups[ha.group]
-            return group.priorities, group.restricted, group.nofailback
+            return group.priorities, group.restricted, group.nofailback or not ha.failback
         if ha.nodes:
             return dict.fromkeys(ha.nodes, 1), False, False
         return {}, False, True
@@ -97,9 +97,10 @@ class Services:
         self.manager.on_next_crm_round(lambda: self.apply(guest))
 
     def apply(self, guest: SimGuest) -> None:
-        """The CRM master's decision for one service on its round."""
+        """The CRM master's decision for one service on its round (none while the HA
+        stack is disarmed: arming it again applies the requests)."""
         ha = guest.ha
-        if ha is None or guest.id not in self.sim.guests:
+        if ha is None or guest.id not in self.sim.guests or self.manager.disarm is not None:
             return
         if ha.state in (HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE, HAState.RECOVERY):
             if ha.state in (HAState.MIGRATE, HAState.RELOCATE):  # decide once it arrived
@@ -121,17 +122,19 @@ class Services:
         self.sim.touch(guest.id)
 
     def lrm_later(self, guest: SimGuest, action: Callable[[SimGuest, str], None]) -> None:
-        """Run `action` on the next round of the LRM of the service's node."""
+        """Run `action` on the next round of the LRM of the service's node (after any
+        skipped rounds)."""
         node = guest.node
-        self.sim.at(next_round(self.sim.nodes[node], self.sim.now),
-                    lambda: action(guest, node))
+        at = max(self.sim.now, self.manager.lrm_paused_until)
+        self.sim.at(next_round(self.sim.nodes[node], at), lambda: action(guest, node))
 
     # --- the LRM's side -------------------------------------------------------------
 
     def _lrm_may_act(self, guest: SimGuest, node: str) -> bool:
         target = self.sim.nodes[node]
         return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
-                and target.alive and self.manager.quorate.get(node, False))
+                and target.alive and self.manager.quorate.get(node, False)
+                and target.lrm.mode != "disarm")
 
     def lrm_start(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
@@ -202,7 +205,11 @@ class Services:
             self.sim.touch(guest.id)
 
         try:
-            power.shutdown(self.sim, guest, HA_STOP_TIMEOUT).then = stopped
+            if ha.stop_timeout == 0:  # `ha-manager crm-command stop SID 0`: hard stop
+                power.stop(self.sim, guest).then = stopped
+            else:
+                power.shutdown(self.sim, guest, ha.stop_timeout or HA_STOP_TIMEOUT
+                               ).then = stopped
         except BackendError:
             self.lrm_later(guest, self.lrm_stop)
 

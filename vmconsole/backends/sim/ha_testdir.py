@@ -34,6 +34,7 @@ class Service:
     group: str | None = None
     max_restart: int = 1
     max_relocate: int = 1
+    failback: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +210,8 @@ def read_testdir(path: Path) -> HATestCase:
         state = d.get("state") or "disabled"
         services.append(Service(sid, d["node"], "started" if state == "enabled" else state,
                                 d.get("group"), int(d.get("max_restart", 1)),
-                                int(d.get("max_relocate", 1))))
-        if d.get("failback") is not None:
-            problems.append(f"{sid}: failback set on the resource")
+                                int(d.get("max_relocate", 1)),
+                                str(d.get("failback", 1)) not in ("0", "False")))
     groups = parse_groups((path / "groups").read_text()) if (path / "groups").is_file() else []
     if (path / "rules_config").is_file():
         groups += parse_rules((path / "rules_config").read_text(), problems)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
-from vmconsole.backends.sim import faults, ha_admin, migration
+from vmconsole.backends.sim import faults, ha_admin, ha_disarm, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_testdir import (
@@ -95,11 +95,25 @@ def _service_step(sid: str, action: str, params: list[str]) -> Step:
                                   max_restart=current.max_restart if current else 1,
                                   max_relocate=current.max_relocate if current else 1)
             ha_admin.ha_set(sim, ha, guest, settings)
-        elif action == "migrate":
-            mode = MigrationMode.LIVE if guest.kind is GuestKind.VM else MigrationMode.RESTART
-            migration.migrate(sim, guest, params[0], mode, with_local_disks=False)
+        elif action in ("migrate", "relocate"):
+            if guest.ha is None:
+                mode = (MigrationMode.LIVE if guest.kind is GuestKind.VM
+                        else MigrationMode.RESTART)
+                migration.migrate(sim, guest, params[0], mode, with_local_disks=False)
+            else:
+                ha_admin.ha_move(sim, ha, guest, params[0], relocate=action == "relocate")
         elif action == "delete":
             ha_admin.ha_remove(sim, ha, guest)
+        elif action == "lock":
+            ha_admin.set_lock(sim, guest, params[0] if params else "backup")
+        elif action == "unlock":
+            ha_admin.set_lock(sim, guest, None)
+        elif action == "add":
+            request = params[1] if len(params) > 1 else "started"
+            ha_admin.ha_set(sim, ha, guest, HASettings(request=_REQUESTS[request]))
+        elif action == "stop" and guest.ha is not None:
+            guest.ha.stop_timeout = float(params[0])
+            ha_admin.ha_power(sim, ha, guest, HARequest.STOPPED, "stop")
     return step
 
 
@@ -119,10 +133,26 @@ def command_step(command: str) -> Step:
     if len(words) == 3 and words[0] == "crm" and words[2] in (
             "enable-node-maintenance", "disable-node-maintenance"):
         return _node_step(_maintenance(words[2].startswith("enable")), words[1])
+    if len(words) in (3, 4) and words[0] == "crm" and words[2] in ("disarm-ha", "arm-ha"):
+        mode = words[3] if len(words) == 4 else ""
+        return lambda sim, ha: (ha_disarm.request_disarm(ha, mode) if mode
+                                else ha_disarm.request_arm(ha))
+    if len(words) == 3 and words[0] == "crm" and words[2] in ("stop", "start"):
+        stop = words[2] == "stop"
+        return _node_step(lambda sim, ha, node: ha.stop_crm(node) if stop
+                          else ha.start_crm(node), words[1])
+    if len(words) == 2 and words[0] == "restart-lrm":
+        return _node_step(lambda sim, ha, node: ha.restart_lrm(node), words[1])
+    if words[:1] == ["skip-round"] and (len(words) == 2 or (
+            len(words) == 3 and words[2].isdigit())):
+        what, rounds = words[1], int(words[2]) if len(words) == 3 else 1
+        return lambda sim, ha: ha_admin.skip_rounds(sim, ha, what, rounds)
     if len(words) >= 3 and words[0] == "service":
         sid, action, params = words[1], words[2], words[3:]
         guest_id(sid)
-        if action in _REQUESTS or action == "delete" or (action == "migrate" and params):
+        if action in _REQUESTS or action in ("delete", "lock", "unlock") or (
+                action in ("migrate", "relocate", "add") and params) or (
+                action == "stop" and params and params[0].isdigit()):
             return _service_step(sid, action, params)
     raise InvalidInput(f"the simulator cannot play '{command}' yet", {"command": command})
 
@@ -149,6 +179,13 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
         guests.append((int(gid.split("/")[1]), kind, service.node,
                        service.state == "started"))
+    for line in case.rounds:  # `service SID add NODE [state] [running]`: the guest exists
+        for words in (command.split() for command in line):
+            if len(words) >= 4 and words[0] == "service" and words[2] == "add":
+                gid = guest_id(words[1])
+                kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
+                guests.append((int(gid.split("/")[1]), kind, words[3],
+                               len(words) > 5 and words[5] == "1"))
     build_named_cluster(sim, powered, guests)
     groups, member = _groups_by_service(case.groups, case.services)
     sim.groups.update(groups)
@@ -161,7 +198,7 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
                  HAState.DISABLED if service.state == "disabled" else HAState.STOPPED)
         guest.ha = HAResource(_REQUESTS[service.state], state, group=member.get(service.sid),
                               max_restart=service.max_restart,
-                              max_relocate=service.max_relocate)
+                              max_relocate=service.max_relocate, failback=service.failback)
 
 
 def _setup_line(case: HATestCase) -> bool:

@@ -44,6 +44,8 @@ class HAResource:
     restarts: int = 0  # failed starts on the current node
     relocations: int = 0  # moves after failed starts
     maintenance_from: str | None = None  # the node it left for a maintenance, to go back
+    failback: bool = True  # the resource's own failback flag (PVE 9)
+    stop_timeout: float | None = None  # a stop command's timeout (0: hard stop)
 
 
 @dataclass(slots=True)
