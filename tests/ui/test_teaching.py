@@ -104,6 +104,22 @@ async def test_an_admin_shutdown_of_a_node_from_the_fault_menu(console_factory):
         assert "pve3 shuts down (shutdown policy conditional)" in timeline(c.app)
 
 
+async def test_disarming_ha_from_the_fault_menu(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve1"))
+        await pilot.press("f")
+        for _ in range(14):
+            await pilot.press("down")
+        await pilot.press("enter")  # "Disarm HA, freezing every service"
+        await settle(c, pilot, polls=4, advance=10.0)
+        (record,) = c.app.audit.read()
+        assert (record.operation, record.result) == ("disarm_freeze", "done")
+        text = timeline(c.app)
+        assert "disarm-ha freeze requested" in text and "fully disarmed" in text
+
+
 async def test_a_viewer_can_neither_break_the_cluster_nor_change_its_clock(console_factory):
     c = console_factory(session=Session("pupil", Role.VIEWER))
     async with c.app.run_test(size=(120, 40)) as pilot:

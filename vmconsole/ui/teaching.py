@@ -15,6 +15,7 @@ from textual.screen import Screen
 from vmconsole.backends.base import (
     BackendError,
     SupportsFaults,
+    SupportsHAAdmin,
     SupportsNodeAdmin,
     SupportsScenarios,
     SupportsTimeControl,
@@ -25,6 +26,15 @@ from vmconsole.ui.screens.faults import FaultChoice, FaultScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
 SPEEDS = (1.0, 10.0, 60.0)
+# The fault menu's HA-stack choices: (backend, selected node) -> the call.
+HA_ADMIN: dict[str, Callable[[SupportsHAAdmin, str], None]] = {
+    "restart_lrm": lambda backend, node: backend.restart_lrm(node),
+    "restart_crm": lambda backend, node: backend.restart_crm(node),
+    "skip_crm": lambda backend, node: backend.skip_rounds("crm", 1),
+    "disarm_freeze": lambda backend, node: backend.disarm_ha("freeze"),
+    "disarm_ignore": lambda backend, node: backend.disarm_ha("ignore"),
+    "arm": lambda backend, node: backend.arm_ha(),
+}
 
 
 class TeachingFeatures(ConsoleBase):
@@ -139,8 +149,8 @@ class TeachingFeatures(ConsoleBase):
             if choice is not None:
                 self._inject(loop, node, choice)
 
-        self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin)),
-                         chosen)
+        self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin),
+                                     isinstance(loop.backend, SupportsHAAdmin)), chosen)
 
     def _inject(self, loop: PollLoop, node: str, choice: FaultChoice) -> None:
         backend = loop.backend
@@ -150,6 +160,10 @@ class TeachingFeatures(ConsoleBase):
             if choice.fault is not None:
                 backend.inject_fault(node, choice.fault)
                 return f"{choice.fault.replace('_', ' ')} on {node}"
+            if choice.admin is not None and isinstance(backend, SupportsHAAdmin) and (
+                    choice.admin in HA_ADMIN):
+                HA_ADMIN[choice.admin](backend, node)
+                return f"{choice.admin.replace('_', ' ')} ({node})"
             if choice.admin is not None and isinstance(backend, SupportsNodeAdmin):
                 if choice.admin == "reboot":
                     backend.reboot_node(node)

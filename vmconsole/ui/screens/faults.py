@@ -20,7 +20,9 @@ class FaultChoice:
     """What the user picked: a fault on the node, a restore, or a partition."""
 
     fault: FaultKind | None = None  # None with restore/partition/admin
-    admin: str | None = None  # "reboot", "shutdown", "maintenance_on", "maintenance_off"
+    # "reboot", "shutdown", "maintenance_on", "maintenance_off", or one for the HA stack:
+    # "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze", "disarm_ignore", "arm"
+    admin: str | None = None
     restore: bool = False
     restore_all: bool = False
     partition: tuple[tuple[str, ...], ...] = ()
@@ -54,9 +56,11 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="faults.cancel")]
 
-    def __init__(self, node: str, nodes: list[str], node_admin: bool = False) -> None:
+    def __init__(self, node: str, nodes: list[str], node_admin: bool = False,
+                 ha_admin: bool = False) -> None:
         super().__init__()
         self.node, self.nodes, self.node_admin = node, nodes, node_admin
+        self.ha_admin = ha_admin
 
     def compose(self) -> ComposeResult:
         n = self.node
@@ -80,6 +84,19 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
                        id="maintenance_on"),
                 Option(f"End maintenance on {n}", id="maintenance_off"),
             ]
+        if self.ha_admin:
+            options += [
+                Option(f"Restart the LRM on {n} (its HA services freeze, running on)",
+                       id="restart_lrm"),
+                Option(f"Restart the CRM on {n} (a master hands its lock over)",
+                       id="restart_crm"),
+                Option("Let the CRM master skip a round", id="skip_crm"),
+                Option("Disarm HA, freezing every service (fencing: standby)",
+                       id="disarm_freeze"),
+                Option("Disarm HA, ignoring every service (fencing: standby)",
+                       id="disarm_ignore"),
+                Option("Arm HA again", id="arm"),
+            ]
         with Vertical():
             yield Label(f"Break the simulated cluster at [b]{n}[/b]", markup=True)
             yield OptionList(*options)
@@ -98,7 +115,9 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             self.dismiss(FaultChoice(restore=True))
         elif choice == "restore_all":
             self.dismiss(FaultChoice(restore_all=True))
-        elif choice in ("reboot", "shutdown", "maintenance_on", "maintenance_off"):
+        elif choice in ("reboot", "shutdown", "maintenance_on", "maintenance_off",
+                        "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze",
+                        "disarm_ignore", "arm"):
             self.dismiss(FaultChoice(admin=choice))
         else:
             self.dismiss(FaultChoice(fault=FaultKind(str(choice))))
