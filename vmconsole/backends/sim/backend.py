@@ -43,6 +43,7 @@ from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
 from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
+from vmconsole.backends.sim.state import Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, Inventory, Snapshot
@@ -84,6 +85,8 @@ class SimBackend:
                                "pve-ha-manager test directory)")
         self.cfg = cfg
         self.sim = Sim(self.clock, cfg.seed, cfg.name, first_event)
+        if scenario is not None:
+            self.sim.votequorum = Votequorum(**dict.fromkeys(scenario.quorum_options, True))
         if scenario is not None and scenario.build is not None:
             scenario.build(self.sim)
             self.sim.qdevice = scenario.qdevice

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from vmconsole.backends.base import ClusterEvent, NotFound
 from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.load import LoadModel
-from vmconsole.backends.sim.state import HAGroup, Instance, SimGuest, SimNode, SimStorage
+from vmconsole.backends.sim.state import (
+    HAGroup,
+    Instance,
+    SimGuest,
+    SimNode,
+    SimStorage,
+    Votequorum,
+)
 from vmconsole.backends.sim.tasks import TaskRecord, make_upid
 
 MAX_EVENTS = 5000
@@ -58,6 +65,7 @@ class Sim:
         self.storages: list[SimStorage] = []
         self.groups: dict[str, HAGroup] = {}
         self.qdevice = False
+        self.votequorum = Votequorum()
         self.events: list[ClusterEvent] = []
         self.tasks: dict[str, TaskRecord] = {}
         self.reach_log: dict[str, list[tuple[float, bool]]] = {}

@@ -29,10 +29,9 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
-from vmconsole.backends.sim import ha_disarm
+from vmconsole.backends.sim import ha_disarm, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
-from vmconsole.backends.sim.membership import memberships, quorum_by_node
 from vmconsole.backends.sim.power import off_after
 from vmconsole.backends.sim.state import Instance, SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
@@ -72,7 +71,7 @@ class HAManager:
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
         self.services = Services(sim, self)
-        quorum = quorum_by_node(sim)
+        quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
         self.master: str | None = next((n for n, q in self.quorate.items() if q), None)
@@ -82,6 +81,7 @@ class HAManager:
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
         self._waiting: set[str] = set()  # services in recovery already told they wait
         self._groups = self._group_signatures()
+        self._members = self._master_members()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
         # The hardware: a node boots in `node_boot` s; a watchdog reset reboots it (real
         # hardware) or leaves it off (pve-ha-manager's test harness).
@@ -124,9 +124,9 @@ class HAManager:
     # --- membership: what corosync tells each node ------------------------------------
 
     def _group_signatures(self) -> set[tuple[tuple[str, ...], int, int, bool]]:
-        quorum = quorum_by_node(self.sim)
+        quorum = membership.quorum_by_node(self.sim)
         out = set()
-        for group in memberships(self.sim):
+        for group in membership.memberships(self.sim):
             q = quorum[group[0].name]
             out.add((tuple(n.name for n in group), q.votes, q.expected, q.quorate))
         return out
@@ -135,7 +135,12 @@ class HAManager:
         """React to nodes dying, booting, losing or regaining their links: the LRMs at
         once (their watchdogs), the CRM master on its next round."""
         sim = self.sim
+        if membership.update(sim):
+            self._schedule("lms", "", sim.now + sim.votequorum.lms_window,
+                           self._last_man_standing)
         groups = self._group_signatures()
+        if groups != self._groups and (story := membership.split_story(sim)):
+            sim.narrate("split", story)
         for names, votes, expected, quorate in sorted(groups - self._groups):
             who = f"{', '.join(names)} {'has' if len(names) == 1 else 'have'}"
             qdevice = " (with the QDevice's)" if votes > len(names) else ""
@@ -147,7 +152,7 @@ class HAManager:
                             f"quorate (a majority is {expected // 2 + 1}): the cluster file "
                             "system is read-only there", names[0])
         self._groups = groups
-        quorum = quorum_by_node(sim)
+        quorum = membership.quorum_by_node(sim)
         now_quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                        for name in sim.nodes}
         for name, node in sim.nodes.items():
@@ -157,7 +162,28 @@ class HAManager:
                 self._lost(node)
             elif now and not was:
                 self._joined(node)
+        members = self._master_members()
+        for name in self._members - members:
+            if self.quorate[name]:  # quorate on its own side (two_node): the master no
+                node = sim.nodes[name]  # longer sees its lock being renewed
+                node.lrm.lock_renewed = last_round(node, sim.now)
+        self._members = members
         self._check_master()
+
+    def _last_man_standing(self) -> None:
+        self._timers.pop(("lms", ""), None)
+        if change := membership.last_man_standing(self.sim):
+            self.sim.narrate("quorum", change)
+            self.membership_changed()
+
+    def _master_members(self) -> set[str]:
+        """The nodes in the CRM master's membership: the ones it sees online."""
+        if self.master is None:
+            return set()
+        for group in membership.memberships(self.sim):
+            if any(n.name == self.master for n in group):
+                return {n.name for n in group}
+        return set()
 
     def _lrm_armed(self, node: SimNode, t: float) -> tuple[bool, str]:
         """Whether the node's watchdog is armed, and why (LRM.pm: an LRM takes its agent
@@ -316,9 +342,10 @@ class HAManager:
     def _update_nodes(self) -> None:
         """NodeStatus.pm's update(): node states as the quorate membership shows them."""
         sim, now = self.sim, self.sim.now
+        members = self._master_members()
         for node in sim.nodes.values():
             state = node.ha_state
-            if self.quorate[node.name]:
+            if node.name in members:
                 self.last_online[node.name] = now
                 maintenance = node.lrm.mode == "maintenance"
                 if state is NodeHAState.UNKNOWN:

@@ -7,7 +7,9 @@ A lesson file is TOML:
     description = "power off node2 and watch its HA service come back on another node"
     nodes = ["node1", "node2", "node3"]       # or a count: 3 -> pve1..pve3 (the lab)
     qdevice = false
-    watch = ["vm:101"]                          # whose downtime the summary reports
+    watch = ["vm:101"]
+    [votequorum]                        # two_node, wait_for_all, last_man_standing too
+    auto_tie_breaker = true                          # whose downtime the summary reports
     [services]                                  # only with named nodes
     "vm:101" = { node = "node2", state = "started", group = "prefer-node2" }
     [groups.prefer-node2]
@@ -48,6 +50,7 @@ from vmconsole.backends.sim.scenarios import Scenario, Step
 from vmconsole.backends.sim.state import HAGroup, HAResource
 from vmconsole.model import GuestKind, HARequest, HAState
 
+QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
 _REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
              "disabled": HARequest.DISABLED, "ignored": HARequest.IGNORED}
 
@@ -258,6 +261,10 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
         steps = tuple((float(s["at"]), str(s["do"]), command_step(str(s["do"])))
                       for s in data.get("steps", []))
         watch = tuple(guest_id(str(sid)) for sid in data.get("watch", []))
+        quorum_options = tuple(str(k) for k, v in data.get("votequorum", {}).items() if v)
+        unknown = set(quorum_options) - set(QUORUM_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown votequorum options {sorted(unknown)}")
         name, description = str(data["name"]), str(data.get("description", ""))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"{source}: bad lesson ({exc!r})", {"scenario": str(exc)}) from exc
@@ -266,10 +273,11 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
             raise InvalidInput(f"{source}: services and groups need named nodes",
                                {"nodes": "a list of node names"})
         return Scenario(name, description, int(nodes), bool(data.get("qdevice", False)),
-                        steps, watch)
+                        steps, watch, quorum_options=quorum_options)
     case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [])
     return Scenario(name, description, len(nodes), bool(data.get("qdevice", False)), steps,
-                    watch, build=partial(_build_case, case, dict.fromkeys(case.nodes, True)))
+                    watch, build=partial(_build_case, case, dict.fromkeys(case.nodes, True)),
+                    quorum_options=quorum_options)
 
 
 def is_lesson_path(name: str) -> bool:

@@ -29,6 +29,7 @@ class Scenario:
     node_boot: float | None = None
     reset_reboots: bool = True
     shutdown_policy: str = "conditional"
+    quorum_options: tuple[str, ...] = ()  # votequorum: two_node, auto_tie_breaker, ...
 
 
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:
@@ -82,6 +83,25 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
               (HEAL_AT, "repair the link", _restore())),
              ("qemu/100", "qemu/101")),
+    Scenario("split-brain-two-node", "two nodes with votequorum's two_node, the link cut: "
+             "both sides stay quorate and each may act - watch a guest run twice (why "
+             "Proxmox VE does not support two_node with HA); healed at +300 s", 2, False,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
+              (HEAL_AT, "repair the link", _restore())),
+             ("qemu/100", "qemu/101"), quorum_options=("two_node",)),
+    Scenario("split-brain-tie-breaker", "two nodes with auto_tie_breaker, the link cut: "
+             "the half with the lowest node id (pve1) keeps quorum and recovers pve2's HA "
+             "guest; healed at +300 s", 2, False,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
+              (HEAL_AT, "repair the link", _restore())),
+             ("qemu/100", "qemu/101"), quorum_options=("auto_tie_breaker",)),
+    Scenario("last-man-standing", "three nodes with last_man_standing and auto_tie_breaker: "
+             "pve3 then pve2 power off; expected votes follow the cluster down and pve1 "
+             "alone keeps quorum and runs every HA guest", 3, False,
+             ((10, "power off pve3", _fault("pve3", FaultKind.POWER_OFF)),
+              (200, "power off pve2", _fault("pve2", FaultKind.POWER_OFF))),
+             ("qemu/101", "lxc/200"),
+             quorum_options=("last_man_standing", "auto_tie_breaker")),
     Scenario("partition", "partition 1|2 in three nodes: pve3 alone loses quorum and "
              "fences itself, the majority recovers its HA guest; healed at +300 s", 3, False,
              ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),

@@ -159,3 +159,24 @@ class SimStorage:
     @property
     def id(self) -> str:
         return f"storage/{self.node}/{self.name}" if self.node else f"storage/{self.name}"
+
+
+@dataclass(slots=True)
+class Votequorum:
+    """The quorum section's options, and the state they keep."""
+
+    two_node: bool = False
+    wait_for_all: bool = False
+    last_man_standing: bool = False
+    auto_tie_breaker: bool = False
+    lms_window: float = 10.0  # last_man_standing_window, seconds
+    seen_all: bool = True  # wait_for_all: every node seen together since the cold start
+    expected: int | None = None  # last_man_standing's lowered expected votes
+
+    @property
+    def waits_for_all(self) -> bool:
+        return self.wait_for_all or self.two_node
+
+    def names(self) -> list[str]:
+        return [name for name in ("two_node", "wait_for_all", "last_man_standing",
+                                  "auto_tie_breaker") if getattr(self, name)]
