@@ -17,6 +17,7 @@ from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
     ClusterEvent,
+    Conflict,
     FaultKind,
     HASettings,
     InvalidInput,
@@ -39,11 +40,12 @@ from vmconsole.backends.sim import (
 from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
 from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
-from vmconsole.backends.sim.state import Votequorum
+from vmconsole.backends.sim.state import HAGroup, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, Inventory, Snapshot
@@ -340,6 +342,37 @@ class SimBackend:
     def lock_guest(self, guest_id: str, lock: str | None) -> Task:
         """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""
         return self._act(guest_id, ha_admin.set_lock, lock)
+
+    def ha_rules(self) -> list[ResourceAffinity]:
+        """The resource-affinity rules (keep together, keep apart)."""
+        with self._lock:
+            return list(self.sim.affinity_rules)
+
+    def ha_rule_set(self, name: str, resources: list[str], positive: bool) -> None:
+        """Add or replace a resource-affinity rule over guest ids (qemu/100, lxc/200)."""
+        self._node_admin(lambda: ha_admin.rule_set(self.sim, self.ha, ResourceAffinity(
+            name, tuple(resources), positive)))
+
+    def ha_rule_remove(self, name: str) -> None:
+        self._node_admin(lambda: ha_admin.rule_remove(self.sim, name))
+
+    def ha_group_set(self, name: str, priorities: dict[str, int], restricted: bool = False,
+                     nofailback: bool = False) -> None:
+        """Add or change an HA group: node -> priority (higher preferred)."""
+        self._node_admin(lambda: ha_admin.group_set(self.sim, HAGroup(
+            name, dict(priorities), restricted, nofailback)))
+
+    def placement(self, guest_id: str) -> list[str]:
+        """Where the HA manager would place the guest now, node by node: its score or
+        the rule that leaves it out (crm_simulate -s's view)."""
+        with self._lock:
+            self.sim.advance()
+            guest = self.sim.guest(guest_id)
+            if guest.ha is None:
+                raise Conflict(f"{guest_id} is not an HA resource")
+            candidates = self.ha.services.candidates(guest)
+            return [self.ha.services.explain([c]).removeprefix("candidates: ")
+                    for c in candidates]
 
     def disarm_ha(self, mode: str) -> None:
         """`ha-manager crm-command disarm-ha freeze|ignore` (PVE 9.2)."""

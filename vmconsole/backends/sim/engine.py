@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from vmconsole.backends.base import ClusterEvent, NotFound
 from vmconsole.backends.sim.clock import SimClock
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import (
     HAGroup,
@@ -66,6 +67,7 @@ class Sim:
         self.groups: dict[str, HAGroup] = {}
         self.qdevice = False
         self.votequorum = Votequorum()
+        self.affinity_rules: list[ResourceAffinity] = []  # PVE 9 resource-affinity rules
         self.events: list[ClusterEvent] = []
         self.tasks: dict[str, TaskRecord] = {}
         self.reach_log: dict[str, list[tuple[float, bool]]] = {}

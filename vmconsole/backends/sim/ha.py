@@ -29,7 +29,7 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
-from vmconsole.backends.sim import ha_disarm, membership
+from vmconsole.backends.sim import ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.power import off_after
@@ -440,7 +440,8 @@ class HAManager:
         sim, ha = self.sim, guest.ha
         assert ha is not None
         source = guest.node
-        target = self.services.select_node(guest)
+        candidates = self.services.candidates(guest)
+        target = candidates[0].node if candidates and candidates[0].score else None
         if target is None:
             if ha.request is HARequest.DISABLED:  # an admin takes it out of recovery
                 ha.state = HAState.STOPPED
@@ -449,8 +450,9 @@ class HAManager:
             elif guest.id not in self._waiting:
                 self._waiting.add(guest.id)
                 sim.narrate("recovery", f"{guest.vmid} in recovery: no online node its rules "
-                            f"allow can take it now (group, memory); the CRM tries again "
-                            f"every round ({ROUND:.0f} s)", source, guest.id)
+                            f"allow can take it now; the CRM tries again every round "
+                            f"({ROUND:.0f} s). {self.services.explain(candidates)}",
+                            source, guest.id)
             return
         self._waiting.discard(guest.id)
         if guest.lock in REMOVABLE_LOCKS:
@@ -465,7 +467,8 @@ class HAManager:
         where = (f"back to {target}, the fenced node itself (the only node its rules allow)"
                  if target == source else f"from {source} to {target}")
         sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
-                    f"of {target} starts it on its next round", target, guest.id)
+                    f"of {target} starts it on its next round. "
+                    f"{self.services.explain(candidates)}", target, guest.id)
         if ha.request is HARequest.STARTED:
             self.services.lrm_later(guest, self.services.lrm_start)
         else:
@@ -484,6 +487,14 @@ class HAManager:
             if target is not None:
                 self.services.move(guest, target, "maintenance")
                 ha.maintenance_from = node.name
+            return
+        together, apart = ha_rules.affinity(sim, guest)
+        if why := ha_rules.excluded_by_affinity(sim, guest, node, together, apart):
+            if not ha_rules.partner_moving(sim, guest):  # let it arrive first
+                candidates = self.services.candidates(guest, exclude=(node.name,))
+                if candidates and candidates[0].score is not None:
+                    self.services.move(guest, candidates[0].node, f"{why}. "
+                                       f"{self.services.explain(candidates)}")
             return
         priorities, _, nofailback = self.services.preferences(guest)
         if nofailback:

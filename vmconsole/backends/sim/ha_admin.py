@@ -4,7 +4,7 @@ HA-managed guest through the HA manager, and put a node into maintenance."""
 from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
-from vmconsole.backends.sim import ha_disarm, migration
+from vmconsole.backends.sim import ha_disarm, ha_rules, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     ensure_cluster_quorate,
@@ -13,7 +13,8 @@ from vmconsole.backends.sim.guards import (
     label,
 )
 from vmconsole.backends.sim.ha import HAManager
-from vmconsole.backends.sim.state import HAResource, SimGuest, SimNode
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
+from vmconsole.backends.sim.state import HAGroup, HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import ROUND
 from vmconsole.model import GuestKind, HARequest, HAState
@@ -187,6 +188,48 @@ def set_lock(sim: Sim, guest: SimGuest, lock: str | None) -> TaskRecord:
     sim.touch(guest.id)
     task.finish(sim.now)
     return task
+
+
+def rule_set(sim: Sim, manager: HAManager, rule: ResourceAffinity) -> None:
+    """Add or replace a resource-affinity rule (`ha-manager rules add resource-affinity
+    NAME --resources ... --affinity positive|negative`); the CRM applies it on its next
+    rounds, moving services that break it."""
+    problems = ha_rules.validate(sim, rule)
+    if problems:
+        raise InvalidInput("rule refused: " + "; ".join(
+            f"{k}: {v}" for k, v in problems.items()), problems)
+    ensure_cluster_quorate(sim)
+    sim.affinity_rules = [r for r in sim.affinity_rules if r.name != rule.name] + [rule]
+    sim.narrate("ha_request", f"rule {rule.name}: keep {', '.join(rule.resources)} "
+                f"{'together' if rule.positive else 'apart'}")
+
+
+def rule_remove(sim: Sim, name: str) -> None:
+    if not any(r.name == name for r in sim.affinity_rules):
+        raise Conflict(f"no rule '{name}'")
+    ensure_cluster_quorate(sim)
+    sim.affinity_rules = [r for r in sim.affinity_rules if r.name != name]
+    sim.narrate("ha_request", f"rule {name} removed")
+
+
+def group_set(sim: Sim, group: HAGroup) -> None:
+    """Add or change an HA group (a node-affinity rule in PVE 9 terms: its nodes with
+    priorities; restricted = strict)."""
+    problems: dict[str, str] = {}
+    unknown = [n for n in group.priorities if n not in sim.nodes]
+    if unknown or not group.priorities:
+        problems["nodes"] = f"no node {', '.join(unknown)}" if unknown else "name a node"
+    if not group.name or not group.name.replace("-", "").replace("_", "").isalnum():
+        problems["name"] = "letters, digits, - and _ only"
+    if problems:
+        raise InvalidInput("group refused: " + "; ".join(
+            f"{k}: {v}" for k, v in problems.items()), problems)
+    ensure_cluster_quorate(sim)
+    sim.groups[group.name] = group
+    sim.narrate("ha_request", f"HA group {group.name}: " + ", ".join(
+        f"{n}:{p}" for n, p in group.priorities.items()) +
+        (" (restricted)" if group.restricted else "") +
+        (" (nofailback)" if group.nofailback else ""))
 
 
 SHUTDOWN_POLICIES = ("conditional", "freeze", "failover", "migrate")

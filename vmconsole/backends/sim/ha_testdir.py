@@ -69,6 +69,8 @@ class HATestCase:
     expected: list[KeyEvent] | None = None  # from log.expect
     readme: str = ""
     shutdown_policy: str = "conditional"  # datacenter.cfg's ha: shutdown_policy
+    # resource-affinity rules: (name, sids, positive)
+    affinity: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
 
 
 def _json(path: Path) -> object:
@@ -101,11 +103,17 @@ def _priorities(spec: str) -> dict[str, int]:
     return out
 
 
-def parse_rules(text: str, problems: list[str]) -> list[Group]:
-    """Node-affinity rules become groups; other rule types are noted as problems."""
+def parse_rules(text: str, problems: list[str],
+                affinity: list[tuple[str, tuple[str, ...], bool]]) -> list[Group]:
+    """Node-affinity rules become groups; resource-affinity rules go to `affinity` as
+    (name, sids, positive); other rule types are noted as problems."""
     groups = []
     for kind, ident, keys in _sections(text):
         if keys.get("disable") == "1":
+            continue
+        resources = tuple(r.strip() for r in keys.get("resources", "").split(","))
+        if kind == "resource-affinity":
+            affinity.append((ident, resources, keys.get("affinity") == "positive"))
             continue
         if kind != "node-affinity":
             problems.append(f"rule type '{kind}' ({ident})")
@@ -213,8 +221,9 @@ def read_testdir(path: Path) -> HATestCase:
                                 int(d.get("max_relocate", 1)),
                                 str(d.get("failback", 1)) not in ("0", "False")))
     groups = parse_groups((path / "groups").read_text()) if (path / "groups").is_file() else []
+    affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():
-        groups += parse_rules((path / "rules_config").read_text(), problems)
+        groups += parse_rules((path / "rules_config").read_text(), problems, affinity)
     problems += [f"file {name}" for name in UNSUPPORTED_FILES if (path / name).exists()]
     policy = "conditional"
     if (path / "datacenter.cfg").is_file():
@@ -232,4 +241,4 @@ def read_testdir(path: Path) -> HATestCase:
         expected, _ = parse_log((path / "log.expect").read_text())
     readme = (path / "README").read_text() if (path / "README").is_file() else ""
     return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
-                      readme.strip(), policy)
+                      readme.strip(), policy, affinity)

@@ -12,6 +12,9 @@ A lesson file is TOML:
     auto_tie_breaker = true                          # whose downtime the summary reports
     [services]                                  # only with named nodes
     "vm:101" = { node = "node2", state = "started", group = "prefer-node2" }
+    [rules.apart]                       # resource affinity: together (positive) or apart
+    resources = ["vm:101", "vm:102"]
+    affinity = "negative"
     [groups.prefer-node2]
     nodes = { node2 = 2, node1 = 1 }
     nofailback = false
@@ -38,6 +41,7 @@ from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, Migrati
 from vmconsole.backends.sim import faults, ha_admin, ha_disarm, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.ha_testdir import (
     Group,
     HATestCase,
@@ -192,6 +196,8 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
     build_named_cluster(sim, powered, guests)
     groups, member = _groups_by_service(case.groups, case.services)
     sim.groups.update(groups)
+    sim.affinity_rules = [ResourceAffinity(name, tuple(guest_id(r) for r in sids), positive)
+                          for name, sids, positive in case.affinity]
     for service in case.services:
         if service.state == "ignored":
             continue
@@ -262,6 +268,9 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
                       for s in data.get("steps", []))
         watch = tuple(guest_id(str(sid)) for sid in data.get("watch", []))
         quorum_options = tuple(str(k) for k, v in data.get("votequorum", {}).items() if v)
+        affinity = [(str(name), tuple(str(r) for r in rule["resources"]),
+                     rule.get("affinity", "positive") == "positive")
+                    for name, rule in data.get("rules", {}).items()]
         unknown = set(quorum_options) - set(QUORUM_OPTIONS)
         if unknown:
             raise ValueError(f"unknown votequorum options {sorted(unknown)}")
@@ -269,12 +278,13 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"{source}: bad lesson ({exc!r})", {"scenario": str(exc)}) from exc
     if not named:
-        if services or groups:
+        if services or groups or affinity:
             raise InvalidInput(f"{source}: services and groups need named nodes",
                                {"nodes": "a list of node names"})
         return Scenario(name, description, int(nodes), bool(data.get("qdevice", False)),
                         steps, watch, quorum_options=quorum_options)
-    case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [])
+    case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [],
+                      affinity=affinity)
     return Scenario(name, description, len(nodes), bool(data.get("qdevice", False)), steps,
                     watch, build=partial(_build_case, case, dict.fromkeys(case.nodes, True)),
                     quorum_options=quorum_options)
