@@ -29,6 +29,7 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.sim import (
+    balance,
     clones,
     faults,
     ha_admin,
@@ -373,6 +374,32 @@ class SimBackend:
             candidates = self.ha.services.candidates(guest)
             return [self.ha.services.explain([c]).removeprefix("candidates: ")
                     for c in candidates]
+
+    def crs_plan(self) -> list[str]:
+        """The load balancer's view: node loads, the imbalance, and its recommendations
+        with their gain (a forbidden one with the rule in its way)."""
+        with self._lock:
+            self.sim.advance()
+            current = balance.loads(self.ha)
+            head = (f"{self.ha.crs.mode} scheduler: imbalance "
+                    f"{balance.imbalance(current):.1f} points (" + ", ".join(
+                        f"{n} {v:.0f}%" for n, v in current.items()) + ")")
+            return [head] + [m.describe(self.sim.guests) for m in balance.plan(self.ha)]
+
+    def crs_apply(self, count: int = 1) -> int:
+        """Apply the first `count` allowed recommendations; returns how many."""
+        with self._lock:
+            self.sim.advance()
+            moves = balance.apply(self.ha, count)
+            self.sim.settle()
+            return len(moves)
+
+    def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
+                threshold: float = 20.0, hold: int = 3, margin: float = 5.0) -> None:
+        """The scheduler (basic, static, dynamic) and auto-rebalance's threshold
+        (percent points), hold (CRM rounds) and margin (percent points)."""
+        self._node_admin(lambda: balance.configure(self.ha, mode, auto_rebalance,
+                                                   threshold, hold, margin))
 
     def disarm_ha(self, mode: str) -> None:
         """`ha-manager crm-command disarm-ha freeze|ignore` (PVE 9.2)."""

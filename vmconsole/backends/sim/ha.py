@@ -29,7 +29,7 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
-from vmconsole.backends.sim import ha_disarm, ha_rules, membership
+from vmconsole.backends.sim import balance, ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.power import off_after
@@ -89,6 +89,7 @@ class HAManager:
         self.reset_reboots = True
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
+        self.crs = balance.CRSSettings()  # datacenter.cfg's crs: the scheduler
         self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
         self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
@@ -328,6 +329,7 @@ class HAManager:
         self._update_nodes()
         if self.disarm is None or not ha_disarm.handle(self):
             self._manage()
+            balance.crm_round(self)
         self._schedule_round()
 
     def _offline_delayed(self, node: SimNode) -> bool:

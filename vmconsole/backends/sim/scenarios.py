@@ -8,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vmconsole.backends.base import BackendError, FaultKind, MigrationMode
-from vmconsole.backends.sim import faults, migration
+from vmconsole.backends.sim import balance, faults, migration
 from vmconsole.backends.sim.engine import RunInterval, Sim
 from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.state import HAResource
+from vmconsole.model import HARequest, HAState
 
 Step = Callable[[Sim, HAManager], None]
 
@@ -53,6 +55,22 @@ def _partition(*groups: list[str]) -> Step:
 def _restore(node: str | None = None) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
         faults.restore(sim, ha, None if node is None else sim.nodes[node])
+    return step
+
+
+def _make_ha(*guests: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        for guest in guests:
+            target = sim.guests[guest]
+            if target.ha is None:
+                target.ha = HAResource(HARequest.STARTED, HAState.STOPPED)
+            ha.services.request(target, HARequest.STARTED)
+    return step
+
+
+def _auto_rebalance(mode: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        balance.configure(ha, mode, True, threshold=10.0, hold=3, margin=3.0)
     return step
 
 
@@ -102,6 +120,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
               (200, "power off pve2", _fault("pve2", FaultKind.POWER_OFF))),
              ("qemu/101", "lxc/200"),
              quorum_options=("last_man_standing", "auto_tie_breaker")),
+    Scenario("crs-rebalance", "test1 and proxy1 become HA services, leaving pve2 the "
+             "busiest node; then the CRS's auto-rebalance (static scheduler, threshold 10 "
+             "points, hold 3 rounds, margin 3) moves one service to even the load out",
+             3, False,
+             ((5, "make test1 (pve1) and proxy1 (pve2) HA services",
+               _make_ha("qemu/103", "lxc/201")),
+              (60, "turn on auto-rebalance", _auto_rebalance("static"))),
+             ("lxc/201",)),
     Scenario("partition", "partition 1|2 in three nodes: pve3 alone loses quorum and "
              "fences itself, the majority recovers its HA guest; healed at +300 s", 3, False,
              ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),
