@@ -18,6 +18,7 @@ from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import (
+    FTPair,
     HAGroup,
     Instance,
     SimGuest,
@@ -68,6 +69,8 @@ class Sim:
         self.qdevice = False
         self.votequorum = Votequorum()
         self.affinity_rules: list[ResourceAffinity] = []  # PVE 9 resource-affinity rules
+        self.ft: dict[str, FTPair] = {}  # fault-tolerant VMs by guest id
+        self.ft_link_gbit = 1.0  # the link FT checkpoints would use (FT needs 10)
         self.events: list[ClusterEvent] = []
         self.tasks: dict[str, TaskRecord] = {}
         self.reach_log: dict[str, list[tuple[float, bool]]] = {}

@@ -29,7 +29,7 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
-from vmconsole.backends.sim import balance, ha_disarm, ha_rules, membership
+from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.power import off_after
@@ -169,6 +169,12 @@ class HAManager:
                 node = sim.nodes[name]  # longer sees its lock being renewed
                 node.lrm.lock_renewed = last_round(node, sim.now)
         self._members = members
+        if sim.ft:
+            reachable: dict[str, set[str]] = {n.name: set() for n in sim.nodes.values()}
+            for group in membership.memberships(sim):
+                for node in group:
+                    reachable[node.name] = {n.name for n in group}
+            ft.membership_changed(sim, reachable, self.quorate)
         self._check_master()
 
     def _last_man_standing(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vmconsole.backends.base import BackendError, FaultKind, MigrationMode
-from vmconsole.backends.sim import balance, faults, migration
+from vmconsole.backends.sim import balance, faults, ft, migration, power
 from vmconsole.backends.sim.engine import RunInterval, Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.state import HAResource
@@ -37,6 +37,12 @@ class Scenario:
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
         migration.migrate(sim, sim.guests[guest], node, mode, with_local_disks=False)
+    return step
+
+
+def _start(guest: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        power.start(sim, sim.guests[guest])
     return step
 
 
@@ -71,6 +77,13 @@ def _make_ha(*guests: str) -> Step:
 def _auto_rebalance(mode: str) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
         balance.configure(ha, mode, True, threshold=10.0, hold=3, margin=3.0)
+    return step
+
+
+def _fault_tolerant(guest: str, secondary: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        sim.ft_link_gbit = ft.FT_LINK_GBIT  # the lab gets its dedicated FT link
+        ft.enable(sim, sim.guests[guest], secondary)
     return step
 
 
@@ -120,6 +133,15 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
               (200, "power off pve2", _fault("pve2", FaultKind.POWER_OFF))),
              ("qemu/101", "lxc/200"),
              quorum_options=("last_man_standing", "auto_tie_breaker")),
+    Scenario("fault-tolerance", "test1 becomes fault tolerant (its shadow on pve2, over a "
+             "dedicated 10 Gbit link) next to web1, an HA VM on the same node; pve1 loses "
+             "power: test1's secondary goes live in about 100 ms, web1 is recovered by HA "
+             "in minutes", 3, False,
+             ((2, "start test1", _start("qemu/103")),
+              (40, "make test1 fault tolerant, secondary on pve2",
+               _fault_tolerant("qemu/103", "pve2")),
+              (60, "power off pve1", _fault("pve1", FaultKind.POWER_OFF))),
+             ("qemu/103", "qemu/100")),
     Scenario("crs-rebalance", "test1 and proxy1 become HA services, leaving pve2 the "
              "busiest node; then the CRS's auto-rebalance (static scheduler, threshold 10 "
              "points, hold 3 rounds, margin 3) moves one service to even the load out",
@@ -176,7 +198,7 @@ class ScenarioRun:
         for event in sim.events:
             if event.time >= self.started and event.kind in (
                     "watchdog_reset", "fence", "fenced", "crm_master", "quorum",
-                    "quorum_lost", "service_error"):
+                    "quorum_lost", "service_error", "ft_takeover"):
                 lines.append(f"+{event.time - self.started:5.1f} s  {event.message}")
         doubled = runs_twice(sim.run_log)
         lines.append("no guest ever ran on two nodes at once" if not doubled else

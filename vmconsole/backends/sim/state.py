@@ -180,3 +180,9 @@ class Votequorum:
     def names(self) -> list[str]:
         return [name for name in ("two_node", "wait_for_all", "last_man_standing",
                                   "auto_tie_breaker") if getattr(self, name)]
+
+
+@dataclass(slots=True)
+class FTPair:
+    guest: str
+    secondary: str | None  # the node holding the shadow copy (None: re-protecting)
