@@ -179,3 +179,35 @@ def test_teaching_panel_mid_failover(snap_compare, console_factory):
         await pilot.pause()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def palette(c, pilot, command: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.press(*command)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await c.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_ha_status_and_the_crs_plan_from_the_palette(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await palette(c, pilot, "HA status")
+        text = timeline(c.app)
+        assert "— HA status —" in text and "fencing: armed" in text
+        assert "master pve1 (active)" in text
+        await palette(c, pilot, "CRS: balancing plan")
+        assert "basic scheduler: imbalance" in timeline(c.app)
+
+
+async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "qemu/100"))  # web1: an HA resource
+        await palette(c, pilot, "Fault tolerance: protect the selected VM")
+        (record,) = c.app.audit.read()
+        assert record.operation == "fault_tolerance"
+        assert record.result.startswith("error: fault tolerance needs a dedicated")

@@ -340,6 +340,22 @@ class SupportsHAAdmin(Protocol):
 
 
 @runtime_checkable
+class SupportsBalancing(Protocol):
+    """A load balancer (Proxmox's CRS, VMware's DRS): its plan, and applying it."""
+
+    def crs_plan(self) -> list[str]: ...
+    def crs_apply(self, count: int = 1) -> int: ...
+
+
+@runtime_checkable
+class SupportsFaultTolerance(Protocol):
+    """VMware FT / Remus: a VM's shadow copy on another node."""
+
+    def set_fault_tolerance(self, guest_id: str, secondary: str | None) -> None: ...
+    def fault_tolerance(self, guest_id: str) -> list[str]: ...
+
+
+@runtime_checkable
 class SupportsChangeNotice(Protocol):
     """A backend that learns of changes by events (libvirt's lifecycle callbacks)."""
 

@@ -14,13 +14,16 @@ from textual.screen import Screen
 
 from vmconsole.backends.base import (
     BackendError,
+    SupportsBalancing,
     SupportsFaults,
+    SupportsFaultTolerance,
     SupportsHAAdmin,
     SupportsNodeAdmin,
     SupportsScenarios,
     SupportsTimeControl,
 )
 from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.screens.faults import FaultChoice, FaultScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
@@ -203,6 +206,23 @@ class TeachingFeatures(ConsoleBase):
                             partial(self._start_scenario, loop, None))
         yield SystemCommand("Scenario summary", "What the running scenario has measured",
                             partial(self._scenario_summary, loop))
+        if isinstance(backend, SupportsHAAdmin):
+            yield SystemCommand("HA status", "ha-manager status: master, LRMs, fencing "
+                                "(armed or standby), services", partial(
+                                    self._read_lines, "HA status", backend.ha_status))
+        if isinstance(backend, SupportsBalancing):
+            yield SystemCommand("CRS: balancing plan", "Node loads, the imbalance and the "
+                                "recommended moves with their gain", partial(
+                                    self._read_lines, "CRS plan", backend.crs_plan))
+            yield SystemCommand("CRS: apply the best recommendation", "Migrate one HA "
+                                "service as the plan says", partial(self._crs_apply, loop))
+        if isinstance(backend, SupportsFaultTolerance):
+            yield SystemCommand("Fault tolerance: protect the selected VM", "A shadow copy "
+                                "on another node, kept by checkpoints",
+                                partial(self._fault_tolerance, loop, True))
+            yield SystemCommand("Fault tolerance: turn off for the selected VM",
+                                "Remove the shadow copy",
+                                partial(self._fault_tolerance, loop, False))
 
     def _start_scenario(self, loop: PollLoop, name: str | None) -> None:
         backend = loop.backend
@@ -220,6 +240,52 @@ class TeachingFeatures(ConsoleBase):
         lines = loop.backend.scenario_summary() or ["no scenario is running: start one from "
                                                     "the palette (Scenario: ...)"]
         self.call_from_thread(self._show_summary, lines)
+
+    @work(thread=True, exit_on_error=False, group="teaching")
+    def _read_lines(self, title: str, read: Callable[[], list[str]]) -> None:
+        try:
+            lines = read()
+        except BackendError as exc:
+            lines = [exc.message]
+        self.call_from_thread(self._show_lines, title, lines)
+
+    def _show_lines(self, title: str, lines: list[str]) -> None:
+        panel = self.query_one(TeachingPanel)
+        self.show_panel(panel, True)
+        panel.add_lines([f"— {title} —", *(visible(line, None) for line in lines)])
+
+    def _crs_apply(self, loop: PollLoop) -> None:
+        backend = loop.backend
+        assert isinstance(backend, SupportsBalancing)
+
+        def change() -> str:
+            moved = backend.crs_apply(1)
+            return "one HA service migrates" if moved else "nothing to balance"
+
+        self._teach(loop, "cluster", "crs_apply", {}, change)
+
+    def _fault_tolerance(self, loop: PollLoop, enable: bool) -> None:
+        backend = loop.backend
+        assert isinstance(backend, SupportsFaultTolerance)
+        ref, result = self.selected, self.latest.get(loop.backend.name)
+        inventory = result.inventory if result is not None else None
+        guest = inventory.guest(ref.object_id) if ref and inventory else None
+        if guest is None or inventory is None:
+            self.notify("Select a VM first.", severity="warning")
+            return
+        others = [n.name for n in inventory.nodes if n.name != guest.node]
+        secondary = others[0] if enable and others else None
+        if enable and secondary is None:
+            self.notify("FT needs a second node.", severity="warning")
+            return
+
+        def change() -> str:
+            backend.set_fault_tolerance(guest.id, secondary)
+            return (f"{visible(guest.name)}: fault tolerant, secondary on {secondary}"
+                    if enable else f"{visible(guest.name)}: fault tolerance off")
+
+        self._teach(loop, guest.id, "fault_tolerance",
+                    {"secondary": secondary, "enabled": enable}, change)
 
     def _show_summary(self, lines: list[str]) -> None:
         panel = self.query_one(TeachingPanel)
