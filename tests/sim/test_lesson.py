@@ -73,3 +73,13 @@ def test_a_lesson_with_a_command_it_cannot_play_is_refused(tmp_path: Path) -> No
     lesson.write_text(LESSON.replace("power node2 off", "cfs node2 rw fail"))
     with pytest.raises(InvalidInput, match="cannot play 'cfs node2 rw fail'"):
         SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+
+
+def test_a_lesson_with_hidden_characters_or_stray_nodes_is_refused(tmp_path: Path) -> None:
+    lesson = tmp_path / "evil.toml"
+    lesson.write_text(LESSON.replace('"node1", "node2"', '"node1", "no\\u001bde2"'))
+    with pytest.raises(InvalidInput, match=r"'no\\x1bde2' is not a node name"):
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+    lesson.write_text(LESSON.replace('node = "node2"', 'node = "node9"'))
+    with pytest.raises(InvalidInput, match="vm:101 on node9"):
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmconsole.backends.base import InvalidInput
+from vmconsole.text import visible
 
 # The test harness (src/PVE/HA/Sim/TestHardware.pm): a loop of at least 20 s runs every
 # node's CRM and LRM once; a new line of the cmdlist is taken every fifth loop.
 HARNESS_LOOP = 20.0
 COMMAND_EVERY = 5
 END_AFTER = 500.0  # the run ends this long after the last command
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")  # a hostname
 
 # Files that describe what the simulator does not model (CRS, datacenter options).
 UNSUPPORTED_FILES = ("static_service_stats", "dynamic_service_stats")
@@ -209,6 +212,10 @@ def read_testdir(path: Path) -> HATestCase:
                            {"hardware_status": "an object"})
     nodes = {str(name): (d.get("power") == "on", d.get("network") == "on")
              for name, d in sorted(hardware.items()) if isinstance(d, dict)}
+    bad = [visible(n) for n in nodes if not NODE_NAME.match(n)]
+    if bad:
+        raise InvalidInput(f"{path}/hardware_status: not node names: {', '.join(bad)}",
+                           {"hardware_status": "node names are hostnames"})
     config = _json(path / "service_config")
     if not isinstance(config, dict):
         raise InvalidInput(f"{path}/service_config: expected an object",

@@ -32,6 +32,7 @@ Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import partial
 from pathlib import Path
@@ -43,6 +44,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.ha_testdir import (
+    NODE_NAME,
     Group,
     HATestCase,
     Service,
@@ -53,6 +55,7 @@ from vmconsole.backends.sim.lab import build_named_cluster
 from vmconsole.backends.sim.scenarios import Scenario, Step
 from vmconsole.backends.sim.state import HAGroup, HAResource
 from vmconsole.model import GuestKind, HARequest, HAState
+from vmconsole.text import visible
 
 QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
 _REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
@@ -62,8 +65,9 @@ _REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
 def guest_id(sid: str) -> str:
     """vm:101 -> qemu/101, ct:200 -> lxc/200 (raises InvalidInput for anything else)."""
     kind, _, vmid = sid.partition(":")
-    if kind not in ("vm", "ct") or not vmid.isdigit():
-        raise InvalidInput(f"'{sid}' is not an HA resource id (vm:N or ct:N)", {"sid": sid})
+    if kind not in ("vm", "ct") or not vmid.isdigit() or not vmid.isascii():
+        raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N)",
+                           {"sid": visible(sid)})
     return f"{'qemu' if kind == 'vm' else 'lxc'}/{vmid}"
 
 
@@ -72,7 +76,19 @@ def sid_of(guest: str) -> str:
     return f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
 
 
+CONFIG_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Proxmox's pve-configid
+
+
+def node_name(word: str) -> str:
+    """A node name as Proxmox allows it (a hostname label); raises InvalidInput."""
+    if not NODE_NAME.match(word):
+        raise InvalidInput(f"'{visible(word)}' is not a node name", {"node": visible(word)})
+    return word
+
+
 def _node_step(fn: Any, node: str) -> Step:
+    node_name(node)
+
     def step(sim: Sim, ha: HAManager) -> None:
         fn(sim, ha, sim.node(node))
     return step
@@ -157,11 +173,14 @@ def command_step(command: str) -> Step:
     if len(words) >= 3 and words[0] == "service":
         sid, action, params = words[1], words[2], words[3:]
         guest_id(sid)
+        if action in ("migrate", "relocate", "add") and params:
+            node_name(params[0])
         if action in _REQUESTS or action in ("delete", "lock", "unlock") or (
                 action in ("migrate", "relocate", "add") and params) or (
                 action == "stop" and params and params[0].isdigit()):
             return _service_step(sid, action, params)
-    raise InvalidInput(f"the simulator cannot play '{command}' yet", {"command": command})
+    raise InvalidInput(f"the simulator cannot play '{visible(command)}' yet",
+                       {"command": visible(command)})
 
 
 # --- pve-ha-manager test directories -------------------------------------------------
@@ -176,6 +195,15 @@ def _groups_by_service(case_groups: list[Group], services: list[Service]
         if service.group is not None:
             member.setdefault(service.sid, service.group)
     return groups, member
+
+
+def _check_case(case: HATestCase) -> None:
+    """Every service on a node of the cluster; raises InvalidInput."""
+    strays = [f"{visible(s.sid)} on {visible(s.node)}" for s in case.services
+              if s.node not in case.nodes]
+    if strays:
+        raise InvalidInput(f"{case.name}: services on nodes that are not in the cluster: "
+                           + ", ".join(strays), {"services": "nodes of the cluster only"})
 
 
 def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
@@ -222,6 +250,7 @@ def _setup_line(case: HATestCase) -> bool:
 def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
     """The scenario for a test directory, the harness time its start stands for, and
     the harness time its run ends. Raises InvalidInput when it cannot be played."""
+    _check_case(case)
     problems = list(case.problems)
     times, end = command_times(case.rounds)
     steps: list[tuple[float, str, Step]] = []
@@ -264,7 +293,7 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
         groups = [Group(name, {str(k): int(v) for k, v in g.get("nodes", {}).items()},
                         bool(g.get("restricted", False)), bool(g.get("nofailback", False)))
                   for name, g in data.get("groups", {}).items()]
-        steps = tuple((float(s["at"]), str(s["do"]), command_step(str(s["do"])))
+        steps = tuple((float(s["at"]), visible(s["do"]), command_step(str(s["do"])))
                       for s in data.get("steps", []))
         watch = tuple(guest_id(str(sid)) for sid in data.get("watch", []))
         quorum_options = tuple(str(k) for k, v in data.get("votequorum", {}).items() if v)
@@ -274,7 +303,12 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
         unknown = set(quorum_options) - set(QUORUM_OPTIONS)
         if unknown:
             raise ValueError(f"unknown votequorum options {sorted(unknown)}")
-        name, description = str(data["name"]), str(data.get("description", ""))
+        name, description = visible(data["name"]), visible(data.get("description", ""), None)
+        for node in (nodes if named else []):
+            node_name(str(node))
+        for config_id in [*data.get("groups", {}), *data.get("rules", {})]:
+            if not CONFIG_ID.match(str(config_id)):
+                raise ValueError(f"'{visible(config_id)}' is not a group or rule name")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"{source}: bad lesson ({exc!r})", {"scenario": str(exc)}) from exc
     if not named:
@@ -285,6 +319,7 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
                         steps, watch, quorum_options=quorum_options)
     case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [],
                       affinity=affinity)
+    _check_case(case)
     return Scenario(name, description, len(nodes), bool(data.get("qdevice", False)), steps,
                     watch, build=partial(_build_case, case, dict.fromkeys(case.nodes, True)),
                     quorum_options=quorum_options)
