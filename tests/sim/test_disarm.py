@@ -120,3 +120,17 @@ def test_recovery_removes_a_leftover_backup_lock(lab: SimBackend, clock: ManualC
     assert dns is not None and dns.lock is None and dns.running and dns.node != "pve3"
     with pytest.raises(Conflict, match="not locked"):
         lab.lock_guest("lxc/200", None)
+
+
+def test_a_failing_cluster_file_system_holds_the_masters_decisions(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """pve-ha-manager's cfs tests: while the master's pmxcfs fails, a stop request
+    waits; nothing is fenced; it is applied once the file system works again."""
+    lab.set_cfs_failure("pve1", True)  # pve1 is the master
+    lab.stop("qemu/101")
+    wait(clock, lab, 100)
+    assert lab.inventory().guest("qemu/101").running  # type: ignore[union-attr]
+    assert not any(e.kind in ("fence", "watchdog_reset") for e in lab.events())
+    lab.set_cfs_failure("pve1", False)
+    wait(clock, lab, 60)
+    assert not lab.inventory().guest("qemu/101").running  # type: ignore[union-attr]

@@ -36,7 +36,7 @@ def test_a_log_the_simulator_does_not_produce_is_reported(tmp_path: Path) -> Non
 
 def test_a_command_the_simulator_cannot_play_is_named() -> None:
     result = compare(CASES / "not-playable")
-    assert not result.playable and "cfs node2 rw fail" in result.reason
+    assert not result.playable and "pve-manager-version node2 set 9.0.0" in result.reason
 
 
 LESSON = """
@@ -70,8 +70,8 @@ def test_a_teachers_lesson_file_plays_on_the_demo(tmp_path: Path,
 
 def test_a_lesson_with_a_command_it_cannot_play_is_refused(tmp_path: Path) -> None:
     lesson = tmp_path / "bad.toml"
-    lesson.write_text(LESSON.replace("power node2 off", "cfs node2 rw fail"))
-    with pytest.raises(InvalidInput, match="cannot play 'cfs node2 rw fail'"):
+    lesson.write_text(LESSON.replace("power node2 off", "fence node2 now"))
+    with pytest.raises(InvalidInput, match="cannot play 'fence node2 now'"):
         SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
 
 

@@ -37,6 +37,8 @@ HA_ADMIN: dict[str, Callable[[SupportsHAAdmin, str], None]] = {
     "disarm_freeze": lambda backend, node: backend.disarm_ha("freeze"),
     "disarm_ignore": lambda backend, node: backend.disarm_ha("ignore"),
     "arm": lambda backend, node: backend.arm_ha(),
+    "cfs_fail": lambda backend, node: backend.set_cfs_failure(node, True),
+    "cfs_work": lambda backend, node: backend.set_cfs_failure(node, False),
 }
 
 

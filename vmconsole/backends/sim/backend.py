@@ -337,6 +337,11 @@ class SimBackend:
             self.ha.start_crm(target)
         self._node_admin(restart)
 
+    def set_cfs_failure(self, node: str, failed: bool) -> None:
+        """Make a node's cluster file system fail (or work again): its HA stack skips
+        its work meanwhile."""
+        self._node_admin(lambda: self.ha.set_cfs(self.sim.node(node), failed))
+
     def skip_rounds(self, what: str, rounds: int = 1) -> None:
         """Let the CRM master ("crm") or the LRMs ("lrm") miss `rounds` rounds."""
         self._node_admin(lambda: ha_admin.skip_rounds(self.sim, self.ha, what, rounds))

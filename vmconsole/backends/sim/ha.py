@@ -92,6 +92,7 @@ class HAManager:
         self.crs = balance.CRSSettings()  # datacenter.cfg's crs: the scheduler
         self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
         self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
+        self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
         self.disarmed = False  # every online LRM has released its lock and watchdog
         for node in sim.nodes.values():
@@ -120,7 +121,30 @@ class HAManager:
         """Run a CRM decision on the master's next round (nothing while there is none:
         the new master reapplies every request when it takes over)."""
         if self.master is not None:
-            self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), fn)
+            def run() -> None:
+                if self.crm_blocked():  # a skipped round, or the master's cfs fails
+                    self.on_next_crm_round(fn)
+                else:
+                    fn()
+            self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), run)
+
+    def crm_blocked(self) -> bool:
+        """The master cannot work this round: a skipped round, or its cluster file
+        system fails (it cannot read the manager status)."""
+        return self.skip_crm > 0 or self.master in self.cfs_failed
+
+    def set_cfs(self, node: SimNode, failed: bool) -> None:
+        """pmxcfs on `node` fails (reads and writes refused) or works again. Its CRM,
+        master or not, and its LRM skip their work meanwhile; nothing is fenced for it
+        (pve-ha-manager's cfs tests)."""
+        if failed:
+            self.cfs_failed.add(node.name)
+        else:
+            self.cfs_failed.discard(node.name)
+        self.sim.narrate("cfs", f"{node.name}'s cluster file system "
+                         + ("fails: its CRM and LRM cannot read or write the HA state and "
+                            "skip their work; nothing is fenced for it" if failed else
+                            "works again: its CRM and LRM resume"), node.name)
 
     # --- membership: what corosync tells each node ------------------------------------
 
@@ -326,10 +350,12 @@ class HAManager:
         self._timers.pop(("round", ""), None)
         if self.master is None:
             return
-        if self.skip_crm > 0:
-            self.skip_crm -= 1
-            self.sim.narrate("skipped_round", f"the CRM master {self.master} skips a round "
-                             "(it was busy or blocked): nothing changes state until the next")
+        if self.crm_blocked():
+            if self.skip_crm > 0:
+                self.skip_crm -= 1
+                self.sim.narrate("skipped_round", f"the CRM master {self.master} skips a "
+                                 "round (it was busy or blocked): nothing changes state until "
+                                 "the next")
             self._schedule_round()
             return
         self._update_nodes()

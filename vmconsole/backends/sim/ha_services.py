@@ -193,7 +193,13 @@ class Services:
         skipped rounds)."""
         node = guest.node
         at = max(self.sim.now, self.manager.lrm_paused_until)
-        self.sim.at(next_round(self.sim.nodes[node], at), lambda: action(guest, node))
+
+        def run() -> None:
+            if node in self.manager.cfs_failed:  # it cannot read its orders: next round
+                self.lrm_later(guest, action)
+            else:
+                action(guest, node)
+        self.sim.at(next_round(self.sim.nodes[node], at), run)
 
     # --- the LRM's side -------------------------------------------------------------
 

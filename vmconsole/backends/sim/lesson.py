@@ -164,6 +164,10 @@ def command_step(command: str) -> Step:
         stop = words[2] == "stop"
         return _node_step(lambda sim, ha, node: ha.stop_crm(node) if stop
                           else ha.start_crm(node), words[1])
+    if len(words) == 4 and words[0] == "cfs" and words[2] in ("rw", "update") and (
+            words[3] in ("fail", "work")):
+        failed = words[3] == "fail"
+        return _node_step(lambda sim, ha, node: ha.set_cfs(node, failed), words[1])
     if len(words) == 2 and words[0] == "restart-lrm":
         return _node_step(lambda sim, ha, node: ha.restart_lrm(node), words[1])
     if words[:1] == ["skip-round"] and (len(words) == 2 or (

@@ -21,7 +21,8 @@ class FaultChoice:
 
     fault: FaultKind | None = None  # None with restore/partition/admin
     # "reboot", "shutdown", "maintenance_on", "maintenance_off", or one for the HA stack:
-    # "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze", "disarm_ignore", "arm"
+    # "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze", "disarm_ignore", "arm",
+    # "cfs_fail", "cfs_work"
     admin: str | None = None
     restore: bool = False
     restore_all: bool = False
@@ -96,6 +97,9 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
                 Option("Disarm HA, ignoring every service (fencing: standby)",
                        id="disarm_ignore"),
                 Option("Arm HA again", id="arm"),
+                Option(f"Cluster file system fails on {n} (its HA stack stalls)",
+                       id="cfs_fail"),
+                Option(f"Cluster file system works again on {n}", id="cfs_work"),
             ]
         with Vertical():
             yield Label(f"Break the simulated cluster at [b]{n}[/b]", markup=True)
@@ -117,7 +121,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             self.dismiss(FaultChoice(restore_all=True))
         elif choice in ("reboot", "shutdown", "maintenance_on", "maintenance_off",
                         "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze",
-                        "disarm_ignore", "arm"):
+                        "disarm_ignore", "arm", "cfs_fail", "cfs_work"):
             self.dismiss(FaultChoice(admin=choice))
         else:
             self.dismiss(FaultChoice(fault=FaultKind(str(choice))))
