@@ -16,7 +16,13 @@ from vmconsole.backends.base import (
 )
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
-from vmconsole.backends.sim.timing import LOCK_LEASE
+from vmconsole.backends.sim.timing import (
+    FENCE_DELAY,
+    IDLE_ROUNDS,
+    LOCK_LEASE,
+    ROUND,
+    WATCHDOG_TIMEOUT,
+)
 from vmconsole.config import SimCluster
 from vmconsole.model import GuestStatus, HARequest, HAState, NodeHAState, NodeStatus
 
@@ -26,25 +32,28 @@ def first(events: list[ClusterEvent], kind: str, node: str | None = None) -> Clu
 
 
 def test_node_failure_timeline(lab: SimBackend, clock: ManualClock) -> None:
-    """dns1 (HA, on pve3): unknown at once, fence after 60 s, recovery when the lock lease
-    expires, started and booted on another node."""
+    """dns1 (HA, on pve3): unknown on the master's next round, fence 60 s after the last
+    round that saw pve3 online, recovery on the first round after the lock lease expires,
+    started and booted on another node."""
     t0 = lab.now()
     lab.inject_fault("pve3", FaultKind.POWER_OFF)
     inventory = lab.inventory()
     pve3 = inventory.node("pve3")
-    assert pve3 is not None and pve3.ha_state is NodeHAState.UNKNOWN
+    assert pve3 is not None and pve3.ha_state is NodeHAState.ONLINE  # the CRM has not looked
     assert pve3.status is NodeStatus.OFFLINE
     assert inventory.quorum is not None and inventory.quorum.votes == 2
     assert inventory.quorum.quorate
-    wait(clock, lab, 200)
+    wait(clock, lab, ROUND)
+    assert lab.inventory().node("pve3").ha_state is NodeHAState.UNKNOWN  # type: ignore[union-attr]
+    wait(clock, lab, 190)
     events = [e for e in lab.events() if e.time >= t0]
     lost = first(events, "node_lost", "pve3")
-    assert lost.time == t0 and "waiting for the 60 s fence delay" in lost.message
+    assert 0 < lost.time - t0 <= ROUND and "waiting for the 60 s fence delay" in lost.message
     fence = first(events, "fence", "pve3")
-    assert fence.time - t0 == pytest.approx(60, abs=5)
+    assert FENCE_DELAY <= fence.time - t0 < FENCE_DELAY + ROUND  # last seen in (t0-10, t0]
     fenced = first(events, "fenced", "pve3")
     lease_end = lab.sim.nodes["pve3"].lrm.lock_renewed + LOCK_LEASE
-    assert fenced.time == pytest.approx(lease_end) and fenced.time - t0 > 100
+    assert lease_end <= fenced.time < lease_end + ROUND and fenced.time - t0 > 100
     recovery = first(events, "recovered")
     started = first(events, "started")
     assert recovery.guest == started.guest == "lxc/200"
@@ -131,6 +140,9 @@ def test_failed_starts_use_up_restarts_and_relocations_then_error(
 def test_maintenance_drains_by_migration_and_brings_back(lab: SimBackend,
                                                          clock: ManualClock) -> None:
     lab.set_maintenance("pve1", True)
+    # a request: the CRM passes it on, the LRM switches, the CRM acts (three rounds)
+    assert lab.inventory().node("pve1").ha_state is NodeHAState.ONLINE  # type: ignore[union-attr]
+    wait(clock, lab, 3 * ROUND)
     assert lab.inventory().node("pve1").ha_state is NodeHAState.MAINTENANCE  # type: ignore[union-attr]
     wait(clock, lab, 60)
     web = lab.inventory().guest("qemu/100")
@@ -173,9 +185,12 @@ def test_ha_settings_are_checked(lab: SimBackend, clock: ManualClock) -> None:
 
 def test_a_stop_request_during_a_migration_is_applied_on_arrival(
         lab: SimBackend, clock: ManualClock) -> None:
-    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
-    clock.advance(3)
+    task = lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+    assert task.status.done and task.operation == "hamigrate"  # a request to the CRM
+    assert lab.inventory().guest("qemu/100").ha.state is HAState.STARTED  # type: ignore[union-attr]
+    wait(clock, lab, 2 * ROUND)  # the CRM's round, then the LRM's
     assert lab.inventory().guest("qemu/100").ha.state is HAState.MIGRATE  # type: ignore[union-attr]
+    assert lab.sim.migrating("qemu/100")
     lab.stop("qemu/100")  # an HA request while the service migrates
     wait(clock, lab, 90)
     guest = lab.inventory().guest("qemu/100")
@@ -219,14 +234,35 @@ def test_nofailback_keeps_the_guest_where_it_was_recovered(lab: SimBackend,
 
 def test_a_node_without_ha_services_keeps_running_without_quorum(
         clock: ManualClock) -> None:
+    """LRM.pm: an LRM whose last service left goes idle, and disarms its watchdog, only
+    after 60 rounds; after that, losing quorum does not reset the node."""
     lab = SimBackend(SimCluster(), clock=clock)
     lab.ha_remove("lxc/200")  # pve3 now runs no HA service
+    wait(clock, lab, IDLE_ROUNDS * ROUND + 1, step=10)
     lab.partition([["pve1", "pve2"], ["pve3"]])
     wait(clock, lab, 300)
-    kinds = [e.kind for e in lab.events()]
+    events = lab.events()
+    kinds = [e.kind for e in events]
     assert "no_watchdog" in kinds and "watchdog_reset" not in kinds
+    assert "went idle after 600 s" in first(events, "no_watchdog", "pve3").message
     assert lab.sim.instance("qemu/102") is not None  # still running, alone
     assert lab.probe("lxc/200") is not None
+
+
+def test_an_lrm_stays_armed_for_its_idle_rounds_after_its_last_service_left(
+        clock: ManualClock) -> None:
+    """Proxmox's LRM keeps its agent lock and watchdog for 60 idle rounds: a node whose
+    only HA service was just set to `ignored` still resets itself when it loses quorum."""
+    lab = SimBackend(SimCluster(), clock=clock)
+    lab.ha_set("lxc/200", HASettings(request=HARequest.IGNORED))
+    wait(clock, lab, 60)
+    lab.partition([["pve1", "pve2"], ["pve3"]])
+    wait(clock, lab, 120)
+    events = lab.events()
+    armed = first(events, "watchdog_armed", "pve3")
+    assert "its last HA service left" in armed.message
+    assert first(events, "watchdog_reset", "pve3").time - armed.time <= WATCHDOG_TIMEOUT
+    assert lab.sim.instance("qemu/102") is None  # the reset took its guests down
 
 
 def test_an_admin_reboot_freezes_ha_services_and_starts_them_again_on_the_node(

@@ -16,8 +16,19 @@ from vmconsole.backends.base import (
     TaskStatus,
 )
 from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.config import SimCluster
 
 GiB = 1024**3
+
+
+@pytest.fixture
+def lab(clock: ManualClock) -> SimBackend:
+    """The lab with web1 and db1 taken out of HA: these tests are about QEMU's migration
+    itself; an HA guest's migration is a request to the HA manager (test_ha_rules)."""
+    backend = SimBackend(SimCluster(), clock=clock)
+    for guest in ("qemu/100", "qemu/101"):
+        backend.ha_remove(guest)
+    return backend
 
 
 def targets(lab: SimBackend, guest: str) -> dict[str, tuple[bool, str]]:
@@ -77,6 +88,7 @@ def test_probe_follows_the_stop_and_copy_exactly(lab: SimBackend, clock: ManualC
     # Replay the same migration on a twin cluster, probing around both edges.
     twin_clock = ManualClock()
     twin = SimBackend(lab.cfg, clock=twin_clock)
+    twin.ha_remove("qemu/100")
     twin.migrate("qemu/100", "pve3", MigrationMode.LIVE)
     answers = []
     for at in (pause - 0.001, pause + 0.001, resume - 0.001, resume + 0.001):

@@ -24,7 +24,8 @@ def run(name: str, seconds: float = 240) -> SimBackend:
 def test_every_scenario_is_listed_with_a_description() -> None:
     names = [name for name, _ in describe()]
     assert names == ["migrate", "ha-failover", "split-brain", "split-brain-qdevice",
-                     "partition"]
+                     "split-brain-two-node", "split-brain-tie-breaker", "last-man-standing",
+                     "fault-tolerance", "crs-rebalance", "partition"]
     assert all(len(line) > 30 for _, line in describe())
     with pytest.raises(NotFound, match="scenarios: migrate, ha-failover"):
         SimBackend(SimCluster(scenario="nope"), clock=ManualClock())

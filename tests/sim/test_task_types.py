@@ -74,7 +74,7 @@ def test_requests_to_the_ha_manager_are_its_own_tasks(lab: SimBackend,
     lab.inventory()
     migration = lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
     assert upid_type(migration) == "hamigrate"
-    assert migration.log[0] == "Requesting HA migration for VM 100 (web1) to node pve2"
+    assert migration.log[0].startswith("Requesting HA migration for VM 100 (web1) to node pve2")
     assert upid_type(lab.reboot("qemu/101")) == "qmreboot"  # no HA reboot in Proxmox
 
 

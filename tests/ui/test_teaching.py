@@ -35,7 +35,7 @@ async def test_panel_is_on_in_the_demo_and_narrates_a_power_off(console_factory)
         await select(c.app, pilot, TreeRef("lab", "node/pve2"))
         await pilot.press("f")
         await pilot.press("enter")  # the first choice: power off
-        await settle(c, pilot, polls=2)
+        await settle(c, pilot, polls=2, advance=5.0)  # the CRM master's next round
         (record,) = c.app.audit.read()
         assert (record.operation, record.target, record.result) == (
             "fault_power_off", "pve2", "done")
@@ -87,6 +87,37 @@ async def test_partition_from_the_fault_menu(console_factory):
         await settle(c, pilot, polls=2)
         assert "partition" in timeline(c.app)
         assert c.loop.poller.inventory.quorum.votes == 2
+
+
+async def test_an_admin_shutdown_of_a_node_from_the_fault_menu(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve3"))
+        await pilot.press("f")
+        for _ in range(8):
+            await pilot.press("down")
+        await pilot.press("enter")  # "Shut down pve3 as an admin would …"
+        await settle(c, pilot, polls=2)
+        (record,) = c.app.audit.read()
+        assert (record.operation, record.target, record.result) == ("shutdown", "pve3", "done")
+        assert "pve3 shuts down (shutdown policy conditional)" in timeline(c.app)
+
+
+async def test_disarming_ha_from_the_fault_menu(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve1"))
+        await pilot.press("f")
+        for _ in range(14):
+            await pilot.press("down")
+        await pilot.press("enter")  # "Disarm HA, freezing every service"
+        await settle(c, pilot, polls=4, advance=10.0)
+        (record,) = c.app.audit.read()
+        assert (record.operation, record.result) == ("disarm_freeze", "done")
+        text = timeline(c.app)
+        assert "disarm-ha freeze requested" in text and "fully disarmed" in text
 
 
 async def test_a_viewer_can_neither_break_the_cluster_nor_change_its_clock(console_factory):
@@ -148,3 +179,35 @@ def test_teaching_panel_mid_failover(snap_compare, console_factory):
         await pilot.pause()
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def palette(c, pilot, command: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.press(*command)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await c.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_ha_status_and_the_crs_plan_from_the_palette(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await palette(c, pilot, "HA status")
+        text = timeline(c.app)
+        assert "— HA status —" in text and "fencing: armed" in text
+        assert "master pve1 (active)" in text
+        await palette(c, pilot, "CRS: balancing plan")
+        assert "basic scheduler: imbalance" in timeline(c.app)
+
+
+async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "qemu/100"))  # web1: an HA resource
+        await palette(c, pilot, "Fault tolerance: protect the selected VM")
+        (record,) = c.app.audit.read()
+        assert record.operation == "fault_tolerance"
+        assert record.result.startswith("error: fault tolerance needs a dedicated")

@@ -38,6 +38,7 @@ def options(form: MigrateForm) -> dict[str, tuple[bool, str]]:
 
 async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(console, audit):
     c = console()
+    c.backend.sim.guests["qemu/100"].ha = None  # QEMU's own migration (no HA request)
     messages: list[object] = []
     async with c.app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await on_guest(pilot, c, "web1")
@@ -70,6 +71,21 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
         text = screen_text(c.app)
         assert "Downtime" in text and " ms" in text and "migrate" in text
         assert "TASK OK" in text
+
+
+async def test_migrating_an_ha_guest_is_a_request_to_the_ha_manager(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        await pilot.press("enter")
+        await settle(pilot)
+        await poll(pilot, c, advance=1)
+        assert [t.operation for t in c.backend.tasks()] == ["hamigrate"]
+        assert task_rows(c.app)[0][-1] == "OK"  # the request is written at once
+        await poll(pilot, c, advance=60)  # the CRM's round, the LRM's, the migration
+        assert sorted(t.operation for t in c.backend.tasks()) == ["hamigrate", "migrate"]
+        assert tree_parent(c.app, "web1") == "node/pve2"
 
 
 async def test_a_target_that_is_not_allowed_shows_why(console):
@@ -119,7 +135,11 @@ async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
         await act(pilot, *(["backspace"] * 4), *"pve2", "enter")
         assert c.app.screen is not form
         await poll(pilot, c, advance=30)
+        assert "♥" in tree_label(c.app, "test1")
+        # started on pve1, then moved to pve2, the node its affinity prefers (failback)
+        await poll(pilot, c, advance=90)
         assert "♥started" in tree_label(c.app, "test1")
+        assert tree_parent(c.app, "test1") == "node/pve2"
         ha = c.backend.inventory().guest(guest_id).ha
         assert ha is not None and ha.nodes == ("pve2",)
 
@@ -137,7 +157,7 @@ async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
 async def test_a_guest_with_a_running_task_refuses_a_second_one(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await on_guest(pilot, c, "db1")
+        await on_guest(pilot, c, "proxy1")  # not HA: its migration is a task of its own
         for _ in range(2):  # the second migration while the first one runs
             await act(pilot, "m")
             assert isinstance(c.app.screen, MigrateForm)

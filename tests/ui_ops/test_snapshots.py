@@ -48,6 +48,7 @@ def test_operation_screens(snap_compare, audit, screen):
 
 def test_task_detail_after_a_live_migration(snap_compare, audit):
     c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+    c.backend.sim.guests["qemu/100"].ha = None  # QEMU's own migration (no HA request)
 
     async def run_before(pilot) -> None:
         await on_guest(pilot, c, "web1")

@@ -40,19 +40,23 @@ def test_vms_are_guests_with_managed_object_ids(backend: VCenterBackend) -> None
 
 def test_figures_vcenter_does_not_report_are_absent_not_zero(
         backend: VCenterBackend) -> None:
+    from vmconsole.ui.labels import LabelStyles
+    from vmconsole.ui.symbols import UNICODE
     from vmconsole.ui.widgets.detail_pane import guest_rows, node_rows
+
+    styles = LabelStyles.from_variables({})
 
     inventory = backend.inventory()
     guest, node = inventory.guests[0], inventory.nodes[0]
     # vcsim leaves every VM's quick stats unset; no quick stats carry I/O rates.
     assert {"cpu", "mem", "uptime", "net_in", "disk_read"} <= set(guest.unreported)
-    rows = dict(guest_rows(guest))
+    rows = dict(guest_rows(guest, inventory, UNICODE, styles))
     assert rows["Memory"] == "not reported of 32.0 MiB"
     assert rows["vCPUs"] == "1  (not reported used)"
     assert rows["Network"] == "not reported" and rows["Uptime"] == "not reported"
     # Hosts do report CPU and memory in vcsim, but no load average.
     assert "cpu" not in node.unreported and "mem" not in node.unreported
-    rows = dict(node_rows(node, inventory))
+    rows = dict(node_rows(node, inventory, UNICODE, styles))
     assert rows["Load"] == "not reported" and "%" in str(rows["CPU"])
 
 

@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="number of guests (default: the classic lab's guests)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the load model")
     parser.add_argument("--speed", type=float, default=1.0, help="time scale (10 = 10x)")
-    parser.add_argument("--scenario", metavar="NAME",
-                        help="a teaching scenario to run (--list-scenarios names them)")
+    parser.add_argument("--scenario", metavar="NAME|FILE",
+                        help="a teaching scenario to run (--list-scenarios names them), a "
+                        "lesson file (TOML) or a pve-ha-manager test directory")
     parser.add_argument("--list-scenarios", action="store_true",
                         help="print the scenarios with what each shows, and exit")
     parser.set_defaults(func=run)

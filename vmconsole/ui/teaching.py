@@ -14,17 +14,32 @@ from textual.screen import Screen
 
 from vmconsole.backends.base import (
     BackendError,
+    SupportsBalancing,
     SupportsFaults,
+    SupportsFaultTolerance,
+    SupportsHAAdmin,
     SupportsNodeAdmin,
     SupportsScenarios,
     SupportsTimeControl,
 )
 from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.screens.faults import FaultChoice, FaultScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
 SPEEDS = (1.0, 10.0, 60.0)
+# The fault menu's HA-stack choices: (backend, selected node) -> the call.
+HA_ADMIN: dict[str, Callable[[SupportsHAAdmin, str], None]] = {
+    "restart_lrm": lambda backend, node: backend.restart_lrm(node),
+    "restart_crm": lambda backend, node: backend.restart_crm(node),
+    "skip_crm": lambda backend, node: backend.skip_rounds("crm", 1),
+    "disarm_freeze": lambda backend, node: backend.disarm_ha("freeze"),
+    "disarm_ignore": lambda backend, node: backend.disarm_ha("ignore"),
+    "arm": lambda backend, node: backend.arm_ha(),
+    "cfs_fail": lambda backend, node: backend.set_cfs_failure(node, True),
+    "cfs_work": lambda backend, node: backend.set_cfs_failure(node, False),
+}
 
 
 class TeachingFeatures(ConsoleBase):
@@ -139,8 +154,8 @@ class TeachingFeatures(ConsoleBase):
             if choice is not None:
                 self._inject(loop, node, choice)
 
-        self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin)),
-                         chosen)
+        self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin),
+                                     isinstance(loop.backend, SupportsHAAdmin)), chosen)
 
     def _inject(self, loop: PollLoop, node: str, choice: FaultChoice) -> None:
         backend = loop.backend
@@ -150,9 +165,15 @@ class TeachingFeatures(ConsoleBase):
             if choice.fault is not None:
                 backend.inject_fault(node, choice.fault)
                 return f"{choice.fault.replace('_', ' ')} on {node}"
+            if choice.admin is not None and isinstance(backend, SupportsHAAdmin) and (
+                    choice.admin in HA_ADMIN):
+                HA_ADMIN[choice.admin](backend, node)
+                return f"{choice.admin.replace('_', ' ')} ({node})"
             if choice.admin is not None and isinstance(backend, SupportsNodeAdmin):
                 if choice.admin == "reboot":
                     backend.reboot_node(node)
+                elif choice.admin == "shutdown":
+                    backend.shutdown_node(node)
                 else:
                     backend.set_maintenance(node, choice.admin == "maintenance_on")
                 return f"{choice.admin.replace('_', ' ')} {node}"
@@ -187,6 +208,23 @@ class TeachingFeatures(ConsoleBase):
                             partial(self._start_scenario, loop, None))
         yield SystemCommand("Scenario summary", "What the running scenario has measured",
                             partial(self._scenario_summary, loop))
+        if isinstance(backend, SupportsHAAdmin):
+            yield SystemCommand("HA status", "ha-manager status: master, LRMs, fencing "
+                                "(armed or standby), services", partial(
+                                    self._read_lines, "HA status", backend.ha_status))
+        if isinstance(backend, SupportsBalancing):
+            yield SystemCommand("CRS: balancing plan", "Node loads, the imbalance and the "
+                                "recommended moves with their gain", partial(
+                                    self._read_lines, "CRS plan", backend.crs_plan))
+            yield SystemCommand("CRS: apply the best recommendation", "Migrate one HA "
+                                "service as the plan says", partial(self._crs_apply, loop))
+        if isinstance(backend, SupportsFaultTolerance):
+            yield SystemCommand("Fault tolerance: protect the selected VM", "A shadow copy "
+                                "on another node, kept by checkpoints",
+                                partial(self._fault_tolerance, loop, True))
+            yield SystemCommand("Fault tolerance: turn off for the selected VM",
+                                "Remove the shadow copy",
+                                partial(self._fault_tolerance, loop, False))
 
     def _start_scenario(self, loop: PollLoop, name: str | None) -> None:
         backend = loop.backend
@@ -204,6 +242,52 @@ class TeachingFeatures(ConsoleBase):
         lines = loop.backend.scenario_summary() or ["no scenario is running: start one from "
                                                     "the palette (Scenario: ...)"]
         self.call_from_thread(self._show_summary, lines)
+
+    @work(thread=True, exit_on_error=False, group="teaching")
+    def _read_lines(self, title: str, read: Callable[[], list[str]]) -> None:
+        try:
+            lines = read()
+        except BackendError as exc:
+            lines = [exc.message]
+        self.call_from_thread(self._show_lines, title, lines)
+
+    def _show_lines(self, title: str, lines: list[str]) -> None:
+        panel = self.query_one(TeachingPanel)
+        self.show_panel(panel, True)
+        panel.add_lines([f"— {title} —", *(visible(line, None) for line in lines)])
+
+    def _crs_apply(self, loop: PollLoop) -> None:
+        backend = loop.backend
+        assert isinstance(backend, SupportsBalancing)
+
+        def change() -> str:
+            moved = backend.crs_apply(1)
+            return "one HA service migrates" if moved else "nothing to balance"
+
+        self._teach(loop, "cluster", "crs_apply", {}, change)
+
+    def _fault_tolerance(self, loop: PollLoop, enable: bool) -> None:
+        backend = loop.backend
+        assert isinstance(backend, SupportsFaultTolerance)
+        ref, result = self.selected, self.latest.get(loop.backend.name)
+        inventory = result.inventory if result is not None else None
+        guest = inventory.guest(ref.object_id) if ref and inventory else None
+        if guest is None or inventory is None:
+            self.notify("Select a VM first.", severity="warning")
+            return
+        others = [n.name for n in inventory.nodes if n.name != guest.node]
+        secondary = others[0] if enable and others else None
+        if enable and secondary is None:
+            self.notify("FT needs a second node.", severity="warning")
+            return
+
+        def change() -> str:
+            backend.set_fault_tolerance(guest.id, secondary)
+            return (f"{visible(guest.name)}: fault tolerant, secondary on {secondary}"
+                    if enable else f"{visible(guest.name)}: fault tolerance off")
+
+        self._teach(loop, guest.id, "fault_tolerance",
+                    {"secondary": secondary, "enabled": enable}, change)
 
     def _show_summary(self, lines: list[str]) -> None:
         panel = self.query_one(TeachingPanel)

@@ -11,11 +11,13 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
     ClusterEvent,
+    Conflict,
     FaultKind,
     HASettings,
     InvalidInput,
@@ -26,14 +28,26 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
-from vmconsole.backends.sim import clones, faults, ha_admin, migration, power, snapshots
+from vmconsole.backends.sim import (
+    balance,
+    clones,
+    faults,
+    ft,
+    ha_admin,
+    ha_disarm,
+    migration,
+    power,
+    snapshots,
+)
 from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
+from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
-from vmconsole.backends.sim.state import SimGuest
+from vmconsole.backends.sim.state import HAGroup, SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
@@ -67,12 +81,20 @@ class SimBackend:
         scenario = None
         if cfg.scenario is not None:
             scenario = SCENARIOS.get(cfg.scenario)
+            if scenario is None and is_lesson_path(cfg.scenario):
+                scenario = load_lesson(Path(cfg.scenario))
             if scenario is None:
                 raise NotFound(f"no scenario '{cfg.scenario}' (scenarios: "
-                               f"{', '.join(SCENARIOS)})")
+                               f"{', '.join(SCENARIOS)}; or a lesson file or a "
+                               "pve-ha-manager test directory)")
         self.cfg = cfg
         self.sim = Sim(self.clock, cfg.seed, cfg.name, first_event)
         if scenario is not None:
+            self.sim.votequorum = Votequorum(**dict.fromkeys(scenario.quorum_options, True))
+        if scenario is not None and scenario.build is not None:
+            scenario.build(self.sim)
+            self.sim.qdevice = scenario.qdevice
+        elif scenario is not None:
             build_classic_lab(self.sim, scenario.nodes)
             self.sim.qdevice = scenario.qdevice
         elif cfg.guests == 0:
@@ -81,6 +103,11 @@ class SimBackend:
             build_generated(self.sim, cfg.nodes, cfg.guests)
         self.sim.settle()
         self.ha = HAManager(self.sim)
+        if scenario is not None:
+            if scenario.node_boot is not None:
+                self.ha.node_boot = scenario.node_boot
+            self.ha.reset_reboots = scenario.reset_reboots
+            self.ha.shutdown_policy = scenario.shutdown_policy
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
@@ -276,8 +303,16 @@ class SimBackend:
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:
-        return self._act(guest_id, migration.migrate, node, mode, with_local_disks,
-                         self._ha_managed(guest_id))
+        """Migrate a guest; an HA-managed one through the HA manager (its next rounds)."""
+        if self._ha_managed(guest_id):
+            return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
+                sim, self.ha, guest, node, relocate=False))
+        return self._act(guest_id, migration.migrate, node, mode, with_local_disks)
+
+    def ha_relocate(self, guest_id: str, node: str) -> Task:
+        """`ha-manager relocate`: stop the service, move it, start it on `node`."""
+        return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
+            sim, self.ha, guest, node, relocate=True))
 
     # --- high availability ----------------------------------------------------------
 
@@ -300,14 +335,140 @@ class SimBackend:
             self.sim.settle()
 
     def reboot_node(self, node: str) -> None:
-        """An admin's reboot of a node: its guests shut down, its HA services freeze and
-        start again on it when it is back (Proxmox's conditional shutdown policy)."""
+        """Reboot a node as an admin does; its HA services follow the shutdown policy
+        (Proxmox's default, conditional: they freeze)."""
+        self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
+                                                        self.sim.node(node), reboot=True))
+
+    def shutdown_node(self, node: str) -> None:
+        """Shut a node down as an admin does; its HA services follow the shutdown
+        policy (conditional: they are recovered elsewhere after the fence delay)."""
+        self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
+                                                        self.sim.node(node), reboot=False))
+
+    def set_shutdown_policy(self, policy: str) -> None:
+        """conditional, freeze, failover or migrate (datacenter.cfg's ha option)."""
+        self._node_admin(lambda: ha_admin.set_shutdown_policy(self.sim, self.ha, policy))
+
+    def restart_lrm(self, node: str) -> None:
+        """Restart a node's LRM: its HA services freeze (running on) until it is back."""
+        self._node_admin(lambda: self.ha.restart_lrm(self.sim.node(node)))
+
+    def restart_crm(self, node: str) -> None:
+        """Restart a node's CRM: a master releases the manager lock on the way."""
+        def restart() -> None:
+            target = self.sim.node(node)
+            self.ha.stop_crm(target)
+            self.ha.start_crm(target)
+        self._node_admin(restart)
+
+    def set_cfs_failure(self, node: str, failed: bool) -> None:
+        """Make a node's cluster file system fail (or work again): its HA stack skips
+        its work meanwhile."""
+        self._node_admin(lambda: self.ha.set_cfs(self.sim.node(node), failed))
+
+    def skip_rounds(self, what: str, rounds: int = 1) -> None:
+        """Let the CRM master ("crm") or the LRMs ("lrm") miss `rounds` rounds."""
+        self._node_admin(lambda: ha_admin.skip_rounds(self.sim, self.ha, what, rounds))
+
+    def lock_guest(self, guest_id: str, lock: str | None) -> Task:
+        """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""
+        return self._act(guest_id, ha_admin.set_lock, lock)
+
+    def ha_rules(self) -> list[ResourceAffinity]:
+        """The resource-affinity rules (keep together, keep apart)."""
+        with self._lock:
+            return list(self.sim.affinity_rules)
+
+    def ha_rule_set(self, name: str, resources: list[str], positive: bool) -> None:
+        """Add or replace a resource-affinity rule over guest ids (qemu/100, lxc/200)."""
+        self._node_admin(lambda: ha_admin.rule_set(self.sim, self.ha, ResourceAffinity(
+            name, tuple(resources), positive)))
+
+    def ha_rule_remove(self, name: str) -> None:
+        self._node_admin(lambda: ha_admin.rule_remove(self.sim, name))
+
+    def ha_group_set(self, name: str, priorities: dict[str, int], restricted: bool = False,
+                     nofailback: bool = False) -> None:
+        """Add or change an HA group: node -> priority (higher preferred)."""
+        self._node_admin(lambda: ha_admin.group_set(self.sim, HAGroup(
+            name, dict(priorities), restricted, nofailback)))
+
+    def placement(self, guest_id: str) -> list[str]:
+        """Where the HA manager would place the guest now, node by node: its score or
+        the rule that leaves it out (crm_simulate -s's view)."""
         with self._lock:
             self.sim.advance()
-            ha_admin.reboot_node(self.sim, self.ha, self.sim.node(node))
-            self.sim.settle()
+            guest = self.sim.guest(guest_id)
+            if guest.ha is None:
+                raise Conflict(f"{guest_id} is not an HA resource")
+            candidates = self.ha.services.candidates(guest)
+            return [self.ha.services.explain([c]).removeprefix("candidates: ")
+                    for c in candidates]
 
-    # --- faults ---------------------------------------------------------------------
+    def crs_plan(self) -> list[str]:
+        """The load balancer's view: node loads, the imbalance, and its recommendations
+        with their gain (a forbidden one with the rule in its way)."""
+        with self._lock:
+            self.sim.advance()
+            current = balance.loads(self.ha)
+            head = (f"{self.ha.crs.mode} scheduler: imbalance "
+                    f"{balance.imbalance(current):.1f} points (" + ", ".join(
+                        f"{n} {v:.0f}%" for n, v in current.items()) + ")")
+            return [head] + [m.describe(self.sim.guests) for m in balance.plan(self.ha)]
+
+    def crs_apply(self, count: int = 1) -> int:
+        """Apply the first `count` allowed recommendations; returns how many."""
+        with self._lock:
+            self.sim.advance()
+            moves = balance.apply(self.ha, count)
+            self.sim.settle()
+            return len(moves)
+
+    def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
+                threshold: float = 20.0, hold: int = 3, margin: float = 5.0) -> None:
+        """The scheduler (basic, static, dynamic) and auto-rebalance's threshold
+        (percent points), hold (CRM rounds) and margin (percent points)."""
+        self._node_admin(lambda: balance.configure(self.ha, mode, auto_rebalance,
+                                                   threshold, hold, margin))
+
+    def set_fault_tolerance(self, guest_id: str, secondary: str | None) -> None:
+        """Make a running VM fault tolerant with its shadow copy on `secondary`, or
+        (None) turn FT off. Refused with the course's reasons (10 Gbit link, 4 FT VMs
+        and 8 FT vCPUs per host, not an HA resource)."""
+        def change() -> None:
+            guest = self.sim.guest(guest_id)
+            if secondary is None:
+                ft.disable(self.sim, guest)
+            else:
+                ft.enable(self.sim, guest, secondary)
+        self._node_admin(change)
+
+    def fault_tolerance(self, guest_id: str) -> list[str]:
+        """Where the primary and the secondary are, and FT's price."""
+        with self._lock:
+            self.sim.advance()
+            return ft.status(self.sim, self.sim.guest(guest_id))
+
+    def disarm_ha(self, mode: str) -> None:
+        """`ha-manager crm-command disarm-ha freeze|ignore` (PVE 9.2)."""
+        self._node_admin(lambda: ha_disarm.request_disarm(self.ha, mode))
+
+    def arm_ha(self) -> None:
+        """`ha-manager crm-command arm-ha`."""
+        self._node_admin(lambda: ha_disarm.request_arm(self.ha))
+
+    def ha_status(self) -> list[str]:
+        """`ha-manager status`, line by line (fencing: armed or standby)."""
+        with self._lock:
+            self.sim.advance()
+            return ha_admin.status(self.sim, self.ha)
+
+    def _node_admin(self, action: Callable[[], None]) -> None:
+        with self._lock:
+            self.sim.advance()
+            action()
+            self.sim.settle()
 
     def inject_fault(self, node: str, fault: FaultKind) -> None:
         with self._lock:

@@ -15,8 +15,17 @@ from dataclasses import dataclass
 
 from vmconsole.backends.base import ClusterEvent, NotFound
 from vmconsole.backends.sim.clock import SimClock
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
-from vmconsole.backends.sim.state import HAGroup, Instance, SimGuest, SimNode, SimStorage
+from vmconsole.backends.sim.state import (
+    FTPair,
+    HAGroup,
+    Instance,
+    SimGuest,
+    SimNode,
+    SimStorage,
+    Votequorum,
+)
 from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
 
 MAX_EVENTS = 5000
@@ -58,6 +67,10 @@ class Sim:
         self.storages: list[SimStorage] = []
         self.groups: dict[str, HAGroup] = {}
         self.qdevice = False
+        self.votequorum = Votequorum()
+        self.affinity_rules: list[ResourceAffinity] = []  # PVE 9 resource-affinity rules
+        self.ft: dict[str, FTPair] = {}  # fault-tolerant VMs by guest id
+        self.ft_link_gbit = 1.0  # the link FT checkpoints would use (FT needs 10)
         self.events: list[ClusterEvent] = []
         self.tasks: dict[str, TaskRecord] = {}
         self.reach_log: dict[str, list[tuple[float, bool]]] = {}
@@ -167,6 +180,10 @@ class Sim:
         """A live migration of the guest has its target waiting for the state."""
         return any(inst.incoming for node in self.nodes.values()
                    if (inst := node.instances.get(guest_id)) is not None)
+
+    def migrating_from(self, node: str) -> bool:
+        """A migration is under way from `node` (a guest on it holds a migrate lock)."""
+        return any(g.node == node and g.lock == "migrate" for g in self.guests.values())
 
     def running_on_own_node(self, guest: SimGuest) -> Instance | None:
         inst = self.nodes[guest.node].instances.get(guest.id)

@@ -68,6 +68,16 @@ def ensure_quorate(sim: Sim, node: str) -> None:
                        f"{quorum.expected} votes; a majority is {quorum.expected // 2 + 1})")
 
 
+def ensure_cluster_quorate(sim: Sim) -> None:
+    """An HA request is written to the cluster file system by any node of the quorate
+    membership, wherever the service's own node is (lost nodes included)."""
+    quorum = quorum_by_node(sim)
+    if not any(q.quorate for q in quorum.values()):
+        best = max(quorum.values(), key=lambda q: q.votes, default=None)
+        seen = f" (at most {best.votes} of {best.expected} votes)" if best else ""
+        raise Conflict(f"cluster not ready - no quorum?{seen}")
+
+
 def ensure_not_template(guest: SimGuest, action: str) -> None:
     if guest.template:
         raise NotSupported(f"{label(guest)} is a template: you can't {action} a template "

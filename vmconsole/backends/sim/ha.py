@@ -1,18 +1,26 @@
-"""The HA manager: membership changes, the CRM master, fencing and recovery.
+"""The HA manager: the CRM master's rounds, the LRMs' watchdogs, fencing and recovery.
 
-When a node leaves the quorate membership (it died, or it is cut off):
-- at once the CRM marks it `unknown`;
-- on the lost node, if it is alive but without quorum and its LRM is active (it has HA
-  services), the LRM can no longer renew its agent lock and stops feeding the watchdog:
-  watchdog-mux resets the node 60 s after the last feed (self-fencing);
-- after the 60 s fence delay the CRM puts the node's services into `fence`;
-- once the node's agent lock lease (120 s from its last renewal) has expired, the CRM
-  takes the lock: the node is fenced for sure (it reset, or it is off); its services
-  go to `recovery`, get a new node, are `started` there by that node's LRM, and boot.
-If the CRM master itself is lost, the quorate side waits for the master lock's 120 s
-lease to expire before a new master takes over and does the above.
-A node without quorum never has its lock renewed, so the quorate side never starts a
-service before the lost node has reset: no guest runs twice.
+Rule for rule as pve-ha-manager (src/PVE/HA/Manager.pm, NodeStatus.pm, LRM.pm, CRM.pm):
+- the CRM master works in rounds (every 10 s). Node states change only there: a node
+  outside the quorate membership goes `online` -> `unknown` on the master's next round,
+  and back to `online` on the first round that sees it again. Without a quorate master
+  nothing changes state at all;
+- the fence delay (60 s) counts from the last round that saw the node online; a new
+  master has never seen the lost nodes online, so it starts its own delay when it takes
+  over (NodeStatus's `last_online` lives only in the master's memory);
+- once a node is in `fence`, nothing backs out: the master takes the node's agent lock
+  as soon as its 120 s lease has expired, recovers its services, and a node that returns
+  meanwhile sees the fence request, keeps its lock released and lets its watchdog reset
+  it (LRM.pm's `is_fence_requested`);
+- recovery picks any online node the service's group or affinity allows, the fenced node
+  itself included once it is back; until one exists the service waits in `recovery`;
+- an LRM that has been active stays armed (watchdog) until it has had no HA service for
+  60 rounds (`max_active_idle_rounds`): losing quorum within those ten minutes resets
+  its node, even if its only service was just set to `ignored`;
+- on every round a running service with failback moves to a higher-priority node of its
+  group, and a node in maintenance is drained.
+A node without quorum never renews its lock, so the quorate side never starts a service
+before the lost node has reset: no guest runs twice.
 """
 
 from __future__ import annotations
@@ -21,14 +29,15 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
+from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
-from vmconsole.backends.sim.membership import memberships, quorum_by_node
 from vmconsole.backends.sim.power import off_after
-from vmconsole.backends.sim.state import Instance, SimNode
+from vmconsole.backends.sim.state import Instance, SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
     FENCE_DELAY,
     HA_STOP_TIMEOUT,
+    IDLE_ROUNDS,
     LOCK_LEASE,
     NODE_BOOT,
     OS_SHUTDOWN,
@@ -38,6 +47,14 @@ from vmconsole.backends.sim.timing import (
     next_round,
 )
 from vmconsole.model import HARequest, HAState, NodeHAState
+
+# Services in these states are fenced when their node has been offline for the fence
+# delay (Manager.pm's next_state_started, _request_stop and _migrate_relocate).
+FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.RELOCATE)
+OPERATIONAL = (NodeHAState.ONLINE, NodeHAState.MAINTENANCE)
+# Locks safe to remove once the node was fenced (Manager.pm's fence_recovery_cleanup).
+REMOVABLE_LOCKS = ("backup", "mounted", "migrate", "clone", "rollback", "snapshot",
+                   "snapshot-delete", "suspending", "suspended")
 
 
 def clock_time(t: float) -> str:
@@ -49,18 +66,41 @@ def services_text(count: int) -> str:
 
 
 class HAManager:
+    """The cluster's HA stack: one CRM master (or none) and an LRM per node."""
+
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
         self.services = Services(sim, self)
-        quorum = quorum_by_node(sim)
+        quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
         self.master: str | None = next((n for n, q in self.quorate.items() if q), None)
         self.master_lock_free_at = 0.0
+        self._released_master = False  # the master's CRM is exiting cleanly
+        # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
+        self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
+        self._waiting: set[str] = set()  # services in recovery already told they wait
         self._groups = self._group_signatures()
+        self._members = self._master_members()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
+        # The hardware: a node boots in `node_boot` s; a watchdog reset reboots it (real
+        # hardware) or leaves it off (pve-ha-manager's test harness).
+        self.node_boot = NODE_BOOT
+        self.reset_reboots = True
+        self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
+        self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
+        self.crs = balance.CRSSettings()  # datacenter.cfg's crs: the scheduler
+        self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
+        self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
+        self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
+        self.lrm_paused_until = 0.0  # LRM rounds skipped until then
+        self.disarmed = False  # every online LRM has released its lock and watchdog
         for node in sim.nodes.values():
-            node.lrm.mode = "active" if self.quorate[node.name] else "wait_for_agent_lock"
+            configured = self.services.on_node(node.name, tuple(HAState))
+            node.lrm.mode = ("active" if self.quorate[node.name] and configured
+                             else "wait_for_agent_lock")
+        if self.master is not None:
+            self._schedule_round()
 
     # --- timers -----------------------------------------------------------------------
 
@@ -73,26 +113,59 @@ class HAManager:
         if timer is not None:
             timer.cancel()
 
+    def pending(self) -> set[tuple[str, str]]:
+        """The (what, node) timers now pending: "down", "drain", "boot", "reset" ..."""
+        return set(self._timers)
+
     def on_next_crm_round(self, fn: Callable[[], None]) -> None:
         """Run a CRM decision on the master's next round (nothing while there is none:
         the new master reapplies every request when it takes over)."""
         if self.master is not None:
-            self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), fn)
+            def run() -> None:
+                if self.crm_blocked():  # a skipped round, or the master's cfs fails
+                    self.on_next_crm_round(fn)
+                else:
+                    fn()
+            self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), run)
 
-    # --- membership -------------------------------------------------------------------
+    def crm_blocked(self) -> bool:
+        """The master cannot work this round: a skipped round, or its cluster file
+        system fails (it cannot read the manager status)."""
+        return self.skip_crm > 0 or self.master in self.cfs_failed
+
+    def set_cfs(self, node: SimNode, failed: bool) -> None:
+        """pmxcfs on `node` fails (reads and writes refused) or works again. Its CRM,
+        master or not, and its LRM skip their work meanwhile; nothing is fenced for it
+        (pve-ha-manager's cfs tests)."""
+        if failed:
+            self.cfs_failed.add(node.name)
+        else:
+            self.cfs_failed.discard(node.name)
+        self.sim.narrate("cfs", f"{node.name}'s cluster file system "
+                         + ("fails: its CRM and LRM cannot read or write the HA state and "
+                            "skip their work; nothing is fenced for it" if failed else
+                            "works again: its CRM and LRM resume"), node.name)
+
+    # --- membership: what corosync tells each node ------------------------------------
 
     def _group_signatures(self) -> set[tuple[tuple[str, ...], int, int, bool]]:
-        quorum = quorum_by_node(self.sim)
+        quorum = membership.quorum_by_node(self.sim)
         out = set()
-        for group in memberships(self.sim):
+        for group in membership.memberships(self.sim):
             q = quorum[group[0].name]
             out.add((tuple(n.name for n in group), q.votes, q.expected, q.quorate))
         return out
 
     def membership_changed(self) -> None:
-        """React to nodes dying, booting, losing or regaining their links."""
+        """React to nodes dying, booting, losing or regaining their links: the LRMs at
+        once (their watchdogs), the CRM master on its next round."""
         sim = self.sim
+        if membership.update(sim):
+            self._schedule("lms", "", sim.now + sim.votequorum.lms_window,
+                           self._last_man_standing)
         groups = self._group_signatures()
+        if groups != self._groups and (story := membership.split_story(sim)):
+            sim.narrate("split", story)
         for names, votes, expected, quorate in sorted(groups - self._groups):
             who = f"{', '.join(names)} {'has' if len(names) == 1 else 'have'}"
             qdevice = " (with the QDevice's)" if votes > len(names) else ""
@@ -104,7 +177,7 @@ class HAManager:
                             f"quorate (a majority is {expected // 2 + 1}): the cluster file "
                             "system is read-only there", names[0])
         self._groups = groups
-        quorum = quorum_by_node(sim)
+        quorum = membership.quorum_by_node(sim)
         now_quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                        for name in sim.nodes}
         for name, node in sim.nodes.items():
@@ -114,66 +187,109 @@ class HAManager:
                 self._lost(node)
             elif now and not was:
                 self._joined(node)
+        members = self._master_members()
+        for name in self._members - members:
+            if self.quorate[name]:  # quorate on its own side (two_node): the master no
+                node = sim.nodes[name]  # longer sees its lock being renewed
+                node.lrm.lock_renewed = last_round(node, sim.now)
+        self._members = members
+        if sim.ft:
+            reachable: dict[str, set[str]] = {n.name: set() for n in sim.nodes.values()}
+            for group in membership.memberships(sim):
+                for node in group:
+                    reachable[node.name] = {n.name for n in group}
+            ft.membership_changed(sim, reachable, self.quorate)
         self._check_master()
 
+    def _last_man_standing(self) -> None:
+        self._timers.pop(("lms", ""), None)
+        if change := membership.last_man_standing(self.sim):
+            self.sim.narrate("quorum", change)
+            self.membership_changed()
+
+    def _master_members(self) -> set[str]:
+        """The nodes in the CRM master's membership: the ones it sees online."""
+        if self.master is None:
+            return set()
+        for group in membership.memberships(self.sim):
+            if any(n.name == self.master for n in group):
+                return {n.name for n in group}
+        return set()
+
+    def _lrm_armed(self, node: SimNode, t: float) -> tuple[bool, str]:
+        """Whether the node's watchdog is armed, and why (LRM.pm: an LRM takes its agent
+        lock, and arms the watchdog, once it has a service to run; it gives both up only
+        after `max_active_idle_rounds` rounds without any, or when HA is disarmed)."""
+        if node.lrm.mode != "disarm" and self.services.on_node(node.name):
+            return True, "it runs HA services"
+        if node.lrm.mode == "disarm":
+            return False, "HA is disarmed: its LRM released its agent lock and watchdog"
+        if node.lrm.mode not in ("active", "maintenance"):
+            return False, "its LRM never took its agent lock (it had no HA service to run)"
+        if node.lrm.mode == "maintenance":
+            return False, "its LRM is in maintenance with no HA service left"
+        if self.services.on_node(node.name, tuple(s for s in HAState
+                                                  if s is not HAState.IGNORED)):
+            return True, "its LRM is active (it has HA services, stopped ones too)"
+        idle = IDLE_ROUNDS * ROUND
+        since = node.lrm.idle_since
+        if since is not None and t - since <= idle:
+            return True, (f"its LRM is still active: its last HA service left at "
+                          f"{clock_time(since)}, and an LRM goes idle only after "
+                          f"{IDLE_ROUNDS} rounds ({idle:.0f} s) without one")
+        node.lrm.mode = "wait_for_agent_lock"
+        return False, f"its LRM went idle after {idle:.0f} s without HA services"
+
     def _lost(self, node: SimNode) -> None:
+        """The node left the quorate membership: its LRM can no longer renew its agent
+        lock; if its watchdog is armed, it resets the node 60 s after the last feed."""
         sim, t = self.sim, self.sim.now
         node.lrm.lock_renewed = node.lrm.watchdog_fed = last_round(node, t)
-        services = self.services.on_node(node.name)
-        if node.alive:
-            # The watchdog is armed only while the LRM holds its lock with services to
-            # run: an idle LRM never resets its node.
-            if node.lrm.mode == "active" and services:
-                node.lrm.mode = "lost_agent_lock"
-                reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
-                sim.narrate("watchdog_armed", f"{node.name} has no quorum: its LRM cannot "
-                            "renew its agent lock and stops feeding the watchdog, which "
-                            f"resets the node at {clock_time(reset_at)} (60 s after the last "
-                            "feed)", node.name)
-                self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
-            else:
-                why = ("its LRM is in maintenance" if node.lrm.mode == "maintenance" else
-                       "it runs no HA services")
-                sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
-                            "watchdog is not armed, so it keeps running; its guests cannot be "
-                            "managed", node.name)
-        if node.maintenance:
+        if not node.alive:
             return
-        node.ha_state = NodeHAState.UNKNOWN
-        node.unknown_since = t
-        sim.touch_node(node)
-        if services:
-            sim.narrate("node_lost", f"{node.name} lost: waiting for the "
-                        f"{FENCE_DELAY:.0f} s fence delay before fencing its "
-                        f"{services_text(len(services))}", node.name)
-            self._schedule("fence", node.name, t + FENCE_DELAY, lambda: self._fence(node))
-        elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
-            sim.narrate("node_lost", f"{node.name} left the cluster: its "
-                        f"{services_text(len(frozen))} are frozen and wait for it", node.name)
+        armed, why = self._lrm_armed(node, t)
+        if armed:
+            node.lrm.mode = "lost_agent_lock"
+            reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
+            sim.narrate("watchdog_armed", f"{node.name} has no quorum and {why}: its LRM "
+                        "cannot renew its agent lock and stops feeding the watchdog, which "
+                        f"resets the node at {clock_time(reset_at)} (60 s after the last "
+                        "feed)", node.name)
+            self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
         else:
-            sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
-                        "nothing to fence or recover", node.name)
+            sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
+                        "watchdog is not armed, so it keeps running; its guests cannot be "
+                        "managed", node.name)
 
     def _joined(self, node: SimNode) -> None:
+        """The node is quorate again. Its LRM takes its lock back, unless the master has
+        begun fencing it: then it stays without its lock and the watchdog resets it."""
         sim = self.sim
-        for what in ("fence", "lock", "reset"):
-            if what == "reset" and ("reset", node.name) in self._timers:
-                sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
-                            "watchdog expired: its LRM feeds it again, no reset", node.name)
-            self._cancel(what, node.name)
-        services = self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE))
-        node.lrm.mode = "maintenance" if node.maintenance else "active"
-        node.unknown_since = None
-        if not node.maintenance:
-            node.ha_state = NodeHAState.ONLINE
-        sim.touch_node(node)
-        sim.narrate("node_online", f"{node.name} is back in the quorate membership", node.name)
-        for guest in services:
+        fenced = self.services.on_node(node.name, (HAState.FENCE,))
+        if node.ha_state is NodeHAState.FENCE or fenced:
+            pending = self._timers.get(("reset", node.name))
+            then = (f"its watchdog still resets it at {clock_time(pending.time)}"
+                    if pending is not None else "its services are recovered elsewhere")
+            sim.narrate("fence_pending", f"{node.name} is back in the quorate membership, "
+                        "but the CRM master has begun fencing it and nothing backs out: its "
+                        f"LRM sees the fence request and does not take its lock back; {then}",
+                        node.name)
+            return
+        if ("reset", node.name) in self._timers:
+            sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
+                        "watchdog expired: its LRM feeds it again, no reset", node.name)
+            self._cancel("reset", node.name)
+        node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
+        if node.maintenance:
+            node.lrm.mode = "maintenance"
+        elif node.lrm.mode in ("lost_agent_lock", "maintenance") or self.services.on_node(
+                node.name, (*ACTIVE_STATES, HAState.FREEZE)):
+            node.lrm.mode = "active"
+        for guest in self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE)):
             assert guest.ha is not None
-            if guest.ha.state in (HAState.FENCE, HAState.FREEZE):  # back: run them here
+            if guest.ha.state is HAState.FREEZE:  # back from a reboot: run them here
                 guest.ha.state = HAState.STARTED
             self.services.apply(guest)
-        self.on_next_crm_round(lambda: self._failback(node))
 
     # --- the CRM master -------------------------------------------------------------
 
@@ -181,127 +297,341 @@ class HAManager:
         sim = self.sim
         if self.master is not None and not self.quorate[self.master]:
             old = sim.nodes[self.master]
-            self.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
-            sim.narrate("crm_master_lost", f"the CRM master {old.name} is lost: a new master "
-                        f"can take its lock when the lease expires at "
-                        f"{clock_time(self.master_lock_free_at)}", old.name)
+            if self._released_master:  # a clean CRM exit (shutdown) releases the lock
+                self.master_lock_free_at = sim.now
+                sim.narrate("crm_master_lost", f"the CRM master {old.name} shut down and "
+                            "released the manager lock: another node takes it on its next "
+                            "round", old.name)
+            else:
+                self.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
+                sim.narrate("crm_master_lost", f"the CRM master {old.name} is lost: a new "
+                            "master can take its lock when the lease expires at "
+                            f"{clock_time(self.master_lock_free_at)}", old.name)
+            self._released_master = False
             self.master = None
-        if self.master is None and any(self.quorate.values()) and (
+            self._cancel("round", "")
+        candidate = self._candidate()
+        if self.master is None and candidate is not None and (
                 ("takeover", "") not in self._timers):
-            self._schedule("takeover", "", self.master_lock_free_at, self._takeover)
+            # The candidate's CRM tries for the lock on each of its rounds.
+            free_at = max(self.master_lock_free_at, sim.now)
+            at = last_round(candidate, free_at)
+            self._schedule("takeover", "", at if at >= free_at else at + ROUND,
+                           self._takeover)
+
+    def _candidate(self) -> SimNode | None:
+        """The node whose CRM takes the manager lock next: quorate, its CRM running."""
+        return next((n for n in self.sim.nodes.values()
+                     if self.quorate[n.name] and n.name not in self.crm_stopped), None)
 
     def _takeover(self) -> None:
         sim = self.sim
         self._timers.pop(("takeover", ""), None)
-        candidates = [n for n in sim.nodes.values() if self.quorate[n.name]]
-        if not candidates or self.master is not None:
+        candidate = self._candidate()
+        if candidate is None or self.master is not None:
             return
-        self.master = candidates[0].name
+        self.master = candidate.name
+        self.last_online = {}  # a new master has seen no node online yet
         sim.narrate("crm_master", f"{self.master} is the new CRM master (it took the "
-                    "manager lock)", self.master)
-        for node in sim.nodes.values():
-            if not self.quorate[node.name] and node.ha_state is NodeHAState.UNKNOWN and (
-                    self.services.on_node(node.name)):
-                since = node.unknown_since if node.unknown_since is not None else sim.now
-                self._schedule("fence", node.name, since + FENCE_DELAY,
-                               partial(self._fence, node))
+                    "manager lock); it starts its own fence delay for nodes it has not seen "
+                    "online", self.master)
         for guest in sim.guests.values():
             if guest.ha is not None and self.quorate.get(guest.node, False):
                 self.services.apply(guest)
+        self._crm_round()
+
+    def _schedule_round(self) -> None:
+        assert self.master is not None
+        self._schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
+                       self._crm_round)
+
+    def _crm_round(self) -> None:
+        """One round of the master's CRM (Manager.pm's manage())."""
+        self._timers.pop(("round", ""), None)
+        if self.master is None:
+            return
+        if self.crm_blocked():
+            if self.skip_crm > 0:
+                self.skip_crm -= 1
+                self.sim.narrate("skipped_round", f"the CRM master {self.master} skips a "
+                                 "round (it was busy or blocked): nothing changes state until "
+                                 "the next")
+            self._schedule_round()
+            return
+        self._update_nodes()
+        if self.disarm is None or not ha_disarm.handle(self):
+            self._manage()
+            balance.crm_round(self)
+        self._schedule_round()
+
+    def _offline_delayed(self, node: SimNode) -> bool:
+        """NodeStatus.pm's node_is_offline_delayed: the fence delay has passed since the
+        master last saw the node online (a node it never saw starts the count now)."""
+        last = self.last_online.get(node.name)
+        if last is None:
+            self.last_online[node.name] = self.sim.now
+            return False
+        return self.sim.now - last >= FENCE_DELAY
+
+    def _update_nodes(self) -> None:
+        """NodeStatus.pm's update(): node states as the quorate membership shows them."""
+        sim, now = self.sim, self.sim.now
+        members = self._master_members()
+        for node in sim.nodes.values():
+            state = node.ha_state
+            if node.name in members:
+                self.last_online[node.name] = now
+                maintenance = node.lrm.mode == "maintenance"
+                if state is NodeHAState.UNKNOWN:
+                    self._set_node_state(node, NodeHAState.ONLINE)
+                    sim.narrate("node_online", f"{node.name} is back in the quorate "
+                                "membership", node.name)
+                elif state is NodeHAState.ONLINE and maintenance:
+                    self._set_node_state(node, NodeHAState.MAINTENANCE)
+                    sim.narrate("maintenance", f"{node.name} is in maintenance: the HA "
+                                "manager migrates its HA services away (VMs live, containers "
+                                "by restart); other guests stay", node.name)
+                elif state is NodeHAState.MAINTENANCE and not maintenance:
+                    self._set_node_state(node, NodeHAState.ONLINE)
+                    self._maintenance_ended(node)
+            elif state is NodeHAState.ONLINE or (
+                    state is NodeHAState.MAINTENANCE and node.lrm.mode != "maintenance"):
+                self._set_node_state(node, NodeHAState.UNKNOWN)
+                self._narrate_lost(node)
+
+    def _set_node_state(self, node: SimNode, state: NodeHAState) -> None:
+        node.ha_state = state
+        self.sim.touch_node(node)
+
+    def _narrate_lost(self, node: SimNode) -> None:
+        sim = self.sim
+        services = self.services.on_node(node.name, FENCEABLE)
+        if services:
+            seen = self.last_online.get(node.name, sim.now)
+            sim.narrate("node_lost", f"{node.name} lost: waiting for the {FENCE_DELAY:.0f} s "
+                        f"fence delay (from {clock_time(seen)}, the CRM's last round that saw "
+                        f"it online) before fencing its {services_text(len(services))}",
+                        node.name)
+        elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
+            sim.narrate("node_lost", f"{node.name} left the cluster: its "
+                        f"{services_text(len(frozen))} are frozen and wait for it", node.name)
+        else:
+            sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
+                        "nothing to fence or recover", node.name)
+
+    def _manage(self) -> None:
+        """The services' side of a round: fence, recover, fail back, drain."""
+        sim = self.sim
+        ha_guests = [g for g in sim.guests.values() if g.ha is not None]
+        to_fence: dict[str, list[SimGuest]] = {}
+        for guest in ha_guests:
+            assert guest.ha is not None
+            node = sim.nodes[guest.node]
+            if guest.ha.state in FENCEABLE and node.ha_state not in OPERATIONAL and (
+                    node.ha_state is NodeHAState.FENCE or self._offline_delayed(node)):
+                guest.ha.state = HAState.FENCE
+                sim.touch(guest.id)
+            if guest.ha.state is HAState.FENCE:
+                to_fence.setdefault(guest.node, []).append(guest)
+        for name in sorted(to_fence):
+            self._fence(sim.nodes[name], to_fence[name])
+        for node in sim.nodes.values():  # a fence with no services left (an admin's doing)
+            if node.ha_state is NodeHAState.FENCE and node.name not in to_fence:
+                self._fence(node, [])
+        for guest in ha_guests:
+            assert guest.ha is not None
+            if guest.ha.state is HAState.RECOVERY:
+                self._recover(guest)
+            elif guest.ha.state is HAState.STARTED and guest.busy is None:
+                self._place(guest)
 
     # --- fencing and recovery -------------------------------------------------------
 
-    def _fence(self, node: SimNode) -> None:
+    def _fence(self, node: SimNode, services: list[SimGuest]) -> None:
+        """NodeStatus.pm's fence_node: enter `fence`, then take the node's agent lock once
+        its lease has expired (by then its watchdog has surely reset it)."""
         sim = self.sim
-        self._timers.pop(("fence", node.name), None)
-        if self.master is None or self.quorate[node.name]:
+        free_at = node.lrm.lock_renewed + LOCK_LEASE
+        if node.ha_state is not NodeHAState.FENCE:
+            self._set_node_state(node, NodeHAState.FENCE)
+            sim.narrate("fence", f"fencing {node.name}: {services_text(len(services))} in "
+                        f"'fence'; the CRM waits for its agent lock, free at "
+                        f"{clock_time(max(free_at, sim.now))} (120 s after its last renewal), "
+                        "when its watchdog has surely reset it", node.name)
+        if sim.now < free_at:
             return
-        services = self.services.on_node(node.name)
-        node.ha_state = NodeHAState.FENCE
-        for guest in services:
-            assert guest.ha is not None
-            guest.ha.state = HAState.FENCE
-            sim.touch(guest.id)
-        sim.touch_node(node)
-        free_at = max(sim.now, node.lrm.lock_renewed + LOCK_LEASE)
-        sim.narrate("fence", f"fencing {node.name}: {services_text(len(services))} in 'fence'; "
-                    f"the CRM waits for its agent lock, free at {clock_time(free_at)} (120 s "
-                    "after its last renewal), when its watchdog has surely reset it",
-                    node.name)
-        self._schedule("lock", node.name, free_at, lambda: self._fenced(node))
-
-    def _fenced(self, node: SimNode) -> None:
-        sim = self.sim
-        self._timers.pop(("lock", node.name), None)
-        if self.master is None or self.quorate[node.name]:
-            return
-        node.ha_state = NodeHAState.UNKNOWN
-        sim.touch_node(node)
-        services = self.services.on_node(node.name, (HAState.FENCE,))
+        self._set_node_state(node, NodeHAState.UNKNOWN)
         sim.narrate("fenced", f"{self.master} got {node.name}'s agent lock: {node.name} is "
                     f"fenced; recovering its {services_text(len(services))}", node.name)
         for guest in services:
-            self._recover(guest.id)
+            assert guest.ha is not None
+            guest.ha.state = HAState.RECOVERY
+            sim.touch(guest.id)
 
-    def _recover(self, guest_id: str) -> None:
-        sim = self.sim
-        guest = sim.guests.get(guest_id)
-        if guest is None or guest.ha is None or self.master is None:
-            return
+    def _recover(self, guest: SimGuest) -> None:
+        """Manager.pm's next_state_recovery: any online node the rules allow, the fenced
+        one included once it is back; else wait for one (tried again every round)."""
+        sim, ha = self.sim, guest.ha
+        assert ha is not None
         source = guest.node
-        guest.ha.state = HAState.RECOVERY
-        sim.touch(guest.id)
-        target = self.services.select_node(guest, exclude=(source,))
+        candidates = self.services.candidates(guest)
+        target = candidates[0].node if candidates and candidates[0].score else None
         if target is None:
-            sim.narrate("recovery", f"{guest.vmid} in recovery: no node can take it now "
-                        f"(group, memory, storage); retrying every {ROUND:.0f} s",
-                        source, guest.id)
-            sim.after(ROUND, lambda: self._recover(guest_id))
+            if ha.request is HARequest.DISABLED:  # an admin takes it out of recovery
+                ha.state = HAState.STOPPED
+                self._waiting.discard(guest.id)
+                sim.touch(guest.id)
+            elif guest.id not in self._waiting:
+                self._waiting.add(guest.id)
+                sim.narrate("recovery", f"{guest.vmid} in recovery: no online node its rules "
+                            f"allow can take it now; the CRM tries again every round "
+                            f"({ROUND:.0f} s). {self.services.explain(candidates)}",
+                            source, guest.id)
             return
+        self._waiting.discard(guest.id)
+        if guest.lock in REMOVABLE_LOCKS:
+            sim.narrate("lock_removed", f"removed leftover lock '{guest.lock}' from recovered "
+                        f"service {guest.vmid} to allow its start (its node was reset)",
+                        source, guest.id)
+            guest.lock = guest.busy = None
         guest.node = target
-        guest.ha.state = HAState.STARTED
+        sim.nodes[source].lrm.service_left(sim.now)
+        ha.state = HAState.STARTED
         sim.touch(guest.id)
-        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered from {source} to "
-                    f"{target}: the LRM of {target} starts it on its next round",
-                    target, guest.id)
-        if guest.ha.request is HARequest.STARTED:
+        where = (f"back to {target}, the fenced node itself (the only node its rules allow)"
+                 if target == source else f"from {source} to {target}")
+        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
+                    f"of {target} starts it on its next round. "
+                    f"{self.services.explain(candidates)}", target, guest.id)
+        if ha.request is HARequest.STARTED:
             self.services.lrm_later(guest, self.services.lrm_start)
         else:
             self.services.apply(guest)
 
-    def _failback(self, node: SimNode) -> None:
-        """Services whose group prefers the returning node go back to it, unless the
-        group says nofailback."""
-        for guest in list(self.sim.guests.values()):
-            ha = guest.ha
-            if ha is None or ha.state is not HAState.STARTED or guest.node == node.name:
-                continue
-            priorities, _, nofailback = self.services.preferences(guest)
-            if nofailback or self.sim.running_on_own_node(guest) is None:
-                continue
-            if priorities.get(node.name, -1) > priorities.get(guest.node, -1) and (
-                    self.services.usable(node, guest)):
-                self.services.move(guest, node.name, f"failback: its group prefers "
-                                   f"{node.name}")
+    def _place(self, guest: SimGuest) -> None:
+        """Manager.pm's next_state_started for a running service: leave a node in
+        maintenance; fail back to a higher-priority node unless `nofailback`."""
+        sim, ha = self.sim, guest.ha
+        assert ha is not None
+        node = sim.nodes[guest.node]
+        if node.ha_state not in OPERATIONAL or sim.running_on_own_node(guest) is None:
+            return
+        if node.ha_state is NodeHAState.MAINTENANCE:
+            target = self.services.select_node(guest, exclude=(node.name,))
+            if target is not None:
+                self.services.move(guest, target, "maintenance")
+                ha.maintenance_from = node.name
+            return
+        together, apart = ha_rules.affinity(sim, guest)
+        if why := ha_rules.excluded_by_affinity(sim, guest, node, together, apart):
+            if not ha_rules.partner_moving(sim, guest):  # let it arrive first
+                candidates = self.services.candidates(guest, exclude=(node.name,))
+                if candidates and candidates[0].score is not None:
+                    self.services.move(guest, candidates[0].node, f"{why}. "
+                                       f"{self.services.explain(candidates)}")
+            return
+        priorities, _, nofailback = self.services.preferences(guest)
+        if nofailback:
+            return
+        target = self.services.select_node(guest)
+        if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
+            self.services.move(guest, target, f"failback: its group prefers {target}")
+
+    def _maintenance_ended(self, node: SimNode) -> None:
+        returning = [g for g in self.sim.guests.values() if g.ha is not None
+                     and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
+                     and self.sim.running_on_own_node(g) is not None]
+        self.sim.narrate("maintenance_end", f"{node.name} left maintenance: "
+                         f"{services_text(len(returning))} move back", node.name)
+        for guest in returning:
+            assert guest.ha is not None
+            guest.ha.maintenance_from = None
+            self.services.move(guest, node.name, "back from maintenance")
+
+    def restart_lrm(self, node: SimNode) -> None:
+        """`systemctl restart pve-ha-lrm`: the LRM asks for its services to freeze (they
+        keep running), exits once they are frozen, and the new LRM unfreezes them when
+        it is active again (LRM.pm's shutdown_request without a node shutdown)."""
+        sim = self.sim
+        node.lrm.mode = "restart"
+        sim.narrate("lrm_restart", f"{node.name}'s LRM restarts: the CRM freezes its HA "
+                    "services (they keep running) until the new LRM is active", node.name)
+
+        def crm_round() -> None:
+            for guest in self.services.on_node(node.name, (
+                    HAState.STARTED, HAState.STOPPED, HAState.REQUEST_STOP)):
+                assert guest.ha is not None
+                guest.ha.state = HAState.FREEZE
+                sim.touch(guest.id)
+            sim.at(next_round(node, sim.now), lrm_back)
+
+        def lrm_back() -> None:
+            if node.lrm.mode == "restart":
+                node.lrm.mode = "active"
+                node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
+            self.on_next_crm_round(unfreeze)
+
+        def unfreeze() -> None:
+            for guest in self.services.on_node(node.name, (HAState.FREEZE,)):
+                assert guest.ha is not None
+                guest.ha.state = (HAState.STARTED if guest.ha.request is HARequest.STARTED
+                                  else HAState.REQUEST_STOP)
+                sim.touch(guest.id)
+                self.services.apply(guest)
+        self.on_next_crm_round(crm_round)
+
+    def stop_crm(self, node: SimNode) -> None:
+        """`systemctl stop pve-ha-crm`: a master releases the manager lock at once."""
+        self.crm_stopped.add(node.name)
+        self.sim.narrate("crm_stop", f"{node.name}'s CRM stopped", node.name)
+        if self.master == node.name:
+            self.master = None
+            self._cancel("round", "")
+            self.master_lock_free_at = self.sim.now
+            self.sim.narrate("crm_master_lost", f"the CRM master {node.name} stopped and "
+                             "released the manager lock", node.name)
+            self._check_master()
+
+    def start_crm(self, node: SimNode) -> None:
+        self.crm_stopped.discard(node.name)
+        self.sim.narrate("crm_start", f"{node.name}'s CRM started", node.name)
+        self._check_master()
+
+    def request_maintenance(self, node: SimNode) -> None:
+        """`ha-manager crm-command node-maintenance`: the CRM passes the request on at
+        its next round, the node's LRM switches mode at its own, and the CRM acts on the
+        round after (Manager.pm's update_crm_commands, LRM.pm's maintenance mode)."""
+        def lrm_round() -> None:
+            if node.alive and self.quorate[node.name]:
+                node.lrm.mode = "maintenance" if node.maintenance else "active"
+
+        def crm_round() -> None:
+            self.sim.at(next_round(node, self.sim.now), lrm_round)
+        self.on_next_crm_round(crm_round)
 
     # --- nodes going down and coming up ---------------------------------------------
 
     def _watchdog(self, node: SimNode) -> None:
         self._timers.pop(("reset", node.name), None)
-        if not node.alive or self.quorate[node.name]:
+        if not node.alive or node.lrm.mode != "lost_agent_lock":
             return
         self.sim.narrate("watchdog_reset", f"{node.name}: watchdog expired "
                          f"{WATCHDOG_TIMEOUT:.0f} s after the LRM's last feed: the node "
                          "resets (self-fencing); its guests are gone", node.name)
         self.node_down(node)
-        node.powered = True  # a reset, not a power-off: it boots again
-        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
+        if self.reset_reboots:  # a reset, not a power-off: it boots again
+            node.powered = True
+            self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                           lambda: self.node_up(node))
+        else:
+            node.powered = False
 
     def node_down(self, node: SimNode) -> None:
         for guest_id in list(node.instances):
             self.sim.end_instance(guest_id, node.name)
         node.up = False
-        node.lrm.mode = "wait_for_agent_lock"
+        if node.lrm.mode != "maintenance":  # its last status stays what the CRM reads
+            node.lrm.mode = "wait_for_agent_lock"
         self.sim.touch_node(node)
         self.membership_changed()
 
@@ -314,42 +644,96 @@ class HAManager:
         self.sim.narrate("node_booted", f"{node.name} booted", node.name)
         self.membership_changed()
 
-    def reboot(self, node: SimNode) -> None:
-        """An admin's reboot under Proxmox's default shutdown policy (conditional): the
-        node's HA services freeze (stopped, kept on it, started again when it is back)
-        and every guest shuts down before the node goes down."""
+    def shutdown(self, node: SimNode, reboot: bool) -> None:
+        """An admin's shutdown or reboot of a node, under the cluster's HA shutdown
+        policy (LRM.pm's shutdown_request; datacenter.cfg `ha: shutdown_policy`):
+        - freeze (and conditional on a reboot): the HA services freeze (stopped, kept
+          on the node, started again when it is back);
+        - failover (and conditional on a shutdown): the LRM stops them and releases its
+          agent lock: once the fence delay has passed they are recovered elsewhere,
+          at once, with no wait for a lock lease;
+        - migrate: the LRM goes into maintenance, the CRM migrates them away first, and
+          back when the node returns.
+        Every other guest shuts down (stopped after 180 s) before the node goes down."""
+        sim = self.sim
+        policy = self.shutdown_policy
+        what = "reboots" if reboot else "shuts down"
+        if policy == "migrate" and not node.maintenance:
+            node.lrm.mode = "maintenance"
+            moving = self.services.on_node(node.name, (HAState.STARTED,))
+            sim.narrate("node_shutdown", f"{node.name} {what} (shutdown policy migrate): its "
+                        f"LRM enters maintenance and waits until the CRM has migrated its "
+                        f"{services_text(len(moving))} away", node.name)
+            self._wait_drained(node, reboot)
+            return
+        freeze = policy == "freeze" or (policy == "conditional" and reboot)
+        services = self.services.on_node(node.name, (HAState.STARTED,))
+        if freeze:
+            for guest in services:
+                assert guest.ha is not None
+                guest.ha.state = HAState.FREEZE
+                sim.touch(guest.id)
+            why = (f"its {services_text(len(services))} freeze (stopped, kept on "
+                   f"{node.name}, started again when it is back)")
+        else:
+            node.lrm.mode = "shutdown"
+            why = (f"its LRM stops its {services_text(len(services))} and releases its agent "
+                   "lock: they are recovered elsewhere once the fence delay has passed")
+        last_off = self._guests_off(node)
+        sim.narrate("node_reboot" if reboot else "node_shutdown",
+                    f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
+                    f"down first ({last_off - sim.now:.0f} s)", node.name)
+        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
+                       lambda: self._going_down(node, reboot))
+
+    def _guests_off(self, node: SimNode) -> float:
+        """pve-guests shuts every guest down, and stops it after the timeout; returns
+        when the last one is off."""
         sim, now = self.sim, self.sim.now
-        frozen = self.services.on_node(node.name, (HAState.STARTED,))
-        for guest in frozen:
-            assert guest.ha is not None
-            guest.ha.state = HAState.FREEZE
-            sim.touch(guest.id)
         last_off = now
         for guest_id, inst in list(node.instances.items()):
             if inst.incoming:
                 continue
-            # pve-guests shuts every guest down, and stops it after the timeout.
             off = now + min(off_after(sim.guests[guest_id], inst, now), HA_STOP_TIMEOUT)
             last_off = max(last_off, off)
             sim.at(off, partial(self._guest_off, guest_id, node, inst))
-        sim.narrate("node_reboot", f"{node.name} reboots: its {services_text(len(frozen))} "
-                    f"freeze (stopped, kept on {node.name}, started again when it is back); "
-                    f"its guests shut down first ({last_off - now:.0f} s)", node.name)
-        self._schedule("down", node.name, last_off + OS_SHUTDOWN, lambda: self._rebooting(node))
+        return last_off
+
+    def _wait_drained(self, node: SimNode, reboot: bool) -> None:
+        """The `migrate` policy: the node goes down once no HA service is left on it."""
+        if not node.alive:
+            return
+        if self.services.on_node(node.name) or self.sim.migrating_from(node.name):
+            self._schedule("drain", node.name, next_round(node, self.sim.now),
+                           lambda: self._wait_drained(node, reboot))
+            return
+        self._timers.pop(("drain", node.name), None)
+        last_off = self._guests_off(node)
+        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
+                       lambda: self._going_down(node, reboot))
 
     def _guest_off(self, guest_id: str, node: SimNode, inst: Instance) -> None:
         if node.instances.get(guest_id) is inst:
             self.sim.end_instance(guest_id, node.name)
 
-    def _rebooting(self, node: SimNode) -> None:
+    def _going_down(self, node: SimNode, reboot: bool) -> None:
         self._timers.pop(("down", node.name), None)
         if not node.alive:
             return
+        released = node.lrm.mode == "shutdown"
+        self._released_master = node.name == self.master
         self.node_down(node)
-        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
+        if released:  # a clean LRM exit: the lock is free for the CRM at once
+            node.lrm.lock_renewed = self.sim.now - LOCK_LEASE
+        if reboot:
+            self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                           lambda: self.node_up(node))
+        else:
+            node.powered = False
 
     def power_on(self, node: SimNode) -> None:
         node.powered = True
         self.sim.narrate("node_booting", f"{node.name} powered on: it boots and rejoins in "
-                         f"about {NODE_BOOT:.0f} s", node.name)
-        self._schedule("boot", node.name, self.sim.now + NODE_BOOT, lambda: self.node_up(node))
+                         f"about {self.node_boot:.0f} s", node.name)
+        self._schedule("boot", node.name, self.sim.now + self.node_boot,
+                       lambda: self.node_up(node))

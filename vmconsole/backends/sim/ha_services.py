@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
-from vmconsole.backends.sim import migration, power
+from vmconsole.backends.sim import ha_rules, migration, power
 from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.ha_rules import Candidate
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, next_round
-from vmconsole.model import GuestKind, HARequest, HAState
+from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
@@ -47,39 +48,106 @@ class Services:
         assert ha is not None
         if ha.group and ha.group in self.sim.groups:
             group = self.sim.groups[ha.group]
-            return group.priorities, group.restricted, group.nofailback
+            return group.priorities, group.restricted, group.nofailback or not ha.failback
         if ha.nodes:
             return dict.fromkeys(ha.nodes, 1), False, False
         return {}, False, True
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
-        """Online, quorate, not in maintenance, with room for the guest's memory. Like
-        pve-ha-manager, it does not check storage: a start there may still fail."""
+        """`online` for the CRM master, quorate, not in maintenance, with room for the
+        guest's memory. Like pve-ha-manager, it does not check storage: a start there
+        may still fail."""
         return (node.alive and self.manager.quorate.get(node.name, False)
-                and not node.maintenance
+                and node.ha_state is NodeHAState.ONLINE and not node.maintenance
                 and migration.free_memory(self.sim, node.name) >= guest.maxmem)
 
-    def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
+    def candidates(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> list[Candidate]:
+        """Every node as Manager.pm's select_service_node sees it for this service: the
+        online ones its node affinity allows at the top priority, minus those resource
+        affinity keeps it from, scored by (HA services, memory used); the others with
+        the reason they are out. Sorted best first; the first scored one is chosen."""
+        sim = self.sim
         priorities, restricted, _ = self.preferences(guest)
-        candidates = [n for name, n in self.sim.nodes.items()
-                      if name not in exclude and self.usable(n, guest)]
-        preferred = [n for n in candidates if n.name in priorities]
+        together, apart = ha_rules.affinity(sim, guest)
+        out: list[Candidate] = []
+        usable: list[SimNode] = []
+        for name, node in sim.nodes.items():
+            reason = self._unusable(node, guest, name in exclude)
+            if reason is None:
+                reason = ha_rules.excluded_by_affinity(sim, guest, node, {}, apart)
+            if reason is None:
+                usable.append(node)
+            else:
+                out.append(Candidate(name, None, reason))
+        preferred = [n for n in usable if n.name in priorities]
+        group = guest.ha.group if guest.ha is not None and guest.ha.group else "affinity"
         if preferred:
             top = max(priorities[n.name] for n in preferred)
-            candidates = [n for n in preferred if priorities[n.name] == top]
-        elif restricted:
-            return None
+            for node in usable:
+                if node not in preferred:
+                    out.append(Candidate(node.name, None, f"not in {group}'s nodes, and one "
+                                         "of them is online"))
+                elif priorities[node.name] < top:
+                    out.append(Candidate(node.name, None, f"{group}: priority "
+                                         f"{priorities[node.name]} < {top}"))
+            usable = [n for n in preferred if priorities[n.name] == top]
+        elif restricted and usable:
+            out += [Candidate(n.name, None, f"{group} is restricted (strict) to "
+                              f"{', '.join(sorted(priorities))}") for n in usable]
+            usable = []
+        if together and any(n.name in together for n in usable):
+            for node in usable:
+                if node.name not in together:
+                    out.append(Candidate(node.name, None, ha_rules.excluded_by_affinity(
+                        sim, guest, node, together, {}) or ""))
+            usable = [n for n in usable if n.name in together]
 
         services: dict[str, int] = {}  # one pass: a cluster may hold 10,000 guests
-        for other in self.sim.guests.values():
+        for other in sim.guests.values():
             if other.ha is not None and other.ha.state in ACTIVE_STATES:
                 services[other.node] = services.get(other.node, 0) + 1
 
         def load(node: SimNode) -> tuple[int, float, int]:
-            used = node.maxmem - migration.free_memory(self.sim, node.name)
+            used = node.maxmem - migration.free_memory(sim, node.name)
             return services.get(node.name, 0), used / node.maxmem, node.index
 
-        return min(candidates, key=load).name if candidates else None
+        scored = [Candidate(n.name, load(n)[:2], "") for n in sorted(usable, key=load)]
+        if scored:
+            scored[0] = Candidate(scored[0].node, scored[0].score, "chosen")
+        return scored + sorted(out, key=lambda c: sim.nodes[c.node].index)
+
+    def _unusable(self, node: SimNode, guest: SimGuest, excluded: bool) -> str | None:
+        if excluded:
+            return "the node it leaves"
+        if not node.alive:
+            return "offline"
+        if not self.manager.quorate.get(node.name, False) or (
+                node.ha_state is not NodeHAState.ONLINE):
+            return f"node {node.ha_state} for the CRM"
+        if node.maintenance:
+            return "in maintenance"
+        free = migration.free_memory(self.sim, node.name)
+        if free < guest.maxmem:
+            return (f"memory: {free / 2**30:.1f} GiB free, it needs "
+                    f"{guest.maxmem / 2**30:.1f} GiB")
+        return None
+
+    def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
+        """The node a placement picks (None: no node can take it now)."""
+        best = self.candidates(guest, exclude)
+        return best[0].node if best and best[0].score is not None else None
+
+    @staticmethod
+    def explain(candidates: list[Candidate]) -> str:
+        """One line, like crm_simulate -s: each node's score or why it is out."""
+        parts = []
+        for c in candidates:
+            if c.score is not None:
+                parts.append(f"{c.node} ({c.score[0]} HA services, memory "
+                             f"{c.score[1] * 100:.0f}%){' chosen' if c.reason else ''}")
+            else:
+                parts.append(f"{c.node} out: {c.reason}")
+        return "candidates: " + "; ".join(parts)
 
     # --- requests: the CRM's side ---------------------------------------------------
 
@@ -89,15 +157,17 @@ class Services:
         ha.request = request
         ha.restarts = ha.relocations = 0
         if request is HARequest.IGNORED:
+            self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
             ha.state = HAState.IGNORED
             self.sim.touch(guest.id)
             return
         self.manager.on_next_crm_round(lambda: self.apply(guest))
 
     def apply(self, guest: SimGuest) -> None:
-        """The CRM master's decision for one service on its round."""
+        """The CRM master's decision for one service on its round (none while the HA
+        stack is disarmed: arming it again applies the requests)."""
         ha = guest.ha
-        if ha is None or guest.id not in self.sim.guests:
+        if ha is None or guest.id not in self.sim.guests or self.manager.disarm is not None:
             return
         if ha.state in (HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE, HAState.RECOVERY):
             if ha.state in (HAState.MIGRATE, HAState.RELOCATE):  # decide once it arrived
@@ -119,17 +189,25 @@ class Services:
         self.sim.touch(guest.id)
 
     def lrm_later(self, guest: SimGuest, action: Callable[[SimGuest, str], None]) -> None:
-        """Run `action` on the next round of the LRM of the service's node."""
+        """Run `action` on the next round of the LRM of the service's node (after any
+        skipped rounds)."""
         node = guest.node
-        self.sim.at(next_round(self.sim.nodes[node], self.sim.now),
-                    lambda: action(guest, node))
+        at = max(self.sim.now, self.manager.lrm_paused_until)
+
+        def run() -> None:
+            if node in self.manager.cfs_failed:  # it cannot read its orders: next round
+                self.lrm_later(guest, action)
+            else:
+                action(guest, node)
+        self.sim.at(next_round(self.sim.nodes[node], at), run)
 
     # --- the LRM's side -------------------------------------------------------------
 
     def _lrm_may_act(self, guest: SimGuest, node: str) -> bool:
         target = self.sim.nodes[node]
         return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
-                and target.alive and self.manager.quorate.get(node, False))
+                and target.alive and self.manager.quorate.get(node, False)
+                and target.lrm.mode != "disarm")
 
     def lrm_start(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
@@ -169,6 +247,7 @@ class Services:
         if ha.relocations < ha.max_relocate and target is not None:
             ha.relocations += 1
             ha.restarts = 0
+            self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
             guest.node = target
             self.sim.touch(guest.id)
             self.sim.narrate("relocate", f"{guest.vmid} failed to start on {node} "
@@ -199,21 +278,94 @@ class Services:
             self.sim.touch(guest.id)
 
         try:
-            power.shutdown(self.sim, guest, HA_STOP_TIMEOUT).then = stopped
+            if ha.stop_timeout == 0:  # `ha-manager crm-command stop SID 0`: hard stop
+                power.stop(self.sim, guest).then = stopped
+            else:
+                power.shutdown(self.sim, guest, ha.stop_timeout or HA_STOP_TIMEOUT
+                               ).then = stopped
         except BackendError:
             self.lrm_later(guest, self.lrm_stop)
 
-    # --- moving services: maintenance and failback -----------------------------------
+    # --- moving services: admin requests, maintenance and failback ------------------
 
-    def move(self, guest: SimGuest, target: str, why: str) -> bool:
-        """Migrate a running service (live for a VM, restart for a container)."""
-        mode = MigrationMode.LIVE if guest.kind is GuestKind.VM else MigrationMode.RESTART
-        try:
-            migration.migrate(self.sim, guest, target, mode, with_local_disks=False)
-        except BackendError as exc:
-            self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {guest.node}: "
-                             f"{exc.message}", guest.node, guest.id)
-            return False
+    def command(self, guest: SimGuest, verb: str, target: str) -> None:
+        """`ha-manager migrate|relocate SID NODE`: a command the CRM reads on its next
+        round (Manager.pm's update_crm_commands, then next_state_started)."""
+        def crm_round() -> None:
+            ha = guest.ha
+            if ha is None or guest.id not in self.sim.guests:
+                return
+            node = self.sim.nodes[target]
+            if node.ha_state is not NodeHAState.ONLINE:
+                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
+                                 f"node '{target}' not online", guest.node, guest.id)
+            elif guest.node == target:
+                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
+                                 f"service already on node '{target}'", guest.node, guest.id)
+            elif ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
+                self.move(guest, target, f"admin {verb} request (stopped: its config moves)")
+            elif ha.state is HAState.STARTED:
+                self.move(guest, target, f"admin {verb} request",
+                          relocate=verb == "relocate")
+        self.manager.on_next_crm_round(crm_round)
+
+    def move(self, guest: SimGuest, target: str, why: str, relocate: bool = False) -> None:
+        """The CRM puts the service into `migrate` (a running VM, live) or `relocate`
+        (a container, or on request: stop, move, start); the LRM of its node does it
+        on its next round."""
+        ha = guest.ha
+        assert ha is not None
+        running = self.sim.running_on_own_node(guest) is not None
+        relocate = relocate or guest.kind is GuestKind.CT
+        if running:
+            ha.state = HAState.RELOCATE if relocate else HAState.MIGRATE
+            self.sim.touch(guest.id)
         self.sim.narrate("ha_move", f"{guest.vmid} moves to {target}: {why}", guest.node,
                          guest.id)
-        return True
+        self.lrm_later(guest, lambda g, node: self._lrm_move(g, node, target, relocate))
+
+    def _lrm_move(self, guest: SimGuest, node: str, target: str, relocate: bool) -> None:
+        ha = guest.ha
+        if not self._lrm_may_act(guest, node) or ha is None:
+            return
+        running = self.sim.running_on_own_node(guest) is not None
+        try:
+            if not running:
+                migration.migrate(self.sim, guest, target, MigrationMode.OFFLINE, False)
+            elif guest.kind is GuestKind.CT:
+                migration.migrate(self.sim, guest, target, MigrationMode.RESTART, False)
+            elif relocate:
+                self._relocate_vm(guest, node, target)
+            else:
+                migration.migrate(self.sim, guest, target, MigrationMode.LIVE, False)
+        except BackendError as exc:
+            ha.state = HAState.STARTED if running else ha.state
+            self.sim.touch(guest.id)
+            self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {guest.node}: "
+                             f"{exc.message}", guest.node, guest.id)
+
+    def _relocate_vm(self, guest: SimGuest, node: str, target: str) -> None:
+        """Relocate a running VM: shut it down, move it offline, start it there."""
+        ha = guest.ha
+        assert ha is not None
+
+        def moved(task: TaskRecord) -> None:
+            ha.state = HAState.STARTED
+            self.sim.touch(guest.id)
+            if task.status is TaskStatus.OK and ha.request is HARequest.STARTED:
+                self.lrm_later(guest, self.lrm_start)
+
+        def stopped(task: TaskRecord) -> None:
+            if task.status is not TaskStatus.OK and self.sim.running_on_own_node(guest):
+                power.stop(self.sim, guest).then = stopped
+                return
+            try:
+                migration.migrate(self.sim, guest, target, MigrationMode.OFFLINE,
+                                  False).then = moved
+            except BackendError as exc:
+                ha.state = HAState.STARTED
+                self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {node}: "
+                                 f"{exc.message}", node, guest.id)
+                self.lrm_later(guest, self.lrm_start)
+
+        power.shutdown(self.sim, guest, HA_STOP_TIMEOUT).then = stopped

@@ -154,3 +154,22 @@ def build_generated(sim: Sim, node_count: int, guest_count: int) -> None:
             _run(sim, rng, guest)
             if storage == SHARED and rng.random() < 0.1:
                 _ha(guest)
+
+
+def build_named_cluster(sim: Sim, nodes: dict[str, bool],
+                        guests: list[tuple[int, GuestKind, str, bool]]) -> None:
+    """A cluster described by a lesson: named nodes (name -> powered) of 4 cores and
+    16 GiB on shared storage, and small guests (vmid, kind, node, running) on it."""
+    rng = random.Random(f"{sim.seed}:named")
+    for i, (name, powered) in enumerate(nodes.items(), 1):
+        node = SimNode(name, i, 4, 16 * GiB, f"10.10.10.{10 + i}", powered=powered,
+                       up=powered, up_since=sim.now - 86400 * i)
+        node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
+        sim.nodes[name] = node
+    _storages(sim, 100 * GiB, 60 * GiB)
+    for vmid, kind, node_name, running in guests:
+        prefix = "vm" if kind is GuestKind.VM else "ct"
+        guest = _guest(sim, rng, vmid, f"{prefix}{vmid}", kind, node_name, 1, 1 * GiB,
+                       4 * GiB, SHARED, f"10.10.{11 + vmid // 250}.{vmid % 250 + 1}")
+        if running and sim.nodes[node_name].alive:
+            _run(sim, rng, guest)

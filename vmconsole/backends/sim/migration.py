@@ -93,10 +93,9 @@ def targets(sim: Sim, guest: SimGuest) -> list[MigrationTarget]:
 
 
 def migrate(sim: Sim, guest: SimGuest, node: str, mode: MigrationMode,
-            with_local_disks: bool, via_ha: bool = False) -> TaskRecord:
-    """Migrate the guest to `node`. `via_ha`: a user asked for it and the guest is
-    HA-managed, so Proxmox makes it a request to the HA manager ("hamigrate"), which
-    the simulator carries out in the same task."""
+            with_local_disks: bool) -> TaskRecord:
+    """Migrate the guest to `node` (an HA-managed guest is moved by the HA manager, which
+    calls this at its LRM's round: `ha_admin.ha_move`)."""
     if node not in sim.nodes:
         raise InvalidInput(f"no node '{node}'", {"node": f"no node '{node}'"})
     ensure_free(guest, sim)
@@ -119,10 +118,8 @@ def migrate(sim: Sim, guest: SimGuest, node: str, mode: MigrationMode,
         raise InvalidInput(f"{label(guest)} has local disks ({', '.join(target.local_disks)})"
                            ": migrate with its local disks to copy them",
                            {"with_local_disks": "needed: the guest has local disks"})
-    task = sim.new_task("migrate", guest.id, guest.node, via_ha=via_ha)
+    task = sim.new_task("migrate", guest.id, guest.node)
     claim(sim, guest, task, lock="migrate")
-    if via_ha:
-        task.log.append(f"Requesting HA migration for {label(guest)} to node {node}")
     if guest.ha is not None:
         guest.ha.state = HAState.MIGRATE if guest.kind is GuestKind.VM else HAState.RELOCATE
     source = guest.node
@@ -191,6 +188,8 @@ class MigrationRun:
     def move_config(self) -> None:
         """The guest's config, and any local volumes copied over, now belong to the
         target."""
+        if self.guest.ha is not None:
+            self.sim.nodes[self.guest.node].lrm.service_left(self.sim.now)
         self.guest.node = self.target
         for disk in self.guest.disks:
             if disk.node is not None:

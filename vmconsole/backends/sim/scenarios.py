@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from vmconsole.backends.base import FaultKind, MigrationMode
-from vmconsole.backends.sim import faults, migration
+from vmconsole.backends.base import BackendError, FaultKind, MigrationMode
+from vmconsole.backends.sim import balance, faults, ft, migration, power
 from vmconsole.backends.sim.engine import RunInterval, Sim
 from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.state import HAResource
+from vmconsole.model import HARequest, HAState
 
 Step = Callable[[Sim, HAManager], None]
 
@@ -23,11 +25,24 @@ class Scenario:
     qdevice: bool
     steps: tuple[tuple[float, str, Step], ...]  # (seconds after start, what, action)
     watch: tuple[str, ...]  # the guests whose downtime the summary reports
+    # A lesson read from a file builds its own cluster instead of the classic lab, and
+    # may model pve-ha-manager's test hardware (instant boots, a reset powers off).
+    build: Callable[[Sim], None] | None = field(default=None, compare=False)
+    node_boot: float | None = None
+    reset_reboots: bool = True
+    shutdown_policy: str = "conditional"
+    quorum_options: tuple[str, ...] = ()  # votequorum: two_node, auto_tie_breaker, ...
 
 
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
         migration.migrate(sim, sim.guests[guest], node, mode, with_local_disks=False)
+    return step
+
+
+def _start(guest: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        power.start(sim, sim.guests[guest])
     return step
 
 
@@ -46,6 +61,29 @@ def _partition(*groups: list[str]) -> Step:
 def _restore(node: str | None = None) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
         faults.restore(sim, ha, None if node is None else sim.nodes[node])
+    return step
+
+
+def _make_ha(*guests: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        for guest in guests:
+            target = sim.guests[guest]
+            if target.ha is None:
+                target.ha = HAResource(HARequest.STARTED, HAState.STOPPED)
+            ha.services.request(target, HARequest.STARTED)
+    return step
+
+
+def _auto_rebalance(mode: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        balance.configure(ha, mode, True, threshold=10.0, hold=3, margin=3.0)
+    return step
+
+
+def _fault_tolerant(guest: str, secondary: str) -> Step:
+    def step(sim: Sim, ha: HAManager) -> None:
+        sim.ft_link_gbit = ft.FT_LINK_GBIT  # the lab gets its dedicated FT link
+        ft.enable(sim, sim.guests[guest], secondary)
     return step
 
 
@@ -76,6 +114,42 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
               (HEAL_AT, "repair the link", _restore())),
              ("qemu/100", "qemu/101")),
+    Scenario("split-brain-two-node", "two nodes with votequorum's two_node, the link cut: "
+             "both sides stay quorate and each may act - watch a guest run twice (why "
+             "Proxmox VE does not support two_node with HA); healed at +300 s", 2, False,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
+              (HEAL_AT, "repair the link", _restore())),
+             ("qemu/100", "qemu/101"), quorum_options=("two_node",)),
+    Scenario("split-brain-tie-breaker", "two nodes with auto_tie_breaker, the link cut: "
+             "the half with the lowest node id (pve1) keeps quorum and recovers pve2's HA "
+             "guest; healed at +300 s", 2, False,
+             ((10, "cut the link between pve1 and pve2", _partition(["pve1"], ["pve2"])),
+              (HEAL_AT, "repair the link", _restore())),
+             ("qemu/100", "qemu/101"), quorum_options=("auto_tie_breaker",)),
+    Scenario("last-man-standing", "three nodes with last_man_standing and auto_tie_breaker: "
+             "pve3 then pve2 power off; expected votes follow the cluster down and pve1 "
+             "alone keeps quorum and runs every HA guest", 3, False,
+             ((10, "power off pve3", _fault("pve3", FaultKind.POWER_OFF)),
+              (200, "power off pve2", _fault("pve2", FaultKind.POWER_OFF))),
+             ("qemu/101", "lxc/200"),
+             quorum_options=("last_man_standing", "auto_tie_breaker")),
+    Scenario("fault-tolerance", "test1 becomes fault tolerant (its shadow on pve2, over a "
+             "dedicated 10 Gbit link) next to web1, an HA VM on the same node; pve1 loses "
+             "power: test1's secondary goes live in about 100 ms, web1 is recovered by HA "
+             "in minutes", 3, False,
+             ((2, "start test1", _start("qemu/103")),
+              (40, "make test1 fault tolerant, secondary on pve2",
+               _fault_tolerant("qemu/103", "pve2")),
+              (60, "power off pve1", _fault("pve1", FaultKind.POWER_OFF))),
+             ("qemu/103", "qemu/100")),
+    Scenario("crs-rebalance", "test1 and proxy1 become HA services, leaving pve2 the "
+             "busiest node; then the CRS's auto-rebalance (static scheduler, threshold 10 "
+             "points, hold 3 rounds, margin 3) moves one service to even the load out",
+             3, False,
+             ((5, "make test1 (pve1) and proxy1 (pve2) HA services",
+               _make_ha("qemu/103", "lxc/201")),
+              (60, "turn on auto-rebalance", _auto_rebalance("static"))),
+             ("lxc/201",)),
     Scenario("partition", "partition 1|2 in three nodes: pve3 alone loses quorum and "
              "fences itself, the majority recovers its HA guest; healed at +300 s", 3, False,
              ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),
@@ -98,7 +172,11 @@ class ScenarioRun:
     def _step(self, what: str, action: Step) -> Callable[[], None]:
         def run() -> None:
             self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what}")
-            action(self.sim, self.ha)
+            try:
+                action(self.sim, self.ha)
+            except BackendError as exc:  # as the console would refuse it, say why
+                self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what} "
+                                 f"refused: {exc.message}")
         return run
 
     def summary(self) -> list[str]:
@@ -120,7 +198,7 @@ class ScenarioRun:
         for event in sim.events:
             if event.time >= self.started and event.kind in (
                     "watchdog_reset", "fence", "fenced", "crm_master", "quorum",
-                    "quorum_lost", "service_error"):
+                    "quorum_lost", "service_error", "ft_takeover"):
                 lines.append(f"+{event.time - self.started:5.1f} s  {event.message}")
         doubled = runs_twice(sim.run_log)
         lines.append("no guest ever ran on two nodes at once" if not doubled else

@@ -44,6 +44,8 @@ class HAResource:
     restarts: int = 0  # failed starts on the current node
     relocations: int = 0  # moves after failed starts
     maintenance_from: str | None = None  # the node it left for a maintenance, to go back
+    failback: bool = True  # the resource's own failback flag (PVE 9)
+    stop_timeout: float | None = None  # a stop command's timeout (0: hard stop)
 
 
 @dataclass(slots=True)
@@ -111,6 +113,12 @@ class LRM:
     mode: str = "active"
     lock_renewed: float = 0.0  # last renewal of the node's agent lock (120 s lease)
     watchdog_fed: float = 0.0  # last feed of the watchdog (60 s timeout)
+    idle_since: float | None = None  # when its last HA service left (it stays armed a while)
+
+    def service_left(self, now: float) -> None:
+        """An HA service left the node: the LRM's idle rounds count from here (LRM.pm's
+        `active_idle_rounds`)."""
+        self.idle_since = now
 
 
 @dataclass(slots=True)
@@ -127,8 +135,7 @@ class SimNode:
     storage_ok: bool = True
     partition: int = 0  # nodes talk only inside one partition
     instances: dict[str, Instance] = field(default_factory=dict)
-    ha_state: NodeHAState = NodeHAState.ONLINE
-    unknown_since: float | None = None
+    ha_state: NodeHAState = NodeHAState.ONLINE  # the CRM master's view (NodeStatus.pm)
     maintenance: bool = False
     lrm: LRM = field(default_factory=LRM)
 
@@ -152,3 +159,30 @@ class SimStorage:
     @property
     def id(self) -> str:
         return f"storage/{self.node}/{self.name}" if self.node else f"storage/{self.name}"
+
+
+@dataclass(slots=True)
+class Votequorum:
+    """The quorum section's options, and the state they keep."""
+
+    two_node: bool = False
+    wait_for_all: bool = False
+    last_man_standing: bool = False
+    auto_tie_breaker: bool = False
+    lms_window: float = 10.0  # last_man_standing_window, seconds
+    seen_all: bool = True  # wait_for_all: every node seen together since the cold start
+    expected: int | None = None  # last_man_standing's lowered expected votes
+
+    @property
+    def waits_for_all(self) -> bool:
+        return self.wait_for_all or self.two_node
+
+    def names(self) -> list[str]:
+        return [name for name in ("two_node", "wait_for_all", "last_man_standing",
+                                  "auto_tie_breaker") if getattr(self, name)]
+
+
+@dataclass(slots=True)
+class FTPair:
+    guest: str
+    secondary: str | None  # the node holding the shadow copy (None: re-protecting)

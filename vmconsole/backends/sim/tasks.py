@@ -19,11 +19,12 @@ _UPID_TYPES: dict[str, tuple[str, str]] = {
     "clone": ("qmclone", "vzclone"), "template": ("qmtemplate", "vztemplate"),
     "snapshot": ("qmsnapshot", "vzsnapshot"), "rollback": ("qmrollback", "vzrollback"),
     "delsnapshot": ("qmdelsnapshot", "vzdelsnapshot"), "migrate": ("qmigrate", "vzmigrate"),
+    # `ha-manager migrate|relocate`, and `qm migrate` of an HA-managed guest.
+    "hamigrate": ("hamigrate", "hamigrate"), "harelocate": ("harelocate", "harelocate"),
 }
-# A start, shutdown, stop or migration of an HA-managed guest is a request to the HA
+# A start, shutdown or stop of an HA-managed guest is a request to the HA
 # manager, logged by both APIs under the HA's own type (a shutdown is an "hastop").
-_HA_UPID_TYPES = {"start": "hastart", "shutdown": "hastop", "stop": "hastop",
-                  "migrate": "hamigrate"}
+_HA_UPID_TYPES = {"start": "hastart", "shutdown": "hastop", "stop": "hastop"}
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ WATCHDOG_TIMEOUT = 60.0  # watchdog-mux resets the node this long after the last
 NODE_BOOT = 60.0  # a reset or powered-on node until it rejoins the cluster
 OS_SHUTDOWN = 5.0  # a rebooting node, once its guests are off, until it leaves
 HA_STOP_TIMEOUT = 180.0  # the LRM's shutdown timeout before it stops a service hard
+IDLE_ROUNDS = 60  # an active LRM without services goes idle (disarms) after this many rounds
 
 
 def last_round(node: SimNode, t: float) -> float:

@@ -22,7 +22,10 @@ class FaultChoice:
     """What the user picked: a fault on the node, a restore, or a partition."""
 
     fault: FaultKind | None = None  # None with restore/partition/admin
-    admin: str | None = None  # "reboot", "maintenance_on", "maintenance_off"
+    # "reboot", "shutdown", "maintenance_on", "maintenance_off", or one for the HA stack:
+    # "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze", "disarm_ignore", "arm",
+    # "cfs_fail", "cfs_work"
+    admin: str | None = None
     restore: bool = False
     restore_all: bool = False
     partition: tuple[tuple[str, ...], ...] = ()
@@ -56,9 +59,11 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="faults.cancel")]
 
-    def __init__(self, node: str, nodes: list[str], node_admin: bool = False) -> None:
+    def __init__(self, node: str, nodes: list[str], node_admin: bool = False,
+                 ha_admin: bool = False) -> None:
         super().__init__()
         self.node, self.nodes, self.node_admin = node, nodes, node_admin
+        self.ha_admin = ha_admin
 
     def compose(self) -> ComposeResult:
         n = visible(self.node)  # a node's name is data: shown with markup=False below
@@ -74,10 +79,29 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         ]
         if self.node_admin:
             options += [
-                Option(f"Reboot {n} as an admin would (its HA services freeze)", id="reboot"),
+                Option(f"Reboot {n} as an admin would (its HA services follow the shutdown "
+                       "policy: by default they freeze)", id="reboot"),
+                Option(f"Shut down {n} as an admin would (by default its HA services fail "
+                       "over after the fence delay)", id="shutdown"),
                 Option(f"Maintenance mode on {n} (HA drains it by migration)",
                        id="maintenance_on"),
                 Option(f"End maintenance on {n}", id="maintenance_off"),
+            ]
+        if self.ha_admin:
+            options += [
+                Option(f"Restart the LRM on {n} (its HA services freeze, running on)",
+                       id="restart_lrm"),
+                Option(f"Restart the CRM on {n} (a master hands its lock over)",
+                       id="restart_crm"),
+                Option("Let the CRM master skip a round", id="skip_crm"),
+                Option("Disarm HA, freezing every service (fencing: standby)",
+                       id="disarm_freeze"),
+                Option("Disarm HA, ignoring every service (fencing: standby)",
+                       id="disarm_ignore"),
+                Option("Arm HA again", id="arm"),
+                Option(f"Cluster file system fails on {n} (its HA stack stalls)",
+                       id="cfs_fail"),
+                Option(f"Cluster file system works again on {n}", id="cfs_work"),
             ]
         with Vertical():
             yield Label(Text.assemble("Break the simulated cluster at ", (n, "bold")))
@@ -98,7 +122,9 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             self.dismiss(FaultChoice(restore=True))
         elif choice == "restore_all":
             self.dismiss(FaultChoice(restore_all=True))
-        elif choice in ("reboot", "maintenance_on", "maintenance_off"):
+        elif choice in ("reboot", "shutdown", "maintenance_on", "maintenance_off",
+                        "restart_lrm", "restart_crm", "skip_crm", "disarm_freeze",
+                        "disarm_ignore", "arm", "cfs_fail", "cfs_work"):
             self.dismiss(FaultChoice(admin=choice))
         else:
             self.dismiss(FaultChoice(fault=FaultKind(str(choice))))

@@ -1,0 +1,66 @@
+"""PVE 9 HA rules in the simulator: resource affinity (together, apart), node affinity
+as groups (strict or not), and every placement's candidates with the rule that left
+each out (what crm_simulate -s shows)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sim.conftest import wait
+from vmconsole.backends.base import FaultKind, HASettings, InvalidInput
+from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.scenarios import runs_twice
+from vmconsole.model import HARequest
+
+
+def test_keep_apart_moves_a_service_off_its_partners_node(lab: SimBackend,
+                                                           clock: ManualClock) -> None:
+    lab.ha_set("qemu/103", HASettings(request=HARequest.STARTED))  # test1, on pve1
+    wait(clock, lab, 40)
+    lab.ha_rule_set("web-apart", ["qemu/100", "qemu/103"], positive=False)
+    wait(clock, lab, 120)
+    web, test = lab.inventory().guest("qemu/100"), lab.inventory().guest("qemu/103")
+    assert web is not None and test is not None and web.node != test.node
+    move = next(e for e in lab.events() if e.kind == "ha_move" and "web-apart" in e.message)
+    assert "keep apart" in move.message and "candidates:" in move.message
+    assert runs_twice(lab.sim.run_log) == []
+
+
+def test_keep_together_follows_a_partner_without_swapping(lab: SimBackend,
+                                                          clock: ManualClock) -> None:
+    lab.ha_rule_set("web-with-dns", ["qemu/100", "lxc/200"], positive=True)
+    wait(clock, lab, 180)
+    web, dns = lab.inventory().guest("qemu/100"), lab.inventory().guest("lxc/200")
+    assert web is not None and dns is not None and web.node == dns.node
+    moves = [e for e in lab.events() if e.kind == "ha_move"]
+    assert len(moves) == 1  # one of them joined the other; no swap back and forth
+
+
+def test_recovery_honours_keep_apart_and_says_why(lab: SimBackend, clock: ManualClock) -> None:
+    """dns1 (pve3) must stay apart from web1 (pve1): when pve3 dies, pve2 is its only
+    place, and the recovery says why pve1 was out."""
+    lab.ha_rule_set("dns-apart", ["lxc/200", "qemu/100"], positive=False)
+    lab.inject_fault("pve3", FaultKind.POWER_OFF)
+    wait(clock, lab, 200)
+    recovered = next(e for e in lab.events() if e.kind == "recovered")
+    assert recovered.node == "pve2"
+    assert "pve1 out: rule dns-apart: keep apart" in recovered.message
+    assert "pve3 out: offline" in recovered.message
+    assert lab.placement("lxc/200")[0].startswith("pve2")
+
+
+def test_a_strict_group_edited_from_the_api(lab: SimBackend, clock: ManualClock) -> None:
+    lab.ha_group_set("only-pve2", {"pve2": 1}, restricted=True)
+    lab.ha_set("qemu/100", HASettings(request=HARequest.STARTED, group="only-pve2"))
+    wait(clock, lab, 90)
+    assert lab.inventory().guest("qemu/100").node == "pve2"  # type: ignore[union-attr]
+    lines = lab.placement("qemu/100")
+    assert "pve1 out: not in only-pve2's nodes, and one of them is online" in lines
+
+
+def test_rules_and_groups_are_checked(lab: SimBackend) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        lab.ha_rule_set("bad rule!", ["qemu/100"], positive=True)
+    assert set(bad.value.fields) == {"name", "resources"}
+    with pytest.raises(InvalidInput, match="no node pve9"):
+        lab.ha_group_set("g", {"pve9": 1})

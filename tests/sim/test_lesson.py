@@ -1,0 +1,85 @@
+"""Lessons from files: pve-ha-manager's test directory format (our own cases, written
+in upstream's format) held against their log.expect, and a teacher's TOML lesson."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.sim.conftest import wait
+from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.ha_testrun import compare
+from vmconsole.config import SimCluster
+
+CASES = Path(__file__).parent / "ha_cases"
+
+
+@pytest.mark.parametrize("case", ["lost-network", "restricted-comes-back"])
+def test_a_test_directory_plays_as_its_log_expect_says(case: str) -> None:
+    result = compare(CASES / case)
+    assert result.playable and result.matches, result.describe()
+
+
+def test_a_log_the_simulator_does_not_produce_is_reported(tmp_path: Path) -> None:
+    case = tmp_path / "wrong"
+    shutil.copytree(CASES / "lost-network", case)
+    log = (case / "log.expect").read_text().replace("to node 'node1'", "to node 'node3'")
+    (case / "log.expect").write_text(log.replace("node1/lrm: service status ct:201",
+                                                 "node3/lrm: service status ct:201"))
+    result = compare(case)
+    assert result.playable and not result.matches
+    assert "missing recovered ct:201 node3" in result.describe()
+
+
+def test_a_command_the_simulator_cannot_play_is_named() -> None:
+    result = compare(CASES / "not-playable")
+    assert not result.playable and "pve-manager-version node2 set 9.0.0" in result.reason
+
+
+LESSON = """
+name = "lost-node"
+description = "power off node2 and watch its HA service come back"
+nodes = ["node1", "node2", "node3"]
+watch = ["vm:101"]
+[services]
+"vm:101" = { node = "node2", state = "started", group = "prefer-node2" }
+[groups.prefer-node2]
+nodes = { node2 = 2, node1 = 1 }
+[[steps]]
+at = 10
+do = "power node2 off"
+"""
+
+
+def test_a_teachers_lesson_file_plays_on_the_demo(tmp_path: Path,
+                                                  clock: ManualClock) -> None:
+    lesson = tmp_path / "lost-node.toml"
+    lesson.write_text(LESSON)
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    assert sorted(backend.sim.nodes) == ["node1", "node2", "node3"]
+    wait(clock, backend, 240)
+    guest = backend.inventory().guest("qemu/101")
+    assert guest is not None and guest.node == "node1" and guest.running  # group's next
+    summary = backend.scenario_summary()
+    assert summary[0].startswith("scenario lost-node")
+    assert any("101 (vm101): unreachable" in line for line in summary)
+
+
+def test_a_lesson_with_a_command_it_cannot_play_is_refused(tmp_path: Path) -> None:
+    lesson = tmp_path / "bad.toml"
+    lesson.write_text(LESSON.replace("power node2 off", "fence node2 now"))
+    with pytest.raises(InvalidInput, match="cannot play 'fence node2 now'"):
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+
+
+def test_a_lesson_with_hidden_characters_or_stray_nodes_is_refused(tmp_path: Path) -> None:
+    lesson = tmp_path / "evil.toml"
+    lesson.write_text(LESSON.replace('"node1", "node2"', '"node1", "no\\u001bde2"'))
+    with pytest.raises(InvalidInput, match=r"'no\\x1bde2' is not a node name"):
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+    lesson.write_text(LESSON.replace('node = "node2"', 'node = "node9"'))
+    with pytest.raises(InvalidInput, match="vm:101 on node9"):
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())

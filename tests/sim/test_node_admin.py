@@ -1,0 +1,75 @@
+"""An admin's node shutdown and reboot under Proxmox's HA shutdown policies (LRM.pm's
+shutdown_request: conditional, freeze, failover, migrate)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sim.conftest import wait
+from tests.sim.test_ha import first
+from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.scenarios import runs_twice
+from vmconsole.backends.sim.timing import FENCE_DELAY, ROUND
+from vmconsole.model import HAState
+
+
+def test_a_shutdown_under_the_default_policy_fails_over_without_a_lock_wait(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """conditional = failover on a shutdown: the LRM stops dns1 and releases its lock,
+    so the CRM recovers it on the fence round, with no 120 s lease to wait for."""
+    t0 = lab.now()
+    lab.shutdown_node("pve3")  # build1 ignores ACPI: stopped after 180 s
+    wait(clock, lab, 300)
+    events = [e for e in lab.events() if e.time >= t0]
+    assert "shutdown policy conditional" in first(events, "node_shutdown", "pve3").message
+    lost = first(events, "node_lost", "pve3")
+    fenced = first(events, "fenced", "pve3")
+    assert fenced.time == first(events, "fence", "pve3").time  # the lock was free
+    assert FENCE_DELAY - ROUND <= fenced.time - lost.time <= FENCE_DELAY
+    assert "watchdog_reset" not in [e.kind for e in events]
+    guest = lab.inventory().guest("lxc/200")
+    assert guest is not None and guest.node != "pve3" and guest.running
+    assert not lab.sim.nodes["pve3"].powered  # a shutdown: it stays off
+
+
+def test_a_shutdown_under_the_freeze_policy_keeps_services_on_the_node(
+        lab: SimBackend, clock: ManualClock) -> None:
+    lab.set_shutdown_policy("freeze")
+    lab.shutdown_node("pve3")
+    wait(clock, lab, 300)
+    guest = lab.inventory().guest("lxc/200")
+    assert guest is not None and guest.node == "pve3" and not guest.running
+    assert guest.ha is not None and guest.ha.state is HAState.FREEZE
+    assert not any(e.kind in ("fence", "recovered") for e in lab.events())
+
+
+def test_a_reboot_under_the_migrate_policy_drains_first_and_brings_back(
+        lab: SimBackend, clock: ManualClock) -> None:
+    lab.set_shutdown_policy("migrate")
+    t0 = lab.now()
+    lab.reboot_node("pve1")  # web1 (HA) runs there; test1 is not HA
+    wait(clock, lab, 400)
+    events = [e for e in lab.events() if e.time >= t0]
+    moved = first(events, "migration_done")
+    assert moved.guest == "qemu/100" and moved.time < first(events, "node_booted").time
+    assert lab.probe("qemu/100") is not None  # never down: migrated live, both ways
+    assert [r.node for r in lab.sim.run_log if r.guest == "qemu/100"][-1] == "pve1"
+    assert "fence" not in [e.kind for e in events]
+    assert runs_twice(lab.sim.run_log) == []
+
+
+def test_the_master_shutting_down_hands_over_at_once(lab: SimBackend,
+                                                     clock: ManualClock) -> None:
+    """A CRM that exits cleanly releases the manager lock: no 120 s lease."""
+    assert lab.ha.master == "pve1"
+    lab.shutdown_node("pve1")
+    wait(clock, lab, 60)
+    lost = first(lab.events(), "crm_master_lost")
+    takeover = first(lab.events(), "crm_master")
+    assert takeover.time - lost.time <= ROUND and lab.ha.master == "pve2"
+
+
+def test_an_unknown_shutdown_policy_is_refused(lab: SimBackend) -> None:
+    with pytest.raises(InvalidInput, match="unknown shutdown policy"):
+        lab.set_shutdown_policy("panic")

@@ -1,0 +1,188 @@
+"""Fault tolerance as the course teaches it (VMware FT; Remus on Xen): a primary VM and
+a shadow copy on another node, kept in step by continuous checkpointing.
+
+Every checkpoint interval (25 ms) the primary pauses briefly, its dirtied pages and
+device state go over the FT link to the secondary, and its network output is released
+only once the secondary has them. When the primary's node dies or is cut off, the
+secondary notices the missing checkpoints (three intervals) and goes live with the
+in-flight state: no reboot, an outage of about 100 ms, where HA needs minutes. Then a new
+secondary is copied to another node, and the VM is protected again.
+
+The limits the course lists, enforced with their reasons: a dedicated low-latency
+10 Gbit link (the lab's cluster network is 1 Gbit); at most 4 FT VMs and 8 FT vCPUs per
+host (primaries and secondaries count); the VM is not an HA resource (the simulator keeps
+the two mechanisms apart). The price is shown: the primary's slowdown and the link load.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from vmconsole.backends.base import Conflict, InvalidInput, NotSupported
+from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.guards import ensure_quorate, label
+from vmconsole.backends.sim.state import FTPair, MiB, SimGuest
+from vmconsole.model import GuestKind
+
+CHECKPOINT = 0.025  # seconds between checkpoints
+DETECT = 3 * CHECKPOINT + 0.03  # missed checkpoints, then the secondary goes live
+FT_LINK_GBIT = 10.0  # what FT needs
+FT_LINK_SPEED = 1150 * MiB  # bytes/s on a 10 Gbit link, after protocol overhead
+MAX_FT_VMS = 4  # per host, primaries and secondaries
+MAX_FT_VCPUS = 8  # per host
+
+
+def dirty_rate(sim: Sim, guest: SimGuest) -> float:
+    """Bytes/s the VM dirties (the same model as live migration's pre-copy)."""
+    return (4 + 120 * sim.load.profile(guest.load_index).cpu_mean) * MiB
+
+
+def cost(sim: Sim, guest: SimGuest) -> tuple[float, float]:
+    """(the primary's slowdown in percent, the FT link's load in percent)."""
+    per_checkpoint = dirty_rate(sim, guest) * CHECKPOINT
+    pause = per_checkpoint / FT_LINK_SPEED + 0.0005  # copy the dirty pages, then resume
+    return 100 * pause / (CHECKPOINT + pause), 100 * dirty_rate(sim, guest) / FT_LINK_SPEED
+
+
+def _host_load(sim: Sim, node: str, skip: str = "") -> tuple[int, int]:
+    """(FT VMs, FT vCPUs) a host carries, primaries and secondaries."""
+    vms = vcpus = 0
+    for pair in sim.ft.values():
+        guest = sim.guests[pair.guest]
+        if pair.guest != skip and node in (guest.node, pair.secondary):
+            vms += 1
+            vcpus += guest.maxcpu
+    return vms, vcpus
+
+
+def _refusal(sim: Sim, guest: SimGuest, node: str) -> str | None:
+    vms, vcpus = _host_load(sim, node, guest.id)
+    if vms + 1 > MAX_FT_VMS:
+        return f"{node} already carries {vms} FT VMs (at most {MAX_FT_VMS} per host)"
+    if vcpus + guest.maxcpu > MAX_FT_VCPUS:
+        return (f"{node} would carry {vcpus + guest.maxcpu} FT vCPUs (at most "
+                f"{MAX_FT_VCPUS} per host)")
+    return None
+
+
+def enable(sim: Sim, guest: SimGuest, secondary: str) -> None:
+    """Turn FT on: a shadow copy on `secondary`. Raises NotSupported or InvalidInput
+    with the course's reason."""
+    if guest.kind is not GuestKind.VM:
+        raise NotSupported("fault tolerance keeps a VM's CPU and memory state in step; "
+                           "containers have no such state to checkpoint")
+    if sim.ft_link_gbit < FT_LINK_GBIT:
+        raise NotSupported(f"fault tolerance needs a dedicated low-latency {FT_LINK_GBIT:.0f} "
+                           f"Gbit link for its checkpoints; this cluster has "
+                           f"{sim.ft_link_gbit:.0f} Gbit")
+    if guest.ha is not None:
+        raise Conflict(f"{label(guest)} is an HA resource: take it out of HA first (the "
+                       "simulator keeps FT and HA apart)")
+    if guest.id in sim.ft:
+        raise Conflict(f"{label(guest)} is fault tolerant already")
+    if sim.running_on_own_node(guest) is None:
+        raise Conflict(f"{label(guest)} is not running: FT protects a running VM")
+    ensure_quorate(sim, guest.node)
+    problems = {}
+    if secondary not in sim.nodes or secondary == guest.node:
+        problems["secondary"] = "another node of the cluster"
+    else:
+        for node in (guest.node, secondary):
+            if reason := _refusal(sim, guest, node):
+                problems["secondary" if node == secondary else "node"] = reason
+    if problems:
+        raise InvalidInput("fault tolerance refused: " + "; ".join(problems.values()),
+                           problems)
+    sim.ft[guest.id] = FTPair(guest.id, secondary)
+    slowdown, link = cost(sim, guest)
+    sim.narrate("ft_on", f"{guest.vmid} ({guest.name}) is fault tolerant: its shadow copy on "
+                f"{secondary} follows it every {CHECKPOINT * 1000:.0f} ms; price: the "
+                f"primary runs about {slowdown:.0f}% slower, the FT link is {link:.0f}% "
+                "busy", guest.node, guest.id)
+
+
+def disable(sim: Sim, guest: SimGuest) -> None:
+    if sim.ft.pop(guest.id, None) is None:
+        raise Conflict(f"{label(guest)} is not fault tolerant")
+    sim.narrate("ft_off", f"{guest.vmid}: fault tolerance off, its shadow copy removed",
+                guest.node, guest.id)
+
+
+def membership_changed(sim: Sim, reachable: dict[str, set[str]],
+                       quorate: dict[str, bool]) -> None:
+    """React to node losses: `reachable[node]` are the nodes it can talk to (itself
+    included; empty when it is down). When primary and secondary lose each other, one
+    of them wins the shared disk's lock: the primary if it is still up in the quorate
+    part of the cluster, else the secondary, which goes live."""
+    for pair in list(sim.ft.values()):
+        guest = sim.guests.get(pair.guest)
+        if guest is None:
+            sim.ft.pop(pair.guest, None)
+            continue
+        primary, secondary = guest.node, pair.secondary
+        if secondary is None:
+            continue
+        if not reachable.get(secondary):
+            pair.secondary = None
+            sim.narrate("ft_unprotected", f"{guest.vmid}: its secondary's node {secondary} is "
+                        "gone; the primary runs on unprotected while a new secondary is "
+                        "copied", primary, guest.id)
+            _reprotect(sim, pair)
+        elif primary not in reachable[secondary]:
+            if sim.nodes[primary].alive and quorate.get(primary, False):
+                pair.secondary = None
+                sim.narrate("ft_unprotected", f"{guest.vmid}: its secondary on {secondary} "
+                            "is cut off; the primary keeps the disk lock and runs on while a "
+                            "new secondary is copied", primary, guest.id)
+                _reprotect(sim, pair)
+            else:
+                sim.at(sim.now + DETECT, partial(_takeover, sim, pair, primary))
+
+
+def _takeover(sim: Sim, pair: FTPair, old: str) -> None:
+    guest = sim.guests.get(pair.guest)
+    secondary = pair.secondary
+    if guest is None or secondary is None or guest.node != old or pair.guest not in sim.ft:
+        return
+    if not sim.nodes[secondary].alive:
+        return
+    sim.end_instance(guest.id, old)  # an isolated primary lost the disk lock: it stops
+    guest.node = secondary
+    sim.start_instance(guest.id, secondary, booted=True)
+    pair.secondary = None
+    sim.narrate("ft_takeover", f"{guest.vmid} ({guest.name}): the secondary on {secondary} "
+                f"missed three checkpoints and went live with the in-flight state, "
+                f"{DETECT * 1000:.0f} ms after the last one - no reboot; a new secondary is "
+                "copied next", secondary, guest.id)
+    _reprotect(sim, pair)
+
+
+def _reprotect(sim: Sim, pair: FTPair) -> None:
+    """Copy a new secondary to the least loaded node that may take it."""
+    guest = sim.guests[pair.guest]
+    choices = [n for n in sim.nodes.values() if n.alive and n.net_up and n.name != guest.node
+               and _refusal(sim, guest, n.name) is None]
+    if not choices:
+        sim.narrate("ft_unprotected", f"{guest.vmid}: no node can hold a new secondary "
+                    "(FT limits, or nodes down): it runs unprotected", guest.node, guest.id)
+        return
+    target = min(choices, key=lambda n: (_host_load(sim, n.name)[0], n.index)).name
+    seconds = guest.maxmem / FT_LINK_SPEED
+
+    def done() -> None:
+        if pair.guest in sim.ft and pair.secondary is None and sim.nodes[target].alive:
+            pair.secondary = target
+            sim.narrate("ft_on", f"{guest.vmid} is protected again: new secondary on "
+                        f"{target}", guest.node, guest.id)
+    sim.after(seconds, done)
+
+
+def status(sim: Sim, guest: SimGuest) -> list[str]:
+    pair = sim.ft.get(guest.id)
+    if pair is None:
+        return [f"{label(guest)}: not fault tolerant"]
+    slowdown, link = cost(sim, guest)
+    where = f"secondary on {pair.secondary}" if pair.secondary else "unprotected"
+    return [f"{label(guest)}: primary on {guest.node}, {where}",
+            f"checkpoint every {CHECKPOINT * 1000:.0f} ms; primary slowdown ~{slowdown:.0f}%; "
+            f"FT link {link:.0f}% busy"]

@@ -1,0 +1,93 @@
+"""PVE 9's HA rules: node affinity (a group's nodes and priorities, strict or not) and
+resource affinity (keep services together, or apart), as Manager.pm's
+select_service_node applies them, with the reason for every node it leaves out (what
+Pacemaker's `crm_simulate -s` shows next to each score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vmconsole.backends.sim.state import SimGuest, SimNode
+from vmconsole.model import HAState
+
+if TYPE_CHECKING:
+    from vmconsole.backends.sim.engine import Sim
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceAffinity:
+    """`resource-affinity: NAME` with `resources` and `affinity positive|negative`."""
+
+    name: str
+    resources: tuple[str, ...]  # guest ids: qemu/100, lxc/200
+    positive: bool  # together (positive) or apart (negative)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One node as the scheduler saw it for one placement."""
+
+    node: str
+    score: tuple[int, float] | None  # (HA services, memory used fraction); None: excluded
+    reason: str = ""  # why it was excluded, or "chosen"
+
+
+def _placed(sim: Sim, guest_id: str) -> str | None:
+    other = sim.guests.get(guest_id)
+    if other is None or other.ha is None:
+        return None
+    from vmconsole.backends.sim.ha_services import ACTIVE_STATES  # a cycle otherwise
+
+    return other.node if other.ha.state in ACTIVE_STATES else None
+
+
+def affinity(sim: Sim, guest: SimGuest) -> tuple[dict[str, str], dict[str, str]]:
+    """Manager.pm's get_resource_affinity: node -> rule name for the nodes where the
+    guest's positive partners run (together) and where its negative ones run (apart)."""
+    together: dict[str, str] = {}
+    apart: dict[str, str] = {}
+    for rule in sim.affinity_rules:
+        if guest.id not in rule.resources:
+            continue
+        for other in rule.resources:
+            if other != guest.id and (node := _placed(sim, other)) is not None:
+                (together if rule.positive else apart)[node] = rule.name
+    return together, apart
+
+
+def excluded_by_affinity(sim: Sim, guest: SimGuest, node: SimNode,
+                         together: dict[str, str], apart: dict[str, str]) -> str | None:
+    """Why resource affinity keeps the guest off `node`, or None."""
+    if node.name in apart:
+        return f"rule {apart[node.name]}: keep apart from a service on {node.name}"
+    if together and node.name not in together:
+        where = ", ".join(sorted(together))
+        return f"rule {together[next(iter(together))]}: keep together (on {where})"
+    return None
+
+
+def partner_moving(sim: Sim, guest: SimGuest) -> bool:
+    """A service sharing a rule with this one is migrating or relocating."""
+    for rule in sim.affinity_rules:
+        if guest.id in rule.resources:
+            for other in rule.resources:
+                partner = sim.guests.get(other)
+                if other != guest.id and partner is not None and partner.ha is not None and (
+                        partner.ha.state in (HAState.MIGRATE, HAState.RELOCATE)):
+                    return True
+    return False
+
+
+def validate(sim: Sim, rule: ResourceAffinity) -> dict[str, str]:
+    """Problems with a rule, by field (empty: fine)."""
+    problems = {}
+    unknown = [r for r in rule.resources if r not in sim.guests]
+    if unknown:
+        problems["resources"] = f"no guest {', '.join(unknown)}"
+    elif len(set(rule.resources)) < 2:
+        problems["resources"] = "a resource-affinity rule needs two resources or more"
+    if not rule.name or not rule.name.replace("-", "").replace("_", "").isalnum():
+        problems["name"] = "letters, digits, - and _ only"
+    return problems

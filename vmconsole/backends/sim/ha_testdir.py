@@ -1,0 +1,251 @@
+"""pve-ha-manager's regression test directories (`src/test/test-*`), read as data.
+
+A directory holds `cmdlist` (JSON: a list of rounds, each a list of commands),
+`hardware_status` (JSON: node -> power, network), `service_config` (JSON: sid -> node,
+state, group, max_restart, max_relocate), optionally `groups` and `rules_config` (the
+section-config text of /etc/pve/ha), `manager_status` and `log.expect`, the log the real
+manager writes for that scenario. Only the format is known here; `lesson.py` plays it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmconsole.backends.base import InvalidInput
+from vmconsole.text import visible
+
+# The test harness (src/PVE/HA/Sim/TestHardware.pm): a loop of at least 20 s runs every
+# node's CRM and LRM once; a new line of the cmdlist is taken every fifth loop.
+HARNESS_LOOP = 20.0
+COMMAND_EVERY = 5
+END_AFTER = 500.0  # the run ends this long after the last command
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")  # a hostname
+
+# Files that describe what the simulator does not model (CRS, datacenter options).
+UNSUPPORTED_FILES = ("static_service_stats", "dynamic_service_stats")
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    sid: str  # vm:101, ct:200
+    node: str
+    state: str  # started, stopped, disabled, ignored (Sim/Hardware.pm: default disabled)
+    group: str | None = None
+    max_restart: int = 1
+    max_relocate: int = 1
+    failback: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """An HA group, or a node-affinity rule read as one (nodes with priorities)."""
+
+    name: str
+    priorities: dict[str, int]
+    restricted: bool = False
+    nofailback: bool = False
+    resources: tuple[str, ...] = ()  # a rule names its resources; a group is named by them
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEvent:
+    """One event of a failover as the manager logs it, in the scenario's seconds."""
+
+    time: float
+    kind: str  # node_state, fenced, recovered, started
+    subject: str  # a node or a service id
+    value: str = ""  # the new node state, or the node a service went to
+
+
+@dataclass(slots=True)
+class HATestCase:
+    name: str
+    nodes: dict[str, tuple[bool, bool]]  # node -> (powered, network up) at the start
+    services: list[Service]
+    groups: list[Group]
+    rounds: list[list[str]]  # the cmdlist
+    problems: list[str] = field(default_factory=list)  # why the simulator cannot play it
+    expected: list[KeyEvent] | None = None  # from log.expect
+    readme: str = ""
+    shutdown_policy: str = "conditional"  # datacenter.cfg's ha: shutdown_policy
+    # resource-affinity rules: (name, sids, positive)
+    affinity: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
+
+
+def _json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{path.name}: {exc}", {path.name: str(exc)}) from exc
+
+
+def _sections(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """/etc/pve/ha's section config: `type: id` then tab-indented `key value` lines."""
+    out: list[tuple[str, str, dict[str, str]]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            kind, _, ident = line.partition(":")
+            out.append((kind.strip(), ident.strip(), {}))
+        elif out:
+            key, _, value = line.strip().partition(" ")
+            out[-1][2][key] = value.strip()
+    return out
+
+
+def _priorities(spec: str) -> dict[str, int]:
+    out = {}
+    for item in spec.split(","):
+        node, _, priority = item.strip().partition(":")
+        out[node] = int(priority) if priority else 0
+    return out
+
+
+def parse_rules(text: str, problems: list[str],
+                affinity: list[tuple[str, tuple[str, ...], bool]]) -> list[Group]:
+    """Node-affinity rules become groups; resource-affinity rules go to `affinity` as
+    (name, sids, positive); other rule types are noted as problems."""
+    groups = []
+    for kind, ident, keys in _sections(text):
+        if keys.get("disable") == "1":
+            continue
+        resources = tuple(r.strip() for r in keys.get("resources", "").split(","))
+        if kind == "resource-affinity":
+            affinity.append((ident, resources, keys.get("affinity") == "positive"))
+            continue
+        if kind != "node-affinity":
+            problems.append(f"rule type '{kind}' ({ident})")
+            continue
+        groups.append(Group(f"rule:{ident}", _priorities(keys.get("nodes", "")),
+                            restricted=keys.get("strict") == "1",
+                            resources=tuple(r.strip() for r in
+                                            keys.get("resources", "").split(","))))
+    return groups
+
+
+def parse_groups(text: str) -> list[Group]:
+    return [Group(ident, _priorities(keys.get("nodes", "")),
+                  restricted=keys.get("restricted") == "1",
+                  nofailback=keys.get("nofailback") == "1")
+            for kind, ident, keys in _sections(text) if kind == "group"]
+
+
+_NODE_STATE = re.compile(r"(\S+)/crm: node '([^']+)': state changed from '[^']+' => '([^']+)'")
+_FENCED = re.compile(r"(\S+)/crm: fencing: acknowledged - got agent lock for node '([^']+)'")
+_RECOVER = re.compile(r"/crm: recover service '([^']+)'(?: from fenced node '[^']+')? "
+                      r"(?:to node '([^']+)'|to previous failed and fenced node '([^']+)')")
+_STARTED = re.compile(r"(\S+)/lrm: service status (\S+) started")
+_STOPPED = re.compile(r"(\S+)/lrm: service status (\S+) stopped")
+_LINE = re.compile(r"^\w+\s+(\d+)\s+(.*)$")
+
+
+def parse_log(text: str) -> tuple[list[KeyEvent], dict[str, str]]:
+    """The key events of a log.expect, and where each service runs at its end."""
+    events: list[KeyEvent] = []
+    running: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if not m:
+            continue
+        t, rest = float(m.group(1)), m.group(2)
+        if n := _NODE_STATE.search(rest):
+            events.append(KeyEvent(t, "node_state", n.group(2), n.group(3)))
+        elif n := _FENCED.search(rest):
+            events.append(KeyEvent(t, "fenced", n.group(2)))
+        elif n := _RECOVER.search(rest):
+            events.append(KeyEvent(t, "recovered", n.group(1), n.group(2) or n.group(3)))
+        elif n := _STARTED.search(rest):
+            events.append(KeyEvent(t, "started", n.group(2), n.group(1)))
+            running[n.group(2)] = n.group(1)
+        elif n := _STOPPED.search(rest):
+            running.pop(n.group(2), None)
+        if "killed by poweroff" in rest or "stopped by poweroff" in rest:
+            node = rest.split("'")[1] if "server '" in rest else rest.split("/")[0]
+            running = {sid: where for sid, where in running.items() if where != node}
+    return events, running
+
+
+def command_times(rounds: list[list[str]]) -> tuple[list[float], float]:
+    """When the harness runs each line of the cmdlist, and when the run ends: the loop
+    arithmetic of TestHardware.pm's run() (a `delay N` holds the next line back)."""
+    times: list[float] = []
+    now, loop_count, next_cmd_at, last_command = 0.0, 0, 0.0, 0.0
+    pending = list(rounds)
+    while True:
+        now += HARNESS_LOOP
+        if now < next_cmd_at:
+            continue
+        if loop_count % COMMAND_EVERY == 0:
+            if not pending:
+                if now - last_command > END_AFTER:
+                    return times, now
+            else:
+                line = pending.pop(0)
+                times.append(now)
+                last_command = now
+                for cmd in line:
+                    if m := re.match(r"^delay\s+(\d+)\s*$", cmd):
+                        next_cmd_at = now + int(m.group(1))
+        loop_count += 1
+
+
+def read_testdir(path: Path) -> HATestCase:
+    """Read one test directory. Raises InvalidInput when a file is missing or malformed;
+    what the simulator cannot model is listed in `problems`, not raised."""
+    if not (path / "cmdlist").is_file():
+        raise InvalidInput(f"{path}: no cmdlist: not a pve-ha-manager test directory",
+                           {"scenario": "no cmdlist"})
+    problems: list[str] = []
+    rounds = _json(path / "cmdlist")
+    if not isinstance(rounds, list) or not all(
+            isinstance(r, list) and all(isinstance(c, str) for c in r) for r in rounds):
+        raise InvalidInput(f"{path}/cmdlist: expected a list of lists of commands",
+                           {"cmdlist": "a list of lists of strings"})
+    hardware = _json(path / "hardware_status")
+    if not isinstance(hardware, dict):
+        raise InvalidInput(f"{path}/hardware_status: expected an object",
+                           {"hardware_status": "an object"})
+    nodes = {str(name): (d.get("power") == "on", d.get("network") == "on")
+             for name, d in sorted(hardware.items()) if isinstance(d, dict)}
+    bad = [visible(n) for n in nodes if not NODE_NAME.match(n)]
+    if bad:
+        raise InvalidInput(f"{path}/hardware_status: not node names: {', '.join(bad)}",
+                           {"hardware_status": "node names are hostnames"})
+    config = _json(path / "service_config")
+    if not isinstance(config, dict):
+        raise InvalidInput(f"{path}/service_config: expected an object",
+                           {"service_config": "an object"})
+    services = []
+    for sid, d in sorted(config.items()):
+        state = d.get("state") or "disabled"
+        services.append(Service(sid, d["node"], "started" if state == "enabled" else state,
+                                d.get("group"), int(d.get("max_restart", 1)),
+                                int(d.get("max_relocate", 1)),
+                                str(d.get("failback", 1)) not in ("0", "False")))
+    groups = parse_groups((path / "groups").read_text()) if (path / "groups").is_file() else []
+    affinity: list[tuple[str, tuple[str, ...], bool]] = []
+    if (path / "rules_config").is_file():
+        groups += parse_rules((path / "rules_config").read_text(), problems, affinity)
+    problems += [f"file {name}" for name in UNSUPPORTED_FILES if (path / name).exists()]
+    policy = "conditional"
+    if (path / "datacenter.cfg").is_file():
+        datacenter = _json(path / "datacenter.cfg")
+        ha = datacenter.get("ha", {}) if isinstance(datacenter, dict) else {}
+        policy = str(ha.get("shutdown_policy", policy))
+        if not isinstance(datacenter, dict) or set(datacenter) - {"ha"} or set(ha) - {
+                "shutdown_policy"}:
+            problems.append("datacenter.cfg options other than ha: shutdown_policy")
+    status = _json(path / "manager_status") if (path / "manager_status").is_file() else {}
+    if status:
+        problems.append("a manager_status to start from")
+    expected = None
+    if (path / "log.expect").is_file():
+        expected, _ = parse_log((path / "log.expect").read_text())
+    readme = (path / "README").read_text() if (path / "README").is_file() else ""
+    return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
+                      readme.strip(), policy, affinity)

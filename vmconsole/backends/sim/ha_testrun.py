@@ -1,0 +1,131 @@
+"""Play a pve-ha-manager test directory in the simulator and hold the result against
+its `log.expect`: the key events (node state changes, fence, the agent lock taken,
+recovery, start) each within one round of the harness (20 s), and where every service
+runs at the end.
+
+    python -m vmconsole.backends.sim.ha_testrun DIR [DIR ...]
+
+prints one line per directory and a count: how many the simulator can play, how many
+match.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmconsole.backends.base import ClusterEvent, InvalidInput
+from vmconsole.backends.sim.backend import SimBackend
+from vmconsole.backends.sim.clock import ManualClock
+from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, KeyEvent, parse_log, read_testdir
+from vmconsole.backends.sim.lesson import sid_of, testcase_scenario
+from vmconsole.config import SimCluster
+
+TOLERANCE = HARNESS_LOOP  # one CRM round of the harness
+
+_NODE_STATES = {"node_lost": "unknown", "node_online": "online", "fence": "fence",
+                "maintenance": "maintenance", "maintenance_end": "online"}
+
+
+def key_events(events: list[ClusterEvent], start: float, origin: float,
+               ha_managed: Callable[[str], bool]) -> list[KeyEvent]:
+    """The simulator's events in the terms of the manager's log, in harness seconds."""
+    out = []
+    for e in events:
+        t = e.time - start + origin
+        if e.kind in _NODE_STATES and e.node:
+            out.append(KeyEvent(t, "node_state", e.node, _NODE_STATES[e.kind]))
+        elif e.kind == "fenced" and e.node:
+            out += [KeyEvent(t, "fenced", e.node), KeyEvent(t, "node_state", e.node, "unknown")]
+        elif e.kind in ("recovered", "started") and e.guest and e.node:
+            out.append(KeyEvent(t, e.kind, sid_of(e.guest), e.node))
+        elif e.kind == "migration_done" and e.guest and e.node and ha_managed(e.guest):
+            # the target's LRM reports the migrated service started
+            out.append(KeyEvent(t, "started", sid_of(e.guest), e.node))
+    return out
+
+
+@dataclass
+class Comparison:
+    name: str
+    playable: bool
+    reason: str = ""
+    missing: list[KeyEvent] = field(default_factory=list)  # in log.expect, not in the sim
+    extra: list[KeyEvent] = field(default_factory=list)  # in the sim, not in log.expect
+    placement: tuple[dict[str, str], dict[str, str]] = ({}, {})  # expected, simulated
+
+    @property
+    def matches(self) -> bool:
+        return (self.playable and not self.missing and not self.extra
+                and self.placement[0] == self.placement[1])
+
+    def describe(self) -> str:
+        if not self.playable:
+            return f"{self.name}: not playable ({self.reason})"
+        if self.matches:
+            return f"{self.name}: matches"
+        parts = [f"missing {e.kind} {e.subject} {e.value} at {e.time:.0f}"
+                 for e in self.missing]
+        parts += [f"extra {e.kind} {e.subject} {e.value} at {e.time:.0f}" for e in self.extra]
+        if self.placement[0] != self.placement[1]:
+            parts.append(f"placement {self.placement[1]} instead of {self.placement[0]}")
+        return f"{self.name}: differs: " + "; ".join(parts)
+
+
+def _match(expected: list[KeyEvent], actual: list[KeyEvent]
+           ) -> tuple[list[KeyEvent], list[KeyEvent]]:
+    left = list(actual)
+    missing = []
+    for want in expected:
+        hit = next((a for a in left if (a.kind, a.subject, a.value) ==
+                    (want.kind, want.subject, want.value)
+                    and abs(a.time - want.time) <= TOLERANCE), None)
+        if hit is None:
+            missing.append(want)
+        else:
+            left.remove(hit)
+    return missing, left
+
+
+def compare(path: Path) -> Comparison:
+    """Play one test directory and compare it with its log.expect."""
+    case = read_testdir(path)
+    try:
+        scenario, origin, end = testcase_scenario(case)
+    except InvalidInput as exc:
+        return Comparison(case.name, False, exc.message.split(": ", 1)[-1])
+    log = (path / "log.expect").read_text() if (path / "log.expect").is_file() else ""
+    expected, placement = parse_log(log)
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=str(path)), clock=clock)
+    start = backend.now()
+    while backend.now() - start < end - origin:
+        clock.advance(1.0)
+        backend.inventory()
+    # What happens during the start-up line is the simulator's starting point.
+    expected = [e for e in expected if e.time >= origin + HARNESS_LOOP or origin == 0]
+    actual = key_events(backend.events(), start, origin,
+                        lambda g: g in backend.sim.guests and backend.sim.guests[g].ha is not None)
+    missing, extra = _match(expected, actual)
+    simulated = {}
+    for guest_id in scenario.watch:
+        where = backend.sim.instance(guest_id)
+        if where is not None:
+            simulated[sid_of(guest_id)] = where[0].name
+    return Comparison(case.name, True, "", missing, extra, (placement, simulated))
+
+
+def main(argv: list[str]) -> int:
+    results = [compare(Path(arg)) for arg in argv]
+    for result in results:
+        print(result.describe())
+    playable = [r for r in results if r.playable]
+    print(f"playable: {len(playable)} of {len(results)}; matching: "
+          f"{sum(r.matches for r in playable)} of {len(playable)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,347 @@
+"""Lessons a teacher writes as files, and pve-ha-manager's own test directories, turned
+into scenarios the simulator plays (`vmconsole demo --scenario PATH`).
+
+A lesson file is TOML:
+
+    name = "lost-node"
+    description = "power off node2 and watch its HA service come back on another node"
+    nodes = ["node1", "node2", "node3"]       # or a count: 3 -> pve1..pve3 (the lab)
+    qdevice = false
+    watch = ["vm:101"]
+    [votequorum]                        # two_node, wait_for_all, last_man_standing too
+    auto_tie_breaker = true                          # whose downtime the summary reports
+    [services]                                  # only with named nodes
+    "vm:101" = { node = "node2", state = "started", group = "prefer-node2" }
+    [rules.apart]                       # resource affinity: together (positive) or apart
+    resources = ["vm:101", "vm:102"]
+    affinity = "negative"
+    [groups.prefer-node2]
+    nodes = { node2 = 2, node1 = 1 }
+    nofailback = false
+    restricted = false
+    [[steps]]
+    at = 10                                     # seconds after the start
+    do = "power node2 off"
+
+Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm):
+`power NODE on|off`, `network NODE on|off`, `reboot NODE`, `shutdown NODE`,
+`crm NODE enable-node-maintenance|disable-node-maintenance`,
+`service SID started|stopped|disabled|ignored`, `service SID migrate NODE`,
+`service SID delete`. A test directory's `cmdlist` runs at the harness's own times.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.sim import faults, ha_admin, ha_disarm, migration
+from vmconsole.backends.sim.engine import Sim
+from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha_rules import ResourceAffinity
+from vmconsole.backends.sim.ha_testdir import (
+    NODE_NAME,
+    Group,
+    HATestCase,
+    Service,
+    command_times,
+    read_testdir,
+)
+from vmconsole.backends.sim.lab import build_named_cluster
+from vmconsole.backends.sim.scenarios import Scenario, Step
+from vmconsole.backends.sim.state import HAGroup, HAResource
+from vmconsole.model import GuestKind, HARequest, HAState
+from vmconsole.text import visible
+
+QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
+_REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
+             "disabled": HARequest.DISABLED, "ignored": HARequest.IGNORED}
+
+
+def guest_id(sid: str) -> str:
+    """vm:101 -> qemu/101, ct:200 -> lxc/200 (raises InvalidInput for anything else)."""
+    kind, _, vmid = sid.partition(":")
+    if kind not in ("vm", "ct") or not vmid.isdigit() or not vmid.isascii():
+        raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N)",
+                           {"sid": visible(sid)})
+    return f"{'qemu' if kind == 'vm' else 'lxc'}/{vmid}"
+
+
+def sid_of(guest: str) -> str:
+    kind, _, vmid = guest.partition("/")
+    return f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
+
+
+CONFIG_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Proxmox's pve-configid
+
+
+def node_name(word: str) -> str:
+    """A node name as Proxmox allows it (a hostname label); raises InvalidInput."""
+    if not NODE_NAME.match(word):
+        raise InvalidInput(f"'{visible(word)}' is not a node name", {"node": visible(word)})
+    return word
+
+
+def _node_step(fn: Any, node: str) -> Step:
+    node_name(node)
+
+    def step(sim: Sim, ha: HAManager) -> None:
+        fn(sim, ha, sim.node(node))
+    return step
+
+
+def _power_on(sim: Sim, ha: HAManager, node: Any) -> None:
+    faults.restore(sim, ha, node)
+
+
+def _fault(kind: FaultKind) -> Any:
+    return lambda sim, ha, node: faults.inject(sim, ha, node, kind)
+
+
+def _maintenance(enabled: bool) -> Any:
+    return lambda sim, ha, node: ha_admin.set_maintenance(sim, ha, node, enabled)
+
+
+def _service_step(sid: str, action: str, params: list[str]) -> Step:
+    gid = guest_id(sid)
+
+    def step(sim: Sim, ha: HAManager) -> None:
+        guest = sim.guest(gid)
+        if action in _REQUESTS:
+            current = guest.ha
+            settings = HASettings(request=_REQUESTS[action],
+                                  group=current.group if current else None,
+                                  max_restart=current.max_restart if current else 1,
+                                  max_relocate=current.max_relocate if current else 1)
+            ha_admin.ha_set(sim, ha, guest, settings)
+        elif action in ("migrate", "relocate"):
+            if guest.ha is None:
+                mode = (MigrationMode.LIVE if guest.kind is GuestKind.VM
+                        else MigrationMode.RESTART)
+                migration.migrate(sim, guest, params[0], mode, with_local_disks=False)
+            else:
+                ha_admin.ha_move(sim, ha, guest, params[0], relocate=action == "relocate")
+        elif action == "delete":
+            ha_admin.ha_remove(sim, ha, guest)
+        elif action == "lock":
+            ha_admin.set_lock(sim, guest, params[0] if params else "backup")
+        elif action == "unlock":
+            ha_admin.set_lock(sim, guest, None)
+        elif action == "add":
+            request = params[1] if len(params) > 1 else "started"
+            ha_admin.ha_set(sim, ha, guest, HASettings(request=_REQUESTS[request]))
+        elif action == "stop" and guest.ha is not None:
+            guest.ha.stop_timeout = float(params[0])
+            ha_admin.ha_power(sim, ha, guest, HARequest.STOPPED, "stop")
+    return step
+
+
+def command_step(command: str) -> Step:
+    """One command of the harness's language as a scenario step. Raises InvalidInput
+    naming what the simulator cannot play (yet)."""
+    words = command.split()
+    if len(words) >= 3 and words[0] in ("power", "network") and words[2] in ("on", "off"):
+        what, node, on = words[0], words[1], words[2] == "on"
+        if what == "power":
+            return _node_step(_power_on if on else _fault(FaultKind.POWER_OFF), node)
+        return _node_step(_power_on if on else _fault(FaultKind.CUT_NETWORK), node)
+    if len(words) == 2 and words[0] in ("reboot", "shutdown"):
+        reboot = words[0] == "reboot"
+        return _node_step(lambda sim, ha, node: ha_admin.shutdown_node(sim, ha, node, reboot),
+                          words[1])
+    if len(words) == 3 and words[0] == "crm" and words[2] in (
+            "enable-node-maintenance", "disable-node-maintenance"):
+        return _node_step(_maintenance(words[2].startswith("enable")), words[1])
+    if len(words) in (3, 4) and words[0] == "crm" and words[2] in ("disarm-ha", "arm-ha"):
+        mode = words[3] if len(words) == 4 else ""
+        return lambda sim, ha: (ha_disarm.request_disarm(ha, mode) if mode
+                                else ha_disarm.request_arm(ha))
+    if len(words) == 3 and words[0] == "crm" and words[2] in ("stop", "start"):
+        stop = words[2] == "stop"
+        return _node_step(lambda sim, ha, node: ha.stop_crm(node) if stop
+                          else ha.start_crm(node), words[1])
+    if len(words) == 4 and words[0] == "cfs" and words[2] in ("rw", "update") and (
+            words[3] in ("fail", "work")):
+        failed = words[3] == "fail"
+        return _node_step(lambda sim, ha, node: ha.set_cfs(node, failed), words[1])
+    if len(words) == 2 and words[0] == "restart-lrm":
+        return _node_step(lambda sim, ha, node: ha.restart_lrm(node), words[1])
+    if words[:1] == ["skip-round"] and (len(words) == 2 or (
+            len(words) == 3 and words[2].isdigit())):
+        what, rounds = words[1], int(words[2]) if len(words) == 3 else 1
+        return lambda sim, ha: ha_admin.skip_rounds(sim, ha, what, rounds)
+    if len(words) >= 3 and words[0] == "service":
+        sid, action, params = words[1], words[2], words[3:]
+        guest_id(sid)
+        if action in ("migrate", "relocate", "add") and params:
+            node_name(params[0])
+        if action in _REQUESTS or action in ("delete", "lock", "unlock") or (
+                action in ("migrate", "relocate", "add") and params) or (
+                action == "stop" and params and params[0].isdigit()):
+            return _service_step(sid, action, params)
+    raise InvalidInput(f"the simulator cannot play '{visible(command)}' yet",
+                       {"command": visible(command)})
+
+
+# --- pve-ha-manager test directories -------------------------------------------------
+
+
+def _groups_by_service(case_groups: list[Group], services: list[Service]
+                       ) -> tuple[dict[str, HAGroup], dict[str, str]]:
+    groups = {g.name: HAGroup(g.name, dict(g.priorities), g.restricted, g.nofailback)
+              for g in case_groups}
+    member = {sid: g.name for g in case_groups for sid in g.resources}
+    for service in services:
+        if service.group is not None:
+            member.setdefault(service.sid, service.group)
+    return groups, member
+
+
+def _check_case(case: HATestCase) -> None:
+    """Every service on a node of the cluster; raises InvalidInput."""
+    strays = [f"{visible(s.sid)} on {visible(s.node)}" for s in case.services
+              if s.node not in case.nodes]
+    if strays:
+        raise InvalidInput(f"{case.name}: services on nodes that are not in the cluster: "
+                           + ", ".join(strays), {"services": "nodes of the cluster only"})
+
+
+def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
+    """The test's cluster: its nodes, its services as small guests, its groups."""
+    guests = []
+    for service in case.services:
+        gid = guest_id(service.sid)
+        kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
+        guests.append((int(gid.split("/")[1]), kind, service.node,
+                       service.state == "started"))
+    for line in case.rounds:  # `service SID add NODE [state] [running]`: the guest exists
+        for words in (command.split() for command in line):
+            if len(words) >= 4 and words[0] == "service" and words[2] == "add":
+                gid = guest_id(words[1])
+                kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
+                guests.append((int(gid.split("/")[1]), kind, words[3],
+                               len(words) > 5 and words[5] == "1"))
+    build_named_cluster(sim, powered, guests)
+    groups, member = _groups_by_service(case.groups, case.services)
+    sim.groups.update(groups)
+    sim.affinity_rules = [ResourceAffinity(name, tuple(guest_id(r) for r in sids), positive)
+                          for name, sids, positive in case.affinity]
+    for service in case.services:
+        if service.state == "ignored":
+            continue
+        guest = sim.guests[guest_id(service.sid)]
+        running = sim.running_on_own_node(guest) is not None
+        state = (HAState.STARTED if running else
+                 HAState.DISABLED if service.state == "disabled" else HAState.STOPPED)
+        guest.ha = HAResource(_REQUESTS[service.state], state, group=member.get(service.sid),
+                              max_restart=service.max_restart,
+                              max_relocate=service.max_relocate, failback=service.failback)
+
+
+def _setup_line(case: HATestCase) -> bool:
+    """A first cmdlist line that only powers on nodes that start off: the cluster's
+    start-up, which the simulator begins after."""
+    first = case.rounds[0] if case.rounds else []
+    return bool(first) and all(
+        len(w := c.split()) == 3 and w[0] == "power" and w[2] == "on"
+        and not case.nodes.get(w[1], (True, True))[0] for c in first)
+
+
+def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
+    """The scenario for a test directory, the harness time its start stands for, and
+    the harness time its run ends. Raises InvalidInput when it cannot be played."""
+    _check_case(case)
+    problems = list(case.problems)
+    times, end = command_times(case.rounds)
+    steps: list[tuple[float, str, Step]] = []
+    skip_first = _setup_line(case)
+    origin = times[0] if skip_first else 0.0
+    powered = {name: on for name, (on, _) in case.nodes.items()}
+    if skip_first:
+        for command in case.rounds[0]:
+            powered[command.split()[1]] = True
+    for line, at in zip(case.rounds[1:] if skip_first else case.rounds,
+                        times[1:] if skip_first else times, strict=True):
+        for command in line:
+            if command.startswith("delay"):
+                continue
+            try:
+                steps.append((at - origin, command, command_step(command)))
+            except InvalidInput as exc:
+                problems.append(exc.message)
+    if problems:
+        raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
+                           {"scenario": "; ".join(problems)})
+    scenario = Scenario(case.name, case.readme.splitlines()[0] if case.readme else case.name,
+                        len(case.nodes), False, tuple(steps),
+                        tuple(guest_id(s.sid) for s in case.services),
+                        build=partial(_build_case, case, powered), node_boot=0.0,
+                        reset_reboots=False, shutdown_policy=case.shutdown_policy)
+    return scenario, origin, end
+
+
+# --- lesson files --------------------------------------------------------------------
+
+
+def _lesson(data: dict[str, Any], source: str) -> Scenario:
+    try:
+        nodes = data.get("nodes", 3)
+        named = isinstance(nodes, list)
+        services = [Service(sid, d["node"], d.get("state", "started"), d.get("group"),
+                            int(d.get("max_restart", 1)), int(d.get("max_relocate", 1)))
+                    for sid, d in data.get("services", {}).items()]
+        groups = [Group(name, {str(k): int(v) for k, v in g.get("nodes", {}).items()},
+                        bool(g.get("restricted", False)), bool(g.get("nofailback", False)))
+                  for name, g in data.get("groups", {}).items()]
+        steps = tuple((float(s["at"]), visible(s["do"]), command_step(str(s["do"])))
+                      for s in data.get("steps", []))
+        watch = tuple(guest_id(str(sid)) for sid in data.get("watch", []))
+        quorum_options = tuple(str(k) for k, v in data.get("votequorum", {}).items() if v)
+        affinity = [(str(name), tuple(str(r) for r in rule["resources"]),
+                     rule.get("affinity", "positive") == "positive")
+                    for name, rule in data.get("rules", {}).items()]
+        unknown = set(quorum_options) - set(QUORUM_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown votequorum options {sorted(unknown)}")
+        name, description = visible(data["name"]), visible(data.get("description", ""), None)
+        for node in (nodes if named else []):
+            node_name(str(node))
+        for config_id in [*data.get("groups", {}), *data.get("rules", {})]:
+            if not CONFIG_ID.match(str(config_id)):
+                raise ValueError(f"'{visible(config_id)}' is not a group or rule name")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"{source}: bad lesson ({exc!r})", {"scenario": str(exc)}) from exc
+    if not named:
+        if services or groups or affinity:
+            raise InvalidInput(f"{source}: services and groups need named nodes",
+                               {"nodes": "a list of node names"})
+        return Scenario(name, description, int(nodes), bool(data.get("qdevice", False)),
+                        steps, watch, quorum_options=quorum_options)
+    case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [],
+                      affinity=affinity)
+    _check_case(case)
+    return Scenario(name, description, len(nodes), bool(data.get("qdevice", False)), steps,
+                    watch, build=partial(_build_case, case, dict.fromkeys(case.nodes, True)),
+                    quorum_options=quorum_options)
+
+
+def is_lesson_path(name: str) -> bool:
+    """A scenario name that is a path: a lesson file or a test directory."""
+    return "/" in name or name.endswith(".toml") or Path(name).exists()
+
+
+def load_lesson(path: Path) -> Scenario:
+    """A lesson file (TOML) or a pve-ha-manager test directory, as a scenario. Raises
+    InvalidInput for a file it cannot read or a command it cannot play."""
+    if path.is_dir():
+        return testcase_scenario(read_testdir(path))[0]
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: {exc}", {"scenario": str(exc)}) from exc
+    return _lesson(data, str(path))
+
