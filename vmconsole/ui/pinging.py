@@ -144,7 +144,8 @@ class PingFeatures(ConsoleBase):
                                                  measured_why(event.kind))
                 if watch is not None:
                     watch.mark(event.kind.replace("_", " "), self._session_time(watch, event))
-        if inventory is not None:
+        measuring = any(w.running and w.cluster == result.cluster for w in watches)
+        if inventory is not None and measuring:  # no set of 10,000 ids for nothing
             present = {g.id for g in inventory.guests}
             ended += [(w, w.ended) for w in watches.end_vanished(result.cluster, present)]
             self._link_tasks(result)
