@@ -10,9 +10,12 @@ ICMP to the IP the backend reports, from the cluster's probe namespace if it has
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from textual import on
+from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace, Task
 from vmconsole.model import Guest, GuestStatus, Inventory
@@ -94,6 +97,11 @@ class PingFeatures(ConsoleBase):
         else:
             self.show_ping(True)
             panel.select(running)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Ping an address", "Probe any address: ADDRESS by ICMP, "
+                            "ADDRESS:PORT by TCP", self.action_ping_address)
 
     def show_ping(self, show: bool) -> None:
         """Show or hide the ping panel; its column knows, for the short-screen layout."""
