@@ -17,7 +17,8 @@ async def on_row(term: Terminal, name: str, downs: int) -> None:
     """Move the tree's cursor down from the cluster to `name`, shown in the details."""
     await term.wait_for("100 web1")
     term.press("j" * downs)
-    await term.wait_until(lambda t: re.search(rf"│ (Name|Node) +{name} ", t.row(1)) is not None,
+    # Row 1 holds the panes' titles; the details' first line is row 2.
+    await term.wait_until(lambda t: re.search(rf"│ (Name|Node) +{name} ", t.row(2)) is not None,
                           what=f"{name}'s details")
 
 

@@ -217,7 +217,9 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         around = self.focused.ancestors_with_self if self.focused is not None else []
         # Focus inside a pane (the filter box, the ping address box) counts as that pane.
         current = next((i for i, (_, pane) in enumerate(panes) if pane in around), -1)
-        panes[(current + step) % len(panes)][0].focus()
+        # At once, as Textual's own Tab does: a key typed right after Tab (tmux, a
+        # paste) must reach the new pane, not the old (Widget.focus() is deferred).
+        self.screen.set_focus(panes[(current + step) % len(panes)][0])
 
     def action_focus_next(self) -> None:
         """Tab: the next pane (tree, detail, task log, ping, events); inside a dialog,

@@ -10,9 +10,12 @@ ICMP to the IP the backend reports, from the cluster's probe namespace if it has
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from textual import on
+from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace, Task
 from vmconsole.model import Guest, GuestStatus, Inventory
@@ -95,6 +98,11 @@ class PingFeatures(ConsoleBase):
             self.show_ping(True)
             panel.select(running)
 
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Ping an address", "Probe any address: ADDRESS by ICMP, "
+                            "ADDRESS:PORT by TCP", self.action_ping_address)
+
     def show_ping(self, show: bool) -> None:
         """Show or hide the ping panel; its column knows, for the short-screen layout."""
         panel = self.query_one(PingPanel)
@@ -144,7 +152,8 @@ class PingFeatures(ConsoleBase):
                                                  measured_why(event.kind))
                 if watch is not None:
                     watch.mark(event.kind.replace("_", " "), self._session_time(watch, event))
-        if inventory is not None:
+        measuring = any(w.running and w.cluster == result.cluster for w in watches)
+        if inventory is not None and measuring:  # no set of 10,000 ids for nothing
             present = {g.id for g in inventory.guests}
             ended += [(w, w.ended) for w in watches.end_vanished(result.cluster, present)]
             self._link_tasks(result)

@@ -231,8 +231,9 @@ class DetailPane(VerticalScroll):
         how to get there: the pane scrolls on purpose, not by accident."""
         more = self.max_scroll_y - self.scroll_y >= 1
         arrow = "v" if self.ascii else "↓"
-        self.border_title = f"detail {arrow} more below (Tab here, then {arrow})" if more \
-            else "detail"
+        title = f"detail {arrow} more below (Tab here, then {arrow})" if more else "detail"
+        if title != self.border_title:  # setting it redraws the pane
+            self.border_title = title
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
