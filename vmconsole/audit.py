@@ -9,6 +9,7 @@ Default path: `$XDG_STATE_HOME/vmconsole/audit.jsonl` (`~/.local/state/...`);
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -69,7 +70,7 @@ class AuditLog:
     def read(self) -> Iterator[AuditRecord]:
         """Every record so far, oldest first (a torn last line is skipped)."""
         try:
-            handle = self.path.open(encoding="utf-8")
+            handle = self.path.open(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return
         with handle:
@@ -96,11 +97,24 @@ class AuditLog:
         return records, offset + len(complete)
 
 
+_TEXT_FIELDS = ("user", "role", "source", "cluster", "target", "operation", "result")
+
+
 def _parse(line: str) -> AuditRecord | None:
+    """The record on one line, or None for a line that is not one (torn, or edited by
+    hand): a malformed line hides only itself, never the records after it."""
     try:
-        return AuditRecord(**json.loads(line))
+        data = json.loads(line)
+        record = AuditRecord(**data)
     except (json.JSONDecodeError, TypeError):
         return None
+    well_formed = (all(isinstance(getattr(record, f), str) for f in _TEXT_FIELDS)
+                   and isinstance(record.parameters, dict)
+                   and (record.task_id is None or isinstance(record.task_id, str))
+                   and isinstance(record.time, int | float)
+                   and not isinstance(record.time, bool)
+                   and math.isfinite(record.time))
+    return record if well_formed else None
 
 
 def matches(record: AuditRecord, user: str | None = None, target: str | None = None) -> bool:
