@@ -17,7 +17,7 @@ import pytest
 
 from vmconsole.lab import checks
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
 
 
 def _skip_reason() -> str | None:
@@ -32,10 +32,16 @@ def _skip_reason() -> str | None:
 if (reason := _skip_reason()) is not None:
     pytest.skip(reason, allow_module_level=True)
 
-from vmconsole.backends.base import CloneSpec, Conflict, MigrationMode, TaskStatus  # noqa: E402
+from vmconsole.backends.base import (  # noqa: E402
+    CloneSpec,
+    Conflict,
+    InvalidInput,
+    MigrationMode,
+    TaskStatus,
+)
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder, cgroups, daemon, network  # noqa: E402
+from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: E402
 from vmconsole.lab.layout import TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers  # noqa: E402
 from vmconsole.model import GuestStatus, NodeStatus  # noqa: E402
@@ -74,9 +80,11 @@ def lab(tmp_path_factory):
 
 def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):
     assert lab["up_s"] < 60
-    inv = lab["backend"].inventory()
-    assert [(n.name, n.status) for n in inv.nodes] == [("pve1", NodeStatus.ONLINE),
-                                                       ("pve2", NodeStatus.ONLINE)]
+    # A TCG guest that is booting can keep its libvirtd's stats waiting for seconds.
+    inv = until("both nodes online", lambda: next(
+        (i for i in [lab["backend"].inventory()]
+         if [n.status for n in i.nodes] == [NodeStatus.ONLINE] * 2), None), 60)
+    assert [n.name for n in inv.nodes] == ["pve1", "pve2"]
     vm1 = next(g for g in inv.guests if g.name == "vm1")
     assert vm1.status is GuestStatus.RUNNING and vm1.ip == "10.77.0.11"
     assert next(g for g in inv.guests if g.name == TEMPLATE).template
@@ -99,24 +107,62 @@ def test_lab_up_again_is_the_same_lab(lab):
     assert lab["config"].read_text().startswith('theme = "vmconsole-dark"\n')
 
 
-def test_create_from_template_then_snapshot_with_ram_and_roll_back(lab):
+def _mac(backend, node: str, name: str) -> str:
+    xml = backend.host_named(node).connection().lookupByName(name).XMLDesc(0)
+    return re.findall(r"mac address='([^']+)'", xml)[0]
+
+
+def test_create_from_template_on_the_san_and_migrate_it_live(lab):
     backend = lab["backend"]
-    template = next(g for g in backend.inventory().guests if g.name == TEMPLATE)
-    task = wait(backend, backend.clone(template.id, CloneSpec("web", "pve1", full=False)))
+    inv = backend.inventory()
+    san = [s for s in inv.storages if s.name == "san"]
+    assert {s.node for s in san} == {"pve1", "pve2"} and all(s.shared for s in san)
+    template = next(g for g in inv.guests if g.name == TEMPLATE)
+    assert template.storages == ("san",)
+    with pytest.raises(InvalidInput, match="no qcow2 overlay can be made there"):
+        backend.clone(template.id, CloneSpec("web", "pve2", full=False))
+    # Made on the other node than the template's: the copy is a LUN every node sees.
+    task = wait(backend, backend.clone(template.id, CloneSpec("web", "pve2")))
     assert task.status is TaskStatus.OK, task.error
+    assert "with QEMU's block copy" in "\n".join(task.log)
     web_id = str(task.result["new_id"])
+    web = backend.inventory().guest(web_id)
+    assert web.node == "pve2" and web.storages == ("san",)
     assert wait(backend, backend.start(web_id)).status is TaskStatus.OK
+    mac = _mac(backend, "pve2", "web")
+    # TCG boots slowly on a busy machine: allow for it
+    ip = until("web leases an address", lambda: dhcp.lease_of(lab["layout"], mac), 120)
+    assert until("web answers ping", lambda: answers(ip), 60)
+    targets = {t.node: t for t in backend.migration_targets(web_id)}
+    assert targets["pve1"].allowed and not targets["pve1"].local_disks, targets
+    probe = PingProbe(ip, seconds=8.0, interval_s=0.01)
+    time.sleep(1.0)
+    task = wait(backend, backend.migrate(web_id, "pve1", MigrationMode.LIVE))
+    outage = probe.result()
+    assert task.status is TaskStatus.OK, task.error
+    assert backend.inventory().guest(web_id).node == "pve1"
+    assert outage.replies > 100 and outage.longest_gap_s < 1.0, outage
+    lab["web_id"], lab["web_ip"] = web_id, ip
+
+
+def test_snapshot_with_ram_on_the_san_blocks_migration_and_rolls_back(lab):
+    backend = lab["backend"]
+    web_id = lab["web_id"]
     task = wait(backend, backend.snapshot_create(web_id, "booted", "fresh", vmstate=True))
     assert task.status is TaskStatus.OK, task.error
     (snap,) = backend.snapshots(web_id)
     assert (snap.name, snap.vmstate, snap.current) == ("booted", True, True)
-    assert wait(backend, backend.stop(web_id)).status is TaskStatus.OK
+    (pve2,) = [t for t in backend.migration_targets(web_id) if t.node == "pve2"]
+    assert not pve2.allowed and "has 1 snapshot(s)" in pve2.reason
+    # A graceful shutdown: the guest powers off on the ACPI button, well within 30 s.
+    task = wait(backend, backend.shutdown(web_id, timeout=30.0))
+    assert task.status is TaskStatus.OK, task.error
     task = wait(backend, backend.snapshot_rollback(web_id, "booted"))
     assert task.status is TaskStatus.OK, task.error
-    # A snapshot with RAM brings the guest back running, as it was.
+    # A snapshot with RAM brings the guest back running, as it was: answering at once.
     assert backend.inventory().guest(web_id).status is GuestStatus.RUNNING
+    assert until("web answers after the rollback", lambda: answers(lab["web_ip"]), 30)
     wait(backend, backend.stop(web_id))
-    lab["web_id"] = web_id
 
 
 def test_clone_gets_a_new_identity(lab):
@@ -126,10 +172,11 @@ def test_clone_gets_a_new_identity(lab):
     assert task.status is TaskStatus.OK, task.error
     copy = backend.inventory().guest(str(task.result["new_id"]))
     assert copy is not None and copy.name == "web-copy" and copy.id != web_id
+    assert _mac(backend, "pve1", "web") != _mac(backend, "pve1", "web-copy")
     conn = backend.host_named("pve1").connection()
-    macs = [re.findall(r"mac address='([^']+)'", conn.lookupByName(n).XMLDesc(0))
-            for n in ("web", "web-copy")]
-    assert macs[0] != macs[1]
+    volumes = [re.findall(r"volume='([^']+)'", conn.lookupByName(n).XMLDesc(0))
+               for n in ("web", "web-copy")]
+    assert volumes[0] != volumes[1]
     with pytest.raises(Conflict):
         backend.clone(web_id, CloneSpec("vm1", "pve1"))
 
@@ -190,11 +237,15 @@ def test_down_leaves_nothing(lab):
     layout = lab["layout"]
     pids = {daemon.pid_of(n) for n in layout.nodes} | {
         p for n in layout.nodes for p in cgroups.pids_in(n.name)}
+    san_pid, dhcp_pid = san.pid(layout), dhcp.pid(layout)
+    assert san_pid and dhcp_pid
     assert builder.down(lab["config"], lambda _line: None) == []
     assert network.lab_namespaces() == []
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert "veth-pve" not in links and "lanbr0" not in links
     assert not any(daemon.alive(p) for p in pids if p)
     assert cgroups.leftovers() == []
+    assert san.leftovers() == [] and dhcp.pid(layout) is None
+    assert not any(daemon.alive(p) for p in (san_pid, dhcp_pid) if p)
     assert not layout.root.exists()
     assert "profiles.lab" not in lab["config"].read_text()

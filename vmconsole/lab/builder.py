@@ -13,12 +13,15 @@ from pathlib import Path
 import libvirt
 
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
-from vmconsole.lab import cgroups, checks, daemon, guests, initramfs, network
+from vmconsole.lab import cgroups, checks, daemon, dhcp, guests, initramfs, network, san
 from vmconsole.lab.layout import (
     LAN_NS,
     MAX_GUESTS,
     MAX_NODES,
+    PORTAL,
     PROFILE,
+    SAN_IQN,
+    SAN_LUNS,
     TEMPLATE,
     Layout,
     NodeLayout,
@@ -85,6 +88,8 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
         initramfs.build(kernel.name.removeprefix("vmlinuz-"), initrd)
         say(f"guest initramfs built from {kernel.name}'s modules: {initrd}")
     network.ensure_lan()
+    san.start(lab)
+    dhcp.start(lab)
     for node in lab.nodes:
         network.ensure_node(node)
         daemon.prepare(node)
@@ -98,7 +103,8 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
     try:
         for node in lab.nodes:
             guests.ensure_pool(conns[node.name], node)
-        guests.ensure_template(conns[first.name], first, kernel, initrd)
+            guests.ensure_san_pool(conns[node.name], node)
+        guests.ensure_template(conns[first.name], kernel, initrd)
         for guest in lab.guests:
             where = guests.find_guest(conns, guest.name) or guest.node.name
             guests.ensure_guest(conns[where], guest, kernel, initrd)
@@ -129,7 +135,7 @@ def _known_layout() -> Layout:
 def _remove_files(lab: Layout) -> list[str]:
     """Only what the lab wrote: $VMCONSOLE_LAB_DIR may name a directory that holds more.
     Returns what is left."""
-    for made in (lab.root / "nodes", lab.boot_dir):
+    for made in (lab.root / "nodes", lab.boot_dir, lab.san_dir):
         shutil.rmtree(made, ignore_errors=True)
     lab.state_file.unlink(missing_ok=True)
     with suppress(OSError):
@@ -153,13 +159,15 @@ def down(config: Path, say: Say) -> list[str]:
         daemon.stop(node)
         left += [str(p) for p in cgroups.remove(node.name)]
         network.remove_netns(node.netns)
+    dhcp.stop(lab)
+    san.stop(lab)
     network.remove_netns(LAN_NS)
     for name in network.lab_namespaces():  # nodes of a bigger lab than recorded
         network.remove_netns(name)
     left += _remove_files(lab)
     if remove_profile(config):
         say(f"profile 'lab' removed from {config}")
-    left += network.lab_namespaces() + [str(p) for p in cgroups.leftovers()]
+    left += network.lab_namespaces() + [str(p) for p in cgroups.leftovers()] + san.leftovers()
     say("lab down" + (f"; left behind: {', '.join(left)}" if left else ": nothing left"))
     return left
 
@@ -175,6 +183,11 @@ def status(config: Path) -> list[str]:
              + ("present" if has_profile(config) else "absent")]
     if not lab.root.exists() and lan == "absent":
         return [*lines, "the lab is down (vmconsole lab up builds it)"]
+    tgtd = san.pid(lab)
+    lines.append(f"iSCSI target {SAN_IQN} at {PORTAL}:3260: " + (
+        f"tgtd pid {tgtd}, {SAN_LUNS} LUNs, {san.sessions()} sessions" if tgtd else "down"))
+    leases = ", ".join(f"{lease.ip} ({lease.mac})" for lease in dhcp.leases(lab))
+    lines.append(f"DHCP leases: {leases or 'none'}")
     ensure_event_loop()
     for node in lab.nodes:
         pid = daemon.pid_of(node)

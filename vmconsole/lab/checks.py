@@ -54,6 +54,12 @@ def needs() -> list[Need]:
         tool("qemu-img", "qemu-utils"),
         tool("ip", "iproute2"),
         tool("unshare", "util-linux"),
+        tool("tgtd", "tgt"),
+        Need("QEMU's iSCSI initiator (block-iscsi.so)", "qemu-block-extra",
+             bool(glob.glob("/usr/lib/*/qemu/block-iscsi.so"))),
+        Need("libvirt's iscsi-direct pool", "libvirt-daemon-driver-storage-iscsi-direct",
+             bool(glob.glob("/usr/lib/*/libvirt/storage-backend/"
+                            "libvirt_storage_backend_iscsi-direct.so"))),
         Need("a static busybox", "busybox-static", _static_busybox()),
         Need("a cloud kernel (/boot/vmlinuz-*-cloud-amd64)", "linux-image-cloud-amd64",
              kernel_image() is not None),

@@ -1,8 +1,10 @@
 """Where everything of the lab lives: names, addresses, directories.
 
 The LAN is 10.77.0.0/24 and exists only inside namespaces: the LAN namespace holds the
-bridge (and 10.77.0.1 for probes), node N holds 10.77.0.10N, guest N 10.77.0.(10+N).
-The root namespace never gets an address, route or link of the lab.
+bridge and 10.77.0.1 (the prober's source, the iSCSI target's portal and the DHCP
+server), node N holds 10.77.0.10N, guest N 10.77.0.(10+N), guests made from the
+template lease 10.77.0.150-250. The root namespace never gets an address, route or
+link of the lab.
 """
 
 from __future__ import annotations
@@ -22,6 +24,20 @@ MAX_GUESTS = 89
 PROFILE = "lab"
 TEMPLATE = "tmpl-busybox"
 GUEST_MEMORY_MIB = 128  # 64 MiB fails silently (the kernel cannot unpack); 80 is the least seen
+PORTAL = "10.77.0.1"  # the LAN namespace's address: tgtd listens there
+SAN_IQN = "iqn.2026-11.invalid.vmconsole:san"
+SAN_POOL = "san"
+SAN_LUNS = 12  # sparse files: a LUN costs only what its guest writes
+SAN_LUN_MIB = 256  # a 64 MiB qcow2 disk plus the RAM state of its snapshots
+TEMPLATE_LUN = 1
+# tgtd's management socket is /run/tgtd/socket.<port>: its own, beside a system tgtd's 0
+TGT_CONTROL_PORT = 77
+DHCP_RANGE = (f"{NET}.150", f"{NET}.250")
+
+
+def initiator_iqn(node: str) -> str:
+    """The node's iSCSI initiator name (one per node, as each Proxmox node has its own)."""
+    return f"iqn.2026-11.invalid.vmconsole:{node}"
 
 
 def lab_root() -> Path:
@@ -102,6 +118,11 @@ class Layout:
     @property
     def state_file(self) -> Path:
         return self.root / "lab.json"
+
+    @property
+    def san_dir(self) -> Path:
+        """The LUNs' backing files, tgtd's pidfile, the DHCP server's files."""
+        return self.root / "san"
 
 
 def layout(nodes: int, guests: int, root: Path | None = None) -> Layout:

@@ -87,7 +87,7 @@ def pool_of(conn: libvirt.virConnect, path: str) -> str | None:
 
 def describe(conn: libvirt.virConnect, dom: libvirt.virDomain) -> GuestEntry:
     desc = parse_domain(dom.XMLDesc(0))
-    pools = {pool_of(conn, d.source) for d in desc.image_disks if d.source}
+    pools = {d.pool if d.pool else pool_of(conn, d.source or "") for d in desc.image_disks}
     return GuestEntry(desc, tuple(sorted(p for p in pools if p)))
 
 

@@ -41,7 +41,12 @@ def _local_disks(core: ClusterCore, guest: Guest) -> tuple[str, ...]:
     shared = {s.name for s in core.last_inventory.storages_for(guest.node) if s.shared}
     if entry.storages and set(entry.storages) <= shared:
         return ()
-    return tuple(f"{d.target} ({d.source})" for d in entry.desc.image_disks if not d.shareable)
+    return tuple(f"{d.target} ({d.label})" for d in entry.desc.image_disks if not d.shareable)
+
+
+def _snapshot_count(core: ClusterCore, guest: Guest) -> int:
+    host, dom = core.locate(guest.id)
+    return int(host.call(lambda _c: dom.snapshotNum(0), f"counting snapshots of {guest.name}"))
 
 
 def _free_memory(core: ClusterCore, node: str) -> int:
@@ -62,10 +67,16 @@ def migration_targets(core: ClusterCore, guest_id: str) -> list[MigrationTarget]
         raise NotFound(f"no guest {guest_id} in {core.cfg.name}")
     local = _local_disks(core, guest)
     running = guest.status is GuestStatus.RUNNING
+    snapshots = _snapshot_count(core, guest)
     out = []
     for host in core.hosts:
         if host.name == guest.node:
             out.append(MigrationTarget(host.name, False, f"{guest.name} is on {host.name}"))
+        elif snapshots:
+            # qemuMigrationSrcIsAllowed: "cannot migrate domain with N snapshots"
+            out.append(MigrationTarget(
+                host.name, False, f"{guest.name} has {snapshots} snapshot(s): libvirt cannot "
+                "migrate a domain with snapshots (delete them first)"))
         elif not host.active:
             out.append(MigrationTarget(host.name, False,
                                        f"{host.name} is offline: {host.error or host.state}"))
