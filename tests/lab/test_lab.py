@@ -32,16 +32,21 @@ def _skip_reason() -> str | None:
 if (reason := _skip_reason()) is not None:
     pytest.skip(reason, allow_module_level=True)
 
+from vmconsole.backends import open_backend  # noqa: E402
 from vmconsole.backends.base import (  # noqa: E402
+    BackendError,
     CloneSpec,
     Conflict,
+    FaultKind,
     InvalidInput,
     MigrationMode,
+    SupportsFaults,
     TaskStatus,
 )
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
 from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: E402
+from vmconsole.lab.faults import LabFault  # noqa: E402
 from vmconsole.lab.layout import TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers  # noqa: E402
 from vmconsole.model import GuestStatus, NodeStatus  # noqa: E402
@@ -72,7 +77,8 @@ def lab(tmp_path_factory):
         assert isinstance(cluster, LibvirtCluster)
         backend = open_libvirt(cluster)
         try:
-            yield {"layout": layout, "config": config, "backend": backend, "up_s": up_s}
+            yield {"layout": layout, "config": config, "backend": backend, "up_s": up_s,
+                   "cluster": cluster}
         finally:
             backend.close()
             builder.down(config, lambda _line: None)
@@ -231,6 +237,56 @@ def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
         poller.join(10)
     kinds = [e.kind for e in backend.events() if e.node == "pve2"]
     assert kinds[-2:] == ["node_lost", "node_online"]
+
+
+def test_fail_a_node_from_the_console_and_restore_it(lab):
+    backend = open_backend(lab["cluster"])  # the lab's profile: a backend that can fail nodes
+    assert isinstance(backend, SupportsFaults) and backend.capabilities.faults
+    node = lab["layout"].nodes[1]
+    try:
+        on_pve2 = until("pve2 online with vm1", lambda: next(
+            (i for i in [backend.inventory()] if i.node("pve2").online
+             and any(g.name == "vm1" for g in i.guests_on("pve2"))), None), 60)
+        vm1 = next(g for g in on_pve2.guests_on("pve2") if g.name == "vm1")
+        assert until("vm1 answers", lambda: answers("10.77.0.11"), 60)
+        backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        assert cgroups.pids_in("pve2") == set()  # libvirtd and QEMU gone at once
+        assert not answers("10.77.0.11")
+        # within one poll (the first may still see the closing connection)
+        assert any(backend.inventory().node("pve2").status is NodeStatus.OFFLINE
+                   for _ in range(2))
+        assert "pve2: 10.77.0.102, netns up, FAILED: lost its power" in "\n".join(
+            builder.status(lab["config"]))
+        with pytest.raises(BackendError, match="already lost its power"):
+            backend.inject_fault("pve2", FaultKind.CUT_NETWORK)
+        backend.restore("pve2")
+        back = until("pve2 back", lambda: next(
+            (i for i in [backend.inventory()] if i.node("pve2").online), None), 60)
+        assert back.guest(vm1.id).status is GuestStatus.STOPPED  # a power cut stops guests
+        assert wait(backend, backend.start(vm1.id)).status is TaskStatus.OK
+        assert until("vm1 answers again", lambda: answers("10.77.0.11"), 90)
+
+        backend.inject_fault("pve2", FaultKind.CUT_NETWORK)
+        assert until("pve2 unreachable", lambda: backend.inventory().node("pve2").status
+                     is NodeStatus.OFFLINE, 15)
+        assert not answers("10.77.0.11", tries=2)
+        assert daemon.pid_of(node) is not None  # the node runs on, cut off
+        backend.restore("pve2")
+        assert until("vm1 answers after the network is back", lambda: answers("10.77.0.11"), 30)
+        assert until("pve2 online again", lambda: backend.inventory().node("pve2").online, 30)
+
+        builder.fail("pve1", LabFault.STORAGE, lambda _line: None)
+        routes = subprocess.run(["ip", "-n", "vmclab-pve1", "route"], capture_output=True,
+                                text=True).stdout
+        assert "blackhole 10.77.0.1" in routes
+        builder.restore("pve1", lambda _line: None)
+        assert "blackhole" not in subprocess.run(["ip", "-n", "vmclab-pve1", "route"],
+                                                 capture_output=True, text=True).stdout
+        kinds = [e.kind for e in backend.events() if e.node == "pve2"]
+        assert {"node_fault", "node_lost", "node_restored"} <= set(kinds)
+    finally:
+        backend.restore(None)
+        backend.close()
 
 
 def test_down_leaves_nothing(lab):

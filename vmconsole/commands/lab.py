@@ -1,4 +1,5 @@
-"""`vmconsole lab up|down|status`: a real libvirt cluster on this machine (root only)."""
+"""`vmconsole lab up|down|status|fail|restore`: a real libvirt cluster on this machine
+(root only)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--guests", type=int, default=2,
                        help="number of running guests (default 2)")
     actions.add_parser("down", help="remove everything the lab made, and its profile")
+    fail = actions.add_parser("fail", help="make a node fail: its power, network or storage")
+    fail.add_argument("node", help="the node, e.g. pve2")
+    how = fail.add_mutually_exclusive_group(required=True)
+    for fault, text in (("power", "kill its libvirtd and guests at once (a pulled plug)"),
+                        ("network", "cut its link to the LAN and the console's way in"),
+                        ("storage", "cut its path to the iSCSI target")):
+        how.add_argument(f"--{fault}", dest="fault", action="store_const", const=fault,
+                         help=text)
+    restore = actions.add_parser("restore", help="undo a node's failure")
+    restore.add_argument("node", help="the node, e.g. pve2")
     actions.add_parser("status", help="what of the lab is up")
     parser.set_defaults(func=run)
 
@@ -42,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
             print("open it with: vmconsole --profile lab")
         elif args.action == "down":
             return 1 if builder.down(config, print) else 0
+        elif args.action == "fail":
+            from vmconsole.lab.faults import LabFault
+
+            builder.fail(args.node, LabFault(args.fault), print)
+        elif args.action == "restore":
+            builder.restore(args.node, print)
         else:
             print("\n".join(builder.status(config)))
     except LabError as exc:

@@ -13,7 +13,17 @@ from pathlib import Path
 import libvirt
 
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
-from vmconsole.lab import cgroups, checks, daemon, dhcp, guests, initramfs, network, san
+from vmconsole.lab import (
+    cgroups,
+    checks,
+    daemon,
+    dhcp,
+    faults,
+    guests,
+    initramfs,
+    network,
+    san,
+)
 from vmconsole.lab.layout import (
     LAN_NS,
     MAX_GUESTS,
@@ -91,6 +101,8 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
     san.start(lab)
     dhcp.start(lab)
     for node in lab.nodes:
+        if (fault := faults.restore(node)) is not None:
+            say(f"{node.name} had lost its {fault.value}: restored")
         network.ensure_node(node)
         daemon.prepare(node)
     first = lab.nodes[0]
@@ -114,7 +126,8 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
         for conn in conns.values():
             with suppress(libvirt.libvirtError):
                 conn.close()
-    write_profile(config, [node.uri for node in lab.nodes], probe_netns=LAN_NS)
+    write_profile(config, [node.uri for node in lab.nodes], probe_netns=LAN_NS,
+                  lab_dir=lab.root)
     say(f"lab up in {time.monotonic() - started:.1f} s: {nodes} nodes, {guest_count} guests, "
         f"template {TEMPLATE} on {first.name}; profile 'lab' in {config}")
     return lab
@@ -192,6 +205,8 @@ def status(config: Path) -> list[str]:
     for node in lab.nodes:
         pid = daemon.pid_of(node)
         ns = "netns up" if network.netns_exists(node.netns) else "netns absent"
+        if (fault := faults.current(node)) is not None:
+            ns += f", FAILED: lost its {fault.value} (lab restore {node.name})"
         if pid is None:
             lines.append(f"{node.name}: {node.ip}, {ns}, libvirtd not running")
             continue
@@ -205,3 +220,30 @@ def status(config: Path) -> list[str]:
         lines.append(f"{node.name}: {node.ip}, {ns}, libvirtd pid {pid}, {node.uri}; "
                      f"guests: {', '.join(doms) or 'none'}")
     return lines
+
+
+def node_named(name: str) -> NodeLayout:
+    """A node of the lab as recorded; LabError names the nodes there are."""
+    lab = _known_layout()
+    for node in lab.nodes:
+        if node.name == name:
+            return node
+    raise LabError(f"no node {name!r} in the lab (nodes: "
+                   f"{', '.join(n.name for n in lab.nodes)})")
+
+
+def fail(name: str, fault: faults.LabFault, say: Say) -> None:
+    """`lab fail NODE --power|--network|--storage`."""
+    if problems := checks.problems():
+        raise LabError("; ".join(problems))
+    node = node_named(name)
+    faults.fail(node, fault)
+    say(f"{name} has lost its {fault.value}; `vmconsole lab restore {name}` brings it back")
+
+
+def restore(name: str, say: Say) -> None:
+    """`lab restore NODE`."""
+    if problems := checks.problems():
+        raise LabError("; ".join(problems))
+    fault = faults.restore(node_named(name))
+    say(f"{name}: {fault.value} restored" if fault else f"{name} had no fault")

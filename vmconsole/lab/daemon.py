@@ -139,6 +139,13 @@ def terminate(pids: set[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def kill_now(pids: set[int]) -> None:
+    """SIGKILL, no warning: a node losing its power."""
+    for pid in pids - {os.getpid()}:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def alive(pid: int) -> bool:
     """Running, not a zombie waiting for a parent that is not ours to reap it."""
     try:

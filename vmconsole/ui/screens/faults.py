@@ -1,9 +1,11 @@
-"""`f` on a node of the simulated cluster: break it the ways the lecture discusses."""
+"""`f` on a node of the simulated cluster or the lab: break it the ways the lecture
+discusses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +15,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from vmconsole.backends.base import FaultKind
+from vmconsole.text import visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
                 Option(f"End maintenance on {n}", id="maintenance_off"),
             ]
         with Vertical():
-            yield Label(f"Break the simulated cluster at [b]{n}[/b]", markup=True)
+            yield Label(Text.assemble("Break the cluster at ", (visible(n), "bold")))
             yield OptionList(*options)
             yield Input(placeholder=" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
                         id="partition")
