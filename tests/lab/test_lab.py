@@ -47,9 +47,9 @@ from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
 from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: E402
 from vmconsole.lab.faults import LabFault  # noqa: E402
-from vmconsole.lab.layout import TEMPLATE  # noqa: E402
+from vmconsole.lab.layout import CT_TEMPLATE, TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers  # noqa: E402
-from vmconsole.model import GuestStatus, NodeStatus  # noqa: E402
+from vmconsole.model import GuestKind, GuestStatus, NodeStatus  # noqa: E402
 
 from ..libvirt.conftest import wait  # noqa: E402
 
@@ -71,7 +71,7 @@ def lab(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
         started = time.monotonic()
-        layout = builder.up(2, 1, config, lambda _line: None)
+        layout = builder.up(2, 1, config, lambda _line: None, containers=1)
         up_s = time.monotonic() - started
         (cluster,) = load_config(config).clusters("lab")
         assert isinstance(cluster, LibvirtCluster)
@@ -107,14 +107,16 @@ def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):
 
 def test_lab_up_again_is_the_same_lab(lab):
     before = lab["backend"].inventory()
-    builder.up(2, 1, lab["config"], lambda _line: None)
+    builder.up(2, 1, lab["config"], lambda _line: None, containers=1)
     after = lab["backend"].inventory()
     assert {g.id for g in after.guests} == {g.id for g in before.guests}
     assert lab["config"].read_text().startswith('theme = "vmconsole-dark"\n')
 
 
-def _mac(backend, node: str, name: str) -> str:
-    xml = backend.host_named(node).connection().lookupByName(name).XMLDesc(0)
+def _mac(where, name: str, node: str | None = None) -> str:
+    """The MAC of a guest, through a host or (with `node`) a backend's host of a node."""
+    host = where.host_named(node) if node else where
+    xml = host.connection().lookupByName(name).XMLDesc(0)
     return re.findall(r"mac address='([^']+)'", xml)[0]
 
 
@@ -135,7 +137,7 @@ def test_create_from_template_on_the_san_and_migrate_it_live(lab):
     web = backend.inventory().guest(web_id)
     assert web.node == "pve2" and web.storages == ("san",)
     assert wait(backend, backend.start(web_id)).status is TaskStatus.OK
-    mac = _mac(backend, "pve2", "web")
+    mac = _mac(backend, "web", "pve2")
     # TCG boots slowly on a busy machine: allow for it
     ip = until("web leases an address", lambda: dhcp.lease_of(lab["layout"], mac), 120)
     assert until("web answers ping", lambda: answers(ip), 60)
@@ -178,7 +180,7 @@ def test_clone_gets_a_new_identity(lab):
     assert task.status is TaskStatus.OK, task.error
     copy = backend.inventory().guest(str(task.result["new_id"]))
     assert copy is not None and copy.name == "web-copy" and copy.id != web_id
-    assert _mac(backend, "pve1", "web") != _mac(backend, "pve1", "web-copy")
+    assert _mac(backend, "web", "pve1") != _mac(backend, "web-copy", "pve1")
     conn = backend.host_named("pve1").connection()
     volumes = [re.findall(r"volume='([^']+)'", conn.lookupByName(n).XMLDesc(0))
                for n in ("web", "web-copy")]
@@ -208,6 +210,42 @@ def test_live_migration_costs_under_a_second_and_libvirt_says_how_much(lab):
     assert f"downtime {downtime} ms (libvirt)" in events["migration_done"].message
 
 
+def test_a_container_migrates_by_restart_and_is_made_from_its_template(lab):
+    backend = lab["backend"]
+    inv = backend.inventory()
+    ct1 = next(g for g in inv.guests if g.name == "ct1")
+    assert (ct1.kind, ct1.node, ct1.status, ct1.ip) == (
+        GuestKind.CT, "pve2", GuestStatus.RUNNING, "10.77.0.61")
+    assert 0 < ct1.metrics.mem <= ct1.maxmem  # what its processes use, from its cgroup
+    template = next(g for g in inv.guests if g.name == CT_TEMPLATE)
+    assert template.kind is GuestKind.CT and template.template
+    assert until("ct1 answers", lambda: answers(ct1.ip), 30)
+    (pve1,) = [t for t in backend.migration_targets(ct1.id) if t.node == "pve1"]
+    assert pve1.allowed and "cannot migrate live" in pve1.reason
+    with pytest.raises(InvalidInput, match="cannot migrate live"):
+        backend.migrate(ct1.id, "pve1", MigrationMode.LIVE)
+    probe = PingProbe(ct1.ip, seconds=6.0, interval_s=0.01)
+    time.sleep(1.0)
+    task = wait(backend, backend.migrate(ct1.id, "pve1", MigrationMode.RESTART))
+    outage = probe.result()
+    assert task.status is TaskStatus.OK, task.error
+    moved = backend.inventory().guest(ct1.id)
+    assert (moved.node, moved.status) == ("pve1", GuestStatus.RUNNING)
+    # down for its stop and start: measurable, and well under the probe window
+    assert 0.02 < outage.longest_gap_s < 4.0 and outage.replies > 100, outage
+    assert 0 < task.result["downtime_ms"] < 4000
+
+    task = wait(backend, backend.clone(template.id, CloneSpec("ct-web", "pve2")))
+    assert task.status is TaskStatus.OK, task.error
+    web_id = str(task.result["new_id"])
+    assert backend.inventory().guest(web_id).kind is GuestKind.CT
+    assert wait(backend, backend.start(web_id)).status is TaskStatus.OK
+    mac = _mac(backend.host_named("pve2", containers=True), "ct-web")
+    ip = until("ct-web leases an address", lambda: dhcp.lease_of(lab["layout"], mac), 60)
+    assert until("ct-web answers", lambda: answers(ip), 30)
+    assert wait(backend, backend.shutdown(web_id, timeout=30.0)).status is TaskStatus.OK
+
+
 def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
     backend = lab["backend"]
     node = lab["layout"].nodes[1]
@@ -235,8 +273,11 @@ def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
     finally:
         stop.set()
         poller.join(10)
+    # pve2 is two hosts of the profile (its VMs' and its containers' driver): both
+    # connections were lost, and both came back
     kinds = [e.kind for e in backend.events() if e.node == "pve2"]
-    assert kinds[-2:] == ["node_lost", "node_online"]
+    assert sorted(kinds[-4:]) == ["node_lost", "node_lost", "node_online", "node_online"]
+    assert kinds[-1] == "node_online"
 
 
 def test_fail_a_node_from_the_console_and_restore_it(lab):

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
     build.add_argument("--guests", type=int, default=2,
                        help="number of running guests (default 2)")
+    build.add_argument("--containers", type=int, default=1,
+                       help="number of running containers (default 1)")
     actions.add_parser("down", help="remove everything the lab made, and its profile")
     fail = actions.add_parser("fail", help="make a node fail: its power, network or storage")
     fail.add_argument("node", help="the node, e.g. pve2")
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_path(args.config)
     try:
         if args.action == "up":
-            builder.up(args.nodes, args.guests, config, print)
+            builder.up(args.nodes, args.guests, config, print, args.containers)
             print("open it with: vmconsole --profile lab")
         elif args.action == "down":
             return 1 if builder.down(config, print) else 0

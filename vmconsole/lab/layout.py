@@ -23,6 +23,9 @@ MAX_NODES = 9
 MAX_GUESTS = 89
 PROFILE = "lab"
 TEMPLATE = "tmpl-busybox"
+CT_TEMPLATE = "tmpl-ct-busybox"
+MAX_CONTAINERS = 29
+CONTAINER_MEMORY_MIB = 64
 GUEST_MEMORY_MIB = 128  # 64 MiB fails silently (the kernel cannot unpack); 80 is the least seen
 PORTAL = "10.77.0.1"  # the LAN namespace's address: tgtd listens there
 SAN_IQN = "iqn.2026-11.invalid.vmconsole:san"
@@ -83,6 +86,11 @@ class NodeLayout:
         return f"qemu:///system?socket={self.socket}"
 
     @property
+    def lxc_uri(self) -> str:
+        """The same libvirtd's LXC driver: the node's containers."""
+        return f"lxc:///system?socket={self.socket}"
+
+    @property
     def images(self) -> Path:
         return self.dir / "images"
 
@@ -106,10 +114,29 @@ class GuestLayout:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerLayout:
+    index: int
+    node: NodeLayout
+
+    @property
+    def name(self) -> str:
+        return f"ct{self.index}"
+
+    @property
+    def ip(self) -> str:
+        return f"{NET}.{60 + self.index}"
+
+    @property
+    def mac(self) -> str:
+        return f"52:54:00:77:01:{self.index:02x}"
+
+
+@dataclass(frozen=True, slots=True)
 class Layout:
     root: Path
     nodes: tuple[NodeLayout, ...]
     guests: tuple[GuestLayout, ...]
+    containers: tuple[ContainerLayout, ...] = ()
 
     @property
     def boot_dir(self) -> Path:
@@ -120,15 +147,23 @@ class Layout:
         return self.root / "lab.json"
 
     @property
+    def rootfs(self) -> Path:
+        """The containers' root file system (read-only, shared by every node)."""
+        return self.root / "ct" / "rootfs"
+
+    @property
     def san_dir(self) -> Path:
         """The LUNs' backing files, tgtd's pidfile, the DHCP server's files."""
         return self.root / "san"
 
 
-def layout(nodes: int, guests: int, root: Path | None = None) -> Layout:
-    """Guests spread over the nodes in turn: vm1 on pve1, vm2 on pve2, ..."""
+def layout(nodes: int, guests: int, root: Path | None = None, containers: int = 0) -> Layout:
+    """Guests spread over the nodes in turn: vm1 on pve1, vm2 on pve2, ...; containers
+    from the last node backwards: ct1 on pve3 (of 3), ct2 on pve2, ..."""
     base = root or lab_root()
     node_layouts = tuple(NodeLayout(i, base) for i in range(1, nodes + 1))
     guest_layouts = tuple(GuestLayout(i, node_layouts[(i - 1) % nodes])
                           for i in range(1, guests + 1))
-    return Layout(base, node_layouts, guest_layouts)
+    ct_layouts = tuple(ContainerLayout(i, node_layouts[-1 - (i - 1) % nodes])
+                       for i in range(1, containers + 1))
+    return Layout(base, node_layouts, guest_layouts, ct_layouts)

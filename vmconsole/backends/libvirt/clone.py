@@ -89,10 +89,10 @@ def _check_name(core: ClusterCore, target: Host, name: str) -> None:
 
 
 def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
-    target = core.host_named(spec.node)
+    host, dom = core.locate(guest_id)
+    target = core.host_named(spec.node, host.containers)  # a container goes to the node's lxc
     target.connection()  # Unreachable now, not in the task, when the node is lost
     _check_name(core, target, spec.name)
-    host, dom = core.locate(guest_id)
     source = dom.name()
     xml = _source_xml(host, dom, spec.snapshot)
     desc = parse_domain(xml)

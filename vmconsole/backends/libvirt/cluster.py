@@ -25,6 +25,7 @@ from vmconsole.backends.libvirt.hostread import (
     describe,
     read_host,
 )
+from vmconsole.backends.libvirt.nodes import merge_nodes
 from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
 from vmconsole.config import LibvirtCluster
@@ -114,11 +115,14 @@ class ClusterCore:
         return self._caches[id(host)]
 
     def _name_taken(self, host: Host) -> Callable[[str], bool]:
-        return lambda name: any(h.name == name for h in self.hosts if h is not host)
+        # A node's qemu and lxc hosts share its name: one node, VMs and containers.
+        return lambda name: any(h.name == name for h in self.hosts
+                                if h is not host and h.containers == host.containers)
 
-    def host_named(self, node: str) -> Host:
+    def host_named(self, node: str, containers: bool | None = None) -> Host:
+        """The node's host (its first, or its containers' or its VMs' one)."""
         for host in self.hosts:
-            if host.name == node:
+            if host.name == node and containers in (None, host.containers):
                 return host
         known = ", ".join(h.name for h in self.hosts)
         raise NotFound(f"no node {node!r} in {self.cfg.name} (nodes: {known})")
@@ -210,7 +214,7 @@ class ClusterCore:
                 storages.extend(reading.storages)
             nodes.append(node)
             guests.extend(host_guests)
-        inv = Inventory(self.cfg.name, tuple(nodes), tuple(guests), tuple(storages),
+        inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), tuple(storages),
                         taken_at=time.time())
         present = {g.id.removeprefix(GUEST_PREFIX) for g in guests}
         for uuid in set(self._counters) - present:
@@ -242,7 +246,8 @@ class ClusterCore:
             ha = desc.meta.ha
             gid = guest_id_of(desc.uuid)
             guests.append(Guest(
-                id=gid, name=desc.name, kind=GuestKind.VM, node=host.name, status=status,
+                id=gid, name=desc.name, node=host.name, status=status,
+                kind=GuestKind.CT if host.containers else GuestKind.VM,
                 template=desc.meta.template, maxcpu=desc.vcpus, maxmem=desc.memory,
                 maxdisk=dom.disk_capacity, disk=dom.disk_allocation, metrics=metrics,
                 ip=desc.meta.ip, lock=self.tasks_book.lock_of(gid), storages=entry.storages,

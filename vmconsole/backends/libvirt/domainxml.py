@@ -146,7 +146,8 @@ def clone_definition(xml: str, name: str, description: str,
             ours := find_meta_element(root)) is not None:
         metadata.remove(ours)
     for interface in root.findall("devices/interface"):
-        for tag in ("target", "alias", "address"):
+        # ip and route: addresses a container's interface is given (they are its own)
+        for tag in ("target", "alias", "address", "ip", "route"):
             for element in interface.findall(tag):
                 interface.remove(element)
         mac = interface.find("mac")
