@@ -1,7 +1,9 @@
-"""The lab's figures: time to build it, and over N live migrations of a running guest
-its wall time and downtime, as probes from the LAN namespace saw it (10 ms ICMP) next
-to libvirt's own figure. Needs root and the lab's packages; builds and removes its own
-lab in a temporary directory (no lab may be up).
+"""The lab's figures: time to build it; over N live migrations of a running guest its
+wall time and downtime, as probes from the LAN namespace saw it (10 ms ICMP) next to
+libvirt's own figure; over N restart migrations of a running container its outage as
+the probes saw it next to the console's own stop-to-start figure. Needs root and the
+lab's packages; builds and removes its own lab in a temporary directory (no lab may
+be up).
 
     python benchmarks/lab.py [--migrations 10] [--nodes 3] [--guests 2]
 """
@@ -36,14 +38,16 @@ def figures(name: str, values: list[float], unit: str) -> None:
     print(f"{name}_max_{unit}: {max(values):.1f}")
 
 
-def migrate_once(backend, guest_id: str, address: str) -> tuple[float, int, float, int]:
-    """(wall s, libvirt downtime ms, probed longest gap ms, lost probes)."""
+def migrate_once(backend, guest_id: str, address: str,
+                 mode: MigrationMode = MigrationMode.LIVE) -> tuple[float, int, float, int]:
+    """(wall s, downtime ms as the backend reports it, probed longest gap ms, lost
+    probes)."""
     inv = backend.inventory()
     guest = inv.guest(guest_id)
     target = next(n.name for n in inv.nodes if n.name != guest.node)
     probe = PingProbe(address, PROBE_WINDOW_S, PROBE_INTERVAL_S)
     time.sleep(1.0)
-    task = backend.migrate(guest_id, target, MigrationMode.LIVE)
+    task = backend.migrate(guest_id, target, mode)
     while not backend.task(task.id).status.done:
         time.sleep(0.05)
     task = backend.task(task.id)
@@ -70,7 +74,7 @@ def main() -> int:
         os.environ["VMCONSOLE_LAB_DIR"] = str(Path(tmp) / "lab")
         config = Path(tmp) / "config.toml"
         started = time.monotonic()
-        builder.up(args.nodes, args.guests, config, lambda _line: None)
+        builder.up(args.nodes, args.guests, config, lambda _line: None, containers=1)
         print(f"lab_up_s: {time.monotonic() - started:.2f}")
         print(f"lab_nodes: {args.nodes}")
         print(f"lab_guests: {args.guests}")
@@ -85,6 +89,9 @@ def main() -> int:
                     raise SystemExit("vm1 never answered")
             print(f"guest_reply_after_up_s: {time.monotonic() - started:.2f}")
             runs = [migrate_once(backend, vm1.id, vm1.ip or "") for _ in range(args.migrations)]
+            ct1 = next(g for g in backend.inventory().guests if g.name == "ct1")
+            ct_runs = [migrate_once(backend, ct1.id, ct1.ip or "", MigrationMode.RESTART)
+                       for _ in range(args.migrations)]
         finally:
             backend.close()
             started = time.monotonic()
@@ -97,6 +104,11 @@ def main() -> int:
     figures("probes_lost", [float(r[3]) for r in runs], "count")
     print(f"probed_minus_libvirt_mean_ms: "
           f"{statistics.mean(r[2] - r[1] for r in runs):.1f}")
+    print(f"container_restart_migrations: {len(ct_runs)}")
+    figures("ct_restart_wall", [r[0] * 1000 for r in ct_runs], "ms")
+    figures("ct_outage_console", [float(r[1]) for r in ct_runs], "ms")
+    figures("ct_outage_probed_gap", [r[2] for r in ct_runs], "ms")
+    figures("ct_probes_lost", [float(r[3]) for r in ct_runs], "count")
     return 0
 
 
