@@ -47,7 +47,8 @@ def guest_rows(guest: Guest) -> list[tuple[str, str | Text]]:
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
         ("Status", str(guest.status) + (f", lock: {guest.lock}" if guest.lock else "")),
         ("Node", guest.node),
-        ("Uptime", fmt.duration(guest.uptime) if guest.running else "-"),
+        # 0: the backend does not know it (libvirt has no uptime for a domain)
+        ("Uptime", fmt.duration(guest.uptime) if guest.running and guest.uptime else "-"),
         ("vCPUs", f"{guest.maxcpu}  ({fmt.percent(m.cpu)} used)"),
         ("Memory", f"{fmt.size(m.mem)} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
