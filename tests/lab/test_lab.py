@@ -289,6 +289,9 @@ def test_fail_a_node_from_the_console_and_restore_it(lab):
             (i for i in [backend.inventory()] if i.node("pve2").online
              and any(g.name == "vm1" for g in i.guests_on("pve2"))), None), 60)
         vm1 = next(g for g in on_pve2.guests_on("pve2") if g.name == "vm1")
+        # the san pool's figures from the target: what its LUNs' sparse files hold
+        (san_pve2,) = [s for s in on_pve2.storages if s.name == "san" and s.node == "pve2"]
+        assert 0 < san_pve2.used < san_pve2.total == 12 * 256 * 1024**2
         assert until("vm1 answers", lambda: answers("10.77.0.11"), 60)
         backend.inject_fault("pve2", FaultKind.POWER_OFF)
         assert cgroups.pids_in("pve2") == set()  # libvirtd and QEMU gone at once

@@ -11,9 +11,10 @@ from pathlib import Path
 from vmconsole.backends.base import BackendError, Capabilities, FaultKind, NotSupported
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import LibvirtCluster
-from vmconsole.lab import faults
-from vmconsole.lab.layout import NodeLayout
+from vmconsole.lab import faults, san
+from vmconsole.lab.layout import SAN_POOL, NodeLayout, layout
 from vmconsole.lab.shell import LabError
+from vmconsole.model import Inventory
 
 _FAULTS = {FaultKind.POWER_OFF: faults.LabFault.POWER,
            FaultKind.CUT_NETWORK: faults.LabFault.NETWORK,
@@ -32,6 +33,17 @@ class LabBackend(LibvirtBackend):
     @property
     def capabilities(self) -> Capabilities:
         return replace(super().capabilities, faults=True)
+
+    def inventory(self) -> Inventory:
+        """libvirt's inventory, with the `san` pool's used/total read from the target
+        (libvirt counts every LUN of an iscsi-direct pool as fully used)."""
+        inv = super().inventory()
+        used, total = san.usage(layout(1, 0, self.lab_dir))
+        if not total:
+            return inv
+        return replace(inv, storages=tuple(
+            replace(s, used=used, total=total) if s.name == SAN_POOL else s
+            for s in inv.storages))
 
     def _node(self, name: str) -> NodeLayout:
         index = name.removeprefix("pve")

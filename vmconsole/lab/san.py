@@ -93,6 +93,19 @@ def start(lab: Layout) -> None:
     _tgtadm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL")
 
 
+def usage(lab: Layout) -> tuple[int, int]:
+    """(used, total) bytes of the target's LUNs: what their sparse backing files hold,
+    and their sizes; the target's own figures, where libvirt counts every LUN as used."""
+    used = total = 0
+    for lun in range(1, SAN_LUNS + 1):
+        try:
+            st = lun_file(lab, lun).stat()
+        except OSError:
+            continue
+        used, total = used + st.st_blocks * 512, total + st.st_size
+    return used, total
+
+
 def sessions() -> int:
     """How many initiators are logged in to the target now (tgtadm's I_T nexus list)."""
     try:

@@ -214,7 +214,9 @@ class ClusterCore:
                 storages.extend(reading.storages)
             nodes.append(node)
             guests.extend(host_guests)
-        inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), tuple(storages),
+        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice
+        unique = tuple({s.id: s for s in storages}.values())
+        inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), unique,
                         taken_at=time.time())
         present = {g.id.removeprefix(GUEST_PREFIX) for g in guests}
         for uuid in set(self._counters) - present:
