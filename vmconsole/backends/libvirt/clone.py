@@ -106,8 +106,10 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
         if running:
             raise InvalidInput(f"{source} is running: stop it so its disks can be copied "
                                "consistently", {"source": "running"})
-        kinds = _pool_types(host, disks)
-        if target is not host and not set(kinds.values()) <= SHARED_POOL_TYPES:
+        pools = _pools_of(host, disks)
+        kinds = dict(pools.values())
+        shared = len(pools) == len(disks) and set(kinds.values()) <= SHARED_POOL_TYPES
+        if target is not host and not shared:
             raise NotSupported(f"{source}'s disks are on {host.name}: libvirt copies volumes "
                                f"within one host only; clone it on {host.name}")
         if not spec.full and not template:
@@ -160,10 +162,11 @@ class _InUse:
     reserved: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _pool_types(host: Host, disks: tuple[Disk, ...]) -> dict[str, str]:
-    """The pools holding the disks, and their types (a disk outside pools: '')."""
+def _pools_of(host: Host, disks: tuple[Disk, ...]) -> dict[str, tuple[str, str]]:
+    """For each disk (by target) in a pool: the pool's name and type; a disk outside
+    every pool is left out."""
 
-    def read(conn: libvirt.virConnect) -> dict[str, str]:
+    def read(conn: libvirt.virConnect) -> dict[str, tuple[str, str]]:
         found = {}
         for disk in disks:
             try:
@@ -171,7 +174,7 @@ def _pool_types(host: Host, disks: tuple[Disk, ...]) -> dict[str, str]:
                         conn.storageVolLookupByPath(disk.source).storagePoolLookupByVolume())
             except libvirt.libvirtError:
                 continue
-            found[pool.name()] = pool_type(pool)
+            found[disk.target] = (pool.name(), pool_type(pool))
         return found
 
     return host.call(read, "reading the disks' pools")
