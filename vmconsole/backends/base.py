@@ -70,7 +70,7 @@ class Capabilities:
     live_migration: bool = True
     ha: bool = True
     history: bool = False  # history() serves its own data (Proxmox rrddata)
-    faults: bool = False  # the SupportsFaults protocol (the simulator only)
+    faults: bool = False  # the SupportsFaults protocol (the simulator, the lab)
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
 
 
@@ -242,7 +242,7 @@ class FaultKind(StrEnum):
 
 @runtime_checkable
 class SupportsFaults(Protocol):
-    """Fault injection, for teaching: only the simulator has it."""
+    """Fault injection, for teaching: the simulator and the lab (vmconsole.lab.backend)."""
 
     def inject_fault(self, node: str, fault: FaultKind) -> None: ...
     def partition(self, groups: list[list[str]]) -> None: ...
