@@ -246,6 +246,8 @@ def status(config: Path) -> list[str]:
 def node_named(name: str) -> NodeLayout:
     """A node of the lab as recorded; LabError names the nodes there are."""
     lab = _known_layout()
+    if not lab.root.exists():
+        raise LabError("the lab is down (vmconsole lab up builds it)")
     for node in lab.nodes:
         if node.name == name:
             return node
