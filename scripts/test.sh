@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(python3-venv python3-dev pkg-config iproute2 iputils-ping tmux openssh-client
           qemu-system-x86 libvirt-daemon-system libvirt-clients libvirt-dev
           busybox-static linux-image-cloud-amd64
-          tgt qemu-block-extra qemu-utils libvirt-daemon-driver-storage-iscsi-direct)
+          tgt qemu-block-extra qemu-utils libvirt-daemon-driver-storage-iscsi-direct
+          libvirt-daemon-driver-lxc)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${packages[@]}"; do

@@ -57,6 +57,8 @@ def needs() -> list[Need]:
         tool("tgtd", "tgt"),
         Need("QEMU's iSCSI initiator (block-iscsi.so)", "qemu-block-extra",
              bool(glob.glob("/usr/lib/*/qemu/block-iscsi.so"))),
+        Need("libvirt's LXC driver", "libvirt-daemon-driver-lxc",
+             bool(glob.glob("/usr/lib/*/libvirt/connection-driver/libvirt_driver_lxc.so"))),
         Need("libvirt's iscsi-direct pool", "libvirt-daemon-driver-storage-iscsi-direct",
              bool(glob.glob("/usr/lib/*/libvirt/storage-backend/"
                             "libvirt_storage_backend_iscsi-direct.so"))),
