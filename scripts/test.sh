@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(python3-venv python3-dev pkg-config iproute2 iputils-ping tmux openssh-client
           qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev
           busybox-static linux-image-cloud-amd64
+          tgt qemu-block-extra libvirt-daemon-driver-storage-iscsi-direct
+          libvirt-daemon-driver-lxc
           golang-go golang-github-vmware-govmomi-dev)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

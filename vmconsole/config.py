@@ -50,6 +50,7 @@ class LibvirtCluster:
     kind: str = "libvirt"
     timeout: float = 10.0
     probe_netns: str | None = None  # the network namespace the guests are reached from
+    lab_dir: str | None = None  # a `vmconsole lab`'s directory: its nodes can be failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +231,7 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
 
 
 _SIM_KEYS = {"kind", "name", "nodes", "guests", "seed", "time_scale", "scenario"}
-_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns"}
+_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns", "lab_dir"}
 _PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
                  "token_secret_file", "password_env", "password_file", "verify_ssl",
                  "ca_file", "fingerprint", "timeout"}
@@ -260,6 +261,7 @@ def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
             uris=tuple(uris),
             timeout=r.get(table, "timeout", prefix, float, 10.0),
             probe_netns=r.get(table, "probe_netns", prefix, str),
+            lab_dir=r.get(table, "lab_dir", prefix, str),
         )
     for key in ("token_secret", "password"):
         if kind in ("proxmox", "vcenter") and key in table:

@@ -17,7 +17,7 @@ import pytest
 
 from vmconsole.lab import checks
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
 
 
 def _skip_reason() -> str | None:
@@ -32,13 +32,24 @@ def _skip_reason() -> str | None:
 if (reason := _skip_reason()) is not None:
     pytest.skip(reason, allow_module_level=True)
 
-from vmconsole.backends.base import CloneSpec, Conflict, MigrationMode, TaskStatus  # noqa: E402
+from vmconsole.backends import open_backend  # noqa: E402
+from vmconsole.backends.base import (  # noqa: E402
+    BackendError,
+    CloneSpec,
+    Conflict,
+    FaultKind,
+    InvalidInput,
+    MigrationMode,
+    SupportsFaults,
+    TaskStatus,
+)
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder, cgroups, daemon, network  # noqa: E402
-from vmconsole.lab.layout import TEMPLATE  # noqa: E402
+from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: E402
+from vmconsole.lab.faults import LabFault  # noqa: E402
+from vmconsole.lab.layout import CT_TEMPLATE, TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers  # noqa: E402
-from vmconsole.model import GuestStatus, NodeStatus  # noqa: E402
+from vmconsole.model import GuestKind, GuestStatus, NodeStatus  # noqa: E402
 
 from ..libvirt.conftest import wait  # noqa: E402
 
@@ -60,13 +71,14 @@ def lab(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
         started = time.monotonic()
-        layout = builder.up(2, 1, config, lambda _line: None)
+        layout = builder.up(2, 1, config, lambda _line: None, containers=1)
         up_s = time.monotonic() - started
         (cluster,) = load_config(config).clusters("lab")
         assert isinstance(cluster, LibvirtCluster)
         backend = open_libvirt(cluster)
         try:
-            yield {"layout": layout, "config": config, "backend": backend, "up_s": up_s}
+            yield {"layout": layout, "config": config, "backend": backend, "up_s": up_s,
+                   "cluster": cluster}
         finally:
             backend.close()
             builder.down(config, lambda _line: None)
@@ -74,9 +86,11 @@ def lab(tmp_path_factory):
 
 def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):
     assert lab["up_s"] < 60
-    inv = lab["backend"].inventory()
-    assert [(n.name, n.status) for n in inv.nodes] == [("pve1", NodeStatus.ONLINE),
-                                                       ("pve2", NodeStatus.ONLINE)]
+    # A TCG guest that is booting can keep its libvirtd's stats waiting for seconds.
+    inv = until("both nodes online", lambda: next(
+        (i for i in [lab["backend"].inventory()]
+         if [n.status for n in i.nodes] == [NodeStatus.ONLINE] * 2), None), 60)
+    assert [n.name for n in inv.nodes] == ["pve1", "pve2"]
     vm1 = next(g for g in inv.guests if g.name == "vm1")
     assert vm1.status is GuestStatus.RUNNING and vm1.ip == "10.77.0.11"
     assert next(g for g in inv.guests if g.name == TEMPLATE).template
@@ -93,30 +107,70 @@ def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):
 
 def test_lab_up_again_is_the_same_lab(lab):
     before = lab["backend"].inventory()
-    builder.up(2, 1, lab["config"], lambda _line: None)
+    builder.up(2, 1, lab["config"], lambda _line: None, containers=1)
     after = lab["backend"].inventory()
     assert {g.id for g in after.guests} == {g.id for g in before.guests}
     assert lab["config"].read_text().startswith('theme = "vmconsole-dark"\n')
 
 
-def test_create_from_template_then_snapshot_with_ram_and_roll_back(lab):
+def _mac(where, name: str, node: str | None = None) -> str:
+    """The MAC of a guest, through a host or (with `node`) a backend's host of a node."""
+    host = where.host_named(node) if node else where
+    xml = host.connection().lookupByName(name).XMLDesc(0)
+    return re.findall(r"mac address='([^']+)'", xml)[0]
+
+
+def test_create_from_template_on_the_san_and_migrate_it_live(lab):
     backend = lab["backend"]
-    template = next(g for g in backend.inventory().guests if g.name == TEMPLATE)
-    task = wait(backend, backend.clone(template.id, CloneSpec("web", "pve1", full=False)))
+    inv = backend.inventory()
+    san = [s for s in inv.storages if s.name == "san"]
+    assert {s.node for s in san} == {"pve1", "pve2"} and all(s.shared for s in san)
+    template = next(g for g in inv.guests if g.name == TEMPLATE)
+    assert template.storages == ("san",)
+    with pytest.raises(InvalidInput, match="no qcow2 overlay can be made there"):
+        backend.clone(template.id, CloneSpec("web", "pve2", full=False))
+    # Made on the other node than the template's: the copy is a LUN every node sees.
+    task = wait(backend, backend.clone(template.id, CloneSpec("web", "pve2")))
     assert task.status is TaskStatus.OK, task.error
+    assert "with QEMU's block copy" in "\n".join(task.log)
     web_id = str(task.result["new_id"])
+    web = backend.inventory().guest(web_id)
+    assert web.node == "pve2" and web.storages == ("san",)
     assert wait(backend, backend.start(web_id)).status is TaskStatus.OK
+    mac = _mac(backend, "web", "pve2")
+    # TCG boots slowly on a busy machine: allow for it
+    ip = until("web leases an address", lambda: dhcp.lease_of(lab["layout"], mac), 120)
+    assert until("web answers ping", lambda: answers(ip), 60)
+    targets = {t.node: t for t in backend.migration_targets(web_id)}
+    assert targets["pve1"].allowed and not targets["pve1"].local_disks, targets
+    probe = PingProbe(ip, seconds=8.0, interval_s=0.01)
+    time.sleep(1.0)
+    task = wait(backend, backend.migrate(web_id, "pve1", MigrationMode.LIVE))
+    outage = probe.result()
+    assert task.status is TaskStatus.OK, task.error
+    assert backend.inventory().guest(web_id).node == "pve1"
+    assert outage.replies > 100 and outage.longest_gap_s < 1.0, outage
+    lab["web_id"], lab["web_ip"] = web_id, ip
+
+
+def test_snapshot_with_ram_on_the_san_blocks_migration_and_rolls_back(lab):
+    backend = lab["backend"]
+    web_id = lab["web_id"]
     task = wait(backend, backend.snapshot_create(web_id, "booted", "fresh", vmstate=True))
     assert task.status is TaskStatus.OK, task.error
     (snap,) = backend.snapshots(web_id)
     assert (snap.name, snap.vmstate, snap.current) == ("booted", True, True)
-    assert wait(backend, backend.stop(web_id)).status is TaskStatus.OK
+    (pve2,) = [t for t in backend.migration_targets(web_id) if t.node == "pve2"]
+    assert not pve2.allowed and "has 1 snapshot(s)" in pve2.reason
+    # A graceful shutdown: the guest powers off on the ACPI button, well within 30 s.
+    task = wait(backend, backend.shutdown(web_id, timeout=30.0))
+    assert task.status is TaskStatus.OK, task.error
     task = wait(backend, backend.snapshot_rollback(web_id, "booted"))
     assert task.status is TaskStatus.OK, task.error
-    # A snapshot with RAM brings the guest back running, as it was.
+    # A snapshot with RAM brings the guest back running, as it was: answering at once.
     assert backend.inventory().guest(web_id).status is GuestStatus.RUNNING
+    assert until("web answers after the rollback", lambda: answers(lab["web_ip"]), 30)
     wait(backend, backend.stop(web_id))
-    lab["web_id"] = web_id
 
 
 def test_clone_gets_a_new_identity(lab):
@@ -126,10 +180,11 @@ def test_clone_gets_a_new_identity(lab):
     assert task.status is TaskStatus.OK, task.error
     copy = backend.inventory().guest(str(task.result["new_id"]))
     assert copy is not None and copy.name == "web-copy" and copy.id != web_id
+    assert _mac(backend, "web", "pve1") != _mac(backend, "web-copy", "pve1")
     conn = backend.host_named("pve1").connection()
-    macs = [re.findall(r"mac address='([^']+)'", conn.lookupByName(n).XMLDesc(0))
-            for n in ("web", "web-copy")]
-    assert macs[0] != macs[1]
+    volumes = [re.findall(r"volume='([^']+)'", conn.lookupByName(n).XMLDesc(0))
+               for n in ("web", "web-copy")]
+    assert volumes[0] != volumes[1]
     with pytest.raises(Conflict):
         backend.clone(web_id, CloneSpec("vm1", "pve1"))
 
@@ -216,6 +271,42 @@ def rows_of(backend, name: str, count: int) -> list | None:
     return rows if len(rows) == count else None
 
 
+def test_a_container_migrates_by_restart_and_is_made_from_its_template(lab):
+    backend = lab["backend"]
+    inv = backend.inventory()
+    ct1 = next(g for g in inv.guests if g.name == "ct1")
+    assert (ct1.kind, ct1.node, ct1.status, ct1.ip) == (
+        GuestKind.CT, "pve2", GuestStatus.RUNNING, "10.77.0.61")
+    assert 0 < ct1.metrics.mem <= ct1.maxmem  # what its processes use, from its cgroup
+    template = next(g for g in inv.guests if g.name == CT_TEMPLATE)
+    assert template.kind is GuestKind.CT and template.template
+    assert until("ct1 answers", lambda: answers(ct1.ip), 30)
+    (pve1,) = [t for t in backend.migration_targets(ct1.id) if t.node == "pve1"]
+    assert pve1.allowed and "cannot migrate live" in pve1.reason
+    with pytest.raises(InvalidInput, match="cannot migrate live"):
+        backend.migrate(ct1.id, "pve1", MigrationMode.LIVE)
+    probe = PingProbe(ct1.ip, seconds=6.0, interval_s=0.01)
+    time.sleep(1.0)
+    task = wait(backend, backend.migrate(ct1.id, "pve1", MigrationMode.RESTART))
+    outage = probe.result()
+    assert task.status is TaskStatus.OK, task.error
+    moved = backend.inventory().guest(ct1.id)
+    assert (moved.node, moved.status) == ("pve1", GuestStatus.RUNNING)
+    # down for its stop and start: measurable, and well under the probe window
+    assert 0.02 < outage.longest_gap_s < 4.0 and outage.replies > 100, outage
+    assert 0 < task.result["downtime_ms"] < 4000
+
+    task = wait(backend, backend.clone(template.id, CloneSpec("ct-web", "pve2")))
+    assert task.status is TaskStatus.OK, task.error
+    web_id = str(task.result["new_id"])
+    assert backend.inventory().guest(web_id).kind is GuestKind.CT
+    assert wait(backend, backend.start(web_id)).status is TaskStatus.OK
+    mac = _mac(backend.host_named("pve2", containers=True), "ct-web")
+    ip = until("ct-web leases an address", lambda: dhcp.lease_of(lab["layout"], mac), 60)
+    assert until("ct-web answers", lambda: answers(ip), 30)
+    assert wait(backend, backend.shutdown(web_id, timeout=30.0)).status is TaskStatus.OK
+
+
 def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
     backend = lab["backend"]
     node = lab["layout"].nodes[1]
@@ -243,19 +334,79 @@ def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
     finally:
         stop.set()
         poller.join(10)
+    # pve2 is two hosts of the profile (its VMs' and its containers' driver): both
+    # connections were lost, and both came back
     kinds = [e.kind for e in backend.events() if e.node == "pve2"]
-    assert kinds[-2:] == ["node_lost", "node_online"]
+    assert sorted(kinds[-4:]) == ["node_lost", "node_lost", "node_online", "node_online"]
+    assert kinds[-1] == "node_online"
+
+
+def test_fail_a_node_from_the_console_and_restore_it(lab):
+    backend = open_backend(lab["cluster"])  # the lab's profile: a backend that can fail nodes
+    assert isinstance(backend, SupportsFaults) and backend.capabilities.faults
+    node = lab["layout"].nodes[1]
+    try:
+        on_pve2 = until("pve2 online with vm1", lambda: next(
+            (i for i in [backend.inventory()] if i.node("pve2").online
+             and any(g.name == "vm1" for g in i.guests_on("pve2"))), None), 60)
+        vm1 = next(g for g in on_pve2.guests_on("pve2") if g.name == "vm1")
+        # the san pool's figures from the target: what its LUNs' sparse files hold
+        (san_pve2,) = [s for s in on_pve2.storages if s.name == "san" and s.node == "pve2"]
+        assert 0 < san_pve2.used < san_pve2.total == 12 * 256 * 1024**2
+        assert until("vm1 answers", lambda: answers("10.77.0.11"), 60)
+        backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        assert cgroups.pids_in("pve2") == set()  # libvirtd and QEMU gone at once
+        assert not answers("10.77.0.11")
+        # within one poll (the first may still see the closing connection)
+        assert any(backend.inventory().node("pve2").status is NodeStatus.OFFLINE
+                   for _ in range(2))
+        assert "pve2: 10.77.0.102, netns up, FAILED: lost its power" in "\n".join(
+            builder.status(lab["config"]))
+        with pytest.raises(BackendError, match="already lost its power"):
+            backend.inject_fault("pve2", FaultKind.CUT_NETWORK)
+        backend.restore("pve2")
+        back = until("pve2 back", lambda: next(
+            (i for i in [backend.inventory()] if i.node("pve2").online), None), 60)
+        assert back.guest(vm1.id).status is GuestStatus.STOPPED  # a power cut stops guests
+        assert wait(backend, backend.start(vm1.id)).status is TaskStatus.OK
+        assert until("vm1 answers again", lambda: answers("10.77.0.11"), 90)
+
+        backend.inject_fault("pve2", FaultKind.CUT_NETWORK)
+        assert until("pve2 unreachable", lambda: backend.inventory().node("pve2").status
+                     is NodeStatus.OFFLINE, 15)
+        assert not answers("10.77.0.11", tries=2)
+        assert daemon.pid_of(node) is not None  # the node runs on, cut off
+        backend.restore("pve2")
+        assert until("vm1 answers after the network is back", lambda: answers("10.77.0.11"), 30)
+        assert until("pve2 online again", lambda: backend.inventory().node("pve2").online, 30)
+
+        builder.fail("pve1", LabFault.STORAGE, lambda _line: None)
+        routes = subprocess.run(["ip", "-n", "vmclab-pve1", "route"], capture_output=True,
+                                text=True).stdout
+        assert "blackhole 10.77.0.1" in routes
+        builder.restore("pve1", lambda _line: None)
+        assert "blackhole" not in subprocess.run(["ip", "-n", "vmclab-pve1", "route"],
+                                                 capture_output=True, text=True).stdout
+        kinds = [e.kind for e in backend.events() if e.node == "pve2"]
+        assert {"node_fault", "node_lost", "node_restored"} <= set(kinds)
+    finally:
+        backend.restore(None)
+        backend.close()
 
 
 def test_down_leaves_nothing(lab):
     layout = lab["layout"]
     pids = {daemon.pid_of(n) for n in layout.nodes} | {
         p for n in layout.nodes for p in cgroups.pids_in(n.name)}
+    san_pid, dhcp_pid = san.pid(layout), dhcp.pid(layout)
+    assert san_pid and dhcp_pid
     assert builder.down(lab["config"], lambda _line: None) == []
     assert network.lab_namespaces() == []
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert "veth-pve" not in links and "lanbr0" not in links
     assert not any(daemon.alive(p) for p in pids if p)
     assert cgroups.leftovers() == []
+    assert san.leftovers() == [] and dhcp.pid(layout) is None
+    assert not any(daemon.alive(p) for p in (san_pid, dhcp_pid) if p)
     assert not layout.root.exists()
     assert "profiles.lab" not in lab["config"].read_text()

@@ -1,6 +1,8 @@
 """The `lab` profile is added to, replaced in and removed from the user's config file
 without touching the rest of it."""
 
+from pathlib import Path
+
 from vmconsole.config import LibvirtCluster, load_config
 from vmconsole.lab.profile import remove_profile, write_profile
 
@@ -19,7 +21,7 @@ def test_the_profile_is_added_then_replaced_and_the_rest_kept(tmp_path):
     write_profile(path, ["qemu:///system?socket=/a/pve1/run/libvirt-sock"])
     write_profile(path, ["qemu:///system?socket=/b/pve1/run/libvirt-sock",
                          "qemu:///system?socket=/b/pve2/run/libvirt-sock"],
-                  probe_netns="vmclab-lan")
+                  probe_netns="vmclab-lan", lab_dir=Path('/b/"odd" dir'))
     text = path.read_text()
     assert text.startswith(MINE)
     assert text.count("[[profiles.lab.clusters]]") == 1
@@ -29,6 +31,7 @@ def test_the_profile_is_added_then_replaced_and_the_rest_kept(tmp_path):
     assert lab.uris == ("qemu:///system?socket=/b/pve1/run/libvirt-sock",
                         "qemu:///system?socket=/b/pve2/run/libvirt-sock")
     assert lab.probe_netns == "vmclab-lan"  # where the ping monitor reaches the guests
+    assert lab.lab_dir == '/b/"odd" dir'  # where the console's f fails a node
     assert config.clusters("home")[0].nodes == 5
 
 

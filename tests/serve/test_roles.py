@@ -94,7 +94,7 @@ async def test_an_admin_gets_past_the_role_check(served: Running) -> None:
         await on_row(term, "pve1", 1)
         term.press("f")
         # The fault menu, or (while the simulator cannot break yet) the backend's answer.
-        await term.wait_until(lambda t: "Break the simulated cluster at pve1" in t.text
+        await term.wait_until(lambda t: "Break the cluster at pve1" in t.text
                               or "Faults exist only" in t.notifications, what="faults")
         assert "needs the admin role" not in term.notifications
 

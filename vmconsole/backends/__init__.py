@@ -19,6 +19,10 @@ def open_backend(cluster: ClusterConfig) -> Backend:
         from vmconsole.backends.sim import open_sim
 
         return open_sim(cluster)
+    if isinstance(cluster, LibvirtCluster) and cluster.lab_dir:
+        from vmconsole.lab.backend import open_lab
+
+        return open_lab(cluster)
     if isinstance(cluster, LibvirtCluster):
         from vmconsole.backends.libvirt import open_libvirt
 

@@ -74,7 +74,7 @@ class Capabilities:
     # resource with a group or nodes and restart counts (Proxmox)
     ha_restart_priority: bool = False
     history: bool = False  # history() serves its own data (Proxmox rrddata)
-    faults: bool = False  # the SupportsFaults protocol (the simulator only)
+    faults: bool = False  # the SupportsFaults protocol (the simulator, the lab)
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
 
 
@@ -251,7 +251,7 @@ class FaultKind(StrEnum):
 
 @runtime_checkable
 class SupportsFaults(Protocol):
-    """Fault injection, for teaching: only the simulator has it."""
+    """Fault injection, for teaching: the simulator and the lab (vmconsole.lab.backend)."""
 
     def inject_fault(self, node: str, fault: FaultKind) -> None: ...
     def partition(self, groups: list[list[str]]) -> None: ...

@@ -1,4 +1,5 @@
-"""`vmconsole lab up|down|status`: a real libvirt cluster on this machine (root only)."""
+"""`vmconsole lab up|down|status|fail|restore`: a real libvirt cluster on this machine
+(root only)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
     build.add_argument("--guests", type=int, default=2,
                        help="number of running guests (default 2)")
+    build.add_argument("--containers", type=int, default=1,
+                       help="number of running containers (default 1)")
     actions.add_parser("down", help="remove everything the lab made, and its profile")
+    fail = actions.add_parser("fail", help="make a node fail: its power, network or storage")
+    fail.add_argument("node", help="the node, e.g. pve2")
+    how = fail.add_mutually_exclusive_group(required=True)
+    for fault, text in (("power", "kill its libvirtd and guests at once (a pulled plug)"),
+                        ("network", "cut its link to the LAN and the console's way in"),
+                        ("storage", "cut its path to the iSCSI target")):
+        how.add_argument(f"--{fault}", dest="fault", action="store_const", const=fault,
+                         help=text)
+    restore = actions.add_parser("restore", help="undo a node's failure")
+    restore.add_argument("node", help="the node, e.g. pve2")
     actions.add_parser("status", help="what of the lab is up")
     parser.set_defaults(func=run)
 
@@ -45,10 +58,16 @@ def run(args: argparse.Namespace) -> int:
     config = config_path(args.config)
     try:
         if args.action == "up":
-            builder.up(args.nodes, args.guests, config, _say)
-            print("open it with: vmconsole --profile lab")
+            builder.up(args.nodes, args.guests, config, _say, args.containers)
+            _say("open it with: vmconsole --profile lab")
         elif args.action == "down":
             return 1 if builder.down(config, _say) else 0
+        elif args.action == "fail":
+            from vmconsole.lab.faults import LabFault
+
+            builder.fail(args.node, LabFault(args.fault), _say)
+        elif args.action == "restore":
+            builder.restore(args.node, _say)
         else:
             _say("\n".join(builder.status(config)))
     except LabError as exc:

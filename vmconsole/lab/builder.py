@@ -13,12 +13,28 @@ from pathlib import Path
 import libvirt
 
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
-from vmconsole.lab import cgroups, checks, daemon, guests, initramfs, network
+from vmconsole.lab import (
+    cgroups,
+    checks,
+    daemon,
+    dhcp,
+    faults,
+    guests,
+    initramfs,
+    network,
+    san,
+)
+from vmconsole.lab import containers as containers_mod
 from vmconsole.lab.layout import (
+    CT_TEMPLATE,
     LAN_NS,
+    MAX_CONTAINERS,
     MAX_GUESTS,
     MAX_NODES,
+    PORTAL,
     PROFILE,
+    SAN_IQN,
+    SAN_LUNS,
     TEMPLATE,
     Layout,
     NodeLayout,
@@ -35,20 +51,21 @@ Say = Callable[[str], None]
 class LabSize:
     nodes: int
     guests: int
+    containers: int = 0
 
 
 def read_size(root: Path | None = None) -> LabSize | None:
     path = (root or lab_root()) / "lab.json"
     try:
         data = json.loads(path.read_text())
-        return LabSize(int(data["nodes"]), int(data["guests"]))
+        return LabSize(int(data["nodes"]), int(data["guests"]), int(data.get("containers", 0)))
     except (OSError, ValueError, KeyError):
         return None
 
 
-def _connect(node: NodeLayout) -> libvirt.virConnect:
+def _connect(node: NodeLayout, uri: str | None = None) -> libvirt.virConnect:
     try:
-        return libvirt.open(node.uri)
+        return libvirt.open(uri or node.uri)
     except libvirt.libvirtError as exc:
         raise LabError(f"cannot reach {node.name}'s libvirtd at {node.socket}: "
                        f"{exc.get_error_message()}") from None
@@ -63,21 +80,29 @@ def _probe_capabilities(node: NodeLayout) -> None:
         conn.close()
 
 
-def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
+def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1) -> Layout:
+    """Build the lab (or complete it: idempotent); a bigger lab already up is kept."""
     if problems := checks.problems():
         raise LabError("; ".join(problems))
-    if not 1 <= nodes <= MAX_NODES or not 0 <= guest_count <= MAX_GUESTS:
-        raise LabError(f"--nodes is 1..{MAX_NODES} and --guests 0..{MAX_GUESTS}")
+    if (not 1 <= nodes <= MAX_NODES or not 0 <= guest_count <= MAX_GUESTS
+            or not 0 <= containers <= MAX_CONTAINERS):
+        raise LabError(f"--nodes is 1..{MAX_NODES}, --guests 0..{MAX_GUESTS} and "
+                       f"--containers 0..{MAX_CONTAINERS}")
     started = time.monotonic()
     ensure_event_loop()  # also keeps libvirt from printing its errors twice
     previous = read_size()
-    if previous and (previous.nodes > nodes or previous.guests > guest_count):
-        say(f"the lab already has {previous.nodes} nodes and {previous.guests} guests: "
-            "keeping them (lab down first to shrink it)")
+    if previous and (previous.nodes > nodes or previous.guests > guest_count
+                     or previous.containers > containers):
+        say(f"the lab already has {previous.nodes} nodes, {previous.guests} guests and "
+            f"{previous.containers} containers: keeping them (lab down first to shrink it)")
         nodes, guest_count = max(nodes, previous.nodes), max(guest_count, previous.guests)
-    lab = layout(nodes, guest_count)
+        containers = max(containers, previous.containers)
+    lab = layout(nodes, guest_count, containers=containers)
     lab.root.mkdir(parents=True, exist_ok=True)
-    lab.state_file.write_text(json.dumps({"nodes": nodes, "guests": guest_count}))
+    lab.state_file.write_text(json.dumps({"nodes": nodes, "guests": guest_count,
+                                          "containers": containers}))
+    if not (lab.rootfs / "sbin" / "init").exists():
+        containers_mod.build_rootfs(lab.rootfs)
     kernel = Path(checks.kernel_image() or "")
     initrd = lab.boot_dir / "initrd.img"
     if not initrd.exists():
@@ -85,7 +110,11 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
         initramfs.build(kernel.name.removeprefix("vmlinuz-"), initrd)
         say(f"guest initramfs built from {kernel.name}'s modules: {initrd}")
     network.ensure_lan()
+    san.start(lab)
+    dhcp.start(lab)
     for node in lab.nodes:
+        if (fault := faults.restore(node)) is not None:
+            say(f"{node.name} had lost its {fault.value}: restored")
         network.ensure_node(node)
         daemon.prepare(node)
     first = lab.nodes[0]
@@ -95,22 +124,30 @@ def up(nodes: int, guest_count: int, config: Path, say: Say) -> Layout:
         daemon.seed_capabilities(first, node)
         daemon.start(node)
     conns = {node.name: _connect(node) for node in lab.nodes}
+    lxc = {node.name: _connect(node, node.lxc_uri) for node in lab.nodes}
     try:
         for node in lab.nodes:
             guests.ensure_pool(conns[node.name], node)
-        guests.ensure_template(conns[first.name], first, kernel, initrd)
+            guests.ensure_san_pool(conns[node.name], node)
+        guests.ensure_template(conns[first.name], kernel, initrd)
         for guest in lab.guests:
             where = guests.find_guest(conns, guest.name) or guest.node.name
             guests.ensure_guest(conns[where], guest, kernel, initrd)
+        containers_mod.ensure_template(lxc[first.name], lab.rootfs)
+        for ct in lab.containers:
+            where = guests.find_guest(lxc, ct.name) or ct.node.name
+            containers_mod.ensure_container(lxc[where], ct, lab.rootfs)
     except libvirt.libvirtError as exc:
         raise LabError(f"libvirt: {exc.get_error_message()}") from None
     finally:
-        for conn in conns.values():
+        for conn in [*conns.values(), *lxc.values()]:
             with suppress(libvirt.libvirtError):
                 conn.close()
-    write_profile(config, [node.uri for node in lab.nodes], probe_netns=LAN_NS)
+    write_profile(config, [node.uri for node in lab.nodes] + [n.lxc_uri for n in lab.nodes],
+                  probe_netns=LAN_NS, lab_dir=lab.root)
     say(f"lab up in {time.monotonic() - started:.1f} s: {nodes} nodes, {guest_count} guests, "
-        f"template {TEMPLATE} on {first.name}; profile 'lab' in {config}")
+        f"{containers} containers, templates {TEMPLATE} and {CT_TEMPLATE} on {first.name}; "
+        f"profile 'lab' in {config}")
     return lab
 
 
@@ -118,7 +155,7 @@ def _known_layout() -> Layout:
     """The lab as recorded, or as found (nodes' directories and namespaces)."""
     size = read_size()
     if size:
-        return layout(size.nodes, size.guests)
+        return layout(size.nodes, size.guests, containers=size.containers)
     root = lab_root()
     found = [int(p.name[3:]) for p in (root / "nodes").glob("pve*") if p.name[3:].isdigit()]
     found += [int(n.removeprefix("vmclab-pve")) for n in network.lab_namespaces()
@@ -129,7 +166,7 @@ def _known_layout() -> Layout:
 def _remove_files(lab: Layout) -> list[str]:
     """Only what the lab wrote: $VMCONSOLE_LAB_DIR may name a directory that holds more.
     Returns what is left."""
-    for made in (lab.root / "nodes", lab.boot_dir):
+    for made in (lab.root / "nodes", lab.boot_dir, lab.san_dir, lab.rootfs.parent):
         shutil.rmtree(made, ignore_errors=True)
     lab.state_file.unlink(missing_ok=True)
     with suppress(OSError):
@@ -146,20 +183,23 @@ def down(config: Path, say: Say) -> list[str]:
     left: list[str] = []
     for node in lab.nodes:
         if daemon.pid_of(node) is not None:
-            with suppress(libvirt.libvirtError):
-                conn = libvirt.open(node.uri)
-                guests.destroy_all(conn)
-                conn.close()
+            for uri in (node.uri, node.lxc_uri):
+                with suppress(libvirt.libvirtError):
+                    conn = libvirt.open(uri)
+                    guests.destroy_all(conn)
+                    conn.close()
         daemon.stop(node)
         left += [str(p) for p in cgroups.remove(node.name)]
         network.remove_netns(node.netns)
+    dhcp.stop(lab)
+    san.stop(lab)
     network.remove_netns(LAN_NS)
     for name in network.lab_namespaces():  # nodes of a bigger lab than recorded
         network.remove_netns(name)
     left += _remove_files(lab)
     if remove_profile(config):
         say(f"profile 'lab' removed from {config}")
-    left += network.lab_namespaces() + [str(p) for p in cgroups.leftovers()]
+    left += network.lab_namespaces() + [str(p) for p in cgroups.leftovers()] + san.leftovers()
     say("lab down" + (f"; left behind: {', '.join(left)}" if left else ": nothing left"))
     return left
 
@@ -175,20 +215,58 @@ def status(config: Path) -> list[str]:
              + ("present" if has_profile(config) else "absent")]
     if not lab.root.exists() and lan == "absent":
         return [*lines, "the lab is down (vmconsole lab up builds it)"]
+    tgtd = san.pid(lab)
+    lines.append(f"iSCSI target {SAN_IQN} at {PORTAL}:3260: " + (
+        f"tgtd pid {tgtd}, {SAN_LUNS} LUNs, {san.sessions()} sessions" if tgtd else "down"))
+    leases = ", ".join(f"{lease.ip} ({lease.mac})" for lease in dhcp.leases(lab))
+    lines.append(f"DHCP leases: {leases or 'none'}")
     ensure_event_loop()
     for node in lab.nodes:
         pid = daemon.pid_of(node)
         ns = "netns up" if network.netns_exists(node.netns) else "netns absent"
+        if (fault := faults.current(node)) is not None:
+            ns += f", FAILED: lost its {fault.value} (lab restore {node.name})"
         if pid is None:
             lines.append(f"{node.name}: {node.ip}, {ns}, libvirtd not running")
             continue
         try:
-            conn = libvirt.open(node.uri)
-            doms = sorted(f"{d.name()}({'running' if d.isActive() else 'stopped'})"
-                          for d in conn.listAllDomains(0))
-            conn.close()
+            doms = []
+            for uri in (node.uri, node.lxc_uri):
+                conn = libvirt.open(uri)
+                doms += sorted(f"{d.name()}({'running' if d.isActive() else 'stopped'})"
+                               for d in conn.listAllDomains(0))
+                conn.close()
         except libvirt.libvirtError as exc:
             doms = [f"unreachable: {exc.get_error_message()}"]
         lines.append(f"{node.name}: {node.ip}, {ns}, libvirtd pid {pid}, {node.uri}; "
                      f"guests: {', '.join(doms) or 'none'}")
     return lines
+
+
+def node_named(name: str) -> NodeLayout:
+    """A node of the lab as recorded; LabError names the nodes there are."""
+    lab = _known_layout()
+    if not lab.root.exists():
+        raise LabError("the lab is down (vmconsole lab up builds it)")
+    for node in lab.nodes:
+        if node.name == name:
+            return node
+    raise LabError(f"no node {name!r} in the lab (nodes: "
+                   f"{', '.join(n.name for n in lab.nodes)})")
+
+
+def fail(name: str, fault: faults.LabFault, say: Say) -> None:
+    """`lab fail NODE --power|--network|--storage`."""
+    if problems := checks.problems():
+        raise LabError("; ".join(problems))
+    node = node_named(name)
+    faults.fail(node, fault)
+    say(f"{name} has lost its {fault.value}; `vmconsole lab restore {name}` brings it back")
+
+
+def restore(name: str, say: Say) -> None:
+    """`lab restore NODE`."""
+    if problems := checks.problems():
+        raise LabError("; ".join(problems))
+    fault = faults.restore(node_named(name))
+    say(f"{name}: {fault.value} restored" if fault else f"{name} had no fault")

@@ -119,12 +119,13 @@ def stop(node: NodeLayout) -> None:
     """Stop libvirtd by its pid, then any process left in the node's cgroups (QEMUs)."""
     pid = pid_of(node)
     if pid is not None:
-        _terminate({pid})
-    _terminate(cgroups.pids_in(node.name))
+        terminate({pid})
+    terminate(cgroups.pids_in(node.name))
     node.pidfile.unlink(missing_ok=True)
 
 
-def _terminate(pids: set[int]) -> None:
+def terminate(pids: set[int]) -> None:
+    """SIGTERM, then SIGKILL to whatever still runs after STOP_TIMEOUT_S."""
     pids.discard(os.getpid())
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -134,6 +135,13 @@ def _terminate(pids: set[int]) -> None:
         pids = {p for p in pids if alive(p)}
         time.sleep(0.05)
     for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def kill_now(pids: set[int]) -> None:
+    """SIGKILL, no warning: a node losing its power."""
+    for pid in pids - {os.getpid()}:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 

@@ -1,6 +1,7 @@
 """The lab's guests: direct-kernel-boot TCG VMs of 128 MiB on the node's `vmbr0`, a
-storage pool per node, and a template (with a small qcow2 disk, so that guests made
-from it can take snapshots with their RAM)."""
+local storage pool per node, the shared `san` pool (libvirt's iscsi-direct pool on the
+LAN's iSCSI target) on every node, and a template whose small qcow2 disk is a LUN of
+the target, so that guests made from it live-migrate and take snapshots with RAM."""
 
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ import libvirt
 from vmconsole.backends.libvirt.metadata import NAMESPACE, GuestMeta, meta_xml
 from vmconsole.lab.layout import (
     GUEST_MEMORY_MIB,
+    PORTAL,
     PREFIXLEN,
+    SAN_IQN,
+    SAN_POOL,
     TEMPLATE,
+    TEMPLATE_LUN,
     GuestLayout,
     NodeLayout,
+    initiator_iqn,
 )
 
 POOL = "lab-images"
-TEMPLATE_DISK_MIB = 64
 TEMPLATE_MAC = "52:54:00:77:ff:01"
 
 
 def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
-               cmdline_extra: str = "", disk: Path | None = None) -> str:
+               cmdline_extra: str = "", volume: str | None = None) -> str:
     root = ET.Element("domain", {"type": "qemu"})  # TCG: KVM does not work here
     ET.SubElement(root, "name").text = name
     ET.SubElement(root, "memory", {"unit": "MiB"}).text = str(GUEST_MEMORY_MIB)
@@ -41,14 +46,18 @@ def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
     ET.SubElement(os_el, "initrd").text = str(initrd)
     ET.SubElement(os_el, "cmdline").text = (
         f"console=ttyS0 quiet panic=-1 lab_name={name} {cmdline_extra}".strip())
+    # ACPI: the power button that libvirt's graceful shutdown presses
+    ET.SubElement(ET.SubElement(root, "features"), "acpi")
     cpu = ET.SubElement(root, "cpu", {"mode": "custom", "match": "exact"})
     ET.SubElement(cpu, "model", {"fallback": "allow"}).text = "qemu64"
     devices = ET.SubElement(root, "devices")
     ET.SubElement(devices, "emulator").text = "/usr/bin/qemu-system-x86_64"
-    if disk is not None:
-        disk_el = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
-        ET.SubElement(disk_el, "driver", {"name": "qemu", "type": "qcow2"})
-        ET.SubElement(disk_el, "source", {"file": str(disk)})
+    if volume is not None:
+        disk_el = ET.SubElement(devices, "disk", {"type": "volume", "device": "disk"})
+        # cache='none': libvirt lets a disk on shared storage migrate live only without
+        # the host's cache (qemuMigrationSrcIsSafe)
+        ET.SubElement(disk_el, "driver", {"name": "qemu", "type": "qcow2", "cache": "none"})
+        ET.SubElement(disk_el, "source", {"pool": SAN_POOL, "volume": volume})
         ET.SubElement(disk_el, "target", {"dev": "vda", "bus": "virtio"})
     interface = ET.SubElement(devices, "interface", {"type": "bridge"})
     ET.SubElement(interface, "mac", {"address": mac})
@@ -76,6 +85,30 @@ def ensure_pool(conn: libvirt.virConnect, node: NodeLayout) -> libvirt.virStorag
     return pool
 
 
+def ensure_san_pool(conn: libvirt.virConnect, node: NodeLayout) -> None:
+    """The iSCSI target's LUNs as libvirt's `iscsi-direct` pool, with the node's own
+    initiator name (libvirt's userspace initiator: no kernel iSCSI needed)."""
+    try:
+        pool = conn.storagePoolLookupByName(SAN_POOL)
+    except libvirt.libvirtError:
+        root = ET.Element("pool", {"type": "iscsi-direct"})
+        ET.SubElement(root, "name").text = SAN_POOL
+        source = ET.SubElement(root, "source")
+        ET.SubElement(source, "host", {"name": PORTAL})
+        ET.SubElement(source, "device", {"path": SAN_IQN})
+        ET.SubElement(ET.SubElement(source, "initiator"), "iqn",
+                      {"name": initiator_iqn(node.name)})
+        pool = conn.storagePoolDefineXML(ET.tostring(root, encoding="unicode"), 0)
+        pool.setAutostart(1)
+    if not pool.isActive():
+        pool.create(0)
+
+
+def san_volume(lun: int) -> str:
+    """libvirt's name for a LUN of an iscsi-direct pool."""
+    return f"unit:0:0:{lun}"
+
+
 def _defined(conn: libvirt.virConnect, name: str) -> libvirt.virDomain | None:
     try:
         return conn.lookupByName(name)
@@ -96,20 +129,13 @@ def ensure_guest(conn: libvirt.virConnect, guest: GuestLayout, kernel: Path,
         dom.create()
 
 
-def ensure_template(conn: libvirt.virConnect, node: NodeLayout, kernel: Path,
-                    initrd: Path) -> None:
+def ensure_template(conn: libvirt.virConnect, kernel: Path, initrd: Path) -> None:
+    """The template, its disk the target's first LUN; guests made from it lease an
+    address by DHCP."""
     if _defined(conn, TEMPLATE) is not None:
         return
-    pool = ensure_pool(conn, node)
-    volume_name = f"{TEMPLATE}-vda.qcow2"
-    try:
-        volume = pool.storageVolLookupByName(volume_name)
-    except libvirt.libvirtError:
-        volume = pool.createXML(
-            f"<volume><name>{volume_name}</name><capacity unit='MiB'>{TEMPLATE_DISK_MIB}"
-            "</capacity><target><format type='qcow2'/></target></volume>", 0)
     xml = domain_xml(TEMPLATE, TEMPLATE_MAC, kernel, initrd, GuestMeta(template=True),
-                     disk=Path(volume.path()))
+                     "lab_ip=dhcp", volume=san_volume(TEMPLATE_LUN))
     conn.defineXML(xml)
 
 

@@ -1,7 +1,9 @@
 """The guests' initramfs, built on the spot: a static busybox, the cloud kernel's virtio
 network modules, and an /init that brings up eth0 with the address from the kernel
-command line (`lab_ip=A.B.C.D/NN`), unless another guest already has it, and serves
-HTTP on port 80 (a TCP target)."""
+command line (`lab_ip=A.B.C.D/NN`, unless another guest already has it, or
+`lab_ip=dhcp`: a lease from the LAN's DHCP server), serves HTTP on port 80 (a TCP
+target), and powers off when the ACPI power button is pressed (libvirt's graceful
+shutdown)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ MODULES = ("drivers/virtio/virtio_ring", "drivers/virtio/virtio",
            "drivers/virtio/virtio_pci", "net/core/failover", "drivers/net/net_failover",
            "drivers/net/virtio_net",
            # the balloon reports the guest's own memory figures (else only QEMU's RSS)
-           "drivers/virtio/virtio_balloon")
+           "drivers/virtio/virtio_balloon",
+           # the power button as an input device: a graceful shutdown can be seen
+           "drivers/acpi/button", "drivers/input/evdev")
+
+# udhcpc's hook: it runs this with the lease in its environment ($ip, $mask: bits).
+UDHCPC_SCRIPT = """#!/bin/sh
+case $1 in bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask dev $interface;; esac
+"""
 
 INIT = """#!/bin/sh
 mount -t proc proc /proc
@@ -29,11 +38,23 @@ for arg in $(cat /proc/cmdline); do
 done
 ip link set lo up
 ip link set eth0 up
+# The ACPI power button (libvirt's shutdown): power off at once, there is nothing to save.
+for dev in /sys/class/input/event*; do
+  if [ "$(cat $dev/device/name 2>/dev/null)" = "Power Button" ]; then
+    (head -c 1 /dev/input/${{dev##*/}} >/dev/null; poweroff -f) &
+  fi
+done
+if [ "$ip" = dhcp ]; then
+  udhcpc -i eth0 -q -n -t 10 -T 1 -s /bin/udhcpc.script >/dev/null 2>&1 && ip=dhcp-bound
 # Duplicate address detection: a clone of a lab guest keeps its kernel command line,
 # and must not take the address of the guest it was cloned from.
-if [ -n "$ip" ] && arping -q -D -c 1 -w 1 -I eth0 ${{ip%/*}}; then
+elif [ -n "$ip" ] && arping -q -D -c 1 -w 1 -I eth0 ${{ip%/*}}; then
   ip addr add $ip dev eth0
-  mkdir -p /www && echo "$(hostname) $ip" > /www/index.html
+else
+  ip=
+fi
+if [ -n "$ip" ]; then
+  mkdir -p /www && echo "$(hostname) $(ip -4 -o addr show eth0)" > /www/index.html
   httpd -p 80 -h /www
 fi
 echo "lab guest $(hostname) up: $(ip -4 -o addr show eth0)"
@@ -81,6 +102,7 @@ def build(kernel_version: str, dest: Path) -> None:
         name = module.rsplit("/", 1)[1]
         archive.add(f"lib/modules/{name}.ko", stat.S_IFREG | 0o644,
                     (modules_dir / f"{module}.ko").read_bytes())
+    archive.add("bin/udhcpc.script", stat.S_IFREG | 0o755, UDHCPC_SCRIPT.encode())
     init = INIT.format(modules=" ".join(m.rsplit("/", 1)[1] for m in MODULES))
     archive.add("init", stat.S_IFREG | 0o755, init.encode())
     dest.write_bytes(archive.finish())

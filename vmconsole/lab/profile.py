@@ -3,6 +3,7 @@ so the rest of the file (comments included) stays as the user wrote it."""
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -27,11 +28,13 @@ def _without_profile(text: str) -> str:
     return "\n".join(out).rstrip() + "\n" if out else ""
 
 
-def _block(uris: list[str], timeout: float, probe_netns: str | None) -> str:
+def _block(uris: list[str], timeout: float, probe_netns: str | None,
+           lab_dir: Path | None) -> str:
     quoted = ",\n".join(f'  "{uri}"' for uri in uris)
     netns = f"probe_netns = \"{probe_netns}\"\n" if probe_netns else ""
+    lab = f"lab_dir = {json.dumps(str(lab_dir))}\n" if lab_dir else ""
     return (f"\n{_MARK}\n[[profiles.{PROFILE}.clusters]]\nkind = \"libvirt\"\n"
-            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n{netns}")
+            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n{netns}{lab}")
 
 
 def _check(path: Path, text: str) -> None:
@@ -43,11 +46,12 @@ def _check(path: Path, text: str) -> None:
 
 
 def write_profile(path: Path, uris: list[str], timeout: float = 5.0,
-                  probe_netns: str | None = None) -> None:
+                  probe_netns: str | None = None, lab_dir: Path | None = None) -> None:
     """Add or replace the lab's profile; `probe_netns` is where the console's ping
-    monitor must probe the guests from (the lab's LAN namespace)."""
+    monitor must probe the guests from (the lab's LAN namespace), `lab_dir` the lab's
+    directory (the console's `f` on a node fails it there)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    new = (_without_profile(text) + _block(uris, timeout, probe_netns)).lstrip("\n")
+    new = (_without_profile(text) + _block(uris, timeout, probe_netns, lab_dir)).lstrip("\n")
     _check(path, new)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new, encoding="utf-8")

@@ -59,9 +59,13 @@ class TeachingFeatures(ConsoleBase):
         names += list(self.loops)
         for name in names:
             loop = self.loops.get(name)
-            if loop and isinstance(loop.backend, SupportsFaults | SupportsTimeControl):
+            if loop and isinstance(loop.backend, SupportsTimeControl):
                 return loop
         return None
+
+    def breakable(self) -> bool:
+        """Some cluster can fail its nodes on demand (the simulator, the real lab)."""
+        return any(isinstance(loop.backend, SupportsFaults) for loop in self.loops.values())
 
     def teaching_on_poll(self, result: PollResult) -> None:
         loop = self.loops.get(result.cluster)
@@ -77,7 +81,9 @@ class TeachingFeatures(ConsoleBase):
         self.show_panel(self.query_one(TeachingPanel))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pause", "speed", "faults", "toggle_teaching"):
+        if action == "faults":
+            return self.breakable()
+        if action in ("pause", "speed", "toggle_teaching"):
             return self.teachable() is not None
         return super().check_action(action, parameters)
 
@@ -142,7 +148,8 @@ class TeachingFeatures(ConsoleBase):
         loop = self.loops.get(ref.cluster)
         result = self.latest.get(ref.cluster)
         if loop is None or not isinstance(loop.backend, SupportsFaults) or result is None:
-            self.notify("Faults exist only on the simulated cluster.", severity="warning")
+            self.notify("Faults exist only on the simulated cluster and the lab.",
+                        severity="warning")
             return
         node = ref.object_id.removeprefix("node/")
         if not self.session.role.may_inject_faults():

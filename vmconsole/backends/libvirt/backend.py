@@ -21,7 +21,7 @@ from vmconsole.backends.libvirt.eventloop import ensure_event_loop
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import Snapshot
 
-CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,
+CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
                             ha=True, history=False)
 

@@ -1,11 +1,13 @@
 """Clones, and guests created from templates: a new definition with its own name, UUID
-and MACs, and its own disks (a pool's volume copy, or a qcow2 overlay for a linked
-clone of a template). A failed clone removes the volumes it made."""
+and MACs, and its own disks (a pool's volume copy, a qcow2 overlay for a linked clone
+of a template, or on an iSCSI pool a QEMU block copy into a free LUN). A failed clone
+removes the volumes it made."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from functools import partial
 
 import libvirt
@@ -18,9 +20,26 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.libvirt.blockcopy import (
+    BLOCK_COPY_POOL_TYPES,
+    RESERVATIONS,
+    Portal,
+    block_copy,
+    free_volume,
+    lun_of,
+    pool_type,
+    volumes_in_use,
+)
 from vmconsole.backends.libvirt.cluster import ClusterCore, guest_id_of
 from vmconsole.backends.libvirt.connection import Host
-from vmconsole.backends.libvirt.domainxml import Disk, clone_definition, new_mac, parse_domain
+from vmconsole.backends.libvirt.domainxml import (
+    Disk,
+    NewDisk,
+    clone_definition,
+    new_mac,
+    parse_domain,
+)
+from vmconsole.backends.libvirt.hostread import SHARED_POOL_TYPES
 from vmconsole.backends.libvirt.tasks import TaskContext
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
@@ -70,10 +89,10 @@ def _check_name(core: ClusterCore, target: Host, name: str) -> None:
 
 
 def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
-    target = core.host_named(spec.node)
+    host, dom = core.locate(guest_id)
+    target = core.host_named(spec.node, host.containers)  # a container goes to the node's lxc
     target.connection()  # Unreachable now, not in the task, when the node is lost
     _check_name(core, target, spec.name)
-    host, dom = core.locate(guest_id)
     source = dom.name()
     xml = _source_xml(host, dom, spec.snapshot)
     desc = parse_domain(xml)
@@ -87,12 +106,23 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
         if running:
             raise InvalidInput(f"{source} is running: stop it so its disks can be copied "
                                "consistently", {"source": "running"})
-        if target is not host:
+        pools = _pools_of(host, disks)
+        kinds = dict(pools.values())
+        shared = len(pools) == len(disks) and set(kinds.values()) <= SHARED_POOL_TYPES
+        if target is not host and not shared:
             raise NotSupported(f"{source}'s disks are on {host.name}: libvirt copies volumes "
                                f"within one host only; clone it on {host.name}")
         if not spec.full and not template:
             raise InvalidInput("a linked clone needs a template as its base (a base that "
                                "changes would corrupt its clones)", {"full": "needs template"})
+        if not spec.full and (lun_pools := {p for p, k in kinds.items()
+                                            if k in BLOCK_COPY_POOL_TYPES}):
+            raise InvalidInput(f"pool {', '.join(sorted(lun_pools))} holds LUNs, which libvirt "
+                               "cannot create: no qcow2 overlay can be made there; make a full "
+                               "clone (a copy into a free LUN)", {"full": "needs full"})
+        in_use = _volumes_in_use(core, kinds)
+    else:
+        in_use = _InUse()
     macs = {m for h in core.hosts for e in core.cache(h).entries() for m in e.desc.macs}
 
     def next_mac() -> str:
@@ -105,12 +135,15 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
         ctx.log(f"{how} clone of {source} ({host.name}) as {spec.name} on {target.name}")
         made: list[libvirt.virStorageVol] = []
         try:
-            paths = _copy_disks(ctx, host, disks, spec, made)
+            paths = _copy_disks(ctx, host, xml, disks, spec, made, in_use)
             new_xml = clone_definition(xml, spec.name, spec.description, paths, next_mac)
             new = target.call(lambda c: c.defineXML(new_xml), f"defining {spec.name}")
         except Exception:
             _remove(ctx, host, made)
             raise
+        finally:
+            for pool, volume in in_use.reserved:
+                RESERVATIONS.release(pool, volume)
         uuid = new.UUIDString()
         ctx.log(f"{spec.name} defined on {target.name}: UUID {uuid}, MAC "
                 f"{', '.join(parse_domain(new_xml).macs) or 'none'}")
@@ -121,16 +154,80 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
     return core.tasks_book.run("clone", guest_id, target.name, work, lock=lock)
 
 
-def _copy_disks(ctx: TaskContext, host: Host, disks: tuple[Disk, ...], spec: CloneSpec,
-                made: list[libvirt.virStorageVol]) -> dict[str, tuple[str, str]]:
-    paths: dict[str, tuple[str, str]] = {}
+@dataclass
+class _InUse:
+    """Volumes of LUN pools that guests use (by pool), and those this clone reserved."""
+
+    by_pool: dict[str, set[str]] = field(default_factory=dict)
+    reserved: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _pools_of(host: Host, disks: tuple[Disk, ...]) -> dict[str, tuple[str, str]]:
+    """For each disk (by target) in a pool: the pool's name and type; a disk outside
+    every pool is left out."""
+
+    def read(conn: libvirt.virConnect) -> dict[str, tuple[str, str]]:
+        found = {}
+        for disk in disks:
+            try:
+                pool = (conn.storagePoolLookupByName(disk.pool) if disk.pool else
+                        conn.storageVolLookupByPath(disk.source).storagePoolLookupByVolume())
+            except libvirt.libvirtError:
+                continue
+            found[disk.target] = (pool.name(), pool_type(pool))
+        return found
+
+    return host.call(read, "reading the disks' pools")
+
+
+def _volumes_in_use(core: ClusterCore, kinds: dict[str, str]) -> _InUse:
+    """For LUN pools, the volumes every guest on every node uses, read now: a LUN
+    taken for a copy must be no one's disk, so every node must answer."""
+    lun_pools = {p for p, k in kinds.items() if k in BLOCK_COPY_POOL_TYPES}
+    if not lun_pools:
+        return _InUse()
+    if down := [h.name for h in core.hosts if not h.active]:
+        raise NotSupported(f"{', '.join(down)} cannot be asked which LUNs its guests use: "
+                           "a copy onto shared storage waits until every node is online")
+    xmls = []
+    for host in core.hosts:
+        xmls += host.call(lambda c: [d.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+                                     for d in c.listAllDomains(0)],
+                          f"reading the guests of {host.name}")
+    return _InUse({p: volumes_in_use(xmls, p) for p in lun_pools})
+
+
+def _copy_disks(ctx: TaskContext, host: Host, xml: str, disks: tuple[Disk, ...],
+                spec: CloneSpec, made: list[libvirt.virStorageVol],
+                in_use: _InUse) -> dict[str, NewDisk]:
+    new_disks: dict[str, NewDisk] = {}
     for index, disk in enumerate(disks, 1):
-        copy = partial(_copy_one, ctx=ctx, disk=disk, spec=spec)
-        new, fmt = host.call(copy, f"copying {disk.target}", timeout=COPY_TIMEOUT_S)
-        made.append(new)
-        paths[disk.target] = (new.path(), fmt)
+        if disk.pool in in_use.by_pool:
+            copy = partial(_copy_to_lun, ctx=ctx, xml=xml, disk=disk, in_use=in_use)
+            new_disks[disk.target] = host.call(copy, f"copying {disk.target}",
+                                               timeout=COPY_TIMEOUT_S)
+        else:
+            new, fmt = host.call(partial(_copy_one, ctx=ctx, disk=disk, spec=spec),
+                                 f"copying {disk.target}", timeout=COPY_TIMEOUT_S)
+            made.append(new)
+            new_disks[disk.target] = NewDisk(fmt, path=new.path())
         ctx.progress(index / (len(disks) + 1))
-    return paths
+    return new_disks
+
+
+def _copy_to_lun(conn: libvirt.virConnect, ctx: TaskContext, xml: str, disk: Disk,
+                 in_use: _InUse) -> NewDisk:
+    """A full copy of a disk on a LUN pool into a free LUN of the same pool."""
+    pool = conn.storagePoolLookupByName(disk.pool)
+    capacity = pool.storageVolLookupByName(disk.volume).info()[1]
+    volume = free_volume(pool, capacity, in_use.by_pool[pool.name()])
+    in_use.reserved.add((pool.name(), volume))
+    lun = lun_of(pool.storageVolLookupByName(volume))
+    fmt = disk.format or "raw"
+    ctx.log(f"copying {disk.label} to LUN {lun} ({volume}) of {pool.name()} with QEMU's "
+            "block copy (libvirt cannot copy LUNs)")
+    block_copy(conn, xml, disk, Portal.of(pool).disk_xml(lun, fmt), COPY_TIMEOUT_S)
+    return NewDisk(fmt, pool=pool.name(), volume=volume)
 
 
 def _copy_one(conn: libvirt.virConnect, ctx: TaskContext, disk: Disk,
@@ -140,7 +237,7 @@ def _copy_one(conn: libvirt.virConnect, ctx: TaskContext, disk: Disk,
     try:
         volume = conn.storageVolLookupByPath(path)
     except libvirt.libvirtError:
-        raise NotSupported(f"disk {disk.target} ({path}) is not a volume of a storage "
+        raise NotSupported(f"disk {disk.target} ({disk.label}) is not a volume of a storage "
                            "pool: libvirt cannot copy it") from None
     pool = (conn.storagePoolLookupByName(spec.storage) if spec.storage
             else volume.storagePoolLookupByVolume())

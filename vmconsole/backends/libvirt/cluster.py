@@ -29,6 +29,7 @@ from vmconsole.backends.libvirt.hostread import (
     read_host,
 )
 from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
+from vmconsole.backends.libvirt.nodes import merge_nodes
 from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
 from vmconsole.config import LibvirtCluster
@@ -128,11 +129,14 @@ class ClusterCore:
         return self._caches[id(host)]
 
     def _name_taken(self, host: Host) -> Callable[[str], bool]:
-        return lambda name: any(h.name == name for h in self.hosts if h is not host)
+        # A node's qemu and lxc hosts share its name: one node, VMs and containers.
+        return lambda name: any(h.name == name for h in self.hosts
+                                if h is not host and h.containers == host.containers)
 
-    def host_named(self, node: str) -> Host:
+    def host_named(self, node: str, containers: bool | None = None) -> Host:
+        """The node's host (its first, or its containers' or its VMs' one)."""
         for host in self.hosts:
-            if host.name == node:
+            if host.name == node and containers in (None, host.containers):
                 return host
         known = ", ".join(h.name for h in self.hosts)
         raise NotFound(f"no node {node!r} in {self.cfg.name} (nodes: {known})")
@@ -271,7 +275,9 @@ class ClusterCore:
         moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
         guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
                   for g in identify(rows, self.last_inventory, moving)]
-        inv = Inventory(self.cfg.name, tuple(nodes), tuple(guests), tuple(storages),
+        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice
+        unique = tuple({s.id: s for s in storages}.values())
+        inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), unique,
                         taken_at=time.time())
         for key in set(self._counters) - counted:
             del self._counters[key]  # undefined guests: no rate to compute any more
@@ -312,7 +318,8 @@ class ClusterCore:
                        if status is not GuestStatus.STOPPED else Metrics())
             ha = desc.meta.ha
             guest = Guest(
-                id=guest_id_of(desc.uuid), name=desc.name, kind=GuestKind.VM, node=host.name,
+                id=guest_id_of(desc.uuid), name=desc.name,
+                kind=GuestKind.CT if host.containers else GuestKind.VM, node=host.name,
                 status=status, template=desc.meta.template, maxcpu=desc.vcpus,
                 maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
                 metrics=metrics, ip=desc.meta.ip, storages=entry.storages,

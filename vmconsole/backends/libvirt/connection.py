@@ -91,6 +91,12 @@ class Host:
     # --- state --------------------------------------------------------------------
 
     @property
+    def containers(self) -> bool:
+        """An `lxc://` URI (`lxc+ssh://`, ...): the host's containers. A node may have
+        two hosts, its VMs' (qemu) and its containers'."""
+        return urlsplit(self.uri).scheme.split("+")[0] == "lxc"
+
+    @property
     def active(self) -> bool:
         return self.state is HostState.ACTIVE
 

@@ -36,11 +36,29 @@ class Disk:
     format: str | None  # qcow2, raw
     readonly: bool
     shareable: bool  # libvirt lets such a disk migrate: its users share it knowingly
+    pool: str | None = None  # a `<disk type='volume'>`: the pool and volume it names
+    volume: str | None = None
 
     @property
     def writable_image(self) -> bool:
         """A disk whose contents belong to this guest (not a CD-ROM, not read-only)."""
-        return self.device == "disk" and not self.readonly and self.source is not None
+        return (self.device == "disk" and not self.readonly
+                and (self.source is not None or self.volume is not None))
+
+    @property
+    def label(self) -> str:
+        """Where the disk is, for messages: its path, or pool/volume."""
+        return self.source or f"{self.pool}/{self.volume}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDisk:
+    """Where a clone's disk goes: a path (file disk) or a volume of a pool."""
+
+    format: str  # qcow2, raw
+    path: str | None = None
+    pool: str | None = None
+    volume: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +84,11 @@ def parse_domain(xml: str) -> DomainDesc:
     disks = []
     for disk in root.findall("devices/disk"):
         source = disk.find("source")
-        path = None
+        path = pool = volume = None
         if source is not None:
             path = source.get("file") or source.get("dev")
+            if disk.get("type") == "volume":
+                pool, volume = source.get("pool"), source.get("volume")
         driver = disk.find("driver")
         target = disk.find("target")
         disks.append(Disk(
@@ -78,6 +98,8 @@ def parse_domain(xml: str) -> DomainDesc:
             format=driver.get("type") if driver is not None else None,
             readonly=disk.find("readonly") is not None,
             shareable=disk.find("shareable") is not None,
+            pool=pool,
+            volume=volume,
         ))
     macs = tuple(mac.get("address", "").lower() for mac in root.findall("devices/interface/mac"))
     vcpu = root.findtext("vcpu", "1").strip() or "1"
@@ -104,11 +126,11 @@ def new_mac(taken: Collection[str], rng: random.Random | None = None) -> str:
 
 
 def clone_definition(xml: str, name: str, description: str,
-                     disk_paths: dict[str, tuple[str, str]],
+                     new_disks: dict[str, NewDisk],
                      next_mac: Callable[[], str]) -> str:
     """The definition of a clone: a new name, no UUID (libvirt makes one), new MACs, its
-    own disks (`disk_paths` maps a target to the new path and format), no template mark,
-    no HA and no address (those belong to the original)."""
+    own disks (`new_disks` maps a target such as vda to where its copy is), no template
+    mark, no HA and no address (those belong to the original)."""
     ET.register_namespace("vmc", NAMESPACE)
     root = ET.fromstring(xml)
     root.attrib.pop("id", None)
@@ -124,7 +146,8 @@ def clone_definition(xml: str, name: str, description: str,
             ours := find_meta_element(root)) is not None:
         metadata.remove(ours)
     for interface in root.findall("devices/interface"):
-        for tag in ("target", "alias", "address"):
+        # ip and route: addresses a container's interface is given (they are its own)
+        for tag in ("target", "alias", "address", "ip", "route"):
             for element in interface.findall(tag):
                 interface.remove(element)
         mac = interface.find("mac")
@@ -134,14 +157,19 @@ def clone_definition(xml: str, name: str, description: str,
     for disk in root.findall("devices/disk"):
         target = disk.find("target")
         dev = target.get("dev") if target is not None else None
-        if dev not in disk_paths:
+        if dev not in new_disks:
             continue
-        path, fmt = disk_paths[dev]
-        disk.set("type", "file")
+        new = new_disks[dev]
         for tag in ("source", "backingStore"):
             for element in disk.findall(tag):
                 disk.remove(element)
-        disk.insert(1, ET.Element("source", {"file": path}))
+        if new.path is not None:
+            disk.set("type", "file")
+            disk.insert(1, ET.Element("source", {"file": new.path}))
+        else:
+            disk.set("type", "volume")
+            disk.insert(1, ET.Element("source", {"pool": new.pool or "",
+                                                 "volume": new.volume or ""}))
         if (driver := disk.find("driver")) is not None:
-            driver.set("type", fmt)
+            driver.set("type", new.format)
     return ET.tostring(root, encoding="unicode")

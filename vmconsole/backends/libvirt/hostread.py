@@ -87,7 +87,7 @@ def pool_of(conn: libvirt.virConnect, path: str) -> str | None:
 
 def describe(conn: libvirt.virConnect, dom: libvirt.virDomain) -> GuestEntry:
     desc = parse_domain(dom.XMLDesc(0))
-    pools = {pool_of(conn, d.source) for d in desc.image_disks if d.source}
+    pools = {d.pool if d.pool else pool_of(conn, d.source or "") for d in desc.image_disks}
     return GuestEntry(desc, tuple(sorted(p for p in pools if p)))
 
 
@@ -123,12 +123,23 @@ def _pools(conn: libvirt.virConnect, node: str) -> tuple[Storage, ...]:
     return tuple(sorted(out, key=lambda s: s.name))
 
 
+def _all_stats(conn: libvirt.virConnect) -> list[tuple[libvirt.virDomain, dict[str, int]]]:
+    """Every domain with its bulk stats; the LXC driver has no bulk stats, and its
+    domains come with none (they are then read one by one)."""
+    try:
+        return list(conn.getAllDomainStats(0, 0))
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+            raise
+    return [(dom, {}) for dom in conn.listAllDomains(0)]
+
+
 def read_host(conn: libvirt.virConnect, node: str, cache: DescCache) -> HostReading:
     """Everything the inventory needs from one host. Blocks: run it bounded."""
     now = time.monotonic()
     guests = []
     seen = set()
-    for dom, record in conn.getAllDomainStats(0, 0):
+    for dom, record in _all_stats(conn):
         uuid = dom.UUIDString()
         try:
             entry = cache.get(uuid)

@@ -22,11 +22,13 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.libvirt import restart
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
+from vmconsole.backends.libvirt.restart import RESTART_ONLY
 from vmconsole.backends.libvirt.tasks import TaskContext
-from vmconsole.model import Guest, GuestStatus
+from vmconsole.model import Guest, GuestKind, GuestStatus
 
 MIGRATION_TIMEOUT_S = 3600.0
 JOB_POLL_S = 0.2
@@ -41,7 +43,14 @@ def _local_disks(core: ClusterCore, guest: Guest) -> tuple[str, ...]:
     shared = {s.name for s in core.last_inventory.storages_for(guest.node) if s.shared}
     if entry.storages and set(entry.storages) <= shared:
         return ()
-    return tuple(f"{d.target} ({d.source})" for d in entry.desc.image_disks if not d.shareable)
+    return tuple(f"{d.target} ({d.label})" for d in entry.desc.image_disks if not d.shareable)
+
+
+def _snapshot_count(core: ClusterCore, guest: Guest) -> int:
+    if guest.kind is GuestKind.CT:
+        return 0  # libvirt's LXC driver has no snapshots
+    host, dom = core.locate(guest.id)
+    return int(host.call(lambda _c: dom.snapshotNum(0), f"counting snapshots of {guest.name}"))
 
 
 def _free_memory(core: ClusterCore, node: str) -> int:
@@ -63,14 +72,23 @@ def migration_targets(core: ClusterCore, guest_id: str) -> list[MigrationTarget]
     local = _local_disks(core, guest)
     running = guest.status is GuestStatus.RUNNING
     copies = set(guest.duplicate.nodes) if guest.duplicate else set()
+    snapshots = _snapshot_count(core, guest)
+    containers = core.locate(guest_id)[0].containers
     out = []
     for host in core.hosts:
+        if host.containers != containers:
+            continue  # a node's other driver: its VMs, or its containers
         if host.name == guest.node:
             out.append(MigrationTarget(host.name, False, f"{guest.name} is on {host.name}"))
         elif host.name in copies:
             out.append(MigrationTarget(
                 host.name, False, f"{host.name} defines another copy of {guest.name} (the "
                 "same UUID): a migration there would overwrite it; undefine one copy first"))
+        elif snapshots:
+            # qemuMigrationSrcIsAllowed: "cannot migrate domain with N snapshots"
+            out.append(MigrationTarget(
+                host.name, False, f"{guest.name} has {snapshots} snapshot(s): libvirt cannot "
+                "migrate a domain with snapshots (delete them first)"))
         elif not host.active:
             out.append(MigrationTarget(host.name, False,
                                        f"{host.name} is offline: {host.error or host.state}"))
@@ -78,6 +96,8 @@ def migration_targets(core: ClusterCore, guest_id: str) -> list[MigrationTarget]
             out.append(MigrationTarget(
                 host.name, False, f"not enough memory: {guest.name} needs "
                 f"{guest.maxmem // MIB} MiB, {host.name} has {free // MIB} MiB unassigned"))
+        elif guest.kind is GuestKind.CT and running:
+            out.append(MigrationTarget(host.name, True, RESTART_ONLY))
         elif local and running:
             out.append(MigrationTarget(
                 host.name, True, f"disk {', '.join(local)} is not on storage libvirt knows "
@@ -95,12 +115,18 @@ def migration_targets(core: ClusterCore, guest_id: str) -> list[MigrationTarget]
 
 def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
             with_local_disks: bool) -> Task:
+    if core.locate(guest_id)[0].containers:
+        choice = next((t for t in migration_targets(core, guest_id) if t.node == node), None)
+        if choice is None or not choice.allowed:
+            reason = choice.reason if choice else f"{node} has no container host"
+            raise InvalidInput(f"cannot go to {node}: {reason}", {"node": reason})
+        return restart.migrate(core, guest_id, core.host_named(node, containers=True), mode)
     if mode is MigrationMode.RESTART:
         raise NotSupported("restart mode is for containers: a libvirt VM migrates live "
                            "(running) or offline (stopped)")
     host, dom = core.locate(guest_id)
     name = dom.name()
-    target = core.host_named(node)
+    target = core.host_named(node, containers=False)
     running = bool(host.call(lambda _c: dom.isActive(), f"reading {name}"))
     if mode is MigrationMode.LIVE and not running:
         raise InvalidInput(f"{name} is stopped: migrate it offline", {"mode": "stopped"})

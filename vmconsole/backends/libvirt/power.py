@@ -68,7 +68,10 @@ def shutdown(core: ClusterCore, guest_id: str, timeout: float) -> Task:
     def work(ctx: TaskContext) -> None:
         ctx.log(f"asking {name} on {host.name} to shut down (ACPI), waiting up to "
                 f"{timeout:g} s")
-        host.call(lambda _c: dom.shutdown(), f"shutting down {name}")
+        # A container's init is asked by a signal: libvirt's default first tries initctl,
+        # which a container without a SysV init never answers.
+        flags = libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL if host.containers else 0
+        host.call(lambda _c: dom.shutdownFlags(flags), f"shutting down {name}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state, _reason = host.call(lambda _c: dom.state(), f"watching {name}")

@@ -74,20 +74,23 @@ def _sum(record: dict[str, int], count_key: str, field: str) -> int:
 
 
 def _balloon_used(record: dict[str, int]) -> int | None:
-    """Guest memory in use in KiB, as the balloon driver sees it, else as QEMU's RSS."""
+    """Guest memory in use in KiB, as the guest's balloon driver reports it (its
+    available minus usable memory); None before the guest has reported. QEMU's RSS is
+    not used: it counts QEMU itself and can exceed the guest's size."""
     available, usable = record.get("balloon.available"), record.get("balloon.usable")
     if available is not None and usable is not None:
         return int(available) - int(usable)
-    rss = record.get("balloon.rss")
-    return int(rss) if rss is not None else None
+    return None
 
 
 def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
     """A reading from `getAllDomainStats`; None when the driver gave only the state."""
-    if "cpu.time" not in record and record.get("state.state") in _ACTIVE:
+    if "state.state" not in record or (
+            "cpu.time" not in record and record["state.state"] in _ACTIVE):
         return None
+    current = int(record.get("balloon.current", 0))  # the memory the guest has now
     used = _balloon_used(record)
-    current = int(record.get("balloon.current", 0))
+    used = current if used is None else min(used, current) if current else used
     return DomainReading(
         uuid=uuid,
         state=int(record.get("state.state", 0)),
@@ -99,9 +102,10 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
             net_in=_sum(record, "net.count", "rx.bytes"),
             net_out=_sum(record, "net.count", "tx.bytes"),
         ),
-        mem_used=(used if used is not None else current) * 1024,
-        disk_capacity=_sum(record, "block.count", "capacity"),
-        disk_allocation=_sum(record, "block.count", "allocation"),
+        mem_used=used * 1024,
+        disk_capacity=(capacity := _sum(record, "block.count", "capacity")),
+        # a qcow2 file holding snapshots' RAM grows past its disk's size: show the disk
+        disk_allocation=min(_sum(record, "block.count", "allocation"), capacity),
         reason=int(record.get("state.reason", 0)),
     )
 

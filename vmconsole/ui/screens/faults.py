@@ -1,4 +1,5 @@
-"""`f` on a node of the simulated cluster: break it the ways the lecture discusses."""
+"""`f` on a node of the simulated cluster or the lab: break it the ways the lecture
+discusses."""
 
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
                 Option(f"Cluster file system works again on {n}", id="cfs_work"),
             ]
         with Vertical():
-            yield Label(Text.assemble("Break the simulated cluster at ", (n, "bold")))
+            yield Label(Text.assemble("Break the cluster at ", (visible(n), "bold")))
             yield OptionList(*options, markup=False)
             yield Input(placeholder=visible(" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
                                             limit=None),

@@ -1,0 +1,98 @@
+"""Failures on demand: a lab node loses its power, its network or its path to the
+iSCSI target, and gets it back. What a node suffers is recorded in its directory
+(`fault`), so `lab status`, `lab restore` and a second console all know it.
+
+- power: every process in the node's cgroups (its libvirtd, QEMUs) is killed at once,
+  as a pulled plug would; restore boots it: libvirtd starts, its guests stay off.
+- network: the node's veth goes down (its guests, migration and iSCSI traffic with
+  it), and so does the console's way in: the node's socket is moved aside and its
+  clients are disconnected (virt-admin), as a management network going down would.
+- storage: a blackhole route to the portal inside the node: its QEMUs' iSCSI sessions
+  stall, everything else runs on.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+
+from vmconsole.lab import cgroups, daemon
+from vmconsole.lab.layout import LAN_NS, PORTAL, NodeLayout
+from vmconsole.lab.shell import LabError, run
+
+KILL_TIMEOUT_S = 5.0
+
+
+class LabFault(StrEnum):
+    POWER = "power"
+    NETWORK = "network"
+    STORAGE = "storage"
+
+
+def _record(node: NodeLayout) -> Path:
+    return node.dir / "fault"
+
+
+def current(node: NodeLayout) -> LabFault | None:
+    """The fault the node suffers now, if any."""
+    try:
+        return LabFault(_record(node).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _cut_socket(node: NodeLayout) -> None:
+    """No new connections (the socket moved aside), and the open ones closed."""
+    if node.socket.exists():
+        node.socket.rename(node.socket.with_name(node.socket.name + ".cut"))
+    admin = f"libvirtd:///system?socket={node.dir / 'run' / 'libvirt-admin-sock'}"
+    listed = run(["virt-admin", "-c", admin, "srv-clients-list", "libvirtd"], check=False)
+    for line in listed.splitlines():
+        fields = line.split()
+        if fields and fields[0].isdigit():
+            run(["virt-admin", "-c", admin, "client-disconnect", "libvirtd", fields[0]],
+                check=False)
+
+
+def _kill_node(node: NodeLayout) -> None:
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    while (pids := cgroups.pids_in(node.name)) and time.monotonic() < deadline:
+        daemon.kill_now(pids)
+        time.sleep(0.02)
+    if cgroups.pids_in(node.name):
+        raise LabError(f"{node.name}: processes survived SIGKILL for {KILL_TIMEOUT_S:g} s")
+
+
+def fail(node: NodeLayout, fault: LabFault) -> None:
+    """Make the node suffer `fault`. Raises LabError if it already suffers one (restore
+    it first) or its libvirtd is not running."""
+    if (now := current(node)) is not None:
+        raise LabError(f"{node.name} has already lost its {now.value}: "
+                       f"`vmconsole lab restore {node.name}` first")
+    if daemon.pid_of(node) is None:
+        raise LabError(f"{node.name}'s libvirtd is not running (vmconsole lab up)")
+    _record(node).write_text(fault.value)
+    if fault is LabFault.POWER:
+        _kill_node(node)
+    elif fault is LabFault.NETWORK:
+        run(["ip", "-n", LAN_NS, "link", "set", node.veth, "down"])
+        _cut_socket(node)
+    else:
+        run(["ip", "-n", node.netns, "route", "add", "blackhole", f"{PORTAL}/32"])
+
+
+def restore(node: NodeLayout) -> LabFault | None:
+    """Undo the node's fault; returns what it was (None: it had none)."""
+    fault = current(node)
+    if fault is LabFault.POWER:
+        daemon.start(node)
+    elif fault is LabFault.NETWORK:
+        run(["ip", "-n", LAN_NS, "link", "set", node.veth, "up"])
+        cut = node.socket.with_name(node.socket.name + ".cut")
+        if cut.exists():
+            cut.rename(node.socket)
+    elif fault is LabFault.STORAGE:
+        run(["ip", "-n", node.netns, "route", "del", "blackhole", f"{PORTAL}/32"], check=False)
+    _record(node).unlink(missing_ok=True)
+    return fault
