@@ -43,6 +43,7 @@ async def poll_until(c: FrozenConsole, pilot, condition, seconds: float = 20.0,
 async def test_a_migration_is_measured_while_w_measures_another_guest():
     # The simulated clock runs at 10x, so a container's ~8 s restart takes under a second.
     c = FrozenConsole(SimCluster(), clock=RealClock(10.0))
+    c.backend.sim.guests["lxc/200"].ha = None  # its own migration, not an HA request
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()

@@ -47,6 +47,7 @@ async def test_at_80x24_the_guest_graphs_are_reachable_and_said_to_be(console_fa
 
 async def test_at_80x24_the_ping_panel_fits_and_labels_never_overlap(console_factory):
     c = console_factory()
+    c.backend.sim.guests["qemu/100"].ha = None  # QEMU's own migration, not an HA request
     async with c.app.run_test(size=(80, 24)) as pilot:
         c.poll()
         await pilot.pause()

@@ -135,7 +135,9 @@ async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
         await act(pilot, *(["backspace"] * 4), *"pve2", "enter")
         assert c.app.screen is not form
         await poll(pilot, c, advance=30)
-        assert "♥" in tree_label(c.app, "test1")
+        # managed now, perhaps already moving to pve2 (…migrate): the tree says which
+        ha = c.backend.inventory().guest(guest_id).ha
+        assert ha is not None and str(ha.state) in tree_label(c.app, "test1")
         # started on pve1, then moved to pve2, the node its affinity prefers (failback)
         await poll(pilot, c, advance=90)
         assert "♥started" in tree_label(c.app, "test1")
