@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vmconsole.strictmodes import UnsafeFile, check_private
+
 
 class ConfigError(Exception):
     """A config file that cannot be used, with where and why."""
@@ -166,8 +168,12 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
             raise r.fail(f"{prefix}.{key}_env", f"environment variable {env_name} is not set")
         return value
     if file_name:
+        path = Path(file_name).expanduser()
         try:
-            return Path(file_name).expanduser().read_text(encoding="utf-8").strip()
+            check_private(path)
+            return path.read_text(encoding="utf-8").strip()
+        except UnsafeFile as exc:
+            raise r.fail(f"{prefix}.{key}_file", str(exc)) from None
         except OSError as exc:
             raise r.fail(f"{prefix}.{key}_file", f"cannot read {file_name}: {exc.strerror}"
                          ) from None

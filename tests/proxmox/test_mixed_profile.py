@@ -37,6 +37,7 @@ timeout = 3
 def test_a_profile_with_libvirt_and_proxmox_opens_both(fakepve, tmp_path):
     secret = tmp_path / "pve-token"
     secret.write_text(TOKEN_SECRET + "\n")
+    secret.chmod(0o600)  # a secret others may read is refused
     config_file = tmp_path / "config.toml"
     config_file.write_text(PROFILE.format(host=fakepve.host, port=fakepve.port,
                                           secret=secret, cafile=fakepve.cafile))
@@ -61,6 +62,7 @@ async def test_both_clusters_show_in_one_tree(fakepve, tmp_path, monkeypatch):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
     secret = tmp_path / "pve-token"
     secret.write_text(TOKEN_SECRET + "\n")
+    secret.chmod(0o600)  # a secret others may read is refused
     config_file = tmp_path / "config.toml"
     config_file.write_text(PROFILE.format(host=fakepve.host, port=fakepve.port,
                                           secret=secret, cafile=fakepve.cafile))

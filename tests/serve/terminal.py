@@ -87,7 +87,10 @@ class Terminal:
 
 async def open_terminal(conn: asyncssh.SSHClientConnection, width: int = 100,
                         height: int = 30, term: str = "xterm-256color",
-                        env: dict[str, str] | None = None) -> Terminal:
+                        env: dict[str, str] | None = None,
+                        screen: tuple[int, int] | None = None) -> Terminal:
+    """A session asking for a `width` x `height` terminal, drawn on a pyte screen of that
+    size or of `screen` (a client that claims more than it shows)."""
     process = await conn.create_process(term_type=term, term_size=(width, height),
                                         encoding=None, env=env or {})
-    return Terminal(process, width, height)
+    return Terminal(process, *(screen or (width, height)))

@@ -19,6 +19,7 @@ from typing import Any
 import asyncssh
 
 from vmconsole.serve.driver import ChannelDriver
+from vmconsole.serve.input import InputLimiter, clamp_size
 from vmconsole.serve.limits import Limits
 from vmconsole.session import Session
 from vmconsole.ui.app import VMConsoleApp
@@ -61,6 +62,9 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._end_reason = ""
         self.ended = asyncio.Event()
+        self._input = InputLimiter(limits)
+        self._told_input = False
+        self._notices: list[str] = []  # for the user, once the console runs
 
     # --- requests -----------------------------------------------------------------------
 
@@ -69,9 +73,16 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int],
                       term_modes: Mapping[int, int]) -> bool:
-        width, height = term_size[0] or 80, term_size[1] or 24
-        self._pty = (term_type or "xterm", width, height)
+        width, height = self._clamp(term_size[0] or 80, term_size[1] or 24)
+        self._pty = (term_type[:64] or "xterm", width, height)
         return True
+
+    def _clamp(self, width: int, height: int) -> tuple[int, int]:
+        size = clamp_size(width, height, self._limits)
+        if size != (width, height):
+            self.notice(f"your terminal is {width}x{height}; this console is drawn at "
+                        f"{size[0]}x{size[1]} at most")
+        return size
 
     def shell_requested(self) -> bool:
         if self._pty is None:
@@ -149,6 +160,9 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     def attach(self, driver: ChannelDriver) -> None:
         self._driver = driver
+        for text in self._notices:
+            driver.notice(text)
+        self._notices.clear()
 
     def size(self) -> tuple[int, int]:
         assert self._pty is not None
@@ -173,13 +187,31 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
         self._last_input = time.monotonic()
-        if self._driver is not None:
+        dropped = self._input.dropped
+        data = self._input.feed(data)
+        if self._input.dropped > dropped and not self._told_input:
+            self._told_input = True
+            limits = self._limits
+            self.notice(f"input beyond {limits.input_rate // 1024} KiB/s (bursts of "
+                        f"{limits.input_burst // 1024} KiB) or escape sequences over "
+                        f"{limits.max_escape} bytes are dropped")
+            log.warning("%s: input of %s over the limit: dropping the excess",
+                        self.session.source, self.session.user)
+        if self._driver is not None and data:
             self._driver.feed(data)
+
+    def notice(self, text: str) -> None:
+        """Tell the user something about their session (shown once the console runs)."""
+        if self._driver is not None:
+            self._driver.notice(text)
+        else:
+            self._notices.append(text)
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int,
                               pixheight: int) -> None:
         if self._pty is None or not width or not height:
             return
+        width, height = self._clamp(width, height)
         self._pty = (self._pty[0], width, height)
         if self._driver is not None:
             self._driver.resize(width, height)

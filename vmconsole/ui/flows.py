@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
 from vmconsole.model import Snapshot
-from vmconsole.ui.actions import BY_NAME, Selection
+from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
 from vmconsole.ui.modals.clone import CloneForm, CloneSource
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -40,13 +40,12 @@ class GuestFlows:
         guest = self.sel.guest
         title = f"{action.title}: {guest.name}"
         if not action.applies(self.sel):
-            self.app.notify(f"{action.title} does not apply to {guest.name}", title=title,
-                            severity="warning")
+            self._refuse(action, title, f"{action.title} does not apply to {guest.name}")
             return
         if action.changes and not self.permitted(action.audited_as, title):
             return
         if reason := action.refusal(self.sel):
-            self.app.notify(reason, title=title, severity="warning", timeout=8)
+            self._refuse(action, title, reason)
             return
         key = f"{self.sel.cluster}:{self.gid}:{name}"
         if any(w.name == key and not w.is_finished for w in self.app.workers):
@@ -55,6 +54,13 @@ class GuestFlows:
         self.app.run_worker(flow(title), name=key, group="flows", exit_on_error=False)
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _refuse(self, action: GuestAction, title: str, reason: str) -> None:
+        """Say why not; a refused change is audited first, a refused look only said."""
+        if action.changes:
+            self.runner.refuse(self._request(action.audited_as, title), reason)
+        else:
+            self.app.notify(reason, title=title, severity="warning", timeout=8, markup=False)
 
     def permitted(self, operation: str, description: str) -> bool:
         """Checked before a form opens, so a viewer is not asked to fill one in vain."""
