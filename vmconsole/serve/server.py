@@ -1,32 +1,34 @@
-"""The SSH server: public-key logins only, one console per session, and one poll loop
-per cluster shared by every console (thirty viewers poll the cluster as one does)."""
+"""The SSH server: public-key logins only, one console process per session, and one poll
+hub per cluster shared by every console (sixty viewers poll the cluster as one does)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncssh
-from rich.color import ColorSystem
-from textual import constants
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
-from vmconsole.serve.console import ClientTerminal, ConsoleSession
+from vmconsole.serve.console import ConsoleSession, Process
 from vmconsole.serve.gate import RateLimitedLog, StartupGate
+from vmconsole.serve.hub import PollHub
 from vmconsole.serve.keys import AuthorizedKeys, KeyIdentity, fingerprint
 from vmconsole.serve.limits import Limits
+from vmconsole.serve.spawn import Spawner
+from vmconsole.serve.worker import Hello
 from vmconsole.session import Session
 from vmconsole.strictmodes import check_not_writable_by_others
-from vmconsole.ui.app import VMConsoleApp
-from vmconsole.ui.symbols import detect_ascii
 
 log = logging.getLogger(__name__)
+CALL_THREADS = 32  # sessions' backend calls at once (a migration's start may block)
 
 
 @dataclass
@@ -40,13 +42,16 @@ class ServeSettings:
 
 
 class ConsoleServer:
-    """Owns the listener and the sessions; the poll loops are the caller's (started
-    before, stopped after), given to every console."""
+    """Owns the listener, the sessions and a poll hub per cluster; the poll loops are
+    the caller's (started before, stopped after)."""
 
     def __init__(self, loops: Sequence[PollLoop], settings: ServeSettings) -> None:
         self.loops = list(loops)
         self.settings = settings
         self.sessions: set[ConsoleSession] = set()
+        self._hubs = [PollHub(loop, settings.audit) for loop in self.loops]
+        self._spawner = Spawner()
+        self._calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="calls")
         self._listener: asyncssh.SSHAcceptor | None = None
         self.gate = StartupGate(settings.limits)
         self.ratelog = RateLimitedLog(log)
@@ -54,7 +59,11 @@ class ConsoleServer:
         self._keys: AuthorizedKeys | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen; returns the address actually bound (port 0 picks a free one)."""
+        """Start the fork server and the hubs, then listen; returns the address actually
+        bound (port 0 picks a free one)."""
+        await asyncio.get_running_loop().run_in_executor(None, self._spawner.prewarm)
+        for hub in self.hubs:
+            hub.start()
         self._listener = await asyncssh.create_server(
             lambda: _Connection(self), host, port,
             server_host_keys=[self.settings.host_key],
@@ -71,7 +80,7 @@ class ConsoleServer:
         return address[0], address[1]
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """End every console cleanly and stop listening."""
+        """End every console cleanly (each process exits), and stop listening."""
         if self._listener is not None:
             self._listener.close()
         for console in list(self.sessions):
@@ -81,8 +90,11 @@ class ConsoleServer:
             await asyncio.wait_for(asyncio.gather(*waits), timeout)
         except TimeoutError:
             log.warning("%d consoles did not end within %g s", len(self.sessions), timeout)
+        for hub in self.hubs:
+            hub.stop()
         if self._listener is not None:
             await self._listener.wait_closed()
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
     # --- logins -------------------------------------------------------------------------
 
@@ -120,13 +132,20 @@ class ConsoleServer:
         except OSError as exc:
             self.ratelog.warning("audit", f"audit log not written: {exc}")
 
-    # --- sessions -----------------------------------------------------------------------
+    # --- sessions (console.Host) ----------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        return self.settings.limits
+
+    @property
+    def hubs(self) -> Sequence[PollHub]:
+        return self._hubs
 
     def new_console(self, session: Session) -> ConsoleSession:
-        return ConsoleSession(session, self._make_app, self.settings.limits,
-                              self._admit, self.sessions.discard)
+        return ConsoleSession(session, self)
 
-    def _admit(self, console: ConsoleSession) -> str | None:
+    def admit(self, console: ConsoleSession) -> str | None:
         limit = self.settings.limits.max_sessions
         if len(self.sessions) >= limit:
             log.warning("%s: refused, %d sessions already", console.session.source, limit)
@@ -134,23 +153,23 @@ class ConsoleServer:
         self.sessions.add(console)
         return None
 
-    def _make_app(self, session: Session, client: ClientTerminal) -> VMConsoleApp:
-        config = self.settings.config
-        ascii = config.ascii if config.ascii is not None else detect_ascii(client.env())
-        app = VMConsoleApp(self.loops, config=config, session=session,
-                           theme=self.settings.theme, ascii=ascii, audit=self.settings.audit)
-        if constants.COLOR_SYSTEM == "auto":
-            # Textual would take the colours of the server's own environment (16 under a
-            # service manager, truecolor from some shells). Every console of a server
-            # gets the same, because Rich and Textual cache a style's escape codes on the
-            # style, per process: 256 colours, which every terminal a class uses shows.
-            app.console._color_system = ColorSystem.EIGHT_BIT
-        # Textual points sys.stdout/stderr at each app while it runs; with many apps on
-        # one thread those swaps interleave and could leave an ended app's capture in
-        # place. Every served app "captures" into the server's own streams instead.
-        app._capture_stdout = sys.stdout  # type: ignore[assignment]
-        app._capture_stderr = sys.stderr  # type: ignore[assignment]
-        return app
+    def release(self, console: ConsoleSession) -> None:
+        self.sessions.discard(console)
+
+    def hello(self, session: Session, term: str, client_env: Mapping[str, str],
+              size: tuple[int, int], notices: tuple[str, ...]) -> Hello:
+        settings = self.settings
+        return Hello(session, term, dict(client_env), size,
+                     tuple(hub.info() for hub in self.hubs), settings.config,
+                     settings.audit.path, dict(os.environ), settings.theme,
+                     settings.limits.max_output_buffer, notices)
+
+    async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]:
+        return await self._spawner.spawn(hello)
+
+    async def run_call(self, call: Callable[[], bytes]) -> bytes:
+        """A session's backend call, in the calls' own thread pool (they block)."""
+        return await asyncio.get_running_loop().run_in_executor(self._calls, call)
 
 
 class _Connection(asyncssh.SSHServer):
