@@ -188,7 +188,8 @@ class Operator:
         while not regex.search(self.screen.display[1]):
             left = deadline - time.perf_counter()
             if left <= 0:
-                raise SystemExit(f"operator: no {pattern!r} on screen")
+                raise SystemExit(f"operator: no {pattern!r} on screen:\n"
+                                 + "\n".join(self.screen.display))
             try:
                 data = await asyncio.wait_for(self.process.stdout.read(65536), left)
             except TimeoutError:

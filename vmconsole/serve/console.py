@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from vmconsole.serve.worker import Hello
 from vmconsole.session import Session
 
 log = logging.getLogger(__name__)
+FLOOD_NICE = 10  # added to the nice value of a session process past an input limit
 
 
 class Process(Protocol):
@@ -76,6 +78,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         self._input = InputLimiter(self._limits)
         self._told_input = False
         self._notices: list[str] = []  # said before the process was asked for
+        self._deprioritized = False  # past a limit: its process yields (FLOOD_NICE)
+        self._reniced = False
 
     # --- requests -----------------------------------------------------------------------
 
@@ -91,6 +95,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
     def _clamp(self, width: int, height: int) -> tuple[int, int]:
         size = clamp_size(width, height, self._limits)
         if size != (width, height):
+            self._lower_priority()
             self.notice(f"your terminal is {width}x{height}; this console is drawn at "
                         f"{size[0]}x{size[1]} at most")
         return size
@@ -134,6 +139,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             self._end_reason = "the console failed to start (see the server log)"
             self._finish(1)
             return
+        if self._deprioritized:
+            self._lower_priority()
         for frame in self._early:
             self._pipe.write(frame)
         self._early.clear()
@@ -195,6 +202,19 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             lambda: reply(call_id, lambda: hub.call(self.session, method, args, kwargs)))
         if call_id and self._calls is not None and not self._calls.is_closing():
             self._calls.write(data)
+
+    def _lower_priority(self) -> None:
+        """A session past a limit (a flood, a giant terminal) yields the CPU to the
+        others: its process's nice value goes up by FLOOD_NICE, once. On a 2-core
+        machine the processes alone do not keep an operator's keys fast while a flood
+        is drawn."""
+        self._deprioritized = True
+        process = self.process
+        if process is not None and process.pid is not None and not self._reniced:
+            self._reniced = True
+            with contextlib.suppress(OSError):  # the process has just ended
+                os.setpriority(os.PRIO_PROCESS, process.pid,
+                               os.getpriority(os.PRIO_PROCESS, process.pid) + FLOOD_NICE)
 
     async def _reap(self) -> int:
         process = self.process
@@ -292,6 +312,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
                         f"{limits.max_escape} bytes are dropped")
             log.warning("%s: input of %s over the limit: dropping the excess",
                         self.session.source, self.session.user)
+            self._lower_priority()
         if data and self.task is not None:
             self.send(wire.frame(wire.Kind.INPUT, data.encode()))
 
