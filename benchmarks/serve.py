@@ -182,7 +182,7 @@ class Operator:
         self.screen = pyte.Screen(100, 30)
         self.stream = pyte.ByteStream(self.screen)
 
-    async def until(self, pattern: str, timeout: float = 30.0) -> None:
+    async def until(self, pattern: str, timeout: float = 120.0) -> None:
         regex = re.compile(pattern)
         deadline = time.perf_counter() + timeout
         while not regex.search(self.screen.display[1]):
