@@ -174,27 +174,39 @@ class Viewer:
 
 
 class Operator:
-    """A session on a pyte screen that moves the cursor between pve1 and web1 and times
-    each key until the detail pane names the row it moved to."""
+    """A session on a pyte screen, read all the time as a terminal does, that moves the
+    cursor between pve1 and web1 and times each key until the detail pane names the
+    row it moved to."""
 
     def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
         self.process = process
         self.screen = pyte.Screen(100, 30)
         self.stream = pyte.ByteStream(self.screen)
+        self.changed = asyncio.Condition()
+        self.closed = False
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while data := await self.process.stdout.read(65536):
+            self.stream.feed(data)
+            async with self.changed:
+                self.changed.notify_all()
+        self.closed = True
+        async with self.changed:
+            self.changed.notify_all()
 
     async def until(self, pattern: str, timeout: float = 120.0) -> None:
         regex = re.compile(pattern)
-        deadline = time.perf_counter() + timeout
-        while not regex.search(self.screen.display[1]):
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise SystemExit(f"operator: no {pattern!r} on screen:\n"
-                                 + "\n".join(self.screen.display))
-            try:
-                data = await asyncio.wait_for(self.process.stdout.read(65536), left)
-            except TimeoutError:
-                continue
-            self.stream.feed(data)
+        try:
+            async with asyncio.timeout(timeout), self.changed:
+                await self.changed.wait_for(
+                    lambda: self.closed or regex.search(self.screen.display[1]) is not None)
+        except TimeoutError:
+            pass
+        if self.closed or not regex.search(self.screen.display[1]):
+            raise SystemExit(f"operator: no {pattern!r} on screen"
+                             f"{' (the session ended)' if self.closed else ''}:\n"
+                             + "\n".join(self.screen.display))
 
     async def presses(self, count: int) -> list[float]:
         """Milliseconds from each key to its screen, alternating up and down."""

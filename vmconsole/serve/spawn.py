@@ -14,7 +14,7 @@ from typing import Any
 from vmconsole.serve import worker
 from vmconsole.serve.worker import Hello
 
-PRELOAD = ["vmconsole.serve.worker"]  # imports Textual, the console and its backends' seam
+PRELOAD = ["vmconsole.serve.worker", "vmconsole.serve.prewarm"]
 
 
 class Spawner:

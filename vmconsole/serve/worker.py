@@ -9,6 +9,7 @@ sends costs this process only; the server's loop and every other session go on.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -32,6 +33,9 @@ from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.symbols import detect_ascii
 
 log = logging.getLogger(__name__)
+# A viewer's console yields the CPU to those who act: when a poll wakes sixty consoles
+# at once on two cores, an operator's key would otherwise wait for all of them.
+VIEWER_NICE = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +116,13 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello) -> No
     # Ctrl+C at the server's terminal reaches its whole process group: the server ends
     # the sessions itself, each with a word to its user.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hello.session.role.may_operate():
+        os.nice(VIEWER_NICE)
     os.environ.clear()
     os.environ.update(hello.environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         stream=sys.stderr)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
     calls = CallChannel(call_sock)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]
     status = asyncio.run(_run(term_sock, hello, loops))
