@@ -1,11 +1,11 @@
-"""A Textual driver whose terminal is an SSH channel.
+"""A Textual driver whose terminal is an SSH client's, at the end of a pipe.
 
 Textual's Linux driver owns the process's tty (termios, SIGWINCH, an input thread);
-here the terminal is the client's, at the other end of a channel: output goes to
-`channel.write`, input arrives through `feed` (called by the SSH session on the event
-loop) and is turned into key and mouse events by Textual's own xterm parser, and a
-window-change request becomes a Resize. Everything runs on the one asyncio loop that
-also runs asyncssh and every other session's app, so there is no thread here.
+here the terminal is the client's: output goes to `Terminal.write` (framed down the
+pipe to the server, which holds the SSH channel), input arrives through `feed` (what
+the server passed on, already limited) and is turned into key and mouse events by
+Textual's own xterm parser, and a window change becomes a Resize. It runs in the
+session's own process (`worker`), on the loop that runs the app: no thread here.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_QUEUED = 256
 
 
 class Terminal(Protocol):
-    """The client's end, as the driver needs it (the SSH session implements it)."""
+    """The client's end, as the driver needs it (worker.PipeTerminal implements it)."""
 
     def write(self, data: str) -> None: ...
 
