@@ -1,11 +1,19 @@
-"""SSH server figures: time to first screen, memory and CPU per session, at 1, 10 and 30
-concurrent sessions, as `name: value` lines.
+"""SSH server figures, as `name: value` lines, each next to a baseline from the same run.
 
-    python benchmarks/serve.py [--sessions 1,10,30] [--steady 5]
+    python benchmarks/serve.py [--viewers 60] [--presses 40] [--steady 5]
 
-Runs `vmconsole serve` on the demo lab as a process of its own (so its CPU and memory
-are the server's alone) on a free loopback port, and connects the sessions from here
-with asyncssh, each on an 80x24 PTY.
+Runs `vmconsole serve` on the demo lab as a process of its own, on a free loopback
+port, and measures from SSH clients here (asyncssh, a pyte screen for the operator):
+
+- the first screen of `--viewers` viewers connecting at once (each from an address of
+  its own, 127.0.1.x: a class's machines), against one viewer alone;
+- an operator's keypress-to-screen time (a cursor key until the detail pane shows the
+  other row), alone (the baseline), with the viewers idle, and while one viewer sends
+  1 MiB of keys and another asks for a 10000x10000 terminal;
+- CPU of the server and its session processes, in all, with no session (baseline) and
+  with the viewers idle; memory per session process (unique and proportional set);
+- 1,000 connections from 127.0.0.2 that never log in, opened at once: how long a real
+  login then takes (against one without them) and how many lines the server logs.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -21,29 +30,93 @@ import time
 from pathlib import Path
 
 import asyncssh
+import pyte
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+# --- the server and its processes -------------------------------------------------------
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (the fork server and the sessions)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
 
 
-def rss_mb(pid: int) -> float:
-    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return total
 
 
-async def start_server(tmp: Path, key: asyncssh.SSHKey,
-                       max_sessions: int) -> tuple[asyncio.subprocess.Process, int]:
-    keys = tmp / "authorized_keys"
-    keys.write_text(key.export_public_key().decode())
+def memory_mb(pid: int) -> tuple[float, float, float]:
+    """(RSS, PSS, USS) of one process in MB, from /proc/PID/smaps_rollup."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        values[name] = int(rest.split()[0])  # kB
+    uss = values["Private_Clean"] + values["Private_Dirty"]
+    return values["Rss"] / 1024, values["Pss"] / 1024, uss / 1024
+
+
+async def cpu_pct(pid: int, seconds: float) -> float:
+    """Percent of one core used by the server and its processes over `seconds`."""
+    pids = descendants(pid)
+    before = cpu_seconds(pids)
+    await asyncio.sleep(seconds)
+    return 100 * (cpu_seconds(descendants(pid)) - before) / seconds
+
+
+class Server:
+    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
+        self.process, self.port = process, port
+        self.log: list[str] = []
+        self._drain = asyncio.get_running_loop().create_task(self._read_log())
+
+    async def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.log.append(line.decode(errors="replace"))
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def sessions(self) -> list[int]:
+        """The session processes: the fork server's children."""
+        for pid in descendants(self.pid)[1:]:
+            if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return descendants(pid)[1:]
+        return []
+
+
+async def start_server(tmp: Path, keys: dict[str, asyncssh.SSHKey], max_sessions: int) -> Server:
+    lines = [('environment="VMCONSOLE_ROLE=operator" ' if role == "operator" else "")
+             + key.export_public_key().decode().strip() for role, key in keys.items()]
+    (tmp / "authorized_keys").write_text("\n".join(lines) + "\n")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "vmconsole", "serve", "--listen", "127.0.0.1:0",
-        "--authorized-keys", str(keys), "--max-sessions", str(max_sessions),
-        cwd=ROOT, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+        "--authorized-keys", str(tmp / "authorized_keys"), "--max-sessions",
+        str(max_sessions), cwd=ROOT, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp),
              "XDG_CONFIG_HOME": str(tmp)})
     assert process.stderr is not None
@@ -53,7 +126,15 @@ async def start_server(tmp: Path, key: asyncssh.SSHKey,
             if not line:
                 raise SystemExit("vmconsole serve ended before listening")
             if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
-                return process, int(match[1])
+                return Server(process, int(match[1]))
+
+
+# --- clients ------------------------------------------------------------------------------
+
+async def connect(port: int, key: asyncssh.SSHKey, user: str,
+                  source: str = "127.0.0.1") -> asyncssh.SSHClientConnection:
+    return await asyncssh.connect("127.0.0.1", port, username=user, client_keys=[key],
+                                  known_hosts=None, agent_path=None, local_addr=(source, 0))
 
 
 class Viewer:
@@ -62,15 +143,15 @@ class Viewer:
     def __init__(self) -> None:
         self.first_screen: float | None = None
         self.conn: asyncssh.SSHClientConnection | None = None
+        self.process: asyncssh.SSHClientProcess[bytes] | None = None
         self.reader: asyncio.Task[None] | None = None
 
-    async def open(self, port: int, key: asyncssh.SSHKey, user: str) -> None:
+    async def open(self, port: int, key: asyncssh.SSHKey, user: str, source: str,
+                   size: tuple[int, int] = (80, 24), wait: bool = True) -> None:
         started = time.perf_counter()
-        self.conn = await asyncssh.connect("127.0.0.1", port, username=user,
-                                           client_keys=[key], known_hosts=None,
-                                           agent_path=None)
-        process = await self.conn.create_process(term_type="xterm-256color",
-                                                 term_size=(80, 24), encoding=None)
+        self.conn = await connect(port, key, user, source)
+        self.process = process = await self.conn.create_process(
+            term_type="xterm-256color", term_size=size, encoding=None)
         seen = asyncio.Event()
 
         async def read() -> None:
@@ -82,63 +163,184 @@ class Viewer:
                 tail = data[-8:]
 
         self.reader = asyncio.get_running_loop().create_task(read())
-        await asyncio.wait_for(seen.wait(), 120)
+        if wait:
+            await asyncio.wait_for(seen.wait(), 120)
 
     async def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             await self.conn.wait_closed()
         if self.reader is not None:
-            await asyncio.wait_for(self.reader, 10)
+            self.reader.cancel()
 
 
-async def measure(sessions: list[int], steady: float) -> None:
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    with tempfile.TemporaryDirectory() as tmp:
-        server, port = await start_server(Path(tmp), key, max(sessions))
+class Operator:
+    """A session on a pyte screen, read all the time as a terminal does, that moves the
+    cursor between pve1 and web1 and times each key until the detail pane names the
+    row it moved to."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+        self.process = process
+        self.screen = pyte.Screen(100, 30)
+        self.stream = pyte.ByteStream(self.screen)
+        self.changed = asyncio.Condition()
+        self.closed = False
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while data := await self.process.stdout.read(65536):
+            self.stream.feed(data)
+            async with self.changed:
+                self.changed.notify_all()
+        self.closed = True
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def until(self, pattern: str, timeout: float = 120.0) -> None:
+        regex = re.compile(pattern)
         try:
-            await asyncio.sleep(2.0)  # imports done, a few polls in
-            idle_cpu = cpu_seconds(server.pid)
-            await asyncio.sleep(steady)
-            idle_cpu_pct = 100 * (cpu_seconds(server.pid) - idle_cpu) / steady
-            idle_rss = rss_mb(server.pid)
-            print(f"server_rss_idle_mb: {idle_rss:.1f}")
-            print(f"server_cpu_idle_pct: {idle_cpu_pct:.1f}")
-            for count in sessions:
-                viewers = [Viewer() for _ in range(count)]
-                started = time.perf_counter()
-                await asyncio.gather(*(v.open(port, key, f"s{i}")
-                                       for i, v in enumerate(viewers)))
-                all_up = time.perf_counter() - started
-                firsts = [v.first_screen for v in viewers if v.first_screen is not None]
-                await asyncio.sleep(1.0)
-                cpu0 = cpu_seconds(server.pid)
-                await asyncio.sleep(steady)
-                cpu_pct = 100 * (cpu_seconds(server.pid) - cpu0) / steady
-                rss = rss_mb(server.pid)
-                print(f"sessions_{count}_first_screen_median_s: {statistics.median(firsts):.3f}")
-                print(f"sessions_{count}_first_screen_max_s: {max(firsts):.3f}")
-                print(f"sessions_{count}_all_connected_s: {all_up:.3f}")
-                print(f"sessions_{count}_server_rss_mb: {rss:.1f}")
-                print(f"sessions_{count}_rss_per_session_mb: {(rss - idle_rss) / count:.2f}")
-                print(f"sessions_{count}_server_cpu_pct: {cpu_pct:.1f}")
-                print(f"sessions_{count}_cpu_per_session_pct: "
-                      f"{(cpu_pct - idle_cpu_pct) / count:.2f}")
-                await asyncio.gather(*(v.close() for v in viewers))
-                await asyncio.sleep(2.0)  # the server ends the consoles
+            async with asyncio.timeout(timeout), self.changed:
+                await self.changed.wait_for(
+                    lambda: self.closed or regex.search(self.screen.display[1]) is not None)
+        except TimeoutError:
+            pass
+        if self.closed or not regex.search(self.screen.display[1]):
+            raise SystemExit(f"operator: no {pattern!r} on screen"
+                             f"{' (the session ended)' if self.closed else ''}:\n"
+                             + "\n".join(self.screen.display))
+
+    async def presses(self, count: int) -> list[float]:
+        """Milliseconds from each key to its screen, alternating up and down."""
+        times = []
+        for i in range(count):
+            key, name = ("k", r"Node +pve1") if i % 2 == 0 else ("j", r"Name +web1")
+            started = time.perf_counter()
+            self.process.stdin.write(key.encode())
+            await self.until(rf"│ {name} ")
+            times.append(1000 * (time.perf_counter() - started))
+            await asyncio.sleep(0.05)
+        return times
+
+
+async def open_operator(port: int, key: asyncssh.SSHKey) -> tuple[asyncssh.SSHClientConnection,
+                                                                  Operator]:
+    conn = await connect(port, key, "operator")
+    process = await conn.create_process(term_type="xterm-256color", term_size=(100, 30),
+                                        encoding=None)
+    operator = Operator(process)
+    await operator.until(r"Cluster +lab")
+    process.stdin.write(b"jj")
+    await operator.until(r"│ Name +web1 ")
+    return conn, operator
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def pair(name: str, value: float, baseline: float, unit: str) -> None:
+    print(f"{name}: {value:.3f}{unit}")
+    print(f"{name}_baseline: {baseline:.3f}{unit}")
+
+
+# --- the measurements ---------------------------------------------------------------------
+
+async def measure(viewers: int, presses: int, steady: float) -> None:
+    keys = {"viewer": asyncssh.generate_private_key("ssh-ed25519"),
+            "operator": asyncssh.generate_private_key("ssh-ed25519")}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = await start_server(Path(tmp), keys, viewers + 10)
+        try:
+            await asyncio.sleep(2.0)  # a few polls in
+            idle_cpu = await cpu_pct(server.pid, steady)
+            print(f"server_rss_idle_mb: {memory_mb(server.pid)[0]:.1f}")
+
+            # one viewer alone, then the operator alone: the baselines
+            alone = Viewer()
+            await alone.open(server.port, keys["viewer"], "alone", "127.0.1.1")
+            await alone.close()
+            conn, operator = await open_operator(server.port, keys["operator"])
+            quiet = await operator.presses(presses)
+
+            # the class
+            class_ = [Viewer() for _ in range(viewers)]
+            started = time.perf_counter()
+            await asyncio.gather(*(v.open(server.port, keys["viewer"], f"s{i}",
+                                          f"127.0.1.{10 + i}")
+                                   for i, v in enumerate(class_)))
+            all_up = time.perf_counter() - started
+            firsts = [v.first_screen for v in class_ if v.first_screen is not None]
+            await asyncio.sleep(2.0)
+            busy_cpu = await cpu_pct(server.pid, steady)
+            with_class = await operator.presses(presses)
+            sessions = server.sessions()
+            memory = [memory_mb(pid) for pid in sessions]
+            pair(f"first_screen_max_s_{viewers}_viewers", max(firsts),
+                 alone.first_screen or 0.0, " s")
+            print(f"first_screen_median_s_{viewers}_viewers: {statistics.median(firsts):.3f} s")
+            print(f"all_{viewers}_connected_s: {all_up:.3f} s")
+            pair(f"cpu_pct_{viewers}_idle_viewers", busy_cpu, idle_cpu, " %")
+            pair(f"operator_keypress_p95_ms_{viewers}_viewers", p95(with_class), p95(quiet),
+                 " ms")
+            print(f"operator_keypress_median_ms_{viewers}_viewers: "
+                  f"{statistics.median(with_class):.1f} ms "
+                  f"(alone {statistics.median(quiet):.1f} ms)")
+            print(f"session_processes: {len(sessions)}")
+            print(f"session_uss_mb_mean: {statistics.mean(m[2] for m in memory):.1f} MB")
+            print(f"session_pss_mb_mean: {statistics.mean(m[1] for m in memory):.1f} MB")
+            print(f"session_rss_mb_mean: {statistics.mean(m[0] for m in memory):.1f} MB")
+            print(f"server_rss_mb_{viewers}_viewers: {memory_mb(server.pid)[0]:.1f} MB")
+
+            # an attack from two viewers while the operator works
+            flooder, huge = class_[0], class_[1]
+            assert flooder.process is not None and huge.process is not None
+            flooder.process.stdin.write(b"j" * (1 << 20))
+            huge.process.change_terminal_size(10000, 10000)
+            giant = Viewer()
+            await giant.open(server.port, keys["viewer"], "giant", "127.0.1.250",
+                             size=(10000, 10000), wait=False)
+            attacked = await operator.presses(presses)
+            pair("operator_keypress_p95_ms_under_attack", p95(attacked), p95(with_class),
+                 " ms")
+            print(f"server_rss_mb_under_attack: {memory_mb(server.pid)[0]:.1f} MB")
+            await giant.close()
+            await asyncio.gather(*(v.close() for v in class_))
+            conn.close()
+            await asyncio.sleep(2.0)
+
+            # logins under a flood of connections that never log in
+            started = time.perf_counter()
+            async with await connect(server.port, keys["viewer"], "quiet"):
+                quiet_login = time.perf_counter() - started
+            log_before = len(server.log)
+            flood = await asyncio.gather(*(asyncio.open_connection(
+                "127.0.0.1", server.port, local_addr=("127.0.0.2", 0)) for _ in range(1000)),
+                return_exceptions=True)
+            opened = [f for f in flood if not isinstance(f, BaseException)]
+            started = time.perf_counter()
+            async with await connect(server.port, keys["viewer"], "real"):
+                flooded_login = time.perf_counter() - started
+            await asyncio.sleep(12.0)  # past the login grace time: every flood line is in
+            pair("login_s_under_1000_unauthenticated", flooded_login, quiet_login, " s")
+            print(f"unauthenticated_opened: {len(opened)}")
+            print(f"log_lines_during_flood: {len(server.log) - log_before}")
+            for _, writer in opened:
+                writer.close()
         finally:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 30)
+            server.process.terminate()
+            await asyncio.wait_for(server.process.wait(), 30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sessions", default="1,10,30",
-                        help="comma-separated session counts (default 1,10,30)")
+    parser.add_argument("--viewers", type=int, default=60)
+    parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--steady", type=float, default=5.0,
-                        help="seconds of CPU measurement with the sessions open")
+                        help="seconds of CPU measurement")
     args = parser.parse_args()
-    asyncio.run(measure([int(n) for n in args.sessions.split(",")], args.steady))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 sockets here too
+    asyncio.run(measure(args.viewers, args.presses, args.steady))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vmconsole.textfile import UnreadableFile, read_private, read_utf8
+from vmconsole.strictmodes import UnsafeFile, check_private
+from vmconsole.textfile import UnreadableFile, read_utf8
 
 
 class ConfigError(Exception):
@@ -224,9 +225,15 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
     if file_name:
         path = Path(file_name).expanduser()
         try:
-            return read_private(path).strip()
+            check_private(path)  # ssh's rule for a secret: no one else may read it
+            return read_utf8(path).strip()
+        except UnsafeFile as exc:
+            raise r.fail(f"{prefix}.{key}_file", str(exc)) from None
         except UnreadableFile as exc:
             raise r.fail(f"{prefix}.{key}_file", f"{path}: {exc.reason}") from None
+        except OSError as exc:
+            raise r.fail(f"{prefix}.{key}_file",
+                         f"{path}: cannot read it: {exc.strerror or exc}") from None
     return None
 
 

@@ -3,9 +3,6 @@ one costs one line saying what is wrong, never a traceback."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import stat
 from pathlib import Path
 
 
@@ -36,21 +33,3 @@ def read_utf8(path: Path) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise UnreadableFile(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})",
                              line) from None
-
-
-def read_private(path: Path) -> str:
-    """The text of a secret file that only its owner may read or write.
-
-    The rule is OpenSSH's for private keys (`sshkey_perm_ok()` in authfile.c: any
-    permission bit for group or others, mode & 077, and the key is refused), so a
-    secret leaked to other local users is not used quietly. Raises UnreadableFile
-    with the chmod that fixes it, or as `read_utf8` does.
-    """
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
-    if mode & 0o077:
-        raise UnreadableFile(f"permissions {mode:04o} are too open: group or others may "
-                             f"read it; run: chmod 600 {shlex.quote(str(path))}")
-    return read_utf8(path)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
 import asyncssh
 import pyte
 
+
+def toast_text(display: list[str]) -> str:
+    """The text of Textual's notifications on a screen's rows (each toast line behind a
+    "▌"), joined with single spaces. A toast's line ends where the screen behind it
+    shows again (a pane's border): box drawing and runs of spaces are not the message."""
+    parts = [row.rpartition("▌")[2] for row in display if "▌" in row]
+    return " ".join(re.sub(r"[\u2500-\u257f]", " ", " ".join(parts)).split())
 
 class Terminal:
     """One SSH session with a PTY, its output drawn on a pyte screen."""
@@ -28,8 +36,7 @@ class Terminal:
     def notifications(self) -> str:
         """The text of the notifications on screen (Textual's toasts, at the bottom right,
         each line behind a "▌"), their lines joined."""
-        parts = [row.rpartition("▌")[2].strip() for row in self.screen.display if "▌" in row]
-        return " ".join(p for p in parts if p)
+        return toast_text(self.screen.display)
 
     @property
     def closed(self) -> bool:
@@ -87,7 +94,10 @@ class Terminal:
 
 async def open_terminal(conn: asyncssh.SSHClientConnection, width: int = 100,
                         height: int = 30, term: str = "xterm-256color",
-                        env: dict[str, str] | None = None) -> Terminal:
+                        env: dict[str, str] | None = None,
+                        screen: tuple[int, int] | None = None) -> Terminal:
+    """A session asking for a `width` x `height` terminal, drawn on a pyte screen of that
+    size or of `screen` (a client that claims more than it shows)."""
     process = await conn.create_process(term_type=term, term_size=(width, height),
                                         encoding=None, env=env or {})
-    return Terminal(process, width, height)
+    return Terminal(process, *(screen or (width, height)))

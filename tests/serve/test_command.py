@@ -115,3 +115,10 @@ def test_listen_addresses() -> None:
     for wrong in ("2222", "host:", "host:port", "host:70000"):
         with pytest.raises(ValueError, match="HOST:PORT"):
             parse_listen(wrong)
+
+
+def test_a_wrong_max_startups_is_said_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from vmconsole.cli import main
+
+    assert main(["serve", "--max-startups", "10:x:100"]) == 2
+    assert "expected START or START:RATE:FULL, e.g. 64:30:256" in capsys.readouterr().err

@@ -57,17 +57,18 @@ async def test_resize_relays_the_screen(served: Running) -> None:
 
 
 async def test_quit_ends_the_session_and_the_poller_stays(served: Running) -> None:
-    loop = served.server.loops[0]
+    hub = served.server.hubs[0]
+    loop = hub.loop
     async with await served.connect() as conn:
         other = await open_terminal(conn)
         await other.wait_for("pve1")
         term = await open_terminal(conn)
         await term.wait_for("pve1")
-        assert loop.subscribers == 2
+        assert hub.sessions == 2
         term.press("q")
         await term.wait_closed()
         assert term.process.exit_status == 0
-        assert loop.subscribers == 1
+        assert hub.sessions == 1
         seq = loop.latest.seq if loop.latest else 0
         await asyncio.wait_for(_until(lambda: loop.latest is not None and
                                       loop.latest.seq > seq + 1), 10)
@@ -81,14 +82,14 @@ async def _until(condition) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_a_client_that_leaves_at_once_frees_its_console(served: Running) -> None:
-    loop = served.server.loops[0]
+    hub = served.server.hubs[0]
     for _ in range(3):
         conn = await served.connect()
         await conn.create_process(term_type="xterm", term_size=(80, 24))
         conn.close()  # before the console has drawn anything
     await asyncio.wait_for(_until(lambda: not served.server.sessions), 10)
     await asyncio.sleep(0.5)  # a console that started late would subscribe now
-    assert loop.subscribers == 0
+    assert hub.sessions == 0
 
 
 async def test_a_screenshot_is_not_saved_on_the_server(

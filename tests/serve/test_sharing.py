@@ -16,14 +16,16 @@ SESSIONS = 20
 
 
 async def test_twenty_sessions_share_one_poller(served: Running) -> None:
-    loop = served.server.loops[0]
+    hub = served.server.hubs[0]
+    loop = hub.loop
     connections = await asyncio.gather(*(served.connect(username=f"s{i}")
                                          for i in range(SESSIONS)))
     try:
         terms = await asyncio.gather(*(open_terminal(c, 80, 24) for c in connections))
         await asyncio.gather(*(t.wait_for("pve1", timeout=60) for t in terms))
         assert [loop] == served.server.loops
-        assert loop.subscribers == SESSIONS
+        assert loop.subscribers == 1  # the hub, for every session
+        assert hub.sessions == SESSIONS
         assert len(served.server.sessions) == SESSIONS
         # The poll rate is the interval's, not multiplied by the viewers: count the polls
         # while three go by, over the time they really took on a machine however busy.
@@ -43,7 +45,7 @@ async def test_twenty_sessions_share_one_poller(served: Running) -> None:
     finally:
         for conn in connections:
             conn.close()
-    await asyncio.wait_for(_until(lambda: loop.subscribers == 0), 20)
+    await asyncio.wait_for(_until(lambda: hub.sessions == 0), 20)
     assert not served.server.sessions
 
 

@@ -22,8 +22,12 @@ async def test_a_template_cannot_be_started(console, audit):
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "debian12-template")
         await act(pilot, "s")
+        await settle(pilot)
         assert any("a template cannot be started" in n for n in notes(c.app))
-        assert c.backend.tasks() == [] and list(audit.read()) == []
+        assert c.backend.tasks() == []
+        [record] = list(audit.read())  # every refusal is audited
+        assert (record.operation, record.result) == (
+            "start", "refused: a template cannot be started: create a guest from it instead")
 
 
 async def test_a_viewer_is_refused_and_the_refusal_is_audited(console, audit):

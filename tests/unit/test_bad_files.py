@@ -8,7 +8,6 @@ import contextlib
 import fcntl
 import os
 import pty
-import re
 import select
 import struct
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import pyte
 import pytest
 
+from tests.serve.terminal import toast_text
 from vmconsole.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,8 +83,7 @@ def test_a_secret_file_others_may_read_is_refused_with_the_fix(env, tmp_path):
     line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
     assert line == (
         f"vmconsole: {config}, line 8, key 'profiles.pve.clusters[0].token_secret_file': "
-        f"{secret}: permissions 0644 are too open: group or others may read it; "
-        f"run: chmod 600 '{secret}'")
+        f"{secret} is open to others (mode 644): chmod 600 '{secret}'")
     assert "0f3e-secret" not in line
     secret.chmod(0o600)  # what the line says to do
     [cluster] = load_config(config).clusters("pve")
@@ -100,14 +99,6 @@ def test_a_secret_file_that_is_not_utf8(env, tmp_path):
     line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
     assert line.endswith(f"token_secret_file': {secret}: not UTF-8 text "
                          "(byte 0xff on line 1)")
-
-
-def toasts(display: list[str]) -> str:
-    """The text of Textual's notifications on a screen (each line behind a "▌")."""
-    parts = [row.rpartition("▌")[2] for row in display if "▌" in row]
-    # A toast's line ends where the screen behind it shows again (a pane's border):
-    # box drawing and runs of spaces are not the message.
-    return " ".join(re.sub(r"[\u2500-\u257f]", " ", " ".join(parts)).split())
 
 
 def run_in_terminal(env: dict[str, str], until: str, timeout: float = 60.0,
@@ -143,7 +134,7 @@ def run_in_terminal(env: dict[str, str], until: str, timeout: float = 60.0,
 
     try:
         deadline = time.monotonic() + timeout
-        while until not in toasts(screen.display) and time.monotonic() < deadline:
+        while until not in toast_text(screen.display) and time.monotonic() < deadline:
             if not drain(0.2):
                 break
         shown = list(screen.display)
@@ -169,6 +160,6 @@ def test_a_theme_that_is_not_utf8_is_skipped_and_the_console_starts(env, tmp_pat
     (themes / "bad.toml").write_bytes(b'name = "caf\xe9"\nprimary = "#ff0000"\n')
     shown, written, code = run_in_terminal(env, until="on line 1)")
     assert "Traceback" not in written
-    assert "bad.toml: not UTF-8 text (byte 0xe9 on line 1)" in toasts(shown)
+    assert "bad.toml: not UTF-8 text (byte 0xe9 on line 1)" in toast_text(shown)
     assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
     assert code == 0

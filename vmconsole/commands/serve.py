@@ -26,19 +26,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="consoles at once; the next is refused (default 30)")
     parser.add_argument("--idle-timeout", type=float, default=0, metavar="SECONDS",
                         help="end a console after this long without input (default: never)")
+    parser.add_argument("--login-grace-time", type=float, default=10.0, metavar="SECONDS",
+                        help="close a connection not logged in by then (default 10)")
+    parser.add_argument("--max-startups", default="64:30:256", metavar="START:RATE:FULL",
+                        help="random early drop of connections waiting to log in, as "
+                        "sshd's MaxStartups (default 64:30:256)")
+    parser.add_argument("--per-source-startups", type=int, default=32, metavar="N",
+                        help="connections waiting to log in from one address; 0: no "
+                        "limit (default 32)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from vmconsole.serve.keys import default_authorized_keys_path, default_host_key_path
-    from vmconsole.serve.limits import Limits
+    from vmconsole.serve.limits import Limits, Startups
     from vmconsole.serve.run import parse_listen, serve
 
     config = load_or_exit(args)
     try:
         clusters = config.clusters(args.profile)
         listen = parse_listen(args.listen)
-        limits = Limits(max_sessions=args.max_sessions, idle_timeout=args.idle_timeout)
+        limits = Limits(max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
+                        login_grace_time=args.login_grace_time,
+                        max_startups=Startups.parse(args.max_startups),
+                        per_source_startups=args.per_source_startups)
     except (ConfigError, ValueError) as exc:
         print(f"vmconsole serve: {exc}", file=sys.stderr)
         return 2

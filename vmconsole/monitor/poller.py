@@ -27,6 +27,7 @@ from vmconsole.backends.base import (
 )
 from vmconsole.model import Inventory, InventoryDiff
 from vmconsole.monitor.history import MetricHistory
+from vmconsole.monitor.task_ends import TaskEnds
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class PollLoop:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self.latest: PollResult | None = None
+        self.task_ends = TaskEnds()  # audits the end of tasks that operations started
 
     @property
     def backend(self) -> Backend:
@@ -196,6 +198,7 @@ class PollLoop:
                                     self.poller.max_interval, "internal error while polling "
                                     "(see the log)", 1)
             self.latest = result
+            self.task_ends.check(result.tasks)
             with self._lock:
                 subscribers = list(self._subscribers)
             for callback in subscribers:

@@ -1,9 +1,9 @@
-"""One SSH session: a console of its own on the client's terminal, or a refusal.
+"""One SSH session, on the server's side: the requests it may make, the limits on what
+its client sends, and the bridge to its console, which runs in a process of its own
+(`worker`), attached to the clusters' poll hubs.
 
 Only a PTY with a shell request gets a console; exec, subsystems (SFTP) and a shell
-without a PTY are refused. The console is a VMConsoleApp driven over the channel
-(`ChannelDriver`), running on the server's event loop beside every other session's,
-all of them fed by the server's shared poll loops.
+without a PTY are refused.
 """
 
 from __future__ import annotations
@@ -11,57 +11,76 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import pickle
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import asyncssh
 
-from vmconsole.serve.driver import ChannelDriver
+from vmconsole.serve import wire
+from vmconsole.serve.hub import PollHub, reply
+from vmconsole.serve.input import InputLimiter, clamp_size
 from vmconsole.serve.limits import Limits
+from vmconsole.serve.worker import Hello
 from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
-from vmconsole.ui.app import VMConsoleApp
 
 log = logging.getLogger(__name__)
+FLOOD_NICE = 10  # added to the nice value of a session process past an input limit
 
 
-@dataclass(frozen=True, slots=True)
-class ClientTerminal:
-    """What the client said of its terminal: TERM, and the variables it sent (LANG,
-    COLORTERM...; OpenSSH sends LANG and LC_* by default)."""
+class Process(Protocol):
+    """A started session process (multiprocessing.Process)."""
 
-    term: str
-    environment: Mapping[str, str]
+    pid: int | None
 
-    def env(self) -> dict[str, str]:
-        return {**self.environment, "TERM": self.term}
+    def join(self, timeout: float | None = None) -> None: ...
+    def is_alive(self) -> bool: ...
+    def kill(self) -> None: ...
 
 
-AppFactory = Callable[[Session, ClientTerminal], VMConsoleApp]
+class Host(Protocol):
+    """What a session needs of its server."""
+
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def hubs(self) -> Sequence[PollHub]: ...
+
+    def admit(self, console: ConsoleSession) -> str | None: ...
+    def release(self, console: ConsoleSession) -> None: ...
+    def hello(self, session: Session, term: str, client_env: Mapping[str, str],
+              size: tuple[int, int], notices: tuple[str, ...]) -> Hello: ...
+    async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]: ...
+    async def run_call(self, call: Callable[[], bytes]) -> bytes: ...
 
 
 class ConsoleSession(asyncssh.SSHServerSession[str]):
     """The server side of one SSH session channel."""
 
-    def __init__(self, session: Session, make_app: AppFactory, limits: Limits,
-                 admit: Callable[[ConsoleSession], str | None],
-                 release: Callable[[ConsoleSession], None]) -> None:
+    def __init__(self, session: Session, host: Host) -> None:
         self.session = session
-        self._make_app = make_app
-        self._limits = limits
-        self._admit = admit  # None: admitted; else the reason it is not
-        self._release = release
+        self._host = host
+        self._limits = host.limits
         self._channel: asyncssh.SSHServerChannel[str] | None = None
-        self._pty: tuple[str, int, int] | None = None  # TERM, width, height
-        self._driver: ChannelDriver | None = None
-        self.app: VMConsoleApp | None = None
+        self._pty: tuple[str, int, int] | None = None  # TERM, width, height (clamped)
+        self._pipe: asyncio.StreamWriter | None = None  # to the session process
+        self._calls: asyncio.StreamWriter | None = None
+        self._early: list[bytes] = []  # frames sent before the process was there
+        self.process: Process | None = None
         self.task: asyncio.Task[None] | None = None
         self._last_input = time.monotonic()
         self._idle_timer: asyncio.TimerHandle | None = None
         self._end_reason = ""
+        self._ending = False
         self.ended = asyncio.Event()
+        self._input = InputLimiter(self._limits)
+        self._told_input = False
+        self._notices: list[str] = []  # said before the process was asked for
+        self._deprioritized = False  # past a limit: its process yields (FLOOD_NICE)
+        self._reniced = False
 
     # --- requests -----------------------------------------------------------------------
 
@@ -70,9 +89,17 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int],
                       term_modes: Mapping[int, int]) -> bool:
-        width, height = term_size[0] or 80, term_size[1] or 24
-        self._pty = (term_type or "xterm", width, height)
+        width, height = self._clamp(term_size[0] or 80, term_size[1] or 24)
+        self._pty = (term_type[:64] or "xterm", width, height)
         return True
+
+    def _clamp(self, width: int, height: int) -> tuple[int, int]:
+        size = clamp_size(width, height, self._limits)
+        if size != (width, height):
+            self._lower_priority()
+            self.notice(f"your terminal is {width}x{height}; this console is drawn at "
+                        f"{size[0]}x{size[1]} at most")
+        return size
 
     def shell_requested(self) -> bool:
         if self._pty is None:
@@ -85,59 +112,147 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log.info("%s: refused subsystem %s", self.session.source, visible(subsystem))
+        log.info("%s: refused subsystem %s", self.session.source, visible(subsystem, 64))
         return False
 
     # --- the console --------------------------------------------------------------------
 
     def session_started(self) -> None:
-        refusal = self._admit(self)
+        refusal = self._host.admit(self)
         if refusal is not None:
             self._say(f"vmconsole: {visible_lines(refusal)}\r\n")
             self._close(1)
             return
-        assert self._pty is not None and self._channel is not None
-        client = ClientTerminal(self._pty[0], dict(self._channel.get_environment()))
-        try:
-            self.app = self._make_app(self.session, client)
-        except Exception:
-            log.exception("%s: the console could not be made", self.session.source)
-            self._say("vmconsole: the console failed to start (see the server log)\r\n")
-            self._close(1)
-            return
-        self.app.driver_class = ChannelDriver.bound_to(self)
-        self.task = asyncio.get_running_loop().create_task(self._run(self.app))
+        self.task = asyncio.get_running_loop().create_task(self._run())
 
-    async def _run(self, app: VMConsoleApp) -> None:
+    async def _run(self) -> None:
+        assert self._pty is not None and self._channel is not None
+        term, width, height = self._pty
+        hello = self._host.hello(self.session, term, dict(self._channel.get_environment()),
+                                 (width, height), tuple(self._notices))
         status = 0
         try:
-            self._arm_idle_timer()
-            log.info("%s: console for %s (%s)", self.session.source, visible(self.session.user),
-                     self.session.role)
-            await app.run_async(size=self.size(), mouse=True)
-            status = app.return_code or 0
+            self.process, pipe, calls = await self._host.spawn(hello)
+            reader, self._pipe = await asyncio.open_unix_connection(sock=pipe)
+            call_reader, self._calls = await asyncio.open_unix_connection(sock=calls)
         except Exception:
-            log.exception("%s: the console failed", self.session.source)
-            self._end_reason = self._end_reason or "the console failed (see the server log)"
-            status = 1
+            log.exception("%s: the console could not be started", self.session.source)
+            self._end_reason = "the console failed to start (see the server log)"
+            self._finish(1)
+            return
+        if self._deprioritized:
+            self._lower_priority()
+        for frame in self._early:
+            self._pipe.write(frame)
+        self._early.clear()
+        if self._ending:
+            self._pipe.write(wire.frame(wire.Kind.END, b""))
+        for hub in self._host.hubs:
+            hub.attach(self)
+        self._last_input = time.monotonic()  # idle from when the console is there
+        self._arm_idle_timer()
+        log.info("%s: console for %s (%s), process %s", self.session.source,
+                 visible(self.session.user), self.session.role, self.process.pid)
+        serving = asyncio.get_running_loop().create_task(self._serve_calls(call_reader))
+        try:
+            await self._show(reader)
         finally:
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-            if self._end_reason:
-                self._say(f"vmconsole: {visible_lines(self._end_reason)}\r\n")
-            self._close(status)
-            log.info("%s: session of %s ended%s", self.session.source,
-                     visible(self.session.user),
-                     f" ({self._end_reason})" if self._end_reason else "")
+            for hub in self._host.hubs:
+                hub.detach(self)
+            serving.cancel()
+            for writer in (self._pipe, self._calls):
+                writer.close()
+            status = await self._reap()
+            self._finish(status)
+
+    async def _show(self, reader: asyncio.StreamReader) -> None:
+        """The process's screen to the client, until the process ends."""
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError,
+                                 wire.FrameError):
+            while True:
+                length, kind = wire.parse_header(await reader.readexactly(wire.HEADER.size))
+                payload = await reader.readexactly(length)
+                if kind is wire.Kind.OUTPUT:
+                    self._write(payload.decode("utf-8", "replace"))
+
+    async def _serve_calls(self, reader: asyncio.StreamReader) -> None:
+        """The process's calls to the hubs, each in a worker thread."""
+        hubs = {hub.name: hub for hub in self._host.hubs}
+        try:
+            while True:
+                length, kind = wire.parse_header(await reader.readexactly(wire.HEADER.size))
+                payload = await reader.readexactly(length)
+                if kind is not wire.Kind.CALL:
+                    continue
+                call_id, cluster, method, args, kwargs = wire.load_call(payload)
+                hub = hubs.get(cluster)
+                if hub is None:
+                    raise ValueError(f"no cluster {cluster!r}")
+                asyncio.get_running_loop().create_task(
+                    self._answer(call_id, hub, method, args, kwargs))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except (ValueError, pickle.UnpicklingError) as exc:
+            log.error("%s: the session process sent a bad call (%s): ending it",
+                      self.session.source, exc)
+            self.end("the console failed (see the server log)")
+
+    async def _answer(self, call_id: int, hub: PollHub, method: str,
+                      args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        data = await self._host.run_call(
+            lambda: reply(call_id, lambda: hub.call(self.session, method, args, kwargs)))
+        if call_id and self._calls is not None and not self._calls.is_closing():
+            self._calls.write(data)
+
+    def _lower_priority(self) -> None:
+        """A session past a limit (a flood, a giant terminal) yields the CPU to the
+        others: its process's nice value goes up by FLOOD_NICE, once. On a 2-core
+        machine the processes alone do not keep an operator's keys fast while a flood
+        is drawn."""
+        self._deprioritized = True
+        process = self.process
+        if process is not None and process.pid is not None and not self._reniced:
+            self._reniced = True
+            with contextlib.suppress(OSError):  # the process has just ended
+                os.setpriority(os.PRIO_PROCESS, process.pid,
+                               os.getpriority(os.PRIO_PROCESS, process.pid) + FLOOD_NICE)
+
+    async def _reap(self) -> int:
+        process = self.process
+        if process is None:
+            return 1
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, process.join, 5.0)
+        if process.is_alive():
+            log.warning("%s: session process %s did not end: killed", self.session.source,
+                        process.pid)
+            process.kill()
+            await loop.run_in_executor(None, process.join, 5.0)
+        code = getattr(process, "exitcode", 1)
+        return code if isinstance(code, int) and code >= 0 else 1
 
     def end(self, reason: str) -> None:
-        """End the console cleanly: the app exits (or, not running yet, never starts),
-        then the channel closes."""
+        """End the console cleanly: its process exits (or, not started yet, never
+        runs), then the channel closes with `reason` said to the user."""
         self._end_reason = self._end_reason or reason
-        if self.app is not None:
-            self.app.exit()
-        else:
-            self._close(0)
+        if self._ending:
+            return
+        self._ending = True
+        if self._pipe is not None and not self._pipe.is_closing():
+            self._pipe.write(wire.frame(wire.Kind.END, b""))
+        elif self.task is None:
+            self._finish(0)
+
+    def _finish(self, status: int) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        if self._end_reason:
+            self._say(f"vmconsole: {visible_lines(self._end_reason)}\r\n")
+        self._close(status)
+        if self.process is not None:
+            log.info("%s: session of %s ended%s", self.session.source,
+                     visible(self.session.user),
+                     f" ({visible(self._end_reason)})" if self._end_reason else "")
 
     def _close(self, status: int) -> None:
         if self._channel is not None and not self.ended.is_set():
@@ -145,18 +260,11 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
                 self._channel.exit(status)
         if not self.ended.is_set():
             self.ended.set()
-            self._release(self)
+            self._host.release(self)
 
-    # --- the terminal the driver writes to (driver.Terminal) -----------------------------
+    # --- to the client and to the process -------------------------------------------------
 
-    def attach(self, driver: ChannelDriver) -> None:
-        self._driver = driver
-
-    def size(self) -> tuple[int, int]:
-        assert self._pty is not None
-        return self._pty[1], self._pty[2]
-
-    def write(self, data: str) -> None:
+    def _write(self, data: str) -> None:
         chan = self._channel
         if chan is None or chan.is_closing():
             return
@@ -171,20 +279,53 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         if chan is not None and not chan.is_closing():
             chan.write(text)
 
+    def send(self, data: bytes) -> None:
+        """A frame for the session process (the hubs' polls too)."""
+        pipe = self._pipe
+        if pipe is None:
+            self._early.append(data)
+        elif not pipe.is_closing():
+            if pipe.transport.get_write_buffer_size() > 4 * self._limits.max_output_buffer:
+                # The process takes nothing (stuck): it would make the server hold
+                # every poll for it.
+                self.end("the console stopped responding")
+                pipe.close()
+                return
+            pipe.write(data)
+
+    def notice(self, text: str) -> None:
+        """Tell the user something about their session (a limit reached)."""
+        if self.task is None:
+            self._notices.append(text)
+        else:
+            self.send(wire.frame(wire.Kind.NOTICE, text.encode()))
+
     # --- what the client sends ----------------------------------------------------------
 
     def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
         self._last_input = time.monotonic()
-        if self._driver is not None:
-            self._driver.feed(data)
+        dropped = self._input.dropped
+        data = self._input.feed(data)
+        if self._input.dropped > dropped and not self._told_input:
+            self._told_input = True
+            limits = self._limits
+            self.notice(f"input beyond {limits.input_rate // 1024} KiB/s (bursts of "
+                        f"{limits.input_burst // 1024} KiB) or escape sequences over "
+                        f"{limits.max_escape} bytes are dropped")
+            log.warning("%s: input of %s over the limit: dropping the excess",
+                        self.session.source, visible(self.session.user))
+            self._lower_priority()
+        if data and self.task is not None:
+            self.send(wire.frame(wire.Kind.INPUT, data.encode()))
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int,
                               pixheight: int) -> None:
         if self._pty is None or not width or not height:
             return
+        width, height = self._clamp(width, height)
         self._pty = (self._pty[0], width, height)
-        if self._driver is not None:
-            self._driver.resize(width, height)
+        if self.task is not None:
+            self.send(wire.frame(wire.Kind.RESIZE, wire.dumps((width, height))))
 
     def eof_received(self) -> bool:
         self.end("")

@@ -1,11 +1,11 @@
-"""A Textual driver whose terminal is an SSH channel.
+"""A Textual driver whose terminal is an SSH client's, at the end of a pipe.
 
 Textual's Linux driver owns the process's tty (termios, SIGWINCH, an input thread);
-here the terminal is the client's, at the other end of a channel: output goes to
-`channel.write`, input arrives through `feed` (called by the SSH session on the event
-loop) and is turned into key and mouse events by Textual's own xterm parser, and a
-window-change request becomes a Resize. Everything runs on the one asyncio loop that
-also runs asyncssh and every other session's app, so there is no thread here.
+here the terminal is the client's: output goes to `Terminal.write` (framed down the
+pipe to the server, which holds the SSH channel), input arrives through `feed` (what
+the server passed on, already limited) and is turned into key and mouse events by
+Textual's own xterm parser, and a window change becomes a Resize. It runs in the
+session's own process (`worker`), on the loop that runs the app: no thread here.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 # Disambiguated escape codes, all keys reported, with their text: what Textual's Linux
 # driver asks of terminals that speak the kitty keyboard protocol (others ignore it).
 KITTY_KEY_FLAGS = 0b00001 | 0b01000 | 0b10000
+# Messages the app may have waiting before input is dropped: a key costs the console
+# about a millisecond, so this bounds a flood's backlog to a fraction of a second.
+MAX_QUEUED = 256
 
 
 class Terminal(Protocol):
-    """The client's end, as the driver needs it (the SSH session implements it)."""
+    """The client's end, as the driver needs it (worker.PipeTerminal implements it)."""
 
     def write(self, data: str) -> None: ...
 
@@ -55,6 +58,7 @@ class ChannelDriver(Driver):
         self._parser = XTermParser(debug=False)
         self._tick: asyncio.TimerHandle | None = None
         self._input_enabled = False
+        self._told_behind = False
         self.terminal.attach(self)
 
     # --- output -----------------------------------------------------------------------
@@ -106,12 +110,25 @@ class ChannelDriver(Driver):
         self._app.post_message(message)
 
     def feed(self, data: str) -> None:
-        """Bytes the client typed (decoded), turned into Textual events."""
+        """Bytes the client typed (decoded), turned into Textual events. While the app
+        is more than MAX_QUEUED messages behind, input is dropped (and the user told
+        once): the console's input buffer is bounded, whatever arrives."""
         if not self._input_enabled:
+            return
+        if self._app.message_queue_size > MAX_QUEUED:
+            if not self._told_behind:
+                self._told_behind = True
+                self.notice(f"the console is {MAX_QUEUED} events behind your input: "
+                            "keys are dropped until it catches up")
             return
         for event in self._parser.feed(data):
             self.process_message(event)
         self._schedule_tick()
+
+    def notice(self, text: str) -> None:
+        """Tell the user something about their session (a limit reached), as a toast."""
+        self._app.call_later(self._app.notify, text, title="vmconsole serve",
+                             severity="warning", timeout=10, markup=False)
 
     def _schedule_tick(self) -> None:
         # A lone ESC is a key only once the parser's timeout passes with nothing after

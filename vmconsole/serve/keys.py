@@ -3,7 +3,9 @@
 The host key is generated once (ed25519) and kept with mode 0600, so clients see the
 same fingerprint every start. Client keys come from an OpenSSH authorized_keys file,
 read again at every connection (a teacher adds a student's key without a restart).
-A key's role and name are OpenSSH `environment` options on its line:
+The file is refused, as sshd's StrictModes would, when others may change it; a line that
+cannot be read is skipped, with its number, and the others still work. A key's role and
+name are OpenSSH `environment` options on its line:
 
     environment="VMCONSOLE_ROLE=operator",environment="VMCONSOLE_USER=alice" ssh-ed25519 AAAA...
 
@@ -13,6 +15,7 @@ No VMCONSOLE_ROLE: viewer. No VMCONSOLE_USER: the login name the client gave.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ from pathlib import Path
 import asyncssh
 
 from vmconsole.session import Role
+from vmconsole.strictmodes import check_not_writable_by_others, check_private
 
 ROLE_OPTION = "VMCONSOLE_ROLE"
 USER_OPTION = "VMCONSOLE_USER"
@@ -43,10 +47,7 @@ def load_or_create_host_key(path: Path) -> asyncssh.SSHKey:
     """The server's key at `path`; generated and written 0600 on first use. A key file
     that others may read is refused rather than used."""
     if path.exists():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise PermissionError(f"{path} is readable by others (mode {mode:o}): "
-                                  f"chmod 600 {path}")
+        check_private(path)
         return asyncssh.read_private_key(path)
     key = asyncssh.generate_private_key("ssh-ed25519", comment="vmconsole host key")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -58,15 +59,6 @@ def load_or_create_host_key(path: Path) -> asyncssh.SSHKey:
 
 def fingerprint(key: asyncssh.SSHKey) -> str:
     return key.get_fingerprint("sha256")
-
-
-def read_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
-    """The file's keys; a file with a line asyncssh cannot parse is an error that names
-    the file (asyncssh's message names the line's problem)."""
-    try:
-        return asyncssh.read_authorized_keys(str(path))
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +81,81 @@ def identity_from_options(environment: Mapping[str, str] | None,
         known = ", ".join(r.value for r in Role)
         raise ValueError(f"unknown {ROLE_OPTION}={role_name!r} (roles: {known})") from None
     return KeyIdentity(env.get(USER_OPTION) or login_name, role)
+
+
+# The key part of a line: its type and base64 blob (options before it may hold spaces
+# inside quotes, so the line is not simply split).
+_KEY_PART = re.compile(r"(?:^|\s)((?:ssh|ecdsa|sk|rsa)-[\w@.-]+\s+AAAA[0-9A-Za-z+/]+=*)")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLine:
+    """One usable line of the file: its number, its key, and asyncssh's view of it
+    (options and the `from=` check)."""
+
+    number: int
+    key: asyncssh.SSHKey
+    entry: asyncssh.SSHAuthorizedKeys
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """What a login's key is worth: an identity, or why not (for the log and the
+    audit: "unknown key", "from= does not allow 192.0.2.7 (line 4)", a bad role)."""
+
+    identity: KeyIdentity | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizedKeys:
+    """The usable lines of an authorized_keys file, and the lines skipped with why."""
+
+    lines: tuple[KeyLine, ...]
+    skipped: tuple[str, ...] = ()  # "line 7: ..." for each line that could not be read
+
+    @classmethod
+    def read(cls, path: Path) -> AuthorizedKeys:
+        """Read and check the file. Raises UnsafeFile when others may change it (the
+        message has the chmod) and OSError when it cannot be read; a malformed line
+        is skipped and listed in `skipped`."""
+        check_not_writable_by_others(path)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines: list[KeyLine] = []
+        skipped: list[str] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            try:
+                match = _KEY_PART.search(line)
+                if match is None:
+                    raise ValueError("no key (expected TYPE BASE64, e.g. ssh-ed25519 AAAA...)")
+                key = asyncssh.import_public_key(match.group(1))
+                entry = asyncssh.import_authorized_keys(line)
+            except (ValueError, asyncssh.KeyImportError) as exc:
+                skipped.append(f"line {number}: {exc}")
+                continue
+            lines.append(KeyLine(number, key, entry))
+        return cls(tuple(lines), tuple(skipped))
+
+    def check(self, key: asyncssh.SSHKey, address: str, login_name: str) -> KeyCheck:
+        """The identity the first line with this key and a matching `from=` gives;
+        else why the key is refused."""
+        reasons: list[str] = []
+        for line in self.lines:
+            if line.key != key:
+                continue
+            options = line.entry.validate(key, address, address)
+            if options is None:
+                reasons.append(f"from= does not allow {address} (line {line.number})")
+                continue
+            environment = options.get("environment", {})
+            try:
+                identity = identity_from_options(
+                    environment if isinstance(environment, Mapping) else {}, login_name)
+            except ValueError as exc:
+                reasons.append(f"{exc} (line {line.number})")
+                continue
+            return KeyCheck(identity)
+        return KeyCheck(None, "; ".join(reasons) or "unknown key")

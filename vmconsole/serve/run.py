@@ -4,17 +4,22 @@ then end every console, stop the loops and close the backends."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vmconsole.config import ClusterConfig, Config
-from vmconsole.serve.keys import fingerprint, load_or_create_host_key, read_authorized_keys
+from vmconsole.serve.gate import RateLimitedLog, raise_file_limit
+from vmconsole.serve.keys import AuthorizedKeys, fingerprint, load_or_create_host_key
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.server import ConsoleServer, ServeSettings
 from vmconsole.ui.launch import open_loops
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +47,13 @@ def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
         return 2
     try:
         host_key = load_or_create_host_key(host_key_path)
-        read_authorized_keys(authorized_keys)  # fail early; each login reads it again
+        keys = AuthorizedKeys.read(authorized_keys)  # fail early; logins read it again
     except (OSError, ValueError) as exc:
         print(f"vmconsole serve: {exc}", file=sys.stderr)
         return 2
+    for problem in keys.skipped:
+        print(f"vmconsole serve: {authorized_keys}: {problem}: skipped", file=sys.stderr)
+    raise_file_limit()
     loops = open_loops(tuple(clusters))
     for loop in loops:
         loop.start()
@@ -58,11 +66,26 @@ def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
             loop.backend.close()
 
 
+def _quiet_handler(ratelog: RateLimitedLog) -> Callable[
+        [asyncio.AbstractEventLoop, dict[str, Any]], None]:
+    """asyncio's handler for errors no one awaits, without its traceback per error: at
+    the file limit every accept fails, and every refused connection would log one."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        reason = f"{type(exc).__name__}: {exc}" if exc is not None else ""
+        ratelog.warning(context.get("message", "error"),
+                        f"{context.get('message', 'error')} {reason}".strip())
+
+    return handle
+
+
 async def _serve(server: ConsoleServer, listen: Listen, host_key_path: Path) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.set_exception_handler(_quiet_handler(RateLimitedLog(log)))
     try:
         host, port = await server.start(listen.host, listen.port)
     except OSError as exc:

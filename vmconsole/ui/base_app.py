@@ -58,13 +58,18 @@ class ConsoleBase(App[int]):
                     task_id: str | None = None) -> None:
         """Append what this session did (or was refused) to the audit log. Called from a
         worker thread, before the result is shown. A log that cannot be written is
-        said, not hidden, and does not undo what the backend already did."""
+        said, not hidden, and does not undo what the backend already did. A task started is
+        watched by its cluster's poll loop, which audits its end."""
         session = self.session
+        record = AuditRecord(
+            user=session.user, role=str(session.role), source=session.source,
+            cluster=cluster, target=target, operation=operation, result=result,
+            parameters=dict(parameters or {}), task_id=task_id)
         try:
-            self.audit.append(AuditRecord(
-                user=session.user, role=str(session.role), source=session.source,
-                cluster=cluster, target=target, operation=operation, result=result,
-                parameters=dict(parameters or {}), task_id=task_id))
+            self.audit.append(record)
+            loop = self.loops.get(cluster)
+            if task_id and result == "started" and loop is not None:
+                loop.task_ends.watch(record, self.audit)  # its end is audited too
         except OSError as exc:
             log.error("audit log not written: %s", exc)
             self.call_from_thread(self.notify, f"the audit log could not be written: {exc}",

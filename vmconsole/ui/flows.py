@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
 from vmconsole.model import Snapshot
 from vmconsole.text import visible
-from vmconsole.ui.actions import BY_NAME, Selection
+from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.clone import CloneForm, CloneSource
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -43,13 +43,12 @@ class GuestFlows:
         # The full name, id and node: "web [prod]" and "web [test]" must not read alike.
         title = f"{action.title}: {guest_title(guest)}"
         if not action.applies(self.sel):
-            self.app.notify(f"{action.title} does not apply to {visible(guest.name)}", title=title,
-                            severity="warning")
+            self._refuse(action, title, f"{action.title} does not apply to {visible(guest.name)}")
             return
         if action.changes and not self.permitted(action.audited_as, title):
             return
         if reason := action.refusal(self.sel):
-            self.app.notify(reason, title=title, severity="warning", timeout=8)
+            self._refuse(action, title, reason)
             return
         key = f"{self.sel.cluster}:{self.gid}:{name}"
         if any(w.description == key and not w.is_finished for w in self.app.workers):
@@ -60,6 +59,13 @@ class GuestFlows:
                             description=key)
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _refuse(self, action: GuestAction, title: str, reason: str) -> None:
+        """Say why not; a refused change is audited first, a refused look only said."""
+        if action.changes:
+            self.runner.refuse(self._request(action.audited_as, title), reason)
+        else:
+            self.app.notify(reason, title=title, severity="warning", timeout=8, markup=False)
 
     def permitted(self, operation: str, description: str) -> bool:
         """Checked before a form opens, so a viewer is not asked to fill one in vain."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from textual.notifications import SeverityLevel
 from textual.worker import WorkerFailed
 
 from vmconsole.backends.base import Backend, BackendError, InvalidInput, Task
@@ -63,14 +64,19 @@ class OperationRunner:
         """May this session operate? A refusal is audited, then shown."""
         if self.app.session.role.may_operate():
             return True
-        self.app.run_worker(lambda: self._refuse(request), thread=True, group="audit",
-                            exit_on_error=False)
+        self.refuse(request, VIEWER_REFUSAL, "error")
         return False
 
-    def _refuse(self, request: OpRequest) -> None:
-        self._audit(request, f"refused: {VIEWER_REFUSAL}", None)
-        self.app.call_from_thread(self.app.notify, VIEWER_REFUSAL, title=request.description,
-                                  severity="error")
+    def refuse(self, request: OpRequest, reason: str,
+               severity: SeverityLevel = "warning") -> None:
+        """Refuse an operation: audit the refusal (in a thread), then show `reason`."""
+        self.app.run_worker(lambda: self._refuse(request, reason, severity), thread=True,
+                            group="audit", exit_on_error=False)
+
+    def _refuse(self, request: OpRequest, reason: str, severity: SeverityLevel) -> None:
+        self._audit(request, f"refused: {reason}", None)
+        self.app.call_from_thread(self.app.notify, reason, title=request.description,
+                                  severity=severity, timeout=8, markup=False)
 
     async def run(self, request: OpRequest, call: Callable[[Backend], Task]) -> Outcome:
         """Run one operation in a thread worker and show what came of it."""

@@ -1,0 +1,33 @@
+"""A session process's stand-in backend mirrors every optional ability a real backend
+has, so that a served console offers what a local one does (and the hub checks the role
+of every call it forwards)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Protocol
+
+from vmconsole.backends import base
+from vmconsole.serve.hub import ADMIN, OPERATE, PROTOCOLS, READ
+from vmconsole.serve.remote import _PROTOCOL_CALLS
+
+# Read by the poll loop on the server's side, not by the console: nothing to forward.
+NOT_MIRRORED = {base.SupportsEvents, base.SupportsChangeNotice}
+# Answered in the session process from what the hub sent when it attached.
+ANSWERED_LOCALLY = {"scenarios"}
+
+
+def _abilities() -> set[type]:
+    return {cls for name, cls in vars(base).items()
+            if name.startswith("Supports") and inspect.isclass(cls)
+            and issubclass(cls, Protocol)}  # type: ignore[arg-type]
+
+
+def test_every_optional_ability_is_mirrored_with_every_call_given_a_role() -> None:
+    assert _abilities() - NOT_MIRRORED == set(PROTOCOLS.values())
+    for name, protocol in PROTOCOLS.items():
+        members = {m for m in vars(protocol) if not m.startswith("_")
+                   and callable(getattr(protocol, m))}
+        assert members <= set(_PROTOCOL_CALLS[name]) | ANSWERED_LOCALLY, name
+        for method in _PROTOCOL_CALLS[name]:
+            assert method in READ | OPERATE | ADMIN, f"{name}.{method} has no role"

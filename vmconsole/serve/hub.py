@@ -1,0 +1,213 @@
+"""One poll hub per cluster, in the server process: the cluster's only poll loop, whose
+every result is pickled once and sent to every session process, and the only door to
+the cluster's backend for those processes (`call`), checked against each session's
+role. Sixty viewers thus cost the cluster one poll, and a demo's sessions share one
+simulator: its clock, faults and tasks are the hub's backend's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from vmconsole.audit import AuditLog, AuditRecord
+from vmconsole.backends.base import (
+    AuthError,
+    BackendError,
+    Capabilities,
+    InvalidInput,
+    NotSupported,
+    SupportsBalancing,
+    SupportsClusterFacts,
+    SupportsFaults,
+    SupportsFaultTolerance,
+    SupportsHAAdmin,
+    SupportsHostMaintenance,
+    SupportsNodeAdmin,
+    SupportsProbe,
+    SupportsProbeNamespace,
+    SupportsScenarios,
+    SupportsTemplateToVM,
+    SupportsTimeControl,
+)
+from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.serve import wire
+from vmconsole.session import Session
+
+log = logging.getLogger(__name__)
+
+# The optional abilities a session process's stand-in backend mirrors, by name.
+PROTOCOLS: dict[str, type] = {
+    "faults": SupportsFaults,
+    "time_control": SupportsTimeControl,
+    "probe": SupportsProbe,
+    "scenarios": SupportsScenarios,
+    "node_admin": SupportsNodeAdmin,
+    "probe_netns": SupportsProbeNamespace,
+    "ha_admin": SupportsHAAdmin,
+    "balancing": SupportsBalancing,
+    "fault_tolerance": SupportsFaultTolerance,
+    "host_maintenance": SupportsHostMaintenance,
+    "cluster_facts": SupportsClusterFacts,
+    "template_to_vm": SupportsTemplateToVM,
+}
+
+# Who may call what. A session's console checks the role first (and audits a
+# refusal); this is the server's own check, for a session process gone wrong.
+READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapshots",
+                  "migration_targets", "ha_groups", "probe", "scenarios",
+                  "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
+                  "crs_plan", "fault_tolerance", "cluster_facts"})
+OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
+                     "snapshot_create", "snapshot_rollback", "snapshot_delete",
+                     "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})
+ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
+                   "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
+                   "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",
+                   "disarm_ha", "arm_ha", "crs_apply", "set_fault_tolerance",
+                   "set_host_maintenance"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    """What a session process knows of a cluster without asking: its name, abilities,
+    and what does not change while it runs."""
+
+    name: str
+    address: str  # Backend.address: where the server reaches the cluster
+    capabilities: Capabilities
+    protocols: tuple[str, ...]  # keys of PROTOCOLS the backend implements
+    probe_netns: str | None = None
+    scenarios: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BackendState:
+    """What a console reads of its backend on every poll, sent with the poll so that
+    reading it costs no call (the simulated clock's speed)."""
+
+    time_scale: float | None = None
+
+
+class Link(Protocol):
+    """A session process, as the hub sees it."""
+
+    session: Session
+
+    def send(self, data: bytes) -> None:
+        """Queue a frame for the session process (on the server's event loop)."""
+        ...
+
+
+class PollHub:
+    """Shares one poll loop and its backend among session processes."""
+
+    def __init__(self, loop: PollLoop, audit: AuditLog) -> None:
+        self.loop = loop
+        self.audit = audit
+        self._links: set[Link] = set()
+        self._latest: bytes | None = None
+        self._aloop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.loop.backend.name
+
+    @property
+    def sessions(self) -> int:
+        """Session processes attached now."""
+        return len(self._links)
+
+    def info(self) -> ClusterInfo:
+        backend = self.loop.backend
+        protocols = tuple(name for name, proto in PROTOCOLS.items()
+                          if isinstance(backend, proto))
+        netns = backend.probe_netns if isinstance(backend, SupportsProbeNamespace) else None
+        scenarios = tuple(backend.scenarios()) if isinstance(backend, SupportsScenarios) else ()
+        return ClusterInfo(backend.name, backend.address, backend.capabilities, protocols,
+                           netns, scenarios)
+
+    def start(self) -> None:
+        """Subscribe to the poll loop; call on the server's event loop."""
+        self._aloop = asyncio.get_running_loop()
+        self._unsubscribe = self.loop.subscribe(self._polled)
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _polled(self, result: PollResult) -> None:
+        # In the poll thread: pickled here, once, for every session.
+        backend = self.loop.backend
+        state = BackendState(backend.time_scale if isinstance(backend, SupportsTimeControl)
+                             else None)
+        data = wire.frame(wire.Kind.POLL, wire.dumps((result, state)))
+        if self._aloop is not None and not self._aloop.is_closed():
+            self._aloop.call_soon_threadsafe(self._broadcast, data)
+
+    def _broadcast(self, data: bytes) -> None:
+        self._latest = data
+        for link in list(self._links):
+            link.send(data)
+
+    def attach(self, link: Link) -> None:
+        """Send `link` every poll from now on, starting with the latest."""
+        self._links.add(link)
+        if self._latest is not None:
+            link.send(self._latest)
+
+    def detach(self, link: Link) -> None:
+        self._links.discard(link)
+
+    # --- calls from session processes -----------------------------------------------------
+
+    def call(self, session: Session, method: str, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> Any:
+        """Run one call for `session`, blocking (in a worker thread). Raises AuthError
+        when the role may not, NotSupported for what is no call, and the backend's
+        errors as they are."""
+        role = session.role
+        if method in ADMIN and not role.may_inject_faults():
+            raise AuthError(f"{method} needs the admin role; you are {role}")
+        if method in OPERATE and not role.may_operate():
+            raise AuthError(f"{method} needs the operator role; you are {role}")
+        if method not in READ | OPERATE | ADMIN:
+            raise NotSupported(f"{method} is not a call a console may make")
+        if method == "refresh_soon":
+            self.loop.refresh_soon()
+            return None
+        if method == "samples":
+            return self.loop.poller.samples(*args, **kwargs)
+        if method == "watch_task":
+            (record,) = args
+            if not isinstance(record, AuditRecord):
+                raise InvalidInput("watch_task takes an audit record")
+            # The record is the session's own, whatever the process says.
+            record = dataclasses.replace(record, user=session.user, role=str(role),
+                                         source=session.source, cluster=self.name)
+            self.loop.task_ends.watch(record, self.audit)
+            return None
+        target = getattr(self.loop.backend, method, None)
+        if not callable(target):
+            raise NotSupported(f"{self.name} cannot {method.replace('_', ' ')}")
+        return target(*args, **kwargs)
+
+
+def reply(call_id: int, call: Callable[[], Any]) -> bytes:
+    """Run `call` and frame its outcome for the session: the value, or a backend
+    error by kind (its message and, for a form, the reason per field)."""
+    try:
+        outcome: tuple[Any, ...] = (call_id, True, call())
+    except BackendError as exc:
+        fields = exc.fields if isinstance(exc, InvalidInput) else {}
+        outcome = (call_id, False, (type(exc).__name__, exc.message, fields))
+    except Exception as exc:  # a backend bug: the console says so and carries on
+        log.exception("a call from a session failed")
+        outcome = (call_id, False, ("BackendError", f"internal error: {exc}", {}))
+    return wire.frame(wire.Kind.REPLY, wire.dumps(outcome))

@@ -1,0 +1,101 @@
+"""What one client may send its console: a rate with a burst (a paste), escape
+sequences of bounded length, and a bounded terminal size. Excess is dropped, not
+queued, so a flood costs its sender's session a little and no one else anything.
+
+Escape strings the console never asks for (OSC, DCS, APC, PM, SOS: ECMA-48 section
+5.6) are dropped whole; a control sequence (CSI) longer than the cap is dropped. Keys,
+mouse reports and bracketed-paste markers are short CSIs and pass.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from vmconsole.serve.limits import Limits
+
+ESC = "\x1b"
+_STRING_INTRODUCERS = frozenset("]P_^X")  # OSC, DCS, APC, PM, SOS after ESC
+
+
+@dataclass
+class InputLimiter:
+    """Filters one session's input; `dropped` counts the characters not passed on."""
+
+    limits: Limits
+    clock: float = field(default_factory=time.monotonic)
+    tokens: float = -1.0  # the bucket; -1: full at the first call
+    dropped: int = 0
+    _state: str = "text"  # text, esc, csi, csi-drop, string
+    _held: str = ""  # an unfinished CSI
+    _string_len: int = 0
+
+    def feed(self, data: str, now: float | None = None) -> str:
+        """What of `data` (as the client sent it) the console gets."""
+        data = self._meter(data, time.monotonic() if now is None else now)
+        return self._filter(data)
+
+    def _meter(self, data: str, now: float) -> str:
+        rate, burst = self.limits.input_rate, self.limits.input_burst
+        if self.tokens < 0:
+            self.tokens = burst
+        self.tokens = min(burst, self.tokens + (now - self.clock) * rate)
+        self.clock = now
+        allowed = int(self.tokens)
+        if len(data) > allowed:
+            self.dropped += len(data) - allowed
+            data = data[:allowed]
+        self.tokens -= len(data)
+        return data
+
+    def _filter(self, data: str) -> str:
+        if self._state == "text" and ESC not in data:
+            return data  # the usual case: typed keys
+        out: list[str] = []
+        cap = self.limits.max_escape
+        for char in data:
+            state = self._state
+            if state == "text":
+                if char == ESC:
+                    self._state = "esc"
+                else:
+                    out.append(char)
+            elif state == "esc":
+                if char == "[":
+                    self._state, self._held = "csi", ESC + "["
+                elif char in _STRING_INTRODUCERS:
+                    self._state, self._string_len = "string", 0
+                elif char == ESC:
+                    out.append(ESC)  # ESC ESC: the first was the escape key
+                else:
+                    out.append(ESC + char)  # alt+key
+                    self._state = "text"
+            elif state == "csi":
+                self._held += char
+                if "\x40" <= char <= "\x7e":
+                    out.append(self._held)
+                    self._state, self._held = "text", ""
+                elif len(self._held) > cap:
+                    self.dropped += len(self._held)
+                    self._state, self._held = "csi-drop", ""
+            elif state == "csi-drop":
+                self.dropped += 1
+                if "\x40" <= char <= "\x7e":
+                    self._state = "text"
+            else:  # string: dropped up to its terminator (BEL or ESC \), or the cap
+                self.dropped += 1
+                self._string_len += 1
+                if char == "\x07" or char == ESC or self._string_len > cap:
+                    self._state = "text"
+        if self._state == "esc":
+            # A lone ESC at the end of what arrived is most likely the escape key: the
+            # console's parser decides after its own delay.
+            out.append(ESC)
+            self._state = "text"
+        return "".join(out)
+
+
+def clamp_size(width: int, height: int, limits: Limits) -> tuple[int, int]:
+    """The terminal size a console is drawn at: the client's, at least 1x1 and at most
+    the limits (500x200 by default)."""
+    return (max(1, min(width, limits.max_width)), max(1, min(height, limits.max_height)))

@@ -1,0 +1,236 @@
+"""The clusters as a session process sees them: poll loops fed by the server's hubs, and
+backends whose calls go to the hub over the session's call socket.
+
+`RemoteLoop` is a PollLoop that polls nothing: the hub's results arrive with
+`deliver`, and the console subscribes to it as to any loop. Its backend is a stand-in
+made for the cluster's abilities (`ClusterInfo.protocols`), so that the console's
+`isinstance` checks see what the real backend can do; what is read on every poll
+(name, capabilities, the clock's speed) is answered locally, the rest is a call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, cast
+
+from vmconsole.audit import AuditLog, AuditRecord
+from vmconsole.backends import base
+from vmconsole.backends.base import Backend, BackendError, MetricSample
+from vmconsole.monitor.poller import Poller, PollLoop, PollResult
+from vmconsole.monitor.task_ends import TaskEnds
+from vmconsole.serve import wire
+from vmconsole.serve.hub import BackendState, ClusterInfo
+
+log = logging.getLogger(__name__)
+
+CALL_TIMEOUT = 120.0  # seconds; a backend's own calls time out sooner
+
+
+class CallChannel:
+    """Calls to the server over one socket, from any thread: each waits for its reply,
+    which a reader thread hands over by call id."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._reader = threading.Thread(target=self._read, daemon=True, name="calls")
+        self._reader.start()
+
+    def call(self, cluster: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Run `method` on the hub of `cluster` and return its value; raises the
+        backend's error (by kind), or BackendError when the server is gone."""
+        call_id = next(self._ids)
+        future: Future[Any] = Future()
+        self._pending[call_id] = future
+        try:
+            self._send(call_id, cluster, method, args, kwargs)
+            return future.result(CALL_TIMEOUT)
+        except TimeoutError:
+            raise BackendError(f"{method}: no answer from the server in "
+                               f"{CALL_TIMEOUT:g} s") from None
+        finally:
+            self._pending.pop(call_id, None)
+
+    def notify(self, cluster: str, method: str, *args: Any) -> None:
+        """A call whose answer no one waits for (a poll now, please)."""
+        self._send(0, cluster, method, args, {})
+
+    def _send(self, call_id: int, cluster: str, method: str, args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> None:
+        data = wire.frame(wire.Kind.CALL, wire.dumps((call_id, cluster, method, args,
+                                                      kwargs)))
+        try:
+            with self._send_lock:
+                self._sock.sendall(data)
+        except OSError as exc:
+            raise BackendError(f"the server is gone: {exc}") from None
+
+    def _read(self) -> None:
+        try:
+            while True:
+                length, kind = wire.parse_header(self._recv(wire.HEADER.size))
+                payload = self._recv(length)
+                if kind is not wire.Kind.REPLY:
+                    continue
+                call_id, ok, value = wire.loads(payload)
+                future = self._pending.get(call_id)
+                if future is not None:
+                    future.set_result(value) if ok else future.set_exception(_error(value))
+        except (OSError, EOFError, wire.FrameError):
+            for future in list(self._pending.values()):
+                future.set_exception(BackendError("the server is gone"))
+
+    def _recv(self, size: int) -> bytes:
+        chunks, left = [], size
+        while left:
+            chunk = self._sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+
+def _error(value: tuple[str, str, dict[str, str]]) -> BackendError:
+    kind, message, fields = value
+    cls = getattr(base, kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, BackendError)):
+        cls = BackendError
+    if cls is base.InvalidInput:
+        return base.InvalidInput(message, fields)
+    return cls(message)
+
+
+# The calls each ability adds (backends/base.py); properties are answered locally.
+_BACKEND_CALLS = ("inventory", "history", "tasks", "task", "start", "shutdown", "stop",
+                  "reboot", "next_vmid", "clone", "convert_to_template", "snapshots",
+                  "snapshot_create", "snapshot_rollback", "snapshot_delete",
+                  "migration_targets", "migrate", "ha_set", "ha_remove", "ha_groups")
+_PROTOCOL_CALLS = {
+    "faults": ("inject_fault", "partition", "restore"),
+    "time_control": ("set_time_scale", "now"),
+    "probe": ("probe",),
+    "scenarios": ("start_scenario", "scenario_summary"),
+    "node_admin": ("reboot_node", "shutdown_node", "set_maintenance"),
+    "probe_netns": (),
+    "ha_admin": ("restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",
+                 "disarm_ha", "arm_ha", "ha_status"),
+    "balancing": ("crs_plan", "crs_apply"),
+    "fault_tolerance": ("set_fault_tolerance", "fault_tolerance"),
+    "host_maintenance": ("set_host_maintenance",),
+    "cluster_facts": ("cluster_facts",),
+    "template_to_vm": ("convert_to_vm",),
+}
+
+
+class _RemoteBackendBase:
+    def __init__(self, info: ClusterInfo, calls: CallChannel) -> None:
+        self._info = info
+        self._calls = calls
+        self.state = BackendState()
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def address(self) -> str:
+        return self._info.address
+
+    @property
+    def capabilities(self) -> base.Capabilities:
+        return self._info.capabilities
+
+    def close(self) -> None:
+        """The hub's backend is the server's to close."""
+
+
+def _call(method: str) -> Callable[..., Any]:
+    def forward(self: _RemoteBackendBase, *args: Any, **kwargs: Any) -> Any:
+        return self._calls.call(self._info.name, method, *args, **kwargs)
+
+    forward.__name__ = method
+    return forward
+
+
+def remote_backend(info: ClusterInfo, calls: CallChannel) -> Backend:
+    """A stand-in for the hub's backend with exactly its abilities."""
+    members: dict[str, Any] = {m: _call(m) for m in _BACKEND_CALLS}
+    for protocol in info.protocols:
+        members.update({m: _call(m) for m in _PROTOCOL_CALLS[protocol]})
+    if "time_control" in info.protocols:
+        members["time_scale"] = property(
+            lambda self: self.state.time_scale or 0.0)
+        setter = members["set_time_scale"]
+
+        def set_time_scale(self: _RemoteBackendBase, scale: float) -> None:
+            setter(self, scale)
+            self.state = BackendState(scale)  # seen at once, before the next poll
+
+        members["set_time_scale"] = set_time_scale
+    if "scenarios" in info.protocols:
+        members["scenarios"] = lambda self: list(self._info.scenarios)
+    if "probe_netns" in info.protocols:
+        members["probe_netns"] = property(lambda self: self._info.probe_netns)
+    cls = type(f"Remote{info.name.title()}Backend", (_RemoteBackendBase,), members)
+    return cast(Backend, cls(info, calls))
+
+
+class _RemotePoller(Poller):
+    def __init__(self, backend: Backend, calls: CallChannel) -> None:
+        super().__init__(backend)
+        self._calls = calls
+
+    def samples(self, object_id: str, timeframe: str = "recent") -> list[MetricSample]:
+        """The hub's history, which is the only one (sessions keep none)."""
+        samples: list[MetricSample] = self._calls.call(self.backend.name, "samples",
+                                                       object_id, timeframe)
+        return samples
+
+
+class _RemoteTaskEnds(TaskEnds):
+    def __init__(self, cluster: str, calls: CallChannel) -> None:
+        super().__init__()
+        self._cluster, self._calls = cluster, calls
+
+    def watch(self, started: AuditRecord, audit: AuditLog) -> None:
+        """The hub watches, so the end is audited even after this session ends."""
+        self._calls.call(self._cluster, "watch_task", started)
+
+
+class RemoteLoop(PollLoop):
+    """A poll loop whose results come from the server's hub (`deliver`)."""
+
+    def __init__(self, info: ClusterInfo, calls: CallChannel) -> None:
+        backend = remote_backend(info, calls)
+        super().__init__(_RemotePoller(backend, calls))
+        self._calls = calls
+        self.task_ends = _RemoteTaskEnds(info.name, calls)
+
+    def deliver(self, result: PollResult, state: BackendState) -> None:
+        """A poll from the hub: to every subscriber, as the poll thread would."""
+        cast(_RemoteBackendBase, self.backend).state = state
+        self.latest = result
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(result)
+            except Exception:
+                log.exception("poll subscriber failed")
+
+    def start(self) -> None:
+        """Nothing to start: the hub polls."""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Nothing to stop."""
+
+    def refresh_soon(self) -> None:
+        self._calls.notify(self.backend.name, "refresh_soon")

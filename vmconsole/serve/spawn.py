@@ -1,0 +1,50 @@
+"""Session processes, forked from a fork server that imported the console once
+(multiprocessing's "forkserver" start method: a single-threaded process, started
+before any session, from which each session is a fork). A session then starts in tens
+of milliseconds and shares the imported code's memory pages with every other."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import socket
+from multiprocessing.context import ForkServerContext
+from typing import Any
+
+from vmconsole.serve import worker
+from vmconsole.serve.worker import Hello
+
+PRELOAD = ["vmconsole.serve.worker", "vmconsole.serve.prewarm"]
+
+
+class Spawner:
+    """Starts session processes; `prewarm` starts the fork server ahead of the first."""
+
+    def __init__(self) -> None:
+        self._context: ForkServerContext = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(PRELOAD)
+
+    def prewarm(self) -> None:
+        """Start the fork server and its imports now (about a second), not at the first
+        login. Blocking."""
+        process = self._context.Process(target=_nothing, daemon=True)
+        process.start()
+        process.join()
+
+    async def spawn(self, hello: Hello) -> tuple[Any, socket.socket, socket.socket]:
+        """A session process for `hello`: (the process, the server's end of its
+        terminal pipe, the server's end of its call socket)."""
+        pipe, pipe_child = socket.socketpair()
+        calls, calls_child = socket.socketpair()
+        process = self._context.Process(target=worker.main, name=f"vmconsole {hello.session.user}",
+                                        args=(pipe_child, calls_child, hello), daemon=True)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, process.start)
+        finally:
+            pipe_child.close()
+            calls_child.close()
+        return process, pipe, calls
+
+
+def _nothing() -> None:
+    """The fork server's first child: it exists to get the imports done."""

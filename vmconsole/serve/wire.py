@@ -1,0 +1,90 @@
+"""The pipe between the server and a session process: length-prefixed frames over a
+Unix stream socket, each with a one-byte kind.
+
+Server to session: the client's input, its terminal size, notes for the user, poll
+results (pickled once by the hub, the same bytes to every session), replies to calls,
+and the end. Session to server: the screen's output and calls to the shared backend.
+A session process is less trusted than the server (it parses what a client sends), so
+what it sends is unpickled with only the classes a backend call takes
+(`load_call`), and every call is checked against the session's role by the hub.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+HEADER = struct.Struct("!IB")  # payload length (bytes), kind
+MAX_FRAME = 64 * 1024 * 1024  # a poll of 10,000 guests pickles to a few MB
+
+
+class Kind(IntEnum):
+    # server -> session
+    INPUT = 1  # UTF-8 text the client typed (already limited)
+    RESIZE = 2  # pickled (width, height), already clamped
+    NOTICE = 3  # UTF-8 text for the user
+    POLL = 4  # pickled (PollResult, BackendState)
+    REPLY = 5  # pickled (call id, ok, value or (error kind, message, fields))
+    END = 6  # UTF-8 reason; the console exits
+    # session -> server
+    OUTPUT = 10  # UTF-8 text for the client's terminal
+    CALL = 11  # pickled (call id, cluster, method, args, kwargs); id 0: no reply
+
+
+def frame(kind: Kind, payload: bytes) -> bytes:
+    """One frame: header and payload."""
+    return HEADER.pack(len(payload), kind) + payload
+
+
+class FrameError(ValueError):
+    """The other end sent something that is not a frame (or one too large)."""
+
+
+def parse_header(header: bytes) -> tuple[int, Kind]:
+    """(payload length in bytes, kind) of a frame header; FrameError if invalid."""
+    length, kind = HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise FrameError(f"frame of {length} bytes (at most {MAX_FRAME})")
+    try:
+        return length, Kind(kind)
+    except ValueError:
+        raise FrameError(f"unknown frame kind {kind}") from None
+
+
+# What a call from a session may carry besides plain data: the parameters of the
+# backend's operations (backends/base.py) and the audit record of a started task.
+_CALL_CLASSES = {
+    ("vmconsole.backends.base", "CloneSpec"),
+    ("vmconsole.backends.base", "HASettings"),
+    ("vmconsole.backends.base", "MigrationMode"),
+    ("vmconsole.backends.base", "FaultKind"),
+    ("vmconsole.model", "HARequest"),
+    ("vmconsole.audit", "AuditRecord"),
+    ("copyreg", "__newobj__"),  # how pickle rebuilds a dataclass with slots
+}
+
+
+class _CallUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _CALL_CLASSES:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a call")
+        return super().find_class(module, name)
+
+
+def load_call(payload: bytes) -> tuple[int, str, str, tuple[Any, ...], dict[str, Any]]:
+    """A session's call: (id, cluster, method, args, kwargs). Raises
+    pickle.UnpicklingError (or ValueError) for anything else."""
+    value = _CallUnpickler(io.BytesIO(payload)).load()
+    if not (isinstance(value, tuple) and len(value) == 5 and isinstance(value[0], int)
+            and isinstance(value[1], str) and isinstance(value[2], str)
+            and isinstance(value[3], tuple) and isinstance(value[4], dict)):
+        raise ValueError("a call is (id, cluster, method, args, kwargs)")
+    return value
+
+
+dumps: Callable[[Any], bytes] = pickle.dumps
+loads: Callable[[bytes], Any] = pickle.loads  # only for what the server sends

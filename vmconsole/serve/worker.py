@@ -1,0 +1,175 @@
+"""A session process: one console, on its own event loop, for one SSH session.
+
+Forked from the server's pre-warmed fork server (Textual and the console imported
+once), it gets two sockets: the terminal pipe (input, size, notes and polls in; the
+screen out) and the call socket to the hubs (`remote.CallChannel`). Whatever the client
+sends costs this process only; the server's loop and every other session go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.color import ColorSystem
+from textual import constants
+
+from vmconsole.audit import AuditLog
+from vmconsole.config import Config
+from vmconsole.serve import wire
+from vmconsole.serve.driver import ChannelDriver
+from vmconsole.serve.hub import ClusterInfo
+from vmconsole.serve.remote import CallChannel, RemoteLoop
+from vmconsole.session import Session
+from vmconsole.ui.app import VMConsoleApp
+from vmconsole.ui.symbols import detect_ascii
+
+log = logging.getLogger(__name__)
+# A viewer's console yields the CPU to those who act: when a poll wakes sixty consoles
+# at once on two cores, an operator's key would otherwise wait for all of them.
+VIEWER_NICE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """All a session process starts from (pickled to it by multiprocessing)."""
+
+    session: Session
+    term: str  # the client's TERM
+    client_env: Mapping[str, str]  # what the client sent (LANG, LC_*...)
+    size: tuple[int, int]  # columns, rows (clamped)
+    clusters: tuple[ClusterInfo, ...]
+    config: Config
+    audit_path: Path
+    environ: Mapping[str, str]  # the server's, now (the fork server's is older)
+    theme: str | None = None
+    max_output_buffer: int = 4 * 1024 * 1024
+    notices: tuple[str, ...] = field(default=())
+
+
+class PipeTerminal:
+    """The driver's terminal (driver.Terminal) at the end of the terminal pipe."""
+
+    def __init__(self, writer: asyncio.StreamWriter, size: tuple[int, int],
+                 max_buffer: int, notices: tuple[str, ...]) -> None:
+        self._writer = writer
+        self._size = size
+        self._max_buffer = max_buffer
+        self.driver: ChannelDriver | None = None
+        self._notices = list(notices)
+        self.too_slow = False
+
+    def write(self, data: str) -> None:
+        if self._writer.is_closing():
+            return
+        if self._writer.transport.get_write_buffer_size() > self._max_buffer:
+            self.too_slow = True  # the server stopped taking the screen: end
+            self._writer.close()
+            return
+        self._writer.write(wire.frame(wire.Kind.OUTPUT, data.encode("utf-8", "replace")))
+
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+    def attach(self, driver: ChannelDriver) -> None:
+        self.driver = driver
+        for text in self._notices:
+            driver.notice(text)
+        self._notices.clear()
+
+    def resize(self, width: int, height: int) -> None:
+        self._size = (width, height)
+        if self.driver is not None:
+            self.driver.resize(width, height)
+
+    def notice(self, text: str) -> None:
+        if self.driver is not None:
+            self.driver.notice(text)
+        else:
+            self._notices.append(text)
+
+
+def make_app(hello: Hello, loops: list[RemoteLoop]) -> VMConsoleApp:
+    """The session's console over its remote loops."""
+    env = {**hello.client_env, "TERM": hello.term}
+    config = hello.config
+    ascii = config.ascii if config.ascii is not None else detect_ascii(env)
+    app = VMConsoleApp(loops, config=config, session=hello.session, theme=hello.theme,
+                       ascii=ascii, audit=AuditLog(hello.audit_path))
+    if constants.COLOR_SYSTEM == "auto":
+        # Not the server's own terminal's colours (16 under a service manager): 256,
+        # which every terminal a class uses shows.
+        app.console._color_system = ColorSystem.EIGHT_BIT
+    return app
+
+
+def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello) -> None:
+    """The process's entry point (multiprocessing's target)."""
+    # Ctrl+C at the server's terminal reaches its whole process group: the server ends
+    # the sessions itself, each with a word to its user.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hello.session.role.may_operate():
+        os.nice(VIEWER_NICE)
+    os.environ.clear()
+    os.environ.update(hello.environ)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                        stream=sys.stderr)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
+    calls = CallChannel(call_sock)
+    loops = [RemoteLoop(info, calls) for info in hello.clusters]
+    status = asyncio.run(_run(term_sock, hello, loops))
+    sys.exit(status)
+
+
+async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop]) -> int:
+    reader, writer = await asyncio.open_unix_connection(sock=term_sock)
+    terminal = PipeTerminal(writer, hello.size, hello.max_output_buffer, hello.notices)
+    app = make_app(hello, loops)
+    app.driver_class = ChannelDriver.bound_to(terminal)
+    pipe = asyncio.create_task(_read_pipe(reader, app, terminal, {loop.backend.name: loop
+                                                                  for loop in loops}))
+    try:
+        await app.run_async(size=hello.size, mouse=True)
+    except Exception:
+        log.exception("%s: the console failed", hello.session.source)
+        return 1
+    finally:
+        pipe.cancel()
+        if not writer.is_closing():
+            await writer.drain()
+            writer.close()
+    return app.return_code or 0
+
+
+async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
+                     terminal: PipeTerminal, loops: dict[str, RemoteLoop]) -> None:
+    """What the server sends, until it ends the session or the pipe closes."""
+    try:
+        while True:
+            length, kind = wire.parse_header(await reader.readexactly(wire.HEADER.size))
+            payload = await reader.readexactly(length)
+            if kind is wire.Kind.INPUT:
+                if terminal.driver is not None:
+                    terminal.driver.feed(payload.decode("utf-8", "replace"))
+            elif kind is wire.Kind.POLL:
+                result, state = wire.loads(payload)
+                loop = loops.get(result.cluster)
+                if loop is not None:
+                    loop.deliver(result, state)
+            elif kind is wire.Kind.RESIZE:
+                terminal.resize(*wire.loads(payload))
+            elif kind is wire.Kind.NOTICE:
+                terminal.notice(payload.decode("utf-8", "replace"))
+            elif kind is wire.Kind.END:
+                break
+    except (asyncio.IncompleteReadError, ConnectionError, wire.FrameError):
+        pass
+    app.exit()

@@ -1,0 +1,62 @@
+"""OpenSSH's `StrictModes` for the files the console trusts: who else may change or read
+them. A file others may write (or replace, through a folder they may write) could let
+them in; a secret others may read is no longer a secret. Each refusal says the chmod
+that fixes it.
+
+The rules follow sshd's `secure_filename()` (OpenSSH `auth.c`): the file and every
+folder above it, up to the user's home or `/`, must belong to the user or root and be
+writable by no one else. A root-owned folder with the sticky bit (`/tmp`) passes: others
+may write in it, but not rename or remove what is not theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+from pathlib import Path
+
+
+class UnsafeFile(PermissionError):
+    """A file or folder others may change or read; the message says how to fix it."""
+
+
+def _owner_ok(st: os.stat_result) -> bool:
+    return st.st_uid in (os.getuid(), 0)
+
+
+def check_not_writable_by_others(path: Path) -> None:
+    """Refuse `path` if others could change it: raises UnsafeFile for the file or the
+    first folder above it (up to the home folder or `/`) that is group- or
+    world-writable or owned by someone other than this user or root. OSError (the file
+    is missing) is the caller's."""
+    path = path.absolute()
+    home = Path.home().absolute()
+    target = path
+    while True:
+        st = target.stat()
+        mode = stat.S_IMODE(st.st_mode)
+        sticky_root_dir = (target != path and st.st_uid == 0 and mode & stat.S_ISVTX)
+        if not _owner_ok(st):
+            raise UnsafeFile(f"{target} belongs to uid {st.st_uid}, not to this user or "
+                             f"root: chown {os.getuid()} {shlex.quote(str(target))}")
+        if mode & 0o022 and not sticky_root_dir:
+            what = "folder" if target != path else "file"
+            raise UnsafeFile(f"{what} {target} is writable by others (mode {mode & 0o777:o}):"
+                             f" chmod go-w {shlex.quote(str(target))}")
+        if target == home or target.parent == target:
+            return
+        target = target.parent
+
+
+def check_private(path: Path) -> None:
+    """Refuse a secret (a key, a token) that others may read or change: raises
+    UnsafeFile with the chmod (600) that fixes it. OSError is the caller's."""
+    st = path.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if not _owner_ok(st):
+        raise UnsafeFile(f"{path} belongs to uid {st.st_uid}, not to this user or root: "
+                         f"chown {os.getuid()} {shlex.quote(str(path))}")
+    if mode & 0o077:
+        raise UnsafeFile(f"{path} is open to others (mode {mode & 0o777:o}): "
+                         f"chmod 600 {shlex.quote(str(path))}")
