@@ -6,8 +6,6 @@ changed and add, remove or move only what the topology changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -87,31 +85,6 @@ class ClusterTree(Tree[TreeRef]):
         self.styles_ = LabelStyles.from_variables({})
         self.filter_text = ""
         self._branches: dict[str, _ClusterBranch] = {}
-
-    _deferred: bool | None = None  # None: invalidate now; else whether one is due
-
-    def _invalidate(self) -> None:
-        """Textual invalidates the whole tree on every node added (its line cache, every
-        node's state, a layout): 10,000 times while a branch of 10,000 guests is built.
-        Inside `_batched()` it is done once, at the end."""
-        if self._deferred is None:
-            super()._invalidate()
-        else:
-            self._deferred = True
-
-    @contextmanager
-    def _batched(self) -> Iterator[None]:
-        """Add and remove many nodes with one invalidation of the tree at the end."""
-        outer = self._deferred is not None
-        if not outer:
-            self._deferred = False
-        try:
-            yield
-        finally:
-            if not outer:
-                due, self._deferred = self._deferred, None
-                if due:
-                    super()._invalidate()
 
     # --- public -------------------------------------------------------------------------
 
@@ -209,16 +182,8 @@ class ClusterTree(Tree[TreeRef]):
 
     def _rebuild(self, branch: _ClusterBranch) -> None:
         """Build a branch from scratch (first poll, filter change, theme change)."""
-        selected = self.selected_ref()
-        with self._batched():
-            self._build_branch(branch)
-        cluster = branch.root.data.cluster if branch.root.data else ""
-        if branch.inventory is not None and selected is not None and (
-                selected.cluster == cluster):
-            self.select_ref(selected)
-
-    def _build_branch(self, branch: _ClusterBranch) -> None:
         inventory = branch.inventory
+        selected = self.selected_ref()
         expanded = {k for k, n in branch.nodes.items() if n.is_expanded}
         first_build = not branch.nodes
         branch.root.remove_children()
@@ -237,6 +202,8 @@ class ClusterTree(Tree[TreeRef]):
             for guest in guests:
                 branch.nodes[guest.id] = tn.add_leaf(
                     guest_label(guest, self.symbols, self.styles_), TreeRef(cluster, guest.id))
+        if selected is not None and selected.cluster == cluster:
+            self.select_ref(selected)
 
     def _add_host_node(self, branch: _ClusterBranch, cluster: str, node: Node) -> TreeNode[TreeRef]:
         tn = branch.root.add(node_label(node, self.symbols, self.styles_),
