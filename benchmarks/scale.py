@@ -1,18 +1,29 @@
-"""How the console copes with a large cluster: prints `name: value` lines.
+"""How the console copes with a large cluster: `name: value` lines, each figure next to
+its baseline measured in the same run, and its ratio to it (`ratio_*`), so a figure can
+be checked on any machine, however fast or loaded.
 
     python benchmarks/scale.py --nodes 100 --guests 10000
 
+Baselines: `benchmarks/bare_app.py` (a bare Textual app with a 100-leaf tree) for the
+first screen, idle CPU and the keypress probe; the backend's own inventory call for the
+poll thread.
+
+- startup_s / startup_at_scale_s: from process start to the first full screen of the
+  default demo / of the demo at --nodes x --guests (a fresh interpreter, imports
+  included; median of --startup-runs); baseline startup_bare_s, the bare app the same way.
+- idle_cpu_pct: main-thread CPU (time.thread_time) while the console shows the cluster
+  at --guests, the simulated clock running and the poll thread polling every second,
+  nobody touching a key, over --idle seconds; baseline idle_cpu_bare_pct, the bare app.
+- poll_thread_ms_median: one poll (inventory, tasks, events, history, diff) in its own
+  thread; baseline sim_inventory_ms_median, the simulator's inventory call inside it.
 - refresh_ms_*: main-thread time to apply one poll (tree diff, task log, teaching panel,
   the selected node's detail pane and the drawing of its three charts) while the
-  simulated load changes; poll_thread_ms_*: the poll itself (inventory, diff,
-  history), which runs in its own thread.
-- keypress_ms_*: the console runs in tmux at 120x40; a cursor key is sent and the pane
-  is read until the screen has changed (end to end: terminal, input, repaint). The
-  simulated clock is paused (--speed 0) so only the key changes the screen, while the
-  poll thread keeps polling all guests every second.
-- startup_s: from process start to the first full screen of the default demo
-  (a fresh interpreter, imports included).
-- peak_rss_mb: the process's peak resident memory at the end.
+  simulated load changes (no baseline: the bare app has no polls).
+- keypress_ms_*: the app runs in tmux at 120x40; a cursor key is sent and the pane is
+  read until the screen has changed (end to end: terminal, input, repaint). The console
+  runs the demo at --guests with its clock paused (--speed 0) so only the key changes
+  the screen while the poll thread keeps polling; baseline keypress_bare_ms_*.
+- peak_rss_mb: the benchmark process's peak resident memory at the end.
 """
 
 from __future__ import annotations
@@ -26,18 +37,22 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bare_app import READY, BareApp
 from vmconsole.backends.sim import open_sim
 from vmconsole.config import SimCluster
+from vmconsole.model import Inventory
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.metric_chart import MetricChart
 
+ROOT = Path(__file__).resolve().parents[1]
 STARTUP_PROBE = """
 import asyncio, sys, time
 t0 = time.perf_counter()
@@ -46,9 +61,8 @@ from vmconsole.ui.launch import open_loops
 from vmconsole.config import SimCluster
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
-from vmconsole.ui.widgets.metric_chart import MetricChart
 async def main():
-    loops = open_loops((SimCluster(),))
+    loops = open_loops((SimCluster({cluster}),))
     for loop in loops:
         loop.start()
     app = VMConsoleApp(loops)
@@ -62,26 +76,67 @@ async def main():
 asyncio.run(main())
 """
 
+BARE_STARTUP_PROBE = """
+import asyncio, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+from benchmarks.bare_app import BareApp
+async def main():
+    app = BareApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        print(time.perf_counter() - t0)
+asyncio.run(main())
+"""
+
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def measure(nodes: int, guests: int) -> dict[str, float]:
+async def main_thread_cpu(pilot: object, seconds: float) -> float:
+    """Percent of one core the event loop's thread used over `seconds` of wall time."""
+    cpu, wall = time.thread_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return 100 * (time.thread_time() - cpu) / (time.perf_counter() - wall)
+
+
+async def bare_idle_cpu(seconds: float) -> float:
+    app = BareApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        return await main_thread_cpu(pilot, seconds)
+
+
+async def measure(nodes: int, guests: int, idle: float) -> dict[str, float]:
     backend = open_sim(SimCluster(nodes=nodes, guests=guests, seed=7))
+    inventory_call: Callable[[], Inventory] = backend.inventory
+    inventories: list[float] = []
+
+    def timed_inventory() -> Inventory:
+        started = time.monotonic()
+        try:
+            return inventory_call()
+        finally:
+            inventories.append(time.monotonic() - started)
+
+    backend.inventory = timed_inventory  # type: ignore[method-assign]
     poller = Poller(backend, interval=1.0)
     loop = PollLoop(poller)
     polls: list[float] = []
     loop.subscribe(lambda r: polls.append(r.duration))
     app = VMConsoleApp([loop])
     figures: dict[str, float] = {}
+    sys.setswitchinterval(0.001)  # as the console's launcher sets it (ui/launch.py)
     async with app.run_test(size=(120, 40)) as pilot:
         loop.start()
         tree = app.query_one(ClusterTree)
         deadline = time.monotonic() + 120
         while tree.guest_count() < guests and time.monotonic() < deadline:
             await pilot.pause(0.05)
+        await pilot.pause(1.0)
+        figures["idle_cpu_pct"] = await main_thread_cpu(pilot, idle)  # the cluster selected
         await pilot.press("j")  # node pve1: its figures change on every poll
         refresh: list[float] = []
         for _ in range(10):
@@ -96,18 +151,18 @@ async def measure(nodes: int, guests: int) -> dict[str, float]:
         figures["guests_in_tree"] = tree.guest_count()
         figures["refresh_ms_median"] = statistics.median(refresh)
         figures["refresh_ms_max"] = max(refresh)
-        figures["poll_thread_ms_median"] = statistics.median(polls) * 1000 if polls else 0.0
     loop.stop()
+    # The first poll builds every entry; the rest are the steady state.
+    figures["poll_thread_ms_median"] = statistics.median(polls[1:]) * 1000
+    figures["sim_inventory_ms_median"] = statistics.median(inventories[1:]) * 1000
     return figures
 
 
-def keypress_latency(nodes: int, guests: int, presses: int) -> list[float]:
+def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
+    """Milliseconds from sending j or k to `command`'s pane in tmux to a changed pane."""
     if shutil.which("tmux") is None:
         raise SystemExit("keypress latency needs tmux (apt-get install tmux)")
     session = f"vmc-bench-{os.getpid()}"
-    root = Path(__file__).resolve().parents[1]
-    command = (f"{sys.executable} -m vmconsole demo --nodes {nodes} --guests {guests} "
-               "--seed 7 --speed 0")
 
     def tmux(*args: str) -> str:
         return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True,
@@ -117,13 +172,13 @@ def keypress_latency(nodes: int, guests: int, presses: int) -> list[float]:
         return tmux("capture-pane", "-e", "-p", "-t", session)
 
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], cwd=root, check=True, timeout=10)
+                    command], cwd=ROOT, check=True, timeout=10)
     latencies: list[float] = []
     try:
         deadline = time.monotonic() + 120
-        while "quorate" not in screen():
+        while ready not in screen():
             if time.monotonic() > deadline:
-                raise SystemExit("the console did not show the cluster within 120 s")
+                raise SystemExit(f"{command!r} did not show {ready!r} within 120 s")
             time.sleep(0.2)
         tmux("send-keys", "-t", session, "j", "j", "j")
         time.sleep(1.0)
@@ -141,14 +196,21 @@ def keypress_latency(nodes: int, guests: int, presses: int) -> list[float]:
     return latencies
 
 
-def startup_seconds(runs: int) -> float:
-    root = str(Path(__file__).resolve().parents[1])
+def startup_seconds(probe: str, runs: int) -> float:
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", STARTUP_PROBE.format(root=root)],
-                             capture_output=True, text=True, timeout=120, check=True)
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             timeout=300, check=True)
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
+
+
+def show(name: str, value: float, baseline: str | None = None,
+         figures: dict[str, float] | None = None) -> None:
+    """Print `name: value`, and `ratio_name: value / baseline` when a baseline is named."""
+    print(f"{name}: {value:.3f}" if value < 10 else f"{name}: {value:.1f}")
+    if baseline is not None and figures is not None and figures.get(baseline):
+        print(f"ratio_{name}: {value / figures[baseline]:.2f}")
 
 
 def main() -> None:
@@ -158,16 +220,39 @@ def main() -> None:
     parser.add_argument("--guests", type=int, default=10000)
     parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU")
     args = parser.parse_args()
+    root = str(ROOT)
     print(f"nodes: {args.nodes}")
     print(f"guests: {args.guests}")
-    print(f"startup_s: {startup_seconds(args.startup_runs):.3f}")
-    for name, value in asyncio.run(measure(args.nodes, args.guests)).items():
-        print(f"{name}: {value:.1f}")
-    latency = keypress_latency(args.nodes, args.guests, args.presses)
-    print(f"keypress_ms_median: {statistics.median(latency):.1f}")
-    print(f"keypress_ms_p95: {pct(latency, 95):.1f}")
-    print(f"peak_rss_mb: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+    f: dict[str, float] = {}
+    f["startup_bare_s"] = startup_seconds(BARE_STARTUP_PROBE.format(root=root),
+                                          args.startup_runs)
+    show("startup_bare_s", f["startup_bare_s"])
+    show("startup_s", startup_seconds(STARTUP_PROBE.format(root=root, cluster=""),
+                                      args.startup_runs), "startup_bare_s", f)
+    show("startup_at_scale_s", startup_seconds(STARTUP_PROBE.format(
+        root=root, cluster=f"nodes={args.nodes}, guests={args.guests}, seed=7"),
+        args.startup_runs), "startup_bare_s", f)
+    f["idle_cpu_bare_pct"] = asyncio.run(bare_idle_cpu(args.idle))
+    f.update(asyncio.run(measure(args.nodes, args.guests, args.idle)))
+    show("idle_cpu_bare_pct", f["idle_cpu_bare_pct"])
+    show("idle_cpu_pct", f["idle_cpu_pct"], "idle_cpu_bare_pct", f)
+    show("sim_inventory_ms_median", f["sim_inventory_ms_median"])
+    show("poll_thread_ms_median", f["poll_thread_ms_median"], "sim_inventory_ms_median", f)
+    for name in ("guests_in_tree", "refresh_ms_median", "refresh_ms_max"):
+        show(name, f[name])
+    bare = keypress_latency(f"{sys.executable} benchmarks/bare_app.py", READY, args.presses)
+    f["keypress_bare_ms_median"] = statistics.median(bare)
+    f["keypress_bare_ms_p95"] = pct(bare, 95)
+    show("keypress_bare_ms_median", f["keypress_bare_ms_median"])
+    show("keypress_bare_ms_p95", f["keypress_bare_ms_p95"])
+    latency = keypress_latency(f"{sys.executable} -m vmconsole demo --nodes {args.nodes} "
+                               f"--guests {args.guests} --seed 7 --speed 0", "quorate",
+                               args.presses)
+    show("keypress_ms_median", statistics.median(latency), "keypress_bare_ms_median", f)
+    show("keypress_ms_p95", pct(latency, 95), "keypress_bare_ms_p95", f)
+    show("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 if __name__ == "__main__":

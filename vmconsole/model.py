@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cached_property
+from operator import attrgetter
 
 
 class GuestKind(StrEnum):
@@ -307,9 +308,13 @@ _GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha
 _NODE_LABEL_FIELDS = ("name", "status", "ha_state")
 
 
+_guest_label = attrgetter(*_GUEST_LABEL_FIELDS)  # one C call instead of a generator
+_node_label = attrgetter(*_NODE_LABEL_FIELDS)
+
+
 def _label_of(obj: Guest | Node) -> tuple[object, ...]:
-    names = _GUEST_LABEL_FIELDS if isinstance(obj, Guest) else _NODE_LABEL_FIELDS
-    return tuple(getattr(obj, name) for name in names)
+    label: tuple[object, ...] = (_guest_label if isinstance(obj, Guest) else _node_label)(obj)
+    return label
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +403,9 @@ class Inventory:
         moved: dict[str, str] = {}
         for key, obj in new.items():
             before = old.get(key)
-            if before is None or before == obj:
+            # `is` first: a backend that reuses an unchanged entry (the simulator, 9 in
+            # 10 guests a poll at 10,000) costs no field-by-field comparison.
+            if before is obj or before is None or before == obj:
                 continue
             changed.append(key)
             if _label_of(before) != _label_of(obj):

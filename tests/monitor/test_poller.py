@@ -81,6 +81,25 @@ def test_history_ring_keeps_the_last_polls_and_blanks_missed_ones():
     assert history.samples("nope") == []
 
 
+def test_history_of_a_reused_entry_and_of_a_row_given_to_a_new_guest():
+    history = MetricHistory(capacity=3)
+    first = inv(1, cpu=0.2)
+    history.record(first)
+    # The simulator reuses an unchanged guest's entry: the very object, a new moment.
+    history.record(Inventory("c1", inv(2, cpu=0.3).nodes, first.guests, taken_at=2))
+    assert [(s.time, round(s.cpu, 3)) for s in history.samples("qemu/100")] == [
+        (1, 0.2), (2, 0.2)]
+    assert [s.cpu for s in history.samples("node/pve1")] == pytest.approx([0.2, 0.3])
+    nodes_only = inv(0).nodes
+    for t in range(3, 7):  # the guest is gone long enough to be forgotten
+        history.record(Inventory("c1", nodes_only, (), taken_at=t))
+    assert "qemu/100" not in history
+    newcomer = replace(inv(7, cpu=0.9).guests[0], id="qemu/200", metrics=Metrics(cpu=0.9))
+    history.record(Inventory("c1", nodes_only, (newcomer,), taken_at=7))
+    # Its row held qemu/100's figures in older slots: none of them is the newcomer's.
+    assert [(s.time, round(s.cpu, 3)) for s in history.samples("qemu/200")] == [(7, 0.9)]
+
+
 def test_loop_notifies_subscribers_and_refreshes_on_demand():
     backend = ScriptedBackend([inv(1)])
     loop = PollLoop(Poller(backend, interval=60.0))

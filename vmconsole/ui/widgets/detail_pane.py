@@ -212,6 +212,11 @@ def cluster_rows(name: str, inventory: Inventory, reach: Reach | None,
     return rows
 
 
+def _note(text: str) -> Content:
+    """A line in place of the facts: why there are none."""
+    return Content.from_rich_text(Text(text, style="italic"))
+
+
 class DetailPane(VerticalScroll):
     """Shows the selection: a table of facts and, for nodes and guests, graphs."""
 
@@ -233,7 +238,7 @@ class DetailPane(VerticalScroll):
         more = self.max_scroll_y - self.scroll_y >= 1
         arrow = "v" if self.ascii else "↓"
         title = f"detail {arrow} more below (Tab here, then {arrow})" if more else "detail"
-        if title != self.border_title:  # setting it redraws the pane
+        if title != self.border_title:  # Textual repaints the pane on every assignment
             self.border_title = title
 
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -267,29 +272,42 @@ class DetailPane(VerticalScroll):
         charts = list(self.query(MetricChart))
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         if ref is not None and inventory is None and reach is not None and reach.error:
-            facts.update(_table([("Cluster", Text(visible(ref.cluster))),
-                                 ("Unreachable", "no poll has succeeded yet"),
-                                 *unreachable_rows(reach.address, reach.error, reach.since,
-                                                   reach.next_try, time.time())], width))
+            shown = _table([("Cluster", Text(visible(ref.cluster))),
+                            ("Unreachable", "no poll has succeeded yet"),
+                            *unreachable_rows(reach.address, reach.error, reach.since,
+                                              reach.next_try, time.time())], width)
         elif ref is None or inventory is None:
-            facts.update(Text("waiting for the first poll…", style="italic"))
+            shown = _note("waiting for the first poll…")
         elif ref.is_cluster:
-            facts.update(_table(cluster_rows(ref.cluster, inventory, reach, cluster_facts),
-                                width))
+            shown = _table(cluster_rows(ref.cluster, inventory, reach, cluster_facts), width)
         elif isinstance(obj, Guest):
-            facts.update(_table(guest_rows(obj, inventory, self._symbols, self._styles()),
-                                width))
+            shown = _table(guest_rows(obj, inventory, self._symbols, self._styles()), width)
         elif isinstance(obj, Node):
-            facts.update(_table(node_rows(obj, inventory, self._symbols, self._styles()),
-                                width))
+            shown = _table(node_rows(obj, inventory, self._symbols, self._styles()), width)
         else:
-            facts.update(Text("gone: it is no longer in the cluster", style="italic"))
+            shown = _note("gone: it is no longer in the cluster")
+        self._set_facts(facts, shown)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
         for chart in charts:
             chart.display = show_charts
         self.call_after_refresh(self._say_more)
         if show_charts:
             self._draw(samples)
+
+    _facts: tuple[str, tuple[object, ...]] | None = None  # what #facts shows: text, spans
+
+    def _set_facts(self, facts: Static, shown: Content) -> None:
+        """Show `shown` in #facts unless it is there already: a poll that changes no
+        figure of the selection must cost no paint (each console of a served class
+        would pay it every second). The screen is laid out again only when the
+        facts' height changes; a figure that changes repaints #facts alone."""
+        key = (shown.plain, tuple(shown.spans))
+        if key == self._facts:
+            return
+        height_changed = self._facts is None or (
+            self._facts[0].count("\n") != shown.plain.count("\n"))
+        self._facts = key
+        facts.update(shown, layout=height_changed)
 
     def _draw(self, samples: list[MetricSample]) -> None:
         v = self.app.theme_variables

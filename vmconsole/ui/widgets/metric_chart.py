@@ -35,6 +35,11 @@ class MetricChart(Widget):
 
     def show(self, times: Sequence[float], series: Sequence[Series],
              ylim: tuple[float, float] | None = None) -> None:
+        """Chart `series` over `times` (epoch seconds) within `ylim`; repainted only
+        when any of them differs from what the chart shows (a poll that brings no new
+        sample must cost no paint)."""
+        if (times, series, ylim) == (self._times, self._series, self._ylim):
+            return
         self._times, self._series, self._ylim = times, series, ylim
         self.refresh()
 

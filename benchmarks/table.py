@@ -1,0 +1,105 @@
+"""Run benchmarks/scale.py once and write its figures, with their baselines and the
+machine's description, into the speed tables of README.md ("## Speed") and
+benchmarks/README.md, between the `speed-table` markers.
+
+    python benchmarks/table.py [scale.py's options]
+
+Anyone can run it on their machine and compare the ratios, which hold across machines
+where the raw figures do not.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- speed-table:begin -->", "<!-- speed-table:end -->"
+
+# (figure, baseline or "", unit, what it is)
+ROWS = (
+    ("startup_s", "startup_bare_s", "s", "first full screen of the default demo, from "
+     "process start (fresh interpreter)"),
+    ("startup_at_scale_s", "startup_bare_s", "s", "the same for the demo at scale"),
+    ("idle_cpu_pct", "idle_cpu_bare_pct", "% of a core", "main-thread CPU, idle at scale, "
+     "clock running, polling every second"),
+    ("poll_thread_ms_median", "sim_inventory_ms_median", "ms", "one poll in its thread "
+     "(inventory, diff, history) against the simulator's inventory call alone"),
+    ("refresh_ms_median", "", "ms", "main-thread time to apply one poll that changes the "
+     "selected node's figures"),
+    ("keypress_ms_median", "keypress_bare_ms_median", "ms", "a cursor key in tmux until "
+     "the pane changes, while polling at scale"),
+    ("keypress_ms_p95", "keypress_bare_ms_p95", "ms", "the same, 95th percentile"),
+    ("peak_rss_mb", "", "MB", "the benchmark process's peak memory"),
+)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line: CPU model, cores, load average at the start, Python, Textual."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{cpu_model()}, {os.cpu_count()} cores, load average {load} at the start; "
+            f"Python {platform.python_version()}, Textual {version('textual')}, "
+            f"{platform.system()} {platform.release()}; {time.strftime('%Y-%m-%d')}")
+
+
+def table(figures: dict[str, float], described: str, command: str) -> str:
+    lines = [f"`{command}` on {described}.", "",
+             "| figure | value | baseline, same run | ratio | what |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, baseline, unit, what in ROWS:
+        if name not in figures:
+            continue
+        base = f"{figures[baseline]:.3g} {unit} (`{baseline}`)" if baseline in figures else "-"
+        ratio = figures.get(f"ratio_{name}")
+        lines.append(f"| `{name}` | {figures[name]:.3g} {unit} | {base} | "
+                     f"{'-' if ratio is None else f'{ratio:.2f}x'} | {what} |")
+    return "\n".join(lines)
+
+
+def replace(path: Path, text: str) -> None:
+    """Put `text` between the markers in `path` (they must be there)."""
+    content = path.read_text()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(content):
+        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers")
+    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", content))
+
+
+def main() -> None:
+    described = machine()  # the load average before the benchmark adds its own
+    command = " ".join(["python benchmarks/scale.py", *sys.argv[1:]])
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"),
+                          *sys.argv[1:]], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    print(out, end="")
+    figures = {}
+    for line in out.splitlines():
+        name, _, value = line.partition(": ")
+        try:
+            figures[name] = float(value)
+        except ValueError:
+            continue
+    text = table(figures, described, command)
+    for path in (ROOT / "README.md", ROOT / "benchmarks" / "README.md"):
+        replace(path, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
