@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from textual.widgets import OptionList
 
 from tests.ui_ops.helpers import (
@@ -26,13 +25,6 @@ from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.migrate import MigrateForm
 
 VCSIM_ARGS = ("-vm", "2")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("VMCONSOLE_CONFIG", raising=False)
 
 
 async def poll(pilot, loop: PollLoop) -> None:
@@ -229,3 +221,22 @@ async def test_the_ha_form_asks_vsphere_for_a_restart_priority(
         await poll(pilot, loop)
         ha = loop.poller.inventory.guest(guest.id).ha
         assert ha is not None and ha.group == "high"
+
+
+async def test_charts_say_what_vcenter_does_not_report_instead_of_drawing_zero(
+        backend: VCenterBackend) -> None:
+    from vmconsole.ui.widgets.metric_chart import MetricChart
+
+    inventory = backend.inventory()
+    guest = sorted(inventory.guests, key=lambda g: g.name)[0]
+    assert {"cpu", "mem", "net_in", "net_out"} <= set(guest.unreported)  # vcsim's VMs
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop])
+    async with app.run_test(size=(100, 40)) as pilot:
+        for _ in range(3):  # samples enough for a chart to draw
+            await poll(pilot, loop)
+        await select_in(pilot, loop, guest.name)
+        await pilot.pause()
+        for chart_id in ("#chart-cpu", "#chart-mem", "#chart-net"):
+            shown = app.query_one(chart_id, MetricChart).render().plain
+            assert shown == "not reported by this cluster's API", (chart_id, shown)

@@ -292,7 +292,7 @@ class DetailPane(VerticalScroll):
             chart.display = show_charts
         self.call_after_refresh(self._say_more)
         if show_charts:
-            self._draw(samples)
+            self._draw(samples, obj.unreported if isinstance(obj, Guest | Node) else ())
 
     _facts: tuple[str, tuple[object, ...]] | None = None  # what #facts shows: text, spans
 
@@ -309,20 +309,25 @@ class DetailPane(VerticalScroll):
         self._facts = key
         facts.update(shown, layout=height_changed)
 
-    def _draw(self, samples: list[MetricSample]) -> None:
+    def _draw(self, samples: list[MetricSample], unreported: tuple[str, ...]) -> None:
+        """The charts of `samples`; a figure in `unreported` (`Guest.unreported`) is
+        left out, not drawn as a line at zero."""
         v = self.app.theme_variables
 
         def color(name: str) -> str:
             return theme_color(v, name, "white")
 
+        def series(name: str, metric: str, values: list[float], colour: str) -> list[Series]:
+            return [] if metric in unreported else [Series(name, values, color(colour))]
+
         times = [s.time for s in samples]
         self.query_one("#chart-cpu", MetricChart).show(
-            times, [Series("cpu", [s.cpu * 100 for s in samples], color("success"))], (0, 100))
+            times, series("cpu", "cpu", [s.cpu * 100 for s in samples], "success"), (0, 100))
         top = max((s.maxmem for s in samples), default=0) / 2**30
         self.query_one("#chart-mem", MetricChart).show(
-            times, [Series("used", [s.mem / 2**30 for s in samples], color("accent"))],
+            times, series("used", "mem", [s.mem / 2**30 for s in samples], "accent"),
             (0, top or 1))
         self.query_one("#chart-net", MetricChart).show(times, [
-            Series("in", [s.net_in / 1024 for s in samples], color("primary")),
-            Series("out", [s.net_out / 1024 for s in samples], color("warning")),
+            *series("in", "net_in", [s.net_in / 1024 for s in samples], "primary"),
+            *series("out", "net_out", [s.net_out / 1024 for s in samples], "warning"),
         ])

@@ -35,15 +35,19 @@ class MetricChart(Widget):
 
     def show(self, times: Sequence[float], series: Sequence[Series],
              ylim: tuple[float, float] | None = None) -> None:
-        """Chart `series` over `times` (epoch seconds) within `ylim`; repainted only
-        when any of them differs from what the chart shows (a poll that brings no new
-        sample must cost no paint)."""
+        """Chart `series` over `times` (epoch seconds) within `ylim`; no series at all:
+        the source does not report the figure, which is said, never drawn as zero.
+        Repainted only when any of them differs from what the chart shows (a poll that
+        brings no new sample must cost no paint)."""
         if (times, series, ylim) == (self._times, self._series, self._ylim):
             return
         self._times, self._series, self._ylim = times, series, ylim
         self.refresh()
 
     def render(self) -> Text:
+        if not self._series:  # the source has none of the figures this chart shows
+            self.border_subtitle = None
+            return Text("not reported by this cluster's API", style="italic")
         if len(self._times) < 2:
             return Text("collecting samples…", style="italic")
         muted = theme_color(self.app.theme_variables, "foreground-muted", "grey50")
