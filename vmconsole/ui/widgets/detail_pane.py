@@ -86,8 +86,8 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
         ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
         # 0: the backend does not know it (libvirt has no uptime for a domain)
-        ("Uptime", _reported(guest, fmt.duration(guest.uptime), "uptime")
-         if guest.running and guest.uptime else "-"),
+        ("Uptime", _reported(guest, fmt.duration(guest.uptime) if guest.uptime else "-",
+                             "uptime") if guest.running else "-"),
         ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
         ("Memory", f"{_reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
