@@ -319,13 +319,30 @@ def _vcenter(r: _Reader, table: dict[str, Any], prefix: str) -> VCenterCluster:
     return cluster
 
 
+# A Textual key name: letters, digits and "_", modifiers joined by "+" ("ctrl+p",
+# "question_mark", "f1", "shift+tab"). A value goes to the footer and the `?` help, so
+# nothing else gets through: no controls, escapes, markup brackets or spaces.
+_KEY_NAME = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
+_KEY_NAME_LIMIT = 32
+_KEYS_LIMIT = 8
+
+
+def _valid_keys(value: str) -> bool:
+    """`value` is one to eight comma-separated Textual key names of sane length."""
+    names = value.split(",")
+    return len(names) <= _KEYS_LIMIT and all(
+        len(name) <= _KEY_NAME_LIMIT and _KEY_NAME.fullmatch(name) for name in names)
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "") -> Config:
     r = _Reader(path, text)
     r.unknown(data, {"theme", "default_profile", "keys", "profiles", "ascii"}, "")
     keys = r.get(data, "keys", "", dict, {})
     for binding_id, key in keys.items():
-        if not isinstance(key, str) or not key.strip():
-            raise r.fail(f"keys.{binding_id}", "expected a key name such as \"m\" or \"ctrl+m\"")
+        if not isinstance(key, str) or not _valid_keys(key):
+            raise r.fail(f'keys."{binding_id}"',
+                         "expected Textual key names, comma-separated, such as \"m\", "
+                         "\"ctrl+m\", \"question_mark\" or \"f1,down\"")
     profiles: dict[str, tuple[ClusterConfig, ...]] = {}
     for name, profile in r.get(data, "profiles", "", dict, {}).items():
         prefix = f"profiles.{name}"

@@ -122,3 +122,10 @@ def test_missing_explicit_file_and_unknown_profile(tmp_path):
     path.write_text("")
     with pytest.raises(ConfigError, match="no profile 'x'"):
         load_config(path).clusters("x")
+
+
+@pytest.mark.parametrize("value", ["T", "ctrl+p", "question_mark", "f1,down", "shift+tab"])
+def test_key_names_textual_knows_are_taken(tmp_path, value):
+    path = tmp_path / "config.toml"
+    path.write_text(f'[keys]\n"app.tasks" = "{value}"\n')
+    assert load_config(path).keys == {"app.tasks": value}
