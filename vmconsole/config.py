@@ -8,6 +8,7 @@ console with a message naming the file, the line and the key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -246,6 +247,27 @@ _VCENTER_KEYS = {"kind", "name", "host", "port", "user", "password_env", "passwo
                  "verify_ssl", "ca_file", "fingerprint", "timeout"}
 
 
+# An RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _host(r: _Reader, table: dict[str, Any], prefix: str) -> str:
+    """A cluster's API `host`: a host name or an IPv4 or IPv6 address (bare: the backend
+    adds the brackets of a URL), checked here rather than failing every poll."""
+    host: str = r.get(table, "host", prefix, str, required=True)
+    try:
+        if "%" not in host:  # an IPv6 zone ("fe80::1%eth0") would need escaping in a URL
+            ipaddress.ip_address(host)
+            return host
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        if (len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+                and not labels[-1].isdigit()):  # "10.0.0.300" is no address nor name
+            return host
+    raise r.fail(f"{prefix}.host", "expected a host name (RFC 1123) or an IP address, "
+                 "such as \"pve1.example.org\", \"192.0.2.10\" or \"2001:db8::10\"")
+
+
 def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
     kind = r.get(table, "kind", prefix, str, required=True)
     if kind == "sim":
@@ -280,7 +302,7 @@ def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
         r.unknown(table, _PROXMOX_KEYS, prefix)
         cluster = ProxmoxCluster(
             name=r.get(table, "name", prefix, str, required=True),
-            host=r.get(table, "host", prefix, str, required=True),
+            host=_host(r, table, prefix),
             user=r.get(table, "user", prefix, str, required=True),
             port=r.get(table, "port", prefix, int, 8006),
             token_name=r.get(table, "token_name", prefix, str),
@@ -305,7 +327,7 @@ def _vcenter(r: _Reader, table: dict[str, Any], prefix: str) -> VCenterCluster:
     r.unknown(table, _VCENTER_KEYS, prefix)
     cluster = VCenterCluster(
         name=r.get(table, "name", prefix, str, required=True),
-        host=r.get(table, "host", prefix, str, required=True),
+        host=_host(r, table, prefix),
         user=r.get(table, "user", prefix, str, required=True),
         password=_secret(r, table, "password", prefix),
         port=r.get(table, "port", prefix, int, 443),
@@ -319,13 +341,30 @@ def _vcenter(r: _Reader, table: dict[str, Any], prefix: str) -> VCenterCluster:
     return cluster
 
 
+# A Textual key name: letters, digits and "_", modifiers joined by "+" ("ctrl+p",
+# "question_mark", "f1", "shift+tab"). A value goes to the footer and the `?` help, so
+# nothing else gets through: no controls, escapes, markup brackets or spaces.
+_KEY_NAME = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
+_KEY_NAME_LIMIT = 32
+_KEYS_LIMIT = 8
+
+
+def _valid_keys(value: str) -> bool:
+    """`value` is one to eight comma-separated Textual key names of sane length."""
+    names = value.split(",")
+    return len(names) <= _KEYS_LIMIT and all(
+        len(name) <= _KEY_NAME_LIMIT and _KEY_NAME.fullmatch(name) for name in names)
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "") -> Config:
     r = _Reader(path, text)
     r.unknown(data, {"theme", "default_profile", "keys", "profiles", "ascii"}, "")
     keys = r.get(data, "keys", "", dict, {})
     for binding_id, key in keys.items():
-        if not isinstance(key, str) or not key.strip():
-            raise r.fail(f"keys.{binding_id}", "expected a key name such as \"m\" or \"ctrl+m\"")
+        if not isinstance(key, str) or not _valid_keys(key):
+            raise r.fail(f'keys."{binding_id}"',
+                         "expected Textual key names, comma-separated, such as \"m\", "
+                         "\"ctrl+m\", \"question_mark\" or \"f1,down\"")
     profiles: dict[str, tuple[ClusterConfig, ...]] = {}
     for name, profile in r.get(data, "profiles", "", dict, {}).items():
         prefix = f"profiles.{name}"

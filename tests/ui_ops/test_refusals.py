@@ -123,3 +123,15 @@ async def test_an_audit_log_that_cannot_be_written_is_said(console, tmp_path):
         await act(pilot, "s")
         assert any(n.startswith("the audit log could not be written") for n in notes(c.app))
         assert [t.operation for t in c.backend.tasks()] == ["start"]
+
+
+async def test_an_unknown_binding_id_is_named_escaped_and_ignored(console, tmp_path):
+    config = Config(path=tmp_path / "config.toml",
+                    keys={"guest.migrate": "M", "nonexistent.x\x1b]0;X\x07[b]": "T"})
+    c = console(config=config)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        [note] = [n for n in notes(c.app) if "no binding" in n]
+        assert note == (f"{tmp_path / 'config.toml'}: [keys]: no binding with the id "
+                        "'nonexistent.x\\x1b]0;X\\x07[b]' (ignored; `?` lists every id)")
+        assert c.app._keymap == {"guest.migrate": "M"}

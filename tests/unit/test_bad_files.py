@@ -163,3 +163,25 @@ def test_a_theme_that_is_not_utf8_is_skipped_and_the_console_starts(env, tmp_pat
     assert "bad.toml: not UTF-8 text (byte 0xe9 on line 1)" in toast_text(shown)
     assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
     assert code == 0
+
+
+@pytest.mark.parametrize("value", ["\\u001b]0;OWNED\\u0007", "\\u001b[2J", "[bold]T",
+                                   "ctrl+ p", "?", "", "a,,b", "x" * 40])
+def test_a_key_that_is_not_a_key_name_is_refused_in_one_line(env, tmp_path, value):
+    config = tmp_path / "config.toml"
+    config.write_text(f'theme = "vmconsole-dark"\n\n[keys]\n"app.tasks" = "{value}"\n')
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line.startswith(f"vmconsole: {config}, line 4, key 'keys.\"app.tasks\"': "
+                           "expected Textual key names"), line
+    assert "\x1b" not in line and "\x07" not in line
+
+
+def test_a_cluster_host_with_escapes_is_refused_in_one_line(env, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[[profiles.pve.clusters]]\nkind = "proxmox"\nname = "pve"\n'
+                      'host = "127.0.0.1\\u001b[2J[red]h"\nuser = "root@pam"\n'
+                      'password_env = "HOME"\n')
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line == (f"vmconsole: {config}, line 4, key 'profiles.pve.clusters[0].host': "
+                    "expected a host name (RFC 1123) or an IP address, such as "
+                    '"pve1.example.org", "192.0.2.10" or "2001:db8::10"')

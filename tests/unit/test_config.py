@@ -122,3 +122,49 @@ def test_missing_explicit_file_and_unknown_profile(tmp_path):
     path.write_text("")
     with pytest.raises(ConfigError, match="no profile 'x'"):
         load_config(path).clusters("x")
+
+
+@pytest.mark.parametrize("value", ["T", "ctrl+p", "question_mark", "f1,down", "shift+tab"])
+def test_key_names_textual_knows_are_taken(tmp_path, value):
+    path = tmp_path / "config.toml"
+    path.write_text(f'[keys]\n"app.tasks" = "{value}"\n')
+    assert load_config(path).keys == {"app.tasks": value}
+
+
+CLUSTER_AT = """theme = "vmconsole-dark"
+
+[[profiles.a.clusters]]
+kind = "{kind}"
+name = "c"
+host = "{host}"
+user = "root@pam"
+password_env = "VMCONSOLE_TEST_PASSWORD"
+"""
+
+
+@pytest.mark.parametrize("kind", ["proxmox", "vcenter"])
+@pytest.mark.parametrize("host", ["127.0.0.1\\u001b[2J[red]h", "pve 1", "", "-pve",
+                                  "pve-.example.org", "a..b", "pve_1", "10.0.0.300",
+                                  "[::1]", "fe80::1%eth0", "é.example.org",
+                                  ("a" * 64) + ".org", ".".join(["a" * 63] * 5)])
+def test_a_host_that_is_no_name_nor_address_is_refused_at_its_line(tmp_path, monkeypatch,
+                                                                    kind, host):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    path.write_text(CLUSTER_AT.format(kind=kind, host=host))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.line, err.value.key) == (6, "profiles.a.clusters[0].host")
+    assert "expected a host name (RFC 1123) or an IP address" in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["proxmox", "vcenter"])
+@pytest.mark.parametrize("host", ["pve", "pve1.example.org", "pve1.example.org.",
+                                  "192.0.2.10", "2001:db8::10", "::1", "xn--caf-dma.org",
+                                  "1pve.example.org"])
+def test_a_host_name_or_address_is_taken(tmp_path, monkeypatch, kind, host):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    path.write_text(CLUSTER_AT.format(kind=kind, host=host))
+    [cluster] = load_config(path).profiles["a"]
+    assert cluster.host == host

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vmconsole.commands.console import load_or_exit
 from vmconsole.config import ConfigError
+from vmconsole.text import visible_lines
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                         max_startups=Startups.parse(args.max_startups),
                         per_source_startups=args.per_source_startups)
     except (ConfigError, ValueError) as exc:
-        print(f"vmconsole serve: {exc}", file=sys.stderr)
+        print(f"vmconsole serve: {visible_lines(exc)}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         stream=sys.stderr)

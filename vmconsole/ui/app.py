@@ -116,9 +116,12 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     def _apply_keymap(self) -> None:
         known = {b.id for b in self._all_bindings() if b.id}
         unknown = sorted(set(self.config.keys) - known)
-        if unknown:
-            self.notify(f"unknown key binding ids in the config: {', '.join(unknown)}",
-                        title="Keys", severity="warning", timeout=8)
+        if unknown:  # the ids live here, in the UI: the config checks only the key names
+            where = f"{visible(self.config.path)}: " if self.config.path else ""
+            ids = ", ".join(f"'{visible(k)}'" for k in unknown)
+            self.notify(f"{where}[keys]: no binding with the id {ids} (ignored; `?` "
+                        "lists every id)", title="Keys", severity="warning", timeout=8,
+                        markup=False)
         self.set_keymap({k: v for k, v in self.config.keys.items() if k in known})
 
     def _all_bindings(self) -> list[Binding]:

@@ -16,6 +16,7 @@ from textual.theme import Theme
 from vmconsole.textfile import UnreadableFile, read_utf8
 
 DEFAULT_THEME = "vmconsole-dark"
+NAME_LIMIT = 64  # characters of a theme's name
 _COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent",
                  "foreground", "background", "surface", "panel", "boost")
 _ALLOWED = {f.name for f in fields(Theme)}
@@ -44,6 +45,12 @@ def theme_from_toml(text: str, origin: str) -> Theme:
     for key in ("name", "primary"):
         if not isinstance(data.get(key), str):
             raise ValueError(f"{origin}: '{key}' is required and must be a string")
+    name = data["name"]
+    # The name is shown by Textual's theme picker (Ctrl+P, Theme) as is: it must be plain
+    # text that fits a line, so no controls or escapes, no markup brackets.
+    if not name or len(name) > NAME_LIMIT or not name.isprintable() or set(name) & set("[]"):
+        raise ValueError(f"{origin}: 'name' must be 1 to {NAME_LIMIT} printable "
+                         "characters without [ or ]")
     for key in _COLOR_FIELDS:
         if key in data:
             try:

@@ -1,0 +1,33 @@
+"""A user's theme file is data: its name shows in Textual's theme picker (Ctrl+P, Theme)
+as is, so a name with controls, escapes or markup, or one too long for a line, gets the
+file skipped with a warning, like any other bad theme; the console keeps its own themes."""
+
+from __future__ import annotations
+
+import pytest
+
+from vmconsole.ui.themes import DEFAULT_THEME, NAME_LIMIT, load_themes
+
+
+def load(tmp_path, name: str):
+    (tmp_path / "mine.toml").write_text(f'name = "{name}"\nprimary = "#ff0000"\n')
+    return load_themes(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["evil\\u001b]0;X\\u0007[bold]", "evil[bold]", "a]b",
+                                  "tab\\there", "bidi\\u202e", "\\u009b2J", "",
+                                  "x" * (NAME_LIMIT + 1), "x" * 5000])
+def test_a_theme_whose_name_is_not_plain_text_is_skipped(tmp_path, name):
+    loaded = load(tmp_path, name)
+    names = [t.name for t in loaded.themes]
+    assert DEFAULT_THEME in names and all(n.isprintable() and len(n) <= NAME_LIMIT
+                                          for n in names)
+    [problem] = loaded.problems
+    assert problem == (f"{tmp_path / 'mine.toml'}: 'name' must be 1 to {NAME_LIMIT} "
+                       "printable characters without [ or ]")
+
+
+@pytest.mark.parametrize("name", ["my-theme", "Solarized (mine) é", "x" * NAME_LIMIT])
+def test_a_theme_with_a_plain_name_loads(tmp_path, name):
+    loaded = load(tmp_path, name)
+    assert loaded.problems == [] and name in [t.name for t in loaded.themes]
