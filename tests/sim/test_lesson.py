@@ -102,3 +102,16 @@ def test_a_lesson_file_the_demo_cannot_use_is_one_line_and_exit_2(
                            timeout=60, check=False, stdin=subprocess.DEVNULL)
     assert shown.returncode == 2, shown.stderr
     assert shown.stderr.splitlines() == [f"vmconsole: cluster 'lab': {lesson}: {said}"]
+
+
+def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
+        tmp_path: Path) -> None:
+    case = tmp_path / "latin1"
+    shutil.copytree(CASES / "lost-network", case)
+    (case / "README").write_bytes("Noeud 1 tombé\n".encode("latin-1"))
+    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
+                            str(case)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]
