@@ -83,18 +83,44 @@ class AuditLog:
         """The records of the lines completed after byte `offset`, and the offset to
         pass next time (a line still being written waits for the next call). A file
         shorter than `offset` was replaced: it is read from its start."""
+        chunk = self.read_chunk(offset)
+        return chunk.records, chunk.offset
+
+    def read_chunk(self, offset: int = 0, line: int = 0) -> AuditChunk:
+        """Like `read_new`, also numbering the lines: `line` is the number of lines
+        before byte `offset` (0 at the start); the chunk says which lines were not
+        records (blank lines are not counted). A missing file is an empty chunk; OSError
+        for a file that cannot be read (a directory, no permission)."""
         try:
             with self.path.open("rb") as handle:
                 if handle.seek(0, os.SEEK_END) < offset:
-                    offset = 0
+                    offset, line = 0, 0
                 handle.seek(offset)
                 data = handle.read()
         except FileNotFoundError:
-            return [], 0
+            return AuditChunk([], 0, 0, [])
         complete = data[: data.rfind(b"\n") + 1]
-        records = [r for line in complete.decode("utf-8", "replace").splitlines()
-                   if (r := _parse(line)) is not None]
-        return records, offset + len(complete)
+        records: list[AuditRecord] = []
+        skipped: list[int] = []
+        lines = complete.decode("utf-8", "replace").split("\n")[:-1]
+        for number, text in enumerate(lines, start=line + 1):
+            record = _parse(text)
+            if record is not None:
+                records.append(record)
+            elif text.strip():
+                skipped.append(number)
+        return AuditChunk(records, offset + len(complete), line + len(lines), skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditChunk:
+    """What one read of the log found: its records, the byte offset and line count to
+    pass to the next read, and the 1-based numbers of the lines that are not records."""
+
+    records: list[AuditRecord]
+    offset: int
+    line: int
+    skipped: list[int]
 
 
 _TEXT_FIELDS = ("user", "role", "source", "cluster", "target", "operation", "result")

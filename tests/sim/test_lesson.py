@@ -4,6 +4,8 @@ in upstream's format) held against their log.expect, and a teacher's TOML lesson
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from vmconsole.backends.sim.ha_testrun import compare
 from vmconsole.config import SimCluster
 
 CASES = Path(__file__).parent / "ha_cases"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("case", ["lost-network", "restricted-comes-back"])
@@ -83,3 +86,32 @@ def test_a_lesson_with_hidden_characters_or_stray_nodes_is_refused(tmp_path: Pat
     lesson.write_text(LESSON.replace('node = "node2"', 'node = "node9"'))
     with pytest.raises(InvalidInput, match="vm:101 on node9"):
         SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b'name = "caf\xe9"\nnodes = 3\n', "not UTF-8 text (byte 0xe9 on line 1)"),
+    (b'description = "a lesson without its name"\nnodes = 3\n',
+     "bad lesson: the key 'name' is missing"),
+])
+def test_a_lesson_file_the_demo_cannot_use_is_one_line_and_exit_2(
+        tmp_path: Path, content: bytes, said: str) -> None:
+    lesson = tmp_path / "lesson.toml"
+    lesson.write_bytes(content)
+    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
+                            str(lesson)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stderr.splitlines() == [f"vmconsole: cluster 'lab': {lesson}: {said}"]
+
+
+def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
+        tmp_path: Path) -> None:
+    case = tmp_path / "latin1"
+    shutil.copytree(CASES / "lost-network", case)
+    (case / "README").write_bytes("Noeud 1 tombé\n".encode("latin-1"))
+    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
+                            str(case)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]

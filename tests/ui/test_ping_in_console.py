@@ -78,3 +78,19 @@ async def test_an_offline_migration_of_a_stopped_guest_starts_no_monitor(console
         assert any(e.kind == "migration_started" for e in c.backend.events())
         panel = c.app.query_one(PingPanel)
         assert panel.session is None and not panel.has_class("visible")
+
+
+async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/9000"))
+        await pilot.press("w")
+        await c.app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in c.app._notifications]
+        assert "debian12-template: a template does not run: nothing to ping" in messages
+        assert panel.session is None and not list(panel.watches), "a template was probed"
+        assert not panel.has_class("visible")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from textual.widgets import RichLog
+from textual.widgets import RichLog, Static
 
-from vmconsole.backends.base import FaultKind
+from vmconsole.backends.base import FaultKind, HASettings
+from vmconsole.model import HARequest
 from vmconsole.session import Role, Session
+from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -211,3 +213,49 @@ async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_facto
         (record,) = c.app.audit.read()
         assert record.operation == "fault_tolerance"
         assert record.result.startswith("error: fault tolerance needs a dedicated")
+
+
+def palette_titles(app) -> list[str]:
+    """What Ctrl+P offers on the main screen (the app's system commands)."""
+    return [command.title for command in app.get_system_commands(app.screen)]
+
+
+async def test_a_viewer_is_offered_no_change_to_the_shared_cluster(console_factory):
+    c = console_factory(session=Session("pupil", Role.VIEWER))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "qemu/100"))
+        titles = palette_titles(c.app)
+        assert "HA status" in titles and "CRS: balancing plan" in titles  # readings stay
+        changes = [t for t in titles if t.startswith(("CRS: apply", "Fault tolerance:",
+                                                      "Scenario: "))]
+        assert changes == [], f"a viewer is offered {changes}"
+    admin = console_factory(session=Session("teacher", Role.ADMIN))
+    async with admin.app.run_test(size=(120, 40)) as pilot:
+        await settle(admin, pilot)
+        titles = palette_titles(admin.app)
+        assert "CRS: apply the best recommendation" in titles
+        assert "Fault tolerance: protect the selected VM" in titles
+
+
+async def test_applying_the_crs_recommendation_asks_first(console_factory):
+    c = console_factory()
+    c.backend.set_crs("static")
+    c.backend.ha_set("qemu/103", HASettings(request=HARequest.STARTED))  # test1 on pve1
+    c.backend.ha_set("lxc/201", HASettings(request=HARequest.STARTED))  # proxy1 on pve2
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot, polls=6, advance=10.0)
+        await palette(c, pilot, "CRS: apply the best recommendation")
+        assert isinstance(c.app.screen, ConfirmScreen), "a guest moved without a question"
+        question = " ".join(str(s.render()) for s in c.app.screen.query(Static))
+        assert "Migrate" in question
+        await pilot.press("n")
+        await settle(c, pilot, polls=6, advance=10.0)
+        assert list(c.app.audit.read()) == []
+        assert c.loop.poller.inventory.guest("lxc/201").node == "pve2"
+        await palette(c, pilot, "CRS: apply the best recommendation")
+        await pilot.press("y")
+        await settle(c, pilot, polls=6, advance=10.0)
+        (record,) = c.app.audit.read()
+        assert (record.operation, record.result) == ("crs_apply", "done")
+        assert c.loop.poller.inventory.guest("lxc/201").node == "pve3"

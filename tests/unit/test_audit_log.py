@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,37 @@ def test_a_malformed_record_hides_only_itself(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "alice" in shown.stdout and "bob" in shown.stdout
     assert "mallory" not in shown.stdout and "Traceback" not in shown.stderr
+
+
+def audit_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vmconsole", "audit", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False, env=env)
+
+
+def test_skipped_lines_are_counted_on_stderr_and_the_records_printed_as_before(
+        tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append(_record("alice"))
+    clean = audit_cli("--log", str(log.path))
+    with log.path.open("ab") as handle:
+        for junk in (b"not json\n", b"\n", b'{"user": ["not", "text"]}\n', b"\xff\xfe\n"):
+            handle.write(junk)
+    log.append(_record("bob"))
+    with log.path.open("ab") as handle:
+        handle.write(b"[1, 2]\n")
+    shown = audit_cli("--log", str(log.path))
+    assert shown.returncode == 0
+    lines = shown.stdout.splitlines()
+    assert lines[0] == clean.stdout.splitlines()[0] and "bob" in lines[1] and len(lines) == 2
+    assert shown.stderr == (f"vmconsole audit: 4 lines of {log.path} are not audit "
+                            "records and were skipped (lines 2, 4, 5, 7)\n")
+    assert clean.stderr == ""
+
+
+def test_a_directory_as_the_log_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    for shown in (audit_cli("--log", str(tmp_path)),
+                  audit_cli(env={**os.environ, "VMCONSOLE_AUDIT_LOG": str(tmp_path)})):
+        assert shown.returncode == 2, shown.stderr
+        assert shown.stderr == (f"vmconsole audit: {tmp_path} is a directory, not an audit "
+                                "log (--log or VMCONSOLE_AUDIT_LOG names the file)\n")
+        assert shown.stdout == ""

@@ -9,10 +9,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from vmconsole.audit import AuditLog, AuditRecord, default_audit_path, matches
+from vmconsole.audit import AuditChunk, AuditLog, AuditRecord, default_audit_path, matches
 from vmconsole.text import visible
 
 FOLLOW_INTERVAL = 0.5  # seconds between looks at the file with --follow
+SHOWN_LINES = 5  # line numbers named in the warning about lines that are not records
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,28 +45,50 @@ def format_record(record: AuditRecord) -> str:
             f"{visible(record.result, limit=None)}{task}")
 
 
+def skipped_warning(path: Path, lines: list[int]) -> str:
+    """The stderr line for lines of the log that are not records (torn, edited by hand):
+    how many, and the numbers of the first few."""
+    shown = ", ".join(str(n) for n in lines[:SHOWN_LINES])
+    more = ", ..." if len(lines) > SHOWN_LINES else ""
+    place = visible(path, limit=None)
+    if len(lines) == 1:
+        return (f"vmconsole audit: 1 line of {place} is not an audit record and was "
+                f"skipped (line {shown})")
+    return (f"vmconsole audit: {len(lines)} lines of {place} are not audit records and "
+            f"were skipped (lines {shown}{more})")
+
+
 def run(args: argparse.Namespace) -> int:
     log = AuditLog(Path(args.log).expanduser() if args.log else default_audit_path())
+    where = visible(log.path, limit=None)
+    if log.path.is_dir():
+        print(f"vmconsole audit: {where} is a directory, not an audit log (--log or "
+              "VMCONSOLE_AUDIT_LOG names the file)", file=sys.stderr)
+        return 2
     if not args.follow and not log.path.exists():
-        print(f"vmconsole audit: no audit log yet at {visible(log.path, limit=None)}",
-              file=sys.stderr)
+        print(f"vmconsole audit: no audit log yet at {where}", file=sys.stderr)
         return 0
 
-    def show(records: list[AuditRecord]) -> None:
-        for record in records:
+    def show(chunk: AuditChunk) -> None:
+        for record in chunk.records:
             if matches(record, args.user, args.target):
                 line = json.dumps(asdict(record), sort_keys=True) if args.json else (
                     format_record(record))
                 print(line, flush=True)
+        if chunk.skipped:
+            print(skipped_warning(log.path, chunk.skipped), file=sys.stderr, flush=True)
 
-    records, offset = log.read_new(0)
-    show(records)
-    if not args.follow:
-        return 0
     try:
-        while True:
+        chunk = log.read_chunk()
+        show(chunk)
+        while args.follow:
             time.sleep(FOLLOW_INTERVAL)
-            records, offset = log.read_new(offset)
-            show(records)
+            chunk = log.read_chunk(chunk.offset, chunk.line)
+            show(chunk)
     except KeyboardInterrupt:
         return 0
+    except OSError as exc:
+        print(f"vmconsole audit: cannot read {where}: {visible(exc.strerror or exc)}",
+              file=sys.stderr)
+        return 2
+    return 0

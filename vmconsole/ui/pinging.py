@@ -40,13 +40,17 @@ AUTO_DURATION = 900.0
 
 
 def probe_target(loop: PollLoop, guest: Guest) -> ProbeTarget:
-    """How to probe a guest of this cluster; ProbeError when there is no way."""
+    """How to probe a guest of this cluster; ProbeError when there is no way: a template
+    (it never runs: its probes would all be lost, a false outage), or a guest the backend
+    knows no address of where probes go by ICMP."""
     backend = loop.backend
+    if guest.template:
+        raise ProbeError(f"{guest.name}: a template does not run: nothing to ping")
     if isinstance(backend, SupportsProbe):
         return ProbeTarget.sim(backend, guest.id, guest.name)
     if not guest.ip:
-        raise ProbeError(f"{guest.name}: the backend reports no IP address "
-                         "(type one into the ping panel)")
+        raise ProbeError(f"{guest.name}: the backend reports no IP address: nothing to "
+                         "ping (W pings an address you type)")
     netns = backend.probe_netns if isinstance(backend, SupportsProbeNamespace) else None
     return ProbeTarget.icmp(guest.ip, netns=netns, name=guest.name)
 
@@ -118,12 +122,12 @@ class PingFeatures(ConsoleBase):
     def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None,
                     why: str = "ping", task: str | None = None) -> Watch | None:
         panel = self.query_one(PingPanel)
-        self.show_ping(True)
         try:
             target = probe_target(self.loops[cluster], guest)
         except ProbeError as exc:
             self.notify(str(exc), title="Ping", severity="warning")
             return None
+        self.show_ping(True)
         return panel.start(target, duration=duration, cluster=cluster, guest=guest.id,
                            why=why, task=task)
 

@@ -25,6 +25,7 @@ from vmconsole.backends.base import (
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.screens.faults import FaultChoice, FaultScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
@@ -207,12 +208,16 @@ class TeachingFeatures(ConsoleBase):
         if loop is None or not isinstance(loop.backend, SupportsScenarios):
             return
         backend = loop.backend
-        for name, description in backend.scenarios():
-            yield SystemCommand(f"Scenario: {name}", description,
-                                partial(self._start_scenario, loop, name))
-        yield SystemCommand("Scenario: back to the classic lab",
-                            "The three-node demo cluster as it opens",
-                            partial(self._start_scenario, loop, None))
+        # Changes to the cluster the class shares are offered only to whom may make them
+        # (an admin): a viewer is offered no operation; the readings stay for everyone.
+        admin = self.session.role.may_inject_faults()
+        if admin:
+            for name, description in backend.scenarios():
+                yield SystemCommand(f"Scenario: {name}", description,
+                                    partial(self._start_scenario, loop, name))
+            yield SystemCommand("Scenario: back to the classic lab",
+                                "The three-node demo cluster as it opens",
+                                partial(self._start_scenario, loop, None))
         yield SystemCommand("Scenario summary", "What the running scenario has measured",
                             partial(self._scenario_summary, loop))
         if isinstance(backend, SupportsHAAdmin):
@@ -223,9 +228,10 @@ class TeachingFeatures(ConsoleBase):
             yield SystemCommand("CRS: balancing plan", "Node loads, the imbalance and the "
                                 "recommended moves with their gain", partial(
                                     self._read_lines, "CRS plan", backend.crs_plan))
-            yield SystemCommand("CRS: apply the best recommendation", "Migrate one HA "
-                                "service as the plan says", partial(self._crs_apply, loop))
-        if isinstance(backend, SupportsFaultTolerance):
+            if admin:
+                yield SystemCommand("CRS: apply the best recommendation", "Migrate one HA "
+                                    "service as the plan says", partial(self._crs_apply, loop))
+        if admin and isinstance(backend, SupportsFaultTolerance):
             yield SystemCommand("Fault tolerance: protect the selected VM", "A shadow copy "
                                 "on another node, kept by checkpoints",
                                 partial(self._fault_tolerance, loop, True))
@@ -264,6 +270,7 @@ class TeachingFeatures(ConsoleBase):
         panel.add_lines([f"— {title} —", *(visible(line, None) for line in lines)])
 
     def _crs_apply(self, loop: PollLoop) -> None:
+        """Ask first (a guest moves, on the cluster the class shares), then migrate."""
         backend = loop.backend
         assert isinstance(backend, SupportsBalancing)
 
@@ -271,7 +278,15 @@ class TeachingFeatures(ConsoleBase):
             moved = backend.crs_apply(1)
             return "one HA service migrates" if moved else "nothing to balance"
 
-        self._teach(loop, "cluster", "crs_apply", {}, change)
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._teach(loop, "cluster", "crs_apply", {}, change)
+
+        self.push_screen(ConfirmScreen(
+            "CRS: apply the best recommendation",
+            "Migrate the HA service the balancing plan recommends to its new node?",
+            "Its guest moves while it runs, on the cluster every console of the class "
+            "shares. \"CRS: balancing plan\" shows the move first.", "Migrate"), answered)
 
     def _fault_tolerance(self, loop: PollLoop, enable: bool) -> None:
         backend = loop.backend

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.text import visible
+from vmconsole.textfile import UnreadableFile, read_utf8
 
 # The test harness (src/PVE/HA/Sim/TestHardware.pm): a loop of at least 20 s runs every
 # node's CRM and LRM once; a new line of the cmdlist is taken every fifth loop.
@@ -76,10 +77,18 @@ class HATestCase:
     affinity: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
 
 
+def _text(path: Path) -> str:
+    """A file of the test directory as UTF-8 text; InvalidInput naming it otherwise."""
+    try:
+        return read_utf8(path)
+    except UnreadableFile as exc:
+        raise InvalidInput(f"{path}: {exc.reason}", {path.name: exc.reason}) from exc
+
+
 def _json(path: Path) -> object:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        return json.loads(_text(path))
+    except ValueError as exc:
         raise InvalidInput(f"{path.name}: {exc}", {path.name: str(exc)}) from exc
 
 
@@ -227,10 +236,10 @@ def read_testdir(path: Path) -> HATestCase:
                                 d.get("group"), int(d.get("max_restart", 1)),
                                 int(d.get("max_relocate", 1)),
                                 str(d.get("failback", 1)) not in ("0", "False")))
-    groups = parse_groups((path / "groups").read_text()) if (path / "groups").is_file() else []
+    groups = parse_groups(_text(path / "groups")) if (path / "groups").is_file() else []
     affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():
-        groups += parse_rules((path / "rules_config").read_text(), problems, affinity)
+        groups += parse_rules(_text(path / "rules_config"), problems, affinity)
     problems += [f"file {name}" for name in UNSUPPORTED_FILES if (path / name).exists()]
     policy = "conditional"
     if (path / "datacenter.cfg").is_file():
@@ -245,7 +254,7 @@ def read_testdir(path: Path) -> HATestCase:
         problems.append("a manager_status to start from")
     expected = None
     if (path / "log.expect").is_file():
-        expected, _ = parse_log((path / "log.expect").read_text())
-    readme = (path / "README").read_text() if (path / "README").is_file() else ""
+        expected, _ = parse_log(_text(path / "log.expect"))
+    readme = _text(path / "README") if (path / "README").is_file() else ""
     return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
                       readme.strip(), policy, affinity)

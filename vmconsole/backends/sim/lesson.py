@@ -56,6 +56,7 @@ from vmconsole.backends.sim.scenarios import Scenario, Step
 from vmconsole.backends.sim.state import HAGroup, HAResource
 from vmconsole.model import GuestKind, HARequest, HAState
 from vmconsole.text import visible
+from vmconsole.textfile import UnreadableFile, read_utf8
 
 QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
 _REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
@@ -313,7 +314,11 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
         for config_id in [*data.get("groups", {}), *data.get("rules", {})]:
             if not CONFIG_ID.match(str(config_id)):
                 raise ValueError(f"'{visible(config_id)}' is not a group or rule name")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except KeyError as exc:  # a required key: the lesson's name, a step's "at" or "do"...
+        key = visible(exc.args[0] if exc.args else exc)
+        raise InvalidInput(f"{source}: bad lesson: the key '{key}' is missing",
+                           {"scenario": f"missing key {key}"}) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"{source}: bad lesson ({exc!r})", {"scenario": str(exc)}) from exc
     if not named:
         if services or groups or affinity:
@@ -340,8 +345,10 @@ def load_lesson(path: Path) -> Scenario:
     if path.is_dir():
         return testcase_scenario(read_testdir(path))[0]
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_utf8(path))
+    except UnreadableFile as exc:
+        raise InvalidInput(f"{path}: {exc.reason}", {"scenario": exc.reason}) from exc
+    except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path}: {exc}", {"scenario": str(exc)}) from exc
     return _lesson(data, str(path))
 

@@ -1,0 +1,30 @@
+"""`w` on a libvirt guest whose address the backend does not know (the test driver has
+no guest agent): refused by name, no measurement of probes that go nowhere."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+from tests.ui_ops.helpers import act, show_guest
+from vmconsole.audit import AuditLog
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.session import Role, Session
+from vmconsole.ui.app import VMConsoleApp
+from vmconsole.ui.widgets.ping_panel import PingPanel
+
+
+async def test_w_on_a_guest_with_no_address_is_refused(cluster, tmp_path):
+    loop = PollLoop(Poller(cluster, interval=1.0))
+    app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
+                       audit=AuditLog(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        guest = await show_guest(pilot, loop, "web1")
+        assert guest.ip is None
+        await act(pilot, "w")
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("web1: the backend reports no IP address: nothing to ping")
+                   for m in messages), messages
+        panel = app.query_one(PingPanel)
+        assert panel.session is None and not panel.has_class("visible")
