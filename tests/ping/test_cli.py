@@ -82,3 +82,10 @@ def test_an_address_with_terminal_escapes_is_echoed_escaped():
     assert result.returncode == 2
     assert "\\x1b]0;owned\\x07web\\u202e" in result.stderr
     assert not any(c in result.stderr for c in ("\x1b", "\x07", "\u202e"))
+
+
+def test_an_address_with_a_newline_or_of_5000_characters_is_one_short_line():
+    for hostile in ("a\nb", "x" * 5000):
+        result = vmconsole("ping", hostile, "--count", "1")
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and len(result.stderr) < 400, result.stderr

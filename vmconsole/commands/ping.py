@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vmconsole.text import visible_lines
+from vmconsole.text import visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+ERROR_LIMIT = 300  # characters: an error names the address, not all of a hostile one
+
+
 def _fail(message: str) -> int:
-    print(f"vmconsole ping: {visible_lines(message)}", file=sys.stderr)
+    """One line on stderr, exit 2: the message may quote the user's address, so its
+    line breaks are escaped too, and a huge address is cut."""
+    print(f"vmconsole ping: {visible(message, ERROR_LIMIT)}", file=sys.stderr)
     return 2
 
 
