@@ -16,7 +16,7 @@ from vmconsole import __version__, commands
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmconsole",
-        description="A keyboard-driven console for libvirt and Proxmox VE clusters. "
+        description="A keyboard-driven console for libvirt, Proxmox VE and vCenter clusters. "
         "With no configuration it opens a simulated three-node cluster.",
     )
     parser.add_argument("--version", action="version", version=f"vmconsole {__version__}")
