@@ -213,3 +213,18 @@ async def test_a_key_pressed_twice_while_its_form_loads_opens_one_form(console):
         await settle(pilot)
         assert isinstance(c.app.screen, MigrateForm)
         assert sum(isinstance(s, MigrateForm) for s in c.app.screen_stack) == 1
+
+
+async def test_a_field_error_quoting_a_huge_value_is_cut(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "H")
+        form = c.app.screen
+        assert isinstance(form, HAForm)
+        form.query_one("#nodes", Input).value = "x" * 5000
+        form.query_one("#nodes", Input).focus()
+        await act(pilot, "enter")
+        shown = str(form.query_one("#error-nodes", Static).render())
+        assert shown.startswith("no node xxx") and shown.endswith("…")
+        assert len(shown) <= 200

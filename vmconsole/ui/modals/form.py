@@ -47,6 +47,11 @@ FormScreen #buttons > Button { margin-left: 2; }
 """
 
 
+# Characters per line of an error: a reason may quote what was typed (5,000 characters
+# pasted in a field), which must not push the form's buttons off the screen.
+ERROR_LINE_LIMIT = 200
+
+
 class FormCheckbox(Checkbox, inherit_bindings=False):
     """A form's checkbox: Space toggles it; Enter submits the form, as in every other
     field (Textual's Checkbox toggles on Enter too, so Enter meant to submit un-ticked
@@ -125,13 +130,13 @@ class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
         for name, reason in errors.items():
             boxes = self.query(f"#error-{name}")
             if boxes:
-                boxes.first(Static).update(Content(visible_lines(reason)))
+                boxes.first(Static).update(Content(visible_lines(reason, ERROR_LINE_LIMIT)))
                 boxes.first().add_class("shown")
             else:
                 leftover.append(f"{name}: {reason}")
         text = "\n".join(([message] if message else []) + leftover)
         form_error = self.query_one("#form-error", Static)
-        form_error.update(Content(visible_lines(text)))
+        form_error.update(Content(visible_lines(text, ERROR_LINE_LIMIT)))
         form_error.set_class(bool(text), "shown")
         if errors:
             first = next(iter(errors))
