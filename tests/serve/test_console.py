@@ -137,3 +137,15 @@ async def test_a_guest_named_with_escapes_sends_no_escape_to_any_student(keys, l
         await server.stop(timeout=10.0)
         loop.stop(timeout=2.0)
         backend.close()
+
+
+async def test_a_served_console_keeps_the_servers_theme_warnings_to_its_log(
+        served: Running, tmp_path: Path) -> None:
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "broken.toml").write_bytes(b'name = "caf\xe9"\n')
+    async with await served.connect() as conn:
+        term = await open_terminal(conn)
+        await term.wait_for("pve1")
+        await term.settle(1.0)
+        assert "broken.toml" not in term.text and "Theme" not in term.notifications

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from textual import on
@@ -39,6 +40,8 @@ from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log", "#teaching"))
 
+
+log = logging.getLogger(__name__)
 
 class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
@@ -105,8 +108,11 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         self.theme = self._requested_theme
         self._apply_keymap()
         for problem in self._theme_problems:
-            self.notify(visible_lines(problem), title="Theme", severity="warning", timeout=8,
-                        markup=False)
+            if self.session.source == "local":
+                self.notify(visible_lines(problem), title="Theme", severity="warning",
+                            timeout=8, markup=False)
+            else:  # the server's own files and paths are its admin's, not every student's
+                log.warning("theme: %s", visible_lines(problem))
         tree = self.query_one(ClusterTree)
         tree.restyle(self.theme_variables)
         tree.focus()
