@@ -14,7 +14,8 @@ from pathlib import Path
 
 import libvirt
 
-from vmconsole.backends.libvirt.metadata import NAMESPACE, GuestMeta, meta_xml
+from vmconsole.backends.libvirt.metadata import NAMESPACE, GuestMeta
+from vmconsole.lab.guests import domain_head
 from vmconsole.lab.initramfs import UDHCPC_SCRIPT
 from vmconsole.lab.layout import (
     CONTAINER_MEMORY_MIB,
@@ -61,16 +62,7 @@ def build_rootfs(dest: Path) -> None:
 
 def container_xml(name: str, mac: str, rootfs: Path, meta: GuestMeta,
                   ip: str | None = None) -> str:
-    root = ET.Element("domain", {"type": "lxc"})
-    ET.SubElement(root, "name").text = name
-    ET.SubElement(root, "memory", {"unit": "MiB"}).text = str(CONTAINER_MEMORY_MIB)
-    ET.SubElement(root, "vcpu").text = "1"
-    if not meta.empty:
-        metadata = ET.SubElement(root, "metadata")
-        element = ET.fromstring(meta_xml(meta))
-        for node in element.iter():
-            node.tag = f"{{{NAMESPACE}}}{node.tag}"
-        metadata.append(element)
+    root = domain_head("lxc", name, CONTAINER_MEMORY_MIB, meta)
     os_el = ET.SubElement(root, "os")
     ET.SubElement(os_el, "type", {"arch": "x86_64"}).text = "exe"
     ET.SubElement(os_el, "init").text = "/sbin/init"

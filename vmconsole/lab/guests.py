@@ -28,11 +28,12 @@ POOL = "lab-images"
 TEMPLATE_MAC = "52:54:00:77:ff:01"
 
 
-def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
-               cmdline_extra: str = "", volume: str | None = None) -> str:
-    root = ET.Element("domain", {"type": "qemu"})  # TCG: KVM does not work here
+def domain_head(driver: str, name: str, memory_mib: int, meta: GuestMeta) -> ET.Element:
+    """A lab domain's `<domain type=driver>` with its name, memory (MiB), one vCPU and
+    the console's metadata (libvirt's <metadata>, in the console's namespace)."""
+    root = ET.Element("domain", {"type": driver})
     ET.SubElement(root, "name").text = name
-    ET.SubElement(root, "memory", {"unit": "MiB"}).text = str(GUEST_MEMORY_MIB)
+    ET.SubElement(root, "memory", {"unit": "MiB"}).text = str(memory_mib)
     ET.SubElement(root, "vcpu").text = "1"
     if not meta.empty:
         metadata = ET.SubElement(root, "metadata")
@@ -40,6 +41,12 @@ def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
         for node in element.iter():
             node.tag = f"{{{NAMESPACE}}}{node.tag}"
         metadata.append(element)
+    return root
+
+
+def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
+               cmdline_extra: str = "", volume: str | None = None) -> str:
+    root = domain_head("qemu", name, GUEST_MEMORY_MIB, meta)  # TCG: KVM does not work here
     os_el = ET.SubElement(root, "os")
     ET.SubElement(os_el, "type", {"arch": "x86_64", "machine": "pc"}).text = "hvm"
     ET.SubElement(os_el, "kernel").text = str(kernel)
