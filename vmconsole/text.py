@@ -21,6 +21,20 @@ ELLIPSIS = "…"
 NAME_LIMIT = 128
 
 
+#: Printable by Python's rule, yet drawn as nothing: the Default_Ignorable_Code_Point
+#: characters that are letters or combining marks, not format characters (Unicode's
+#: DerivedCoreProperties.txt: the Hangul fillers, the combining grapheme joiner, the
+#: Khmer inherent vowels, the Mongolian and generic variation selectors), and the blank
+#: braille cell. "web1" followed by one of them looks like "web1" on every terminal.
+_BLANK_GLYPHS = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800,
+     0x3164, 0xFFA0, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+
+
+def _shows(char: str) -> bool:
+    return char.isprintable() and ord(char) not in _BLANK_GLYPHS
+
+
 def _escape(char: str) -> str:
     named = _NAMED.get(char)
     if named is not None:
@@ -41,16 +55,17 @@ def visible(text: object, limit: int | None = NAME_LIMIT) -> str:
     glyph (Unicode Standard Annex #44): controls (Cc: C0, DEL, C1), format characters
     (Cf: bidi overrides and isolates, zero-width space and joiners, BOM), surrogates,
     private use, unassigned, line and paragraph separators, and every space but U+0020,
-    which would pass for it. ESC is shown as ``\\x1b``, RIGHT-TO-LEFT OVERRIDE as
-    ``\\u202e``, a newline as ``\\n``.
+    which would pass for it; and the few printable characters drawn as nothing
+    (`_BLANK_GLYPHS`: U+3164 HANGUL FILLER, variation selectors). ESC is shown as
+    ``\\x1b``, RIGHT-TO-LEFT OVERRIDE as ``\\u202e``, a newline as ``\\n``.
     The result is cut to `limit` characters (None: no limit), the last being an ellipsis.
     Markup is not escaped: show the result through rich `Text` or Textual `Content`,
     never through a markup parser. Non-string values are formatted with `str()` first.
     """
     raw = text if isinstance(text, str) else str(text)
-    # The common case, a plain printable name, is returned as it is without a copy.
-    shown = raw if raw.isprintable() else "".join(
-        c if c.isprintable() else _escape(c) for c in raw)
+    # The common case, a plain ASCII name, is returned as it is without a copy.
+    shown = raw if raw.isascii() and raw.isprintable() else "".join(
+        c if _shows(c) else _escape(c) for c in raw)
     if limit is not None and len(shown) > limit:
         return shown[: max(limit - 1, 0)] + ELLIPSIS
     return shown

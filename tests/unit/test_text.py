@@ -18,6 +18,10 @@ from vmconsole.text import ELLIPSIS, visible, visible_lines
     ("two\nlines", "two\\nlines"),
     ("back\\slash", "back\\slash"),
     ("日本語 ü", "日本語 ü"),
+    ("web1\u3164", "web1\\u3164"),  # Hangul filler: a letter drawn as a blank
+    ("web\u034f1", "web\\u034f1"),  # combining grapheme joiner
+    ("\u2800", "\\u2800"),  # blank braille cell
+    ("web1\U000e0100", "web1\\U000e0100"),  # variation selector 17
 ])
 def test_hidden_characters_are_escaped(raw: str, shown: str) -> None:
     assert visible(raw) == shown

@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
 DEFAULT_THEME = "vmconsole-dark"
@@ -48,7 +49,8 @@ def theme_from_toml(text: str, origin: str) -> Theme:
     name = data["name"]
     # The name is shown by Textual's theme picker (Ctrl+P, Theme) as is: it must be plain
     # text that fits a line, so no controls or escapes, no markup brackets.
-    if not name or len(name) > NAME_LIMIT or not name.isprintable() or set(name) & set("[]"):
+    if (not name or len(name) > NAME_LIMIT or visible(name, None) != name
+            or set(name) & set("[]")):
         raise ValueError(f"{origin}: 'name' must be 1 to {NAME_LIMIT} printable "
                          "characters without [ or ]")
     for key in _COLOR_FIELDS:
