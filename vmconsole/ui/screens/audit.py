@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import time
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
-from vmconsole.text import visible
+from vmconsole.text import NAME_LIMIT, visible
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
-COLUMNS = ("Time", "User", "Role", "Source", "Cluster", "Target", "Operation", "Result",
+# What was done to what, and how it ended, first: at 80 columns the later ones are
+# reached by scrolling sideways (left/right).
+COLUMNS = ("Time", "User", "Target", "Operation", "Result", "Role", "Source", "Cluster",
            "Task")
 REREAD_SECONDS = 1.0
 # The newest records kept on screen (`vmconsole audit` prints them all): a filter change
@@ -44,6 +47,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         self._records: list[AuditRecord] = []
         self._offset = -1  # nothing read yet
         self._initial = (user, target)
+        self._rows: list[AuditRecord] = []  # the record shown on each row of the table
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Audit log: {visible(self.audit_log.path, limit=None)}"),
@@ -95,6 +99,11 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     def _filter_changed(self) -> None:
         self._show()
 
+    @on(DataTable.RowSelected)
+    def _open_record(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row: the record whole, however wide its fields."""
+        self.app.push_screen(AuditRecordScreen(self._rows[event.cursor_row]))
+
     @on(Input.Submitted)
     def _filter_done(self) -> None:
         self.query_one(DataTable).focus()
@@ -105,6 +114,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     def _show(self) -> None:
         """Fill the table anew with the records that pass the filters."""
         self.query_one(DataTable).clear()
+        self._rows = []
         self._append(self._records)
 
     def _append(self, records: list[AuditRecord]) -> None:
@@ -114,6 +124,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             for record in records:
                 if matches(record, user, target):
                     table.add_row(*_cells(record))
+                    self._rows.append(record)
             if table.row_count:
                 table.move_cursor(row=table.row_count - 1)
         shown = sum(1 for r in self._records if matches(r, user, target))
@@ -122,10 +133,40 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             f"({visible(self.audit_log.path, limit=None)})"))
 
 
-def _cells(record: AuditRecord) -> tuple[Text, ...]:
+class AuditRecordScreen(ModalScreen[None]):
+    """One audit record with every field, its parameters too (secrets are starred when
+    the record is written)."""
+
+    DEFAULT_CSS = """
+    AuditRecordScreen { align: center middle; }
+    AuditRecordScreen > VerticalScroll {
+        width: 90%; max-width: 110; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="audit.record.close")]
+
+    def __init__(self, record: AuditRecord) -> None:
+        super().__init__()
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for name, cell in zip(COLUMNS, _cells(self.record, limit=None), strict=True):
+            table.add_row(name, cell)
+        for key, value in self.record.parameters.items():
+            table.add_row(Text(visible(key)), Text(visible(value, limit=None)))
+        with VerticalScroll() as frame:
+            frame.border_title = "Audit record"
+            yield Static(table)
+
+
+def _cells(record: AuditRecord, limit: int | None = NAME_LIMIT) -> tuple[Text, ...]:
     # Text, not str: a DataTable reads a str as markup, and a result may hold a "[".
     # Every field made visible and cut: one record must not forge or hide another.
-    return tuple(Text(visible(value)) for value in (
+    return tuple(Text(visible(value, limit)) for value in (
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time)), record.user,
-        record.role, record.source, record.cluster, record.target, record.operation,
-        record.result, record.task_id or ""))
+        record.target, record.operation, record.result, record.role, record.source,
+        record.cluster, record.task_id or ""))

@@ -1,0 +1,43 @@
+"""The audit screen on an 80x24 terminal: what was done and how it ended are on screen
+without scrolling, however long the user and the source of a record are."""
+
+from __future__ import annotations
+
+import pyte
+
+from tests.ui_ops.helpers import on_guest, wait_until
+from vmconsole.audit import AuditRecord
+from vmconsole.ui.screens.audit import AuditRecordScreen, AuditScreen
+
+
+def screen_lines(app) -> list[str]:
+    """The 80x24 screen as a terminal shows it after a full repaint."""
+    update = app.screen._compositor.render_full_update()
+    terminal = pyte.Screen(80, 24)
+    pyte.Stream(terminal).feed(update.render_segments(app.console))
+    return terminal.display
+
+
+async def test_operation_and_result_come_first_and_enter_shows_the_record_whole(
+        console, audit):
+    audit.append(AuditRecord(
+        user="teacher-with-a-long-name", role="operator",
+        source="ssh:2001:db8:4006:812::200e:51234", cluster="course-lab-cluster",
+        target="qemu/100", operation="start", result="refused: web1 is running already"))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await pilot.press("a")
+        assert isinstance(c.app.screen, AuditScreen)
+        await wait_until(pilot, lambda: any("start" in line for line in screen_lines(c.app)),
+                         10, "the record on screen")
+        [row] = [line for line in screen_lines(c.app) if "teacher" in line]
+        assert "start" in row and "refused" in row
+        assert "2001:db8" not in row  # the source is further right: Enter shows it
+        await pilot.press("enter")
+        assert isinstance(c.app.screen, AuditRecordScreen)
+        await wait_until(pilot, lambda: any("2001:db8:4006:812::200e:51234" in line
+                                            for line in screen_lines(c.app)),
+                         10, "the whole source in the record's view")
+        await pilot.press("escape")
+        assert isinstance(c.app.screen, AuditScreen)
