@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -51,17 +52,25 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(expand=True, box=None, header_style="bold")
-        table.add_column("Key", no_wrap=True)
-        table.add_column("Does")
-        table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True)
-        context = None
+        # One table per context, its name as the title: a name in the Key column would
+        # widen it for every row (at 80 columns the descriptions got a third of the line).
+        # The same widths for every table, so the columns line up down the screen.
+        key_width = max((len(visible(row.keys)) for row in self.rows), default=3)
+        id_width = max((len(visible(row.binding_id)) for row in self.rows), default=2)
+        tables: dict[str, Table] = {}
         for row in self.rows:
-            if row.context != context:
-                context = row.context
-                table.add_row(Text(context.capitalize(), style="bold underline"), "", "")
+            table = tables.get(row.context)
+            if table is None:
+                table = tables[row.context] = Table(
+                    title=Text(visible(row.context.capitalize()), style="bold underline"),
+                    title_justify="left", expand=True, box=None, header_style="bold",
+                    show_header=not tables)
+                table.add_column("Key", no_wrap=True, width=key_width)
+                table.add_column("Does", ratio=1)
+                table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True,
+                                 width=max(id_width, len("Id (for [keys])")))
             table.add_row(Text(visible(row.keys)), Text(visible(row.description)),
                           Text(visible(row.binding_id)))
         with VerticalScroll():
             yield Static(Text(HELP_INTRO), classes="intro")
-            yield Static(table)
+            yield Static(Group(*tables.values()))
