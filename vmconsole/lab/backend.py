@@ -29,6 +29,9 @@ class LabBackend(LibvirtBackend):
     def __init__(self, cfg: LibvirtCluster) -> None:
         super().__init__(cfg)
         self.lab_dir = Path(cfg.lab_dir or "")
+        # Every poll refreshes each node's `san` pool: a node that lost its path to the
+        # target has libvirt stop the pool, and shows so (Node.storage_down) at once.
+        self.checked_pools = frozenset({SAN_POOL})
 
     @property
     def capabilities(self) -> Capabilities:
