@@ -49,6 +49,7 @@ from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: 
 from vmconsole.lab.faults import LabFault  # noqa: E402
 from vmconsole.lab.layout import CT_TEMPLATE, TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers, http_page  # noqa: E402
+from vmconsole.lab.shell import in_netns  # noqa: E402
 from vmconsole.model import GuestKind, GuestStatus, NodeStatus  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
@@ -360,9 +361,17 @@ def test_fail_a_node_from_the_console_and_restore_it(lab):
         (san_pve2,) = [s for s in on_pve2.storages if s.name == "san" and s.node == "pve2"]
         assert 0 < san_pve2.used < san_pve2.total == 12 * 256 * 1024**2
         assert until("vm1 answers", lambda: answers("10.77.0.11"), 60)
+        # a container runs on pve2 too: the power cut takes it with the VMs
+        ct_web = next(g for g in on_pve2.guests_on("pve2") if g.name == "ct-web")
+        assert wait(backend, backend.start(ct_web.id)).status is TaskStatus.OK
+        ct_mac = _mac(backend.host_named("pve2", containers=True), "ct-web")
+        ct_ip = until("ct-web leases", lambda: dhcp.lease_of(lab["layout"], ct_mac), 60)
+        assert until("ct-web answers", lambda: answers(ct_ip), 30)
         backend.inject_fault("pve2", FaultKind.POWER_OFF)
-        assert cgroups.pids_in("pve2") == set()  # libvirtd and QEMU gone at once
+        assert cgroups.pids_in("pve2") == set()  # libvirtd, QEMU, libvirt_lxc gone at once
         assert not answers("10.77.0.11")
+        assert not answers(ct_ip)
+        assert subprocess.run(["pgrep", "-f", "libvirt_lxc.*--name ct-web"]).returncode == 1
         # within one poll (the first may still see the closing connection)
         assert any(backend.inventory().node("pve2").status is NodeStatus.OFFLINE
                    for _ in range(2))
@@ -444,6 +453,35 @@ async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatc
         await wait_until(pilot, lambda: "storage" not in tree_label(app, "pve1"), 10,
                          "pve1's storage back after the restore")
         assert "Storage san" not in detail_rows(app)
+
+
+def _reaches(netns: str, address: str) -> bool:
+    """One ping from inside a namespace (a node's, or the LAN's) answered."""
+    return subprocess.run(in_netns(netns, "ping", "-n", "-c", "1", "-W", "1", address),
+                          capture_output=True).returncode == 0
+
+
+def test_a_partition_cuts_the_lan_between_groups_and_heals(lab):
+    backend = open_backend(lab["cluster"])  # the lab's: f's "Partition the cluster"
+    pve1, pve2 = lab["layout"].nodes
+    try:
+        assert until("pve1 reaches pve2", lambda: _reaches(pve1.netns, pve2.ip), 10)
+        backend.partition([["pve1"], ["pve2"]])
+        assert not _reaches(pve1.netns, pve2.ip) and not _reaches(pve2.netns, pve1.ip)
+        # the target and the probes' namespace still reach both sides
+        assert _reaches(pve1.netns, "10.77.0.1") and _reaches(pve2.netns, "10.77.0.1")
+        assert until("vm1 answers the LAN's probes", lambda: answers("10.77.0.11"), 30)
+        assert all(n.online for n in backend.inventory().nodes)  # the console reaches both
+        assert "LAN PARTITIONED: pve1 | pve2" in "\n".join(builder.status(lab["config"]))
+        with pytest.raises(BackendError, match="partitioned already"):
+            backend.partition([["pve2"], ["pve1"]])
+        backend.restore(None)
+        assert until("pve1 reaches pve2 again", lambda: _reaches(pve1.netns, pve2.ip), 10)
+        assert "PARTITIONED" not in "\n".join(builder.status(lab["config"]))
+        assert {"partition", "partition_healed"} <= {e.kind for e in backend.events()}
+    finally:
+        backend.restore(None)
+        backend.close()
 
 
 def test_lab_guests_report_their_processes_uptime_and_figures_within_their_size(lab):

@@ -105,7 +105,10 @@ def restore(node: NodeLayout) -> LabFault | None:
 
 
 def _start_pool(node: NodeLayout, name: str) -> None:
-    """Start the node's pool `name` if libvirt stopped it (`virsh pool-start`)."""
+    """Start the node's pool `name` if libvirt stopped it (`virsh pool-start`); a node
+    whose libvirtd is not running is left alone (the pool autostarts with it)."""
+    if daemon.pid_of(node) is None:
+        return
     conn = libvirt.open(node.uri)
     try:
         pool = conn.storagePoolLookupByName(name)
