@@ -32,6 +32,7 @@ def _skip_reason() -> str | None:
 if (reason := _skip_reason()) is not None:
     pytest.skip(reason, allow_module_level=True)
 
+from vmconsole.audit import AuditLog, default_audit_path  # noqa: E402
 from vmconsole.backends import open_backend  # noqa: E402
 from vmconsole.backends.base import (  # noqa: E402
     BackendError,
@@ -45,12 +46,21 @@ from vmconsole.backends.base import (  # noqa: E402
 )
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: E402
+from vmconsole.lab import (  # noqa: E402
+    builder,
+    cgroups,
+    daemon,
+    dhcp,
+    faults,
+    network,
+    san,
+)
 from vmconsole.lab.faults import LabFault  # noqa: E402
 from vmconsole.lab.layout import CT_TEMPLATE, TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers, http_page  # noqa: E402
 from vmconsole.lab.shell import in_netns  # noqa: E402
 from vmconsole.model import GuestKind, GuestStatus, NodeStatus  # noqa: E402
+from vmconsole.ui.screens.faults import FaultScreen  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
 from ..libvirt.conftest import wait  # noqa: E402
@@ -424,7 +434,12 @@ async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatc
         tree = app.query_one(ClusterTree)
         await wait_until(pilot, lambda: tree.select_ref(TreeRef(cluster, "node/pve1")), 30,
                          "pve1 in the tree")
-        builder.fail("pve1", LabFault.STORAGE, lambda _line: None)
+        tree.focus()
+        await pilot.press("f")  # the console's faults, as the admin a local user is
+        await wait_until(pilot, lambda: isinstance(app.screen, FaultScreen), 5, "f's menu")
+        await pilot.press("down", "down", "down", "enter")  # "Lose shared storage on pve1"
+        await wait_until(pilot, lambda: faults.current(lab["layout"].nodes[0])
+                         is LabFault.STORAGE, 10, "pve1's storage cut")
         try:
             # the next poll refreshes the pool: libvirt fails to reach the target and
             # stops the pool on pve1, and says why
@@ -447,12 +462,20 @@ async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatc
             assert tree.select_ref(TreeRef(cluster, web_id))
             await wait_until(pilot, lambda: "on san (san inactive on pve1)" in detail_rows(
                 app).get("Disk", ""), 5, "the guest's disk out of its node's reach")
+            assert tree.select_ref(TreeRef(cluster, "node/pve1"))
+            await pilot.press("f")
+            await wait_until(pilot, lambda: isinstance(app.screen, FaultScreen), 5, "f again")
+            await pilot.press(*["down"] * 5, "enter")  # "Restore pve1"
+            await wait_until(pilot, lambda: faults.current(lab["layout"].nodes[0]) is None,
+                             20, "pve1 restored")
         finally:
             builder.restore("pve1", lambda _line: None)
-        assert tree.select_ref(TreeRef(cluster, "node/pve1"))
         await wait_until(pilot, lambda: "storage" not in tree_label(app, "pve1"), 10,
                          "pve1's storage back after the restore")
         assert "Storage san" not in detail_rows(app)
+    records = [(r.operation, r.target, r.result) for r in AuditLog(default_audit_path()).read()]
+    assert ("fault_lose_storage", "pve1", "done") in records
+    assert ("restore", "pve1", "done") in records
 
 
 def _reaches(netns: str, address: str) -> bool:

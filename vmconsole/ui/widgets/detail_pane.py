@@ -56,7 +56,10 @@ def _inactive(guest: Guest, inventory: Inventory) -> str:
 
 
 def storage_down_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
-    """The node's storages that are not active, with the backend's reason."""
+    """The storages an online node has but cannot use, with the backend's reason (an
+    offline node's are all out of reach: its state says so)."""
+    if not node.online:
+        return []
     return [(f"Storage {visible(s.name)}",
              Text(f"{visible(s.type)}{', shared' if s.shared else ''}: inactive"
                   + (f": {visible_lines(s.error)}" if s.error else ""), style="bold"))
