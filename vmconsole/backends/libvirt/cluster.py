@@ -228,7 +228,7 @@ class ClusterCore:
         conn = host.ensure_connected(self._name_taken(host))
         with host.hold(conn):
             try:
-                return read_host(conn, host.name, self.cache(host), self.checked_pools)
+                return read_host(conn, host.name, self.cache(host), self._checked(host))
             except libvirt.libvirtError as exc:
                 if not conn.isAlive():
                     host.mark_lost(libvirt_message(exc))
@@ -236,6 +236,14 @@ class ClusterCore:
                     self.log.add("node_error", f"reading {host.name}: {libvirt_message(exc)}",
                                  node=host.name)
                 raise
+
+    def _checked(self, host: Host) -> frozenset[str]:
+        """The pools this host's read refreshes: none for a node's containers' host when
+        the node has a VMs' one too (one libvirtd with one set of pools, refreshed once)."""
+        if host.containers and any(h.name == host.name and not h.containers
+                                   for h in self.hosts):
+            return frozenset()
+        return self.checked_pools
 
     def inventory(self) -> Inventory:
         """Every host read in parallel, each on its own thread with its own deadline. A
@@ -284,8 +292,13 @@ class ClusterCore:
         moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
         guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
                   for g in identify(rows, self.last_inventory, moving)]
-        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice
-        unique = tuple({s.id: s for s in storages}.values())
+        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice: a
+        # pool one of them found inactive is inactive (a read may predate a refresh)
+        by_id: dict[str, Storage] = {}
+        for storage in storages:
+            if storage.id not in by_id or not storage.active:
+                by_id[storage.id] = storage
+        unique = tuple(by_id.values())
         inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), unique,
                         taken_at=time.time())
         for key in set(self._counters) - counted:

@@ -120,6 +120,8 @@ def _refresh(pool: libvirt.virStoragePool) -> str | None:
     try:
         pool.refresh(0)
     except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+            return None  # stopped meanwhile (another refresh failed): not a reason of its own
         return libvirt_message(exc)
     return None
 
