@@ -9,7 +9,7 @@ packages=(python3-venv python3-dev pkg-config iproute2 iputils-ping tmux openssh
           qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev
           busybox-static linux-image-cloud-amd64
           tgt qemu-block-extra libvirt-daemon-driver-storage-iscsi-direct
-          libvirt-daemon-driver-lxc
+          libvirt-daemon-driver-lxc iptables
           golang-go golang-github-vmware-govmomi-dev)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

@@ -213,6 +213,9 @@ class Node:
     # Figures the source does not report ("cpu", "mem", "net_in", "uptime", ...): shown
     # as absent, never as a measured zero.
     unreported: tuple[str, ...] = ()
+    # Shared storages the node has but cannot use now (libvirt: the pool is inactive on
+    # it), by name: its guests' disks there are out of its reach.
+    storage_down: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -281,6 +284,7 @@ class Storage:
     node: str | None = None
     active: bool = True
     content: tuple[str, ...] = ("images",)
+    error: str | None = None  # why it is not active, in the backend's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,13 +303,15 @@ class Snapshot:
     vmstate: bool = False
     current: bool = False
     quiesced: bool = False  # the guest's file systems were quiesced (vCenter)
+    # Why no clone can be made of this snapshot, in the backend's terms; None: one can.
+    clone_refusal: str | None = None
 
 
 # Fields that a tree label shows. Only a change in one of these relabels a tree node:
 # relabelling costs ~30 us a node, so 10,000 guests must not all relabel on every poll.
 _GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha", "lock",
                        "duplicate")
-_NODE_LABEL_FIELDS = ("name", "status", "ha_state")
+_NODE_LABEL_FIELDS = ("name", "status", "ha_state", "storage_down")
 
 
 _guest_label = attrgetter(*_GUEST_LABEL_FIELDS)  # one C call instead of a generator

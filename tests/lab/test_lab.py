@@ -32,6 +32,7 @@ def _skip_reason() -> str | None:
 if (reason := _skip_reason()) is not None:
     pytest.skip(reason, allow_module_level=True)
 
+from vmconsole.audit import AuditLog, default_audit_path  # noqa: E402
 from vmconsole.backends import open_backend  # noqa: E402
 from vmconsole.backends.base import (  # noqa: E402
     BackendError,
@@ -45,13 +46,25 @@ from vmconsole.backends.base import (  # noqa: E402
 )
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder, cgroups, daemon, dhcp, network, san  # noqa: E402
+from vmconsole.lab import (  # noqa: E402
+    builder,
+    cgroups,
+    daemon,
+    dhcp,
+    faults,
+    network,
+    san,
+)
 from vmconsole.lab.faults import LabFault  # noqa: E402
 from vmconsole.lab.layout import CT_TEMPLATE, TEMPLATE  # noqa: E402
-from vmconsole.lab.probe import PingProbe, answers  # noqa: E402
+from vmconsole.lab.probe import PingProbe, answers, http_page  # noqa: E402
+from vmconsole.lab.shell import in_netns  # noqa: E402
 from vmconsole.model import GuestKind, GuestStatus, NodeStatus  # noqa: E402
+from vmconsole.ui.screens.faults import FaultScreen  # noqa: E402
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
 from ..libvirt.conftest import wait  # noqa: E402
+from ..ui_ops.helpers import detail_rows, live_console, tree_label, wait_until  # noqa: E402
 
 
 def until(what, check, timeout):
@@ -78,7 +91,7 @@ def lab(tmp_path_factory):
         backend = open_libvirt(cluster)
         try:
             yield {"layout": layout, "config": config, "backend": backend, "up_s": up_s,
-                   "cluster": cluster}
+                   "cluster": cluster, "started": started}
         finally:
             backend.close()
             builder.down(config, lambda _line: None)
@@ -95,6 +108,8 @@ def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):
     assert vm1.status is GuestStatus.RUNNING and vm1.ip == "10.77.0.11"
     assert next(g for g in inv.guests if g.name == TEMPLATE).template
     assert until("vm1 answers ping in the LAN namespace", lambda: answers("10.77.0.11"), 30)
+    page = until("vm1 serves HTTP", lambda: http_page("10.77.0.11"), 30)
+    assert page.startswith("vm1 ") and "10.77.0.11/24" in page
     # The root namespace never gets an address or a route of the lab.
     assert "10.77." not in subprocess.run(["ip", "-4", "addr"], capture_output=True,
                                           text=True).stdout
@@ -281,6 +296,8 @@ def test_a_container_migrates_by_restart_and_is_made_from_its_template(lab):
     template = next(g for g in inv.guests if g.name == CT_TEMPLATE)
     assert template.kind is GuestKind.CT and template.template
     assert until("ct1 answers", lambda: answers(ct1.ip), 30)
+    page = until("ct1 serves HTTP", lambda: http_page(ct1.ip), 30)
+    assert page.startswith("ct1 ") and f"{ct1.ip}/" in page
     (pve1,) = [t for t in backend.migration_targets(ct1.id) if t.node == "pve1"]
     assert pve1.allowed and "cannot migrate live" in pve1.reason
     with pytest.raises(InvalidInput, match="cannot migrate live"):
@@ -354,9 +371,17 @@ def test_fail_a_node_from_the_console_and_restore_it(lab):
         (san_pve2,) = [s for s in on_pve2.storages if s.name == "san" and s.node == "pve2"]
         assert 0 < san_pve2.used < san_pve2.total == 12 * 256 * 1024**2
         assert until("vm1 answers", lambda: answers("10.77.0.11"), 60)
+        # a container runs on pve2 too: the power cut takes it with the VMs
+        ct_web = next(g for g in on_pve2.guests_on("pve2") if g.name == "ct-web")
+        assert wait(backend, backend.start(ct_web.id)).status is TaskStatus.OK
+        ct_mac = _mac(backend.host_named("pve2", containers=True), "ct-web")
+        ct_ip = until("ct-web leases", lambda: dhcp.lease_of(lab["layout"], ct_mac), 60)
+        assert until("ct-web answers", lambda: answers(ct_ip), 30)
         backend.inject_fault("pve2", FaultKind.POWER_OFF)
-        assert cgroups.pids_in("pve2") == set()  # libvirtd and QEMU gone at once
+        assert cgroups.pids_in("pve2") == set()  # libvirtd, QEMU, libvirt_lxc gone at once
         assert not answers("10.77.0.11")
+        assert not answers(ct_ip)
+        assert subprocess.run(["pgrep", "-f", "libvirt_lxc.*--name ct-web"]).returncode == 1
         # within one poll (the first may still see the closing connection)
         assert any(backend.inventory().node("pve2").status is NodeStatus.OFFLINE
                    for _ in range(2))
@@ -392,6 +417,113 @@ def test_fail_a_node_from_the_console_and_restore_it(lab):
     finally:
         backend.restore(None)
         backend.close()
+
+
+async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the console's audit log
+    web_id = lab["web_id"]  # made from the template: its disk is a LUN of the san
+    assert lab["backend"].inventory().guest(web_id).node == "pve1"
+    assert wait(lab["backend"], lab["backend"].start(web_id)).status is TaskStatus.OK
+    backend = open_backend(lab["cluster"])
+    until("both nodes online with san active", lambda: next(
+        (i for i in [backend.inventory()] if all(n.online and not n.storage_down
+                                                   for n in i.nodes)), None), 60)
+    cluster = lab["cluster"].name
+    async with live_console(backend) as pilot:
+        app = pilot.app
+        tree = app.query_one(ClusterTree)
+        await wait_until(pilot, lambda: tree.select_ref(TreeRef(cluster, "node/pve1")), 30,
+                         "pve1 in the tree")
+        tree.focus()
+        await pilot.press("f")  # the console's faults, as the admin a local user is
+        await wait_until(pilot, lambda: isinstance(app.screen, FaultScreen), 5, "f's menu")
+        await pilot.press("down", "down", "down", "enter")  # "Lose shared storage on pve1"
+        await wait_until(pilot, lambda: faults.current(lab["layout"].nodes[0])
+                         is LabFault.STORAGE, 10, "pve1's storage cut")
+        try:
+            # the next poll refreshes the pool: libvirt fails to reach the target and
+            # stops the pool on pve1, and says why
+            polled = backend.inventory()
+            assert polled.node("pve1").storage_down == ("san",)
+            assert polled.node("pve2").storage_down == ()
+            (san1,) = [s for s in polled.storages if s.name == "san" and s.node == "pve1"]
+            assert not san1.active and "Failed to connect" in (san1.error or "")
+            await wait_until(pilot, lambda: "storage san inactive" in tree_label(app, "pve1"),
+                             5, "the node's storage down in the tree")
+            await wait_until(pilot, lambda: "Failed to connect" in detail_rows(app).get(
+                "Storage san", ""), 5, "libvirt's reason in the detail pane")
+            assert detail_rows(app)["Storage san"].startswith("iscsi-direct, shared: inactive:")
+            assert "storage" not in tree_label(app, "pve2")
+            assert tree.select_ref(TreeRef(cluster))  # the cluster: where san is not there
+            await wait_until(pilot, lambda: "UNAVAILABLE on pve1:" in detail_rows(app).get(
+                "Storage san", ""), 5, "the cluster's san row")
+            assert detail_rows(app)["Storage san"].startswith(
+                "iscsi-direct shared by pve1, pve2, UNAVAILABLE on pve1: ")
+            assert tree.select_ref(TreeRef(cluster, web_id))
+            await wait_until(pilot, lambda: "on san (san inactive on pve1)" in detail_rows(
+                app).get("Disk", ""), 5, "the guest's disk out of its node's reach")
+            assert tree.select_ref(TreeRef(cluster, "node/pve1"))
+            await pilot.press("f")
+            await wait_until(pilot, lambda: isinstance(app.screen, FaultScreen), 5, "f again")
+            await pilot.press(*["down"] * 5, "enter")  # "Restore pve1"
+            await wait_until(pilot, lambda: faults.current(lab["layout"].nodes[0]) is None,
+                             20, "pve1 restored")
+        finally:
+            builder.restore("pve1", lambda _line: None)
+        await wait_until(pilot, lambda: "storage" not in tree_label(app, "pve1"), 10,
+                         "pve1's storage back after the restore")
+        assert "Storage san" not in detail_rows(app)
+    records = [(r.operation, r.target, r.result) for r in AuditLog(default_audit_path()).read()]
+    assert ("fault_lose_storage", "pve1", "done") in records
+    assert ("restore", "pve1", "done") in records
+
+
+def _reaches(netns: str, address: str) -> bool:
+    """One ping from inside a namespace (a node's, or the LAN's) answered."""
+    return subprocess.run(in_netns(netns, "ping", "-n", "-c", "1", "-W", "1", address),
+                          capture_output=True).returncode == 0
+
+
+def test_a_partition_cuts_the_lan_between_groups_and_heals(lab):
+    backend = open_backend(lab["cluster"])  # the lab's: f's "Partition the cluster"
+    pve1, pve2 = lab["layout"].nodes
+    try:
+        assert until("pve1 reaches pve2", lambda: _reaches(pve1.netns, pve2.ip), 10)
+        backend.partition([["pve1"], ["pve2"]])
+        assert not _reaches(pve1.netns, pve2.ip) and not _reaches(pve2.netns, pve1.ip)
+        # the target and the probes' namespace still reach both sides
+        assert _reaches(pve1.netns, "10.77.0.1") and _reaches(pve2.netns, "10.77.0.1")
+        assert until("vm1 answers the LAN's probes", lambda: answers("10.77.0.11"), 30)
+        assert all(n.online for n in backend.inventory().nodes)  # the console reaches both
+        assert "LAN PARTITIONED: pve1 | pve2" in "\n".join(builder.status(lab["config"]))
+        with pytest.raises(BackendError, match="partitioned already"):
+            backend.partition([["pve2"], ["pve1"]])
+        backend.restore(None)
+        assert until("pve1 reaches pve2 again", lambda: _reaches(pve1.netns, pve2.ip), 10)
+        assert "PARTITIONED" not in "\n".join(builder.status(lab["config"]))
+        assert {"partition", "partition_healed"} <= {e.kind for e in backend.events()}
+    finally:
+        backend.restore(None)
+        backend.close()
+
+
+def test_lab_guests_report_their_processes_uptime_and_figures_within_their_size(lab):
+    backend = lab["backend"]
+    first = until("running guests", lambda: [g for g in backend.inventory().guests
+                                             if g.running], 30)
+    time.sleep(1.5)  # a measurable step between two polls
+    second = {g.id: g for g in backend.inventory().guests}
+    since_up = time.monotonic() - lab["started"]
+    for guest in first:
+        again = second[guest.id]
+        assert "uptime" not in again.unreported, guest.name
+        # the age of the guest's QEMU (or libvirt_lxc) process: never older than the lab
+        assert 0 < guest.uptime < again.uptime < since_up, (guest.name, guest.uptime)
+        assert 1.0 < again.uptime - guest.uptime < 30, guest.name
+        assert 0 <= again.metrics.mem <= again.maxmem, guest.name
+        assert 0 <= again.disk <= again.maxdisk, guest.name
+    stopped = [g for g in second.values() if not g.running]
+    assert stopped and all(g.uptime == 0 for g in stopped)
 
 
 def test_down_leaves_nothing(lab):

@@ -72,3 +72,28 @@ def test_lifecycle_events_reach_the_log_and_the_change_callback(cluster):
     assert "idle1 started on pve1" in started[0].message
     assert calls
     assert guest_named(cluster, "idle1").status is GuestStatus.RUNNING
+
+
+def test_a_remote_or_test_hosts_guests_have_no_uptime_figure(cluster):
+    # libvirt's API has no start time for a domain; only a local host's pid files do
+    web = guest_named(cluster, "web1")
+    assert web.status is GuestStatus.RUNNING
+    assert "uptime" in web.unreported and web.uptime == 0.0
+
+
+def test_an_inactive_shared_pool_is_the_nodes_storage_down(cluster):
+    conn = cluster.host_named("pve1").connection()
+    pool = conn.storagePoolDefineXML(
+        "<pool type='netfs'><name>nfs1</name><source><host name='nas'/><dir path='/x'/>"
+        "<format type='nfs'/></source><target><path>/mnt/nfs1</path></target></pool>", 0)
+    pool.create(0)
+    cluster.checked_pools = frozenset({"nfs1"})  # refreshed on every read: it answers
+    inv = cluster.inventory()
+    (nfs,) = [s for s in inv.storages if s.name == "nfs1"]
+    assert nfs.shared and nfs.active and nfs.error is None
+    assert inv.node("pve1").storage_down == ()
+    pool.destroy()
+    inv = cluster.inventory()
+    assert inv.node("pve1").storage_down == ("nfs1",)
+    assert inv.node("pve2").storage_down == ()
+    assert not next(s for s in inv.storages if s.name == "nfs1").active

@@ -16,3 +16,11 @@ def test_a_node_of_two_hosts_is_online_only_when_both_answer():
     assert (merged[0].maxcpu, merged[0].metrics.cpu) == (2, 0.5)
     both = merge_nodes([vms, Node("pve1", NodeStatus.ONLINE, 2, 4096)])
     assert both == (vms,)
+
+
+def test_a_node_has_lost_a_storage_that_any_of_its_hosts_found_down():
+    vms = Node("pve1", NodeStatus.ONLINE, 2, 4096, storage_down=("san",))
+    cts = Node("pve1", NodeStatus.ONLINE, 2, 4096)
+    assert merge_nodes([cts, vms])[0].storage_down == ("san",)
+    assert merge_nodes([vms, cts])[0].storage_down == ("san",)
+    assert merge_nodes([cts, cts])[0].storage_down == ()

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from vmconsole.backends.base import BackendError, Capabilities, FaultKind, NotSupported
+from vmconsole.backends.base import BackendError, Capabilities, FaultKind
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import LibvirtCluster
-from vmconsole.lab import faults, san
+from vmconsole.lab import faults, partition, san
 from vmconsole.lab.layout import SAN_POOL, NodeLayout, layout
 from vmconsole.lab.shell import LabError
 from vmconsole.model import Inventory
@@ -29,6 +29,9 @@ class LabBackend(LibvirtBackend):
     def __init__(self, cfg: LibvirtCluster) -> None:
         super().__init__(cfg)
         self.lab_dir = Path(cfg.lab_dir or "")
+        # Every poll refreshes each node's `san` pool: a node that lost its path to the
+        # target has libvirt stop the pool, and shows so (Node.storage_down) at once.
+        self.checked_pools = frozenset({SAN_POOL})
 
     @property
     def capabilities(self) -> Capabilities:
@@ -63,12 +66,28 @@ class LabBackend(LibvirtBackend):
         self.changed()
 
     def partition(self, groups: list[list[str]]) -> None:
-        raise NotSupported("the lab has one LAN: cut a node's network instead of a partition")
+        """Split the lab's LAN into these groups of nodes (partition.split): each group
+        reaches only itself; the target and the console still reach every node.
+        BackendError with the lab's words (a partition in force already: restore
+        everything first)."""
+        try:
+            text = partition.split(self.lab_dir, [[self._node(n) for n in g] for g in groups])
+        except LabError as exc:
+            raise BackendError(str(exc)) from None
+        self.log.add("partition", f"the LAN is partitioned: {text} (lab)")
+        self.changed()
 
     def restore(self, node: str | None = None) -> None:
-        """Undo the fault of one node, or of every node of the lab."""
+        """Undo the fault of one node, or of every node of the lab and a partition."""
         names = [node] if node else [h.name for h in self.hosts]
-        for name in names:
+        if node is None:
+            try:
+                healed = partition.heal(self.lab_dir)
+            except LabError as exc:
+                raise BackendError(str(exc)) from None
+            if healed:
+                self.log.add("partition_healed", f"the LAN is whole again ({healed}) (lab)")
+        for name in dict.fromkeys(names):  # a node's qemu and lxc hosts: one node
             try:
                 fault = faults.restore(self._node(name))
             except LabError as exc:

@@ -22,6 +22,7 @@ from vmconsole.lab import (
     guests,
     initramfs,
     network,
+    partition,
     san,
 )
 from vmconsole.lab import containers as containers_mod
@@ -110,6 +111,8 @@ def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1
         initramfs.build(kernel.name.removeprefix("vmlinuz-"), initrd)
         say(f"guest initramfs built from {kernel.name}'s modules: {initrd}")
     network.ensure_lan()
+    if (split := partition.heal(lab.root)) is not None:
+        say(f"the LAN was partitioned ({split}): whole again")
     san.start(lab)
     dhcp.start(lab)
     for node in lab.nodes:
@@ -220,6 +223,8 @@ def status(config: Path) -> list[str]:
         f"tgtd pid {tgtd}, {SAN_LUNS} LUNs, {san.sessions()} sessions" if tgtd else "down"))
     leases = ", ".join(f"{lease.ip} ({lease.mac})" for lease in dhcp.leases(lab))
     lines.append(f"DHCP leases: {leases or 'none'}")
+    if (split := partition.current(lab.root)) is not None:
+        lines.append(f"LAN PARTITIONED: {split} (restore everything in the console's f menu)")
     ensure_event_loop()
     for node in lab.nodes:
         pid = daemon.pid_of(node)

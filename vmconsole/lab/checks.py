@@ -55,6 +55,7 @@ def needs() -> list[Need]:
         tool("ip", "iproute2"),
         tool("unshare", "util-linux"),
         tool("tgtd", "tgt"),
+        tool("ebtables", "iptables"),  # a partition of the LAN
         Need("QEMU's iSCSI initiator (block-iscsi.so)", "qemu-block-extra",
              bool(glob.glob("/usr/lib/*/qemu/block-iscsi.so"))),
         Need("libvirt's LXC driver", "libvirt-daemon-driver-lxc",

@@ -8,7 +8,10 @@ iSCSI target, and gets it back. What a node suffers is recorded in its directory
   it), and so does the console's way in: the node's socket is moved aside and its
   clients are disconnected (virt-admin), as a management network going down would.
 - storage: a blackhole route to the portal inside the node: its QEMUs' iSCSI sessions
-  stall, everything else runs on.
+  stall, everything else runs on. libvirt's `san` pool on the node fails its next
+  refresh (libvirt then stops it: the console refreshes it on every poll, and shows
+  the node's storage down); restore starts the pool again, as an admin would once
+  the path is back.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import time
 from enum import StrEnum
 from pathlib import Path
 
+import libvirt
+
 from vmconsole.lab import cgroups, daemon
-from vmconsole.lab.layout import LAN_NS, PORTAL, NodeLayout
+from vmconsole.lab.layout import LAN_NS, PORTAL, SAN_POOL, NodeLayout
 from vmconsole.lab.shell import LabError, run
 
 KILL_TIMEOUT_S = 5.0
@@ -94,5 +99,23 @@ def restore(node: NodeLayout) -> LabFault | None:
             cut.rename(node.socket)
     elif fault is LabFault.STORAGE:
         run(["ip", "-n", node.netns, "route", "del", "blackhole", f"{PORTAL}/32"], check=False)
+        _start_pool(node, SAN_POOL)
     _record(node).unlink(missing_ok=True)
     return fault
+
+
+def _start_pool(node: NodeLayout, name: str) -> None:
+    """Start the node's pool `name` if libvirt stopped it (`virsh pool-start`); a node
+    whose libvirtd is not running is left alone (the pool autostarts with it)."""
+    if daemon.pid_of(node) is None:
+        return
+    conn = libvirt.open(node.uri)
+    try:
+        pool = conn.storagePoolLookupByName(name)
+        if not pool.isActive():
+            pool.create(0)
+    except libvirt.libvirtError as exc:
+        raise LabError(f"{node.name}: starting pool {name} again: "
+                       f"{exc.get_error_message()}") from None
+    finally:
+        conn.close()

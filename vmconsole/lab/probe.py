@@ -58,3 +58,16 @@ def answers(address: str, tries: int = 1, netns: str = LAN_NS) -> bool:
     done = subprocess.run(in_netns(netns, "ping", "-n", "-c", str(tries), "-W", "1", "-w",
                                    str(tries + 1), address), capture_output=True)
     return done.returncode == 0
+
+
+def http_page(address: str, netns: str = LAN_NS, timeout_s: float = 3.0) -> str | None:
+    """The page a guest's `httpd` serves on port 80, fetched from inside the LAN
+    namespace with busybox's wget (one request, no proxy, bounded by `timeout_s`: this
+    wget has no timeout of its own); None when it does not answer."""
+    try:
+        done = subprocess.run(in_netns(netns, "busybox", "wget", "-q", "-Y", "off", "-O", "-",
+                                       f"http://{address}/"),
+                              capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return None
+    return done.stdout if done.returncode == 0 else None

@@ -45,7 +45,13 @@ def _check(path: Path, text: str) -> None:
                        f"file ({exc}); edit it by hand") from None
 
 
-def write_profile(path: Path, uris: list[str], timeout: float = 5.0,
+# The config's default: a node's libvirtd, busy starting TCG guests on a loaded
+# machine, has been seen to take more than 5 s over a poll. A failed node is seen at
+# once all the same (its connection closes).
+PROFILE_TIMEOUT_S = 10.0
+
+
+def write_profile(path: Path, uris: list[str], timeout: float = PROFILE_TIMEOUT_S,
                   probe_netns: str | None = None, lab_dir: Path | None = None) -> None:
     """Add or replace the lab's profile; `probe_netns` is where the console's ping
     monitor must probe the guests from (the lab's LAN namespace), `lab_dir` the lab's

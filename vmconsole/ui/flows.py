@@ -152,9 +152,17 @@ class GuestFlows:
         if source is None:
             return None
         real = [s for s in source.snapshots if s.name != "current"]
-        if self.sel.guest.running and not real:
-            self.app.notify(f"{visible(self.sel.guest.name)} is running: shut it down, or take a "
-                            "snapshot and clone that", title=title, severity="warning")
+        chosen = next((s for s in real if s.name == snapshot), None)
+        if chosen is not None and chosen.clone_refusal:
+            self.app.notify(f"No clone of snapshot {visible(chosen.name)}: "
+                            f"{visible(chosen.clone_refusal)}", title=title, severity="warning")
+            return None
+        refused = next((s.clone_refusal for s in real if s.clone_refusal), None)
+        if self.sel.guest.running and not any(s.clone_refusal is None for s in real):
+            how = f"shut it down to clone it ({visible(refused)})" if refused else \
+                "shut it down, or take a snapshot and clone that"
+            self.app.notify(f"{visible(self.sel.guest.name)} is running: {how}", title=title,
+                            severity="warning")
             return None
         task: Task | None = await self.app.push_screen_wait(CloneForm(
             f"Clone {guest_title(self.sel.guest)}", source, self._clone_submit(title),

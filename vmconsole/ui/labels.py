@@ -114,6 +114,9 @@ def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
     if not online:
         connecting = node.status is NodeStatus.CONNECTING
         text.append(f" {node_state(node)}", styles.warn if connecting else styles.bad)
+    elif node.storage_down:  # up, but its guests' shared disks are out of its reach
+        text.append(f" storage {', '.join(map(visible, node.storage_down))} inactive",
+                    styles.bad)
     if node.ha_state is not None and node.ha_state != "online":
         text.append(" ha:", styles.warn)
         text.append_text(ha_text.badge(node.ha_state, ha_text.node_info(node.ha_state),

@@ -40,6 +40,7 @@ from vmconsole.backends.libvirt.domainxml import (
     parse_domain,
 )
 from vmconsole.backends.libvirt.hostread import SHARED_POOL_TYPES
+from vmconsole.backends.libvirt.snapshots import DISK_STATE_REFUSAL
 from vmconsole.backends.libvirt.tasks import TaskContext
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
@@ -101,8 +102,7 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
     running = bool(host.call(lambda _c: dom.isActive(), f"reading {source}"))
     if disks:
         if spec.snapshot is not None:
-            raise NotSupported(f"{source} has disks: libvirt cannot copy a disk as it was at "
-                               "a snapshot (roll back, then clone)")
+            raise NotSupported(f"{source} has disks: {DISK_STATE_REFUSAL}")
         if running:
             raise InvalidInput(f"{source} is running: stop it so its disks can be copied "
                                "consistently", {"source": "running"})

@@ -32,6 +32,7 @@ from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, pars
 from vmconsole.backends.libvirt.nodes import merge_nodes
 from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
+from vmconsole.backends.libvirt.uptime import domain_uptime, run_dir
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import (
     Guest,
@@ -91,6 +92,14 @@ class ClusterCore:
         self._node_cpu: dict[int, tuple[int, int]] = {}
         self._where: dict[str, Host] = {}  # uuid -> host, from the last inventory
         self.last_inventory = Inventory(cfg.name, (), ())
+        # Pools refreshed on every read of a host, so that libvirt's state of the pool
+        # says whether the host still reaches it (a failed refresh makes libvirt stop
+        # the pool); a pool's error is kept while it stays inactive (by storage id).
+        self.checked_pools: frozenset[str] = frozenset()
+        self._pool_errors: dict[str, str] = {}
+        # Where each host's libvirt run directory is on this machine (its pid files
+        # give the guests' uptime), None for a remote host.
+        self.run_dirs = {id(h): run_dir(h.uri) for h in self.hosts}
 
     # --- change notification ----------------------------------------------------------
 
@@ -219,7 +228,7 @@ class ClusterCore:
         conn = host.ensure_connected(self._name_taken(host))
         with host.hold(conn):
             try:
-                return read_host(conn, host.name, self.cache(host))
+                return read_host(conn, host.name, self.cache(host), self._checked(host))
             except libvirt.libvirtError as exc:
                 if not conn.isAlive():
                     host.mark_lost(libvirt_message(exc))
@@ -227,6 +236,14 @@ class ClusterCore:
                     self.log.add("node_error", f"reading {host.name}: {libvirt_message(exc)}",
                                  node=host.name)
                 raise
+
+    def _checked(self, host: Host) -> frozenset[str]:
+        """The pools this host's read refreshes: none for a node's containers' host when
+        the node has a VMs' one too (one libvirtd with one set of pools, refreshed once)."""
+        if host.containers and any(h.name == host.name and not h.containers
+                                   for h in self.hosts):
+            return frozenset()
+        return self.checked_pools
 
     def inventory(self) -> Inventory:
         """Every host read in parallel, each on its own thread with its own deadline. A
@@ -268,21 +285,40 @@ class ClusterCore:
                 node, host_rows = self._offline(host, under_way=not fetch.pending.done)
             else:
                 node, host_rows = self._online(host, reading, counted)
-                storages.extend(reading.storages)
+                storages.extend(self._with_errors(reading.storages))
             nodes.append(node)
             rows.extend(host_rows)
         locks = self.tasks_book.locks()
         moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
         guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
                   for g in identify(rows, self.last_inventory, moving)]
-        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice
-        unique = tuple({s.id: s for s in storages}.values())
+        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice: a
+        # pool one of them found inactive is inactive (a read may predate a refresh)
+        by_id: dict[str, Storage] = {}
+        for storage in storages:
+            if storage.id not in by_id or not storage.active:
+                by_id[storage.id] = storage
+        unique = tuple(by_id.values())
         inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), unique,
                         taken_at=time.time())
         for key in set(self._counters) - counted:
             del self._counters[key]  # undefined guests: no rate to compute any more
         self.last_inventory = inv
         return inv
+
+    def _with_errors(self, read: tuple[Storage, ...]) -> list[Storage]:
+        """The pools as read, an inactive one with the error that stopped it (read by
+        an earlier poll: an inactive pool is not refreshed again)."""
+        out = []
+        for storage in read:
+            if storage.active:
+                self._pool_errors.pop(storage.id, None)
+            elif storage.error:
+                self._pool_errors[storage.id] = storage.error
+            elif storage.id in self._pool_errors:
+                storage = replace(storage, error=self._pool_errors[storage.id])
+            out.append(storage)
+        return out
 
     def _offline(self, host: Host, under_way: bool) -> tuple[Node, list[Row]]:
         """A host not read this time: connecting (never answered, attempt under way),
@@ -307,9 +343,13 @@ class ClusterCore:
         makes duplicates unique); `counted` gets the (host, UUID) counters kept."""
         guests = []
         rows = []
+        run = self.run_dirs.get(id(host))
+        now = time.time()
         for entry, dom in reading.guests:
             desc = entry.desc
             status = guest_status(dom.state)
+            uptime = (domain_uptime(run, host.containers, desc.name, now)
+                      if run is not None and status is GuestStatus.RUNNING else None)
             key = (host.name, desc.uuid)  # two copies of one UUID count apart
             before = self._counters.get(key)
             self._counters[key] = dom.counters
@@ -323,6 +363,7 @@ class ClusterCore:
                 status=status, template=desc.meta.template, maxcpu=desc.vcpus,
                 maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
                 metrics=metrics, ip=desc.meta.ip, storages=entry.storages,
+                uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                       ha.max_restart, ha.max_relocate,
                                                       status),
@@ -345,7 +386,9 @@ class ClusterCore:
                     metrics=Metrics(cpu=min(1.0, max(0.0, cpu)), mem=mem,
                                     disk_read=sums.disk_read, disk_write=sums.disk_write,
                                     net_in=sums.net_in, net_out=sums.net_out),
-                    address=host.uri)
+                    address=host.uri,
+                    storage_down=tuple(s.name for s in reading.storages
+                                       if s.shared and not s.active))
         self._last[id(host)] = (node, guests)
         return node, rows
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import libvirt
 
 from vmconsole.backends.libvirt.domainxml import DomainDesc, parse_domain
+from vmconsole.backends.libvirt.errors import libvirt_message
 from vmconsole.backends.libvirt.stats import DomainReading, from_bulk, per_domain
 from vmconsole.model import Storage
 
@@ -110,15 +111,34 @@ def _node(conn: libvirt.virConnect, now: float) -> NodeReading:
                        cpu_total_ns=total, mem_used=mem_used, time=now)
 
 
-def _pools(conn: libvirt.virConnect, node: str) -> tuple[Storage, ...]:
+def _refresh(pool: libvirt.virStoragePool) -> str | None:
+    """Refresh an active pool (`virsh pool-refresh`): libvirt reaches its storage again
+    and, if that fails, stops the pool (virStoragePoolRefresh). Returns libvirt's error,
+    None when the pool is reachable or was inactive already."""
+    if not pool.isActive():
+        return None
+    try:
+        pool.refresh(0)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+            return None  # stopped meanwhile (another refresh failed): not a reason of its own
+        return libvirt_message(exc)
+    return None
+
+
+def _pools(conn: libvirt.virConnect, node: str, checked: frozenset[str]) -> tuple[Storage, ...]:
+    """Every pool of the host; those named in `checked` are refreshed first, so their
+    state says whether the host reaches them now (and an error, why not)."""
     out = []
     for pool in conn.listAllStoragePools():
+        error = _refresh(pool) if pool.name() in checked else None
         kind = ET.fromstring(pool.XMLDesc(0)).get("type", "dir")
         state, capacity, allocation, _available = pool.info()
         out.append(Storage(
             id=f"storage/{node}/{pool.name()}", name=pool.name(), type=kind,
             shared=kind in SHARED_POOL_TYPES, total=capacity, used=allocation, node=node,
             active=state == libvirt.VIR_STORAGE_POOL_RUNNING,
+            error=error if state != libvirt.VIR_STORAGE_POOL_RUNNING else None,
         ))
     return tuple(sorted(out, key=lambda s: s.name))
 
@@ -134,8 +154,10 @@ def _all_stats(conn: libvirt.virConnect) -> list[tuple[libvirt.virDomain, dict[s
     return [(dom, {}) for dom in conn.listAllDomains(0)]
 
 
-def read_host(conn: libvirt.virConnect, node: str, cache: DescCache) -> HostReading:
-    """Everything the inventory needs from one host. Blocks: run it bounded."""
+def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
+              checked_pools: frozenset[str] = frozenset()) -> HostReading:
+    """Everything the inventory needs from one host, the pools named in
+    `checked_pools` refreshed first. Blocks: run it bounded."""
     now = time.monotonic()
     guests = []
     seen = set()
@@ -155,4 +177,4 @@ def read_host(conn: libvirt.virConnect, node: str, cache: DescCache) -> HostRead
         seen.add(uuid)
         guests.append((entry, reading))
     cache.keep_only(seen)
-    return HostReading(_node(conn, now), tuple(guests), _pools(conn, node))
+    return HostReading(_node(conn, now), tuple(guests), _pools(conn, node, checked_pools))

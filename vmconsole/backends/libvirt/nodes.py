@@ -12,7 +12,8 @@ from vmconsole.model import Node
 def merge_nodes(nodes: list[Node]) -> tuple[Node, ...]:
     """Nodes of one name as one, in the order first seen: it is online only if every
     host of it answered (else it takes the status of the first that did not); its
-    figures are those of its first online host (the same machine's)."""
+    figures are those of its first online host (the same machine's); its storages
+    down, those any of its hosts found down."""
     merged: dict[str, list[Node]] = {}
     for node in nodes:
         merged.setdefault(node.name, []).append(node)
@@ -20,5 +21,9 @@ def merge_nodes(nodes: list[Node]) -> tuple[Node, ...]:
     for same in merged.values():
         down = [n for n in same if not n.online]
         base = next((n for n in same if n.online), same[0])
-        out.append(replace(base, status=down[0].status) if down else base)
+        storage_down = tuple(sorted({name for n in same for name in n.storage_down}))
+        if down:
+            base = replace(base, status=down[0].status)
+        out.append(replace(base, storage_down=storage_down)
+                   if storage_down != base.storage_down else base)
     return tuple(out)

@@ -1,5 +1,5 @@
 """Snapshots: the tree as libvirt keeps it, create (with RAM state for running guests),
-rollback and delete."""
+rollback and delete, and whether a clone can be made of one."""
 
 from __future__ import annotations
 
@@ -17,12 +17,23 @@ from vmconsole.model import Snapshot
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 # A snapshot with RAM can take as long as writing the guest's memory out.
 SNAPSHOT_TIMEOUT_S = 600.0
+# libvirt keeps a snapshot of a qcow2 disk inside the image (an internal snapshot) and
+# has no call that reads or copies an image as it was at one (virStorageVolCreateXMLFrom
+# and virDomainBlockCopy copy the image's present state): only the definition is kept
+# apart, in the snapshot's XML.
+DISK_STATE_REFUSAL = ("libvirt cannot copy a disk as it was at a snapshot (the state is "
+                      "kept inside the qcow2 image): roll back to it, then clone the "
+                      "stopped guest")
 
 
-def _parse(xml: str, current: bool) -> Snapshot:
+def _parse(xml: str, current: bool, has_disks: bool) -> Snapshot:
+    """A snapshot from its XML; `has_disks`: the guest has image disks, so only its
+    definition could be cloned from the snapshot, not its disks' state."""
     root = ET.fromstring(xml)
     created = root.findtext("creationTime")
     memory = root.find("memory")
+    refusal = (DISK_STATE_REFUSAL if has_disks else None if root.find("domain") is not None
+               else "the snapshot keeps no definition of the guest")
     return Snapshot(
         name=root.findtext("name", ""),
         parent=root.findtext("parent/name"),
@@ -30,15 +41,19 @@ def _parse(xml: str, current: bool) -> Snapshot:
         description=root.findtext("description", ""),
         vmstate=memory is not None and memory.get("snapshot", "no") != "no",
         current=current,
+        clone_refusal=refusal,
     )
 
 
 def snapshots(core: ClusterCore, guest_id: str) -> list[Snapshot]:
-    """Every snapshot of a guest, parents before children, oldest first."""
+    """Every snapshot of a guest, parents before children, oldest first; each says
+    whether a clone can be made of it (`clone_refusal`: only of a diskless guest)."""
     host, dom = core.locate(guest_id)
+    has_disks = bool(core.describe(host, dom).desc.image_disks)
 
     def read(_c: libvirt.virConnect) -> list[Snapshot]:
-        return [_parse(s.getXMLDesc(0), bool(s.isCurrent())) for s in dom.listAllSnapshots(0)]
+        return [_parse(s.getXMLDesc(0), bool(s.isCurrent()), has_disks)
+                for s in dom.listAllSnapshots(0)]
 
     found = host.call(read, f"listing snapshots of {dom.name()}")
     return sorted(found, key=lambda s: (s.created or 0.0, s.name))

@@ -77,8 +77,9 @@ class CloneForm(FormScreen):
         if self.from_snapshots:
             options = ([(Text("current state (stopped)"), CURRENT_STATE)]
                        if not src.guest.running else [])
+            # only the snapshots the backend can clone (libvirt: a diskless guest's)
             options += [(Text(f"snapshot {visible(s.name)}"), s.name) for s in src.snapshots
-                        if s.name != "current"]
+                        if s.name != "current" and s.clone_refusal is None]
             initial = self.initial_snapshot if self.initial_snapshot else (
                 options[0][1] if options else Select.NULL)
             note = "" if not src.guest.running else \

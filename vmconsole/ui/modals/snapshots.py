@@ -162,8 +162,9 @@ class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
             return
         ram = "with RAM state" if snap.vmstate else "disks only"
         parent = f"after {visible(snap.parent)}" if snap.parent else "first snapshot"
+        refusal = f" No clone: {visible(snap.clone_refusal)}." if snap.clone_refusal else ""
         info.update(Text(f"{visible(snap.name)}: {ram}, {parent}. "
-                         f"{visible(snap.description, limit=None)}".strip()))
+                         f"{visible(snap.description, limit=None)}".strip() + refusal))
 
     # --- operations ---------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
-from vmconsole.model import Guest, Inventory, Node, NodeStatus, total_metrics
+from vmconsole.model import Guest, Inventory, Node, NodeStatus, Storage, total_metrics
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text
@@ -46,6 +46,24 @@ def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
 def _reported(obj: Guest | Node, text: str, *names: str) -> str:
     """`text`, or "not reported" when the source does not report one of these figures."""
     return "not reported" if any(n in obj.unreported for n in names) else text
+
+
+def _inactive(guest: Guest, inventory: Inventory) -> str:
+    """Which of the guest's storages its node cannot use now, if any."""
+    down = [s.name for s in inventory.storages_for(guest.node)
+            if s.name in guest.storages and not s.active]
+    return f" ({', '.join(map(visible, down))} inactive on {visible(guest.node)})" if down else ""
+
+
+def storage_down_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:
+    """The storages an online node has but cannot use, with the backend's reason (an
+    offline node's are all out of reach: its state says so)."""
+    if not node.online:
+        return []
+    return [(f"Storage {visible(s.name)}",
+             Text(f"{visible(s.type)}{', shared' if s.shared else ''}: inactive"
+                  + (f": {visible_lines(s.error)}" if s.error else ""), style="bold"))
+            for s in inventory.storages if s.node == node.name and not s.active]
 
 
 def ha_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[str, str | Text]]:
@@ -85,13 +103,14 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
         ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
-        # 0: the backend does not know it (libvirt has no uptime for a domain)
+        # 0 and not unreported: the guest has just started, or the backend keeps none
         ("Uptime", _reported(guest, fmt.duration(guest.uptime) if guest.uptime else "-",
                              "uptime") if guest.running else "-"),
         ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
         ("Memory", f"{_reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
-                 + (f" on {', '.join(map(visible, guest.storages))}" if guest.storages else "")),
+                 + (f" on {', '.join(map(visible, guest.storages))}" if guest.storages else "")
+                 + _inactive(guest, inventory)),
         ("Disk I/O", _reported(guest, f"read {fmt.rate(m.disk_read)}, write "
                                f"{fmt.rate(m.disk_write)}", "disk_read", "disk_write")),
         ("Network", _reported(guest, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
@@ -165,10 +184,31 @@ def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyle
         *ha,
         *reach,
         *figures,
+        *storage_down_rows(node, inventory),
         ("Guests", f"{running} running of {len(guests)}"),
         ("", Text(", ".join(visible(g.name) for g in guests[:40])
                   + (" …" if len(guests) > 40 else ""), style="dim")),
     ]
+
+
+def storage_rows(inventory: Inventory) -> list[tuple[str, str | Text]]:
+    """One row per storage; a shared one that each node lists apart (a libvirt pool of
+    one name on every host) is one row naming its nodes and where it is unavailable."""
+    groups: dict[tuple[str, bool], list[Storage]] = {}
+    for s in inventory.storages:
+        groups.setdefault((s.name, s.shared) if s.shared else (s.id, False), []).append(s)
+    rows: list[tuple[str, str | Text]] = []
+    for group in groups.values():
+        s = group[0]
+        nodes = [g.node for g in group if g.node]
+        where = (f"shared by {', '.join(map(visible, nodes))}" if s.shared and len(group) > 1
+                 else "shared" if s.shared else f"on {visible(s.node or '')}")
+        down = [visible(g.node or "") for g in group if not g.active]
+        state = "" if not down else ", UNAVAILABLE" + (
+            f" on {', '.join(down)}" if len(group) > 1 else "")
+        rows.append((f"Storage {visible(s.name)}", f"{visible(s.type)} {where}{state}: "
+                     f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
+    return rows
 
 
 def cluster_rows(name: str, inventory: Inventory, reach: Reach | None,
@@ -193,11 +233,7 @@ def cluster_rows(name: str, inventory: Inventory, reach: Reach | None,
                 + (f" ({fmt.percent(cpu_used / cores)})" if cores else "")),
         ("Memory", f"{fmt.size(used.mem)} of {fmt.size(sum(n.maxmem for n in online))}"),
     ]
-    for s in inventory.storages:
-        where = "shared" if s.shared else f"on {s.node}"
-        state = "" if s.active else ", UNAVAILABLE"
-        rows.append((f"Storage {visible(s.name)}", f"{s.type} {where}{state}: "
-                     f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
+    rows += storage_rows(inventory)
     rows += [(visible(label), Text(visible(value))) for label, value in facts]
     for node in nodes:
         if node.error and not node.online:
