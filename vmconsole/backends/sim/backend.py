@@ -60,7 +60,7 @@ MAX_GUESTS = 100_000
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
     linked_clone=True, live_migration=True, ha=True, history=False, faults=True,
-    time_control=True,
+    time_control=True, hardware=True,
 )
 
 
@@ -381,16 +381,16 @@ class SimBackend:
             return hardware.read(self.sim, self.sim.guest(guest_id))
 
     def set_vcpus(self, guest_id: str, count: int) -> Task:
-        return self._act(guest_id, hardware.apply, "config", HardwareChange(vcpus=count))
+        return self._act(guest_id, hardware.apply, "vcpus", HardwareChange(vcpus=count))
 
     def set_memory(self, guest_id: str, size: int) -> Task:
-        return self._act(guest_id, hardware.apply, "config", HardwareChange(memory=size))
+        return self._act(guest_id, hardware.apply, "memory", HardwareChange(memory=size))
 
     def grow_disk(self, guest_id: str, disk: str, size: int) -> Task:
         return self._act(guest_id, hardware.apply, "resize", HardwareChange(disks={disk: size}))
 
     def set_link(self, guest_id: str, nic: str, up: bool) -> Task:
-        return self._act(guest_id, hardware.apply, "config", HardwareChange(links={nic: up}))
+        return self._act(guest_id, hardware.apply, "link", HardwareChange(links={nic: up}))
 
     def lock_guest(self, guest_id: str, lock: str | None) -> Task:
         """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""

@@ -55,8 +55,9 @@ def take_pending(guest: SimGuest) -> None:
 
 
 def apply(sim: Sim, guest: SimGuest, operation: str, change: HardwareChange) -> TaskRecord:
-    """One change as one task: "config" for cores, memory and the link (a synchronous
-    `PUT .../config`, so an id of the console's own), "resize" for a disk."""
+    """One change as one task named `operation` ("vcpus", "memory", "link": Proxmox
+    makes them with a synchronous `PUT .../config`, so their ids are the console's own;
+    "resize" for a disk, a `qmresize`/`vzresize` task)."""
     ensure_not_template(guest, "change the hardware of")
     ensure_quorate(sim, guest.node)
     ensure_free(guest, sim)
