@@ -156,20 +156,21 @@ class HardwareForm(FormScreen):
 
     def collect(self) -> tuple[list[Part], dict[str, str]]:
         hw, errors = self.hw, {}
-        change = HardwareChange()
+        vcpus = memory = None
         vcpus_text = self._value("vcpus")
         if vcpus_text != self._initial["vcpus"]:
             if not vcpus_text.strip().isdigit():
                 errors["vcpus"] = "a whole number is required"
             elif int(vcpus_text) != hw.vcpus:
-                change = replace(change, vcpus=int(vcpus_text))
+                vcpus = int(vcpus_text)
         memory_text = self._value("memory")
         if memory_text != self._initial["memory"]:
-            memory = parse_memory(memory_text)
-            if isinstance(memory, str):
-                errors["memory"] = memory
-            elif memory != hw.memory:
-                change = replace(change, memory=memory)
+            parsed = parse_memory(memory_text)
+            if isinstance(parsed, str):
+                errors["memory"] = parsed
+            elif parsed != hw.memory:
+                memory = parsed
+        disks: dict[str, int] = {}
         for disk in hw.disks:
             ident = self.disk_ids[disk.key]
             text = self._value(ident)
@@ -178,11 +179,11 @@ class HardwareForm(FormScreen):
                 if isinstance(size, str):
                     errors[f"disk:{disk.key}"] = size
                 elif size != disk.size:
-                    change.disks[disk.key] = size
-        for nic in hw.nics:
-            up = self.query_one(f"#{self.nic_ids[nic.key]}", FormCheckbox).value
-            if up != nic.link_up:
-                change.links[nic.key] = up
+                    disks[disk.key] = size
+        links = {nic.key: up for nic in hw.nics
+                 if (up := self.query_one(f"#{self.nic_ids[nic.key]}", FormCheckbox).value)
+                 != nic.link_up}
+        change = HardwareChange(vcpus, memory, disks, links)
         errors.update(problems(hw, change))
         if not errors and change.empty:
             errors["changes"] = "nothing to apply: change a figure or a link first"
