@@ -32,15 +32,14 @@ def read(sim: Sim, guest: SimGuest) -> GuestHardware:
     node = sim.node(guest.node)
     running = sim.running_on_own_node(guest) is not None
     live = guest.kind is GuestKind.CT
-    pending = tuple(f"{key}: {value // MiB if key == 'memory' else value}"
-                    + (" MiB" if key == "memory" else "")
+    pending = tuple(f"memory: {value // MiB} MiB" if key == "memory" else f"{key}: {value}"
                     for key, value in sorted(guest.pending.items()))
     return GuestHardware(
         guest_id=guest.id, running=running,
         vcpus=guest.pending.get("cores", guest.maxcpu) if not running else guest.maxcpu,
         memory=guest.pending.get("memory", guest.maxmem) if not running else guest.maxmem,
         host_cpus=node.maxcpu, host_memory=node.maxmem,
-        disks=tuple(DiskInfo(d.key, d.size, f"{d.storage}:{guest.vmid}/{d.key}")
+        disks=tuple(DiskInfo(d.key, d.size, f"{d.storage}:vm-{guest.vmid}-{d.key}")
                     for d in guest.disks),
         nics=(NicInfo("net0", guest.link_up, f"virtio, bridge vmbr0, {guest.mac}"),),
         vcpus_live_max=node.maxcpu if live else None,
