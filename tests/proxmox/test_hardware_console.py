@@ -52,3 +52,15 @@ async def test_pves_refusal_is_shown_next_to_its_field(fakepve, connect):
         shown = str(form.query_one("#error-vcpus").render())
         assert "VM is locked ([b]backup)" in shown
         assert isinstance(pilot.app.screen, HardwareForm)
+
+
+async def test_config_text_is_shown_as_data(fakepve, connect):
+    config = fakepve.guest(100)["config"]
+    fakepve.set(100, config={**config, "hotplug": "disk,\x1b]0;owned\x07",
+                             "net0": "virtio=BC:24:11:00:01:00,bridge=[b]vmbr0\u202e"})
+    async with live_console(connect()) as pilot:
+        form = await open_form(pilot)
+        nic = str(form.query_one("#note-link-0").render())
+        assert nic == ("virtio, bridge [b]vmbr0\\u202e, BC:24:11:00:01:00; the running guest "
+                       "takes it at its next start")
+        assert "(hotplug: disk,\\x1b]0;owned\\x07)" in str(form.query_one("#note-vcpus").render())

@@ -103,12 +103,15 @@ class HardwareForm(FormScreen):
                             "memory", self._memory_note(hw.memory))
         for disk in hw.disks:
             ident = self.disk_ids[disk.key]
-            yield from self.row(f"Disk {disk.key}", self._input(ident, f"{gib(disk.size)} GiB"),
-                                ident, self._disk_note(disk))
+            yield from self.row(f"Disk {visible(disk.key, 10)}",
+                                self._input(ident, f"{gib(disk.size)} GiB"), ident,
+                                self._disk_note(disk))
         for nic in hw.nics:
             ident = self.nic_ids[nic.key]
             box = FormCheckbox("link up", nic.link_up, id=ident, compact=True)
-            yield from self.row(f"NIC {nic.key}", box, ident, self._nic_note(nic))
+            # A short key (Proxmox's net0) names the row; a MAC (libvirt's) goes in the note.
+            label = f"NIC {visible(nic.key)}" if len(nic.key) <= 11 else "NIC"
+            yield from self.row(label, box, ident, self._nic_note(nic))
         if hw.pending:
             yield Static(Content(visible_lines("Pending until the next start: "
                                                + ", ".join(hw.pending))),
@@ -123,7 +126,8 @@ class HardwareForm(FormScreen):
         if takes is Takes.NOW:
             return "takes effect now" if self.hw.running else "the guest is stopped: " \
                 "used from its next start"
-        why = f": {self.hw.why_not_live}" if self.hw.why_not_live else ""
+        # The reason quotes the backend's config (Proxmox's hotplug option): data.
+        why = f": {visible(self.hw.why_not_live, None)}" if self.hw.why_not_live else ""
         return f"the running guest takes it at its next start{why}"
 
     def _vcpus_note(self, count: int) -> str:
@@ -135,11 +139,13 @@ class HardwareForm(FormScreen):
                 f"{self._takes(self.hw.memory_takes(size))}")
 
     def _disk_note(self, disk: DiskInfo) -> str:
-        return f"GiB; {visible(disk.volume)}; grows only, cannot be undone"
+        return f"GiB; {visible(disk.volume, 60)}; grows only, cannot be undone"
 
     def _nic_note(self, nic: NicInfo) -> str:
-        when = "" if self.hw.link_takes() is Takes.NOW else f"; {self._takes(Takes.NEXT_BOOT)}"
-        return f"{visible(nic.detail)}{when}"
+        when = "" if self.hw.link_takes() is Takes.NOW else \
+            "; the running guest takes it at its next start"
+        key = f"{visible(nic.key, 40)}: " if len(nic.key) > 11 else ""
+        return f"{key}{visible(nic.detail, 60)}{when}"
 
     @on(Input.Changed, "#vcpus")
     def _vcpus_changed(self, event: Input.Changed) -> None:
