@@ -19,6 +19,7 @@ from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.ha import HAForm
+from vmconsole.ui.modals.hardware import HardwareForm
 from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.modals.shutdown import ShutdownForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
@@ -292,6 +293,7 @@ CHECKS: dict[str, Check] = {
     "guest.clone": opens(CloneForm, TEST1),
     "guest.migrate": opens(MigrateForm),
     "guest.ha": opens(HAForm),
+    "guest.hardware": opens(HardwareForm),
     "tree.down": moves("node/pve1", WEB1),
     "tree.up": moves(WEB1, "node/pve1"),
     "tree.expand": moves("node/pve1", WEB1),

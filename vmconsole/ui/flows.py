@@ -12,6 +12,7 @@ from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
 from vmconsole.model import Snapshot
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
+from vmconsole.ui.hardware_flow import edit_hardware
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.clone import CloneForm, CloneSource
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -213,6 +214,9 @@ class GuestFlows:
 
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
                                                submit, self.sel.capabilities.ha_restart_priority))
+
+    async def _hardware(self, title: str) -> None:
+        await edit_hardware(self, title)
 
     async def _ha_remove(self, title: str) -> None:
         if self.sel.capabilities.ha_restart_priority:

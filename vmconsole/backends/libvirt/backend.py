@@ -13,8 +13,9 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.hardware import GuestHardware
 from vmconsole.backends.libvirt import clone as clone_ops
-from vmconsole.backends.libvirt import marks, migration, power
+from vmconsole.backends.libvirt import hardware, marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
@@ -23,7 +24,7 @@ from vmconsole.model import Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
-                            ha=True, history=False)
+                            ha=True, history=False, hardware=True)
 
 
 class LibvirtBackend(ClusterCore):
@@ -114,6 +115,22 @@ class LibvirtBackend(ClusterCore):
 
     def ha_remove(self, guest_id: str) -> Task:
         return marks.ha_remove(self, guest_id)
+
+    # hardware (SupportsHardware)
+    def hardware(self, guest_id: str) -> GuestHardware:
+        return hardware.read(self, guest_id)
+
+    def set_vcpus(self, guest_id: str, count: int) -> Task:
+        return hardware.set_vcpus(self, guest_id, count)
+
+    def set_memory(self, guest_id: str, size: int) -> Task:
+        return hardware.set_memory(self, guest_id, size)
+
+    def grow_disk(self, guest_id: str, disk: str, size: int) -> Task:
+        return hardware.grow_disk(self, guest_id, disk, size)
+
+    def set_link(self, guest_id: str, nic: str, up: bool) -> Task:
+        return hardware.set_link(self, guest_id, nic, up)
 
     def ha_groups(self) -> list[str]:
         groups = {g.ha.group for g in self.last_inventory.guests if g.ha and g.ha.group}

@@ -29,7 +29,8 @@ from vmconsole.backends.base import (
     Task,
     TaskStatus,
 )
-from vmconsole.backends.proxmox import ha
+from vmconsole.backends.hardware import GuestHardware, HardwareChange
+from vmconsole.backends.proxmox import ha, hardware
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
 from vmconsole.backends.proxmox.inventory import (
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
-                            ha=True, history=True)
+                            ha=True, history=True, hardware=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +308,26 @@ class ProxmoxBackend:
         # purge: PVE also takes the resource out of every group and rule naming it.
         self.conn.call("DELETE", f"/cluster/ha/resources/{ref.sid}", purge=True)
         return self._done("ha_remove", ref, [f"removed HA resource {ref.sid}"])
+
+    # --- hardware (SupportsHardware) ---------------------------------------------------
+
+    def hardware(self, guest_id: str) -> GuestHardware:
+        return hardware.read(self, self._locate(guest_id))
+
+    def set_vcpus(self, guest_id: str, count: int) -> Task:
+        return hardware.apply(self, self._locate(guest_id), "vcpus", HardwareChange(vcpus=count))
+
+    def set_memory(self, guest_id: str, size: int) -> Task:
+        return hardware.apply(self, self._locate(guest_id), "memory",
+                              HardwareChange(memory=size))
+
+    def grow_disk(self, guest_id: str, disk: str, size: int) -> Task:
+        return hardware.apply(self, self._locate(guest_id), "resize",
+                              HardwareChange(disks={disk: size}))
+
+    def set_link(self, guest_id: str, nic: str, up: bool) -> Task:
+        return hardware.apply(self, self._locate(guest_id), "link",
+                              HardwareChange(links={nic: up}))
 
     def _ha_rules(self) -> bool:
         """PVE 9 replaced HA groups with node-affinity rules."""

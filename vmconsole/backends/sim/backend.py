@@ -28,6 +28,7 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.sim import (
     balance,
     clones,
@@ -35,6 +36,7 @@ from vmconsole.backends.sim import (
     ft,
     ha_admin,
     ha_disarm,
+    hardware,
     migration,
     power,
     snapshots,
@@ -58,7 +60,7 @@ MAX_GUESTS = 100_000
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
     linked_clone=True, live_migration=True, ha=True, history=False, faults=True,
-    time_control=True,
+    time_control=True, hardware=True,
 )
 
 
@@ -370,6 +372,25 @@ class SimBackend:
     def skip_rounds(self, what: str, rounds: int = 1) -> None:
         """Let the CRM master ("crm") or the LRMs ("lrm") miss `rounds` rounds."""
         self._node_admin(lambda: ha_admin.skip_rounds(self.sim, self.ha, what, rounds))
+
+    # --- hardware (SupportsHardware) ---------------------------------------------------
+
+    def hardware(self, guest_id: str) -> GuestHardware:
+        with self._lock:
+            self.sim.advance()
+            return hardware.read(self.sim, self.sim.guest(guest_id))
+
+    def set_vcpus(self, guest_id: str, count: int) -> Task:
+        return self._act(guest_id, hardware.apply, "vcpus", HardwareChange(vcpus=count))
+
+    def set_memory(self, guest_id: str, size: int) -> Task:
+        return self._act(guest_id, hardware.apply, "memory", HardwareChange(memory=size))
+
+    def grow_disk(self, guest_id: str, disk: str, size: int) -> Task:
+        return self._act(guest_id, hardware.apply, "resize", HardwareChange(disks={disk: size}))
+
+    def set_link(self, guest_id: str, nic: str, up: bool) -> Task:
+        return self._act(guest_id, hardware.apply, "link", HardwareChange(links={nic: up}))
 
     def lock_guest(self, guest_id: str, lock: str | None) -> Task:
         """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""

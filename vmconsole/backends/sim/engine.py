@@ -231,8 +231,11 @@ class Sim:
         self.changed_guests.update(node.instances)
 
     def reachable(self, guest_id: str) -> bool:
-        """True when the guest answers on the network: booted, not paused, on a live
-        node whose network is up."""
+        """True when the guest answers on the network: booted, not paused, its link
+        up, on a live node whose network is up."""
+        guest = self.guests.get(guest_id)
+        if guest is not None and not guest.link_up:
+            return False
         for node in self.nodes.values():
             inst = node.instances.get(guest_id)
             if (inst is not None and inst.booted and not inst.paused and not inst.incoming

@@ -81,6 +81,10 @@ class SimGuest:
     boot_seconds: float = 20.0
     shutdown_seconds: float = 8.0  # from the ACPI request until the guest is off
     description: str = ""
+    link_up: bool = True  # its one NIC, net0: False is Proxmox's link_down=1
+    # Hardware written to the config for the next start ("cores", "memory"), as
+    # Proxmox's pending section: a running VM without hotplug keeps its old figures.
+    pending: dict[str, int] = field(default_factory=dict)
     # Derived from `disks` by `set_disks`, kept as fields because every poll reads them.
     storages: tuple[str, ...] = ()
     disk_bytes: int = 0
