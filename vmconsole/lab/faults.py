@@ -82,8 +82,19 @@ def fail(node: NodeLayout, fault: LabFault) -> None:
         run(["ip", "-n", node.netns, "route", "add", "blackhole", f"{PORTAL}/32"])
 
 
+def fence(node: NodeLayout) -> None:
+    """The HA manager's fence in the lab: the node powered off whatever else it suffers
+    (a node cut from the network still runs its guests), confirmed by its cgroups
+    holding no process (LabError otherwise). A node with no fault recorded has lost
+    its power; `restore` brings a fenced node back powered on."""
+    _kill_node(node)
+    if current(node) is None:
+        _record(node).write_text(LabFault.POWER.value)
+
+
 def restore(node: NodeLayout) -> LabFault | None:
-    """Undo the node's fault; returns what it was (None: it had none)."""
+    """Undo the node's fault; returns what it was (None: it had none). A node fenced
+    while it suffered another fault is powered on too."""
     fault = current(node)
     if fault is LabFault.POWER:
         daemon.start(node)
@@ -94,5 +105,7 @@ def restore(node: NodeLayout) -> LabFault | None:
             cut.rename(node.socket)
     elif fault is LabFault.STORAGE:
         run(["ip", "-n", node.netns, "route", "del", "blackhole", f"{PORTAL}/32"], check=False)
+    if fault not in (None, LabFault.POWER) and daemon.pid_of(node) is None:
+        daemon.start(node)  # fenced by the HA manager meanwhile
     _record(node).unlink(missing_ok=True)
     return fault
