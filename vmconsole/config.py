@@ -185,6 +185,11 @@ class _Reader:
                 if header.group(1) == "[[":  # one more element of an array of tables
                     index = counts[tuple(table)] = counts.get(tuple(table), -1) + 1
                     table.append(index)
+                else:  # [a.b.c] inside the last element of an array [[a.b]]
+                    for cut in range(len(table) - 1, 0, -1):
+                        if (element := counts.get(tuple(table[:cut]))) is not None:
+                            table = [*table[:cut], element, *table[cut:]]
+                            break
                 if table == wanted:
                     return number
                 if table == wanted[:-1]:

@@ -100,8 +100,9 @@ def run(clusters: list[LibvirtCluster], say: Callable[[str], None],
             locks.append(lock(path))
             fence = fence_for(cluster, cluster.ha)
             journal = Journal(cluster.name, AuditLog(), say)
-            backend = LibvirtBackend(replace(cluster, timeout=max(cluster.timeout,
-                                                                  READ_TIMEOUT_S)))
+            # ha=None: the manager reads the hosts, not its own status file
+            backend = LibvirtBackend(replace(cluster, ha=None, timeout=max(cluster.timeout,
+                                                                           READ_TIMEOUT_S)))
             managers.append(Manager(backend, cluster.ha, fence, journal, path))
             say(f"HA manager for {cluster.name}: round {cluster.ha.round:g} s, fence delay "
                 f"{cluster.ha.fence_delay:g} s, lock lease {cluster.ha.lock_lease:g} s, "
