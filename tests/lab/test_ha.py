@@ -43,7 +43,7 @@ from vmconsole.backends import open_backend  # noqa: E402
 from vmconsole.config import load_config  # noqa: E402
 from vmconsole.ha.report import status_lines  # noqa: E402
 from vmconsole.ha.status import ManagerStatus, read_status  # noqa: E402
-from vmconsole.lab import builder, cgroups, daemon, hamanager  # noqa: E402
+from vmconsole.lab import builder, cgroups, daemon, faults, hamanager  # noqa: E402
 from vmconsole.lab.faults import LabFault  # noqa: E402
 from vmconsole.lab.layout import LAN_NS, NodeLayout  # noqa: E402
 from vmconsole.lab.probe import answers  # noqa: E402
@@ -55,13 +55,21 @@ TOLERANCE_S = 5.0
 IPS = {"vm1": "10.77.0.11", "vm2": "10.77.0.12"}
 
 
-def until(what, check, timeout):
+def until(what, check, timeout, lab=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := check():
             return value
         time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    raise AssertionError(f"{what}: not within {timeout} s" + (_state(lab) if lab else ""))
+
+
+def _state(lab) -> str:
+    """The manager's view and the end of its log, for a failure's message."""
+    view = status_lines(read_status(hamanager.status_file(lab["layout"])), "status")
+    log = hamanager.ha_dir(lab["layout"]) / "manager.log"
+    tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+    return "\n" + "\n".join(view) + "\nmanager.log:\n" + "\n".join(tail)
 
 
 @pytest.fixture(scope="module")
@@ -147,10 +155,14 @@ def all_back(lab) -> None:
     from a scenario is restored again)."""
     def check() -> bool:
         for node in lab["layout"].nodes:
-            builder.restore(node.name, lambda _line: None)
+            if faults.current(node) is not None:
+                builder.restore(node.name, lambda _line: None)
         st = status(lab)
-        return st.quorate and all(n.state == "online" for n in st.nodes)
-    until("every node online for the manager", check, 120)
+        if st.quorate and all(n.state == "online" for n in st.nodes):
+            return True
+        time.sleep(0.9)
+        return False
+    until("every node online for the manager", check, 120, lab)
 
 
 class Watcher:

@@ -29,6 +29,7 @@ import os
 import subprocess
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -122,6 +123,8 @@ class Manager:
                 self.round()
             except (OSError, BackendError) as exc:
                 self.journal.say(f"round failed: {exc}")
+            except Exception:  # a daemon that dies silently fences nothing: say it, go on
+                self.journal.say("round failed:\n" + traceback.format_exc())
             self._wake.wait(self.cfg.round)
             self._wake.clear()
             stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - begun)))
