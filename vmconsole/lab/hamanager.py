@@ -43,9 +43,10 @@ def start(lab: Layout, config: Path) -> int:
     """Start the manager (a running one is stopped first: the profile may have
     changed); returns its pid once its first status is written. Raises LabError with
     its log's last lines if it does not get that far."""
+    from vmconsole.ha.status import read_status
+
     stop(lab)
     ha_dir(lab).mkdir(parents=True, exist_ok=True, mode=0o700)
-    status_file(lab).unlink(missing_ok=True)
     log = ha_dir(lab) / "manager.log"
     with log.open("a") as out:
         process = subprocess.Popen(
@@ -54,7 +55,7 @@ def start(lab: Layout, config: Path) -> int:
             stdin=subprocess.DEVNULL, start_new_session=True)
     _pidfile(lab).write_text(str(process.pid))
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not status_file(lab).exists():
+    while (found := read_status(status_file(lab))) is None or found.pid != process.pid:
         if process.poll() is not None or time.monotonic() > deadline:
             stop(lab)
             tail = log.read_text(errors="replace").splitlines()[-5:]
