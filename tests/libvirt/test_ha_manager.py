@@ -5,6 +5,7 @@ a dead node. The lab (tests/lab/test_ha.py) does the same with real nodes and QE
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def _host(path: Path, index: int, guest: bool) -> str:
 
 class Clock:
     def __init__(self) -> None:
-        self.t = 1_000_000.0
+        self.t = time.time()
 
     def __call__(self) -> float:
         return self.t
@@ -120,3 +121,36 @@ def test_a_failing_fence_is_retried_every_round_and_blocks_recovery(cluster):
     assert "false exited with status 1" in node.fence_error
     assert status.services[0].state == "fence" and "recovered" not in kinds(status)
     assert kinds(status).count("fence_failed") == node.fence_tries
+
+
+def test_the_console_shows_what_the_manager_wrote(cluster, tmp_path):
+    ha, clock, _said = manager(cluster, ("false",))
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    clock.t += 61
+    ha.round()  # pve1 in fence, its fence failing
+    backend, _ = cluster
+    view = LibvirtBackend(LibvirtCluster("kvm", backend.cfg.uris, timeout=3.0, ha=(
+        HAManagerConfig(fence="lab", status_file=str(tmp_path / "ha" / "kvm.json")))))
+    try:
+        inv = view.inventory()
+        assert inv.node("pve1").ha_state == "fence"
+        assert (inv.quorum.votes, inv.quorum.expected, inv.quorum.quorate) == (2, 3, True)
+        events = [(e.kind, e.node) for e in view.events()]
+        assert ("ha_node_lost", "pve1") in events and ("fence", "pve1") in events
+        assert ("fence_failed", "pve1") in events
+        (task,) = [t for t in view.tasks() if t.operation == "hafence"]
+        assert task.user == "ha-manager" and "exited with status 1" in task.error
+        assert view.task(task.id) == task
+    finally:
+        view.close()
+    # a status three rounds and a fence timeout old: its manager has stopped
+    clock.t = time.time() - 3 * 10 - 60 - 1
+    ha.round()
+    view = LibvirtBackend(LibvirtCluster("kvm", backend.cfg.uris, timeout=3.0, ha=(
+        HAManagerConfig(fence="lab", status_file=str(tmp_path / "ha" / "kvm.json")))))
+    try:
+        inv = view.inventory()
+        assert inv.node("pve2").ha_state == "no manager"
+    finally:
+        view.close()

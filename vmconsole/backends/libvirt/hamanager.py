@@ -20,6 +20,10 @@ from vmconsole.model import Inventory, Quorum, ha_state, node_ha_state
 
 #: The state shown for HA guests and nodes when no manager writes its status.
 NO_MANAGER = "no manager"
+#: Kinds the backend logs itself for its hosts: the manager's own view of the same
+#: moment goes in as "ha_<kind>", so the two are told apart (fence, fenced and
+#: recovered keep their kind: the ping chart marks them).
+_BACKEND_KINDS = {"node_lost", "node_online"}
 
 
 def status_path(cfg: LibvirtCluster) -> Path | None:
@@ -58,8 +62,9 @@ class ManagerView:
             return
         for decision in status.decisions:
             if decision.time > self._told:
-                self.log.add(decision.kind, f"HA manager: {decision.message}",
-                             decision.node, decision.guest)
+                kind = decision.kind
+                self.log.add(f"ha_{kind}" if kind in _BACKEND_KINDS else kind,
+                             f"HA manager: {decision.message}", decision.node, decision.guest)
         if status.decisions:
             self._told = max(self._told, status.decisions[-1].time)
 
