@@ -41,6 +41,7 @@ def _record(node: NodeLayout) -> Path:
 def _exclusive(node: NodeLayout) -> Iterator[None]:
     """One change of the node's state at a time: the HA manager's fence may come while
     `lab restore` boots the node, and must not leave it dead with no fault recorded."""
+    node.dir.mkdir(parents=True, exist_ok=True)  # `lab up` restores before it builds
     with (node.dir / "fault.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
