@@ -79,9 +79,9 @@ def lab(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
         mp.setenv("VMCONSOLE_AUDIT_LOG", str(root / "audit.jsonl"))
-        layout = builder.up(3, 3, config, lambda _line: None, containers=0, ha_guests=2,
-                            ha_times={"round": ROUND_S, "fence_delay": FENCE_DELAY_S})
-        try:
+        try:  # a lab that fails half-way is removed too
+            layout = builder.up(3, 3, config, lambda _line: None, containers=0, ha_guests=2,
+                                ha_times={"round": ROUND_S, "fence_delay": FENCE_DELAY_S})
             yield {"layout": layout, "config": config, "audit": root / "audit.jsonl",
                    "root": root}
         finally:
