@@ -154,3 +154,29 @@ def test_the_console_shows_what_the_manager_wrote(cluster, tmp_path):
         assert inv.node("pve2").ha_state == "no manager"
     finally:
         view.close()
+
+
+def test_a_started_service_found_stopped_is_started_again_and_a_stopped_one_shut_down(
+        cluster):
+    ha, clock, _said = manager(cluster)
+    backend, _ = cluster
+    ha.round()
+    conn = backend.host_named("pve1").connection()
+    dom = conn.lookupByName("web")
+    dom.destroy()  # an admin's hard stop: HA's request is still `started`
+    clock.t += 10
+    status = ha.round()
+    assert dom.isActive() and status.decisions[-1].kind == "hastart"
+    assert "start web on pve1: its request is started" in status.decisions[-1].message
+    meta = dom.metadata(2, "https://vmconsole.invalid/xmlns/1")  # VIR_DOMAIN_METADATA_ELEMENT
+    dom.setMetadata(2, meta.replace("started", "stopped"), "vmc",
+                    "https://vmconsole.invalid/xmlns/1", 0)
+    backend.cache(backend.host_named("pve1")).drop()  # read the new mark now
+    clock.t += 10
+    status = ha.round()
+    assert status.services[0].request == "stopped"
+    assert status.decisions[-1].kind == "hastop" and "shut down web" in (
+        status.decisions[-1].message)
+    clock.t += 10
+    again = ha.round()
+    assert [d.kind for d in again.decisions].count("hastop") == 1  # asked once a minute

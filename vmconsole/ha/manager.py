@@ -64,6 +64,10 @@ from vmconsole.model import (
     NodeStatus,
 )
 
+#: The LRM's actions: operation -> (virDomain method, the verb for people).
+_ACTIONS = {"hastart": ("create", "start"), "hastop": ("shutdown", "shut down")}
+#: A guest asked to shut down (ACPI) is asked again only after this long.
+SHUTDOWN_REPEAT_S = 60.0
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2
 QUORUM_DEVICE_TIMEOUT_S = 5.0
@@ -140,15 +144,17 @@ class Manager:
         self._update_nodes(inv, now)
         votes, expected, text = self._quorum()
         quorate = rules.quorate(votes, expected)
-        self._learn(inv)
-        if quorate != self.quorate:
-            self._quorum_changed(quorate, text)
-        if quorate:
-            self._fence_and_recover(inv, now)
-            self._keep_requests(inv)
-            self._remove_stale_copies(inv)
-        status = self._status(now, quorate, votes, expected, text)
-        write_status(self.status_path, status)
+        try:  # what was decided is written even if a later step fails
+            self._learn(inv)
+            if quorate != self.quorate:
+                self._quorum_changed(quorate, text)
+            if quorate:
+                self._fence_and_recover(inv, now)
+                self._keep_requests(inv)
+                self._remove_stale_copies(inv)
+        finally:
+            status = self._status(now, quorate, votes, expected, text)
+            write_status(self.status_path, status)
         return status
 
     # --- nodes and quorum -------------------------------------------------------------
@@ -391,11 +397,15 @@ class Manager:
                 continue
             if svc.state is HAState.STARTED and not mine.running and (
                     where_it_runs(found[svc.uuid]) is None):
-                self._act(svc, mine, "hastart", "start")
-            elif svc.state in (HAState.STOPPED, HAState.DISABLED) and mine.running:
-                self._act(svc, mine, "hastop", "shutdown")
+                self._act(svc, mine, "hastart")
+            elif svc.state in (HAState.STOPPED, HAState.DISABLED) and mine.running and (
+                    self.clock() - svc.stop_asked > SHUTDOWN_REPEAT_S):
+                svc.stop_asked = self.clock()
+                self._act(svc, mine, "hastop")
 
-    def _act(self, svc: Service, guest: Guest, operation: str, verb: str) -> None:
+    def _act(self, svc: Service, guest: Guest, operation: str) -> None:
+        """The LRM's start (libvirt's create) or shutdown (ACPI) of a service."""
+        method, verb = _ACTIONS[operation]
         if svc.failures > svc.ha.max_restart:
             return
         task = self.journal.task(operation, svc.id, guest.node,
@@ -403,7 +413,7 @@ class Manager:
                                  f"{svc.ha.request.value})")
         host = self.backend.host_named(guest.node, containers=guest.kind is GuestKind.CT)
         try:
-            host.call(lambda c: getattr(c.lookupByUUIDString(svc.uuid), verb)(),
+            host.call(lambda c: getattr(c.lookupByUUIDString(svc.uuid), method)(),
                       f"{verb} {svc.name}")
         except BackendError as exc:
             svc.failures += 1

@@ -56,6 +56,7 @@ class Service:
     failures: int = 0
     fenced_from: set[str] = field(default_factory=set)
     waiting: str = ""  # the last "cannot yet" said, so it is said once
+    stop_asked: float = 0.0  # when its shutdown was last asked (epoch seconds)
 
     @property
     def id(self) -> str:
