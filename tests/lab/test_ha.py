@@ -382,8 +382,9 @@ def test_a_failing_fence_command_blocks_recovery(lab):
         (cluster,) = load_config(config).clusters("lab")
         backend = open_backend(cluster)
         try:
-            inv = backend.inventory()
-            assert inv.node(source).ha_state is NodeHAState.FENCE
+            until("the console shows the node in fence", lambda: (
+                n := backend.inventory().node(source)) and n.ha_state is NodeHAState.FENCE,
+                30)
             assert any(t.operation == "hafence" and t.error for t in backend.tasks())
         finally:
             backend.close()
