@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -59,9 +60,9 @@ def lab_timeline(round_s: float, fence_delay: float) -> dict[str, float]:
     os.environ["VMCONSOLE_LAB_DIR"] = str(root / "state")
     os.environ["VMCONSOLE_AUDIT_LOG"] = str(root / "audit.jsonl")
     config = root / "config.toml"
-    lab = builder.up(3, 1, config, lambda _line: None, containers=0, ha_guests=1,
-                     ha_times={"round": round_s, "fence_delay": fence_delay})
-    try:
+    try:  # a lab that fails half-way is removed too
+        lab = builder.up(3, 1, config, lambda _line: None, containers=0, ha_guests=1,
+                         ha_times={"round": round_s, "fence_delay": fence_delay})
         deadline = time.monotonic() + 180
         while not answers("10.77.0.11") and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -93,6 +94,7 @@ def lab_timeline(round_s: float, fence_delay: float) -> dict[str, float]:
         return out
     finally:
         builder.down(config, lambda _line: None)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:
