@@ -16,9 +16,9 @@ domain event) the manager reads the cluster (`LibvirtBackend.inventory()`), then
    loss has passed, each service goes to the node `rules.select_service_node` picks
    (node affinity, HA services, memory), is defined there from the manager's copy of
    its XML, and started.
-5. Requests (the LRM's work): a service `started` on an online node is started if it
-   is not running; one `stopped` or `disabled` is shut down. A node that comes back
-   after a fence has its stale definition removed, so no second copy remains.
+5. Requests (the LRM's work, `lrm.py`): a service `started` on an online node is
+   started if it is not running; one `stopped` or `disabled` is shut down. A node that
+   comes back after a fence has its stale definition removed: no second copy remains.
 
 Every decision goes to the audit log and the status file, with its reason.
 """
@@ -31,7 +31,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import libvirt
@@ -42,6 +41,7 @@ from vmconsole.config import HAManagerConfig
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
 from vmconsole.ha.journal import Journal, clock_time
+from vmconsole.ha.lrm import LocalResources
 from vmconsole.ha.services import (
     ACTIVE,
     FENCEABLE,
@@ -64,17 +64,9 @@ from vmconsole.model import (
     NodeStatus,
 )
 
-#: The LRM's actions: operation -> (virDomain method, the verb for people).
-_ACTIONS = {"hastart": ("create", "start"), "hastop": ("shutdown", "shut down")}
-#: A guest asked to shut down (ACPI) is asked again only after this long.
-SHUTDOWN_REPEAT_S = 60.0
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2
 QUORUM_DEVICE_TIMEOUT_S = 5.0
-
-
-def _undefine(uuid: str, conn: libvirt.virConnect) -> None:
-    conn.lookupByUUIDString(uuid).undefine()
 
 
 class Manager:
@@ -90,6 +82,7 @@ class Manager:
         self.nodes: dict[str, NodeTrack] = {}
         self.services: dict[str, Service] = {}
         self.quorate: bool | None = None
+        self.lrm = LocalResources(backend, journal, clock)
         self._wake = threading.Event()
         backend.set_change_callback(self._wake.set)
         self._resume()
@@ -150,8 +143,8 @@ class Manager:
                 self._quorum_changed(quorate, text)
             if quorate:
                 self._fence_and_recover(inv, now)
-                self._keep_requests(inv)
-                self._remove_stale_copies(inv)
+                self.lrm.keep_requests(inv, self.services, self.nodes)
+                self.lrm.remove_stale_copies(inv, self.services, self.nodes)
         finally:
             status = self._status(now, quorate, votes, expected, text)
             write_status(self.status_path, status)
@@ -383,74 +376,6 @@ class Manager:
         if svc.waiting != text:
             svc.waiting = svc.why = text
             self.journal.decide("waiting", text, svc.node, svc.id)
-
-    # --- requests: the LRM's part -------------------------------------------------------
-
-    def _keep_requests(self, inv: Inventory) -> None:
-        found = copies(inv.guests)
-        for svc in self.services.values():
-            node = self.nodes.get(svc.node)
-            if node is None or node.state is not NodeHAState.ONLINE or not node.online:
-                continue
-            mine = next((g for g in found.get(svc.uuid, []) if g.node == svc.node), None)
-            if mine is None:
-                continue
-            if svc.state is HAState.STARTED and not mine.running and (
-                    where_it_runs(found[svc.uuid]) is None):
-                self._act(svc, mine, "hastart")
-            elif svc.state in (HAState.STOPPED, HAState.DISABLED) and mine.running and (
-                    self.clock() - svc.stop_asked > SHUTDOWN_REPEAT_S):
-                svc.stop_asked = self.clock()
-                self._act(svc, mine, "hastop")
-
-    def _act(self, svc: Service, guest: Guest, operation: str) -> None:
-        """The LRM's start (libvirt's create) or shutdown (ACPI) of a service."""
-        method, verb = _ACTIONS[operation]
-        if svc.failures > svc.ha.max_restart:
-            return
-        task = self.journal.task(operation, svc.id, guest.node,
-                                 f"{verb} {svc.name} on {guest.node} (request "
-                                 f"{svc.ha.request.value})")
-        host = self.backend.host_named(guest.node, containers=guest.kind is GuestKind.CT)
-        try:
-            host.call(lambda c: getattr(c.lookupByUUIDString(svc.uuid), method)(),
-                      f"{verb} {svc.name}")
-        except BackendError as exc:
-            svc.failures += 1
-            self.journal.finish(task, False, str(exc))
-            if svc.failures > svc.ha.max_restart:
-                svc.state, svc.why = HAState.ERROR, f"{verb} failed: {exc}"
-            self.journal.decide("error" if svc.state is HAState.ERROR else "start_failed",
-                                f"{verb} of {svc.name} on {guest.node} failed "
-                                f"({svc.failures} of {svc.ha.max_restart + 1} tries): {exc}",
-                                guest.node, svc.id, result=f"error: {exc}")
-            return
-        svc.failures = 0
-        self.journal.finish(task, True, "done")
-        self.journal.decide(operation, f"{verb} {svc.name} on {guest.node}: its request is "
-                            f"{svc.ha.request.value}", guest.node, svc.id, result="ok")
-
-    def _remove_stale_copies(self, inv: Inventory) -> None:
-        """A fenced node back online still defines what was recovered elsewhere: that
-        definition goes (one definition per guest, as Proxmox keeps one config file)."""
-        for uuid, rows in copies(inv.guests).items():
-            svc = self.services.get(uuid)
-            if svc is None or len(rows) < 2:
-                continue
-            for guest in rows:
-                if (guest.node in svc.fenced_from and guest.node != svc.node
-                        and not guest.running and self.nodes[guest.node].online):
-                    host = self.backend.host_named(guest.node,
-                                                   containers=guest.kind is GuestKind.CT)
-                    try:
-                        host.call(partial(_undefine, uuid),
-                                  f"removing {svc.name}'s stale definition")
-                    except BackendError:
-                        continue
-                    svc.fenced_from.discard(guest.node)
-                    self.journal.decide("stale_removed", f"{guest.node} is back: removed its "
-                                        f"stale definition of {svc.name}, which runs on "
-                                        f"{svc.node} since its recovery", guest.node, svc.id)
 
     # --- the status file ----------------------------------------------------------------
 
