@@ -84,7 +84,7 @@ class Manager:
         self.quorate: bool | None = None
         self.lrm = LocalResources(backend, journal, clock)
         self._wake = threading.Event()
-        backend.set_change_callback(self._wake.set)
+        backend.set_change_callback(self._changed)
         self._resume()
 
     def _resume(self) -> None:
@@ -110,6 +110,12 @@ class Manager:
                 HAConfig(request), 0, state)
 
     # --- the loop ---------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        """libvirt said a host or domain changed: a round now, if there is an HA service
+        to act for (without one, the next round is soon enough to report)."""
+        if self.services:
+            self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
         """Rounds until `stop` is set; a round that fails (the status file cannot be
