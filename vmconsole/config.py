@@ -46,6 +46,27 @@ class SimCluster:
 
 
 @dataclass(frozen=True, slots=True)
+class HAManagerConfig:
+    """A libvirt cluster's `ha` table: how `vmconsole ha run` watches, fences and
+    recovers (README, "HA on plain libvirt"). Times are seconds; the defaults are
+    pve-ha-manager's (CRM round 10 s, fence delay 60 s). `lock_lease` is the least time
+    from a node's loss to the recovery of its services: 0, since a fence here is
+    confirmed (Proxmox waits 120 s for an unconfirmed watchdog self-fence; set 120 to
+    show its timeline). `fence` is "command" (`fence_command`, whose exit status 0 is
+    the confirmation; `{node}` and `{uri}` are filled in) or "lab" (the lab's power-off).
+    `quorum_device` is a command whose success is the tie-breaker's vote."""
+
+    round: float = 10.0
+    fence_delay: float = 60.0
+    lock_lease: float = 0.0
+    fence: str = "command"
+    fence_command: tuple[str, ...] = ()
+    fence_timeout: float = 60.0
+    quorum_device: tuple[str, ...] = ()
+    status_file: str | None = None  # None: beside the audit log, named after the cluster
+
+
+@dataclass(frozen=True, slots=True)
 class LibvirtCluster:
     name: str
     uris: tuple[str, ...]
@@ -53,6 +74,7 @@ class LibvirtCluster:
     timeout: float = 10.0
     probe_netns: str | None = None  # the network namespace the guests are reached from
     lab_dir: str | None = None  # a `vmconsole lab`'s directory: its nodes can be failed
+    ha: HAManagerConfig | None = None  # None: no `ha` table, no manager for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +185,11 @@ class _Reader:
                 if header.group(1) == "[[":  # one more element of an array of tables
                     index = counts[tuple(table)] = counts.get(tuple(table), -1) + 1
                     table.append(index)
+                else:  # [a.b.c] inside the last element of an array [[a.b]]
+                    for cut in range(len(table) - 1, 0, -1):
+                        if (element := counts.get(tuple(table[:cut]))) is not None:
+                            table = [*table[:cut], element, *table[cut:]]
+                            break
                 if table == wanted:
                     return number
                 if table == wanted[:-1]:
@@ -239,7 +266,38 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
 
 
 _SIM_KEYS = {"kind", "name", "nodes", "guests", "seed", "time_scale", "scenario"}
-_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns", "lab_dir"}
+_LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns", "lab_dir", "ha"}
+_HA_KEYS = {"round", "fence_delay", "lock_lease", "fence", "fence_command", "fence_timeout",
+            "quorum_device", "status_file"}
+
+
+def _command(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> tuple[str, ...]:
+    value = r.get(table, key, prefix, list, [])
+    if not all(isinstance(word, str) for word in value):
+        raise r.fail(f"{prefix}.{key}", "expected a command as a list of strings, such as "
+                     '["fence_ipmilan", "--ip", "{node}-ipmi", "--action", "off"]')
+    return tuple(value)
+
+
+def _ha_manager(r: _Reader, table: dict[str, Any], prefix: str) -> HAManagerConfig:
+    r.unknown(table, _HA_KEYS, prefix)
+    times = {key: r.get(table, key, prefix, float, default) for key, default in (
+        ("round", 10.0), ("fence_delay", 60.0), ("lock_lease", 0.0), ("fence_timeout", 60.0))}
+    for key, value in times.items():
+        least = 0.1 if key in ("round", "fence_timeout") else 0.0
+        if not least <= value <= 3600:
+            raise r.fail(f"{prefix}.{key}", f"expected {least:g} to 3600 seconds, "
+                         f"got {value:g}")
+    fence = r.get(table, "fence", prefix, str, "command")
+    if fence not in ("command", "lab"):
+        raise r.fail(f"{prefix}.fence", f"expected \"command\" or \"lab\", got {fence!r}")
+    command = _command(r, table, "fence_command", prefix)
+    if fence == "command" and not command:
+        raise r.fail(f"{prefix}.fence_command", "fence = \"command\" needs a fence_command: "
+                     "recovery never happens without a confirmed fence")
+    return HAManagerConfig(fence=fence, fence_command=command,
+                           quorum_device=_command(r, table, "quorum_device", prefix),
+                           status_file=r.get(table, "status_file", prefix, str), **times)
 _PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
                  "token_secret_file", "password_env", "password_file", "verify_ssl",
                  "ca_file", "fingerprint", "timeout"}
@@ -291,6 +349,8 @@ def _cluster(r: _Reader, table: dict[str, Any], prefix: str) -> ClusterConfig:
             timeout=r.get(table, "timeout", prefix, float, 10.0),
             probe_netns=r.get(table, "probe_netns", prefix, str),
             lab_dir=r.get(table, "lab_dir", prefix, str),
+            ha=(_ha_manager(r, r.get(table, "ha", prefix, dict), f"{prefix}.ha")
+                if "ha" in table else None),
         )
     for key in ("token_secret", "password"):
         if kind in ("proxmox", "vcenter") and key in table:

@@ -83,6 +83,7 @@ def lab(tmp_path_factory):
     config.write_text('theme = "vmconsole-dark"\n')
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
+        mp.setenv("VMCONSOLE_AUDIT_LOG", str(root / "audit.jsonl"))  # the HA manager's
         started = time.monotonic()
         layout = builder.up(2, 1, config, lambda _line: None, containers=1)
         up_s = time.monotonic() - started

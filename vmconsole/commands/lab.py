@@ -29,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="number of running guests (default 2)")
     build.add_argument("--containers", type=int, default=1,
                        help="number of running containers (default 1)")
+    build.add_argument("--ha-guests", type=int, default=0, metavar="N",
+                       help="make the first N new guests HA services on the shared san "
+                       "(default 0); the lab's HA manager recovers them")
+    build.add_argument("--ha-fence-delay", type=float, metavar="S",
+                       help="the HA manager's fence delay (default Proxmox's 60 s)")
+    build.add_argument("--ha-round", type=float, metavar="S",
+                       help="the HA manager's round (default Proxmox's 10 s)")
     actions.add_parser("down", help="remove everything the lab made, and its profile")
     fail = actions.add_parser("fail", help="make a node fail: its power, network or storage")
     fail.add_argument("node", help="the node, e.g. pve2")
@@ -58,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     config = config_path(args.config)
     try:
         if args.action == "up":
-            builder.up(args.nodes, args.guests, config, _say, args.containers)
+            times = {key: value for key, value in (("fence_delay", args.ha_fence_delay),
+                                                   ("round", args.ha_round)) if value is not None}
+            builder.up(args.nodes, args.guests, config, _say, args.containers,
+                       args.ha_guests, times)
             _say("open it with: vmconsole --profile lab")
         elif args.action == "down":
             return 1 if builder.down(config, _say) else 0

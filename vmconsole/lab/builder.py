@@ -20,6 +20,7 @@ from vmconsole.lab import (
     dhcp,
     faults,
     guests,
+    hamanager,
     initramfs,
     network,
     partition,
@@ -46,6 +47,7 @@ from vmconsole.lab.profile import has_profile, remove_profile, write_profile
 from vmconsole.lab.shell import LabError
 
 Say = Callable[[str], None]
+MAX_HA_GUESTS = 6  # of the san's LUNs: the others stay for clones
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +83,21 @@ def _probe_capabilities(node: NodeLayout) -> None:
         conn.close()
 
 
-def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1) -> Layout:
-    """Build the lab (or complete it: idempotent); a bigger lab already up is kept."""
+def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1,
+       ha_guests: int = 0, ha_times: dict[str, float] | None = None) -> Layout:
+    """Build the lab (or complete it: idempotent); a bigger lab already up is kept.
+    The first `ha_guests` guests made are HA services on the `san`; an HA manager
+    (`vmconsole ha run --profile lab`, fencing by the lab's power-off) is started with
+    `ha_times` (`round`, `fence_delay`, `lock_lease`: seconds) over Proxmox's."""
     if problems := checks.problems():
         raise LabError("; ".join(problems))
     if (not 1 <= nodes <= MAX_NODES or not 0 <= guest_count <= MAX_GUESTS
             or not 0 <= containers <= MAX_CONTAINERS):
         raise LabError(f"--nodes is 1..{MAX_NODES}, --guests 0..{MAX_GUESTS} and "
                        f"--containers 0..{MAX_CONTAINERS}")
+    if not 0 <= ha_guests <= min(guest_count, MAX_HA_GUESTS):
+        raise LabError(f"--ha-guests is 0..{MAX_HA_GUESTS} and at most --guests "
+                       f"(each takes a LUN of the {SAN_LUNS} on the san)")
     started = time.monotonic()
     ensure_event_loop()  # also keeps libvirt from printing its errors twice
     previous = read_size()
@@ -135,7 +144,9 @@ def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1
         guests.ensure_template(conns[first.name], kernel, initrd)
         for guest in lab.guests:
             where = guests.find_guest(conns, guest.name) or guest.node.name
-            guests.ensure_guest(conns[where], guest, kernel, initrd)
+            # HA guests take the last LUNs; clones take the free ones from the first
+            lun = SAN_LUNS + 1 - guest.index if guest.index <= ha_guests else None
+            guests.ensure_guest(conns[where], guest, kernel, initrd, lun)
         containers_mod.ensure_template(lxc[first.name], lab.rootfs)
         for ct in lab.containers:
             where = guests.find_guest(lxc, ct.name) or ct.node.name
@@ -146,8 +157,12 @@ def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1
         for conn in [*conns.values(), *lxc.values()]:
             with suppress(libvirt.libvirtError):
                 conn.close()
+    ha: dict[str, float | str] = {"fence": "lab", "status_file": str(hamanager.status_file(lab)),
+                                   **(ha_times or {})}
     write_profile(config, [node.uri for node in lab.nodes] + [n.lxc_uri for n in lab.nodes],
-                  probe_netns=LAN_NS, lab_dir=lab.root)
+                  probe_netns=LAN_NS, lab_dir=lab.root, ha=ha)
+    say(f"HA manager started (pid {hamanager.start(lab, config)}): "
+        f"`vmconsole ha status --profile lab`; its log is {hamanager.ha_dir(lab)}/manager.log")
     say(f"lab up in {time.monotonic() - started:.1f} s: {nodes} nodes, {guest_count} guests, "
         f"{containers} containers, templates {TEMPLATE} and {CT_TEMPLATE} on {first.name}; "
         f"profile 'lab' in {config}")
@@ -169,7 +184,8 @@ def _known_layout() -> Layout:
 def _remove_files(lab: Layout) -> list[str]:
     """Only what the lab wrote: $VMCONSOLE_LAB_DIR may name a directory that holds more.
     Returns what is left."""
-    for made in (lab.root / "nodes", lab.boot_dir, lab.san_dir, lab.rootfs.parent):
+    for made in (lab.root / "nodes", lab.boot_dir, lab.san_dir, lab.rootfs.parent,
+                 hamanager.ha_dir(lab)):
         shutil.rmtree(made, ignore_errors=True)
     lab.state_file.unlink(missing_ok=True)
     with suppress(OSError):
@@ -184,6 +200,8 @@ def down(config: Path, say: Say) -> list[str]:
     ensure_event_loop()
     lab = _known_layout()
     left: list[str] = []
+    if hamanager.stop(lab):  # first: it would start again what the teardown stops
+        say("HA manager stopped")
     for node in lab.nodes:
         if daemon.pid_of(node) is not None:
             for uri in (node.uri, node.lxc_uri):
@@ -225,6 +243,9 @@ def status(config: Path) -> list[str]:
     lines.append(f"DHCP leases: {leases or 'none'}")
     if (split := partition.current(lab.root)) is not None:
         lines.append(f"LAN PARTITIONED: {split} (restore everything in the console's f menu)")
+    manager = hamanager.pid(lab)
+    lines.append(f"HA manager: pid {manager} (vmconsole ha status --profile lab)" if manager
+                 else "HA manager: not running (vmconsole lab up starts it)")
     ensure_event_loop()
     for node in lab.nodes:
         pid = daemon.pid_of(node)

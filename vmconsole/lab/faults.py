@@ -16,7 +16,10 @@ iSCSI target, and gets it back. What a node suffers is recorded in its directory
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 
@@ -37,6 +40,16 @@ class LabFault(StrEnum):
 
 def _record(node: NodeLayout) -> Path:
     return node.dir / "fault"
+
+
+@contextlib.contextmanager
+def _exclusive(node: NodeLayout) -> Iterator[None]:
+    """One change of the node's state at a time: the HA manager's fence may come while
+    `lab restore` boots the node, and must not leave it dead with no fault recorded."""
+    node.dir.mkdir(parents=True, exist_ok=True)  # `lab up` restores before it builds
+    with (node.dir / "fault.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def current(node: NodeLayout) -> LabFault | None:
@@ -72,36 +85,53 @@ def _kill_node(node: NodeLayout) -> None:
 def fail(node: NodeLayout, fault: LabFault) -> None:
     """Make the node suffer `fault`. Raises LabError if it already suffers one (restore
     it first) or its libvirtd is not running."""
-    if (now := current(node)) is not None:
-        raise LabError(f"{node.name} has already lost its {now.value}: "
-                       f"`vmconsole lab restore {node.name}` first")
-    if daemon.pid_of(node) is None:
-        raise LabError(f"{node.name}'s libvirtd is not running (vmconsole lab up)")
-    _record(node).write_text(fault.value)
-    if fault is LabFault.POWER:
+    with _exclusive(node):
+        if (now := current(node)) is not None:
+            raise LabError(f"{node.name} has already lost its {now.value}: "
+                           f"`vmconsole lab restore {node.name}` first")
+        if daemon.pid_of(node) is None:
+            raise LabError(f"{node.name}'s libvirtd is not running (vmconsole lab up)")
+        _record(node).write_text(fault.value)
+        if fault is LabFault.POWER:
+            _kill_node(node)
+        elif fault is LabFault.NETWORK:
+            run(["ip", "-n", LAN_NS, "link", "set", node.veth, "down"])
+            _cut_socket(node)
+        else:
+            run(["ip", "-n", node.netns, "route", "add", "blackhole", f"{PORTAL}/32"])
+
+
+def fence(node: NodeLayout) -> None:
+    """The HA manager's fence in the lab: the node powered off whatever else it suffers
+    (a node cut from the network still runs its guests), confirmed by its cgroups
+    holding no process (LabError otherwise). A node with no fault recorded has lost
+    its power; `restore` brings a fenced node back powered on."""
+    with _exclusive(node):
         _kill_node(node)
-    elif fault is LabFault.NETWORK:
-        run(["ip", "-n", LAN_NS, "link", "set", node.veth, "down"])
-        _cut_socket(node)
-    else:
-        run(["ip", "-n", node.netns, "route", "add", "blackhole", f"{PORTAL}/32"])
+        if current(node) is None:
+            _record(node).write_text(LabFault.POWER.value)
 
 
 def restore(node: NodeLayout) -> LabFault | None:
-    """Undo the node's fault; returns what it was (None: it had none)."""
-    fault = current(node)
-    if fault is LabFault.POWER:
-        daemon.start(node)
-    elif fault is LabFault.NETWORK:
-        run(["ip", "-n", LAN_NS, "link", "set", node.veth, "up"])
-        cut = node.socket.with_name(node.socket.name + ".cut")
-        if cut.exists():
-            cut.rename(node.socket)
-    elif fault is LabFault.STORAGE:
-        run(["ip", "-n", node.netns, "route", "del", "blackhole", f"{PORTAL}/32"], check=False)
-        _start_pool(node, SAN_POOL)
-    _record(node).unlink(missing_ok=True)
-    return fault
+    """Undo the node's fault; returns what it was (None: it had none). A node fenced
+    while it suffered another fault is powered on too."""
+    with _exclusive(node):
+        fault = current(node)
+        if fault is LabFault.POWER:
+            daemon.start(node)
+        elif fault is LabFault.NETWORK:
+            run(["ip", "-n", LAN_NS, "link", "set", node.veth, "up"])
+            cut = node.socket.with_name(node.socket.name + ".cut")
+            if cut.exists():
+                cut.rename(node.socket)
+        elif fault is LabFault.STORAGE:
+            run(["ip", "-n", node.netns, "route", "del", "blackhole", f"{PORTAL}/32"], check=False)
+        if fault not in (None, LabFault.POWER) and daemon.pid_of(node) is None:
+            daemon.start(node)  # fenced by the HA manager meanwhile
+        elif fault is LabFault.STORAGE:
+            _start_pool(node, SAN_POOL)
+        _record(node).unlink(missing_ok=True)
+        return fault
 
 
 def _start_pool(node: NodeLayout, name: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import libvirt
 
+from vmconsole.backends.base import HASettings
 from vmconsole.backends.libvirt.metadata import NAMESPACE, GuestMeta, meta_xml
 from vmconsole.lab.layout import (
     GUEST_MEMORY_MIB,
@@ -45,7 +46,8 @@ def domain_head(driver: str, name: str, memory_mib: int, meta: GuestMeta) -> ET.
 
 
 def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
-               cmdline_extra: str = "", volume: str | None = None) -> str:
+               cmdline_extra: str = "", volume: str | None = None,
+               disk_format: str = "qcow2") -> str:
     root = domain_head("qemu", name, GUEST_MEMORY_MIB, meta)  # TCG: KVM does not work here
     os_el = ET.SubElement(root, "os")
     ET.SubElement(os_el, "type", {"arch": "x86_64", "machine": "pc"}).text = "hvm"
@@ -63,7 +65,8 @@ def domain_xml(name: str, mac: str, kernel: Path, initrd: Path, meta: GuestMeta,
         disk_el = ET.SubElement(devices, "disk", {"type": "volume", "device": "disk"})
         # cache='none': libvirt lets a disk on shared storage migrate live only without
         # the host's cache (qemuMigrationSrcIsSafe)
-        ET.SubElement(disk_el, "driver", {"name": "qemu", "type": "qcow2", "cache": "none"})
+        ET.SubElement(disk_el, "driver", {"name": "qemu", "type": disk_format,
+                                          "cache": "none"})
         ET.SubElement(disk_el, "source", {"pool": SAN_POOL, "volume": volume})
         ET.SubElement(disk_el, "target", {"dev": "vda", "bus": "virtio"})
     interface = ET.SubElement(devices, "interface", {"type": "bridge"})
@@ -124,13 +127,18 @@ def _defined(conn: libvirt.virConnect, name: str) -> libvirt.virDomain | None:
 
 
 def ensure_guest(conn: libvirt.virConnect, guest: GuestLayout, kernel: Path,
-                 initrd: Path) -> None:
+                 initrd: Path, ha_lun: int | None = None) -> None:
     """Defined and running (a lab guest is found wherever it has migrated to by the
-    caller, which passes the connection of the node that has it)."""
+    caller, which passes the connection of the node that has it). With `ha_lun`, a new
+    guest is an HA service (request started) with a raw disk on that LUN of `san`, so
+    every node can start it."""
     dom = _defined(conn, guest.name)
     if dom is None:
-        xml = domain_xml(guest.name, guest.mac, kernel, initrd, GuestMeta(ip=guest.ip),
-                         f"lab_ip={guest.ip}/{PREFIXLEN}")
+        meta = GuestMeta(ip=guest.ip, ha=HASettings() if ha_lun is not None else None)
+        xml = domain_xml(guest.name, guest.mac, kernel, initrd, meta,
+                         f"lab_ip={guest.ip}/{PREFIXLEN}",
+                         volume=None if ha_lun is None else san_volume(ha_lun),
+                         disk_format="raw")
         dom = conn.defineXML(xml)
     if not dom.isActive():
         dom.create()

@@ -29,12 +29,16 @@ def _without_profile(text: str) -> str:
 
 
 def _block(uris: list[str], timeout: float, probe_netns: str | None,
-           lab_dir: Path | None) -> str:
+           lab_dir: Path | None, ha: dict[str, float | str] | None) -> str:
     quoted = ",\n".join(f'  "{uri}"' for uri in uris)
     netns = f"probe_netns = \"{probe_netns}\"\n" if probe_netns else ""
     lab = f"lab_dir = {json.dumps(str(lab_dir))}\n" if lab_dir else ""
+    table = "".join(f"{key} = {json.dumps(value)}\n" for key, value in (ha or {}).items())
+    if ha is not None:
+        table = f"[profiles.{PROFILE}.clusters.ha]\n{table}"
     return (f"\n{_MARK}\n[[profiles.{PROFILE}.clusters]]\nkind = \"libvirt\"\n"
-            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n{netns}{lab}")
+            f"name = \"{PROFILE}\"\nuris = [\n{quoted},\n]\ntimeout = {timeout}\n{netns}{lab}"
+            f"{table}")
 
 
 def _check(path: Path, text: str) -> None:
@@ -52,12 +56,15 @@ PROFILE_TIMEOUT_S = 10.0
 
 
 def write_profile(path: Path, uris: list[str], timeout: float = PROFILE_TIMEOUT_S,
-                  probe_netns: str | None = None, lab_dir: Path | None = None) -> None:
+                  probe_netns: str | None = None, lab_dir: Path | None = None,
+                  ha: dict[str, float | str] | None = None) -> None:
     """Add or replace the lab's profile; `probe_netns` is where the console's ping
     monitor must probe the guests from (the lab's LAN namespace), `lab_dir` the lab's
-    directory (the console's `f` on a node fails it there)."""
+    directory (the console's `f` on a node fails it there), `ha` the keys of its HA
+    manager's table (`[profiles.lab.clusters.ha]`)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    new = (_without_profile(text) + _block(uris, timeout, probe_netns, lab_dir)).lstrip("\n")
+    new = (_without_profile(text) + _block(uris, timeout, probe_netns, lab_dir, ha)
+           ).lstrip("\n")
     _check(path, new)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new, encoding="utf-8")

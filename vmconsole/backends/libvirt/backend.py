@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
@@ -15,12 +17,12 @@ from vmconsole.backends.base import (
 )
 from vmconsole.backends.hardware import GuestHardware
 from vmconsole.backends.libvirt import clone as clone_ops
-from vmconsole.backends.libvirt import hardware, marks, migration, power
+from vmconsole.backends.libvirt import hamanager, hardware, marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
 from vmconsole.config import LibvirtCluster
-from vmconsole.model import Snapshot
+from vmconsole.model import Inventory, Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
@@ -35,6 +37,14 @@ class LibvirtBackend(ClusterCore):
     def __init__(self, cfg: LibvirtCluster) -> None:
         ensure_event_loop()
         super().__init__(cfg)
+        path = hamanager.status_path(cfg)
+        self.ha_view = hamanager.ManagerView(path, self.log) if path is not None else None
+
+    def inventory(self) -> Inventory:
+        """The cluster as its hosts say it, with its HA manager's view over it (when the
+        cluster has an `ha` table: backends/libvirt/hamanager.py)."""
+        inv = super().inventory()
+        return inv if self.ha_view is None else self.ha_view.overlay(inv, time.time())
 
     @property
     def name(self) -> str:
@@ -59,9 +69,13 @@ class LibvirtBackend(ClusterCore):
         return self.log.since(since)
 
     def tasks(self) -> list[Task]:
-        return self.tasks_book.all()
+        return self.tasks_book.all() + (self.ha_view.tasks() if self.ha_view else [])
 
     def task(self, task_id: str) -> Task:
+        if self.ha_view is not None and task_id.startswith("ha-"):
+            for task in self.ha_view.tasks():
+                if task.id == task_id:
+                    return task
         return self.tasks_book.get(task_id)
 
     # power

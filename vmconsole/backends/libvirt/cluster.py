@@ -81,9 +81,11 @@ class ClusterCore:
         self._on_change: Callable[[], None] | None = None
         self.hosts = [Host(uri, cfg.timeout, self._host_state, self._domain_event)
                       for uri in cfg.uris]
-        names = [h.name for h in self.hosts]
+        # daemons on one machine are told apart by port; a node's qemu and lxc hosts
+        # share its name (a node that never answers keeps it too)
+        names = [(h.name, h.containers) for h in self.hosts]
         for host in self.hosts:
-            if names.count(host.name) > 1:  # daemons on one machine: told apart by port
+            if names.count((host.name, host.containers)) > 1:
                 host.name = urlsplit(host.uri).netloc or host.uri
         self._caches = {id(h): DescCache() for h in self.hosts}
         self._fetches: dict[int, _Fetch] = {}

@@ -68,8 +68,10 @@ def ha_set(core: ClusterCore, guest_id: str, settings: HASettings) -> Task:
                 f"{settings.max_restart}, max_relocate {settings.max_relocate}")
         _write(host, dom, _current(host, dom).with_ha(settings))
         core.defined(host, dom.UUIDString())
-        ctx.log("stored in the domain's metadata (the console marks HA; it does not act on "
-                "it yet)")
+        ctx.log("stored in the domain's metadata; the cluster's HA manager (`vmconsole ha "
+                "run`, README: HA on plain libvirt) fences and recovers it"
+                + ("" if core.cfg.ha else ": this cluster has no `ha` table yet, so none "
+                   "does"))
 
     return core.tasks_book.run("ha_set", guest_id, host.name, work, lock=(guest_id,))
 

@@ -46,6 +46,7 @@ from vmconsole.backends.sim.timing import (
     last_round,
     next_round,
 )
+from vmconsole.ha import rules
 from vmconsole.model import HARequest, HAState, NodeHAState
 
 # Services in these states are fenced when their node has been offline for the fence
@@ -371,7 +372,7 @@ class HAManager:
         if last is None:
             self.last_online[node.name] = self.sim.now
             return False
-        return self.sim.now - last >= FENCE_DELAY
+        return rules.offline_delayed(last, self.sim.now, FENCE_DELAY)
 
     def _update_nodes(self) -> None:
         """NodeStatus.pm's update(): node states as the quorate membership shows them."""
@@ -523,7 +524,7 @@ class HAManager:
                 ha.maintenance_from = node.name
             return
         together, apart = ha_rules.affinity(sim, guest)
-        if why := ha_rules.excluded_by_affinity(sim, guest, node, together, apart):
+        if why := rules.affinity_exclusion(node.name, together, apart):
             if not ha_rules.partner_moving(sim, guest):  # let it arrive first
                 candidates = self.services.candidates(guest, exclude=(node.name,))
                 if candidates and candidates[0].score is not None:

@@ -1,7 +1,6 @@
-"""PVE 9's HA rules: node affinity (a group's nodes and priorities, strict or not) and
-resource affinity (keep services together, or apart), as Manager.pm's
-select_service_node applies them, with the reason for every node it leaves out (what
-Pacemaker's `crm_simulate -s` shows next to each score).
+"""PVE 9's resource affinity rules (keep services together, or apart) in the simulator:
+where each rule's partners are placed, for `vmconsole.ha.rules.select_service_node`,
+which applies them with node affinity as Manager.pm does.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vmconsole.backends.sim.state import SimGuest, SimNode
+from vmconsole.backends.sim.state import SimGuest
 from vmconsole.model import HAState
 
 if TYPE_CHECKING:
@@ -23,15 +22,6 @@ class ResourceAffinity:
     name: str
     resources: tuple[str, ...]  # guest ids: qemu/100, lxc/200
     positive: bool  # together (positive) or apart (negative)
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One node as the scheduler saw it for one placement."""
-
-    node: str
-    score: tuple[int, float] | None  # (HA services, memory used fraction); None: excluded
-    reason: str = ""  # why it was excluded, or "chosen"
 
 
 def _placed(sim: Sim, guest_id: str) -> str | None:
@@ -55,17 +45,6 @@ def affinity(sim: Sim, guest: SimGuest) -> tuple[dict[str, str], dict[str, str]]
             if other != guest.id and (node := _placed(sim, other)) is not None:
                 (together if rule.positive else apart)[node] = rule.name
     return together, apart
-
-
-def excluded_by_affinity(sim: Sim, guest: SimGuest, node: SimNode,
-                         together: dict[str, str], apart: dict[str, str]) -> str | None:
-    """Why resource affinity keeps the guest off `node`, or None."""
-    if node.name in apart:
-        return f"rule {apart[node.name]}: keep apart from a service on {node.name}"
-    if together and node.name not in together:
-        where = ", ".join(sorted(together))
-        return f"rule {together[next(iter(together))]}: keep together (on {where})"
-    return None
 
 
 def partner_moving(sim: Sim, guest: SimGuest) -> bool:

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
 from vmconsole.backends.sim import ha_rules, migration, power
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.ha_rules import Candidate
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, next_round
+from vmconsole.ha import rules
+from vmconsole.ha.rules import Candidate, NodeView
 from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
@@ -62,59 +63,23 @@ class Services:
                 and migration.free_memory(self.sim, node.name) >= guest.maxmem)
 
     def candidates(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> list[Candidate]:
-        """Every node as Manager.pm's select_service_node sees it for this service: the
-        online ones its node affinity allows at the top priority, minus those resource
-        affinity keeps it from, scored by (HA services, memory used); the others with
-        the reason they are out. Sorted best first; the first scored one is chosen."""
+        """Every node as Manager.pm's select_service_node sees it for this service
+        (`vmconsole.ha.rules.select_service_node`), best first; the first scored one is
+        chosen."""
         sim = self.sim
         priorities, restricted, _ = self.preferences(guest)
         together, apart = ha_rules.affinity(sim, guest)
-        out: list[Candidate] = []
-        usable: list[SimNode] = []
-        for name, node in sim.nodes.items():
-            reason = self._unusable(node, guest, name in exclude)
-            if reason is None:
-                reason = ha_rules.excluded_by_affinity(sim, guest, node, {}, apart)
-            if reason is None:
-                usable.append(node)
-            else:
-                out.append(Candidate(name, None, reason))
-        preferred = [n for n in usable if n.name in priorities]
-        group = guest.ha.group if guest.ha is not None and guest.ha.group else "affinity"
-        if preferred:
-            top = max(priorities[n.name] for n in preferred)
-            for node in usable:
-                if node not in preferred:
-                    out.append(Candidate(node.name, None, f"not in {group}'s nodes, and one "
-                                         "of them is online"))
-                elif priorities[node.name] < top:
-                    out.append(Candidate(node.name, None, f"{group}: priority "
-                                         f"{priorities[node.name]} < {top}"))
-            usable = [n for n in preferred if priorities[n.name] == top]
-        elif restricted and usable:
-            out += [Candidate(n.name, None, f"{group} is restricted (strict) to "
-                              f"{', '.join(sorted(priorities))}") for n in usable]
-            usable = []
-        if together and any(n.name in together for n in usable):
-            for node in usable:
-                if node.name not in together:
-                    out.append(Candidate(node.name, None, ha_rules.excluded_by_affinity(
-                        sim, guest, node, together, {}) or ""))
-            usable = [n for n in usable if n.name in together]
-
         services: dict[str, int] = {}  # one pass: a cluster may hold 10,000 guests
         for other in sim.guests.values():
             if other.ha is not None and other.ha.state in ACTIVE_STATES:
                 services[other.node] = services.get(other.node, 0) + 1
-
-        def load(node: SimNode) -> tuple[int, float, int]:
-            used = node.maxmem - migration.free_memory(sim, node.name)
-            return services.get(node.name, 0), used / node.maxmem, node.index
-
-        scored = [Candidate(n.name, load(n)[:2], "") for n in sorted(usable, key=load)]
-        if scored:
-            scored[0] = Candidate(scored[0].node, scored[0].score, "chosen")
-        return scored + sorted(out, key=lambda c: sim.nodes[c.node].index)
+        views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
+                          services.get(name, 0),
+                          (node.maxmem - migration.free_memory(sim, name)) / node.maxmem)
+                 for name, node in sorted(sim.nodes.items(), key=lambda kv: kv[1].index)]
+        group = guest.ha.group if guest.ha is not None and guest.ha.group else "affinity"
+        return rules.select_service_node(views, rules.Preferences(priorities, restricted,
+                                                                  group), together, apart)
 
     def _unusable(self, node: SimNode, guest: SimGuest, excluded: bool) -> str | None:
         if excluded:
@@ -134,20 +99,9 @@ class Services:
 
     def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
         """The node a placement picks (None: no node can take it now)."""
-        best = self.candidates(guest, exclude)
-        return best[0].node if best and best[0].score is not None else None
+        return rules.chosen(self.candidates(guest, exclude))
 
-    @staticmethod
-    def explain(candidates: list[Candidate]) -> str:
-        """One line, like crm_simulate -s: each node's score or why it is out."""
-        parts = []
-        for c in candidates:
-            if c.score is not None:
-                parts.append(f"{c.node} ({c.score[0]} HA services, memory "
-                             f"{c.score[1] * 100:.0f}%){' chosen' if c.reason else ''}")
-            else:
-                parts.append(f"{c.node} out: {c.reason}")
-        return "candidates: " + "; ".join(parts)
+    explain = staticmethod(rules.explain)
 
     # --- requests: the CRM's side ---------------------------------------------------
 

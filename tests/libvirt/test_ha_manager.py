@@ -1,0 +1,182 @@
+"""The HA manager's rounds over libvirt's test driver, on a clock the test turns: three
+hosts, an HA guest on pve1; pve1's host file taken away and its connection lost plays
+a dead node. The lab (tests/lab/test_ha.py) does the same with real nodes and QEMU."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("libvirt")
+
+from vmconsole.audit import AuditLog
+from vmconsole.backends.libvirt import LibvirtBackend
+from vmconsole.config import HAManagerConfig, LibvirtCluster
+from vmconsole.ha.fencing import CommandFence
+from vmconsole.ha.journal import Journal
+from vmconsole.ha.manager import Manager
+
+HA_META = ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
+           "<vmc:ha request='started'/></vmc:vmconsole></metadata>")
+
+
+def _host(path: Path, index: int, guest: bool) -> str:
+    domain = (f"<domain type='test'><name>web</name>"
+              f"<uuid>33333333-0000-4000-8000-000000000001</uuid>"
+              f"<memory unit='MiB'>512</memory><vcpu>1</vcpu>"
+              f"<os><type arch='x86_64'>hvm</type></os>{HA_META}</domain>") if guest else ""
+    path.write_text(f"<node><cpu><mhz>2400</mhz><model>x86_64</model><active>2</active>"
+                    f"<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads>"
+                    f"</cpu><memory>{8 * 1024 * 1024}</memory>{domain}</node>")
+    return f"test://{path}"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    uris = tuple(_host(tmp_path / f"pve{i}.xml", i, i == 1) for i in (1, 2, 3))
+    backend = LibvirtBackend(LibvirtCluster("kvm", uris, timeout=3.0))
+    yield backend, tmp_path
+    backend.close()
+
+
+def manager(cluster, command=("true",)) -> tuple[Manager, Clock, list[str]]:
+    backend, tmp = cluster
+    clock, said = Clock(), []
+    cfg = HAManagerConfig(round=10.0, fence_delay=60.0, fence_command=command)
+    journal = Journal("kvm", AuditLog(tmp / "audit.jsonl"), said.append, clock)
+    return (Manager(backend, cfg, CommandFence(command, 5.0), journal,
+                    tmp / "ha" / "kvm.json", clock), clock, said)
+
+
+def pull_the_plug(cluster, node: str) -> None:
+    backend, tmp = cluster
+    shutil.move(tmp / f"{node}.xml", tmp / f"{node}.gone")  # it cannot come back
+    backend.host_named(node).mark_lost("the test pulled its plug")
+
+
+def kinds(status) -> list[str]:
+    return [d.kind for d in status.decisions]
+
+
+def test_a_lost_node_is_fenced_after_the_delay_then_its_guest_recovered(cluster):
+    ha, clock, said = manager(cluster)
+    first = ha.round()
+    assert first.quorate and [s.state for s in first.services] == ["started"]
+    assert first.services[0].node == "pve1"
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    lost = ha.round()
+    assert lost.node("pve1").state == "unknown" and lost.quorate
+    assert "fenced after the 60 s fence delay" in lost.decisions[-1].message
+    clock.t += 58  # 59 s since the last round that saw it: not yet
+    assert ha.round().services[0].state == "started"
+    clock.t += 2
+    done = ha.round()
+    assert kinds(done)[-3:] == ["fence", "fenced", "recovered"]
+    (web,) = done.services
+    assert web.state == "started" and web.node in ("pve2", "pve3")
+    assert "candidates:" in done.decisions[-1].message
+    backend, _ = cluster
+    inv = backend.inventory()
+    assert [(g.node, g.running) for g in inv.guests if g.name == "web" and g.running] == [
+        (web.node, True)]
+    assert any("fenced by command true" in line for line in said)
+    assert [t.operation for t in done.tasks][-2:] == ["hafence", "harecover"]
+
+
+def test_without_quorum_a_lost_node_is_neither_fenced_nor_its_guest_recovered(cluster):
+    ha, clock, _said = manager(cluster)
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    pull_the_plug(cluster, "pve2")
+    for _ in range(10):
+        clock.t += 10
+        status = ha.round()
+    assert not status.quorate and "1 of 3 votes, 2 needed" in status.quorum_text
+    assert "no_quorum" in kinds(status)
+    assert not {"fence", "fenced", "recovered"} & set(kinds(status))
+    assert status.services[0].state == "started" and status.services[0].node == "pve1"
+
+
+def test_a_failing_fence_is_retried_every_round_and_blocks_recovery(cluster):
+    ha, clock, _said = manager(cluster, ("false",))
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    for _ in range(9):
+        clock.t += 10
+        status = ha.round()
+    node = status.node("pve1")
+    assert node.state == "fence" and node.fence_tries >= 3
+    assert "false exited with status 1" in node.fence_error
+    assert status.services[0].state == "fence" and "recovered" not in kinds(status)
+    assert kinds(status).count("fence_failed") == node.fence_tries
+
+
+def test_the_console_shows_what_the_manager_wrote(cluster, tmp_path):
+    ha, clock, _said = manager(cluster, ("false",))
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    clock.t += 61
+    ha.round()  # pve1 in fence, its fence failing
+    backend, _ = cluster
+    view = LibvirtBackend(LibvirtCluster("kvm", backend.cfg.uris, timeout=3.0, ha=(
+        HAManagerConfig(fence="lab", status_file=str(tmp_path / "ha" / "kvm.json")))))
+    try:
+        inv = view.inventory()
+        assert inv.node("pve1").ha_state == "fence"
+        assert (inv.quorum.votes, inv.quorum.expected, inv.quorum.quorate) == (2, 3, True)
+        events = [(e.kind, e.node) for e in view.events()]
+        assert ("ha_node_lost", "pve1") in events and ("fence", "pve1") in events
+        assert ("fence_failed", "pve1") in events
+        (task,) = [t for t in view.tasks() if t.operation == "hafence"]
+        assert task.user == "ha-manager" and "exited with status 1" in task.error
+        assert view.task(task.id) == task
+    finally:
+        view.close()
+    # a status three rounds and a fence timeout old: its manager has stopped
+    clock.t = time.time() - 3 * 10 - 60 - 1
+    ha.round()
+    view = LibvirtBackend(LibvirtCluster("kvm", backend.cfg.uris, timeout=3.0, ha=(
+        HAManagerConfig(fence="lab", status_file=str(tmp_path / "ha" / "kvm.json")))))
+    try:
+        inv = view.inventory()
+        assert inv.node("pve2").ha_state == "no manager"
+    finally:
+        view.close()
+
+
+def test_a_started_service_found_stopped_is_started_again_and_a_stopped_one_shut_down(
+        cluster):
+    ha, clock, _said = manager(cluster)
+    backend, _ = cluster
+    ha.round()
+    conn = backend.host_named("pve1").connection()
+    dom = conn.lookupByName("web")
+    dom.destroy()  # an admin's hard stop: HA's request is still `started`
+    clock.t += 10
+    status = ha.round()
+    assert dom.isActive() and status.decisions[-1].kind == "hastart"
+    assert "start web on pve1: its request is started" in status.decisions[-1].message
+    meta = dom.metadata(2, "https://vmconsole.invalid/xmlns/1")  # VIR_DOMAIN_METADATA_ELEMENT
+    dom.setMetadata(2, meta.replace("started", "stopped"), "vmc",
+                    "https://vmconsole.invalid/xmlns/1", 0)
+    backend.cache(backend.host_named("pve1")).drop()  # read the new mark now
+    clock.t += 10
+    status = ha.round()
+    assert status.services[0].request == "stopped"
+    assert status.decisions[-1].kind == "hastop" and "shut down web" in (
+        status.decisions[-1].message)
+    clock.t += 10
+    again = ha.round()
+    assert [d.kind for d in again.decisions].count("hastop") == 1  # asked once a minute

@@ -1,0 +1,53 @@
+"""`vmconsole ha run|status --profile NAME`: the HA manager for a profile's libvirt
+clusters (a foreground daemon), and what it sees."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vmconsole.text import visible_lines
+
+
+def _say(line: str) -> None:
+    print(visible_lines(line), flush=True)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("ha", help="the HA manager for libvirt clusters: fence lost "
+                            "nodes and recover their HA guests (quorum required)")
+    parser.add_argument("--config", metavar="PATH", help="config file")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in (("run", "run the manager in the foreground (SIGTERM or Ctrl+C "
+                                "stops it)"),
+                       ("status", "print the manager's view: quorum, nodes, services, "
+                                  "its last decisions")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--profile", required=True, help="the profile whose libvirt "
+                            "clusters (each with an `ha` table) the manager watches")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vmconsole.config import ConfigError, load_config
+    from vmconsole.ha import daemon
+
+    try:
+        clusters = daemon.ha_clusters(load_config(args.config).clusters(args.profile))
+    except (ConfigError, daemon.HAError) as exc:
+        print(f"vmconsole ha: {visible_lines(exc)}", file=sys.stderr)
+        return 2
+    if args.action == "status":
+        from vmconsole.ha.report import status_lines
+        from vmconsole.ha.status import read_status
+
+        for cluster in clusters:
+            path = daemon.status_path(cluster)
+            _say("\n".join(status_lines(read_status(path), str(path))))
+        return 0
+    try:
+        daemon.run(clusters, _say)
+    except daemon.HAError as exc:
+        print(f"vmconsole ha: {visible_lines(exc)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,140 @@
+"""pve-ha-manager's rules as pure functions, shared by the simulator's CRM
+(`backends/sim/ha*.py`) and the HA manager for libvirt (`vmconsole.ha.manager`), so the
+demo and a real cluster decide alike.
+
+- `quorate`: votequorum's strict majority of the expected votes (corosync's
+  votequorum(5)).
+- `offline_delayed`: NodeStatus.pm's node_is_offline_delayed, the fence delay.
+- `select_service_node`: Manager.pm's select_service_node: the nodes the service's
+  node affinity (group priorities) allows at the top priority, minus those resource
+  affinity keeps it from, scored by (HA services, memory used); every other node with
+  the reason it is out (what Pacemaker's `crm_simulate -s` shows next to each score).
+
+Nothing here imports a backend: callers describe their nodes as `NodeView`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One node as the scheduler saw it for one placement."""
+
+    node: str
+    score: tuple[int, float] | None  # (HA services, memory used fraction); None: excluded
+    reason: str = ""  # why it was excluded, or "chosen"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """A node as a placement sees it. `unusable` says why it cannot take the service at
+    all (offline, not online for the manager, maintenance, too little free memory), None
+    if it can; `services` counts the HA services active on it; `memory_used` is the
+    fraction (0..1) of its memory in use; `index` orders nodes on a tie (node id)."""
+
+    name: str
+    index: int
+    unusable: str | None = None
+    services: int = 0
+    memory_used: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """A service's node affinity: its group's node -> priority (or its `nodes`, each
+    priority 1), whether it may run only there (`restricted`, a strict rule), and the
+    name to quote in reasons (the group's, or "affinity")."""
+
+    priorities: Mapping[str, int] = field(default_factory=dict)
+    restricted: bool = False
+    label: str = "affinity"
+
+
+def quorate(votes: int, expected: int) -> bool:
+    """votequorum: a membership is quorate with a strict majority of the expected votes
+    (each node one vote, plus a quorum device's when there is one)."""
+    return votes * 2 > expected
+
+
+def offline_delayed(last_online: float, now: float, fence_delay: float) -> bool:
+    """NodeStatus.pm's node_is_offline_delayed: `fence_delay` seconds (Proxmox: 60) have
+    passed since the manager's last round that saw the node online."""
+    return now - last_online >= fence_delay
+
+
+def affinity_exclusion(node: str, together: Mapping[str, str],
+                       apart: Mapping[str, str]) -> str | None:
+    """Why resource affinity keeps a service off `node`, or None. `together` and `apart`
+    map a node to the rule naming a positive (keep together) or negative (keep apart)
+    partner placed there (Manager.pm's get_resource_affinity)."""
+    if node in apart:
+        return f"rule {apart[node]}: keep apart from a service on {node}"
+    if together and node not in together:
+        where = ", ".join(sorted(together))
+        return f"rule {together[next(iter(together))]}: keep together (on {where})"
+    return None
+
+
+def select_service_node(nodes: Sequence[NodeView], prefs: Preferences,
+                        together: Mapping[str, str] | None = None,
+                        apart: Mapping[str, str] | None = None) -> list[Candidate]:
+    """Every node as Manager.pm's select_service_node sees it for one service, best
+    first: the chosen node (reason "chosen"), the other scored ones, then the excluded
+    ones in node order with their reason. None of them scored: no node can take it."""
+    together, apart = together or {}, apart or {}
+    out: list[Candidate] = []
+    usable: list[NodeView] = []
+    for node in nodes:
+        reason = node.unusable or affinity_exclusion(node.name, {}, apart)
+        if reason is None:
+            usable.append(node)
+        else:
+            out.append(Candidate(node.name, None, reason))
+    priorities, label = prefs.priorities, prefs.label
+    preferred = [n for n in usable if n.name in priorities]
+    if preferred:
+        top = max(priorities[n.name] for n in preferred)
+        for node in usable:
+            if node not in preferred:
+                out.append(Candidate(node.name, None, f"not in {label}'s nodes, and one "
+                                     "of them is online"))
+            elif priorities[node.name] < top:
+                out.append(Candidate(node.name, None, f"{label}: priority "
+                                     f"{priorities[node.name]} < {top}"))
+        usable = [n for n in preferred if priorities[n.name] == top]
+    elif prefs.restricted and usable:
+        out += [Candidate(n.name, None, f"{label} is restricted (strict) to "
+                          f"{', '.join(sorted(priorities))}") for n in usable]
+        usable = []
+    if together and any(n.name in together for n in usable):
+        for node in usable:
+            if node.name not in together:
+                out.append(Candidate(node.name, None,
+                                     affinity_exclusion(node.name, together, {}) or ""))
+        usable = [n for n in usable if n.name in together]
+    ranked = sorted(usable, key=lambda n: (n.services, n.memory_used, n.index))
+    scored = [Candidate(n.name, (n.services, n.memory_used), "") for n in ranked]
+    if scored:
+        scored[0] = Candidate(scored[0].node, scored[0].score, "chosen")
+    index = {n.name: n.index for n in nodes}
+    return scored + sorted(out, key=lambda c: index[c.node])
+
+
+def chosen(candidates: Sequence[Candidate]) -> str | None:
+    """The node a placement picks from `select_service_node`'s list (None: none can)."""
+    return candidates[0].node if candidates and candidates[0].score is not None else None
+
+
+def explain(candidates: Sequence[Candidate]) -> str:
+    """One line, like crm_simulate -s: each node's score or why it is out."""
+    parts = []
+    for c in candidates:
+        if c.score is not None:
+            parts.append(f"{c.node} ({c.score[0]} HA services, memory "
+                         f"{c.score[1] * 100:.0f}%){' chosen' if c.reason else ''}")
+        else:
+            parts.append(f"{c.node} out: {c.reason}")
+    return "candidates: " + "; ".join(parts)
