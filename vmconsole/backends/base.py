@@ -76,6 +76,7 @@ class Capabilities:
     history: bool = False  # history() serves its own data (Proxmox rrddata)
     faults: bool = False  # the SupportsFaults protocol (the simulator, the lab)
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
+    serial_console: bool = False  # SupportsSerialConsole (backends/serial.py)
 
 
 # --- operations' parameters ---------------------------------------------------------
