@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.geometry import Region
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -166,9 +167,8 @@ class SerialConsoleScreen(ModalScreen[None]):
         self._show_title()
 
     def _failed(self, message: str) -> None:
-        self.app.notify(message, title=f"Serial console: {self.guest_title}",
-                        severity="error", timeout=10)
-        self.dismiss(None)
+        """Said in place, where the console would be, and in a notification."""
+        self._console_over(f"could not open: {message}", "error")
 
     def _busy(self, message: str) -> None:
         if self.session.mode is ConsoleMode.READ_ONLY:  # a viewer never ends another's
@@ -191,15 +191,19 @@ class SerialConsoleScreen(ModalScreen[None]):
 
     @on(Ended)
     def _ended(self, message: Ended) -> None:
+        if message.reason != "detached":
+            self._console_over(f"closed: {message.reason}", "warning")
+
+    def _console_over(self, why: str, severity: SeverityLevel) -> None:
+        """The console is over: the last screen stays, under why; Esc, Enter, q or the
+        detach key leave."""
         view = self.query_one(SerialView)
         view.ended = True
         view.refresh()
-        if message.reason == "detached":
-            return
-        self.state = f"closed: {visible(message.reason, 200)} (Esc leaves)"
+        self.state = f"{visible(why, 200)} (Esc leaves)"
         self._show_title()
-        self.app.notify(message.reason, title=f"Serial console: {self.guest_title}",
-                        severity="warning", timeout=8)
+        self.app.notify(why, title=f"Serial console: {self.guest_title}", severity=severity,
+                        timeout=10)
 
     def action_detach(self) -> None:
         self.session.detach()
