@@ -55,13 +55,25 @@ def _cell_text(data: str) -> str:
     return kept or _HIDDEN
 
 
+class _Screen(pyte.Screen):
+    """pyte's screen, but a character it would not draw (a bidi override, a zero-width
+    space, an unassigned code point) shows as U+FFFD where it came. pyte's own `draw`
+    stops at the first such character and drops the rest of the run, which would let
+    a guest hide text after it."""
+
+    def draw(self, data: str) -> None:
+        if not data.isprintable():
+            data = "".join(c if c.isprintable() else _HIDDEN for c in data)
+        super().draw(data)
+
+
 class TerminalBuffer:
     """The screen a guest's console draws on: fed on a backend thread, drawn on the
     UI's. Sizes are in cells."""
 
     def __init__(self, columns: int = 80, rows: int = 24) -> None:
         self._lock = threading.Lock()
-        self._screen = pyte.Screen(columns, rows)
+        self._screen = _Screen(columns, rows)
         self._stream = pyte.ByteStream(self._screen)
 
     @property

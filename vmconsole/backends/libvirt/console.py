@@ -120,14 +120,15 @@ class LibvirtConsole:
             # and the event fires again while more is waiting.
             try:
                 data = stream.recv(READ_CHUNK)
-            except libvirt.libvirtError as exc:
-                self._finish(f"the console failed: {libvirt_message(exc)}")
+            except libvirt.libvirtError as exc:  # what a take-over does to the stream
+                self._finish(f"the console of {self.name} was cut ({libvirt_message(exc)}):"
+                             " another session took it over, or the guest stopped")
                 return
             if isinstance(data, bytes) and data:
                 self.sink.received(data)
             elif isinstance(data, bytes):  # end of stream
-                self._finish(f"{self.name} closed its console (it stopped, or another "
-                             "session took the console over)")
+                self._finish(f"{self.name} closed its console: it stopped, or another "
+                             "session took the console over")
                 return
         if events & (libvirt.VIR_STREAM_EVENT_ERROR | libvirt.VIR_STREAM_EVENT_HANGUP):
             self._finish(f"the console of {self.name} hung up")
