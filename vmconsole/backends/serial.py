@@ -14,6 +14,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from vmconsole.backends.base import Conflict
+from vmconsole.config import ClusterConfig
 
 #: The most bytes handed to a sink at once: a guest that floods its console is read in
 #: slices, each rendered before the next is taken.
@@ -65,6 +66,12 @@ class ConsoleStream(Protocol):
 @runtime_checkable
 class SupportsSerialConsole(Protocol):
     """A guest's serial console, read and typed into from the console's own screen."""
+
+    @property
+    def cfg(self) -> ClusterConfig:
+        """The profile's cluster: a served session's process opens its own backend from
+        it for a console (a stream cannot go through the server's call socket)."""
+        ...
 
     def open_console(self, guest_id: str, sink: ConsoleSink,
                      force: bool = False) -> ConsoleStream:
