@@ -82,8 +82,9 @@ class ConsoleSession:
             if not isinstance(backend, SupportsSerialConsole):
                 raise BackendError("this backend has no serial console")
             stream = backend.open_console(self.guest_id, self, force)
-        except BackendError as exc:
-            self._audit(self.cluster, self.guest_id, AUDITED_AS, f"error: {exc.message}",
+        except Exception as exc:  # a backend's bug is audited as a failure too
+            message = exc.message if isinstance(exc, BackendError) else f"internal error: {exc}"
+            self._audit(self.cluster, self.guest_id, AUDITED_AS, f"error: {message}",
                         dict(self._parameters))
             raise
         self._parameters["device"] = stream.device

@@ -9,6 +9,7 @@ telnet use), which the title shows. A viewer's session is read-only: keys are no
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -32,6 +33,8 @@ from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.operations import OpRequest
 from vmconsole.ui.serial_session import AUDITED_AS, ConsoleMode, ConsoleSession
 from vmconsole.ui.terminal import key_bytes
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from vmconsole.ui.actions import Selection
@@ -143,12 +146,13 @@ class SerialConsoleScreen(ModalScreen[None]):
     def _show_title(self) -> None:
         keys = self.query_one(SerialView)._detach_keys()
         key = self.app.get_key_display(Binding(keys[0], ""))
-        parts = [f"Serial console: {self.guest_title}"]
+        # The way out first: at 80 columns a long name would push it off the line.
+        parts = [f"{key} detaches", f"Serial console: {self.guest_title}"]
         if self.session.stream is not None:
             parts.append(visible(self.session.stream.device))
         if self.session.mode is ConsoleMode.READ_ONLY:
             parts.append("read-only")
-        parts += [self.state, f"{key} detaches"]
+        parts.append(self.state)
         self.query_one("#serial-title", Static).update(Content(" · ".join(parts)))
 
     @work(thread=True, group="serial-open", exit_on_error=False)
@@ -159,6 +163,9 @@ class SerialConsoleScreen(ModalScreen[None]):
             self.app.call_from_thread(self._busy, exc.message)
         except BackendError as exc:
             self.app.call_from_thread(self._failed, exc.message)
+        except Exception as exc:  # a bug: said in place, its traceback in the log
+            log.exception("opening the serial console of %s", self.guest_title)
+            self.app.call_from_thread(self._failed, f"internal error: {exc} (see the log)")
         else:
             self.app.call_from_thread(self._opened)
 
