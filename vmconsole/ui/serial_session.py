@@ -106,8 +106,10 @@ class ConsoleSession:
             self.stream.send(data)
 
     def resize(self, columns: int, rows: int) -> None:
+        """The pane's size in cells: the emulator's, and the far end's (termproxy sizes
+        the guest's terminal to it) unless read-only, which changes nothing there."""
         self.buffer.resize(columns, rows)
-        if self.stream is not None:
+        if self.mode is ConsoleMode.INTERACTIVE and self.stream is not None:
             self.stream.resize(columns, rows)
 
     def detach(self) -> None:

@@ -172,6 +172,8 @@ class SerialConsoleScreen(ModalScreen[None]):
     def _opened(self) -> None:
         self.state = "connected"
         self._show_title()
+        view = self.query_one(SerialView)  # the far end learns the size it opened at
+        self.session.resize(max(view.size.width, 1), max(view.size.height, 1))
 
     def _failed(self, message: str) -> None:
         """Said in place, where the console would be, and in a notification."""
