@@ -114,7 +114,10 @@ async def test_a_viewer_watches_read_only_when_configured(serial_lab):  # noqa: 
         await wait_until(pilot, lambda: "starting serial terminal" in screen_rows(app), 10,
                          "the output drawn")
         await pilot.press(*"reboot", "enter")
-        await pilot.press("ctrl+right_square_bracket")
+        assert isinstance(app.screen, SerialConsoleScreen)
+        await pilot.press("escape")  # keys reach no guest here: Esc leaves as well
+        await wait_until(pilot, lambda: not isinstance(app.screen, SerialConsoleScreen), 5,
+                         "back to the tree")
         await wait_until(pilot, lambda: len(console_records()) == 2, 10, "start and end")
     # No key and no resize: a read-only view changes nothing at the guest's end.
     assert not [f for f in serial_lab.send("get", name="termdata") if f[:2] in ("0:", "1:")]

@@ -246,7 +246,7 @@ async def detach_console(w: Walk, key: str) -> None:
     open: the live round trip is tests/proxmox/test_serial_console_ui.py's)."""
     await w.main_screen()
     w.app.push_screen(SerialConsoleScreen(w.c.backend, "lab", WEB1, "web1",
-                                          ConsoleMode.INTERACTIVE))
+                                          ConsoleMode.INTERACTIVE, w.app.write_audit))
     await w.until(lambda: w.on_top(SerialConsoleScreen) and any(
         "could not open" in str(t.content) for t in w.app.screen.query("#serial-title")),
         "the console's screen, saying why it is not open")

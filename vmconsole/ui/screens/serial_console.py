@@ -31,22 +31,22 @@ from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.operations import OpRequest
-from vmconsole.ui.serial_session import AUDITED_AS, ConsoleMode, ConsoleSession
+from vmconsole.ui.serial_session import AUDITED_AS, AuditWriter, ConsoleMode, ConsoleSession
 from vmconsole.ui.terminal import key_bytes
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from vmconsole.ui.actions import Selection
-    from vmconsole.ui.base_app import ConsoleBase
     from vmconsole.ui.operations_features import OperationsFeatures
 
 DETACH_ID = "serial.detach"
 DETACH_KEY = "ctrl+right_square_bracket"
 VIEWER_REFUSAL = ("your role is viewer: the serial console is for operators (the "
                   "config's serial_console_viewers = \"read-only\" lets viewers watch it)")
-# A console that ended (or never opened) is left with these as well as the detach key.
-LEAVE_AFTER_END = ("escape", "enter", "q")
+# A console that ended (or never opened), or a read-only one, is left with these as well
+# as the detach key.
+LEAVE_AFTER_END = ("escape", "q")
 
 
 class SerialView(Widget, can_focus=True):
@@ -89,7 +89,9 @@ class SerialView(Widget, can_focus=True):
     async def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
-        if self.ended and event.key in LEAVE_AFTER_END:
+        # Keys reach no guest once it ended, nor in a read-only view: Esc leaves too.
+        leaving = self.ended or self.session.mode is ConsoleMode.READ_ONLY
+        if leaving and event.key in LEAVE_AFTER_END:
             self.screen.dismiss(None)
             return
         data = key_bytes(event.key, event.character)
@@ -121,18 +123,15 @@ class SerialConsoleScreen(ModalScreen[None]):
             self.reason = reason
 
     def __init__(self, backend: Backend, cluster: str, guest_id: str, guest_title: str,
-                 mode: ConsoleMode) -> None:
+                 mode: ConsoleMode, audit: AuditWriter) -> None:
+        """`audit` is the app's `write_audit`, passed in: it is called on plain threads,
+        where Textual's `self.app` (a context variable) is not set."""
         super().__init__()
         self.backend, self.guest_title = backend, guest_title
         self.session = ConsoleSession(
-            cluster, guest_id, mode, self._audit, lambda: self.post_message(self.Output()),
+            cluster, guest_id, mode, audit, lambda: self.post_message(self.Output()),
             lambda reason: self.post_message(self.Ended(reason)))
         self.state = "connecting…"
-
-    def _audit(self, cluster: str, target: str, operation: str, result: str,
-               parameters: dict[str, object]) -> None:
-        app: ConsoleBase = self.app  # type: ignore[assignment]
-        app.write_audit(cluster, target, operation, result, parameters)
 
     def compose(self) -> ComposeResult:
         yield Static(id="serial-title", markup=False)
@@ -239,4 +238,4 @@ def open_serial_console(app: OperationsFeatures, sel: Selection, title: str) -> 
     if loop is None:
         return
     app.push_screen(SerialConsoleScreen(loop.backend, sel.cluster, guest.id,
-                                        guest_title(guest), mode))
+                                        guest_title(guest), mode, app.write_audit))
