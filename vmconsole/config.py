@@ -120,6 +120,9 @@ class Config:
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     ascii: bool | None = None  # None: decide from the terminal
+    # What `C` gives a viewer: "refuse" (default: a console may show a root shell) or
+    # "read-only" (its output, no keys sent).
+    serial_console_viewers: str = "refuse"
 
     def clusters(self, profile: str | None) -> tuple[ClusterConfig, ...]:
         """The clusters of a profile; no profile at all means the demo cluster."""
@@ -401,6 +404,8 @@ def _vcenter(r: _Reader, table: dict[str, Any], prefix: str) -> VCenterCluster:
     return cluster
 
 
+SERIAL_CONSOLE_VIEWERS = ("refuse", "read-only")
+
 # A Textual key name: letters, digits and "_", modifiers joined by "+" ("ctrl+p",
 # "question_mark", "f1", "shift+tab"). A value goes to the footer and the `?` help, so
 # nothing else gets through: no controls, escapes, markup brackets or spaces.
@@ -418,7 +423,11 @@ def _valid_keys(value: str) -> bool:
 
 def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "") -> Config:
     r = _Reader(path, text)
-    r.unknown(data, {"theme", "default_profile", "keys", "profiles", "ascii"}, "")
+    r.unknown(data, {"theme", "default_profile", "keys", "profiles", "ascii",
+                     "serial_console_viewers"}, "")
+    viewers = r.get(data, "serial_console_viewers", "", str, "refuse")
+    if viewers not in SERIAL_CONSOLE_VIEWERS:
+        raise r.fail("serial_console_viewers", "expected \"refuse\" or \"read-only\"")
     keys = r.get(data, "keys", "", dict, {})
     for binding_id, key in keys.items():
         if not isinstance(key, str) or not _valid_keys(key):
@@ -458,4 +467,5 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
         theme=r.get(data, "theme", "", str),
         keys=dict(keys),
         ascii=r.get(data, "ascii", "", bool),
+        serial_console_viewers=viewers,
     )

@@ -7,18 +7,20 @@ from __future__ import annotations
 import inspect
 from typing import Protocol
 
-from vmconsole.backends import base
+from vmconsole.backends import base, serial
 from vmconsole.serve.hub import ADMIN, OPERATE, PROTOCOLS, READ
 from vmconsole.serve.remote import _PROTOCOL_CALLS
 
 # Read by the poll loop on the server's side, not by the console: nothing to forward.
 NOT_MIRRORED = {base.SupportsEvents, base.SupportsChangeNotice}
-# Answered in the session process from what the hub sent when it attached.
-ANSWERED_LOCALLY = {"scenarios"}
+# Answered in the session process from what the hub sent when it attached; a serial
+# console is opened there, from the profile entry the hub sent (a stream does not fit
+# the call socket).
+ANSWERED_LOCALLY = {"scenarios", "open_console"}
 
 
 def _abilities() -> set[type]:
-    return {cls for name, cls in vars(base).items()
+    return {cls for module in (base, serial) for name, cls in vars(module).items()
             if name.startswith("Supports") and inspect.isclass(cls)
             and issubclass(cls, Protocol)}  # type: ignore[arg-type]
 

@@ -28,6 +28,8 @@ from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.faults import FaultScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
+from vmconsole.ui.screens.serial_console import SerialConsoleScreen
+from vmconsole.ui.serial_session import ConsoleMode
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -231,6 +233,28 @@ async def ping_stop(w: Walk, key: str) -> None:
     assert not watch.running and watch.ended == "stopped by the user"
 
 
+async def console_not_offered(w: Walk, key: str) -> None:
+    """The simulator has no serial console: `C` says so instead of opening one."""
+    await w.tree_on(WEB1)
+    await w.press(key)
+    await w.until(lambda: any("Serial console does not apply to web1" in str(n.message)
+                              for n in w.app._notifications), "the refusal")
+    assert not w.on_top(SerialConsoleScreen)
+
+
+async def detach_console(w: Walk, key: str) -> None:
+    """The detach key leaves the console's screen (here one the simulator could not
+    open: the live round trip is tests/proxmox/test_serial_console_ui.py's)."""
+    await w.main_screen()
+    w.app.push_screen(SerialConsoleScreen(w.c.backend, "lab", WEB1, "web1",
+                                          ConsoleMode.INTERACTIVE, w.app.write_audit))
+    await w.until(lambda: w.on_top(SerialConsoleScreen) and any(
+        "could not open" in str(t.content) for t in w.app.screen.query("#serial-title")),
+        "the console's screen, saying why it is not open")
+    await w.press(key)
+    await w.until(lambda: not w.on_top(SerialConsoleScreen), "the console's screen to close")
+
+
 async def leave_address(w: Walk, key: str) -> None:
     await w.tree_on(WEB1)
     await w.press("W")
@@ -294,6 +318,8 @@ CHECKS: dict[str, Check] = {
     "guest.migrate": opens(MigrateForm),
     "guest.ha": opens(HAForm),
     "guest.hardware": opens(HardwareForm),
+    "guest.console": console_not_offered,
+    "serial.detach": detach_console,
     "tree.down": moves("node/pve1", WEB1),
     "tree.up": moves(WEB1, "node/pve1"),
     "tree.expand": moves("node/pve1", WEB1),

@@ -61,6 +61,8 @@ def test_profiles_with_two_kinds_and_a_secret_from_env(tmp_path, monkeypatch):
          "user = \"u\"\ntoken_name = \"t\"\ntoken_secret = \"plain\"\n", 7,
          "profiles.a.clusters[0].token_secret", "do not go in the config file"),
         ("thme = \"x\"\n", 1, "thme", "unknown key"),
+        ("theme = \"a\"\nserial_console_viewers = \"watch\"\n", 2,
+         "serial_console_viewers", "\"refuse\" or \"read-only\""),
         ("theme = \n", 1, None, "not valid TOML"),
     ],
 )
@@ -168,3 +170,11 @@ def test_a_host_name_or_address_is_taken(tmp_path, monkeypatch, kind, host):
     path.write_text(CLUSTER_AT.format(kind=kind, host=host))
     [cluster] = load_config(path).profiles["a"]
     assert cluster.host == host
+
+
+def test_a_viewer_is_refused_the_serial_console_unless_the_config_says_read_only(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('theme = "vmconsole-dark"\n')
+    assert load_config(path).serial_console_viewers == "refuse"
+    path.write_text('serial_console_viewers = "read-only"\n')
+    assert load_config(path).serial_console_viewers == "read-only"

@@ -77,6 +77,7 @@ class Capabilities:
     faults: bool = False  # the SupportsFaults protocol (the simulator, the lab)
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
     hardware: bool = False  # backends.hardware.SupportsHardware: vCPUs, memory, disks, links
+    serial_console: bool = False  # SupportsSerialConsole (backends/serial.py)
 
 
 # --- operations' parameters ---------------------------------------------------------

@@ -2,8 +2,8 @@
 network modules, and an /init that brings up eth0 with the address from the kernel
 command line (`lab_ip=A.B.C.D/NN`, unless another guest already has it, or
 `lab_ip=dhcp`: a lease from the LAN's DHCP server), serves HTTP on port 80 (a TCP
-target), and powers off when the ACPI power button is pressed (libvirt's graceful
-shutdown)."""
+target), powers off when the ACPI power button is pressed (libvirt's graceful
+shutdown), and keeps a shell on its serial line, ttyS0 (the kernel's console)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,9 @@ if [ -n "$ip" ]; then
   httpd -p 80 -h /www
 fi
 echo "lab guest $(hostname) up: $(ip -4 -o addr show eth0)"
-while true; do sleep 3600; done
+# A root shell on the serial line (the console's `C`, `virsh console`), started again
+# when it exits; cttyhack makes ttyS0 its controlling terminal, so Ctrl+C works.
+while true; do setsid cttyhack sh -l; sleep 1; done
 """
 
 

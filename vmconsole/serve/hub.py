@@ -34,6 +34,8 @@ from vmconsole.backends.base import (
     SupportsTemplateToVM,
     SupportsTimeControl,
 )
+from vmconsole.backends.serial import SupportsSerialConsole
+from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.serve import wire
 from vmconsole.session import Session
@@ -54,6 +56,7 @@ PROTOCOLS: dict[str, type] = {
     "host_maintenance": SupportsHostMaintenance,
     "cluster_facts": SupportsClusterFacts,
     "template_to_vm": SupportsTemplateToVM,
+    "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -83,6 +86,9 @@ class ClusterInfo:
     protocols: tuple[str, ...]  # keys of PROTOCOLS the backend implements
     probe_netns: str | None = None
     scenarios: tuple[tuple[str, str], ...] = ()
+    # The cluster's profile entry, where the session opens the cluster itself: a serial
+    # console streams, and the call socket carries one answer per call.
+    console_config: ClusterConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +135,9 @@ class PollHub:
                           if isinstance(backend, proto))
         netns = backend.probe_netns if isinstance(backend, SupportsProbeNamespace) else None
         scenarios = tuple(backend.scenarios()) if isinstance(backend, SupportsScenarios) else ()
+        console = backend.cfg if isinstance(backend, SupportsSerialConsole) else None
         return ClusterInfo(backend.name, backend.address, backend.capabilities, protocols,
-                           netns, scenarios)
+                           netns, scenarios, console)
 
     def start(self) -> None:
         """Subscribe to the poll loop; call on the server's event loop."""

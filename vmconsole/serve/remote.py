@@ -21,6 +21,7 @@ from typing import Any, cast
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends import base
 from vmconsole.backends.base import Backend, BackendError, MetricSample
+from vmconsole.backends.serial import ConsoleSink, ConsoleStream, SupportsSerialConsole
 from vmconsole.monitor.poller import Poller, PollLoop, PollResult
 from vmconsole.monitor.task_ends import TaskEnds
 from vmconsole.serve import wire
@@ -127,6 +128,7 @@ _PROTOCOL_CALLS = {
     "host_maintenance": ("set_host_maintenance",),
     "cluster_facts": ("cluster_facts",),
     "template_to_vm": ("convert_to_vm",),
+    "serial_console": (),  # opened here, not called (_open_console_here)
 }
 
 
@@ -160,6 +162,43 @@ def _call(method: str) -> Callable[..., Any]:
     return forward
 
 
+class _ClosingSink:
+    """A console's sink that closes the backend opened for it once the console ends."""
+
+    def __init__(self, sink: ConsoleSink, backend: Backend) -> None:
+        self.sink, self.backend = sink, backend
+
+    def received(self, data: bytes) -> None:
+        self.sink.received(data)
+
+    def ended(self, reason: str) -> None:
+        self.sink.ended(reason)
+        # close() may wait on the network, and this may be libvirt's event loop thread
+        threading.Thread(target=self.backend.close, name="console-close", daemon=True).start()
+
+
+def _open_console_here(self: _RemoteBackendBase, guest_id: str, sink: ConsoleSink,
+                       force: bool = False) -> ConsoleStream:
+    """A serial console in a served session: its bytes cannot go through the call
+    socket (one call, one answer), so the session's process opens the cluster itself,
+    from the profile the server serves, for as long as the console is open. The role
+    was checked by the console before (the hub's own check does not see this call).
+    Blocks (a worker thread): a libvirt cluster is read once to find the guest's host."""
+    from vmconsole.backends import open_backend
+
+    config = self._info.console_config
+    assert config is not None  # only then is this method there
+    backend = open_backend(config)
+    try:
+        backend.inventory()
+        if not isinstance(backend, SupportsSerialConsole):
+            raise BackendError(f"{config.name} has no serial console")
+        return backend.open_console(guest_id, _ClosingSink(sink, backend), force)
+    except BaseException:
+        backend.close()
+        raise
+
+
 def remote_backend(info: ClusterInfo, calls: CallChannel) -> Backend:
     """A stand-in for the hub's backend with exactly its abilities."""
     members: dict[str, Any] = {m: _call(m) for m in _BACKEND_CALLS}
@@ -179,6 +218,9 @@ def remote_backend(info: ClusterInfo, calls: CallChannel) -> Backend:
         members["scenarios"] = lambda self: list(self._info.scenarios)
     if "probe_netns" in info.protocols:
         members["probe_netns"] = property(lambda self: self._info.probe_netns)
+    if "serial_console" in info.protocols and info.console_config is not None:
+        members["open_console"] = _open_console_here
+        members["cfg"] = property(lambda self: self._info.console_config)
     cls = type(f"Remote{info.name.title()}Backend", (_RemoteBackendBase,), members)
     return cast(Backend, cls(info, calls))
 

@@ -137,6 +137,11 @@ ACTIONS: tuple[GuestAction, ...] = (
     GuestAction("guest.hardware", "E", "Hardware",
                 "vCPUs, memory, grow a disk, a NIC's link: now or at the next start",
                 lambda s: not s.guest.template and s.capabilities.hardware),
+    GuestAction("guest.console", "C", "Serial console",
+                "The guest's serial console on a screen of its own: keys go to the guest, "
+                "Ctrl+] detaches (operators; a viewer as serial_console_viewers says)",
+                lambda s: not s.guest.template and s.capabilities.serial_console, _must_run,
+                changes=False, operation="console"),
     GuestAction("guest.ha_remove", None, "Remove from HA",
                 "Stop managing this guest with the HA manager (asks first)",
                 lambda s: s.capabilities.ha and s.guest.ha is not None, operation="ha-remove"),

@@ -26,6 +26,7 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
+from vmconsole.ui.screens.serial_console import SerialView
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
@@ -139,7 +140,8 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         contexts: tuple[tuple[str, type[DOMNode]], ...] = (
             ("anywhere", type(self)), ("in the tree", ClusterTree),
             ("in the task log", TaskLog), ("in the ping panel", PingPanel),
-            ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel))
+            ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel),
+            ("in the serial console", SerialView))
         out: list[tuple[str, list[Binding]]] = []
         for context, cls in contexts:
             found: list[Binding] = []

@@ -23,6 +23,7 @@ from vmconsole.ui.modals.shutdown import ShutdownForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm, SnapshotRequest
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations import OpRequest, Outcome
+from vmconsole.ui.screens.serial_console import open_serial_console
 
 if TYPE_CHECKING:
     from vmconsole.ui.operations_features import OperationsFeatures
@@ -229,6 +230,9 @@ class GuestFlows:
             "ha-remove", title, f"Remove {guest_title(self.sel.guest)} from HA?",
             "The HA manager stops watching it: it is no longer restarted or recovered if "
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
+
+    async def _console(self, title: str) -> None:
+        open_serial_console(self.app, self.sel, title)
 
 
 class SnapshotFlows:

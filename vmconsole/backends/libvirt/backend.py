@@ -17,16 +17,18 @@ from vmconsole.backends.base import (
 )
 from vmconsole.backends.hardware import GuestHardware
 from vmconsole.backends.libvirt import clone as clone_ops
-from vmconsole.backends.libvirt import hamanager, hardware, marks, migration, power
+from vmconsole.backends.libvirt import console, hamanager, hardware, marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.backends.serial import ConsoleSink, ConsoleStream
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import Inventory, Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
-                            ha=True, history=False, hardware=True)
+                            ha=True, history=False, hardware=True,
+                            serial_console=True)
 
 
 class LibvirtBackend(ClusterCore):
@@ -149,3 +151,8 @@ class LibvirtBackend(ClusterCore):
     def ha_groups(self) -> list[str]:
         groups = {g.ha.group for g in self.last_inventory.guests if g.ha and g.ha.group}
         return sorted(groups)
+
+    # the serial console (SupportsSerialConsole)
+    def open_console(self, guest_id: str, sink: ConsoleSink,
+                     force: bool = False) -> ConsoleStream:
+        return console.open_console(self, guest_id, sink, force)

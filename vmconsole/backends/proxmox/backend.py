@@ -41,6 +41,9 @@ from vmconsole.backends.proxmox.inventory import (
 )
 from vmconsole.backends.proxmox.migration import migration_targets
 from vmconsole.backends.proxmox.tasks import TaskTracker
+from vmconsole.backends.proxmox.termproxy import TermProxyConsole
+from vmconsole.backends.proxmox.termproxy import open_console as open_termproxy
+from vmconsole.backends.serial import ConsoleSink
 from vmconsole.config import ProxmoxCluster
 from vmconsole.model import GuestKind, Inventory, Snapshot
 
@@ -48,7 +51,8 @@ log = logging.getLogger(__name__)
 
 CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
-                            ha=True, history=True, hardware=True)
+                            ha=True, history=True, hardware=True,
+                            serial_console=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +354,17 @@ class ProxmoxBackend:
             if item.get("type") == kind.value and int(item.get("vmid", -1)) == vmid:
                 return GuestRef(kind, vmid, str(item["node"]), bool(item.get("hastate")))
         raise NotFound(f"{guest_id} does not exist in {self.cfg.name}")
+
+    # --- the serial console (SupportsSerialConsole) ---------------------------------
+
+    def open_console(self, guest_id: str, sink: ConsoleSink,
+                     force: bool = False) -> TermProxyConsole:
+        """termproxy onto a VM's `serial0: socket` or a container's console. `force`
+        changes nothing: each termproxy ticket opens a proxy of its own."""
+        ref = self._locate(guest_id)
+        known = self._last.guest(guest_id) if self._last else None
+        return open_termproxy(self.conn, ref.path, ref.kind, ref.vmid,
+                              known.name if known else guest_id, sink)
 
     def _task_target(self, kind: str, ident: str) -> str:
         """The object a task from `/cluster/tasks` acted on."""

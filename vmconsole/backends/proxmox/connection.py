@@ -223,6 +223,17 @@ class Connection:
             how = "is not trusted (set ca_file or fingerprint in the profile)"
         return f"{self.cfg.host}: the server's TLS certificate {how} ({_reason(exc)})"
 
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that authenticate a request sent past proxmoxer (the console's
+        websocket): the API token's `Authorization`, or the login ticket's cookie,
+        logging in first when no ticket is held or it is due for renewal."""
+        if isinstance(self.auth, TicketAuth):
+            with self._session() as session:
+                self.auth.ensure(session)
+            return {"Cookie": f"PVEAuthCookie={self.auth.get_cookies()['PVEAuthCookie']}"}
+        request = requests.Request("GET", self.base_url).prepare()
+        return {"Authorization": self.auth(request).headers["Authorization"]}
+
     def close(self) -> None:
         with self._pool_lock:
             self._closed = True
