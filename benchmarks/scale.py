@@ -20,8 +20,10 @@ poll thread.
 - refresh_ms_*: main-thread time to apply one poll (tree diff, task log, teaching panel,
   the selected node's detail pane and the drawing of its three charts) while the
   simulated load changes (no baseline: the bare app has no polls).
-- keypress_ms_*: the app runs in tmux at 120x40; a cursor key is sent and the pane is
-  read until the screen has changed (end to end: terminal, input, repaint). The console
+- keypress_ms_*: the app runs in tmux at 120x40; a cursor key is sent once the pane
+  has been still for 0.3 s, and the pane is read until the screen has changed (end to
+  end: terminal, input, repaint: the first change, the cursor and the facts; the
+  charts of a new selection follow once the keys stop). The console
   runs the demo at --guests with its clock paused (--speed 0) so only the key changes
   the screen while the poll thread keeps polling; baseline keypress_bare_ms_*.
 - peak_rss_mb: the benchmark process's peak resident memory at the end.
@@ -159,6 +161,19 @@ async def measure(nodes: int, guests: int, idle: float) -> dict[str, float]:
     return figures
 
 
+def quiet(screen: Callable[[], str], still: float = 0.3, limit: float = 3.0) -> str:
+    """The pane once it has not changed for STILL seconds (at most LIMIT): what a key
+    set off after the first change (the charts of a new selection, drawn once the keys
+    stop) must not be taken for the next key's change."""
+    shown, since, started = screen(), time.perf_counter(), time.perf_counter()
+    while time.perf_counter() - since < still and time.perf_counter() - started < limit:
+        time.sleep(0.02)
+        now = screen()
+        if now != shown:
+            shown, since = now, time.perf_counter()
+    return shown
+
+
 def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
     """Milliseconds from sending j or k to `command`'s pane in tmux to a changed pane."""
     if shutil.which("tmux") is None:
@@ -184,13 +199,12 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
         tmux("send-keys", "-t", session, "j", "j", "j")
         time.sleep(1.0)
         for i in range(presses):
-            before = screen()
+            before = quiet(screen)
             started = time.perf_counter()
             tmux("send-keys", "-t", session, "j" if i % 2 == 0 else "k")
             while screen() == before and time.perf_counter() - started < 2.0:
                 pass
             latencies.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.1)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True,
                        timeout=10)
