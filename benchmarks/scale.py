@@ -11,7 +11,9 @@ poll thread.
 - startup_s / startup_at_scale_s: from process start to the first full screen of the
   default demo / of the demo at --nodes x --guests (a fresh interpreter, imports
   included, bytecode cached as pip leaves it; median of --startup-runs after a warm-up
-  run); baseline startup_bare_s, the bare app the same way.
+  run, the three probes taking turns); baseline startup_bare_s, the bare app the same
+  way. The `_cpu` figures are the same starts' CPU seconds (every thread, user and
+  system), which a loaded machine disturbs less than wall time.
 - idle_cpu_pct: main-thread CPU (time.thread_time) while the console shows the cluster
   at --guests, the simulated clock running and the poll thread polling every second,
   nobody touching a key, over --idle seconds; baseline idle_cpu_bare_pct, the bare app.
@@ -211,20 +213,32 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
     return latencies
 
 
-def startup_seconds(probe: str, runs: int) -> float:
-    """Median seconds `probe` prints, over RUNS fresh interpreters after one warm-up run.
+def startup_seconds(probes: dict[str, str], runs: int) -> dict[str, float]:
+    """Each probe's median wall seconds to its first full screen (what it prints) and
+    median CPU seconds (user and system, every thread) as `NAME` and `NAME_cpu`, over
+    RUNS fresh interpreters after one warm-up run of each. The probes take turns, so a
+    change in the machine's load falls on each alike.
 
     Started as an installed program starts: with its modules' bytecode cached. pip
     compiles a package's bytecode when it installs it (Textual's is), but an editable
     checkout run with PYTHONDONTWRITEBYTECODE set compiles every module of the console
     from source on every start (about 0.3 s here), which the baseline never pays."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    times = []
+    wall: dict[str, list[float]] = {name: [] for name in probes}
+    cpu: dict[str, list[float]] = {name: [] for name in probes}
     for _ in range(runs + 1):
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                             timeout=300, check=True, env=env)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times[1:])
+        for name, probe in probes.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                 text=True, timeout=300, check=True, env=env)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall[name].append(float(out.stdout.strip().splitlines()[-1]))
+            cpu[name].append(after.ru_utime + after.ru_stime
+                             - before.ru_utime - before.ru_stime)
+    figures = {name: statistics.median(times[1:]) for name, times in wall.items()}
+    figures.update({f"{name}_cpu": statistics.median(times[1:])
+                    for name, times in cpu.items()})
+    return figures
 
 
 def show(name: str, value: float, baseline: str | None = None,
@@ -248,14 +262,18 @@ def main() -> None:
     print(f"nodes: {args.nodes}")
     print(f"guests: {args.guests}")
     f: dict[str, float] = {}
-    f["startup_bare_s"] = startup_seconds(BARE_STARTUP_PROBE.format(root=root),
-                                          args.startup_runs)
+    f.update(startup_seconds({
+        "startup_bare_s": BARE_STARTUP_PROBE.format(root=root),
+        "startup_s": STARTUP_PROBE.format(root=root, cluster=""),
+        "startup_at_scale_s": STARTUP_PROBE.format(
+            root=root, cluster=f"nodes={args.nodes}, guests={args.guests}, seed=7"),
+    }, args.startup_runs))
     show("startup_bare_s", f["startup_bare_s"])
-    show("startup_s", startup_seconds(STARTUP_PROBE.format(root=root, cluster=""),
-                                      args.startup_runs), "startup_bare_s", f)
-    show("startup_at_scale_s", startup_seconds(STARTUP_PROBE.format(
-        root=root, cluster=f"nodes={args.nodes}, guests={args.guests}, seed=7"),
-        args.startup_runs), "startup_bare_s", f)
+    show("startup_s", f["startup_s"], "startup_bare_s", f)
+    show("startup_at_scale_s", f["startup_at_scale_s"], "startup_bare_s", f)
+    show("startup_bare_s_cpu", f["startup_bare_s_cpu"])
+    show("startup_s_cpu", f["startup_s_cpu"], "startup_bare_s_cpu", f)
+    show("startup_at_scale_s_cpu", f["startup_at_scale_s_cpu"], "startup_bare_s_cpu", f)
     f["idle_cpu_bare_pct"] = asyncio.run(bare_idle_cpu(args.idle))
     f.update(asyncio.run(measure(args.nodes, args.guests, args.idle)))
     show("idle_cpu_bare_pct", f["idle_cpu_bare_pct"])
