@@ -183,14 +183,15 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
     session = f"vmc-bench-{os.getpid()}"
 
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True,
-                              timeout=10).stdout
+        # A server of its own: another user's `tmux kill-server` cannot end the run.
+        return subprocess.run(["tmux", "-L", session, *args], capture_output=True,
+                              text=True, check=True, timeout=10).stdout
 
     def screen() -> str:
         return tmux("capture-pane", "-e", "-p", "-t", session)
 
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], cwd=ROOT, check=True, timeout=10)
+    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120",
+                    "-y", "40", command], cwd=ROOT, check=True, timeout=10)
     latencies: list[float] = []
     try:
         deadline = time.monotonic() + 120
@@ -208,7 +209,7 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
                 pass
             latencies.append((time.perf_counter() - started) * 1000)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True,
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
                        timeout=10)
     return latencies
 

@@ -82,11 +82,12 @@ def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
     session = f"vmc-virtui-{os.getpid()}"
 
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True,
-                              timeout=10).stdout
+        # A server of its own: another user's `tmux kill-server` cannot end the run.
+        return subprocess.run(["tmux", "-L", session, *args], capture_output=True,
+                              text=True, check=True, timeout=10).stdout
 
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], cwd=ROOT, check=True, timeout=10)
+    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120",
+                    "-y", "40", command], cwd=ROOT, check=True, timeout=10)
     try:
         deadline = time.monotonic() + 300
         while ready not in tmux("capture-pane", "-p", "-t", session):
@@ -99,7 +100,7 @@ def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
         time.sleep(idle)
         return 100 * (tree_cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True,
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
                        timeout=10)
 
 
