@@ -10,7 +10,10 @@ poll thread.
 
 - startup_s / startup_at_scale_s: from process start to the first full screen of the
   default demo / of the demo at --nodes x --guests (a fresh interpreter, imports
-  included; median of --startup-runs); baseline startup_bare_s, the bare app the same way.
+  included, bytecode cached as pip leaves it; median of --startup-runs after a warm-up
+  run, the three probes taking turns); baseline startup_bare_s, the bare app the same
+  way. The `_cpu` figures are the same starts' CPU seconds (every thread, user and
+  system), which a loaded machine disturbs less than wall time.
 - idle_cpu_pct: main-thread CPU (time.thread_time) while the console shows the cluster
   at --guests, the simulated clock running and the poll thread polling every second,
   nobody touching a key, over --idle seconds; baseline idle_cpu_bare_pct, the bare app.
@@ -19,8 +22,10 @@ poll thread.
 - refresh_ms_*: main-thread time to apply one poll (tree diff, task log, teaching panel,
   the selected node's detail pane and the drawing of its three charts) while the
   simulated load changes (no baseline: the bare app has no polls).
-- keypress_ms_*: the app runs in tmux at 120x40; a cursor key is sent and the pane is
-  read until the screen has changed (end to end: terminal, input, repaint). The console
+- keypress_ms_*: the app runs in tmux at 120x40; a cursor key is sent once the pane
+  has been still for 0.3 s, and the pane is read until the screen has changed (end to
+  end: terminal, input, repaint: the first change, the cursor and the facts; the
+  charts of a new selection follow once the keys stop). The console
   runs the demo at --guests with its clock paused (--speed 0) so only the key changes
   the screen while the poll thread keeps polling; baseline keypress_bare_ms_*.
 - peak_rss_mb: the benchmark process's peak resident memory at the end.
@@ -158,6 +163,19 @@ async def measure(nodes: int, guests: int, idle: float) -> dict[str, float]:
     return figures
 
 
+def quiet(screen: Callable[[], str], still: float = 0.3, limit: float = 3.0) -> str:
+    """The pane once it has not changed for STILL seconds (at most LIMIT): what a key
+    set off after the first change (the charts of a new selection, drawn once the keys
+    stop) must not be taken for the next key's change."""
+    shown, since, started = screen(), time.perf_counter(), time.perf_counter()
+    while time.perf_counter() - since < still and time.perf_counter() - started < limit:
+        time.sleep(0.02)
+        now = screen()
+        if now != shown:
+            shown, since = now, time.perf_counter()
+    return shown
+
+
 def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
     """Milliseconds from sending j or k to `command`'s pane in tmux to a changed pane."""
     if shutil.which("tmux") is None:
@@ -165,14 +183,15 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
     session = f"vmc-bench-{os.getpid()}"
 
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True,
-                              timeout=10).stdout
+        # A server of its own: another user's `tmux kill-server` cannot end the run.
+        return subprocess.run(["tmux", "-L", session, *args], capture_output=True,
+                              text=True, check=True, timeout=10).stdout
 
     def screen() -> str:
         return tmux("capture-pane", "-e", "-p", "-t", session)
 
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], cwd=ROOT, check=True, timeout=10)
+    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120",
+                    "-y", "40", command], cwd=ROOT, check=True, timeout=10)
     latencies: list[float] = []
     try:
         deadline = time.monotonic() + 120
@@ -183,26 +202,44 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
         tmux("send-keys", "-t", session, "j", "j", "j")
         time.sleep(1.0)
         for i in range(presses):
-            before = screen()
+            before = quiet(screen)
             started = time.perf_counter()
             tmux("send-keys", "-t", session, "j" if i % 2 == 0 else "k")
             while screen() == before and time.perf_counter() - started < 2.0:
                 pass
             latencies.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.1)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True,
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
                        timeout=10)
     return latencies
 
 
-def startup_seconds(probe: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                             timeout=300, check=True)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+def startup_seconds(probes: dict[str, str], runs: int) -> dict[str, float]:
+    """Each probe's median wall seconds to its first full screen (what it prints) and
+    median CPU seconds (user and system, every thread) as `NAME` and `NAME_cpu`, over
+    RUNS fresh interpreters after one warm-up run of each. The probes take turns, so a
+    change in the machine's load falls on each alike.
+
+    Started as an installed program starts: with its modules' bytecode cached. pip
+    compiles a package's bytecode when it installs it (Textual's is), but an editable
+    checkout run with PYTHONDONTWRITEBYTECODE set compiles every module of the console
+    from source on every start (about 0.3 s here), which the baseline never pays."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    wall: dict[str, list[float]] = {name: [] for name in probes}
+    cpu: dict[str, list[float]] = {name: [] for name in probes}
+    for _ in range(runs + 1):
+        for name, probe in probes.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                 text=True, timeout=300, check=True, env=env)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall[name].append(float(out.stdout.strip().splitlines()[-1]))
+            cpu[name].append(after.ru_utime + after.ru_stime
+                             - before.ru_utime - before.ru_stime)
+    figures = {name: statistics.median(times[1:]) for name, times in wall.items()}
+    figures.update({f"{name}_cpu": statistics.median(times[1:])
+                    for name, times in cpu.items()})
+    return figures
 
 
 def show(name: str, value: float, baseline: str | None = None,
@@ -226,14 +263,18 @@ def main() -> None:
     print(f"nodes: {args.nodes}")
     print(f"guests: {args.guests}")
     f: dict[str, float] = {}
-    f["startup_bare_s"] = startup_seconds(BARE_STARTUP_PROBE.format(root=root),
-                                          args.startup_runs)
+    f.update(startup_seconds({
+        "startup_bare_s": BARE_STARTUP_PROBE.format(root=root),
+        "startup_s": STARTUP_PROBE.format(root=root, cluster=""),
+        "startup_at_scale_s": STARTUP_PROBE.format(
+            root=root, cluster=f"nodes={args.nodes}, guests={args.guests}, seed=7"),
+    }, args.startup_runs))
     show("startup_bare_s", f["startup_bare_s"])
-    show("startup_s", startup_seconds(STARTUP_PROBE.format(root=root, cluster=""),
-                                      args.startup_runs), "startup_bare_s", f)
-    show("startup_at_scale_s", startup_seconds(STARTUP_PROBE.format(
-        root=root, cluster=f"nodes={args.nodes}, guests={args.guests}, seed=7"),
-        args.startup_runs), "startup_bare_s", f)
+    show("startup_s", f["startup_s"], "startup_bare_s", f)
+    show("startup_at_scale_s", f["startup_at_scale_s"], "startup_bare_s", f)
+    show("startup_bare_s_cpu", f["startup_bare_s_cpu"])
+    show("startup_s_cpu", f["startup_s_cpu"], "startup_bare_s_cpu", f)
+    show("startup_at_scale_s_cpu", f["startup_at_scale_s_cpu"], "startup_bare_s_cpu", f)
     f["idle_cpu_bare_pct"] = asyncio.run(bare_idle_cpu(args.idle))
     f.update(asyncio.run(measure(args.nodes, args.guests, args.idle)))
     show("idle_cpu_bare_pct", f["idle_cpu_bare_pct"])

@@ -27,6 +27,9 @@ ROWS = (
     ("startup_s", "startup_bare_s", "s", "first full screen of the default demo, from "
      "process start (fresh interpreter)"),
     ("startup_at_scale_s", "startup_bare_s", "s", "the same for the demo at scale"),
+    ("startup_s_cpu", "startup_bare_s_cpu", "s", "CPU (all threads) of the default "
+     "demo's start, the same runs"),
+    ("startup_at_scale_s_cpu", "startup_bare_s_cpu", "s", "CPU of the start at scale"),
     ("idle_cpu_pct", "idle_cpu_bare_pct", "% of a core", "main-thread CPU, idle at scale, "
      "clock running, polling every second"),
     ("poll_thread_ms_median", "sim_inventory_ms_median", "ms", "one poll in its thread "

@@ -9,6 +9,7 @@ import math
 import pytest
 
 from tests.ping.conftest import FakeSim
+from tests.ui_ops.helpers import settled
 from vmconsole.backends.base import MetricSample
 from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
 from vmconsole.ui.ping_chart import PingChartColors, ping_chart
@@ -92,6 +93,6 @@ async def test_a_host_using_more_memory_than_it_has_is_charted_not_fatal(console
                                          samples)
         await pilot.pause()
         memory = c.app.query_one("#chart-mem", MetricChart)
-        await pilot.pause()
+        await settled(pilot, memory)
         assert c.app.is_running
         assert memory.border_subtitle == "clamped: 3 above scale"

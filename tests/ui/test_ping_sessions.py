@@ -71,11 +71,16 @@ async def test_a_migration_is_measured_while_w_measures_another_guest():
         assert any("dns1" in r and "migration" in r and "downtime" in r for r in rows)
         # The task's detail says what the monitor measured.
         c.app.query_one(TaskLog).post_message(TaskLog.Opened("lab", task))
-        await pilot.pause(0.2)
-        screen = c.app.screen
-        assert isinstance(screen, TaskDetailScreen)
-        summary = plain(screen.query_one("#summary", Static))
-        assert "Measured (ping)" in summary and "downtime" in summary, summary
+
+        def summary() -> str:  # "" until the screen is up and has drawn its summary
+            screen = c.app.screen
+            return plain(screen.query_one("#summary", Static)) if isinstance(
+                screen, TaskDetailScreen) and screen.query("#summary") else ""
+
+        deadline = time.monotonic() + 10
+        while "Measured" not in summary() and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert "Measured (ping)" in summary() and "downtime" in summary(), summary()
         web1.end("test over")
         dns1.end("test over")
 

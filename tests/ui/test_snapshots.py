@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.ui_ops.helpers import settled
 from vmconsole.session import Role, Session
+from vmconsole.ui.widgets.metric_chart import MetricChart
 
 THEMES = ["vmconsole-dark", "vmconsole-light", "vmconsole-high-contrast"]
 
@@ -20,6 +22,7 @@ def test_main_screen(snap_compare, console_factory, theme, size):
             c.poll(advance=5.0)
             await pilot.pause()
         await pilot.press("j", "j")  # the first guest: facts and graphs
-        await pilot.pause()
+        for chart in c.app.query(MetricChart):
+            await settled(pilot, chart)
 
     assert snap_compare(c.app, terminal_size=size, run_before=run_before)

@@ -22,6 +22,7 @@ from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.task_log import TaskLog
 
 # Worker groups that finish by themselves (flows wait on forms, so they are not here).
@@ -38,6 +39,15 @@ async def settle(pilot, rounds: int = 200) -> None:
             return
         await asyncio.sleep(0.005)
     raise AssertionError("workers still running")
+
+
+async def settled(pilot, chart: MetricChart, seconds: float = 10.0) -> None:
+    """Wait until a newly selected object's chart is drawn (MetricChart.SETTLE)."""
+    deadline = time.monotonic() + seconds
+    while chart.settling:
+        assert time.monotonic() < deadline, "the chart was never drawn"
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 async def act(pilot, *keys: str) -> None:

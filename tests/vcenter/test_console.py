@@ -12,6 +12,7 @@ from tests.ui_ops.helpers import (
     screen_text,
     select_in,
     settle,
+    settled,
     task_rows,
     tree_parent,
 )
@@ -238,5 +239,6 @@ async def test_charts_say_what_vcenter_does_not_report_instead_of_drawing_zero(
         await select_in(pilot, loop, guest.name)
         await pilot.pause()
         for chart_id in ("#chart-cpu", "#chart-mem", "#chart-net"):
+            await settled(pilot, app.query_one(chart_id, MetricChart))
             shown = app.query_one(chart_id, MetricChart).render().plain
             assert shown == "not reported by this cluster's API", (chart_id, shown)

@@ -14,7 +14,14 @@ from typing import Any
 from vmconsole.serve import worker
 from vmconsole.serve.worker import Hello
 
-PRELOAD = ["vmconsole.serve.worker", "vmconsole.serve.prewarm"]
+# What the local console imports only when first used (issue 12) is imported here once,
+# so that no session process pays for it on its first measurement or dialog.
+PRELOAD = ["vmconsole.serve.worker", "vmconsole.serve.prewarm", "vmconsole.monitor.ping.session",
+           "vmconsole.ui.ping_chart", "vmconsole.ui.modals.clone", "vmconsole.ui.modals.migrate",
+           "vmconsole.ui.modals.ha", "vmconsole.ui.modals.shutdown",
+           "vmconsole.ui.modals.snapshot_create", "vmconsole.ui.modals.snapshots",
+           "vmconsole.ui.modals.create_from_template", "vmconsole.ui.modals.task_detail",
+           "vmconsole.ui.screens.faults"]
 
 
 class Spawner:

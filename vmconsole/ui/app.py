@@ -22,7 +22,6 @@ from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.extra_operations import ExtraOperations
 from vmconsole.ui.messages import ClusterPolled
-from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
@@ -121,6 +120,8 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
 
     def _apply_keymap(self) -> None:
+        if not self.config.keys:
+            return  # nothing remapped: the bindings' classes need not even be imported
         known = {b.id for b in self._all_bindings() if b.id}
         unknown = sorted(set(self.config.keys) - known)
         if unknown:  # the ids live here, in the UI: the config checks only the key names
@@ -137,6 +138,8 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
         """The console's own bindings (those with an id: Textual's unnamed ones, its
         scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
+        from vmconsole.ui.modals.snapshots import SnapshotPanel  # a dialog: loaded when used
+
         contexts: tuple[tuple[str, type[DOMNode]], ...] = (
             ("anywhere", type(self)), ("in the tree", ClusterTree),
             ("in the task log", TaskLog), ("in the ping panel", PingPanel),

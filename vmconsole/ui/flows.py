@@ -1,6 +1,9 @@
 """What each guest action does when chosen: read what its form needs, ask (a form or a
 confirmation), and hand the operation to the runner. Keys and palette entries both end
-here, through `GuestFlows.perform`."""
+here, through `GuestFlows.perform`.
+
+Each form's module is imported when the form is first opened: none is on the first
+screen, and together they cost the console's start tens of milliseconds (issue 12)."""
 
 from __future__ import annotations
 
@@ -14,18 +17,14 @@ from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
 from vmconsole.ui.hardware_flow import edit_hardware
 from vmconsole.ui.labels import guest_title
-from vmconsole.ui.modals.clone import CloneForm, CloneSource
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
-from vmconsole.ui.modals.ha import HAForm
-from vmconsole.ui.modals.migrate import MigrateForm, MigrateRequest
-from vmconsole.ui.modals.shutdown import ShutdownForm
-from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm, SnapshotRequest
-from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.operations import OpRequest, Outcome
 from vmconsole.ui.screens.serial_console import open_serial_console
 
 if TYPE_CHECKING:
+    from vmconsole.ui.modals.clone import CloneSource
+    from vmconsole.ui.modals.migrate import MigrateRequest
+    from vmconsole.ui.modals.snapshot_create import SnapshotRequest
     from vmconsole.ui.operations_features import OperationsFeatures
 
 T = TypeVar("T")
@@ -109,6 +108,8 @@ class GuestFlows:
             return await self.run("shutdown", title,
                                   lambda b: b.shutdown(self.gid, timeout), {"timeout": timeout})
 
+        from vmconsole.ui.modals.shutdown import ShutdownForm
+
         await self.app.push_screen_wait(ShutdownForm(guest_title(self.sel.guest), submit))
 
     async def _stop(self, title: str) -> None:
@@ -123,6 +124,8 @@ class GuestFlows:
     # --- templates and clones -----------------------------------------------------------
 
     async def _clone_source(self, snapshots: bool) -> CloneSource | None:
+        from vmconsole.ui.modals.clone import CloneSource
+
         next_vmid = await self.query("the next free id", lambda b: b.next_vmid())
         if next_vmid is None and self.sel.capabilities.vmids:
             return None
@@ -142,6 +145,8 @@ class GuestFlows:
     async def _create(self, title: str) -> None:
         source = await self._clone_source(snapshots=False)
         if source is not None:
+            from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+
             await self.app.push_screen_wait(
                 CreateFromTemplateForm(source, self._clone_submit(title)))
 
@@ -166,6 +171,8 @@ class GuestFlows:
             self.app.notify(f"{visible(self.sel.guest.name)} is running: {how}", title=title,
                             severity="warning")
             return None
+        from vmconsole.ui.modals.clone import CloneForm
+
         task: Task | None = await self.app.push_screen_wait(CloneForm(
             f"Clone {guest_title(self.sel.guest)}", source, self._clone_submit(title),
             from_snapshots=True, snapshot=snapshot))
@@ -180,6 +187,8 @@ class GuestFlows:
     # --- snapshots ----------------------------------------------------------------------
 
     async def _snapshots(self, title: str) -> None:
+        from vmconsole.ui.modals.snapshots import SnapshotPanel
+
         await self.app.push_screen_wait(SnapshotPanel(self.sel.guest, SnapshotFlows(self),
                                                       self._polled_tasks))
 
@@ -202,6 +211,8 @@ class GuestFlows:
                 {"node": req.node, "mode": str(req.mode),
                  "with_local_disks": req.with_local_disks})
 
+        from vmconsole.ui.modals.migrate import MigrateForm
+
         await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit))
 
     async def _ha(self, title: str) -> None:
@@ -212,6 +223,8 @@ class GuestFlows:
         async def submit(settings: HASettings) -> Outcome:
             return await self.run("ha", title, lambda b: b.ha_set(self.gid, settings),
                                    asdict(settings))
+
+        from vmconsole.ui.modals.ha import HAForm
 
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
                                                submit, self.sel.capabilities.ha_restart_priority))
@@ -266,6 +279,8 @@ class SnapshotFlows:
                 del parameters["quiesce"]
             return await self.flows.run("snapshot", f"Snapshot {visible(req.name)} of {self.name}",
                                         call(req), parameters)
+
+        from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
 
         task: Task | None = await self.flows.app.push_screen_wait(
             SnapshotCreateForm(self.name, existing, ram, submit, quiesce))

@@ -15,7 +15,6 @@ from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.guest_commands import GuestCommands
-from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.widgets.task_log import TaskLog
 
@@ -71,6 +70,8 @@ class OperationsFeatures(ConsoleBase):
                 return None, 0.0
             task = next((t for t in result.tasks if t.id == message.task.id), None)
             return task, result.inventory.taken_at
+
+        from vmconsole.ui.modals.task_detail import TaskDetailScreen  # loaded when first opened
 
         name = self.guest_name(message.cluster, message.task.target)
         self.push_screen(TaskDetailScreen(

@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace, Task
 from vmconsole.model import Guest, GuestStatus, Inventory
-from vmconsole.monitor.ping import ProbeError, ProbeKind, ProbeTarget
+from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible

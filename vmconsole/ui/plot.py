@@ -16,7 +16,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import plotext as plt
 from rich.color import Color
 from rich.text import Text
 
@@ -104,6 +103,8 @@ def rgb(color: str) -> tuple[int, int, int]:
 
 def build(ascii: bool) -> Text:
     """The current plotext figure as Text; box drawing turned to ASCII when asked."""
+    import plotext as plt
+
     drawn = plt.build()
     return Text.from_ansi(drawn.translate(_TO_ASCII) if ascii else drawn, no_wrap=True)
 
@@ -116,6 +117,8 @@ def line_chart(times: Sequence[float], series: Sequence[Series], width: int, hei
     the edge and counted in the note; braille dots, or '*' when ASCII."""
     if width < 10 or height < 4 or not times:
         return Chart(Text(""))
+    import plotext as plt  # tens of ms: loaded when the first chart is drawn
+
     low, high = y_range([s.values for s in series], ylim)
     last = times[-1] if math.isfinite(times[-1]) else 0.0
     xs = [t - last for t in times]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import SystemCommand
@@ -26,8 +27,10 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.screens.faults import FaultChoice, FaultScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
+
+if TYPE_CHECKING:
+    from vmconsole.ui.screens.faults import FaultChoice
 
 SPEEDS = (1.0, 10.0, 60.0)
 # The fault menu's HA-stack choices: (backend, selected node) -> the call.
@@ -157,6 +160,7 @@ class TeachingFeatures(ConsoleBase):
             self._teach(loop, node, "fault_injection", {}, lambda: "")  # refused, audited
             return
         nodes = [n.name for n in result.inventory.nodes] if result.inventory else []
+        from vmconsole.ui.screens.faults import FaultScreen  # a dialog: loaded when used
 
         def chosen(choice: FaultChoice | None) -> None:
             if choice is not None:

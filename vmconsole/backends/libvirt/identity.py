@@ -44,7 +44,7 @@ class Row:
 
     @property
     def uuid(self) -> str:
-        return parse_guest_id(self.guest.id)[0]
+        return self.guest.id[len(GUEST_PREFIX):]  # "vm/<UUID>": no host part yet
 
 
 def identify(rows: Iterable[Row], before: Inventory, moving: set[str]) -> list[Guest]:
@@ -59,6 +59,8 @@ def identify(rows: Iterable[Row], before: Inventory, moving: set[str]) -> list[G
     by_uuid: dict[str, list[Row]] = {}
     for row in rows:
         by_uuid.setdefault(row.uuid, []).append(row)
+    if len(by_uuid) == len(rows):  # no UUID on two hosts: each row is its guest as is
+        return [row.guest for row in rows]
     seen: dict[str, set[str]] = {}
     for guest in before.guests:
         seen.setdefault(parse_guest_id(guest.id)[0], set()).add(guest.node)

@@ -143,9 +143,9 @@ def rates(before: Counters | None, after: Counters, cpus: int, mem_used: int) ->
     """Per-second rates between two readings; cpu as a fraction of `cpus`."""
     if before is None:
         return Metrics(mem=mem_used)
-    fields = ("cpu_ns", "disk_read", "disk_write", "net_in", "net_out")
     cpu_ns, disk_read, disk_write, net_in, net_out = per_second(
-        [getattr(before, f) for f in fields], [getattr(after, f) for f in fields],
+        (before.cpu_ns, before.disk_read, before.disk_write, before.net_in, before.net_out),
+        (after.cpu_ns, after.disk_read, after.disk_write, after.net_in, after.net_out),
         after.time - before.time)
     return Metrics(cpu=min(1.0, cpu_ns / 1e9 / max(1, cpus)), mem=mem_used,
                    disk_read=disk_read, disk_write=disk_write, net_in=net_in, net_out=net_out)

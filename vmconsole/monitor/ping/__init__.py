@@ -13,17 +13,42 @@ namespace. No Textual here: the CLI (`vmconsole ping`) and the console's ping pa
 both read `PingSnapshot`s.
 """
 
-from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
-from vmconsole.monitor.ping.netns import NetnsError
-from vmconsole.monitor.ping.session import (
-    MIN_INTERVAL,
-    Marker,
-    PingMonitor,
-    PingSession,
-    PingSnapshot,
-    default_timeout,
-)
-from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
+    from vmconsole.monitor.ping.netns import NetnsError
+    from vmconsole.monitor.ping.session import (
+        MIN_INTERVAL,
+        Marker,
+        PingMonitor,
+        PingSession,
+        PingSnapshot,
+        default_timeout,
+    )
+    from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
+
+# Each name's module, imported on first use (PEP 562): the console's first screen needs
+# the light modules (targets, reports), not the probers (icmplib, namespaces, threads).
+_MODULES = {
+    "Outage": "detector", "OutageDetector": "detector", "ProbeResult": "detector",
+    "RttStats": "detector", "NetnsError": "netns", "MIN_INTERVAL": "session",
+    "Marker": "session", "PingMonitor": "session", "PingSession": "session",
+    "PingSnapshot": "session", "default_timeout": "session", "ProbeError": "targets",
+    "ProbeKind": "targets", "ProbeTarget": "targets",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The public name NAME from its module, imported now (AttributeError if none)."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "MIN_INTERVAL",

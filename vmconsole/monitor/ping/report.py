@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from vmconsole.monitor.ping.detector import Outage, RttStats
-from vmconsole.monitor.ping.session import PingSnapshot
+
+if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
+    from vmconsole.monitor.ping.session import PingSnapshot
 
 
 def format_duration(seconds: float) -> str:

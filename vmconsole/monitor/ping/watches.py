@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vmconsole.monitor.ping.report import all_outages, downtime_text, format_duration, probes
-from vmconsole.monitor.ping.session import Marker, PingSession
+
+if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
+    from vmconsole.monitor.ping.session import Marker, PingSession
 
 # Ended measurements kept for the panel and the task detail; running ones are never
 # dropped (each is bounded in time by its session).

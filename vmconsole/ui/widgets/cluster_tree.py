@@ -2,12 +2,22 @@
 
 An id -> TreeNode map per cluster lets a poll relabel only the guests whose label
 changed and add, remove or move only what the topology changed.
+
+A node's guests are added to the tree when the node first comes near the screen (within
+a screen's height below it, expanded), or when a guest of it is selected, not when
+the cluster is first shown: at 10,000 guests, adding every leaf took most of the first
+screen's time, each add making Textual rebuild its lines (issue 12). Nodes fill from
+the top down, so a node above the screen is never waiting for its guests, and scrolling
+never makes what is on screen jump. Until it fills, a node's guests are in the
+inventory only: a poll's changes to them are not applied to the tree (its fill reads
+the latest inventory), and the scroll bar counts the lines drawn so far.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
@@ -20,6 +30,11 @@ from vmconsole.ui.labels import LabelStyles, cluster_label, guest_label, node_la
 from vmconsole.ui.symbols import UNICODE, Symbols
 
 CLUSTER = "cluster"
+# Rows below the screen whose nodes are filled ahead, in screens: a key press or a
+# wheel turn down reaches only nodes already filled.
+AHEAD = 1
+# The screen's height assumed before the tree is laid out (the first poll may come first).
+FIRST_ROWS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +74,8 @@ class _ClusterBranch:
     def __init__(self, root: TreeNode[TreeRef]) -> None:
         self.root = root
         self.nodes: dict[str, TreeNode[TreeRef]] = {}
+        # Nodes whose guests are not in the tree yet, by node id, in the tree's order.
+        self.unfilled: dict[str, TreeNode[TreeRef]] = {}
         self.inventory: Inventory | None = None
         self.error: str | None = None
 
@@ -78,13 +95,13 @@ class ClusterTree(Tree[TreeRef]):
     ]
 
     def __init__(self, symbols: Symbols = UNICODE, **kwargs: object) -> None:
+        self._branches: dict[str, _ClusterBranch] = {}  # before Tree's first _build
         super().__init__("clusters", **kwargs)  # type: ignore[arg-type]
         self.show_root = False
         self.guide_depth = 2
         self.symbols = symbols
         self.styles_ = LabelStyles.from_variables({})
         self.filter_text = ""
-        self._branches: dict[str, _ClusterBranch] = {}
 
     # --- public -------------------------------------------------------------------------
 
@@ -129,7 +146,15 @@ class ClusterTree(Tree[TreeRef]):
         return node.data if node is not None else None
 
     def select_ref(self, ref: TreeRef) -> bool:
+        """Move the cursor to REF, expanding what holds it (and adding its node's guests
+        to the tree if they are not yet). False when the tree does not show REF."""
         branch = self._branches.get(ref.cluster)
+        if branch is not None and ref.object_id not in branch.nodes:
+            guest = branch.inventory.guests_by_id().get(ref.object_id) if (
+                branch.inventory) else None
+            host = branch.unfilled.get(f"node/{guest.node}") if guest else None
+            if host is not None:
+                self._fill_through(host)
         target = branch.root if branch and ref.is_cluster else (
             branch.nodes.get(ref.object_id) if branch else None)
         if target is None:
@@ -145,9 +170,89 @@ class ClusterTree(Tree[TreeRef]):
         return True
 
     def guest_count(self) -> int:
-        return sum(1 for b in self._branches.values() for k in b.nodes if not k.startswith("node/"))
+        """Guests the tree lists (those matching the filter), whether their node has
+        added them yet or not."""
+        count = 0
+        for branch in self._branches.values():
+            count += sum(1 for k in branch.nodes if not k.startswith("node/"))
+            if branch.inventory is not None and branch.unfilled:
+                count += sum(1 for g in branch.inventory.guests
+                             if f"node/{g.node}" in branch.unfilled
+                             and matches(g, self.filter_text))
+        return count
+
+    # --- filling nodes as they come near the screen ----------------------------------
+
+    def _build(self) -> None:
+        # Textual builds its lines whenever a node was added, removed, expanded or
+        # collapsed, before it draws: the one place that sees every expansion in time.
+        super()._build()
+        if self._fill_near_screen():
+            super()._build()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._fill_near_screen()
+
+    def _fill_near_screen(self) -> bool:
+        """Add the guests of every expanded node that is above the screen's bottom plus
+        AHEAD screens, top down. True when any was added (the lines changed)."""
+        if not any(b.unfilled for b in self._branches.values()):
+            return False
+        rows = self.size.height or FIRST_ROWS
+        bottom = int(self.scroll_offset.y) + rows * (1 + AHEAD)
+        pushed = 0  # lines added above the nodes still to look at, by this call
+        for branch in self._branches.values():
+            if not branch.root.is_expanded:
+                continue
+            for tn in list(branch.unfilled.values()):
+                if tn.line < 0:  # not drawn yet
+                    continue
+                if tn.line + pushed > bottom:  # and so is every node after it
+                    return pushed > 0
+                if tn.is_expanded:
+                    pushed += self._fill(branch, tn)
+        return pushed > 0
+
+    def _fill_through(self, target: TreeNode[TreeRef]) -> None:
+        """Add the guests of TARGET and of every expanded node above it."""
+        for branch in self._branches.values():
+            for tn in list(branch.unfilled.values()):
+                if tn is target or tn.is_expanded:
+                    self._fill(branch, tn)
+                if tn is target:
+                    return
+
+    def _fill(self, branch: _ClusterBranch, tn: TreeNode[TreeRef]) -> int:
+        """Add a node's guests (those matching the filter) from the branch's latest
+        inventory, in order; returns how many."""
+        ref = tn.data
+        assert ref is not None and branch.inventory is not None
+        del branch.unfilled[ref.object_id]
+        host = ref.object_id.removeprefix("node/")
+        guests = sorted((g for g in branch.inventory.guests_on(host)
+                         if matches(g, self.filter_text)), key=_guest_order)
+        for guest in guests:
+            branch.nodes[guest.id] = tn.add_leaf(
+                guest_label(guest, self.symbols, self.styles_), TreeRef(ref.cluster, guest.id))
+        return len(guests)
+
+    def get_label_width(self, node: TreeNode[TreeRef]) -> int:
+        """The label's width as Tree.render_label draws it (the toggle icon, then the
+        label), without drawing it: Textual measures every line on each rebuild."""
+        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        return width + (cell_len(icon) if node.allow_expand else 0)
 
     # --- keys --------------------------------------------------------------------------
+
+    def action_scroll_end(self) -> None:
+        """G: the last line of the whole tree, every node's guests added first."""
+        for branch in self._branches.values():
+            if branch.unfilled:
+                self._fill_through(list(branch.unfilled.values())[-1])
+        super().action_scroll_end()
 
     def action_expand_node(self) -> None:
         """→ / l, as in a file manager: expand a collapsed branch, or go to the first
@@ -188,6 +293,7 @@ class ClusterTree(Tree[TreeRef]):
         first_build = not branch.nodes
         branch.root.remove_children()
         branch.nodes.clear()
+        branch.unfilled.clear()
         if inventory is None:
             return
         cluster = branch.root.data.cluster if branch.root.data else ""
@@ -199,9 +305,8 @@ class ClusterTree(Tree[TreeRef]):
             tn = self._add_host_node(branch, cluster, node)
             if first_build or node.id in expanded or self.filter_text:
                 tn.expand()
-            for guest in guests:
-                branch.nodes[guest.id] = tn.add_leaf(
-                    guest_label(guest, self.symbols, self.styles_), TreeRef(cluster, guest.id))
+            if guests:
+                branch.unfilled[node.id] = tn
         if selected is not None and selected.cluster == cluster:
             self.select_ref(selected)
 
@@ -230,6 +335,8 @@ class ClusterTree(Tree[TreeRef]):
             parent = branch.nodes.get(f"node/{obj.node}")
             if parent is None:
                 continue
+            if parent.data is not None and parent.data.object_id in branch.unfilled:
+                continue  # its guests are added, from the inventory, when it fills
             self._insert_guest(branch, parent, obj, cluster)
         for key in diff.relabelled:
             tn = branch.nodes.get(key)
@@ -248,6 +355,7 @@ class ClusterTree(Tree[TreeRef]):
         """Remove an object's tree node, forgetting the guests under it too (a removed
         node takes its children with it; they must not be removed a second time)."""
         tn = branch.nodes.pop(key, None)
+        branch.unfilled.pop(key, None)
         if tn is None:
             return
         for child in tn.children:

@@ -302,6 +302,7 @@ class DetailPane(VerticalScroll):
              ) -> None:
         """Show `ref` from `inventory`; `reach` is how its cluster's polls go;
         `cluster_facts` are the backend's own rows for the cluster pane."""
+        moved = ref != self._shown[0]
         self._shown = (ref, inventory, reach, samples, cluster_facts)
         facts = self.query_one("#facts", Static)
         width = facts.content_region.width or self.scrollable_content_region.width - 2
@@ -328,7 +329,8 @@ class DetailPane(VerticalScroll):
             chart.display = show_charts
         self.call_after_refresh(self._say_more)
         if show_charts:
-            self._draw(samples, obj.unreported if isinstance(obj, Guest | Node) else ())
+            self._draw(samples, obj.unreported if isinstance(obj, Guest | Node) else (),
+                       settle=moved)
 
     _facts: tuple[str, tuple[object, ...]] | None = None  # what #facts shows: text, spans
 
@@ -345,9 +347,10 @@ class DetailPane(VerticalScroll):
         self._facts = key
         facts.update(shown, layout=height_changed)
 
-    def _draw(self, samples: list[MetricSample], unreported: tuple[str, ...]) -> None:
+    def _draw(self, samples: list[MetricSample], unreported: tuple[str, ...],
+              settle: bool = False) -> None:
         """The charts of `samples`; a figure in `unreported` (`Guest.unreported`) is
-        left out, not drawn as a line at zero."""
+        left out, not drawn as a line at zero. `settle`: see MetricChart.show."""
         v = self.app.theme_variables
 
         def color(name: str) -> str:
@@ -358,12 +361,13 @@ class DetailPane(VerticalScroll):
 
         times = [s.time for s in samples]
         self.query_one("#chart-cpu", MetricChart).show(
-            times, series("cpu", "cpu", [s.cpu * 100 for s in samples], "success"), (0, 100))
+            times, series("cpu", "cpu", [s.cpu * 100 for s in samples], "success"), (0, 100),
+            settle)
         top = max((s.maxmem for s in samples), default=0) / 2**30
         self.query_one("#chart-mem", MetricChart).show(
             times, series("used", "mem", [s.mem / 2**30 for s in samples], "accent"),
-            (0, top or 1))
+            (0, top or 1), settle)
         self.query_one("#chart-net", MetricChart).show(times, [
             *series("in", "net_in", [s.net_in / 1024 for s in samples], "primary"),
             *series("out", "net_out", [s.net_out / 1024 for s in samples], "warning"),
-        ])
+        ], None, settle)

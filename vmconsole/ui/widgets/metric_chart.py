@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widget import Widget
 
 from vmconsole.ui.labels import theme_color
 from vmconsole.ui.plot import Series, line_chart
+
+# How long a chart of a newly selected object waits for the keys to stop, in seconds:
+# drawing three charts with plotext took about a third of a cursor key's time, paid
+# for every object a held key passes over (issue 12).
+SETTLE = 0.08
 
 
 class MetricChart(Widget):
@@ -32,19 +38,38 @@ class MetricChart(Widget):
         self._times: Sequence[float] = ()
         self._series: Sequence[Series] = ()
         self._ylim: tuple[float, float] | None = None
+        self._settling: Timer | None = None  # a new object's chart, waiting to be drawn
 
     def show(self, times: Sequence[float], series: Sequence[Series],
-             ylim: tuple[float, float] | None = None) -> None:
+             ylim: tuple[float, float] | None = None, settle: bool = False) -> None:
         """Chart `series` over `times` (epoch seconds) within `ylim`; no series at all:
         the source does not report the figure, which is said, never drawn as zero.
         Repainted only when any of them differs from what the chart shows (a poll that
-        brings no new sample must cost no paint)."""
+        brings no new sample must cost no paint). `settle` (the selection moved to
+        another object): the chart is blank until no other `settle` came for SETTLE
+        seconds, so that a held cursor key moves without drawing every chart passed."""
         if (times, series, ylim) == (self._times, self._series, self._ylim):
             return
         self._times, self._series, self._ylim = times, series, ylim
+        if self._settling is not None:
+            self._settling.stop()
+            self._settling = None
+        if settle:
+            self._settling = self.set_timer(SETTLE, self._settled)
+        self.refresh()
+
+    @property
+    def settling(self) -> bool:
+        """Blank for now: a newly selected object's chart, waiting SETTLE seconds."""
+        return self._settling is not None
+
+    def _settled(self) -> None:
+        self._settling = None
         self.refresh()
 
     def render(self) -> Text:
+        if self._settling is not None:
+            return Text("")
         if not self._series:  # the source has none of the figures this chart shows
             self.border_subtitle = None
             return Text("not reported by this cluster's API", style="italic")

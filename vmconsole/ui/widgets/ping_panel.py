@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, work
@@ -47,26 +48,23 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from vmconsole.monitor.ping import (
-    NetnsError,
-    Outage,
-    PingMonitor,
-    PingSession,
-    PingSnapshot,
-    ProbeError,
-    ProbeTarget,
-)
+from vmconsole.monitor.ping.detector import Outage
 from vmconsole.monitor.ping.report import (
     all_outages,
     counts_text,
     format_clock,
     outage_summary,
 )
+from vmconsole.monitor.ping.targets import ProbeError, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
 from vmconsole.ui.labels import LabelStyles, theme_color
-from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
+
+# The probers (icmplib, namespaces) and the chart (plotext) are loaded on the first
+# measurement: the panel is on the first screen, they are not.
+if TYPE_CHECKING:
+    from vmconsole.monitor.ping import PingMonitor, PingSession, PingSnapshot
 
 _REFRESH_HZ = 5
 _SHOWN_OUTAGES = 4
@@ -170,7 +168,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._own_monitor = monitor is None
-        self._monitor = monitor or PingMonitor()
+        self._monitor = monitor
         self._min_window = window
         self.ascii = ascii  # '*', '#' and +-| for terminals without Unicode
         self.watches = Watches()
@@ -194,7 +192,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
 
     def on_unmount(self) -> None:
         self.watches.stop_all()
-        if self._own_monitor:
+        if self._own_monitor and self._monitor is not None:
             self._monitor.stop_all(wait=0)  # engines end by themselves; never block here
 
     # --- the API ------------------------------------------------------------------------
@@ -272,12 +270,21 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         if 0 <= index < len(self._rows) and self._rows[index][0] is not self._selected:
             self.select(self._rows[index][0])
 
-    @work(thread=True, group="ping-open", exit_on_error=False, name="Ping monitor")
     def _open(self, watch: Watch, request: _Request) -> None:
+        from vmconsole.monitor.ping import PingMonitor
+
+        if self._monitor is None:
+            self._monitor = PingMonitor()
+        self._open_in_thread(watch, request, self._monitor)
+
+    @work(thread=True, group="ping-open", exit_on_error=False, name="Ping monitor")
+    def _open_in_thread(self, watch: Watch, request: _Request, monitor: PingMonitor) -> None:
         # A name lookup or entering a namespace may block: never on the event loop.
+        from vmconsole.monitor.ping import NetnsError
+
         try:
             target = request.make_target()
-            session = self._monitor.start(
+            session = monitor.start(
                 target, interval=request.interval, duration=request.duration,
                 count=request.count, on_outage=partial(self._outage_ended, watch, target))
         except (ProbeError, NetnsError, ValueError) as exc:
@@ -314,6 +321,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         if watch.session is None:
             chart.update(Text(""))
             return
+        from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
+
         snap = watch.session.snapshot()
         variables = self.app.theme_variables
         colors = PingChartColors(

@@ -1,0 +1,158 @@
+"""Idle CPU at 2,000 libvirt domains on one host: the console against virtui-manager
+(PyPI `virtui-manager`, a Textual manager for libvirt), on the same host, same run.
+
+    python benchmarks/virtui.py [--domains 2000] [--idle 20] [--runs 3]
+
+The host is libvirt's own test driver (`test:///FILE`) with DOMAINS running domains
+written to a node file: both programs open it through libvirt-python as they would a
+real host. Each runs in tmux at 120x40 with a home directory of its own (virtui-manager
+set to autoconnect to the host), and is left alone once its first screen shows the
+domains: after --settle seconds, the CPU of its whole process tree (every thread, user
+and system, from /proc) over --idle seconds is its figure. The programs take turns,
+--runs times; the medians are printed, with the bare Textual app of bare_app.py as a
+floor. Prints `name: value` lines:
+
+- idle_cpu_virtui_pct: virtui-manager, percent of one core (the baseline);
+- idle_cpu_libvirt_pct: the console, the whole tree live (polling every 2 s), and its
+  ratio to virtui-manager's;
+- idle_cpu_bare_pct: the bare Textual app, for scale.
+
+Needs tmux and virtui-manager's command (`--virtui PATH`, default: `virtui-manager` on
+PATH); its import needs PyGObject (pip builds it with libcairo2-dev and
+libgirepository1.0-dev on Debian 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def node_file(path: Path, domains: int) -> None:
+    """A test-driver node with DOMAINS running 1-vCPU, 1 GiB domains (libvirt's
+    docs/drvtest: a <node> of <domain type='test'>, each running unless told)."""
+    parts = ["<node><cpu><mhz>3000</mhz><model>x86_64</model><active>64</active>"
+             "<total>64</total><nodes>1</nodes><sockets>1</sockets><cores>32</cores>"
+             "<threads>2</threads></cpu><memory>1073741824</memory>"]
+    for i in range(domains):
+        parts.append(f"<domain type='test'><name>vm{i:04d}</name>"
+                     f"<uuid>{uuid.UUID(int=i + 1)}</uuid><memory>1048576</memory>"
+                     "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>")
+    parts.append("</node>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of PID and every process under it (all threads)."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        fields = stats.get(current)
+        if fields is not None:
+            total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        todo += children.get(current, [])
+    return total
+
+
+def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
+    """Percent of one core COMMAND's processes use, idle, once READY is on its screen."""
+    session = f"vmc-virtui-{os.getpid()}"
+
+    def tmux(*args: str) -> str:
+        # A server of its own: another user's `tmux kill-server` cannot end the run.
+        return subprocess.run(["tmux", "-L", session, *args], capture_output=True,
+                              text=True, check=True, timeout=10).stdout
+
+    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120",
+                    "-y", "40", command], cwd=ROOT, check=True, timeout=10)
+    try:
+        deadline = time.monotonic() + 300
+        while ready not in tmux("capture-pane", "-p", "-t", session):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{command!r} did not show {ready!r} within 300 s")
+            time.sleep(0.5)
+        pid = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
+        time.sleep(settle)
+        cpu, wall = tree_cpu_seconds(pid), time.monotonic()
+        time.sleep(idle)
+        return 100 * (tree_cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
+    finally:
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
+                       timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--domains", type=int, default=2000)
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds measured")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds left alone after the first screen, before measuring")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--virtui", default=shutil.which("virtui-manager") or "",
+                        help="virtui-manager's command")
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        raise SystemExit("needs tmux (apt-get install tmux)")
+    if not args.virtui:
+        raise SystemExit("needs virtui-manager (pip install virtui-manager), or --virtui")
+    with tempfile.TemporaryDirectory(prefix="vmc-virtui-") as tmp:
+        base = Path(tmp)
+        node = base / "node.xml"
+        node_file(node, args.domains)
+        uri = f"test://{node}"
+        theirs = base / "virtui-home"
+        (theirs / ".config" / "virtui-manager").mkdir(parents=True)
+        (theirs / ".config" / "virtui-manager" / "config.yaml").write_text(
+            f"servers:\n  - name: test\n    uri: {uri}\n    autoconnect: true\n",
+            encoding="utf-8")
+        ours = base / "vmconsole-home"
+        ours.mkdir()
+        (ours / "config.toml").write_text(
+            'default_profile = "bench"\n[[profiles.bench.clusters]]\nkind = "libvirt"\n'
+            f'name = "test"\nuris = ["{uri}"]\ntimeout = 300\n', encoding="utf-8")
+        programs = {
+            "idle_cpu_virtui_pct": (f"env HOME={theirs} {args.virtui}", f"test ({args.domains})"),
+            "idle_cpu_libvirt_pct": (
+                f"env HOME={ours} XDG_STATE_HOME={ours / 'state'} {sys.executable} -m "
+                f"vmconsole --config {ours / 'config.toml'}",
+                f"{args.domains} running of {args.domains}"),
+            "idle_cpu_bare_pct": (f"{sys.executable} benchmarks/bare_app.py", "leaf 0"),
+        }
+        figures: dict[str, list[float]] = {name: [] for name in programs}
+        for _ in range(args.runs):
+            for name, (command, ready) in programs.items():
+                figures[name].append(idle_cpu(command, ready, args.settle, args.idle))
+    print(f"domains: {args.domains}")
+    medians = {name: statistics.median(values) for name, values in figures.items()}
+    for name, value in medians.items():
+        print(f"{name}: {value:.2f}")
+        if name == "idle_cpu_libvirt_pct" and medians["idle_cpu_virtui_pct"]:
+            print(f"ratio_{name}: {value / medians['idle_cpu_virtui_pct']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
