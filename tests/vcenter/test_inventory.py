@@ -7,12 +7,35 @@ import pytest
 from vmconsole.backends.vcenter import VCenterBackend
 from vmconsole.model import GuestKind, GuestStatus, NodeStatus
 
-VCSIM_ARGS = ("-vm", "3")
+# Two datacenters, each with a vSphere cluster of three hosts and a standalone host.
+VCSIM_ARGS = ("-vm", "3", "-dc", "2", "-standalone-host", "1")
+CLUSTERED = ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
+
+
+def test_datacenters_hold_vsphere_clusters_and_standalone_hosts(
+        backend: VCenterBackend) -> None:
+    inventory = backend.inventory()
+    by_name = {c.name: c for c in inventory.containers}
+    assert [(c.name, c.kind) for c in inventory.containers] == [
+        ("DC0", "datacenter"), ("DC1", "datacenter"),
+        ("DC0_C0", "vSphere cluster"), ("DC1_C0", "vSphere cluster")]
+    for dc in ("DC0", "DC1"):
+        datacenter, cluster = by_name[dc], by_name[f"{dc}_C0"]
+        assert datacenter.parent is None and datacenter.vsphere is None
+        assert cluster.parent == datacenter.id and cluster.vsphere is not None
+        assert [n.name for n in inventory.nodes_under(cluster.id)] == [
+            f"{dc}_C0_H{i}" for i in range(3)]
+        # The standalone host stands in its datacenter, in no vSphere cluster.
+        assert inventory.node(f"{dc}_H0").container == datacenter.id
+        assert len(inventory.nodes_under(datacenter.id)) == 4
+    # A standalone host's VMs have no vSphere HA: HA works in a cluster.
+    standalone = [g for g in inventory.guests if g.node == "DC0_H0"]
+    assert len(standalone) == 3 and all(g.ha is None for g in standalone)
 
 
 def test_hosts_of_the_cluster_are_the_nodes(backend: VCenterBackend) -> None:
     inventory = backend.inventory()
-    assert [n.name for n in inventory.nodes] == ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
+    assert [n.name for n in inventory.nodes if n.name.startswith("DC0_C0")] == CLUSTERED
     for node in inventory.nodes:
         assert node.status is NodeStatus.ONLINE
         assert node.maxcpu > 0 and node.maxmem > 0
@@ -24,18 +47,20 @@ def test_hosts_of_the_cluster_are_the_nodes(backend: VCenterBackend) -> None:
 
 def test_vms_are_guests_with_managed_object_ids(backend: VCenterBackend) -> None:
     inventory = backend.inventory()
-    assert len(inventory.guests) == 3
+    assert len(inventory.guests) == 12  # 3 in each cluster's pool and standalone host
     nodes = {n.name for n in inventory.nodes}
     for guest in inventory.guests:
         assert guest.id.startswith("vm-") and guest.id[3:].isdigit()
-        assert guest.name.startswith("DC0_C0_RP0_VM")
+        # Named after their resource pool (DC0_C0_RP0_VM1) or standalone host (DC0_H0_VM1)
+        pool = guest.name.rsplit("_", 1)[0]
+        assert guest.node.startswith(pool.removesuffix("_RP0"))
         assert guest.kind is GuestKind.VM and guest.vmid is None
         assert guest.node in nodes
         assert guest.status is GuestStatus.RUNNING
         assert guest.maxcpu == 1 and guest.maxmem == 32 * 2**20
         assert guest.storages == ("LocalDS_0",)
         assert not guest.template and guest.ha is None
-    assert len({g.id for g in inventory.guests}) == 3
+    assert len({g.id for g in inventory.guests}) == 12
 
 
 def test_figures_vcenter_does_not_report_are_absent_not_zero(
@@ -65,11 +90,13 @@ def test_datastores_and_cluster_settings(backend: VCenterBackend) -> None:
     assert {s.name for s in inventory.storages} == {"LocalDS_0"}
     for storage in inventory.storages:
         assert storage.total > storage.used > 0
-    (cluster,) = backend.clusters()
-    assert cluster.name == "DC0_C0"
-    assert cluster.hosts == ("DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2")
-    assert cluster.drs_enabled is True
-    assert cluster.ha_enabled is None  # vcsim does not report vSphere HA: absent, not off
+    cluster = next(c for c in inventory.containers if c.name == "DC0_C0")
+    assert cluster.vsphere is not None
+    assert cluster.vsphere.drs_enabled is True  # vcsim's clusters have DRS on
+    # vcsim sets no vSphere HA, no DRS automation level and no default priority: absent.
+    assert cluster.vsphere.ha_enabled is None
+    assert cluster.vsphere.drs_behavior is None
+    assert cluster.vsphere.default_restart_priority is None
 
 
 @pytest.mark.parametrize("timeframe", ["hour", "day"])
@@ -96,7 +123,8 @@ def test_the_cluster_pane_shows_each_vsphere_clusters_ha_and_drs(
     from vmconsole.ui.widgets.detail_pane import cluster_rows
 
     inventory = backend.inventory()
-    rows = dict(cluster_rows("vc", inventory, None, backend.cluster_facts()))
-    assert str(rows["vSphere cluster DC0_C0"]) == (
-        "3 hosts; vSphere HA not reported; DRS on")
-    assert rows["Quorum"] == "-" and rows["Nodes"] == "3 online of 3"
+    rows = dict(cluster_rows("vc", inventory, None))
+    for name in ("DC0_C0", "DC1_C0"):
+        assert str(rows[f"vSphere cluster {name}"]) == (
+            "3 hosts; vSphere HA not reported by vCenter; DRS on")
+    assert rows["Quorum"] == "-" and rows["Nodes"] == "8 online of 8"

@@ -125,7 +125,6 @@ _PROTOCOL_CALLS = {
     "balancing": ("crs_plan", "crs_apply"),
     "fault_tolerance": ("set_fault_tolerance", "fault_tolerance"),
     "host_maintenance": ("set_host_maintenance",),
-    "cluster_facts": ("cluster_facts",),
     "template_to_vm": ("convert_to_vm",),
 }
 

@@ -21,6 +21,7 @@ from vmconsole.ui.modals.migrate import MigrateForm, MigrateRequest
 from vmconsole.ui.modals.shutdown import ShutdownForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm, SnapshotRequest
 from vmconsole.ui.modals.snapshots import SnapshotPanel
+from vmconsole.ui.modals.vsphere_ha import VSphereHAForm
 from vmconsole.ui.operations import OpRequest, Outcome
 
 if TYPE_CHECKING:
@@ -195,16 +196,19 @@ class GuestFlows:
         await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit))
 
     async def _ha(self, title: str) -> None:
-        groups = await self.query("HA groups", lambda b: b.ha_groups())
-        if groups is None:
-            return
-
         async def submit(settings: HASettings) -> Outcome:
             return await self.run("ha", title, lambda b: b.ha_set(self.gid, settings),
                                    asdict(settings))
 
+        if self.sel.capabilities.ha_restart_priority:  # vSphere HA: no groups to ask for
+            await self.app.push_screen_wait(VSphereHAForm(self.sel.guest, self.sel.inventory,
+                                                          submit))
+            return
+        groups = await self.query("HA groups", lambda b: b.ha_groups())
+        if groups is None:
+            return
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
-                                               submit, self.sel.capabilities.ha_restart_priority))
+                                               submit))
 
     async def _ha_remove(self, title: str) -> None:
         if self.sel.capabilities.ha_restart_priority:
