@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from vmconsole.backends.vcenter import VCenterBackend
@@ -87,9 +89,11 @@ def test_figures_vcenter_does_not_report_are_absent_not_zero(
 
 def test_datastores_and_cluster_settings(backend: VCenterBackend) -> None:
     inventory = backend.inventory()
-    assert {s.name for s in inventory.storages} == {"LocalDS_0"}
+    assert [s.name for s in inventory.storages] == ["LocalDS_0", "LocalDS_0"]  # a DC each
     for storage in inventory.storages:
         assert storage.total > storage.used > 0
+        # Mounted on every host of its datacenter: shared, not one host's local storage.
+        assert storage.shared and storage.node is None
     cluster = next(c for c in inventory.containers if c.name == "DC0_C0")
     assert cluster.vsphere is not None
     assert cluster.vsphere.drs_enabled is True  # vcsim's clusters have DRS on
@@ -128,3 +132,64 @@ def test_the_cluster_pane_shows_each_vsphere_clusters_ha_and_drs(
         assert str(rows[f"vSphere cluster {name}"]) == (
             "3 hosts; vSphere HA not reported by vCenter; DRS on")
     assert rows["Quorum"] == "-" and rows["Nodes"] == "8 online of 8"
+
+
+def test_a_poll_is_one_collector_call_whatever_the_number_of_vms(
+        backend: VCenterBackend, monkeypatch) -> None:
+    """Every SOAP request of a poll, counted where pyVmomi sends it: the same single
+    RetrievePropertiesEx for the 12 VMs here as for one (never a read per VM)."""
+    from pyVmomi.SoapAdapter import SoapStubAdapter
+
+    sent: list[str] = []
+    invoke = SoapStubAdapter.InvokeMethod
+
+    def counted(self, mo, info, args, outerStub=None):
+        sent.append(info.wsdlName)
+        return invoke(self, mo, info, args, outerStub)
+
+    backend.inventory()  # the first poll makes the session's ContainerView
+    monkeypatch.setattr(SoapStubAdapter, "InvokeMethod", counted)
+    inventory = backend.inventory()
+    assert len(inventory.guests) == 12 and len(inventory.containers) == 4
+    assert sent == ["RetrievePropertiesEx"]
+
+
+def test_the_ip_address_vmware_tools_reports_is_shown(backend: VCenterBackend) -> None:
+    """vcsim takes a guest's address as VMware Tools would report it through the VM's
+    extra config key SET.guest.ipAddress (govmomi's simulator, applyExtraConfig)."""
+    from pyVmomi import vim
+
+    inventory = backend.inventory()
+    guest = inventory.guests[0]
+    assert guest.ip is None  # vcsim's VMs report none until told
+    address = "192.0.2.10"  # TEST-NET-1: a documentation address, never probed here
+
+    def report(content) -> object:
+        ref = vim.VirtualMachine(guest.id, content.rootFolder._stub)
+        spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(
+            key="SET.guest.ipAddress", value=address)])
+        return ref.ReconfigVM_Task(spec)
+
+    task = backend.session.call("report an address", report)
+    deadline = time.monotonic() + 20
+    while backend.inventory().guest(guest.id).ip != address and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert task is not None and backend.inventory().guest(guest.id).ip == address
+
+
+def test_a_host_without_the_vms_datastore_is_refused_with_the_reason(
+        backend: VCenterBackend) -> None:
+    """Each datacenter has its own LocalDS_0: a VM of DC0 may not go to a DC1 host,
+    although the names match (datastores are compared by id)."""
+    from vmconsole.backends.base import Conflict, MigrationMode
+
+    inventory = backend.inventory()
+    guest = next(g for g in inventory.guests if g.node.startswith("DC0_C0"))
+    targets = {t.node: t for t in backend.migration_targets(guest.id)}
+    for host in ("DC1_C0_H0", "DC1_H0"):
+        assert not targets[host].allowed
+        assert targets[host].reason == "datastore not shared with this host: LocalDS_0"
+    assert targets["DC0_H0"].allowed  # the same datastore, in the same datacenter
+    with pytest.raises(Conflict, match="datastore not shared with this host: LocalDS_0"):
+        backend.migrate(guest.id, "DC1_C0_H0", MigrationMode.LIVE)
+    assert backend.inventory().guest(guest.id).node == guest.node

@@ -117,7 +117,7 @@ def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
     inventory = Inventory(
         cluster=cluster, nodes=nodes,
         guests=tuple(sorted(guests, key=lambda g: (g.name, g.id))),
-        storages=_storages(by_type[vim.Datastore], host_names), quorum=None, taken_at=now,
+        storages=_storages(by_type[vim.Datastore], hosts, host_names), quorum=None, taken_at=now,
         containers=containers)
     return Reading(
         inventory=inventory,
@@ -318,15 +318,22 @@ def _ha(vm: ObjectProps, cluster: VSphereClusterConfig, config: Any, powered_on:
     return HAConfig(request=HARequest.STARTED, state=state, vsphere=vsphere)
 
 
-def _storages(datastores: list[ObjectProps], host_names: Mapping[str, str]
-              ) -> tuple[Storage, ...]:
+def _storages(datastores: list[ObjectProps], hosts: list[ObjectProps],
+              host_names: Mapping[str, str]) -> tuple[Storage, ...]:
     """A datastore mounted on more than one host is shared; one on a single host is that
-    host's local storage."""
+    host's local storage. The mounts are the datastore's `host` list and the hosts'
+    `datastore` lists together: vcsim lists one host in the first where every host of
+    the datacenter has the datastore in the second."""
+    listed_by: dict[str, set[str]] = {}
+    for host in hosts:
+        for ref in host.get("datastore", []):
+            listed_by.setdefault(ref._moId, set()).add(host_names[host.moid])
     out = []
     for ds in datastores:
         summary = ds.get("summary")
-        mounted = [host_names.get(m.key._moId, m.key._moId) for m in ds.get("host", [])
-                   if getattr(m.mountInfo, "mounted", True) is not False]
+        mounted = sorted({host_names.get(m.key._moId, m.key._moId) for m in ds.get("host", [])
+                          if getattr(m.mountInfo, "mounted", True) is not False}
+                         | listed_by.get(ds.moid, set()))
         shared = bool(getattr(summary, "multipleHostAccess", None)) or len(mounted) > 1
         capacity = int(getattr(summary, "capacity", 0) or 0)
         out.append(Storage(
