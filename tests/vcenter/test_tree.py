@@ -78,3 +78,46 @@ async def test_a_vsphere_cluster_and_its_vms_speak_vsphere(backend: VCenterBacke
         assert "Restart priority the cluster's default (not reported by vCenter)" in shown
         assert "Cluster DC0_C0: vSphere HA not reported by vCenter; DRS on" in shown
         assert "max_restart" not in shown and "HA request" not in shown
+
+
+async def test_a_renamed_cluster_is_shown_renamed_and_its_name_is_data(
+        backend: VCenterBackend) -> None:
+    """vCenter's names are untrusted text: a cluster renamed (Rename_Task) to markup, a
+    C1 control sequence introducer, a bidi override and a zero-width space (SOAP's XML
+    carries no C0 control) is shown literally, its row rebuilt on the next poll."""
+    import time
+
+    from pyVmomi import vim
+
+    from vmconsole.text import visible
+
+    hostile = "[bold red]C1\x9b31m\u202e\u200b"
+    inventory = backend.inventory()
+    cluster = next(c for c in inventory.containers if c.name == "DC1_C0")
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop])
+    async with app.run_test(size=(110, 60)) as pilot:
+        await poll(pilot, loop)
+        assert tree_rows(app)[cluster.id][0] == "DC1_C0 vSphere cluster"
+
+        def rename(content) -> object:
+            moid = cluster.id.removeprefix("container/")
+            ref = vim.ClusterComputeResource(moid, content.rootFolder._stub)
+            return ref.Rename_Task(newName=hostile)
+
+        backend.session.call("rename a cluster", rename)
+        deadline = time.monotonic() + 20
+        while backend.inventory().container(cluster.id).name != hostile:
+            assert time.monotonic() < deadline, "vcsim did not rename the cluster"
+            time.sleep(0.1)
+        await poll(pilot, loop)
+        label, parent = tree_rows(app)[cluster.id]
+        assert label == f"{visible(hostile)} vSphere cluster"
+        assert not {"\x9b", "\u202e", "\u200b"} & set(label)
+        assert parent == next(c.id for c in inventory.containers if c.name == "DC1")
+        # Its hosts are still under it after the rebuild.
+        assert tree_rows(app)["node/DC1_C0_H0"][1] == cluster.id
+        assert app.query_one(ClusterTree).select_ref(TreeRef("vc", cluster.id))
+        await pilot.pause()
+        shown = screen_text(app)
+        assert visible(hostile) in shown and not {"\x9b", "\u202e", "\u200b"} & set(shown)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Select, Static
 
@@ -43,10 +44,12 @@ class VSphereHAForm(FormScreen):
         vm = self.guest.ha.vsphere if self.guest.ha is not None else None
         own = vm.restart_priority if vm is not None and vm.own else None
         default = config.default_restart_priority
+        # Prompts as Text: a Select reads a str prompt as markup, and the default is
+        # vCenter's word.
         yield from self.row("Restart priority", Select(
-            [(f"the cluster's default ({visible(default) if default else 'not reported'})",
+            [(Text(f"the cluster's default ({visible(default) if default else 'not reported'})"),
               CLUSTER_DEFAULT)]
-            + [(p.value, p.value) for p in RestartPriority],
+            + [(Text(p.value), p.value) for p in RestartPriority],
             value=own if isinstance(own, RestartPriority) else CLUSTER_DEFAULT,
             allow_blank=False, id="restart_priority", compact=True), "restart_priority",
             "the order in which vSphere HA restarts VMs after a host fails; disabled "
