@@ -193,3 +193,14 @@ def test_a_host_without_the_vms_datastore_is_refused_with_the_reason(
     with pytest.raises(Conflict, match="datastore not shared with this host: LocalDS_0"):
         backend.migrate(guest.id, "DC1_C0_H0", MigrationMode.LIVE)
     assert backend.inventory().guest(guest.id).node == guest.node
+
+
+def test_vsphere_ha_is_refused_for_a_vm_on_a_standalone_host(backend: VCenterBackend) -> None:
+    from vmconsole.backends.base import Conflict, HASettings
+    from vmconsole.model import RestartPriority
+
+    guest = next(g for g in backend.inventory().guests if g.node == "DC0_H0")
+    with pytest.raises(Conflict, match="runs on a standalone host: vSphere HA works in a "
+                                       "cluster"):
+        backend.ha_set(guest.id, HASettings(restart_priority=RestartPriority.HIGH))
+    assert backend.inventory().guest(guest.id).ha is None

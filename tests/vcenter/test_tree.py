@@ -121,3 +121,21 @@ async def test_a_renamed_cluster_is_shown_renamed_and_its_name_is_data(
         await pilot.pause()
         shown = screen_text(app)
         assert visible(hostile) in shown and not {"\x9b", "\u202e", "\u200b"} & set(shown)
+
+
+async def test_the_ha_key_on_a_vm_of_a_standalone_host_says_why_not(
+        backend: VCenterBackend) -> None:
+    from tests.ui_ops.helpers import act, notes
+    from vmconsole.session import Role, Session
+    from vmconsole.ui.modals.vsphere_ha import VSphereHAForm
+
+    guest = next(g for g in backend.inventory().guests if g.node == "DC0_H0")
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"))
+    async with app.run_test(size=(110, 40)) as pilot:
+        await poll(pilot, loop)
+        await select_in(pilot, loop, guest.name)
+        await act(pilot, "H")
+        assert not isinstance(app.screen, VSphereHAForm)
+        assert any("runs on a standalone host: vSphere HA works in a vSphere cluster" in t
+                   for t in notes(app))

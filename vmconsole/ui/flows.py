@@ -201,6 +201,12 @@ class GuestFlows:
                                    asdict(settings))
 
         if self.sel.capabilities.ha_restart_priority:  # vSphere HA: no groups to ask for
+            cluster = self.sel.inventory.container_of(self.sel.guest.node)
+            if cluster is None or cluster.vsphere is None:
+                self.app.notify(f"{visible(self.sel.guest.name)} runs on a standalone host: "
+                                "vSphere HA works in a vSphere cluster", title=title,
+                                severity="warning")
+                return
             await self.app.push_screen_wait(VSphereHAForm(self.sel.guest, self.sel.inventory,
                                                           submit))
             return

@@ -33,7 +33,7 @@ from vmconsole.backends.base import (
     TaskStatus,
 )
 from vmconsole.backends.journal import EventJournal, TrackedTasks
-from vmconsole.backends.vcenter import history, placement, snapshots
+from vmconsole.backends.vcenter import history, placement, snapshots, vsphere_ha
 from vmconsole.backends.vcenter.connection import Session
 from vmconsole.backends.vcenter.inventory import (
     CLUSTER_DEFAULT,
@@ -47,7 +47,7 @@ from vmconsole.backends.vcenter.migration import refusal, targets
 from vmconsole.backends.vcenter.properties import container_view, retrieve_objects, retrieve_view
 from vmconsole.backends.vcenter.tasks import TaskTracker
 from vmconsole.config import VCenterCluster
-from vmconsole.model import HARequest, Inventory, RestartPriority, Snapshot
+from vmconsole.model import Inventory, RestartPriority, Snapshot
 from vmconsole.text import visible
 
 T = TypeVar("T")
@@ -369,21 +369,7 @@ class VCenterBackend(TrackedTasks):
         cluster's default; "disabled" leaves the VM down after a host failure. The
         Proxmox settings (a request other than started, a group, nodes, restart counts)
         are refused with the reason: vSphere HA has none of them."""
-        wrong = {}
-        if settings.request is not HARequest.STARTED:
-            wrong["request"] = ("vSphere HA keeps no requested state: a restart priority "
-                                "of disabled leaves the VM down")
-        if settings.group is not None:
-            wrong["group"] = "vSphere HA has no HA groups"
-        if settings.nodes:
-            wrong["nodes"] = "vSphere places restarted VMs by its VM-host rules"
-        for name in ("max_restart", "max_relocate"):
-            if getattr(settings, name) != 1:
-                wrong[name] = "vSphere HA has no per-VM restart or relocate count"
-        if settings.restart_priority is not None and not isinstance(
-                settings.restart_priority, RestartPriority):
-            wrong["restart_priority"] = ("one of "
-                                         + ", ".join(p.value for p in RestartPriority))
+        wrong = vsphere_ha.refusals(settings)
         if wrong:
             raise InvalidInput("vSphere HA sets a VM's restart priority only: "
                                + "; ".join(f"{k}: {v}" for k, v in wrong.items()), wrong)
@@ -413,13 +399,7 @@ class VCenterBackend(TrackedTasks):
             if priority is None and not vm_restart_priority(guest_id, config)[1]:
                 raise Conflict(f"{visible(vm.name)} has no restart priority of its own: it "
                                "follows the cluster's default already")
-            # Dropping an override is an edit back to the cluster's default, not a
-            # "remove" (whose removeKey vcsim cannot read): the same for vSphere HA.
-            info = vim.cluster.DasVmConfigInfo(key=vm.ref, dasSettings=vim.cluster.DasVmSettings(
-                restartPriority=str(priority or CLUSTER_DEFAULT)))
-            entry = vim.cluster.DasVmConfigSpec(operation="edit" if listed else "add",
-                                                info=info)
-            spec = vim.cluster.ConfigSpecEx(dasVmConfigSpec=[entry])
+            spec = vsphere_ha.override_spec(vm.ref, listed, priority)
             return compute.ReconfigureComputeResource_Task(spec=spec, modify=True)
 
         ref = self._call(f"set the HA restart priority of {guest_id}", start)
