@@ -270,6 +270,9 @@ class VSphereClusterConfig:
     default_restart_priority: RestartPriority | str | None = None
     drs_enabled: bool | None = None
     drs_behavior: str | None = None  # DrsBehavior: manual, partiallyAutomated, fullyAutomated
+    # DRS's pending recommendations (the cluster's `recommendation`), each as vCenter
+    # words it: "rating 4 of 5: Balance average CPU loads."
+    drs_recommendations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

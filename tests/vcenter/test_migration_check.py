@@ -36,3 +36,30 @@ def test_targets_list_every_host_by_name_with_its_reason() -> None:
     assert [(t.node, t.allowed, t.reason) for t in listed] == [
         ("esx1", False, "the VM is on this host"), ("esx2", True, ""),
         ("esx3", False, "the host is in maintenance mode")]
+
+
+def test_drs_recommendations_are_shown_as_vcenter_words_them() -> None:
+    """vcsim makes no DRS recommendation: the reading and the words are tested on
+    vSphere's own objects (ClusterRecommendation), the empty case against vcsim."""
+    from pyVmomi import vim
+
+    from vmconsole.backends.vcenter.inventory import cluster_config
+    from vmconsole.model import Container, Inventory
+    from vmconsole.ui import vsphere_text
+    from vmconsole.ui.widgets.detail_pane import container_rows
+
+    pending = [vim.cluster.Recommendation(key="1", type="migrate", rating=2, reason="x",
+                                          reasonText="Balance average memory loads."),
+               vim.cluster.Recommendation(key="2", type="migrate", rating=5, reason="y",
+                                          reasonText="Fix a host in maintenance\u202e")]
+    drs = vim.cluster.DrsConfigInfo(enabled=True, defaultVmBehavior="manual")
+    config = cluster_config(vim.cluster.ConfigInfoEx(drsConfig=drs), pending)
+    assert config.drs_recommendations == ("rating 5 of 5: Fix a host in maintenance\u202e",
+                                          "rating 2 of 5: Balance average memory loads.")
+    cluster = Container("container/domain-c7", "C7", "vSphere cluster", vsphere=config)
+    rows = dict(container_rows(cluster, Inventory("vc", (), (), containers=(cluster,))))
+    assert str(rows["Recommendations"]) == (
+        "rating 5 of 5: Fix a host in maintenance\\u202e; rating 2 of 5: Balance average "
+        "memory loads.")
+    assert rows["DRS"].startswith("on (manual: recommends")
+    assert vsphere_text.cluster_summary(config, 3).endswith("; 2 DRS recommendations")

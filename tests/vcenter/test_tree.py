@@ -69,6 +69,7 @@ async def test_a_vsphere_cluster_and_its_vms_speak_vsphere(backend: VCenterBacke
         shown = " ".join(screen_text(app).split())
         assert "Name DC0_C0 Type vSphere cluster In DC0 (datacenter) Nodes 3 online of 3" in shown
         assert "vSphere HA not reported by vCenter" in shown and "DRS on" in shown
+        assert "Recommendations none" in shown  # vcsim's DRS recommends nothing
 
         await select_in(pilot, loop, guest.name)
         await pilot.pause()

@@ -53,9 +53,17 @@ def drs_setting(config: VSphereClusterConfig) -> str:
     return _switch(config.drs_enabled) + (detail if config.drs_enabled else "")
 
 
+def recommendations(config: VSphereClusterConfig) -> str:
+    """DRS's pending recommendations, highest rating first, or "none" (an admin applies
+    them in the vSphere Client: the console shows them, vcsim has none to test applying)."""
+    return "; ".join(map(visible, config.drs_recommendations)) or "none"
+
+
 def cluster_summary(config: VSphereClusterConfig, hosts: int) -> str:
     """One line for the cluster pane: "3 hosts; vSphere HA on; DRS on (...)"."""
-    return f"{hosts} hosts; vSphere HA {ha_setting(config)}; DRS {drs_setting(config)}"
+    pending = len(config.drs_recommendations)
+    return (f"{hosts} hosts; vSphere HA {ha_setting(config)}; DRS {drs_setting(config)}"
+            + (f"; {pending} DRS recommendations" if pending else ""))
 
 
 def priority_text(ha: HAConfig | None, config: VSphereClusterConfig) -> str:
@@ -98,4 +106,4 @@ def vm_rows(guest: Guest, cluster: Container) -> list[tuple[str, str]]:
 
 
 __all__ = ["DRS_BEHAVIOR", "cluster_summary", "drs_setting", "ha_setting", "priority_text",
-           "protection", "vm_rows"]
+           "protection", "recommendations", "vm_rows"]

@@ -61,6 +61,7 @@ PATHS: dict[type, tuple[str, ...]] = {
     # whose configurationEx holds vSphere HA and DRS); the folders and datacenters above
     # them place each in its datacenter.
     vim.ComputeResource: ("name", "parent", "configurationEx"),
+    vim.ClusterComputeResource: ("recommendation",),  # DRS's, where vCenter has any
     vim.Folder: ("parent",),
     vim.Datacenter: ("name",),
     vim.Datastore: ("name", "summary", "host"),
@@ -154,7 +155,8 @@ def _containers(datacenters: list[ObjectProps], folders: list[ObjectProps],
             out.append(Container(id=container_id(compute.moid),
                                  name=str(compute.get("name", compute.moid)),
                                  kind=VSPHERE_CLUSTER, parent=around,
-                                 vsphere=cluster_config(compute.get("configurationEx"))))
+                                 vsphere=cluster_config(compute.get("configurationEx"),
+                                                        compute.get("recommendation", ()))))
             hosts_in[compute.moid] = container_id(compute.moid)
         else:
             hosts_in[compute.moid] = around
@@ -165,9 +167,10 @@ def _name(obj: ObjectProps) -> tuple[str, str]:
     return (str(obj.get("name", "")), obj.moid)
 
 
-def cluster_config(config: Any) -> VSphereClusterConfig:
+def cluster_config(config: Any, recommendations: Iterable[Any] = ()) -> VSphereClusterConfig:
     """A vSphere cluster's HA and DRS settings from its `configurationEx`
-    (ClusterConfigInfoEx); what it leaves unset stays None."""
+    (ClusterConfigInfoEx), what it leaves unset staying None, and DRS's pending
+    `recommendation`s (ClusterRecommendation: rating 1-5, reasonText), highest first."""
     das = getattr(config, "dasConfig", None)
     drs = getattr(config, "drsConfig", None)
     behavior = getattr(drs, "defaultVmBehavior", None)
@@ -176,7 +179,10 @@ def cluster_config(config: Any) -> VSphereClusterConfig:
         ha_enabled=getattr(das, "enabled", None),
         default_restart_priority=restart_priority(str(default)) if default else None,
         drs_enabled=getattr(drs, "enabled", None),
-        drs_behavior=str(behavior) if behavior else None)
+        drs_behavior=str(behavior) if behavior else None,
+        drs_recommendations=tuple(
+            f"rating {r.rating} of 5: {r.reasonText or r.reason}"
+            for r in sorted(recommendations, key=lambda r: -int(r.rating or 0))))
 
 
 # Figures that quick stats never carry, for hosts and for VMs.

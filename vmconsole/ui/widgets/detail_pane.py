@@ -212,7 +212,8 @@ def container_rows(container: Container, inventory: Inventory
     config = container.vsphere
     if config is not None:
         rows += [("vSphere HA", vsphere_text.ha_setting(config)),
-                 ("DRS", vsphere_text.drs_setting(config))]
+                 ("DRS", vsphere_text.drs_setting(config)),
+                 ("Recommendations", Text(vsphere_text.recommendations(config)))]
     return rows
 
 
