@@ -82,7 +82,7 @@ async def test_a_vsphere_cluster_and_its_vms_speak_vsphere(backend: VCenterBacke
 
 
 async def test_a_renamed_cluster_is_shown_renamed_and_its_name_is_data(
-        backend: VCenterBackend) -> None:
+        backend: VCenterBackend, request) -> None:
     """vCenter's names are untrusted text: a cluster renamed (Rename_Task) to markup, a
     C1 control sequence introducer, a bidi override and a zero-width space (SOAP's XML
     carries no C0 control) is shown literally, its row rebuilt on the next poll."""
@@ -101,16 +101,20 @@ async def test_a_renamed_cluster_is_shown_renamed_and_its_name_is_data(
         await poll(pilot, loop)
         assert tree_rows(app)[cluster.id][0] == "DC1_C0 vSphere cluster"
 
-        def rename(content) -> object:
-            moid = cluster.id.removeprefix("container/")
-            ref = vim.ClusterComputeResource(moid, content.rootFolder._stub)
-            return ref.Rename_Task(newName=hostile)
+        def rename(name: str) -> None:
+            def call(content) -> object:
+                moid = cluster.id.removeprefix("container/")
+                ref = vim.ClusterComputeResource(moid, content.rootFolder._stub)
+                return ref.Rename_Task(newName=name)
 
-        backend.session.call("rename a cluster", rename)
-        deadline = time.monotonic() + 20
-        while backend.inventory().container(cluster.id).name != hostile:
-            assert time.monotonic() < deadline, "vcsim did not rename the cluster"
-            time.sleep(0.1)
+            backend.session.call("rename a cluster", call)
+            deadline = time.monotonic() + 20
+            while backend.inventory().container(cluster.id).name != name:
+                assert time.monotonic() < deadline, "vcsim did not rename the cluster"
+                time.sleep(0.1)
+
+        rename(hostile)
+        request.addfinalizer(lambda: rename("DC1_C0"))  # the module's vcsim is shared
         await poll(pilot, loop)
         label, parent = tree_rows(app)[cluster.id]
         assert label == f"{visible(hostile)} vSphere cluster"
@@ -140,3 +144,28 @@ async def test_the_ha_key_on_a_vm_of_a_standalone_host_says_why_not(
         assert not isinstance(app.screen, VSphereHAForm)
         assert any("runs on a standalone host: vSphere HA works in a vSphere cluster" in t
                    for t in notes(app))
+
+
+async def test_a_filter_keeps_only_the_levels_above_what_matches(
+        backend: VCenterBackend) -> None:
+    inventory = backend.inventory()
+    guest = next(g for g in inventory.guests if g.node.startswith("DC1_C0"))
+    ids = {c.name: c.id for c in inventory.containers}
+    loop = PollLoop(Poller(backend, interval=3600))
+    app = VMConsoleApp([loop])
+    async with app.run_test(size=(110, 40)) as pilot:
+        await poll(pilot, loop)
+        app.query_one(ClusterTree).set_filter(guest.name)
+        await pilot.pause()
+        assert tree_rows(app) == {
+            "cluster": (tree_rows(app)["cluster"][0], None),
+            ids["DC1"]: ("DC1 datacenter", "cluster"),
+            ids["DC1_C0"]: ("DC1_C0 vSphere cluster", ids["DC1"]),
+            f"node/{guest.node}": (tree_rows(app)[f"node/{guest.node}"][0], ids["DC1_C0"]),
+            guest.id: (tree_rows(app)[guest.id][0], f"node/{guest.node}"),
+        }
+        app.query_one(ClusterTree).set_filter("")
+        await pilot.pause()
+        rows = tree_rows(app)  # the datacenters and clusters come back open
+        assert all(c.id in rows for c in inventory.containers)
+        assert all(f"node/{n.name}" in rows for n in inventory.nodes)

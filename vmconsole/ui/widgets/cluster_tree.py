@@ -204,6 +204,7 @@ class ClusterTree(Tree[TreeRef]):
         inventory = branch.inventory
         selected = self.selected_ref()
         expanded = {k for k, n in branch.nodes.items() if n.is_expanded}
+        shown = set(branch.nodes)
         first_build = not branch.nodes
         branch.root.remove_children()
         branch.nodes.clear()
@@ -212,9 +213,11 @@ class ClusterTree(Tree[TreeRef]):
         cluster = branch.root.data.cluster if branch.root.data else ""
         for container in inventory.containers:  # each after the one around it
             around = branch.nodes.get(container.parent or "", branch.root)
+            # Open unless the user closed it: one a filter had hidden comes back open.
             branch.nodes[container.id] = around.add(
                 container_label(container), TreeRef(cluster, container.id),
-                expand=first_build or container.id in expanded or bool(self.filter_text))
+                expand=container.id not in shown or container.id in expanded
+                or bool(self.filter_text))
         for node in inventory.nodes:
             guests = sorted((g for g in inventory.guests_on(node.name)
                              if matches(g, self.filter_text)), key=_guest_order)
