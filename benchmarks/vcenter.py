@@ -41,7 +41,7 @@ from vmconsole.config import SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.messages import ClusterPolled
-from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
 
 
@@ -54,10 +54,15 @@ async def apply_times(backend: Backend, polls: int, between: object = None
     poll_ms: list[float] = []
     apply_ms: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        app._polled(ClusterPolled(poller.poll()))
+        first = poller.poll()
+        app._polled(ClusterPolled(first))
         tree = app.query_one(ClusterTree)
         await pilot.pause(0.2)
-        await pilot.press("j")  # the first node: its facts and charts are drawn
+        # The first host (under its datacenter and cluster on vCenter): its facts and
+        # charts are drawn.
+        assert first.inventory is not None
+        tree.select_ref(TreeRef(first.cluster, first.inventory.nodes[0].id))
+        await pilot.pause(0.1)
         for index in range(polls):
             if callable(between):
                 between(index)

@@ -169,9 +169,43 @@ class HARequest(StrEnum):
     IGNORED = "ignored"
 
 
+class RestartPriority(StrEnum):
+    """vSphere HA's restart priority of a VM (vSphere API reference,
+    `ClusterDasVmSettingsRestartPriority`): the order in which vSphere HA restarts VMs
+    after a host failure; "disabled" leaves the VM down."""
+
+    DISABLED = "disabled"
+    LOWEST = "lowest"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    HIGHEST = "highest"
+
+
+def restart_priority(text: str) -> RestartPriority | str:
+    """A restart priority from vCenter: the known one, or the string unchanged."""
+    try:
+        return RestartPriority(text)
+    except ValueError:
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class VSphereVmHA:
+    """A VM's vSphere HA setting: its restart priority, its own (an override in its
+    cluster's `dasVmConfig`) or else the cluster's default (`dasConfig.defaultVmSettings`);
+    None: vCenter reports neither."""
+
+    restart_priority: RestartPriority | str | None
+    own: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class HAConfig:
-    """A guest's HA resource: what was requested and where the service is now."""
+    """A guest's HA resource: what was requested and where the service is now.
+
+    `group`, `nodes`, `max_restart` and `max_relocate` are the Proxmox HA manager's;
+    a vSphere VM has none of them and carries its restart priority in `vsphere`."""
 
     request: HARequest = HARequest.STARTED
     # What the manager says; a state this console does not know stays as the string.
@@ -180,6 +214,7 @@ class HAConfig:
     nodes: tuple[str, ...] = ()
     max_restart: int = 1
     max_relocate: int = 1
+    vsphere: VSphereVmHA | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +251,7 @@ class Node:
     # Shared storages the node has but cannot use now (libvirt: the pool is inactive on
     # it), by name: its guests' disks there are out of its reach.
     storage_down: tuple[str, ...] = ()
+    container: str | None = None  # the id of its innermost Container; None: the cluster
 
     @property
     def id(self) -> str:
@@ -224,6 +260,35 @@ class Node:
     @property
     def online(self) -> bool:
         return self.status is NodeStatus.ONLINE
+
+
+@dataclass(frozen=True, slots=True)
+class VSphereClusterConfig:
+    """A vSphere cluster's vSphere HA and DRS settings (vSphere API reference,
+    `ClusterConfigInfoEx`: `dasConfig.enabled`, `dasConfig.defaultVmSettings`,
+    `drsConfig.enabled`, `drsConfig.defaultVmBehavior`); None: vCenter does not report
+    it (vcsim leaves vSphere HA unset), which is not "off"."""
+
+    ha_enabled: bool | None = None
+    default_restart_priority: RestartPriority | str | None = None
+    drs_enabled: bool | None = None
+    drs_behavior: str | None = None  # DrsBehavior: manual, partiallyAutomated, fullyAutomated
+    # DRS's pending recommendations (the cluster's `recommendation`), each as vCenter
+    # words it: "rating 4 of 5: Balance average CPU loads."
+    drs_recommendations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A level of the backend's own inventory between the cluster and its nodes, in the
+    backend's terms: a vSphere datacenter, a vSphere cluster. A node names its innermost
+    container (`Node.container`), a container the one around it (`parent`)."""
+
+    id: str  # "container/<backend's id>", unique in the inventory
+    name: str
+    kind: str  # what the backend calls it: "datacenter", "vSphere cluster"
+    parent: str | None = None
+    vsphere: VSphereClusterConfig | None = None  # a vSphere cluster's HA and DRS
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,10 +403,13 @@ class InventoryDiff:
     relabelled: tuple[str, ...] = ()
     moved: dict[str, str] = field(default_factory=dict)
     cluster_changed: bool = False
+    # The containers, or the container of a node in one, changed: the tree's levels
+    # above the nodes are built again (rare: a host moved into a cluster, a rename).
+    regrouped: bool = False
 
     @property
     def topology_changed(self) -> bool:
-        return bool(self.added or self.removed or self.moved)
+        return bool(self.added or self.removed or self.moved or self.regrouped)
 
     @property
     def empty(self) -> bool:
@@ -362,9 +430,34 @@ class Inventory:
     storages: tuple[Storage, ...] = ()
     quorum: Quorum | None = None
     taken_at: float = 0.0
+    # Levels between the cluster and its nodes (vCenter's datacenters and clusters),
+    # each listed after the container around it.
+    containers: tuple[Container, ...] = ()
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
+
+    def container(self, container_id: str | None) -> Container | None:
+        return next((c for c in self.containers if c.id == container_id), None)
+
+    def container_of(self, node: str) -> Container | None:
+        """The innermost container of a node, by its name (None: it has none)."""
+        found = self.node(node)
+        return self.container(found.container) if found is not None else None
+
+    def nodes_under(self, container_id: str) -> list[Node]:
+        """The nodes in a container or in one inside it."""
+        inside = {container_id}
+        for c in self.containers:  # parents come first: one pass finds every level
+            if c.parent in inside:
+                inside.add(c.id)
+        return [n for n in self.nodes if n.container in inside]
+
+    @cached_property
+    def _layout(self) -> tuple[object, ...]:
+        """What the tree's levels above the nodes are built from."""
+        return ((tuple((c.id, c.name, c.kind, c.parent) for c in self.containers)),
+                tuple((n.name, n.container) for n in self.nodes if n.container is not None))
 
     def guest(self, guest_id: str) -> Guest | None:
         return self.guests_by_id().get(guest_id)
@@ -418,13 +511,15 @@ class Inventory:
                 relabelled.append(key)
             if isinstance(obj, Guest) and isinstance(before, Guest) and before.node != obj.node:
                 moved[key] = obj.node
-        cluster_changed = (self.cluster, self.quorum, self.storages) != (
+        cluster_changed = (self.cluster, self.quorum, self.storages, self.containers) != (
             newer.cluster,
             newer.quorum,
             newer.storages,
+            newer.containers,
         )
         return InventoryDiff(
-            added, removed, tuple(changed), tuple(relabelled), moved, cluster_changed
+            added, removed, tuple(changed), tuple(relabelled), moved, cluster_changed,
+            regrouped=self._layout != newer._layout,
         )
 
 

@@ -106,7 +106,7 @@ async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
         assert app.query_one(ClusterTree).select_ref(TreeRef("vc"))
         await pilot.pause()
         shown = " ".join(screen_text(app).split())  # the value wraps at the pane's width
-        assert "vSphere cluster DC0_C0 3 hosts; vSphere HA not reported; DRS on" in shown
+        assert "vSphere cluster DC0_C0 3 hosts; vSphere HA not reported by vCenter; DRS on" in shown
         assert "maintenance" not in node_label(app, host)
         assert app.query_one(ClusterTree).select_ref(TreeRef("vc", f"node/{host}"))
         await pilot.pause()
@@ -201,27 +201,43 @@ async def test_the_ha_form_asks_vsphere_for_a_restart_priority(
         backend: VCenterBackend, tmp_path) -> None:
     from textual.widgets import Input, Select
 
-    from vmconsole.ui.modals.ha import HAForm
+    from vmconsole.model import RestartPriority, VSphereVmHA
+    from vmconsole.ui.modals.vsphere_ha import VSphereHAForm
 
     guest = sorted(backend.inventory().guests, key=lambda g: g.name)[0]
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"),
-                       audit=AuditLog(tmp_path / "audit.jsonl"))
-    async with app.run_test(size=(100, 30)) as pilot:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    async with app.run_test(size=(100, 40)) as pilot:
         await poll(pilot, loop)
         await select_in(pilot, loop, guest.name)
         await act(pilot, "H")
         form = app.screen
-        assert isinstance(form, HAForm)
-        assert not form.query(Input)  # no nodes, no restart counts: vSphere has none
-        form.query_one("#group", Select).value = "high"
+        assert isinstance(form, VSphereHAForm)
+        shown = " ".join(screen_text(app).split())
+        # The cluster's settings, read only; no nodes, groups or restart counts.
+        assert "Cluster DC0_C0 vSphere HA not reported by vCenter DRS on" in shown
+        assert "set in the vSphere Client" in shown
+        assert not form.query(Input) and "max_restart" not in shown
+        select = form.query_one("#restart_priority", Select)
+        assert [str(p) for p, _ in select._options] == [
+            "the cluster's default (not reported)", "disabled", "lowest", "low", "medium",
+            "high", "highest"]
+        select.value = "high"
         form.action_submit()  # the Apply button
         await settle(pilot)
         task = next(t for t in backend.tasks() if t.operation == "ha_set")
         assert backend.wait(task.id).status is TaskStatus.OK
         await poll(pilot, loop)
         ha = loop.poller.inventory.guest(guest.id).ha
-        assert ha is not None and ha.group == "high"
+        assert ha is not None and ha.vsphere == VSphereVmHA(RestartPriority.HIGH, own=True)
+        shown = " ".join(screen_text(app).split())
+        assert "Restart priority high (its own): restarted before medium ones" in shown
+        [record] = list(audit.read())
+        assert record.operation == "ha" and record.parameters["restart_priority"] == "high"
+
+        await act(pilot, "H")  # opened again, it shows the VM's own priority
+        assert app.screen.query_one("#restart_priority", Select).value == "high"
 
 
 async def test_charts_say_what_vcenter_does_not_report_instead_of_drawing_zero(

@@ -15,7 +15,15 @@ from vmconsole.backends.base import (
     TaskStatus,
 )
 from vmconsole.backends.vcenter import VCenterBackend
-from vmconsole.model import Guest, GuestStatus, HARequest, HAState, NodeHAState
+from vmconsole.model import (
+    Guest,
+    GuestStatus,
+    HARequest,
+    HAState,
+    NodeHAState,
+    RestartPriority,
+    VSphereVmHA,
+)
 
 VCSIM_ARGS = ("-vm", "6")
 
@@ -169,29 +177,36 @@ def test_host_in_maintenance_refuses_a_vmotion(backend: VCenterBackend) -> None:
 
 def test_ha_restart_priority_set_changed_and_removed(backend: VCenterBackend) -> None:
     guest = vm(backend, 5)
-    assert backend.ha_groups() == ["lowest", "low", "medium", "high", "highest"]
-    done(backend, backend.ha_set(guest.id, HASettings(group="high")).id)
+    assert backend.ha_groups() == []  # vSphere HA has no groups
+    done(backend, backend.ha_set(guest.id, HASettings(
+        restart_priority=RestartPriority.HIGH)).id)
     ha = backend.inventory().guest(guest.id).ha
-    # vcsim does not report vSphere HA as on: the priority is kept but not acted on.
-    assert ha is not None and ha.group == "high" and ha.state is HAState.DISABLED
+    # Read back from the cluster's dasVmConfig. vcsim does not report vSphere HA as on:
+    # the priority is kept but not acted on.
+    assert ha is not None and ha.vsphere == VSphereVmHA(RestartPriority.HIGH, own=True)
+    assert ha.state is HAState.DISABLED and ha.group is None
 
-    done(backend, backend.ha_set(guest.id, HASettings(request=HARequest.DISABLED)).id)
+    done(backend, backend.ha_set(guest.id, HASettings(
+        restart_priority=RestartPriority.DISABLED)).id)
     ha = backend.inventory().guest(guest.id).ha
-    assert ha is not None and ha.request is HARequest.DISABLED and ha.group == "disabled"
+    assert ha is not None and ha.request is HARequest.DISABLED
+    assert ha.vsphere == VSphereVmHA(RestartPriority.DISABLED, own=True)
 
-    with pytest.raises(InvalidInput) as refused:
-        backend.ha_set(guest.id, HASettings(request=HARequest.STOPPED))
-    assert "request" in refused.value.fields
-    with pytest.raises(InvalidInput):
-        backend.ha_set(guest.id, HASettings(nodes=("DC0_C0_H0",)))
-    with pytest.raises(InvalidInput) as refused:
-        backend.ha_set(guest.id, HASettings(max_restart=3))
-    assert refused.value.fields == {"max_restart": "leave it at 1"}
+    # Proxmox's settings have no meaning in vSphere HA: each refused by name.
+    for settings, field in ((HASettings(request=HARequest.STOPPED), "request"),
+                            (HASettings(group="web"), "group"),
+                            (HASettings(nodes=("DC0_C0_H0",)), "nodes"),
+                            (HASettings(max_restart=3), "max_restart")):
+        with pytest.raises(InvalidInput) as refused:
+            backend.ha_set(guest.id, settings)
+        assert list(refused.value.fields) == [field]
 
-    done(backend, backend.ha_remove(guest.id).id)
+    done(backend, backend.ha_remove(guest.id).id)  # back to the cluster's default
     assert backend.inventory().guest(guest.id).ha is None
     with pytest.raises(Conflict, match="no restart priority of its own"):
         backend.ha_remove(guest.id)
+    with pytest.raises(Conflict, match="the cluster's default already"):
+        backend.ha_set(guest.id, HASettings(restart_priority=None))
 
 
 def test_tasks_are_listed_for_the_task_log(backend: VCenterBackend) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from vmconsole.model import HARequest, Inventory, Snapshot
+from vmconsole.model import HARequest, Inventory, RestartPriority, Snapshot
 
 # --- errors -------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ class Capabilities:
     linked_clone: bool = False
     live_migration: bool = True
     ha: bool = True
-    # HA is a restart priority per VM, chosen among ha_groups() (vSphere HA), not a
+    # HA is a restart priority per VM (vSphere HA: HASettings.restart_priority), not a
     # resource with a group or nodes and restart counts (Proxmox)
     ha_restart_priority: bool = False
     history: bool = False  # history() serves its own data (Proxmox rrddata)
@@ -114,11 +114,15 @@ class MigrationTarget:
 
 @dataclass(frozen=True, slots=True)
 class HASettings:
+    """What `ha_set` asks for. `group`, `nodes` and the counts are the Proxmox HA
+    manager's; `restart_priority` is vSphere HA's (None: the cluster's default)."""
+
     request: HARequest = HARequest.STARTED
     group: str | None = None
     nodes: tuple[str, ...] = ()  # node affinity (PVE 9 rules), when no group
     max_restart: int = 1
     max_relocate: int = 1
+    restart_priority: RestartPriority | None = None
 
 
 # --- tasks --------------------------------------------------------------------------
@@ -391,16 +395,6 @@ class SupportsHostMaintenance(Protocol):
 
     def set_host_maintenance(self, node: str, enabled: bool) -> Task:
         """Enter (`enabled`) or leave maintenance mode on host `node`."""
-        ...
-
-
-@runtime_checkable
-class SupportsClusterFacts(Protocol):
-    """Facts about the cluster beyond the inventory's (vCenter: each vSphere cluster's HA
-    and DRS settings), as the detail pane shows them."""
-
-    def cluster_facts(self) -> list[tuple[str, str]]:
-        """(label, value) rows as of the last poll; never blocks (no request is sent)."""
         ...
 
 

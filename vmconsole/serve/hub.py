@@ -22,7 +22,6 @@ from vmconsole.backends.base import (
     InvalidInput,
     NotSupported,
     SupportsBalancing,
-    SupportsClusterFacts,
     SupportsFaults,
     SupportsFaultTolerance,
     SupportsHAAdmin,
@@ -54,7 +53,6 @@ PROTOCOLS: dict[str, type] = {
     "balancing": SupportsBalancing,
     "fault_tolerance": SupportsFaultTolerance,
     "host_maintenance": SupportsHostMaintenance,
-    "cluster_facts": SupportsClusterFacts,
     "template_to_vm": SupportsTemplateToVM,
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
 }
@@ -64,7 +62,7 @@ PROTOCOLS: dict[str, type] = {
 READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapshots",
                   "migration_targets", "ha_groups", "probe", "scenarios",
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
-                  "crs_plan", "fault_tolerance", "cluster_facts"})
+                  "crs_plan", "fault_tolerance"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})

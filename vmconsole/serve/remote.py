@@ -126,7 +126,6 @@ _PROTOCOL_CALLS = {
     "balancing": ("crs_plan", "crs_apply"),
     "fault_tolerance": ("set_fault_tolerance", "fault_tolerance"),
     "host_maintenance": ("set_host_maintenance",),
-    "cluster_facts": ("cluster_facts",),
     "template_to_vm": ("convert_to_vm",),
     "serial_console": (),  # opened here, not called (_open_console_here)
 }

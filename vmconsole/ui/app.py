@@ -15,7 +15,6 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Tree
 
 from vmconsole.audit import AuditLog
-from vmconsole.backends.base import SupportsClusterFacts
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
@@ -186,7 +185,8 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         self.ping_on_poll(result)
         ref = self.selected
         if ref is not None and ref.cluster == result.cluster and (
-            result.diff is None or ref.is_cluster or ref.object_id in result.diff.changed
+            result.diff is None or ref.is_cluster or ref.is_container
+            or ref.object_id in result.diff.changed
             or result.diff.cluster_changed or ref.object_id in result.diff.removed
         ):
             self._show_selection()
@@ -207,13 +207,12 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
             return
         result = self.latest.get(ref.cluster)
         loop = self.loops.get(ref.cluster)
-        samples = loop.poller.samples(ref.object_id) if loop and not ref.is_cluster else []
+        samples = (loop.poller.samples(ref.object_id)
+                   if loop and (ref.is_node or ref.is_guest) else [])
         reach = None if loop is None else Reach(
             loop.backend.address, result.error if result else None,
             result.failing_since if result else None, result.next_try if result else None)
-        facts = (loop.backend.cluster_facts() if loop and ref.is_cluster
-                 and isinstance(loop.backend, SupportsClusterFacts) else [])
-        detail.show(ref, result.inventory if result else None, reach, samples, facts)
+        detail.show(ref, result.inventory if result else None, reach, samples)
 
     # --- focus --------------------------------------------------------------------------
 
@@ -298,7 +297,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
 
     def action_audit(self) -> None:
         ref = self.selected  # on a guest: that guest's records
-        guest = ref.object_id if ref and not (ref.is_cluster or ref.is_node) else ""
+        guest = ref.object_id if ref and ref.is_guest else ""
         self.push_screen(AuditScreen(self.audit, target=guest))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

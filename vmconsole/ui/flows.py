@@ -216,18 +216,29 @@ class GuestFlows:
         await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit))
 
     async def _ha(self, title: str) -> None:
-        groups = await self.query("HA groups", lambda b: b.ha_groups())
-        if groups is None:
-            return
-
         async def submit(settings: HASettings) -> Outcome:
             return await self.run("ha", title, lambda b: b.ha_set(self.gid, settings),
                                    asdict(settings))
 
+        if self.sel.capabilities.ha_restart_priority:  # vSphere HA: no groups to ask for
+            cluster = self.sel.inventory.container_of(self.sel.guest.node)
+            if cluster is None or cluster.vsphere is None:
+                self.app.notify(f"{visible(self.sel.guest.name)} runs on a standalone host: "
+                                "vSphere HA works in a vSphere cluster", title=title,
+                                severity="warning")
+                return
+            from vmconsole.ui.modals.vsphere_ha import VSphereHAForm
+
+            await self.app.push_screen_wait(VSphereHAForm(self.sel.guest, self.sel.inventory,
+                                                          submit))
+            return
+        groups = await self.query("HA groups", lambda b: b.ha_groups())
+        if groups is None:
+            return
         from vmconsole.ui.modals.ha import HAForm
 
         await self.app.push_screen_wait(HAForm(self.sel.guest, self.sel.inventory, groups,
-                                               submit, self.sel.capabilities.ha_restart_priority))
+                                               submit))
 
     async def _hardware(self, title: str) -> None:
         await edit_hardware(self, title)

@@ -13,7 +13,15 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color, ColorParseError
 
-from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory, Node, NodeStatus
+from vmconsole.model import (
+    Container,
+    Guest,
+    GuestKind,
+    GuestStatus,
+    Inventory,
+    Node,
+    NodeStatus,
+)
 from vmconsole.text import visible
 from vmconsole.ui import ha_text
 from vmconsole.ui.symbols import Symbols
@@ -121,6 +129,13 @@ def node_label(node: Node, sym: Symbols, styles: LabelStyles) -> Text:
         text.append(" ha:", styles.warn)
         text.append_text(ha_text.badge(node.ha_state, ha_text.node_info(node.ha_state),
                                        sym, styles))
+    return text
+
+
+def container_label(container: Container) -> Text:
+    """A datacenter or vSphere cluster: its name, and what it is in the backend's terms."""
+    text = Text(visible(container.name), "bold", no_wrap=True, overflow="ellipsis")
+    text.append(f" {container.kind}", "dim")
     return text
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,6 @@ from vmconsole.backends.base import (
     AuthError,
     Capabilities,
     CloneSpec,
-    ClusterEvent,
     HASettings,
     InvalidInput,
     MetricSample,
@@ -30,6 +28,7 @@ from vmconsole.backends.base import (
     TaskStatus,
 )
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
+from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.proxmox import ha, hardware
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
@@ -77,8 +76,10 @@ class GuestRef:
         return service_id(self.kind, self.vmid)
 
 
-class ProxmoxBackend:
+class ProxmoxBackend(TrackedTasks):
     """One PVE cluster, reached through one of its nodes' API."""
+
+    _tracker: TaskTracker
 
     def __init__(self, cfg: ProxmoxCluster) -> None:
         self.cfg = cfg
@@ -86,15 +87,14 @@ class ProxmoxBackend:
         self._rates = RateTracker()
         self._tracker = TaskTracker(self.conn.call, self._task_target, self._task_ended)
         self._version: tuple[int, int] | None = None
-        self._events: list[ClusterEvent] = []
-        self._event_seq = itertools.count(1)
-        self._events_lock = threading.Lock()
+        self._journal = EventJournal()
         self._last: Inventory | None = None
         self._local_tasks = itertools.count(1)
         self._refused: set[str] = set()
         if self.conn.insecure:
-            self._event("insecure_tls", f"{cfg.name}: TLS verification is OFF (verify_ssl = "
-                        "false): the API's identity is not checked. Set ca_file or fingerprint.")
+            self._journal.add("insecure_tls", f"{cfg.name}: TLS verification is OFF "
+                              "(verify_ssl = false): the API's identity is not checked. Set "
+                              "ca_file or fingerprint.")
 
     # --- identity -------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class ProxmoxBackend:
         except AuthError as exc:
             if path not in self._refused:
                 self._refused.add(path)
-                self._event("not_permitted", f"{what} not shown: {exc.message}")
+                self._journal.add("not_permitted", f"{what} not shown: {exc.message}")
             return None
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
@@ -167,26 +167,6 @@ class ProxmoxBackend:
         else:
             path = f"{self._locate(object_id).path}/rrddata"
         return samples(self.conn.call("GET", path, timeframe=timeframe, cf="AVERAGE") or [])
-
-    def tasks(self) -> list[Task]:
-        return self._tracker.tasks()
-
-    def task(self, task_id: str) -> Task:
-        task = self._tracker.get(task_id)
-        if task is None:
-            raise NotFound(f"no task {task_id}")
-        return task
-
-    def wait(self, task_id: str, timeout: float = 60.0) -> Task:
-        """The task once it ended (or as it is at the timeout): for scripts and tests."""
-        task = self._tracker.wait(task_id, timeout)
-        if task is None:
-            raise NotFound(f"no task {task_id}")
-        return task
-
-    def events(self, since: int = 0) -> list[ClusterEvent]:
-        with self._events_lock:
-            return [e for e in self._events if e.seq > since]
 
     # --- power ----------------------------------------------------------------------
 
@@ -384,13 +364,13 @@ class ProxmoxBackend:
             return
         target = task.result.get("target", "?")
         if task.status is TaskStatus.ERROR:
-            self._event("migration_failed", f"{task.target} did not migrate to {target}: "
-                        f"{task.error}", node=task.node, guest=task.target)
+            self._journal.add("migration_failed", f"{task.target} did not migrate to {target}: "
+                              f"{task.error}", node=task.node, guest=task.target)
             return
         downtime = task.result.get("downtime_ms")
         paused = f" (downtime {downtime:g} ms)" if isinstance(downtime, float) else ""
-        self._event("migrated", f"{task.target} migrated to {target}{paused}",
-                    node=task.node, guest=task.target)
+        self._journal.add("migrated", f"{task.target} migrated to {target}{paused}",
+                          node=task.node, guest=task.target)
 
     def _done(self, operation: str, ref: GuestRef, lines: list[str]) -> Task:
         """A synchronous change, recorded as a task that already ended."""
@@ -406,24 +386,18 @@ class ProxmoxBackend:
         """Nodes lost or back and quorum changes, for the timeline."""
         if before is None:
             if after.quorum is not None and not after.quorum.quorate:
-                self._event("quorum_lost", f"{self.cfg.name} has no quorum")
+                self._journal.add("quorum_lost", f"{self.cfg.name} has no quorum")
             return
         for node in after.nodes:
             old = before.node(node.name)
             if old is not None and old.online != node.online:
                 kind = "node_back" if node.online else "node_lost"
-                self._event(kind, f"{node.name} is {node.status.value}", node=node.name)
+                self._journal.add(kind, f"{node.name} is {node.status.value}", node=node.name)
         was = before.quorum.quorate if before.quorum else True
         now = after.quorum.quorate if after.quorum else True
         if was != now:
-            self._event("quorum_regained" if now else "quorum_lost",
-                        f"{self.cfg.name} {'is quorate again' if now else 'lost quorum'}")
+            self._journal.add("quorum_regained" if now else "quorum_lost",
+                              f"{self.cfg.name} "
+                              f"{'is quorate again' if now else 'lost quorum'}")
 
-    def _event(self, kind: str, message: str, node: str | None = None,
-               guest: str | None = None) -> None:
-        with self._events_lock:
-            self._events.append(ClusterEvent(seq=next(self._event_seq), time=time.time(),
-                                             kind=kind, message=message, node=node,
-                                             guest=guest))
-            del self._events[:-500]
 

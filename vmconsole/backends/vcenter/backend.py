@@ -10,7 +10,6 @@ is listed in docs/vcenter.md.
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,7 +21,6 @@ from vmconsole.backends.base import (
     BackendError,
     Capabilities,
     CloneSpec,
-    ClusterEvent,
     Conflict,
     HASettings,
     InvalidInput,
@@ -34,25 +32,22 @@ from vmconsole.backends.base import (
     Task,
     TaskStatus,
 )
-from vmconsole.backends.vcenter import history, placement, snapshots
+from vmconsole.backends.journal import EventJournal, TrackedTasks
+from vmconsole.backends.vcenter import history, placement, snapshots, vsphere_ha
 from vmconsole.backends.vcenter.connection import Session
 from vmconsole.backends.vcenter.inventory import (
     CLUSTER_DEFAULT,
-    DISABLED,
     PATHS,
-    RESTART_PRIORITIES,
     VIEW_TYPES,
-    ComputeCluster,
     Reading,
     build,
-    describe_cluster,
-    restart_priority,
+    vm_restart_priority,
 )
 from vmconsole.backends.vcenter.migration import refusal, targets
 from vmconsole.backends.vcenter.properties import container_view, retrieve_objects, retrieve_view
 from vmconsole.backends.vcenter.tasks import TaskTracker
 from vmconsole.config import VCenterCluster
-from vmconsole.model import HARequest, Inventory, Snapshot
+from vmconsole.model import Inventory, RestartPriority, Snapshot
 from vmconsole.text import visible
 
 T = TypeVar("T")
@@ -66,8 +61,10 @@ CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snaps
 SHUTDOWN_POLL = 0.5
 
 
-class VCenterBackend:
+class VCenterBackend(TrackedTasks):
     """One vCenter Server: every host of every cluster is a node of one tree."""
+
+    _tracker: TaskTracker
 
     def __init__(self, cfg: VCenterCluster) -> None:
         self.cfg = cfg
@@ -79,13 +76,11 @@ class VCenterBackend:
         self._counters_of: tuple[Any, dict[str, int]] | None = None
         self._views_lock = threading.Lock()
         self._last: Reading | None = None
-        self._events: list[ClusterEvent] = []
-        self._event_seq = itertools.count(1)
-        self._events_lock = threading.Lock()
+        self._journal = EventJournal()
         if self.session.insecure:
-            self._event("insecure_tls", f"{visible(cfg.name)}: TLS verification is OFF "
-                        "(verify_ssl = false): vCenter's identity is not checked. Set "
-                        "ca_file or fingerprint.")
+            self._journal.add("insecure_tls", f"{visible(cfg.name)}: TLS verification is OFF "
+                              "(verify_ssl = false): vCenter's identity is not checked. Set "
+                              "ca_file or fingerprint.")
 
     # --- identity -----------------------------------------------------------------------
 
@@ -126,16 +121,6 @@ class VCenterBackend:
         self._last = reading
         return reading.inventory
 
-    def clusters(self) -> list[ComputeCluster]:
-        """The vSphere clusters with their HA and DRS settings, as of the last poll."""
-        return list(self._last.clusters) if self._last else []
-
-    def cluster_facts(self) -> list[tuple[str, str]]:
-        """Each vSphere cluster's HA and DRS settings as of the last poll (a setting
-        vCenter does not report is said to be so, not shown as off)."""
-        return [(f"vSphere cluster {visible(c.name)}", describe_cluster(c))
-                for c in self.clusters()]
-
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         """Samples from the PerformanceManager for a host ("node/NAME") or a VM."""
         if timeframe not in history.TIMEFRAMES:
@@ -153,26 +138,6 @@ class VCenterBackend:
             return history.samples(content.perfManager.QueryPerf([spec]), keys, maxmem)
 
         return self._call(f"read the history of {object_id}", query)
-
-    def tasks(self) -> list[Task]:
-        return self._tracker.tasks()
-
-    def task(self, task_id: str) -> Task:
-        task = self._tracker.get(task_id)
-        if task is None:
-            raise NotFound(f"no task {visible(task_id)}")
-        return task
-
-    def wait(self, task_id: str, timeout: float = 60.0) -> Task:
-        """The task once it ended (or as it is at the timeout): for scripts and tests."""
-        task = self._tracker.wait(task_id, timeout)
-        if task is None:
-            raise NotFound(f"no task {visible(task_id)}")
-        return task
-
-    def events(self, since: int = 0) -> list[ClusterEvent]:
-        with self._events_lock:
-            return [e for e in self._events if e.seq > since]
 
     # --- power --------------------------------------------------------------------------
 
@@ -395,36 +360,27 @@ class VCenterBackend:
     # --- vSphere HA ---------------------------------------------------------------------
 
     def ha_groups(self) -> list[str]:
-        """vSphere HA's restart priorities, which the HA form offers as groups."""
-        return list(RESTART_PRIORITIES)
+        """None: vSphere HA has no groups (its VM-host rules are DRS's, not set here)."""
+        return []
 
     def ha_set(self, guest_id: str, settings: HASettings) -> Task:
         """The VM's HA restart priority, an override in its cluster's `dasVmConfig`
-        (`ReconfigureComputeResource_Task`): `settings.group` is the priority (None: the
-        cluster's default), request "disabled" takes the VM out of HA restarts."""
-        if settings.request not in (HARequest.STARTED, HARequest.DISABLED):
-            raise InvalidInput("vSphere HA restarts a VM or not: choose started (with a "
-                               "restart priority) or disabled",
-                               {"request": "started or disabled"})
-        if settings.nodes:
-            raise InvalidInput("vSphere places restarted VMs by its VM-host rules, not set "
-                               "here", {"nodes": "leave this empty"})
-        counts = {"max_restart": settings.max_restart, "max_relocate": settings.max_relocate}
-        if any(value != 1 for value in counts.values()):
-            raise InvalidInput("vSphere HA has no per-VM restart or relocate count",
-                               {name: "leave it at 1" for name, v in counts.items() if v != 1})
-        if settings.group is not None and settings.group not in RESTART_PRIORITIES:
-            raise InvalidInput(f"restart priority must be one of "
-                               f"{', '.join(RESTART_PRIORITIES)}", {"group": "unknown priority"})
-        priority = (DISABLED if settings.request is HARequest.DISABLED
-                    else settings.group or CLUSTER_DEFAULT)
-        return self._reconfigure_vm_ha(guest_id, "ha_set", priority)
+        (`ReconfigureComputeResource_Task`): `settings.restart_priority`, None for the
+        cluster's default; "disabled" leaves the VM down after a host failure. The
+        Proxmox settings (a request other than started, a group, nodes, restart counts)
+        are refused with the reason: vSphere HA has none of them."""
+        wrong = vsphere_ha.refusals(settings)
+        if wrong:
+            raise InvalidInput("vSphere HA sets a VM's restart priority only: "
+                               + "; ".join(f"{k}: {v}" for k, v in wrong.items()), wrong)
+        return self._reconfigure_vm_ha(guest_id, "ha_set", settings.restart_priority)
 
     def ha_remove(self, guest_id: str) -> Task:
         """Drop the VM's own restart priority: it follows the cluster's default again."""
         return self._reconfigure_vm_ha(guest_id, "ha_remove", None)
 
-    def _reconfigure_vm_ha(self, guest_id: str, operation: str, priority: str | None) -> Task:
+    def _reconfigure_vm_ha(self, guest_id: str, operation: str,
+                           priority: RestartPriority | None) -> Task:
         vm = self._vm(guest_id)
         if vm.template:
             raise Conflict(f"{visible(vm.name)} is a template: vSphere HA restarts VMs only")
@@ -440,20 +396,15 @@ class VCenterBackend:
             config = found[0].get("configurationEx") if found else None
             listed = any(e.key._moId == guest_id
                          for e in getattr(config, "dasVmConfig", None) or ())
-            if priority is None and not restart_priority(guest_id, config)[1]:
-                raise Conflict(f"{visible(vm.name)} has no restart priority of its own")
-            # Dropping an override is an edit back to the cluster's default, not a
-            # "remove" (whose removeKey vcsim cannot read): the same for vSphere HA.
-            info = vim.cluster.DasVmConfigInfo(key=vm.ref, dasSettings=vim.cluster.DasVmSettings(
-                restartPriority=priority or CLUSTER_DEFAULT))
-            entry = vim.cluster.DasVmConfigSpec(operation="edit" if listed else "add",
-                                                info=info)
-            spec = vim.cluster.ConfigSpecEx(dasVmConfigSpec=[entry])
+            if priority is None and not vm_restart_priority(guest_id, config)[1]:
+                raise Conflict(f"{visible(vm.name)} has no restart priority of its own: it "
+                               "follows the cluster's default already")
+            spec = vsphere_ha.override_spec(vm.ref, listed, priority)
             return compute.ReconfigureComputeResource_Task(spec=spec, modify=True)
 
         ref = self._call(f"set the HA restart priority of {guest_id}", start)
         return self._tracker.follow(ref, operation, guest_id, self._node_of(vm),
-                                    result={"restart_priority": priority or CLUSTER_DEFAULT})
+                                    result={"restart_priority": str(priority or CLUSTER_DEFAULT)})
 
     def close(self) -> None:
         self._tracker.close()
@@ -518,21 +469,11 @@ class VCenterBackend:
             return
         target = task.result.get("target", "?")
         if task.status is TaskStatus.ERROR:
-            self._event("migration_failed", f"{task.target} did not move to {target}: "
-                        f"{task.error}", node=task.node, guest=task.target)
+            self._journal.add("migration_failed", f"{task.target} did not move to {target}: "
+                              f"{task.error}", node=task.node, guest=task.target)
         else:
-            self._event("migrated", f"{task.target} moved to {target} (vMotion)",
-                        node=task.node, guest=task.target)
-
-    def _event(self, kind: str, message: str, node: str | None = None,
-               guest: str | None = None) -> None:
-        with self._events_lock:
-            self._events.append(ClusterEvent(seq=next(self._event_seq), time=time.time(),
-                                             kind=kind, message=message, node=node,
-                                             guest=guest))
-            del self._events[:-500]
-
-
+            self._journal.add("migrated", f"{task.target} moved to {target} (vMotion)",
+                              node=task.node, guest=task.target)
 
 
 __all__ = ["CAPABILITIES", "VCenterBackend"]

@@ -1,6 +1,8 @@
 """vCenter's inventory, read in one PropertyCollector call, as a `model.Inventory`.
 
-Datacenter → cluster → hosts → VMs and templates, and the datastores. A VM's node is
+Datacenter → cluster → hosts → VMs and templates, and the datastores. Datacenters and
+vSphere clusters are the inventory's containers (`model.Container`), each host names
+its own: its vSphere cluster, or for a standalone host its datacenter. A VM's node is
 the host in its `runtime.host`: vSphere's placement of record (a host's own `vm` list can
 lag behind a relocation, and does in vcsim). A node is a host, named as vCenter names it;
 a guest's id is its managed object id (`vm-42`), unique within the vCenter.
@@ -22,6 +24,7 @@ from pyVmomi import vim
 
 from vmconsole.backends.vcenter.properties import ObjectProps
 from vmconsole.model import (
+    Container,
     Guest,
     GuestKind,
     GuestStatus,
@@ -33,7 +36,11 @@ from vmconsole.model import (
     Node,
     NodeHAState,
     NodeStatus,
+    RestartPriority,
     Storage,
+    VSphereClusterConfig,
+    VSphereVmHA,
+    restart_priority,
 )
 
 MB = 2**20
@@ -50,31 +57,20 @@ PATHS: dict[type, tuple[str, ...]] = {
         "runtime.inMaintenanceMode", "runtime.dasHostState", "summary.quickStats",
         "summary.hardware", "datastore",
     ),
-    vim.ClusterComputeResource: ("name", "configurationEx", "resourcePool"),
+    # A standalone host's ComputeResource and a vSphere cluster (ClusterComputeResource,
+    # whose configurationEx holds vSphere HA and DRS); the folders and datacenters above
+    # them place each in its datacenter.
+    vim.ComputeResource: ("name", "parent", "configurationEx"),
+    vim.ClusterComputeResource: ("recommendation",),  # DRS's, where vCenter has any
+    vim.Folder: ("parent",),
+    vim.Datacenter: ("name",),
     vim.Datastore: ("name", "summary", "host"),
 }
 VIEW_TYPES = tuple(PATHS)
 
-# vSphere HA restart priorities (ClusterDasVmSettingsRestartPriority), lowest first;
-# "disabled" takes a VM out of HA restarts.
-RESTART_PRIORITIES = ("lowest", "low", "medium", "high", "highest")
-DISABLED = "disabled"
 # A VM override of "clusterRestartPriority" means: the cluster's default.
 CLUSTER_DEFAULT = "clusterRestartPriority"
-
-
-@dataclass(frozen=True, slots=True)
-class ComputeCluster:
-    """A vSphere cluster's HA and DRS settings as vCenter reports them (None: not
-    reported, as vcsim leaves vSphere HA)."""
-
-    moid: str
-    name: str
-    hosts: tuple[str, ...]  # host names
-    ha_enabled: bool | None
-    drs_enabled: bool | None
-    drs_behavior: str | None  # manual, partiallyAutomated, fullyAutomated
-    default_restart_priority: str | None
+DATACENTER, VSPHERE_CLUSTER = "datacenter", "vSphere cluster"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +78,13 @@ class Reading:
     """One poll: the inventory, and what the backend keeps for operations."""
 
     inventory: Inventory
-    clusters: tuple[ComputeCluster, ...]
     host_refs: Mapping[str, Any]  # host name -> vim.HostSystem
     vm_refs: Mapping[str, Any]  # guest id -> vim.VirtualMachine
-    cluster_of_host: Mapping[str, str]  # host name -> cluster moid
+
+
+def container_id(moid: str) -> str:
+    """The model's id of a datacenter or vSphere cluster ("container/domain-c7")."""
+    return f"container/{moid}"
 
 
 def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
@@ -100,30 +99,90 @@ def build(cluster: str, now: float, objects: Iterable[ObjectProps]) -> Reading:
     host_mhz = {h.moid: int(getattr(h.get("summary.hardware"), "cpuMhz", 0) or 0)
                 for h in hosts}
     ds_names = {d.moid: str(d.get("name", d.moid)) for d in by_type[vim.Datastore]}
-    clusters = tuple(_compute_cluster(c, host_names, hosts)
-                     for c in by_type[vim.ClusterComputeResource])
-    cluster_of_host = {host_names[h.moid]: h.get("parent")._moId for h in hosts
-                       if isinstance(h.get("parent"), vim.ClusterComputeResource)}
-    ha_of = {c.moid: c for c in by_type[vim.ClusterComputeResource]}
-    nodes = tuple(sorted((_node(h) for h in hosts), key=lambda n: n.name))
+    containers, hosts_in = _containers(by_type[vim.Datacenter], by_type[vim.Folder],
+                                       by_type[vim.ComputeResource])
+    nodes = tuple(sorted((_node(h, hosts_in.get(getattr(h.get("parent"), "_moId", "")))
+                          for h in hosts), key=lambda n: n.name))
+    config_of = {container_id(c.moid): c.get("configurationEx")
+                 for c in by_type[vim.ComputeResource]}
+    settings_of = {c.id: c.vsphere for c in containers}
+    node_container = {n.name: n.container for n in nodes}
     guests = []
     for vm in by_type[vim.VirtualMachine]:
         host = vm.get("runtime.host")
         host_moid = host._moId if host is not None else ""
-        cluster_ref = next((h.get("parent") for h in hosts if h.moid == host_moid), None)
-        config = ha_of.get(cluster_ref._moId) if isinstance(
-            cluster_ref, vim.ClusterComputeResource) else None
-        guests.append(_guest(vm, host_names.get(host_moid, ""), host_mhz.get(host_moid, 0),
-                             ds_names, config))
+        node = host_names.get(host_moid, "")
+        where = node_container.get(node) or ""
+        guests.append(_guest(vm, node, host_mhz.get(host_moid, 0), ds_names,
+                             settings_of.get(where), config_of.get(where)))
     inventory = Inventory(
         cluster=cluster, nodes=nodes,
         guests=tuple(sorted(guests, key=lambda g: (g.name, g.id))),
-        storages=_storages(by_type[vim.Datastore], host_names), quorum=None, taken_at=now)
+        storages=_storages(by_type[vim.Datastore], hosts, host_names), quorum=None, taken_at=now,
+        containers=containers)
     return Reading(
-        inventory=inventory, clusters=clusters,
+        inventory=inventory,
         host_refs={host_names[h.moid]: h.ref for h in hosts},
-        vm_refs={vm.moid: vm.ref for vm in by_type[vim.VirtualMachine]},
-        cluster_of_host=cluster_of_host)
+        vm_refs={vm.moid: vm.ref for vm in by_type[vim.VirtualMachine]})
+
+
+def _containers(datacenters: list[ObjectProps], folders: list[ObjectProps],
+                computes: list[ObjectProps]
+                ) -> tuple[tuple[Container, ...], dict[str, str | None]]:
+    """Each datacenter, then each vSphere cluster in its datacenter (by name), and the
+    container of each compute resource's hosts (by its moid). A standalone host's
+    ComputeResource is no level of its own: the host stands in its datacenter. Folders
+    are looked through, not shown (vSphere Client's "Hosts and Clusters" view shows
+    them; here they would add a level to every path)."""
+    parent_of = {f.moid: f.get("parent") for f in folders}
+    dc_ids = {d.moid for d in datacenters}
+
+    def datacenter(ref: Any) -> str | None:
+        for _ in range(64):  # folders nest; a cycle must not hang a poll
+            if ref is None:
+                return None
+            if ref._moId in dc_ids:
+                return container_id(ref._moId)
+            ref = parent_of.get(ref._moId)
+        return None
+
+    out = [Container(id=container_id(d.moid), name=str(d.get("name", d.moid)),
+                     kind=DATACENTER) for d in sorted(datacenters, key=_name)]
+    hosts_in: dict[str, str | None] = {}
+    for compute in sorted(computes, key=_name):
+        around = datacenter(compute.get("parent"))
+        if isinstance(compute.ref, vim.ClusterComputeResource):
+            out.append(Container(id=container_id(compute.moid),
+                                 name=str(compute.get("name", compute.moid)),
+                                 kind=VSPHERE_CLUSTER, parent=around,
+                                 vsphere=cluster_config(compute.get("configurationEx"),
+                                                        compute.get("recommendation", ()))))
+            hosts_in[compute.moid] = container_id(compute.moid)
+        else:
+            hosts_in[compute.moid] = around
+    return tuple(out), hosts_in
+
+
+def _name(obj: ObjectProps) -> tuple[str, str]:
+    return (str(obj.get("name", "")), obj.moid)
+
+
+def cluster_config(config: Any, recommendations: Iterable[Any] = ()) -> VSphereClusterConfig:
+    """A vSphere cluster's HA and DRS settings from its `configurationEx`
+    (ClusterConfigInfoEx), what it leaves unset staying None, and DRS's pending
+    `recommendation`s (ClusterRecommendation: rating 1-5, reasonText), highest first."""
+    das = getattr(config, "dasConfig", None)
+    drs = getattr(config, "drsConfig", None)
+    behavior = getattr(drs, "defaultVmBehavior", None)
+    default = getattr(getattr(das, "defaultVmSettings", None), "restartPriority", None)
+    return VSphereClusterConfig(
+        ha_enabled=getattr(das, "enabled", None),
+        default_restart_priority=restart_priority(str(default)) if default else None,
+        drs_enabled=getattr(drs, "enabled", None),
+        drs_behavior=str(behavior) if behavior else None,
+        drs_recommendations=tuple(
+            f"rating {r.rating} of 5: {r.reasonText or r.reason}"
+            for r in sorted(recommendations, key=lambda r: -int(r.rating or 0))))
 
 
 # Figures that quick stats never carry, for hosts and for VMs.
@@ -136,7 +195,7 @@ def _missing(stats: Any, fields: Mapping[str, str]) -> tuple[str, ...]:
                  if getattr(stats, theirs, None) is None)
 
 
-def _node(host: ObjectProps) -> Node:
+def _node(host: ObjectProps, container: str | None) -> Node:
     hardware = host.get("summary.hardware")
     stats = host.get("summary.quickStats")
     cores = int(getattr(hardware, "numCpuCores", 0) or 0)
@@ -154,6 +213,7 @@ def _node(host: ObjectProps) -> Node:
         uptime=float(getattr(stats, "uptime", 0) or 0),
         ha_state=_host_ha(host),
         unreported=(*missing, "loadavg", *_NO_RATES),
+        container=container,
     )
 
 
@@ -185,7 +245,7 @@ def _host_ha(host: ObjectProps) -> NodeHAState | None:
 
 
 def _guest(vm: ObjectProps, node: str, host_mhz: int, ds_names: Mapping[str, str],
-           cluster: ObjectProps | None) -> Guest:
+           cluster: VSphereClusterConfig | None, config: Any) -> Guest:
     stats = vm.get("summary.quickStats")
     storage = vm.get("summary.storage")
     cpus = int(vm.get("config.hardware.numCPU", 1))
@@ -204,7 +264,7 @@ def _guest(vm: ObjectProps, node: str, host_mhz: int, ds_names: Mapping[str, str
         metrics=Metrics(cpu=_fraction(used_mhz, cpus * host_mhz), mem=int(used_mb or 0) * MB),
         uptime=float(getattr(stats, "uptimeSeconds", 0) or 0),
         ip=str(vm.get("guest.ipAddress")) if vm.get("guest.ipAddress") else None,
-        ha=None if template else _ha(vm, cluster, powered_on),
+        ha=None if template or cluster is None else _ha(vm, cluster, config, powered_on),
         storages=tuple(sorted(ds_names.get(d._moId, d._moId) for d in vm.get("datastore", []))),
         tags=_fault_tolerance(vm.get("runtime.faultToleranceState")),
         unreported=(*missing, *_NO_RATES),
@@ -229,9 +289,9 @@ def guest_status(power: object, connection: object = "connected") -> GuestStatus
             "suspended": GuestStatus.PAUSED}.get(str(power), GuestStatus.UNKNOWN)
 
 
-def restart_priority(vm_moid: str, config: Any) -> tuple[str | None, bool]:
-    """The VM's HA restart priority (its override, else the cluster's default) and
-    whether it is an override of its own."""
+def vm_restart_priority(vm_moid: str, config: Any) -> tuple[str | None, bool]:
+    """The VM's HA restart priority in its cluster's `configurationEx`: its override in
+    `dasVmConfig`, else the cluster's default; and whether it is an override."""
     for entry in getattr(config, "dasVmConfig", None) or ():
         if entry.key._moId == vm_moid:
             own = getattr(entry.dasSettings, "restartPriority", None) or entry.restartPriority
@@ -242,69 +302,44 @@ def restart_priority(vm_moid: str, config: Any) -> tuple[str | None, bool]:
     return (str(default) if default else None), False
 
 
-def _ha(vm: ObjectProps, cluster: ObjectProps | None, powered_on: bool) -> HAConfig | None:
+def _ha(vm: ObjectProps, cluster: VSphereClusterConfig, config: Any, powered_on: bool
+        ) -> HAConfig | None:
     """vSphere HA as the tree shows it: a VM is HA-managed when its cluster has vSphere
-    HA on, or when it has a restart priority of its own. `group` holds the priority."""
-    if cluster is None:
+    HA on, or when it has a restart priority of its own (kept while HA is off)."""
+    text, own = vm_restart_priority(vm.moid, config)
+    priority = restart_priority(text) if text else None
+    if not (cluster.ha_enabled or own):
         return None
-    config = cluster.get("configurationEx")
-    priority, own = restart_priority(vm.moid, config)
-    enabled = getattr(getattr(config, "dasConfig", None), "enabled", None)
-    if not (enabled or own):
-        return None
-    if priority == DISABLED:
-        return HAConfig(request=HARequest.DISABLED, state=HAState.DISABLED, group=priority)
-    if not enabled:
+    vsphere = VSphereVmHA(restart_priority=priority, own=own)
+    if priority is RestartPriority.DISABLED:
+        return HAConfig(request=HARequest.DISABLED, state=HAState.DISABLED, vsphere=vsphere)
+    if not cluster.ha_enabled:
         # The priority is kept, but vSphere HA is off (or not reported) on the cluster.
-        return HAConfig(request=HARequest.STARTED, state=HAState.DISABLED, group=priority)
+        return HAConfig(request=HARequest.STARTED, state=HAState.DISABLED, vsphere=vsphere)
     protection = vm.get("runtime.dasVmProtection")
     if protection is not None and not protection.dasProtected and powered_on:
         state = HAState.ERROR  # HA is on but has not (yet) protected this running VM
     else:
         state = HAState.STARTED if powered_on else HAState.STOPPED
-    return HAConfig(request=HARequest.STARTED, state=state, group=priority)
+    return HAConfig(request=HARequest.STARTED, state=state, vsphere=vsphere)
 
 
-def describe_cluster(cluster: ComputeCluster) -> str:
-    """One line: "3 hosts; vSphere HA on (restart priority medium); DRS on
-    (fullyAutomated)"."""
-
-    def setting(name: str, enabled: bool | None, detail: str | None) -> str:
-        if enabled is None:
-            return f"{name} not reported"
-        return f"{name} {'on' if enabled else 'off'}" + (f" ({detail})" if detail else "")
-
-    priority = (f"restart priority {cluster.default_restart_priority}"
-                if cluster.default_restart_priority else None)
-    return "; ".join((f"{len(cluster.hosts)} hosts",
-                      setting("vSphere HA", cluster.ha_enabled, priority),
-                      setting("DRS", cluster.drs_enabled, cluster.drs_behavior)))
-
-
-def _compute_cluster(cluster: ObjectProps, host_names: Mapping[str, str],
-                     hosts: list[ObjectProps]) -> ComputeCluster:
-    config = cluster.get("configurationEx")
-    das = getattr(config, "dasConfig", None)
-    drs = getattr(config, "drsConfig", None)
-    behavior = getattr(drs, "defaultVmBehavior", None)
-    members = tuple(sorted(host_names[h.moid] for h in hosts
-                           if getattr(h.get("parent"), "_moId", None) == cluster.moid))
-    return ComputeCluster(
-        moid=cluster.moid, name=str(cluster.get("name", cluster.moid)), hosts=members,
-        ha_enabled=getattr(das, "enabled", None), drs_enabled=getattr(drs, "enabled", None),
-        drs_behavior=str(behavior) if behavior else None,
-        default_restart_priority=restart_priority("", config)[0])
-
-
-def _storages(datastores: list[ObjectProps], host_names: Mapping[str, str]
-              ) -> tuple[Storage, ...]:
+def _storages(datastores: list[ObjectProps], hosts: list[ObjectProps],
+              host_names: Mapping[str, str]) -> tuple[Storage, ...]:
     """A datastore mounted on more than one host is shared; one on a single host is that
-    host's local storage."""
+    host's local storage. The mounts are the datastore's `host` list and the hosts'
+    `datastore` lists together: vcsim lists one host in the first where every host of
+    the datacenter has the datastore in the second."""
+    listed_by: dict[str, set[str]] = {}
+    for host in hosts:
+        for ref in host.get("datastore", []):
+            listed_by.setdefault(ref._moId, set()).add(host_names[host.moid])
     out = []
     for ds in datastores:
         summary = ds.get("summary")
-        mounted = [host_names.get(m.key._moId, m.key._moId) for m in ds.get("host", [])
-                   if getattr(m.mountInfo, "mounted", True) is not False]
+        mounted = sorted({host_names.get(m.key._moId, m.key._moId) for m in ds.get("host", [])
+                          if getattr(m.mountInfo, "mounted", True) is not False}
+                         | listed_by.get(ds.moid, set()))
         shared = bool(getattr(summary, "multipleHostAccess", None)) or len(mounted) > 1
         capacity = int(getattr(summary, "capacity", 0) or 0)
         out.append(Storage(
@@ -322,5 +357,6 @@ def _fraction(used: Any, capacity: int) -> float:
     return min(1.0, float(used) / capacity)
 
 
-__all__ = ["PATHS", "RESTART_PRIORITIES", "VIEW_TYPES", "ComputeCluster", "Reading", "build",
-           "describe_cluster", "guest_status", "host_status", "restart_priority"]
+__all__ = ["CLUSTER_DEFAULT", "DATACENTER", "PATHS", "VIEW_TYPES", "VSPHERE_CLUSTER", "Reading",
+           "build", "cluster_config", "container_id", "guest_status", "host_status",
+           "vm_restart_priority"]

@@ -10,7 +10,7 @@ a host is refused before anything starts (and vcsim checks none of them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vmconsole.backends.base import MigrationTarget
@@ -26,29 +26,32 @@ class HostFacts:
     connection: str  # HostSystemConnectionState
     power: str  # HostSystemPowerState
     maintenance: bool
-    datastores: frozenset[str]  # datastore names mounted there
+    # The managed object ids of the datastores mounted there: a name is unique only
+    # within its datacenter (two datacenters may each have a "LocalDS_0").
+    datastores: frozenset[str]
 
 
-def targets(current: str, vm_datastores: Iterable[str], hosts: Iterable[HostFacts]
+def targets(current: str, vm_datastores: Mapping[str, str], hosts: Iterable[HostFacts]
             ) -> list[MigrationTarget]:
-    """A target per host, by name: whether the VM on `current` may go there, and why not."""
-    needed = frozenset(vm_datastores)
+    """A target per host, by name: whether the VM on `current`, with its files on
+    `vm_datastores` (id -> name), may go there, and why not."""
     out = []
     for host in sorted(hosts, key=lambda h: h.name):
-        reason = refusal(host, current, needed)
+        reason = refusal(host, current, vm_datastores)
         out.append(MigrationTarget(node=host.name, allowed=not reason, reason=reason))
     return out
 
 
-def refusal(host: HostFacts, current: str, needed: frozenset[str]) -> str:
-    """Why the VM may not go to `host` ("" when it may)."""
+def refusal(host: HostFacts, current: str, needed: Mapping[str, str]) -> str:
+    """Why the VM, with its files on the datastores `needed` (id -> name), may not go
+    to `host` ("" when it may)."""
     if host.name == current:
         return "the VM is on this host"
     if host.maintenance:
         return "the host is in maintenance mode"
     if host_status(host.connection, host.power) is not NodeStatus.ONLINE:
         return f"the host is not connected ({host.connection}, {host.power})"
-    missing = sorted(needed - host.datastores)
+    missing = sorted(name for moid, name in needed.items() if moid not in host.datastores)
     if missing:
         return f"datastore not shared with this host: {', '.join(missing)}"
     return ""

@@ -85,7 +85,7 @@ def hosts(content: Any, view: Any) -> dict[str, HostPlace]:
                           connection=str(host.get("runtime.connectionState", "")),
                           power=str(host.get("runtime.powerState", "")),
                           maintenance=bool(host.get("runtime.inMaintenanceMode", False)),
-                          datastores=frozenset(stores))
+                          datastores=frozenset(d._moId for d in stores.values()))
         out[facts.name] = HostPlace(host.ref, facts, host.get("parent"), stores)
     return out
 
@@ -96,10 +96,11 @@ def host_name(places: dict[str, HostPlace], ref: Any) -> str:
     return next((name for name, p in places.items() if p.ref._moId == moid), moid)
 
 
-def datastore_names(places: dict[str, HostPlace], moids: frozenset[str]) -> frozenset[str]:
-    """Names of the datastores with these ids, as the hosts mount them."""
+def datastore_names(places: dict[str, HostPlace], moids: frozenset[str]) -> dict[str, str]:
+    """The datastores with these ids, by id, with their names as the hosts mount them
+    (the id where no host does)."""
     names = {ref._moId: name for p in places.values() for name, ref in p.datastore_refs.items()}
-    return frozenset(names.get(m, m) for m in moids)
+    return {m: names.get(m, m) for m in sorted(moids)}
 
 
 def resource_pool(content: Any, compute: Any) -> Any:

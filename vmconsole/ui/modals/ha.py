@@ -1,8 +1,7 @@
 """High availability: make a guest an HA resource or change it: the state the HA
 manager keeps it in, where it may run (a group, or node affinity), and how often it
-is restarted in place or relocated before the manager gives up. On vSphere HA, where a
-VM has only a restart priority (or none: the cluster's default), the form asks just that
-and whether HA restarts the VM at all."""
+is restarted in place or relocated before the manager gives up. (vSphere HA, a restart
+priority per VM, has its own form: `vsphere_ha.VSphereHAForm`.)"""
 
 from __future__ import annotations
 
@@ -27,28 +26,20 @@ REQUEST_HELP = {
     HARequest.IGNORED: "ignored: leave it alone, as if not managed",
     HARequest.DISABLED: "disabled: stopped, and not recovered",
 }
-PRIORITY_HELP = {
-    HARequest.STARTED: "restart: vSphere HA restarts it after a host failure",
-    HARequest.DISABLED: "disabled: vSphere HA leaves it down",
-}
 
 
 class HAForm(FormScreen):
     SUBMIT_LABEL = "Apply"
 
     def __init__(self, guest: Guest, inventory: Inventory, groups: list[str],
-                 submit: Submitter, priorities: bool = False) -> None:
+                 submit: Submitter) -> None:
         verb = "Change HA of" if guest.ha else "Make HA:"
         super().__init__(f"{verb} {guest_title(guest)}", submit)
         self.guest = guest
         self.node_names = [n.name for n in inventory.nodes]
         self.groups = groups
-        self.priorities = priorities  # `groups` are vSphere HA's restart priorities
 
     def fields(self) -> ComposeResult:
-        if self.priorities:
-            yield from self._priority_fields()
-            return
         ha = self.guest.ha
         request = ha.request if ha else HARequest.STARTED
         yield from self.row("Requested", Select([(REQUEST_HELP[r], r.value) for r in HARequest],
@@ -72,23 +63,8 @@ class HAForm(FormScreen):
                                                   id="max_relocate", compact=True),
                             "max_relocate")
 
-    def _priority_fields(self) -> ComposeResult:
-        ha = self.guest.ha
-        request = ha.request if ha and ha.request is HARequest.DISABLED else HARequest.STARTED
-        yield from self.row("Requested", Select(
-            [(PRIORITY_HELP[r], r.value) for r in PRIORITY_HELP], value=request.value,
-            allow_blank=False, id="request", compact=True), "request")
-        group = ha.group if ha and ha.group in self.groups else NO_GROUP
-        yield from self.row("Restart priority", Select(
-            [("the cluster's default", NO_GROUP)] + [(g, g) for g in self.groups],
-            value=group, allow_blank=False, id="group", compact=True), "group",
-            "the order in which vSphere HA restarts VMs after a host fails")
-
     def collect(self) -> tuple[Any, dict[str, str]]:
         group = self.query_one("#group", Select).value
-        if self.priorities:
-            return HASettings(request=HARequest(str(self.query_one("#request", Select).value)),
-                              group=None if group == NO_GROUP else str(group)), {}
         errors: dict[str, str] = {}
         nodes_text = self.query_one("#nodes", Input).value
         if reason := validate.node_names(nodes_text, self.node_names):
@@ -107,4 +83,5 @@ class HAForm(FormScreen):
         return HASettings(
             request=HARequest(str(self.query_one("#request", Select).value)),
             group=None if group == NO_GROUP else str(group),
-            nodes=validate.split_names(nodes_text), **numbers), {}
+            nodes=validate.split_names(nodes_text), max_restart=numbers["max_restart"],
+            max_relocate=numbers["max_relocate"]), {}

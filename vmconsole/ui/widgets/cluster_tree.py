@@ -1,7 +1,10 @@
 """The live tree: clusters, their nodes and the nodes' guests, updated by diff.
 
-An id -> TreeNode map per cluster lets a poll relabel only the guests whose label
-changed and add, remove or move only what the topology changed.
+Where a backend has levels of its own between the cluster and its nodes (vCenter's
+datacenters and vSphere clusters: `Inventory.containers`), they stand between them:
+vc → DC0 datacenter → DC0_C0 vSphere cluster → hosts → VMs, a standalone host right
+under its datacenter. An id -> TreeNode map per cluster lets a poll relabel only the
+guests whose label changed and add, remove or move only what the topology changed.
 
 A node's guests are added to the tree when the node first comes near the screen (within
 a screen's height below it, expanded), or when a guest of it is selected, not when
@@ -26,7 +29,13 @@ from textual.widgets.tree import TreeNode
 from vmconsole.model import Guest, Inventory, Node
 from vmconsole.monitor.poller import PollResult
 from vmconsole.text import visible
-from vmconsole.ui.labels import LabelStyles, cluster_label, guest_label, node_label
+from vmconsole.ui.labels import (
+    LabelStyles,
+    cluster_label,
+    container_label,
+    guest_label,
+    node_label,
+)
 from vmconsole.ui.symbols import UNICODE, Symbols
 
 CLUSTER = "cluster"
@@ -39,8 +48,9 @@ FIRST_ROWS = 50
 
 @dataclass(frozen=True, slots=True)
 class TreeRef:
-    """What a tree node stands for: a cluster ("cluster"), a node ("node/pve1") or a
-    guest ("qemu/100") of a named cluster."""
+    """What a tree node stands for: a cluster ("cluster"), a container of its own
+    ("container/domain-c7": a vSphere cluster), a node ("node/pve1") or a guest
+    ("qemu/100") of a named cluster."""
 
     cluster: str
     object_id: str = CLUSTER
@@ -50,8 +60,16 @@ class TreeRef:
         return self.object_id == CLUSTER
 
     @property
+    def is_container(self) -> bool:
+        return self.object_id.startswith("container/")
+
+    @property
     def is_node(self) -> bool:
         return self.object_id.startswith("node/")
+
+    @property
+    def is_guest(self) -> bool:
+        return not (self.is_cluster or self.is_container or self.is_node)
 
 
 def _guest_order(guest: Guest) -> tuple[bool, int, str]:
@@ -120,7 +138,7 @@ class ClusterTree(Tree[TreeRef]):
             self._rebuild(branch)
         elif result.diff is not None:  # None: a failed poll, nothing new to show
             branch.inventory = inventory
-            if self.filter_text and result.diff.topology_changed:
+            if result.diff.regrouped or (self.filter_text and result.diff.topology_changed):
                 self._rebuild(branch)
             else:
                 self._apply_diff(branch, result)
@@ -174,7 +192,7 @@ class ClusterTree(Tree[TreeRef]):
         added them yet or not."""
         count = 0
         for branch in self._branches.values():
-            count += sum(1 for k in branch.nodes if not k.startswith("node/"))
+            count += sum(1 for k in branch.nodes if TreeRef("", k).is_guest)
             if branch.inventory is not None and branch.unfilled:
                 count += sum(1 for g in branch.inventory.guests
                              if f"node/{g.node}" in branch.unfilled
@@ -205,7 +223,9 @@ class ClusterTree(Tree[TreeRef]):
         for branch in self._branches.values():
             if not branch.root.is_expanded:
                 continue
-            for tn in list(branch.unfilled.values()):
+            # In the order drawn: under vCenter's datacenters and clusters, that is not
+            # the inventory's order of nodes.
+            for tn in sorted(branch.unfilled.values(), key=lambda t: t.line):
                 if tn.line < 0:  # not drawn yet
                     continue
                 if tn.line + pushed > bottom:  # and so is every node after it
@@ -290,6 +310,7 @@ class ClusterTree(Tree[TreeRef]):
         inventory = branch.inventory
         selected = self.selected_ref()
         expanded = {k for k, n in branch.nodes.items() if n.is_expanded}
+        shown = set(branch.nodes)
         first_build = not branch.nodes
         branch.root.remove_children()
         branch.nodes.clear()
@@ -297,6 +318,13 @@ class ClusterTree(Tree[TreeRef]):
         if inventory is None:
             return
         cluster = branch.root.data.cluster if branch.root.data else ""
+        for container in inventory.containers:  # each after the one around it
+            around = branch.nodes.get(container.parent or "", branch.root)
+            # Open unless the user closed it: one a filter had hidden comes back open.
+            branch.nodes[container.id] = around.add(
+                container_label(container), TreeRef(cluster, container.id),
+                expand=container.id not in shown or container.id in expanded
+                or bool(self.filter_text))
         for node in inventory.nodes:
             guests = sorted((g for g in inventory.guests_on(node.name)
                              if matches(g, self.filter_text)), key=_guest_order)
@@ -307,12 +335,18 @@ class ClusterTree(Tree[TreeRef]):
                 tn.expand()
             if guests:
                 branch.unfilled[node.id] = tn
+        if self.filter_text:  # a datacenter or cluster with no match in it says nothing
+            for container in reversed(inventory.containers):
+                tn = branch.nodes[container.id]
+                if not tn.children:
+                    self._drop(branch, container.id)
         if selected is not None and selected.cluster == cluster:
             self.select_ref(selected)
 
     def _add_host_node(self, branch: _ClusterBranch, cluster: str, node: Node) -> TreeNode[TreeRef]:
-        tn = branch.root.add(node_label(node, self.symbols, self.styles_),
-                             TreeRef(cluster, node.id))
+        """A host's row, in its container (a vSphere cluster, a datacenter) if it has one."""
+        around = branch.nodes.get(node.container or "", branch.root)
+        tn = around.add(node_label(node, self.symbols, self.styles_), TreeRef(cluster, node.id))
         branch.nodes[node.id] = tn
         return tn
 
@@ -352,15 +386,19 @@ class ClusterTree(Tree[TreeRef]):
 
     @staticmethod
     def _drop(branch: _ClusterBranch, key: str) -> None:
-        """Remove an object's tree node, forgetting the guests under it too (a removed
+        """Remove an object's tree node, forgetting what is under it too (a removed
         node takes its children with it; they must not be removed a second time)."""
         tn = branch.nodes.pop(key, None)
         branch.unfilled.pop(key, None)
         if tn is None:
             return
-        for child in tn.children:
+        below = list(tn.children)
+        while below:
+            child = below.pop()
+            below += child.children
             if child.data is not None:
                 branch.nodes.pop(child.data.object_id, None)
+                branch.unfilled.pop(child.data.object_id, None)
         tn.remove()
 
     def _insert_guest(self, branch: _ClusterBranch, parent: TreeNode[TreeRef], guest: Guest,

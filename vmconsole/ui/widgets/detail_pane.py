@@ -1,4 +1,5 @@
-"""The detail pane: what the selected cluster, node or guest is doing, with graphs."""
+"""The detail pane: what the selected cluster, container (a vSphere datacenter or
+cluster), node or guest is doing, with graphs."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from textual.content import Content
 from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
-from vmconsole.model import Guest, Inventory, Node, NodeStatus, Storage, total_metrics
+from vmconsole.model import Container, Guest, Inventory, Node, NodeStatus, Storage, total_metrics
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
-from vmconsole.ui import ha_text
+from vmconsole.ui import ha_text, vsphere_text
 from vmconsole.ui.labels import LabelStyles, node_state, theme_color
 from vmconsole.ui.plot import Series
 from vmconsole.ui.symbols import UNICODE, Symbols
@@ -66,9 +67,15 @@ def storage_down_rows(node: Node, inventory: Inventory) -> list[tuple[str, str |
             for s in inventory.storages if s.node == node.name and not s.active]
 
 
-def ha_rows(guest: Guest, sym: Symbols, styles: LabelStyles) -> list[tuple[str, str | Text]]:
-    """The HA state as the manager says it, what it means, and what was requested."""
+def ha_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelStyles
+            ) -> list[tuple[str, str | Text]]:
+    """The HA state as the manager says it, what it means, and what was requested; for
+    a VM in a vSphere cluster, vSphere HA's protection, restart priority and the
+    cluster's HA and DRS."""
     ha = guest.ha
+    cluster = inventory.container_of(guest.node)
+    if cluster is not None and cluster.vsphere is not None:
+        return list(vsphere_text.vm_rows(guest, cluster))
     if ha is None:
         return [("HA", "-")]
     return [
@@ -116,7 +123,7 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
         ("Network", _reported(guest, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
                               "net_in", "net_out")),
         ("IP address", guest.ip or "-"),
-        *ha_rows(guest, sym, styles),
+        *ha_rows(guest, inventory, sym, styles),
     ]
     if guest.tags:
         rows.append(("Tags", Text(", ".join(map(visible, guest.tags)))))
@@ -211,31 +218,60 @@ def storage_rows(inventory: Inventory) -> list[tuple[str, str | Text]]:
     return rows
 
 
-def cluster_rows(name: str, inventory: Inventory, reach: Reach | None,
-                 facts: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str | Text]]:
-    """The cluster's facts; `reach` is how its polls go; `facts` are the backend's own
-    rows (SupportsClusterFacts)."""
-    nodes = inventory.nodes
-    guests = [g for g in inventory.guests if not g.template]
+def _capacity_rows(nodes: Sequence[Node], guests: Sequence[Guest]
+                   ) -> list[tuple[str, str | Text]]:
+    """Nodes online, guests running, CPU and memory used, over these nodes and guests."""
+    vms = [g for g in guests if not g.template]
     online = [n for n in nodes if n.online]
     used = total_metrics(n.metrics for n in online)
     cores = sum(n.maxcpu for n in online)
     cpu_used = sum(n.metrics.cpu * n.maxcpu for n in online)
+    return [
+        ("Nodes", f"{len(online)} online of {len(nodes)}"),
+        ("Guests", f"{sum(g.running for g in vms)} running of {len(vms)}"
+                   f", {sum(g.template for g in guests)} templates"),
+        ("CPU", f"{cpu_used:.1f} of {cores} cores"
+                + (f" ({fmt.percent(cpu_used / cores)})" if cores else "")),
+        ("Memory", f"{fmt.size(used.mem)} of {fmt.size(sum(n.maxmem for n in online))}"),
+    ]
+
+
+def container_rows(container: Container, inventory: Inventory
+                   ) -> list[tuple[str, str | Text]]:
+    """A datacenter or vSphere cluster: what it holds, and a vSphere cluster's HA and
+    DRS settings as vCenter reports them (changed in the vSphere Client, not here)."""
+    nodes = inventory.nodes_under(container.id)
+    names = {n.name for n in nodes}
+    around = inventory.container(container.parent)
+    rows: list[tuple[str, str | Text]] = [
+        ("Name", Text(visible(container.name))),
+        ("Type", container.kind),
+        *([("In", Text(f"{visible(around.name)} ({around.kind})"))] if around else []),
+        *_capacity_rows(nodes, [g for g in inventory.guests if g.node in names]),
+    ]
+    config = container.vsphere
+    if config is not None:
+        rows += [("vSphere HA", vsphere_text.ha_setting(config)),
+                 ("DRS", vsphere_text.drs_setting(config)),
+                 ("Recommendations", Text(vsphere_text.recommendations(config)))]
+    return rows
+
+
+def cluster_rows(name: str, inventory: Inventory, reach: Reach | None
+                 ) -> list[tuple[str, str | Text]]:
+    """The cluster's facts; `reach` is how its polls go."""
     q = inventory.quorum
     rows: list[tuple[str, str | Text]] = [
         ("Cluster", Text(visible(name))),
         ("Quorum", "-" if q is None else
          f"{'quorate' if q.quorate else 'NOT quorate'}, {q.votes} of {q.expected} votes"),
-        ("Nodes", f"{len(online)} online of {len(nodes)}"),
-        ("Guests", f"{sum(g.running for g in guests)} running of {len(guests)}"
-                   f", {sum(g.template for g in inventory.guests)} templates"),
-        ("CPU", f"{cpu_used:.1f} of {cores} cores"
-                + (f" ({fmt.percent(cpu_used / cores)})" if cores else "")),
-        ("Memory", f"{fmt.size(used.mem)} of {fmt.size(sum(n.maxmem for n in online))}"),
+        *_capacity_rows(inventory.nodes, inventory.guests),
     ]
     rows += storage_rows(inventory)
-    rows += [(visible(label), Text(visible(value))) for label, value in facts]
-    for node in nodes:
+    rows += [(f"{c.kind} {visible(c.name)}", Text(vsphere_text.cluster_summary(
+        c.vsphere, len(inventory.nodes_under(c.id))))) for c in inventory.containers
+        if c.vsphere is not None]
+    for node in inventory.nodes:
         if node.error and not node.online:
             rows.append((f"Node {visible(node.name)}",
                          Text(f"{node_state(node)}: {visible_lines(node.error)}",
@@ -287,8 +323,8 @@ class DetailPane(VerticalScroll):
         yield MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem")
         yield MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net")
 
-    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample],
-                  Sequence[tuple[str, str]]] = (None, None, None, [], ())
+    _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
+        None, None, None, [])
 
     def _styles(self) -> LabelStyles:
         return LabelStyles.from_variables(self.app.theme_variables)
@@ -298,12 +334,10 @@ class DetailPane(VerticalScroll):
         self.call_after_refresh(self._say_more)
 
     def show(self, ref: TreeRef | None, inventory: Inventory | None, reach: Reach | None,
-             samples: list[MetricSample], cluster_facts: Sequence[tuple[str, str]] = ()
-             ) -> None:
-        """Show `ref` from `inventory`; `reach` is how its cluster's polls go;
-        `cluster_facts` are the backend's own rows for the cluster pane."""
+             samples: list[MetricSample]) -> None:
+        """Show `ref` from `inventory`; `reach` is how its cluster's polls go."""
         moved = ref != self._shown[0]
-        self._shown = (ref, inventory, reach, samples, cluster_facts)
+        self._shown = (ref, inventory, reach, samples)
         facts = self.query_one("#facts", Static)
         width = facts.content_region.width or self.scrollable_content_region.width - 2
         charts = list(self.query(MetricChart))
@@ -316,7 +350,9 @@ class DetailPane(VerticalScroll):
         elif ref is None or inventory is None:
             shown = _note("waiting for the first poll…")
         elif ref.is_cluster:
-            shown = _table(cluster_rows(ref.cluster, inventory, reach, cluster_facts), width)
+            shown = _table(cluster_rows(ref.cluster, inventory, reach), width)
+        elif (container := inventory.container(ref.object_id)) is not None:
+            shown = _table(container_rows(container, inventory), width)
         elif isinstance(obj, Guest):
             shown = _table(guest_rows(obj, inventory, self._symbols, self._styles()), width)
         elif isinstance(obj, Node):

@@ -25,6 +25,7 @@ import (
 
 func main() {
 	listen := flag.String("l", "127.0.0.1:0", "address to listen on (loopback only)")
+	datacenters := flag.Int("dc", 1, "datacenters")
 	clusters := flag.Int("cluster", 1, "clusters per datacenter")
 	hosts := flag.Int("host", 3, "hosts per cluster")
 	standalone := flag.Int("standalone-host", 0, "standalone hosts per datacenter")
@@ -43,6 +44,7 @@ func main() {
 	}
 
 	model := simulator.VPX()
+	model.Datacenter = *datacenters
 	model.Cluster = *clusters
 	model.ClusterHost = *hosts
 	model.Host = *standalone
