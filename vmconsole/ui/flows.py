@@ -1,17 +1,20 @@
 """What each guest action does when chosen: read what its form needs, ask (a form or a
-confirmation), and hand the operation to the runner. Keys and palette entries both end
-here, through `GuestFlows.perform`."""
+confirmation), and hand the change to the runner (`vmconsole.operations`). Keys and
+palette entries both end here, through `GuestFlows.perform`; each action's flow is
+registered in `FLOWS` by the action's name."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
 from vmconsole.model import Snapshot
+from vmconsole.operations import OpRequest, Outcome
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
+from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.clone import CloneForm, CloneSource
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -21,10 +24,6 @@ from vmconsole.ui.modals.migrate import MigrateForm, MigrateRequest
 from vmconsole.ui.modals.shutdown import ShutdownForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm, SnapshotRequest
 from vmconsole.ui.modals.snapshots import SnapshotPanel
-from vmconsole.ui.operations import OpRequest, Outcome
-
-if TYPE_CHECKING:
-    from vmconsole.ui.operations_features import OperationsFeatures
 
 T = TypeVar("T")
 
@@ -32,7 +31,7 @@ T = TypeVar("T")
 class GuestFlows:
     """The flows of one selected guest."""
 
-    def __init__(self, app: OperationsFeatures, sel: Selection) -> None:
+    def __init__(self, app: ConsoleBase, sel: Selection) -> None:
         self.app, self.sel = app, sel
         self.runner = app.runner
         self.gid = sel.guest.id
@@ -53,10 +52,9 @@ class GuestFlows:
         key = f"{self.sel.cluster}:{self.gid}:{name}"
         if any(w.description == key and not w.is_finished for w in self.app.workers):
             return  # a key pressed twice: the first press is still reading or asking
-        flow = getattr(self, f"_{name}")
         # The name is what the user chose, the title of a notification if the flow fails.
-        self.app.run_worker(flow(title), name=title, group="flows", exit_on_error=False,
-                            description=key)
+        self.app.run_worker(FLOWS[name](self, title), name=title, group="flows",
+                            exit_on_error=False, description=key)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -81,7 +79,7 @@ class GuestFlows:
         return await self.runner.run(self._request(operation, description, parameters), call)
 
     async def confirm(self, title: str, question: str, warning: str = "",
-                       yes: str = "Yes") -> bool:
+                      yes: str = "Yes") -> bool:
         screen = ConfirmScreen(title, question, warning, yes)
         answer: bool = await self.app.push_screen_wait(screen)
         return answer
@@ -217,6 +215,23 @@ class GuestFlows:
             "ha-remove", title, f"Remove {guest_title(self.sel.guest)} from HA?",
             "The HA manager stops watching it: it is no longer restarted or recovered if "
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
+
+
+Flow = Callable[[GuestFlows, str], Coroutine[Any, Any, None]]
+# Each guest action's flow (actions.ACTIONS), by the action's name; given the title.
+FLOWS: dict[str, Flow] = {
+    "start": GuestFlows._start,
+    "shutdown": GuestFlows._shutdown,
+    "stop": GuestFlows._stop,
+    "reboot": GuestFlows._reboot,
+    "create": GuestFlows._create,
+    "template": GuestFlows._template,
+    "snapshots": GuestFlows._snapshots,
+    "clone": GuestFlows._clone,
+    "migrate": GuestFlows._migrate,
+    "ha": GuestFlows._ha,
+    "ha_remove": GuestFlows._ha_remove,
+}
 
 
 class SnapshotFlows:
