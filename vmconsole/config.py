@@ -98,6 +98,7 @@ class Config:
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     ascii: bool | None = None  # None: decide from the terminal
+    read_only_profiles: frozenset[str] = frozenset()  # profiles with read_only = true
 
     def clusters(self, profile: str | None) -> tuple[ClusterConfig, ...]:
         """The clusters of a profile; no profile at all means the demo cluster."""
@@ -108,6 +109,11 @@ class Config:
             known = ", ".join(sorted(self.profiles)) or "none"
             raise ConfigError(self.path, f"no profile '{name}' (profiles: {known})")
         return self.profiles[name]
+
+    def read_only(self, profile: str | None) -> bool:
+        """Does the profile (None: the default one) say `read_only = true`? Its console
+        then changes nothing, whatever the role (vmconsole.operations)."""
+        return (profile or self.default_profile) in self.read_only_profiles
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -366,11 +372,14 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
                          "expected Textual key names, comma-separated, such as \"m\", "
                          "\"ctrl+m\", \"question_mark\" or \"f1,down\"")
     profiles: dict[str, tuple[ClusterConfig, ...]] = {}
+    read_only: set[str] = set()
     for name, profile in r.get(data, "profiles", "", dict, {}).items():
         prefix = f"profiles.{name}"
         if not isinstance(profile, dict):
             raise r.fail(prefix, "expected a table with a [[...clusters]] list")
-        r.unknown(profile, {"clusters"}, prefix)
+        r.unknown(profile, {"clusters", "read_only"}, prefix)
+        if r.get(profile, "read_only", prefix, bool, False):
+            read_only.add(name)
         clusters = r.get(profile, "clusters", prefix, list, required=True)
         if not clusters:
             raise r.fail(f"{prefix}.clusters", "a profile needs at least one cluster")
@@ -398,4 +407,5 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
         theme=r.get(data, "theme", "", str),
         keys=dict(keys),
         ascii=r.get(data, "ascii", "", bool),
+        read_only_profiles=frozenset(read_only),
     )

@@ -168,3 +168,33 @@ def test_a_host_name_or_address_is_taken(tmp_path, monkeypatch, kind, host):
     path.write_text(CLUSTER_AT.format(kind=kind, host=host))
     [cluster] = load_config(path).profiles["a"]
     assert cluster.host == host
+
+
+def test_a_profile_may_be_read_only(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('default_profile = "watch"\n'
+                    '[profiles.watch]\nread_only = true\n'
+                    '[[profiles.watch.clusters]]\nkind = "sim"\nname = "lab"\n'
+                    '[[profiles.work.clusters]]\nkind = "sim"\nname = "lab"\n')
+    config = load_config(path)
+    assert config.read_only(None) and config.read_only("watch")
+    assert not config.read_only("work")
+
+
+def test_read_only_must_be_true_or_false(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[profiles.watch]\nread_only = "yes"\n'
+                    '[[profiles.watch.clusters]]\nkind = "sim"\nname = "lab"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.line, err.value.key) == (2, "profiles.watch.read_only")
+    assert "expected bool" in str(err.value)
+
+
+def test_the_console_and_the_server_take_read_only():
+    from vmconsole.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["console", "--read-only"]).read_only
+    assert parser.parse_args(["serve", "--read-only"]).read_only
+    assert not parser.parse_args(["demo"]).read_only

@@ -64,7 +64,7 @@ def log_to_file(path: Path) -> logging.Handler | None:
 
 
 def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | None = None,
-           ascii: bool | None = None) -> int:
+           ascii: bool | None = None, read_only: bool = False) -> int:
     from vmconsole.ui.app import VMConsoleApp
 
     use_ascii = ascii if ascii is not None else (
@@ -74,7 +74,8 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
     for loop in loops:
         loop.start()
     try:
-        app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii)
+        app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii,
+                           read_only=read_only)
         app.run()
     finally:
         for loop in loops:
