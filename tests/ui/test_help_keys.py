@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from textual.screen import Screen
 from textual.widgets import Input, OptionList
 
+from tests.frozen import FrozenConsole
 from vmconsole.backends.base import TaskStatus
 from vmconsole.session import Role, Session
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from vmconsole.ui.labels import theme_color
 from vmconsole.ui.plot import Series, line_chart
+from vmconsole.ui.styles import theme_color
 
 
 class MetricChart(Widget):

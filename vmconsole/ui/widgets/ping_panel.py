@@ -64,8 +64,8 @@ from vmconsole.monitor.ping.report import (
 )
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
-from vmconsole.ui.labels import LabelStyles, theme_color
 from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
+from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 _REFRESH_HZ = 5

@@ -14,7 +14,7 @@ from textual.widgets import RichLog, Static
 from vmconsole.backends.base import ClusterEvent
 from vmconsole.model import Inventory
 from vmconsole.text import visible_lines
-from vmconsole.ui.labels import LabelStyles
+from vmconsole.ui.styles import LabelStyles
 
 # Event kinds by how a student should read them; the rest are plain narration.
 _BAD_WORDS = ("lost", "fence", "fenced", "reset", "error", "no_quorum", "partition",
