@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vmconsole.paths import config_dir
 from vmconsole.strictmodes import UnsafeFile, check_private
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -121,8 +122,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit).expanduser()
     if env := os.environ.get("VMCONSOLE_CONFIG"):
         return Path(env).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
-    return Path(base) / "vmconsole" / "config.toml"
+    return config_dir() / "config.toml"
 
 
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
