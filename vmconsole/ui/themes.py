@@ -65,7 +65,7 @@ def theme_from_toml(text: str, origin: str) -> Theme:
 def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     themes: list[Theme] = []
     problems: list[str] = []
-    builtin = resources.files("vmconsole") / "themes"
+    builtin = resources.files("vmconsole.themes")
     sources: list[tuple[str, str]] = [
         (entry.name, entry.read_text(encoding="utf-8"))
         for entry in sorted(builtin.iterdir(), key=lambda e: e.name) if entry.name.endswith(".toml")
