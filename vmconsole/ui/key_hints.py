@@ -21,7 +21,13 @@ def keys_for(screen: Screen[Any], binding_id: str) -> str:
 
 
 def hint_line(screen: Screen[Any], items: Sequence[tuple[str, str]]) -> str:
-    """"n take  r roll back ...": each (binding id, what it does) with its key(s) now;
-    an item whose binding answers to no key is left out."""
-    return "  ".join(f"{keys} {what}" for binding_id, what in items
-                     if (keys := keys_for(screen, binding_id)))
+    """"n take  r roll back ...": each (binding ids, what they do) with their key(s)
+    now; ids are space-separated for a pair that reads as one ("[ ] speed"). An item
+    whose bindings answer to no key is left out."""
+    hints = []
+    for binding_ids, what in items:
+        keys = " ".join(k for binding_id in binding_ids.split()
+                        if (k := keys_for(screen, binding_id)))
+        if keys:
+            hints.append(f"{keys} {what}")
+    return "  ".join(hints)

@@ -27,8 +27,8 @@ _GOOD_WORDS = ("recovered", "started", "done", "restored", "quorate", "joined", 
 
 
 # The status line's key hints: (binding id, what it does), keys read from the keymap.
-TEACHING_KEYS = (("teach.pause", "pause"), ("teach.slower", "slower"),
-                 ("teach.faster", "faster"), ("teach.faults", "faults"))
+TEACHING_KEYS = (("teach.pause", "pause"), ("teach.slower teach.faster", "speed"),
+                 ("teach.faults", "faults"))
 
 
 def event_style(kind: str, styles: LabelStyles) -> Style:
