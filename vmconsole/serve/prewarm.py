@@ -14,7 +14,8 @@ import logging
 
 from textual.pilot import Pilot
 
-from vmconsole.backends import open_backend
+from vmconsole.backends.sim.backend import SimBackend
+from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.config import SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
@@ -33,8 +34,10 @@ async def _until_drawn(pilot: Pilot[object]) -> None:
 def warm() -> None:
     """Run the console once, headless, 80x24, on one poll of the demo cluster (no poll
     thread: the fork server must fork with no other thread); a failure only costs the
-    warm-up."""
-    loop = PollLoop(Poller(open_backend(SimCluster()), interval=1.0))
+    warm-up. The demo's clock stands still, as in the tests' frozen console: with a
+    running one, the first notification of a served console was not shown
+    (tests/serve/test_input_limits.py; the cause was not found)."""
+    loop = PollLoop(Poller(SimBackend(SimCluster(), clock=ManualClock()), interval=1.0))
     app = VMConsoleApp([loop])
     loop.latest = loop.poller.poll()
     app.post_message(ClusterPolled(loop.latest))
