@@ -10,11 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.frozen import FrozenConsole  # noqa: E402
 from vmconsole.backends.base import FaultKind  # noqa: E402
 from vmconsole.backends.sim.clock import RealClock  # noqa: E402
 from vmconsole.config import SimCluster  # noqa: E402
 from vmconsole.session import Role, Session  # noqa: E402
-from vmconsole.ui.frozen import FrozenConsole  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
 OUT = ROOT / "screenshots"

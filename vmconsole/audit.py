@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vmconsole.paths import state_dir
+
 SECRET_WORDS = ("password", "secret", "token", "key")
 
 
@@ -37,8 +39,7 @@ class AuditRecord:
 def default_audit_path() -> Path:
     if env := os.environ.get("VMCONSOLE_AUDIT_LOG"):
         return Path(env).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(base) / "vmconsole" / "audit.jsonl"
+    return state_dir() / "audit.jsonl"
 
 
 def _without_secrets(parameters: dict[str, object]) -> dict[str, object]:

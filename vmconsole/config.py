@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vmconsole.paths import config_dir
 from vmconsole.strictmodes import UnsafeFile, check_private
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -123,6 +124,7 @@ class Config:
     # What `C` gives a viewer: "refuse" (default: a console may show a root shell) or
     # "read-only" (its output, no keys sent).
     serial_console_viewers: str = "refuse"
+    read_only_profiles: frozenset[str] = frozenset()  # profiles with read_only = true
 
     def clusters(self, profile: str | None) -> tuple[ClusterConfig, ...]:
         """The clusters of a profile; no profile at all means the demo cluster."""
@@ -134,14 +136,18 @@ class Config:
             raise ConfigError(self.path, f"no profile '{name}' (profiles: {known})")
         return self.profiles[name]
 
+    def read_only(self, profile: str | None) -> bool:
+        """Does the profile (None: the default one) say `read_only = true`? Its console
+        then changes nothing, whatever the role (vmconsole.operations)."""
+        return (profile or self.default_profile) in self.read_only_profiles
+
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
         return Path(explicit).expanduser()
     if env := os.environ.get("VMCONSOLE_CONFIG"):
         return Path(env).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
-    return Path(base) / "vmconsole" / "config.toml"
+    return config_dir() / "config.toml"
 
 
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
@@ -435,11 +441,14 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
                          "expected Textual key names, comma-separated, such as \"m\", "
                          "\"ctrl+m\", \"question_mark\" or \"f1,down\"")
     profiles: dict[str, tuple[ClusterConfig, ...]] = {}
+    read_only: set[str] = set()
     for name, profile in r.get(data, "profiles", "", dict, {}).items():
         prefix = f"profiles.{name}"
         if not isinstance(profile, dict):
             raise r.fail(prefix, "expected a table with a [[...clusters]] list")
-        r.unknown(profile, {"clusters"}, prefix)
+        r.unknown(profile, {"clusters", "read_only"}, prefix)
+        if r.get(profile, "read_only", prefix, bool, False):
+            read_only.add(name)
         clusters = r.get(profile, "clusters", prefix, list, required=True)
         if not clusters:
             raise r.fail(f"{prefix}.clusters", "a profile needs at least one cluster")
@@ -468,4 +477,5 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
         keys=dict(keys),
         ascii=r.get(data, "ascii", "", bool),
         serial_console_viewers=viewers,
+        read_only_profiles=frozenset(read_only),
     )

@@ -18,6 +18,12 @@ class Role(StrEnum):
     def may_inject_faults(self) -> bool:
         return self is Role.ADMIN
 
+    def allows(self, needed: Role) -> bool:
+        """Does this role include `needed`? Each role has the rights of those above it
+        in this list: viewer < operator < admin."""
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
 
 @dataclass(frozen=True, slots=True)
 class Session:

@@ -19,9 +19,7 @@ from .conftest import PVE1
 TIMEOUT = 5.0
 
 
-async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent,
-                                                             monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the audit log goes there
+async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent):
     backend = open_libvirt(LibvirtCluster("kvm", (PVE1, refusing, silent), timeout=TIMEOUT))
     down, hung = refusing.split("/")[2], silent.split("/")[2]
     async with live_console(backend) as pilot:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 import socket
 
-import pytest
-
 from tests.ui_ops.helpers import detail_rows, live_console, wait_until
 from vmconsole.backends.proxmox import open_proxmox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -17,11 +15,6 @@ from .conftest import cluster_config
 
 MOMENT = r"\d\d:\d\d:\d\d \((\d+(\.\d)?s|\d+m \d\ds) ago\)"
 LATER = r"\d\d:\d\d:\d\d \(in .+\)"
-
-
-@pytest.fixture(autouse=True)
-def _own_state_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the audit log goes there
 
 
 def closed_port() -> int:

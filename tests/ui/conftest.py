@@ -4,8 +4,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.frozen import FrozenConsole
 from vmconsole.config import SimCluster
-from vmconsole.ui.frozen import FrozenConsole
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from vmconsole.model import Guest, GuestKind, GuestStatus
-from vmconsole.ui.labels import LabelStyles, guest_label
+from vmconsole.ui.labels import guest_label
+from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import ASCII, UNICODE, detect_ascii
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane

@@ -19,7 +19,8 @@ from vmconsole.model import (
     NodeHAState,
     NodeStatus,
 )
-from vmconsole.ui.labels import LabelStyles, guest_label, node_label
+from vmconsole.ui.labels import guest_label, node_label
+from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 

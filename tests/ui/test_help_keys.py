@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from textual.screen import Screen
 from textual.widgets import Input, OptionList
 
+from tests.frozen import FrozenConsole
 from vmconsole.backends.base import TaskStatus
 from vmconsole.session import Role, Session
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -247,7 +247,7 @@ async def detach_console(w: Walk, key: str) -> None:
     open: the live round trip is tests/proxmox/test_serial_console_ui.py's)."""
     await w.main_screen()
     w.app.push_screen(SerialConsoleScreen(w.c.backend, "lab", WEB1, "web1",
-                                          ConsoleMode.INTERACTIVE, w.app.write_audit))
+                                          ConsoleMode.INTERACTIVE, lambda *record: None))
     await w.until(lambda: w.on_top(SerialConsoleScreen) and any(
         "could not open" in str(t.content) for t in w.app.screen.query("#serial-title")),
         "the console's screen, saying why it is not open")

@@ -14,6 +14,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import DataTable, OptionList, Static
 
+from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, plain, poll, shown_text
 from vmconsole import cli
 from vmconsole.audit import AuditLog
@@ -21,7 +22,6 @@ from vmconsole.backends.sim.state import HAGroup, SimSnapshot
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.text import visible
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm

@@ -10,6 +10,7 @@ from textual.widgets import Input, Static
 
 from tests.ui_ops.helpers import act, on_guest
 from vmconsole.audit import AuditLog
+from vmconsole.config import Config
 from vmconsole.session import Role, Session
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.form import FormCheckbox
@@ -158,3 +159,19 @@ async def test_console_keys_are_never_typed_into_the_ping_address_box(console_fa
         await pilot.press("p")  # the console's key again: the clock runs
         await c.app.workers.wait_for_complete()
         assert c.backend.time_scale == 1.0 and box.value == "pf"
+
+
+async def test_the_panels_key_hints_follow_a_remapped_key(console_factory):
+    c = console_factory(config=Config(keys={"teach.pause": "P", "snapshots.take": "t",
+                                            "snapshots.delete": "D"}))
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await on_guest(pilot, c, "web1")
+        status = str(c.app.query_one("#teach-status", Static).render())
+        assert "P pause" in status and "p pause" not in status
+        await act(pilot, "S")
+        hint = str(c.app.screen.query_one("#snap-keys", Static).render())
+        assert hint == "t take  r roll back  D delete  c clone  esc close"
+        info = str(c.app.screen.query_one("#snap-info", Static).render())
+        assert info.endswith("or press t to take one")
+        await act(pilot, "t")  # the remapped key does what the hint says
+        assert type(c.app.screen).__name__ == "SnapshotCreateForm"

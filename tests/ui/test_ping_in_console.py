@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from tests.frozen import FrozenConsole
 from vmconsole.backends.base import MigrationMode
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
 from vmconsole.monitor.ping import ProbeKind
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 

@@ -10,10 +10,10 @@ import time
 from rich.console import Console
 from textual.widgets import OptionList, Static
 
+from tests.frozen import FrozenConsole
 from vmconsole.backends.base import MigrationMode
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel

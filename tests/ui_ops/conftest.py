@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.frozen import FrozenConsole
 from vmconsole.audit import AuditLog
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
-from vmconsole.ui.frozen import FrozenConsole
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static, Tree
 from textual.widgets._toast import Toast  # not exported; the toasts are what users read
 
+from tests.frozen import FrozenConsole
 from vmconsole.backends.base import Backend
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart

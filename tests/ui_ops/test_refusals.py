@@ -7,12 +7,12 @@ from textual.widgets import Button, Input, Static
 from tests.ui_ops.helpers import act, notes, on_guest, select, settle
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
+from vmconsole.operations import VIEWER_REFUSAL
 from vmconsole.session import Role
 from vmconsole.ui.guest_commands import entries
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.migrate import MigrateForm
-from vmconsole.ui.operations import VIEWER_REFUSAL
 
 WEB1 = "web1 (qemu/100 on pve1)"  # as the palette names it: name, id and node
 

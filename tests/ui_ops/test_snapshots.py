@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, on_guest, poll, settle
 from vmconsole.config import SimCluster
 from vmconsole.session import Role, Session
-from vmconsole.ui.frozen import FrozenConsole
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 

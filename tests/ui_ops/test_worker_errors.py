@@ -26,6 +26,14 @@ async def wait_for_error(pilot, rounds: int = 200) -> list[tuple[str, str]]:
     raise AssertionError("no error notification")
 
 
+async def run_command(pilot, title: str) -> None:
+    """Choose a palette entry by its title."""
+    await act(pilot, "ctrl+p")
+    await pilot.press(*title)
+    await pilot.pause(0.3)
+    await act(pilot, "enter")
+
+
 async def test_a_flow_whose_backend_call_raises_says_so_literally(console, monkeypatch,
                                                                    caplog):
     c = console()
@@ -50,20 +58,20 @@ async def test_an_app_worker_that_raises_a_bug_is_reported_with_its_type(console
                                                                          caplog):
     c = console(role=Role.ADMIN)
 
-    def broken(scale: float) -> None:
-        raise RuntimeError("clock [b]broken")
+    def broken() -> list[str]:
+        raise RuntimeError("summary [b]broken")
 
-    monkeypatch.setattr(c.backend, "set_time_scale", broken)
+    monkeypatch.setattr(c.backend, "scenario_summary", broken)
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
         with caplog.at_level(logging.ERROR):
-            await pilot.press("p")
+            await run_command(pilot, "Scenario summary")
             [(title, message)] = await wait_for_error(pilot)
-        assert (title, message) == ("Teaching: failed",
-                                    "internal error: RuntimeError: clock [b]broken")
+        assert (title, message) == ("Scenario summary: failed",
+                                    "internal error: RuntimeError: summary [b]broken")
         assert c.app.is_running
         [record] = [r for r in caplog.records if r.exc_info]
-        assert "Teaching" in record.getMessage()
+        assert "Scenario summary" in record.getMessage()
         assert record.exc_info[0] is RuntimeError
 
 
@@ -88,21 +96,21 @@ async def test_a_screens_worker_failure_reaches_the_app(console, audit, monkeypa
 async def test_the_log_line_lands_in_the_console_log_file(console, monkeypatch, tmp_path):
     c = console(role=Role.ADMIN)
 
-    def broken(scale: float) -> None:
-        raise RuntimeError("clock broken")
+    def broken() -> list[str]:
+        raise RuntimeError("summary broken")
 
-    monkeypatch.setattr(c.backend, "set_time_scale", broken)
+    monkeypatch.setattr(c.backend, "scenario_summary", broken)
     path = tmp_path / "state" / "vmconsole" / "console.log"
     handler = log_to_file(path)
     assert handler is not None
     try:
         async with c.app.run_test(size=(80, 24)) as pilot:
             await on_guest(pilot, c, "web1")
-            await pilot.press("p")
+            await run_command(pilot, "Scenario summary")
             await wait_for_error(pilot)
     finally:
         logging.getLogger("vmconsole").removeHandler(handler)
         handler.close()
     written = path.read_text()
-    assert "ERROR vmconsole.ui.base_app: background work 'Teaching'" in written
-    assert "RuntimeError: clock broken" in written  # the traceback, for a bug report
+    assert "ERROR vmconsole.ui.base_app: background work 'Scenario summary'" in written
+    assert "RuntimeError: summary broken" in written  # the traceback, for a bug report

@@ -26,13 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    """The user's directories in tmp_path, so no real config or theme is read."""
-    values = dict(os.environ)
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        values[var] = str(tmp_path / var.lower())
-    values.pop("VMCONSOLE_CONFIG", None)
-    return values
+def env() -> dict[str, str]:
+    """The environment of the suite's isolation fixture (tests/conftest.py): the user's
+    directories in tmp_path, so no real config or theme is read."""
+    return dict(os.environ)
 
 
 def vmconsole(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

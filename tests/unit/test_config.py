@@ -178,3 +178,33 @@ def test_a_viewer_is_refused_the_serial_console_unless_the_config_says_read_only
     assert load_config(path).serial_console_viewers == "refuse"
     path.write_text('serial_console_viewers = "read-only"\n')
     assert load_config(path).serial_console_viewers == "read-only"
+
+
+def test_a_profile_may_be_read_only(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('default_profile = "watch"\n'
+                    '[profiles.watch]\nread_only = true\n'
+                    '[[profiles.watch.clusters]]\nkind = "sim"\nname = "lab"\n'
+                    '[[profiles.work.clusters]]\nkind = "sim"\nname = "lab"\n')
+    config = load_config(path)
+    assert config.read_only(None) and config.read_only("watch")
+    assert not config.read_only("work")
+
+
+def test_read_only_must_be_true_or_false(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[profiles.watch]\nread_only = "yes"\n'
+                    '[[profiles.watch.clusters]]\nkind = "sim"\nname = "lab"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.line, err.value.key) == (2, "profiles.watch.read_only")
+    assert "expected bool" in str(err.value)
+
+
+def test_the_console_and_the_server_take_read_only():
+    from vmconsole.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["console", "--read-only"]).read_only
+    assert parser.parse_args(["serve", "--read-only"]).read_only
+    assert not parser.parse_args(["demo"]).read_only

@@ -67,7 +67,7 @@ def test_vms_are_guests_with_managed_object_ids(backend: VCenterBackend) -> None
 
 def test_figures_vcenter_does_not_report_are_absent_not_zero(
         backend: VCenterBackend) -> None:
-    from vmconsole.ui.labels import LabelStyles
+    from vmconsole.ui.styles import LabelStyles
     from vmconsole.ui.symbols import UNICODE
     from vmconsole.ui.widgets.detail_pane import guest_rows, node_rows
 

@@ -63,14 +63,11 @@ def _config(tmp_path: Path, pve: FakePveProcess, vc: Vcsim) -> Config:
 
 
 async def test_libvirt_proxmox_and_vcenter_in_one_tree(
-        fakepve: FakePveProcess, vcsim: Vcsim, tmp_path: Path,  # noqa: F811
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        fakepve: FakePveProcess, vcsim: Vcsim, tmp_path: Path) -> None:  # noqa: F811
     from vmconsole.ui.app import VMConsoleApp
     from vmconsole.ui.launch import open_loops
     from vmconsole.ui.widgets.cluster_tree import ClusterTree
 
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
     config = _config(tmp_path, fakepve, vcsim)
     loops = open_loops(config.clusters(None))
     for loop in loops:

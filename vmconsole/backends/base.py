@@ -148,9 +148,9 @@ class Task:
     target: str  # the guest id (or node name) acted on
     node: str
     user: str
-    started: float
+    started: float  # seconds since the epoch
     status: TaskStatus = TaskStatus.RUNNING
-    ended: float | None = None
+    ended: float | None = None  # seconds since the epoch, once done
     progress: float | None = None  # 0..1 while running, when the backend knows
     log: tuple[str, ...] = ()
     error: str | None = None
@@ -158,19 +158,22 @@ class Task:
 
     @property
     def duration(self) -> float | None:
+        """Seconds from start to end; None while running."""
         return None if self.ended is None else self.ended - self.started
 
 
 @dataclass(frozen=True, slots=True)
 class MetricSample:
-    time: float
-    cpu: float
-    mem: int
-    maxmem: int
-    net_in: float
-    net_out: float
-    disk_read: float = 0.0
-    disk_write: float = 0.0
+    """One point of an object's history, in the units of `model.Metrics`."""
+
+    time: float  # seconds since the epoch (the backend's clock)
+    cpu: float  # fraction of the object's CPUs, 0..1 (not percent)
+    mem: int  # bytes in use
+    maxmem: int  # bytes
+    net_in: float  # bytes per second
+    net_out: float  # bytes per second
+    disk_read: float = 0.0  # bytes per second
+    disk_write: float = 0.0  # bytes per second
 
 
 # --- the protocol -------------------------------------------------------------------
@@ -178,7 +181,14 @@ class MetricSample:
 
 @runtime_checkable
 class Backend(Protocol):
-    """One cluster connection. Every method may block; every one is thread-safe."""
+    """One cluster connection. Every method may block; every one is thread-safe.
+
+    Every call may raise `Unreachable` (no answer within the cluster's timeout) and
+    `AuthError` (credentials refused, or a permission missing: Proxmox's `Sys.Audit`,
+    `VM.PowerMgmt`...), besides what each lists. An operation returns its `Task` as soon
+    as the backend accepted it; its failure later shows in that task (`status`,
+    `error`), not as an exception. Ids are the model's: "qemu/100", "lxc/200", "vm-42".
+    """
 
     @property
     def name(self) -> str:
@@ -186,7 +196,9 @@ class Backend(Protocol):
         ...
 
     @property
-    def capabilities(self) -> Capabilities: ...
+    def capabilities(self) -> Capabilities:
+        """What the UI may offer for this backend (fixed for its lifetime)."""
+        ...
 
     @property
     def address(self) -> str:
@@ -194,54 +206,124 @@ class Backend(Protocol):
         ...
 
     def inventory(self) -> Inventory:
-        """Everything in the cluster, in one bulk call."""
+        """Everything in the cluster, in one bulk call: nodes, guests, storage, quorum,
+        with figures in `model.Metrics`' units (cpu a fraction, memory bytes, rates
+        bytes per second). A node that does not answer is in it, marked down with its
+        error; Unreachable only when the whole cluster does not answer."""
         ...
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
-        """Samples for one object over "hour", "day" or "week".
+        """Samples for one object over "hour", "day" or "week", oldest first, in
+        `MetricSample`'s units (Proxmox: its rrddata, one sample a minute for an hour).
 
-        Raises NotSupported where the poller's own ring buffers are the only history.
+        Raises NotSupported where the poller's own ring buffers are the only history,
+        NotFound for an unknown object.
         """
         ...
 
     def tasks(self) -> list[Task]:
-        """Running and recent tasks, newest last."""
+        """Running and recent tasks, newest last (times in seconds since the epoch)."""
         ...
 
-    def task(self, task_id: str) -> Task: ...
+    def task(self, task_id: str) -> Task:
+        """One task as it is now, with its log. Raises NotFound for an unknown id."""
+        ...
 
     # power
-    def start(self, guest_id: str) -> Task: ...
-    def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task: ...
-    def stop(self, guest_id: str) -> Task: ...
-    def reboot(self, guest_id: str) -> Task: ...
+    def start(self, guest_id: str) -> Task:
+        """Power the guest on. Raises NotFound; Conflict when it runs already, is
+        locked by another task, or a copy of it runs elsewhere (same disks)."""
+        ...
+
+    def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task:
+        """Ask the guest OS to shut down (ACPI or the guest agent), waiting up to
+        `timeout` seconds; the task fails if it is still running then. Raises
+        NotFound; Conflict when it is not running or is locked."""
+        ...
+
+    def stop(self, guest_id: str) -> Task:
+        """Cut the power at once. Raises NotFound; Conflict when it is not running."""
+        ...
+
+    def reboot(self, guest_id: str) -> Task:
+        """Ask the guest OS to restart. Raises NotFound; Conflict when not running."""
+        ...
 
     # templates and clones
     def next_vmid(self) -> int | None:
-        """The next free guest id, or None where guests have no numeric ids."""
+        """The next free guest id (Proxmox's `/cluster/nextid`), or None where guests
+        have no numeric ids."""
         ...
 
-    def clone(self, guest_id: str, spec: CloneSpec) -> Task: ...
-    def convert_to_template(self, guest_id: str) -> Task: ...
+    def clone(self, guest_id: str, spec: CloneSpec) -> Task:
+        """A new guest from a stopped guest, a template or a snapshot: new name, UUID
+        and MACs. Raises InvalidInput (per field: a name or id taken, a storage that
+        cannot hold it, a linked clone where the storage cannot), NotFound, Conflict
+        (the source is locked or running without a snapshot). A clone that fails
+        leaves no guest or disk behind."""
+        ...
+
+    def convert_to_template(self, guest_id: str) -> Task:
+        """Make a stopped guest a template (irreversible on Proxmox). Raises NotFound;
+        Conflict when it runs; NotSupported for a backend without templates."""
+        ...
 
     # snapshots
-    def snapshots(self, guest_id: str) -> list[Snapshot]: ...
+    def snapshots(self, guest_id: str) -> list[Snapshot]:
+        """The guest's snapshots, parents first, with "current" (the guest as it is)
+        where the backend lists it. Raises NotFound; NotSupported."""
+        ...
+
     def snapshot_create(
         self, guest_id: str, name: str, description: str = "", vmstate: bool = False
-    ) -> Task: ...
-    def snapshot_rollback(self, guest_id: str, name: str) -> Task: ...
-    def snapshot_delete(self, guest_id: str, name: str) -> Task: ...
+    ) -> Task:
+        """Take a snapshot; `vmstate` also saves a running VM's RAM. Raises
+        InvalidInput (a bad or taken name, per field), NotFound, Conflict (locked),
+        NotSupported (the guest's storage cannot)."""
+        ...
+
+    def snapshot_rollback(self, guest_id: str, name: str) -> Task:
+        """Return the guest to a snapshot; every later change is lost. Raises
+        NotFound (guest or snapshot), Conflict (locked)."""
+        ...
+
+    def snapshot_delete(self, guest_id: str, name: str) -> Task:
+        """Delete a snapshot (its children keep their state). Raises NotFound,
+        Conflict (locked)."""
+        ...
 
     # migration
-    def migration_targets(self, guest_id: str) -> list[MigrationTarget]: ...
+    def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
+        """Every other node, each with whether the guest may go there and if not why
+        (offline, not enough memory, local disks, a copy defined there). Raises
+        NotFound."""
+        ...
+
     def migrate(
         self, guest_id: str, node: str, mode: MigrationMode, with_local_disks: bool = False
-    ) -> Task: ...
+    ) -> Task:
+        """Move the guest to `node`: live (a running VM keeps running), offline (a
+        stopped guest) or restart (a running container). The task's `result` holds
+        what the backend measured (`downtime_ms`, milliseconds). Raises InvalidInput
+        (a target it may not go to, with the reason), NotFound, Conflict (locked),
+        NotSupported (a live migration the backend cannot do)."""
+        ...
 
     # high availability
-    def ha_set(self, guest_id: str, settings: HASettings) -> Task: ...
-    def ha_remove(self, guest_id: str) -> Task: ...
-    def ha_groups(self) -> list[str]: ...
+    def ha_set(self, guest_id: str, settings: HASettings) -> Task:
+        """Make the guest an HA resource, or change its settings (Proxmox's
+        `/cluster/ha/resources`, vSphere HA's restart priority). Raises InvalidInput
+        (an unknown group or node), NotFound, NotSupported."""
+        ...
+
+    def ha_remove(self, guest_id: str) -> Task:
+        """Stop managing the guest with the HA manager. Raises NotFound (the guest, or
+        not an HA resource), NotSupported."""
+        ...
+
+    def ha_groups(self) -> list[str]:
+        """The HA groups a guest may be put in (vSphere: the restart priorities)."""
+        ...
 
     def close(self) -> None:
         """Release connections; called when the console exits."""

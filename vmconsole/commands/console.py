@@ -16,6 +16,9 @@ def add_console_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theme", metavar="NAME", help="a built-in or user theme")
     parser.add_argument("--ascii", action="store_true", default=None,
                         help="plain ASCII symbols, for terminals without Unicode")
+    parser.add_argument("--read-only", action="store_true",
+                        help="change nothing: every operation is refused, whatever the "
+                        "role (a profile may say read_only = true)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +36,10 @@ def load_or_exit(args: argparse.Namespace) -> Config:
 
 
 def run_console(args: argparse.Namespace, config: Config,
-                clusters: tuple[ClusterConfig, ...]) -> int:
+                clusters: tuple[ClusterConfig, ...], read_only: bool) -> int:
     from vmconsole.ui.launch import launch
 
-    return launch(config, clusters, theme=args.theme, ascii=args.ascii)
+    return launch(config, clusters, theme=args.theme, ascii=args.ascii, read_only=read_only)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,4 +49,5 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"vmconsole: {visible_lines(exc)}", file=sys.stderr)
         return 2
-    return run_console(args, config, clusters)
+    return run_console(args, config, clusters,
+                       args.read_only or config.read_only(args.profile))

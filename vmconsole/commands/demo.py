@@ -36,4 +36,4 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_exit(args)
     cluster = SimCluster(nodes=args.nodes, guests=args.guests, seed=args.seed,
                          time_scale=args.speed, scenario=args.scenario)
-    return run_console(args, config, (cluster,))
+    return run_console(args, config, (cluster,), args.read_only)

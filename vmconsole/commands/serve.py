@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", metavar="PATH", help="config file")
     parser.add_argument("--profile", metavar="NAME", help="a profile from the config file")
     parser.add_argument("--theme", metavar="NAME", help="the consoles' theme")
+    parser.add_argument("--read-only", action="store_true",
+                        help="every console changes nothing, whatever its role (a profile "
+                        "may say read_only = true)")
     parser.add_argument("--max-sessions", type=int, default=30, metavar="N",
                         help="consoles at once; the next is refused (default 30)")
     parser.add_argument("--idle-timeout", type=float, default=0, metavar="SECONDS",
@@ -60,4 +63,5 @@ def run(args: argparse.Namespace) -> int:
     host_key = Path(args.host_key).expanduser() if args.host_key else default_host_key_path()
     keys = (Path(args.authorized_keys).expanduser() if args.authorized_keys
             else default_authorized_keys_path())
-    return serve(config, clusters, listen, host_key, keys, limits, theme=args.theme)
+    return serve(config, clusters, listen, host_key, keys, limits, theme=args.theme,
+                 read_only=args.read_only or config.read_only(args.profile))

@@ -110,9 +110,12 @@ class Link(Protocol):
 class PollHub:
     """Shares one poll loop and its backend among session processes."""
 
-    def __init__(self, loop: PollLoop, audit: AuditLog) -> None:
+    def __init__(self, loop: PollLoop, audit: AuditLog, read_only: bool = False) -> None:
+        """`read_only`: refuse every change, whatever the session's role (the console
+        refuses it first; this holds for a session process that does not)."""
         self.loop = loop
         self.audit = audit
+        self.read_only = read_only
         self._links: set[Link] = set()
         self._latest: bytes | None = None
         self._aloop: asyncio.AbstractEventLoop | None = None
@@ -178,6 +181,8 @@ class PollHub:
         when the role may not, NotSupported for what is no call, and the backend's
         errors as they are."""
         role = session.role
+        if self.read_only and method in OPERATE | ADMIN:
+            raise AuthError(f"{method}: this server is read-only")
         if method in ADMIN and not role.may_inject_faults():
             raise AuthError(f"{method} needs the admin role; you are {role}")
         if method in OPERATE and not role.may_operate():

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import asyncssh
 
+from vmconsole.paths import config_dir, state_dir
 from vmconsole.session import Role
 from vmconsole.strictmodes import check_not_writable_by_others, check_private
 
@@ -29,18 +30,12 @@ ROLE_OPTION = "VMCONSOLE_ROLE"
 USER_OPTION = "VMCONSOLE_USER"
 
 
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(base) / "vmconsole"
-
-
 def default_host_key_path() -> Path:
     return state_dir() / "ssh_host_ed25519_key"
 
 
 def default_authorized_keys_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
-    return Path(base) / "vmconsole" / "authorized_keys"
+    return config_dir() / "authorized_keys"
 
 
 def load_or_create_host_key(path: Path) -> asyncssh.SSHKey:

@@ -14,7 +14,12 @@ import logging
 
 from textual.pilot import Pilot
 
-from vmconsole.ui.frozen import FrozenConsole
+from vmconsole.backends.sim.backend import SimBackend
+from vmconsole.backends.sim.clock import ManualClock
+from vmconsole.config import SimCluster
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.ui.app import VMConsoleApp
+from vmconsole.ui.messages import ClusterPolled
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +32,21 @@ async def _until_drawn(pilot: Pilot[object]) -> None:
 
 
 def warm() -> None:
-    """Run the console once, headless, 80x24; a failure only costs the warm-up."""
-    console = FrozenConsole()
-    console.poll()
+    """Run the console once, headless, 80x24, on one poll of the demo cluster (no poll
+    thread: the fork server must fork with no other thread); a failure only costs the
+    warm-up. The demo's clock stands still, as in the tests' frozen console: with a
+    running one, the first notification of a served console was not shown
+    (tests/serve/test_input_limits.py; the cause was not found)."""
+    loop = PollLoop(Poller(SimBackend(SimCluster(), clock=ManualClock()), interval=1.0))
+    app = VMConsoleApp([loop])
+    loop.latest = loop.poller.poll()
+    app.post_message(ClusterPolled(loop.latest))
     try:
-        asyncio.run(console.app.run_async(headless=True, size=(80, 24),
-                                          auto_pilot=_until_drawn))
+        asyncio.run(app.run_async(headless=True, size=(80, 24), auto_pilot=_until_drawn))
     except Exception:
         log.exception("the fork server's warm-up failed; sessions start colder")
     finally:
-        console.backend.close()
+        loop.backend.close()
     gc.collect()
     gc.freeze()
 

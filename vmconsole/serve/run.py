@@ -39,7 +39,7 @@ def parse_listen(text: str) -> Listen:
 
 def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
           host_key_path: Path, authorized_keys: Path, limits: Limits,
-          theme: str | None = None) -> int:
+          theme: str | None = None, read_only: bool = False) -> int:
     if not authorized_keys.exists():
         print(f"vmconsole serve: no authorized keys at {authorized_keys}: put one public key "
               "per line there (roles: see docs/serve.md), or pass --authorized-keys",
@@ -58,7 +58,8 @@ def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
     for loop in loops:
         loop.start()
     try:
-        settings = ServeSettings(host_key, authorized_keys, config, limits, theme)
+        settings = ServeSettings(host_key, authorized_keys, config, limits, theme,
+                                 read_only=read_only)
         return asyncio.run(_serve(ConsoleServer(loops, settings), listen, host_key_path))
     finally:
         for loop in loops:

@@ -40,6 +40,7 @@ class ServeSettings:
     limits: Limits = field(default_factory=Limits)
     theme: str | None = None
     audit: AuditLog = field(default_factory=AuditLog)  # one log, one lock, every console
+    read_only: bool = False  # every console changes nothing (--read-only, the profile's)
 
 
 class ConsoleServer:
@@ -50,7 +51,8 @@ class ConsoleServer:
         self.loops = list(loops)
         self.settings = settings
         self.sessions: set[ConsoleSession] = set()
-        self._hubs = [PollHub(loop, settings.audit) for loop in self.loops]
+        self._hubs = [PollHub(loop, settings.audit, settings.read_only)
+                      for loop in self.loops]
         self._spawner = Spawner()
         self._calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="calls")
         self._listener: asyncssh.SSHAcceptor | None = None
@@ -163,7 +165,7 @@ class ConsoleServer:
         return Hello(session, term, dict(client_env), size,
                      tuple(hub.info() for hub in self.hubs), settings.config,
                      settings.audit.path, dict(os.environ), settings.theme,
-                     settings.limits.max_output_buffer, notices)
+                     settings.limits.max_output_buffer, notices, settings.read_only)
 
     async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]:
         return await self._spawner.spawn(hello)

@@ -53,6 +53,7 @@ class Hello:
     theme: str | None = None
     max_output_buffer: int = 4 * 1024 * 1024
     notices: tuple[str, ...] = field(default=())
+    read_only: bool = False  # the console changes nothing, whatever the role
 
 
 class PipeTerminal:
@@ -103,7 +104,8 @@ def make_app(hello: Hello, loops: list[RemoteLoop]) -> VMConsoleApp:
     config = hello.config
     ascii = config.ascii if config.ascii is not None else detect_ascii(env)
     app = VMConsoleApp(loops, config=config, session=hello.session, theme=hello.theme,
-                       ascii=ascii, audit=AuditLog(hello.audit_path))
+                       ascii=ascii, audit=AuditLog(hello.audit_path),
+                       read_only=hello.read_only)
     if constants.COLOR_SYSTEM == "auto":
         # Not the server's own terminal's colours (16 under a service manager): 256,
         # which every terminal a class uses shows.

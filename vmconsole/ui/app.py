@@ -66,8 +66,9 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, theme: str | None = None,
-                 ascii: bool = False, audit: AuditLog | None = None) -> None:
-        super().__init__(loops, config, session, ascii, audit)
+                 ascii: bool = False, audit: AuditLog | None = None,
+                 read_only: bool = False) -> None:
+        super().__init__(loops, config, session, ascii, audit, read_only)
         self._unsubscribe: list[object] = []
         self._theme_problems: list[str] = []
         self._requested_theme = theme or self.config.theme or DEFAULT_THEME
@@ -95,7 +96,8 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
 
     def on_mount(self) -> None:
         # The user name comes from an SSH client: made visible (the header shows it plain).
-        self.sub_title = f"{visible(self.session.user)} ({self.session.role})"
+        mode = ", read-only" if self.operations.read_only else ""
+        self.sub_title = f"{visible(self.session.user)} ({self.session.role}{mode})"
         loaded = load_themes()
         for theme in loaded.themes:
             self.register_theme(theme)

@@ -1,12 +1,13 @@
 """What every feature of the console shares: its clusters' poll loops, their latest
-results, the session, and the selection. Features are App subclasses over this base
-(Textual merges BINDINGS only along App/DOMNode classes, so a plain mixin would lose
-its keys); VMConsoleApp combines them."""
+results, the session, the change path (`operations`, `runner`) and the selection.
+Features are App subclasses over this base (Textual merges BINDINGS only along
+App/DOMNode classes, so a plain mixin would lose its keys); VMConsoleApp combines them."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import cached_property
 
 from textual.app import App
 from textual.notifications import SeverityLevel
@@ -15,10 +16,13 @@ from textual.widget import Widget
 from textual.worker import Worker
 
 from vmconsole.audit import AuditLog, AuditRecord
+from vmconsole.backends.base import Backend, BackendError, Task
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.operations import Operations
 from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.worker_errors import failure_text, reported_failure
@@ -37,7 +41,7 @@ class ConsoleBase(App[int]):
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
                  session: Session | None = None, ascii: bool = False,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, read_only: bool = False) -> None:
         super().__init__()
         self.loops: dict[str, PollLoop] = {loop.backend.name: loop for loop in loops}
         self.config = config or Config()
@@ -45,6 +49,8 @@ class ConsoleBase(App[int]):
         self.symbols = ASCII if ascii else UNICODE
         self.latest: dict[str, PollResult] = {}
         self.audit = audit or AuditLog()
+        self.operations = Operations(self.session, self.audit, self._backend, read_only,
+                                     self._watch_task)
 
     def get_default_screen(self) -> Screen:
         """The main screen, born with its breakpoint class: set later by the first
@@ -53,27 +59,36 @@ class ConsoleBase(App[int]):
         return Screen(id="_default",
                       classes="-short" if self.size.height < SHORT_SCREEN else "-tall")
 
-    def write_audit(self, cluster: str, target: str, operation: str, result: str,
-                    parameters: dict[str, object] | None = None,
-                    task_id: str | None = None) -> None:
-        """Append what this session did (or was refused) to the audit log. Called from a
-        worker thread, before the result is shown. A log that cannot be written is
-        said, not hidden, and does not undo what the backend already did. A task started is
-        watched by its cluster's poll loop, which audits its end."""
-        session = self.session
-        record = AuditRecord(
-            user=session.user, role=str(session.role), source=session.source,
-            cluster=cluster, target=target, operation=operation, result=result,
-            parameters=dict(parameters or {}), task_id=task_id)
-        try:
-            self.audit.append(record)
-            loop = self.loops.get(cluster)
-            if task_id and result == "started" and loop is not None:
-                loop.task_ends.watch(record, self.audit)  # its end is audited too
-        except OSError as exc:
-            log.error("audit log not written: %s", exc)
-            self.call_from_thread(self.notify, f"the audit log could not be written: {exc}",
-                                  title="Audit", severity="warning", timeout=10)
+    @cached_property
+    def runner(self) -> OperationRunner:
+        """Every change this console makes goes through here (`vmconsole.operations`)."""
+        return OperationRunner(self, self.operations, self._task_started, self._refresh)
+
+    def _backend(self, cluster: str) -> Backend:
+        loop = self.loops.get(cluster)
+        if loop is None:
+            raise BackendError(f"no cluster named {cluster}")
+        return loop.backend
+
+    def _watch_task(self, cluster: str, started: AuditRecord) -> None:
+        """A task's end is audited by its cluster's poll loop, which outlives any one
+        console (a served session may end while its migration runs)."""
+        loop = self.loops.get(cluster)
+        if loop is not None:
+            loop.task_ends.watch(started, self.audit)
+
+    def _task_started(self, cluster: str, task: Task) -> None:
+        self.show_task(cluster, task)
+        self._refresh(cluster)
+
+    def _refresh(self, cluster: str) -> None:
+        """Poll soon, so the tree shows the change."""
+        loop = self.loops.get(cluster)
+        if loop is not None:
+            loop.refresh_soon()
+
+    def show_task(self, cluster: str, task: Task) -> None:
+        """Show a task just started (the operations feature shows it in the task log)."""
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:

@@ -18,9 +18,9 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.model import Node, NodeHAState
+from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.operations import OpRequest
 from vmconsole.ui.operations_features import OperationsFeatures
 
 ENTER_WARNING = ("vCenter waits until no VM runs on the host: DRS moves them when it is "
@@ -42,7 +42,7 @@ class ExtraOperations(OperationsFeatures):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if not self.session.role.may_operate():
+        if not self.operations.allowed():  # a viewer, or a read-only console
             return
         selection = self.guest_selection()
         loop = self.loops.get(selection.cluster) if selection else None

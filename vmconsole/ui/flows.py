@@ -1,31 +1,32 @@
 """What each guest action does when chosen: read what its form needs, ask (a form or a
-confirmation), and hand the operation to the runner. Keys and palette entries both end
-here, through `GuestFlows.perform`.
+confirmation), and hand the change to the runner (`vmconsole.operations`). Keys and
+palette entries both end here, through `GuestFlows.perform`; each action's flow is
+registered in `FLOWS` by the action's name.
 
 Each form's module is imported when the form is first opened: none is on the first
 screen, and together they cost the console's start tens of milliseconds (issue 12)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
 from vmconsole.model import Snapshot
+from vmconsole.operations import OpRequest, Outcome
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
+from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.hardware_flow import edit_hardware
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.operations import OpRequest, Outcome
 from vmconsole.ui.screens.serial_console import open_serial_console
 
 if TYPE_CHECKING:
     from vmconsole.ui.modals.clone import CloneSource
     from vmconsole.ui.modals.migrate import MigrateRequest
     from vmconsole.ui.modals.snapshot_create import SnapshotRequest
-    from vmconsole.ui.operations_features import OperationsFeatures
 
 T = TypeVar("T")
 
@@ -33,7 +34,7 @@ T = TypeVar("T")
 class GuestFlows:
     """The flows of one selected guest."""
 
-    def __init__(self, app: OperationsFeatures, sel: Selection) -> None:
+    def __init__(self, app: ConsoleBase, sel: Selection) -> None:
         self.app, self.sel = app, sel
         self.runner = app.runner
         self.gid = sel.guest.id
@@ -54,10 +55,9 @@ class GuestFlows:
         key = f"{self.sel.cluster}:{self.gid}:{name}"
         if any(w.description == key and not w.is_finished for w in self.app.workers):
             return  # a key pressed twice: the first press is still reading or asking
-        flow = getattr(self, f"_{name}")
         # The name is what the user chose, the title of a notification if the flow fails.
-        self.app.run_worker(flow(title), name=title, group="flows", exit_on_error=False,
-                            description=key)
+        self.app.run_worker(FLOWS[name](self, title), name=title, group="flows",
+                            exit_on_error=False, description=key)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ class GuestFlows:
         return await self.runner.run(self._request(operation, description, parameters), call)
 
     async def confirm(self, title: str, question: str, warning: str = "",
-                       yes: str = "Yes") -> bool:
+                      yes: str = "Yes") -> bool:
         screen = ConfirmScreen(title, question, warning, yes)
         answer: bool = await self.app.push_screen_wait(screen)
         return answer
@@ -257,6 +257,25 @@ class GuestFlows:
 
     async def _console(self, title: str) -> None:
         open_serial_console(self.app, self.sel, title)
+
+
+Flow = Callable[[GuestFlows, str], Coroutine[Any, Any, None]]
+# Each guest action's flow (actions.ACTIONS), by the action's name; given the title.
+FLOWS: dict[str, Flow] = {
+    "start": GuestFlows._start,
+    "shutdown": GuestFlows._shutdown,
+    "stop": GuestFlows._stop,
+    "reboot": GuestFlows._reboot,
+    "create": GuestFlows._create,
+    "template": GuestFlows._template,
+    "snapshots": GuestFlows._snapshots,
+    "clone": GuestFlows._clone,
+    "migrate": GuestFlows._migrate,
+    "ha": GuestFlows._ha,
+    "ha_remove": GuestFlows._ha_remove,
+    "hardware": GuestFlows._hardware,
+    "console": GuestFlows._console,
+}
 
 
 class SnapshotFlows:

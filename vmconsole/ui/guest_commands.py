@@ -13,17 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
+from vmconsole.operations import Operations
 from vmconsole.text import visible
 from vmconsole.ui import actions
 from vmconsole.ui.labels import guest_title
 
-if TYPE_CHECKING:
-    from vmconsole.ui.operations_features import OperationsFeatures
+
+class GuestActions(Protocol):
+    """What the palette needs of the app: the selection, the change path (may this
+    console change anything?) and the action to run."""
+
+    @property
+    def operations(self) -> Operations: ...
+
+    def guest_selection(self) -> actions.Selection | None: ...
+
+    def action_guest(self, name: str) -> None: ...
 
 
 def highlighted(matcher: Matcher, title: Content) -> Content:
@@ -47,16 +57,16 @@ class PaletteEntry:
     command: Callable[[], None]
 
 
-def entries(app: OperationsFeatures) -> Iterator[PaletteEntry]:
+def entries(app: GuestActions) -> Iterator[PaletteEntry]:
     """The entries for the guest under the cursor: every action that applies to it,
-    but none that changes anything for a viewer."""
+    but none that changes anything for a viewer or on a read-only console."""
     selection = app.guest_selection()
     if selection is None:
         return
-    viewer = not app.session.role.may_operate()
+    looks_only = not app.operations.allowed()
     target = guest_title(selection.guest)
     for action, reason in actions.applicable(selection):
-        if viewer and action.changes:
+        if looks_only and action.changes:
             continue
         help_text = f"not now: {visible(reason, limit=None)}" if reason else action.help
         yield PaletteEntry(Content(f"{action.title}: {target}"), Content(help_text),
@@ -67,7 +77,7 @@ class GuestCommands(Provider):
     """The palette's source of `entries()`."""
 
     async def discover(self) -> Hits:
-        for entry in entries(cast("OperationsFeatures", self.app)):
+        for entry in entries(cast(GuestActions, self.app)):
             # `help` is declared a str but read through Content.from_markup, which
             # returns a Content as it is: the one way to show it without markup.
             yield DiscoveryHit(entry.title, entry.command, text=entry.title.plain,
@@ -75,7 +85,7 @@ class GuestCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for entry in entries(cast("OperationsFeatures", self.app)):
+        for entry in entries(cast(GuestActions, self.app)):
             score = matcher.match(entry.title.plain)
             if score > 0:
                 yield Hit(score, highlighted(matcher, entry.title), entry.command,

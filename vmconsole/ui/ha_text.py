@@ -4,8 +4,6 @@ made visible), coloured by phase; and, for the detail pane, what it means."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.style import Style
 from rich.text import Text
 
@@ -18,10 +16,8 @@ from vmconsole.model import (
     NodeHAState,
 )
 from vmconsole.text import visible
+from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import Symbols
-
-if TYPE_CHECKING:
-    from vmconsole.ui.labels import LabelStyles
 
 UNKNOWN_MEANING = "a state this console does not know, shown as the HA manager reports it"
 

@@ -7,11 +7,7 @@ relabelling is what a poll costs at 10,000 guests; moving figures live in the de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from rich.style import Style
 from rich.text import Text
-from textual.color import Color, ColorParseError
 
 from vmconsole.model import (
     Container,
@@ -24,46 +20,8 @@ from vmconsole.model import (
 )
 from vmconsole.text import visible
 from vmconsole.ui import ha_text
+from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import Symbols
-
-
-@dataclass(frozen=True, slots=True)
-class LabelStyles:
-    """Styles taken from the theme's variables, so labels follow the theme."""
-
-    ok: Style
-    bad: Style
-    warn: Style
-    muted: Style
-    accent: Style
-
-    @classmethod
-    def from_variables(cls, variables: dict[str, str]) -> LabelStyles:
-        def color(name: str, fallback: str) -> Style:
-            return Style(color=theme_color(variables, name, fallback))
-
-        return cls(
-            ok=color("success", "green"),
-            bad=color("error", "red"),
-            warn=color("warning", "yellow"),
-            muted=color("foreground-muted", "grey50"),
-            accent=color("accent", "cyan"),
-        )
-
-
-def theme_color(variables: dict[str, str], name: str, fallback: str) -> str:
-    """A theme variable as an opaque "#rrggbb" that rich and plotext can use: colours
-    with alpha (such as $foreground-muted) are blended over the background."""
-    value = variables.get(name)
-    if value is None:
-        return fallback
-    try:
-        color = Color.parse(value)
-        if color.a < 1:
-            color = Color.parse(variables.get("background", "#000000")).blend(color, color.a)
-    except ColorParseError:
-        return fallback
-    return color.hex6
 
 
 def guest_title(guest: Guest) -> str:

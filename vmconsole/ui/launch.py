@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from vmconsole.backends import open_backend
 from vmconsole.backends.base import BackendError
 from vmconsole.config import ClusterConfig, Config, SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.paths import state_dir
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.symbols import detect_ascii
 
@@ -43,8 +43,7 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
 
 
 def console_log_path() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(base) / "vmconsole" / "console.log"
+    return state_dir() / "console.log"
 
 
 def log_to_file(path: Path) -> logging.Handler | None:
@@ -64,7 +63,7 @@ def log_to_file(path: Path) -> logging.Handler | None:
 
 
 def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | None = None,
-           ascii: bool | None = None) -> int:
+           ascii: bool | None = None, read_only: bool = False) -> int:
     from vmconsole.ui.app import VMConsoleApp
 
     use_ascii = ascii if ascii is not None else (
@@ -74,7 +73,8 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
     for loop in loops:
         loop.start()
     try:
-        app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii)
+        app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii,
+                           read_only=read_only)
         app.run()
     finally:
         for loop in loops:

@@ -1,150 +1,103 @@
-"""The one place every cluster operation goes through.
-
-For each operation the runner checks the session's role, runs the blocking backend call
-in a thread worker, writes the audit record (before the user sees the result, so no
-confirmed operation is missing from the log), shows the task it started or the
-backend's own words for why not, and asks the poll loop for a prompt refresh so the
-tree shows the change.
-"""
+"""The console's side of the change path: `vmconsole.operations.Operations` checks,
+calls the backend and audits; the runner runs it in a thread worker (never on the event
+loop) and shows what came of it: the task started, what was done, or the backend's own
+words for why not. The app's other features hear of it through OperationStarted /
+OperationFailed (the ping monitor starts itself on a migration)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
+from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.worker import WorkerFailed
 
-from vmconsole.backends.base import Backend, BackendError, InvalidInput, Task
+from vmconsole.backends.base import Backend, Task
+from vmconsole.operations import Change, Operations, OpRequest, Outcome
 from vmconsole.ui.messages import OperationFailed, OperationStarted
 
-if TYPE_CHECKING:
-    from vmconsole.ui.operations_features import OperationsFeatures
-
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-VIEWER_REFUSAL = "your role is viewer: you may look but not change anything"
-
-
-@dataclass(frozen=True, slots=True)
-class OpRequest:
-    """One operation a user asked for, as the audit log records it."""
-
-    cluster: str
-    target: str  # the guest id acted on
-    operation: str  # "start", "clone", "migrate", ...
-    description: str  # for people: "Migrate web1 to pve2"
-    parameters: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What came of a request: the task it started, or why not (and, for a form, the
-    reason per field)."""
-
-    task: Task | None = None
-    message: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.task is not None
 
 
 class OperationRunner:
-    def __init__(self, app: OperationsFeatures) -> None:
-        self.app = app
+    """Runs `Operations` for one app. `started(cluster, task)` is told of every task
+    started (the app shows it in the task log and asks for a prompt poll); `done(cluster)`
+    of every change made at once."""
 
-    # --- the operation path -------------------------------------------------------------
+    def __init__(self, app: App[Any], operations: Operations,
+                 started: Callable[[str, Task], None],
+                 done: Callable[[str], None]) -> None:
+        self.app = app
+        self.operations = operations
+        self._started = started
+        self._done = done
 
     def permitted(self, request: OpRequest) -> bool:
-        """May this session operate? A refusal is audited, then shown."""
-        if self.app.session.role.may_operate():
+        """May this console make the change? Checked before a form opens; a refusal is
+        audited (in a thread), then shown."""
+        reason = self.operations.refusal(request)
+        if reason is None:
             return True
-        self.refuse(request, VIEWER_REFUSAL, "error")
+        self.refuse(request, reason, "error")
         return False
 
     def refuse(self, request: OpRequest, reason: str,
                severity: SeverityLevel = "warning") -> None:
-        """Refuse an operation: audit the refusal (in a thread), then show `reason`."""
-        self.app.run_worker(lambda: self._refuse(request, reason, severity), thread=True,
-                            group="audit", exit_on_error=False)
+        """Refuse a change for `reason`: audit the refusal (in a thread), then say it."""
+        def refuse() -> None:
+            outcome = self.operations.refuse(request, reason)
+            self.app.call_from_thread(self._tell, request, outcome, severity)
 
-    def _refuse(self, request: OpRequest, reason: str, severity: SeverityLevel) -> None:
-        self._audit(request, f"refused: {reason}", None)
-        self.app.call_from_thread(self.app.notify, reason, title=request.description,
-                                  severity=severity, timeout=8, markup=False)
+        self.app.run_worker(refuse, thread=True, group="audit", exit_on_error=False)
 
-    async def run(self, request: OpRequest, call: Callable[[Backend], Task]) -> Outcome:
-        """Run one operation in a thread worker and show what came of it."""
-        if not self.permitted(request):
-            return Outcome(message=VIEWER_REFUSAL)
-        worker = self.app.run_worker(lambda: self._execute(request, call), thread=True,
-                                     group="ops", exit_on_error=False,
+    async def run(self, request: OpRequest, call: Change) -> Outcome:
+        """Perform one change in a thread worker and show what came of it."""
+        worker = self.app.run_worker(lambda: self.operations.perform(request, call),
+                                     thread=True, group="ops", exit_on_error=False,
                                      name=request.description)
         try:
-            outcome = await worker.wait()
-        except WorkerFailed:  # _execute catches everything: a bug, which the app reports
+            outcome: Outcome = await worker.wait()
+        except WorkerFailed:  # perform catches a backend's errors: a bug, which the app reports
             outcome = Outcome(message="internal error (see the log)")
         self._show(request, outcome)
         return outcome
 
-    def _execute(self, request: OpRequest, call: Callable[[Backend], Task]) -> Outcome:
-        """In the worker thread: the backend call, then the audit record."""
-        try:
-            task = call(self._backend(request.cluster))
-        except InvalidInput as exc:
-            outcome = Outcome(message=exc.message, fields=exc.fields)
-        except BackendError as exc:
-            outcome = Outcome(message=exc.message)
-        except Exception as exc:  # a backend bug: say so, keep the console alive
-            log.exception("backend call %s failed", request.description)
-            outcome = Outcome(message=f"internal error in the backend: {exc}")
-        else:
-            outcome = Outcome(task=task)
-        result = "started" if outcome.ok else f"error: {outcome.message}"
-        self._audit(request, result, outcome.task.id if outcome.task else None)
-        return outcome
-
-    def _audit(self, request: OpRequest, result: str, task_id: str | None) -> None:
-        self.app.write_audit(request.cluster, request.target, request.operation, result,
-                             request.parameters, task_id)
+    def _tell(self, request: OpRequest, outcome: Outcome,
+              severity: SeverityLevel = "error") -> None:
+        if outcome.audit_error:
+            self.app.notify(outcome.audit_error, title="Audit", severity="warning",
+                            timeout=10)
+        if outcome.refused:
+            self.app.notify(outcome.message, title=request.description, severity=severity,
+                            timeout=8)
 
     def _show(self, request: OpRequest, outcome: Outcome) -> None:
-        """Tell the user, and the app's other features (the ping monitor starts itself
-        on a migration), through OperationStarted / OperationFailed."""
-        if outcome.task is None:
+        self._tell(request, outcome)
+        if outcome.refused:
+            return
+        if outcome.task is not None:
+            self.app.post_message(OperationStarted(request.cluster, request.description,
+                                                   outcome.task))
+            self.app.notify(f"task {outcome.task.id}",
+                            title=f"{request.description}: started")
+            self._started(request.cluster, outcome.task)
+        elif outcome.done:
+            self.app.notify(outcome.done, title=request.description, timeout=3)
+            self._done(request.cluster)
+        else:
             self.app.notify(outcome.message, title=f"{request.description}: refused",
                             severity="error", timeout=10)
             self.app.post_message(OperationFailed(request.cluster, request.description,
                                                   outcome.message))
-            return
-        self.app.post_message(OperationStarted(request.cluster, request.description,
-                                               outcome.task))
-        self.app.notify(f"task {outcome.task.id}", title=f"{request.description}: started")
-        self.app.show_task(request.cluster, outcome.task)
-        loop = self.app.loops.get(request.cluster)
-        if loop is not None:
-            loop.refresh_soon()
-
-    # --- reading what a form needs ------------------------------------------------------
 
     async def query(self, cluster: str, what: str, call: Callable[[Backend], T]) -> T | None:
         """A blocking read (next free id, migration targets...) in a thread worker; on
         failure None, and the app's worker handler shows the backend's message."""
-        worker = self.app.run_worker(lambda: call(self._backend(cluster)), thread=True,
-                                     group="queries", exit_on_error=False,
+        worker = self.app.run_worker(lambda: call(self.operations.backend(cluster)),
+                                     thread=True, group="queries", exit_on_error=False,
                                      name=f"reading {what}")
         try:
             return await worker.wait()
         except WorkerFailed:
             return None
-
-    def _backend(self, cluster: str) -> Backend:
-        loop = self.app.loops.get(cluster)
-        if loop is None:
-            raise BackendError(f"no cluster named {cluster}")
-        return loop.backend

@@ -1,10 +1,10 @@
 """The guest operations as a feature of the app: their keys (from the action registry),
-their palette entries for the selection (`GuestCommands`), the runner they go through,
-and the task log's detail view. VMConsoleApp combines this with the other features."""
+their palette entries for the selection (`GuestCommands`), and the task log's detail
+view; they go through the base's runner. VMConsoleApp combines this with the other features."""
 
 from __future__ import annotations
 
-from functools import cached_property, partial
+from functools import partial
 
 from textual import on
 from textual.app import App
@@ -15,17 +15,12 @@ from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.guest_commands import GuestCommands
-from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.widgets.task_log import TaskLog
 
 
 class OperationsFeatures(ConsoleBase):
     BINDINGS = actions.bindings()
     COMMANDS = App.COMMANDS | {GuestCommands}
-
-    @cached_property
-    def runner(self) -> OperationRunner:
-        return OperationRunner(self)
 
     def on_mount(self) -> None:
         self.query_one(TaskLog).target_name = self.guest_name

@@ -27,7 +27,7 @@ class ConsoleMode(StrEnum):
     READ_ONLY = "read-only"  # output only (a viewer, where the config allows it)
 
 
-# (cluster, target, operation, result, parameters): ConsoleBase.write_audit's first five
+# (cluster, target, operation, result, parameters): one audit record (Operations.record)
 AuditWriter = Callable[[str, str, str, str, dict[str, object]], None]
 
 

@@ -24,6 +24,8 @@ from vmconsole.backends.base import (
     SupportsTimeControl,
 )
 from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.operations import OpRequest
+from vmconsole.session import Role
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -93,28 +95,15 @@ class TeachingFeatures(ConsoleBase):
 
     # --- changes to the shared model: admin only, audited ----------------------------
 
-    @work(thread=True, exit_on_error=False, group="teaching", name="Teaching")
     def _teach(self, loop: PollLoop, target: str, operation: str,
                parameters: dict[str, object], change: Callable[[], str]) -> None:
-        """Run one teaching change in a worker: the role check (the clock and the faults
-        are shared by every console of a served class), the backend call, the audit
-        record, then the word to the user. `change` returns what it did, for people."""
-        cluster = loop.backend.name
-        role = self.session.role
-        if not role.may_inject_faults():
-            reason = f"{operation.replace('_', ' ')} needs the admin role; you are {role}"
-            self.write_audit(cluster, target, operation, f"refused: {reason}", parameters)
-            self.call_from_thread(self.notify, reason, title="Teaching", severity="error")
-            return
-        try:
-            what = change()
-        except BackendError as exc:
-            self.write_audit(cluster, target, operation, f"error: {exc.message}", parameters)
-            self.call_from_thread(self.notify, exc.message, title="Teaching", severity="error")
-            return
-        self.write_audit(cluster, target, operation, "done", parameters)
-        self.call_from_thread(self.notify, what, title="Teaching", timeout=3)
-        loop.refresh_soon()
+        """Make one teaching change on the change path (`vmconsole.operations`): admin
+        only, as the clock and the faults are shared by every console of a served class;
+        audited; `change` returns what it did, for people."""
+        request = OpRequest(loop.backend.name, target, operation, "Teaching", parameters,
+                            needs=Role.ADMIN)
+        self.run_worker(self.runner.run(request, lambda _backend: change()),
+                        group="teaching", exit_on_error=False, name="Teaching")
 
     def _set_scale(self, scale: float) -> None:
         loop = self.teachable()
@@ -156,8 +145,8 @@ class TeachingFeatures(ConsoleBase):
                         severity="warning")
             return
         node = ref.object_id.removeprefix("node/")
-        if not self.session.role.may_inject_faults():
-            self._teach(loop, node, "fault_injection", {}, lambda: "")  # refused, audited
+        request = OpRequest(ref.cluster, node, "fault_injection", "Teaching", needs=Role.ADMIN)
+        if not self.runner.permitted(request):  # refused (audited) before the menu opens
             return
         nodes = [n.name for n in result.inventory.nodes] if result.inventory else []
         from vmconsole.ui.screens.faults import FaultScreen  # a dialog: loaded when used
@@ -213,8 +202,8 @@ class TeachingFeatures(ConsoleBase):
             return
         backend = loop.backend
         # Changes to the cluster the class shares are offered only to whom may make them
-        # (an admin): a viewer is offered no operation; the readings stay for everyone.
-        admin = self.session.role.may_inject_faults()
+        # (an admin, on a console that is not read-only); the readings stay for everyone.
+        admin = self.operations.allowed(Role.ADMIN)
         if admin:
             for name, description in backend.scenarios():
                 yield SystemCommand(f"Scenario: {name}", description,

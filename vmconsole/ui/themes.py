@@ -4,7 +4,6 @@ skipped with a message, never fatal."""
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -13,6 +12,7 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from vmconsole.paths import data_dir
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -30,8 +30,7 @@ class ThemeLoad:
 
 
 def user_theme_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "vmconsole" / "themes"
+    return data_dir() / "themes"
 
 
 def theme_from_toml(text: str, origin: str) -> Theme:
@@ -68,7 +67,7 @@ def theme_from_toml(text: str, origin: str) -> Theme:
 def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     themes: list[Theme] = []
     problems: list[str] = []
-    builtin = resources.files("vmconsole") / "themes"
+    builtin = resources.files("vmconsole.themes")
     sources: list[tuple[str, str]] = [
         (entry.name, entry.read_text(encoding="utf-8"))
         for entry in sorted(builtin.iterdir(), key=lambda e: e.name) if entry.name.endswith(".toml")

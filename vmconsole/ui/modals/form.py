@@ -21,8 +21,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from vmconsole.backends.base import Task
+from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
-from vmconsole.ui.operations import Outcome
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]

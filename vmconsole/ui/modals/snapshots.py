@@ -21,12 +21,16 @@ from textual.widgets.tree import TreeNode
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest, Snapshot
 from vmconsole.text import visible
+from vmconsole.ui.key_hints import hint_line, keys_for
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 NOW = "\x00now"  # the tree node for the guest's present state
 REFRESH_SECONDS = 0.5
-KEYS_HINT = "n take  r roll back  x delete  c clone  Esc close"
+# The hint line under the tree: (binding id, what it does), its keys read from the keymap.
+KEYS_HINT = (("snapshots.take", "take"), ("snapshots.rollback", "roll back"),
+             ("snapshots.delete", "delete"), ("snapshots.clone", "clone"),
+             ("snapshots.close", "close"))
 
 
 class SnapshotOps(Protocol):
@@ -99,10 +103,11 @@ class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
             yield tree
             yield Static("", id="snap-busy")
             yield Static("", id="snap-info", markup=False)
-            yield Static(KEYS_HINT, id="snap-keys", markup=False)
+            yield Static("", id="snap-keys", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Tree).focus()
+        self.query_one("#snap-keys", Static).update(hint_line(self, KEYS_HINT))
         self.run_worker(self.reload(), group="snapshots", exclusive=True,
                         exit_on_error=False, name="Snapshots")
         self.set_interval(REFRESH_SECONDS, self._follow)
@@ -158,7 +163,8 @@ class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
         if snap is None:
             count = len(self.snapshots)
             info.update(f"{count} snapshot{'s' if count != 1 else ''}; choose one to roll "
-                        "back, delete or clone, or press n to take one")
+                        "back, delete or clone, or press "
+                        f"{keys_for(self, 'snapshots.take')} to take one")
             return
         ram = "with RAM state" if snap.vmstate else "disks only"
         parent = f"after {visible(snap.parent)}" if snap.parent else "first snapshot"

@@ -19,7 +19,7 @@ from textual.widgets import Static
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
-from vmconsole.ui.labels import LabelStyles
+from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.widgets.task_log import status_text
 
 # The task as last polled, and the backend's clock then (None: gone from the backend).

@@ -27,10 +27,10 @@ from textual.widgets import Static
 
 from vmconsole.backends.base import Backend, BackendError
 from vmconsole.backends.serial import ConsoleBusy
+from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.operations import OpRequest
 from vmconsole.ui.serial_session import AUDITED_AS, AuditWriter, ConsoleMode, ConsoleSession
 from vmconsole.ui.terminal import key_bytes
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from vmconsole.ui.actions import Selection
-    from vmconsole.ui.operations_features import OperationsFeatures
+    from vmconsole.ui.base_app import ConsoleBase
 
 DETACH_ID = "serial.detach"
 DETACH_KEY = "ctrl+right_square_bracket"
@@ -124,7 +124,7 @@ class SerialConsoleScreen(ModalScreen[None]):
 
     def __init__(self, backend: Backend, cluster: str, guest_id: str, guest_title: str,
                  mode: ConsoleMode, audit: AuditWriter) -> None:
-        """`audit` is the app's `write_audit`, passed in: it is called on plain threads,
+        """`audit` writes one audit record, passed in: it is called on plain threads,
         where Textual's `self.app` (a context variable) is not set."""
         super().__init__()
         self.backend, self.guest_title = backend, guest_title
@@ -221,14 +221,15 @@ class SerialConsoleScreen(ModalScreen[None]):
         self.session.detach()  # the app closing, or a served session dropped
 
 
-def open_serial_console(app: OperationsFeatures, sel: Selection, title: str) -> None:
+def open_serial_console(app: ConsoleBase, sel: Selection, title: str) -> None:
     """`C` on a running guest: its console, typed into by an operator or an admin; a
     viewer watches it read-only or is refused (audited), as the config's
-    `serial_console_viewers` says."""
+    `serial_console_viewers` says. A read-only console (`--read-only`) only watches."""
     guest = sel.guest
-    if app.session.role.may_operate():
+    operations = app.operations
+    if app.session.role.may_operate() and not operations.read_only:
         mode = ConsoleMode.INTERACTIVE
-    elif app.config.serial_console_viewers == "read-only":
+    elif app.session.role.may_operate() or app.config.serial_console_viewers == "read-only":
         mode = ConsoleMode.READ_ONLY
     else:
         app.runner.refuse(OpRequest(sel.cluster, guest.id, AUDITED_AS, title),
@@ -237,5 +238,10 @@ def open_serial_console(app: OperationsFeatures, sel: Selection, title: str) -> 
     loop = app.loops.get(sel.cluster)
     if loop is None:
         return
+
+    def audit(cluster: str, target: str, operation: str, result: str,
+              parameters: dict[str, object]) -> None:
+        operations.record(OpRequest(cluster, target, operation, title, parameters), result)
+
     app.push_screen(SerialConsoleScreen(loop.backend, sel.cluster, guest.id,
-                                        guest_title(guest), mode, app.write_audit))
+                                        guest_title(guest), mode, audit))

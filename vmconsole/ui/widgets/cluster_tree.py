@@ -29,13 +29,8 @@ from textual.widgets.tree import TreeNode
 from vmconsole.model import Guest, Inventory, Node
 from vmconsole.monitor.poller import PollResult
 from vmconsole.text import visible
-from vmconsole.ui.labels import (
-    LabelStyles,
-    cluster_label,
-    container_label,
-    guest_label,
-    node_label,
-)
+from vmconsole.ui.labels import cluster_label, container_label, guest_label, node_label
+from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import UNICODE, Symbols
 
 CLUSTER = "cluster"

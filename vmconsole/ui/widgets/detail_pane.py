@@ -20,8 +20,9 @@ from vmconsole.model import Container, Guest, Inventory, Node, NodeStatus, Stora
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
-from vmconsole.ui.labels import LabelStyles, node_state, theme_color
+from vmconsole.ui.labels import node_state
 from vmconsole.ui.plot import Series
+from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart

@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widget import Widget
 
-from vmconsole.ui.labels import theme_color
 from vmconsole.ui.plot import Series, line_chart
+from vmconsole.ui.styles import theme_color
 
 # How long a chart of a newly selected object waits for the keys to stop, in seconds:
 # drawing three charts with plotext took about a third of a cursor key's time, paid

@@ -58,7 +58,7 @@ from vmconsole.monitor.ping.report import (
 from vmconsole.monitor.ping.targets import ProbeError, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
-from vmconsole.ui.labels import LabelStyles, theme_color
+from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 # The probers (icmplib, namespaces) and the chart (plotext) are loaded on the first

@@ -20,7 +20,7 @@ from textual.widgets import DataTable
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
-from vmconsole.ui.labels import LabelStyles
+from vmconsole.ui.styles import LabelStyles
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
 #: The columns that show names, cut with an ellipsis when the screen is too narrow.

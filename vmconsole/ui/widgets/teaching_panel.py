@@ -14,7 +14,8 @@ from textual.widgets import RichLog, Static
 from vmconsole.backends.base import ClusterEvent
 from vmconsole.model import Inventory
 from vmconsole.text import visible_lines
-from vmconsole.ui.labels import LabelStyles
+from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.styles import LabelStyles
 
 # Event kinds by how a student should read them; the rest are plain narration.
 _BAD_WORDS = ("lost", "fence", "fenced", "reset", "error", "no_quorum", "partition",
@@ -23,6 +24,11 @@ _BAD_WORDS = ("lost", "fence", "fenced", "reset", "error", "no_quorum", "partiti
 # would otherwise fill the panel (the name is cut with an ellipsis).
 LINE_LIMIT = 400
 _GOOD_WORDS = ("recovered", "started", "done", "restored", "quorate", "joined", "finished")
+
+
+# The status line's key hints: (binding id, what it does), keys read from the keymap.
+TEACHING_KEYS = (("teach.pause", "pause"), ("teach.slower teach.faster", "speed"),
+                 ("teach.faults", "faults"))
 
 
 def event_style(kind: str, styles: LabelStyles) -> Style:
@@ -50,6 +56,7 @@ class TeachingPanel(Vertical):
     """
 
     _status = ""
+    _keys = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="teach-status")
@@ -60,7 +67,9 @@ class TeachingPanel(Vertical):
         if inventory is not None and inventory.quorum is not None:
             q = inventory.quorum
             parts.append(f"{'quorate' if q.quorate else 'NO QUORUM'} {q.votes}/{q.expected} votes")
-        parts.append("p pause  [ ] speed  f faults")
+        if not self._keys:  # once: the keymap is set before the first poll arrives
+            self._keys = hint_line(self.screen, TEACHING_KEYS)
+        parts.append(self._keys)
         text = " · ".join(parts)
         if text != self._status:
             self._status = text

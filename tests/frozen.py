@@ -1,5 +1,6 @@
 """A console on the simulator whose clock moves only when told to, polled on demand:
-what tests, the screenshot script and benchmarks need for repeatable screens."""
+what tests and the screenshot script need for repeatable screens. A test harness: kept
+out of the shipped package."""
 
 from __future__ import annotations
 

@@ -1,0 +1,29 @@
+"""Where vmconsole keeps the user's files: the XDG base directories, through
+platformdirs (https://specifications.freedesktop.org/basedir-spec/): the config file
+and the SSH server's authorized keys in the config directory, user themes in the data
+directory, the audit log, the console's log and the server's host key in the state
+directory. Read at each call, so an environment changed at run time (a test's) counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_config_path, user_data_path, user_state_path
+
+APP = "vmconsole"
+
+
+def config_dir() -> Path:
+    """`$XDG_CONFIG_HOME/vmconsole` (`~/.config/vmconsole`)."""
+    return user_config_path(APP)
+
+
+def data_dir() -> Path:
+    """`$XDG_DATA_HOME/vmconsole` (`~/.local/share/vmconsole`)."""
+    return user_data_path(APP)
+
+
+def state_dir() -> Path:
+    """`$XDG_STATE_HOME/vmconsole` (`~/.local/state/vmconsole`)."""
+    return user_state_path(APP)
