@@ -4,16 +4,31 @@ runner (role check, audit record, task log) as its own operation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from vmconsole.backends.base import Backend, NotSupported, Task
 from vmconsole.backends.hardware import GuestHardware, SupportsHardware
+from vmconsole.operations import Outcome
+from vmconsole.ui.actions import Selection
+from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.hardware import HardwareForm, Part
-from vmconsole.ui.operations import Outcome
 
-if TYPE_CHECKING:
-    from vmconsole.ui.flows import GuestFlows
+T = TypeVar("T")
+
+
+class GuestFlow(Protocol):
+    """What the form needs of the guest's flows (`ui.flows.GuestFlows`), named here so
+    that this module does not import the flows that import it."""
+
+    gid: str
+    sel: Selection
+    app: ConsoleBase
+
+    async def query(self, what: str, call: Callable[[Backend], T]) -> T | None: ...
+
+    async def run(self, operation: str, description: str, call: Callable[[Backend], Task],
+                  parameters: dict[str, object] | None = None) -> Outcome: ...
 
 
 def _hardware(backend: Backend) -> SupportsHardware:
@@ -40,7 +55,7 @@ def operation(gid: str, part: Part) -> tuple[str, Callable[[Backend], Task], dic
     return "link", lambda b: _hardware(b).set_link(gid, nic, up), {"nic": nic, "link_up": up}
 
 
-async def edit_hardware(flows: GuestFlows, title: str) -> None:
+async def edit_hardware(flows: GuestFlow, title: str) -> None:
     """Read the guest's hardware in a worker, then show the form until it is applied or
     cancelled."""
     gid = flows.gid
