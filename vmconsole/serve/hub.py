@@ -25,6 +25,7 @@ from vmconsole.backends.base import (
     SupportsClusterFacts,
     SupportsFaults,
     SupportsFaultTolerance,
+    SupportsGuestAddresses,
     SupportsHAAdmin,
     SupportsHostMaintenance,
     SupportsNodeAdmin,
@@ -54,6 +55,7 @@ PROTOCOLS: dict[str, type] = {
     "host_maintenance": SupportsHostMaintenance,
     "cluster_facts": SupportsClusterFacts,
     "template_to_vm": SupportsTemplateToVM,
+    "guest_addresses": SupportsGuestAddresses,
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -61,7 +63,7 @@ PROTOCOLS: dict[str, type] = {
 READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapshots",
                   "migration_targets", "ha_groups", "probe", "scenarios",
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
-                  "crs_plan", "fault_tolerance", "cluster_facts"})
+                  "crs_plan", "fault_tolerance", "cluster_facts", "guest_addresses"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})

@@ -127,6 +127,7 @@ _PROTOCOL_CALLS = {
     "host_maintenance": ("set_host_maintenance",),
     "cluster_facts": ("cluster_facts",),
     "template_to_vm": ("convert_to_vm",),
+    "guest_addresses": ("guest_addresses",),
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from vmconsole.backends.addresses import AddressBook
 from vmconsole.backends.base import (
+    AddressReading,
     Capabilities,
     CloneSpec,
     ClusterEvent,
@@ -10,16 +12,18 @@ from vmconsole.backends.base import (
     MetricSample,
     MigrationMode,
     MigrationTarget,
+    NotFound,
     NotSupported,
     Task,
 )
 from vmconsole.backends.libvirt import clone as clone_ops
 from vmconsole.backends.libvirt import marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
+from vmconsole.backends.libvirt.addresses import read_addresses
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
 from vmconsole.config import LibvirtCluster
-from vmconsole.model import Snapshot
+from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
@@ -34,6 +38,24 @@ class LibvirtBackend(ClusterCore):
     def __init__(self, cfg: LibvirtCluster) -> None:
         ensure_event_loop()
         super().__init__(cfg)
+        self.addresses = AddressBook(self._read_addresses, name=f"addresses-{cfg.name}")
+
+    def inventory(self) -> Inventory:
+        """The hosts' inventory (`ClusterCore.inventory`) with the addresses the address
+        sweep has read (agent, then DHCP lease, then ARP: `libvirt.addresses`)."""
+        return self.addresses.apply(super().inventory())
+
+    def guest_addresses(self, guest_id: str) -> AddressReading:
+        """The guest's addresses read now (SupportsGuestAddresses). NotFound for a guest
+        the last poll did not see."""
+        guest = self.last_inventory.guest(guest_id)
+        if guest is None:
+            raise NotFound(f"{guest_id} is not in {self.cfg.name}'s last poll")
+        return self.addresses.read_now(guest)
+
+    def _read_addresses(self, guest: Guest) -> tuple[tuple[GuestAddress, ...], str | None]:
+        _host, dom = self.locate(guest.id)
+        return read_addresses(dom)
 
     @property
     def name(self) -> str:
@@ -114,6 +136,10 @@ class LibvirtBackend(ClusterCore):
 
     def ha_remove(self, guest_id: str) -> Task:
         return marks.ha_remove(self, guest_id)
+
+    def close(self) -> None:
+        self.addresses.close()
+        super().close()
 
     def ha_groups(self) -> list[str]:
         groups = {g.ha.group for g in self.last_inventory.guests if g.ha and g.ha.group}
