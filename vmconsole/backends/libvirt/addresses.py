@@ -16,6 +16,11 @@ import libvirt
 from vmconsole.backends.libvirt.errors import libvirt_message
 from vmconsole.model import AddressSource, GuestAddress
 
+# libvirt waits up to 5 s for an agent's guest-sync, then 5 s for its answer
+# (QEMU_AGENT_WAIT_TIME, qemu_agent.c): a read may take that long and still be no fault
+# of the host's.
+AGENT_WAIT_S = 15.0
+
 SOURCES = (
     (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, AddressSource.AGENT),
     (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, AddressSource.LEASE),

@@ -19,7 +19,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.libvirt import clone as clone_ops
 from vmconsole.backends.libvirt import marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
-from vmconsole.backends.libvirt.addresses import read_addresses
+from vmconsole.backends.libvirt.addresses import AGENT_WAIT_S, read_addresses
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
 from vmconsole.config import LibvirtCluster
@@ -54,8 +54,11 @@ class LibvirtBackend(ClusterCore):
         return self.addresses.read_now(guest)
 
     def _read_addresses(self, guest: Guest) -> tuple[tuple[GuestAddress, ...], str | None]:
-        _host, dom = self.locate(guest.id)
-        return read_addresses(dom)
+        host, dom = self.locate(guest.id)
+        # Held like any call (no close under it), bounded beyond libvirt's own wait for
+        # an agent, so that a hung agent is the guest's note, never its host lost.
+        return host.call(lambda _c: read_addresses(dom), f"reading {guest.name}'s addresses",
+                         timeout=max(self.cfg.timeout, AGENT_WAIT_S))
 
     @property
     def name(self) -> str:
