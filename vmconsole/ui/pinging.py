@@ -35,7 +35,7 @@ from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.modals.address_picker import AddressPicker
-from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
@@ -109,6 +109,14 @@ class PingFeatures(ConsoleBase):
         self._addresses_asked: dict[tuple[str, str], float] = {}  # -> monotonic seconds
         self._address_timer: Timer | None = None
 
+    def _selected_guest(self) -> tuple[TreeRef, Guest] | None:
+        """The guest under the tree's cursor as of its cluster's last poll, with its ref."""
+        ref = self.selected
+        result = self.latest.get(ref.cluster) if ref else None
+        inventory = result.inventory if result else None
+        guest = inventory.guest(ref.object_id) if ref and inventory else None
+        return (ref, guest) if ref is not None and guest is not None else None
+
     # --- the selected guest's addresses -------------------------------------------------
 
     def addresses_on_select(self) -> None:
@@ -119,12 +127,12 @@ class PingFeatures(ConsoleBase):
         self._address_timer = self.set_timer(ADDRESS_ASK_DELAY_S, self._ask_addresses)
 
     def _ask_addresses(self) -> None:
-        ref = self.selected
-        result = self.latest.get(ref.cluster) if ref else None
-        guest = result.inventory.guest(ref.object_id) if ref and result and \
-            result.inventory else None
-        loop = self.loops.get(ref.cluster) if ref else None
-        if ref is None or guest is None or loop is None or guest.template or \
+        selected = self._selected_guest()
+        if selected is None:
+            return
+        ref, guest = selected
+        loop = self.loops.get(ref.cluster)
+        if loop is None or guest.template or \
                 not isinstance(loop.backend, SupportsGuestAddresses):
             return
         key, now = (ref.cluster, guest.id), time.monotonic()
@@ -146,14 +154,12 @@ class PingFeatures(ConsoleBase):
     def action_ping_pick(self) -> None:
         """Choose which address of the selected guest to ping (its running measurement,
         if any, ends for the new one)."""
-        ref = self.selected
-        result = self.latest.get(ref.cluster) if ref else None
-        guest = result.inventory.guest(ref.object_id) if ref and result and \
-            result.inventory else None
-        if ref is None or guest is None:
+        selected = self._selected_guest()
+        if selected is None:
             self.notify("Select a guest to choose which of its addresses to ping",
                         title="Ping", severity="warning")
             return
+        ref, guest = selected
         if isinstance(self.loops[ref.cluster].backend, SupportsProbe):
             self.notify(f"{guest.name}: a simulated guest is probed through the simulator",
                         title="Ping")
@@ -180,13 +186,11 @@ class PingFeatures(ConsoleBase):
         """Measure the selected guest (or chart its running measurement); with no guest
         selected, type an address. On the guest already charted, hide the panel."""
         panel = self.query_one(PingPanel)
-        ref = self.selected
-        result = self.latest.get(ref.cluster) if ref else None
-        guest = result.inventory.guest(ref.object_id) if ref and result and \
-            result.inventory else None
-        if guest is None or ref is None:
+        selected = self._selected_guest()
+        if selected is None:
             self.action_ping_address()
             return
+        ref, guest = selected
         running = panel.watches.running_on(ref.cluster, guest.id)
         if running is None:
             self._start_ping(ref.cluster, guest, why="ping")
