@@ -1,5 +1,6 @@
-"""`w` on a libvirt guest whose address the backend does not know (the test driver has
-no guest agent): refused by name, no measurement of probes that go nowhere."""
+"""`w` on a libvirt guest whose address the backend does not know (a stopped domain:
+no source reports one): refused by name with the reason, no measurement of probes that
+go nowhere."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ async def test_w_on_a_guest_with_no_address_is_refused(cluster, tmp_path):
     app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(100, 30)) as pilot:
-        guest = await show_guest(pilot, loop, "web1")
+        guest = await show_guest(pilot, loop, "idle1")
         assert guest.ip is None
         await act(pilot, "w")
         messages = [n.message for n in app._notifications]
-        assert any(m.startswith("web1: the backend reports no IP address: nothing to ping")
+        assert any(m.startswith("idle1: no IP address known (stopped): nothing to ping")
                    for m in messages), messages
         panel = app.query_one(PingPanel)
         assert panel.session is None and not panel.has_class("visible")

@@ -41,8 +41,11 @@ def test_classic_lab_guests(lab: SimBackend) -> None:
     # A running VM on local storage: the one whose live migration is refused.
     assert any(g.kind is GuestKind.VM and "local-lvm" in g.storages for g in running)
     assert all(g.id == f"{g.kind.value}/{g.vmid}" for g in guests)
+    # A running guest reports its address, as an agent would; a stopped one says why not.
     ips = [g.ip for g in guests if g.ip]
-    assert len(ips) == len(set(ips)) == len(guests) - len(templates)
+    assert len(ips) == len(set(ips)) == len(running)
+    assert all(g.addresses[0].source == "simulator" for g in running)
+    assert [g.address_note for g in stopped] == ["stopped"]
 
 
 def test_metrics_are_plausible_and_move(lab: SimBackend, clock: ManualClock) -> None:

@@ -194,6 +194,15 @@ async def ping_address(w: Walk, key: str) -> None:
     await w.press("escape")
 
 
+async def ping_pick(w: Walk, key: str) -> None:
+    """On a simulated guest the simulator answers probes: `i` says so (the picker itself
+    is tested on Proxmox guests in tests/ui/test_addresses.py)."""
+    await w.tree_on(WEB1)
+    await w.press(key)
+    await w.until(lambda: any("probed through the simulator" in n.message
+                              for n in w.app._notifications), "i's answer")
+
+
 async def faults(w: Walk, key: str) -> None:
     await w.tree_on("node/pve3")
     await w.press(key)
@@ -302,6 +311,7 @@ CHECKS: dict[str, Check] = {
     "app.previous_pane": previous_pane,
     "app.ping": ping,
     "app.ping_address": ping_address,
+    "app.ping_pick": ping_pick,
     "teach.panel": toggles("#teaching"),
     "teach.pause": sets_scale(1.0, 0.0),
     "teach.faster": sets_scale(1.0, 10.0),

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from vmconsole.model import HARequest, Inventory, RestartPriority, Snapshot
+from vmconsole.model import (
+    GuestAddress,
+    GuestStatus,
+    HARequest,
+    Inventory,
+    RestartPriority,
+    Snapshot,
+)
 
 # --- errors -------------------------------------------------------------------------
 
@@ -487,4 +494,28 @@ class SupportsTemplateToVM(Protocol):
 
     def convert_to_vm(self, guest_id: str, node: str) -> Task:
         """The template `guest_id` back to a VM, registered on host `node`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AddressReading:
+    """One guest's addresses as read at `taken_at` (epoch seconds); `note` says why
+    there are none ("stopped", "no guest agent configured", the backend's error)."""
+
+    guest_id: str
+    addresses: tuple[GuestAddress, ...]
+    note: str | None
+    taken_at: float
+    status: GuestStatus = GuestStatus.UNKNOWN  # the guest's status when read
+
+
+@runtime_checkable
+class SupportsGuestAddresses(Protocol):
+    """Guest addresses that cost a call per guest (a guest agent, a container's
+    interfaces, libvirt's interfaceAddresses): the inventory carries what a slow
+    background sweep found (`backends.addresses.AddressBook`); this reads one now."""
+
+    def guest_addresses(self, guest_id: str) -> AddressReading:
+        """Read the guest's addresses now (blocking, up to the backend's timeout); the
+        next inventory carries them. Raises NotFound for an unknown guest."""
         ...

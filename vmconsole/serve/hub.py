@@ -24,6 +24,7 @@ from vmconsole.backends.base import (
     SupportsBalancing,
     SupportsFaults,
     SupportsFaultTolerance,
+    SupportsGuestAddresses,
     SupportsHAAdmin,
     SupportsHostMaintenance,
     SupportsNodeAdmin,
@@ -55,6 +56,7 @@ PROTOCOLS: dict[str, type] = {
     "host_maintenance": SupportsHostMaintenance,
     "template_to_vm": SupportsTemplateToVM,
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
+    "guest_addresses": SupportsGuestAddresses,
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -62,7 +64,7 @@ PROTOCOLS: dict[str, type] = {
 READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapshots",
                   "migration_targets", "ha_groups", "probe", "scenarios",
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
-                  "crs_plan", "fault_tolerance"})
+                  "crs_plan", "fault_tolerance", "guest_addresses"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})

@@ -128,6 +128,7 @@ _PROTOCOL_CALLS = {
     "host_maintenance": ("set_host_maintenance",),
     "template_to_vm": ("convert_to_vm",),
     "serial_console": (),  # opened here, not called (_open_console_here)
+    "guest_addresses": ("guest_addresses",),
 }
 
 

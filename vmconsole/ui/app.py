@@ -198,6 +198,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
         self._show_selection()
+        self.addresses_on_select()
 
     def _show_selection(self) -> None:
         if not self.query(DetailPane):

@@ -11,21 +11,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 
-from vmconsole.backends.base import ClusterEvent, SupportsProbe, SupportsProbeNamespace, Task
-from vmconsole.model import Guest, GuestStatus, Inventory
+from vmconsole.backends.base import (
+    ClusterEvent,
+    NotFound,
+    SupportsGuestAddresses,
+    SupportsProbe,
+    SupportsProbeNamespace,
+    Task,
+)
+from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
 from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.messages import OperationStarted
-from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.modals.address_picker import AddressPicker
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
@@ -37,22 +47,34 @@ MARKED = {"migration_started", "stop_and_copy", "migration_done", "migration_fai
 STARTS_MONITOR = {"migration_started", "node_lost", "fence", "power_off", "network_cut"}
 # How long an automatically started session runs (simulated failovers take minutes).
 AUTO_DURATION = 900.0
+# The selected guest's addresses are asked for once the cursor has rested this long,
+# and for one guest at most once in ADDRESS_ASK_AGAIN_S (the background sweep does
+# the rest: backends/addresses.py).
+ADDRESS_ASK_DELAY_S = 0.5
+ADDRESS_ASK_AGAIN_S = 15.0
 
 
-def probe_target(loop: PollLoop, guest: Guest) -> ProbeTarget:
-    """How to probe a guest of this cluster; ProbeError when there is no way: a template
-    (it never runs: its probes would all be lost, a false outage), or a guest the backend
-    knows no address of where probes go by ICMP."""
+def probe_targets(loop: PollLoop, guest: Guest, only: str | None = None
+                  ) -> list[ProbeTarget]:
+    """How to probe a guest of this cluster: the simulator's own prober, else ICMP to
+    each of its IPv4 addresses in `probe_order` (the first that answers is probed), or
+    to `only`. ProbeError when there is no way: a template (it never runs: its probes
+    would all be lost, a false outage), or a guest with no address, saying why."""
     backend = loop.backend
     if guest.template:
         raise ProbeError(f"{guest.name}: a template does not run: nothing to ping")
     if isinstance(backend, SupportsProbe):
-        return ProbeTarget.sim(backend, guest.id, guest.name)
-    if not guest.ip:
-        raise ProbeError(f"{guest.name}: the backend reports no IP address: nothing to "
-                         "ping (W pings an address you type)")
+        return [ProbeTarget.sim(backend, guest.id, guest.name)]
+    usable = probe_order(guest.addresses)
+    candidates = [only] if only else [a.ip for a in usable if ":" not in a.ip]
+    if not candidates:
+        why = ("only IPv6 addresses, and ICMP probes are IPv4 only (W probes "
+               "[ADDRESS]:PORT by TCP)") if usable else (
+            f"no IP address known ({guest.address_note or 'none reported'}): nothing to "
+            "ping (W pings an address you type)")
+        raise ProbeError(f"{guest.name}: {why}")
     netns = backend.probe_netns if isinstance(backend, SupportsProbeNamespace) else None
-    return ProbeTarget.icmp(guest.ip, netns=netns, name=guest.name)
+    return [ProbeTarget.icmp(ip, netns=netns, name=f"{guest.name} {ip}") for ip in candidates]
 
 
 def guests_concerned(event: ClusterEvent, inventory: Inventory | None) -> list[str]:
@@ -78,19 +100,97 @@ class PingFeatures(ConsoleBase):
     BINDINGS = [
         Binding("w", "ping", "Ping", id="app.ping"),
         Binding("W", "ping_address", "Ping an address", show=False, id="app.ping_address"),
+        Binding("i", "ping_pick", "Ping another address of the guest", show=False,
+                id="app.ping_pick"),
     ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._addresses_asked: dict[tuple[str, str], float] = {}  # -> monotonic seconds
+        self._address_timer: Timer | None = None
+
+    def _selected_guest(self) -> tuple[TreeRef, Guest] | None:
+        """The guest under the tree's cursor as of its cluster's last poll, with its ref."""
+        ref = self.selected
+        result = self.latest.get(ref.cluster) if ref else None
+        inventory = result.inventory if result else None
+        guest = inventory.guest(ref.object_id) if ref and inventory else None
+        return (ref, guest) if ref is not None and guest is not None else None
+
+    # --- the selected guest's addresses -------------------------------------------------
+
+    def addresses_on_select(self) -> None:
+        """The selection moved: ask the backend for the selected guest's addresses once
+        the cursor rests (`ADDRESS_ASK_DELAY_S`), so holding `j` asks nothing."""
+        if self._address_timer is not None:
+            self._address_timer.stop()
+        self._address_timer = self.set_timer(ADDRESS_ASK_DELAY_S, self._ask_addresses)
+
+    def _ask_addresses(self) -> None:
+        selected = self._selected_guest()
+        if selected is None:
+            return
+        ref, guest = selected
+        loop = self.loops.get(ref.cluster)
+        if loop is None or guest.template or \
+                not isinstance(loop.backend, SupportsGuestAddresses):
+            return
+        key, now = (ref.cluster, guest.id), time.monotonic()
+        if now - self._addresses_asked.get(key, -ADDRESS_ASK_AGAIN_S) < ADDRESS_ASK_AGAIN_S:
+            return
+        self._addresses_asked[key] = now
+        self._read_addresses(loop, guest.id)
+
+    @work(thread=True, group="addresses", exit_on_error=False, name="Guest addresses")
+    def _read_addresses(self, loop: PollLoop, guest_id: str) -> None:
+        backend = loop.backend
+        assert isinstance(backend, SupportsGuestAddresses)
+        try:
+            backend.guest_addresses(guest_id)
+        except NotFound:
+            return  # gone since the last poll: the next poll says so
+        loop.refresh_soon()  # the next poll carries the reading
+
+    def action_ping_pick(self) -> None:
+        """Choose which address of the selected guest to ping (its running measurement,
+        if any, ends for the new one)."""
+        selected = self._selected_guest()
+        if selected is None:
+            self.notify("Select a guest to choose which of its addresses to ping",
+                        title="Ping", severity="warning")
+            return
+        ref, guest = selected
+        if isinstance(self.loops[ref.cluster].backend, SupportsProbe):
+            self.notify(f"{guest.name}: a simulated guest is probed through the simulator",
+                        title="Ping")
+            return
+        if not guest.addresses:
+            self.notify(f"{guest.name}: no IP address known "
+                        f"({guest.address_note or 'none reported'})",
+                        title="Ping", severity="warning")
+            return
+        running = self.query_one(PingPanel).watches.running_on(ref.cluster, guest.id)
+        session = running.session if running is not None else None
+        current = session.target.address if session is not None else None
+
+        def chosen(ip: str | None) -> None:
+            if ip is None or ip == current:
+                return
+            if running is not None:
+                running.end(f"another address was chosen: {ip}")
+            self._start_ping(ref.cluster, guest, why="ping", only=ip)
+
+        self.push_screen(AddressPicker(guest.name, guest.addresses, current), chosen)
 
     def action_ping(self) -> None:
         """Measure the selected guest (or chart its running measurement); with no guest
         selected, type an address. On the guest already charted, hide the panel."""
         panel = self.query_one(PingPanel)
-        ref = self.selected
-        result = self.latest.get(ref.cluster) if ref else None
-        guest = result.inventory.guest(ref.object_id) if ref and result and \
-            result.inventory else None
-        if guest is None or ref is None:
+        selected = self._selected_guest()
+        if selected is None:
             self.action_ping_address()
             return
+        ref, guest = selected
         running = panel.watches.running_on(ref.cluster, guest.id)
         if running is None:
             self._start_ping(ref.cluster, guest, why="ping")
@@ -106,6 +206,8 @@ class PingFeatures(ConsoleBase):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Ping an address", "Probe any address: ADDRESS by ICMP, "
                             "ADDRESS:PORT by TCP", self.action_ping_address)
+        yield SystemCommand("Ping another address of the guest", "Choose which of the "
+                            "selected guest's addresses to ping (i)", self.action_ping_pick)
 
     def show_ping(self, show: bool) -> None:
         """Show or hide the ping panel; its column knows, for the short-screen layout."""
@@ -120,10 +222,11 @@ class PingFeatures(ConsoleBase):
         self.query_one(PingPanel).edit_address()
 
     def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None,
-                    why: str = "ping", task: str | None = None) -> Watch | None:
+                    why: str = "ping", task: str | None = None, only: str | None = None
+                    ) -> Watch | None:
         panel = self.query_one(PingPanel)
         try:
-            target = probe_target(self.loops[cluster], guest)
+            target = probe_targets(self.loops[cluster], guest, only)
         except ProbeError as exc:
             self.notify(str(exc), title="Ping", severity="warning")
             return None

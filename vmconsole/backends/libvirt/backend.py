@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
+from vmconsole.backends.addresses import AddressBook
 from vmconsole.backends.base import (
+    AddressReading,
     Capabilities,
     CloneSpec,
     ClusterEvent,
@@ -12,6 +14,7 @@ from vmconsole.backends.base import (
     MetricSample,
     MigrationMode,
     MigrationTarget,
+    NotFound,
     NotSupported,
     Task,
 )
@@ -19,11 +22,12 @@ from vmconsole.backends.hardware import GuestHardware
 from vmconsole.backends.libvirt import clone as clone_ops
 from vmconsole.backends.libvirt import console, hamanager, hardware, marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
+from vmconsole.backends.libvirt.addresses import AGENT_WAIT_S, read_addresses
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream
 from vmconsole.config import LibvirtCluster
-from vmconsole.model import Inventory, Snapshot
+from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
@@ -41,12 +45,31 @@ class LibvirtBackend(ClusterCore):
         super().__init__(cfg)
         path = hamanager.status_path(cfg)
         self.ha_view = hamanager.ManagerView(path, self.log) if path is not None else None
+        self.addresses = AddressBook(self._read_addresses, name=f"addresses-{cfg.name}")
+
 
     def inventory(self) -> Inventory:
-        """The cluster as its hosts say it, with its HA manager's view over it (when the
-        cluster has an `ha` table: backends/libvirt/hamanager.py)."""
-        inv = super().inventory()
+        """The hosts' inventory (`ClusterCore.inventory`) with the addresses the address
+        sweep has read (agent, then DHCP lease, then ARP: `libvirt.addresses`) and, when
+        the cluster has an `ha` table, its HA manager's view over it
+        (backends/libvirt/hamanager.py)."""
+        inv = self.addresses.apply(super().inventory())
         return inv if self.ha_view is None else self.ha_view.overlay(inv, time.time())
+
+    def guest_addresses(self, guest_id: str) -> AddressReading:
+        """The guest's addresses read now (SupportsGuestAddresses). NotFound for a guest
+        the last poll did not see."""
+        guest = self.last_inventory.guest(guest_id)
+        if guest is None:
+            raise NotFound(f"{guest_id} is not in {self.cfg.name}'s last poll")
+        return self.addresses.read_now(guest)
+
+    def _read_addresses(self, guest: Guest) -> tuple[tuple[GuestAddress, ...], str | None]:
+        host, dom = self.locate(guest.id)
+        # Held like any call (no close under it), bounded beyond libvirt's own wait for
+        # an agent, so that a hung agent is the guest's note, never its host lost.
+        return host.call(lambda _c: read_addresses(dom), f"reading {guest.name}'s addresses",
+                         timeout=max(self.cfg.timeout, AGENT_WAIT_S))
 
     @property
     def name(self) -> str:
@@ -147,6 +170,10 @@ class LibvirtBackend(ClusterCore):
 
     def set_link(self, guest_id: str, nic: str, up: bool) -> Task:
         return hardware.set_link(self, guest_id, nic, up)
+
+    def close(self) -> None:
+        self.addresses.close()
+        super().close()
 
     def ha_groups(self) -> list[str]:
         groups = {g.ha.group for g in self.last_inventory.guests if g.ha and g.ha.group}

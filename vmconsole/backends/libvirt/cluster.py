@@ -35,7 +35,9 @@ from vmconsole.backends.libvirt.tasks import TaskBook
 from vmconsole.backends.libvirt.uptime import domain_uptime, run_dir
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import (
+    AddressSource,
     Guest,
+    GuestAddress,
     GuestKind,
     GuestStatus,
     HAConfig,
@@ -349,7 +351,7 @@ class ClusterCore:
         maxcpu, maxmem = (last[0].maxcpu, last[0].maxmem) if last else (0, 0)
         rows = [Row(Guest(id=g.id, name=g.name, kind=g.kind, node=host.name,
                           status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
-                          maxmem=g.maxmem, maxdisk=g.maxdisk, ip=g.ip, ha=g.ha,
+                          maxmem=g.maxmem, maxdisk=g.maxdisk, addresses=g.addresses, ha=g.ha,
                           storages=g.storages)) for g in (last[1] if last else [])]
         status = {HostState.ACTIVE: NodeStatus.UNKNOWN, HostState.LOST: NodeStatus.OFFLINE,
                   HostState.CONNECTING: NodeStatus.CONNECTING}[host.state]
@@ -397,7 +399,9 @@ class ClusterCore:
                 kind=GuestKind.CT if host.containers else GuestKind.VM, node=host.name,
                 status=status, template=desc.meta.template, maxcpu=desc.vcpus,
                 maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
-                metrics=metrics, ip=desc.meta.ip, storages=entry.storages,
+                metrics=metrics, storages=entry.storages,
+                addresses=(GuestAddress(desc.meta.ip, AddressSource.METADATA),)
+                if desc.meta.ip else (),
                 uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                       ha.max_restart, ha.max_relocate,

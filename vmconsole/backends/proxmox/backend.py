@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from vmconsole.backends.addresses import AddressBook
 from vmconsole.backends.base import (
+    AddressReading,
     AuthError,
     Capabilities,
     CloneSpec,
@@ -30,6 +32,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.proxmox import ha, hardware
+from vmconsole.backends.proxmox.addresses import read_addresses
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
 from vmconsole.backends.proxmox.inventory import (
@@ -91,6 +94,8 @@ class ProxmoxBackend(TrackedTasks):
         self._last: Inventory | None = None
         self._local_tasks = itertools.count(1)
         self._refused: set[str] = set()
+        self._addresses = AddressBook(lambda guest: read_addresses(self.conn.call, guest),
+                                      name=f"addresses-{cfg.name}")
         if self.conn.insecure:
             self._journal.add("insecure_tls", f"{cfg.name}: TLS verification is OFF "
                               "(verify_ssl = false): the API's identity is not checked. Set "
@@ -138,9 +143,19 @@ class ProxmoxBackend(TrackedTasks):
             self.cfg.name, time.time(), resources, status,
             ha_view(ha_status, ha_resources, ha_manager if isinstance(ha_manager, dict)
                     else None), self._rates)
+        inventory = self._addresses.apply(inventory)
         self._note_changes(self._last, inventory)
         self._last = inventory
         return inventory
+
+    def guest_addresses(self, guest_id: str) -> AddressReading:
+        """The guest's addresses read now (SupportsGuestAddresses): its config, then its
+        agent or container interfaces (`proxmox.addresses`). NotFound for a guest the
+        last poll did not see."""
+        guest = self._last.guest(guest_id) if self._last is not None else None
+        if guest is None:
+            raise NotFound(f"{guest_id} is not in {self.cfg.name}'s last poll")
+        return self._addresses.read_now(guest)
 
     def _audited(self, path: str, what: str) -> list[Any]:
         """A listing that needs Sys.Audit on /. Without it the tree still shows what
@@ -318,6 +333,7 @@ class ProxmoxBackend(TrackedTasks):
         return self.version() >= (9, 0)
 
     def close(self) -> None:
+        self._addresses.close()
         self._tracker.close()
         self.conn.close()
 

@@ -21,7 +21,9 @@ from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.membership import quorum_by_node, view
 from vmconsole.backends.sim.state import GiB, SimGuest, SimNode
 from vmconsole.model import (
+    AddressSource,
     Guest,
+    GuestAddress,
     GuestStatus,
     HAConfig,
     HARequest,
@@ -65,6 +67,21 @@ def verbose_ha_state(request: HARequest, state: HAState, status: GuestStatus) ->
         if request in (HARequest.STOPPED, HARequest.DISABLED):
             return HAState.STOPPING
     return state
+
+
+def _addresses(guest: SimGuest, status: GuestStatus
+               ) -> tuple[tuple[GuestAddress, ...], str | None]:
+    """(addresses, why none) as a real cluster would report them: only a running guest
+    reports its address (through its agent, or its container's interfaces)."""
+    if guest.template:
+        return (), "a template does not run"
+    if status is GuestStatus.UNKNOWN:
+        return (), "its node cannot be reached"
+    if status is not GuestStatus.RUNNING:
+        return (), "stopped"
+    if guest.ip is None:
+        return (), "the simulator gave it no address"
+    return (GuestAddress(guest.ip, AddressSource.SIMULATOR, "eth0", mac=guest.mac),), None
 
 
 def _ha_config(guest: SimGuest, status: GuestStatus) -> HAConfig | None:
@@ -150,8 +167,8 @@ class InventoryBuilder:
         maxdisk = g.disk_bytes
         guest = Guest(
             g.id, g.name, g.kind, g.node, status, g.vmid, g.template, g.maxcpu, g.maxmem,
-            maxdisk, int(maxdisk * g.disk_used_fraction), metrics, uptime, g.ip,
-            _ha_config(g, status), g.lock, g.tags, g.storages,
+            maxdisk, int(maxdisk * g.disk_used_fraction), metrics, uptime,
+            *_addresses(g, status), _ha_config(g, status), g.lock, g.tags, g.storages,
         )
         return valid_until, guest, figures
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from pyVmomi import vim
 
+from vmconsole.backends.vcenter import addresses
 from vmconsole.backends.vcenter.properties import ObjectProps
 from vmconsole.model import (
     Container,
@@ -49,8 +50,8 @@ PATHS: dict[type, tuple[str, ...]] = {
     vim.VirtualMachine: (
         "name", "runtime.host", "runtime.powerState", "runtime.connectionState",
         "config.template", "config.hardware.numCPU", "config.hardware.memoryMB",
-        "summary.quickStats", "summary.storage", "guest.ipAddress", "datastore",
-        "runtime.dasVmProtection", "runtime.faultToleranceState",
+        "summary.quickStats", "summary.storage", "datastore",
+        "runtime.dasVmProtection", "runtime.faultToleranceState", *addresses.PATHS,
     ),
     vim.HostSystem: (
         "name", "parent", "runtime.connectionState", "runtime.powerState",
@@ -256,6 +257,7 @@ def _guest(vm: ObjectProps, node: str, host_mhz: int, ds_names: Mapping[str, str
                                "uptime": "uptimeSeconds"})
     committed = int(getattr(storage, "committed", 0) or 0)
     template = bool(vm.get("config.template", False))
+    found, why_none = addresses.tools_addresses(vm, powered_on)
     return Guest(
         id=vm.moid, name=str(vm.get("name", vm.moid)), kind=GuestKind.VM, node=node,
         status=guest_status(vm.get("runtime.powerState"), vm.get("runtime.connectionState")),
@@ -263,7 +265,7 @@ def _guest(vm: ObjectProps, node: str, host_mhz: int, ds_names: Mapping[str, str
         maxdisk=committed + int(getattr(storage, "uncommitted", 0) or 0), disk=committed,
         metrics=Metrics(cpu=_fraction(used_mhz, cpus * host_mhz), mem=int(used_mb or 0) * MB),
         uptime=float(getattr(stats, "uptimeSeconds", 0) or 0),
-        ip=str(vm.get("guest.ipAddress")) if vm.get("guest.ipAddress") else None,
+        addresses=found, address_note=why_none,
         ha=None if template or cluster is None else _ha(vm, cluster, config, powered_on),
         storages=tuple(sorted(ds_names.get(d._moId, d._moId) for d in vm.get("datastore", []))),
         tags=_fault_tolerance(vm.get("runtime.faultToleranceState")),

@@ -16,7 +16,16 @@ from textual.content import Content
 from textual.widgets import Static
 
 from vmconsole.backends.base import MetricSample
-from vmconsole.model import Container, Guest, Inventory, Node, NodeStatus, Storage, total_metrics
+from vmconsole.model import (
+    Container,
+    Guest,
+    GuestAddress,
+    Inventory,
+    Node,
+    NodeStatus,
+    Storage,
+    total_metrics,
+)
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
@@ -102,6 +111,32 @@ def duplicate_rows(guest: Guest, inventory: Inventory, styles: LabelStyles
                                style=styles.bad))]
 
 
+MAX_ADDRESS_ROWS = 8
+
+
+def address_rows(guest: Guest) -> list[tuple[str, str | Text]]:
+    """Each address once, with its prefix, interface and every source that reported it
+    ("10.0.0.5/24 eth0 (guest agent, static config)"), or why there is none."""
+    if not guest.addresses:
+        return [("Addresses", Text(f"none: {visible(guest.address_note or 'none reported')}",
+                                   style="dim"))]
+    by_ip: dict[str, list[GuestAddress]] = {}
+    for address in guest.addresses:
+        by_ip.setdefault(address.ip, []).append(address)
+    rows: list[tuple[str, str | Text]] = []
+    for ip, found in list(by_ip.items())[:MAX_ADDRESS_ROWS]:
+        first = found[0]
+        prefix = f"/{first.prefix}" if first.prefix is not None else ""
+        where = next((f" {visible(a.interface)}" for a in found if a.interface), "")
+        sources = ", ".join(dict.fromkeys(str(a.source) for a in found))
+        rows.append(("Addresses" if not rows else "",
+                     Text(f"{visible(ip)}{prefix}{where} ({sources})")))
+    if len(by_ip) > MAX_ADDRESS_ROWS:
+        rows.append(("", Text(f"… {len(by_ip) - MAX_ADDRESS_ROWS} more (i lists them all)",
+                              style="dim")))
+    return rows
+
+
 def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelStyles
                ) -> list[tuple[str, str | Text]]:
     m = guest.metrics
@@ -123,7 +158,7 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
                                f"{fmt.rate(m.disk_write)}", "disk_read", "disk_write")),
         ("Network", _reported(guest, f"in {fmt.rate(m.net_in)}, out {fmt.rate(m.net_out)}",
                               "net_in", "net_out")),
-        ("IP address", guest.ip or "-"),
+        *address_rows(guest),
         *ha_rows(guest, inventory, sym, styles),
     ]
     if guest.tags:

@@ -33,7 +33,7 @@ The view refreshes at 5 Hz, and only while the panel is on screen.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -207,14 +207,20 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         """The charted measurement's session (None until it has opened)."""
         return self._selected.session if self._selected is not None else None
 
-    def start(self, target: ProbeTarget, *, interval: float = 0.01,
+    def start(self, target: ProbeTarget | Sequence[ProbeTarget], *, interval: float = 0.01,
               duration: float | None = None, count: int | None = None,
               cluster: str | None = None, guest: str | None = None, why: str = "ping",
               task: str | None = None) -> Watch:
         """Probe TARGET in a new measurement, shown at once; bounded by duration or
-        count, else by the monitor's default of one hour."""
-        watch = self.watches.add(Watch(target.label, cluster, guest, why, task))
-        self._open(watch, _Request(lambda: target, interval, duration, count))
+        count, else by the monitor's default of one hour. Given several targets (a
+        guest's addresses), the first that answers is probed (`reach.first_answering`,
+        in the worker that opens the session)."""
+        from vmconsole.monitor.ping.reach import first_answering
+
+        targets = [target] if isinstance(target, ProbeTarget) else list(target)
+        watch = self.watches.add(Watch(targets[0].label, cluster, guest, why, task))
+        self._open(watch, _Request(partial(first_answering, self._monitor_now(), targets),
+                                   interval, duration, count))
         self.select(watch)
         return watch
 
@@ -270,12 +276,17 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         if 0 <= index < len(self._rows) and self._rows[index][0] is not self._selected:
             self.select(self._rows[index][0])
 
-    def _open(self, watch: Watch, request: _Request) -> None:
+    def _monitor_now(self) -> PingMonitor:
+        """The panel's monitor, made on first use (its imports are not on the first
+        screen)."""
         from vmconsole.monitor.ping import PingMonitor
 
         if self._monitor is None:
             self._monitor = PingMonitor()
-        self._open_in_thread(watch, request, self._monitor)
+        return self._monitor
+
+    def _open(self, watch: Watch, request: _Request) -> None:
+        self._open_in_thread(watch, request, self._monitor_now())
 
     @work(thread=True, group="ping-open", exit_on_error=False, name="Ping monitor")
     def _open_in_thread(self, watch: Watch, request: _Request, monitor: PingMonitor) -> None:

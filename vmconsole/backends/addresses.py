@@ -1,0 +1,152 @@
+"""Guest addresses that cost a call per guest (a guest agent's `network-get-interfaces`,
+a container's `interfaces`, libvirt's `virDomainInterfaceAddresses`): read for the
+guest a user selects, and for the others by a slow background sweep, never by the poll.
+
+`AddressBook` keeps each guest's last reading and sweeps on a thread of its own: one
+read at a time, at most one every `pace` seconds, each guest again after `interval`
+seconds (`retry` while a running guest has none yet, as while its agent boots), a
+guest whose state changed first. A poll only merges what is known (`apply`), so a
+hung agent (PVE waits ~10 s for one) never holds back a poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from vmconsole.backends.base import AddressReading, BackendError
+from vmconsole.model import Guest, GuestAddress, GuestStatus, Inventory
+
+log = logging.getLogger(__name__)
+
+PACE_S = 2.0
+INTERVAL_S = 120.0
+RETRY_S = 20.0
+
+
+Reader = Callable[[Guest], tuple[tuple[GuestAddress, ...], str | None]]
+
+
+def not_read_note(guest: Guest) -> str:
+    """Why a guest has no address before its first reading."""
+    if guest.template:
+        return "a template does not run"
+    if guest.status is GuestStatus.STOPPED:
+        return "stopped"
+    if guest.status is GuestStatus.UNKNOWN:
+        return "its node cannot be reached"
+    return "not read yet"
+
+
+class AddressBook:
+    """Readings by guest id, and the sweep that renews them; thread-safe."""
+
+    def __init__(self, read: Reader, pace: float = PACE_S, interval: float = INTERVAL_S,
+                 retry: float = RETRY_S, name: str = "addresses") -> None:
+        self._read = read
+        self.pace, self.interval, self.retry = pace, interval, retry
+        self._name = name
+        self._readings: dict[str, AddressReading] = {}
+        self._guests: Sequence[Guest] = ()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def read_now(self, guest: Guest) -> AddressReading:
+        """Read one guest's addresses at once (blocking: up to the backend's timeout) and
+        keep the reading; a BackendError becomes the reading's note."""
+        try:
+            addresses, note = self._read(guest)
+        except BackendError as exc:
+            addresses, note = (), exc.message
+        reading = AddressReading(guest.id, addresses, note, time.time(), guest.status)
+        with self._lock:
+            self._readings[guest.id] = reading
+        return reading
+
+    def reading(self, guest_id: str) -> AddressReading | None:
+        with self._lock:
+            return self._readings.get(guest_id)
+
+    def apply(self, inventory: Inventory) -> Inventory:
+        """`inventory` with each guest's last reading merged into what the poll itself
+        found (a config's or metadata's addresses); a reading made while the guest was in
+        another state is dropped. Hands the sweep the current guests and starts it."""
+        guests = []
+        with self._lock:
+            present = {g.id for g in inventory.guests}
+            for gone in [k for k in self._readings if k not in present]:
+                del self._readings[gone]
+            for guest in inventory.guests:
+                reading = self._readings.get(guest.id)
+                if reading is not None and reading.status is not guest.status:
+                    del self._readings[guest.id]
+                    reading = None
+                guests.append(merged(guest, reading))
+            self._guests = inventory.guests
+        self._start()
+        self._wake.set()
+        return replace(inventory, guests=tuple(guests))
+
+    def close(self) -> None:
+        """Stop the sweep (its read under way ends on its own timeout)."""
+        self._stopped.set()
+        self._wake.set()
+
+    def _start(self) -> None:
+        if self._thread is None and not self._stopped.is_set():
+            self._thread = threading.Thread(target=self._sweep, daemon=True, name=self._name)
+            self._thread.start()
+
+    def due(self, now: float) -> Guest | None:
+        """The guest to read next: a guest never read (running first), else the one
+        whose reading is the most overdue; None when none is due."""
+        best: tuple[float, Guest] | None = None
+        with self._lock:
+            for guest in self._guests:
+                if guest.template or guest.status is GuestStatus.UNKNOWN:
+                    continue
+                reading = self._readings.get(guest.id)
+                if reading is None:
+                    age = float("inf") if guest.running else 1e12
+                else:
+                    wait = self.retry if guest.running and not reading.addresses \
+                        else self.interval
+                    age = now - reading.taken_at - wait
+                if age >= 0 and (best is None or age > best[0]):
+                    best = (age, guest)
+        return best[1] if best else None
+
+    def _sweep(self) -> None:
+        while not self._stopped.is_set():
+            guest = self.due(time.time())
+            if guest is None:
+                self._wake.wait(self.pace)
+                self._wake.clear()
+                continue
+            try:
+                self.read_now(guest)
+            except Exception:  # the sweep outlives any one guest's failure
+                log.exception("reading the addresses of %s", guest.id)
+            self._stopped.wait(self.pace)
+
+
+def merged(guest: Guest, reading: AddressReading | None) -> Guest:
+    """The guest with a reading's addresses after its own, each (address, source) once,
+    and a note why there is none."""
+    extra = reading.addresses if reading is not None else ()
+    seen = {(a.ip, a.source) for a in guest.addresses}
+    addresses = guest.addresses + tuple(a for a in extra if (a.ip, a.source) not in seen)
+    if addresses:
+        note = None
+    elif reading is not None and not guest.template:
+        note = reading.note or "none reported"
+    else:
+        note = guest.address_note or not_read_note(guest)
+    if addresses == guest.addresses and note == guest.address_note:
+        return guest
+    return replace(guest, addresses=addresses, address_note=note)
