@@ -112,19 +112,16 @@ def _node(conn: libvirt.virConnect, now: float) -> NodeReading:
 
 
 def _refresh(pool: libvirt.virStoragePool) -> str | None:
-    """Reach the pool's storage now: refresh an active pool (`virsh pool-refresh`;
-    libvirt stops a pool whose refresh fails, virStoragePoolRefresh), start an inactive
-    one again (`virsh pool-start`), as Proxmox's pvestatd activates the storages a node
-    must have. Returns libvirt's error, None when the storage is reachable. Whoever
-    else stopped the pool (another client's refresh), the error is this host's own."""
+    """Refresh an active pool (`virsh pool-refresh`): libvirt reaches its storage again
+    and, if that fails, stops the pool (virStoragePoolRefresh). Returns libvirt's error,
+    None when the pool is reachable or was inactive already."""
+    if not pool.isActive():
+        return None
     try:
-        if pool.isActive():
-            pool.refresh(0)
-        else:
-            pool.create(0)
+        pool.refresh(0)
     except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and not pool.isActive():
-            return _refresh(pool)  # stopped by another client's refresh meanwhile
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+            return None  # stopped meanwhile (another refresh failed): not a reason of its own
         return libvirt_message(exc)
     return None
 
