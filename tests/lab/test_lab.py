@@ -59,7 +59,7 @@ from vmconsole.lab.faults import LabFault  # noqa: E402
 from vmconsole.lab.layout import CT_TEMPLATE, TEMPLATE  # noqa: E402
 from vmconsole.lab.probe import PingProbe, answers, http_page  # noqa: E402
 from vmconsole.lab.shell import in_netns  # noqa: E402
-from vmconsole.model import GuestKind, GuestStatus, NodeStatus  # noqa: E402
+from vmconsole.model import GuestKind, GuestStatus, Inventory, NodeStatus, Storage  # noqa: E402
 from vmconsole.ui.screens.faults import FaultScreen  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
@@ -443,12 +443,18 @@ async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatc
                          is LabFault.STORAGE, 10, "pve1's storage cut")
         try:
             # the next poll refreshes the pool: libvirt fails to reach the target and
-            # stops the pool on pve1, and says why
-            polled = backend.inventory()
+            # stops the pool on pve1, and says why. The console's poll thread reads the
+            # same backend meanwhile: the read that refreshes first gets the reason,
+            # and the backend keeps it for the reads after (hence two polls at most).
+            def san_on(polled: Inventory, node: str) -> Storage:
+                return next(s for s in polled.storages if s.name == "san" and s.node == node)
+
+            polled = until("pve1's san down with libvirt's reason", lambda: next(
+                (i for i in [backend.inventory()]
+                 if "Failed to connect" in (san_on(i, "pve1").error or "")), None), 15)
             assert polled.node("pve1").storage_down == ("san",)
             assert polled.node("pve2").storage_down == ()
-            (san1,) = [s for s in polled.storages if s.name == "san" and s.node == "pve1"]
-            assert not san1.active and "Failed to connect" in (san1.error or "")
+            assert not san_on(polled, "pve1").active and san_on(polled, "pve2").active
             await wait_until(pilot, lambda: "storage san inactive" in tree_label(app, "pve1"),
                              5, "the node's storage down in the tree")
             await wait_until(pilot, lambda: "Failed to connect" in detail_rows(app).get(
