@@ -397,7 +397,7 @@ def test_a_failing_fence_command_blocks_recovery(lab):
         assert fenced and "confirmed" in fenced.message
     finally:
         manager.terminate()
-        manager.wait(timeout=30)
+        manager.wait(timeout=90)  # systemd's default TimeoutStopSec: a round may be under way
         log.close()
         watcher.stop()
         builder.restore(source, lambda _line: None)

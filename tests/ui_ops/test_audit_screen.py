@@ -23,7 +23,8 @@ async def test_operation_and_result_come_first_and_enter_shows_the_record_whole(
     audit.append(AuditRecord(
         user="teacher-with-a-long-name", role="operator",
         source="ssh:2001:db8:4006:812::200e:51234", cluster="course-lab-cluster",
-        target="qemu/100", operation="start", result="refused: web1 is running already"))
+        target="qemu/100", operation="start", result="refused: web1 is running already",
+        parameters={"a-parameter-name-" * 6: "its-value"}))
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
@@ -39,5 +40,6 @@ async def test_operation_and_result_come_first_and_enter_shows_the_record_whole(
         await wait_until(pilot, lambda: any("2001:db8:4006:812::200e:51234" in line
                                             for line in screen_lines(c.app)),
                          10, "the whole source in the record's view")
+        assert any("its-value" in line for line in screen_lines(c.app))  # not squeezed out
         await pilot.press("escape")
         assert isinstance(c.app.screen, AuditScreen)

@@ -46,6 +46,9 @@ def test_sizes_are_read_in_the_units_people_type():
     assert parse_memory("0.0001 GiB") == "a whole number of MiB"
     assert parse_disk("12") == parse_disk("12 GiB") == 12 * GiB
     assert parse_disk("twelve") == "a size in GiB, e.g. 32 or 32 GiB"
+    # digits other than 0-9 would be read as another figure than the one shown
+    assert parse_memory("\uff12 GiB") == "a size in MiB or GiB, e.g. 2048 MiB or 2 GiB"
+    assert parse_disk("\uff11\uff12") == parse_disk("²") == "a size in GiB, e.g. 32 or 32 GiB"
 
 
 async def test_the_form_says_when_a_running_vm_takes_each_change(console):
@@ -86,6 +89,12 @@ async def test_bad_values_are_refused_next_to_their_fields_before_anything_is_se
             "disk-0": "a disk only grows: scsi0 has 10 GiB; shrinking would cut off the "
                       "end of its file system",
         }
+        await fill(pilot, form, vcpus="-1", memory="2048 MiB", **{"disk-0": "10 GiB"})
+        await act(pilot, "enter")
+        assert errors(form) == {"vcpus": "between 1 and 4 (the CPUs of its node)"}
+        await fill(pilot, form, vcpus="\uff14")  # a full-width 4
+        await act(pilot, "enter")
+        assert errors(form) == {"vcpus": "a whole number is required (digits 0-9)"}
         await fill(pilot, form, vcpus="2", memory="2048 MiB", **{"disk-0": "10 GiB"})
         await act(pilot, "enter")
         assert errors(form) == {"changes": "nothing to apply: change a figure or a link first"}

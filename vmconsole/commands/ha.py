@@ -30,11 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vmconsole.config import ConfigError, load_config
-    from vmconsole.ha import daemon
 
     try:
-        clusters = daemon.ha_clusters(load_config(args.config).clusters(args.profile))
-    except (ConfigError, daemon.HAError) as exc:
+        profile = load_config(args.config).clusters(args.profile)
+    except ConfigError as exc:
+        print(f"vmconsole ha: {visible_lines(exc)}", file=sys.stderr)
+        return 2
+    try:
+        from vmconsole.ha import daemon
+    except ImportError as exc:  # the manager reads its hosts through libvirt-python
+        print(f"vmconsole ha: needs {exc.name}: pip install 'vmconsole[libvirt]'",
+              file=sys.stderr)
+        return 2
+    try:
+        clusters = daemon.ha_clusters(profile)
+    except daemon.HAError as exc:
         print(f"vmconsole ha: {visible_lines(exc)}", file=sys.stderr)
         return 2
     if args.action == "status":

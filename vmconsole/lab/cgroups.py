@@ -9,6 +9,7 @@ namespace rooted there, and remounts the hierarchies inside its mount namespace.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,10 +77,11 @@ def pids_in(name: str) -> set[int]:
     pids: set[int] = set()
     for h in hierarchies():
         root = subtree(h, name)
-        if root.is_dir():
-            for procs in root.rglob("cgroup.procs"):
-                with contextlib.suppress(OSError):
-                    pids.update(int(p) for p in procs.read_text().split())
+        # os.walk, not rglob: a QEMU's cgroup vanishes as the QEMU ends, and rglob
+        # raises for a folder gone between its listing and its scan.
+        for folder, _dirs, _files in os.walk(root):
+            with contextlib.suppress(OSError):
+                pids.update(int(p) for p in (Path(folder) / "cgroup.procs").read_text().split())
     return pids
 
 
@@ -90,7 +92,7 @@ def remove(name: str) -> list[Path]:
         root = subtree(h, name)
         if not root.is_dir():
             continue
-        inner = sorted((p for p in root.rglob("*") if p.is_dir()),
+        inner = sorted((Path(folder) / d for folder, dirs, _f in os.walk(root) for d in dirs),
                        key=lambda p: len(p.parts), reverse=True)
         for path in [*inner, root]:
             try:

@@ -37,7 +37,9 @@ from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.form import FormCheckbox, FormScreen
 from vmconsole.ui.operations import Outcome
 
-_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+# ASCII digits only: "\d" and str.isdigit() take U+FF14 (a full-width 4) and "²" (int() refuses).
+_AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_WHOLE = re.compile(r"^\s*-?[0-9]+\s*$")
 _MEMORY_UNITS = {"": MiB, "m": MiB, "mb": MiB, "mib": MiB, "g": GiB, "gb": GiB, "gib": GiB}
 _DISK_UNITS = {"": GiB, "g": GiB, "gb": GiB, "gib": GiB, "t": 1024 * GiB, "tb": 1024 * GiB,
                "tib": 1024 * GiB}
@@ -149,7 +151,7 @@ class HardwareForm(FormScreen):
 
     @on(Input.Changed, "#vcpus")
     def _vcpus_changed(self, event: Input.Changed) -> None:
-        if event.value.strip().isdigit():
+        if _WHOLE.match(event.value) and int(event.value) > 0:
             self.query_one("#note-vcpus", Static).update(self._vcpus_note(int(event.value)))
 
     @on(Input.Changed, "#memory")
@@ -165,8 +167,8 @@ class HardwareForm(FormScreen):
         vcpus = memory = None
         vcpus_text = self._value("vcpus")
         if vcpus_text != self._initial["vcpus"]:
-            if not vcpus_text.strip().isdigit():
-                errors["vcpus"] = "a whole number is required"
+            if not _WHOLE.match(vcpus_text):
+                errors["vcpus"] = "a whole number is required (digits 0-9)"
             elif int(vcpus_text) != hw.vcpus:
                 vcpus = int(vcpus_text)
         memory_text = self._value("memory")

@@ -152,7 +152,9 @@ class AuditRecordScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
+        # A parameter's name is the record's data too: a long one is cut, so that it
+        # never squeezes the values off the screen.
+        table.add_column(style="bold", no_wrap=True, max_width=24, overflow="ellipsis")
         table.add_column()
         for name, cell in zip(COLUMNS, _cells(self.record, limit=None), strict=True):
             table.add_row(name, cell)

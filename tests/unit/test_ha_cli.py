@@ -1,0 +1,35 @@
+"""`vmconsole ha` on an install without libvirt-python, and with a profile it does not
+know: one line that says what to do, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# The console's own install (README's first command) has no libvirt-python: run the CLI
+# in a child where importing it fails, as it does there.
+WITHOUT_LIBVIRT = ("import sys; sys.modules['libvirt'] = None; "
+                   "from vmconsole import cli; raise SystemExit(cli.main(sys.argv[1:]))")
+
+
+def ha(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "c.toml"
+    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
+                      'uris = ["qemu+tcp://10.0.0.1/system"]\n[profiles.lab.clusters.ha]\n'
+                      'fence = "command"\nfence_command = ["true"]\n')
+    return subprocess.run([sys.executable, "-c", WITHOUT_LIBVIRT, "ha", "--config",
+                           str(config), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_without_libvirt_python_ha_says_what_to_install(tmp_path):
+    done = ha(tmp_path, "status", "--profile", "lab")
+    assert done.returncode == 2
+    assert done.stderr == ("vmconsole ha: needs libvirt: "
+                           "pip install 'vmconsole[libvirt]'\n")
+
+
+def test_an_unknown_profile_is_named_before_anything_is_imported(tmp_path):
+    done = ha(tmp_path, "run", "--profile", "nope\x1b]0;x\x07")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "\x1b" not in done.stderr
+    assert done.stderr.startswith("vmconsole ha: ") and "nope\\x1b]0;x\\x07" in done.stderr
