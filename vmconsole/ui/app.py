@@ -24,7 +24,6 @@ from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
-from vmconsole.ui.screens.serial_console import SerialView
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
@@ -139,7 +138,9 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
         """The console's own bindings (those with an id: Textual's unnamed ones, its
         scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
-        from vmconsole.ui.modals.snapshots import SnapshotPanel  # a dialog: loaded when used
+        # dialogs and screens: loaded when used
+        from vmconsole.ui.modals.snapshots import SnapshotPanel
+        from vmconsole.ui.screens.serial_console import SerialView
 
         contexts: tuple[tuple[str, type[DOMNode]], ...] = (
             ("anywhere", type(self)), ("in the tree", ClusterTree),

@@ -21,7 +21,6 @@ from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.hardware_flow import edit_hardware
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.screens.serial_console import open_serial_console
 
 if TYPE_CHECKING:
     from vmconsole.ui.modals.clone import CloneSource
@@ -256,6 +255,8 @@ class GuestFlows:
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
 
     async def _console(self, title: str) -> None:
+        from vmconsole.ui.screens.serial_console import open_serial_console  # pyte: ~35 ms
+
         open_serial_console(self.app, self.sel, title)
 
 

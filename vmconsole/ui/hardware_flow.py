@@ -4,7 +4,7 @@ runner (role check, audit record, task log) as its own operation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from vmconsole.backends.base import Backend, NotSupported, Task
 from vmconsole.backends.hardware import GuestHardware, SupportsHardware
@@ -12,7 +12,9 @@ from vmconsole.operations import Outcome
 from vmconsole.ui.actions import Selection
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.labels import guest_title
-from vmconsole.ui.modals.hardware import HardwareForm, Part
+
+if TYPE_CHECKING:  # the form's module is loaded when `E` is first pressed (issue 12)
+    from vmconsole.ui.modals.hardware import Part
 
 T = TypeVar("T")
 
@@ -67,5 +69,7 @@ async def edit_hardware(flows: GuestFlow, title: str) -> None:
     async def send(part: Part) -> Outcome:
         name, call, parameters = operation(gid, part)
         return await flows.run(name, f"{title}: {part.what}", call, parameters)
+
+    from vmconsole.ui.modals.hardware import HardwareForm
 
     await flows.app.push_screen_wait(HardwareForm(guest_title(flows.sel.guest), hw, send))
