@@ -83,8 +83,19 @@ class TicketAuth(ProxmoxHTTPAuthBase):
     def __repr__(self) -> str:
         return f"TicketAuth(user={self.user!r})"
 
-    def login(self, session: requests.Session, renew: bool = False) -> None:
+    @property
+    def ticket(self) -> str | None:
+        """The ticket the next request carries (None: not logged in)."""
+        return self._ticket
+
+    def login(self, session: requests.Session, renew: bool = False,
+              refused: str | None = None) -> None:
+        """Log in (POST /access/ticket). `refused`: the ticket a 401 refused; when
+        another thread has logged in since (the address sweep and the poll share the
+        ticket), its new ticket is used and no second login is made. Raises AuthError."""
         with self._lock:
+            if refused is not None and self._ticket is not None and self._ticket != refused:
+                return
             # A renewal presents the old ticket as the password, as PVE's clients do.
             password = self._ticket if renew and self._ticket else self._password
             reply = session.request("POST", self.base_url + "/access/ticket",
@@ -184,14 +195,16 @@ class Connection:
             raise ValueError(f"not an HTTP method of PVE's API: {method}")
         clean = {k: _wire(v) for k, v in params.items() if v is not None}
         relogin = False
+        held: str | None = None  # the ticket this request was sent with
         for attempt in (1, 2):
             try:
                 with self._session() as session:
                     if isinstance(self.auth, TicketAuth):
                         if relogin:
-                            self.auth.login(session)
+                            self.auth.login(session, refused=held)
                         else:
                             self.auth.ensure(session)
+                        held = self.auth.ticket
                     resource = ProxmoxResource(base_url=self.base_url, session=session,
                                                serializer=JsonSerializer())
                     return getattr(resource(path.strip("/")), _METHODS[method])(**clean)
