@@ -397,7 +397,10 @@ def test_a_failing_fence_command_blocks_recovery(lab):
         assert fenced and "confirmed" in fenced.message
     finally:
         manager.terminate()
-        manager.wait(timeout=90)  # systemd's default TimeoutStopSec: a round may be under way
+        try:
+            manager.wait(timeout=90)  # systemd's default TimeoutStopSec
+        finally:
+            manager.kill()  # never left to act on the labs of later tests
         log.close()
         watcher.stop()
         builder.restore(source, lambda _line: None)

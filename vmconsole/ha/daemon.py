@@ -13,6 +13,7 @@ import fcntl
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -107,14 +108,20 @@ def run(clusters: list[LibvirtCluster], say: Callable[[str], None],
             say(f"HA manager for {cluster.name}: round {cluster.ha.round:g} s, fence delay "
                 f"{cluster.ha.fence_delay:g} s, lock lease {cluster.ha.lock_lease:g} s, "
                 f"fencing by {fence.method}; status in {path}")
+        # The handler only notes the signal: Event.set() takes the Event's lock, which
+        # the main thread may hold when the signal arrives (inside Event.wait), and the
+        # daemon then never ended on SIGTERM.
+        asked: list[int] = []
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda _s, _f: stop.set())
+                signal.signal(sig, lambda signum, _f: asked.append(signum))
         threads = [threading.Thread(target=m.run, args=(stop,), name=f"ha-{m.backend.name}",
                                     daemon=True) for m in managers]
         for thread in threads:
             thread.start()
-        stop.wait()
+        while not asked and not stop.is_set():
+            time.sleep(0.2)
+        stop.set()
         for thread in threads:
             thread.join(timeout=30)
     finally:
