@@ -353,7 +353,6 @@ def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
         stop.set()
         poller.join(10)
     # pve2 is two hosts of the profile (its VMs' and its containers' driver): both
-    # connections were lost, and both came back
     # connections were lost, and both came back (the lab's HA manager says so too, as
     # ha_node_lost and ha_node_online: its events are left out here)
     kinds = [e.kind for e in backend.events() if e.node == "pve2"
