@@ -9,26 +9,15 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from vmconsole.lab import checks
+from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
 
 
-def _skip_reason() -> str | None:
-    problems = checks.problems()
-    if problems:
-        return "; ".join(problems)
-    if Path("/run/netns/vmclab-lan").exists():
-        return "a lab is already up on this machine (vmconsole lab down first)"
-    return None
-
-
-if (reason := _skip_reason()) is not None:
-    pytest.skip(reason, allow_module_level=True)
+skip_unless_a_lab_can_be_built()
 
 from tests.ui_ops.helpers import show_guest, wait_until  # noqa: E402
 from vmconsole.audit import AuditLog  # noqa: E402
