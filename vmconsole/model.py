@@ -7,11 +7,10 @@ any other part of the project.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cached_property
-from operator import attrgetter
 
 
 class GuestKind(StrEnum):
@@ -431,27 +430,18 @@ class Snapshot:
     clone_refusal: str | None = None
 
 
-# Fields that a tree label shows. Only a change in one of these relabels a tree node:
-# relabelling costs ~30 us a node, so 10,000 guests must not all relabel on every poll.
-_GUEST_LABEL_FIELDS = ("name", "kind", "node", "status", "vmid", "template", "ha", "lock",
-                       "duplicate")
-_NODE_LABEL_FIELDS = ("name", "status", "ha_state", "storage_down")
-
-
-_guest_label = attrgetter(*_GUEST_LABEL_FIELDS)  # one C call instead of a generator
-_node_label = attrgetter(*_NODE_LABEL_FIELDS)
-
-
-def _label_of(obj: Guest | Node) -> tuple[object, ...]:
-    label: tuple[object, ...] = (_guest_label if isinstance(obj, Guest) else _node_label)(obj)
-    return label
+# What a view draws of an object, as a comparable key (its label's fields): the diff
+# lists an id as relabelled only when this key changed. Views own their labels, so the
+# caller passes it; without one, every change counts as a relabel.
+LabelKey = Callable[[Node | Guest], object]
 
 
 @dataclass(frozen=True, slots=True)
 class InventoryDiff:
     """What changed between two inventories of one cluster, by object id.
 
-    `relabelled` holds the ids whose tree label changed (a subset of `changed`);
+    `relabelled` holds the ids whose label key (`LabelKey`, given by the view that draws
+    them) changed, a subset of `changed`;
     `changed` holds every id with any change, metrics included; `moved` maps guest ids
     to their new node (a migration or a recovery changes the tree's shape).
     """
@@ -551,8 +541,9 @@ class Inventory:
         out.update(self._guests_by_id)
         return out
 
-    def diff(self, newer: Inventory) -> InventoryDiff:
-        """What `newer` changes relative to this inventory."""
+    def diff(self, newer: Inventory, label_key: LabelKey | None = None) -> InventoryDiff:
+        """What `newer` changes relative to this inventory; `label_key` decides which
+        changes relabel (None: all of them)."""
         old, new = self.objects(), newer.objects()
         added = tuple(k for k in new if k not in old)
         removed = tuple(k for k in old if k not in new)
@@ -566,7 +557,7 @@ class Inventory:
             if before is obj or before is None or before == obj:
                 continue
             changed.append(key)
-            if _label_of(before) != _label_of(obj):
+            if label_key is None or label_key(before) != label_key(obj):
                 relabelled.append(key)
             if isinstance(obj, Guest) and isinstance(before, Guest) and before.node != obj.node:
                 moved[key] = obj.node

@@ -12,6 +12,7 @@ from vmconsole.model import (
     Quorum,
     total_metrics,
 )
+from vmconsole.ui.labels import label_key
 
 
 def _inv(*guests: Guest, quorum: Quorum | None = None) -> Inventory:
@@ -29,15 +30,20 @@ def test_identical_inventories_have_an_empty_diff():
 
 def test_metrics_change_is_a_change_but_not_a_relabel():
     busy = replace(VM, metrics=Metrics(cpu=0.9))
-    diff = _inv(VM).diff(_inv(busy))
+    diff = _inv(VM).diff(_inv(busy), label_key)
     assert diff.changed == ("qemu/100",)
     assert diff.relabelled == ()
     assert not diff.topology_changed
 
 
+def test_without_a_label_key_every_change_relabels():
+    busy = replace(VM, metrics=Metrics(cpu=0.9))
+    assert _inv(VM).diff(_inv(busy)).relabelled == ("qemu/100",)
+
+
 def test_status_and_ha_changes_relabel():
     stopped = replace(VM, status=GuestStatus.STOPPED, ha=HAConfig())
-    diff = _inv(VM).diff(_inv(stopped))
+    diff = _inv(VM).diff(_inv(stopped), label_key)
     assert diff.relabelled == ("qemu/100",)
 
 

@@ -25,7 +25,7 @@ from vmconsole.backends.base import (
     SupportsEvents,
     Task,
 )
-from vmconsole.model import Inventory, InventoryDiff
+from vmconsole.model import Inventory, InventoryDiff, LabelKey
 from vmconsole.monitor.history import MetricHistory
 from vmconsole.monitor.task_ends import TaskEnds
 
@@ -60,8 +60,12 @@ class Poller:
     """One poll at a time against one backend, with history and back-off."""
 
     def __init__(self, backend: Backend, interval: float = 2.0, max_interval: float = 30.0,
-                 history: MetricHistory | None = None) -> None:
+                 history: MetricHistory | None = None, label_key: LabelKey | None = None
+                 ) -> None:
+        """`label_key`: what the view draws of an object (`model.LabelKey`), so that a
+        poll marks as relabelled only what the view must draw again; None: every change."""
         self.backend = backend
+        self.label_key = label_key
         self.interval = interval
         self.max_interval = max_interval
         self.history = history or MetricHistory()
@@ -101,7 +105,7 @@ class Poller:
         self._failures = 0
         self._failing_since = None
         self.history.record(inventory)
-        diff = previous.diff(inventory) if previous else InventoryDiff(
+        diff = previous.diff(inventory, self.label_key) if previous else InventoryDiff(
             added=tuple(inventory.objects()), cluster_changed=True)
         duration = time.monotonic() - started
         return PollResult(self.backend.name, self._seq, inventory, diff, duration,

@@ -22,6 +22,7 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
 from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.symbols import ASCII, UNICODE
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -44,6 +45,11 @@ class ConsoleBase(App[int]):
                  audit: AuditLog | None = None, read_only: bool = False) -> None:
         super().__init__()
         self.loops: dict[str, PollLoop] = {loop.backend.name: loop for loop in loops}
+        for loop in self.loops.values():
+            # The tree relabels what its labels show; a poller made without the key
+            # (a test's, the fork server's) would mark every change as a relabel.
+            if loop.poller.label_key is None:
+                loop.poller.label_key = label_key
         self.config = config or Config()
         self.session = session or Session.local()
         self.symbols = ASCII if ascii else UNICODE

@@ -12,6 +12,7 @@ from vmconsole.config import ClusterConfig, Config, SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.paths import state_dir
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.labels import label_key
 from vmconsole.ui.symbols import detect_ascii
 
 
@@ -38,7 +39,8 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
             print(f"vmconsole: cluster '{visible(cluster.name)}': {visible_lines(reason)}",
                   file=sys.stderr)
             raise SystemExit(2) from None
-        loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster))))
+        loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster),
+                                    label_key=label_key)))
     return loops
 
 
