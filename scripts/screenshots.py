@@ -11,17 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.frozen import FrozenConsole  # noqa: E402
+from vmconsole.actor import Actor, Role  # noqa: E402
 from vmconsole.backends.base import FaultKind  # noqa: E402
 from vmconsole.backends.sim.clock import RealClock  # noqa: E402
 from vmconsole.config import SimCluster  # noqa: E402
-from vmconsole.session import Role, Session  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
 OUT = ROOT / "screenshots"
 
 
 async def main_screen(theme: str, name: str, size: tuple[int, int]) -> None:
-    c = FrozenConsole(theme=theme, session=Session("student", Role.OPERATOR))
+    c = FrozenConsole(theme=theme, actor=Actor("student", Role.OPERATOR))
     async with c.app.run_test(size=size) as pilot:
         for _ in range(24):
             c.poll(advance=5.0)
@@ -35,7 +35,7 @@ async def failover(name: str) -> None:
     """An HA failover at 60x: power off pve2 and shoot once db1 runs again elsewhere,
     with the ping monitor (started by the failover itself) showing the outage."""
     c = FrozenConsole(SimCluster(), clock=RealClock(60.0), theme="vmconsole-dark",
-                      session=Session("teacher", Role.ADMIN))
+                      actor=Actor("teacher", Role.ADMIN))
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()

@@ -17,9 +17,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends.base import Backend, BackendError, InvalidInput, Task
-from vmconsole.session import Role, Session
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +70,16 @@ def role_refusal(role: Role, request: OpRequest) -> str:
 
 
 class Operations:
-    """The change path of one console: its session (who asks, with which role), its
+    """The change path of one console: its actor (who asks, with which role), its
     audit log, and whether it is read-only. Thread-safe as long as `backend` is."""
 
-    def __init__(self, session: Session, audit: AuditLog, backend: Callable[[str], Backend],
+    def __init__(self, actor: Actor, audit: AuditLog, backend: Callable[[str], Backend],
                  read_only: bool = False,
                  watch: Callable[[str, AuditRecord], None] | None = None) -> None:
         """`backend(cluster)` gives a cluster's backend (BackendError when there is
         none); `watch(cluster, record)` is handed every "started" record, so the end of
         its task is audited too."""
-        self.session = session
+        self.actor = actor
         self.audit = audit
         self.read_only = read_only
         self.backend = backend
@@ -88,15 +88,15 @@ class Operations:
     def allowed(self, needs: Role = Role.OPERATOR) -> bool:
         """May this console make changes that need the role `needs`? What the palette
         asks before it offers one."""
-        return not self.read_only and self.session.role.allows(needs)
+        return not self.read_only and self.actor.role.allows(needs)
 
     def refusal(self, request: OpRequest) -> str | None:
         """Why this console may not make the change (read-only mode, then the role), or
         None. Pure: checked before a form opens, so no one fills one in vain."""
         if self.read_only:
             return READ_ONLY_REFUSAL
-        if not self.session.role.allows(request.needs):
-            return role_refusal(self.session.role, request)
+        if not self.actor.role.allows(request.needs):
+            return role_refusal(self.actor.role, request)
         return None
 
     def refuse(self, request: OpRequest, reason: str) -> Outcome:
@@ -132,9 +132,9 @@ class Operations:
         """Append one record of this console's (what `perform` writes; also what is not
         a backend call of its own, as a serial console's start and end). Returns "" when
         written, else why not (an OSError's words); never raises."""
-        session = self.session
+        actor = self.actor
         record = AuditRecord(
-            user=session.user, role=str(session.role), source=session.source,
+            user=actor.user, role=str(actor.role), source=actor.source,
             cluster=request.cluster, target=request.target, operation=request.operation,
             result=result, parameters=dict(request.parameters), task_id=task_id)
         try:

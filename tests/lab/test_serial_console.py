@@ -20,13 +20,13 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
 skip_unless_a_lab_can_be_built()
 
 from tests.ui_ops.helpers import show_guest, wait_until  # noqa: E402
+from vmconsole.actor import Actor, Role  # noqa: E402
 from vmconsole.audit import AuditLog  # noqa: E402
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.backends.serial import ConsoleBusy  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
 from vmconsole.lab import builder  # noqa: E402
 from vmconsole.monitor.poller import Poller, PollLoop  # noqa: E402
-from vmconsole.session import Role, Session  # noqa: E402
 from vmconsole.ui.app import VMConsoleApp  # noqa: E402
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen  # noqa: E402
 
@@ -106,7 +106,7 @@ async def test_c_in_the_console_opens_the_guest_shell(lab, tmp_path, monkeypatch
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     backend = open_libvirt(lab)
     loop = PollLoop(Poller(backend, interval=1.0))
-    app = VMConsoleApp([loop], session=Session("sam", Role.OPERATOR, "local"))
+    app = VMConsoleApp([loop], actor=Actor("sam", Role.OPERATOR, "local"))
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             loop.start()
@@ -119,7 +119,7 @@ async def test_c_in_the_console_opens_the_guest_shell(lab, tmp_path, monkeypatch
             assert isinstance(screen, SerialConsoleScreen)
 
             def shown() -> str:
-                return "\n".join(screen.session.buffer.display())
+                return "\n".join(screen.link.buffer.display())
 
             deadline = time.monotonic() + 120
             while OUTPUT not in shown():  # typed again while the guest boots to its shell

@@ -18,12 +18,12 @@ libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed
 from tests.libvirt.conftest import PVE1, PVE2  # noqa: E402
 from tests.ping.netns_pair import why_not_available  # noqa: E402
 from tests.ui_ops.helpers import act, settle, show_guest, shown_text  # noqa: E402
+from vmconsole.actor import Actor, Role  # noqa: E402
 from vmconsole.audit import AuditLog  # noqa: E402
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.backends.libvirt.metadata import NAMESPACE, PREFIX, GuestMeta, meta_xml  # noqa: E402
 from vmconsole.config import LibvirtCluster  # noqa: E402
 from vmconsole.monitor.poller import Poller, PollLoop  # noqa: E402
-from vmconsole.session import Role, Session  # noqa: E402
 from vmconsole.ui.app import VMConsoleApp  # noqa: E402
 from vmconsole.ui.modals.address_picker import AddressPicker  # noqa: E402
 from vmconsole.ui.widgets.ping_panel import PingPanel  # noqa: E402
@@ -77,7 +77,7 @@ async def test_w_probes_the_first_address_that_answers_and_i_switches_to_another
                         libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG)
         backend.defined(host, web1.id.removeprefix("vm/"))
         loop = PollLoop(Poller(backend, interval=0.5))
-        app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
+        app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"),
                            audit=AuditLog(tmp_path / "audit.jsonl"))
         loop.start()
         async with app.run_test(size=(120, 40)) as pilot:
@@ -92,7 +92,7 @@ async def test_w_probes_the_first_address_that_answers_and_i_switches_to_another
             panel = app.query_one(PingPanel)
             watch = panel.watches.running_on("kvm", web1.id)
             assert watch is not None
-            session = await _until(pilot, lambda: watch.session, "the measurement to open")
+            session = await _until(pilot, lambda: watch.measurement, "the measurement to open")
             # The metadata's address comes first in order but never answers.
             assert session.target.address == AGENT_IP and session.target.netns == netns
             await _until(pilot, lambda: session.snapshot().received >= 5,
@@ -109,7 +109,7 @@ async def test_w_probes_the_first_address_that_answers_and_i_switches_to_another
             assert not isinstance(app.screen, AddressPicker)
             assert watch.ended == f"another address was chosen: {METADATA_IP}"
             chosen = await _until(pilot, lambda: (w := panel.watches.running_on(
-                "kvm", web1.id)) is not None and w.session, "the new measurement")
+                "kvm", web1.id)) is not None and w.measurement, "the new measurement")
             assert chosen.target.address == METADATA_IP
             await _until(pilot, lambda: chosen.snapshot().sent >= 5, "probes to it")
             assert chosen.snapshot().received == 0  # nothing holds it: every probe lost

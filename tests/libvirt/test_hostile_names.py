@@ -13,9 +13,9 @@ pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 from textual.widgets import Static
 
 from tests.ui_ops.helpers import act, plain, show_guest, shown_text
+from vmconsole.actor import Actor, Role
 from vmconsole.config import LibvirtCluster
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.migrate import MigrateForm
@@ -51,7 +51,7 @@ async def test_a_domain_named_with_markup_is_shown_as_written(hostile_cluster, n
     from vmconsole.audit import AuditLog
 
     loop = PollLoop(Poller(hostile_cluster, interval=1.0))
-    app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(80, 24)) as pilot:
         guest = await show_guest(pilot, loop, name)

@@ -9,16 +9,16 @@ import pytest
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 from tests.ui_ops.helpers import act, show_guest
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 
 async def test_w_on_a_guest_with_no_address_is_refused(cluster, tmp_path):
     loop = PollLoop(Poller(cluster, interval=1.0))
-    app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(100, 30)) as pilot:
         guest = await show_guest(pilot, loop, "idle1")
@@ -28,4 +28,4 @@ async def test_w_on_a_guest_with_no_address_is_refused(cluster, tmp_path):
         assert any(m.startswith("idle1: no IP address known (stopped): nothing to ping")
                    for m in messages), messages
         panel = app.query_one(PingPanel)
-        assert panel.session is None and not panel.has_class("visible")
+        assert panel.measurement is None and not panel.has_class("visible")

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from tests.ping.conftest import FakeSim
-from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
+from vmconsole.monitor.ping import Measurement, ProbeResult, ProbeTarget
 from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
 
 COLORS = PingChartColors(rtt="#50c878", outage="#d04040", marker="#e0c000", text="#888888")
 
 
-def session_with(pattern: str) -> PingSession:
+def session_with(pattern: str) -> Measurement:
     """One probe every 100 ms ending now (a frozen clock): '.' a reply, 'x' lost."""
     sim = FakeSim(scale=0, down_at=0, up_at=0)
     now = sim.now()
-    session = PingSession(ProbeTarget.sim(sim, "qemu/100"), interval=0.1, timeout=0.2,
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100"), interval=0.1, timeout=0.2,
                           count=None, duration=60)
     for seq, c in enumerate(pattern):
         sent = now - (len(pattern) - seq) * 0.1
-        session.record(ProbeResult(seq, sent, 0.0005 if c == "." else None))
-    return session
+        measurement.record(ProbeResult(seq, sent, 0.0005 if c == "." else None))
+    return measurement
 
 
 def shaded_columns(lines: list[str]) -> set[int]:
@@ -27,11 +27,11 @@ def shaded_columns(lines: list[str]) -> set[int]:
 
 def test_an_outage_is_shaded_where_it_happened_and_events_are_labelled():
     # 30 s of probes; replies stop 12 s before now for 2 s.
-    session = session_with("." * 180 + "x" * 20 + "." * 100)
-    now = session.clock()
-    session.mark("migration started", now - 12.5)
-    session.mark("migration done", now - 9.8)
-    chart = ping_chart(session.snapshot(), 80, 16, COLORS)
+    measurement = session_with("." * 180 + "x" * 20 + "." * 100)
+    now = measurement.clock()
+    measurement.mark("migration started", now - 12.5)
+    measurement.mark("migration done", now - 9.8)
+    chart = ping_chart(measurement.snapshot(), 80, 16, COLORS)
     lines = chart.text.plain.splitlines()
     assert len(lines) == 16 and all(len(line) <= 80 for line in lines)
     # Events are numbered on the chart and named in the legend, never overlapping.
@@ -51,8 +51,8 @@ def test_an_outage_is_shaded_where_it_happened_and_events_are_labelled():
 
 
 def test_an_ongoing_outage_reaches_now():
-    session = session_with("." * 250 + "x" * 50)
-    lines = ping_chart(session.snapshot(), 80, 16, COLORS).text.plain.splitlines()
+    measurement = session_with("." * 250 + "x" * 50)
+    lines = ping_chart(measurement.snapshot(), 80, 16, COLORS).text.plain.splitlines()
     assert max(shaded_columns(lines)) >= 75
 
 
@@ -69,9 +69,9 @@ def test_a_marker_label_with_escapes_is_drawn_as_text():
     from vmconsole.monitor.ping import PingMonitor, ProbeTarget
 
     monitor = PingMonitor()
-    session = monitor.start(ProbeTarget.tcp("127.0.0.1", 9), count=1, interval=0.01)
-    session.mark("\x1b[31mmigration of web\u202e", at=0.0)
-    session.wait(5.0)
-    [marker] = session.snapshot().markers
+    measurement = monitor.start(ProbeTarget.tcp("127.0.0.1", 9), count=1, interval=0.01)
+    measurement.mark("\x1b[31mmigration of web\u202e", at=0.0)
+    measurement.wait(5.0)
+    [marker] = measurement.snapshot().markers
     assert marker.label == "\\x1b[31mmigration of web\\u202e"
     monitor.stop_all(wait=2.0)

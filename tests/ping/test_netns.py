@@ -46,11 +46,11 @@ def test_measured_downtime_matches_the_cut(pair: NetnsPair, monitor: PingMonitor
         server = TcpServer(pair.address_b, netns=pair.b)
         request.addfinalizer(server.close)
         target = ProbeTarget.tcp(pair.address_b, server.port, netns=pair.a)
-    session = monitor.start(target, interval=INTERVAL, duration=1.5)
+    measurement = monitor.start(target, interval=INTERVAL, duration=1.5)
     time.sleep(0.5)
     cut = pair.cut(0.3)
-    assert session.wait(5)
-    snap = session.snapshot()
+    assert measurement.wait(5)
+    snap = measurement.snapshot()
     [outage] = snap.outages
     assert outage.exact
     assert cut.shortest - SCHEDULING_SLACK <= outage.downtime

@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
 from tests.ping.conftest import FakeSim, TcpServer
-from vmconsole.monitor.ping import PingSession, ProbeKind, ProbeResult, ProbeTarget
+from vmconsole.monitor.ping import Measurement, ProbeKind, ProbeResult, ProbeTarget
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.ping_panel import PingPanel, target_from_text
 
@@ -53,14 +53,14 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.query_one(PingPanel)
         # Down from 3 s to 5 s of simulated time, counted from now (0.3 s real at 10x),
-        # so a slow start of the session still sees replies before the outage.
+        # so a slow start of the measurement still sees replies before the outage.
         fake = FakeSim(scale=10, down_at=3.0, up_at=5.0)
         watch = panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=10)
-        watch.mark("migration started", at=fake.now() + 2.9)  # before the session opens
+        watch.mark("migration started", at=fake.now() + 2.9)  # before the measurement opens
 
         def closed() -> bool:
-            session = panel.session
-            return session is not None and bool(session.snapshot().outages)
+            measurement = panel.measurement
+            return measurement is not None and bool(measurement.snapshot().outages)
 
         await wait_for(pilot, closed)
         panel.stop()
@@ -72,8 +72,8 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
         assert panel.border_title == "ping web (sim)"
         [ended] = app.ended
         assert 1.95 <= ended.outage.downtime <= 2.5
-        assert panel.session is not None
-        [marker] = panel.session.snapshot().markers
+        assert panel.measurement is not None
+        [marker] = panel.measurement.snapshot().markers
         assert marker.label == "migration started"
 
 
@@ -85,9 +85,9 @@ async def test_typing_an_address_with_a_port_probes_tcp():
             panel = app.query_one(PingPanel)
             await pilot.click(Input)
             await pilot.press(*f"127.0.0.1:{server.port}", "enter")
-            await wait_for(pilot, lambda: panel.session is not None)
-            assert panel.session is not None
-            assert panel.session.target.kind is ProbeKind.TCP
+            await wait_for(pilot, lambda: panel.measurement is not None)
+            assert panel.measurement is not None
+            assert panel.measurement.target.kind is ProbeKind.TCP
             await wait_for(pilot, lambda: "0.0% loss" in text_of(app, "#ping-stats"))
             assert "no outage" in text_of(app, "#ping-outages")
             panel.stop()
@@ -101,7 +101,7 @@ async def test_a_bad_address_is_shown_not_raised():
         await pilot.click(Input)
         await pilot.press(*"300.1.2.3", "enter")
         await wait_for(pilot, lambda: "not an IP address" in text_of(app, "#ping-error"))
-        assert app.query_one(PingPanel).session is None
+        assert app.query_one(PingPanel).measurement is None
 
 
 def test_addresses_typed_in_the_panel():
@@ -112,21 +112,21 @@ def test_addresses_typed_in_the_panel():
     assert (v6.kind, v6.address, v6.port) == (ProbeKind.TCP, "::1", 22)
 
 
-def frozen_session() -> PingSession:
+def frozen_session() -> Measurement:
     """30 s of 10 ms probes ending at a frozen sim clock, with a 190 ms live-migration
     outage 12 s ago and its events marked."""
     sim = FakeSim(scale=0, down_at=0, up_at=0)  # scale 0: the clock stands still
     now = sim.now()
-    session = PingSession(ProbeTarget.sim(sim, "qemu/100", "web"), interval=0.01,
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100", "web"), interval=0.01,
                           timeout=0.1, count=None, duration=60)
     for seq in range(3000):
         sent = now - 30 + seq * 0.01
         down = 1800 <= seq < 1818
-        session.record(ProbeResult(seq, sent, None if down else 0.0004 + (seq % 7) * 5e-5))
-    session.mark("migration started", now - 13.5)
-    session.mark("stop-and-copy", now - 12.05)
-    session.mark("migration done", now - 11.6)
-    return session
+        measurement.record(ProbeResult(seq, sent, None if down else 0.0004 + (seq % 7) * 5e-5))
+    measurement.mark("migration started", now - 13.5)
+    measurement.mark("stop-and-copy", now - 12.05)
+    measurement.mark("migration done", now - 11.6)
+    return measurement
 
 
 def test_snapshot_of_an_outage(snap_compare, monkeypatch: pytest.MonkeyPatch):

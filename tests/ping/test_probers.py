@@ -12,27 +12,27 @@ from vmconsole.monitor.ping.probers import echo_request, open_icmp_socket
 
 
 def test_icmp_loopback_answers_every_probe(monitor: PingMonitor, icmp_allowed: None):
-    session = monitor.start(ProbeTarget.icmp("127.0.0.1"), interval=0.01, count=50)
-    assert session.wait(5)
-    snap = session.snapshot()
+    measurement = monitor.start(ProbeTarget.icmp("127.0.0.1"), interval=0.01, count=50)
+    assert measurement.wait(5)
+    snap = measurement.snapshot()
     assert (snap.sent, snap.received, snap.outages, snap.ongoing) == (50, 50, (), None)
     assert 0 < snap.rtt.min <= snap.rtt.avg <= snap.rtt.max < 0.1
 
 
 def test_icmp_keeps_its_rate(monitor: PingMonitor, icmp_allowed: None):
-    session = monitor.start(ProbeTarget.icmp("127.0.0.1"), interval=0.01, duration=0.5)
-    assert session.wait(5)
-    sent = [s.sent for s in session.snapshot().samples]
+    measurement = monitor.start(ProbeTarget.icmp("127.0.0.1"), interval=0.01, duration=0.5)
+    assert measurement.wait(5)
+    sent = [s.sent for s in measurement.snapshot().samples]
     assert 45 <= len(sent) <= 51
     gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert sum(gaps) / len(gaps) == pytest.approx(0.01, abs=0.001)
 
 
 def test_many_targets_share_one_engine(monitor: PingMonitor, icmp_allowed: None):
-    sessions = [monitor.start(ProbeTarget.icmp(f"127.0.0.{i}"), interval=0.01, count=20)
+    measurements = [monitor.start(ProbeTarget.icmp(f"127.0.0.{i}"), interval=0.01, count=20)
                 for i in range(1, 11)]
-    assert all(s.wait(5) for s in sessions)
-    assert [s.snapshot().received for s in sessions] == [20] * 10
+    assert all(s.wait(5) for s in measurements)
+    assert [s.snapshot().received for s in measurements] == [20] * 10
 
 
 def test_echo_request_checksum_is_valid():
@@ -57,14 +57,14 @@ def test_no_icmp_privilege_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
 def test_tcp_connect_to_a_listening_port(monitor: PingMonitor, tcp_server):
     target = ProbeTarget.tcp("127.0.0.1", tcp_server.port)
     assert target.kind is ProbeKind.TCP
-    session = monitor.start(target, interval=0.01, count=30)
-    assert session.wait(5)
-    snap = session.snapshot()
+    measurement = monitor.start(target, interval=0.01, count=30)
+    assert measurement.wait(5)
+    snap = measurement.snapshot()
     assert (snap.sent, snap.received, snap.outages) == (30, 30, ())
 
 
 def test_tcp_outage_while_the_service_is_gone(monitor: PingMonitor, tcp_server):
-    session = monitor.start(ProbeTarget.tcp("127.0.0.1", tcp_server.port), interval=0.01,
+    measurement = monitor.start(ProbeTarget.tcp("127.0.0.1", tcp_server.port), interval=0.01,
                             duration=1.5)
     time.sleep(0.4)
     closed_at = time.monotonic()
@@ -72,8 +72,8 @@ def test_tcp_outage_while_the_service_is_gone(monitor: PingMonitor, tcp_server):
     time.sleep(0.3)
     tcp_server.open()
     gone = time.monotonic() - closed_at
-    assert session.wait(5)
-    [outage] = session.snapshot().outages
+    assert measurement.wait(5)
+    [outage] = measurement.snapshot().outages
     # Refused connects are lost probes; the gap is the closed time, give or take one
     # interval (the grid) and 30 ms of scheduling on a shared 2-core machine.
     assert abs(outage.downtime - gone) <= 0.01 + 0.03
@@ -83,19 +83,19 @@ def test_tcp_outage_while_the_service_is_gone(monitor: PingMonitor, tcp_server):
 def test_a_refused_port_is_all_loss(monitor: PingMonitor, tcp_server):
     port = tcp_server.port
     tcp_server.close()
-    session = monitor.start(ProbeTarget.tcp("127.0.0.1", port), interval=0.01, count=10)
-    assert session.wait(5)
-    snap = session.snapshot()
+    measurement = monitor.start(ProbeTarget.tcp("127.0.0.1", port), interval=0.01, count=10)
+    assert measurement.wait(5)
+    snap = measurement.snapshot()
     assert snap.received == 0 and snap.ongoing is not None and snap.ongoing.lost == 10
 
 
 def test_stop_ends_a_session_early(monitor: PingMonitor, tcp_server):
-    session = monitor.start(ProbeTarget.tcp("127.0.0.1", tcp_server.port), interval=0.01,
+    measurement = monitor.start(ProbeTarget.tcp("127.0.0.1", tcp_server.port), interval=0.01,
                             duration=30)
     time.sleep(0.2)
-    session.stop()
-    assert session.wait(1)
-    assert not session.running and 10 <= session.snapshot().sent <= 30
+    measurement.stop()
+    assert measurement.wait(1)
+    assert not measurement.running and 10 <= measurement.snapshot().sent <= 30
 
 
 @pytest.mark.parametrize("address", ["300.1.2.3", "no such host!", "", "1.2.3"])
@@ -120,12 +120,12 @@ def test_stop_with_probes_in_flight(monitor: PingMonitor):
     silent.bind(("127.0.0.1", 0))
     silent.listen(0)
     try:
-        session = monitor.start(ProbeTarget.tcp("127.0.0.1", silent.getsockname()[1]),
+        measurement = monitor.start(ProbeTarget.tcp("127.0.0.1", silent.getsockname()[1]),
                                 interval=0.01, timeout=5, duration=30)
         time.sleep(0.3)
-        session.stop()
-        assert session.wait(1)
-        snap = session.snapshot()
+        measurement.stop()
+        assert measurement.wait(1)
+        snap = measurement.snapshot()
         # Probes whose fate was still open are not counted at all.
         assert snap.sent < 30 and snap.received <= 2
     finally:

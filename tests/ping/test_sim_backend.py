@@ -35,7 +35,7 @@ def migrate_and_watch(monitor: PingMonitor, sim: SimBackend, guest_id: str,
     guest = sim.inventory().guest(guest_id)
     assert guest is not None and guest.running
     node = next(t.node for t in sim.migration_targets(guest_id) if t.allowed)
-    session = monitor.start(ProbeTarget.sim(sim, guest_id), interval=0.01,
+    measurement = monitor.start(ProbeTarget.sim(sim, guest_id), interval=0.01,
                             duration=real_seconds)
     time.sleep(0.1)
     task = sim.migrate(guest_id, node, mode)
@@ -44,16 +44,16 @@ def migrate_and_watch(monitor: PingMonitor, sim: SimBackend, guest_id: str,
     def settled() -> bool:
         # Done, and answering again: a container's task ends when it starts, but it
         # answers only once booted.
-        snap = session.snapshot()
+        snap = measurement.snapshot()
         return sim.task(task.id).status.done and bool(snap.outages) and snap.ongoing is None
 
     while not settled() and time.monotonic() < deadline:
         time.sleep(0.05)
-    session.stop()
-    assert session.wait(2)
+    measurement.stop()
+    assert measurement.wait(2)
     done = sim.task(task.id)
     assert done.status.done, "the migration did not finish in time"
-    return session.snapshot(), done
+    return measurement.snapshot(), done
 
 
 @pytest.mark.parametrize(("kind", "mode", "scale", "shortest", "longest"), [
@@ -84,15 +84,15 @@ def test_an_ha_failover_costs_about_two_minutes(monitor: PingMonitor):
     sim = lab(100)  # a probe every second of simulated time
     guest = sim.inventory().guest("lxc/200")  # dns1: HA, on pve3 in the classic lab
     assert guest is not None and guest.ha is not None and guest.node == "pve3"
-    session = monitor.start(ProbeTarget.sim(sim, guest.id), interval=0.01, duration=20)
+    measurement = monitor.start(ProbeTarget.sim(sim, guest.id), interval=0.01, duration=20)
     time.sleep(0.1)
     sim.inject_fault("pve3", FaultKind.POWER_OFF)
     deadline = time.monotonic() + 15
-    while not session.snapshot().outages and time.monotonic() < deadline:
+    while not measurement.snapshot().outages and time.monotonic() < deadline:
         time.sleep(0.05)
-    session.stop()
-    assert session.wait(2)
-    [outage] = session.snapshot().outages
+    measurement.stop()
+    assert measurement.wait(2)
+    [outage] = measurement.snapshot().outages
     down, up = sim.sim.reach_log[guest.id][-2:]  # the model's own record
     assert 100 < outage.downtime < 200
     assert up[0] - down[0] - 0.1 <= outage.downtime <= up[0] - down[0] + 2 * 1.0 + 1.0

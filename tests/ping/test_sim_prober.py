@@ -18,10 +18,10 @@ def test_the_fake_is_what_the_monitor_expects():
 def test_outage_measured_in_simulated_time(monitor: PingMonitor):
     # At 10x, 3 s of simulated downtime pass in 0.3 s of real time.
     fake = FakeSim(scale=10, down_at=2.0, up_at=5.0)
-    session = monitor.start(ProbeTarget.sim(fake, "qemu/100", "web"), interval=0.01,
+    measurement = monitor.start(ProbeTarget.sim(fake, "qemu/100", "web"), interval=0.01,
                             duration=0.8)
-    assert session.wait(5)
-    snap = session.snapshot()
+    assert measurement.wait(5)
+    snap = measurement.snapshot()
     [outage] = snap.outages
     # One probe every 10 ms of real time is one every 100 ms of simulated time; the gap
     # between replies exceeds the 3 s cut by up to two of those (plus scheduling).
@@ -32,19 +32,19 @@ def test_outage_measured_in_simulated_time(monitor: PingMonitor):
 
 def test_a_guest_the_simulator_does_not_know_never_answers(monitor: PingMonitor):
     fake = FakeSim(scale=1, down_at=0, up_at=0)
-    session = monitor.start(ProbeTarget.sim(fake, "qemu/999"), interval=0.01, count=5)
-    assert session.wait(5)
-    snap = session.snapshot()
+    measurement = monitor.start(ProbeTarget.sim(fake, "qemu/999"), interval=0.01, count=5)
+    assert measurement.wait(5)
+    snap = measurement.snapshot()
     assert snap.received == 0 and snap.lost == 5
 
 
 def test_markers_are_kept_in_the_session_clock(monitor: PingMonitor):
     fake = FakeSim(scale=60, down_at=1e9, up_at=1e9)
-    session = monitor.start(ProbeTarget.sim(fake, "qemu/100"), interval=0.01, count=3)
-    session.mark("migration started")
-    session.mark("migration done", at=fake.now() + 5)
-    assert session.wait(5)
-    first, second = session.snapshot().markers
+    measurement = monitor.start(ProbeTarget.sim(fake, "qemu/100"), interval=0.01, count=3)
+    measurement.mark("migration started")
+    measurement.mark("migration done", at=fake.now() + 5)
+    assert measurement.wait(5)
+    first, second = measurement.snapshot().markers
     assert first.label == "migration started" and first.time == pytest.approx(fake.now(),
                                                                                 abs=10)
     assert second.time - first.time == pytest.approx(5, abs=1)

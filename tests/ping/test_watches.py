@@ -4,14 +4,14 @@ the reason, and the result reads as a person would say it."""
 from __future__ import annotations
 
 from tests.ping.conftest import FakeSim
-from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
+from vmconsole.monitor.ping import Measurement, ProbeResult, ProbeTarget
 from vmconsole.monitor.ping.watches import KEEP_ENDED, Watch, Watches
 
 
-def session(pattern: str) -> PingSession:
+def measurement(pattern: str) -> Measurement:
     """One probe every 100 ms ending now (a frozen clock): '.' a reply, 'x' lost."""
     sim = FakeSim(scale=0, down_at=0, up_at=0)
-    s = PingSession(ProbeTarget.sim(sim, "qemu/100", "web"), interval=0.1, timeout=0.2,
+    s = Measurement(ProbeTarget.sim(sim, "qemu/100", "web"), interval=0.1, timeout=0.2,
                     count=None, duration=60)
     for seq, c in enumerate(pattern):
         s.record(ProbeResult(seq, sim.now() - (len(pattern) - seq) * 0.1,
@@ -22,7 +22,7 @@ def session(pattern: str) -> PingSession:
 def test_a_guest_gone_from_its_cluster_ends_its_measurement_saying_why():
     watches = Watches()
     gone = watches.add(Watch("web", cluster="lab", guest="qemu/100"))
-    gone.attach(session("." * 50 + "x" * 30))  # down when it vanished
+    gone.attach(measurement("." * 50 + "x" * 30))  # down when it vanished
     stays = watches.add(Watch("db", cluster="lab", guest="qemu/101"))
     other = watches.add(Watch("web", cluster="kvm", guest="qemu/100"))
     ended = watches.end_vanished("lab", {"qemu/101"})
@@ -38,13 +38,13 @@ def test_a_guest_gone_from_its_cluster_ends_its_measurement_saying_why():
 def test_results_in_words():
     one = Watch("web")
     assert one.result_text() == "starting…"
-    one.attach(session("." * 20 + "x" * 5 + "." * 20))
+    one.attach(measurement("." * 20 + "x" * 5 + "." * 20))
     assert one.result_text().startswith("downtime ") and "5 probes lost" in one.result_text()
     two = Watch("web")
-    two.attach(session("." * 10 + "xxx" + "." * 10 + "xxxx" + "." * 10))
+    two.attach(measurement("." * 10 + "xxx" + "." * 10 + "xxxx" + "." * 10))
     assert two.result_text().startswith("2 outages, downtime ")
     clean = Watch("web")
-    clean.attach(session("." * 30))
+    clean.attach(measurement("." * 30))
     assert clean.result_text() == "no outage in 30 probes"
     assert Watch("x", error="no ICMP privilege").result_text() == (
         "not measured: no ICMP privilege")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 from tests.ui_ops.helpers import act, show_guest, shown_text
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.modals.address_picker import AddressPicker
 from vmconsole.ui.widgets.ping_panel import PingPanel
@@ -42,7 +42,7 @@ async def test_the_detail_pane_and_the_picker_list_every_address_with_its_source
                 "attrs": {"agent": {"interfaces": INTERFACES}}},
         "101": {"config": {"ipconfig0": "ip=192.0.2.51/24"}}}))
     loop = PollLoop(Poller(backend, interval=0.5))
-    app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     loop.start()
     try:

@@ -6,9 +6,9 @@ console keeps running."""
 from __future__ import annotations
 
 from tests.ui_ops.helpers import act, show_guest, shown_text
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.modals.shutdown import ShutdownForm
 from vmconsole.ui.modals.snapshots import SnapshotPanel
@@ -19,7 +19,7 @@ NAME = "[/]db"
 async def test_a_guest_named_with_an_unbalanced_close_tag(fakepve, backend, tmp_path):
     fakepve.set(guest=100, name=NAME)  # web, running on pve1
     loop = PollLoop(Poller(backend, interval=1.0))
-    app = VMConsoleApp([loop], session=Session("alice", Role.ADMIN, "local"),
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(80, 24)) as pilot:
         await show_guest(pilot, loop, NAME)

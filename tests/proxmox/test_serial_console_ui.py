@@ -11,11 +11,11 @@ import contextlib
 import pytest
 
 from tests.ui_ops.helpers import notes, show_guest, wait_until
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.backends.proxmox import open_proxmox
 from vmconsole.config import Config
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen
 
@@ -29,10 +29,10 @@ def _own_state_dir(monkeypatch, tmp_path):
 
 
 @contextlib.asynccontextmanager
-async def console_on(fake, session: Session | None = None, config: Config | None = None):
+async def console_on(fake, actor: Actor | None = None, config: Config | None = None):
     backend = open_proxmox(cluster_config(fake))
     loop = PollLoop(Poller(backend, interval=0.5))
-    app = VMConsoleApp([loop], config=config, session=session)
+    app = VMConsoleApp([loop], config=config, actor=actor)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             loop.start()
@@ -46,7 +46,7 @@ async def console_on(fake, session: Session | None = None, config: Config | None
 def screen_rows(app) -> str:
     screen = app.screen
     assert isinstance(screen, SerialConsoleScreen)
-    return "\n".join(screen.session.buffer.display())
+    return "\n".join(screen.link.buffer.display())
 
 
 def title(app) -> str:
@@ -58,7 +58,7 @@ def console_records():
 
 
 async def test_an_operator_types_into_the_console_and_detaches(serial_lab):  # noqa: F811
-    async with console_on(serial_lab, Session("sam", Role.OPERATOR, "local")) as pilot:
+    async with console_on(serial_lab, Actor("sam", Role.OPERATOR, "local")) as pilot:
         app = pilot.app
         await pilot.press("C")
         await wait_until(pilot, lambda: isinstance(app.screen, SerialConsoleScreen)
@@ -89,7 +89,7 @@ async def test_an_operator_types_into_the_console_and_detaches(serial_lab):  # n
 
 
 async def test_a_viewer_is_refused_by_default_and_the_refusal_audited(serial_lab):  # noqa: F811
-    async with console_on(serial_lab, Session("alice", Role.VIEWER, "ssh:10.0.0.9:5000")) \
+    async with console_on(serial_lab, Actor("alice", Role.VIEWER, "ssh:10.0.0.9:5000")) \
             as pilot:
         app = pilot.app
         await pilot.press("C")
@@ -104,7 +104,7 @@ async def test_a_viewer_is_refused_by_default_and_the_refusal_audited(serial_lab
 
 async def test_a_viewer_watches_read_only_when_configured(serial_lab):  # noqa: F811
     config = Config(serial_console_viewers="read-only")
-    async with console_on(serial_lab, Session("alice", Role.VIEWER, "local"), config) \
+    async with console_on(serial_lab, Actor("alice", Role.VIEWER, "local"), config) \
             as pilot:
         app = pilot.app
         await pilot.press("C")

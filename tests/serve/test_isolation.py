@@ -49,7 +49,7 @@ async def test_a_flooding_viewer_leaves_the_operator_and_new_logins_alone(
             login = time.monotonic() - started
         # The flood is its own process's, and that process (a viewer's, which yields to
         # an operator's anyway) was made to yield more.
-        consoles = {c.session.user: c for c in served.server.sessions}
+        consoles = {c.actor.user: c for c in served.server.sessions}
         flood_pid, op_pid = consoles["flood"].process.pid, consoles["sam"].process.pid
         assert flood_pid is not None and op_pid is not None
         assert flood_pid != op_pid != os.getpid()

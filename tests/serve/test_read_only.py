@@ -11,6 +11,7 @@ import pytest
 from tests.serve.conftest import Keys, Running
 from tests.serve.terminal import open_terminal
 from tests.serve.test_roles import on_row
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.backends.base import AuthError
 from vmconsole.monitor.poller import PollLoop
@@ -18,7 +19,6 @@ from vmconsole.operations import READ_ONLY_REFUSAL
 from vmconsole.serve.hub import PollHub
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.server import ConsoleServer, ServeSettings
-from vmconsole.session import Role, Session
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -49,7 +49,7 @@ async def test_an_admins_served_migration_is_refused_and_audited(read_only: Runn
 
 def test_the_hub_refuses_a_change_and_serves_a_reading(lab_loop: PollLoop, tmp_path) -> None:
     hub = PollHub(lab_loop, AuditLog(tmp_path / "audit.jsonl"), read_only=True)
-    admin = Session("root", Role.ADMIN, "ssh:127.0.0.1:5000")
+    admin = Actor("root", Role.ADMIN, "ssh:127.0.0.1:5000")
     with pytest.raises(AuthError, match="start: this server is read-only"):
         hub.call(admin, "start", ("qemu/103",), {})
     with pytest.raises(AuthError, match="set_time_scale: this server is read-only"):

@@ -11,7 +11,7 @@ import pytest
 from tests.ping.conftest import FakeSim
 from tests.ui_ops.helpers import settled
 from vmconsole.backends.base import MetricSample
-from vmconsole.monitor.ping import PingSession, ProbeResult, ProbeTarget
+from vmconsole.monitor.ping import Measurement, ProbeResult, ProbeTarget
 from vmconsole.ui.ping_chart import PingChartColors, ping_chart
 from vmconsole.ui.plot import Series, line_chart
 from vmconsole.ui.widgets.cluster_tree import TreeRef
@@ -64,13 +64,13 @@ def test_braille_by_default_ascii_on_request():
 @pytest.mark.parametrize("ascii", [False, True])
 def test_the_ping_chart_survives_any_rtt(rtt, ascii):
     sim = FakeSim(scale=0, down_at=0, up_at=0)
-    session = PingSession(ProbeTarget.sim(sim, "qemu/100"), interval=0.1, timeout=0.2,
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100"), interval=0.1, timeout=0.2,
                           count=None, duration=60)
     for seq in range(100):
-        session.record(ProbeResult(seq, sim.now() - (100 - seq) * 0.1,
+        measurement.record(ProbeResult(seq, sim.now() - (100 - seq) * 0.1,
                                    rtt if seq % 10 == 0 else (None if seq % 7 == 0 else 0.001)))
-    session.mark("migration started", sim.now() - 5)
-    chart = ping_chart(session.snapshot(), 60, 12, COLORS, ascii=ascii)
+    measurement.mark("migration started", sim.now() - 5)
+    chart = ping_chart(measurement.snapshot(), 60, 12, COLORS, ascii=ascii)
     assert len(chart.text.plain.splitlines()) == 12
     if ascii:
         assert chart.text.plain.isascii()

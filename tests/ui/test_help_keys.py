@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList
 
 from tests.frozen import FrozenConsole
+from vmconsole.actor import Actor, Role
 from vmconsole.backends.base import TaskStatus
-from vmconsole.session import Role, Session
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -29,7 +29,7 @@ from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.faults import FaultScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen
-from vmconsole.ui.serial_session import ConsoleMode
+from vmconsole.ui.serial_link import ConsoleMode
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -359,7 +359,7 @@ async def help_rows(w: Walk) -> list[HelpRow]:
 
 
 async def test_every_key_in_the_help_works_where_the_help_says():
-    c = FrozenConsole(session=Session("teacher", Role.ADMIN))
+    c = FrozenConsole(actor=Actor("teacher", Role.ADMIN))
     async with c.app.run_test(size=(120, 50)) as pilot:
         w = Walk(c, pilot)
         c.poll()
@@ -391,7 +391,7 @@ async def test_every_key_in_the_help_works_where_the_help_says():
 
 
 async def test_the_palette_lists_no_entry_twice(console_factory):
-    c = console_factory(session=Session("teacher", Role.ADMIN))
+    c = console_factory(actor=Actor("teacher", Role.ADMIN))
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()

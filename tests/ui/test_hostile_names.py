@@ -17,10 +17,10 @@ from textual.widgets import DataTable, OptionList, Static
 from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, plain, poll, shown_text
 from vmconsole import cli
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.backends.sim.state import HAGroup, SimSnapshot
 from vmconsole.config import SimCluster
-from vmconsole.session import Role, Session
 from vmconsole.text import visible
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -89,7 +89,7 @@ def check(app, name: str, where: str, notifications: bool = False) -> None:
 def hostile_console(name: str, audit: AuditLog) -> FrozenConsole:
     """The classic lab with the cluster, web1, test1, the template, a tag, a snapshot,
     an HA group and the user all called `name`."""
-    c = FrozenConsole(SimCluster(name=name), session=Session(name, Role.ADMIN, "local"),
+    c = FrozenConsole(SimCluster(name=name), actor=Actor(name, Role.ADMIN, "local"),
                       audit=audit)
     sim = c.backend.sim
     for guest_id in (WEB, TEST, TEMPLATE):
@@ -201,7 +201,7 @@ async def test_a_hostile_name_is_shown_literally_everywhere(name, tmp_path, caps
         # Last (its chart redraws five times a second): the ping monitor on the guest.
         await act(pilot, "w")
         panel = app.query_one(PingPanel)
-        await until(pilot, lambda: panel.session is not None, "the ping session")
+        await until(pilot, lambda: panel.measurement is not None, "the ping session")
         check(app, name, "ping panel")
         panel.stop()
 
@@ -215,7 +215,7 @@ async def test_a_hostile_name_is_shown_literally_everywhere(name, tmp_path, caps
 
 
 async def test_two_guests_of_one_name_get_questions_that_tell_them_apart(tmp_path):
-    c = FrozenConsole(SimCluster(), session=Session("alice", Role.ADMIN, "local"),
+    c = FrozenConsole(SimCluster(), actor=Actor("alice", Role.ADMIN, "local"),
                       audit=AuditLog(tmp_path / "audit.jsonl"))
     c.backend.sim.guests[WEB].name = "web [prod]"
     c.backend.sim.guests["qemu/101"].name = "web [test]"  # db1, running on pve2

@@ -9,9 +9,9 @@ from textual.color import Color
 from textual.widgets import Input, Static
 
 from tests.ui_ops.helpers import act, on_guest
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
-from vmconsole.session import Role, Session
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.form import FormCheckbox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -50,7 +50,7 @@ async def test_expand_and_collapse_in_the_tree(console_factory, expand, collapse
 
 async def test_enter_on_a_checkbox_submits_the_form_and_space_toggles(console_factory,
                                                                       tmp_path):
-    c = console_factory(session=Session("alice", Role.OPERATOR),
+    c = console_factory(actor=Actor("alice", Role.OPERATOR),
                         audit=AuditLog(tmp_path / "audit.jsonl"))
     async with c.app.run_test(size=(120, 40)) as pilot:
         await on_guest(pilot, c, "debian12-ct-template")
@@ -131,7 +131,7 @@ async def test_the_focused_pane_is_highlighted_in_every_theme(console_factory, t
 
 
 async def test_console_keys_are_never_typed_into_the_ping_address_box(console_factory):
-    c = console_factory(session=Session("teacher", Role.ADMIN))
+    c = console_factory(actor=Actor("teacher", Role.ADMIN))
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()

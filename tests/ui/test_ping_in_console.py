@@ -27,7 +27,7 @@ async def test_w_probes_the_selected_guest_through_the_simulator(console_factory
         await c.app.workers.wait_for_complete()
         await pilot.pause()
         assert panel.has_class("visible")
-        session = panel.session
+        session = panel.measurement
         assert session is not None and session.target.kind is ProbeKind.SIM
         assert session.target.address == "qemu/100"
         deadline = time.monotonic() + 5
@@ -50,12 +50,12 @@ async def test_a_container_migration_starts_the_monitor_and_its_outage_is_measur
         while time.monotonic() < deadline:
             c.poll()
             await pilot.pause(0.1)
-            session = panel.session
+            session = panel.measurement
             if session is not None:
                 outages = [o for o in session.snapshot().outages if o.end is not None]
                 if outages:
                     break
-        session = panel.session
+        session = panel.measurement
         assert session is not None and session.target.address == "lxc/200"
         assert panel.has_class("visible")
         assert outages, "the restart migration's outage was not measured"
@@ -77,7 +77,7 @@ async def test_an_offline_migration_of_a_stopped_guest_starts_no_monitor(console
             await pilot.pause()
         assert any(e.kind == "migration_started" for e in c.backend.events())
         panel = c.app.query_one(PingPanel)
-        assert panel.session is None and not panel.has_class("visible")
+        assert panel.measurement is None and not panel.has_class("visible")
 
 
 async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
@@ -92,5 +92,5 @@ async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
         await pilot.pause()
         messages = [n.message for n in c.app._notifications]
         assert "debian12-template: a template does not run: nothing to ping" in messages
-        assert panel.session is None and not list(panel.watches), "a template was probed"
+        assert panel.measurement is None and not list(panel.watches), "a template was probed"
         assert not panel.has_class("visible")

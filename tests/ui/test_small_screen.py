@@ -59,7 +59,7 @@ async def test_at_80x24_the_ping_panel_fits_and_labels_never_overlap(console_fac
             await pilot.pause()
         panel = c.app.query_one(PingPanel)
         deadline = time.monotonic() + 5
-        while len(panel.session.snapshot().markers if panel.session else ()) < 3:
+        while len(panel.measurement.snapshot().markers if panel.measurement else ()) < 3:
             assert time.monotonic() < deadline, "the migration's events were not marked"
             await asyncio.sleep(0.05)
         await pilot.pause(0.5)  # a refresh of the panel

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui_ops.helpers import settled
-from vmconsole.session import Role, Session
+from vmconsole.actor import Actor, Role
 from vmconsole.ui.widgets.metric_chart import MetricChart
 
 THEMES = ["vmconsole-dark", "vmconsole-light", "vmconsole-high-contrast"]
@@ -15,7 +15,7 @@ THEMES = ["vmconsole-dark", "vmconsole-light", "vmconsole-high-contrast"]
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 @pytest.mark.parametrize("theme", THEMES)
 def test_main_screen(snap_compare, console_factory, theme, size):
-    c = console_factory(theme=theme, session=Session("student", Role.OPERATOR))
+    c = console_factory(theme=theme, actor=Actor("student", Role.OPERATOR))
 
     async def run_before(pilot) -> None:
         for _ in range(12):

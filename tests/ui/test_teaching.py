@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import RichLog, Static
 
+from vmconsole.actor import Actor, Role
 from vmconsole.backends.base import FaultKind, HASettings
 from vmconsole.model import HARequest
-from vmconsole.session import Role, Session
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
@@ -70,7 +70,7 @@ async def test_speed_keys_change_the_simulated_clock(console_factory):
         records = list(c.app.audit.read())
         assert [r.parameters["scale"] for r in records] == [10, 60, 0, 60, 10, 1, 1]
         assert {r.operation for r in records} == {"time_scale"}
-        assert all(r.result == "done" and r.user == c.app.session.user for r in records)
+        assert all(r.result == "done" and r.user == c.app.actor.user for r in records)
 
 
 async def test_partition_from_the_fault_menu(console_factory):
@@ -123,7 +123,7 @@ async def test_disarming_ha_from_the_fault_menu(console_factory):
 
 
 async def test_a_viewer_can_neither_break_the_cluster_nor_change_its_clock(console_factory):
-    c = console_factory(session=Session("pupil", Role.VIEWER))
+    c = console_factory(actor=Actor("pupil", Role.VIEWER))
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
         await select(c.app, pilot, TreeRef("lab", "node/pve1"))
@@ -165,7 +165,7 @@ async def test_scenario_from_the_palette_then_its_summary(console_factory):
 
 
 def test_teaching_panel_mid_failover(snap_compare, console_factory):
-    c = console_factory(session=Session("teacher", Role.ADMIN))
+    c = console_factory(actor=Actor("teacher", Role.ADMIN))
 
     async def run_before(pilot) -> None:
         await settle(c, pilot)
@@ -175,7 +175,7 @@ def test_teaching_panel_mid_failover(snap_compare, console_factory):
         # The failover started the ping monitor on db1; its live figures would make the
         # snapshot differ run to run (tests/ui/test_ping_in_console.py covers it).
         ping = c.app.query_one(PingPanel)
-        assert ping.session is not None and ping.session.target.address == "qemu/101"
+        assert ping.measurement is not None and ping.measurement.target.address == "qemu/101"
         ping.stop()
         c.app.show_ping(False)
         await pilot.pause()
@@ -221,7 +221,7 @@ def palette_titles(app) -> list[str]:
 
 
 async def test_a_viewer_is_offered_no_change_to_the_shared_cluster(console_factory):
-    c = console_factory(session=Session("pupil", Role.VIEWER))
+    c = console_factory(actor=Actor("pupil", Role.VIEWER))
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
         await select(c.app, pilot, TreeRef("lab", "qemu/100"))
@@ -230,7 +230,7 @@ async def test_a_viewer_is_offered_no_change_to_the_shared_cluster(console_facto
         changes = [t for t in titles if t.startswith(("CRS: apply", "Fault tolerance:",
                                                       "Scenario: "))]
         assert changes == [], f"a viewer is offered {changes}"
-    admin = console_factory(session=Session("teacher", Role.ADMIN))
+    admin = console_factory(actor=Actor("teacher", Role.ADMIN))
     async with admin.app.run_test(size=(120, 40)) as pilot:
         await settle(admin, pilot)
         titles = palette_titles(admin.app)

@@ -5,9 +5,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.frozen import FrozenConsole
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.config import SimCluster
-from vmconsole.session import Role, Session
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def console(audit) -> Callable[..., FrozenConsole]:
 
     def make(role: Role = Role.OPERATOR, **kwargs: object) -> FrozenConsole:
         kwargs.setdefault("audit", audit)
-        return FrozenConsole(SimCluster(), session=Session("alice", role, "local"), **kwargs)
+        return FrozenConsole(SimCluster(), actor=Actor("alice", role, "local"), **kwargs)
 
     return make
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tests.ui_ops.helpers import act, notes, on_guest, screen_text, settle, task_rows
+from vmconsole.actor import Role
 from vmconsole.backends.hardware import GiB, MiB
 from vmconsole.operations import VIEWER_REFUSAL
-from vmconsole.session import Role
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.hardware import HardwareForm, parse_disk, parse_memory
 

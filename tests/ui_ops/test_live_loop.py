@@ -4,10 +4,10 @@ operation asks for a prompt poll, and the tree follows without anyone polling by
 from __future__ import annotations
 
 from tests.ui_ops.helpers import act, select_in, tree_parent
+from vmconsole.actor import Actor, Role
 from vmconsole.backends.sim import RealClock, SimBackend
 from vmconsole.config import SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 
 SPEED = 50.0  # a 17 s migration takes about a third of a second
@@ -16,7 +16,7 @@ SPEED = 50.0  # a 17 s migration takes about a third of a second
 async def test_a_migration_shows_in_the_tree_from_the_loops_own_polls(audit):
     backend = SimBackend(SimCluster(), clock=RealClock(SPEED))
     loop = PollLoop(Poller(backend, interval=0.2))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR), audit=audit)
     loop.start()
     try:
         async with app.run_test(size=(80, 24)) as pilot:

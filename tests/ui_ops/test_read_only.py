@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.ui_ops.helpers import act, notes, on_guest, poll, settle, wait_until
+from vmconsole.actor import Role
 from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.operations import READ_ONLY_REFUSAL
-from vmconsole.session import Role
 from vmconsole.ui.actions import ACTIONS
 from vmconsole.ui.guest_commands import entries
 from vmconsole.ui.modals.snapshots import SnapshotPanel

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.widgets import Button, Input, Static
 
 from tests.ui_ops.helpers import act, notes, on_guest, select, settle
+from vmconsole.actor import Role
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.operations import VIEWER_REFUSAL
-from vmconsole.session import Role
 from vmconsole.ui.guest_commands import entries
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Tree
 
 from tests.ui_ops.helpers import act, on_guest, poll, settle, task_rows, tree_parent
-from vmconsole.session import Role
+from vmconsole.actor import Role
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm

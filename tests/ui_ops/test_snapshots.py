@@ -7,8 +7,8 @@ import pytest
 
 from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, on_guest, poll, settle
+from vmconsole.actor import Actor, Role
 from vmconsole.config import SimCluster
-from vmconsole.session import Role, Session
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 
@@ -30,7 +30,7 @@ SCREENS: dict[str, tuple[str, list[str], float]] = {
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_operation_screens(snap_compare, audit, screen):
-    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+    c = FrozenConsole(SimCluster(), actor=Actor("alice", Role.OPERATOR), audit=audit)
     guest, keys, advance = SCREENS[screen]
 
     async def run_before(pilot) -> None:
@@ -47,7 +47,7 @@ def test_operation_screens(snap_compare, audit, screen):
 
 
 def test_task_detail_after_a_live_migration(snap_compare, audit):
-    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+    c = FrozenConsole(SimCluster(), actor=Actor("alice", Role.OPERATOR), audit=audit)
     c.backend.sim.guests["qemu/100"].ha = None  # QEMU's own migration (no HA request)
 
     async def run_before(pilot) -> None:
@@ -72,7 +72,7 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
 
 
 def test_task_log_with_a_clone_in_progress(snap_compare, audit):
-    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit)
+    c = FrozenConsole(SimCluster(), actor=Actor("alice", Role.OPERATOR), audit=audit)
 
     async def run_before(pilot) -> None:
         await on_guest(pilot, c, "debian12-template")
@@ -85,7 +85,7 @@ def test_task_log_with_a_clone_in_progress(snap_compare, audit):
 
 @pytest.mark.parametrize("theme", ["vmconsole-light", "vmconsole-high-contrast"])
 def test_a_form_in_the_other_themes(snap_compare, audit, theme):
-    c = FrozenConsole(SimCluster(), session=Session("alice", Role.OPERATOR), audit=audit,
+    c = FrozenConsole(SimCluster(), actor=Actor("alice", Role.OPERATOR), audit=audit,
                       theme=theme)
 
     async def run_before(pilot) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 
 from tests.ui_ops.helpers import act, on_guest, settle
+from vmconsole.actor import Role
 from vmconsole.backends.base import BackendError
-from vmconsole.session import Role
 from vmconsole.ui.launch import log_to_file
 from vmconsole.ui.screens.audit import AuditScreen
 

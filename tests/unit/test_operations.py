@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends.base import Backend, BackendError, InvalidInput
 from vmconsole.backends.sim.backend import SimBackend
@@ -19,7 +20,6 @@ from vmconsole.operations import (
     Operations,
     OpRequest,
 )
-from vmconsole.session import Role, Session
 
 STOPPED = "qemu/103"  # the classic lab's stopped guest
 
@@ -39,7 +39,7 @@ def service(backend: SimBackend, tmp_path: Path, role: Role = Role.OPERATOR,
             raise BackendError(f"no cluster named {cluster}")
         return backend
 
-    ops = Operations(Session("alice", role, "ssh:192.0.2.7:50000"), audit, backend_of,
+    ops = Operations(Actor("alice", role, "ssh:192.0.2.7:50000"), audit, backend_of,
                      read_only, lambda cluster, record: watched.append(record))
     return ops, audit, watched
 

@@ -16,11 +16,11 @@ from tests.ui_ops.helpers import (
     task_rows,
     tree_parent,
 )
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.backends.base import TaskStatus
 from vmconsole.backends.vcenter import VCenterBackend
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.session import Role, Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.modals.migrate import MigrateForm
@@ -44,7 +44,7 @@ async def test_migrate_form_shows_vcenters_reasons_and_the_vm_moves(
     others = [n.name for n in inventory.nodes if n.name != guest.node]
     backend.wait(backend.set_host_maintenance(others[0], True).id, 30)
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"),
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"),
                        audit=AuditLog(tmp_path / "audit.jsonl"))
     try:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -99,7 +99,7 @@ async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
 
     audit = AuditLog(tmp_path / "audit.jsonl")
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
     host = "DC0_C0_H1"
     async with app.run_test(size=(100, 30)) as pilot:
         await poll(pilot, loop)
@@ -143,7 +143,7 @@ async def test_a_template_becomes_a_vm_again_from_the_palette(
     backend.wait(backend.convert_to_template(guest.id).id, 30)
     audit = AuditLog(tmp_path / "audit.jsonl")
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
     async with app.run_test(size=(100, 30)) as pilot:
         await poll(pilot, loop)
         before = tree_label(app, guest.name)
@@ -175,7 +175,7 @@ async def test_a_quiesced_snapshot_from_the_snapshot_panel(
     guest = next(g for g in backend.inventory().guests if g.running)
     audit = AuditLog(tmp_path / "audit.jsonl")
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
     async with app.run_test(size=(100, 30)) as pilot:
         await poll(pilot, loop)
         await select_in(pilot, loop, guest.name)
@@ -207,7 +207,7 @@ async def test_the_ha_form_asks_vsphere_for_a_restart_priority(
     guest = sorted(backend.inventory().guests, key=lambda g: g.name)[0]
     loop = PollLoop(Poller(backend, interval=3600))
     audit = AuditLog(tmp_path / "audit.jsonl")
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
     async with app.run_test(size=(100, 40)) as pilot:
         await poll(pilot, loop)
         await select_in(pilot, loop, guest.name)

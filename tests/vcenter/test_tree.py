@@ -131,12 +131,12 @@ async def test_a_renamed_cluster_is_shown_renamed_and_its_name_is_data(
 async def test_the_ha_key_on_a_vm_of_a_standalone_host_says_why_not(
         backend: VCenterBackend) -> None:
     from tests.ui_ops.helpers import act, notes
-    from vmconsole.session import Role, Session
+    from vmconsole.actor import Actor, Role
     from vmconsole.ui.modals.vsphere_ha import VSphereHAForm
 
     guest = next(g for g in backend.inventory().guests if g.node == "DC0_H0")
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], session=Session("alice", Role.OPERATOR, "local"))
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"))
     async with app.run_test(size=(110, 40)) as pilot:
         await poll(pilot, loop)
         await select_in(pilot, loop, guest.name)

@@ -19,12 +19,12 @@ from typing import Any, Protocol
 
 import asyncssh
 
+from vmconsole.actor import Actor
 from vmconsole.serve import wire
 from vmconsole.serve.hub import PollHub, reply
 from vmconsole.serve.input import InputLimiter, clamp_size
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.worker import Hello
-from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Host(Protocol):
 
     def admit(self, console: ConsoleSession) -> str | None: ...
     def release(self, console: ConsoleSession) -> None: ...
-    def hello(self, session: Session, term: str, client_env: Mapping[str, str],
+    def hello(self, actor: Actor, term: str, client_env: Mapping[str, str],
               size: tuple[int, int], notices: tuple[str, ...]) -> Hello: ...
     async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]: ...
     async def run_call(self, call: Callable[[], bytes]) -> bytes: ...
@@ -60,8 +60,8 @@ class Host(Protocol):
 class ConsoleSession(asyncssh.SSHServerSession[str]):
     """The server side of one SSH session channel."""
 
-    def __init__(self, session: Session, host: Host) -> None:
-        self.session = session
+    def __init__(self, actor: Actor, host: Host) -> None:
+        self.actor = actor
         self._host = host
         self._limits = host.limits
         self._channel: asyncssh.SSHServerChannel[str] | None = None
@@ -103,16 +103,16 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
 
     def shell_requested(self) -> bool:
         if self._pty is None:
-            log.info("%s: refused a shell without a terminal", self.session.source)
+            log.info("%s: refused a shell without a terminal", self.actor.source)
             return False
         return True
 
     def exec_requested(self, command: str) -> bool:
-        log.info("%s: refused exec", self.session.source)
+        log.info("%s: refused exec", self.actor.source)
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log.info("%s: refused subsystem %s", self.session.source, visible(subsystem, 64))
+        log.info("%s: refused subsystem %s", self.actor.source, visible(subsystem, 64))
         return False
 
     # --- the console --------------------------------------------------------------------
@@ -128,7 +128,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
     async def _run(self) -> None:
         assert self._pty is not None and self._channel is not None
         term, width, height = self._pty
-        hello = self._host.hello(self.session, term, dict(self._channel.get_environment()),
+        hello = self._host.hello(self.actor, term, dict(self._channel.get_environment()),
                                  (width, height), tuple(self._notices))
         status = 0
         try:
@@ -136,7 +136,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             reader, self._pipe = await asyncio.open_unix_connection(sock=pipe)
             call_reader, self._calls = await asyncio.open_unix_connection(sock=calls)
         except Exception:
-            log.exception("%s: the console could not be started", self.session.source)
+            log.exception("%s: the console could not be started", self.actor.source)
             self._end_reason = "the console failed to start (see the server log)"
             self._finish(1)
             return
@@ -151,8 +151,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             hub.attach(self)
         self._last_input = time.monotonic()  # idle from when the console is there
         self._arm_idle_timer()
-        log.info("%s: console for %s (%s), process %s", self.session.source,
-                 visible(self.session.user), self.session.role, self.process.pid)
+        log.info("%s: console for %s (%s), process %s", self.actor.source,
+                 visible(self.actor.user), self.actor.role, self.process.pid)
         serving = asyncio.get_running_loop().create_task(self._serve_calls(call_reader))
         try:
             await self._show(reader)
@@ -194,13 +194,13 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             pass
         except (ValueError, pickle.UnpicklingError) as exc:
             log.error("%s: the session process sent a bad call (%s): ending it",
-                      self.session.source, exc)
+                      self.actor.source, exc)
             self.end("the console failed (see the server log)")
 
     async def _answer(self, call_id: int, hub: PollHub, method: str,
                       args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         data = await self._host.run_call(
-            lambda: reply(call_id, lambda: hub.call(self.session, method, args, kwargs)))
+            lambda: reply(call_id, lambda: hub.call(self.actor, method, args, kwargs)))
         if call_id and self._calls is not None and not self._calls.is_closing():
             self._calls.write(data)
 
@@ -224,7 +224,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, process.join, 5.0)
         if process.is_alive():
-            log.warning("%s: session process %s did not end: killed", self.session.source,
+            log.warning("%s: session process %s did not end: killed", self.actor.source,
                         process.pid)
             process.kill()
             await loop.run_in_executor(None, process.join, 5.0)
@@ -250,8 +250,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             self._say(f"vmconsole: {visible_lines(self._end_reason)}\r\n")
         self._close(status)
         if self.process is not None:
-            log.info("%s: session of %s ended%s", self.session.source,
-                     visible(self.session.user),
+            log.info("%s: session of %s ended%s", self.actor.source,
+                     visible(self.actor.user),
                      f" ({visible(self._end_reason)})" if self._end_reason else "")
 
     def _close(self, status: int) -> None:
@@ -313,7 +313,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
                         f"{limits.input_burst // 1024} KiB) or escape sequences over "
                         f"{limits.max_escape} bytes are dropped")
             log.warning("%s: input of %s over the limit: dropping the excess",
-                        self.session.source, visible(self.session.user))
+                        self.actor.source, visible(self.actor.user))
             self._lower_priority()
         if data and self.task is not None:
             self.send(wire.frame(wire.Kind.INPUT, data.encode()))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends.base import (
     AuthError,
@@ -38,7 +39,6 @@ from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.serve import wire
-from vmconsole.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class BackendState:
 class Link(Protocol):
     """A session process, as the hub sees it."""
 
-    session: Session
+    actor: Actor
 
     def send(self, data: bytes) -> None:
         """Queue a frame for the session process (on the server's event loop)."""
@@ -129,7 +129,7 @@ class PollHub:
 
     @property
     def sessions(self) -> int:
-        """Session processes attached now."""
+        """Actor processes attached now."""
         return len(self._links)
 
     def info(self) -> ClusterInfo:
@@ -177,12 +177,12 @@ class PollHub:
 
     # --- calls from session processes -----------------------------------------------------
 
-    def call(self, session: Session, method: str, args: tuple[Any, ...],
+    def call(self, actor: Actor, method: str, args: tuple[Any, ...],
              kwargs: dict[str, Any]) -> Any:
         """Run one call for `session`, blocking (in a worker thread). Raises AuthError
         when the role may not, NotSupported for what is no call, and the backend's
         errors as they are."""
-        role = session.role
+        role = actor.role
         if self.read_only and method in OPERATE | ADMIN:
             raise AuthError(f"{method}: this server is read-only")
         if method in ADMIN and not role.may_inject_faults():
@@ -201,8 +201,8 @@ class PollHub:
             if not isinstance(record, AuditRecord):
                 raise InvalidInput("watch_task takes an audit record")
             # The record is the session's own, whatever the process says.
-            record = dataclasses.replace(record, user=session.user, role=str(role),
-                                         source=session.source, cluster=self.name)
+            record = dataclasses.replace(record, user=actor.user, role=str(role),
+                                         source=actor.source, cluster=self.name)
             self.loop.task_ends.watch(record, self.audit)
             return None
         target = getattr(self.loop.backend, method, None)

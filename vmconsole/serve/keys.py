@@ -22,8 +22,8 @@ from pathlib import Path
 
 import asyncssh
 
+from vmconsole.actor import Role
 from vmconsole.paths import config_dir, state_dir
-from vmconsole.session import Role
 from vmconsole.strictmodes import check_not_writable_by_others, check_private
 
 ROLE_OPTION = "VMCONSOLE_ROLE"

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncssh
 
+from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
@@ -24,7 +25,6 @@ from vmconsole.serve.keys import AuthorizedKeys, KeyIdentity, fingerprint
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.spawn import Spawner
 from vmconsole.serve.worker import Hello
-from vmconsole.session import Session
 from vmconsole.strictmodes import check_not_writable_by_others
 from vmconsole.text import visible
 
@@ -145,13 +145,13 @@ class ConsoleServer:
     def hubs(self) -> Sequence[PollHub]:
         return self._hubs
 
-    def new_console(self, session: Session) -> ConsoleSession:
-        return ConsoleSession(session, self)
+    def new_console(self, actor: Actor) -> ConsoleSession:
+        return ConsoleSession(actor, self)
 
     def admit(self, console: ConsoleSession) -> str | None:
         limit = self.settings.limits.max_sessions
         if len(self.sessions) >= limit:
-            log.warning("%s: refused, %d sessions already", console.session.source, limit)
+            log.warning("%s: refused, %d sessions already", console.actor.source, limit)
             return f"the server is full ({limit} sessions); try again later"
         self.sessions.add(console)
         return None
@@ -159,10 +159,10 @@ class ConsoleServer:
     def release(self, console: ConsoleSession) -> None:
         self.sessions.discard(console)
 
-    def hello(self, session: Session, term: str, client_env: Mapping[str, str],
+    def hello(self, actor: Actor, term: str, client_env: Mapping[str, str],
               size: tuple[int, int], notices: tuple[str, ...]) -> Hello:
         settings = self.settings
-        return Hello(session, term, dict(client_env), size,
+        return Hello(actor, term, dict(client_env), size,
                      tuple(hub.info() for hub in self.hubs), settings.config,
                      settings.audit.path, dict(os.environ), settings.theme,
                      settings.limits.max_output_buffer, notices, settings.read_only)
@@ -249,4 +249,4 @@ class _Connection(asyncssh.SSHServer):
         if self._identity is None:
             return False
         return self._server.new_console(
-            Session(self._identity.user, self._identity.role, self._source))
+            Actor(self._identity.user, self._identity.role, self._source))

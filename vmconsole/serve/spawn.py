@@ -16,7 +16,8 @@ from vmconsole.serve.worker import Hello
 
 # What the local console imports only when first used (issue 12) is imported here once,
 # so that no session process pays for it on its first measurement or dialog.
-PRELOAD = ["vmconsole.serve.worker", "vmconsole.serve.prewarm", "vmconsole.monitor.ping.session",
+PRELOAD = ["vmconsole.serve.worker", "vmconsole.serve.prewarm",
+           "vmconsole.monitor.ping.measurement",
            "vmconsole.ui.ping_chart", "vmconsole.ui.modals.clone", "vmconsole.ui.modals.migrate",
            "vmconsole.ui.modals.ha", "vmconsole.ui.modals.shutdown",
            "vmconsole.ui.modals.snapshot_create", "vmconsole.ui.modals.snapshots",
@@ -43,7 +44,7 @@ class Spawner:
         terminal pipe, the server's end of its call socket)."""
         pipe, pipe_child = socket.socketpair()
         calls, calls_child = socket.socketpair()
-        process = self._context.Process(target=worker.main, name=f"vmconsole {hello.session.user}",
+        process = self._context.Process(target=worker.main, name=f"vmconsole {hello.actor.user}",
                                         args=(pipe_child, calls_child, hello), daemon=True)
         try:
             await asyncio.get_running_loop().run_in_executor(None, process.start)

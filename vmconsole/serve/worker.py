@@ -22,13 +22,13 @@ from pathlib import Path
 from rich.color import ColorSystem
 from textual import constants
 
+from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.serve import wire
 from vmconsole.serve.driver import ChannelDriver
 from vmconsole.serve.hub import ClusterInfo
 from vmconsole.serve.remote import CallChannel, RemoteLoop
-from vmconsole.session import Session
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.symbols import detect_ascii
 
@@ -42,7 +42,7 @@ VIEWER_NICE = 5
 class Hello:
     """All a session process starts from (pickled to it by multiprocessing)."""
 
-    session: Session
+    actor: Actor
     term: str  # the client's TERM
     client_env: Mapping[str, str]  # what the client sent (LANG, LC_*...)
     size: tuple[int, int]  # columns, rows (clamped)
@@ -103,7 +103,7 @@ def make_app(hello: Hello, loops: list[RemoteLoop]) -> VMConsoleApp:
     env = {**hello.client_env, "TERM": hello.term}
     config = hello.config
     ascii = config.ascii if config.ascii is not None else detect_ascii(env)
-    app = VMConsoleApp(loops, config=config, session=hello.session, theme=hello.theme,
+    app = VMConsoleApp(loops, config=config, actor=hello.actor, theme=hello.theme,
                        ascii=ascii, audit=AuditLog(hello.audit_path),
                        read_only=hello.read_only)
     if constants.COLOR_SYSTEM == "auto":
@@ -118,7 +118,7 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello) -> No
     # Ctrl+C at the server's terminal reaches its whole process group: the server ends
     # the sessions itself, each with a word to its user.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not hello.session.role.may_operate():
+    if not hello.actor.role.may_operate():
         os.nice(VIEWER_NICE)
     os.environ.clear()
     os.environ.update(hello.environ)
@@ -141,7 +141,7 @@ async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop]) 
     try:
         await app.run_async(size=hello.size, mouse=True)
     except Exception:
-        log.exception("%s: the console failed", hello.session.source)
+        log.exception("%s: the console failed", hello.actor.source)
         return 1
     finally:
         pipe.cancel()

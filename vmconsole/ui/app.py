@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Tree
 
+from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
-from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.extra_operations import ExtraOperations
 from vmconsole.ui.messages import ClusterPolled
@@ -64,10 +64,10 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     ]
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
-                 session: Session | None = None, theme: str | None = None,
+                 actor: Actor | None = None, theme: str | None = None,
                  ascii: bool = False, audit: AuditLog | None = None,
                  read_only: bool = False) -> None:
-        super().__init__(loops, config, session, ascii, audit, read_only)
+        super().__init__(loops, config, actor, ascii, audit, read_only)
         self._unsubscribe: list[object] = []
         self._theme_problems: list[str] = []
         self._requested_theme = theme or self.config.theme or DEFAULT_THEME
@@ -96,7 +96,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
     def on_mount(self) -> None:
         # The user name comes from an SSH client: made visible (the header shows it plain).
         mode = ", read-only" if self.operations.read_only else ""
-        self.sub_title = f"{visible(self.session.user)} ({self.session.role}{mode})"
+        self.sub_title = f"{visible(self.actor.user)} ({self.actor.role}{mode})"
         loaded = load_themes()
         for theme in loaded.themes:
             self.register_theme(theme)
@@ -108,7 +108,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         self.theme = self._requested_theme
         self._apply_keymap()
         for problem in self._theme_problems:
-            if self.session.source == "local":
+            if self.actor.source == "local":
                 self.notify(visible_lines(problem), title="Theme", severity="warning",
                             timeout=8, markup=False)
             else:  # the server's own files and paths are its admin's, not every student's

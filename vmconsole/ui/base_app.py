@@ -1,5 +1,5 @@
 """What every feature of the console shares: its clusters' poll loops, their latest
-results, the session, the change path (`operations`, `runner`) and the selection.
+results, the actor (who is at it), the change path (`operations`, `runner`) and the selection.
 Features are App subclasses over this base (Textual merges BINDINGS only along
 App/DOMNode classes, so a plain mixin would lose its keys); VMConsoleApp combines them."""
 
@@ -15,12 +15,12 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.worker import Worker
 
+from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends.base import Backend, BackendError, Task
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
-from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
@@ -41,7 +41,7 @@ class ConsoleBase(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_SCREEN, "-tall")]
 
     def __init__(self, loops: Iterable[PollLoop], config: Config | None = None,
-                 session: Session | None = None, ascii: bool = False,
+                 actor: Actor | None = None, ascii: bool = False,
                  audit: AuditLog | None = None, read_only: bool = False) -> None:
         super().__init__()
         self.loops: dict[str, PollLoop] = {loop.backend.name: loop for loop in loops}
@@ -51,11 +51,11 @@ class ConsoleBase(App[int]):
             if loop.poller.label_key is None:
                 loop.poller.label_key = label_key
         self.config = config or Config()
-        self.session = session or Session.local()
+        self.actor = actor or Actor.local()
         self.symbols = ASCII if ascii else UNICODE
         self.latest: dict[str, PollResult] = {}
         self.audit = audit or AuditLog()
-        self.operations = Operations(self.session, self.audit, self._backend, read_only,
+        self.operations = Operations(self.actor, self.audit, self._backend, read_only,
                                      self._watch_task)
 
     def get_default_screen(self) -> Screen:

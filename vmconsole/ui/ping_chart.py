@@ -20,7 +20,7 @@ import plotext as plt
 from rich.text import Text
 
 from vmconsole.monitor.ping import Marker, Outage, PingSnapshot
-from vmconsole.monitor.ping.session import MAX_TIMEOUT
+from vmconsole.monitor.ping.measurement import MAX_TIMEOUT
 from vmconsole.ui.plot import build, fit, fit_note, rgb
 
 Rgb = tuple[int, int, int]

@@ -45,7 +45,7 @@ MARKED = {"migration_started", "stop_and_copy", "migration_done", "migration_fai
           "watchdog_reset"}
 # Events that start a measurement of their guest when none is running on it.
 STARTS_MONITOR = {"migration_started", "node_lost", "fence", "power_off", "network_cut"}
-# How long an automatically started session runs (simulated failovers take minutes).
+# How long an automatically started measurement runs (simulated failovers take minutes).
 AUTO_DURATION = 900.0
 # The selected guest's addresses are asked for once the cursor has rested this long,
 # and for one guest at most once in ADDRESS_ASK_AGAIN_S (the background sweep does
@@ -170,8 +170,8 @@ class PingFeatures(ConsoleBase):
                         title="Ping", severity="warning")
             return
         running = self.query_one(PingPanel).watches.running_on(ref.cluster, guest.id)
-        session = running.session if running is not None else None
-        current = session.target.address if session is not None else None
+        measurement = running.measurement if running is not None else None
+        current = measurement.target.address if measurement is not None else None
 
         def chosen(ip: str | None) -> None:
             if ip is None or ip == current:
@@ -258,7 +258,7 @@ class PingFeatures(ConsoleBase):
                         watch = self._start_ping(result.cluster, guest, AUTO_DURATION,
                                                  measured_why(event.kind))
                 if watch is not None:
-                    watch.mark(event.kind.replace("_", " "), self._session_time(watch, event))
+                    watch.mark(event.kind.replace("_", " "), self._measurement_time(watch, event))
         measuring = any(w.running and w.cluster == result.cluster for w in watches)
         if inventory is not None and measuring:  # no set of 10,000 ids for nothing
             present = {g.id for g in inventory.guests}
@@ -301,10 +301,10 @@ class PingFeatures(ConsoleBase):
         return watch.result_text() if watch is not None else None
 
     @staticmethod
-    def _session_time(watch: Watch, event: ClusterEvent) -> float | None:
-        """The event's time on the session's clock: the simulator's own for simulated
+    def _measurement_time(watch: Watch, event: ClusterEvent) -> float | None:
+        """The event's time on the measurement's clock: the simulator's own for simulated
         guests; monotonic for real probes, whose events carry wall-clock times."""
-        session = watch.session
-        if session is None or session.target.kind is ProbeKind.SIM:
+        measurement = watch.measurement
+        if measurement is None or measurement.target.kind is ProbeKind.SIM:
             return event.time
         return time.monotonic() - (time.time() - event.time)

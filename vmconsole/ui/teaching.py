@@ -13,6 +13,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from vmconsole.actor import Role
 from vmconsole.backends.base import (
     BackendError,
     SupportsBalancing,
@@ -25,7 +26,6 @@ from vmconsole.backends.base import (
 )
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import OpRequest
-from vmconsole.session import Role
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.modals.confirm import ConfirmScreen

@@ -1,11 +1,11 @@
 """The ping monitor: how long a guest stops answering during a migration or a failover.
 
     monitor = PingMonitor()
-    session = monitor.start(ProbeTarget.icmp("10.77.0.50", netns="vmclab-lan"),
+    measurement = monitor.start(ProbeTarget.icmp("10.77.0.50", netns="vmclab-lan"),
                             interval=0.01, duration=60)
-    session.mark("migration started")
+    measurement.mark("migration started")
     ...
-    snap = session.snapshot()   # outages, ongoing outage, RTT stats, samples, markers
+    snap = measurement.snapshot()   # outages, ongoing outage, RTT stats, samples, markers
 
 Probers: ICMP echo (icmplib; raw as root, datagram where net.ipv4.ping_group_range
 allows), TCP connect, and the simulator's `probe()`. Each can run inside a network
@@ -20,24 +20,24 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
-    from vmconsole.monitor.ping.netns import NetnsError
-    from vmconsole.monitor.ping.session import (
+    from vmconsole.monitor.ping.measurement import (
         MIN_INTERVAL,
         Marker,
+        Measurement,
         PingMonitor,
-        PingSession,
         PingSnapshot,
         default_timeout,
     )
+    from vmconsole.monitor.ping.netns import NetnsError
     from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
 
 # Each name's module, imported on first use (PEP 562): the console's first screen needs
 # the light modules (targets, reports), not the probers (icmplib, namespaces, threads).
 _MODULES = {
     "Outage": "detector", "OutageDetector": "detector", "ProbeResult": "detector",
-    "RttStats": "detector", "NetnsError": "netns", "MIN_INTERVAL": "session",
-    "Marker": "session", "PingMonitor": "session", "PingSession": "session",
-    "PingSnapshot": "session", "default_timeout": "session", "ProbeError": "targets",
+    "RttStats": "detector", "NetnsError": "netns", "MIN_INTERVAL": "measurement",
+    "Marker": "measurement", "PingMonitor": "measurement", "Measurement": "measurement",
+    "PingSnapshot": "measurement", "default_timeout": "measurement", "ProbeError": "targets",
     "ProbeKind": "targets", "ProbeTarget": "targets",
 }
 
@@ -53,11 +53,11 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "MIN_INTERVAL",
     "Marker",
+    "Measurement",
     "NetnsError",
     "Outage",
     "OutageDetector",
     "PingMonitor",
-    "PingSession",
     "PingSnapshot",
     "ProbeError",
     "ProbeKind",

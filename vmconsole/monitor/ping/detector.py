@@ -73,7 +73,7 @@ class RttStats:
 
 
 class _RttAccumulator:
-    """Running min/max/sum/sum of squares, so stats cover the session in O(1) memory."""
+    """Running min/max/sum/sum of squares, so stats cover the measurement in O(1) memory."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -100,9 +100,9 @@ class _RttAccumulator:
 class OutageDetector:
     """Turns probe results into outages, loss counts and RTT statistics.
 
-    Not thread-safe: the owner (a `PingSession`) serialises calls. Samples are kept in a
+    Not thread-safe: the owner (a `Measurement`) serialises calls. Samples are kept in a
     ring buffer of `keep_samples` for charts; outages, counts and statistics cover the
-    whole session.
+    whole measurement.
     """
 
     def __init__(self, min_lost: int = 1, keep_samples: int = 20_000) -> None:
@@ -114,7 +114,7 @@ class OutageDetector:
         self.sent = 0
         self.received = 0
         self._rtt = _RttAccumulator()
-        self._next_seq = 0  # sessions number their probes from 0
+        self._next_seq = 0  # measurements number their probes from 0
         self._waiting: dict[int, ProbeResult | None] = {}  # None: abandoned, never counted
         self._last_reply: float | None = None
         self._first_sent: float | None = None
@@ -137,7 +137,7 @@ class OutageDetector:
         return self._accept(result.seq, result)
 
     def abandon(self, seq: int) -> list[Outage]:
-        """Forget a probe whose fate will never be known (the session stopped first)."""
+        """Forget a probe whose fate will never be known (the measurement stopped first)."""
         return self._accept(seq, None)
 
     def ongoing(self) -> Outage | None:

@@ -1,7 +1,7 @@
 """The fixed-rate scheduler that every prober shares.
 
-One engine thread serves all sessions of one probe kind in one network namespace: it
-sends each session's probes on its own fixed-rate grid, waits for replies on every
+One engine thread serves all measurements of one probe kind in one network namespace: it
+sends each measurement's probes on its own fixed-rate grid, waits for replies on every
 socket at once, and declares a probe lost at its timeout. Sending never waits for a
 reply, so a lost reply cannot delay the next probe, and many targets cost one thread
 (and, for ICMP, one socket: a raw socket sees every ICMP packet of its namespace, so
@@ -25,10 +25,10 @@ from vmconsole.monitor.ping.detector import ProbeResult
 from vmconsole.monitor.ping.netns import enter_netns
 
 if TYPE_CHECKING:
-    from vmconsole.monitor.ping.session import PingSession
+    from vmconsole.monitor.ping.measurement import Measurement
 
 # The longest the engine sleeps, and how often it looks for stopped or finished
-# sessions: a stop or a new session is seen within this time.
+# measurements: a stop or a new measurement is seen within this time.
 _MAX_WAIT = 0.05
 
 
@@ -36,7 +36,7 @@ _MAX_WAIT = 0.05
 class Pending:
     """A probe in flight."""
 
-    session: PingSession
+    measurement: Measurement
     seq: int
     sent: float  # the target's clock
     sent_mono: float
@@ -44,22 +44,22 @@ class Pending:
 
 
 class Engine(threading.Thread):
-    """Runs the probes of many sessions of one kind from one thread."""
+    """Runs the probes of many measurements of one kind from one thread."""
 
     def __init__(self, netns: str | None, on_idle: Callable[[Engine], bool]) -> None:
         super().__init__(name=f"ping-{type(self).__name__}-{netns or 'root'}", daemon=True)
         self.netns = netns
         self._on_idle = on_idle  # asks the monitor to retire us; False if work arrived
-        self._inbox: list[PingSession] = []
+        self._inbox: list[Measurement] = []
         self._inbox_lock = threading.Lock()
         self._wakeup = threading.Event()
         self._ready = threading.Event()
         self._error: Exception | None = None
-        self._due: list[tuple[float, int, PingSession]] = []  # (next send, tie, session)
+        self._due: list[tuple[float, int, Measurement]] = []  # (next send, tie, measurement)
         self._pending: dict[int, Pending] = {}
         self._deadlines: list[tuple[float, int]] = []  # (deadline, key), lazily pruned
         self._tie = itertools.count()
-        self._sessions: set[PingSession] = set()  # the thread's own
+        self._measurements: set[Measurement] = set()  # the thread's own
 
     # --- called by the monitor, from any thread -----------------------------------------
 
@@ -71,9 +71,9 @@ class Engine(threading.Thread):
         if self._error is not None:
             raise self._error
 
-    def add(self, session: PingSession) -> None:
+    def add(self, measurement: Measurement) -> None:
         with self._inbox_lock:
-            self._inbox.append(session)
+            self._inbox.append(measurement)
         self._wakeup.set()
 
     def has_inbox(self) -> bool:
@@ -95,60 +95,60 @@ class Engine(threading.Thread):
         try:
             self._loop()
         except BaseException:
-            # A bug must not leave sessions waiting forever: end them, then let the
+            # A bug must not leave measurements waiting forever: end them, then let the
             # thread's exception hook report it.
             self._on_idle(self)
             with self._inbox_lock:
-                self._sessions.update(self._inbox)
-            for session in self._sessions:
-                session.finish()
+                self._measurements.update(self._inbox)
+            for measurement in self._measurements:
+                measurement.finish()
             raise
         finally:
             self._close()
 
     def _loop(self) -> None:
-        sessions = self._sessions
+        measurements = self._measurements
         next_review = 0.0
         while True:
-            self._take_inbox(sessions)
+            self._take_inbox(measurements)
             now = time.monotonic()
             self._send_due(now)
             self._expire(now)
             if now >= next_review:  # not on every turn: with 50 targets the loop spins fast
                 next_review = now + _MAX_WAIT
-                self._review(sessions)
-                if not sessions and self._on_idle(self):
+                self._review(measurements)
+                if not measurements and self._on_idle(self):
                     return
             self._wait(self._wait_time(time.monotonic()))
 
-    def _review(self, sessions: set[PingSession]) -> None:
-        for session in [s for s in sessions if s.stop_requested]:
-            self._drop(session)
-        for session in [s for s in sessions if s.done_sending and not s.in_flight]:
-            sessions.discard(session)
-            session.finish()
+    def _review(self, measurements: set[Measurement]) -> None:
+        for measurement in [s for s in measurements if s.stop_requested]:
+            self._drop(measurement)
+        for measurement in [s for s in measurements if s.done_sending and not s.in_flight]:
+            measurements.discard(measurement)
+            measurement.finish()
 
-    def _take_inbox(self, sessions: set[PingSession]) -> None:
+    def _take_inbox(self, measurements: set[Measurement]) -> None:
         with self._inbox_lock:
             new, self._inbox = self._inbox, []
         now = time.monotonic()
-        for session in new:
-            sessions.add(session)
-            session.begin(now)
-            heapq.heappush(self._due, (now, next(self._tie), session))
+        for measurement in new:
+            measurements.add(measurement)
+            measurement.begin(now)
+            heapq.heappush(self._due, (now, next(self._tie), measurement))
 
     def _send_due(self, now: float) -> None:
         while self._due and self._due[0][0] <= now:
-            due, _, session = heapq.heappop(self._due)
-            seq = session.next_seq(now)
+            due, _, measurement = heapq.heappop(self._due)
+            seq = measurement.next_seq(now)
             if seq is None:
                 continue  # done sending or stopped: it leaves the grid
-            self._send(session, seq, now)
+            self._send(measurement, seq, now)
             # Fixed rate: the grid does not drift with send time; a late loop skips the
             # slots it missed instead of sending a burst to catch up.
-            interval = session.interval
+            interval = measurement.interval
             missed = max(0, int((now - due) / interval))
-            heapq.heappush(self._due, (due + (missed + 1) * interval, next(self._tie), session))
+            heapq.heappush(self._due, (due + (missed + 1) * interval, next(self._tie), measurement))
 
     def _expire(self, now: float) -> None:
         if self._deadlines and self._deadlines[0][0] <= now:
@@ -161,14 +161,14 @@ class Engine(threading.Thread):
                 self._forget(key)
                 self.resolve(key, None)
 
-    def _drop(self, session: PingSession) -> None:
-        """A stopped session: its probes in flight will never be counted."""
-        for key in [k for k, p in self._pending.items() if p.session is session]:
+    def _drop(self, measurement: Measurement) -> None:
+        """A stopped measurement: its probes in flight will never be counted."""
+        for key in [k for k, p in self._pending.items() if p.measurement is measurement]:
             pending = self._pending.pop(key)
             self._forget(key)
-            session.in_flight -= 1
-            session.abandon(pending.seq)
-        session.stop_acknowledged()
+            measurement.in_flight -= 1
+            measurement.abandon(pending.seq)
+        measurement.stop_acknowledged()
 
     def _wait_time(self, now: float) -> float:
         until = now + _MAX_WAIT
@@ -182,13 +182,13 @@ class Engine(threading.Thread):
 
     # --- for the kinds ------------------------------------------------------------------
 
-    def track(self, key: int, session: PingSession, seq: int, sent: float,
+    def track(self, key: int, measurement: Measurement, seq: int, sent: float,
               sent_mono: float) -> None:
         """Remember a probe in flight under KEY until it is answered or times out."""
-        deadline = sent_mono + session.timeout
-        self._pending[key] = Pending(session, seq, sent, sent_mono, deadline)
+        deadline = sent_mono + measurement.timeout
+        self._pending[key] = Pending(measurement, seq, sent, sent_mono, deadline)
         heapq.heappush(self._deadlines, (deadline, key))
-        session.in_flight += 1
+        measurement.in_flight += 1
 
     def pending(self, key: int) -> Pending | None:
         return self._pending.get(key)
@@ -198,11 +198,11 @@ class Engine(threading.Thread):
         pending = self._pending.pop(key, None)
         if pending is None:
             return  # a late reply after its timeout, or a stray packet
-        pending.session.in_flight -= 1
-        pending.session.record(ProbeResult(pending.seq, pending.sent, rtt))
+        pending.measurement.in_flight -= 1
+        pending.measurement.record(ProbeResult(pending.seq, pending.sent, rtt))
 
     def sleep(self, seconds: float) -> None:
-        """Wait without sockets, waking early when a session arrives."""
+        """Wait without sockets, waking early when a measurement arrives."""
         if self._wakeup.wait(seconds):
             self._wakeup.clear()
 
@@ -212,7 +212,7 @@ class Engine(threading.Thread):
     def _close(self) -> None:
         """Close what `_open` opened."""
 
-    def _send(self, session: PingSession, seq: int, now: float) -> None:
+    def _send(self, measurement: Measurement, seq: int, now: float) -> None:
         raise NotImplementedError
 
     def _wait(self, timeout: float) -> None:

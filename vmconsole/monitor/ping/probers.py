@@ -20,7 +20,7 @@ from vmconsole.monitor.ping.engine import Engine
 from vmconsole.monitor.ping.targets import ProbeError, ProbeKind
 
 if TYPE_CHECKING:
-    from vmconsole.monitor.ping.session import PingSession
+    from vmconsole.monitor.ping.measurement import Measurement
 
 _ECHO_REPLY = 0
 _ECHO_REQUEST = 8
@@ -79,7 +79,7 @@ class IcmpEngine(Engine):
     `send()` costs about 20 us a probe (an address lookup, two setsockopt calls and a
     checksum in Python), and 50 targets at 10 ms send 5,000 probes a second.
 
-    Sequence numbers are the engine's own (16 bits, shared by its sessions); the session
+    Sequence numbers are the engine's own (16 bits, shared by its measurements); the measurement
     limits keep timeouts far below the time 65,536 probes take. As root the socket is
     raw and sees every ICMP packet of the namespace, so replies are also checked against
     our identifier and the probed address.
@@ -93,14 +93,14 @@ class IcmpEngine(Engine):
     def _close(self) -> None:
         self._sock.close()
 
-    def _send(self, session: PingSession, seq: int, now: float) -> None:
+    def _send(self, measurement: Measurement, seq: int, now: float) -> None:
         key = next(self._seqs) % _SEQ_SPACE
         packet = echo_request(self._id, key)
-        sent = session.clock()
+        sent = measurement.clock()
         start = time.monotonic()
-        self.track(key, session, seq, sent, start)
+        self.track(key, measurement, seq, sent, start)
         try:
-            self._sock.sock.sendto(packet, (session.target.address, 0))
+            self._sock.sock.sendto(packet, (measurement.target.address, 0))
         except OSError:
             self.resolve(key, None)  # no route, or the link is down: lost, not fatal
 
@@ -134,7 +134,7 @@ class IcmpEngine(Engine):
             return True  # a late reply, or someone else's ping
         if reply.type != _ECHO_REPLY:
             self.resolve(reply.sequence, None)  # unreachable or TTL exceeded: lost
-        elif reply.source == pending.session.target.address:
+        elif reply.source == pending.measurement.target.address:
             self.resolve(reply.sequence, max(0.0, time.monotonic() - pending.sent_mono))
         return True
 
@@ -158,17 +158,17 @@ class TcpEngine(Engine):
             sock.close()
         self._selector.close()
 
-    def _send(self, session: PingSession, seq: int, now: float) -> None:
-        target = session.target
+    def _send(self, measurement: Measurement, seq: int, now: float) -> None:
+        target = measurement.target
         key = next(self._keys)
         family = socket.AF_INET6 if ":" in target.address else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, self._LINGER_RST)
-        sent = session.clock()
+        sent = measurement.clock()
         start = time.monotonic()
         code = sock.connect_ex((target.address, target.port))
-        self.track(key, session, seq, sent, start)
+        self.track(key, measurement, seq, sent, start)
         if code == 0:
             sock.close()
             self.resolve(key, time.monotonic() - start)
@@ -212,11 +212,11 @@ class SimEngine(Engine):
     def _open(self) -> None:
         self._keys = itertools.count()
 
-    def _send(self, session: PingSession, seq: int, now: float) -> None:
-        target = session.target
+    def _send(self, measurement: Measurement, seq: int, now: float) -> None:
+        target = measurement.target
         assert target.source is not None
         key = next(self._keys)
-        self.track(key, session, seq, session.clock(), now)
+        self.track(key, measurement, seq, measurement.clock(), now)
         try:
             rtt = target.source.probe(target.address)
         except BackendError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from vmconsole.monitor.ping.session import PingMonitor, PingSession
+from vmconsole.monitor.ping.measurement import Measurement, PingMonitor
 from vmconsole.monitor.ping.targets import ProbeTarget
 
 MAX_CANDIDATES = 8
@@ -26,32 +26,32 @@ def first_answering(monitor: PingMonitor, targets: Sequence[ProbeTarget], wait: 
     candidates = list(targets[:MAX_CANDIDATES])
     if len(candidates) == 1:
         return candidates[0]
-    sessions: list[PingSession] = []
+    measurements: list[Measurement] = []
     try:
         for target in candidates:
-            sessions.append(monitor.start(target, interval=interval, count=count,
+            measurements.append(monitor.start(target, interval=interval, count=count,
                                           timeout=min(1.0, wait)))
         deadline = time.monotonic() + wait
         while True:
-            chosen, undecided = _decide(sessions)
+            chosen, undecided = _decide(measurements)
             if chosen is not None:
                 return chosen.target
             if not undecided or time.monotonic() >= deadline:
-                answered = [s for s in sessions if s.snapshot().received]
+                answered = [s for s in measurements if s.snapshot().received]
                 return answered[0].target if answered else candidates[0]
             time.sleep(POLL_S)
     finally:
-        for session in sessions:
-            session.stop()
+        for measurement in measurements:
+            measurement.stop()
 
 
-def _decide(sessions: Sequence[PingSession]) -> tuple[PingSession | None, bool]:
-    """(the session to choose, whether one before it may still answer): an earlier
+def _decide(measurements: Sequence[Measurement]) -> tuple[Measurement | None, bool]:
+    """(the measurement to choose, whether one before it may still answer): an earlier
     address still probing is waited for before a later one that answered."""
-    for session in sessions:
-        snap = session.snapshot()
+    for measurement in measurements:
+        snap = measurement.snapshot()
         if snap.received:
-            return session, False
+            return measurement, False
         if snap.running:
             return None, True
     return None, False

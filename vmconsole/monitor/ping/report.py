@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from vmconsole.monitor.ping.detector import Outage, RttStats
 
 if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
-    from vmconsole.monitor.ping.session import PingSnapshot
+    from vmconsole.monitor.ping.measurement import PingSnapshot
 
 
 def format_duration(seconds: float) -> str:

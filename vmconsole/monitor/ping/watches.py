@@ -1,11 +1,11 @@
-"""The console's measurements: one ping session per migration, failover or `w`, several
+"""The console's measurements: one ping measurement per migration, failover or `w`, several
 at once, each knowing the guest it watches, why it was started, the task it measures
 and, when it ended early, why.
 
     watches = Watches()
     watch = watches.add(Watch("db1 (sim)", cluster="lab", guest="qemu/101",
                               why="migration", task="UPID:...:qmigrate:..."))
-    watch.mark("migration started", at=event.time)   # kept until the session opens
+    watch.mark("migration started", at=event.time)   # kept until the measurement opens
     watch.attach(monitor.start(target, duration=900))
     watches.end_vanished("lab", {"qemu/100", ...})   # guests no longer in the cluster
     watches.for_task("lab", task_id).result_text()   # "downtime 187 ms, 12 probes lost"
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 from vmconsole.monitor.ping.report import all_outages, downtime_text, format_duration, probes
 
 if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
-    from vmconsole.monitor.ping.session import Marker, PingSession
+    from vmconsole.monitor.ping.measurement import Marker, Measurement
 
 # Ended measurements kept for the panel and the task detail; running ones are never
-# dropped (each is bounded in time by its session).
+# dropped (each is bounded in time by its measurement).
 KEEP_ENDED = 20
 
 
@@ -40,52 +40,52 @@ class Watch:
     guest: str | None = None
     why: str = "ping"
     task: str | None = None
-    session: PingSession | None = None
-    error: str = ""  # why the session could not be opened
+    measurement: Measurement | None = None
+    error: str = ""  # why the measurement could not be opened
     ended: str = ""  # why it was ended before its time
     _early_marks: list[tuple[str, float | None]] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
-        """Probing, or about to (the session is being opened)."""
+        """Probing, or about to (the measurement is being opened)."""
         if self.error or self.ended:
             return False
-        return self.session is None or self.session.running
+        return self.measurement is None or self.measurement.running
 
-    def attach(self, session: PingSession) -> None:
-        """The opened session; marks made before it opened are put on it now."""
-        self.session = session
+    def attach(self, measurement: Measurement) -> None:
+        """The opened measurement; marks made before it opened are put on it now."""
+        self.measurement = measurement
         for label, at in self._early_marks:
-            session.mark(label, at)
+            measurement.mark(label, at)
         self._early_marks.clear()
-        self.label = session.target.label
+        self.label = measurement.target.label
 
     def mark(self, label: str, at: float | None = None) -> None:
-        """An event marker at AT (default now) in the session's clock."""
-        if self.session is None:
+        """An event marker at AT (default now) in the measurement's clock."""
+        if self.measurement is None:
             self._early_marks.append((label, at))
         else:
-            self.session.mark(label, at)
+            self.measurement.mark(label, at)
 
     @property
     def markers(self) -> tuple[Marker, ...]:
-        return self.session.snapshot().markers if self.session is not None else ()
+        return self.measurement.snapshot().markers if self.measurement is not None else ()
 
     def end(self, reason: str) -> None:
         """Stop probing, saying why (a vanished guest, a replaced cluster, the user)."""
         if self.running:
             self.ended = reason
-        if self.session is not None:
-            self.session.stop()
+        if self.measurement is not None:
+            self.measurement.stop()
 
     def result_text(self) -> str:
         """What the measurement found, for the task detail and the panel's list:
         "downtime 187 ms, 12 probes lost", "no outage in 1520 probes", "measuring…"."""
         if self.error:
             return f"not measured: {self.error}"
-        if self.session is None:
+        if self.measurement is None:
             return "starting…"
-        snap = self.session.snapshot()
+        snap = self.measurement.snapshot()
         outages = all_outages(snap)
         if not outages:
             found = f"no outage in {snap.sent} probes" if snap.sent else "no probe sent yet"
@@ -152,5 +152,5 @@ class Watches:
 
     def stop_all(self) -> None:
         for watch in self._list:
-            if watch.session is not None:
-                watch.session.stop()
+            if watch.measurement is not None:
+                watch.measurement.stop()

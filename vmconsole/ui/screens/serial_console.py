@@ -31,7 +31,7 @@ from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.serial_session import AUDITED_AS, AuditWriter, ConsoleMode, ConsoleSession
+from vmconsole.ui.serial_link import AUDITED_AS, AuditWriter, ConsoleMode, SerialLink
 from vmconsole.ui.terminal import key_bytes
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ class SerialView(Widget, can_focus=True):
     BINDINGS = [Binding(DETACH_KEY, "screen.detach", "Detach from the serial console",
                         id=DETACH_ID, priority=True)]
 
-    def __init__(self, session: ConsoleSession) -> None:
+    def __init__(self, link: SerialLink) -> None:
         super().__init__(id="serial-view")
-        self.session = session
+        self.link = link
         self.ended = False
         self._lines: list[Text] = []
 
     def on_resize(self, event: events.Resize) -> None:
-        self.session.resize(max(event.size.width, 1), max(event.size.height, 1))
+        self.link.resize(max(event.size.width, 1), max(event.size.height, 1))
 
     def render_line(self, y: int) -> Strip:
         lines = self._lines
@@ -74,8 +74,8 @@ class SerialView(Widget, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # One snapshot of the buffer per repaint, not one per row.
-        self._lines = self.session.buffer.lines(cursor=self.has_focus and not self.ended)
-        self.session.drawn()
+        self._lines = self.link.buffer.lines(cursor=self.has_focus and not self.ended)
+        self.link.drawn()
         return super().render_lines(crop)
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -90,18 +90,18 @@ class SerialView(Widget, can_focus=True):
         event.stop()
         event.prevent_default()
         # Keys reach no guest once it ended, nor in a read-only view: Esc leaves too.
-        leaving = self.ended or self.session.mode is ConsoleMode.READ_ONLY
+        leaving = self.ended or self.link.mode is ConsoleMode.READ_ONLY
         if leaving and event.key in LEAVE_AFTER_END:
             self.screen.dismiss(None)
             return
         data = key_bytes(event.key, event.character)
         if data is not None:
-            self.session.send(data)
+            self.link.send(data)
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
         # A terminal sends a pasted line break as Enter does.
-        self.session.send(event.text.replace("\r\n", "\r").replace("\n", "\r").encode())
+        self.link.send(event.text.replace("\r\n", "\r").replace("\n", "\r").encode())
 
 
 class SerialConsoleScreen(ModalScreen[None]):
@@ -128,14 +128,14 @@ class SerialConsoleScreen(ModalScreen[None]):
         where Textual's `self.app` (a context variable) is not set."""
         super().__init__()
         self.backend, self.guest_title = backend, guest_title
-        self.session = ConsoleSession(
+        self.link = SerialLink(
             cluster, guest_id, mode, audit, lambda: self.post_message(self.Output()),
             lambda reason: self.post_message(self.Ended(reason)))
         self.state = "connecting…"
 
     def compose(self) -> ComposeResult:
         yield Static(id="serial-title", markup=False)
-        yield SerialView(self.session)
+        yield SerialView(self.link)
 
     def on_mount(self) -> None:
         self._show_title()
@@ -147,9 +147,9 @@ class SerialConsoleScreen(ModalScreen[None]):
         key = self.app.get_key_display(Binding(keys[0], ""))
         # The way out first: at 80 columns a long name would push it off the line.
         parts = [f"{key} detaches", f"Serial console: {self.guest_title}"]
-        if self.session.stream is not None:
-            parts.append(visible(self.session.stream.device))
-        if self.session.mode is ConsoleMode.READ_ONLY:
+        if self.link.stream is not None:
+            parts.append(visible(self.link.stream.device))
+        if self.link.mode is ConsoleMode.READ_ONLY:
             parts.append("read-only")
         parts.append(self.state)
         self.query_one("#serial-title", Static).update(Content(" · ".join(parts)))
@@ -157,7 +157,7 @@ class SerialConsoleScreen(ModalScreen[None]):
     @work(thread=True, group="serial-open", exit_on_error=False)
     def _open(self, force: bool) -> None:
         try:
-            self.session.open(self.backend, force)
+            self.link.open(self.backend, force)
         except ConsoleBusy as exc:
             self.app.call_from_thread(self._busy, exc.message)
         except BackendError as exc:
@@ -172,14 +172,14 @@ class SerialConsoleScreen(ModalScreen[None]):
         self.state = "connected"
         self._show_title()
         view = self.query_one(SerialView)  # the far end learns the size it opened at
-        self.session.resize(max(view.size.width, 1), max(view.size.height, 1))
+        self.link.resize(max(view.size.width, 1), max(view.size.height, 1))
 
     def _failed(self, message: str) -> None:
         """Said in place, where the console would be, and in a notification."""
         self._console_over(f"could not open: {message}", "error")
 
     def _busy(self, message: str) -> None:
-        if self.session.mode is ConsoleMode.READ_ONLY:  # a viewer never ends another's
+        if self.link.mode is ConsoleMode.READ_ONLY:  # a viewer never ends another's
             self._failed(message)
             return
 
@@ -214,11 +214,11 @@ class SerialConsoleScreen(ModalScreen[None]):
                         timeout=10)
 
     def action_detach(self) -> None:
-        self.session.detach()
+        self.link.detach()
         self.dismiss(None)
 
     def on_unmount(self) -> None:
-        self.session.detach()  # the app closing, or a served session dropped
+        self.link.detach()  # the app closing, or a served session dropped
 
 
 def open_serial_console(app: ConsoleBase, sel: Selection, title: str) -> None:
@@ -227,9 +227,9 @@ def open_serial_console(app: ConsoleBase, sel: Selection, title: str) -> None:
     `serial_console_viewers` says. A read-only console (`--read-only`) only watches."""
     guest = sel.guest
     operations = app.operations
-    if app.session.role.may_operate() and not operations.read_only:
+    if app.actor.role.may_operate() and not operations.read_only:
         mode = ConsoleMode.INTERACTIVE
-    elif app.session.role.may_operate() or app.config.serial_console_viewers == "read-only":
+    elif app.actor.role.may_operate() or app.config.serial_console_viewers == "read-only":
         mode = ConsoleMode.READ_ONLY
     else:
         app.runner.refuse(OpRequest(sel.cluster, guest.id, AUDITED_AS, title),

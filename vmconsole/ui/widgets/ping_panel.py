@@ -8,15 +8,15 @@ For the app:
     watch = panel.start(ProbeTarget.icmp(guest.ip))  # a new measurement, selected
     watch = panel.start(ProbeTarget.sim(backend, guest.id, guest.name), duration=900,
                         cluster="lab", guest="qemu/101", why="migration", task=task.id)
-    watch.mark("migration started")                  # now, in the session's clock
+    watch.mark("migration started")                  # now, in the measurement's clock
     watch.mark("fenced", at=event.time)              # a ClusterEvent's time
-    panel.attach(session)                            # show a session started elsewhere
+    panel.attach(measurement)                            # show a measurement started elsewhere
     panel.watches.running_on("lab", "qemu/101")      # see monitor.ping.watches
     panel.stop()                                     # the selected measurement
 
-`start` returns at once: the target is resolved and the session opened in a thread
+`start` returns at once: the target is resolved and the measurement opened in a thread
 worker, and a failure (no ICMP privilege, unknown namespace) shows in the panel. Marks
-made before the session is running are kept and applied when it starts. Each outage
+made before the measurement is running are kept and applied when it starts. Each outage
 that ends is also posted as `PingPanel.OutageEnded`, for a notification. The list's
 up/down choose the measurement charted; `x` stops the chosen one (or forgets it when it
 has ended).
@@ -64,7 +64,7 @@ from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 # The probers (icmplib, namespaces) and the chart (plotext) are loaded on the first
 # measurement: the panel is on the first screen, they are not.
 if TYPE_CHECKING:
-    from vmconsole.monitor.ping import PingMonitor, PingSession, PingSnapshot
+    from vmconsole.monitor.ping import Measurement, PingMonitor, PingSnapshot
 
 _REFRESH_HZ = 5
 _SHOWN_OUTAGES = 4
@@ -203,9 +203,9 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         return self._selected
 
     @property
-    def session(self) -> PingSession | None:
-        """The charted measurement's session (None until it has opened)."""
-        return self._selected.session if self._selected is not None else None
+    def measurement(self) -> Measurement | None:
+        """The charted measurement (None until it has opened)."""
+        return self._selected.measurement if self._selected is not None else None
 
     def start(self, target: ProbeTarget | Sequence[ProbeTarget], *, interval: float = 0.01,
               duration: float | None = None, count: int | None = None,
@@ -214,7 +214,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         """Probe TARGET in a new measurement, shown at once; bounded by duration or
         count, else by the monitor's default of one hour. Given several targets (a
         guest's addresses), the first that answers is probed (`reach.first_answering`,
-        in the worker that opens the session)."""
+        in the worker that opens the measurement)."""
         from vmconsole.monitor.ping.reach import first_answering
 
         targets = [target] if isinstance(target, ProbeTarget) else list(target)
@@ -224,10 +224,10 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         self.select(watch)
         return watch
 
-    def attach(self, session: PingSession) -> Watch:
-        """Show a session started elsewhere (e.g. on a monitor the app shares)."""
-        watch = self.watches.add(Watch(session.target.label))
-        watch.attach(session)
+    def attach(self, measurement: Measurement) -> Watch:
+        """Show a measurement started elsewhere (e.g. on a monitor the app shares)."""
+        watch = self.watches.add(Watch(measurement.target.label))
+        watch.attach(measurement)
         self.select(watch)
         return watch
 
@@ -295,21 +295,21 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
 
         try:
             target = request.make_target()
-            session = monitor.start(
+            measurement = monitor.start(
                 target, interval=request.interval, duration=request.duration,
                 count=request.count, on_outage=partial(self._outage_ended, watch, target))
         except (ProbeError, NetnsError, ValueError) as exc:
             self.app.call_from_thread(self._failed, watch, str(exc))
             return
-        self.app.call_from_thread(self._started, watch, session)
+        self.app.call_from_thread(self._started, watch, measurement)
 
     def _outage_ended(self, watch: Watch, target: ProbeTarget, outage: Outage) -> None:
         self.post_message(self.OutageEnded(watch, target, outage))  # thread-safe in Textual
 
-    def _started(self, watch: Watch, session: PingSession) -> None:
+    def _started(self, watch: Watch, measurement: Measurement) -> None:
         if watch.ended:  # ended (its guest vanished) while it was being opened
-            session.stop()
-        watch.attach(session)
+            measurement.stop()
+        watch.attach(measurement)
         if watch is self._selected:
             self.select(watch)
 
@@ -329,12 +329,12 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         error.update(Text(visible(reason, None)))
         error.set_class(not reason, "empty")
         chart = self.query_one("#ping-chart", Static)
-        if watch.session is None:
+        if watch.measurement is None:
             chart.update(Text(""))
             return
         from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
 
-        snap = watch.session.snapshot()
+        snap = watch.measurement.snapshot()
         variables = self.app.theme_variables
         colors = PingChartColors(
             rtt=theme_color(variables, "success", "green"),

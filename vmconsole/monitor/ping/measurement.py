@@ -1,5 +1,5 @@
-"""A ping session (one target, its outages, statistics and event markers) and the monitor
-that runs sessions on the shared engines."""
+"""A ping measurement (one target, its outages, statistics and event markers) and the monitor
+that runs measurements on the shared engines."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from vmconsole.text import visible
 MIN_INTERVAL = 0.01
 MAX_INTERVAL = 60.0
 MAX_TIMEOUT = 10.0
-# Every session is bounded: with neither a count nor a duration it ends after an hour.
+# Every measurement is bounded: with neither a count nor a duration it ends after an hour.
 DEFAULT_DURATION = 3600.0
 KEEP_SAMPLES = 20_000  # 200 s at 10 ms for the chart; outages and stats cover everything
 KEEP_MARKERS = 1_000
@@ -37,7 +37,7 @@ def default_timeout(interval: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """An event on the time axis, e.g. "migration started" (time in the session's clock)."""
+    """An event on the time axis, e.g. "migration started" (time in the measurement's clock)."""
 
     time: float
     label: str
@@ -45,7 +45,7 @@ class Marker:
 
 @dataclass(frozen=True, slots=True)
 class PingSnapshot:
-    """A session's state at one moment, for a chart or a summary (times in its clock)."""
+    """A measurement's state at one moment, for a chart or a summary (times in its clock)."""
 
     target: ProbeTarget
     interval: float
@@ -76,7 +76,7 @@ def _real_clock() -> Callable[[], float]:
     return lambda: time.monotonic() + offset
 
 
-class PingSession:
+class Measurement:
     """Probes one target at a fixed rate until its count or duration is reached, or stop().
 
     The engine thread calls the methods under "engine side"; everything else may be
@@ -116,15 +116,15 @@ class PingSession:
         return not self._done.is_set()
 
     def stop(self) -> None:
-        """End the session; probes still in flight are not counted."""
+        """End the measurement; probes still in flight are not counted."""
         self._stop = True
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the session has ended; False if TIMEOUT passed first."""
+        """Block until the measurement has ended; False if TIMEOUT passed first."""
         return self._done.wait(timeout)
 
     def mark(self, label: str, at: float | None = None) -> None:
-        """Put an event marker on the time axis (default: now, in the session's clock).
+        """Put an event marker on the time axis (default: now, in the measurement's clock).
         The label is drawn through plotext and read back as ANSI, so it is kept as
         `vmconsole.text.visible()` makes it: no escape of a name can style or move it."""
         with self._lock:
@@ -183,18 +183,18 @@ class PingSession:
 
 
 class PingMonitor:
-    """Starts sessions on one engine thread per (probe kind, network namespace)."""
+    """Starts measurements on one engine thread per (probe kind, network namespace)."""
 
     def __init__(self) -> None:
         self._engines: dict[tuple[ProbeKind, str | None], Engine] = {}
-        self._sessions: list[PingSession] = []
+        self._measurements: list[Measurement] = []
         self._lock = threading.Lock()
 
     def start(self, target: ProbeTarget, *, interval: float = 0.01,
               timeout: float | None = None, count: int | None = None,
               duration: float | None = None, min_lost: int = 1,
               keep_samples: int = KEEP_SAMPLES,
-              on_outage: Callable[[Outage], None] | None = None) -> PingSession:
+              on_outage: Callable[[Outage], None] | None = None) -> Measurement:
         """Start probing TARGET. Raises ValueError for bad settings and ProbeError (or
         NetnsError) when the target cannot be probed at all (no privilege, no namespace)."""
         if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
@@ -208,7 +208,7 @@ class PingMonitor:
             raise ValueError("duration must be above 0")
         if count is None and duration is None:
             duration = DEFAULT_DURATION
-        session = PingSession(target, interval=interval, timeout=timeout, count=count,
+        measurement = Measurement(target, interval=interval, timeout=timeout, count=count,
                               duration=duration, min_lost=min_lost,
                               keep_samples=keep_samples, on_outage=on_outage)
         key = (target.kind, target.netns)
@@ -218,16 +218,16 @@ class PingMonitor:
                 engine = ENGINES[target.kind](target.netns, self._retire)
                 engine.start_and_wait()
                 self._engines[key] = engine
-            engine.add(session)
-            self._sessions = [s for s in self._sessions if s.running] + [session]
-        return session
+            engine.add(measurement)
+            self._measurements = [s for s in self._measurements if s.running] + [measurement]
+        return measurement
 
     def stop_all(self, wait: float = 2.0) -> None:
-        """Stop every session and wait up to WAIT seconds for their engines to end."""
+        """Stop every measurement and wait up to WAIT seconds for their engines to end."""
         with self._lock:
-            sessions, engines = list(self._sessions), list(self._engines.values())
-        for session in sessions:
-            session.stop()
+            measurements, engines = list(self._measurements), list(self._engines.values())
+        for measurement in measurements:
+            measurement.stop()
         deadline = time.monotonic() + wait
         for engine in engines:
             engine.join(max(0.0, deadline - time.monotonic()))

@@ -59,8 +59,8 @@ async def test_a_migration_is_measured_while_w_measures_another_guest():
         assert web1.running, "the first measurement goes on"
 
         def measured() -> bool:
-            session = dns1.session
-            return session is not None and bool(session.snapshot().outages)
+            measurement = dns1.measurement
+            return measurement is not None and bool(measurement.snapshot().outages)
 
         await poll_until(c, pilot, measured)
         assert dns1.task == task.id

@@ -31,7 +31,7 @@ class ConsoleMode(StrEnum):
 AuditWriter = Callable[[str, str, str, str, dict[str, object]], None]
 
 
-class ConsoleSession:
+class SerialLink:
     """The `ConsoleSink` of one console opening, and what it needs to audit it."""
 
     def __init__(self, cluster: str, guest_id: str, mode: ConsoleMode,

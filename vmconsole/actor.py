@@ -1,4 +1,8 @@
-"""Who is at the console, and what their role lets them do."""
+"""Who is at the console, and what their role lets them do.
+
+"Actor" as audit logs say it (who did it): not "session", which in this project means
+only an SSH session of `vmconsole serve`. A ping run is a measurement
+(`monitor/ping/session.py`), a serial console's link a `ConsoleSession` of its own."""
 
 from __future__ import annotations
 
@@ -26,11 +30,11 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
+class Actor:
     user: str
     role: Role = Role.ADMIN
     source: str = "local"  # "local", or "ssh:ADDRESS:PORT"
 
     @classmethod
-    def local(cls) -> Session:
+    def local(cls) -> Actor:
         return cls(getpass.getuser(), Role.ADMIN, "local")
