@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.model import (
     GuestAddress,
     GuestStatus,
@@ -374,14 +375,14 @@ class SupportsTimeControl(Protocol):
 class ClusterEvent:
     """Something that happened in the cluster, for the teaching timeline and the ping chart.
 
-    `kind` is a short machine-readable word ("migration_started", "stop_and_copy",
-    "node_lost", "fenced", "recovered", ...); `message` narrates it for a person, with
-    the reason and any wait ("pve3 lost: waiting 60 s fence delay ...").
+    `kind` says what happened, from one closed set (`EventKind`); `message` narrates it
+    for a person, with the reason and any wait ("pve3 lost: waiting 60 s fence delay
+    ...").
     """
 
     seq: int
     time: float
-    kind: str
+    kind: EventKind
     message: str
     node: str | None = None
     guest: str | None = None

@@ -14,6 +14,7 @@ import time
 from typing import Protocol
 
 from vmconsole.backends.base import ClusterEvent, NotFound, Task
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.text import visible
 
 KEEP_EVENTS = 500  # the newest events kept; the poll loop reads them every poll
@@ -28,7 +29,7 @@ class EventJournal:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
-    def add(self, kind: str, message: str, node: str | None = None,
+    def add(self, kind: EventKind, message: str, node: str | None = None,
             guest: str | None = None) -> None:
         """Record an event now (epoch seconds)."""
         with self._lock:

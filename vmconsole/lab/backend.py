@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vmconsole.backends.base import BackendError, Capabilities, FaultKind
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import LibvirtCluster
 from vmconsole.lab import faults, partition, san
@@ -62,7 +63,7 @@ class LabBackend(LibvirtBackend):
             faults.fail(self._node(node), kind)
         except LabError as exc:
             raise BackendError(str(exc)) from None
-        self.log.add("node_fault", f"{node} lost its {kind.value} (lab)", node=node)
+        self.log.add(EventKind.NODE_FAULT, f"{node} lost its {kind.value} (lab)", node=node)
         self.changed()
 
     def partition(self, groups: list[list[str]]) -> None:
@@ -74,7 +75,7 @@ class LabBackend(LibvirtBackend):
             text = partition.split(self.lab_dir, [[self._node(n) for n in g] for g in groups])
         except LabError as exc:
             raise BackendError(str(exc)) from None
-        self.log.add("partition", f"the LAN is partitioned: {text} (lab)")
+        self.log.add(EventKind.PARTITION, f"the LAN is partitioned: {text} (lab)")
         self.changed()
 
     def restore(self, node: str | None = None) -> None:
@@ -86,14 +87,14 @@ class LabBackend(LibvirtBackend):
             except LabError as exc:
                 raise BackendError(str(exc)) from None
             if healed:
-                self.log.add("partition_healed", f"the LAN is whole again ({healed}) (lab)")
+                self.log.add(EventKind.PARTITION_HEALED, f"the LAN is whole again ({healed}) (lab)")
         for name in dict.fromkeys(names):  # a node's qemu and lxc hosts: one node
             try:
                 fault = faults.restore(self._node(name))
             except LabError as exc:
                 raise BackendError(str(exc)) from None
             if fault is not None:
-                self.log.add("node_restored", f"{name}: {fault.value} restored (lab)",
+                self.log.add(EventKind.NODE_RESTORED, f"{name}: {fault.value} restored (lab)",
                              node=name)
         self.changed()
 

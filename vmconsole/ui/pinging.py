@@ -27,6 +27,7 @@ from vmconsole.backends.base import (
     SupportsProbeNamespace,
     Task,
 )
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
 from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch
@@ -39,12 +40,15 @@ from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
-MARKED = {"migration_started", "stop_and_copy", "migration_done", "migration_failed",
-          "container_stopped", "node_lost", "fence", "fenced", "recovery", "recovered",
-          "started", "booted", "power_off", "network_cut", "partition", "restored",
-          "watchdog_reset"}
+MARKED = frozenset({
+    EventKind.MIGRATION_STARTED, EventKind.STOP_AND_COPY, EventKind.MIGRATION_DONE,
+    EventKind.MIGRATION_FAILED, EventKind.CONTAINER_STOPPED, EventKind.NODE_LOST,
+    EventKind.FENCE, EventKind.FENCED, EventKind.RECOVERY, EventKind.RECOVERED,
+    EventKind.STARTED, EventKind.BOOTED, EventKind.POWER_OFF, EventKind.NETWORK_CUT,
+    EventKind.PARTITION, EventKind.RESTORED, EventKind.WATCHDOG_RESET})
 # Events that start a measurement of their guest when none is running on it.
-STARTS_MONITOR = {"migration_started", "node_lost", "fence", "power_off", "network_cut"}
+STARTS_MONITOR = frozenset({EventKind.MIGRATION_STARTED, EventKind.NODE_LOST, EventKind.FENCE,
+                            EventKind.POWER_OFF, EventKind.NETWORK_CUT})
 # How long an automatically started measurement runs (simulated failovers take minutes).
 AUTO_DURATION = 900.0
 # The selected guest's addresses are asked for once the cursor has rested this long,
@@ -86,9 +90,9 @@ def guests_concerned(event: ClusterEvent, inventory: Inventory | None) -> list[s
     return []
 
 
-def measured_why(kind: str) -> str:
+def measured_why(kind: EventKind) -> str:
     """What a measurement started by an event measures: "migration" or "failover"."""
-    return "migration" if kind.startswith("migration") else "failover"
+    return "migration" if kind is EventKind.MIGRATION_STARTED else "failover"
 
 
 def is_migration(task: Task) -> bool:
@@ -242,7 +246,7 @@ class PingFeatures(ConsoleBase):
         inventory = result.inventory
         ended: list[tuple[Watch, str]] = []
         for event in result.events:
-            if event.kind == "scenario":  # the simulator replaced the whole cluster
+            if event.kind == EventKind.SCENARIO:  # the simulator replaced the whole cluster
                 ended += [(w, w.ended) for w in watches.end_cluster(
                     result.cluster, f"cluster {result.cluster} was replaced ({event.message})")]
                 continue
@@ -258,7 +262,7 @@ class PingFeatures(ConsoleBase):
                         watch = self._start_ping(result.cluster, guest, AUTO_DURATION,
                                                  measured_why(event.kind))
                 if watch is not None:
-                    watch.mark(event.kind.replace("_", " "), self._measurement_time(watch, event))
+                    watch.mark(event.kind.words, self._measurement_time(watch, event))
         measuring = any(w.running and w.cluster == result.cluster for w in watches)
         if inventory is not None and measuring:  # no set of 10,000 ids for nothing
             present = {g.id for g in inventory.guests}

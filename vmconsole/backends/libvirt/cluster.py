@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import libvirt
 
 from vmconsole.backends.base import BackendError, Conflict, NotFound, Unreachable
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState
 from vmconsole.backends.libvirt.errors import libvirt_message
@@ -135,8 +136,8 @@ class ClusterCore:
             callback()
 
     def _host_state(self, host: Host, state: HostState, message: str) -> None:
-        kind = {HostState.LOST: "node_lost", HostState.ACTIVE: "node_online"}.get(
-            state, "node_connecting")
+        kind = {HostState.LOST: EventKind.NODE_LOST, HostState.ACTIVE: EventKind.NODE_ONLINE}.get(
+            state, EventKind.NODE_CONNECTING)
         if state is HostState.LOST:
             self.cache(host).drop()
         self.log.add(kind, message, node=host.name)
@@ -255,7 +256,8 @@ class ClusterCore:
                 if not conn.isAlive():
                     host.mark_lost(libvirt_message(exc))
                 else:  # the host is there but this read failed: say so, try next poll
-                    self.log.add("node_error", f"reading {host.name}: {libvirt_message(exc)}",
+                    self.log.add(EventKind.NODE_ERROR,
+                                 f"reading {host.name}: {libvirt_message(exc)}",
                                  node=host.name)
                 raise
 

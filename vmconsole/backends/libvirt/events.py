@@ -10,39 +10,40 @@ from collections import deque
 import libvirt
 
 from vmconsole.backends.base import ClusterEvent
+from vmconsole.backends.event_kinds import EventKind
 
 KEEP_EVENTS = 1000
 
 _LIFECYCLE = {
-    libvirt.VIR_DOMAIN_EVENT_DEFINED: ("guest_defined", "defined"),
-    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: ("guest_undefined", "undefined"),
-    libvirt.VIR_DOMAIN_EVENT_STARTED: ("guest_started", "started"),
-    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: ("guest_paused", "paused"),
-    libvirt.VIR_DOMAIN_EVENT_RESUMED: ("guest_resumed", "resumed"),
-    libvirt.VIR_DOMAIN_EVENT_STOPPED: ("guest_stopped", "stopped"),
-    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN: ("guest_shutdown", "shutting down"),
-    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: ("guest_pmsuspended", "suspended by its OS"),
-    libvirt.VIR_DOMAIN_EVENT_CRASHED: ("guest_crashed", "crashed"),
+    libvirt.VIR_DOMAIN_EVENT_DEFINED: (EventKind.GUEST_DEFINED, "defined"),
+    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: (EventKind.GUEST_UNDEFINED, "undefined"),
+    libvirt.VIR_DOMAIN_EVENT_STARTED: (EventKind.GUEST_STARTED, "started"),
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: (EventKind.GUEST_PAUSED, "paused"),
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: (EventKind.GUEST_RESUMED, "resumed"),
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: (EventKind.GUEST_STOPPED, "stopped"),
+    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN: (EventKind.GUEST_SHUTDOWN, "shutting down"),
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: (EventKind.GUEST_PMSUSPENDED, "suspended by its OS"),
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: (EventKind.GUEST_CRASHED, "crashed"),
 }
 
 # The moments of a live migration, as the source and the destination report them.
 _MIGRATION = {
     (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED):
-        ("migration_incoming", "arriving by migration (paused until the switch-over)"),
+        (EventKind.MIGRATION_INCOMING, "arriving by migration (paused until the switch-over)"),
     (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED):
-        ("stop_and_copy", "paused for the final copy of a live migration"),
+        (EventKind.STOP_AND_COPY, "paused for the final copy of a live migration"),
     (libvirt.VIR_DOMAIN_EVENT_RESUMED, libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED):
-        ("migration_resumed", "resumed after migration"),
+        (EventKind.MIGRATION_RESUMED, "resumed after migration"),
     (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED):
-        ("migrated_away", "left by migration"),
+        (EventKind.MIGRATED_AWAY, "left by migration"),
 }
 
 
-def describe_lifecycle(event: int, detail: int) -> tuple[str, str]:
+def describe_lifecycle(event: int, detail: int) -> tuple[EventKind, str]:
     """(kind, words) for a libvirt lifecycle event."""
     if (event, detail) in _MIGRATION:
         return _MIGRATION[(event, detail)]
-    return _LIFECYCLE.get(event, ("guest_event", f"event {event}/{detail}"))
+    return _LIFECYCLE.get(event, (EventKind.GUEST_EVENT, f"event {event}/{detail}"))
 
 
 class EventLog:
@@ -51,7 +52,7 @@ class EventLog:
         self._events: deque[ClusterEvent] = deque(maxlen=KEEP_EVENTS)
         self._seq = itertools.count(1)
 
-    def add(self, kind: str, message: str, node: str | None = None,
+    def add(self, kind: EventKind, message: str, node: str | None = None,
             guest: str | None = None) -> ClusterEvent:
         with self._lock:
             event = ClusterEvent(next(self._seq), time.time(), kind, message, node, guest)

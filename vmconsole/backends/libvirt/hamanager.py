@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vmconsole.backends.base import Task, TaskStatus
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.events import EventLog
 from vmconsole.backends.libvirt.identity import parse_guest_id
 from vmconsole.config import LibvirtCluster
@@ -23,7 +24,7 @@ NO_MANAGER = "no manager"
 #: Kinds the backend logs itself for its hosts: the manager's own view of the same
 #: moment goes in as "ha_<kind>", so the two are told apart (fence, fenced and
 #: recovered keep their kind: the ping chart marks them).
-_BACKEND_KINDS = {"node_lost", "node_online"}
+_BACKEND_KINDS = {EventKind.NODE_LOST, EventKind.NODE_ONLINE}
 
 
 def status_path(cfg: LibvirtCluster) -> Path | None:
@@ -62,8 +63,9 @@ class ManagerView:
             return
         for decision in status.decisions:
             if decision.time > self._told:
-                kind = decision.kind
-                self.log.add(f"ha_{kind}" if kind in _BACKEND_KINDS else kind,
+                # The status file is another process's words: parsed, never trusted.
+                kind = EventKind.parse(decision.kind)
+                self.log.add(EventKind(f"ha_{kind}") if kind in _BACKEND_KINDS else kind,
                              f"HA manager: {decision.message}", decision.node, decision.guest)
         if status.decisions:
             self._told = max(self._told, status.decisions[-1].time)

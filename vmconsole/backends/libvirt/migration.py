@@ -22,6 +22,7 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt import restart
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.cluster import ClusterCore
@@ -149,7 +150,7 @@ def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
 
     def work(ctx: TaskContext) -> None:
         ctx.log(f"{mode.value} migration of {name} from {host.name} to {target.name}")
-        core.log.add("migration_started", f"{name}: {mode.value} migration {host.name} -> "
+        core.log.add(EventKind.MIGRATION_STARTED, f"{name}: {mode.value} migration {host.name} -> "
                      f"{target.name}", node=host.name, guest=guest_id)
         started = time.monotonic()
         done = threading.Event()
@@ -161,7 +162,7 @@ def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
                 host.call(lambda _c: dom.migrate3(dconn, {}, flags),
                           f"migrating {name} to {target.name}", timeout=MIGRATION_TIMEOUT_S)
         except BackendError as exc:
-            core.log.add("migration_failed", f"{name} stays on {host.name}: {exc.message}",
+            core.log.add(EventKind.MIGRATION_FAILED, f"{name} stays on {host.name}: {exc.message}",
                          node=host.name, guest=guest_id)
             raise type(exc)(f"{exc.message}; {name} stays on {host.name}") from None
         finally:
@@ -174,7 +175,7 @@ def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
         ctx.log(f"{name} is on {target.name} after {wall:.2f} s")
         downtime = _completed_downtime(ctx, target, uuid) if mode is MigrationMode.LIVE else None
         said = f", downtime {downtime} ms (libvirt)" if downtime is not None else ""
-        core.log.add("migration_done", f"{name} migrated {host.name} -> {target.name} in "
+        core.log.add(EventKind.MIGRATION_DONE, f"{name} migrated {host.name} -> {target.name} in "
                      f"{wall:.2f} s{said}", node=target.name, guest=guest_id)
 
     return core.tasks_book.run("migrate", guest_id, host.name, work, lock=(guest_id,))

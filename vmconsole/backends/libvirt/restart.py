@@ -12,6 +12,7 @@ import time
 import libvirt
 
 from vmconsole.backends.base import BackendError, InvalidInput, MigrationMode, Task
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.tasks import TaskContext
@@ -59,7 +60,7 @@ def migrate(core: ClusterCore, guest_id: str, target: Host, mode: MigrationMode)
 
     def work(ctx: TaskContext) -> None:
         ctx.log(f"{mode.value} migration of {name} from {host.name} to {target.name}")
-        core.log.add("migration_started", f"{name}: {mode.value} migration {host.name} -> "
+        core.log.add(EventKind.MIGRATION_STARTED, f"{name}: {mode.value} migration {host.name} -> "
                      f"{target.name}", node=host.name, guest=guest_id)
         started = time.monotonic()
         xml = host.call(lambda _c: dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE),
@@ -87,7 +88,7 @@ def migrate(core: ClusterCore, guest_id: str, target: Host, mode: MigrationMode)
             ctx.result["downtime_ms"] = round(wall * 1000)
         ctx.log(f"{name} is {'running' if running else 'defined'} on {target.name} after "
                 f"{wall:.2f} s" + (" (down all that time)" if running else ""))
-        core.log.add("migration_done", f"{name} migrated {host.name} -> {target.name} in "
+        core.log.add(EventKind.MIGRATION_DONE, f"{name} migrated {host.name} -> {target.name} in "
                      f"{wall:.2f} s by {mode.value}", node=target.name, guest=guest_id)
 
     return core.tasks_book.run("migrate", guest_id, host.name, work, lock=(guest_id,))

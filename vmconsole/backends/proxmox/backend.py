@@ -29,6 +29,7 @@ from vmconsole.backends.base import (
     Task,
     TaskStatus,
 )
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.proxmox import ha, hardware
@@ -97,7 +98,7 @@ class ProxmoxBackend(TrackedTasks):
         self._addresses = AddressBook(lambda guest: read_addresses(self.conn.call, guest),
                                       name=f"addresses-{cfg.name}")
         if self.conn.insecure:
-            self._journal.add("insecure_tls", f"{cfg.name}: TLS verification is OFF "
+            self._journal.add(EventKind.INSECURE_TLS, f"{cfg.name}: TLS verification is OFF "
                               "(verify_ssl = false): the API's identity is not checked. Set "
                               "ca_file or fingerprint.")
 
@@ -119,7 +120,7 @@ class ProxmoxBackend(TrackedTasks):
     @property
     def warnings(self) -> list[str]:
         """Standing warnings for the UI: TLS verification off."""
-        return [e.message for e in self.events() if e.kind == "insecure_tls"]
+        return [e.message for e in self.events() if e.kind == EventKind.INSECURE_TLS]
 
     def version(self) -> tuple[int, int]:
         """PVE's release (major, minor), asked once."""
@@ -170,7 +171,7 @@ class ProxmoxBackend(TrackedTasks):
         except AuthError as exc:
             if path not in self._refused:
                 self._refused.add(path)
-                self._journal.add("not_permitted", f"{what} not shown: {exc.message}")
+                self._journal.add(EventKind.NOT_PERMITTED, f"{what} not shown: {exc.message}")
             return None
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
@@ -380,12 +381,13 @@ class ProxmoxBackend(TrackedTasks):
             return
         target = task.result.get("target", "?")
         if task.status is TaskStatus.ERROR:
-            self._journal.add("migration_failed", f"{task.target} did not migrate to {target}: "
+            self._journal.add(EventKind.MIGRATION_FAILED,
+                              f"{task.target} did not migrate to {target}: "
                               f"{task.error}", node=task.node, guest=task.target)
             return
         downtime = task.result.get("downtime_ms")
         paused = f" (downtime {downtime:g} ms)" if isinstance(downtime, float) else ""
-        self._journal.add("migrated", f"{task.target} migrated to {target}{paused}",
+        self._journal.add(EventKind.MIGRATED, f"{task.target} migrated to {target}{paused}",
                           node=task.node, guest=task.target)
 
     def _done(self, operation: str, ref: GuestRef, lines: list[str]) -> Task:
@@ -402,17 +404,17 @@ class ProxmoxBackend(TrackedTasks):
         """Nodes lost or back and quorum changes, for the timeline."""
         if before is None:
             if after.quorum is not None and not after.quorum.quorate:
-                self._journal.add("quorum_lost", f"{self.cfg.name} has no quorum")
+                self._journal.add(EventKind.QUORUM_LOST, f"{self.cfg.name} has no quorum")
             return
         for node in after.nodes:
             old = before.node(node.name)
             if old is not None and old.online != node.online:
-                kind = "node_back" if node.online else "node_lost"
+                kind = EventKind.NODE_ONLINE if node.online else EventKind.NODE_LOST
                 self._journal.add(kind, f"{node.name} is {node.status.value}", node=node.name)
         was = before.quorum.quorate if before.quorum else True
         now = after.quorum.quorate if after.quorum else True
         if was != now:
-            self._journal.add("quorum_regained" if now else "quorum_lost",
+            self._journal.add(EventKind.QUORUM_REGAINED if now else EventKind.QUORUM_LOST,
                               f"{self.cfg.name} "
                               f"{'is quorate again' if now else 'lost quorum'}")
 

@@ -28,6 +28,7 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.sim import (
     balance,
@@ -128,7 +129,7 @@ class SimBackend:
             last_event = self.sim.events[-1].seq if self.sim.events else 0
             self._build(replace(self.cfg, scenario=name, guests=0, nodes=3), last_event)
             if name is None:  # a scenario says itself; the classic lab is said here
-                self.sim.narrate("scenario", "the classic lab again, as the demo opens")
+                self.sim.narrate(EventKind.SCENARIO, "the classic lab again, as the demo opens")
 
     # --- the protocol's read side ---------------------------------------------------
 
@@ -287,7 +288,7 @@ class SimBackend:
             if (ha is None or ha.state is not HAState.STARTED
                     or sim.running_on_own_node(guest) is not None):
                 return
-            sim.narrate("ha_restart", f"{guest.vmid} ({guest.name}) is stopped after the "
+            sim.narrate(EventKind.HA_RESTART, f"{guest.vmid} ({guest.name}) is stopped after the "
                         f"rollback while HA keeps it started: the LRM of {guest.node} starts "
                         "it on its next round", guest.node, guest.id)
             self.ha.services.lrm_later(guest, self.ha.services.lrm_start)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES
 from vmconsole.backends.sim.state import SimGuest
 from vmconsole.model import HAState
@@ -171,6 +172,6 @@ def configure(manager: HAManager, mode: str, auto_rebalance: bool, threshold: fl
         raise InvalidInput("CRS settings refused: " + "; ".join(
             f"{k}: {v}" for k, v in problems.items()), problems)
     manager.crs = CRSSettings(mode, auto_rebalance, threshold, hold, margin)
-    manager.sim.narrate("ha_request", f"CRS: {mode} scheduler, auto-rebalance "
+    manager.sim.narrate(EventKind.HA_REQUEST, f"CRS: {mode} scheduler, auto-rebalance "
                         f"{'on' if auto_rebalance else 'off'} (threshold {threshold:.0f}, "
                         f"hold {hold} rounds, margin {margin:.0f})")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmconsole.backends.base import ClusterEvent, NotFound
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
@@ -251,7 +252,7 @@ class Sim:
 
     # --- narration and tasks --------------------------------------------------------
 
-    def narrate(self, kind: str, message: str, node: str | None = None,
+    def narrate(self, kind: EventKind, message: str, node: str | None = None,
                 guest: str | None = None) -> None:
         self._event_seq += 1
         self.events.append(ClusterEvent(self._event_seq, self.now, kind, message, node, guest))

@@ -4,6 +4,7 @@ alone), partition the cluster network, lose the shared storage; and restore."""
 from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, FaultKind, InvalidInput
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.state import SimNode
@@ -14,7 +15,7 @@ def inject(sim: Sim, ha: HAManager, node: SimNode, fault: FaultKind) -> None:
         if not node.powered:
             raise Conflict(f"{node.name} is already off")
         node.powered = False
-        sim.narrate("power_off", f"{node.name} powered off: its guests are gone at once",
+        sim.narrate(EventKind.POWER_OFF, f"{node.name} powered off: its guests are gone at once",
                     node.name)
         ha.node_down(node)
     elif fault in (FaultKind.CUT_NETWORK, FaultKind.ISOLATE):
@@ -22,7 +23,8 @@ def inject(sim: Sim, ha: HAManager, node: SimNode, fault: FaultKind) -> None:
             raise Conflict(f"{node.name}'s network is already cut")
         node.net_up = False
         sim.touch_node(node)
-        sim.narrate("network_cut", f"{node.name}'s network is cut: it keeps running, alone; "
+        sim.narrate(EventKind.NETWORK_CUT,
+                    f"{node.name}'s network is cut: it keeps running, alone; "
                     "its guests no longer answer on the network", node.name)
         ha.membership_changed()
     elif fault is FaultKind.LOSE_STORAGE:
@@ -31,7 +33,7 @@ def inject(sim: Sim, ha: HAManager, node: SimNode, fault: FaultKind) -> None:
         node.storage_ok = False
         sim.touch_node(node)
         shared = ", ".join(s.name for s in sim.storages if s.shared)
-        sim.narrate("storage_lost", f"{node.name} lost the shared storage ({shared}): its "
+        sim.narrate(EventKind.STORAGE_LOST, f"{node.name} lost the shared storage ({shared}): its "
                     "running guests keep running but their disk I/O fails, new starts there "
                     "fail; HA does not fence a node for its storage", node.name)
 
@@ -51,7 +53,7 @@ def partition(sim: Sim, ha: HAManager, groups: list[list[str]]) -> None:
     for label, group in enumerate(groups, 1):
         for name in group:
             sim.nodes[name].partition = label
-    sim.narrate("partition", "cluster network partitioned: " +
+    sim.narrate(EventKind.PARTITION, "cluster network partitioned: " +
                 " | ".join(", ".join(group) for group in groups if group))
     ha.membership_changed()
 
@@ -67,7 +69,7 @@ def restore(sim: Sim, ha: HAManager, node: SimNode | None) -> None:
         each.net_up = True
         each.storage_ok = True
         sim.touch_node(each)
-    sim.narrate("restored", "all faults repaired" if node is None else
+    sim.narrate(EventKind.RESTORED, "all faults repaired" if node is None else
                 f"{node.name} repaired: network, storage and links back",
                 None if node is None else node.name)
     for each in nodes:

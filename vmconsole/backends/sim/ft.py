@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import partial
 
 from vmconsole.backends.base import Conflict, InvalidInput, NotSupported
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import ensure_quorate, label
 from vmconsole.backends.sim.state import FTPair, MiB, SimGuest
@@ -95,7 +96,8 @@ def enable(sim: Sim, guest: SimGuest, secondary: str) -> None:
                            problems)
     sim.ft[guest.id] = FTPair(guest.id, secondary)
     slowdown, link = cost(sim, guest)
-    sim.narrate("ft_on", f"{guest.vmid} ({guest.name}) is fault tolerant: its shadow copy on "
+    sim.narrate(EventKind.FT_ON,
+                f"{guest.vmid} ({guest.name}) is fault tolerant: its shadow copy on "
                 f"{secondary} follows it every {CHECKPOINT * 1000:.0f} ms; price: the "
                 f"primary runs about {slowdown:.0f}% slower, the FT link is {link:.0f}% "
                 "busy", guest.node, guest.id)
@@ -104,7 +106,7 @@ def enable(sim: Sim, guest: SimGuest, secondary: str) -> None:
 def disable(sim: Sim, guest: SimGuest) -> None:
     if sim.ft.pop(guest.id, None) is None:
         raise Conflict(f"{label(guest)} is not fault tolerant")
-    sim.narrate("ft_off", f"{guest.vmid}: fault tolerance off, its shadow copy removed",
+    sim.narrate(EventKind.FT_OFF, f"{guest.vmid}: fault tolerance off, its shadow copy removed",
                 guest.node, guest.id)
 
 
@@ -124,14 +126,15 @@ def membership_changed(sim: Sim, reachable: dict[str, set[str]],
             continue
         if not reachable.get(secondary):
             pair.secondary = None
-            sim.narrate("ft_unprotected", f"{guest.vmid}: its secondary's node {secondary} is "
+            sim.narrate(EventKind.FT_UNPROTECTED,
+                        f"{guest.vmid}: its secondary's node {secondary} is "
                         "gone; the primary runs on unprotected while a new secondary is "
                         "copied", primary, guest.id)
             _reprotect(sim, pair)
         elif primary not in reachable[secondary]:
             if sim.nodes[primary].alive and quorate.get(primary, False):
                 pair.secondary = None
-                sim.narrate("ft_unprotected", f"{guest.vmid}: its secondary on {secondary} "
+                sim.narrate(EventKind.FT_UNPROTECTED, f"{guest.vmid}: its secondary on {secondary} "
                             "is cut off; the primary keeps the disk lock and runs on while a "
                             "new secondary is copied", primary, guest.id)
                 _reprotect(sim, pair)
@@ -150,7 +153,7 @@ def _takeover(sim: Sim, pair: FTPair, old: str) -> None:
     guest.node = secondary
     sim.start_instance(guest.id, secondary, booted=True)
     pair.secondary = None
-    sim.narrate("ft_takeover", f"{guest.vmid} ({guest.name}): the secondary on {secondary} "
+    sim.narrate(EventKind.FT_TAKEOVER, f"{guest.vmid} ({guest.name}): the secondary on {secondary} "
                 f"missed three checkpoints and went live with the in-flight state, "
                 f"{DETECT * 1000:.0f} ms after the last one - no reboot; a new secondary is "
                 "copied next", secondary, guest.id)
@@ -163,7 +166,7 @@ def _reprotect(sim: Sim, pair: FTPair) -> None:
     choices = [n for n in sim.nodes.values() if n.alive and n.net_up and n.name != guest.node
                and _refusal(sim, guest, n.name) is None]
     if not choices:
-        sim.narrate("ft_unprotected", f"{guest.vmid}: no node can hold a new secondary "
+        sim.narrate(EventKind.FT_UNPROTECTED, f"{guest.vmid}: no node can hold a new secondary "
                     "(FT limits, or nodes down): it runs unprotected", guest.node, guest.id)
         return
     target = min(choices, key=lambda n: (_host_load(sim, n.name)[0], n.index)).name
@@ -172,7 +175,7 @@ def _reprotect(sim: Sim, pair: FTPair) -> None:
     def done() -> None:
         if pair.guest in sim.ft and pair.secondary is None and sim.nodes[target].alive:
             pair.secondary = target
-            sim.narrate("ft_on", f"{guest.vmid} is protected again: new secondary on "
+            sim.narrate(EventKind.FT_ON, f"{guest.vmid} is protected again: new secondary on "
                         f"{target}", guest.node, guest.id)
     sim.after(seconds, done)
 

@@ -29,6 +29,7 @@ import time as _time
 from collections.abc import Callable
 from functools import partial
 
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
@@ -142,7 +143,7 @@ class HAManager:
             self.cfs_failed.add(node.name)
         else:
             self.cfs_failed.discard(node.name)
-        self.sim.narrate("cfs", f"{node.name}'s cluster file system "
+        self.sim.narrate(EventKind.CFS, f"{node.name}'s cluster file system "
                          + ("fails: its CRM and LRM cannot read or write the HA state and "
                             "skip their work; nothing is fenced for it" if failed else
                             "works again: its CRM and LRM resume"), node.name)
@@ -166,15 +167,17 @@ class HAManager:
                            self._last_man_standing)
         groups = self._group_signatures()
         if groups != self._groups and (story := membership.split_story(sim)):
-            sim.narrate("split", story)
+            sim.narrate(EventKind.SPLIT, story)
         for names, votes, expected, quorate in sorted(groups - self._groups):
             who = f"{', '.join(names)} {'has' if len(names) == 1 else 'have'}"
             qdevice = " (with the QDevice's)" if votes > len(names) else ""
             if quorate:
-                sim.narrate("quorum", f"quorum: {who} {votes} of {expected} votes{qdevice}, "
+                sim.narrate(EventKind.QUORUM,
+                            f"quorum: {who} {votes} of {expected} votes{qdevice}, "
                             "quorate", names[0])
             else:
-                sim.narrate("quorum_lost", f"quorum: {who} {votes} of {expected} votes, not "
+                sim.narrate(EventKind.QUORUM_LOST,
+                            f"quorum: {who} {votes} of {expected} votes, not "
                             f"quorate (a majority is {expected // 2 + 1}): the cluster file "
                             "system is read-only there", names[0])
         self._groups = groups
@@ -205,7 +208,7 @@ class HAManager:
     def _last_man_standing(self) -> None:
         self._timers.pop(("lms", ""), None)
         if change := membership.last_man_standing(self.sim):
-            self.sim.narrate("quorum", change)
+            self.sim.narrate(EventKind.QUORUM, change)
             self.membership_changed()
 
     def _master_members(self) -> set[str]:
@@ -252,13 +255,13 @@ class HAManager:
         if armed:
             node.lrm.mode = "lost_agent_lock"
             reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
-            sim.narrate("watchdog_armed", f"{node.name} has no quorum and {why}: its LRM "
+            sim.narrate(EventKind.WATCHDOG_ARMED, f"{node.name} has no quorum and {why}: its LRM "
                         "cannot renew its agent lock and stops feeding the watchdog, which "
                         f"resets the node at {clock_time(reset_at)} (60 s after the last "
                         "feed)", node.name)
             self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
         else:
-            sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
+            sim.narrate(EventKind.NO_WATCHDOG, f"{node.name} has no quorum, but {why}: the "
                         "watchdog is not armed, so it keeps running; its guests cannot be "
                         "managed", node.name)
 
@@ -271,13 +274,13 @@ class HAManager:
             pending = self._timers.get(("reset", node.name))
             then = (f"its watchdog still resets it at {clock_time(pending.time)}"
                     if pending is not None else "its services are recovered elsewhere")
-            sim.narrate("fence_pending", f"{node.name} is back in the quorate membership, "
+            sim.narrate(EventKind.FENCE_PENDING, f"{node.name} is back in the quorate membership, "
                         "but the CRM master has begun fencing it and nothing backs out: its "
                         f"LRM sees the fence request and does not take its lock back; {then}",
                         node.name)
             return
         if ("reset", node.name) in self._timers:
-            sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
+            sim.narrate(EventKind.WATCHDOG_DISARMED, f"{node.name} regained quorum before its "
                         "watchdog expired: its LRM feeds it again, no reset", node.name)
             self._cancel("reset", node.name)
         node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
@@ -300,12 +303,12 @@ class HAManager:
             old = sim.nodes[self.master]
             if self._released_master:  # a clean CRM exit (shutdown) releases the lock
                 self.master_lock_free_at = sim.now
-                sim.narrate("crm_master_lost", f"the CRM master {old.name} shut down and "
+                sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} shut down and "
                             "released the manager lock: another node takes it on its next "
                             "round", old.name)
             else:
                 self.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
-                sim.narrate("crm_master_lost", f"the CRM master {old.name} is lost: a new "
+                sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} is lost: a new "
                             "master can take its lock when the lease expires at "
                             f"{clock_time(self.master_lock_free_at)}", old.name)
             self._released_master = False
@@ -333,7 +336,7 @@ class HAManager:
             return
         self.master = candidate.name
         self.last_online = {}  # a new master has seen no node online yet
-        sim.narrate("crm_master", f"{self.master} is the new CRM master (it took the "
+        sim.narrate(EventKind.CRM_MASTER, f"{self.master} is the new CRM master (it took the "
                     "manager lock); it starts its own fence delay for nodes it has not seen "
                     "online", self.master)
         for guest in sim.guests.values():
@@ -354,7 +357,7 @@ class HAManager:
         if self.crm_blocked():
             if self.skip_crm > 0:
                 self.skip_crm -= 1
-                self.sim.narrate("skipped_round", f"the CRM master {self.master} skips a "
+                self.sim.narrate(EventKind.SKIPPED_ROUND, f"the CRM master {self.master} skips a "
                                  "round (it was busy or blocked): nothing changes state until "
                                  "the next")
             self._schedule_round()
@@ -385,11 +388,11 @@ class HAManager:
                 maintenance = node.lrm.mode == "maintenance"
                 if state is NodeHAState.UNKNOWN:
                     self._set_node_state(node, NodeHAState.ONLINE)
-                    sim.narrate("node_online", f"{node.name} is back in the quorate "
+                    sim.narrate(EventKind.NODE_ONLINE, f"{node.name} is back in the quorate "
                                 "membership", node.name)
                 elif state is NodeHAState.ONLINE and maintenance:
                     self._set_node_state(node, NodeHAState.MAINTENANCE)
-                    sim.narrate("maintenance", f"{node.name} is in maintenance: the HA "
+                    sim.narrate(EventKind.MAINTENANCE, f"{node.name} is in maintenance: the HA "
                                 "manager migrates its HA services away (VMs live, containers "
                                 "by restart); other guests stay", node.name)
                 elif state is NodeHAState.MAINTENANCE and not maintenance:
@@ -409,15 +412,16 @@ class HAManager:
         services = self.services.on_node(node.name, FENCEABLE)
         if services:
             seen = self.last_online.get(node.name, sim.now)
-            sim.narrate("node_lost", f"{node.name} lost: waiting for the {FENCE_DELAY:.0f} s "
+            sim.narrate(EventKind.NODE_LOST,
+                        f"{node.name} lost: waiting for the {FENCE_DELAY:.0f} s "
                         f"fence delay (from {clock_time(seen)}, the CRM's last round that saw "
                         f"it online) before fencing its {services_text(len(services))}",
                         node.name)
         elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
-            sim.narrate("node_lost", f"{node.name} left the cluster: its "
+            sim.narrate(EventKind.NODE_LOST, f"{node.name} left the cluster: its "
                         f"{services_text(len(frozen))} are frozen and wait for it", node.name)
         else:
-            sim.narrate("node_lost", f"{node.name} lost: it has no HA services, there is "
+            sim.narrate(EventKind.NODE_LOST, f"{node.name} lost: it has no HA services, there is "
                         "nothing to fence or recover", node.name)
 
     def _manage(self) -> None:
@@ -455,14 +459,14 @@ class HAManager:
         free_at = node.lrm.lock_renewed + LOCK_LEASE
         if node.ha_state is not NodeHAState.FENCE:
             self._set_node_state(node, NodeHAState.FENCE)
-            sim.narrate("fence", f"fencing {node.name}: {services_text(len(services))} in "
+            sim.narrate(EventKind.FENCE, f"fencing {node.name}: {services_text(len(services))} in "
                         f"'fence'; the CRM waits for its agent lock, free at "
                         f"{clock_time(max(free_at, sim.now))} (120 s after its last renewal), "
                         "when its watchdog has surely reset it", node.name)
         if sim.now < free_at:
             return
         self._set_node_state(node, NodeHAState.UNKNOWN)
-        sim.narrate("fenced", f"{self.master} got {node.name}'s agent lock: {node.name} is "
+        sim.narrate(EventKind.FENCED, f"{self.master} got {node.name}'s agent lock: {node.name} is "
                     f"fenced; recovering its {services_text(len(services))}", node.name)
         for guest in services:
             assert guest.ha is not None
@@ -484,14 +488,16 @@ class HAManager:
                 sim.touch(guest.id)
             elif guest.id not in self._waiting:
                 self._waiting.add(guest.id)
-                sim.narrate("recovery", f"{guest.vmid} in recovery: no online node its rules "
+                sim.narrate(EventKind.RECOVERY,
+                            f"{guest.vmid} in recovery: no online node its rules "
                             f"allow can take it now; the CRM tries again every round "
                             f"({ROUND:.0f} s). {self.services.explain(candidates)}",
                             source, guest.id)
             return
         self._waiting.discard(guest.id)
         if guest.lock in REMOVABLE_LOCKS:
-            sim.narrate("lock_removed", f"removed leftover lock '{guest.lock}' from recovered "
+            sim.narrate(EventKind.LOCK_REMOVED,
+                        f"removed leftover lock '{guest.lock}' from recovered "
                         f"service {guest.vmid} to allow its start (its node was reset)",
                         source, guest.id)
             guest.lock = guest.busy = None
@@ -501,7 +507,7 @@ class HAManager:
         sim.touch(guest.id)
         where = (f"back to {target}, the fenced node itself (the only node its rules allow)"
                  if target == source else f"from {source} to {target}")
-        sim.narrate("recovered", f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
+        sim.narrate(EventKind.RECOVERED, f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
                     f"of {target} starts it on its next round. "
                     f"{self.services.explain(candidates)}", target, guest.id)
         if ha.request is HARequest.STARTED:
@@ -542,7 +548,7 @@ class HAManager:
         returning = [g for g in self.sim.guests.values() if g.ha is not None
                      and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
                      and self.sim.running_on_own_node(g) is not None]
-        self.sim.narrate("maintenance_end", f"{node.name} left maintenance: "
+        self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: "
                          f"{services_text(len(returning))} move back", node.name)
         for guest in returning:
             assert guest.ha is not None
@@ -555,7 +561,7 @@ class HAManager:
         it is active again (LRM.pm's shutdown_request without a node shutdown)."""
         sim = self.sim
         node.lrm.mode = "restart"
-        sim.narrate("lrm_restart", f"{node.name}'s LRM restarts: the CRM freezes its HA "
+        sim.narrate(EventKind.LRM_RESTART, f"{node.name}'s LRM restarts: the CRM freezes its HA "
                     "services (they keep running) until the new LRM is active", node.name)
 
         def crm_round() -> None:
@@ -584,18 +590,18 @@ class HAManager:
     def stop_crm(self, node: SimNode) -> None:
         """`systemctl stop pve-ha-crm`: a master releases the manager lock at once."""
         self.crm_stopped.add(node.name)
-        self.sim.narrate("crm_stop", f"{node.name}'s CRM stopped", node.name)
+        self.sim.narrate(EventKind.CRM_STOP, f"{node.name}'s CRM stopped", node.name)
         if self.master == node.name:
             self.master = None
             self._cancel("round", "")
             self.master_lock_free_at = self.sim.now
-            self.sim.narrate("crm_master_lost", f"the CRM master {node.name} stopped and "
+            self.sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {node.name} stopped and "
                              "released the manager lock", node.name)
             self._check_master()
 
     def start_crm(self, node: SimNode) -> None:
         self.crm_stopped.discard(node.name)
-        self.sim.narrate("crm_start", f"{node.name}'s CRM started", node.name)
+        self.sim.narrate(EventKind.CRM_START, f"{node.name}'s CRM started", node.name)
         self._check_master()
 
     def request_maintenance(self, node: SimNode) -> None:
@@ -616,7 +622,7 @@ class HAManager:
         self._timers.pop(("reset", node.name), None)
         if not node.alive or node.lrm.mode != "lost_agent_lock":
             return
-        self.sim.narrate("watchdog_reset", f"{node.name}: watchdog expired "
+        self.sim.narrate(EventKind.WATCHDOG_RESET, f"{node.name}: watchdog expired "
                          f"{WATCHDOG_TIMEOUT:.0f} s after the LRM's last feed: the node "
                          "resets (self-fencing); its guests are gone", node.name)
         self.node_down(node)
@@ -642,7 +648,7 @@ class HAManager:
             return
         node.up = True
         node.up_since = self.sim.now
-        self.sim.narrate("node_booted", f"{node.name} booted", node.name)
+        self.sim.narrate(EventKind.NODE_BOOTED, f"{node.name} booted", node.name)
         self.membership_changed()
 
     def shutdown(self, node: SimNode, reboot: bool) -> None:
@@ -662,7 +668,8 @@ class HAManager:
         if policy == "migrate" and not node.maintenance:
             node.lrm.mode = "maintenance"
             moving = self.services.on_node(node.name, (HAState.STARTED,))
-            sim.narrate("node_shutdown", f"{node.name} {what} (shutdown policy migrate): its "
+            sim.narrate(EventKind.NODE_SHUTDOWN,
+                        f"{node.name} {what} (shutdown policy migrate): its "
                         f"LRM enters maintenance and waits until the CRM has migrated its "
                         f"{services_text(len(moving))} away", node.name)
             self._wait_drained(node, reboot)
@@ -681,7 +688,7 @@ class HAManager:
             why = (f"its LRM stops its {services_text(len(services))} and releases its agent "
                    "lock: they are recovered elsewhere once the fence delay has passed")
         last_off = self._guests_off(node)
-        sim.narrate("node_reboot" if reboot else "node_shutdown",
+        sim.narrate(EventKind.NODE_REBOOT if reboot else EventKind.NODE_SHUTDOWN,
                     f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
                     f"down first ({last_off - sim.now:.0f} s)", node.name)
         self._schedule("down", node.name, last_off + OS_SHUTDOWN,
@@ -734,7 +741,7 @@ class HAManager:
 
     def power_on(self, node: SimNode) -> None:
         node.powered = True
-        self.sim.narrate("node_booting", f"{node.name} powered on: it boots and rejoins in "
+        self.sim.narrate(EventKind.NODE_BOOTING, f"{node.name} powered on: it boots and rejoins in "
                          f"about {self.node_boot:.0f} s", node.name)
         self._schedule("boot", node.name, self.sim.now + self.node_boot,
                        lambda: self.node_up(node))

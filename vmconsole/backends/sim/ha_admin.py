@@ -4,6 +4,7 @@ HA-managed guest through the HA manager, and put a node into maintenance."""
 from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import ha_disarm, ha_rules, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
@@ -68,7 +69,8 @@ def ha_set(sim: Sim, manager: HAManager, guest: SimGuest, settings: HASettings) 
     task.log.append("the CRM master applies it on its next round (every 10 s)")
     manager.services.request(guest, settings.request)
     sim.touch(guest.id)
-    sim.narrate("ha_request", f"{sid(guest)} ({guest.name}): HA request '{settings.request}'",
+    sim.narrate(EventKind.HA_REQUEST,
+                f"{sid(guest)} ({guest.name}): HA request '{settings.request}'",
                 guest.node, guest.id)
     task.finish(sim.now)
     return task
@@ -134,7 +136,7 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
     ensure_quorate(sim, node.name)
     node.maintenance = enabled
     sim.touch_node(node)
-    sim.narrate("maintenance_request", f"maintenance of {node.name} "
+    sim.narrate(EventKind.MAINTENANCE_REQUEST, f"maintenance of {node.name} "
                 f"{'requested' if enabled else 'end requested'}: the CRM passes it to the "
                 f"LRM of {node.name} on its next round, and acts on the round after",
                 node.name)
@@ -168,7 +170,7 @@ def skip_rounds(sim: Sim, manager: HAManager, what: str, rounds: int) -> None:
         manager.skip_crm += rounds
     else:
         manager.lrm_paused_until = max(manager.lrm_paused_until, sim.now) + rounds * ROUND
-    sim.narrate("skipped_round", f"the {what.upper()}{' master' if what == 'crm' else 's'} "
+    sim.narrate(EventKind.SKIPPED_ROUND, f"the {what.upper()}{' master' if what == 'crm' else 's'} "
                 f"will skip {rounds} round{'s' if rounds > 1 else ''}")
 
 
@@ -200,7 +202,7 @@ def rule_set(sim: Sim, manager: HAManager, rule: ResourceAffinity) -> None:
             f"{k}: {v}" for k, v in problems.items()), problems)
     ensure_cluster_quorate(sim)
     sim.affinity_rules = [r for r in sim.affinity_rules if r.name != rule.name] + [rule]
-    sim.narrate("ha_request", f"rule {rule.name}: keep {', '.join(rule.resources)} "
+    sim.narrate(EventKind.HA_REQUEST, f"rule {rule.name}: keep {', '.join(rule.resources)} "
                 f"{'together' if rule.positive else 'apart'}")
 
 
@@ -209,7 +211,7 @@ def rule_remove(sim: Sim, name: str) -> None:
         raise Conflict(f"no rule '{name}'")
     ensure_cluster_quorate(sim)
     sim.affinity_rules = [r for r in sim.affinity_rules if r.name != name]
-    sim.narrate("ha_request", f"rule {name} removed")
+    sim.narrate(EventKind.HA_REQUEST, f"rule {name} removed")
 
 
 def group_set(sim: Sim, group: HAGroup) -> None:
@@ -226,7 +228,7 @@ def group_set(sim: Sim, group: HAGroup) -> None:
             f"{k}: {v}" for k, v in problems.items()), problems)
     ensure_cluster_quorate(sim)
     sim.groups[group.name] = group
-    sim.narrate("ha_request", f"HA group {group.name}: " + ", ".join(
+    sim.narrate(EventKind.HA_REQUEST, f"HA group {group.name}: " + ", ".join(
         f"{n}:{p}" for n, p in group.priorities.items()) +
         (" (restricted)" if group.restricted else "") +
         (" (nofailback)" if group.nofailback else ""))
@@ -253,4 +255,4 @@ def set_shutdown_policy(sim: Sim, manager: HAManager, policy: str) -> None:
                            f"{', '.join(SHUTDOWN_POLICIES)})", {"policy": "unknown"})
     ensure_cluster_quorate(sim)
     manager.shutdown_policy = policy
-    sim.narrate("ha_request", f"HA shutdown policy set to {policy}")
+    sim.narrate(EventKind.HA_REQUEST, f"HA shutdown policy set to {policy}")

@@ -16,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import Conflict, InvalidInput
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.state import SimNode
 from vmconsole.backends.sim.timing import next_round
 from vmconsole.model import HARequest, HAState
@@ -36,7 +37,7 @@ def request_disarm(manager: HAManager, mode: str) -> None:
                            {"mode": "freeze or ignore"})
     if manager.disarm is not None:
         raise Conflict(f"the HA stack is already disarmed ({manager.disarm})")
-    manager.sim.narrate("ha_request", f"disarm-ha {mode} requested: the CRM master acts on "
+    manager.sim.narrate(EventKind.HA_REQUEST, f"disarm-ha {mode} requested: the CRM master acts on "
                         "its next round")
 
     def crm_round() -> None:
@@ -49,13 +50,13 @@ def request_arm(manager: HAManager) -> None:
     """Raises Conflict when the stack is armed."""
     if manager.disarm is None:
         raise Conflict("the HA stack is armed already")
-    manager.sim.narrate("ha_request", "arm-ha requested: the CRM master acts on its next "
+    manager.sim.narrate(EventKind.HA_REQUEST, "arm-ha requested: the CRM master acts on its next "
                         "round")
 
     def crm_round() -> None:
         sim = manager.sim
         manager.disarm, manager.disarmed = None, False
-        sim.narrate("ha_armed", "HA armed again: the LRMs take their agent locks back and "
+        sim.narrate(EventKind.HA_ARMED, "HA armed again: the LRMs take their agent locks back and "
                     "arm their watchdogs as they have services; frozen services resume")
         for node in sim.nodes.values():
             if node.alive and manager.quorate[node.name] and node.lrm.mode == "disarm":
@@ -99,7 +100,7 @@ def handle(manager: HAManager) -> bool:
             n.lrm.mode == "disarm" for n in sim.nodes.values()
             if n.alive and manager.quorate[n.name]):
         manager.disarmed = True
-        sim.narrate("ha_disarmed", f"all LRMs disarmed ({manager.disarm}): the HA stack is "
+        sim.narrate(EventKind.HA_DISARMED, f"all LRMs disarmed ({manager.disarm}): the HA stack is "
                     "fully disarmed, fencing: standby; a node that loses quorum now keeps "
                     "running and nobody is fenced")
     return True

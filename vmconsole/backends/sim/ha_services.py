@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import ha_rules, migration, power
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest, SimNode
@@ -179,7 +180,8 @@ class Services:
         def ended(task: TaskRecord) -> None:
             if task.status is TaskStatus.OK:
                 ha.restarts = 0
-                self.sim.narrate("started", f"{guest.vmid} ({guest.name}) started on {node} "
+                self.sim.narrate(EventKind.STARTED,
+                                 f"{guest.vmid} ({guest.name}) started on {node} "
                                  f"by HA: booting, answers in about {guest.boot_seconds:.0f} s",
                                  node, guest.id)
             else:
@@ -192,7 +194,8 @@ class Services:
         assert ha is not None
         ha.restarts += 1
         if ha.restarts <= ha.max_restart:
-            self.sim.narrate("restart", f"{guest.vmid} failed to start on {node} ({error}): "
+            self.sim.narrate(EventKind.RESTART,
+                             f"{guest.vmid} failed to start on {node} ({error}): "
                              f"restart {ha.restarts} of {ha.max_restart} on the next LRM round",
                              node, guest.id)
             self.lrm_later(guest, self.lrm_start)
@@ -204,7 +207,7 @@ class Services:
             self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
             guest.node = target
             self.sim.touch(guest.id)
-            self.sim.narrate("relocate", f"{guest.vmid} failed to start on {node} "
+            self.sim.narrate(EventKind.RELOCATE, f"{guest.vmid} failed to start on {node} "
                              f"{ha.max_restart + 1} times: relocating to {target} "
                              f"(relocation {ha.relocations} of {ha.max_relocate})",
                              target, guest.id)
@@ -212,7 +215,7 @@ class Services:
             return
         ha.state = HAState.ERROR
         self.sim.touch(guest.id)
-        self.sim.narrate("service_error", f"{guest.vmid} is in error: it failed to start "
+        self.sim.narrate(EventKind.SERVICE_ERROR, f"{guest.vmid} is in error: it failed to start "
                          f"after {ha.max_restart} restarts and {ha.relocations} relocations "
                          f"(last: {error}). Fix the cause, set it to disabled, then to "
                          "started again.", node, guest.id)
@@ -251,10 +254,12 @@ class Services:
                 return
             node = self.sim.nodes[target]
             if node.ha_state is not NodeHAState.ONLINE:
-                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED,
+                                 f"{guest.vmid}: {verb} request ignored - "
                                  f"node '{target}' not online", guest.node, guest.id)
             elif guest.node == target:
-                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED,
+                                 f"{guest.vmid}: {verb} request ignored - "
                                  f"service already on node '{target}'", guest.node, guest.id)
             elif ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
                 self.move(guest, target, f"admin {verb} request (stopped: its config moves)")
@@ -274,7 +279,7 @@ class Services:
         if running:
             ha.state = HAState.RELOCATE if relocate else HAState.MIGRATE
             self.sim.touch(guest.id)
-        self.sim.narrate("ha_move", f"{guest.vmid} moves to {target}: {why}", guest.node,
+        self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid} moves to {target}: {why}", guest.node,
                          guest.id)
         self.lrm_later(guest, lambda g, node: self._lrm_move(g, node, target, relocate))
 
@@ -295,7 +300,7 @@ class Services:
         except BackendError as exc:
             ha.state = HAState.STARTED if running else ha.state
             self.sim.touch(guest.id)
-            self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {guest.node}: "
+            self.sim.narrate(EventKind.HA_MOVE_REFUSED, f"{guest.vmid} stays on {guest.node}: "
                              f"{exc.message}", guest.node, guest.id)
 
     def _relocate_vm(self, guest: SimGuest, node: str, target: str) -> None:
@@ -318,7 +323,7 @@ class Services:
                                   False).then = moved
             except BackendError as exc:
                 ha.state = HAState.STARTED
-                self.sim.narrate("ha_move_refused", f"{guest.vmid} stays on {node}: "
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED, f"{guest.vmid} stays on {node}: "
                                  f"{exc.message}", node, guest.id)
                 self.lrm_later(guest, self.lrm_start)
 

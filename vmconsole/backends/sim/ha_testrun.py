@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmconsole.backends.base import ClusterEvent, InvalidInput
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, KeyEvent, parse_log, read_testdir
@@ -25,8 +26,9 @@ from vmconsole.config import SimCluster
 
 TOLERANCE = HARNESS_LOOP  # one CRM round of the harness
 
-_NODE_STATES = {"node_lost": "unknown", "node_online": "online", "fence": "fence",
-                "maintenance": "maintenance", "maintenance_end": "online"}
+_NODE_STATES = {EventKind.NODE_LOST: "unknown", EventKind.NODE_ONLINE: "online",
+                EventKind.FENCE: "fence", EventKind.MAINTENANCE: "maintenance",
+                EventKind.MAINTENANCE_END: "online"}
 
 
 def key_events(events: list[ClusterEvent], start: float, origin: float,
@@ -37,11 +39,11 @@ def key_events(events: list[ClusterEvent], start: float, origin: float,
         t = e.time - start + origin
         if e.kind in _NODE_STATES and e.node:
             out.append(KeyEvent(t, "node_state", e.node, _NODE_STATES[e.kind]))
-        elif e.kind == "fenced" and e.node:
+        elif e.kind == EventKind.FENCED and e.node:
             out += [KeyEvent(t, "fenced", e.node), KeyEvent(t, "node_state", e.node, "unknown")]
-        elif e.kind in ("recovered", "started") and e.guest and e.node:
+        elif e.kind in (EventKind.RECOVERED, EventKind.STARTED) and e.guest and e.node:
             out.append(KeyEvent(t, e.kind, sid_of(e.guest), e.node))
-        elif e.kind == "migration_done" and e.guest and e.node and ha_managed(e.guest):
+        elif e.kind == EventKind.MIGRATION_DONE and e.guest and e.node and ha_managed(e.guest):
             # the target's LRM reports the migrated service started
             out.append(KeyEvent(t, "started", sid_of(e.guest), e.node))
     return out

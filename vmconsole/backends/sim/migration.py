@@ -21,6 +21,7 @@ from vmconsole.backends.base import (
     NotSupported,
     TaskStatus,
 )
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     claim,
@@ -125,7 +126,8 @@ def migrate(sim: Sim, guest: SimGuest, node: str, mode: MigrationMode,
     source = guest.node
     task.log.append(f"starting migration of {label(guest)} to node '{node}' "
                     f"({sim.nodes[node].address})")
-    sim.narrate("migration_started", f"{mode} migration of {guest.vmid} ({guest.name}) from "
+    sim.narrate(EventKind.MIGRATION_STARTED,
+                f"{mode} migration of {guest.vmid} ({guest.name}) from "
                 f"{source} to {node} started", source, guest.id)
     run = MigrationRun(sim, guest, task, source, node)
     if mode is MigrationMode.LIVE:
@@ -182,7 +184,7 @@ class MigrationRun:
             guest.ha.state = HAState.STARTED
         release(sim, guest, self.task)
         self.task.finish(sim.now, TaskStatus.ERROR, f"migration aborted: {reason}")
-        sim.narrate("migration_failed", f"migration of {guest.vmid} to {self.target} "
+        sim.narrate(EventKind.MIGRATION_FAILED, f"migration of {guest.vmid} to {self.target} "
                     f"aborted: {reason}", self.source, guest.id)
 
     def move_config(self) -> None:
@@ -266,7 +268,7 @@ class MigrationRun:
                                 f"{_mib(sum(rounds) + final)} transferred so far)")
                 what = ("the guest's memory" if number == 1 else
                         f"{_mib(size)} dirty")
-                sim.narrate("precopy_round", f"migration of {guest.vmid} to {self.target}: "
+                sim.narrate(EventKind.PRECOPY_ROUND, f"migration of {guest.vmid} to {self.target}: "
                             f"round {number}, {what}", self.source, guest.id)
             self.step(t, round_starts)
             t += size / LINK_SPEED
@@ -277,7 +279,7 @@ class MigrationRun:
             sim.touch(guest.id)
             task.log.append(f"stop-and-copy: VM paused, sending the last {_mib(final)} "
                             "and the device state")
-            sim.narrate("stop_and_copy", f"stop-and-copy: {guest.vmid} paused on "
+            sim.narrate(EventKind.STOP_AND_COPY, f"stop-and-copy: {guest.vmid} paused on "
                         f"{self.source}, last {_mib(final)} going to {self.target}",
                         self.source, guest.id)
 
@@ -288,7 +290,7 @@ class MigrationRun:
             transferred = (sum(rounds) + final) / MiB
             task.log += [f"average migration speed: {LINK_SPEED / MiB:.1f} MiB/s - "
                          f"downtime {ms} ms", "migration status: completed"]
-            sim.narrate("migration_done", f"migration of {guest.vmid} done: runs on "
+            sim.narrate(EventKind.MIGRATION_DONE, f"migration of {guest.vmid} done: runs on "
                         f"{self.target}, downtime {ms} ms after {len(rounds)} rounds",
                         self.target, guest.id)
             self.arrive(downtime_ms=ms, transferred_mib=round(transferred, 1),
@@ -307,7 +309,8 @@ class MigrationRun:
 
         def off() -> None:
             sim.end_instance(guest.id, self.source)
-            sim.narrate("container_stopped", f"CT {guest.vmid} stopped on {self.source} for "
+            sim.narrate(EventKind.CONTAINER_STOPPED,
+                        f"CT {guest.vmid} stopped on {self.source} for "
                         f"the move to {self.target}", self.source, guest.id)
             moved_at = sim.now + self.copy_seconds() + CONFIG_MOVE_SECONDS
             self.step(moved_at, moved)
@@ -321,7 +324,7 @@ class MigrationRun:
             power_on(sim, guest, self.target)
             downtime = sim.now + guest.boot_seconds - off_at
             ms = round(downtime * 1000)
-            sim.narrate("migration_done", f"CT {guest.vmid} restarted on {self.target}: "
+            sim.narrate(EventKind.MIGRATION_DONE, f"CT {guest.vmid} restarted on {self.target}: "
                         f"down {downtime:.1f} s (stop, move, start, boot)", self.target,
                         guest.id)
             self.arrive(downtime_ms=ms)
@@ -337,7 +340,7 @@ class MigrationRun:
 
         def moved() -> None:
             task.log.append(f"moving the configuration of {label(guest)} to '{self.target}'")
-            sim.narrate("migration_done", f"{guest.vmid} moved to {self.target} (offline)",
+            sim.narrate(EventKind.MIGRATION_DONE, f"{guest.vmid} moved to {self.target} (offline)",
                         self.target, guest.id)
             self.arrive()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from vmconsole.backends.base import Conflict, TaskStatus
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     begin,
@@ -36,7 +37,8 @@ def power_on(sim: Sim, guest: SimGuest, node: str) -> Instance:
         if sim.nodes[node].instances.get(guest.id) is inst:
             inst.booted = True
             sim.touch(guest.id)
-            sim.narrate("booted", f"{guest.vmid} ({guest.name}) booted on {node}: it answers "
+            sim.narrate(EventKind.BOOTED,
+                        f"{guest.vmid} ({guest.name}) booted on {node}: it answers "
                         "on the network", node, guest.id)
 
     sim.after(guest.boot_seconds, booted)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vmconsole.backends.base import BackendError, FaultKind, MigrationMode
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import balance, faults, ft, migration, power
 from vmconsole.backends.sim.engine import RunInterval, Sim
 from vmconsole.backends.sim.ha import HAManager
@@ -165,17 +166,18 @@ class ScenarioRun:
         self.scenario, self.sim, self.ha = scenario, sim, ha
         self.started = sim.now
         votes = f"{scenario.nodes} nodes" + (" + QDevice" if scenario.qdevice else "")
-        sim.narrate("scenario", f"scenario {scenario.name} ({votes}): {scenario.description}")
+        sim.narrate(EventKind.SCENARIO,
+                    f"scenario {scenario.name} ({votes}): {scenario.description}")
         for delay, what, action in scenario.steps:
             sim.at(self.started + delay, self._step(what, action))
 
     def _step(self, what: str, action: Step) -> Callable[[], None]:
         def run() -> None:
-            self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what}")
+            self.sim.narrate(EventKind.SCENARIO_STEP, f"scenario {self.scenario.name}: {what}")
             try:
                 action(self.sim, self.ha)
             except BackendError as exc:  # as the console would refuse it, say why
-                self.sim.narrate("scenario_step", f"scenario {self.scenario.name}: {what} "
+                self.sim.narrate(EventKind.SCENARIO_STEP, f"scenario {self.scenario.name}: {what} "
                                  f"refused: {exc.message}")
         return run
 
@@ -197,8 +199,9 @@ class ScenarioRun:
                 lines.append(f"{guest.vmid} ({guest.name}): always reachable; now {now}")
         for event in sim.events:
             if event.time >= self.started and event.kind in (
-                    "watchdog_reset", "fence", "fenced", "crm_master", "quorum",
-                    "quorum_lost", "service_error", "ft_takeover"):
+                    EventKind.WATCHDOG_RESET, EventKind.FENCE, EventKind.FENCED,
+                    EventKind.CRM_MASTER, EventKind.QUORUM, EventKind.QUORUM_LOST,
+                    EventKind.SERVICE_ERROR, EventKind.FT_TAKEOVER):
                 lines.append(f"+{event.time - self.started:5.1f} s  {event.message}")
         doubled = runs_twice(sim.run_log)
         lines.append("no guest ever ran on two nodes at once" if not doubled else

@@ -32,6 +32,7 @@ from vmconsole.backends.base import (
     Task,
     TaskStatus,
 )
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.vcenter import history, placement, snapshots, vsphere_ha
 from vmconsole.backends.vcenter.connection import Session
@@ -78,7 +79,8 @@ class VCenterBackend(TrackedTasks):
         self._last: Reading | None = None
         self._journal = EventJournal()
         if self.session.insecure:
-            self._journal.add("insecure_tls", f"{visible(cfg.name)}: TLS verification is OFF "
+            self._journal.add(EventKind.INSECURE_TLS,
+                              f"{visible(cfg.name)}: TLS verification is OFF "
                               "(verify_ssl = false): vCenter's identity is not checked. Set "
                               "ca_file or fingerprint.")
 
@@ -101,7 +103,7 @@ class VCenterBackend(TrackedTasks):
     @property
     def warnings(self) -> list[str]:
         """Standing warnings for the UI: TLS verification off."""
-        return [e.message for e in self.events() if e.kind == "insecure_tls"]
+        return [e.message for e in self.events() if e.kind == EventKind.INSECURE_TLS]
 
     # --- polling ------------------------------------------------------------------------
 
@@ -469,10 +471,11 @@ class VCenterBackend(TrackedTasks):
             return
         target = task.result.get("target", "?")
         if task.status is TaskStatus.ERROR:
-            self._journal.add("migration_failed", f"{task.target} did not move to {target}: "
+            self._journal.add(EventKind.MIGRATION_FAILED,
+                              f"{task.target} did not move to {target}: "
                               f"{task.error}", node=task.node, guest=task.target)
         else:
-            self._journal.add("migrated", f"{task.target} moved to {target} (vMotion)",
+            self._journal.add(EventKind.MIGRATED, f"{task.target} moved to {target} (vMotion)",
                               node=task.node, guest=task.target)
 
 

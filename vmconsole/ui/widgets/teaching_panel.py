@@ -12,18 +12,15 @@ from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
 from vmconsole.backends.base import ClusterEvent
+from vmconsole.backends.event_kinds import EventKind, Tone
 from vmconsole.model import Inventory
 from vmconsole.text import visible_lines
 from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.styles import LabelStyles
 
-# Event kinds by how a student should read them; the rest are plain narration.
-_BAD_WORDS = ("lost", "fence", "fenced", "reset", "error", "no_quorum", "partition",
-              "storage_lost", "power_off", "watchdog")
 # The longest narration line shown: an event quoting a hostile 5,000-character name
 # would otherwise fill the panel (the name is cut with an ellipsis).
 LINE_LIMIT = 400
-_GOOD_WORDS = ("recovered", "started", "done", "restored", "quorate", "joined", "finished")
 
 
 # The status line's key hints: (binding id, what it does), keys read from the keymap.
@@ -31,12 +28,9 @@ TEACHING_KEYS = (("teach.pause", "pause"), ("teach.slower teach.faster", "speed"
                  ("teach.faults", "faults"))
 
 
-def event_style(kind: str, styles: LabelStyles) -> Style:
-    if any(word in kind for word in _BAD_WORDS):
-        return styles.bad
-    if any(word in kind for word in _GOOD_WORDS):
-        return styles.ok
-    return styles.accent
+def event_style(kind: EventKind, styles: LabelStyles) -> Style:
+    """A fault in the theme's bad colour, a recovery in its good one (`EventKind.tone`)."""
+    return {Tone.FAULT: styles.bad, Tone.RECOVERY: styles.ok}.get(kind.tone, styles.accent)
 
 
 def scale_text(scale: float) -> str:
