@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual.widgets import RichLog, Static
 
 from vmconsole.actor import Actor, Role
@@ -48,6 +50,29 @@ async def test_panel_is_on_in_the_demo_and_narrates_a_power_off(console_factory)
         assert "fence" in timeline(c.app).split("fence delay", 1)[1]
         tree_top = str(c.app.query_one(ClusterTree).get_node_at_line(0).label)
         assert "quorate 2/3" in tree_top
+
+
+async def test_two_speed_keys_in_one_burst_step_twice(console_factory):
+    c = console_factory()
+    release = threading.Event()
+    set_scale = c.backend.set_time_scale
+
+    def slow_set(scale: float) -> None:  # a busy backend: the second key comes first
+        release.wait(10)
+        set_scale(scale)
+
+    c.backend.set_time_scale = slow_set
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        release.set()
+        await c.app.workers.wait_for_complete()
+        assert c.backend.time_scale == 60
+        release.clear()
+        await pilot.press("left_square_bracket", "left_square_bracket", "p")
+        release.set()
+        await c.app.workers.wait_for_complete()
+        assert c.backend.time_scale == 0
 
 
 async def test_speed_keys_change_the_simulated_clock(console_factory):

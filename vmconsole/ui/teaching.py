@@ -58,6 +58,8 @@ class TeachingFeatures(ConsoleBase):
     ]
 
     _resume_scale = 1.0
+    _scale_wanted = 1.0
+    _scales_pending = 0
 
     def teachable(self, cluster: str | None = None) -> PollLoop | None:
         """The poll loop of a simulated cluster (the selected one, else the first)."""
@@ -96,31 +98,53 @@ class TeachingFeatures(ConsoleBase):
     # --- changes to the shared model: admin only, audited ----------------------------
 
     def _teach(self, loop: PollLoop, target: str, operation: str,
-               parameters: dict[str, object], change: Callable[[], str]) -> None:
+               parameters: dict[str, object], change: Callable[[], str],
+               after: Callable[[], None] | None = None) -> None:
         """Make one teaching change on the change path (`vmconsole.operations`): admin
         only, as the clock and the faults are shared by every console of a served class;
-        audited; `change` returns what it did, for people."""
+        audited; `change` returns what it did, for people; `after()` runs on the event
+        loop once it has ended, however it ended."""
         request = OpRequest(loop.backend.name, target, operation, "Teaching", parameters,
                             needs=Role.ADMIN)
-        self.run_worker(self.runner.run(request, lambda _backend: change()),
-                        group="teaching", exit_on_error=False, name="Teaching")
+
+        async def run() -> None:
+            try:
+                await self.runner.run(request, lambda _backend: change())
+            finally:
+                if after is not None:
+                    after()
+
+        self.run_worker(run(), group="teaching", exit_on_error=False, name="Teaching")
 
     def _set_scale(self, scale: float) -> None:
         loop = self.teachable()
         if loop is None or not isinstance(loop.backend, SupportsTimeControl):
             return
         backend = loop.backend
+        self._scale_wanted = scale
+        self._scales_pending += 1
 
         def change() -> str:
-            backend.set_time_scale(scale)
-            return f"{backend.name}: {scale_text(scale)}"
+            # Keys pressed in a burst are workers that may end in any order: each sets
+            # the newest wish, so the last key pressed decides, whichever runs last.
+            wanted = self._scale_wanted
+            backend.set_time_scale(wanted)
+            return f"{backend.name}: {scale_text(wanted)}"
 
-        self._teach(loop, "clock", "time_scale", {"scale": scale}, change)
+        def after() -> None:
+            self._scales_pending -= 1
+
+        self._teach(loop, "clock", "time_scale", {"scale": scale}, change, after)
+
+    def _scale_now(self, backend: SupportsTimeControl) -> float:
+        """The clock's speed as the keys left it: while a change is on its way, the one
+        asked for last (two `]` in a burst step twice), else the backend's."""
+        return self._scale_wanted if self._scales_pending else backend.time_scale
 
     def action_pause(self) -> None:
         loop = self.teachable()
         if loop is not None and isinstance(loop.backend, SupportsTimeControl):
-            scale = loop.backend.time_scale
+            scale = self._scale_now(loop.backend)
             if scale:
                 self._resume_scale = scale
             self._set_scale(0.0 if scale else self._resume_scale)
@@ -129,7 +153,7 @@ class TeachingFeatures(ConsoleBase):
         loop = self.teachable()
         if loop is None or not isinstance(loop.backend, SupportsTimeControl):
             return
-        current = loop.backend.time_scale or 1.0
+        current = self._scale_now(loop.backend) or 1.0
         index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - current))
         self._set_scale(SPEEDS[max(0, min(len(SPEEDS) - 1, index + step))])
 
