@@ -28,6 +28,17 @@ class EventJournal:
         self._events: list[ClusterEvent] = []
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        # Standing warnings, kept apart from the events: the newest KEEP_EVENTS events
+        # would push out one said at start.
+        self.warnings: list[str] = []
+
+    def warn_insecure_tls(self, cluster: str, peer: str) -> None:
+        """Say, in the timeline and for as long as the backend lives, that TLS
+        verification is off: `peer` names whose identity goes unchecked ("vCenter's")."""
+        message = (f"{visible(cluster)}: TLS verification is OFF (verify_ssl = false): "
+                   f"{peer} identity is not checked. Set ca_file or fingerprint.")
+        self.warnings.append(message)
+        self.add(EventKind.INSECURE_TLS, message)
 
     def add(self, kind: EventKind, message: str, node: str | None = None,
             guest: str | None = None) -> None:
@@ -82,6 +93,11 @@ class TrackedTasks:
     def events(self, since: int = 0) -> list[ClusterEvent]:
         """The backend's events numbered after `since`."""
         return self._journal.since(since)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Standing warnings for the UI: TLS verification off."""
+        return list(self._journal.warnings)
 
 
 __all__ = ["KEEP_EVENTS", "EventJournal", "TaskTracking", "TrackedTasks"]

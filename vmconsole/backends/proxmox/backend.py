@@ -98,9 +98,7 @@ class ProxmoxBackend(TrackedTasks):
         self._addresses = AddressBook(lambda guest: read_addresses(self.conn.call, guest),
                                       name=f"addresses-{cfg.name}")
         if self.conn.insecure:
-            self._journal.add(EventKind.INSECURE_TLS, f"{cfg.name}: TLS verification is OFF "
-                              "(verify_ssl = false): the API's identity is not checked. Set "
-                              "ca_file or fingerprint.")
+            self._journal.warn_insecure_tls(cfg.name, "the API's")
 
     # --- identity -------------------------------------------------------------------
 
@@ -116,11 +114,6 @@ class ProxmoxBackend(TrackedTasks):
     @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
-
-    @property
-    def warnings(self) -> list[str]:
-        """Standing warnings for the UI: TLS verification off."""
-        return [e.message for e in self.events() if e.kind == EventKind.INSECURE_TLS]
 
     def version(self) -> tuple[int, int]:
         """PVE's release (major, minor), asked once."""

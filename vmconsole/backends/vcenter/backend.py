@@ -79,10 +79,7 @@ class VCenterBackend(TrackedTasks):
         self._last: Reading | None = None
         self._journal = EventJournal()
         if self.session.insecure:
-            self._journal.add(EventKind.INSECURE_TLS,
-                              f"{visible(cfg.name)}: TLS verification is OFF "
-                              "(verify_ssl = false): vCenter's identity is not checked. Set "
-                              "ca_file or fingerprint.")
+            self._journal.warn_insecure_tls(cfg.name, "vCenter's")
 
     # --- identity -----------------------------------------------------------------------
 
@@ -99,11 +96,6 @@ class VCenterBackend(TrackedTasks):
     @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
-
-    @property
-    def warnings(self) -> list[str]:
-        """Standing warnings for the UI: TLS verification off."""
-        return [e.message for e in self.events() if e.kind == EventKind.INSECURE_TLS]
 
     # --- polling ------------------------------------------------------------------------
 
