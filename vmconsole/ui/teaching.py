@@ -4,6 +4,7 @@ cluster's backend can inject faults and control its time (the simulator)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ class TeachingFeatures(ConsoleBase):
     _resume_scale = 1.0
     _scale_wanted = 1.0
     _scales_pending = 0
+    _teaching_done: asyncio.Future[None] | None = None
 
     def teachable(self, cluster: str | None = None) -> PollLoop | None:
         """The poll loop of a simulated cluster (the selected one, else the first)."""
@@ -103,14 +105,21 @@ class TeachingFeatures(ConsoleBase):
         """Make one teaching change on the change path (`vmconsole.operations`): admin
         only, as the clock and the faults are shared by every console of a served class;
         audited; `change` returns what it did, for people; `after()` runs on the event
-        loop once it has ended, however it ended."""
+        loop once it has ended, however it ended. Changes run one after another in the
+        order asked (keys pressed in a burst must not land in another order)."""
         request = OpRequest(loop.backend.name, target, operation, "Teaching", parameters,
                             needs=Role.ADMIN)
+        previous, done = self._teaching_done, asyncio.get_running_loop().create_future()
+        self._teaching_done = done
 
         async def run() -> None:
             try:
+                if previous is not None:
+                    await asyncio.shield(previous)  # a cancelled wait must not cancel it
                 await self.runner.run(request, lambda _backend: change())
             finally:
+                if not done.done():
+                    done.set_result(None)
                 if after is not None:
                     after()
 
@@ -125,11 +134,8 @@ class TeachingFeatures(ConsoleBase):
         self._scales_pending += 1
 
         def change() -> str:
-            # Keys pressed in a burst are workers that may end in any order: each sets
-            # the newest wish, so the last key pressed decides, whichever runs last.
-            wanted = self._scale_wanted
-            backend.set_time_scale(wanted)
-            return f"{backend.name}: {scale_text(wanted)}"
+            backend.set_time_scale(scale)
+            return f"{backend.name}: {scale_text(scale)}"
 
         def after() -> None:
             self._scales_pending -= 1
