@@ -21,6 +21,7 @@ from tests.ui_ops.helpers import (
 )
 from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.form import FormScreen
 from vmconsole.ui.modals.ha import HAForm
 from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
@@ -228,3 +229,22 @@ async def test_a_field_error_quoting_a_huge_value_is_cut(console):
         shown = str(form.query_one("#error-nodes", Static).render())
         assert shown.startswith("no node xxx") and shown.endswith("…")
         assert len(shown) <= 200
+
+
+async def test_a_notification_leaves_a_forms_buttons_in_sight(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24), notifications=True) as pilot:
+        await on_guest(pilot, c, "debian12-template")
+        await act(pilot, "n")  # create from template: the tallest form
+        form = c.app.screen
+        assert isinstance(form, FormScreen)
+        for n in range(3):  # tasks ending while the user fills the form in
+            c.app.notify(f"pve{n} lost: waiting 60 s fence delay before fencing its 2 HA "
+                         "services (a narration that wraps over lines)", timeout=30)
+        await settle(pilot)
+        # What is drawn of each toast: the rack clips the ones it has no room for.
+        drawn = [form.find_widget(t) for t in form.query("Toast")]
+        toasts = [g.region.intersection(g.clip) for g in drawn]
+        buttons = [b.region for b in form.query("#buttons Button")]
+        assert toasts and buttons
+        assert not any(t.overlaps(b) for t in toasts for b in buttons)

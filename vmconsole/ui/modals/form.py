@@ -44,6 +44,9 @@ FormScreen #form-error { color: $error; display: none; }
 FormScreen #form-error.shown { display: block; }
 FormScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
 FormScreen #buttons > Button { margin-left: 2; }
+/* Toasts rise from the bottom right, where a form's buttons are: on a form they hang
+   from the top instead, at most about two of them (the newest; the rack scrolls). */
+FormScreen ToastRack { dock: top; align: right top; max-height: 8; margin-bottom: 0; }
 """
 
 
