@@ -8,6 +8,7 @@ import pytest
 from tests.sim.conftest import wait
 from vmconsole.backends.base import HASettings, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.balance import plan
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest
 
@@ -30,11 +31,24 @@ def test_the_plan_names_a_move_and_its_gain_and_applying_it_evens_the_load(
     lab = imbalanced(clock)
     before = imbalance(lab)
     head, first = lab.crs_plan()[:2]
-    assert "pve2 31%" in head and first.startswith("201 (proxy1) pve2 -> pve3")
+    assert "pve2 39% (CPU 75%, memory 31%)" in head
+    assert first.startswith("201 (proxy1) pve2 -> pve3")
     assert lab.crs_apply(1) == 1
     wait(clock, lab, 60)
     assert lab.inventory().guest("lxc/201").node == "pve3"  # type: ignore[union-attr]
     assert imbalance(lab) < before
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_the_lesson_and_a_real_clusters_plan_measure_alike(clock: ManualClock, mode: str
+                                                           ) -> None:
+    # The console's rebalance plan reads the inventory a real cluster gives; the CRS's
+    # lesson reads the simulator's state: the same planner, so the same figures.
+    lab = imbalanced(clock)
+    lab.set_crs(mode)
+    whole = plan(lab.inventory(), mode=mode)
+    # The plan prints one decimal; the inventory samples guests on its poll grid.
+    assert imbalance(lab) == pytest.approx(whole.imbalance_before, abs=0.1)
 
 
 def test_a_rule_that_forbids_the_best_move_is_named(clock: ManualClock) -> None:

@@ -432,11 +432,8 @@ class SimBackend:
         with their gain (a forbidden one with the rule in its way)."""
         with self._lock:
             self.sim.advance()
-            current = balance.loads(self.ha)
-            head = (f"{self.ha.crs.mode} scheduler: imbalance "
-                    f"{balance.imbalance(current):.1f} points (" + ", ".join(
-                        f"{n} {v:.0f}%" for n, v in current.items()) + ")")
-            return [head] + [m.describe(self.sim.guests) for m in balance.plan(self.ha)]
+            head = balance.summary(self.ha)
+            return [head] + [balance.describe(m, self.sim.guests) for m in balance.plan(self.ha)]
 
     def crs_apply(self, count: int = 1) -> int:
         """Apply the first `count` allowed recommendations; returns how many."""
