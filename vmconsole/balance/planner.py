@@ -205,6 +205,15 @@ def topsis_scores(loads: Mapping[str, Usage], targets: Iterable[str], cpu: float
     return dict(zip(names, score(matrix), strict=True))
 
 
+def _by_reason(refused: Mapping[str, str]) -> str:
+    """"pve1, pve3: group web: not a member; pve2: in maintenance"."""
+    nodes: dict[str, list[str]] = {}
+    for node, why in refused.items():
+        nodes.setdefault(why, []).append(node)
+    return "; ".join(why if all(n in why for n in names) else f"{', '.join(names)}: {why}"
+                     for why, names in nodes.items())
+
+
 class _Planner:
     def __init__(self, inventory: Inventory, rules: Rules, mode: str) -> None:
         self.inventory, self.rules, self.mode = inventory, rules, mode
@@ -276,7 +285,7 @@ class _Planner:
             else:
                 refused[name] = why
         if not allowed:
-            return None, "; ".join(refused.values()) or "no other usable node", refused
+            return None, _by_reason(refused) or "no other usable node", refused
         scores = topsis_scores(without, allowed, cpu, mem)
         best = max(allowed, key=lambda n: (scores[n], -allowed.index(n)))
         after = without[best].plus(cpu, mem)

@@ -98,19 +98,28 @@ def inventory(manager: HAManager) -> Inventory:
     return Inventory(sim.cluster, nodes, tuple(guests), taken_at=sim.now)
 
 
+def _refusals(manager: HAManager) -> dict[str, dict[str, str]]:
+    """Started HA service -> node -> why Manager.pm's select_service_node would not
+    place it there (group, node and resource affinity, memory)."""
+    return {guest.id: {c.node: c.reason for c in manager.services.candidates(guest)
+                       if c.score is None}
+            for guest in manager.sim.guests.values()
+            if guest.ha is not None and guest.ha.state is HAState.STARTED}
+
+
 def rules(manager: HAManager) -> planner.Rules:
-    """What the CRM allows: only started HA services move; each may go only where
-    Manager.pm's select_service_node would place it (group, node and resource affinity,
-    memory)."""
-    refused: dict[str, dict[str, str]] = {}
-    pinned: dict[str, str] = {}
-    for guest in manager.sim.guests.values():
-        if guest.ha is None or guest.ha.state is not HAState.STARTED:
-            pinned[guest.id] = "not a started HA service: the CRS moves HA services only"
-            continue
-        refused[guest.id] = {c.node: c.reason for c in manager.services.candidates(guest)
-                             if c.score is None}
+    """What the CRS may do: move started HA services only, each where its rules allow."""
+    refused = _refusals(manager)
+    pinned = {g.id: "not a started HA service: the CRS moves HA services only"
+              for g in manager.sim.guests.values() if g.id not in refused}
     return planner.Rules(refused, pinned)
+
+
+def placement_rules(manager: HAManager) -> planner.Rules:
+    """For a console's plan of the whole cluster: HA services are left to the CRS
+    while its auto-rebalance is on; otherwise each may go where its rules allow."""
+    crs = manager.crs
+    return planner.Rules(_refusals(manager), crs=crs.mode if crs.auto_rebalance else None)
 
 
 def loads(manager: HAManager, moved: dict[str, str] | None = None) -> dict[str, float]:
