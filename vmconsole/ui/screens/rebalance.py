@@ -49,7 +49,7 @@ class RebalanceScreen(ModalScreen[None]):
     }
     RebalanceScreen DataTable { height: auto; max-height: 9; margin-top: 1; }
     RebalanceScreen .dim { color: $text-muted; }
-    RebalanceScreen #stays { margin-top: 1; }
+    RebalanceScreen #stays, RebalanceScreen #keys { margin-top: 1; }
     """
     BINDINGS = [
         Binding("enter", "apply_one", "Apply move", id="rebalance.apply"),
@@ -74,6 +74,9 @@ class RebalanceScreen(ModalScreen[None]):
             yield DataTable(id="moves", cursor_type="row")
             yield Static("", id="why", classes="dim", markup=False)
             yield Static("", id="stays", markup=False)
+            keys = ("d static/dynamic · r recompute · esc close" if self.actions.refusal else
+                    "enter apply move · A apply all · d static/dynamic · r recompute · esc close")
+            yield Static(keys, id="keys", classes="dim", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
