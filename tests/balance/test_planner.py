@@ -91,3 +91,11 @@ def test_best_target_scores_the_allowed_nodes(inventory: Inventory) -> None:
     assert target == "pve3" and why.startswith("TOPSIS score")
     with pytest.raises(KeyError):
         best_target(inventory, "qemu/999")
+
+
+def test_best_target_counts_the_guests_already_sent_away(inventory: Inventory) -> None:
+    # Emptying pve2 guest by guest: db1 first, then proxy1 knows where db1 went.
+    first, _ = best_target(inventory, "qemu/101", exclude=("pve2",))
+    alone, _ = best_target(inventory, "lxc/201", exclude=("pve2",))
+    after, _ = best_target(inventory, "lxc/201", exclude=("pve2",), moved={"qemu/101": first})
+    assert first == alone == "pve1" and after == "pve3"

@@ -364,19 +364,24 @@ def plan(inventory: Inventory, rules: Rules | None = None, mode: str = "static",
 
 
 def best_target(inventory: Inventory, guest_id: str, exclude: Iterable[str] = (),
-                rules: Rules | None = None, mode: str = "static") -> tuple[str | None, str]:
+                rules: Rules | None = None, mode: str = "static",
+                moved: Mapping[str, str] | None = None) -> tuple[str | None, str]:
     """Where the scheduler would put guest `guest_id` (any status) other than its node
     and `exclude`: (node, why: its TOPSIS score and load after), or (None, why no node
-    may take it). For a node's evacuation or a bulk migration. Raises KeyError for an
-    unknown guest, ValueError for a mode not in MODES."""
+    may take it). `moved` (guest id -> node) counts guests already sent elsewhere, as
+    when a node is emptied guest by guest. For a node's evacuation or a bulk migration.
+    Raises KeyError for an unknown guest, ValueError for a mode not in MODES."""
     planner = _Planner(inventory, rules or Rules(), mode)
-    guest = next((g for g in inventory.guests if g.id == guest_id), None)
-    if guest is None:
-        raise KeyError(guest_id)
-    if not guest.running:  # a stopped guest adds nothing where it is
-        planner.loads = {**planner.loads}
-        if guest.node in planner.loads:
-            planner.loads[guest.node] = planner.loads[guest.node].plus(
-                *guest_usage(guest, mode))
-    target, why, _ = planner.choose(guest, {}, exclude)
+    by_id = {g.id: g for g in inventory.guests}
+    guest = by_id[guest_id]
+    for other, node in (moved or {}).items():
+        if other in by_id and node in planner.loads:
+            cpu, mem = guest_usage(by_id[other], mode)
+            source = by_id[other].node
+            if by_id[other].running and source in planner.loads:
+                planner.loads[source] = planner.loads[source].plus(-cpu, -mem)
+            planner.loads[node] = planner.loads[node].plus(cpu, mem)
+    if not guest.running and guest.node in planner.loads:  # it adds nothing where it is
+        planner.loads[guest.node] = planner.loads[guest.node].plus(*guest_usage(guest, mode))
+    target, why, _ = planner.choose(guest, dict(moved or {}), exclude)
     return target, why
