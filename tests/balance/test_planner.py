@@ -99,3 +99,12 @@ def test_best_target_counts_the_guests_already_sent_away(inventory: Inventory) -
     alone, _ = best_target(inventory, "lxc/201", exclude=("pve2",))
     after, _ = best_target(inventory, "lxc/201", exclude=("pve2",), moved={"qemu/101": first})
     assert first == alone == "pve1" and after == "pve3"
+
+
+def test_a_guests_own_ha_node_list_is_a_rule(inventory: Inventory) -> None:
+    pinned = replace(inventory, guests=tuple(
+        replace(g, ha=HAConfig(nodes=("pve2", "pve3"))) if g.id == "lxc/201" else g
+        for g in inventory.guests))
+    result = plan(pinned)
+    assert ("lxc/201", "pve1") not in {(m.guest, m.target) for m in result.moves}
+    assert result.blocked[0].blocked_by == "HA node affinity: pve1 is not one of pve2, pve3"

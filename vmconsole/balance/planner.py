@@ -19,6 +19,7 @@ migration needs shared storage), pinned by the backend, HA-managed on a cluster 
 own CRS places HA guests, kept together with others, or when no node may take it (node
 affinity, keep-apart, maintenance, offline, too little free memory). A move that would
 have been the best but a rule forbids is kept in the plan's `blocked`, naming the rule.
+A guest's own HA node list (`HAConfig.nodes`) is a rule too.
 
 Pure: it reads the model, never a backend; callers gather `Rules`
 (`vmconsole.backends.placement.gather`).
@@ -249,6 +250,9 @@ class _Planner:
             return why or f"no node {target}"
         if (why := self.rules.refused.get(guest.id, {}).get(target)) is not None:
             return why
+        if guest.ha is not None and guest.ha.nodes and target not in guest.ha.nodes:
+            # the HA manager for libvirt (vmconsole.ha) would bring it back to these
+            return f"HA node affinity: {target} is not one of {', '.join(guest.ha.nodes)}"
         down = [s for s in guest.storages if s in node.storage_down]
         if down:
             return f"storage {', '.join(down)} is down on {target}"
