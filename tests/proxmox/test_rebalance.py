@@ -8,6 +8,7 @@ import copy
 
 from tests.proxmox.conftest import LAB
 from vmconsole.backends.placement import gather
+from vmconsole.backends.proxmox.placement import crs_options, priorities
 from vmconsole.balance import plan
 
 GIB = 1024
@@ -70,3 +71,11 @@ def test_ha_resources_are_left_to_proxmoxs_crs_when_it_rebalances(fakepve, backe
     assert stuck["app"] == "HA-managed: left to Proxmox's CRS (ha=dynamic)"
     assert result.notes == ("HA-managed guests are left to Proxmox's own CRS (ha=dynamic)",)
     assert "big" in {m.name for m in result.moves}
+
+
+def test_crs_and_priorities_as_datacenter_cfg_writes_them():
+    assert crs_options("static") == {"ha": "static"}
+    assert crs_options("ha=dynamic,ha-auto-rebalance=1") == {"ha": "dynamic",
+                                                             "ha-auto-rebalance": "1"}
+    assert crs_options(None) == {}
+    assert priorities("pve1:2,pve2") == {"pve1": 2, "pve2": 0}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from vmconsole.backends.base import AuthError
 from vmconsole.backends.proxmox.inventory import service_id
 from vmconsole.backends.proxmox.tasks import Caller
 from vmconsole.balance import AffinityRule, Rules
@@ -57,8 +58,13 @@ def _refusals(label: str, prios: Mapping[str, int], nodes: Iterable[str]
 
 
 def placement_rules(call: Caller, inventory: Inventory, rules_api: bool) -> Rules:
-    """The rules for `inventory`'s guests. Raises what `call` raises (BackendError)."""
-    options = call("GET", "/cluster/options") or {}
+    """The rules for `inventory`'s guests. Where the CRS settings may not be read, HA
+    resources are left to the CRS, as if it rebalanced. Raises what `call` raises
+    (BackendError) for the HA rules."""
+    try:
+        options = call("GET", "/cluster/options") or {}
+    except AuthError:  # Sys.Audit on /: whether the CRS rebalances is then unknown
+        options = {"crs": "ha=unknown (/cluster/options not readable),ha-auto-rebalance=1"}
     crs = crs_options(options.get("crs") if isinstance(options, Mapping) else None)
     auto = crs.get("ha-auto-rebalance", "").lower() in YES
     by_sid = {service_id(g.kind, g.vmid): g.id for g in inventory.guests if g.vmid is not None}
