@@ -40,8 +40,8 @@ def test_the_static_plan_moves_proxy1_off_the_busiest_node(inventory: Inventory)
     assert loads["pve2"].mem_before == pytest.approx(31.25)  # db1 4 GiB + proxy1 1 GiB of 16
     first = result.moves[0]
     assert (first.name, first.source, first.target) == ("proxy1", "pve2", "pve1")
-    assert first.gain > 10 and "TOPSIS score" in first.reason
-    assert result.imbalance_after < result.imbalance_before - 10
+    assert first.gain > 5 and "TOPSIS score" in first.reason
+    assert result.imbalance_after < result.imbalance_before - 5
     assert loads["pve2"].mem_after == pytest.approx(25.0)
     stuck = {s.name: s.reason for s in result.stuck}
     assert stuck["build1"] == "disk on local storage local-lvm: cannot migrate live"

@@ -62,12 +62,12 @@ def test_a_rule_that_forbids_the_best_move_is_named(clock: ManualClock) -> None:
 def test_auto_rebalance_acts_after_its_hold(clock: ManualClock) -> None:
     lab = imbalanced(clock)
     t0 = lab.now()
-    lab.set_crs("static", auto_rebalance=True, threshold=10, hold=3, margin=3)
+    lab.set_crs("static", auto_rebalance=True, threshold=4, hold=3, margin=2)
     wait(clock, lab, 60)
     move = next(e for e in lab.events() if e.kind == "ha_move" and "load balancing" in
                 e.message)
     assert move.time - t0 >= 2 * 10  # held for its rounds first
-    lab.set_crs("static", auto_rebalance=True, threshold=10, hold=3, margin=50)
+    lab.set_crs("static", auto_rebalance=True, threshold=4, hold=3, margin=50)
     wait(clock, lab, 60)
     assert len([e for e in lab.events() if "load balancing" in e.message]) == 1
 

@@ -34,8 +34,8 @@ async def test_the_plan_is_shown_and_one_move_migrates_the_guest(console, audit)
     async with c.app.run_test(size=(80, 24)) as pilot:
         screen = await open_plan(pilot, c)
         text = shown_text(c.app)
-        assert "static scheduler (Proxmox's TOPSIS): imbalance 19.8 → 3.6 points" in text
-        assert "proxy1" in text and "-16.1" in text and "planned" in text
+        assert "static scheduler (Proxmox's TOPSIS): imbalance 8.2 → 1.5 points" in text
+        assert "proxy1" in text and "-6.7" in text and "planned" in text
         assert "31→25%" in text  # pve2's memory before and after
         assert "build1 (pve3): local disks scsi0 on local-lvm: cannot migrate live" in text
         assert "db1 (pve2): pve1, pve3: prefer-pve2: priority 1 < 2" in text  # its HA group

@@ -10,9 +10,12 @@ A target is chosen as Proxmox chooses a node for a service: every allowed node i
 by TOPSIS (`topsis.score`) over average and highest CPU and memory usage of the cluster
 as if the guest ran there (pve_static.rs's score_nodes_to_start_service), and the best
 wins. A node's load is its CPU and memory percentages weighted as those criteria are
-(CPU 1+2, memory 5+10); the cluster's imbalance is the spread between its most and
-least loaded node, in percent points. A plan moves one guest at a time, each move the
-one that lowers the imbalance most, each on top of the moves before it.
+(CPU 1+2, memory 5+10); the cluster's imbalance is the standard deviation of the
+nodes' loads, in percent points (0: even; unlike the gap between the most and least
+loaded node, every move from an above-average node to a below-average one lowers it, so
+a plan for many nodes does not stall where two nodes tie at the top). A plan moves one
+guest at a time, each move the one that lowers the imbalance most, each on top of the
+moves before it.
 
 A guest stays where it is, with the reason, when it is locked, on a local disk (a live
 migration needs shared storage), pinned by the backend, HA-managed on a cluster whose
@@ -28,7 +31,8 @@ Pure: it reads the model, never a backend; callers gather `Rules`
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vmconsole.balance.topsis import score
@@ -183,9 +187,13 @@ def usage(inventory: Inventory, mode: str) -> dict[str, Usage]:
 
 
 def imbalance(loads: Mapping[str, Usage]) -> float:
-    """Spread between the most and the least loaded node, percent points."""
-    values = [u.load for u in loads.values()]
-    return max(values) - min(values) if len(values) > 1 else 0.0
+    """Standard deviation of the nodes' loads (population), percent points."""
+    return deviation([u.load for u in loads.values()])
+
+
+def deviation(values: Sequence[float]) -> float:
+    """Population standard deviation of `values` (0 for fewer than two)."""
+    return statistics.pstdev(values) if len(values) > 1 else 0.0
 
 
 def topsis_scores(loads: Mapping[str, Usage], targets: Iterable[str], cpu: float,
@@ -220,6 +228,7 @@ class _Planner:
         self.inventory, self.rules, self.mode = inventory, rules, mode
         self.loads = usage(inventory, mode)
         self.placement = {g.id: g.node for g in inventory.guests}
+        self.scored: dict[tuple[str, float, float, tuple[str, ...]], dict[str, float]] = {}
         self.nodes = {n.name: n for n in inventory.nodes}
         local = {s.name for s in inventory.storages if not s.shared}
         self.local = local - {s.name for s in inventory.storages if s.shared}
@@ -290,7 +299,10 @@ class _Planner:
                 refused[name] = why
         if not allowed:
             return None, _by_reason(refused) or "no other usable node", refused
-        scores = topsis_scores(without, allowed, cpu, mem)
+        # Guests of one size on one node score alike: scored once per plan step.
+        key = (source, cpu, mem, tuple(allowed))
+        if (scores := self.scored.get(key)) is None:
+            scores = self.scored[key] = topsis_scores(without, allowed, cpu, mem)
         best = max(allowed, key=lambda n: (scores[n], -allowed.index(n)))
         after = without[best].plus(cpu, mem)
         return best, (f"TOPSIS score {scores[best]:.2f}: {best} at CPU "
@@ -317,9 +329,13 @@ class _Planner:
         for _ in range(limit):
             best: Move | None = None
             best_blocked: Move | None = None
+            self.scored = {}  # the loads changed
+            mean = sum(u.load for u in self.loads.values()) / max(len(self.loads), 1)
             for guest in running:
                 if guest.id in stuck or guest.id in moved:
                     continue
+                if self.loads[guest.node].load <= mean:
+                    continue  # a balancer drains the busy nodes; quiet ones gain little
                 target, why, refused = self.choose(guest, moved)
                 for node, rule in refused.items():
                     if node not in self.loads:  # an unusable node: not a what-if
@@ -342,6 +358,7 @@ class _Planner:
             cpu, mem = guest_usage(next(g for g in running if g.id == best.guest), self.mode)
             self.loads[best.source] = self.loads[best.source].plus(-cpu, -mem)
             self.loads[best.target] = self.loads[best.target].plus(cpu, mem)
+        self.scored = {}
         for guest in running:
             if guest.id in stuck or guest.id in moved:
                 continue

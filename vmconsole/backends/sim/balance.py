@@ -7,10 +7,10 @@ A node's load is, by the scheduler's mode (datacenter.cfg `crs: ha=...`):
   every cluster's rebalance plan uses (`vmconsole.balance`): configured vCPUs and
   memory of the running guests (static) or what they use now (dynamic), weighted as
   proxmox-resource-scheduling weighs them.
-The cluster's imbalance is the spread between the most and the least loaded node, in
-percent points. A recommendation moves one running HA service (the CRS moves nothing
-else) to the node TOPSIS scores best among those its rules allow, the one move that
-lowers the imbalance most; its gain is the imbalance it removes. A move that a rule
+The cluster's imbalance is the standard deviation of the nodes' loads, in percent
+points, as the planner measures it. A recommendation moves one running HA service (the
+CRS moves nothing else) to the node TOPSIS scores best among those its rules allow, the
+one move that lowers the imbalance most; its gain is the imbalance it removes. A move that a rule
 forbids (group, strict node affinity, keep together / apart) is not recommended: the
 plan names the best forbidden move and the rule in its way.
 
@@ -152,7 +152,8 @@ def summary(manager: HAManager) -> str:
 
 
 def imbalance(values: dict[str, float]) -> float:
-    return max(values.values()) - min(values.values()) if len(values) > 1 else 0.0
+    """The planner's measure: the standard deviation of the nodes' loads."""
+    return planner.deviation(list(values.values()))
 
 
 def plan(manager: HAManager, limit: int = 5) -> list[Move]:
