@@ -88,6 +88,8 @@ class RebalanceScreen(ModalScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("apply_one", "apply_all"):
             return not self.actions.refusal and not self.busy
+        if action in ("recompute", "toggle_mode"):
+            return not self.busy  # a new plan would cancel the moves under way
         return True
 
     # --- the plan -----------------------------------------------------------------------
