@@ -26,6 +26,9 @@ from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.screens.rebalance import RebalanceActions, RebalanceScreen
 
 TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move runs
+# An HA guest's migration is a request whose task ends at once; the HA manager moves it
+# on its next rounds. Seconds to wait for a poll to show it on its target.
+ARRIVAL_WAIT = 600.0
 
 
 class RebalanceFeatures(ConsoleBase):
@@ -108,8 +111,21 @@ class RebalanceFeatures(ConsoleBase):
                 if task.status is TaskStatus.ERROR:
                     state(f"failed: {visible(task.error or 'error')}")
                     return False
-                state("done")
-                return True
+                return await self._arrived(cluster, move, state)
         except (asyncio.CancelledError, WorkerFailed):
             state("left running (screen closed)")
             raise
+
+    async def _arrived(self, cluster: str, move: Move, state: Callable[[str], None]) -> bool:
+        """Done once a poll shows the guest running on the target."""
+        deadline = asyncio.get_running_loop().time() + ARRIVAL_WAIT
+        while asyncio.get_running_loop().time() < deadline:
+            polled = self.latest.get(cluster)
+            guest = polled.inventory.guest(move.guest) if polled and polled.inventory else None
+            if guest is not None and guest.node == move.target and guest.running:
+                state("done")
+                return True
+            state("moving")
+            await asyncio.sleep(TASK_CHECK)
+        state(f"failed: not running on {visible(move.target)} after {ARRIVAL_WAIT:.0f} s")
+        return False
