@@ -8,6 +8,9 @@ system picks, prints `{"url": ...}` once it answers, then runs one command per s
 and answers each with one JSON line on stdout:
 
     {"op": "reset", "seed": {...}}                 a fresh fake on the same port, seeded
+                                                   ("answers": [[method, path template,
+                                                   data, {param: value}], ...]: what
+                                                   fakepve would make up)
     {"op": "call", "name": "lose_quorum", "args": [], "kwargs": {}}   a FakePve scenario
     {"op": "set", "attrs": {"time_scale": 0.01}}   FakePve attributes
     {"op": "set", "guest": 100, "attrs": {...}}    a guest's attributes (ha_state, stats...)
@@ -57,6 +60,20 @@ def seeded(seed: dict[str, Any], port: int) -> FakePve:
         pve.apitokens[user] = secret
     for user, path, *privs in seed.get("grants", []):
         pve.grant(user, path, *privs)
+    # What fakepve only makes up from the schema (HA rules, cluster options, the
+    # migration check): [method, path template, data, {path parameter: value}?].
+    canned = [(a[0], a[1], a[2], a[3] if len(a) > 3 else {}) for a in seed.get("answers", [])]
+    if canned:
+        made_up = pve.synthesise
+
+        async def synthesise(match: Any, method: str, *args: Any) -> Any:
+            for verb, template, data, where in canned:
+                if (verb, template) == (method, match.template) and all(
+                        str(match.params.get(k)) == str(v) for k, v in where.items()):
+                    return data
+            return await made_up(match, method, *args)
+
+        pve.synthesise = synthesise  # type: ignore[method-assign]
     return pve
 
 

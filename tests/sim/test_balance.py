@@ -8,6 +8,7 @@ import pytest
 from tests.sim.conftest import wait
 from vmconsole.backends.base import HASettings, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.balance import plan
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest
 
@@ -30,11 +31,24 @@ def test_the_plan_names_a_move_and_its_gain_and_applying_it_evens_the_load(
     lab = imbalanced(clock)
     before = imbalance(lab)
     head, first = lab.crs_plan()[:2]
-    assert "pve2 31%" in head and first.startswith("201 (proxy1) pve2 -> pve3")
+    assert "pve2 39% (CPU 75%, memory 31%)" in head
+    assert first.startswith("201 (proxy1) pve2 -> pve3")
     assert lab.crs_apply(1) == 1
     wait(clock, lab, 60)
     assert lab.inventory().guest("lxc/201").node == "pve3"  # type: ignore[union-attr]
     assert imbalance(lab) < before
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_the_lesson_and_a_real_clusters_plan_measure_alike(clock: ManualClock, mode: str
+                                                           ) -> None:
+    # The console's rebalance plan reads the inventory a real cluster gives; the CRS's
+    # lesson reads the simulator's state: the same planner, so the same figures.
+    lab = imbalanced(clock)
+    lab.set_crs(mode)
+    whole = plan(lab.inventory(), mode=mode)
+    # The plan prints one decimal; the inventory samples guests on its poll grid.
+    assert imbalance(lab) == pytest.approx(whole.imbalance_before, abs=0.1)
 
 
 def test_a_rule_that_forbids_the_best_move_is_named(clock: ManualClock) -> None:
@@ -48,12 +62,12 @@ def test_a_rule_that_forbids_the_best_move_is_named(clock: ManualClock) -> None:
 def test_auto_rebalance_acts_after_its_hold(clock: ManualClock) -> None:
     lab = imbalanced(clock)
     t0 = lab.now()
-    lab.set_crs("static", auto_rebalance=True, threshold=10, hold=3, margin=3)
+    lab.set_crs("static", auto_rebalance=True, threshold=4, hold=3, margin=2)
     wait(clock, lab, 60)
     move = next(e for e in lab.events() if e.kind == "ha_move" and "load balancing" in
                 e.message)
     assert move.time - t0 >= 2 * 10  # held for its rounds first
-    lab.set_crs("static", auto_rebalance=True, threshold=10, hold=3, margin=50)
+    lab.set_crs("static", auto_rebalance=True, threshold=4, hold=3, margin=50)
     wait(clock, lab, 60)
     assert len([e for e in lab.events() if "load balancing" in e.message]) == 1
 

@@ -28,6 +28,7 @@ from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.faults import FaultScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
+from vmconsole.ui.screens.rebalance import RebalanceScreen
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen
 from vmconsole.ui.serial_link import ConsoleMode
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -307,6 +308,7 @@ CHECKS: dict[str, Check] = {
     "app.tasks": toggles("#tasks"),
     "app.refresh": refresh,
     "app.audit": opens(AuditScreen),
+    "cluster.rebalance": opens(RebalanceScreen, "cluster"),
     "app.next_pane": next_pane,
     "app.previous_pane": previous_pane,
     "app.ping": ping,

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.balance.planner import Rules
 from vmconsole.model import (
     GuestAddress,
     GuestStatus,
@@ -451,6 +452,17 @@ class SupportsBalancing(Protocol):
 
     def crs_plan(self) -> list[str]: ...
     def crs_apply(self, count: int = 1) -> int: ...
+
+
+@runtime_checkable
+class SupportsPlacementRules(Protocol):
+    """The cluster's own placement rules for a rebalance plan (`vmconsole.balance`)."""
+
+    def placement_rules(self) -> Rules:
+        """HA groups, node and resource affinity as nodes refused per guest, and the
+        scheduler that balances HA guests itself (Proxmox's CRS with auto-rebalance),
+        if any. Raises BackendError when the rules cannot be read."""
+        ...
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ from vmconsole.text import visible, visible_lines
 from vmconsole.ui.extra_operations import ExtraOperations
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
+from vmconsole.ui.rebalance import RebalanceFeatures
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
@@ -41,7 +42,7 @@ PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
 
 log = logging.getLogger(__name__)
 
-class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
+class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures, RebalanceFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 

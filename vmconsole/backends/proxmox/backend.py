@@ -32,7 +32,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.journal import EventJournal, TrackedTasks
-from vmconsole.backends.proxmox import ha, hardware
+from vmconsole.backends.proxmox import ha, hardware, placement
 from vmconsole.backends.proxmox.addresses import read_addresses
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
@@ -47,6 +47,7 @@ from vmconsole.backends.proxmox.tasks import TaskTracker
 from vmconsole.backends.proxmox.termproxy import TermProxyConsole
 from vmconsole.backends.proxmox.termproxy import open_console as open_termproxy
 from vmconsole.backends.serial import ConsoleSink
+from vmconsole.balance import Rules
 from vmconsole.config import ProxmoxCluster
 from vmconsole.model import GuestKind, Inventory, Snapshot
 
@@ -284,6 +285,12 @@ class ProxmoxBackend(TrackedTasks):
         upid = self.conn.call("POST", f"{ref.path}/migrate", **params)
         return self._tracker.start(upid, "migrate", ref.id,
                                    result={"target": node, "mode": mode.value})
+
+    def placement_rules(self) -> Rules:
+        """HA rules or groups and the CRS's auto-rebalance (`proxmox.placement`), for
+        the guests of the last poll (polled now if there was none)."""
+        inventory = self._last if self._last is not None else self.inventory()
+        return placement.placement_rules(self.conn.call, inventory, self._ha_rules())
 
     # --- high availability ----------------------------------------------------------
 

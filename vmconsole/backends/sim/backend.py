@@ -52,6 +52,7 @@ from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.state import HAGroup, SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
+from vmconsole.balance import Rules
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
 
@@ -433,11 +434,15 @@ class SimBackend:
         with their gain (a forbidden one with the rule in its way)."""
         with self._lock:
             self.sim.advance()
-            current = balance.loads(self.ha)
-            head = (f"{self.ha.crs.mode} scheduler: imbalance "
-                    f"{balance.imbalance(current):.1f} points (" + ", ".join(
-                        f"{n} {v:.0f}%" for n, v in current.items()) + ")")
-            return [head] + [m.describe(self.sim.guests) for m in balance.plan(self.ha)]
+            head = balance.summary(self.ha)
+            return [head] + [balance.describe(m, self.sim.guests) for m in balance.plan(self.ha)]
+
+    def placement_rules(self) -> Rules:
+        """HA services' groups and affinity as the CRM applies them; HA services left
+        to the CRS while its auto-rebalance is on."""
+        with self._lock:
+            self.sim.advance()
+            return balance.placement_rules(self.ha)
 
     def crs_apply(self, count: int = 1) -> int:
         """Apply the first `count` allowed recommendations; returns how many."""

@@ -3,13 +3,16 @@ what VMware's DRS teaches, in one model.
 
 A node's load is, by the scheduler's mode (datacenter.cfg `crs: ha=...`):
 - basic: its number of HA services (relative to the busiest node);
-- static: the memory its guests are configured with, over the node's memory;
-- dynamic: the memory its guests use now, over the node's memory.
-The cluster's imbalance is the spread between the most and the least loaded node, in
-percent points. A recommendation moves one running HA service from a busy node to the
-node that lowers the imbalance most; its gain is the imbalance it removes. A move that a
-rule forbids (group, strict node affinity, keep together / apart) is not recommended:
-the plan names the best forbidden move and the rule in its way.
+- static and dynamic: Proxmox's TOPSIS scoring over CPU and memory, from the planner
+  every cluster's rebalance plan uses (`vmconsole.balance`): configured vCPUs and
+  memory of the running guests (static) or what they use now (dynamic), weighted as
+  proxmox-resource-scheduling weighs them.
+The cluster's imbalance is the standard deviation of the nodes' loads, in percent
+points, as the planner measures it. A recommendation moves one running HA service (the
+CRS moves nothing else) to the node TOPSIS scores best among those its rules allow, the
+one move that lowers the imbalance most; its gain is the imbalance it removes. A move that a rule
+forbids (group, strict node affinity, keep together / apart) is not recommended: the
+plan names the best forbidden move and the rule in its way.
 
 Automatic rebalancing (PVE 9.2's auto-rebalance): when the imbalance has stayed above
 the threshold for `hold` CRM rounds, the CRM applies the best recommendation whose gain
@@ -25,12 +28,23 @@ from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES
 from vmconsole.backends.sim.state import SimGuest
-from vmconsole.model import HAState
+from vmconsole.balance import planner
+from vmconsole.balance.planner import Move
+from vmconsole.model import (
+    Guest,
+    GuestStatus,
+    HAState,
+    Inventory,
+    Metrics,
+    Node,
+    NodeHAState,
+    NodeStatus,
+)
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
 
-MODES = ("basic", "static", "dynamic")
+MODES = ("basic", *planner.MODES)
 
 
 @dataclass(slots=True)
@@ -43,53 +57,117 @@ class CRSSettings:
     over_since: int = 0  # rounds the imbalance has been above the threshold
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
-    guest: str
-    source: str
-    target: str
-    gain: float  # percent points of imbalance removed
-    blocked_by: str = ""  # the rule that forbids it ("" when allowed)
+def describe(move: Move, sim_guests: dict[str, SimGuest]) -> str:
+    """One recommendation for people: "201 (proxy1) pve2 -> pve3: imbalance -9.4
+    points", or the rule that forbids it."""
+    guest = sim_guests[move.guest]
+    what = f"{guest.vmid} ({guest.name}) {move.source} -> {move.target}"
+    if move.blocked_by:
+        return f"{what} would gain {move.gain:.1f} points but {move.blocked_by}"
+    return f"{what}: imbalance -{move.gain:.1f} points"
 
-    def describe(self, sim_guests: dict[str, SimGuest]) -> str:
-        guest = sim_guests[self.guest]
-        what = f"{guest.vmid} ({guest.name}) {self.source} -> {self.target}"
-        if self.blocked_by:
-            return f"{what} would gain {self.gain:.1f} points but {self.blocked_by}"
-        return f"{what}: imbalance -{self.gain:.1f} points"
+
+def _usable(manager: HAManager) -> list[str]:
+    return [n.name for n in manager.sim.nodes.values()
+            if n.alive and manager.quorate.get(n.name, False) and not n.maintenance]
+
+
+def inventory(manager: HAManager) -> Inventory:
+    """The cluster as the CRM sees it, for the planner: the nodes it may place on are
+    online, the others offline or in maintenance; running guests with the load model's
+    figures now (the dynamic mode's measure)."""
+    sim = manager.sim
+    usable = set(_usable(manager))
+    nodes = tuple(Node(n.name, NodeStatus.ONLINE if n.name in usable else NodeStatus.OFFLINE,
+                       n.maxcpu, n.maxmem, unreported=("cpu", "mem"),
+                       ha_state=NodeHAState.MAINTENANCE if n.maintenance else None)
+                  for n in sim.nodes.values())
+    guests = []
+    for g in sim.guests.values():
+        inst = sim.running_on_own_node(g)
+        running = inst is not None and not inst.incoming
+        metrics = Metrics()
+        if running and inst is not None:
+            uptime = sim.now - inst.since
+            cpu, mem, *_ = sim.load.figures(g.load_index, sim.now, g.maxmem, uptime,
+                                            g.boot_seconds)
+            metrics = Metrics(cpu, mem)
+        guests.append(Guest(g.id, g.name, g.kind, g.node,
+                            GuestStatus.RUNNING if running else GuestStatus.STOPPED,
+                            g.vmid, g.template, g.maxcpu, g.maxmem, metrics=metrics,
+                            lock=g.lock))
+    return Inventory(sim.cluster, nodes, tuple(guests), taken_at=sim.now)
+
+
+def _refusals(manager: HAManager) -> dict[str, dict[str, str]]:
+    """Started HA service -> node -> why Manager.pm's select_service_node would not
+    place it there (group, node and resource affinity, memory)."""
+    return {guest.id: {c.node: c.reason for c in manager.services.candidates(guest)
+                       if c.score is None}
+            for guest in manager.sim.guests.values()
+            if guest.ha is not None and guest.ha.state is HAState.STARTED}
+
+
+def rules(manager: HAManager) -> planner.Rules:
+    """What the CRS may do: move started HA services only, each where its rules allow."""
+    refused = _refusals(manager)
+    pinned = {g.id: "not a started HA service: the CRS moves HA services only"
+              for g in manager.sim.guests.values() if g.id not in refused}
+    return planner.Rules(refused, pinned)
+
+
+def placement_rules(manager: HAManager) -> planner.Rules:
+    """For a console's plan of the whole cluster: HA services are left to the CRS
+    while its auto-rebalance is on; otherwise each may go where its rules allow."""
+    crs = manager.crs
+    return planner.Rules(_refusals(manager), crs=crs.mode if crs.auto_rebalance else None)
 
 
 def loads(manager: HAManager, moved: dict[str, str] | None = None) -> dict[str, float]:
-    """Percent load of every online node, with `moved` (guest -> node) applied."""
+    """Percent load of every node the CRM may place on, with `moved` (guest -> node)
+    applied (the basic mode's what-if)."""
     sim, crs = manager.sim, manager.crs
+    if crs.mode != "basic":
+        return {name: u.load for name, u in planner.usage(inventory(manager), crs.mode).items()}
     moved = moved or {}
-    nodes = [n for n in sim.nodes.values()
-             if n.alive and manager.quorate.get(n.name, False) and not n.maintenance]
-    used = {n.name: 0.0 for n in nodes}
+    used = dict.fromkeys(_usable(manager), 0.0)
     for guest in sim.guests.values():
         node = moved.get(guest.id, guest.node)
-        if node not in used:
-            continue
-        running = sim.running_on_own_node(guest) is not None or guest.id in moved
-        if crs.mode == "basic":
-            if guest.ha is not None and guest.ha.state in ACTIVE_STATES:
-                used[node] += 1
-        elif running:
-            share = 0.6 if crs.mode == "dynamic" else 1.0  # a guest uses part of its RAM
-            used[node] += guest.maxmem * share
-    if crs.mode == "basic":
-        top = max(used.values(), default=0) or 1
-        return {name: 100 * v / top for name, v in used.items()}
-    return {n.name: 100 * used[n.name] / n.maxmem for n in nodes}
+        if node in used and guest.ha is not None and guest.ha.state in ACTIVE_STATES:
+            used[node] += 1
+    top = max(used.values(), default=0) or 1
+    return {name: 100 * v / top for name, v in used.items()}
+
+
+def summary(manager: HAManager) -> str:
+    """The plan's head line: the scheduler, the imbalance and each node's load (with its
+    CPU and memory percent in the static and dynamic modes)."""
+    mode = manager.crs.mode
+    current = loads(manager)
+    if mode == "basic":
+        each = [f"{n} {v:.0f}%" for n, v in current.items()]
+    else:
+        each = [f"{n} {u.load:.0f}% (CPU {u.cpu_percent:.0f}%, memory {u.mem_percent:.0f}%)"
+                for n, u in planner.usage(inventory(manager), mode).items()]
+    return f"{mode} scheduler: imbalance {imbalance(current):.1f} points ({', '.join(each)})"
 
 
 def imbalance(values: dict[str, float]) -> float:
-    return max(values.values()) - min(values.values()) if len(values) > 1 else 0.0
+    """The planner's measure: the standard deviation of the nodes' loads."""
+    return planner.deviation(list(values.values()))
 
 
 def plan(manager: HAManager, limit: int = 5) -> list[Move]:
-    """Recommendations, best first, each on top of the ones before it; a forbidden
-    move is listed (with its rule) when it would have been the best."""
+    """Recommendations, best first, each on top of the ones before it, then the
+    forbidden moves that would have been better (each with its rule)."""
+    if manager.crs.mode != "basic":
+        result = planner.plan(inventory(manager), rules(manager), manager.crs.mode, limit)
+        return [*result.moves, *result.blocked]
+    return _basic_plan(manager, limit)
+
+
+def _basic_plan(manager: HAManager, limit: int) -> list[Move]:
+    """The basic scheduler's plan: HA services counted, from the busiest node."""
     sim = manager.sim
     moved: dict[str, str] = {}
     out: list[Move] = []
@@ -114,9 +192,10 @@ def plan(manager: HAManager, limit: int = 5) -> list[Move]:
                 c = candidates.get(target)
                 if c is not None and c.score is None:
                     if best_blocked is None or gain > best_blocked.gain:
-                        best_blocked = Move(guest.id, node, target, gain, c.reason)
+                        best_blocked = Move(guest.id, guest.name, node, target, gain,
+                                            blocked_by=c.reason)
                 elif best is None or gain > best.gain:
-                    best = Move(guest.id, node, target, gain)
+                    best = Move(guest.id, guest.name, node, target, gain)
         if best_blocked is not None and (best is None or best_blocked.gain > best.gain):
             out.append(best_blocked)
         if best is None:

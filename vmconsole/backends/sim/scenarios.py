@@ -77,7 +77,7 @@ def _make_ha(*guests: str) -> Step:
 
 def _auto_rebalance(mode: str) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
-        balance.configure(ha, mode, True, threshold=10.0, hold=3, margin=3.0)
+        balance.configure(ha, mode, True, threshold=4.0, hold=3, margin=2.0)
     return step
 
 
@@ -144,8 +144,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
               (60, "power off pve1", _fault("pve1", FaultKind.POWER_OFF))),
              ("qemu/103", "qemu/100")),
     Scenario("crs-rebalance", "test1 and proxy1 become HA services, leaving pve2 the "
-             "busiest node; then the CRS's auto-rebalance (static scheduler, threshold 10 "
-             "points, hold 3 rounds, margin 3) moves one service to even the load out",
+             "busiest node; then the CRS's auto-rebalance (static scheduler, threshold 4 "
+             "points, hold 3 rounds, margin 2) moves one service to even the load out",
              3, False,
              ((5, "make test1 (pve1) and proxy1 (pve2) HA services",
                _make_ha("qemu/103", "lxc/201")),

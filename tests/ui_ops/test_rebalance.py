@@ -1,0 +1,72 @@
+"""The rebalance screen (`b`): the plan shown as a what-if, one move applied after
+confirmation and the guest moving in the tree, the audit record; a viewer sees the plan
+and cannot apply it."""
+
+from __future__ import annotations
+
+import time
+
+from tests.ui_ops.helpers import act, notes, on_guest, poll, shown_text, tree_parent
+from vmconsole.actor import Role
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.screens.rebalance import RebalanceScreen
+
+
+async def until(pilot, condition, what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await pilot.pause(0.02)
+
+
+async def open_plan(pilot, c) -> RebalanceScreen:
+    await on_guest(pilot, c, "web1")  # any row of the cluster
+    await act(pilot, "b")
+    screen = pilot.app.screen
+    assert isinstance(screen, RebalanceScreen)
+    await until(pilot, lambda: screen.plan is not None, "the plan is computed")
+    await pilot.pause()
+    return screen
+
+
+async def test_the_plan_is_shown_and_one_move_migrates_the_guest(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c)
+        text = shown_text(c.app)
+        assert "static scheduler (Proxmox's TOPSIS): imbalance 8.2 → 1.5 points" in text
+        assert "proxy1" in text and "-6.7" in text and "planned" in text
+        assert "31→25%" in text  # pve2's memory before and after
+        assert "build1 (pve3): local disks scsi0 on local-lvm: cannot migrate live" in text
+        assert "db1 (pve2): pve1, pve3: prefer-pve2: priority 1 < 2" in text  # its HA group
+        assert "TOPSIS score" in text  # why the highlighted move's target
+        await act(pilot, "enter")
+        await until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), "a question")
+        assert "proxy1: pve2 → pve1" in shown_text(c.app)
+        await act(pilot, "y")
+        assert c.app.screen is screen
+        for _ in range(60):
+            if screen.states.get("lxc/201") == "done":
+                break
+            await poll(pilot, c, advance=5)
+            await pilot.pause(0.3)
+        assert screen.states["lxc/201"] == "done"
+        assert "done" in shown_text(c.app)
+        await act(pilot, "escape")
+        await poll(pilot, c)
+        assert tree_parent(c.app, "proxy1") == "node/pve1"
+    [record] = [r for r in audit.read() if r.operation == "migrate" and r.result == "started"]
+    assert record.target == "lxc/201"
+    assert record.parameters["node"] == "pve1" and record.parameters["mode"] == "restart"
+
+
+async def test_a_viewer_sees_the_plan_but_cannot_apply_it(console, audit):
+    c = console(Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c)
+        assert "your role is viewer" in shown_text(c.app) and "the plan only" in shown_text(
+            c.app)
+        await act(pilot, "enter", "A")
+        assert c.app.screen is screen and not screen.states
+        assert "your role is viewer" in " ".join(notes(c.app))
+    assert not [r for r in audit.read() if r.operation == "migrate"]

@@ -1,0 +1,131 @@
+"""Rebalance plans as a feature of the app: `b` (and the palette) on any row of a
+cluster opens its plan (`screens.rebalance`); the rules are gathered from the backend
+and the plan made in a thread (`backends.placement.gather`, `vmconsole.balance.plan`);
+each move is a migration through the change path (`vmconsole.operations`: operator
+role, audited), the next one started only once the last one's task has ended."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from textual.app import SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import WorkerFailed
+
+from vmconsole.backends.base import Backend, MigrationMode, TaskStatus
+from vmconsole.backends.placement import gather
+from vmconsole.balance import Move, Plan, plan
+from vmconsole.model import GuestKind
+from vmconsole.operations import OpRequest
+from vmconsole.text import visible
+from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.screens.rebalance import RebalanceActions, RebalanceScreen
+
+TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move runs
+# An HA guest's migration is a request whose task ends at once; the HA manager moves it
+# on its next rounds. Seconds to wait for a poll to show it on its target.
+ARRIVAL_WAIT = 600.0
+
+
+class RebalanceFeatures(ConsoleBase):
+    BINDINGS = [Binding("b", "rebalance", "Rebalance plan for the cluster", show=False,
+                        id="cluster.rebalance")]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        ref = self.selected
+        if ref is not None:
+            yield SystemCommand(f"Rebalance plan: {visible(ref.cluster)}",
+                                "Moves that even out CPU and memory, with their gain; "
+                                "guests that cannot move and why", self.action_rebalance)
+
+    def action_rebalance(self) -> None:
+        ref = self.selected
+        if ref is None or ref.cluster not in self.loops:
+            self.notify("Select a cluster (or anything in it) first.", severity="warning")
+            return
+        cluster = ref.cluster
+        probe = OpRequest(cluster, "cluster", "migrate", "Rebalance")
+        self.push_screen(RebalanceScreen(cluster, RebalanceActions(
+            partial(self._rebalance_plan, cluster), partial(self._rebalance_move, cluster),
+            self._rebalance_confirm, self.operations.refusal(probe) or "")))
+
+    async def _rebalance_confirm(self, title: str, question: str) -> bool:
+        answer: bool = await self.push_screen_wait(
+            ConfirmScreen(title, question, "Each guest migrates live; a failure stops the "
+                          "rest.", "Migrate"))
+        return answer
+
+    async def _rebalance_plan(self, cluster: str, mode: str,
+                              say: Callable[[str], None]) -> Plan | None:
+        result = self.latest.get(cluster)
+        if result is None or result.inventory is None:
+            self.notify("The cluster has not been read yet.", title="Rebalance",
+                        severity="warning")
+            return None
+        inventory = result.inventory
+
+        def progress(done: int, total: int) -> None:
+            self.call_from_thread(say, f"Asking the cluster where each guest may go: "
+                                       f"{done}/{total}")
+
+        def compute(backend: Backend) -> Plan:
+            return plan(inventory, gather(backend, inventory, progress), mode)
+
+        return await self.runner.query(cluster, "the rebalance plan", compute)
+
+    async def _rebalance_move(self, cluster: str, move: Move,
+                              state: Callable[[str], None]) -> bool:
+        """Migrate one guest of the plan and follow its task to its end."""
+        result = self.latest.get(cluster)
+        guest = result.inventory.guest(move.guest) if result and result.inventory else None
+        if guest is None or guest.node != move.source or not guest.running:
+            state("skipped: it moved or stopped")
+            return False
+        mode = MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
+        request = OpRequest(cluster, move.guest, "migrate",
+                            f"Rebalance: migrate {visible(move.name)} to {visible(move.target)}",
+                            {"node": move.target, "mode": str(mode), "with_local_disks": False,
+                             "rebalance_gain": round(move.gain, 1)})
+        outcome = await self.runner.run(
+            request, lambda b: b.migrate(move.guest, move.target, mode))
+        if outcome.task is None:
+            state(f"failed: {visible(outcome.message)}")
+            return False
+        task_id = outcome.task.id
+        state("migrating")
+        try:
+            while True:
+                await asyncio.sleep(TASK_CHECK)
+                polled = self.latest.get(cluster)
+                task = next((t for t in polled.tasks if t.id == task_id), None) if (
+                    polled) else None
+                if task is None or task.status is TaskStatus.RUNNING:
+                    if task is not None and task.progress is not None:
+                        state(f"migrating {task.progress:.0%}")
+                    continue
+                if task.status is TaskStatus.ERROR:
+                    state(f"failed: {visible(task.error or 'error')}")
+                    return False
+                return await self._arrived(cluster, move, state)
+        except (asyncio.CancelledError, WorkerFailed):
+            state("left running (screen closed)")
+            raise
+
+    async def _arrived(self, cluster: str, move: Move, state: Callable[[str], None]) -> bool:
+        """Done once a poll shows the guest running on the target."""
+        deadline = asyncio.get_running_loop().time() + ARRIVAL_WAIT
+        while asyncio.get_running_loop().time() < deadline:
+            polled = self.latest.get(cluster)
+            guest = polled.inventory.guest(move.guest) if polled and polled.inventory else None
+            if guest is not None and guest.node == move.target and guest.running:
+                state("done")
+                return True
+            state("moving")
+            await asyncio.sleep(TASK_CHECK)
+        state(f"failed: not running on {visible(move.target)} after {ARRIVAL_WAIT:.0f} s")
+        return False

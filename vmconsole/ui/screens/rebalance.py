@@ -1,0 +1,217 @@
+"""`b`: a cluster's rebalance plan as a what-if (each node's CPU and memory before and
+after), the moves with their gain and why that node, the guests that stay and why; a
+move or all of them applied after confirmation, one migration at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from vmconsole.balance import Move, Plan
+from vmconsole.text import visible
+
+# What the console does for the screen: compute a plan in `mode` (None: it failed and
+# said why), and migrate one move, calling `state(text)` as it goes; True once it is done.
+Compute = Callable[[str, Callable[[str], None]], Awaitable[Plan | None]]
+Apply = Callable[[Move, Callable[[str], None]], Awaitable[bool]]
+Confirm = Callable[[str, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceActions:
+    """The console's side: `compute`, `apply` and `confirm`, and why this console may
+    not apply a plan ("" when it may)."""
+
+    compute: Compute
+    apply: Apply
+    confirm: Confirm
+    refusal: str = ""
+
+
+def _arrow(before: float, after: float) -> str:
+    return f"{before:.0f}%" if round(before) == round(after) else f"{before:.0f}→{after:.0f}%"
+
+
+class RebalanceScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    RebalanceScreen { align: center middle; }
+    RebalanceScreen > VerticalScroll {
+        width: 100%; max-width: 110; height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    RebalanceScreen DataTable { height: auto; max-height: 9; margin-top: 1; }
+    RebalanceScreen .dim { color: $text-muted; }
+    RebalanceScreen #stays, RebalanceScreen #keys { margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("enter", "apply_one", "Apply move", id="rebalance.apply"),
+        Binding("A", "apply_all", "Apply all", id="rebalance.apply_all"),
+        Binding("d", "toggle_mode", "Static/dynamic", id="rebalance.mode"),
+        Binding("r", "recompute", "Recompute", id="rebalance.recompute"),
+        Binding("escape,q", "close", "Close", id="rebalance.close"),
+    ]
+
+    def __init__(self, cluster: str, actions: RebalanceActions, mode: str = "static") -> None:
+        super().__init__()
+        self.cluster, self.actions, self.mode = cluster, actions, mode
+        self.plan: Plan | None = None
+        self.states: dict[str, str] = {}  # guest id -> what became of its move
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = f"Rebalance {visible(self.cluster)}"
+            yield Static("", id="head", markup=False)
+            yield DataTable(id="nodes", cursor_type="none", zebra_stripes=True)
+            yield DataTable(id="moves", cursor_type="row")
+            yield Static("", id="why", classes="dim", markup=False)
+            yield Static("", id="stays", markup=False)
+            keys = ("d static/dynamic · r recompute · esc close" if self.actions.refusal else
+                    "enter apply move · A apply all · d static/dynamic · r recompute · esc close")
+            yield Static(keys, id="keys", classes="dim", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
+        self.query_one("#moves", DataTable).add_columns("Guest", "From", "To", "Gain",
+                                                        "State")
+        self.query_one("#moves", DataTable).focus()
+        self.action_recompute()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("apply_one", "apply_all"):
+            return not self.actions.refusal and not self.busy
+        if action in ("recompute", "toggle_mode"):
+            return not self.busy  # a new plan would cancel the moves under way
+        return True
+
+    # --- the plan -----------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        self.query_one("#head", Static).update(Text(text))
+
+    @work(exclusive=True, group="rebalance")
+    async def action_recompute(self) -> None:
+        if self.busy:
+            return
+        self._say(f"Computing the {self.mode} plan…")
+        plan = await self.actions.compute(self.mode, self._say)
+        if plan is None:
+            self._say("No plan: the cluster could not be read (see the notification).")
+            return
+        self.plan, self.states = plan, {}
+        self._show()
+
+    def _show(self) -> None:
+        plan = self.plan
+        if plan is None:
+            return
+        head = (f"{plan.mode} scheduler (Proxmox's TOPSIS): imbalance "
+                f"{plan.imbalance_before:.1f} → {plan.imbalance_after:.1f} points, "
+                f"{len(plan.moves)} move(s)")
+        lines = [head, *(visible(n) for n in plan.notes)]
+        if self.actions.refusal:
+            lines.append(f"{self.actions.refusal}: the plan only.")
+        self._say("\n".join(lines))
+        nodes = self.query_one("#nodes", DataTable)
+        nodes.clear()
+        for n in plan.nodes:
+            nodes.add_row(Text(visible(n.node)), _arrow(n.cpu_before, n.cpu_after),
+                          _arrow(n.mem_before, n.mem_after), _arrow(n.load_before, n.load_after))
+        moves = self.query_one("#moves", DataTable)
+        moves.clear()
+        for m in plan.moves:
+            moves.add_row(Text(visible(m.name)), Text(visible(m.source)),
+                          Text(visible(m.target)), f"-{m.gain:.1f}",
+                          Text(self.states.get(m.guest, "planned")), key=m.guest)
+        if not plan.moves:
+            moves.add_row(Text("nothing to move: the load is as even as the rules allow"),
+                          "", "", "", "")
+        stays = [f"{visible(s.name)} ({visible(s.node)}): {visible(s.reason)}"
+                 for s in plan.stuck]
+        blocked = [f"{visible(b.name)} {visible(b.source)} → {visible(b.target)} would gain "
+                   f"{b.gain:.1f} but {visible(b.blocked_by)}" for b in plan.blocked]
+        text = ""
+        if blocked:
+            text += "Forbidden by a rule:\n  " + "\n  ".join(blocked) + "\n"
+        if stays:
+            text += "Cannot move:\n  " + "\n  ".join(stays)
+        self.query_one("#stays", Static).update(Text(text))
+        self._explain()
+
+    @on(DataTable.RowHighlighted, "#moves")
+    def _explain(self) -> None:
+        move = self._highlighted()
+        self.query_one("#why", Static).update(Text(visible(move.reason) if move else ""))
+
+    def _highlighted(self) -> Move | None:
+        if self.plan is None or not self.plan.moves:
+            return None
+        row = self.query_one("#moves", DataTable).cursor_row
+        return self.plan.moves[row] if 0 <= row < len(self.plan.moves) else None
+
+    # --- applying -----------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#moves")
+    def _selected(self) -> None:
+        self.action_apply_one()  # enter on the table is the table's: the same as the key
+
+    def _may_apply(self) -> bool:
+        if self.actions.refusal:
+            self.notify(self.actions.refusal, title="Rebalance", severity="warning")
+        return not self.actions.refusal and not self.busy
+
+    def action_apply_one(self) -> None:
+        if not self._may_apply():
+            return
+        move = self._highlighted()
+        if move is not None and self.states.get(move.guest) not in ("done",):
+            self._apply([move])
+
+    def action_apply_all(self) -> None:
+        if self._may_apply() and self.plan is not None:
+            self._apply([m for m in self.plan.moves if self.states.get(m.guest) != "done"])
+
+    @work(exclusive=True, group="rebalance")
+    async def _apply(self, moves: list[Move]) -> None:
+        if not moves or self.busy:
+            return
+        listing = "\n".join(f"{visible(m.name)}: {visible(m.source)} → {visible(m.target)} "
+                            f"(-{m.gain:.1f})" for m in moves)
+        if not await self.actions.confirm(
+                f"Migrate {len(moves)} guest(s) to rebalance {visible(self.cluster)}?",
+                listing + "\nOne at a time; each is a live migration."):
+            return
+        self.busy = True
+        self.refresh_bindings()
+        try:
+            for move in moves:
+                def state(text: str, guest: str = move.guest) -> None:
+                    self.states[guest] = text
+                    self._set_state(guest, text)
+
+                state("starting")
+                if not await self.actions.apply(move, state):
+                    break  # a failed move changes the what-if: the rest waits for `r`
+        finally:
+            self.busy = False
+            self.refresh_bindings()
+
+    def _set_state(self, guest: str, text: str) -> None:
+        moves = self.query_one("#moves", DataTable)
+        if guest in moves.rows:
+            moves.update_cell(guest, moves.ordered_columns[-1].key, Text(text))
+
+    def action_toggle_mode(self) -> None:
+        self.mode = "dynamic" if self.mode == "static" else "static"
+        self.action_recompute()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
