@@ -383,6 +383,8 @@ class Guest:
     storages: tuple[str, ...] = ()
     duplicate: Duplicate | None = None
     unreported: tuple[str, ...] = ()  # as Node.unreported
+    # Why an unreported uptime is not, for people: "libvirt's API gives none; ..."
+    uptime_note: str | None = None
 
     @property
     def running(self) -> bool:

@@ -79,6 +79,13 @@ def test_a_remote_or_test_hosts_guests_have_no_uptime_figure(cluster):
     web = guest_named(cluster, "web1")
     assert web.status is GuestStatus.RUNNING
     assert "uptime" in web.unreported and web.uptime == 0.0
+    from vmconsole.ui.styles import LabelStyles
+    from vmconsole.ui.symbols import UNICODE
+    from vmconsole.ui.widgets.detail_pane import guest_rows
+
+    rows = dict(guest_rows(web, cluster.inventory(), UNICODE, LabelStyles.from_variables({})))
+    assert rows["Uptime"] == ("not reported: libvirt's test driver runs no process per "
+                              "guest to read it from")
 
 
 def test_an_inactive_shared_pool_is_the_nodes_storage_down(cluster):

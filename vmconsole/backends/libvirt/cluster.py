@@ -32,7 +32,7 @@ from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, pars
 from vmconsole.backends.libvirt.nodes import merge_nodes
 from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
-from vmconsole.backends.libvirt.uptime import domain_uptime, run_dir
+from vmconsole.backends.libvirt.uptime import domain_uptime, pid_file, run_dir, unreported_why
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import (
     AddressSource,
@@ -373,6 +373,9 @@ class ClusterCore:
             status = guest_status(dom.state)
             uptime = (domain_uptime(run, host.containers, desc.name, now)
                       if run is not None and status is GuestStatus.RUNNING else None)
+            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
+                unreported_why(host.uri) if run is None else "its process could not be read "
+                f"on this machine ({pid_file(run, host.containers, desc.name)})")
             key = (host.name, desc.uuid)  # two copies of one UUID count apart
             before = self._counters.get(key)
             self._counters[key] = dom.counters
@@ -403,6 +406,7 @@ class ClusterCore:
                 addresses=(GuestAddress(desc.meta.ip, AddressSource.METADATA),)
                 if desc.meta.ip else (),
                 uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
+                uptime_note=uptime_note,
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                       ha.max_restart, ha.max_relocate,
                                                       status),

@@ -59,6 +59,16 @@ def _reported(obj: Guest | Node, text: str, *names: str) -> str:
     return "not reported" if any(n in obj.unreported for n in names) else text
 
 
+def _uptime(guest: Guest) -> str:
+    """The running guest's uptime, or why it is not reported (the backend's note)."""
+    if not guest.running:
+        return "-"
+    if "uptime" in guest.unreported:
+        return "not reported" + (f": {guest.uptime_note}" if guest.uptime_note else "")
+    # 0 and not unreported: the guest has just started, or the backend keeps none
+    return fmt.duration(guest.uptime) if guest.uptime else "-"
+
+
 def _inactive(guest: Guest, inventory: Inventory) -> str:
     """Which of the guest's storages its node cannot use now, if any."""
     down = [s.name for s in inventory.storages_for(guest.node)
@@ -146,9 +156,7 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
         ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
-        # 0 and not unreported: the guest has just started, or the backend keeps none
-        ("Uptime", _reported(guest, fmt.duration(guest.uptime) if guest.uptime else "-",
-                             "uptime") if guest.running else "-"),
+        ("Uptime", _uptime(guest)),
         ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
         ("Memory", f"{_reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
