@@ -19,15 +19,18 @@ from vmconsole.ha.fencing import CommandFence
 from vmconsole.ha.journal import Journal
 from vmconsole.ha.manager import Manager
 
-HA_META = ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
-           "<vmc:ha request='started'/></vmc:vmconsole></metadata>")
+def ha_meta(nodes: str = "") -> str:
+    return ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
+            f"<vmc:ha request='started'{f' nodes={nodes!r}' if nodes else ''}/>"
+            "</vmc:vmconsole></metadata>")
 
 
-def _host(path: Path, index: int, guest: bool) -> str:
+def _host(path: Path, index: int, guest: bool, nodes: str = "") -> str:
     domain = (f"<domain type='test'><name>web</name>"
               f"<uuid>33333333-0000-4000-8000-000000000001</uuid>"
               f"<memory unit='MiB'>512</memory><vcpu>1</vcpu>"
-              f"<os><type arch='x86_64'>hvm</type></os>{HA_META}</domain>") if guest else ""
+              f"<os><type arch='x86_64'>hvm</type></os>{ha_meta(nodes)}</domain>"
+              ) if guest else ""
     path.write_text(f"<node><cpu><mhz>2400</mhz><model>x86_64</model><active>2</active>"
                     f"<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads>"
                     f"</cpu><memory>{8 * 1024 * 1024}</memory>{domain}</node>")
@@ -43,8 +46,9 @@ class Clock:
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    uris = tuple(_host(tmp_path / f"pve{i}.xml", i, i == 1) for i in (1, 2, 3))
+def cluster(tmp_path, request):
+    nodes = getattr(request, "param", "")  # the HA guest's `nodes`, Proxmox's syntax
+    uris = tuple(_host(tmp_path / f"pve{i}.xml", i, i == 1, nodes) for i in (1, 2, 3))
     backend = LibvirtBackend(LibvirtCluster("kvm", uris, timeout=3.0))
     yield backend, tmp_path
     backend.close()
@@ -93,6 +97,22 @@ def test_a_lost_node_is_fenced_after_the_delay_then_its_guest_recovered(cluster)
         (web.node, True)]
     assert any("fenced by command true" in line for line in said)
     assert [t.operation for t in done.tasks][-2:] == ["hafence", "harecover"]
+
+
+@pytest.mark.parametrize(("cluster", "expected"), [
+    ("", "pve2"),  # no affinity: the first of two equal nodes
+    ("pve1:3,pve2:1,pve3:2", "pve3"),  # Proxmox's group priorities: the highest online
+    ("pve1,pve2,pve3:1", "pve3"),  # a node without a priority has 0
+], indirect=["cluster"])
+def test_recovery_goes_to_the_online_node_of_highest_priority(cluster, expected):
+    ha, clock, _said = manager(cluster)
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    ha.round()
+    clock.t += 60
+    (web,) = ha.round().services
+    assert (web.state, web.node) == ("started", expected)
 
 
 def test_without_quorum_a_lost_node_is_neither_fenced_nor_its_guest_recovered(cluster):

@@ -58,6 +58,21 @@ def test_node_affinity_and_resource_affinity_narrow_the_choice():
     assert "db is restricted (strict) to pve3" in rules.explain(strict)
 
 
+def test_node_lists_read_as_proxmox_reads_them():
+    assert rules.node_priorities(["pve1:2", " pve2", "pve3:10"]) == {
+        "pve1": 2, "pve2": 0, "pve3": 10}
+    for bad in ("pve1:", "pve1:-1", "pve1:x", ":2", "pve1:²"):
+        with pytest.raises(ValueError, match="is not <node>"):
+            rules.node_priorities([bad])
+    from vmconsole.ui.modals.validate import node_names
+
+    assert node_names("pve1:2, pve2", ["pve1", "pve2"]) is None
+    assert node_names("pve1:2,pve9:1", ["pve1", "pve2"]) == "no node pve9 in this cluster"
+    assert node_names("pve1:high", ["pve1"]) == ("'pve1:high' is not <node>[:<priority>]: "
+                                                 "a node, or node:N with N a whole number "
+                                                 "(higher first)")
+
+
 def _write(tmp_path: Path, table: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[[profiles.p.clusters]]\nkind = "libvirt"\nname = "c"\n'

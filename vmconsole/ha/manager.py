@@ -343,9 +343,13 @@ class Manager:
                        f"({self.cfg.lock_lease:g} s) until {until}")
             return
         group = svc.ha.group or "affinity"
+        try:
+            priorities = rules.node_priorities(svc.ha.nodes)
+        except ValueError as exc:  # hand-edited metadata: recover it, but say so
+            self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
+            priorities = {}
         candidates = rules.select_service_node(
-            self._views(svc, inv), rules.Preferences(dict.fromkeys(svc.ha.nodes, 1), False,
-                                                     group))
+            self._views(svc, inv), rules.Preferences(priorities, False, group))
         target = rules.chosen(candidates)
         if target is None:
             self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "
