@@ -13,11 +13,12 @@ import pytest
 pytest.importorskip("libvirt")
 
 from vmconsole.audit import AuditLog
-from vmconsole.backends.libvirt import LibvirtBackend
+from vmconsole.backends.libvirt import LibvirtBackend, hamanager
 from vmconsole.config import HAManagerConfig, LibvirtCluster
 from vmconsole.ha.fencing import CommandFence
 from vmconsole.ha.journal import Journal
 from vmconsole.ha.manager import Manager
+
 
 def ha_meta(nodes: str = "") -> str:
     return ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
@@ -200,3 +201,24 @@ def test_a_started_service_found_stopped_is_started_again_and_a_stopped_one_shut
     clock.t += 10
     again = ha.round()
     assert [d.kind for d in again.decisions].count("hastop") == 1  # asked once a minute
+
+
+def test_a_recovered_guest_is_listed_once_where_it_runs_until_its_dead_node_returns(
+        cluster):
+    ha, clock, _said = manager(cluster)
+    backend, tmp = cluster
+    ha.round()
+    (web,) = backend.inventory().guests
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    ha.round()
+    clock.t += 60
+    (recovered,) = ha.round().services
+    assert recovered.node != "pve1"
+    # the console's view of the same hosts (a test-driver host is one connection's):
+    # pve1's copy is remembered from before it died, the recovered one runs
+    backend.ha_view = hamanager.ManagerView(tmp / "ha" / "kvm.json", backend.log)
+    inv = backend.inventory()
+    assert inv.node("pve1").status == "offline"
+    assert [(g.id, g.node, g.status, g.duplicate) for g in inv.guests] == [
+        (web.id, recovered.node, "running", None)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from urllib.parse import urlsplit
@@ -313,7 +313,7 @@ class ClusterCore:
         locks = self.tasks_book.locks()
         moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
         guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
-                  for g in identify(rows, self.last_inventory, moving)]
+                  for g in identify(rows, self.last_inventory, moving, self.ha_placements())]
         # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice: a
         # pool one of them found inactive is inactive (a read may predate a refresh)
         by_id: dict[str, Storage] = {}
@@ -328,6 +328,11 @@ class ClusterCore:
             self._built.pop(key, None)
         self.last_inventory = inv
         return inv
+
+    def ha_placements(self) -> Mapping[str, str]:
+        """UUID -> node where an HA manager has placed each of its guests (none here:
+        `LibvirtBackend` reads its manager's status)."""
+        return {}
 
     def _with_errors(self, read: tuple[Storage, ...]) -> list[Storage]:
         """The pools as read, an inactive one with the error that stopped it (read by
@@ -352,7 +357,8 @@ class ClusterCore:
         rows = [Row(Guest(id=g.id, name=g.name, kind=g.kind, node=host.name,
                           status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
                           maxmem=g.maxmem, maxdisk=g.maxdisk, addresses=g.addresses, ha=g.ha,
-                          storages=g.storages)) for g in (last[1] if last else [])]
+                          storages=g.storages), remembered=True)
+                for g in (last[1] if last else [])]
         status = {HostState.ACTIVE: NodeStatus.UNKNOWN, HostState.LOST: NodeStatus.OFFLINE,
                   HostState.CONNECTING: NodeStatus.CONNECTING}[host.state]
         node = Node(host.name, status, maxcpu, maxmem, address=host.uri,
