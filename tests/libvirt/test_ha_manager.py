@@ -5,6 +5,7 @@ a dead node. The lab (tests/lab/test_ha.py) does the same with real nodes and QE
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -55,10 +56,10 @@ def cluster(tmp_path, request):
     backend.close()
 
 
-def manager(cluster, command=("true",)) -> tuple[Manager, Clock, list[str]]:
+def manager(cluster, command=("true",), **settings) -> tuple[Manager, Clock, list[str]]:
     backend, tmp = cluster
     clock, said = Clock(), []
-    cfg = HAManagerConfig(round=10.0, fence_delay=60.0, fence_command=command)
+    cfg = HAManagerConfig(round=10.0, fence_delay=60.0, fence_command=command, **settings)
     journal = Journal("kvm", AuditLog(tmp / "audit.jsonl"), said.append, clock)
     return (Manager(backend, cfg, CommandFence(command, 5.0), journal,
                     tmp / "ha" / "kvm.json", clock), clock, said)
@@ -222,3 +223,37 @@ def test_a_recovered_guest_is_listed_once_where_it_runs_until_its_dead_node_retu
     assert inv.node("pve1").status == "offline"
     assert [(g.id, g.node, g.status, g.duplicate) for g in inv.guests] == [
         (web.id, recovered.node, "running", None)]
+
+
+@pytest.fixture
+def listeners():
+    """A TCP listener per node on a loopback address of its own (127.0.0.1-3), one port."""
+    first = socket.create_server(("127.0.0.1", 0))
+    port = first.getsockname()[1]
+    socks = {"pve1": first, **{f"pve{i}": socket.create_server((f"127.0.0.{i}", port))
+                               for i in (2, 3)}}
+    yield port, socks
+    for sock in socks.values():
+        sock.close()
+
+
+def test_a_node_whose_address_stops_answering_is_lost_though_its_libvirtd_answers(
+        cluster, listeners):
+    port, socks = listeners
+    ha, clock, _said = manager(cluster, probe=f"tcp:{port}", probe_timeout=0.5,
+                               probe_addresses=tuple((f"pve{i}", f"127.0.0.{i}")
+                                                     for i in (1, 2, 3)))
+    assert ha.round().node("pve1").state == "online"
+    socks["pve1"].close()  # its management network is cut; its libvirtd still answers
+    clock.t += 1
+    lost = ha.round()
+    assert lost.node("pve1").state == "unknown" and lost.quorate
+    assert (f"its address 127.0.0.1 does not answer TCP port {port}: Connection refused"
+            in lost.decisions[-1].message)
+    clock.t += 30
+    assert ha.round().node("pve1").state == "unknown"  # the fence delay runs on
+    pull_the_plug(cluster, "pve1")  # what its fence agent does: power it off
+    clock.t += 30
+    done = ha.round()
+    assert kinds(done)[-3:] == ["fence", "fenced", "recovered"]
+    assert done.services[0].node in ("pve2", "pve3")
