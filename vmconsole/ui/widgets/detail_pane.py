@@ -31,6 +31,7 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
 from vmconsole.ui.labels import node_state
 from vmconsole.ui.plot import Series
+from vmconsole.ui.storage_text import storage_facts
 from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
@@ -397,6 +398,9 @@ class DetailPane(VerticalScroll):
             shown = _table(cluster_rows(ref.cluster, inventory, reach), width)
         elif (container := inventory.container(ref.object_id)) is not None:
             shown = _table(container_rows(container, inventory), width)
+        elif ref.is_storage and (storage := next(
+                (s for s in inventory.storages if s.id == ref.object_id), None)):
+            shown = _table(storage_facts(storage, inventory), width)
         elif isinstance(obj, Guest):
             shown = _table(guest_rows(obj, inventory, self._symbols, self._styles()), width)
         elif isinstance(obj, Node):
