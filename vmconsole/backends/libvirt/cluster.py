@@ -30,7 +30,7 @@ from vmconsole.backends.libvirt.hostread import (
 )
 from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
 from vmconsole.backends.libvirt.nodes import merge_nodes
-from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
+from vmconsole.backends.libvirt.stats import Counters, guest_status, paused_because, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
 from vmconsole.backends.libvirt.uptime import domain_uptime, pid_file, run_dir, unreported_why
 from vmconsole.config import LibvirtCluster
@@ -412,7 +412,7 @@ class ClusterCore:
                 addresses=(GuestAddress(desc.meta.ip, AddressSource.METADATA),)
                 if desc.meta.ip else (),
                 uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
-                uptime_note=uptime_note,
+                uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                       ha.max_restart, ha.max_relocate,
                                                       status),

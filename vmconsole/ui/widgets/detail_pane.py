@@ -155,7 +155,9 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
     rows: list[tuple[str, str | Text]] = [
         ("Name", Text(visible(guest.name))),
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
-        ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
+        ("Status", str(guest.status)
+                   + (f" ({visible(guest.status_reason)})" if guest.status_reason else "")
+                   + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
         ("Uptime", _uptime(guest)),
         ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
