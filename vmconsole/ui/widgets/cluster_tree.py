@@ -417,7 +417,9 @@ class ClusterTree(Tree[TreeRef]):
                     branch.nodes[sid] = parent.add_leaf(storage_label(storage, self.styles_),
                                                         TreeRef(cluster, sid))
             elif before.get(sid) != storage:
-                tn.set_label(storage_label(storage, self.styles_))
+                label = storage_label(storage, self.styles_)
+                if label.plain != str(tn.label):  # a byte more is not a new row to draw
+                    tn.set_label(label)
         branch.storages = tuple(s for s in inventory.storages if s.id in branch.nodes)
 
     @staticmethod
