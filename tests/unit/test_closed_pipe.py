@@ -5,9 +5,11 @@ nor an "Exception ignored" line at exit."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,35 @@ def test_a_reader_that_leaves_ends_the_command_quietly(tmp_path, command):
     }[command]
     status, stderr = into_closed_pipe(tmp_path, *args)
     assert (status, stderr) == (141, "")
+
+
+def test_an_ha_manager_whose_reader_left_goes_on(tmp_path):
+    """`ha run | head`: the manager keeps its rounds (its decisions are in the audit log
+    and the status file), and SIGTERM still ends it cleanly."""
+    pytest.importorskip("libvirt")
+    config = ha_config(tmp_path)
+    config.write_text(config.read_text() + "round = 0.5\n")
+    status = tmp_path / "ha.json"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    manager = subprocess.Popen(
+        [sys.executable, "-m", "vmconsole", "ha", "--config", str(config), "run",
+         "--profile", "lab"], cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 60
+        while not status.exists():
+            assert time.monotonic() < deadline and manager.poll() is None, manager.stderr
+            time.sleep(0.1)
+        first = status.stat().st_mtime_ns
+        while status.stat().st_mtime_ns == first:  # a later round, after lines were lost
+            assert time.monotonic() < deadline and manager.poll() is None
+            time.sleep(0.1)
+    finally:
+        manager.send_signal(signal.SIGTERM)
+        try:
+            assert manager.wait(60) == 0
+        finally:
+            manager.kill()
+    assert manager.stderr is not None and manager.stderr.read() == ""
