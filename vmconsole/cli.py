@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from vmconsole import __version__, commands
+from vmconsole.stdout import EXIT_PIPE_CLOSED, drop_stdout
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,5 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )):
         args_list.insert(0, "console")
     args = parser.parse_args(args_list)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+        sys.stdout.flush()  # what is still buffered meets a closed pipe here
+    except BrokenPipeError:  # `vmconsole audit | head`: the reader has what it wanted
+        drop_stdout()
+        return EXIT_PIPE_CLOSED
     return result

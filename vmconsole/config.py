@@ -55,7 +55,9 @@ class HAManagerConfig:
     confirmed (Proxmox waits 120 s for an unconfirmed watchdog self-fence; set 120 to
     show its timeline). `fence` is "command" (`fence_command`, whose exit status 0 is
     the confirmation; `{node}` and `{uri}` are filled in) or "lab" (the lab's power-off).
-    `quorum_device` is a command whose success is the tie-breaker's vote."""
+    `quorum_device` is a command whose success is the tie-breaker's vote. `probe`
+    ("icmp" or "tcp:PORT", None: none) also judges a node by its address (its URI's
+    host, or `probe_addresses`), each attempt waiting `probe_timeout` seconds."""
 
     round: float = 10.0
     fence_delay: float = 60.0
@@ -65,6 +67,9 @@ class HAManagerConfig:
     fence_timeout: float = 60.0
     quorum_device: tuple[str, ...] = ()
     status_file: str | None = None  # None: beside the audit log, named after the cluster
+    probe: str | None = None
+    probe_addresses: tuple[tuple[str, str], ...] = ()  # (node, address)
+    probe_timeout: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +282,7 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
 _SIM_KEYS = {"kind", "name", "nodes", "guests", "seed", "time_scale", "scenario"}
 _LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns", "lab_dir", "ha"}
 _HA_KEYS = {"round", "fence_delay", "lock_lease", "fence", "fence_command", "fence_timeout",
-            "quorum_device", "status_file"}
+            "quorum_device", "status_file", "probe", "probe_addresses", "probe_timeout"}
 
 
 def _command(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> tuple[str, ...]:
@@ -306,7 +311,27 @@ def _ha_manager(r: _Reader, table: dict[str, Any], prefix: str) -> HAManagerConf
                      "recovery never happens without a confirmed fence")
     return HAManagerConfig(fence=fence, fence_command=command,
                            quorum_device=_command(r, table, "quorum_device", prefix),
-                           status_file=r.get(table, "status_file", prefix, str), **times)
+                           status_file=r.get(table, "status_file", prefix, str), **times,
+                           **_node_probe(r, table, prefix))
+
+
+def _node_probe(r: _Reader, table: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The `probe`, `probe_addresses` and `probe_timeout` keys of an `ha` table."""
+    probe = r.get(table, "probe", prefix, str)
+    if probe is not None:
+        kind, _, port = probe.partition(":")
+        if not (probe == "icmp" or (kind == "tcp" and port.isascii() and port.isdigit()
+                                    and 1 <= int(port) <= 65535)):
+            raise r.fail(f"{prefix}.probe", f"expected \"icmp\" or \"tcp:PORT\" (such as "
+                         f"\"tcp:22\"), got {probe!r}")
+    addresses = r.get(table, "probe_addresses", prefix, dict, {})
+    if not all(isinstance(v, str) and v for v in addresses.values()):
+        raise r.fail(f"{prefix}.probe_addresses", "expected node = \"address\" pairs")
+    timeout = r.get(table, "probe_timeout", prefix, float, 1.0)
+    if not 0.01 <= timeout <= 60:
+        raise r.fail(f"{prefix}.probe_timeout", f"expected 0.01 to 60 seconds, got {timeout:g}")
+    return {"probe": probe, "probe_addresses": tuple(addresses.items()),
+            "probe_timeout": timeout}
 _PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
                  "token_secret_file", "password_env", "password_file", "verify_ssl",
                  "ca_file", "fingerprint", "timeout"}

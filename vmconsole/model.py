@@ -382,6 +382,10 @@ class Guest:
     storages: tuple[str, ...] = ()
     duplicate: Duplicate | None = None
     unreported: tuple[str, ...] = ()  # as Node.unreported
+    # Why an unreported uptime is not, for people: "libvirt's API gives none; ..."
+    uptime_note: str | None = None
+    # Why it is in its status, in the backend's words: "I/O error" for a paused guest
+    status_reason: str | None = None
 
     @property
     def running(self) -> bool:

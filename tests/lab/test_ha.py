@@ -225,8 +225,11 @@ def test_a_powered_off_node_is_fenced_and_its_guest_recovered_in_time(lab):
     session = monitor.start(ProbeTarget.icmp(IPS["vm1"], netns=LAN_NS), interval=0.01,
                             duration=FENCE_DELAY_S + 150)
     watcher = Watcher(lab)
+    (cluster,) = load_config(lab["config"]).clusters("lab")
+    console = open_backend(cluster)  # what a console shows: it saw vm1 on its node
     try:
         until("the ping monitor hears vm1", lambda: session.snapshot().received > 20, 30)
+        assert [g.node for g in console.inventory().guests if g.name == "vm1"] == [source]
         failed = time.time()
         builder.fail(source, LabFault.POWER, lambda _line: None)
         t_run = until("vm1 runs on another node", lambda: watcher.first(
@@ -247,7 +250,14 @@ def test_a_powered_off_node_is_fenced_and_its_guest_recovered_in_time(lab):
         assert "candidates:" in recovered.message and "chosen" in recovered.message
         assert until("vm1 answers again", lambda: answers(IPS["vm1"]), 120)
         until("the monitor hears it again", lambda: session.snapshot().ongoing is None, 30)
+        # listed once, where it runs; not the dead node's copy next to it as a duplicate
+        shown = until("the console lists vm1 once", lambda: next(
+            (found for found in [[g for g in console.inventory().guests if g.name == "vm1"]]
+             if len(found) == 1 and found[0].running), None), 30)
+        assert shown[0].node != source and shown[0].duplicate is None
+        assert console.inventory().node(source).status == "offline"
     finally:
+        console.close()
         session.stop()
         monitor.stop_all()
         watcher.stop()

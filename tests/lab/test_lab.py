@@ -452,6 +452,14 @@ async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatc
                 "Storage san", ""), 5, "libvirt's reason in the detail pane")
             assert detail_rows(app)["Storage san"].startswith("iscsi-direct, shared: inactive:")
             assert "storage" not in tree_label(app, "pve2")
+            # pve1's own san row (Proxmox lists storage under each node) says it too
+            assert tree.select_ref(TreeRef(cluster, "storage/pve1/san"))
+            await wait_until(pilot, lambda: "Failed to connect" in detail_rows(app).get(
+                "State", ""), 5, "the storage row's pane")
+            assert detail_rows(app)["State"].startswith("inactive: ")
+            assert detail_rows(app)["Scope"] == "shared, as pve1 sees it"
+            assert detail_rows(app)["Guests"][:1].isdigit()  # web's disk is a LUN of it
+            assert tree.cursor_node.label.plain == "san storage shared inactive"
             assert tree.select_ref(TreeRef(cluster))  # the cluster: where san is not there
             await wait_until(pilot, lambda: "UNAVAILABLE on pve1:" in detail_rows(app).get(
                 "Storage san", ""), 5, "the cluster's san row")

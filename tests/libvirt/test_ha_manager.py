@@ -5,6 +5,7 @@ a dead node. The lab (tests/lab/test_ha.py) does the same with real nodes and QE
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -13,21 +14,25 @@ import pytest
 pytest.importorskip("libvirt")
 
 from vmconsole.audit import AuditLog
-from vmconsole.backends.libvirt import LibvirtBackend
+from vmconsole.backends.libvirt import LibvirtBackend, hamanager
 from vmconsole.config import HAManagerConfig, LibvirtCluster
 from vmconsole.ha.fencing import CommandFence
 from vmconsole.ha.journal import Journal
 from vmconsole.ha.manager import Manager
 
-HA_META = ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
-           "<vmc:ha request='started'/></vmc:vmconsole></metadata>")
+
+def ha_meta(nodes: str = "") -> str:
+    return ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
+            f"<vmc:ha request='started'{f' nodes={nodes!r}' if nodes else ''}/>"
+            "</vmc:vmconsole></metadata>")
 
 
-def _host(path: Path, index: int, guest: bool) -> str:
+def _host(path: Path, index: int, guest: bool, nodes: str = "") -> str:
     domain = (f"<domain type='test'><name>web</name>"
               f"<uuid>33333333-0000-4000-8000-000000000001</uuid>"
               f"<memory unit='MiB'>512</memory><vcpu>1</vcpu>"
-              f"<os><type arch='x86_64'>hvm</type></os>{HA_META}</domain>") if guest else ""
+              f"<os><type arch='x86_64'>hvm</type></os>{ha_meta(nodes)}</domain>"
+              ) if guest else ""
     path.write_text(f"<node><cpu><mhz>2400</mhz><model>x86_64</model><active>2</active>"
                     f"<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads>"
                     f"</cpu><memory>{8 * 1024 * 1024}</memory>{domain}</node>")
@@ -43,17 +48,18 @@ class Clock:
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    uris = tuple(_host(tmp_path / f"pve{i}.xml", i, i == 1) for i in (1, 2, 3))
+def cluster(tmp_path, request):
+    nodes = getattr(request, "param", "")  # the HA guest's `nodes`, Proxmox's syntax
+    uris = tuple(_host(tmp_path / f"pve{i}.xml", i, i == 1, nodes) for i in (1, 2, 3))
     backend = LibvirtBackend(LibvirtCluster("kvm", uris, timeout=3.0))
     yield backend, tmp_path
     backend.close()
 
 
-def manager(cluster, command=("true",)) -> tuple[Manager, Clock, list[str]]:
+def manager(cluster, command=("true",), **settings) -> tuple[Manager, Clock, list[str]]:
     backend, tmp = cluster
     clock, said = Clock(), []
-    cfg = HAManagerConfig(round=10.0, fence_delay=60.0, fence_command=command)
+    cfg = HAManagerConfig(round=10.0, fence_delay=60.0, fence_command=command, **settings)
     journal = Journal("kvm", AuditLog(tmp / "audit.jsonl"), said.append, clock)
     return (Manager(backend, cfg, CommandFence(command, 5.0), journal,
                     tmp / "ha" / "kvm.json", clock), clock, said)
@@ -93,6 +99,22 @@ def test_a_lost_node_is_fenced_after_the_delay_then_its_guest_recovered(cluster)
         (web.node, True)]
     assert any("fenced by command true" in line for line in said)
     assert [t.operation for t in done.tasks][-2:] == ["hafence", "harecover"]
+
+
+@pytest.mark.parametrize(("cluster", "expected"), [
+    ("", "pve2"),  # no affinity: the first of two equal nodes
+    ("pve1:3,pve2:1,pve3:2", "pve3"),  # Proxmox's group priorities: the highest online
+    ("pve1,pve2,pve3:1", "pve3"),  # a node without a priority has 0
+], indirect=["cluster"])
+def test_recovery_goes_to_the_online_node_of_highest_priority(cluster, expected):
+    ha, clock, _said = manager(cluster)
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    ha.round()
+    clock.t += 60
+    (web,) = ha.round().services
+    assert (web.state, web.node) == ("started", expected)
 
 
 def test_without_quorum_a_lost_node_is_neither_fenced_nor_its_guest_recovered(cluster):
@@ -180,3 +202,58 @@ def test_a_started_service_found_stopped_is_started_again_and_a_stopped_one_shut
     clock.t += 10
     again = ha.round()
     assert [d.kind for d in again.decisions].count("hastop") == 1  # asked once a minute
+
+
+def test_a_recovered_guest_is_listed_once_where_it_runs_until_its_dead_node_returns(
+        cluster):
+    ha, clock, _said = manager(cluster)
+    backend, tmp = cluster
+    ha.round()
+    (web,) = backend.inventory().guests
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    ha.round()
+    clock.t += 60
+    (recovered,) = ha.round().services
+    assert recovered.node != "pve1"
+    # the console's view of the same hosts (a test-driver host is one connection's):
+    # pve1's copy is remembered from before it died, the recovered one runs
+    backend.ha_view = hamanager.ManagerView(tmp / "ha" / "kvm.json", backend.log)
+    inv = backend.inventory()
+    assert inv.node("pve1").status == "offline"
+    assert [(g.id, g.node, g.status, g.duplicate) for g in inv.guests] == [
+        (web.id, recovered.node, "running", None)]
+
+
+@pytest.fixture
+def listeners():
+    """A TCP listener per node on a loopback address of its own (127.0.0.1-3), one port."""
+    first = socket.create_server(("127.0.0.1", 0))
+    port = first.getsockname()[1]
+    socks = {"pve1": first, **{f"pve{i}": socket.create_server((f"127.0.0.{i}", port))
+                               for i in (2, 3)}}
+    yield port, socks
+    for sock in socks.values():
+        sock.close()
+
+
+def test_a_node_whose_address_stops_answering_is_lost_though_its_libvirtd_answers(
+        cluster, listeners):
+    port, socks = listeners
+    ha, clock, _said = manager(cluster, probe=f"tcp:{port}", probe_timeout=0.5,
+                               probe_addresses=tuple((f"pve{i}", f"127.0.0.{i}")
+                                                     for i in (1, 2, 3)))
+    assert ha.round().node("pve1").state == "online"
+    socks["pve1"].close()  # its management network is cut; its libvirtd still answers
+    clock.t += 1
+    lost = ha.round()
+    assert lost.node("pve1").state == "unknown" and lost.quorate
+    assert (f"its address 127.0.0.1 does not answer TCP port {port}: Connection refused"
+            in lost.decisions[-1].message)
+    clock.t += 30
+    assert ha.round().node("pve1").state == "unknown"  # the fence delay runs on
+    pull_the_plug(cluster, "pve1")  # what its fence agent does: power it off
+    clock.t += 30
+    done = ha.round()
+    assert kinds(done)[-3:] == ["fence", "fenced", "recovered"]
+    assert done.services[0].node in ("pve2", "pve3")

@@ -79,6 +79,13 @@ def test_a_remote_or_test_hosts_guests_have_no_uptime_figure(cluster):
     web = guest_named(cluster, "web1")
     assert web.status is GuestStatus.RUNNING
     assert "uptime" in web.unreported and web.uptime == 0.0
+    from vmconsole.ui.styles import LabelStyles
+    from vmconsole.ui.symbols import UNICODE
+    from vmconsole.ui.widgets.detail_pane import guest_rows
+
+    rows = dict(guest_rows(web, cluster.inventory(), UNICODE, LabelStyles.from_variables({})))
+    assert rows["Uptime"] == ("not reported: libvirt's test driver runs no process per "
+                              "guest to read it from")
 
 
 def test_an_inactive_shared_pool_is_the_nodes_storage_down(cluster):
@@ -97,3 +104,27 @@ def test_an_inactive_shared_pool_is_the_nodes_storage_down(cluster):
     assert inv.node("pve1").storage_down == ("nfs1",)
     assert inv.node("pve2").storage_down == ()
     assert not next(s for s in inv.storages if s.name == "nfs1").active
+
+
+def test_a_paused_guest_says_why_in_the_tree_and_the_pane(cluster):
+    import libvirt
+
+    from vmconsole.backends.libvirt.stats import paused_because
+    from vmconsole.ui.labels import guest_label
+    from vmconsole.ui.styles import LabelStyles
+    from vmconsole.ui.symbols import UNICODE
+    from vmconsole.ui.widgets.detail_pane import guest_rows
+
+    # what a disk with error_policy="stop" that got an error does (no driver at hand
+    # makes one on demand: docs/lab.md says why the lab cannot)
+    assert paused_because(libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_IOERROR) == (
+        "I/O error")
+    assert paused_because(libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED_IOERROR) is None
+    host, dom = cluster.locate(guest_named(cluster, "web1").id)
+    host.call(lambda _c: dom.suspend(), "pausing web1")
+    web = guest_named(cluster, "web1")
+    assert (web.status, web.status_reason) == (GuestStatus.PAUSED, "by the user")
+    styles = LabelStyles.from_variables({})
+    assert str(guest_label(web, UNICODE, styles)).endswith("web1 vm paused (by the user)")
+    rows = dict(guest_rows(web, cluster.inventory(), UNICODE, styles))
+    assert rows["Status"] == "paused (by the user)"

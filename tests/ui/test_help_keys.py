@@ -337,7 +337,7 @@ CHECKS: dict[str, Check] = {
     "tree.expand": moves("node/pve1", WEB1),
     "tree.collapse": moves(WEB1, "node/pve1"),
     "tree.top": moves(WEB1, "cluster"),
-    "tree.bottom": moves("node/pve1", "lxc/200"),
+    "tree.bottom": moves("node/pve1", "storage/san"),  # the cluster's shared storage, last
     "tasks.open": in_task_log,
     "ping.stop": ping_stop,
     "ping.leave": leave_address,

@@ -71,8 +71,13 @@ async def test_g_goes_to_the_last_guest_of_the_last_node(console_factory):
         await pilot.press("G")
         await pilot.pause()
         tree = c.app.query_one(ClusterTree)
-        assert tree.cursor_node.data == TreeRef("lab", guests_in_order(c, f"pve{NODES}")[-1])
-        assert len(lines(tree)) == 1 + NODES + GUESTS
+        # the last line is the cluster's shared storage; the last node's guests come
+        # before its own storage, as in Proxmox's tree
+        assert tree.cursor_node.data == TreeRef("lab", "storage/san")
+        ids = [tn.data.object_id for tn in lines(tree)]
+        last = guests_in_order(c, f"pve{NODES}")[-1]
+        assert ids[ids.index(last) + 1:] == [f"storage/pve{NODES}/local-lvm", "storage/san"]
+        assert len(ids) == 1 + NODES + GUESTS + NODES + 1
         assert_no_empty_node_on_screen(tree, c)
 
 

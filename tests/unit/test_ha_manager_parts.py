@@ -11,6 +11,7 @@ import pytest
 from vmconsole.config import ConfigError, load_config
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import CommandFence
+from vmconsole.ha.probe import from_config
 from vmconsole.ha.report import status_lines
 from vmconsole.ha.status import (
     Decision,
@@ -58,6 +59,21 @@ def test_node_affinity_and_resource_affinity_narrow_the_choice():
     assert "db is restricted (strict) to pve3" in rules.explain(strict)
 
 
+def test_node_lists_read_as_proxmox_reads_them():
+    assert rules.node_priorities(["pve1:2", " pve2", "pve3:10"]) == {
+        "pve1": 2, "pve2": 0, "pve3": 10}
+    for bad in ("pve1:", "pve1:-1", "pve1:x", ":2", "pve1:²"):
+        with pytest.raises(ValueError, match="is not <node>"):
+            rules.node_priorities([bad])
+    from vmconsole.ui.modals.validate import node_names
+
+    assert node_names("pve1:2, pve2", ["pve1", "pve2"]) is None
+    assert node_names("pve1:2,pve9:1", ["pve1", "pve2"]) == "no node pve9 in this cluster"
+    assert node_names("pve1:high", ["pve1"]) == ("'pve1:high' is not <node>[:<priority>]: "
+                                                 "a node, or node:N with N a whole number "
+                                                 "(higher first)")
+
+
 def _write(tmp_path: Path, table: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[[profiles.p.clusters]]\nkind = "libvirt"\nname = "c"\n'
@@ -79,6 +95,24 @@ def test_the_ha_table_defaults_to_proxmox_timings_and_requires_a_fence(tmp_path)
         load_config(_write(tmp_path, '[profiles.p.clusters.ha]\nfence = "lab"\nround = 0\n'))
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(_write(tmp_path, '[profiles.p.clusters.ha]\nfence = "lab"\nfoo = 1\n'))
+
+
+def test_the_node_probe_is_read_from_the_ha_table(tmp_path):
+    ha_table = '[profiles.p.clusters.ha]\nfence = "lab"\n'
+    (cluster,) = load_config(_write(tmp_path, ha_table)).clusters("p")
+    assert cluster.ha.probe is None  # none unless configured
+    (cluster,) = load_config(_write(tmp_path, ha_table + 'probe = "tcp:22"\nprobe_timeout = 2\n'
+                                    '[profiles.p.clusters.ha.probe_addresses]\n'
+                                    'kvm1 = "10.0.0.1"\n')).clusters("p")
+    probe = from_config(cluster.ha)
+    assert (probe.kind, probe.port, probe.timeout, probe.label) == ("tcp", 22, 2.0,
+                                                                    "TCP port 22")
+    assert probe.address("kvm1", "qemu+ssh://root@kvm1.lan/system") == "10.0.0.1"
+    assert probe.address("kvm2", "qemu+ssh://root@kvm2.lan/system") == "kvm2.lan"
+    assert probe.address("pve1", "qemu:///system") is None
+    for bad in ('"tcp"', '"tcp:0"', '"udp:53"', '"tcp:\uff17"'):
+        with pytest.raises(ConfigError, match='expected "icmp" or "tcp:PORT"'):
+            load_config(_write(tmp_path, ha_table + f"probe = {bad}\n"))
 
 
 def _status(updated: float) -> ManagerStatus:

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from vmconsole.backends.libvirt.uptime import domain_uptime, process_start, run_dir
+from vmconsole.backends.libvirt.uptime import (
+    domain_uptime,
+    process_start,
+    run_dir,
+    unreported_why,
+)
 
 
 @pytest.mark.parametrize(("uri", "expected"), [
@@ -27,6 +32,21 @@ from vmconsole.backends.libvirt.uptime import domain_uptime, process_start, run_
 ])
 def test_the_run_directory_of_a_uri(uri, expected):
     assert run_dir(uri) == expected
+
+
+@pytest.mark.parametrize(("uri", "why"), [
+    ("qemu+ssh://root@kvm1/system", "libvirt's API gives none; it is the age of the "
+     "guest's process, and kvm1 is another machine, whose processes the console cannot see"),
+    ("qemu+tcp://10.0.0.1:16509/system", "libvirt's API gives none; it is the age of the "
+     "guest's process, and 10.0.0.1 is another machine, whose processes the console "
+     "cannot see"),
+    ("qemu:///session", "libvirt's API gives none, and the pid files of a session libvirtd "
+     "are not read (only a system libvirtd's)"),
+    ("test:///default", "libvirt's test driver runs no process per guest to read it from"),
+])
+def test_a_host_without_uptime_says_why(uri, why):
+    assert run_dir(uri) is None
+    assert unreported_why(uri) == why
 
 
 def test_process_start_is_this_process_start():

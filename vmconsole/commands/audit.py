@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vmconsole.audit import AuditChunk, AuditLog, AuditRecord, default_audit_path, matches
+from vmconsole.stdout import print_line
 from vmconsole.text import visible
 
 FOLLOW_INTERVAL = 0.5  # seconds between looks at the file with --follow
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             if matches(record, args.user, args.target):
                 line = json.dumps(asdict(record), sort_keys=True) if args.json else (
                     format_record(record))
-                print(line, flush=True)
+                print_line(line)
         if chunk.skipped:
             print(skipped_warning(log.path, chunk.skipped), file=sys.stderr, flush=True)
 
@@ -87,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             show(chunk)
     except KeyboardInterrupt:
         return 0
+    except BrokenPipeError:
+        raise  # the reader left (`audit | head`), not a log that cannot be read
     except OSError as exc:
         print(f"vmconsole audit: cannot read {where}: {visible(exc.strerror or exc)}",
               file=sys.stderr)

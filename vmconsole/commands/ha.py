@@ -6,11 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vmconsole.stdout import print_line, print_line_or_drop
 from vmconsole.text import visible_lines
-
-
-def _say(line: str) -> None:
-    print(visible_lines(line), flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
         for cluster in clusters:
             path = daemon.status_path(cluster)
-            _say("\n".join(status_lines(read_status(path), str(path))))
+            print_line(visible_lines("\n".join(status_lines(read_status(path), str(path)))))
         return 0
     try:
-        daemon.run(clusters, _say)
+        # a manager whose reader left (`ha run | head`) goes on fencing and recovering:
+        # its decisions are still in the audit log and the status file
+        daemon.run(clusters, lambda line: print_line_or_drop(visible_lines(line)))
     except daemon.HAError as exc:
         print(f"vmconsole ha: {visible_lines(exc)}", file=sys.stderr)
         return 1

@@ -7,13 +7,15 @@ import argparse
 import sys
 
 from vmconsole.config import config_path
+from vmconsole.stdout import print_line, print_line_or_drop
 from vmconsole.text import visible_lines
 
 
 def _say(line: str) -> None:
-    """Print a line of the lab's progress or state: it quotes libvirt, ip and QEMU, whose
-    words are data (made visible, never terminal control)."""
-    print(visible_lines(line), flush=True)
+    """Print a line of the lab's progress: it quotes libvirt, ip and QEMU, whose words
+    are data (made visible, never terminal control). A lab half built or half torn
+    down because the reader left (`lab up | head`) would be worse than lines lost."""
+    print_line_or_drop(visible_lines(line))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "restore":
             builder.restore(args.node, _say)
         else:
-            _say("\n".join(builder.status(config)))
+            print_line(visible_lines("\n".join(builder.status(config))))
     except LabError as exc:
         print(f"vmconsole lab: {visible_lines(exc)}", file=sys.stderr)
         if args.action == "up":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
+from vmconsole.stdout import print_line
 from vmconsole.text import visible
 
 
@@ -44,11 +46,19 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vmconsole.monitor.ping import NetnsError, PingMonitor, ProbeError, ProbeTarget
+    from vmconsole.monitor.ping import NetnsError, Outage, PingMonitor, ProbeError, ProbeTarget
     from vmconsole.monitor.ping.report import format_duration, outage_line, summary_lines
 
     if args.min_lost < 1:
         return _fail("--min-lost must be at least 1")
+    reader_left = threading.Event()
+
+    def report(outage: Outage) -> None:  # on the probe engine's thread
+        try:
+            print_line(outage_line(outage))
+        except BrokenPipeError:
+            reader_left.set()  # the main thread stops the session and ends
+
     try:
         if args.tcp is None:
             target = ProbeTarget.icmp(args.address, netns=args.netns)
@@ -58,16 +68,20 @@ def run(args: argparse.Namespace) -> int:
         session = monitor.start(
             target, interval=args.interval, timeout=args.timeout, count=args.count,
             duration=args.duration, min_lost=args.min_lost,
-            on_outage=lambda outage: print(outage_line(outage), flush=True))
+            on_outage=report)
     except (ProbeError, NetnsError, ValueError) as exc:
         return _fail(str(exc))
     try:
-        print(f"PING {target.label}: every {format_duration(session.interval)}, "
-              f"timeout {format_duration(session.timeout)}", flush=True)
-        while not session.wait(0.2):
+        print_line(f"PING {target.label}: every {format_duration(session.interval)}, "
+                   f"timeout {format_duration(session.timeout)}")
+        while not session.wait(0.2) and not reader_left.is_set():
             pass
     except KeyboardInterrupt:
+        pass
+    finally:  # Ctrl+C, or the reader left: no probe goes on behind the exit
         session.stop()
         session.wait(2.0)
-    print("\n".join(summary_lines(session.snapshot())), flush=True)
+    if reader_left.is_set():
+        raise BrokenPipeError("the reader of the outage lines left")
+    print_line("\n".join(summary_lines(session.snapshot())))
     return 0

@@ -4,8 +4,9 @@ Each round (every `round` seconds, and at once when libvirt reports a host lost 
 domain event) the manager reads the cluster (`LibvirtBackend.inventory()`), then:
 
 1. Nodes (NodeStatus.pm): a node whose libvirtd does not answer (connection closed or
-   keepalive lost) is `unknown` at once; one seen again is `online`, except a node
-   being fenced: nothing backs out of a fence.
+   keepalive lost), or whose address does not answer the `ha` table's probe, is
+   `unknown` at once; one seen again is `online`, except a node being fenced: nothing
+   backs out of a fence.
 2. Quorum (votequorum): each node one vote, a quorum device one more; without a strict
    majority the manager only reports, and says so. It does not count itself: a manager
    cut off from the nodes sees none of them and so does nothing.
@@ -42,6 +43,7 @@ from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
 from vmconsole.ha.journal import Journal, clock_time
 from vmconsole.ha.lrm import LocalResources
+from vmconsole.ha.probe import from_config, probe_nodes, unaddressed
 from vmconsole.ha.services import (
     ACTIVE,
     FENCEABLE,
@@ -83,6 +85,8 @@ class Manager:
         self.services: dict[str, Service] = {}
         self.quorate: bool | None = None
         self.lrm = LocalResources(backend, journal, clock)
+        self.probe = from_config(cfg)
+        self._unprobed: set[str] = set()  # nodes said to have no address to probe
         self._wake = threading.Event()
         backend.set_change_callback(self._changed)
         self._resume()
@@ -159,10 +163,12 @@ class Manager:
     # --- nodes and quorum -------------------------------------------------------------
 
     def _update_nodes(self, inv: Inventory, now: float) -> None:
+        silent = self._probe(inv)
         for node in inv.nodes:
             track = self.nodes.setdefault(node.name, NodeTrack(node.name, now))
-            track.online, track.address = node.online, node.address or ""
-            if node.online:
+            online = node.online and node.name not in silent
+            track.online, track.address = online, node.address or ""
+            if online:
                 track.last_seen = now
                 if track.state is NodeHAState.UNKNOWN:
                     track.state = NodeHAState.ONLINE
@@ -173,22 +179,37 @@ class Manager:
                                         node.name)
             elif track.state is NodeHAState.ONLINE:
                 track.state = NodeHAState.UNKNOWN
-                self._say_lost(track)
+                self._say_lost(track, silent.get(node.name))
 
-    def _say_lost(self, track: NodeTrack) -> None:
+    def _probe(self, inv: Inventory) -> dict[str, str]:
+        """The nodes whose libvirtd answers but whose address does not (the `ha`
+        table's probe), with why: lost too, as corosync loses a node whose token stops
+        whatever else of it still runs."""
+        if self.probe is None:
+            return {}
+        uris = {n.name: n.address or "" for n in inv.nodes if n.online}
+        for name in unaddressed(self.probe, uris):
+            if name not in self._unprobed:
+                self._unprobed.add(name)
+                self.journal.say(f"{name}: no address to probe (its URI names no host; "
+                                 "set probe_addresses): judged by its libvirtd only")
+        return {name: why for name, why in probe_nodes(self.probe, uris).items()
+                if why is not None}
+
+    def _say_lost(self, track: NodeTrack, why: str | None = None) -> None:
+        """Decide a node lost; `why` when it is not its libvirtd (the probe's answer)."""
         held = [s for s in self.services.values()
                 if s.node == track.name and s.state in FENCEABLE]
+        seen = f"last seen {clock_time(track.last_seen)}" + (f"; {why}" if why else "")
         if held:
             at = track.last_seen + self.cfg.fence_delay
-            self.journal.decide("node_lost", f"node {track.name} lost (last seen "
-                                f"{clock_time(track.last_seen)}): unknown; "
+            self.journal.decide("node_lost", f"node {track.name} lost ({seen}): unknown; "
                                 f"{', '.join(sorted(s.name for s in held))} fenced after the "
                                 f"{self.cfg.fence_delay:g} s fence delay, at {clock_time(at)}",
                                 track.name)
         else:
-            self.journal.decide("node_lost", f"node {track.name} lost (last seen "
-                                f"{clock_time(track.last_seen)}): it runs no HA service, "
-                                "nothing to fence or recover", track.name)
+            self.journal.decide("node_lost", f"node {track.name} lost ({seen}): it runs "
+                                "no HA service, nothing to fence or recover", track.name)
 
     def _quorum(self) -> tuple[int, int, str]:
         online = sorted(n.name for n in self.nodes.values() if n.online)
@@ -343,9 +364,13 @@ class Manager:
                        f"({self.cfg.lock_lease:g} s) until {until}")
             return
         group = svc.ha.group or "affinity"
+        try:
+            priorities = rules.node_priorities(svc.ha.nodes)
+        except ValueError as exc:  # hand-edited metadata: recover it, but say so
+            self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
+            priorities = {}
         candidates = rules.select_service_node(
-            self._views(svc, inv), rules.Preferences(dict.fromkeys(svc.ha.nodes, 1), False,
-                                                     group))
+            self._views(svc, inv), rules.Preferences(priorities, False, group))
         target = rules.chosen(candidates)
         if target is None:
             self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "

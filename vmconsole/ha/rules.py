@@ -15,7 +15,7 @@ Nothing here imports a backend: callers describe their nodes as `NodeView`s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -44,13 +44,27 @@ class NodeView:
 
 @dataclass(frozen=True, slots=True)
 class Preferences:
-    """A service's node affinity: its group's node -> priority (or its `nodes`, each
-    priority 1), whether it may run only there (`restricted`, a strict rule), and the
+    """A service's node affinity: its group's node -> priority (or its own `nodes`,
+    `node_priorities()`), whether it may run only there (`restricted`, a strict rule), and the
     name to quote in reasons (the group's, or "affinity")."""
 
     priorities: Mapping[str, int] = field(default_factory=dict)
     restricted: bool = False
     label: str = "affinity"
+
+
+def node_priorities(entries: Iterable[str]) -> dict[str, int]:
+    """A node list in Proxmox's syntax (`<node>[:<pri>]`, as in `nodes pve1:2,pve2`) as
+    node -> priority; a node without one has priority 0 (PVE::HA::Tools'
+    parse_node_priority). Raises ValueError naming an entry that is not a node name
+    with an optional non-negative whole priority."""
+    out: dict[str, int] = {}
+    for entry in entries:
+        node, colon, priority = entry.strip().partition(":")
+        if not node or (colon and not (priority.isascii() and priority.isdigit())):
+            raise ValueError(f"{entry.strip()!r} is not <node>[:<priority>]")
+        out[node] = int(priority) if colon else 0
+    return out
 
 
 def quorate(votes: int, expected: int) -> bool:

@@ -189,7 +189,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures, RebalanceFea
         self.ping_on_poll(result)
         ref = self.selected
         if ref is not None and ref.cluster == result.cluster and (
-            result.diff is None or ref.is_cluster or ref.is_container
+            result.diff is None or ref.is_cluster or ref.is_container or ref.is_storage
             or ref.object_id in result.diff.changed
             or result.diff.cluster_changed or ref.object_id in result.diff.removed
         ):

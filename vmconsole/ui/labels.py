@@ -61,6 +61,8 @@ def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:
         text.append(f"{guest.vmid} ", styles.muted)
     text.append(visible(guest.name))
     text.append(" vm" if guest.kind is GuestKind.VM else " ct", styles.muted)
+    if guest.status is GuestStatus.PAUSED and guest.status_reason:
+        text.append(f" paused ({visible(guest.status_reason)})", styles.warn)
     if guest.template:
         text.append(" template", styles.accent)
     if guest.ha is not None:

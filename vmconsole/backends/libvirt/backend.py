@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from vmconsole.backends.addresses import AddressBook
 from vmconsole.backends.base import (
@@ -25,6 +26,7 @@ from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.addresses import AGENT_WAIT_S, read_addresses
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.backends.libvirt.identity import parse_guest_id
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
@@ -55,6 +57,14 @@ class LibvirtBackend(ClusterCore):
         (backends/libvirt/hamanager.py)."""
         inv = self.addresses.apply(super().inventory())
         return inv if self.ha_view is None else self.ha_view.overlay(inv, time.time())
+
+    def ha_placements(self) -> Mapping[str, str]:
+        """UUID -> node of each service in the HA manager's status, while it is fresh
+        (`ClusterCore.ha_placements`: the recovered guest is listed once, there)."""
+        status = self.ha_view.status() if self.ha_view is not None else None
+        if status is None or status.stale(time.time()):
+            return {}
+        return {parse_guest_id(s.id)[0]: s.node for s in status.services}
 
     def guest_addresses(self, guest_id: str) -> AddressReading:
         """The guest's addresses read now (SupportsGuestAddresses). NotFound for a guest

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from urllib.parse import urlsplit
@@ -31,9 +31,9 @@ from vmconsole.backends.libvirt.hostread import (
 )
 from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
 from vmconsole.backends.libvirt.nodes import merge_nodes
-from vmconsole.backends.libvirt.stats import Counters, guest_status, rates
+from vmconsole.backends.libvirt.stats import Counters, guest_status, paused_because, rates
 from vmconsole.backends.libvirt.tasks import TaskBook
-from vmconsole.backends.libvirt.uptime import domain_uptime, run_dir
+from vmconsole.backends.libvirt.uptime import domain_uptime, pid_file, run_dir, unreported_why
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import (
     AddressSource,
@@ -315,7 +315,7 @@ class ClusterCore:
         locks = self.tasks_book.locks()
         moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
         guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
-                  for g in identify(rows, self.last_inventory, moving)]
+                  for g in identify(rows, self.last_inventory, moving, self.ha_placements())]
         # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice: a
         # pool one of them found inactive is inactive (a read may predate a refresh)
         by_id: dict[str, Storage] = {}
@@ -330,6 +330,11 @@ class ClusterCore:
             self._built.pop(key, None)
         self.last_inventory = inv
         return inv
+
+    def ha_placements(self) -> Mapping[str, str]:
+        """UUID -> node where an HA manager has placed each of its guests (none here:
+        `LibvirtBackend` reads its manager's status)."""
+        return {}
 
     def _with_errors(self, read: tuple[Storage, ...]) -> list[Storage]:
         """The pools as read, an inactive one with the error that stopped it (read by
@@ -354,7 +359,8 @@ class ClusterCore:
         rows = [Row(Guest(id=g.id, name=g.name, kind=g.kind, node=host.name,
                           status=GuestStatus.UNKNOWN, template=g.template, maxcpu=g.maxcpu,
                           maxmem=g.maxmem, maxdisk=g.maxdisk, addresses=g.addresses, ha=g.ha,
-                          storages=g.storages)) for g in (last[1] if last else [])]
+                          storages=g.storages), remembered=True)
+                for g in (last[1] if last else [])]
         status = {HostState.ACTIVE: NodeStatus.UNKNOWN, HostState.LOST: NodeStatus.OFFLINE,
                   HostState.CONNECTING: NodeStatus.CONNECTING}[host.state]
         node = Node(host.name, status, maxcpu, maxmem, address=host.uri,
@@ -375,6 +381,9 @@ class ClusterCore:
             status = guest_status(dom.state)
             uptime = (domain_uptime(run, host.containers, desc.name, now)
                       if run is not None and status is GuestStatus.RUNNING else None)
+            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
+                unreported_why(host.uri) if run is None else "its process could not be read "
+                f"on this machine ({pid_file(run, host.containers, desc.name)})")
             key = (host.name, desc.uuid)  # two copies of one UUID count apart
             before = self._counters.get(key)
             self._counters[key] = dom.counters
@@ -405,6 +414,7 @@ class ClusterCore:
                 addresses=(GuestAddress(desc.meta.ip, AddressSource.METADATA),)
                 if desc.meta.ip else (),
                 uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
+                uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                       ha.max_restart, ha.max_relocate,
                                                       status),

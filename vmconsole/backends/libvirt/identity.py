@@ -10,7 +10,7 @@ migration under way is not such a copy: it is left out until the migration ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from vmconsole.backends.base import NotFound
@@ -41,19 +41,26 @@ class Row:
 
     guest: Guest
     migrating: bool = False  # paused for a migration (DomainReading.migrating)
+    # Not read this poll: what an unreachable host defined when it last answered.
+    remembered: bool = False
 
     @property
     def uuid(self) -> str:
         return self.guest.id[len(GUEST_PREFIX):]  # "vm/<UUID>": no host part yet
 
 
-def identify(rows: Iterable[Row], before: Inventory, moving: set[str]) -> list[Guest]:
+def identify(rows: Iterable[Row], before: Inventory, moving: set[str],
+             placed: Mapping[str, str] | None = None) -> list[Guest]:
     """The cluster's guests with ids unique in it, in the order of `rows`.
 
     A UUID on several hosts is a migration under way when a copy is paused for one or
     the console's own migration task holds it (`moving`: UUIDs): then only the copies
     on nodes where `before` showed it stay (the other end is on its way in), so the
-    guest keeps its id. Copies that remain are duplicates, each "vm/<UUID>@<host>".
+    guest keeps its id. A guest an HA manager recovered (`placed`: UUID -> the node
+    the manager put it on) is its one copy read on that node: the copies remembered
+    from unreachable hosts are the dead node's, which the manager removes when it
+    returns (Proxmox's recovery moves the guest's config, so it is listed once too).
+    Copies that remain are duplicates, each "vm/<UUID>@<host>".
     """
     rows = list(rows)
     by_uuid: dict[str, list[Row]] = {}
@@ -64,10 +71,14 @@ def identify(rows: Iterable[Row], before: Inventory, moving: set[str]) -> list[G
     seen: dict[str, set[str]] = {}
     for guest in before.guests:
         seen.setdefault(parse_guest_id(guest.id)[0], set()).add(guest.node)
+    placed = placed or {}
     for uuid, copies in by_uuid.items():
         if len(copies) > 1 and (uuid in moving or any(r.migrating for r in copies)):
             by_uuid[uuid] = ([r for r in copies if r.guest.node in seen.get(uuid, ())]
                              or [r for r in copies if not r.migrating] or copies[:1])
+        read = [r for r in copies if not r.remembered]
+        if len(copies) > 1 and len(read) == 1 and read[0].guest.node == placed.get(uuid):
+            by_uuid[uuid] = read
     out = []
     for row in rows:
         copies = by_uuid[row.uuid]

@@ -26,6 +26,32 @@ _STATUS = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: GuestStatus.PAUSED,
 }
 
+# Why a domain is paused, in libvirt's terms (virDomainPausedReason), for people.
+_PAUSED_BECAUSE = {
+    libvirt.VIR_DOMAIN_PAUSED_USER: "by the user",
+    libvirt.VIR_DOMAIN_PAUSED_MIGRATION: "migrating",
+    libvirt.VIR_DOMAIN_PAUSED_SAVE: "saving",
+    libvirt.VIR_DOMAIN_PAUSED_DUMP: "dumping its memory",
+    libvirt.VIR_DOMAIN_PAUSED_IOERROR: "I/O error",
+    libvirt.VIR_DOMAIN_PAUSED_WATCHDOG: "watchdog",
+    libvirt.VIR_DOMAIN_PAUSED_FROM_SNAPSHOT: "restored from a snapshot",
+    libvirt.VIR_DOMAIN_PAUSED_SHUTTING_DOWN: "shutting down",
+    libvirt.VIR_DOMAIN_PAUSED_SNAPSHOT: "taking a snapshot",
+    libvirt.VIR_DOMAIN_PAUSED_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PAUSED_STARTING_UP: "starting up",
+    libvirt.VIR_DOMAIN_PAUSED_POSTCOPY: "post-copy migration",
+    libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED: "post-copy migration failed",
+}
+
+
+def paused_because(state: int, reason: int) -> str | None:
+    """Why a paused domain is paused ("I/O error" for VIR_DOMAIN_PAUSED_IOERROR: a disk
+    with error_policy "stop" got an error), None for any other state or an unknown
+    reason (virDomainGetState's reason, virDomainPausedReason)."""
+    if state != libvirt.VIR_DOMAIN_PAUSED:
+        return None
+    return _PAUSED_BECAUSE.get(reason)
+
 
 # States in which a domain has a QEMU process, and so counters to read.
 _ACTIVE = frozenset({libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,

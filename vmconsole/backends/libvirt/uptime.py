@@ -5,7 +5,8 @@ starts it again on the target).
 
 The process is found through the pid file the libvirt driver keeps in its run
 directory (`<run>/qemu/<name>.pid`, `<run>/lxc/<name>.pid`) and read in /proc, so only
-hosts on this machine have it; for a remote host the figure is not reported.
+hosts on this machine have it; for a remote host the figure is not reported, and
+`unreported_why()` says why in the detail pane.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def run_dir(uri: str) -> Path | None:
     return Path(socket[0]).parent if socket else Path("/run/libvirt")
 
 
+def unreported_why(uri: str) -> str:
+    """Why a host of `uri` (one `run_dir()` gives None for) has no uptime for its
+    guests, in a line for the detail pane."""
+    parts = urlsplit(uri)
+    driver, _, transport = parts.scheme.partition("+")
+    if driver not in ("qemu", "lxc"):
+        return f"libvirt's {driver or uri} driver runs no process per guest to read it from"
+    if parts.netloc or transport not in ("", "unix"):
+        where = parts.hostname or parts.netloc or f"{transport} transport"
+        return (f"libvirt's API gives none; it is the age of the guest's process, and "
+                f"{where} is another machine, whose processes the console cannot see")
+    return (f"libvirt's API gives none, and the pid files of a {parts.path.strip('/')} "
+            "libvirtd are not read (only a system libvirtd's)")
+
+
 def _boot_time() -> float:
     """When this machine booted, epoch seconds (`btime` of /proc/stat, proc(5))."""
     for line in (PROC / "stat").read_text().splitlines():
@@ -48,11 +64,16 @@ def process_start(pid: int) -> float:
     return _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
 
 
+def pid_file(run: Path, containers: bool, name: str) -> Path:
+    """Where the QEMU or LXC driver keeps the pid of running domain `name`."""
+    return run / ("lxc" if containers else "qemu") / f"{name}.pid"
+
+
 def domain_uptime(run: Path, containers: bool, name: str, now: float) -> float | None:
     """Seconds since the process of running domain `name` started, or None when its pid
     file or process cannot be read, or the process is not that domain's (a stale pid
     file: its command line must name the domain)."""
-    pidfile = run / ("lxc" if containers else "qemu") / f"{name}.pid"
+    pidfile = pid_file(run, containers, name)
     try:
         pid = int(pidfile.read_text().strip())
         args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")

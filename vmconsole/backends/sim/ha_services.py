@@ -21,7 +21,7 @@ from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, next_round
 from vmconsole.ha import rules
-from vmconsole.ha.rules import Candidate, NodeView
+from vmconsole.ha.rules import Candidate, NodeView, node_priorities
 from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class Services:
             group = self.sim.groups[ha.group]
             return group.priorities, group.restricted, group.nofailback or not ha.failback
         if ha.nodes:
-            return dict.fromkeys(ha.nodes, 1), False, False
+            return node_priorities(ha.nodes), False, False
         return {}, False, True
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:

@@ -55,7 +55,8 @@ class HAForm(FormScreen):
         yield from self.row("Nodes", Input(",".join(ha.nodes) if ha else "", compact=True,
                                            placeholder=",".join(map(visible, self.node_names)),
                                            id="nodes"), "nodes",
-                            "preferred nodes, comma-separated; empty: any node")
+                            "preferred nodes, comma-separated, node:N for a priority "
+                            "(pve1:2,pve2:1 tries pve1 first); empty: any node")
         yield from self.row("Max restart", Input(str(ha.max_restart if ha else 1),
                                                  id="max_restart", compact=True),
                             "max_restart")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from vmconsole.ha.rules import node_priorities
 from vmconsole.model import Inventory, Storage
 from vmconsole.ui import formatting as fmt
 
@@ -75,8 +76,12 @@ def whole_number(value: str, low: int, high: int) -> str | None:
 
 
 def node_names(value: str, known: Collection[str]) -> str | None:
-    """A comma-separated list of cluster nodes (empty is fine: no affinity)."""
-    names = [n.strip() for n in value.split(",") if n.strip()]
+    """A comma-separated list of cluster nodes, each with an optional priority in
+    Proxmox's syntax (`pve1:2,pve2`; empty is fine: no affinity)."""
+    try:
+        names = list(node_priorities(split_names(value)))
+    except ValueError as exc:
+        return f"{exc}: a node, or node:N with N a whole number (higher first)"
     unknown = [n for n in names if n not in known]
     if unknown:
         return f"no node {', '.join(unknown)} in this cluster"

@@ -26,10 +26,11 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from vmconsole.model import Guest, Inventory, Node
+from vmconsole.model import Guest, Inventory, Node, Storage
 from vmconsole.monitor.poller import PollResult
 from vmconsole.text import visible
 from vmconsole.ui.labels import cluster_label, container_label, guest_label, node_label
+from vmconsole.ui.storage_text import storage_label
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import UNICODE, Symbols
 
@@ -44,8 +45,8 @@ FIRST_ROWS = 50
 @dataclass(frozen=True, slots=True)
 class TreeRef:
     """What a tree node stands for: a cluster ("cluster"), a container of its own
-    ("container/domain-c7": a vSphere cluster), a node ("node/pve1") or a guest
-    ("qemu/100") of a named cluster."""
+    ("container/domain-c7": a vSphere cluster), a node ("node/pve1"), a storage
+    ("storage/pve1/local") or a guest ("qemu/100") of a named cluster."""
 
     cluster: str
     object_id: str = CLUSTER
@@ -63,8 +64,12 @@ class TreeRef:
         return self.object_id.startswith("node/")
 
     @property
+    def is_storage(self) -> bool:
+        return self.object_id.startswith("storage/")
+
+    @property
     def is_guest(self) -> bool:
-        return not (self.is_cluster or self.is_container or self.is_node)
+        return not (self.is_cluster or self.is_container or self.is_node or self.is_storage)
 
 
 def _guest_order(guest: Guest) -> tuple[bool, int, str]:
@@ -91,6 +96,7 @@ class _ClusterBranch:
         self.unfilled: dict[str, TreeNode[TreeRef]] = {}
         self.inventory: Inventory | None = None
         self.error: str | None = None
+        self.storages: tuple[Storage, ...] = ()  # as their rows show them
 
 
 class ClusterTree(Tree[TreeRef]):
@@ -137,6 +143,8 @@ class ClusterTree(Tree[TreeRef]):
                 self._rebuild(branch)
             else:
                 self._apply_diff(branch, result)
+            if inventory.storages != branch.storages or result.diff.topology_changed:
+                self._sync_storages(branch)  # a node added again gets its rows back
         if result.diff is None or result.diff.cluster_changed or previous_error != result.error:
             branch.root.set_label(cluster_label(result.cluster, inventory, result.error,
                                                 self.styles_))
@@ -247,9 +255,16 @@ class ClusterTree(Tree[TreeRef]):
         host = ref.object_id.removeprefix("node/")
         guests = sorted((g for g in branch.inventory.guests_on(host)
                          if matches(g, self.filter_text)), key=_guest_order)
+        # a node lists its guests, then its storage, as Proxmox's tree does
+        storages = [c for c in tn.children if c.data is not None and c.data.is_storage]
+        for child in storages:
+            child.remove()
         for guest in guests:
             branch.nodes[guest.id] = tn.add_leaf(
                 guest_label(guest, self.symbols, self.styles_), TreeRef(ref.cluster, guest.id))
+        for child in storages:
+            assert child.data is not None
+            branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
         return len(guests)
 
     def get_label_width(self, node: TreeNode[TreeRef]) -> int:
@@ -335,6 +350,8 @@ class ClusterTree(Tree[TreeRef]):
                 tn = branch.nodes[container.id]
                 if not tn.children:
                     self._drop(branch, container.id)
+        branch.storages = ()
+        self._sync_storages(branch)
         if selected is not None and selected.cluster == cluster:
             self.select_ref(selected)
 
@@ -379,6 +396,32 @@ class ClusterTree(Tree[TreeRef]):
         if selected and selected.cluster == cluster and selected.object_id in diff.moved:
             self.select_ref(selected)
 
+    def _sync_storages(self, branch: _ClusterBranch) -> None:
+        """Bring the storage rows up to the branch's inventory: a node's under it, after
+        its guests; storage no node owns (shared by all) under the cluster. None while
+        a filter is on: it matches guests."""
+        inventory = branch.inventory
+        assert inventory is not None
+        wanted = {} if self.filter_text else {s.id: s for s in inventory.storages}
+        before = {s.id: s for s in branch.storages}
+        for sid in before:
+            if sid not in wanted:
+                self._drop(branch, sid)
+        cluster = branch.root.data.cluster if branch.root.data else ""
+        for sid, storage in wanted.items():
+            tn = branch.nodes.get(sid)
+            if tn is None:
+                parent = (branch.root if storage.node is None
+                          else branch.nodes.get(f"node/{storage.node}"))
+                if parent is not None:
+                    branch.nodes[sid] = parent.add_leaf(storage_label(storage, self.styles_),
+                                                        TreeRef(cluster, sid))
+            elif before.get(sid) != storage:
+                label = storage_label(storage, self.styles_)
+                if label.plain != str(tn.label):  # a byte more is not a new row to draw
+                    tn.set_label(label)
+        branch.storages = tuple(s for s in inventory.storages if s.id in branch.nodes)
+
     @staticmethod
     def _drop(branch: _ClusterBranch, key: str) -> None:
         """Remove an object's tree node, forgetting what is under it too (a removed
@@ -405,7 +448,8 @@ class ClusterTree(Tree[TreeRef]):
         before = None
         for child in parent.children:
             other = by_id.get(child.data.object_id) if child.data else None
-            if other is not None and _guest_order(other) > order:
+            if (other is not None and _guest_order(other) > order) or (
+                    child.data is not None and child.data.is_storage):
                 before = child
                 break
         branch.nodes[guest.id] = parent.add_leaf(

@@ -31,6 +31,7 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
 from vmconsole.ui.labels import node_state
 from vmconsole.ui.plot import Series
+from vmconsole.ui.storage_text import storage_facts
 from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
@@ -57,6 +58,16 @@ def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
 def _reported(obj: Guest | Node, text: str, *names: str) -> str:
     """`text`, or "not reported" when the source does not report one of these figures."""
     return "not reported" if any(n in obj.unreported for n in names) else text
+
+
+def _uptime(guest: Guest) -> str:
+    """The running guest's uptime, or why it is not reported (the backend's note)."""
+    if not guest.running:
+        return "-"
+    if "uptime" in guest.unreported:
+        return "not reported" + (f": {guest.uptime_note}" if guest.uptime_note else "")
+    # 0 and not unreported: the guest has just started, or the backend keeps none
+    return fmt.duration(guest.uptime) if guest.uptime else "-"
 
 
 def _inactive(guest: Guest, inventory: Inventory) -> str:
@@ -144,11 +155,11 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
     rows: list[tuple[str, str | Text]] = [
         ("Name", Text(visible(guest.name))),
         ("Type", kind + (f" {guest.vmid}" if guest.vmid is not None else "")),
-        ("Status", str(guest.status) + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
+        ("Status", str(guest.status)
+                   + (f" ({visible(guest.status_reason)})" if guest.status_reason else "")
+                   + (f", lock: {visible(guest.lock)}" if guest.lock else "")),
         ("Node", visible(guest.node)),
-        # 0 and not unreported: the guest has just started, or the backend keeps none
-        ("Uptime", _reported(guest, fmt.duration(guest.uptime) if guest.uptime else "-",
-                             "uptime") if guest.running else "-"),
+        ("Uptime", _uptime(guest)),
         ("vCPUs", f"{guest.maxcpu}  ({_reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
         ("Memory", f"{_reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
         ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
@@ -389,6 +400,9 @@ class DetailPane(VerticalScroll):
             shown = _table(cluster_rows(ref.cluster, inventory, reach), width)
         elif (container := inventory.container(ref.object_id)) is not None:
             shown = _table(container_rows(container, inventory), width)
+        elif ref.is_storage and (storage := next(
+                (s for s in inventory.storages if s.id == ref.object_id), None)):
+            shown = _table(storage_facts(storage, inventory), width)
         elif isinstance(obj, Guest):
             shown = _table(guest_rows(obj, inventory, self._symbols, self._styles()), width)
         elif isinstance(obj, Node):
