@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
@@ -30,6 +31,7 @@ from vmconsole.backends.base import (
 )
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.sim import (
+    backups,
     balance,
     clones,
     faults,
@@ -297,6 +299,27 @@ class SimBackend:
 
     def snapshot_delete(self, guest_id: str, name: str) -> Task:
         return self._act(guest_id, snapshots.delete, name)
+
+    # --- backups (SupportsBackups) ------------------------------------------------
+
+    def backup_options(self, guest_id: str) -> BackupOptions:
+        with self._lock:
+            self.sim.advance()
+            return backups.options(self.sim, self.sim.guest(guest_id))
+
+    def backups(self, guest_id: str) -> list[Backup]:
+        with self._lock:
+            self.sim.advance()
+            return backups.listing(self.sim, self.sim.guest(guest_id))
+
+    def backup(self, guest_id: str, spec: BackupSpec) -> Task:
+        return self._act(guest_id, backups.backup, spec)
+
+    def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        return self._act(guest_id, backups.restore, spec)
+
+    def backup_delete(self, guest_id: str, backup_id: str) -> Task:
+        return self._act(guest_id, backups.delete, backup_id)
 
     def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
         with self._lock:
