@@ -62,7 +62,7 @@ MAX_GUESTS = 100_000
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
     linked_clone=True, live_migration=True, ha=True, history=False, faults=True,
-    time_control=True, hardware=True,
+    time_control=True, hardware=True, backups=True,
 )
 
 
