@@ -70,7 +70,7 @@ async def test_back_up_restore_and_delete_from_the_panel(console, audit):
         c.backend.stop(guest_id)
         await wait_for_reload(pilot, c, 5)
         await act(pilot, "r", "down", "enter")  # choose "over the guest"
-        await pilot.press("tab", "tab", "enter")  # past Cancel, onto Restore
+        await pilot.press("tab", "tab", "tab", "enter")  # past the storage and Cancel
         for _ in range(100):  # the form's worker waits on the question
             if isinstance(c.app.screen, ConfirmScreen):
                 break

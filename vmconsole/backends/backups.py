@@ -76,6 +76,7 @@ class BackupOptions:
     restore_names: bool = False  # a restored guest gets a name from the form (libvirt)
     restore_overwrite: bool = True  # the backend can restore over the guest
     restore_overwrite_why_not: str = ""
+    restore_storages: tuple[str, ...] = ()  # the node's storages for the restored disks
     next_id: int | None = None
     why_not: str = ""
 
@@ -93,12 +94,14 @@ class BackupSpec:
 @dataclass(frozen=True, slots=True)
 class RestoreSpec:
     """A restore of backup `backup` (a `Backup.id`): to a new guest (`vmid`, or `name`
-    where the backend names guests), or over the guest it was taken of (`overwrite`)."""
+    where the backend names guests), or over the guest it was taken of (`overwrite`);
+    its disks to `storage` ("" where the backup had them; Proxmox's `storage`)."""
 
     backup: str
     vmid: int | None = None
     name: str = ""
     overwrite: bool = False
+    storage: str = ""
 
 
 def problems(options: BackupOptions, spec: BackupSpec) -> dict[str, str]:
@@ -122,6 +125,8 @@ def restore_problems(options: BackupOptions, spec: RestoreSpec,
     """Why a restore request cannot run, per field (vmid, name, overwrite). Proxmox's
     vmids run from 100 to 999999999 (pve-docs, "pve-vmid")."""
     found: dict[str, str] = {}
+    if spec.storage and spec.storage not in options.restore_storages:
+        found["storage"] = f"storage '{spec.storage}' holds no guest disks on this node"
     if spec.overwrite:
         if not options.restore_overwrite:
             found["overwrite"] = "this backend restores to a new guest only"

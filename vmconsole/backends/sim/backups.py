@@ -61,6 +61,9 @@ def options(sim: Sim, guest: SimGuest) -> BackupOptions:
     return BackupOptions(
         modes=tuple(BackupMode), compressions=tuple(Compression),
         storages=_storages(sim, guest.node), next_id=free_vmid(sim), why_not=why_not,
+        restore_storages=tuple(s.name for s in sim.storages if s.node in (None, guest.node)
+                               and ("rootdir" if guest.kind is GuestKind.CT else "images")
+                               in s.content),
         restore_overwrite_why_not=(f"{label(guest)} is running: stop it first (a restore "
                                    "over a guest needs it stopped)" if running else ""))
 
@@ -202,7 +205,8 @@ def restore(sim: Sim, guest: SimGuest, spec: RestoreSpec) -> TaskRecord:
         target = SimGuest(
             id=f"{found.kind.value}/{vmid}", vmid=vmid, name=found.name, kind=found.kind,
             node=guest.node, maxcpu=found.maxcpu, maxmem=found.maxmem,
-            disks=[SimDisk(k, s, size, None if sim.is_shared(s) else guest.node)
+            disks=[SimDisk(k, spec.storage or s, size,
+                           None if sim.is_shared(spec.storage or s) else guest.node)
                    for k, s, size in found.disks],
             ip=free_ip(sim), mac=new_mac(sim.rng), uuid=new_uuid(sim.rng),
             load_index=len(sim.guests) + 10_000, tags=found.tags, lock="create",
@@ -233,7 +237,8 @@ def restore(sim: Sim, guest: SimGuest, spec: RestoreSpec) -> TaskRecord:
             return
         if spec.overwrite:
             target.maxcpu, target.maxmem = found.maxcpu, found.maxmem
-            target.set_disks([SimDisk(k, s, size, None if sim.is_shared(s) else target.node)
+            target.set_disks([SimDisk(k, spec.storage or s, size,
+                                      None if sim.is_shared(spec.storage or s) else target.node)
                               for k, s, size in found.disks])
             target.snapshots.clear()
             target.current_snapshot = None

@@ -69,6 +69,7 @@ class BackupForm(FormScreen):
 
 NEW = "new"
 OVERWRITE = "overwrite"
+AS_BACKED_UP = "where the backup had them"
 
 
 class RestoreForm(FormScreen):
@@ -97,6 +98,11 @@ class RestoreForm(FormScreen):
         if opts.restore_names:
             yield from self.row("New name", Input(placeholder="e.g. web1-restored",
                                                   id="name", compact=True), "name")
+        if opts.restore_storages:
+            storages = [(Text(AS_BACKED_UP), "")] + [(Text(visible(s)), s)
+                                                     for s in opts.restore_storages]
+            yield from self.row("Disks to", Select(storages, value="", allow_blank=False,
+                                                   id="storage", compact=True), "storage")
 
     def _overwrite(self) -> bool:
         pressed = self.query_one(RadioSet).pressed_button
@@ -108,9 +114,14 @@ class RestoreForm(FormScreen):
             for widget in self.query(field):
                 widget.disabled = self._overwrite()
 
+    def _storage(self) -> str:
+        chosen = self.query("#storage")
+        value = chosen.first(Select).value if chosen else ""
+        return value if isinstance(value, str) else ""
+
     def collect(self) -> tuple[Any, dict[str, str]]:
         if self._overwrite():
-            over = RestoreSpec(self.backup.id, overwrite=True)
+            over = RestoreSpec(self.backup.id, overwrite=True, storage=self._storage())
             refused = restore_problems(self.options, over)
             return (None, refused) if refused else (over, {})
         errors: dict[str, str] = {}
@@ -128,6 +139,6 @@ class RestoreForm(FormScreen):
                 errors["name"] = reason
         if errors:
             return None, errors
-        spec = RestoreSpec(self.backup.id, vmid=vmid, name=name)
+        spec = RestoreSpec(self.backup.id, vmid=vmid, name=name, storage=self._storage())
         refused = restore_problems(self.options, spec)
         return (None, refused) if refused else (spec, {})
