@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -139,6 +140,15 @@ def backup(core: ClusterCore, guest_id: str, spec: BackupSpec) -> Task:
 
     def work(ctx: TaskContext) -> None:
         ctx.log(f"push backup of {dom.name()} ({', '.join(targets)}) to pool {spec.storage}")
+        try:
+            push(ctx)
+        except Exception:
+            # A failed job leaves partial files: nothing half-made stays in the pool.
+            for name in _remove(host, spec.storage, lambda n: n.startswith(prefix)):
+                ctx.log(f"removed the partial {name}")
+            raise
+
+    def push(ctx: TaskContext) -> None:
         host.call(lambda _c: dom.backupBegin(backup_xml(targets), None, 0),
                   f"starting the backup of {dom.name()}")
         while True:
@@ -209,15 +219,22 @@ def restore(core: ClusterCore, guest_id: str, spec: RestoreSpec) -> Task:
                 "</capacity><target><format type='qcow2'/></target></volume>", src, 0)
             return name
 
-        for done, source in enumerate(disks):
-            target = source[len(prefix) + 1: -len(".qcow2")]
-            ctx.log(f"copying {source} to a new volume for {target}")
-            name = host.call(partial(copy, source=source, target=target), f"copying {source}")
-            new_disks[target] = NewDisk("qcow2", pool=pool, volume=name)
-            ctx.progress((done + 1) / (len(disks) + 1))
-        new_xml = clone_definition(xml, spec.name, f"restored from {spec.backup}", new_disks,
-                                   next_mac)
-        new = host.call(lambda c: c.defineXML(new_xml), f"defining {spec.name}")
+        try:
+            for done, source in enumerate(disks):
+                target = source[len(prefix) + 1: -len(".qcow2")]
+                ctx.log(f"copying {source} to a new volume for {target}")
+                name = host.call(partial(copy, source=source, target=target),
+                                 f"copying {source}")
+                new_disks[target] = NewDisk("qcow2", pool=pool, volume=name)
+                ctx.progress((done + 1) / (len(disks) + 1))
+            new_xml = clone_definition(xml, spec.name, f"restored from {spec.backup}",
+                                       new_disks, next_mac)
+            new = host.call(lambda c: c.defineXML(new_xml), f"defining {spec.name}")
+        except Exception:
+            made = {d.volume for d in new_disks.values()}
+            for name in _remove(host, pool, lambda n: n in made):
+                ctx.log(f"removed the copy {name}")
+            raise
         ctx.log(f"{spec.name} defined on {host.name}: UUID {new.UUIDString()}")
         ctx.result["new_id"] = guest_id_of(new.UUIDString())
         core.defined(host, new.UUIDString())
@@ -225,20 +242,26 @@ def restore(core: ClusterCore, guest_id: str, spec: RestoreSpec) -> Task:
     return core.tasks_book.run("restore", guest_id, host.name, work)
 
 
+def _remove(host: Host, pool: str, names: Callable[[str], bool]) -> list[str]:
+    """Delete the pool's volumes whose name `names` accepts; their names."""
+    def remove(conn: libvirt.virConnect) -> list[str]:
+        store = conn.storagePoolLookupByName(pool)
+        store.refresh(0)
+        gone = []
+        for vol in store.listAllVolumes(0):
+            if names(vol.name()):
+                vol.delete(0)
+                gone.append(vol.name())
+        return gone
+    return host.call(remove, f"deleting volumes of pool {pool}")
+
+
 def delete(core: ClusterCore, guest_id: str, backup_id: str) -> Task:
     """Delete a backup's disk files and its definition."""
     host, pool, prefix = _parts(core, guest_id, backup_id)
 
     def work(ctx: TaskContext) -> None:
-        def remove(conn: libvirt.virConnect) -> list[str]:
-            store = conn.storagePoolLookupByName(pool)
-            gone = []
-            for vol in store.listAllVolumes(0):
-                if vol.name().startswith(f"{prefix}."):
-                    vol.delete(0)
-                    gone.append(vol.name())
-            return gone
-        for name in host.call(remove, f"deleting {backup_id}"):
+        for name in _remove(host, pool, lambda n: n.startswith(f"{prefix}.")):
             ctx.log(f"deleted {name}")
 
     return core.tasks_book.run("delbackup", guest_id, host.name, work)
