@@ -220,7 +220,7 @@ def restore(sim: Sim, guest: SimGuest, spec: RestoreSpec) -> TaskRecord:
     speed = min(s.write_speed for s in sim.storages
                 if s.name in {st for _k, st, _size in found.disks} | {found.storage})
     seconds = used / speed
-    task.log += [f"restore vma archive: {found.volid}",
+    task.log += [f"restore archive: {found.volid}",
                  f"{'over' if spec.overwrite else 'to new'} {label(target)}: {_fmt(used)} "
                  f"at {speed / MiB:.0f} MiB/s (about {seconds:.0f} s)"]
     task.result.update(new_id=target.id, vmid=target.vmid)
