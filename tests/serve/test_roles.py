@@ -67,6 +67,24 @@ async def test_an_operators_snapshot_is_audited_with_its_task(served: Running) -
     assert any(t.id == record.task_id for t in served.server.loops[0].backend.tasks())
 
 
+async def test_an_operators_backup_runs_on_the_servers_cluster(served: Running) -> None:
+    async with await served.connect("operator", username="sam") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("b")
+        await term.wait_for("no backups")
+        term.press("n")
+        await term.wait_for("Back up web1")
+        term.press("\t\t\t\t\r")  # past mode, storage, compression and Cancel
+        await term.wait_until(lambda t: ": started" in t.notifications, what="the task")
+    record, *_end = served.server.settings.audit.read()
+    assert (record.user, record.operation, record.target) == ("sam", "backup", "qemu/100")
+    assert record.parameters == {"storage": "local", "mode": "snapshot",
+                                 "compression": "zstd"}
+    assert any(t.id == record.task_id and t.operation == "backup"
+               for t in served.server.loops[0].backend.tasks())
+
+
 async def test_a_viewer_may_not_inject_faults(served: Running) -> None:
     async with await served.connect("viewer", username="student") as conn:
         term = await open_terminal(conn, 120, 30)

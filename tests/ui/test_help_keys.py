@@ -14,7 +14,10 @@ from textual.widgets import Input, OptionList
 
 from tests.frozen import FrozenConsole
 from vmconsole.actor import Actor, Role
+from vmconsole.backends.backups import BackupSpec
 from vmconsole.backends.base import TaskStatus
+from vmconsole.ui.modals.backup_forms import BackupForm, RestoreForm
+from vmconsole.ui.modals.backups import BackupPanel
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -301,6 +304,28 @@ def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
     return check
 
 
+async def backup_panel(w: Walk) -> BackupPanel:
+    await w.tree_on(WEB1)
+    await w.press("b")
+    await w.until(lambda: w.on_top(BackupPanel), "the backup panel")
+    panel = w.app.screen
+    assert isinstance(panel, BackupPanel)
+    await w.until(lambda: panel.backups, "the backups")
+    return panel
+
+
+def in_backups(kind: type[Screen] | None) -> Check:
+    """In the backup panel (on its one backup), the key opens KIND, or (None) closes it."""
+    async def check(w: Walk, key: str) -> None:
+        await backup_panel(w)
+        await w.press(key)
+        if kind is None:
+            await w.until(lambda: not w.on_top(BackupPanel), "the panel to close")
+        else:
+            await w.until(lambda: w.on_top(kind), kind.__name__)
+    return check
+
+
 CHECKS: dict[str, Check] = {
     "app.filter": filter_box,
     "app.clear_filter": clear_filter,
@@ -326,6 +351,7 @@ CHECKS: dict[str, Check] = {
     "guest.create": opens(CreateFromTemplateForm, TEMPLATE),
     "guest.template": opens(ConfirmScreen, TEST1),
     "guest.snapshots": opens(SnapshotPanel),
+    "guest.backups": opens(BackupPanel),
     "guest.clone": opens(CloneForm, TEST1),
     "guest.migrate": opens(MigrateForm),
     "guest.ha": opens(HAForm),
@@ -346,6 +372,10 @@ CHECKS: dict[str, Check] = {
     "snapshots.rollback": in_snapshots(ConfirmScreen),
     "snapshots.delete": in_snapshots(ConfirmScreen),
     "snapshots.clone": in_snapshots(CloneForm),
+    "backups.close": in_backups(None),
+    "backups.take": in_backups(BackupForm),
+    "backups.restore": in_backups(RestoreForm),
+    "backups.delete": in_backups(ConfirmScreen),
     "app.quit": quits,  # last: the console is gone after it
 }
 
@@ -366,13 +396,15 @@ async def test_every_key_in_the_help_works_where_the_help_says():
         w = Walk(c, pilot)
         c.poll()
         await pilot.pause()
-        task = c.backend.snapshot_create(WEB1, "s1", "", False)
-        for _ in range(30):
-            c.poll(advance=2.0)
-            await pilot.pause()
-            if any(t.id == task.id and t.status is not TaskStatus.RUNNING
-                   for t in c.backend.tasks()):
-                break
+        for start in (lambda: c.backend.snapshot_create(WEB1, "s1", "", False),
+                      lambda: c.backend.backup(WEB1, BackupSpec("local"))):
+            task = start()
+            for _ in range(60):
+                c.poll(advance=2.0)
+                await pilot.pause()
+                if any(t.id == task.id and t.status is not TaskStatus.RUNNING
+                       for t in c.backend.tasks()):
+                    break
         rows = await help_rows(w)
         ids = [row.binding_id for row in rows]
         assert len(ids) == len(set(ids)), "a binding is listed twice"

@@ -26,7 +26,7 @@ from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.task_log import TaskLog
 
 # Worker groups that finish by themselves (flows wait on forms, so they are not here).
-BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots")
+BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots", "backups")
 
 
 async def settle(pilot, rounds: int = 200) -> None:

@@ -110,7 +110,7 @@ async def test_the_palette_offers_no_change_and_the_header_says_read_only(consol
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
         offered = {e.title.plain.split(":")[0] for e in entries(c.app)}
-        assert offered == {"Snapshots"}  # the one action that only looks
+        assert offered == {"Snapshots", "Backups"}  # the actions that only look
         titles = [command.title for command in c.app.get_system_commands(c.app.screen)]
         assert not any(t.startswith(("Scenario:", "CRS: apply", "Fault tolerance"))
                        for t in titles)

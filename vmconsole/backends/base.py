@@ -87,6 +87,7 @@ class Capabilities:
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
     hardware: bool = False  # backends.hardware.SupportsHardware: vCPUs, memory, disks, links
     serial_console: bool = False  # SupportsSerialConsole (backends/serial.py)
+    backups: bool = False  # backends.backups.SupportsBackups: vzdump, libvirt's backup API
 
 
 # --- operations' parameters ---------------------------------------------------------

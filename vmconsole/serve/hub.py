@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
+from vmconsole.backends.backups import SupportsBackups
 from vmconsole.backends.base import (
     AuthError,
     BackendError,
@@ -57,6 +58,7 @@ PROTOCOLS: dict[str, type] = {
     "template_to_vm": SupportsTemplateToVM,
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
     "guest_addresses": SupportsGuestAddresses,
+    "backups": SupportsBackups,
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -64,10 +66,12 @@ PROTOCOLS: dict[str, type] = {
 READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapshots",
                   "migration_targets", "ha_groups", "probe", "scenarios",
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
-                  "crs_plan", "fault_tolerance", "guest_addresses"})
+                  "crs_plan", "fault_tolerance", "guest_addresses", "backup_options",
+                  "backups"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
-                     "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})
+                     "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm",
+                     "backup", "backup_restore", "backup_delete"})
 ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
                    "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
                    "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",

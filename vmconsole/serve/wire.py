@@ -62,6 +62,10 @@ _CALL_CLASSES = {
     ("vmconsole.backends.base", "HASettings"),
     ("vmconsole.backends.base", "MigrationMode"),
     ("vmconsole.backends.base", "FaultKind"),
+    ("vmconsole.backends.backups", "BackupSpec"),
+    ("vmconsole.backends.backups", "BackupMode"),
+    ("vmconsole.backends.backups", "Compression"),
+    ("vmconsole.backends.backups", "RestoreSpec"),
     ("vmconsole.model", "HARequest"),
     ("vmconsole.audit", "AuditRecord"),
     ("copyreg", "__newobj__"),  # how pickle rebuilds a dataclass with slots

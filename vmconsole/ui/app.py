@@ -140,6 +140,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures, RebalanceFea
         """The console's own bindings (those with an id: Textual's unnamed ones, its
         scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
         # dialogs and screens: loaded when used
+        from vmconsole.ui.modals.backups import BackupPanel
         from vmconsole.ui.modals.snapshots import SnapshotPanel
         from vmconsole.ui.screens.serial_console import SerialView
 
@@ -147,7 +148,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures, RebalanceFea
             ("anywhere", type(self)), ("in the tree", ClusterTree),
             ("in the task log", TaskLog), ("in the ping panel", PingPanel),
             ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel),
-            ("in the serial console", SerialView))
+            ("in the backup panel", BackupPanel), ("in the serial console", SerialView))
         out: list[tuple[str, list[Binding]]] = []
         for context, cls in contexts:
             found: list[Binding] = []

@@ -242,6 +242,11 @@ class GuestFlows:
     async def _hardware(self, title: str) -> None:
         await edit_hardware(self, title)
 
+    async def _backups(self, title: str) -> None:
+        from vmconsole.ui.backup_flow import open_backups
+
+        await open_backups(self, self._polled_tasks)
+
     async def _ha_remove(self, title: str) -> None:
         if self.sel.capabilities.ha_restart_priority:
             await self.confirmed_run(
@@ -275,6 +280,7 @@ FLOWS: dict[str, Flow] = {
     "ha": GuestFlows._ha,
     "ha_remove": GuestFlows._ha_remove,
     "hardware": GuestFlows._hardware,
+    "backups": GuestFlows._backups,
     "console": GuestFlows._console,
 }
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping
 
 from vmconsole.backends.addresses import AddressBook
+from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     AddressReading,
     Capabilities,
@@ -20,6 +21,7 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.hardware import GuestHardware
+from vmconsole.backends.libvirt import backups as backup_ops
 from vmconsole.backends.libvirt import clone as clone_ops
 from vmconsole.backends.libvirt import console, hamanager, hardware, marks, migration, power
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
@@ -34,7 +36,7 @@ from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
                             ha=True, history=False, hardware=True,
-                            serial_console=True)
+                            serial_console=True, backups=True)
 
 
 class LibvirtBackend(ClusterCore):
@@ -135,6 +137,22 @@ class LibvirtBackend(ClusterCore):
 
     def convert_to_template(self, guest_id: str) -> Task:
         return marks.convert_to_template(self, guest_id)
+
+    # backups (SupportsBackups)
+    def backup_options(self, guest_id: str) -> BackupOptions:
+        return backup_ops.options(self, guest_id)
+
+    def backups(self, guest_id: str) -> list[Backup]:
+        return backup_ops.listing(self, guest_id)
+
+    def backup(self, guest_id: str, spec: BackupSpec) -> Task:
+        return backup_ops.backup(self, guest_id, spec)
+
+    def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        return backup_ops.restore(self, guest_id, spec)
+
+    def backup_delete(self, guest_id: str, backup_id: str) -> Task:
+        return backup_ops.delete(self, guest_id, backup_id)
 
     # snapshots
     def snapshots(self, guest_id: str) -> list[Snapshot]:

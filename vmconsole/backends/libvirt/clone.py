@@ -75,7 +75,7 @@ def _volume_xml(name: str, capacity: int, fmt: str, backing: Disk | None) -> str
     return ET.tostring(root, encoding="unicode")
 
 
-def _check_name(core: ClusterCore, target: Host, name: str) -> None:
+def check_name(core: ClusterCore, target: Host, name: str) -> None:
     if not NAME.match(name):
         raise InvalidInput("a guest name is 1-64 letters, digits, '.', '_', '+' or '-', "
                            "starting with a letter or digit", {"name": "invalid name"})
@@ -93,7 +93,7 @@ def clone(core: ClusterCore, guest_id: str, spec: CloneSpec) -> Task:
     host, dom = core.locate(guest_id)
     target = core.host_named(spec.node, host.containers)  # a container goes to the node's lxc
     target.connection()  # Unreachable now, not in the task, when the node is lost
-    _check_name(core, target, spec.name)
+    check_name(core, target, spec.name)
     source = dom.name()
     xml = _source_xml(host, dom, spec.snapshot)
     desc = parse_domain(xml)

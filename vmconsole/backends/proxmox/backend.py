@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmconsole.backends.addresses import AddressBook
+from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     AddressReading,
     AuthError,
@@ -32,7 +33,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.journal import EventJournal, TrackedTasks
-from vmconsole.backends.proxmox import ha, hardware, placement
+from vmconsole.backends.proxmox import backups, ha, hardware, placement
 from vmconsole.backends.proxmox.addresses import read_addresses
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
                             ha=True, history=True, hardware=True,
-                            serial_console=True)
+                            serial_console=True, backups=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +309,23 @@ class ProxmoxBackend(TrackedTasks):
         # purge: PVE also takes the resource out of every group and rule naming it.
         self.conn.call("DELETE", f"/cluster/ha/resources/{ref.sid}", purge=True)
         return self._done("ha_remove", ref, [f"removed HA resource {ref.sid}"])
+
+    # --- backups (SupportsBackups) --------------------------------------------------
+
+    def backup_options(self, guest_id: str) -> BackupOptions:
+        return backups.options(self, self._locate(guest_id))
+
+    def backups(self, guest_id: str) -> list[Backup]:
+        return backups.listing(self, self._locate(guest_id))
+
+    def backup(self, guest_id: str, spec: BackupSpec) -> Task:
+        return backups.backup(self, self._locate(guest_id), spec)
+
+    def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        return backups.restore(self, self._locate(guest_id), spec)
+
+    def backup_delete(self, guest_id: str, backup_id: str) -> Task:
+        return backups.delete(self, self._locate(guest_id), backup_id)
 
     # --- hardware (SupportsHardware) ---------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
@@ -31,6 +32,7 @@ from vmconsole.backends.base import (
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.sim import (
+    backups,
     balance,
     clones,
     faults,
@@ -62,7 +64,7 @@ MAX_GUESTS = 100_000
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
     linked_clone=True, live_migration=True, ha=True, history=False, faults=True,
-    time_control=True, hardware=True,
+    time_control=True, hardware=True, backups=True,
 )
 
 
@@ -299,6 +301,27 @@ class SimBackend:
 
     def snapshot_delete(self, guest_id: str, name: str) -> Task:
         return self._act(guest_id, snapshots.delete, name)
+
+    # --- backups (SupportsBackups) ------------------------------------------------
+
+    def backup_options(self, guest_id: str) -> BackupOptions:
+        with self._lock:
+            self.sim.advance()
+            return backups.options(self.sim, self.sim.guest(guest_id))
+
+    def backups(self, guest_id: str) -> list[Backup]:
+        with self._lock:
+            self.sim.advance()
+            return backups.listing(self.sim, self.sim.guest(guest_id))
+
+    def backup(self, guest_id: str, spec: BackupSpec) -> Task:
+        return self._act(guest_id, backups.backup, spec)
+
+    def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        return self._act(guest_id, backups.restore, spec)
+
+    def backup_delete(self, guest_id: str, backup_id: str) -> Task:
+        return self._act(guest_id, backups.delete, backup_id)
 
     def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
         with self._lock:

@@ -22,6 +22,7 @@ from vmconsole.backends.sim.state import (
     FTPair,
     HAGroup,
     Instance,
+    SimBackup,
     SimGuest,
     SimNode,
     SimStorage,
@@ -66,6 +67,7 @@ class Sim:
         self.nodes: dict[str, SimNode] = {}
         self.guests: dict[str, SimGuest] = {}
         self.storages: list[SimStorage] = []
+        self.backups: dict[str, SimBackup] = {}  # by volid
         self.groups: dict[str, HAGroup] = {}
         self.qdevice = False
         self.votequorum = Votequorum()
@@ -167,6 +169,9 @@ class Sim:
                 size = disk.size if disk.storage in thick else int(
                     disk.size * guest.disk_used_fraction)
                 used[key] = used.get(key, 0) + size
+        for backup in self.backups.values():
+            key = (backup.storage, backup.node)
+            used[key] = used.get(key, 0) + backup.size
         return used
 
     def instance(self, guest_id: str) -> tuple[SimNode, Instance] | None:

@@ -23,6 +23,7 @@ from vmconsole.model import GuestKind, HARequest, HAState
 PROXMOX_OUI = "BC:24:11"  # the MAC prefix Proxmox VE gives new NICs
 SHARED = "san"  # the iSCSI LUN every node sees
 LOCAL = "local-lvm"  # each node's own thin pool
+BACKUP = "local"  # each node's own directory, where vzdump writes by default
 
 
 def new_mac(rng: random.Random) -> str:
@@ -52,6 +53,10 @@ def _storages(sim: Sim, shared_size: int, local_size: int) -> None:
         sim.storages.append(SimStorage(LOCAL, "lvmthin", False, local_size, node=node,
                                        snapshots=True, linked_clones=True,
                                        write_speed=400 * MiB))
+        # Every Proxmox node's `local` directory: ISO images, templates and backups.
+        sim.storages.append(SimStorage(BACKUP, "dir", False, local_size, node=node,
+                                       snapshots=False, write_speed=250 * MiB,
+                                       content=("iso", "vztmpl", "backup")))
 
 
 def _guest(sim: Sim, rng: random.Random, vmid: int, name: str, kind: GuestKind, node: str,

@@ -99,6 +99,28 @@ class SimGuest:
 
 
 @dataclass(slots=True)
+class SimBackup:
+    """One archive on a storage, with the guest's config as it was backed up."""
+
+    volid: str
+    guest_id: str
+    storage: str
+    node: str | None  # local storage: its node
+    created: float
+    size: int
+    mode: str  # vzdump's mode and compression words
+    compression: str
+    kind: GuestKind
+    name: str
+    maxcpu: int
+    maxmem: int
+    disks: tuple[tuple[str, str, int], ...]  # (key, storage, size bytes)
+    disk_used_fraction: float
+    tags: tuple[str, ...]
+    description: str
+
+
+@dataclass(slots=True)
 class Instance:
     """A running QEMU process or container on a node."""
 

@@ -22,6 +22,10 @@ _UPID_TYPES: dict[str, tuple[str, str]] = {
     # `ha-manager migrate|relocate`, and `qm migrate` of an HA-managed guest.
     "hamigrate": ("hamigrate", "hamigrate"), "harelocate": ("harelocate", "harelocate"),
     "resize": ("qmresize", "vzresize"),
+    # vzdump (PVE/API2/VZDump.pm), qmrestore/pct restore, and a backup volume's removal
+    # (PVE/API2/Storage/Content.pm's "imgdel").
+    "backup": ("vzdump", "vzdump"), "restore": ("qmrestore", "vzrestore"),
+    "delbackup": ("imgdel", "imgdel"),
 }
 # A start, shutdown or stop of an HA-managed guest is a request to the HA
 # manager, logged by both APIs under the HA's own type (a shutdown is an "hastop").
