@@ -19,7 +19,7 @@ from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.session import Session
 from vmconsole.text import visible, visible_lines
-from vmconsole.ui.extra_operations import ExtraOperations
+from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.screens.audit import AuditScreen
@@ -41,7 +41,7 @@ PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
 
 log = logging.getLogger(__name__)
 
-class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
+class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 

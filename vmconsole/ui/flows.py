@@ -9,7 +9,7 @@ screen, and together they cost the console's start tens of milliseconds (issue 1
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
@@ -202,6 +202,9 @@ class GuestFlows:
                                     lambda b: b.migration_targets(self.gid))
         if targets is None:
             return
+        away = self.app.maintenance_nodes(self.sel.cluster)
+        targets = [replace(t, allowed=False, reason="in maintenance")
+                   if t.node in away and t.allowed else t for t in targets]
 
         async def submit(req: MigrateRequest) -> Outcome:
             return await self.run(
