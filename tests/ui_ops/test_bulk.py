@@ -12,7 +12,7 @@ from tests.ui_ops.helpers import act, poll, select, settle, shown_text, task_row
 from vmconsole.config import Config, SimCluster
 from vmconsole.session import Role, Session
 from vmconsole.ui.modals.bulk import BulkConfirmScreen
-from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 
 def marked_console(audit, **config) -> FrozenConsole:
@@ -20,12 +20,13 @@ def marked_console(audit, **config) -> FrozenConsole:
                          session=Session("alice", Role.OPERATOR, "local"))
 
 
-async def run_until(pilot, c: FrozenConsole, done, seconds: float = 60.0) -> None:
-    """Move the simulated clock a second at a time, polling, until `done()`."""
+async def run_until(pilot, c: FrozenConsole, done, step: float = 1.0,
+                    seconds: float = 60.0) -> None:
+    """Move the simulated clock `step` seconds at a time, polling, until `done()`."""
     deadline = time.monotonic() + seconds
     while not done():
         assert time.monotonic() < deadline, "the bulk action never ended"
-        await poll(pilot, c, advance=1.0)
+        await poll(pilot, c, advance=step)
         await pilot.pause(0.05)
 
 
@@ -95,3 +96,40 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
         assert sorted(r.target for r in records if r.result == "started") == sorted(
             ["qemu/102", "qemu/103", "qemu/105", "lxc/107"])
         assert any(r.target == "qemu/104" and r.result.startswith("error") for r in records)
+
+
+async def test_maintenance_shows_the_plan_then_empties_the_node_which_takes_no_new_guests(
+        audit) -> None:
+    c = FrozenConsole(SimCluster(guests=12), audit=audit,
+                      session=Session("alice", Role.ADMIN, "local"))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await poll(pilot, c)
+        tree = c.app.query_one(ClusterTree)
+        assert tree.select_ref(TreeRef("lab", "node/pve1"))
+        await pilot.pause()
+        await pilot.press("M")
+        await settle(pilot)
+        assert isinstance(c.app.screen, BulkConfirmScreen)
+        text = shown_text(c.app)
+        for name in ("vm-103", "vm-106", "ct-109"):
+            assert f"{name} (" in text
+        assert "live migration to pve" in text and "restart migration to pve" in text
+        assert "most free memory of pve2, pve3" in text
+        assert "skipped vm-template-100 (qemu/100): a template: it runs nowhere" in text
+        await pilot.press("y")
+        await run_until(pilot, c, lambda: not any(
+            g.node == "pve1" and g.running for g in c.loop.poller.inventory.guests), step=5.0)
+        await run_until(pilot, c, lambda: "ha:" in tree_label(c.app, "pve1")
+                        and "maintenance" in tree_label(c.app, "pve1"), step=5.0)
+        await select(pilot, c, "vm-104")  # on pve2: pve1 is no target for it now
+        await pilot.press("m")
+        await settle(pilot)
+        assert "pve1" in shown_text(c.app) and "in maintenance" in shown_text(c.app)
+        await act(pilot, "escape")
+        assert tree.select_ref(TreeRef("lab", "node/pve1"))
+        await pilot.pause()
+        await act(pilot, "M")  # off again, without a question
+        await run_until(pilot, c, lambda: "maintenance" not in tree_label(c.app, "pve1"),
+                        step=5.0)
+        ops = [(r.operation, r.result) for r in audit.read() if r.target == "node/pve1"]
+        assert ops == [("maintenance_enable", "done"), ("maintenance_disable", "done")]

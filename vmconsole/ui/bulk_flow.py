@@ -31,6 +31,7 @@ from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, run_bulk
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
 from vmconsole.operations import OpRequest
 from vmconsole.placement import Placement, drain, free_memory, spread
+from vmconsole.session import Role
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
@@ -244,8 +245,9 @@ class BulkFlows:
         entering = node not in self.app.maintenance_nodes(cluster)
         verb = "enable" if entering else "disable"
         title = f"Maintenance {'on' if entering else 'off'}: {visible(node)}"
+        # The simulator's HA maintenance changes the model a served class shares.
         request = OpRequest(cluster, f"node/{node}", f"maintenance_{verb}", title,
-                            {"node": node})
+                            {"node": node}, Role.ADMIN if managed else Role.OPERATOR)
         if not self.app.runner.permitted(request):
             return
         record = self.app.maintenance_record
