@@ -15,6 +15,7 @@ from textual.widgets import Input, OptionList
 from tests.frozen import FrozenConsole
 from vmconsole.backends.base import TaskStatus
 from vmconsole.session import Role, Session
+from vmconsole.ui.modals.bulk import BulkConfirmScreen
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -300,6 +301,32 @@ def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
     return check
 
 
+async def mark(w: Walk, key: str) -> None:
+    """Space marks the guest under the cursor (and goes down); again unmarks it."""
+    tree = await w.tree_on(WEB1)
+    await w.press(key)
+    assert tree.marks.of("lab") == [WEB1] and w.cursor() != WEB1
+    await w.tree_on(WEB1)
+    await w.press(key)
+    assert not tree.marks.marked
+
+
+async def mark_shown(w: Walk, key: str) -> None:
+    """* marks every guest shown; again clears the marks."""
+    tree = await w.tree_on(WEB1)
+    await w.press(key)
+    assert len(tree.marks) == len(w.c.backend.inventory().guests)
+    await w.press(key)
+    assert not tree.marks.marked
+
+
+async def maintenance(w: Walk, key: str) -> None:
+    """M on a node shows the plan that empties it (answered No here)."""
+    await w.tree_on("node/pve3")
+    await w.press(key)
+    await w.until(lambda: w.on_top(BulkConfirmScreen), "the maintenance plan")
+
+
 CHECKS: dict[str, Check] = {
     "app.filter": filter_box,
     "app.clear_filter": clear_filter,
@@ -344,6 +371,9 @@ CHECKS: dict[str, Check] = {
     "snapshots.rollback": in_snapshots(ConfirmScreen),
     "snapshots.delete": in_snapshots(ConfirmScreen),
     "snapshots.clone": in_snapshots(CloneForm),
+    "tree.mark": mark,
+    "tree.mark_shown": mark_shown,
+    "node.maintenance": maintenance,
     "app.quit": quits,  # last: the console is gone after it
 }
 
