@@ -22,7 +22,8 @@ from vmconsole.backends.base import BackendError, Task, TaskStatus
 from vmconsole.operations import Change, Operations, OpRequest
 
 DEFAULT_CAP = 4  # Proxmox's default max-workers for its bulk actions
-# How often an item's task is read while it runs, and how long it is waited for before
+# How often an item's task is read while it runs (at first 8 times as often, then
+# doubling up to this), and how long it is waited for before
 # the item counts as "not waited for" (the task itself goes on; the log shows its end).
 TASK_POLL_S = 0.5
 TASK_WAIT_S = 3600.0
@@ -170,10 +171,12 @@ def _wait(operations: Operations, item: BulkItem, task: Task, poll_s: float,
           wait_s: float) -> tuple[Task, str]:
     """Read the item's task until it ends: (its last state, why it failed or "")."""
     deadline = time.monotonic() + wait_s
+    delay = poll_s / 8  # a start often ends within a fraction of a second: look soon
     while not task.status.done:
         if time.monotonic() >= deadline:
             return task, f"still running after {wait_s:.0f} s: not waited for"
-        time.sleep(poll_s)
+        time.sleep(delay)
+        delay = min(poll_s, delay * 2)
         try:
             task = operations.backend(item.request.cluster).task(task.id)
         except BackendError as exc:  # the task vanished, or the backend is unreachable

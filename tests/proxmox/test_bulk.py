@@ -54,10 +54,10 @@ async def test_one_failing_start_task_is_listed_and_the_others_start(fakepve, co
         assert "lab103 (qemu/103): start" in text
         assert "skipped web (qemu/100): web is running already" in text
         await pilot.press("y")
-        await wait_until(pilot, lambda: any("failures" in str(n.title)
+        await wait_until(pilot, lambda: any(str(n.title).endswith("1 failed")
                                             for n in pilot.app._notifications), 30,
                          "the summary")
-        note = next(n for n in pilot.app._notifications if "failures" in str(n.title))
+        note = next(n for n in pilot.app._notifications if str(n.title).endswith("1 failed"))
         assert "lab103: QEMU exited with code 1" in str(note.message)
         assert [fakepve.guest(v)["status"] for v in (101, 102, 103, 104)] == [
             "running", "running", "stopped", "running"]

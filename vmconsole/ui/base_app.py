@@ -92,6 +92,9 @@ class ConsoleBase(App[int]):
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started (the operations feature shows it in the task log)."""
 
+    def show_tasks(self, cluster: str, tasks: list[Task]) -> None:
+        """Show tasks just started or changed (the operations feature: the task log)."""
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Textual's notify, for text that is data: the message and title are never read
