@@ -84,3 +84,24 @@ async def test_maintenance_migrates_by_the_plan_and_the_node_takes_no_new_guests
                          "the label")
         await press_on(pilot, TreeRef("lab", "qemu/101"), "m")
         assert "pve1" in shown_text(pilot.app) and "in maintenance" in shown_text(pilot.app)
+
+
+async def test_bulk_delete_destroys_the_stopped_guests_and_skips_the_running_one(
+        fakepve, connect):
+    async with live_console(connect()) as pilot:
+        tree = pilot.app.query_one(ClusterTree)
+        await wait_until(pilot, lambda: "lab" in pilot.app.latest, 10, "a poll")
+        tree.marks.marked |= {("lab", "qemu/101"), ("lab", "lxc/201"), ("lab", "qemu/100")}
+        pilot.app.action_guest("delete")  # what the palette's "Delete" entry calls
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen), 10,
+                         "the question")
+        text = shown_text(pilot.app)
+        assert "db (qemu/101): delete it and every disk it owns" in text
+        assert "dns (lxc/201): delete it and every disk it owns" in text
+        assert "skipped web (qemu/100): web is running: stop it first" in text
+        assert "This cannot be undone" in text
+        await pilot.press("y")
+        await wait_until(pilot, lambda: fakepve.guest(101) is None
+                         and fakepve.guest(201) is None, 30, "both destroyed")
+        assert fakepve.guest(100)["status"] == "running"
+        assert len(fakepve.requests("DELETE", "/qemu/101")) == 1

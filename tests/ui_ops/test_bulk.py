@@ -133,3 +133,17 @@ async def test_maintenance_shows_the_plan_then_empties_the_node_which_takes_no_n
                         step=5.0)
         ops = [(r.operation, r.result) for r in audit.read() if r.target == "node/pve1"]
         assert ops == [("maintenance_enable", "done"), ("maintenance_disable", "done")]
+
+
+async def test_delete_asks_first_then_the_guest_and_its_disks_are_gone(audit) -> None:
+    c = FrozenConsole(SimCluster(), audit=audit, session=Session("alice", Role.OPERATOR))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await poll(pilot, c)
+        await select(pilot, c, "test1")
+        c.app.action_guest("delete")  # the palette's entry
+        await settle(pilot)
+        assert "Delete test1" in shown_text(c.app) and "cannot be undone" in shown_text(c.app)
+        await act(pilot, "y")
+        await run_until(pilot, c, lambda: c.loop.poller.inventory.guest("qemu/103") is None)
+        assert [(r.operation, r.result) for r in audit.read() if r.target == "qemu/103"] == [
+            ("destroy", "started")]

@@ -85,6 +85,7 @@ class Capabilities:
     time_control: bool = False  # the SupportsTimeControl protocol (the simulator only)
     hardware: bool = False  # backends.hardware.SupportsHardware: vCPUs, memory, disks, links
     serial_console: bool = False  # SupportsSerialConsole (backends/serial.py)
+    destroy: bool = False  # backends.removal.SupportsDestroy: delete a guest and its disks
 
 
 # --- operations' parameters ---------------------------------------------------------

@@ -34,6 +34,7 @@ from vmconsole.backends.base import (
     SupportsTemplateToVM,
     SupportsTimeControl,
 )
+from vmconsole.backends.removal import SupportsDestroy
 from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
@@ -57,6 +58,7 @@ PROTOCOLS: dict[str, type] = {
     "template_to_vm": SupportsTemplateToVM,
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
     "guest_addresses": SupportsGuestAddresses,
+    "destroy": SupportsDestroy,
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -67,7 +69,8 @@ READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapsho
                   "crs_plan", "fault_tolerance", "guest_addresses"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
-                     "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})
+                     "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm",
+                     "destroy"})
 ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
                    "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
                    "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",

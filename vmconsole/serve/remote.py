@@ -129,6 +129,7 @@ _PROTOCOL_CALLS = {
     "template_to_vm": ("convert_to_vm",),
     "serial_console": (),  # opened here, not called (_open_console_here)
     "guest_addresses": ("guest_addresses",),
+    "destroy": ("destroy",),
 }
 
 

@@ -36,11 +36,12 @@ from vmconsole.session import Role
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.flows import DELETE_WARNING, destroy
 from vmconsole.ui.modals.bulk import SPREAD, BulkConfirmScreen, BulkTargetScreen
 
 # The guest actions that apply to marks: action name -> the audit's word of each item.
 BULK = {"start": "start", "shutdown": "shutdown", "stop": "stop", "snapshots": "snapshot",
-        "migrate": "migrate", "ha": "ha", "ha_remove": "ha-remove"}
+        "migrate": "migrate", "ha": "ha", "ha_remove": "ha-remove", "delete": "destroy"}
 FLUSH_S = 0.25  # how often a running bulk action's changes are shown
 SHUTDOWN_TIMEOUT_S = 60.0  # as the single shutdown form proposes
 _serial = itertools.count(1)
@@ -144,6 +145,8 @@ class BulkFlows:
             request = OpRequest(cluster, gid, operation, request.description,
                                 {"request": "started"})
             call, what = (lambda b: b.ha_set(gid, HASettings())), "add to HA, requested started"
+        elif name == "delete":
+            call, what = (lambda b: destroy(b, gid)), "delete it and every disk it owns"
         else:  # ha_remove
             call, what = (lambda b: b.ha_remove(gid)), "remove from HA"
         return BulkItem(request, call, guest.name, what)
@@ -184,7 +187,8 @@ class BulkFlows:
             cluster, "the bulk plan",
             lambda b: self.plan(name, cluster, guests, inventory, b, target))
         if plan is not None:
-            await self.confirm_and_run(plan, f"{action.title} these guests?")
+            await self.confirm_and_run(plan, f"{action.title} these guests?" + (
+                f" {DELETE_WARNING}" if name == "delete" else ""))
 
     async def confirm_and_run(self, plan: BulkPlan, question: str,
                               before: Callable[[], Awaitable[bool]] | None = None) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
+from vmconsole.backends.base import Backend, CloneSpec, HASettings, NotSupported, Task
+from vmconsole.backends.removal import SupportsDestroy
 from vmconsole.model import Snapshot
 from vmconsole.operations import OpRequest, Outcome
 from vmconsole.text import visible
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
     from vmconsole.ui.modals.snapshot_create import SnapshotRequest
 
 T = TypeVar("T")
+DELETE_WARNING = ("This cannot be undone: the guest's configuration and every disk it "
+                  "owns are removed.")
+
+
+def destroy(backend: Backend, guest_id: str) -> Task:
+    """Delete a guest on a backend that can (the action is offered only there)."""
+    if not isinstance(backend, SupportsDestroy):
+        raise NotSupported("this backend cannot delete a guest")
+    return backend.destroy(guest_id)
 
 
 class GuestFlows:
@@ -257,6 +267,11 @@ class GuestFlows:
             "The HA manager stops watching it: it is no longer restarted or recovered if "
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
 
+    async def _delete(self, title: str) -> None:
+        await self.confirmed_run(
+            "destroy", title, f"Delete {guest_title(self.sel.guest)} and all its disks?",
+            DELETE_WARNING, "Delete", lambda b: destroy(b, self.gid))
+
     async def _console(self, title: str) -> None:
         from vmconsole.ui.screens.serial_console import open_serial_console  # pyte: ~35 ms
 
@@ -279,6 +294,7 @@ FLOWS: dict[str, Flow] = {
     "ha_remove": GuestFlows._ha_remove,
     "hardware": GuestFlows._hardware,
     "console": GuestFlows._console,
+    "delete": GuestFlows._delete,
 }
 
 

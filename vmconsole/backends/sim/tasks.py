@@ -21,7 +21,7 @@ _UPID_TYPES: dict[str, tuple[str, str]] = {
     "delsnapshot": ("qmdelsnapshot", "vzdelsnapshot"), "migrate": ("qmigrate", "vzmigrate"),
     # `ha-manager migrate|relocate`, and `qm migrate` of an HA-managed guest.
     "hamigrate": ("hamigrate", "hamigrate"), "harelocate": ("harelocate", "harelocate"),
-    "resize": ("qmresize", "vzresize"),
+    "resize": ("qmresize", "vzresize"), "destroy": ("qmdestroy", "vzdestroy"),
 }
 # A start, shutdown or stop of an HA-managed guest is a request to the HA
 # manager, logged by both APIs under the HA's own type (a shutdown is an "hastop").
