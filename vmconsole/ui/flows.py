@@ -142,7 +142,8 @@ class GuestFlows:
         if snapshots and self.sel.capabilities.snapshots:
             found = await self.query("snapshots", lambda b: b.snapshots(self.gid)) or []
         return CloneSource(self.sel.guest, self.sel.inventory, self.sel.capabilities,
-                           next_vmid, tuple(found))
+                           next_vmid, tuple(found),
+                           self.app.maintenance_nodes(self.sel.cluster))
 
     def _clone_submit(self, title: str) -> Callable[[CloneSpec], Awaitable[Outcome]]:
         async def submit(spec: CloneSpec) -> Outcome:
