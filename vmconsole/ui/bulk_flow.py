@@ -161,8 +161,8 @@ class BulkFlows:
         (cluster, ids), = marked.items()
         action = BY_NAME[name]
         if name not in BULK:
-            self.app.notify(f"{action.title} works on one guest: press Space on a marked "
-                            "guest to unmark it, or * to clear the marks",
+            self.app.notify(f"{action.title} works on one guest: clear the marks first "
+                            "(* marks every guest shown, then clears them all)",
                             severity="warning", timeout=8)
             return
         title = f"{action.title}: {len(ids)} marked guests"
@@ -278,6 +278,12 @@ class BulkFlows:
         if not self.app.runner.permitted(request):
             return
         record = self.app.maintenance_record
+        if not entering and not managed and node not in record.nodes(cluster):
+            # Its HA manager holds it (Proxmox, by `ha-manager crm-command`): not ours.
+            self.app.notify(f"{visible(node)} is in HA maintenance: end it on a cluster node "
+                            f"with `ha-manager crm-command node-maintenance disable {node}`",
+                            title=title, severity="warning", timeout=10)
+            return
 
         def switch(b: Backend) -> str:
             if isinstance(b, SupportsNodeAdmin):
