@@ -154,9 +154,11 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures):
                 found += [b for b in bindings if b.id and b.description and b not in found]
             if cls is type(self):  # the app's keys, by what they act on
                 for prefix, where in (("guest.", "on the guest selected in the tree"),
+                                      ("node.", "on the node selected in the tree"),
                                       ("teach.", "in the demo (teaching mode)")):
                     out.append((where, [b for b in found if (b.id or "").startswith(prefix)]))
-                found = [b for b in found if not (b.id or "").startswith(("guest.", "teach."))]
+                found = [b for b in found
+                         if not (b.id or "").startswith(("guest.", "node.", "teach."))]
             out.append((context, found))
         return out
 
