@@ -19,6 +19,7 @@ import itertools
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from vmconsole.backends.base import (
     Backend,
@@ -108,6 +109,9 @@ class BulkFlows:
             away = self.app.maintenance_nodes(cluster)
             placed = spread(movers, lambda g: self._targets(backend, g, target),
                             free_memory(inventory), away)
+            if target is not None:
+                placed = Placement(tuple(replace(m, why="the node chosen")
+                                         for m in placed.moves), placed.stays)
             moved = placement_plan(cluster, "", placed)
             items += moved.items
             skipped += moved.skipped
