@@ -177,7 +177,8 @@ class BulkFlows:
             return
         inventory = result.inventory
         by_id = inventory.guests_by_id()
-        guests = [g for i in ids if (g := by_id.get(i)) is not None]
+        guests = sorted((g for i in ids if (g := by_id.get(i)) is not None),
+                        key=lambda g: (g.vmid or 0, g.name))  # the tree's order
         target: str | None = None
         if name == "migrate":
             away = self.app.maintenance_nodes(cluster)
