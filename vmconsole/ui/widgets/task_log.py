@@ -98,14 +98,9 @@ class TaskLog(DataTable[str | Text]):
         """Show the latest state of a cluster's tasks; `now` is the backend's clock
         (epoch seconds). Beyond the newest `MAX_ROWS` tasks by start, the oldest leave."""
         self._now[cluster] = now
-        pairs = [(task_key(cluster, task), task) for task in tasks]
-        added = any(key not in self._tasks for key, _ in pairs)
-        # A finished task that did not change keeps its row as it is: a poll brings every
-        # task of the cluster, and after a bulk action of 200 guests, working out 200
-        # unchanged rows' cells took most of each poll's time on the event loop.
-        keys = [key for key, task in pairs
-                if not task.status.done or self._tasks.get(key) != (cluster, task)]
-        for key, task in pairs:
+        keys = [task_key(cluster, task) for task in tasks]
+        added = any(key not in self._tasks for key in keys)
+        for key, task in zip(keys, tasks, strict=True):
             self._tasks[key] = (cluster, task)
         with self.app.batch_update():
             if not added:
