@@ -130,6 +130,9 @@ class Config:
     # "read-only" (its output, no keys sent).
     serial_console_viewers: str = "refuse"
     read_only_profiles: frozenset[str] = frozenset()  # profiles with read_only = true
+    # Guests a bulk action works on at once (docs/operations.md, "Bulk actions"): each
+    # waits for its task to end before the next guest's starts.
+    bulk_concurrency: int = 4
 
     def clusters(self, profile: str | None) -> tuple[ClusterConfig, ...]:
         """The clusters of a profile; no profile at all means the demo cluster."""
@@ -455,10 +458,13 @@ def _valid_keys(value: str) -> bool:
 def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "") -> Config:
     r = _Reader(path, text)
     r.unknown(data, {"theme", "default_profile", "keys", "profiles", "ascii",
-                     "serial_console_viewers"}, "")
+                     "serial_console_viewers", "bulk_concurrency"}, "")
     viewers = r.get(data, "serial_console_viewers", "", str, "refuse")
     if viewers not in SERIAL_CONSOLE_VIEWERS:
         raise r.fail("serial_console_viewers", "expected \"refuse\" or \"read-only\"")
+    bulk = r.get(data, "bulk_concurrency", "", int, 4)
+    if not 1 <= bulk <= 64:  # 64: Proxmox's own limit for max-workers
+        raise r.fail("bulk_concurrency", f"expected 1 to 64 guests at once, got {bulk}")
     keys = r.get(data, "keys", "", dict, {})
     for binding_id, key in keys.items():
         if not isinstance(key, str) or not _valid_keys(key):
@@ -503,4 +509,5 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
         ascii=r.get(data, "ascii", "", bool),
         serial_console_viewers=viewers,
         read_only_profiles=frozenset(read_only),
+        bulk_concurrency=bulk,
     )

@@ -18,6 +18,7 @@ from vmconsole.backends.backups import BackupSpec
 from vmconsole.backends.base import TaskStatus
 from vmconsole.ui.modals.backup_forms import BackupForm, RestoreForm
 from vmconsole.ui.modals.backups import BackupPanel
+from vmconsole.ui.modals.bulk import BulkConfirmScreen
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
@@ -326,6 +327,32 @@ def in_backups(kind: type[Screen] | None) -> Check:
     return check
 
 
+async def mark(w: Walk, key: str) -> None:
+    """Space marks the guest under the cursor (and goes down); again unmarks it."""
+    tree = await w.tree_on(WEB1)
+    await w.press(key)
+    assert tree.marks.of("lab") == [WEB1] and w.cursor() != WEB1
+    await w.tree_on(WEB1)
+    await w.press(key)
+    assert not tree.marks.marked
+
+
+async def mark_shown(w: Walk, key: str) -> None:
+    """* marks every guest shown; again clears the marks."""
+    tree = await w.tree_on(WEB1)
+    await w.press(key)
+    assert len(tree.marks) == len(w.c.backend.inventory().guests)
+    await w.press(key)
+    assert not tree.marks.marked
+
+
+async def maintenance(w: Walk, key: str) -> None:
+    """M on a node shows the plan that empties it (answered No here)."""
+    await w.tree_on("node/pve3")
+    await w.press(key)
+    await w.until(lambda: w.on_top(BulkConfirmScreen), "the maintenance plan")
+
+
 CHECKS: dict[str, Check] = {
     "app.filter": filter_box,
     "app.clear_filter": clear_filter,
@@ -376,6 +403,9 @@ CHECKS: dict[str, Check] = {
     "backups.take": in_backups(BackupForm),
     "backups.restore": in_backups(RestoreForm),
     "backups.delete": in_backups(ConfirmScreen),
+    "tree.mark": mark,
+    "tree.mark_shown": mark_shown,
+    "node.maintenance": maintenance,
     "app.quit": quits,  # last: the console is gone after it
 }
 

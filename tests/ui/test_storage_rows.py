@@ -23,10 +23,11 @@ async def test_storage_rows_sit_under_their_node_and_the_cluster(console_factory
             "node/pve1", "node/pve2", "storage/san"]
         pve1 = branch.children[0]
         kinds = [tn.data.object_id.split("/")[0] for tn in pve1.children]
-        assert kinds[-1] == "storage" and set(kinds[:-1]) <= {"qemu", "lxc"}
+        stored = kinds.index("storage")  # the node's storages (local, local-lvm), after its guests
+        assert set(kinds[:stored]) <= {"qemu", "lxc"} and set(kinds[stored:]) == {"storage"}
         inv = c.loop.poller.inventory
         local = next(s for s in inv.storages if s.id == "storage/pve1/local-lvm")
-        label = str(pve1.children[-1].label)
+        label = str(next(tn for tn in pve1.children if tn.data.object_id == local.id).label)
         assert label.startswith("local-lvm storage ") and " of " in label and "%" in label
         assert str(branch.children[-1].label).startswith("san storage shared ")
 

@@ -64,6 +64,9 @@ def test_profiles_with_two_kinds_and_a_secret_from_env(tmp_path, monkeypatch):
         ("theme = \"a\"\nserial_console_viewers = \"watch\"\n", 2,
          "serial_console_viewers", "\"refuse\" or \"read-only\""),
         ("theme = \n", 1, None, "not valid TOML"),
+        ("theme = \"a\"\nbulk_concurrency = 65\n", 2, "bulk_concurrency",
+         "expected 1 to 64 guests at once, got 65"),
+        ("bulk_concurrency = 0\n", 1, "bulk_concurrency", "expected 1 to 64"),
     ],
 )
 def test_bad_files_name_the_file_line_and_key(tmp_path, text, line, key, words):
@@ -178,6 +181,14 @@ def test_a_viewer_is_refused_the_serial_console_unless_the_config_says_read_only
     assert load_config(path).serial_console_viewers == "refuse"
     path.write_text('serial_console_viewers = "read-only"\n')
     assert load_config(path).serial_console_viewers == "read-only"
+
+
+def test_bulk_actions_run_four_guests_at_once_unless_the_config_says(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('theme = "vmconsole-dark"\n')
+    assert load_config(path).bulk_concurrency == 4
+    path.write_text("bulk_concurrency = 16\n")
+    assert load_config(path).bulk_concurrency == 16
 
 
 def test_a_profile_may_be_read_only(tmp_path):

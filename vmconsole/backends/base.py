@@ -88,6 +88,7 @@ class Capabilities:
     hardware: bool = False  # backends.hardware.SupportsHardware: vCPUs, memory, disks, links
     serial_console: bool = False  # SupportsSerialConsole (backends/serial.py)
     backups: bool = False  # backends.backups.SupportsBackups: vzdump, libvirt's backup API
+    destroy: bool = False  # backends.removal.SupportsDestroy: delete a guest and its disks
 
 
 # --- operations' parameters ---------------------------------------------------------

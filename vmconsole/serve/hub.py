@@ -36,6 +36,7 @@ from vmconsole.backends.base import (
     SupportsTemplateToVM,
     SupportsTimeControl,
 )
+from vmconsole.backends.removal import SupportsDestroy
 from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
@@ -59,6 +60,7 @@ PROTOCOLS: dict[str, type] = {
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
     "guest_addresses": SupportsGuestAddresses,
     "backups": SupportsBackups,
+    "destroy": SupportsDestroy,
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -71,7 +73,8 @@ READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapsho
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm",
-                     "backup", "backup_restore", "backup_delete"})
+                     "backup", "backup_restore", "backup_delete",
+                     "destroy"})
 ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
                    "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
                    "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",

@@ -130,6 +130,7 @@ _PROTOCOL_CALLS = {
     "serial_console": (),  # opened here, not called (_open_console_here)
     "guest_addresses": ("guest_addresses",),
     "backups": ("backup_options", "backups", "backup", "backup_restore", "backup_delete"),
+    "destroy": ("destroy",),
 }
 
 

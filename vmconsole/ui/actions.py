@@ -76,6 +76,16 @@ def _migrate_refusal(sel: Selection) -> str | None:
     return None
 
 
+def _delete_refusal(sel: Selection) -> str | None:
+    """As Proxmox's destroy refuses (backends/removal.py)."""
+    guest = sel.guest
+    if guest.status is not GuestStatus.STOPPED:
+        return f"{visible(guest.name)} is {guest.status}: stop it first"
+    if guest.ha is not None:
+        return f"{visible(guest.name)} is HA-managed: remove it from HA first"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class GuestAction:
     id: str  # "guest.migrate": the binding id users remap in [keys]
@@ -149,6 +159,9 @@ ACTIONS: tuple[GuestAction, ...] = (
     GuestAction("guest.ha_remove", None, "Remove from HA",
                 "Stop managing this guest with the HA manager (asks first)",
                 lambda s: s.capabilities.ha and s.guest.ha is not None, operation="ha-remove"),
+    GuestAction("guest.delete", None, "Delete",
+                "Destroy the guest and every disk it owns (asks first; cannot be undone)",
+                lambda s: s.capabilities.destroy, _delete_refusal, operation="destroy"),
 )
 
 BY_NAME: dict[str, GuestAction] = {a.name: a for a in ACTIONS}

@@ -19,7 +19,7 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible, visible_lines
-from vmconsole.ui.extra_operations import ExtraOperations
+from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
@@ -42,7 +42,7 @@ PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
 
 log = logging.getLogger(__name__)
 
-class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures, RebalanceFeatures):
+class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -156,9 +156,11 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures, RebalanceFea
                 found += [b for b in bindings if b.id and b.description and b not in found]
             if cls is type(self):  # the app's keys, by what they act on
                 for prefix, where in (("guest.", "on the guest selected in the tree"),
+                                      ("node.", "on the node selected in the tree"),
                                       ("teach.", "in the demo (teaching mode)")):
                     out.append((where, [b for b in found if (b.id or "").startswith(prefix)]))
-                found = [b for b in found if not (b.id or "").startswith(("guest.", "teach."))]
+                found = [b for b in found
+                         if not (b.id or "").startswith(("guest.", "node.", "teach."))]
             out.append((context, found))
         return out
 

@@ -19,8 +19,10 @@ from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends.base import Backend, BackendError, Task
 from vmconsole.config import Config
+from vmconsole.maintenance import MaintenanceRecord
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
+from vmconsole.placement import in_maintenance
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
@@ -96,6 +98,9 @@ class ConsoleBase(App[int]):
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started (the operations feature shows it in the task log)."""
 
+    def show_tasks(self, cluster: str, tasks: list[Task]) -> None:
+        """Show tasks just started or changed (the operations feature: the task log)."""
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Textual's notify, for text that is data: the message and title are never read
@@ -134,6 +139,24 @@ class ConsoleBase(App[int]):
         """What the ping monitor measured while a task ran ("downtime 187 ms, 12 probes
         lost"), or None when it did not watch it. The ping feature overrides this."""
         return None
+
+    @cached_property
+    def maintenance_record(self) -> MaintenanceRecord:
+        """The nodes this console's user put into maintenance (`vmconsole.maintenance`)."""
+        return MaintenanceRecord()
+
+    def maintenance_nodes(self, cluster: str) -> frozenset[str]:
+        """The cluster's nodes in maintenance: as its HA manager says (last poll), or as
+        the console's record holds. They take no new guests."""
+        result = self.latest.get(cluster)
+        nodes = result.inventory.nodes if result and result.inventory else ()
+        marked = self.maintenance_record.nodes(cluster)
+        return frozenset(n.name for n in nodes if in_maintenance(n, marked)) | marked
+
+    def show_maintenance(self, cluster: str) -> None:
+        """Relabel the cluster's nodes after the console's record changed."""
+        for tree in self.query(ClusterTree):
+            tree.set_maintenance(cluster, self.maintenance_record.nodes(cluster))
 
     @property
     def selected(self) -> TreeRef | None:

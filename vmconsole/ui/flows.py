@@ -9,10 +9,11 @@ screen, and together they cost the console's start tens of milliseconds (issue 1
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vmconsole.backends.base import Backend, CloneSpec, HASettings, Task
+from vmconsole.backends.base import Backend, CloneSpec, HASettings, NotSupported, Task
+from vmconsole.backends.removal import SupportsDestroy
 from vmconsole.model import Snapshot
 from vmconsole.operations import OpRequest, Outcome
 from vmconsole.text import visible
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
     from vmconsole.ui.modals.snapshot_create import SnapshotRequest
 
 T = TypeVar("T")
+DELETE_WARNING = ("This cannot be undone: the guest's configuration and every disk it "
+                  "owns are removed.")
+
+
+def destroy(backend: Backend, guest_id: str) -> Task:
+    """Delete a guest on a backend that can (the action is offered only there)."""
+    if not isinstance(backend, SupportsDestroy):
+        raise NotSupported("this backend cannot delete a guest")
+    return backend.destroy(guest_id)
 
 
 class GuestFlows:
@@ -132,7 +142,8 @@ class GuestFlows:
         if snapshots and self.sel.capabilities.snapshots:
             found = await self.query("snapshots", lambda b: b.snapshots(self.gid)) or []
         return CloneSource(self.sel.guest, self.sel.inventory, self.sel.capabilities,
-                           next_vmid, tuple(found))
+                           next_vmid, tuple(found),
+                           self.app.maintenance_nodes(self.sel.cluster))
 
     def _clone_submit(self, title: str) -> Callable[[CloneSpec], Awaitable[Outcome]]:
         async def submit(spec: CloneSpec) -> Outcome:
@@ -202,6 +213,9 @@ class GuestFlows:
                                     lambda b: b.migration_targets(self.gid))
         if targets is None:
             return
+        away = self.app.maintenance_nodes(self.sel.cluster)
+        targets = [replace(t, allowed=False, reason="in maintenance")
+                   if t.node in away and t.allowed else t for t in targets]
 
         async def submit(req: MigrateRequest) -> Outcome:
             return await self.run(
@@ -259,6 +273,11 @@ class GuestFlows:
             "The HA manager stops watching it: it is no longer restarted or recovered if "
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
 
+    async def _delete(self, title: str) -> None:
+        await self.confirmed_run(
+            "destroy", title, f"Delete {guest_title(self.sel.guest)} and all its disks?",
+            DELETE_WARNING, "Delete", lambda b: destroy(b, self.gid))
+
     async def _console(self, title: str) -> None:
         from vmconsole.ui.screens.serial_console import open_serial_console  # pyte: ~35 ms
 
@@ -282,6 +301,7 @@ FLOWS: dict[str, Flow] = {
     "hardware": GuestFlows._hardware,
     "backups": GuestFlows._backups,
     "console": GuestFlows._console,
+    "delete": GuestFlows._delete,
 }
 
 

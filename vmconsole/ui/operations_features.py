@@ -53,9 +53,13 @@ class OperationsFeatures(ConsoleBase):
 
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started in the task log, before the next poll brings it."""
+        self.show_tasks(cluster, [task])
+
+    def show_tasks(self, cluster: str, tasks: list[Task]) -> None:
+        """Show tasks just started or changed in the task log, in one update."""
         task_log = self.query_one(TaskLog)
         self.show_panel(task_log, True)
-        task_log.update_tasks(cluster, [task], task.started)
+        task_log.update_tasks(cluster, tasks, max(t.started for t in tasks))
 
     @on(TaskLog.Opened)
     def _open_task(self, message: TaskLog.Opened) -> None:

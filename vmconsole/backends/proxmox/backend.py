@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
                             ha=True, history=True, hardware=True,
-                            serial_console=True, backups=True)
+                            serial_console=True, backups=True, destroy=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +225,12 @@ class ProxmoxBackend(TrackedTasks):
         ref = self._locate(guest_id)
         upid = self.conn.call("POST", f"{ref.path}/template")
         return self._tracker.start(upid, "template", ref.id)
+
+    def destroy(self, guest_id: str) -> Task:
+        """`DELETE /nodes/{node}/qemu|lxc/{vmid}` (backends/removal.py), without purge."""
+        ref = self._locate(guest_id)
+        upid = self.conn.call("DELETE", ref.path)
+        return self._tracker.start(upid, "destroy", ref.id)
 
     # --- snapshots ------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from vmconsole.backends.sim import (
     hardware,
     migration,
     power,
+    removal,
     snapshots,
 )
 from vmconsole.backends.sim.clock import RealClock, SimClock
@@ -64,7 +65,7 @@ MAX_GUESTS = 100_000
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
     linked_clone=True, live_migration=True, ha=True, history=False, faults=True,
-    time_control=True, hardware=True, backups=True,
+    time_control=True, hardware=True, backups=True, destroy=True,
 )
 
 
@@ -267,6 +268,10 @@ class SimBackend:
 
     def convert_to_template(self, guest_id: str) -> Task:
         return self._act(guest_id, clones.convert_to_template)
+
+    def destroy(self, guest_id: str) -> Task:
+        """Delete a stopped guest that is no HA resource, and its disks."""
+        return self._act(guest_id, removal.destroy)
 
     def snapshots(self, guest_id: str) -> list[Snapshot]:
         with self._lock:

@@ -26,6 +26,7 @@ _UPID_TYPES: dict[str, tuple[str, str]] = {
     # (PVE/API2/Storage/Content.pm's "imgdel").
     "backup": ("vzdump", "vzdump"), "restore": ("qmrestore", "vzrestore"),
     "delbackup": ("imgdel", "imgdel"),
+    "destroy": ("qmdestroy", "vzdestroy"),
 }
 # A start, shutdown or stop of an HA-managed guest is a request to the HA
 # manager, logged by both APIs under the HA's own type (a shutdown is an "hastop").

@@ -36,6 +36,7 @@ class CloneSource:
     capabilities: Capabilities
     next_vmid: int | None
     snapshots: tuple[Snapshot, ...] = ()
+    away: frozenset[str] = frozenset()  # nodes in maintenance: no new guests there
 
     def linked_possible(self) -> bool:
         """Linked clones come from templates, on storage that does copy-on-write."""
@@ -65,7 +66,8 @@ class CloneForm(FormScreen):
             yield from self.row("ID", Input(str(src.next_vmid or ""), id="vmid",
                                             compact=True), "vmid")
         # Prompts as Text: a Select reads a str prompt as markup.
-        nodes = [(Text(visible(n.name)), n.name) for n in src.inventory.nodes if n.online]
+        nodes = [(Text(visible(n.name)), n.name) for n in src.inventory.nodes
+                 if n.online and n.name not in src.away]
         online = {name for _, name in nodes}
         yield from self.row("Target node", Select(nodes, value=src.guest.node
                                                   if src.guest.node in online

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -33,6 +34,7 @@ from vmconsole.ui.labels import cluster_label, container_label, guest_label, nod
 from vmconsole.ui.storage_text import storage_label
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import UNICODE, Symbols
+from vmconsole.ui.widgets.tree_marks import TreeMarks
 
 CLUSTER = "cluster"
 # Rows below the screen whose nodes are filled ahead, in screens: a key press or a
@@ -111,7 +113,19 @@ class ClusterTree(Tree[TreeRef]):
                 id="tree.collapse"),
         Binding("g", "scroll_home", "Top", show=False, id="tree.top"),
         Binding("G", "scroll_end", "Bottom", show=False, id="tree.bottom"),
+        # Space on a node or cluster still opens or closes it, as Tree's own Space did.
+        Binding("space", "mark", "Mark or unmark the guest for a bulk action", show=False,
+                id="tree.mark"),
+        Binding("asterisk", "mark_shown", "Mark every guest shown (the filter's), or "
+                "clear the marks", show=False, id="tree.mark_shown"),
     ]
+
+    class MarksChanged(Message):
+        """The marked guests changed: `count` are marked now."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
 
     def __init__(self, symbols: Symbols = UNICODE, **kwargs: object) -> None:
         self._branches: dict[str, _ClusterBranch] = {}  # before Tree's first _build
@@ -121,6 +135,7 @@ class ClusterTree(Tree[TreeRef]):
         self.symbols = symbols
         self.styles_ = LabelStyles.from_variables({})
         self.filter_text = ""
+        self.marks = TreeMarks()
 
     # --- public -------------------------------------------------------------------------
 
@@ -261,7 +276,7 @@ class ClusterTree(Tree[TreeRef]):
             child.remove()
         for guest in guests:
             branch.nodes[guest.id] = tn.add_leaf(
-                guest_label(guest, self.symbols, self.styles_), TreeRef(ref.cluster, guest.id))
+                self._guest_label(ref.cluster, guest), TreeRef(ref.cluster, guest.id))
         for child in storages:
             assert child.data is not None
             branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
@@ -274,6 +289,69 @@ class ClusterTree(Tree[TreeRef]):
         label = node.label
         width = label.cell_len if isinstance(label, Text) else cell_len(label)
         return width + (cell_len(icon) if node.allow_expand else 0)
+
+    # --- marks and maintenance --------------------------------------------------------
+
+    def _guest_label(self, cluster: str, guest: Guest) -> Text:
+        return self.marks.guest(cluster, guest.id,
+                                guest_label(guest, self.symbols, self.styles_),
+                                self.symbols, self.styles_)
+
+    def _node_label(self, cluster: str, node: Node) -> Text:
+        return self.marks.node(cluster, node.name, node_label(node, self.symbols, self.styles_),
+                               node.ha_state == "maintenance", self.styles_)
+
+    def set_maintenance(self, cluster: str, nodes: frozenset[str]) -> None:
+        """The nodes the console holds in maintenance in CLUSTER: relabel what changed."""
+        before = self.marks.maintenance.get(cluster, frozenset())
+        self.marks.maintenance[cluster] = nodes
+        branch = self._branches.get(cluster)
+        if branch is None or branch.inventory is None:
+            return
+        for name in before ^ nodes:
+            node = branch.inventory.node(name)
+            tn = branch.nodes.get(f"node/{name}")
+            if node is not None and tn is not None:
+                tn.set_label(self._node_label(cluster, node))
+
+    def _relabel_marked(self, cluster: str, guest_ids: list[str]) -> None:
+        branch = self._branches.get(cluster)
+        if branch is None or branch.inventory is None:
+            return
+        by_id = branch.inventory.guests_by_id()
+        for guest_id in guest_ids:
+            tn, guest = branch.nodes.get(guest_id), by_id.get(guest_id)
+            if tn is not None and guest is not None:
+                tn.set_label(self._guest_label(cluster, guest))
+
+    def action_mark(self) -> None:
+        """Space: mark or unmark the guest under the cursor; on a node or a cluster,
+        open or close it."""
+        ref = self.selected_ref()
+        if ref is None or not ref.is_guest:
+            self.action_toggle_node()
+            return
+        key = (ref.cluster, ref.object_id)
+        (self.marks.marked.discard if key in self.marks.marked else self.marks.marked.add)(key)
+        self._relabel_marked(ref.cluster, [ref.object_id])
+        self.post_message(self.MarksChanged(len(self.marks)))
+        self.action_cursor_down()  # as in a file manager: Space, Space marks two
+
+    def action_mark_shown(self) -> None:
+        """*: mark every guest the tree shows (those the filter matches, on every node,
+        filled or not); when all of them are marked already, clear every mark."""
+        shown = {(cluster, g.id) for cluster, branch in self._branches.items()
+                 if branch.inventory is not None
+                 for g in branch.inventory.guests if matches(g, self.filter_text)}
+        changed = set(self.marks.marked)
+        if shown and not shown <= self.marks.marked:
+            self.marks.marked |= shown
+        else:
+            self.marks.marked.clear()
+        changed ^= self.marks.marked
+        for cluster in {c for c, _ in changed}:
+            self._relabel_marked(cluster, [g for c, g in changed if c == cluster])
+        self.post_message(self.MarksChanged(len(self.marks)))
 
     # --- keys --------------------------------------------------------------------------
 
@@ -358,7 +436,7 @@ class ClusterTree(Tree[TreeRef]):
     def _add_host_node(self, branch: _ClusterBranch, cluster: str, node: Node) -> TreeNode[TreeRef]:
         """A host's row, in its container (a vSphere cluster, a datacenter) if it has one."""
         around = branch.nodes.get(node.container or "", branch.root)
-        tn = around.add(node_label(node, self.symbols, self.styles_), TreeRef(cluster, node.id))
+        tn = around.add(self._node_label(cluster, node), TreeRef(cluster, node.id))
         branch.nodes[node.id] = tn
         return tn
 
@@ -371,6 +449,9 @@ class ClusterTree(Tree[TreeRef]):
         selected = self.selected_ref()
         for key in diff.removed:
             self._drop(branch, key)
+            if (cluster, key) in self.marks.marked:
+                self.marks.marked.discard((cluster, key))
+                self.post_message(self.MarksChanged(len(self.marks)))
         for key in (*diff.added, *diff.moved):
             obj = objects[key]
             if isinstance(obj, Node):
@@ -390,9 +471,9 @@ class ClusterTree(Tree[TreeRef]):
             if tn is None or current is None or key in diff.moved:
                 continue
             if isinstance(current, Guest):
-                tn.set_label(guest_label(current, self.symbols, self.styles_))
+                tn.set_label(self._guest_label(cluster, current))
             else:
-                tn.set_label(node_label(current, self.symbols, self.styles_))
+                tn.set_label(self._node_label(cluster, current))
         if selected and selected.cluster == cluster and selected.object_id in diff.moved:
             self.select_ref(selected)
 
@@ -453,5 +534,4 @@ class ClusterTree(Tree[TreeRef]):
                 before = child
                 break
         branch.nodes[guest.id] = parent.add_leaf(
-            guest_label(guest, self.symbols, self.styles_), TreeRef(cluster, guest.id),
-            before=before)
+            self._guest_label(cluster, guest), TreeRef(cluster, guest.id), before=before)

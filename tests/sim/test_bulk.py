@@ -1,0 +1,57 @@
+"""`vmconsole.bulk.run_bulk` on the simulator: never more than the cap of tasks at
+once, every guest through `Operations.perform` (one audit record each), and a guest
+refused midway listed while the others finish."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from vmconsole.actor import Actor, Role
+from vmconsole.audit import AuditLog
+from vmconsole.backends.sim.backend import SimBackend
+from vmconsole.backends.sim.clock import RealClock
+from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, run_bulk
+from vmconsole.config import SimCluster
+from vmconsole.operations import Operations, OpRequest
+
+
+def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tmp_path):
+    backend = SimBackend(SimCluster(guests=12), clock=RealClock(time_scale=50.0))
+    guests = [g for g in backend.inventory().guests if not g.template]
+    for guest in guests:
+        backend.stop(guest.id)
+    deadline = time.monotonic() + 30
+    while any(g.running for g in backend.inventory().guests):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    locked = guests[4].id
+    backend.lock_guest(locked, "backup")
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    operations = Operations(Actor("alice", Role.OPERATOR), audit, lambda _c: backend)
+    plan = BulkPlan("lab", "start", "Start 10 guests", tuple(
+        BulkItem(OpRequest("lab", g.id, "start", f"Start {g.name}"),
+                 lambda b, gid=g.id: b.start(gid), g.name, "start") for g in guests))
+    most = 0
+    lock = threading.Lock()
+
+    def progress(report: BulkReport, _task) -> None:
+        nonlocal most
+        with lock:
+            most = max(most, len(report.running))
+
+    report = run_bulk(operations, plan, progress, cap=3, poll_s=0.05)
+    assert most == 3
+    assert [e.item.request.target for e in report.failures] == [locked]
+    assert "locked" in report.failures[0].error
+    # An HA guest's start is a request: the HA manager starts it at its next round.
+    deadline = time.monotonic() + 10
+    while {g.id for g in backend.inventory().guests if g.running} != (
+            {g.id for g in guests} - {locked}):
+        assert time.monotonic() < deadline, "the started guests do not all run"
+        time.sleep(0.05)
+    summary = report.summary("bulk-1", "alice")
+    assert summary.status == "error" and summary.progress == 1.0
+    assert summary.result == {"done": len(guests) - 1, "failed": 1, "skipped": 0}
+    records = [r for r in audit.read() if r.operation == "start"]
+    assert len(records) == len(guests)

@@ -1,0 +1,122 @@
+"""Where guests go when many move at once: a bulk migration's "spread" and the plan
+that empties a node for maintenance.
+
+The rule is one function, `choose_target`: among the nodes the backend allows for the
+guest (`Backend.migration_targets`: online, room, local disks, affinity, as each
+backend checks them) and not in maintenance, the one with the most free memory, where
+free memory is the node's size less what it uses (the poll's figure) less what this
+plan has already sent there. A simple rule of our own, stated in docs/operations.md;
+a scorer of CPU and memory load (Proxmox's CRS) is to replace it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from vmconsole.backends.base import BackendError, MigrationTarget
+from vmconsole.model import Guest, GuestStatus, HARequest, Inventory, Node, NodeHAState
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One guest to one node, and why that node."""
+
+    guest: Guest
+    target: str
+    why: str  # "most free memory of pve2, pve3: 12.0 GiB"
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """A guest that does not move, and why (local disks, no room, HA moves it...)."""
+
+    guest: Guest
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    moves: tuple[Move, ...]
+    stays: tuple[Stay, ...]
+
+
+def in_maintenance(node: Node, marked: Iterable[str] = ()) -> bool:
+    """Is the node in maintenance: its HA manager says so (Proxmox, the simulator), or
+    the console put it there (`marked`: the node names of the console's own record)?"""
+    return node.ha_state == NodeHAState.MAINTENANCE or node.name in set(marked)
+
+
+def free_memory(inventory: Inventory) -> dict[str, int]:
+    """Each online node's free memory in bytes: its size less what the poll saw used."""
+    return {n.name: max(0, n.maxmem - n.metrics.mem) for n in inventory.nodes if n.online}
+
+
+def choose_target(targets: Iterable[MigrationTarget], free: dict[str, int],
+                  excluded: Iterable[str] = ()) -> tuple[str | None, str]:
+    """The rule: of the allowed targets not `excluded` (in maintenance), the one with
+    the most free memory (bytes, from `free`; ties go to the first name). Returns
+    (node, why) or (None, why none: each refused node with the backend's reason)."""
+    out = set(excluded)
+    allowed = [t.node for t in targets if t.allowed and t.node not in out and t.node in free]
+    if not allowed:
+        reasons = [f"{t.node}: {t.reason or 'not allowed'}" for t in targets
+                   if not t.allowed and t.reason != "the guest is on this node"]
+        reasons += [f"{name}: in maintenance" for name in sorted(out)
+                    if any(t.node == name and t.allowed for t in targets)]
+        return None, "no node may take it" + (f" ({'; '.join(reasons)})" if reasons else "")
+    best = max(sorted(allowed), key=lambda n: free[n])
+    others = ", ".join(sorted(allowed))
+    return best, f"most free memory of {others}: {free[best] / GIB:.1f} GiB"
+
+
+def spread(guests: Iterable[Guest], targets_of: Callable[[Guest], list[MigrationTarget]],
+           free: dict[str, int], excluded: Iterable[str] = ()) -> Placement:
+    """Place each guest by `choose_target`, counting the memory of each running guest
+    placed against its node before the next is placed (so forty guests do not all go
+    to the one emptiest node). `targets_of` is the backend's `migration_targets`; a
+    BackendError from it makes that guest stay, with the backend's words."""
+    free = dict(free)
+    out = tuple(excluded)
+    moves: list[Move] = []
+    stays: list[Stay] = []
+    for guest in guests:
+        try:
+            targets = targets_of(guest)
+        except BackendError as exc:
+            stays.append(Stay(guest, exc.message))
+            continue
+        node, why = choose_target(targets, free, out)
+        if node is None:
+            stays.append(Stay(guest, why))
+            continue
+        moves.append(Move(guest, node, why))
+        if guest.status is not GuestStatus.STOPPED:
+            free[node] = max(0, free[node] - guest.maxmem)
+    return Placement(tuple(moves), tuple(stays))
+
+
+def drain(inventory: Inventory, node: str,
+          targets_of: Callable[[Guest], list[MigrationTarget]],
+          excluded: Iterable[str] = (), ha_moves: bool = False) -> Placement:
+    """The plan that empties `node` for maintenance: every running guest on it, placed
+    by `spread` away from the nodes `excluded` (in maintenance). Stopped guests and
+    templates stay (nothing runs; they are defined there and may start elsewhere
+    later only by a migration of their own). With `ha_moves` (Proxmox, the simulator),
+    HA-managed guests stay in the plan's sense: the HA manager moves them itself when
+    the node enters maintenance, and a migration of ours would race it."""
+    stays: list[Stay] = []
+    movers: list[Guest] = []
+    for guest in sorted(inventory.guests_on(node), key=lambda g: (g.vmid or 0, g.name)):
+        if guest.template:
+            stays.append(Stay(guest, "a template: it runs nowhere"))
+        elif guest.status is GuestStatus.STOPPED:
+            stays.append(Stay(guest, "stopped: nothing runs on the node"))
+        elif ha_moves and guest.ha is not None and guest.ha.request is not HARequest.IGNORED:
+            stays.append(Stay(guest, "HA-managed: the HA manager moves it"))
+        else:
+            movers.append(guest)
+    placed = spread(movers, targets_of, free_memory(inventory), (*excluded, node))
+    return Placement(placed.moves, (*placed.stays, *stays))

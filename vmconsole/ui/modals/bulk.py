@@ -1,0 +1,94 @@
+"""The dialogs of a bulk action: the one confirmation that lists every guest and what
+will happen to it (and every guest skipped, and why), and the choice of a bulk
+migration's target (a node, or "spread"). Names are data: shown as Content, escaped."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from vmconsole.text import visible, visible_lines
+from vmconsole.ui.modals.confirm import ConfirmScreen
+
+SPREAD = "\x00spread"  # the option id of "spread": no node name holds a NUL
+
+
+class BulkConfirmScreen(ConfirmScreen):
+    """Yes/No over a list: `lines` (what happens to each guest) and `skipped` (each
+    guest left alone, and why). Defaults to No, as every confirmation."""
+
+    DEFAULT_CSS = """
+    BulkConfirmScreen > Vertical { width: 100; }
+    BulkConfirmScreen VerticalScroll { height: auto; max-height: 16; margin-top: 1; }
+    BulkConfirmScreen .skipped { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, question: str, lines: list[str], skipped: list[str],
+                 can_go: bool = True) -> None:
+        """`can_go` False: nothing to do, only a Close button."""
+        super().__init__(title, question, yes_label="Go")
+        self.lines, self.skipped, self.can_go = lines, skipped, can_go
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as frame:
+            frame.border_title = Content(visible_lines(self.title_text))
+            yield Static(Content(visible_lines(self.question)), classes="question")
+            # One Static per list, not per guest: 200 widgets took a second to mount
+            # and to remove on a busy machine (benchmarks/bulk.py).
+            with VerticalScroll():
+                if self.lines:
+                    yield Static(Content(visible_lines("\n".join(self.lines))),
+                                 classes="target")
+                if self.skipped:
+                    yield Static(Content(visible_lines("\n".join(self.skipped))),
+                                 classes="skipped")
+            if self.warning:
+                yield Static(Content(visible_lines(self.warning)), classes="warning")
+            with Horizontal():
+                if self.can_go:
+                    yield Button(f"{self.yes_label} (y)", id="yes", variant="error",
+                                 compact=True)
+                yield Button("No (n)" if self.can_go else "Close (n)", id="no",
+                             variant="primary", compact=True)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes and self.can_go)
+
+
+class BulkTargetScreen(ModalScreen[str | None]):
+    """Where a bulk migration goes: "spread" (each guest to the allowed node with the
+    most free memory) or one node. Returns the node, SPREAD, or None (cancelled)."""
+
+    DEFAULT_CSS = """
+    BulkTargetScreen { align: center middle; }
+    BulkTargetScreen > Vertical {
+        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    BulkTargetScreen OptionList { height: auto; max-height: 14; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="bulk.cancel")]
+
+    def __init__(self, title: str, nodes: list[tuple[str, str]]) -> None:
+        """`nodes`: (name, why not) for each node; an empty why: it may take guests."""
+        super().__init__()
+        self.title_text, self.nodes = title, nodes
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as frame:
+            frame.border_title = Content(visible_lines(self.title_text))
+            options = [Option("spread: each guest to the allowed node with the most free "
+                              "memory", id=SPREAD)]
+            options += [Option(Content(visible(name) + (f"  ({visible(why)})" if why else "")),
+                               id=name, disabled=bool(why)) for name, why in self.nodes]
+            yield OptionList(*options)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
