@@ -110,11 +110,14 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
     )
 
 
-def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainReading:
-    """A reading from per-domain calls, for drivers whose bulk stats hold only the state."""
+def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc, now: float,
+               reason: int = 0) -> DomainReading:
+    """A reading from per-domain calls, for drivers whose bulk stats hold only the state
+    (and its `reason`, which the caller read in bulk). `uuid` is the domain's, already
+    read: a poll of a host of such a driver makes these calls for every domain."""
     state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
     if state not in _ACTIVE:
-        return DomainReading(dom.UUIDString(), state, Counters(now), mem_kib * 1024, 0, 0)
+        return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason)
     disk_read = disk_write = net_in = net_out = 0
     for disk in desc.image_disks:
         _rd_req, rd_bytes, _wr_req, wr_bytes, _errs = dom.blockStats(disk.target)
@@ -130,12 +133,13 @@ def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainRe
             used = _balloon_used({f"balloon.{k}": v for k, v in dom.memoryStats().items()}
                                  ) or mem_kib
     return DomainReading(
-        uuid=dom.UUIDString(),
+        uuid=uuid,
         state=state,
         counters=Counters(now, cpu_ns, disk_read, disk_write, net_in, net_out),
         mem_used=used * 1024,
         disk_capacity=0,
         disk_allocation=0,
+        reason=reason,
     )
 
 
