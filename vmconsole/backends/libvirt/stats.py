@@ -68,9 +68,11 @@ class DomainReading:
 
 
 def _sum(record: dict[str, int], count_key: str, field: str) -> int:
+    count = int(record.get(count_key, 0))
+    if not count:  # a shut-off domain's: asked six times per domain and poll
+        return 0
     prefix = count_key.split(".")[0]
-    return sum(int(record.get(f"{prefix}.{i}.{field}", 0))
-               for i in range(int(record.get(count_key, 0))))
+    return sum(int(record.get(f"{prefix}.{i}.{field}", 0)) for i in range(count))
 
 
 def _balloon_used(record: dict[str, int]) -> int | None:
