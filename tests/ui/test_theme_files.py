@@ -5,8 +5,11 @@ file skipped with a warning, like any other bad theme; the console keeps its own
 from __future__ import annotations
 
 import pytest
+from rich.style import Style
+from textual.color import Color
 
 from vmconsole.ui.themes import DEFAULT_THEME, NAME_LIMIT, load_themes
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
 
 
 def load(tmp_path, name: str):
@@ -31,3 +34,18 @@ def test_a_theme_whose_name_is_not_plain_text_is_skipped(tmp_path, name):
 def test_a_theme_with_a_plain_name_loads(tmp_path, name):
     loaded = load(tmp_path, name)
     assert loaded.problems == [] and name in [t.name for t in loaded.themes]
+
+
+@pytest.mark.parametrize("theme", ["vmconsole-light", "vmconsole-high-contrast"])
+async def test_the_tree_is_first_drawn_in_the_chosen_theme_s_colours(console_factory, theme):
+    # Chosen in on_mount, the tree was first styled with textual-dark's variables: a
+    # running guest's mark had textual-dark's success colour until the theme changed.
+    c = console_factory(theme=theme)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        tree = c.app.query_one(ClusterTree)
+        while tree.guest_count() == 0:
+            await pilot.pause(0.01)
+        success = c.app.get_theme(theme).success
+        assert success is not None
+        assert tree.styles_.ok.color == Style(color=Color.parse(success).hex).color

@@ -96,6 +96,23 @@ def test_a_failed_read_is_the_reading_s_note_and_merged_addresses_keep_the_poll_
     book.close()
 
 
+def test_a_guest_the_poll_reused_stays_the_same_object_until_its_reading_changes() -> None:
+    # The libvirt backend hands back an idle domain's Guest object unchanged, so that the
+    # poller's diff and history skip it by identity; the merge must not make a new one.
+    book = AddressBook(Reader(), pace=60.0)
+    book.close()  # no sweep: only this test's own read changes the reading
+    idle = _guest(2)
+    first = book.apply(Inventory("lab", (), (idle,))).guests[0]
+    again = book.apply(Inventory("lab", (), (idle,))).guests[0]
+    assert first.address_note == "not read yet" and again is first
+    book.read_now(idle)
+    read = book.apply(Inventory("lab", (), (idle,))).guests[0]
+    assert read is not first and read.ip == "10.0.0.2"
+    assert book.apply(Inventory("lab", (), (idle,))).guests[0] is read
+    busier = _guest(2, uptime=5.0)  # a new poll's object: merged afresh
+    assert book.apply(Inventory("lab", (), (busier,))).guests[0].uptime == 5.0
+
+
 def test_probe_order_puts_ipv4_first_and_skips_what_cannot_be_probed() -> None:
     found = [GuestAddress(ip, AddressSource.AGENT) for ip in (
         "127.0.0.1", "fe80::1", "2001:db8::1", "169.254.1.1", "10.0.0.5", "10.0.0.5",

@@ -50,6 +50,9 @@ class AddressBook:
         self.pace, self.interval, self.retry = pace, interval, retry
         self._name = name
         self._readings: dict[str, AddressReading] = {}
+        # guest id -> (the poll's guest, the reading merged into it, the result): a guest
+        # the backend reused unchanged stays the same object, which the diff then skips.
+        self._merged: dict[str, tuple[Guest, AddressReading | None, Guest]] = {}
         self._guests: Sequence[Guest] = ()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -81,12 +84,20 @@ class AddressBook:
             present = {g.id for g in inventory.guests}
             for gone in [k for k in self._readings if k not in present]:
                 del self._readings[gone]
+            for gone in [k for k in self._merged if k not in present]:
+                del self._merged[gone]
             for guest in inventory.guests:
                 reading = self._readings.get(guest.id)
                 if reading is not None and reading.status is not guest.status:
                     del self._readings[guest.id]
                     reading = None
-                guests.append(merged(guest, reading))
+                last = self._merged.get(guest.id)
+                if last is not None and last[0] is guest and last[1] is reading:
+                    guests.append(last[2])
+                    continue
+                result = merged(guest, reading)
+                self._merged[guest.id] = (guest, reading, result)
+                guests.append(result)
             self._guests = inventory.guests
         self._start()
         self._wake.set()

@@ -70,8 +70,18 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
                  read_only: bool = False) -> None:
         super().__init__(loops, config, actor, ascii, audit, read_only)
         self._unsubscribe: list[object] = []
-        self._theme_problems: list[str] = []
-        self._requested_theme = theme or self.config.theme or DEFAULT_THEME
+        # The theme is chosen before the first screen. Set in on_mount, it made Textual
+        # parse and apply the whole stylesheet a second time, and the tree was first
+        # styled with textual-dark's variables, not yet replaced by the theme's.
+        requested = theme or self.config.theme or DEFAULT_THEME
+        loaded = load_themes()
+        for found in loaded.themes:
+            self.register_theme(found)
+        self._theme_problems = loaded.problems
+        if requested not in self.available_themes:
+            self._theme_problems.append(f"no theme '{requested}': using {DEFAULT_THEME}")
+            requested = DEFAULT_THEME
+        self.theme = requested
 
     # --- composition ------------------------------------------------------------------
 
@@ -98,15 +108,6 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         # The user name comes from an SSH client: made visible (the header shows it plain).
         mode = ", read-only" if self.operations.read_only else ""
         self.sub_title = f"{visible(self.actor.user)} ({self.actor.role}{mode})"
-        loaded = load_themes()
-        for theme in loaded.themes:
-            self.register_theme(theme)
-        self._theme_problems = loaded.problems
-        if self._requested_theme not in self.available_themes:
-            self._theme_problems.append(
-                f"no theme '{self._requested_theme}': using {DEFAULT_THEME}")
-            self._requested_theme = DEFAULT_THEME
-        self.theme = self._requested_theme
         self._apply_keymap()
         for problem in self._theme_problems:
             if self.actor.source == "local":

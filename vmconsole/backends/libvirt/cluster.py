@@ -81,7 +81,7 @@ class _Built:
     entry: GuestEntry  # the cached definition (the same object while the XML is)
     reading: tuple[int, int, int, int, int]  # state, reason, memory, disk figures
     idle: bool  # its counters had not moved since the poll before: every rate is 0
-    guest: Guest
+    row: Row  # its Guest, and whether it was paused for a migration
 
 
 def _still(before: Counters | None, after: Counters) -> bool:
@@ -376,6 +376,9 @@ class ClusterCore:
         rows = []
         run = self.run_dirs.get(id(host))
         now = time.time()
+        # One lock for the host's domains, not one per domain (2,000 on a host).
+        with self._lock:
+            self._where.update((entry.desc.uuid, host) for entry, _ in reading.guests)
         for entry, dom in reading.guests:
             desc = entry.desc
             status = guest_status(dom.state)
@@ -388,8 +391,6 @@ class ClusterCore:
             before = self._counters.get(key)
             self._counters[key] = dom.counters
             counted.add(key)
-            with self._lock:
-                self._where[desc.uuid] = host
             # A domain whose definition, state and counters are as they were, its rates
             # already 0, is the same Guest object as before: the poller's diff and
             # history skip it by identity (2,000 idle domains cost no comparison).
@@ -398,9 +399,9 @@ class ClusterCore:
             idle = _still(before, dom.counters)
             built = self._built.get(key)
             if (built is not None and idle and built.idle and built.entry is entry
-                    and built.reading == shown):
-                guests.append(built.guest)
-                rows.append(Row(built.guest, dom.migrating))
+                    and built.reading == shown):  # `shown` holds the state and reason,
+                guests.append(built.row.guest)  # so `migrating` is as it was
+                rows.append(built.row)
                 continue
             metrics = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
                        if status is not GuestStatus.STOPPED else Metrics())
@@ -419,9 +420,10 @@ class ClusterCore:
                                                       ha.max_restart, ha.max_relocate,
                                                       status),
             )
+            row = Row(guest, dom.migrating)
             guests.append(guest)
-            rows.append(Row(guest, dom.migrating))
-            self._built[key] = _Built(entry, shown, idle, guest)
+            rows.append(row)
+            self._built[key] = _Built(entry, shown, idle, row)
         node_reading = reading.node
         cpu = 0.0
         if node_reading.cpu_busy_ns is not None and node_reading.cpu_total_ns is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import libvirt
 
@@ -168,8 +168,8 @@ def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
             if entry is None:
                 entry = describe(conn, dom)
                 cache.put(uuid, entry)
-            reading = from_bulk(uuid, record, now) or replace(
-                per_domain(dom, entry.desc, now), reason=int(record.get("state.reason", 0)))
+            reading = from_bulk(uuid, record, now) or per_domain(
+                dom, uuid, entry.desc, now, int(record.get("state.reason", 0)))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined (or migrated away) while this poll ran

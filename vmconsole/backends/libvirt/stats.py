@@ -94,9 +94,11 @@ class DomainReading:
 
 
 def _sum(record: dict[str, int], count_key: str, field: str) -> int:
+    count = int(record.get(count_key, 0))
+    if not count:  # a shut-off domain's: asked six times per domain and poll
+        return 0
     prefix = count_key.split(".")[0]
-    return sum(int(record.get(f"{prefix}.{i}.{field}", 0))
-               for i in range(int(record.get(count_key, 0))))
+    return sum(int(record.get(f"{prefix}.{i}.{field}", 0)) for i in range(count))
 
 
 def _balloon_used(record: dict[str, int]) -> int | None:
@@ -136,11 +138,14 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
     )
 
 
-def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainReading:
-    """A reading from per-domain calls, for drivers whose bulk stats hold only the state."""
+def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc, now: float,
+               reason: int = 0) -> DomainReading:
+    """A reading from per-domain calls, for drivers whose bulk stats hold only the state
+    (and its `reason`, which the caller read in bulk). `uuid` is the domain's, already
+    read: a poll of a host of such a driver makes these calls for every domain."""
     state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
     if state not in _ACTIVE:
-        return DomainReading(dom.UUIDString(), state, Counters(now), mem_kib * 1024, 0, 0)
+        return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason)
     disk_read = disk_write = net_in = net_out = 0
     for disk in desc.image_disks:
         _rd_req, rd_bytes, _wr_req, wr_bytes, _errs = dom.blockStats(disk.target)
@@ -156,12 +161,13 @@ def per_domain(dom: libvirt.virDomain, desc: DomainDesc, now: float) -> DomainRe
             used = _balloon_used({f"balloon.{k}": v for k, v in dom.memoryStats().items()}
                                  ) or mem_kib
     return DomainReading(
-        uuid=dom.UUIDString(),
+        uuid=uuid,
         state=state,
         counters=Counters(now, cpu_ns, disk_read, disk_write, net_in, net_out),
         mem_used=used * 1024,
         disk_capacity=0,
         disk_allocation=0,
+        reason=reason,
     )
 
 
