@@ -3,10 +3,10 @@ that empties a node for maintenance.
 
 The rule is one function, `choose_target`: among the nodes the backend allows for the
 guest (`Backend.migration_targets`: online, room, local disks, affinity, as each
-backend checks them) and not in maintenance, the one with the most free memory, where
-free memory is the node's size less what it uses (the poll's figure) less what this
-plan has already sent there. A simple rule of our own, stated in docs/operations.md;
-a scorer of CPU and memory load (Proxmox's CRS) is to replace it.
+backend checks them) and not in maintenance, the one the rebalance planner scores best
+(`balance.planner.best_target`: Proxmox's static TOPSIS over CPU and memory, with what
+this plan has already sent to each node counted), so a bulk spread, a maintenance
+drain and a rebalance plan place guests by one rule.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vmconsole.backends.base import BackendError, MigrationTarget
+from vmconsole.balance.planner import best_target
 from vmconsole.model import Guest, GuestStatus, HARequest, Inventory, Node, NodeHAState
-
-GIB = 1024**3
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +25,7 @@ class Move:
 
     guest: Guest
     target: str
-    why: str  # "most free memory of pve2, pve3: 12.0 GiB"
+    why: str  # "TOPSIS score 0.71: pve2 at CPU 40%, memory 55% after"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,37 +48,34 @@ def in_maintenance(node: Node, marked: Iterable[str] = ()) -> bool:
     return node.ha_state == NodeHAState.MAINTENANCE or node.name in set(marked)
 
 
-def free_memory(inventory: Inventory) -> dict[str, int]:
-    """Each online node's free memory in bytes: its size less what the poll saw used."""
-    return {n.name: max(0, n.maxmem - n.metrics.mem) for n in inventory.nodes if n.online}
-
-
-def choose_target(targets: Iterable[MigrationTarget], free: dict[str, int],
-                  excluded: Iterable[str] = ()) -> tuple[str | None, str]:
-    """The rule: of the allowed targets not `excluded` (in maintenance), the one with
-    the most free memory (bytes, from `free`; ties go to the first name). Returns
-    (node, why) or (None, why none: each refused node with the backend's reason)."""
+def choose_target(inventory: Inventory, guest: Guest, targets: Iterable[MigrationTarget],
+                  excluded: Iterable[str] = (), moved: dict[str, str] | None = None
+                  ) -> tuple[str | None, str]:
+    """The rule: of the `targets` the backend allows, not `excluded` (in maintenance),
+    the one `best_target` scores best, counting the guests `moved` (guest id -> node)
+    by this plan already. Returns (node, why) or (None, why none: each refused node
+    with the backend's or the planner's reason)."""
     out = set(excluded)
-    allowed = [t.node for t in targets if t.allowed and t.node not in out and t.node in free]
+    allowed = {t.node for t in targets if t.allowed and t.node not in out}
     if not allowed:
         reasons = [f"{t.node}: {t.reason or 'not allowed'}" for t in targets
                    if not t.allowed and t.reason != "the guest is on this node"]
         reasons += [f"{name}: in maintenance" for name in sorted(out)
                     if any(t.node == name and t.allowed for t in targets)]
         return None, "no node may take it" + (f" ({'; '.join(reasons)})" if reasons else "")
-    best = max(sorted(allowed), key=lambda n: free[n])
-    others = ", ".join(sorted(allowed))
-    return best, f"most free memory of {others}: {free[best] / GIB:.1f} GiB"
+    others = [n.name for n in inventory.nodes if n.name not in allowed]
+    node, why = best_target(inventory, guest.id, exclude=others, moved=moved)
+    return node, why if node is not None else f"no node may take it ({why})"
 
 
 def spread(guests: Iterable[Guest], targets_of: Callable[[Guest], list[MigrationTarget]],
-           free: dict[str, int], excluded: Iterable[str] = ()) -> Placement:
-    """Place each guest by `choose_target`, counting the memory of each running guest
-    placed against its node before the next is placed (so forty guests do not all go
-    to the one emptiest node). `targets_of` is the backend's `migration_targets`; a
-    BackendError from it makes that guest stay, with the backend's words."""
-    free = dict(free)
+           inventory: Inventory, excluded: Iterable[str] = ()) -> Placement:
+    """Place each guest by `choose_target`, counting each guest placed against its node
+    before the next is placed (so forty guests do not all go to the one emptiest node).
+    `targets_of` is the backend's `migration_targets`; a BackendError from it makes that
+    guest stay, with the backend's words."""
     out = tuple(excluded)
+    moved: dict[str, str] = {}
     moves: list[Move] = []
     stays: list[Stay] = []
     for guest in guests:
@@ -88,13 +84,12 @@ def spread(guests: Iterable[Guest], targets_of: Callable[[Guest], list[Migration
         except BackendError as exc:
             stays.append(Stay(guest, exc.message))
             continue
-        node, why = choose_target(targets, free, out)
+        node, why = choose_target(inventory, guest, targets, out, moved)
         if node is None:
             stays.append(Stay(guest, why))
             continue
         moves.append(Move(guest, node, why))
-        if guest.status is not GuestStatus.STOPPED:
-            free[node] = max(0, free[node] - guest.maxmem)
+        moved[guest.id] = node
     return Placement(tuple(moves), tuple(stays))
 
 
@@ -118,5 +113,5 @@ def drain(inventory: Inventory, node: str,
             stays.append(Stay(guest, "HA-managed: the HA manager moves it"))
         else:
             movers.append(guest)
-    placed = spread(movers, targets_of, free_memory(inventory), (*excluded, node))
+    placed = spread(movers, targets_of, inventory, (*excluded, node))
     return Placement(placed.moves, (*placed.stays, *stays))

@@ -114,7 +114,7 @@ async def test_maintenance_shows_the_plan_then_empties_the_node_which_takes_no_n
         for name in ("vm-103", "vm-106", "ct-109"):
             assert f"{name} (" in text
         assert "live migration to pve" in text and "restart migration to pve" in text
-        assert "most free memory of pve2, pve3" in text
+        assert "TOPSIS score " in text
         assert "skipped vm-template-100 (qemu/100): a template: it runs nowhere" in text
         await pilot.press("y")
         await run_until(pilot, c, lambda: not any(

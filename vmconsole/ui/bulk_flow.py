@@ -33,7 +33,7 @@ from vmconsole.backends.base import (
 from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, run_bulk
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
 from vmconsole.operations import OpRequest
-from vmconsole.placement import Placement, drain, free_memory, spread
+from vmconsole.placement import Placement, drain, spread
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
@@ -108,7 +108,7 @@ class BulkFlows:
         if movers:
             away = self.app.maintenance_nodes(cluster)
             placed = spread(movers, lambda g: self._targets(backend, g, target),
-                            free_memory(inventory), away)
+                            inventory, away)
             if target is not None:
                 placed = Placement(tuple(replace(m, why="the node chosen")
                                          for m in placed.moves), placed.stays)

@@ -62,8 +62,8 @@ class BulkConfirmScreen(ConfirmScreen):
 
 
 class BulkTargetScreen(ModalScreen[str | None]):
-    """Where a bulk migration goes: "spread" (each guest to the allowed node with the
-    most free memory) or one node. Returns the node, SPREAD, or None (cancelled)."""
+    """Where a bulk migration goes: "spread" (each guest to the allowed node the
+    rebalance planner scores best) or one node. Returns the node, SPREAD, or None (cancelled)."""
 
     DEFAULT_CSS = """
     BulkTargetScreen { align: center middle; }
