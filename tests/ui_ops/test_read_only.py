@@ -5,6 +5,7 @@ palette; the header says so. Each refusal is audited."""
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Static
 
 from tests.ui_ops.helpers import act, notes, on_guest, poll, settle, wait_until
 from vmconsole.actor import Role
@@ -55,6 +56,8 @@ async def test_every_snapshot_change_is_refused_in_the_panel(console, audit):
         await on_guest(pilot, c, "web1")
         await act(pilot, "S")
         assert isinstance(c.app.screen, SnapshotPanel)  # looking is fine
+        hint = str(c.app.screen.query_one("#snap-keys", Static).render())
+        assert "close" in hint and "take" not in hint and "roll back" not in hint
         before = len(c.backend.tasks())
         await pilot.press("down")  # onto "before"
         for key, operation in (("n", "snapshot"), ("r", "rollback"), ("x", "delsnapshot"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Protocol, TypeVar
 
 from vmconsole.backends.backups import (
     Backup,
@@ -18,30 +17,8 @@ from vmconsole.backends.backups import (
 from vmconsole.backends.base import Backend, NotSupported, Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible
-from vmconsole.ui.actions import Selection
-from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.guest_flow import GuestFlow
 from vmconsole.ui.labels import guest_title
-
-T = TypeVar("T")
-
-
-class GuestFlow(Protocol):
-    """What the panel needs of the guest's flows (`ui.flows.GuestFlows`), named here so
-    that this module does not import the flows that import it."""
-
-    gid: str
-    sel: Selection
-    app: ConsoleBase
-
-    def permitted(self, operation: str, description: str) -> bool: ...
-
-    async def query(self, what: str, call: Callable[[Backend], T]) -> T | None: ...
-
-    async def run(self, operation: str, description: str, call: Callable[[Backend], Task],
-                  parameters: dict[str, object] | None = None) -> Outcome: ...
-
-    async def confirm(self, title: str, question: str, warning: str = "",
-                      yes: str = "Yes") -> bool: ...
 
 
 def backups_of(backend: Backend) -> SupportsBackups:
@@ -58,6 +35,10 @@ class BackupFlows:
         self.flows = flows
         self.gid = flows.gid
         self.name = guest_title(flows.sel.guest)  # for titles and questions
+
+    @property
+    def may_change(self) -> bool:
+        return self.flows.app.operations.allowed()
 
     async def load(self) -> list[Backup] | None:
         return await self.flows.query("backups", lambda b: backups_of(b).backups(self.gid))

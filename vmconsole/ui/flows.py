@@ -312,6 +312,10 @@ class SnapshotFlows:
         self.flows = flows
         self.name = guest_title(flows.sel.guest)  # for titles and questions
 
+    @property
+    def may_change(self) -> bool:
+        return self.flows.app.operations.allowed()
+
     async def load(self) -> list[Snapshot] | None:
         return await self.flows.query("snapshots", lambda b: b.snapshots(self.flows.gid))
 

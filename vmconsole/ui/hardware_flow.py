@@ -4,34 +4,16 @@ runner (role check, audit record, task log) as its own operation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import Backend, NotSupported, Task
 from vmconsole.backends.hardware import GuestHardware, SupportsHardware
 from vmconsole.operations import Outcome
-from vmconsole.ui.actions import Selection
-from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.guest_flow import GuestFlow
 from vmconsole.ui.labels import guest_title
 
 if TYPE_CHECKING:  # the form's module is loaded when `E` is first pressed (issue 12)
     from vmconsole.ui.modals.hardware import Part
-
-T = TypeVar("T")
-
-
-class GuestFlow(Protocol):
-    """What the form needs of the guest's flows (`ui.flows.GuestFlows`), named here so
-    that this module does not import the flows that import it."""
-
-    gid: str
-    sel: Selection
-    app: ConsoleBase
-
-    async def query(self, what: str, call: Callable[[Backend], T]) -> T | None: ...
-
-    async def run(self, operation: str, description: str, call: Callable[[Backend], Task],
-                  parameters: dict[str, object] | None = None) -> Outcome: ...
-
 
 def _hardware(backend: Backend) -> SupportsHardware:
     if not isinstance(backend, SupportsHardware):

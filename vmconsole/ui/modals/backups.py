@@ -37,6 +37,11 @@ class BackupOps(Protocol):
     """What the panel asks its opener to do (`ui.backup_flow.BackupFlows`); each change
     returns the task it started, or None when the user cancelled or was refused."""
 
+    @property
+    def may_change(self) -> bool:
+        """Does this console's role and mode allow changes (else only looking)?"""
+        ...
+
     def load(self) -> Awaitable[list[Backup] | None]: ...
     def take(self) -> Awaitable[Task | None]: ...
     def restore(self, backup: Backup) -> Awaitable[Task | None]: ...
@@ -93,7 +98,9 @@ class BackupPanel(ForwardsWorkerErrors, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
-        self.query_one("#backup-keys", Static).update(hint_line(self, KEYS_HINT))
+        # A viewer or a read-only console is not offered what it would be refused.
+        hints = KEYS_HINT if self.ops.may_change else KEYS_HINT[-1:]
+        self.query_one("#backup-keys", Static).update(hint_line(self, hints))
         self._reload()
         self.set_interval(REFRESH_SECONDS, self._follow)
 

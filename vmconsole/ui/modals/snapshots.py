@@ -37,6 +37,11 @@ class SnapshotOps(Protocol):
     """What the panel asks its opener to do; each returns the task it started, or None
     when the user cancelled or was refused."""
 
+    @property
+    def may_change(self) -> bool:
+        """Does this console's role and mode allow changes (else only looking)?"""
+        ...
+
     def load(self) -> Awaitable[list[Snapshot] | None]: ...
     def take(self, existing: list[str]) -> Awaitable[Task | None]: ...
     def rollback(self, name: str) -> Awaitable[Task | None]: ...
@@ -107,7 +112,9 @@ class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Tree).focus()
-        self.query_one("#snap-keys", Static).update(hint_line(self, KEYS_HINT))
+        # A viewer or a read-only console is not offered what it would be refused.
+        hints = KEYS_HINT if self.ops.may_change else KEYS_HINT[-1:]
+        self.query_one("#snap-keys", Static).update(hint_line(self, hints))
         self.run_worker(self.reload(), group="snapshots", exclusive=True,
                         exit_on_error=False, name="Snapshots")
         self.set_interval(REFRESH_SECONDS, self._follow)
