@@ -108,25 +108,30 @@ class Server:
         return []
 
 
-async def start_server(tmp: Path, keys: dict[str, asyncssh.SSHKey], max_sessions: int) -> Server:
+async def start_server(tmp: Path, keys: dict[str, asyncssh.SSHKey], max_sessions: int,
+                       warm: int = 0) -> Server:
+    """The server, listening, with `warm` viewers' consoles drawn and waiting."""
     lines = [('environment="VMCONSOLE_ROLE=operator" ' if role == "operator" else "")
              + key.export_public_key().decode().strip() for role, key in keys.items()]
     (tmp / "authorized_keys").write_text("\n".join(lines) + "\n")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "vmconsole", "serve", "--listen", "127.0.0.1:0",
         "--authorized-keys", str(tmp / "authorized_keys"), "--max-sessions",
-        str(max_sessions), cwd=ROOT, stderr=asyncio.subprocess.PIPE,
+        str(max_sessions), "--warm-sessions", str(warm), cwd=ROOT, stderr=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp),
              "XDG_CONFIG_HOME": str(tmp)})
     assert process.stderr is not None
-    async with asyncio.timeout(60):
+    port = 0
+    async with asyncio.timeout(60 + warm * 5):
         while True:
             line = (await process.stderr.readline()).decode()
             if not line:
                 raise SystemExit("vmconsole serve ended before listening")
             if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
-                return Server(process, int(match[1]))
+                port = int(match[1])
+            if not warm and port or "waiting for viewers" in line:
+                return Server(process, port)
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -198,13 +203,16 @@ class Operator:
 
     async def until(self, pattern: str, timeout: float = 120.0) -> None:
         regex = re.compile(pattern)
+
+        def top() -> bool:  # the detail pane's first row, below its title (and hint)
+            return any(regex.search(line) for line in self.screen.display[1:3])
+
         try:
             async with asyncio.timeout(timeout), self.changed:
-                await self.changed.wait_for(
-                    lambda: self.closed or regex.search(self.screen.display[1]) is not None)
+                await self.changed.wait_for(lambda: self.closed or top())
         except TimeoutError:
             pass
-        if self.closed or not regex.search(self.screen.display[1]):
+        if self.closed or not top():
             raise SystemExit(f"operator: no {pattern!r} on screen"
                              f"{' (the session ended)' if self.closed else ''}:\n"
                              + "\n".join(self.screen.display))
