@@ -94,9 +94,7 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         yield Footer()
 
     def on_mount(self) -> None:
-        # The user name comes from an SSH client: made visible (the header shows it plain).
-        mode = ", read-only" if self.operations.read_only else ""
-        self.sub_title = f"{visible(self.session.user)} ({self.session.role}{mode})"
+        self.show_session()
         loaded = load_themes()
         for theme in loaded.themes:
             self.register_theme(theme)
@@ -118,6 +116,13 @@ class VMConsoleApp(ExtraOperations, PingFeatures, TeachingFeatures):
         tree.focus()
         for loop in self.loops.values():
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
+
+    def show_session(self) -> None:
+        """The header's `user (role)`: at start, and again when a served console drawn
+        before its user logged in is handed to that user (serve/worker.py)."""
+        # The user name comes from an SSH client: made visible (the header shows it plain).
+        mode = ", read-only" if self.operations.read_only else ""
+        self.sub_title = f"{visible(self.session.user)} ({self.session.role}{mode})"
 
     def _apply_keymap(self) -> None:
         if not self.config.keys:
