@@ -42,13 +42,16 @@ class Waiting:
 
 
 class WarmPool:
-    """Keeps `size` waiting consoles, started one at a time."""
+    """Keeps `size` waiting consoles, started one at a time, and never more than the
+    sessions the server may still admit."""
 
     def __init__(self, spawner: Spawner, size: int, hello: Callable[[], Hello],
-                 polls: Callable[[], list[bytes]]) -> None:
+                 polls: Callable[[], list[bytes]], room: Callable[[], int]) -> None:
         """`hello`: what a waiting console starts from (a viewer's, the server's
-        settings); `polls`: the latest poll frame of each hub, drawn before waiting."""
+        settings); `polls`: the latest poll frame of each hub, drawn before waiting;
+        `room`: how many more sessions the server admits now."""
         self.size = size
+        self._room = room
         self._spawner = spawner
         self._hello = hello
         self._polls = polls
@@ -86,12 +89,13 @@ class WarmPool:
 
     async def _fill(self) -> None:
         while True:
-            if len(self._ready) >= self.size:
-                if not self._told_full:
+            if len(self._ready) >= min(self.size, self._room()):
+                if not self._told_full and self._ready:
                     self._told_full = True
                     log.info("%d consoles drawn and waiting for viewers", len(self._ready))
                 self._wake.clear()
-                await self._wake.wait()
+                with contextlib.suppress(TimeoutError):  # a session may have ended
+                    await asyncio.wait_for(self._wake.wait(), QUIET)
                 continue
             quiet = self._last_take + QUIET - time.monotonic()
             if quiet > 0 or not self._polls():  # a login just now, or no poll yet
@@ -103,7 +107,7 @@ class WarmPool:
                 log.exception("a waiting console failed to start; trying again in %g s",
                               RETRY)
                 await asyncio.sleep(RETRY)
-            self._told_full = self._told_full and len(self._ready) >= self.size
+            self._told_full = False
 
     async def _start_one(self) -> Waiting:
         hello = self._hello()

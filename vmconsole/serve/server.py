@@ -57,7 +57,8 @@ class ConsoleServer:
                       for loop in self.loops]
         self._spawner = Spawner()
         self._pool = (WarmPool(self._spawner, settings.warm_sessions, self._waiting_hello,
-                               self._latest_polls) if settings.warm_sessions else None)
+                               self._latest_polls, self._room)
+                      if settings.warm_sessions else None)
         self._calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="calls")
         self._listener: asyncssh.SSHAcceptor | None = None
         self.gate = StartupGate(settings.limits)
@@ -190,6 +191,9 @@ class ConsoleServer:
         xterm, named when its user logs in."""
         return self.hello(Session("", Role.VIEWER, "ssh:waiting"), "xterm-256color", {},
                           (80, 24), ())
+
+    def _room(self) -> int:
+        return self.settings.limits.max_sessions - len(self.sessions)
 
     def _latest_polls(self) -> list[bytes]:
         return [poll for hub in self.hubs if (poll := hub.latest) is not None]
