@@ -125,15 +125,20 @@ async def start_server(tmp: Path, keys: dict[str, asyncssh.SSHKey], max_sessions
              "XDG_CONFIG_HOME": str(tmp)})
     assert process.stderr is not None
     port = 0
-    async with asyncio.timeout(60 + warm * 5):
-        while True:
-            line = (await process.stderr.readline()).decode()
-            if not line:
-                raise SystemExit("vmconsole serve ended before listening")
-            if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
-                port = int(match[1])
-            if (not warm and port) or "waiting for viewers" in line:
-                return Server(process, port)
+    try:
+        async with asyncio.timeout(60 + warm * 5):
+            while True:
+                line = (await process.stderr.readline()).decode()
+                if not line:
+                    raise SystemExit("vmconsole serve ended before listening")
+                if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
+                    port = int(match[1])
+                if (not warm and port) or "waiting for viewers" in line:
+                    return Server(process, port)
+    except BaseException:
+        process.terminate()
+        await process.wait()
+        raise
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -276,16 +281,23 @@ async def measure(viewers: int, presses: int, steady: float, warm: int) -> None:
             alone = Viewer()
             await alone.open(server.port, keys["viewer"], "alone", "127.0.1.1")
             await alone.close()
+            before = set(server.sessions())
             conn, operator, cold = await open_operator(server.port, keys["operator"])
+            # CPU seconds, load aside: the operator's console from its start to web1
+            cold_cpu = cpu_seconds(list(set(server.sessions()) - before))
             quiet = await operator.presses(presses)
 
             # the class
             class_ = [Viewer() for _ in range(viewers)]
+            cpu_before = cpu_seconds(descendants(server.pid)) + time.process_time()
             started = time.perf_counter()
             await asyncio.gather(*(v.open(server.port, keys["viewer"], f"s{i}",
                                           f"127.0.1.{10 + i}")
                                    for i, v in enumerate(class_)))
             all_up = time.perf_counter() - started
+            # Server, sessions and these clients (SSH and key exchange included).
+            class_cpu = (cpu_seconds(descendants(server.pid)) + time.process_time()
+                         - cpu_before) / viewers
             firsts = [v.first_screen for v in class_ if v.first_screen is not None]
             await asyncio.sleep(5.0)  # the pool's one refill (2 s after the logins) done
             busy_cpu = await cpu_pct(server.pid, steady)
@@ -296,6 +308,9 @@ async def measure(viewers: int, presses: int, steady: float, warm: int) -> None:
                  alone.first_screen or 0.0, " s")
             print(f"first_screen_median_s_{viewers}_viewers: {statistics.median(firsts):.3f} s")
             print(f"first_screen_s_operator_started_at_login: {cold:.3f} s")
+            pair(f"login_cpu_ms_per_viewer_{viewers}_viewers", 1000 * class_cpu,
+                 1000 * cold_cpu, " ms (baseline: an operator's console started at login, "
+                 "its process alone, to web1's detail)")
             print(f"all_{viewers}_connected_s: {all_up:.3f} s")
             pair(f"cpu_pct_{viewers}_idle_viewers", busy_cpu, idle_cpu, " %")
             pair(f"operator_keypress_p95_ms_{viewers}_viewers", p95(with_class), p95(quiet),

@@ -77,6 +77,9 @@ class WarmPool:
         self._wake.set()
         while self._ready:
             waiting = self._ready.popleft()
+            if not waiting.process.is_alive():  # ended while waiting (killed, say)
+                _discard(waiting)
+                continue
             attach = Attach(session_hello.session, session_hello.size, session_hello.notices)
             try:
                 # A few hundred bytes into a socket the process reads: never blocks.
