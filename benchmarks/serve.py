@@ -1,12 +1,14 @@
 """SSH server figures, as `name: value` lines, each next to a baseline from the same run.
 
-    python benchmarks/serve.py [--viewers 60] [--presses 40] [--steady 5]
+    python benchmarks/serve.py [--viewers 60] [--presses 40] [--steady 5] [--warm N]
 
 Runs `vmconsole serve` on the demo lab as a process of its own, on a free loopback
 port, and measures from SSH clients here (asyncssh, a pyte screen for the operator):
 
 - the first screen of `--viewers` viewers connecting at once (each from an address of
-  its own, 127.0.1.x: a class's machines), against one viewer alone;
+  its own, 127.0.1.x: a class's machines), against one viewer alone, with `--warm`
+  consoles drawn ahead (`vmconsole serve --warm-sessions`); and an operator's, whose
+  console is always started at login;
 - an operator's keypress-to-screen time (a cursor key until the detail pane shows the
   other row), alone (the baseline), with the viewers idle, and while one viewer sends
   1 MiB of keys and another asks for a 10000x10000 terminal;
@@ -108,25 +110,35 @@ class Server:
         return []
 
 
-async def start_server(tmp: Path, keys: dict[str, asyncssh.SSHKey], max_sessions: int) -> Server:
+async def start_server(tmp: Path, keys: dict[str, asyncssh.SSHKey], max_sessions: int,
+                       warm: int = 0) -> Server:
+    """The server, listening, with `warm` viewers' consoles drawn and waiting."""
     lines = [('environment="VMCONSOLE_ROLE=operator" ' if role == "operator" else "")
              + key.export_public_key().decode().strip() for role, key in keys.items()]
     (tmp / "authorized_keys").write_text("\n".join(lines) + "\n")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "vmconsole", "serve", "--listen", "127.0.0.1:0",
         "--authorized-keys", str(tmp / "authorized_keys"), "--max-sessions",
-        str(max_sessions), cwd=ROOT, stderr=asyncio.subprocess.PIPE,
+        str(max_sessions), "--warm-sessions", str(warm), cwd=ROOT, stderr=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp),
              "XDG_CONFIG_HOME": str(tmp)})
     assert process.stderr is not None
-    async with asyncio.timeout(60):
-        while True:
-            line = (await process.stderr.readline()).decode()
-            if not line:
-                raise SystemExit("vmconsole serve ended before listening")
-            if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
-                return Server(process, int(match[1]))
+    port = 0
+    try:
+        async with asyncio.timeout(60 + warm * 5):
+            while True:
+                line = (await process.stderr.readline()).decode()
+                if not line:
+                    raise SystemExit("vmconsole serve ended before listening")
+                if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
+                    port = int(match[1])
+                if (not warm and port) or "waiting for viewers" in line:
+                    return Server(process, port)
+    except BaseException:
+        process.terminate()
+        await process.wait()
+        raise
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -198,13 +210,16 @@ class Operator:
 
     async def until(self, pattern: str, timeout: float = 120.0) -> None:
         regex = re.compile(pattern)
+
+        def top() -> bool:  # the detail pane's first row, below its title (and hint)
+            return any(regex.search(line) for line in self.screen.display[1:3])
+
         try:
             async with asyncio.timeout(timeout), self.changed:
-                await self.changed.wait_for(
-                    lambda: self.closed or regex.search(self.screen.display[1]) is not None)
+                await self.changed.wait_for(lambda: self.closed or top())
         except TimeoutError:
             pass
-        if self.closed or not regex.search(self.screen.display[1]):
+        if self.closed or not top():
             raise SystemExit(f"operator: no {pattern!r} on screen"
                              f"{' (the session ended)' if self.closed else ''}:\n"
                              + "\n".join(self.screen.display))
@@ -222,16 +237,20 @@ class Operator:
         return times
 
 
-async def open_operator(port: int, key: asyncssh.SSHKey) -> tuple[asyncssh.SSHClientConnection,
-                                                                  Operator]:
+async def open_operator(port: int, key: asyncssh.SSHKey,
+                        ) -> tuple[asyncssh.SSHClientConnection, Operator, float]:
+    """The operator's session on web1, and the seconds to its first screen (an
+    operator's console is started at login, never taken from the warm ones)."""
+    started = time.perf_counter()
     conn = await connect(port, key, "operator")
     process = await conn.create_process(term_type="xterm-256color", term_size=(100, 30),
                                         encoding=None)
     operator = Operator(process)
     await operator.until(r"Cluster +lab")
+    first_screen = time.perf_counter() - started
     process.stdin.write(b"jj")
     await operator.until(r"│ Name +web1 ")
-    return conn, operator
+    return conn, operator, first_screen
 
 
 def p95(values: list[float]) -> float:
@@ -245,11 +264,14 @@ def pair(name: str, value: float, baseline: float, unit: str) -> None:
 
 # --- the measurements ---------------------------------------------------------------------
 
-async def measure(viewers: int, presses: int, steady: float) -> None:
+async def measure(viewers: int, presses: int, steady: float, warm: int) -> None:
     keys = {"viewer": asyncssh.generate_private_key("ssh-ed25519"),
             "operator": asyncssh.generate_private_key("ssh-ed25519")}
     with tempfile.TemporaryDirectory() as tmp:
-        server = await start_server(Path(tmp), keys, viewers + 10)
+        # Room for the class, the operator and the giant terminal: the pool refills no
+        # more than the server may still admit, so it is not refilling while measured.
+        server = await start_server(Path(tmp), keys, viewers + 2, warm)
+        print(f"warm_sessions: {warm}")
         try:
             await asyncio.sleep(2.0)  # a few polls in
             idle_cpu = await cpu_pct(server.pid, steady)
@@ -259,18 +281,25 @@ async def measure(viewers: int, presses: int, steady: float) -> None:
             alone = Viewer()
             await alone.open(server.port, keys["viewer"], "alone", "127.0.1.1")
             await alone.close()
-            conn, operator = await open_operator(server.port, keys["operator"])
+            before = set(server.sessions())
+            conn, operator, cold = await open_operator(server.port, keys["operator"])
+            # CPU seconds, load aside: the operator's console from its start to web1
+            cold_cpu = cpu_seconds(list(set(server.sessions()) - before))
             quiet = await operator.presses(presses)
 
             # the class
             class_ = [Viewer() for _ in range(viewers)]
+            cpu_before = cpu_seconds(descendants(server.pid)) + time.process_time()
             started = time.perf_counter()
             await asyncio.gather(*(v.open(server.port, keys["viewer"], f"s{i}",
                                           f"127.0.1.{10 + i}")
                                    for i, v in enumerate(class_)))
             all_up = time.perf_counter() - started
+            # Server, sessions and these clients (SSH and key exchange included).
+            class_cpu = (cpu_seconds(descendants(server.pid)) + time.process_time()
+                         - cpu_before) / viewers
             firsts = [v.first_screen for v in class_ if v.first_screen is not None]
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(5.0)  # the pool's one refill (2 s after the logins) done
             busy_cpu = await cpu_pct(server.pid, steady)
             with_class = await operator.presses(presses)
             sessions = server.sessions()
@@ -278,6 +307,10 @@ async def measure(viewers: int, presses: int, steady: float) -> None:
             pair(f"first_screen_max_s_{viewers}_viewers", max(firsts),
                  alone.first_screen or 0.0, " s")
             print(f"first_screen_median_s_{viewers}_viewers: {statistics.median(firsts):.3f} s")
+            print(f"first_screen_s_operator_started_at_login: {cold:.3f} s")
+            pair(f"login_cpu_ms_per_viewer_{viewers}_viewers", 1000 * class_cpu,
+                 1000 * cold_cpu, " ms (baseline: an operator's console started at login, "
+                 "its process alone, to web1's detail)")
             print(f"all_{viewers}_connected_s: {all_up:.3f} s")
             pair(f"cpu_pct_{viewers}_idle_viewers", busy_cpu, idle_cpu, " %")
             pair(f"operator_keypress_p95_ms_{viewers}_viewers", p95(with_class), p95(quiet),
@@ -337,10 +370,14 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--steady", type=float, default=5.0,
                         help="seconds of CPU measurement")
+    parser.add_argument("--warm", type=int, default=None,
+                        help="the server's --warm-sessions (default: one per viewer, and "
+                        "one for the viewer alone); 0 starts every console at login")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 sockets here too
-    asyncio.run(measure(args.viewers, args.presses, args.steady))
+    warm = args.viewers + 1 if args.warm is None else args.warm
+    asyncio.run(measure(args.viewers, args.presses, args.steady, warm))
 
 
 if __name__ == "__main__":

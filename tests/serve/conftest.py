@@ -71,9 +71,17 @@ class Running:
 
 
 @pytest.fixture
-async def served(keys: Keys, lab_loop: PollLoop, limits: Limits) -> AsyncIterator[Running]:
+def warm_sessions() -> int:
+    """Viewers' consoles the server keeps drawn ahead of logins (serve/pool.py)."""
+    return 0
+
+
+@pytest.fixture
+async def served(keys: Keys, lab_loop: PollLoop, limits: Limits,
+                 warm_sessions: int) -> AsyncIterator[Running]:
     server = ConsoleServer([lab_loop], ServeSettings(keys.host, keys.authorized,
-                                                     limits=limits))
+                                                     limits=limits,
+                                                     warm_sessions=warm_sessions))
     host, port = await server.start("127.0.0.1", 0)
     yield Running(server, host, port, keys)
     await server.stop(timeout=10.0)

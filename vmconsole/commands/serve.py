@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--per-source-startups", type=int, default=32, metavar="N",
                         help="connections waiting to log in from one address; 0: no "
                         "limit (default 32)")
+    parser.add_argument("--warm-sessions", type=int, default=8, metavar="N",
+                        help="viewers' consoles kept drawn and waiting for a login; set it "
+                        "to a class's size (default 8)")
     parser.set_defaults(func=run)
 
 
@@ -50,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         clusters = config.clusters(args.profile)
         listen = parse_listen(args.listen)
+        if args.warm_sessions < 0:
+            raise ValueError("--warm-sessions must be 0 or more")
         limits = Limits(max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
                         login_grace_time=args.login_grace_time,
                         max_startups=Startups.parse(args.max_startups),
@@ -64,4 +69,5 @@ def run(args: argparse.Namespace) -> int:
     keys = (Path(args.authorized_keys).expanduser() if args.authorized_keys
             else default_authorized_keys_path())
     return serve(config, clusters, listen, host_key, keys, limits, theme=args.theme,
-                 read_only=args.read_only or config.read_only(args.profile))
+                 read_only=args.read_only or config.read_only(args.profile),
+                 warm_sessions=args.warm_sessions)

@@ -43,6 +43,9 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.serve import wire
 
 log = logging.getLogger(__name__)
+# The part of the poll interval over which viewers get a poll, one after another (an
+# operator's or admin's console gets it at once).
+VIEWER_SPREAD = 0.8
 
 # The optional abilities a session process's stand-in backend mirrors, by name.
 PROTOCOLS: dict[str, type] = {
@@ -125,7 +128,7 @@ class PollHub:
         self.loop = loop
         self.audit = audit
         self.read_only = read_only
-        self._links: set[Link] = set()
+        self._links: dict[Link, None] = {}  # in the order they attached
         self._latest: bytes | None = None
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -133,6 +136,11 @@ class PollHub:
     @property
     def name(self) -> str:
         return self.loop.backend.name
+
+    @property
+    def latest(self) -> bytes | None:
+        """The latest poll's frame, as sent to every session."""
+        return self._latest
 
     @property
     def sessions(self) -> int:
@@ -169,18 +177,36 @@ class PollHub:
             self._aloop.call_soon_threadsafe(self._broadcast, data)
 
     def _broadcast(self, data: bytes) -> None:
+        """Send a poll to every session: at once to those who may act, spread over
+        VIEWER_SPREAD of the poll interval to viewers, each at the same offset every
+        time. Each console redraws what the poll changed (about 13 ms of CPU on the
+        demo); sixty viewers woken at once kept both cores busy for half a second after
+        every poll, and an operator's key pressed then waited behind all of them."""
         self._latest = data
-        for link in list(self._links):
+        links = list(self._links)
+        viewers = [link for link in links if not link.actor.role.may_operate()]
+        for link in links:
+            if link.actor.role.may_operate():
+                link.send(data)
+        if not viewers:
+            return
+        aloop = asyncio.get_running_loop()
+        step = VIEWER_SPREAD * self.loop.poller.interval / len(viewers)
+        for i, link in enumerate(viewers):
+            aloop.call_later(i * step, self._send_if_attached, link, data)
+
+    def _send_if_attached(self, link: Link, data: bytes) -> None:
+        if link in self._links:
             link.send(data)
 
     def attach(self, link: Link) -> None:
         """Send `link` every poll from now on, starting with the latest."""
-        self._links.add(link)
+        self._links[link] = None
         if self._latest is not None:
             link.send(self._latest)
 
     def detach(self, link: Link) -> None:
-        self._links.discard(link)
+        self._links.pop(link, None)
 
     # --- calls from session processes -----------------------------------------------------
 

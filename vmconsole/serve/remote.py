@@ -14,6 +14,7 @@ import itertools
 import logging
 import socket
 import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, cast
@@ -22,6 +23,7 @@ from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends import base
 from vmconsole.backends.base import Backend, BackendError, MetricSample
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream, SupportsSerialConsole
+from vmconsole.model import Inventory
 from vmconsole.monitor.poller import Poller, PollLoop, PollResult
 from vmconsole.monitor.task_ends import TaskEnds
 from vmconsole.serve import wire
@@ -30,6 +32,7 @@ from vmconsole.serve.hub import BackendState, ClusterInfo
 log = logging.getLogger(__name__)
 
 CALL_TIMEOUT = 120.0  # seconds; a backend's own calls time out sooner
+KEPT = 32  # objects whose recent history a session keeps (_RemotePoller)
 
 
 class CallChannel:
@@ -228,15 +231,51 @@ def remote_backend(info: ClusterInfo, calls: CallChannel) -> Backend:
 
 
 class _RemotePoller(Poller):
+    """The hub polls; this keeps the recent history of the objects the console has
+    shown. An object's history is asked of the hub once, the first time it is shown,
+    then carried on from the polls the hub sends (`record`): the detail pane reads it
+    on every poll and every cursor move, and a call each time made the console's loop
+    wait for the server, whose loop serves every session. At most KEPT objects are
+    kept, the least recently shown forgotten, so that a session holds a few objects'
+    figures and not the whole cluster's history."""
+
     def __init__(self, backend: Backend, calls: CallChannel) -> None:
         super().__init__(backend)
         self._calls = calls
+        self._kept: OrderedDict[str, deque[MetricSample]] = OrderedDict()
+        self._kept_lock = threading.Lock()
 
     def samples(self, object_id: str, timeframe: str = "recent") -> list[MetricSample]:
-        """The hub's history, which is the only one (sessions keep none)."""
+        """The object's samples, oldest first: "recent" as described above, a longer
+        timeframe from the hub (the backend's own, such as Proxmox's rrddata). Raises
+        BackendError when the server does not answer."""
+        if timeframe == "recent":
+            with self._kept_lock:
+                kept = self._kept.get(object_id)
+                if kept is not None:
+                    self._kept.move_to_end(object_id)
+                    return list(kept)
         samples: list[MetricSample] = self._calls.call(self.backend.name, "samples",
                                                        object_id, timeframe)
+        if timeframe == "recent":
+            with self._kept_lock:
+                self._kept[object_id] = deque(samples, maxlen=self.history.capacity)
+                while len(self._kept) > KEPT:
+                    self._kept.popitem(last=False)
         return samples
+
+    def record(self, inventory: Inventory) -> None:
+        """Add a poll's figures for the objects kept (those newer than what the hub's
+        history already gave: polls still in the pipe when it was asked)."""
+        objects = inventory.objects()
+        with self._kept_lock:
+            for object_id, kept in self._kept.items():
+                obj = objects.get(object_id)
+                if obj is None or (kept and kept[-1].time >= inventory.taken_at):
+                    continue
+                m = obj.metrics
+                kept.append(MetricSample(inventory.taken_at, m.cpu, m.mem, obj.maxmem,
+                                         m.net_in, m.net_out, m.disk_read, m.disk_write))
 
 
 class _RemoteTaskEnds(TaskEnds):
@@ -262,6 +301,8 @@ class RemoteLoop(PollLoop):
         """A poll from the hub: to every subscriber, as the poll thread would."""
         cast(_RemoteBackendBase, self.backend).state = state
         self.latest = result
+        if result.inventory is not None:
+            cast(_RemotePoller, self.poller).record(result.inventory)
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:

@@ -39,7 +39,7 @@ def parse_listen(text: str) -> Listen:
 
 def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
           host_key_path: Path, authorized_keys: Path, limits: Limits,
-          theme: str | None = None, read_only: bool = False) -> int:
+          theme: str | None = None, read_only: bool = False, warm_sessions: int = 0) -> int:
     if not authorized_keys.exists():
         print(f"vmconsole serve: no authorized keys at {authorized_keys}: put one public key "
               "per line there (roles: see docs/serve.md), or pass --authorized-keys",
@@ -59,7 +59,7 @@ def serve(config: Config, clusters: Sequence[ClusterConfig], listen: Listen,
         loop.start()
     try:
         settings = ServeSettings(host_key, authorized_keys, config, limits, theme,
-                                 read_only=read_only)
+                                 read_only=read_only, warm_sessions=warm_sessions)
         return asyncio.run(_serve(ConsoleServer(loops, settings), listen, host_key_path))
     finally:
         for loop in loops:

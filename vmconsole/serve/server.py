@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncssh
 
-from vmconsole.actor import Actor
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
@@ -23,8 +23,9 @@ from vmconsole.serve.gate import RateLimitedLog, StartupGate
 from vmconsole.serve.hub import PollHub
 from vmconsole.serve.keys import AuthorizedKeys, KeyIdentity, fingerprint
 from vmconsole.serve.limits import Limits
+from vmconsole.serve.pool import WarmPool
 from vmconsole.serve.spawn import Spawner
-from vmconsole.serve.worker import Hello
+from vmconsole.serve.worker import Hello, console_ascii
 from vmconsole.strictmodes import check_not_writable_by_others
 from vmconsole.text import visible
 
@@ -41,6 +42,7 @@ class ServeSettings:
     theme: str | None = None
     audit: AuditLog = field(default_factory=AuditLog)  # one log, one lock, every console
     read_only: bool = False  # every console changes nothing (--read-only, the profile's)
+    warm_sessions: int = 0  # viewers' consoles drawn ahead of their logins (pool.py)
 
 
 class ConsoleServer:
@@ -54,6 +56,9 @@ class ConsoleServer:
         self._hubs = [PollHub(loop, settings.audit, settings.read_only)
                       for loop in self.loops]
         self._spawner = Spawner()
+        self._pool = (WarmPool(self._spawner, settings.warm_sessions, self._waiting_hello,
+                               self._latest_polls, self._room)
+                      if settings.warm_sessions else None)
         self._calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="calls")
         self._listener: asyncssh.SSHAcceptor | None = None
         self.gate = StartupGate(settings.limits)
@@ -67,6 +72,8 @@ class ConsoleServer:
         await asyncio.get_running_loop().run_in_executor(None, self._spawner.prewarm)
         for hub in self.hubs:
             hub.start()
+        if self._pool is not None:
+            self._pool.start()
         self._listener = await asyncssh.create_server(
             lambda: _Connection(self), host, port,
             server_host_keys=[self.settings.host_key],
@@ -86,6 +93,8 @@ class ConsoleServer:
         """End every console cleanly (each process exits), and stop listening."""
         if self._listener is not None:
             self._listener.close()
+        if self._pool is not None:
+            await self._pool.close()
         for console in list(self.sessions):
             console.end("the server is stopping")
         waits = [s.ended.wait() for s in self.sessions]
@@ -168,7 +177,26 @@ class ConsoleServer:
                      settings.limits.max_output_buffer, notices, settings.read_only)
 
     async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]:
+        """A session process for `hello`: a waiting console for a viewer, when the
+        pool has one drawn as this viewer's would be, else a new one."""
+        if (self._pool is not None and not hello.actor.role.may_operate()
+                and console_ascii(hello) == console_ascii(self._waiting_hello())):
+            waiting = self._pool.take(hello)
+            if waiting is not None:
+                return waiting.process, waiting.pipe, waiting.calls
         return await self._spawner.spawn(hello)
+
+    def _waiting_hello(self) -> Hello:
+        """What a waiting console starts from: a viewer's console on an 80x24
+        xterm, named when its user logs in."""
+        return self.hello(Actor("", Role.VIEWER, "ssh:waiting"), "xterm-256color", {},
+                          (80, 24), ())
+
+    def _room(self) -> int:
+        return self.settings.limits.max_sessions - len(self.sessions)
+
+    def _latest_polls(self) -> list[bytes]:
+        return [poll for hub in self.hubs if (poll := hub.latest) is not None]
 
     async def run_call(self, call: Callable[[], bytes]) -> bytes:
         """A session's backend call, in the calls' own thread pool (they block)."""

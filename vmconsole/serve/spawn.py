@@ -39,13 +39,16 @@ class Spawner:
         process.start()
         process.join()
 
-    async def spawn(self, hello: Hello) -> tuple[Any, socket.socket, socket.socket]:
+    async def spawn(self, hello: Hello, waiting: bool = False,
+                    ) -> tuple[Any, socket.socket, socket.socket]:
         """A session process for `hello`: (the process, the server's end of its
-        terminal pipe, the server's end of its call socket)."""
+        terminal pipe, the server's end of its call socket). `waiting`: a console
+        for the pool (pool.py), drawn before its user logs in."""
         pipe, pipe_child = socket.socketpair()
         calls, calls_child = socket.socketpair()
-        process = self._context.Process(target=worker.main, name=f"vmconsole {hello.actor.user}",
-                                        args=(pipe_child, calls_child, hello), daemon=True)
+        name = "vmconsole (waiting)" if waiting else f"vmconsole {hello.actor.user}"
+        process = self._context.Process(target=worker.main, name=name, daemon=True,
+                                        args=(pipe_child, calls_child, hello, waiting))
         try:
             await asyncio.get_running_loop().run_in_executor(None, process.start)
         finally:

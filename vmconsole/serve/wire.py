@@ -3,7 +3,9 @@ Unix stream socket, each with a one-byte kind.
 
 Server to session: the client's input, its terminal size, notes for the user, poll
 results (pickled once by the hub, the same bytes to every session), replies to calls,
-and the end. Session to server: the screen's output and calls to the shared backend.
+the end, and for a console started before its user logged in, who that user is.
+Session to server: the screen's output, calls to the shared backend, and a waiting
+console's word that it has drawn.
 A session process is less trusted than the server (it parses what a client sends), so
 what it sends is unpickled with only the classes a backend call takes
 (`load_call`), and every call is checked against the session's role by the hub.
@@ -30,9 +32,11 @@ class Kind(IntEnum):
     POLL = 4  # pickled (PollResult, BackendState)
     REPLY = 5  # pickled (call id, ok, value or (error kind, message, fields))
     END = 6  # UTF-8 reason; the console exits
+    ATTACH = 7  # pickled worker.Attach: a waiting console's user has logged in (pool.py)
     # session -> server
     OUTPUT = 10  # UTF-8 text for the client's terminal
     CALL = 11  # pickled (call id, cluster, method, args, kwargs); id 0: no reply
+    READY = 12  # empty: a waiting console has drawn its first screen (pool.py)
 
 
 def frame(kind: Kind, payload: bytes) -> bytes:

@@ -56,20 +56,41 @@ class Hello:
     read_only: bool = False  # the console changes nothing, whatever the role
 
 
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """The user of a console started before anyone logged in (pool.py), once one has:
+    sent as wire.Kind.ATTACH."""
+
+    actor: Actor
+    size: tuple[int, int]  # columns, rows (clamped)
+    notices: tuple[str, ...] = ()
+
+
+def console_ascii(hello: Hello) -> bool:
+    """Whether the console draws plain ASCII symbols: the profile's choice, else what
+    the client's TERM and locale say it can draw."""
+    if hello.config.ascii is not None:
+        return hello.config.ascii
+    return detect_ascii({**hello.client_env, "TERM": hello.term})
+
+
 class PipeTerminal:
-    """The driver's terminal (driver.Terminal) at the end of the terminal pipe."""
+    """The driver's terminal (driver.Terminal) at the end of the terminal pipe. A
+    console started before its user logged in (`attached` False) draws for no one:
+    its output is dropped until `attach_client`."""
 
     def __init__(self, writer: asyncio.StreamWriter, size: tuple[int, int],
-                 max_buffer: int, notices: tuple[str, ...]) -> None:
+                 max_buffer: int, notices: tuple[str, ...], attached: bool = True) -> None:
         self._writer = writer
         self._size = size
         self._max_buffer = max_buffer
         self.driver: ChannelDriver | None = None
         self._notices = list(notices)
         self.too_slow = False
+        self.attached = attached
 
     def write(self, data: str) -> None:
-        if self._writer.is_closing():
+        if self._writer.is_closing() or not self.attached:
             return
         if self._writer.transport.get_write_buffer_size() > self._max_buffer:
             self.too_slow = True  # the server stopped taking the screen: end
@@ -97,14 +118,24 @@ class PipeTerminal:
         else:
             self._notices.append(text)
 
+    def ready(self) -> None:
+        """Tell the server that this waiting console has drawn (wire.Kind.READY)."""
+        if not self._writer.is_closing():
+            self._writer.write(wire.frame(wire.Kind.READY, b""))
+
+    def attach_client(self, size: tuple[int, int]) -> None:
+        """From now on, draw for the client: its terminal is set up as at a console's
+        start (alternate screen, mouse, keyboard modes) and sized."""
+        self.attached = True
+        self._size = size
+        if self.driver is not None:
+            self.driver.start_application_mode()
+
 
 def make_app(hello: Hello, loops: list[RemoteLoop]) -> VMConsoleApp:
     """The session's console over its remote loops."""
-    env = {**hello.client_env, "TERM": hello.term}
-    config = hello.config
-    ascii = config.ascii if config.ascii is not None else detect_ascii(env)
-    app = VMConsoleApp(loops, config=config, actor=hello.actor, theme=hello.theme,
-                       ascii=ascii, audit=AuditLog(hello.audit_path),
+    app = VMConsoleApp(loops, config=hello.config, actor=hello.actor, theme=hello.theme,
+                       ascii=console_ascii(hello), audit=AuditLog(hello.audit_path),
                        read_only=hello.read_only)
     if constants.COLOR_SYSTEM == "auto":
         # Not the server's own terminal's colours (16 under a service manager): 256,
@@ -113,8 +144,11 @@ def make_app(hello: Hello, loops: list[RemoteLoop]) -> VMConsoleApp:
     return app
 
 
-def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello) -> None:
-    """The process's entry point (multiprocessing's target)."""
+def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
+         waiting: bool = False) -> None:
+    """The process's entry point (multiprocessing's target). `waiting`: started before
+    its user logged in (pool.py): the console is drawn for no one, READY is sent once
+    it has drawn the first poll, and ATTACH names the user and the terminal's size."""
     # Ctrl+C at the server's terminal reaches its whole process group: the server ends
     # the sessions itself, each with a word to its user.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -127,13 +161,15 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello) -> No
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
     calls = CallChannel(call_sock)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]
-    status = asyncio.run(_run(term_sock, hello, loops))
+    status = asyncio.run(_run(term_sock, hello, loops, waiting))
     sys.exit(status)
 
 
-async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop]) -> int:
+async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop],
+               waiting: bool) -> int:
     reader, writer = await asyncio.open_unix_connection(sock=term_sock)
-    terminal = PipeTerminal(writer, hello.size, hello.max_output_buffer, hello.notices)
+    terminal = PipeTerminal(writer, hello.size, hello.max_output_buffer, hello.notices,
+                            attached=not waiting)
     app = make_app(hello, loops)
     app.driver_class = ChannelDriver.bound_to(terminal)
     pipe = asyncio.create_task(_read_pipe(reader, app, terminal, {loop.backend.name: loop
@@ -166,6 +202,11 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
                 loop = loops.get(result.cluster)
                 if loop is not None:
                     loop.deliver(result, state)
+                if not terminal.attached:
+                    # After the app has taken the poll (its queue is in order) and drawn.
+                    app.call_later(app.call_after_refresh, terminal.ready)
+            elif kind is wire.Kind.ATTACH:
+                _attach(app, terminal, wire.loads(payload))
             elif kind is wire.Kind.RESIZE:
                 terminal.resize(*wire.loads(payload))
             elif kind is wire.Kind.NOTICE:
@@ -175,3 +216,16 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
     except (asyncio.IncompleteReadError, ConnectionError, wire.FrameError):
         pass
     app.exit()
+
+
+def _attach(app: VMConsoleApp, terminal: PipeTerminal, attach: Attach) -> None:
+    """Hand a waiting console to its user: their name and role, their terminal, the
+    whole screen drawn on it."""
+    app.actor = app.operations.actor = attach.actor
+    app.show_actor()
+    same_size = tuple(app.size) == attach.size
+    terminal.attach_client(attach.size)
+    if same_size:  # else the resize redraws it all
+        app.screen.refresh()
+    for text in attach.notices:
+        terminal.notice(text)

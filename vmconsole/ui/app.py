@@ -105,9 +105,7 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         yield Footer()
 
     def on_mount(self) -> None:
-        # The user name comes from an SSH client: made visible (the header shows it plain).
-        mode = ", read-only" if self.operations.read_only else ""
-        self.sub_title = f"{visible(self.actor.user)} ({self.actor.role}{mode})"
+        self.show_actor()
         self._apply_keymap()
         for problem in self._theme_problems:
             if self.actor.source == "local":
@@ -120,6 +118,13 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         tree.focus()
         for loop in self.loops.values():
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
+
+    def show_actor(self) -> None:
+        """The header's `user (role)`: at start, and again when a served console drawn
+        before its user logged in is handed to that user (serve/worker.py)."""
+        # The user name comes from an SSH client: made visible (the header shows it plain).
+        mode = ", read-only" if self.operations.read_only else ""
+        self.sub_title = f"{visible(self.actor.user)} ({self.actor.role}{mode})"
 
     def _apply_keymap(self) -> None:
         if not self.config.keys:
