@@ -1,4 +1,4 @@
-"""The rebalance screen (`R`): the plan shown as a what-if, one move applied after
+"""The rebalance screen (`L`): the plan shown as a what-if, one move applied after
 confirmation and the guest moving in the tree, the audit record; a viewer sees the plan
 and cannot apply it."""
 
@@ -21,7 +21,7 @@ async def until(pilot, condition, what: str, seconds: float = 20.0) -> None:
 
 async def open_plan(pilot, c) -> RebalanceScreen:
     await on_guest(pilot, c, "web1")  # any row of the cluster
-    await act(pilot, "R")
+    await act(pilot, "L")
     screen = pilot.app.screen
     assert isinstance(screen, RebalanceScreen)
     await until(pilot, lambda: screen.plan is not None, "the plan is computed")

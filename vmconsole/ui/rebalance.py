@@ -1,4 +1,4 @@
-"""Rebalance plans as a feature of the app: `R` (and the palette) on any row of a
+"""Rebalance plans as a feature of the app: `L` (load) (and the palette) on any row of a
 cluster opens its plan (`screens.rebalance`); the rules are gathered from the backend
 and the plan made in a thread (`backends.placement.gather`, `vmconsole.balance.plan`);
 each move is a migration through the change path (`vmconsole.operations`: operator
@@ -32,7 +32,7 @@ ARRIVAL_WAIT = 600.0
 
 
 class RebalanceFeatures(ConsoleBase):
-    BINDINGS = [Binding("R", "rebalance", "Rebalance plan for the cluster", show=False,
+    BINDINGS = [Binding("L", "rebalance", "Rebalance plan for the cluster", show=False,
                         id="cluster.rebalance")]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -1,4 +1,4 @@
-"""`R`: a cluster's rebalance plan as a what-if (each node's CPU and memory before and
+"""`L`: a cluster's rebalance plan as a what-if (each node's CPU and memory before and
 after), the moves with their gain and why that node, the guests that stay and why; a
 move or all of them applied after confirmation, one migration at a time."""
 
