@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from typing import Protocol
 
-from vmconsole.backends import base, serial
+from vmconsole.backends import base, ha_config, serial
 from vmconsole.serve.hub import ADMIN, OPERATE, PROTOCOLS, READ
 from vmconsole.serve.remote import _PROTOCOL_CALLS
 
@@ -20,7 +20,7 @@ ANSWERED_LOCALLY = {"scenarios", "open_console"}
 
 
 def _abilities() -> set[type]:
-    return {cls for module in (base, serial) for name, cls in vars(module).items()
+    return {cls for module in (base, ha_config, serial) for name, cls in vars(module).items()
             if name.startswith("Supports") and inspect.isclass(cls)
             and issubclass(cls, Protocol)}  # type: ignore[arg-type]
 

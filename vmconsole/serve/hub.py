@@ -34,6 +34,7 @@ from vmconsole.backends.base import (
     SupportsTemplateToVM,
     SupportsTimeControl,
 )
+from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
@@ -53,6 +54,8 @@ PROTOCOLS: dict[str, type] = {
     "ha_admin": SupportsHAAdmin,
     "balancing": SupportsBalancing,
     "fault_tolerance": SupportsFaultTolerance,
+    "ha_config": SupportsHAConfig,
+    "ft_limits": SupportsFaultToleranceLimits,
     "host_maintenance": SupportsHostMaintenance,
     "template_to_vm": SupportsTemplateToVM,
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
@@ -64,7 +67,8 @@ PROTOCOLS: dict[str, type] = {
 READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapshots",
                   "migration_targets", "ha_groups", "probe", "scenarios",
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
-                  "crs_plan", "fault_tolerance", "guest_addresses"})
+                  "crs_plan", "fault_tolerance", "guest_addresses",
+                  "ha_config", "crs_settings", "ft_limits"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm"})
@@ -72,7 +76,8 @@ ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
                    "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
                    "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",
                    "disarm_ha", "arm_ha", "crs_apply", "set_fault_tolerance",
-                   "set_host_maintenance"})
+                   "set_host_maintenance", "ha_node_affinity_set", "ha_node_affinity_remove",
+                   "ha_resource_affinity_set", "ha_rule_remove", "set_crs"})
 
 
 @dataclass(frozen=True, slots=True)
