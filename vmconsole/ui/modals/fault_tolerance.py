@@ -53,20 +53,28 @@ class FaultToleranceForm(FormScreen):
             yield Static(Content(visible_lines(f"Cannot protect it: {limits.refusal}")),
                          id="ft-refusal", classes="field-error shown")
         choices = [h for h in limits.hosts if h.node != limits.node]
-        first = next((h.node for h in choices if h.refusal is None), None)
+        # The first node that can hold the shadow; else the first, whose refusal the
+        # backend then gives next to the field.
+        first = next((h.node for h in choices if h.refusal is None),
+                     choices[0].node if choices else None)
         yield from self.row("Shadow on", Select(
             [(Text(visible(h.node) + ("" if h.refusal is None else "  (over a limit)")),
-              h.node) for h in choices], value=first or Select.BLANK,
+              h.node) for h in choices], value=first or Select.NULL,
             allow_blank=first is None, id="secondary", compact=True), "secondary")
 
     def on_mount(self) -> None:
-        if self.limits.refusal and not self.limits.protected:
-            self.query_one("#submit", Button).disabled = True
+        submit = self.query_one("#submit", Button)
+        if self.limits.protected:  # turning protection off: Cancel keeps the focus
+            self.query_one("#cancel", Button).focus()
+        elif self.limits.refusal:
+            submit.disabled = True
+        else:  # the first node that can hold the shadow is chosen: Enter protects
+            submit.focus()
 
     def collect(self) -> tuple[Any, dict[str, str]]:
         if self.limits.protected:
             return TURN_OFF, {}
         value = self.query_one("#secondary", Select).value
-        if value is Select.BLANK:
+        if value is Select.NULL:
             return None, {"secondary": "choose the node for the shadow copy"}
         return str(value), {}
