@@ -18,7 +18,10 @@ from vmconsole.session import Role, Session
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.crs import CRSForm
+from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
 from vmconsole.ui.modals.ha import HAForm
+from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm
 from vmconsole.ui.modals.hardware import HardwareForm
 from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.modals.shutdown import ShutdownForm
@@ -27,6 +30,7 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.faults import FaultScreen
+from vmconsole.ui.screens.ha_rules import HARulesScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen
 from vmconsole.ui.serial_session import ConsoleMode
@@ -300,6 +304,22 @@ def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
     return check
 
 
+def in_rules(kind: type[Screen] | None) -> Check:
+    """In the HA rules screen (on its first rule), the key opens KIND, or (None) closes
+    the screen."""
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(WEB1)
+        await w.press("R")
+        await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
+                      and w.app.screen.rules is not None, "the HA rules")
+        await w.press(key)
+        if kind is None:
+            await w.until(lambda: not w.on_top(HARulesScreen), "the screen to close")
+        else:
+            await w.until(lambda: w.on_top(kind), kind.__name__)
+    return check
+
+
 CHECKS: dict[str, Check] = {
     "app.filter": filter_box,
     "app.clear_filter": clear_filter,
@@ -317,6 +337,14 @@ CHECKS: dict[str, Check] = {
     "teach.faster": sets_scale(1.0, 10.0),
     "teach.slower": sets_scale(10.0, 1.0),
     "teach.faults": faults,
+    "teach.rules": opens(HARulesScreen),
+    "teach.ft": opens(FaultToleranceForm, TEST1),
+    "rules.close": in_rules(None),
+    "rules.new_node": in_rules(NodeAffinityForm),
+    "rules.new_resource": in_rules(ResourceAffinityForm),
+    "rules.edit": in_rules(NodeAffinityForm),
+    "rules.delete": in_rules(ConfirmScreen),
+    "rules.crs": in_rules(CRSForm),
     "guest.start": starts_task("start", TEST1),
     "guest.shutdown": opens(ShutdownForm),
     "guest.stop": opens(ConfirmScreen),

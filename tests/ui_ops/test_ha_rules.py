@@ -152,7 +152,7 @@ async def test_the_crs_form_checks_its_fields_and_saves(console, audit):
         await act(pilot, "c")
         form = c.app.screen
         assert isinstance(form, CRSForm)
-        await fill(pilot, form, threshold="４0", hold="2.5")
+        await fill(pilot, form, threshold="\uff140", hold="2.5")  # a full-width 4
         await act(pilot, "enter")
         assert error_of(form, "threshold") == "a number (percent points)"
         assert error_of(form, "hold") == "a whole number"
@@ -227,8 +227,8 @@ async def test_fault_tolerance_refused_shows_why_and_offers_no_submit(console, a
         assert "would carry 9 FT vCPUs (at most 8 per host)" in shown_text(c.app)
         await act(pilot, "enter")
         assert "would carry 9 FT vCPUs" in error_of(c.app.screen, "secondary")
-        assert [r.result for r in audit.read()][0].startswith("error: fault tolerance "
-                                                              "refused")
+        (record,) = audit.read()
+        assert record.result.startswith("error: fault tolerance refused")
 
 
 async def test_a_viewer_reads_the_rules_and_is_refused_a_change(console, audit):
