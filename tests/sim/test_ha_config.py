@@ -10,6 +10,7 @@ from tests.sim.conftest import wait, wait_task
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ft import FT_LINK_GBIT
+from vmconsole.backends.sim.state import HAGroup
 from vmconsole.model import HARequest
 
 
@@ -138,3 +139,11 @@ def test_a_rule_over_a_service_set_from_the_ha_form_keeps_working(
     lab.ha_node_affinity_set("test-on-pve3", {"pve3": 1}, True, True, False, ["qemu/103"])
     ha = lab.inventory().guest("qemu/103").ha  # type: ignore[union-attr]
     assert ha is not None and ha.group == "test-on-pve3" and ha.nodes == ()
+
+
+def test_a_rule_a_lesson_named_outside_proxmoxs_syntax_stays_editable(lab: SimBackend) -> None:
+    lab.sim.groups["g"] = HAGroup("g", {"pve1": 1})  # a lesson file's group
+    lab.ha_node_affinity_set("g", {"pve2": 1}, True, False, False, [])
+    assert next(r for r in lab.ha_config().node_affinity if r.name == "g").nodes == {"pve2": 1}
+    assert "2-40 letters" in refusal(
+        lab.ha_node_affinity_set, "h", {"pve2": 1}, True, False, False, [])["name"]

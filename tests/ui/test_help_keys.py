@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from textual.screen import Screen
-from textual.widgets import Input, OptionList
+from textual.widgets import DataTable, Input, OptionList
 
 from tests.frozen import FrozenConsole
 from vmconsole.backends.base import TaskStatus
@@ -304,6 +304,21 @@ def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
     return check
 
 
+def rules_cursor(start: int, expected: int) -> Check:
+    """In the HA rules screen, from row START the key puts the cursor on row EXPECTED."""
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(WEB1)
+        await w.press("R")
+        await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
+                      and w.app.screen.rules is not None, "the HA rules")
+        table = w.app.screen.query_one(DataTable)
+        table.move_cursor(row=start)
+        await w.pilot.pause()
+        await w.press(key)
+        assert table.cursor_row == expected, (key, table.cursor_row)
+    return check
+
+
 def in_rules(kind: type[Screen] | None) -> Check:
     """In the HA rules screen (on its first rule), the key opens KIND, or (None) closes
     the screen."""
@@ -345,6 +360,8 @@ CHECKS: dict[str, Check] = {
     "rules.edit": in_rules(NodeAffinityForm),
     "rules.delete": in_rules(ConfirmScreen),
     "rules.crs": in_rules(CRSForm),
+    "rules.down": rules_cursor(0, 1),
+    "rules.up": rules_cursor(1, 0),
     "guest.start": starts_task("start", TEST1),
     "guest.shutdown": opens(ShutdownForm),
     "guest.stop": opens(ConfirmScreen),

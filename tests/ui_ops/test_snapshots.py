@@ -98,7 +98,8 @@ def test_a_form_in_the_other_themes(snap_compare, audit, theme):
 # The teacher's screens of HA rules, the CRS and FT (an admin's): keys from test1.
 HA_CONFIG_SCREENS: dict[str, list[str]] = {
     "ha_rules": ["R"],
-    "node_affinity_form": ["R", "down", "e"],
+    "node_affinity_form": ["R", "j", "e"],
+    "resource_affinity_form": ["R", "r"],
     "crs_form": ["R", "c"],
     "fault_tolerance_form": ["F"],
 }

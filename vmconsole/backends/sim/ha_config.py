@@ -72,8 +72,9 @@ def crs_view(manager: HAManager) -> CRSView:
 # --- the checks -----------------------------------------------------------------------
 
 
-def _name_problem(name: str, taken_by_other_kind: bool) -> str | None:
-    if not _RULE_NAME.match(name):
+def _name_problem(name: str, taken_by_other_kind: bool, exists: bool) -> str | None:
+    """A new rule's name must be a pve-configid; one a lesson file gave stays editable."""
+    if not exists and not _RULE_NAME.match(name):
         return "2-40 letters, digits, - and _, starting with a letter"
     if taken_by_other_kind:
         return f"a rule of the other kind is named {name}: rule names are one namespace"
@@ -108,7 +109,7 @@ def node_affinity_problems(sim: Sim, rule: NodeAffinityRule) -> dict[str, str]:
     """Why Proxmox's rule checker would refuse this node-affinity rule, by field."""
     problems: dict[str, str] = {}
     other_names = {r.name for r in sim.affinity_rules}
-    if reason := _name_problem(rule.name, rule.name in other_names):
+    if reason := _name_problem(rule.name, rule.name in other_names, rule.name in sim.groups):
         problems["name"] = reason
     unknown = [n for n in rule.nodes if n not in sim.nodes]
     if not rule.nodes:
@@ -160,7 +161,8 @@ def _together_conflict(sim: Sim, together: ResourceAffinity,
 def resource_affinity_problems(sim: Sim, rule: ResourceAffinityRule) -> dict[str, str]:
     """Why Proxmox's rule checker would refuse this resource-affinity rule, by field."""
     problems: dict[str, str] = {}
-    if reason := _name_problem(rule.name, rule.name in sim.groups):
+    if reason := _name_problem(rule.name, rule.name in sim.groups, any(
+            r.name == rule.name for r in sim.affinity_rules)):
         problems["name"] = reason
     resources = tuple(dict.fromkeys(rule.resources))
     if reason := _resource_problem(sim, resources):

@@ -112,6 +112,9 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
         Binding("x,delete", "delete", "Delete the chosen rule (asks first)",
                 id="rules.delete"),
         Binding("c", "crs", "CRS settings: scheduler, auto-rebalance", id="rules.crs"),
+        # j and k as in the tree; the arrows are the table's own.
+        Binding("j", "cursor(1)", "Next rule", show=False, id="rules.down"),
+        Binding("k", "cursor(-1)", "Previous rule", show=False, id="rules.up"),
     ]
 
     def __init__(self, cluster: str, ops: HARulesOps) -> None:
@@ -186,6 +189,10 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
             info.update(Text("No HA rules yet: create one with the keys below."))
         else:
             info.update(Text(describe(rule, self.rules)))
+
+    def action_cursor(self, step: int) -> None:
+        table: DataTable[Text | str] = self.query_one(DataTable)
+        table.move_cursor(row=table.cursor_row + step)
 
     # --- changes ------------------------------------------------------------------------
 
