@@ -218,6 +218,20 @@ class HAConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultTolerance:
+    """A fault-tolerant VM (VMware FT; Remus): its shadow copy's node (None while a new
+    one is copied: the VM runs unprotected), the checkpoint interval and how long after
+    the last checkpoint the shadow goes live (milliseconds), and FT's price: the
+    primary's slowdown and the FT link's load (percent)."""
+
+    secondary: str | None
+    checkpoint_ms: float
+    takeover_ms: float
+    slowdown: float
+    link_load: float
+
+
+@dataclass(frozen=True, slots=True)
 class Metrics:
     """Figures that move on every poll. Rates are per second; cpu is a fraction of maxcpu."""
 
@@ -386,6 +400,7 @@ class Guest:
     uptime_note: str | None = None
     # Why it is in its status, in the backend's words: "I/O error" for a paused guest
     status_reason: str | None = None
+    fault_tolerance: FaultTolerance | None = None
 
     @property
     def running(self) -> bool:

@@ -121,3 +121,35 @@ async def test_an_admin_gets_past_the_role_check(served: Running) -> None:
 async def _header(term: Terminal) -> str:
     await term.wait_for("pve1")
     return term.row(0)
+
+
+async def test_an_admin_deletes_an_ha_rule_over_ssh_and_a_viewer_only_reads(
+        served: Running) -> None:
+    """The rules screen reads and changes the cluster the class shares through the hub
+    (`ha_config`, `ha_node_affinity_remove`)."""
+    async with await served.connect("viewer", username="student") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("R")
+        await term.wait_for("prefer-pve2")
+        term.press("x")
+        await term.wait_until(lambda t: "needs the admin role" in t.notifications,
+                              what="the refusal")
+    async with await served.connect("admin", username="teacher") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("R")
+        await term.wait_for("prefer-pve2")
+        term.press("\x1b[B")  # down
+        await term.wait_for("prefer-pve2: node affinity")
+        term.press("x")
+        await term.wait_for("Delete the node-affinity rule prefer-pve2?")
+        term.press("y")
+        await term.wait_until(lambda t: "rule prefer-pve2 deleted" in t.notifications,
+                              what="the delete")
+    rules = served.server.loops[0].backend.ha_config()  # type: ignore[attr-defined]
+    assert [r.name for r in rules.node_affinity] == ["all-nodes"]
+    records = [(r.user, r.role, r.operation, r.result[:8]) for r in
+               served.server.settings.audit.read()]
+    assert records == [("student", "viewer", "ha_node_affinity_remove", "refused:"),
+                       ("teacher", "admin", "ha_node_affinity_remove", "done")]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from textual.screen import Screen
-from textual.widgets import Input, OptionList
+from textual.widgets import DataTable, Input, OptionList
 
 from tests.frozen import FrozenConsole
 from vmconsole.actor import Actor, Role
@@ -22,7 +22,10 @@ from vmconsole.ui.modals.bulk import BulkConfirmScreen
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.crs import CRSForm
+from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
 from vmconsole.ui.modals.ha import HAForm
+from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm
 from vmconsole.ui.modals.hardware import HardwareForm
 from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.modals.shutdown import ShutdownForm
@@ -31,6 +34,7 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.faults import FaultScreen
+from vmconsole.ui.screens.ha_rules import HARulesScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.screens.rebalance import RebalanceScreen
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen
@@ -327,6 +331,37 @@ def in_backups(kind: type[Screen] | None) -> Check:
     return check
 
 
+def rules_cursor(start: int, expected: int) -> Check:
+    """In the HA rules screen, from row START the key puts the cursor on row EXPECTED."""
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(WEB1)
+        await w.press("R")
+        await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
+                      and w.app.screen.rules is not None, "the HA rules")
+        table = w.app.screen.query_one(DataTable)
+        table.move_cursor(row=start)
+        await w.pilot.pause()
+        await w.press(key)
+        assert table.cursor_row == expected, (key, table.cursor_row)
+    return check
+
+
+def in_rules(kind: type[Screen] | None) -> Check:
+    """In the HA rules screen (on its first rule), the key opens KIND, or (None) closes
+    the screen."""
+    async def check(w: Walk, key: str) -> None:
+        await w.tree_on(WEB1)
+        await w.press("R")
+        await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
+                      and w.app.screen.rules is not None, "the HA rules")
+        await w.press(key)
+        if kind is None:
+            await w.until(lambda: not w.on_top(HARulesScreen), "the screen to close")
+        else:
+            await w.until(lambda: w.on_top(kind), kind.__name__)
+    return check
+
+
 async def mark(w: Walk, key: str) -> None:
     """Space marks the guest under the cursor (and goes down); again unmarks it."""
     tree = await w.tree_on(WEB1)
@@ -371,6 +406,16 @@ CHECKS: dict[str, Check] = {
     "teach.faster": sets_scale(1.0, 10.0),
     "teach.slower": sets_scale(10.0, 1.0),
     "teach.faults": faults,
+    "teach.rules": opens(HARulesScreen),
+    "teach.ft": opens(FaultToleranceForm, TEST1),
+    "rules.close": in_rules(None),
+    "rules.new_node": in_rules(NodeAffinityForm),
+    "rules.new_resource": in_rules(ResourceAffinityForm),
+    "rules.edit": in_rules(NodeAffinityForm),
+    "rules.delete": in_rules(ConfirmScreen),
+    "rules.crs": in_rules(CRSForm),
+    "rules.down": rules_cursor(0, 1),
+    "rules.up": rules_cursor(1, 0),
     "guest.start": starts_task("start", TEST1),
     "guest.shutdown": opens(ShutdownForm),
     "guest.stop": opens(ConfirmScreen),

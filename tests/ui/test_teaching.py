@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from textual.widgets import RichLog, Static
 
@@ -10,6 +11,7 @@ from vmconsole.actor import Actor, Role
 from vmconsole.backends.base import FaultKind, HASettings
 from vmconsole.model import HARequest
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -234,10 +236,18 @@ async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_facto
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
         await select(c.app, pilot, TreeRef("lab", "qemu/100"))  # web1: an HA resource
-        await palette(c, pilot, "Fault tolerance: protect the selected VM")
-        (record,) = c.app.audit.read()
-        assert record.operation == "fault_tolerance"
-        assert record.result.startswith("error: fault tolerance needs a dedicated")
+        await pilot.press("ctrl+p", *"Fault tolerance: the selected VM")
+        await pilot.pause(0.3)
+        await pilot.press("enter")  # its flow waits on the form: no wait_for_complete
+        deadline = time.monotonic() + 10
+        while not isinstance(c.app.screen, FaultToleranceForm) or not c.app.screen.query(
+                "#ft-refusal"):
+            assert time.monotonic() < deadline, "the FT form did not open"
+            await pilot.pause(0.05)
+        form = c.app.screen
+        said = " ".join(str(s.visual) for s in form.query(Static))
+        assert "Cannot protect it: fault tolerance needs a dedicated" in said
+        assert list(c.app.audit.read()) == []  # nothing to submit: nothing was changed
 
 
 def palette_titles(app) -> list[str]:
@@ -252,15 +262,16 @@ async def test_a_viewer_is_offered_no_change_to_the_shared_cluster(console_facto
         await select(c.app, pilot, TreeRef("lab", "qemu/100"))
         titles = palette_titles(c.app)
         assert "HA status" in titles and "CRS: balancing plan" in titles  # readings stay
-        changes = [t for t in titles if t.startswith(("CRS: apply", "Fault tolerance:",
-                                                      "Scenario: "))]
+        assert "HA rules" in titles
+        changes = [t for t in titles if t.startswith(("CRS: apply", "CRS: settings",
+                                                      "Fault tolerance:", "Scenario: "))]
         assert changes == [], f"a viewer is offered {changes}"
     admin = console_factory(actor=Actor("teacher", Role.ADMIN))
     async with admin.app.run_test(size=(120, 40)) as pilot:
         await settle(admin, pilot)
         titles = palette_titles(admin.app)
         assert "CRS: apply the best recommendation" in titles
-        assert "Fault tolerance: protect the selected VM" in titles
+        assert "Fault tolerance: the selected VM" in titles and "CRS: settings" in titles
 
 
 async def test_applying_the_crs_recommendation_asks_first(console_factory):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.text import Text
 from textual.content import Content
+from textual.visual import RichVisual
 from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static, Tree
 from textual.widgets._toast import Toast  # not exported; the toasts are what users read
@@ -125,6 +126,8 @@ def notes(app) -> list[str]:
 def plain(value: object) -> str:
     if isinstance(value, Content | Text):
         return value.plain
+    if isinstance(value, RichVisual):  # a Static showing a Rich table
+        value = value._renderable
     console = Console(width=400, record=True, file=io.StringIO())
     console.print(value)
     return console.export_text()

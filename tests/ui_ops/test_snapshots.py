@@ -93,3 +93,33 @@ def test_a_form_in_the_other_themes(snap_compare, audit, theme):
         await act(pilot, "m")
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+# The teacher's screens of HA rules, the CRS and FT (an admin's): keys from test1.
+HA_CONFIG_SCREENS: dict[str, list[str]] = {
+    "ha_rules": ["R"],
+    "node_affinity_form": ["R", "j", "e"],
+    "resource_affinity_form": ["R", "r"],
+    "crs_form": ["R", "c"],
+    "fault_tolerance_form": ["F"],
+}
+
+
+@pytest.mark.parametrize("screen", list(HA_CONFIG_SCREENS))
+def test_ha_config_screens(snap_compare, audit, screen):
+    c = FrozenConsole(SimCluster(), actor=Actor("teacher", Role.ADMIN), audit=audit)
+    c.backend.sim.ft_link_gbit = 10.0  # the FT form's verdicts, not only the link's
+
+    async def run_before(pilot) -> None:
+        await on_guest(pilot, c, "test1")
+        for key in HA_CONFIG_SCREENS[screen]:
+            await act(pilot, key)
+            rules = getattr(c.app.screen, "rules", False)
+            while rules is None:  # the rules screen reads the rules in a worker
+                await pilot.pause(0.05)
+                rules = c.app.screen.rules  # type: ignore[attr-defined]
+        await pilot.pause(0.3)
+        await settle(pilot)
+        c.app.clear_notifications()
+
+    assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)

@@ -30,12 +30,15 @@ from vmconsole.backends.base import (
     SupportsHAAdmin,
     SupportsHostMaintenance,
     SupportsNodeAdmin,
+    SupportsPlacementRules,
     SupportsProbe,
     SupportsProbeNamespace,
     SupportsScenarios,
     SupportsTemplateToVM,
     SupportsTimeControl,
 )
+from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
+from vmconsole.backends.hardware import SupportsHardware
 from vmconsole.backends.removal import SupportsDestroy
 from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
@@ -58,12 +61,16 @@ PROTOCOLS: dict[str, type] = {
     "ha_admin": SupportsHAAdmin,
     "balancing": SupportsBalancing,
     "fault_tolerance": SupportsFaultTolerance,
+    "ha_config": SupportsHAConfig,
+    "ft_limits": SupportsFaultToleranceLimits,
     "host_maintenance": SupportsHostMaintenance,
     "template_to_vm": SupportsTemplateToVM,
     "serial_console": SupportsSerialConsole,  # opened by the session itself (remote.py)
     "guest_addresses": SupportsGuestAddresses,
     "backups": SupportsBackups,
     "destroy": SupportsDestroy,
+    "hardware": SupportsHardware,
+    "placement_rules": SupportsPlacementRules,
 }
 
 # Who may call what. A session's console checks the role first (and audits a
@@ -72,17 +79,19 @@ READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapsho
                   "migration_targets", "ha_groups", "probe", "scenarios",
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
                   "crs_plan", "fault_tolerance", "guest_addresses", "backup_options",
-                  "backups"})
+                  "backups", "ha_config", "crs_settings", "ft_limits", "hardware",
+                  "placement_rules"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm",
                      "backup", "backup_restore", "backup_delete",
-                     "destroy"})
+                     "destroy", "set_vcpus", "set_memory", "grow_disk", "set_link"})
 ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
                    "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
                    "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",
                    "disarm_ha", "arm_ha", "crs_apply", "set_fault_tolerance",
-                   "set_host_maintenance"})
+                   "set_host_maintenance", "ha_node_affinity_set", "ha_node_affinity_remove",
+                   "ha_resource_affinity_set", "ha_rule_remove", "set_crs"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,12 +128,17 @@ _PROTOCOL_CALLS = {
                  "disarm_ha", "arm_ha", "ha_status"),
     "balancing": ("crs_plan", "crs_apply"),
     "fault_tolerance": ("set_fault_tolerance", "fault_tolerance"),
+    "ha_config": ("ha_config", "ha_node_affinity_set", "ha_node_affinity_remove",
+                  "ha_resource_affinity_set", "ha_rule_remove", "crs_settings", "set_crs"),
+    "ft_limits": ("ft_limits",),
     "host_maintenance": ("set_host_maintenance",),
     "template_to_vm": ("convert_to_vm",),
     "serial_console": (),  # opened here, not called (_open_console_here)
     "guest_addresses": ("guest_addresses",),
     "backups": ("backup_options", "backups", "backup", "backup_restore", "backup_delete"),
     "destroy": ("destroy",),
+    "hardware": ("hardware", "set_vcpus", "set_memory", "grow_disk", "set_link"),
+    "placement_rules": ("placement_rules",),
 }
 
 

@@ -148,13 +148,15 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         # dialogs and screens: loaded when used
         from vmconsole.ui.modals.backups import BackupPanel
         from vmconsole.ui.modals.snapshots import SnapshotPanel
+        from vmconsole.ui.screens.ha_rules import HARulesScreen
         from vmconsole.ui.screens.serial_console import SerialView
 
         contexts: tuple[tuple[str, type[DOMNode]], ...] = (
             ("anywhere", type(self)), ("in the tree", ClusterTree),
             ("in the task log", TaskLog), ("in the ping panel", PingPanel),
             ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel),
-            ("in the backup panel", BackupPanel), ("in the serial console", SerialView))
+            ("in the backup panel", BackupPanel), ("in the serial console", SerialView),
+            ("in the HA rules screen", HARulesScreen))
         out: list[tuple[str, list[Binding]]] = []
         for context, cls in contexts:
             found: list[Binding] = []

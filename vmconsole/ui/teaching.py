@@ -19,16 +19,17 @@ from vmconsole.backends.base import (
     BackendError,
     SupportsBalancing,
     SupportsFaults,
-    SupportsFaultTolerance,
     SupportsHAAdmin,
     SupportsNodeAdmin,
     SupportsScenarios,
     SupportsTimeControl,
 )
+from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.ha_config_flow import HAConfigFlow
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
@@ -56,6 +57,10 @@ class TeachingFeatures(ConsoleBase):
         Binding("right_square_bracket", "speed(1)", "Faster", show=False, id="teach.faster"),
         Binding("left_square_bracket", "speed(-1)", "Slower", show=False, id="teach.slower"),
         Binding("f", "faults", "Faults", show=False, id="teach.faults"),
+        Binding("R", "ha_rules", "HA rules: node and resource affinity, the CRS",
+                show=False, id="teach.rules"),
+        Binding("F", "fault_tolerance", "Fault tolerance of the selected VM", show=False,
+                id="teach.ft"),
     ]
 
     _resume_scale = 1.0
@@ -95,7 +100,49 @@ class TeachingFeatures(ConsoleBase):
             return self.breakable()
         if action in ("pause", "speed", "toggle_teaching"):
             return self.teachable() is not None
+        if action == "ha_rules":
+            return self._configurable(SupportsHAConfig) is not None
+        if action == "fault_tolerance":
+            return self._configurable(SupportsFaultToleranceLimits) is not None
         return super().check_action(action, parameters)
+
+    # --- HA rules, the CRS and FT: screens of their own (ui/ha_config_flow.py) --------
+
+    def _configurable(self, protocol: type) -> PollLoop | None:
+        """The poll loop of the selected cluster, else of the first, whose backend has
+        `protocol`."""
+        ref = self.selected
+        names = ([ref.cluster] if ref else []) + list(self.loops)
+        return next((loop for name in names if (loop := self.loops.get(name))
+                     and isinstance(loop.backend, protocol)), None)
+
+    def action_ha_rules(self) -> None:
+        loop = self._configurable(SupportsHAConfig)
+        if loop is None:
+            return
+        from vmconsole.ui.screens.ha_rules import HARulesScreen  # loaded when used
+
+        self.push_screen(HARulesScreen(loop.backend.name,
+                                       HAConfigFlow(self, loop.backend.name)))
+
+    def action_crs_settings(self) -> None:
+        loop = self._configurable(SupportsHAConfig)
+        if loop is not None:
+            self.run_worker(HAConfigFlow(self, loop.backend.name).edit_crs(),
+                            group="teaching", exit_on_error=False, name="CRS settings")
+
+    def action_fault_tolerance(self) -> None:
+        loop = self._configurable(SupportsFaultToleranceLimits)
+        ref = self.selected
+        result = self.latest.get(ref.cluster) if ref is not None else None
+        guest = (result.inventory.guest(ref.object_id) if ref is not None and result
+                 is not None and result.inventory is not None else None)
+        if loop is None or guest is None or ref is None or ref.cluster != loop.backend.name:
+            self.notify("Select a VM of the simulated cluster first: fault tolerance "
+                        "protects one VM.", severity="warning")
+            return
+        self.run_worker(HAConfigFlow(self, loop.backend.name).fault_tolerance(guest),
+                        group="teaching", exit_on_error=False, name="Fault tolerance")
 
     # --- changes to the shared model: admin only, audited ----------------------------
 
@@ -254,13 +301,16 @@ class TeachingFeatures(ConsoleBase):
             if admin:
                 yield SystemCommand("CRS: apply the best recommendation", "Migrate one HA "
                                     "service as the plan says", partial(self._crs_apply, loop))
-        if admin and isinstance(backend, SupportsFaultTolerance):
-            yield SystemCommand("Fault tolerance: protect the selected VM", "A shadow copy "
-                                "on another node, kept by checkpoints",
-                                partial(self._fault_tolerance, loop, True))
-            yield SystemCommand("Fault tolerance: turn off for the selected VM",
-                                "Remove the shadow copy",
-                                partial(self._fault_tolerance, loop, False))
+        if isinstance(backend, SupportsHAConfig):
+            yield SystemCommand("HA rules", "Node affinity (HA groups) and resource "
+                                "affinity: list, create, edit, delete", self.action_ha_rules)
+            if admin:
+                yield SystemCommand("CRS: settings", "Scheduler (basic, static, dynamic) "
+                                    "and auto-rebalance", self.action_crs_settings)
+        if admin and isinstance(backend, SupportsFaultToleranceLimits):
+            yield SystemCommand("Fault tolerance: the selected VM", "Its limits, a shadow "
+                                "copy on another node kept by checkpoints, or FT off",
+                                self.action_fault_tolerance)
 
     def _start_scenario(self, loop: PollLoop, name: str | None) -> None:
         backend = loop.backend
@@ -310,29 +360,6 @@ class TeachingFeatures(ConsoleBase):
             "Migrate the HA service the balancing plan recommends to its new node?",
             "Its guest moves while it runs, on the cluster every console of the class "
             "shares. \"CRS: balancing plan\" shows the move first.", "Migrate"), answered)
-
-    def _fault_tolerance(self, loop: PollLoop, enable: bool) -> None:
-        backend = loop.backend
-        assert isinstance(backend, SupportsFaultTolerance)
-        ref, result = self.selected, self.latest.get(loop.backend.name)
-        inventory = result.inventory if result is not None else None
-        guest = inventory.guest(ref.object_id) if ref and inventory else None
-        if guest is None or inventory is None:
-            self.notify("Select a VM first.", severity="warning")
-            return
-        others = [n.name for n in inventory.nodes if n.name != guest.node]
-        secondary = others[0] if enable and others else None
-        if enable and secondary is None:
-            self.notify("FT needs a second node.", severity="warning")
-            return
-
-        def change() -> str:
-            backend.set_fault_tolerance(guest.id, secondary)
-            return (f"{visible(guest.name)}: fault tolerant, secondary on {secondary}"
-                    if enable else f"{visible(guest.name)}: fault tolerance off")
-
-        self._teach(loop, guest.id, "fault_tolerance",
-                    {"secondary": secondary, "enabled": enable}, change)
 
     def _show_summary(self, lines: list[str]) -> None:
         panel = self.query_one(TeachingPanel)

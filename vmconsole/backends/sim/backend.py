@@ -30,6 +30,13 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.ha_config import (
+    CRSView,
+    FTLimits,
+    HARules,
+    NodeAffinityRule,
+    ResourceAffinityRule,
+)
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.sim import (
     backups,
@@ -38,6 +45,7 @@ from vmconsole.backends.sim import (
     faults,
     ft,
     ha_admin,
+    ha_config,
     ha_disarm,
     hardware,
     migration,
@@ -497,6 +505,7 @@ class SimBackend:
                 ft.disable(self.sim, guest)
             else:
                 ft.enable(self.sim, guest, secondary)
+            self.sim.touch(guest_id)  # the inventory reports its FT state
         self._node_admin(change)
 
     def fault_tolerance(self, guest_id: str) -> list[str]:
@@ -542,3 +551,35 @@ class SimBackend:
             self.sim.advance()
             faults.restore(self.sim, self.ha, None if node is None else self.sim.node(node))
             self.sim.settle()
+
+    # --- the console's HA rule, CRS and FT screens (backends/ha_config.py) -------------
+
+    def ha_config(self) -> HARules:
+        """Every HA rule, and the nodes and guests a rule may name."""
+        with self._lock:
+            self.sim.advance()
+            return ha_config.read(self.sim)
+
+    def ha_node_affinity_set(self, name: str, nodes: dict[str, int], positive: bool,
+                             strict: bool, nofailback: bool, resources: list[str]) -> None:
+        """Add or replace a node-affinity rule (an HA group) after Proxmox's checks."""
+        self._node_admin(lambda: ha_config.node_affinity_set(self.sim, NodeAffinityRule(
+            name, dict(nodes), positive, strict, nofailback, tuple(resources))))
+
+    def ha_node_affinity_remove(self, name: str) -> None:
+        self._node_admin(lambda: ha_config.node_affinity_remove(self.sim, name))
+
+    def ha_resource_affinity_set(self, name: str, resources: list[str],
+                                 positive: bool) -> None:
+        """`ha_rule_set` after Proxmox's checks: HA resources only, no contradiction."""
+        self._node_admin(lambda: ha_config.resource_affinity_set(
+            self.sim, self.ha, ResourceAffinityRule(name, tuple(resources), positive)))
+
+    def crs_settings(self) -> CRSView:
+        with self._lock:
+            return ha_config.crs_view(self.ha)
+
+    def ft_limits(self, guest_id: str) -> FTLimits:
+        with self._lock:
+            self.sim.advance()
+            return ft.limits(self.sim, self.sim.guest(guest_id))

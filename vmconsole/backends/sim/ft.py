@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from vmconsole.backends.base import Conflict, InvalidInput, NotSupported
+from vmconsole.backends.base import BackendError, Conflict, InvalidInput, NotSupported
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.ha_config import FTHost, FTLimits
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import ensure_quorate, label
 from vmconsole.backends.sim.state import FTPair, MiB, SimGuest
-from vmconsole.model import GuestKind
+from vmconsole.model import FaultTolerance, GuestKind
 
 CHECKPOINT = 0.025  # seconds between checkpoints
 DETECT = 3 * CHECKPOINT + 0.03  # missed checkpoints, then the secondary goes live
@@ -66,23 +67,31 @@ def _refusal(sim: Sim, guest: SimGuest, node: str) -> str | None:
     return None
 
 
+def _cannot(sim: Sim, guest: SimGuest) -> BackendError | None:
+    """Why FT cannot protect this VM at all, as the error `enable` raises (None: it
+    can, apart from the per-host limits)."""
+    if guest.kind is not GuestKind.VM:
+        return NotSupported("fault tolerance keeps a VM's CPU and memory state in step; "
+                            "containers have no such state to checkpoint")
+    if sim.ft_link_gbit < FT_LINK_GBIT:
+        return NotSupported(f"fault tolerance needs a dedicated low-latency "
+                            f"{FT_LINK_GBIT:.0f} Gbit link for its checkpoints; this cluster "
+                            f"has {sim.ft_link_gbit:.0f} Gbit")
+    if guest.ha is not None:
+        return Conflict(f"{label(guest)} is an HA resource: take it out of HA first (the "
+                        "simulator keeps FT and HA apart)")
+    if guest.id in sim.ft:
+        return Conflict(f"{label(guest)} is fault tolerant already")
+    if sim.running_on_own_node(guest) is None:
+        return Conflict(f"{label(guest)} is not running: FT protects a running VM")
+    return None
+
+
 def enable(sim: Sim, guest: SimGuest, secondary: str) -> None:
     """Turn FT on: a shadow copy on `secondary`. Raises NotSupported or InvalidInput
     with the course's reason."""
-    if guest.kind is not GuestKind.VM:
-        raise NotSupported("fault tolerance keeps a VM's CPU and memory state in step; "
-                           "containers have no such state to checkpoint")
-    if sim.ft_link_gbit < FT_LINK_GBIT:
-        raise NotSupported(f"fault tolerance needs a dedicated low-latency {FT_LINK_GBIT:.0f} "
-                           f"Gbit link for its checkpoints; this cluster has "
-                           f"{sim.ft_link_gbit:.0f} Gbit")
-    if guest.ha is not None:
-        raise Conflict(f"{label(guest)} is an HA resource: take it out of HA first (the "
-                       "simulator keeps FT and HA apart)")
-    if guest.id in sim.ft:
-        raise Conflict(f"{label(guest)} is fault tolerant already")
-    if sim.running_on_own_node(guest) is None:
-        raise Conflict(f"{label(guest)} is not running: FT protects a running VM")
+    if (error := _cannot(sim, guest)) is not None:
+        raise error
     ensure_quorate(sim, guest.node)
     problems = {}
     if secondary not in sim.nodes or secondary == guest.node:
@@ -189,3 +198,31 @@ def status(sim: Sim, guest: SimGuest) -> list[str]:
     return [f"{label(guest)}: primary on {guest.node}, {where}",
             f"checkpoint every {CHECKPOINT * 1000:.0f} ms; primary slowdown ~{slowdown:.0f}%; "
             f"FT link {link:.0f}% busy"]
+
+
+def limits(sim: Sim, guest: SimGuest) -> FTLimits:
+    """The limits that decide whether this VM can be fault tolerant and which node may
+    hold its shadow, with FT's price for it (`vmconsole.backends.ha_config.FTLimits`)."""
+    pair = sim.ft.get(guest.id)
+    error = None if pair is not None else _cannot(sim, guest)
+    hosts = []
+    for node in sorted(sim.nodes.values(), key=lambda n: n.index):
+        vms, vcpus = _host_load(sim, node.name, guest.id)
+        refusal = ("the primary's own node" if node.name == guest.node else
+                   "down" if not node.alive else _refusal(sim, guest, node.name))
+        hosts.append(FTHost(node.name, vms, vcpus, refusal))
+    slowdown, link = cost(sim, guest)
+    return FTLimits(guest.id, guest.node, guest.maxcpu,
+                    None if error is None else error.message, sim.ft_link_gbit,
+                    FT_LINK_GBIT, MAX_FT_VMS, MAX_FT_VCPUS, tuple(hosts), pair is not None,
+                    pair.secondary if pair is not None else None, CHECKPOINT * 1000,
+                    DETECT * 1000, slowdown, link)
+
+
+def state(sim: Sim, guest: SimGuest) -> FaultTolerance | None:
+    """The VM's FT state as the inventory reports it (None: not fault tolerant)."""
+    pair = sim.ft.get(guest.id)
+    if pair is None:
+        return None
+    slowdown, link = cost(sim, guest)
+    return FaultTolerance(pair.secondary, CHECKPOINT * 1000, DETECT * 1000, slowdown, link)

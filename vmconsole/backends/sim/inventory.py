@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from vmconsole.backends.sim import ft
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.membership import quorum_by_node, view
@@ -169,6 +170,7 @@ class InventoryBuilder:
             g.id, g.name, g.kind, g.node, status, g.vmid, g.template, g.maxcpu, g.maxmem,
             maxdisk, int(maxdisk * g.disk_used_fraction), metrics, uptime,
             *_addresses(g, status), _ha_config(g, status), g.lock, g.tags, g.storages,
+            fault_tolerance=ft.state(self.sim, g) if g.id in self.sim.ft else None,
         )
         return valid_until, guest, figures
 

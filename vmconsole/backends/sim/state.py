@@ -54,6 +54,9 @@ class HAGroup:
     priorities: dict[str, int]  # node -> priority (higher is preferred)
     restricted: bool = False
     nofailback: bool = False
+    # The nodes a negative node-affinity rule named; `priorities` then holds the others,
+    # as pve-ha-manager keeps a negative rule internally.
+    avoided: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

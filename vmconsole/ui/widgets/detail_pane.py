@@ -29,6 +29,7 @@ from vmconsole.model import (
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
+from vmconsole.ui.ft_text import ft_rows
 from vmconsole.ui.labels import node_state
 from vmconsole.ui.plot import Series
 from vmconsole.ui.storage_text import storage_facts
@@ -171,6 +172,7 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
                               "net_in", "net_out")),
         *address_rows(guest),
         *ha_rows(guest, inventory, sym, styles),
+        *ft_rows(guest),
     ]
     if guest.tags:
         rows.append(("Tags", Text(", ".join(map(visible, guest.tags)))))

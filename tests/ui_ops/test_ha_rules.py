@@ -1,0 +1,259 @@
+"""The HA rules screen, the CRS form and the FT form as a teacher uses them: what the
+screen lists, each form's refusal next to its field, the change in the list, the
+cluster and the audit log, a question before a delete, and a viewer refused."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Input
+
+from tests.frozen import FrozenConsole
+from tests.ui_ops.helpers import (
+    act,
+    detail_rows,
+    notes,
+    on_guest,
+    poll,
+    select,
+    settle,
+    shown_text,
+    wait_until,
+)
+from vmconsole.actor import Role
+from vmconsole.backends.sim.ft import FT_LINK_GBIT
+from vmconsole.backends.sim.state import HAGroup
+from vmconsole.text import visible
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.crs import CRSForm
+from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
+from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm
+from vmconsole.ui.screens.ha_rules import HARulesScreen
+
+
+async def open_rules(pilot, c: FrozenConsole) -> HARulesScreen:
+    await on_guest(pilot, c, "web1")
+    await act(pilot, "R")
+    screen = c.app.screen
+    assert isinstance(screen, HARulesScreen)
+    await wait_until(pilot, lambda: screen.rules is not None, 10, "the rules")
+    return screen
+
+
+async def fill(pilot, form, **values: str) -> None:
+    """Type into the form's text fields as a user would: focus, select all, type."""
+    for name, value in values.items():
+        box = form.query_one(f"#{name}", Input)
+        box.focus()
+        box.value = ""
+        await pilot.pause()
+        await pilot.press(*value) if value else None
+    await pilot.pause()
+
+
+def error_of(form, name: str) -> str:
+    box = form.query_one(f"#error-{name}")
+    return str(box.visual) if box.has_class("shown") else ""
+
+
+async def reloaded(pilot, screen: HARulesScreen, text: str, present: bool = True) -> None:
+    await wait_until(pilot, lambda: (text in shown_text(screen.app)) is present, 10,
+                     f"{text!r} {'in' if present else 'gone from'} the list")
+
+
+async def test_the_screen_lists_the_rules_and_creates_one_after_a_refusal(console, audit):
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rules(pilot, c)
+        text = shown_text(c.app)
+        assert "HA rules of lab" in text
+        assert "prefer-pve2" in text and "pve2:2 pve1:1 pve3:1" in text and "vm:101" in text
+        assert "CRS: basic scheduler, auto-rebalance off" in text
+        await act(pilot, "n")
+        form = c.app.screen
+        assert isinstance(form, NodeAffinityForm)
+        assert "HA resources: vm:100 web1, vm:101 db1, ct:200 dns1" in shown_text(c.app)
+        await fill(pilot, form, name="web-off-pve1", nodes="pve9", resources="vm:100")
+        await act(pilot, "enter")
+        assert c.app.screen is form, "a refused rule closed the form"
+        assert error_of(form, "nodes") == "no node pve9 (nodes: pve1, pve2, pve3)"
+        form.query_one("#affinity").value = "negative"  # type: ignore[attr-defined]
+        form.query_one("#strict").value = True  # type: ignore[attr-defined]
+        await fill(pilot, form, nodes="pve1")
+        await act(pilot, "enter")
+        await wait_until(pilot, lambda: c.app.screen is screen, 10, "the form to close")
+        await reloaded(pilot, screen, "not pve1, strict")
+        records = [(r.operation, r.target, r.result) for r in audit.read()]
+        assert records == [("ha_node_affinity_set", "web-off-pve1", "error: node-affinity "
+                            "rule refused: nodes: no node pve9 (nodes: pve1, pve2, pve3)"),
+                           ("ha_node_affinity_set", "web-off-pve1", "done")]
+        for _ in range(10):  # the CRM moves web1 off pve1 on its next rounds
+            await poll(pilot, c, advance=10)
+        web1 = c.loop.poller.inventory.guest("qemu/100")
+        assert web1 is not None and web1.node != "pve1"
+
+
+async def test_editing_keeps_the_name_and_deleting_asks_first(console, audit):
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rules(pilot, c)
+        await act(pilot, "down")  # prefer-pve2
+        assert "prefer-pve2: node affinity, positive: vm:101 are placed on pve2" in \
+            shown_text(c.app)
+        await act(pilot, "e")
+        form = c.app.screen
+        assert isinstance(form, NodeAffinityForm)
+        assert form.query_one("#name", Input).disabled
+        assert form.query_one("#nodes", Input).value == "pve1:1, pve2:2, pve3:1"
+        await fill(pilot, form, nodes="pve2:2, pve3:1")
+        await act(pilot, "enter")
+        await reloaded(pilot, screen, "pve2:2 pve3:1")
+        await act(pilot, "x")
+        assert isinstance(c.app.screen, ConfirmScreen)
+        assert "vm:101" in shown_text(c.app)  # what the delete frees
+        await act(pilot, "n")
+        assert c.app.screen is screen and "prefer-pve2" in shown_text(c.app)
+        await act(pilot, "x")
+        await act(pilot, "y")
+        await reloaded(pilot, screen, "prefer-pve2", present=False)
+        assert [(r.operation, r.result) for r in audit.read()] == [
+            ("ha_node_affinity_set", "done"), ("ha_node_affinity_remove", "done")]
+        await poll(pilot, c)
+        db1 = c.loop.poller.inventory.guest("qemu/101")
+        assert db1 is not None and db1.ha is not None and db1.ha.group is None
+
+
+async def test_a_resource_rule_that_contradicts_another_is_refused_with_why(console):
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rules(pilot, c)
+        await act(pilot, "r")
+        form = c.app.screen
+        assert isinstance(form, ResourceAffinityForm)
+        await fill(pilot, form, name="web-with-dns", resources="100, ct:200")
+        await act(pilot, "enter")
+        await reloaded(pilot, screen, "keep together")
+        await act(pilot, "r")
+        form = c.app.screen
+        assert isinstance(form, ResourceAffinityForm)
+        form.query_one("#affinity").value = "negative"  # type: ignore[attr-defined]
+        await fill(pilot, form, name="web-apart-dns", resources="vm:100 vm:999")
+        await act(pilot, "enter")
+        assert error_of(form, "resources") == "no guest vm:999 (write vm:100, ct:200)"
+        await fill(pilot, form, resources="vm:100 ct:200")
+        await act(pilot, "enter")
+        assert c.app.screen is form
+        assert error_of(form, "resources") == (
+            "contradicts rule web-with-dns: it keeps ct:200, vm:100 together")
+
+
+async def test_the_crs_form_checks_its_fields_and_saves(console, audit):
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rules(pilot, c)
+        await act(pilot, "c")
+        form = c.app.screen
+        assert isinstance(form, CRSForm)
+        await fill(pilot, form, threshold="\uff140", hold="2.5")  # a full-width 4
+        await act(pilot, "enter")
+        assert error_of(form, "threshold") == "a number (percent points)"
+        assert error_of(form, "hold") == "a whole number"
+        await fill(pilot, form, threshold="150", hold="2")
+        await act(pilot, "enter")
+        assert error_of(form, "threshold") == "1 to 100 percent points"  # the backend's
+        form.query_one("#mode").value = "static"  # type: ignore[attr-defined]
+        form.query_one("#auto_rebalance").value = True  # type: ignore[attr-defined]
+        await fill(pilot, form, threshold="15")
+        await act(pilot, "enter")
+        await reloaded(pilot, screen, "CRS: static scheduler, auto-rebalance on (threshold "
+                       "15 points, hold 2 rounds, margin 5)")
+        assert c.backend.crs_settings().mode == "static"
+        assert [r.result for r in audit.read()][-1] == "done"
+
+
+async def ft_console(console) -> FrozenConsole:
+    c = console(Role.ADMIN)
+    c.backend.sim.ft_link_gbit = FT_LINK_GBIT  # the course's dedicated FT link
+    c.backend.start("qemu/103")
+    c.clock.advance(40)  # test1 booted
+    return c
+
+
+async def test_fault_tolerance_from_its_form_and_its_state_in_the_detail_pane(console,
+                                                                             audit):
+    c = await ft_console(console)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "F")
+        form = c.app.screen
+        assert isinstance(form, FaultToleranceForm)
+        text = shown_text(c.app)
+        assert "FT link: 10 Gbit (enough" in text
+        assert "FT VMs (≤4)" in text and "FT vCPUs (≤8)" in text
+        assert "no: the primary's own node" in text and "can hold it" in text
+        await act(pilot, "enter")  # Protect, the shadow on pve2
+        await wait_until(pilot, lambda: c.app.screen is not form, 10, "the form to close")
+        await poll(pilot, c, advance=1)
+        rows = detail_rows(c.app)
+        assert rows["FT"] == "primary on pve1, shadow on pve2"
+        assert rows["FT price"].startswith("checkpoint every 25 ms (takeover 105 ms")
+        await act(pilot, "F")
+        form = c.app.screen
+        assert isinstance(form, FaultToleranceForm)
+        assert "Fault tolerance off: test1" in shown_text(c.app)
+        assert "holds it now" in shown_text(c.app)
+        assert c.app.focused is form.query_one("#cancel"), "Enter would turn FT off"
+        await act(pilot, "tab", "enter")  # Turn off
+        await wait_until(pilot, lambda: c.app.screen is not form, 10, "the form to close")
+        await poll(pilot, c, advance=1)
+        assert "FT" not in detail_rows(c.app)
+        assert [(r.operation, r.parameters, r.result) for r in audit.read()] == [
+            ("fault_tolerance", {"enabled": True, "secondary": "pve2"}, "done"),
+            ("fault_tolerance", {"enabled": False, "secondary": None}, "done")]
+
+
+async def test_fault_tolerance_refused_shows_why_and_offers_no_submit(console, audit):
+    c = await ft_console(console)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "F")
+        form = c.app.screen
+        assert isinstance(form, FaultToleranceForm)
+        assert "Cannot protect it: VM 100 (web1)" in shown_text(c.app)
+        assert "is an HA resource: take it out of HA first" in shown_text(c.app)
+        assert form.query_one("#submit", Button).disabled
+        await act(pilot, "escape")
+        c.backend.sim.guests["qemu/103"].maxcpu = 9  # over 8 FT vCPUs per host
+        await select(pilot, c, "test1")
+        await act(pilot, "F")
+        assert "would carry 9 FT vCPUs (at most 8 per host)" in shown_text(c.app)
+        await act(pilot, "enter")
+        assert "would carry 9 FT vCPUs" in error_of(c.app.screen, "secondary")
+        (record,) = audit.read()
+        assert record.result.startswith("error: fault tolerance refused")
+
+
+async def test_a_viewer_reads_the_rules_and_is_refused_a_change(console, audit):
+    c = console(Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rules(pilot, c)
+        assert "prefer-pve2" in shown_text(c.app)
+        await act(pilot, "n")
+        await act(pilot, "c")
+        assert c.app.screen is screen, "a viewer was given a form"
+        await wait_until(pilot, lambda: len(list(audit.read())) == 2, 10, "the audit")
+        assert [(r.operation, r.result[:8]) for r in audit.read()] == [
+            ("ha_node_affinity_set", "refused:"), ("set_crs", "refused:")]
+        assert any("admin" in n for n in notes(c.app))
+
+
+async def test_hostile_names_in_rules_show_literally(console):
+    hostile = "[bold]x\x1b]0;pwn\x07\u202e"
+    c = console(Role.ADMIN)
+    c.backend.sim.groups[hostile] = HAGroup(hostile, {"pve1": 1})  # a lesson file's name
+    c.backend.sim.guests["qemu/101"].name = hostile
+    async with c.app.run_test(size=(120, 30)) as pilot:
+        await open_rules(pilot, c)
+        text = shown_text(c.app)
+        assert visible(hostile) in text and "\x1b" not in text and "\u202e" not in text
+        await act(pilot, "n")
+        assert f"vm:101 {visible(hostile)}" in shown_text(c.app)
+        await settle(pilot)

@@ -1,0 +1,154 @@
+"""The cluster-wide HA configuration a console edits: PVE 9's HA rules (node affinity,
+the HA groups of earlier releases; resource affinity), the CRS's settings, and a VM's
+Fault Tolerance with the limits that decide where its shadow copy may go.
+
+Backend-neutral data and the protocols a backend implements to offer them
+(`SupportsHAConfig`, `SupportsFaultToleranceLimits`); the simulator is the one that does
+(`backends/sim/ha_config.py`). Every setter takes plain values (str, int, bool, list,
+dict), so a served console's call carries nothing the server must unpickle as a class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from vmconsole.backends.base import SupportsFaultTolerance
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAffinityRule:
+    """`node-affinity` (ha-manager rules, PVE 9; an HA group before): its resources run
+    on `nodes` (positive; a higher priority is preferred) or are kept off them
+    (negative: the nodes carry no priority). Strict: nowhere else, even if every named
+    node is down; not strict: preferred. `nofailback`: a service does not move back when
+    a preferred node returns. `resources` are guest ids (qemu/100)."""
+
+    name: str
+    nodes: dict[str, int] = field(default_factory=dict)  # node -> priority
+    positive: bool = True
+    strict: bool = False
+    nofailback: bool = False
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceAffinityRule:
+    """`resource-affinity`: keep `resources` (guest ids) on one node (positive) or
+    each on a node of its own (negative)."""
+
+    name: str
+    resources: tuple[str, ...]
+    positive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HAResourceRef:
+    """A guest as the rules name it: its id (qemu/100), Proxmox's sid (vm:100), its
+    name, and whether it is an HA resource (only those can be in a rule)."""
+
+    guest: str
+    sid: str
+    name: str
+    ha: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HARules:
+    """Every rule of the cluster and what a rule may name."""
+
+    nodes: tuple[str, ...]
+    resources: tuple[HAResourceRef, ...]
+    node_affinity: tuple[NodeAffinityRule, ...]
+    resource_affinity: tuple[ResourceAffinityRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CRSView:
+    """datacenter.cfg's `crs`: the scheduler (basic, static, dynamic) and PVE 9.2's
+    auto-rebalance: act once the imbalance (percent points between the most and the
+    least loaded node) stays above `threshold` for `hold` CRM rounds, if a move gains at
+    least `margin` points."""
+
+    mode: str
+    auto_rebalance: bool
+    threshold: float
+    hold: int
+    margin: float
+    modes: tuple[str, ...] = ("basic", "static", "dynamic")
+
+
+@dataclass(frozen=True, slots=True)
+class FTHost:
+    """One node as a place for an FT primary or shadow: the FT VMs and vCPUs it carries
+    now (primaries and shadows), and why it cannot take this VM's shadow (None: it can)."""
+
+    node: str
+    vms: int
+    vcpus: int
+    refusal: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FTLimits:
+    """What decides whether a VM can be fault tolerant, and where its shadow goes.
+
+    `refusal` says why FT cannot protect this VM at all (a container, no FT link, an HA
+    resource, not running; None: it can). `link_gbit` is the cluster's FT link,
+    `needed_gbit` what FT needs; `max_vms` and `max_vcpus` the limits per host.
+    `protected`: FT is on; `secondary` the shadow's node (None while a new one is
+    copied); `slowdown` (percent of the primary's speed lost to checkpoints) and
+    `link_load` (percent of the FT link) are FT's price for this VM."""
+
+    guest: str
+    node: str
+    vcpus: int
+    refusal: str | None
+    link_gbit: float
+    needed_gbit: float
+    max_vms: int
+    max_vcpus: int
+    hosts: tuple[FTHost, ...]
+    protected: bool
+    secondary: str | None
+    checkpoint_ms: float
+    takeover_ms: float
+    slowdown: float
+    link_load: float
+
+
+@runtime_checkable
+class SupportsHAConfig(Protocol):
+    """HA rules and the CRS, read and changed as a cluster's admin does
+    (`ha-manager rules ...`, datacenter.cfg). Setters raise `InvalidInput` with a reason
+    per field (name, nodes, resources, mode, threshold, ...), `Conflict` for a rule that
+    does not exist, `QuorumLost` without quorum."""
+
+    def ha_config(self) -> HARules: ...
+
+    def ha_node_affinity_set(self, name: str, nodes: dict[str, int], positive: bool,
+                             strict: bool, nofailback: bool, resources: list[str]) -> None:
+        """Add or replace node-affinity rule `name`; `resources` are guest ids."""
+        ...
+
+    def ha_node_affinity_remove(self, name: str) -> None: ...
+
+    def ha_resource_affinity_set(self, name: str, resources: list[str],
+                                 positive: bool) -> None:
+        """Add or replace resource-affinity rule `name` over guest ids."""
+        ...
+
+    def ha_rule_remove(self, name: str) -> None:
+        """Remove resource-affinity rule `name`."""
+        ...
+    def crs_settings(self) -> CRSView: ...
+
+    def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
+                threshold: float = 20.0, hold: int = 3, margin: float = 5.0) -> None: ...
+
+
+@runtime_checkable
+class SupportsFaultToleranceLimits(SupportsFaultTolerance, Protocol):
+    """FT's limits for one VM, for the form that turns FT on or off."""
+
+    def ft_limits(self, guest_id: str) -> FTLimits: ...

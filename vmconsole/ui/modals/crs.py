@@ -1,0 +1,80 @@
+"""The CRS settings form (datacenter.cfg `crs`): the scheduler that scores nodes for
+HA placements and rebalancing, and PVE 9.2's auto-rebalance with its threshold, hold and
+margin. The form reads what was typed; the ranges are the backend's check, whose
+reasons land next to their fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Input, Select
+
+from vmconsole.backends.ha_config import CRSView
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+
+MODE_HELP = {
+    "basic": "basic: count the HA services on each node",
+    "static": "static: the memory and CPUs the guests are configured with",
+    "dynamic": "dynamic: the memory the guests use now",
+}
+_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits only: int() takes full-width ones
+
+
+@dataclass(frozen=True, slots=True)
+class CRSRequest:
+    """The arguments of `set_crs`."""
+
+    mode: str
+    auto_rebalance: bool
+    threshold: float
+    hold: int
+    margin: float
+
+
+def _number(text: str, whole: bool) -> tuple[float, str | None]:
+    text = text.strip()
+    if not _NUMBER.match(text) or (whole and "." in text):
+        return 0.0, "a whole number" if whole else "a number (percent points)"
+    return float(text), None
+
+
+class CRSForm(FormScreen):
+    SUBMIT_LABEL = "Save"
+
+    def __init__(self, current: CRSView, submit: Submitter) -> None:
+        super().__init__("CRS settings (cluster resource scheduler)", submit)
+        self.current = current
+
+    def fields(self) -> ComposeResult:
+        crs = self.current
+        yield from self.row("Scheduler", Select(
+            [(Text(MODE_HELP.get(m, m)), m) for m in crs.modes], value=crs.mode,
+            allow_blank=False, id="mode", compact=True), "mode")
+        yield from self.row("Auto-rebalance", FormCheckbox(
+            "move HA services when the load stays uneven", crs.auto_rebalance,
+            id="auto_rebalance", compact=True), "auto_rebalance")
+        yield from self.row("Threshold", Input(f"{crs.threshold:g}", id="threshold",
+                                               compact=True), "threshold",
+                            "imbalance (percent points) that starts the count")
+        yield from self.row("Hold", Input(str(crs.hold), id="hold", compact=True), "hold",
+                            "CRM rounds (10 s) the imbalance must last")
+        yield from self.row("Margin", Input(f"{crs.margin:g}", id="margin", compact=True),
+                            "margin", "least gain (percent points) worth a migration")
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        errors: dict[str, str] = {}
+        values: dict[str, float] = {}
+        for name in ("threshold", "hold", "margin"):
+            value, reason = _number(self.query_one(f"#{name}", Input).value, name == "hold")
+            if reason:
+                errors[name] = reason
+            values[name] = value
+        if errors:
+            return None, errors
+        return CRSRequest(str(self.query_one("#mode", Select).value),
+                          self.query_one("#auto_rebalance", FormCheckbox).value,
+                          values["threshold"], int(values["hold"]), values["margin"]), {}

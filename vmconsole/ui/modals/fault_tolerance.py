@@ -1,0 +1,80 @@
+"""Fault Tolerance for one VM: the limits that decide whether and where its shadow copy
+may run (the FT link, FT VMs and vCPUs per host), each node's verdict with its reason,
+and the choice of the shadow's node; or, for a protected VM, its state and turning FT
+off. The backend enforces the same limits: its refusal lands next to the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import Button, Select, Static
+
+from vmconsole.backends.ha_config import FTLimits
+from vmconsole.model import FaultTolerance, Guest
+from vmconsole.text import visible, visible_lines
+from vmconsole.ui.ft_text import limits_table, link_text, price_text, state_text
+from vmconsole.ui.labels import guest_title
+from vmconsole.ui.modals.form import FormScreen, Submitter
+
+TURN_OFF = "\x00off"  # the submitted value that turns FT off
+
+
+class FaultToleranceForm(FormScreen):
+    """Submits the shadow's node, or TURN_OFF."""
+
+    FIELD_FOR = {"node": "secondary"}
+
+    def __init__(self, guest: Guest, limits: FTLimits, submit: Submitter) -> None:
+        verb = "Fault tolerance off" if limits.protected else "Fault tolerance"
+        super().__init__(f"{verb}: {guest_title(guest)}", submit)
+        self.SUBMIT_LABEL = "Turn off" if limits.protected else "Protect"
+        self.guest, self.limits = guest, limits
+
+    def fields(self) -> ComposeResult:
+        limits = self.limits
+        yield Static(Text(link_text(limits)), id="ft-link")
+        yield Static(limits_table(limits), id="ft-hosts")
+        if limits.protected:
+            state = FaultTolerance(limits.secondary, limits.checkpoint_ms,
+                                   limits.takeover_ms, limits.slowdown, limits.link_load)
+            yield Static(Text(state_text(limits.node, state)), id="ft-state")
+            yield Static(Text(price_text(state)), id="ft-price")
+            yield Static(Text("Turning FT off removes the shadow copy: a failure of "
+                              f"{visible(limits.node)} then stops the VM until HA or you "
+                              "start it again."), classes="warning")
+            return
+        yield Static(Text(f"Price for this VM: primary ~{limits.slowdown:.0f}% slower, FT "
+                          f"link {limits.link_load:.0f}% busy (checkpoint every "
+                          f"{limits.checkpoint_ms:.0f} ms)"), id="ft-price")
+        if limits.refusal:
+            yield Static(Content(visible_lines(f"Cannot protect it: {limits.refusal}")),
+                         id="ft-refusal", classes="field-error shown")
+        choices = [h for h in limits.hosts if h.node != limits.node]
+        # The first node that can hold the shadow; else the first, whose refusal the
+        # backend then gives next to the field.
+        first = next((h.node for h in choices if h.refusal is None),
+                     choices[0].node if choices else None)
+        yield from self.row("Shadow on", Select(
+            [(Text(visible(h.node) + ("" if h.refusal is None else "  (over a limit)")),
+              h.node) for h in choices], value=first or Select.NULL,
+            allow_blank=first is None, id="secondary", compact=True), "secondary")
+
+    def on_mount(self) -> None:
+        submit = self.query_one("#submit", Button)
+        if self.limits.protected:  # turning protection off: Cancel keeps the focus
+            self.query_one("#cancel", Button).focus()
+        elif self.limits.refusal:
+            submit.disabled = True
+        else:  # the first node that can hold the shadow is chosen: Enter protects
+            submit.focus()
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        if self.limits.protected:
+            return TURN_OFF, {}
+        value = self.query_one("#secondary", Select).value
+        if value is Select.NULL:
+            return None, {"secondary": "choose the node for the shadow copy"}
+        return str(value), {}

@@ -1,0 +1,175 @@
+"""The HA rules screen's forms: a node-affinity rule (where its resources run, or do
+not; strict or preferred) and a resource-affinity rule (keep together, keep apart).
+
+The form reads what was typed (node names with priorities, resources as Proxmox names
+them: vm:100, ct:200, or the bare id); whether the rule fits the cluster and its other
+rules is the backend's check, whose reasons land next to their fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Input, Select
+
+from vmconsole.backends.ha_config import HARules, NodeAffinityRule, ResourceAffinityRule
+from vmconsole.text import visible
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAffinityRequest:
+    """A node-affinity rule as submitted (the arguments of `ha_node_affinity_set`)."""
+
+    name: str
+    nodes: dict[str, int]
+    positive: bool
+    strict: bool
+    nofailback: bool
+    resources: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceAffinityRequest:
+    name: str
+    resources: list[str]
+    positive: bool
+
+
+def _tokens(text: str) -> list[str]:
+    return text.replace(",", " ").split()
+
+
+def parse_nodes(text: str) -> tuple[dict[str, int], str | None]:
+    """"pve2:2, pve1" -> ({"pve2": 2, "pve1": 0}, None); a bad priority -> reason.
+    A node without a priority gets 0, as Proxmox's default."""
+    nodes: dict[str, int] = {}
+    for token in _tokens(text):
+        name, _, priority = token.partition(":")
+        if priority and not (priority.isascii() and priority.isdigit()):
+            return {}, f"'{visible(token)}': a priority is a whole number (pve2:2)"
+        nodes[name] = int(priority) if priority else 0
+    return nodes, None
+
+
+def parse_resources(text: str, rules: HARules) -> tuple[list[str], str | None]:
+    """"vm:100 ct:200 101" -> guest ids; a name no guest has -> reason."""
+    by_name: dict[str, str] = {}
+    for ref in rules.resources:
+        by_name[ref.sid] = by_name[ref.guest] = by_name[ref.sid.split(":", 1)[1]] = ref.guest
+    out: list[str] = []
+    unknown = []
+    for token in _tokens(text):
+        guest = by_name.get(token)
+        if guest is None:
+            unknown.append(token)
+        elif guest not in out:
+            out.append(guest)
+    if unknown:
+        return [], f"no guest {', '.join(visible(u) for u in unknown)} (write vm:100, ct:200)"
+    return out, None
+
+
+def sids(guests: tuple[str, ...] | list[str], rules: HARules) -> str:
+    """Guest ids as Proxmox names resources: "vm:100, ct:200"."""
+    names = {ref.guest: ref.sid for ref in rules.resources}
+    return ", ".join(names.get(g, g) for g in guests)
+
+
+def ha_resources_hint(rules: HARules) -> str:
+    listed = [f"{ref.sid} {visible(ref.name)}" for ref in rules.resources if ref.ha]
+    return "HA resources: " + (", ".join(listed) if listed else "none (H on a guest)")
+
+
+class NodeAffinityForm(FormScreen):
+    """Create or edit a node-affinity rule (an HA group before PVE 9)."""
+
+    SUBMIT_LABEL = "Save"
+
+    def __init__(self, rules: HARules, rule: NodeAffinityRule | None,
+                 submit: Submitter) -> None:
+        title = (f"Node-affinity rule {rule.name}" if rule else "New node-affinity rule")
+        super().__init__(title, submit)
+        self.rules, self.rule = rules, rule
+
+    def fields(self) -> ComposeResult:
+        rule = self.rule
+        yield from self.row("Name", Input(rule.name if rule else "", id="name", compact=True,
+                                          disabled=rule is not None), "name")
+        yield from self.row("Affinity", Select(
+            [(Text("positive: run on these nodes"), "positive"),
+             (Text("negative: keep off these nodes"), "negative")],
+            value="positive" if rule is None or rule.positive else "negative",
+            allow_blank=False, id="affinity", compact=True), "affinity")
+        nodes = "" if rule is None else ", ".join(
+            f"{visible(n)}:{p}" if rule.positive and p else visible(n)
+            for n, p in rule.nodes.items())
+        known = ", ".join(map(visible, self.rules.nodes))
+        yield from self.row("Nodes", Input(nodes, id="nodes", compact=True,
+                                           placeholder=known), "nodes",
+                            "node:priority, comma-separated; the higher, the more preferred")
+        yield from self.row("Strict", FormCheckbox("nowhere else, even if they are all down",
+                                                   rule is not None and rule.strict,
+                                                   id="strict", compact=True), "strict")
+        yield from self.row("No failback", FormCheckbox(
+            "stay put when a preferred node returns", rule is not None and rule.nofailback,
+            id="nofailback", compact=True), "nofailback")
+        yield from self.row("Resources", Input(
+            "" if rule is None else sids(rule.resources, self.rules), id="resources",
+            compact=True, placeholder="vm:100, ct:200"), "resources",
+            ha_resources_hint(self.rules))
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        errors: dict[str, str] = {}
+        nodes, reason = parse_nodes(self.query_one("#nodes", Input).value)
+        if reason:
+            errors["nodes"] = reason
+        resources, reason = parse_resources(self.query_one("#resources", Input).value,
+                                            self.rules)
+        if reason:
+            errors["resources"] = reason
+        if errors:
+            return None, errors
+        return NodeAffinityRequest(
+            self.query_one("#name", Input).value.strip(), nodes,
+            self.query_one("#affinity", Select).value == "positive",
+            self.query_one("#strict", FormCheckbox).value,
+            self.query_one("#nofailback", FormCheckbox).value, resources), {}
+
+
+class ResourceAffinityForm(FormScreen):
+    """Create or edit a resource-affinity rule: keep resources together, or apart."""
+
+    SUBMIT_LABEL = "Save"
+
+    def __init__(self, rules: HARules, rule: ResourceAffinityRule | None,
+                 submit: Submitter) -> None:
+        title = (f"Resource-affinity rule {rule.name}" if rule
+                 else "New resource-affinity rule")
+        super().__init__(title, submit)
+        self.rules, self.rule = rules, rule
+
+    def fields(self) -> ComposeResult:
+        rule = self.rule
+        yield from self.row("Name", Input(rule.name if rule else "", id="name", compact=True,
+                                          disabled=rule is not None), "name")
+        yield from self.row("Affinity", Select(
+            [(Text("positive: keep together on one node"), "positive"),
+             (Text("negative: keep apart, each on its own node"), "negative")],
+            value="positive" if rule is None or rule.positive else "negative",
+            allow_blank=False, id="affinity", compact=True), "affinity")
+        yield from self.row("Resources", Input(
+            "" if rule is None else sids(rule.resources, self.rules), id="resources",
+            compact=True, placeholder="vm:100, ct:200"), "resources",
+            ha_resources_hint(self.rules))
+
+    def collect(self) -> tuple[Any, dict[str, str]]:
+        resources, reason = parse_resources(self.query_one("#resources", Input).value,
+                                            self.rules)
+        if reason:
+            return None, {"resources": reason}
+        return ResourceAffinityRequest(
+            self.query_one("#name", Input).value.strip(), resources,
+            self.query_one("#affinity", Select).value == "positive"), {}
