@@ -85,6 +85,26 @@ async def test_an_operators_backup_runs_on_the_servers_cluster(served: Running) 
                for t in served.server.loops[0].backend.tasks())
 
 
+async def test_an_operators_hardware_change_reaches_the_servers_cluster(
+        served: Running) -> None:
+    async with await served.connect("operator", username="sam") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("E")
+        await term.wait_for("Hardware of web1")
+        term.press("\x7f\x7f\x7f3\r")  # vCPUs: 3, typed in one burst
+        await term.wait_until(lambda t: any(r.operation == "vcpus"
+                                            for r in served.server.settings.audit.read()),
+                              what="the change audited")
+    record = next(r for r in served.server.settings.audit.read() if r.operation == "vcpus")
+    assert (record.user, record.target, record.parameters) == ("sam", "qemu/100",
+                                                               {"vcpus": 3})
+    assert not record.result.startswith(("refused", "error")), record.result
+    hardware = served.server.loops[0].backend.hardware("qemu/100")
+    assert 3 in (hardware.vcpus, *(int(p.split()[-1]) for p in hardware.pending
+                                   if p.startswith("cores")))
+
+
 async def test_a_viewer_may_not_inject_faults(served: Running) -> None:
     async with await served.connect("viewer", username="student") as conn:
         term = await open_terminal(conn, 120, 30)

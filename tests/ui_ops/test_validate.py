@@ -93,3 +93,27 @@ def test_a_full_copy_must_fit_on_thick_storage():
         "not enough space on san: needs 10.0 GiB, 5.0 GiB free"
     assert validate.room_for(5 * gib, san) is None
     assert validate.room_for(10 * gib, thin) is None  # thin pools grow as written
+
+
+async def test_keys_typed_in_one_burst_land_in_the_order_typed(console):
+    """A paste or a fast typist over SSH: Backspace, Tab and the text after them arrive
+    together, and each must act before the next (tests/serve/test_roles.py does the
+    same over SSH)."""
+    from textual import events
+
+    from tests.ui_ops.helpers import act, on_guest, settle
+    from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "S")
+        await act(pilot, "n")
+        form = c.app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        name, description = form.query_one("#name"), form.query_one("#description")
+        burst = [*"pre-upgradx", "backspace", "e", "tab", *"ok"]
+        for key in burst:
+            c.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await settle(pilot)
+        assert (name.value, description.value) == ("pre-upgrade", "ok")

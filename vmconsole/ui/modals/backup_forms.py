@@ -25,7 +25,7 @@ from vmconsole.backends.backups import (
 from vmconsole.model import Inventory
 from vmconsole.text import visible
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.modals.form import FieldInput, FormScreen, Submitter
 
 
 class BackupForm(FormScreen):
@@ -84,7 +84,7 @@ class RestoreForm(FormScreen):
 
     def fields(self) -> ComposeResult:
         opts = self.options
-        yield from self.row("Backup", Input(visible(self.backup.id), id="backup",
+        yield from self.row("Backup", FieldInput(visible(self.backup.id), id="backup",
                                             disabled=True, compact=True), "backup")
         buttons = [RadioButton("to a new guest", value=True, id=f"{NEW}-choice")]
         if opts.restore_overwrite:
@@ -93,10 +93,10 @@ class RestoreForm(FormScreen):
         yield from self.row("Restore", RadioSet(*buttons, id="overwrite", compact=True),
                             "overwrite", opts.restore_overwrite_why_not)
         if opts.restore_ids:
-            yield from self.row("New ID", Input(str(opts.next_id or ""), id="vmid",
+            yield from self.row("New ID", FieldInput(str(opts.next_id or ""), id="vmid",
                                                 compact=True), "vmid")
         if opts.restore_names:
-            yield from self.row("New name", Input(placeholder="e.g. web1-restored",
+            yield from self.row("New name", FieldInput(placeholder="e.g. web1-restored",
                                                   id="name", compact=True), "name")
         if opts.restore_storages:
             storages = [(Text(AS_BACKED_UP), "")] + [(Text(visible(s)), s)

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
 from vmconsole.backends.ha_config import CRSView
-from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
 
 MODE_HELP = {
     "basic": "basic: count the HA services on each node",
@@ -57,12 +57,12 @@ class CRSForm(FormScreen):
         yield from self.row("Auto-rebalance", FormCheckbox(
             "move HA services when the load stays uneven", crs.auto_rebalance,
             id="auto_rebalance", compact=True), "auto_rebalance")
-        yield from self.row("Threshold", Input(f"{crs.threshold:g}", id="threshold",
+        yield from self.row("Threshold", FieldInput(f"{crs.threshold:g}", id="threshold",
                                                compact=True), "threshold",
                             "imbalance (percent points) that starts the count")
-        yield from self.row("Hold", Input(str(crs.hold), id="hold", compact=True), "hold",
+        yield from self.row("Hold", FieldInput(str(crs.hold), id="hold", compact=True), "hold",
                             "CRM rounds (10 s) the imbalance must last")
-        yield from self.row("Margin", Input(f"{crs.margin:g}", id="margin", compact=True),
+        yield from self.row("Margin", FieldInput(f"{crs.margin:g}", id="margin", compact=True),
                             "margin", "least gain (percent points) worth a migration")
 
     def collect(self) -> tuple[Any, dict[str, str]]:

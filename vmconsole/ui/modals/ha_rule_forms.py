@@ -16,7 +16,7 @@ from textual.widgets import Input, Select
 
 from vmconsole.backends.ha_config import HARules, NodeAffinityRule, ResourceAffinityRule
 from vmconsole.text import visible
-from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class NodeAffinityForm(FormScreen):
 
     def fields(self) -> ComposeResult:
         rule = self.rule
-        yield from self.row("Name", Input(rule.name if rule else "", id="name", compact=True,
+        yield from self.row("Name", FieldInput(rule.name if rule else "", id="name", compact=True,
                                           disabled=rule is not None), "name")
         yield from self.row("Affinity", Select(
             [(Text("positive: run on these nodes"), "positive"),
@@ -107,7 +107,7 @@ class NodeAffinityForm(FormScreen):
             f"{visible(n)}:{p}" if rule.positive and p else visible(n)
             for n, p in rule.nodes.items())
         known = ", ".join(map(visible, self.rules.nodes))
-        yield from self.row("Nodes", Input(nodes, id="nodes", compact=True,
+        yield from self.row("Nodes", FieldInput(nodes, id="nodes", compact=True,
                                            placeholder=known), "nodes",
                             "node:priority, comma-separated; the higher, the more preferred")
         yield from self.row("Strict", FormCheckbox("nowhere else, even if they are all down",
@@ -116,7 +116,7 @@ class NodeAffinityForm(FormScreen):
         yield from self.row("No failback", FormCheckbox(
             "stay put when a preferred node returns", rule is not None and rule.nofailback,
             id="nofailback", compact=True), "nofailback")
-        yield from self.row("Resources", Input(
+        yield from self.row("Resources", FieldInput(
             "" if rule is None else sids(rule.resources, self.rules), id="resources",
             compact=True, placeholder="vm:100, ct:200"), "resources",
             ha_resources_hint(self.rules))
@@ -153,14 +153,14 @@ class ResourceAffinityForm(FormScreen):
 
     def fields(self) -> ComposeResult:
         rule = self.rule
-        yield from self.row("Name", Input(rule.name if rule else "", id="name", compact=True,
+        yield from self.row("Name", FieldInput(rule.name if rule else "", id="name", compact=True,
                                           disabled=rule is not None), "name")
         yield from self.row("Affinity", Select(
             [(Text("positive: keep together on one node"), "positive"),
              (Text("negative: keep apart, each on its own node"), "negative")],
             value="positive" if rule is None or rule.positive else "negative",
             allow_blank=False, id="affinity", compact=True), "affinity")
-        yield from self.row("Resources", Input(
+        yield from self.row("Resources", FieldInput(
             "" if rule is None else sids(rule.resources, self.rules), id="resources",
             compact=True, placeholder="vm:100, ct:200"), "resources",
             ha_resources_hint(self.rules))

@@ -34,7 +34,7 @@ from vmconsole.backends.hardware import (
 )
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.modals.form import FormCheckbox, FormScreen
+from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen
 from vmconsole.ui.operations import Outcome
 
 # ASCII digits only: "\d" and str.isdigit() take U+FF14 (a full-width 4) and "²" (int() refuses).
@@ -122,7 +122,7 @@ class HardwareForm(FormScreen):
 
     def _input(self, ident: str, value: str) -> Input:
         self._initial[ident] = value
-        return Input(value, id=ident, compact=True)
+        return FieldInput(value, id=ident, compact=True)
 
     def _takes(self, takes: Takes) -> str:
         if takes is Takes.NOW:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input
 
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.modals.form import FieldInput, FormScreen, Submitter
 
 MAX_TIMEOUT = 3600
 
@@ -22,7 +22,7 @@ class ShutdownForm(FormScreen):
         self.timeout = timeout
 
     def fields(self) -> ComposeResult:
-        yield from self.row("Timeout (s)", Input(str(self.timeout), id="timeout",
+        yield from self.row("Timeout (s)", FieldInput(str(self.timeout), id="timeout",
                                                  compact=True), "timeout",
                             "the task fails if the guest is still running by then; "
                             "use Stop to cut the power")
