@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.base import ClusterEvent, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
-from vmconsole.backends.sim.ha_testrun import compare
+from vmconsole.backends.sim.ha_testrun import compare, key_events
 from vmconsole.config import SimCluster
 
 CASES = Path(__file__).parent / "ha_cases"
@@ -115,3 +115,22 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
     assert shown.returncode == 2, shown.stderr
     assert shown.stderr.splitlines() == [
         f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]
+
+
+def _event(seq: int, time: float, kind: str, node: str) -> ClusterEvent:
+    return ClusterEvent(seq, time, kind, kind, node, "qemu/101")
+
+
+@pytest.mark.parametrize(("then", "reported"), [
+    ([], True),  # it stays: the target's LRM reports it started
+    ([_event(3, 146.0, "ha_move", "node2")], False),  # moved on by the CRM's next round
+    ([_event(3, 170.0, "ha_move", "node2")], True),  # moved on later: reported first
+    ([_event(3, 148.0, "started", "node2")], False),  # an offline move: its own start
+])
+def test_a_migrated_service_is_reported_started_as_the_lrm_would(
+        then: list[ClusterEvent], reported: bool) -> None:
+    events = [_event(1, 130.0, "migration_started", "node3"),
+              _event(2, 140.0, "migration_done", "node2"), *then]
+    started = [(k.subject, k.value) for k in key_events(events, 0.0, 0.0, lambda g: True)
+               if k.kind == "started" and k.time == 140.0]
+    assert started == ([("vm:101", "node2")] if reported else [])

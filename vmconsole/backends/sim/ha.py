@@ -659,7 +659,13 @@ class HAManager:
         sim = self.sim
         policy = self.shutdown_policy
         what = "reboots" if reboot else "shuts down"
-        if policy == "migrate" and not node.maintenance:
+        if node.maintenance:  # LRM.pm: manual maintenance overrides every policy
+            sim.narrate("node_shutdown", f"{node.name} {what}: it is in maintenance, so the "
+                        f"shutdown policy ({policy}) is ignored; its LRM stays in maintenance "
+                        "and the node goes down once its HA services have left", node.name)
+            self._wait_drained(node, reboot)
+            return
+        if policy == "migrate":
             node.lrm.mode = "maintenance"
             moving = self.services.on_node(node.name, (HAState.STARTED,))
             sim.narrate("node_shutdown", f"{node.name} {what} (shutdown policy migrate): its "
@@ -683,9 +689,18 @@ class HAManager:
         last_off = self._guests_off(node)
         sim.narrate("node_reboot" if reboot else "node_shutdown",
                     f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
-                    f"down first ({last_off - sim.now:.0f} s)", node.name)
-        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
+                    f"down first ({last_off - sim.now:.0f} s), then its LRM and CRM exit",
+                    node.name)
+        self._schedule("down", node.name, self._leaves_at(node, last_off),
                        lambda: self._going_down(node, reboot))
+
+    def _leaves_at(self, node: SimNode, last_off: float) -> float:
+        """When a shutting-down node leaves the cluster: its LRM exits on its first
+        round with no service left running, then its CRM (stopped after the LRM, as
+        systemd orders pve-ha-crm and pve-ha-lrm) exits on its own next round, then the
+        OS goes down (LRM.pm and CRM.pm check their shutdown request once per round)."""
+        lrm_exit = next_round(node, last_off)
+        return next_round(node, lrm_exit) + OS_SHUTDOWN
 
     def _guests_off(self, node: SimNode) -> float:
         """pve-guests shuts every guest down, and stops it after the timeout; returns
@@ -710,7 +725,7 @@ class HAManager:
             return
         self._timers.pop(("drain", node.name), None)
         last_off = self._guests_off(node)
-        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
+        self._schedule("down", node.name, self._leaves_at(node, last_off),
                        lambda: self._going_down(node, reboot))
 
     def _guest_off(self, guest_id: str, node: SimNode, inst: Instance) -> None:

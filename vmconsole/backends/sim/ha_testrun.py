@@ -21,6 +21,7 @@ from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, KeyEvent, parse_log, read_testdir
 from vmconsole.backends.sim.lesson import sid_of, testcase_scenario
+from vmconsole.backends.sim.timing import ROUND
 from vmconsole.config import SimCluster
 
 TOLERANCE = HARNESS_LOOP  # one CRM round of the harness
@@ -29,11 +30,30 @@ _NODE_STATES = {"node_lost": "unknown", "node_online": "online", "fence": "fence
                 "maintenance": "maintenance", "maintenance_end": "online"}
 
 
+def _confirmed_on_target(events: list[ClusterEvent], i: int) -> bool:
+    """Whether the target's LRM reports the service of the migration that ended with
+    events[i] as started: it does on its first round with the service in `started` on it
+    (LRM.pm), unless the HA stack starts it there itself (an offline relocation: that
+    start is its own event) or the CRM's next round moves it on at once (Manager.pm's
+    next_state_migrate sets `started` and select_service_node moves it in one round)."""
+    done = events[i]
+    for e in events[i + 1:]:
+        if e.guest != done.guest:
+            continue
+        if e.kind == "started" and e.node == done.node:
+            return False
+        if e.kind == "ha_move":
+            return e.time - done.time > ROUND
+        if e.kind in ("migration_started", "recovered", "fence"):
+            break
+    return True
+
+
 def key_events(events: list[ClusterEvent], start: float, origin: float,
                ha_managed: Callable[[str], bool]) -> list[KeyEvent]:
     """The simulator's events in the terms of the manager's log, in harness seconds."""
     out = []
-    for e in events:
+    for i, e in enumerate(events):
         t = e.time - start + origin
         if e.kind in _NODE_STATES and e.node:
             out.append(KeyEvent(t, "node_state", e.node, _NODE_STATES[e.kind]))
@@ -41,8 +61,8 @@ def key_events(events: list[ClusterEvent], start: float, origin: float,
             out += [KeyEvent(t, "fenced", e.node), KeyEvent(t, "node_state", e.node, "unknown")]
         elif e.kind in ("recovered", "started") and e.guest and e.node:
             out.append(KeyEvent(t, e.kind, sid_of(e.guest), e.node))
-        elif e.kind == "migration_done" and e.guest and e.node and ha_managed(e.guest):
-            # the target's LRM reports the migrated service started
+        elif (e.kind == "migration_done" and e.guest and e.node and ha_managed(e.guest)
+              and _confirmed_on_target(events, i)):
             out.append(KeyEvent(t, "started", sid_of(e.guest), e.node))
     return out
 
