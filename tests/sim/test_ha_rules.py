@@ -3,6 +3,8 @@ test per rule of issue 17's list, each checked against what the real manager doe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.sim.conftest import wait
 from tests.sim.test_ha import first
 from vmconsole.backends.base import FaultKind, HASettings, MigrationMode
@@ -112,3 +114,36 @@ def test_without_a_quorate_master_no_node_changes_state(clock: ManualClock) -> N
     assert backend.ha.master is None
     assert {n.ha_state for n in backend.sim.nodes.values()} == {NodeHAState.ONLINE}
     assert not any(e.kind in ("node_lost", "fence") for e in backend.events())
+
+
+IDLE_LESSON = """
+name = "idle"
+nodes = ["n1", "n2", "n3"]
+[services]
+"vm:101" = { node = "n2", state = "ignored" }
+[[steps]]
+at = 30
+do = "service vm:101 started"
+"""
+
+
+def test_an_idle_crm_takes_no_lock_until_ha_has_work(tmp_path: Path,
+                                                     clock: ManualClock) -> None:
+    """CRM.pm's can_get_active: with no HA service to manage no CRM becomes master and
+    the manager status stays empty; the first request makes one, and its first round
+    puts every node online."""
+    lesson = tmp_path / "idle.toml"
+    lesson.write_text(IDLE_LESSON)
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    t0 = backend.now()
+    wait(clock, backend, 25)
+    assert backend.ha.master is None
+    assert [n.ha_state for n in backend.inventory().nodes] == [None, None, None]
+    wait(clock, backend, 60)
+    assert backend.ha.master == "n1"
+    online = [e for e in backend.events() if e.kind == "node_online"]
+    assert sorted(e.node or "" for e in online) == ["n1", "n2", "n3"]
+    assert all(t0 + 30 <= e.time <= t0 + 30 + ROUND for e in online)
+    assert [n.ha_state for n in backend.inventory().nodes] == [NodeHAState.ONLINE] * 3
+    guest = backend.inventory().guest("qemu/101")
+    assert guest is not None and guest.node == "n2" and guest.running

@@ -75,7 +75,15 @@ class HAManager:
         quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
-        self.master: str | None = next((n for n, q in self.quorate.items() if q), None)
+        self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
+        # CRM commands (maintenance, migrate ...) queued while there is no master: the
+        # next master reads them (the harness's and pmxcfs's crm_commands file).
+        self._crm_queue: list[Callable[[], None]] = []
+        candidate = self._candidate()
+        self.master: str | None = candidate.name if candidate is not None else None
+        if self.master is None:  # an empty manager status: no node has an HA state yet
+            for node in sim.nodes.values():
+                node.ha_state = None
         self.master_lock_free_at = 0.0
         self._released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
@@ -91,7 +99,6 @@ class HAManager:
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
         self.crs = balance.CRSSettings()  # datacenter.cfg's crs: the scheduler
-        self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
         self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
         self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
@@ -119,9 +126,13 @@ class HAManager:
         return set(self._timers)
 
     def on_next_crm_round(self, fn: Callable[[], None]) -> None:
-        """Run a CRM decision on the master's next round (nothing while there is none:
-        the new master reapplies every request when it takes over)."""
-        if self.master is not None:
+        """Run a CRM decision on the master's next round; while there is none, the next
+        master runs it on its first round (and a CRM with a command to process becomes
+        master, CRM.pm's can_get_active)."""
+        if self.master is None:
+            self._crm_queue.append(fn)
+            self._check_master()
+        else:
             def run() -> None:
                 if self.crm_blocked():  # a skipped round, or the master's cfs fails
                     self.on_next_crm_round(fn)
@@ -321,8 +332,14 @@ class HAManager:
                            self._takeover)
 
     def _candidate(self) -> SimNode | None:
-        """The node whose CRM takes the manager lock next: quorate, its CRM running."""
-        return next((n for n in self.sim.nodes.values()
+        """The node whose CRM takes the manager lock next: quorate, its CRM running, and
+        only while HA has work (CRM.pm's can_get_active: a configured service, a queued
+        CRM command or a node in maintenance; an idle CRM stays in wait_for_quorum)."""
+        sim = self.sim
+        if not (self._crm_queue or any(g.ha is not None for g in sim.guests.values())
+                or any(n.maintenance for n in sim.nodes.values())):
+            return None
+        return next((n for n in sim.nodes.values()
                      if self.quorate[n.name] and n.name not in self.crm_stopped), None)
 
     def _takeover(self) -> None:
@@ -339,6 +356,9 @@ class HAManager:
         for guest in sim.guests.values():
             if guest.ha is not None and self.quorate.get(guest.node, False):
                 self.services.apply(guest)
+        queued, self._crm_queue = self._crm_queue, []
+        for fn in queued:
+            fn()
         self._crm_round()
 
     def _schedule_round(self) -> None:
@@ -383,7 +403,11 @@ class HAManager:
             if node.name in members:
                 self.last_online[node.name] = now
                 maintenance = node.lrm.mode == "maintenance"
-                if state is NodeHAState.UNKNOWN:
+                if state is None:
+                    self._set_node_state(node, NodeHAState.ONLINE)
+                    sim.narrate("node_online", f"{node.name} is online for the HA manager "
+                                "(the first master's first round)", node.name)
+                elif state is NodeHAState.UNKNOWN:
                     self._set_node_state(node, NodeHAState.ONLINE)
                     sim.narrate("node_online", f"{node.name} is back in the quorate "
                                 "membership", node.name)
@@ -400,7 +424,7 @@ class HAManager:
                 self._set_node_state(node, NodeHAState.UNKNOWN)
                 self._narrate_lost(node)
 
-    def _set_node_state(self, node: SimNode, state: NodeHAState) -> None:
+    def _set_node_state(self, node: SimNode, state: NodeHAState | None) -> None:
         node.ha_state = state
         self.sim.touch_node(node)
 

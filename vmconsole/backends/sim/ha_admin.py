@@ -149,7 +149,7 @@ def status(sim: Sim, manager: HAManager) -> list[str]:
                  "master none (the manager lock is free or its lease runs)")
     for node in sim.nodes.values():
         lines.append(f"lrm {node.name} ({node.lrm.mode if node.alive else 'offline'}; "
-                     f"node {node.ha_state})")
+                     f"node {node.ha_state or 'not yet seen by a master'})")
     disarm = f" (disarmed: {manager.disarm})" if manager.disarm else ""
     lines.append(f"fencing: {ha_disarm.fencing(manager)}{disarm}")
     for guest in sim.guests.values():

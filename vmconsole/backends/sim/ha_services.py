@@ -88,7 +88,8 @@ class Services:
             return "offline"
         if not self.manager.quorate.get(node.name, False) or (
                 node.ha_state is not NodeHAState.ONLINE):
-            return f"node {node.ha_state} for the CRM"
+            return (f"node {node.ha_state} for the CRM" if node.ha_state is not None
+                    else "not yet seen by a CRM master")
         if node.maintenance:
             return "in maintenance"
         free = migration.free_memory(self.sim, node.name)

@@ -277,9 +277,12 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
+    added = [words[1] for line in case.rounds for words in map(str.split, line)
+             if len(words) >= 4 and words[0] == "service" and words[2] == "add"]
     scenario = Scenario(case.name, case.readme.splitlines()[0] if case.readme else case.name,
                         len(case.nodes), False, tuple(steps),
-                        tuple(guest_id(s.sid) for s in case.services),
+                        tuple(dict.fromkeys(guest_id(sid) for sid in
+                                            [*(s.sid for s in case.services), *added])),
                         build=partial(_build_case, case, powered), node_boot=0.0,
                         reset_reboots=False, shutdown_policy=case.shutdown_policy)
     return scenario, origin, end

@@ -139,7 +139,8 @@ class SimNode:
     storage_ok: bool = True
     partition: int = 0  # nodes talk only inside one partition
     instances: dict[str, Instance] = field(default_factory=dict)
-    ha_state: NodeHAState = NodeHAState.ONLINE  # the CRM master's view (NodeStatus.pm)
+    # The CRM master's view (NodeStatus.pm); None: in no manager status yet (no master).
+    ha_state: NodeHAState | None = NodeHAState.ONLINE
     maintenance: bool = False
     lrm: LRM = field(default_factory=LRM)
 
