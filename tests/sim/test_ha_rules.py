@@ -147,3 +147,19 @@ def test_an_idle_crm_takes_no_lock_until_ha_has_work(tmp_path: Path,
     assert [n.ha_state for n in backend.inventory().nodes] == [NodeHAState.ONLINE] * 3
     guest = backend.inventory().guest("qemu/101")
     assert guest is not None and guest.node == "n2" and guest.running
+
+
+def test_the_moves_of_one_round_count_on_their_targets(lab: SimBackend,
+                                                       clock: ManualClock) -> None:
+    """Usage.pm's add_service_usage: a service in `migrate` counts on its target too,
+    so a node drained in one round spreads its services instead of piling them on the
+    node that was least loaded before the round."""
+    lab.ha_set("lxc/201", HASettings(request=HARequest.STARTED))  # pve2: db1 and proxy1
+    wait(clock, lab, 30)
+    lab.set_maintenance("pve2", True)
+    wait(clock, lab, 120)
+    moves = [e for e in lab.events() if e.kind == "ha_move" and e.node == "pve2"]
+    assert len(moves) == 2 and moves[0].time == moves[1].time  # one round
+    inventory = lab.inventory()
+    targets = {g: inventory.guest(g).node for g in ("qemu/101", "lxc/201")}  # type: ignore[union-attr]
+    assert sorted(targets.values()) == ["pve1", "pve3"]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 ACTIVE_STATES = (HAState.STARTED, HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE,
                  HAState.RECOVERY, HAState.REQUEST_STOP)
 _STOPPED_STATE = {HARequest.STOPPED: HAState.STOPPED, HARequest.DISABLED: HAState.DISABLED}
+_MOVING = (HAState.MIGRATE, HAState.RELOCATE)
 
 
 class Services:
@@ -73,6 +74,11 @@ class Services:
         for other in sim.guests.values():
             if other.ha is not None and other.ha.state in ACTIVE_STATES:
                 services[other.node] = services.get(other.node, 0) + 1
+                # Usage.pm's add_service_usage: a moving service counts on its target
+                # too, so the moves of one round spread over the nodes
+                if other.ha.state in _MOVING and other.ha.target not in (None, other.node):
+                    target = other.ha.target or ""
+                    services[target] = services.get(target, 0) + 1
         views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
                           services.get(name, 0),
                           (node.maxmem - migration.free_memory(sim, name)) / node.maxmem)
@@ -274,6 +280,7 @@ class Services:
         relocate = relocate or guest.kind is GuestKind.CT
         if running:
             ha.state = HAState.RELOCATE if relocate else HAState.MIGRATE
+            ha.target = target
             self.sim.touch(guest.id)
         self.sim.narrate("ha_move", f"{guest.vmid} moves to {target}: {why}", guest.node,
                          guest.id)

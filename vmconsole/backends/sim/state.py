@@ -46,6 +46,7 @@ class HAResource:
     maintenance_from: str | None = None  # the node it left for a maintenance, to go back
     failback: bool = True  # the resource's own failback flag (PVE 9)
     stop_timeout: float | None = None  # a stop command's timeout (0: hard stop)
+    target: str | None = None  # where it goes while in `migrate` or `relocate`
 
 
 @dataclass(slots=True)
