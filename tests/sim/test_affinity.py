@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import FaultKind, HASettings, InvalidInput
+from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.model import HARequest
@@ -64,3 +64,33 @@ def test_rules_and_groups_are_checked(lab: SimBackend) -> None:
     assert set(bad.value.fields) == {"name", "resources"}
     with pytest.raises(InvalidInput, match="no node pve9"):
         lab.ha_group_set("g", {"pve9": 1})
+
+
+def test_an_admin_migration_takes_positive_partners_along_in_the_same_round(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Manager.pm's queue_resource_motion: migrating one service of a keep-together rule
+    queues the same migration for its partners, instead of pulling it back."""
+    lab.ha_set("qemu/103", HASettings(request=HARequest.STARTED))  # test1, beside web1
+    lab.ha_rule_set("web-with-test", ["qemu/100", "qemu/103"], positive=True)
+    wait(clock, lab, 40)
+    t0 = lab.now()
+    lab.migrate("qemu/100", "pve3", MigrationMode.LIVE)
+    wait(clock, lab, 120)
+    moves = [e for e in lab.events() if e.kind == "ha_move" and e.time >= t0]
+    assert [e.guest for e in moves] == ["qemu/100", "qemu/103"]
+    assert moves[0].time == moves[1].time and "positive affinity" in moves[1].message
+    inventory = lab.inventory()
+    assert {inventory.guest(g).node for g in ("qemu/100", "qemu/103")} == {"pve3"}  # type: ignore[union-attr]
+
+
+def test_an_admin_migration_onto_a_negative_partner_is_refused(
+        lab: SimBackend, clock: ManualClock) -> None:
+    lab.ha_rule_set("web-apart-db", ["qemu/100", "qemu/101"], positive=False)
+    wait(clock, lab, 20)
+    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)  # db1 runs on pve2
+    wait(clock, lab, 60)
+    refused = next(e for e in lab.events() if e.kind == "ha_move_refused")
+    assert "negative affinity" in refused.message
+    web = lab.inventory().guest("qemu/100")
+    assert web is not None and web.node == "pve1" and web.running
+    assert not any(e.kind == "migration_started" for e in lab.events())

@@ -47,6 +47,22 @@ def affinity(sim: Sim, guest: SimGuest) -> tuple[dict[str, str], dict[str, str]]
     return together, apart
 
 
+def partners(sim: Sim, guest: SimGuest) -> tuple[list[SimGuest], list[SimGuest]]:
+    """The HA services (not ignored) sharing a positive rule with the guest, and those
+    sharing a negative one (Manager.pm's get_affinitive_resources)."""
+    together: list[SimGuest] = []
+    apart: list[SimGuest] = []
+    for rule in sim.affinity_rules:
+        if guest.id not in rule.resources:
+            continue
+        for other in rule.resources:
+            partner = sim.guests.get(other)
+            if (other != guest.id and partner is not None and partner.ha is not None
+                    and partner.ha.state is not HAState.IGNORED):
+                (together if rule.positive else apart).append(partner)
+    return together, apart
+
+
 def partner_moving(sim: Sim, guest: SimGuest) -> bool:
     """A service sharing a rule with this one is migrating or relocating."""
     for rule in sim.affinity_rules:

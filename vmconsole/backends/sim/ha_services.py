@@ -260,15 +260,35 @@ class Services:
             if node.ha_state is not NodeHAState.ONLINE:
                 self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
                                  f"node '{target}' not online", guest.node, guest.id)
-            elif guest.node == target:
+                return
+            if guest.node == target:
                 self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request ignored - "
                                  f"service already on node '{target}'", guest.node, guest.id)
-            elif ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
-                self.move(guest, target, f"admin {verb} request (stopped: its config moves)")
-            elif ha.state is HAState.STARTED:
-                self.move(guest, target, f"admin {verb} request",
-                          relocate=verb == "relocate")
+                return
+            # Manager.pm's queue_resource_motion: a negative partner on the target
+            # refuses the command; positive partners not there yet move along.
+            together, apart = ha_rules.partners(self.sim, guest)
+            if blocker := next((p for p in apart if p.node == target), None):
+                self.sim.narrate("ha_move_refused", f"{guest.vmid}: {verb} request refused - "
+                                 f"{blocker.vmid} on {target} is in negative affinity with "
+                                 "it", guest.node, guest.id)
+                return
+            self._admin_move(guest, verb, target, f"admin {verb} request")
+            for partner in together:
+                assert partner.ha is not None
+                if partner.node != target and not (partner.ha.state in _MOVING
+                                                   and partner.ha.target == target):
+                    self._admin_move(partner, verb, target, f"admin {verb} request for "
+                                     f"{guest.vmid}, in positive affinity with it")
         self.manager.on_next_crm_round(crm_round)
+
+    def _admin_move(self, guest: SimGuest, verb: str, target: str, why: str) -> None:
+        ha = guest.ha
+        assert ha is not None
+        if ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
+            self.move(guest, target, f"{why} (stopped: its config moves)")
+        elif ha.state is HAState.STARTED:
+            self.move(guest, target, why, relocate=verb == "relocate")
 
     def move(self, guest: SimGuest, target: str, why: str, relocate: bool = False) -> None:
         """The CRM puts the service into `migrate` (a running VM, live) or `relocate`
