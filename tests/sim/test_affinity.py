@@ -9,6 +9,7 @@ import pytest
 from tests.sim.conftest import wait
 from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.ha_rules import ResourceAffinity, compiled
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.model import HARequest
 
@@ -94,3 +95,28 @@ def test_an_admin_migration_onto_a_negative_partner_is_refused(
     web = lab.inventory().guest("qemu/100")
     assert web is not None and web.node == "pve1" and web.running
     assert not any(e.kind == "migration_started" for e in lab.events())
+
+
+def test_a_negative_rule_holds_for_every_member_of_a_positive_one(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Rules/ResourceAffinity.pm's implicit negative rules: web1 stays with test1 and
+    test1 apart from dns1, so web1 too stays apart from dns1: its migration onto dns1's
+    node is refused, though no rule names web1 and dns1 together."""
+    lab.ha_set("qemu/103", HASettings(request=HARequest.STARTED))  # test1, beside web1
+    lab.ha_rule_set("web-with-test", ["qemu/100", "qemu/103"], positive=True)
+    lab.ha_rule_set("test-apart-dns", ["qemu/103", "lxc/200"], positive=False)
+    wait(clock, lab, 40)
+    lab.migrate("qemu/100", "pve3", MigrationMode.LIVE)  # dns1 runs on pve3
+    wait(clock, lab, 60)
+    refused = next(e for e in lab.events() if e.kind == "ha_move_refused")
+    assert "200 on pve3 is in negative affinity" in refused.message
+    assert lab.inventory().guest("qemu/100").node == "pve1"  # type: ignore[union-attr]
+
+
+def test_positive_rules_sharing_a_resource_merge() -> None:
+    rules = [ResourceAffinity("ab", ("a", "b"), True), ResourceAffinity("bc", ("b", "c"), True),
+             ResourceAffinity("cd", ("c", "d"), False)]
+    assert [(r.name, r.resources, r.positive) for r in compiled(rules)] == [
+        ("_merged-ab-bc", ("a", "b", "c"), True), ("cd", ("c", "d"), False),
+        ("_implicit-negative-ab-a-d", ("a", "d"), False),
+        ("_implicit-negative-ab-b-d", ("b", "d"), False)]

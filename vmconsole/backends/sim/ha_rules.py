@@ -24,6 +24,36 @@ class ResourceAffinity:
     positive: bool  # together (positive) or apart (negative)
 
 
+def compiled(rules: list[ResourceAffinity]) -> list[ResourceAffinity]:
+    """The rules as the CRM applies them (Rules/ResourceAffinity.pm's transforms):
+    positive rules sharing a resource merge into one (`_merged-A-B`), and a negative
+    rule with one member of a positive rule holds for all its members
+    (`_implicit-negative-...`): if A and B stay together and A apart from C, B too stays
+    apart from C."""
+    groups: list[tuple[list[str], set[str]]] = []  # (rule names, resources)
+    for rule in (r for r in rules if r.positive):
+        joined = [g for g in groups if g[1] & set(rule.resources)]
+        names = [n for g in joined for n in g[0]] + [rule.name]
+        resources = set(rule.resources).union(*(g[1] for g in joined))
+        groups = [g for g in groups if g not in joined] + [(names, resources)]
+    out = [ResourceAffinity(names[0] if len(names) == 1 else "_merged-" + "-".join(names),
+                            tuple(sorted(resources)), True) for names, resources in groups]
+    negative = [r for r in rules if not r.positive]
+    out += negative
+    for names, resources in groups:
+        separated: dict[str, set[str]] = {}  # a resource -> the members kept apart from it
+        for rule in negative:
+            for member in resources & set(rule.resources):
+                for other in rule.resources:
+                    if other != member:
+                        separated.setdefault(other, set()).add(member)
+        for other, members in sorted(separated.items()):
+            out += [ResourceAffinity(f"_implicit-negative-{names[0]}-{sid}-{other}",
+                                     (sid, other), False)
+                    for sid in sorted(resources - members)]
+    return out
+
+
 def _placed(sim: Sim, guest_id: str) -> str | None:
     other = sim.guests.get(guest_id)
     if other is None or other.ha is None:
@@ -38,7 +68,7 @@ def affinity(sim: Sim, guest: SimGuest) -> tuple[dict[str, str], dict[str, str]]
     guest's positive partners run (together) and where its negative ones run (apart)."""
     together: dict[str, str] = {}
     apart: dict[str, str] = {}
-    for rule in sim.affinity_rules:
+    for rule in compiled(sim.affinity_rules):
         if guest.id not in rule.resources:
             continue
         for other in rule.resources:
@@ -52,7 +82,7 @@ def partners(sim: Sim, guest: SimGuest) -> tuple[list[SimGuest], list[SimGuest]]
     sharing a negative one (Manager.pm's get_affinitive_resources)."""
     together: list[SimGuest] = []
     apart: list[SimGuest] = []
-    for rule in sim.affinity_rules:
+    for rule in compiled(sim.affinity_rules):
         if guest.id not in rule.resources:
             continue
         for other in rule.resources:
@@ -65,7 +95,7 @@ def partners(sim: Sim, guest: SimGuest) -> tuple[list[SimGuest], list[SimGuest]]
 
 def partner_moving(sim: Sim, guest: SimGuest) -> bool:
     """A service sharing a rule with this one is migrating or relocating."""
-    for rule in sim.affinity_rules:
+    for rule in compiled(sim.affinity_rules):
         if guest.id in rule.resources:
             for other in rule.resources:
                 partner = sim.guests.get(other)
