@@ -134,3 +134,36 @@ def test_a_migrated_service_is_reported_started_as_the_lrm_would(
     started = [(k.subject, k.value) for k in key_events(events, 0.0, 0.0, lambda g: True)
                if k.kind == "started" and k.time == 140.0]
     assert started == ([("vm:101", "node2")] if reported else [])
+
+
+MANUAL = """
+name = "manual"
+nodes = ["n1", "n2", "n3"]
+[services]
+"vm:101" = { node = "n2", state = "started" }
+"vm:102" = { node = "n3", state = "started" }
+[[steps]]
+at = 30
+do = "service vm:101 ignored"
+[[steps]]
+at = 40
+do = "service vm:101 manual-migrate n1"
+[[steps]]
+at = 40
+do = "service vm:102 manual-migrate n1"
+"""
+
+
+def test_a_manual_migration_moves_only_a_service_ha_leaves_alone(
+        tmp_path: Path, clock: ManualClock) -> None:
+    """The harness's manual-migrate: an admin's own `qm migrate`, allowed while the
+    service is ignored (or HA disarmed in ignore mode), refused while HA manages it."""
+    lesson = tmp_path / "manual.toml"
+    lesson.write_text(MANUAL)
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    wait(clock, backend, 120)
+    ignored, managed = (backend.inventory().guest(g) for g in ("qemu/101", "qemu/102"))
+    assert ignored is not None and ignored.node == "n1" and ignored.running
+    assert managed is not None and managed.node == "n3" and managed.running
+    refused = next(e for e in backend.events() if e.kind == "ha_move_refused")
+    assert refused.guest == "qemu/102" and "ignored or HA disarmed" in refused.message
