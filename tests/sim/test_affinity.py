@@ -120,3 +120,17 @@ def test_positive_rules_sharing_a_resource_merge() -> None:
         ("_merged-ab-bc", ("a", "b", "c"), True), ("cd", ("c", "d"), False),
         ("_implicit-negative-ab-a-d", ("a", "d"), False),
         ("_implicit-negative-ab-b-d", ("b", "d"), False)]
+
+
+def test_a_keep_together_partner_takes_its_partners_node_affinity(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Rules.pm's implicit node affinity: db1 prefers pve2 (its group); dns1, kept with
+    it, prefers pve2 too, so both settle there, instead of failback pulling db1 to pve2
+    and the rule pulling it back to dns1 on pve3, round after round."""
+    t0 = lab.now()
+    lab.ha_rule_set("db-with-dns", ["qemu/101", "lxc/200"], positive=True)
+    wait(clock, lab, 400)
+    inventory = lab.inventory()
+    assert {inventory.guest(g).node for g in ("qemu/101", "lxc/200")} == {"pve2"}  # type: ignore[union-attr]
+    moves = [e.time - t0 for e in lab.events() if e.kind == "ha_move"]
+    assert len(moves) <= 3 and max(moves) < 120  # settled within two minutes

@@ -45,7 +45,10 @@ class Services:
                 if g.ha is not None and g.node == node and g.ha.state in states]
 
     def preferences(self, guest: SimGuest) -> tuple[dict[str, int], bool, bool]:
-        """(node -> priority, restricted, nofailback) of the service's group or affinity."""
+        """(node -> priority, restricted, nofailback) of the service's group or affinity.
+        A service without either takes the node affinity of a service it must stay
+        with (Rules.pm's create_implicit_positive_resource_affinity_node_affinity_rules),
+        so the rules do not pull the group apart and together again, round after round."""
         ha = guest.ha
         assert ha is not None
         if ha.group and ha.group in self.sim.groups:
@@ -53,6 +56,10 @@ class Services:
             return group.priorities, group.restricted, group.nofailback or not ha.failback
         if ha.nodes:
             return dict.fromkeys(ha.nodes, 1), False, False
+        for partner in ha_rules.partners(self.sim, guest)[0]:
+            assert partner.ha is not None
+            if (partner.ha.group and partner.ha.group in self.sim.groups) or partner.ha.nodes:
+                return self.preferences(partner)
         return {}, False, True
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
