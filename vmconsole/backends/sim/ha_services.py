@@ -49,18 +49,28 @@ class Services:
         A service without either takes the node affinity of a service it must stay
         with (Rules.pm's create_implicit_positive_resource_affinity_node_affinity_rules),
         so the rules do not pull the group apart and together again, round after round."""
-        ha = guest.ha
+        owner = self._affinity_owner(guest)
+        ha = owner.ha
         assert ha is not None
         if ha.group and ha.group in self.sim.groups:
             group = self.sim.groups[ha.group]
             return group.priorities, group.restricted, group.nofailback or not ha.failback
         if ha.nodes:
             return dict.fromkeys(ha.nodes, 1), False, False
+        return {}, False, True
+
+    def _affinity_owner(self, guest: SimGuest) -> SimGuest:
+        """The service whose group or node affinity applies to this one: itself, or
+        the first service it must stay with that has one."""
+        ha = guest.ha
+        assert ha is not None
+        if (ha.group and ha.group in self.sim.groups) or ha.nodes:
+            return guest
         for partner in ha_rules.partners(self.sim, guest)[0]:
             assert partner.ha is not None
             if (partner.ha.group and partner.ha.group in self.sim.groups) or partner.ha.nodes:
-                return self.preferences(partner)
-        return {}, False, True
+                return partner
+        return guest
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
         """`online` for the CRM master, quorate, not in maintenance, with room for the
@@ -90,7 +100,11 @@ class Services:
                           services.get(name, 0),
                           (node.maxmem - migration.free_memory(sim, name)) / node.maxmem)
                  for name, node in sorted(sim.nodes.items(), key=lambda kv: kv[1].index)]
-        group = guest.ha.group if guest.ha is not None and guest.ha.group else "affinity"
+        owner = self._affinity_owner(guest)
+        assert owner.ha is not None
+        group = owner.ha.group or "affinity"
+        if owner is not guest:
+            group = f"{group} (the node affinity of {owner.vmid}, kept together with it)"
         return rules.select_service_node(views, rules.Preferences(priorities, restricted,
                                                                   group), together, apart)
 
