@@ -4,6 +4,8 @@ each out (what crm_simulate -s shows)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.sim.conftest import wait
@@ -11,6 +13,7 @@ from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, Migrati
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ha_rules import ResourceAffinity, compiled
 from vmconsole.backends.sim.scenarios import runs_twice
+from vmconsole.config import SimCluster
 from vmconsole.model import HARequest
 
 
@@ -134,3 +137,35 @@ def test_a_keep_together_partner_takes_its_partners_node_affinity(
     assert {inventory.guest(g).node for g in ("qemu/101", "lxc/200")} == {"pve2"}  # type: ignore[union-attr]
     moves = [e.time - t0 for e in lab.events() if e.kind == "ha_move"]
     assert len(moves) <= 3 and max(moves) < 120  # settled within two minutes
+
+
+MIXED = """
+name = "mixed"
+nodes = ["a1", "a2", "a3"]
+[services]
+"vm:1" = { node = "a1", state = "started" }
+"vm:2" = { node = "a1", state = "started" }
+"vm:3" = { node = "a1", state = "started" }
+[rules.pair]
+resources = ["vm:1", "vm:2"]
+affinity = "positive"
+[rules.alone]
+resources = ["vm:2", "vm:3"]
+affinity = "negative"
+"""
+
+
+def test_one_round_resolves_mixed_rules_by_where_partners_are_going(
+        tmp_path: Path, clock: ManualClock) -> None:
+    """Manager.pm's get_resource_affinity counts a moving partner on its target: in one
+    round vm:1 leaves vm:3 (implicitly apart), vm:2 follows vm:1 where it is going, and
+    vm:3 leaves the node the other two are still on; nothing moves after."""
+    lesson = tmp_path / "mixed.toml"
+    lesson.write_text(MIXED)
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    wait(clock, backend, 200)
+    moves = [e for e in backend.events() if e.kind == "ha_move"]
+    assert len({e.time for e in moves}) == 1, [(e.time, e.guest) for e in moves]
+    nodes = {g: backend.inventory().guest(g).node for g in ("qemu/1", "qemu/2", "qemu/3")}  # type: ignore[union-attr]
+    assert nodes["qemu/1"] == nodes["qemu/2"] != nodes["qemu/3"]
+    assert runs_twice(backend.sim.run_log) == []

@@ -549,11 +549,13 @@ class HAManager:
             return
         together, apart = ha_rules.affinity(sim, guest)
         if why := rules.affinity_exclusion(node.name, together, apart):
-            if not ha_rules.partner_moving(sim, guest):  # let it arrive first
-                candidates = self.services.candidates(guest, exclude=(node.name,))
-                if candidates and candidates[0].score is not None:
-                    self.services.move(guest, candidates[0].node, f"{why}. "
-                                       f"{self.services.explain(candidates)}")
+            # Manager.pm's next_state_started: select_service_node may keep it here,
+            # when the node affinity allows none of the partners' nodes
+            candidates = self.services.candidates(guest)
+            target = rules.chosen(candidates)
+            if target is not None and target != node.name:
+                self.services.move(guest, target, f"{why}. "
+                                   f"{self.services.explain(candidates)}")
             return
         priorities, _, nofailback = self.services.preferences(guest)
         if nofailback:

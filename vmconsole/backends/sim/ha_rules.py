@@ -54,26 +54,38 @@ def compiled(rules: list[ResourceAffinity]) -> list[ResourceAffinity]:
     return out
 
 
-def _placed(sim: Sim, guest_id: str) -> str | None:
+def _used_nodes(sim: Sim, guest_id: str) -> tuple[str | None, str | None]:
+    """Usage.pm's get_used_service_nodes: the node a service is placed on, and the node
+    it is moving to while in `migrate` or `relocate`."""
     other = sim.guests.get(guest_id)
     if other is None or other.ha is None:
-        return None
+        return None, None
     from vmconsole.backends.sim.ha_services import ACTIVE_STATES  # a cycle otherwise
 
-    return other.node if other.ha.state in ACTIVE_STATES else None
+    if other.ha.state not in ACTIVE_STATES:
+        return None, None
+    moving = other.ha.state in (HAState.MIGRATE, HAState.RELOCATE)
+    return other.node, other.ha.target if moving else None
 
 
 def affinity(sim: Sim, guest: SimGuest) -> tuple[dict[str, str], dict[str, str]]:
     """Manager.pm's get_resource_affinity: node -> rule name for the nodes where the
-    guest's positive partners run (together) and where its negative ones run (apart)."""
+    guest's positive partners run or are going (together: only where they go, so a
+    partner already moving is followed, not pulled back), and where its negative ones
+    run or are going (apart: both)."""
     together: dict[str, str] = {}
     apart: dict[str, str] = {}
     for rule in compiled(sim.affinity_rules):
         if guest.id not in rule.resources:
             continue
         for other in rule.resources:
-            if other != guest.id and (node := _placed(sim, other)) is not None:
-                (together if rule.positive else apart)[node] = rule.name
+            if other == guest.id:
+                continue
+            current, target = _used_nodes(sim, other)
+            if rule.positive and (node := target or current) is not None:
+                together[node] = rule.name
+            elif not rule.positive:
+                apart.update({n: rule.name for n in (current, target) if n is not None})
     return together, apart
 
 
@@ -91,18 +103,6 @@ def partners(sim: Sim, guest: SimGuest) -> tuple[list[SimGuest], list[SimGuest]]
                     and partner.ha.state is not HAState.IGNORED):
                 (together if rule.positive else apart).append(partner)
     return together, apart
-
-
-def partner_moving(sim: Sim, guest: SimGuest) -> bool:
-    """A service sharing a rule with this one is migrating or relocating."""
-    for rule in compiled(sim.affinity_rules):
-        if guest.id in rule.resources:
-            for other in rule.resources:
-                partner = sim.guests.get(other)
-                if other != guest.id and partner is not None and partner.ha is not None and (
-                        partner.ha.state in (HAState.MIGRATE, HAState.RELOCATE)):
-                    return True
-    return False
 
 
 def validate(sim: Sim, rule: ResourceAffinity) -> dict[str, str]:
