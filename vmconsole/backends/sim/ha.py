@@ -27,20 +27,16 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable
-from functools import partial
 
 from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
-from vmconsole.backends.sim.power import off_after
-from vmconsole.backends.sim.state import Instance, SimGuest, SimNode
+from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
     FENCE_DELAY,
-    HA_STOP_TIMEOUT,
     IDLE_ROUNDS,
     LOCK_LEASE,
     NODE_BOOT,
-    OS_SHUTDOWN,
     ROUND,
     WATCHDOG_TIMEOUT,
     last_round,
@@ -85,7 +81,7 @@ class HAManager:
             for node in sim.nodes.values():
                 node.ha_state = None
         self.master_lock_free_at = 0.0
-        self._released_master = False  # the master's CRM is exiting cleanly
+        self.released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
         self._waiting: set[str] = set()  # services in recovery already told they wait
@@ -112,11 +108,11 @@ class HAManager:
 
     # --- timers -----------------------------------------------------------------------
 
-    def _schedule(self, what: str, node: str, at: float, fn: Callable[[], None]) -> None:
-        self._cancel(what, node)
+    def schedule(self, what: str, node: str, at: float, fn: Callable[[], None]) -> None:
+        self.cancel(what, node)
         self._timers[(what, node)] = self.sim.at(at, fn)
 
-    def _cancel(self, what: str, node: str) -> None:
+    def cancel(self, what: str, node: str) -> None:
         timer = self._timers.pop((what, node), None)
         if timer is not None:
             timer.cancel()
@@ -173,7 +169,7 @@ class HAManager:
         once (their watchdogs), the CRM master on its next round."""
         sim = self.sim
         if membership.update(sim):
-            self._schedule("lms", "", sim.now + sim.votequorum.lms_window,
+            self.schedule("lms", "", sim.now + sim.votequorum.lms_window,
                            self._last_man_standing)
         groups = self._group_signatures()
         if groups != self._groups and (story := membership.split_story(sim)):
@@ -267,7 +263,7 @@ class HAManager:
                         "cannot renew its agent lock and stops feeding the watchdog, which "
                         f"resets the node at {clock_time(reset_at)} (60 s after the last "
                         "feed)", node.name)
-            self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
+            self.schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
         else:
             sim.narrate("no_watchdog", f"{node.name} has no quorum, but {why}: the "
                         "watchdog is not armed, so it keeps running; its guests cannot be "
@@ -290,7 +286,7 @@ class HAManager:
         if ("reset", node.name) in self._timers:
             sim.narrate("watchdog_disarmed", f"{node.name} regained quorum before its "
                         "watchdog expired: its LRM feeds it again, no reset", node.name)
-            self._cancel("reset", node.name)
+            self.cancel("reset", node.name)
         node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
         if node.maintenance:
             node.lrm.mode = "maintenance"
@@ -309,7 +305,7 @@ class HAManager:
         sim = self.sim
         if self.master is not None and not self.quorate[self.master]:
             old = sim.nodes[self.master]
-            if self._released_master:  # a clean CRM exit (shutdown) releases the lock
+            if self.released_master:  # a clean CRM exit (shutdown) releases the lock
                 self.master_lock_free_at = sim.now
                 sim.narrate("crm_master_lost", f"the CRM master {old.name} shut down and "
                             "released the manager lock: another node takes it on its next "
@@ -319,16 +315,16 @@ class HAManager:
                 sim.narrate("crm_master_lost", f"the CRM master {old.name} is lost: a new "
                             "master can take its lock when the lease expires at "
                             f"{clock_time(self.master_lock_free_at)}", old.name)
-            self._released_master = False
+            self.released_master = False
             self.master = None
-            self._cancel("round", "")
+            self.cancel("round", "")
         candidate = self._candidate()
         if self.master is None and candidate is not None and (
                 ("takeover", "") not in self._timers):
             # The candidate's CRM tries for the lock on each of its rounds.
             free_at = max(self.master_lock_free_at, sim.now)
             at = last_round(candidate, free_at)
-            self._schedule("takeover", "", at if at >= free_at else at + ROUND,
+            self.schedule("takeover", "", at if at >= free_at else at + ROUND,
                            self._takeover)
 
     def _candidate(self) -> SimNode | None:
@@ -363,7 +359,7 @@ class HAManager:
 
     def _schedule_round(self) -> None:
         assert self.master is not None
-        self._schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
+        self.schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
                        self._crm_round)
 
     def _crm_round(self) -> None:
@@ -613,7 +609,7 @@ class HAManager:
         self.sim.narrate("crm_stop", f"{node.name}'s CRM stopped", node.name)
         if self.master == node.name:
             self.master = None
-            self._cancel("round", "")
+            self.cancel("round", "")
             self.master_lock_free_at = self.sim.now
             self.sim.narrate("crm_master_lost", f"the CRM master {node.name} stopped and "
                              "released the manager lock", node.name)
@@ -648,7 +644,7 @@ class HAManager:
         self.node_down(node)
         if self.reset_reboots:  # a reset, not a power-off: it boots again
             node.powered = True
-            self._schedule("boot", node.name, self.sim.now + self.node_boot,
+            self.schedule("boot", node.name, self.sim.now + self.node_boot,
                            lambda: self.node_up(node))
         else:
             node.powered = False
@@ -671,111 +667,9 @@ class HAManager:
         self.sim.narrate("node_booted", f"{node.name} booted", node.name)
         self.membership_changed()
 
-    def shutdown(self, node: SimNode, reboot: bool) -> None:
-        """An admin's shutdown or reboot of a node, under the cluster's HA shutdown
-        policy (LRM.pm's shutdown_request; datacenter.cfg `ha: shutdown_policy`):
-        - freeze (and conditional on a reboot): the HA services freeze (stopped, kept
-          on the node, started again when it is back);
-        - failover (and conditional on a shutdown): the LRM stops them and releases its
-          agent lock: once the fence delay has passed they are recovered elsewhere,
-          at once, with no wait for a lock lease;
-        - migrate: the LRM goes into maintenance, the CRM migrates them away first, and
-          back when the node returns.
-        Every other guest shuts down (stopped after 180 s) before the node goes down."""
-        sim = self.sim
-        policy = self.shutdown_policy
-        what = "reboots" if reboot else "shuts down"
-        if node.maintenance:  # LRM.pm: manual maintenance overrides every policy
-            sim.narrate("node_shutdown", f"{node.name} {what}: it is in maintenance, so the "
-                        f"shutdown policy ({policy}) is ignored; its LRM stays in maintenance "
-                        "and the node goes down once its HA services have left", node.name)
-            self._wait_drained(node, reboot)
-            return
-        if policy == "migrate":
-            node.lrm.mode = "maintenance"
-            moving = self.services.on_node(node.name, (HAState.STARTED,))
-            sim.narrate("node_shutdown", f"{node.name} {what} (shutdown policy migrate): its "
-                        f"LRM enters maintenance and waits until the CRM has migrated its "
-                        f"{services_text(len(moving))} away", node.name)
-            self._wait_drained(node, reboot)
-            return
-        freeze = policy == "freeze" or (policy == "conditional" and reboot)
-        services = self.services.on_node(node.name, (HAState.STARTED,))
-        if freeze:
-            for guest in services:
-                assert guest.ha is not None
-                guest.ha.state = HAState.FREEZE
-                sim.touch(guest.id)
-            why = (f"its {services_text(len(services))} freeze (stopped, kept on "
-                   f"{node.name}, started again when it is back)")
-        else:
-            node.lrm.mode = "shutdown"
-            why = (f"its LRM stops its {services_text(len(services))} and releases its agent "
-                   "lock: they are recovered elsewhere once the fence delay has passed")
-        last_off = self._guests_off(node)
-        sim.narrate("node_reboot" if reboot else "node_shutdown",
-                    f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
-                    f"down first ({last_off - sim.now:.0f} s), then its LRM and CRM exit",
-                    node.name)
-        self._schedule("down", node.name, self._leaves_at(node, last_off),
-                       lambda: self._going_down(node, reboot))
-
-    def _leaves_at(self, node: SimNode, last_off: float) -> float:
-        """When a shutting-down node leaves the cluster: its LRM exits on its first
-        round with no service left running, then its CRM (stopped after the LRM, as
-        systemd orders pve-ha-crm and pve-ha-lrm) exits on its own next round, then the
-        OS goes down (LRM.pm and CRM.pm check their shutdown request once per round)."""
-        lrm_exit = next_round(node, last_off)
-        return next_round(node, lrm_exit) + OS_SHUTDOWN
-
-    def _guests_off(self, node: SimNode) -> float:
-        """pve-guests shuts every guest down, and stops it after the timeout; returns
-        when the last one is off."""
-        sim, now = self.sim, self.sim.now
-        last_off = now
-        for guest_id, inst in list(node.instances.items()):
-            if inst.incoming:
-                continue
-            off = now + min(off_after(sim.guests[guest_id], inst, now), HA_STOP_TIMEOUT)
-            last_off = max(last_off, off)
-            sim.at(off, partial(self._guest_off, guest_id, node, inst))
-        return last_off
-
-    def _wait_drained(self, node: SimNode, reboot: bool) -> None:
-        """The `migrate` policy: the node goes down once no HA service is left on it."""
-        if not node.alive:
-            return
-        if self.services.on_node(node.name) or self.sim.migrating_from(node.name):
-            self._schedule("drain", node.name, next_round(node, self.sim.now),
-                           lambda: self._wait_drained(node, reboot))
-            return
-        self._timers.pop(("drain", node.name), None)
-        last_off = self._guests_off(node)
-        self._schedule("down", node.name, self._leaves_at(node, last_off),
-                       lambda: self._going_down(node, reboot))
-
-    def _guest_off(self, guest_id: str, node: SimNode, inst: Instance) -> None:
-        if node.instances.get(guest_id) is inst:
-            self.sim.end_instance(guest_id, node.name)
-
-    def _going_down(self, node: SimNode, reboot: bool) -> None:
-        self._timers.pop(("down", node.name), None)
-        if not node.alive:
-            return
-        released = node.lrm.mode == "shutdown"
-        self._released_master = node.name == self.master
-        self.node_down(node)
-        if released:  # a clean LRM exit: the lock is free for the CRM at once
-            node.lrm.lock_renewed = self.sim.now - LOCK_LEASE
-        if reboot:
-            self._schedule("boot", node.name, self.sim.now + self.node_boot,
-                           lambda: self.node_up(node))
-        else:
-            node.powered = False
-
     def power_on(self, node: SimNode) -> None:
         node.powered = True
         self.sim.narrate("node_booting", f"{node.name} powered on: it boots and rejoins in "
                          f"about {self.node_boot:.0f} s", node.name)
-        self._schedule("boot", node.name, self.sim.now + self.node_boot,
+        self.schedule("boot", node.name, self.sim.now + self.node_boot,
                        lambda: self.node_up(node))

@@ -4,7 +4,7 @@ HA-managed guest through the HA manager, and put a node into maintenance."""
 from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
-from vmconsole.backends.sim import ha_disarm, ha_rules, migration
+from vmconsole.backends.sim import ha_disarm, ha_rules, ha_shutdown, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     ensure_cluster_quorate,
@@ -243,7 +243,7 @@ def shutdown_node(sim: Sim, manager: HAManager, node: SimNode, reboot: bool) -> 
     if ("down", node.name) in manager.pending() or ("drain", node.name) in manager.pending():
         raise Conflict(f"{node.name} is already going down")
     ensure_quorate(sim, node.name)
-    manager.shutdown(node, reboot)
+    ha_shutdown.shutdown(manager, node, reboot)
 
 
 def set_shutdown_policy(sim: Sim, manager: HAManager, policy: str) -> None:
