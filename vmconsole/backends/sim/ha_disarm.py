@@ -91,13 +91,15 @@ def handle(manager: HAManager) -> bool:
             if guest.ha.state in FROZEN_ON_DISARM:
                 guest.ha.state = HAState.FREEZE
                 sim.touch(guest.id)
+    # An LRM in maintenance stays in it, and its node is not online for the CRM, so
+    # it is not waited for (Manager.pm counts the online nodes' LRMs only).
     for node in sim.nodes.values():
         if node.alive and manager.quorate[node.name] and node.lrm.mode not in (
-                "disarm", "lost_agent_lock"):
+                "disarm", "lost_agent_lock", "maintenance"):
             sim.at(next_round(node, sim.now), partial(_lrm_disarm, manager, node))
     if not manager.disarmed and all(
             n.lrm.mode == "disarm" for n in sim.nodes.values()
-            if n.alive and manager.quorate[n.name]):
+            if n.alive and manager.quorate[n.name] and n.lrm.mode != "maintenance"):
         manager.disarmed = True
         sim.narrate("ha_disarmed", f"all LRMs disarmed ({manager.disarm}): the HA stack is "
                     "fully disarmed, fencing: standby; a node that loses quorum now keeps "
@@ -106,7 +108,7 @@ def handle(manager: HAManager) -> bool:
 
 
 def _lrm_disarm(manager: HAManager, node: SimNode) -> None:
-    if manager.disarm is None or not node.alive or node.lrm.mode == "disarm":
+    if manager.disarm is None or not node.alive or node.lrm.mode in ("disarm", "maintenance"):
         return
     node.lrm.mode = "disarm"  # lock released, watchdog closed
 
