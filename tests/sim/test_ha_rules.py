@@ -163,3 +163,17 @@ def test_the_moves_of_one_round_count_on_their_targets(lab: SimBackend,
     inventory = lab.inventory()
     targets = {g: inventory.guest(g).node for g in ("qemu/101", "lxc/201")}  # type: ignore[union-attr]
     assert sorted(targets.values()) == ["pve1", "pve3"]
+
+
+def test_a_strict_rule_brings_a_service_back_even_without_failback(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Manager.pm's select_service_node: `nofailback` keeps a service where it is only
+    on a node its rules allow; migrated by hand off a strict rule's nodes, it goes back."""
+    lab.ha_group_set("only-pve1", {"pve1": 1}, restricted=True, nofailback=True)
+    lab.ha_set("qemu/100", HASettings(request=HARequest.STARTED, group="only-pve1"))
+    wait(clock, lab, 20)
+    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+    wait(clock, lab, 120)
+    moves = [e for e in lab.events() if e.kind == "ha_move" and e.guest == "qemu/100"]
+    assert [e.node for e in moves] == ["pve1", "pve2"]  # out by hand, back by the rule
+    assert lab.inventory().guest("qemu/100").node == "pve1"  # type: ignore[union-attr]

@@ -121,6 +121,13 @@ def _event(seq: int, time: float, kind: str, node: str) -> ClusterEvent:
     return ClusterEvent(seq, time, kind, kind, node, "qemu/101")
 
 
+def test_an_offline_move_of_a_stopped_service_is_not_reported_started() -> None:
+    events = [_event(1, 130.0, "migration_started", "node3"),
+              _event(2, 131.0, "migration_done", "node2")]
+    assert [k for k in key_events(events, 0.0, 0.0, lambda g, n, t: False)
+            if k.kind == "started"] == []
+
+
 @pytest.mark.parametrize(("then", "reported"), [
     ([], True),  # it stays: the target's LRM reports it started
     ([_event(3, 146.0, "ha_move", "node2")], False),  # moved on by the CRM's next round
@@ -131,7 +138,7 @@ def test_a_migrated_service_is_reported_started_as_the_lrm_would(
         then: list[ClusterEvent], reported: bool) -> None:
     events = [_event(1, 130.0, "migration_started", "node3"),
               _event(2, 140.0, "migration_done", "node2"), *then]
-    started = [(k.subject, k.value) for k in key_events(events, 0.0, 0.0, lambda g: True)
+    started = [(k.subject, k.value) for k in key_events(events, 0.0, 0.0, lambda g, n, t: True)
                if k.kind == "started" and k.time == 140.0]
     assert started == ([("vm:101", "node2")] if reported else [])
 

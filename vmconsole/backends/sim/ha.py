@@ -553,9 +553,9 @@ class HAManager:
                 self.services.move(guest, target, f"{why}. "
                                    f"{self.services.explain(candidates)}")
             return
-        priorities, _, nofailback = self.services.preferences(guest)
-        if nofailback:
-            return
+        priorities, restricted, nofailback = self.services.preferences(guest)
+        if nofailback and not (restricted and node.name not in priorities):
+            return  # without failback it stays, unless a strict rule forbids its node
         target = self.services.select_node(guest)
         if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
             self.services.move(guest, target, f"failback: its group prefers {target}")

@@ -50,8 +50,10 @@ def _confirmed_on_target(events: list[ClusterEvent], i: int) -> bool:
 
 
 def key_events(events: list[ClusterEvent], start: float, origin: float,
-               ha_managed: Callable[[str], bool]) -> list[KeyEvent]:
-    """The simulator's events in the terms of the manager's log, in harness seconds."""
+               runs_as_ha: Callable[[str, str, float], bool]) -> list[KeyEvent]:
+    """The simulator's events in the terms of the manager's log, in harness seconds.
+    `runs_as_ha(guest, node, time)`: the guest is an HA service running on the node
+    just after that time (an offline move lands a stopped service: no start)."""
     out = []
     for i, e in enumerate(events):
         t = e.time - start + origin
@@ -61,8 +63,8 @@ def key_events(events: list[ClusterEvent], start: float, origin: float,
             out += [KeyEvent(t, "fenced", e.node), KeyEvent(t, "node_state", e.node, "unknown")]
         elif e.kind in ("recovered", "started") and e.guest and e.node:
             out.append(KeyEvent(t, e.kind, sid_of(e.guest), e.node))
-        elif (e.kind == "migration_done" and e.guest and e.node and ha_managed(e.guest)
-              and _confirmed_on_target(events, i)):
+        elif (e.kind == "migration_done" and e.guest and e.node
+              and runs_as_ha(e.guest, e.node, e.time) and _confirmed_on_target(events, i)):
             out.append(KeyEvent(t, "started", sid_of(e.guest), e.node))
     return out
 
@@ -126,8 +128,13 @@ def compare(path: Path) -> Comparison:
         backend.inventory()
     # What happens during the start-up line is the simulator's starting point.
     expected = [e for e in expected if e.time >= origin + HARNESS_LOOP or origin == 0]
-    actual = key_events(backend.events(), start, origin,
-                        lambda g: g in backend.sim.guests and backend.sim.guests[g].ha is not None)
+    sim = backend.sim
+
+    def runs_as_ha(guest: str, node: str, t: float) -> bool:
+        return guest in sim.guests and sim.guests[guest].ha is not None and any(
+            r.guest == guest and r.node == node and r.start <= t + 1.0
+            and (r.end is None or r.end > t) for r in sim.run_log)
+    actual = key_events(backend.events(), start, origin, runs_as_ha)
     missing, extra = _match(expected, actual)
     simulated = {}
     for guest_id in scenario.watch:
