@@ -445,10 +445,15 @@ class HAManager:
         sim = self.sim
         ha_guests = [g for g in sim.guests.values() if g.ha is not None]
         to_fence: dict[str, list[SimGuest]] = {}
+        members = self._master_members()
         for guest in ha_guests:
             assert guest.ha is not None
             node = sim.nodes[guest.node]
-            if guest.ha.state in FENCEABLE and node.ha_state not in OPERATIONAL and (
+            # Manager.pm's next_state_started: a node in maintenance is not online
+            # either; once it has been gone for the fence delay, its services are fenced
+            gone = node.ha_state not in OPERATIONAL or (
+                node.ha_state is NodeHAState.MAINTENANCE and node.name not in members)
+            if guest.ha.state in FENCEABLE and gone and (
                     node.ha_state is NodeHAState.FENCE or self._offline_delayed(node)):
                 guest.ha.state = HAState.FENCE
                 sim.touch(guest.id)

@@ -115,11 +115,11 @@ def _going_down(manager: HAManager, node: SimNode, reboot: bool) -> None:
     manager.cancel("down", node.name)
     if not node.alive:
         return
-    released = node.lrm.mode == "shutdown"
     manager.released_master = node.name == manager.master
     manager.node_down(node)
-    if released:  # a clean LRM exit: the lock is free for the CRM at once
-        node.lrm.lock_renewed = manager.sim.now - LOCK_LEASE
+    # A clean LRM exit releases its agent lock in every mode (LRM.pm: all services
+    # stopped, frozen or migrated away): a fence of the node then has no lease to wait for
+    node.lrm.lock_renewed = manager.sim.now - LOCK_LEASE
     if reboot:
         manager.schedule("boot", node.name, manager.sim.now + manager.node_boot,
                        lambda: manager.node_up(node))
