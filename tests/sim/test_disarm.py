@@ -150,3 +150,20 @@ def test_a_node_in_maintenance_stays_in_maintenance_while_disarmed(
     wait(clock, lab, 60)
     assert lab.inventory().node("pve1").ha_state is NodeHAState.MAINTENANCE  # type: ignore[union-attr]
     assert lab.inventory().guest("qemu/100").node != "pve1"  # type: ignore[union-attr]
+
+
+def test_services_return_from_a_maintenance_ended_while_disarmed_once_armed(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Manager.pm: with HA disarmed nothing is moved; the services that left for the
+    maintenance go back when HA is armed again."""
+    lab.set_maintenance("pve1", True)
+    wait(clock, lab, 120)  # web1 drained
+    lab.disarm_ha("ignore")
+    wait(clock, lab, 60)
+    lab.set_maintenance("pve1", False)
+    wait(clock, lab, 60)
+    assert lab.inventory().node("pve1").ha_state is NodeHAState.ONLINE  # type: ignore[union-attr]
+    assert lab.inventory().guest("qemu/100").node != "pve1"  # type: ignore[union-attr]
+    lab.arm_ha()
+    wait(clock, lab, 60)
+    assert lab.inventory().guest("qemu/100").node == "pve1"  # type: ignore[union-attr]

@@ -565,13 +565,26 @@ class HAManager:
         if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
             self.services.move(guest, target, f"failback: its group prefers {target}")
 
+    def _returning(self, node: SimNode) -> list[SimGuest]:
+        """The running services that left `node` for its maintenance."""
+        return [g for g in self.sim.guests.values() if g.ha is not None
+                and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
+                and self.sim.running_on_own_node(g) is not None]
+
     def _maintenance_ended(self, node: SimNode) -> None:
-        returning = [g for g in self.sim.guests.values() if g.ha is not None
-                     and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
-                     and self.sim.running_on_own_node(g) is not None]
+        returning = self._returning(node)
+        if self.disarm is not None:  # Manager.pm moves them when HA is armed again
+            self.sim.narrate("maintenance_end", f"{node.name} left maintenance: HA is "
+                             f"disarmed, so its {services_text(len(returning))} move back "
+                             "once it is armed again", node.name)
+            return
         self.sim.narrate("maintenance_end", f"{node.name} left maintenance: "
                          f"{services_text(len(returning))} move back", node.name)
-        for guest in returning:
+        self.return_from_maintenance(node)
+
+    def return_from_maintenance(self, node: SimNode) -> None:
+        """Move the services that left `node` for its maintenance back to it."""
+        for guest in self._returning(node):
             assert guest.ha is not None
             guest.ha.maintenance_from = None
             self.services.move(guest, node.name, "back from maintenance")

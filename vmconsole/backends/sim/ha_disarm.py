@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from vmconsole.backends.base import Conflict, InvalidInput
 from vmconsole.backends.sim.state import SimNode
 from vmconsole.backends.sim.timing import next_round
-from vmconsole.model import HARequest, HAState
+from vmconsole.model import HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
@@ -60,6 +60,9 @@ def request_arm(manager: HAManager) -> None:
         for node in sim.nodes.values():
             if node.alive and manager.quorate[node.name] and node.lrm.mode == "disarm":
                 sim.at(next_round(node, sim.now), partial(_lrm_arm, manager, node))
+        for node in sim.nodes.values():  # a maintenance that ended while disarmed
+            if node.ha_state is NodeHAState.ONLINE:
+                manager.return_from_maintenance(node)
     manager.on_next_crm_round(crm_round)
 
 
