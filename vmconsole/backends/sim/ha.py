@@ -170,7 +170,7 @@ class HAManager:
         sim = self.sim
         if membership.update(sim):
             self.schedule("lms", "", sim.now + sim.votequorum.lms_window,
-                           self._last_man_standing)
+                          self._last_man_standing)
         groups = self._group_signatures()
         if groups != self._groups and (story := membership.split_story(sim)):
             sim.narrate("split", story)
@@ -325,7 +325,7 @@ class HAManager:
             free_at = max(self.master_lock_free_at, sim.now)
             at = last_round(candidate, free_at)
             self.schedule("takeover", "", at if at >= free_at else at + ROUND,
-                           self._takeover)
+                          self._takeover)
 
     def _candidate(self) -> SimNode | None:
         """The node whose CRM takes the manager lock next: quorate, its CRM running, and
@@ -360,7 +360,7 @@ class HAManager:
     def _schedule_round(self) -> None:
         assert self.master is not None
         self.schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
-                       self._crm_round)
+                      self._crm_round)
 
     def _crm_round(self) -> None:
         """One round of the master's CRM (Manager.pm's manage())."""
@@ -663,7 +663,7 @@ class HAManager:
         if self.reset_reboots:  # a reset, not a power-off: it boots again
             node.powered = True
             self.schedule("boot", node.name, self.sim.now + self.node_boot,
-                           lambda: self.node_up(node))
+                          lambda: self.node_up(node))
         else:
             node.powered = False
 
@@ -690,4 +690,4 @@ class HAManager:
         self.sim.narrate("node_booting", f"{node.name} powered on: it boots and rejoins in "
                          f"about {self.node_boot:.0f} s", node.name)
         self.schedule("boot", node.name, self.sim.now + self.node_boot,
-                       lambda: self.node_up(node))
+                      lambda: self.node_up(node))

@@ -61,7 +61,7 @@ def shutdown(manager: HAManager, node: SimNode, reboot: bool) -> None:
                 f"down first ({last_off - sim.now:.0f} s), then its LRM and CRM exit",
                 node.name)
     manager.schedule("down", node.name, _leaves_at(node, last_off),
-                   lambda: _going_down(manager, node, reboot))
+                     lambda: _going_down(manager, node, reboot))
 
 
 
@@ -96,12 +96,12 @@ def _wait_drained(manager: HAManager, node: SimNode, reboot: bool) -> None:
         return
     if manager.services.on_node(node.name) or manager.sim.migrating_from(node.name):
         manager.schedule("drain", node.name, next_round(node, manager.sim.now),
-                       lambda: _wait_drained(manager, node, reboot))
+                         lambda: _wait_drained(manager, node, reboot))
         return
     manager.cancel("drain", node.name)
     last_off = _guests_off(manager, node)
     manager.schedule("down", node.name, _leaves_at(node, last_off),
-                   lambda: _going_down(manager, node, reboot))
+                     lambda: _going_down(manager, node, reboot))
 
 
 
@@ -122,7 +122,7 @@ def _going_down(manager: HAManager, node: SimNode, reboot: bool) -> None:
     node.lrm.lock_renewed = manager.sim.now - LOCK_LEASE
     if reboot:
         manager.schedule("boot", node.name, manager.sim.now + manager.node_boot,
-                       lambda: manager.node_up(node))
+                         lambda: manager.node_up(node))
     else:
         node.powered = False
 
