@@ -55,7 +55,8 @@ def test_a_rule_that_forbids_the_best_move_is_named(clock: ManualClock) -> None:
     lab = imbalanced(clock)
     lab.ha_rule_set("proxy-with-db", ["lxc/201", "qemu/101"], positive=True)
     plan = lab.crs_plan()[1:]
-    blocked = [line for line in plan if "but rule proxy-with-db" in line]
+    # proxy1 now stays with db1, and takes db1's group (prefer-pve2) as its own
+    blocked = [line for line in plan if "kept together with it" in line]
     assert blocked and blocked[0].startswith("201 (proxy1) pve2 -> pve3")
 
 

@@ -8,7 +8,7 @@ from tests.sim.conftest import wait
 from vmconsole.backends.base import Conflict, FaultKind, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.timing import ROUND
-from vmconsole.model import HAState
+from vmconsole.model import HAState, NodeHAState
 
 
 def fencing(lab: SimBackend) -> str:
@@ -134,3 +134,36 @@ def test_a_failing_cluster_file_system_holds_the_masters_decisions(
     lab.set_cfs_failure("pve1", False)
     wait(clock, lab, 60)
     assert not lab.inventory().guest("qemu/101").running  # type: ignore[union-attr]
+
+
+def test_a_node_in_maintenance_stays_in_maintenance_while_disarmed(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Its LRM keeps its maintenance mode (LRM.pm), and the CRM waits only for the
+    online nodes' LRMs to disarm (Manager.pm): the node does not turn online."""
+    lab.set_maintenance("pve1", True)
+    wait(clock, lab, 120)  # web1 drained
+    lab.disarm_ha("freeze")
+    wait(clock, lab, 60)
+    assert any(e.kind == "ha_disarmed" for e in lab.events())
+    assert lab.inventory().node("pve1").ha_state is NodeHAState.MAINTENANCE  # type: ignore[union-attr]
+    lab.arm_ha()
+    wait(clock, lab, 60)
+    assert lab.inventory().node("pve1").ha_state is NodeHAState.MAINTENANCE  # type: ignore[union-attr]
+    assert lab.inventory().guest("qemu/100").node != "pve1"  # type: ignore[union-attr]
+
+
+def test_services_return_from_a_maintenance_ended_while_disarmed_once_armed(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Manager.pm: with HA disarmed nothing is moved; the services that left for the
+    maintenance go back when HA is armed again."""
+    lab.set_maintenance("pve1", True)
+    wait(clock, lab, 120)  # web1 drained
+    lab.disarm_ha("ignore")
+    wait(clock, lab, 60)
+    lab.set_maintenance("pve1", False)
+    wait(clock, lab, 60)
+    assert lab.inventory().node("pve1").ha_state is NodeHAState.ONLINE  # type: ignore[union-attr]
+    assert lab.inventory().guest("qemu/100").node != "pve1"  # type: ignore[union-attr]
+    lab.arm_ha()
+    wait(clock, lab, 60)
+    assert lab.inventory().guest("qemu/100").node == "pve1"  # type: ignore[union-attr]

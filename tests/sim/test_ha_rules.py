@@ -3,6 +3,8 @@ test per rule of issue 17's list, each checked against what the real manager doe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.sim.conftest import wait
 from tests.sim.test_ha import first
 from vmconsole.backends.base import FaultKind, HASettings, MigrationMode
@@ -112,3 +114,66 @@ def test_without_a_quorate_master_no_node_changes_state(clock: ManualClock) -> N
     assert backend.ha.master is None
     assert {n.ha_state for n in backend.sim.nodes.values()} == {NodeHAState.ONLINE}
     assert not any(e.kind in ("node_lost", "fence") for e in backend.events())
+
+
+IDLE_LESSON = """
+name = "idle"
+nodes = ["n1", "n2", "n3"]
+[services]
+"vm:101" = { node = "n2", state = "ignored" }
+[[steps]]
+at = 30
+do = "service vm:101 started"
+"""
+
+
+def test_an_idle_crm_takes_no_lock_until_ha_has_work(tmp_path: Path,
+                                                     clock: ManualClock) -> None:
+    """CRM.pm's can_get_active: with no HA service to manage no CRM becomes master and
+    the manager status stays empty; the first request makes one, and its first round
+    puts every node online."""
+    lesson = tmp_path / "idle.toml"
+    lesson.write_text(IDLE_LESSON)
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    t0 = backend.now()
+    wait(clock, backend, 25)
+    assert backend.ha.master is None
+    assert [n.ha_state for n in backend.inventory().nodes] == [None, None, None]
+    wait(clock, backend, 60)
+    assert backend.ha.master == "n1"
+    online = [e for e in backend.events() if e.kind == "node_online"]
+    assert sorted(e.node or "" for e in online) == ["n1", "n2", "n3"]
+    assert all(t0 + 30 <= e.time <= t0 + 30 + ROUND for e in online)
+    assert [n.ha_state for n in backend.inventory().nodes] == [NodeHAState.ONLINE] * 3
+    guest = backend.inventory().guest("qemu/101")
+    assert guest is not None and guest.node == "n2" and guest.running
+
+
+def test_the_moves_of_one_round_count_on_their_targets(lab: SimBackend,
+                                                       clock: ManualClock) -> None:
+    """Usage.pm's add_service_usage: a service in `migrate` counts on its target too,
+    so a node drained in one round spreads its services instead of piling them on the
+    node that was least loaded before the round."""
+    lab.ha_set("lxc/201", HASettings(request=HARequest.STARTED))  # pve2: db1 and proxy1
+    wait(clock, lab, 30)
+    lab.set_maintenance("pve2", True)
+    wait(clock, lab, 120)
+    moves = [e for e in lab.events() if e.kind == "ha_move" and e.node == "pve2"]
+    assert len(moves) == 2 and moves[0].time == moves[1].time  # one round
+    inventory = lab.inventory()
+    targets = {g: inventory.guest(g).node for g in ("qemu/101", "lxc/201")}  # type: ignore[union-attr]
+    assert sorted(targets.values()) == ["pve1", "pve3"]
+
+
+def test_a_strict_rule_brings_a_service_back_even_without_failback(
+        lab: SimBackend, clock: ManualClock) -> None:
+    """Manager.pm's select_service_node: `nofailback` keeps a service where it is only
+    on a node its rules allow; migrated by hand off a strict rule's nodes, it goes back."""
+    lab.ha_group_set("only-pve1", {"pve1": 1}, restricted=True, nofailback=True)
+    lab.ha_set("qemu/100", HASettings(request=HARequest.STARTED, group="only-pve1"))
+    wait(clock, lab, 20)
+    lab.migrate("qemu/100", "pve2", MigrationMode.LIVE)
+    wait(clock, lab, 120)
+    moves = [e for e in lab.events() if e.kind == "ha_move" and e.guest == "qemu/100"]
+    assert [e.node for e in moves] == ["pve1", "pve2"]  # out by hand, back by the rule
+    assert lab.inventory().guest("qemu/100").node == "pve1"  # type: ignore[union-attr]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.base import ClusterEvent, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
-from vmconsole.backends.sim.ha_testrun import compare
+from vmconsole.backends.sim.ha_testrun import compare, key_events
 from vmconsole.config import SimCluster
 
 CASES = Path(__file__).parent / "ha_cases"
@@ -115,3 +115,62 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
     assert shown.returncode == 2, shown.stderr
     assert shown.stderr.splitlines() == [
         f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]
+
+
+def _event(seq: int, time: float, kind: str, node: str) -> ClusterEvent:
+    return ClusterEvent(seq, time, kind, kind, node, "qemu/101")
+
+
+def test_an_offline_move_of_a_stopped_service_is_not_reported_started() -> None:
+    events = [_event(1, 130.0, "migration_started", "node3"),
+              _event(2, 131.0, "migration_done", "node2")]
+    assert [k for k in key_events(events, 0.0, 0.0, lambda g, n, t: False)
+            if k.kind == "started"] == []
+
+
+@pytest.mark.parametrize(("then", "reported"), [
+    ([], True),  # it stays: the target's LRM reports it started
+    ([_event(3, 146.0, "ha_move", "node2")], False),  # moved on by the CRM's next round
+    ([_event(3, 170.0, "ha_move", "node2")], True),  # moved on later: reported first
+    ([_event(3, 148.0, "started", "node2")], False),  # an offline move: its own start
+])
+def test_a_migrated_service_is_reported_started_as_the_lrm_would(
+        then: list[ClusterEvent], reported: bool) -> None:
+    events = [_event(1, 130.0, "migration_started", "node3"),
+              _event(2, 140.0, "migration_done", "node2"), *then]
+    started = [(k.subject, k.value) for k in key_events(events, 0.0, 0.0, lambda g, n, t: True)
+               if k.kind == "started" and k.time == 140.0]
+    assert started == ([("vm:101", "node2")] if reported else [])
+
+
+MANUAL = """
+name = "manual"
+nodes = ["n1", "n2", "n3"]
+[services]
+"vm:101" = { node = "n2", state = "started" }
+"vm:102" = { node = "n3", state = "started" }
+[[steps]]
+at = 30
+do = "service vm:101 ignored"
+[[steps]]
+at = 40
+do = "service vm:101 manual-migrate n1"
+[[steps]]
+at = 40
+do = "service vm:102 manual-migrate n1"
+"""
+
+
+def test_a_manual_migration_moves_only_a_service_ha_leaves_alone(
+        tmp_path: Path, clock: ManualClock) -> None:
+    """The harness's manual-migrate: an admin's own `qm migrate`, allowed while the
+    service is ignored (or HA disarmed in ignore mode), refused while HA manages it."""
+    lesson = tmp_path / "manual.toml"
+    lesson.write_text(MANUAL)
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    wait(clock, backend, 120)
+    ignored, managed = (backend.inventory().guest(g) for g in ("qemu/101", "qemu/102"))
+    assert ignored is not None and ignored.node == "n1" and ignored.running
+    assert managed is not None and managed.node == "n3" and managed.running
+    refused = next(e for e in backend.events() if e.kind == "ha_move_refused")
+    assert refused.guest == "qemu/102" and "ignored or HA disarmed" in refused.message

@@ -27,21 +27,17 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable
-from functools import partial
 
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
-from vmconsole.backends.sim.power import off_after
-from vmconsole.backends.sim.state import Instance, SimGuest, SimNode
+from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
     FENCE_DELAY,
-    HA_STOP_TIMEOUT,
     IDLE_ROUNDS,
     LOCK_LEASE,
     NODE_BOOT,
-    OS_SHUTDOWN,
     ROUND,
     WATCHDOG_TIMEOUT,
     last_round,
@@ -76,9 +72,17 @@ class HAManager:
         quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
-        self.master: str | None = next((n for n, q in self.quorate.items() if q), None)
+        self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
+        # CRM commands (maintenance, migrate ...) queued while there is no master: the
+        # next master reads them (the harness's and pmxcfs's crm_commands file).
+        self._crm_queue: list[Callable[[], None]] = []
+        candidate = self._candidate()
+        self.master: str | None = candidate.name if candidate is not None else None
+        if self.master is None:  # an empty manager status: no node has an HA state yet
+            for node in sim.nodes.values():
+                node.ha_state = None
         self.master_lock_free_at = 0.0
-        self._released_master = False  # the master's CRM is exiting cleanly
+        self.released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
         self._waiting: set[str] = set()  # services in recovery already told they wait
@@ -92,7 +96,6 @@ class HAManager:
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
         self.crs = balance.CRSSettings()  # datacenter.cfg's crs: the scheduler
-        self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
         self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
         self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
@@ -106,11 +109,11 @@ class HAManager:
 
     # --- timers -----------------------------------------------------------------------
 
-    def _schedule(self, what: str, node: str, at: float, fn: Callable[[], None]) -> None:
-        self._cancel(what, node)
+    def schedule(self, what: str, node: str, at: float, fn: Callable[[], None]) -> None:
+        self.cancel(what, node)
         self._timers[(what, node)] = self.sim.at(at, fn)
 
-    def _cancel(self, what: str, node: str) -> None:
+    def cancel(self, what: str, node: str) -> None:
         timer = self._timers.pop((what, node), None)
         if timer is not None:
             timer.cancel()
@@ -120,9 +123,13 @@ class HAManager:
         return set(self._timers)
 
     def on_next_crm_round(self, fn: Callable[[], None]) -> None:
-        """Run a CRM decision on the master's next round (nothing while there is none:
-        the new master reapplies every request when it takes over)."""
-        if self.master is not None:
+        """Run a CRM decision on the master's next round; while there is none, the next
+        master runs it on its first round (and a CRM with a command to process becomes
+        master, CRM.pm's can_get_active)."""
+        if self.master is None:
+            self._crm_queue.append(fn)
+            self._check_master()
+        else:
             def run() -> None:
                 if self.crm_blocked():  # a skipped round, or the master's cfs fails
                     self.on_next_crm_round(fn)
@@ -163,8 +170,8 @@ class HAManager:
         once (their watchdogs), the CRM master on its next round."""
         sim = self.sim
         if membership.update(sim):
-            self._schedule("lms", "", sim.now + sim.votequorum.lms_window,
-                           self._last_man_standing)
+            self.schedule("lms", "", sim.now + sim.votequorum.lms_window,
+                          self._last_man_standing)
         groups = self._group_signatures()
         if groups != self._groups and (story := membership.split_story(sim)):
             sim.narrate(EventKind.SPLIT, story)
@@ -259,7 +266,7 @@ class HAManager:
                         "cannot renew its agent lock and stops feeding the watchdog, which "
                         f"resets the node at {clock_time(reset_at)} (60 s after the last "
                         "feed)", node.name)
-            self._schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
+            self.schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
         else:
             sim.narrate(EventKind.NO_WATCHDOG, f"{node.name} has no quorum, but {why}: the "
                         "watchdog is not armed, so it keeps running; its guests cannot be "
@@ -282,7 +289,7 @@ class HAManager:
         if ("reset", node.name) in self._timers:
             sim.narrate(EventKind.WATCHDOG_DISARMED, f"{node.name} regained quorum before its "
                         "watchdog expired: its LRM feeds it again, no reset", node.name)
-            self._cancel("reset", node.name)
+            self.cancel("reset", node.name)
         node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
         if node.maintenance:
             node.lrm.mode = "maintenance"
@@ -301,7 +308,7 @@ class HAManager:
         sim = self.sim
         if self.master is not None and not self.quorate[self.master]:
             old = sim.nodes[self.master]
-            if self._released_master:  # a clean CRM exit (shutdown) releases the lock
+            if self.released_master:  # a clean CRM exit (shutdown) releases the lock
                 self.master_lock_free_at = sim.now
                 sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} shut down and "
                             "released the manager lock: another node takes it on its next "
@@ -311,21 +318,27 @@ class HAManager:
                 sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} is lost: a new "
                             "master can take its lock when the lease expires at "
                             f"{clock_time(self.master_lock_free_at)}", old.name)
-            self._released_master = False
+            self.released_master = False
             self.master = None
-            self._cancel("round", "")
+            self.cancel("round", "")
         candidate = self._candidate()
         if self.master is None and candidate is not None and (
                 ("takeover", "") not in self._timers):
             # The candidate's CRM tries for the lock on each of its rounds.
             free_at = max(self.master_lock_free_at, sim.now)
             at = last_round(candidate, free_at)
-            self._schedule("takeover", "", at if at >= free_at else at + ROUND,
-                           self._takeover)
+            self.schedule("takeover", "", at if at >= free_at else at + ROUND,
+                          self._takeover)
 
     def _candidate(self) -> SimNode | None:
-        """The node whose CRM takes the manager lock next: quorate, its CRM running."""
-        return next((n for n in self.sim.nodes.values()
+        """The node whose CRM takes the manager lock next: quorate, its CRM running, and
+        only while HA has work (CRM.pm's can_get_active: a configured service, a queued
+        CRM command or a node in maintenance; an idle CRM stays in wait_for_quorum)."""
+        sim = self.sim
+        if not (self._crm_queue or any(g.ha is not None for g in sim.guests.values())
+                or any(n.maintenance for n in sim.nodes.values())):
+            return None
+        return next((n for n in sim.nodes.values()
                      if self.quorate[n.name] and n.name not in self.crm_stopped), None)
 
     def _takeover(self) -> None:
@@ -342,12 +355,15 @@ class HAManager:
         for guest in sim.guests.values():
             if guest.ha is not None and self.quorate.get(guest.node, False):
                 self.services.apply(guest)
+        queued, self._crm_queue = self._crm_queue, []
+        for fn in queued:
+            fn()
         self._crm_round()
 
     def _schedule_round(self) -> None:
         assert self.master is not None
-        self._schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
-                       self._crm_round)
+        self.schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
+                      self._crm_round)
 
     def _crm_round(self) -> None:
         """One round of the master's CRM (Manager.pm's manage())."""
@@ -386,7 +402,11 @@ class HAManager:
             if node.name in members:
                 self.last_online[node.name] = now
                 maintenance = node.lrm.mode == "maintenance"
-                if state is NodeHAState.UNKNOWN:
+                if state is None:
+                    self._set_node_state(node, NodeHAState.ONLINE)
+                    sim.narrate(EventKind.NODE_ONLINE, f"{node.name} is online for the HA manager "
+                                "(the first master's first round)", node.name)
+                elif state is NodeHAState.UNKNOWN:
                     self._set_node_state(node, NodeHAState.ONLINE)
                     sim.narrate(EventKind.NODE_ONLINE, f"{node.name} is back in the quorate "
                                 "membership", node.name)
@@ -403,7 +423,7 @@ class HAManager:
                 self._set_node_state(node, NodeHAState.UNKNOWN)
                 self._narrate_lost(node)
 
-    def _set_node_state(self, node: SimNode, state: NodeHAState) -> None:
+    def _set_node_state(self, node: SimNode, state: NodeHAState | None) -> None:
         node.ha_state = state
         self.sim.touch_node(node)
 
@@ -429,10 +449,15 @@ class HAManager:
         sim = self.sim
         ha_guests = [g for g in sim.guests.values() if g.ha is not None]
         to_fence: dict[str, list[SimGuest]] = {}
+        members = self._master_members()
         for guest in ha_guests:
             assert guest.ha is not None
             node = sim.nodes[guest.node]
-            if guest.ha.state in FENCEABLE and node.ha_state not in OPERATIONAL and (
+            # Manager.pm's next_state_started: a node in maintenance is not online
+            # either; once it has been gone for the fence delay, its services are fenced
+            gone = node.ha_state not in OPERATIONAL or (
+                node.ha_state is NodeHAState.MAINTENANCE and node.name not in members)
+            if guest.ha.state in FENCEABLE and gone and (
                     node.ha_state is NodeHAState.FENCE or self._offline_delayed(node)):
                 guest.ha.state = HAState.FENCE
                 sim.touch(guest.id)
@@ -531,26 +556,41 @@ class HAManager:
             return
         together, apart = ha_rules.affinity(sim, guest)
         if why := rules.affinity_exclusion(node.name, together, apart):
-            if not ha_rules.partner_moving(sim, guest):  # let it arrive first
-                candidates = self.services.candidates(guest, exclude=(node.name,))
-                if candidates and candidates[0].score is not None:
-                    self.services.move(guest, candidates[0].node, f"{why}. "
-                                       f"{self.services.explain(candidates)}")
+            # Manager.pm's next_state_started: select_service_node may keep it here,
+            # when the node affinity allows none of the partners' nodes
+            candidates = self.services.candidates(guest)
+            target = rules.chosen(candidates)
+            if target is not None and target != node.name:
+                self.services.move(guest, target, f"{why}. "
+                                   f"{self.services.explain(candidates)}")
             return
-        priorities, _, nofailback = self.services.preferences(guest)
-        if nofailback:
-            return
+        priorities, restricted, nofailback = self.services.preferences(guest)
+        if nofailback and not (restricted and node.name not in priorities):
+            return  # without failback it stays, unless a strict rule forbids its node
         target = self.services.select_node(guest)
         if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
             self.services.move(guest, target, f"failback: its group prefers {target}")
 
+    def _returning(self, node: SimNode) -> list[SimGuest]:
+        """The running services that left `node` for its maintenance."""
+        return [g for g in self.sim.guests.values() if g.ha is not None
+                and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
+                and self.sim.running_on_own_node(g) is not None]
+
     def _maintenance_ended(self, node: SimNode) -> None:
-        returning = [g for g in self.sim.guests.values() if g.ha is not None
-                     and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
-                     and self.sim.running_on_own_node(g) is not None]
+        returning = self._returning(node)
+        if self.disarm is not None:  # Manager.pm moves them when HA is armed again
+            self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: HA is "
+                             f"disarmed, so its {services_text(len(returning))} move back "
+                             "once it is armed again", node.name)
+            return
         self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: "
                          f"{services_text(len(returning))} move back", node.name)
-        for guest in returning:
+        self.return_from_maintenance(node)
+
+    def return_from_maintenance(self, node: SimNode) -> None:
+        """Move the services that left `node` for its maintenance back to it."""
+        for guest in self._returning(node):
             assert guest.ha is not None
             guest.ha.maintenance_from = None
             self.services.move(guest, node.name, "back from maintenance")
@@ -593,7 +633,7 @@ class HAManager:
         self.sim.narrate(EventKind.CRM_STOP, f"{node.name}'s CRM stopped", node.name)
         if self.master == node.name:
             self.master = None
-            self._cancel("round", "")
+            self.cancel("round", "")
             self.master_lock_free_at = self.sim.now
             self.sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {node.name} stopped and "
                              "released the manager lock", node.name)
@@ -628,8 +668,8 @@ class HAManager:
         self.node_down(node)
         if self.reset_reboots:  # a reset, not a power-off: it boots again
             node.powered = True
-            self._schedule("boot", node.name, self.sim.now + self.node_boot,
-                           lambda: self.node_up(node))
+            self.schedule("boot", node.name, self.sim.now + self.node_boot,
+                          lambda: self.node_up(node))
         else:
             node.powered = False
 
@@ -651,97 +691,9 @@ class HAManager:
         self.sim.narrate(EventKind.NODE_BOOTED, f"{node.name} booted", node.name)
         self.membership_changed()
 
-    def shutdown(self, node: SimNode, reboot: bool) -> None:
-        """An admin's shutdown or reboot of a node, under the cluster's HA shutdown
-        policy (LRM.pm's shutdown_request; datacenter.cfg `ha: shutdown_policy`):
-        - freeze (and conditional on a reboot): the HA services freeze (stopped, kept
-          on the node, started again when it is back);
-        - failover (and conditional on a shutdown): the LRM stops them and releases its
-          agent lock: once the fence delay has passed they are recovered elsewhere,
-          at once, with no wait for a lock lease;
-        - migrate: the LRM goes into maintenance, the CRM migrates them away first, and
-          back when the node returns.
-        Every other guest shuts down (stopped after 180 s) before the node goes down."""
-        sim = self.sim
-        policy = self.shutdown_policy
-        what = "reboots" if reboot else "shuts down"
-        if policy == "migrate" and not node.maintenance:
-            node.lrm.mode = "maintenance"
-            moving = self.services.on_node(node.name, (HAState.STARTED,))
-            sim.narrate(EventKind.NODE_SHUTDOWN,
-                        f"{node.name} {what} (shutdown policy migrate): its "
-                        f"LRM enters maintenance and waits until the CRM has migrated its "
-                        f"{services_text(len(moving))} away", node.name)
-            self._wait_drained(node, reboot)
-            return
-        freeze = policy == "freeze" or (policy == "conditional" and reboot)
-        services = self.services.on_node(node.name, (HAState.STARTED,))
-        if freeze:
-            for guest in services:
-                assert guest.ha is not None
-                guest.ha.state = HAState.FREEZE
-                sim.touch(guest.id)
-            why = (f"its {services_text(len(services))} freeze (stopped, kept on "
-                   f"{node.name}, started again when it is back)")
-        else:
-            node.lrm.mode = "shutdown"
-            why = (f"its LRM stops its {services_text(len(services))} and releases its agent "
-                   "lock: they are recovered elsewhere once the fence delay has passed")
-        last_off = self._guests_off(node)
-        sim.narrate(EventKind.NODE_REBOOT if reboot else EventKind.NODE_SHUTDOWN,
-                    f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
-                    f"down first ({last_off - sim.now:.0f} s)", node.name)
-        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
-                       lambda: self._going_down(node, reboot))
-
-    def _guests_off(self, node: SimNode) -> float:
-        """pve-guests shuts every guest down, and stops it after the timeout; returns
-        when the last one is off."""
-        sim, now = self.sim, self.sim.now
-        last_off = now
-        for guest_id, inst in list(node.instances.items()):
-            if inst.incoming:
-                continue
-            off = now + min(off_after(sim.guests[guest_id], inst, now), HA_STOP_TIMEOUT)
-            last_off = max(last_off, off)
-            sim.at(off, partial(self._guest_off, guest_id, node, inst))
-        return last_off
-
-    def _wait_drained(self, node: SimNode, reboot: bool) -> None:
-        """The `migrate` policy: the node goes down once no HA service is left on it."""
-        if not node.alive:
-            return
-        if self.services.on_node(node.name) or self.sim.migrating_from(node.name):
-            self._schedule("drain", node.name, next_round(node, self.sim.now),
-                           lambda: self._wait_drained(node, reboot))
-            return
-        self._timers.pop(("drain", node.name), None)
-        last_off = self._guests_off(node)
-        self._schedule("down", node.name, last_off + OS_SHUTDOWN,
-                       lambda: self._going_down(node, reboot))
-
-    def _guest_off(self, guest_id: str, node: SimNode, inst: Instance) -> None:
-        if node.instances.get(guest_id) is inst:
-            self.sim.end_instance(guest_id, node.name)
-
-    def _going_down(self, node: SimNode, reboot: bool) -> None:
-        self._timers.pop(("down", node.name), None)
-        if not node.alive:
-            return
-        released = node.lrm.mode == "shutdown"
-        self._released_master = node.name == self.master
-        self.node_down(node)
-        if released:  # a clean LRM exit: the lock is free for the CRM at once
-            node.lrm.lock_renewed = self.sim.now - LOCK_LEASE
-        if reboot:
-            self._schedule("boot", node.name, self.sim.now + self.node_boot,
-                           lambda: self.node_up(node))
-        else:
-            node.powered = False
-
     def power_on(self, node: SimNode) -> None:
         node.powered = True
         self.sim.narrate(EventKind.NODE_BOOTING, f"{node.name} powered on: it boots and rejoins in "
                          f"about {self.node_boot:.0f} s", node.name)
-        self._schedule("boot", node.name, self.sim.now + self.node_boot,
-                       lambda: self.node_up(node))
+        self.schedule("boot", node.name, self.sim.now + self.node_boot,
+                      lambda: self.node_up(node))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import ha_disarm, ha_rules, migration
+from vmconsole.backends.sim import ha_disarm, ha_rules, ha_shutdown, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     ensure_cluster_quorate,
@@ -151,7 +151,7 @@ def status(sim: Sim, manager: HAManager) -> list[str]:
                  "master none (the manager lock is free or its lease runs)")
     for node in sim.nodes.values():
         lines.append(f"lrm {node.name} ({node.lrm.mode if node.alive else 'offline'}; "
-                     f"node {node.ha_state})")
+                     f"node {node.ha_state or 'not yet seen by a master'})")
     disarm = f" (disarmed: {manager.disarm})" if manager.disarm else ""
     lines.append(f"fencing: {ha_disarm.fencing(manager)}{disarm}")
     for guest in sim.guests.values():
@@ -245,7 +245,7 @@ def shutdown_node(sim: Sim, manager: HAManager, node: SimNode, reboot: bool) -> 
     if ("down", node.name) in manager.pending() or ("drain", node.name) in manager.pending():
         raise Conflict(f"{node.name} is already going down")
     ensure_quorate(sim, node.name)
-    manager.shutdown(node, reboot)
+    ha_shutdown.shutdown(manager, node, reboot)
 
 
 def set_shutdown_policy(sim: Sim, manager: HAManager, policy: str) -> None:

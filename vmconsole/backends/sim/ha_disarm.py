@@ -19,7 +19,7 @@ from vmconsole.backends.base import Conflict, InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.state import SimNode
 from vmconsole.backends.sim.timing import next_round
-from vmconsole.model import HARequest, HAState
+from vmconsole.model import HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
@@ -61,6 +61,9 @@ def request_arm(manager: HAManager) -> None:
         for node in sim.nodes.values():
             if node.alive and manager.quorate[node.name] and node.lrm.mode == "disarm":
                 sim.at(next_round(node, sim.now), partial(_lrm_arm, manager, node))
+        for node in sim.nodes.values():  # a maintenance that ended while disarmed
+            if node.ha_state is NodeHAState.ONLINE:
+                manager.return_from_maintenance(node)
     manager.on_next_crm_round(crm_round)
 
 
@@ -92,13 +95,15 @@ def handle(manager: HAManager) -> bool:
             if guest.ha.state in FROZEN_ON_DISARM:
                 guest.ha.state = HAState.FREEZE
                 sim.touch(guest.id)
+    # An LRM in maintenance stays in it, and its node is not online for the CRM, so
+    # it is not waited for (Manager.pm counts the online nodes' LRMs only).
     for node in sim.nodes.values():
         if node.alive and manager.quorate[node.name] and node.lrm.mode not in (
-                "disarm", "lost_agent_lock"):
+                "disarm", "lost_agent_lock", "maintenance"):
             sim.at(next_round(node, sim.now), partial(_lrm_disarm, manager, node))
     if not manager.disarmed and all(
             n.lrm.mode == "disarm" for n in sim.nodes.values()
-            if n.alive and manager.quorate[n.name]):
+            if n.alive and manager.quorate[n.name] and n.lrm.mode != "maintenance"):
         manager.disarmed = True
         sim.narrate(EventKind.HA_DISARMED, f"all LRMs disarmed ({manager.disarm}): the HA stack is "
                     "fully disarmed, fencing: standby; a node that loses quorum now keeps "
@@ -107,7 +112,7 @@ def handle(manager: HAManager) -> bool:
 
 
 def _lrm_disarm(manager: HAManager, node: SimNode) -> None:
-    if manager.disarm is None or not node.alive or node.lrm.mode == "disarm":
+    if manager.disarm is None or not node.alive or node.lrm.mode in ("disarm", "maintenance"):
         return
     node.lrm.mode = "disarm"  # lock released, watchdog closed
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ACTIVE_STATES = (HAState.STARTED, HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE,
                  HAState.RECOVERY, HAState.REQUEST_STOP)
 _STOPPED_STATE = {HARequest.STOPPED: HAState.STOPPED, HARequest.DISABLED: HAState.DISABLED}
+_MOVING = (HAState.MIGRATE, HAState.RELOCATE)
 
 
 class Services:
@@ -45,8 +46,12 @@ class Services:
                 if g.ha is not None and g.node == node and g.ha.state in states]
 
     def preferences(self, guest: SimGuest) -> tuple[dict[str, int], bool, bool]:
-        """(node -> priority, restricted, nofailback) of the service's group or affinity."""
-        ha = guest.ha
+        """(node -> priority, restricted, nofailback) of the service's group or affinity.
+        A service without either takes the node affinity of a service it must stay
+        with (Rules.pm's create_implicit_positive_resource_affinity_node_affinity_rules),
+        so the rules do not pull the group apart and together again, round after round."""
+        owner = self._affinity_owner(guest)
+        ha = owner.ha
         assert ha is not None
         if ha.group and ha.group in self.sim.groups:
             group = self.sim.groups[ha.group]
@@ -54,6 +59,19 @@ class Services:
         if ha.nodes:
             return node_priorities(ha.nodes), False, False
         return {}, False, True
+
+    def _affinity_owner(self, guest: SimGuest) -> SimGuest:
+        """The service whose group or node affinity applies to this one: itself, or
+        the first service it must stay with that has one."""
+        ha = guest.ha
+        assert ha is not None
+        if (ha.group and ha.group in self.sim.groups) or ha.nodes:
+            return guest
+        for partner in ha_rules.partners(self.sim, guest)[0]:
+            assert partner.ha is not None
+            if (partner.ha.group and partner.ha.group in self.sim.groups) or partner.ha.nodes:
+                return partner
+        return guest
 
     def usable(self, node: SimNode, guest: SimGuest) -> bool:
         """`online` for the CRM master, quorate, not in maintenance, with room for the
@@ -74,11 +92,20 @@ class Services:
         for other in sim.guests.values():
             if other.ha is not None and other.ha.state in ACTIVE_STATES:
                 services[other.node] = services.get(other.node, 0) + 1
+                # Usage.pm's add_service_usage: a moving service counts on its target
+                # too, so the moves of one round spread over the nodes
+                if other.ha.state in _MOVING and other.ha.target not in (None, other.node):
+                    target = other.ha.target or ""
+                    services[target] = services.get(target, 0) + 1
         views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
                           services.get(name, 0),
                           (node.maxmem - migration.free_memory(sim, name)) / node.maxmem)
                  for name, node in sorted(sim.nodes.items(), key=lambda kv: kv[1].index)]
-        group = guest.ha.group if guest.ha is not None and guest.ha.group else "affinity"
+        owner = self._affinity_owner(guest)
+        assert owner.ha is not None
+        group = owner.ha.group or "affinity"
+        if owner is not guest:
+            group = f"{group} (the node affinity of {owner.vmid}, kept together with it)"
         return rules.select_service_node(views, rules.Preferences(priorities, restricted,
                                                                   group), together, apart)
 
@@ -89,7 +116,8 @@ class Services:
             return "offline"
         if not self.manager.quorate.get(node.name, False) or (
                 node.ha_state is not NodeHAState.ONLINE):
-            return f"node {node.ha_state} for the CRM"
+            return (f"node {node.ha_state} for the CRM" if node.ha_state is not None
+                    else "not yet seen by a CRM master")
         if node.maintenance:
             return "in maintenance"
         free = migration.free_memory(self.sim, node.name)
@@ -257,16 +285,37 @@ class Services:
                 self.sim.narrate(EventKind.HA_MOVE_REFUSED,
                                  f"{guest.vmid}: {verb} request ignored - "
                                  f"node '{target}' not online", guest.node, guest.id)
-            elif guest.node == target:
+                return
+            if guest.node == target:
                 self.sim.narrate(EventKind.HA_MOVE_REFUSED,
                                  f"{guest.vmid}: {verb} request ignored - "
                                  f"service already on node '{target}'", guest.node, guest.id)
-            elif ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
-                self.move(guest, target, f"admin {verb} request (stopped: its config moves)")
-            elif ha.state is HAState.STARTED:
-                self.move(guest, target, f"admin {verb} request",
-                          relocate=verb == "relocate")
+                return
+            # Manager.pm's queue_resource_motion: a negative partner on the target
+            # refuses the command; positive partners not there yet move along.
+            together, apart = ha_rules.partners(self.sim, guest)
+            if blocker := next((p for p in apart if p.node == target), None):
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED,
+                                 f"{guest.vmid}: {verb} request refused - "
+                                 f"{blocker.vmid} on {target} is in negative affinity with "
+                                 "it", guest.node, guest.id)
+                return
+            self._admin_move(guest, verb, target, f"admin {verb} request")
+            for partner in together:
+                assert partner.ha is not None
+                if partner.node != target and not (partner.ha.state in _MOVING
+                                                   and partner.ha.target == target):
+                    self._admin_move(partner, verb, target, f"admin {verb} request for "
+                                     f"{guest.vmid}, in positive affinity with it")
         self.manager.on_next_crm_round(crm_round)
+
+    def _admin_move(self, guest: SimGuest, verb: str, target: str, why: str) -> None:
+        ha = guest.ha
+        assert ha is not None
+        if ha.state is HAState.STOPPED or ha.state is HAState.DISABLED:
+            self.move(guest, target, f"{why} (stopped: its config moves)")
+        elif ha.state is HAState.STARTED:
+            self.move(guest, target, why, relocate=verb == "relocate")
 
     def move(self, guest: SimGuest, target: str, why: str, relocate: bool = False) -> None:
         """The CRM puts the service into `migrate` (a running VM, live) or `relocate`
@@ -278,6 +327,7 @@ class Services:
         relocate = relocate or guest.kind is GuestKind.CT
         if running:
             ha.state = HAState.RELOCATE if relocate else HAState.MIGRATE
+            ha.target = target
             self.sim.touch(guest.id)
         self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid} moves to {target}: {why}", guest.node,
                          guest.id)

@@ -22,6 +22,7 @@ from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, KeyEvent, parse_log, read_testdir
 from vmconsole.backends.sim.lesson import sid_of, testcase_scenario
+from vmconsole.backends.sim.timing import ROUND
 from vmconsole.config import SimCluster
 
 TOLERANCE = HARNESS_LOOP  # one CRM round of the harness
@@ -31,11 +32,32 @@ _NODE_STATES = {EventKind.NODE_LOST: "unknown", EventKind.NODE_ONLINE: "online",
                 EventKind.MAINTENANCE_END: "online"}
 
 
+def _confirmed_on_target(events: list[ClusterEvent], i: int) -> bool:
+    """Whether the target's LRM reports the service of the migration that ended with
+    events[i] as started: it does on its first round with the service in `started` on it
+    (LRM.pm), unless the HA stack starts it there itself (an offline relocation: that
+    start is its own event) or the CRM's next round moves it on at once (Manager.pm's
+    next_state_migrate sets `started` and select_service_node moves it in one round)."""
+    done = events[i]
+    for e in events[i + 1:]:
+        if e.guest != done.guest:
+            continue
+        if e.kind == EventKind.STARTED and e.node == done.node:
+            return False
+        if e.kind == EventKind.HA_MOVE:
+            return e.time - done.time > ROUND
+        if e.kind in (EventKind.MIGRATION_STARTED, EventKind.RECOVERED, EventKind.FENCE):
+            break
+    return True
+
+
 def key_events(events: list[ClusterEvent], start: float, origin: float,
-               ha_managed: Callable[[str], bool]) -> list[KeyEvent]:
-    """The simulator's events in the terms of the manager's log, in harness seconds."""
+               runs_as_ha: Callable[[str, str, float], bool]) -> list[KeyEvent]:
+    """The simulator's events in the terms of the manager's log, in harness seconds.
+    `runs_as_ha(guest, node, time)`: the guest is an HA service running on the node
+    just after that time (an offline move lands a stopped service: no start)."""
     out = []
-    for e in events:
+    for i, e in enumerate(events):
         t = e.time - start + origin
         if e.kind in _NODE_STATES and e.node:
             out.append(KeyEvent(t, "node_state", e.node, _NODE_STATES[e.kind]))
@@ -43,8 +65,8 @@ def key_events(events: list[ClusterEvent], start: float, origin: float,
             out += [KeyEvent(t, "fenced", e.node), KeyEvent(t, "node_state", e.node, "unknown")]
         elif e.kind in (EventKind.RECOVERED, EventKind.STARTED) and e.guest and e.node:
             out.append(KeyEvent(t, e.kind, sid_of(e.guest), e.node))
-        elif e.kind == EventKind.MIGRATION_DONE and e.guest and e.node and ha_managed(e.guest):
-            # the target's LRM reports the migrated service started
+        elif (e.kind == EventKind.MIGRATION_DONE and e.guest and e.node
+              and runs_as_ha(e.guest, e.node, e.time) and _confirmed_on_target(events, i)):
             out.append(KeyEvent(t, "started", sid_of(e.guest), e.node))
     return out
 
@@ -108,8 +130,13 @@ def compare(path: Path) -> Comparison:
         backend.inventory()
     # What happens during the start-up line is the simulator's starting point.
     expected = [e for e in expected if e.time >= origin + HARNESS_LOOP or origin == 0]
-    actual = key_events(backend.events(), start, origin,
-                        lambda g: g in backend.sim.guests and backend.sim.guests[g].ha is not None)
+    sim = backend.sim
+
+    def runs_as_ha(guest: str, node: str, t: float) -> bool:
+        return guest in sim.guests and sim.guests[guest].ha is not None and any(
+            r.guest == guest and r.node == node and r.start <= t + 1.0
+            and (r.end is None or r.end > t) for r in sim.run_log)
+    actual = key_events(backend.events(), start, origin, runs_as_ha)
     missing, extra = _match(expected, actual)
     simulated = {}
     for guest_id in scenario.watch:

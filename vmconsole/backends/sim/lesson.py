@@ -27,6 +27,7 @@ Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm
 `power NODE on|off`, `network NODE on|off`, `reboot NODE`, `shutdown NODE`,
 `crm NODE enable-node-maintenance|disable-node-maintenance`,
 `service SID started|stopped|disabled|ignored`, `service SID migrate NODE`,
+`service SID manual-migrate NODE` (an admin's own migration of an ignored service),
 `service SID delete`. A test directory's `cmdlist` runs at the harness's own times.
 """
 
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import faults, ha_admin, ha_disarm, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
@@ -53,7 +55,7 @@ from vmconsole.backends.sim.ha_testdir import (
 )
 from vmconsole.backends.sim.lab import build_named_cluster
 from vmconsole.backends.sim.scenarios import Scenario, Step
-from vmconsole.backends.sim.state import HAGroup, HAResource
+from vmconsole.backends.sim.state import HAGroup, HAResource, SimGuest
 from vmconsole.model import GuestKind, HARequest, HAState
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
@@ -107,6 +109,28 @@ def _maintenance(enabled: bool) -> Any:
     return lambda sim, ha, node: ha_admin.set_maintenance(sim, ha, node, enabled)
 
 
+def _admin_migrate(sim: Sim, guest: SimGuest, node: str) -> None:
+    """`qm migrate` / `pct migrate` outside HA: live for a running VM, restart for a
+    running container, offline for a stopped guest."""
+    mode = (MigrationMode.OFFLINE if sim.running_on_own_node(guest) is None
+            else MigrationMode.LIVE if guest.kind is GuestKind.VM else MigrationMode.RESTART)
+    migration.migrate(sim, guest, node, mode, with_local_disks=False)
+
+
+def _manual_migrate(sim: Sim, ha: HAManager, guest: SimGuest, node: str) -> None:
+    """The harness's `service SID manual-migrate NODE`: an admin migrates an HA service
+    by hand, which Proxmox allows only while HA leaves it alone (the service `ignored`,
+    or the stack disarmed in `ignore` mode); the CRM picks up its new node later."""
+    if guest.ha is not None and guest.ha.state is not HAState.IGNORED and (
+            ha.disarm != "ignore"):
+        sim.narrate(EventKind.HA_MOVE_REFUSED,
+                    f"{guest.vmid}: a manual migration needs the service "
+                    "ignored or HA disarmed in ignore mode: HA manages it", guest.node,
+                    guest.id)
+        return
+    _admin_migrate(sim, guest, node)
+
+
 def _service_step(sid: str, action: str, params: list[str]) -> Step:
     gid = guest_id(sid)
 
@@ -121,11 +145,11 @@ def _service_step(sid: str, action: str, params: list[str]) -> Step:
             ha_admin.ha_set(sim, ha, guest, settings)
         elif action in ("migrate", "relocate"):
             if guest.ha is None:
-                mode = (MigrationMode.LIVE if guest.kind is GuestKind.VM
-                        else MigrationMode.RESTART)
-                migration.migrate(sim, guest, params[0], mode, with_local_disks=False)
+                _admin_migrate(sim, guest, params[0])
             else:
                 ha_admin.ha_move(sim, ha, guest, params[0], relocate=action == "relocate")
+        elif action == "manual-migrate":
+            _manual_migrate(sim, ha, guest, params[0])
         elif action == "delete":
             ha_admin.ha_remove(sim, ha, guest)
         elif action == "lock":
@@ -178,10 +202,10 @@ def command_step(command: str) -> Step:
     if len(words) >= 3 and words[0] == "service":
         sid, action, params = words[1], words[2], words[3:]
         guest_id(sid)
-        if action in ("migrate", "relocate", "add") and params:
+        if action in ("migrate", "relocate", "manual-migrate", "add") and params:
             node_name(params[0])
         if action in _REQUESTS or action in ("delete", "lock", "unlock") or (
-                action in ("migrate", "relocate", "add") and params) or (
+                action in ("migrate", "relocate", "manual-migrate", "add") and params) or (
                 action == "stop" and params and params[0].isdigit()):
             return _service_step(sid, action, params)
     raise InvalidInput(f"the simulator cannot play '{visible(command)}' yet",
@@ -277,9 +301,12 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
+    added = [words[1] for line in case.rounds for words in map(str.split, line)
+             if len(words) >= 4 and words[0] == "service" and words[2] == "add"]
     scenario = Scenario(case.name, case.readme.splitlines()[0] if case.readme else case.name,
                         len(case.nodes), False, tuple(steps),
-                        tuple(guest_id(s.sid) for s in case.services),
+                        tuple(dict.fromkeys(guest_id(sid) for sid in
+                                            [*(s.sid for s in case.services), *added])),
                         build=partial(_build_case, case, powered), node_boot=0.0,
                         reset_reboots=False, shutdown_policy=case.shutdown_policy)
     return scenario, origin, end

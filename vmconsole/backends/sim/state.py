@@ -46,6 +46,7 @@ class HAResource:
     maintenance_from: str | None = None  # the node it left for a maintenance, to go back
     failback: bool = True  # the resource's own failback flag (PVE 9)
     stop_timeout: float | None = None  # a stop command's timeout (0: hard stop)
+    target: str | None = None  # where it goes while in `migrate` or `relocate`
 
 
 @dataclass(slots=True)
@@ -164,7 +165,8 @@ class SimNode:
     storage_ok: bool = True
     partition: int = 0  # nodes talk only inside one partition
     instances: dict[str, Instance] = field(default_factory=dict)
-    ha_state: NodeHAState = NodeHAState.ONLINE  # the CRM master's view (NodeStatus.pm)
+    # The CRM master's view (NodeStatus.pm); None: in no manager status yet (no master).
+    ha_state: NodeHAState | None = NodeHAState.ONLINE
     maintenance: bool = False
     lrm: LRM = field(default_factory=LRM)
 
