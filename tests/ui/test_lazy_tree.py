@@ -76,8 +76,9 @@ async def test_g_goes_to_the_last_guest_of_the_last_node(console_factory):
         assert tree.cursor_node.data == TreeRef("lab", "storage/san")
         ids = [tn.data.object_id for tn in lines(tree)]
         last = guests_in_order(c, f"pve{NODES}")[-1]
-        assert ids[ids.index(last) + 1:] == [f"storage/pve{NODES}/local-lvm", "storage/san"]
-        assert len(ids) == 1 + NODES + GUESTS + NODES + 1
+        assert ids[ids.index(last) + 1:] == [f"storage/pve{NODES}/local-lvm",
+                                             f"storage/pve{NODES}/local", "storage/san"]
+        assert len(ids) == 1 + NODES + GUESTS + 2 * NODES + 1  # local-lvm and local
         assert_no_empty_node_on_screen(tree, c)
 
 

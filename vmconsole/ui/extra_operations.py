@@ -20,6 +20,7 @@ from vmconsole.backends.base import (
 from vmconsole.model import Node, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
+from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.operations_features import OperationsFeatures
 
@@ -49,8 +50,8 @@ class ExtraOperations(OperationsFeatures):
         if (selection is not None and selection.guest.template and loop is not None
                 and isinstance(loop.backend, SupportsTemplateToVM)):
             guest = selection.guest
-            yield SystemCommand(f"Convert to VM: {visible(guest.name)}",
-                                f"Make the template a VM again, on {visible(guest.node)}",
+            yield SystemCommand(f"Convert to VM: {palette_text(guest.name)}",
+                                f"Make the template a VM again, on {palette_text(guest.node)}",
                                 partial(self.template_to_vm, selection.cluster, guest.id,
                                         guest.name, guest.node))
         chosen = self.host_selection()
@@ -59,7 +60,7 @@ class ExtraOperations(OperationsFeatures):
         cluster, node = chosen
         entering = node.ha_state is not NodeHAState.MAINTENANCE
         verb = "Enter" if entering else "Exit"
-        yield SystemCommand(f"{verb} maintenance mode: {visible(node.name)}",
+        yield SystemCommand(f"{verb} maintenance mode: {palette_text(node.name)}",
                             "Take the host out of service for updates or repair" if entering
                             else "Put the host back into service",
                             partial(self.maintenance, cluster, node.name, entering))

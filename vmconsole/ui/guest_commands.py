@@ -36,6 +36,14 @@ class GuestActions(Protocol):
     def action_guest(self, name: str) -> None: ...
 
 
+def palette_text(text: str) -> str:
+    """`text` from a backend, a file or a user, made visible (`text.visible`) and with
+    every "[" escaped, for a `SystemCommand`'s title or help, which the palette reads as
+    markup: "[link=x]web" then shows as written. (Escaping "[" alone round-trips through
+    `Content.from_markup`, backslashes included; Textual's `escape` skips "[:" and "[=".)"""
+    return visible(text).replace("[", "\\[")
+
+
 def highlighted(matcher: Matcher, title: Content) -> Content:
     """`title` with the characters the query matched in the matcher's style (what
     `Matcher.highlight` does, without reading the title as markup)."""

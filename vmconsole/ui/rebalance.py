@@ -22,6 +22,7 @@ from vmconsole.model import GuestKind
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.screens.rebalance import RebalanceActions, RebalanceScreen
 
@@ -39,7 +40,7 @@ class RebalanceFeatures(ConsoleBase):
         yield from super().get_system_commands(screen)
         ref = self.selected
         if ref is not None:
-            yield SystemCommand(f"Rebalance plan: {visible(ref.cluster)}",
+            yield SystemCommand(f"Rebalance plan: {palette_text(ref.cluster)}",
                                 "Moves that even out CPU and memory, with their gain; "
                                 "guests that cannot move and why", self.action_rebalance)
 

@@ -29,6 +29,7 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.ha_config_flow import HAConfigFlow
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
@@ -283,7 +284,7 @@ class TeachingFeatures(ConsoleBase):
         admin = self.operations.allowed(Role.ADMIN)
         if admin:
             for name, description in backend.scenarios():
-                yield SystemCommand(f"Scenario: {name}", description,
+                yield SystemCommand(f"Scenario: {palette_text(name)}", palette_text(description),
                                     partial(self._start_scenario, loop, name))
             yield SystemCommand("Scenario: back to the classic lab",
                                 "The three-node demo cluster as it opens",
