@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -68,7 +69,7 @@ class RebalanceScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = f"Rebalance {visible(self.cluster)}"
+            box.border_title = Content(f"Rebalance {visible(self.cluster)}")  # not markup
             yield Static("", id="head", markup=False)
             yield DataTable(id="nodes", cursor_type="none", zebra_stripes=True)
             yield DataTable(id="moves", cursor_type="row")
