@@ -3,7 +3,7 @@ is one row naming its nodes, and where it is unavailable."""
 
 from __future__ import annotations
 
-from vmconsole.model import Inventory, Storage
+from vmconsole.model import Inventory, Node, NodeStatus, Storage
 from vmconsole.ui.widgets.detail_pane import storage_rows
 
 GIB = 1024**3
@@ -32,3 +32,13 @@ def test_where_a_shared_pool_is_unavailable():
     one = Inventory("pve", (), (), (Storage("storage/ceph", "ceph", "rbd", True, GIB, 0,
                                             active=False),))
     assert storage_rows(one) == [("Storage ceph", "rbd shared, UNAVAILABLE: 0 B of 1.0 GiB")]
+
+
+def test_past_eight_local_storages_the_rest_are_one_row_with_their_sum() -> None:
+    nodes = tuple(Node(f"pve{n}", NodeStatus.ONLINE, 4, 8 << 30) for n in range(1, 11))
+    storages = tuple(Storage(f"storage/pve{n}/local", "local", "dir", False, 4 << 30, 1 << 30,
+                             node=f"pve{n}", active=n != 10) for n in range(1, 11))
+    rows = storage_rows(Inventory("lab", nodes, (), storages))
+    assert [label for label, _ in rows] == ["Storage local"] * 8 + ["Storage, more"]
+    assert rows[-1][1] == ("2 local to their nodes (each under its node in the tree): "
+                           "2.0 GiB of 8.0 GiB; UNAVAILABLE: local on pve10")

@@ -247,15 +247,28 @@ def node_rows(node: Node, inventory: Inventory, sym: Symbols, styles: LabelStyle
     ]
 
 
+# Node-local storages the cluster's pane lists one by one; beyond them, one summary row
+# (each has its own row in the tree): at 100 nodes, 200 rows re-rendered on every poll
+# cost the idle console more than everything else together.
+LOCAL_STORAGE_ROWS = 8
+
+
 def storage_rows(inventory: Inventory) -> list[tuple[str, str | Text]]:
     """One row per storage; a shared one that each node lists apart (a libvirt pool of
-    one name on every host) is one row naming its nodes and where it is unavailable."""
+    one name on every host) is one row naming its nodes and where it is unavailable.
+    Past LOCAL_STORAGE_ROWS node-local storages, the rest are one row with their sum
+    (the unavailable ones among them named)."""
     groups: dict[tuple[str, bool], list[Storage]] = {}
     for s in inventory.storages:
         groups.setdefault((s.name, s.shared) if s.shared else (s.id, False), []).append(s)
     rows: list[tuple[str, str | Text]] = []
+    local = [g[0] for g in groups.values() if not g[0].shared]
+    listed = {s.id for s in local[:LOCAL_STORAGE_ROWS]} if len(local) > LOCAL_STORAGE_ROWS \
+        else {s.id for s in local}
     for group in groups.values():
         s = group[0]
+        if not s.shared and s.id not in listed:
+            continue
         nodes = [g.node for g in group if g.node]
         where = (f"shared by {', '.join(map(visible, nodes))}" if s.shared and len(group) > 1
                  else "shared" if s.shared else f"on {visible(s.node or '')}")
@@ -264,6 +277,14 @@ def storage_rows(inventory: Inventory) -> list[tuple[str, str | Text]]:
             f" on {', '.join(down)}" if len(group) > 1 else "")
         rows.append((f"Storage {visible(s.name)}", f"{visible(s.type)} {where}{state}: "
                      f"{fmt.size(s.used)} of {fmt.size(s.total)}"))
+    rest = [s for s in local if s.id not in listed]
+    if rest:
+        down = [f"{visible(s.name)} on {visible(s.node or '')}" for s in rest if not s.active]
+        rows.append(("Storage, more", f"{len(rest)} local to their nodes (each under its "
+                     f"node in the tree): {fmt.size(sum(s.used for s in rest))} of "
+                     f"{fmt.size(sum(s.total for s in rest))}"
+                     + (f"; UNAVAILABLE: {', '.join(down[:5])}" + (" ..." if len(down) > 5
+                                                                   else "") if down else "")))
     return rows
 
 
