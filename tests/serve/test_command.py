@@ -122,3 +122,26 @@ def test_a_wrong_max_startups_is_said_and_exits_2(capsys: pytest.CaptureFixture[
 
     assert main(["serve", "--max-startups", "10:x:100"]) == 2
     assert "expected START or START:RATE:FULL, e.g. 64:30:256" in capsys.readouterr().err
+
+
+async def test_serve_never_imports_a_vmconsole_package_from_its_working_directory(
+        home: dict[str, str], tmp_path: Path) -> None:
+    """An admin starts `serve` (as root) in a directory someone else could write to."""
+    client = asyncssh.generate_private_key("ssh-ed25519")
+    keys = tmp_path / "config" / "vmconsole" / "authorized_keys"
+    keys.parent.mkdir(parents=True)
+    keys.write_text(client.export_public_key().decode())
+    trap, marker = tmp_path / "shared" / "vmconsole", tmp_path / "imported"
+    trap.mkdir(parents=True)
+    (trap / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('imported')\n")
+    env = {k: v for k, v in home.items() if k != "PYTHONPATH"}  # the installed package
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "vmconsole"), "serve", "--listen", "127.0.0.1:0",
+        env=env, cwd=trap.parent, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL)
+    serve = ServeProcess(process)
+    try:
+        await serve.read_until(r"listening on 127\.0\.0\.1:\d+")  # after the fork server
+        assert not marker.exists(), "the fork server imported the working directory's package"
+    finally:
+        await serve.stop()

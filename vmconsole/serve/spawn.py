@@ -6,8 +6,11 @@ of milliseconds and shares the imported code's memory pages with every other."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import socket
+from collections.abc import Iterator
 from multiprocessing.context import ForkServerContext
 from typing import Any
 
@@ -36,7 +39,8 @@ class Spawner:
         """Start the fork server and its imports now (about a second), not at the first
         login. Blocking."""
         process = self._context.Process(target=_nothing, daemon=True)
-        process.start()
+        with _safe_path():
+            process.start()
         process.join()
 
     async def spawn(self, hello: Hello, waiting: bool = False,
@@ -50,11 +54,34 @@ class Spawner:
         process = self._context.Process(target=worker.main, name=name, daemon=True,
                                         args=(pipe_child, calls_child, hello, waiting))
         try:
-            await asyncio.get_running_loop().run_in_executor(None, process.start)
+            await asyncio.get_running_loop().run_in_executor(None, _start, process)
         finally:
             pipe_child.close()
             calls_child.close()
         return process, pipe, calls
+
+
+@contextlib.contextmanager
+def _safe_path() -> Iterator[None]:
+    """multiprocessing starts the fork server with `python -c`, which puts the working
+    directory first on its import path: a `vmconsole/` folder where an admin starts
+    `serve` would be imported, as root, instead of the installed package.
+    PYTHONSAFEPATH (Python 3.11) leaves it out; set only while the server may start."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
+def _start(process: Any) -> None:
+    """Start a session process; the fork server too, if it is not running (again)."""
+    with _safe_path():
+        process.start()
 
 
 def _nothing() -> None:
