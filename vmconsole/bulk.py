@@ -22,6 +22,8 @@ from vmconsole.backends.base import BackendError, Task, TaskStatus
 from vmconsole.operations import Change, Operations, OpRequest
 
 DEFAULT_CAP = 4  # Proxmox's default max-workers for its bulk actions
+# Why an item did not start: the console closed while it was queued.
+CANCELLED = "not started: the console closed first"
 # How often an item's task is read while it runs (at first 8 times as often, then
 # doubling up to this), and how long it is waited for before
 # the item counts as "not waited for" (the task itself goes on; the log shows its end).
@@ -130,27 +132,36 @@ Progress = Callable[[BulkReport, Task | None], None]
 
 def run_bulk(operations: Operations, plan: BulkPlan, progress: Progress,
              cap: int = DEFAULT_CAP, poll_s: float = TASK_POLL_S,
-             wait_s: float = TASK_WAIT_S, clock: Callable[[], float] = time.time) -> BulkReport:
+             wait_s: float = TASK_WAIT_S, clock: Callable[[], float] = time.time,
+             cancel: threading.Event | None = None) -> BulkReport:
     """Run every item of `plan`, at most `cap` at once, and return the report.
 
     `progress(report, task)` is called (from the pool's threads, under a lock, so the
     report is consistent) with each task as it starts (`task`) and after each item
     ends (`task` None). An item fails when it is refused, its backend raises, its task
     ends in error, or it is still running after `wait_s` seconds; the others go on.
-    Never raises for what a backend does."""
+    Once `cancel` is set (the console is closing), no further item starts and no task
+    is waited for: each is reported as not started, or not waited for. Never raises for
+    what a backend does."""
+    cancel = cancel or threading.Event()
     if cap < 1:
         raise ValueError(f"the concurrency cap must be at least 1, got {cap}")
     report = BulkReport(plan, clock())
     lock = threading.Lock()
 
     def one(item: BulkItem) -> None:
+        if cancel.is_set():
+            with lock:
+                report.ends.append(ItemEnd(item, None, CANCELLED))
+                progress(report, None)
+            return
         outcome = operations.perform(item.request, item.call)
         task = outcome.task
         if task is not None:
             with lock:
                 report.running[item.request.target] = task
                 progress(report, task)
-            task, error = _wait(operations, item, task, poll_s, wait_s)
+            task, error = _wait(operations, item, task, poll_s, wait_s, cancel)
         else:
             error = "" if outcome.ok else outcome.message
         with lock:
@@ -168,14 +179,15 @@ def run_bulk(operations: Operations, plan: BulkPlan, progress: Progress,
 
 
 def _wait(operations: Operations, item: BulkItem, task: Task, poll_s: float,
-          wait_s: float) -> tuple[Task, str]:
+          wait_s: float, cancel: threading.Event) -> tuple[Task, str]:
     """Read the item's task until it ends: (its last state, why it failed or "")."""
     deadline = time.monotonic() + wait_s
     delay = poll_s / 8  # a start often ends within a fraction of a second: look soon
     while not task.status.done:
         if time.monotonic() >= deadline:
             return task, f"still running after {wait_s:.0f} s: not waited for"
-        time.sleep(delay)
+        if cancel.wait(delay):
+            return task, "not waited for: the console closed (the task goes on)"
         delay = min(poll_s, delay * 2)
         try:
             task = operations.backend(item.request.cluster).task(task.id)

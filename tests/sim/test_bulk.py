@@ -11,7 +11,7 @@ from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import RealClock
-from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, run_bulk
+from vmconsole.bulk import CANCELLED, BulkItem, BulkPlan, BulkReport, run_bulk
 from vmconsole.config import SimCluster
 from vmconsole.operations import Operations, OpRequest
 
@@ -55,3 +55,27 @@ def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tm
     assert summary.result == {"done": len(guests) - 1, "failed": 1, "skipped": 0}
     records = [r for r in audit.read() if r.operation == "start"]
     assert len(records) == len(guests)
+
+
+def test_once_the_console_closes_nothing_more_starts_and_no_task_is_waited_for(tmp_path):
+    backend = SimBackend(SimCluster(guests=12), clock=RealClock(time_scale=1.0))
+    guests = [g for g in backend.inventory().guests if not g.template]
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    operations = Operations(Actor("alice", Role.OPERATOR), audit, lambda _c: backend)
+    plan = BulkPlan("lab", "snapshot", "Snapshot", tuple(
+        BulkItem(OpRequest("lab", g.id, "snapshot", f"Snapshot {g.name}"),
+                 lambda b, gid=g.id: b.snapshot_create(gid, "before", "", False), g.name,
+                 "snapshot") for g in guests))
+    closing = threading.Event()
+
+    def progress(report: BulkReport, task) -> None:
+        if task is not None:  # the first task has started: the user quits
+            closing.set()
+
+    started = time.monotonic()
+    report = run_bulk(operations, plan, progress, cap=1, poll_s=0.05, cancel=closing)
+    assert time.monotonic() - started < 5  # not a wait for every guest's snapshot
+    first = report.ends[0].error  # its snapshot may end before the wait looks
+    assert first == "" or first.startswith("not waited for: the console closed")
+    assert {e.error for e in report.ends[1:]} == {CANCELLED}
+    assert len([r for r in audit.read() if r.operation == "snapshot"]) == 1

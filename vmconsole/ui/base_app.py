@@ -6,9 +6,11 @@ App/DOMNode classes, so a plain mixin would lose its keys); VMConsoleApp combine
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from functools import cached_property
 
+from rich.console import RenderableType
 from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -47,6 +49,8 @@ class ConsoleBase(App[int]):
                  audit: AuditLog | None = None, read_only: bool = False) -> None:
         super().__init__()
         self.loops: dict[str, PollLoop] = {loop.backend.name: loop for loop in loops}
+        # Set when the console closes: work on threads (a bulk action) starts nothing more.
+        self.closing = threading.Event()
         for loop in self.loops.values():
             # The tree relabels what its labels show; a poller made without the key
             # (a test's, the fork server's) would mark every change as a relabel.
@@ -94,6 +98,13 @@ class ConsoleBase(App[int]):
         loop = self.loops.get(cluster)
         if loop is not None:
             loop.refresh_soon()
+
+    def exit(self, result: int | None = None, return_code: int = 0,
+             message: RenderableType | None = None) -> None:
+        """Textual's exit; first, tell the threads (`closing`) that the console closes:
+        a quit during a bulk action left a blank terminal until every queued guest ran."""
+        self.closing.set()
+        super().exit(result, return_code, message)
 
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started (the operations feature shows it in the task log)."""

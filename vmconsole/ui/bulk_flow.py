@@ -250,7 +250,8 @@ class BulkFlows:
         cap = app.config.bulk_concurrency
         app.notify(f"{len(plan.items)} guests, {cap} at a time; the task log follows it",
                    title=f"{plan.title}: started", timeout=4)
-        app.run_worker(lambda: run_bulk(app.operations, plan, progress, cap), thread=True,
+        app.run_worker(lambda: run_bulk(app.operations, plan, progress, cap,
+                                        cancel=app.closing), thread=True,
                        group="bulk", exit_on_error=False, name=plan.title)
 
     def _tell_end(self, plan: BulkPlan, report: BulkReport) -> None:
