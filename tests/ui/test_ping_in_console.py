@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from tests.frozen import FrozenConsole
-from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.base import InvalidInput, MigrationMode
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
 from vmconsole.monitor.ping import ProbeKind
@@ -94,3 +94,31 @@ async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
         assert "debian12-template: a template does not run: nothing to ping" in messages
         assert panel.measurement is None and not list(panel.watches), "a template was probed"
         assert not panel.has_class("visible")
+
+
+async def test_a_bulk_of_migrations_starts_at_most_max_auto_measurements(console_factory):
+    from vmconsole.ui.pinging import MAX_AUTO
+
+    c = console_factory(nodes=6, guests=90)
+    async with c.app.run_test(size=(120, 40), notifications=True) as pilot:
+        c.poll()
+        await pilot.pause()
+        inventory = c.backend.inventory()
+        nodes = [n.name for n in inventory.nodes]
+        started = 0
+        for guest in (g for g in inventory.guests if g.running and g.ha is None):
+            target = nodes[(nodes.index(guest.node) + 1) % len(nodes)]
+            try:
+                c.backend.migrate(guest.id, target, MigrationMode.LIVE
+                                  if guest.kind == "qemu" else MigrationMode.RESTART)
+                started += 1
+            except InvalidInput:  # a local disk, or no room there
+                pass
+        assert started > MAX_AUTO
+        c.poll(advance=0.5)
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        automatic = [w for w in panel.watches if w.why != "ping"]
+        assert len(automatic) == MAX_AUTO
+        assert any("not measured: at most" in str(n.message)
+                   for n in c.app._notifications)
