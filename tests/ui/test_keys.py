@@ -175,3 +175,12 @@ async def test_the_panels_key_hints_follow_a_remapped_key(console_factory):
         assert info.endswith("or press t to take one")
         await act(pilot, "t")  # the remapped key does what the hint says
         assert type(c.app.screen).__name__ == "SnapshotCreateForm"
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_words(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(100, 30), notifications=True) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        [note] = [str(n.message) for n in c.app._notifications]
+        assert note == "Press q or ^q to quit"

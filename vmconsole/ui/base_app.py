@@ -99,6 +99,16 @@ class ConsoleBase(App[int]):
         if loop is not None:
             loop.refresh_soon()
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C: Textual's hint of the quit key, in plain words (its own is markup,
+        which this console's notify shows as it is: "[b]ctrl+q[/b]")."""
+        keys = dict.fromkeys(self.get_key_display(active.binding)
+                             for active in self.active_bindings.values()
+                             if active.binding.action in ("quit", "app.quit"))
+        if keys:
+            self.notify(f"Press {' or '.join(sorted(keys, key=len))} to quit",
+                        title="Do you want to quit?")
+
     def exit(self, result: int | None = None, return_code: int = 0,
              message: RenderableType | None = None) -> None:
         """Textual's exit; first, tell the threads (`closing`) that the console closes:
