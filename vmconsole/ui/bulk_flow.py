@@ -40,6 +40,17 @@ from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import DELETE_WARNING, destroy
 from vmconsole.ui.modals.bulk import SPREAD, BulkConfirmScreen, BulkTargetScreen
 
+
+def guests_text(count: int) -> str:
+    """ "1 guest", "3 guests"."""
+    return f"{count} guest{'s' if count != 1 else ''}"
+
+
+def bulk_title(name: str) -> str:
+    """What a bulk action does, as a verb: "Snapshot", not the panel's "Snapshots"."""
+    return "Snapshot" if name == "snapshots" else BY_NAME[name].title
+
+
 # The guest actions that apply to marks: action name -> the audit's word of each item.
 BULK = {"start": "start", "shutdown": "shutdown", "stop": "stop", "snapshots": "snapshot",
         "migrate": "migrate", "ha": "ha", "ha_remove": "ha-remove", "delete": "destroy"}
@@ -115,8 +126,8 @@ class BulkFlows:
             moved = placement_plan(cluster, "", placed)
             items += moved.items
             skipped += moved.skipped
-        count = f"{len(items)} guest{'s' if len(items) != 1 else ''}"
-        return BulkPlan(cluster, operation, f"{action.title} {count}", tuple(items),
+        return BulkPlan(cluster, operation, f"{bulk_title(name)} {guests_text(len(items))}",
+                        tuple(items),
                         tuple(skipped))
 
     @staticmethod
@@ -169,7 +180,7 @@ class BulkFlows:
                             "(* marks every guest shown, then clears them all)",
                             severity="warning", timeout=8)
             return
-        title = f"{action.title}: {len(ids)} marked guests"
+        title = f"{bulk_title(name)}: {guests_text(len(ids))} marked"
         if not self.app.runner.permitted(OpRequest(cluster, "bulk", BULK[name], title)):
             return
         result = self.app.latest.get(cluster)
@@ -192,7 +203,7 @@ class BulkFlows:
             cluster, "the bulk plan",
             lambda b: self.plan(name, cluster, guests, inventory, b, target))
         if plan is not None:
-            await self.confirm_and_run(plan, f"{action.title} these guests?" + (
+            await self.confirm_and_run(plan, f"{bulk_title(name)} these guests?" + (
                 f" {DELETE_WARNING}" if name == "delete" else ""))
 
     async def confirm_and_run(self, plan: BulkPlan, question: str,
@@ -248,7 +259,7 @@ class BulkFlows:
 
         timer = app.set_interval(FLUSH_S, flush)
         cap = app.config.bulk_concurrency
-        app.notify(f"{len(plan.items)} guests, {cap} at a time; the task log follows it",
+        app.notify(f"{guests_text(len(plan.items))}, {cap} at a time; the task log follows it",
                    title=f"{plan.title}: started", timeout=4)
         app.run_worker(lambda: run_bulk(app.operations, plan, progress, cap,
                                         cancel=app.closing), thread=True,
@@ -315,7 +326,7 @@ class BulkFlows:
         if placed is None:
             return
         plan = placement_plan(cluster, f"Empty {visible(node)}: migrate "
-                              f"{len(placed.moves)} guests", placed)
+                              f"{guests_text(len(placed.moves))}", placed)
         how = ("The HA manager moves the HA guests; these migrations move the others."
                if managed else
                "HA guests are Proxmox's to move: run `ha-manager crm-command "
