@@ -69,4 +69,8 @@ async def test_a_viewer_sees_the_plan_but_cannot_apply_it(console, audit):
         await act(pilot, "enter", "A")
         assert c.app.screen is screen and not screen.states
         assert "your role is viewer" in " ".join(notes(c.app))
-    assert not [r for r in audit.read() if r.operation == "migrate"]
+        await until(pilot, lambda: list(audit.read()), "the refusal audited")
+    # A refusal is audited, as every other refusal of a change; nothing migrated.
+    records = list(audit.read())
+    assert {(r.operation, r.target, r.result.split(":")[0]) for r in records} == {
+        ("migrate", "cluster", "refused")}

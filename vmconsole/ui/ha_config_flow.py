@@ -51,9 +51,10 @@ class HAConfigFlow:
         return OpRequest(self.cluster, target, operation, description,
                          dict(parameters or {}), needs=Role.ADMIN)
 
-    def permitted(self, operation: str, description: str) -> bool:
-        """Checked before a form opens (a refusal is audited and said)."""
-        return self.runner.permitted(self.request("ha-rules", operation, description))
+    def permitted(self, operation: str, description: str, target: str = "ha-rules") -> bool:
+        """Checked before a form opens (a refusal is audited and said, against
+        `target`: the rules, or the VM whose fault tolerance is asked for)."""
+        return self.runner.permitted(self.request(target, operation, description))
 
     async def _run(self, target: str, operation: str, description: str,
                    call: Callable[[Backend], str], parameters: dict[str, object]) -> Outcome:
@@ -171,7 +172,7 @@ class HAConfigFlow:
     async def fault_tolerance(self, guest: Guest) -> None:
         """Read the VM's FT limits, then protect it on the chosen node or turn FT off."""
         title = f"Fault tolerance: {guest_title(guest)}"
-        if not self.permitted("fault_tolerance", title):
+        if not self.permitted("fault_tolerance", title, guest.id):
             return
         gid = guest.id
         limits = await self.runner.query(self.cluster, "FT limits",

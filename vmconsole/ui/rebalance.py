@@ -51,9 +51,11 @@ class RebalanceFeatures(ConsoleBase):
             return
         cluster = ref.cluster
         probe = OpRequest(cluster, "cluster", "migrate", "Rebalance")
+        refusal = self.operations.refusal(probe) or ""
         self.push_screen(RebalanceScreen(cluster, RebalanceActions(
             partial(self._rebalance_plan, cluster), partial(self._rebalance_move, cluster),
-            self._rebalance_confirm, self.operations.refusal(probe) or "")))
+            self._rebalance_confirm, refusal,
+            partial(self.runner.refuse, probe, refusal))))
 
     async def _rebalance_confirm(self, title: str, question: str) -> bool:
         answer: bool = await self.push_screen_wait(

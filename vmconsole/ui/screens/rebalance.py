@@ -35,6 +35,7 @@ class RebalanceActions:
     apply: Apply
     confirm: Confirm
     refusal: str = ""
+    refuse: Callable[[], None] | None = None  # audits and says the refusal
 
 
 def _arrow(before: float, after: float) -> str:
@@ -165,7 +166,9 @@ class RebalanceScreen(ModalScreen[None]):
         self.action_apply_one()  # enter on the table is the table's: the same as the key
 
     def _may_apply(self) -> bool:
-        if self.actions.refusal:
+        if self.actions.refusal and self.actions.refuse is not None:
+            self.actions.refuse()  # a refused change is audited, as every other
+        elif self.actions.refusal:
             self.notify(self.actions.refusal, title="Rebalance", severity="warning")
         return not self.actions.refusal and not self.busy
 
