@@ -174,3 +174,13 @@ def test_a_manual_migration_moves_only_a_service_ha_leaves_alone(
     assert managed is not None and managed.node == "n3" and managed.running
     refused = next(e for e in backend.events() if e.kind == "ha_move_refused")
     assert refused.guest == "qemu/102" and "ignored or HA disarmed" in refused.message
+
+
+@pytest.mark.parametrize("at", ["nan", "-5", "inf"])
+def test_a_step_at_no_time_is_refused_with_its_value(tmp_path: Path, at: str) -> None:
+    lesson = tmp_path / "bad-time.toml"
+    text = LESSON.replace("at = 10", f"at = {at}", 1)
+    assert text != LESSON
+    lesson.write_text(text)
+    with pytest.raises(InvalidInput, match=f"'at' must be seconds from the start.*not {at}"):
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())

@@ -33,6 +33,7 @@ Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from functools import partial
@@ -163,6 +164,16 @@ def _service_step(sid: str, action: str, params: list[str]) -> Step:
             guest.ha.stop_timeout = float(params[0])
             ha_admin.ha_power(sim, ha, guest, HARequest.STOPPED, "stop")
     return step
+
+
+def step_time(value: object) -> float:
+    """A step's `at`: seconds after the lesson starts, a finite number not below 0
+    (`nan` or -5 ran every such step at once). Raises ValueError with the value."""
+    at = float(value)  # type: ignore[arg-type]  # TOML gives int, float or a wrong type
+    if not math.isfinite(at) or at < 0:
+        raise ValueError(f"a step's 'at' must be seconds from the start (0 or more), "
+                         f"not {visible(str(value), 40)}")
+    return at
 
 
 def command_step(command: str) -> Step:
@@ -325,7 +336,7 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
         groups = [Group(name, {str(k): int(v) for k, v in g.get("nodes", {}).items()},
                         bool(g.get("restricted", False)), bool(g.get("nofailback", False)))
                   for name, g in data.get("groups", {}).items()]
-        steps = tuple((float(s["at"]), visible(s["do"]), command_step(str(s["do"])))
+        steps = tuple((step_time(s["at"]), visible(s["do"]), command_step(str(s["do"])))
                       for s in data.get("steps", []))
         watch = tuple(guest_id(str(sid)) for sid in data.get("watch", []))
         quorum_options = tuple(str(k) for k, v in data.get("votequorum", {}).items() if v)
