@@ -190,12 +190,13 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def _polled(self, message: ClusterPolled) -> None:
         result = message.result
         self.latest[result.cluster] = result
-        if not self.query(ClusterTree):  # the app queries its default screen
-            return  # the console is closing
-        self.query_one(ClusterTree).apply(result)
+        tree, task_log = self.query(ClusterTree), self.query(TaskLog)  # the default screen
+        if self.closing.is_set() or not tree or not task_log:
+            return  # the console is closing: its widgets go one by one
+        tree.first().apply(result)
         if result.inventory is not None:
-            self.query_one(TaskLog).update_tasks(result.cluster, result.tasks,
-                                                 result.inventory.taken_at)
+            task_log.first().update_tasks(result.cluster, result.tasks,
+                                          result.inventory.taken_at)
         self.teaching_on_poll(result)
         self.ping_on_poll(result)
         ref = self.selected
