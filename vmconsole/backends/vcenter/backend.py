@@ -38,10 +38,12 @@ from vmconsole.text import visible
 CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,
                             snapshot_ram=True, snapshot_quiesce=True, linked_clone=True,
                             live_migration=True, ha=True, ha_restart_priority=True,
-                            history=True)
+                            history=True, destroy=True)
 # How often a guest shutdown looks at the VM's power state (vSphere's ShutdownGuest
 # returns at once; the guest OS powers off in its own time).
 SHUTDOWN_POLL = 0.5
+# VirtualMachinePowerState in words, for refusals.
+POWER_WORDS = {"poweredOn": "powered on", "poweredOff": "powered off", "suspended": "suspended"}
 
 
 class VCenterBackend(VCenterCore):
@@ -171,6 +173,22 @@ class VCenterBackend(VCenterCore):
             return {}
 
         return self._tracker.local("template_to_vm", guest_id, node, mark)
+
+    # --- delete -----------------------------------------------------------------------
+
+    def destroy(self, guest_id: str) -> Task:
+        """`Destroy_Task` (backends/removal.py): vCenter removes the VM or template from
+        its inventory and deletes its files, every virtual disk it owns among them
+        (vSphere API reference, ManagedEntity.Destroy_Task). As Proxmox refuses a running
+        guest, a VM that is not powered off is refused (Conflict) with its power state,
+        never powered off for the user; vSphere HA does not stand in the way (it stops
+        protecting a VM that is gone). Raises NotFound when vCenter no longer has it."""
+        vm = self._vm(guest_id)
+        if vm.power != "poweredOff":
+            raise Conflict(f"{visible(vm.name)} is {POWER_WORDS.get(vm.power, vm.power)}: "
+                           "power it off first")
+        return self._follow(f"delete {guest_id}", "destroy", vm,
+                            lambda: vm.ref.Destroy_Task(), result={"name": visible(vm.name)})
 
     # --- snapshots ----------------------------------------------------------------------
 
