@@ -27,7 +27,7 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
-from vmconsole.backends.vcenter import placement, snapshots, vsphere_ha
+from vmconsole.backends.vcenter import maintenance, placement, snapshots, vsphere_ha
 from vmconsole.backends.vcenter.core import VCenterCore
 from vmconsole.backends.vcenter.inventory import CLUSTER_DEFAULT, vm_restart_priority
 from vmconsole.backends.vcenter.migration import refusal, targets
@@ -271,21 +271,40 @@ class VCenterBackend(VCenterCore):
     # --- hosts --------------------------------------------------------------------------
 
     def set_host_maintenance(self, node: str, enabled: bool) -> Task:
-        """`EnterMaintenanceMode_Task` / `ExitMaintenanceMode_Task` on host `node`. Entering
-        waits, in vCenter, until no running VM is left on the host (DRS moves them when
-        fully automated)."""
+        """`EnterMaintenanceMode_Task` / `ExitMaintenanceMode_Task` on host `node`, without a
+        timeout. Entering waits, in vCenter, until no running VM is left on the host (DRS
+        moves them when fully automated: `host_evacuation`); `evacuatePoweredOffVms` is
+        set where DRS is on (`maintenance.evacuation` says why). Raises Conflict when the
+        host is in that state already, InvalidInput for an unknown host."""
         def start(content: Any) -> Any:
             place = self._host(content, node)
             if place.facts.maintenance == enabled:
                 state = "in" if enabled else "not in"
                 raise Conflict(f"{visible(node)} is {state} maintenance mode already")
             if enabled:
-                return place.ref.EnterMaintenanceMode_Task(timeout=0)
+                evacuate = self._evacuation(content, place).powered_off
+                return place.ref.EnterMaintenanceMode_Task(timeout=0,
+                                                           evacuatePoweredOffVms=evacuate)
             return place.ref.ExitMaintenanceMode_Task(timeout=0)
 
         verb = "enter" if enabled else "exit"
         ref = self._call(f"{verb} maintenance mode on {node}", start)
         return self._tracker.follow(ref, f"maintenance_{verb}", f"node/{node}", node)
+
+    def host_evacuation(self, node: str) -> str | None:
+        """Who moves the running VMs off host `node` when it enters maintenance mode:
+        "DRS (fully automated)" where its cluster has DRS fully automated; None where the
+        console's plan must move them first. Raises InvalidInput for an unknown host."""
+        return self._call(f"read the DRS settings of {node}",
+                          lambda c: self._evacuation(c, self._host(c, node)).mover)
+
+    def _evacuation(self, content: Any, place: placement.HostPlace) -> maintenance.Evacuation:
+        config = None
+        if isinstance(place.compute, vim.ClusterComputeResource):
+            found = retrieve_objects(content, [place.compute],
+                                     {vim.ClusterComputeResource: ("configurationEx",)})
+            config = found[0].get("configurationEx") if found else None
+        return maintenance.evacuation(config)
 
     # --- vSphere HA ---------------------------------------------------------------------
 

@@ -1,0 +1,106 @@
+"""`M` on a host whose backend has a maintenance mode of its own (`SupportsHostMaintenance`:
+vCenter's `EnterMaintenanceMode_Task`). The tree shows the backend's state (vCenter's
+`runtime.inMaintenanceMode`, as polled), not a record of the console's, so `M` also
+ends a maintenance mode that another client began.
+
+Entering shows the plan that empties the host first. Where the backend's own scheduler
+moves the running guests (`host_evacuation`: DRS, fully automated), the plan migrates
+none and says so. Otherwise it is the console's drain plan (`placement.drain`), run as
+a bulk migration, and the host enters maintenance mode only once every migration
+succeeded and no running guest is left on it: vCenter's task would otherwise wait,
+without end, for VMs that nobody moves. Leaving asks nothing, as leaving is harmless.
+"""
+
+from __future__ import annotations
+
+from vmconsole.backends.base import Backend, SupportsHostMaintenance, Task
+from vmconsole.bulk import BulkReport
+from vmconsole.model import GuestStatus, Inventory, NodeHAState
+from vmconsole.operations import OpRequest
+from vmconsole.placement import Placement, Stay, drain
+from vmconsole.text import visible
+from vmconsole.ui.bulk_flow import BulkFlows, guests_text, placement_plan
+
+
+def _host(backend: Backend) -> SupportsHostMaintenance:
+    if not isinstance(backend, SupportsHostMaintenance):  # the flow is offered only there
+        raise TypeError("this backend has no maintenance mode of its own")
+    return backend
+
+
+def plan(backend: Backend, inventory: Inventory, node: str, away: frozenset[str]
+         ) -> tuple[str | None, Placement]:
+    """(who moves the running guests, or None; the placement that empties `node`),
+    blocking: it asks the backend. With a mover, every guest stays in the plan's sense."""
+    mover = _host(backend).host_evacuation(node)
+    if mover is None:
+        return None, drain(inventory, node, lambda g: backend.migration_targets(g.id), away)
+    return mover, Placement((), tuple(
+        Stay(g, f"{mover} moves it" if g.status is GuestStatus.RUNNING
+             else "not running: vCenter registers it on another host "
+             "(evacuatePoweredOffVms)")
+        for g in sorted(inventory.guests_on(node), key=lambda g: g.name)))
+
+
+class HostMaintenance:
+    """The maintenance flow of one console, for hosts of such backends."""
+
+    def __init__(self, flows: BulkFlows) -> None:
+        self.flows = flows
+        self.app = flows.app
+
+    async def toggle(self, cluster: str, node: str, inventory: Inventory) -> None:
+        """Leave maintenance mode (at once), or show the plan, run it, then enter."""
+        app = self.app
+        host = inventory.node(node)
+        if host is None:
+            return
+        entering = host.ha_state != NodeHAState.MAINTENANCE
+        verb = "enter" if entering else "exit"
+        title = f"{verb.capitalize()} maintenance mode: {visible(node)}"
+        request = OpRequest(cluster, f"node/{node}", f"maintenance_{verb}", title,
+                            {"node": node})
+        if not app.runner.permitted(request):
+            return
+
+        def switch(backend: Backend) -> Task:
+            return _host(backend).set_host_maintenance(node, entering)
+
+        if not entering:
+            await app.runner.run(request, switch)
+            return
+        found = await app.runner.query(
+            cluster, "the maintenance plan",
+            lambda b: plan(b, inventory, node, app.maintenance_nodes(cluster)))
+        if found is None:
+            return
+        mover, placed = found
+        stuck = [s.guest for s in placed.stays if s.guest.status is GuestStatus.RUNNING]
+        bulk = placement_plan(cluster, f"Empty {visible(node)}: migrate "
+                              f"{guests_text(len(placed.moves))}", placed)
+        if mover is not None:
+            how = f"{mover} moves its running VMs: the console migrates none."
+        else:
+            how = "It enters maintenance mode once these migrations have emptied it."
+            if stuck:
+                how += (f" {guests_text(len(stuck))} running can go nowhere (listed): "
+                        "it enters only once they are moved or off.")
+
+        def after(report: BulkReport | None) -> None:
+            left = [f.item.name for f in (report.failures if report else [])]
+            left += [g.name for g in stuck] if mover is None else []
+            if left:
+                app.runner.refuse(request, f"{visible(node)} stays out of maintenance mode: "
+                                  f"{guests_text(len(left))} still run there "
+                                  f"({', '.join(visible(n) for n in left)}); move them or "
+                                  "power them off, then M again", "error")
+                return
+            app.run_worker(app.runner.run(request, switch), name=title, group="flows",
+                           exit_on_error=False)
+
+        await self.flows.confirm_and_run(
+            bulk, f"Put {visible(node)} into maintenance mode? It takes no new VMs until "
+            f"maintenance mode is off. {how}", after=after)
+
+
+__all__ = ["HostMaintenance", "plan"]
