@@ -75,20 +75,21 @@ class HostMaintenance:
         if found is None:
             return
         mover, placed = found
-        stuck = [s.guest for s in placed.stays if s.guest.status is GuestStatus.RUNNING]
-        bulk = placement_plan(cluster, f"Empty {visible(node)}: migrate "
-                              f"{guests_text(len(placed.moves))}", placed)
+        left_running = [s.guest for s in placed.stays if s.guest.status is GuestStatus.RUNNING]
+        moved = (f"{mover} moves {guests_text(len(left_running))}" if mover is not None
+                 else f"migrate {guests_text(len(placed.moves))}")
+        bulk = placement_plan(cluster, f"Empty {visible(node)}: {moved}", placed)
         if mover is not None:
             how = f"{mover} moves its running VMs: the console migrates none."
         else:
             how = "It enters maintenance mode once these migrations have emptied it."
-            if stuck:
-                how += (f" {guests_text(len(stuck))} running can go nowhere (listed): "
+            if left_running:
+                how += (f" {guests_text(len(left_running))} running can go nowhere (listed): "
                         "it enters only once they are moved or off.")
 
         def after(report: BulkReport | None) -> None:
             left = [f.item.name for f in (report.failures if report else [])]
-            left += [g.name for g in stuck] if mover is None else []
+            left += [g.name for g in left_running] if mover is None else []
             if left:
                 app.runner.refuse(request, f"{visible(node)} stays out of maintenance mode: "
                                   f"{guests_text(len(left))} still run there "
