@@ -100,7 +100,7 @@ async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
 
     audit = AuditLog(tmp_path / "audit.jsonl")
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"), audit=audit)
     host = "DC0_C0_H1"
     async with app.run_test(size=(100, 30)) as pilot:
         await poll(pilot, loop)

@@ -13,6 +13,7 @@ without end, for VMs that nobody moves. Leaving asks nothing, as leaving is harm
 
 from __future__ import annotations
 
+from vmconsole.actor import Role
 from vmconsole.backends.base import Backend, SupportsHostMaintenance, Task
 from vmconsole.bulk import BulkReport
 from vmconsole.model import GuestStatus, Inventory, NodeHAState
@@ -58,8 +59,10 @@ class HostMaintenance:
         entering = host.ha_state != NodeHAState.MAINTENANCE
         verb = "enter" if entering else "exit"
         title = f"{verb.capitalize()} maintenance mode: {visible(node)}"
+        # A host out of service for every user of the vCenter: the admin's, as the
+        # server's own check for served sessions has it (serve/hub.py).
         request = OpRequest(cluster, f"node/{node}", f"maintenance_{verb}", title,
-                            {"node": node})
+                            {"node": node}, Role.ADMIN)
         if not app.runner.permitted(request):
             return
 
