@@ -43,6 +43,15 @@ async def press_m(pilot, host: str) -> None:
     await pilot.press("M")
 
 
+async def the_plan(pilot, host: str) -> str:
+    """`M` on the host once the console has polled: the plan's question, as shown."""
+    await wait_until(pilot, lambda: "vc" in pilot.app.latest, 20, "a poll")
+    await press_m(pilot, host)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen),
+                     20, "the plan")
+    return shown_text(pilot.app)
+
+
 async def test_m_moves_the_running_vms_off_then_enters_vsphere_maintenance_mode(
         connect) -> None:
     backend, other = connect(), connect()
@@ -53,13 +62,7 @@ async def test_m_moves_the_running_vms_off_then_enters_vsphere_maintenance_mode(
     assert backend.wait(backend.stop(stopped.id).id, 30).status is TaskStatus.OK
     running = on_host[1:]
     async with live_console(backend) as pilot:
-        await wait_until(pilot, lambda: "vc" in pilot.app.latest, 20, "a poll")
-        await wait_until(pilot, lambda: pilot.app.latest["vc"].inventory.guest(stopped.id)
-                         .status is GuestStatus.STOPPED, 20, "the stopped VM")
-        await press_m(pilot, host)
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen),
-                         20, "the plan")
-        text = shown_text(pilot.app)
+        text = await the_plan(pilot, host)  # the first poll saw the stopped VM
         assert f"Empty {host}: migrate {len(running)} guest" in text
         for guest in running:
             assert f"{guest.name} ({guest.id}): live migration to DC0_C0_H" in text
@@ -116,10 +119,7 @@ async def test_failed_migrations_leave_the_host_out_of_maintenance_mode(connect)
     others = [n.name for n in inventory.nodes if n.name != host]
     try:
         async with live_console(backend) as pilot:
-            await wait_until(pilot, lambda: "vc" in pilot.app.latest, 20, "a poll")
-            await press_m(pilot, host)
-            await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen),
-                             20, "the plan")
+            await the_plan(pilot, host)
             for name in others:  # meanwhile, another admin takes every target away
                 assert other.wait(other.set_host_maintenance(name, True).id,
                                   30).status is TaskStatus.OK

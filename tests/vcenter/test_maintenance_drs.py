@@ -5,10 +5,9 @@ console's part, the plan and the call."""
 
 from __future__ import annotations
 
-from tests.ui_ops.helpers import live_console, shown_text, tree_label, wait_until
-from tests.vcenter.test_maintenance import busiest, press_m
+from tests.ui_ops.helpers import live_console, tree_label, wait_until
+from tests.vcenter.test_maintenance import busiest, the_plan
 from vmconsole.backends.base import TaskStatus
-from vmconsole.ui.modals.bulk import BulkConfirmScreen
 
 VCSIM_ARGS = ("-vm", "3", "-drs", "fullyAutomated")
 
@@ -20,11 +19,7 @@ async def test_with_drs_fully_automated_the_plan_leaves_the_moves_to_drs(connect
     on_host = sorted(inventory.guests_on(host), key=lambda g: g.name)
     assert backend.host_evacuation(host) == "DRS (fully automated)"
     async with live_console(backend) as pilot:
-        await wait_until(pilot, lambda: "vc" in pilot.app.latest, 20, "a poll")
-        await press_m(pilot, host)
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen),
-                         20, "the plan")
-        text = shown_text(pilot.app)
+        text = await the_plan(pilot, host)
         assert f"Empty {host}: DRS (fully automated) moves {len(on_host)} guest" in text
         for guest in on_host:
             assert f"skipped {guest.name} ({guest.id}): DRS (fully automated) moves it" in text
