@@ -13,11 +13,14 @@ from __future__ import annotations
 from pyVmomi import vim
 
 from tests.ui_ops.helpers import live_console, shown_text, tree_label, wait_until
+from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog, default_audit_path
 from vmconsole.backends.base import TaskStatus
 from vmconsole.backends.vcenter import VCenterBackend
 from vmconsole.backends.vcenter.maintenance import evacuation
 from vmconsole.model import GuestStatus, Inventory, NodeHAState
+from vmconsole.monitor.poller import Poller, PollLoop
+from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.modals.bulk import BulkConfirmScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
@@ -155,3 +158,27 @@ def test_drs_fully_automated_moves_the_vms_and_powered_off_ones_are_evacuated() 
     assert off.mover is None and not off.powered_off
     standalone = evacuation(None)
     assert standalone.mover is None and not standalone.powered_off
+
+
+async def test_an_operator_is_refused_before_any_vm_moves(connect) -> None:
+    """A host out of service for every user is the admin's (serve/hub.py says so too):
+    refused at once, audited, no plan, no migration."""
+    backend = connect()
+    host = busiest(backend.inventory())
+    loop = PollLoop(Poller(backend, interval=0.5))
+    app = VMConsoleApp([loop], actor=Actor("olga", Role.OPERATOR, "local"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        loop.start()
+        try:
+            await wait_until(pilot, lambda: "vc" in pilot.app.latest, 20, "a poll")
+            await press_m(pilot, host)
+            await wait_until(pilot, lambda: any("needs" in str(n.message)
+                                                for n in pilot.app._notifications), 20,
+                             "the refusal")
+            assert not isinstance(pilot.app.screen, BulkConfirmScreen)
+        finally:
+            loop.stop()
+    assert not backend.tasks()
+    [record] = list(AuditLog(default_audit_path()).read())
+    assert (record.operation, record.target) == ("maintenance_enter", f"node/{host}")
+    assert record.result.startswith("refused: ")
