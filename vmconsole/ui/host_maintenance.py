@@ -72,9 +72,9 @@ class HostMaintenance:
         if not entering:
             await app.runner.run(request, switch)
             return
-        found = await app.runner.query(
-            cluster, "the maintenance plan",
-            lambda b: plan(b, inventory, node, app.maintenance_nodes(cluster)))
+        away = app.maintenance_nodes(cluster)
+        found = await app.runner.query(cluster, "the maintenance plan",
+                                       lambda b: plan(b, inventory, node, away))
         if found is None:
             return
         mover, placed = found
