@@ -18,6 +18,7 @@ from vmconsole.audit import AuditLog, default_audit_path
 from vmconsole.backends.base import TaskStatus
 from vmconsole.backends.vcenter import VCenterBackend
 from vmconsole.backends.vcenter.maintenance import evacuation
+from vmconsole.maintenance import MaintenanceRecord
 from vmconsole.model import GuestStatus, Inventory, NodeHAState
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
@@ -96,9 +97,11 @@ async def test_m_moves_the_running_vms_off_then_enters_vsphere_maintenance_mode(
 
 
 async def test_another_clients_maintenance_shows_and_the_palette_ends_it(connect) -> None:
+    """...and ends an older console's record of it too (its `M` kept vCenter hosts there)."""
     backend, other = connect(), connect()
     host = backend.inventory().nodes[-1].name
     assert other.wait(other.set_host_maintenance(host, True).id, 30).status is TaskStatus.OK
+    MaintenanceRecord().set("vc", host, True)
     async with live_console(backend) as pilot:
         await wait_until(pilot, lambda: "vc" in pilot.app.latest
                          and "maintenance" in tree_label(pilot.app, host), 20,
@@ -111,6 +114,7 @@ async def test_another_clients_maintenance_shows_and_the_palette_ends_it(connect
         await wait_until(pilot, lambda: "maintenance" not in tree_label(pilot.app, host), 30,
                          "maintenance mode over")
     assert not in_maintenance(other, host)
+    assert not MaintenanceRecord().nodes("vc")
 
 
 async def test_failed_migrations_leave_the_host_out_of_maintenance_mode(connect) -> None:

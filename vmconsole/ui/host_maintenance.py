@@ -66,11 +66,21 @@ class HostMaintenance:
         if not app.runner.permitted(request):
             return
 
+        recorded = node in app.maintenance_record.nodes(cluster)
+
         def switch(backend: Backend) -> Task:
-            return _host(backend).set_host_maintenance(node, entering)
+            task = _host(backend).set_host_maintenance(node, entering)
+            if recorded:  # put there by an older console's `M`: vCenter's state rules now
+                app.maintenance_record.set(cluster, node, False)
+            return task
+
+        async def switch_now() -> None:
+            await app.runner.run(request, switch)
+            if recorded:
+                app.show_maintenance(cluster)
 
         if not entering:
-            await app.runner.run(request, switch)
+            await switch_now()
             return
         away = app.maintenance_nodes(cluster)
         found = await app.runner.query(cluster, "the maintenance plan",
@@ -99,8 +109,7 @@ class HostMaintenance:
                                   f"({', '.join(visible(n) for n in left)}); move them or "
                                   "power them off, then M again", "error")
                 return
-            app.run_worker(app.runner.run(request, switch), name=title, group="flows",
-                           exit_on_error=False)
+            app.run_worker(switch_now(), name=title, group="flows", exit_on_error=False)
 
         await self.flows.confirm_and_run(
             bulk, f"Put {visible(node)} into maintenance mode? It takes no new VMs until "
