@@ -11,7 +11,7 @@ whole and lists the failures at its end.
 `M` on a node toggles maintenance: the plan that empties it (`placement.drain`) is
 shown, then the node enters maintenance (the simulator's HA manager, else the
 console's record) and the plan runs as a bulk migration. A host with a maintenance
-mode of its own (vCenter's) is `ui/host_maintenance.py`'s.
+mode of its own (vCenter's) has its flow in `ui/host_maintenance.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from vmconsole.backends.base import (
     HASettings,
     MigrationMode,
     MigrationTarget,
-    SupportsHostMaintenance,
     SupportsNodeAdmin,
     Task,
 )
@@ -296,11 +295,6 @@ class BulkFlows:
         if result is None or result.inventory is None or loop is None:
             return
         inventory, backend = result.inventory, loop.backend
-        if isinstance(backend, SupportsHostMaintenance):  # vCenter's own maintenance mode
-            from vmconsole.ui.host_maintenance import HostMaintenance  # it imports this
-
-            await HostMaintenance(self).toggle(cluster, node, inventory)
-            return
         managed = isinstance(backend, SupportsNodeAdmin)  # the simulator's HA manager
         entering = node not in self.app.maintenance_nodes(cluster)
         verb = "enable" if entering else "disable"

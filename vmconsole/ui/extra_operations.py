@@ -21,6 +21,7 @@ from vmconsole.model import Node, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.guest_commands import palette_text
+from vmconsole.ui.host_maintenance import node_maintenance
 from vmconsole.ui.operations_features import OperationsFeatures
 
 
@@ -62,10 +63,9 @@ class ExtraOperations(OperationsFeatures):
                             partial(self.maintenance, cluster, node.name))
 
     def maintenance(self, cluster: str, node: str) -> None:
-        """The flow of `M` (`ui/host_maintenance.py`): the plan first when entering."""
-        from vmconsole.ui.bulk_flow import BulkFlows  # the palette is opened rarely
-
-        self.run_worker(BulkFlows(self).maintenance(cluster, node),
+        """The flow of `M` (`ui/host_maintenance.py`), for its key and the palette: the
+        plan first when entering."""
+        self.run_worker(node_maintenance(self, cluster, node),
                         name=f"{cluster}:node/{node}:maintenance", group="flows",
                         exit_on_error=False)
 

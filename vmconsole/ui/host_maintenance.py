@@ -20,7 +20,20 @@ from vmconsole.model import GuestStatus, Inventory, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.placement import Placement, Stay, drain
 from vmconsole.text import visible
+from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.bulk_flow import BulkFlows, guests_text, placement_plan
+
+
+async def node_maintenance(app: ConsoleBase, cluster: str, node: str) -> None:
+    """`M` on a node, by its key or the palette: a host with a maintenance mode of its
+    own gets this module's flow, any other node `BulkFlows.maintenance`'s."""
+    flows = BulkFlows(app)
+    result, loop = app.latest.get(cluster), app.loops.get(cluster)
+    if (result is not None and result.inventory is not None and loop is not None
+            and isinstance(loop.backend, SupportsHostMaintenance)):
+        await HostMaintenance(flows).toggle(cluster, node, result.inventory)
+    else:
+        await flows.maintenance(cluster, node)
 
 
 def _host(backend: Backend) -> SupportsHostMaintenance:
@@ -116,4 +129,4 @@ class HostMaintenance:
             f"maintenance mode is off. {how}", after=after)
 
 
-__all__ = ["HostMaintenance", "plan"]
+__all__ = ["HostMaintenance", "node_maintenance", "plan"]
