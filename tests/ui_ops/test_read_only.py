@@ -102,8 +102,8 @@ async def test_vcenters_extras_are_refused_before_asking(console, audit):
     c = console(role=Role.ADMIN, read_only=True)
     async with c.app.run_test(size=(80, 24)) as pilot:
         guest_id = await on_guest(pilot, c, "debian12-template")
-        c.app.maintenance(c.backend.name, "pve1", True)
-        await refused(pilot, c, audit, "maintenance_enter")
+        c.app.maintenance(c.backend.name, "pve1")  # the palette's entry runs M's flow
+        await refused(pilot, c, audit, "maintenance_enable")
         c.app.template_to_vm(c.backend.name, guest_id, "debian12-template", "pve1")
         await refused(pilot, c, audit, "template_to_vm")
 

@@ -94,12 +94,13 @@ def node_label(app, name: str) -> str:
 
 async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
         backend: VCenterBackend, tmp_path) -> None:
-    from vmconsole.ui.modals.confirm import ConfirmScreen
+    from tests.ui_ops.helpers import wait_until
+    from vmconsole.ui.modals.bulk import BulkConfirmScreen
     from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
     audit = AuditLog(tmp_path / "audit.jsonl")
     loop = PollLoop(Poller(backend, interval=3600))
-    app = VMConsoleApp([loop], actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
+    app = VMConsoleApp([loop], actor=Actor("alice", Role.ADMIN, "local"), audit=audit)
     host = "DC0_C0_H1"
     async with app.run_test(size=(100, 30)) as pilot:
         await poll(pilot, loop)
@@ -114,17 +115,19 @@ async def test_host_maintenance_from_the_palette_asks_runs_and_shows(
         def command(title: str):
             return next(c for c in app.get_system_commands(app.screen) if c.title == title)
 
-        command(f"Enter maintenance mode: {host}").callback()
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        command(f"Enter maintenance mode: {host}").callback()  # as `M`: the plan first
+        await wait_until(pilot, lambda: isinstance(app.screen, BulkConfirmScreen), 20,
+                         "the plan")
         await act(pilot, "y")
+        await wait_until(pilot, lambda: any(t.operation == "maintenance_enter"
+                                            for t in backend.tasks()), 30, "the task")
         task = next(t for t in backend.tasks() if t.operation == "maintenance_enter")
         assert backend.wait(task.id).status is TaskStatus.OK
         await poll(pilot, loop)
         assert "maintenance" in node_label(app, host)
-        [record] = list(audit.read())
-        assert (record.operation, record.target, record.result) == (
-            "maintenance_enter", f"node/{host}", "started")
+        [record] = [r for r in audit.read() if r.result == "started"
+                    and r.operation.startswith("maintenance")]
+        assert (record.operation, record.target) == ("maintenance_enter", f"node/{host}")
 
         command(f"Exit maintenance mode: {host}").callback()  # no question to leave it
         await settle(pilot)

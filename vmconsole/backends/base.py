@@ -501,6 +501,12 @@ class SupportsHostMaintenance(Protocol):
         """Enter (`enabled`) or leave maintenance mode on host `node`."""
         ...
 
+    def host_evacuation(self, node: str) -> str | None:
+        """Who moves the running guests off host `node` when it enters maintenance mode,
+        named in the backend's terms ("DRS (fully automated)"), or None when the
+        console's plan must move them first. Raises BackendError when it cannot tell."""
+        ...
+
 
 @runtime_checkable
 class SupportsTemplateToVM(Protocol):

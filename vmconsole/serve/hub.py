@@ -80,7 +80,7 @@ READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapsho
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
                   "crs_plan", "fault_tolerance", "guest_addresses", "backup_options",
                   "backups", "ha_config", "crs_settings", "ft_limits", "hardware",
-                  "placement_rules"})
+                  "placement_rules", "host_evacuation"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm",

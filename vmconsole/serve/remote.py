@@ -131,7 +131,7 @@ _PROTOCOL_CALLS = {
     "ha_config": ("ha_config", "ha_node_affinity_set", "ha_node_affinity_remove",
                   "ha_resource_affinity_set", "ha_rule_remove", "crs_settings", "set_crs"),
     "ft_limits": ("ft_limits",),
-    "host_maintenance": ("set_host_maintenance",),
+    "host_maintenance": ("set_host_maintenance", "host_evacuation"),
     "template_to_vm": ("convert_to_vm",),
     "serial_console": (),  # opened here, not called (_open_console_here)
     "guest_addresses": ("guest_addresses",),

@@ -77,11 +77,12 @@ def _migrate_refusal(sel: Selection) -> str | None:
 
 
 def _delete_refusal(sel: Selection) -> str | None:
-    """As Proxmox's destroy refuses (backends/removal.py)."""
+    """As Proxmox's destroy refuses (backends/removal.py). vSphere HA is no resource
+    list to leave first: vCenter stops protecting a VM that is deleted."""
     guest = sel.guest
     if guest.status is not GuestStatus.STOPPED:
         return f"{visible(guest.name)} is {guest.status}: stop it first"
-    if guest.ha is not None:
+    if guest.ha is not None and guest.ha.vsphere is None:
         return f"{visible(guest.name)} is HA-managed: remove it from HA first"
     return None
 

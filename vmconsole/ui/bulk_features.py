@@ -39,8 +39,7 @@ class BulkFeatures(ExtraOperations):
             self.notify("choose a node in the tree first", severity="warning")
             return
         node = ref.object_id.removeprefix("node/")
-        self.run_worker(BulkFlows(self).maintenance(ref.cluster, node),
-                        name=f"maintenance of {node}", group="flows", exit_on_error=False)
+        self.maintenance(ref.cluster, node)
 
     @on(ClusterTree.MarksChanged)
     def _marks_changed(self, message: ClusterTree.MarksChanged) -> None:

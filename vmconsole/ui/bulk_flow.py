@@ -10,7 +10,8 @@ whole and lists the failures at its end.
 
 `M` on a node toggles maintenance: the plan that empties it (`placement.drain`) is
 shown, then the node enters maintenance (the simulator's HA manager, else the
-console's record) and the plan runs as a bulk migration.
+console's record) and the plan runs as a bulk migration. A host with a maintenance
+mode of its own (vCenter's) has its flow in `ui/host_maintenance.py`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ BULK = {"start": "start", "shutdown": "shutdown", "stop": "stop", "snapshots": "
 FLUSH_S = 0.25  # how often a running bulk action's changes are shown
 SHUTDOWN_TIMEOUT_S = 60.0  # as the single shutdown form proposes
 _serial = itertools.count(1)
+# What runs on the event loop once a bulk plan ended (None: it had nothing to run).
+After = Callable[[BulkReport | None], None]
 
 
 def mode_for(guest: Guest) -> MigrationMode:
@@ -207,12 +210,15 @@ class BulkFlows:
                 f" {DELETE_WARNING}" if name == "delete" else ""))
 
     async def confirm_and_run(self, plan: BulkPlan, question: str,
-                              before: Callable[[], Awaitable[bool]] | None = None) -> None:
+                              before: Callable[[], Awaitable[bool]] | None = None,
+                              after: After | None = None) -> None:
         """Ask once (every item, every skip), then run the plan in a thread worker.
-        `before()` runs first when the answer is yes (maintenance on); False stops."""
+        `before()` runs first when the answer is yes (maintenance on); False stops.
+        `after(report)` runs on the event loop once the plan ended (None: it had no item),
+        as a vCenter host enters maintenance mode once its VMs are gone."""
         lines = [f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items]
         skipped = [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped]
-        can_go = bool(plan.items) or before is not None
+        can_go = bool(plan.items) or before is not None or after is not None
         if not can_go:
             question = "Nothing to do: every marked guest is skipped."
         if not await self.app.push_screen_wait(BulkConfirmScreen(
@@ -221,9 +227,11 @@ class BulkFlows:
         if before is not None and not await before():
             return
         if plan.items:
-            self.start(plan)
+            self.start(plan, after)
+        elif after is not None:
+            after(None)
 
-    def start(self, plan: BulkPlan) -> None:
+    def start(self, plan: BulkPlan, after: After | None = None) -> None:
         """Run the plan in a thread worker. Its threads only note what changed; the
         event loop shows it every FLUSH_S (each task started or ended, and the summary
         task) in one task-log update: 200 guests make 400 changes, which one at a time
@@ -256,6 +264,8 @@ class BulkFlows:
             if report is not None:
                 timer.stop()
                 self._tell_end(plan, report)
+                if after is not None:
+                    after(report)
 
         timer = app.set_interval(FLUSH_S, flush)
         cap = app.config.bulk_concurrency

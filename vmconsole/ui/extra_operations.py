@@ -1,7 +1,7 @@
 """Operations some backends offer beyond the common protocol, from the command palette:
-a host's maintenance mode (`SupportsHostMaintenance`) and a template back to a VM
-(`SupportsTemplateToVM`), both vCenter's. They go through the same runner as the guest
-operations: role check, audit record, task log."""
+a host's maintenance mode (`SupportsHostMaintenance`, the flow of `M`) and a template
+back to a VM (`SupportsTemplateToVM`), both vCenter's. They go through the same runner
+as the guest operations: role check, audit record, task log."""
 
 from __future__ import annotations
 
@@ -21,11 +21,8 @@ from vmconsole.model import Node, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.guest_commands import palette_text
-from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.host_maintenance import node_maintenance
 from vmconsole.ui.operations_features import OperationsFeatures
-
-ENTER_WARNING = ("vCenter waits until no VM runs on the host: DRS moves them when it is "
-                 "fully automated; otherwise migrate them first. New VMs cannot start there.")
 
 
 class ExtraOperations(OperationsFeatures):
@@ -63,29 +60,14 @@ class ExtraOperations(OperationsFeatures):
         yield SystemCommand(f"{verb} maintenance mode: {palette_text(node.name)}",
                             "Take the host out of service for updates or repair" if entering
                             else "Put the host back into service",
-                            partial(self.maintenance, cluster, node.name, entering))
+                            partial(self.maintenance, cluster, node.name))
 
-    def maintenance(self, cluster: str, node: str, enabled: bool) -> None:
-        """Ask first when entering, then run it as an audited operation."""
-        verb = "enter" if enabled else "exit"
-        title = f"{verb.capitalize()} maintenance mode: {visible(node)}"
-        request = OpRequest(cluster, f"node/{node}", f"maintenance_{verb}", title,
-                            {"node": node})
-
-        def call(backend: Backend) -> Task:
-            assert isinstance(backend, SupportsHostMaintenance)
-            return backend.set_host_maintenance(node, enabled)
-
-        async def flow() -> None:
-            if enabled and not await self.push_screen_wait(ConfirmScreen(
-                    title, f"Put {visible(node)} into maintenance mode?", ENTER_WARNING,
-                    "Enter maintenance")):
-                return
-            await self.runner.run(request, call)
-
-        if self.runner.permitted(request):
-            self.run_worker(flow(), name=f"{cluster}:node/{node}:maintenance", group="flows",
-                            exit_on_error=False)
+    def maintenance(self, cluster: str, node: str) -> None:
+        """The flow of `M` (`ui/host_maintenance.py`), for its key and the palette: the
+        plan first when entering."""
+        self.run_worker(node_maintenance(self, cluster, node),
+                        name=f"{cluster}:node/{node}:maintenance", group="flows",
+                        exit_on_error=False)
 
     def template_to_vm(self, cluster: str, guest_id: str, name: str, node: str) -> None:
         """No question: nothing is lost, and the VM can be a template again."""

@@ -1,19 +1,17 @@
 """The vCenter backend: the `Backend` protocol over vSphere's API (pyvmomi).
 
-One poll is one PropertyCollector call over a ContainerView of the whole inventory.
 Every operation is a vSphere task (`PowerOnVM_Task`, `CloneVM_Task`, `RelocateVM_Task`,
 ...) followed to its end with its progress; the few calls that vSphere answers at once
-(`ShutdownGuest`, `MarkAsTemplate`) are followed as tasks of the console's own. Nodes are
-ESXi hosts; a guest's id is its managed object id (vm-42). What vcsim can and cannot show
-is listed in docs/vcenter.md.
+(`ShutdownGuest`, `MarkAsTemplate`) are followed as tasks of the console's own. The
+session, the poll and the helpers are `core.VCenterCore`'s. What vcsim can and cannot
+show is listed in docs/vcenter.md.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from pyVmomi import vim
 
@@ -24,114 +22,36 @@ from vmconsole.backends.base import (
     Conflict,
     HASettings,
     InvalidInput,
-    MetricSample,
     MigrationMode,
     MigrationTarget,
-    NotFound,
     NotSupported,
     Task,
-    TaskStatus,
 )
-from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.journal import EventJournal, TrackedTasks
-from vmconsole.backends.vcenter import history, placement, snapshots, vsphere_ha
-from vmconsole.backends.vcenter.connection import Session
-from vmconsole.backends.vcenter.inventory import (
-    CLUSTER_DEFAULT,
-    PATHS,
-    VIEW_TYPES,
-    Reading,
-    build,
-    vm_restart_priority,
-)
+from vmconsole.backends.vcenter import maintenance, placement, snapshots, vsphere_ha
+from vmconsole.backends.vcenter.core import VCenterCore
+from vmconsole.backends.vcenter.inventory import CLUSTER_DEFAULT, vm_restart_priority
 from vmconsole.backends.vcenter.migration import refusal, targets
-from vmconsole.backends.vcenter.properties import container_view, retrieve_objects, retrieve_view
-from vmconsole.backends.vcenter.tasks import TaskTracker
-from vmconsole.config import VCenterCluster
-from vmconsole.model import Inventory, RestartPriority, Snapshot
+from vmconsole.backends.vcenter.properties import retrieve_objects, retrieve_view
+from vmconsole.model import RestartPriority, Snapshot
 from vmconsole.text import visible
-
-T = TypeVar("T")
 
 CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,
                             snapshot_ram=True, snapshot_quiesce=True, linked_clone=True,
                             live_migration=True, ha=True, ha_restart_priority=True,
-                            history=True)
+                            history=True, destroy=True)
 # How often a guest shutdown looks at the VM's power state (vSphere's ShutdownGuest
 # returns at once; the guest OS powers off in its own time).
 SHUTDOWN_POLL = 0.5
+# VirtualMachinePowerState in words, for refusals.
+POWER_WORDS = {"poweredOn": "powered on", "poweredOff": "powered off", "suspended": "suspended"}
 
 
-class VCenterBackend(TrackedTasks):
+class VCenterBackend(VCenterCore):
     """One vCenter Server: every host of every cluster is a node of one tree."""
-
-    _tracker: TaskTracker
-
-    def __init__(self, cfg: VCenterCluster) -> None:
-        self.cfg = cfg
-        self.session = Session(cfg)
-        self._tracker = TaskTracker(self.session.call, cfg.user, self._task_ended)
-        # The session's ServiceContent (one per login) with its ContainerView and the
-        # PerformanceManager's counter keys: a new login needs new ones.
-        self._view_of: tuple[Any, Any] | None = None
-        self._counters_of: tuple[Any, dict[str, int]] | None = None
-        self._views_lock = threading.Lock()
-        self._last: Reading | None = None
-        self._journal = EventJournal()
-        if self.session.insecure:
-            self._journal.warn_insecure_tls(cfg.name, "vCenter's")
-
-    # --- identity -----------------------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        return self.cfg.name
-
-    @property
-    def address(self) -> str:
-        """The vSphere API endpoint (the SDK URL pyvmomi talks SOAP to)."""
-        host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host  # IPv6
-        return f"https://{host}:{self.cfg.port}/sdk"
 
     @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
-
-    # --- polling ------------------------------------------------------------------------
-
-    def inventory(self) -> Inventory:
-        """Everything, in one PropertyCollector call. Raises Unreachable, AuthError."""
-        try:
-            objects = self._call("read the inventory",
-                                 lambda c: retrieve_view(c, self._view(c), PATHS))
-        except NotFound:
-            # The server no longer has the session's view (it restarted under the same
-            # session id, or an admin ended it): a new view, once.
-            with self._views_lock:
-                self._view_of = None
-            objects = self._call("read the inventory",
-                                 lambda c: retrieve_view(c, self._view(c), PATHS))
-        reading = build(self.cfg.name, time.time(), objects)
-        self._last = reading
-        return reading.inventory
-
-    def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
-        """Samples from the PerformanceManager for a host ("node/NAME") or a VM."""
-        if timeframe not in history.TIMEFRAMES:
-            raise InvalidInput(f"timeframe must be one of {', '.join(history.TIMEFRAMES)}",
-                               {"timeframe": timeframe})
-
-        def query(content: Any) -> list[MetricSample]:
-            keys = self._counter_keys(content)
-            if object_id.startswith("node/"):
-                place = self._host(content, object_id.removeprefix("node/"))
-                entity, maxmem = place.ref, self._maxmem(object_id)
-            else:
-                entity, maxmem = placement.vm_ref(content, object_id), self._maxmem(object_id)
-            spec = history.query_spec(entity, keys, timeframe)
-            return history.samples(content.perfManager.QueryPerf([spec]), keys, maxmem)
-
-        return self._call(f"read the history of {object_id}", query)
 
     # --- power --------------------------------------------------------------------------
 
@@ -254,6 +174,22 @@ class VCenterBackend(TrackedTasks):
 
         return self._tracker.local("template_to_vm", guest_id, node, mark)
 
+    # --- delete -----------------------------------------------------------------------
+
+    def destroy(self, guest_id: str) -> Task:
+        """`Destroy_Task` (backends/removal.py): vCenter removes the VM or template from
+        its inventory and deletes its files, every virtual disk it owns among them
+        (vSphere API reference, ManagedEntity.Destroy_Task). As Proxmox refuses a running
+        guest, a VM that is not powered off is refused (Conflict) with its power state,
+        never powered off for the user; vSphere HA does not stand in the way (it stops
+        protecting a VM that is gone). Raises NotFound when vCenter no longer has it."""
+        vm = self._vm(guest_id)
+        if vm.power != "poweredOff":
+            raise Conflict(f"{visible(vm.name)} is {POWER_WORDS.get(vm.power, vm.power)}: "
+                           "power it off first")
+        return self._follow(f"delete {guest_id}", "destroy", vm,
+                            lambda: vm.ref.Destroy_Task(), result={"name": visible(vm.name)})
+
     # --- snapshots ----------------------------------------------------------------------
 
     def snapshots(self, guest_id: str) -> list[Snapshot]:
@@ -335,21 +271,40 @@ class VCenterBackend(TrackedTasks):
     # --- hosts --------------------------------------------------------------------------
 
     def set_host_maintenance(self, node: str, enabled: bool) -> Task:
-        """`EnterMaintenanceMode_Task` / `ExitMaintenanceMode_Task` on host `node`. Entering
-        waits, in vCenter, until no running VM is left on the host (DRS moves them when
-        fully automated)."""
+        """`EnterMaintenanceMode_Task` / `ExitMaintenanceMode_Task` on host `node`, without a
+        timeout. Entering waits, in vCenter, until no running VM is left on the host (DRS
+        moves them when fully automated: `host_evacuation`); `evacuatePoweredOffVms` is
+        set where DRS is on (`maintenance.evacuation` says why). Raises Conflict when the
+        host is in that state already, InvalidInput for an unknown host."""
         def start(content: Any) -> Any:
             place = self._host(content, node)
             if place.facts.maintenance == enabled:
                 state = "in" if enabled else "not in"
                 raise Conflict(f"{visible(node)} is {state} maintenance mode already")
             if enabled:
-                return place.ref.EnterMaintenanceMode_Task(timeout=0)
+                evacuate = self._evacuation(content, place).powered_off
+                return place.ref.EnterMaintenanceMode_Task(timeout=0,
+                                                           evacuatePoweredOffVms=evacuate)
             return place.ref.ExitMaintenanceMode_Task(timeout=0)
 
         verb = "enter" if enabled else "exit"
         ref = self._call(f"{verb} maintenance mode on {node}", start)
         return self._tracker.follow(ref, f"maintenance_{verb}", f"node/{node}", node)
+
+    def host_evacuation(self, node: str) -> str | None:
+        """Who moves the running VMs off host `node` when it enters maintenance mode:
+        "DRS (fully automated)" where its cluster has DRS fully automated; None where the
+        console's plan must move them first. Raises InvalidInput for an unknown host."""
+        return self._call(f"read the DRS settings of {node}",
+                          lambda c: self._evacuation(c, self._host(c, node)).mover)
+
+    def _evacuation(self, content: Any, place: placement.HostPlace) -> maintenance.Evacuation:
+        config = None
+        if isinstance(place.compute, vim.ClusterComputeResource):
+            found = retrieve_objects(content, [place.compute],
+                                     {vim.ClusterComputeResource: ("configurationEx",)})
+            config = found[0].get("configurationEx") if found else None
+        return maintenance.evacuation(config)
 
     # --- vSphere HA ---------------------------------------------------------------------
 
@@ -399,76 +354,6 @@ class VCenterBackend(TrackedTasks):
         ref = self._call(f"set the HA restart priority of {guest_id}", start)
         return self._tracker.follow(ref, operation, guest_id, self._node_of(vm),
                                     result={"restart_priority": str(priority or CLUSTER_DEFAULT)})
-
-    def close(self) -> None:
-        self._tracker.close()
-        self.session.close()
-
-    # --- helpers ------------------------------------------------------------------------
-
-    def _call(self, what: str, fn: Callable[[Any], T]) -> T:
-        return self.session.call(what, fn)
-
-    def _view(self, content: Any) -> Any:
-        """The ContainerView of this session, made once per login."""
-        with self._views_lock:
-            if self._view_of is None or self._view_of[0] is not content:
-                self._view_of = (content, container_view(content, VIEW_TYPES))
-            return self._view_of[1]
-
-    def _counter_keys(self, content: Any) -> dict[str, int]:
-        with self._views_lock:
-            known = self._counters_of
-        if known is not None and known[0] is content:
-            return known[1]
-        found = retrieve_objects(content, [content.perfManager],
-                                 {vim.PerformanceManager: ("perfCounter",)})
-        keys = history.counter_keys(found[0].get("perfCounter") if found else None)
-        with self._views_lock:
-            self._counters_of = (content, keys)
-        return keys
-
-    def _vm(self, guest_id: str) -> placement.VmFacts:
-        return self._call(f"read {guest_id}", lambda c: placement.vm_facts(c, guest_id))
-
-    def _host(self, content: Any, node: str) -> placement.HostPlace:
-        place = placement.hosts(content, self._view(content)).get(node)
-        if place is None:
-            raise InvalidInput(f"no host {visible(node)} on this vCenter", {"node": "unknown host"})
-        return place
-
-    def _node_of(self, vm: placement.VmFacts) -> str:
-        """The VM's host name as of the last poll (its id when unknown)."""
-        moid = getattr(vm.host, "_moId", "")
-        if self._last is not None:
-            for name, ref in self._last.host_refs.items():
-                if ref._moId == moid:
-                    return name
-        return moid
-
-    def _maxmem(self, object_id: str) -> int:
-        if self._last is None:
-            return 0
-        obj = self._last.inventory.objects().get(object_id)
-        return obj.maxmem if obj is not None else 0
-
-    def _follow(self, what: str, operation: str, vm: placement.VmFacts,
-                start: Callable[[], Any], result: Mapping[str, object] | None = None) -> Task:
-        ref = self._call(what, lambda _: start())
-        return self._tracker.follow(ref, operation, vm.id, self._node_of(vm), result=result)
-
-    def _task_ended(self, task: Task) -> None:
-        """vMotions on the timeline."""
-        if task.operation != "migrate":
-            return
-        target = task.result.get("target", "?")
-        if task.status is TaskStatus.ERROR:
-            self._journal.add(EventKind.MIGRATION_FAILED,
-                              f"{task.target} did not move to {target}: "
-                              f"{task.error}", node=task.node, guest=task.target)
-        else:
-            self._journal.add(EventKind.MIGRATED, f"{task.target} moved to {target} (vMotion)",
-                              node=task.node, guest=task.target)
 
 
 __all__ = ["CAPABILITIES", "VCenterBackend"]

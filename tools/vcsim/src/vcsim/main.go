@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 func main() {
@@ -31,6 +32,8 @@ func main() {
 	standalone := flag.Int("standalone-host", 0, "standalone hosts per datacenter")
 	vms := flag.Int("vm", 2, "virtual machines per resource pool")
 	datastores := flag.Int("ds", 1, "datastores, mounted on every host")
+	drs := flag.String("drs", "", "DRS automation level of every cluster (manual, "+
+		"partiallyAutomated, fullyAutomated); empty: vcsim's own (DRS on, no level)")
 	user := flag.String("username", "vmconsole@vsphere.local", "the one user that may log in")
 	flag.Parse()
 
@@ -53,6 +56,15 @@ func main() {
 	defer model.Remove()
 	if err := model.Create(); err != nil {
 		fail(err.Error())
+	}
+	// vcsim ignores a change of drsConfig (ReconfigureComputeResource_Task applies only
+	// rules, groups and overrides), so a level to test with is set here, at creation.
+	if *drs != "" {
+		for _, entity := range simulator.Map.All("ClusterComputeResource") {
+			cluster := entity.(*simulator.ClusterComputeResource)
+			config := cluster.ConfigurationEx.(*types.ClusterConfigInfoEx)
+			config.DrsConfig.DefaultVmBehavior = types.DrsBehavior(*drs)
+		}
 	}
 	model.Service.TLS = new(tls.Config)
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, password)}
