@@ -65,6 +65,7 @@ from vmconsole.backends.sim.state import HAGroup, SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.balance import Rules
 from vmconsole.config import SimCluster
+from vmconsole.ha import rules
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
 
 MAX_NODES = 1000
@@ -462,8 +463,7 @@ class SimBackend:
             if guest.ha is None:
                 raise Conflict(f"{guest_id} is not an HA resource")
             candidates = self.ha.services.candidates(guest)
-            return [self.ha.services.explain([c]).removeprefix("candidates: ")
-                    for c in candidates]
+            return [rules.describe(c) for c in candidates]
 
     def crs_plan(self) -> list[str]:
         """The load balancer's view: node loads, the imbalance, and its recommendations

@@ -29,8 +29,9 @@ import time as _time
 from collections.abc import Callable
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
+from vmconsole.backends.sim import balance, ft, ha_disarm, membership
 from vmconsole.backends.sim.engine import Sim, Timer
+from vmconsole.backends.sim.ha_placement import OPERATIONAL, Placement, services_text
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
@@ -49,18 +50,10 @@ from vmconsole.model import HARequest, HAState, NodeHAState
 # Services in these states are fenced when their node has been offline for the fence
 # delay (Manager.pm's next_state_started, _request_stop and _migrate_relocate).
 FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.RELOCATE)
-OPERATIONAL = (NodeHAState.ONLINE, NodeHAState.MAINTENANCE)
-# Locks safe to remove once the node was fenced (Manager.pm's fence_recovery_cleanup).
-REMOVABLE_LOCKS = ("backup", "mounted", "migrate", "clone", "rollback", "snapshot",
-                   "snapshot-delete", "suspending", "suspended")
 
 
 def clock_time(t: float) -> str:
     return _time.strftime("%H:%M:%S", _time.gmtime(t))
-
-
-def services_text(count: int) -> str:
-    return f"{count} HA service{'' if count == 1 else 's'}"
 
 
 class HAManager:
@@ -69,6 +62,7 @@ class HAManager:
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
         self.services = Services(sim, self)
+        self.placement = Placement(sim, self)
         quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
@@ -85,7 +79,6 @@ class HAManager:
         self.released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
-        self._waiting: set[str] = set()  # services in recovery already told they wait
         self._groups = self._group_signatures()
         self._members = self._master_members()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
@@ -471,9 +464,9 @@ class HAManager:
         for guest in ha_guests:
             assert guest.ha is not None
             if guest.ha.state is HAState.RECOVERY:
-                self._recover(guest)
+                self.placement.recover(guest)
             elif guest.ha.state is HAState.STARTED and guest.busy is None:
-                self._place(guest)
+                self.placement.place(guest)
 
     # --- fencing and recovery -------------------------------------------------------
 
@@ -498,102 +491,8 @@ class HAManager:
             guest.ha.state = HAState.RECOVERY
             sim.touch(guest.id)
 
-    def _recover(self, guest: SimGuest) -> None:
-        """Manager.pm's next_state_recovery: any online node the rules allow, the fenced
-        one included once it is back; else wait for one (tried again every round)."""
-        sim, ha = self.sim, guest.ha
-        assert ha is not None
-        source = guest.node
-        candidates = self.services.candidates(guest)
-        target = candidates[0].node if candidates and candidates[0].score else None
-        if target is None:
-            if ha.request is HARequest.DISABLED:  # an admin takes it out of recovery
-                ha.state = HAState.STOPPED
-                self._waiting.discard(guest.id)
-                sim.touch(guest.id)
-            elif guest.id not in self._waiting:
-                self._waiting.add(guest.id)
-                sim.narrate(EventKind.RECOVERY,
-                            f"{guest.vmid} in recovery: no online node its rules "
-                            f"allow can take it now; the CRM tries again every round "
-                            f"({ROUND:.0f} s). {self.services.explain(candidates)}",
-                            source, guest.id)
-            return
-        self._waiting.discard(guest.id)
-        if guest.lock in REMOVABLE_LOCKS:
-            sim.narrate(EventKind.LOCK_REMOVED,
-                        f"removed leftover lock '{guest.lock}' from recovered "
-                        f"service {guest.vmid} to allow its start (its node was reset)",
-                        source, guest.id)
-            guest.lock = guest.busy = None
-        guest.node = target
-        sim.nodes[source].lrm.service_left(sim.now)
-        ha.state = HAState.STARTED
-        sim.touch(guest.id)
-        where = (f"back to {target}, the fenced node itself (the only node its rules allow)"
-                 if target == source else f"from {source} to {target}")
-        sim.narrate(EventKind.RECOVERED, f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
-                    f"of {target} starts it on its next round. "
-                    f"{self.services.explain(candidates)}", target, guest.id)
-        if ha.request is HARequest.STARTED:
-            self.services.lrm_later(guest, self.services.lrm_start)
-        else:
-            self.services.apply(guest)
-
-    def _place(self, guest: SimGuest) -> None:
-        """Manager.pm's next_state_started for a running service: leave a node in
-        maintenance; fail back to a higher-priority node unless `nofailback`."""
-        sim, ha = self.sim, guest.ha
-        assert ha is not None
-        node = sim.nodes[guest.node]
-        if node.ha_state not in OPERATIONAL or sim.running_on_own_node(guest) is None:
-            return
-        if node.ha_state is NodeHAState.MAINTENANCE:
-            target = self.services.select_node(guest, exclude=(node.name,))
-            if target is not None:
-                self.services.move(guest, target, "maintenance")
-                ha.maintenance_from = node.name
-            return
-        together, apart = ha_rules.affinity(sim, guest)
-        if why := rules.affinity_exclusion(node.name, together, apart):
-            # Manager.pm's next_state_started: select_service_node may keep it here,
-            # when the node affinity allows none of the partners' nodes
-            candidates = self.services.candidates(guest)
-            target = rules.chosen(candidates)
-            if target is not None and target != node.name:
-                self.services.move(guest, target, f"{why}. "
-                                   f"{self.services.explain(candidates)}")
-            return
-        priorities, restricted, nofailback = self.services.preferences(guest)
-        if nofailback and not (restricted and node.name not in priorities):
-            return  # without failback it stays, unless a strict rule forbids its node
-        target = self.services.select_node(guest)
-        if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
-            self.services.move(guest, target, f"failback: its group prefers {target}")
-
-    def _returning(self, node: SimNode) -> list[SimGuest]:
-        """The running services that left `node` for its maintenance."""
-        return [g for g in self.sim.guests.values() if g.ha is not None
-                and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
-                and self.sim.running_on_own_node(g) is not None]
-
     def _maintenance_ended(self, node: SimNode) -> None:
-        returning = self._returning(node)
-        if self.disarm is not None:  # Manager.pm moves them when HA is armed again
-            self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: HA is "
-                             f"disarmed, so its {services_text(len(returning))} move back "
-                             "once it is armed again", node.name)
-            return
-        self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: "
-                         f"{services_text(len(returning))} move back", node.name)
-        self.return_from_maintenance(node)
-
-    def return_from_maintenance(self, node: SimNode) -> None:
-        """Move the services that left `node` for its maintenance back to it."""
-        for guest in self._returning(node):
-            assert guest.ha is not None
-            guest.ha.maintenance_from = None
-            self.services.move(guest, node.name, "back from maintenance")
+        self.placement.maintenance_ended(node)
 
     def restart_lrm(self, node: SimNode) -> None:
         """`systemctl restart pve-ha-lrm`: the LRM asks for its services to freeze (they

@@ -5,7 +5,9 @@ its next round (every 10 s); the LRM of the service's node acts on its own next 
 A start that fails is retried `max_restart` times on the node, then the service is
 relocated to another node up to `max_relocate` times, then it is in `error`.
 Recovery after a fence, maintenance drains and failback choose a node by the group's
-priorities or the node affinity, then by load (fewest HA services, least memory used).
+priorities or the node affinity, then by the CRS mode's score (basic: fewest HA
+services, least memory used; static and dynamic: TOPSIS over CPU and memory,
+`ha_usage`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import ha_rules, migration, power
+from vmconsole.backends.sim import ha_rules, ha_usage, migration, power
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
@@ -73,14 +75,6 @@ class Services:
                 return partner
         return guest
 
-    def usable(self, node: SimNode, guest: SimGuest) -> bool:
-        """`online` for the CRM master, quorate, not in maintenance, with room for the
-        guest's memory. Like pve-ha-manager, it does not check storage: a start there
-        may still fail."""
-        return (node.alive and self.manager.quorate.get(node.name, False)
-                and node.ha_state is NodeHAState.ONLINE and not node.maintenance
-                and migration.free_memory(self.sim, node.name) >= guest.maxmem)
-
     def candidates(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> list[Candidate]:
         """Every node as Manager.pm's select_service_node sees it for this service
         (`vmconsole.ha.rules.select_service_node`), best first; the first scored one is
@@ -97,9 +91,13 @@ class Services:
                 if other.ha.state in _MOVING and other.ha.target not in (None, other.node):
                     target = other.ha.target or ""
                     services[target] = services.get(target, 0) + 1
+        mode = self.manager.crs.mode
+        usage = {} if mode == "basic" else ha_usage.node_usage(
+            sim, [name for name, node in sim.nodes.items() if self._online(node)], mode)
         views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
                           services.get(name, 0),
-                          (node.maxmem - migration.free_memory(sim, name)) / node.maxmem)
+                          (node.maxmem - migration.free_memory(sim, name)) / node.maxmem,
+                          usage.get(name))
                  for name, node in sorted(sim.nodes.items(), key=lambda kv: kv[1].index)]
         owner = self._affinity_owner(guest)
         assert owner.ha is not None
@@ -107,7 +105,15 @@ class Services:
         if owner is not guest:
             group = f"{group} (the node affinity of {owner.vmid}, kept together with it)"
         return rules.select_service_node(views, rules.Preferences(priorities, restricted,
-                                                                  group), together, apart)
+                                                                  group), together, apart,
+                                         ha_usage.scheduler(sim, guest, mode))
+
+    def _online(self, node: SimNode) -> bool:
+        """Whether the CRM counts `node` online (Manager.pm's online_node_usage: the
+        nodes the static and dynamic modes score): alive, quorate, `online` for the
+        master, not in maintenance."""
+        return (node.alive and self.manager.quorate.get(node.name, False)
+                and node.ha_state is NodeHAState.ONLINE and not node.maintenance)
 
     def _unusable(self, node: SimNode, guest: SimGuest, excluded: bool) -> str | None:
         if excluded:
@@ -125,12 +131,6 @@ class Services:
             return (f"memory: {free / 2**30:.1f} GiB free, it needs "
                     f"{guest.maxmem / 2**30:.1f} GiB")
         return None
-
-    def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
-        """The node a placement picks (None: no node can take it now)."""
-        return rules.chosen(self.candidates(guest, exclude))
-
-    explain = staticmethod(rules.explain)
 
     # --- requests: the CRM's side ---------------------------------------------------
 
@@ -228,7 +228,8 @@ class Services:
                              node, guest.id)
             self.lrm_later(guest, self.lrm_start)
             return
-        target = self.select_node(guest, exclude=(node,))
+        candidates = self.candidates(guest, exclude=(node,))
+        target = rules.chosen(candidates)
         if ha.relocations < ha.max_relocate and target is not None:
             ha.relocations += 1
             ha.restarts = 0
@@ -237,7 +238,8 @@ class Services:
             self.sim.touch(guest.id)
             self.sim.narrate(EventKind.RELOCATE, f"{guest.vmid} failed to start on {node} "
                              f"{ha.max_restart + 1} times: relocating to {target} "
-                             f"(relocation {ha.relocations} of {ha.max_relocate})",
+                             f"(relocation {ha.relocations} of {ha.max_relocate}). "
+                             f"{rules.explain(candidates)}",
                              target, guest.id)
             self.lrm_later(guest, self.lrm_start)
             return
