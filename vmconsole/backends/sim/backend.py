@@ -124,6 +124,8 @@ class SimBackend:
                 self.ha.node_boot = scenario.node_boot
             self.ha.reset_reboots = scenario.reset_reboots
             self.ha.shutdown_policy = scenario.shutdown_policy
+            if scenario.crs is not None:
+                self.ha.crs = replace(scenario.crs)
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))

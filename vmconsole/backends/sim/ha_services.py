@@ -160,7 +160,10 @@ class Services:
             return  # an error is left alone until an admin disables the service
         running = self.sim.running_on_own_node(guest) is not None
         if ha.request is HARequest.STARTED:
+            starting = ha.state is not HAState.STARTED and not running
             ha.state = HAState.STARTED
+            if starting and self.manager.crs.rebalance_on_start and self._start_balance(guest):
+                return
             if not running:
                 self.lrm_later(guest, self.lrm_start)
         elif ha.request in _STOPPED_STATE:
@@ -170,6 +173,33 @@ class Services:
             else:
                 ha.state = _STOPPED_STATE[ha.request]
         self.sim.touch(guest.id)
+
+    def _start_balance(self, guest: SimGuest) -> bool:
+        """datacenter.cfg's ha-rebalance-on-start (Manager.pm's next_state_request_start,
+        `request_start_balance`): a service about to start goes first to the node the
+        scheduler scores best, its own included; True if it moves (its config, by its
+        node's LRM, then the target's LRM starts it)."""
+        candidates = self.candidates(guest)
+        target = rules.chosen(candidates)
+        if target is None or target == guest.node:
+            return False
+        source = guest.node
+        self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid}: re-balance selected new node "
+                         f"{target} for startup. {rules.explain(candidates)}", source, guest.id)
+
+        def lrm_round(g: SimGuest, node: str) -> None:
+            if not self._lrm_may_act(g, node):
+                return
+            try:
+                task = migration.migrate(self.sim, g, target, MigrationMode.OFFLINE, False)
+            except BackendError as exc:
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED, f"{g.vmid} starts on {node}: "
+                                 f"{exc.message}", node, g.id)
+                self.lrm_start(g, node)
+                return
+            task.then = lambda _task: self.lrm_later(g, self.lrm_start)
+        self.lrm_later(guest, lrm_round)
+        return True
 
     def lrm_later(self, guest: SimGuest, action: Callable[[SimGuest, str], None]) -> None:
         """Run `action` on the next round of the LRM of the service's node (after any

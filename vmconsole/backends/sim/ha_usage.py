@@ -31,10 +31,10 @@ _MOVING = (HAState.MIGRATE, HAState.RELOCATE)
 
 def service_usage(sim: Sim, guest: SimGuest, mode: str) -> tuple[float, float]:
     """What `guest` adds to a node in `mode`: (CPUs, bytes). Static: its configured
-    vCPUs and memory; dynamic: `measured` if a lesson fixed it, else the load model's
-    figures now (nothing while it is stopped)."""
+    vCPUs and memory (`configured` if a lesson fixed them); dynamic: `measured` if a
+    lesson fixed it, else the load model's figures now (nothing while it is stopped)."""
     if mode == "static":
-        return float(guest.maxcpu), float(guest.maxmem)
+        return guest.configured or (float(guest.maxcpu), float(guest.maxmem))
     if guest.measured is not None:
         return guest.measured
     inst = sim.running_on_own_node(guest)

@@ -42,7 +42,7 @@ from typing import Any
 
 from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import faults, ha_admin, ha_disarm, migration
+from vmconsole.backends.sim import faults, ha_admin, ha_disarm, ha_testcrs, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
@@ -215,6 +215,8 @@ def command_step(command: str) -> Step:
         guest_id(sid)
         if action in ("migrate", "relocate", "manual-migrate", "add") and params:
             node_name(params[0])
+        if action in ("set-static-stats", "set-dynamic-stats"):
+            return ha_testcrs.stats_step(guest_id(sid), action, params)
         if action in _REQUESTS or action in ("delete", "lock", "unlock") or (
                 action in ("migrate", "relocate", "manual-migrate", "add") and params) or (
                 action == "stop" and params and params[0].isdigit()):
@@ -262,6 +264,8 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
                 guests.append((int(gid.split("/")[1]), kind, words[3],
                                len(words) > 5 and words[5] == "1"))
     build_named_cluster(sim, powered, guests)
+    ha_testcrs.apply_sizes(case, sim, {sid_of(gid): gid for gid in (
+        f"{'qemu' if kind is GuestKind.VM else 'lxc'}/{vmid}" for vmid, kind, _, _ in guests)})
     groups, member = _groups_by_service(case.groups, case.services)
     sim.groups.update(groups)
     sim.affinity_rules = [ResourceAffinity(name, tuple(guest_id(r) for r in sids), positive)
@@ -319,7 +323,8 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
                         tuple(dict.fromkeys(guest_id(sid) for sid in
                                             [*(s.sid for s in case.services), *added])),
                         build=partial(_build_case, case, powered), node_boot=0.0,
-                        reset_reboots=False, shutdown_policy=case.shutdown_policy)
+                        reset_reboots=False, shutdown_policy=case.shutdown_policy,
+                        crs=ha_testcrs.crs_settings(case))
     return scenario, origin, end
 
 

@@ -86,8 +86,9 @@ class SimGuest:
     shutdown_seconds: float = 8.0  # from the ACPI request until the guest is off
     description: str = ""
     link_up: bool = True  # its one NIC, net0: False is Proxmox's link_down=1
-    # (CPUs, bytes) a lesson fixes as its measured use, for the dynamic CRS; None: the
-    # load model's figures
+    # (CPUs, bytes) a lesson fixes for the CRS: its configured size (static; None:
+    # maxcpu, maxmem) and its measured use (dynamic; None: the load model's figures)
+    configured: tuple[float, float] | None = None
     measured: tuple[float, float] | None = None
     # Hardware written to the config for the next start ("cores", "memory"), as
     # Proxmox's pending section: a running VM without hotplug keeps its old figures.
