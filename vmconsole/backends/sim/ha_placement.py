@@ -1,6 +1,7 @@
 """Where the CRM puts a service: recovery after a fence, the moves of a running service
-on each round (a node in maintenance drained, a rule's move, failback) and the return
-after maintenance (pve-ha-manager's Manager.pm: next_state_recovery, next_state_started).
+on each round (a node in maintenance drained, a rule's move, failback), the return
+after maintenance and the start on the best node (pve-ha-manager's Manager.pm:
+next_state_recovery, next_state_started, next_state_request_start).
 
 Each placement narrates its candidates (`vmconsole.ha.rules.explain`): every node with
 its score in the CRS mode's own terms, or the rule that left it out.
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vmconsole.backends.base import BackendError, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import ha_rules
+from vmconsole.backends.sim import ha_rules, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import ROUND
@@ -138,3 +140,45 @@ class Placement:
             assert guest.ha is not None
             guest.ha.maintenance_from = None
             self.manager.services.move(guest, node.name, "back from maintenance")
+
+    def start_balance(self, guest: SimGuest) -> bool:
+        """datacenter.cfg's ha-rebalance-on-start (Manager.pm's next_state_request_start,
+        `request_start_balance`): a service about to start goes first to the node the
+        scheduler scores best, its own included; True if it moves (its config, by its
+        node's LRM, then the target's LRM starts it)."""
+        candidates = self.manager.services.candidates(guest)
+        target = rules.chosen(candidates)
+        if target is None or target == guest.node:
+            return False
+        ha = guest.ha
+        assert ha is not None
+        ha.state, ha.target = HAState.REQUEST_START_BALANCE, target
+        self.sim.touch(guest.id)
+        self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid}: re-balance selected new node "
+                         f"{target} for startup. {rules.explain(candidates)}", guest.node,
+                         guest.id)
+
+        def started() -> None:  # the CRM's next round (next_state_migrate_relocate)
+            if ha.state is HAState.REQUEST_START_BALANCE:
+                ha.state = HAState.STARTED
+                self.sim.touch(guest.id)
+                self.manager.services.lrm_later(guest, self.manager.services.lrm_start)
+
+        def moved(g: SimGuest, node: str) -> None:
+            # the offline migration went through `migrate` and `started`
+            ha.state, ha.target = HAState.REQUEST_START_BALANCE, None
+            self.manager.on_next_crm_round(started)
+
+        def lrm_round(g: SimGuest, node: str) -> None:
+            if not self.manager.services.lrm_may_act(g, node):
+                return
+            try:
+                task = migration.migrate(self.sim, g, target, MigrationMode.OFFLINE, False)
+            except BackendError as exc:
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED, f"{g.vmid} starts on {node}: "
+                                 f"{exc.message}", node, g.id)
+                moved(g, node)
+                return
+            task.then = lambda _task: moved(g, g.node)
+        self.manager.services.lrm_later(guest, lrm_round)
+        return True

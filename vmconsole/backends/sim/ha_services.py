@@ -84,7 +84,10 @@ class Services:
         together, apart = ha_rules.affinity(sim, guest)
         services: dict[str, int] = {}  # one pass: a cluster may hold 10,000 guests
         for other in sim.guests.values():
-            if other.ha is not None and other.ha.state in ACTIVE_STATES:
+            if other.ha is not None and other.ha.state is HAState.REQUEST_START_BALANCE:
+                target = other.ha.target or ""
+                services[target] = services.get(target, 0) + 1
+            elif other.ha is not None and other.ha.state in ACTIVE_STATES:
                 services[other.node] = services.get(other.node, 0) + 1
                 # Usage.pm's add_service_usage: a moving service counts on its target
                 # too, so the moves of one round spread over the nodes
@@ -161,9 +164,11 @@ class Services:
         running = self.sim.running_on_own_node(guest) is not None
         if ha.request is HARequest.STARTED:
             starting = ha.state is not HAState.STARTED and not running
-            ha.state = HAState.STARTED
-            if starting and self.manager.crs.rebalance_on_start and self._start_balance(guest):
+            # scored while not yet `started`: it loads no node (Usage.pm's request_start)
+            if starting and self.manager.crs.rebalance_on_start and (
+                    self.manager.placement.start_balance(guest)):
                 return
+            ha.state = HAState.STARTED
             if not running:
                 self.lrm_later(guest, self.lrm_start)
         elif ha.request in _STOPPED_STATE:
@@ -173,33 +178,6 @@ class Services:
             else:
                 ha.state = _STOPPED_STATE[ha.request]
         self.sim.touch(guest.id)
-
-    def _start_balance(self, guest: SimGuest) -> bool:
-        """datacenter.cfg's ha-rebalance-on-start (Manager.pm's next_state_request_start,
-        `request_start_balance`): a service about to start goes first to the node the
-        scheduler scores best, its own included; True if it moves (its config, by its
-        node's LRM, then the target's LRM starts it)."""
-        candidates = self.candidates(guest)
-        target = rules.chosen(candidates)
-        if target is None or target == guest.node:
-            return False
-        source = guest.node
-        self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid}: re-balance selected new node "
-                         f"{target} for startup. {rules.explain(candidates)}", source, guest.id)
-
-        def lrm_round(g: SimGuest, node: str) -> None:
-            if not self._lrm_may_act(g, node):
-                return
-            try:
-                task = migration.migrate(self.sim, g, target, MigrationMode.OFFLINE, False)
-            except BackendError as exc:
-                self.sim.narrate(EventKind.HA_MOVE_REFUSED, f"{g.vmid} starts on {node}: "
-                                 f"{exc.message}", node, g.id)
-                self.lrm_start(g, node)
-                return
-            task.then = lambda _task: self.lrm_later(g, self.lrm_start)
-        self.lrm_later(guest, lrm_round)
-        return True
 
     def lrm_later(self, guest: SimGuest, action: Callable[[SimGuest, str], None]) -> None:
         """Run `action` on the next round of the LRM of the service's node (after any
@@ -216,7 +194,7 @@ class Services:
 
     # --- the LRM's side -------------------------------------------------------------
 
-    def _lrm_may_act(self, guest: SimGuest, node: str) -> bool:
+    def lrm_may_act(self, guest: SimGuest, node: str) -> bool:
         target = self.sim.nodes[node]
         return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
                 and target.alive and self.manager.quorate.get(node, False)
@@ -224,7 +202,7 @@ class Services:
 
     def lrm_start(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
-        if not self._lrm_may_act(guest, node) or ha is None or ha.state is not HAState.STARTED:
+        if not self.lrm_may_act(guest, node) or ha is None or ha.state is not HAState.STARTED:
             return
         if self.sim.running_on_own_node(guest) is not None:
             return
@@ -282,7 +260,7 @@ class Services:
 
     def lrm_stop(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
-        if (not self._lrm_may_act(guest, node) or ha is None
+        if (not self.lrm_may_act(guest, node) or ha is None
                 or ha.state is not HAState.REQUEST_STOP):
             return
         final = _STOPPED_STATE.get(ha.request, HAState.STOPPED)
@@ -367,7 +345,7 @@ class Services:
 
     def _lrm_move(self, guest: SimGuest, node: str, target: str, relocate: bool) -> None:
         ha = guest.ha
-        if not self._lrm_may_act(guest, node) or ha is None:
+        if not self.lrm_may_act(guest, node) or ha is None:
             return
         running = self.sim.running_on_own_node(guest) is not None
         try:

@@ -54,10 +54,27 @@ def apply_sizes(case: HATestCase, sim: Sim, guest_of: dict[str, str]) -> None:
         guest = sim.guests[gid]
         cpus, mem = case.static_stats.get(sid, STATIC_STATS)
         guest.configured = (cpus, float(mem))
-        guest.maxmem = int(mem)
         if case.crs.mode == "dynamic":
             used_cpu, used_mem = case.dynamic_stats.get(sid, DYNAMIC_STATS)
             guest.measured = (used_cpu, float(used_mem))
+
+
+def starts_balanced(case: HATestCase) -> bool:
+    """Whether the case's services start through the scheduler: with
+    ha-rebalance-on-start, upstream's CRM moves each service asked to start at the
+    cluster's start-up to the node it scores best (`request_start_balance`), so the
+    simulator builds them stopped and asks for their start at its first moment."""
+    return case.crs.rebalance_on_start
+
+
+def start_step(gids: list[str]) -> Step:
+    """The start requests of the services a case builds stopped (`starts_balanced`)."""
+    def step(sim: Sim, ha: HAManager) -> None:
+        for gid in gids:
+            guest = sim.guest(gid)
+            if guest.ha is not None:
+                ha.services.request(guest, guest.ha.request)
+    return step
 
 
 def stats_step(gid: str, action: str, params: list[str]) -> Step:

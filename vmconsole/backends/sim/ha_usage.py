@@ -9,7 +9,9 @@ service: pve-ha-manager's Usage.pm and its static and dynamic modes.
   resources too);
 - dynamic (Usage/Dynamic.pm, PVE 9.2): what the guests running there use now (the load
   model's CPU and memory, or the figures a lesson fixed with `measured`), and a moving
-  service's on its target.
+  service's on its target;
+- in both, a service moving to its start node (`request_start_balance`) on that node
+  only.
 
 Only nodes the CRM counts as online carry usage (Manager.pm's online_node_usage): the
 others are not scored.
@@ -55,9 +57,12 @@ def node_usage(sim: Sim, online: list[str], mode: str) -> dict[str, Usage]:
             continue
         ha = guest.ha
         if ha is not None and ha.state is not HAState.IGNORED:
-            if ha.state not in LOADING_STATES:
+            if ha.state is HAState.REQUEST_START_BALANCE and ha.target is not None:
+                nodes = [ha.target]  # not running yet: only its target
+            elif ha.state not in LOADING_STATES:
                 continue
-            nodes = [guest.node]
+            else:
+                nodes = [guest.node]
             if ha.state in _MOVING and ha.target not in (None, guest.node):
                 nodes.append(ha.target or "")
         elif sim.running_on_own_node(guest) is not None:

@@ -255,7 +255,7 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         gid = guest_id(service.sid)
         kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
         guests.append((int(gid.split("/")[1]), kind, service.node,
-                       service.state == "started"))
+                       service.state == "started" and not ha_testcrs.starts_balanced(case)))
     for line in case.rounds:  # `service SID add NODE [state] [running]`: the guest exists
         for words in (command.split() for command in line):
             if len(words) >= 4 and words[0] == "service" and words[2] == "add":
@@ -316,6 +316,9 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
+    if ha_testcrs.starts_balanced(case):
+        steps.insert(0, (0.0, "start-up: start requests", ha_testcrs.start_step(
+            [guest_id(s.sid) for s in case.services if s.state == "started"])))
     added = [words[1] for line in case.rounds for words in map(str.split, line)
              if len(words) >= 4 and words[0] == "service" and words[2] == "add"]
     scenario = Scenario(case.name, case.readme.splitlines()[0] if case.readme else case.name,
