@@ -15,8 +15,8 @@ domain event) the manager reads the cluster (`LibvirtBackend.inventory()`), then
    round until it confirms. Only then do the services go to `recovery`.
 4. Recovery (Manager.pm's next_state_recovery): once the lock lease since the node's
    loss has passed, each service goes to the node `rules.select_service_node` picks
-   (node affinity, HA services, memory), is defined there from the manager's copy of
-   its XML, and started.
+   (node affinity, then the `crs` mode: HA services and memory, or TOPSIS over CPU and
+   memory), is defined there from the manager's copy of its XML, and started.
 5. Requests (the LRM's work, `lrm.py`): a service `started` on an online node is
    started if it is not running; one `stopped` or `disabled` is shut down. A node that
    comes back after a fence has its stale definition removed: no second copy remains.
@@ -38,6 +38,7 @@ import libvirt
 
 from vmconsole.backends.base import BackendError
 from vmconsole.backends.libvirt import LibvirtBackend
+from vmconsole.balance import planner
 from vmconsole.config import HAManagerConfig
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
@@ -263,6 +264,7 @@ class Manager:
                     HAState.FENCE, HAState.RECOVERY):
                 svc.state, svc.failures = at_rest(ha.request), 0
             svc.ha, svc.name, svc.kind, svc.maxmem = ha, here.name, here.kind, here.maxmem
+            svc.maxcpu = here.maxcpu
             if running is not None and svc.state not in (HAState.FENCE, HAState.RECOVERY):
                 svc.node = running.node
             node = self.nodes.get(here.node)
@@ -336,6 +338,10 @@ class Manager:
             svc.fenced_from.add(node.name)
 
     def _views(self, svc: Service, inv: Inventory) -> list[rules.NodeView]:
+        # the static and dynamic modes score the nodes online for the manager
+        usage = {} if self.cfg.crs == "basic" else {
+            name: u for name, u in planner.usage(inv, self.cfg.crs).items()
+            if self.nodes[name].state is NodeHAState.ONLINE}
         load: dict[str, int] = {}
         for other in self.services.values():
             if other.state in ACTIVE and other is not svc:
@@ -353,8 +359,21 @@ class Manager:
                 why = (f"memory: {free / 2**20:.0f} MiB free, it needs "
                        f"{svc.maxmem / 2**20:.0f} MiB")
             used = node.metrics.mem / node.maxmem if node.maxmem else 0.0
-            views.append(rules.NodeView(node.name, index, why, load.get(node.name, 0), used))
+            views.append(rules.NodeView(node.name, index, why, load.get(node.name, 0), used,
+                                        usage.get(node.name)))
         return views
+
+    def _scheduler(self, svc: Service, inv: Inventory) -> rules.Scheduler:
+        """The `crs` mode and what the service adds to a node in it: its configured
+        vCPUs and memory (static, and dynamic while it runs nowhere), or what it uses
+        now (dynamic)."""
+        mode = self.cfg.crs
+        if mode == "basic":
+            return rules.Scheduler()
+        guest = next((g for g in inv.guests if g.id == svc.id and g.running), None)
+        if mode == "dynamic" and guest is not None:
+            return rules.Scheduler(mode, *planner.guest_usage(guest, mode))
+        return rules.Scheduler(mode, float(svc.maxcpu), float(svc.maxmem))
 
     def _recover(self, svc: Service, inv: Inventory, now: float) -> None:
         lost = self.nodes[svc.node].last_seen
@@ -370,7 +389,8 @@ class Manager:
             self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
             priorities = {}
         candidates = rules.select_service_node(
-            self._views(svc, inv), rules.Preferences(priorities, False, group))
+            self._views(svc, inv), rules.Preferences(priorities, False, group),
+            scheduler=self._scheduler(svc, inv))
         target = rules.chosen(candidates)
         if target is None:
             self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "
