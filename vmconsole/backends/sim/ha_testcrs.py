@@ -22,6 +22,7 @@ from vmconsole.backends.sim.ha_testdir import (
     HATestCase,
 )
 from vmconsole.backends.sim.scenarios import Step
+from vmconsole.model import HARequest, HAState
 from vmconsole.text import visible
 
 MiB = 2**20
@@ -67,13 +68,21 @@ def starts_balanced(case: HATestCase) -> bool:
     return case.crs.rebalance_on_start
 
 
+def start_up_state(configured: str) -> HAState:
+    """The state a service of a `starts_balanced` case starts from, as the CRM adds a
+    new service: `request_start` to be started, `request_stop` (which loads its node
+    until the next round, Usage.pm) to be kept stopped."""
+    return HAState.STOPPED if configured == "started" else HAState.REQUEST_STOP
+
+
 def start_step(gids: list[str]) -> Step:
-    """The start requests of the services a case builds stopped (`starts_balanced`)."""
+    """The HA requests of the services of a `starts_balanced` case, applied on the
+    CRM's first round in service order, the starts before the stops: a service to be
+    kept stopped still loads its node while the starts are placed."""
     def step(sim: Sim, ha: HAManager) -> None:
-        for gid in gids:
-            guest = sim.guest(gid)
-            if guest.ha is not None:
-                ha.services.request(guest, guest.ha.request)
+        requests = [(g, g.ha.request) for g in map(sim.guest, gids) if g.ha is not None]
+        for guest, request in sorted(requests, key=lambda r: r[1] is not HARequest.STARTED):
+            ha.services.request(guest, request)
     return step
 
 

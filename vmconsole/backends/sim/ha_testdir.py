@@ -214,6 +214,9 @@ _RECOVER = re.compile(r"/crm: recover service '([^']+)'(?: from fenced node '[^'
                       r"(?:to node '([^']+)'|to previous failed and fenced node '([^']+)')")
 _STARTED = re.compile(r"(\S+)/lrm: service status (\S+) started")
 _STOPPED = re.compile(r"(\S+)/lrm: service status (\S+) stopped")
+# a service added already running: the LRM never reports it started
+_ALREADY_RUNNING = re.compile(r"(\S+)/lrm: ignoring rebalance-on-start for service (\S+) "
+                              r"- already running")
 _LINE = re.compile(r"^\w+\s+(\d+)\s+(.*)$")
 
 
@@ -237,6 +240,8 @@ def parse_log(text: str) -> tuple[list[KeyEvent], dict[str, str]]:
             running[n.group(2)] = n.group(1)
         elif n := _STOPPED.search(rest):
             running.pop(n.group(2), None)
+        elif n := _ALREADY_RUNNING.search(rest):
+            running[n.group(2)] = n.group(1)
         if "killed by poweroff" in rest or "stopped by poweroff" in rest:
             node = rest.split("'")[1] if "server '" in rest else rest.split("/")[0]
             running = {sid: where for sid, where in running.items() if where != node}

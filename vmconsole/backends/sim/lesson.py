@@ -277,6 +277,8 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         running = sim.running_on_own_node(guest) is not None
         state = (HAState.STARTED if running else
                  HAState.DISABLED if service.state == "disabled" else HAState.STOPPED)
+        if ha_testcrs.starts_balanced(case):
+            state = ha_testcrs.start_up_state(service.state)
         guest.ha = HAResource(_REQUESTS[service.state], state, group=member.get(service.sid),
                               max_restart=service.max_restart,
                               max_relocate=service.max_relocate, failback=service.failback)
@@ -317,8 +319,8 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
     if ha_testcrs.starts_balanced(case):
-        steps.insert(0, (0.0, "start-up: start requests", ha_testcrs.start_step(
-            [guest_id(s.sid) for s in case.services if s.state == "started"])))
+        steps.insert(0, (0.0, "start-up: HA requests", ha_testcrs.start_step(
+            [guest_id(s.sid) for s in case.services if s.state != "ignored"])))
     added = [words[1] for line in case.rounds for words in map(str.split, line)
              if len(words) >= 4 and words[0] == "service" and words[2] == "add"]
     scenario = Scenario(case.name, case.readme.splitlines()[0] if case.readme else case.name,
