@@ -182,3 +182,54 @@ class Placement:
             task.then = lambda _task: moved(g, g.node)
         self.manager.services.lrm_later(guest, lrm_round)
         return True
+
+    def relocate_failed(self, guest: SimGuest, node: str, error: str) -> None:
+        """Manager.pm's next_state_started after the LRM gave up starting the service on
+        `node`: relocate it to the best node it has not failed on yet (the `try-next`
+        preference), up to `max_relocate` times, then `error`; with every node tried,
+        start it again where it is."""
+        sim, ha = self.sim, guest.ha
+        if (ha is None or guest.id not in sim.guests or ha.state is not HAState.STARTED
+                or guest.node != node):
+            return
+        ha.failed_nodes.append(node)
+        if ha.relocations >= ha.max_relocate:
+            ha.state = HAState.ERROR
+            sim.touch(guest.id)
+            sim.narrate(EventKind.SERVICE_ERROR, f"{guest.vmid} is in error: it failed to "
+                        f"start after {ha.max_restart} restarts and {ha.relocations} "
+                        f"relocations (last: {error}). Fix the cause, set it to disabled, "
+                        "then to started again.", node, guest.id)
+            return
+        ha.relocations += 1
+        ha.restarts = 0
+        services = self.manager.services
+        candidates = services.candidates(guest, exclude=tuple(ha.failed_nodes))
+        target = rules.chosen(candidates)
+        if target is None:
+            sim.narrate(EventKind.RESTART, f"{guest.vmid} failed to start on every node "
+                        f"({', '.join(ha.failed_nodes)}): starting it again on {node}",
+                        node, guest.id)
+            services.lrm_later(guest, services.lrm_start)
+            return
+        ha.state, ha.target = HAState.RELOCATE, target
+        sim.touch(guest.id)
+        sim.narrate(EventKind.RELOCATE, f"{guest.vmid} failed to start on {node} "
+                    f"{ha.max_restart + 1} times: relocating to {target} (relocation "
+                    f"{ha.relocations} of {ha.max_relocate}). {rules.explain(candidates)}",
+                    node, guest.id)
+
+        def started() -> None:  # the CRM's round after the move: relocate -> started
+            if ha.state in (HAState.RELOCATE, HAState.STARTED):
+                ha.state, ha.target = HAState.STARTED, None
+                sim.touch(guest.id)
+                services.lrm_later(guest, services.lrm_start)
+
+        def lrm_round(g: SimGuest, here: str) -> None:  # a stopped service: its config moves
+            if not services.lrm_may_act(g, here):
+                return
+            sim.nodes[here].lrm.service_left(sim.now)
+            g.node = target
+            sim.touch(g.id)
+            self.manager.on_next_crm_round(started)
+        services.lrm_later(guest, lrm_round)

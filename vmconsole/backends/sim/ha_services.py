@@ -206,6 +206,9 @@ class Services:
             return
         if self.sim.running_on_own_node(guest) is not None:
             return
+        if guest.fake is not None and guest.fake.fails("start", node):
+            self.start_failed(guest, node, "unable to start service (a fake resource)")
+            return
         try:
             task = power.start(self.sim, guest)
         except BackendError:  # a user's task holds the guest: try on the next round
@@ -216,6 +219,7 @@ class Services:
         def ended(task: TaskRecord) -> None:
             if task.status is TaskStatus.OK:
                 ha.restarts = 0
+                ha.failed_nodes.clear()  # "relocation policy successful"
                 self.sim.narrate(EventKind.STARTED,
                                  f"{guest.vmid} ({guest.name}) started on {node} "
                                  f"by HA: booting, answers in about {guest.boot_seconds:.0f} s",
@@ -236,27 +240,10 @@ class Services:
                              node, guest.id)
             self.lrm_later(guest, self.lrm_start)
             return
-        candidates = self.candidates(guest, exclude=(node,))
-        target = rules.chosen(candidates)
-        if ha.relocations < ha.max_relocate and target is not None:
-            ha.relocations += 1
-            ha.restarts = 0
-            self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
-            guest.node = target
-            self.sim.touch(guest.id)
-            self.sim.narrate(EventKind.RELOCATE, f"{guest.vmid} failed to start on {node} "
-                             f"{ha.max_restart + 1} times: relocating to {target} "
-                             f"(relocation {ha.relocations} of {ha.max_relocate}). "
-                             f"{rules.explain(candidates)}",
-                             target, guest.id)
-            self.lrm_later(guest, self.lrm_start)
-            return
-        ha.state = HAState.ERROR
-        self.sim.touch(guest.id)
-        self.sim.narrate(EventKind.SERVICE_ERROR, f"{guest.vmid} is in error: it failed to start "
-                         f"after {ha.max_restart} restarts and {ha.relocations} relocations "
-                         f"(last: {error}). Fix the cause, set it to disabled, then to "
-                         "started again.", node, guest.id)
+        # the LRM gives up on this node; the CRM decides on its next round
+        # (Manager.pm's next_state_started: relocate, or error)
+        self.manager.on_next_crm_round(
+            lambda: self.manager.placement.relocate_failed(guest, node, error))
 
     def lrm_stop(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
@@ -349,6 +336,9 @@ class Services:
             return
         running = self.sim.running_on_own_node(guest) is not None
         try:
+            if guest.fake is not None and guest.fake.fails("migrate", node):
+                raise BackendError(f"{'relocate' if relocate else 'migrate'} to {target} "
+                                   "failed (a fake resource)")
             if not running:
                 migration.migrate(self.sim, guest, target, MigrationMode.OFFLINE, False)
             elif guest.kind is GuestKind.CT:

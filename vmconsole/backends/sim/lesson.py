@@ -42,7 +42,14 @@ from typing import Any
 
 from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import faults, ha_admin, ha_disarm, ha_testcrs, migration
+from vmconsole.backends.sim import (
+    faults,
+    ha_admin,
+    ha_disarm,
+    ha_fake,
+    ha_testcrs,
+    migration,
+)
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
@@ -67,12 +74,13 @@ _REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
 
 
 def guest_id(sid: str) -> str:
-    """vm:101 -> qemu/101, ct:200 -> lxc/200 (raises InvalidInput for anything else)."""
+    """vm:101 -> qemu/101, ct:200 -> lxc/200, a test directory's fake resource fa:130 ->
+    qemu/130 (raises InvalidInput for anything else)."""
     kind, _, vmid = sid.partition(":")
-    if kind not in ("vm", "ct") or not vmid.isdigit() or not vmid.isascii():
+    if kind not in ("vm", "ct", "fa") or not vmid.isdigit() or not vmid.isascii():
         raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N)",
                            {"sid": visible(sid)})
-    return f"{'qemu' if kind == 'vm' else 'lxc'}/{vmid}"
+    return f"{'lxc' if kind == 'ct' else 'qemu'}/{vmid}"
 
 
 def sid_of(guest: str) -> str:
@@ -268,6 +276,9 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         f"{'qemu' if kind is GuestKind.VM else 'lxc'}/{vmid}" for vmid, kind, _, _ in guests)})
     groups, member = _groups_by_service(case.groups, case.services)
     sim.groups.update(groups)
+    for service in case.services:
+        if service.sid.startswith("fa:"):
+            sim.guests[guest_id(service.sid)].fake = ha_fake.decode(service.sid)
     sim.affinity_rules = [ResourceAffinity(name, tuple(guest_id(r) for r in sids), positive)
                           for name, sids, positive in case.affinity]
     for service in case.services:
@@ -282,6 +293,23 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         guest.ha = HAResource(_REQUESTS[service.state], state, group=member.get(service.sid),
                               max_restart=service.max_restart,
                               max_relocate=service.max_relocate, failback=service.failback)
+
+
+def _fake_problems(case: HATestCase) -> list[str]:
+    """Why the case's fake resources cannot be played: one the simulator does not
+    model, or one sharing its guest with a vm: service."""
+    out = []
+    sids = {s.sid for s in case.services}
+    for sid in sorted(sids):
+        if not sid.startswith("fa:"):
+            continue
+        try:
+            ha_fake.decode(sid)
+        except InvalidInput as exc:
+            out.append(exc.message)
+        if "vm:" + sid.removeprefix("fa:") in sids:
+            out.append(f"{visible(sid)} and vm:{visible(sid[3:])} would be one guest")
+    return out
 
 
 def _setup_line(case: HATestCase) -> bool:
@@ -315,6 +343,7 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
                 steps.append((at - origin, command, command_step(command)))
             except InvalidInput as exc:
                 problems.append(exc.message)
+    problems += _fake_problems(case)
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
