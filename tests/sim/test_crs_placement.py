@@ -181,3 +181,85 @@ def test_a_stats_file_that_is_not_figures_is_refused(tmp_path: Path) -> None:
     (case / "static_service_stats").write_text('{"vm:301": {"maxcpu": "two"}}')
     with pytest.raises(InvalidInput, match="static_service_stats"):
         compare(case)
+
+
+# --- upstream's fake failing resources (fa:) and the relocation policy ---------------
+
+PLAIN = {"alpha": (4, 16 * GiB), "bravo": (4, 16 * GiB), "charlie": (4, 16 * GiB)}
+
+
+def _fake_case(path: Path, sid: str, rounds: list[list[str]], **service: object) -> Path:
+    path.mkdir()
+    (path / "hardware_status").write_text(json.dumps(
+        {n: {"power": "off", "network": "off"} for n in PLAIN}))
+    (path / "service_config").write_text(json.dumps(
+        {sid: {"node": "bravo", "state": "stopped", **service}}))
+    (path / "cmdlist").write_text(json.dumps([[f"power {n} on" for n in PLAIN], *rounds]))
+    return path
+
+
+def _kinds(backend: SimBackend, guest: str) -> list[str]:
+    return [e.kind for e in backend.events() if e.guest == guest
+            and e.kind in ("restart", "relocate", "started", "service_error",
+                           "ha_move_refused", "migration_done")]
+
+
+def test_a_fake_resource_that_fails_once_is_relocated_and_starts_there(tmp_path: Path) -> None:
+    """fa:410: its first start fails (VirtFail.pm's second digit); with max_restart 0
+    the CRM relocates it on its next round, to the best node it has not failed on, and
+    the narration names the candidates with bravo out."""
+    case = _fake_case(tmp_path / "once", "fa:410", [["service fa:410 started"]],
+                      max_restart=0, max_relocate=1)
+    backend = _play(case, 300)
+    assert _kinds(backend, "qemu/410") == ["relocate", "started"]
+    relocate = _event(backend, "relocate", "qemu/410")
+    assert "relocating to alpha" in relocate.message
+    assert "bravo out: the node it leaves" in relocate.message
+    started = _event(backend, "started", "qemu/410")
+    assert started.node == "alpha" and started.time - relocate.time >= 10  # two rounds
+
+
+def test_a_service_that_failed_everywhere_starts_again_where_it_is(tmp_path: Path) -> None:
+    """fa:430 fails three starts, one on each node; max_relocate 3: relocated to each
+    node once (never back to one it failed on), then, every node tried, started again on
+    the last one, where its fourth try succeeds (Manager.pm's try-next)."""
+    case = _fake_case(tmp_path / "all", "fa:430", [["service fa:430 started"]],
+                      max_restart=0, max_relocate=3)
+    backend = _play(case, 400)
+    relocations = [e for e in backend.events() if e.kind == "relocate"]
+    assert [e.message.split("relocating to ")[1].split()[0] for e in relocations] == [
+        "alpha", "charlie"]
+    again = _event(backend, "restart", "qemu/430")
+    assert "failed to start on every node (bravo, alpha, charlie)" in again.message
+    assert _event(backend, "started", "qemu/430").node == "charlie"
+
+
+def test_a_fake_resource_in_error_after_its_relocations(tmp_path: Path) -> None:
+    case = _fake_case(tmp_path / "err", "fa:490", [["service fa:490 started"]],
+                      max_restart=1, max_relocate=1)
+    backend = _play(case, 400)
+    assert _kinds(backend, "qemu/490") == ["restart", "relocate", "restart", "service_error"]
+    guest = backend.inventory().guest("qemu/490")
+    assert guest is not None and guest.ha is not None and guest.ha.state.value == "error"
+
+
+def test_a_failing_migration_leaves_the_service_where_it_runs(tmp_path: Path) -> None:
+    """fa:401's first migration fails (third digit): the HA migration request is
+    refused by the LRM's error and the service runs on; the second one goes through."""
+    case = _fake_case(tmp_path / "mig", "fa:401", [["service fa:401 started"],
+                                                    ["service fa:401 migrate alpha"],
+                                                    ["service fa:401 migrate alpha"]])
+    backend = _play(case, 500)
+    assert _kinds(backend, "qemu/401") == ["started", "ha_move_refused", "migration_done"]
+    guest = backend.inventory().guest("qemu/401")
+    assert guest is not None and guest.node == "alpha" and guest.running
+
+
+@pytest.mark.parametrize(("sid", "reason"), [
+    ("fa:1001", "a fake resource whose shutdown fails: not modelled"),
+    ("fa:12", "is not a fake resource id"),
+])
+def test_a_fake_resource_it_does_not_model_is_named(tmp_path: Path, sid: str,
+                                                   reason: str) -> None:
+    result = compare(_fake_case(tmp_path / "x", sid, [[f"service {sid} started"]]))
+    assert not result.playable and reason in result.reason
