@@ -47,6 +47,8 @@ from vmconsole.backends.sim import (
     ha_admin,
     ha_config,
     ha_disarm,
+    ha_lrm,
+    ha_master,
     hardware,
     migration,
     power,
@@ -395,14 +397,14 @@ class SimBackend:
 
     def restart_lrm(self, node: str) -> None:
         """Restart a node's LRM: its HA services freeze (running on) until it is back."""
-        self._node_admin(lambda: self.ha.restart_lrm(self.sim.node(node)))
+        self._node_admin(lambda: ha_lrm.restart_lrm(self.ha, self.sim.node(node)))
 
     def restart_crm(self, node: str) -> None:
         """Restart a node's CRM: a master releases the manager lock on the way."""
         def restart() -> None:
             target = self.sim.node(node)
-            self.ha.stop_crm(target)
-            self.ha.start_crm(target)
+            ha_master.stop_crm(self.ha, target)
+            ha_master.start_crm(self.ha, target)
         self._node_admin(restart)
 
     def set_cfs_failure(self, node: str, failed: bool) -> None:

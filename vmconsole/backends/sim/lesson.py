@@ -47,6 +47,8 @@ from vmconsole.backends.sim import (
     ha_admin,
     ha_disarm,
     ha_fake,
+    ha_lrm,
+    ha_master,
     ha_testcrs,
     migration,
 )
@@ -206,14 +208,14 @@ def command_step(command: str) -> Step:
                                 else ha_disarm.request_arm(ha))
     if len(words) == 3 and words[0] == "crm" and words[2] in ("stop", "start"):
         stop = words[2] == "stop"
-        return _node_step(lambda sim, ha, node: ha.stop_crm(node) if stop
-                          else ha.start_crm(node), words[1])
+        return _node_step(lambda sim, ha, node: ha_master.stop_crm(ha, node) if stop
+                          else ha_master.start_crm(ha, node), words[1])
     if len(words) == 4 and words[0] == "cfs" and words[2] in ("rw", "update") and (
             words[3] in ("fail", "work")):
         failed = words[3] == "fail"
         return _node_step(lambda sim, ha, node: ha.set_cfs(node, failed), words[1])
     if len(words) == 2 and words[0] == "restart-lrm":
-        return _node_step(lambda sim, ha, node: ha.restart_lrm(node), words[1])
+        return _node_step(lambda sim, ha, node: ha_lrm.restart_lrm(ha, node), words[1])
     if words[:1] == ["skip-round"] and (len(words) == 2 or (
             len(words) == 3 and words[2].isdigit())):
         what, rounds = words[1], int(words[2]) if len(words) == 3 else 1
