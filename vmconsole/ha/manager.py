@@ -38,15 +38,14 @@ import libvirt
 
 from vmconsole.backends.base import BackendError
 from vmconsole.backends.libvirt import LibvirtBackend
-from vmconsole.balance import planner
 from vmconsole.config import HAManagerConfig
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
 from vmconsole.ha.journal import Journal, clock_time
 from vmconsole.ha.lrm import LocalResources
+from vmconsole.ha.placement import node_views, scheduler
 from vmconsole.ha.probe import from_config, probe_nodes, unaddressed
 from vmconsole.ha.services import (
-    ACTIVE,
     FENCEABLE,
     ConfigStore,
     NodeTrack,
@@ -337,44 +336,6 @@ class Manager:
             svc.state, svc.why = HAState.RECOVERY, f"{node.name} was fenced"
             svc.fenced_from.add(node.name)
 
-    def _views(self, svc: Service, inv: Inventory) -> list[rules.NodeView]:
-        # the static and dynamic modes score the nodes online for the manager
-        usage = {} if self.cfg.crs == "basic" else {
-            name: u for name, u in planner.usage(inv, self.cfg.crs).items()
-            if self.nodes[name].state is NodeHAState.ONLINE}
-        load: dict[str, int] = {}
-        for other in self.services.values():
-            if other.state in ACTIVE and other is not svc:
-                load[other.node] = load.get(other.node, 0) + 1
-        views = []
-        for index, node in enumerate(inv.nodes):
-            track = self.nodes[node.name]
-            free = node.maxmem - node.metrics.mem
-            why = None
-            if not node.online:
-                why = "offline"
-            elif track.state is not NodeHAState.ONLINE:
-                why = f"node {track.state} for the manager"
-            elif node.maxmem and free < svc.maxmem:
-                why = (f"memory: {free / 2**20:.0f} MiB free, it needs "
-                       f"{svc.maxmem / 2**20:.0f} MiB")
-            used = node.metrics.mem / node.maxmem if node.maxmem else 0.0
-            views.append(rules.NodeView(node.name, index, why, load.get(node.name, 0), used,
-                                        usage.get(node.name)))
-        return views
-
-    def _scheduler(self, svc: Service, inv: Inventory) -> rules.Scheduler:
-        """The `crs` mode and what the service adds to a node in it: its configured
-        vCPUs and memory (static, and dynamic while it runs nowhere), or what it uses
-        now (dynamic)."""
-        mode = self.cfg.crs
-        if mode == "basic":
-            return rules.Scheduler()
-        guest = next((g for g in inv.guests if g.id == svc.id and g.running), None)
-        if mode == "dynamic" and guest is not None:
-            return rules.Scheduler(mode, *planner.guest_usage(guest, mode))
-        return rules.Scheduler(mode, float(svc.maxcpu), float(svc.maxmem))
-
     def _recover(self, svc: Service, inv: Inventory, now: float) -> None:
         lost = self.nodes[svc.node].last_seen
         if now < lost + self.cfg.lock_lease:
@@ -389,8 +350,9 @@ class Manager:
             self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
             priorities = {}
         candidates = rules.select_service_node(
-            self._views(svc, inv), rules.Preferences(priorities, False, group),
-            scheduler=self._scheduler(svc, inv))
+            node_views(svc, inv, self.services.values(), self.nodes, self.cfg.crs),
+            rules.Preferences(priorities, False, group),
+            scheduler=scheduler(svc, inv, self.cfg.crs))
         target = rules.chosen(candidates)
         if target is None:
             self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "
