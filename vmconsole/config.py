@@ -57,7 +57,10 @@ class HAManagerConfig:
     the confirmation; `{node}` and `{uri}` are filled in) or "lab" (the lab's power-off).
     `quorum_device` is a command whose success is the tie-breaker's vote. `probe`
     ("icmp" or "tcp:PORT", None: none) also judges a node by its address (its URI's
-    host, or `probe_addresses`), each attempt waiting `probe_timeout` seconds."""
+    host, or `probe_addresses`), each attempt waiting `probe_timeout` seconds. `crs`
+    is the scheduler that places a recovered service, as Proxmox's datacenter.cfg `crs:
+    ha=`: "basic" (fewest HA services), "static" or "dynamic" (TOPSIS over CPU and
+    memory, configured or in use)."""
 
     round: float = 10.0
     fence_delay: float = 60.0
@@ -70,6 +73,7 @@ class HAManagerConfig:
     probe: str | None = None
     probe_addresses: tuple[tuple[str, str], ...] = ()  # (node, address)
     probe_timeout: float = 1.0
+    crs: str = "basic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +289,8 @@ def _secret(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> str | N
 _SIM_KEYS = {"kind", "name", "nodes", "guests", "seed", "time_scale", "scenario"}
 _LIBVIRT_KEYS = {"kind", "name", "uris", "timeout", "probe_netns", "lab_dir", "ha"}
 _HA_KEYS = {"round", "fence_delay", "lock_lease", "fence", "fence_command", "fence_timeout",
-            "quorum_device", "status_file", "probe", "probe_addresses", "probe_timeout"}
+            "quorum_device", "status_file", "probe", "probe_addresses", "probe_timeout",
+            "crs"}
 
 
 def _command(r: _Reader, table: dict[str, Any], key: str, prefix: str) -> tuple[str, ...]:
@@ -312,7 +317,11 @@ def _ha_manager(r: _Reader, table: dict[str, Any], prefix: str) -> HAManagerConf
     if fence == "command" and not command:
         raise r.fail(f"{prefix}.fence_command", "fence = \"command\" needs a fence_command: "
                      "recovery never happens without a confirmed fence")
-    return HAManagerConfig(fence=fence, fence_command=command,
+    crs = r.get(table, "crs", prefix, str, "basic")
+    if crs not in ("basic", "static", "dynamic"):
+        raise r.fail(f"{prefix}.crs", f"expected \"basic\", \"static\" or \"dynamic\", "
+                     f"got {crs!r}")
+    return HAManagerConfig(fence=fence, fence_command=command, crs=crs,
                            quorum_device=_command(r, table, "quorum_device", prefix),
                            status_file=r.get(table, "status_file", prefix, str), **times,
                            **_node_probe(r, table, prefix))

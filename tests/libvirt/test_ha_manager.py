@@ -27,15 +27,16 @@ def ha_meta(nodes: str = "") -> str:
             "</vmc:vmconsole></metadata>")
 
 
-def _host(path: Path, index: int, guest: bool, nodes: str = "") -> str:
+def _host(path: Path, index: int, guest: bool, nodes: str = "", cores: int = 2) -> str:
     domain = (f"<domain type='test'><name>web</name>"
               f"<uuid>33333333-0000-4000-8000-000000000001</uuid>"
               f"<memory unit='MiB'>512</memory><vcpu>1</vcpu>"
               f"<os><type arch='x86_64'>hvm</type></os>{ha_meta(nodes)}</domain>"
               ) if guest else ""
-    path.write_text(f"<node><cpu><mhz>2400</mhz><model>x86_64</model><active>2</active>"
-                    f"<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads>"
-                    f"</cpu><memory>{8 * 1024 * 1024}</memory>{domain}</node>")
+    path.write_text(f"<node><cpu><mhz>2400</mhz><model>x86_64</model>"
+                    f"<active>{cores}</active><nodes>1</nodes><sockets>1</sockets>"
+                    f"<cores>{cores}</cores><threads>1</threads></cpu>"
+                    f"<memory>{4 * cores * 1024 * 1024}</memory>{domain}</node>")
     return f"test://{path}"
 
 
@@ -257,3 +258,29 @@ def test_a_node_whose_address_stops_answering_is_lost_though_its_libvirtd_answer
     done = ha.round()
     assert kinds(done)[-3:] == ["fence", "fenced", "recovered"]
     assert done.services[0].node in ("pve2", "pve3")
+
+
+@pytest.mark.parametrize(("crs", "target", "terms"), [
+    ("basic", "pve2", "pve2 (0 HA services"),  # equal counts: the first node
+    ("static", "pve3", "pve3 (TOPSIS 1.00"),  # the bigger host
+])
+def test_recovery_follows_the_configured_scheduler(tmp_path, crs, target, terms):
+    """`crs` in the ha table: basic counts HA services; static scores by TOPSIS over CPU
+    and memory with the guest's vCPUs and memory added, so it picks the bigger of two
+    empty hosts; the decision gives each candidate in the mode's terms."""
+    uris = tuple(_host(tmp_path / f"pve{i}.xml", i, i == 1, cores=2 if i < 3 else 8)
+                 for i in (1, 2, 3))
+    backend = LibvirtBackend(LibvirtCluster("kvm", uris, timeout=3.0))
+    try:
+        ha, clock, _said = manager((backend, tmp_path), crs=crs)
+        ha.round()
+        pull_the_plug((backend, tmp_path), "pve1")
+        clock.t += 1
+        ha.round()
+        clock.t += 60
+        done = ha.round()
+        assert done.services[0].node == target
+        message = done.decisions[-1].message
+        assert terms in message and "chosen" in message and "pve1 out: offline" in message
+    finally:
+        backend.close()

@@ -115,6 +115,16 @@ def test_the_node_probe_is_read_from_the_ha_table(tmp_path):
             load_config(_write(tmp_path, ha_table + f"probe = {bad}\n"))
 
 
+def test_the_scheduler_is_read_from_the_ha_table(tmp_path):
+    ha_table = '[profiles.p.clusters.ha]\nfence = "lab"\n'
+    (cluster,) = load_config(_write(tmp_path, ha_table)).clusters("p")
+    assert cluster.ha.crs == "basic"  # Proxmox's default
+    (cluster,) = load_config(_write(tmp_path, ha_table + 'crs = "static"\n')).clusters("p")
+    assert cluster.ha.crs == "static"
+    with pytest.raises(ConfigError, match='expected "basic", "static" or "dynamic"'):
+        load_config(_write(tmp_path, ha_table + 'crs = "drs"\n'))
+
+
 def _status(updated: float) -> ManagerStatus:
     return ManagerStatus(
         "lab", 42, updated, 10.0, 60.0, False, 1, 3,

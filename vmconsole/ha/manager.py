@@ -15,8 +15,8 @@ domain event) the manager reads the cluster (`LibvirtBackend.inventory()`), then
    round until it confirms. Only then do the services go to `recovery`.
 4. Recovery (Manager.pm's next_state_recovery): once the lock lease since the node's
    loss has passed, each service goes to the node `rules.select_service_node` picks
-   (node affinity, HA services, memory), is defined there from the manager's copy of
-   its XML, and started.
+   (node affinity, then the `crs` mode: HA services and memory, or TOPSIS over CPU and
+   memory), is defined there from the manager's copy of its XML, and started.
 5. Requests (the LRM's work, `lrm.py`): a service `started` on an online node is
    started if it is not running; one `stopped` or `disabled` is shut down. A node that
    comes back after a fence has its stale definition removed: no second copy remains.
@@ -43,9 +43,9 @@ from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
 from vmconsole.ha.journal import Journal, clock_time
 from vmconsole.ha.lrm import LocalResources
+from vmconsole.ha.placement import node_views, scheduler
 from vmconsole.ha.probe import from_config, probe_nodes, unaddressed
 from vmconsole.ha.services import (
-    ACTIVE,
     FENCEABLE,
     ConfigStore,
     NodeTrack,
@@ -263,6 +263,7 @@ class Manager:
                     HAState.FENCE, HAState.RECOVERY):
                 svc.state, svc.failures = at_rest(ha.request), 0
             svc.ha, svc.name, svc.kind, svc.maxmem = ha, here.name, here.kind, here.maxmem
+            svc.maxcpu = here.maxcpu
             if running is not None and svc.state not in (HAState.FENCE, HAState.RECOVERY):
                 svc.node = running.node
             node = self.nodes.get(here.node)
@@ -335,27 +336,6 @@ class Manager:
             svc.state, svc.why = HAState.RECOVERY, f"{node.name} was fenced"
             svc.fenced_from.add(node.name)
 
-    def _views(self, svc: Service, inv: Inventory) -> list[rules.NodeView]:
-        load: dict[str, int] = {}
-        for other in self.services.values():
-            if other.state in ACTIVE and other is not svc:
-                load[other.node] = load.get(other.node, 0) + 1
-        views = []
-        for index, node in enumerate(inv.nodes):
-            track = self.nodes[node.name]
-            free = node.maxmem - node.metrics.mem
-            why = None
-            if not node.online:
-                why = "offline"
-            elif track.state is not NodeHAState.ONLINE:
-                why = f"node {track.state} for the manager"
-            elif node.maxmem and free < svc.maxmem:
-                why = (f"memory: {free / 2**20:.0f} MiB free, it needs "
-                       f"{svc.maxmem / 2**20:.0f} MiB")
-            used = node.metrics.mem / node.maxmem if node.maxmem else 0.0
-            views.append(rules.NodeView(node.name, index, why, load.get(node.name, 0), used))
-        return views
-
     def _recover(self, svc: Service, inv: Inventory, now: float) -> None:
         lost = self.nodes[svc.node].last_seen
         if now < lost + self.cfg.lock_lease:
@@ -370,7 +350,9 @@ class Manager:
             self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
             priorities = {}
         candidates = rules.select_service_node(
-            self._views(svc, inv), rules.Preferences(priorities, False, group))
+            node_views(svc, inv, self.services.values(), self.nodes, self.cfg.crs),
+            rules.Preferences(priorities, False, group),
+            scheduler=scheduler(svc, inv, self.cfg.crs))
         target = rules.chosen(candidates)
         if target is None:
             self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "

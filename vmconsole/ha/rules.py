@@ -7,8 +7,13 @@ demo and a real cluster decide alike.
 - `offline_delayed`: NodeStatus.pm's node_is_offline_delayed, the fence delay.
 - `select_service_node`: Manager.pm's select_service_node: the nodes the service's
   node affinity (group priorities) allows at the top priority, minus those resource
-  affinity keeps it from, scored by (HA services, memory used); every other node with
-  the reason it is out (what Pacemaker's `crm_simulate -s` shows next to each score).
+  affinity keeps it from, scored by the cluster resource scheduler's mode
+  (datacenter.cfg `crs: ha=`): `basic` by (HA services, memory used), as Usage/Basic.pm
+  counts services; `static` and `dynamic` by TOPSIS over CPU and memory with the
+  service's own usage added on each candidate (Usage/Static.pm, Usage/Dynamic.pm, and
+  proxmox-resource-scheduling's `pve_static.rs` score_nodes_to_start_service), from the
+  same scoring `vmconsole.balance` plans with. Every other node comes with the reason
+  it is out (what Pacemaker's `crm_simulate -s` shows next to each score).
 
 Nothing here imports a backend: callers describe their nodes as `NodeView`s.
 """
@@ -18,14 +23,45 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from vmconsole.balance.planner import Usage, topsis_scores
+
+SCHEDULERS = ("basic", "static", "dynamic")  # datacenter.cfg crs: ha=
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A node's score for one placement. `services` (HA services on it) and
+    `memory_used` (fraction 0..1) rank it in the basic mode; in the static and dynamic
+    modes `closeness` (TOPSIS, 0..1, higher is better) ranks it, computed with the
+    node's CPU and memory at `cpu_after` and `memory_after` percent of its capacity
+    once the service is added."""
+
+    services: int
+    memory_used: float
+    closeness: float | None = None
+    cpu_after: float = 0.0
+    memory_after: float = 0.0
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One node as the scheduler saw it for one placement."""
 
     node: str
-    score: tuple[int, float] | None  # (HA services, memory used fraction); None: excluded
+    score: Score | None  # None: excluded, for `reason`
     reason: str = ""  # why it was excluded, or "chosen"
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduler:
+    """The CRS mode (one of SCHEDULERS) and what the service to place adds to a node
+    in it: `cpu` CPUs and `mem` bytes (static: its configured vCPUs and memory, as
+    Usage/Static.pm's service stats; dynamic: what it uses now). The basic mode reads
+    neither."""
+
+    mode: str = "basic"
+    cpu: float = 0.0
+    mem: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +69,17 @@ class NodeView:
     """A node as a placement sees it. `unusable` says why it cannot take the service at
     all (offline, not online for the manager, maintenance, too little free memory), None
     if it can; `services` counts the HA services active on it; `memory_used` is the
-    fraction (0..1) of its memory in use; `index` orders nodes on a tie (node id)."""
+    fraction (0..1) of its memory in use; `index` orders nodes on a tie (node id).
+    `usage` is its CPU and memory as the static or dynamic scheduler counts them, for a
+    node the CRM counts as online (Manager.pm's online_node_usage: TOPSIS compares
+    these nodes); None for the others."""
 
     name: str
     index: int
     unusable: str | None = None
     services: int = 0
     memory_used: float = 0.0
+    usage: Usage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +134,12 @@ def affinity_exclusion(node: str, together: Mapping[str, str],
 
 def select_service_node(nodes: Sequence[NodeView], prefs: Preferences,
                         together: Mapping[str, str] | None = None,
-                        apart: Mapping[str, str] | None = None) -> list[Candidate]:
+                        apart: Mapping[str, str] | None = None,
+                        scheduler: Scheduler | None = None) -> list[Candidate]:
     """Every node as Manager.pm's select_service_node sees it for one service, best
     first: the chosen node (reason "chosen"), the other scored ones, then the excluded
-    ones in node order with their reason. None of them scored: no node can take it."""
+    ones in node order with their reason. None of them scored: no node can take it.
+    `scheduler` (default: basic) ranks the allowed nodes (`rank`)."""
     together, apart = together or {}, apart or {}
     out: list[Candidate] = []
     usable: list[NodeView] = []
@@ -129,12 +171,36 @@ def select_service_node(nodes: Sequence[NodeView], prefs: Preferences,
                 out.append(Candidate(node.name, None,
                                      affinity_exclusion(node.name, together, {}) or ""))
         usable = [n for n in usable if n.name in together]
-    ranked = sorted(usable, key=lambda n: (n.services, n.memory_used, n.index))
-    scored = [Candidate(n.name, (n.services, n.memory_used), "") for n in ranked]
+    scored = rank(nodes, usable, scheduler or Scheduler())
     if scored:
         scored[0] = Candidate(scored[0].node, scored[0].score, "chosen")
     index = {n.name: n.index for n in nodes}
     return scored + sorted(out, key=lambda c: index[c.node])
+
+
+def rank(nodes: Sequence[NodeView], allowed: Sequence[NodeView],
+         scheduler: Scheduler) -> list[Candidate]:
+    """The `allowed` nodes scored and sorted best first, ties by node order. Basic:
+    fewest HA services, then least memory used. Static and dynamic: TOPSIS closeness,
+    each of the nodes with a `usage` (all of them, not only the allowed ones: Manager.pm
+    scores every online node, then sorts its allowed ones by that score) scored with the
+    service's CPU and memory added to it. Where a node lacks its usage, the basic
+    ranking (as Manager.pm falls back to basic when static stats are missing).
+    Raises ValueError for a mode not in SCHEDULERS."""
+    if scheduler.mode not in SCHEDULERS:
+        raise ValueError(f"scheduler mode {scheduler.mode!r}: one of {', '.join(SCHEDULERS)}")
+    loads = {n.name: n.usage for n in nodes if n.usage is not None}
+    if scheduler.mode == "basic" or any(n.name not in loads for n in allowed):
+        ranked = sorted(allowed, key=lambda n: (n.services, n.memory_used, n.index))
+        return [Candidate(n.name, Score(n.services, n.memory_used), "") for n in ranked]
+    closeness = topsis_scores(loads, list(loads), scheduler.cpu, scheduler.mem)
+    ranked = sorted(allowed, key=lambda n: (-closeness[n.name], n.index))
+    out = []
+    for n in ranked:
+        after = loads[n.name].plus(scheduler.cpu, scheduler.mem)
+        out.append(Candidate(n.name, Score(n.services, n.memory_used, closeness[n.name],
+                                           after.cpu_percent, after.mem_percent), ""))
+    return out
 
 
 def chosen(candidates: Sequence[Candidate]) -> str | None:
@@ -142,13 +208,21 @@ def chosen(candidates: Sequence[Candidate]) -> str | None:
     return candidates[0].node if candidates and candidates[0].score is not None else None
 
 
+def describe(candidate: Candidate) -> str:
+    """One node of a placement in the scheduler's own terms: "pve2 (1 HA services,
+    memory 90%)" (basic), "pve2 (TOPSIS 0.81: CPU 12%, memory 40% with it)" (static,
+    dynamic), or "pve3 out: offline"."""
+    c, score = candidate, candidate.score
+    if score is None:
+        return f"{c.node} out: {c.reason}"
+    if score.closeness is None:
+        text = f"{score.services} HA services, memory {score.memory_used * 100:.0f}%"
+    else:
+        text = (f"TOPSIS {score.closeness:.2f}: CPU {score.cpu_after:.0f}%, memory "
+                f"{score.memory_after:.0f}% with it")
+    return f"{c.node} ({text}){' chosen' if c.reason else ''}"
+
+
 def explain(candidates: Sequence[Candidate]) -> str:
     """One line, like crm_simulate -s: each node's score or why it is out."""
-    parts = []
-    for c in candidates:
-        if c.score is not None:
-            parts.append(f"{c.node} ({c.score[0]} HA services, memory "
-                         f"{c.score[1] * 100:.0f}%){' chosen' if c.reason else ''}")
-        else:
-            parts.append(f"{c.node} out: {c.reason}")
-    return "candidates: " + "; ".join(parts)
+    return "candidates: " + "; ".join(describe(c) for c in candidates)

@@ -57,6 +57,7 @@ class Service:
     fenced_from: set[str] = field(default_factory=set)
     waiting: str = ""  # the last "cannot yet" said, so it is said once
     stop_asked: float = 0.0  # when its shutdown was last asked (epoch seconds)
+    maxcpu: int = 1  # its configured vCPUs, for the static scheduler
 
     @property
     def id(self) -> str:

@@ -47,6 +47,8 @@ from vmconsole.backends.sim import (
     ha_admin,
     ha_config,
     ha_disarm,
+    ha_lrm,
+    ha_master,
     hardware,
     migration,
     power,
@@ -65,6 +67,7 @@ from vmconsole.backends.sim.state import HAGroup, SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.balance import Rules
 from vmconsole.config import SimCluster
+from vmconsole.ha import rules
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
 
 MAX_NODES = 1000
@@ -123,6 +126,8 @@ class SimBackend:
                 self.ha.node_boot = scenario.node_boot
             self.ha.reset_reboots = scenario.reset_reboots
             self.ha.shutdown_policy = scenario.shutdown_policy
+            if scenario.crs is not None:
+                self.ha.crs = replace(scenario.crs)
         self.scenario = None if scenario is None else ScenarioRun(scenario, self.sim, self.ha)
         self._inventory = InventoryBuilder(self.sim, self.sim.load,
                                            report_interval(len(self.sim.guests)))
@@ -392,14 +397,14 @@ class SimBackend:
 
     def restart_lrm(self, node: str) -> None:
         """Restart a node's LRM: its HA services freeze (running on) until it is back."""
-        self._node_admin(lambda: self.ha.restart_lrm(self.sim.node(node)))
+        self._node_admin(lambda: ha_lrm.restart_lrm(self.ha, self.sim.node(node)))
 
     def restart_crm(self, node: str) -> None:
         """Restart a node's CRM: a master releases the manager lock on the way."""
         def restart() -> None:
             target = self.sim.node(node)
-            self.ha.stop_crm(target)
-            self.ha.start_crm(target)
+            ha_master.stop_crm(self.ha, target)
+            ha_master.start_crm(self.ha, target)
         self._node_admin(restart)
 
     def set_cfs_failure(self, node: str, failed: bool) -> None:
@@ -462,8 +467,7 @@ class SimBackend:
             if guest.ha is None:
                 raise Conflict(f"{guest_id} is not an HA resource")
             candidates = self.ha.services.candidates(guest)
-            return [self.ha.services.explain([c]).removeprefix("candidates: ")
-                    for c in candidates]
+            return [rules.describe(c) for c in candidates]
 
     def crs_plan(self) -> list[str]:
         """The load balancer's view: node loads, the imbalance, and its recommendations

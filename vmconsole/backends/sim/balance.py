@@ -55,6 +55,9 @@ class CRSSettings:
     hold: int = 3  # CRM rounds the imbalance must last
     margin: float = 5.0  # least gain (percent points) worth a migration
     over_since: int = 0  # rounds the imbalance has been above the threshold
+    # datacenter.cfg's ha-rebalance-on-start: a service asked to start goes first to
+    # the node the scheduler scores best (Manager.pm's next_state_request_start)
+    rebalance_on_start: bool = False
 
 
 def describe(move: Move, sim_guests: dict[str, SimGuest]) -> str:
@@ -250,7 +253,8 @@ def configure(manager: HAManager, mode: str, auto_rebalance: bool, threshold: fl
     if problems:
         raise InvalidInput("CRS settings refused: " + "; ".join(
             f"{k}: {v}" for k, v in problems.items()), problems)
-    manager.crs = CRSSettings(mode, auto_rebalance, threshold, hold, margin)
+    manager.crs = CRSSettings(mode, auto_rebalance, threshold, hold, margin,
+                              rebalance_on_start=manager.crs.rebalance_on_start)
     manager.sim.narrate(EventKind.HA_REQUEST, f"CRS: {mode} scheduler, auto-rebalance "
                         f"{'on' if auto_rebalance else 'off'} (threshold {threshold:.0f}, "
                         f"hold {hold} rounds, margin {margin:.0f})")

@@ -21,46 +21,36 @@ Rule for rule as pve-ha-manager (src/PVE/HA/Manager.pm, NodeStatus.pm, LRM.pm, C
   group, and a node in maintenance is drained.
 A node without quorum never renews its lock, so the quorate side never starts a service
 before the lost node has reset: no guest runs twice.
+
+This module keeps the rounds, the node states and fencing; the LRMs' side is in
+`ha_lrm`, the master lock in `ha_master`, where services go in `ha_placement`, what the
+CRM and LRMs do with each service in `ha_services`.
 """
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Callable
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import balance, ft, ha_disarm, ha_rules, membership
+from vmconsole.backends.sim import balance, ft, ha_disarm, ha_lrm, ha_master, membership
 from vmconsole.backends.sim.engine import Sim, Timer
-from vmconsole.backends.sim.ha_services import ACTIVE_STATES, Services
+from vmconsole.backends.sim.ha_lrm import clock_time
+from vmconsole.backends.sim.ha_placement import OPERATIONAL, Placement, services_text
+from vmconsole.backends.sim.ha_services import Services
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
     FENCE_DELAY,
-    IDLE_ROUNDS,
     LOCK_LEASE,
     NODE_BOOT,
-    ROUND,
-    WATCHDOG_TIMEOUT,
     last_round,
     next_round,
 )
 from vmconsole.ha import rules
-from vmconsole.model import HARequest, HAState, NodeHAState
+from vmconsole.model import HAState, NodeHAState
 
 # Services in these states are fenced when their node has been offline for the fence
 # delay (Manager.pm's next_state_started, _request_stop and _migrate_relocate).
 FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.RELOCATE)
-OPERATIONAL = (NodeHAState.ONLINE, NodeHAState.MAINTENANCE)
-# Locks safe to remove once the node was fenced (Manager.pm's fence_recovery_cleanup).
-REMOVABLE_LOCKS = ("backup", "mounted", "migrate", "clone", "rollback", "snapshot",
-                   "snapshot-delete", "suspending", "suspended")
-
-
-def clock_time(t: float) -> str:
-    return _time.strftime("%H:%M:%S", _time.gmtime(t))
-
-
-def services_text(count: int) -> str:
-    return f"{count} HA service{'' if count == 1 else 's'}"
 
 
 class HAManager:
@@ -69,14 +59,15 @@ class HAManager:
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
         self.services = Services(sim, self)
+        self.placement = Placement(sim, self)
         quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
         self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
         # CRM commands (maintenance, migrate ...) queued while there is no master: the
         # next master reads them (the harness's and pmxcfs's crm_commands file).
-        self._crm_queue: list[Callable[[], None]] = []
-        candidate = self._candidate()
+        self.crm_queue: list[Callable[[], None]] = []
+        candidate = ha_master.next_master(self)
         self.master: str | None = candidate.name if candidate is not None else None
         if self.master is None:  # an empty manager status: no node has an HA state yet
             for node in sim.nodes.values():
@@ -85,7 +76,6 @@ class HAManager:
         self.released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
-        self._waiting: set[str] = set()  # services in recovery already told they wait
         self._groups = self._group_signatures()
         self._members = self._master_members()
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
@@ -118,6 +108,10 @@ class HAManager:
         if timer is not None:
             timer.cancel()
 
+    def timer(self, what: str, node: str) -> Timer | None:
+        """The pending timer for (what, node), None if there is none."""
+        return self._timers.get((what, node))
+
     def pending(self) -> set[tuple[str, str]]:
         """The (what, node) timers now pending: "down", "drain", "boot", "reset" ..."""
         return set(self._timers)
@@ -127,8 +121,8 @@ class HAManager:
         master runs it on its first round (and a CRM with a command to process becomes
         master, CRM.pm's can_get_active)."""
         if self.master is None:
-            self._crm_queue.append(fn)
-            self._check_master()
+            self.crm_queue.append(fn)
+            ha_master.check_master(self)
         else:
             def run() -> None:
                 if self.crm_blocked():  # a skipped round, or the master's cfs fails
@@ -195,9 +189,9 @@ class HAManager:
             was, now = self.quorate[name], now_quorate[name]
             self.quorate[name] = now
             if was and not now:
-                self._lost(node)
+                ha_lrm.lost(self, node)
             elif now and not was:
-                self._joined(node)
+                ha_lrm.joined(self, node)
         members = self._master_members()
         for name in self._members - members:
             if self.quorate[name]:  # quorate on its own side (two_node): the master no
@@ -210,7 +204,7 @@ class HAManager:
                 for node in group:
                     reachable[node.name] = {n.name for n in group}
             ft.membership_changed(sim, reachable, self.quorate)
-        self._check_master()
+        ha_master.check_master(self)
 
     def _last_man_standing(self) -> None:
         self._timers.pop(("lms", ""), None)
@@ -227,145 +221,14 @@ class HAManager:
                 return {n.name for n in group}
         return set()
 
-    def _lrm_armed(self, node: SimNode, t: float) -> tuple[bool, str]:
-        """Whether the node's watchdog is armed, and why (LRM.pm: an LRM takes its agent
-        lock, and arms the watchdog, once it has a service to run; it gives both up only
-        after `max_active_idle_rounds` rounds without any, or when HA is disarmed)."""
-        if node.lrm.mode != "disarm" and self.services.on_node(node.name):
-            return True, "it runs HA services"
-        if node.lrm.mode == "disarm":
-            return False, "HA is disarmed: its LRM released its agent lock and watchdog"
-        if node.lrm.mode not in ("active", "maintenance"):
-            return False, "its LRM never took its agent lock (it had no HA service to run)"
-        if node.lrm.mode == "maintenance":
-            return False, "its LRM is in maintenance with no HA service left"
-        if self.services.on_node(node.name, tuple(s for s in HAState
-                                                  if s is not HAState.IGNORED)):
-            return True, "its LRM is active (it has HA services, stopped ones too)"
-        idle = IDLE_ROUNDS * ROUND
-        since = node.lrm.idle_since
-        if since is not None and t - since <= idle:
-            return True, (f"its LRM is still active: its last HA service left at "
-                          f"{clock_time(since)}, and an LRM goes idle only after "
-                          f"{IDLE_ROUNDS} rounds ({idle:.0f} s) without one")
-        node.lrm.mode = "wait_for_agent_lock"
-        return False, f"its LRM went idle after {idle:.0f} s without HA services"
-
-    def _lost(self, node: SimNode) -> None:
-        """The node left the quorate membership: its LRM can no longer renew its agent
-        lock; if its watchdog is armed, it resets the node 60 s after the last feed."""
-        sim, t = self.sim, self.sim.now
-        node.lrm.lock_renewed = node.lrm.watchdog_fed = last_round(node, t)
-        if not node.alive:
-            return
-        armed, why = self._lrm_armed(node, t)
-        if armed:
-            node.lrm.mode = "lost_agent_lock"
-            reset_at = node.lrm.watchdog_fed + WATCHDOG_TIMEOUT
-            sim.narrate(EventKind.WATCHDOG_ARMED, f"{node.name} has no quorum and {why}: its LRM "
-                        "cannot renew its agent lock and stops feeding the watchdog, which "
-                        f"resets the node at {clock_time(reset_at)} (60 s after the last "
-                        "feed)", node.name)
-            self.schedule("reset", node.name, reset_at, lambda: self._watchdog(node))
-        else:
-            sim.narrate(EventKind.NO_WATCHDOG, f"{node.name} has no quorum, but {why}: the "
-                        "watchdog is not armed, so it keeps running; its guests cannot be "
-                        "managed", node.name)
-
-    def _joined(self, node: SimNode) -> None:
-        """The node is quorate again. Its LRM takes its lock back, unless the master has
-        begun fencing it: then it stays without its lock and the watchdog resets it."""
-        sim = self.sim
-        fenced = self.services.on_node(node.name, (HAState.FENCE,))
-        if node.ha_state is NodeHAState.FENCE or fenced:
-            pending = self._timers.get(("reset", node.name))
-            then = (f"its watchdog still resets it at {clock_time(pending.time)}"
-                    if pending is not None else "its services are recovered elsewhere")
-            sim.narrate(EventKind.FENCE_PENDING, f"{node.name} is back in the quorate membership, "
-                        "but the CRM master has begun fencing it and nothing backs out: its "
-                        f"LRM sees the fence request and does not take its lock back; {then}",
-                        node.name)
-            return
-        if ("reset", node.name) in self._timers:
-            sim.narrate(EventKind.WATCHDOG_DISARMED, f"{node.name} regained quorum before its "
-                        "watchdog expired: its LRM feeds it again, no reset", node.name)
-            self.cancel("reset", node.name)
-        node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
-        if node.maintenance:
-            node.lrm.mode = "maintenance"
-        elif node.lrm.mode in ("lost_agent_lock", "maintenance") or self.services.on_node(
-                node.name, (*ACTIVE_STATES, HAState.FREEZE)):
-            node.lrm.mode = "active"
-        for guest in self.services.on_node(node.name, (*ACTIVE_STATES, HAState.FREEZE)):
-            assert guest.ha is not None
-            if guest.ha.state is HAState.FREEZE:  # back from a reboot: run them here
-                guest.ha.state = HAState.STARTED
-            self.services.apply(guest)
-
     # --- the CRM master -------------------------------------------------------------
-
-    def _check_master(self) -> None:
-        sim = self.sim
-        if self.master is not None and not self.quorate[self.master]:
-            old = sim.nodes[self.master]
-            if self.released_master:  # a clean CRM exit (shutdown) releases the lock
-                self.master_lock_free_at = sim.now
-                sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} shut down and "
-                            "released the manager lock: another node takes it on its next "
-                            "round", old.name)
-            else:
-                self.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
-                sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} is lost: a new "
-                            "master can take its lock when the lease expires at "
-                            f"{clock_time(self.master_lock_free_at)}", old.name)
-            self.released_master = False
-            self.master = None
-            self.cancel("round", "")
-        candidate = self._candidate()
-        if self.master is None and candidate is not None and (
-                ("takeover", "") not in self._timers):
-            # The candidate's CRM tries for the lock on each of its rounds.
-            free_at = max(self.master_lock_free_at, sim.now)
-            at = last_round(candidate, free_at)
-            self.schedule("takeover", "", at if at >= free_at else at + ROUND,
-                          self._takeover)
-
-    def _candidate(self) -> SimNode | None:
-        """The node whose CRM takes the manager lock next: quorate, its CRM running, and
-        only while HA has work (CRM.pm's can_get_active: a configured service, a queued
-        CRM command or a node in maintenance; an idle CRM stays in wait_for_quorum)."""
-        sim = self.sim
-        if not (self._crm_queue or any(g.ha is not None for g in sim.guests.values())
-                or any(n.maintenance for n in sim.nodes.values())):
-            return None
-        return next((n for n in sim.nodes.values()
-                     if self.quorate[n.name] and n.name not in self.crm_stopped), None)
-
-    def _takeover(self) -> None:
-        sim = self.sim
-        self._timers.pop(("takeover", ""), None)
-        candidate = self._candidate()
-        if candidate is None or self.master is not None:
-            return
-        self.master = candidate.name
-        self.last_online = {}  # a new master has seen no node online yet
-        sim.narrate(EventKind.CRM_MASTER, f"{self.master} is the new CRM master (it took the "
-                    "manager lock); it starts its own fence delay for nodes it has not seen "
-                    "online", self.master)
-        for guest in sim.guests.values():
-            if guest.ha is not None and self.quorate.get(guest.node, False):
-                self.services.apply(guest)
-        queued, self._crm_queue = self._crm_queue, []
-        for fn in queued:
-            fn()
-        self._crm_round()
 
     def _schedule_round(self) -> None:
         assert self.master is not None
         self.schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
-                      self._crm_round)
+                      self.crm_round)
 
-    def _crm_round(self) -> None:
+    def crm_round(self) -> None:
         """One round of the master's CRM (Manager.pm's manage())."""
         self._timers.pop(("round", ""), None)
         if self.master is None:
@@ -471,9 +334,9 @@ class HAManager:
         for guest in ha_guests:
             assert guest.ha is not None
             if guest.ha.state is HAState.RECOVERY:
-                self._recover(guest)
+                self.placement.recover(guest)
             elif guest.ha.state is HAState.STARTED and guest.busy is None:
-                self._place(guest)
+                self.placement.place(guest)
 
     # --- fencing and recovery -------------------------------------------------------
 
@@ -498,180 +361,10 @@ class HAManager:
             guest.ha.state = HAState.RECOVERY
             sim.touch(guest.id)
 
-    def _recover(self, guest: SimGuest) -> None:
-        """Manager.pm's next_state_recovery: any online node the rules allow, the fenced
-        one included once it is back; else wait for one (tried again every round)."""
-        sim, ha = self.sim, guest.ha
-        assert ha is not None
-        source = guest.node
-        candidates = self.services.candidates(guest)
-        target = candidates[0].node if candidates and candidates[0].score else None
-        if target is None:
-            if ha.request is HARequest.DISABLED:  # an admin takes it out of recovery
-                ha.state = HAState.STOPPED
-                self._waiting.discard(guest.id)
-                sim.touch(guest.id)
-            elif guest.id not in self._waiting:
-                self._waiting.add(guest.id)
-                sim.narrate(EventKind.RECOVERY,
-                            f"{guest.vmid} in recovery: no online node its rules "
-                            f"allow can take it now; the CRM tries again every round "
-                            f"({ROUND:.0f} s). {self.services.explain(candidates)}",
-                            source, guest.id)
-            return
-        self._waiting.discard(guest.id)
-        if guest.lock in REMOVABLE_LOCKS:
-            sim.narrate(EventKind.LOCK_REMOVED,
-                        f"removed leftover lock '{guest.lock}' from recovered "
-                        f"service {guest.vmid} to allow its start (its node was reset)",
-                        source, guest.id)
-            guest.lock = guest.busy = None
-        guest.node = target
-        sim.nodes[source].lrm.service_left(sim.now)
-        ha.state = HAState.STARTED
-        sim.touch(guest.id)
-        where = (f"back to {target}, the fenced node itself (the only node its rules allow)"
-                 if target == source else f"from {source} to {target}")
-        sim.narrate(EventKind.RECOVERED, f"{guest.vmid} ({guest.name}) recovered {where}: the LRM "
-                    f"of {target} starts it on its next round. "
-                    f"{self.services.explain(candidates)}", target, guest.id)
-        if ha.request is HARequest.STARTED:
-            self.services.lrm_later(guest, self.services.lrm_start)
-        else:
-            self.services.apply(guest)
-
-    def _place(self, guest: SimGuest) -> None:
-        """Manager.pm's next_state_started for a running service: leave a node in
-        maintenance; fail back to a higher-priority node unless `nofailback`."""
-        sim, ha = self.sim, guest.ha
-        assert ha is not None
-        node = sim.nodes[guest.node]
-        if node.ha_state not in OPERATIONAL or sim.running_on_own_node(guest) is None:
-            return
-        if node.ha_state is NodeHAState.MAINTENANCE:
-            target = self.services.select_node(guest, exclude=(node.name,))
-            if target is not None:
-                self.services.move(guest, target, "maintenance")
-                ha.maintenance_from = node.name
-            return
-        together, apart = ha_rules.affinity(sim, guest)
-        if why := rules.affinity_exclusion(node.name, together, apart):
-            # Manager.pm's next_state_started: select_service_node may keep it here,
-            # when the node affinity allows none of the partners' nodes
-            candidates = self.services.candidates(guest)
-            target = rules.chosen(candidates)
-            if target is not None and target != node.name:
-                self.services.move(guest, target, f"{why}. "
-                                   f"{self.services.explain(candidates)}")
-            return
-        priorities, restricted, nofailback = self.services.preferences(guest)
-        if nofailback and not (restricted and node.name not in priorities):
-            return  # without failback it stays, unless a strict rule forbids its node
-        target = self.services.select_node(guest)
-        if target is not None and priorities.get(target, -1) > priorities.get(node.name, -1):
-            self.services.move(guest, target, f"failback: its group prefers {target}")
-
-    def _returning(self, node: SimNode) -> list[SimGuest]:
-        """The running services that left `node` for its maintenance."""
-        return [g for g in self.sim.guests.values() if g.ha is not None
-                and g.ha.maintenance_from == node.name and g.ha.state is HAState.STARTED
-                and self.sim.running_on_own_node(g) is not None]
-
     def _maintenance_ended(self, node: SimNode) -> None:
-        returning = self._returning(node)
-        if self.disarm is not None:  # Manager.pm moves them when HA is armed again
-            self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: HA is "
-                             f"disarmed, so its {services_text(len(returning))} move back "
-                             "once it is armed again", node.name)
-            return
-        self.sim.narrate(EventKind.MAINTENANCE_END, f"{node.name} left maintenance: "
-                         f"{services_text(len(returning))} move back", node.name)
-        self.return_from_maintenance(node)
-
-    def return_from_maintenance(self, node: SimNode) -> None:
-        """Move the services that left `node` for its maintenance back to it."""
-        for guest in self._returning(node):
-            assert guest.ha is not None
-            guest.ha.maintenance_from = None
-            self.services.move(guest, node.name, "back from maintenance")
-
-    def restart_lrm(self, node: SimNode) -> None:
-        """`systemctl restart pve-ha-lrm`: the LRM asks for its services to freeze (they
-        keep running), exits once they are frozen, and the new LRM unfreezes them when
-        it is active again (LRM.pm's shutdown_request without a node shutdown)."""
-        sim = self.sim
-        node.lrm.mode = "restart"
-        sim.narrate(EventKind.LRM_RESTART, f"{node.name}'s LRM restarts: the CRM freezes its HA "
-                    "services (they keep running) until the new LRM is active", node.name)
-
-        def crm_round() -> None:
-            for guest in self.services.on_node(node.name, (
-                    HAState.STARTED, HAState.STOPPED, HAState.REQUEST_STOP)):
-                assert guest.ha is not None
-                guest.ha.state = HAState.FREEZE
-                sim.touch(guest.id)
-            sim.at(next_round(node, sim.now), lrm_back)
-
-        def lrm_back() -> None:
-            if node.lrm.mode == "restart":
-                node.lrm.mode = "active"
-                node.lrm.lock_renewed = node.lrm.watchdog_fed = sim.now
-            self.on_next_crm_round(unfreeze)
-
-        def unfreeze() -> None:
-            for guest in self.services.on_node(node.name, (HAState.FREEZE,)):
-                assert guest.ha is not None
-                guest.ha.state = (HAState.STARTED if guest.ha.request is HARequest.STARTED
-                                  else HAState.REQUEST_STOP)
-                sim.touch(guest.id)
-                self.services.apply(guest)
-        self.on_next_crm_round(crm_round)
-
-    def stop_crm(self, node: SimNode) -> None:
-        """`systemctl stop pve-ha-crm`: a master releases the manager lock at once."""
-        self.crm_stopped.add(node.name)
-        self.sim.narrate(EventKind.CRM_STOP, f"{node.name}'s CRM stopped", node.name)
-        if self.master == node.name:
-            self.master = None
-            self.cancel("round", "")
-            self.master_lock_free_at = self.sim.now
-            self.sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {node.name} stopped and "
-                             "released the manager lock", node.name)
-            self._check_master()
-
-    def start_crm(self, node: SimNode) -> None:
-        self.crm_stopped.discard(node.name)
-        self.sim.narrate(EventKind.CRM_START, f"{node.name}'s CRM started", node.name)
-        self._check_master()
-
-    def request_maintenance(self, node: SimNode) -> None:
-        """`ha-manager crm-command node-maintenance`: the CRM passes the request on at
-        its next round, the node's LRM switches mode at its own, and the CRM acts on the
-        round after (Manager.pm's update_crm_commands, LRM.pm's maintenance mode)."""
-        def lrm_round() -> None:
-            if node.alive and self.quorate[node.name]:
-                node.lrm.mode = "maintenance" if node.maintenance else "active"
-
-        def crm_round() -> None:
-            self.sim.at(next_round(node, self.sim.now), lrm_round)
-        self.on_next_crm_round(crm_round)
+        self.placement.maintenance_ended(node)
 
     # --- nodes going down and coming up ---------------------------------------------
-
-    def _watchdog(self, node: SimNode) -> None:
-        self._timers.pop(("reset", node.name), None)
-        if not node.alive or node.lrm.mode != "lost_agent_lock":
-            return
-        self.sim.narrate(EventKind.WATCHDOG_RESET, f"{node.name}: watchdog expired "
-                         f"{WATCHDOG_TIMEOUT:.0f} s after the LRM's last feed: the node "
-                         "resets (self-fencing); its guests are gone", node.name)
-        self.node_down(node)
-        if self.reset_reboots:  # a reset, not a power-off: it boots again
-            node.powered = True
-            self.schedule("boot", node.name, self.sim.now + self.node_boot,
-                          lambda: self.node_up(node))
-        else:
-            node.powered = False
 
     def node_down(self, node: SimNode) -> None:
         for guest_id in list(node.instances):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import ha_disarm, ha_rules, ha_shutdown, migration
+from vmconsole.backends.sim import ha_disarm, ha_lrm, ha_rules, ha_shutdown, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     ensure_cluster_quorate,
@@ -140,7 +140,7 @@ def set_maintenance(sim: Sim, manager: HAManager, node: SimNode, enabled: bool) 
                 f"{'requested' if enabled else 'end requested'}: the CRM passes it to the "
                 f"LRM of {node.name} on its next round, and acts on the round after",
                 node.name)
-    manager.request_maintenance(node)
+    ha_lrm.request_maintenance(manager, node)
 
 
 def status(sim: Sim, manager: HAManager) -> list[str]:

@@ -63,7 +63,7 @@ def request_arm(manager: HAManager) -> None:
                 sim.at(next_round(node, sim.now), partial(_lrm_arm, manager, node))
         for node in sim.nodes.values():  # a maintenance that ended while disarmed
             if node.ha_state is NodeHAState.ONLINE:
-                manager.return_from_maintenance(node)
+                manager.placement.return_from_maintenance(node)
     manager.on_next_crm_round(crm_round)
 
 

@@ -56,12 +56,15 @@ def compiled(rules: list[ResourceAffinity]) -> list[ResourceAffinity]:
 
 def _used_nodes(sim: Sim, guest_id: str) -> tuple[str | None, str | None]:
     """Usage.pm's get_used_service_nodes: the node a service is placed on, and the node
-    it is moving to while in `migrate` or `relocate`."""
+    it is moving to while in `migrate` or `relocate` (in `request_start_balance` only
+    that one: it runs nowhere yet)."""
     other = sim.guests.get(guest_id)
     if other is None or other.ha is None:
         return None, None
     from vmconsole.backends.sim.ha_services import ACTIVE_STATES  # a cycle otherwise
 
+    if other.ha.state is HAState.REQUEST_START_BALANCE:
+        return None, other.ha.target
     if other.ha.state not in ACTIVE_STATES:
         return None, None
     moving = other.ha.state in (HAState.MIGRATE, HAState.RELOCATE)

@@ -5,7 +5,9 @@ its next round (every 10 s); the LRM of the service's node acts on its own next 
 A start that fails is retried `max_restart` times on the node, then the service is
 relocated to another node up to `max_relocate` times, then it is in `error`.
 Recovery after a fence, maintenance drains and failback choose a node by the group's
-priorities or the node affinity, then by load (fewest HA services, least memory used).
+priorities or the node affinity, then by the CRS mode's score (basic: fewest HA
+services, least memory used; static and dynamic: TOPSIS over CPU and memory,
+`ha_usage`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import ha_rules, migration, power
+from vmconsole.backends.sim import ha_rules, ha_usage, migration, power
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
@@ -73,14 +75,6 @@ class Services:
                 return partner
         return guest
 
-    def usable(self, node: SimNode, guest: SimGuest) -> bool:
-        """`online` for the CRM master, quorate, not in maintenance, with room for the
-        guest's memory. Like pve-ha-manager, it does not check storage: a start there
-        may still fail."""
-        return (node.alive and self.manager.quorate.get(node.name, False)
-                and node.ha_state is NodeHAState.ONLINE and not node.maintenance
-                and migration.free_memory(self.sim, node.name) >= guest.maxmem)
-
     def candidates(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> list[Candidate]:
         """Every node as Manager.pm's select_service_node sees it for this service
         (`vmconsole.ha.rules.select_service_node`), best first; the first scored one is
@@ -90,16 +84,23 @@ class Services:
         together, apart = ha_rules.affinity(sim, guest)
         services: dict[str, int] = {}  # one pass: a cluster may hold 10,000 guests
         for other in sim.guests.values():
-            if other.ha is not None and other.ha.state in ACTIVE_STATES:
+            if other.ha is not None and other.ha.state is HAState.REQUEST_START_BALANCE:
+                target = other.ha.target or ""
+                services[target] = services.get(target, 0) + 1
+            elif other.ha is not None and other.ha.state in ACTIVE_STATES:
                 services[other.node] = services.get(other.node, 0) + 1
                 # Usage.pm's add_service_usage: a moving service counts on its target
                 # too, so the moves of one round spread over the nodes
                 if other.ha.state in _MOVING and other.ha.target not in (None, other.node):
                     target = other.ha.target or ""
                     services[target] = services.get(target, 0) + 1
+        mode = self.manager.crs.mode
+        usage = {} if mode == "basic" else ha_usage.node_usage(
+            sim, [name for name, node in sim.nodes.items() if self._online(node)], mode)
         views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
                           services.get(name, 0),
-                          (node.maxmem - migration.free_memory(sim, name)) / node.maxmem)
+                          (node.maxmem - migration.free_memory(sim, name)) / node.maxmem,
+                          usage.get(name))
                  for name, node in sorted(sim.nodes.items(), key=lambda kv: kv[1].index)]
         owner = self._affinity_owner(guest)
         assert owner.ha is not None
@@ -107,7 +108,15 @@ class Services:
         if owner is not guest:
             group = f"{group} (the node affinity of {owner.vmid}, kept together with it)"
         return rules.select_service_node(views, rules.Preferences(priorities, restricted,
-                                                                  group), together, apart)
+                                                                  group), together, apart,
+                                         ha_usage.scheduler(sim, guest, mode))
+
+    def _online(self, node: SimNode) -> bool:
+        """Whether the CRM counts `node` online (Manager.pm's online_node_usage: the
+        nodes the static and dynamic modes score): alive, quorate, `online` for the
+        master, not in maintenance."""
+        return (node.alive and self.manager.quorate.get(node.name, False)
+                and node.ha_state is NodeHAState.ONLINE and not node.maintenance)
 
     def _unusable(self, node: SimNode, guest: SimGuest, excluded: bool) -> str | None:
         if excluded:
@@ -125,12 +134,6 @@ class Services:
             return (f"memory: {free / 2**30:.1f} GiB free, it needs "
                     f"{guest.maxmem / 2**30:.1f} GiB")
         return None
-
-    def select_node(self, guest: SimGuest, exclude: tuple[str, ...] = ()) -> str | None:
-        """The node a placement picks (None: no node can take it now)."""
-        return rules.chosen(self.candidates(guest, exclude))
-
-    explain = staticmethod(rules.explain)
 
     # --- requests: the CRM's side ---------------------------------------------------
 
@@ -160,6 +163,11 @@ class Services:
             return  # an error is left alone until an admin disables the service
         running = self.sim.running_on_own_node(guest) is not None
         if ha.request is HARequest.STARTED:
+            starting = ha.state is not HAState.STARTED and not running
+            # scored while not yet `started`: it loads no node (Usage.pm's request_start)
+            if starting and self.manager.crs.rebalance_on_start and (
+                    self.manager.placement.start_balance(guest)):
+                return
             ha.state = HAState.STARTED
             if not running:
                 self.lrm_later(guest, self.lrm_start)
@@ -186,7 +194,7 @@ class Services:
 
     # --- the LRM's side -------------------------------------------------------------
 
-    def _lrm_may_act(self, guest: SimGuest, node: str) -> bool:
+    def lrm_may_act(self, guest: SimGuest, node: str) -> bool:
         target = self.sim.nodes[node]
         return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
                 and target.alive and self.manager.quorate.get(node, False)
@@ -194,9 +202,12 @@ class Services:
 
     def lrm_start(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
-        if not self._lrm_may_act(guest, node) or ha is None or ha.state is not HAState.STARTED:
+        if not self.lrm_may_act(guest, node) or ha is None or ha.state is not HAState.STARTED:
             return
         if self.sim.running_on_own_node(guest) is not None:
+            return
+        if guest.fake is not None and guest.fake.fails("start", node):
+            self.start_failed(guest, node, "unable to start service (a fake resource)")
             return
         try:
             task = power.start(self.sim, guest)
@@ -208,6 +219,7 @@ class Services:
         def ended(task: TaskRecord) -> None:
             if task.status is TaskStatus.OK:
                 ha.restarts = 0
+                ha.failed_nodes.clear()  # "relocation policy successful"
                 self.sim.narrate(EventKind.STARTED,
                                  f"{guest.vmid} ({guest.name}) started on {node} "
                                  f"by HA: booting, answers in about {guest.boot_seconds:.0f} s",
@@ -228,29 +240,14 @@ class Services:
                              node, guest.id)
             self.lrm_later(guest, self.lrm_start)
             return
-        target = self.select_node(guest, exclude=(node,))
-        if ha.relocations < ha.max_relocate and target is not None:
-            ha.relocations += 1
-            ha.restarts = 0
-            self.sim.nodes[guest.node].lrm.service_left(self.sim.now)
-            guest.node = target
-            self.sim.touch(guest.id)
-            self.sim.narrate(EventKind.RELOCATE, f"{guest.vmid} failed to start on {node} "
-                             f"{ha.max_restart + 1} times: relocating to {target} "
-                             f"(relocation {ha.relocations} of {ha.max_relocate})",
-                             target, guest.id)
-            self.lrm_later(guest, self.lrm_start)
-            return
-        ha.state = HAState.ERROR
-        self.sim.touch(guest.id)
-        self.sim.narrate(EventKind.SERVICE_ERROR, f"{guest.vmid} is in error: it failed to start "
-                         f"after {ha.max_restart} restarts and {ha.relocations} relocations "
-                         f"(last: {error}). Fix the cause, set it to disabled, then to "
-                         "started again.", node, guest.id)
+        # the LRM gives up on this node; the CRM decides on its next round
+        # (Manager.pm's next_state_started: relocate, or error)
+        self.manager.on_next_crm_round(
+            lambda: self.manager.placement.relocate_failed(guest, node, error))
 
     def lrm_stop(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
-        if (not self._lrm_may_act(guest, node) or ha is None
+        if (not self.lrm_may_act(guest, node) or ha is None
                 or ha.state is not HAState.REQUEST_STOP):
             return
         final = _STOPPED_STATE.get(ha.request, HAState.STOPPED)
@@ -335,10 +332,13 @@ class Services:
 
     def _lrm_move(self, guest: SimGuest, node: str, target: str, relocate: bool) -> None:
         ha = guest.ha
-        if not self._lrm_may_act(guest, node) or ha is None:
+        if not self.lrm_may_act(guest, node) or ha is None:
             return
         running = self.sim.running_on_own_node(guest) is not None
         try:
+            if guest.fake is not None and guest.fake.fails("migrate", node):
+                raise BackendError(f"{'relocate' if relocate else 'migrate'} to {target} "
+                                   "failed (a fake resource)")
             if not running:
                 migration.migrate(self.sim, guest, target, MigrationMode.OFFLINE, False)
             elif guest.kind is GuestKind.CT:

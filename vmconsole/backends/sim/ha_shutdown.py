@@ -8,7 +8,8 @@ from __future__ import annotations
 from functools import partial
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim.ha import HAManager, services_text
+from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha_placement import services_text
 from vmconsole.backends.sim.power import off_after
 from vmconsole.backends.sim.state import Instance, SimNode
 from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, LOCK_LEASE, OS_SHUTDOWN, next_round

@@ -1,10 +1,14 @@
 """pve-ha-manager's regression test directories (`src/test/test-*`), read as data.
 
 A directory holds `cmdlist` (JSON: a list of rounds, each a list of commands),
-`hardware_status` (JSON: node -> power, network), `service_config` (JSON: sid -> node,
-state, group, max_restart, max_relocate), optionally `groups` and `rules_config` (the
-section-config text of /etc/pve/ha), `manager_status` and `log.expect`, the log the real
-manager writes for that scenario. Only the format is known here; `lesson.py` plays it.
+`hardware_status` (JSON: node -> power, network, and for the CRS maxcpu, maxmem in
+bytes), `service_config` (JSON: sid -> node, state, group, max_restart, max_relocate),
+optionally `groups` and `rules_config` (the section-config text of /etc/pve/ha),
+`datacenter.cfg` (JSON: `ha: shutdown_policy` and the `crs` options),
+`static_service_stats` (sid -> maxcpu, maxmem in bytes), `dynamic_service_stats` (sid
+-> cpu, mem in bytes), `manager_status` and `log.expect`, the log the real manager
+writes for that scenario (formats: src/PVE/HA/Sim/Hardware.pm). Only the format is
+known here; `lesson.py` plays it.
 """
 
 from __future__ import annotations
@@ -26,8 +30,29 @@ END_AFTER = 500.0  # the run ends this long after the last command
 
 NODE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")  # a hostname
 
-# Files that describe what the simulator does not model (CRS, datacenter options).
-UNSUPPORTED_FILES = ("static_service_stats", "dynamic_service_stats")
+# Sim/Hardware.pm's defaults where the files give no figure: a node, a service's
+# configured size (static) and its use (dynamic); CPUs and bytes.
+NODE_SIZE = (24.0, 131072 * 2**20)
+STATIC_STATS = (4.0, 4096 * 2**20)
+DYNAMIC_STATS = (2.0, 2048 * 2**20)
+# datacenter.cfg's crs options (PVE 9.2; Manager.pm's update_crs_scheduler_mode)
+_CRS_KEYS = {"ha", "ha-rebalance-on-start", "ha-auto-rebalance", "ha-auto-rebalance-threshold",
+             "ha-auto-rebalance-method", "ha-auto-rebalance-hold-duration",
+             "ha-auto-rebalance-margin"}
+
+
+@dataclass(frozen=True, slots=True)
+class CRSOptions:
+    """datacenter.cfg's `crs`, with Manager.pm's defaults: the scheduler, whether a
+    start re-balances, and the auto-rebalance's threshold (imbalance), hold (CRM
+    rounds) and margin (relative change, 0..1)."""
+
+    mode: str = "basic"
+    rebalance_on_start: bool = False
+    auto_rebalance: bool = False
+    threshold: float = 0.3
+    hold: int = 3
+    margin: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +100,10 @@ class HATestCase:
     shutdown_policy: str = "conditional"  # datacenter.cfg's ha: shutdown_policy
     # resource-affinity rules: (name, sids, positive)
     affinity: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
+    crs: CRSOptions = CRSOptions()
+    sizes: dict[str, tuple[float, int]] = field(default_factory=dict)  # node: CPUs, bytes
+    static_stats: dict[str, tuple[float, int]] = field(default_factory=dict)  # sid: same
+    dynamic_stats: dict[str, tuple[float, int]] = field(default_factory=dict)  # sid: same
 
 
 def _text(path: Path) -> str:
@@ -90,6 +119,41 @@ def _json(path: Path) -> object:
         return json.loads(_text(path))
     except ValueError as exc:
         raise InvalidInput(f"{path.name}: {exc}", {path.name: str(exc)}) from exc
+
+
+def _stats(path: Path, cpu_key: str, mem_key: str) -> dict[str, tuple[float, int]]:
+    """A *_service_stats file: sid -> (CPUs, bytes). Raises InvalidInput naming the
+    file when it is not an object of such figures."""
+    data = _json(path)
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return {str(sid): (float(d.get(cpu_key, 0)), int(d.get(mem_key, 0)))
+                for sid, d in data.items()}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"{path}: expected sid -> {{{cpu_key}, {mem_key}}}: {exc}",
+                           {path.name: f"sid -> {cpu_key}, {mem_key}"}) from exc
+
+
+def _crs(options: object, problems: list[str]) -> CRSOptions:
+    """datacenter.cfg's `crs` object as CRSOptions; unknown keys or a bad value are
+    noted in `problems`."""
+    if not isinstance(options, dict) or set(options) - _CRS_KEYS:
+        problems.append("datacenter.cfg crs options other than " + ", ".join(sorted(_CRS_KEYS)))
+        return CRSOptions()
+    mode = str(options.get("ha", "basic"))
+    if mode not in ("basic", "static", "dynamic"):
+        problems.append(f"datacenter.cfg crs ha={visible(mode)}")
+        return CRSOptions()
+    try:
+        return CRSOptions(mode, bool(options.get("ha-rebalance-on-start")),
+                          bool(options.get("ha-auto-rebalance")),
+                          float(options.get("ha-auto-rebalance-threshold", 0.3)),
+                          int(options.get("ha-auto-rebalance-hold-duration", 3)),
+                          float(options.get("ha-auto-rebalance-margin", 0.1)))
+    except (TypeError, ValueError):
+        problems.append("datacenter.cfg crs: a figure that is not a number")
+        return CRSOptions()
 
 
 def _sections(text: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -150,6 +214,9 @@ _RECOVER = re.compile(r"/crm: recover service '([^']+)'(?: from fenced node '[^'
                       r"(?:to node '([^']+)'|to previous failed and fenced node '([^']+)')")
 _STARTED = re.compile(r"(\S+)/lrm: service status (\S+) started")
 _STOPPED = re.compile(r"(\S+)/lrm: service status (\S+) stopped")
+# a service added already running: the LRM never reports it started
+_ALREADY_RUNNING = re.compile(r"(\S+)/lrm: ignoring rebalance-on-start for service (\S+) "
+                              r"- already running")
 _LINE = re.compile(r"^\w+\s+(\d+)\s+(.*)$")
 
 
@@ -173,6 +240,8 @@ def parse_log(text: str) -> tuple[list[KeyEvent], dict[str, str]]:
             running[n.group(2)] = n.group(1)
         elif n := _STOPPED.search(rest):
             running.pop(n.group(2), None)
+        elif n := _ALREADY_RUNNING.search(rest):
+            running[n.group(2)] = n.group(1)
         if "killed by poweroff" in rest or "stopped by poweroff" in rest:
             node = rest.split("'")[1] if "server '" in rest else rest.split("/")[0]
             running = {sid: where for sid, where in running.items() if where != node}
@@ -240,15 +309,27 @@ def read_testdir(path: Path) -> HATestCase:
     affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():
         groups += parse_rules(_text(path / "rules_config"), problems, affinity)
-    problems += [f"file {name}" for name in UNSUPPORTED_FILES if (path / name).exists()]
-    policy = "conditional"
+    policy, crs = "conditional", CRSOptions()
     if (path / "datacenter.cfg").is_file():
         datacenter = _json(path / "datacenter.cfg")
         ha = datacenter.get("ha", {}) if isinstance(datacenter, dict) else {}
         policy = str(ha.get("shutdown_policy", policy))
-        if not isinstance(datacenter, dict) or set(datacenter) - {"ha"} or set(ha) - {
+        if not isinstance(datacenter, dict) or set(datacenter) - {"ha", "crs"} or set(ha) - {
                 "shutdown_policy"}:
-            problems.append("datacenter.cfg options other than ha: shutdown_policy")
+            problems.append("datacenter.cfg options other than ha: shutdown_policy and crs")
+        elif "crs" in datacenter:
+            crs = _crs(datacenter["crs"], problems)
+    try:
+        sizes = {str(name): (float(d["maxcpu"]), int(d["maxmem"]))
+                 for name, d in hardware.items()
+                 if isinstance(d, dict) and "maxcpu" in d and "maxmem" in d}
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{path}/hardware_status: maxcpu and maxmem are numbers: {exc}",
+                           {"hardware_status": "maxcpu and maxmem are numbers"}) from exc
+    static = (_stats(path / "static_service_stats", "maxcpu", "maxmem")
+              if (path / "static_service_stats").is_file() else {})
+    dynamic = (_stats(path / "dynamic_service_stats", "cpu", "mem")
+               if (path / "dynamic_service_stats").is_file() else {})
     status = _json(path / "manager_status") if (path / "manager_status").is_file() else {}
     if status:
         problems.append("a manager_status to start from")
@@ -257,4 +338,4 @@ def read_testdir(path: Path) -> HATestCase:
         expected, _ = parse_log(_text(path / "log.expect"))
     readme = _text(path / "README") if (path / "README").is_file() else ""
     return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
-                      readme.strip(), policy, affinity)
+                      readme.strip(), policy, affinity, crs, sizes, static, dynamic)

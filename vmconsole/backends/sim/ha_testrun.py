@@ -12,7 +12,7 @@ match.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +20,10 @@ from vmconsole.backends.base import ClusterEvent, InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
+from vmconsole.backends.sim.ha_commands import guest_id
+from vmconsole.backends.sim.ha_commands import sid_of as plain_sid
 from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, KeyEvent, parse_log, read_testdir
-from vmconsole.backends.sim.lesson import sid_of, testcase_scenario
+from vmconsole.backends.sim.lesson import testcase_scenario
 from vmconsole.backends.sim.timing import ROUND
 from vmconsole.config import SimCluster
 
@@ -52,10 +54,16 @@ def _confirmed_on_target(events: list[ClusterEvent], i: int) -> bool:
 
 
 def key_events(events: list[ClusterEvent], start: float, origin: float,
-               runs_as_ha: Callable[[str, str, float], bool]) -> list[KeyEvent]:
+               runs_as_ha: Callable[[str, str, float], bool],
+               sids: Mapping[str, str] | None = None) -> list[KeyEvent]:
     """The simulator's events in the terms of the manager's log, in harness seconds.
     `runs_as_ha(guest, node, time)`: the guest is an HA service running on the node
-    just after that time (an offline move lands a stopped service: no start)."""
+    just after that time (an offline move lands a stopped service: no start). `sids`
+    names guests whose sid is not `sid_of`'s (a fake resource's fa:)."""
+    sids = sids or {}
+
+    def sid_of(guest: str) -> str:
+        return sids.get(guest) or plain_sid(guest)
     out = []
     for i, e in enumerate(events):
         t = e.time - start + origin
@@ -128,7 +136,9 @@ def compare(path: Path) -> Comparison:
     while backend.now() - start < end - origin:
         clock.advance(1.0)
         backend.inventory()
-    # What happens during the start-up line is the simulator's starting point.
+    # What happens during the start-up line is the simulator's starting point: none of
+    # it is missed, and what the simulator does of it too is not extra.
+    start_up = [e for e in expected if e.time < origin + HARNESS_LOOP and origin != 0]
     expected = [e for e in expected if e.time >= origin + HARNESS_LOOP or origin == 0]
     sim = backend.sim
 
@@ -136,13 +146,15 @@ def compare(path: Path) -> Comparison:
         return guest in sim.guests and sim.guests[guest].ha is not None and any(
             r.guest == guest and r.node == node and r.start <= t + 1.0
             and (r.end is None or r.end > t) for r in sim.run_log)
-    actual = key_events(backend.events(), start, origin, runs_as_ha)
+    fakes = {guest_id(s.sid): s.sid for s in case.services if s.sid.startswith("fa:")}
+    actual = key_events(backend.events(), start, origin, runs_as_ha, fakes)
     missing, extra = _match(expected, actual)
+    extra = _match(start_up, extra)[1]
     simulated = {}
-    for guest_id in scenario.watch:
-        where = backend.sim.instance(guest_id)
+    for gid in scenario.watch:
+        where = backend.sim.instance(gid)
         if where is not None:
-            simulated[sid_of(guest_id)] = where[0].name
+            simulated[fakes.get(gid) or plain_sid(gid)] = where[0].name
     return Comparison(case.name, True, "", missing, extra, (placement, simulated))
 
 

@@ -23,12 +23,12 @@ A lesson file is TOML:
     at = 10                                     # seconds after the start
     do = "power node2 off"
 
-Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm):
-`power NODE on|off`, `network NODE on|off`, `reboot NODE`, `shutdown NODE`,
-`crm NODE enable-node-maintenance|disable-node-maintenance`,
-`service SID started|stopped|disabled|ignored`, `service SID migrate NODE`,
-`service SID manual-migrate NODE` (an admin's own migration of an ignored service),
-`service SID delete`. A test directory's `cmdlist` runs at the harness's own times.
+Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm,
+`ha_commands`): `power NODE on|off`, `network NODE on|off`, `reboot NODE`, `shutdown
+NODE`, `crm NODE enable-node-maintenance|disable-node-maintenance`, `service SID
+started|stopped|disabled|ignored`, `service SID migrate NODE`, `service SID
+manual-migrate NODE` (an admin's own migration of an ignored service), `service SID
+delete`. A test directory's `cmdlist` runs at the harness's own times.
 """
 
 from __future__ import annotations
@@ -40,14 +40,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
-from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import faults, ha_admin, ha_disarm, migration
+from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.sim import ha_fake, ha_testcrs
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.ha import HAManager
+from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, guest_id, node_name, sid_of
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.ha_testdir import (
-    NODE_NAME,
     Group,
     HATestCase,
     Service,
@@ -56,114 +54,15 @@ from vmconsole.backends.sim.ha_testdir import (
 )
 from vmconsole.backends.sim.lab import build_named_cluster
 from vmconsole.backends.sim.scenarios import Scenario, Step
-from vmconsole.backends.sim.state import HAGroup, HAResource, SimGuest
-from vmconsole.model import GuestKind, HARequest, HAState
+from vmconsole.backends.sim.state import HAGroup, HAResource
+from vmconsole.model import GuestKind, HAState
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
 QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
-_REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
-             "disabled": HARequest.DISABLED, "ignored": HARequest.IGNORED}
-
-
-def guest_id(sid: str) -> str:
-    """vm:101 -> qemu/101, ct:200 -> lxc/200 (raises InvalidInput for anything else)."""
-    kind, _, vmid = sid.partition(":")
-    if kind not in ("vm", "ct") or not vmid.isdigit() or not vmid.isascii():
-        raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N)",
-                           {"sid": visible(sid)})
-    return f"{'qemu' if kind == 'vm' else 'lxc'}/{vmid}"
-
-
-def sid_of(guest: str) -> str:
-    kind, _, vmid = guest.partition("/")
-    return f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
 
 
 CONFIG_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Proxmox's pve-configid
-
-
-def node_name(word: str) -> str:
-    """A node name as Proxmox allows it (a hostname label); raises InvalidInput."""
-    if not NODE_NAME.match(word):
-        raise InvalidInput(f"'{visible(word)}' is not a node name", {"node": visible(word)})
-    return word
-
-
-def _node_step(fn: Any, node: str) -> Step:
-    node_name(node)
-
-    def step(sim: Sim, ha: HAManager) -> None:
-        fn(sim, ha, sim.node(node))
-    return step
-
-
-def _power_on(sim: Sim, ha: HAManager, node: Any) -> None:
-    faults.restore(sim, ha, node)
-
-
-def _fault(kind: FaultKind) -> Any:
-    return lambda sim, ha, node: faults.inject(sim, ha, node, kind)
-
-
-def _maintenance(enabled: bool) -> Any:
-    return lambda sim, ha, node: ha_admin.set_maintenance(sim, ha, node, enabled)
-
-
-def _admin_migrate(sim: Sim, guest: SimGuest, node: str) -> None:
-    """`qm migrate` / `pct migrate` outside HA: live for a running VM, restart for a
-    running container, offline for a stopped guest."""
-    mode = (MigrationMode.OFFLINE if sim.running_on_own_node(guest) is None
-            else MigrationMode.LIVE if guest.kind is GuestKind.VM else MigrationMode.RESTART)
-    migration.migrate(sim, guest, node, mode, with_local_disks=False)
-
-
-def _manual_migrate(sim: Sim, ha: HAManager, guest: SimGuest, node: str) -> None:
-    """The harness's `service SID manual-migrate NODE`: an admin migrates an HA service
-    by hand, which Proxmox allows only while HA leaves it alone (the service `ignored`,
-    or the stack disarmed in `ignore` mode); the CRM picks up its new node later."""
-    if guest.ha is not None and guest.ha.state is not HAState.IGNORED and (
-            ha.disarm != "ignore"):
-        sim.narrate(EventKind.HA_MOVE_REFUSED,
-                    f"{guest.vmid}: a manual migration needs the service "
-                    "ignored or HA disarmed in ignore mode: HA manages it", guest.node,
-                    guest.id)
-        return
-    _admin_migrate(sim, guest, node)
-
-
-def _service_step(sid: str, action: str, params: list[str]) -> Step:
-    gid = guest_id(sid)
-
-    def step(sim: Sim, ha: HAManager) -> None:
-        guest = sim.guest(gid)
-        if action in _REQUESTS:
-            current = guest.ha
-            settings = HASettings(request=_REQUESTS[action],
-                                  group=current.group if current else None,
-                                  max_restart=current.max_restart if current else 1,
-                                  max_relocate=current.max_relocate if current else 1)
-            ha_admin.ha_set(sim, ha, guest, settings)
-        elif action in ("migrate", "relocate"):
-            if guest.ha is None:
-                _admin_migrate(sim, guest, params[0])
-            else:
-                ha_admin.ha_move(sim, ha, guest, params[0], relocate=action == "relocate")
-        elif action == "manual-migrate":
-            _manual_migrate(sim, ha, guest, params[0])
-        elif action == "delete":
-            ha_admin.ha_remove(sim, ha, guest)
-        elif action == "lock":
-            ha_admin.set_lock(sim, guest, params[0] if params else "backup")
-        elif action == "unlock":
-            ha_admin.set_lock(sim, guest, None)
-        elif action == "add":
-            request = params[1] if len(params) > 1 else "started"
-            ha_admin.ha_set(sim, ha, guest, HASettings(request=_REQUESTS[request]))
-        elif action == "stop" and guest.ha is not None:
-            guest.ha.stop_timeout = float(params[0])
-            ha_admin.ha_power(sim, ha, guest, HARequest.STOPPED, "stop")
-    return step
 
 
 def step_time(value: object) -> float:
@@ -174,53 +73,6 @@ def step_time(value: object) -> float:
         raise ValueError(f"a step's 'at' must be seconds from the start (0 or more), "
                          f"not {visible(str(value), 40)}")
     return at
-
-
-def command_step(command: str) -> Step:
-    """One command of the harness's language as a scenario step. Raises InvalidInput
-    naming what the simulator cannot play (yet)."""
-    words = command.split()
-    if len(words) >= 3 and words[0] in ("power", "network") and words[2] in ("on", "off"):
-        what, node, on = words[0], words[1], words[2] == "on"
-        if what == "power":
-            return _node_step(_power_on if on else _fault(FaultKind.POWER_OFF), node)
-        return _node_step(_power_on if on else _fault(FaultKind.CUT_NETWORK), node)
-    if len(words) == 2 and words[0] in ("reboot", "shutdown"):
-        reboot = words[0] == "reboot"
-        return _node_step(lambda sim, ha, node: ha_admin.shutdown_node(sim, ha, node, reboot),
-                          words[1])
-    if len(words) == 3 and words[0] == "crm" and words[2] in (
-            "enable-node-maintenance", "disable-node-maintenance"):
-        return _node_step(_maintenance(words[2].startswith("enable")), words[1])
-    if len(words) in (3, 4) and words[0] == "crm" and words[2] in ("disarm-ha", "arm-ha"):
-        mode = words[3] if len(words) == 4 else ""
-        return lambda sim, ha: (ha_disarm.request_disarm(ha, mode) if mode
-                                else ha_disarm.request_arm(ha))
-    if len(words) == 3 and words[0] == "crm" and words[2] in ("stop", "start"):
-        stop = words[2] == "stop"
-        return _node_step(lambda sim, ha, node: ha.stop_crm(node) if stop
-                          else ha.start_crm(node), words[1])
-    if len(words) == 4 and words[0] == "cfs" and words[2] in ("rw", "update") and (
-            words[3] in ("fail", "work")):
-        failed = words[3] == "fail"
-        return _node_step(lambda sim, ha, node: ha.set_cfs(node, failed), words[1])
-    if len(words) == 2 and words[0] == "restart-lrm":
-        return _node_step(lambda sim, ha, node: ha.restart_lrm(node), words[1])
-    if words[:1] == ["skip-round"] and (len(words) == 2 or (
-            len(words) == 3 and words[2].isdigit())):
-        what, rounds = words[1], int(words[2]) if len(words) == 3 else 1
-        return lambda sim, ha: ha_admin.skip_rounds(sim, ha, what, rounds)
-    if len(words) >= 3 and words[0] == "service":
-        sid, action, params = words[1], words[2], words[3:]
-        guest_id(sid)
-        if action in ("migrate", "relocate", "manual-migrate", "add") and params:
-            node_name(params[0])
-        if action in _REQUESTS or action in ("delete", "lock", "unlock") or (
-                action in ("migrate", "relocate", "manual-migrate", "add") and params) or (
-                action == "stop" and params and params[0].isdigit()):
-            return _service_step(sid, action, params)
-    raise InvalidInput(f"the simulator cannot play '{visible(command)}' yet",
-                       {"command": visible(command)})
 
 
 # --- pve-ha-manager test directories -------------------------------------------------
@@ -253,7 +105,7 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         gid = guest_id(service.sid)
         kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
         guests.append((int(gid.split("/")[1]), kind, service.node,
-                       service.state == "started"))
+                       service.state == "started" and not ha_testcrs.starts_balanced(case)))
     for line in case.rounds:  # `service SID add NODE [state] [running]`: the guest exists
         for words in (command.split() for command in line):
             if len(words) >= 4 and words[0] == "service" and words[2] == "add":
@@ -262,8 +114,13 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
                 guests.append((int(gid.split("/")[1]), kind, words[3],
                                len(words) > 5 and words[5] == "1"))
     build_named_cluster(sim, powered, guests)
+    ha_testcrs.apply_sizes(case, sim, {sid_of(gid): gid for gid in (
+        f"{'qemu' if kind is GuestKind.VM else 'lxc'}/{vmid}" for vmid, kind, _, _ in guests)})
     groups, member = _groups_by_service(case.groups, case.services)
     sim.groups.update(groups)
+    for service in case.services:
+        if service.sid.startswith("fa:"):
+            sim.guests[guest_id(service.sid)].fake = ha_fake.decode(service.sid)
     sim.affinity_rules = [ResourceAffinity(name, tuple(guest_id(r) for r in sids), positive)
                           for name, sids, positive in case.affinity]
     for service in case.services:
@@ -273,9 +130,28 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         running = sim.running_on_own_node(guest) is not None
         state = (HAState.STARTED if running else
                  HAState.DISABLED if service.state == "disabled" else HAState.STOPPED)
-        guest.ha = HAResource(_REQUESTS[service.state], state, group=member.get(service.sid),
+        if ha_testcrs.starts_balanced(case):
+            state = ha_testcrs.start_up_state(service.state)
+        guest.ha = HAResource(REQUESTS[service.state], state, group=member.get(service.sid),
                               max_restart=service.max_restart,
                               max_relocate=service.max_relocate, failback=service.failback)
+
+
+def _fake_problems(case: HATestCase) -> list[str]:
+    """Why the case's fake resources cannot be played: one the simulator does not
+    model, or one sharing its guest with a vm: service."""
+    out = []
+    sids = {s.sid for s in case.services}
+    for sid in sorted(sids):
+        if not sid.startswith("fa:"):
+            continue
+        try:
+            ha_fake.decode(sid)
+        except InvalidInput as exc:
+            out.append(exc.message)
+        if "vm:" + sid.removeprefix("fa:") in sids:
+            out.append(f"{visible(sid)} and vm:{visible(sid[3:])} would be one guest")
+    return out
 
 
 def _setup_line(case: HATestCase) -> bool:
@@ -309,9 +185,13 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
                 steps.append((at - origin, command, command_step(command)))
             except InvalidInput as exc:
                 problems.append(exc.message)
+    problems += _fake_problems(case)
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
+    if ha_testcrs.starts_balanced(case):
+        steps.insert(0, (0.0, "start-up: HA requests", ha_testcrs.start_step(
+            [guest_id(s.sid) for s in case.services if s.state != "ignored"])))
     added = [words[1] for line in case.rounds for words in map(str.split, line)
              if len(words) >= 4 and words[0] == "service" and words[2] == "add"]
     scenario = Scenario(case.name, case.readme.splitlines()[0] if case.readme else case.name,
@@ -319,7 +199,8 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
                         tuple(dict.fromkeys(guest_id(sid) for sid in
                                             [*(s.sid for s in case.services), *added])),
                         build=partial(_build_case, case, powered), node_boot=0.0,
-                        reset_reboots=False, shutdown_policy=case.shutdown_policy)
+                        reset_reboots=False, shutdown_policy=case.shutdown_policy,
+                        crs=ha_testcrs.crs_settings(case))
     return scenario, origin, end
 
 

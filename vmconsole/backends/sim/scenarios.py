@@ -33,6 +33,7 @@ class Scenario:
     reset_reboots: bool = True
     shutdown_policy: str = "conditional"
     quorum_options: tuple[str, ...] = ()  # votequorum: two_node, auto_tie_breaker, ...
+    crs: balance.CRSSettings | None = None  # datacenter.cfg's crs (None: basic, as the lab's)
 
 
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:

@@ -9,8 +9,12 @@ and only the fencing timeline keeps two instances of one guest from running at o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
+
+if TYPE_CHECKING:
+    from vmconsole.backends.sim.ha_fake import FakeFailures
 
 GiB = 1024**3
 MiB = 1024**2
@@ -47,6 +51,8 @@ class HAResource:
     failback: bool = True  # the resource's own failback flag (PVE 9)
     stop_timeout: float | None = None  # a stop command's timeout (0: hard stop)
     target: str | None = None  # where it goes while in `migrate` or `relocate`
+    # nodes a start failed on since its last good start (Manager.pm's failed_nodes)
+    failed_nodes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -86,6 +92,11 @@ class SimGuest:
     shutdown_seconds: float = 8.0  # from the ACPI request until the guest is off
     description: str = ""
     link_up: bool = True  # its one NIC, net0: False is Proxmox's link_down=1
+    # (CPUs, bytes) a lesson fixes for the CRS: its configured size (static; None:
+    # maxcpu, maxmem) and its measured use (dynamic; None: the load model's figures)
+    configured: tuple[float, float] | None = None
+    measured: tuple[float, float] | None = None
+    fake: FakeFailures | None = None  # a test directory's fa: resource: how it fails
     # Hardware written to the config for the next start ("cores", "memory"), as
     # Proxmox's pending section: a running VM without hotplug keeps its old figures.
     pending: dict[str, int] = field(default_factory=dict)
