@@ -65,8 +65,15 @@ class GuestFlows:
         if any(w.description == key and not w.is_finished for w in self.app.workers):
             return  # a key pressed twice: the first press is still reading or asking
         # The name is what the user chose, the title of a notification if the flow fails.
-        self.app.run_worker(FLOWS[name](self, title), name=title, group="flows",
+        self.app.typeahead.hold()  # keys typed in this burst are for the screen it opens
+        self.app.run_worker(self._flow(name, title), name=title, group="flows",
                             exit_on_error=False, description=key)
+
+    async def _flow(self, name: str, title: str) -> None:
+        try:
+            await FLOWS[name](self, title)
+        finally:  # ended with no screen (refused, failed): nothing to type into
+            self.app.typeahead.drop()
 
     # --- helpers ------------------------------------------------------------------------
 
