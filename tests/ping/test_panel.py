@@ -15,7 +15,8 @@ from textual.widgets import Input, Static
 from tests.ping.conftest import FakeSim, TcpServer
 from vmconsole.monitor.ping import Measurement, ProbeKind, ProbeResult, ProbeTarget
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
-from vmconsole.ui.widgets.ping_panel import PingPanel, target_from_text
+from vmconsole.ui.widgets.address_box import target_from_text
+from vmconsole.ui.widgets.ping_panel import PingPanel
 
 
 class PanelApp(App[None]):
