@@ -63,3 +63,30 @@ async def test_a_question_is_never_answered_ahead(console):
         assert isinstance(c.app.screen, ConfirmScreen)  # still asking
         await act(pilot, "n")
         assert c.backend.tasks() == []  # nothing stopped
+
+
+def test_keys_kept_for_a_late_screen_act_in_order_once_it_is_overdue():
+    from vmconsole.ui.typeahead import HOLD_SECONDS, Typeahead
+
+    now = [0.0]
+    typeahead = Typeahead(clock=lambda: now[0])
+    typeahead.hold()
+    assert typeahead.keeps(events.Key("a", "a")) and typeahead.keeps(events.Paste("bc"))
+    assert typeahead.overdue() == []  # the screen may still come
+    now[0] = HOLD_SECONDS + 0.1
+    assert not typeahead.keeps(events.Key("d", "d"))  # too late to be typeahead
+    assert [getattr(e, "key", None) or getattr(e, "text", None)
+            for e in typeahead.overdue()] == ["a", "bc"]  # they act first, then "d"
+    assert not typeahead.holding
+
+
+async def test_a_flow_that_opens_no_screen_keeps_no_keys(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")  # stopped
+        tree = c.app.query_one("#tree")
+        row = tree.cursor_line  # type: ignore[attr-defined]
+        burst(c.app, "s", "down")  # start it, and on to the next row at once
+        await settle(pilot)
+        assert tree.cursor_line == row + 1  # type: ignore[attr-defined]
+        assert not c.app.typeahead.holding

@@ -75,6 +75,8 @@ class ConsoleBase(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if self.typeahead.keeps(event):
             return
+        for held in self.typeahead.overdue():  # typed before this one: they act first
+            await super().on_event(held)
         await super().on_event(event)
 
     async def on_replay_typeahead(self, _: ReplayTypeahead) -> None:

@@ -65,7 +65,8 @@ class GuestFlows:
         if any(w.description == key and not w.is_finished for w in self.app.workers):
             return  # a key pressed twice: the first press is still reading or asking
         # The name is what the user chose, the title of a notification if the flow fails.
-        self.app.typeahead.hold()  # keys typed in this burst are for the screen it opens
+        if name not in RUN_AT_ONCE:  # keys typed in this burst are for the screen it opens
+            self.app.typeahead.hold()
         self.app.run_worker(self._flow(name, title), name=title, group="flows",
                             exit_on_error=False, description=key)
 
@@ -291,6 +292,9 @@ class GuestFlows:
         open_serial_console(self.app, self.sel, title)
 
 
+# The flows that open no screen: the keys typed after them are not theirs to keep (`s`
+# then the arrow to the next guest's row).
+RUN_AT_ONCE = frozenset({"start", "reboot"})
 Flow = Callable[[GuestFlows, str], Coroutine[Any, Any, None]]
 # Each guest action's flow (actions.ACTIONS), by the action's name; given the title.
 FLOWS: dict[str, Flow] = {

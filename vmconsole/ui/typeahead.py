@@ -7,7 +7,8 @@ now keeps such keys while a guest's flow opens its screen, and hands them to the
 the order typed. A question is never answered ahead: keys kept for a confirmation are
 dropped, as are those kept for a flow that ends without a screen (refused, or failed).
 Keys that come later than `HOLD_SECONDS` after the opening key are a reaction to a slow
-screen, not typeahead: holding stops, and they act as always. Whatever screen the flow
+screen, not typeahead: holding stops, the kept keys act then, in order, and the later
+ones as always. A flow that opens no screen (start, reboot) keeps nothing. Whatever screen the flow
 opens first ends the holding: a form or a panel takes the keys, a question drops them.
 """
 
@@ -60,11 +61,18 @@ class Typeahead:
         bindings (the tree's `b` opens the backups)."""
         if self._held is None or not isinstance(event, (events.Key, events.Paste)):
             return False
-        if self._clock() - self._since > HOLD_SECONDS:
-            self._held = None  # the screen is slow to come: the keys act as always
-            return False
+        if self._late():
+            return False  # the screen is slow to come: the keys act as always (`overdue`)
         self._held.append(event)
         return True
+
+    def overdue(self) -> list[events.Key | events.Paste]:
+        """The kept keys, once their screen is later than `HOLD_SECONDS`: they act now,
+        ahead of the key that found them waiting (holding ends); else nothing."""
+        return self.take() if self._held is not None and self._late() else []
+
+    def _late(self) -> bool:
+        return self._clock() - self._since > HOLD_SECONDS
 
     def take(self) -> list[events.Key | events.Paste]:
         """The kept keys as new events (a kept one may have been forwarded once), oldest
