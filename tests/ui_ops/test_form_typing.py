@@ -90,3 +90,14 @@ async def test_a_flow_that_opens_no_screen_keeps_no_keys(console):
         await settle(pilot)
         assert tree.cursor_line == row + 1  # type: ignore[attr-defined]
         assert not c.app.typeahead.holding
+
+
+def test_a_flow_that_ends_leaves_the_next_flow_s_keys_alone():
+    from vmconsole.ui.typeahead import Typeahead
+
+    typeahead = Typeahead()
+    first = typeahead.hold()
+    typeahead.take()  # its form came and took the keys
+    typeahead.hold()  # the next flow, started while the first closes
+    typeahead.keeps(events.Key("a", "a"))
+    assert typeahead.drop(first) == 0 and typeahead.holding

@@ -6,10 +6,11 @@ backend, so "a", "b" and "c" went to the tree (where `b` opens the backups). The
 now keeps such keys while a guest's flow opens its screen, and hands them to the form in
 the order typed. A question is never answered ahead: keys kept for a confirmation are
 dropped, as are those kept for a flow that ends without a screen (refused, or failed).
-Keys that come later than `HOLD_SECONDS` after the opening key are a reaction to a slow
+Whatever screen the flow opens first ends the holding: a form or a panel takes the keys,
+a question drops them. A flow that opens no screen (start, reboot) keeps nothing. Keys
+that come later than `HOLD_SECONDS` after the opening key are a reaction to a slow
 screen, not typeahead: holding stops, the kept keys act then, in order, and the later
-ones as always. A flow that opens no screen (start, reboot) keeps nothing. Whatever screen the flow
-opens first ends the holding: a form or a panel takes the keys, a question drops them.
+ones as always.
 """
 
 from __future__ import annotations
@@ -41,16 +42,20 @@ class Typeahead:
         self._clock = clock
         self._held: list[events.Key | events.Paste] | None = None
         self._since = 0.0
+        self._holds = 0
 
     @property
     def holding(self) -> bool:
         return self._held is not None
 
-    def hold(self) -> None:
-        """Start keeping keys: a flow that opens a screen has begun."""
+    def hold(self) -> int:
+        """Start keeping keys: a flow that opens a screen has begun. Returns the hold's
+        number, for `drop(number)` at the flow's end."""
         if self._held is None:
             self._held = []
         self._since = self._clock()
+        self._holds += 1
+        return self._holds
 
     def keeps(self, event: events.Event) -> bool:
         """Is `event` kept for the coming screen? Called for every key or paste that
@@ -81,8 +86,12 @@ class Typeahead:
         return [events.Key(e.key, e.character) if isinstance(e, events.Key)
                 else events.Paste(e.text) for e in held]
 
-    def drop(self) -> int:
-        """Forget the kept keys (a question, or no screen at all); how many there were."""
+    def drop(self, hold: int | None = None) -> int:
+        """Forget the kept keys (a question, or no screen at all); how many there were.
+        Given a hold's number, only while that hold is the last one (a flow that ends
+        after its form closed leaves the next flow's keys alone)."""
+        if hold is not None and hold != self._holds:
+            return 0
         return len(self.take())
 
 
