@@ -13,23 +13,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from vmconsole.lab import checks
+from tests.lab.built import BuiltLab, until
+from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
-
-if (problems := checks.problems()):
-    pytest.skip("; ".join(problems), allow_module_level=True)
-if Path("/run/netns/vmclab-lan").exists():
-    pytest.skip("a lab is already up on this machine (vmconsole lab down first)",
-                allow_module_level=True)
+skip_unless_a_lab_can_be_built()
 
 from vmconsole.backends import open_backend  # noqa: E402
-from vmconsole.config import load_config  # noqa: E402
-from vmconsole.lab import builder  # noqa: E402
 from vmconsole.lab.shell import in_netns  # noqa: E402
 from vmconsole.model import AddressSource, GuestStatus  # noqa: E402
 from vmconsole.monitor.ping import PingMonitor  # noqa: E402
@@ -37,24 +30,14 @@ from vmconsole.monitor.ping.reach import first_answering  # noqa: E402
 from vmconsole.monitor.poller import Poller, PollLoop  # noqa: E402
 from vmconsole.ui.pinging import probe_targets  # noqa: E402
 
-from .test_lab import until  # noqa: E402
-
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-addresses")
-    config = root / "config.toml"
-    config.write_text("")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        layout = builder.up(1, 1, config, lambda _line: None, containers=0)
-        (cluster,) = load_config(config).clusters("lab")
-        backend = open_backend(cluster)
-        try:
-            yield {"layout": layout, "backend": backend}
-        finally:
-            backend.close()
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab):
+    backend = open_backend(built_lab.cluster)
+    try:
+        yield {"layout": built_lab.layout, "backend": backend}
+    finally:
+        backend.close()
 
 
 def test_a_real_guest_s_sources_are_asked_in_turn_and_its_address_answers_the_probe(lab):

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.lab.built import BuiltLab, LabShape, until
 from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -20,41 +21,24 @@ skip_unless_a_lab_can_be_built()
 from vmconsole.backends.backups import BackupSpec, Compression, RestoreSpec  # noqa: E402
 from vmconsole.backends.base import TaskStatus  # noqa: E402
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
-from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder  # noqa: E402
 from vmconsole.lab.guests import POOL, SAN_POOL  # noqa: E402
 from vmconsole.model import GuestStatus  # noqa: E402
 
 from ..libvirt.conftest import wait  # noqa: E402
 
-
-def until(what, check, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
+LAB = LabShape(ha_guests=1)
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
-    config = root / "config.toml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        builder.up(1, 1, config, lambda _line: None, containers=0, ha_guests=1)
-        (cluster,) = load_config(config).clusters("lab")
-        assert isinstance(cluster, LibvirtCluster)
-        backend = open_libvirt(cluster)
-        try:
-            vm1 = until("vm1 running", lambda: next(
-                (g for g in backend.inventory().guests
-                 if g.name == "vm1" and g.status is GuestStatus.RUNNING), None), 90)
-            yield backend, vm1.id
-        finally:
-            backend.close()
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab):
+    backend = open_libvirt(built_lab.cluster)
+    try:
+        vm1 = until("vm1 running", lambda: next(
+            (g for g in backend.inventory().guests
+             if g.name == "vm1" and g.status is GuestStatus.RUNNING), None), 90, every=0.2)
+        yield backend, vm1.id
+    finally:
+        backend.close()
 
 
 def ok(backend, task, timeout=180):

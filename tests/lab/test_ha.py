@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.built import BuiltLab, LabShape
 from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
@@ -62,20 +63,14 @@ def _state(lab) -> str:
     return "\n" + "\n".join(view) + "\nmanager.log:\n" + "\n".join(tail)
 
 
+LAB = LabShape(nodes=3, guests=3, ha_guests=2, audit=True,
+               ha_times={"round": ROUND_S, "fence_delay": FENCE_DELAY_S})
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("halab")
-    config = root / "config.toml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        mp.setenv("VMCONSOLE_AUDIT_LOG", str(root / "audit.jsonl"))
-        try:  # a lab that fails half-way is removed too
-            layout = builder.up(3, 3, config, lambda _line: None, containers=0, ha_guests=2,
-                                ha_times={"round": ROUND_S, "fence_delay": FENCE_DELAY_S})
-            yield {"layout": layout, "config": config, "audit": root / "audit.jsonl",
-                   "root": root}
-        finally:
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab):
+    return {"layout": built_lab.layout, "config": built_lab.config,
+            "audit": built_lab.audit, "root": built_lab.root}
 
 
 def status(lab) -> ManagerStatus:

@@ -7,26 +7,19 @@ A one-node lab of its own, one guest, built once for the module."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
 
-from vmconsole.lab import checks
+from tests.lab.built import BuiltLab, until
+from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
-
-if (problems := checks.problems()) or Path("/run/netns/vmclab-lan").exists():
-    pytest.skip("; ".join(problems) or "a lab is already up on this machine",
-                allow_module_level=True)
+skip_unless_a_lab_can_be_built()
 
 import libvirt  # noqa: E402
 
 from vmconsole.backends.base import TaskStatus, Unreachable  # noqa: E402
 from vmconsole.backends.hardware import MiB, Takes  # noqa: E402
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
-from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder  # noqa: E402
 from vmconsole.lab.guests import POOL  # noqa: E402
 from vmconsole.lab.probe import answers  # noqa: E402
 
@@ -35,33 +28,17 @@ from ..libvirt.conftest import wait  # noqa: E402
 VM1_IP = "10.77.0.11"
 
 
-def until(what, check, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
-    config = root / "config.toml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        builder.up(1, 1, config, lambda _line: None, containers=0)
-        (cluster,) = load_config(config).clusters("lab")
-        assert isinstance(cluster, LibvirtCluster)
-        backend = open_libvirt(cluster)
-        try:
-            # A TCG guest that is booting can keep its libvirtd's answers waiting.
-            vm1 = until("vm1 in the inventory", lambda: next(
-                (g for g in backend.inventory().guests if g.name == "vm1"), None), 60)
-            yield backend, vm1.id
-        finally:
-            backend.close()
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab):
+    backend = open_libvirt(built_lab.cluster)
+    try:
+        # A TCG guest that is booting can keep its libvirtd's answers waiting.
+        vm1 = until("vm1 in the inventory", lambda: next(
+            (g for g in backend.inventory().guests if g.name == "vm1"), None), 60,
+            every=0.2)
+        yield backend, vm1.id
+    finally:
+        backend.close()
 
 
 def hardware(backend, vm1):

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests.lab.built import BuiltLab, LabShape, until
 from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -34,7 +35,6 @@ from vmconsole.backends.base import (  # noqa: E402
     TaskStatus,
 )
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
-from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
 from vmconsole.lab import (  # noqa: E402
     builder,
     cgroups,
@@ -55,36 +55,18 @@ from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 from ..libvirt.conftest import wait  # noqa: E402
 from ..ui_ops.helpers import detail_rows, live_console, tree_label, wait_until  # noqa: E402
 
-
-def until(what, check, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")
+LAB = LabShape(nodes=2, containers=1, audit=True, config='theme = "vmconsole-dark"\n')
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
-    config = root / "config.toml"
-    config.write_text('theme = "vmconsole-dark"\n')
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        mp.setenv("VMCONSOLE_AUDIT_LOG", str(root / "audit.jsonl"))  # the HA manager's
-        started = time.monotonic()
-        layout = builder.up(2, 1, config, lambda _line: None, containers=1)
-        up_s = time.monotonic() - started
-        (cluster,) = load_config(config).clusters("lab")
-        assert isinstance(cluster, LibvirtCluster)
-        backend = open_libvirt(cluster)
-        try:
-            yield {"layout": layout, "config": config, "backend": backend, "up_s": up_s,
-                   "cluster": cluster, "started": started}
-        finally:
-            backend.close()
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab):
+    backend = open_libvirt(built_lab.cluster)
+    try:
+        yield {"layout": built_lab.layout, "config": built_lab.config, "backend": backend,
+               "up_s": built_lab.up_s, "cluster": built_lab.cluster,
+               "started": built_lab.started}
+    finally:
+        backend.close()
 
 
 def test_the_lab_comes_up_with_its_profile_and_answering_guests(lab):

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.lab.built import BuiltLab, LabShape
 from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -19,8 +20,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
 skip_unless_a_lab_can_be_built()
 
 from vmconsole.backends import open_backend  # noqa: E402
-from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder  # noqa: E402
+from vmconsole.config import LibvirtCluster  # noqa: E402
 from vmconsole.model import GuestStatus, NodeStatus  # noqa: E402
 from vmconsole.ui.modals.bulk import BulkConfirmScreen  # noqa: E402
 from vmconsole.ui.modals.migrate import MigrateForm  # noqa: E402
@@ -28,20 +28,12 @@ from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
 
 from ..ui_ops.helpers import live_console, shown_text, tree_label, wait_until  # noqa: E402
 
+LAB = LabShape(nodes=2)
+
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
-    config = root / "config.toml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        builder.up(2, 1, config, lambda _line: None, containers=0)
-        (cluster,) = load_config(config).clusters("lab")
-        assert isinstance(cluster, LibvirtCluster)
-        try:
-            yield cluster
-        finally:
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab) -> LibvirtCluster:
+    return built_lab.cluster
 
 
 def ready(backend) -> bool:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.lab.built import BuiltLab
 from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -24,8 +25,7 @@ from vmconsole.actor import Actor, Role  # noqa: E402
 from vmconsole.audit import AuditLog  # noqa: E402
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.backends.serial import ConsoleBusy  # noqa: E402
-from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.lab import builder  # noqa: E402
+from vmconsole.config import LibvirtCluster  # noqa: E402
 from vmconsole.monitor.poller import Poller, PollLoop  # noqa: E402
 from vmconsole.ui.app import VMConsoleApp  # noqa: E402
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen  # noqa: E402
@@ -35,18 +35,8 @@ OUTPUT = "lab-42-ok"
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
-    config = root / "config.toml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        builder.up(1, 1, config, lambda _line: None, containers=0)
-        (cluster,) = load_config(config).clusters("lab")
-        assert isinstance(cluster, LibvirtCluster)
-        try:
-            yield cluster
-        finally:
-            builder.down(config, lambda _line: None)
+def lab(built_lab: BuiltLab) -> LibvirtCluster:
+    return built_lab.cluster
 
 
 class Sink:

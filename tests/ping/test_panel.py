@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 
@@ -14,7 +15,8 @@ from textual.widgets import Input, Static
 from tests.ping.conftest import FakeSim, TcpServer
 from vmconsole.monitor.ping import Measurement, ProbeKind, ProbeResult, ProbeTarget
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
-from vmconsole.ui.widgets.ping_panel import PingPanel, target_from_text
+from vmconsole.ui.widgets.address_box import target_from_text
+from vmconsole.ui.widgets.ping_panel import PingPanel
 
 
 class PanelApp(App[None]):
@@ -48,26 +50,42 @@ async def wait_for(pilot, condition, seconds: float = 5.0) -> None:
         await pilot.pause()
 
 
+# How long a wait may take on a busy CI machine (2 cores, a lab and seven other test
+# runs): the panel's thread can be starved for seconds. A deadline, not a sleep: a quiet
+# machine is done in well under a second.
+BUSY_SECONDS = 60.0
+
+
 async def test_an_outage_shows_its_downtime_and_lost_probes():
     app = PanelApp()
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.query_one(PingPanel)
-        # Down from 3 s to 5 s of simulated time, counted from now (0.3 s real at 10x),
-        # so a slow start of the measurement still sees replies before the outage.
-        fake = FakeSim(scale=10, down_at=3.0, up_at=5.0)
-        watch = panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=10)
-        watch.mark("migration started", at=fake.now() + 2.9)  # before the measurement opens
+        # No outage until the measurement has replies: it opens in a worker, which a
+        # loaded machine may start seconds late, and an outage that began before the
+        # first probe has no start to measure from (CI's timeout, stop 23).
+        fake = FakeSim(scale=10, down_at=math.inf, up_at=math.inf)
+        watch = panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=300)
+        watch.mark("migration started", at=fake.now() + 0.5)  # before the measurement opens
+
+        def replied() -> bool:
+            measurement = panel.measurement
+            return measurement is not None and measurement.snapshot().received > 0
+
+        await wait_for(pilot, replied, BUSY_SECONDS)
+        now = fake.now()
+        fake.down_at, fake.up_at = now + 1.0, now + 3.0  # down for 2 s of simulated time
 
         def closed() -> bool:
             measurement = panel.measurement
             return measurement is not None and bool(measurement.snapshot().outages)
 
-        await wait_for(pilot, closed)
+        await wait_for(pilot, closed, BUSY_SECONDS)
         panel.stop()
         # 10 ms of real time is 100 ms of simulated time: the gap between replies
         # exceeds the 2 s cut by up to two of those (and a loaded machine's delays).
         summary = re.compile(r"^\S+  downtime 2\.\d\d s, \d+ probes lost$", re.M)
-        await wait_for(pilot, lambda: summary.search(text_of(app, "#ping-outages")))
+        await wait_for(pilot, lambda: summary.search(text_of(app, "#ping-outages")),
+                       BUSY_SECONDS)
         assert "received" in text_of(app, "#ping-stats")
         assert panel.border_title == "ping web (sim)"
         [ended] = app.ended

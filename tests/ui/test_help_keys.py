@@ -39,8 +39,9 @@ from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.screens.rebalance import RebalanceScreen
 from vmconsole.ui.screens.serial_console import SerialConsoleScreen
 from vmconsole.ui.serial_link import ConsoleMode
+from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
-from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
+from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 
 WEB1, DB1, TEST1, TEMPLATE = "qemu/100", "qemu/101", "qemu/103", "qemu/9000"

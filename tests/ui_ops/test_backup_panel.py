@@ -117,3 +117,20 @@ async def test_a_read_only_console_backs_nothing_up(console, audit):
         assert c.backend.tasks() == []
         [record] = list(audit.read())
         assert "read-only" in record.result
+
+
+async def test_arrowing_through_the_lists_never_leaves_a_blank_choice(console):
+    """The tester's finding: arrowing up past the first mode showed a blank Mode, which
+    then submitted `snapshot` all the same. Each list holds only real choices."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")
+        await act(pilot, "b", "n")
+        form = c.app.screen
+        assert isinstance(form, BackupForm)
+        for name in ("mode", "storage", "compression"):
+            select = form.query_one(f"#{name}", Select)
+            select.focus()
+            await act(pilot, "enter", "up", "enter")  # open, up from the first, choose
+            shown = str(select.query_one("SelectCurrent Static").render())
+            assert select.value != Select.NULL and str(select.value) in shown, name

@@ -103,6 +103,10 @@ async def test_editing_keeps_the_name_and_deleting_asks_first(console, audit):
         assert isinstance(form, NodeAffinityForm)
         assert form.query_one("#name", Input).disabled
         assert form.query_one("#nodes", Input).value == "pve1:1, pve2:2, pve3:1"
+        await fill(pilot, form, nodes="pve2:-1")  # a whole number, below the range
+        await act(pilot, "enter")
+        assert error_of(form, "nodes") == ("'pve2:-1': a priority is a whole number, 0 or "
+                                           "more (pve2:2; the higher, the more preferred)")
         await fill(pilot, form, nodes="pve2:2, pve3:1")
         await act(pilot, "enter")
         await reloaded(pilot, screen, "pve2:2 pve3:1")
@@ -159,6 +163,14 @@ async def test_the_crs_form_checks_its_fields_and_saves(console, audit):
         await fill(pilot, form, threshold="150", hold="2")
         await act(pilot, "enter")
         assert error_of(form, "threshold") == "1 to 100 percent points"  # the backend's
+        for number in ("1e308", "-5", "1e309"):  # numbers all, out of the range
+            await fill(pilot, form, threshold=number)
+            await act(pilot, "enter")
+            assert error_of(form, "threshold") == "1 to 100 percent points", number
+        form.query_one("#hold", Input).value = "9" * 400  # float() reads it as inf
+        await act(pilot, "enter")
+        assert error_of(form, "hold") == "1 to 100 rounds"
+        form.query_one("#hold", Input).value = "2"
         form.query_one("#mode").value = "static"  # type: ignore[attr-defined]
         form.query_one("#auto_rebalance").value = True  # type: ignore[attr-defined]
         await fill(pilot, form, threshold="15")

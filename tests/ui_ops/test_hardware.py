@@ -51,6 +51,20 @@ def test_sizes_are_read_in_the_units_people_type():
     assert parse_disk("\uff11\uff12") == parse_disk("²") == "a size in GiB, e.g. 32 or 32 GiB"
 
 
+TOO_BIG = "too big: a disk holds less than 8 EiB (8589934592 GiB, QEMU's limit)"
+
+
+def test_a_huge_size_is_too_big_never_rounded():
+    """The tester's finding: 99999999999999999999 GiB was rounded by a float, and the
+    storage check then refused a size nobody typed."""
+    assert parse_disk("8589934591") == 8589934591 * GiB  # the last whole GiB below 8 EiB
+    assert parse_disk("8589934592") == TOO_BIG  # 2**63 bytes: one past an int64_t
+    assert parse_disk("99999999999999999999") == TOO_BIG
+    assert parse_disk("9" * 5000) == TOO_BIG  # int() refuses 4,300 digits
+    assert parse_disk("1.000000000000000001 TiB") == "a whole number of MiB"  # exact
+    assert parse_memory("12345678901234 MiB") == 12345678901234 * MiB
+
+
 async def test_the_form_says_when_a_running_vm_takes_each_change(console):
     c = console()
     async with c.app.run_test(size=(100, 40)) as pilot:
@@ -92,7 +106,10 @@ async def test_bad_values_are_refused_next_to_their_fields_before_anything_is_se
         await fill(pilot, form, vcpus="-1", memory="2048 MiB", **{"disk-0": "10 GiB"})
         await act(pilot, "enter")
         assert errors(form) == {"vcpus": "between 1 and 4 (the CPUs of its node)"}
-        await fill(pilot, form, vcpus="\uff14")  # a full-width 4
+        await fill(pilot, form, vcpus="2", **{"disk-0": "99999999999999999999"})
+        await act(pilot, "enter")
+        assert errors(form) == {"disk-0": TOO_BIG}
+        await fill(pilot, form, vcpus="\uff14", **{"disk-0": "10 GiB"})  # a full-width 4
         await act(pilot, "enter")
         assert errors(form) == {"vcpus": "a whole number is required (digits 0-9)"}
         await fill(pilot, form, vcpus="2", memory="2048 MiB", **{"disk-0": "10 GiB"})

@@ -33,3 +33,21 @@ def test_an_unknown_profile_is_named_before_anything_is_imported(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "\x1b" not in done.stderr
     assert done.stderr.startswith("vmconsole ha: ") and "nope\\x1b]0;x\\x07" in done.stderr
+
+
+def test_ha_status_takes_config_after_the_action_as_every_command_does(tmp_path, capsys):
+    """`vmconsole ha status --profile lab --config F` (the tester's finding: only
+    `ha --config F status` was taken)."""
+    import pytest
+
+    pytest.importorskip("libvirt")  # `ha status` reads its clusters through it
+    from vmconsole import cli
+
+    status_file = tmp_path / "where-this-config-says.json"
+    config = tmp_path / "c.toml"
+    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
+                      'uris = ["test:///default"]\n[profiles.lab.clusters.ha]\n'
+                      'fence = "command"\nfence_command = ["true"]\n'
+                      f'status_file = "{status_file}"\n')
+    assert cli.main(["ha", "status", "--profile", "lab", "--config", str(config)]) == 0
+    assert str(status_file) in capsys.readouterr().out

@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("--profile", required=True, help="the profile whose libvirt "
                             "clusters (each with an `ha` table) the manager watches")
+        # after the action too (`ha status --config F`), as every other command takes it;
+        # SUPPRESS keeps a --config given before the action when none follows it
+        action.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                            help="config file")
     parser.set_defaults(func=run)
 
 

@@ -27,9 +27,10 @@ from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
+from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
-from vmconsole.ui.widgets.ping_panel import AddressBox, PingPanel
+from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from functools import cached_property
 
 from rich.console import RenderableType
+from textual import events
 from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -29,6 +30,7 @@ from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.symbols import ASCII, UNICODE
+from vmconsole.ui.typeahead import ReplayTypeahead, Typeahead, screen_opened
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.worker_errors import failure_text, reported_failure
 
@@ -63,6 +65,24 @@ class ConsoleBase(App[int]):
         self.audit = audit or AuditLog()
         self.operations = Operations(self.actor, self.audit, self._backend, read_only,
                                      self._watch_task)
+        # Keys typed in the burst that opens a form, kept for it (`ui.typeahead`).
+        self.typeahead = Typeahead()
+
+    def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(
+            self, lambda screen: screen_opened(self, screen), immediate=True)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.typeahead.keeps(event):
+            return
+        for held in self.typeahead.overdue():  # typed before this one: they act first
+            await super().on_event(held)
+        await super().on_event(event)
+
+    async def on_replay_typeahead(self, _: ReplayTypeahead) -> None:
+        """The form is up: the kept keys reach it as if they came now, in order."""
+        for event in self.typeahead.take():
+            await super().on_event(event)
 
     def get_default_screen(self) -> Screen:
         """The main screen, born with its breakpoint class: set later by the first

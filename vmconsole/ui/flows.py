@@ -65,8 +65,17 @@ class GuestFlows:
         if any(w.description == key and not w.is_finished for w in self.app.workers):
             return  # a key pressed twice: the first press is still reading or asking
         # The name is what the user chose, the title of a notification if the flow fails.
-        self.app.run_worker(FLOWS[name](self, title), name=title, group="flows",
+        # Keys typed in this burst are for the screen the flow opens.
+        hold = self.app.typeahead.hold() if name not in RUN_AT_ONCE else None
+        self.app.run_worker(self._flow(name, title, hold), name=title, group="flows",
                             exit_on_error=False, description=key)
+
+    async def _flow(self, name: str, title: str, hold: int | None) -> None:
+        try:
+            await FLOWS[name](self, title)
+        finally:  # ended with no screen (refused, failed): nothing to type into
+            if hold is not None:
+                self.app.typeahead.drop(hold)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -284,6 +293,9 @@ class GuestFlows:
         open_serial_console(self.app, self.sel, title)
 
 
+# The flows that open no screen: the keys typed after them are not theirs to keep (`s`
+# then the arrow to the next guest's row).
+RUN_AT_ONCE = frozenset({"start", "reboot"})
 Flow = Callable[[GuestFlows, str], Coroutine[Any, Any, None]]
 # Each guest action's flow (actions.ACTIONS), by the action's name; given the title.
 FLOWS: dict[str, Flow] = {

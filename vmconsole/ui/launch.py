@@ -67,7 +67,9 @@ def log_to_file(path: Path) -> logging.Handler | None:
 def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | None = None,
            ascii: bool | None = None, read_only: bool = False) -> int:
     from vmconsole.ui.app import VMConsoleApp
+    from vmconsole.ui.paste_guard import guard_local_pastes
 
+    guard_local_pastes()  # a paste with ESC in it is text, never keys
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
     log_to_file(console_log_path())

@@ -39,13 +39,17 @@ class BackupForm(FormScreen):
     def fields(self) -> ComposeResult:
         opts = self.options
         # Prompts as Text: a Select reads a str prompt as markup.
+        # No blank entry where there is a real choice: arrowed to, it showed nothing and
+        # submitted the first mode all the same.
         modes = [(Text(f"{m} ({MODE_MEANING[m]})"), m) for m in opts.modes]
         yield from self.row("Mode", Select(modes, value=opts.modes[0] if opts.modes
-                                           else Select.NULL, id="mode", compact=True),
+                                           else Select.NULL, allow_blank=not modes,
+                                           id="mode", compact=True),
                             "mode", opts.why_not)
         storages = [(Text(visible(s)), s) for s in opts.storages]
         yield from self.row("Storage", Select(storages, value=opts.storages[0] if storages
-                                              else Select.NULL, id="storage", compact=True),
+                                              else Select.NULL, allow_blank=not storages,
+                                              id="storage", compact=True),
                             "storage", "" if storages else
                             "no storage of this node takes backups (content 'backup')")
         compressions = [(Text(str(c)), c) for c in opts.compressions]

@@ -11,11 +11,7 @@ from typing import Protocol
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from vmconsole.backends.backups import Backup
@@ -23,11 +19,9 @@ from vmconsole.backends.base import Task
 from vmconsole.model import Guest
 from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
-from vmconsole.ui.key_hints import hint_line, keys_for
-from vmconsole.ui.labels import guest_title
-from vmconsole.ui.worker_errors import ForwardsWorkerErrors
+from vmconsole.ui.key_hints import keys_for
+from vmconsole.ui.modals.task_panel import TaskPanel
 
-REFRESH_SECONDS = 0.5
 KEYS_HINT = (("backups.take", "back up"), ("backups.restore", "restore"),
              ("backups.delete", "delete"), ("backups.close", "close"))
 COLUMNS = ("Time", "Size", "Storage", "Mode", "Compr.")
@@ -56,19 +50,9 @@ def backup_row(backup: Backup) -> tuple[Text, ...]:
             Text(visible(backup.compression or "-")))
 
 
-class BackupPanel(ForwardsWorkerErrors, ModalScreen[None]):
-    DEFAULT_CSS = """
-    BackupPanel { align: center middle; }
-    BackupPanel > Vertical {
-        width: 100%; max-width: 110; height: 100%; max-height: 30;
-        border: round $primary; border-title-color: $text; background: $surface;
-        padding: 0 1;
-    }
-    BackupPanel DataTable { height: 1fr; }
-    BackupPanel #backup-info { height: auto; color: $text-muted; }
-    BackupPanel #backup-busy { height: auto; color: $warning; }
-    BackupPanel #backup-keys { height: 1; color: $text-muted; }
-    """
+class BackupPanel(TaskPanel):
+    WHAT, PREFIX, GROUP, KEYS_HINT = "Backups", "backup", "backups", KEYS_HINT
+    INFO_AT_START = "reading the backups…"
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="backups.close"),
         Binding("n", "take", "Back up now", id="backups.take"),
@@ -78,55 +62,20 @@ class BackupPanel(ForwardsWorkerErrors, ModalScreen[None]):
 
     def __init__(self, guest: Guest, ops: BackupOps,
                  polled_tasks: Callable[[], Sequence[Task]]) -> None:
-        super().__init__()
-        self.guest = guest
+        super().__init__(guest, ops.may_change, polled_tasks)
         self.ops = ops
-        self._polled_tasks = polled_tasks  # the cluster's tasks as last polled
-        self._waiting: set[str] = set()  # ids of tasks started here, not yet seen ended
         self.backups: list[Backup] = []
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as frame:
-            frame.border_title = Content(f"Backups of {guest_title(self.guest)}")
-            table: DataTable[Text] = DataTable(id="backup-table", cursor_type="row",
-                                               zebra_stripes=True)
-            table.add_columns(*COLUMNS)
-            yield table
-            yield Static("", id="backup-busy", markup=False)
-            yield Static("reading the backups…", id="backup-info", markup=False)
-            yield Static("", id="backup-keys", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
-        # A viewer or a read-only console is not offered what it would be refused.
-        hints = KEYS_HINT if self.ops.may_change else KEYS_HINT[-1:]
-        self.query_one("#backup-keys", Static).update(hint_line(self, hints))
-        self._reload()
-        self.set_interval(REFRESH_SECONDS, self._follow)
-
-    def _reload(self) -> None:
-        self.run_worker(self.reload(), group="backups", exclusive=True,
-                        exit_on_error=False, name="Backups")
+    def list_widget(self) -> DataTable[Text]:
+        table: DataTable[Text] = DataTable(id="backup-table", cursor_type="row",
+                                           zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        return table
 
     async def reload(self) -> None:
         backups = await self.ops.load()
         if backups is not None:
             self.show_backups(backups)
-
-    def _follow(self) -> None:
-        """Show what runs on this guest; reload once a task started here has ended."""
-        tasks = {t.id: t for t in self._polled_tasks()}
-        running = [t for t in tasks.values() if t.target == self.guest.id and not t.status.done]
-        busy = ""
-        if running:
-            task = running[-1]
-            done = f" {task.progress:.0%}" if task.progress is not None else ""
-            busy = f"running: {visible(task.operation)}{done} ({visible(task.id)})"
-        self.query_one("#backup-busy", Static).update(Text(busy))
-        ended = {i for i in self._waiting if i in tasks and tasks[i].status.done}
-        if ended:
-            self._waiting -= ended
-            self._reload()
 
     def show_backups(self, backups: list[Backup]) -> None:
         table = self.query_one(DataTable)
@@ -158,25 +107,15 @@ class BackupPanel(ForwardsWorkerErrors, ModalScreen[None]):
 
     # --- operations ---------------------------------------------------------------------
 
-    def _start(self, started: Awaitable[Task | None]) -> None:
-        self.run_worker(self._after(started), group="backup-op", exclusive=True,
-                        exit_on_error=False, name="Backups")
-
-    async def _after(self, started: Awaitable[Task | None]) -> None:
-        task = await started
-        if task is not None:
-            self._waiting.add(task.id)
-            await self.reload()
-
     def _on_selected(self, op: Callable[[Backup], Awaitable[Task | None]]) -> None:
         backup = self.selected()
         if backup is None:
             self.notify("choose a backup first", severity="warning")
             return
-        self._start(op(backup))
+        self.start(op(backup))
 
     def action_take(self) -> None:
-        self._start(self.ops.take())
+        self.start(self.ops.take())
 
     def action_restore(self) -> None:
         self._on_selected(self.ops.restore)

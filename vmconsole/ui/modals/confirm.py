@@ -15,6 +15,8 @@ from vmconsole.text import visible_lines
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    # A "y" typed before the question was asked is not its answer (`ui.typeahead`).
+    TYPEAHEAD = False
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {

@@ -21,7 +21,10 @@ MODE_HELP = {
     "static": "static: the memory and CPUs the guests are configured with",
     "dynamic": "dynamic: the memory the guests use now",
 }
-_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits only: int() takes full-width ones
+# A number as written in datacenter.cfg, sign and exponent included (1e308 and -5 are
+# numbers: the backend's check names their range). ASCII digits only: float() takes
+# full-width ones, and "nan" or "inf".
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +40,18 @@ class CRSRequest:
 
 def _number(text: str, whole: bool) -> tuple[float, str | None]:
     text = text.strip()
-    if not _NUMBER.match(text) or (whole and "." in text):
+    if not _NUMBER.match(text) or (whole and not text.lstrip("-").isdigit()):
         return 0.0, "a whole number" if whole else "a number (percent points)"
     return float(text), None
+
+
+def _whole(number: float) -> int:
+    """A whole number typed as 400 digits reads as inf; clamped, it stays out of every
+    range, so the backend's reason names the range (int(inf) would raise)."""
+    return int(max(-_HUGE, min(number, _HUGE)))
+
+
+_HUGE = float(2**63)
 
 
 class CRSForm(FormScreen):
@@ -77,4 +89,4 @@ class CRSForm(FormScreen):
             return None, errors
         return CRSRequest(str(self.query_one("#mode", Select).value),
                           self.query_one("#auto_rebalance", FormCheckbox).value,
-                          values["threshold"], int(values["hold"]), values["margin"]), {}
+                          values["threshold"], _whole(values["hold"]), values["margin"]), {}

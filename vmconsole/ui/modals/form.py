@@ -22,7 +22,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
-from vmconsole.text import visible_lines
+from vmconsole.text import visible, visible_lines
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
@@ -89,6 +89,22 @@ class FieldInput(Input):
             await self.run_action(bindings[0].action)
             return
         await super()._on_key(event)
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        """Textual's edit of the value (every typed key, paste and delete ends here),
+        without the characters a terminal does not show as themselves (controls, ESC,
+        bidi overrides, zero-width: `vmconsole.text.visible`'s rule): the field would
+        draw them raw, reordering or hiding what is typed. They are left out, and the
+        message names each one as an escape."""
+        hidden = [c for c in text if visible(c, None) != c]
+        if hidden:
+            text = "".join(c for c in text if c not in hidden)
+            escapes = ", ".join(dict.fromkeys(visible(c, None) for c in hidden))
+            self.notify(f"Left out {escapes}: a field takes only characters that show as "
+                        "themselves", title="Not typed", severity="warning")
+            if not text and start == end:
+                return
+        super().replace(text, start, end)
 
 
 class FormCheckbox(Checkbox, inherit_bindings=False):

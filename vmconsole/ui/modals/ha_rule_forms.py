@@ -17,6 +17,7 @@ from textual.widgets import Input, Select
 from vmconsole.backends.ha_config import HARules, NodeAffinityRule, ResourceAffinityRule
 from vmconsole.text import visible
 from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.validate import PRIORITY_RULE
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +45,13 @@ def _tokens(text: str) -> list[str]:
 
 def parse_nodes(text: str) -> tuple[dict[str, int], str | None]:
     """"pve2:2, pve1" -> ({"pve2": 2, "pve1": 0}, None); a bad priority -> reason.
-    A node without a priority gets 0, as Proxmox's default."""
+    A node without a priority gets 0, as Proxmox's default; a priority is a whole number
+    from 0 up (PVE::HA::Groups' `pve-ha-group-node` format: `node(:\\d+)?`)."""
     nodes: dict[str, int] = {}
     for token in _tokens(text):
         name, _, priority = token.partition(":")
         if priority and not (priority.isascii() and priority.isdigit()):
-            return {}, f"'{visible(token)}': a priority is a whole number (pve2:2)"
+            return {}, f"'{visible(token)}': {PRIORITY_RULE}"
         nodes[name] = int(priority) if priority else 0
     return nodes, None
 
@@ -83,26 +85,62 @@ def ha_resources_hint(rules: HARules) -> str:
     return "HA resources: " + (", ".join(listed) if listed else "none (H on a guest)")
 
 
-class NodeAffinityForm(FormScreen):
-    """Create or edit a node-affinity rule (an HA group before PVE 9)."""
+class RuleForm(FormScreen):
+    """What both rule forms share: the rule's name (fixed once the rule exists), its
+    affinity (positive or negative) and its resources."""
 
     SUBMIT_LABEL = "Save"
 
-    def __init__(self, rules: HARules, rule: NodeAffinityRule | None,
+    def __init__(self, title: str, rules: HARules,
+                 rule: NodeAffinityRule | ResourceAffinityRule | None,
                  submit: Submitter) -> None:
-        title = (f"Node-affinity rule {rule.name}" if rule else "New node-affinity rule")
         super().__init__(title, submit)
         self.rules, self.rule = rules, rule
 
+    def name_row(self) -> ComposeResult:
+        rule = self.rule
+        yield from self.row("Name", FieldInput(rule.name if rule else "", id="name",
+                                               compact=True, disabled=rule is not None),
+                            "name")
+
+    def affinity_row(self, positive: str, negative: str) -> ComposeResult:
+        """The affinity choice, each side with what it does (`positive`, `negative`)."""
+        yield from self.row("Affinity", Select(
+            [(Text(f"positive: {positive}"), "positive"),
+             (Text(f"negative: {negative}"), "negative")],
+            value="positive" if self.rule is None or self.rule.positive else "negative",
+            allow_blank=False, id="affinity", compact=True), "affinity")
+
+    def resources_row(self) -> ComposeResult:
+        yield from self.row("Resources", FieldInput(
+            "" if self.rule is None else sids(self.rule.resources, self.rules),
+            id="resources", compact=True, placeholder="vm:100, ct:200"), "resources",
+            ha_resources_hint(self.rules))
+
+    def typed_name(self) -> str:
+        return self.query_one("#name", Input).value.strip()
+
+    def positive(self) -> bool:
+        return self.query_one("#affinity", Select).value == "positive"
+
+    def typed_resources(self) -> tuple[list[str], str | None]:
+        return parse_resources(self.query_one("#resources", Input).value, self.rules)
+
+
+class NodeAffinityForm(RuleForm):
+    """Create or edit a node-affinity rule (an HA group before PVE 9)."""
+
+    rule: NodeAffinityRule | None
+
+    def __init__(self, rules: HARules, rule: NodeAffinityRule | None,
+                 submit: Submitter) -> None:
+        super().__init__(f"Node-affinity rule {rule.name}" if rule
+                         else "New node-affinity rule", rules, rule, submit)
+
     def fields(self) -> ComposeResult:
         rule = self.rule
-        yield from self.row("Name", FieldInput(rule.name if rule else "", id="name", compact=True,
-                                          disabled=rule is not None), "name")
-        yield from self.row("Affinity", Select(
-            [(Text("positive: run on these nodes"), "positive"),
-             (Text("negative: keep off these nodes"), "negative")],
-            value="positive" if rule is None or rule.positive else "negative",
-            allow_blank=False, id="affinity", compact=True), "affinity")
+        yield from self.name_row()
+        yield from self.affinity_row("run on these nodes", "keep off these nodes")
         nodes = "" if rule is None else ", ".join(
             f"{visible(n)}:{p}" if rule.positive and p else visible(n)
             for n, p in rule.nodes.items())
@@ -116,60 +154,40 @@ class NodeAffinityForm(FormScreen):
         yield from self.row("No failback", FormCheckbox(
             "stay put when a preferred node returns", rule is not None and rule.nofailback,
             id="nofailback", compact=True), "nofailback")
-        yield from self.row("Resources", FieldInput(
-            "" if rule is None else sids(rule.resources, self.rules), id="resources",
-            compact=True, placeholder="vm:100, ct:200"), "resources",
-            ha_resources_hint(self.rules))
+        yield from self.resources_row()
 
     def collect(self) -> tuple[Any, dict[str, str]]:
         errors: dict[str, str] = {}
         nodes, reason = parse_nodes(self.query_one("#nodes", Input).value)
         if reason:
             errors["nodes"] = reason
-        resources, reason = parse_resources(self.query_one("#resources", Input).value,
-                                            self.rules)
+        resources, reason = self.typed_resources()
         if reason:
             errors["resources"] = reason
         if errors:
             return None, errors
         return NodeAffinityRequest(
-            self.query_one("#name", Input).value.strip(), nodes,
-            self.query_one("#affinity", Select).value == "positive",
+            self.typed_name(), nodes, self.positive(),
             self.query_one("#strict", FormCheckbox).value,
             self.query_one("#nofailback", FormCheckbox).value, resources), {}
 
 
-class ResourceAffinityForm(FormScreen):
+class ResourceAffinityForm(RuleForm):
     """Create or edit a resource-affinity rule: keep resources together, or apart."""
-
-    SUBMIT_LABEL = "Save"
 
     def __init__(self, rules: HARules, rule: ResourceAffinityRule | None,
                  submit: Submitter) -> None:
-        title = (f"Resource-affinity rule {rule.name}" if rule
-                 else "New resource-affinity rule")
-        super().__init__(title, submit)
-        self.rules, self.rule = rules, rule
+        super().__init__(f"Resource-affinity rule {rule.name}" if rule
+                         else "New resource-affinity rule", rules, rule, submit)
 
     def fields(self) -> ComposeResult:
-        rule = self.rule
-        yield from self.row("Name", FieldInput(rule.name if rule else "", id="name", compact=True,
-                                          disabled=rule is not None), "name")
-        yield from self.row("Affinity", Select(
-            [(Text("positive: keep together on one node"), "positive"),
-             (Text("negative: keep apart, each on its own node"), "negative")],
-            value="positive" if rule is None or rule.positive else "negative",
-            allow_blank=False, id="affinity", compact=True), "affinity")
-        yield from self.row("Resources", FieldInput(
-            "" if rule is None else sids(rule.resources, self.rules), id="resources",
-            compact=True, placeholder="vm:100, ct:200"), "resources",
-            ha_resources_hint(self.rules))
+        yield from self.name_row()
+        yield from self.affinity_row("keep together on one node",
+                                     "keep apart, each on its own node")
+        yield from self.resources_row()
 
     def collect(self) -> tuple[Any, dict[str, str]]:
-        resources, reason = parse_resources(self.query_one("#resources", Input).value,
-                                            self.rules)
+        resources, reason = self.typed_resources()
         if reason:
             return None, {"resources": reason}
-        return ResourceAffinityRequest(
-            self.query_one("#name", Input).value.strip(), resources,
-            self.query_one("#affinity", Select).value == "positive"), {}
+        return ResourceAffinityRequest(self.typed_name(), resources, self.positive()), {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 from textual import on
 from textual.app import ComposeResult
@@ -45,6 +46,11 @@ _DISK_UNITS = {"": GiB, "g": GiB, "gb": GiB, "gib": GiB, "t": 1024 * GiB, "tb": 
                "tib": 1024 * GiB}
 
 
+# QEMU keeps an image's length in an int64_t (BDRV_MAX_LENGTH, block_int-common.h): no
+# disk of any backend is longer, whatever storage holds it.
+DISK_MAX = 2**63 - 1
+
+
 def parse_memory(text: str) -> int | str:
     """Memory typed as "2048", "2048 MiB", "2 GiB", "1.5G": bytes, or why not.
 
@@ -55,18 +61,32 @@ def parse_memory(text: str) -> int | str:
 
 def parse_disk(text: str) -> int | str:
     """A disk size typed as "12", "12 GiB", "1.5 TiB": bytes (whole MiB), or why not.
-    A bare number is GiB."""
-    return _parse(text, _DISK_UNITS, "GiB, e.g. 32 or 32 GiB")
+    A bare number is GiB; a size beyond QEMU's largest image (`DISK_MAX`) is refused as
+    too big, never rounded."""
+    size = _parse(text, _DISK_UNITS, "GiB, e.g. 32 or 32 GiB")
+    if isinstance(size, int) and size > DISK_MAX:
+        return "too big: a disk holds less than 8 EiB (8589934592 GiB, QEMU's limit)"
+    return size
 
 
 def _parse(text: str, units: dict[str, int], hint: str) -> int | str:
+    """Exact, in bytes: a float would round 99999999999999999999 GiB, and the refusal
+    would then quote a size nobody typed."""
     match = _AMOUNT.match(text)
     if match is None or match.group(2).lower() not in units:
         return f"a size in {hint}"
-    size = float(match.group(1)) * units[match.group(2).lower()]
+    number = match.group(1)
+    if len(number.partition(".")[0].lstrip("0")) > _MOST_DIGITS:
+        return DISK_MAX + 1  # past every limit, and int() refuses 4,300 digits and more
+    size = Fraction(number) * units[match.group(2).lower()]
     if size % MiB:
         return "a whole number of MiB"
     return int(size)
+
+
+# More whole digits than this make a size past DISK_MAX in every unit: 10**14 MiB is
+# above 2**63 bytes.
+_MOST_DIGITS = 14
 
 
 @dataclass(frozen=True, slots=True)

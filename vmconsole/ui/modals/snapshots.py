@@ -10,23 +10,17 @@ from typing import Protocol
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest, Snapshot
 from vmconsole.text import visible
-from vmconsole.ui.key_hints import hint_line, keys_for
-from vmconsole.ui.labels import guest_title
-from vmconsole.ui.worker_errors import ForwardsWorkerErrors
+from vmconsole.ui.key_hints import keys_for
+from vmconsole.ui.modals.task_panel import TaskPanel
 
 NOW = "\x00now"  # the tree node for the guest's present state
-REFRESH_SECONDS = 0.5
 # The hint line under the tree: (binding id, what it does), its keys read from the keymap.
 KEYS_HINT = (("snapshots.take", "take"), ("snapshots.rollback", "roll back"),
              ("snapshots.delete", "delete"), ("snapshots.clone", "clone"),
@@ -69,19 +63,8 @@ def now_parent(snapshots: list[Snapshot]) -> str | None:
     return here.parent if here.name == "current" else here.name
 
 
-class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
-    DEFAULT_CSS = """
-    SnapshotPanel { align: center middle; }
-    SnapshotPanel > Vertical {
-        width: 100%; max-width: 110; height: 100%; max-height: 30;
-        border: round $primary; border-title-color: $text; background: $surface;
-        padding: 0 1;
-    }
-    SnapshotPanel Tree { height: 1fr; }
-    SnapshotPanel #snap-info { height: auto; color: $text-muted; }
-    SnapshotPanel #snap-busy { height: auto; color: $warning; }
-    SnapshotPanel #snap-keys { height: 1; color: $text-muted; }
-    """
+class SnapshotPanel(TaskPanel):
+    WHAT, PREFIX, GROUP, KEYS_HINT = "Snapshots", "snap", "snapshots", KEYS_HINT
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="snapshots.close"),
         Binding("n", "take", "Take", id="snapshots.take"),
@@ -92,50 +75,20 @@ class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
 
     def __init__(self, guest: Guest, ops: SnapshotOps,
                  polled_tasks: Callable[[], Sequence[Task]]) -> None:
-        super().__init__()
-        self.guest = guest
+        super().__init__(guest, ops.may_change, polled_tasks)
         self.ops = ops
-        self._polled_tasks = polled_tasks  # the cluster's tasks as last polled
-        self._waiting: set[str] = set()  # ids of tasks started here, not yet seen ended
         self.snapshots: list[Snapshot] = []
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as frame:
-            frame.border_title = Content(f"Snapshots of {guest_title(self.guest)}")
-            # Text, not str: a Tree reads a str label as markup.
-            tree: Tree[str] = Tree(Text(visible(self.guest.name)), id="snap-tree")
-            tree.show_root = True
-            yield tree
-            yield Static("", id="snap-busy")
-            yield Static("", id="snap-info", markup=False)
-            yield Static("", id="snap-keys", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one(Tree).focus()
-        # A viewer or a read-only console is not offered what it would be refused.
-        hints = KEYS_HINT if self.ops.may_change else KEYS_HINT[-1:]
-        self.query_one("#snap-keys", Static).update(hint_line(self, hints))
-        self.run_worker(self.reload(), group="snapshots", exclusive=True,
-                        exit_on_error=False, name="Snapshots")
-        self.set_interval(REFRESH_SECONDS, self._follow)
+    def list_widget(self) -> Tree[str]:
+        # Text, not str: a Tree reads a str label as markup.
+        tree: Tree[str] = Tree(Text(visible(self.guest.name)), id="snap-tree")
+        tree.show_root = True
+        return tree
 
     async def reload(self) -> None:
         snapshots = await self.ops.load()
         if snapshots is not None:
             self.show_snapshots(snapshots)
-
-    def _follow(self) -> None:
-        """Show what runs on this guest; reload once a task started here has ended."""
-        tasks = {t.id: t for t in self._polled_tasks()}
-        running = [t for t in tasks.values() if t.target == self.guest.id and not t.status.done]
-        busy = (f"running: {visible(running[-1].operation)} ({visible(running[-1].id)})"
-                if running else "")
-        self.query_one("#snap-busy", Static).update(Text(busy))
-        ended = {i for i in self._waiting if i in tasks and tasks[i].status.done}
-        if ended:
-            self._waiting -= ended
-            self.run_worker(self.reload(), group="snapshots", exclusive=True,
-                            exit_on_error=False, name="Snapshots")
 
     def show_snapshots(self, snapshots: list[Snapshot]) -> None:
         self.snapshots = [s for s in snapshots if s.name != "current"]
@@ -186,19 +139,10 @@ class SnapshotPanel(ForwardsWorkerErrors, ModalScreen[None]):
         if name is None:
             self.notify("choose a snapshot first", severity="warning")
             return
-        self.run_worker(self._after(op(name)), group="snapshot-op", exclusive=True,
-                        exit_on_error=False, name="Snapshots")
-
-    async def _after(self, started: Awaitable[Task | None]) -> None:
-        task = await started
-        if task is not None:
-            self._waiting.add(task.id)
-            await self.reload()
+        self.start(op(name))
 
     def action_take(self) -> None:
-        existing = [s.name for s in self.snapshots]
-        self.run_worker(self._after(self.ops.take(existing)), group="snapshot-op",
-                        exclusive=True, exit_on_error=False, name="Snapshots")
+        self.start(self.ops.take([s.name for s in self.snapshots]))
 
     def action_rollback(self) -> None:
         self._on_selected(self.ops.rollback)

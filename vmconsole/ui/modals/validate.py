@@ -17,6 +17,10 @@ _SNAPSHOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
 # Storage that allocates a volume's whole size when it is made (thin pools and files
 # grow as written, so their free space says little about a clone's fit).
 THICK_TYPES = frozenset({"lvm"})
+# What a node's priority may be: PVE::HA::Groups' `pve-ha-group-node` format reads
+# `node(:\d+)?`, so 0 and up, and a node without one has 0.
+PRIORITY_RULE = "a priority is a whole number, 0 or more (pve2:2; the higher, the more " \
+    "preferred)"
 
 
 def guest_name(value: str, inventory: Inventory | None) -> str | None:
@@ -81,7 +85,7 @@ def node_names(value: str, known: Collection[str]) -> str | None:
     try:
         names = list(node_priorities(split_names(value)))
     except ValueError as exc:
-        return f"{exc}: a node, or node:N with N a whole number (higher first)"
+        return f"{exc}: {PRIORITY_RULE}"
     unknown = [n for n in names if n not in known]
     if unknown:
         return f"no node {', '.join(unknown)} in this cluster"

@@ -82,8 +82,8 @@ class RebalanceScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
-        self.query_one("#moves", DataTable).add_columns("Guest", "From", "To", "Gain",
-                                                        "State")
+        self.query_one("#moves", DataTable).add_columns(
+            "Guest", "From", "To", "Gain (points)", "State")
         self.query_one("#moves", DataTable).focus()
         self.action_recompute()
 
@@ -131,7 +131,7 @@ class RebalanceScreen(ModalScreen[None]):
         moves.clear()
         for m in plan.moves:
             moves.add_row(Text(visible(m.name)), Text(visible(m.source)),
-                          Text(visible(m.target)), f"-{m.gain:.1f}",
+                          Text(visible(m.target)), Text(f"+{m.gain:.1f}", justify="right"),
                           Text(self.states.get(m.guest, "planned")), key=m.guest)
         if not plan.moves:
             moves.add_row(Text("nothing to move: the load is as even as the rules allow"),
@@ -188,7 +188,7 @@ class RebalanceScreen(ModalScreen[None]):
         if not moves or self.busy:
             return
         listing = "\n".join(f"{visible(m.name)}: {visible(m.source)} → {visible(m.target)} "
-                            f"(-{m.gain:.1f})" for m in moves)
+                            f"(gain {m.gain:.1f} points)" for m in moves)
         if not await self.actions.confirm(
                 f"Migrate {len(moves)} guest(s) to rebalance {visible(self.cluster)}?",
                 listing + "\nOne at a time; each is a live migration."):

@@ -21,10 +21,7 @@ that ends is also posted as `PingPanel.OutageEnded`, for a notification. The lis
 up/down choose the measurement charted; `x` stops the chosen one (or forgets it when it
 has ended).
 
-The address box takes the focus only to type an address (the app's `W`, `w` with no
-guest selected, or a click) and never by Tab, so the console's keys (`p`, `f`, ...)
-are never typed into it by accident; Enter starts probing what was typed (`ADDRESS`
-for ICMP, `ADDRESS:PORT` for TCP) and Escape leaves it, each giving the focus back.
+Enter in the address box (`ui.widgets.address_box`) starts probing what was typed.
 The view refreshes at 5 Hz, and only while the panel is on screen.
 
 (`start` rather than `watch`: every Textual widget already has a `watch` method.)
@@ -32,19 +29,17 @@ The view refreshes at 5 Hz, and only while the panel is on screen.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -59,6 +54,7 @@ from vmconsole.monitor.ping.targets import ProbeError, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
 from vmconsole.ui.styles import LabelStyles, theme_color
+from vmconsole.ui.widgets.address_box import AddressBox, target_from_text
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 # The probers (icmplib, namespaces) and the chart (plotext) are loaded on the first
@@ -68,17 +64,6 @@ if TYPE_CHECKING:
 
 _REFRESH_HZ = 5
 _SHOWN_OUTAGES = 4
-_TCP_ADDRESS = re.compile(r"^\[?(?P<host>[^\]]+?)\]?:(?P<port>\d{1,5})$")
-
-
-def target_from_text(text: str) -> ProbeTarget:
-    """"10.0.0.5" is ICMP; "10.0.0.5:22" (or "[::1]:22") is TCP. May resolve a name."""
-    text = text.strip()
-    tcp = _TCP_ADDRESS.match(text)
-    # An IPv6 address has colons of its own: there only "[address]:port" means TCP.
-    if tcp and (text.startswith("[") or text.count(":") == 1):
-        return ProbeTarget.tcp(tcp["host"], int(tcp["port"]))
-    return ProbeTarget.icmp(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,45 +72,6 @@ class _Request:
     interval: float
     duration: float | None
     count: int | None
-
-
-class AddressBox(Input):
-    """The address box: focusable only while an address is being typed (see the module's
-    doc), so Tab never lands in it and console keys never end up in it."""
-
-    BINDINGS = [Binding("escape", "leave", "Leave the address box", show=False,
-                        id="ping.leave")]
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.can_focus = False
-        self._return_to: Widget | None = None
-
-    def edit(self) -> None:
-        """Take the focus to type an address; it goes back where it was afterwards."""
-        focused = self.screen.focused
-        self._return_to = focused if focused is not self else self._return_to
-        self.can_focus = True
-        self.add_class("editing")
-        self.focus()
-
-    def action_leave(self) -> None:
-        target = self._return_to
-        self._return_to = None
-        self.can_focus = False
-        self.remove_class("editing")
-        if target is not None and target.is_attached and target.focusable:
-            target.focus()
-        else:
-            self.screen.focus_next()
-
-    def on_click(self, event: events.Click) -> None:
-        if not self.has_focus:
-            self.edit()
-
-    def on_blur(self) -> None:
-        self.can_focus = False
-        self.remove_class("editing")
 
 
 class PingPanel(ForwardsWorkerErrors, Vertical):

@@ -1,0 +1,103 @@
+"""What reaches a form's field as it is typed or pasted, as the tester tried it: hidden
+characters are left out with a message naming each, and keys typed in the burst that
+opens the form land in it, in order (`ui.typeahead`)."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input
+
+from tests.ui_ops.helpers import act, notes, on_guest, settle, wait_until
+from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
+from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
+
+
+def burst(app, *keys: str) -> None:
+    """Keys in one write, as a paste or `tmux send-keys` brings them: all queued before
+    the first is handled."""
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_hidden_characters_never_reach_a_field_and_are_named(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "S", "n")
+        form = c.app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        name = form.query_one("#name", Input)
+        burst(c.app, "a", "\u3164", "b")  # a Hangul filler: printable, drawn as nothing
+        # a pasted right-to-left override, zero-width space, and an OSC 52 clipboard write
+        c.app.post_message(events.Paste("c\u202ed\u200be\x1b]52;c;aGk=\x07f"))
+        await settle(pilot)
+        assert name.value == "abcde]52;c;aGk=f"
+        said = "\n".join(notes(c.app))
+        assert "Left out \\u3164" in said
+        assert "Left out \\u202e, \\u200b, \\x1b, \\x07" in said
+
+
+async def test_keys_typed_with_the_key_that_opens_a_form_land_in_it(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "debian12-template")
+        burst(c.app, "n", *"web2", "tab", "backspace", "backspace", "backspace", *"777")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, CreateFromTemplateForm),
+                         10, "the form")
+        await settle(pilot)
+        form = c.app.screen
+        # "b" went to the name, not to the tree (where it opens the backups)
+        assert form.query_one("#name", Input).value == "web2"
+        assert form.query_one("#vmid", Input).value == "777"  # 104, less 3 digits, then 777
+
+
+async def test_a_question_is_never_answered_ahead(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "X", "y")  # a hard stop, and a "y" typed before the question
+        await wait_until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), 10,
+                         "the question")
+        await settle(pilot)
+        assert isinstance(c.app.screen, ConfirmScreen)  # still asking
+        await act(pilot, "n")
+        assert c.backend.tasks() == []  # nothing stopped
+
+
+def test_keys_kept_for_a_late_screen_act_in_order_once_it_is_overdue():
+    from vmconsole.ui.typeahead import HOLD_SECONDS, Typeahead
+
+    now = [0.0]
+    typeahead = Typeahead(clock=lambda: now[0])
+    typeahead.hold()
+    assert typeahead.keeps(events.Key("a", "a")) and typeahead.keeps(events.Paste("bc"))
+    assert typeahead.overdue() == []  # the screen may still come
+    now[0] = HOLD_SECONDS + 0.1
+    assert not typeahead.keeps(events.Key("d", "d"))  # too late to be typeahead
+    assert [getattr(e, "key", None) or getattr(e, "text", None)
+            for e in typeahead.overdue()] == ["a", "bc"]  # they act first, then "d"
+    assert not typeahead.holding
+
+
+async def test_a_flow_that_opens_no_screen_keeps_no_keys(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")  # stopped
+        tree = c.app.query_one("#tree")
+        row = tree.cursor_line  # type: ignore[attr-defined]
+        burst(c.app, "s", "down")  # start it, and on to the next row at once
+        await settle(pilot)
+        assert tree.cursor_line == row + 1  # type: ignore[attr-defined]
+        assert not c.app.typeahead.holding
+
+
+def test_a_flow_that_ends_leaves_the_next_flow_s_keys_alone():
+    from vmconsole.ui.typeahead import Typeahead
+
+    typeahead = Typeahead()
+    first = typeahead.hold()
+    typeahead.take()  # its form came and took the keys
+    typeahead.hold()  # the next flow, started while the first closes
+    typeahead.keeps(events.Key("a", "a"))
+    assert typeahead.drop(first) == 0 and typeahead.holding

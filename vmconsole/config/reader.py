@@ -1,0 +1,130 @@
+"""Reading a config file's TOML: typed values whose errors name the file, the line and
+the key (tomllib keeps no positions, so the line is found from the file's headers), and
+secrets from an environment variable or a file only its owner may read."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from vmconsole.strictmodes import UnsafeFile, check_private
+from vmconsole.textfile import UnreadableFile, read_utf8
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used, with where and why."""
+
+    def __init__(self, path: Path | None, message: str, line: int | None = None,
+                 key: str | None = None) -> None:
+        where = str(path) if path else "<config>"
+        if line is not None:
+            where += f", line {line}"
+        if key:
+            where += f", key '{key}'"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.key, self.reason = path, line, key, message
+
+
+class TableReader:
+    """Typed access to a TOML table that reports the offending key and its line."""
+
+    def __init__(self, path: Path | None, text: str) -> None:
+        self.path, self.lines = path, text.splitlines()
+
+    def line_of(self, key: str) -> int | None:
+        """The line that sets `key` ("profiles.work.clusters[1].name"): found by
+        following the file's [table] and [[array]] headers, since tomllib keeps no
+        positions. A key left out (its default taken) is at its table's header; failing
+        both, at the first line setting a key of that leaf name."""
+        wanted = key_path(key)
+        leaf = wanted[-1] if wanted else key
+        pattern = re.compile(rf"^\s*\"?{re.escape(str(leaf))}\"?\s*=")
+        table: list[str | int] = []
+        counts: dict[tuple[str | int, ...], int] = {}
+        parent = first = None
+        for number, line in enumerate(self.lines, 1):
+            if header := _HEADER.match(line):
+                table = key_path(header.group(2))
+                if header.group(1) == "[[":  # one more element of an array of tables
+                    index = counts[tuple(table)] = counts.get(tuple(table), -1) + 1
+                    table.append(index)
+                else:  # [a.b.c] inside the last element of an array [[a.b]]
+                    for cut in range(len(table) - 1, 0, -1):
+                        if (element := counts.get(tuple(table[:cut]))) is not None:
+                            table = [*table[:cut], element, *table[cut:]]
+                            break
+                if table == wanted:
+                    return number
+                if table == wanted[:-1]:
+                    parent = number
+            elif pattern.match(line):
+                if [*table, leaf] == wanted:
+                    return number
+                first = first or number
+        return parent or first
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.path, message, self.line_of(key), key)
+
+    def get(self, table: dict[str, Any], key: str, prefix: str, kind: type | tuple[type, ...],
+            default: Any = None, required: bool = False) -> Any:
+        full = f"{prefix}.{key}" if prefix else key
+        if key not in table:
+            if required:
+                raise ConfigError(self.path, "missing required key", None, full)
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(
+                k.__name__ for k in kind)
+            raise self.fail(full, f"expected {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def unknown(self, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                full = f"{prefix}.{key}" if prefix else key
+                raise self.fail(full, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def key_path(key: str) -> list[str | int]:
+    """ 'profiles.work.clusters[1].name' or a TOML header's 'profiles."a b".clusters' as
+    its parts: ['profiles', 'work', 'clusters', 1, 'name']."""
+    parts: list[str | int] = []
+    for match in re.finditer(r'"([^"]*)"|\'([^\']*)\'|\[(\d+)\]|([^."\'\[\]\s]+)', key):
+        quoted, literal, index, bare = match.groups()
+        parts.append(int(index) if index is not None else
+                     quoted if quoted is not None else literal if literal is not None else bare)
+    return parts
+
+
+def secret(r: TableReader, table: dict[str, Any], key: str, prefix: str) -> str | None:
+    """A secret comes from `<key>_env` (a variable's name) or `<key>_file` (a path that
+    only its owner may read, as ssh demands of a private key)."""
+    env_name = r.get(table, f"{key}_env", prefix, str)
+    file_name = r.get(table, f"{key}_file", prefix, str)
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise r.fail(f"{prefix}.{key}_env", f"environment variable {env_name} is not set")
+        return value
+    if file_name:
+        path = Path(file_name).expanduser()
+        try:
+            check_private(path)  # ssh's rule for a secret: no one else may read it
+            return read_utf8(path).strip()
+        except UnsafeFile as exc:
+            raise r.fail(f"{prefix}.{key}_file", str(exc)) from None
+        except UnreadableFile as exc:
+            raise r.fail(f"{prefix}.{key}_file", f"{path}: {exc.reason}") from None
+        except OSError as exc:
+            raise r.fail(f"{prefix}.{key}_file",
+                         f"{path}: cannot read it: {exc.strerror or exc}") from None
+    return None

@@ -1,0 +1,108 @@
+"""Typeahead: the keys typed in the same burst as the key that opens a form.
+
+`n a b c` in one write (a paste, a fast typist over SSH, `tmux send-keys`) reached the
+console before the form existed: the flow was still reading the next free id from the
+backend, so "a", "b" and "c" went to the tree (where `b` opens the backups). The console
+now keeps such keys while a guest's flow opens its screen, and hands them to the form in
+the order typed. A question is never answered ahead: keys kept for a confirmation are
+dropped, as are those kept for a flow that ends without a screen (refused, or failed).
+Whatever screen the flow opens first ends the holding: a form or a panel takes the keys,
+a question drops them. A flow that opens no screen (start, reboot) keeps nothing. Keys
+that come later than `HOLD_SECONDS` after the opening key are a reaction to a slow
+screen, not typeahead: holding stops, the kept keys act then, in order, and the later
+ones as always.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual import events
+from textual.app import App
+from textual.message import Message
+from textual.screen import Screen
+
+#: How long after the key that opens a flow its keys are still typeahead (seconds). A
+#: burst from a paste or `send-keys` arrives within milliseconds; a backend read before
+#: the form (the next free id) takes tens of milliseconds, a slow one seconds.
+HOLD_SECONDS = 2.0
+
+
+class ReplayTypeahead(Message):
+    """Posted to the app once a form is up: the kept keys go to it, in order, ahead of
+    every key still queued behind this message."""
+
+
+class Typeahead:
+    """The keys kept while a flow opens its screen (one flow at a time)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._held: list[events.Key | events.Paste] | None = None
+        self._since = 0.0
+        self._holds = 0
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold(self) -> int:
+        """Start keeping keys: a flow that opens a screen has begun. Returns the hold's
+        number, for `drop(number)` at the flow's end."""
+        if self._held is None:
+            self._held = []
+        self._since = self._clock()
+        self._holds += 1
+        return self._holds
+
+    def keeps(self, event: events.Event) -> bool:
+        """Is `event` kept for the coming screen? Called for every key or paste that
+        reaches the app: new from the terminal, or back from the focused widget that did
+        not handle it (its bindings still to run). The second matters most: Textual runs
+        the binding that opens the flow only once its key has come back up, and by then
+        the keys typed after it are queued at the widget, on their way to their own
+        bindings (the tree's `b` opens the backups)."""
+        if self._held is None or not isinstance(event, (events.Key, events.Paste)):
+            return False
+        if self._late():
+            return False  # the screen is slow to come: the keys act as always (`overdue`)
+        self._held.append(event)
+        return True
+
+    def overdue(self) -> list[events.Key | events.Paste]:
+        """The kept keys, once their screen is later than `HOLD_SECONDS`: they act now,
+        ahead of the key that found them waiting (holding ends); else nothing."""
+        return self.take() if self._held is not None and self._late() else []
+
+    def _late(self) -> bool:
+        return self._clock() - self._since > HOLD_SECONDS
+
+    def take(self) -> list[events.Key | events.Paste]:
+        """The kept keys as new events (a kept one may have been forwarded once), oldest
+        first; holding ends."""
+        held, self._held = self._held or [], None
+        return [events.Key(e.key, e.character) if isinstance(e, events.Key)
+                else events.Paste(e.text) for e in held]
+
+    def drop(self, hold: int | None = None) -> int:
+        """Forget the kept keys (a question, or no screen at all); how many there were.
+        Given a hold's number, only while that hold is the last one (a flow that ends
+        after its form closed leaves the next flow's keys alone)."""
+        if hold is not None and hold != self._holds:
+            return 0
+        return len(self.take())
+
+
+def screen_opened(app: App[Any], screen: Screen[Any]) -> None:
+    """`app` pushed `screen` (its `screen_change_signal`): the keys kept go to it once
+    it is drawn (its fields exist and one has the focus), or are dropped if it asks a
+    question (`TYPEAHEAD = False` on the screen's class: a confirmation)."""
+    typeahead = getattr(app, "typeahead", None)
+    if not isinstance(typeahead, Typeahead) or not typeahead.holding:
+        return
+    if getattr(screen, "TYPEAHEAD", True):
+        screen.call_after_refresh(app.post_message, ReplayTypeahead())
+    else:
+        typeahead.drop()

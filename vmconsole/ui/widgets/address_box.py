@@ -1,0 +1,67 @@
+"""The ping panel's address box: an address typed to ping it (`ADDRESS` for ICMP,
+`ADDRESS:PORT` for TCP). It takes the focus only while an address is typed (the app's
+`W`, `w` with no guest selected, or a click), never by Tab, so the console's keys are
+never typed into it by accident; Escape gives the focus back where it was."""
+
+from __future__ import annotations
+
+import re
+
+from textual import events
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Input
+
+from vmconsole.monitor.ping.targets import ProbeTarget
+
+_TCP_ADDRESS = re.compile(r"^\[?(?P<host>[^\]]+?)\]?:(?P<port>\d{1,5})$")
+
+
+def target_from_text(text: str) -> ProbeTarget:
+    """"10.0.0.5" is ICMP; "10.0.0.5:22" (or "[::1]:22") is TCP. May resolve a name."""
+    text = text.strip()
+    tcp = _TCP_ADDRESS.match(text)
+    # An IPv6 address has colons of its own: there only "[address]:port" means TCP.
+    if tcp and (text.startswith("[") or text.count(":") == 1):
+        return ProbeTarget.tcp(tcp["host"], int(tcp["port"]))
+    return ProbeTarget.icmp(text)
+
+
+
+class AddressBox(Input):
+    """The address box: focusable only while an address is being typed (see the module's
+    doc), so Tab never lands in it and console keys never end up in it."""
+
+    BINDINGS = [Binding("escape", "leave", "Leave the address box", show=False,
+                        id="ping.leave")]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.can_focus = False
+        self._return_to: Widget | None = None
+
+    def edit(self) -> None:
+        """Take the focus to type an address; it goes back where it was afterwards."""
+        focused = self.screen.focused
+        self._return_to = focused if focused is not self else self._return_to
+        self.can_focus = True
+        self.add_class("editing")
+        self.focus()
+
+    def action_leave(self) -> None:
+        target = self._return_to
+        self._return_to = None
+        self.can_focus = False
+        self.remove_class("editing")
+        if target is not None and target.is_attached and target.focusable:
+            target.focus()
+        else:
+            self.screen.focus_next()
+
+    def on_click(self, event: events.Click) -> None:
+        if not self.has_focus:
+            self.edit()
+
+    def on_blur(self) -> None:
+        self.can_focus = False
+        self.remove_class("editing")
