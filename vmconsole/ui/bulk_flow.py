@@ -262,7 +262,7 @@ class BulkFlows:
         app.notify(f"{guests_text(len(plan.items))}, {cap} at a time; the task log follows it",
                    title=f"{plan.title}: started", timeout=4)
         app.run_worker(lambda: run_bulk(app.operations, plan, progress, cap,
-                                        cancel=app.closing), thread=True,
+                                        cancel=app.closing, summary_id=task_id), thread=True,
                        group="bulk", exit_on_error=False, name=plan.title)
 
     def _tell_end(self, plan: BulkPlan, report: BulkReport) -> None:
