@@ -40,10 +40,9 @@ def volumes(cluster) -> set[str]:
     return {v.name() for v in conn.storagePoolLookupByName("pool1").listAllVolumes(0)}
 
 
-@pytest.fixture
-def old1(cluster):
-    """A stopped guest with its own volume, a volume shared with peer1, a CD-ROM, a
-    disk outside any pool, and a snapshot."""
+def define_old1(cluster) -> None:
+    """A stopped guest old1 with its own volume, a volume shared with peer1 (stopped,
+    defined too), a CD-ROM, a disk outside any pool, and a snapshot."""
     conn = cluster.host_named("pve1").connection()
     pool = conn.storagePoolLookupByName("pool1")
     for name in ("old1.qcow2", "shared.raw"):
@@ -51,6 +50,11 @@ def old1(cluster):
     conn.defineXML(PEER)
     dom = conn.defineXML(OLD1.format(name="old1"))
     dom.snapshotCreateXML(SNAPSHOT, 0)
+
+
+@pytest.fixture
+def old1(cluster):
+    define_old1(cluster)
     return guest_named(cluster, "old1")
 
 

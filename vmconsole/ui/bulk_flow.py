@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 
 from vmconsole.actor import Role
 from vmconsole.backends.base import (
@@ -30,6 +31,7 @@ from vmconsole.backends.base import (
     SupportsNodeAdmin,
     Task,
 )
+from vmconsole.backends.removal import RemovalPlan, SupportsUndefine
 from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, run_bulk
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
 from vmconsole.operations import OpRequest
@@ -37,8 +39,9 @@ from vmconsole.placement import Placement, drain, spread
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.flows import DELETE_WARNING, destroy
+from vmconsole.ui.flows import DELETE_WARNING, destroy, removal_plan, undefine
 from vmconsole.ui.modals.bulk import SPREAD, BulkConfirmScreen, BulkTargetScreen
+from vmconsole.ui.modals.delete import DeleteScreen, removal_lines
 
 
 def guests_text(count: int) -> str:
@@ -115,7 +118,11 @@ class BulkFlows:
             if name == "migrate":
                 movers.append(guest)
                 continue
-            items.append(self._item(cluster, name, operation, guest, stamp))
+            removal = removal_plan(backend, guest.id) if name == "delete" else None
+            if removal is not None and removal.why_not:
+                skipped.append(Skipped(guest.id, guest.name, removal.why_not))
+                continue
+            items.append(self._item(cluster, name, operation, guest, stamp, removal))
         if movers:
             away = self.app.maintenance_nodes(cluster)
             placed = spread(movers, lambda g: self._targets(backend, g, target),
@@ -138,7 +145,9 @@ class BulkFlows:
             MigrationTarget(target, False, f"{target} is not a target for it")]
 
     @staticmethod
-    def _item(cluster: str, name: str, operation: str, guest: Guest, stamp: str) -> BulkItem:
+    def _item(cluster: str, name: str, operation: str, guest: Guest, stamp: str,
+              removal: RemovalPlan | None = None) -> BulkItem:
+        """One guest's item; `removal`: what deleting it does, where disks may stay."""
         gid, title = guest.id, visible(guest.name)
         request = OpRequest(cluster, gid, operation, f"{BY_NAME[name].title}: {title}")
         call: Callable[[Backend], Task]
@@ -162,6 +171,8 @@ class BulkFlows:
             call, what = (lambda b: b.ha_set(gid, HASettings())), "add to HA, requested started"
         elif name == "delete":
             call, what = (lambda b: destroy(b, gid)), "delete it and every disk it owns"
+            if removal is not None:
+                what = "; ".join(line.strip() for line in removal_lines(removal))
         else:  # ha_remove
             call, what = (lambda b: b.ha_remove(gid)), "remove from HA"
         return BulkItem(request, call, guest.name, what)
@@ -202,9 +213,35 @@ class BulkFlows:
         plan = await self.app.runner.query(
             cluster, "the bulk plan",
             lambda b: self.plan(name, cluster, guests, inventory, b, target))
-        if plan is not None:
-            await self.confirm_and_run(plan, f"{bulk_title(name)} these guests?" + (
-                f" {DELETE_WARNING}" if name == "delete" else ""))
+        if plan is None:
+            return
+        loop = self.app.loops.get(cluster)
+        if name == "delete" and loop is not None and isinstance(loop.backend,
+                                                                 SupportsUndefine):
+            await self.confirm_undefine(plan)
+            return
+        await self.confirm_and_run(plan, f"{bulk_title(name)} these guests?" + (
+            f" {DELETE_WARNING}" if name == "delete" else ""))
+
+    async def confirm_undefine(self, plan: BulkPlan) -> None:
+        """Delete on a backend whose disks may stay (libvirt): every guest with what
+        goes and what stays, asked once with the choice of the disks, then run."""
+        skipped = [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped]
+        if not plan.items:
+            await self.app.push_screen_wait(BulkConfirmScreen(
+                plan.title, "Nothing to do: every marked guest is skipped.", [], skipped,
+                can_go=False))
+            return
+        lines = [f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items]
+        remove_storage = await self.app.push_screen_wait(DeleteScreen(
+            plan.title, f"{plan.title}?", lines, skipped))
+        if remove_storage is None:
+            return
+        self.start(replace(plan, items=tuple(
+            replace(i, request=replace(i.request, parameters={"remove_storage": remove_storage}),
+                    call=partial(undefine, guest_id=i.request.target,
+                                 remove_storage=remove_storage))
+            for i in plan.items)))
 
     async def confirm_and_run(self, plan: BulkPlan, question: str,
                               before: Callable[[], Awaitable[bool]] | None = None) -> None:
