@@ -31,6 +31,7 @@ from vmconsole.backends.libvirt import (
     migration,
     power,
     removal,
+    restore_over,
 )
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.addresses import AGENT_WAIT_S, read_addresses
@@ -169,6 +170,8 @@ class LibvirtBackend(ClusterCore):
         return backup_ops.backup(self, guest_id, spec)
 
     def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        if spec.overwrite:
+            return restore_over.over(self, guest_id, spec)
         return backup_ops.restore(self, guest_id, spec)
 
     def backup_delete(self, guest_id: str, backup_id: str) -> Task:
