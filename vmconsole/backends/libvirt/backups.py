@@ -84,6 +84,10 @@ def options(core: ClusterCore, guest_id: str) -> BackupOptions:
             f"{name} is running: shut it down first, its disks are replaced" if running else
             f"{name} has {snapshots} snapshot(s), which live in its disks: delete them, or "
             "restore to a new guest" if snapshots else ""),
+        restore_overwrite_effect=(
+            "Its disks are replaced by copies of the backup's; its name, UUID, MACs and "
+            "settings stay. Every change written to its disks since the backup is lost; "
+            "the old disks are deleted where they are its own alone."),
         why_not="" if running else (f"{name} is stopped: libvirt's backup API "
                                     "(virDomainBackupBegin) backs up a running guest only"))
 
