@@ -5,7 +5,7 @@ from it and started; the backup deleted. A zstd-compressed backup, its restore a
 guest deleted with its volume, and a restore over the shut-off guest.
 
 A one-node lab of its own with one HA guest (the lab gives an HA guest a raw disk on a
-`san` LUN), built once for the module."""
+`san` LUN) and one container, built once for the module."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
 from vmconsole.lab import builder  # noqa: E402
 from vmconsole.lab.guests import POOL, SAN_POOL  # noqa: E402
-from vmconsole.model import GuestStatus  # noqa: E402
+from vmconsole.model import GuestKind, GuestStatus  # noqa: E402
 
 from ..libvirt.conftest import wait  # noqa: E402
 
@@ -46,7 +46,7 @@ def lab(tmp_path_factory):
     config = root / "config.toml"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VMCONSOLE_LAB_DIR", str(root / "state"))
-        builder.up(1, 1, config, lambda _line: None, containers=0, ha_guests=1)
+        builder.up(1, 1, config, lambda _line: None, containers=1, ha_guests=1)
         (cluster,) = load_config(config).clusters("lab")
         assert isinstance(cluster, LibvirtCluster)
         backend = open_libvirt(cluster)
@@ -152,3 +152,18 @@ def test_a_compressed_backup_restores_as_a_copy_that_is_deleted_then_over_the_gu
     ok(backend, backend.start(vm1))
     until("vm1 running on its restored disk", lambda: backend.inventory().guest(vm1).status
           is GuestStatus.RUNNING, 60)
+
+
+def test_a_stopped_container_is_deleted_by_libvirts_lxc_driver(lab):
+    """LXC has no snapshots, managed save or volumes: the undefine asks for none."""
+    backend, _vm1 = lab
+    ct = until("the running container", lambda: next(
+        (g for g in backend.inventory().guests
+         if g.kind is GuestKind.CT and g.status is GuestStatus.RUNNING), None), 60)
+    ok(backend, backend.stop(ct.id))
+    until("the container stopped", lambda: backend.inventory().guest(ct.id).status
+          is GuestStatus.STOPPED, 60)
+    plan = backend.removal_plan(ct.id)
+    assert plan.disks == () and plan.snapshots == () and not plan.why_not
+    ok(backend, backend.destroy(ct.id))
+    until("the container gone", lambda: backend.inventory().guest(ct.id) is None, 30)

@@ -45,6 +45,7 @@ from vmconsole.backends.libvirt.cluster import ClusterCore, guest_id_of
 from vmconsole.backends.libvirt.compress import can_compress, compress
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.domainxml import NewDisk, clone_definition, new_mac, parse_domain
+from vmconsole.backends.libvirt.removal import snapshot_names
 from vmconsole.backends.libvirt.tasks import TaskContext
 
 FILE_POOL_TYPES = frozenset({"dir", "fs", "netfs"})
@@ -73,8 +74,8 @@ def options(core: ClusterCore, guest_id: str) -> BackupOptions:
     and without snapshots (`restore.over`)."""
     host, dom = core.locate(guest_id)
     name = dom.name()
-    running, snapshots = host.call(lambda _c: (bool(dom.isActive()), dom.snapshotNum(0)),
-                                   f"reading {name}")
+    running, snapshots = host.call(
+        lambda _c: (bool(dom.isActive()), len(snapshot_names(dom))), f"reading {name}")
     return BackupOptions(
         modes=(BackupMode.SNAPSHOT,),
         compressions=(Compression.NONE,) + (

@@ -18,6 +18,7 @@ refused as Proxmox refuses one (backends/removal.py): take it out of HA first.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -164,7 +165,7 @@ def plan(core: ClusterCore, guest_id: str) -> RemovalPlan:
     host, dom = core.locate(guest_id)
     name = dom.name()
     desc = core.describe(host, dom).desc
-    active, snapshots = host.call(lambda _c: (bool(dom.isActive()), dom.snapshotListNames(0)),
+    active, snapshots = host.call(lambda _c: (bool(dom.isActive()), snapshot_names(dom)),
                                   f"reading {name}")
     why_not = ""
     if active:
@@ -188,13 +189,33 @@ def plan(core: ClusterCore, guest_id: str) -> RemovalPlan:
     return RemovalPlan(guest_id, name, tuple(sorted(snapshots)), disks, why_not)
 
 
+def _has(read: Callable[[], object]) -> bool:
+    """Whether a domain has some of what `read` lists; False where the driver has no
+    such thing at all (LXC: no snapshots, no managed save)."""
+    try:
+        return bool(read())
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT,
+                                    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED):
+            return False
+        raise
+
+
+def snapshot_names(dom: libvirt.virDomain) -> list[str]:
+    """The domain's snapshots by name; none where its driver has no snapshots (LXC)."""
+    return dom.snapshotListNames(0) if _has(lambda: dom.snapshotNum(0)) else []
+
+
 def _undefine(dom: libvirt.virDomain, _conn: libvirt.virConnect) -> None:
-    """Undefine with what belongs to the definition alone. The checkpoint and NVRAM
-    flags only where there are some: a driver without them (the test driver) refuses
-    them as unsupported even when there is nothing to remove."""
-    flags = (libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-             | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-    if dom.listAllCheckpoints(0):
+    """Undefine with what belongs to the definition alone, each flag only where there
+    is some: a driver without the thing refuses its flag as unsupported even when there
+    is nothing to remove (LXC takes none; the test driver no checkpoints, no NVRAM)."""
+    flags = 0
+    if _has(lambda: dom.snapshotNum(0)):
+        flags |= libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    if _has(lambda: dom.hasManagedSaveImage(0)):
+        flags |= libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    if _has(lambda: dom.listAllCheckpoints(0)):
         flags |= libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
     if ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).find("os/nvram") is not None:
         flags |= libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
