@@ -67,7 +67,7 @@ def test_the_plan_says_what_goes_and_why_each_other_disk_stays(cluster, old1):
     assert fates == {
         "vda": ("pool1/old1.qcow2", True, ""),
         "vdb": ("pool1/shared.raw", False, "also a disk of peer1 on pve1"),
-        "sda": ("/iso/debian.iso", False, "a cdrom's media, not the guest's own"),
+        "sda": ("/iso/debian.iso", False, "removable media (cdrom), not the guest's own"),
         "vdc": ("/srv/elsewhere.img", False,
                 "not a volume of a libvirt pool: libvirt cannot delete it"),
     }

@@ -140,8 +140,10 @@ def _fate(disk: Disk, storage: Storage, users: dict[str, list[str]],
     def kept(why: str) -> DiskFate:
         return DiskFate(disk.target, where, size, False, why)
 
-    if disk.device != "disk":
-        return kept(f"a {disk.device}'s media, not the guest's own")
+    if disk.device in ("cdrom", "floppy"):
+        return kept(f"removable media ({disk.device}), not the guest's own")
+    if disk.device != "disk":  # a passed-through LUN
+        return kept(f"a {disk.device} device of the host, not an image the guest owns")
     if disk.readonly:
         return kept("read-only: media the guest does not own")
     if volume is None:
