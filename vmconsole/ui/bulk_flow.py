@@ -25,6 +25,7 @@ from functools import partial
 from vmconsole.actor import Role
 from vmconsole.backends.base import (
     Backend,
+    BackendError,
     HASettings,
     MigrationMode,
     MigrationTarget,
@@ -118,7 +119,11 @@ class BulkFlows:
             if name == "migrate":
                 movers.append(guest)
                 continue
-            removal = removal_plan(backend, guest.id) if name == "delete" else None
+            try:
+                removal = removal_plan(backend, guest.id) if name == "delete" else None
+            except BackendError as exc:  # its host went away: the others may still go
+                skipped.append(Skipped(guest.id, guest.name, f"not read: {exc.message}"))
+                continue
             if removal is not None and removal.why_not:
                 skipped.append(Skipped(guest.id, guest.name, removal.why_not))
                 continue
