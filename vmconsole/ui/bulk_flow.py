@@ -79,6 +79,13 @@ def migration_item(cluster: str, guest: Guest, node: str, why: str) -> BulkItem:
         f"{mode} migration to {node} ({why})")
 
 
+def shown(plan: BulkPlan) -> tuple[list[str], list[str]]:
+    """A plan's lines for its confirmation: each item and what happens to it, each
+    skipped guest and why."""
+    return ([f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items],
+            [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped])
+
+
 def placement_plan(cluster: str, title: str, placed: Placement) -> BulkPlan:
     return BulkPlan(cluster, "migrate", title,
                     tuple(migration_item(cluster, m.guest, m.target, m.why)
@@ -231,13 +238,12 @@ class BulkFlows:
     async def confirm_undefine(self, plan: BulkPlan) -> None:
         """Delete on a backend whose disks may stay (libvirt): every guest with what
         goes and what stays, asked once with the choice of the disks, then run."""
-        skipped = [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped]
+        lines, skipped = shown(plan)
         if not plan.items:
             await self.app.push_screen_wait(BulkConfirmScreen(
                 plan.title, "Nothing to do: every marked guest is skipped.", [], skipped,
                 can_go=False))
             return
-        lines = [f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items]
         remove_storage = await self.app.push_screen_wait(DeleteScreen(
             plan.title, f"{plan.title}?", lines, skipped))
         if remove_storage is None:
@@ -252,8 +258,7 @@ class BulkFlows:
                               before: Callable[[], Awaitable[bool]] | None = None) -> None:
         """Ask once (every item, every skip), then run the plan in a thread worker.
         `before()` runs first when the answer is yes (maintenance on); False stops."""
-        lines = [f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items]
-        skipped = [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped]
+        lines, skipped = shown(plan)
         can_go = bool(plan.items) or before is not None
         if not can_go:
             question = "Nothing to do: every marked guest is skipped."
