@@ -133,8 +133,12 @@ Progress = Callable[[BulkReport, Task | None], None]
 def run_bulk(operations: Operations, plan: BulkPlan, progress: Progress,
              cap: int = DEFAULT_CAP, poll_s: float = TASK_POLL_S,
              wait_s: float = TASK_WAIT_S, clock: Callable[[], float] = time.time,
-             cancel: threading.Event | None = None) -> BulkReport:
+             cancel: threading.Event | None = None, summary_id: str = "bulk") -> BulkReport:
     """Run every item of `plan`, at most `cap` at once, and return the report.
+
+    The summary task (`summary_id`, as `BulkReport.summary` shows it) is audited as
+    every task is: "started" before the first item, then its end, "ok" or "error: N of
+    M failed: ...", target "bulk", operation "bulk <operation>".
 
     `progress(report, task)` is called (from the pool's threads, under a lock, so the
     report is consistent) with each task as it starts (`task`) and after each item
@@ -148,6 +152,9 @@ def run_bulk(operations: Operations, plan: BulkPlan, progress: Progress,
         raise ValueError(f"the concurrency cap must be at least 1, got {cap}")
     report = BulkReport(plan, clock())
     lock = threading.Lock()
+    request = OpRequest(plan.cluster, "bulk", f"bulk {plan.operation}", plan.title,
+                        {"guests": len(plan.items), "skipped": len(plan.skipped)})
+    operations.record(request, "started", summary_id, watch=False)
 
     def one(item: BulkItem) -> None:
         if cancel.is_set():
@@ -175,6 +182,9 @@ def run_bulk(operations: Operations, plan: BulkPlan, progress: Progress,
     with lock:
         report.ended = clock()
         progress(report, None)
+        summary = report.summary(summary_id, operations.actor.user)
+    operations.record(request, str(summary.status) if summary.error is None else
+                      f"{summary.status}: {summary.error}", summary_id, watch=False)
     return report
 
 

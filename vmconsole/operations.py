@@ -128,10 +128,13 @@ class Operations:
         return Outcome(outcome.task, outcome.done, outcome.message, outcome.fields,
                        audit_error=written)
 
-    def record(self, request: OpRequest, result: str, task_id: str | None = None) -> str:
+    def record(self, request: OpRequest, result: str, task_id: str | None = None,
+               watch: bool = True) -> str:
         """Append one record of this console's (what `perform` writes; also what is not
-        a backend call of its own, as a serial console's start and end). Returns "" when
-        written, else why not (an OSError's words); never raises."""
+        a backend call of its own, as a serial console's start and end). With `watch`
+        False, a started task's end is not left to the polls: the caller records it (a
+        bulk action's summary task, which is the console's own and no poll lists).
+        Returns "" when written, else why not (an OSError's words); never raises."""
         actor = self.actor
         record = AuditRecord(
             user=actor.user, role=str(actor.role), source=actor.source,
@@ -142,6 +145,6 @@ class Operations:
         except OSError as exc:
             log.error("audit log not written: %s", exc)
             return f"the audit log could not be written: {exc}"
-        if task_id is not None and self._watch is not None:
+        if watch and task_id is not None and self._watch is not None:
             self._watch(request.cluster, record)
         return ""

@@ -12,6 +12,7 @@ from vmconsole.audit import AuditLog
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.bulk import CANCELLED, BulkItem, BulkPlan, BulkReport, run_bulk
+from vmconsole.commands.audit import format_record
 from vmconsole.config import SimCluster
 from vmconsole.operations import Operations, OpRequest
 
@@ -40,7 +41,7 @@ def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tm
         with lock:
             most = max(most, len(report.running))
 
-    report = run_bulk(operations, plan, progress, cap=3, poll_s=0.05)
+    report = run_bulk(operations, plan, progress, cap=3, poll_s=0.05, summary_id="bulk-1")
     assert most == 3
     assert [e.item.request.target for e in report.failures] == [locked]
     assert "locked" in report.failures[0].error
@@ -55,6 +56,13 @@ def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tm
     assert summary.result == {"done": len(guests) - 1, "failed": 1, "skipped": 0}
     records = [r for r in audit.read() if r.operation == "start"]
     assert len(records) == len(guests)
+    # The summary task is audited as every task: its start, then its end with the
+    # failure, as `vmconsole audit` prints them.
+    shown = [format_record(r) for r in audit.read() if r.target == "bulk"]
+    assert len(shown) == 2
+    assert shown[0].endswith("lab/bulk  bulk start guests=10 skipped=0: started task bulk-1")
+    assert f"lab/bulk  bulk start guests=10 skipped=0: error: 1 of 10 failed: {guests[4].name}" \
+        in shown[1] and shown[1].endswith("task bulk-1")
 
 
 def test_once_the_console_closes_nothing_more_starts_and_no_task_is_waited_for(tmp_path):

@@ -147,3 +147,40 @@ async def test_delete_asks_first_then_the_guest_and_its_disks_are_gone(audit) ->
         await run_until(pilot, c, lambda: c.loop.poller.inventory.guest("qemu/103") is None)
         assert [(r.operation, r.result) for r in audit.read() if r.target == "qemu/103"] == [
             ("destroy", "started")]
+
+
+async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_marks_set(
+        audit) -> None:
+    """The palette names its guest: "Delete: test1" deletes test1 alone, marks or not;
+    the marks have their own entry, which says how many it acts on."""
+    c = FrozenConsole(SimCluster(), audit=audit, actor=Actor("alice", Role.OPERATOR))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await poll(pilot, c)
+        tree = c.app.query_one(ClusterTree)
+        tree.marks.marked |= {("lab", "qemu/102"), ("lab", "lxc/201")}
+        await select(pilot, c, "test1")
+        await act(pilot, "ctrl+p")
+        await pilot.press(*"Delete")
+        await pilot.pause(0.3)
+        text = shown_text(c.app)
+        assert "Delete: test1" in text and "Delete: 2 guests marked" in text
+        await pilot.press(*": test1")
+        await pilot.pause(0.3)
+        await act(pilot, "enter")
+        assert not isinstance(c.app.screen, BulkConfirmScreen)
+        assert "Delete test1" in shown_text(c.app)
+        await act(pilot, "y")
+        await run_until(pilot, c, lambda: c.loop.poller.inventory.guest("qemu/103") is None)
+        inventory = c.loop.poller.inventory
+        assert inventory.guest("qemu/102") is not None and inventory.guest("lxc/201") is not None
+        assert [(r.target, r.operation) for r in audit.read()] == [("qemu/103", "destroy")]
+        assert len(tree.marks) == 2
+
+        await act(pilot, "ctrl+p")
+        await pilot.press(*"Delete: 2 guests marked")
+        await pilot.pause(0.3)
+        await act(pilot, "enter")
+        assert isinstance(c.app.screen, BulkConfirmScreen)
+        text = shown_text(c.app)
+        assert "skipped build1 (qemu/102): build1 is running: stop it first" in text
+        assert "skipped proxy1 (lxc/201): proxy1 is running: stop it first" in text

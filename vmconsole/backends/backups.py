@@ -76,6 +76,8 @@ class BackupOptions:
     restore_names: bool = False  # a restored guest gets a name from the form (libvirt)
     restore_overwrite: bool = True  # the backend can restore over the guest
     restore_overwrite_why_not: str = ""
+    # What a restore over the guest replaces, for its question ("": Proxmox's, all of it)
+    restore_overwrite_effect: str = ""
     restore_storages: tuple[str, ...] = ()  # the node's storages for the restored disks
     next_id: int | None = None
     why_not: str = ""

@@ -39,7 +39,7 @@ from vmconsole.backends.base import (
 )
 from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.backends.hardware import SupportsHardware
-from vmconsole.backends.removal import SupportsDestroy
+from vmconsole.backends.removal import SupportsDestroy, SupportsUndefine
 from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
@@ -69,6 +69,7 @@ PROTOCOLS: dict[str, type] = {
     "guest_addresses": SupportsGuestAddresses,
     "backups": SupportsBackups,
     "destroy": SupportsDestroy,
+    "undefine": SupportsUndefine,
     "hardware": SupportsHardware,
     "placement_rules": SupportsPlacementRules,
 }
@@ -80,12 +81,12 @@ READ = frozenset({"inventory", "history", "tasks", "task", "next_vmid", "snapsho
                   "scenario_summary", "now", "samples", "refresh_soon", "ha_status",
                   "crs_plan", "fault_tolerance", "guest_addresses", "backup_options",
                   "backups", "ha_config", "crs_settings", "ft_limits", "hardware",
-                  "placement_rules", "host_evacuation"})
+                  "placement_rules", "host_evacuation", "removal_plan"})
 OPERATE = frozenset({"start", "shutdown", "stop", "reboot", "clone", "convert_to_template",
                      "snapshot_create", "snapshot_rollback", "snapshot_delete",
                      "migrate", "ha_set", "ha_remove", "watch_task", "convert_to_vm",
                      "backup", "backup_restore", "backup_delete",
-                     "destroy", "set_vcpus", "set_memory", "grow_disk", "set_link"})
+                     "destroy", "undefine", "set_vcpus", "set_memory", "grow_disk", "set_link"})
 ADMIN = frozenset({"inject_fault", "partition", "restore", "set_time_scale",
                    "start_scenario", "reboot_node", "shutdown_node", "set_maintenance",
                    "restart_lrm", "restart_crm", "skip_rounds", "set_cfs_failure",

@@ -137,6 +137,7 @@ _PROTOCOL_CALLS = {
     "guest_addresses": ("guest_addresses",),
     "backups": ("backup_options", "backups", "backup", "backup_restore", "backup_delete"),
     "destroy": ("destroy",),
+    "undefine": ("removal_plan", "undefine"),
     "hardware": ("hardware", "set_vcpus", "set_memory", "grow_disk", "set_link"),
     "placement_rules": ("placement_rules",),
 }

@@ -79,6 +79,7 @@ class BackupFlows:
         async def submit(spec: RestoreSpec) -> Outcome:
             if spec.overwrite and not await self.flows.confirm(
                     title, f"Restore {self.name} from {visible(backup.id)}, over the guest?",
+                    options.restore_overwrite_effect or
                     "Its disks and configuration are replaced by the backup's: every change "
                     "made since the backup, and every snapshot, is lost.", "Overwrite"):
                 return Outcome(message="not restored: you answered No")

@@ -21,16 +21,19 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 
 from vmconsole.actor import Role
 from vmconsole.backends.base import (
     Backend,
+    BackendError,
     HASettings,
     MigrationMode,
     MigrationTarget,
     SupportsNodeAdmin,
     Task,
 )
+from vmconsole.backends.removal import RemovalPlan, SupportsUndefine
 from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, run_bulk
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
 from vmconsole.operations import OpRequest
@@ -38,8 +41,9 @@ from vmconsole.placement import Placement, drain, spread
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.flows import DELETE_WARNING, destroy
+from vmconsole.ui.flows import DELETE_WARNING, destroy, removal_plan, undefine
 from vmconsole.ui.modals.bulk import SPREAD, BulkConfirmScreen, BulkTargetScreen
+from vmconsole.ui.modals.delete import DeleteScreen, removal_lines
 
 
 def guests_text(count: int) -> str:
@@ -76,6 +80,13 @@ def migration_item(cluster: str, guest: Guest, node: str, why: str) -> BulkItem:
                   {"node": node, "mode": str(mode), "with_local_disks": False}),
         lambda b: b.migrate(guest.id, node, mode, False), guest.name,
         f"{mode} migration to {node} ({why})")
+
+
+def shown(plan: BulkPlan) -> tuple[list[str], list[str]]:
+    """A plan's lines for its confirmation: each item and what happens to it, each
+    skipped guest and why."""
+    return ([f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items],
+            [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped])
 
 
 def placement_plan(cluster: str, title: str, placed: Placement) -> BulkPlan:
@@ -118,7 +129,15 @@ class BulkFlows:
             if name == "migrate":
                 movers.append(guest)
                 continue
-            items.append(self._item(cluster, name, operation, guest, stamp))
+            try:
+                removal = removal_plan(backend, guest.id) if name == "delete" else None
+            except BackendError as exc:  # its host went away: the others may still go
+                skipped.append(Skipped(guest.id, guest.name, f"not read: {exc.message}"))
+                continue
+            if removal is not None and removal.why_not:
+                skipped.append(Skipped(guest.id, guest.name, removal.why_not))
+                continue
+            items.append(self._item(cluster, name, operation, guest, stamp, removal))
         if movers:
             away = self.app.maintenance_nodes(cluster)
             placed = spread(movers, lambda g: self._targets(backend, g, target),
@@ -141,7 +160,9 @@ class BulkFlows:
             MigrationTarget(target, False, f"{target} is not a target for it")]
 
     @staticmethod
-    def _item(cluster: str, name: str, operation: str, guest: Guest, stamp: str) -> BulkItem:
+    def _item(cluster: str, name: str, operation: str, guest: Guest, stamp: str,
+              removal: RemovalPlan | None = None) -> BulkItem:
+        """One guest's item; `removal`: what deleting it does, where disks may stay."""
         gid, title = guest.id, visible(guest.name)
         request = OpRequest(cluster, gid, operation, f"{BY_NAME[name].title}: {title}")
         call: Callable[[Backend], Task]
@@ -165,6 +186,8 @@ class BulkFlows:
             call, what = (lambda b: b.ha_set(gid, HASettings())), "add to HA, requested started"
         elif name == "delete":
             call, what = (lambda b: destroy(b, gid)), "delete it and every disk it owns"
+            if removal is not None:
+                what = "; ".join(line.strip() for line in removal_lines(removal))
         else:  # ha_remove
             call, what = (lambda b: b.ha_remove(gid)), "remove from HA"
         return BulkItem(request, call, guest.name, what)
@@ -205,9 +228,34 @@ class BulkFlows:
         plan = await self.app.runner.query(
             cluster, "the bulk plan",
             lambda b: self.plan(name, cluster, guests, inventory, b, target))
-        if plan is not None:
-            await self.confirm_and_run(plan, f"{bulk_title(name)} these guests?" + (
-                f" {DELETE_WARNING}" if name == "delete" else ""))
+        if plan is None:
+            return
+        loop = self.app.loops.get(cluster)
+        if name == "delete" and loop is not None and isinstance(loop.backend,
+                                                                 SupportsUndefine):
+            await self.confirm_undefine(plan)
+            return
+        await self.confirm_and_run(plan, f"{bulk_title(name)} these guests?" + (
+            f" {DELETE_WARNING}" if name == "delete" else ""))
+
+    async def confirm_undefine(self, plan: BulkPlan) -> None:
+        """Delete on a backend whose disks may stay (libvirt): every guest with what
+        goes and what stays, asked once with the choice of the disks, then run."""
+        lines, skipped = shown(plan)
+        if not plan.items:
+            await self.app.push_screen_wait(BulkConfirmScreen(
+                plan.title, "Nothing to do: every marked guest is skipped.", [], skipped,
+                can_go=False))
+            return
+        remove_storage = await self.app.push_screen_wait(DeleteScreen(
+            plan.title, f"{plan.title}?", lines, skipped))
+        if remove_storage is None:
+            return
+        self.start(replace(plan, items=tuple(
+            replace(i, request=replace(i.request, parameters={"remove_storage": remove_storage}),
+                    call=partial(undefine, guest_id=i.request.target,
+                                 remove_storage=remove_storage))
+            for i in plan.items)))
 
     async def confirm_and_run(self, plan: BulkPlan, question: str,
                               before: Callable[[], Awaitable[bool]] | None = None,
@@ -216,8 +264,7 @@ class BulkFlows:
         `before()` runs first when the answer is yes (maintenance on); False stops.
         `after(report)` runs on the event loop once the plan ended (None: it had no item),
         as a vCenter host enters maintenance mode once its VMs are gone."""
-        lines = [f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items]
-        skipped = [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped]
+        lines, skipped = shown(plan)
         can_go = bool(plan.items) or before is not None or after is not None
         if not can_go:
             question = "Nothing to do: every marked guest is skipped."
@@ -272,7 +319,7 @@ class BulkFlows:
         app.notify(f"{guests_text(len(plan.items))}, {cap} at a time; the task log follows it",
                    title=f"{plan.title}: started", timeout=4)
         app.run_worker(lambda: run_bulk(app.operations, plan, progress, cap,
-                                        cancel=app.closing), thread=True,
+                                        cancel=app.closing, summary_id=task_id), thread=True,
                        group="bulk", exit_on_error=False, name=plan.title)
 
     def _tell_end(self, plan: BulkPlan, report: BulkReport) -> None:

@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, NotSupported, Task
-from vmconsole.backends.removal import SupportsDestroy
+from vmconsole.backends.removal import RemovalPlan, SupportsDestroy, SupportsUndefine
 from vmconsole.model import Snapshot
 from vmconsole.operations import OpRequest, Outcome
 from vmconsole.text import visible
@@ -38,6 +38,18 @@ def destroy(backend: Backend, guest_id: str) -> Task:
     if not isinstance(backend, SupportsDestroy):
         raise NotSupported("this backend cannot delete a guest")
     return backend.destroy(guest_id)
+
+
+def removal_plan(backend: Backend, guest_id: str) -> RemovalPlan | None:
+    """What deleting the guest would do, where its disks may stay (libvirt); else None."""
+    return backend.removal_plan(guest_id) if isinstance(backend, SupportsUndefine) else None
+
+
+def undefine(backend: Backend, guest_id: str, remove_storage: bool) -> Task:
+    """Delete a guest, its disks too or not, where the backend lets them stay."""
+    if not isinstance(backend, SupportsUndefine):
+        raise NotSupported("this backend deletes a guest with all its disks only")
+    return backend.undefine(guest_id, remove_storage)
 
 
 class GuestFlows:
@@ -283,9 +295,28 @@ class GuestFlows:
             "its node fails.", "Remove", lambda b: b.ha_remove(self.gid))
 
     async def _delete(self, title: str) -> None:
-        await self.confirmed_run(
-            "destroy", title, f"Delete {guest_title(self.sel.guest)} and all its disks?",
-            DELETE_WARNING, "Delete", lambda b: destroy(b, self.gid))
+        # In a tuple: the query's None means the read failed (and was shown).
+        found = await self.query("what deleting it would do",
+                                 lambda b: (removal_plan(b, self.gid),))
+        if found is None:
+            return
+        plan, = found
+        if plan is None:
+            await self.confirmed_run(
+                "destroy", title, f"Delete {guest_title(self.sel.guest)} and all its disks?",
+                DELETE_WARNING, "Delete", lambda b: destroy(b, self.gid))
+            return
+        if plan.why_not:
+            self._refuse(BY_NAME["delete"], title, plan.why_not)
+            return
+        from vmconsole.ui.modals.delete import DeleteScreen, removal_lines
+
+        remove_storage = await self.app.push_screen_wait(DeleteScreen(
+            title, f"Delete {guest_title(self.sel.guest)}?", removal_lines(plan)))
+        if remove_storage is not None:
+            await self.run("destroy", title,
+                           lambda b: undefine(b, self.gid, remove_storage),
+                           {"remove_storage": remove_storage})
 
     async def _console(self, title: str) -> None:
         from vmconsole.ui.screens.serial_console import open_serial_console  # pyte: ~35 ms

@@ -1,5 +1,7 @@
 """The command palette's entries for the guest under the cursor: what can be done to it
-and, for what cannot run now, why.
+and, for what cannot run now, why. An entry names its guest and acts on that guest
+alone, marks or not; with guests marked, the actions that apply to marks have an entry
+of their own ("Delete: 3 guests marked"), which asks once for all of them.
 
 Not `App.get_system_commands`: Textual reads a system command's title and help as
 markup (`Matcher.highlight` and the palette's prompt both call `Content.from_markup`),
@@ -21,6 +23,7 @@ from textual.content import Content
 from vmconsole.operations import Operations
 from vmconsole.text import visible
 from vmconsole.ui import actions
+from vmconsole.ui.bulk_flow import BULK, bulk_title, guests_text
 from vmconsole.ui.labels import guest_title
 
 
@@ -33,7 +36,15 @@ class GuestActions(Protocol):
 
     def guest_selection(self) -> actions.Selection | None: ...
 
-    def action_guest(self, name: str) -> None: ...
+    def marked_count(self) -> int: ...
+
+    def action_guest(self, name: str) -> None:
+        """The action's key: on the marks when there are marks."""
+        ...
+
+    def act_on_guest(self, name: str) -> None:
+        """The action on the guest under the cursor, marks or not."""
+        ...
 
 
 def palette_text(text: str) -> str:
@@ -67,18 +78,27 @@ class PaletteEntry:
 
 def entries(app: GuestActions) -> Iterator[PaletteEntry]:
     """The entries for the guest under the cursor: every action that applies to it,
-    but none that changes anything for a viewer or on a read-only console."""
+    but none that changes anything for a viewer or on a read-only console; with guests
+    marked, then one entry per action that applies to marks."""
     selection = app.guest_selection()
-    if selection is None:
-        return
     looks_only = not app.operations.allowed()
-    target = guest_title(selection.guest)
-    for action, reason in actions.applicable(selection):
-        if looks_only and action.changes:
-            continue
-        help_text = f"not now: {visible(reason, limit=None)}" if reason else action.help
-        yield PaletteEntry(Content(f"{action.title}: {target}"), Content(help_text),
-                           partial(app.action_guest, action.name))
+    if selection is not None:
+        target = guest_title(selection.guest)
+        for action, reason in actions.applicable(selection):
+            if looks_only and action.changes:
+                continue
+            help_text = f"not now: {visible(reason, limit=None)}" if reason else action.help
+            yield PaletteEntry(Content(f"{action.title}: {target}"), Content(help_text),
+                               partial(app.act_on_guest, action.name))
+    marked = app.marked_count()
+    if not marked or looks_only:
+        return
+    for name in BULK:
+        yield PaletteEntry(
+            Content(f"{bulk_title(name)}: {guests_text(marked)} marked"),
+            Content("every marked guest, after one confirmation that lists each and "
+                    "what happens to it"),
+            partial(app.action_guest, name))
 
 
 class GuestCommands(Provider):

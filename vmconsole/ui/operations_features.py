@@ -15,6 +15,7 @@ from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.guest_commands import GuestCommands
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.task_log import TaskLog
 
 
@@ -44,7 +45,18 @@ class OperationsFeatures(ConsoleBase):
         return actions.Selection(ref.cluster, guest, result.inventory,
                                  loop.backend.capabilities)
 
+    def marked_count(self) -> int:
+        """How many guests are marked in the tree (Space, `*`)."""
+        return len(self.query_one(ClusterTree).marks)
+
     def action_guest(self, name: str) -> None:
+        """A guest action's key: on the guest under the cursor (with marks, BulkFeatures
+        acts on the marks instead)."""
+        self.act_on_guest(name)
+
+    def act_on_guest(self, name: str) -> None:
+        """Action `name` on the guest under the cursor, marks or not: what a palette entry
+        naming that guest does."""
         selection = self.guest_selection()
         if selection is None:
             self.notify("choose a guest in the tree first", severity="warning")

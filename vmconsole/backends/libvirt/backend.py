@@ -23,12 +23,22 @@ from vmconsole.backends.base import (
 from vmconsole.backends.hardware import GuestHardware
 from vmconsole.backends.libvirt import backups as backup_ops
 from vmconsole.backends.libvirt import clone as clone_ops
-from vmconsole.backends.libvirt import console, hamanager, hardware, marks, migration, power
+from vmconsole.backends.libvirt import (
+    console,
+    hamanager,
+    hardware,
+    marks,
+    migration,
+    power,
+    removal,
+    restore_over,
+)
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.addresses import AGENT_WAIT_S, read_addresses
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
 from vmconsole.backends.libvirt.identity import parse_guest_id
+from vmconsole.backends.removal import RemovalPlan
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
@@ -36,7 +46,7 @@ from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
                             ha=True, history=False, hardware=True,
-                            serial_console=True, backups=True)
+                            serial_console=True, backups=True, destroy=True)
 
 
 class LibvirtBackend(ClusterCore):
@@ -128,6 +138,17 @@ class LibvirtBackend(ClusterCore):
     def reboot(self, guest_id: str) -> Task:
         return power.reboot(self, guest_id)
 
+    # deleting (SupportsDestroy, SupportsUndefine)
+    def removal_plan(self, guest_id: str) -> RemovalPlan:
+        return removal.plan(self, guest_id)
+
+    def undefine(self, guest_id: str, remove_storage: bool) -> Task:
+        return removal.undefine(self, guest_id, remove_storage)
+
+    def destroy(self, guest_id: str) -> Task:
+        """Undefine the guest and delete the disks that are its own alone."""
+        return removal.undefine(self, guest_id, True)
+
     # templates and clones
     def next_vmid(self) -> int | None:
         return None
@@ -149,6 +170,8 @@ class LibvirtBackend(ClusterCore):
         return backup_ops.backup(self, guest_id, spec)
 
     def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        if spec.overwrite:
+            return restore_over.over(self, guest_id, spec)
         return backup_ops.restore(self, guest_id, spec)
 
     def backup_delete(self, guest_id: str, backup_id: str) -> Task:

@@ -154,6 +154,22 @@ def clone_definition(xml: str, name: str, description: str,
         if mac is None:
             mac = ET.SubElement(interface, "mac")
         mac.set("address", next_mac())
+    _put_disks(root, new_disks)
+    return ET.tostring(root, encoding="unicode")
+
+
+def with_disks(xml: str, new_disks: dict[str, NewDisk]) -> str:
+    """The same definition (name, UUID, MACs, metadata) with the disks of `new_disks`
+    (target -> where) pointing there instead: a restore over the guest."""
+    ET.register_namespace("vmc", NAMESPACE)
+    root = ET.fromstring(xml)
+    _put_disks(root, new_disks)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _put_disks(root: ET.Element, new_disks: dict[str, NewDisk]) -> None:
+    """Point each disk of `new_disks` (by target) at its new place and format; the
+    old source's backing chain goes with it."""
     for disk in root.findall("devices/disk"):
         target = disk.find("target")
         dev = target.get("dev") if target is not None else None
@@ -172,4 +188,3 @@ def clone_definition(xml: str, name: str, description: str,
                                                  "volume": new.volume or ""}))
         if (driver := disk.find("driver")) is not None:
             driver.set("type", new.format)
-    return ET.tostring(root, encoding="unicode")
