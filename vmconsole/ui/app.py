@@ -23,8 +23,6 @@ from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
-from vmconsole.ui.screens.audit import AuditScreen
-from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
@@ -295,6 +293,8 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
             loop.refresh_soon()
 
     def action_help(self) -> None:
+        from vmconsole.ui.screens.help import HelpRow, HelpScreen  # loaded when used
+
         rows: list[HelpRow] = []
         keymap = self._keymap
         for context, bindings in self.binding_contexts():
@@ -315,6 +315,8 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def action_audit(self) -> None:
         ref = self.selected  # on a guest: that guest's records
         guest = ref.object_id if ref and ref.is_guest else ""
+        from vmconsole.ui.screens.audit import AuditScreen  # loaded when used
+
         self.push_screen(AuditScreen(self.audit, target=guest))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -38,7 +38,6 @@ from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import DELETE_WARNING, destroy
-from vmconsole.ui.modals.bulk import SPREAD, BulkConfirmScreen, BulkTargetScreen
 
 
 def guests_text(count: int) -> str:
@@ -192,6 +191,8 @@ class BulkFlows:
                         key=lambda g: (g.vmid or 0, g.name))  # the tree's order
         target: str | None = None
         if name == "migrate":
+            from vmconsole.ui.modals.bulk import SPREAD, BulkTargetScreen  # loaded when used
+
             away = self.app.maintenance_nodes(cluster)
             nodes = [(n.name, "in maintenance" if n.name in away else
                       "" if n.online else str(n.status)) for n in inventory.nodes]
@@ -215,6 +216,8 @@ class BulkFlows:
         can_go = bool(plan.items) or before is not None
         if not can_go:
             question = "Nothing to do: every marked guest is skipped."
+        from vmconsole.ui.modals.bulk import BulkConfirmScreen  # loaded when used
+
         if not await self.app.push_screen_wait(BulkConfirmScreen(
                 plan.title, question, lines, skipped, can_go=can_go)):
             return

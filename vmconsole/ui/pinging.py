@@ -35,7 +35,6 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.messages import OperationStarted
-from vmconsole.ui.modals.address_picker import AddressPicker
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -187,6 +186,8 @@ class PingFeatures(ConsoleBase):
             if running is not None:
                 running.end(f"another address was chosen: {ip}")
             self._start_ping(ref.cluster, guest, why="ping", only=ip)
+
+        from vmconsole.ui.modals.address_picker import AddressPicker  # loaded when used
 
         self.push_screen(AddressPicker(guest.name, guest.addresses, current), chosen)
 
