@@ -314,8 +314,8 @@ class PingFeatures(ConsoleBase):
             self._start_ping(message.cluster, guest, AUTO_DURATION, "migration", task.id)
 
     def task_measurement(self, cluster: str, task_id: str) -> str | None:
-        watches = self.query(PingPanel)  # none while the console is closing
-        watch = watches.first().watches.for_task(cluster, task_id) if watches else None
+        panel = self.query_one_optional(PingPanel)  # none while the console is closing
+        watch = panel.watches.for_task(cluster, task_id) if panel is not None else None
         return watch.result_text() if watch is not None else None
 
     @staticmethod
