@@ -28,6 +28,7 @@ libgirepository1.0-dev on Debian 12).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
@@ -40,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
+_SESSIONS = itertools.count()
 
 
 def node_file(path: Path, domains: int) -> None:
@@ -82,7 +84,9 @@ def tree_cpu_seconds(pid: int) -> float:
 
 def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
     """Percent of one core COMMAND's processes use, idle, once READY is on its screen."""
-    session = f"vmc-virtui-{os.getpid()}"
+    # A name of its own per call: the server of the call before may still be exiting
+    # ("server exited unexpectedly" when the next call reused its name).
+    session = f"vmc-virtui-{os.getpid()}-{next(_SESSIONS)}"
 
     def tmux(*args: str) -> str:
         # A server of its own: another user's `tmux kill-server` cannot end the run.
