@@ -83,6 +83,7 @@ class _Built:
     reading: tuple[int, int, int, int, int]  # state, reason, memory, disk figures
     idle: bool  # its counters had not moved since the poll before: every rate is 0
     row: Row  # its Guest, and whether it was paused for a migration
+    address: AddressReading | None  # the sweep's reading merged into the Guest
 
 
 def _still(before: Counters | None, after: Counters) -> bool:
@@ -408,23 +409,25 @@ class ClusterCore:
             shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity,
                      dom.disk_allocation)
             idle = _still(before, dom.counters)
+            gid = guest_id_of(desc.uuid)
+            address = addresses.get(gid)
+            if address is not None and address.status is not status:
+                address = None  # read in another state: `apply` drops it
             built = self._built.get(key)
             if (built is not None and idle and built.idle and built.entry is entry
-                    and built.reading == shown):  # `shown` holds the state and reason,
-                guests.append(built.row.guest)  # so `migrating` is as it was
+                    and built.reading == shown  # `shown` holds the state and reason,
+                    and built.address is address):  # so `migrating` is as it was
+                guests.append(built.row.guest)
                 rows.append(built.row)
                 continue
             metrics = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
                        if status is not GuestStatus.STOPPED else Metrics())
             ha = desc.meta.ha
-            gid = guest_id_of(desc.uuid)
-            address = addresses.get(gid)
             # The address sweep's reading merged here, as the backend's `apply` would
             # after the poll: that would make a second Guest of every changed domain.
             shown_addresses, address_note = merged_fields(
                 (GuestAddress(desc.meta.ip, AddressSource.METADATA),) if desc.meta.ip else (),
-                None, desc.meta.template, status,
-                address if address is not None and address.status is status else None)
+                None, desc.meta.template, status, address)
             guest = Guest(
                 id=gid, name=desc.name, kind=kind, node=host.name,
                 status=status, template=desc.meta.template, maxcpu=desc.vcpus,
@@ -440,7 +443,7 @@ class ClusterCore:
             row = Row(guest, dom.migrating)
             guests.append(guest)
             rows.append(row)
-            self._built[key] = _Built(entry, shown, idle, row)
+            self._built[key] = _Built(entry, shown, idle, row, address)
         node_reading = reading.node
         cpu = 0.0
         if node_reading.cpu_busy_ns is not None and node_reading.cpu_total_ns is not None:
