@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import resource
 import shutil
@@ -93,6 +94,9 @@ async def main():
         print(time.perf_counter() - t0)
 asyncio.run(main())
 """
+
+
+_SESSIONS = itertools.count()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -180,7 +184,9 @@ def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
     """Milliseconds from sending j or k to `command`'s pane in tmux to a changed pane."""
     if shutil.which("tmux") is None:
         raise SystemExit("keypress latency needs tmux (apt-get install tmux)")
-    session = f"vmc-bench-{os.getpid()}"
+    # A name of its own per call: the server of the call before may still be exiting
+    # ("server exited unexpectedly" when the next call reused its name).
+    session = f"vmc-bench-{os.getpid()}-{next(_SESSIONS)}"
 
     def tmux(*args: str) -> str:
         # A server of its own: another user's `tmux kill-server` cannot end the run.

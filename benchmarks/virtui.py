@@ -15,7 +15,10 @@ floor. Prints `name: value` lines:
 - idle_cpu_virtui_pct: virtui-manager, percent of one core (the baseline);
 - idle_cpu_libvirt_pct: the console, the whole tree live (polling every 2 s), and its
   ratio to virtui-manager's;
-- idle_cpu_bare_pct: the bare Textual app, for scale.
+- idle_cpu_bare_pct: the bare Textual app, for scale;
+- with `--compare CHECKOUT` (another checkout of the console, e.g. `git worktree add
+  /tmp/before main`), idle_cpu_compared_pct: that checkout's console the same way, in
+  the same turns, and its ratio to virtui-manager's: a change's before and after.
 
 Needs tmux and virtui-manager's command (`--virtui PATH`, default: `virtui-manager` on
 PATH); its import needs PyGObject (pip builds it with libcairo2-dev and
@@ -25,6 +28,7 @@ libgirepository1.0-dev on Debian 12).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
@@ -37,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
+_SESSIONS = itertools.count()
 
 
 def node_file(path: Path, domains: int) -> None:
@@ -79,7 +84,9 @@ def tree_cpu_seconds(pid: int) -> float:
 
 def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
     """Percent of one core COMMAND's processes use, idle, once READY is on its screen."""
-    session = f"vmc-virtui-{os.getpid()}"
+    # A name of its own per call: the server of the call before may still be exiting
+    # ("server exited unexpectedly" when the next call reused its name).
+    session = f"vmc-virtui-{os.getpid()}-{next(_SESSIONS)}"
 
     def tmux(*args: str) -> str:
         # A server of its own: another user's `tmux kill-server` cannot end the run.
@@ -114,6 +121,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--virtui", default=shutil.which("virtui-manager") or "",
                         help="virtui-manager's command")
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                        help="another checkout of the console, measured the same way")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         raise SystemExit("needs tmux (apt-get install tmux)")
@@ -142,6 +151,10 @@ def main() -> None:
                 f"{args.domains} running of {args.domains}"),
             "idle_cpu_bare_pct": (f"{sys.executable} benchmarks/bare_app.py", "leaf 0"),
         }
+        if args.compare is not None:  # `-m` puts the working directory first on the path
+            programs["idle_cpu_compared_pct"] = (
+                f"cd {args.compare.resolve()} && " + programs["idle_cpu_libvirt_pct"][0],
+                programs["idle_cpu_libvirt_pct"][1])
         figures: dict[str, list[float]] = {name: [] for name in programs}
         for _ in range(args.runs):
             for name, (command, ready) in programs.items():
@@ -150,7 +163,8 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in figures.items()}
     for name, value in medians.items():
         print(f"{name}: {value:.2f}")
-        if name == "idle_cpu_libvirt_pct" and medians["idle_cpu_virtui_pct"]:
+        if name in ("idle_cpu_libvirt_pct", "idle_cpu_compared_pct") and medians[
+                "idle_cpu_virtui_pct"]:
             print(f"ratio_{name}: {value / medians['idle_cpu_virtui_pct']:.2f}")
 
 

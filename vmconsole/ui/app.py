@@ -23,8 +23,6 @@ from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
-from vmconsole.ui.screens.audit import AuditScreen
-from vmconsole.ui.screens.help import HelpRow, HelpScreen
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.address_box import AddressBox
@@ -191,12 +189,13 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def _polled(self, message: ClusterPolled) -> None:
         result = message.result
         self.latest[result.cluster] = result
-        tree, task_log = self.query(ClusterTree), self.query(TaskLog)  # the default screen
-        if self.closing.is_set() or not tree or not task_log:
+        # the default screen's (query_one is cached, a query walks every widget)
+        tree, task_log = self.query_one_optional(ClusterTree), self.query_one_optional(TaskLog)
+        if self.closing.is_set() or tree is None or task_log is None:
             return  # the console is closing: its widgets go one by one
-        tree.first().apply(result)
+        tree.apply(result)
         if result.inventory is not None:
-            task_log.first().update_tasks(result.cluster, result.tasks,
+            task_log.update_tasks(result.cluster, result.tasks,
                                           result.inventory.taken_at)
         self.teaching_on_poll(result)
         self.ping_on_poll(result)
@@ -216,10 +215,10 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         self.addresses_on_select()
 
     def _show_selection(self) -> None:
-        if not self.query(DetailPane):
+        detail = self.query_one_optional(DetailPane)  # cached; a query walks every widget
+        if detail is None:
             return  # the console is closing
         ref = self.selected
-        detail = self.query_one(DetailPane)
         if ref is None:
             detail.show(None, None, None, [])
             return
@@ -296,6 +295,8 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
             loop.refresh_soon()
 
     def action_help(self) -> None:
+        from vmconsole.ui.screens.help import HelpRow, HelpScreen  # loaded when used
+
         rows: list[HelpRow] = []
         keymap = self._keymap
         for context, bindings in self.binding_contexts():
@@ -316,6 +317,8 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def action_audit(self) -> None:
         ref = self.selected  # on a guest: that guest's records
         guest = ref.object_id if ref and ref.is_guest else ""
+        from vmconsole.ui.screens.audit import AuditScreen  # loaded when used
+
         self.push_screen(AuditScreen(self.audit, target=guest))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -201,5 +201,7 @@ class ConsoleBase(App[int]):
 
     @property
     def selected(self) -> TreeRef | None:
-        trees = self.query(ClusterTree)  # none while the console is closing
-        return trees.first().selected_ref() if trees else None
+        # query_one is cached by Textual, where a query walks every widget (0.3 ms):
+        # this runs for several bindings' check_action at every key and poll.
+        tree = self.query_one_optional(ClusterTree)  # none while the console is closing
+        return tree.selected_ref() if tree is not None else None

@@ -42,8 +42,6 @@ from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import DELETE_WARNING, destroy, removal_plan, undefine
-from vmconsole.ui.modals.bulk import SPREAD, BulkConfirmScreen, BulkTargetScreen
-from vmconsole.ui.modals.delete import DeleteScreen, removal_lines
 
 
 def guests_text(count: int) -> str:
@@ -187,6 +185,8 @@ class BulkFlows:
         elif name == "delete":
             call, what = (lambda b: destroy(b, gid)), "delete it and every disk it owns"
             if removal is not None:
+                from vmconsole.ui.modals.delete import removal_lines  # loaded when used
+
                 what = "; ".join(line.strip() for line in removal_lines(removal))
         else:  # ha_remove
             call, what = (lambda b: b.ha_remove(gid)), "remove from HA"
@@ -218,6 +218,8 @@ class BulkFlows:
                         key=lambda g: (g.vmid or 0, g.name))  # the tree's order
         target: str | None = None
         if name == "migrate":
+            from vmconsole.ui.modals.bulk import SPREAD, BulkTargetScreen  # loaded when used
+
             away = self.app.maintenance_nodes(cluster)
             nodes = [(n.name, "in maintenance" if n.name in away else
                       "" if n.online else str(n.status)) for n in inventory.nodes]
@@ -241,6 +243,9 @@ class BulkFlows:
     async def confirm_undefine(self, plan: BulkPlan) -> None:
         """Delete on a backend whose disks may stay (libvirt): every guest with what
         goes and what stays, asked once with the choice of the disks, then run."""
+        from vmconsole.ui.modals.bulk import BulkConfirmScreen  # loaded when used
+        from vmconsole.ui.modals.delete import DeleteScreen
+
         lines, skipped = shown(plan)
         if not plan.items:
             await self.app.push_screen_wait(BulkConfirmScreen(
@@ -268,6 +273,8 @@ class BulkFlows:
         can_go = bool(plan.items) or before is not None or after is not None
         if not can_go:
             question = "Nothing to do: every marked guest is skipped."
+        from vmconsole.ui.modals.bulk import BulkConfirmScreen  # loaded when used
+
         if not await self.app.push_screen_wait(BulkConfirmScreen(
                 plan.title, question, lines, skipped, can_go=can_go)):
             return

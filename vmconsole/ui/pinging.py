@@ -35,7 +35,6 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.messages import OperationStarted
-from vmconsole.ui.modals.address_picker import AddressPicker
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -188,6 +187,8 @@ class PingFeatures(ConsoleBase):
                 running.end(f"another address was chosen: {ip}")
             self._start_ping(ref.cluster, guest, why="ping", only=ip)
 
+        from vmconsole.ui.modals.address_picker import AddressPicker  # loaded when used
+
         self.push_screen(AddressPicker(guest.name, guest.addresses, current), chosen)
 
     def action_ping(self) -> None:
@@ -313,8 +314,8 @@ class PingFeatures(ConsoleBase):
             self._start_ping(message.cluster, guest, AUTO_DURATION, "migration", task.id)
 
     def task_measurement(self, cluster: str, task_id: str) -> str | None:
-        watches = self.query(PingPanel)  # none while the console is closing
-        watch = watches.first().watches.for_task(cluster, task_id) if watches else None
+        panel = self.query_one_optional(PingPanel)  # none while the console is closing
+        watch = panel.watches.for_task(cluster, task_id) if panel is not None else None
         return watch.result_text() if watch is not None else None
 
     @staticmethod

@@ -16,7 +16,6 @@ from textual.screen import Screen
 from textual.worker import WorkerFailed
 
 from vmconsole.backends.base import Backend, MigrationMode, TaskStatus
-from vmconsole.backends.placement import gather
 from vmconsole.balance import Move, Plan, plan
 from vmconsole.model import GuestKind
 from vmconsole.operations import OpRequest
@@ -24,7 +23,6 @@ from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.screens.rebalance import RebalanceActions, RebalanceScreen
 
 TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move runs
 # An HA guest's migration is a request whose task ends at once; the HA manager moves it
@@ -52,6 +50,11 @@ class RebalanceFeatures(ConsoleBase):
         cluster = ref.cluster
         probe = OpRequest(cluster, "cluster", "migrate", "Rebalance")
         refusal = self.operations.refusal(probe) or ""
+        from vmconsole.ui.screens.rebalance import (  # loaded when used
+            RebalanceActions,
+            RebalanceScreen,
+        )
+
         self.push_screen(RebalanceScreen(cluster, RebalanceActions(
             partial(self._rebalance_plan, cluster), partial(self._rebalance_move, cluster),
             self._rebalance_confirm, refusal,
@@ -75,6 +78,8 @@ class RebalanceFeatures(ConsoleBase):
         def progress(done: int, total: int) -> None:
             self.call_from_thread(say, f"Asking the cluster where each guest may go: "
                                        f"{done}/{total}")
+
+        from vmconsole.backends.placement import gather  # loaded when used
 
         def compute(backend: Backend) -> Plan:
             return plan(inventory, gather(backend, inventory, progress), mode)

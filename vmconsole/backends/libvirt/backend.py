@@ -78,6 +78,10 @@ class LibvirtBackend(ClusterCore):
             return {}
         return {parse_guest_id(s.id)[0]: s.node for s in status.services}
 
+    def address_readings(self) -> Mapping[str, AddressReading]:
+        """The address sweep's readings (`ClusterCore.address_readings`)."""
+        return self.addresses.readings()
+
     def guest_addresses(self, guest_id: str) -> AddressReading:
         """The guest's addresses read now (SupportsGuestAddresses). NotFound for a guest
         the last poll did not see."""

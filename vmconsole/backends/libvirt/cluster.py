@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from vmconsole.backends.base import BackendError, Conflict, NotFound, Unreachable
+from vmconsole.backends.addresses import merged_fields
+from vmconsole.backends.base import AddressReading, BackendError, Conflict, NotFound, Unreachable
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState
@@ -82,6 +83,7 @@ class _Built:
     reading: tuple[int, int, int, int, int]  # state, reason, memory, disk figures
     idle: bool  # its counters had not moved since the poll before: every rate is 0
     row: Row  # its Guest, and whether it was paused for a migration
+    address: AddressReading | None  # the sweep's reading merged into the Guest
 
 
 def _still(before: Counters | None, after: Counters) -> bool:
@@ -289,6 +291,7 @@ class ClusterCore:
         rows: list[Row] = []
         storages: list[Storage] = []
         counted: set[tuple[str, str]] = set()
+        addresses = self.address_readings()
         for host in self.hosts:
             fetch = self._fetches[id(host)]
             deadline = fetch.started + self.cfg.timeout
@@ -308,7 +311,7 @@ class ClusterCore:
             if reading is None:
                 node, host_rows = self._offline(host, under_way=not fetch.pending.done)
             else:
-                node, host_rows = self._online(host, reading, counted)
+                node, host_rows = self._online(host, reading, counted, addresses)
                 storages.extend(self._with_errors(reading.storages))
             nodes.append(node)
             rows.extend(host_rows)
@@ -334,6 +337,11 @@ class ClusterCore:
     def ha_placements(self) -> Mapping[str, str]:
         """UUID -> node where an HA manager has placed each of its guests (none here:
         `LibvirtBackend` reads its manager's status)."""
+        return {}
+
+    def address_readings(self) -> Mapping[str, AddressReading]:
+        """Guest id -> the address sweep's last reading, merged into each Guest as it is
+        built (none here: `LibvirtBackend` has the sweep)."""
         return {}
 
     def _with_errors(self, read: tuple[Storage, ...]) -> list[Storage]:
@@ -368,25 +376,29 @@ class ClusterCore:
                     next_try=None if under_way else host.next_try())
         return node, rows
 
-    def _online(self, host: Host, reading: HostReading, counted: set[tuple[str, str]]
-                ) -> tuple[Node, list[Row]]:
+    def _online(self, host: Host, reading: HostReading, counted: set[tuple[str, str]],
+                addresses: Mapping[str, AddressReading]) -> tuple[Node, list[Row]]:
         """The host's node and its domains, each with its id "vm/<UUID>" (`identify`
-        makes duplicates unique); `counted` gets the (host, UUID) counters kept."""
+        makes duplicates unique) and its `addresses` (the sweep's readings by guest id);
+        `counted` gets the (host, UUID) counters kept."""
         guests = []
         rows = []
         run = self.run_dirs.get(id(host))
         now = time.time()
-        # One lock for the host's domains, not one per domain (2,000 on a host).
+        # Per host, not per domain (2,000 on a host): one lock, one parse of the URI.
         with self._lock:
             self._where.update((entry.desc.uuid, host) for entry, _ in reading.guests)
+        containers = host.containers
+        kind = GuestKind.CT if containers else GuestKind.VM
+        no_uptime = unreported_why(host.uri) if run is None else None
         for entry, dom in reading.guests:
             desc = entry.desc
             status = guest_status(dom.state)
-            uptime = (domain_uptime(run, host.containers, desc.name, now)
+            uptime = (domain_uptime(run, containers, desc.name, now)
                       if run is not None and status is GuestStatus.RUNNING else None)
             uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
-                unreported_why(host.uri) if run is None else "its process could not be read "
-                f"on this machine ({pid_file(run, host.containers, desc.name)})")
+                no_uptime if run is None else "its process could not be read "
+                f"on this machine ({pid_file(run, containers, desc.name)})")
             key = (host.name, desc.uuid)  # two copies of one UUID count apart
             before = self._counters.get(key)
             self._counters[key] = dom.counters
@@ -397,23 +409,31 @@ class ClusterCore:
             shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity,
                      dom.disk_allocation)
             idle = _still(before, dom.counters)
+            gid = guest_id_of(desc.uuid)
+            address = addresses.get(gid)
+            if address is not None and address.status is not status:
+                address = None  # read in another state: `apply` drops it
             built = self._built.get(key)
             if (built is not None and idle and built.idle and built.entry is entry
-                    and built.reading == shown):  # `shown` holds the state and reason,
-                guests.append(built.row.guest)  # so `migrating` is as it was
+                    and built.reading == shown  # `shown` holds the state and reason,
+                    and built.address is address):  # so `migrating` is as it was
+                guests.append(built.row.guest)
                 rows.append(built.row)
                 continue
             metrics = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
                        if status is not GuestStatus.STOPPED else Metrics())
             ha = desc.meta.ha
+            # The address sweep's reading merged here, as the backend's `apply` would
+            # after the poll: that would make a second Guest of every changed domain.
+            shown_addresses, address_note = merged_fields(
+                (GuestAddress(desc.meta.ip, AddressSource.METADATA),) if desc.meta.ip else (),
+                None, desc.meta.template, status, address)
             guest = Guest(
-                id=guest_id_of(desc.uuid), name=desc.name,
-                kind=GuestKind.CT if host.containers else GuestKind.VM, node=host.name,
+                id=gid, name=desc.name, kind=kind, node=host.name,
                 status=status, template=desc.meta.template, maxcpu=desc.vcpus,
                 maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
                 metrics=metrics, storages=entry.storages,
-                addresses=(GuestAddress(desc.meta.ip, AddressSource.METADATA),)
-                if desc.meta.ip else (),
+                addresses=shown_addresses, address_note=address_note,
                 uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
                 uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
                 ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
@@ -423,7 +443,7 @@ class ClusterCore:
             row = Row(guest, dom.migrating)
             guests.append(guest)
             rows.append(row)
-            self._built[key] = _Built(entry, shown, idle, row)
+            self._built[key] = _Built(entry, shown, idle, row, address)
         node_reading = reading.node
         cpu = 0.0
         if node_reading.cpu_busy_ns is not None and node_reading.cpu_total_ns is not None:
