@@ -102,6 +102,13 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def session_pid(self, user: str) -> int:
+        """The session process of `user`'s console, as the server logged it."""
+        for line in reversed(self.log):
+            if match := re.search(rf"console for {user} \(\w+\), process (\d+)", line):
+                return int(match[1])
+        raise SystemExit(f"no session process for {user} in the server's log")
+
     def sessions(self) -> list[int]:
         """The session processes: the fork server's children."""
         for pid in descendants(self.pid)[1:]:
@@ -253,6 +260,14 @@ async def open_operator(port: int, key: asyncssh.SSHKey,
     return conn, operator, first_screen
 
 
+async def key_cpu(operator: Operator, pid: int, count: int) -> tuple[list[float], float]:
+    """`count` presses: their times (ms), and the CPU milliseconds the operator's
+    session process spent per key, which the machine's load changes little."""
+    before = cpu_seconds([pid])
+    times = await operator.presses(count)
+    return times, 1000 * (cpu_seconds([pid]) - before) / count
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
@@ -285,11 +300,13 @@ async def measure(viewers: int, presses: int, steady: float, warm: int) -> None:
             conn, operator, cold = await open_operator(server.port, keys["operator"])
             # CPU seconds, load aside: the operator's console from its start to web1
             cold_cpu = cpu_seconds(list(set(server.sessions()) - before))
-            quiet = await operator.presses(presses)
+            operator_pid = server.session_pid("operator")
+            quiet, quiet_key_cpu = await key_cpu(operator, operator_pid, presses)
 
             # the class
             class_ = [Viewer() for _ in range(viewers)]
             cpu_before = cpu_seconds(descendants(server.pid)) + time.process_time()
+            sessions_before = {pid: cpu_seconds([pid]) for pid in server.sessions()}
             started = time.perf_counter()
             await asyncio.gather(*(v.open(server.port, keys["viewer"], f"s{i}",
                                           f"127.0.1.{10 + i}")
@@ -298,10 +315,14 @@ async def measure(viewers: int, presses: int, steady: float, warm: int) -> None:
             # Server, sessions and these clients (SSH and key exchange included).
             class_cpu = (cpu_seconds(descendants(server.pid)) + time.process_time()
                          - cpu_before) / viewers
+            # The class's session processes alone, from the login to the first screen.
+            class_session_cpu = sum(
+                cpu_seconds([pid]) - sessions_before.get(pid, 0.0)
+                for pid in server.sessions() if pid != operator_pid) / viewers
             firsts = [v.first_screen for v in class_ if v.first_screen is not None]
             await asyncio.sleep(5.0)  # the pool's one refill (2 s after the logins) done
             busy_cpu = await cpu_pct(server.pid, steady)
-            with_class = await operator.presses(presses)
+            with_class, class_key_cpu = await key_cpu(operator, operator_pid, presses)
             sessions = server.sessions()
             memory = [memory_mb(pid) for pid in sessions]
             pair(f"first_screen_max_s_{viewers}_viewers", max(firsts),
@@ -311,8 +332,15 @@ async def measure(viewers: int, presses: int, steady: float, warm: int) -> None:
             pair(f"login_cpu_ms_per_viewer_{viewers}_viewers", 1000 * class_cpu,
                  1000 * cold_cpu, " ms (baseline: an operator's console started at login, "
                  "its process alone, to web1's detail)")
+            pair(f"login_session_cpu_ms_per_viewer_{viewers}_viewers",
+                 1000 * class_session_cpu, 1000 * cold_cpu,
+                 " ms (the session processes alone; baseline as above)")
             print(f"all_{viewers}_connected_s: {all_up:.3f} s")
             pair(f"cpu_pct_{viewers}_idle_viewers", busy_cpu, idle_cpu, " %")
+            pair(f"cpu_ms_per_s_{viewers}_idle_viewers", 10 * busy_cpu, 10 * idle_cpu,
+                 " ms/s (baseline: no session, the consoles waiting)")
+            pair(f"operator_key_cpu_ms_{viewers}_viewers", class_key_cpu, quiet_key_cpu,
+                 " ms (the operator's process per key; baseline: alone)")
             pair(f"operator_keypress_p95_ms_{viewers}_viewers", p95(with_class), p95(quiet),
                  " ms")
             print(f"operator_keypress_median_ms_{viewers}_viewers: "
