@@ -190,13 +190,12 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def _polled(self, message: ClusterPolled) -> None:
         result = message.result
         self.latest[result.cluster] = result
-        tree, task_log = self.query(ClusterTree), self.query(TaskLog)  # the default screen
-        if self.closing.is_set() or not tree or not task_log:
+        tree, task_log = self.main_widget(ClusterTree), self.main_widget(TaskLog)
+        if self.closing.is_set() or tree is None or task_log is None:
             return  # the console is closing: its widgets go one by one
-        tree.first().apply(result)
+        tree.apply(result)
         if result.inventory is not None:
-            task_log.first().update_tasks(result.cluster, result.tasks,
-                                          result.inventory.taken_at)
+            task_log.update_tasks(result.cluster, result.tasks, result.inventory.taken_at)
         self.teaching_on_poll(result)
         self.ping_on_poll(result)
         ref = self.selected
@@ -215,10 +214,10 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         self.addresses_on_select()
 
     def _show_selection(self) -> None:
-        if not self.query(DetailPane):
+        detail = self.main_widget(DetailPane)
+        if detail is None:
             return  # the console is closing
         ref = self.selected
-        detail = self.query_one(DetailPane)
         if ref is None:
             detail.show(None, None, None, [])
             return

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from functools import cached_property
+from typing import TypeVar
 
 from rich.console import RenderableType
 from textual.app import App
@@ -39,6 +40,9 @@ SHORT_SCREEN = 30  # rows below which bottom panels take turns
 NOTIFY_LINE_LIMIT = 300
 
 
+W = TypeVar("W", bound=Widget)
+
+
 class ConsoleBase(App[int]):
     # The screen gets class -short under SHORT_SCREEN rows (80x24 over SSH): the CSS
     # then gives the tree and the detail pane the rows the bottom panels would take.
@@ -60,6 +64,7 @@ class ConsoleBase(App[int]):
         self.actor = actor or Actor.local()
         self.symbols = ASCII if ascii else UNICODE
         self.latest: dict[str, PollResult] = {}
+        self._main_widgets: dict[type[Widget], Widget] = {}  # main_widget's
         self.audit = audit or AuditLog()
         self.operations = Operations(self.actor, self.audit, self._backend, read_only,
                                      self._watch_task)
@@ -179,7 +184,21 @@ class ConsoleBase(App[int]):
         for tree in self.query(ClusterTree):
             tree.set_maintenance(cluster, self.maintenance_record.nodes(cluster))
 
+    def main_widget(self, cls: type[W]) -> W | None:
+        """The console's one `cls` (the tree, the detail pane, a panel), or None once it
+        is gone (the console closing). Found once, then kept while it is attached: a
+        query matches CSS against every widget, and the poll and cursor paths asked
+        some fifteen a poll, in every console of a served class."""
+        kept = self._main_widgets.get(cls)
+        if kept is not None and kept.is_attached:
+            return kept  # type: ignore[return-value]  # kept by its own class
+        found = self.query(cls)
+        widget = found.first() if found else None
+        if widget is not None:
+            self._main_widgets[cls] = widget
+        return widget
+
     @property
     def selected(self) -> TreeRef | None:
-        trees = self.query(ClusterTree)  # none while the console is closing
-        return trees.first().selected_ref() if trees else None
+        tree = self.main_widget(ClusterTree)  # none while the console is closing
+        return tree.selected_ref() if tree is not None else None
