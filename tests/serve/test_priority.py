@@ -7,14 +7,20 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from tests.serve.conftest import Running
+from tests.serve.conftest import Keys, Running
 from tests.serve.terminal import open_terminal
+from vmconsole.monitor.poller import PollLoop
 from vmconsole.serve import first_screens
+from vmconsole.serve.console import Process
 from vmconsole.serve.first_screens import FirstScreens
+from vmconsole.serve.limits import Limits
 from vmconsole.serve.priority import VIEWER_NICE, policy
+from vmconsole.serve.server import ConsoleServer, ServeSettings
+from vmconsole.serve.worker import Hello
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -110,3 +116,30 @@ async def test_a_turn_ends_by_itself_when_the_console_never_says(
     queue = FirstScreens(1)
     await queue.turn()  # never ended: a stuck console
     await asyncio.wait_for(queue.turn(), 30)
+
+
+async def test_a_client_that_leaves_while_in_the_login_queue_gets_no_console(
+        keys: Keys, lab_loop: PollLoop, limits: Limits) -> None:
+    server = ConsoleServer([lab_loop], ServeSettings(keys.host, keys.authorized,
+                                                     limits=limits))
+    host, port = await server.start("127.0.0.1", 0)
+    try:
+        server.first_screens = FirstScreens(1)
+        held = await server.first_screens.turn()  # another console drawing
+        spawned: list[str] = []
+        real_spawn = server.spawn
+
+        async def counted(hello: Hello) -> tuple[Process, Any, Any]:
+            spawned.append(hello.actor.user)
+            return await real_spawn(hello)
+
+        server.spawn = counted  # type: ignore[method-assign]
+        running = Running(server, host, port, keys)
+        async with await running.connect(username="gone") as conn:
+            await open_terminal(conn, 80, 24)
+            await _until(lambda: len(server.sessions) == 1, "the session queued")
+        held.end()
+        await _until(lambda: not server.sessions, "the queued session ended")
+        assert spawned == []
+    finally:
+        await server.stop(timeout=10.0)

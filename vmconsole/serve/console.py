@@ -136,6 +136,10 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         status = 0
         # Held until the console says its first screen is drawn (_show), or it ends.
         self._turn = await self._host.first_screen_turn(self.actor)
+        if self._ending:  # the client left while in the queue: no console for no one
+            self._turn.end()
+            self._finish(0)
+            return
         try:
             self.process, pipe, calls = await self._host.spawn(hello)
             reader, self._pipe = await asyncio.open_unix_connection(sock=pipe)
