@@ -12,7 +12,7 @@ from tests.serve.conftest import Running
 from tests.serve.terminal import Terminal, open_terminal
 from tests.serve.test_roles import on_row
 from vmconsole.serve.console import FLOOD_NICE
-from vmconsole.serve.worker import VIEWER_NICE
+from vmconsole.serve.priority import VIEWER_NICE
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -21,6 +21,7 @@ import asyncssh
 
 from vmconsole.actor import Actor
 from vmconsole.serve import wire
+from vmconsole.serve.first_screens import Turn
 from vmconsole.serve.hub import PollHub, reply
 from vmconsole.serve.input import InputLimiter, clamp_size
 from vmconsole.serve.limits import Limits
@@ -53,6 +54,7 @@ class Host(Protocol):
     def release(self, console: ConsoleSession) -> None: ...
     def hello(self, actor: Actor, term: str, client_env: Mapping[str, str],
               size: tuple[int, int], notices: tuple[str, ...]) -> Hello: ...
+    async def first_screen_turn(self, actor: Actor) -> Turn: ...
     async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]: ...
     async def run_call(self, call: Callable[[], bytes]) -> bytes: ...
 
@@ -70,6 +72,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         self._calls: asyncio.StreamWriter | None = None
         self._early: list[bytes] = []  # frames sent before the process was there
         self.process: Process | None = None
+        self._turn = Turn(None)  # in the login queue (first_screens.py) from _run on
         self.task: asyncio.Task[None] | None = None
         self._last_input = time.monotonic()
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -131,12 +134,19 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         hello = self._host.hello(self.actor, term, dict(self._channel.get_environment()),
                                  (width, height), tuple(self._notices))
         status = 0
+        # Held until the console says its first screen is drawn (_show), or it ends.
+        self._turn = await self._host.first_screen_turn(self.actor)
+        if self._ending:  # the client left while in the queue: no console for no one
+            self._turn.end()
+            self._finish(0)
+            return
         try:
             self.process, pipe, calls = await self._host.spawn(hello)
             reader, self._pipe = await asyncio.open_unix_connection(sock=pipe)
             call_reader, self._calls = await asyncio.open_unix_connection(sock=calls)
         except Exception:
             log.exception("%s: the console could not be started", self.actor.source)
+            self._turn.end()
             self._end_reason = "the console failed to start (see the server log)"
             self._finish(1)
             return
@@ -157,6 +167,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         try:
             await self._show(reader)
         finally:
+            self._turn.end()
             for hub in self._host.hubs:
                 hub.detach(self)
             serving.cancel()
@@ -174,6 +185,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
                 payload = await reader.readexactly(length)
                 if kind is wire.Kind.OUTPUT:
                     self._write(payload.decode("utf-8", "replace"))
+                elif kind is wire.Kind.FIRST_SCREEN:
+                    self._turn.end()  # the next console in the login queue draws
 
     async def _serve_calls(self, reader: asyncio.StreamReader) -> None:
         """The process's calls to the hubs, each in a worker thread."""

@@ -2,10 +2,11 @@
 backends whose calls go to the hub over the session's call socket.
 
 `RemoteLoop` is a PollLoop that polls nothing: the hub's results arrive with
-`deliver`, and the console subscribes to it as to any loop. Its backend is a stand-in
-made for the cluster's abilities (`ClusterInfo.protocols`), so that the console's
-`isinstance` checks see what the real backend can do; what is read on every poll
-(name, capabilities, the clock's speed) is answered locally, the rest is a call.
+`receive` and go to the console with `publish`, and the console subscribes to it as to
+any loop. Its backend is a stand-in made for the cluster's abilities
+(`ClusterInfo.protocols`), so that the console's `isinstance` checks see what the real
+backend can do; what is read on every poll (name, capabilities, the clock's speed) is
+answered locally, the rest is a call.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any, cast
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends import base
 from vmconsole.backends.base import Backend, BackendError, MetricSample
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream, SupportsSerialConsole
-from vmconsole.model import Inventory
+from vmconsole.model import Inventory, InventoryDiff
 from vmconsole.monitor.poller import Poller, PollLoop, PollResult
 from vmconsole.monitor.task_ends import TaskEnds
 from vmconsole.serve import wire
@@ -295,20 +297,49 @@ class _RemoteTaskEnds(TaskEnds):
 
 
 class RemoteLoop(PollLoop):
-    """A poll loop whose results come from the server's hub (`deliver`)."""
+    """A poll loop whose results come from the server's hub (`receive`, `publish`)."""
 
     def __init__(self, info: ClusterInfo, calls: CallChannel) -> None:
         backend = remote_backend(info, calls)
         super().__init__(_RemotePoller(backend, calls))
         self._calls = calls
         self.task_ends = _RemoteTaskEnds(info.name, calls)
+        self._pending: tuple[PollResult, BackendState] | None = None
 
-    def deliver(self, result: PollResult, state: BackendState) -> None:
-        """A poll from the hub: to every subscriber, as the poll thread would."""
-        cast(_RemoteBackendBase, self.backend).state = state
-        self.latest = result
+    def receive(self, result: PollResult, state: BackendState) -> bool:
+        """A poll from the hub, kept until `publish`; True when none was waiting, so
+        that the caller schedules one publication. A poll that arrives while another
+        waits replaces it: the console draws the latest once, with the events of both
+        and the changes since the poll it drew last (issue 13: a viewer's console
+        behind, or starved of CPU, catches up at the cost of one poll). Its figures
+        are kept at once, every poll's, for the charts."""
         if result.inventory is not None:
             cast(_RemotePoller, self.poller).record(result.inventory)
+        pending = self._pending
+        if pending is not None:
+            result = replace(result, events=pending[0].events + result.events,
+                             diff=self._diff_since_published(result))
+        self._pending = (result, state)
+        return pending is None
+
+    def _diff_since_published(self, result: PollResult) -> InventoryDiff | None:
+        """`result`'s changes since the poll the console last drew (the hub's diff is
+        since the poll before it, which the console did not draw)."""
+        before = self.latest.inventory if self.latest is not None else None
+        if before is None or result.inventory is None:
+            return result.diff
+        if result.diff is None and result.inventory.taken_at == before.taken_at:
+            return None  # a failed poll, whose last good inventory the console drew
+        return before.diff(result.inventory, self.poller.label_key)
+
+    def publish(self) -> None:
+        """The poll waiting, if any, to every subscriber, as the poll thread would."""
+        if self._pending is None:
+            return
+        result, state = self._pending
+        self._pending = None
+        cast(_RemoteBackendBase, self.backend).state = state
+        self.latest = result
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:

@@ -19,6 +19,7 @@ from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
 from vmconsole.serve.console import ConsoleSession, Process
+from vmconsole.serve.first_screens import FirstScreens, Turn
 from vmconsole.serve.gate import RateLimitedLog, StartupGate
 from vmconsole.serve.hub import PollHub
 from vmconsole.serve.keys import AuthorizedKeys, KeyIdentity, fingerprint
@@ -60,6 +61,7 @@ class ConsoleServer:
                                self._latest_polls, self._room)
                       if settings.warm_sessions else None)
         self._calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="calls")
+        self.first_screens = FirstScreens()
         self._listener: asyncssh.SSHAcceptor | None = None
         self.gate = StartupGate(settings.limits)
         self.ratelog = RateLimitedLog(log)
@@ -175,6 +177,11 @@ class ConsoleServer:
                      tuple(hub.info() for hub in self.hubs), settings.config,
                      settings.audit.path, dict(os.environ), settings.theme,
                      settings.limits.max_output_buffer, notices, settings.read_only)
+
+    async def first_screen_turn(self, actor: Actor) -> Turn:
+        """A viewer's turn to draw a first screen (first_screens.py); an operator's
+        or admin's console does not queue."""
+        return await self.first_screens.turn(queue=not actor.role.may_operate())
 
     async def spawn(self, hello: Hello) -> tuple[Process, Any, Any]:
         """A session process for `hello`: a waiting console for a viewer, when the

@@ -37,6 +37,7 @@ class Kind(IntEnum):
     OUTPUT = 10  # UTF-8 text for the client's terminal
     CALL = 11  # pickled (call id, cluster, method, args, kwargs); id 0: no reply
     READY = 12  # empty: a waiting console has drawn its first screen (pool.py)
+    FIRST_SCREEN = 13  # empty: the console has drawn its first screen for its client
 
 
 def frame(kind: Kind, payload: bytes) -> bytes:

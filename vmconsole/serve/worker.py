@@ -25,7 +25,7 @@ from textual import constants
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
-from vmconsole.serve import wire
+from vmconsole.serve import priority, wire
 from vmconsole.serve.driver import ChannelDriver
 from vmconsole.serve.hub import ClusterInfo
 from vmconsole.serve.remote import CallChannel, RemoteLoop
@@ -33,9 +33,6 @@ from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.symbols import detect_ascii
 
 log = logging.getLogger(__name__)
-# A viewer's console yields the CPU to those who act: when a poll wakes sixty consoles
-# at once on two cores, an operator's key would otherwise wait for all of them.
-VIEWER_NICE = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +77,13 @@ class PipeTerminal:
     its output is dropped until `attach_client`."""
 
     def __init__(self, writer: asyncio.StreamWriter, size: tuple[int, int],
-                 max_buffer: int, notices: tuple[str, ...], attached: bool = True) -> None:
+                 max_buffer: int, notices: tuple[str, ...], attached: bool = True,
+                 viewer: bool = True) -> None:
+        """`viewer`: a viewer's console, which goes idle (priority.idle_from_now) once
+        its first screen is drawn."""
         self._writer = writer
+        self._viewer = viewer
+        self.first_drawn = False
         self._size = size
         self._max_buffer = max_buffer
         self.driver: ChannelDriver | None = None
@@ -123,6 +125,18 @@ class PipeTerminal:
         if not self._writer.is_closing():
             self._writer.write(wire.frame(wire.Kind.READY, b""))
 
+    def first_screen(self) -> None:
+        """The first screen for the client is drawn: tell the server (its login queue
+        lets the next console draw, wire.Kind.FIRST_SCREEN), and a viewer's process
+        yields the CPU to every other from now on."""
+        if self.first_drawn:
+            return
+        self.first_drawn = True
+        if not self._writer.is_closing():
+            self._writer.write(wire.frame(wire.Kind.FIRST_SCREEN, b""))
+        if self._viewer:
+            priority.idle_from_now()
+
     def attach_client(self, size: tuple[int, int]) -> None:
         """From now on, draw for the client: its terminal is set up as at a console's
         start (alternate screen, mouse, keyboard modes) and sized."""
@@ -153,7 +167,7 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
     # the sessions itself, each with a word to its user.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not hello.actor.role.may_operate():
-        os.nice(VIEWER_NICE)
+        priority.lower_for_first_screen()
     os.environ.clear()
     os.environ.update(hello.environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
@@ -169,7 +183,8 @@ async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop],
                waiting: bool) -> int:
     reader, writer = await asyncio.open_unix_connection(sock=term_sock)
     terminal = PipeTerminal(writer, hello.size, hello.max_output_buffer, hello.notices,
-                            attached=not waiting)
+                            attached=not waiting,
+                            viewer=not hello.actor.role.may_operate())
     app = make_app(hello, loops)
     app.driver_class = ChannelDriver.bound_to(terminal)
     pipe = asyncio.create_task(_read_pipe(reader, app, terminal, {loop.backend.name: loop
@@ -200,11 +215,10 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
             elif kind is wire.Kind.POLL:
                 result, state = wire.loads(payload)
                 loop = loops.get(result.cluster)
-                if loop is not None:
-                    loop.deliver(result, state)
-                if not terminal.attached:
-                    # After the app has taken the poll (its queue is in order) and drawn.
-                    app.call_later(app.call_after_refresh, terminal.ready)
+                if loop is not None and loop.receive(result, state):
+                    # Published when the app comes to it: polls that arrive meanwhile
+                    # (the console behind, or starved of CPU) are drawn as one.
+                    app.call_later(_publish, app, loop, terminal)
             elif kind is wire.Kind.ATTACH:
                 _attach(app, terminal, wire.loads(payload))
             elif kind is wire.Kind.RESIZE:
@@ -218,6 +232,17 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
     app.exit()
 
 
+def _publish(app: VMConsoleApp, loop: RemoteLoop, terminal: PipeTerminal) -> None:
+    """The latest poll to the console; once it is drawn, a waiting console is ready
+    (wire.Kind.READY) and an attached one has its first screen."""
+    loop.publish()
+    if not terminal.attached:
+        # After the app has taken the poll (its queue is in order) and drawn.
+        app.call_later(app.call_after_refresh, terminal.ready)
+    elif not terminal.first_drawn:
+        app.call_later(app.call_after_refresh, terminal.first_screen)
+
+
 def _attach(app: VMConsoleApp, terminal: PipeTerminal, attach: Attach) -> None:
     """Hand a waiting console to its user: their name and role, their terminal, the
     whole screen drawn on it."""
@@ -229,3 +254,5 @@ def _attach(app: VMConsoleApp, terminal: PipeTerminal, attach: Attach) -> None:
         app.screen.refresh()
     for text in attach.notices:
         terminal.notice(text)
+    # After the resize (a message already queued) has laid the screen out and drawn.
+    app.call_later(app.call_after_refresh, terminal.first_screen)

@@ -246,7 +246,9 @@ class PingFeatures(ConsoleBase):
     def ping_on_poll(self, result: PollResult) -> None:
         """Start a measurement for each migration or failover, mark its events, link it
         to its task, and end the measurements of guests that are gone."""
-        panel = self.query_one(PingPanel)
+        panel = self.query_one_optional(PingPanel)
+        if panel is None:
+            return  # the console is closing
         watches = panel.watches
         inventory = result.inventory
         ended: list[tuple[Watch, str]] = []

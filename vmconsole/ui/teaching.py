@@ -87,7 +87,9 @@ class TeachingFeatures(ConsoleBase):
         loop = self.loops.get(result.cluster)
         if loop is None or not isinstance(loop.backend, SupportsTimeControl):
             return
-        panel = self.query_one(TeachingPanel)
+        panel = self.query_one_optional(TeachingPanel)
+        if panel is None:
+            return  # the console is closing
         panel.add_events(result.events)
         if result.inventory is not None:
             panel.show_status(result.inventory.taken_at, loop.backend.time_scale,

@@ -388,10 +388,15 @@ class DetailPane(VerticalScroll):
         self._say_more()
 
     def compose(self) -> ComposeResult:
-        yield Static(id="facts")
-        yield MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu")
-        yield MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem")
-        yield MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net")
+        # Kept, not queried on each show: a query matches CSS against every widget.
+        self._facts_view = Static(id="facts")
+        # Its text is data, never links: no pass over each segment's meta for them.
+        self._facts_view.auto_links = False
+        self._charts = (MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu"),
+                        MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem"),
+                        MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net"))
+        yield self._facts_view
+        yield from self._charts
 
     _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
         None, None, None, [])
@@ -408,9 +413,8 @@ class DetailPane(VerticalScroll):
         """Show `ref` from `inventory`; `reach` is how its cluster's polls go."""
         moved = ref != self._shown[0]
         self._shown = (ref, inventory, reach, samples)
-        facts = self.query_one("#facts", Static)
+        facts = self._facts_view
         width = facts.content_region.width or self.scrollable_content_region.width - 2
-        charts = list(self.query(MetricChart))
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         if ref is not None and inventory is None and reach is not None and reach.error:
             shown = _table([("Cluster", Text(visible(ref.cluster))),
@@ -434,7 +438,7 @@ class DetailPane(VerticalScroll):
             shown = _note("gone: it is no longer in the cluster")
         self._set_facts(facts, shown)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
-        for chart in charts:
+        for chart in self._charts:
             chart.display = show_charts
         self.call_after_refresh(self._say_more)
         if show_charts:
@@ -469,14 +473,13 @@ class DetailPane(VerticalScroll):
             return [] if metric in unreported else [Series(name, values, color(colour))]
 
         times = [s.time for s in samples]
-        self.query_one("#chart-cpu", MetricChart).show(
-            times, series("cpu", "cpu", [s.cpu * 100 for s in samples], "success"), (0, 100),
-            settle)
+        cpu, mem, net = self._charts
+        cpu.show(times, series("cpu", "cpu", [s.cpu * 100 for s in samples], "success"),
+                 (0, 100), settle)
         top = max((s.maxmem for s in samples), default=0) / 2**30
-        self.query_one("#chart-mem", MetricChart).show(
-            times, series("used", "mem", [s.mem / 2**30 for s in samples], "accent"),
-            (0, top or 1), settle)
-        self.query_one("#chart-net", MetricChart).show(times, [
+        mem.show(times, series("used", "mem", [s.mem / 2**30 for s in samples], "accent"),
+                 (0, top or 1), settle)
+        net.show(times, [
             *series("in", "net_in", [s.net_in / 1024 for s in samples], "primary"),
             *series("out", "net_out", [s.net_out / 1024 for s in samples], "warning"),
         ], None, settle)

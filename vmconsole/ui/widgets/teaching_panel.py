@@ -53,8 +53,12 @@ class TeachingPanel(Vertical):
     _keys = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="teach-status")
-        yield RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
+        # Kept, not queried on every poll (a query matches CSS against every widget).
+        self._status_line = Static(id="teach-status")
+        self._status_line.auto_links = False  # data, never links: no pass for them
+        self._log = RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
+        yield self._status_line
+        yield self._log
 
     def show_status(self, now: float, scale: float, inventory: Inventory | None) -> None:
         parts = [time.strftime("%H:%M:%S", time.localtime(now)), scale_text(scale)]
@@ -68,10 +72,10 @@ class TeachingPanel(Vertical):
         if text != self._status:
             self._status = text
             # One line of fixed height: no need to lay the whole screen out again.
-            self.query_one("#teach-status", Static).update(Text(text), layout=False)
+            self._status_line.update(Text(text), layout=False)
 
     def add_events(self, events: tuple[ClusterEvent, ...] | list[ClusterEvent]) -> None:
-        log = self.query_one(RichLog)
+        log = self._log
         styles = LabelStyles.from_variables(self.app.theme_variables)
         for event in events:
             line = Text(time.strftime("%H:%M:%S ", time.localtime(event.time)),
