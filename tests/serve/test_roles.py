@@ -67,6 +67,23 @@ async def test_an_operators_snapshot_is_audited_with_its_task(served: Running) -
     assert any(t.id == record.task_id for t in served.server.loops[0].backend.tasks())
 
 
+async def test_a_pasted_escape_sequence_stays_text_in_a_served_form(served: Running) -> None:
+    """A bracketed paste holding a cursor key's sequence and a BEL: the served console
+    takes the ESC out, as xterm does, and the rest arrives in order in the field, the
+    BEL left out; nothing of it acts as a key. (An OSC string is dropped whole before
+    the console reads it: `serve/input.py`.)"""
+    async with await served.connect("operator", username="pat") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("S")
+        await term.wait_for("0 snapshots")
+        term.press("n")
+        await term.wait_for("Take snapshot")
+        term.press("\x1b[200~ab\x1b[D\x07cd\x1b[201~")
+        await term.wait_until(lambda t: re.search(r"Name +ab\[Dcd ", t.text) is not None,
+                              what="the pasted name")
+
+
 async def test_an_operators_backup_runs_on_the_servers_cluster(served: Running) -> None:
     async with await served.connect("operator", username="sam") as conn:
         term = await open_terminal(conn, 120, 30)

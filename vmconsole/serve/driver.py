@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TextIO
 
 from textual import constants, events
-from textual._xterm_parser import XTermParser
 from textual.driver import Driver
 from textual.geometry import Size
 from textual.message import Message
+
+from vmconsole.ui.paste_guard import PasteGuardParser
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -55,7 +56,8 @@ class ChannelDriver(Driver):
     def __init__(self, app: App[Any], *, debug: bool = False, mouse: bool = True,
                  size: tuple[int, int] | None = None) -> None:
         super().__init__(app, debug=debug, mouse=mouse, size=size or self.terminal.size())
-        self._parser = XTermParser(debug=False)
+        # ESC is taken out of bracketed pastes, as a local console does (paste_guard)
+        self._parser = PasteGuardParser(debug=False)
         self._tick: asyncio.TimerHandle | None = None
         self._input_enabled = False
         self._told_behind = False
