@@ -148,6 +148,12 @@ def test_ha_marking_lives_in_the_domain_metadata(cluster):
     assert guest_named(cluster, "web1").ha is None
     with pytest.raises(InvalidInput, match="no node pve9"):
         cluster.ha_set(web.id, HASettings(nodes=("pve9",)))
+    # Proxmox's priorities, as the HA form's hint writes them
+    assert wait(cluster, cluster.ha_set(web.id, HASettings(nodes=("pve1:2", "pve2:1")))
+                ).status is TaskStatus.OK
+    assert guest_named(cluster, "web1").ha.nodes == ("pve1:2", "pve2:1")
+    with pytest.raises(InvalidInput, match="no node pve9"):
+        cluster.ha_set(web.id, HASettings(nodes=("pve1:2", "pve9:1")))
 
 
 def test_migration_targets_say_why_not(cluster):

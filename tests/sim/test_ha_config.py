@@ -130,6 +130,19 @@ def test_ft_limits_give_each_nodes_verdict_and_the_vms_state(
     assert lab.inventory().guest("qemu/103").fault_tolerance is None  # type: ignore[union-attr]
 
 
+def test_the_ha_forms_node_priorities_are_read_as_proxmox_writes_them(
+        lab: SimBackend) -> None:
+    """`pve1:2,pve2:1`, the syntax the HA form's hint teaches (a tester found every such
+    list refused as "no node pve1:2"); a malformed entry or an unknown node is named."""
+    lab.ha_set("qemu/103", HASettings(request=HARequest.STARTED, nodes=("pve1:2", "pve2:1")))
+    ha = lab.inventory().guest("qemu/103").ha  # type: ignore[union-attr]
+    assert ha is not None and ha.nodes == ("pve1:2", "pve2:1")
+    assert "not <node>[:<priority>]" in refusal(
+        lab.ha_set, "qemu/103", HASettings(nodes=("pve1:high",)))["nodes"]
+    assert refusal(lab.ha_set, "qemu/103", HASettings(nodes=("pve1:2", "pve9:1")))[
+        "nodes"] == "no node pve9"
+
+
 def test_a_rule_over_a_service_set_from_the_ha_form_keeps_working(
         lab: SimBackend, clock: ManualClock) -> None:
     """A node-affinity rule takes the service from the form's own node list (a service

@@ -107,6 +107,19 @@ def node_priorities(entries: Iterable[str]) -> dict[str, int]:
     return out
 
 
+def node_list_problem(entries: Iterable[str], known: Iterable[str]) -> str | None:
+    """Why a node list in Proxmox's syntax (`pve1:2,pve2`, see `node_priorities`) cannot
+    be used on a cluster whose nodes are `known`: an entry that is not `<node>[:<pri>]`,
+    or a node the cluster does not have. None if it can."""
+    try:
+        priorities = node_priorities(entries)
+    except ValueError as error:
+        return str(error)
+    names = set(known)
+    unknown = [node for node in priorities if node not in names]
+    return f"no node {', '.join(unknown)}" if unknown else None
+
+
 def quorate(votes: int, expected: int) -> bool:
     """votequorum: a membership is quorate with a strict majority of the expected votes
     (each node one vote, plus a quorum device's when there is one)."""

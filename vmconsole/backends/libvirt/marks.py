@@ -10,6 +10,7 @@ from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.hostread import describe
 from vmconsole.backends.libvirt.metadata import NAMESPACE, PREFIX, GuestMeta, meta_xml
 from vmconsole.backends.libvirt.tasks import TaskContext
+from vmconsole.ha import rules
 
 
 def _write(host: Host, dom: libvirt.virDomain, meta: GuestMeta) -> None:
@@ -55,10 +56,9 @@ def ha_set(core: ClusterCore, guest_id: str, settings: HASettings) -> Task:
     if settings.max_restart < 0 or settings.max_relocate < 0:
         raise InvalidInput("max_restart and max_relocate are 0 or more",
                            {"max_restart": ">= 0", "max_relocate": ">= 0"})
-    unknown = [n for n in settings.nodes if n not in {h.name for h in core.hosts}]
-    if unknown:
-        raise InvalidInput(f"no node {', '.join(unknown)} in {core.cfg.name}",
-                           {"nodes": "unknown node"})
+    nodes = rules.node_list_problem(settings.nodes, (h.name for h in core.hosts))
+    if nodes is not None:
+        raise InvalidInput(f"{nodes} in {core.cfg.name}", {"nodes": nodes})
     host, dom = core.locate(guest_id)
     name = dom.name()
 

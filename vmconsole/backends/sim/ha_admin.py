@@ -18,6 +18,7 @@ from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.state import HAGroup, HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import ROUND
+from vmconsole.ha import rules
 from vmconsole.model import GuestKind, HARequest, HAState
 
 MAX_TRIES = 10  # Proxmox's range for max_restart and max_relocate
@@ -35,9 +36,9 @@ def _validate(sim: Sim, settings: HASettings) -> None:
         problems["group"] = f"no HA group '{settings.group}' (groups: {known})"
     if settings.group is not None and settings.nodes:
         problems["nodes"] = "give a group or a node affinity, not both"
-    unknown = [n for n in settings.nodes if n not in sim.nodes]
-    if unknown:
-        problems["nodes"] = f"no node {', '.join(unknown)}"
+    nodes = rules.node_list_problem(settings.nodes, sim.nodes)
+    if nodes is not None:
+        problems["nodes"] = nodes
     for name in ("max_restart", "max_relocate"):
         if not 0 <= getattr(settings, name) <= MAX_TRIES:
             problems[name] = f"must be between 0 and {MAX_TRIES}"
