@@ -63,3 +63,15 @@ def test_escape_sequences_are_capped_and_strings_dropped() -> None:
     assert limiter.feed("\x1b[" + "1;" * 1000 + "Hz", now=0.0) == "z"
     assert limiter.feed("\x1b]0;title\x07y", now=0.0) == "y"
     assert limiter.feed("\x1b", now=0.0) == "\x1b"  # the escape key itself
+
+
+def test_an_escape_string_a_paste_left_open_ends_at_the_pastes_end_marker() -> None:
+    """ESC inside an OSC is ST's first half or the next sequence's start: a paste of
+    `A ESC ]0;foo` must still end at its ESC [201~, or the console waits in the paste
+    for ever and takes no key again (a tester's finding). Leaving out an escape string
+    is no limit reached: the user is not told of one."""
+    limiter = InputLimiter(Limits(), clock=0.0)
+    assert limiter.feed("\x1b[200~A\x1b]0;foo\x1b[201~x", now=0.0) == \
+        "\x1b[200~A\x1b[201~x"
+    assert limiter.feed("\x1b]0;t\x1b\\y\x1b]2;t\x1b\x1b[A", now=0.0) == "y\x1b\x1b[A"
+    assert limiter.dropped == 0 and limiter.stripped > 0

@@ -84,6 +84,24 @@ async def test_a_pasted_escape_sequence_stays_text_in_a_served_form(served: Runn
                               what="the pasted name")
 
 
+async def test_a_paste_with_an_open_escape_string_leaves_the_form_working(
+        served: Running) -> None:
+    """A paste holding an OSC it never ends: the OSC is left out up to the paste's end
+    marker, and the keys typed next still reach the field (the session froze for good)."""
+    async with await served.connect("operator", username="pat") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "web1", 2)
+        term.press("S")
+        await term.wait_for("0 snapshots")
+        term.press("n")
+        await term.wait_for("Take snapshot")
+        term.press("\x1b[200~ab\x1b]0;foo\x1b[201~")
+        term.press("cd")
+        await term.wait_until(lambda t: re.search(r"Name +abcd ", t.text) is not None,
+                              what="the name typed after the paste")
+        assert "are dropped" not in term.notifications
+
+
 async def test_an_operators_backup_runs_on_the_servers_cluster(served: Running) -> None:
     async with await served.connect("operator", username="sam") as conn:
         term = await open_terminal(conn, 120, 30)

@@ -20,12 +20,15 @@ _STRING_INTRODUCERS = frozenset("]P_^X")  # OSC, DCS, APC, PM, SOS after ESC
 
 @dataclass
 class InputLimiter:
-    """Filters one session's input; `dropped` counts the characters not passed on."""
+    """Filters one session's input. `dropped` counts the characters not passed on for a
+    limit (the rate, a sequence over the cap): the user is told. `stripped` counts those
+    of whole escape strings the console never reads, which is no limit reached."""
 
     limits: Limits
     clock: float = field(default_factory=time.monotonic)
     tokens: float = -1.0  # the bucket; -1: full at the first call
     dropped: int = 0
+    stripped: int = 0
     _state: str = "text"  # text, esc, csi, csi-drop, string
     _held: str = ""  # an unfinished CSI
     _string_len: int = 0
@@ -52,47 +55,64 @@ class InputLimiter:
         if self._state == "text" and ESC not in data:
             return data  # the usual case: typed keys
         out: list[str] = []
-        cap = self.limits.max_escape
         for char in data:
-            state = self._state
-            if state == "text":
-                if char == ESC:
-                    self._state = "esc"
-                else:
-                    out.append(char)
-            elif state == "esc":
-                if char == "[":
-                    self._state, self._held = "csi", ESC + "["
-                elif char in _STRING_INTRODUCERS:
-                    self._state, self._string_len = "string", 0
-                elif char == ESC:
-                    out.append(ESC)  # ESC ESC: the first was the escape key
-                else:
-                    out.append(ESC + char)  # alt+key
-                    self._state = "text"
-            elif state == "csi":
-                self._held += char
-                if "\x40" <= char <= "\x7e":
-                    out.append(self._held)
-                    self._state, self._held = "text", ""
-                elif len(self._held) > cap:
-                    self.dropped += len(self._held)
-                    self._state, self._held = "csi-drop", ""
-            elif state == "csi-drop":
-                self.dropped += 1
-                if "\x40" <= char <= "\x7e":
-                    self._state = "text"
-            else:  # string: dropped up to its terminator (BEL or ESC \), or the cap
-                self.dropped += 1
-                self._string_len += 1
-                if char == "\x07" or char == ESC or self._string_len > cap:
-                    self._state = "text"
+            self._step(char, out)
         if self._state == "esc":
             # A lone ESC at the end of what arrived is most likely the escape key: the
             # console's parser decides after its own delay.
             out.append(ESC)
             self._state = "text"
         return "".join(out)
+
+    def _step(self, char: str, out: list[str]) -> None:
+        cap = self.limits.max_escape
+        state = self._state
+        if state == "text":
+            if char == ESC:
+                self._state = "esc"
+            else:
+                out.append(char)
+        elif state == "esc":
+            if char == "[":
+                self._state, self._held = "csi", ESC + "["
+            elif char in _STRING_INTRODUCERS:
+                self._state, self._string_len = "string", 0
+            elif char == ESC:
+                out.append(ESC)  # ESC ESC: the first was the escape key
+            else:
+                out.append(ESC + char)  # alt+key
+                self._state = "text"
+        elif state == "csi":
+            self._held += char
+            if "\x40" <= char <= "\x7e":
+                out.append(self._held)
+                self._state, self._held = "text", ""
+            elif len(self._held) > cap:
+                self.dropped += len(self._held)
+                self._state, self._held = "csi-drop", ""
+        elif state == "csi-drop":
+            self.dropped += 1
+            if "\x40" <= char <= "\x7e":
+                self._state = "text"
+        elif state == "string":  # left out up to its terminator (BEL or ESC \), or the cap
+            self._string_len += 1
+            if char == ESC:
+                self._state = "string-esc"
+            elif char == "\x07":
+                self.stripped += self._string_len
+                self._state = "text"
+            elif self._string_len > cap:
+                self.dropped += self._string_len
+                self._state = "text"
+        else:  # string-esc: ESC \ ends the string; another ESC starts a sequence of its
+            # own (a paste's end marker, ESC [201~, after an OSC the paste left open)
+            self.stripped += self._string_len
+            if char == "\\":
+                self.stripped += 1
+                self._state = "text"
+            else:
+                self._state = "esc"
+                self._step(char, out)
 
 
 def clamp_size(width: int, height: int, limits: Limits) -> tuple[int, int]:
