@@ -65,6 +65,23 @@ async def test_a_question_is_never_answered_ahead(console):
         assert c.backend.tasks() == []  # nothing stopped
 
 
+async def test_keys_typed_for_a_refused_form_are_dropped(console):
+    """`n s` on a guest that is no template: the form is refused, and the `s` typed for
+    it must not start the guest (the tester's finding: it did)."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")  # stopped, not a template
+        burst(c.app, "n", "s")
+        await wait_until(pilot, lambda: any("does not apply" in n for n in notes(c.app)),
+                         10, "the refusal")
+        await settle(pilot)
+        assert not c.app.typeahead.holding
+        assert [t for t in c.backend.tasks() if t.operation == "start"] == []
+        await act(pilot, "s")  # a key typed afterwards acts as always
+        await wait_until(pilot, lambda: any(t.operation == "start" for t in c.backend.tasks()),
+                         10, "the start")
+
+
 def test_keys_kept_for_a_late_screen_act_in_order_once_it_is_overdue():
     from vmconsole.ui.typeahead import HOLD_SECONDS, Typeahead
 

@@ -67,11 +67,14 @@ class GuestFlows:
         title = f"{action.title}: {guest_title(guest)}"
         if not action.applies(self.sel):
             self._refuse(action, title, f"{action.title} does not apply to {visible(guest.name)}")
+            self._drop_burst(name)
             return
         if action.changes and not self.permitted(action.audited_as, title):
+            self._drop_burst(name)
             return
         if reason := action.refusal(self.sel):
             self._refuse(action, title, reason)
+            self._drop_burst(name)
             return
         key = f"{self.sel.cluster}:{self.gid}:{name}"
         if any(w.description == key and not w.is_finished for w in self.app.workers):
@@ -90,6 +93,15 @@ class GuestFlows:
                 self.app.typeahead.drop(hold)
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _drop_burst(self, name: str) -> None:
+        """A form refused before it opened: the keys typed in its burst (queued behind
+        its key, "n s" where s would start the guest) were meant for the form, so they
+        are kept, then dropped once the queue has passed them (`call_later` runs after
+        the messages already queued)."""
+        if name not in RUN_AT_ONCE:
+            hold = self.app.typeahead.hold()
+            self.app.call_later(self.app.typeahead.drop, hold)
 
     def _refuse(self, action: GuestAction, title: str, reason: str) -> None:
         """Say why not; a refused change is audited first, a refused look only said."""
