@@ -108,3 +108,13 @@ def test_a_guests_own_ha_node_list_is_a_rule(inventory: Inventory) -> None:
     result = plan(pinned)
     assert ("lxc/201", "pve1") not in {(m.guest, m.target) for m in result.moves}
     assert result.blocked[0].blocked_by == "HA node affinity: pve1 is not one of pve2, pve3"
+
+
+def test_a_lone_or_tied_candidate_scores_as_the_ideal_not_the_worst() -> None:
+    """Where every alternative is alike (one candidate, or nodes loaded the same), TOPSIS
+    has no spread to measure: each is the ideal, 1.00, not 0.00 (which read as the worst
+    in the teaching narration and vCenter's maintenance plan)."""
+    from vmconsole.balance.topsis import score
+
+    assert score([[1.2, 1.5, 1.3, 1.4]]) == [1.0]
+    assert score([[1.2, 1.5, 1.3, 1.4]] * 3) == [1.0, 1.0, 1.0]

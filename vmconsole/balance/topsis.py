@@ -62,5 +62,7 @@ def score(matrix: Sequence[Sequence[float]],
                                                                        strict=True)))
         to_worst = math.sqrt(sum((w * (v - b)) ** 2 for v, b, w in zip(row, worst, weights,
                                                                         strict=True)))
-        scores.append(to_worst / (to_best + to_worst) if to_best + to_worst else 0.0)
+        # Both distances are 0 only when every row is alike (the ideal is the worst):
+        # each is then as good as can be, and a lone candidate must not read as the worst
+        scores.append(to_worst / (to_best + to_worst) if to_best + to_worst else 1.0)
     return scores

@@ -83,8 +83,8 @@ class BulkTargetScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
             frame.border_title = Content(visible_lines(self.title_text))
-            options = [Option("spread: each guest to the allowed node with the most free "
-                              "memory", id=SPREAD)]
+            options = [Option("spread: each guest to the allowed node scored best "
+                              "(Proxmox's TOPSIS over CPU and memory)", id=SPREAD)]
             options += [Option(Content(visible(name) + (f"  ({visible(why)})" if why else "")),
                                id=name, disabled=bool(why)) for name, why in self.nodes]
             yield OptionList(*options)
