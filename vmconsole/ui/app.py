@@ -323,10 +323,15 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette's commands, each title once: where Textual offers one of its own
-        under a title the console uses ("Keys", its key panel), the console's wins."""
+        under a title the console uses ("Keys", its key panel), the console's wins; a
+        served console offers no "Screenshot"."""
         by_title: dict[str, SystemCommand] = {}
         for command in (*super().get_system_commands(screen), *self._own_commands()):
             by_title[command.title] = command
+        if self.actor.source != "local":
+            # Textual saves a screenshot where the app runs: a served console's would go
+            # on the server, which refuses it (serve/driver.py), so it is not offered
+            by_title.pop("Screenshot", None)
         return by_title.values()
 
     def _own_commands(self) -> Iterable[SystemCommand]:
