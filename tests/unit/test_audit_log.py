@@ -72,3 +72,16 @@ def test_a_directory_as_the_log_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert shown.stderr == (f"vmconsole audit: {tmp_path} is a directory, not an audit "
                                 "log (--log or VMCONSOLE_AUDIT_LOG names the file)\n")
         assert shown.stdout == ""
+
+
+def test_a_login_refused_before_it_had_a_role_reads_no_role() -> None:
+    """A key refused at login has no role yet: "bad (no role, ssh:...)", not "bad (, ...".
+    """
+    from dataclasses import replace
+
+    from vmconsole.commands.audit import format_record
+
+    refused = replace(_record("bad"), role="", source="ssh:127.0.0.1:5000",
+                      operation="login", result="refused: unknown key")
+    assert "bad (no role, ssh:127.0.0.1:5000)" in format_record(refused)
+    assert "sam (operator, local)" in format_record(_record("sam"))

@@ -40,7 +40,8 @@ def format_record(record: AuditRecord) -> str:
     parameters = " ".join(f"{visible(k)}={visible(v)}"
                           for k, v in sorted(record.parameters.items()))
     task = f" task {visible(record.task_id)}" if record.task_id else ""
-    return (f"{when}  {visible(record.user)} ({visible(record.role)}, "
+    role = visible(record.role) if record.role else "no role"  # refused before one
+    return (f"{when}  {visible(record.user)} ({role}, "
             f"{visible(record.source)})  {visible(record.cluster)}/{visible(record.target)}  "
             f"{visible(record.operation)}{' ' + parameters if parameters else ''}: "
             f"{visible(record.result, limit=None)}{task}")
