@@ -58,6 +58,9 @@ async def test_every_snapshot_change_is_refused_in_the_panel(console, audit):
         assert isinstance(c.app.screen, SnapshotPanel)  # looking is fine
         hint = str(c.app.screen.query_one("#snap-keys", Static).render())
         assert "close" in hint and "take" not in hint and "roll back" not in hint
+        info = c.app.screen.query_one("#snap-info", Static)
+        await wait_until(pilot, lambda: "1 snapshot" in str(info.render()), 10, "the count")
+        assert "press" not in str(info.render())  # no key it would be refused
         before = len(c.backend.tasks())
         await pilot.press("down")  # onto "before"
         for key, operation in (("n", "snapshot"), ("r", "rollback"), ("x", "delsnapshot"),
@@ -96,6 +99,19 @@ async def test_the_teaching_changes_are_refused_and_the_clock_keeps_its_speed(co
             (op, f"refused: {READ_ONLY_REFUSAL}")
             for op in ("time_scale", "time_scale", "fault_injection", "scenario")]
         assert c.backend.time_scale == scale and c.backend.scenario_summary() == []
+
+
+async def test_the_ha_rules_screen_offers_a_read_only_console_only_to_look(console):
+    from vmconsole.ui.screens.ha_rules import HARulesScreen
+
+    c = console(role=Role.ADMIN, read_only=True)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, HARulesScreen), 10,
+                         "the HA rules")
+        hint = str(c.app.screen.query_one("#rules-keys", Static).render())
+        assert "close" in hint and "rule" not in hint and "delete" not in hint
 
 
 async def test_vcenters_extras_are_refused_before_asking(console, audit):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.frozen import FrozenConsole
-from tests.ui_ops.helpers import act, on_guest, poll, settle
+from tests.ui_ops.helpers import act, on_guest, poll, settle, wait_until
 from vmconsole.actor import Actor, Role
 from vmconsole.config import SimCluster
 from vmconsole.ui.widgets.ping_panel import PingPanel
@@ -118,6 +118,8 @@ def test_ha_config_screens(snap_compare, audit, screen):
             while rules is None:  # the rules screen reads the rules in a worker
                 await pilot.pause(0.05)
                 rules = c.app.screen.rules  # type: ignore[attr-defined]
+        # a form focuses its first field once drawn: on a busy machine, after the pause
+        await wait_until(pilot, lambda: c.app.screen.focused is not None, 10, "the focus")
         await pilot.pause(0.3)
         await settle(pilot)
         c.app.clear_notifications()

@@ -46,6 +46,11 @@ class HAConfigFlow:
         self.app, self.cluster = app, cluster
         self.runner = app.runner
 
+    @property
+    def may_change(self) -> bool:
+        """May this console change HA rules and the CRS (an admin's, not read-only)?"""
+        return self.app.operations.allowed(Role.ADMIN)
+
     def request(self, target: str, operation: str, description: str,
                 parameters: dict[str, object] | None = None) -> OpRequest:
         return OpRequest(self.cluster, target, operation, description,

@@ -99,8 +99,8 @@ class BackupPanel(TaskPanel):
         backup = self.selected()
         info = self.query_one("#backup-info", Static)
         if backup is None:
-            info.update(f"no backups; press {keys_for(self, 'backups.take')} to back "
-                        "the guest up now")
+            info.update("no backups" + (f"; press {keys_for(self, 'backups.take')} to "
+                                        "back the guest up now" if self._may_change else ""))
             return
         count = len(self.backups)
         info.update(Text(f"{visible(backup.id)} ({count} backup{'s' if count != 1 else ''})"))

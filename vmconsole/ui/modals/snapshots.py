@@ -122,9 +122,10 @@ class SnapshotPanel(TaskPanel):
         info = self.query_one("#snap-info", Static)
         if snap is None:
             count = len(self.snapshots)
-            info.update(f"{count} snapshot{'s' if count != 1 else ''}; choose one to roll "
-                        "back, delete or clone, or press "
-                        f"{keys_for(self, 'snapshots.take')} to take one")
+            info.update(f"{count} snapshot{'s' if count != 1 else ''}" + (
+                "; choose one to roll back, delete or clone, or press "
+                f"{keys_for(self, 'snapshots.take')} to take one" if self._may_change
+                else ""))
             return
         ram = "with RAM state" if snap.vmstate else "disks only"
         parent = f"after {visible(snap.parent)}" if snap.parent else "first snapshot"

@@ -36,6 +36,11 @@ class HARulesOps(Protocol):
     """What the screen asks its opener (`ui.ha_config_flow.HAConfigFlow`) to do; each
     change returns True once made (False: cancelled, refused or failed, and said)."""
 
+    @property
+    def may_change(self) -> bool:
+        """Does this console's role and mode allow changes (else only looking)?"""
+        ...
+
     def load(self) -> Awaitable[tuple[HARules, CRSView] | None]: ...
     def edit_node_affinity(self, rules: HARules,
                            rule: NodeAffinityRule | None) -> Awaitable[bool]: ...
@@ -136,7 +141,8 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
-        self.query_one("#rules-keys", Static).update(hint_line(self, KEYS_HINT))
+        hints = KEYS_HINT if self.ops.may_change else KEYS_HINT[-1:]
+        self.query_one("#rules-keys", Static).update(hint_line(self, hints))
         self._reload()
 
     def _reload(self) -> None:
