@@ -48,17 +48,6 @@ async def test_the_palette_offers_a_viewer_no_operation(served: Running) -> None
         assert "Migrate: web1" not in term.text and "Start: web1" not in term.text
 
 
-async def test_a_served_palette_offers_no_screenshot(served: Running) -> None:
-    """Textual's Screenshot would save on the server, which refuses it: not offered."""
-    async with await served.connect("viewer") as conn:
-        term = await open_terminal(conn, 120, 30)
-        await on_row(term, "web1", 2)
-        term.press("\x10")  # ctrl+p
-        await term.wait_for("Search for commands")
-        term.press("screensh")
-        await term.wait_until(lambda t: "No matches found" in t.text, what="no match")
-
-
 async def test_an_operators_snapshot_is_audited_with_its_task(served: Running) -> None:
     async with await served.connect("operator", username="sam") as conn:
         term = await open_terminal(conn, 120, 30)

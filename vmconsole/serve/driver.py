@@ -152,8 +152,9 @@ class ChannelDriver(Driver):
                        save_path: Path, open_method: Literal["browser", "download"] = "download",
                        encoding: str | None = None, mime_type: str | None = None,
                        name: str | None = None) -> None:
-        # Textual saves a delivery (the palette's "Screenshot") on the machine the app runs
-        # on: here the server, where a user has no business writing files.
+        # Textual saves a delivery (a screenshot) on the machine the app runs on: here the
+        # server, where a user has no business writing files. The served palette offers
+        # no Screenshot (ui/app.py); this holds should anything else ask for one.
         binary.close()
         refusal = PermissionError("a console served over SSH saves no files on the server")
         self.send_message(events.DeliveryFailed(delivery_key, refusal, name))
