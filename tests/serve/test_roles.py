@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import asyncssh
 import pytest
 
 from tests.serve.conftest import Running
@@ -20,6 +21,17 @@ async def on_row(term: Terminal, name: str, downs: int) -> None:
     # Row 1 holds the panes' titles; the details' first line is row 2.
     await term.wait_until(lambda t: re.search(rf"│ (Name|Node) +{name} ", t.row(2)) is not None,
                           what=f"{name}'s details")
+
+
+async def snapshot_form(conn: asyncssh.SSHClientConnection) -> Terminal:
+    """A terminal of 120x30 on the console, with web1's "Take snapshot" form open."""
+    term = await open_terminal(conn, 120, 30)
+    await on_row(term, "web1", 2)
+    term.press("S")
+    await term.wait_for("0 snapshots")
+    term.press("n")
+    await term.wait_for("Take snapshot")
+    return term
 
 
 async def test_a_viewers_migration_is_refused_and_audited(served: Running) -> None:
@@ -50,12 +62,7 @@ async def test_the_palette_offers_a_viewer_no_operation(served: Running) -> None
 
 async def test_an_operators_snapshot_is_audited_with_its_task(served: Running) -> None:
     async with await served.connect("operator", username="sam") as conn:
-        term = await open_terminal(conn, 120, 30)
-        await on_row(term, "web1", 2)
-        term.press("S")
-        await term.wait_for("0 snapshots")
-        term.press("n")
-        await term.wait_for("Take snapshot")
+        term = await snapshot_form(conn)
         term.press("before\r")
         await term.wait_until(lambda t: ": started" in t.notifications, what="the task")
     record, *end = served.server.settings.audit.read()  # then the task's end, once seen
@@ -73,12 +80,7 @@ async def test_a_pasted_escape_sequence_stays_text_in_a_served_form(served: Runn
     BEL left out; nothing of it acts as a key. (An OSC string is dropped whole before
     the console reads it: `serve/input.py`.)"""
     async with await served.connect("operator", username="pat") as conn:
-        term = await open_terminal(conn, 120, 30)
-        await on_row(term, "web1", 2)
-        term.press("S")
-        await term.wait_for("0 snapshots")
-        term.press("n")
-        await term.wait_for("Take snapshot")
+        term = await snapshot_form(conn)
         term.press("\x1b[200~ab\x1b[D\x07cd\x1b[201~")
         await term.wait_until(lambda t: re.search(r"Name +ab\[Dcd ", t.text) is not None,
                               what="the pasted name")
@@ -89,12 +91,7 @@ async def test_a_paste_with_an_open_escape_string_leaves_the_form_working(
     """A paste holding an OSC it never ends: the OSC is left out up to the paste's end
     marker, and the keys typed next still reach the field (the session froze for good)."""
     async with await served.connect("operator", username="pat") as conn:
-        term = await open_terminal(conn, 120, 30)
-        await on_row(term, "web1", 2)
-        term.press("S")
-        await term.wait_for("0 snapshots")
-        term.press("n")
-        await term.wait_for("Take snapshot")
+        term = await snapshot_form(conn)
         term.press("\x1b[200~ab\x1b]0;foo\x1b[201~")
         term.press("cd")
         await term.wait_until(lambda t: re.search(r"Name +abcd ", t.text) is not None,
