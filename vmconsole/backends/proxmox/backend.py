@@ -110,8 +110,7 @@ class ProxmoxBackend(TrackedTasks):
 
     @property
     def address(self) -> str:
-        host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host  # IPv6
-        return f"https://{host}:{self.cfg.port}/api2/json"
+        return self.conn.base_url
 
     @property
     def capabilities(self) -> Capabilities:

@@ -35,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from requests.cookies import cookiejar_from_dict
 
 from vmconsole.backends.base import AuthError, BackendError, Unreachable
+from vmconsole.backends.endpoint import https_url
 from vmconsole.backends.proxmox.errors import from_resource_exception
 from vmconsole.config import ProxmoxCluster
 
@@ -141,7 +142,7 @@ class Connection:
 
     def __init__(self, cfg: ProxmoxCluster) -> None:
         self.cfg = cfg
-        self.base_url = f"https://{_host(cfg.host)}:{cfg.port}/api2/json"
+        self.base_url = https_url(cfg.host, cfg.port, "api2/json")
         self.timeout = (cfg.timeout, cfg.timeout)
         self.verify: bool | str = True
         self.insecure = False
@@ -264,9 +265,6 @@ def _wire(value: Any) -> Any:
         return 1 if value else 0
     return value
 
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _reason(exc: Exception) -> str:

@@ -23,6 +23,7 @@ from vmconsole.backends.base import (
     Task,
     TaskStatus,
 )
+from vmconsole.backends.endpoint import https_url
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.vcenter import history, placement
@@ -66,8 +67,7 @@ class VCenterCore(TrackedTasks):
     @property
     def address(self) -> str:
         """The vSphere API endpoint (the SDK URL pyvmomi talks SOAP to)."""
-        host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host  # IPv6
-        return f"https://{host}:{self.cfg.port}/sdk"
+        return https_url(self.cfg.host, self.cfg.port, "sdk")
 
     # --- polling ------------------------------------------------------------------------
 
