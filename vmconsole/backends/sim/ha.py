@@ -243,8 +243,10 @@ class HAManager:
             return
         self._update_nodes()
         if self.disarm is None or not ha_disarm.handle(self):
-            self._manage()
+            # Manager.pm's manage() balances before its service state loop: a move that
+            # ends this round is still `migrate` for the balancer, which waits a round
             balance.crm_round(self)
+            self._manage()
         self._schedule_round()
 
     def _offline_delayed(self, node: SimNode) -> bool:

@@ -95,8 +95,7 @@ class Services:
                     target = other.ha.target or ""
                     services[target] = services.get(target, 0) + 1
         mode = self.manager.crs.mode
-        usage = {} if mode == "basic" else ha_usage.node_usage(
-            sim, [name for name, node in sim.nodes.items() if self._online(node)], mode)
+        usage = {} if mode == "basic" else ha_usage.node_usage(sim, self.online(), mode)
         views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
                           services.get(name, 0),
                           (node.maxmem - migration.free_memory(sim, name)) / node.maxmem,
@@ -110,6 +109,10 @@ class Services:
         return rules.select_service_node(views, rules.Preferences(priorities, restricted,
                                                                   group), together, apart,
                                          ha_usage.scheduler(sim, guest, mode))
+
+    def online(self) -> list[str]:
+        """The nodes the CRM counts online (`_online`), in the cluster's order."""
+        return [name for name, node in self.sim.nodes.items() if self._online(node)]
 
     def _online(self, node: SimNode) -> bool:
         """Whether the CRM counts `node` online (Manager.pm's online_node_usage: the

@@ -45,7 +45,7 @@ _CRS_KEYS = {"ha", "ha-rebalance-on-start", "ha-auto-rebalance", "ha-auto-rebala
 class CRSOptions:
     """datacenter.cfg's `crs`, with Manager.pm's defaults: the scheduler, whether a
     start re-balances, and the auto-rebalance's threshold (imbalance), hold (CRM
-    rounds) and margin (relative change, 0..1)."""
+    rounds), margin (relative change, 0..1) and method (bruteforce or topsis)."""
 
     mode: str = "basic"
     rebalance_on_start: bool = False
@@ -53,6 +53,7 @@ class CRSOptions:
     threshold: float = 0.3
     hold: int = 3
     margin: float = 0.1
+    method: str = "bruteforce"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +146,16 @@ def _crs(options: object, problems: list[str]) -> CRSOptions:
     if mode not in ("basic", "static", "dynamic"):
         problems.append(f"datacenter.cfg crs ha={visible(mode)}")
         return CRSOptions()
+    method = str(options.get("ha-auto-rebalance-method", "bruteforce"))
+    if method not in ("bruteforce", "topsis"):
+        problems.append(f"datacenter.cfg crs ha-auto-rebalance-method={visible(method)}")
+        return CRSOptions()
     try:
         return CRSOptions(mode, bool(options.get("ha-rebalance-on-start")),
                           bool(options.get("ha-auto-rebalance")),
                           float(options.get("ha-auto-rebalance-threshold", 0.3)),
                           int(options.get("ha-auto-rebalance-hold-duration", 3)),
-                          float(options.get("ha-auto-rebalance-margin", 0.1)))
+                          float(options.get("ha-auto-rebalance-margin", 0.1)), method)
     except (TypeError, ValueError):
         problems.append("datacenter.cfg crs: a figure that is not a number")
         return CRSOptions()
