@@ -320,10 +320,10 @@ class HAManager:
             node = sim.nodes[guest.node]
             # Manager.pm's next_state_started: a node in maintenance is not online
             # either; once it has been gone for the fence delay, its services are fenced
+            # (a node already in `fence` too: a new master starts its own delay for it)
             gone = node.ha_state not in OPERATIONAL or (
                 node.ha_state is NodeHAState.MAINTENANCE and node.name not in members)
-            if guest.ha.state in FENCEABLE and gone and (
-                    node.ha_state is NodeHAState.FENCE or self._offline_delayed(node)):
+            if guest.ha.state in FENCEABLE and gone and self._offline_delayed(node):
                 guest.ha.state = HAState.FENCE
                 sim.touch(guest.id)
             if guest.ha.state is HAState.FENCE:

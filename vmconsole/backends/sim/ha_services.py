@@ -198,10 +198,13 @@ class Services:
     # --- the LRM's side -------------------------------------------------------------
 
     def lrm_may_act(self, guest: SimGuest, node: str) -> bool:
+        """Whether the node's LRM acts on the service on its round: alive, quorate, armed,
+        and not being fenced (LRM.pm: on a fence request it does not take its agent
+        lock, without which it does nothing)."""
         target = self.sim.nodes[node]
         return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
                 and target.alive and self.manager.quorate.get(node, False)
-                and target.lrm.mode != "disarm")
+                and target.lrm.mode != "disarm" and target.ha_state is not NodeHAState.FENCE)
 
     def lrm_start(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha

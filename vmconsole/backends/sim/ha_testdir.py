@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.sim import ha_teststatus
+from vmconsole.backends.sim.ha_teststatus import ManagerStatus
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -105,6 +107,7 @@ class HATestCase:
     sizes: dict[str, tuple[float, int]] = field(default_factory=dict)  # node: CPUs, bytes
     static_stats: dict[str, tuple[float, int]] = field(default_factory=dict)  # sid: same
     dynamic_stats: dict[str, tuple[float, int]] = field(default_factory=dict)  # sid: same
+    status: ManagerStatus | None = None  # the manager_status it starts from
 
 
 def _text(path: Path) -> str:
@@ -335,12 +338,12 @@ def read_testdir(path: Path) -> HATestCase:
               if (path / "static_service_stats").is_file() else {})
     dynamic = (_stats(path / "dynamic_service_stats", "cpu", "mem")
                if (path / "dynamic_service_stats").is_file() else {})
-    status = _json(path / "manager_status") if (path / "manager_status").is_file() else {}
-    if status:
-        problems.append("a manager_status to start from")
+    status = (ha_teststatus.parse(_json(path / "manager_status"), set(nodes),
+                                  {s.sid for s in services}, problems)
+              if (path / "manager_status").is_file() else None)
     expected = None
     if (path / "log.expect").is_file():
         expected, _ = parse_log(_text(path / "log.expect"))
     readme = _text(path / "README") if (path / "README").is_file() else ""
     return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
-                      readme.strip(), policy, affinity, crs, sizes, static, dynamic)
+                      readme.strip(), policy, affinity, crs, sizes, static, dynamic, status)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from vmconsole.backends.base import InvalidInput
-from vmconsole.backends.sim import ha_fake, ha_testcrs
+from vmconsole.backends.sim import ha_fake, ha_testcrs, ha_teststatus
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, guest_id, node_name, sid_of
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
@@ -135,6 +135,8 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         guest.ha = HAResource(REQUESTS[service.state], state, group=member.get(service.sid),
                               max_restart=service.max_restart,
                               max_relocate=service.max_relocate, failback=service.failback)
+    if case.status is not None:
+        ha_teststatus.apply(case.status, sim, {s.sid: guest_id(s.sid) for s in case.services})
 
 
 def _fake_problems(case: HATestCase) -> list[str]:
@@ -189,6 +191,10 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
+    if case.status is not None:
+        steps.insert(0, (0.0, "start-up: the previous master's manager status",
+                         ha_teststatus.start_step(case.status, {
+                             s.sid: guest_id(s.sid) for s in case.services})))
     if ha_testcrs.starts_balanced(case):
         steps.insert(0, (0.0, "start-up: HA requests", ha_testcrs.start_step(
             [guest_id(s.sid) for s in case.services if s.state != "ignored"])))
