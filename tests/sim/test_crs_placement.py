@@ -176,6 +176,17 @@ def test_topsis_compares_every_online_node_and_is_the_planners_scoring() -> None
                                   scheduler=rules.Scheduler("fancy"))
 
 
+def test_the_basic_scheduler_breaks_a_tie_by_node_name() -> None:
+    """Usage/Basic.pm scores a node by its HA services only; Manager.pm sorts equal
+    scores by name (`$a cmp $b`): a fuller node named first wins the tie, whatever
+    the node ids."""
+    views = [rules.NodeView("zulu", 1, None, 1, 0.10), rules.NodeView("echo", 2, None, 1, 0.90),
+             rules.NodeView("alpha", 3, None, 2, 0.05)]
+    picked = rules.select_service_node(views, rules.Preferences())
+    assert [c.node for c in picked] == ["echo", "zulu", "alpha"]
+    assert rules.describe(picked[0]) == "echo (1 HA services, memory 90%) chosen"
+
+
 def test_a_stats_file_that_is_not_figures_is_refused(tmp_path: Path) -> None:
     case = _case(tmp_path / "junk", "static", SIZES, SERVICES, [], STATIC)
     (case / "static_service_stats").write_text('{"vm:301": {"maxcpu": "two"}}')
