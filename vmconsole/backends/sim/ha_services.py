@@ -278,10 +278,21 @@ class Services:
 
     def command(self, guest: SimGuest, verb: str, target: str) -> None:
         """`ha-manager migrate|relocate SID NODE`: a command the CRM reads on its next
-        round (Manager.pm's update_crm_commands, then next_state_started)."""
+        round (Manager.pm's update_crm_commands, then next_state_started), after every
+        other command of that round: a disarm read in the same round, or in force,
+        prunes it (handle_disarm deletes the services' pending `cmd`)."""
         def crm_round() -> None:
+            self.sim.at(self.sim.now, apply_command)  # after this round's other commands
+
+        def apply_command() -> None:
             ha = guest.ha
             if ha is None or guest.id not in self.sim.guests:
+                return
+            if self.manager.disarm is not None:
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED,
+                                 f"{guest.vmid}: {verb} request dropped - the HA stack is "
+                                 f"disarmed ({self.manager.disarm}), which prunes pending "
+                                 "commands", guest.node, guest.id)
                 return
             node = self.sim.nodes[target]
             if node.ha_state is not NodeHAState.ONLINE:
