@@ -110,6 +110,15 @@ class Services:
                                                                   group), together, apart,
                                          ha_usage.scheduler(sim, guest, mode))
 
+    def _forbidden_here(self, guest: SimGuest) -> str:
+        """Why the service's rules (node and resource affinity) forbid its own node,
+        online for the CRM ("" if they allow it, or the node is not online: that is
+        the fence's business)."""
+        if self._unusable(self.sim.nodes[guest.node], guest, False) is not None:
+            return ""
+        here = next((c for c in self.candidates(guest) if c.node == guest.node), None)
+        return here.reason if here is not None and here.score is None else ""
+
     def online(self) -> list[str]:
         """The nodes the CRM counts online (`_online`), in the cluster's order."""
         return [name for name, node in self.sim.nodes.items() if self._online(node)]
@@ -167,9 +176,13 @@ class Services:
         running = self.sim.running_on_own_node(guest) is not None
         if ha.request is HARequest.STARTED:
             starting = ha.state is not HAState.STARTED and not running
-            # scored while not yet `started`: it loads no node (Usage.pm's request_start)
-            if starting and self.manager.crs.rebalance_on_start and (
-                    self.manager.placement.start_balance(guest)):
+            # scored while not yet `started`: it loads no node (Usage.pm's request_start).
+            # With rebalance-on-start it goes to the best node; without, only when its
+            # rules forbid its node (Manager.pm's next_state_started, run again in the
+            # same round once it is `started`, moves it before its LRM starts it)
+            forbidden = self._forbidden_here(guest) if starting else ""
+            if starting and (self.manager.crs.rebalance_on_start or forbidden) and (
+                    self.manager.placement.start_balance(guest, forbidden)):
                 return
             ha.state = HAState.STARTED
             if not running:

@@ -114,6 +114,9 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
                 guests.append((int(gid.split("/")[1]), kind, words[3],
                                len(words) > 5 and words[5] == "1"))
     build_named_cluster(sim, powered, guests)
+    for name, on in powered.items():
+        if not on:  # never seen online: NodeStatus.pm's default, `unknown`, is not logged
+            sim.nodes[name].ha_state = None
     ha_testcrs.apply_sizes(case, sim, {sid_of(gid): gid for gid in (
         f"{'qemu' if kind is GuestKind.VM else 'lxc'}/{vmid}" for vmid, kind, _, _ in guests)})
     groups, member = _groups_by_service(case.groups, case.services)
