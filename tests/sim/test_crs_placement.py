@@ -274,3 +274,30 @@ def test_a_fake_resource_it_does_not_model_is_named(tmp_path: Path, sid: str,
                                                    reason: str) -> None:
     result = compare(_fake_case(tmp_path / "x", sid, [[f"service {sid} started"]]))
     assert not result.playable and reason in result.reason
+
+
+def test_a_relocation_after_failed_starts_takes_its_keep_together_partners(
+        tmp_path: Path) -> None:
+    """fa:710002 fails its first start on node2 (the sixth digit); relocated with
+    max_restart 0, it takes vm:701, kept together with it, along in the same round
+    instead of being pulled back to node2 where it fails again."""
+    path = tmp_path / "pair"
+    path.mkdir()
+    nodes = ("node1", "node2", "node3")
+    (path / "hardware_status").write_text(json.dumps(
+        {n: {"power": "off", "network": "off"} for n in nodes}))
+    (path / "service_config").write_text(json.dumps(
+        {"vm:701": {"node": "node2", "state": "started"},
+         "fa:710002": {"node": "node2", "state": "stopped", "max_restart": 0}}))
+    (path / "rules_config").write_text("resource-affinity: pair\n\tresources vm:701,fa:710002\n"
+                                       "\taffinity positive\n")
+    (path / "cmdlist").write_text(json.dumps([[f"power {n} on" for n in nodes],
+                                              ["service fa:710002 started"]]))
+    backend = _play(path, 300)
+    fake, vm = (backend.sim.guests[g] for g in ("qemu/710002", "qemu/701"))
+    assert fake.node == vm.node != "node2"
+    assert backend.sim.instance("qemu/710002") is not None
+    follow = next(e.message for e in backend.events()
+                  if e.guest == "qemu/701" and e.kind == "ha_move")
+    assert follow.startswith(f"701 moves to {fake.node}: rule: kept together with 710002")
+    assert "relocate" in [e.kind for e in backend.events() if e.guest == "qemu/710002"]

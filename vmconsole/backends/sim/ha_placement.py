@@ -220,6 +220,16 @@ class Placement:
                     f"{ha.max_restart + 1} times: relocating to {target} (relocation "
                     f"{ha.relocations} of {ha.max_relocate}). {rules.explain(candidates)}",
                     node, guest.id)
+        # its started keep-together partners follow its target in the same round
+        # (Manager.pm's next_state_started for each: get_resource_affinity counts a
+        # moving partner on its target)
+        together, _ = ha_rules.partners(sim, guest)
+        for partner in together:
+            assert partner.ha is not None
+            if (partner.ha.state is HAState.STARTED and partner.node != target
+                    and sim.running_on_own_node(partner) is not None):
+                services.move(partner, target, f"rule: kept together with {guest.vmid}, "
+                              f"which relocates to {target}")
 
         def started() -> None:  # the CRM's round after the move: relocate -> started
             if ha.state in (HAState.RELOCATE, HAState.STARTED):
