@@ -301,3 +301,18 @@ def test_a_relocation_after_failed_starts_takes_its_keep_together_partners(
                   if e.guest == "qemu/701" and e.kind == "ha_move")
     assert follow.startswith(f"701 moves to {fake.node}: rule: kept together with 710002")
     assert "relocate" in [e.kind for e in backend.events() if e.guest == "qemu/710002"]
+
+
+def test_a_service_the_cmdlist_adds_running_exists_only_from_its_add(tmp_path: Path) -> None:
+    """`service SID add NODE started 1` (Sim/Hardware.pm's add_service): the service
+    runs from that command on, already running (no start), and loads no node before."""
+    case = _case(tmp_path / "add", "static", SIZES, SERVICES,
+                 [["service vm:309 add bravo started 1"]], STATIC)
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=str(case)), clock=clock)
+    wait(clock, backend, 60, step=2.0)  # the command comes 100 s in
+    assert backend.sim.instance("qemu/309") is None
+    wait(clock, backend, 100, step=2.0)
+    guest = backend.inventory().guest("qemu/309")
+    assert guest is not None and guest.node == "bravo" and guest.running and guest.ha
+    assert not [e for e in backend.events() if e.guest == "qemu/309" and e.kind == "started"]

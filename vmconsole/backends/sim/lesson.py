@@ -106,13 +106,14 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
         guests.append((int(gid.split("/")[1]), kind, service.node,
                        service.state == "started" and not ha_testcrs.starts_balanced(case)))
-    for line in case.rounds:  # `service SID add NODE [state] [running]`: the guest exists
+    # `service SID add NODE [state] [running]`: the guest exists, stopped, until the
+    # command adds it (running if it says so: Sim/Hardware.pm's add_service)
+    for line in case.rounds:
         for words in (command.split() for command in line):
             if len(words) >= 4 and words[0] == "service" and words[2] == "add":
                 gid = guest_id(words[1])
                 kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
-                guests.append((int(gid.split("/")[1]), kind, words[3],
-                               len(words) > 5 and words[5] == "1"))
+                guests.append((int(gid.split("/")[1]), kind, words[3], False))
     build_named_cluster(sim, powered, guests)
     for name, on in powered.items():
         if not on:  # never seen online: NodeStatus.pm's default, `unknown`, is not logged
