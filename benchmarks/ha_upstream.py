@@ -36,7 +36,7 @@ _CAUSES = (
      "CRS static/dynamic service statistics (the balance work, not modelled here)"),
     (re.compile(r"fake resource whose shutdown fails"),
      "upstream's fake resources whose shutdown fails (fa:NNN1)"),
-    (re.compile(r"a manager_status to start from"), "a manager status to start from"),
+    (re.compile(r"manager_status"), "a manager status the simulator cannot start from"),
     (re.compile(r"cannot play 'pve-manager-version"), "pve-manager-version (mixed versions)"),
     (re.compile(r"cannot play 'service \S+ manual-migrate"), "manual-migrate of a service"),
     (re.compile(r"datacenter.cfg options"), "datacenter.cfg options beyond shutdown_policy"),

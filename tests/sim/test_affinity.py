@@ -169,3 +169,20 @@ def test_one_round_resolves_mixed_rules_by_where_partners_are_going(
     nodes = {g: backend.inventory().guest(g).node for g in ("qemu/1", "qemu/2", "qemu/3")}  # type: ignore[union-attr]
     assert nodes["qemu/1"] == nodes["qemu/2"] != nodes["qemu/3"]
     assert runs_twice(backend.sim.run_log) == []
+
+
+def test_a_service_whose_rules_forbid_its_node_moves_before_it_starts(
+        lab: SimBackend, clock: ManualClock) -> None:
+    # test1 (stopped, on pve1) joins a strict group of pve2 and is asked to start:
+    # Manager.pm's next_state_started, run again in the round that sets it `started`,
+    # moves it before its LRM starts it, so it never runs on pve1.
+    lab.ha_group_set("only-pve2", {"pve2": 1}, restricted=True)
+    lab.ha_set("qemu/103", HASettings(request=HARequest.STARTED, group="only-pve2"))
+    wait(clock, lab, 60)
+    test1 = lab.inventory().guest("qemu/103")
+    assert test1 is not None and test1.node == "pve2" and test1.running
+    assert [r.node for r in lab.sim.run_log if r.guest == "qemu/103"] == ["pve2"]
+    move = next(e.message for e in lab.events()
+                if e.guest == "qemu/103" and e.kind == "ha_move")
+    assert move.startswith("103: its node pve1 is out (not in only-pve2's nodes, and one of "
+                           "them is online): it goes to pve2 before it starts")

@@ -176,6 +176,17 @@ def test_topsis_compares_every_online_node_and_is_the_planners_scoring() -> None
                                   scheduler=rules.Scheduler("fancy"))
 
 
+def test_the_basic_scheduler_breaks_a_tie_by_node_name() -> None:
+    """Usage/Basic.pm scores a node by its HA services only; Manager.pm sorts equal
+    scores by name (`$a cmp $b`): a fuller node named first wins the tie, whatever
+    the node ids."""
+    views = [rules.NodeView("zulu", 1, None, 1, 0.10), rules.NodeView("echo", 2, None, 1, 0.90),
+             rules.NodeView("alpha", 3, None, 2, 0.05)]
+    picked = rules.select_service_node(views, rules.Preferences())
+    assert [c.node for c in picked] == ["echo", "zulu", "alpha"]
+    assert rules.describe(picked[0]) == "echo (1 HA services, memory 90%) chosen"
+
+
 def test_a_stats_file_that_is_not_figures_is_refused(tmp_path: Path) -> None:
     case = _case(tmp_path / "junk", "static", SIZES, SERVICES, [], STATIC)
     (case / "static_service_stats").write_text('{"vm:301": {"maxcpu": "two"}}')
@@ -263,3 +274,45 @@ def test_a_fake_resource_it_does_not_model_is_named(tmp_path: Path, sid: str,
                                                    reason: str) -> None:
     result = compare(_fake_case(tmp_path / "x", sid, [[f"service {sid} started"]]))
     assert not result.playable and reason in result.reason
+
+
+def test_a_relocation_after_failed_starts_takes_its_keep_together_partners(
+        tmp_path: Path) -> None:
+    """fa:710002 fails its first start on node2 (the sixth digit); relocated with
+    max_restart 0, it takes vm:701, kept together with it, along in the same round
+    instead of being pulled back to node2 where it fails again."""
+    path = tmp_path / "pair"
+    path.mkdir()
+    nodes = ("node1", "node2", "node3")
+    (path / "hardware_status").write_text(json.dumps(
+        {n: {"power": "off", "network": "off"} for n in nodes}))
+    (path / "service_config").write_text(json.dumps(
+        {"vm:701": {"node": "node2", "state": "started"},
+         "fa:710002": {"node": "node2", "state": "stopped", "max_restart": 0}}))
+    (path / "rules_config").write_text("resource-affinity: pair\n\tresources vm:701,fa:710002\n"
+                                       "\taffinity positive\n")
+    (path / "cmdlist").write_text(json.dumps([[f"power {n} on" for n in nodes],
+                                              ["service fa:710002 started"]]))
+    backend = _play(path, 300)
+    fake, vm = (backend.sim.guests[g] for g in ("qemu/710002", "qemu/701"))
+    assert fake.node == vm.node != "node2"
+    assert backend.sim.instance("qemu/710002") is not None
+    follow = next(e.message for e in backend.events()
+                  if e.guest == "qemu/701" and e.kind == "ha_move")
+    assert follow.startswith(f"701 moves to {fake.node}: rule: kept together with 710002")
+    assert "relocate" in [e.kind for e in backend.events() if e.guest == "qemu/710002"]
+
+
+def test_a_service_the_cmdlist_adds_running_exists_only_from_its_add(tmp_path: Path) -> None:
+    """`service SID add NODE started 1` (Sim/Hardware.pm's add_service): the service
+    runs from that command on, already running (no start), and loads no node before."""
+    case = _case(tmp_path / "add", "static", SIZES, SERVICES,
+                 [["service vm:309 add bravo started 1"]], STATIC)
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=str(case)), clock=clock)
+    wait(clock, backend, 60, step=2.0)  # the command comes 100 s in
+    assert backend.sim.instance("qemu/309") is None
+    wait(clock, backend, 100, step=2.0)
+    guest = backend.inventory().guest("qemu/309")
+    assert guest is not None and guest.node == "bravo" and guest.running and guest.ha
+    assert not [e for e in backend.events() if e.guest == "qemu/309" and e.kind == "started"]

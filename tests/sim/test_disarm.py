@@ -167,3 +167,20 @@ def test_services_return_from_a_maintenance_ended_while_disarmed_once_armed(
     lab.arm_ha()
     wait(clock, lab, 60)
     assert lab.inventory().guest("qemu/100").node == "pve1"  # type: ignore[union-attr]
+
+
+def test_a_disarm_in_the_same_round_prunes_a_relocate_command(
+        lab: SimBackend, clock: ManualClock) -> None:
+    # Both reach the CRM on its next round; Manager.pm's handle_disarm deletes the
+    # services' pending commands, so web1 is frozen where it runs and stays there.
+    lab.ha_relocate("qemu/100", "pve2")
+    lab.disarm_ha("freeze")
+    wait(clock, lab, 3 * ROUND)
+    lab.arm_ha()
+    wait(clock, lab, 6 * ROUND)
+    web = lab.inventory().guest("qemu/100")
+    assert web is not None and web.node == "pve1" and web.running
+    dropped = [e.message for e in lab.events() if e.guest == "qemu/100"
+               and e.kind == "ha_move_refused"]
+    assert dropped == ["100: relocate request dropped - the HA stack is disarmed (freeze), "
+                       "which prunes pending commands"]

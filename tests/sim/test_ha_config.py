@@ -94,12 +94,12 @@ def test_a_negative_node_affinity_rule_moves_its_service_off_the_node(
 
 
 def test_crs_settings_read_back_and_bad_values_are_refused_by_field(lab: SimBackend) -> None:
-    lab.set_crs("static", True, 15.0, 4, 2.0)
+    lab.set_crs("static", True, 0.4, 4, 0.2)
     crs = lab.crs_settings()
     assert (crs.mode, crs.auto_rebalance, crs.threshold, crs.hold, crs.margin) == (
-        "static", True, 15.0, 4, 2.0)
+        "static", True, 0.4, 4, 0.2)
     fields = refusal(lab.set_crs, "random", True, 0.0, 0, 2.0)
-    assert set(fields) == {"mode", "threshold", "hold"}
+    assert set(fields) == {"mode", "threshold", "hold", "margin"}
 
 
 def test_ft_limits_give_each_nodes_verdict_and_the_vms_state(

@@ -8,7 +8,7 @@ import time
 from textual.widgets import RichLog, Static
 
 from vmconsole.actor import Actor, Role
-from vmconsole.backends.base import FaultKind, HASettings
+from vmconsole.backends.base import FaultKind, HASettings, MigrationMode
 from vmconsole.model import HARequest
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
@@ -279,6 +279,7 @@ async def test_applying_the_crs_recommendation_asks_first(console_factory):
     c.backend.set_crs("static")
     c.backend.ha_set("qemu/103", HASettings(request=HARequest.STARTED))  # test1 on pve1
     c.backend.ha_set("lxc/201", HASettings(request=HARequest.STARTED))  # proxy1 on pve2
+    c.backend.migrate("qemu/100", "pve2", MigrationMode.LIVE)  # web1 joins it: pve2 busiest
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot, polls=6, advance=10.0)
         await palette(c, pilot, "CRS: apply the best recommendation")
@@ -288,10 +289,10 @@ async def test_applying_the_crs_recommendation_asks_first(console_factory):
         await pilot.press("n")
         await settle(c, pilot, polls=6, advance=10.0)
         assert list(c.app.audit.read()) == []
-        assert c.loop.poller.inventory.guest("lxc/201").node == "pve2"
+        assert c.loop.poller.inventory.guest("qemu/100").node == "pve2"
         await palette(c, pilot, "CRS: apply the best recommendation")
         await pilot.press("y")
         await settle(c, pilot, polls=6, advance=10.0)
         (record,) = c.app.audit.read()
         assert (record.operation, record.result) == ("crs_apply", "done")
-        assert c.loop.poller.inventory.guest("lxc/201").node == "pve3"
+        assert c.loop.poller.inventory.guest("qemu/100").node == "pve1"

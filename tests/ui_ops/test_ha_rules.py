@@ -158,25 +158,26 @@ async def test_the_crs_form_checks_its_fields_and_saves(console, audit):
         assert isinstance(form, CRSForm)
         await fill(pilot, form, threshold="\uff140", hold="2.5")  # a full-width 4
         await act(pilot, "enter")
-        assert error_of(form, "threshold") == "a number (percent points)"
+        assert error_of(form, "threshold") == "a number such as 0.3, or a percent (30%)"
         assert error_of(form, "hold") == "a whole number"
         await fill(pilot, form, threshold="150", hold="2")
         await act(pilot, "enter")
-        assert error_of(form, "threshold") == "1 to 100 percent points"  # the backend's
-        for number in ("1e308", "-5", "1e309"):  # numbers all, out of the range
+        range_text = "above 0, at most 10 (0.3 by default)"  # the backend's
+        assert error_of(form, "threshold") == range_text
+        for number in ("1e308", "-5", "1e309", "0%"):  # numbers all, out of the range
             await fill(pilot, form, threshold=number)
             await act(pilot, "enter")
-            assert error_of(form, "threshold") == "1 to 100 percent points", number
+            assert error_of(form, "threshold") == range_text, number
         form.query_one("#hold", Input).value = "9" * 400  # float() reads it as inf
         await act(pilot, "enter")
         assert error_of(form, "hold") == "1 to 100 rounds"
         form.query_one("#hold", Input).value = "2"
         form.query_one("#mode").value = "static"  # type: ignore[attr-defined]
         form.query_one("#auto_rebalance").value = True  # type: ignore[attr-defined]
-        await fill(pilot, form, threshold="15")
+        await fill(pilot, form, threshold="25%")  # a percent reads as its fraction
         await act(pilot, "enter")
         await reloaded(pilot, screen, "CRS: static scheduler, auto-rebalance on (threshold "
-                       "15 points, hold 2 rounds, margin 5)")
+                       "0.25, hold 2 rounds, margin 0.1)")
         assert c.backend.crs_settings().mode == "static"
         assert [r.result for r in audit.read()][-1] == "done"
 

@@ -66,9 +66,10 @@ class HARules:
 @dataclass(frozen=True, slots=True)
 class CRSView:
     """datacenter.cfg's `crs`: the scheduler (basic, static, dynamic) and PVE 9.2's
-    auto-rebalance: act once the imbalance (percent points between the most and the
-    least loaded node) stays above `threshold` for `hold` CRM rounds, if a move gains at
-    least `margin` points."""
+    auto-rebalance: act once the imbalance (the coefficient of variation of the nodes'
+    loads, `vmconsole.balance.planner.node_imbalance`) stays above `threshold` for
+    `hold` CRM rounds, if a move lowers it by at least `margin` (a fraction 0..1) of
+    itself. Threshold and margin as datacenter.cfg writes them (0.3, 0.1)."""
 
     mode: str
     auto_rebalance: bool
@@ -144,7 +145,7 @@ class SupportsHAConfig(Protocol):
     def crs_settings(self) -> CRSView: ...
 
     def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
-                threshold: float = 20.0, hold: int = 3, margin: float = 5.0) -> None: ...
+                threshold: float = 0.3, hold: int = 3, margin: float = 0.1) -> None: ...
 
 
 @runtime_checkable

@@ -9,13 +9,13 @@ they use now: the node's measured CPU and memory, a guest's measured share of th
 A target is chosen as Proxmox chooses a node for a service: every allowed node is scored
 by TOPSIS (`topsis.score`) over average and highest CPU and memory usage of the cluster
 as if the guest ran there (pve_static.rs's score_nodes_to_start_service), and the best
-wins. A node's load is its CPU and memory percentages weighted as those criteria are
-(CPU 1+2, memory 5+10); the cluster's imbalance is the standard deviation of the
-nodes' loads, in percent points (0: even; unlike the gap between the most and least
-loaded node, every move from an above-average node to a below-average one lowers it, so
-a plan for many nodes does not stall where two nodes tie at the top). A plan moves one
-guest at a time, each move the one that lowers the imbalance most, each on top of the
-moves before it.
+wins. The imbalance is proxmox-resource-scheduling's (`node_imbalance`, the measure
+PVE 9.2's auto-rebalance acts on): a node's load is the mean of its CPU and memory
+fractions (NodeStats::load), and the cluster's imbalance the coefficient of variation
+of the nodes' loads: 0 when every node carries the same load, sqrt(n - 1) when one of
+n nodes carries it all. A plan moves one guest at a time, each
+move the one that lowers the imbalance most and by at least `MARGIN` of itself (as
+auto-rebalance's margin), each on top of the moves before it.
 
 A guest stays where it is, with the reason, when it is locked, on a local disk (a live
 migration needs shared storage), pinned by the backend, HA-managed on a cluster whose
@@ -39,8 +39,9 @@ from vmconsole.balance.topsis import score
 from vmconsole.model import Guest, Inventory, Node, NodeHAState, NodeStatus
 
 MODES = ("static", "dynamic")
-CPU_WEIGHT, MEM_WEIGHT = 3.0, 15.0  # pve_static.rs: CPU 1 + 2, memory 5 + 10
-MIN_GAIN = 0.5  # percent points: smaller moves are not worth a migration
+# Least relative gain worth a migration: datacenter.cfg's ha-auto-rebalance-margin default
+# (Manager.pm's load_balance: (imbalance - after) / imbalance >= margin)
+MARGIN = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,9 @@ class Usage:
 
     @property
     def load(self) -> float:
-        """CPU and memory percent, weighted as the scheduler weighs them."""
-        return ((CPU_WEIGHT * self.cpu_percent + MEM_WEIGHT * self.mem_percent)
-                / (CPU_WEIGHT + MEM_WEIGHT))
+        """The mean of CPU and memory percent (proxmox-resource-scheduling's
+        NodeStats::load, there as a fraction)."""
+        return (self.cpu_percent + self.mem_percent) / 2
 
     def plus(self, cpu: float, mem: float) -> Usage:
         return Usage(self.cpu + cpu, self.maxcpu, self.mem + mem, self.maxmem)
@@ -98,7 +99,7 @@ class Usage:
 @dataclass(frozen=True, slots=True)
 class Move:
     """Migrate `guest` (id; `name` for people) from `source` to `target`; `gain` is the
-    imbalance it removes (percent points); `reason` why that node; `blocked_by` the rule
+    imbalance it removes (`node_imbalance`'s 0..1); `reason` why that node; `blocked_by` the rule
     that forbids it ("" when allowed)."""
 
     guest: str
@@ -136,7 +137,8 @@ class NodeLoad:
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A what-if: the moves in order, the moves a rule forbids, the guests that stay and
-    why, and each usable node's load before and after; imbalance in percent points."""
+    why, and each usable node's load before and after (percent); the imbalance
+    (`node_imbalance`, 0..1) before and after."""
 
     mode: str
     moves: tuple[Move, ...]
@@ -187,13 +189,39 @@ def usage(inventory: Inventory, mode: str) -> dict[str, Usage]:
 
 
 def imbalance(loads: Mapping[str, Usage]) -> float:
-    """Standard deviation of the nodes' loads (population), percent points."""
-    return deviation([u.load for u in loads.values()])
+    """The nodes' imbalance (`node_imbalance` of their loads), 0..1."""
+    return node_imbalance([u.load for u in loads.values()])
 
 
-def deviation(values: Sequence[float]) -> float:
-    """Population standard deviation of `values` (0 for fewer than two)."""
-    return statistics.pstdev(values) if len(values) > 1 else 0.0
+def node_imbalance(values: Sequence[float]) -> float:
+    """proxmox-resource-scheduling's calculate_node_imbalance (src/scheduler.rs, the
+    measure Manager.pm's load_balance compares with ha-auto-rebalance-threshold): the
+    coefficient of variation (population standard deviation over mean) of the nodes'
+    loads; 0 is even, sqrt(n - 1) one of n nodes carrying everything. 0 for fewer than
+    two nodes or no load. `values` in any one unit (fractions, percent, counts).
+
+    This is the measure of pve-ha-manager 5.2.0 (b71218f), whose logs it reproduces
+    ("imbalance from 1.41 to 0.94" for three nodes). proxmox-rs commit 7f2a463d (April
+    2026) divides it by sqrt(n - 1) to keep it within 0..1; pve-ha-manager's tests
+    had not followed at that commit."""
+    total = sum(values)
+    if len(values) < 2 or total <= 0:
+        return 0.0
+    return statistics.pstdev(values) / (total / len(values))
+
+
+def topsis_row(loads: Iterable[Usage]) -> list[float]:
+    """A cluster's row of TOPSIS criteria (`topsis.PVE_CRITERIA`): 1 + the root mean
+    square and 1 + the highest of the nodes' CPU and memory fractions
+    (proxmox-resource-scheduling's topsis_alternative_with)."""
+    cpus, mems = [], []
+    for u in loads:
+        cpus.append(u.cpu_percent / 100)
+        mems.append(u.mem_percent / 100)
+    if not cpus:
+        return [1.0, 1.0, 1.0, 1.0]
+    return [1 + math.sqrt(sum(c * c for c in cpus) / len(cpus)), 1 + max(cpus),
+            1 + math.sqrt(sum(m * m for m in mems) / len(mems)), 1 + max(mems)]
 
 
 def topsis_scores(loads: Mapping[str, Usage], targets: Iterable[str], cpu: float,
@@ -202,15 +230,8 @@ def topsis_scores(loads: Mapping[str, Usage], targets: Iterable[str], cpu: float
     is better) by the cluster's average (root mean square) and highest CPU and memory
     usage as if a guest of (`cpu` CPUs, `mem` bytes) ran there."""
     names = list(targets)
-    matrix = []
-    for target in names:
-        cpus, mems = [], []
-        for name, u in loads.items():
-            after = u.plus(cpu, mem) if name == target else u
-            cpus.append(after.cpu_percent / 100)
-            mems.append(after.mem_percent / 100)
-        matrix.append([1 + math.sqrt(sum(c * c for c in cpus) / len(cpus)), 1 + max(cpus),
-                       1 + math.sqrt(sum(m * m for m in mems) / len(mems)), 1 + max(mems)])
+    matrix = [topsis_row(u.plus(cpu, mem) if name == target else u
+                         for name, u in loads.items()) for target in names]
     return dict(zip(names, score(matrix), strict=True))
 
 
@@ -331,6 +352,7 @@ class _Planner:
             best_blocked: Move | None = None
             self.scored = {}  # the loads changed
             mean = sum(u.load for u in self.loads.values()) / max(len(self.loads), 1)
+            least = MARGIN * imbalance(self.loads)
             for guest in running:
                 if guest.id in stuck or guest.id in moved:
                     continue
@@ -341,13 +363,14 @@ class _Planner:
                     if node not in self.loads:  # an unusable node: not a what-if
                         continue
                     gain = self.gain_of(guest, guest.node, node)
-                    if gain >= MIN_GAIN and (best_blocked is None or gain > best_blocked.gain):
+                    if gain > 0 and gain >= least and (best_blocked is None
+                                                       or gain > best_blocked.gain):
                         best_blocked = Move(guest.id, guest.name, guest.node, node, gain,
                                             blocked_by=rule)
                 if target is None:
                     continue
                 gain = self.gain_of(guest, guest.node, target)
-                if gain >= MIN_GAIN and (best is None or gain > best.gain):
+                if gain > 0 and gain >= least and (best is None or gain > best.gain):
                     best = Move(guest.id, guest.name, guest.node, target, gain, why)
             if best_blocked is not None and (best is None or best_blocked.gain > best.gain):
                 blocked.append(best_blocked)

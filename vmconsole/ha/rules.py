@@ -8,12 +8,13 @@ demo and a real cluster decide alike.
 - `select_service_node`: Manager.pm's select_service_node: the nodes the service's
   node affinity (group priorities) allows at the top priority, minus those resource
   affinity keeps it from, scored by the cluster resource scheduler's mode
-  (datacenter.cfg `crs: ha=`): `basic` by (HA services, memory used), as Usage/Basic.pm
-  counts services; `static` and `dynamic` by TOPSIS over CPU and memory with the
-  service's own usage added on each candidate (Usage/Static.pm, Usage/Dynamic.pm, and
-  proxmox-resource-scheduling's `pve_static.rs` score_nodes_to_start_service), from the
-  same scoring `vmconsole.balance` plans with. Every other node comes with the reason
-  it is out (what Pacemaker's `crm_simulate -s` shows next to each score).
+  (datacenter.cfg `crs: ha=`): `basic` by the HA services on each node, as
+  Usage/Basic.pm counts them, ties by node name; `static` and `dynamic` by TOPSIS over
+  CPU and memory with the service's own usage added on each candidate (Usage/Static.pm,
+  Usage/Dynamic.pm, and proxmox-resource-scheduling's `pve_static.rs`
+  score_nodes_to_start_service), from the same scoring `vmconsole.balance` plans with.
+  Every other node comes with the reason it is out (what Pacemaker's `crm_simulate -s`
+  shows next to each score).
 
 Nothing here imports a backend: callers describe their nodes as `NodeView`s.
 """
@@ -30,9 +31,9 @@ SCHEDULERS = ("basic", "static", "dynamic")  # datacenter.cfg crs: ha=
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A node's score for one placement. `services` (HA services on it) and
-    `memory_used` (fraction 0..1) rank it in the basic mode; in the static and dynamic
-    modes `closeness` (TOPSIS, 0..1, higher is better) ranks it, computed with the
+    """A node's score for one placement. `services` (HA services on it) ranks it in
+    the basic mode, `memory_used` (fraction 0..1) is shown with it; in the static and
+    dynamic modes `closeness` (TOPSIS, 0..1, higher is better) ranks it, computed with the
     node's CPU and memory at `cpu_after` and `memory_after` percent of its capacity
     once the service is added."""
 
@@ -69,7 +70,7 @@ class NodeView:
     """A node as a placement sees it. `unusable` says why it cannot take the service at
     all (offline, not online for the manager, maintenance, too little free memory), None
     if it can; `services` counts the HA services active on it; `memory_used` is the
-    fraction (0..1) of its memory in use; `index` orders nodes on a tie (node id).
+    fraction (0..1) of its memory in use; `index` orders the excluded nodes (node id).
     `usage` is its CPU and memory as the static or dynamic scheduler counts them, for a
     node the CRM counts as online (Manager.pm's online_node_usage: TOPSIS compares
     these nodes); None for the others."""
@@ -193,8 +194,10 @@ def select_service_node(nodes: Sequence[NodeView], prefs: Preferences,
 
 def rank(nodes: Sequence[NodeView], allowed: Sequence[NodeView],
          scheduler: Scheduler) -> list[Candidate]:
-    """The `allowed` nodes scored and sorted best first, ties by node order. Basic:
-    fewest HA services, then least memory used. Static and dynamic: TOPSIS closeness,
+    """The `allowed` nodes scored and sorted best first, ties by node name (Manager.pm's
+    select_service_node sorts by score, then `$a cmp $b`). Basic: fewest HA services
+    (Usage/Basic.pm's count; the memory used is shown, not ranked). Static and dynamic:
+    TOPSIS closeness,
     each of the nodes with a `usage` (all of them, not only the allowed ones: Manager.pm
     scores every online node, then sorts its allowed ones by that score) scored with the
     service's CPU and memory added to it. Where a node lacks its usage, the basic
@@ -204,10 +207,10 @@ def rank(nodes: Sequence[NodeView], allowed: Sequence[NodeView],
         raise ValueError(f"scheduler mode {scheduler.mode!r}: one of {', '.join(SCHEDULERS)}")
     loads = {n.name: n.usage for n in nodes if n.usage is not None}
     if scheduler.mode == "basic" or any(n.name not in loads for n in allowed):
-        ranked = sorted(allowed, key=lambda n: (n.services, n.memory_used, n.index))
+        ranked = sorted(allowed, key=lambda n: (n.services, n.name))
         return [Candidate(n.name, Score(n.services, n.memory_used), "") for n in ranked]
     closeness = topsis_scores(loads, list(loads), scheduler.cpu, scheduler.mem)
-    ranked = sorted(allowed, key=lambda n: (-closeness[n.name], n.index))
+    ranked = sorted(allowed, key=lambda n: (-closeness[n.name], n.name))
     out = []
     for n in ranked:
         after = loads[n.name].plus(scheduler.cpu, scheduler.mem)

@@ -98,7 +98,7 @@ class RebalanceFeatures(ConsoleBase):
         request = OpRequest(cluster, move.guest, "migrate",
                             f"Rebalance: migrate {visible(move.name)} to {visible(move.target)}",
                             {"node": move.target, "mode": str(mode), "with_local_disks": False,
-                             "rebalance_gain": round(move.gain, 1)})
+                             "rebalance_gain": round(move.gain, 3)})
         outcome = await self.runner.run(
             request, lambda b: b.migrate(move.guest, move.target, mode))
         if outcome.task is None:

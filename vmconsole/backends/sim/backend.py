@@ -493,9 +493,8 @@ class SimBackend:
             return len(moves)
 
     def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
-                threshold: float = 20.0, hold: int = 3, margin: float = 5.0) -> None:
-        """The scheduler (basic, static, dynamic) and auto-rebalance's threshold
-        (percent points), hold (CRM rounds) and margin (percent points)."""
+                threshold: float = 0.3, hold: int = 3, margin: float = 0.1) -> None:
+        """The scheduler and auto-rebalance, in datacenter.cfg's units (`balance.configure`)."""
         self._node_admin(lambda: balance.configure(self.ha, mode, auto_rebalance,
                                                    threshold, hold, margin))
 

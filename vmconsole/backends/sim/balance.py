@@ -3,33 +3,40 @@ what VMware's DRS teaches, in one model.
 
 A node's load is, by the scheduler's mode (datacenter.cfg `crs: ha=...`):
 - basic: its number of HA services (relative to the busiest node);
-- static and dynamic: Proxmox's TOPSIS scoring over CPU and memory, from the planner
-  every cluster's rebalance plan uses (`vmconsole.balance`): configured vCPUs and
-  memory of the running guests (static) or what they use now (dynamic), weighted as
-  proxmox-resource-scheduling weighs them.
-The cluster's imbalance is the standard deviation of the nodes' loads, in percent
-points, as the planner measures it. A recommendation moves one running HA service (the
-CRS moves nothing else) to the node TOPSIS scores best among those its rules allow, the
-one move that lowers the imbalance most; its gain is the imbalance it removes. A move that a rule
-forbids (group, strict node affinity, keep together / apart) is not recommended: the
-plan names the best forbidden move and the rule in its way.
+- static and dynamic: the mean of its CPU and memory fractions
+  (proxmox-resource-scheduling's NodeStats::load), from the configured vCPUs and
+  memory of the guests on it (static) or what they use now (dynamic).
+The cluster's imbalance is the coefficient of variation of the nodes' loads
+(`vmconsole.balance.planner.node_imbalance`, the measure of every rebalance plan). A
+recommendation (`plan`) moves one running HA service (the CRS moves nothing else) to the
+node TOPSIS scores best among those its rules allow; its gain is the imbalance it
+removes. A move that a rule forbids (group, strict node affinity, keep together /
+apart) is not recommended: the plan names the best forbidden move and the rule in its
+way.
 
-Automatic rebalancing (PVE 9.2's auto-rebalance): when the imbalance has stayed above
-the threshold for `hold` CRM rounds, the CRM applies the best recommendation whose gain
-is at least the margin.
+Automatic rebalancing (`crm_round`, PVE 9.2's auto-rebalance, Manager.pm's
+load_balance): in the static and dynamic modes, when the imbalance of the CRM's own
+usage view (`ha_usage`, Usage.pm's) has stayed above the threshold for `hold` rounds,
+the CRM migrates the bundle of started services (a service with its keep-together
+partners) whose move leaves the lowest imbalance (`bruteforce`) or the best TOPSIS
+score of the cluster after it (`topsis`), if that lowers the imbalance by at least
+`margin` of itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.sim import ha_rules, ha_usage
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES
 from vmconsole.backends.sim.state import SimGuest
 from vmconsole.balance import planner
-from vmconsole.balance.planner import Move
+from vmconsole.balance.planner import Move, Usage
+from vmconsole.balance.topsis import score
 from vmconsole.model import (
     Guest,
     GuestStatus,
@@ -45,29 +52,35 @@ if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
 
 MODES = ("basic", *planner.MODES)
+METHODS = ("bruteforce", "topsis")  # datacenter.cfg's ha-auto-rebalance-method
+MAX_THRESHOLD = 10.0  # a coefficient of variation of n loads is at most sqrt(n - 1)
+_MOVING = (HAState.MIGRATE, HAState.RELOCATE)
 
 
 @dataclass(slots=True)
 class CRSSettings:
+    """datacenter.cfg's `crs` with Manager.pm's defaults (update_crs_scheduler_mode)."""
+
     mode: str = "basic"
     auto_rebalance: bool = False
-    threshold: float = 20.0  # percent points of imbalance before acting
-    hold: int = 3  # CRM rounds the imbalance must last
-    margin: float = 5.0  # least gain (percent points) worth a migration
+    threshold: float = 0.3  # imbalance (`node_imbalance`) above which the hold counts
+    hold: int = 3  # CRM rounds the imbalance must last (ha-auto-rebalance-hold-duration)
+    margin: float = 0.1  # least relative lowering of the imbalance worth a migration
     over_since: int = 0  # rounds the imbalance has been above the threshold
+    method: str = "bruteforce"  # how the best move is found (METHODS)
     # datacenter.cfg's ha-rebalance-on-start: a service asked to start goes first to
     # the node the scheduler scores best (Manager.pm's next_state_request_start)
     rebalance_on_start: bool = False
 
 
 def describe(move: Move, sim_guests: dict[str, SimGuest]) -> str:
-    """One recommendation for people: "201 (proxy1) pve2 -> pve3: imbalance -9.4
-    points", or the rule that forbids it."""
+    """One recommendation for people: "201 (proxy1) pve2 -> pve3: imbalance -0.21",
+    or the rule that forbids it."""
     guest = sim_guests[move.guest]
     what = f"{guest.vmid} ({guest.name}) {move.source} -> {move.target}"
     if move.blocked_by:
-        return f"{what} would gain {move.gain:.1f} points but {move.blocked_by}"
-    return f"{what}: imbalance -{move.gain:.1f} points"
+        return f"{what} would lower the imbalance by {move.gain:.2f} but {move.blocked_by}"
+    return f"{what}: imbalance -{move.gain:.2f}"
 
 
 def _usable(manager: HAManager) -> list[str]:
@@ -152,12 +165,12 @@ def summary(manager: HAManager) -> str:
     else:
         each = [f"{n} {u.load:.0f}% (CPU {u.cpu_percent:.0f}%, memory {u.mem_percent:.0f}%)"
                 for n, u in planner.usage(inventory(manager), mode).items()]
-    return f"{mode} scheduler: imbalance {imbalance(current):.1f} points ({', '.join(each)})"
+    return f"{mode} scheduler: imbalance {imbalance(current):.2f} ({', '.join(each)})"
 
 
-def imbalance(values: dict[str, float]) -> float:
-    """The planner's measure: the standard deviation of the nodes' loads."""
-    return planner.deviation(list(values.values()))
+def imbalance(values: Mapping[str, float]) -> float:
+    """The planner's measure (`planner.node_imbalance`) of the nodes' loads."""
+    return planner.node_imbalance(list(values.values()))
 
 
 def plan(manager: HAManager, limit: int = 5) -> list[Move]:
@@ -214,47 +227,140 @@ def apply(manager: HAManager, count: int = 1) -> list[Move]:
     for move in [m for m in plan(manager) if not m.blocked_by][:count]:
         guest = manager.sim.guests[move.guest]
         manager.services.move(guest, move.target, f"load balancing: imbalance "
-                              f"-{move.gain:.1f} points ({manager.crs.mode} scheduler)")
+                              f"-{move.gain:.2f} ({manager.crs.mode} scheduler)")
         done.append(move)
     return done
 
 
 def crm_round(manager: HAManager) -> None:
-    """Auto-rebalance: act once the imbalance has held above the threshold."""
+    """Manager.pm's load_balance, once per CRM round: in the static and dynamic modes,
+    with no service moving, count the rounds the imbalance stays above the threshold;
+    after `hold` of them, migrate the best bundle (see the module's docstring) if it
+    lowers the imbalance by at least `margin` of itself."""
     crs = manager.crs
-    if not crs.auto_rebalance:
+    if not crs.auto_rebalance or crs.mode == "basic" or any(
+            g.ha is not None and g.ha.state in _MOVING for g in manager.sim.guests.values()):
         return
-    if imbalance(loads(manager)) <= crs.threshold:
+    usage = ha_usage.node_usage(manager.sim, manager.services.online(), crs.mode)
+    now = planner.imbalance(usage)
+    if now <= crs.threshold:
         crs.over_since = 0
         return
     crs.over_since += 1
     if crs.over_since < crs.hold:
         return
-    moves = [m for m in plan(manager, limit=1) if not m.blocked_by]
-    if moves and moves[0].gain >= crs.margin and not any(
-            g.ha is not None and g.ha.state in (HAState.MIGRATE, HAState.RELOCATE)
-            for g in manager.sim.guests.values()):
-        apply(manager, 1)
-        crs.over_since = 0
+    crs.over_since = 0
+    best = best_bundle_move(manager, usage)
+    if best is None:
+        return
+    bundle, target, after = best
+    if (now - after) / now < crs.margin:
+        return
+    leader = bundle[0]
+    for guest in bundle:
+        manager.services.move(guest, target, (
+            f"auto rebalance ({crs.mode} scheduler, {crs.method}): imbalance expected "
+            f"from {now:.2f} to {after:.2f}" if guest is leader else
+            f"auto rebalance of {ha_rules.sid(leader)}, in positive affinity with it"))
+
+
+Bundle = list[SimGuest]  # started services kept together, the leader (lowest sid) first
+
+
+def bundles(manager: HAManager) -> list[tuple[Bundle, list[str]]]:
+    """Manager.pm's get_resource_migration_candidates: each bundle of started services
+    on one node (a service and its started keep-together partners, none of them moving),
+    led by its lowest sid, with the nodes it may go to: its leader's top-priority node
+    affinity among the online nodes, minus the nodes of the leader's keep-apart
+    partners and its own node."""
+    sim = manager.sim
+    online = manager.services.online()
+    out: dict[str, tuple[Bundle, list[str]]] = {}
+    for guest in sorted(sim.guests.values(), key=ha_rules.sid):
+        if guest.ha is None or guest.ha.state is not HAState.STARTED:
+            continue
+        together, _ = ha_rules.partners(sim, guest)
+        if any(p.ha is not None and p.ha.state in _MOVING for p in together):
+            continue
+        members = sorted([guest, *(p for p in together if p.ha is not None
+                                   and p.ha.state is HAState.STARTED)], key=ha_rules.sid)
+        if len({m.node for m in members}) > 1 or ha_rules.sid(members[0]) in out:
+            continue
+        leader = members[0]
+        priorities, restricted, _ = manager.services.preferences(leader)
+        allowed = [n for n in online if n in priorities]
+        if allowed:
+            top = max(priorities[n] for n in allowed)
+            targets = [n for n in allowed if priorities[n] == top]
+        else:
+            targets = [] if restricted and priorities else list(online)
+        _, apart = ha_rules.affinity(sim, leader)
+        targets = sorted(n for n in targets if n not in apart and n != leader.node)
+        if targets:
+            out[ha_rules.sid(leader)] = (members, targets)
+    return list(out.values())
+
+
+def best_bundle_move(manager: HAManager, usage: Mapping[str, Usage]
+                     ) -> tuple[Bundle, str, float] | None:
+    """The migration auto-rebalance would make, with the imbalance after it, or None
+    without a candidate. `bruteforce` (proxmox-resource-scheduling's
+    score_best_balancing_migration_candidates): the lowest imbalance after the move,
+    ties by (sid, source, target); `topsis`: the best TOPSIS closeness of the cluster
+    after the move (`planner.topsis_row`). The bundle's usage leaves its node and is
+    added to the target's."""
+    mode = manager.crs.mode
+    moves: list[tuple[Bundle, str, dict[str, Usage]]] = []
+    for members, targets in bundles(manager):
+        cpu = mem = 0.0
+        for guest in members:
+            c, m = ha_usage.service_usage(manager.sim, guest, mode)
+            cpu, mem = cpu + c, mem + m
+        source = members[0].node
+        for target in targets:
+            after = dict(usage)
+            if source in after:
+                u = after[source]
+                after[source] = Usage(max(0.0, u.cpu - cpu), u.maxcpu, max(0.0, u.mem - mem),
+                                      u.maxmem)
+            after[target] = after[target].plus(cpu, mem)
+            moves.append((members, target, after))
+    if not moves:
+        return None
+    if manager.crs.method == "topsis":
+        closeness = score([planner.topsis_row(after.values()) for *_, after in moves])
+        index = max(range(len(moves)), key=lambda i: (closeness[i], -i))
+    else:
+        index = min(range(len(moves)), key=lambda i: (
+            round(planner.imbalance(moves[i][2]), 15), ha_rules.sid(moves[i][0][0]),
+            moves[i][1]))
+    members, target, after = moves[index]
+    return members, target, planner.imbalance(after)
 
 
 def configure(manager: HAManager, mode: str, auto_rebalance: bool, threshold: float,
-              hold: int, margin: float) -> None:
-    """Raises InvalidInput naming each bad field."""
+              hold: int, margin: float, method: str | None = None) -> None:
+    """datacenter.cfg's `crs`: the scheduler, auto-rebalance, its threshold (an
+    imbalance, `planner.node_imbalance`: above 0, at most MAX_THRESHOLD), hold (1 to
+    100 CRM rounds), margin (a fraction 0..1 of the imbalance) and method (METHODS;
+    None: as it was). Raises InvalidInput naming each bad field."""
+    method = method or manager.crs.method
     problems = {}
     if mode not in MODES:
         problems["mode"] = f"one of {', '.join(MODES)}"
-    if not 0 < threshold <= 100:
-        problems["threshold"] = "1 to 100 percent points"
+    if not 0 < threshold <= MAX_THRESHOLD:
+        problems["threshold"] = f"above 0, at most {MAX_THRESHOLD:g} (0.3 by default)"
     if not 1 <= hold <= 100:
         problems["hold"] = "1 to 100 rounds"
-    if not 0 <= margin <= 100:
-        problems["margin"] = "0 to 100 percent points"
+    if not 0 <= margin <= 1:
+        problems["margin"] = "0 to 1 (0.1: 10 % of the imbalance)"
+    if method not in METHODS:
+        problems["method"] = f"one of {', '.join(METHODS)}"
     if problems:
         raise InvalidInput("CRS settings refused: " + "; ".join(
             f"{k}: {v}" for k, v in problems.items()), problems)
-    manager.crs = CRSSettings(mode, auto_rebalance, threshold, hold, margin,
+    manager.crs = CRSSettings(mode, auto_rebalance, threshold, hold, margin, method=method,
                               rebalance_on_start=manager.crs.rebalance_on_start)
     manager.sim.narrate(EventKind.HA_REQUEST, f"CRS: {mode} scheduler, auto-rebalance "
-                        f"{'on' if auto_rebalance else 'off'} (threshold {threshold:.0f}, "
-                        f"hold {hold} rounds, margin {margin:.0f})")
+                        f"{'on' if auto_rebalance else 'off'} (threshold {threshold:g}, "
+                        f"hold {hold} rounds, margin {margin:g}, {method})")

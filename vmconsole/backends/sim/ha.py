@@ -243,8 +243,10 @@ class HAManager:
             return
         self._update_nodes()
         if self.disarm is None or not ha_disarm.handle(self):
-            self._manage()
+            # Manager.pm's manage() balances before its service state loop: a move that
+            # ends this round is still `migrate` for the balancer, which waits a round
             balance.crm_round(self)
+            self._manage()
         self._schedule_round()
 
     def _offline_delayed(self, node: SimNode) -> bool:
@@ -318,10 +320,10 @@ class HAManager:
             node = sim.nodes[guest.node]
             # Manager.pm's next_state_started: a node in maintenance is not online
             # either; once it has been gone for the fence delay, its services are fenced
+            # (a node already in `fence` too: a new master starts its own delay for it)
             gone = node.ha_state not in OPERATIONAL or (
                 node.ha_state is NodeHAState.MAINTENANCE and node.name not in members)
-            if guest.ha.state in FENCEABLE and gone and (
-                    node.ha_state is NodeHAState.FENCE or self._offline_delayed(node)):
+            if guest.ha.state in FENCEABLE and gone and self._offline_delayed(node):
                 guest.ha.state = HAState.FENCE
                 sim.touch(guest.id)
             if guest.ha.state is HAState.FENCE:

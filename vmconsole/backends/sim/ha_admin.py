@@ -14,19 +14,14 @@ from vmconsole.backends.sim.guards import (
     label,
 )
 from vmconsole.backends.sim.ha import HAManager
-from vmconsole.backends.sim.ha_rules import ResourceAffinity
+from vmconsole.backends.sim.ha_rules import ResourceAffinity, sid
 from vmconsole.backends.sim.state import HAGroup, HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import ROUND
 from vmconsole.ha import rules
-from vmconsole.model import GuestKind, HARequest, HAState
+from vmconsole.model import HARequest, HAState
 
 MAX_TRIES = 10  # Proxmox's range for max_restart and max_relocate
-
-
-def sid(guest: SimGuest) -> str:
-    """The HA resource id Proxmox uses: vm:100, ct:200."""
-    return f"{'vm' if guest.kind is GuestKind.VM else 'ct'}:{guest.vmid}"
 
 
 def _validate(sim: Sim, settings: HASettings) -> None:

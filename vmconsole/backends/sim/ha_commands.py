@@ -128,6 +128,8 @@ def _service_step(sid: str, action: str, params: list[str]) -> Step:
             ha_admin.set_lock(sim, guest, None)
         elif action == "add":
             request = params[1] if len(params) > 1 else "started"
+            if len(params) > 2 and params[2] == "1" and sim.instance(guest.id) is None:
+                sim.start_instance(guest.id, guest.node, booted=True)  # it runs already
             ha_admin.ha_set(sim, ha, guest, HASettings(request=REQUESTS[request]))
         elif action == "stop" and guest.ha is not None:
             guest.ha.stop_timeout = float(params[0])

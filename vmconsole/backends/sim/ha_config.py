@@ -22,7 +22,7 @@ from vmconsole.backends.ha_config import (
     NodeAffinityRule,
     ResourceAffinityRule,
 )
-from vmconsole.backends.sim import ha_admin
+from vmconsole.backends.sim import ha_admin, ha_rules
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import ensure_cluster_quorate
 from vmconsole.backends.sim.ha import HAManager
@@ -36,12 +36,12 @@ MAX_PRIORITY = 1000
 
 def _sids(sim: Sim, guest_ids: object) -> str:
     """Guest ids as Proxmox names HA resources: "vm:100, ct:200"."""
-    return ", ".join(ha_admin.sid(sim.guests[g]) if g in sim.guests else str(g)
+    return ", ".join(ha_rules.sid(sim.guests[g]) if g in sim.guests else str(g)
                      for g in sorted(guest_ids))  # type: ignore[call-overload]
 
 
 def _ref(guest: SimGuest) -> HAResourceRef:
-    return HAResourceRef(guest.id, ha_admin.sid(guest), guest.name, guest.ha is not None)
+    return HAResourceRef(guest.id, ha_rules.sid(guest), guest.name, guest.ha is not None)
 
 
 def _node_rule(sim: Sim, group: HAGroup) -> NodeAffinityRule:
@@ -86,7 +86,7 @@ def _resource_problem(sim: Sim, resources: tuple[str, ...]) -> str | None:
     unknown = [r for r in resources if r not in sim.guests]
     if unknown:
         return f"no guest {', '.join(unknown)}"
-    not_ha = [ha_admin.sid(sim.guests[r]) for r in resources if sim.guests[r].ha is None]
+    not_ha = [ha_rules.sid(sim.guests[r]) for r in resources if sim.guests[r].ha is None]
     if not_ha:
         return (f"{', '.join(not_ha)} {'is' if len(not_ha) == 1 else 'are'} not an HA "
                 "resource: make it one first (H on the guest)")
@@ -128,7 +128,7 @@ def node_affinity_problems(sim: Sim, rule: NodeAffinityRule) -> dict[str, str]:
         problems["resources"] = reason
     else:
         for other in sim.groups.values():
-            taken = [ha_admin.sid(sim.guests[r]) for r in rule.resources
+            taken = [ha_rules.sid(sim.guests[r]) for r in rule.resources
                      if other.name != rule.name and (g := sim.guests[r].ha) is not None
                      and g.group == other.name]
             if taken:
@@ -230,7 +230,7 @@ def node_affinity_remove(sim: Sim, name: str) -> None:
     for guest in sim.guests.values():
         if guest.ha is not None and guest.ha.group == name:
             guest.ha.group = None
-            freed.append(ha_admin.sid(guest))
+            freed.append(ha_rules.sid(guest))
             sim.touch(guest.id)
     sim.narrate(EventKind.HA_REQUEST, f"node-affinity rule {name} removed" + (
         f": {', '.join(freed)} may run on any node" if freed else ""))

@@ -141,11 +141,12 @@ class Placement:
             guest.ha.maintenance_from = None
             self.manager.services.move(guest, node.name, "back from maintenance")
 
-    def start_balance(self, guest: SimGuest) -> bool:
+    def start_balance(self, guest: SimGuest, forbidden: str = "") -> bool:
         """datacenter.cfg's ha-rebalance-on-start (Manager.pm's next_state_request_start,
         `request_start_balance`): a service about to start goes first to the node the
         scheduler scores best, its own included; True if it moves (its config, by its
-        node's LRM, then the target's LRM starts it)."""
+        node's LRM, then the target's LRM starts it). `forbidden`: why the service's
+        rules forbid its node, when that is why it moves before its start."""
         candidates = self.manager.services.candidates(guest)
         target = rules.chosen(candidates)
         if target is None or target == guest.node:
@@ -154,9 +155,10 @@ class Placement:
         assert ha is not None
         ha.state, ha.target = HAState.REQUEST_START_BALANCE, target
         self.sim.touch(guest.id)
-        self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid}: re-balance selected new node "
-                         f"{target} for startup. {rules.explain(candidates)}", guest.node,
-                         guest.id)
+        why = (f"its node {guest.node} is out ({forbidden}): it goes to {target} before it "
+               "starts" if forbidden else f"re-balance selected new node {target} for startup")
+        self.sim.narrate(EventKind.HA_MOVE, f"{guest.vmid}: {why}. {rules.explain(candidates)}",
+                         guest.node, guest.id)
 
         def started() -> None:  # the CRM's next round (next_state_migrate_relocate)
             if ha.state is HAState.REQUEST_START_BALANCE:
@@ -218,6 +220,16 @@ class Placement:
                     f"{ha.max_restart + 1} times: relocating to {target} (relocation "
                     f"{ha.relocations} of {ha.max_relocate}). {rules.explain(candidates)}",
                     node, guest.id)
+        # its started keep-together partners follow its target in the same round
+        # (Manager.pm's next_state_started for each: get_resource_affinity counts a
+        # moving partner on its target)
+        together, _ = ha_rules.partners(sim, guest)
+        for partner in together:
+            assert partner.ha is not None
+            if (partner.ha.state is HAState.STARTED and partner.node != target
+                    and sim.running_on_own_node(partner) is not None):
+                services.move(partner, target, f"rule: kept together with {guest.vmid}, "
+                              f"which relocates to {target}")
 
         def started() -> None:  # the CRM's round after the move: relocate -> started
             if ha.state in (HAState.RELOCATE, HAState.STARTED):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.sim.state import SimGuest
-from vmconsole.model import HAState
+from vmconsole.model import GuestKind, HAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.engine import Sim
@@ -52,6 +52,11 @@ def compiled(rules: list[ResourceAffinity]) -> list[ResourceAffinity]:
                                      (sid, other), False)
                     for sid in sorted(resources - members)]
     return out
+
+
+def sid(guest: SimGuest) -> str:
+    """The HA resource id Proxmox uses: vm:100, ct:200."""
+    return f"{'vm' if guest.kind is GuestKind.VM else 'ct'}:{guest.vmid}"
 
 
 def _used_nodes(sim: Sim, guest_id: str) -> tuple[str | None, str | None]:

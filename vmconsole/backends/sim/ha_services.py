@@ -95,8 +95,7 @@ class Services:
                     target = other.ha.target or ""
                     services[target] = services.get(target, 0) + 1
         mode = self.manager.crs.mode
-        usage = {} if mode == "basic" else ha_usage.node_usage(
-            sim, [name for name, node in sim.nodes.items() if self._online(node)], mode)
+        usage = {} if mode == "basic" else ha_usage.node_usage(sim, self.online(), mode)
         views = [NodeView(name, node.index, self._unusable(node, guest, name in exclude),
                           services.get(name, 0),
                           (node.maxmem - migration.free_memory(sim, name)) / node.maxmem,
@@ -110,6 +109,19 @@ class Services:
         return rules.select_service_node(views, rules.Preferences(priorities, restricted,
                                                                   group), together, apart,
                                          ha_usage.scheduler(sim, guest, mode))
+
+    def _forbidden_here(self, guest: SimGuest) -> str:
+        """Why the service's rules (node and resource affinity) forbid its own node,
+        online for the CRM ("" if they allow it, or the node is not online: that is
+        the fence's business)."""
+        if self._unusable(self.sim.nodes[guest.node], guest, False) is not None:
+            return ""
+        here = next((c for c in self.candidates(guest) if c.node == guest.node), None)
+        return here.reason if here is not None and here.score is None else ""
+
+    def online(self) -> list[str]:
+        """The nodes the CRM counts online (`_online`), in the cluster's order."""
+        return [name for name, node in self.sim.nodes.items() if self._online(node)]
 
     def _online(self, node: SimNode) -> bool:
         """Whether the CRM counts `node` online (Manager.pm's online_node_usage: the
@@ -164,9 +176,13 @@ class Services:
         running = self.sim.running_on_own_node(guest) is not None
         if ha.request is HARequest.STARTED:
             starting = ha.state is not HAState.STARTED and not running
-            # scored while not yet `started`: it loads no node (Usage.pm's request_start)
-            if starting and self.manager.crs.rebalance_on_start and (
-                    self.manager.placement.start_balance(guest)):
+            # scored while not yet `started`: it loads no node (Usage.pm's request_start).
+            # With rebalance-on-start it goes to the best node; without, only when its
+            # rules forbid its node (Manager.pm's next_state_started, run again in the
+            # same round once it is `started`, moves it before its LRM starts it)
+            forbidden = self._forbidden_here(guest) if starting else ""
+            if starting and (self.manager.crs.rebalance_on_start or forbidden) and (
+                    self.manager.placement.start_balance(guest, forbidden)):
                 return
             ha.state = HAState.STARTED
             if not running:
@@ -195,10 +211,13 @@ class Services:
     # --- the LRM's side -------------------------------------------------------------
 
     def lrm_may_act(self, guest: SimGuest, node: str) -> bool:
+        """Whether the node's LRM acts on the service on its round: alive, quorate, armed,
+        and not being fenced (LRM.pm: on a fence request it does not take its agent
+        lock, without which it does nothing)."""
         target = self.sim.nodes[node]
         return (guest.id in self.sim.guests and guest.ha is not None and guest.node == node
                 and target.alive and self.manager.quorate.get(node, False)
-                and target.lrm.mode != "disarm")
+                and target.lrm.mode != "disarm" and target.ha_state is not NodeHAState.FENCE)
 
     def lrm_start(self, guest: SimGuest, node: str) -> None:
         ha = guest.ha
@@ -272,10 +291,21 @@ class Services:
 
     def command(self, guest: SimGuest, verb: str, target: str) -> None:
         """`ha-manager migrate|relocate SID NODE`: a command the CRM reads on its next
-        round (Manager.pm's update_crm_commands, then next_state_started)."""
+        round (Manager.pm's update_crm_commands, then next_state_started), after every
+        other command of that round: a disarm read in the same round, or in force,
+        prunes it (handle_disarm deletes the services' pending `cmd`)."""
         def crm_round() -> None:
+            self.sim.at(self.sim.now, apply_command)  # after this round's other commands
+
+        def apply_command() -> None:
             ha = guest.ha
             if ha is None or guest.id not in self.sim.guests:
+                return
+            if self.manager.disarm is not None:
+                self.sim.narrate(EventKind.HA_MOVE_REFUSED,
+                                 f"{guest.vmid}: {verb} request dropped - the HA stack is "
+                                 f"disarmed ({self.manager.disarm}), which prunes pending "
+                                 "commands", guest.node, guest.id)
                 return
             node = self.sim.nodes[target]
             if node.ha_state is not NodeHAState.ONLINE:

@@ -17,11 +17,13 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_testdir import (
     DYNAMIC_STATS,
+    HARNESS_LOOP,
     NODE_SIZE,
     STATIC_STATS,
     HATestCase,
 )
 from vmconsole.backends.sim.scenarios import Step
+from vmconsole.backends.sim.timing import ROUND
 from vmconsole.model import HARequest, HAState
 from vmconsole.text import visible
 
@@ -30,15 +32,18 @@ _STAT_KEYS = {"set-static-stats": ("maxcpu", "maxmem"), "set-dynamic-stats": ("c
 
 
 def crs_settings(case: HATestCase) -> CRSSettings | None:
-    """The simulator's CRS settings for the case (None: basic, nothing to set). The
-    auto-rebalance's threshold and margin are upstream's fractions as percent points:
-    the simulator measures imbalance its own way (`sim/balance.py`)."""
+    """The simulator's CRS settings for the case (None: basic, nothing to set), in
+    datacenter.cfg's own units (the simulator measures the imbalance as Proxmox does).
+    The hold counts CRM rounds: the harness runs one per loop (HARNESS_LOOP, 20 s), a
+    real CRM and the simulator's every ROUND (10 s), so the simulator holds for as many
+    of its rounds as last as long as the harness's (the scenarios time their commands
+    against the hold in harness rounds)."""
     crs = case.crs
     if crs.mode == "basic" and not crs.auto_rebalance and not crs.rebalance_on_start:
         return None
-    return CRSSettings(crs.mode, crs.auto_rebalance, max(crs.threshold * 100, 1.0),
-                       max(crs.hold, 1), crs.margin * 100,
-                       rebalance_on_start=crs.rebalance_on_start)
+    hold = max(1, round(crs.hold * HARNESS_LOOP / ROUND))
+    return CRSSettings(crs.mode, crs.auto_rebalance, crs.threshold, hold, crs.margin,
+                       method=crs.method, rebalance_on_start=crs.rebalance_on_start)
 
 
 def apply_sizes(case: HATestCase, sim: Sim, guest_of: dict[str, str]) -> None:

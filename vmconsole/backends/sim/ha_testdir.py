@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.sim import ha_teststatus
+from vmconsole.backends.sim.ha_teststatus import ManagerStatus
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -45,7 +47,7 @@ _CRS_KEYS = {"ha", "ha-rebalance-on-start", "ha-auto-rebalance", "ha-auto-rebala
 class CRSOptions:
     """datacenter.cfg's `crs`, with Manager.pm's defaults: the scheduler, whether a
     start re-balances, and the auto-rebalance's threshold (imbalance), hold (CRM
-    rounds) and margin (relative change, 0..1)."""
+    rounds), margin (relative change, 0..1) and method (bruteforce or topsis)."""
 
     mode: str = "basic"
     rebalance_on_start: bool = False
@@ -53,6 +55,7 @@ class CRSOptions:
     threshold: float = 0.3
     hold: int = 3
     margin: float = 0.1
+    method: str = "bruteforce"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ class HATestCase:
     sizes: dict[str, tuple[float, int]] = field(default_factory=dict)  # node: CPUs, bytes
     static_stats: dict[str, tuple[float, int]] = field(default_factory=dict)  # sid: same
     dynamic_stats: dict[str, tuple[float, int]] = field(default_factory=dict)  # sid: same
+    status: ManagerStatus | None = None  # the manager_status it starts from
 
 
 def _text(path: Path) -> str:
@@ -145,12 +149,16 @@ def _crs(options: object, problems: list[str]) -> CRSOptions:
     if mode not in ("basic", "static", "dynamic"):
         problems.append(f"datacenter.cfg crs ha={visible(mode)}")
         return CRSOptions()
+    method = str(options.get("ha-auto-rebalance-method", "bruteforce"))
+    if method not in ("bruteforce", "topsis"):
+        problems.append(f"datacenter.cfg crs ha-auto-rebalance-method={visible(method)}")
+        return CRSOptions()
     try:
         return CRSOptions(mode, bool(options.get("ha-rebalance-on-start")),
                           bool(options.get("ha-auto-rebalance")),
                           float(options.get("ha-auto-rebalance-threshold", 0.3)),
                           int(options.get("ha-auto-rebalance-hold-duration", 3)),
-                          float(options.get("ha-auto-rebalance-margin", 0.1)))
+                          float(options.get("ha-auto-rebalance-margin", 0.1)), method)
     except (TypeError, ValueError):
         problems.append("datacenter.cfg crs: a figure that is not a number")
         return CRSOptions()
@@ -330,12 +338,12 @@ def read_testdir(path: Path) -> HATestCase:
               if (path / "static_service_stats").is_file() else {})
     dynamic = (_stats(path / "dynamic_service_stats", "cpu", "mem")
                if (path / "dynamic_service_stats").is_file() else {})
-    status = _json(path / "manager_status") if (path / "manager_status").is_file() else {}
-    if status:
-        problems.append("a manager_status to start from")
+    status = (ha_teststatus.parse(_json(path / "manager_status"), set(nodes),
+                                  {s.sid for s in services}, problems)
+              if (path / "manager_status").is_file() else None)
     expected = None
     if (path / "log.expect").is_file():
         expected, _ = parse_log(_text(path / "log.expect"))
     readme = _text(path / "README") if (path / "README").is_file() else ""
     return HATestCase(path.name, nodes, services, groups, rounds, problems, expected,
-                      readme.strip(), policy, affinity, crs, sizes, static, dynamic)
+                      readme.strip(), policy, affinity, crs, sizes, static, dynamic, status)

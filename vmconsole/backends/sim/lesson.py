@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from vmconsole.backends.base import InvalidInput
-from vmconsole.backends.sim import ha_fake, ha_testcrs
+from vmconsole.backends.sim import ha_fake, ha_testcrs, ha_teststatus
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, guest_id, node_name, sid_of
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
@@ -106,14 +106,18 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
         guests.append((int(gid.split("/")[1]), kind, service.node,
                        service.state == "started" and not ha_testcrs.starts_balanced(case)))
-    for line in case.rounds:  # `service SID add NODE [state] [running]`: the guest exists
+    # `service SID add NODE [state] [running]`: the guest exists, stopped, until the
+    # command adds it (running if it says so: Sim/Hardware.pm's add_service)
+    for line in case.rounds:
         for words in (command.split() for command in line):
             if len(words) >= 4 and words[0] == "service" and words[2] == "add":
                 gid = guest_id(words[1])
                 kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
-                guests.append((int(gid.split("/")[1]), kind, words[3],
-                               len(words) > 5 and words[5] == "1"))
+                guests.append((int(gid.split("/")[1]), kind, words[3], False))
     build_named_cluster(sim, powered, guests)
+    for name, on in powered.items():
+        if not on:  # never seen online: NodeStatus.pm's default, `unknown`, is not logged
+            sim.nodes[name].ha_state = None
     ha_testcrs.apply_sizes(case, sim, {sid_of(gid): gid for gid in (
         f"{'qemu' if kind is GuestKind.VM else 'lxc'}/{vmid}" for vmid, kind, _, _ in guests)})
     groups, member = _groups_by_service(case.groups, case.services)
@@ -135,6 +139,8 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
         guest.ha = HAResource(REQUESTS[service.state], state, group=member.get(service.sid),
                               max_restart=service.max_restart,
                               max_relocate=service.max_relocate, failback=service.failback)
+    if case.status is not None:
+        ha_teststatus.apply(case.status, sim, {s.sid: guest_id(s.sid) for s in case.services})
 
 
 def _fake_problems(case: HATestCase) -> list[str]:
@@ -189,6 +195,10 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
     if problems:
         raise InvalidInput(f"{case.name} cannot be played: " + "; ".join(problems),
                            {"scenario": "; ".join(problems)})
+    if case.status is not None:
+        steps.insert(0, (0.0, "start-up: the previous master's manager status",
+                         ha_teststatus.start_step(case.status, {
+                             s.sid: guest_id(s.sid) for s in case.services})))
     if ha_testcrs.starts_balanced(case):
         steps.insert(0, (0.0, "start-up: HA requests", ha_testcrs.start_step(
             [guest_id(s.sid) for s in case.services if s.state != "ignored"])))

@@ -78,7 +78,7 @@ def _make_ha(*guests: str) -> Step:
 
 def _auto_rebalance(mode: str) -> Step:
     def step(sim: Sim, ha: HAManager) -> None:
-        balance.configure(ha, mode, True, threshold=4.0, hold=3, margin=2.0)
+        balance.configure(ha, mode, True, threshold=0.3, hold=3, margin=0.1)
     return step
 
 
@@ -144,14 +144,16 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
                _fault_tolerant("qemu/103", "pve2")),
               (60, "power off pve1", _fault("pve1", FaultKind.POWER_OFF))),
              ("qemu/103", "qemu/100")),
-    Scenario("crs-rebalance", "test1 and proxy1 become HA services, leaving pve2 the "
-             "busiest node; then the CRS's auto-rebalance (static scheduler, threshold 4 "
-             "points, hold 3 rounds, margin 2) moves one service to even the load out",
+    Scenario("crs-rebalance", "test1 and proxy1 become HA services and web1 joins db1 "
+             "and proxy1 on pve2, leaving it the busiest node; then the CRS's "
+             "auto-rebalance (static scheduler, Proxmox's defaults: threshold 0.3, hold 3 "
+             "rounds, margin 0.1) moves services until the imbalance is under 0.3",
              3, False,
              ((5, "make test1 (pve1) and proxy1 (pve2) HA services",
                _make_ha("qemu/103", "lxc/201")),
+              (10, "migrate web1 to pve2", _migrate("qemu/100", "pve2", MigrationMode.LIVE)),
               (60, "turn on auto-rebalance", _auto_rebalance("static"))),
-             ("lxc/201",)),
+             ("lxc/201", "qemu/100")),
     Scenario("partition", "partition 1|2 in three nodes: pve3 alone loses quorum and "
              "fences itself, the majority recovers its HA guest; healed at +300 s", 3, False,
              ((10, "partition pve1, pve2 | pve3", _partition(["pve1", "pve2"], ["pve3"])),

@@ -1,7 +1,9 @@
 """The CRS settings form (datacenter.cfg `crs`): the scheduler that scores nodes for
 HA placements and rebalancing, and PVE 9.2's auto-rebalance with its threshold, hold and
-margin. The form reads what was typed; the ranges are the backend's check, whose
-reasons land next to their fields."""
+margin. Threshold and margin are written as datacenter.cfg writes them (0.3, 0.1: an
+imbalance, the coefficient of variation of the nodes' loads, and a fraction of it); a
+percent (30%) is read as its fraction. The form reads what was typed; the ranges are
+the backend's check, whose reasons land next to their fields."""
 
 from __future__ import annotations
 
@@ -39,10 +41,14 @@ class CRSRequest:
 
 
 def _number(text: str, whole: bool) -> tuple[float, str | None]:
+    """The typed figure: a whole number of rounds, or a number as datacenter.cfg has it,
+    where "30%" reads as 0.3."""
     text = text.strip()
+    percent = not whole and text.endswith("%")
+    text = text.removesuffix("%").strip() if percent else text
     if not _NUMBER.match(text) or (whole and not text.lstrip("-").isdigit()):
-        return 0.0, "a whole number" if whole else "a number (percent points)"
-    return float(text), None
+        return 0.0, "a whole number" if whole else "a number such as 0.3, or a percent (30%)"
+    return float(text) / 100 if percent else float(text), None
 
 
 def _whole(number: float) -> int:
@@ -71,11 +77,13 @@ class CRSForm(FormScreen):
             id="auto_rebalance", compact=True), "auto_rebalance")
         yield from self.row("Threshold", FieldInput(f"{crs.threshold:g}", id="threshold",
                                                compact=True), "threshold",
-                            "imbalance (percent points) that starts the count")
+                            "imbalance (coefficient of variation of the node loads, "
+                            "0.3 by default) above which the hold counts")
         yield from self.row("Hold", FieldInput(str(crs.hold), id="hold", compact=True), "hold",
                             "CRM rounds (10 s) the imbalance must last")
         yield from self.row("Margin", FieldInput(f"{crs.margin:g}", id="margin", compact=True),
-                            "margin", "least gain (percent points) worth a migration")
+                            "margin", "least lowering of the imbalance worth a migration, "
+                            "as a fraction of it (0.1 by default)")
 
     def collect(self) -> tuple[Any, dict[str, str]]:
         errors: dict[str, str] = {}

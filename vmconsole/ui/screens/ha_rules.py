@@ -89,7 +89,7 @@ def describe(rule: Rule, rules: HARules) -> str:
 
 
 def crs_text(crs: CRSView) -> str:
-    auto = (f"auto-rebalance on (threshold {crs.threshold:g} points, hold {crs.hold} "
+    auto = (f"auto-rebalance on (threshold {crs.threshold:g}, hold {crs.hold} "
             f"rounds, margin {crs.margin:g})" if crs.auto_rebalance else "auto-rebalance off")
     return f"CRS: {visible(crs.mode)} scheduler, {auto}"
 

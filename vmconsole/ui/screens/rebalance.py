@@ -83,7 +83,7 @@ class RebalanceScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
         self.query_one("#moves", DataTable).add_columns(
-            "Guest", "From", "To", "Gain (points)", "State")
+            "Guest", "From", "To", "Gain", "State")
         self.query_one("#moves", DataTable).focus()
         self.action_recompute()
 
@@ -116,7 +116,7 @@ class RebalanceScreen(ModalScreen[None]):
         if plan is None:
             return
         head = (f"{plan.mode} scheduler (Proxmox's TOPSIS): imbalance "
-                f"{plan.imbalance_before:.1f} → {plan.imbalance_after:.1f} points, "
+                f"{plan.imbalance_before:.2f} → {plan.imbalance_after:.2f}, "
                 f"{len(plan.moves)} move(s)")
         lines = [head, *(visible(n) for n in plan.notes)]
         if self.actions.refusal:
@@ -131,7 +131,7 @@ class RebalanceScreen(ModalScreen[None]):
         moves.clear()
         for m in plan.moves:
             moves.add_row(Text(visible(m.name)), Text(visible(m.source)),
-                          Text(visible(m.target)), Text(f"+{m.gain:.1f}", justify="right"),
+                          Text(visible(m.target)), Text(f"+{m.gain:.2f}", justify="right"),
                           Text(self.states.get(m.guest, "planned")), key=m.guest)
         if not plan.moves:
             moves.add_row(Text("nothing to move: the load is as even as the rules allow"),
@@ -139,7 +139,7 @@ class RebalanceScreen(ModalScreen[None]):
         stays = [f"{visible(s.name)} ({visible(s.node)}): {visible(s.reason)}"
                  for s in plan.stuck]
         blocked = [f"{visible(b.name)} {visible(b.source)} → {visible(b.target)} would gain "
-                   f"{b.gain:.1f} but {visible(b.blocked_by)}" for b in plan.blocked]
+                   f"{b.gain:.2f} but {visible(b.blocked_by)}" for b in plan.blocked]
         text = ""
         if blocked:
             text += "Forbidden by a rule:\n  " + "\n  ".join(blocked) + "\n"
@@ -188,7 +188,7 @@ class RebalanceScreen(ModalScreen[None]):
         if not moves or self.busy:
             return
         listing = "\n".join(f"{visible(m.name)}: {visible(m.source)} → {visible(m.target)} "
-                            f"(gain {m.gain:.1f} points)" for m in moves)
+                            f"(imbalance -{m.gain:.2f})" for m in moves)
         if not await self.actions.confirm(
                 f"Migrate {len(moves)} guest(s) to rebalance {visible(self.cluster)}?",
                 listing + "\nOne at a time; each is a live migration."):
