@@ -78,6 +78,12 @@ class DescCache:
         with self._lock:
             return list(self._entries.values())
 
+    def by_uuid(self) -> dict[str, GuestEntry]:
+        """A copy of the cache, UUID -> entry: a poll looks its 2,000 domains up in it
+        without taking the lock for each."""
+        with self._lock:
+            return dict(self._entries)
+
 
 def pool_of(conn: libvirt.virConnect, path: str) -> str | None:
     try:
@@ -161,15 +167,16 @@ def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
     now = time.monotonic()
     guests = []
     seen = set()
+    known = cache.by_uuid()
     for dom, record in _all_stats(conn):
         uuid = dom.UUIDString()
         try:
-            entry = cache.get(uuid)
+            entry = known.get(uuid)
             if entry is None:
                 entry = describe(conn, dom)
                 cache.put(uuid, entry)
             reading = from_bulk(uuid, record, now) or per_domain(
-                dom, uuid, entry.desc, now, int(record.get("state.reason", 0)))
+                dom, uuid, entry.desc, int(record.get("state.reason", 0)))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined (or migrated away) while this poll ran
