@@ -398,9 +398,6 @@ class ClusterCore:
             status = guest_status(dom.state)
             uptime = (domain_uptime(run, containers, desc.name, now)
                       if run is not None and status is GuestStatus.RUNNING else None)
-            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
-                no_uptime if run is None else "its process could not be read "
-                f"on this machine ({pid_file(run, containers, desc.name)})")
             key = (host.name, desc.uuid)  # two copies of one UUID count apart
             before = self._counters.get(key)
             self._counters[key] = dom.counters
@@ -425,6 +422,9 @@ class ClusterCore:
                 guests.append(built.row.guest)
                 rows.append(built.row)
                 continue
+            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
+                no_uptime if run is None else "its process could not be read "
+                f"on this machine ({pid_file(run, containers, desc.name)})")
             ha = desc.meta.ha
             # The address sweep's reading merged here, as the backend's `apply` would
             # after the poll: that would make a second Guest of every changed domain.
