@@ -117,6 +117,9 @@ class ClusterCore:
         self._counters: dict[tuple[str, str], Counters] = {}  # (host, uuid) -> last
         self._built: dict[tuple[str, str], _Built] = {}  # (host, uuid) -> last Guest
         self._node_cpu: dict[int, tuple[int, int]] = {}
+        # Hosts (by id) whose bulk stats hold only the state: read without them
+        # (`read_host`'s `bulk`), until the host is lost (it may come back upgraded).
+        self._state_only: set[int] = set()
         self._where: dict[str, Host] = {}  # uuid -> host, from the last inventory
         self.last_inventory = Inventory(cfg.name, (), ())
         # Pools refreshed on every read of a host, so that libvirt's state of the pool
@@ -144,6 +147,7 @@ class ClusterCore:
             state, EventKind.NODE_CONNECTING)
         if state is HostState.LOST:
             self.cache(host).drop()
+            self._state_only.discard(id(host))
         self.log.add(kind, message, node=host.name)
         self.changed()
 
@@ -255,7 +259,11 @@ class ClusterCore:
         conn = host.ensure_connected(self._name_taken(host))
         with host.hold(conn):
             try:
-                return read_host(conn, host.name, self.cache(host), self._checked(host))
+                reading = read_host(conn, host.name, self.cache(host), self._checked(host),
+                                    bulk=id(host) not in self._state_only)
+                if reading.state_only:
+                    self._state_only.add(id(host))
+                return reading
             except libvirt.libvirtError as exc:
                 if not conn.isAlive():
                     host.mark_lost(libvirt_message(exc))

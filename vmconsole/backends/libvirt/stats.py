@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import libvirt
@@ -117,6 +118,18 @@ def _balloon_used(record: dict[str, int]) -> int | None:
     return None
 
 
+_STATE_KEYS = frozenset({"state.state", "state.reason"})
+
+
+def state_only(records: Iterable[tuple[object, dict[str, int]]]) -> bool:
+    """Whether `getAllDomainStats` records are a driver's that has no stats group but
+    the state (libvirt 9's test driver): every record holds `state.*` alone, and one at
+    least is an active domain's (a shut-off domain has no counters on any driver)."""
+    records = list(records)
+    return (all(record.keys() <= _STATE_KEYS for _, record in records)
+            and any(record.get("state.state") in _ACTIVE for _, record in records))
+
+
 def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
     """A reading from `getAllDomainStats`; None when the driver gave only the state."""
     if "state.state" not in record or (
@@ -145,10 +158,11 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
 
 
 def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
-               reason: int = 0) -> DomainReading:
+               reason: int | None = None) -> DomainReading:
     """A reading from per-domain calls, for drivers whose bulk stats hold only the state
-    (and its `reason`, which the caller read in bulk). `uuid` is the domain's, already
-    read: a poll of a host of such a driver makes these calls for every domain.
+    (and its `reason`, when the caller read it in bulk; None: asked here of a paused
+    domain, the one state whose reason the console shows). `uuid` is the domain's,
+    already read: a poll of a host of such a driver makes these calls for every domain.
 
     Its time is the domain's own (monotonic seconds, as `virDomainGetInfo` was asked),
     not the poll's: 2,000 domains read one by one take tens of milliseconds, which
@@ -158,6 +172,8 @@ def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
     work) would count as the domain's."""
     now = time.monotonic()
     state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
+    if reason is None:
+        reason = dom.state()[1] if state == libvirt.VIR_DOMAIN_PAUSED else 0
     if state not in _ACTIVE:
         return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason)
     disk_read = disk_write = net_in = net_out = 0
