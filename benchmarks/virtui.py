@@ -10,7 +10,8 @@ set to autoconnect to the host), and is left alone once its first screen shows t
 domains: after --settle seconds, the CPU of its whole process tree (every thread, user
 and system, from /proc) over --idle seconds is its figure. The programs take turns,
 --runs times; the medians are printed, with the bare Textual app of bare_app.py (in
-the first turn only) as a floor. With the defaults a run takes about four minutes.
+the first turn only) as a floor. With the defaults a run takes about five minutes
+(eight with --compare) on two busy cores.
 Prints `name: value` lines:
 
 - idle_cpu_virtui_pct: virtui-manager, percent of one core (the baseline);
