@@ -9,8 +9,10 @@ real host. Each runs in tmux at 120x40 with a home directory of its own (virtui-
 set to autoconnect to the host), and is left alone once its first screen shows the
 domains: after --settle seconds, the CPU of its whole process tree (every thread, user
 and system, from /proc) over --idle seconds is its figure. The programs take turns,
---runs times; the medians are printed, with the bare Textual app of bare_app.py as a
-floor. Prints `name: value` lines:
+--runs times; the medians are printed, with the bare Textual app of bare_app.py (in
+the first turn only) as a floor. With the defaults a run takes about five minutes
+(eight with --compare) on two busy cores.
+Prints `name: value` lines:
 
 - idle_cpu_virtui_pct: virtui-manager, percent of one core (the baseline);
 - idle_cpu_libvirt_pct: the console, the whole tree live (polling every 2 s), and its
@@ -18,11 +20,22 @@ floor. Prints `name: value` lines:
 - idle_cpu_bare_pct: the bare Textual app, for scale;
 - with `--compare CHECKOUT` (another checkout of the console, e.g. `git worktree add
   /tmp/before main`), idle_cpu_compared_pct: that checkout's console the same way, in
-  the same turns, and its ratio to virtui-manager's: a change's before and after.
+  the same turns, and its ratio to virtui-manager's: a change's before and after;
+- each figure's turns (`..._turns`), and the load average before and after the run.
+
+What the two programs read, idle: the console reads every domain's state and figures
+every 2 s (one `virConnectGetAllDomainStats`; on the test driver, which gives only the
+state in bulk, a `virDomainGetInfo` per domain). virtui-manager 3.3.3 reads the
+figures of the cards on its page (six at 120x40) every 5 s (`STATS_INTERVAL`), lists
+the domains every 60 s and hears of state changes by events.
 
 Needs tmux and virtui-manager's command (`--virtui PATH`, default: `virtui-manager` on
-PATH); its import needs PyGObject (pip builds it with libcairo2-dev and
-libgirepository1.0-dev on Debian 12).
+PATH). Install it in a venv of its own, e.g. `python3 -m venv /tmp/virtui &&
+/tmp/virtui/bin/pip install virtui-manager libvirt-python`, then `--virtui
+/tmp/virtui/bin/virtui-manager`; its import needs PyGObject, which pip builds with
+libcairo2-dev and libgirepository1.0-dev on Debian 12. A program that does not show
+its domains within --start-timeout is started once more; if it fails again the run
+stops and prints what its screen showed.
 """
 
 from __future__ import annotations
@@ -38,6 +51,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from vmconsole.text import visible_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -82,8 +97,15 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
-    """Percent of one core COMMAND's processes use, idle, once READY is on its screen."""
+class NotReady(Exception):
+    """A program did not show its ready text in time; the message holds its screen."""
+
+
+def idle_cpu_once(command: str, ready: str, settle: float, idle: float,
+                  start_timeout: float) -> float:
+    """Percent of one core COMMAND's processes use, idle, once READY is on its screen.
+    Raises NotReady when READY does not show within START_TIMEOUT seconds (or the
+    program ends first)."""
     # A name of its own per call: the server of the call before may still be exiting
     # ("server exited unexpectedly" when the next call reused its name).
     session = f"vmc-virtui-{os.getpid()}-{next(_SESSIONS)}"
@@ -93,13 +115,19 @@ def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
         return subprocess.run(["tmux", "-L", session, *args], capture_output=True,
                               text=True, check=True, timeout=10).stdout
 
-    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120",
-                    "-y", "40", command], cwd=ROOT, check=True, timeout=10)
+    # remain-on-exit, set before the program starts: one that exits at once leaves its
+    # last words on the screen.
+    subprocess.run(["tmux", "-L", session, "start-server", ";", "set-option", "-g",
+                    "remain-on-exit", "on", ";", "new-session", "-d", "-s", session, "-x",
+                    "120", "-y", "40", command], cwd=ROOT, check=True, timeout=10)
     try:
-        deadline = time.monotonic() + 300
-        while ready not in tmux("capture-pane", "-p", "-t", session):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{command!r} did not show {ready!r} within 300 s")
+        deadline = time.monotonic() + start_timeout
+        while ready not in (screen := tmux("capture-pane", "-p", "-t", session)):
+            dead = tmux("display-message", "-p", "-t", session, "#{pane_dead}").strip() == "1"
+            if dead or time.monotonic() > deadline:
+                why = "exited" if dead else f"did not show it within {start_timeout:g} s"
+                raise NotReady(f"{command!r} {why} (waiting for {ready!r}); its screen:\n"
+                               f"{visible_lines(screen.strip())}")
             time.sleep(0.5)
         pid = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
         time.sleep(settle)
@@ -111,6 +139,20 @@ def idle_cpu(command: str, ready: str, settle: float, idle: float) -> float:
                        timeout=10)
 
 
+def idle_cpu(command: str, ready: str, settle: float, idle: float,
+             start_timeout: float) -> float:
+    """`idle_cpu_once`, started a second time when the first start did not show READY
+    (said on stderr, with the screen); stops the run when the second fails too."""
+    try:
+        return idle_cpu_once(command, ready, settle, idle, start_timeout)
+    except NotReady as exc:
+        print(f"{exc}\nstarting it once more", file=sys.stderr)
+    try:
+        return idle_cpu_once(command, ready, settle, idle, start_timeout)
+    except NotReady as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,6 +161,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds left alone after the first screen, before measuring")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--start-timeout", type=float, default=120.0,
+                        help="seconds a program has to show its domains")
     parser.add_argument("--virtui", default=shutil.which("virtui-manager") or "",
                         help="virtui-manager's command")
     parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
@@ -127,7 +171,9 @@ def main() -> None:
     if shutil.which("tmux") is None:
         raise SystemExit("needs tmux (apt-get install tmux)")
     if not args.virtui:
-        raise SystemExit("needs virtui-manager (pip install virtui-manager), or --virtui")
+        raise SystemExit("needs virtui-manager: not on PATH; install it in a venv "
+                         "(see --help) and pass --virtui VENV/bin/virtui-manager")
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vmc-virtui-") as tmp:
         base = Path(tmp)
         node = base / "node.xml"
@@ -156,9 +202,12 @@ def main() -> None:
                 f"cd {args.compare.resolve()} && " + programs["idle_cpu_libvirt_pct"][0],
                 programs["idle_cpu_libvirt_pct"][1])
         figures: dict[str, list[float]] = {name: [] for name in programs}
-        for _ in range(args.runs):
+        for turn in range(args.runs):
             for name, (command, ready) in programs.items():
-                figures[name].append(idle_cpu(command, ready, args.settle, args.idle))
+                if name == "idle_cpu_bare_pct" and turn:
+                    continue  # a floor for scale, far below both: one turn is enough
+                figures[name].append(idle_cpu(command, ready, args.settle, args.idle,
+                                              args.start_timeout))
     print(f"domains: {args.domains}")
     medians = {name: statistics.median(values) for name, values in figures.items()}
     for name, value in medians.items():
@@ -166,6 +215,10 @@ def main() -> None:
         if name in ("idle_cpu_libvirt_pct", "idle_cpu_compared_pct") and medians[
                 "idle_cpu_virtui_pct"]:
             print(f"ratio_{name}: {value / medians['idle_cpu_virtui_pct']:.2f}")
+    for name, values in figures.items():
+        print(f"{name}_turns: {' '.join(f'{v:.2f}' for v in values)}")
+    print("loadavg_before: " + " ".join(f"{x:.1f}" for x in load_before))
+    print("loadavg_after: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from operator import attrgetter
 
 
 class GuestKind(StrEnum):
@@ -592,17 +593,15 @@ class Inventory:
         )
 
 
+_METRIC_FIGURES = attrgetter("cpu", "mem", "disk_read", "disk_write", "net_in", "net_out")
+
+
 def total_metrics(items: Iterable[Metrics]) -> Metrics:
     """The sum of several objects' metrics (cpu summed as fractions, callers scale it)."""
-    sums = {f.name: 0.0 for f in fields(Metrics)}
-    for m in items:
-        for name in sums:
-            sums[name] += getattr(m, name)
-    return Metrics(
-        cpu=sums["cpu"],
-        mem=int(sums["mem"]),
-        disk_read=sums["disk_read"],
-        disk_write=sums["disk_write"],
-        net_in=sums["net_in"],
-        net_out=sums["net_out"],
-    )
+    # Columns summed by the builtin over one attrgetter per item: a node's 2,000 guests
+    # are summed on every poll.
+    columns = list(zip(*map(_METRIC_FIGURES, items), strict=True)) or [()] * 6
+    cpu, mem, disk_read, disk_write, net_in, net_out = (sum(c) for c in columns)
+    return Metrics(cpu=float(cpu), mem=int(mem), disk_read=float(disk_read),
+                   disk_write=float(disk_write), net_in=float(net_in), net_out=float(net_out))
+

@@ -32,7 +32,13 @@ from vmconsole.backends.libvirt.hostread import (
 )
 from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
 from vmconsole.backends.libvirt.nodes import merge_nodes
-from vmconsole.backends.libvirt.stats import Counters, guest_status, paused_because, rates
+from vmconsole.backends.libvirt.stats import (
+    Counters,
+    Figures,
+    guest_status,
+    paused_because,
+    rates,
+)
 from vmconsole.backends.libvirt.tasks import TaskBook
 from vmconsole.backends.libvirt.uptime import domain_uptime, pid_file, run_dir, unreported_why
 from vmconsole.config import LibvirtCluster
@@ -52,6 +58,8 @@ from vmconsole.model import (
     Storage,
     total_metrics,
 )
+
+_STOPPED: Figures = (0.0, 0, 0.0, 0.0, 0.0, 0.0)  # a stopped guest's Metrics()
 
 #: How long a poll waits for a host that is still connecting before it shows the others
 #: (a remote host's first answer takes an SSH or TLS handshake; a hung one never comes).
@@ -81,16 +89,10 @@ class _Built:
 
     entry: GuestEntry  # the cached definition (the same object while the XML is)
     reading: tuple[int, int, int, int, int]  # state, reason, memory, disk figures
-    idle: bool  # its counters had not moved since the poll before: every rate is 0
+    figures: Figures  # its Metrics': the same at a steady rate (`stats.CPU_PLACES`)
+    uptime: float | None
     row: Row  # its Guest, and whether it was paused for a migration
     address: AddressReading | None  # the sweep's reading merged into the Guest
-
-
-def _still(before: Counters | None, after: Counters) -> bool:
-    """No counter moved between two readings (their times aside)."""
-    return before is not None and (before.cpu_ns, before.disk_read, before.disk_write,
-                                   before.net_in, before.net_out) == (
-        after.cpu_ns, after.disk_read, after.disk_write, after.net_in, after.net_out)
 
 
 class ClusterCore:
@@ -115,6 +117,9 @@ class ClusterCore:
         self._counters: dict[tuple[str, str], Counters] = {}  # (host, uuid) -> last
         self._built: dict[tuple[str, str], _Built] = {}  # (host, uuid) -> last Guest
         self._node_cpu: dict[int, tuple[int, int]] = {}
+        # Hosts (by id) whose bulk stats hold only the state: read without them
+        # (`read_host`'s `bulk`), until the host is lost (it may come back upgraded).
+        self._state_only: set[int] = set()
         self._where: dict[str, Host] = {}  # uuid -> host, from the last inventory
         self.last_inventory = Inventory(cfg.name, (), ())
         # Pools refreshed on every read of a host, so that libvirt's state of the pool
@@ -142,6 +147,7 @@ class ClusterCore:
             state, EventKind.NODE_CONNECTING)
         if state is HostState.LOST:
             self.cache(host).drop()
+            self._state_only.discard(id(host))
         self.log.add(kind, message, node=host.name)
         self.changed()
 
@@ -253,7 +259,11 @@ class ClusterCore:
         conn = host.ensure_connected(self._name_taken(host))
         with host.hold(conn):
             try:
-                return read_host(conn, host.name, self.cache(host), self._checked(host))
+                reading = read_host(conn, host.name, self.cache(host), self._checked(host),
+                                    bulk=id(host) not in self._state_only)
+                if reading.state_only:
+                    self._state_only.add(id(host))
+                return reading
             except libvirt.libvirtError as exc:
                 if not conn.isAlive():
                     host.mark_lost(libvirt_message(exc))
@@ -396,32 +406,33 @@ class ClusterCore:
             status = guest_status(dom.state)
             uptime = (domain_uptime(run, containers, desc.name, now)
                       if run is not None and status is GuestStatus.RUNNING else None)
-            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
-                no_uptime if run is None else "its process could not be read "
-                f"on this machine ({pid_file(run, containers, desc.name)})")
             key = (host.name, desc.uuid)  # two copies of one UUID count apart
             before = self._counters.get(key)
             self._counters[key] = dom.counters
             counted.add(key)
-            # A domain whose definition, state and counters are as they were, its rates
-            # already 0, is the same Guest object as before: the poller's diff and
-            # history skip it by identity (2,000 idle domains cost no comparison).
+            figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
+                       if status is not GuestStatus.STOPPED else _STOPPED)
+            # A domain whose definition, state, figures and rates are as they were is
+            # the same Guest object as before: the poller's diff and history skip it by
+            # identity, and the view has nothing to draw (2,000 idle domains, or 2,000
+            # at a steady rate, cost no comparison and no new object).
             shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity,
                      dom.disk_allocation)
-            idle = _still(before, dom.counters)
             gid = guest_id_of(desc.uuid)
             address = addresses.get(gid)
             if address is not None and address.status is not status:
                 address = None  # read in another state: `apply` drops it
             built = self._built.get(key)
-            if (built is not None and idle and built.idle and built.entry is entry
+            if (built is not None and built.entry is entry
                     and built.reading == shown  # `shown` holds the state and reason,
-                    and built.address is address):  # so `migrating` is as it was
+                    and built.address is address  # so `migrating` is as it was
+                    and built.figures == figures and built.uptime == uptime):
                 guests.append(built.row.guest)
                 rows.append(built.row)
                 continue
-            metrics = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
-                       if status is not GuestStatus.STOPPED else Metrics())
+            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
+                no_uptime if run is None else "its process could not be read "
+                f"on this machine ({pid_file(run, containers, desc.name)})")
             ha = desc.meta.ha
             # The address sweep's reading merged here, as the backend's `apply` would
             # after the poll: that would make a second Guest of every changed domain.
@@ -432,7 +443,7 @@ class ClusterCore:
                 id=gid, name=desc.name, kind=kind, node=host.name,
                 status=status, template=desc.meta.template, maxcpu=desc.vcpus,
                 maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
-                metrics=metrics, storages=entry.storages,
+                metrics=Metrics(*figures), storages=entry.storages,
                 addresses=shown_addresses, address_note=address_note,
                 uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
                 uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
@@ -443,7 +454,7 @@ class ClusterCore:
             row = Row(guest, dom.migrating)
             guests.append(guest)
             rows.append(row)
-            self._built[key] = _Built(entry, shown, idle, row, address)
+            self._built[key] = _Built(entry, shown, figures, uptime, row, address)
         node_reading = reading.node
         cpu = 0.0
         if node_reading.cpu_busy_ns is not None and node_reading.cpu_total_ns is not None:

@@ -73,10 +73,10 @@ class DomainDesc:
     macs: tuple[str, ...]
     meta: GuestMeta
     balloon: bool  # a memory balloon device: memoryStats answers only with one
-
-    @property
-    def image_disks(self) -> tuple[Disk, ...]:
-        return tuple(d for d in self.disks if d.writable_image)
+    # The disks whose contents are the guest's (`Disk.writable_image`), picked at the
+    # parse: a host without bulk stats reads their counters for every running domain
+    # and poll.
+    image_disks: tuple[Disk, ...]
 
 
 def parse_domain(xml: str) -> DomainDesc:
@@ -113,6 +113,7 @@ def parse_domain(xml: str) -> DomainDesc:
         meta=parse_meta(find_meta_element(root)),
         balloon=any(b.get("model", "none") != "none"
                     for b in root.findall("devices/memballoon")),
+        image_disks=tuple(d for d in disks if d.writable_image),
     )
 
 

@@ -16,7 +16,7 @@ import libvirt
 
 from vmconsole.backends.libvirt.domainxml import DomainDesc, parse_domain
 from vmconsole.backends.libvirt.errors import libvirt_message
-from vmconsole.backends.libvirt.stats import DomainReading, from_bulk, per_domain
+from vmconsole.backends.libvirt.stats import DomainReading, from_bulk, per_domain, state_only
 from vmconsole.model import Storage
 
 # Pool types whose volumes every host of a cluster can see.
@@ -45,6 +45,9 @@ class HostReading:
     node: NodeReading
     guests: tuple[tuple[GuestEntry, DomainReading], ...]
     storages: tuple[Storage, ...]
+    # The host's bulk stats held only the state (`stats.state_only`): read it with
+    # `bulk=False` from now on.
+    state_only: bool = False
 
 
 class DescCache:
@@ -77,6 +80,12 @@ class DescCache:
     def entries(self) -> list[GuestEntry]:
         with self._lock:
             return list(self._entries.values())
+
+    def by_uuid(self) -> dict[str, GuestEntry]:
+        """A copy of the cache, UUID -> entry: a poll looks its 2,000 domains up in it
+        without taking the lock for each."""
+        with self._lock:
+            return dict(self._entries)
 
 
 def pool_of(conn: libvirt.virConnect, path: str) -> str | None:
@@ -143,33 +152,43 @@ def _pools(conn: libvirt.virConnect, node: str, checked: frozenset[str]) -> tupl
     return tuple(sorted(out, key=lambda s: s.name))
 
 
-def _all_stats(conn: libvirt.virConnect) -> list[tuple[libvirt.virDomain, dict[str, int]]]:
+def _all_stats(conn: libvirt.virConnect, bulk: bool
+               ) -> list[tuple[libvirt.virDomain, dict[str, int]]]:
     """Every domain with its bulk stats; the LXC driver has no bulk stats, and its
-    domains come with none (they are then read one by one)."""
-    try:
-        return list(conn.getAllDomainStats(0, 0))
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
-            raise
+    domains come with none (they are then read one by one), as do those of a host
+    read without `bulk`."""
+    if bulk:
+        try:
+            return list(conn.getAllDomainStats(0, 0))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                raise
     return [(dom, {}) for dom in conn.listAllDomains(0)]
 
 
 def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
-              checked_pools: frozenset[str] = frozenset()) -> HostReading:
+              checked_pools: frozenset[str] = frozenset(), bulk: bool = True) -> HostReading:
     """Everything the inventory needs from one host, the pools named in
-    `checked_pools` refreshed first. Blocks: run it bounded."""
+    `checked_pools` refreshed first. Blocks: run it bounded.
+
+    `bulk`: False for a host whose bulk stats held only the state (its last reading's
+    `state_only`, libvirt's test driver): its domains are then listed instead
+    (`virConnectListAllDomains`), for the same figures read one by one, without a stats
+    record per domain that says only what `virDomainGetInfo` says again."""
     now = time.monotonic()
     guests = []
     seen = set()
-    for dom, record in _all_stats(conn):
+    known = cache.by_uuid()
+    records = _all_stats(conn, bulk)
+    for dom, record in records:
         uuid = dom.UUIDString()
         try:
-            entry = cache.get(uuid)
+            entry = known.get(uuid)
             if entry is None:
                 entry = describe(conn, dom)
                 cache.put(uuid, entry)
             reading = from_bulk(uuid, record, now) or per_domain(
-                dom, uuid, entry.desc, now, int(record.get("state.reason", 0)))
+                dom, uuid, entry.desc, record.get("state.reason"))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined (or migrated away) while this poll ran
@@ -177,4 +196,5 @@ def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
         seen.add(uuid)
         guests.append((entry, reading))
     cache.keep_only(seen)
-    return HostReading(_node(conn, now), tuple(guests), _pools(conn, node, checked_pools))
+    return HostReading(_node(conn, now), tuple(guests), _pools(conn, node, checked_pools),
+                       state_only=bulk and state_only(records))

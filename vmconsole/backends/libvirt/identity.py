@@ -63,11 +63,14 @@ def identify(rows: Iterable[Row], before: Inventory, moving: set[str],
     Copies that remain are duplicates, each "vm/<UUID>@<host>".
     """
     rows = list(rows)
+    # Each row's id is "vm/<UUID>" still: distinct ids, no UUID on two hosts, and each
+    # row is its guest as is (one set of ids, not a dict of lists: 2,000 rows a host,
+    # every poll).
+    if len({row.guest.id for row in rows}) == len(rows):
+        return [row.guest for row in rows]
     by_uuid: dict[str, list[Row]] = {}
     for row in rows:
         by_uuid.setdefault(row.uuid, []).append(row)
-    if len(by_uuid) == len(rows):  # no UUID on two hosts: each row is its guest as is
-        return [row.guest for row in rows]
     seen: dict[str, set[str]] = {}
     for guest in before.guests:
         seen.setdefault(parse_guest_id(guest.id)[0], set()).add(guest.node)

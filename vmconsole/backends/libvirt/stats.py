@@ -7,13 +7,15 @@ return only `state.*` (the test driver) are read per domain instead.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import libvirt
 
 from vmconsole.backends.counters import per_second
 from vmconsole.backends.libvirt.domainxml import DomainDesc
-from vmconsole.model import GuestStatus, Metrics
+from vmconsole.model import GuestStatus
 
 _STATUS = {
     libvirt.VIR_DOMAIN_NOSTATE: GuestStatus.UNKNOWN,
@@ -62,9 +64,13 @@ def guest_status(state: int) -> GuestStatus:
     return _STATUS.get(state, GuestStatus.UNKNOWN)
 
 
-@dataclass(frozen=True, slots=True)
-class Counters:
-    """Cumulative counters at one moment (monotonic seconds)."""
+# Counters and DomainReading are named tuples, not frozen dataclasses: a host without
+# bulk stats makes one of each per domain and poll (2,000 on a host), and a frozen
+# dataclass's __init__ sets each field through object.__setattr__, three times the cost.
+class Counters(NamedTuple):
+    """Cumulative counters at one moment (monotonic seconds); after `time`, in the
+    order `rates` takes them: CPU ns, disk bytes read and written, network bytes in
+    and out."""
 
     time: float
     cpu_ns: int = 0
@@ -74,8 +80,9 @@ class Counters:
     net_out: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class DomainReading:
+class DomainReading(NamedTuple):
+    """One domain's state and figures as one poll read them."""
+
     uuid: str
     state: int
     counters: Counters
@@ -111,6 +118,18 @@ def _balloon_used(record: dict[str, int]) -> int | None:
     return None
 
 
+_STATE_KEYS = frozenset({"state.state", "state.reason"})
+
+
+def state_only(records: Iterable[tuple[object, dict[str, int]]]) -> bool:
+    """Whether `getAllDomainStats` records are a driver's that has no stats group but
+    the state (libvirt 9's test driver): every record holds `state.*` alone, and one at
+    least is an active domain's (a shut-off domain has no counters on any driver)."""
+    records = list(records)
+    return (all(record.keys() <= _STATE_KEYS for _, record in records)
+            and any(record.get("state.state") in _ACTIVE for _, record in records))
+
+
 def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
     """A reading from `getAllDomainStats`; None when the driver gave only the state."""
     if "state.state" not in record or (
@@ -138,12 +157,23 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
     )
 
 
-def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc, now: float,
-               reason: int = 0) -> DomainReading:
+def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
+               reason: int | None = None) -> DomainReading:
     """A reading from per-domain calls, for drivers whose bulk stats hold only the state
-    (and its `reason`, which the caller read in bulk). `uuid` is the domain's, already
-    read: a poll of a host of such a driver makes these calls for every domain."""
+    (and its `reason`, when the caller read it in bulk; None: asked here of a paused
+    domain, the one state whose reason the console shows). `uuid` is the domain's,
+    already read: a poll of a host of such a driver makes these calls for every domain.
+
+    Its time is the domain's own (monotonic seconds, as `virDomainGetInfo` was asked),
+    not the poll's: 2,000 domains read one by one take tens of milliseconds, which
+    vary from poll to poll, and a time shared by all of them would put that variation
+    into every domain's rates. It is taken before the call, not after: libvirt-python
+    lets go of the GIL for the call, and the wait to take it back (another thread's
+    work) would count as the domain's."""
+    now = time.monotonic()
     state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
+    if reason is None:
+        reason = dom.state()[1] if state == libvirt.VIR_DOMAIN_PAUSED else 0
     if state not in _ACTIVE:
         return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason)
     disk_read = disk_write = net_in = net_out = 0
@@ -171,13 +201,25 @@ def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc, now: float,
     )
 
 
-def rates(before: Counters | None, after: Counters, cpus: int, mem_used: int) -> Metrics:
-    """Per-second rates between two readings; cpu as a fraction of `cpus`."""
+#: Decimal places a guest's cpu fraction is kept to: 0.01 % of its vCPUs, ten times
+#: finer than the console shows (`ui.formatting.percent`, 0.1 %). Finer digits are the
+#: jitter of the readings' times; kept, they would make a guest at a steady rate (a
+#: busy loop at 100 %) a changed guest on every poll.
+CPU_PLACES = 4
+
+#: `Metrics`' fields in its order: cpu (a fraction), memory used (bytes), disk read
+#: and written, network in and out (bytes per second).
+Figures = tuple[float, int, float, float, float, float]
+
+
+def rates(before: Counters | None, after: Counters, cpus: int, mem_used: int) -> Figures:
+    """Per-second rates between two readings, as `Metrics(*figures)` takes them: cpu
+    as a fraction of `cpus`, rounded to `CPU_PLACES`, at most 1. A tuple, not Metrics:
+    the caller compares it with the last poll's and makes a Metrics only when it
+    differs (a frozen dataclass costs more to make than the whole comparison)."""
     if before is None:
-        return Metrics(mem=mem_used)
+        return (0.0, mem_used, 0.0, 0.0, 0.0, 0.0)
     cpu_ns, disk_read, disk_write, net_in, net_out = per_second(
-        (before.cpu_ns, before.disk_read, before.disk_write, before.net_in, before.net_out),
-        (after.cpu_ns, after.disk_read, after.disk_write, after.net_in, after.net_out),
-        after.time - before.time)
-    return Metrics(cpu=min(1.0, cpu_ns / 1e9 / max(1, cpus)), mem=mem_used,
-                   disk_read=disk_read, disk_write=disk_write, net_in=net_in, net_out=net_out)
+        before[1:], after[1:], after.time - before.time)
+    return (round(min(1.0, cpu_ns / 1e9 / max(1, cpus)), CPU_PLACES), mem_used,
+            disk_read, disk_write, net_in, net_out)
