@@ -72,6 +72,9 @@ from vmconsole.model import (
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2
 QUORUM_DEVICE_TIMEOUT_S = 5.0
+#: How long a recovery's define and start may take on one node (at least the backend's
+#: timeout); one that fails or takes longer sends the next round to another node.
+RECOVERY_START_S = 30.0
 
 
 def _define_and_start(xml: str, conn: libvirt.virConnect) -> None:
@@ -396,7 +399,7 @@ class Manager:
         host = self.backend.host_named(target, containers=svc.kind is GuestKind.CT)
         try:
             host.call(partial(_define_and_start, xml), f"starting {svc.name} on {target}",
-                      timeout=max(30.0, self.backend.cfg.timeout))
+                      timeout=max(RECOVERY_START_S, self.backend.cfg.timeout))
         except BackendError as exc:
             self.journal.finish(task, False, str(exc))
             svc.failed_nodes[target] = str(exc)
