@@ -38,7 +38,7 @@ from vmconsole.ha.report import status_lines  # noqa: E402
 from vmconsole.ha.status import ManagerStatus, read_status  # noqa: E402
 from vmconsole.lab import builder, cgroups, daemon, faults, hamanager  # noqa: E402
 from vmconsole.lab.faults import LabFault  # noqa: E402
-from vmconsole.lab.layout import LAN_NS, NodeLayout  # noqa: E402
+from vmconsole.lab.layout import LAN_NS, SAN_POOL, NodeLayout  # noqa: E402
 from vmconsole.lab.probe import answers  # noqa: E402
 from vmconsole.model import HAState, Inventory, NodeHAState  # noqa: E402
 from vmconsole.monitor.ping import PingMonitor, ProbeTarget  # noqa: E402
@@ -327,6 +327,12 @@ def test_a_node_cut_from_the_network_is_fenced_before_its_guest_starts_elsewhere
     finally:
         watcher.stop()
     builder.restore(source, lambda _line: None)  # network back, and powered on again
+    # back whole: its path to the san too (a recovery may need it next)
+    conn = libvirt.open(lab["layout"].nodes[int(source[3:]) - 1].uri)
+    try:
+        assert conn.storagePoolLookupByName(SAN_POOL).isActive()
+    finally:
+        conn.close()
     until(f"{source} online for the manager", lambda: (
         n := status(lab).node(source)) and n.state == "online", 60)
     until(f"{source}'s stale vm2 removed", lambda: decided(lab, "stale_removed", cut,
