@@ -31,14 +31,16 @@ skip_unless_a_lab_can_be_built()
 import libvirt  # noqa: E402
 
 from vmconsole.backends import open_backend  # noqa: E402
-from vmconsole.config import load_config  # noqa: E402
+from vmconsole.backends.libvirt.connection import BACKOFF_S  # noqa: E402
+from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
+from vmconsole.ha.manager import RECOVERY_START_S  # noqa: E402
 from vmconsole.ha.report import status_lines  # noqa: E402
 from vmconsole.ha.status import ManagerStatus, read_status  # noqa: E402
 from vmconsole.lab import builder, cgroups, daemon, faults, hamanager  # noqa: E402
 from vmconsole.lab.faults import LabFault  # noqa: E402
-from vmconsole.lab.layout import LAN_NS, NodeLayout  # noqa: E402
+from vmconsole.lab.layout import LAN_NS, SAN_POOL, NodeLayout  # noqa: E402
 from vmconsole.lab.probe import answers  # noqa: E402
-from vmconsole.model import HAState, NodeHAState  # noqa: E402
+from vmconsole.model import HAState, Inventory, NodeHAState  # noqa: E402
 from vmconsole.monitor.ping import PingMonitor, ProbeTarget  # noqa: E402
 
 ROUND_S, FENCE_DELAY_S = 1.0, 6.0
@@ -46,21 +48,27 @@ TOLERANCE_S = 5.0
 IPS = {"vm1": "10.77.0.11", "vm2": "10.77.0.12"}
 
 
-def until(what, check, timeout, lab=None):
+def until(what, check, timeout, lab=None, watcher=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := check():
             return value
         time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s" + (_state(lab) if lab else ""))
+    raise AssertionError(f"{what}: not within {timeout} s" + (_state(lab) if lab else "")
+                         + (f"\n{watcher}" if watcher else ""))
 
 
 def _state(lab) -> str:
-    """The manager's view and the end of its log, for a failure's message."""
-    view = status_lines(read_status(hamanager.status_file(lab["layout"])), "status")
-    log = hamanager.ha_dir(lab["layout"]) / "manager.log"
-    tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
-    return "\n" + "\n".join(view) + "\nmanager.log:\n" + "\n".join(tail)
+    """The manager's view and the end of its log (the lab's manager's, and the one a
+    test ran in its place), for a failure's message."""
+    text = "\n" + "\n".join(status_lines(read_status(hamanager.status_file(lab["layout"])),
+                                         "status"))
+    for log in (hamanager.ha_dir(lab["layout"]) / "manager.log",
+                lab["root"] / "fence-manager.log"):
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-40:]
+            text += f"\n{log.name}:\n" + "\n".join(tail)
+    return text
 
 
 LAB = LabShape(nodes=3, guests=3, ha_guests=2, audit=True,
@@ -165,6 +173,14 @@ class Watcher:
             self.seen.append((time.time(), placements(self.lab, self.names)))
             time.sleep(0.1)
 
+    def __str__(self) -> str:
+        """What it saw last, and when, for a failure's message."""
+        if not self.seen:
+            return "the watcher saw nothing"
+        at, where = self.seen[-1]
+        return (f"the watcher: {len(self.seen)} looks, the last {time.time() - at:.1f} s ago: "
+                f"{where}")
+
     def first(self, name: str, check) -> float | None:
         return next((t for t, where in self.seen if check(where[name])), None)
 
@@ -175,6 +191,16 @@ class Watcher:
                                                                  where.values())]
         assert not doubles, f"a guest ran on two nodes at once: {doubles[:3]}"
         assert len(self.seen) >= 5
+
+
+def connected(console, cluster: LibvirtCluster) -> Inventory:
+    """The console's first inventory in which every node answered. Its first polls show
+    a node still connecting, with none of its guests (a poll waits CONNECT_GRACE_S for
+    it, then shows the others); an attempt ends at the cluster's timeout, and the next
+    comes after the first back-off."""
+    return until("the console reads every node", lambda: next(
+        (i for i in [console.inventory()] if all(n.online for n in i.nodes)), None),
+        2 * cluster.timeout + BACKOFF_S[0] + TOLERANCE_S)
 
 
 def decided(lab, kind: str, after: float, node: str | None = None, text: str = ""):
@@ -202,8 +228,8 @@ def test_lab_up_starts_a_manager_that_sees_the_ha_guests(lab):
     (cluster,) = load_config(lab["config"]).clusters("lab")
     backend = open_backend(cluster)
     try:
-        inv = until("the console reads the manager", lambda: (
-            i if (i := backend.inventory()).quorum is not None else None), 30)
+        inv = connected(backend, cluster)
+        assert inv.quorum is not None  # read from the manager's status file
         assert (inv.quorum.votes, inv.quorum.expected, inv.quorum.quorate) == (3, 3, True)
         vm1 = next(g for g in inv.guests if g.name == "vm1")
         assert vm1.ha is not None and vm1.ha.state is HAState.STARTED
@@ -224,11 +250,12 @@ def test_a_powered_off_node_is_fenced_and_its_guest_recovered_in_time(lab):
     console = open_backend(cluster)  # what a console shows: it saw vm1 on its node
     try:
         until("the ping monitor hears vm1", lambda: session.snapshot().received > 20, 30)
-        assert [g.node for g in console.inventory().guests if g.name == "vm1"] == [source]
+        seen = connected(console, cluster)
+        assert [g.node for g in seen.guests if g.name == "vm1"] == [source]
         failed = time.time()
         builder.fail(source, LabFault.POWER, lambda _line: None)
         t_run = until("vm1 runs on another node", lambda: watcher.first(
-            "vm1", lambda w: bool(w) and source not in w), 90)
+            "vm1", lambda w: bool(w) and source not in w), 90, lab, watcher)
         # the timeline: lost at once, fenced after the fence delay, then recovered
         expected = FENCE_DELAY_S + ROUND_S
         assert abs((t_run - failed) - expected) <= TOLERANCE_S, (t_run - failed, expected)
@@ -289,7 +316,7 @@ def test_a_node_cut_from_the_network_is_fenced_before_its_guest_starts_elsewhere
         builder.fail(source, LabFault.NETWORK, lambda _line: None)
         assert _qemu_alive(source, "vm2")  # still running, cut off
         t_run = until("vm2 runs on another node", lambda: watcher.first(
-            "vm2", lambda w: bool(w) and source not in w), 90)
+            "vm2", lambda w: bool(w) and source not in w), 90, lab, watcher)
         assert not _qemu_alive(source, "vm2") and not cgroups.pids_in(source)
         recovered = until("the recovery in the status", lambda: decided(
             lab, "recovered", cut, text="vm2 "), 30)
@@ -300,6 +327,12 @@ def test_a_node_cut_from_the_network_is_fenced_before_its_guest_starts_elsewhere
     finally:
         watcher.stop()
     builder.restore(source, lambda _line: None)  # network back, and powered on again
+    # back whole: its path to the san too (a recovery may need it next)
+    conn = libvirt.open(lab["layout"].nodes[int(source[3:]) - 1].uri)
+    try:
+        assert conn.storagePoolLookupByName(SAN_POOL).isActive()
+    finally:
+        conn.close()
     until(f"{source} online for the manager", lambda: (
         n := status(lab).node(source)) and n.state == "online", 60)
     until(f"{source}'s stale vm2 removed", lambda: decided(lab, "stale_removed", cut,
@@ -384,8 +417,12 @@ def test_a_failing_fence_command_blocks_recovery(lab):
         finally:
             backend.close()
         allow.touch()
+        # the next round's fence succeeds; a start may then fail on one of the nodes left
+        # at its timeout, and the round after starts it on the other
+        survivors = len(lab["layout"].nodes) - 1
         t_run = until("vm1 recovered once a fence succeeds", lambda: watcher.first(
-            "vm1", lambda w: bool(w) and source not in w), 60)
+            "vm1", lambda w: bool(w) and source not in w),
+            (survivors + 1) * ROUND_S + survivors * RECOVERY_START_S + TOLERANCE_S, lab, watcher)
         assert t_run > failed
         until("the recovery in the status", lambda: decided(lab, "recovered", failed), 30)
         fenced = decided(lab, "fenced", failed, source)

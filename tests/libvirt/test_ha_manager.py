@@ -284,3 +284,64 @@ def test_recovery_follows_the_configured_scheduler(tmp_path, crs, target, terms)
         assert terms in message and "chosen" in message and "pve1 out: offline" in message
     finally:
         backend.close()
+
+
+def test_a_recovery_that_fails_on_a_node_goes_to_the_next_one(tmp_path):
+    """pve2 (the guest's first choice) defines another domain named web: the recovery's
+    define fails there, and the next round goes to pve3, the best node it has not
+    failed on (Manager.pm's failed_nodes), instead of trying pve2 again every round."""
+    uris = [_host(tmp_path / f"pve{i}.xml", i, i == 1, "pve2:2,pve3:1") for i in (1, 2, 3)]
+    other = (tmp_path / "pve2.xml").read_text().replace("</memory>", "</memory>"
+             "<domain type='test'><name>web</name><uuid>44444444-0000-4000-8000-00000000000"
+             "2</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>"
+             "hvm</type></os></domain>", 1)
+    (tmp_path / "pve2.xml").write_text(other)
+    backend = LibvirtBackend(LibvirtCluster("kvm", tuple(uris), timeout=3.0))
+    try:
+        ha, clock, _said = manager((backend, tmp_path))
+        ha.round()
+        pull_the_plug((backend, tmp_path), "pve1")
+        clock.t += 1
+        ha.round()
+        clock.t += 60
+        failed = ha.round()
+        assert failed.services[0].state == "recovery"
+        assert "recovery on pve2 failed" in failed.decisions[-1].message
+        assert "already exists" in failed.decisions[-1].message
+        clock.t += 10
+        done = ha.round()
+        assert (done.services[0].state, done.services[0].node) == ("started", "pve3")
+        message = done.decisions[-1].message
+        assert "recovered from pve1 on pve3" in message and "pve2 out: its recovery failed" \
+            " there: " in message
+        # pve2 keeps its own web only; the dead pve1's copy is listed, not running
+        webs = [(g.node, g.id.split("@")[0], g.running) for g in backend.inventory().guests
+                if g.name == "web" and g.node != "pve1"]
+        assert sorted(webs) == [("pve2", "vm/44444444-0000-4000-8000-000000000002", True),
+                                ("pve3", "vm/33333333-0000-4000-8000-000000000001", True)]
+    finally:
+        backend.close()
+
+
+def test_a_guest_found_running_while_in_recovery_is_recovered_there(cluster):
+    """Its start outlived the manager's wait, or an admin started it during the lock
+    lease: the manager takes it as recovered where it runs, and starts no second copy."""
+    ha, clock, _said = manager(cluster, lock_lease=120.0)
+    ha.round()
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    ha.round()
+    clock.t += 60
+    waiting = ha.round()
+    assert waiting.services[0].state == "recovery" and "lock lease" in waiting.services[0].why
+    backend, _tmp = cluster
+    xml = ha.configs.get("33333333-0000-4000-8000-000000000001")
+    assert xml is not None
+    backend.host_named("pve3").call(lambda c: c.defineXML(xml).create(), "starting web")
+    clock.t += 10
+    done = ha.round()
+    assert (done.services[0].state, done.services[0].node) == ("started", "pve3")
+    assert "recovered from pve1 on pve3 and found running on pve3" in done.decisions[-1].message
+    assert "harecover" not in [t.operation for t in done.tasks]
+    running = [g.node for g in backend.inventory().guests if g.name == "web" and g.running]
+    assert running == ["pve3"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vmconsole.commands import config_after_action
 from vmconsole.stdout import print_line, print_line_or_drop
 from vmconsole.text import visible_lines
 
@@ -22,10 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("--profile", required=True, help="the profile whose libvirt "
                             "clusters (each with an `ha` table) the manager watches")
-        # after the action too (`ha status --config F`), as every other command takes it;
-        # SUPPRESS keeps a --config given before the action when none follows it
-        action.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                            help="config file")
+        config_after_action(action, "config file")
     parser.set_defaults(func=run)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vmconsole.commands import config_after_action
 from vmconsole.config import config_path
 from vmconsole.stdout import print_line, print_line_or_drop
 from vmconsole.text import visible_lines
@@ -21,8 +22,8 @@ def _say(line: str) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("lab", help="build a real libvirt cluster on this machine "
                             "(network namespaces, one libvirtd per node, TCG guests)")
-    parser.add_argument("--config", metavar="PATH",
-                        help="config file that receives the 'lab' profile")
+    config_help = "config file that receives the 'lab' profile"
+    parser.add_argument("--config", metavar="PATH", help=config_help)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("up", help="build the lab (idempotent) and write the 'lab' "
                                "profile")
@@ -50,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     restore = actions.add_parser("restore", help="undo a node's failure")
     restore.add_argument("node", help="the node, e.g. pve2")
     actions.add_parser("status", help="what of the lab is up")
+    for action in actions.choices.values():
+        config_after_action(action, config_help)
     parser.set_defaults(func=run)
 
 

@@ -26,12 +26,15 @@ Every decision goes to the audit log and the status file, with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import libvirt
@@ -69,6 +72,21 @@ from vmconsole.model import (
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2
 QUORUM_DEVICE_TIMEOUT_S = 5.0
+#: How long a recovery's define and start may take on one node (at least the backend's
+#: timeout); one that fails or takes longer sends the next round to another node.
+RECOVERY_START_S = 30.0
+
+
+def _define_and_start(xml: str, conn: libvirt.virConnect) -> None:
+    """Define the domain on `conn`'s host and start it; a start that fails takes the
+    definition away again (one definition per guest, as Proxmox keeps one config)."""
+    dom = conn.defineXML(xml)
+    try:
+        dom.create()
+    except libvirt.libvirtError:
+        with contextlib.suppress(libvirt.libvirtError):
+            dom.undefine()
+        raise
 
 
 class Manager:
@@ -337,6 +355,10 @@ class Manager:
             svc.fenced_from.add(node.name)
 
     def _recover(self, svc: Service, inv: Inventory, now: float) -> None:
+        running = where_it_runs(copies(inv.guests).get(svc.uuid, []))
+        if running is not None:  # never a second copy: a start that outlived its wait
+            self._recovered(svc, running.node, f"found running on {running.node}")
+            return
         lost = self.nodes[svc.node].last_seen
         if now < lost + self.cfg.lock_lease:
             until = clock_time(lost + self.cfg.lock_lease)
@@ -349,40 +371,51 @@ class Manager:
         except ValueError as exc:  # hand-edited metadata: recover it, but say so
             self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
             priorities = {}
+        views = [replace(v, unusable=f"its recovery failed there: {svc.failed_nodes[v.name]}")
+                 if v.unusable is None and v.name in svc.failed_nodes else v
+                 for v in node_views(svc, inv, self.services.values(), self.nodes,
+                                     self.cfg.crs)]
         candidates = rules.select_service_node(
-            node_views(svc, inv, self.services.values(), self.nodes, self.cfg.crs),
-            rules.Preferences(priorities, False, group),
+            views, rules.Preferences(priorities, False, group),
             scheduler=scheduler(svc, inv, self.cfg.crs))
         target = rules.chosen(candidates)
+        if target is None and svc.failed_nodes:
+            tried = ", ".join(sorted(svc.failed_nodes))
+            svc.failed_nodes.clear()
+            self._once(svc, f"{svc.name} in recovery: its recovery failed on every node that "
+                       f"can take it ({tried}); each is tried again from the next round")
+            return
         if target is None:
             self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "
                        f"it now; tried again every round. {rules.explain(candidates)}")
-            return
-        running = where_it_runs(copies(inv.guests).get(svc.uuid, []))
-        if running is not None:  # never a second copy
-            self._once(svc, f"{svc.name} in recovery runs on {running.node}: not started again")
             return
         xml = self.configs.get(svc.uuid)
         if xml is None:
             self._once(svc, f"{svc.name} cannot be recovered: the manager has no copy of its "
                        "definition (it never saw its node up)")
             return
-        source = svc.node
         task = self.journal.task("harecover", svc.id, target,
-                                 f"recovering {svc.name} from {source} on {target}")
+                                 f"recovering {svc.name} from {svc.node} on {target}")
         host = self.backend.host_named(target, containers=svc.kind is GuestKind.CT)
         try:
-            host.call(lambda c: c.defineXML(xml).create(), f"starting {svc.name} on {target}",
-                      timeout=max(30.0, self.backend.cfg.timeout))
+            host.call(partial(_define_and_start, xml), f"starting {svc.name} on {target}",
+                      timeout=max(RECOVERY_START_S, self.backend.cfg.timeout))
         except BackendError as exc:
             self.journal.finish(task, False, str(exc))
-            self._once(svc, f"{svc.name}: recovery on {target} failed: {exc}; tried again")
+            svc.failed_nodes[target] = str(exc)
+            self._once(svc, f"{svc.name}: recovery on {target} failed: {exc}; the next round "
+                       "tries the best node it has not failed on")
             return
         self.journal.finish(task, True, f"{svc.name} runs on {target}")
+        self._recovered(svc, target, f"started. {rules.explain(candidates)}")
+
+    def _recovered(self, svc: Service, target: str, how: str) -> None:
+        """`svc` runs on `target`, recovered from its fenced node: started again."""
+        source = svc.node
         svc.node, svc.state, svc.why, svc.waiting = target, HAState.STARTED, "", ""
+        svc.failed_nodes.clear()
         self.journal.decide("recovered", f"{svc.name} recovered from {source} on {target} "
-                            f"and started. {rules.explain(candidates)}", target, svc.id,
-                            result="ok")
+                            f"and {how}", target, svc.id, result="ok")
 
     def _once(self, svc: Service, text: str) -> None:
         """Say why a service waits, once until the reason changes."""

@@ -43,7 +43,9 @@ class NodeTrack:
 @dataclass(slots=True)
 class Service:
     """An HA guest between rounds. `node` is where it runs, or last ran; `fenced_from`
-    the nodes fenced under it, whose stale definitions are removed when they return."""
+    the nodes fenced under it, whose stale definitions are removed when they return;
+    `failed_nodes` the nodes its recovery failed on since it last ran, with why
+    (Manager.pm's failed_nodes: the next try goes to the best node not among them)."""
 
     uuid: str
     name: str
@@ -58,6 +60,7 @@ class Service:
     waiting: str = ""  # the last "cannot yet" said, so it is said once
     stop_asked: float = 0.0  # when its shutdown was last asked (epoch seconds)
     maxcpu: int = 1  # its configured vCPUs, for the static scheduler
+    failed_nodes: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

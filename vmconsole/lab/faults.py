@@ -11,7 +11,8 @@ iSCSI target, and gets it back. What a node suffers is recorded in its directory
   stall, everything else runs on. libvirt's `san` pool on the node fails its next
   refresh (libvirt then stops it: the console refreshes it on every poll, and shows
   the node's storage down); restore starts the pool again, as an admin would once
-  the path is back.
+  the path is back (after a network fault too: a node fenced while cut off may come
+  back with the pool stopped).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from vmconsole.lab.layout import LAN_NS, PORTAL, SAN_POOL, NodeLayout
 from vmconsole.lab.shell import LabError, run
 
 KILL_TIMEOUT_S = 5.0
+POOL_START_TIMEOUT_S = 15.0
 
 
 class LabFault(StrEnum):
@@ -128,22 +130,32 @@ def restore(node: NodeLayout) -> LabFault | None:
             run(["ip", "-n", node.netns, "route", "del", "blackhole", f"{PORTAL}/32"], check=False)
         if fault not in (None, LabFault.POWER) and daemon.pid_of(node) is None:
             daemon.start(node)  # fenced by the HA manager meanwhile
-        elif fault is LabFault.STORAGE:
+        if fault in (LabFault.NETWORK, LabFault.STORAGE):
+            # its path to the target is back; a libvirtd started again above may have
+            # failed to autostart the pool on a path just back (seen under load)
             _start_pool(node, SAN_POOL)
         _record(node).unlink(missing_ok=True)
         return fault
 
 
 def _start_pool(node: NodeLayout, name: str) -> None:
-    """Start the node's pool `name` if libvirt stopped it (`virsh pool-start`); a node
-    whose libvirtd is not running is left alone (the pool autostarts with it)."""
+    """Start the node's pool `name` if libvirt stopped it (`virsh pool-start`), trying
+    again for up to POOL_START_TIMEOUT_S (a path just back may fail the first login).
+    A node whose libvirtd is not running is left alone (the pool autostarts with it).
+    Raises LabError with libvirt's last message."""
     if daemon.pid_of(node) is None:
         return
     conn = libvirt.open(node.uri)
+    deadline = time.monotonic() + POOL_START_TIMEOUT_S
     try:
         pool = conn.storagePoolLookupByName(name)
-        if not pool.isActive():
-            pool.create(0)
+        while not pool.isActive():
+            try:
+                pool.create(0)
+            except libvirt.libvirtError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
     except libvirt.libvirtError as exc:
         raise LabError(f"{node.name}: starting pool {name} again: "
                        f"{exc.get_error_message()}") from None

@@ -32,6 +32,7 @@ from vmconsole.backends.libvirt.hostread import (
 )
 from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
 from vmconsole.backends.libvirt.nodes import merge_nodes
+from vmconsole.backends.libvirt.pools import PoolStates
 from vmconsole.backends.libvirt.stats import (
     Counters,
     Figures,
@@ -124,9 +125,9 @@ class ClusterCore:
         self.last_inventory = Inventory(cfg.name, (), ())
         # Pools refreshed on every read of a host, so that libvirt's state of the pool
         # says whether the host still reaches it (a failed refresh makes libvirt stop
-        # the pool); a pool's error is kept while it stays inactive (by storage id).
+        # the pool); a pool's error is kept while it stays inactive (pools.py).
         self.checked_pools: frozenset[str] = frozenset()
-        self._pool_errors: dict[str, str] = {}
+        self._pools = PoolStates()
         # Where each host's libvirt run directory is on this machine (its pid files
         # give the guests' uptime), None for a remote host.
         self.run_dirs = {id(h): run_dir(h.uri) for h in self.hosts}
@@ -322,21 +323,15 @@ class ClusterCore:
                 node, host_rows = self._offline(host, under_way=not fetch.pending.done)
             else:
                 node, host_rows = self._online(host, reading, counted, addresses)
-                storages.extend(self._with_errors(reading.storages))
+                storages.extend(reading.storages)
             nodes.append(node)
             rows.extend(host_rows)
         locks = self.tasks_book.locks()
         moving = {parse_guest_id(gid)[0] for gid, op in locks.items() if op == "migrate"}
         guests = [replace(g, lock=locks[g.id]) if g.id in locks else g
                   for g in identify(rows, self.last_inventory, moving, self.ha_placements())]
-        # a node's qemu and lxc hosts may be one libvirtd, listing its pools twice: a
-        # pool one of them found inactive is inactive (a read may predate a refresh)
-        by_id: dict[str, Storage] = {}
-        for storage in storages:
-            if storage.id not in by_id or not storage.active:
-                by_id[storage.id] = storage
-        unique = tuple(by_id.values())
-        inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests), unique,
+        inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests),
+                        self._pools.merge(storages),
                         taken_at=time.time())
         for key in set(self._counters) - counted:
             del self._counters[key]  # undefined guests: no rate to compute any more
@@ -353,20 +348,6 @@ class ClusterCore:
         """Guest id -> the address sweep's last reading, merged into each Guest as it is
         built (none here: `LibvirtBackend` has the sweep)."""
         return {}
-
-    def _with_errors(self, read: tuple[Storage, ...]) -> list[Storage]:
-        """The pools as read, an inactive one with the error that stopped it (read by
-        an earlier poll: an inactive pool is not refreshed again)."""
-        out = []
-        for storage in read:
-            if storage.active:
-                self._pool_errors.pop(storage.id, None)
-            elif storage.error:
-                self._pool_errors[storage.id] = storage.error
-            elif storage.id in self._pool_errors:
-                storage = replace(storage, error=self._pool_errors[storage.id])
-            out.append(storage)
-        return out
 
     def _offline(self, host: Host, under_way: bool) -> tuple[Node, list[Row]]:
         """A host not read this time: connecting (never answered, attempt under way),

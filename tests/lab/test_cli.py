@@ -1,0 +1,28 @@
+"""`vmconsole lab`'s arguments: `--config` before or after the action, as every other
+command takes it (the tester's finding: `vmconsole lab up --config X` was refused)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vmconsole.cli import build_parser, main
+
+
+def test_lab_status_reads_the_config_named_after_the_action(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VMCONSOLE_LAB_DIR", str(tmp_path / "no-lab-here"))
+    config = tmp_path / "course.toml"
+    config.write_text('theme = "vmconsole-dark"\n')
+    assert main(["lab", "status", "--config", str(config)]) == 0
+    assert f"profile 'lab' in {config}: absent" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["lab", "up", "--nodes", "2", "--config", "after.toml"], "after.toml"),
+    (["lab", "--config", "before.toml", "up", "--nodes", "2"], "before.toml"),
+    (["lab", "--config", "before.toml", "up", "--config", "after.toml"], "after.toml"),
+    (["lab", "fail", "pve2", "--power", "--config", "after.toml"], "after.toml"),
+    (["lab", "down", "--config", "after.toml"], "after.toml"),
+])
+def test_lab_takes_config_before_or_after_its_action(argv, expected):
+    # parsed only: `up` and `down` act on the machine's one lab (tests/lab builds it)
+    assert build_parser().parse_args(argv).config == expected
