@@ -82,7 +82,7 @@ async def test_create_from_template_by_keyboard_appears_under_its_node(console):
         assert isinstance(form, CreateFromTemplateForm)
         assert form.query_one("#vmid", Input).value == "104"  # the next free id
         assert not form.query("#linked")  # thick LVM on the SAN: full clones only
-        await pilot.press(*"web2", "tab", "tab", "enter", "down", "enter")  # node: pve2
+        await pilot.press(*"web2", "tab", "tab", "space", "down", "enter")  # node: pve2
         assert form.query_one("#node", Select).value == "pve2"
         await pilot.press("tab", "tab", "tab", "enter")  # storage, Cancel, Create
         await settle(pilot)
