@@ -145,8 +145,10 @@ def _parse(line: str) -> AuditRecord | None:
 
 
 def matches(record: AuditRecord, user: str | None = None, target: str | None = None) -> bool:
-    """Does a record belong to this user and this target? A target matches by its full
-    id (`qemu/100`) or by the part after the kind (`100`)."""
-    if user and record.user != user:
+    """Does a record belong to this user and this target? A user matches by any part of
+    the name, case-sensitively (`ali` finds `alice` and `malice`, not `Alice`), so a long
+    name, or one full of escapes a terminal cannot type, is found by a part of it. A
+    target matches by its full id (`qemu/100`) or by the part after the kind (`100`)."""
+    if user and user not in record.user:
         return False
     return not target or target in (record.target, record.target.rpartition("/")[2])

@@ -9,7 +9,9 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from tests.ui_ops.helpers import act, live_console, shown_text, wait_until
+from textual import events
+
+from tests.ui_ops.helpers import act, live_console, settle, shown_text, wait_until
 from vmconsole.audit import AuditLog, default_audit_path
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster
@@ -115,8 +117,8 @@ async def test_restore_over_from_the_backup_panel_says_what_stays_and_swaps_the_
         assert "zstd" in shown_text(app)  # the compression, in the list
         await act(pilot, "r")
         await wait_until(pilot, lambda: isinstance(app.screen, RestoreForm), 10, "the form")
-        await act(pilot, "down", "enter")  # "over the guest"
-        await pilot.click("#submit")
+        await act(pilot, "down")  # the arrow picks "over the guest"
+        await pilot.press("enter")  # and Enter submits
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10,
                          "the question")
         warning = app.screen.warning
@@ -129,3 +131,26 @@ async def test_restore_over_from_the_backup_panel_says_what_stays_and_swaps_the_
                  if r.target == cold1.id and r.result == "started"]
     assert started.operation == "restore" and started.parameters["overwrite"] is True
     assert started.parameters["backup"] == backup_id
+
+
+async def test_a_y_typed_before_the_delete_question_is_not_its_answer(monkeypatch, tmp_path):
+    """Delete asks as every confirmation does (`QuestionScreen`): a "y" typed with the
+    key that opened it is dropped, not taken for "Delete with disks"."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    backend = open_libvirt(LibvirtCluster("kvm", (PVE1, PVE2), timeout=3.0))
+    backend.inventory()
+    define_old1(backend)
+    old1 = guest_named(backend, "old1")
+    async with live_console(backend) as pilot:
+        app = pilot.app
+        tree = app.query_one(ClusterTree)
+        await wait_until(pilot, lambda: tree.select_ref(TreeRef("kvm", old1.id)), 10,
+                         "old1 in the tree")
+        app.action_guest("delete")
+        app.post_message(events.Key("y", "y"))  # typed before the question is drawn
+        await wait_until(pilot, lambda: isinstance(app.screen, DeleteScreen), 10,
+                         "the confirmation")
+        await settle(pilot)
+        assert isinstance(app.screen, DeleteScreen)  # still asking
+        await act(pilot, "n")
+        assert not gone(backend, "old1") and "old1.qcow2" in volumes(backend)

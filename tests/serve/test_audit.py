@@ -58,6 +58,19 @@ def test_audit_filters_by_user_and_target(log: AuditLog,
     assert capsys.readouterr().out == ""
 
 
+def test_audit_finds_a_user_by_part_of_the_name(log: AuditLog,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = "mallory\x1b]0;root\x07" + "x" * 300  # too long and untypeable to give whole
+    log.append(record(hostile, "qemu/102", "stop"))
+    main(["audit", "--log", str(log.path), "--user", "mallory"])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "lab/qemu/102  stop" in line and "\x1b" not in line
+    main(["audit", "--log", str(log.path), "--user", "lic"])
+    assert len(capsys.readouterr().out.splitlines()) == 2  # alice's two
+    main(["audit", "--log", str(log.path), "--user", "Alice"])
+    assert capsys.readouterr().out == ""  # case-sensitive, as the log's names are
+
+
 def test_audit_follow_prints_records_as_they_are_written(log: AuditLog) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "vmconsole", "audit", "--follow", "--user", "carol",

@@ -69,8 +69,11 @@ async def test_back_up_restore_and_delete_from_the_panel(console, audit):
 
         c.backend.stop(guest_id)
         await wait_for_reload(pilot, c, 5)
-        await act(pilot, "r", "down", "enter")  # choose "over the guest"
-        await pilot.press("tab", "tab", "tab", "enter")  # past the storage and Cancel
+        await act(pilot, "r", "down")  # the arrow chooses "over the guest"
+        restore = c.app.screen
+        assert isinstance(restore, RestoreForm)
+        assert restore.query_one("#overwrite-choice", RadioButton).value
+        await pilot.press("enter")  # and Enter submits from the choice
         for _ in range(100):  # the form's worker waits on the question
             if isinstance(c.app.screen, ConfirmScreen):
                 break
@@ -131,6 +134,6 @@ async def test_arrowing_through_the_lists_never_leaves_a_blank_choice(console):
         for name in ("mode", "storage", "compression"):
             select = form.query_one(f"#{name}", Select)
             select.focus()
-            await act(pilot, "enter", "up", "enter")  # open, up from the first, choose
+            await act(pilot, "space", "up", "enter")  # open, up from the first, choose
             shown = str(select.query_one("SelectCurrent Static").render())
             assert select.value != Select.NULL and str(select.value) in shown, name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input, Select, Static
 
 from tests.ui_ops.helpers import (
     act,
@@ -82,7 +82,11 @@ async def test_create_from_template_by_keyboard_appears_under_its_node(console):
         assert isinstance(form, CreateFromTemplateForm)
         assert form.query_one("#vmid", Input).value == "104"  # the next free id
         assert not form.query("#linked")  # thick LVM on the SAN: full clones only
-        await pilot.press(*"web2", "tab", "tab", "enter", "down", "enter")  # node: pve2
+        assert str(form.query_one("#note-linked", Static).render()) == (  # and it says so
+            "no linked clone: san (lvm) does no copy-on-write. A full clone instead copies "
+            "all 10.0 GiB of its disks: minutes, not seconds (the task log shows its "
+            "progress)")
+        await pilot.press(*"web2", "tab", "tab", "space", "down", "enter")  # node: pve2
         assert form.query_one("#node", Select).value == "pve2"
         await pilot.press("tab", "tab", "tab", "enter")  # storage, Cancel, Create
         await settle(pilot)

@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("audit", help="print the audit log of operations")
     parser.add_argument("--follow", "-f", action="store_true",
                         help="keep printing new records as they are written (Ctrl+C ends)")
-    parser.add_argument("--user", metavar="USER", help="only this user's records")
+    parser.add_argument("--user", metavar="USER", help="only the records of users whose "
+                        "name holds USER (case-sensitive: ali finds alice and malice, not "
+                        "Alice)")
     parser.add_argument("--target", metavar="ID", help="only records about this object "
                         "(a full id such as qemu/100, or just 100)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")

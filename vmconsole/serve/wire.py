@@ -71,7 +71,8 @@ _CALL_CLASSES = {
     ("vmconsole.backends.backups", "BackupMode"),
     ("vmconsole.backends.backups", "Compression"),
     ("vmconsole.backends.backups", "RestoreSpec"),
-    ("vmconsole.model", "HARequest"),
+    ("vmconsole.model.ha", "HARequest"),
+    ("vmconsole.model.ha", "RestartPriority"),
     ("vmconsole.audit", "AuditRecord"),
     ("copyreg", "__newobj__"),  # how pickle rebuilds a dataclass with slots
 }

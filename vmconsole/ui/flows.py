@@ -15,18 +15,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, NotSupported, Task
 from vmconsole.backends.removal import RemovalPlan, SupportsDestroy, SupportsUndefine
 from vmconsole.model import Snapshot
-from vmconsole.operations import OpRequest, Outcome
+from vmconsole.operations import Outcome
 from vmconsole.text import visible
-from vmconsole.ui.actions import BY_NAME, GuestAction, Selection
-from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.actions import BY_NAME, GuestAction
+from vmconsole.ui.guest_runner import GuestRunner
 from vmconsole.ui.hardware_flow import edit_hardware
 from vmconsole.ui.labels import guest_title
-from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.snapshot_flow import SnapshotFlows
 
 if TYPE_CHECKING:
     from vmconsole.ui.modals.clone import CloneSource
     from vmconsole.ui.modals.migrate import MigrateRequest
-    from vmconsole.ui.modals.snapshot_create import SnapshotRequest
 
 T = TypeVar("T")
 DELETE_WARNING = ("This cannot be undone: the guest's configuration and every disk it "
@@ -52,13 +51,8 @@ def undefine(backend: Backend, guest_id: str, remove_storage: bool) -> Task:
     return backend.undefine(guest_id, remove_storage)
 
 
-class GuestFlows:
+class GuestFlows(GuestRunner):
     """The flows of one selected guest."""
-
-    def __init__(self, app: ConsoleBase, sel: Selection) -> None:
-        self.app, self.sel = app, sel
-        self.runner = app.runner
-        self.gid = sel.guest.id
 
     def perform(self, name: str) -> None:
         action = BY_NAME[name]
@@ -109,36 +103,6 @@ class GuestFlows:
             self.runner.refuse(self._request(action.audited_as, title), reason)
         else:
             self.app.notify(reason, title=title, severity="warning", timeout=8, markup=False)
-
-    def permitted(self, operation: str, description: str) -> bool:
-        """Checked before a form opens, so a viewer is not asked to fill one in vain."""
-        return self.runner.permitted(self._request(operation, description))
-
-    def _request(self, operation: str, description: str,
-                 parameters: dict[str, object] | None = None) -> OpRequest:
-        return OpRequest(self.sel.cluster, self.gid, operation, description,
-                         dict(parameters or {}))
-
-    async def run(self, operation: str, description: str, call: Callable[[Backend], Task],
-                  parameters: dict[str, object] | None = None) -> Outcome:
-        return await self.runner.run(self._request(operation, description, parameters), call)
-
-    async def confirm(self, title: str, question: str, warning: str = "",
-                      yes: str = "Yes") -> bool:
-        screen = ConfirmScreen(title, question, warning, yes)
-        answer: bool = await self.app.push_screen_wait(screen)
-        return answer
-
-    async def confirmed_run(self, operation: str, title: str, question: str, warning: str,
-                            yes: str, call: Callable[[Backend], Task],
-                            parameters: dict[str, object] | None = None) -> Task | None:
-        """Ask first (the answer defaults to No), then run; the task, if one started."""
-        if not await self.confirm(title, question, warning, yes):
-            return None
-        return (await self.run(operation, title, call, parameters)).task
-
-    async def query(self, what: str, call: Callable[[Backend], T]) -> T | None:
-        return await self.runner.query(self.sel.cluster, what, call)
 
     # --- power --------------------------------------------------------------------------
 
@@ -232,7 +196,8 @@ class GuestFlows:
     async def _snapshots(self, title: str) -> None:
         from vmconsole.ui.modals.snapshots import SnapshotPanel
 
-        await self.app.push_screen_wait(SnapshotPanel(self.sel.guest, SnapshotFlows(self),
+        snapshots = SnapshotFlows(self, self.clone)
+        await self.app.push_screen_wait(SnapshotPanel(self.sel.guest, snapshots,
                                                       self._polled_tasks))
 
     def _polled_tasks(self) -> tuple[Task, ...]:
@@ -358,72 +323,3 @@ FLOWS: dict[str, Flow] = {
     "console": GuestFlows._console,
     "delete": GuestFlows._delete,
 }
-
-
-class SnapshotFlows:
-    """The snapshot panel's operations, on the guest of a GuestFlows."""
-
-    def __init__(self, flows: GuestFlows) -> None:
-        self.flows = flows
-        self.name = guest_title(flows.sel.guest)  # for titles and questions
-
-    @property
-    def may_change(self) -> bool:
-        return self.flows.app.operations.allowed()
-
-    async def load(self) -> list[Snapshot] | None:
-        return await self.flows.query("snapshots", lambda b: b.snapshots(self.flows.gid))
-
-    async def take(self, existing: list[str]) -> Task | None:
-        sel = self.flows.sel
-        if not self.flows.permitted("snapshot", f"Snapshot of {self.name}"):
-            return None
-        ram = sel.capabilities.snapshot_ram and sel.guest.running and sel.guest.kind == "qemu"
-
-        quiesce = sel.capabilities.snapshot_quiesce and sel.guest.running
-
-        def call(req: SnapshotRequest) -> Callable[[Backend], Task]:
-            if req.quiesce:  # only backends with the capability take the keyword
-                return lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
-                                                   req.vmstate, quiesce=True)  # type: ignore[call-arg]
-            return lambda b: b.snapshot_create(self.flows.gid, req.name, req.description,
-                                               req.vmstate)
-
-        async def submit(req: SnapshotRequest) -> Outcome:
-            parameters = asdict(req)
-            if not quiesce:
-                del parameters["quiesce"]
-            return await self.flows.run("snapshot", f"Snapshot {visible(req.name)} of {self.name}",
-                                        call(req), parameters)
-
-        from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
-
-        task: Task | None = await self.flows.app.push_screen_wait(
-            SnapshotCreateForm(self.name, existing, ram, submit, quiesce))
-        return task
-
-    async def rollback(self, snapshot: str) -> Task | None:
-        return await self._confirmed(
-            "rollback", f"Roll {self.name} back to {visible(snapshot)}", snapshot,
-            f"Roll {self.name} back to snapshot {visible(snapshot)}?",
-            "Every change made since that snapshot is lost.", "Roll back",
-            lambda b: b.snapshot_rollback(self.flows.gid, snapshot))
-
-    async def delete(self, snapshot: str) -> Task | None:
-        return await self._confirmed(
-            "delsnapshot", f"Delete snapshot {visible(snapshot)} of {self.name}", snapshot,
-            f"Delete snapshot {visible(snapshot)} of {self.name}?",
-            "It can no longer be rolled back to or cloned.", "Delete",
-            lambda b: b.snapshot_delete(self.flows.gid, snapshot))
-
-    async def _confirmed(self, operation: str, title: str, snapshot: str, question: str,
-                         warning: str, yes: str, call: Callable[[Backend], Task]) -> Task | None:
-        if not self.flows.permitted(operation, title):
-            return None
-        return await self.flows.confirmed_run(operation, title, question, warning, yes, call,
-                                              {"snapshot": snapshot})
-
-    async def clone(self, snapshot: str) -> Task | None:
-        if not self.flows.permitted("clone", f"Clone {self.name}"):
-            return None
-        return await self.flows.clone(f"Clone {self.name}", snapshot=snapshot)

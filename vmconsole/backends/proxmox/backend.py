@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from vmconsole.backends.addresses import AddressBook
@@ -36,17 +35,18 @@ from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.proxmox import backups, ha, hardware, placement
 from vmconsole.backends.proxmox.addresses import read_addresses
 from vmconsole.backends.proxmox.connection import Connection
+from vmconsole.backends.proxmox.guest_ref import GuestRef, locate
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
 from vmconsole.backends.proxmox.inventory import (
     RateTracker,
     build_inventory,
     ha_view,
-    service_id,
 )
 from vmconsole.backends.proxmox.migration import migration_targets
 from vmconsole.backends.proxmox.tasks import TaskTracker
 from vmconsole.backends.proxmox.termproxy import TermProxyConsole
 from vmconsole.backends.proxmox.termproxy import open_console as open_termproxy
+from vmconsole.backends.proxmox.timeline import inventory_events, migration_event
 from vmconsole.backends.serial import ConsoleSink
 from vmconsole.balance import Rules
 from vmconsole.config import ProxmoxCluster
@@ -58,28 +58,6 @@ CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapsho
                             snapshot_ram=True, linked_clone=True, live_migration=True,
                             ha=True, history=True, hardware=True,
                             serial_console=True, backups=True, destroy=True)
-
-
-@dataclass(frozen=True, slots=True)
-class GuestRef:
-    """Where a guest lives now, and the API path of its endpoints."""
-
-    kind: GuestKind
-    vmid: int
-    node: str
-    ha_managed: bool = False
-
-    @property
-    def id(self) -> str:
-        return f"{self.kind.value}/{self.vmid}"
-
-    @property
-    def path(self) -> str:
-        return f"/nodes/{self.node}/{self.kind.value}/{self.vmid}"
-
-    @property
-    def sid(self) -> str:
-        return service_id(self.kind, self.vmid)
 
 
 class ProxmoxBackend(TrackedTasks):
@@ -139,7 +117,7 @@ class ProxmoxBackend(TrackedTasks):
             ha_view(ha_status, ha_resources, ha_manager if isinstance(ha_manager, dict)
                     else None), self._rates)
         inventory = self._addresses.apply(inventory)
-        self._note_changes(self._last, inventory)
+        inventory_events(self._journal, self.cfg.name, self._last, inventory)
         self._last = inventory
         return inventory
 
@@ -364,16 +342,7 @@ class ProxmoxBackend(TrackedTasks):
     # --- helpers --------------------------------------------------------------------
 
     def _locate(self, guest_id: str) -> GuestRef:
-        """The guest's node now (it may have migrated since the last poll)."""
-        kind_text, _, vmid_text = guest_id.partition("/")
-        try:
-            kind, vmid = GuestKind(kind_text), int(vmid_text)
-        except ValueError:
-            raise NotFound(f"{guest_id} is not a Proxmox guest id (qemu/N or lxc/N)") from None
-        for item in self.conn.call("GET", "/cluster/resources", type="vm") or []:
-            if item.get("type") == kind.value and int(item.get("vmid", -1)) == vmid:
-                return GuestRef(kind, vmid, str(item["node"]), bool(item.get("hastate")))
-        raise NotFound(f"{guest_id} does not exist in {self.cfg.name}")
+        return locate(self.conn.call, self.cfg.name, guest_id)
 
     # --- the serial console (SupportsSerialConsole) ---------------------------------
 
@@ -399,19 +368,7 @@ class ProxmoxBackend(TrackedTasks):
         return ident
 
     def _task_ended(self, task: Task) -> None:
-        """Migrations on the timeline, with the pause QEMU reported."""
-        if task.operation != "migrate":
-            return
-        target = task.result.get("target", "?")
-        if task.status is TaskStatus.ERROR:
-            self._journal.add(EventKind.MIGRATION_FAILED,
-                              f"{task.target} did not migrate to {target}: "
-                              f"{task.error}", node=task.node, guest=task.target)
-            return
-        downtime = task.result.get("downtime_ms")
-        paused = f" (downtime {downtime:g} ms)" if isinstance(downtime, float) else ""
-        self._journal.add(EventKind.MIGRATED, f"{task.target} migrated to {target}{paused}",
-                          node=task.node, guest=task.target)
+        migration_event(self._journal, task)
 
     def _done(self, operation: str, ref: GuestRef, lines: list[str]) -> Task:
         """A synchronous change, recorded as a task that already ended."""
@@ -422,23 +379,3 @@ class ProxmoxBackend(TrackedTasks):
                     log=tuple(lines))
         self._tracker.record(task)
         return task
-
-    def _note_changes(self, before: Inventory | None, after: Inventory) -> None:
-        """Nodes lost or back and quorum changes, for the timeline."""
-        if before is None:
-            if after.quorum is not None and not after.quorum.quorate:
-                self._journal.add(EventKind.QUORUM_LOST, f"{self.cfg.name} has no quorum")
-            return
-        for node in after.nodes:
-            old = before.node(node.name)
-            if old is not None and old.online != node.online:
-                kind = EventKind.NODE_ONLINE if node.online else EventKind.NODE_LOST
-                self._journal.add(kind, f"{node.name} is {node.status.value}", node=node.name)
-        was = before.quorum.quorate if before.quorum else True
-        now = after.quorum.quorate if after.quorum else True
-        if was != now:
-            self._journal.add(EventKind.QUORUM_REGAINED if now else EventKind.QUORUM_LOST,
-                              f"{self.cfg.name} "
-                              f"{'is quorate again' if now else 'lost quorum'}")
-
-

@@ -32,7 +32,8 @@ from vmconsole.backends.base import NotFound, Task
 from vmconsole.model import GuestKind
 
 if TYPE_CHECKING:
-    from vmconsole.backends.proxmox.backend import GuestRef, ProxmoxBackend
+    from vmconsole.backends.proxmox.backend import ProxmoxBackend
+    from vmconsole.backends.proxmox.guest_ref import GuestRef
 
 # vzdump's `compress`: "0" is none (PVE::VZDump's option schema).
 COMPRESS = {Compression.ZSTD: "zstd", Compression.LZO: "lzo", Compression.GZIP: "gzip",

@@ -32,7 +32,8 @@ from vmconsole.backends.hardware import (
 from vmconsole.model import GuestKind
 
 if TYPE_CHECKING:
-    from vmconsole.backends.proxmox.backend import GuestRef, ProxmoxBackend
+    from vmconsole.backends.proxmox.backend import ProxmoxBackend
+    from vmconsole.backends.proxmox.guest_ref import GuestRef
 
 Call = Callable[..., Any]
 

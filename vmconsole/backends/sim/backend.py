@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
     ClusterEvent,
-    Conflict,
-    FaultKind,
-    HASettings,
     InvalidInput,
     MetricSample,
     MigrationMode,
@@ -30,25 +26,11 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.ha_config import (
-    CRSView,
-    FTLimits,
-    HARules,
-    NodeAffinityRule,
-    ResourceAffinityRule,
-)
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.sim import (
     backups,
-    balance,
     clones,
-    faults,
-    ft,
     ha_admin,
-    ha_config,
-    ha_disarm,
-    ha_lrm,
-    ha_master,
     hardware,
     migration,
     power,
@@ -56,18 +38,16 @@ from vmconsole.backends.sim import (
     snapshots,
 )
 from vmconsole.backends.sim.clock import RealClock, SimClock
+from vmconsole.backends.sim.cluster_admin import ClusterAdmin
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
-from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
 from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
-from vmconsole.backends.sim.state import HAGroup, SimGuest, Votequorum
+from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
-from vmconsole.balance import Rules
 from vmconsole.config import SimCluster
-from vmconsole.ha import rules
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
 
 MAX_NODES = 1000
@@ -80,7 +60,10 @@ CAPABILITIES = Capabilities(
 )
 
 
-class SimBackend:
+class SimBackend(ClusterAdmin):
+    """The protocol's read side, time, power, clones, snapshots, backups, migration and
+    hardware; the HA, CRS, FT and fault controls are `ClusterAdmin`'s."""
+
     def __init__(self, cfg: SimCluster, clock: SimClock | None = None) -> None:
         problems = {key: reason for key, bad, reason in (
             ("nodes", not 1 <= cfg.nodes <= MAX_NODES, f"between 1 and {MAX_NODES}"),
@@ -234,13 +217,6 @@ class SimBackend:
 
     # --- operations -----------------------------------------------------------------
 
-    def _act(self, guest_id: str, operation: Callable[..., TaskRecord], *args: object) -> Task:
-        with self._lock:
-            self.sim.advance()
-            record = operation(self.sim, self.sim.guest(guest_id), *args)
-            self.sim.settle()
-            return record.to_task(self.sim.now)
-
     def _ha_managed(self, guest_id: str) -> bool:
         with self._lock:
             ha = self.sim.guest(guest_id).ha
@@ -359,63 +335,6 @@ class SimBackend:
         return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
             sim, self.ha, guest, node, relocate=True))
 
-    # --- high availability ----------------------------------------------------------
-
-    def ha_set(self, guest_id: str, settings: HASettings) -> Task:
-        return self._act(guest_id, lambda sim, guest: ha_admin.ha_set(
-            sim, self.ha, guest, settings))
-
-    def ha_remove(self, guest_id: str) -> Task:
-        return self._act(guest_id, lambda sim, guest: ha_admin.ha_remove(sim, self.ha, guest))
-
-    def ha_groups(self) -> list[str]:
-        with self._lock:
-            return sorted(self.sim.groups)
-
-    def set_maintenance(self, node: str, enabled: bool) -> None:
-        """Put a node into HA maintenance (drained by migration) or take it out."""
-        with self._lock:
-            self.sim.advance()
-            ha_admin.set_maintenance(self.sim, self.ha, self.sim.node(node), enabled)
-            self.sim.settle()
-
-    def reboot_node(self, node: str) -> None:
-        """Reboot a node as an admin does; its HA services follow the shutdown policy
-        (Proxmox's default, conditional: they freeze)."""
-        self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
-                                                        self.sim.node(node), reboot=True))
-
-    def shutdown_node(self, node: str) -> None:
-        """Shut a node down as an admin does; its HA services follow the shutdown
-        policy (conditional: they are recovered elsewhere after the fence delay)."""
-        self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
-                                                        self.sim.node(node), reboot=False))
-
-    def set_shutdown_policy(self, policy: str) -> None:
-        """conditional, freeze, failover or migrate (datacenter.cfg's ha option)."""
-        self._node_admin(lambda: ha_admin.set_shutdown_policy(self.sim, self.ha, policy))
-
-    def restart_lrm(self, node: str) -> None:
-        """Restart a node's LRM: its HA services freeze (running on) until it is back."""
-        self._node_admin(lambda: ha_lrm.restart_lrm(self.ha, self.sim.node(node)))
-
-    def restart_crm(self, node: str) -> None:
-        """Restart a node's CRM: a master releases the manager lock on the way."""
-        def restart() -> None:
-            target = self.sim.node(node)
-            ha_master.stop_crm(self.ha, target)
-            ha_master.start_crm(self.ha, target)
-        self._node_admin(restart)
-
-    def set_cfs_failure(self, node: str, failed: bool) -> None:
-        """Make a node's cluster file system fail (or work again): its HA stack skips
-        its work meanwhile."""
-        self._node_admin(lambda: self.ha.set_cfs(self.sim.node(node), failed))
-
-    def skip_rounds(self, what: str, rounds: int = 1) -> None:
-        """Let the CRM master ("crm") or the LRMs ("lrm") miss `rounds` rounds."""
-        self._node_admin(lambda: ha_admin.skip_rounds(self.sim, self.ha, what, rounds))
-
     # --- hardware (SupportsHardware) ---------------------------------------------------
 
     def hardware(self, guest_id: str) -> GuestHardware:
@@ -438,151 +357,3 @@ class SimBackend:
     def lock_guest(self, guest_id: str, lock: str | None) -> Task:
         """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""
         return self._act(guest_id, ha_admin.set_lock, lock)
-
-    def ha_rules(self) -> list[ResourceAffinity]:
-        """The resource-affinity rules (keep together, keep apart)."""
-        with self._lock:
-            return list(self.sim.affinity_rules)
-
-    def ha_rule_set(self, name: str, resources: list[str], positive: bool) -> None:
-        """Add or replace a resource-affinity rule over guest ids (qemu/100, lxc/200)."""
-        self._node_admin(lambda: ha_admin.rule_set(self.sim, self.ha, ResourceAffinity(
-            name, tuple(resources), positive)))
-
-    def ha_rule_remove(self, name: str) -> None:
-        self._node_admin(lambda: ha_admin.rule_remove(self.sim, name))
-
-    def ha_group_set(self, name: str, priorities: dict[str, int], restricted: bool = False,
-                     nofailback: bool = False) -> None:
-        """Add or change an HA group: node -> priority (higher preferred)."""
-        self._node_admin(lambda: ha_admin.group_set(self.sim, HAGroup(
-            name, dict(priorities), restricted, nofailback)))
-
-    def placement(self, guest_id: str) -> list[str]:
-        """Where the HA manager would place the guest now, node by node: its score or
-        the rule that leaves it out (crm_simulate -s's view)."""
-        with self._lock:
-            self.sim.advance()
-            guest = self.sim.guest(guest_id)
-            if guest.ha is None:
-                raise Conflict(f"{guest_id} is not an HA resource")
-            candidates = self.ha.services.candidates(guest)
-            return [rules.describe(c) for c in candidates]
-
-    def crs_plan(self) -> list[str]:
-        """The load balancer's view: node loads, the imbalance, and its recommendations
-        with their gain (a forbidden one with the rule in its way)."""
-        with self._lock:
-            self.sim.advance()
-            head = balance.summary(self.ha)
-            return [head] + [balance.describe(m, self.sim.guests) for m in balance.plan(self.ha)]
-
-    def placement_rules(self) -> Rules:
-        """HA services' groups and affinity as the CRM applies them; HA services left
-        to the CRS while its auto-rebalance is on."""
-        with self._lock:
-            self.sim.advance()
-            return balance.placement_rules(self.ha)
-
-    def crs_apply(self, count: int = 1) -> int:
-        """Apply the first `count` allowed recommendations; returns how many."""
-        with self._lock:
-            self.sim.advance()
-            moves = balance.apply(self.ha, count)
-            self.sim.settle()
-            return len(moves)
-
-    def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
-                threshold: float = 0.3, hold: int = 3, margin: float = 0.1) -> None:
-        """The scheduler and auto-rebalance, in datacenter.cfg's units (`balance.configure`)."""
-        self._node_admin(lambda: balance.configure(self.ha, mode, auto_rebalance,
-                                                   threshold, hold, margin))
-
-    def set_fault_tolerance(self, guest_id: str, secondary: str | None) -> None:
-        """Make a running VM fault tolerant with its shadow copy on `secondary`, or
-        (None) turn FT off. Refused with the course's reasons (10 Gbit link, 4 FT VMs
-        and 8 FT vCPUs per host, not an HA resource)."""
-        def change() -> None:
-            guest = self.sim.guest(guest_id)
-            if secondary is None:
-                ft.disable(self.sim, guest)
-            else:
-                ft.enable(self.sim, guest, secondary)
-            self.sim.touch(guest_id)  # the inventory reports its FT state
-        self._node_admin(change)
-
-    def fault_tolerance(self, guest_id: str) -> list[str]:
-        """Where the primary and the secondary are, and FT's price."""
-        with self._lock:
-            self.sim.advance()
-            return ft.status(self.sim, self.sim.guest(guest_id))
-
-    def disarm_ha(self, mode: str) -> None:
-        """`ha-manager crm-command disarm-ha freeze|ignore` (PVE 9.2)."""
-        self._node_admin(lambda: ha_disarm.request_disarm(self.ha, mode))
-
-    def arm_ha(self) -> None:
-        """`ha-manager crm-command arm-ha`."""
-        self._node_admin(lambda: ha_disarm.request_arm(self.ha))
-
-    def ha_status(self) -> list[str]:
-        """`ha-manager status`, line by line (fencing: armed or standby)."""
-        with self._lock:
-            self.sim.advance()
-            return ha_admin.status(self.sim, self.ha)
-
-    def _node_admin(self, action: Callable[[], None]) -> None:
-        with self._lock:
-            self.sim.advance()
-            action()
-            self.sim.settle()
-
-    def inject_fault(self, node: str, fault: FaultKind) -> None:
-        with self._lock:
-            self.sim.advance()
-            faults.inject(self.sim, self.ha, self.sim.node(node), fault)
-            self.sim.settle()
-
-    def partition(self, groups: list[list[str]]) -> None:
-        with self._lock:
-            self.sim.advance()
-            faults.partition(self.sim, self.ha, groups)
-            self.sim.settle()
-
-    def restore(self, node: str | None = None) -> None:
-        with self._lock:
-            self.sim.advance()
-            faults.restore(self.sim, self.ha, None if node is None else self.sim.node(node))
-            self.sim.settle()
-
-    # --- the console's HA rule, CRS and FT screens (backends/ha_config.py) -------------
-
-    def ha_config(self) -> HARules:
-        """Every HA rule, and the nodes and guests a rule may name."""
-        with self._lock:
-            self.sim.advance()
-            return ha_config.read(self.sim)
-
-    def ha_node_affinity_set(self, name: str, nodes: dict[str, int], positive: bool,
-                             strict: bool, nofailback: bool, resources: list[str]) -> None:
-        """Add or replace a node-affinity rule (an HA group) after Proxmox's checks."""
-        self._node_admin(lambda: ha_config.node_affinity_set(self.sim, NodeAffinityRule(
-            name, dict(nodes), positive, strict, nofailback, tuple(resources))))
-
-    def ha_node_affinity_remove(self, name: str) -> None:
-        self._node_admin(lambda: ha_config.node_affinity_remove(self.sim, name))
-
-    def ha_resource_affinity_set(self, name: str, resources: list[str],
-                                 positive: bool) -> None:
-        """`ha_rule_set` after Proxmox's checks: HA resources only, no contradiction."""
-        self._node_admin(lambda: ha_config.resource_affinity_set(
-            self.sim, self.ha, ResourceAffinityRule(name, tuple(resources), positive)))
-
-    def crs_settings(self) -> CRSView:
-        with self._lock:
-            return ha_config.crs_view(self.ha)
-
-    def ft_limits(self, guest_id: str) -> FTLimits:
-        with self._lock:
-            self.sim.advance()
-            return ft.limits(self.sim, self.sim.guest(guest_id))

@@ -25,7 +25,7 @@ from vmconsole.backends.backups import (
 from vmconsole.model import Inventory
 from vmconsole.text import visible
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormScreen, Submitter
+from vmconsole.ui.modals.form import FieldInput, FormRadioSet, FormScreen, Submitter
 
 
 class BackupForm(FormScreen):
@@ -94,7 +94,7 @@ class RestoreForm(FormScreen):
         if opts.restore_overwrite:
             buttons.append(RadioButton("over the guest (asks first)", id=f"{OVERWRITE}-choice",
                                        disabled=bool(opts.restore_overwrite_why_not)))
-        yield from self.row("Restore", RadioSet(*buttons, id="overwrite", compact=True),
+        yield from self.row("Restore", FormRadioSet(*buttons, id="overwrite", compact=True),
                             "overwrite", opts.restore_overwrite_why_not)
         if opts.restore_ids:
             yield from self.row("New ID", FieldInput(str(opts.next_id or ""), id="vmid",

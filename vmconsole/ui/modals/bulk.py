@@ -7,14 +7,15 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.question import NO, Answer
 
 SPREAD = "\x00spread"  # the option id of "spread": no node name holds a NUL
 
@@ -25,37 +26,18 @@ class BulkConfirmScreen(ConfirmScreen):
 
     DEFAULT_CSS = """
     BulkConfirmScreen > Vertical { width: 100; }
-    BulkConfirmScreen VerticalScroll { height: auto; max-height: 16; margin-top: 1; }
-    BulkConfirmScreen .skipped { color: $text-muted; }
     """
 
     def __init__(self, title: str, question: str, lines: list[str], skipped: list[str],
                  can_go: bool = True) -> None:
         """`can_go` False: nothing to do, only a Close button."""
-        super().__init__(title, question, yes_label="Go")
-        self.lines, self.skipped, self.can_go = lines, skipped, can_go
+        super().__init__(title, question, yes_label="Go", lines=lines, skipped=skipped)
+        self.can_go = can_go
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as frame:
-            frame.border_title = Content(visible_lines(self.title_text))
-            yield Static(Content(visible_lines(self.question)), classes="question")
-            # One Static per list, not per guest: 200 widgets took a second to mount
-            # and to remove on a busy machine (benchmarks/bulk.py).
-            with VerticalScroll():
-                if self.lines:
-                    yield Static(Content(visible_lines("\n".join(self.lines))),
-                                 classes="target")
-                if self.skipped:
-                    yield Static(Content(visible_lines("\n".join(self.skipped))),
-                                 classes="skipped")
-            if self.warning:
-                yield Static(Content(visible_lines(self.warning)), classes="warning")
-            with Horizontal():
-                if self.can_go:
-                    yield Button(f"{self.yes_label} (y)", id="yes", variant="error",
-                                 compact=True)
-                yield Button("No (n)" if self.can_go else "Close (n)", id="no",
-                             variant="primary", compact=True)
+    def answers(self) -> list[Answer[bool]]:
+        if self.can_go:
+            return super().answers()
+        return [Answer(NO, "Close (n)", "primary", False)]
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes and self.can_go)

@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input, Select, Static
 
 from vmconsole.backends.base import Capabilities, CloneSpec
 from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
@@ -40,11 +40,26 @@ class CloneSource:
 
     def linked_possible(self) -> bool:
         """Linked clones come from templates, on storage that does copy-on-write."""
-        if not (self.guest.template and self.capabilities.linked_clone):
-            return False
-        by_name = {s.name: s for s in self.inventory.storages}
-        kinds = {by_name[n].type for n in self.guest.storages if n in by_name}
-        return bool(kinds) and kinds <= LINKED_CLONE_TYPES
+        return self.guest.template and self.linked_refusal() is None
+
+    def linked_refusal(self) -> str | None:
+        """Why a template gives no linked clone, and what a clone is instead, for the
+        form (None: it gives one). Proxmox links a clone only on storage that does
+        copy-on-write (`LINKED_CLONE_TYPES`; the manual's "Linked Clones"); a full clone
+        copies every byte of the disks, at the storage's write speed."""
+        if self.capabilities.linked_clone:
+            by_name = {s.name: s for s in self.inventory.storages}
+            storages = [by_name[n] for n in self.guest.storages if n in by_name]
+            thick = [s for s in storages if s.type not in LINKED_CLONE_TYPES]
+            if storages and not thick:
+                return None
+            why = (f"{', '.join(f'{visible(s.name)} ({visible(s.type)})' for s in thick)} "
+                   "does no copy-on-write" if thick else "its disks' storage is not known")
+        else:
+            why = "this cluster's backend makes none"
+        return (f"no linked clone: {why}. A full clone instead copies all "
+                f"{fmt.size(self.guest.maxdisk)} of its disks: minutes, not seconds "
+                "(the task log shows its progress)")
 
 
 class CloneForm(FormScreen):
@@ -92,6 +107,8 @@ class CloneForm(FormScreen):
             yield from self.row("", FormCheckbox("Linked clone", id="linked", compact=True),
                                 "linked", "copy-on-write from the template: near instant, "
                                 "stays on the template's storage")
+        elif src.guest.template and (refusal := src.linked_refusal()):
+            yield Static(refusal, classes="note", id="note-linked", markup=False)
 
     def _storage_options(self, node: str | None) -> list[tuple[Text, str]]:
         """Storages on the node that hold this kind of guest's disks, with their free

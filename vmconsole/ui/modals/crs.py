@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
 from vmconsole.backends.ha_config import CRSView
+from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
 
 MODE_HELP = {
@@ -41,23 +42,18 @@ class CRSRequest:
 
 
 def _number(text: str, whole: bool) -> tuple[float, str | None]:
-    """The typed figure: a whole number of rounds, or a number as datacenter.cfg has it,
-    where "30%" reads as 0.3."""
+    """The typed figure: a whole number exactly as typed (never clamped: the backend's
+    refusal and the audit quote it), or a number as datacenter.cfg has it, where "30%"
+    reads as 0.3 (400 digits reading as inf)."""
+    if whole:
+        number = validate.whole(text)
+        return (0, "a whole number") if isinstance(number, str) else (number, None)
     text = text.strip()
-    percent = not whole and text.endswith("%")
+    percent = text.endswith("%")
     text = text.removesuffix("%").strip() if percent else text
-    if not _NUMBER.match(text) or (whole and not text.lstrip("-").isdigit()):
-        return 0.0, "a whole number" if whole else "a number such as 0.3, or a percent (30%)"
+    if not _NUMBER.match(text):
+        return 0.0, "a number such as 0.3, or a percent (30%)"
     return float(text) / 100 if percent else float(text), None
-
-
-def _whole(number: float) -> int:
-    """A whole number typed as 400 digits reads as inf; clamped, it stays out of every
-    range, so the backend's reason names the range (int(inf) would raise)."""
-    return int(max(-_HUGE, min(number, _HUGE)))
-
-
-_HUGE = float(2**63)
 
 
 class CRSForm(FormScreen):
@@ -97,4 +93,4 @@ class CRSForm(FormScreen):
             return None, errors
         return CRSRequest(str(self.query_one("#mode", Select).value),
                           self.query_one("#auto_rebalance", FormCheckbox).value,
-                          values["threshold"], _whole(values["hold"]), values["margin"]), {}
+                          values["threshold"], int(values["hold"]), values["margin"]), {}

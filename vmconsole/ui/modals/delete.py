@@ -5,17 +5,12 @@ Names are data: shown as Content, escaped."""
 
 from __future__ import annotations
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
 
 from vmconsole.backends.removal import RemovalPlan
-from vmconsole.text import visible, visible_lines
+from vmconsole.text import visible
 from vmconsole.ui.formatting import size as fmt_size
+from vmconsole.ui.modals.question import NO, Answer, QuestionScreen
 
 WITH_DISKS = "deleted with 'Delete with disks'"
 KEEP_WARNING = ("This cannot be undone. 'Delete with disks' also deletes the volumes "
@@ -36,61 +31,24 @@ def removal_lines(plan: RemovalPlan) -> list[str]:
     return lines
 
 
-class DeleteScreen(ModalScreen["bool | None"]):
+class DeleteScreen(QuestionScreen["bool | None"]):
     """Delete with disks (`y`: True), keep the disks (`k`: False), or No (`n`, Escape:
     None) over `lines` (what happens) and `skipped` (guests left alone, and why)."""
 
     DEFAULT_CSS = """
-    DeleteScreen { align: center middle; }
-    DeleteScreen > Vertical {
-        width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: round $error; border-title-color: $text; background: $surface;
-        padding: 0 1;
-    }
-    DeleteScreen .question { margin-top: 1; }
-    DeleteScreen VerticalScroll { height: auto; max-height: 16; margin-top: 1; }
-    DeleteScreen .skipped { color: $text-muted; }
-    DeleteScreen .warning { color: $warning; margin-top: 1; }
-    DeleteScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
-    DeleteScreen Button { margin-left: 2; }
+    DeleteScreen > Vertical { width: 100; }
     """
     BINDINGS = [
         Binding("escape,n", "answer(None)", "No", id="delete.no"),
         Binding("y", "answer(True)", "Delete with disks", id="delete.disks"),
         Binding("k", "answer(False)", "Keep disks", id="delete.keep"),
-        Binding("left", "app.focus_previous", show=False),
-        Binding("right", "app.focus_next", show=False),
     ]
-    ANSWERS = {"disks": True, "keep": False, "no": None}
 
     def __init__(self, title: str, question: str, lines: list[str],
                  skipped: list[str] | None = None) -> None:
-        super().__init__()
-        self.title_text, self.question = title, question
-        self.lines, self.skipped = lines, skipped or []
+        super().__init__(title, question, KEEP_WARNING, lines, skipped)
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as frame:
-            frame.border_title = Content(visible_lines(self.title_text))
-            yield Static(Content(visible_lines(self.question)), classes="question")
-            with VerticalScroll():
-                yield Static(Content(visible_lines("\n".join(self.lines))), classes="target")
-                if self.skipped:
-                    yield Static(Content(visible_lines("\n".join(self.skipped))),
-                                 classes="skipped")
-            yield Static(Content(KEEP_WARNING), classes="warning")
-            with Horizontal():
-                yield Button("Delete with disks (y)", id="disks", variant="error",
-                             compact=True)
-                yield Button("Keep disks (k)", id="keep", variant="warning", compact=True)
-                yield Button("No (n)", id="no", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(self.ANSWERS[event.button.id or "no"])
-
-    def action_answer(self, remove_storage: bool | None) -> None:
-        self.dismiss(remove_storage)
+    def answers(self) -> list[Answer[bool | None]]:
+        return [Answer("disks", "Delete with disks (y)", "error", True),
+                Answer("keep", "Keep disks (k)", "warning", False),
+                Answer(NO, "No (n)", "primary", None)]

@@ -12,13 +12,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual import events, on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+)
 
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
@@ -128,14 +138,39 @@ class FormCheckbox(Checkbox, inherit_bindings=False):
         self.refresh()
 
 
+class FormRadioSet(RadioSet):
+    """A form's radio buttons: the arrows move the choice itself, as in a browser's or a
+    desktop dialog's radio group (Textual's RadioSet moves only a highlight, which Space
+    then picks), so that Enter, which submits the form, submits what the user sees."""
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self._pick()
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self._pick()
+
+    def _pick(self) -> None:
+        if self._selected is not None:
+            button = self._nodes[self._selected]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True
+
+
 class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
     """Subclasses compose their fields with `row()` and implement `collect()`."""
 
     DEFAULT_CSS = FORM_CSS
     # Enter submits from any field that has no use of its own for it (an Input submits
-    # through Input.Submitted; a Select, a list and a button keep their Enter).
+    # through Input.Submitted; a list and a button keep their Enter). A closed Select and
+    # a RadioSet take Enter too (to open, to pick), which left a form with no key to
+    # submit from them: there Enter submits, as from a checkbox; Space or an arrow opens
+    # the Select (Textual's other keys for it), and the arrows pick in a FormRadioSet.
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel"),
-                Binding("enter", "submit", "Submit", show=False, id="form.submit")]
+                Binding("enter", "submit", "Submit", show=False, id="form.submit"),
+                Binding("enter", "submit_from_choice", "Submit", show=False, priority=True,
+                        id="form.submit_from_choice")]
     SUBMIT_LABEL = "Submit"
     # A backend's parameter name -> the field that shows its reason, where they differ.
     FIELD_FOR: dict[str, str] = {}
@@ -215,6 +250,13 @@ class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
         submit.disabled = True
         self.run_worker(self._send(params), group="form", exit_on_error=False,
                         name=self.form_title)
+
+    def action_submit_from_choice(self) -> None:
+        """Enter on a closed Select or a RadioSet submits; anywhere else it goes on to
+        the focused widget (an open Select's list picks the option)."""
+        if not isinstance(self.focused, Select | RadioSet):
+            raise SkipAction()
+        self.action_submit()
 
     async def _send(self, params: Any) -> None:
         try:

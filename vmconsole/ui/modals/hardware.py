@@ -34,13 +34,13 @@ from vmconsole.backends.hardware import (
     problems,
 )
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen
 from vmconsole.ui.operations import Outcome
 
 # ASCII digits only: "\d" and str.isdigit() take U+FF14 (a full-width 4) and "²" (int() refuses).
 _AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
-_WHOLE = re.compile(r"^\s*-?[0-9]+\s*$")
 _MEMORY_UNITS = {"": MiB, "m": MiB, "mb": MiB, "mib": MiB, "g": GiB, "gb": GiB, "gib": GiB}
 _DISK_UNITS = {"": GiB, "g": GiB, "gb": GiB, "gib": GiB, "t": 1024 * GiB, "tb": 1024 * GiB,
                "tib": 1024 * GiB}
@@ -171,8 +171,9 @@ class HardwareForm(FormScreen):
 
     @on(Input.Changed, "#vcpus")
     def _vcpus_changed(self, event: Input.Changed) -> None:
-        if _WHOLE.match(event.value) and int(event.value) > 0:
-            self.query_one("#note-vcpus", Static).update(self._vcpus_note(int(event.value)))
+        count = validate.whole(event.value, 1)
+        if isinstance(count, int):
+            self.query_one("#note-vcpus", Static).update(self._vcpus_note(count))
 
     @on(Input.Changed, "#memory")
     def _memory_changed(self, event: Input.Changed) -> None:
@@ -187,10 +188,11 @@ class HardwareForm(FormScreen):
         vcpus = memory = None
         vcpus_text = self._value("vcpus")
         if vcpus_text != self._initial["vcpus"]:
-            if not _WHOLE.match(vcpus_text):
-                errors["vcpus"] = "a whole number is required (digits 0-9)"
-            elif int(vcpus_text) != hw.vcpus:
-                vcpus = int(vcpus_text)
+            count = validate.whole(vcpus_text)  # the range is the backend's check
+            if isinstance(count, str):
+                errors["vcpus"] = count
+            elif count != hw.vcpus:
+                vcpus = count
         memory_text = self._value("memory")
         if memory_text != self._initial["memory"]:
             parsed = parse_memory(memory_text)

@@ -14,6 +14,13 @@ VMID_MIN, VMID_MAX = 100, 999_999_999  # Proxmox's range for guest ids
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # Proxmox's "pve-configid" format, which snapshot names must follow.
 _SNAPSHOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+# A whole number as a field reads it. int() also takes full-width digits ("\uff14"),
+# "_" between digits and "+".
+_WHOLE = re.compile(r"-?[0-9]+")
+# Digits past which a whole number is not read: far past every range a form or a backend
+# checks, and short of the 4,300 at which int() refuses to read one (and str() to write
+# one: Python's integer string conversion limit), which raised from a form's check.
+MOST_DIGITS = 4000
 # Storage that allocates a volume's whole size when it is made (thin pools and files
 # grow as written, so their free space says little about a clone's fit).
 THICK_TYPES = frozenset({"lvm"})
@@ -69,14 +76,35 @@ def room_for(size: int, storage: Storage | None) -> str | None:
     return None
 
 
+def whole(value: str, low: int | None = None, high: int | None = None) -> int | str:
+    """The whole number typed in a field (ASCII digits after an optional minus, spaces
+    around them ignored), exactly; or why not, for the field: not a whole number, outside
+    `low` to `high` (the reason names the range; None leaves that side to the backend's
+    check), or longer than `MOST_DIGITS` digits. A number is never clamped or rounded,
+    so a refusal and the audit log quote what was typed."""
+    text = value.strip()
+    if not _WHOLE.fullmatch(text):
+        return "a whole number is required (digits 0-9)"
+    if low is not None and high is not None:
+        outside = f"must be between {low} and {high}"
+    elif low is not None:
+        outside = f"must be {low} or more"
+    elif high is not None:
+        outside = f"must be {high} or less"
+    else:
+        outside = f"at most {MOST_DIGITS} digits"
+    if len(text.lstrip("-").lstrip("0")) > MOST_DIGITS:
+        return outside
+    number = int(text)
+    if (low is not None and number < low) or (high is not None and number > high):
+        return outside
+    return number
+
+
 def whole_number(value: str, low: int, high: int) -> str | None:
-    try:
-        number = int(value)
-    except ValueError:
-        return "a whole number is required"
-    if not low <= number <= high:
-        return f"must be between {low} and {high}"
-    return None
+    """Why `value` is not a whole number from `low` to `high` (`whole`), or None."""
+    number = whole(value, low, high)
+    return number if isinstance(number, str) else None
 
 
 def node_names(value: str, known: Collection[str]) -> str | None:

@@ -1,0 +1,196 @@
+"""The objects of an inventory: nodes, guests, storages, containers, snapshots, and
+the figures that move on every poll."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from operator import attrgetter
+
+from vmconsole.model.addresses import GuestAddress, probe_order
+from vmconsole.model.ha import FaultTolerance, HAConfig, NodeHAState, VSphereClusterConfig
+
+
+class GuestKind(StrEnum):
+    VM = "qemu"
+    CT = "lxc"
+
+
+class GuestStatus(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    PAUSED = "paused"
+    UNKNOWN = "unknown"
+
+
+class NodeStatus(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"
+    CONNECTING = "connecting"  # the console has not heard from it yet
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Figures that move on every poll. Rates are per second; cpu is a fraction of maxcpu."""
+
+    cpu: float = 0.0
+    mem: int = 0
+    disk_read: float = 0.0
+    disk_write: float = 0.0
+    net_in: float = 0.0
+    net_out: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    status: NodeStatus
+    maxcpu: int
+    maxmem: int
+    metrics: Metrics = field(default_factory=Metrics)
+    uptime: float = 0.0
+    loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    ha_state: NodeHAState | str | None = None  # as the HA manager says it; None: no HA
+    address: str | None = None  # where the console reaches it (a libvirt URI)
+    # Why the console cannot reach it, in the backend's words; since when and when it
+    # tries again (epoch seconds; next_try None: an attempt is under way).
+    error: str | None = None
+    since: float | None = None
+    next_try: float | None = None
+    # Figures the source does not report ("cpu", "mem", "net_in", "uptime", ...): shown
+    # as absent, never as a measured zero.
+    unreported: tuple[str, ...] = ()
+    # Shared storages the node has but cannot use now (libvirt: the pool is inactive on
+    # it), by name: its guests' disks there are out of its reach.
+    storage_down: tuple[str, ...] = ()
+    container: str | None = None  # the id of its innermost Container; None: the cluster
+
+    @property
+    def id(self) -> str:
+        return f"node/{self.name}"
+
+    @property
+    def online(self) -> bool:
+        return self.status is NodeStatus.ONLINE
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A level of the backend's own inventory between the cluster and its nodes, in the
+    backend's terms: a vSphere datacenter, a vSphere cluster. A node names its innermost
+    container (`Node.container`), a container the one around it (`parent`)."""
+
+    id: str  # "container/<backend's id>", unique in the inventory
+    name: str
+    kind: str  # what the backend calls it: "datacenter", "vSphere cluster"
+    parent: str | None = None
+    vsphere: VSphereClusterConfig | None = None  # a vSphere cluster's HA and DRS
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """This guest is one of several copies of one guest in the cluster, e.g. a libvirt
+    UUID defined on two hosts (what a migration without --undefinesource leaves): each
+    copy is its own row with its own id, and knows the others."""
+
+    shared: str  # what the copies share, in the backend's terms: "UUID"
+    value: str  # its value: the UUID
+    copies: tuple[str, ...]  # the other copies' guest ids
+    nodes: tuple[str, ...]  # the other copies' nodes
+    advice: str = ""  # what an admin does about it, in the backend's terms
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """A VM or a container. `id` is unique in its cluster, e.g. "qemu/100"; where the
+    backend's own id is not (a libvirt UUID defined on two hosts), each copy's id names
+    its host and `duplicate` says so."""
+
+    id: str
+    name: str
+    kind: GuestKind
+    node: str
+    status: GuestStatus
+    vmid: int | None = None
+    template: bool = False
+    maxcpu: int = 1
+    maxmem: int = 0
+    maxdisk: int = 0
+    disk: int = 0
+    metrics: Metrics = field(default_factory=Metrics)
+    uptime: float = 0.0
+    addresses: tuple[GuestAddress, ...] = ()
+    # Why no address is known, for people: "stopped", "no guest agent configured", ...
+    address_note: str | None = None
+    ha: HAConfig | None = None
+    lock: str | None = None
+    tags: tuple[str, ...] = ()
+    storages: tuple[str, ...] = ()
+    duplicate: Duplicate | None = None
+    unreported: tuple[str, ...] = ()  # as Node.unreported
+    # Why an unreported uptime is not, for people: "libvirt's API gives none; ..."
+    uptime_note: str | None = None
+    # Why it is in its status, in the backend's words: "I/O error" for a paused guest
+    status_reason: str | None = None
+    fault_tolerance: FaultTolerance | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status is GuestStatus.RUNNING
+
+    @property
+    def ip(self) -> str | None:
+        """The address the console probes first (`probe_order`), or None."""
+        usable = probe_order(self.addresses)
+        return usable[0].ip if usable else None
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """A storage pool. `node` is None for shared storage that every node sees."""
+
+    id: str
+    name: str
+    type: str
+    shared: bool
+    total: int
+    used: int
+    node: str | None = None
+    active: bool = True
+    content: tuple[str, ...] = ("images",)
+    error: str | None = None  # why it is not active, in the backend's words
+
+
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    votes: int
+    expected: int
+    quorate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    name: str
+    parent: str | None
+    created: float | None
+    description: str = ""
+    vmstate: bool = False
+    current: bool = False
+    quiesced: bool = False  # the guest's file systems were quiesced (vCenter)
+    # Why no clone can be made of this snapshot, in the backend's terms; None: one can.
+    clone_refusal: str | None = None
+
+
+_METRIC_FIGURES = attrgetter("cpu", "mem", "disk_read", "disk_write", "net_in", "net_out")
+
+
+def total_metrics(items: Iterable[Metrics]) -> Metrics:
+    """The sum of several objects' metrics (cpu summed as fractions, callers scale it)."""
+    # Columns summed by the builtin over one attrgetter per item: a node's 2,000 guests
+    # are summed on every poll.
+    columns = list(zip(*map(_METRIC_FIGURES, items), strict=True)) or [()] * 6
+    cpu, mem, disk_read, disk_write, net_in, net_out = (sum(c) for c in columns)
+    return Metrics(cpu=float(cpu), mem=int(mem), disk_read=float(disk_read),
+                   disk_write=float(disk_write), net_in=float(net_in), net_out=float(net_out))

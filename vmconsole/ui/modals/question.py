@@ -1,0 +1,103 @@
+"""The frame of every question asked before something destructive: a title, the
+question, what will happen (a list, and the objects left alone with why), a warning and
+a row of answers. The answer defaults to No: the focus starts on No, Escape and `n`
+answer it, and a key typed before the question was asked is not its answer
+(`ui.typeahead`). Names are data: every text is shown as Content, escaped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+from textual.widgets.button import ButtonVariant
+
+from vmconsole.text import visible_lines
+
+AnswerT = TypeVar("AnswerT")
+NO = "no"  # the id of the button that answers No, where the focus starts
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[AnswerT]):
+    """A button: its id, its label (with its key), Textual's button variant, and the
+    value the question is dismissed with."""
+
+    id: str
+    label: str
+    variant: ButtonVariant
+    value: AnswerT
+
+
+class QuestionScreen(ModalScreen[AnswerT]):
+    """Subclasses give their answers (`answers()`, No last) and bind their keys to
+    `answer(value)`, with ids for the keymap."""
+
+    TYPEAHEAD = False
+    DEFAULT_CSS = """
+    QuestionScreen { align: center middle; }
+    QuestionScreen > Vertical {
+        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: round $error; border-title-color: $text; background: $surface;
+        padding: 0 1;
+    }
+    QuestionScreen .question { margin-top: 1; }
+    QuestionScreen VerticalScroll { height: auto; max-height: 16; margin-top: 1; }
+    QuestionScreen .skipped { color: $text-muted; }
+    QuestionScreen .warning { color: $warning; margin-top: 1; }
+    QuestionScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    QuestionScreen Button { margin-left: 2; }
+    """
+    BINDINGS = [
+        Binding("left", "app.focus_previous", show=False),
+        Binding("right", "app.focus_next", show=False),
+    ]
+
+    def __init__(self, title: str, question: str, warning: str = "",
+                 lines: list[str] | None = None, skipped: list[str] | None = None) -> None:
+        """`lines` (what happens, one line each) and `skipped` (what is left alone, and
+        why) show in a scrolled box, which a question without `lines` has not."""
+        super().__init__()
+        self.title_text, self.question, self.warning = title, question, warning
+        self.lines, self.skipped = lines, skipped or []
+
+    def answers(self) -> list[Answer[AnswerT]]:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as frame:
+            frame.border_title = Content(visible_lines(self.title_text))
+            yield Static(Content(visible_lines(self.question)), classes="question")
+            if self.lines is not None:
+                # One Static per list, not per guest: 200 widgets took a second to mount
+                # and to remove on a busy machine (benchmarks/bulk.py).
+                with VerticalScroll():
+                    if self.lines:
+                        yield Static(Content(visible_lines("\n".join(self.lines))),
+                                     classes="target")
+                    if self.skipped:
+                        yield Static(Content(visible_lines("\n".join(self.skipped))),
+                                     classes="skipped")
+            if self.warning:
+                yield Static(Content(visible_lines(self.warning)), classes="warning")
+            with Horizontal():
+                for answer in self.answers():
+                    yield Button(answer.label, id=answer.id, variant=answer.variant,
+                                 compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{NO}", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        values = {answer.id: answer.value for answer in self.answers()}
+        self.action_answer(values[event.button.id or NO])
+
+    def action_answer(self, value: AnswerT) -> None:
+        self.dismiss(value)
