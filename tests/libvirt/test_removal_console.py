@@ -49,8 +49,11 @@ async def test_delete_lists_what_stays_and_why_and_deletes_the_own_volume(monkey
         await wait_until(pilot, lambda: tree.select_ref(TreeRef("kvm", old1.id)), 10,
                          "old1 in the tree")
         app.action_guest("delete")
-        await wait_until(pilot, lambda: isinstance(app.screen, DeleteScreen), 10,
-                         "the confirmation")
+        # the dialog's lists are drawn after it is pushed: a busy machine shows the
+        # screen a frame before its text
+        await wait_until(pilot, lambda: isinstance(app.screen, DeleteScreen)
+                         and "vdc /srv/elsewhere.img" in shown_text(app), 10,
+                         "the confirmation with every disk")
         text = shown_text(app)
         assert "undefine old1 with the metadata of 1 snapshot(s): before" in text
         assert "vda pool1/old1.qcow2, 16.0 MiB: deleted with 'Delete with disks'" in text
