@@ -29,6 +29,12 @@ poll thread.
   runs the demo at --guests with its clock paused (--speed 0) so only the key changes
   the screen while the poll thread keeps polling; baseline keypress_bare_ms_*.
 - peak_rss_mb: the benchmark process's peak resident memory at the end.
+
+`--startup-only` prints the startup figures alone (a minute, not ten). `--compare
+CHECKOUT` (another checkout of the console, e.g. `git worktree add /tmp/before main`)
+adds its starts to the same turns: startup_compared_s and startup_at_scale_compared_s,
+each with its ratio to the bare app, so a change is measured against what it changed
+under the same load.
 """
 
 from __future__ import annotations
@@ -264,23 +270,30 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="the startup figures alone")
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                        help="another checkout's starts in the same turns")
     args = parser.parse_args()
-    root = str(ROOT)
     print(f"nodes: {args.nodes}")
     print(f"guests: {args.guests}")
+    at_scale = f"nodes={args.nodes}, guests={args.guests}, seed=7"
+    probes = {"startup_bare_s": BARE_STARTUP_PROBE.format(root=str(ROOT))}
+    for suffix, root in (("", ROOT), ("_compared", args.compare)):
+        if root is not None:
+            probes[f"startup{suffix}_s"] = STARTUP_PROBE.format(
+                root=str(root.resolve()), cluster="")
+            probes[f"startup_at_scale{suffix}_s"] = STARTUP_PROBE.format(
+                root=str(root.resolve()), cluster=at_scale)
     f: dict[str, float] = {}
-    f.update(startup_seconds({
-        "startup_bare_s": BARE_STARTUP_PROBE.format(root=root),
-        "startup_s": STARTUP_PROBE.format(root=root, cluster=""),
-        "startup_at_scale_s": STARTUP_PROBE.format(
-            root=root, cluster=f"nodes={args.nodes}, guests={args.guests}, seed=7"),
-    }, args.startup_runs))
-    show("startup_bare_s", f["startup_bare_s"])
-    show("startup_s", f["startup_s"], "startup_bare_s", f)
-    show("startup_at_scale_s", f["startup_at_scale_s"], "startup_bare_s", f)
-    show("startup_bare_s_cpu", f["startup_bare_s_cpu"])
-    show("startup_s_cpu", f["startup_s_cpu"], "startup_bare_s_cpu", f)
-    show("startup_at_scale_s_cpu", f["startup_at_scale_s_cpu"], "startup_bare_s_cpu", f)
+    f.update(startup_seconds(probes, args.startup_runs))
+    for unit in ("", "_cpu"):
+        show(f"startup_bare_s{unit}", f[f"startup_bare_s{unit}"])
+        for name in probes:
+            if name != "startup_bare_s":
+                show(f"{name}{unit}", f[f"{name}{unit}"], f"startup_bare_s{unit}", f)
+    if args.startup_only:
+        return
     f["idle_cpu_bare_pct"] = asyncio.run(bare_idle_cpu(args.idle))
     f.update(asyncio.run(measure(args.nodes, args.guests, args.idle)))
     show("idle_cpu_bare_pct", f["idle_cpu_bare_pct"])

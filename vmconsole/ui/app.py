@@ -89,7 +89,7 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         with Horizontal(id="main"):
             with Vertical(id="left") as left:
                 left.border_title = "clusters"
-                yield Input(placeholder="filter by name, id or tag", id="filter")
+                # The filter box (#filter) is made by the first `/` (action_filter).
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
                 yield DetailPane(self.symbols, id="detail")
@@ -268,7 +268,10 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     # --- actions ------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.query_one_optional("#filter", Input)
+        if box is None:  # made when first asked for, not before the first screen
+            box = Input(placeholder="filter by name, id or tag", id="filter")
+            self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
         box.add_class("visible")
         box.focus()
 
@@ -281,8 +284,8 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         self.query_one(ClusterTree).focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_class("visible"):
+        box = self.query_one_optional("#filter", Input)
+        if box is not None and box.has_class("visible"):
             box.value = ""
             box.remove_class("visible")
             self.query_one(ClusterTree).focus()

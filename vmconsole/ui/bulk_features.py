@@ -8,7 +8,6 @@ from textual import on
 from textual.binding import Binding
 from textual.widget import Widget
 
-from vmconsole.ui.bulk_flow import BulkFlows
 from vmconsole.ui.extra_operations import ExtraOperations
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 
@@ -30,6 +29,8 @@ class BulkFeatures(ExtraOperations):
             super().action_guest(name)
             return
         marked = {cluster: marks.of(cluster) for cluster in marks.clusters()}
+        from vmconsole.ui.bulk_flow import BulkFlows  # loaded when marks are acted on
+
         self.run_worker(BulkFlows(self).perform(name, marked), name=f"bulk {name}",
                         group="flows", exit_on_error=False)
 

@@ -21,7 +21,6 @@ from vmconsole.model import Node, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.guest_commands import palette_text
-from vmconsole.ui.host_maintenance import node_maintenance
 from vmconsole.ui.operations_features import OperationsFeatures
 
 
@@ -65,6 +64,8 @@ class ExtraOperations(OperationsFeatures):
     def maintenance(self, cluster: str, node: str) -> None:
         """The flow of `M` (`ui/host_maintenance.py`), for its key and the palette: the
         plan first when entering."""
+        from vmconsole.ui.host_maintenance import node_maintenance  # loaded when used
+
         self.run_worker(node_maintenance(self, cluster, node),
                         name=f"{cluster}:node/{node}:maintenance", group="flows",
                         exit_on_error=False)

@@ -23,7 +23,6 @@ from textual.content import Content
 from vmconsole.operations import Operations
 from vmconsole.text import visible
 from vmconsole.ui import actions
-from vmconsole.ui.bulk_flow import BULK, bulk_title, guests_text
 from vmconsole.ui.labels import guest_title
 
 
@@ -93,6 +92,8 @@ def entries(app: GuestActions) -> Iterator[PaletteEntry]:
     marked = app.marked_count()
     if not marked or looks_only:
         return
+    from vmconsole.ui.bulk_flow import BULK, bulk_title, guests_text  # with marks only
+
     for name in BULK:
         yield PaletteEntry(
             Content(f"{bulk_title(name)}: {guests_text(marked)} marked"),

@@ -13,7 +13,6 @@ from vmconsole.backends.base import Task
 from vmconsole.model import Guest
 from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.flows import GuestFlows
 from vmconsole.ui.guest_commands import GuestCommands
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -61,6 +60,8 @@ class OperationsFeatures(ConsoleBase):
         if selection is None:
             self.notify("choose a guest in the tree first", severity="warning")
             return
+        from vmconsole.ui.flows import GuestFlows  # its forms and dialogs: when used
+
         GuestFlows(self, selection).perform(name)
 
     def show_task(self, cluster: str, task: Task) -> None:

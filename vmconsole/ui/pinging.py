@@ -221,6 +221,8 @@ class PingFeatures(ConsoleBase):
     def show_ping(self, show: bool) -> None:
         """Show or hide the ping panel; its column knows, for the short-screen layout."""
         panel = self.query_one(PingPanel)
+        if show:
+            panel.build_view()
         panel.set_class(show, "visible")
         if panel.parent is not None:
             panel.parent.set_class(show, "pinging")

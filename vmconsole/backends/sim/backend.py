@@ -43,7 +43,6 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import build_classic_lab, build_generated
-from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
@@ -82,6 +81,10 @@ class SimBackend(ClusterAdmin):
         scenario = None
         if cfg.scenario is not None:
             scenario = SCENARIOS.get(cfg.scenario)
+            # Lessons and pve-ha-manager test directories: their parsers are loaded
+            # only for them, not before every console's first screen.
+            from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
+
             if scenario is None and is_lesson_path(cfg.scenario):
                 scenario = load_lesson(Path(cfg.scenario))
             if scenario is None:

@@ -159,8 +159,9 @@ class InventoryBuilder:
                 status = GuestStatus.STOPPED
             else:
                 status = GuestStatus.RUNNING
-                sampled = max(self._sample_time(now, g.load_index), inst.since)
-                valid_until = self._sample_time(now, g.load_index) + self.interval
+                grid = self._sample_time(now, g.load_index)
+                sampled = max(grid, inst.since)
+                valid_until = grid + self.interval
                 uptime = sampled - inst.since
                 f = self.load.figures(g.load_index, sampled, g.maxmem, uptime, g.boot_seconds)
                 metrics = Metrics(*f)

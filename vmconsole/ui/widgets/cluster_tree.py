@@ -414,8 +414,8 @@ class ClusterTree(Tree[TreeRef]):
                 expand=container.id not in shown or container.id in expanded
                 or bool(self.filter_text))
         for node in inventory.nodes:
-            guests = sorted((g for g in inventory.guests_on(node.name)
-                             if matches(g, self.filter_text)), key=_guest_order)
+            # Whether any guest shows under it: they are listed, in order, when it fills.
+            guests = any(matches(g, self.filter_text) for g in inventory.guests_on(node.name))
             if self.filter_text and not guests:
                 continue
             tn = self._add_host_node(branch, cluster, node)

@@ -40,6 +40,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -124,14 +125,26 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         self.border_subtitle = "W address · x stop"
 
     def compose(self) -> ComposeResult:
-        yield AddressBox(placeholder="W: type an address (ICMP) or address:port (TCP)",
-                         id="ping-address")
-        yield OptionList(id="ping-list")
-        yield Static(id="ping-chart")
-        yield Static(id="ping-legend", classes="empty")
-        yield Static(id="ping-stats")
-        yield Static(id="ping-outages")
-        yield Static(id="ping-error", classes="empty")
+        # The console's panel starts hidden, and most sessions never show it: its
+        # children are made when it is first shown (`build_view`), not before the
+        # console's first screen (issue 12). A panel shown from the start has them now.
+        if self.display:
+            yield from self._view()
+
+    @staticmethod
+    def _view() -> list[Widget]:
+        return [AddressBox(placeholder="W: type an address (ICMP) or address:port (TCP)",
+                           id="ping-address"),
+                OptionList(id="ping-list"), Static(id="ping-chart"),
+                Static(id="ping-legend", classes="empty"), Static(id="ping-stats"),
+                Static(id="ping-outages"), Static(id="ping-error", classes="empty")]
+
+    def build_view(self) -> None:
+        """Make the address box, the list, the chart and the lines under it, unless
+        they are there: call it before the panel is first shown. They can be queried
+        at once (Textual adds mounted widgets to the DOM before their mount ends)."""
+        if not self.children:
+            self.mount_all(self._view())
 
     def on_mount(self) -> None:
         self.set_interval(1 / _REFRESH_HZ, self._refresh_view)
@@ -266,6 +279,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
     def _refresh_view(self) -> None:
         if not self.is_on_screen:
             return
+        self.build_view()  # shown by its class alone, not through the app's show_ping
         self._refresh_list()
         watch = self._selected
         error = self.query_one("#ping-error", Static)
