@@ -117,6 +117,30 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
         f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]
 
 
+@pytest.mark.parametrize(("entry", "said"), [
+    ('"vm:101": {"node": "node1", "state": "[bold]weird\\u001b[2J"}',
+     "vm:101: state '[bold]weird\\x1b[2J' is not one of started, enabled, stopped, "
+     "disabled, ignored"),
+    ('"vm:99999999999999999999999": {"node": "node1", "state": "started"}',
+     "'vm:99999999999999999999999' is not an HA resource id (vm:N or ct:N, N from 100 "
+     "to 999999999)"),
+    ('"vm:101": {"node": "node9", "state": "started"}',
+     "vm:101: node 'node9' is not in hardware_status"),
+    ('"vm:101": ["node1"]', "vm:101: expected an object"),
+])
+def test_a_test_directory_with_a_bad_service_is_one_line_and_exit_2(
+        tmp_path: Path, entry: str, said: str) -> None:
+    case = tmp_path / "bad-service"
+    shutil.copytree(CASES / "lost-network", case)
+    (case / "service_config").write_text("{" + entry + "}\n")
+    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
+                            str(case)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"vmconsole: cluster 'lab': {case}/service_config: {said}"]
+
+
 def _event(seq: int, time: float, kind: str, node: str) -> ClusterEvent:
     return ClusterEvent(seq, time, kind, kind, node, "qemu/101")
 

@@ -27,7 +27,7 @@ DNS_NAME = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 LINKED_CLONE_SECONDS = 1.5
 TEMPLATE_SECONDS = 1.5
-MAX_VMID = 999_999_999
+MIN_VMID, MAX_VMID = 100, 999_999_999  # pve-docs' pve-vmid
 
 
 def free_vmid(sim: Sim) -> int:
@@ -92,8 +92,8 @@ def validate(sim: Sim, source: SimGuest, spec: CloneSpec) -> int:
     if not DNS_NAME.match(spec.name):
         problems["name"] = "not a valid DNS name (letters, digits, '-', up to 63 characters)"
     vmid = spec.vmid if spec.vmid is not None else free_vmid(sim)
-    if not 100 <= vmid <= MAX_VMID:
-        problems["vmid"] = f"must be between 100 and {MAX_VMID}"
+    if not MIN_VMID <= vmid <= MAX_VMID:
+        problems["vmid"] = f"must be between {MIN_VMID} and {MAX_VMID}"
     if spec.node not in sim.nodes:
         problems["node"] = f"no node '{spec.node}'"
     elif not (sim.nodes[spec.node].alive and quorate(sim, spec.node)):

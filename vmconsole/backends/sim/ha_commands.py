@@ -27,7 +27,7 @@ from vmconsole.backends.sim import (
 )
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
-from vmconsole.backends.sim.ha_testdir import NODE_NAME
+from vmconsole.backends.sim.ha_testdir import NODE_NAME, guest_id
 from vmconsole.backends.sim.scenarios import Step
 from vmconsole.backends.sim.state import SimGuest
 from vmconsole.model import GuestKind, HARequest, HAState
@@ -35,21 +35,6 @@ from vmconsole.text import visible
 
 REQUESTS = {"started": HARequest.STARTED, "stopped": HARequest.STOPPED,
             "disabled": HARequest.DISABLED, "ignored": HARequest.IGNORED}
-
-
-def guest_id(sid: str) -> str:
-    """vm:101 -> qemu/101, ct:200 -> lxc/200, a test directory's fake resource fa:130 ->
-    qemu/130 (raises InvalidInput for anything else)."""
-    kind, _, vmid = sid.partition(":")
-    if kind not in ("vm", "ct", "fa") or not vmid.isdigit() or not vmid.isascii():
-        raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N)",
-                           {"sid": visible(sid)})
-    return f"{'lxc' if kind == 'ct' else 'qemu'}/{vmid}"
-
-
-def sid_of(guest: str) -> str:
-    kind, _, vmid = guest.partition("/")
-    return f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
 
 
 def node_name(word: str) -> str:

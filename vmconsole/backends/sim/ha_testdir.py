@@ -20,6 +20,7 @@ from pathlib import Path
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_teststatus
+from vmconsole.backends.sim.clones import MAX_VMID, MIN_VMID
 from vmconsole.backends.sim.ha_teststatus import ManagerStatus
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
@@ -280,6 +281,57 @@ def command_times(rounds: list[list[str]]) -> tuple[list[float], float]:
         loop_count += 1
 
 
+def guest_id(sid: str) -> str:
+    """vm:101 -> qemu/101, ct:200 -> lxc/200, a test directory's fake resource fa:130 ->
+    qemu/130 (raises InvalidInput for anything else)."""
+    kind, _, vmid = sid.partition(":")
+    if (kind not in ("vm", "ct", "fa") or not vmid.isdigit() or not vmid.isascii()
+            or not MIN_VMID <= int(vmid) <= MAX_VMID):
+        raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N, N "
+                           f"from {MIN_VMID} to {MAX_VMID})", {"sid": visible(sid)})
+    return f"{'lxc' if kind == 'ct' else 'qemu'}/{vmid}"
+
+
+def sid_of(guest: str) -> str:
+    kind, _, vmid = guest.partition("/")
+    return f"{'vm' if kind == 'qemu' else 'ct'}:{vmid}"
+
+
+# A service's requested states in service_config (Sim/Hardware.pm; "enabled" is the
+# older name of "started")
+_SERVICE_STATES = ("started", "enabled", "stopped", "disabled", "ignored")
+
+
+def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, bool]]
+             ) -> Service:
+    """One service_config entry. Raises InvalidInput naming the entry when it is not
+    an object with a known node, a requested state and whole-number limits."""
+    where = f"{path}/service_config: {visible(sid)}"
+    if not isinstance(entry, dict):
+        raise InvalidInput(f"{where}: expected an object", {"service_config": "objects"})
+    try:
+        guest_id(sid)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path}/service_config: {exc}", exc.fields) from exc
+    node, state = entry.get("node"), entry.get("state") or "disabled"
+    if node not in nodes:
+        raise InvalidInput(f"{where}: node '{visible(str(node))}' is not in hardware_status",
+                           {"service_config": "a node of hardware_status"})
+    if state not in _SERVICE_STATES:
+        raise InvalidInput(f"{where}: state '{visible(str(state))}' is not one of "
+                           + ", ".join(_SERVICE_STATES),
+                           {"service_config": "a requested state"})
+    try:
+        limits = int(entry.get("max_restart", 1)), int(entry.get("max_relocate", 1))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{where}: max_restart and max_relocate are whole numbers",
+                           {"service_config": "whole numbers"}) from exc
+    group = entry.get("group")
+    return Service(sid, node, "started" if state == "enabled" else state,
+                   None if group is None else str(group), *limits,
+                   str(entry.get("failback", 1)) not in ("0", "False"))
+
+
 def read_testdir(path: Path) -> HATestCase:
     """Read one test directory. Raises InvalidInput when a file is missing or malformed;
     what the simulator cannot model is listed in `problems`, not raised."""
@@ -306,13 +358,7 @@ def read_testdir(path: Path) -> HATestCase:
     if not isinstance(config, dict):
         raise InvalidInput(f"{path}/service_config: expected an object",
                            {"service_config": "an object"})
-    services = []
-    for sid, d in sorted(config.items()):
-        state = d.get("state") or "disabled"
-        services.append(Service(sid, d["node"], "started" if state == "enabled" else state,
-                                d.get("group"), int(d.get("max_restart", 1)),
-                                int(d.get("max_relocate", 1)),
-                                str(d.get("failback", 1)) not in ("0", "False")))
+    services = [_service(path, str(sid), d, nodes) for sid, d in sorted(config.items())]
     groups = parse_groups(_text(path / "groups")) if (path / "groups").is_file() else []
     affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():

@@ -20,9 +20,14 @@ from vmconsole.backends.base import ClusterEvent, InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
-from vmconsole.backends.sim.ha_commands import guest_id
-from vmconsole.backends.sim.ha_commands import sid_of as plain_sid
-from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, KeyEvent, parse_log, read_testdir
+from vmconsole.backends.sim.ha_testdir import (
+    HARNESS_LOOP,
+    KeyEvent,
+    guest_id,
+    parse_log,
+    read_testdir,
+)
+from vmconsole.backends.sim.ha_testdir import sid_of as plain_sid
 from vmconsole.backends.sim.lesson import testcase_scenario
 from vmconsole.backends.sim.timing import ROUND
 from vmconsole.config import SimCluster

@@ -43,14 +43,16 @@ from typing import Any
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_fake, ha_testcrs, ha_teststatus
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, guest_id, node_name, sid_of
+from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, node_name
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.ha_testdir import (
     Group,
     HATestCase,
     Service,
     command_times,
+    guest_id,
     read_testdir,
+    sid_of,
 )
 from vmconsole.backends.sim.lab import build_named_cluster
 from vmconsole.backends.sim.scenarios import Scenario, Step
