@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from tests.ui_ops.helpers import act, notes, on_guest, poll, shown_text, tree_parent
@@ -82,3 +83,63 @@ async def test_a_viewer_sees_the_plan_but_cannot_apply_it(console, audit):
     records = list(audit.read())
     assert {(r.operation, r.target, r.result.split(":")[0]) for r in records} == {
         ("migrate", "cluster", "refused")}
+
+
+def table_lines(table: DataTable) -> str:
+    """The table as drawn on the terminal, row after row (cut columns cut here too)."""
+    strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+    return "\n".join(strip.text for strip in strips)
+
+
+async def test_closing_while_a_move_runs_leaves_it_running(console, audit):
+    """Esc at once after `y`: the screen closes, nothing is raised (the worker following
+    the move is cancelled with its screen), and the migration carries on to its end."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c)
+        await act(pilot, "enter")
+        await until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), "a question")
+        await act(pilot, "y")
+        await until(pilot, lambda: screen.states.get("lxc/201", "").startswith("migrating"),
+                    "the migration started")
+        await pilot.pause()
+        # the State column is wide enough for what it says
+        assert screen.states["lxc/201"] in table_lines(screen.query_one("#moves", DataTable))
+        await act(pilot, "escape")
+        assert c.app.screen is not screen
+        await until(pilot, lambda: screen.states.get("lxc/201") == (
+            "left running (screen closed)"), "the worker let go of the move")
+        for _ in range(60):
+            await poll(pilot, c, advance=5)
+            if tree_parent(c.app, "proxy1") == "node/pve1":
+                break
+        assert tree_parent(c.app, "proxy1") == "node/pve1"
+        assert c.app.is_running and c.app._exception is None
+    assert [r.target for r in audit.read() if r.result == "started"] == ["lxc/201"]
+
+
+async def test_the_question_says_a_container_migrates_by_restart(console, audit):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c)
+        await act(pilot, "A")
+        await until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), "a question")
+        question = shown_text(c.app)
+        # proxy1 is a container: Proxmox migrates it by restart (audited mode=restart)
+        assert "proxy1: pve2 → pve1 (imbalance -0.11), restart" in question
+        assert "a container by restart" in question and "live" not in question
+        await act(pilot, "n")
+        assert c.app.screen is screen and not screen.states
+    assert not list(audit.read())
+
+
+async def test_apply_all_is_refused_for_a_viewer_and_audited(console, audit):
+    c = console(Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c)
+        await act(pilot, "A")
+        assert c.app.screen is screen and not screen.states
+        assert "your role is viewer" in " ".join(notes(c.app))
+        await until(pilot, lambda: list(audit.read()), "the refusal audited")
+    assert [(r.operation, r.result.split(":")[0]) for r in audit.read()] == [
+        ("migrate", "refused")]

@@ -17,7 +17,7 @@ from textual.worker import WorkerFailed
 
 from vmconsole.backends.base import Backend, MigrationMode, TaskStatus
 from vmconsole.balance import Move, Plan, plan
-from vmconsole.model import GuestKind
+from vmconsole.model import Guest, GuestKind
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
@@ -28,6 +28,12 @@ TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move 
 # An HA guest's migration is a request whose task ends at once; the HA manager moves it
 # on its next rounds. Seconds to wait for a poll to show it on its target.
 ARRIVAL_WAIT = 600.0
+
+
+def running_mode(guest: Guest) -> MigrationMode:
+    """How a running guest migrates: a VM live, a container by restart (stopped on the
+    source, started on the target; Proxmox's `pct migrate --restart`, the `m` form's rule)."""
+    return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
 
 
 class RebalanceFeatures(ConsoleBase):
@@ -57,13 +63,30 @@ class RebalanceFeatures(ConsoleBase):
 
         self.push_screen(RebalanceScreen(cluster, RebalanceActions(
             partial(self._rebalance_plan, cluster), partial(self._rebalance_move, cluster),
-            self._rebalance_confirm, refusal,
+            partial(self._rebalance_confirm, cluster), refusal,
             partial(self.runner.refuse, probe, refusal))))
 
-    async def _rebalance_confirm(self, title: str, question: str) -> bool:
-        answer: bool = await self.push_screen_wait(
-            ConfirmScreen(title, question, "Each guest migrates live; a failure stops the "
-                          "rest.", "Migrate"))
+    async def _rebalance_confirm(self, cluster: str, title: str, moves: list[Move]) -> bool:
+        """Ask before `moves`: one line each with how that guest migrates (live or
+        restart, from the last poll's inventory); True once the operator said yes."""
+        result = self.latest.get(cluster)
+        inventory = result.inventory if result else None
+        lines: list[str] = []
+        modes: set[MigrationMode | None] = set()
+        for m in moves:
+            guest = inventory.guest(m.guest) if inventory else None
+            mode = running_mode(guest) if guest is not None else None
+            modes.add(mode)
+            lines.append(f"{visible(m.name)}: {visible(m.source)} → {visible(m.target)} "
+                         f"(imbalance -{m.gain:.2f})" + (f", {mode}" if mode else ""))
+        ways = [text for mode, text in (
+            (MigrationMode.LIVE, "a VM migrates live"),
+            (MigrationMode.RESTART, "a container by restart (stopped, moved, started: "
+                                    "down for seconds)")) if mode in modes]
+        answer: bool = await self.push_screen_wait(ConfirmScreen(
+            title, "\n".join(lines),
+            f"One at a time; {'; '.join(ways) or 'each as its kind allows'}; a failure "
+            "stops the rest.", "Migrate"))
         return answer
 
     async def _rebalance_plan(self, cluster: str, mode: str,
@@ -94,7 +117,7 @@ class RebalanceFeatures(ConsoleBase):
         if guest is None or guest.node != move.source or not guest.running:
             state("skipped: it moved or stopped")
             return False
-        mode = MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
+        mode = running_mode(guest)
         request = OpRequest(cluster, move.guest, "migrate",
                             f"Rebalance: migrate {visible(move.name)} to {visible(move.target)}",
                             {"node": move.target, "mode": str(mode), "with_local_disks": False,

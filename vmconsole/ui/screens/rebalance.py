@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -23,7 +24,7 @@ from vmconsole.text import visible
 # said why), and migrate one move, calling `state(text)` as it goes; True once it is done.
 Compute = Callable[[str, Callable[[str], None]], Awaitable[Plan | None]]
 Apply = Callable[[Move, Callable[[str], None]], Awaitable[bool]]
-Confirm = Callable[[str, str], Awaitable[bool]]
+Confirm = Callable[[str, list[Move]], Awaitable[bool]]  # (title, moves): True for yes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +89,10 @@ class RebalanceScreen(ModalScreen[None]):
         self.action_recompute()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("apply_one", "apply_all"):
-            return not self.actions.refusal and not self.busy
-        if action in ("recompute", "toggle_mode"):
-            return not self.busy  # a new plan would cancel the moves under way
+        if action in ("apply_one", "apply_all", "recompute", "toggle_mode"):
+            # A refused apply runs, to be said and audited (`_may_apply`); while moves run,
+            # a new plan would cancel them.
+            return not self.busy
         return True
 
     # --- the plan -----------------------------------------------------------------------
@@ -187,11 +188,8 @@ class RebalanceScreen(ModalScreen[None]):
     async def _apply(self, moves: list[Move]) -> None:
         if not moves or self.busy:
             return
-        listing = "\n".join(f"{visible(m.name)}: {visible(m.source)} → {visible(m.target)} "
-                            f"(imbalance -{m.gain:.2f})" for m in moves)
         if not await self.actions.confirm(
-                f"Migrate {len(moves)} guest(s) to rebalance {visible(self.cluster)}?",
-                listing + "\nOne at a time; each is a live migration."):
+                f"Migrate {len(moves)} guest(s) to rebalance {visible(self.cluster)}?", moves):
             return
         self.busy = True
         self.refresh_bindings()
@@ -209,9 +207,13 @@ class RebalanceScreen(ModalScreen[None]):
             self.refresh_bindings()
 
     def _set_state(self, guest: str, text: str) -> None:
-        moves = self.query_one("#moves", DataTable)
-        if guest in moves.rows:
-            moves.update_cell(guest, moves.ordered_columns[-1].key, Text(text))
+        try:
+            moves = self.query_one("#moves", DataTable)
+        except NoMatches:  # closed while a move runs: the migration carries on, unshown
+            return
+        if guest in moves.rows:  # the column widens ("planned" → "migrating 40%")
+            moves.update_cell(guest, moves.ordered_columns[-1].key, Text(text),
+                              update_width=True)
 
     def action_toggle_mode(self) -> None:
         self.mode = "dynamic" if self.mode == "static" else "static"
