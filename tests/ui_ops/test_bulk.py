@@ -184,3 +184,45 @@ async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_mark
         text = shown_text(c.app)
         assert "skipped build1 (qemu/102): build1 is running: stop it first" in text
         assert "skipped proxy1 (lxc/201): proxy1 is running: stop it first" in text
+
+
+async def test_quit_asks_while_bulk_tasks_run_and_not_once_they_ended(audit) -> None:
+    c = marked_console(audit, bulk_concurrency=1)
+    stopped = ["qemu/102", "qemu/103", "qemu/104"]
+    for gid in stopped:
+        c.backend.stop(gid)
+    c.clock.advance(5.0)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        tree = c.app.query_one(ClusterTree)
+        tree.marks.marked |= {("lab", g) for g in stopped}
+        await select(pilot, c, "vm-102")
+        await act(pilot, "s", "y")
+        await act(pilot, "q")
+        assert "3 tasks still running or queued; quit anyway?" in shown_text(c.app)
+        await act(pilot, "n")  # No: the console stays, the work goes on
+        assert not c.app.closing.is_set()
+        await run_until(pilot, c, lambda: not c.app.unfinished)
+        inventory = c.loop.poller.inventory
+        assert {g.id for g in inventory.guests if g.running} >= set(stopped)
+        await pilot.press("q")  # nothing runs: no question
+        assert c.app.closing.is_set()
+
+
+async def test_bulk_migrate_to_the_node_a_guest_is_on_says_so_and_shutdown_says_what_happens(
+        audit) -> None:
+    from vmconsole.ui.bulk_flow import BulkFlows, shown
+
+    c = marked_console(audit)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        inventory = c.loop.poller.inventory
+        guests = [g for g in inventory.guests if g.running and not g.template][:2]
+        node = guests[0].node
+        plan = BulkFlows(c.app).plan("migrate", "lab", guests, inventory, c.backend, node)
+        _, skipped = shown(plan)
+        assert f"skipped {guests[0].name} ({guests[0].id}): already on {node}" in skipped
+        plan = BulkFlows(c.app).plan("shutdown", "lab", guests, inventory, c.backend)
+        lines, _ = shown(plan)
+        assert lines[0] == (f"{guests[0].name} ({guests[0].id}): shutdown by the guest OS; "
+                            "the task fails if the guest still runs after 60 s")

@@ -11,6 +11,8 @@ from tests.ui_ops.helpers import act, notes, on_guest, settle, wait_until
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
+from vmconsole.ui.screens.audit import AuditScreen
+from vmconsole.ui.widgets.address_box import AddressBox
 
 
 def burst(app, *keys: str) -> None:
@@ -118,3 +120,39 @@ def test_a_flow_that_ends_leaves_the_next_flow_s_keys_alone():
     typeahead.hold()  # the next flow, started while the first closes
     typeahead.keeps(events.Key("a", "a"))
     assert typeahead.drop(first) == 0 and typeahead.holding
+
+
+async def test_a_paste_into_the_filter_the_audit_filter_and_the_address_box_is_cleaned(
+        console):
+    """The tester's paste (bracketed, as `tmux paste-buffer -p` sends it) into the three
+    text boxes outside the forms: each takes it as a field does."""
+    c = console()
+    pasted = "zz\x1b[31m\u202e\u200bq"
+
+    async def paste_into(box_id: str | type[Input]) -> None:
+        box = c.app.screen.query_one(box_id, Input) if isinstance(box_id, str) \
+            else c.app.screen.query_one(box_id)
+        await wait_until(pilot, lambda: box.has_focus, 10, f"the focus in {box_id}")
+        c.app._notifications.clear()
+        c.app.post_message(events.Paste(pasted))
+        await settle(pilot)
+        assert box.value == "zz[31mq"
+        drawn = "".join(strip.text for strip in box.render_lines(box.outer_size.region))
+        assert "zz[31mq" in drawn  # drawn without the hidden characters
+        assert "\u202e" not in drawn and "\u200b" not in drawn
+        assert "Left out \\x1b, \\u202e, \\u200b" in "\n".join(notes(c.app))
+
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "slash")
+        await paste_into("#filter")
+        await act(pilot, "escape", "a")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, AuditScreen), 10,
+                         "the audit screen")
+        await act(pilot, "slash")
+        await paste_into("#audit-user")
+        await act(pilot, "escape")
+        await wait_until(pilot, lambda: not isinstance(c.app.screen, AuditScreen), 10,
+                         "the console")
+        await act(pilot, "W")
+        await paste_into(AddressBox)

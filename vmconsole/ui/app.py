@@ -29,6 +29,7 @@ from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
 from vmconsole.ui.widgets.ping_panel import PingPanel
+from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
@@ -270,7 +271,7 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def action_filter(self) -> None:
         box = self.query_one_optional("#filter", Input)
         if box is None:  # made when first asked for, not before the first screen
-            box = Input(placeholder="filter by name, id or tag", id="filter")
+            box = PlainInput(placeholder="filter by name, id or tag", id="filter")
             self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
         box.add_class("visible")
         box.focus()
@@ -289,6 +290,25 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
             box.value = ""
             box.remove_class("visible")
             self.query_one(ClusterTree).focus()
+
+    async def action_quit(self) -> None:
+        """`q`: quit; while tasks of this console's bulk actions still run or wait their
+        turn, ask first (No by default): the queued ones would never start."""
+        left = sum(self.unfinished.values())
+        if not left:
+            self.exit()
+            return
+        if self.screen.id == "quit-confirm":
+            return  # asked already
+        from vmconsole.ui.modals.confirm import ConfirmScreen  # loaded when asked
+
+        tasks = "1 task" if left == 1 else f"{left} tasks"
+        question = ConfirmScreen(
+            "Quit", f"{tasks} still running or queued; quit anyway?",
+            "The queued ones will not start; those running go on without the console.",
+            yes_label="Quit")
+        question.id = "quit-confirm"
+        self.push_screen(question, lambda yes: self.exit() if yes else None)
 
     def action_toggle_tasks(self) -> None:
         self.show_panel(self.query_one(TaskLog))

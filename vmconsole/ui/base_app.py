@@ -53,6 +53,9 @@ class ConsoleBase(App[int]):
         self.loops: dict[str, PollLoop] = {loop.backend.name: loop for loop in loops}
         # Set when the console closes: work on threads (a bulk action) starts nothing more.
         self.closing = threading.Event()
+        # The items of each bulk action still running or queued (summary task id ->
+        # count): a quit asks first while any are left (`VMConsoleApp.action_quit`).
+        self.unfinished: dict[str, int] = {}
         for loop in self.loops.values():
             # The tree relabels what its labels show; a poller made without the key
             # (a test's, the fork server's) would mark every change as a relabel.

@@ -119,6 +119,9 @@ class BulkFlows:
                       if not action.applies(sel) else action.refusal(sel))
             if reason is None and name == "ha" and guest.ha is not None:
                 reason = "in HA already: change its settings on its own with H"
+            if reason is None and name == "migrate" and target is not None \
+                    and guest.node == target:  # the backend's "on this node" is no refusal
+                reason = f"already on {visible(target)}"
             if reason is None and name == "snapshots" and guest.lock:
                 reason = f"locked ({guest.lock})"
             if reason is not None:
@@ -170,7 +173,8 @@ class BulkFlows:
             request = OpRequest(cluster, gid, operation, request.description,
                                 {"timeout": SHUTDOWN_TIMEOUT_S})
             call = lambda b: b.shutdown(gid, SHUTDOWN_TIMEOUT_S)  # noqa: E731
-            what = f"shutdown by the guest OS, failed after {SHUTDOWN_TIMEOUT_S:.0f} s"
+            what = (f"shutdown by the guest OS; the task fails if the guest still runs "
+                    f"after {SHUTDOWN_TIMEOUT_S:.0f} s")
         elif name == "stop":
             call, what = (lambda b: b.stop(gid)), "stop at once, like pulling the plug"
         elif name == "snapshots":
@@ -303,6 +307,7 @@ class BulkFlows:
                 if task is not None:
                     changed[task.id] = task
                 changed[task_id] = report.summary(task_id, user)
+                app.unfinished[task_id] = len(plan.items) - report.done
                 if report.ended is not None:
                     ended.append(report)
             if loop is not None:
@@ -317,11 +322,13 @@ class BulkFlows:
                 app.show_tasks(plan.cluster, tasks)
             if report is not None:
                 timer.stop()
+                app.unfinished.pop(task_id, None)  # here, not on a thread: quit sums them
                 self._tell_end(plan, report)
                 if after is not None:
                     after(report)
 
         timer = app.set_interval(FLUSH_S, flush)
+        app.unfinished[task_id] = len(plan.items)
         cap = app.config.bulk_concurrency
         app.notify(f"{guests_text(len(plan.items))}, {cap} at a time; the task log follows it",
                    title=f"{plan.title}: started", timeout=4)

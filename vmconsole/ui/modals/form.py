@@ -32,7 +32,8 @@ from textual.widgets import (
 
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
-from vmconsole.text import visible, visible_lines
+from vmconsole.text import visible_lines
+from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
@@ -65,8 +66,9 @@ FormScreen ToastRack { dock: top; align: right top; max-height: 8; margin-bottom
 ERROR_LINE_LIMIT = 200
 
 
-class FieldInput(Input):
-    """A form's text field, whose keys take effect in the order they were typed.
+class FieldInput(PlainInput):
+    """A form's text field (a `PlainInput`: hidden characters typed or pasted are left
+    out), whose keys take effect in the order they were typed.
 
     Textual runs a key's binding (Backspace, the arrows, Home, Tab) only once the key has
     gone up to the app, after the keys queued behind it at the field: in one burst (a
@@ -99,22 +101,6 @@ class FieldInput(Input):
             await self.run_action(bindings[0].action)
             return
         await super()._on_key(event)
-
-    def replace(self, text: str, start: int, end: int) -> None:
-        """Textual's edit of the value (every typed key, paste and delete ends here),
-        without the characters a terminal does not show as themselves (controls, ESC,
-        bidi overrides, zero-width: `vmconsole.text.visible`'s rule): the field would
-        draw them raw, reordering or hiding what is typed. They are left out, and the
-        message names each one as an escape."""
-        hidden = [c for c in text if visible(c, None) != c]
-        if hidden:
-            text = "".join(c for c in text if c not in hidden)
-            escapes = ", ".join(dict.fromkeys(visible(c, None) for c in hidden))
-            self.notify(f"Left out {escapes}: a field takes only characters that show as "
-                        "themselves", title="Not typed", severity="warning")
-            if not text and start == end:
-                return
-        super().replace(text, start, end)
 
 
 class FormCheckbox(Checkbox, inherit_bindings=False):

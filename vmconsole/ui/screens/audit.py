@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
 from vmconsole.text import NAME_LIMIT, visible
+from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 # What was done to what, and how it ended, first: at 80 columns the later ones are
@@ -53,8 +54,8 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         yield Static(Text(f"Audit log: {visible(self.audit_log.path, limit=None)}"),
                      id="audit-title")
         with Horizontal(id="audit-filters"):
-            yield Input(self._initial[0], placeholder="user", id="audit-user")
-            yield Input(self._initial[1], placeholder="target (qemu/100 or 100)",
+            yield PlainInput(self._initial[0], placeholder="user", id="audit-user")
+            yield PlainInput(self._initial[1], placeholder="target (qemu/100 or 100)",
                         id="audit-target")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="audit-table")
         yield Footer()

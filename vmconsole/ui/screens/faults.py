@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from vmconsole.backends.base import FaultKind
 from vmconsole.text import visible
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +108,10 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         with Vertical():
             yield Label(Text.assemble("Break the cluster at ", (visible(n), "bold")))
             yield OptionList(*options, markup=False)
-            yield Input(placeholder=visible(" | ".join([self.nodes[0], " ".join(self.nodes[1:])]),
-                                            limit=None),
-                        id="partition")
+            yield PlainInput(placeholder=visible(" | ".join([self.nodes[0],
+                                                             " ".join(self.nodes[1:])]),
+                                                 limit=None),
+                             id="partition")
             yield Label("", id="partition-error", classes="error")
 
     @on(OptionList.OptionSelected)

@@ -10,9 +10,9 @@ import re
 from textual import events
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import Input
 
 from vmconsole.monitor.ping.targets import ProbeTarget
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 _TCP_ADDRESS = re.compile(r"^\[?(?P<host>[^\]]+?)\]?:(?P<port>\d{1,5})$")
 
@@ -28,9 +28,10 @@ def target_from_text(text: str) -> ProbeTarget:
 
 
 
-class AddressBox(Input):
-    """The address box: focusable only while an address is being typed (see the module's
-    doc), so Tab never lands in it and console keys never end up in it."""
+class AddressBox(PlainInput):
+    """The address box (a `PlainInput`: hidden characters pasted are left out):
+    focusable only while an address is being typed (see the module's doc), so Tab never
+    lands in it and console keys never end up in it."""
 
     BINDINGS = [Binding("escape", "leave", "Leave the address box", show=False,
                         id="ping.leave")]
