@@ -12,6 +12,7 @@ reported as a failure, never as a pass that hides the gap.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Generator
@@ -73,3 +74,26 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _skipped_modules and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def snap_compare(snap_compare):  # pytest-textual-snapshot's, wrapped
+    """pytest-textual-snapshot's `snap_compare`, with the focused input's cursor held
+    shown once `run_before` is done. Textual's Input blinks its cursor every 0.5 s, and
+    the screenshot is taken after a few more pauses: on a busy machine those outlast a
+    blink, and the same screen was caught with and without its cursor."""
+    from textual.widgets import Input
+
+    def compare(app, *args, run_before=None, **kwargs):
+        async def then_steady(pilot) -> None:
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            for box in pilot.app.screen.query(Input):
+                if box.has_focus:
+                    box._pause_blink(visible=True)
+
+        return snap_compare(app, *args, run_before=then_steady, **kwargs)
+
+    return compare

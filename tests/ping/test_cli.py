@@ -60,11 +60,18 @@ def test_missing_namespace_exits_2():
     assert "no network namespace 'vmc-no-such-ns'" in result.stderr
 
 
+def _sigint_as_from_a_terminal() -> None:
+    # A job a shell started in the background without job control (`cmd &` in a
+    # script, as CI may run the suite) inherits SIGINT ignored, and Python then keeps it
+    # ignored: Ctrl+C reaches a console's foreground process with its default action.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_with_the_summary(tcp_server):
     proc = subprocess.Popen([sys.executable, "-m", "vmconsole", "ping", "127.0.0.1",
                              "--tcp", str(tcp_server.port), "--duration", "20"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_sigint_as_from_a_terminal)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("PING 127.0.0.1:")
