@@ -39,11 +39,14 @@ from vmconsole.backends.sim.ha_placement import OPERATIONAL, Placement, services
 from vmconsole.backends.sim.ha_services import Services
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
+    CLUSTER,
     FENCE_DELAY,
     LOCK_LEASE,
     NODE_BOOT,
+    OS_SHUTDOWN,
+    Cadence,
     last_round,
-    next_round,
+    next_crm_round,
 )
 from vmconsole.ha import rules
 from vmconsole.model import HAState, NodeHAState
@@ -56,8 +59,12 @@ FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.REL
 class HAManager:
     """The cluster's HA stack: one CRM master (or none) and an LRM per node."""
 
-    def __init__(self, sim: Sim) -> None:
+    def __init__(self, sim: Sim, cadence: Cadence = CLUSTER) -> None:
+        """`cadence`: when the CRM and the LRMs work (CLUSTER, as on a real cluster;
+        ha_testdir.HARNESS_CADENCE to play pve-ha-manager's test directories at the
+        cadence of its test harness)."""
         self.sim = sim
+        self.cadence = cadence
         self.services = Services(sim, self)
         self.placement = Placement(sim, self)
         quorum = membership.quorum_by_node(sim)
@@ -82,6 +89,7 @@ class HAManager:
         # The hardware: a node boots in `node_boot` s; a watchdog reset reboots it (real
         # hardware) or leaves it off (pve-ha-manager's test harness).
         self.node_boot = NODE_BOOT
+        self.os_shutdown = OS_SHUTDOWN  # a shutting-down node's OS, once its CRM exits
         self.reset_reboots = True
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
@@ -130,7 +138,8 @@ class HAManager:
                     self.on_next_crm_round(fn)
                 else:
                     fn()
-            self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), run)
+            master = self.sim.nodes[self.master]
+            self.sim.at(next_crm_round(master, self.sim.now, self.cadence), run)
 
     def crm_blocked(self) -> bool:
         """The master cannot work this round: a skipped round, or its cluster file
@@ -197,7 +206,7 @@ class HAManager:
         for name in self._members - members:
             if self.quorate[name]:  # quorate on its own side (two_node): the master no
                 node = sim.nodes[name]  # longer sees its lock being renewed
-                node.lrm.lock_renewed = last_round(node, sim.now)
+                node.lrm.lock_renewed = last_round(node, sim.now, self.cadence)
         self._members = members
         if sim.ft:
             reachable: dict[str, set[str]] = {n.name: set() for n in sim.nodes.values()}
@@ -226,7 +235,8 @@ class HAManager:
 
     def _schedule_round(self) -> None:
         assert self.master is not None
-        self.schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
+        master = self.sim.nodes[self.master]
+        self.schedule("round", "", next_crm_round(master, self.sim.now, self.cadence),
                       self.crm_round)
 
     def crm_round(self) -> None:

@@ -206,7 +206,7 @@ class Services:
                 self.lrm_later(guest, action)
             else:
                 action(guest, node)
-        self.sim.at(next_round(self.sim.nodes[node], at), run)
+        self.sim.at(next_round(self.sim.nodes[node], at, self.manager.cadence), run)
 
     # --- the LRM's side -------------------------------------------------------------
 
