@@ -71,8 +71,8 @@ class HAManager:
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
         self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
-        # CRM commands (maintenance, migrate ...) queued while there is no master: the
-        # next master reads them (the harness's and pmxcfs's crm_commands file).
+        # Requests and CRM commands (maintenance, migrate ...) for the master's next
+        # round, or the next master's first (the harness's and pmxcfs's crm_commands).
         self.crm_queue: list[Callable[[], None]] = []
         candidate = ha_master.next_master(self)
         self.master: str | None = candidate.name if candidate is not None else None
@@ -126,20 +126,13 @@ class HAManager:
         return set(self._timers)
 
     def on_next_crm_round(self, fn: Callable[[], None]) -> None:
-        """Run a CRM decision on the master's next round; while there is none, the next
-        master runs it on its first round (and a CRM with a command to process becomes
-        master, CRM.pm's can_get_active)."""
+        """Run a CRM decision on the master's next round, before that round's own work
+        (Manager.pm's manage() reads the service config and the CRM commands first);
+        while there is no master, the next master runs it on its first round (and a CRM
+        with a command to process becomes master, CRM.pm's can_get_active)."""
+        self.crm_queue.append(fn)
         if self.master is None:
-            self.crm_queue.append(fn)
             ha_master.check_master(self)
-        else:
-            def run() -> None:
-                if self.crm_blocked():  # a skipped round, or the master's cfs fails
-                    self.on_next_crm_round(fn)
-                else:
-                    fn()
-            master = self.sim.nodes[self.master]
-            self.sim.at(next_crm_round(master, self.sim.now, self.cadence), run)
 
     def crm_blocked(self) -> bool:
         """The master cannot work this round: a skipped round, or its cluster file
@@ -252,6 +245,9 @@ class HAManager:
                                  "the next")
             self._schedule_round()
             return
+        queued, self.crm_queue = self.crm_queue, []
+        for fn in queued:
+            fn()
         self._update_nodes()
         if self.disarm is None or not ha_disarm.handle(self):
             # Manager.pm's manage() balances before its service state loop: a move that
