@@ -1,0 +1,65 @@
+"""A pve-ha-manager test directory plays at its harness's cadence (TestHardware.pm's
+run: a 20 s loop, node by node, its CRM then its LRM), a lesson at a real cluster's
+(every 10 s): the same failing start, written both ways, is retried that often."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from tests.sim.conftest import wait
+from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.config import SimCluster
+
+NODES = ("node1", "node2", "node3")
+# fa:130: upstream's fake resource whose start fails three times (VirtFail.pm's digits)
+LESSON = """
+name = "retry"
+nodes = ["node1", "node2", "node3"]
+[services]
+"fa:130" = { node = "node2", state = "stopped", max_restart = 3 }
+[[steps]]
+at = 100
+do = "service fa:130 started"
+"""
+
+
+def _tries(path: Path) -> tuple[list[float], float]:
+    """The failed starts and the start of fa:130, in seconds after the request."""
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=str(path)), clock=clock)
+    wait(clock, backend, 200, step=2.0)
+    events = backend.events()
+    asked = next(e.time for e in events if e.kind == EventKind.HA_REQUEST)
+    failed = [e.time - asked for e in events if e.kind == EventKind.RESTART]
+    started = next(e.time for e in events if e.kind == EventKind.STARTED) - asked
+    return failed, started
+
+
+def test_a_test_directory_retries_once_per_harness_loop(tmp_path: Path) -> None:
+    case = tmp_path / "retry"
+    case.mkdir()
+    (case / "hardware_status").write_text(json.dumps(
+        {n: {"power": "off", "network": "off"} for n in NODES}))
+    (case / "service_config").write_text(json.dumps(
+        {"fa:130": {"node": "node2", "state": "stopped", "max_restart": 3}}))
+    (case / "cmdlist").write_text(json.dumps(
+        [[f"power {n} on" for n in NODES], ["service fa:130 started"]]))
+    failed, started = _tries(case)
+    # the request comes with a loop's cmdlist line; node2's LRM works 3 s into each
+    # loop (node1's CRM and LRM, node2's CRM before it), so every 20 s from there
+    assert failed == pytest.approx([3.0, 23.0, 43.0])
+    assert 63.0 <= started < 65.0  # the fourth try, plus the start itself
+
+
+def test_a_lesson_retries_on_a_real_clusters_rounds(tmp_path: Path) -> None:
+    lesson = tmp_path / "retry.toml"
+    lesson.write_text(LESSON)
+    failed, started = _tries(lesson)
+    assert len(failed) == 3
+    assert [b - a for a, b in pairwise(failed)] == pytest.approx([10.0, 10.0])
+    assert started - failed[-1] == pytest.approx(10.0, abs=2.0)
