@@ -63,3 +63,25 @@ def test_a_lesson_retries_on_a_real_clusters_rounds(tmp_path: Path) -> None:
     assert len(failed) == 3
     assert [b - a for a, b in pairwise(failed)] == pytest.approx([10.0, 10.0])
     assert started - failed[-1] == pytest.approx(10.0, abs=2.0)
+
+
+def test_a_request_is_read_before_the_rounds_work(tmp_path: Path) -> None:
+    """Manager.pm's manage() reads the service config before its state machine: a
+    service asked to start on a lost node is fenced in the round that reads the
+    request, not the one after."""
+    case = tmp_path / "late"
+    case.mkdir()
+    (case / "hardware_status").write_text(json.dumps(
+        {n: {"power": "off", "network": "off"} for n in NODES}))
+    (case / "service_config").write_text(json.dumps(
+        {"vm:101": {"node": "node1", "state": "started"},
+         "vm:103": {"node": "node3", "state": "ignored"}}))
+    (case / "cmdlist").write_text(json.dumps(
+        [[f"power {n} on" for n in NODES], ["network node3 off"], ["service vm:103 started"]]))
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=str(case)), clock=clock)
+    wait(clock, backend, 260, step=2.0)
+    events = backend.events()
+    asked = next(e.time for e in events if e.kind == EventKind.HA_REQUEST)
+    fence = next(e.time for e in events if e.kind == EventKind.FENCE)
+    assert 0 < fence - asked < 1.0  # node1's CRM, first in the loop that took the line
