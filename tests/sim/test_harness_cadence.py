@@ -85,3 +85,28 @@ def test_a_request_is_read_before_the_rounds_work(tmp_path: Path) -> None:
     asked = next(e.time for e in events if e.kind == EventKind.HA_REQUEST)
     fence = next(e.time for e in events if e.kind == EventKind.FENCE)
     assert 0 < fence - asked < 1.0  # node1's CRM, first in the loop that took the line
+
+
+def test_a_drained_nodes_lrm_exits_in_the_round_that_finds_it_drained(tmp_path: Path) -> None:
+    """LRM.pm: under the migrate policy a shutting-down node's LRM exits in the round
+    that finds its services gone, its CRM on its next round, and the node goes off."""
+    case = tmp_path / "drain"
+    case.mkdir()
+    (case / "hardware_status").write_text(json.dumps(
+        {n: {"power": "off", "network": "off"} for n in NODES}))
+    (case / "service_config").write_text(json.dumps(
+        {"vm:103": {"node": "node3", "state": "started"}}))
+    (case / "datacenter.cfg").write_text(json.dumps({"ha": {"shutdown_policy": "migrate"}}))
+    (case / "cmdlist").write_text(json.dumps(
+        [[f"power {n} on" for n in NODES], ["shutdown node3"]]))
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(scenario=str(case)), clock=clock)
+    wait(clock, backend, 200, step=2.0)
+    events = backend.events()
+    asked = next(e.time for e in events if e.kind == EventKind.NODE_SHUTDOWN)
+    moved = next(e.time for e in events if e.kind == EventKind.MIGRATION_DONE)
+    left = next(e for e in events if e.kind == EventKind.QUORUM and e.time > moved)
+    assert "node1, node2 have 2 of 3 votes" in left.message
+    # node3's LRM works 5 s into each loop, its CRM 4.1 s: the LRM round after the
+    # migration (at +25) exits, the CRM's next (at +44.1) takes the node down
+    assert left.time - asked == pytest.approx(44.1, abs=0.01)

@@ -75,9 +75,11 @@ def shutdown(manager: HAManager, node: SimNode, reboot: bool) -> None:
 
 def _leaves_at(manager: HAManager, node: SimNode, last_off: float) -> float:
     """When a shutting-down node leaves the cluster: its LRM exits on its first
-    round with no service left running, then its CRM (stopped after the LRM, as
-    systemd orders pve-ha-crm and pve-ha-lrm) exits on its own next round, then the
-    OS goes down (LRM.pm and CRM.pm check their shutdown request once per round)."""
+    round with no service left running (`last_off` itself when that is the round that
+    found it drained), then its CRM (stopped after the LRM, as systemd orders
+    pve-ha-crm and pve-ha-lrm) exits on its own next round, then the OS goes down in
+    the manager's `os_shutdown` s (LRM.pm and CRM.pm check their shutdown request once
+    per round)."""
     lrm_exit = last_round(node, last_off, manager.cadence)
     if last_off - lrm_exit > 1e-6:  # not this very round (a drained node's LRM exits in it)
         lrm_exit += manager.cadence.length
