@@ -98,6 +98,7 @@ class HAManager:
         self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
         self.disarmed = False  # every online LRM has released its lock and watchdog
+        self._moving_at_last_round = False  # a service in migrate/relocate after it
         # One pass over the guests, not one per node (a million at 10,000 guests).
         configured = {g.node for g in sim.guests.values() if g.ha is not None}
         for node in sim.nodes.values():
@@ -250,10 +251,15 @@ class HAManager:
             fn()
         self._update_nodes()
         if self.disarm is None or not ha_disarm.handle(self):
-            # Manager.pm's manage() balances before its service state loop: a move that
-            # ends this round is still `migrate` for the balancer, which waits a round
-            balance.crm_round(self)
+            # Manager.pm's manage() balances before its service state loop, on the
+            # states the last round wrote: a move the last round left in `migrate` is
+            # still one for the balancer, which waits a round, though it has landed
+            if not self._moving_at_last_round:
+                balance.crm_round(self)
             self._manage()
+            self._moving_at_last_round = self.crs.auto_rebalance and any(
+                g.ha is not None and g.ha.state in (HAState.MIGRATE, HAState.RELOCATE)
+                for g in self.sim.guests.values())
         self._schedule_round()
 
     def _offline_delayed(self, node: SimNode) -> bool:
