@@ -34,8 +34,6 @@ from vmconsole.backends.sim.ha_testrun import Comparison, compare
 _CAUSES = (
     (re.compile(r"file (static|dynamic)_service_stats|set-(static|dynamic)-stats"),
      "CRS static/dynamic service statistics (the balance work, not modelled here)"),
-    (re.compile(r"fake resource whose shutdown fails"),
-     "upstream's fake resources whose shutdown fails (fa:NNN1)"),
     (re.compile(r"manager_status"), "a manager status the simulator cannot start from"),
     (re.compile(r"cannot play 'pve-manager-version"), "pve-manager-version (mixed versions)"),
     (re.compile(r"cannot play 'service \S+ manual-migrate"), "manual-migrate of a service"),

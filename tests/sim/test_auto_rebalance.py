@@ -98,3 +98,13 @@ def test_the_topsis_method_ranks_the_cluster_after_each_move(tmp_path: Path) -> 
         moves[method] = [m.split(":")[0] for m in _rebalances(_play(case, 300))]
     assert moves == {"bruteforce": ["401 moves to bravo"],
                      "topsis": ["401 moves to charlie", "402 moves to charlie"]}
+
+
+def test_auto_rebalance_waits_out_the_round_after_a_move(tmp_path: Path) -> None:
+    backend = _play(_case(tmp_path / "gap", "static", SIZES, ON_ALPHA, [], STATS, **AUTO),
+                    400)
+    times = [e.time for e in backend.events() if "auto rebalance (" in e.message]
+    # Manager.pm's load_balance runs before the round's state loop: the round after a
+    # move still reads the service `migrate` (landed by then) and waits; then the hold's
+    # three rounds of imbalance. Four harness loops of 20 s.
+    assert times[1] - times[0] == pytest.approx(4 * 20, abs=0.5)

@@ -266,14 +266,23 @@ def test_a_failing_migration_leaves_the_service_where_it_runs(tmp_path: Path) ->
     assert guest is not None and guest.node == "alpha" and guest.running
 
 
-@pytest.mark.parametrize(("sid", "reason"), [
-    ("fa:1001", "a fake resource whose shutdown fails: not modelled"),
-    ("fa:12", "is not a fake resource id"),
-])
-def test_a_fake_resource_it_does_not_model_is_named(tmp_path: Path, sid: str,
-                                                   reason: str) -> None:
-    result = compare(_fake_case(tmp_path / "x", sid, [[f"service {sid} started"]]))
-    assert not result.playable and reason in result.reason
+def test_a_fake_resource_it_does_not_model_is_named(tmp_path: Path) -> None:
+    result = compare(_fake_case(tmp_path / "x", "fa:12", [["service fa:12 started"]]))
+    assert not result.playable and "is not a fake resource id" in result.reason
+
+
+def test_a_fake_resource_that_cannot_stop_runs_on_in_error(tmp_path: Path) -> None:
+    """fa:1001's shutdown fails (VirtFail.pm's fourth digit): asked to stop, its LRM
+    cannot, and the CRM puts the service in error on its next round; it runs on."""
+    case = _fake_case(tmp_path / "stuck", "fa:1001", [["service fa:1001 started"],
+                                                      ["service fa:1001 stopped"]])
+    backend = _play(case, 300)
+    assert _kinds(backend, "qemu/1001") == ["started", "service_error"]
+    assert "unable to stop it (still running" in next(
+        e.message for e in backend.events() if e.kind == "service_error")
+    guest = backend.inventory().guest("qemu/1001")
+    assert guest is not None and guest.running and guest.ha is not None
+    assert guest.ha.state == "error"
 
 
 def test_a_relocation_after_failed_starts_takes_its_keep_together_partners(

@@ -11,7 +11,7 @@ from vmconsole.backends.base import FaultKind, HASettings, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.state import HAGroup
-from vmconsole.backends.sim.timing import FENCE_DELAY, LOCK_LEASE, ROUND, next_round
+from vmconsole.backends.sim.timing import CLUSTER, FENCE_DELAY, LOCK_LEASE, ROUND, next_round
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, HAState, NodeHAState
 
@@ -59,7 +59,7 @@ def test_once_in_fence_a_returning_node_does_not_back_out(lab: SimBackend,
     pve2 = lab.sim.nodes["pve2"]  # db1 (HA, its group prefers pve2)
     # just after pve2's LRM round: the master last saw pve2 online before pve2's watchdog
     # was last fed, so the fence comes before the reset
-    wait(clock, lab, next_round(pve2, lab.now()) + 0.5 - lab.now(), step=0.5)
+    wait(clock, lab, next_round(pve2, lab.now(), CLUSTER) + 0.5 - lab.now(), step=0.5)
     t0 = lab.now()
     lab.inject_fault("pve2", FaultKind.CUT_NETWORK)
     waited = 0.0

@@ -106,10 +106,13 @@ class SimBackend(ClusterAdmin):
         else:
             build_generated(self.sim, cfg.nodes, cfg.guests)
         self.sim.settle()
-        self.ha = HAManager(self.sim)
+        self.ha = (HAManager(self.sim) if scenario is None
+                   else HAManager(self.sim, scenario.ha_cadence))
         if scenario is not None:
             if scenario.node_boot is not None:
                 self.ha.node_boot = scenario.node_boot
+            if scenario.os_shutdown is not None:
+                self.ha.os_shutdown = scenario.os_shutdown
             self.ha.reset_reboots = scenario.reset_reboots
             self.ha.shutdown_policy = scenario.shutdown_policy
             if scenario.crs is not None:

@@ -39,11 +39,14 @@ from vmconsole.backends.sim.ha_placement import OPERATIONAL, Placement, services
 from vmconsole.backends.sim.ha_services import Services
 from vmconsole.backends.sim.state import SimGuest, SimNode
 from vmconsole.backends.sim.timing import (
+    CLUSTER,
     FENCE_DELAY,
     LOCK_LEASE,
     NODE_BOOT,
+    OS_SHUTDOWN,
+    Cadence,
     last_round,
-    next_round,
+    next_crm_round,
 )
 from vmconsole.ha import rules
 from vmconsole.model import HAState, NodeHAState
@@ -56,16 +59,20 @@ FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.REL
 class HAManager:
     """The cluster's HA stack: one CRM master (or none) and an LRM per node."""
 
-    def __init__(self, sim: Sim) -> None:
+    def __init__(self, sim: Sim, cadence: Cadence = CLUSTER) -> None:
+        """`cadence`: when the CRM and the LRMs work (CLUSTER, as on a real cluster;
+        ha_testdir.HARNESS_CADENCE to play pve-ha-manager's test directories at the
+        cadence of its test harness)."""
         self.sim = sim
+        self.cadence = cadence
         self.services = Services(sim, self)
         self.placement = Placement(sim, self)
         quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
         self.crm_stopped: set[str] = set()  # nodes whose CRM service an admin stopped
-        # CRM commands (maintenance, migrate ...) queued while there is no master: the
-        # next master reads them (the harness's and pmxcfs's crm_commands file).
+        # Requests and CRM commands (maintenance, migrate ...) for the master's next
+        # round, or the next master's first (the harness's and pmxcfs's crm_commands).
         self.crm_queue: list[Callable[[], None]] = []
         candidate = ha_master.next_master(self)
         self.master: str | None = candidate.name if candidate is not None else None
@@ -82,6 +89,7 @@ class HAManager:
         # The hardware: a node boots in `node_boot` s; a watchdog reset reboots it (real
         # hardware) or leaves it off (pve-ha-manager's test harness).
         self.node_boot = NODE_BOOT
+        self.os_shutdown = OS_SHUTDOWN  # a shutting-down node's OS, once its CRM exits
         self.reset_reboots = True
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
@@ -90,6 +98,7 @@ class HAManager:
         self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
         self.disarmed = False  # every online LRM has released its lock and watchdog
+        self._moving_at_last_round = False  # a service in migrate/relocate after it
         # One pass over the guests, not one per node (a million at 10,000 guests).
         configured = {g.node for g in sim.guests.values() if g.ha is not None}
         for node in sim.nodes.values():
@@ -118,19 +127,13 @@ class HAManager:
         return set(self._timers)
 
     def on_next_crm_round(self, fn: Callable[[], None]) -> None:
-        """Run a CRM decision on the master's next round; while there is none, the next
-        master runs it on its first round (and a CRM with a command to process becomes
-        master, CRM.pm's can_get_active)."""
+        """Run a CRM decision on the master's next round, before that round's own work
+        (Manager.pm's manage() reads the service config and the CRM commands first);
+        while there is no master, the next master runs it on its first round (and a CRM
+        with a command to process becomes master, CRM.pm's can_get_active)."""
+        self.crm_queue.append(fn)
         if self.master is None:
-            self.crm_queue.append(fn)
             ha_master.check_master(self)
-        else:
-            def run() -> None:
-                if self.crm_blocked():  # a skipped round, or the master's cfs fails
-                    self.on_next_crm_round(fn)
-                else:
-                    fn()
-            self.sim.at(next_round(self.sim.nodes[self.master], self.sim.now), run)
 
     def crm_blocked(self) -> bool:
         """The master cannot work this round: a skipped round, or its cluster file
@@ -197,7 +200,7 @@ class HAManager:
         for name in self._members - members:
             if self.quorate[name]:  # quorate on its own side (two_node): the master no
                 node = sim.nodes[name]  # longer sees its lock being renewed
-                node.lrm.lock_renewed = last_round(node, sim.now)
+                node.lrm.lock_renewed = last_round(node, sim.now, self.cadence)
         self._members = members
         if sim.ft:
             reachable: dict[str, set[str]] = {n.name: set() for n in sim.nodes.values()}
@@ -226,7 +229,8 @@ class HAManager:
 
     def _schedule_round(self) -> None:
         assert self.master is not None
-        self.schedule("round", "", next_round(self.sim.nodes[self.master], self.sim.now),
+        master = self.sim.nodes[self.master]
+        self.schedule("round", "", next_crm_round(master, self.sim.now, self.cadence),
                       self.crm_round)
 
     def crm_round(self) -> None:
@@ -242,12 +246,20 @@ class HAManager:
                                  "the next")
             self._schedule_round()
             return
+        queued, self.crm_queue = self.crm_queue, []
+        for fn in queued:
+            fn()
         self._update_nodes()
         if self.disarm is None or not ha_disarm.handle(self):
-            # Manager.pm's manage() balances before its service state loop: a move that
-            # ends this round is still `migrate` for the balancer, which waits a round
-            balance.crm_round(self)
+            # Manager.pm's manage() balances before its service state loop, on the
+            # states the last round wrote: a move the last round left in `migrate` is
+            # still one for the balancer, which waits a round, though it has landed
+            if not self._moving_at_last_round:
+                balance.crm_round(self)
             self._manage()
+            self._moving_at_last_round = self.crs.auto_rebalance and any(
+                g.ha is not None and g.ha.state in (HAState.MIGRATE, HAState.RELOCATE)
+                for g in self.sim.guests.values())
         self._schedule_round()
 
     def _offline_delayed(self, node: SimNode) -> bool:

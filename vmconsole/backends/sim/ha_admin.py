@@ -17,7 +17,6 @@ from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_rules import ResourceAffinity, sid
 from vmconsole.backends.sim.state import HAGroup, HAResource, SimGuest, SimNode
 from vmconsole.backends.sim.tasks import TaskRecord
-from vmconsole.backends.sim.timing import ROUND
 from vmconsole.ha import rules
 from vmconsole.model import HARequest, HAState
 
@@ -165,7 +164,8 @@ def skip_rounds(sim: Sim, manager: HAManager, what: str, rounds: int) -> None:
     if what == "crm":
         manager.skip_crm += rounds
     else:
-        manager.lrm_paused_until = max(manager.lrm_paused_until, sim.now) + rounds * ROUND
+        manager.lrm_paused_until = (max(manager.lrm_paused_until, sim.now)
+                                    + rounds * manager.cadence.length)
     sim.narrate(EventKind.SKIPPED_ROUND, f"the {what.upper()}{' master' if what == 'crm' else 's'} "
                 f"will skip {rounds} round{'s' if rounds > 1 else ''}")
 

@@ -60,7 +60,7 @@ def request_arm(manager: HAManager) -> None:
                     "arm their watchdogs as they have services; frozen services resume")
         for node in sim.nodes.values():
             if node.alive and manager.quorate[node.name] and node.lrm.mode == "disarm":
-                sim.at(next_round(node, sim.now), partial(_lrm_arm, manager, node))
+                sim.at(next_round(node, sim.now, manager.cadence), partial(_lrm_arm, manager, node))
         for node in sim.nodes.values():  # a maintenance that ended while disarmed
             if node.ha_state is NodeHAState.ONLINE:
                 manager.placement.return_from_maintenance(node)
@@ -100,7 +100,7 @@ def handle(manager: HAManager) -> bool:
     for node in sim.nodes.values():
         if node.alive and manager.quorate[node.name] and node.lrm.mode not in (
                 "disarm", "lost_agent_lock", "maintenance"):
-            sim.at(next_round(node, sim.now), partial(_lrm_disarm, manager, node))
+            sim.at(next_round(node, sim.now, manager.cadence), partial(_lrm_disarm, manager, node))
     if not manager.disarmed and all(
             n.lrm.mode == "disarm" for n in sim.nodes.values()
             if n.alive and manager.quorate[n.name] and n.lrm.mode != "maintenance"):

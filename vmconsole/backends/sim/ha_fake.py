@@ -6,8 +6,8 @@ happen on (0: every node). The fifth (what `exists()` answers) the manager never
 
 A failing try fails the LRM's start or migration as a real resource's error would; the
 CRM then restarts, relocates or gives up (`max_restart`, `max_relocate`, `error`) by
-the simulator's own rules. A resource that cannot stop is not modelled: such a
-scenario is refused with that reason.
+the simulator's own rules. A resource that cannot stop keeps running when its LRM
+stops it, and the CRM puts it in `error` (LRM.pm: "unable to stop service").
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ _DIGITS = re.compile(r"^\d(\d)(\d)(\d)?(\d)?(\d)?")
 @dataclass(slots=True)
 class FakeFailures:
     """How a fake resource fails: the tries a start and a migration need (0: none
-    fail), the node the failures are limited to (None: every node), and the failed
-    tries so far (reset by a success, as VirtFail.pm's counters)."""
+    fail), the node the failures are limited to (None: every node), whether its
+    shutdown fails (on every node, as VirtFail.pm's), and the failed tries so far
+    (reset by a success, as VirtFail.pm's counters)."""
 
     start: int
     migrate: int
     node: str | None = None
+    cannot_stop: bool = False
     start_tries: int = 0
     migrate_tries: int = 0
 
@@ -51,15 +53,13 @@ class FakeFailures:
 
 def decode(sid: str) -> FakeFailures:
     """`fa:abc[d[e[f]]]` as FakeFailures. Raises InvalidInput for an id that is not
-    3 to 6 digits, or one whose shutdown fails (not modelled)."""
+    3 to 6 digits."""
     digits = sid.removeprefix("fa:")
     m = _DIGITS.match(digits)
     if m is None or not digits.isascii() or not 3 <= len(digits) <= 6 or not digits.isdigit():
         raise InvalidInput(f"'{visible(sid)}' is not a fake resource id (fa: and 3 to 6 "
                            "digits)", {"sid": visible(sid)})
     start, migrate, stop, _exists, node = m.groups()
-    if stop not in (None, "0"):
-        raise InvalidInput(f"{visible(sid)} is a fake resource whose shutdown fails: not "
-                           "modelled", {"sid": visible(sid)})
     return FakeFailures(int(start), int(migrate),
-                        f"node{node}" if node not in (None, "0") else None)
+                        f"node{node}" if node not in (None, "0") else None,
+                        stop not in (None, "0"))

@@ -20,7 +20,6 @@ from vmconsole.backends.sim.ha_services import ACTIVE_STATES
 from vmconsole.backends.sim.state import SimNode
 from vmconsole.backends.sim.timing import (
     IDLE_ROUNDS,
-    ROUND,
     WATCHDOG_TIMEOUT,
     last_round,
     next_round,
@@ -50,7 +49,7 @@ def lrm_armed(manager: HAManager, node: SimNode, t: float) -> tuple[bool, str]:
     if manager.services.on_node(node.name, tuple(s for s in HAState
                                                  if s is not HAState.IGNORED)):
         return True, "its LRM is active (it has HA services, stopped ones too)"
-    idle = IDLE_ROUNDS * ROUND
+    idle = IDLE_ROUNDS * manager.cadence.length
     since = node.lrm.idle_since
     if since is not None and t - since <= idle:
         return True, (f"its LRM is still active: its last HA service left at "
@@ -64,7 +63,7 @@ def lost(manager: HAManager, node: SimNode) -> None:
     """The node left the quorate membership: its LRM can no longer renew its agent
     lock; if its watchdog is armed, it resets the node 60 s after the last feed."""
     sim, t = manager.sim, manager.sim.now
-    node.lrm.lock_renewed = node.lrm.watchdog_fed = last_round(node, t)
+    node.lrm.lock_renewed = node.lrm.watchdog_fed = last_round(node, t, manager.cadence)
     if not node.alive:
         return
     armed, why = lrm_armed(manager, node, t)
@@ -146,7 +145,7 @@ def restart_lrm(manager: HAManager, node: SimNode) -> None:
             assert guest.ha is not None
             guest.ha.state = HAState.FREEZE
             sim.touch(guest.id)
-        sim.at(next_round(node, sim.now), lrm_back)
+        sim.at(next_round(node, sim.now, manager.cadence), lrm_back)
 
     def lrm_back() -> None:
         if node.lrm.mode == "restart":
@@ -173,5 +172,5 @@ def request_maintenance(manager: HAManager, node: SimNode) -> None:
             node.lrm.mode = "maintenance" if node.maintenance else "active"
 
     def crm_round() -> None:
-        manager.sim.at(next_round(node, manager.sim.now), lrm_round)
+        manager.sim.at(next_round(node, manager.sim.now, manager.cadence), lrm_round)
     manager.on_next_crm_round(crm_round)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.ha_lrm import clock_time
 from vmconsole.backends.sim.state import SimNode
-from vmconsole.backends.sim.timing import LOCK_LEASE, ROUND, last_round
+from vmconsole.backends.sim.timing import LOCK_LEASE, last_crm_round
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
@@ -35,7 +35,8 @@ def check_master(manager: HAManager) -> None:
                         "released the manager lock: another node takes it on its next "
                         "round", old.name)
         else:
-            manager.master_lock_free_at = last_round(old, sim.now) + LOCK_LEASE
+            manager.master_lock_free_at = (
+                last_crm_round(old, sim.now, manager.cadence) + LOCK_LEASE)
             sim.narrate(EventKind.CRM_MASTER_LOST, f"the CRM master {old.name} is lost: a new "
                         "master can take its lock when the lease expires at "
                         f"{clock_time(manager.master_lock_free_at)}", old.name)
@@ -47,8 +48,8 @@ def check_master(manager: HAManager) -> None:
             manager.timer("takeover", "") is None):
         # The candidate's CRM tries for the lock on each of its rounds.
         free_at = max(manager.master_lock_free_at, sim.now)
-        at = last_round(candidate, free_at)
-        manager.schedule("takeover", "", at if at >= free_at else at + ROUND,
+        at = last_crm_round(candidate, free_at, manager.cadence)
+        manager.schedule("takeover", "", at if at >= free_at else at + manager.cadence.length,
                          partial(takeover, manager))
 
 

@@ -16,7 +16,6 @@ from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import ha_rules, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest, SimNode
-from vmconsole.backends.sim.timing import ROUND
 from vmconsole.ha import rules
 from vmconsole.model import HARequest, HAState, NodeHAState
 
@@ -58,7 +57,7 @@ class Placement:
                 sim.narrate(EventKind.RECOVERY,
                             f"{guest.vmid} in recovery: no online node its rules "
                             f"allow can take it now; the CRM tries again every round "
-                            f"({ROUND:.0f} s). {rules.explain(candidates)}",
+                            f"({self.manager.cadence.length:.0f} s). {rules.explain(candidates)}",
                             source, guest.id)
             return
         self._waiting.discard(guest.id)

@@ -206,7 +206,7 @@ class Services:
                 self.lrm_later(guest, action)
             else:
                 action(guest, node)
-        self.sim.at(next_round(self.sim.nodes[node], at), run)
+        self.sim.at(next_round(self.sim.nodes[node], at, self.manager.cadence), run)
 
     # --- the LRM's side -------------------------------------------------------------
 
@@ -270,6 +270,19 @@ class Services:
                 or ha.state is not HAState.REQUEST_STOP):
             return
         final = _STOPPED_STATE.get(ha.request, HAState.STOPPED)
+        if guest.fake is not None and guest.fake.cannot_stop and (
+                self.sim.running_on_own_node(guest) is not None):
+            self.sim.narrate(EventKind.SERVICE_ERROR, f"{guest.vmid}: its LRM on {node} is "
+                             "unable to stop it (still running, a fake resource); the CRM "
+                             "puts it in error on its next round", node, guest.id)
+
+            def stop_failed() -> None:
+                if ha.state is HAState.REQUEST_STOP:
+                    ha.state = HAState.ERROR
+                    self.sim.touch(guest.id)
+                    self.apply(guest)  # a disabled request takes it out of error at once
+            self.manager.on_next_crm_round(stop_failed)
+            return
 
         def stopped(task: TaskRecord) -> None:
             if task.status is not TaskStatus.OK and self.sim.running_on_own_node(guest):

@@ -12,7 +12,13 @@ from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_placement import services_text
 from vmconsole.backends.sim.power import off_after
 from vmconsole.backends.sim.state import Instance, SimNode
-from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, LOCK_LEASE, OS_SHUTDOWN, next_round
+from vmconsole.backends.sim.timing import (
+    HA_STOP_TIMEOUT,
+    LOCK_LEASE,
+    last_round,
+    next_crm_round,
+    next_round,
+)
 from vmconsole.model import HAState
 
 
@@ -62,18 +68,22 @@ def shutdown(manager: HAManager, node: SimNode, reboot: bool) -> None:
                 f"{node.name} {what} (shutdown policy {policy}): {why}; its guests shut "
                 f"down first ({last_off - sim.now:.0f} s), then its LRM and CRM exit",
                 node.name)
-    manager.schedule("down", node.name, _leaves_at(node, last_off),
+    manager.schedule("down", node.name, _leaves_at(manager, node, last_off),
                      lambda: _going_down(manager, node, reboot))
 
 
 
-def _leaves_at(node: SimNode, last_off: float) -> float:
+def _leaves_at(manager: HAManager, node: SimNode, last_off: float) -> float:
     """When a shutting-down node leaves the cluster: its LRM exits on its first
-    round with no service left running, then its CRM (stopped after the LRM, as
-    systemd orders pve-ha-crm and pve-ha-lrm) exits on its own next round, then the
-    OS goes down (LRM.pm and CRM.pm check their shutdown request once per round)."""
-    lrm_exit = next_round(node, last_off)
-    return next_round(node, lrm_exit) + OS_SHUTDOWN
+    round with no service left running (`last_off` itself when that is the round that
+    found it drained), then its CRM (stopped after the LRM, as systemd orders
+    pve-ha-crm and pve-ha-lrm) exits on its own next round, then the OS goes down in
+    the manager's `os_shutdown` s (LRM.pm and CRM.pm check their shutdown request once
+    per round)."""
+    lrm_exit = last_round(node, last_off, manager.cadence)
+    if last_off - lrm_exit > 1e-6:  # not this very round (a drained node's LRM exits in it)
+        lrm_exit += manager.cadence.length
+    return next_crm_round(node, lrm_exit, manager.cadence) + manager.os_shutdown
 
 
 
@@ -97,12 +107,12 @@ def _wait_drained(manager: HAManager, node: SimNode, reboot: bool) -> None:
     if not node.alive:
         return
     if manager.services.on_node(node.name) or manager.sim.migrating_from(node.name):
-        manager.schedule("drain", node.name, next_round(node, manager.sim.now),
+        manager.schedule("drain", node.name, next_round(node, manager.sim.now, manager.cadence),
                          lambda: _wait_drained(manager, node, reboot))
         return
     manager.cancel("drain", node.name)
     last_off = _guests_off(manager, node)
-    manager.schedule("down", node.name, _leaves_at(node, last_off),
+    manager.schedule("down", node.name, _leaves_at(manager, node, last_off),
                      lambda: _going_down(manager, node, reboot))
 
 

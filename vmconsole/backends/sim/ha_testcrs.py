@@ -17,13 +17,11 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.ha_testdir import (
     DYNAMIC_STATS,
-    HARNESS_LOOP,
     NODE_SIZE,
     STATIC_STATS,
     HATestCase,
 )
 from vmconsole.backends.sim.scenarios import Step
-from vmconsole.backends.sim.timing import ROUND
 from vmconsole.model import HARequest, HAState
 from vmconsole.text import visible
 
@@ -34,15 +32,13 @@ _STAT_KEYS = {"set-static-stats": ("maxcpu", "maxmem"), "set-dynamic-stats": ("c
 def crs_settings(case: HATestCase) -> CRSSettings | None:
     """The simulator's CRS settings for the case (None: basic, nothing to set), in
     datacenter.cfg's own units (the simulator measures the imbalance as Proxmox does).
-    The hold counts CRM rounds: the harness runs one per loop (HARNESS_LOOP, 20 s), a
-    real CRM and the simulator's every ROUND (10 s), so the simulator holds for as many
-    of its rounds as last as long as the harness's (the scenarios time their commands
-    against the hold in harness rounds)."""
+    The hold counts CRM rounds, which the simulator runs at the harness's cadence when
+    it plays a test directory (HARNESS_LOOP, 20 s), as the scenarios time their
+    commands against it."""
     crs = case.crs
     if crs.mode == "basic" and not crs.auto_rebalance and not crs.rebalance_on_start:
         return None
-    hold = max(1, round(crs.hold * HARNESS_LOOP / ROUND))
-    return CRSSettings(crs.mode, crs.auto_rebalance, crs.threshold, hold, crs.margin,
+    return CRSSettings(crs.mode, crs.auto_rebalance, crs.threshold, crs.hold, crs.margin,
                        method=crs.method, rebalance_on_start=crs.rebalance_on_start)
 
 

@@ -22,12 +22,16 @@ from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_teststatus
 from vmconsole.backends.sim.clones import MAX_VMID, MIN_VMID
 from vmconsole.backends.sim.ha_teststatus import ManagerStatus
+from vmconsole.backends.sim.timing import Cadence
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
 # The test harness (src/PVE/HA/Sim/TestHardware.pm): a loop of at least 20 s runs every
 # node's CRM and LRM once; a new line of the cmdlist is taken every fifth loop.
 HARNESS_LOOP = 20.0
+# Within a loop, node by node in name order, its CRM then its LRM, each advancing the
+# harness's clock (about 1 s per service round); the loop's cmdlist line comes first.
+HARNESS_CADENCE = Cadence(HARNESS_LOOP, node_step=2.0, crm_at=0.1, lrm_at=1.0)
 COMMAND_EVERY = 5
 END_AFTER = 500.0  # the run ends this long after the last command
 

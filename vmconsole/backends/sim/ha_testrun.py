@@ -29,7 +29,7 @@ from vmconsole.backends.sim.ha_testdir import (
 )
 from vmconsole.backends.sim.ha_testdir import sid_of as plain_sid
 from vmconsole.backends.sim.lesson import testcase_scenario
-from vmconsole.backends.sim.timing import ROUND
+from vmconsole.backends.sim.timing import next_crm_round, next_round
 from vmconsole.config import SimCluster
 
 TOLERANCE = HARNESS_LOOP  # one CRM round of the harness
@@ -52,7 +52,7 @@ def _confirmed_on_target(events: list[ClusterEvent], i: int) -> bool:
         if e.kind == EventKind.STARTED and e.node == done.node:
             return False
         if e.kind == EventKind.HA_MOVE:
-            return e.time - done.time > ROUND
+            return e.time - done.time > HARNESS_LOOP
         if e.kind in (EventKind.MIGRATION_STARTED, EventKind.RECOVERED, EventKind.FENCE):
             break
     return True
@@ -60,18 +60,25 @@ def _confirmed_on_target(events: list[ClusterEvent], i: int) -> bool:
 
 def key_events(events: list[ClusterEvent], start: float, origin: float,
                runs_as_ha: Callable[[str, str, float], bool],
-               sids: Mapping[str, str] | None = None) -> list[KeyEvent]:
+               sids: Mapping[str, str] | None = None,
+               confirmed_at: Callable[[str, str, float], float] | None = None
+               ) -> list[KeyEvent]:
     """The simulator's events in the terms of the manager's log, in harness seconds.
     `runs_as_ha(guest, node, time)`: the guest is an HA service running on the node
     just after that time (an offline move lands a stopped service: no start). `sids`
-    names guests whose sid is not `sid_of`'s (a fake resource's fa:)."""
+    names guests whose sid is not `sid_of`'s (a fake resource's fa:).
+    `confirmed_at(master, target, time)`: when the target's LRM logs a service started
+    that a migration landed there at `time` (None: at once; master "": the first one)."""
     sids = sids or {}
+    master = ""
 
     def sid_of(guest: str) -> str:
         return sids.get(guest) or plain_sid(guest)
     out = []
     for i, e in enumerate(events):
         t = e.time - start + origin
+        if e.kind == EventKind.CRM_MASTER and e.node:
+            master = e.node
         if e.kind in _NODE_STATES and e.node:
             out.append(KeyEvent(t, "node_state", e.node, _NODE_STATES[e.kind]))
         elif e.kind == EventKind.FENCED and e.node:
@@ -80,6 +87,8 @@ def key_events(events: list[ClusterEvent], start: float, origin: float,
             out.append(KeyEvent(t, e.kind, sid_of(e.guest), e.node))
         elif (e.kind == EventKind.MIGRATION_DONE and e.guest and e.node
               and runs_as_ha(e.guest, e.node, e.time) and _confirmed_on_target(events, i)):
+            if confirmed_at is not None:
+                t += confirmed_at(master, e.node, e.time) - e.time
             out.append(KeyEvent(t, "started", sid_of(e.guest), e.node))
     return out
 
@@ -143,6 +152,7 @@ def compare(path: Path) -> Comparison:
     clock = ManualClock()
     backend = SimBackend(SimCluster(scenario=str(path)), clock=clock)
     start = backend.now()
+    first_master = backend.ha.master or next(iter(backend.sim.nodes))
     while backend.now() - start < end - origin:
         clock.advance(1.0)
         backend.inventory()
@@ -157,7 +167,13 @@ def compare(path: Path) -> Comparison:
             r.guest == guest and r.node == node and r.start <= t + 1.0
             and (r.end is None or r.end > t) for r in sim.run_log)
     fakes = {guest_id(s.sid): s.sid for s in case.services if s.sid.startswith("fa:")}
-    actual = key_events(backend.events(), start, origin, runs_as_ha, fakes)
+    def confirmed_at(master: str, target: str, t: float) -> float:
+        # the master's CRM marks the service `started` on its next round, the target's
+        # LRM logs it on its first round after that (Manager.pm, LRM.pm)
+        cadence = backend.ha.cadence
+        crm = next_crm_round(sim.nodes[master or first_master], t, cadence)
+        return next_round(sim.nodes[target], crm, cadence)
+    actual = key_events(backend.events(), start, origin, runs_as_ha, fakes, confirmed_at)
     missing, extra = _match(expected, actual)
     extra = _match(start_up, extra)[1]
     simulated = {}

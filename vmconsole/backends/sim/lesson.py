@@ -46,6 +46,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, node_name
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.ha_testdir import (
+    HARNESS_CADENCE,
     Group,
     HATestCase,
     Service,
@@ -117,6 +118,8 @@ def _build_case(case: HATestCase, powered: dict[str, bool], sim: Sim) -> None:
                 kind = GuestKind.VM if gid.startswith("qemu/") else GuestKind.CT
                 guests.append((int(gid.split("/")[1]), kind, words[3], False))
     build_named_cluster(sim, powered, guests)
+    for guest in sim.guests.values():  # the harness's resources start and stop at once
+        guest.boot_seconds = guest.shutdown_seconds = 0.0
     for name, on in powered.items():
         if not on:  # never seen online: NodeStatus.pm's default, `unknown`, is not logged
             sim.nodes[name].ha_state = None
@@ -211,8 +214,10 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
                         tuple(dict.fromkeys(guest_id(sid) for sid in
                                             [*(s.sid for s in case.services), *added])),
                         build=partial(_build_case, case, powered), node_boot=0.0,
+                        os_shutdown=0.0,
                         reset_reboots=False, shutdown_policy=case.shutdown_policy,
-                        crs=ha_testcrs.crs_settings(case))
+                        crs=ha_testcrs.crs_settings(case),
+                        ha_cadence=HARNESS_CADENCE)
     return scenario, origin, end
 
 

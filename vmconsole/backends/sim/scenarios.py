@@ -13,6 +13,7 @@ from vmconsole.backends.sim import balance, faults, ft, migration, power
 from vmconsole.backends.sim.engine import RunInterval, Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.state import HAResource
+from vmconsole.backends.sim.timing import CLUSTER, Cadence
 from vmconsole.model import HARequest, HAState
 
 Step = Callable[[Sim, HAManager], None]
@@ -30,10 +31,12 @@ class Scenario:
     # may model pve-ha-manager's test hardware (instant boots, a reset powers off).
     build: Callable[[Sim], None] | None = field(default=None, compare=False)
     node_boot: float | None = None
+    os_shutdown: float | None = None  # a shutting-down node's OS after its CRM exits
     reset_reboots: bool = True
     shutdown_policy: str = "conditional"
     quorum_options: tuple[str, ...] = ()  # votequorum: two_node, auto_tie_breaker, ...
     crs: balance.CRSSettings | None = None  # datacenter.cfg's crs (None: basic, as the lab's)
+    ha_cadence: Cadence = CLUSTER  # when the CRM and LRMs work (a test harness's own)
 
 
 def _migrate(guest: str, node: str, mode: MigrationMode) -> Step:
