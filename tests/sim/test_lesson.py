@@ -122,8 +122,8 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
      "vm:101: state '[bold]weird\\x1b[2J' is not one of started, enabled, stopped, "
      "disabled, ignored"),
     ('"vm:99999999999999999999999": {"node": "node1", "state": "started"}',
-     "'vm:99999999999999999999999' is not an HA resource id (vm:N or ct:N, N from 100 "
-     "to 999999999)"),
+     "'vm:99999999999999999999999' is not an HA resource id (vm:N or ct:N, N up to "
+     "999999999)"),
     ('"vm:101": {"node": "node9", "state": "started"}',
      "vm:101: node 'node9' is not in hardware_status"),
     ('"vm:101": ["node1"]', "vm:101: expected an object"),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_teststatus
-from vmconsole.backends.sim.clones import MAX_VMID, MIN_VMID
+from vmconsole.backends.sim.clones import MAX_VMID
 from vmconsole.backends.sim.ha_teststatus import ManagerStatus
 from vmconsole.backends.sim.timing import Cadence
 from vmconsole.text import visible
@@ -290,9 +290,9 @@ def guest_id(sid: str) -> str:
     qemu/130 (raises InvalidInput for anything else)."""
     kind, _, vmid = sid.partition(":")
     if (kind not in ("vm", "ct", "fa") or not vmid.isdigit() or not vmid.isascii()
-            or not MIN_VMID <= int(vmid) <= MAX_VMID):
+            or not 0 < int(vmid) <= MAX_VMID):
         raise InvalidInput(f"'{visible(sid)}' is not an HA resource id (vm:N or ct:N, N "
-                           f"from {MIN_VMID} to {MAX_VMID})", {"sid": visible(sid)})
+                           f"up to {MAX_VMID})", {"sid": visible(sid)})
     return f"{'lxc' if kind == 'ct' else 'qemu'}/{vmid}"
 
 
