@@ -9,8 +9,10 @@ import time
 from textual.geometry import Region
 from textual.widgets import DataTable
 
+from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, notes, on_guest, poll, shown_text, tree_parent
-from vmconsole.actor import Role
+from vmconsole.actor import Actor, Role
+from vmconsole.config import SimCluster
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.screens.rebalance import RebalanceScreen
 
@@ -22,8 +24,8 @@ async def until(pilot, condition, what: str, seconds: float = 20.0) -> None:
         await pilot.pause(0.02)
 
 
-async def open_plan(pilot, c) -> RebalanceScreen:
-    await on_guest(pilot, c, "web1")  # any row of the cluster
+async def open_plan(pilot, c, guest: str = "web1") -> RebalanceScreen:
+    await on_guest(pilot, c, guest)  # any row of the cluster
     await act(pilot, "L")
     screen = pilot.app.screen
     assert isinstance(screen, RebalanceScreen)
@@ -143,3 +145,31 @@ async def test_apply_all_is_refused_for_a_viewer_and_audited(console, audit):
         await until(pilot, lambda: list(audit.read()), "the refusal audited")
     assert [(r.operation, r.result.split(":")[0]) for r in audit.read()] == [
         ("migrate", "refused")]
+
+
+async def test_closing_during_apply_all_asks_before_dropping_the_moves_not_started(audit):
+    """`A`, `y`, then Esc while the first of several moves runs: the operator is asked,
+    `n` keeps the run going, and `y` closes saying how many moves were dropped."""
+    c = FrozenConsole(SimCluster(nodes=4, guests=30, seed=3),
+                      actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c, c.backend.inventory().guests[0].name)
+        assert screen.plan is not None and len(screen.plan.moves) >= 2
+        await act(pilot, "A")
+        await until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), "a question")
+        await act(pilot, "y")
+        first = screen.plan.moves[0].guest
+        await until(pilot, lambda: screen.states.get(first, "").startswith("migrating"),
+                    "the first migration started")
+        await act(pilot, "escape")
+        await until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), "asked to close")
+        left = len(screen.plan.moves) - 1
+        assert f"{left} confirmed move(s) have not started" in shown_text(c.app)
+        await act(pilot, "n")
+        assert c.app.screen is screen and screen.busy
+        await act(pilot, "escape")
+        await until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), "asked again")
+        await act(pilot, "y")
+        await until(pilot, lambda: c.app.screen is not screen, "the plan closed")
+        assert any("rebalance move(s) dropped, not started" in n for n in notes(c.app))
+    assert [r.target for r in audit.read() if r.result == "started"] == [first]

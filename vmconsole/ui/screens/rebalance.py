@@ -68,6 +68,7 @@ class RebalanceScreen(ModalScreen[None]):
         self.plan: Plan | None = None
         self.states: dict[str, str] = {}  # guest id -> what became of its move
         self.busy = False
+        self.unstarted = 0  # confirmed moves of the run under way not yet started
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
@@ -194,16 +195,17 @@ class RebalanceScreen(ModalScreen[None]):
         self.busy = True
         self.refresh_bindings()
         try:
-            for move in moves:
+            for index, move in enumerate(moves):
                 def state(text: str, guest: str = move.guest) -> None:
                     self.states[guest] = text
                     self._set_state(guest, text)
 
+                self.unstarted = len(moves) - index - 1
                 state("starting")
                 if not await self.actions.apply(move, state):
                     break  # a failed move changes the what-if: the rest waits for `r`
         finally:
-            self.busy = False
+            self.busy, self.unstarted = False, 0
             self.refresh_bindings()
 
     def _set_state(self, guest: str, text: str) -> None:
@@ -220,4 +222,24 @@ class RebalanceScreen(ModalScreen[None]):
         self.action_recompute()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.busy and self.unstarted:
+            self._close_asking()
+        else:
+            self.dismiss(None)
+
+    @work(exclusive=True, group="rebalance-close")
+    async def _close_asking(self) -> None:
+        """Closing ends the run: the moves confirmed but not started would be lost
+        unsaid, so the operator is asked first (the migration under way goes on)."""
+        from vmconsole.ui.modals.confirm import ConfirmScreen  # loaded when used
+
+        count = self.unstarted
+        if await self.app.push_screen_wait(ConfirmScreen(
+                "Close the rebalance plan?",
+                f"{count} confirmed move(s) have not started: closing drops them.",
+                "The migration under way goes on; its end shows in the task log.",
+                "Close")) and self.is_attached:
+            if self.unstarted:
+                self.notify(f"{self.unstarted} rebalance move(s) dropped, not started.",
+                            title="Rebalance", severity="warning")
+            self.dismiss(None)
