@@ -127,7 +127,7 @@ def _json(path: Path) -> object:
     try:
         return json.loads(_text(path))
     except ValueError as exc:
-        raise InvalidInput(f"{path.name}: {exc}", {path.name: str(exc)}) from exc
+        raise InvalidInput(f"{path}: {exc}", {path.name: str(exc)}) from exc
 
 
 def _stats(path: Path, cpu_key: str, mem_key: str) -> dict[str, tuple[float, int]]:
