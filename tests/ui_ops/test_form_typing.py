@@ -30,13 +30,16 @@ async def test_hidden_characters_never_reach_a_field_and_are_named(console):
         form = c.app.screen
         assert isinstance(form, SnapshotCreateForm)
         name = form.query_one("#name", Input)
-        burst(c.app, "a", "\u3164", "b")  # a Hangul filler: printable, drawn as nothing
+        # a Hangul filler: printable, drawn as nothing; a typed right-to-left override,
+        # which Textual's Input would drop unsaid
+        burst(c.app, "a", "\u3164", "\u202e", "b")
         # a pasted right-to-left override, zero-width space, and an OSC 52 clipboard write
         c.app.post_message(events.Paste("c\u202ed\u200be\x1b]52;c;aGk=\x07f"))
         await settle(pilot)
         assert name.value == "abcde]52;c;aGk=f"
         said = "\n".join(notes(c.app))
         assert "Left out \\u3164" in said
+        assert "Left out \\u202e:" in said
         assert "Left out \\u202e, \\u200b, \\x1b, \\x07" in said
 
 
