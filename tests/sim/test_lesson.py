@@ -42,6 +42,16 @@ def test_a_command_the_simulator_cannot_play_is_named() -> None:
     assert not result.playable and "pve-manager-version node2 set 9.0.0" in result.reason
 
 
+def refusal_of_demo_scenario(path: Path) -> list[str]:
+    """What `vmconsole demo --scenario PATH` printed on stderr, line by line, having
+    exited 2 (the CLI's refusal of bad input)."""
+    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
+                            str(path)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 2, shown.stderr
+    return shown.stderr.splitlines()
+
+
 LESSON = """
 name = "lost-node"
 description = "power off node2 and watch its HA service come back"
@@ -97,11 +107,7 @@ def test_a_lesson_file_the_demo_cannot_use_is_one_line_and_exit_2(
         tmp_path: Path, content: bytes, said: str) -> None:
     lesson = tmp_path / "lesson.toml"
     lesson.write_bytes(content)
-    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
-                            str(lesson)], cwd=ROOT, capture_output=True, text=True,
-                           timeout=60, check=False, stdin=subprocess.DEVNULL)
-    assert shown.returncode == 2, shown.stderr
-    assert shown.stderr.splitlines() == [f"vmconsole: cluster 'lab': {lesson}: {said}"]
+    assert refusal_of_demo_scenario(lesson) == [f"vmconsole: cluster 'lab': {lesson}: {said}"]
 
 
 def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
@@ -109,11 +115,7 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
     case = tmp_path / "latin1"
     shutil.copytree(CASES / "lost-network", case)
     (case / "README").write_bytes("Noeud 1 tombé\n".encode("latin-1"))
-    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
-                            str(case)], cwd=ROOT, capture_output=True, text=True,
-                           timeout=60, check=False, stdin=subprocess.DEVNULL)
-    assert shown.returncode == 2, shown.stderr
-    assert shown.stderr.splitlines() == [
+    assert refusal_of_demo_scenario(case) == [
         f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]
 
 
@@ -135,11 +137,7 @@ def test_a_test_directory_with_a_bad_service_is_one_line_and_exit_2(
     case = tmp_path / "bad-service"
     shutil.copytree(CASES / "lost-network", case)
     (case / "service_config").write_text("{" + entry + "}\n")
-    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
-                            str(case)], cwd=ROOT, capture_output=True, text=True,
-                           timeout=60, check=False, stdin=subprocess.DEVNULL)
-    assert shown.returncode == 2, shown.stderr
-    assert shown.stderr.splitlines() == [
+    assert refusal_of_demo_scenario(case) == [
         f"vmconsole: cluster 'lab': {case}/service_config: {said}"]
 
 
