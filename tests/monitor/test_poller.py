@@ -102,6 +102,24 @@ def test_history_of_a_reused_entry_and_of_a_row_given_to_a_new_guest():
     assert [(s.time, round(s.cpu, 3)) for s in history.samples("qemu/200")] == [(7, 0.9)]
 
 
+def test_history_of_the_first_poll_gives_each_object_its_own_figures():
+    # The first poll's slot is built in one go; a guest of the second poll gets a row
+    # after them. Each must read back its own figures, memory and maxmem.
+    node = inv(0).nodes[0]
+    guests = tuple(Guest(f"qemu/{100 + i}", f"vm{i}", GuestKind.VM, "pve1",
+                         GuestStatus.RUNNING, maxmem=(i + 1) * 2**30,
+                         metrics=Metrics(cpu=i / 10, mem=i * 2**20, net_in=i))
+                   for i in range(5))
+    history = MetricHistory(capacity=3)
+    history.record(Inventory("c1", (node,), guests[:4], taken_at=1))
+    history.record(Inventory("c1", (node,), guests, taken_at=2))
+    for i, guest in enumerate(guests):
+        samples = history.samples(guest.id)
+        assert [s.time for s in samples] == ([1, 2] if i < 4 else [2])
+        assert all((round(s.cpu, 3), s.mem, s.maxmem, s.net_in) == (
+            i / 10, i * 2**20, (i + 1) * 2**30, i) for s in samples)
+
+
 def test_loop_notifies_subscribers_and_refreshes_on_demand():
     backend = ScriptedBackend([inv(1)])
     loop = PollLoop(Poller(backend, interval=60.0))

@@ -23,6 +23,12 @@ _NAN = math.nan
 _BLANK = array("f", [_NAN]) * _WIDTH
 
 
+def _row(obj: Node | Guest) -> tuple[float, ...]:
+    """An object's figures in a slot's row, in `_FIELDS` order, then its maxmem."""
+    m = obj.metrics
+    return m.cpu, m.mem, m.net_in, m.net_out, m.disk_read, m.disk_write, obj.maxmem
+
+
 class MetricHistory:
     """The last `capacity` polls of every node's and guest's metrics."""
 
@@ -46,32 +52,45 @@ class MetricHistory:
         with self._lock:
             poll = self._polls
             slot = poll % self.capacity
-            figures = self._slots[(poll - 1) % self.capacity][:] if poll else array("f")
-            previous = self._written
-            for key in previous.keys() - objects.keys():
-                # Blank what left, so stale figures never reappear if it comes back.
-                base = self._rows[key] * _WIDTH
-                figures[base : base + _WIDTH] = _BLANK
-                self._gone[key] = poll
-            for key, obj in objects.items():
-                if previous.get(key) is obj:
-                    continue  # the same frozen object: its row holds its figures already
-                row = self._rows.get(key)
-                if row is None:
-                    row = self._new_row(key, poll)
-                self._gone.pop(key, None)
-                base = row * _WIDTH
-                if len(figures) < base + _WIDTH:
-                    figures.extend(_BLANK * ((base + _WIDTH - len(figures)) // _WIDTH))
-                m = obj.metrics
-                figures[base : base + _WIDTH] = array(
-                    "f", (m.cpu, m.mem, m.net_in, m.net_out, m.disk_read, m.disk_write,
-                          obj.maxmem))
+            # The first objects ever: one array built in one go (10,000 guests' rows
+            # before the first screen), not a row written at a time.
+            fresh = not self._rows and not self._free  # no row was ever handed out
+            figures = (self._first_slot(objects, poll) if fresh
+                       else self._next_slot(objects, poll))
             self._slots[slot] = figures
             self._times[slot] = inventory.taken_at
             self._written = objects
             self._polls = poll + 1
             self._forget()
+
+    def _first_slot(self, objects: dict[str, Node | Guest], poll: int) -> array[float]:
+        """The slot of the first poll with objects: each gets the next row in turn."""
+        for key in objects:
+            self._new_row(key, poll)
+        return array("f", [x for obj in objects.values() for x in _row(obj)])
+
+    def _next_slot(self, objects: dict[str, Node | Guest], poll: int) -> array[float]:
+        """The previous poll's slot, copied, with the rows of the objects that changed
+        (are not the very object written last time) written and of those gone blanked."""
+        figures = self._slots[(poll - 1) % self.capacity][:]
+        previous = self._written
+        for key in previous.keys() - objects.keys():
+            # Blank what left, so stale figures never reappear if it comes back.
+            base = self._rows[key] * _WIDTH
+            figures[base : base + _WIDTH] = _BLANK
+            self._gone[key] = poll
+        for key, obj in objects.items():
+            if previous.get(key) is obj:
+                continue  # the same frozen object: its row holds its figures already
+            row = self._rows.get(key)
+            if row is None:
+                row = self._new_row(key, poll)
+            self._gone.pop(key, None)
+            base = row * _WIDTH
+            if len(figures) < base + _WIDTH:
+                figures.extend(_BLANK * ((base + _WIDTH - len(figures)) // _WIDTH))
+            figures[base : base + _WIDTH] = array("f", _row(obj))
+        return figures
 
     def _new_row(self, key: str, poll: int) -> int:
         """A row for a new object: a forgotten object's (older slots still hold that

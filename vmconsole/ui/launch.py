@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -27,6 +28,11 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
     # switch interval then adds up to 5 ms to every wake-up of the event loop that shares
     # the process with them (the console's, or the SSH server's).
     sys.setswitchinterval(0.001)
+    # What is loaded by now (modules, classes, the console's code) lives as long as the
+    # process: frozen, it is not walked again by every full collection that the
+    # clusters' objects set off (issue 12: at 10,000 guests, three before the first
+    # screen, each over the whole heap).
+    gc.freeze()
     loops: list[PollLoop] = []
     for cluster in clusters:
         try:

@@ -39,6 +39,7 @@ from vmconsole.backends.sim import (
 )
 from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.cluster_admin import ClusterAdmin
+from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
@@ -77,6 +78,7 @@ class SimBackend(ClusterAdmin):
         self._probe_rng = random.Random(f"{cfg.seed}:probe")
         self._build(cfg, first_event=0)
 
+    @collector_paused()
     def _build(self, cfg: SimCluster, first_event: int) -> None:
         scenario = None
         if cfg.scenario is not None:

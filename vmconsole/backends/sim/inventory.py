@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from vmconsole.backends.sim import ft
+from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.membership import quorum_by_node, view
@@ -117,6 +118,7 @@ class InventoryBuilder:
         phase = (index * GOLDEN) % 1.0 * self.interval
         return math.floor((now - phase) / self.interval) * self.interval + phase
 
+    @collector_paused()
     def build(self) -> Inventory:
         sim, now = self.sim, self.sim.now
         quorum = quorum_by_node(sim)

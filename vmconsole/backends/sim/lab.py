@@ -25,12 +25,15 @@ LOCAL = "local-lvm"  # each node's own thin pool
 BACKUP = "local"  # each node's own directory, where vzdump writes by default
 _UUID_KEEP = ~(0xF000 << 64 | 0xC000 << 48)  # a UUID's version and variant bits cleared
 _UUID_V4 = 4 << 76 | 0x8000 << 48  # version 4, variant RFC 9562
+_HEX_BYTES = tuple(f"{b:02X}" for b in range(256))
 
 
 def new_mac(rng: random.Random) -> str:
     """A NIC's MAC under Proxmox's prefix, e.g. "BC:24:11:3F:A0:07"."""
-    byte = rng.randrange  # three draws, left to right, as a generated cluster always had
-    return f"{PROXMOX_OUI}:{byte(256):02X}:{byte(256):02X}:{byte(256):02X}"
+    # Three draws, left to right, as a generated cluster always had: a choice among 256
+    # is the draw randrange(256) makes, and the bytes come written already.
+    byte = rng.choice
+    return f"{PROXMOX_OUI}:{byte(_HEX_BYTES)}:{byte(_HEX_BYTES)}:{byte(_HEX_BYTES)}"
 
 
 def new_uuid(rng: random.Random) -> str:

@@ -32,21 +32,25 @@ class Profile(NamedTuple):
 
 
 def _profile(rng: random.Random) -> Profile:
-    busy = rng.random() < 0.2  # a fifth of guests do real work
-    cpu_mean = rng.uniform(0.25, 0.6) if busy else rng.uniform(0.02, 0.15)
+    # `a + (b - a) * draw()` is what `rng.uniform(a, b)` returns, draw for draw: written
+    # out, it spares 12 calls per guest, 120,000 before a 10,000-guest first screen.
+    draw = rng.random
+    busy = draw() < 0.2  # a fifth of guests do real work
+    cpu_mean = 0.25 + (0.6 - 0.25) * draw() if busy else 0.02 + (0.15 - 0.02) * draw()
+    more = 3 if busy else 1
     return Profile(
         cpu_mean=cpu_mean,
-        amp1=cpu_mean * rng.uniform(0.3, 0.7),
-        w1=TWO_PI / rng.uniform(90, 600),
-        phase1=rng.uniform(0, TWO_PI),
-        amp2=cpu_mean * rng.uniform(0.1, 0.3),
-        w2=TWO_PI / rng.uniform(7, 40),
-        phase2=rng.uniform(0, TWO_PI),
-        w3=TWO_PI / rng.uniform(300, 1800),
-        phase3=rng.uniform(0, TWO_PI),
-        mem_fraction=rng.uniform(0.35, 0.8),
-        net_rate=rng.uniform(20e3, 4e6) * (3 if busy else 1),
-        disk_rate=rng.uniform(10e3, 2e6) * (3 if busy else 1),
+        amp1=cpu_mean * (0.3 + (0.7 - 0.3) * draw()),
+        w1=TWO_PI / (90 + (600 - 90) * draw()),
+        phase1=TWO_PI * draw(),
+        amp2=cpu_mean * (0.1 + (0.3 - 0.1) * draw()),
+        w2=TWO_PI / (7 + (40 - 7) * draw()),
+        phase2=TWO_PI * draw(),
+        w3=TWO_PI / (300 + (1800 - 300) * draw()),
+        phase3=TWO_PI * draw(),
+        mem_fraction=0.35 + (0.8 - 0.35) * draw(),
+        net_rate=(20e3 + (4e6 - 20e3) * draw()) * more,
+        disk_rate=(10e3 + (2e6 - 10e3) * draw()) * more,
     )
 
 
@@ -54,11 +58,13 @@ class LoadModel:
     def __init__(self, seed: int) -> None:
         self._seed = seed
         self._profiles: list[Profile] = []
+        self._rng = random.Random()  # reseeded for each run of profiles
 
     def profile(self, index: int) -> Profile:
         profiles = self._profiles
         if index >= len(profiles):
-            rng = random.Random(f"{self._seed}:load:{len(profiles)}")
+            rng = self._rng
+            rng.seed(f"{self._seed}:load:{len(profiles)}")
             while len(profiles) <= index:
                 profiles.append(_profile(rng))
         return profiles[index]
