@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from vmconsole.backends.addresses import merged_fields
 from vmconsole.backends.base import AddressReading
@@ -17,6 +18,7 @@ from vmconsole.backends.libvirt.hostread import GuestEntry, HostReading
 from vmconsole.backends.libvirt.identity import Row, guest_id_of
 from vmconsole.backends.libvirt.stats import (
     Counters,
+    DomainReading,
     Figures,
     guest_status,
     paused_because,
@@ -63,6 +65,20 @@ class _Built:
 
 
 @dataclass(frozen=True, slots=True)
+class _Host:
+    """What every guest of one host's reading shares."""
+
+    name: str
+    kind: GuestKind
+    containers: bool
+    # Where the host's libvirt run directory is on this machine (its pid files give the
+    # guests' uptime), None for a remote host, and then why there is no uptime.
+    run: Path | None
+    no_uptime: str | None
+    now: float  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
 class HostRows:
     """One host's guests as one poll built them, and their figures' sums."""
 
@@ -89,15 +105,14 @@ class GuestRows:
         """The host's guests from `reading`, each with its id "vm/<UUID>" (`identify`
         makes duplicates unique) and the address sweep's reading merged (`addresses`,
         by guest id). A domain the reading did not read now (not in its `fresh`) keeps
-        its figures as last read; a reading that read none, with no new address, is
-        the poll before's rows."""
+        its figures as last read. After a read of no domain, the poll before's rows,
+        with a new Guest only for a guest with a new address reading."""
         last = self._hosts.get(id(host))
         if (reading.fresh is not None and not reading.fresh and last is not None
-                and len(last.guests) == len(reading.guests)
-                and all(addresses.get(g.id) is a
-                        for g, a in zip(last.guests, last.addresses, strict=True))):
-            return last
-        rows = self._build(host, reading, addresses)
+                and len(last.guests) == len(reading.guests)):
+            rows = self._readdressed(host, last, reading, addresses)
+        else:
+            rows = self._build(host, reading, addresses)
         self._hosts[id(host)] = rows
         return rows
 
@@ -107,74 +122,96 @@ class GuestRows:
             del self._counters[key]  # undefined guests: no rate to compute any more
             self._built.pop(key, None)
 
+    @staticmethod
+    def _host(host: Host) -> _Host:
+        run = run_dir(host.uri)  # one parse of the URI per host and poll
+        return _Host(host.name, GuestKind.CT if host.containers else GuestKind.VM,
+                     host.containers, run, unreported_why(host.uri) if run is None else None,
+                     time.time())
+
+    def _readdressed(self, host: Host, last: HostRows, reading: HostReading,
+                     addresses: Mapping[str, AddressReading]) -> HostRows:
+        """`last`, the host's domains all as they were (a read of none of them), with the
+        guests whose address reading is a new one built again (the sweep reads a few
+        guests at a time; 2,000 guests built again for each would cost a full read)."""
+        stale = [i for i, (g, a) in enumerate(zip(last.guests, last.addresses, strict=True))
+                 if addresses.get(g.id) is not a]
+        if not stale:
+            return last
+        shared = self._host(host)
+        guests, rows, seen = list(last.guests), list(last.rows), list(last.addresses)
+        for i in stale:
+            entry, dom = reading.guests[i]
+            if last.keys[i] != (host.name, entry.desc.uuid):  # not the domains of `last`
+                return self._build(host, reading, addresses)
+            rows[i], seen[i] = self._row(shared, entry, dom, reading.fresh, addresses)
+            guests[i] = rows[i].guest
+        # Not read, so their figures are as they were: the sums too.
+        return HostRows(tuple(guests), tuple(rows), last.sums, last.keys, tuple(seen))
+
     def _build(self, host: Host, reading: HostReading,
                addresses: Mapping[str, AddressReading]) -> HostRows:
-        guests: list[Guest] = []
+        shared = self._host(host)
         rows: list[Row] = []
-        keys: list[Key] = []
         seen: list[AddressReading | None] = []
-        # Where the host's libvirt run directory is on this machine (its pid files give
-        # the guests' uptime), None for a remote host: one parse of the URI per host.
-        run = run_dir(host.uri)
-        now = time.time()
-        containers = host.containers
-        kind = GuestKind.CT if containers else GuestKind.VM
-        no_uptime = unreported_why(host.uri) if run is None else None
-        fresh = reading.fresh
         for entry, dom in reading.guests:
-            desc = entry.desc
-            status = guest_status(dom.state)
-            key = (host.name, desc.uuid)
-            keys.append(key)
-            built = self._built.get(key)
-            if fresh is not None and built is not None and desc.uuid not in fresh:
-                # Not read by this poll (`DomainBook`): its figures as last read.
-                figures, uptime = built.figures, built.uptime
-            else:
-                uptime = (domain_uptime(run, containers, desc.name, now)
-                          if run is not None and status is GuestStatus.RUNNING else None)
-                before = self._counters.get(key)
-                self._counters[key] = dom.counters
-                figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
-                           if status is not GuestStatus.STOPPED else _STOPPED)
-            shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity,
-                     dom.disk_allocation)
-            gid = guest_id_of(desc.uuid)
-            address = addresses.get(gid)
-            seen.append(address)
-            if address is not None and address.status is not status:
-                address = None  # read in another state: `apply` drops it
-            if (built is not None and built.entry is entry
-                    and built.reading == shown  # `shown` holds the state and reason,
-                    and built.address is address  # so `migrating` is as it was
-                    and built.figures == figures and built.uptime == uptime):
-                guests.append(built.row.guest)
-                rows.append(built.row)
-                continue
-            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
-                no_uptime if run is None else "its process could not be read "
-                f"on this machine ({pid_file(run, containers, desc.name)})")
-            ha = desc.meta.ha
-            # The address sweep's reading merged here, as the backend's `apply` would
-            # after the poll: that would make a second Guest of every changed domain.
-            shown_addresses, address_note = merged_fields(
-                (GuestAddress(desc.meta.ip, AddressSource.METADATA),) if desc.meta.ip else (),
-                None, desc.meta.template, status, address)
-            guest = Guest(
-                id=gid, name=desc.name, kind=kind, node=host.name,
-                status=status, template=desc.meta.template, maxcpu=desc.vcpus,
-                maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
-                metrics=Metrics(*figures), storages=entry.storages,
-                addresses=shown_addresses, address_note=address_note,
-                uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
-                uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
-                ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
-                                                      ha.max_restart, ha.max_relocate,
-                                                      status),
-            )
-            row = Row(guest, dom.migrating)
-            guests.append(guest)
+            row, address = self._row(shared, entry, dom, reading.fresh, addresses)
             rows.append(row)
-            self._built[key] = _Built(entry, shown, figures, uptime, row, address)
-        return HostRows(tuple(guests), tuple(rows), total_metrics(g.metrics for g in guests),
-                        tuple(keys), tuple(seen))
+            seen.append(address)
+        guests = tuple(r.guest for r in rows)
+        return HostRows(guests, tuple(rows), total_metrics(g.metrics for g in guests),
+                        tuple((host.name, entry.desc.uuid) for entry, _ in reading.guests),
+                        tuple(seen))
+
+    def _row(self, host: _Host, entry: GuestEntry, dom: DomainReading,
+             fresh: frozenset[str] | None, addresses: Mapping[str, AddressReading]
+             ) -> tuple[Row, AddressReading | None]:
+        """One domain's row (the last one while nothing it shows changed), and the
+        address sweep's reading found for it."""
+        desc = entry.desc
+        status = guest_status(dom.state)
+        key = (host.name, desc.uuid)
+        built = self._built.get(key)
+        if fresh is not None and built is not None and desc.uuid not in fresh:
+            # Not read by this poll (`DomainBook`): its figures as last read.
+            figures, uptime = built.figures, built.uptime
+        else:
+            uptime = (domain_uptime(host.run, host.containers, desc.name, host.now)
+                      if host.run is not None and status is GuestStatus.RUNNING else None)
+            before = self._counters.get(key)
+            self._counters[key] = dom.counters
+            figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
+                       if status is not GuestStatus.STOPPED else _STOPPED)
+        shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity, dom.disk_allocation)
+        gid = guest_id_of(desc.uuid)
+        found = address = addresses.get(gid)
+        if address is not None and address.status is not status:
+            address = None  # read in another state: `apply` drops it
+        if (built is not None and built.entry is entry
+                and built.reading == shown  # `shown` holds the state and reason,
+                and built.address is address  # so `migrating` is as it was
+                and built.figures == figures and built.uptime == uptime):
+            return built.row, found
+        uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
+            host.no_uptime if host.run is None else "its process could not be read "
+            f"on this machine ({pid_file(host.run, host.containers, desc.name)})")
+        ha = desc.meta.ha
+        # The address sweep's reading merged here, as the backend's `apply` would after
+        # the poll: that would make a second Guest of every changed domain.
+        shown_addresses, address_note = merged_fields(
+            (GuestAddress(desc.meta.ip, AddressSource.METADATA),) if desc.meta.ip else (),
+            None, desc.meta.template, status, address)
+        guest = Guest(
+            id=gid, name=desc.name, kind=host.kind, node=host.name,
+            status=status, template=desc.meta.template, maxcpu=desc.vcpus,
+            maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
+            metrics=Metrics(*figures), storages=entry.storages,
+            addresses=shown_addresses, address_note=address_note,
+            uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
+            uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
+            ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
+                                                  ha.max_restart, ha.max_relocate, status),
+        )
+        row = Row(guest, dom.migrating)
+        self._built[key] = _Built(entry, shown, figures, uptime, row, address)
+        return row, found
