@@ -118,6 +118,9 @@ def busy_poller(tmp_path) -> Iterator[Poller]:
         for i in range(20)) + "</node>", encoding="utf-8")
     backend = open_libvirt(LibvirtCluster("busy", (f"test://{node}",), timeout=10.0))
     backend.full_read_s = 3600.0
+    # No address sweep: each of its readings is a change of its own (test_addresses.py),
+    # one every 2 s, which a slow poll here could meet.
+    backend.addresses.close()
     yield Poller(backend, label_key=label_key)
     backend.close()
 
