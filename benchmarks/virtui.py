@@ -15,17 +15,19 @@ the first turn only) as a floor. With the defaults a run takes about five minute
 Prints `name: value` lines:
 
 - idle_cpu_virtui_pct: virtui-manager, percent of one core (the baseline);
-- idle_cpu_libvirt_pct: the console, the whole tree live (polling every 2 s), and its
-  ratio to virtui-manager's;
+- idle_cpu_libvirt_pct: the console, the whole tree live (polling every 2 s, every
+  domain read in full every 10 s), and its ratio to virtui-manager's;
 - idle_cpu_bare_pct: the bare Textual app, for scale;
 - with `--compare CHECKOUT` (another checkout of the console, e.g. `git worktree add
   /tmp/before main`), idle_cpu_compared_pct: that checkout's console the same way, in
   the same turns, and its ratio to virtui-manager's: a change's before and after;
 - each figure's turns (`..._turns`), and the load average before and after the run.
 
-What the two programs read, idle: the console reads every domain's state and figures
-every 2 s (one `virConnectGetAllDomainStats`; on the test driver, which gives only the
-state in bulk, a `virDomainGetInfo` per domain). virtui-manager 3.3.3 reads the
+What the two programs read, idle: the console polls every 2 s; it reads every
+domain's state and figures every 10 s (one `virConnectGetAllDomainStats`; on the test
+driver, which gives only the state in bulk, a `virDomainGetInfo` per domain), and in
+the polls between only the node, its pools and the domains whose lifecycle events came
+(docs/libvirt.md, "Full reads and event-driven reads"). virtui-manager 3.3.3 reads the
 figures of the cards on its page (six at 120x40) every 5 s (`STATS_INTERVAL`), lists
 the domains every 60 s and hears of state changes by events.
 

@@ -43,6 +43,16 @@ def cluster():
     backend.close()
 
 
+def until_heard(backend: LibvirtBackend, words: str, timeout: float = 10.0) -> None:
+    """Wait until the backend's event log has a line with `words` ("web1 paused on
+    pve1"): libvirt delivers the lifecycle event of a change made outside the console on
+    its event thread, a moment after the call, and a poll reads the domain after it."""
+    deadline = time.monotonic() + timeout
+    while not any(words in e.message for e in backend.events()):
+        assert time.monotonic() < deadline, f"no event {words!r} within {timeout:g} s"
+        time.sleep(0.02)
+
+
 def guest_named(backend: LibvirtBackend, name: str):
     found = [g for g in backend.inventory().guests if g.name == name]
     assert found, f"no guest {name}"

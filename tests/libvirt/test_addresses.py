@@ -14,7 +14,7 @@ from vmconsole.backends.base import NotFound, SupportsGuestAddresses  # noqa: E4
 from vmconsole.backends.libvirt.addresses import read_addresses  # noqa: E402
 from vmconsole.model import AddressSource  # noqa: E402
 
-from .conftest import PVE1, guest_named  # noqa: E402
+from .conftest import PVE1, guest_named, until_heard  # noqa: E402
 
 
 def test_a_running_domain_reports_its_interface_from_the_first_source_that_knows(cluster):
@@ -47,6 +47,7 @@ def test_the_sweep_fills_the_inventory_and_a_stop_drops_what_the_agent_said(clus
     assert web1.address_note is None and web1.addresses[0].source is AddressSource.AGENT
     _host, dom = cluster.locate(web1.id)
     dom.destroy()
+    until_heard(cluster, "web1 stopped on pve1")
     stopped = guest_named(cluster, "web1")
     assert stopped.addresses == () and stopped.address_note == "stopped"
 

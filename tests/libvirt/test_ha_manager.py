@@ -20,6 +20,8 @@ from vmconsole.ha.fencing import CommandFence
 from vmconsole.ha.journal import Journal
 from vmconsole.ha.manager import Manager
 
+from .conftest import until_heard
+
 
 def ha_meta(nodes: str = "") -> str:
     return ("<metadata><vmc:vmconsole xmlns:vmc='https://vmconsole.invalid/xmlns/1'>"
@@ -187,6 +189,7 @@ def test_a_started_service_found_stopped_is_started_again_and_a_stopped_one_shut
     conn = backend.host_named("pve1").connection()
     dom = conn.lookupByName("web")
     dom.destroy()  # an admin's hard stop: HA's request is still `started`
+    until_heard(backend, "web stopped on pve1")
     clock.t += 10
     status = ha.round()
     assert dom.isActive() and status.decisions[-1].kind == "hastart"

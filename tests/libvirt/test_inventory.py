@@ -8,7 +8,7 @@ from vmconsole.backends.base import Backend, SupportsEvents
 from vmconsole.backends.libvirt.connection import name_from_uri
 from vmconsole.model import GuestKind, GuestStatus, NodeStatus
 
-from .conftest import guest_named
+from .conftest import guest_named, until_heard
 
 
 def test_the_backend_implements_the_protocol(cluster):
@@ -57,7 +57,11 @@ def test_a_shut_off_domain_is_the_same_guest_object_from_poll_to_poll(cluster):
     before = guest_named(cluster, "idle1")
     after = guest_named(cluster, "idle1")
     assert after is before and after.address_note == "stopped"
-    assert guest_named(cluster, "web1") is not guest_named(cluster, "web1")  # it runs
+    running = guest_named(cluster, "web1")
+    cluster.hosts[0].call(lambda c: c.lookupByName("web1").suspend(), "pausing web1")
+    until_heard(cluster, "web1 paused on pve1")
+    paused = guest_named(cluster, "web1")  # its event named it: read again, a new Guest
+    assert paused is not running and paused.status is GuestStatus.PAUSED
 
 
 def test_node_names_from_uris():
@@ -132,6 +136,7 @@ def test_a_paused_guest_says_why_in_the_tree_and_the_pane(cluster):
     assert paused_because(libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED_IOERROR) is None
     host, dom = cluster.locate(guest_named(cluster, "web1").id)
     host.call(lambda _c: dom.suspend(), "pausing web1")
+    until_heard(cluster, "web1 paused on pve1")
     web = guest_named(cluster, "web1")
     assert (web.status, web.status_reason) == (GuestStatus.PAUSED, "by the user")
     styles = LabelStyles.from_variables({})

@@ -36,7 +36,7 @@ from vmconsole.backends.libvirt import (
 from vmconsole.backends.libvirt import snapshots as snapshot_ops
 from vmconsole.backends.libvirt.addresses import AGENT_WAIT_S, read_addresses
 from vmconsole.backends.libvirt.cluster import ClusterCore
-from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.backends.libvirt.eventloop import hold_event_loop, release_event_loop
 from vmconsole.backends.libvirt.identity import parse_guest_id
 from vmconsole.backends.removal import RemovalPlan
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream
@@ -55,7 +55,8 @@ class LibvirtBackend(ClusterCore):
     `set_change_callback(cb)` (called when an event says the inventory changed)."""
 
     def __init__(self, cfg: LibvirtCluster) -> None:
-        ensure_event_loop()
+        hold_event_loop()  # released by `close`: the last backend closed ends its thread
+        self._holds_loop = True
         super().__init__(cfg)
         path = hamanager.status_path(cfg)
         self.ha_view = hamanager.ManagerView(path, self.log) if path is not None else None
@@ -227,8 +228,13 @@ class LibvirtBackend(ClusterCore):
         return hardware.set_link(self, guest_id, nic, up)
 
     def close(self) -> None:
+        """Close every connection and drop this backend's hold on libvirt's event loop
+        (`eventloop.release_event_loop`). Closing twice does nothing more."""
         self.addresses.close()
         super().close()
+        if self._holds_loop:
+            self._holds_loop = False
+            release_event_loop()
 
     def ha_groups(self) -> list[str]:
         groups = {g.ha.group for g in self.last_inventory.guests if g.ha and g.ha.group}

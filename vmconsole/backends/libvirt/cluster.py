@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from vmconsole.backends.addresses import merged_fields
 from vmconsole.backends.base import AddressReading, BackendError, Conflict, NotFound, Unreachable
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState
+from vmconsole.backends.libvirt.domainbook import FULL_READ_S, DomainBook
 from vmconsole.backends.libvirt.errors import libvirt_message
 from vmconsole.backends.libvirt.events import EventLog, describe_lifecycle
+from vmconsole.backends.libvirt.guestrows import GuestRows
 from vmconsole.backends.libvirt.hostread import (
     DescCache,
     GuestEntry,
@@ -33,46 +34,21 @@ from vmconsole.backends.libvirt.hostread import (
 from vmconsole.backends.libvirt.identity import Row, guest_id_of, identify, parse_guest_id
 from vmconsole.backends.libvirt.nodes import merge_nodes
 from vmconsole.backends.libvirt.pools import PoolStates
-from vmconsole.backends.libvirt.stats import (
-    Counters,
-    Figures,
-    guest_status,
-    paused_because,
-    rates,
-)
 from vmconsole.backends.libvirt.tasks import TaskBook
-from vmconsole.backends.libvirt.uptime import domain_uptime, pid_file, run_dir, unreported_why
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import (
-    AddressSource,
     Guest,
-    GuestAddress,
-    GuestKind,
     GuestStatus,
-    HAConfig,
-    HARequest,
-    HAState,
     Inventory,
     Metrics,
     Node,
     NodeStatus,
     Storage,
-    total_metrics,
 )
-
-_STOPPED: Figures = (0.0, 0, 0.0, 0.0, 0.0, 0.0)  # a stopped guest's Metrics()
 
 #: How long a poll waits for a host that is still connecting before it shows the others
 #: (a remote host's first answer takes an SSH or TLS handshake; a hung one never comes).
 CONNECT_GRACE_S = 1.0
-
-
-def _ha_config(request: HARequest, settings_group: str | None, nodes: tuple[str, ...],
-               max_restart: int, max_relocate: int, status: GuestStatus) -> HAConfig:
-    # Nothing acts on HA here yet: the state says what the guest is, next to the request.
-    state = {HARequest.DISABLED: HAState.DISABLED, HARequest.IGNORED: HAState.IGNORED}.get(
-        request, HAState.STARTED if status is GuestStatus.RUNNING else HAState.STOPPED)
-    return HAConfig(request, state, settings_group, nodes, max_restart, max_relocate)
 
 
 @dataclass(slots=True)
@@ -82,18 +58,6 @@ class _Fetch:
     pending: Pending[HostReading]
     started: float
     timed_out: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Built:
-    """The Guest made from one domain's reading, and what it was made from."""
-
-    entry: GuestEntry  # the cached definition (the same object while the XML is)
-    reading: tuple[int, int, int, int, int]  # state, reason, memory, disk figures
-    figures: Figures  # its Metrics': the same at a steady rate (`stats.CPU_PLACES`)
-    uptime: float | None
-    row: Row  # its Guest, and whether it was paused for a migration
-    address: AddressReading | None  # the sweep's reading merged into the Guest
 
 
 class ClusterCore:
@@ -113,10 +77,13 @@ class ClusterCore:
             if names.count((host.name, host.containers)) > 1:
                 host.name = urlsplit(host.uri).netloc or host.uri
         self._caches = {id(h): DescCache() for h in self.hosts}
+        # Which domains each host's next poll reads, from its lifecycle events, and how
+        # often a host that delivers them is read in full (seconds; 0: every poll).
+        self._books = {id(h): DomainBook() for h in self.hosts}
+        self.full_read_s = FULL_READ_S
         self._fetches: dict[int, _Fetch] = {}
-        self._last: dict[int, tuple[Node, list[Guest]]] = {}
-        self._counters: dict[tuple[str, str], Counters] = {}  # (host, uuid) -> last
-        self._built: dict[tuple[str, str], _Built] = {}  # (host, uuid) -> last Guest
+        self._last: dict[int, tuple[Node, tuple[Guest, ...]]] = {}
+        self._rows = GuestRows()
         self._node_cpu: dict[int, tuple[int, int]] = {}
         # Hosts (by id) whose bulk stats hold only the state: read without them
         # (`read_host`'s `bulk`), until the host is lost (it may come back upgraded).
@@ -128,9 +95,6 @@ class ClusterCore:
         # the pool); a pool's error is kept while it stays inactive (pools.py).
         self.checked_pools: frozenset[str] = frozenset()
         self._pools = PoolStates()
-        # Where each host's libvirt run directory is on this machine (its pid files
-        # give the guests' uptime), None for a remote host.
-        self.run_dirs = {id(h): run_dir(h.uri) for h in self.hosts}
 
     # --- change notification ----------------------------------------------------------
 
@@ -149,11 +113,13 @@ class ClusterCore:
         if state is HostState.LOST:
             self.cache(host).drop()
             self._state_only.discard(id(host))
+        self._books[id(host)].reset()  # events between connections are lost
         self.log.add(kind, message, node=host.name)
         self.changed()
 
     def _domain_event(self, host: Host, uuid: str, name: str, event: int, detail: int) -> None:
         self.cache(host).drop(uuid)
+        self._books[id(host)].heard(uuid)
         kind, words = describe_lifecycle(event, detail)
         self.log.add(kind, f"{name} {words} on {host.name}", node=host.name,
                      guest=self.guest_id(host.name, uuid))
@@ -250,22 +216,36 @@ class ClusterCore:
         return entry
 
     def defined(self, host: Host, uuid: str) -> None:
-        """The console changed a definition: forget the cached one, poll soon."""
+        """The console changed a definition: forget the cached one, read the domain at
+        the next poll, poll soon."""
         self.cache(host).drop(uuid)
+        self.acted(host, uuid)
+
+    def acted(self, host: Host, uuid: str) -> None:
+        """The console changed a domain's state (start, stop...): read it at the next
+        poll, poll soon. Its lifecycle event says so too, but on libvirt's event thread,
+        which may deliver it after that poll has begun."""
+        self._books[id(host)].heard(uuid)
         self.changed()
 
     # --- inventory --------------------------------------------------------------------
 
     def _fetch(self, host: Host) -> HostReading:
+        """One read of the host (on its own thread; one at a time per host): every
+        domain, or only those its events named (`DomainBook.due`)."""
         conn = host.ensure_connected(self._name_taken(host))
+        book = self._books[id(host)]
+        only = book.due(time.monotonic(), host.listening, self.full_read_s,
+                        self.cache(host).uuids())
         with host.hold(conn):
             try:
                 reading = read_host(conn, host.name, self.cache(host), self._checked(host),
-                                    bulk=id(host) not in self._state_only)
+                                    bulk=id(host) not in self._state_only, only=only)
                 if reading.state_only:
                     self._state_only.add(id(host))
-                return reading
+                return book.store(reading, only)
             except libvirt.libvirtError as exc:
+                book.reset()  # the domains named for this read were not read
                 if not conn.isAlive():
                     host.mark_lost(libvirt_message(exc))
                 else:  # the host is there but this read failed: say so, try next poll
@@ -333,9 +313,7 @@ class ClusterCore:
         inv = Inventory(self.cfg.name, merge_nodes(nodes), tuple(guests),
                         self._pools.merge(storages),
                         taken_at=time.time())
-        for key in set(self._counters) - counted:
-            del self._counters[key]  # undefined guests: no rate to compute any more
-            self._built.pop(key, None)
+        self._rows.keep(counted)
         self.last_inventory = inv
         return inv
 
@@ -372,70 +350,15 @@ class ClusterCore:
         """The host's node and its domains, each with its id "vm/<UUID>" (`identify`
         makes duplicates unique) and its `addresses` (the sweep's readings by guest id);
         `counted` gets the (host, UUID) counters kept."""
-        guests = []
-        rows = []
-        run = self.run_dirs.get(id(host))
-        now = time.time()
-        # Per host, not per domain (2,000 on a host): one lock, one parse of the URI.
+        # Per host, not per domain (2,000 on a host): one lock; after a read of some
+        # domains, only theirs (one that is gone costs `locate` one failed lookup).
         with self._lock:
-            self._where.update((entry.desc.uuid, host) for entry, _ in reading.guests)
-        containers = host.containers
-        kind = GuestKind.CT if containers else GuestKind.VM
-        no_uptime = unreported_why(host.uri) if run is None else None
-        for entry, dom in reading.guests:
-            desc = entry.desc
-            status = guest_status(dom.state)
-            uptime = (domain_uptime(run, containers, desc.name, now)
-                      if run is not None and status is GuestStatus.RUNNING else None)
-            key = (host.name, desc.uuid)  # two copies of one UUID count apart
-            before = self._counters.get(key)
-            self._counters[key] = dom.counters
-            counted.add(key)
-            figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
-                       if status is not GuestStatus.STOPPED else _STOPPED)
-            # A domain whose definition, state, figures and rates are as they were is
-            # the same Guest object as before: the poller's diff and history skip it by
-            # identity, and the view has nothing to draw (2,000 idle domains, or 2,000
-            # at a steady rate, cost no comparison and no new object).
-            shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity,
-                     dom.disk_allocation)
-            gid = guest_id_of(desc.uuid)
-            address = addresses.get(gid)
-            if address is not None and address.status is not status:
-                address = None  # read in another state: `apply` drops it
-            built = self._built.get(key)
-            if (built is not None and built.entry is entry
-                    and built.reading == shown  # `shown` holds the state and reason,
-                    and built.address is address  # so `migrating` is as it was
-                    and built.figures == figures and built.uptime == uptime):
-                guests.append(built.row.guest)
-                rows.append(built.row)
-                continue
-            uptime_note = None if uptime is not None or status is not GuestStatus.RUNNING else (
-                no_uptime if run is None else "its process could not be read "
-                f"on this machine ({pid_file(run, containers, desc.name)})")
-            ha = desc.meta.ha
-            # The address sweep's reading merged here, as the backend's `apply` would
-            # after the poll: that would make a second Guest of every changed domain.
-            shown_addresses, address_note = merged_fields(
-                (GuestAddress(desc.meta.ip, AddressSource.METADATA),) if desc.meta.ip else (),
-                None, desc.meta.template, status, address)
-            guest = Guest(
-                id=gid, name=desc.name, kind=kind, node=host.name,
-                status=status, template=desc.meta.template, maxcpu=desc.vcpus,
-                maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
-                metrics=Metrics(*figures), storages=entry.storages,
-                addresses=shown_addresses, address_note=address_note,
-                uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
-                uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
-                ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
-                                                      ha.max_restart, ha.max_relocate,
-                                                      status),
-            )
-            row = Row(guest, dom.migrating)
-            guests.append(guest)
-            rows.append(row)
-            self._built[key] = _Built(entry, shown, figures, uptime, row, address)
+            if reading.fresh is None:
+                self._where.update((entry.desc.uuid, host) for entry, _ in reading.guests)
+            else:
+                self._where.update((uuid, host) for uuid in reading.fresh)
+        built = self._rows.build(host, reading, addresses)
+        counted.update(built.keys)
         node_reading = reading.node
         cpu = 0.0
         if node_reading.cpu_busy_ns is not None and node_reading.cpu_total_ns is not None:
@@ -444,7 +367,7 @@ class ClusterCore:
             if prev and total > prev[1]:
                 cpu = (busy - prev[0]) / (total - prev[1])
             self._node_cpu[id(host)] = (busy, total)
-        sums = total_metrics(g.metrics for g in guests)
+        sums = built.sums
         mem = node_reading.mem_used if node_reading.mem_used is not None else sums.mem
         node = Node(host.name, NodeStatus.ONLINE, node_reading.maxcpu, node_reading.maxmem,
                     metrics=Metrics(cpu=min(1.0, max(0.0, cpu)), mem=mem,
@@ -453,8 +376,8 @@ class ClusterCore:
                     address=host.uri,
                     storage_down=tuple(s.name for s in reading.storages
                                        if s.shared and not s.active))
-        self._last[id(host)] = (node, guests)
-        return node, rows
+        self._last[id(host)] = (node, built.guests)
+        return node, list(built.rows)
 
     def close(self) -> None:
         for host in self.hosts:

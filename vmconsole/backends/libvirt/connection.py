@@ -100,6 +100,13 @@ class Host:
     def active(self) -> bool:
         return self.state is HostState.ACTIVE
 
+    @property
+    def listening(self) -> bool:
+        """Whether the live connection delivers domain lifecycle events (its callback is
+        registered): then a poll need not read every domain to see a state change."""
+        with self._lock:
+            return self._conn is not None and self._event_id >= 0
+
     def next_try(self) -> float:
         """When the next connection attempt is due (epoch seconds): the end of the
         back-off, or now if it is over. Polls make the attempt, so it may come up to a
@@ -155,8 +162,11 @@ class Host:
         with contextlib.suppress(libvirt.libvirtError):
             conn.setKeepAlive(KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT)
         conn.registerCloseCallback(self._closed, None)
-        event_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                               self._lifecycle, None)
+        try:
+            event_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                   self._lifecycle, None)
+        except libvirt.libvirtError:
+            event_id = -1  # a driver without domain events: `listening` is False
         with self._lock:
             self._conn = conn
             self._event_id = event_id

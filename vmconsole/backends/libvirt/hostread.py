@@ -1,8 +1,9 @@
-"""One poll of one host: node figures, every domain's definition and counters, pools.
+"""One poll of one host: node figures, its domains' definitions and counters, pools.
 
 Domain definitions are cached per host and dropped when an event says a domain changed
 (or the console changed it), so a poll costs one `getAllDomainStats` plus, only where
-the driver needs it, per-domain stats calls.
+the driver needs it, per-domain stats calls. A poll may read only some domains, those
+events named (`domainbook.py`): then one `virDomainListGetStats` for them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class HostReading:
     # The host's bulk stats held only the state (`stats.state_only`): read it with
     # `bulk=False` from now on.
     state_only: bool = False
+    # The UUIDs read now when the poll read only some domains (`guests` holds the others
+    # as last read: `DomainBook.store`); None when it read them all.
+    fresh: frozenset[str] | None = None
 
 
 class DescCache:
@@ -80,6 +84,11 @@ class DescCache:
     def entries(self) -> list[GuestEntry]:
         with self._lock:
             return list(self._entries.values())
+
+    def uuids(self) -> frozenset[str]:
+        """The UUIDs whose definition is cached."""
+        with self._lock:
+            return frozenset(self._entries)
 
     def by_uuid(self) -> dict[str, GuestEntry]:
         """A copy of the cache, UUID -> entry: a poll looks its 2,000 domains up in it
@@ -166,20 +175,42 @@ def _all_stats(conn: libvirt.virConnect, bulk: bool
     return [(dom, {}) for dom in conn.listAllDomains(0)]
 
 
+def _some_stats(conn: libvirt.virConnect, uuids: frozenset[str], bulk: bool
+                ) -> list[tuple[libvirt.virDomain, dict[str, int]]]:
+    """`_all_stats` of the domains `uuids` that are still defined."""
+    doms = []
+    for uuid in uuids:
+        try:
+            doms.append(conn.lookupByUUIDString(uuid))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+    if bulk and doms:
+        try:
+            return list(conn.domainListGetStats(doms, 0, 0))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                raise
+    return [(dom, {}) for dom in doms]
+
+
 def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
-              checked_pools: frozenset[str] = frozenset(), bulk: bool = True) -> HostReading:
+              checked_pools: frozenset[str] = frozenset(), bulk: bool = True,
+              only: frozenset[str] | None = None) -> HostReading:
     """Everything the inventory needs from one host, the pools named in
     `checked_pools` refreshed first. Blocks: run it bounded.
 
     `bulk`: False for a host whose bulk stats held only the state (its last reading's
     `state_only`, libvirt's test driver): its domains are then listed instead
     (`virConnectListAllDomains`), for the same figures read one by one, without a stats
-    record per domain that says only what `virDomainGetInfo` says again."""
+    record per domain that says only what `virDomainGetInfo` says again.
+    `only`: the UUIDs of the domains to read (those still defined), None for all; the
+    reading's `fresh` is then `only`, for `DomainBook.store` to merge."""
     now = time.monotonic()
     guests = []
     seen = set()
     known = cache.by_uuid()
-    records = _all_stats(conn, bulk)
+    records = _all_stats(conn, bulk) if only is None else _some_stats(conn, only, bulk)
     for dom, record in records:
         uuid = dom.UUIDString()
         try:
@@ -195,6 +226,9 @@ def read_host(conn: libvirt.virConnect, node: str, cache: DescCache,
             raise
         seen.add(uuid)
         guests.append((entry, reading))
+    if only is not None:  # the others were not read: their entries stay
+        return HostReading(_node(conn, now), tuple(guests), _pools(conn, node, checked_pools),
+                           fresh=only)
     cache.keep_only(seen)
     return HostReading(_node(conn, now), tuple(guests), _pools(conn, node, checked_pools),
                        state_only=bulk and state_only(records))

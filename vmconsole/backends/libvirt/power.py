@@ -25,6 +25,7 @@ def _one_call(core: ClusterCore, guest_id: str, operation: str,
     def work(ctx: TaskContext) -> None:
         ctx.log(asking.format(name=name, node=host.name))
         host.call(lambda _c: call(dom), f"{_DOING[operation]} {name}")
+        core.acted(host, dom.UUIDString())
         ctx.log(done.format(name=name, node=host.name))
 
     return core.tasks_book.run(operation, guest_id, host.name, work, lock=(guest_id,))
@@ -76,6 +77,7 @@ def shutdown(core: ClusterCore, guest_id: str, timeout: float) -> Task:
         while time.monotonic() < deadline:
             state, _reason = host.call(lambda _c: dom.state(), f"watching {name}")
             if state == libvirt.VIR_DOMAIN_SHUTOFF:
+                core.acted(host, dom.UUIDString())
                 ctx.log(f"{name} shut down")
                 return
             ctx.progress(1 - (deadline - time.monotonic()) / timeout)
