@@ -20,7 +20,8 @@ from typing import Any, Protocol
 import asyncssh
 
 from vmconsole.actor import Actor
-from vmconsole.serve import wire
+from vmconsole.serve import priority, wire
+from vmconsole.serve.driver import leave_application_mode
 from vmconsole.serve.first_screens import Turn
 from vmconsole.serve.hub import PollHub, reply
 from vmconsole.serve.input import InputLimiter, clamp_size
@@ -30,12 +31,20 @@ from vmconsole.text import visible, visible_lines
 
 log = logging.getLogger(__name__)
 FLOOD_NICE = 10  # added to the nice value of a session process past an input limit
+# Seconds a session process has to end by itself once told to (or once its pipe closed)
+# before the server kills it. A console at the server's priority ends in a tenth of a
+# second; a viewer's at SCHED_IDLE (priority.py) on a machine with no idle core took
+# 25-45 s to read its END and run Textual's shutdown, and its SSH session stayed open
+# all that time (issue 13's "1 consoles did not end within 10 s").
+END_GRACE = 2.0
 
 
 class Process(Protocol):
     """A started session process (multiprocessing.Process)."""
 
     pid: int | None
+    sentinel: int  # readable once the process has ended
+    exitcode: int | None
 
     def join(self, timeout: float | None = None) -> None: ...
     def is_alive(self) -> bool: ...
@@ -78,6 +87,8 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._end_reason = ""
         self._ending = False
+        self._end_timer: asyncio.TimerHandle | None = None
+        self._killed = False  # ended by the server, its terminal modes still set
         self.ended = asyncio.Event()
         self._input = InputLimiter(self._limits)
         self._told_input = False
@@ -156,7 +167,7 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             self._pipe.write(frame)
         self._early.clear()
         if self._ending:
-            self._pipe.write(wire.frame(wire.Kind.END, b""))
+            self._tell_end()
         for hub in self._host.hubs:
             hub.attach(self)
         self._last_input = time.monotonic()  # idle from when the console is there
@@ -231,18 +242,46 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
                                os.getpriority(os.PRIO_PROCESS, process.pid) + FLOOD_NICE)
 
     async def _reap(self) -> int:
+        """Wait for the process to end, END_GRACE s at most before killing it; its
+        exit status (1 when killed). Waits on the process's sentinel, not in a thread:
+        twenty sessions ending at once held every thread of the loop's default pool,
+        which starts the processes of new logins too."""
         process = self.process
         if process is None:
             return 1
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, process.join, 5.0)
-        if process.is_alive():
-            log.warning("%s: session process %s did not end: killed", self.actor.source,
-                        process.pid)
-            process.kill()
-            await loop.run_in_executor(None, process.join, 5.0)
-        code = getattr(process, "exitcode", 1)
+        if not self._killed and not await _ended(process, END_GRACE):
+            self._kill("its pipe closed")
+        if self._killed:
+            # It runs no more code of its own; the kernel may still take seconds to
+            # free it at SCHED_IDLE, which the session does not wait for.
+            _join_once_ended(process)
+            return 1
+        code = process.exitcode
         return code if isinstance(code, int) and code >= 0 else 1
+
+    def _kill(self, since: str) -> None:
+        """Kill the process, which has not ended END_GRACE s after `since`, and let
+        the session end without waiting for the pipe to close."""
+        process = self.process
+        if process is None or self._killed or not process.is_alive():
+            return
+        log.warning("%s: session process %s had not ended %g s after %s: killed",
+                    self.actor.source, process.pid, END_GRACE, since)
+        self._killed = True
+        if process.pid is not None:
+            priority.lift_for_exit(process.pid)
+        process.kill()
+        if self._pipe is not None:
+            self._pipe.close()  # _show ends
+
+    def _tell_end(self) -> None:
+        """END down the pipe; the process has END_GRACE s to end by itself (its
+        console restores the client's terminal), else it is killed: a viewer's
+        process at SCHED_IDLE may not get the CPU to read END for tens of seconds."""
+        assert self._pipe is not None
+        self._pipe.write(wire.frame(wire.Kind.END, b""))
+        self._end_timer = asyncio.get_running_loop().call_later(
+            END_GRACE, self._kill, "it was told to end")
 
     def end(self, reason: str) -> None:
         """End the console cleanly: its process exits (or, not started yet, never
@@ -252,13 +291,16 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             return
         self._ending = True
         if self._pipe is not None and not self._pipe.is_closing():
-            self._pipe.write(wire.frame(wire.Kind.END, b""))
+            self._tell_end()
         elif self.task is None:
             self._finish(0)
 
     def _finish(self, status: int) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        for timer in (self._idle_timer, self._end_timer):
+            if timer is not None:
+                timer.cancel()
+        if self._killed:  # the console did not leave the client's terminal as it found it
+            self._say(leave_application_mode())
         if self._end_reason:
             self._say(f"vmconsole: {visible_lines(self._end_reason)}\r\n")
         self._close(status)
@@ -360,3 +402,34 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             return
         self._idle_timer = asyncio.get_running_loop().call_later(remaining,
                                                                  self._arm_idle_timer)
+
+
+async def _ended(process: Process, timeout: float) -> bool:
+    """Whether `process` has ended, waiting `timeout` seconds at most for it."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(process.sentinel, readable)
+    try:
+        await asyncio.wait_for(ended, timeout)
+    except TimeoutError:
+        pass
+    finally:
+        loop.remove_reader(process.sentinel)
+    return not process.is_alive()
+
+
+def _join_once_ended(process: Process) -> None:
+    """Collect `process`'s exit status (multiprocessing's record of it) once it has
+    ended, without waiting for that."""
+    loop = asyncio.get_running_loop()
+
+    def ended() -> None:
+        loop.remove_reader(process.sentinel)
+        process.join(0)
+
+    loop.add_reader(process.sentinel, ended)

@@ -30,6 +30,23 @@ KITTY_KEY_FLAGS = 0b00001 | 0b01000 | 0b10000
 # Messages the app may have waiting before input is dropped: a key costs the console
 # about a millisecond, so this bounds a flood's backlog to a fraction of a second.
 MAX_QUEUED = 256
+MOUSE_MODES = (1000, 1003, 1015, 1006)  # click, any motion, urxvt and SGR coordinates
+# What puts a terminal back after the console, its mouse reports off: bracketed paste
+# off, line wrap on, the kitty keyboard protocol left (before the alternate screen),
+# the main screen, the cursor shown, focus reports off.
+_LEAVE = "\x1b[?2004l\x1b[?7h\x1b[<u\x1b[?1049l\x1b[?25h\x1b[?1004l"
+
+
+def mouse_modes(on: bool) -> str:
+    """The sequences that turn the console's mouse reports on or off."""
+    flag = "h" if on else "l"
+    return "".join(f"\x1b[?{mode}{flag}" for mode in MOUSE_MODES)
+
+
+def leave_application_mode() -> str:
+    """What a console sends its client's terminal at its end, for the server to send
+    when the console could not (its process killed)."""
+    return mouse_modes(False) + _LEAVE
 
 
 class Terminal(Protocol):
@@ -83,12 +100,7 @@ class ChannelDriver(Driver):
 
     def stop_application_mode(self) -> None:
         self.disable_input()
-        self.write("\x1b[?2004l")
-        self.write("\x1b[?7h")
-        self.write("\x1b[<u")  # leave the kitty protocol before the alternate screen
-        self.write("\x1b[?1049l")
-        self.write("\x1b[?25h")
-        self.write("\x1b[?1004l")
+        self.write(_LEAVE)
 
     def disable_input(self) -> None:
         if self._input_enabled:
@@ -100,10 +112,7 @@ class ChannelDriver(Driver):
 
     def _set_mouse(self, on: bool) -> None:
         if self._mouse:
-            flag = "h" if on else "l"
-            # click, any motion, urxvt and SGR coordinates
-            for mode in (1000, 1003, 1015, 1006):
-                self.write(f"\x1b[?{mode}{flag}")
+            self.write(mouse_modes(on))
 
     # --- input ------------------------------------------------------------------------
 

@@ -2,6 +2,14 @@
 the server has cores, the others waiting their turn, so that each first screen of a
 class logging in at once comes fast rather than all of them at the end (sixty drawn
 together on two cores all finish with the last). Operators and admins do not queue.
+
+No console waits more than MAX_WAIT for its turn. On a machine busy with other work a
+console's first screen takes longer than a turn (10-25 s at nice +5 on two cores kept
+busy), so every turn ran out and the twentieth of a class waited 25-30 s before its
+process even started, its screen blank, while the few consoles drawing got only their
+few processes' share of the CPU (issue 13's CI failure: one of twenty blank after
+60 s). Past MAX_WAIT a console draws without a turn: on a free machine the queue
+still orders a class's first screens, and on a busy one it delays none by more.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import os
 # Seconds a console may hold its turn: one that never says it has drawn (a process
 # stuck, or slow on a busy machine) lets the next one start after this.
 TURN_TIMEOUT = 3.0
+# Seconds a console waits for a turn at most, then draws without one.
+MAX_WAIT = 3.0
 
 
 class Turn:
@@ -39,9 +49,13 @@ class FirstScreens:
         self._free = asyncio.Semaphore(self.slots)
 
     async def turn(self, queue: bool = True) -> Turn:
-        """Wait for a turn, in the order asked; `queue` False (an operator's console):
-        at once, taking none."""
+        """Wait for a turn, in the order asked, MAX_WAIT seconds at most; `queue`
+        False (an operator's console), or none free by then: at once, taking none."""
         if not queue:
             return Turn(None)
-        await self._free.acquire()
+        try:
+            # A slot acquired as the wait runs out is kept (wait_for returns it).
+            await asyncio.wait_for(self._free.acquire(), MAX_WAIT)
+        except TimeoutError:
+            return Turn(None)
         return Turn(self._free)

@@ -37,6 +37,16 @@ def idle_from_now() -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
+def lift_for_exit(pid: int) -> None:
+    """Process `pid` (a viewer's, being killed) back to SCHED_OTHER, so that its exit
+    gets the CPU: at SCHED_IDLE on a machine with no idle core, a killed console took
+    7-8 s to be gone. Needs CAP_SYS_NICE (a server run as root) or an RLIMIT_NICE that
+    allows it (sched(7)); without, the OSError is ignored and it ends at its own pace,
+    running no code of its own meanwhile."""
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+
+
 def policy(pid: int) -> int:
     """The scheduling policy of process `pid` as /proc/PID/stat gives it (field 41,
     proc(5)): SCHED_OTHER 0, SCHED_IDLE 5. Raises OSError when the process is gone."""
