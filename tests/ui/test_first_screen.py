@@ -4,8 +4,10 @@ as if they had always been there."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
+from textual.widgets import Input, RichLog
 
+from tests.ui_ops.helpers import wait_until
+from vmconsole.backends.base import FaultKind
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -32,3 +34,39 @@ async def test_hidden_panels_are_made_when_first_shown(console_factory):
         assert app.focused is address
         await pilot.press("1", "2", "7")
         assert address.value == "127"
+
+
+def pane_with_focus(app) -> str | None:
+    focused = app.focused
+    return None if focused is None else next(
+        (w.id for w in focused.ancestors_with_self if w.id in ("left", "detail", "teaching")),
+        None)
+
+
+async def test_the_event_log_is_made_with_its_first_line(console_factory):
+    """The demo's empty event log is not built for the first screen (RichLog imports
+    rich.pretty and attrs); its empty row stands in, Tab still visits it, and the first
+    narrated event makes the log, which keeps the focus and shows the line."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        app = c.app
+        panel = app.query_one("#teaching")
+        assert not app.query("#teach-log")
+        assert panel.outer_size.height == 3  # its title, the status line, one empty row
+        for _ in range(3):
+            await pilot.press("tab")
+            if pane_with_focus(app) == "teaching":
+                break
+        assert pane_with_focus(app) == "teaching"
+
+        c.backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        c.poll(advance=5.0)
+        await pilot.pause()
+        log = app.query_one("#teach-log", RichLog)
+        await wait_until(pilot, lambda: log.lines, 10.0, "the first line in the log")
+        text = "\n".join("".join(seg.text for seg in line) for line in log.lines)
+        assert "pve2" in text and "lost" in text
+        assert not app.query("#teach-empty")
+        assert app.focused is log

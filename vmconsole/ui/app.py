@@ -35,9 +35,10 @@ from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 # The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
 # screen's geometry (Textual's default would put the events above the task log, and
-# the ping panel's address box in between).
+# the ping panel's address box in between). The events pane is its empty row until its
+# first line (TeachingPanel._timeline).
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
-              ("#ping-list", "#ping"), ("#teach-log", "#teaching"))
+              ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
 
 
 log = logging.getLogger(__name__)
@@ -113,9 +114,9 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
                             timeout=8, markup=False)
             else:  # the server's own files and paths are its admin's, not every student's
                 log.warning("theme: %s", visible_lines(problem))
-        tree = self.query_one(ClusterTree)
-        tree.restyle(self.theme_variables)
-        tree.focus()
+        # The tree takes the focus by itself (MainScreen.AUTO_FOCUS): a focus() here
+        # would rebuild the footer once more before the first screen.
+        self.query_one(ClusterTree).restyle(self.theme_variables)
         for loop in self.loops.values():
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
 

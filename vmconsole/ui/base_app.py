@@ -41,6 +41,15 @@ SHORT_SCREEN = 30  # rows below which bottom panels take turns
 NOTIFY_LINE_LIMIT = 300
 
 
+class MainScreen(Screen[None]):
+    """The console's own screen: the tree, the detail pane, the bottom panels."""
+
+    # Focus lands on the tree at once. Textual's default ("*") takes the first
+    # focusable widget breadth first, a bottom panel hidden at start, and the move to
+    # the tree then rebuilt the footer twice more before the first screen.
+    AUTO_FOCUS = "#tree"
+
+
 class ConsoleBase(App[int]):
     # The screen gets class -short under SHORT_SCREEN rows (80x24 over SSH): the CSS
     # then gives the tree and the detail pane the rows the bottom panels would take.
@@ -91,8 +100,8 @@ class ConsoleBase(App[int]):
         """The main screen, born with its breakpoint class: set later by the first
         resize, it would restyle every widget once more before the first screen
         (a fifth of a second at start, in every console of a served class)."""
-        return Screen(id="_default",
-                      classes="-short" if self.size.height < SHORT_SCREEN else "-tall")
+        return MainScreen(id="_default",
+                          classes="-short" if self.size.height < SHORT_SCREEN else "-tall")
 
     @cached_property
     def runner(self) -> OperationRunner:
