@@ -25,7 +25,6 @@ from vmconsole.config import Config
 from vmconsole.maintenance import MaintenanceRecord
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
-from vmconsole.placement import in_maintenance
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
@@ -203,6 +202,8 @@ class ConsoleBase(App[int]):
         the console's record holds. They take no new guests."""
         result = self.latest.get(cluster)
         nodes = result.inventory.nodes if result and result.inventory else ()
+        from vmconsole.placement import in_maintenance  # asked only by an action's plan
+
         marked = self.maintenance_record.nodes(cluster)
         return frozenset(n.name for n in nodes if in_maintenance(n, marked)) | marked
 

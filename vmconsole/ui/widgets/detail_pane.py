@@ -7,7 +7,7 @@ import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -31,12 +31,14 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
 from vmconsole.ui.ft_text import ft_rows
 from vmconsole.ui.labels import node_state
-from vmconsole.ui.plot import Series
 from vmconsole.ui.storage_text import storage_facts
 from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
+
+if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is first shown
+    from vmconsole.ui.plot import Series
 
 
 def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
@@ -464,6 +466,8 @@ class DetailPane(VerticalScroll):
               settle: bool = False) -> None:
         """The charts of `samples`; a figure in `unreported` (`Guest.unreported`) is
         left out, not drawn as a line at zero. `settle`: see MetricChart.show."""
+        from vmconsole.ui.plot import Series
+
         v = self.app.theme_variables
 
         def color(name: str) -> str:
