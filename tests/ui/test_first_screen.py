@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from textual.widgets import Input, RichLog
 
-from tests.ui_ops.helpers import wait_until
+from tests.ui_ops.helpers import settled, wait_until
 from vmconsole.backends.base import FaultKind
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 
@@ -70,3 +71,26 @@ async def test_the_event_log_is_made_with_its_first_line(console_factory):
         assert "pve2" in text and "lost" in text
         assert not app.query("#teach-empty")
         assert app.focused is log
+
+
+async def test_the_charts_are_made_when_a_guest_is_first_shown(console_factory):
+    """The first screen shows the cluster, which has no charts: they are made with the
+    first node or guest shown, and then come and go as before."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            c.poll(advance=5.0)
+            await pilot.pause()
+        app = c.app
+        assert not app.query(MetricChart)
+        await pilot.press("j", "j")  # pve1, then its first guest
+        await pilot.pause()
+        charts = list(app.query(MetricChart))
+        assert [chart.id for chart in charts] == ["chart-cpu", "chart-mem", "chart-net"]
+        for chart in charts:
+            await settled(pilot, chart)
+            assert chart.display and chart.region.height
+        assert "collecting" not in str(charts[0].render())  # three polls: a line
+        await pilot.press("k", "k")  # the cluster again
+        await pilot.pause()
+        assert not any(chart.display for chart in app.query(MetricChart))

@@ -394,11 +394,20 @@ class DetailPane(VerticalScroll):
         self._facts_view = Static(id="facts")
         # Its text is data, never links: no pass over each segment's meta for them.
         self._facts_view.auto_links = False
-        self._charts = (MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu"),
-                        MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem"),
-                        MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net"))
         yield self._facts_view
-        yield from self._charts
+
+    # The charts are made when a node or guest is first shown (`_charts_made`): the
+    # first screen shows the cluster, which has none.
+    _charts: tuple[MetricChart, ...] = ()
+
+    def _charts_made(self) -> tuple[MetricChart, ...]:
+        if not self._charts:
+            self._charts = (
+                MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu"),
+                MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem"),
+                MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net"))
+            self.mount_all(self._charts)
+        return self._charts
 
     _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
         None, None, None, [])
@@ -440,7 +449,7 @@ class DetailPane(VerticalScroll):
             shown = _note("gone: it is no longer in the cluster")
         self._set_facts(facts, shown)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
-        for chart in self._charts:
+        for chart in self._charts_made() if show_charts else self._charts:
             chart.display = show_charts
         self.call_after_refresh(self._say_more)
         if show_charts:
