@@ -9,6 +9,7 @@ from textual.widgets import Input, RichLog
 from tests.ui_ops.helpers import settled, wait_until
 from vmconsole.backends.base import FaultKind
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -94,3 +95,28 @@ async def test_the_charts_are_made_when_a_guest_is_first_shown(console_factory):
         await pilot.press("k", "k")  # the cluster again
         await pilot.pause()
         assert not any(chart.display for chart in app.query(MetricChart))
+
+
+def footer_text(app) -> str:
+    return " ".join(f"{key.key_display} {key.description}"  # Textual's FooterKeys
+                    for key in app.query_one(KeyFooter).children)
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(console_factory):
+    """Textual rebuilds the footer at every focus or binding change; ours keeps its keys
+    when they would be the same, and shows a remapped key or a new pane's keys."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        app = c.app
+        before = list(app.query_one(KeyFooter).children)
+        assert "Quit" in footer_text(app) and "?" in footer_text(app)
+        app.screen.refresh_bindings()  # what a focus change without new keys does
+        await pilot.pause()
+        assert list(app.query_one(KeyFooter).children) == before
+
+        app.set_keymap({"app.help": "f1"})
+        await wait_until(pilot, lambda: "f1 Help" in footer_text(app), 5.0,
+                         "the remapped key in the footer")
+        assert "? Help" not in footer_text(app)

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Tree
+from textual.widgets import Header, Input, Tree
 
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
@@ -28,6 +28,7 @@ from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
+from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -103,7 +104,7 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         tasks = TaskLog(id="tasks", classes="bottom-panel")
         tasks.border_title = "tasks"
         yield tasks
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_actor()
