@@ -4,9 +4,13 @@ as if they had always been there."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
+from textual.widgets import Input, RichLog
 
+from tests.ui_ops.helpers import settled, wait_until
+from vmconsole.backends.base import FaultKind
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.key_footer import KeyFooter
+from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 
@@ -32,3 +36,87 @@ async def test_hidden_panels_are_made_when_first_shown(console_factory):
         assert app.focused is address
         await pilot.press("1", "2", "7")
         assert address.value == "127"
+
+
+def pane_with_focus(app) -> str | None:
+    focused = app.focused
+    return None if focused is None else next(
+        (w.id for w in focused.ancestors_with_self if w.id in ("left", "detail", "teaching")),
+        None)
+
+
+async def test_the_event_log_is_made_with_its_first_line(console_factory):
+    """The demo's empty event log is not built for the first screen (RichLog imports
+    rich.pretty and attrs); its empty row stands in, Tab still visits it, and the first
+    narrated event makes the log, which keeps the focus and shows the line."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        app = c.app
+        panel = app.query_one("#teaching")
+        assert not app.query("#teach-log")
+        assert panel.outer_size.height == 3  # its title, the status line, one empty row
+        for _ in range(3):
+            await pilot.press("tab")
+            if pane_with_focus(app) == "teaching":
+                break
+        assert pane_with_focus(app) == "teaching"
+
+        c.backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        c.poll(advance=5.0)
+        await pilot.pause()
+        log = app.query_one("#teach-log", RichLog)
+        await wait_until(pilot, lambda: log.lines, 10.0, "the first line in the log")
+        text = "\n".join("".join(seg.text for seg in line) for line in log.lines)
+        assert "pve2" in text and "lost" in text
+        assert not app.query("#teach-empty")
+        assert app.focused is log
+
+
+async def test_the_charts_are_made_when_a_guest_is_first_shown(console_factory):
+    """The first screen shows the cluster, which has no charts: they are made with the
+    first node or guest shown, and then come and go as before."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            c.poll(advance=5.0)
+            await pilot.pause()
+        app = c.app
+        assert not app.query(MetricChart)
+        await pilot.press("j", "j")  # pve1, then its first guest
+        await pilot.pause()
+        charts = list(app.query(MetricChart))
+        assert [chart.id for chart in charts] == ["chart-cpu", "chart-mem", "chart-net"]
+        for chart in charts:
+            await settled(pilot, chart)
+            assert chart.display and chart.region.height
+        assert "collecting" not in str(charts[0].render())  # three polls: a line
+        await pilot.press("k", "k")  # the cluster again
+        await pilot.pause()
+        assert not any(chart.display for chart in app.query(MetricChart))
+
+
+def footer_text(app) -> str:
+    return " ".join(f"{key.key_display} {key.description}"  # Textual's FooterKeys
+                    for key in app.query_one(KeyFooter).children)
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(console_factory):
+    """Textual rebuilds the footer at every focus or binding change; ours keeps its keys
+    when they would be the same, and shows a remapped key or a new pane's keys."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        app = c.app
+        before = list(app.query_one(KeyFooter).children)
+        assert "Quit" in footer_text(app) and "?" in footer_text(app)
+        app.screen.refresh_bindings()  # what a focus change without new keys does
+        await pilot.pause()
+        assert list(app.query_one(KeyFooter).children) == before
+
+        app.set_keymap({"app.help": "f1"})
+        await wait_until(pilot, lambda: "f1 Help" in footer_text(app), 5.0,
+                         "the remapped key in the footer")
+        assert "? Help" not in footer_text(app)

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Tree
+from textual.widgets import Header, Input, Tree
 
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
@@ -28,6 +28,7 @@ from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
+from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -35,9 +36,10 @@ from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 # The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
 # screen's geometry (Textual's default would put the events above the task log, and
-# the ping panel's address box in between).
+# the ping panel's address box in between). The events pane is its empty row until its
+# first line (TeachingPanel._timeline).
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
-              ("#ping-list", "#ping"), ("#teach-log", "#teaching"))
+              ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
 
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         tasks = TaskLog(id="tasks", classes="bottom-panel")
         tasks.border_title = "tasks"
         yield tasks
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_actor()
@@ -113,9 +115,9 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
                             timeout=8, markup=False)
             else:  # the server's own files and paths are its admin's, not every student's
                 log.warning("theme: %s", visible_lines(problem))
-        tree = self.query_one(ClusterTree)
-        tree.restyle(self.theme_variables)
-        tree.focus()
+        # The tree takes the focus by itself (MainScreen.AUTO_FOCUS): a focus() here
+        # would rebuild the footer once more before the first screen.
+        self.query_one(ClusterTree).restyle(self.theme_variables)
         for loop in self.loops.values():
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
 

@@ -25,7 +25,6 @@ from vmconsole.config import Config
 from vmconsole.maintenance import MaintenanceRecord
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
-from vmconsole.placement import in_maintenance
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
@@ -39,6 +38,15 @@ SHORT_SCREEN = 30  # rows below which bottom panels take turns
 # The longest line of a notification: a backend's message may quote a hostile name of
 # thousands of characters, and a toast would then cover the screen.
 NOTIFY_LINE_LIMIT = 300
+
+
+class MainScreen(Screen[None]):
+    """The console's own screen: the tree, the detail pane, the bottom panels."""
+
+    # Focus lands on the tree at once. Textual's default ("*") takes the first
+    # focusable widget breadth first, a bottom panel hidden at start, and the move to
+    # the tree then rebuilt the footer twice more before the first screen.
+    AUTO_FOCUS = "#tree"
 
 
 class ConsoleBase(App[int]):
@@ -91,8 +99,8 @@ class ConsoleBase(App[int]):
         """The main screen, born with its breakpoint class: set later by the first
         resize, it would restyle every widget once more before the first screen
         (a fifth of a second at start, in every console of a served class)."""
-        return Screen(id="_default",
-                      classes="-short" if self.size.height < SHORT_SCREEN else "-tall")
+        return MainScreen(id="_default",
+                          classes="-short" if self.size.height < SHORT_SCREEN else "-tall")
 
     @cached_property
     def runner(self) -> OperationRunner:
@@ -194,6 +202,8 @@ class ConsoleBase(App[int]):
         the console's record holds. They take no new guests."""
         result = self.latest.get(cluster)
         nodes = result.inventory.nodes if result and result.inventory else ()
+        from vmconsole.placement import in_maintenance  # asked only by an action's plan
+
         marked = self.maintenance_record.nodes(cluster)
         return frozenset(n.name for n in nodes if in_maintenance(n, marked)) | marked
 

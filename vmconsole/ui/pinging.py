@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import SystemCommand
@@ -29,7 +29,6 @@ from vmconsole.backends.base import (
 )
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
-from vmconsole.monitor.ping.targets import ProbeError, ProbeKind, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
@@ -37,6 +36,9 @@ from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
+
+if TYPE_CHECKING:  # what to probe is loaded with the first measurement
+    from vmconsole.monitor.ping.targets import ProbeTarget
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
 MARKED = frozenset({
@@ -67,6 +69,8 @@ def probe_targets(loop: PollLoop, guest: Guest, only: str | None = None
     each of its IPv4 addresses in `probe_order` (the first that answers is probed), or
     to `only`. ProbeError when there is no way: a template (it never runs: its probes
     would all be lost, a false outage), or a guest with no address, saying why."""
+    from vmconsole.monitor.ping.targets import ProbeError, ProbeTarget
+
     backend = loop.backend
     if guest.template:
         raise ProbeError(f"{guest.name}: a template does not run: nothing to ping")
@@ -235,6 +239,8 @@ class PingFeatures(ConsoleBase):
     def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None,
                     why: str = "ping", task: str | None = None, only: str | None = None
                     ) -> Watch | None:
+        from vmconsole.monitor.ping.targets import ProbeError
+
         panel = self.query_one(PingPanel)
         try:
             target = probe_targets(self.loops[cluster], guest, only)
@@ -326,6 +332,8 @@ class PingFeatures(ConsoleBase):
     def _measurement_time(watch: Watch, event: ClusterEvent) -> float | None:
         """The event's time on the measurement's clock: the simulator's own for simulated
         guests; monotonic for real probes, whose events carry wall-clock times."""
+        from vmconsole.monitor.ping.targets import ProbeKind
+
         measurement = watch.measurement
         if measurement is None or measurement.target.kind is ProbeKind.SIM:
             return event.time

@@ -22,7 +22,6 @@ from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.guest_commands import palette_text
-from vmconsole.ui.modals.confirm import ConfirmScreen
 
 TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move runs
 # An HA guest's migration is a request whose task ends at once; the HA manager moves it
@@ -83,6 +82,8 @@ class RebalanceFeatures(ConsoleBase):
             (MigrationMode.LIVE, "a VM migrates live"),
             (MigrationMode.RESTART, "a container by restart (stopped, moved, started: "
                                     "down for seconds)")) if mode in modes]
+        from vmconsole.ui.modals.confirm import ConfirmScreen  # a dialog: loaded when used
+
         answer: bool = await self.push_screen_wait(ConfirmScreen(
             title, "\n".join(lines),
             f"One at a time; {'; '.join(ways) or 'each as its kind allows'}; a failure "

@@ -30,11 +30,10 @@ from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.guest_commands import palette_text
-from vmconsole.ui.ha_config_flow import HAConfigFlow
-from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the HA forms and dialogs are loaded when first asked for
+    from vmconsole.ui.ha_config_flow import HAConfigFlow
     from vmconsole.ui.screens.faults import FaultChoice
 
 SPEEDS = (1.0, 10.0, 60.0)
@@ -119,6 +118,11 @@ class TeachingFeatures(ConsoleBase):
         return next((loop for name in names if (loop := self.loops.get(name))
                      and isinstance(loop.backend, protocol)), None)
 
+    def _ha_flow(self, loop: PollLoop) -> HAConfigFlow:
+        from vmconsole.ui.ha_config_flow import HAConfigFlow
+
+        return HAConfigFlow(self, loop.backend.name)
+
     def action_ha_rules(self) -> None:
         loop = self._configurable(SupportsHAConfig)
         if loop is None:
@@ -126,12 +130,12 @@ class TeachingFeatures(ConsoleBase):
         from vmconsole.ui.screens.ha_rules import HARulesScreen  # loaded when used
 
         self.push_screen(HARulesScreen(loop.backend.name,
-                                       HAConfigFlow(self, loop.backend.name)))
+                                       self._ha_flow(loop)))
 
     def action_crs_settings(self) -> None:
         loop = self._configurable(SupportsHAConfig)
         if loop is not None:
-            self.run_worker(HAConfigFlow(self, loop.backend.name).edit_crs(),
+            self.run_worker(self._ha_flow(loop).edit_crs(),
                             group="teaching", exit_on_error=False, name="CRS settings")
 
     def action_fault_tolerance(self) -> None:
@@ -144,7 +148,7 @@ class TeachingFeatures(ConsoleBase):
             self.notify("Select a VM of the simulated cluster first: fault tolerance "
                         "protects one VM.", severity="warning")
             return
-        self.run_worker(HAConfigFlow(self, loop.backend.name).fault_tolerance(guest),
+        self.run_worker(self._ha_flow(loop).fault_tolerance(guest),
                         group="teaching", exit_on_error=False, name="Fault tolerance")
 
     # --- changes to the shared model: admin only, audited ----------------------------
@@ -357,6 +361,8 @@ class TeachingFeatures(ConsoleBase):
         def answered(yes: bool | None) -> None:
             if yes:
                 self._teach(loop, "cluster", "crs_apply", {}, change)
+
+        from vmconsole.ui.modals.confirm import ConfirmScreen  # a dialog: loaded when used
 
         self.push_screen(ConfirmScreen(
             "CRS: apply the best recommendation",

@@ -6,19 +6,24 @@ never typed into it by accident; Escape gives the focus back where it was."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.binding import Binding
 from textual.widget import Widget
 
-from vmconsole.monitor.ping.targets import ProbeTarget
 from vmconsole.ui.widgets.plain_input import PlainInput
+
+if TYPE_CHECKING:  # what to probe is loaded with the first measurement
+    from vmconsole.monitor.ping.targets import ProbeTarget
 
 _TCP_ADDRESS = re.compile(r"^\[?(?P<host>[^\]]+?)\]?:(?P<port>\d{1,5})$")
 
 
 def target_from_text(text: str) -> ProbeTarget:
     """"10.0.0.5" is ICMP; "10.0.0.5:22" (or "[::1]:22") is TCP. May resolve a name."""
+    from vmconsole.monitor.ping.targets import ProbeTarget
+
     text = text.strip()
     tcp = _TCP_ADDRESS.match(text)
     # An IPv6 address has colons of its own: there only "[address]:port" means TCP.

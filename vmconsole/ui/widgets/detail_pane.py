@@ -7,7 +7,7 @@ import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -31,12 +31,14 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
 from vmconsole.ui.ft_text import ft_rows
 from vmconsole.ui.labels import node_state
-from vmconsole.ui.plot import Series
 from vmconsole.ui.storage_text import storage_facts
 from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
+
+if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is first shown
+    from vmconsole.ui.plot import Series
 
 
 def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
@@ -392,11 +394,20 @@ class DetailPane(VerticalScroll):
         self._facts_view = Static(id="facts")
         # Its text is data, never links: no pass over each segment's meta for them.
         self._facts_view.auto_links = False
-        self._charts = (MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu"),
-                        MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem"),
-                        MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net"))
         yield self._facts_view
-        yield from self._charts
+
+    # The charts are made when a node or guest is first shown (`_charts_made`): the
+    # first screen shows the cluster, which has none.
+    _charts: tuple[MetricChart, ...] = ()
+
+    def _charts_made(self) -> tuple[MetricChart, ...]:
+        if not self._charts:
+            self._charts = (
+                MetricChart("CPU", "%", ascii=self.ascii, id="chart-cpu"),
+                MetricChart("Memory", "GiB", ascii=self.ascii, id="chart-mem"),
+                MetricChart("Network", "KiB/s", ascii=self.ascii, id="chart-net"))
+            self.mount_all(self._charts)
+        return self._charts
 
     _shown: tuple[TreeRef | None, Inventory | None, Reach | None, list[MetricSample]] = (
         None, None, None, [])
@@ -438,7 +449,7 @@ class DetailPane(VerticalScroll):
             shown = _note("gone: it is no longer in the cluster")
         self._set_facts(facts, shown)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
-        for chart in self._charts:
+        for chart in self._charts_made() if show_charts else self._charts:
             chart.display = show_charts
         self.call_after_refresh(self._say_more)
         if show_charts:
@@ -464,6 +475,8 @@ class DetailPane(VerticalScroll):
               settle: bool = False) -> None:
         """The charts of `samples`; a figure in `unreported` (`Guest.unreported`) is
         left out, not drawn as a line at zero. `settle`: see MetricChart.show."""
+        from vmconsole.ui.plot import Series
+
         v = self.app.theme_variables
 
         def color(name: str) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.timer import Timer
 from textual.widget import Widget
 
-from vmconsole.ui.plot import Series, line_chart
 from vmconsole.ui.styles import theme_color
+
+if TYPE_CHECKING:  # plotted only once a node or guest is shown, never on the first screen
+    from vmconsole.ui.plot import Series
 
 # How long a chart of a newly selected object waits for the keys to stop, in seconds:
 # drawing three charts with plotext took about a third of a cursor key's time, paid
@@ -75,6 +78,8 @@ class MetricChart(Widget):
             return Text("not reported by this cluster's API", style="italic")
         if len(self._times) < 2:
             return Text("collecting samples…", style="italic")
+        from vmconsole.ui.plot import line_chart
+
         muted = theme_color(self.app.theme_variables, "foreground-muted", "grey50")
         chart = line_chart(self._times, self._series, self.content_size.width,
                            self.content_size.height, self._ylim, muted, ascii=self.ascii)

@@ -44,24 +44,24 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from vmconsole.monitor.ping.detector import Outage
 from vmconsole.monitor.ping.report import (
     all_outages,
     counts_text,
     format_clock,
     outage_summary,
 )
-from vmconsole.monitor.ping.targets import ProbeError, ProbeTarget
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
 from vmconsole.ui.styles import LabelStyles, theme_color
 from vmconsole.ui.widgets.address_box import AddressBox, target_from_text
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
-# The probers (icmplib, namespaces) and the chart (plotext) are loaded on the first
-# measurement: the panel is on the first screen, they are not.
+# The probers (icmplib, namespaces), what to probe and the chart (plotext) are loaded on
+# the first measurement: the panel is on the first screen, they are not.
 if TYPE_CHECKING:
     from vmconsole.monitor.ping import Measurement, PingMonitor, PingSnapshot
+    from vmconsole.monitor.ping.detector import Outage
+    from vmconsole.monitor.ping.targets import ProbeTarget
 
 _REFRESH_HZ = 5
 _SHOWN_OUTAGES = 4
@@ -175,6 +175,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         guest's addresses), the first that answers is probed (`reach.first_answering`,
         in the worker that opens the measurement)."""
         from vmconsole.monitor.ping.reach import first_answering
+        from vmconsole.monitor.ping.targets import ProbeTarget
 
         targets = [target] if isinstance(target, ProbeTarget) else list(target)
         watch = self.watches.add(Watch(targets[0].label, cluster, guest, why, task))
@@ -251,6 +252,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
     def _open_in_thread(self, watch: Watch, request: _Request, monitor: PingMonitor) -> None:
         # A name lookup or entering a namespace may block: never on the event loop.
         from vmconsole.monitor.ping import NetnsError
+        from vmconsole.monitor.ping.targets import ProbeError
 
         try:
             target = request.make_target()

@@ -4,12 +4,13 @@ event narrated as it happens ("pve3 lost: waiting for the 60 s fence delay ...")
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import RichLog, Static
+from textual.containers import ScrollableContainer, Vertical
+from textual.widgets import Static
 
 from vmconsole.backends.base import ClusterEvent
 from vmconsole.backends.event_kinds import EventKind, Tone
@@ -17,6 +18,9 @@ from vmconsole.model import Inventory
 from vmconsole.text import visible_lines
 from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.styles import LabelStyles
+
+if TYPE_CHECKING:
+    from textual.widgets import RichLog
 
 # The longest narration line shown: an event quoting a hostile 5,000-character name
 # would otherwise fill the panel (the name is cut with an ellipsis).
@@ -41,9 +45,13 @@ class TeachingPanel(Vertical):
     """Add events with `add_events`; the status line with `show_status`."""
 
     # As tall as what it has to say, up to 8 rows (5 on a short screen: app.tcss):
-    # an empty timeline must not take rows from the tree.
+    # an empty timeline must not take rows from the tree. Before its first line the
+    # timeline is not made (`_timeline`): an empty row in its place (#teach-empty) looks
+    # as the empty log did.
     DEFAULT_CSS = """
     TeachingPanel { height: auto; max-height: 8; border-top: solid $panel-lighten-2; }
+    TeachingPanel #teach-empty { height: 1; background: $surface; padding: 0 1;
+                                 &:focus { background-tint: $foreground 5%; } }
     TeachingPanel #teach-status { height: 1; background: $panel; padding: 0 1; }
     TeachingPanel RichLog { height: auto; min-height: 1; max-height: 6; padding: 0 1;
                             overflow-x: hidden; }
@@ -51,14 +59,33 @@ class TeachingPanel(Vertical):
 
     _status = ""
     _keys = ""
+    _log: RichLog | None = None
 
     def compose(self) -> ComposeResult:
         # Kept, not queried on every poll (a query matches CSS against every widget).
         self._status_line = Static(id="teach-status")
         self._status_line.auto_links = False  # data, never links: no pass for them
-        self._log = RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
         yield self._status_line
-        yield self._log
+        # What an empty RichLog draws: one row of its background and scrollbar; Tab
+        # visits it as it did the empty log.
+        empty = ScrollableContainer(id="teach-empty")
+        empty.styles.overflow_y = "scroll"
+        yield empty
+
+    def _timeline(self) -> RichLog:
+        """The event log (#teach-log), made with its first line: Textual's RichLog
+        imports rich.pretty and with it attrs, a twentieth of the console's start, for
+        a log that is empty on the first screen."""
+        if self._log is None:
+            from textual.widgets import RichLog
+
+            self._log = RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
+            empty = self.query_one("#teach-empty")
+            self.mount(self._log)  # lines written before it is laid out wait in it
+            if empty.has_focus:
+                self._log.focus()
+            empty.remove()
+        return self._log
 
     def show_status(self, now: float, scale: float, inventory: Inventory | None) -> None:
         parts = [time.strftime("%H:%M:%S", time.localtime(now)), scale_text(scale)]
@@ -75,7 +102,9 @@ class TeachingPanel(Vertical):
             self._status_line.update(Text(text), layout=False)
 
     def add_events(self, events: tuple[ClusterEvent, ...] | list[ClusterEvent]) -> None:
-        log = self._log
+        if not events:
+            return
+        log = self._timeline()
         styles = LabelStyles.from_variables(self.app.theme_variables)
         for event in events:
             line = Text(time.strftime("%H:%M:%S ", time.localtime(event.time)),
@@ -86,6 +115,6 @@ class TeachingPanel(Vertical):
 
     def add_lines(self, lines: list[str]) -> None:
         """Plain narration (a scenario's summary) into the timeline."""
-        log = self.query_one(RichLog)
+        log = self._timeline()
         for line in lines:
             log.write(Text(visible_lines(line, LINE_LIMIT), style="bold"))
