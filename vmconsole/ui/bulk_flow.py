@@ -34,7 +34,7 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.removal import RemovalPlan, SupportsUndefine
-from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, run_bulk
+from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, guests_text, run_bulk
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
 from vmconsole.operations import OpRequest
 from vmconsole.placement import Placement, drain, spread
@@ -42,11 +42,6 @@ from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.flows import DELETE_WARNING, destroy, removal_plan, undefine
-
-
-def guests_text(count: int) -> str:
-    """ "1 guest", "3 guests"."""
-    return f"{count} guest{'s' if count != 1 else ''}"
 
 
 def bulk_title(name: str) -> str:
