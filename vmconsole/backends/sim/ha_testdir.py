@@ -21,6 +21,7 @@ from pathlib import Path
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_teststatus
 from vmconsole.backends.sim.clones import MAX_VMID
+from vmconsole.backends.sim.ha_testlog import KeyEvent, parse_log
 from vmconsole.backends.sim.ha_teststatus import ManagerStatus
 from vmconsole.backends.sim.timing import Cadence
 from vmconsole.text import visible
@@ -84,15 +85,6 @@ class Group:
     nofailback: bool = False
     resources: tuple[str, ...] = ()  # a rule names its resources; a group is named by them
 
-
-@dataclass(frozen=True, slots=True)
-class KeyEvent:
-    """One event of a failover as the manager logs it, in the scenario's seconds."""
-
-    time: float
-    kind: str  # node_state, fenced, recovered, started
-    subject: str  # a node or a service id
-    value: str = ""  # the new node state, or the node a service went to
 
 
 @dataclass(slots=True)
@@ -219,46 +211,6 @@ def parse_groups(text: str) -> list[Group]:
                   restricted=keys.get("restricted") == "1",
                   nofailback=keys.get("nofailback") == "1")
             for kind, ident, keys in _sections(text) if kind == "group"]
-
-
-_NODE_STATE = re.compile(r"(\S+)/crm: node '([^']+)': state changed from '[^']+' => '([^']+)'")
-_FENCED = re.compile(r"(\S+)/crm: fencing: acknowledged - got agent lock for node '([^']+)'")
-_RECOVER = re.compile(r"/crm: recover service '([^']+)'(?: from fenced node '[^']+')? "
-                      r"(?:to node '([^']+)'|to previous failed and fenced node '([^']+)')")
-_STARTED = re.compile(r"(\S+)/lrm: service status (\S+) started")
-_STOPPED = re.compile(r"(\S+)/lrm: service status (\S+) stopped")
-# a service added already running: the LRM never reports it started
-_ALREADY_RUNNING = re.compile(r"(\S+)/lrm: ignoring rebalance-on-start for service (\S+) "
-                              r"- already running")
-_LINE = re.compile(r"^\w+\s+(\d+)\s+(.*)$")
-
-
-def parse_log(text: str) -> tuple[list[KeyEvent], dict[str, str]]:
-    """The key events of a log.expect, and where each service runs at its end."""
-    events: list[KeyEvent] = []
-    running: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if not m:
-            continue
-        t, rest = float(m.group(1)), m.group(2)
-        if n := _NODE_STATE.search(rest):
-            events.append(KeyEvent(t, "node_state", n.group(2), n.group(3)))
-        elif n := _FENCED.search(rest):
-            events.append(KeyEvent(t, "fenced", n.group(2)))
-        elif n := _RECOVER.search(rest):
-            events.append(KeyEvent(t, "recovered", n.group(1), n.group(2) or n.group(3)))
-        elif n := _STARTED.search(rest):
-            events.append(KeyEvent(t, "started", n.group(2), n.group(1)))
-            running[n.group(2)] = n.group(1)
-        elif n := _STOPPED.search(rest):
-            running.pop(n.group(2), None)
-        elif n := _ALREADY_RUNNING.search(rest):
-            running[n.group(2)] = n.group(1)
-        if "killed by poweroff" in rest or "stopped by poweroff" in rest:
-            node = rest.split("'")[1] if "server '" in rest else rest.split("/")[0]
-            running = {sid: where for sid, where in running.items() if where != node}
-    return events, running
 
 
 def command_times(rounds: list[list[str]]) -> tuple[list[float], float]:
