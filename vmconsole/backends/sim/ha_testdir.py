@@ -258,6 +258,14 @@ def sid_of(guest: str) -> str:
 _SERVICE_STATES = ("started", "enabled", "stopped", "disabled", "ignored")
 
 
+def _as_written(value: object) -> str:
+    """A value of a JSON file as its author wrote it, made visible: a string in quotes
+    ('node9'), anything else in JSON ("state": ["started"] is ["started"], not a
+    Python list's repr)."""
+    return visible(f"'{value}'" if isinstance(value, str)
+                   else json.dumps(value, ensure_ascii=False))
+
+
 def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, bool]]
              ) -> Service:
     """One service_config entry. Raises InvalidInput naming the entry when it is not
@@ -271,10 +279,10 @@ def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, b
         raise InvalidInput(f"{path}/service_config: {exc}", exc.fields) from exc
     node, state = entry.get("node"), entry.get("state") or "disabled"
     if node not in nodes:
-        raise InvalidInput(f"{where}: node '{visible(str(node))}' is not in hardware_status",
+        raise InvalidInput(f"{where}: node {_as_written(node)} is not in hardware_status",
                            {"service_config": "a node of hardware_status"})
     if state not in _SERVICE_STATES:
-        raise InvalidInput(f"{where}: state '{visible(str(state))}' is not one of "
+        raise InvalidInput(f"{where}: state {_as_written(state)} is not one of "
                            + ", ".join(_SERVICE_STATES),
                            {"service_config": "a requested state"})
     try:
