@@ -324,6 +324,12 @@ def read_testdir(path: Path) -> HATestCase:
                            {"service_config": "an object"})
     services = [_service(path, str(sid), d, nodes) for sid, d in sorted(config.items())]
     groups = parse_groups(_text(path / "groups")) if (path / "groups").is_file() else []
+    defined = {g.name for g in groups}
+    for service in services:
+        if service.group is not None and service.group not in defined:
+            raise InvalidInput(f"{path}/service_config: {visible(service.sid)}: group "
+                               f"{_as_written(service.group)} is not defined in groups",
+                               {"service_config": "a group of the groups file"})
     affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():
         groups += parse_rules(_text(path / "rules_config"), problems, affinity)
