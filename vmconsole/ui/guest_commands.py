@@ -93,7 +93,7 @@ def entries(app: GuestActions) -> Iterator[PaletteEntry]:
     if not marked or looks_only:
         return
     from vmconsole.bulk import guests_text
-    from vmconsole.ui.bulk_flow import BULK, bulk_title  # with marks only
+    from vmconsole.ui.bulk_plans import BULK, bulk_title  # with marks only
 
     for name in BULK:
         yield PaletteEntry(

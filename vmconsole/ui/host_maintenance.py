@@ -21,7 +21,8 @@ from vmconsole.operations import OpRequest
 from vmconsole.placement import Placement, Stay, drain
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.bulk_flow import BulkFlows, placement_plan
+from vmconsole.ui.bulk_flow import BulkFlows
+from vmconsole.ui.bulk_plans import placement_plan
 
 
 async def node_maintenance(app: ConsoleBase, cluster: str, node: str) -> None:
