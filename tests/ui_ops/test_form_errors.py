@@ -5,18 +5,14 @@ lines stayed under fixed fields until the next submit)."""
 from __future__ import annotations
 
 from tests.ui_ops.helpers import act
-from tests.ui_ops.test_ha_rules import error_of, fill, open_rules
+from tests.ui_ops.test_ha_rules import error_of, fill, open_crs_form
 from vmconsole.actor import Role
-from vmconsole.ui.modals.crs import CRSForm
 
 
 async def test_a_fixed_field_loses_its_reason_and_a_wrong_one_keeps_it(console, audit):
     c = console(Role.ADMIN)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await open_rules(pilot, c)
-        await act(pilot, "c")
-        form = c.app.screen
-        assert isinstance(form, CRSForm)
+        form = await open_crs_form(pilot, c)
         await fill(pilot, form, threshold="x", hold="0", margin="y")
         await act(pilot, "enter")
         assert error_of(form, "threshold") and error_of(form, "hold")

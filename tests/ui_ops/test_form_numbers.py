@@ -8,11 +8,10 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui_ops.helpers import act, on_guest
-from tests.ui_ops.test_ha_rules import error_of, open_rules
+from tests.ui_ops.test_ha_rules import error_of, open_crs_form
 from tests.ui_ops.test_hardware import errors
 from vmconsole.actor import Role
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.crs import CRSForm
 from vmconsole.ui.modals.hardware import HardwareForm
 
 TWENTY_THREE_NINES = "9" * 23
@@ -45,10 +44,7 @@ def test_a_huge_timeout_names_the_range_not_a_bad_number():
 async def test_a_hold_out_of_range_is_refused_in_the_form_with_its_range(console, audit):
     c = console(Role.ADMIN)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await open_rules(pilot, c)
-        await act(pilot, "c")
-        form = c.app.screen
-        assert isinstance(form, CRSForm)
+        form = await open_crs_form(pilot, c)
         hold = form.query_one("#hold", Input)
         hold.focus()
         for typed in (TWENTY_THREE_NINES, "0", "101", "-3"):

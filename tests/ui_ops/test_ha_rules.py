@@ -38,6 +38,14 @@ async def open_rules(pilot, c: FrozenConsole) -> HARulesScreen:
     return screen
 
 
+async def open_crs_form(pilot, c: FrozenConsole) -> CRSForm:
+    await open_rules(pilot, c)
+    await act(pilot, "c")
+    form = c.app.screen
+    assert isinstance(form, CRSForm)
+    return form
+
+
 async def fill(pilot, form, **values: str) -> None:
     """Type into the form's text fields as a user would: focus, select all, type."""
     for name, value in values.items():
