@@ -31,6 +31,11 @@ TASK_POLL_S = 0.5
 TASK_WAIT_S = 3600.0
 
 
+def guests_text(count: int) -> str:
+    """ "1 guest", "3 guests": a count of guests, for a task's target and a question."""
+    return f"{count} guest{'s' if count != 1 else ''}"
+
+
 @dataclass(frozen=True, slots=True)
 class BulkItem:
     """One guest's part of a bulk action: the request and call of a single operation,
@@ -119,7 +124,7 @@ class BulkReport:
             status, error = TaskStatus.OK, None
             lines.append(f"all {total} done")
         return Task(id=task_id, operation=f"bulk {plan.operation}",
-                    target=f"{total} guests", node="", user=user, started=self.started,
+                    target=guests_text(total), node="", user=user, started=self.started,
                     status=status, ended=self.ended,
                     progress=self.done / total if total else 1.0, log=tuple(lines),
                     error=error, result={"done": self.done - len(failed),

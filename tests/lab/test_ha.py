@@ -33,7 +33,7 @@ import libvirt  # noqa: E402
 from vmconsole.backends import open_backend  # noqa: E402
 from vmconsole.backends.libvirt.connection import BACKOFF_S  # noqa: E402
 from vmconsole.config import LibvirtCluster, load_config  # noqa: E402
-from vmconsole.ha.manager import RECOVERY_START_S  # noqa: E402
+from vmconsole.ha.recovery import RECOVERY_START_S  # noqa: E402
 from vmconsole.ha.report import status_lines  # noqa: E402
 from vmconsole.ha.status import ManagerStatus, read_status  # noqa: E402
 from vmconsole.lab import builder, cgroups, daemon, faults, hamanager  # noqa: E402

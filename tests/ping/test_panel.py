@@ -95,6 +95,31 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
         assert marker.label == "migration started"
 
 
+async def test_the_panel_wakes_for_nothing_while_hidden(monkeypatch: pytest.MonkeyPatch):
+    refreshes = 0
+    refresh = PingPanel._refresh_view
+
+    def counted(panel: PingPanel) -> None:
+        nonlocal refreshes
+        refreshes += 1
+        refresh(panel)
+
+    monkeypatch.setattr(PingPanel, "_refresh_view", counted)
+    app = PanelApp()
+    async with app.run_test() as pilot:
+        panel = app.query_one(PingPanel)
+        await wait_for(pilot, lambda: refreshes >= 3, BUSY_SECONDS)  # 5 a second, shown
+        panel.display = False
+        await wait_for(pilot, lambda: not panel.is_on_screen, BUSY_SECONDS)
+        await pilot.pause()
+        hidden = refreshes
+        await asyncio.sleep(1.0)  # five wake-ups' time; none may come
+        await pilot.pause()
+        assert refreshes == hidden
+        panel.display = True
+        await wait_for(pilot, lambda: refreshes >= hidden + 3, BUSY_SECONDS)
+
+
 async def test_typing_an_address_with_a_port_probes_tcp():
     server = TcpServer()
     app = PanelApp()

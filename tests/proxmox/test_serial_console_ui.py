@@ -7,8 +7,10 @@ watches read-only when the config says so."""
 from __future__ import annotations
 
 import contextlib
+import signal
 
 import pytest
+from textual import work
 
 from tests.ui_ops.helpers import notes, show_guest, wait_until
 from vmconsole.actor import Actor, Role
@@ -122,3 +124,41 @@ async def test_a_viewer_watches_read_only_when_configured(serial_lab):  # noqa: 
     # No key and no resize: a read-only view changes nothing at the guest's end.
     assert not [f for f in serial_lab.send("get", name="termdata") if f[:2] in ("0:", "1:")]
     assert [r.parameters["mode"] for r in console_records()] == ["read-only", "read-only"]
+
+
+async def test_leaving_while_the_console_opens_ends_its_opening_cleanly(
+        serial_lab, monkeypatch):  # noqa: F811
+    # A late open reached for the app from a screen already gone: the opening thread
+    # raised NoActiveAppError (unseen: the worker was cancelled with its screen), and a
+    # busy console's "take over?" was never asked nor its title updated.
+    raised: list[BaseException | None] = []
+    body = SerialConsoleScreen._open.__wrapped__  # type: ignore[attr-defined]
+
+    @work(thread=True, group="serial-open", exit_on_error=False)
+    def recorded(screen: SerialConsoleScreen, force: bool) -> None:
+        try:
+            body(screen, force)
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+        raised.append(None)
+
+    monkeypatch.setattr(SerialConsoleScreen, "_open", recorded)
+    async with console_on(serial_lab, Actor("sam", Role.OPERATOR, "local")) as pilot:
+        app = pilot.app
+        serial_lab.proc.send_signal(signal.SIGSTOP)  # Proxmox slow to answer termproxy
+        try:
+            await pilot.press("C")
+            await wait_until(pilot, lambda: isinstance(app.screen, SerialConsoleScreen)
+                             and "connecting" in title(app), 10, "the console opening")
+            await pilot.press("ctrl+right_square_bracket")  # left before it opened
+            await wait_until(pilot, lambda: not isinstance(app.screen, SerialConsoleScreen),
+                             5, "back to the tree")
+        finally:
+            serial_lab.proc.send_signal(signal.SIGCONT)
+        await wait_until(pilot, lambda: raised, 20, "the opening's end")
+        assert raised == [None]
+        assert app.is_running and not isinstance(app.screen, SerialConsoleScreen)
+        # It opened late and was closed at once, both audited.
+        await wait_until(pilot, lambda: len(console_records()) == 2, 20, "start and end")
+    assert [r.result for r in console_records()] == ["started", "ended: detached"]

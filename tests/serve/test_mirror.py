@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from typing import Protocol
 
-from vmconsole.backends import backups, base, ha_config, hardware, removal, serial
+from vmconsole.backends import abilities, backups, base, ha_config, hardware, removal, serial
 from vmconsole.serve.hub import ADMIN, OPERATE, PROTOCOLS, READ
 from vmconsole.serve.remote import _PROTOCOL_CALLS
 
@@ -20,7 +20,7 @@ ANSWERED_LOCALLY = {"scenarios", "open_console"}
 
 
 def _abilities() -> set[type]:
-    modules = (backups, base, ha_config, hardware, removal, serial)
+    modules = (abilities, backups, base, ha_config, hardware, removal, serial)
     return {cls for module in modules for name, cls in vars(module).items()
             if name.startswith("Supports") and inspect.isclass(cls)
             and issubclass(cls, Protocol)}  # type: ignore[arg-type]

@@ -87,3 +87,12 @@ def test_once_the_console_closes_nothing_more_starts_and_no_task_is_waited_for(t
     assert first == "" or first.startswith("not waited for: the console closed")
     assert {e.error for e in report.ends[1:]} == {CANCELLED}
     assert len([r for r in audit.read() if r.operation == "snapshot"]) == 1
+
+
+def test_the_summary_task_of_one_guest_says_1_guest_not_1_guests():
+    one = BulkPlan("lab", "start", "Start 1 guest", (
+        BulkItem(OpRequest("lab", "qemu/100", "start", "Start web1"), lambda b: None,
+                 "web1", "start"),))
+    two = BulkPlan("lab", "start", "Start 2 guests", one.items * 2)
+    assert BulkReport(one, 0.0).summary("bulk-1", "alice").target == "1 guest"
+    assert BulkReport(two, 0.0).summary("bulk-2", "alice").target == "2 guests"

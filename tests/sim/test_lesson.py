@@ -129,6 +129,11 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
     ('"vm:101": {"node": "node9", "state": "started"}',
      "vm:101: node 'node9' is not in hardware_status"),
     ('"vm:101": ["node1"]', "vm:101: expected an object"),
+    ('"vm:101": {"node": "node1", "state": ["started"]}',  # as written, not a repr
+     'vm:101: state ["started"] is not one of started, enabled, stopped, disabled, '
+     "ignored"),
+    ('"vm:101": {"node": "node1", "state": "started", "group": "nowhere"}',
+     "vm:101: group 'nowhere' is not defined in groups"),
     ('"vm:101": {"node": "node1",', "Expecting property name enclosed in double quotes: "
                                     "line 1 column 29 (char 28)"),
 ])

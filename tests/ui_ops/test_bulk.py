@@ -211,7 +211,7 @@ async def test_quit_asks_while_bulk_tasks_run_and_not_once_they_ended(audit) -> 
 
 async def test_bulk_migrate_to_the_node_a_guest_is_on_says_so_and_shutdown_says_what_happens(
         audit) -> None:
-    from vmconsole.ui.bulk_flow import BulkFlows, shown
+    from vmconsole.ui.bulk_plans import bulk_plan, shown
 
     c = marked_console(audit)
     async with c.app.run_test(size=(80, 24)) as pilot:
@@ -219,10 +219,11 @@ async def test_bulk_migrate_to_the_node_a_guest_is_on_says_so_and_shutdown_says_
         inventory = c.loop.poller.inventory
         guests = [g for g in inventory.guests if g.running and not g.template][:2]
         node = guests[0].node
-        plan = BulkFlows(c.app).plan("migrate", "lab", guests, inventory, c.backend, node)
+        away = c.app.maintenance_nodes("lab")
+        plan = bulk_plan("migrate", "lab", guests, inventory, c.backend, away, node)
         _, skipped = shown(plan)
         assert f"skipped {guests[0].name} ({guests[0].id}): already on {node}" in skipped
-        plan = BulkFlows(c.app).plan("shutdown", "lab", guests, inventory, c.backend)
+        plan = bulk_plan("shutdown", "lab", guests, inventory, c.backend, away)
         lines, _ = shown(plan)
         assert lines[0] == (f"{guests[0].name} ({guests[0].id}): shutdown by the guest OS; "
                             "the task fails if the guest still runs after 60 s")

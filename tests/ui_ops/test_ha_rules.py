@@ -38,6 +38,14 @@ async def open_rules(pilot, c: FrozenConsole) -> HARulesScreen:
     return screen
 
 
+async def open_crs_form(pilot, c: FrozenConsole) -> CRSForm:
+    await open_rules(pilot, c)
+    await act(pilot, "c")
+    form = c.app.screen
+    assert isinstance(form, CRSForm)
+    return form
+
+
 async def fill(pilot, form, **values: str) -> None:
     """Type into the form's text fields as a user would: focus, select all, type."""
     for name, value in values.items():
@@ -159,7 +167,7 @@ async def test_the_crs_form_checks_its_fields_and_saves(console, audit):
         await fill(pilot, form, threshold="\uff140", hold="2.5")  # a full-width 4
         await act(pilot, "enter")
         assert error_of(form, "threshold") == "a number such as 0.3, or a percent (30%)"
-        assert error_of(form, "hold") == "a whole number"
+        assert error_of(form, "hold") == "a whole number is required (digits 0-9)"
         await fill(pilot, form, threshold="150", hold="2")
         await act(pilot, "enter")
         range_text = "above 0, at most 10 (0.3 by default)"  # the backend's
@@ -170,7 +178,7 @@ async def test_the_crs_form_checks_its_fields_and_saves(console, audit):
             assert error_of(form, "threshold") == range_text, number
         form.query_one("#hold", Input).value = "9" * 400  # float() reads it as inf
         await act(pilot, "enter")
-        assert error_of(form, "hold") == "1 to 100 rounds"
+        assert error_of(form, "hold") == "must be between 1 and 100"
         form.query_one("#hold", Input).value = "2"
         form.query_one("#mode").value = "static"  # type: ignore[attr-defined]
         form.query_one("#auto_rebalance").value = True  # type: ignore[attr-defined]

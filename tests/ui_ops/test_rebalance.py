@@ -173,3 +173,26 @@ async def test_closing_during_apply_all_asks_before_dropping_the_moves_not_start
         await until(pilot, lambda: c.app.screen is not screen, "the plan closed")
         assert any("rebalance move(s) dropped, not started" in n for n in notes(c.app))
     assert [r.target for r in audit.read() if r.result == "started"] == [first]
+
+
+async def test_at_80x24_the_columns_and_the_key_line_stay_whole(audit):
+    """The second tester's finding: an empty plan's line widened the Guest column and cut
+    State; a long list of guests that cannot move pushed the key line off the screen."""
+    for nodes, guests, moves in ((1, 30, 0), (2, 40, 3)):  # 25 and 7 guests cannot move
+        c = FrozenConsole(SimCluster(nodes=nodes, guests=guests, seed=3),
+                          actor=Actor("alice", Role.OPERATOR, "local"), audit=audit)
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            screen = await open_plan(pilot, c, c.backend.inventory().guests[0].name)
+            assert screen.plan is not None and len(screen.plan.moves) == moves
+            assert len(screen.plan.stuck) >= 7
+            keys = screen.query_one("#keys")
+            assert keys.is_on_screen and keys.region.bottom <= 23  # above the border
+            assert "esc close" in str(keys.visual)
+            table = screen.query_one("#moves", DataTable)
+            if moves:
+                assert table_lines(table).split()[:5] == ["Guest", "From", "To", "Gain",
+                                                          "State"]
+            else:
+                assert not table.display and screen.query_one("#plan").scroll_y == 0
+                assert "Nothing to move: the load is as even as the rules allow." in \
+                    shown_text(c.app)

@@ -63,6 +63,11 @@ class HARules:
     resource_affinity: tuple[ResourceAffinityRule, ...]
 
 
+# The CRS hold's range, in CRM rounds, which the simulator's `balance.configure` checks:
+# the CRS form refuses a hold outside it before it asks the backend.
+HOLD_ROUNDS_MIN, HOLD_ROUNDS_MAX = 1, 100
+
+
 @dataclass(frozen=True, slots=True)
 class CRSView:
     """datacenter.cfg's `crs`: the scheduler (basic, static, dynamic) and PVE 9.2's

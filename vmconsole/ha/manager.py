@@ -16,7 +16,8 @@ domain event) the manager reads the cluster (`LibvirtBackend.inventory()`), then
 4. Recovery (Manager.pm's next_state_recovery): once the lock lease since the node's
    loss has passed, each service goes to the node `rules.select_service_node` picks
    (node affinity, then the `crs` mode: HA services and memory, or TOPSIS over CPU and
-   memory), is defined there from the manager's copy of its XML, and started.
+   memory), is defined there from the manager's copy of its XML, and started
+   (`recovery.py`).
 5. Requests (the LRM's work, `lrm.py`): a service `started` on an online node is
    started if it is not running; one `stopped` or `disabled` is shut down. A node that
    comes back after a fence has its stale definition removed: no second copy remains.
@@ -26,15 +27,12 @@ Every decision goes to the audit log and the status file, with its reason.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import libvirt
@@ -46,8 +44,8 @@ from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
 from vmconsole.ha.journal import Journal, clock_time
 from vmconsole.ha.lrm import LocalResources
-from vmconsole.ha.placement import node_views, scheduler
 from vmconsole.ha.probe import from_config, probe_nodes, unaddressed
+from vmconsole.ha.recovery import Recovery
 from vmconsole.ha.services import (
     FENCEABLE,
     ConfigStore,
@@ -72,23 +70,6 @@ from vmconsole.model import (
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2
 QUORUM_DEVICE_TIMEOUT_S = 5.0
-#: How long a recovery's define and start may take on one node (at least the backend's
-#: timeout); one that fails or takes longer sends the next round to another node.
-RECOVERY_START_S = 30.0
-
-
-def _define_and_start(xml: str, conn: libvirt.virConnect) -> None:
-    """Define the domain on `conn`'s host and start it; a start that fails takes the
-    definition away again (one definition per guest, as Proxmox keeps one config)."""
-    dom = conn.defineXML(xml)
-    try:
-        dom.create()
-    except libvirt.libvirtError:
-        with contextlib.suppress(libvirt.libvirtError):
-            dom.undefine()
-        raise
-
-
 class Manager:
     """One cluster's manager. `round()` does one round and returns the status it wrote;
     `run(stop)` loops until `stop` is set."""
@@ -106,6 +87,7 @@ class Manager:
         self.probe = from_config(cfg)
         self._unprobed: set[str] = set()  # nodes said to have no address to probe
         self._wake = threading.Event()
+        self.recovery = Recovery(backend, cfg, self.configs, journal, self.nodes, self.services)
         backend.set_change_callback(self._changed)
         self._resume()
 
@@ -326,7 +308,7 @@ class Manager:
                 self._fence(node)
         for svc in self.services.values():
             if svc.state is HAState.RECOVERY:
-                self._recover(svc, inv, now)
+                self.recovery.recover(svc, inv, now)
 
     def _fence(self, node: NodeTrack) -> None:
         node.fence_tries += 1
@@ -353,75 +335,6 @@ class Manager:
         for svc in fenced:
             svc.state, svc.why = HAState.RECOVERY, f"{node.name} was fenced"
             svc.fenced_from.add(node.name)
-
-    def _recover(self, svc: Service, inv: Inventory, now: float) -> None:
-        running = where_it_runs(copies(inv.guests).get(svc.uuid, []))
-        if running is not None:  # never a second copy: a start that outlived its wait
-            self._recovered(svc, running.node, f"found running on {running.node}")
-            return
-        lost = self.nodes[svc.node].last_seen
-        if now < lost + self.cfg.lock_lease:
-            until = clock_time(lost + self.cfg.lock_lease)
-            self._once(svc, f"{svc.name} in recovery: waiting for {svc.node}'s lock lease "
-                       f"({self.cfg.lock_lease:g} s) until {until}")
-            return
-        group = svc.ha.group or "affinity"
-        try:
-            priorities = rules.node_priorities(svc.ha.nodes)
-        except ValueError as exc:  # hand-edited metadata: recover it, but say so
-            self._once(svc, f"{svc.name}: its nodes are ignored: {exc}")
-            priorities = {}
-        views = [replace(v, unusable=f"its recovery failed there: {svc.failed_nodes[v.name]}")
-                 if v.unusable is None and v.name in svc.failed_nodes else v
-                 for v in node_views(svc, inv, self.services.values(), self.nodes,
-                                     self.cfg.crs)]
-        candidates = rules.select_service_node(
-            views, rules.Preferences(priorities, False, group),
-            scheduler=scheduler(svc, inv, self.cfg.crs))
-        target = rules.chosen(candidates)
-        if target is None and svc.failed_nodes:
-            tried = ", ".join(sorted(svc.failed_nodes))
-            svc.failed_nodes.clear()
-            self._once(svc, f"{svc.name} in recovery: its recovery failed on every node that "
-                       f"can take it ({tried}); each is tried again from the next round")
-            return
-        if target is None:
-            self._once(svc, f"{svc.name} in recovery: no online node its rules allow can take "
-                       f"it now; tried again every round. {rules.explain(candidates)}")
-            return
-        xml = self.configs.get(svc.uuid)
-        if xml is None:
-            self._once(svc, f"{svc.name} cannot be recovered: the manager has no copy of its "
-                       "definition (it never saw its node up)")
-            return
-        task = self.journal.task("harecover", svc.id, target,
-                                 f"recovering {svc.name} from {svc.node} on {target}")
-        host = self.backend.host_named(target, containers=svc.kind is GuestKind.CT)
-        try:
-            host.call(partial(_define_and_start, xml), f"starting {svc.name} on {target}",
-                      timeout=max(RECOVERY_START_S, self.backend.cfg.timeout))
-        except BackendError as exc:
-            self.journal.finish(task, False, str(exc))
-            svc.failed_nodes[target] = str(exc)
-            self._once(svc, f"{svc.name}: recovery on {target} failed: {exc}; the next round "
-                       "tries the best node it has not failed on")
-            return
-        self.journal.finish(task, True, f"{svc.name} runs on {target}")
-        self._recovered(svc, target, f"started. {rules.explain(candidates)}")
-
-    def _recovered(self, svc: Service, target: str, how: str) -> None:
-        """`svc` runs on `target`, recovered from its fenced node: started again."""
-        source = svc.node
-        svc.node, svc.state, svc.why, svc.waiting = target, HAState.STARTED, "", ""
-        svc.failed_nodes.clear()
-        self.journal.decide("recovered", f"{svc.name} recovered from {source} on {target} "
-                            f"and {how}", target, svc.id, result="ok")
-
-    def _once(self, svc: Service, text: str) -> None:
-        """Say why a service waits, once until the reason changes."""
-        if svc.waiting != text:
-            svc.waiting = svc.why = text
-            self.journal.decide("waiting", text, svc.node, svc.id)
 
     # --- the status file ----------------------------------------------------------------
 

@@ -23,7 +23,7 @@ def status_lines(status: ManagerStatus | None, where: str, now: float | None = N
     head = (f"cluster {visible(status.cluster)}: manager pid {status.pid}, last round "
             f"{clock_time(status.updated)} ({age:.0f} s ago)")
     if status.stale(now):
-        head += " — STALE: the manager has stopped or hangs; nothing below is current"
+        head += " -- STALE: the manager has stopped or hangs; nothing below is current"
     lines = [head, ("quorate: " if status.quorate else "NO QUORUM: ") + visible(
         status.quorum_text, limit=None) + ("" if status.quorate else "; recovering nothing")]
     lines.append("nodes:")

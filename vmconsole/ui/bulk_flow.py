@@ -3,10 +3,10 @@
 With guests marked (Space, `*` in the tree), a guest action's key acts on the marks:
 start, shutdown, stop, snapshot (`S`), migrate (to a node, or spread), HA add (`H`) and
 HA remove (palette). The plan (each guest and what happens to it, each skipped one
-and why) is built in a thread, asked once, then run by `vmconsole.bulk.run_bulk` in a
-thread: each guest's operation goes through `Operations.perform` (role, read-only,
-audit as a single operation) and shows as its own task; one summary task follows the
-whole and lists the failures at its end.
+and why: `ui/bulk_plans.py`) is built in a thread, asked once, then run by
+`vmconsole.bulk.run_bulk` in a thread: each guest's operation goes through
+`Operations.perform` (role, read-only, audit as a single operation) and shows as its
+own task; one summary task follows the whole and lists the failures at its end.
 
 `M` on a node toggles maintenance: the plan that empties it (`placement.drain`) is
 shown, then the node enters maintenance (the simulator's HA manager, else the
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
@@ -26,72 +25,24 @@ from functools import partial
 from vmconsole.actor import Role
 from vmconsole.backends.base import (
     Backend,
-    BackendError,
-    HASettings,
-    MigrationMode,
-    MigrationTarget,
     SupportsNodeAdmin,
     Task,
 )
-from vmconsole.backends.removal import RemovalPlan, SupportsUndefine
-from vmconsole.bulk import BulkItem, BulkPlan, BulkReport, Skipped, run_bulk
-from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
+from vmconsole.backends.removal import SupportsUndefine
+from vmconsole.bulk import BulkPlan, BulkReport, guests_text, run_bulk
 from vmconsole.operations import OpRequest
-from vmconsole.placement import Placement, drain, spread
+from vmconsole.placement import drain
 from vmconsole.text import visible
-from vmconsole.ui.actions import BY_NAME, Selection
+from vmconsole.ui.actions import BY_NAME
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.flows import DELETE_WARNING, destroy, removal_plan, undefine
+from vmconsole.ui.bulk_plans import BULK, bulk_plan, bulk_title, placement_plan, shown
+from vmconsole.ui.flows import DELETE_WARNING, undefine
 
-
-def guests_text(count: int) -> str:
-    """ "1 guest", "3 guests"."""
-    return f"{count} guest{'s' if count != 1 else ''}"
-
-
-def bulk_title(name: str) -> str:
-    """What a bulk action does, as a verb: "Snapshot", not the panel's "Snapshots"."""
-    return "Snapshot" if name == "snapshots" else BY_NAME[name].title
-
-
-# The guest actions that apply to marks: action name -> the audit's word of each item.
-BULK = {"start": "start", "shutdown": "shutdown", "stop": "stop", "snapshots": "snapshot",
-        "migrate": "migrate", "ha": "ha", "ha_remove": "ha-remove", "delete": "destroy"}
 FLUSH_S = 0.25  # how often a running bulk action's changes are shown
-SHUTDOWN_TIMEOUT_S = 60.0  # as the single shutdown form proposes
 _serial = itertools.count(1)
 # What runs on the event loop once a bulk plan ended (None: it had nothing to run).
 After = Callable[[BulkReport | None], None]
 
-
-def mode_for(guest: Guest) -> MigrationMode:
-    """Live for a running VM, restart for a running container, offline when stopped."""
-    if guest.status is GuestStatus.STOPPED:
-        return MigrationMode.OFFLINE
-    return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
-
-
-def migration_item(cluster: str, guest: Guest, node: str, why: str) -> BulkItem:
-    mode = mode_for(guest)
-    return BulkItem(
-        OpRequest(cluster, guest.id, "migrate", f"Migrate {visible(guest.name)} to {node}",
-                  {"node": node, "mode": str(mode), "with_local_disks": False}),
-        lambda b: b.migrate(guest.id, node, mode, False), guest.name,
-        f"{mode} migration to {node} ({why})")
-
-
-def shown(plan: BulkPlan) -> tuple[list[str], list[str]]:
-    """A plan's lines for its confirmation: each item and what happens to it, each
-    skipped guest and why."""
-    return ([f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items],
-            [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped])
-
-
-def placement_plan(cluster: str, title: str, placed: Placement) -> BulkPlan:
-    return BulkPlan(cluster, "migrate", title,
-                    tuple(migration_item(cluster, m.guest, m.target, m.why)
-                          for m in placed.moves),
-                    tuple(Skipped(s.guest.id, s.guest.name, s.reason) for s in placed.stays))
 
 
 class BulkFlows:
@@ -102,99 +53,6 @@ class BulkFlows:
 
     # --- bulk actions ----------------------------------------------------------------
 
-    def plan(self, name: str, cluster: str, guests: list[Guest], inventory: Inventory,
-             backend: Backend, target: str | None = None) -> BulkPlan:
-        """The plan of action `name` on `guests` (blocking: a migration reads each
-        guest's targets). Each guest is checked as the single action checks it."""
-        operation = BULK[name]
-        action = BY_NAME[name]
-        capabilities = backend.capabilities
-        items: list[BulkItem] = []
-        skipped: list[Skipped] = []
-        movers: list[Guest] = []
-        stamp = time.strftime("bulk-%Y%m%d-%H%M%S")
-        for guest in guests:
-            sel = Selection(cluster, guest, inventory, capabilities)
-            reason = (f"{action.title.lower()} does not apply to it"
-                      if not action.applies(sel) else action.refusal(sel))
-            if reason is None and name == "ha" and guest.ha is not None:
-                reason = "in HA already: change its settings on its own with H"
-            if reason is None and name == "migrate" and target is not None \
-                    and guest.node == target:  # the backend's "on this node" is no refusal
-                reason = f"already on {visible(target)}"
-            if reason is None and name == "snapshots" and guest.lock:
-                reason = f"locked ({guest.lock})"
-            if reason is not None:
-                skipped.append(Skipped(guest.id, guest.name, reason))
-                continue
-            if name == "migrate":
-                movers.append(guest)
-                continue
-            try:
-                removal = removal_plan(backend, guest.id) if name == "delete" else None
-            except BackendError as exc:  # its host went away: the others may still go
-                skipped.append(Skipped(guest.id, guest.name, f"not read: {exc.message}"))
-                continue
-            if removal is not None and removal.why_not:
-                skipped.append(Skipped(guest.id, guest.name, removal.why_not))
-                continue
-            items.append(self._item(cluster, name, operation, guest, stamp, removal))
-        if movers:
-            away = self.app.maintenance_nodes(cluster)
-            placed = spread(movers, lambda g: self._targets(backend, g, target),
-                            inventory, away)
-            if target is not None:
-                placed = Placement(tuple(replace(m, why="the node chosen")
-                                         for m in placed.moves), placed.stays)
-            moved = placement_plan(cluster, "", placed)
-            items += moved.items
-            skipped += moved.skipped
-        return BulkPlan(cluster, operation, f"{bulk_title(name)} {guests_text(len(items))}",
-                        tuple(items),
-                        tuple(skipped))
-
-    @staticmethod
-    def _targets(backend: Backend, guest: Guest, target: str | None) -> list[MigrationTarget]:
-        """The guest's targets; with a chosen node, only that one."""
-        targets = backend.migration_targets(guest.id)
-        return targets if target is None else [t for t in targets if t.node == target] or [
-            MigrationTarget(target, False, f"{target} is not a target for it")]
-
-    @staticmethod
-    def _item(cluster: str, name: str, operation: str, guest: Guest, stamp: str,
-              removal: RemovalPlan | None = None) -> BulkItem:
-        """One guest's item; `removal`: what deleting it does, where disks may stay."""
-        gid, title = guest.id, visible(guest.name)
-        request = OpRequest(cluster, gid, operation, f"{BY_NAME[name].title}: {title}")
-        call: Callable[[Backend], Task]
-        if name == "start":
-            call, what = (lambda b: b.start(gid)), "start"
-        elif name == "shutdown":
-            request = OpRequest(cluster, gid, operation, request.description,
-                                {"timeout": SHUTDOWN_TIMEOUT_S})
-            call = lambda b: b.shutdown(gid, SHUTDOWN_TIMEOUT_S)  # noqa: E731
-            what = (f"shutdown by the guest OS; the task fails if the guest still runs "
-                    f"after {SHUTDOWN_TIMEOUT_S:.0f} s")
-        elif name == "stop":
-            call, what = (lambda b: b.stop(gid)), "stop at once, like pulling the plug"
-        elif name == "snapshots":
-            request = OpRequest(cluster, gid, operation, f"Snapshot {stamp} of {title}",
-                                {"name": stamp, "vmstate": False})
-            call = lambda b: b.snapshot_create(gid, stamp, "bulk snapshot", False)  # noqa: E731
-            what = f"snapshot {stamp} (disks, without RAM)"
-        elif name == "ha":
-            request = OpRequest(cluster, gid, operation, request.description,
-                                {"request": "started"})
-            call, what = (lambda b: b.ha_set(gid, HASettings())), "add to HA, requested started"
-        elif name == "delete":
-            call, what = (lambda b: destroy(b, gid)), "delete it and every disk it owns"
-            if removal is not None:
-                from vmconsole.ui.modals.delete import removal_lines  # loaded when used
-
-                what = "; ".join(line.strip() for line in removal_lines(removal))
-        else:  # ha_remove
-            call, what = (lambda b: b.ha_remove(gid)), "remove from HA"
-        return BulkItem(request, call, guest.name, what)
 
     async def perform(self, name: str, marked: dict[str, list[str]]) -> None:
         """Action `name` on the marked guests (cluster -> guest ids)."""
@@ -233,7 +91,8 @@ class BulkFlows:
             target = None if target == SPREAD else target
         plan = await self.app.runner.query(
             cluster, "the bulk plan",
-            lambda b: self.plan(name, cluster, guests, inventory, b, target))
+            lambda b: bulk_plan(name, cluster, guests, inventory, b,
+                                self.app.maintenance_nodes(cluster), target))
         if plan is None:
             return
         loop = self.app.loops.get(cluster)

@@ -92,7 +92,8 @@ def entries(app: GuestActions) -> Iterator[PaletteEntry]:
     marked = app.marked_count()
     if not marked or looks_only:
         return
-    from vmconsole.ui.bulk_flow import BULK, bulk_title, guests_text  # with marks only
+    from vmconsole.bulk import guests_text
+    from vmconsole.ui.bulk_plans import BULK, bulk_title  # with marks only
 
     for name in BULK:
         yield PaletteEntry(

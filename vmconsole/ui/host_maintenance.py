@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from vmconsole.actor import Role
 from vmconsole.backends.base import Backend, SupportsHostMaintenance, Task
-from vmconsole.bulk import BulkReport
+from vmconsole.bulk import BulkReport, guests_text
 from vmconsole.model import GuestStatus, Inventory, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.placement import Placement, Stay, drain
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.bulk_flow import BulkFlows, guests_text, placement_plan
+from vmconsole.ui.bulk_flow import BulkFlows
+from vmconsole.ui.bulk_plans import placement_plan
 
 
 async def node_maintenance(app: ConsoleBase, cluster: str, node: str) -> None:

@@ -22,8 +22,9 @@ Rule for rule as pve-ha-manager (src/PVE/HA/Manager.pm, NodeStatus.pm, LRM.pm, C
 A node without quorum never renews its lock, so the quorate side never starts a service
 before the lost node has reset: no guest runs twice.
 
-This module keeps the rounds, the node states and fencing; the LRMs' side is in
-`ha_lrm`, the master lock in `ha_master`, where services go in `ha_placement`, what the
+This module keeps the rounds, the node states and fencing; what corosync's membership
+changes do is in `ha_membership`, the LRMs' side in `ha_lrm`, the master lock in
+`ha_master`, where services go in `ha_placement`, what the
 CRM and LRMs do with each service in `ha_services`.
 """
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import balance, ft, ha_disarm, ha_lrm, ha_master, membership
+from vmconsole.backends.sim import balance, ha_disarm, ha_master, ha_membership, membership
 from vmconsole.backends.sim.engine import Sim, Timer
 from vmconsole.backends.sim.ha_lrm import clock_time
 from vmconsole.backends.sim.ha_placement import OPERATIONAL, Placement, services_text
@@ -45,7 +46,6 @@ from vmconsole.backends.sim.timing import (
     NODE_BOOT,
     OS_SHUTDOWN,
     Cadence,
-    last_round,
     next_crm_round,
 )
 from vmconsole.ha import rules
@@ -83,8 +83,8 @@ class HAManager:
         self.released_master = False  # the master's CRM is exiting cleanly
         # NodeStatus.pm's last_online: the master's memory of when it last saw each node.
         self.last_online = {name: sim.now for name, q in self.quorate.items() if q}
-        self._groups = self._group_signatures()
-        self._members = self._master_members()
+        self.member_groups = ha_membership.signatures(sim)  # as corosync last told them
+        self.master_view = ha_membership.master_members(self)  # the nodes the master sees
         self._timers: dict[tuple[str, str], Timer] = {}  # (what, node) -> pending timer
         # The hardware: a node boots in `node_boot` s; a watchdog reset reboots it (real
         # hardware) or leaves it off (pve-ha-manager's test harness).
@@ -153,77 +153,12 @@ class HAManager:
                             "skip their work; nothing is fenced for it" if failed else
                             "works again: its CRM and LRM resume"), node.name)
 
-    # --- membership: what corosync tells each node ------------------------------------
-
-    def _group_signatures(self) -> set[tuple[tuple[str, ...], int, int, bool]]:
-        quorum = membership.quorum_by_node(self.sim)
-        out = set()
-        for group in membership.memberships(self.sim):
-            q = quorum[group[0].name]
-            out.add((tuple(n.name for n in group), q.votes, q.expected, q.quorate))
-        return out
+    # --- membership: what corosync tells each node (ha_membership) --------------------
 
     def membership_changed(self) -> None:
         """React to nodes dying, booting, losing or regaining their links: the LRMs at
         once (their watchdogs), the CRM master on its next round."""
-        sim = self.sim
-        if membership.update(sim):
-            self.schedule("lms", "", sim.now + sim.votequorum.lms_window,
-                          self._last_man_standing)
-        groups = self._group_signatures()
-        if groups != self._groups and (story := membership.split_story(sim)):
-            sim.narrate(EventKind.SPLIT, story)
-        for names, votes, expected, quorate in sorted(groups - self._groups):
-            who = f"{', '.join(names)} {'has' if len(names) == 1 else 'have'}"
-            qdevice = " (with the QDevice's)" if votes > len(names) else ""
-            if quorate:
-                sim.narrate(EventKind.QUORUM,
-                            f"quorum: {who} {votes} of {expected} votes{qdevice}, "
-                            "quorate", names[0])
-            else:
-                sim.narrate(EventKind.QUORUM_LOST,
-                            f"quorum: {who} {votes} of {expected} votes, not "
-                            f"quorate (a majority is {expected // 2 + 1}): the cluster file "
-                            "system is read-only there", names[0])
-        self._groups = groups
-        quorum = membership.quorum_by_node(sim)
-        now_quorate = {name: quorum.get(name) is not None and quorum[name].quorate
-                       for name in sim.nodes}
-        for name, node in sim.nodes.items():
-            was, now = self.quorate[name], now_quorate[name]
-            self.quorate[name] = now
-            if was and not now:
-                ha_lrm.lost(self, node)
-            elif now and not was:
-                ha_lrm.joined(self, node)
-        members = self._master_members()
-        for name in self._members - members:
-            if self.quorate[name]:  # quorate on its own side (two_node): the master no
-                node = sim.nodes[name]  # longer sees its lock being renewed
-                node.lrm.lock_renewed = last_round(node, sim.now, self.cadence)
-        self._members = members
-        if sim.ft:
-            reachable: dict[str, set[str]] = {n.name: set() for n in sim.nodes.values()}
-            for group in membership.memberships(sim):
-                for node in group:
-                    reachable[node.name] = {n.name for n in group}
-            ft.membership_changed(sim, reachable, self.quorate)
-        ha_master.check_master(self)
-
-    def _last_man_standing(self) -> None:
-        self._timers.pop(("lms", ""), None)
-        if change := membership.last_man_standing(self.sim):
-            self.sim.narrate(EventKind.QUORUM, change)
-            self.membership_changed()
-
-    def _master_members(self) -> set[str]:
-        """The nodes in the CRM master's membership: the ones it sees online."""
-        if self.master is None:
-            return set()
-        for group in membership.memberships(self.sim):
-            if any(n.name == self.master for n in group):
-                return {n.name for n in group}
-        return set()
+        ha_membership.changed(self)
 
     # --- the CRM master -------------------------------------------------------------
 
@@ -274,7 +209,7 @@ class HAManager:
     def _update_nodes(self) -> None:
         """NodeStatus.pm's update(): node states as the quorate membership shows them."""
         sim, now = self.sim, self.sim.now
-        members = self._master_members()
+        members = ha_membership.master_members(self)
         for node in sim.nodes.values():
             state = node.ha_state
             if node.name in members:
@@ -327,7 +262,7 @@ class HAManager:
         sim = self.sim
         ha_guests = [g for g in sim.guests.values() if g.ha is not None]
         to_fence: dict[str, list[SimGuest]] = {}
-        members = self._master_members()
+        members = ha_membership.master_members(self)
         for guest in ha_guests:
             assert guest.ha is not None
             node = sim.nodes[guest.node]

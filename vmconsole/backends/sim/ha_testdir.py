@@ -21,6 +21,7 @@ from pathlib import Path
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_teststatus
 from vmconsole.backends.sim.clones import MAX_VMID
+from vmconsole.backends.sim.ha_testlog import KeyEvent, parse_log
 from vmconsole.backends.sim.ha_teststatus import ManagerStatus
 from vmconsole.backends.sim.timing import Cadence
 from vmconsole.text import visible
@@ -84,15 +85,6 @@ class Group:
     nofailback: bool = False
     resources: tuple[str, ...] = ()  # a rule names its resources; a group is named by them
 
-
-@dataclass(frozen=True, slots=True)
-class KeyEvent:
-    """One event of a failover as the manager logs it, in the scenario's seconds."""
-
-    time: float
-    kind: str  # node_state, fenced, recovered, started
-    subject: str  # a node or a service id
-    value: str = ""  # the new node state, or the node a service went to
 
 
 @dataclass(slots=True)
@@ -221,46 +213,6 @@ def parse_groups(text: str) -> list[Group]:
             for kind, ident, keys in _sections(text) if kind == "group"]
 
 
-_NODE_STATE = re.compile(r"(\S+)/crm: node '([^']+)': state changed from '[^']+' => '([^']+)'")
-_FENCED = re.compile(r"(\S+)/crm: fencing: acknowledged - got agent lock for node '([^']+)'")
-_RECOVER = re.compile(r"/crm: recover service '([^']+)'(?: from fenced node '[^']+')? "
-                      r"(?:to node '([^']+)'|to previous failed and fenced node '([^']+)')")
-_STARTED = re.compile(r"(\S+)/lrm: service status (\S+) started")
-_STOPPED = re.compile(r"(\S+)/lrm: service status (\S+) stopped")
-# a service added already running: the LRM never reports it started
-_ALREADY_RUNNING = re.compile(r"(\S+)/lrm: ignoring rebalance-on-start for service (\S+) "
-                              r"- already running")
-_LINE = re.compile(r"^\w+\s+(\d+)\s+(.*)$")
-
-
-def parse_log(text: str) -> tuple[list[KeyEvent], dict[str, str]]:
-    """The key events of a log.expect, and where each service runs at its end."""
-    events: list[KeyEvent] = []
-    running: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if not m:
-            continue
-        t, rest = float(m.group(1)), m.group(2)
-        if n := _NODE_STATE.search(rest):
-            events.append(KeyEvent(t, "node_state", n.group(2), n.group(3)))
-        elif n := _FENCED.search(rest):
-            events.append(KeyEvent(t, "fenced", n.group(2)))
-        elif n := _RECOVER.search(rest):
-            events.append(KeyEvent(t, "recovered", n.group(1), n.group(2) or n.group(3)))
-        elif n := _STARTED.search(rest):
-            events.append(KeyEvent(t, "started", n.group(2), n.group(1)))
-            running[n.group(2)] = n.group(1)
-        elif n := _STOPPED.search(rest):
-            running.pop(n.group(2), None)
-        elif n := _ALREADY_RUNNING.search(rest):
-            running[n.group(2)] = n.group(1)
-        if "killed by poweroff" in rest or "stopped by poweroff" in rest:
-            node = rest.split("'")[1] if "server '" in rest else rest.split("/")[0]
-            running = {sid: where for sid, where in running.items() if where != node}
-    return events, running
-
-
 def command_times(rounds: list[list[str]]) -> tuple[list[float], float]:
     """When the harness runs each line of the cmdlist, and when the run ends: the loop
     arithmetic of TestHardware.pm's run() (a `delay N` holds the next line back)."""
@@ -306,6 +258,14 @@ def sid_of(guest: str) -> str:
 _SERVICE_STATES = ("started", "enabled", "stopped", "disabled", "ignored")
 
 
+def _as_written(value: object) -> str:
+    """A value of a JSON file as its author wrote it, made visible: a string in quotes
+    ('node9'), anything else in JSON ("state": ["started"] is ["started"], not a
+    Python list's repr)."""
+    return visible(f"'{value}'" if isinstance(value, str)
+                   else json.dumps(value, ensure_ascii=False))
+
+
 def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, bool]]
              ) -> Service:
     """One service_config entry. Raises InvalidInput naming the entry when it is not
@@ -319,10 +279,10 @@ def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, b
         raise InvalidInput(f"{path}/service_config: {exc}", exc.fields) from exc
     node, state = entry.get("node"), entry.get("state") or "disabled"
     if node not in nodes:
-        raise InvalidInput(f"{where}: node '{visible(str(node))}' is not in hardware_status",
+        raise InvalidInput(f"{where}: node {_as_written(node)} is not in hardware_status",
                            {"service_config": "a node of hardware_status"})
     if state not in _SERVICE_STATES:
-        raise InvalidInput(f"{where}: state '{visible(str(state))}' is not one of "
+        raise InvalidInput(f"{where}: state {_as_written(state)} is not one of "
                            + ", ".join(_SERVICE_STATES),
                            {"service_config": "a requested state"})
     try:
@@ -364,6 +324,12 @@ def read_testdir(path: Path) -> HATestCase:
                            {"service_config": "an object"})
     services = [_service(path, str(sid), d, nodes) for sid, d in sorted(config.items())]
     groups = parse_groups(_text(path / "groups")) if (path / "groups").is_file() else []
+    defined = {g.name for g in groups}
+    for service in services:
+        if service.group is not None and service.group not in defined:
+            raise InvalidInput(f"{path}/service_config: {visible(service.sid)}: group "
+                               f"{_as_written(service.group)} is not defined in groups",
+                               {"service_config": "a group of the groups file"})
     affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():
         groups += parse_rules(_text(path / "rules_config"), problems, affinity)

@@ -20,14 +20,9 @@ from vmconsole.backends.base import ClusterEvent, InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
-from vmconsole.backends.sim.ha_testdir import (
-    HARNESS_LOOP,
-    KeyEvent,
-    guest_id,
-    parse_log,
-    read_testdir,
-)
+from vmconsole.backends.sim.ha_testdir import HARNESS_LOOP, guest_id, read_testdir
 from vmconsole.backends.sim.ha_testdir import sid_of as plain_sid
+from vmconsole.backends.sim.ha_testlog import KeyEvent, parse_log
 from vmconsole.backends.sim.lesson import testcase_scenario
 from vmconsole.backends.sim.timing import next_crm_round, next_round
 from vmconsole.config import SimCluster

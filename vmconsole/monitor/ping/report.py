@@ -45,11 +45,12 @@ def outage_summary(outage: Outage) -> str:
 
 
 def outage_line(outage: Outage) -> str:
-    """The CLI's line: "outage: 187 ms, 12 probes lost, 12:01:02.345 → 12:01:02.532"."""
+    """The CLI's line: "outage: 187 ms, 12 probes lost, 12:01:02.345 -> 12:01:02.532"
+    (ASCII, as every word of the CLI's own: README, "Plain terminals")."""
     end = "still down" if outage.end is None else format_clock(outage.end)
     before = "" if outage.start_exact else "(no reply before) "
     return (f"outage: {downtime_text(outage)}, {probes(outage.lost)}, "
-            f"{before}{format_clock(outage.start)} → {end}")
+            f"{before}{format_clock(outage.start)} -> {end}")
 
 
 def rtt_text(rtt: RttStats) -> str:

@@ -2,8 +2,9 @@
 HA placements and rebalancing, and PVE 9.2's auto-rebalance with its threshold, hold and
 margin. Threshold and margin are written as datacenter.cfg writes them (0.3, 0.1: an
 imbalance, the coefficient of variation of the nodes' loads, and a fraction of it); a
-percent (30%) is read as its fraction. The form reads what was typed; the ranges are
-the backend's check, whose reasons land next to their fields."""
+percent (30%) is read as its fraction. The form refuses a hold outside its range
+itself; the other ranges are the backend's check, whose reasons land next to their
+fields."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
-from vmconsole.backends.ha_config import CRSView
+from vmconsole.backends.ha_config import HOLD_ROUNDS_MAX, HOLD_ROUNDS_MIN, CRSView
 from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
 
@@ -42,12 +43,13 @@ class CRSRequest:
 
 
 def _number(text: str, whole: bool) -> tuple[float, str | None]:
-    """The typed figure: a whole number exactly as typed (never clamped: the backend's
-    refusal and the audit quote it), or a number as datacenter.cfg has it, where "30%"
-    reads as 0.3 (400 digits reading as inf)."""
+    """The typed figure: a whole number of CRM rounds exactly as typed (never clamped)
+    and refused outside HOLD_ROUNDS_MIN to HOLD_ROUNDS_MAX with that range, or a number
+    as datacenter.cfg has it, where "30%" reads as 0.3 (400 digits reading as inf),
+    whose range is the backend's check."""
     if whole:
-        number = validate.whole(text)
-        return (0, "a whole number") if isinstance(number, str) else (number, None)
+        number = validate.whole(text, HOLD_ROUNDS_MIN, HOLD_ROUNDS_MAX)
+        return (0, number) if isinstance(number, str) else (number, None)
     text = text.strip()
     percent = text.endswith("%")
     text = text.removesuffix("%").strip() if percent else text

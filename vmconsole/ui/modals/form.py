@@ -220,6 +220,28 @@ class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
             if widgets:
                 widgets.first().focus()
 
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(RadioSet.Changed)
+    def _clear_fixed_error(self, event: Input.Changed | Select.Changed | Checkbox.Changed
+                           | RadioSet.Changed) -> None:
+        """A field's reason goes as soon as its value is one the form's own checks
+        (`collect`) take, not at the next submit: an old reason under a fixed field reads
+        as if the new value were refused too. A reason the backend gave is about the
+        value it was sent, so it goes with that value."""
+        row = next((node for node in event.control.ancestors_with_self
+                    if node.has_class("row")), None)
+        if row is None or not row.id:
+            return
+        name = row.id.removeprefix("row-")
+        boxes = self.query(f"#error-{name}.shown")
+        if not boxes:
+            return
+        _, errors = self.collect()
+        if name not in {self.FIELD_FOR.get(field, field) for field in errors}:
+            boxes.first().remove_class("shown")
+
     # --- submitting ---------------------------------------------------------------------
 
     @on(Button.Pressed, "#submit")

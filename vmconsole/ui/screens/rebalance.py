@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
@@ -46,13 +46,14 @@ def _arrow(before: float, after: float) -> str:
 class RebalanceScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     RebalanceScreen { align: center middle; }
-    RebalanceScreen > VerticalScroll {
+    RebalanceScreen > Vertical {
         width: 100%; max-width: 110; height: 100%;
         border: round $accent; background: $surface; padding: 0 1;
     }
+    RebalanceScreen #plan { height: 1fr; }
     RebalanceScreen DataTable { height: auto; max-height: 9; margin-top: 1; }
     RebalanceScreen .dim { color: $text-muted; }
-    RebalanceScreen #stays, RebalanceScreen #keys { margin-top: 1; }
+    RebalanceScreen #stays { margin-top: 1; }
     """
     BINDINGS = [
         Binding("enter", "apply_one", "Apply move", id="rebalance.apply"),
@@ -71,13 +72,16 @@ class RebalanceScreen(ModalScreen[None]):
         self.unstarted = 0  # confirmed moves of the run under way not yet started
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as box:
+        with Vertical() as box:
             box.border_title = Content(f"Rebalance {visible(self.cluster)}")  # not markup
-            yield Static("", id="head", markup=False)
-            yield DataTable(id="nodes", cursor_type="none", zebra_stripes=True)
-            yield DataTable(id="moves", cursor_type="row")
-            yield Static("", id="why", classes="dim", markup=False)
-            yield Static("", id="stays", markup=False)
+            # The plan scrolls and the key line stays under it: a long list of guests
+            # that cannot move pushed the keys off an 80x24 screen.
+            with VerticalScroll(id="plan"):
+                yield Static("", id="head", markup=False)
+                yield DataTable(id="nodes", cursor_type="none", zebra_stripes=True)
+                yield DataTable(id="moves", cursor_type="row")
+                yield Static("", id="why", classes="dim", markup=False)
+                yield Static("", id="stays", markup=False)
             keys = ("d static/dynamic · r recompute · esc close" if self.actions.refusal else
                     "enter apply move · A apply all · d static/dynamic · r recompute · esc close")
             yield Static(keys, id="keys", classes="dim", markup=False)
@@ -121,6 +125,8 @@ class RebalanceScreen(ModalScreen[None]):
                 f"{plan.imbalance_before:.2f} → {plan.imbalance_after:.2f}, "
                 f"{len(plan.moves)} move(s)")
         lines = [head, *(visible(n) for n in plan.notes)]
+        if not plan.moves:  # said here: a row of the table widened its Guest column
+            lines.append("Nothing to move: the load is as even as the rules allow.")
         if self.actions.refusal:
             lines.append(f"{self.actions.refusal}: the plan only.")
         self._say("\n".join(lines))
@@ -135,9 +141,13 @@ class RebalanceScreen(ModalScreen[None]):
             moves.add_row(Text(visible(m.name)), Text(visible(m.source)),
                           Text(visible(m.target)), Text(f"+{m.gain:.2f}", justify="right"),
                           Text(self.states.get(m.guest, "planned")), key=m.guest)
-        if not plan.moves:
-            moves.add_row(Text("nothing to move: the load is as even as the rules allow"),
-                          "", "", "", "")
+        moves.display = bool(plan.moves)
+        if plan.moves:
+            moves.focus()
+        else:  # the arrows scroll what there is to read, from its top
+            scroll = self.query_one("#plan", VerticalScroll)
+            scroll.focus(scroll_visible=False)
+            scroll.scroll_home(animate=False)
         stays = [f"{visible(s.name)} ({visible(s.node)}): {visible(s.reason)}"
                  for s in plan.stuck]
         blocked = [f"{visible(b.name)} {visible(b.source)} → {visible(b.target)} would gain "

@@ -122,6 +122,17 @@ class SerialConsoleScreen(ModalScreen[None]):
             super().__init__()
             self.reason = reason
 
+    class Opened(Message):
+        """The console is open (posted from the opening thread)."""
+
+    class OpenFailed(Message):
+        """The console could not be opened: `busy` when another client holds it."""
+
+        def __init__(self, reason: str, busy: bool = False) -> None:
+            super().__init__()
+            self.reason = reason
+            self.busy = busy
+
     def __init__(self, backend: Backend, cluster: str, guest_id: str, guest_title: str,
                  mode: ConsoleMode, audit: AuditWriter) -> None:
         """`audit` writes one audit record, passed in: it is called on plain threads,
@@ -156,18 +167,30 @@ class SerialConsoleScreen(ModalScreen[None]):
 
     @work(thread=True, group="serial-open", exit_on_error=False)
     def _open(self, force: bool) -> None:
+        # The outcome is posted, not called on the app: the screen may have closed while
+        # the console opened (the detach key, a served session dropped), where
+        # `self.app` raises in this thread and a closed screen drops the message; the
+        # link closes what opened late (`SerialLink.detach`).
         try:
             self.link.open(self.backend, force)
         except ConsoleBusy as exc:
-            self.app.call_from_thread(self._busy, exc.message)
+            self.post_message(self.OpenFailed(exc.message, busy=True))
         except BackendError as exc:
-            self.app.call_from_thread(self._failed, exc.message)
+            self.post_message(self.OpenFailed(exc.message))
         except Exception as exc:  # a bug: said in place, its traceback in the log
             log.exception("opening the serial console of %s", self.guest_title)
-            self.app.call_from_thread(self._failed, f"internal error: {exc} (see the log)")
+            self.post_message(self.OpenFailed(f"internal error: {exc} (see the log)"))
         else:
-            self.app.call_from_thread(self._opened)
+            self.post_message(self.Opened())
 
+    @on(OpenFailed)
+    def _open_failed(self, message: OpenFailed) -> None:
+        if message.busy:
+            self._busy(message.reason)
+        else:
+            self._failed(message.reason)
+
+    @on(Opened)
     def _opened(self) -> None:
         self.state = "connected"
         self._show_title()

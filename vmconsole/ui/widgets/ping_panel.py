@@ -22,7 +22,7 @@ up/down choose the measurement charted; `x` stops the chosen one (or forgets it 
 has ended).
 
 Enter in the address box (`ui.widgets.address_box`) starts probing what was typed.
-The view refreshes at 5 Hz, and only while the panel is on screen.
+The view refreshes at 5 Hz while the panel is on screen; its timer is paused while hidden.
 
 (`start` rather than `watch`: every Textual widget already has a `watch` method.)
 """
@@ -147,7 +147,17 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
             self.mount_all(self._view())
 
     def on_mount(self) -> None:
-        self.set_interval(1 / _REFRESH_HZ, self._refresh_view)
+        # Paused until the panel is shown, and again whenever it is hidden (Textual's
+        # Show and Hide events): the console's panel is hidden most of the time, where
+        # five wake-ups a second drew nothing.
+        self._refresh_timer = self.set_interval(1 / _REFRESH_HZ, self._refresh_view,
+                                                pause=True)
+
+    def on_show(self) -> None:
+        self._refresh_timer.resume()
+
+    def on_hide(self) -> None:
+        self._refresh_timer.pause()
 
     def on_unmount(self) -> None:
         self.watches.stop_all()
