@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from vmconsole.backends.base import BackendError, MigrationTarget
+from vmconsole.backends.base import BackendError, MigrationMode, MigrationTarget
 from vmconsole.balance.planner import best_target
-from vmconsole.model import Guest, GuestStatus, HARequest, Inventory, Node, NodeHAState
+from vmconsole.model import Guest, GuestKind, GuestStatus, HARequest, Inventory, Node, NodeHAState
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,16 @@ class Stay:
 class Placement:
     moves: tuple[Move, ...]
     stays: tuple[Stay, ...]
+
+
+def migration_mode(guest: Guest) -> MigrationMode:
+    """How `guest` moves: offline when stopped, restart for a running container (Proxmox
+    VE has no live container migration, pct(1) `migrate --restart`), live for a VM that
+    is running or paused: a paused domain is active to libvirt (virDomainIsActive) and to
+    qm(1), whose offline migration refuses it."""
+    if guest.status is GuestStatus.STOPPED:
+        return MigrationMode.OFFLINE
+    return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
 
 
 def in_maintenance(node: Node, marked: Iterable[str] = ()) -> bool:

@@ -143,3 +143,8 @@ def test_a_paused_guest_says_why_in_the_tree_and_the_pane(cluster):
     assert str(guest_label(web, UNICODE, styles)).endswith("web1 vm paused (by the user)")
     rows = dict(guest_rows(web, cluster.inventory(), UNICODE, styles))
     assert rows["Status"] == "paused (by the user)"
+    # libvirt refuses an offline migration of an active domain: the migrate form and a
+    # bulk migration offer a paused one live
+    from vmconsole.backends.base import MigrationMode
+    from vmconsole.placement import migration_mode
+    assert migration_mode(web) is MigrationMode.LIVE

@@ -13,15 +13,14 @@ from vmconsole.backends.base import (
     Backend,
     BackendError,
     HASettings,
-    MigrationMode,
     MigrationTarget,
     Task,
 )
 from vmconsole.backends.removal import RemovalPlan
 from vmconsole.bulk import BulkItem, BulkPlan, Skipped, guests_text
-from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
+from vmconsole.model import Guest, Inventory
 from vmconsole.operations import OpRequest
-from vmconsole.placement import Placement, spread
+from vmconsole.placement import Placement, migration_mode, spread
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.flows import destroy, removal_plan
@@ -38,15 +37,8 @@ BULK = {"start": "start", "shutdown": "shutdown", "stop": "stop", "snapshots": "
 SHUTDOWN_TIMEOUT_S = 60.0  # as the single shutdown form proposes
 
 
-def mode_for(guest: Guest) -> MigrationMode:
-    """Live for a running VM, restart for a running container, offline when stopped."""
-    if guest.status is GuestStatus.STOPPED:
-        return MigrationMode.OFFLINE
-    return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
-
-
 def migration_item(cluster: str, guest: Guest, node: str, why: str) -> BulkItem:
-    mode = mode_for(guest)
+    mode = migration_mode(guest)
     return BulkItem(
         OpRequest(cluster, guest.id, "migrate", f"Migrate {visible(guest.name)} to {node}",
                   {"node": node, "mode": str(mode), "with_local_disks": False}),

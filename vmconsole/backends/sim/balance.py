@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.ha_config import HOLD_ROUNDS_MAX, HOLD_ROUNDS_MIN
 from vmconsole.backends.sim import ha_rules, ha_usage
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES
 from vmconsole.backends.sim.state import SimGuest
@@ -350,8 +351,8 @@ def configure(manager: HAManager, mode: str, auto_rebalance: bool, threshold: fl
         problems["mode"] = f"one of {', '.join(MODES)}"
     if not 0 < threshold <= MAX_THRESHOLD:
         problems["threshold"] = f"above 0, at most {MAX_THRESHOLD:g} (0.3 by default)"
-    if not 1 <= hold <= 100:
-        problems["hold"] = "1 to 100 rounds"
+    if not HOLD_ROUNDS_MIN <= hold <= HOLD_ROUNDS_MAX:
+        problems["hold"] = f"{HOLD_ROUNDS_MIN} to {HOLD_ROUNDS_MAX} rounds"
     if not 0 <= margin <= 1:
         problems["margin"] = "0 to 1 (0.1: 10 % of the imbalance)"
     if method not in METHODS:

@@ -15,7 +15,8 @@ from textual.widgets import Checkbox, OptionList, Static
 from textual.widgets.option_list import Option
 
 from vmconsole.backends.base import MigrationMode, MigrationTarget
-from vmconsole.model import Guest, GuestKind
+from vmconsole.model import Guest
+from vmconsole.placement import migration_mode
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
@@ -29,12 +30,6 @@ MODE_EXPLAINED = {
                            "shut down, moved and started again on the target; it is down "
                            "for the transfer plus its boot.",
 }
-
-
-def mode_for(guest: Guest) -> MigrationMode:
-    if not guest.running:
-        return MigrationMode.OFFLINE
-    return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +65,7 @@ class MigrateForm(FormScreen):
         super().__init__(f"Migrate {guest_title(guest)}", submit)
         self.guest = guest
         self.targets = {t.node: t for t in targets}
-        self.mode = mode_for(guest)
+        self.mode = migration_mode(guest)
 
     def fields(self) -> ComposeResult:
         yield Static(MODE_EXPLAINED[self.mode], id="mode")
