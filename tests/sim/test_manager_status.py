@@ -105,5 +105,9 @@ def test_a_status_the_simulator_cannot_start_from_is_named(tmp_path: Path) -> No
     del status["disarm"]
     result = compare(_case(tmp_path / "worse", status, {"vm:504": "alpha"}, []))
     assert not result.playable
-    assert "manager_status: node alpha asleep" in result.reason
-    assert "manager_status: service vm:504 dancing on alpha" in result.reason
+    assert "manager_status: node 'alpha' 'asleep'" in result.reason
+    assert "manager_status: service 'vm:504' 'dancing' on 'alpha'" in result.reason
+    # a value that is no string is quoted as its author wrote it, in JSON
+    status["service_status"] = {"vm:504": {"node": "alpha", "state": ["started"]}}
+    result = compare(_case(tmp_path / "listed", status, {"vm:504": "alpha"}, []))
+    assert "manager_status: service 'vm:504' [\"started\"] on 'alpha'" in result.reason

@@ -22,7 +22,7 @@ from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_teststatus
 from vmconsole.backends.sim.clones import MAX_VMID
 from vmconsole.backends.sim.ha_testlog import KeyEvent, parse_log
-from vmconsole.backends.sim.ha_teststatus import ManagerStatus
+from vmconsole.backends.sim.ha_teststatus import ManagerStatus, as_written
 from vmconsole.backends.sim.timing import Cadence
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
@@ -258,14 +258,6 @@ def sid_of(guest: str) -> str:
 _SERVICE_STATES = ("started", "enabled", "stopped", "disabled", "ignored")
 
 
-def _as_written(value: object) -> str:
-    """A value of a JSON file as its author wrote it, made visible: a string in quotes
-    ('node9'), anything else in JSON ("state": ["started"] is ["started"], not a
-    Python list's repr)."""
-    return visible(f"'{value}'" if isinstance(value, str)
-                   else json.dumps(value, ensure_ascii=False))
-
-
 def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, bool]]
              ) -> Service:
     """One service_config entry. Raises InvalidInput naming the entry when it is not
@@ -279,10 +271,10 @@ def _service(path: Path, sid: str, entry: object, nodes: dict[str, tuple[bool, b
         raise InvalidInput(f"{path}/service_config: {exc}", exc.fields) from exc
     node, state = entry.get("node"), entry.get("state") or "disabled"
     if node not in nodes:
-        raise InvalidInput(f"{where}: node {_as_written(node)} is not in hardware_status",
+        raise InvalidInput(f"{where}: node {as_written(node)} is not in hardware_status",
                            {"service_config": "a node of hardware_status"})
     if state not in _SERVICE_STATES:
-        raise InvalidInput(f"{where}: state {_as_written(state)} is not one of "
+        raise InvalidInput(f"{where}: state {as_written(state)} is not one of "
                            + ", ".join(_SERVICE_STATES),
                            {"service_config": "a requested state"})
     try:
@@ -328,7 +320,7 @@ def read_testdir(path: Path) -> HATestCase:
     for service in services:
         if service.group is not None and service.group not in defined:
             raise InvalidInput(f"{path}/service_config: {visible(service.sid)}: group "
-                               f"{_as_written(service.group)} is not defined in groups",
+                               f"{as_written(service.group)} is not defined in groups",
                                {"service_config": "a group of the groups file"})
     affinity: list[tuple[str, tuple[str, ...], bool]] = []
     if (path / "rules_config").is_file():

@@ -19,6 +19,7 @@ node's LRM on its next round, as the old master had asked.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,14 @@ _STATES = {"stopped", "request_stop", "request_start", "request_start_balance", 
            "fence", "recovery", "migrate", "relocate", "freeze", "error"}
 _MOVING = ("migrate", "relocate")
 _RUNNING = ("started", "request_stop", "freeze", *_MOVING)  # a service its LRM runs
+
+
+def as_written(value: object) -> str:
+    """A value of a JSON file as its author wrote it, made visible: a string in quotes
+    ('node9'), anything else in JSON ("state": ["started"] is ["started"], not a
+    Python list's repr)."""
+    return visible(f"'{value}'" if isinstance(value, str)
+                   else json.dumps(value, ensure_ascii=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +85,20 @@ def parse(data: object, nodes: set[str], sids: set[str],
     states = {s.value for s in NodeHAState}
     out_nodes: dict[str, str] = {}
     for node, state in node_status.items():
-        if node not in nodes or state not in states:
-            problems.append(f"manager_status: node {visible(str(node))} "
-                            f"{visible(str(state))}")
+        if node not in nodes or not isinstance(state, str) or state not in states:
+            problems.append(f"manager_status: node {as_written(node)} {as_written(state)}")
             continue
         out_nodes[node] = state
     services: dict[str, ServiceStatus] = {}
     for sid, entry in service_status.items():
         entry = entry if isinstance(entry, dict) else {}
         state, node, target = entry.get("state"), entry.get("node"), entry.get("target")
-        if (sid not in sids or state not in _STATES or node not in nodes
+        # a list or an object where a name belongs is named, not looked up (unhashable)
+        named = all(v is None or isinstance(v, str) for v in (state, node, target))
+        if (not named or sid not in sids or state not in _STATES or node not in nodes
                 or (state in _MOVING) != (target in nodes)):
-            problems.append(f"manager_status: service {visible(str(sid))} "
-                            f"{visible(str(state))} on {visible(str(node))}")
+            problems.append(f"manager_status: service {as_written(sid)} "
+                            f"{as_written(state)} on {as_written(node)}")
             continue
         services[sid] = ServiceStatus(state, node, target if state in _MOVING else None)
     return ManagerStatus(out_nodes, services)
