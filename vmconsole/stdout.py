@@ -13,17 +13,19 @@ import contextlib
 import os
 import signal
 import sys
+from typing import TextIO
 
 #: A shell's status for a tool ended by SIGPIPE (128 + 13), so a `set -o pipefail`
 #: script sees of `vmconsole audit | head` what it sees of `yes | head`.
 EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
-def drop_stdout() -> None:
-    """Point file descriptor 1 at /dev/null: later writes, and Python's own flush at
-    exit, then succeed instead of raising (or printing "Exception ignored") again."""
+def drop_stdout(stream: TextIO | None = None) -> None:
+    """Point `stream`'s file descriptor (default sys.stdout, 1) at /dev/null: later
+    writes, and Python's own flush at exit, then succeed instead of raising (or printing
+    "Exception ignored") again."""
     try:
-        fd = sys.stdout.fileno()
+        fd = (stream or sys.stdout).fileno()
     except (AttributeError, OSError, ValueError):
         return  # not a real file (a test's capture): nothing to point elsewhere
     devnull = os.open(os.devnull, os.O_WRONLY)

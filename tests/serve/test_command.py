@@ -94,6 +94,48 @@ async def test_serve_keeps_its_host_key_and_serves_the_lab(start, tmp_path: Path
     assert await again.stop() == 0
 
 
+async def test_serve_whose_log_reader_has_left_still_tells_its_sessions_it_stops(
+        home: dict[str, str], tmp_path: Path) -> None:
+    """`vmconsole serve 2>&1 | tee serve.log`, then Ctrl+C: the SIGINT ends tee too, and
+    serve's "stopping" line meets a pipe nobody reads."""
+    client = asyncssh.generate_private_key("ssh-ed25519")
+    keys = tmp_path / "config" / "vmconsole" / "authorized_keys"
+    keys.parent.mkdir(parents=True)
+    keys.write_text(client.export_public_key().decode())
+    read_end, write_end = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "vmconsole", "serve", "--listen", "127.0.0.1:0",
+        env=home, cwd=ROOT, stdout=write_end, stderr=write_end)
+    os.close(write_end)
+    try:
+        output = b""
+        with os.fdopen(read_end, "rb", buffering=0) as tee:
+            async with asyncio.timeout(30):
+                while (listening := re.search(rb"listening on 127\.0\.0\.1:(\d+)",
+                                              output)) is None:
+                    chunk = await asyncio.to_thread(tee.read, 4096)
+                    assert chunk, f"serve ended before listening:\n{output.decode()}"
+                    output += chunk
+        terms = []
+        for user in ("olga", "piet"):
+            conn = await asyncssh.connect("127.0.0.1", int(listening[1]), username=user,
+                                          client_keys=[client], known_hosts=None,
+                                          agent_path=None)
+            terms.append(await open_terminal(conn))
+            await terms[-1].wait_for("pve1", timeout=30)
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+        for term in terms:
+            await term.wait_closed()
+            assert b"the server is stopping" in term.received
+            # The terminal is given back: mouse reporting off, out of the alternate screen.
+            assert term.received.rfind(b"\x1b[?1049l") > term.received.rfind(b"\x1b[?1049h")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def test_serve_without_authorized_keys_says_where_they_go(start) -> None:  # type: ignore[no-untyped-def]
     serve = await start()
     assert await asyncio.wait_for(serve.process.wait(), 30) == 2

@@ -17,6 +17,7 @@ from vmconsole.serve.gate import RateLimitedLog, raise_file_limit
 from vmconsole.serve.keys import AuthorizedKeys, fingerprint, load_or_create_host_key
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.server import ConsoleServer, ServeSettings
+from vmconsole.stdout import drop_stdout
 from vmconsole.ui.launch import open_loops
 
 log = logging.getLogger(__name__)
@@ -90,15 +91,26 @@ async def _serve(server: ConsoleServer, listen: Listen, host_key_path: Path) -> 
     try:
         host, port = await server.start(listen.host, listen.port)
     except OSError as exc:
-        print(f"vmconsole serve: cannot listen on {listen.host}:{listen.port}: "
-              f"{exc.strerror}", file=sys.stderr)
+        _tell(f"vmconsole serve: cannot listen on {listen.host}:{listen.port}: "
+              f"{exc.strerror}")
         return 1
     names = ", ".join(loop.backend.name for loop in server.loops)
-    print(f"vmconsole serve: listening on {host}:{port} for {names}\n"
+    _tell(f"vmconsole serve: listening on {host}:{port} for {names}\n"
           f"  host key {fingerprint(server.settings.host_key)} ({host_key_path})\n"
           f"  authorized keys {server.settings.authorized_keys}\n"
-          f"  connect with: ssh -p {port} {host}", file=sys.stderr, flush=True)
+          f"  connect with: ssh -p {port} {host}")
     await stop.wait()
-    print("vmconsole serve: stopping", file=sys.stderr, flush=True)
+    _tell("vmconsole serve: stopping")
     await server.stop()
     return 0
+
+
+def _tell(text: str) -> None:
+    """One message for the administrator on stderr, flushed. `serve 2>&1 | tee log`, then
+    Ctrl+C, ends tee as well: the message is dropped, and stderr pointed at /dev/null for
+    the log lines after it, rather than a BrokenPipeError ending serve before it has told
+    its sessions that it stops (and restored their terminals)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except BrokenPipeError:
+        drop_stdout(sys.stderr)

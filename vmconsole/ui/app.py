@@ -41,6 +41,10 @@ from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
 
+#: The longest user name the header shows whole (characters). Textual's Header leaves
+#: 62 of 80 columns to "vmconsole — user (operator, read-only)"; a longer name is cut
+#: with an ellipsis so that its role, which says what the user may do, always shows.
+HEADER_USER_LIMIT = 24
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +128,11 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
     def show_actor(self) -> None:
         """The header's `user (role)`: at start, and again when a served console drawn
         before its user logged in is handed to that user (serve/worker.py)."""
-        # The user name comes from an SSH client: made visible (the header shows it plain).
+        # The user name comes from an SSH client: made visible (the header shows it plain),
+        # and cut short enough that the role after it still fits an 80-column header.
         mode = ", read-only" if self.operations.read_only else ""
-        self.sub_title = f"{visible(self.actor.user)} ({self.actor.role}{mode})"
+        user = visible(self.actor.user, HEADER_USER_LIMIT)
+        self.sub_title = f"{user} ({self.actor.role}{mode})"
 
     def _apply_keymap(self) -> None:
         if not self.config.keys:

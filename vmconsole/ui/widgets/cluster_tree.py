@@ -149,7 +149,8 @@ class ClusterTree(Tree[TreeRef]):
         if inventory is None:
             branch.root.set_label(cluster_label(result.cluster, None, result.error, self.styles_))
             return
-        if branch.inventory is None:
+        first = branch.inventory is None
+        if first:
             branch.inventory = inventory
             self._rebuild(branch)
         elif result.diff is not None:  # None: a failed poll, nothing new to show
@@ -160,7 +161,10 @@ class ClusterTree(Tree[TreeRef]):
                 self._apply_diff(branch, result)
             if inventory.storages != branch.storages or result.diff.topology_changed:
                 self._sync_storages(branch)  # a node added again gets its rows back
-        if result.diff is None or result.diff.cluster_changed or previous_error != result.error:
+        # A served console's first result carries the hub's diff since its last poll,
+        # which says nothing of the quorum this branch has never shown.
+        if (first or result.diff is None or result.diff.cluster_changed
+                or previous_error != result.error):
             branch.root.set_label(cluster_label(result.cluster, inventory, result.error,
                                                 self.styles_))
 
