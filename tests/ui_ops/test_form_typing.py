@@ -7,12 +7,13 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
-from tests.ui_ops.helpers import act, notes, on_guest, settle, wait_until
+from tests.ui_ops.helpers import act, notes, on_guest, settle, tree_parent, wait_until
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
 from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.widgets.address_box import AddressBox
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 
 def burst(app, *keys: str) -> None:
@@ -159,3 +160,47 @@ async def test_a_paste_into_the_filter_the_audit_filter_and_the_address_box_is_c
                          "the console")
         await act(pilot, "W")
         await paste_into(AddressBox)
+
+
+async def test_a_burst_in_the_filter_and_the_address_box_is_applied_in_order(console):
+    """The tester's bursts (`tmux send-keys -l`): Backspace deletes what was typed before
+    it, not the letters typed behind it, in the boxes outside the forms too."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "slash")
+        box = c.app.query_one("#filter", Input)
+        await wait_until(pilot, lambda: box.has_focus, 10, "the focus in the filter")
+        burst(c.app, *"snapx", "backspace", "backspace", "q")
+        await settle(pilot)
+        assert box.value == "snaq"
+        await act(pilot, "escape")
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "W")
+        address = c.app.query_one(AddressBox)
+        await wait_until(pilot, lambda: address.has_focus, 10, "the focus in the address box")
+        burst(c.app, *"10.0.0.19", "backspace", "backspace", "5")
+        await settle(pilot)
+        assert address.value == "10.0.0.5"
+
+
+async def test_keys_typed_for_a_guest_form_on_a_node_row_are_dropped(console):
+    """`n w e b` on a node row: no form opens, and the keys typed for it must not open
+    the ping box (`w`) or say "choose a guest" once more (`b`)."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        tree = c.app.query_one(ClusterTree)
+        assert tree.select_ref(TreeRef(c.loop.poller.inventory.cluster,
+                                       tree_parent(c.app, "web1")))
+        await settle(pilot)
+        burst(c.app, *"nweb")
+        await wait_until(pilot, lambda: any("choose a guest" in n for n in notes(c.app)),
+                         10, "the refusal")
+        await settle(pilot)
+        assert not c.app.typeahead.holding
+        assert c.app.focused is tree  # `w` did not take it to the address box
+        assert sum("choose a guest" in n for n in notes(c.app)) == 1
+        await act(pilot, "w")  # a key typed afterwards acts as always
+        await wait_until(pilot, lambda: c.app.query_one(AddressBox).has_focus, 10,
+                         "the address box")

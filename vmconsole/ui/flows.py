@@ -89,13 +89,10 @@ class GuestFlows(GuestRunner):
     # --- helpers ------------------------------------------------------------------------
 
     def _drop_burst(self, name: str) -> None:
-        """A form refused before it opened: the keys typed in its burst (queued behind
-        its key, "n s" where s would start the guest) were meant for the form, so they
-        are kept, then dropped once the queue has passed them (`call_later` runs after
-        the messages already queued)."""
+        """A form refused before it opened: the keys typed for it are dropped
+        (`Typeahead.drop_queued`); a flow that opens no screen keeps none."""
         if name not in RUN_AT_ONCE:
-            hold = self.app.typeahead.hold()
-            self.app.call_later(self.app.typeahead.drop, hold)
+            self.app.typeahead.drop_queued(self.app)
 
     def _refuse(self, action: GuestAction, title: str, reason: str) -> None:
         """Say why not; a refused change is audited first, a refused look only said."""

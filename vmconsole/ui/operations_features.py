@@ -57,10 +57,13 @@ class OperationsFeatures(ConsoleBase):
         """Action `name` on the guest under the cursor, marks or not: what a palette entry
         naming that guest does."""
         selection = self.guest_selection()
-        if selection is None:
+        from vmconsole.ui.flows import RUN_AT_ONCE, GuestFlows  # its forms: when used
+
+        if selection is None:  # a node or cluster row: no form opens for the keys typed
             self.notify("choose a guest in the tree first", severity="warning")
+            if name not in RUN_AT_ONCE:
+                self.typeahead.drop_queued(self)
             return
-        from vmconsole.ui.flows import GuestFlows  # its forms and dialogs: when used
 
         GuestFlows(self, selection).perform(name)
 

@@ -86,6 +86,13 @@ class Typeahead:
         return [events.Key(e.key, e.character) if isinstance(e, events.Key)
                 else events.Paste(e.text) for e in held]
 
+    def drop_queued(self, app: App[Any]) -> None:
+        """A flow refused before it opened its screen: the keys typed in its burst
+        (queued behind its key, "n s" where s would start the guest) were meant for the
+        screen, so they are kept, then dropped once `app`'s queue has passed them
+        (`call_later` runs after the messages already queued)."""
+        app.call_later(self.drop, self.hold())
+
     def drop(self, hold: int | None = None) -> int:
         """Forget the kept keys (a question, or no screen at all); how many there were.
         Given a hold's number, only while that hold is the last one (a flow that ends

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from textual import events, on
+from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -67,40 +67,8 @@ ERROR_LINE_LIMIT = 200
 
 
 class FieldInput(PlainInput):
-    """A form's text field (a `PlainInput`: hidden characters typed or pasted are left
-    out), whose keys take effect in the order they were typed.
-
-    Textual runs a key's binding (Backspace, the arrows, Home, Tab) only once the key has
-    gone up to the app, after the keys queued behind it at the field: in one burst (a
-    paste, a fast typist over SSH or tmux) "Backspace 3" in "222" left "222", the 3 typed
-    and then deleted, and the text typed after a Tab went into the field being left.
-    Here the field's own bindings, Tab and Shift+Tab run as their key arrives, and a key
-    that reaches the field after a Tab took the focus away goes on to the field that
-    has it.
-    """
-
-    async def _on_key(self, event: events.Key) -> None:
-        focused = self.screen.focused
-        if focused is not None and focused is not self:  # has_focus lags: a reactive
-            event.stop()
-            event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
-            return
-        if event.key in ("tab", "shift+tab"):
-            event.stop()
-            event.prevent_default()
-            if event.key == "tab":
-                self.screen.focus_next()
-            else:
-                self.screen.focus_previous()
-            return
-        bindings = self._bindings.key_to_bindings.get(event.key, ())
-        if bindings:
-            event.stop()
-            event.prevent_default()
-            await self.run_action(bindings[0].action)
-            return
-        await super()._on_key(event)
+    """A form's text field: a `PlainInput` (hidden characters typed or pasted are left
+    out, keys take effect in the order typed, Tab moves on to the next field)."""
 
 
 class FormCheckbox(Checkbox, inherit_bindings=False):

@@ -14,9 +14,40 @@ class PlainInput(Input):
     (controls, ESC, bidi overrides, zero-width: `vmconsole.text.visible`'s rule): the box
     would draw them raw, reordering or hiding what is typed. They are left out, and a
     notification names each one as an escape. The tree filter, the audit screen's
-    filters, the ping address box and every form field (`FieldInput`) are PlainInputs."""
+    filters, the ping address box, the fault screen's partition box and every form field
+    (`FieldInput`) are PlainInputs.
+
+    Its keys take effect in the order they were typed. Textual runs a key's binding
+    (Backspace, the arrows, Home, Tab) only once the key has gone up to the app, after
+    the keys queued behind it at the box: in one burst (a paste, a fast typist over SSH,
+    `tmux send-keys`) "snapx", Backspace twice, "q" gave "snap", the "q" typed and then
+    deleted, and the text typed after a Tab went into the box being left. Here the box's
+    own bindings, Tab and Shift+Tab run as their key arrives, and a key that reaches the
+    box after a Tab (or its own Escape) took the focus away goes on to the widget that
+    has it.
+    """
 
     async def _on_key(self, event: events.Key) -> None:
+        focused = self.screen.focused
+        if focused is not None and focused is not self:  # has_focus lags: a reactive
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
+        if event.key in ("tab", "shift+tab"):
+            event.stop()
+            event.prevent_default()
+            if event.key == "tab":
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
+            return
+        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        if bindings:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
+            return
         # Textual's Input drops a key whose character is not printable (a bidi override,
         # a zero-width space typed with a compose key or an input method) without a
         # word: handed to `replace`, it is named as a pasted one is. ASCII controls stay
