@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 
 VIEWER_REFUSAL = "your role is viewer: you may look but not change anything"
 READ_ONLY_REFUSAL = "this console is read-only: it shows the clusters and changes nothing"
+# A refusal names the change as the user asked for it; these audit words read badly
+# as English ("ha node affinity set needs the admin role"). Others read as they are.
+REFUSAL_WORDS = {
+    "ha_node_affinity_set": "saving a node-affinity rule",
+    "ha_resource_affinity_set": "saving a resource-affinity rule",
+    "ha_node_affinity_remove": "deleting a node-affinity rule",
+    "ha_rule_remove": "deleting a resource-affinity rule",
+    "set_crs": "changing the CRS settings",
+    "crs_apply": "a CRS rebalance round",
+}
 
 # What a change does to the backend: a task it started, or (done at once) what it did,
 # in words for people ("fault 'power' on pve2").
@@ -66,7 +76,8 @@ def role_refusal(role: Role, request: OpRequest) -> str:
     """The words for a role below `request.needs`."""
     if role is Role.VIEWER and request.needs is Role.OPERATOR:
         return VIEWER_REFUSAL
-    return f"{request.operation.replace('_', ' ')} needs the {request.needs} role; you are {role}"
+    what = REFUSAL_WORDS.get(request.operation, request.operation.replace("_", " "))
+    return f"{what} needs the {request.needs} role; you are {role}"
 
 
 class Operations:

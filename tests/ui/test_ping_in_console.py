@@ -80,6 +80,24 @@ async def test_an_offline_migration_of_a_stopped_guest_starts_no_monitor(console
         assert panel.measurement is None and not panel.has_class("visible")
 
 
+async def test_w_on_a_stopped_guest_says_it_is_stopped_and_measures_nothing(console_factory):
+    """A tester's finding: `w` on stopped test1 reported "downtime at least 4.83 s, 466
+    probes lost, still down", an outage of a guest that was off."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/103"))  # test1, stopped
+        await pilot.press("w")
+        await c.app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in c.app._notifications]
+        assert "test1 is stopped: no outage to measure (start it first, or W pings any " \
+            "address)" in messages
+        assert panel.measurement is None and not list(panel.watches), "a stopped guest was probed"
+
+
 async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:

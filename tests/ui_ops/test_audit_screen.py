@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyte
 
-from tests.ui_ops.helpers import on_guest, wait_until
+from tests.ui_ops.helpers import act, on_guest, wait_until
 from vmconsole.audit import AuditRecord
 from vmconsole.ui.screens.audit import AuditRecordScreen, AuditScreen
 
@@ -43,3 +43,31 @@ async def test_operation_and_result_come_first_and_enter_shows_the_record_whole(
         assert any("its-value" in line for line in screen_lines(c.app))  # not squeezed out
         await pilot.press("escape")
         assert isinstance(c.app.screen, AuditScreen)
+
+
+async def test_main_screen_keys_do_nothing_behind_the_audit_and_help_screens(console):
+    """A tester's finding: `w` and `e` on the audit screen pinged the guest and hid the
+    events panel behind it, unseen, and its footer offered them."""
+    from vmconsole.ui.screens.help import HelpScreen
+    from vmconsole.ui.widgets.ping_panel import PingPanel
+
+    c = console()
+    async with c.app.run_test(size=(100, 40)) as pilot:
+        guest = await on_guest(pilot, c, "web1")
+        tasks = c.app.query_one("#tasks")
+        tasks_shown = tasks.has_class("visible")
+        panel = c.app.query_one(PingPanel)
+        for opener, screen in (("a", AuditScreen), ("question_mark", HelpScreen)):
+            await act(pilot, opener)
+            assert isinstance(c.app.screen, screen)
+            offered = {b.binding.action for b in c.app.screen.active_bindings.values()}
+            assert not offered & {"ping", "toggle_tasks", "audit", "toggle_teaching"}
+            await act(pilot, "w", "t", "a")
+            assert isinstance(c.app.screen, screen)  # no second audit screen on top
+            await act(pilot, "escape")
+            assert not isinstance(c.app.screen, screen)
+            assert panel.watches.running_on("lab", guest) is None
+            assert not panel.has_class("visible")
+            assert tasks.has_class("visible") == tasks_shown
+        await act(pilot, "w")  # on the main screen, the same key pings
+        assert panel.watches.running_on("lab", guest) is not None

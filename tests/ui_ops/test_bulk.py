@@ -72,6 +72,7 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
         screen = c.app.screen
         assert isinstance(screen, BulkConfirmScreen)
         text = shown_text(c.app)
+        assert "Start these 7 guests?" in text
         for name in ("vm-102", "vm-103", "vm-104", "vm-105", "ct-107"):
             assert f"{name} (" in text and "start" in text
         assert "skipped vm-106 (qemu/106): vm-106 is running already" in text
@@ -227,3 +228,18 @@ async def test_bulk_migrate_to_the_node_a_guest_is_on_says_so_and_shutdown_says_
         lines, _ = shown(plan)
         assert lines[0] == (f"{guests[0].name} ({guests[0].id}): shutdown by the guest OS; "
                             "the task fails if the guest still runs after 60 s")
+
+
+async def test_one_marked_guest_is_asked_about_in_the_singular(audit) -> None:
+    """A tester's finding: "Shutdown these guests?" with one guest marked."""
+    c = marked_console(audit)
+    c.backend.stop("qemu/102")
+    c.clock.advance(5.0)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await poll(pilot, c)
+        c.app.query_one(ClusterTree).marks.marked |= {("lab", "qemu/102")}
+        await select(pilot, c, "vm-102")
+        await act(pilot, "s")
+        assert isinstance(c.app.screen, BulkConfirmScreen)
+        assert "Start this guest?" in shown_text(c.app)
+        await act(pilot, "n")

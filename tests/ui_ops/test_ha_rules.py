@@ -113,8 +113,12 @@ async def test_editing_keeps_the_name_and_deleting_asks_first(console, audit):
         assert form.query_one("#nodes", Input).value == "pve1:1, pve2:2, pve3:1"
         await fill(pilot, form, nodes="pve2:-1")  # a whole number, below the range
         await act(pilot, "enter")
-        assert error_of(form, "nodes") == ("'pve2:-1': a priority is a whole number, 0 or "
-                                           "more (pve2:2; the higher, the more preferred)")
+        assert error_of(form, "nodes") == ("'pve2:-1': a priority is a whole number from 0 "
+                                           "to 1000 (pve2:2; the higher, the more preferred)")
+        await fill(pilot, form, nodes="pve1:99999999999999999999")  # the tester's, 20 digits
+        await act(pilot, "enter")
+        assert error_of(form, "nodes").startswith(
+            "'pve1:99999999999999999999': a priority is a whole number from 0 to 1000")
         await fill(pilot, form, nodes="pve2:2, pve3:1")
         await act(pilot, "enter")
         await reloaded(pilot, screen, "pve2:2 pve3:1")

@@ -144,3 +144,13 @@ async def test_an_operator_console_that_is_not_read_only_still_operates(console,
         await act(pilot, "s")
         assert [(r.operation, r.result) for r in audit.read()] == [("start", "started")]
         assert c.app.sub_title == "alice (operator)"
+
+
+async def test_the_demo_status_line_offers_no_key_a_read_only_console_may_not_use(console):
+    """A tester's finding: it offered "p pause  [ ] speed  f faults", each refused."""
+    c = console(role=Role.ADMIN, read_only=True)
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await on_guest(pilot, c, "web1")
+        status = str(c.app.query_one("#teach-status", Static).render())
+        assert "time x" in status and "votes" in status
+        assert "pause" not in status and "speed" not in status and "faults" not in status

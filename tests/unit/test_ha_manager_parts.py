@@ -70,10 +70,15 @@ def test_node_lists_read_as_proxmox_reads_them():
     assert node_names("pve1:2, pve2", ["pve1", "pve2"]) is None
     assert node_names("pve1:2,pve9:1", ["pve1", "pve2"]) == "no node pve9 in this cluster"
     assert node_names("pve1:high", ["pve1"]) == ("'pve1:high' is not <node>[:<priority>]: "
-                                                 "a priority is a whole number, 0 or more "
-                                                 "(pve2:2; the higher, the more preferred)")
+                                                 "a priority is a whole number from 0 to "
+                                                 "1000 (pve2:2; the higher, the more preferred)")
     # -1 is a whole number: the reason names the range it is outside (the tester's finding)
-    assert "0 or more" in (node_names("pve1:-1", ["pve1"]) or "")
+    assert "from 0 to 1000" in (node_names("pve1:-1", ["pve1"]) or "")
+    # past the top, as the web interface's priority field refuses (a tester typed 20 digits)
+    assert node_names("pve1:1000", ["pve1"]) is None
+    assert node_names("pve1:99999999999999999999", ["pve1"]) == (
+        "'pve1:99999999999999999999': a priority is a whole number from 0 to 1000 "
+        "(pve2:2; the higher, the more preferred)")
 
 
 def _write(tmp_path: Path, table: str) -> Path:

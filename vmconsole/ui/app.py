@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import cached_property
 
 from textual import on
+from textual.actions import parse
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +21,7 @@ from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.base_app import MainScreen
 from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
@@ -40,6 +43,9 @@ from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 # first line (TeachingPanel._timeline).
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
+# The app's keys that act over any screen: quit, `?`, and Tab (which screens use too).
+# Every other key of the app acts on the main screen's tree and panels.
+ACTIONS_ANYWHERE = frozenset({"quit", "help", "focus_next", "focus_previous"})
 
 #: The longest user name the header shows whole (characters). Textual's Header leaves
 #: 62 of 80 columns to "vmconsole — user (operator, read-only)"; a longer name is cut
@@ -146,6 +152,22 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
                         "lists every id)", title="Keys", severity="warning", timeout=8,
                         markup=False)
         self.set_keymap({k: v for k, v in self.config.keys.items() if k in known})
+
+    @cached_property
+    def _main_screen_actions(self) -> frozenset[str]:
+        """The actions of the app's own keys (those with an id) that act on the main
+        screen: "ping", "toggle_teaching", "guest"..."""
+        return frozenset(parse(b.action)[1] for bindings in
+                         type(self)._merge_bindings().key_to_bindings.values()
+                         for b in bindings if b.id) - ACTIONS_ANYWHERE
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Textual asks before a key acts and before the footer lists it. Over another
+        screen (audit, rules, a form) the app's keys still reach the app: `w` or `e`
+        there pinged or hid a panel behind it, unseen. They are off (and unlisted) there."""
+        if action in self._main_screen_actions and not isinstance(self.screen, MainScreen):
+            return False
+        return super().check_action(action, parameters)
 
     def _all_bindings(self) -> list[Binding]:
         return [b for _, bindings in self.binding_contexts() for b in bindings]

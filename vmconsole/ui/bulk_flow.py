@@ -100,7 +100,8 @@ class BulkFlows:
                                                                  SupportsUndefine):
             await self.confirm_undefine(plan)
             return
-        await self.confirm_and_run(plan, f"{bulk_title(name)} these guests?" + (
+        which = "this guest" if len(guests) == 1 else f"these {guests_text(len(guests))}"
+        await self.confirm_and_run(plan, f"{bulk_title(name)} {which}?" + (
             f" {DELETE_WARNING}" if name == "delete" else ""))
 
     async def confirm_undefine(self, plan: BulkPlan) -> None:

@@ -197,7 +197,8 @@ class PingFeatures(ConsoleBase):
 
     def action_ping(self) -> None:
         """Measure the selected guest (or chart its running measurement); with no guest
-        selected, type an address. On the guest already charted, hide the panel."""
+        selected, type an address. On the guest already charted, hide the panel. A
+        stopped guest is not measured: the user is told why."""
         panel = self.query_one(PingPanel)
         selected = self._selected_guest()
         if selected is None:
@@ -205,7 +206,14 @@ class PingFeatures(ConsoleBase):
             return
         ref, guest = selected
         running = panel.watches.running_on(ref.cluster, guest.id)
-        if running is None:
+        if running is None and guest.status is GuestStatus.STOPPED and not guest.template:
+            # Its address answers nothing: a measurement would report every probe lost
+            # as an outage ("downtime at least 4.83 s, still down") of a guest that is off.
+            # (A failover's automatic measurement is not this path: there the outage is
+            # the point. A template has its own reason, from probe_targets.)
+            self.notify(f"{visible(guest.name)} is stopped: no outage to measure (start it "
+                        "first, or W pings any address)", title="Ping", severity="warning")
+        elif running is None:
             self._start_ping(ref.cluster, guest, why="ping")
         elif running is panel.selected and panel.has_class("visible"):
             self.show_ping(False)  # it goes on measuring; `w` shows it again

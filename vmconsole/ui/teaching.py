@@ -92,7 +92,7 @@ class TeachingFeatures(ConsoleBase):
         panel.add_events(result.events)
         if result.inventory is not None:
             panel.show_status(result.inventory.taken_at, loop.backend.time_scale,
-                              result.inventory)
+                              result.inventory, self.operations.allowed(Role.ADMIN))
 
     def action_toggle_teaching(self) -> None:
         self.show_panel(self.query_one(TeachingPanel))

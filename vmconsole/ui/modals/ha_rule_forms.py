@@ -17,7 +17,7 @@ from textual.widgets import Input, Select
 from vmconsole.backends.ha_config import HARules, NodeAffinityRule, ResourceAffinityRule
 from vmconsole.text import visible
 from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
-from vmconsole.ui.modals.validate import PRIORITY_RULE
+from vmconsole.ui.modals.validate import PRIORITY_MAX, PRIORITY_RULE, whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +46,16 @@ def _tokens(text: str) -> list[str]:
 def parse_nodes(text: str) -> tuple[dict[str, int], str | None]:
     """"pve2:2, pve1" -> ({"pve2": 2, "pve1": 0}, None); a bad priority -> reason.
     A node without a priority gets 0, as Proxmox's default; a priority is a whole number
-    from 0 up (PVE::HA::Groups' `pve-ha-group-node` format: `node(:\\d+)?`)."""
+    from 0 to `PRIORITY_MAX` (PVE::HA::Groups' `pve-ha-group-node` format: `node(:\\d+)?`;
+    the top is the web interface's)."""
     nodes: dict[str, int] = {}
     for token in _tokens(text):
         name, _, priority = token.partition(":")
-        if priority and not (priority.isascii() and priority.isdigit()):
+        digits = priority.isascii() and priority.isdigit()  # whole() takes a minus too
+        number = whole(priority, 0, PRIORITY_MAX) if digits else 0
+        if (priority and not digits) or isinstance(number, str):
             return {}, f"'{visible(token)}': {PRIORITY_RULE}"
-        nodes[name] = int(priority) if priority else 0
+        nodes[name] = number
     return nodes, None
 
 

@@ -8,6 +8,7 @@ from collections.abc import Collection
 
 from vmconsole.ha.rules import node_priorities
 from vmconsole.model import Inventory, Storage
+from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 
 VMID_MIN, VMID_MAX = 100, 999_999_999  # Proxmox's range for guest ids
@@ -25,9 +26,13 @@ MOST_DIGITS = 4000
 # grow as written, so their free space says little about a clone's fit).
 THICK_TYPES = frozenset({"lvm"})
 # What a node's priority may be: PVE::HA::Groups' `pve-ha-group-node` format reads
-# `node(:\d+)?`, so 0 and up, and a node without one has 0.
-PRIORITY_RULE = "a priority is a whole number, 0 or more (pve2:2; the higher, the more " \
-    "preferred)"
+# `node(:\d+)?`, so 0 and up, and a node without one has 0. The API sets no top; the
+# web interface's priority field (pve-manager, ha/NodePrioritySelector.js) takes 0 to
+# 1000, and so does this console: past 2**53 Perl compares priorities as floats, and a
+# 20-digit priority is a typing slip, not a preference.
+PRIORITY_MAX = 1000
+PRIORITY_RULE = f"a priority is a whole number from 0 to {PRIORITY_MAX} (pve2:2; the " \
+    "higher, the more preferred)"
 
 
 def guest_name(value: str, inventory: Inventory | None) -> str | None:
@@ -111,9 +116,12 @@ def node_names(value: str, known: Collection[str]) -> str | None:
     """A comma-separated list of cluster nodes, each with an optional priority in
     Proxmox's syntax (`pve1:2,pve2`; empty is fine: no affinity)."""
     try:
-        names = list(node_priorities(split_names(value)))
+        priorities = node_priorities(split_names(value))
     except ValueError as exc:
         return f"{exc}: {PRIORITY_RULE}"
+    if high := [f"{n}:{p}" for n, p in priorities.items() if p > PRIORITY_MAX]:
+        return f"'{visible(high[0])}': {PRIORITY_RULE}"
+    names = list(priorities)
     unknown = [n for n in names if n not in known]
     if unknown:
         return f"no node {', '.join(unknown)} in this cluster"

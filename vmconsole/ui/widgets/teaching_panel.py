@@ -87,14 +87,18 @@ class TeachingPanel(Vertical):
             empty.remove()
         return self._log
 
-    def show_status(self, now: float, scale: float, inventory: Inventory | None) -> None:
+    def show_status(self, now: float, scale: float, inventory: Inventory | None,
+                    changes: bool = True) -> None:
+        """The clock (`now`, epoch seconds), its speed and the quorum; the keys that
+        change them only for a console that may (`changes`: an admin's, not read-only)."""
         parts = [time.strftime("%H:%M:%S", time.localtime(now)), scale_text(scale)]
         if inventory is not None and inventory.quorum is not None:
             q = inventory.quorum
             parts.append(f"{'quorate' if q.quorate else 'NO QUORUM'} {q.votes}/{q.expected} votes")
-        if not self._keys:  # once: the keymap is set before the first poll arrives
+        if changes and not self._keys:  # once: the keymap is set before the first poll
             self._keys = hint_line(self.screen, TEACHING_KEYS)
-        parts.append(self._keys)
+        if changes:
+            parts.append(self._keys)
         text = " · ".join(parts)
         if text != self._status:
             self._status = text
