@@ -75,7 +75,7 @@ async def test_the_detail_pane_and_the_picker_list_every_address_with_its_source
             await _until(pilot, lambda: "Addresses  none: stopped" in shown_text(app),
                          "why the stopped container has none")
             await act(pilot, "w")
-            assert any(n.message.startswith("dns: no IP address known (stopped): nothing "
-                                            "to ping") for n in app._notifications)
+            assert any(n.message.startswith("dns is stopped: no outage to measure")
+                       for n in app._notifications)
     finally:
         loop.stop()
