@@ -20,6 +20,12 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
+from vmconsole.audit import AuditRecord
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.backups import BackupMode, BackupSpec, Compression, RestoreSpec
+from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
+from vmconsole.model.ha import HARequest, RestartPriority
+
 HEADER = struct.Struct("!IB")  # payload length (bytes), kind
 MAX_FRAME = 64 * 1024 * 1024  # a poll of 10,000 guests pickles to a few MB
 
@@ -61,19 +67,13 @@ def parse_header(header: bytes) -> tuple[int, Kind]:
 
 
 # What a call from a session may carry besides plain data: the parameters of the
-# backend's operations (backends/base.py) and the audit record of a started task.
-_CALL_CLASSES = {
-    ("vmconsole.backends.base", "CloneSpec"),
-    ("vmconsole.backends.base", "HASettings"),
-    ("vmconsole.backends.base", "MigrationMode"),
-    ("vmconsole.backends.base", "FaultKind"),
-    ("vmconsole.backends.backups", "BackupSpec"),
-    ("vmconsole.backends.backups", "BackupMode"),
-    ("vmconsole.backends.backups", "Compression"),
-    ("vmconsole.backends.backups", "RestoreSpec"),
-    ("vmconsole.model.ha", "HARequest"),
-    ("vmconsole.model.ha", "RestartPriority"),
-    ("vmconsole.audit", "AuditRecord"),
+# backend's operations (backends/base.py, abilities.py) and the audit record of a
+# started task. Named from the classes themselves, so a class moved to another module
+# still crosses (a list of module names once refused every fault injection after
+# FaultKind moved to abilities.py).
+_CALL_CLASSES = {(cls.__module__, cls.__qualname__) for cls in (
+    CloneSpec, HASettings, MigrationMode, FaultKind, BackupSpec, BackupMode, Compression,
+    RestoreSpec, HARequest, RestartPriority, AuditRecord)} | {
     ("copyreg", "__newobj__"),  # how pickle rebuilds a dataclass with slots
 }
 
