@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from functools import cached_property
 
+from rich.text import Text
 from textual import on
 from textual.actions import parse
 from textual.app import ComposeResult, SystemCommand
@@ -47,7 +48,8 @@ PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
 # Every other key of the app acts on the main screen's tree and panels.
 ACTIONS_ANYWHERE = frozenset({"quit", "help", "focus_next", "focus_previous"})
 
-#: The longest user name the header shows whole (characters). Textual's Header leaves
+#: The longest user name the header shows whole (terminal cells: a wide character such
+#: as 名 takes two). Textual's Header leaves
 #: 62 of 80 columns to "vmconsole — user (operator, read-only)"; a longer name is cut
 #: with an ellipsis so that its role, which says what the user may do, always shows.
 HEADER_USER_LIMIT = 24
@@ -137,8 +139,9 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         # The user name comes from an SSH client: made visible (the header shows it plain),
         # and cut short enough that the role after it still fits an 80-column header.
         mode = ", read-only" if self.operations.read_only else ""
-        user = visible(self.actor.user, HEADER_USER_LIMIT)
-        self.sub_title = f"{user} ({self.actor.role}{mode})"
+        user = Text(visible(self.actor.user, None))
+        user.truncate(HEADER_USER_LIMIT, overflow="ellipsis")
+        self.sub_title = f"{user.plain} ({self.actor.role}{mode})"
 
     def _apply_keymap(self) -> None:
         if not self.config.keys:
