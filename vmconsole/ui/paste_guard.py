@@ -10,7 +10,7 @@ binding) and then the paste "ab\\x1bk=\\x07cd". Terminals that guard their paste
 ESC from them for this reason (xterm's `disallowedPasteControls`, Alacritty); this does
 the same for input that comes unguarded (tmux `send-keys`, an SSH client's raw write).
 What is left of such a sequence stays in the paste, in order, where a form's field names
-its hidden characters (`ui.modals.form.FieldInput`).
+its hidden characters (`ui.widgets.plain_input.PlainInput`).
 """
 
 from __future__ import annotations

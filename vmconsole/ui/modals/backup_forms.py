@@ -25,7 +25,8 @@ from vmconsole.backends.backups import (
 from vmconsole.model import Inventory
 from vmconsole.text import visible
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormRadioSet, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormRadioSet, FormScreen, Submitter
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 
 class BackupForm(FormScreen):
@@ -88,7 +89,7 @@ class RestoreForm(FormScreen):
 
     def fields(self) -> ComposeResult:
         opts = self.options
-        yield from self.row("Backup", FieldInput(visible(self.backup.id), id="backup",
+        yield from self.row("Backup", PlainInput(visible(self.backup.id), id="backup",
                                             disabled=True, compact=True), "backup")
         buttons = [RadioButton("to a new guest", value=True, id=f"{NEW}-choice")]
         if opts.restore_overwrite:
@@ -97,10 +98,10 @@ class RestoreForm(FormScreen):
         yield from self.row("Restore", FormRadioSet(*buttons, id="overwrite", compact=True),
                             "overwrite", opts.restore_overwrite_why_not)
         if opts.restore_ids:
-            yield from self.row("New ID", FieldInput(str(opts.next_id or ""), id="vmid",
+            yield from self.row("New ID", PlainInput(str(opts.next_id or ""), id="vmid",
                                                 compact=True), "vmid")
         if opts.restore_names:
-            yield from self.row("New name", FieldInput(placeholder="e.g. web1-restored",
+            yield from self.row("New name", PlainInput(placeholder="e.g. web1-restored",
                                                   id="name", compact=True), "name")
         if opts.restore_storages:
             storages = [(Text(AS_BACKED_UP), "")] + [(Text(visible(s)), s)

@@ -18,7 +18,8 @@ from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
 from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 # Storage types on which Proxmox can make a linked clone (copy-on-write from a template).
 LINKED_CLONE_TYPES = frozenset({"lvmthin", "zfspool", "rbd", "dir", "nfs", "cifs", "btrfs",
@@ -75,10 +76,10 @@ class CloneForm(FormScreen):
 
     def fields(self) -> ComposeResult:
         src = self.source
-        yield from self.row("Name", FieldInput(placeholder="e.g. web2", id="name", compact=True),
+        yield from self.row("Name", PlainInput(placeholder="e.g. web2", id="name", compact=True),
                             "name")
         if src.capabilities.vmids:
-            yield from self.row("ID", FieldInput(str(src.next_vmid or ""), id="vmid",
+            yield from self.row("ID", PlainInput(str(src.next_vmid or ""), id="vmid",
                                             compact=True), "vmid")
         # Prompts as Text: a Select reads a str prompt as markup.
         nodes = [(Text(visible(n.name)), n.name) for n in src.inventory.nodes

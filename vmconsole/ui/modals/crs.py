@@ -18,7 +18,8 @@ from textual.widgets import Input, Select
 
 from vmconsole.backends.ha_config import HOLD_ROUNDS_MAX, HOLD_ROUNDS_MIN, CRSView
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 MODE_HELP = {
     "basic": "basic: count the HA services on each node",
@@ -73,13 +74,13 @@ class CRSForm(FormScreen):
         yield from self.row("Auto-rebalance", FormCheckbox(
             "move HA services when the load stays uneven", crs.auto_rebalance,
             id="auto_rebalance", compact=True), "auto_rebalance")
-        yield from self.row("Threshold", FieldInput(f"{crs.threshold:g}", id="threshold",
+        yield from self.row("Threshold", PlainInput(f"{crs.threshold:g}", id="threshold",
                                                compact=True), "threshold",
                             "imbalance (coefficient of variation of the node loads, "
                             "0.3 by default) above which the hold counts")
-        yield from self.row("Hold", FieldInput(str(crs.hold), id="hold", compact=True), "hold",
+        yield from self.row("Hold", PlainInput(str(crs.hold), id="hold", compact=True), "hold",
                             "CRM rounds (10 s) the imbalance must last")
-        yield from self.row("Margin", FieldInput(f"{crs.margin:g}", id="margin", compact=True),
+        yield from self.row("Margin", PlainInput(f"{crs.margin:g}", id="margin", compact=True),
                             "margin", "least lowering of the imbalance worth a migration, "
                             "as a fraction of it (0.1 by default)")
 

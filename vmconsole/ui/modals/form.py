@@ -33,7 +33,6 @@ from textual.widgets import (
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
-from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
@@ -65,10 +64,6 @@ FormScreen ToastRack { dock: top; align: right top; max-height: 8; margin-bottom
 # pasted in a field), which must not push the form's buttons off the screen.
 ERROR_LINE_LIMIT = 200
 
-
-class FieldInput(PlainInput):
-    """A form's text field: a `PlainInput` (hidden characters typed or pasted are left
-    out, keys take effect in the order typed, Tab moves on to the next field)."""
 
 
 class FormCheckbox(Checkbox, inherit_bindings=False):

@@ -16,7 +16,8 @@ from vmconsole.model import Guest, HARequest, Inventory
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 NO_GROUP = "\x00none"
 MAX_TRIES = 10  # Proxmox's limit for max_restart and max_relocate
@@ -52,15 +53,15 @@ class HAForm(FormScreen):
                                             value=group,
                                             allow_blank=False, id="group", compact=True),
                             "group")
-        yield from self.row("Nodes", FieldInput(",".join(ha.nodes) if ha else "", compact=True,
+        yield from self.row("Nodes", PlainInput(",".join(ha.nodes) if ha else "", compact=True,
                                            placeholder=",".join(map(visible, self.node_names)),
                                            id="nodes"), "nodes",
                             "preferred nodes, comma-separated, node:N for a priority "
                             "(pve1:2,pve2:1 tries pve1 first); empty: any node")
-        yield from self.row("Max restart", FieldInput(str(ha.max_restart if ha else 1),
+        yield from self.row("Max restart", PlainInput(str(ha.max_restart if ha else 1),
                                                  id="max_restart", compact=True),
                             "max_restart")
-        yield from self.row("Max relocate", FieldInput(str(ha.max_relocate if ha else 1),
+        yield from self.row("Max relocate", PlainInput(str(ha.max_relocate if ha else 1),
                                                   id="max_relocate", compact=True),
                             "max_relocate")
 

@@ -16,8 +16,9 @@ from textual.widgets import Input, Select
 
 from vmconsole.backends.ha_config import HARules, NodeAffinityRule, ResourceAffinityRule
 from vmconsole.text import visible
-from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
 from vmconsole.ui.modals.validate import PRIORITY_MAX, PRIORITY_RULE, whole
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ class RuleForm(FormScreen):
 
     def name_row(self) -> ComposeResult:
         rule = self.rule
-        yield from self.row("Name", FieldInput(rule.name if rule else "", id="name",
+        yield from self.row("Name", PlainInput(rule.name if rule else "", id="name",
                                                compact=True, disabled=rule is not None),
                             "name")
 
@@ -115,7 +116,7 @@ class RuleForm(FormScreen):
             allow_blank=False, id="affinity", compact=True), "affinity")
 
     def resources_row(self) -> ComposeResult:
-        yield from self.row("Resources", FieldInput(
+        yield from self.row("Resources", PlainInput(
             "" if self.rule is None else sids(self.rule.resources, self.rules),
             id="resources", compact=True, placeholder="vm:100, ct:200"), "resources",
             ha_resources_hint(self.rules))
@@ -148,7 +149,7 @@ class NodeAffinityForm(RuleForm):
             f"{visible(n)}:{p}" if rule.positive and p else visible(n)
             for n, p in rule.nodes.items())
         known = ", ".join(map(visible, self.rules.nodes))
-        yield from self.row("Nodes", FieldInput(nodes, id="nodes", compact=True,
+        yield from self.row("Nodes", PlainInput(nodes, id="nodes", compact=True,
                                            placeholder=known), "nodes",
                             "node:priority, comma-separated; the higher, the more preferred")
         yield from self.row("Strict", FormCheckbox("nowhere else, even if they are all down",

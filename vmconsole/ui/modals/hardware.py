@@ -36,8 +36,9 @@ from vmconsole.backends.hardware import (
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen
 from vmconsole.ui.operations import Outcome
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 # ASCII digits only: "\d" and str.isdigit() take U+FF14 (a full-width 4) and "²" (int() refuses).
 _AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
@@ -142,7 +143,7 @@ class HardwareForm(FormScreen):
 
     def _input(self, ident: str, value: str) -> Input:
         self._initial[ident] = value
-        return FieldInput(value, id=ident, compact=True)
+        return PlainInput(value, id=ident, compact=True)
 
     def _takes(self, takes: Takes) -> str:
         if takes is Takes.NOW:

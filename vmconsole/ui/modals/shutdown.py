@@ -8,7 +8,8 @@ from textual.app import ComposeResult
 from textual.widgets import Input
 
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormScreen, Submitter
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 MAX_TIMEOUT = 3600
 
@@ -22,7 +23,7 @@ class ShutdownForm(FormScreen):
         self.timeout = timeout
 
     def fields(self) -> ComposeResult:
-        yield from self.row("Timeout (s)", FieldInput(str(self.timeout), id="timeout",
+        yield from self.row("Timeout (s)", PlainInput(str(self.timeout), id="timeout",
                                                  compact=True), "timeout",
                             "the task fails if the guest is still running by then; "
                             "use Stop to cut the power")

@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input
 
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FieldInput, FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.widgets.plain_input import PlainInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +35,9 @@ class SnapshotCreateForm(FormScreen):
         self.quiesce_possible = quiesce_possible
 
     def fields(self) -> ComposeResult:
-        yield from self.row("Name", FieldInput(placeholder="e.g. before-upgrade", id="name",
+        yield from self.row("Name", PlainInput(placeholder="e.g. before-upgrade", id="name",
                                           compact=True), "name")
-        yield from self.row("Description", FieldInput(placeholder="optional", id="description",
+        yield from self.row("Description", PlainInput(placeholder="optional", id="description",
                                                  compact=True), "description")
         if self.ram_possible:
             yield from self.row("", FormCheckbox("Include RAM", id="vmstate", compact=True),

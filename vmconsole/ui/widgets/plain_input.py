@@ -15,7 +15,7 @@ class PlainInput(Input):
     would draw them raw, reordering or hiding what is typed. They are left out, and a
     notification names each one as an escape. The tree filter, the audit screen's
     filters, the ping address box, the fault screen's partition box and every form field
-    (`FieldInput`) are PlainInputs.
+    are PlainInputs.
 
     Its keys take effect in the order they were typed. Textual runs a key's binding
     (Backspace, the arrows, Home, Tab) only once the key has gone up to the app, after
