@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.frozen import FrozenConsole  # noqa: E402
 from vmconsole.actor import Actor, Role  # noqa: E402
-from vmconsole.backends.base import FaultKind  # noqa: E402
+from vmconsole.backends.abilities import FaultKind  # noqa: E402
 from vmconsole.backends.sim.clock import RealClock  # noqa: E402
 from vmconsole.config import SimCluster  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402

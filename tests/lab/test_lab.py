@@ -24,14 +24,13 @@ skip_unless_a_lab_can_be_built()
 
 from vmconsole.audit import AuditLog, default_audit_path  # noqa: E402
 from vmconsole.backends import open_backend  # noqa: E402
+from vmconsole.backends.abilities import FaultKind, SupportsFaults  # noqa: E402
 from vmconsole.backends.base import (  # noqa: E402
     BackendError,
     CloneSpec,
     Conflict,
-    FaultKind,
     InvalidInput,
     MigrationMode,
-    SupportsFaults,
     TaskStatus,
 )
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402

@@ -10,7 +10,8 @@ import pytest
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from vmconsole.backends.base import NotFound, SupportsGuestAddresses  # noqa: E402
+from vmconsole.backends.abilities import SupportsGuestAddresses  # noqa: E402
+from vmconsole.backends.base import NotFound  # noqa: E402
 from vmconsole.backends.libvirt.addresses import read_addresses  # noqa: E402
 from vmconsole.model import AddressSource  # noqa: E402
 

@@ -4,7 +4,8 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from vmconsole.backends.base import Backend, SupportsEvents
+from vmconsole.backends.abilities import SupportsEvents
+from vmconsole.backends.base import Backend
 from vmconsole.backends.libvirt.connection import name_from_uri
 from vmconsole.model import GuestKind, GuestStatus, NodeStatus
 

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from vmconsole.backends.base import Capabilities, ClusterEvent, Unreachable
+from vmconsole.backends.abilities import ClusterEvent
+from vmconsole.backends.base import Capabilities, Unreachable
 from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory, Metrics, Node, NodeStatus
 from vmconsole.monitor.history import MetricHistory
 from vmconsole.monitor.poller import Poller, PollLoop

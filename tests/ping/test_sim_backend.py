@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from vmconsole.backends.base import FaultKind, MigrationMode, Task
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import MigrationMode, Task
 from vmconsole.backends.sim import RealClock, SimBackend
 from vmconsole.config import SimCluster
 from vmconsole.model import GuestKind

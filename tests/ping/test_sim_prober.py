@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ping.conftest import FakeSim
-from vmconsole.backends.base import SupportsProbe, SupportsTimeControl
+from vmconsole.backends.abilities import SupportsProbe, SupportsTimeControl
 from vmconsole.monitor.ping import PingMonitor, ProbeTarget
 
 

@@ -8,7 +8,7 @@ import copy
 import time
 from typing import Any
 
-from vmconsole.backends.base import SupportsGuestAddresses
+from vmconsole.backends.abilities import SupportsGuestAddresses
 from vmconsole.backends.proxmox import ProxmoxBackend
 from vmconsole.model import AddressSource, Inventory
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from vmconsole.backends.base import ClusterEvent
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock

@@ -12,7 +12,7 @@ from vmconsole.serve.hub import ADMIN, OPERATE, PROTOCOLS, READ
 from vmconsole.serve.remote import _PROTOCOL_CALLS
 
 # Read by the poll loop on the server's side, not by the console: nothing to forward.
-NOT_MIRRORED = {base.SupportsEvents, base.SupportsChangeNotice}
+NOT_MIRRORED = {abilities.SupportsEvents, abilities.SupportsChangeNotice}
 # Answered in the session process from what the hub sent when it attached; a serial
 # console is opened there, from the profile entry the hub sent (a stream does not fit
 # the call socket).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vmconsole.backends.base import CloneSpec, FaultKind, HASettings, MigrationMode
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
 from vmconsole.model import HARequest, RestartPriority
 from vmconsole.serve.wire import dumps, load_call
 

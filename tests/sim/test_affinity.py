@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ha_rules import ResourceAffinity, compiled
 from vmconsole.backends.sim.scenarios import runs_twice

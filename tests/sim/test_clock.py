@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from vmconsole.backends.base import (
-    Backend,
-    InvalidInput,
+from vmconsole.backends.abilities import (
     SupportsEvents,
     SupportsFaults,
     SupportsProbe,
     SupportsTimeControl,
 )
+from vmconsole.backends.base import Backend, InvalidInput
 from vmconsole.backends.sim import ManualClock, RealClock, SimBackend, open_sim
 from vmconsole.config import SimCluster
 

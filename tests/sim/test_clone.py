@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait_task
-from vmconsole.backends.base import (
-    CloneSpec,
-    Conflict,
-    FaultKind,
-    InvalidInput,
-    NotSupported,
-    TaskStatus,
-)
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import CloneSpec, Conflict, InvalidInput, NotSupported, TaskStatus
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.model import GuestStatus
 

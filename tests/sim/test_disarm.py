@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import Conflict, FaultKind, InvalidInput
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import Conflict, InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.timing import ROUND
 from vmconsole.model import HAState, NodeHAState

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait, wait_task
-from vmconsole.backends.base import Conflict, FaultKind, InvalidInput, NotSupported
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import Conflict, InvalidInput, NotSupported
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ft import FT_LINK_GBIT
 from vmconsole.backends.sim.state import FTPair

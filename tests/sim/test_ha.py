@@ -6,14 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import (
-    ClusterEvent,
-    Conflict,
-    FaultKind,
-    HASettings,
-    InvalidInput,
-    MigrationMode,
-)
+from vmconsole.backends.abilities import ClusterEvent, FaultKind
+from vmconsole.backends.base import Conflict, HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.timing import (

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import ClusterEvent, InvalidInput
+from vmconsole.backends.abilities import ClusterEvent
+from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ha_testrun import compare, key_events
 from vmconsole.config import SimCluster

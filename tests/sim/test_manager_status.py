@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import ClusterEvent
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ha_testrun import compare
 from vmconsole.config import SimCluster

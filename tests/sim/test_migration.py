@@ -8,13 +8,8 @@ import itertools
 import pytest
 
 from tests.sim.conftest import wait_task
-from vmconsole.backends.base import (
-    FaultKind,
-    InvalidInput,
-    MigrationMode,
-    NotSupported,
-    TaskStatus,
-)
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import InvalidInput, MigrationMode, NotSupported, TaskStatus
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.config import SimCluster
 

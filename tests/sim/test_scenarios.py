@@ -106,7 +106,7 @@ def test_after_a_failover_the_node_returns_and_the_guest_fails_back() -> None:
 
 
 def test_a_running_backend_switches_scenario_and_its_events_go_on():
-    from vmconsole.backends.base import SupportsScenarios
+    from vmconsole.backends.abilities import SupportsScenarios
     from vmconsole.backends.sim.backend import SimBackend
     from vmconsole.backends.sim.clock import ManualClock
     from vmconsole.config import SimCluster

@@ -4,7 +4,7 @@ which side may act and why."""
 from __future__ import annotations
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import FaultKind
+from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.config import SimCluster
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.widgets import Input, RichLog
 
 from tests.ui_ops.helpers import settled, wait_until
-from vmconsole.backends.base import FaultKind
+from vmconsole.backends.abilities import FaultKind
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.metric_chart import MetricChart

@@ -8,7 +8,8 @@ import time
 from textual.widgets import RichLog, Static
 
 from vmconsole.actor import Actor, Role
-from vmconsole.backends.base import FaultKind, HASettings, MigrationMode
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import HASettings, MigrationMode
 from vmconsole.model import HARequest
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm

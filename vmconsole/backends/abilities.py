@@ -2,8 +2,6 @@
 console checks with `isinstance` before it offers what the ability allows: teaching
 (faults, time, scenarios, node and HA admin, the CRS, Fault Tolerance), events, probes,
 placement rules, change notices, host maintenance, template to VM, guest addresses.
-Their names are also importable from `vmconsole.backends.base`, where callers import
-them.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from vmconsole.backends.base import AddressReading, BackendError
+from vmconsole.backends.abilities import AddressReading
+from vmconsole.backends.base import BackendError
 from vmconsole.model import Guest, GuestAddress, GuestStatus, Inventory
 
 log = logging.getLogger(__name__)

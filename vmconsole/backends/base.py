@@ -4,8 +4,7 @@ Calls are blocking and thread-safe, with a timeout on every network call; the UI
 them in worker threads only. Actions return a `Task` at once and do their work on the
 backend; `tasks()` reports their progress. Failures are raised as the typed errors
 below, carrying the backend's own message for the user. The optional abilities a
-backend may add (faults, events, probes, ...) are protocols of `abilities.py`, also
-importable from here.
+backend may add (faults, events, probes, ...) are protocols of `abilities.py`.
 """
 
 from __future__ import annotations
@@ -14,28 +13,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-# The optional abilities (abilities.py): importable from here, where every caller
-# imports them.
-from vmconsole.backends.abilities import (  # noqa: F401
-    AddressReading,
-    ClusterEvent,
-    FaultKind,
-    SupportsBalancing,
-    SupportsChangeNotice,
-    SupportsEvents,
-    SupportsFaults,
-    SupportsFaultTolerance,
-    SupportsGuestAddresses,
-    SupportsHAAdmin,
-    SupportsHostMaintenance,
-    SupportsNodeAdmin,
-    SupportsPlacementRules,
-    SupportsProbe,
-    SupportsProbeNamespace,
-    SupportsScenarios,
-    SupportsTemplateToVM,
-    SupportsTimeControl,
-)
 from vmconsole.model import (
     HARequest,
     Inventory,

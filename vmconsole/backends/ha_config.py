@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from vmconsole.backends.base import SupportsFaultTolerance
+from vmconsole.backends.abilities import SupportsFaultTolerance
 
 
 @dataclass(frozen=True, slots=True)

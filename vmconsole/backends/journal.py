@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Protocol
 
-from vmconsole.backends.base import ClusterEvent, NotFound, Task
+from vmconsole.backends.abilities import ClusterEvent
+from vmconsole.backends.base import NotFound, Task
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.text import visible
 

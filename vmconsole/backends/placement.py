@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vmconsole.backends.base import (
-    Backend,
-    BackendError,
-    NotSupported,
-    SupportsPlacementRules,
-)
+from vmconsole.backends.abilities import SupportsPlacementRules
+from vmconsole.backends.base import Backend, BackendError, NotSupported
 from vmconsole.balance import Rules
 from vmconsole.model import Inventory
 

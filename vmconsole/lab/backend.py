@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from vmconsole.backends.base import BackendError, Capabilities, FaultKind
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import BackendError, Capabilities
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import LibvirtCluster

@@ -15,16 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vmconsole.backends.base import (
-    Backend,
-    BackendError,
-    ClusterEvent,
-    MetricSample,
-    NotSupported,
-    SupportsChangeNotice,
-    SupportsEvents,
-    Task,
-)
+from vmconsole.backends.abilities import ClusterEvent, SupportsChangeNotice, SupportsEvents
+from vmconsole.backends.base import Backend, BackendError, MetricSample, NotSupported, Task
 from vmconsole.model import Inventory, InventoryDiff, LabelKey
 from vmconsole.monitor.history import MetricHistory
 from vmconsole.monitor.task_ends import TaskEnds

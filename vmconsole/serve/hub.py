@@ -16,13 +16,7 @@ from typing import Any, Protocol
 
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
-from vmconsole.backends.backups import SupportsBackups
-from vmconsole.backends.base import (
-    AuthError,
-    BackendError,
-    Capabilities,
-    InvalidInput,
-    NotSupported,
+from vmconsole.backends.abilities import (
     SupportsBalancing,
     SupportsFaults,
     SupportsFaultTolerance,
@@ -36,6 +30,14 @@ from vmconsole.backends.base import (
     SupportsScenarios,
     SupportsTemplateToVM,
     SupportsTimeControl,
+)
+from vmconsole.backends.backups import SupportsBackups
+from vmconsole.backends.base import (
+    AuthError,
+    BackendError,
+    Capabilities,
+    InvalidInput,
+    NotSupported,
 )
 from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.backends.hardware import SupportsHardware

@@ -49,9 +49,9 @@ PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
 ACTIONS_ANYWHERE = frozenset({"quit", "help", "focus_next", "focus_previous"})
 
 #: The longest user name the header shows whole (terminal cells: a wide character such
-#: as 名 takes two). Textual's Header leaves
-#: 62 of 80 columns to "vmconsole — user (operator, read-only)"; a longer name is cut
-#: with an ellipsis so that its role, which says what the user may do, always shows.
+#: as 名 takes two). Textual's Header leaves 62 of 80 columns to "vmconsole — user
+#: (operator, read-only)"; a longer name is cut with an ellipsis so that its role,
+#: which says what the user may do, always shows.
 HEADER_USER_LIMIT = 24
 
 log = logging.getLogger(__name__)

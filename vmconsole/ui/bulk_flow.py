@@ -23,11 +23,8 @@ from dataclasses import replace
 from functools import partial
 
 from vmconsole.actor import Role
-from vmconsole.backends.base import (
-    Backend,
-    SupportsNodeAdmin,
-    Task,
-)
+from vmconsole.backends.abilities import SupportsNodeAdmin
+from vmconsole.backends.base import Backend, Task
 from vmconsole.backends.removal import SupportsUndefine
 from vmconsole.bulk import BulkPlan, BulkReport, guests_text, run_bulk
 from vmconsole.operations import OpRequest

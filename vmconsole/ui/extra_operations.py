@@ -11,12 +11,8 @@ from functools import partial
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from vmconsole.backends.base import (
-    Backend,
-    SupportsHostMaintenance,
-    SupportsTemplateToVM,
-    Task,
-)
+from vmconsole.backends.abilities import SupportsHostMaintenance, SupportsTemplateToVM
+from vmconsole.backends.base import Backend, Task
 from vmconsole.model import Node, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible

@@ -14,7 +14,8 @@ without end, for VMs that nobody moves. Leaving asks nothing, as leaving is harm
 from __future__ import annotations
 
 from vmconsole.actor import Role
-from vmconsole.backends.base import Backend, SupportsHostMaintenance, Task
+from vmconsole.backends.abilities import SupportsHostMaintenance
+from vmconsole.backends.base import Backend, Task
 from vmconsole.bulk import BulkReport, guests_text
 from vmconsole.model import GuestStatus, Inventory, NodeHAState
 from vmconsole.operations import OpRequest

@@ -19,14 +19,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
-from vmconsole.backends.base import (
+from vmconsole.backends.abilities import (
     ClusterEvent,
-    NotFound,
     SupportsGuestAddresses,
     SupportsProbe,
     SupportsProbeNamespace,
-    Task,
 )
+from vmconsole.backends.base import NotFound, Task
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
 from vmconsole.monitor.ping.watches import Watch

@@ -15,8 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from vmconsole.actor import Role
-from vmconsole.backends.base import (
-    BackendError,
+from vmconsole.backends.abilities import (
     SupportsBalancing,
     SupportsFaults,
     SupportsHAAdmin,
@@ -24,6 +23,7 @@ from vmconsole.backends.base import (
     SupportsScenarios,
     SupportsTimeControl,
 )
+from vmconsole.backends.base import BackendError
 from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import OpRequest

@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from vmconsole.backends.abilities import AddressReading, ClusterEvent
 from vmconsole.backends.addresses import AddressBook
 from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
-    AddressReading,
     Capabilities,
     CloneSpec,
-    ClusterEvent,
     HASettings,
     MetricSample,
     MigrationMode,

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from vmconsole.backends.base import AddressReading, BackendError, Conflict, NotFound, Unreachable
+from vmconsole.backends.abilities import AddressReading
+from vmconsole.backends.base import BackendError, Conflict, NotFound, Unreachable
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState

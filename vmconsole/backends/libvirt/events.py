@@ -9,7 +9,7 @@ from collections import deque
 
 import libvirt
 
-from vmconsole.backends.base import ClusterEvent
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.event_kinds import EventKind
 
 KEEP_EVENTS = 1000

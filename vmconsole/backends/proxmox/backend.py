@@ -12,10 +12,10 @@ import logging
 import time
 from typing import Any
 
+from vmconsole.backends.abilities import AddressReading
 from vmconsole.backends.addresses import AddressBook
 from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
-    AddressReading,
     AuthError,
     Capabilities,
     CloneSpec,

@@ -12,11 +12,11 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
-    ClusterEvent,
     InvalidInput,
     MetricSample,
     MigrationMode,

@@ -4,7 +4,8 @@ stack (or the course's FT model) would take it."""
 
 from __future__ import annotations
 
-from vmconsole.backends.base import Conflict, FaultKind, HASettings, Task
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import Conflict, HASettings, Task
 from vmconsole.backends.ha_config import (
     CRSView,
     FTLimits,

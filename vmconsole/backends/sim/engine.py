@@ -13,7 +13,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vmconsole.backends.base import ClusterEvent, NotFound
+from vmconsole.backends.abilities import ClusterEvent
+from vmconsole.backends.base import NotFound
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.ha_rules import ResourceAffinity

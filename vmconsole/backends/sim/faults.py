@@ -3,7 +3,8 @@ alone), partition the cluster network, lose the shared storage; and restore."""
 
 from __future__ import annotations
 
-from vmconsole.backends.base import Conflict, FaultKind, InvalidInput
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import Conflict, InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmconsole.backends.base import FaultKind, HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import HASettings, InvalidInput, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import (
     faults,

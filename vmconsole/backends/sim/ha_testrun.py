@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmconsole.backends.base import ClusterEvent, InvalidInput
+from vmconsole.backends.abilities import ClusterEvent
+from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock

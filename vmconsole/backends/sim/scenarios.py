@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vmconsole.backends.base import BackendError, FaultKind, MigrationMode
+from vmconsole.backends.abilities import FaultKind
+from vmconsole.backends.base import BackendError, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import balance, faults, ft, migration, power
 from vmconsole.backends.sim.engine import RunInterval, Sim

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vmconsole.backends.base import SupportsTimeControl
+from vmconsole.backends.abilities import SupportsTimeControl
 from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
 from vmconsole.monitor.ping.engine import Engine
 from vmconsole.monitor.ping.probers import ENGINES

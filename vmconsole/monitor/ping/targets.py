@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from vmconsole.backends.base import SupportsProbe
+from vmconsole.backends.abilities import SupportsProbe
 from vmconsole.text import visible
 
 

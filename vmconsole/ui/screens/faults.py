@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from vmconsole.backends.base import FaultKind
+from vmconsole.backends.abilities import FaultKind
 from vmconsole.text import visible
 from vmconsole.ui.widgets.plain_input import PlainInput
 

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import ScrollableContainer, Vertical
 from textual.widgets import Static
 
-from vmconsole.backends.base import ClusterEvent
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.event_kinds import EventKind, Tone
 from vmconsole.model import Inventory
 from vmconsole.text import visible_lines
@@ -95,9 +95,9 @@ class TeachingPanel(Vertical):
         if inventory is not None and inventory.quorum is not None:
             q = inventory.quorum
             parts.append(f"{'quorate' if q.quorate else 'NO QUORUM'} {q.votes}/{q.expected} votes")
-        if changes and not self._keys:  # once: the keymap is set before the first poll
-            self._keys = hint_line(self.screen, TEACHING_KEYS)
         if changes:
+            if not self._keys:  # once: the keymap is set before the first poll arrives
+                self._keys = hint_line(self.screen, TEACHING_KEYS)
             parts.append(self._keys)
         text = " · ".join(parts)
         if text != self._status:
