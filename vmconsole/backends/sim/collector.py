@@ -9,11 +9,13 @@ a quarter of the start's CPU time in the collector. Paused, the build's objects 
 looked at once, by the first collection after it.
 
 Looked at once is still too often at that size: that first young collection and the
-middle one after it walked some 150,000 objects for 0.12 s of the same start's CPU. So a
-pause that leaves more than `FREEZE_ABOVE` young objects ends with `gc.freeze()`: what
-it built lives as long as the simulator or its inventory, and frozen it is never walked
-again (refcounting still frees each object when it goes, as a poll replaces an entry).
-This is the gc module's own advice for objects that live as long as the process.
+middle one after it walked some 190,000 objects, 0.12-0.14 s of the same start's CPU.
+So a pause that leaves more than `FREEZE_ABOVE` young objects ends with `gc.freeze()`
+(the gc module: "move them to a permanent generation and ignore them in all the future
+collections"): what it built lives as long as the simulator or its inventory, and is
+never walked again; refcounting still frees each object when it goes, as a poll
+replaces an entry. Measured on the same start: 0.17-0.2 s in the collector before the
+first screen, 0.025 s with the freeze.
 """
 
 from __future__ import annotations
