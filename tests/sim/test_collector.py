@@ -55,3 +55,22 @@ def test_a_pause_leaves_a_collector_that_was_off_off(collector_on: None) -> None
     with collector_paused():
         pass
     assert not gc.isenabled()
+
+
+@pytest.fixture
+def thawed_after() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # what the test froze goes back to the collector's oldest generation
+
+
+def test_a_large_build_is_frozen_and_a_small_one_is_not(collector_on: None,
+                                                       thawed_after: None) -> None:
+    """A build that leaves tens of thousands of objects freezes them, so no collection
+    walks them again; the classic lab's build and poll leave the collector alone."""
+    frozen = gc.get_freeze_count()
+    lab = SimBackend(SimCluster(), clock=ManualClock())
+    lab.inventory()
+    assert gc.get_freeze_count() == frozen
+    SimBackend(SimCluster(nodes=10, guests=3000), clock=ManualClock())
+    assert gc.get_freeze_count() >= frozen + 3000 * 10  # guests, disks, running copies
+    assert gc.isenabled()

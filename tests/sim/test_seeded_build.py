@@ -1,9 +1,10 @@
 """A seed gives the same cluster, draw for draw, however its build is made cheaper.
 
-The fingerprints below were taken on `ae47890`, before the 10,000-guest start was made
+The build's fingerprints were taken on `ae47890`, before the 10,000-guest start was made
 cheaper (issue 12): every random draw of the build (MACs, UUIDs, shapes, placements,
-uptimes, HA) and of the load model's profiles is in them, as exact float reprs. Only
-draws and IEEE arithmetic go in, no libm sines, so they hold on any platform.
+uptimes, HA) is in them, as exact float reprs. The load profiles' were taken on
+`3439599`, when they came to be drawn from one stream instead of a seed each (issue 12).
+Only draws and IEEE arithmetic go in, no libm sines, so they hold on any platform.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import hashlib
 import pytest
 
 from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.load import LoadModel
 from vmconsole.config import SimCluster
+
+CLUSTERS = [SimCluster(), SimCluster(nodes=100, guests=10_000, seed=7),
+            SimCluster(nodes=7, guests=777, seed=11)]
+IDS = ["classic-lab", "10000-guests", "777-guests"]
 
 
 def fingerprint(backend: SimBackend) -> str:
-    """SHA-256 of the simulator's guests, their running copies and the load profiles
-    that its first inventory drew."""
-    backend.inventory()
+    """SHA-256 of the simulator's guests and their running copies."""
     sim = backend.sim
     digest = hashlib.sha256()
     for g in sim.guests.values():
@@ -33,17 +37,36 @@ def fingerprint(backend: SimBackend) -> str:
     for node in sim.nodes.values():
         digest.update(repr(sorted((i.guest, i.since, i.booted) for i in
                                   node.instances.values())).encode())
-    digest.update(repr(sim.load._profiles).encode())
     return digest.hexdigest()
 
 
-@pytest.mark.parametrize(("cluster", "expected"), [
-    (SimCluster(), "9b0f15d6f4f36f0d04a973880c5d1180434422602d7e20895373afded371878a"),
-    (SimCluster(nodes=100, guests=10_000, seed=7),
-     "9ef0e7e6410b030d454c499aa8a2fc4d655205aaf23db024ec01fe4c6700fb58"),
-    (SimCluster(nodes=7, guests=777, seed=11),
-     "664c204df9fafd86a163d29fc41cae931b966d7bdaaa9a88c0d29bf703554115"),
-], ids=["classic-lab", "10000-guests", "777-guests"])
+@pytest.mark.parametrize(("cluster", "expected"), zip(CLUSTERS, [
+    "7b00f347d34818b4672e4a40d08ee27ec1c147350f98b019a6f981de2dcac18c",
+    "93314b5638e76f919d39473f3b2a89a3cf35db62bec29a50db5a9d37355a912d",
+    "9249abe61a725f8329705458f6078b011ec45437a456b3b47c8e27524e2c7959",
+], strict=True), ids=IDS)
 def test_a_seed_gives_the_same_cluster_draw_for_draw(cluster: SimCluster,
                                                      expected: str) -> None:
     assert fingerprint(SimBackend(cluster, clock=ManualClock())) == expected
+
+
+@pytest.mark.parametrize(("cluster", "expected"), zip(CLUSTERS, [
+    "e4450ff8a69e95a9b4e67612812ad45a5a5e22175d3f8130693ec630156b4601",
+    "82f4d64c47e6f045afe4ea7a4db924be89adda2e6f2124defbae919e69a0c34e",
+    "3d1067466266462fa44dbeb08452c8befaa86769f0e4d737592f2236d3aaffc6",
+], strict=True), ids=IDS)
+def test_a_seed_gives_the_same_load_profiles(cluster: SimCluster, expected: str) -> None:
+    """The profiles the first inventory drew, as exact float reprs."""
+    backend = SimBackend(cluster, clock=ManualClock())
+    backend.inventory()
+    profiles = backend.sim.load._profiles  # up to the last running guest's row
+    assert hashlib.sha256(repr(profiles).encode()).hexdigest() == expected
+
+
+def test_a_profile_is_the_same_whichever_row_is_asked_first() -> None:
+    in_order, far_first = LoadModel(7), LoadModel(7)
+    far = far_first.profile(40)
+    assert [in_order.profile(i) for i in range(41)] == [far_first.profile(i)
+                                                        for i in range(41)]
+    assert far == in_order.profile(40)
+    assert LoadModel(8).profile(40) != far

@@ -91,8 +91,7 @@ def _guest(sim: Sim, rng: random.Random, vmid: int, name: str, kind: GuestKind, 
 
 def _run(sim: Sim, rng: random.Random, guest: SimGuest) -> None:
     """Start a guest as if it had been running for a while before the sim began."""
-    sim.start_instance(guest.id, guest.node, booted=True)
-    inst = sim.nodes[guest.node].instances[guest.id]
+    inst = sim.start_instance(guest.id, guest.node, booted=True)
     inst.since = sim.now - rng.uniform(3600, 20 * 86400)
 
 
