@@ -120,3 +120,27 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(console_factory):
         await wait_until(pilot, lambda: "f1 Help" in footer_text(app), 5.0,
                          "the remapped key in the footer")
         assert "? Help" not in footer_text(app)
+
+
+async def test_footer_keys_follow_the_footer_s_compact_setting(console_factory):
+    """The footer's keys are born wide, as the footer is (not compact, then widened once
+    mounted), and still follow the footer when it turns compact; the palette's key,
+    which Textual does not bind to the footer, stays compact as Textual draws it."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        footer = c.app.query_one(KeyFooter)
+        keys = [k for k in footer.children if not k.has_class("-command-palette")]
+        palette = [k for k in footer.children if k.has_class("-command-palette")]
+        assert len(keys) >= 4 and len(palette) == 1
+        assert not any(key.compact or key.has_class("-compact") for key in keys)
+        assert palette[0].has_class("-compact")
+        wide = keys[0].region.width
+        assert wide == len(f" {keys[0].key_display} {keys[0].description} ")
+
+        footer.compact = True
+        await wait_until(pilot, lambda: all(k.has_class("-compact") for k in keys), 5.0,
+                         "compact keys")
+        await pilot.pause()
+        assert keys[0].region.width < wide
