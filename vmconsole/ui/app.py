@@ -100,8 +100,11 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
         # (textual-dark's), and the theme's watcher queues a refresh_css that parses it
         # all again with the theme's. Given the theme's variables now, the first parse
         # is the right one and that refresh has nothing to do (`refresh_css`).
-        self._css_variables_set: dict[str, str] | None = self.get_css_variables()
+        self._css_variables_set = self.get_css_variables()
         self.stylesheet.set_variables(self._css_variables_set)
+
+    # The CSS variables set in __init__, until the first refresh_css.
+    _css_variables_set: dict[str, str] | None = None
 
     def refresh_css(self, animate: bool = True) -> None:
         """Textual's, but the first call, the one the theme chosen in `__init__` queued,
