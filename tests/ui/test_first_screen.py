@@ -4,11 +4,16 @@ as if they had always been there."""
 
 from __future__ import annotations
 
-from textual.widgets import Input, RichLog
+from textual.app import App, ComposeResult
+from textual.widgets import Input, RichLog, Static
 
 from tests.ui_ops.helpers import settled, wait_until
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.backends.sim import open_sim
+from vmconsole.config import SimCluster
+from vmconsole.model import Inventory
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.ping_panel import PingPanel
@@ -120,3 +125,64 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(console_factory):
         await wait_until(pilot, lambda: "f1 Help" in footer_text(app), 5.0,
                          "the remapped key in the footer")
         assert "? Help" not in footer_text(app)
+
+
+async def test_footer_keys_follow_the_footer_s_compact_setting(console_factory):
+    """The footer's keys are born wide, as the footer is (not compact, then widened once
+    mounted), and still follow the footer when it turns compact; the palette's key,
+    which Textual does not bind to the footer, stays compact as Textual draws it."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        footer = c.app.query_one(KeyFooter)
+        keys = [k for k in footer.children if not k.has_class("-command-palette")]
+        palette = [k for k in footer.children if k.has_class("-command-palette")]
+        assert len(keys) >= 4 and len(palette) == 1
+        assert not any(key.compact or key.has_class("-compact") for key in keys)
+        assert palette[0].has_class("-compact")
+        wide = keys[0].region.width
+        assert wide == len(f" {keys[0].key_display} {keys[0].description} ")
+
+        footer.compact = True
+        await wait_until(pilot, lambda: all(k.has_class("-compact") for k in keys), 5.0,
+                         "compact keys")
+        await pilot.pause()
+        assert keys[0].region.width < wide
+
+
+class _PaneApp(App[None]):
+    """A detail pane alone, shown a cluster before its first layout (as the console's
+    first poll does) and told of it again by its first Resize."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        super().__init__()
+        self.inventory = inventory
+        self.before_layout = ""
+
+    def compose(self) -> ComposeResult:
+        yield DetailPane()
+
+    def on_mount(self) -> None:
+        pane = self.query_one(DetailPane)
+        assert not pane.size.width  # not laid out yet
+        pane.show(TreeRef(self.inventory.cluster), self.inventory, None, [])
+        self.before_layout = str(pane.query_one("#facts", Static).render())
+
+
+async def test_the_facts_shown_before_the_first_layout_are_not_wrapped_narrow():
+    """The first frame showed the facts wrapped at 10 cells (the pane had no width yet)
+    and the pane's first Resize wrapped them again, laying the screen out a second
+    time. Now they wait unwrapped, and wrap to the pane's width once it has one."""
+    name = "a-cluster-whose-name-is-long"
+    inventory = open_sim(SimCluster(name=name, nodes=3, guests=0, seed=1)).inventory()
+    app = _PaneApp(inventory)
+    async with app.run_test(size=(44, 20)) as pilot:
+        await pilot.pause()
+        first = app.before_layout.splitlines()
+        assert any(line.startswith("Cluster") and line.endswith(name) for line in first)
+        assert any(line.endswith("quorate, 3 of 3 votes") for line in first)
+        pane = app.query_one(DetailPane)
+        shown = str(pane.query_one("#facts", Static).render()).splitlines()
+        assert len(shown) > len(first)  # the name wraps in a 44-column screen
+        assert max(len(line) for line in shown) <= pane.query_one("#facts").size.width

@@ -49,3 +49,22 @@ async def test_the_tree_is_first_drawn_in_the_chosen_theme_s_colours(console_fac
         success = c.app.get_theme(theme).success
         assert success is not None
         assert tree.styles_.ok.color == Style(color=Color.parse(success).hex).color
+
+
+async def test_the_chosen_theme_s_css_at_start_and_a_theme_chosen_later(console_factory):
+    """The stylesheet is parsed once at start, with the chosen theme's variables (Textual's
+    second parse, queued by the theme's watcher, is skipped); a theme chosen later, from
+    the palette, still restyles every pane."""
+    c = console_factory(theme="vmconsole-light")
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        app = c.app
+        for name in ("vmconsole-light", "vmconsole-dark"):
+            app.theme = name  # the first: as chosen at start, nothing to redo
+            await pilot.pause()
+            theme = app.get_theme(name)
+            assert theme is not None and theme.background is not None
+            assert app.screen.styles.background == Color.parse(theme.background)
+            assert app.query_one("#detail").styles.border_top[1] == Color.parse(
+                app.theme_variables["panel-lighten-2"])

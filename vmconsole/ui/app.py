@@ -96,6 +96,23 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
             self._theme_problems.append(f"no theme '{requested}': using {DEFAULT_THEME}")
             requested = DEFAULT_THEME
         self.theme = requested
+        # Textual parses the stylesheet at start with the variables it was made with
+        # (textual-dark's), and the theme's watcher queues a refresh_css that parses it
+        # all again with the theme's. Given the theme's variables now, the first parse
+        # is the right one and that refresh has nothing to do (`refresh_css`).
+        self._css_variables_set = self.get_css_variables()
+        self.stylesheet.set_variables(self._css_variables_set)
+
+    # The CSS variables set in __init__, until the first refresh_css.
+    _css_variables_set: dict[str, str] | None = None
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual's, but the first call, the one the theme chosen in `__init__` queued,
+        is skipped while the variables are still those set there: nothing was parsed
+        or styled with others (a second parse of the whole stylesheet at start)."""
+        variables, self._css_variables_set = self._css_variables_set, None
+        if variables is None or variables != self.get_css_variables():
+            super().refresh_css(animate)
 
     # --- composition ------------------------------------------------------------------
 

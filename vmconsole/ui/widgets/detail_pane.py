@@ -41,14 +41,19 @@ if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is firs
     from vmconsole.ui.plot import Series
 
 
-def _table(rows: list[tuple[str, str | Text]], width: int) -> Content:
-    """Two aligned columns as one Content, values wrapped under themselves. A Rich Table
-    looked the same but cost ~13 ms to measure and draw on every poll, in every console
-    of a served class. Values are data: every hidden character is made visible here
-    (names are cut where the rows are made, `visible()` being idempotent)."""
+#: The room of a value shown before the pane has a width (textwrap wants a number).
+_UNWRAPPED = 10_000
+
+
+def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
+    """Two aligned columns as one Content, values wrapped under themselves to fit
+    `width` cells (None: not wrapped). A Rich Table looked the same but cost ~13 ms to
+    measure and draw on every poll, in every console of a served class. Values are
+    data: every hidden character is made visible here (names are cut where the rows
+    are made, `visible()` being idempotent)."""
     rows = [(visible(key, limit=None), value) for key, value in rows]
     key_width = max((len(key) for key, _ in rows), default=0) + 2
-    room = max(10, width - key_width)
+    room = max(10, width - key_width) if width is not None else _UNWRAPPED
     lines: list[Text] = []
     for key, value in rows:
         style = value.style if isinstance(value, Text) else ""
@@ -425,7 +430,12 @@ class DetailPane(VerticalScroll):
         moved = ref != self._shown[0]
         self._shown = (ref, inventory, reach, samples)
         facts = self._facts_view
-        width = facts.content_region.width or self.scrollable_content_region.width - 2
+        # Before the first layout the pane has no width: values wait unwrapped (they
+        # were wrapped at 10 cells on the first frame), and the pane's first Resize
+        # wraps them to its width. Where no value is too long for it, that changes
+        # nothing: no repaint, and no second layout of the screen.
+        width = (facts.content_region.width or self.scrollable_content_region.width - 2
+                 or None) if self.size.width else None
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         if ref is not None and inventory is None and reach is not None and reach.error:
             shown = _table([("Cluster", Text(visible(ref.cluster))),

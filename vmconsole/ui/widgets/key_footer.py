@@ -3,11 +3,17 @@
 Textual's Footer rebuilds every key it shows whenever the screen's bindings may have
 changed: on each focus change and each screen shown, whatever changed. That was three
 rebuilds of seven keys before the console's first screen, about a tenth of its start,
-and one more for every Tab between panes that show the same keys."""
+and one more for every Tab between panes that show the same keys.
+
+Each key is also born with the footer's own layout (wide, not compact): Textual's
+FooterKey starts compact and takes the footer's setting only once mounted, restyling
+itself twice on the way (fourteen restyles for the first screen's seven keys)."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # Footer's keys: not exported by Textual
 
 
 class KeyFooter(Footer):
@@ -26,6 +32,15 @@ class KeyFooter(Footer):
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         return (keys, palette and (palette[1].key, palette[2], palette[3]),
                 self.compact, self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE)
+
+    def compose(self) -> ComposeResult:
+        """Footer's keys, each already as compact as the footer, so that the binding
+        Footer gives it (`data_bind(compact=Footer.compact)`) changes nothing. The
+        palette's key has no such binding: Textual leaves it compact, and so do we."""
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     async def recompose(self) -> None:
         """Footer's rebuild, unless the keys it would show are those it shows."""
