@@ -98,3 +98,15 @@ def test_a_host_lost_while_a_call_runs_keeps_that_connection_until_the_call_ends
         assert time.monotonic() < deadline, "the lost connection was never closed"
         time.sleep(0.01)
     assert cluster.inventory().node(host.name) is not None
+
+
+def test_a_connection_taken_just_before_the_host_was_lost_is_not_used(cluster):
+    """A poll read took the connection, then the host was lost before the read held it:
+    the close had begun with nobody holding it, and the read's first call on it crashed
+    the process (SIGSEGV in lookupByUUIDString, seen in a full run). The hold refuses."""
+    host = cluster.hosts[0]
+    conn = host.connection()
+    host.mark_lost("test: the keepalive gave up")
+    with pytest.raises(Unreachable, match="test: the keepalive gave up"), host.hold(conn):
+        pytest.fail("a retired connection nobody held was handed out")
+    assert id(conn) not in host._users

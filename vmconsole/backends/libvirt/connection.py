@@ -207,9 +207,17 @@ class Host:
 
     @contextlib.contextmanager
     def hold(self, conn: libvirt.virConnect) -> Iterator[libvirt.virConnect]:
-        """Keep `conn` open while a call uses it, even if the host is lost meanwhile."""
+        """Keep `conn` open while a call uses it, even if the host is lost meanwhile.
+
+        Raises Unreachable when `conn` was already retired with nobody holding it: its
+        close is under way, and libvirt-python reaches freed memory through a closed
+        virConnect (the process dies with SIGSEGV), so a caller that took `conn` from
+        `connection()` just before the host was lost must not use it."""
         key = id(conn)
         with self._lock:
+            if conn is not self._conn and key not in self._retired:
+                raise Unreachable(f"{self.name} is {self.state.value}: "
+                                  f"{self.error or 'its connection was closed'}")
             self._users[key] = self._users.get(key, 0) + 1
         try:
             yield conn
