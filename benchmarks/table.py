@@ -30,6 +30,11 @@ ROWS = (
     ("startup_s_cpu", "startup_bare_s_cpu", "s", "CPU (all threads) of the default "
      "demo's start, the same runs"),
     ("startup_at_scale_s_cpu", "startup_bare_s_cpu", "s", "CPU of the start at scale"),
+    ("startup_s_cpu_to_screen", "startup_bare_s_cpu_to_screen", "s", "CPU (all threads) "
+     "over the same span as startup_s: the interpreter's start and exit, which both pay, "
+     "left out"),
+    ("startup_at_scale_s_cpu_to_screen", "startup_bare_s_cpu_to_screen", "s", "the same "
+     "at scale"),
     ("idle_cpu_pct", "idle_cpu_bare_pct", "% of a core", "main-thread CPU, idle at scale, "
      "clock running, polling every second"),
     ("poll_thread_ms_median", "sim_inventory_ms_median", "ms", "one poll in its thread "
