@@ -71,3 +71,25 @@ async def test_main_screen_keys_do_nothing_behind_the_audit_and_help_screens(con
             assert tasks.has_class("visible") == tasks_shown
         await act(pilot, "w")  # on the main screen, the same key pings
         assert panel.watches.running_on("lab", guest) is not None
+
+
+async def test_esc_in_a_filter_box_leaves_the_box_and_a_second_esc_closes(console, audit):
+    """A tester's finding: Esc in a filter box closed the whole audit screen."""
+    audit.append(AuditRecord(user="alice", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="start", result="started"))
+    audit.append(AuditRecord(user="bob", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="stop", result="stopped"))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a", "slash", *"bob")
+        screen = c.app.screen
+        assert isinstance(screen, AuditScreen)
+        await wait_until(pilot, lambda: "1 of 2 records" in " ".join(screen_lines(c.app)),
+                         10, "the filtered records")
+        await act(pilot, "escape")
+        assert c.app.screen is screen
+        assert c.app.focused is screen.query_one("#audit-table")
+        assert screen.filters == ("bob", "qemu/100")  # left, not cleared
+        await act(pilot, "escape")
+        assert not isinstance(c.app.screen, AuditScreen)

@@ -38,7 +38,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     AuditScreen DataTable { height: 1fr; }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="audit.close"),
+        Binding("escape", "back", "Back", id="audit.close"),
         Binding("slash", "focus_filter", "Filter", id="audit.filter"),
     ]
 
@@ -111,6 +111,14 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
 
     def action_focus_filter(self) -> None:
         self.query_one("#audit-user", Input).focus()
+
+    def action_back(self) -> None:
+        """Esc: out of a filter box to the records (the filter stays), as the tree's
+        filter box is left; from the records, back to the console."""
+        if isinstance(self.focused, Input):
+            self.query_one(DataTable).focus()
+        else:
+            self.app.pop_screen()
 
     def _show(self) -> None:
         """Fill the table anew with the records that pass the filters."""
