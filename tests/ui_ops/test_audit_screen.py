@@ -93,3 +93,29 @@ async def test_esc_in_a_filter_box_leaves_the_box_and_a_second_esc_closes(consol
         assert screen.filters == ("bob", "qemu/100")  # left, not cleared
         await act(pilot, "escape")
         assert not isinstance(c.app.screen, AuditScreen)
+
+
+async def test_a_records_long_values_are_shown_whole(console, audit):
+    """A tester's finding: the record's view cut a 5,000-character description and the
+    UPID with an ellipsis; a value with no space to wrap at is folded over lines."""
+    upid = "UPID:pve1:0001A2B3:0F0E0D0C:656E7A12:qmigrate:100:root@pam:" + "7" * 90 + "Z"
+    audit.append(AuditRecord(user="alice", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="snapshot", result="started",
+                             task_id=upid,
+                             parameters={"description": "d" * 5000 + "THE-END\x1b[2J"}))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a")
+        await wait_until(pilot, lambda: any("snapshot" in line for line in screen_lines(c.app)),
+                         10, "the record on screen")
+        await act(pilot, "enter")
+        assert isinstance(c.app.screen, AuditRecordScreen)
+        lines = screen_lines(c.app)
+        start = next(i for i, line in enumerate(lines) if "Task" in line)
+        column = lines[start].index("UPID")
+        task = "".join(line[column:].split("│")[0].strip() for line in lines[start:start + 4])
+        assert task.startswith(upid)
+        await act(pilot, "end")
+        assert any(line.rstrip(" │▁▂▃▄▅▆▇█").endswith("THE-END\\x1b[2J")
+                   for line in screen_lines(c.app))  # whole, its escape made visible

@@ -164,7 +164,9 @@ class AuditRecordScreen(ModalScreen[None]):
         # A parameter's name is the record's data too: a long one is cut, so that it
         # never squeezes the values off the screen.
         table.add_column(style="bold", no_wrap=True, max_width=24, overflow="ellipsis")
-        table.add_column()
+        # A value is shown whole: one with no space to wrap at (a UPID, a long token) is
+        # folded over lines, as a column's default would end it with an ellipsis.
+        table.add_column(overflow="fold")
         for name, cell in zip(COLUMNS, _cells(self.record, limit=None), strict=True):
             table.add_row(name, cell)
         for key, value in self.record.parameters.items():
