@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.dialog import Dialog
 
 SPREAD = "\x00spread"  # the option id of "spread": no node name holds a NUL
 
@@ -32,7 +32,7 @@ class BulkConfirmScreen(ConfirmScreen):
         super().__init__(title, question, yes_label="Go", lines=lines, skipped=skipped)
 
 
-class BulkTargetScreen(ModalScreen[str | None]):
+class BulkTargetScreen(Dialog[str | None]):
     """Where a bulk migration goes: "spread" (each guest to the allowed node the
     rebalance planner scores best) or one node. Returns the node, SPREAD, or None (cancelled)."""
 

@@ -13,12 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
+from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.widgets.task_log import status_text
 
@@ -48,7 +48,7 @@ def result_rows(result: dict[str, object]) -> list[tuple[Text, Text]]:
     return rows
 
 
-class TaskDetailScreen(ModalScreen[None]):
+class TaskDetailScreen(Dialog[None]):
     DEFAULT_CSS = """
     TaskDetailScreen { align: center middle; }
     TaskDetailScreen > Vertical {

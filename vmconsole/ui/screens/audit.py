@@ -12,11 +12,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
 from vmconsole.text import NAME_LIMIT, visible
+from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -142,7 +143,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             f"({visible(self.audit_log.path, limit=None)})"))
 
 
-class AuditRecordScreen(ModalScreen[None]):
+class AuditRecordScreen(Dialog[None]):
     """One audit record with every field, its parameters too (secrets are starred when
     the record is written)."""
 
