@@ -205,3 +205,40 @@ async def test_keys_typed_for_a_guest_form_on_a_node_row_are_dropped(console):
         await act(pilot, "w")  # a key typed afterwards acts as always: on a node, it says
         await wait_until(pilot, lambda: any("w measures the guest" in n
                                             for n in notes(c.app)), 10, "w's answer")
+
+
+async def test_a_burst_with_a_tab_across_a_select_lands_where_slow_typing_would(console):
+    """The second tester's finding: in one burst, a Tab onto a drop-down list (the rule
+    form's Affinity) lost every key typed after it. The same keys typed one by one and
+    in one burst must leave the form the same."""
+    from textual.widgets import Select
+
+    from tests.ui_ops.test_ha_rules import open_rules
+    from vmconsole.actor import Role
+    from vmconsole.ui.modals.ha_rule_forms import ResourceAffinityForm
+
+    keys = [*"r1", "tab", "tab", *"vm:100", "backspace", "shift+tab", "shift+tab", "end",
+            *"x", "tab", "down"]
+
+    async def typed(at_once: bool) -> tuple[str, str, object, bool]:
+        c = console(Role.ADMIN)
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            await open_rules(pilot, c)
+            await act(pilot, "r")
+            form = c.app.screen
+            assert isinstance(form, ResourceAffinityForm)
+            await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
+                             "the focus in the name")
+            if at_once:
+                burst(c.app, *keys)
+                await settle(pilot)
+            else:
+                await act(pilot, *keys)
+            affinity = form.query_one("#affinity", Select)
+            return (form.query_one("#name", Input).value,
+                    form.query_one("#resources", Input).value, affinity.value,
+                    affinity.expanded)
+
+    slowly = await typed(at_once=False)
+    assert slowly == ("r1x", "vm:10", "positive", True)  # Down opens the list
+    assert await typed(at_once=True) == slowly
