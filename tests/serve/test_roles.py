@@ -205,3 +205,29 @@ async def test_an_admin_deletes_an_ha_rule_over_ssh_and_a_viewer_only_reads(
                served.server.settings.audit.read()]
     assert records == [("student", "viewer", "ha_node_affinity_remove", "refused:"),
                        ("teacher", "admin", "ha_node_affinity_remove", "done")]
+
+
+async def test_an_admin_injects_a_fault_over_ssh_and_the_session_goes_on(
+        served: Running) -> None:
+    """End to end, what only a unit test of the wire caught last time (a fault's
+    FaultKind refused by the wire's allow-list ended the admin's session): the fault
+    reaches the server's cluster, is audited as the admin's, and the session lives on."""
+    async with await served.connect("admin", username="teacher") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "pve1", 1)
+        term.press("f")
+        await term.wait_for("Break the cluster at pve1")
+        term.press("\r")  # the first choice: power off
+        backend = served.server.loops[0].backend
+        await term.wait_until(lambda t: not next(n for n in backend.inventory().nodes
+                                                 if n.name == "pve1").online,
+                              what="pve1 powered off on the server's cluster")
+        await term.wait_until(lambda t: "power off on pve1" in t.notifications,
+                              what="the fault said done")
+        term.press("f")  # the session still answers, and still as the admin
+        await term.wait_for("Break the cluster at pve1")
+        assert not term.closed and "server is gone" not in term.text
+    record = next(r for r in served.server.settings.audit.read()
+                  if r.operation == "fault_power_off")
+    assert (record.user, record.role, record.target) == ("teacher", "admin", "pve1")
+    assert not record.result.startswith(("refused", "error")), record.result
