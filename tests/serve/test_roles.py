@@ -231,3 +231,23 @@ async def test_an_admin_injects_a_fault_over_ssh_and_the_session_goes_on(
                   if r.operation == "fault_power_off")
     assert (record.user, record.role, record.target) == ("teacher", "admin", "pve1")
     assert not record.result.startswith(("refused", "error")), record.result
+
+
+async def test_the_task_log_names_the_ssh_user_who_started_a_task(served: Running) -> None:
+    """A tester's finding: a served class's task log read `root@pam`, the server's
+    account on the cluster, as the user of every student's task. The cluster's account
+    stays; who asked is shown beside it, to every session."""
+    async with await served.connect("operator", username="sam") as conn:
+        term = await snapshot_form(conn)
+        term.press("before\r")
+        await term.wait_for("NOW")  # the snapshot taken, in the panel
+        term.press("\x1b")  # the panel closed: the task log under it
+        await term.wait_until(lambda t: "sam (root@pam)" in t.text, what="sam's task")
+        async with await served.connect("viewer", username="student") as other:
+            watcher = await open_terminal(other, 120, 30)
+            await watcher.wait_for("100 web1")
+            watcher.press("t")
+            await watcher.wait_until(lambda t: "sam (root@pam)" in t.text,
+                                     what="sam's task in another session's log")
+    [task] = [t for t in served.server.loops[0].backend.tasks() if t.operation == "snapshot"]
+    assert task.user == "root@pam"  # the cluster's own log is as it was

@@ -20,7 +20,7 @@ from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.styles import LabelStyles
-from vmconsole.ui.widgets.task_log import status_text
+from vmconsole.ui.widgets.task_log import status_text, task_user
 
 # The task as last polled, and the backend's clock then (None: gone from the backend).
 TaskLookup = Callable[[], tuple[Task | None, float]]
@@ -108,7 +108,7 @@ class TaskDetailScreen(Dialog[None]):
             ("Task", Text(visible(task.id))),
             ("Target", Text(f"{self.target_text} on {visible(task.node)}, "
                             f"cluster {visible(self.cluster)}")),
-            ("User", Text(visible(task.user))),
+            ("User", Text(visible(task_user(task)))),
             ("Started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.started))),
             ("Duration", fmt.duration(elapsed)),
             ("Status", status_text(task, styles)),
