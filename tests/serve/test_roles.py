@@ -240,8 +240,10 @@ async def test_the_task_log_names_the_ssh_user_who_started_a_task(served: Runnin
     async with await served.connect("operator", username="sam") as conn:
         term = await snapshot_form(conn)
         term.press("before\r")
-        await term.wait_for("NOW")  # the snapshot taken, in the panel
+        await term.wait_until(lambda t: "1 snapshot;" in t.text, what="the snapshot")
         term.press("\x1b")  # the panel closed: the task log under it
+        await term.wait_until(lambda t: "Snapshots of web1" not in t.text,
+                              what="the panel closed")
         await term.wait_until(lambda t: "sam (root@pam)" in t.text, what="sam's task")
         async with await served.connect("viewer", username="student") as other:
             watcher = await open_terminal(other, 120, 30)
