@@ -242,3 +242,22 @@ async def test_a_burst_with_a_tab_across_a_select_lands_where_slow_typing_would(
     slowly = await typed(at_once=False)
     assert slowly == ("r1x", "vm:10", "positive", True)  # Down opens the list
     assert await typed(at_once=True) == slowly
+
+
+async def test_a_burst_from_the_filter_into_a_form_keeps_its_typeahead(console):
+    """Keys after a Tab out of the filter box act on the tree as they arrive, and those
+    typed after a key that opens a form (clone, which first reads the next free id) are
+    the form's, not the console's (`a` would open the audit log)."""
+    from vmconsole.ui.modals.clone import CloneForm
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "slash")
+        box = c.app.query_one("#filter", Input)
+        await wait_until(pilot, lambda: box.has_focus, 10, "the focus in the filter")
+        burst(c.app, *"test1", "tab", "c", *"abc")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, CloneForm), 10, "the form")
+        await settle(pilot)
+        assert c.app.screen.query_one("#name", Input).value == "abc"
+        assert box.value == "test1"

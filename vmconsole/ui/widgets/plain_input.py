@@ -8,6 +8,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.text import visible
+from vmconsole.ui.typeahead import Typeahead
 
 
 class PlainInput(Input):
@@ -71,7 +72,12 @@ class PlainInput(Input):
         key had gone up to the app, after the keys behind it: a Tab there left them on
         the Select, where they were lost. Its binding runs now instead, looked up as
         Textual looks it up (priority bindings from the app down, then from `focused`
-        up); a key with no binding goes to `focused`."""
+        up); a key with no binding goes to `focused`. A key typed ahead of a screen
+        that a flow is opening is the typeahead's (`ui.typeahead`), as on its way up."""
+        typeahead = getattr(self.app, "typeahead", None)
+        if isinstance(typeahead, Typeahead) and typeahead.keeps(
+                events.Key(event.key, event.character)):
+            return
         chain = [(node, node._bindings) for node in focused.ancestors_with_self]
         for priority, nodes in ((True, chain[::-1]), (False, chain)):
             for node, bindings in nodes:
