@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from vmconsole import __version__, commands
-from vmconsole.stdout import EXIT_PIPE_CLOSED, drop_stdout
+from vmconsole.stdout import EXIT_PIPE_CLOSED, send_to_devnull
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here
     except BrokenPipeError:  # `vmconsole audit | head`: the reader has what it wanted
-        drop_stdout()
+        send_to_devnull()
         return EXIT_PIPE_CLOSED
     return result

@@ -20,7 +20,7 @@ from typing import TextIO
 EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
-def drop_stdout(stream: TextIO | None = None) -> None:
+def send_to_devnull(stream: TextIO | None = None) -> None:
     """Point `stream`'s file descriptor (default sys.stdout, 1) at /dev/null: later
     writes, and Python's own flush at exit, then succeed instead of raising (or printing
     "Exception ignored") again."""
@@ -38,12 +38,12 @@ def drop_stdout(stream: TextIO | None = None) -> None:
 def print_line(text: str) -> None:
     """Print `text` (already made visible: this adds no escaping) and flush it.
 
-    Raises BrokenPipeError if the reader has closed the pipe, after `drop_stdout()`;
+    Raises BrokenPipeError if the reader has closed the pipe, after `send_to_devnull()`;
     `cli.main` turns it into exit status EXIT_PIPE_CLOSED."""
     try:
         print(text, flush=True)
     except BrokenPipeError:
-        drop_stdout()
+        send_to_devnull()
         raise
 
 

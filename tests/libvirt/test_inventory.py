@@ -94,9 +94,9 @@ def test_a_remote_or_test_hosts_guests_have_no_uptime_figure(cluster):
     web = guest_named(cluster, "web1")
     assert web.status is GuestStatus.RUNNING
     assert "uptime" in web.unreported and web.uptime == 0.0
+    from vmconsole.ui.guest_summary import guest_rows
     from vmconsole.ui.styles import LabelStyles
     from vmconsole.ui.symbols import UNICODE
-    from vmconsole.ui.widgets.detail_pane import guest_rows
 
     rows = dict(guest_rows(web, cluster.inventory(), UNICODE, LabelStyles.from_variables({})))
     assert rows["Uptime"] == ("not reported: libvirt's test driver runs no process per "
@@ -125,10 +125,10 @@ def test_a_paused_guest_says_why_in_the_tree_and_the_pane(cluster):
     import libvirt
 
     from vmconsole.backends.libvirt.stats import paused_because
+    from vmconsole.ui.guest_summary import guest_rows
     from vmconsole.ui.labels import guest_label
     from vmconsole.ui.styles import LabelStyles
     from vmconsole.ui.symbols import UNICODE
-    from vmconsole.ui.widgets.detail_pane import guest_rows
 
     # what a disk with error_policy="stop" that got an error does (no driver at hand
     # makes one on demand: docs/lab.md says why the lab cannot)

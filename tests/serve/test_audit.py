@@ -122,5 +122,8 @@ async def test_audit_screen_in_the_console_filters_by_user(served: Running) -> N
         log.append(record("bob", "qemu/103", "reboot"))
         await term.wait_for("2 of 4 records")
         assert "qemu/103" in term.text
+        term.press("\x1b")  # out of the filter box, to the records
+        await term.settle(0.3)
+        assert "2 of 4 records" in term.text
         term.press("\x1b")
         await term.wait_until(lambda t: "records" not in t.text, what="the screen closed")

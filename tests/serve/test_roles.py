@@ -205,3 +205,51 @@ async def test_an_admin_deletes_an_ha_rule_over_ssh_and_a_viewer_only_reads(
                served.server.settings.audit.read()]
     assert records == [("student", "viewer", "ha_node_affinity_remove", "refused:"),
                        ("teacher", "admin", "ha_node_affinity_remove", "done")]
+
+
+async def test_an_admin_injects_a_fault_over_ssh_and_the_session_goes_on(
+        served: Running) -> None:
+    """End to end, what only a unit test of the wire caught last time (a fault's
+    FaultKind refused by the wire's allow-list ended the admin's session): the fault
+    reaches the server's cluster, is audited as the admin's, and the session lives on."""
+    async with await served.connect("admin", username="teacher") as conn:
+        term = await open_terminal(conn, 120, 30)
+        await on_row(term, "pve1", 1)
+        term.press("f")
+        await term.wait_for("Break the cluster at pve1")
+        term.press("\r")  # the first choice: power off
+        backend = served.server.loops[0].backend
+        await term.wait_until(lambda t: not next(n for n in backend.inventory().nodes
+                                                 if n.name == "pve1").online,
+                              what="pve1 powered off on the server's cluster")
+        await term.wait_until(lambda t: "power off on pve1" in t.notifications,
+                              what="the fault said done")
+        term.press("f")  # the session still answers, and still as the admin
+        await term.wait_for("Break the cluster at pve1")
+        assert not term.closed and "server is gone" not in term.text
+    record = next(r for r in served.server.settings.audit.read()
+                  if r.operation == "fault_power_off")
+    assert (record.user, record.role, record.target) == ("teacher", "admin", "pve1")
+    assert not record.result.startswith(("refused", "error")), record.result
+
+
+async def test_the_task_log_names_the_ssh_user_who_started_a_task(served: Running) -> None:
+    """A tester's finding: a served class's task log read `root@pam`, the server's
+    account on the cluster, as the user of every student's task. The cluster's account
+    stays; who asked is shown beside it, to every session."""
+    async with await served.connect("operator", username="sam") as conn:
+        term = await snapshot_form(conn)
+        term.press("before\r")
+        await term.wait_until(lambda t: "1 snapshot;" in t.text, what="the snapshot")
+        term.press("\x1b")  # the panel closed: the task log under it
+        await term.wait_until(lambda t: "Snapshots of web1" not in t.text,
+                              what="the panel closed")
+        await term.wait_until(lambda t: "sam (root@pam)" in t.text, what="sam's task")
+        async with await served.connect("viewer", username="student") as other:
+            watcher = await open_terminal(other, 120, 30)
+            await watcher.wait_for("100 web1")
+            watcher.press("t")
+            await watcher.wait_until(lambda t: "sam (root@pam)" in t.text,
+                                     what="sam's task in another session's log")
+    [task] = [t for t in served.server.loops[0].backend.tasks() if t.operation == "snapshot"]
+    assert task.user == "root@pam"  # the cluster's own log is as it was

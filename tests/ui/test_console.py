@@ -95,6 +95,39 @@ async def test_filter_by_name_shows_only_matches(console_factory):
         assert tree.guest_count() == len(inventory.guests)
 
 
+async def test_clearing_the_filter_opens_and_closes_nodes_as_before_it(console_factory):
+    """A tester's finding: nodes the filter had hidden came back closed once it was
+    cleared; and one the user had closed came back open, the filter having opened it."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        inventory = c.loop.poller.inventory
+        tree = c.app.query_one(ClusterTree)
+        nodes = {n.id: n.name for n in inventory.nodes}
+        closed, *opened = sorted(nodes)
+        target = next(g for g in inventory.guests if not g.template
+                      and f"node/{g.node}" == closed)
+        # the filter hides every node but `closed`'s, then opens it
+        assert {f"node/{g.node}" for g in inventory.guests
+                if target.name.lower() in g.name.lower()} == {closed}
+        branch = tree._branches[inventory.cluster]
+        branch.nodes[closed].collapse()
+        await pilot.pause()
+
+        def open_nodes() -> dict[str, bool]:
+            return {k: branch.nodes[k].is_expanded for k in nodes if k in branch.nodes}
+
+        before = open_nodes()
+        assert before == {closed: False, **{k: True for k in opened}}
+        await pilot.press("slash", *target.name)
+        await pilot.pause()
+        assert open_nodes() == {closed: True}
+        await pilot.press("escape")
+        await pilot.pause()
+        assert open_nodes() == before
+
+
 async def test_help_lists_remapped_keys(console_factory, tmp_path):
     from vmconsole.config import parse_config
 

@@ -98,6 +98,27 @@ async def test_w_on_a_stopped_guest_says_it_is_stopped_and_measures_nothing(cons
         assert panel.measurement is None and not list(panel.watches), "a stopped guest was probed"
 
 
+async def test_w_on_a_row_that_is_no_guest_says_it_needs_one(console_factory):
+    """A tester's finding: `w` on a node, a storage or the cluster opened the address
+    box, as `W` does; the key line and help say `w` measures the selected guest."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        tree = c.app.query_one(ClusterTree)
+        for ref in (TreeRef("lab", "node/pve1"), TreeRef("lab")):
+            c.app._notifications.clear()
+            tree.select_ref(ref)
+            await pilot.press("w")
+            await pilot.pause()
+            assert [n.message for n in c.app._notifications] == [
+                "w measures the guest selected in the tree: select a guest (W pings any "
+                "address)"], ref
+            assert not panel.has_class("visible") and c.app.focused is tree
+            assert not c.app.query("#ping-address.editing")
+
+
 async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:

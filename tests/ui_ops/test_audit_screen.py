@@ -71,3 +71,51 @@ async def test_main_screen_keys_do_nothing_behind_the_audit_and_help_screens(con
             assert tasks.has_class("visible") == tasks_shown
         await act(pilot, "w")  # on the main screen, the same key pings
         assert panel.watches.running_on("lab", guest) is not None
+
+
+async def test_esc_in_a_filter_box_leaves_the_box_and_a_second_esc_closes(console, audit):
+    """A tester's finding: Esc in a filter box closed the whole audit screen."""
+    audit.append(AuditRecord(user="alice", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="start", result="started"))
+    audit.append(AuditRecord(user="bob", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="stop", result="stopped"))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a", "slash", *"bob")
+        screen = c.app.screen
+        assert isinstance(screen, AuditScreen)
+        await wait_until(pilot, lambda: "1 of 2 records" in " ".join(screen_lines(c.app)),
+                         10, "the filtered records")
+        await act(pilot, "escape")
+        assert c.app.screen is screen
+        assert c.app.focused is screen.query_one("#audit-table")
+        assert screen.filters == ("bob", "qemu/100")  # left, not cleared
+        await act(pilot, "escape")
+        assert not isinstance(c.app.screen, AuditScreen)
+
+
+async def test_a_records_long_values_are_shown_whole(console, audit):
+    """A tester's finding: the record's view cut a 5,000-character description and the
+    UPID with an ellipsis; a value with no space to wrap at is folded over lines."""
+    upid = "UPID:pve1:0001A2B3:0F0E0D0C:656E7A12:qmigrate:100:root@pam:" + "7" * 90 + "Z"
+    audit.append(AuditRecord(user="alice", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="snapshot", result="started",
+                             task_id=upid,
+                             parameters={"description": "d" * 5000 + "THE-END\x1b[2J"}))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a")
+        await wait_until(pilot, lambda: any("snapshot" in line for line in screen_lines(c.app)),
+                         10, "the record on screen")
+        await act(pilot, "enter")
+        assert isinstance(c.app.screen, AuditRecordScreen)
+        lines = screen_lines(c.app)
+        start = next(i for i, line in enumerate(lines) if "Task" in line)
+        column = lines[start].index("UPID")
+        task = "".join(line[column:].split("│")[0].strip() for line in lines[start:start + 4])
+        assert task.startswith(upid)
+        await act(pilot, "end")
+        assert any(line.rstrip(" │▁▂▃▄▅▆▇█").endswith("THE-END\\x1b[2J")
+                   for line in screen_lines(c.app))  # whole, its escape made visible

@@ -181,8 +181,8 @@ async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_mark
         await pilot.press(*"Delete: 2 guests marked")
         await pilot.pause(0.3)
         await act(pilot, "enter")
-        assert isinstance(c.app.screen, BulkConfirmScreen)
-        text = shown_text(c.app)
+        assert not isinstance(c.app.screen, BulkConfirmScreen)  # nothing to ask: refused
+        text = "\n".join(str(n.message) for n in c.app._notifications)
         assert "skipped build1 (qemu/102): build1 is running: stop it first" in text
         assert "skipped proxy1 (lxc/201): proxy1 is running: stop it first" in text
 
@@ -243,3 +243,19 @@ async def test_one_marked_guest_is_asked_about_in_the_singular(audit) -> None:
         assert isinstance(c.app.screen, BulkConfirmScreen)
         assert "Start this guest?" in shown_text(c.app)
         await act(pilot, "n")
+
+
+async def test_a_bulk_action_with_no_guest_to_act_on_is_refused_in_words(audit) -> None:
+    """A tester's finding: a one-guest bulk start that skips it asked "Start 0 guests"."""
+    c = marked_console(audit)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await poll(pilot, c)
+        c.app.query_one(ClusterTree).marks.marked |= {("lab", "qemu/106")}  # running
+        await select(pilot, c, "vm-106")
+        await act(pilot, "s")
+        assert not isinstance(c.app.screen, BulkConfirmScreen)
+        notices = [(str(n.title), str(n.message)) for n in c.app._notifications]
+        assert ("Start: nothing to do", "No marked guest to act on:\n"
+                "skipped vm-106 (qemu/106): vm-106 is running already") in notices
+        assert not [n for n in notices if "0 guests" in "".join(n)]
+        assert not [r for r in audit.read() if r.operation.startswith("bulk")]

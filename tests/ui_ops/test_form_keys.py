@@ -28,3 +28,31 @@ async def test_enter_on_a_closed_select_submits_and_space_opens_it(console, audi
         ha = c.backend.inventory().guest(guest_id).ha
         assert ha is not None and ha.request == "stopped"
         assert [r.operation for r in audit.read()] == ["ha"]
+
+
+async def test_a_dialogs_key_line_lists_its_own_keys(console):
+    """A tester's finding: over a dialog the key line still was the console's (only
+    `? Help`, `q Quit`), never the dialog's Enter, Tab or Esc."""
+    import pyte
+
+    from vmconsole.ui.modals.confirm import ConfirmScreen
+    from vmconsole.ui.modals.migrate import MigrateForm
+    from vmconsole.ui.screens.help import HelpScreen
+
+    def key_line(app) -> str:
+        update = app.screen._compositor.render_full_update()
+        terminal = pyte.Screen(80, 24)
+        pyte.Stream(terminal).feed(update.render_segments(app.console))
+        return " ".join(terminal.display[-1].split())
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        for keys, dialog, shown in (
+                (["m"], MigrateForm, "⏎ Submit tab Next field esc Cancel"),
+                (["escape", "X"], ConfirmScreen, "esc No y Yes"),
+                (["escape", "question_mark"], HelpScreen, "esc Close")):
+            await act(pilot, *keys)
+            assert isinstance(c.app.screen, dialog)
+            await wait_until(pilot, lambda shown=shown: key_line(c.app) == shown, 10,
+                             f"{shown!r} on the key line")

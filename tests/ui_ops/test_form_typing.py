@@ -155,7 +155,7 @@ async def test_a_paste_into_the_filter_the_audit_filter_and_the_address_box_is_c
                          "the audit screen")
         await act(pilot, "slash")
         await paste_into("#audit-user")
-        await act(pilot, "escape")
+        await act(pilot, "escape", "escape")  # out of the box, then out of the screen
         await wait_until(pilot, lambda: not isinstance(c.app.screen, AuditScreen), 10,
                          "the console")
         await act(pilot, "W")
@@ -201,6 +201,63 @@ async def test_keys_typed_for_a_guest_form_on_a_node_row_are_dropped(console):
         assert not c.app.typeahead.holding
         assert c.app.focused is tree  # `w` did not take it to the address box
         assert sum("choose a guest" in n for n in notes(c.app)) == 1
-        await act(pilot, "w")  # a key typed afterwards acts as always
-        await wait_until(pilot, lambda: c.app.query_one(AddressBox).has_focus, 10,
-                         "the address box")
+        assert not any("w measures" in n for n in notes(c.app))
+        await act(pilot, "w")  # a key typed afterwards acts as always: on a node, it says
+        await wait_until(pilot, lambda: any("w measures the guest" in n
+                                            for n in notes(c.app)), 10, "w's answer")
+
+
+async def test_a_burst_with_a_tab_across_a_select_lands_where_slow_typing_would(console):
+    """The second tester's finding: in one burst, a Tab onto a drop-down list (the rule
+    form's Affinity) lost every key typed after it. The same keys typed one by one and
+    in one burst must leave the form the same."""
+    from textual.widgets import Select
+
+    from tests.ui_ops.test_ha_rules import open_rules
+    from vmconsole.actor import Role
+    from vmconsole.ui.modals.ha_rule_forms import ResourceAffinityForm
+
+    keys = [*"r1", "tab", "tab", *"vm:100", "backspace", "shift+tab", "shift+tab", "end",
+            *"x", "tab", "down"]
+
+    async def typed(at_once: bool) -> tuple[str, str, object, bool]:
+        c = console(Role.ADMIN)
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            await open_rules(pilot, c)
+            await act(pilot, "r")
+            form = c.app.screen
+            assert isinstance(form, ResourceAffinityForm)
+            await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
+                             "the focus in the name")
+            if at_once:
+                burst(c.app, *keys)
+                await settle(pilot)
+            else:
+                await act(pilot, *keys)
+            affinity = form.query_one("#affinity", Select)
+            return (form.query_one("#name", Input).value,
+                    form.query_one("#resources", Input).value, affinity.value,
+                    affinity.expanded)
+
+    slowly = await typed(at_once=False)
+    assert slowly == ("r1x", "vm:10", "positive", True)  # Down opens the list
+    assert await typed(at_once=True) == slowly
+
+
+async def test_a_burst_from_the_filter_into_a_form_keeps_its_typeahead(console):
+    """Keys after a Tab out of the filter box act on the tree as they arrive, and those
+    typed after a key that opens a form (clone, which first reads the next free id) are
+    the form's, not the console's (`a` would open the audit log)."""
+    from vmconsole.ui.modals.clone import CloneForm
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        await act(pilot, "slash")
+        box = c.app.query_one("#filter", Input)
+        await wait_until(pilot, lambda: box.has_focus, 10, "the focus in the filter")
+        burst(c.app, *"test1", "tab", "c", *"abc")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, CloneForm), 10, "the form")
+        await settle(pilot)
+        assert c.app.screen.query_one("#name", Input).value == "abc"
+        assert box.value == "test1"

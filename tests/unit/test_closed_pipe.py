@@ -104,3 +104,20 @@ def test_an_ha_manager_whose_reader_left_goes_on(tmp_path):
         finally:
             manager.kill()
     assert manager.stderr is not None and manager.stderr.read() == ""
+
+
+def test_send_to_devnull_quiets_the_stream_it_is_given_not_only_stdout():
+    """serve's messages go to stderr: the function that points a closed pipe at
+    /dev/null takes any stream (it was named drop_stdout, and took stderr too)."""
+    from vmconsole.stdout import send_to_devnull
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as stream:
+        with pytest.raises(BrokenPipeError):
+            stream.write("lost\n")
+            stream.flush()
+        send_to_devnull(stream)
+        stream.write("dropped\n")
+        stream.flush()  # no BrokenPipeError: the descriptor is /dev/null's now
+        assert os.path.samestat(os.fstat(stream.fileno()), os.stat(os.devnull))

@@ -4,7 +4,7 @@ is one row naming its nodes, and where it is unavailable."""
 from __future__ import annotations
 
 from vmconsole.model import Inventory, Node, NodeStatus, Storage
-from vmconsole.ui.widgets.detail_pane import storage_rows
+from vmconsole.ui.cluster_summary import storage_rows
 
 GIB = 1024**3
 

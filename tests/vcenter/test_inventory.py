@@ -67,9 +67,10 @@ def test_vms_are_guests_with_managed_object_ids(backend: VCenterBackend) -> None
 
 def test_figures_vcenter_does_not_report_are_absent_not_zero(
         backend: VCenterBackend) -> None:
+    from vmconsole.ui.cluster_summary import node_rows
+    from vmconsole.ui.guest_summary import guest_rows
     from vmconsole.ui.styles import LabelStyles
     from vmconsole.ui.symbols import UNICODE
-    from vmconsole.ui.widgets.detail_pane import guest_rows, node_rows
 
     styles = LabelStyles.from_variables({})
 
@@ -124,7 +125,7 @@ def test_history_refuses_an_unknown_timeframe(backend: VCenterBackend) -> None:
 
 def test_the_cluster_pane_shows_each_vsphere_clusters_ha_and_drs(
         backend: VCenterBackend) -> None:
-    from vmconsole.ui.widgets.detail_pane import cluster_rows
+    from vmconsole.ui.cluster_summary import cluster_rows
 
     inventory = backend.inventory()
     rows = dict(cluster_rows("vc", inventory, None))

@@ -46,7 +46,7 @@ def test_drs_recommendations_are_shown_as_vcenter_words_them() -> None:
     from vmconsole.backends.vcenter.inventory import cluster_config
     from vmconsole.model import Container, Inventory
     from vmconsole.ui import vsphere_text
-    from vmconsole.ui.widgets.detail_pane import container_rows
+    from vmconsole.ui.cluster_summary import container_rows
 
     pending = [vim.cluster.Recommendation(key="1", type="migrate", rating=2, reason="x",
                                           reasonText="Balance average memory loads."),

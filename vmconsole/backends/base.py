@@ -162,6 +162,9 @@ class Task:
     log: tuple[str, ...] = ()
     error: str | None = None
     result: dict[str, object] = field(default_factory=dict)  # e.g. new_id, downtime_ms
+    # Who asked, where `user` is the account the console acts as (a served class's
+    # student, while the cluster logs the server's root@pam): "" when it is `user`.
+    acted_by: str = ""
 
     @property
     def duration(self) -> float | None:

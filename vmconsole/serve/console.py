@@ -26,29 +26,12 @@ from vmconsole.serve.first_screens import Turn
 from vmconsole.serve.hub import PollHub, reply
 from vmconsole.serve.input import InputLimiter, clamp_size
 from vmconsole.serve.limits import Limits
+from vmconsole.serve.session_process import END_GRACE, Process, ended, join_once_ended
 from vmconsole.serve.worker import Hello
 from vmconsole.text import visible, visible_lines
 
 log = logging.getLogger(__name__)
 FLOOD_NICE = 10  # added to the nice value of a session process past an input limit
-# Seconds a session process has to end by itself once told to (or once its pipe closed)
-# before the server kills it. A console at the server's priority ends in a tenth of a
-# second; a viewer's at SCHED_IDLE (priority.py) on a machine with no idle core took
-# 25-45 s to read its END and run Textual's shutdown, and its SSH session stayed open
-# all that time (issue 13's "1 consoles did not end within 10 s").
-END_GRACE = 2.0
-
-
-class Process(Protocol):
-    """A started session process (multiprocessing.Process)."""
-
-    pid: int | None
-    sentinel: int  # readable once the process has ended
-    exitcode: int | None
-
-    def join(self, timeout: float | None = None) -> None: ...
-    def is_alive(self) -> bool: ...
-    def kill(self) -> None: ...
 
 
 class Host(Protocol):
@@ -249,12 +232,12 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
         process = self.process
         if process is None:
             return 1
-        if not self._killed and not await _ended(process, END_GRACE):
+        if not self._killed and not await ended(process, END_GRACE):
             self._kill("its pipe closed")
         if self._killed:
             # It runs no more code of its own; the kernel may still take seconds to
             # free it at SCHED_IDLE, which the session does not wait for.
-            _join_once_ended(process)
+            join_once_ended(process)
             return 1
         code = process.exitcode
         return code if isinstance(code, int) and code >= 0 else 1
@@ -402,34 +385,3 @@ class ConsoleSession(asyncssh.SSHServerSession[str]):
             return
         self._idle_timer = asyncio.get_running_loop().call_later(remaining,
                                                                  self._arm_idle_timer)
-
-
-async def _ended(process: Process, timeout: float) -> bool:
-    """Whether `process` has ended, waiting `timeout` seconds at most for it."""
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not ended.done():
-            ended.set_result(None)
-
-    loop.add_reader(process.sentinel, readable)
-    try:
-        await asyncio.wait_for(ended, timeout)
-    except TimeoutError:
-        pass
-    finally:
-        loop.remove_reader(process.sentinel)
-    return not process.is_alive()
-
-
-def _join_once_ended(process: Process) -> None:
-    """Collect `process`'s exit status (multiprocessing's record of it) once it has
-    ended, without waiting for that."""
-    loop = asyncio.get_running_loop()
-
-    def ended() -> None:
-        loop.remove_reader(process.sentinel)
-        process.join(0)
-
-    loop.add_reader(process.sentinel, ended)

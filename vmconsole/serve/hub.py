@@ -38,6 +38,7 @@ from vmconsole.backends.base import (
     Capabilities,
     InvalidInput,
     NotSupported,
+    Task,
 )
 from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.backends.hardware import SupportsHardware
@@ -46,6 +47,7 @@ from vmconsole.backends.serial import SupportsSerialConsole
 from vmconsole.config import ClusterConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.serve import wire
+from vmconsole.serve.acted_by import ActedBy
 
 log = logging.getLogger(__name__)
 # The part of the poll interval over which viewers get a poll, one after another (an
@@ -144,6 +146,7 @@ class PollHub:
         self._latest: bytes | None = None
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self.acted_by = ActedBy()
 
     @property
     def name(self) -> str:
@@ -184,6 +187,7 @@ class PollHub:
         backend = self.loop.backend
         state = BackendState(backend.time_scale if isinstance(backend, SupportsTimeControl)
                              else None)
+        result = dataclasses.replace(result, tasks=self.acted_by.tell(result.tasks))
         data = wire.frame(wire.Kind.POLL, wire.dumps((result, state)))
         if self._aloop is not None and not self._aloop.is_closed():
             self._aloop.call_soon_threadsafe(self._broadcast, data)
@@ -253,7 +257,13 @@ class PollHub:
         target = getattr(self.loop.backend, method, None)
         if not callable(target):
             raise NotSupported(f"{self.name} cannot {method.replace('_', ' ')}")
-        return target(*args, **kwargs)
+        value = target(*args, **kwargs)
+        if isinstance(value, Task):  # a task started, or one read
+            return (self.acted_by.note(value, actor.user) if method in OPERATE | ADMIN
+                    else self.acted_by.tell((value,))[0])
+        if method == "tasks":
+            return list(self.acted_by.tell(value))
+        return value
 
 
 def reply(call_id: int, call: Callable[[], Any]) -> bytes:

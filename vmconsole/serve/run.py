@@ -17,7 +17,7 @@ from vmconsole.serve.gate import RateLimitedLog, raise_file_limit
 from vmconsole.serve.keys import AuthorizedKeys, fingerprint, load_or_create_host_key
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.server import ConsoleServer, ServeSettings
-from vmconsole.stdout import drop_stdout
+from vmconsole.stdout import send_to_devnull
 from vmconsole.ui.launch import open_loops
 
 log = logging.getLogger(__name__)
@@ -113,4 +113,4 @@ def _tell(text: str) -> None:
     try:
         print(text, file=sys.stderr, flush=True)
     except BrokenPipeError:
-        drop_stdout(sys.stderr)
+        send_to_devnull(sys.stderr)

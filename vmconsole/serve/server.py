@@ -18,13 +18,14 @@ from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop
-from vmconsole.serve.console import ConsoleSession, Process
+from vmconsole.serve.console import ConsoleSession
 from vmconsole.serve.first_screens import FirstScreens, Turn
 from vmconsole.serve.gate import RateLimitedLog, StartupGate
 from vmconsole.serve.hub import PollHub
 from vmconsole.serve.keys import AuthorizedKeys, KeyIdentity, fingerprint
 from vmconsole.serve.limits import Limits
 from vmconsole.serve.pool import WarmPool
+from vmconsole.serve.session_process import Process
 from vmconsole.serve.spawn import Spawner
 from vmconsole.serve.worker import Hello, console_ascii
 from vmconsole.strictmodes import check_not_writable_by_others

@@ -24,6 +24,7 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.base_app import MainScreen
 from vmconsole.ui.bulk_features import BulkFeatures
+from vmconsole.ui.cluster_summary import Reach
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
@@ -31,7 +32,7 @@ from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
-from vmconsole.ui.widgets.detail_pane import DetailPane, Reach
+from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.plain_input import PlainInput

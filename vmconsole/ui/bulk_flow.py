@@ -36,6 +36,7 @@ from vmconsole.ui.bulk_plans import BULK, bulk_plan, bulk_title, placement_plan,
 from vmconsole.ui.flows import DELETE_WARNING, undefine
 
 FLUSH_S = 0.25  # how often a running bulk action's changes are shown
+SKIPS_TOLD = 5  # skipped guests named in the notice of a bulk action with none to act on
 _serial = itertools.count(1)
 # What runs on the event loop once a bulk plan ended (None: it had nothing to run).
 After = Callable[[BulkReport | None], None]
@@ -104,15 +105,12 @@ class BulkFlows:
     async def confirm_undefine(self, plan: BulkPlan) -> None:
         """Delete on a backend whose disks may stay (libvirt): every guest with what
         goes and what stays, asked once with the choice of the disks, then run."""
-        from vmconsole.ui.modals.bulk import BulkConfirmScreen  # loaded when used
         from vmconsole.ui.modals.delete import DeleteScreen
 
-        lines, skipped = shown(plan)
         if not plan.items:
-            await self.app.push_screen_wait(BulkConfirmScreen(
-                plan.title, "Nothing to do: every marked guest is skipped.", [], skipped,
-                can_go=False))
+            self.refuse_empty(plan)
             return
+        lines, skipped = shown(plan)
         remove_storage = await self.app.push_screen_wait(DeleteScreen(
             plan.title, f"{plan.title}?", lines, skipped))
         if remove_storage is None:
@@ -130,14 +128,14 @@ class BulkFlows:
         `before()` runs first when the answer is yes (maintenance on); False stops.
         `after(report)` runs on the event loop once the plan ended (None: it had no item),
         as a vCenter host enters maintenance mode once its VMs are gone."""
+        if not plan.items and before is None and after is None:
+            self.refuse_empty(plan)
+            return
         lines, skipped = shown(plan)
-        can_go = bool(plan.items) or before is not None or after is not None
-        if not can_go:
-            question = "Nothing to do: every marked guest is skipped."
         from vmconsole.ui.modals.bulk import BulkConfirmScreen  # loaded when used
 
         if not await self.app.push_screen_wait(BulkConfirmScreen(
-                plan.title, question, lines, skipped, can_go=can_go)):
+                plan.title, question, lines, skipped)):
             return
         if before is not None and not await before():
             return
@@ -145,6 +143,17 @@ class BulkFlows:
             self.start(plan, after)
         elif after is not None:
             after(None)
+
+    def refuse_empty(self, plan: BulkPlan) -> None:
+        """A bulk action with no guest to act on is refused in one notification with
+        each skipped guest and why, not asked about as "Start 0 guests?"."""
+        _, skipped = shown(plan)
+        why = "\n".join(skipped[:SKIPS_TOLD]) if skipped else (
+            "none of the marked guests is in the cluster any more")
+        if len(skipped) > SKIPS_TOLD:
+            why += f"\n… and {len(skipped) - SKIPS_TOLD} more"
+        self.app.notify(f"No marked guest to act on:\n{why}", title=plan.title,
+                        severity="warning", timeout=10, markup=False)
 
     def start(self, plan: BulkPlan, after: After | None = None) -> None:
         """Run the plan in a thread worker. Its threads only note what changed; the

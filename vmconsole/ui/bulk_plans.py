@@ -108,9 +108,9 @@ def bulk_plan(name: str, cluster: str, guests: list[Guest], inventory: Inventory
         moved = placement_plan(cluster, "", placed)
         items += moved.items
         skipped += moved.skipped
-    return BulkPlan(cluster, operation, f"{bulk_title(name)} {guests_text(len(items))}",
-                    tuple(items),
-                    tuple(skipped))
+    title = f"{bulk_title(name)} {guests_text(len(items))}" if items else (
+        f"{bulk_title(name)}: nothing to do")
+    return BulkPlan(cluster, operation, title, tuple(items), tuple(skipped))
 
 def _targets(backend: Backend, guest: Guest, target: str | None) -> list[MigrationTarget]:
     """The guest's targets; with a chosen node, only that one."""

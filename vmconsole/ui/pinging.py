@@ -195,13 +195,15 @@ class PingFeatures(ConsoleBase):
         self.push_screen(AddressPicker(guest.name, guest.addresses, current), chosen)
 
     def action_ping(self) -> None:
-        """Measure the selected guest (or chart its running measurement); with no guest
-        selected, type an address. On the guest already charted, hide the panel. A
-        stopped guest is not measured: the user is told why."""
+        """Measure the selected guest (or chart its running measurement). On the guest
+        already charted, hide the panel. A stopped guest is not measured, and a row that
+        is no guest (a node, a storage, the cluster) has nothing to measure: the user is
+        told why, and of `W` for any address."""
         panel = self.query_one(PingPanel)
         selected = self._selected_guest()
         if selected is None:
-            self.action_ping_address()
+            self.notify("w measures the guest selected in the tree: select a guest (W "
+                        "pings any address)", title="Ping", severity="warning")
             return
         ref, guest = selected
         running = panel.watches.running_on(ref.cluster, guest.id)

@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from vmconsole.model import GuestAddress
 from vmconsole.text import visible
+from vmconsole.ui.modals.dialog import Dialog
 
 
 def unprobeable_reason(address: GuestAddress) -> str | None:
@@ -45,7 +45,7 @@ def address_text(address: GuestAddress) -> Text:
     return Text(f"{visible(address.ip)}{prefix}{where}  ({address.source})")
 
 
-class AddressPicker(ModalScreen[str | None]):
+class AddressPicker(Dialog[str | None]):
     DEFAULT_CSS = """
     AddressPicker { align: center middle; }
     AddressPicker > Vertical {

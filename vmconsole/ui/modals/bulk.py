@@ -9,13 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.modals.confirm import ConfirmScreen
-from vmconsole.ui.modals.question import NO, Answer
+from vmconsole.ui.modals.dialog import Dialog
 
 SPREAD = "\x00spread"  # the option id of "spread": no node name holds a NUL
 
@@ -28,22 +27,12 @@ class BulkConfirmScreen(ConfirmScreen):
     BulkConfirmScreen > Vertical { width: 100; }
     """
 
-    def __init__(self, title: str, question: str, lines: list[str], skipped: list[str],
-                 can_go: bool = True) -> None:
-        """`can_go` False: nothing to do, only a Close button."""
+    def __init__(self, title: str, question: str, lines: list[str],
+                 skipped: list[str]) -> None:
         super().__init__(title, question, yes_label="Go", lines=lines, skipped=skipped)
-        self.can_go = can_go
-
-    def answers(self) -> list[Answer[bool]]:
-        if self.can_go:
-            return super().answers()
-        return [Answer(NO, "Close (n)", "primary", False)]
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes and self.can_go)
 
 
-class BulkTargetScreen(ModalScreen[str | None]):
+class BulkTargetScreen(Dialog[str | None]):
     """Where a bulk migration goes: "spread" (each guest to the allowed node the
     rebalance planner scores best) or one node. Returns the node, SPREAD, or None (cancelled)."""
 

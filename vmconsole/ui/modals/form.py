@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import (
     Button,
@@ -33,6 +32,7 @@ from textual.widgets import (
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
+from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
@@ -107,7 +107,7 @@ class FormRadioSet(RadioSet):
                 button.value = True
 
 
-class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
+class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
     """Subclasses compose their fields with `row()` and implement `collect()`."""
 
     DEFAULT_CSS = FORM_CSS
@@ -116,10 +116,13 @@ class FormScreen(ForwardsWorkerErrors, ModalScreen[Task | None]):
     # a RadioSet take Enter too (to open, to pick), which left a form with no key to
     # submit from them: there Enter submits, as from a checkbox; Space or an arrow opens
     # the Select (Textual's other keys for it), and the arrows pick in a FormRadioSet.
+    # The key line shows Enter (the priority binding is the one listed for the key),
+    # Tab and Esc: what a form answers to.
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel"),
                 Binding("enter", "submit", "Submit", show=False, id="form.submit"),
-                Binding("enter", "submit_from_choice", "Submit", show=False, priority=True,
-                        id="form.submit_from_choice")]
+                Binding("enter", "submit_from_choice", "Submit", priority=True,
+                        id="form.submit_from_choice"),
+                Binding("tab", "app.focus_next", "Next field", id="form.next")]
     SUBMIT_LABEL = "Submit"
     # A backend's parameter name -> the field that shows its reason, where they differ.
     FIELD_FOR: dict[str, str] = {}

@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual.widgets.button import ButtonVariant
 
 from vmconsole.text import visible_lines
+from vmconsole.ui.modals.dialog import Dialog
 
 AnswerT = TypeVar("AnswerT")
 NO = "no"  # the id of the button that answers No, where the focus starts
@@ -35,7 +35,7 @@ class Answer(Generic[AnswerT]):
     value: AnswerT
 
 
-class QuestionScreen(ModalScreen[AnswerT]):
+class QuestionScreen(Dialog[AnswerT]):
     """Subclasses give their answers (`answers()`, No last) and bind their keys to
     `answer(value)`, with ids for the keymap."""
 

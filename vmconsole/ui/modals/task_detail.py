@@ -13,14 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
+from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.styles import LabelStyles
-from vmconsole.ui.widgets.task_log import status_text
+from vmconsole.ui.widgets.task_log import status_text, task_user
 
 # The task as last polled, and the backend's clock then (None: gone from the backend).
 TaskLookup = Callable[[], tuple[Task | None, float]]
@@ -48,7 +48,7 @@ def result_rows(result: dict[str, object]) -> list[tuple[Text, Text]]:
     return rows
 
 
-class TaskDetailScreen(ModalScreen[None]):
+class TaskDetailScreen(Dialog[None]):
     DEFAULT_CSS = """
     TaskDetailScreen { align: center middle; }
     TaskDetailScreen > Vertical {
@@ -108,7 +108,7 @@ class TaskDetailScreen(ModalScreen[None]):
             ("Task", Text(visible(task.id))),
             ("Target", Text(f"{self.target_text} on {visible(task.node)}, "
                             f"cluster {visible(self.cluster)}")),
-            ("User", Text(visible(task.user))),
+            ("User", Text(visible(task_user(task)))),
             ("Started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.started))),
             ("Duration", fmt.duration(elapsed)),
             ("Status", status_text(task, styles)),

@@ -12,11 +12,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
 from vmconsole.text import NAME_LIMIT, visible
+from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -38,7 +39,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     AuditScreen DataTable { height: 1fr; }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="audit.close"),
+        Binding("escape", "back", "Back", id="audit.close"),
         Binding("slash", "focus_filter", "Filter", id="audit.filter"),
     ]
 
@@ -112,6 +113,14 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     def action_focus_filter(self) -> None:
         self.query_one("#audit-user", Input).focus()
 
+    def action_back(self) -> None:
+        """Esc: out of a filter box to the records (the filter stays), as the tree's
+        filter box is left; from the records, back to the console."""
+        if isinstance(self.focused, Input):
+            self.query_one(DataTable).focus()
+        else:
+            self.app.pop_screen()
+
     def _show(self) -> None:
         """Fill the table anew with the records that pass the filters."""
         self.query_one(DataTable).clear()
@@ -134,7 +143,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             f"({visible(self.audit_log.path, limit=None)})"))
 
 
-class AuditRecordScreen(ModalScreen[None]):
+class AuditRecordScreen(Dialog[None]):
     """One audit record with every field, its parameters too (secrets are starred when
     the record is written)."""
 
@@ -156,7 +165,9 @@ class AuditRecordScreen(ModalScreen[None]):
         # A parameter's name is the record's data too: a long one is cut, so that it
         # never squeezes the values off the screen.
         table.add_column(style="bold", no_wrap=True, max_width=24, overflow="ellipsis")
-        table.add_column()
+        # A value is shown whole: one with no space to wrap at (a UPID, a long token) is
+        # folded over lines, as a column's default would end it with an ellipsis.
+        table.add_column(overflow="fold")
         for name, cell in zip(COLUMNS, _cells(self.record, limit=None), strict=True):
             table.add_row(name, cell)
         for key, value in self.record.parameters.items():

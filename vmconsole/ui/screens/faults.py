@@ -10,12 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.text import visible
+from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.widgets.plain_input import PlainInput
 
 
@@ -47,7 +47,7 @@ def parse_partition(text: str, nodes: list[str]) -> tuple[tuple[str, ...], ...]:
     return groups
 
 
-class FaultScreen(ModalScreen[FaultChoice | None]):
+class FaultScreen(Dialog[FaultChoice | None]):
     DEFAULT_CSS = """
     FaultScreen { align: center middle; }
     FaultScreen > Vertical {

@@ -12,10 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vmconsole.text import visible
+from vmconsole.ui.modals.dialog import Dialog
 
 HELP_INTRO = (
     "Arrows or h/j/k/l move in the tree; → and l expand, ← and h collapse. Tab moves "
@@ -37,7 +37,7 @@ class HelpRow:
     names: tuple[str, ...] = ()
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {

@@ -99,6 +99,8 @@ class _ClusterBranch:
         self.inventory: Inventory | None = None
         self.error: str | None = None
         self.storages: tuple[Storage, ...] = ()  # as their rows show them
+        # (expanded, shown) row ids as a filter found them: they come back when it clears.
+        self.before_filter: tuple[set[str], set[str]] | None = None
 
 
 class ClusterTree(Tree[TreeRef]):
@@ -177,7 +179,14 @@ class ClusterTree(Tree[TreeRef]):
             self._rebuild(branch)
 
     def set_filter(self, text: str) -> None:
-        self.filter_text = text.strip()
+        """Show only the guests matching `text` (and their nodes, all open); an empty
+        text shows every row again, each node open or closed as before the filter."""
+        text = text.strip()
+        if text and not self.filter_text:
+            for branch in self._branches.values():
+                branch.before_filter = ({k for k, n in branch.nodes.items() if n.is_expanded},
+                                        set(branch.nodes))
+        self.filter_text = text
         for branch in self._branches.values():
             self._rebuild(branch)
 
@@ -403,6 +412,8 @@ class ClusterTree(Tree[TreeRef]):
         selected = self.selected_ref()
         expanded = {k for k, n in branch.nodes.items() if n.is_expanded}
         shown = set(branch.nodes)
+        if not self.filter_text and branch.before_filter is not None:
+            (expanded, shown), branch.before_filter = branch.before_filter, None
         first_build = not branch.nodes
         branch.root.remove_children()
         branch.nodes.clear()
@@ -423,7 +434,8 @@ class ClusterTree(Tree[TreeRef]):
             if self.filter_text and not guests:
                 continue
             tn = self._add_host_node(branch, cluster, node)
-            if first_build or node.id in expanded or self.filter_text:
+            # Open unless the user closed it, as a container is.
+            if first_build or node.id in expanded or node.id not in shown or self.filter_text:
                 tn.expand()
             if guests:
                 branch.unfilled[node.id] = tn

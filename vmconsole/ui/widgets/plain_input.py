@@ -4,9 +4,11 @@ that a terminal shows as themselves, whether typed or pasted."""
 from __future__ import annotations
 
 from textual import events
+from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.text import visible
+from vmconsole.ui.typeahead import Typeahead
 
 
 class PlainInput(Input):
@@ -32,7 +34,10 @@ class PlainInput(Input):
         if focused is not None and focused is not self:  # has_focus lags: a reactive
             event.stop()
             event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
+            if isinstance(focused, PlainInput):  # it keeps the order itself
+                focused.post_message(events.Key(event.key, event.character))
+            else:
+                await self._act_at(focused, event)
             return
         if event.key in ("tab", "shift+tab"):
             event.stop()
@@ -60,6 +65,27 @@ class PlainInput(Input):
             self.replace(char, *self.selection)
             return
         await super()._on_key(event)
+
+    async def _act_at(self, focused: Widget, event: events.Key) -> None:
+        """A key of the burst for `focused`, a widget that keeps no order of its own (a
+        Select, a checkbox, a button). Posted to it, its binding would run only once the
+        key had gone up to the app, after the keys behind it: a Tab there left them on
+        the Select, where they were lost. Its binding runs now instead, looked up as
+        Textual looks it up (priority bindings from the app down, then from `focused`
+        up); a key with no binding goes to `focused`. A key typed ahead of a screen
+        that a flow is opening is the typeahead's (`ui.typeahead`), as on its way up."""
+        typeahead = getattr(self.app, "typeahead", None)
+        if isinstance(typeahead, Typeahead) and typeahead.keeps(
+                events.Key(event.key, event.character)):
+            return
+        chain = [(node, node._bindings) for node in focused.ancestors_with_self]
+        for priority, nodes in ((True, chain[::-1]), (False, chain)):
+            for node, bindings in nodes:
+                for binding in bindings.key_to_bindings.get(event.key, ()):
+                    if binding.priority is priority and await self.app.run_action(
+                            binding.action, node):
+                        return
+        focused.post_message(events.Key(event.key, event.character))
 
     def replace(self, text: str, start: int, end: int) -> None:
         """Textual's edit of the value (every typed key, paste and delete ends here):

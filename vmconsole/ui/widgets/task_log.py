@@ -142,7 +142,7 @@ class TaskLog(DataTable[str | Text]):
     def _names(self, cluster: str, task: Task) -> tuple[str, ...]:
         return tuple(visible(name, None) for name in (
             cluster, task.node, self.target_name(cluster, task.target), task.operation,
-            task.user))
+            task_user(task)))
 
     def _fit(self) -> tuple[int, ...]:
         """The name columns' widths in cells: what their longest names want, within
@@ -205,6 +205,15 @@ class TaskLog(DataTable[str | Text]):
         key = self._cursor_key()
         if key in self._tasks:
             self.post_message(self.Opened(*self._tasks[key]))
+
+
+def task_user(task: Task) -> str:
+    """A task's user as the console shows it: the account the cluster logged, and who
+    asked when that was someone else through it ("student (root@pam)" in a served
+    class, `Task.acted_by`). Not made visible: the caller does."""
+    if task.acted_by and task.acted_by != task.user:
+        return f"{task.acted_by} ({task.user})"
+    return task.user
 
 
 def status_text(task: Task, styles: LabelStyles) -> Text:
