@@ -261,3 +261,26 @@ async def test_a_burst_from_the_filter_into_a_form_keeps_its_typeahead(console):
         await settle(pilot)
         assert c.app.screen.query_one("#name", Input).value == "abc"
         assert box.value == "test1"
+
+
+async def test_keys_typed_with_the_slash_land_in_the_filter_not_on_the_tree(console):
+    """`/start` in one burst on a stopped guest (the third tester's finding): the keys
+    after `/` were already on their way to the tree's bindings when the filter box took
+    the focus, so `s` started the guest and the box stayed empty."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "test1")
+        burst(c.app, "slash", *"start")
+        await wait_until(pilot, lambda: c.app.query_one_optional("#filter", Input),
+                         10, "the filter box")
+        box = c.app.query_one("#filter", Input)
+        await settle(pilot)
+        assert box.value == "start"
+        assert box.has_focus
+        assert not c.backend.tasks(), "a key typed for the filter acted on the guest"
+        # The box exists now: a second `/` in a burst after Esc is kept for it as well.
+        await act(pilot, "escape")
+        burst(c.app, "slash", *"st")
+        await settle(pilot)
+        assert box.value == "st"
+        assert not c.backend.tasks()

@@ -30,6 +30,7 @@ from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
+from vmconsole.ui.typeahead import ReplayTypeahead
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
@@ -326,6 +327,11 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
             self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
         box.add_class("visible")
         box.focus()
+        # Keys typed in the same burst as `/` are already queued at the tree, on their way
+        # to its bindings (`/start` started the selected guest): kept, then typed into
+        # the box once it has the focus (`ui.typeahead`).
+        self.typeahead.hold()
+        self.screen.call_after_refresh(self.post_message, ReplayTypeahead())
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
