@@ -14,8 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Header, Input, Tree
+from textual.widgets import Header, Tree
 
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
@@ -26,26 +25,19 @@ from vmconsole.ui.base_app import MainScreen
 from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.cluster_summary import Reach
 from vmconsole.ui.messages import ClusterPolled
+from vmconsole.ui.navigation import NavigationFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
-from vmconsole.ui.typeahead import ReplayTypeahead
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.ping_panel import PingPanel
-from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.widgets.task_log import TaskLog
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
-# The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
-# screen's geometry (Textual's default would put the events above the task log, and
-# the ping panel's address box in between). The events pane is its empty row until its
-# first line (TeachingPanel._timeline).
-PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
-              ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
 # The app's keys that act over any screen: quit, `?`, and Tab (which screens use too).
 # Every other key of the app acts on the main screen's tree and panels.
 ACTIONS_ANYWHERE = frozenset({"quit", "help", "focus_next", "focus_previous"})
@@ -58,7 +50,8 @@ HEADER_USER_LIMIT = 24
 
 log = logging.getLogger(__name__)
 
-class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatures):
+class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatures,
+                   RebalanceFeatures):
     """One console. Poll loops are started and stopped by whoever owns them (the local
     launcher, or the SSH server that shares them among sessions)."""
 
@@ -284,69 +277,7 @@ class VMConsoleApp(BulkFeatures, PingFeatures, TeachingFeatures, RebalanceFeatur
             result.failing_since if result else None, result.next_try if result else None)
         detail.show(ref, result.inventory if result else None, reach, samples)
 
-    # --- focus --------------------------------------------------------------------------
-
-    def _panes(self) -> list[tuple[Widget, Widget]]:
-        """(what takes the focus, the pane around it) for each pane Tab visits, in
-        PANE_ORDER, those on screen only."""
-        chain = set(self.screen.focus_chain)
-        return [(target, self.query_one(pane)) for focus, pane in PANE_ORDER
-                for target in self.query(focus) if target in chain]
-
-    def _cycle_panes(self, step: int) -> None:
-        panes = self._panes()
-        if not panes:
-            return
-        around = self.focused.ancestors_with_self if self.focused is not None else []
-        # Focus inside a pane (the filter box, the ping address box) counts as that pane.
-        current = next((i for i, (_, pane) in enumerate(panes) if pane in around), -1)
-        # At once, as Textual's own Tab does: a key typed right after Tab (tmux, a
-        # paste) must reach the new pane, not the old (Widget.focus() is deferred).
-        self.screen.set_focus(panes[(current + step) % len(panes)][0])
-
-    def action_focus_next(self) -> None:
-        """Tab: the next pane (tree, detail, task log, ping, events); inside a dialog,
-        Textual's own order of its fields."""
-        if self.screen is self.screen_stack[0]:
-            self._cycle_panes(1)
-        else:
-            super().action_focus_next()
-
-    def action_focus_previous(self) -> None:
-        if self.screen is self.screen_stack[0]:
-            self._cycle_panes(-1)
-        else:
-            super().action_focus_previous()
-
     # --- actions ------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        box = self.query_one_optional("#filter", Input)
-        if box is None:  # made when first asked for, not before the first screen
-            box = PlainInput(placeholder="filter by name, id or tag", id="filter")
-            self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
-        box.add_class("visible")
-        box.focus()
-        # Keys typed in the same burst as `/` are already queued at the tree, on their way
-        # to its bindings (`/start` started the selected guest): kept, then typed into
-        # the box once it has the focus (`ui.typeahead`).
-        self.typeahead.hold()
-        self.screen.call_after_refresh(self.post_message, ReplayTypeahead())
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(ClusterTree).set_filter(event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.query_one(ClusterTree).focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one_optional("#filter", Input)
-        if box is not None and box.has_class("visible"):
-            box.value = ""
-            box.remove_class("visible")
-            self.query_one(ClusterTree).focus()
 
     async def action_quit(self) -> None:
         """`q`: quit; while tasks of this console's bulk actions still run or wait their

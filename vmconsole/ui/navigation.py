@@ -1,0 +1,88 @@
+"""Moving about the main screen: Tab and Shift+Tab through its panes in `PANE_ORDER`,
+and the tree's filter box (`/` opens it, Enter goes back to the tree, Esc clears it)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.widget import Widget
+from textual.widgets import Input
+
+from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.typeahead import ReplayTypeahead
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
+from vmconsole.ui.widgets.plain_input import PlainInput
+
+# The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
+# screen's geometry (Textual's default would put the events above the task log, and
+# the ping panel's address box in between). The events pane is its empty row until its
+# first line (TeachingPanel._timeline).
+PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
+              ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
+
+
+class NavigationFeatures(ConsoleBase):
+    """Tab through the panes, and the tree's filter box, as a feature of the app."""
+
+    # --- focus --------------------------------------------------------------------------
+
+    def _panes(self) -> list[tuple[Widget, Widget]]:
+        """(what takes the focus, the pane around it) for each pane Tab visits, in
+        PANE_ORDER, those on screen only."""
+        chain = set(self.screen.focus_chain)
+        return [(target, self.query_one(pane)) for focus, pane in PANE_ORDER
+                for target in self.query(focus) if target in chain]
+
+    def _cycle_panes(self, step: int) -> None:
+        panes = self._panes()
+        if not panes:
+            return
+        around = self.focused.ancestors_with_self if self.focused is not None else []
+        # Focus inside a pane (the filter box, the ping address box) counts as that pane.
+        current = next((i for i, (_, pane) in enumerate(panes) if pane in around), -1)
+        # At once, as Textual's own Tab does: a key typed right after Tab (tmux, a
+        # paste) must reach the new pane, not the old (Widget.focus() is deferred).
+        self.screen.set_focus(panes[(current + step) % len(panes)][0])
+
+    def action_focus_next(self) -> None:
+        """Tab: the next pane (tree, detail, task log, ping, events); inside a dialog,
+        Textual's own order of its fields."""
+        if self.screen is self.screen_stack[0]:
+            self._cycle_panes(1)
+        else:
+            super().action_focus_next()
+
+    def action_focus_previous(self) -> None:
+        if self.screen is self.screen_stack[0]:
+            self._cycle_panes(-1)
+        else:
+            super().action_focus_previous()
+
+    # --- the tree's filter -------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one_optional("#filter", Input)
+        if box is None:  # made when first asked for, not before the first screen
+            box = PlainInput(placeholder="filter by name, id or tag", id="filter")
+            self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
+        box.add_class("visible")
+        box.focus()
+        # Keys typed in the same burst as `/` are already queued at the tree, on their way
+        # to its bindings (`/start` started the selected guest): kept, then typed into
+        # the box once it has the focus (`ui.typeahead`).
+        self.typeahead.hold()
+        self.screen.call_after_refresh(self.post_message, ReplayTypeahead())
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(ClusterTree).set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(ClusterTree).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one_optional("#filter", Input)
+        if box is not None and box.has_class("visible"):
+            box.value = ""
+            box.remove_class("visible")
+            self.query_one(ClusterTree).focus()
