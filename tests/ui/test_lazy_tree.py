@@ -9,7 +9,8 @@ from textual.widgets.tree import TreeNode
 
 from vmconsole.model import GuestStatus
 from vmconsole.ui.labels import guest_label
-from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef, _guest_order
+from vmconsole.ui.widgets.cluster_branch import guest_order
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 NODES, GUESTS = 20, 2000  # 100 guests a node: one node fills more than a screen
 
@@ -20,7 +21,7 @@ def lines(tree: ClusterTree) -> list[TreeNode[TreeRef]]:
 
 def guests_in_order(c, node: str) -> list[str]:
     inventory = c.loop.poller.inventory
-    return [g.id for g in sorted(inventory.guests_on(node), key=_guest_order)]
+    return [g.id for g in sorted(inventory.guests_on(node), key=guest_order)]
 
 
 def assert_no_empty_node_on_screen(tree: ClusterTree, c) -> None:

@@ -5,105 +5,29 @@ datacenters and vSphere clusters: `Inventory.containers`), they stand between th
 vc → DC0 datacenter → DC0_C0 vSphere cluster → hosts → VMs, a standalone host right
 under its datacenter. An id -> TreeNode map per cluster lets a poll relabel only the
 guests whose label changed and add, remove or move only what the topology changed.
-
-A node's guests are added to the tree when the node first comes near the screen (within
-a screen's height below it, expanded), or when a guest of it is selected, not when
-the cluster is first shown: at 10,000 guests, adding every leaf took most of the first
-screen's time, each add making Textual rebuild its lines (issue 12). Nodes fill from
-the top down, so a node above the screen is never waiting for its guests, and scrolling
-never makes what is on screen jump. Until it fills, a node's guests are in the
-inventory only: a poll's changes to them are not applied to the tree (its fill reads
-the latest inventory), and the scroll bar counts the lines drawn so far.
+A node's guests are added when it comes near the screen (`lazy_guest_tree`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from vmconsole.model import Guest, Inventory, Node, Storage
+from vmconsole.model import Guest, Node
 from vmconsole.monitor.poller import PollResult
 from vmconsole.text import visible
-from vmconsole.ui.labels import cluster_label, container_label, guest_label, node_label
+from vmconsole.ui.labels import cluster_label, container_label
 from vmconsole.ui.storage_text import storage_label
 from vmconsole.ui.styles import LabelStyles
-from vmconsole.ui.symbols import UNICODE, Symbols
-from vmconsole.ui.widgets.tree_marks import TreeMarks
-
-CLUSTER = "cluster"
-# Rows below the screen whose nodes are filled ahead, in screens: a key press or a
-# wheel turn down reaches only nodes already filled.
-AHEAD = 1
-# The screen's height assumed before the tree is laid out (the first poll may come first).
-FIRST_ROWS = 50
+from vmconsole.ui.symbols import Symbols
+from vmconsole.ui.widgets.cluster_branch import ClusterBranch, guest_order, matches
+from vmconsole.ui.widgets.lazy_guest_tree import LazyGuestTree
+from vmconsole.ui.widgets.tree_ref import TreeRef
 
 
-@dataclass(frozen=True, slots=True)
-class TreeRef:
-    """What a tree node stands for: a cluster ("cluster"), a container of its own
-    ("container/domain-c7": a vSphere cluster), a node ("node/pve1"), a storage
-    ("storage/pve1/local") or a guest ("qemu/100") of a named cluster."""
-
-    cluster: str
-    object_id: str = CLUSTER
-
-    @property
-    def is_cluster(self) -> bool:
-        return self.object_id == CLUSTER
-
-    @property
-    def is_container(self) -> bool:
-        return self.object_id.startswith("container/")
-
-    @property
-    def is_node(self) -> bool:
-        return self.object_id.startswith("node/")
-
-    @property
-    def is_storage(self) -> bool:
-        return self.object_id.startswith("storage/")
-
-    @property
-    def is_guest(self) -> bool:
-        return not (self.is_cluster or self.is_container or self.is_node or self.is_storage)
-
-
-def _guest_order(guest: Guest) -> tuple[bool, int, str]:
-    return (guest.template, guest.vmid if guest.vmid is not None else 0, guest.name)
-
-
-def matches(guest: Guest, needle: str) -> bool:
-    """Does a guest match the filter text (name, id or tag; case-insensitive)?"""
-    if not needle:
-        return True
-    n = needle.lower()
-    return (n in guest.name.lower() or n in guest.id.lower()
-            or (guest.vmid is not None and n in str(guest.vmid))
-            or any(n in tag.lower() for tag in guest.tags))
-
-
-class _ClusterBranch:
-    """The tree nodes of one cluster, by object id."""
-
-    def __init__(self, root: TreeNode[TreeRef]) -> None:
-        self.root = root
-        self.nodes: dict[str, TreeNode[TreeRef]] = {}
-        # Nodes whose guests are not in the tree yet, by node id, in the tree's order.
-        self.unfilled: dict[str, TreeNode[TreeRef]] = {}
-        self.inventory: Inventory | None = None
-        self.error: str | None = None
-        self.storages: tuple[Storage, ...] = ()  # as their rows show them
-        # (expanded, shown) row ids as a filter found them: they come back when it clears.
-        self.before_filter: tuple[set[str], set[str]] | None = None
-
-
-class ClusterTree(Tree[TreeRef]):
+class ClusterTree(LazyGuestTree):
     """Clusters -> nodes -> guests. Call `apply()` with each poll result."""
 
     BINDINGS = [
@@ -128,16 +52,6 @@ class ClusterTree(Tree[TreeRef]):
         def __init__(self, count: int) -> None:
             super().__init__()
             self.count = count
-
-    def __init__(self, symbols: Symbols = UNICODE, **kwargs: object) -> None:
-        self._branches: dict[str, _ClusterBranch] = {}  # before Tree's first _build
-        super().__init__("clusters", **kwargs)  # type: ignore[arg-type]
-        self.show_root = False
-        self.guide_depth = 2
-        self.symbols = symbols
-        self.styles_ = LabelStyles.from_variables({})
-        self.filter_text = ""
-        self.marks = TreeMarks()
 
     # --- public -------------------------------------------------------------------------
 
@@ -190,34 +104,6 @@ class ClusterTree(Tree[TreeRef]):
         for branch in self._branches.values():
             self._rebuild(branch)
 
-    def selected_ref(self) -> TreeRef | None:
-        node = self.cursor_node
-        return node.data if node is not None else None
-
-    def select_ref(self, ref: TreeRef) -> bool:
-        """Move the cursor to REF, expanding what holds it (and adding its node's guests
-        to the tree if they are not yet). False when the tree does not show REF."""
-        branch = self._branches.get(ref.cluster)
-        if branch is not None and ref.object_id not in branch.nodes:
-            guest = branch.inventory.guests_by_id().get(ref.object_id) if (
-                branch.inventory) else None
-            host = branch.unfilled.get(f"node/{guest.node}") if guest else None
-            if host is not None:
-                self._fill_through(host)
-        target = branch.root if branch and ref.is_cluster else (
-            branch.nodes.get(ref.object_id) if branch else None)
-        if target is None:
-            return False
-        parent = target.parent
-        while parent is not None:
-            parent.expand()
-            parent = parent.parent
-        if target.line < 0:  # just added: its line is known only after the next layout
-            self.call_after_refresh(self.move_cursor, target)
-        else:
-            self.move_cursor(target)
-        return True
-
     def guest_count(self) -> int:
         """Guests the tree lists (those matching the filter), whether their node has
         added them yet or not."""
@@ -230,89 +116,7 @@ class ClusterTree(Tree[TreeRef]):
                              and matches(g, self.filter_text))
         return count
 
-    # --- filling nodes as they come near the screen ----------------------------------
-
-    def _build(self) -> None:
-        # Textual builds its lines whenever a node was added, removed, expanded or
-        # collapsed, before it draws: the one place that sees every expansion in time.
-        super()._build()
-        if self._fill_near_screen():
-            super()._build()
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        self._fill_near_screen()
-
-    def _fill_near_screen(self) -> bool:
-        """Add the guests of every expanded node that is above the screen's bottom plus
-        AHEAD screens, top down. True when any was added (the lines changed)."""
-        if not any(b.unfilled for b in self._branches.values()):
-            return False
-        rows = self.size.height or FIRST_ROWS
-        bottom = int(self.scroll_offset.y) + rows * (1 + AHEAD)
-        pushed = 0  # lines added above the nodes still to look at, by this call
-        for branch in self._branches.values():
-            if not branch.root.is_expanded:
-                continue
-            # In the order drawn: under vCenter's datacenters and clusters, that is not
-            # the inventory's order of nodes.
-            for tn in sorted(branch.unfilled.values(), key=lambda t: t.line):
-                if tn.line < 0:  # not drawn yet
-                    continue
-                if tn.line + pushed > bottom:  # and so is every node after it
-                    return pushed > 0
-                if tn.is_expanded:
-                    pushed += self._fill(branch, tn)
-        return pushed > 0
-
-    def _fill_through(self, target: TreeNode[TreeRef]) -> None:
-        """Add the guests of TARGET and of every expanded node above it."""
-        for branch in self._branches.values():
-            for tn in list(branch.unfilled.values()):
-                if tn is target or tn.is_expanded:
-                    self._fill(branch, tn)
-                if tn is target:
-                    return
-
-    def _fill(self, branch: _ClusterBranch, tn: TreeNode[TreeRef]) -> int:
-        """Add a node's guests (those matching the filter) from the branch's latest
-        inventory, in order; returns how many."""
-        ref = tn.data
-        assert ref is not None and branch.inventory is not None
-        del branch.unfilled[ref.object_id]
-        host = ref.object_id.removeprefix("node/")
-        guests = sorted((g for g in branch.inventory.guests_on(host)
-                         if matches(g, self.filter_text)), key=_guest_order)
-        # a node lists its guests, then its storage, as Proxmox's tree does
-        storages = [c for c in tn.children if c.data is not None and c.data.is_storage]
-        for child in storages:
-            child.remove()
-        for guest in guests:
-            branch.nodes[guest.id] = tn.add_leaf(
-                self._guest_label(ref.cluster, guest), TreeRef(ref.cluster, guest.id))
-        for child in storages:
-            assert child.data is not None
-            branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
-        return len(guests)
-
-    def get_label_width(self, node: TreeNode[TreeRef]) -> int:
-        """The label's width as Tree.render_label draws it (the toggle icon, then the
-        label), without drawing it: Textual measures every line on each rebuild."""
-        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
-        label = node.label
-        width = label.cell_len if isinstance(label, Text) else cell_len(label)
-        return width + (cell_len(icon) if node.allow_expand else 0)
-
     # --- marks and maintenance --------------------------------------------------------
-
-    def _guest_label(self, cluster: str, guest: Guest) -> Text:
-        return self.marks.guest(cluster, guest.id,
-                                guest_label(guest, self.symbols, self.styles_),
-                                self.symbols, self.styles_)
-
-    def _node_label(self, cluster: str, node: Node) -> Text:
-        return self.marks.node(cluster, node.name, node_label(node, self.symbols, self.styles_),
-                               node.ha_state == "maintenance", self.styles_)
 
     def set_maintenance(self, cluster: str, nodes: frozenset[str]) -> None:
         """The nodes the console holds in maintenance in CLUSTER: relabel what changed."""
@@ -368,13 +172,6 @@ class ClusterTree(Tree[TreeRef]):
 
     # --- keys --------------------------------------------------------------------------
 
-    def action_scroll_end(self) -> None:
-        """G: the last line of the whole tree, every node's guests added first."""
-        for branch in self._branches.values():
-            if branch.unfilled:
-                self._fill_through(list(branch.unfilled.values())[-1])
-        super().action_scroll_end()
-
     def action_expand_node(self) -> None:
         """→ / l, as in a file manager: expand a collapsed branch, or go to the first
         child of an open one."""
@@ -399,14 +196,14 @@ class ClusterTree(Tree[TreeRef]):
 
     # --- building -----------------------------------------------------------------------
 
-    def _new_branch(self, cluster: str) -> _ClusterBranch:
+    def _new_branch(self, cluster: str) -> ClusterBranch:
         root = self.root.add(Text(visible(cluster), "bold"), TreeRef(cluster), expand=True)
-        branch = self._branches[cluster] = _ClusterBranch(root)
+        branch = self._branches[cluster] = ClusterBranch(root)
         if self.cursor_node is None or self.cursor_line < 0:
             self.move_cursor(root)
         return branch
 
-    def _rebuild(self, branch: _ClusterBranch) -> None:
+    def _rebuild(self, branch: ClusterBranch) -> None:
         """Build a branch from scratch (first poll, filter change, theme change)."""
         inventory = branch.inventory
         selected = self.selected_ref()
@@ -449,14 +246,14 @@ class ClusterTree(Tree[TreeRef]):
         if selected is not None and selected.cluster == cluster:
             self.select_ref(selected)
 
-    def _add_host_node(self, branch: _ClusterBranch, cluster: str, node: Node) -> TreeNode[TreeRef]:
+    def _add_host_node(self, branch: ClusterBranch, cluster: str, node: Node) -> TreeNode[TreeRef]:
         """A host's row, in its container (a vSphere cluster, a datacenter) if it has one."""
         around = branch.nodes.get(node.container or "", branch.root)
         tn = around.add(self._node_label(cluster, node), TreeRef(cluster, node.id))
         branch.nodes[node.id] = tn
         return tn
 
-    def _apply_diff(self, branch: _ClusterBranch, result: PollResult) -> None:
+    def _apply_diff(self, branch: ClusterBranch, result: PollResult) -> None:
         inventory = branch.inventory
         diff = result.diff
         assert inventory is not None and diff is not None
@@ -493,7 +290,7 @@ class ClusterTree(Tree[TreeRef]):
         if selected and selected.cluster == cluster and selected.object_id in diff.moved:
             self.select_ref(selected)
 
-    def _sync_storages(self, branch: _ClusterBranch) -> None:
+    def _sync_storages(self, branch: ClusterBranch) -> None:
         """Bring the storage rows up to the branch's inventory: a node's under it, after
         its guests; storage no node owns (shared by all) under the cluster. None while
         a filter is on: it matches guests."""
@@ -520,7 +317,7 @@ class ClusterTree(Tree[TreeRef]):
         branch.storages = tuple(s for s in inventory.storages if s.id in branch.nodes)
 
     @staticmethod
-    def _drop(branch: _ClusterBranch, key: str) -> None:
+    def _drop(branch: ClusterBranch, key: str) -> None:
         """Remove an object's tree node, forgetting what is under it too (a removed
         node takes its children with it; they must not be removed a second time)."""
         tn = branch.nodes.pop(key, None)
@@ -536,16 +333,16 @@ class ClusterTree(Tree[TreeRef]):
                 branch.unfilled.pop(child.data.object_id, None)
         tn.remove()
 
-    def _insert_guest(self, branch: _ClusterBranch, parent: TreeNode[TreeRef], guest: Guest,
+    def _insert_guest(self, branch: ClusterBranch, parent: TreeNode[TreeRef], guest: Guest,
                       cluster: str) -> None:
-        order = _guest_order(guest)
+        order = guest_order(guest)
         inventory = branch.inventory
         assert inventory is not None
         by_id = inventory.guests_by_id()
         before = None
         for child in parent.children:
             other = by_id.get(child.data.object_id) if child.data else None
-            if (other is not None and _guest_order(other) > order) or (
+            if (other is not None and guest_order(other) > order) or (
                     child.data is not None and child.data.is_storage):
                 before = child
                 break

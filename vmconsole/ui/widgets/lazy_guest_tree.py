@@ -1,0 +1,169 @@
+"""The tree's rows for guests, added as their node comes near the screen.
+
+A node's guests are added to the tree when the node first comes near the screen (within
+a screen's height below it, expanded), or when a guest of it is selected, not when
+the cluster is first shown: at 10,000 guests, adding every leaf took most of the first
+screen's time, each add making Textual rebuild its lines (issue 12). Nodes fill from
+the top down, so a node above the screen is never waiting for its guests, and scrolling
+never makes what is on screen jump. Until it fills, a node's guests are in the
+inventory only: a poll's changes to them are not applied to the tree (its fill reads
+the latest inventory), and the scroll bar counts the lines drawn so far.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from vmconsole.model import Guest, Node
+from vmconsole.ui.labels import guest_label, node_label
+from vmconsole.ui.styles import LabelStyles
+from vmconsole.ui.symbols import UNICODE, Symbols
+from vmconsole.ui.widgets.cluster_branch import ClusterBranch, guest_order, matches
+from vmconsole.ui.widgets.tree_marks import TreeMarks
+from vmconsole.ui.widgets.tree_ref import TreeRef
+
+# Rows below the screen whose nodes are filled ahead, in screens: a key press or a
+# wheel turn down reaches only nodes already filled.
+AHEAD = 1
+# The screen's height assumed before the tree is laid out (the first poll may come first).
+FIRST_ROWS = 50
+
+
+class LazyGuestTree(Tree[TreeRef]):
+    """Clusters -> nodes -> guests, each node's guests added when it comes near the
+    screen. `ClusterTree` builds the branches and keeps them up to date."""
+
+    def __init__(self, symbols: Symbols = UNICODE, **kwargs: object) -> None:
+        self._branches: dict[str, ClusterBranch] = {}  # before Tree's first _build
+        super().__init__("clusters", **kwargs)  # type: ignore[arg-type]
+        self.show_root = False
+        self.guide_depth = 2
+        self.symbols = symbols
+        self.styles_ = LabelStyles.from_variables({})
+        self.filter_text = ""
+        self.marks = TreeMarks()
+
+    def selected_ref(self) -> TreeRef | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def select_ref(self, ref: TreeRef) -> bool:
+        """Move the cursor to REF, expanding what holds it (and adding its node's guests
+        to the tree if they are not yet). False when the tree does not show REF."""
+        branch = self._branches.get(ref.cluster)
+        if branch is not None and ref.object_id not in branch.nodes:
+            guest = branch.inventory.guests_by_id().get(ref.object_id) if (
+                branch.inventory) else None
+            host = branch.unfilled.get(f"node/{guest.node}") if guest else None
+            if host is not None:
+                self._fill_through(host)
+        target = branch.root if branch and ref.is_cluster else (
+            branch.nodes.get(ref.object_id) if branch else None)
+        if target is None:
+            return False
+        parent = target.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        if target.line < 0:  # just added: its line is known only after the next layout
+            self.call_after_refresh(self.move_cursor, target)
+        else:
+            self.move_cursor(target)
+        return True
+
+    # --- filling nodes as they come near the screen ----------------------------------
+
+    def _build(self) -> None:
+        # Textual builds its lines whenever a node was added, removed, expanded or
+        # collapsed, before it draws: the one place that sees every expansion in time.
+        super()._build()
+        if self._fill_near_screen():
+            super()._build()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._fill_near_screen()
+
+    def _fill_near_screen(self) -> bool:
+        """Add the guests of every expanded node that is above the screen's bottom plus
+        AHEAD screens, top down. True when any was added (the lines changed)."""
+        if not any(b.unfilled for b in self._branches.values()):
+            return False
+        rows = self.size.height or FIRST_ROWS
+        bottom = int(self.scroll_offset.y) + rows * (1 + AHEAD)
+        pushed = 0  # lines added above the nodes still to look at, by this call
+        for branch in self._branches.values():
+            if not branch.root.is_expanded:
+                continue
+            # In the order drawn: under vCenter's datacenters and clusters, that is not
+            # the inventory's order of nodes.
+            for tn in sorted(branch.unfilled.values(), key=lambda t: t.line):
+                if tn.line < 0:  # not drawn yet
+                    continue
+                if tn.line + pushed > bottom:  # and so is every node after it
+                    return pushed > 0
+                if tn.is_expanded:
+                    pushed += self._fill(branch, tn)
+        return pushed > 0
+
+    def _fill_through(self, target: TreeNode[TreeRef]) -> None:
+        """Add the guests of TARGET and of every expanded node above it."""
+        for branch in self._branches.values():
+            for tn in list(branch.unfilled.values()):
+                if tn is target or tn.is_expanded:
+                    self._fill(branch, tn)
+                if tn is target:
+                    return
+
+    def _fill(self, branch: ClusterBranch, tn: TreeNode[TreeRef]) -> int:
+        """Add a node's guests (those matching the filter) from the branch's latest
+        inventory, in order; returns how many."""
+        ref = tn.data
+        assert ref is not None and branch.inventory is not None
+        del branch.unfilled[ref.object_id]
+        host = ref.object_id.removeprefix("node/")
+        guests = sorted((g for g in branch.inventory.guests_on(host)
+                         if matches(g, self.filter_text)), key=guest_order)
+        # a node lists its guests, then its storage, as Proxmox's tree does
+        storages = [c for c in tn.children if c.data is not None and c.data.is_storage]
+        for child in storages:
+            child.remove()
+        for guest in guests:
+            branch.nodes[guest.id] = tn.add_leaf(
+                self._guest_label(ref.cluster, guest), TreeRef(ref.cluster, guest.id))
+        for child in storages:
+            assert child.data is not None
+            branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
+        return len(guests)
+
+    def get_label_width(self, node: TreeNode[TreeRef]) -> int:
+        """The label's width as Tree.render_label draws it (the toggle icon, then the
+        label), without drawing it: Textual measures every line on each rebuild."""
+        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        return width + (cell_len(icon) if node.allow_expand else 0)
+
+    # --- labels ------------------------------------------------------------------------
+
+    def _guest_label(self, cluster: str, guest: Guest) -> Text:
+        return self.marks.guest(cluster, guest.id,
+                                guest_label(guest, self.symbols, self.styles_),
+                                self.symbols, self.styles_)
+
+    def _node_label(self, cluster: str, node: Node) -> Text:
+        return self.marks.node(cluster, node.name, node_label(node, self.symbols, self.styles_),
+                               node.ha_state == "maintenance", self.styles_)
+
+    # --- keys --------------------------------------------------------------------------
+
+    def action_scroll_end(self) -> None:
+        """G: the last line of the whole tree, every node's guests added first."""
+        for branch in self._branches.values():
+            if branch.unfilled:
+                self._fill_through(list(branch.unfilled.values())[-1])
+        super().action_scroll_end()
+
