@@ -66,17 +66,18 @@ class ClusterTree(LazyGuestTree):
             branch.root.set_label(cluster_label(result.cluster, None, result.error, self.styles_))
             return
         first = branch.inventory is None
-        if first:
-            branch.inventory = inventory
-            self._rebuild(branch)
-        elif result.diff is not None:  # None: a failed poll, nothing new to show
-            branch.inventory = inventory
-            if result.diff.regrouped or (self.filter_text and result.diff.topology_changed):
+        with self.batched():  # one relayout for every row this poll adds or removes
+            if first:
+                branch.inventory = inventory
                 self._rebuild(branch)
-            else:
-                self._apply_diff(branch, result)
-            if inventory.storages != branch.storages or result.diff.topology_changed:
-                self._sync_storages(branch)  # a node added again gets its rows back
+            elif result.diff is not None:  # None: a failed poll, nothing new to show
+                branch.inventory = inventory
+                if result.diff.regrouped or (self.filter_text and result.diff.topology_changed):
+                    self._rebuild(branch)
+                else:
+                    self._apply_diff(branch, result)
+                if inventory.storages != branch.storages or result.diff.topology_changed:
+                    self._sync_storages(branch)  # a node added again gets its rows back
         # A served console's first result carries the hub's diff since its last poll,
         # which says nothing of the quorum this branch has never shown.
         if (first or result.diff is None or result.diff.cluster_changed
@@ -89,8 +90,9 @@ class ClusterTree(LazyGuestTree):
         self.styles_ = LabelStyles.from_variables(variables)
         if symbols is not None:
             self.symbols = symbols
-        for branch in self._branches.values():
-            self._rebuild(branch)
+        with self.batched():
+            for branch in self._branches.values():
+                self._rebuild(branch)
 
     def set_filter(self, text: str) -> None:
         """Show only the guests matching `text` (and their nodes, all open); an empty
@@ -101,8 +103,9 @@ class ClusterTree(LazyGuestTree):
                 branch.before_filter = ({k for k, n in branch.nodes.items() if n.is_expanded},
                                         set(branch.nodes))
         self.filter_text = text
-        for branch in self._branches.values():
-            self._rebuild(branch)
+        with self.batched():
+            for branch in self._branches.values():
+                self._rebuild(branch)
 
     def guest_count(self) -> int:
         """Guests the tree lists (those matching the filter), whether their node has

@@ -12,6 +12,9 @@ the latest inventory), and the scroll bar counts the lines drawn so far.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Tree
@@ -38,6 +41,8 @@ class LazyGuestTree(Tree[TreeRef]):
 
     def __init__(self, symbols: Symbols = UNICODE, **kwargs: object) -> None:
         self._branches: dict[str, ClusterBranch] = {}  # before Tree's first _build
+        self._batches = 0  # `batched` blocks open
+        self._invalidated = False  # a node was added or removed in the open block
         super().__init__("clusters", **kwargs)  # type: ignore[arg-type]
         self.show_root = False
         self.guide_depth = 2
@@ -95,28 +100,30 @@ class LazyGuestTree(Tree[TreeRef]):
         rows = self.size.height or FIRST_ROWS
         bottom = int(self.scroll_offset.y) + rows * (1 + AHEAD)
         pushed = 0  # lines added above the nodes still to look at, by this call
-        for branch in self._branches.values():
-            if not branch.root.is_expanded:
-                continue
-            # In the order drawn: under vCenter's datacenters and clusters, that is not
-            # the inventory's order of nodes.
-            for tn in sorted(branch.unfilled.values(), key=lambda t: t.line):
-                if tn.line < 0:  # not drawn yet
+        with self.batched():
+            for branch in self._branches.values():
+                if not branch.root.is_expanded:
                     continue
-                if tn.line + pushed > bottom:  # and so is every node after it
-                    return pushed > 0
-                if tn.is_expanded:
-                    pushed += self._fill(branch, tn)
+                # In the order drawn: under vCenter's datacenters and clusters, that is not
+                # the inventory's order of nodes.
+                for tn in sorted(branch.unfilled.values(), key=lambda t: t.line):
+                    if tn.line < 0:  # not drawn yet
+                        continue
+                    if tn.line + pushed > bottom:  # and so is every node after it
+                        return pushed > 0
+                    if tn.is_expanded:
+                        pushed += self._fill(branch, tn)
         return pushed > 0
 
     def _fill_through(self, target: TreeNode[TreeRef]) -> None:
         """Add the guests of TARGET and of every expanded node above it."""
-        for branch in self._branches.values():
-            for tn in list(branch.unfilled.values()):
-                if tn is target or tn.is_expanded:
-                    self._fill(branch, tn)
-                if tn is target:
-                    return
+        with self.batched():
+            for branch in self._branches.values():
+                for tn in list(branch.unfilled.values()):
+                    if tn is target or tn.is_expanded:
+                        self._fill(branch, tn)
+                    if tn is target:
+                        return
 
     def _fill(self, branch: ClusterBranch, tn: TreeNode[TreeRef]) -> int:
         """Add a node's guests (those matching the filter) from the branch's latest
@@ -138,6 +145,43 @@ class LazyGuestTree(Tree[TreeRef]):
             assert child.data is not None
             branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
         return len(guests)
+
+    # --- adding many rows at once ---------------------------------------------------------
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Rows added or removed in the block ask Textual for one relayout, at its end,
+        not one each: the first fill of a 10,000-guest cluster adds some 400 rows, and
+        each add's relayout request (Tree._invalidate: Widget.refresh(layout=True))
+        cost more than the add itself (issue 12). The tree's lines are still rebuilt
+        on demand inside the block, so a row's `line` is right when it is read."""
+        self._batches += 1
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            if not self._batches and self._invalidated:
+                self._invalidated = False
+                super()._invalidate()
+
+    def _invalidate(self) -> None:
+        if not self._batches:
+            super()._invalidate()
+            return
+        # What Tree._invalidate does at once (the lines and their cache are stale); the
+        # node highlight reset and the relayout wait for the block's end.
+        self._clear_line_cache()
+        self._updates += 1
+        self._invalidated = True
+
+    def process_label(self, label: str | Text) -> Text:
+        """The label as Tree keeps it: our labels are one-line `Text` already (`visible()`
+        escapes line breaks), kept as they are instead of Tree's copy by `Text.split`,
+        which took a third of an add. Tree copies a label before it styles it
+        (Tree.render_label), so sharing it is safe."""
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
 
     def get_label_width(self, node: TreeNode[TreeRef]) -> int:
         """The label's width as Tree.render_label draws it (the toggle icon, then the
