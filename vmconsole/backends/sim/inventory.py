@@ -88,8 +88,8 @@ def _addresses(guest: SimGuest, status: GuestStatus
 
 
 # One entry per simulated guest's (address, MAC): a 10,000-guest cluster's first
-# inventory reported 10,000 equal addresses anew, a tenth of its time in frozen
-# dataclasses' __init__ (issue 12). Bounded for a process that builds many simulators.
+# inventory made 10,000 addresses equal to those of its build, 1.2-2.6 µs each
+# (issue 12). Bounded for a process that builds many simulators.
 @lru_cache(maxsize=65536)
 def _reported(ip: str, mac: str) -> tuple[GuestAddress, ...]:
     """A running guest's addresses as its agent reports them: one, on eth0."""
