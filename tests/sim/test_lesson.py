@@ -103,6 +103,12 @@ def test_a_lesson_with_hidden_characters_or_stray_nodes_is_refused(tmp_path: Pat
     (b'name = "caf\xe9"\nnodes = 3\n', "not UTF-8 text (byte 0xe9 on line 1)"),
     (b'description = "a lesson without its name"\nnodes = 3\n',
      "bad lesson: the key 'name' is missing"),
+    # a count the demo's own --nodes refuses built a 100,000-node cluster for a minute
+    (b'name = "big"\nnodes = 100000\n',
+     "bad lesson: nodes must be between 1 and 1000 (it has 100000)"),
+    (b'name = "none"\nnodes = []\n', "bad lesson: nodes must be between 1 and 1000 (it has 0)"),
+    (b'name = "words"\nnodes = "three"\n',
+     "bad lesson: invalid literal for int() with base 10: 'three'"),
 ])
 def test_a_lesson_file_the_demo_cannot_use_is_one_line_and_exit_2(
         tmp_path: Path, content: bytes, said: str) -> None:

@@ -43,15 +43,12 @@ from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
-from vmconsole.backends.sim.lab import build_classic_lab, build_generated
+from vmconsole.backends.sim.lab import MAX_GUESTS, MAX_NODES, build_classic_lab, build_generated
 from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
-
-MAX_NODES = 1000
-MAX_GUESTS = 100_000
 
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,

@@ -55,7 +55,7 @@ from vmconsole.backends.sim.ha_testdir import (
     read_testdir,
     sid_of,
 )
-from vmconsole.backends.sim.lab import build_named_cluster
+from vmconsole.backends.sim.lab import MAX_NODES, build_named_cluster
 from vmconsole.backends.sim.scenarios import Scenario, Step
 from vmconsole.backends.sim.state import HAGroup, HAResource
 from vmconsole.model import GuestKind, HAState
@@ -228,6 +228,7 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
     try:
         nodes = data.get("nodes", 3)
         named = isinstance(nodes, list)
+        count = len(nodes) if named else int(nodes)
         services = [Service(sid, d["node"], d.get("state", "started"), d.get("group"),
                             int(d.get("max_restart", 1)), int(d.get("max_relocate", 1)))
                     for sid, d in data.get("services", {}).items()]
@@ -255,12 +256,16 @@ def _lesson(data: dict[str, Any], source: str) -> Scenario:
         raise InvalidInput(f"{source}: bad lesson: the key '{key}' is missing",
                            {"scenario": f"missing key {key}"}) from exc
     except (TypeError, ValueError, AttributeError) as exc:
-        raise InvalidInput(f"{source}: bad lesson ({exc!r})", {"scenario": str(exc)}) from exc
+        raise InvalidInput(f"{source}: bad lesson: {visible(exc)}",
+                           {"scenario": str(exc)}) from exc
+    if not 1 <= count <= MAX_NODES:
+        raise InvalidInput(f"{source}: bad lesson: nodes must be between 1 and {MAX_NODES} "
+                           f"(it has {count})", {"nodes": f"between 1 and {MAX_NODES}"})
     if not named:
         if services or groups or affinity:
             raise InvalidInput(f"{source}: services and groups need named nodes",
                                {"nodes": "a list of node names"})
-        return Scenario(name, description, int(nodes), bool(data.get("qdevice", False)),
+        return Scenario(name, description, count, bool(data.get("qdevice", False)),
                         steps, watch, quorum_options=quorum_options)
     case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [],
                       affinity=affinity)
