@@ -244,7 +244,10 @@ async def test_fault_tolerance_refused_shows_why_and_offers_no_submit(console, a
         assert isinstance(form, FaultToleranceForm)
         assert "Cannot protect it: VM 100 (web1)" in shown_text(c.app)
         assert "is an HA resource: take it out of HA first" in shown_text(c.app)
-        assert form.query_one("#submit", Button).disabled
+        assert not form.query_one("#submit", Button).display  # no Protect button
+        await act(pilot, "enter")  # says why, and sends nothing
+        assert "FT cannot protect this VM: VM 100 (web1)" in error_of(form, "secondary")
+        assert c.app.screen is form
         await act(pilot, "escape")
         c.backend.sim.guests["qemu/103"].maxcpu = 9  # over 8 FT vCPUs per host
         await select(pilot, c, "test1")

@@ -66,14 +66,16 @@ class FaultToleranceForm(FormScreen):
         submit = self.query_one("#submit", Button)
         if self.limits.protected:  # turning protection off: Cancel keeps the focus
             self.query_one("#cancel", Button).focus()
-        elif self.limits.refusal:
-            submit.disabled = True
+        elif self.limits.refusal:  # no Protect button (README); Enter gives the reason
+            submit.display = False
         else:  # the first node that can hold the shadow is chosen: Enter protects
             submit.focus()
 
     def collect(self) -> tuple[Any, dict[str, str]]:
         if self.limits.protected:
             return TURN_OFF, {}
+        if self.limits.refusal:
+            return None, {"secondary": f"FT cannot protect this VM: {self.limits.refusal}"}
         value = self.query_one("#secondary", Select).value
         if value is Select.NULL:
             return None, {"secondary": "choose the node for the shadow copy"}
