@@ -133,7 +133,16 @@ async def test_typing_an_address_with_a_port_probes_tcp():
             assert panel.measurement.target.kind is ProbeKind.TCP
             await wait_for(pilot, lambda: "0.0% loss" in text_of(app, "#ping-stats"))
             assert "no outage" in text_of(app, "#ping-outages")
-            panel.stop()
+            # x stops the measurement, a second x forgets it: the last one forgotten,
+            # nothing of it stays (its title, chart and figures did, a tester found)
+            panel.action_stop_selected()
+            await wait_for(pilot, lambda: panel.selected is not None
+                           and not panel.selected.running, BUSY_SECONDS)
+            panel.action_stop_selected()
+            await pilot.pause()
+            assert panel.selected is None and panel.border_title == "ping"
+            for part in ("#ping-chart", "#ping-stats", "#ping-outages", "#ping-legend"):
+                assert not text_of(app, part).strip(), part
     finally:
         server.close()
 

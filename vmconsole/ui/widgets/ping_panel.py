@@ -225,6 +225,13 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         else:
             self.watches.remove(watch)
             self._selected = next(iter(reversed(list(self.watches))), None)
+            if self._selected is not None:
+                self.select(self._selected)
+            else:  # the last one forgotten: nothing of it stays on the panel
+                self.border_title = "ping"
+                for part in ("#ping-chart", "#ping-legend", "#ping-stats", "#ping-outages",
+                             "#ping-error"):
+                    self.query_one(part, Static).update(Text(""))
         self._refresh_view()
 
     # --- inside -------------------------------------------------------------------------
