@@ -9,7 +9,7 @@ import pytest
 from textual.geometry import Region
 
 from vmconsole.backends.base import Task, TaskStatus
-from vmconsole.ui.widgets.task_log import MAX_ROWS, TaskLog, fit_widths
+from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, MAX_ROWS, TaskLog, fit_widths, task_user
 
 NIGHT = calendar.timegm((2026, 11, 28, 23, 59, 30, 0, 0, 0))  # UTC: conftest sets TZ
 
@@ -89,3 +89,10 @@ def test_narrow_columns_keep_their_width_and_wide_ones_share_the_rest():
     assert fit_widths([4, 5, 8, 9, 8], 40) == [4, 5, 8, 9, 8]
     assert fit_widths([4, 5, 5000, 8, 5000], 31) == [4, 5, 7, 7, 8]
     assert fit_widths([5000] * 5, 10) == [4] * 5  # a name never shrinks past its start
+
+
+def test_a_long_name_of_who_asked_is_cut_so_the_account_still_shows():
+    asked = task(1, NIGHT, acted_by="t" * 128)
+    assert task_user(asked) == "t" * (ACTED_BY_LIMIT - 1) + "… (root@pam)"
+    assert task_user(task(2, NIGHT, acted_by="sam")) == "sam (root@pam)"
+    assert task_user(task(3, NIGHT)) == "root@pam"

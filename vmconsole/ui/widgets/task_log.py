@@ -27,6 +27,9 @@ _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Durati
 _NAMES = ("Cluster", "Node", "Target", "Operation", "User")
 #: Tasks kept, the newest by start time over all clusters; older rows leave the log.
 MAX_ROWS = 500
+#: The longest name of who asked a task that the console shows whole (`task_user`): an SSH
+#: user name may be 128 characters, and the account after it must still show.
+ACTED_BY_LIMIT = 32
 _STARTED_WIDTH = 8  # HH:MM:SS
 _DURATION_WIDTH = 8  # its header; values are shorter: "59m 59s", "23h 59m"
 _STATUS_ROOM = 10  # " 50% █████", "ERROR: di…": the figure, the start of a reason
@@ -210,9 +213,11 @@ class TaskLog(DataTable[str | Text]):
 def task_user(task: Task) -> str:
     """A task's user as the console shows it: the account the cluster logged, and who
     asked when that was someone else through it ("student (root@pam)" in a served
-    class, `Task.acted_by`). Not made visible: the caller does."""
+    class, `Task.acted_by`). The one who asked is cut to ACTED_BY_LIMIT characters so
+    that a long SSH user name never hides the account; the rest is not made visible:
+    the caller does."""
     if task.acted_by and task.acted_by != task.user:
-        return f"{task.acted_by} ({task.user})"
+        return f"{visible(task.acted_by, ACTED_BY_LIMIT)} ({task.user})"
     return task.user
 
 
