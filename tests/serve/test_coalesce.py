@@ -15,7 +15,7 @@ from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.backend import SimBackend
 from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.config import SimCluster
-from vmconsole.model import GuestStatus, Inventory
+from vmconsole.model import GuestStatus, Inventory, Quorum
 from vmconsole.monitor.poller import PollResult
 from vmconsole.serve.hub import BackendState, ClusterInfo
 from vmconsole.serve.remote import CallChannel, RemoteLoop
@@ -107,3 +107,30 @@ def test_a_failed_poll_after_a_skipped_one_keeps_the_skipped_changes(
     latest = drawn[-1]
     assert latest.error == "timed out"
     assert latest.diff is not None and first.guests[0].id in latest.diff.changed
+
+
+def test_a_poll_after_a_gap_brings_the_changes_since_the_poll_drawn(
+        loop: RemoteLoop) -> None:
+    """A console drawn in advance (pool.py) drew poll 1 and is handed out at poll 3:
+    poll 2's changes (a guest stopped, the quorum lost) are not in the hub's diff of
+    poll 3, which is since poll 2."""
+    drawn: list[PollResult] = []
+    loop.subscribe(drawn.append)
+    first = _inventory()
+    assert first.quorum is not None
+    second = replace(_stopped(first, 0, first.taken_at + 1),
+                     quorum=Quorum(2, first.quorum.expected, quorate=True))
+    third = _stopped(second, 1, first.taken_at + 2)
+    loop.receive(_poll(1, first, None), BackendState())
+    loop.publish()
+    assert loop.receive(_poll(3, third, second), BackendState())
+    loop.publish()
+    diff = drawn[-1].diff
+    assert diff is not None and diff.cluster_changed
+    assert {first.guests[0].id, first.guests[1].id} <= set(diff.relabelled)
+    # The next poll follows the one drawn: the hub's own diff, as it came.
+    fourth = replace(third, taken_at=first.taken_at + 3)
+    sent = _poll(4, fourth, third)
+    loop.receive(sent, BackendState())
+    loop.publish()
+    assert drawn[-1].diff is sent.diff

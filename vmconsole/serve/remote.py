@@ -312,13 +312,18 @@ class RemoteLoop(PollLoop):
         waits replaces it: the console draws the latest once, with the events of both
         and the changes since the poll it drew last (issue 13: a viewer's console
         behind, or starved of CPU, catches up at the cost of one poll). Its figures
-        are kept at once, every poll's, for the charts."""
+        are kept at once, every poll's, for the charts. A poll that does not follow
+        the one drawn (a console drawn in advance, pool.py, handed out polls later)
+        gets its changes since the one drawn too, or its tree would keep what changed
+        in the polls it never saw."""
         if result.inventory is not None:
             cast(_RemotePoller, self.poller).record(result.inventory)
         pending = self._pending
         if pending is not None:
-            result = replace(result, events=pending[0].events + result.events,
-                             diff=self._diff_since_published(result))
+            result = replace(result, events=pending[0].events + result.events)
+        drawn = self.latest
+        if pending is not None or (drawn is not None and result.seq != drawn.seq + 1):
+            result = replace(result, diff=self._diff_since_published(result))
         self._pending = (result, state)
         return pending is None
 

@@ -1,0 +1,66 @@
+"""A console drawn in advance (serve/pool.py) shows, when a viewer takes it, what a
+console started then would: not the tree of the poll it was drawn on, with only the
+latest poll's changes on top (serve/remote.py, RemoteLoop.receive)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.serve.conftest import Running
+from tests.serve.terminal import open_terminal
+from vmconsole.model import GuestStatus, Inventory
+from vmconsole.ui.labels import label_key
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def warm_sessions() -> int:
+    return 1
+
+
+def _status(inventory: Inventory | None, name: str) -> GuestStatus | None:
+    guest = next((g for g in (inventory.guests if inventory else ()) if g.name == name), None)
+    return guest.status if guest is not None else None
+
+
+async def test_a_guest_started_while_a_console_waits_shows_running_in_its_tree(
+        served: Running) -> None:
+    hub = served.server.hubs[0]
+    # As `vmconsole serve` builds its poll loops (ui/launch.py): a poll's diff relabels
+    # only what a row draws, so a guest's figures changing do not relabel it each poll.
+    hub.loop.poller.label_key = label_key
+    pool = served.server._pool
+    assert pool is not None
+    deadline = time.monotonic() + 60
+    while pool.waiting < 1:
+        assert time.monotonic() < deadline, "no console drawn in advance"
+        await asyncio.sleep(0.05)
+    inventory = hub.loop.poller.inventory
+    assert inventory is not None and _status(inventory, "test1") is GuestStatus.STOPPED
+    test1 = next(g for g in inventory.guests if g.name == "test1")
+    await asyncio.to_thread(hub.loop.backend.start, test1.id)
+    # Running in the hub's polls, and then two polls more, so that the latest poll's
+    # own changes (from the poll before it) no longer include test1's start.
+    seen: int | None = None
+    deadline = time.monotonic() + 30
+    while True:
+        latest = hub.loop.latest
+        assert latest is not None and time.monotonic() < deadline, "test1 never ran"
+        if _status(latest.inventory, "test1") is not GuestStatus.RUNNING:
+            seen = None
+        elif seen is None:
+            seen = latest.seq
+        elif latest.seq >= seen + 2:
+            break
+        await asyncio.sleep(0.05)
+    assert pool.waiting == 1  # drawn before test1 started, and still waiting
+
+    async with await served.connect(username="vera") as conn:
+        term = await open_terminal(conn, 100, 30)
+        await term.wait_for("vera (viewer)", timeout=30)
+        await term.wait_for("▶ 103 test1", timeout=10)
+        assert "■ 103 test1" not in term.text
