@@ -343,3 +343,42 @@ async def test_a_burst_with_the_key_that_opens_a_form_picks_in_its_drop_down_lis
         assert (form.query_one("#name", Input).value, node.value, node.expanded) == (
             "t1", "pve2", False)
         assert not c.backend.tasks()
+
+
+async def test_keys_typed_with_a_panel_s_key_that_opens_a_form_land_in_it(console):
+    """`S` then `n snapc Tab desc` in one burst on web1 (the fourth tester's finding):
+    the snapshot form opened empty and `c` acted as the panel's clone key. The keys go
+    to the form, as from the main screen."""
+    from vmconsole.ui.modals.snapshots import SnapshotPanel
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "S", "n", *"snapc", "tab", *"desc")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, SnapshotCreateForm), 10,
+                         "the form")
+        await settle(pilot)
+        form = c.app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        assert form.query_one("#name", Input).value == "snapc"
+        assert form.query_one("#description", Input).value == "desc"
+        assert not c.app.typeahead.holding
+        await act(pilot, "escape")
+        assert isinstance(c.app.screen, SnapshotPanel)
+
+
+async def test_keys_typed_with_the_backup_panel_s_take_key_land_in_its_form(console):
+    """`b n` and the keys onto the form's Back up button in one burst: the backup form
+    first reads the guest's backup options, and the keys typed meanwhile are its, not
+    the panel's; the backup is taken, as when typed one by one."""
+    from vmconsole.ui.modals.backups import BackupPanel
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")
+        burst(c.app, "b", "n", "tab", "tab", "tab", "tab", "enter")
+        await wait_until(pilot, lambda: [t.operation for t in c.backend.tasks()] == ["backup"],
+                         10, "the backup")
+        await settle(pilot)
+        assert isinstance(c.app.screen, BackupPanel)
+        assert not c.app.typeahead.holding
