@@ -382,3 +382,23 @@ async def test_keys_typed_with_the_backup_panel_s_take_key_land_in_its_form(cons
         await settle(pilot)
         assert isinstance(c.app.screen, BackupPanel)
         assert not c.app.typeahead.holding
+
+
+async def test_keys_typed_for_a_panel_s_refused_form_are_dropped(console, audit):
+    """A viewer's `S n c` in one burst: the snapshot form is refused, and the `c` typed
+    for it must not act as the panel's clone key."""
+    from vmconsole.actor import Role
+    from vmconsole.ui.modals.snapshots import SnapshotPanel
+
+    c = console(Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "S", "n", "c")
+        await wait_until(pilot, lambda: any(r.operation == "snapshot"
+                                            for r in audit.read()), 10, "the refusal")
+        await settle(pilot)
+        assert isinstance(c.app.screen, SnapshotPanel)
+        assert not c.app.typeahead.holding
+        assert not any("choose a snapshot" in n for n in notes(c.app))
+        await act(pilot, "c")  # a key typed afterwards acts as always
+        assert any("choose a snapshot" in n for n in notes(c.app))

@@ -21,7 +21,7 @@ from vmconsole.model import Guest
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.labels import guest_title
-from vmconsole.ui.typeahead import Typeahead
+from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 #: How often the panel looks at the polled tasks (seconds).
@@ -117,19 +117,11 @@ class TaskPanel(ForwardsWorkerErrors, ModalScreen[None]):
         snapc Tab desc` went to the panel, where `c` clones, and the snapshot form
         opened empty. A form takes them, a question drops them, and so does a change
         that ends with no screen (refused, or its first read failed)."""
-        typeahead = getattr(self.app, "typeahead", None)
-        kept = (typeahead, typeahead.hold()) if isinstance(typeahead, Typeahead) else None
-        self.run_worker(self._after(started, kept), group=f"{self.GROUP}-op",
+        self.run_worker(self._after(held_for(self.app, started)), group=f"{self.GROUP}-op",
                         exclusive=True, exit_on_error=False, name=self.WHAT)
 
-    async def _after(self, started: Awaitable[Task | None],
-                     kept: tuple[Typeahead, int] | None) -> None:
-        try:
-            task = await started
-        finally:  # its screen took the keys or dropped them; else none came: drop them
-            if kept is not None:
-                typeahead, hold = kept
-                typeahead.drop(hold)
+    async def _after(self, started: Awaitable[Task | None]) -> None:
+        task = await started
         if task is not None:
             self._waiting.add(task.id)
             await self.reload()
