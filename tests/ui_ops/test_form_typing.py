@@ -15,12 +15,14 @@ from vmconsole.ui.screens.audit import AuditScreen
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
+CHARACTERS = {"minus": "-"}  # the keys named by Textual that type a character
+
 
 def burst(app, *keys: str) -> None:
     """Keys in one write, as a paste or `tmux send-keys` brings them: all queued before
     the first is handled."""
     for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))
+        app.post_message(events.Key(key, key if len(key) == 1 else CHARACTERS.get(key)))
 
 
 async def test_hidden_characters_never_reach_a_field_and_are_named(console):
@@ -284,3 +286,119 @@ async def test_keys_typed_with_the_slash_land_in_the_filter_not_on_the_tree(cons
         await settle(pilot)
         assert box.value == "st"
         assert not c.backend.tasks()
+
+
+async def test_a_burst_that_opens_a_drop_down_list_picks_in_it_before_enter(console):
+    """The fourth tester's finding, in the clone form: `cl2 Tab Tab Space Down Enter
+    BTab C-u -5` in one burst cloned cl2 onto pve1 at once and lost the keys after Enter
+    (Space opens the list on a later turn of the loop, so Enter reached the form's
+    submit first). Typed one by one, Down picks pve2 in the open list, Enter chooses it
+    and the form stays open; in one burst too."""
+    from textual.widgets import Select
+
+    from vmconsole.ui.modals.clone import CloneForm
+
+    keys = [*"cl2", "tab", "tab", "space", "down", "enter", "shift+tab", "ctrl+u", "minus", "5"]
+
+    async def typed(at_once: bool) -> tuple[str, str, object, bool, int]:
+        c = console()
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            await on_guest(pilot, c, "test1")
+            await act(pilot, "c")
+            form = c.app.screen
+            assert isinstance(form, CloneForm)
+            await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
+                             "the focus in the name")
+            if at_once:
+                burst(c.app, *keys)
+                await settle(pilot)
+            else:
+                await act(pilot, *keys)
+            assert c.app.screen is form, "the form was submitted"
+            node = form.query_one("#node", Select)
+            return (form.query_one("#name", Input).value,
+                    form.query_one("#vmid", Input).value, node.value, node.expanded,
+                    len(c.backend.tasks()))
+
+    slowly = await typed(at_once=False)
+    assert slowly == ("cl2", "-5", "pve2", False, 0)
+    assert await typed(at_once=True) == slowly
+
+
+async def test_a_burst_with_the_key_that_opens_a_form_picks_in_its_drop_down_list(console):
+    """`n t1 Tab Tab Space Down Enter` on a template in one burst: the new guest is not
+    created on pve1 at once; the list picks pve2 and the form stays open."""
+    from textual.widgets import Select
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "debian12-template")
+        burst(c.app, "n", *"t1", "tab", "tab", "space", "down", "enter")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, CreateFromTemplateForm),
+                         10, "the form")
+        await settle(pilot)
+        form = c.app.screen
+        assert isinstance(form, CreateFromTemplateForm), "the form was submitted"
+        node = form.query_one("#node", Select)
+        assert (form.query_one("#name", Input).value, node.value, node.expanded) == (
+            "t1", "pve2", False)
+        assert not c.backend.tasks()
+
+
+async def test_keys_typed_with_a_panel_s_key_that_opens_a_form_land_in_it(console):
+    """`S` then `n snapc Tab desc` in one burst on web1 (the fourth tester's finding):
+    the snapshot form opened empty and `c` acted as the panel's clone key. The keys go
+    to the form, as from the main screen."""
+    from vmconsole.ui.modals.snapshots import SnapshotPanel
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "S", "n", *"snapc", "tab", *"desc")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, SnapshotCreateForm), 10,
+                         "the form")
+        await settle(pilot)
+        form = c.app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        assert form.query_one("#name", Input).value == "snapc"
+        assert form.query_one("#description", Input).value == "desc"
+        assert not c.app.typeahead.holding
+        await act(pilot, "escape")
+        assert isinstance(c.app.screen, SnapshotPanel)
+
+
+async def test_keys_typed_with_the_backup_panel_s_take_key_land_in_its_form(console):
+    """`b n` and the keys onto the form's Back up button in one burst: the backup form
+    first reads the guest's backup options, and the keys typed meanwhile are its, not
+    the panel's; the backup is taken, as when typed one by one."""
+    from vmconsole.ui.modals.backups import BackupPanel
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")
+        burst(c.app, "b", "n", "tab", "tab", "tab", "tab", "enter")
+        await wait_until(pilot, lambda: [t.operation for t in c.backend.tasks()] == ["backup"],
+                         10, "the backup")
+        await settle(pilot)
+        assert isinstance(c.app.screen, BackupPanel)
+        assert not c.app.typeahead.holding
+
+
+async def test_keys_typed_for_a_panel_s_refused_form_are_dropped(console, audit):
+    """A viewer's `S n c` in one burst: the snapshot form is refused, and the `c` typed
+    for it must not act as the panel's clone key."""
+    from vmconsole.actor import Role
+    from vmconsole.ui.modals.snapshots import SnapshotPanel
+
+    c = console(Role.VIEWER)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "S", "n", "c")
+        await wait_until(pilot, lambda: any(r.operation == "snapshot"
+                                            for r in audit.read()), 10, "the refusal")
+        await settle(pilot)
+        assert isinstance(c.app.screen, SnapshotPanel)
+        assert not c.app.typeahead.holding
+        assert not any("choose a snapshot" in n for n in notes(c.app))
+        await act(pilot, "c")  # a key typed afterwards acts as always
+        assert any("choose a snapshot" in n for n in notes(c.app))

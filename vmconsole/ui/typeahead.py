@@ -16,13 +16,15 @@ ones as always.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.screen import Screen
+
+T = TypeVar("T")
 
 #: How long after the key that opens a flow its keys are still typeahead (seconds). A
 #: burst from a paste or `send-keys` arrives within milliseconds; a backend read before
@@ -113,3 +115,23 @@ def screen_opened(app: App[Any], screen: Screen[Any]) -> None:
         screen.call_after_refresh(app.post_message, ReplayTypeahead())
     else:
         typeahead.drop()
+
+
+def held_for(app: App[Any], opening: Awaitable[T]) -> Awaitable[T]:
+    """`opening` (a change that may open a form or ask), with the keys typed from now on
+    kept for the screen it opens, as a guest's flow keeps them on the main screen: to be
+    called in the action of the key that starts it, before the keys queued behind that
+    key reach their own bindings. The screen takes the keys or drops them
+    (`screen_opened`); if `opening` ends with none (refused, or its first read failed),
+    they are dropped then. Awaited, gives what `opening` gives."""
+    typeahead = getattr(app, "typeahead", None)
+    if not isinstance(typeahead, Typeahead):
+        return opening
+    hold = typeahead.hold()
+
+    async def kept() -> T:
+        try:
+            return await opening
+        finally:
+            typeahead.drop(hold)
+    return kept()

@@ -21,6 +21,7 @@ from vmconsole.model import Guest
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.labels import guest_title
+from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 #: How often the panel looks at the polled tasks (seconds).
@@ -109,9 +110,15 @@ class TaskPanel(ForwardsWorkerErrors, ModalScreen[None]):
             self.reload_soon()
 
     def start(self, started: Awaitable[Task | None]) -> None:
-        """Run a change the opener starts (asking, then the task); follow its task."""
-        self.run_worker(self._after(started), group=f"{self.GROUP}-op", exclusive=True,
-                        exit_on_error=False, name=self.WHAT)
+        """Run a change the opener starts (asking, then the task); follow its task.
+
+        The keys typed in the same burst as the panel's key are for the screen the
+        change opens (`ui.typeahead`), as for a guest's flow from the main screen: `n
+        snapc Tab desc` went to the panel, where `c` clones, and the snapshot form
+        opened empty. A form takes them, a question drops them, and so does a change
+        that ends with no screen (refused, or its first read failed)."""
+        self.run_worker(self._after(held_for(self.app, started)), group=f"{self.GROUP}-op",
+                        exclusive=True, exit_on_error=False, name=self.WHAT)
 
     async def _after(self, started: Awaitable[Task | None]) -> None:
         task = await started

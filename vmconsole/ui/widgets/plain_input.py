@@ -3,12 +3,19 @@ that a terminal shows as themselves, whether typed or pasted."""
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import events
+from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.text import visible
 from vmconsole.ui.typeahead import Typeahead
+
+#: The longest a key of a burst waits for the one before it to take effect (seconds): a
+#: bound, not a pace; on a working console the wait is a few turns of the event loop.
+SETTLE_SECONDS = 1.0
 
 
 class PlainInput(Input):
@@ -26,7 +33,7 @@ class PlainInput(Input):
     deleted, and the text typed after a Tab went into the box being left. Here the box's
     own bindings, Tab and Shift+Tab run as their key arrives, and a key that reaches the
     box after a Tab (or its own Escape) took the focus away goes on to the widget that
-    has it.
+    has it, once what the key before it did there has taken effect (`_act_at`).
     """
 
     async def _on_key(self, event: events.Key) -> None:
@@ -84,8 +91,31 @@ class PlainInput(Input):
                 for binding in bindings.key_to_bindings.get(event.key, ()):
                     if binding.priority is priority and await self.app.run_action(
                             binding.action, node):
+                        await self._settled(focused)
                         return
         focused.post_message(events.Key(event.key, event.character))
+        await self._settled(focused)
+
+    async def _settled(self, widget: Widget) -> None:
+        """Wait until what a key did at `widget` has taken effect, before the next key
+        of the burst is looked at. Much of it comes later, by message: Space on a Select
+        opens its list and moves the focus to it on a later turn (`Widget.focus` is a
+        `call_later`), and Enter in the open list picks through messages the list posts
+        to itself and to its Select, which then takes the focus back. In one burst the
+        Enter after `Space Down` reached the form's submit while the list was still to
+        open. Each of `widget`'s message pumps, from it up to the app, is asked to call
+        back once the messages already queued at it are handled (`call_later`), in that
+        order, as the effects go up. Not this box's own pump: it waits here. Bounded by
+        `SETTLE_SECONDS` a pump (a closing screen may never call back)."""
+        pumps: list[MessagePump] = [node for node in widget.ancestors_with_self
+                                    if node is not self]
+        for pump in pumps:
+            done = asyncio.Event()
+            if pump.call_later(done.set):
+                try:
+                    await asyncio.wait_for(done.wait(), SETTLE_SECONDS)
+                except TimeoutError:
+                    return
 
     def replace(self, text: str, start: int, end: int) -> None:
         """Textual's edit of the value (every typed key, paste and delete ends here):
