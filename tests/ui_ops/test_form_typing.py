@@ -24,6 +24,18 @@ def burst(app, *keys: str) -> None:
     for key in keys:
         app.post_message(events.Key(key, key if len(key) == 1 else CHARACTERS.get(key)))
 
+async def type_into(pilot, form, keys: list[str], at_once: bool) -> None:
+    """KEYS typed into FORM once its name field has the focus: one at a time, as a slow
+    typist would, or in one burst."""
+    await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
+                     "the focus in the name")
+    if at_once:
+        burst(pilot.app, *keys)
+        await settle(pilot)
+    else:
+        await act(pilot, *keys)
+
+
 
 async def test_hidden_characters_never_reach_a_field_and_are_named(console):
     c = console()
@@ -229,13 +241,7 @@ async def test_a_burst_with_a_tab_across_a_select_lands_where_slow_typing_would(
             await act(pilot, "r")
             form = c.app.screen
             assert isinstance(form, ResourceAffinityForm)
-            await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
-                             "the focus in the name")
-            if at_once:
-                burst(c.app, *keys)
-                await settle(pilot)
-            else:
-                await act(pilot, *keys)
+            await type_into(pilot, form, keys, at_once)
             affinity = form.query_one("#affinity", Select)
             return (form.query_one("#name", Input).value,
                     form.query_one("#resources", Input).value, affinity.value,
@@ -307,13 +313,7 @@ async def test_a_burst_that_opens_a_drop_down_list_picks_in_it_before_enter(cons
             await act(pilot, "c")
             form = c.app.screen
             assert isinstance(form, CloneForm)
-            await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
-                             "the focus in the name")
-            if at_once:
-                burst(c.app, *keys)
-                await settle(pilot)
-            else:
-                await act(pilot, *keys)
+            await type_into(pilot, form, keys, at_once)
             assert c.app.screen is form, "the form was submitted"
             node = form.query_one("#node", Select)
             return (form.query_one("#name", Input).value,
