@@ -402,3 +402,20 @@ async def test_keys_typed_for_a_panel_s_refused_form_are_dropped(console, audit)
         assert not any("choose a snapshot" in n for n in notes(c.app))
         await act(pilot, "c")  # a key typed afterwards acts as always
         assert any("choose a snapshot" in n for n in notes(c.app))
+
+
+async def test_keys_typed_with_the_key_that_opens_a_rule_form_land_in_it(console):
+    """`r keep-x` in one burst on the HA rules screen: the new rule's name gets what was
+    typed with `r`, not the screen's own keys (`e` edits a rule, `x` deletes one)."""
+    from tests.ui_ops.test_ha_rules import open_rules
+    from vmconsole.actor import Role
+    from vmconsole.ui.modals.ha_rule_forms import ResourceAffinityForm
+
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await open_rules(pilot, c)
+        burst(c.app, "r", *"keep-x")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, ResourceAffinityForm), 10,
+                         "the rule form")
+        await settle(pilot)
+        assert c.app.screen.query_one("#name", Input).value == "keep-x"

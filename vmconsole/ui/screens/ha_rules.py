@@ -24,6 +24,7 @@ from vmconsole.backends.ha_config import (
 )
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 KEYS_HINT = (("rules.new_node", "node rule"), ("rules.new_resource", "resource rule"),
@@ -203,8 +204,11 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
     # --- changes ------------------------------------------------------------------------
 
     def _change(self, change: Awaitable[bool]) -> None:
+        # Keys typed with the one that opens a form are kept for it (`ui.typeahead`).
+        kept = held_for(self.app, change)
+
         async def then_reload() -> None:
-            if await change:
+            if await kept:
                 await self.reload()
         self.run_worker(then_reload(), group="rules-change", exclusive=True,
                         exit_on_error=False, name="HA rules")
