@@ -22,6 +22,7 @@ from vmconsole.ui.guest_runner import GuestRunner
 from vmconsole.ui.hardware_flow import edit_hardware
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.snapshot_flow import SnapshotFlows
+from vmconsole.ui.typeahead import held_for
 
 if TYPE_CHECKING:
     from vmconsole.ui.modals.clone import CloneSource
@@ -75,16 +76,11 @@ class GuestFlows(GuestRunner):
             return  # a key pressed twice: the first press is still reading or asking
         # The name is what the user chose, the title of a notification if the flow fails.
         # Keys typed in this burst are for the screen the flow opens.
-        hold = self.app.typeahead.hold() if name not in RUN_AT_ONCE else None
-        self.app.run_worker(self._flow(name, title, hold), name=title, group="flows",
-                            exit_on_error=False, description=key)
-
-    async def _flow(self, name: str, title: str, hold: int | None) -> None:
-        try:
-            await FLOWS[name](self, title)
-        finally:  # ended with no screen (refused, failed): nothing to type into
-            if hold is not None:
-                self.app.typeahead.drop(hold)
+        flow: Awaitable[None] = FLOWS[name](self, title)
+        if name not in RUN_AT_ONCE:
+            flow = held_for(self.app, flow)
+        self.app.run_worker(flow, name=title, group="flows", exit_on_error=False,
+                            description=key)
 
     # --- helpers ------------------------------------------------------------------------
 
