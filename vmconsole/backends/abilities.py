@@ -16,6 +16,7 @@ from vmconsole.model import GuestAddress, GuestStatus
 if TYPE_CHECKING:
     from vmconsole.backends.base import Task
     from vmconsole.backends.event_kinds import EventKind
+    from vmconsole.backends.ha_config import CRSView, FTLimits, HARules
     from vmconsole.balance.planner import Rules
 
 
@@ -151,6 +152,43 @@ class SupportsFaultTolerance(Protocol):
 
     def set_fault_tolerance(self, guest_id: str, secondary: str | None) -> None: ...
     def fault_tolerance(self, guest_id: str) -> list[str]: ...
+
+
+@runtime_checkable
+class SupportsHAConfig(Protocol):
+    """HA rules and the CRS, read and changed as a cluster's admin does
+    (`ha-manager rules ...`, datacenter.cfg). Setters raise `InvalidInput` with a reason
+    per field (name, nodes, resources, mode, threshold, ...), `Conflict` for a rule that
+    does not exist, `QuorumLost` without quorum."""
+
+    def ha_config(self) -> HARules: ...
+
+    def ha_node_affinity_set(self, name: str, nodes: dict[str, int], positive: bool,
+                             strict: bool, nofailback: bool, resources: list[str]) -> None:
+        """Add or replace node-affinity rule `name`; `resources` are guest ids."""
+        ...
+
+    def ha_node_affinity_remove(self, name: str) -> None: ...
+
+    def ha_resource_affinity_set(self, name: str, resources: list[str],
+                                 positive: bool) -> None:
+        """Add or replace resource-affinity rule `name` over guest ids."""
+        ...
+
+    def ha_rule_remove(self, name: str) -> None:
+        """Remove resource-affinity rule `name`."""
+        ...
+    def crs_settings(self) -> CRSView: ...
+
+    def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
+                threshold: float = 0.3, hold: int = 3, margin: float = 0.1) -> None: ...
+
+
+@runtime_checkable
+class SupportsFaultToleranceLimits(SupportsFaultTolerance, Protocol):
+    """FT's limits for one VM, for the form that turns FT on or off."""
+
+    def ft_limits(self, guest_id: str) -> FTLimits: ...
 
 
 @runtime_checkable

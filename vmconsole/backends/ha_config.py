@@ -2,8 +2,10 @@
 the HA groups of earlier releases; resource affinity), the CRS's settings, and a VM's
 Fault Tolerance with the limits that decide where its shadow copy may go.
 
-Backend-neutral data and the protocols a backend implements to offer them
-(`SupportsHAConfig`, `SupportsFaultToleranceLimits`); the simulator is the one that does
+Backend-neutral data. The protocols a backend implements to offer it
+(`SupportsHAConfig`, `SupportsFaultToleranceLimits`) are with the other abilities in
+`backends/abilities.py`: the console checks them before its first screen, which needs
+none of this data (issue 12). The simulator is the one that offers it
 (`backends/sim/ha_config.py`). Every setter takes plain values (str, int, bool, list,
 dict), so a served console's call carries nothing the server must unpickle as a class.
 """
@@ -11,9 +13,6 @@ dict), so a served console's call carries nothing the server must unpickle as a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
-
-from vmconsole.backends.abilities import SupportsFaultTolerance
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,40 +120,3 @@ class FTLimits:
     takeover_ms: float
     slowdown: float
     link_load: float
-
-
-@runtime_checkable
-class SupportsHAConfig(Protocol):
-    """HA rules and the CRS, read and changed as a cluster's admin does
-    (`ha-manager rules ...`, datacenter.cfg). Setters raise `InvalidInput` with a reason
-    per field (name, nodes, resources, mode, threshold, ...), `Conflict` for a rule that
-    does not exist, `QuorumLost` without quorum."""
-
-    def ha_config(self) -> HARules: ...
-
-    def ha_node_affinity_set(self, name: str, nodes: dict[str, int], positive: bool,
-                             strict: bool, nofailback: bool, resources: list[str]) -> None:
-        """Add or replace node-affinity rule `name`; `resources` are guest ids."""
-        ...
-
-    def ha_node_affinity_remove(self, name: str) -> None: ...
-
-    def ha_resource_affinity_set(self, name: str, resources: list[str],
-                                 positive: bool) -> None:
-        """Add or replace resource-affinity rule `name` over guest ids."""
-        ...
-
-    def ha_rule_remove(self, name: str) -> None:
-        """Remove resource-affinity rule `name`."""
-        ...
-    def crs_settings(self) -> CRSView: ...
-
-    def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
-                threshold: float = 0.3, hold: int = 3, margin: float = 0.1) -> None: ...
-
-
-@runtime_checkable
-class SupportsFaultToleranceLimits(SupportsFaultTolerance, Protocol):
-    """FT's limits for one VM, for the form that turns FT on or off."""
-
-    def ft_limits(self, guest_id: str) -> FTLimits: ...

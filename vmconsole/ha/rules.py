@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from vmconsole.balance.planner import Usage, topsis_scores
+from vmconsole.balance.usage import Usage, topsis_scores
 
 SCHEDULERS = ("basic", "static", "dynamic")  # datacenter.cfg crs: ha=
 

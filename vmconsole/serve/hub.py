@@ -20,8 +20,10 @@ from vmconsole.backends.abilities import (
     SupportsBalancing,
     SupportsFaults,
     SupportsFaultTolerance,
+    SupportsFaultToleranceLimits,
     SupportsGuestAddresses,
     SupportsHAAdmin,
+    SupportsHAConfig,
     SupportsHostMaintenance,
     SupportsNodeAdmin,
     SupportsPlacementRules,
@@ -40,7 +42,6 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
-from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.backends.hardware import SupportsHardware
 from vmconsole.backends.removal import SupportsDestroy, SupportsUndefine
 from vmconsole.backends.serial import SupportsSerialConsole

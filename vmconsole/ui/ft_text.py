@@ -3,12 +3,16 @@ primary and shadow run, the checkpoints, the price) and the FT form's limits tab
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 
-from vmconsole.backends.ha_config import FTLimits
 from vmconsole.model import FaultTolerance, Guest
 from vmconsole.text import visible
+
+if TYPE_CHECKING:  # the FT form's figures, not needed for the detail pane's rows
+    from vmconsole.backends.ha_config import FTLimits
 
 
 def ft_rows(guest: Guest) -> list[tuple[str, str | Text]]:

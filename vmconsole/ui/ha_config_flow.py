@@ -10,14 +10,13 @@ from dataclasses import asdict
 from typing import Any
 
 from vmconsole.actor import Role
+from vmconsole.backends.abilities import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.backends.base import Backend, NotSupported
 from vmconsole.backends.ha_config import (
     CRSView,
     HARules,
     NodeAffinityRule,
     ResourceAffinityRule,
-    SupportsFaultToleranceLimits,
-    SupportsHAConfig,
 )
 from vmconsole.model import Guest
 from vmconsole.operations import OpRequest, Outcome

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -16,12 +17,14 @@ from textual.screen import Screen
 from textual.worker import WorkerFailed
 
 from vmconsole.backends.base import Backend, MigrationMode, TaskStatus
-from vmconsole.balance import Move, Plan, plan
 from vmconsole.model import Guest, GuestKind
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.guest_commands import palette_text
+
+if TYPE_CHECKING:  # the planner is loaded when a plan is asked for
+    from vmconsole.balance import Move, Plan
 
 TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move runs
 # An HA guest's migration is a request whose task ends at once; the HA manager moves it
@@ -104,6 +107,7 @@ class RebalanceFeatures(ConsoleBase):
                                        f"{done}/{total}")
 
         from vmconsole.backends.placement import gather  # loaded when used
+        from vmconsole.balance import plan
 
         def compute(backend: Backend) -> Plan:
             return plan(inventory, gather(backend, inventory, progress), mode)

@@ -18,13 +18,14 @@ from vmconsole.actor import Role
 from vmconsole.backends.abilities import (
     SupportsBalancing,
     SupportsFaults,
+    SupportsFaultToleranceLimits,
     SupportsHAAdmin,
+    SupportsHAConfig,
     SupportsNodeAdmin,
     SupportsScenarios,
     SupportsTimeControl,
 )
 from vmconsole.backends.base import BackendError
-from vmconsole.backends.ha_config import SupportsFaultToleranceLimits, SupportsHAConfig
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible

@@ -11,9 +11,9 @@ import random
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import ClusterEvent
-from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     Capabilities,
     CloneSpec,
@@ -26,17 +26,6 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.hardware import GuestHardware, HardwareChange
-from vmconsole.backends.sim import (
-    backups,
-    clones,
-    ha_admin,
-    hardware,
-    migration,
-    power,
-    removal,
-    snapshots,
-)
 from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.cluster_admin import ClusterAdmin
 from vmconsole.backends.sim.collector import collector_paused
@@ -44,11 +33,18 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import MAX_GUESTS, MAX_NODES, build_classic_lab, build_generated
-from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun, describe
 from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
 from vmconsole.model import HARequest, HAState, Inventory, Snapshot
+
+if TYPE_CHECKING:
+    from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
+    from vmconsole.backends.hardware import GuestHardware
+
+# The operations' modules (power, clones, snapshots, backups, migration, hardware, HA
+# admin, removal) and the scenarios are imported by the methods that use them: the
+# first screen needs only the build and the inventory (issue 12).
 
 CAPABILITIES = Capabilities(
     vmids=True, containers=True, templates=True, snapshots=True, snapshot_ram=True,
@@ -79,11 +75,12 @@ class SimBackend(ClusterAdmin):
     def _build(self, cfg: SimCluster, first_event: int) -> None:
         scenario = None
         if cfg.scenario is not None:
-            scenario = SCENARIOS.get(cfg.scenario)
-            # Lessons and pve-ha-manager test directories: their parsers are loaded
-            # only for them, not before every console's first screen.
+            # Scenarios, lessons and pve-ha-manager test directories: loaded only for
+            # them, not before every console's first screen.
             from vmconsole.backends.sim.lesson import is_lesson_path, load_lesson
+            from vmconsole.backends.sim.scenarios import SCENARIOS, ScenarioRun
 
+            scenario = SCENARIOS.get(cfg.scenario)
             if scenario is None and is_lesson_path(cfg.scenario):
                 scenario = load_lesson(Path(cfg.scenario))
             if scenario is None:
@@ -121,6 +118,7 @@ class SimBackend(ClusterAdmin):
                                            report_interval(len(self.sim.guests)))
 
     def scenarios(self) -> list[tuple[str, str]]:
+        from vmconsole.backends.sim.scenarios import describe  # loaded when used
         return describe()
 
     def start_scenario(self, name: str | None) -> None:
@@ -173,6 +171,7 @@ class SimBackend(ClusterAdmin):
             return record.to_task(self.sim.now)
 
     def next_vmid(self) -> int | None:
+        from vmconsole.backends.sim import clones  # loaded when used
         with self._lock:
             self.sim.advance()
             return clones.free_vmid(self.sim)
@@ -228,6 +227,7 @@ class SimBackend(ClusterAdmin):
             return ha is not None and ha.request is not HARequest.IGNORED
 
     def _ha_power(self, guest_id: str, request: HARequest, operation: str) -> Task:
+        from vmconsole.backends.sim import ha_admin, power  # loaded when used
         with self._lock:
             self.sim.advance()
             guest = self.sim.guest(guest_id)
@@ -240,40 +240,49 @@ class SimBackend(ClusterAdmin):
             return record.to_task(self.sim.now)
 
     def start(self, guest_id: str) -> Task:
+        from vmconsole.backends.sim import power  # loaded when used
         if self._ha_managed(guest_id):
             return self._ha_power(guest_id, HARequest.STARTED, "start")
         return self._act(guest_id, power.start)
 
     def shutdown(self, guest_id: str, timeout: float = 60.0) -> Task:
+        from vmconsole.backends.sim import power  # loaded when used
         if self._ha_managed(guest_id):
             return self._ha_power(guest_id, HARequest.STOPPED, "shutdown")
         return self._act(guest_id, power.shutdown, timeout)
 
     def stop(self, guest_id: str) -> Task:
+        from vmconsole.backends.sim import power  # loaded when used
         if self._ha_managed(guest_id):
             return self._ha_power(guest_id, HARequest.STOPPED, "stop")
         return self._act(guest_id, power.stop)
 
     def reboot(self, guest_id: str) -> Task:
+        from vmconsole.backends.sim import power  # loaded when used
         return self._act(guest_id, power.reboot)
 
     def clone(self, guest_id: str, spec: CloneSpec) -> Task:
+        from vmconsole.backends.sim import clones  # loaded when used
         return self._act(guest_id, clones.clone, spec)
 
     def convert_to_template(self, guest_id: str) -> Task:
+        from vmconsole.backends.sim import clones  # loaded when used
         return self._act(guest_id, clones.convert_to_template)
 
     def destroy(self, guest_id: str) -> Task:
         """Delete a stopped guest that is no HA resource, and its disks."""
+        from vmconsole.backends.sim import removal  # loaded when used
         return self._act(guest_id, removal.destroy)
 
     def snapshots(self, guest_id: str) -> list[Snapshot]:
+        from vmconsole.backends.sim import snapshots  # loaded when used
         with self._lock:
             self.sim.advance()
             return snapshots.listing(self.sim.guest(guest_id))
 
     def snapshot_create(self, guest_id: str, name: str, description: str = "",
                         vmstate: bool = False) -> Task:
+        from vmconsole.backends.sim import snapshots  # loaded when used
         return self._act(guest_id, snapshots.create, name, description, vmstate)
 
     def snapshot_rollback(self, guest_id: str, name: str) -> Task:
@@ -283,6 +292,7 @@ class SimBackend(ClusterAdmin):
         """A rollback to a snapshot without RAM leaves the guest stopped. If the HA
         manager keeps it in state started, the LRM of its node finds it stopped on its
         next round and starts it again, as pve-ha-lrm does for any started service."""
+        from vmconsole.backends.sim import snapshots  # loaded when used
         record = snapshots.rollback(sim, guest, name)
 
         def ended(_task: TaskRecord) -> None:
@@ -299,30 +309,37 @@ class SimBackend(ClusterAdmin):
         return record
 
     def snapshot_delete(self, guest_id: str, name: str) -> Task:
+        from vmconsole.backends.sim import snapshots  # loaded when used
         return self._act(guest_id, snapshots.delete, name)
 
     # --- backups (SupportsBackups) ------------------------------------------------
 
     def backup_options(self, guest_id: str) -> BackupOptions:
+        from vmconsole.backends.sim import backups  # loaded when used
         with self._lock:
             self.sim.advance()
             return backups.options(self.sim, self.sim.guest(guest_id))
 
     def backups(self, guest_id: str) -> list[Backup]:
+        from vmconsole.backends.sim import backups  # loaded when used
         with self._lock:
             self.sim.advance()
             return backups.listing(self.sim, self.sim.guest(guest_id))
 
     def backup(self, guest_id: str, spec: BackupSpec) -> Task:
+        from vmconsole.backends.sim import backups  # loaded when used
         return self._act(guest_id, backups.backup, spec)
 
     def backup_restore(self, guest_id: str, spec: RestoreSpec) -> Task:
+        from vmconsole.backends.sim import backups  # loaded when used
         return self._act(guest_id, backups.restore, spec)
 
     def backup_delete(self, guest_id: str, backup_id: str) -> Task:
+        from vmconsole.backends.sim import backups  # loaded when used
         return self._act(guest_id, backups.delete, backup_id)
 
     def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
+        from vmconsole.backends.sim import migration  # loaded when used
         with self._lock:
             self.sim.advance()
             return migration.targets(self.sim, self.sim.guest(guest_id))
@@ -330,6 +347,7 @@ class SimBackend(ClusterAdmin):
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:
         """Migrate a guest; an HA-managed one through the HA manager (its next rounds)."""
+        from vmconsole.backends.sim import ha_admin, migration  # loaded when used
         if self._ha_managed(guest_id):
             return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
                 sim, self.ha, guest, node, relocate=False))
@@ -337,28 +355,39 @@ class SimBackend(ClusterAdmin):
 
     def ha_relocate(self, guest_id: str, node: str) -> Task:
         """`ha-manager relocate`: stop the service, move it, start it on `node`."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         return self._act(guest_id, lambda sim, guest: ha_admin.ha_move(
             sim, self.ha, guest, node, relocate=True))
 
     # --- hardware (SupportsHardware) ---------------------------------------------------
 
     def hardware(self, guest_id: str) -> GuestHardware:
+        from vmconsole.backends.sim import hardware  # loaded when used
         with self._lock:
             self.sim.advance()
             return hardware.read(self.sim, self.sim.guest(guest_id))
 
     def set_vcpus(self, guest_id: str, count: int) -> Task:
+        from vmconsole.backends.hardware import HardwareChange  # loaded when used
+        from vmconsole.backends.sim import hardware  # loaded when used
         return self._act(guest_id, hardware.apply, "vcpus", HardwareChange(vcpus=count))
 
     def set_memory(self, guest_id: str, size: int) -> Task:
+        from vmconsole.backends.hardware import HardwareChange  # loaded when used
+        from vmconsole.backends.sim import hardware  # loaded when used
         return self._act(guest_id, hardware.apply, "memory", HardwareChange(memory=size))
 
     def grow_disk(self, guest_id: str, disk: str, size: int) -> Task:
+        from vmconsole.backends.hardware import HardwareChange  # loaded when used
+        from vmconsole.backends.sim import hardware  # loaded when used
         return self._act(guest_id, hardware.apply, "resize", HardwareChange(disks={disk: size}))
 
     def set_link(self, guest_id: str, nic: str, up: bool) -> Task:
+        from vmconsole.backends.hardware import HardwareChange  # loaded when used
+        from vmconsole.backends.sim import hardware  # loaded when used
         return self._act(guest_id, hardware.apply, "link", HardwareChange(links={nic: up}))
 
     def lock_guest(self, guest_id: str, lock: str | None) -> Task:
         """Set a guest's config lock (`qm set --lock`), or remove it (None: `qm unlock`)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         return self._act(guest_id, ha_admin.set_lock, lock)

@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.ha_config import HOLD_ROUNDS_MAX, HOLD_ROUNDS_MIN
 from vmconsole.backends.sim import ha_rules, ha_usage
 from vmconsole.backends.sim.ha_services import ACTIVE_STATES
 from vmconsole.backends.sim.state import SimGuest
-from vmconsole.balance import planner
-from vmconsole.balance.planner import Move, Usage
 from vmconsole.balance.topsis import score
+from vmconsole.balance.usage import MODES as PLANNER_MODES
+from vmconsole.balance.usage import Usage
 from vmconsole.model import (
     Guest,
     GuestStatus,
@@ -51,8 +50,13 @@ from vmconsole.model import (
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
+    from vmconsole.balance import planner
+    from vmconsole.balance.planner import Move
 
-MODES = ("basic", *planner.MODES)
+# The planner is imported by the functions that plan: the first screen needs only the
+# CRS settings (issue 12).
+
+MODES = ("basic", *PLANNER_MODES)
 METHODS = ("bruteforce", "topsis")  # datacenter.cfg's ha-auto-rebalance-method
 MAX_THRESHOLD = 10.0  # a coefficient of variation of n loads is at most sqrt(n - 1)
 _MOVING = (HAState.MIGRATE, HAState.RELOCATE)
@@ -127,6 +131,7 @@ def _refusals(manager: HAManager) -> dict[str, dict[str, str]]:
 
 def rules(manager: HAManager) -> planner.Rules:
     """What the CRS may do: move started HA services only, each where its rules allow."""
+    from vmconsole.balance import planner  # loaded when used
     refused = _refusals(manager)
     pinned = {g.id: "not a started HA service: the CRS moves HA services only"
               for g in manager.sim.guests.values() if g.id not in refused}
@@ -136,6 +141,7 @@ def rules(manager: HAManager) -> planner.Rules:
 def placement_rules(manager: HAManager) -> planner.Rules:
     """For a console's plan of the whole cluster: HA services are left to the CRS
     while its auto-rebalance is on; otherwise each may go where its rules allow."""
+    from vmconsole.balance import planner  # loaded when used
     crs = manager.crs
     return planner.Rules(_refusals(manager), crs=crs.mode if crs.auto_rebalance else None)
 
@@ -143,6 +149,7 @@ def placement_rules(manager: HAManager) -> planner.Rules:
 def loads(manager: HAManager, moved: dict[str, str] | None = None) -> dict[str, float]:
     """Percent load of every node the CRM may place on, with `moved` (guest -> node)
     applied (the basic mode's what-if)."""
+    from vmconsole.balance import planner  # loaded when used
     sim, crs = manager.sim, manager.crs
     if crs.mode != "basic":
         return {name: u.load for name, u in planner.usage(inventory(manager), crs.mode).items()}
@@ -159,6 +166,7 @@ def loads(manager: HAManager, moved: dict[str, str] | None = None) -> dict[str, 
 def summary(manager: HAManager) -> str:
     """The plan's head line: the scheduler, the imbalance and each node's load (with its
     CPU and memory percent in the static and dynamic modes)."""
+    from vmconsole.balance import planner  # loaded when used
     mode = manager.crs.mode
     current = loads(manager)
     if mode == "basic":
@@ -171,12 +179,14 @@ def summary(manager: HAManager) -> str:
 
 def imbalance(values: Mapping[str, float]) -> float:
     """The planner's measure (`planner.node_imbalance`) of the nodes' loads."""
+    from vmconsole.balance import planner  # loaded when used
     return planner.node_imbalance(list(values.values()))
 
 
 def plan(manager: HAManager, limit: int = 5) -> list[Move]:
     """Recommendations, best first, each on top of the ones before it, then the
     forbidden moves that would have been better (each with its rule)."""
+    from vmconsole.balance import planner  # loaded when used
     if manager.crs.mode != "basic":
         result = planner.plan(inventory(manager), rules(manager), manager.crs.mode, limit)
         return [*result.moves, *result.blocked]
@@ -185,6 +195,7 @@ def plan(manager: HAManager, limit: int = 5) -> list[Move]:
 
 def _basic_plan(manager: HAManager, limit: int) -> list[Move]:
     """The basic scheduler's plan: HA services counted, from the busiest node."""
+    from vmconsole.balance.planner import Move  # loaded when used
     sim = manager.sim
     moved: dict[str, str] = {}
     out: list[Move] = []
@@ -238,6 +249,7 @@ def crm_round(manager: HAManager) -> None:
     with no service moving, count the rounds the imbalance stays above the threshold;
     after `hold` of them, migrate the best bundle (see the module's docstring) if it
     lowers the imbalance by at least `margin` of itself."""
+    from vmconsole.balance import planner  # loaded when used
     crs = manager.crs
     if not crs.auto_rebalance or crs.mode == "basic" or any(
             g.ha is not None and g.ha.state in _MOVING for g in manager.sim.guests.values()):
@@ -310,6 +322,7 @@ def best_bundle_move(manager: HAManager, usage: Mapping[str, Usage]
     ties by (sid, source, target); `topsis`: the best TOPSIS closeness of the cluster
     after the move (`planner.topsis_row`). The bundle's usage leaves its node and is
     added to the target's."""
+    from vmconsole.balance import planner  # loaded when used
     mode = manager.crs.mode
     moves: list[tuple[Bundle, str, dict[str, Usage]]] = []
     for members, targets in bundles(manager):
@@ -345,6 +358,7 @@ def configure(manager: HAManager, mode: str, auto_rebalance: bool, threshold: fl
     imbalance, `planner.node_imbalance`: above 0, at most MAX_THRESHOLD), hold (1 to
     100 CRM rounds), margin (a fraction 0..1 of the imbalance) and method (METHODS;
     None: as it was). Raises InvalidInput naming each bad field."""
+    from vmconsole.backends.ha_config import HOLD_ROUNDS_MAX, HOLD_ROUNDS_MIN  # loaded when used
     method = method or manager.crs.method
     problems = {}
     if mode not in MODES:

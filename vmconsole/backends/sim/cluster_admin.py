@@ -4,30 +4,23 @@ stack (or the course's FT model) would take it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.base import Conflict, HASettings, Task
-from vmconsole.backends.ha_config import (
-    CRSView,
-    FTLimits,
-    HARules,
-    NodeAffinityRule,
-    ResourceAffinityRule,
-)
-from vmconsole.backends.sim import (
-    balance,
-    faults,
-    ft,
-    ha_admin,
-    ha_config,
-    ha_disarm,
-    ha_lrm,
-    ha_master,
-)
+from vmconsole.backends.sim import balance, ft, ha_disarm, ha_lrm, ha_master
 from vmconsole.backends.sim.core import SimCore
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.state import HAGroup
-from vmconsole.balance import Rules
 from vmconsole.ha import rules
+
+if TYPE_CHECKING:
+    from vmconsole.backends.ha_config import CRSView, FTLimits, HARules
+    from vmconsole.balance import Rules
+
+# The HA admin commands, the HA rule and CRS screens' model (sim/ha_config.py and its
+# data, backends/ha_config.py) and the faults are imported by the methods that use them:
+# not before the first screen (issue 12).
 
 
 class ClusterAdmin(SimCore):
@@ -36,10 +29,12 @@ class ClusterAdmin(SimCore):
     # --- high availability ----------------------------------------------------------
 
     def ha_set(self, guest_id: str, settings: HASettings) -> Task:
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         return self._act(guest_id, lambda sim, guest: ha_admin.ha_set(
             sim, self.ha, guest, settings))
 
     def ha_remove(self, guest_id: str) -> Task:
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         return self._act(guest_id, lambda sim, guest: ha_admin.ha_remove(sim, self.ha, guest))
 
     def ha_groups(self) -> list[str]:
@@ -48,6 +43,7 @@ class ClusterAdmin(SimCore):
 
     def set_maintenance(self, node: str, enabled: bool) -> None:
         """Put a node into HA maintenance (drained by migration) or take it out."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         with self._lock:
             self.sim.advance()
             ha_admin.set_maintenance(self.sim, self.ha, self.sim.node(node), enabled)
@@ -56,17 +52,20 @@ class ClusterAdmin(SimCore):
     def reboot_node(self, node: str) -> None:
         """Reboot a node as an admin does; its HA services follow the shutdown policy
         (Proxmox's default, conditional: they freeze)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
                                                         self.sim.node(node), reboot=True))
 
     def shutdown_node(self, node: str) -> None:
         """Shut a node down as an admin does; its HA services follow the shutdown
         policy (conditional: they are recovered elsewhere after the fence delay)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.shutdown_node(self.sim, self.ha,
                                                         self.sim.node(node), reboot=False))
 
     def set_shutdown_policy(self, policy: str) -> None:
         """conditional, freeze, failover or migrate (datacenter.cfg's ha option)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.set_shutdown_policy(self.sim, self.ha, policy))
 
     def restart_lrm(self, node: str) -> None:
@@ -88,6 +87,7 @@ class ClusterAdmin(SimCore):
 
     def skip_rounds(self, what: str, rounds: int = 1) -> None:
         """Let the CRM master ("crm") or the LRMs ("lrm") miss `rounds` rounds."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.skip_rounds(self.sim, self.ha, what, rounds))
 
     def ha_rules(self) -> list[ResourceAffinity]:
@@ -97,15 +97,18 @@ class ClusterAdmin(SimCore):
 
     def ha_rule_set(self, name: str, resources: list[str], positive: bool) -> None:
         """Add or replace a resource-affinity rule over guest ids (qemu/100, lxc/200)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.rule_set(self.sim, self.ha, ResourceAffinity(
             name, tuple(resources), positive)))
 
     def ha_rule_remove(self, name: str) -> None:
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.rule_remove(self.sim, name))
 
     def ha_group_set(self, name: str, priorities: dict[str, int], restricted: bool = False,
                      nofailback: bool = False) -> None:
         """Add or change an HA group: node -> priority (higher preferred)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         self._node_admin(lambda: ha_admin.group_set(self.sim, HAGroup(
             name, dict(priorities), restricted, nofailback)))
 
@@ -178,23 +181,27 @@ class ClusterAdmin(SimCore):
 
     def ha_status(self) -> list[str]:
         """`ha-manager status`, line by line (fencing: armed or standby)."""
+        from vmconsole.backends.sim import ha_admin  # loaded when used
         with self._lock:
             self.sim.advance()
             return ha_admin.status(self.sim, self.ha)
 
     def inject_fault(self, node: str, fault: FaultKind) -> None:
+        from vmconsole.backends.sim import faults  # loaded when used
         with self._lock:
             self.sim.advance()
             faults.inject(self.sim, self.ha, self.sim.node(node), fault)
             self.sim.settle()
 
     def partition(self, groups: list[list[str]]) -> None:
+        from vmconsole.backends.sim import faults  # loaded when used
         with self._lock:
             self.sim.advance()
             faults.partition(self.sim, self.ha, groups)
             self.sim.settle()
 
     def restore(self, node: str | None = None) -> None:
+        from vmconsole.backends.sim import faults  # loaded when used
         with self._lock:
             self.sim.advance()
             faults.restore(self.sim, self.ha, None if node is None else self.sim.node(node))
@@ -204,6 +211,7 @@ class ClusterAdmin(SimCore):
 
     def ha_config(self) -> HARules:
         """Every HA rule, and the nodes and guests a rule may name."""
+        from vmconsole.backends.sim import ha_config  # loaded when used
         with self._lock:
             self.sim.advance()
             return ha_config.read(self.sim)
@@ -211,19 +219,25 @@ class ClusterAdmin(SimCore):
     def ha_node_affinity_set(self, name: str, nodes: dict[str, int], positive: bool,
                              strict: bool, nofailback: bool, resources: list[str]) -> None:
         """Add or replace a node-affinity rule (an HA group) after Proxmox's checks."""
+        from vmconsole.backends.ha_config import NodeAffinityRule  # loaded when used
+        from vmconsole.backends.sim import ha_config  # loaded when used
         self._node_admin(lambda: ha_config.node_affinity_set(self.sim, NodeAffinityRule(
             name, dict(nodes), positive, strict, nofailback, tuple(resources))))
 
     def ha_node_affinity_remove(self, name: str) -> None:
+        from vmconsole.backends.sim import ha_config  # loaded when used
         self._node_admin(lambda: ha_config.node_affinity_remove(self.sim, name))
 
     def ha_resource_affinity_set(self, name: str, resources: list[str],
                                  positive: bool) -> None:
         """`ha_rule_set` after Proxmox's checks: HA resources only, no contradiction."""
+        from vmconsole.backends.ha_config import ResourceAffinityRule  # loaded when used
+        from vmconsole.backends.sim import ha_config  # loaded when used
         self._node_admin(lambda: ha_config.resource_affinity_set(
             self.sim, self.ha, ResourceAffinityRule(name, tuple(resources), positive)))
 
     def crs_settings(self) -> CRSView:
+        from vmconsole.backends.sim import ha_config  # loaded when used
         with self._lock:
             return ha_config.crs_view(self.ha)
 

@@ -17,14 +17,17 @@ the two mechanisms apart). The price is shown: the primary's slowdown and the li
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import BackendError, Conflict, InvalidInput, NotSupported
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.ha_config import FTHost, FTLimits
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import ensure_quorate, label
 from vmconsole.backends.sim.state import FTPair, MiB, SimGuest
 from vmconsole.model import FaultTolerance, GuestKind
+
+if TYPE_CHECKING:  # the FT form's figures: loaded when the form asks (`limits`)
+    from vmconsole.backends.ha_config import FTLimits
 
 CHECKPOINT = 0.025  # seconds between checkpoints
 DETECT = 3 * CHECKPOINT + 0.03  # missed checkpoints, then the secondary goes live
@@ -203,6 +206,7 @@ def status(sim: Sim, guest: SimGuest) -> list[str]:
 def limits(sim: Sim, guest: SimGuest) -> FTLimits:
     """The limits that decide whether this VM can be fault tolerant and which node may
     hold its shadow, with FT's price for it (`vmconsole.backends.ha_config.FTLimits`)."""
+    from vmconsole.backends.ha_config import FTHost, FTLimits  # loaded when used
     pair = sim.ft.get(guest.id)
     error = None if pair is not None else _cannot(sim, guest)
     hosts = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimGuest
-from vmconsole.balance.planner import Usage
+from vmconsole.balance.usage import Usage
 from vmconsole.ha.rules import Scheduler
 from vmconsole.model import HAState
 

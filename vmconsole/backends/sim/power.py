@@ -18,7 +18,6 @@ from vmconsole.backends.sim.guards import (
     release,
     storage_error,
 )
-from vmconsole.backends.sim.hardware import take_pending
 from vmconsole.backends.sim.state import Instance, SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.model import GuestKind
@@ -30,6 +29,9 @@ STOP_SECONDS = 0.3
 def power_on(sim: Sim, guest: SimGuest, node: str) -> Instance:
     """Start the guest's process on `node`, with its pending config; it answers once
     booted."""
+    # loaded when used: its module brings the hardware dialog's types (issue 12)
+    from vmconsole.backends.sim.hardware import take_pending
+
     take_pending(guest)
     inst = sim.start_instance(guest.id, node)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from vmconsole.monitor.ping.detector import Outage, RttStats
-
 if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
+    from vmconsole.monitor.ping.detector import Outage, RttStats
     from vmconsole.monitor.ping.measurement import PingSnapshot
 
 
