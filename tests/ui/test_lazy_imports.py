@@ -1,0 +1,70 @@
+"""What the default demo's first screen does not use is not imported before it (issue 12):
+a module imported at start costs every start its import, and nothing else shows it. The
+console starts in a fresh interpreter, as `vmconsole` does, and lists what it has
+imported once its first full screen is drawn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The start of benchmarks/scale.py's probe: the default demo to its first full screen.
+FIRST_SCREEN = """
+import asyncio, sys
+from vmconsole.config import SimCluster
+from vmconsole.ui.app import VMConsoleApp
+from vmconsole.ui.launch import open_loops
+from vmconsole.ui.widgets.cluster_tree import ClusterTree
+
+async def main():
+    loops = open_loops((SimCluster(),))
+    for loop in loops:
+        loop.start()
+    try:
+        app = VMConsoleApp(loops)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.query_one(ClusterTree).guest_count() == 0:
+                await pilot.pause(0.01)
+            await pilot.pause()
+            print("\\n".join(sorted(sys.modules)))
+    finally:
+        for loop in loops:
+            loop.stop()
+
+asyncio.run(main())
+"""
+
+#: Imported by the code that uses them, never for the first screen.
+LOADED_WHEN_USED = {
+    # the simulator's operations and scenarios (sim/backend.py, sim/cluster_admin.py)
+    "vmconsole.backends.sim.backups", "vmconsole.backends.sim.clones",
+    "vmconsole.backends.sim.faults", "vmconsole.backends.sim.ha_admin",
+    "vmconsole.backends.sim.ha_config", "vmconsole.backends.sim.ha_shutdown",
+    "vmconsole.backends.sim.hardware", "vmconsole.backends.sim.removal",
+    "vmconsole.backends.sim.scenarios", "vmconsole.backends.sim.snapshots",
+    "vmconsole.backends.sim.lesson",
+    # the data of the backup, hardware, HA rule, CRS and FT dialogs
+    "vmconsole.backends.backups", "vmconsole.backends.hardware",
+    "vmconsole.backends.ha_config",
+    # the rebalance planner (vmconsole.balance is lazy; the HA stack needs balance.usage)
+    "vmconsole.balance.planner",
+    # the ping stack, until something is pinged
+    "vmconsole.monitor.ping.detector", "vmconsole.monitor.ping.measurement",
+    "icmplib",
+    # dialogs and screens
+    "vmconsole.ui.modals", "vmconsole.ui.screens",
+}
+
+
+def test_the_first_screen_imports_only_what_it_uses():
+    shown = subprocess.run([sys.executable, "-c", FIRST_SCREEN], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+    assert shown.returncode == 0, shown.stderr
+    loaded = set(shown.stdout.split())
+    # the probe did reach the first screen, with the simulator's build and inventory
+    assert {"vmconsole.backends.sim.inventory", "vmconsole.ui.app"} <= loaded
+    assert sorted(LOADED_WHEN_USED & loaded) == []
