@@ -14,7 +14,15 @@ from vmconsole import __version__, commands
 from vmconsole.stdout import EXIT_PIPE_CLOSED, send_to_devnull
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """The subcommands: one per module of `vmconsole/commands/`, found without importing
+    any of them."""
+    return sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with `only` one subcommand: its module alone is
+    imported, not every command's (the console's start needs only `console`'s)."""
     parser = argparse.ArgumentParser(
         prog="vmconsole",
         description="A keyboard-driven console for libvirt, Proxmox VE and vCenter clusters. "
@@ -22,20 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vmconsole {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    for name in command_names() if only is None else [only]:
+        module = importlib.import_module(f"{commands.__name__}.{name}")
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     # No subcommand means the console: `vmconsole --profile lab` == `vmconsole console ...`
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in (
         "-h", "--help", "--version"
     )):
         args_list.insert(0, "console")
+    # A known command gets a parser of its own: the other commands' modules (serve's,
+    # lab's, ...) are not imported before the console's first screen (issue 12). `-h`,
+    # `--version` and a mistyped command get the whole parser and its list of commands.
+    parser = build_parser(args_list[0] if args_list[0] in command_names() else None)
     args = parser.parse_args(args_list)
     try:
         result: int = args.func(args)

@@ -68,3 +68,25 @@ def test_the_first_screen_imports_only_what_it_uses():
     # the probe did reach the first screen, with the simulator's build and inventory
     assert {"vmconsole.backends.sim.inventory", "vmconsole.ui.app"} <= loaded
     assert sorted(LOADED_WHEN_USED & loaded) == []
+
+
+# `vmconsole` as a user starts it, up to reading its config (here one that is missing).
+COMMAND_LINE = """
+import sys
+from vmconsole.cli import main
+try:
+    main(["--config", sys.argv[1]])
+finally:
+    print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_the_console_command_imports_no_other_command(tmp_path):
+    """`vmconsole` registers the console's options alone: serve's, lab's, ha's and the
+    other commands' modules are imported only for those commands (or for `--help`)."""
+    started = subprocess.run([sys.executable, "-c", COMMAND_LINE, str(tmp_path / "none")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+    assert started.returncode == 2 and "file not found" in started.stderr
+    loaded = {m for m in started.stdout.split() if m.startswith("vmconsole.commands.")}
+    assert loaded == {"vmconsole.commands.console"}
