@@ -44,7 +44,9 @@ def fast_constructor(cls: Callable[P, T]) -> Callable[P, T]:
         [(f.name, f.type, field(default=f.default, default_factory=f.default_factory,
                                 init=f.init, kw_only=f.kw_only))
          for f in fields(record)],
-        slots=True, eq=False, repr=False, match_args=False)
+        slots=True, eq=False, repr=False, match_args=False,
+        # A docstring of its own spares dataclasses writing one from the signature.
+        namespace={"__doc__": f"{record.__name__}'s fields, before it is frozen."})
     # Same field order and slots: the assignment below cannot fail on a layout.
     if (draft.__slots__ != record.__dict__["__slots__"]
             or draft.__basicsize__ != record.__basicsize__):
