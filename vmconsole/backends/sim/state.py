@@ -111,7 +111,7 @@ class SimGuest:
     def uuid(self) -> str:
         """Its UUID as libvirt and Proxmox write it, "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
         (RFC 9562, 4)."""
-        from uuid import UUID  # read by hardly anything: not loaded before it is
+        from uuid import UUID  # seldom read (no screen shows it yet): loaded when it is
 
         return str(UUID(int=self.uuid_number))
 
