@@ -22,6 +22,8 @@ MiB = 1024**2
 
 @dataclass(slots=True)
 class SimDisk:
+    """One of a guest's volumes, by its config key, on a storage."""
+
     key: str  # "scsi0", "rootfs"
     storage: str
     size: int
@@ -30,6 +32,8 @@ class SimDisk:
 
 @dataclass(slots=True)
 class SimSnapshot:
+    """A guest snapshot, as `qm listsnapshot` lists it (vmstate: RAM included)."""
+
     name: str
     parent: str | None
     created: float
@@ -39,6 +43,9 @@ class SimSnapshot:
 
 @dataclass(slots=True)
 class HAResource:
+    """A guest's HA resource: what ha-manager is asked (request) and where it stands
+    (state), with its group, restart and relocate limits and their counters."""
+
     request: HARequest
     state: HAState
     group: str | None = None
@@ -57,6 +64,8 @@ class HAResource:
 
 @dataclass(slots=True)
 class HAGroup:
+    """An HA group: its nodes by priority, and whether it is restricted to them."""
+
     name: str
     priorities: dict[str, int]  # node -> priority (higher is preferred)
     restricted: bool = False
@@ -68,6 +77,9 @@ class HAGroup:
 
 @dataclass(slots=True)
 class SimGuest:
+    """A VM or container's config, on the node that holds it (`node`), with what the
+    simulator keeps of its hardware, HA, locks, snapshots and load row."""
+
     id: str
     vmid: int
     name: str
@@ -176,6 +188,9 @@ class LRM:
 
 @dataclass(slots=True)
 class SimNode:
+    """A node: its power, membership, network and storage state, the guests running on
+    it (`instances`), its HA state and its LRM."""
+
     name: str
     index: int
     maxcpu: int
@@ -200,6 +215,8 @@ class SimNode:
 
 @dataclass(slots=True)
 class SimStorage:
+    """A storage as storage.cfg defines it: shared, or local to `node`."""
+
     name: str
     type: str
     shared: bool
@@ -238,5 +255,7 @@ class Votequorum:
 
 @dataclass(slots=True)
 class FTPair:
+    """A fault-tolerant VM and the node holding its secondary (shadow) copy."""
+
     guest: str
     secondary: str | None  # the node holding the shadow copy (None: re-protecting)
