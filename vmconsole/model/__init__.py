@@ -5,7 +5,8 @@ any other part of the project. The names live in four modules, each with one job
 are imported from here: `objects` (nodes, guests, storages, containers, snapshots,
 metrics), `ha` (HA states and settings, vSphere HA and DRS, fault tolerance),
 `addresses` (a guest's IP addresses and which are probed) and `inventory` (one
-cluster at one moment and the diff of two).
+cluster at one moment and the diff of two). `records.fast_constructor` is for a backend
+that makes them by the thousand.
 """
 
 from vmconsole.model.addresses import AddressSource, GuestAddress, probe_order

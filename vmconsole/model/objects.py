@@ -45,6 +45,8 @@ class Metrics:
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """A cluster node (a Proxmox node, a libvirt host, an ESXi host) as one poll saw it."""
+
     name: str
     status: NodeStatus
     maxcpu: int
@@ -165,6 +167,9 @@ class Storage:
 
 @dataclass(frozen=True, slots=True)
 class Quorum:
+    """The cluster's quorum: the votes present, the votes expected, and whether they are
+    a quorum (on Proxmox, corosync's votequorum)."""
+
     votes: int
     expected: int
     quorate: bool
@@ -172,6 +177,8 @@ class Quorum:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
+    """One snapshot of a guest, in its tree (`parent`); `current`: the one "now" follows."""
+
     name: str
     parent: str | None
     created: float | None

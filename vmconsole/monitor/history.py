@@ -65,8 +65,8 @@ class MetricHistory:
 
     def _first_slot(self, objects: dict[str, Node | Guest], poll: int) -> array[float]:
         """The slot of the first poll with objects: each gets the next row in turn."""
-        for key in objects:
-            self._new_row(key, poll)
+        self._rows = {key: row for row, key in enumerate(objects)}
+        self._since = dict.fromkeys(objects, poll)
         return array("f", [x for obj in objects.values() for x in _row(obj)])
 
     def _next_slot(self, objects: dict[str, Node | Guest], poll: int) -> array[float]:

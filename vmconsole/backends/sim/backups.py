@@ -208,7 +208,7 @@ def restore(sim: Sim, guest: SimGuest, spec: RestoreSpec) -> TaskRecord:
             disks=[SimDisk(k, spec.storage or s, size,
                            None if sim.is_shared(spec.storage or s) else guest.node)
                    for k, s, size in found.disks],
-            ip=free_ip(sim), mac=new_mac(sim.rng), uuid=new_uuid(sim.rng),
+            ip=free_ip(sim), mac=new_mac(sim.rng), uuid_number=new_uuid(sim.rng),
             load_index=len(sim.guests) + 10_000, tags=found.tags, lock="create",
             disk_used_fraction=found.disk_used_fraction, description=found.description)
         sim.guests[target.id] = target

@@ -135,7 +135,7 @@ def clone(sim: Sim, source: SimGuest, spec: CloneSpec) -> TaskRecord:
     guest = SimGuest(
         id=f"{kind.value}/{vmid}", vmid=vmid, name=spec.name, kind=kind, node=spec.node,
         maxcpu=source.maxcpu, maxmem=source.maxmem, disks=disks, ip=free_ip(sim),
-        mac=new_mac(sim.rng), uuid=new_uuid(sim.rng), load_index=len(sim.guests) + 10_000,
+        mac=new_mac(sim.rng), uuid_number=new_uuid(sim.rng), load_index=len(sim.guests) + 10_000,
         tags=tuple(t for t in source.tags if t != "template"), lock="clone", busy=task.id,
         disk_used_fraction=source.disk_used_fraction if spec.full else 0.02,
         boot_seconds=source.boot_seconds, shutdown_seconds=source.shutdown_seconds,

@@ -38,12 +38,18 @@ from vmconsole.model import (
     Quorum,
     Storage,
 )
+from vmconsole.model.records import fast_constructor
 
 NODE_BASE_MEM = 2 * GiB  # the host's own use: kernel, pmxcfs, pveproxy
 NODE_BASE_CPU = 0.02
 GOLDEN = 0.6180339887498949  # spreads the objects' phases evenly over the interval
 _IDLE = Metrics()
 _NEVER = math.inf
+# A poll of a 10,000-guest cluster remakes up to every guest and its metrics: made as
+# drafts, 1.5 µs a guest instead of 9 µs (`model.records`).
+_new_guest = fast_constructor(Guest)
+_new_metrics = fast_constructor(Metrics)
+_new_address = fast_constructor(GuestAddress)
 
 # A running guest's (cpu, mem, disk_read, disk_write, net_in, net_out, cores in use).
 Figures = tuple[float, int, float, float, float, float, float]
@@ -93,7 +99,7 @@ def _addresses(guest: SimGuest, status: GuestStatus
 @lru_cache(maxsize=65536)
 def _reported(ip: str, mac: str) -> tuple[GuestAddress, ...]:
     """A running guest's addresses as its agent reports them: one, on eth0."""
-    return (GuestAddress(ip, AddressSource.SIMULATOR, "eth0", mac=mac),)
+    return (_new_address(ip, AddressSource.SIMULATOR, "eth0", mac=mac),)
 
 
 def _ha_config(guest: SimGuest, status: GuestStatus) -> HAConfig | None:
@@ -176,10 +182,10 @@ class InventoryBuilder:
                 valid_until = grid + self.interval
                 uptime = sampled - inst.since
                 f = self.load.figures(g.load_index, sampled, g.maxmem, uptime, g.boot_seconds)
-                metrics = Metrics(*f)
+                metrics = _new_metrics(*f)
                 figures = (*f, f[0] * g.maxcpu)
         maxdisk = g.disk_bytes
-        guest = Guest(
+        guest = _new_guest(
             g.id, g.name, g.kind, g.node, status, g.vmid, g.template, g.maxcpu, g.maxmem,
             maxdisk, int(maxdisk * g.disk_used_fraction), metrics, uptime,
             *_addresses(g, status), _ha_config(g, status), g.lock, g.tags, g.storages,

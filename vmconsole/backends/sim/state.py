@@ -22,6 +22,8 @@ MiB = 1024**2
 
 @dataclass(slots=True)
 class SimDisk:
+    """One of a guest's volumes, by its config key, on a storage."""
+
     key: str  # "scsi0", "rootfs"
     storage: str
     size: int
@@ -30,6 +32,8 @@ class SimDisk:
 
 @dataclass(slots=True)
 class SimSnapshot:
+    """A guest snapshot, as `qm listsnapshot` lists it (vmstate: RAM included)."""
+
     name: str
     parent: str | None
     created: float
@@ -39,6 +43,9 @@ class SimSnapshot:
 
 @dataclass(slots=True)
 class HAResource:
+    """A guest's HA resource: what ha-manager is asked (request) and where it stands
+    (state), with its group, restart and relocate limits and their counters."""
+
     request: HARequest
     state: HAState
     group: str | None = None
@@ -57,6 +64,8 @@ class HAResource:
 
 @dataclass(slots=True)
 class HAGroup:
+    """An HA group: its nodes by priority, and whether it is restricted to them."""
+
     name: str
     priorities: dict[str, int]  # node -> priority (higher is preferred)
     restricted: bool = False
@@ -68,6 +77,9 @@ class HAGroup:
 
 @dataclass(slots=True)
 class SimGuest:
+    """A VM or container's config, on the node that holds it (`node`), with what the
+    simulator keeps of its hardware, HA, locks, snapshots and load row."""
+
     id: str
     vmid: int
     name: str
@@ -78,7 +90,7 @@ class SimGuest:
     disks: list[SimDisk]
     ip: str | None
     mac: str
-    uuid: str
+    uuid_number: int  # its UUID as a 128-bit number (`uuid` writes it out)
     load_index: int  # which row of the load model drives its metrics
     template: bool = False
     tags: tuple[str, ...] = ()
@@ -107,9 +119,20 @@ class SimGuest:
     def __post_init__(self) -> None:
         self.set_disks(self.disks)
 
+    @property
+    def uuid(self) -> str:
+        """Its UUID as libvirt and Proxmox write it, "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+        (RFC 9562, 4)."""
+        from uuid import UUID  # seldom read (no screen shows it yet): loaded when it is
+
+        return str(UUID(int=self.uuid_number))
+
     def set_disks(self, disks: list[SimDisk]) -> None:
         self.disks = disks
-        # Lists, not generators: a third cheaper, for 10,000 guests at a cluster's build.
+        if len(disks) == 1:  # almost every guest: 10,000 at a generated cluster's build
+            self.storages, self.disk_bytes = (disks[0].storage,), disks[0].size
+            return
+        # Lists, not generators: a third cheaper.
         self.storages = tuple(dict.fromkeys([d.storage for d in disks]))
         self.disk_bytes = sum([d.size for d in disks])
 
@@ -165,6 +188,9 @@ class LRM:
 
 @dataclass(slots=True)
 class SimNode:
+    """A node: its power, membership, network and storage state, the guests running on
+    it (`instances`), its HA state and its LRM."""
+
     name: str
     index: int
     maxcpu: int
@@ -189,6 +215,8 @@ class SimNode:
 
 @dataclass(slots=True)
 class SimStorage:
+    """A storage as storage.cfg defines it: shared, or local to `node`."""
+
     name: str
     type: str
     shared: bool
@@ -227,5 +255,7 @@ class Votequorum:
 
 @dataclass(slots=True)
 class FTPair:
+    """A fault-tolerant VM and the node holding its secondary (shadow) copy."""
+
     guest: str
     secondary: str | None  # the node holding the shadow copy (None: re-protecting)
