@@ -31,6 +31,10 @@ poll thread.
   runs the demo at --guests with its clock paused (--speed 0) so only the key changes
   the screen while the poll thread keeps polling; baseline keypress_bare_ms_*. The
   apps run at once and take turns press by press (`keypress_latency`).
+- key_with_poll_ms_*: in the same app as refresh_ms_*, a cursor key whose poll's
+  result arrived just before it, to the paint showing the cursor moved (the console
+  applies that result after the key: `ui.input_first`); baseline key_alone_ms_*, the
+  same key with no poll, the two taking turns.
 - peak_rss_mb: the benchmark process's peak resident memory at the end.
 
 `--startup-only` prints the startup figures alone (a minute, not ten);
@@ -58,6 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from textual import events
 
 from benchmarks.bare_app import READY, BareApp
 from vmconsole.backends.sim import open_sim
@@ -173,11 +179,53 @@ async def measure(nodes: int, guests: int, idle: float) -> dict[str, float]:
         figures["guests_in_tree"] = tree.guest_count()
         figures["refresh_ms_median"] = statistics.median(refresh)
         figures["refresh_ms_max"] = max(refresh)
+        loop.stop()  # from here on the polls are the benchmark's own
+        figures.update(await key_with_poll(app, poller, tree))
     loop.stop()
     # The first poll builds every entry; the rest are the steady state.
     figures["poll_thread_ms_median"] = statistics.median(polls[1:]) * 1000
     figures["sim_inventory_ms_median"] = statistics.median(inventories[1:]) * 1000
     return figures
+
+
+async def key_with_poll(app: VMConsoleApp, poller: Poller, tree: ClusterTree,
+                        rounds: int = 20) -> dict[str, float]:
+    """key_with_poll_ms_*: main-thread milliseconds from a cursor key's arrival to the
+    end of the paint that shows the cursor moved, when a poll's result (the clock
+    running: the selected node's figures and charts change) arrived just before it;
+    baseline key_alone_ms_*, the same key with no poll, the two taking turns."""
+    screen = app.screen
+    paint = screen._compositor_refresh
+    wanted, painted = [-1], [0.0]
+
+    def timed_paint() -> None:
+        paint()
+        if tree.cursor_line == wanted[0] and not painted[0]:
+            painted[0] = time.perf_counter()
+
+    screen._compositor_refresh = timed_paint  # type: ignore[method-assign]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for i in range(2 * rounds):
+            await asyncio.sleep(0.5)  # the charts of the last selection drawn, the clock on
+            with_poll = i % 4 in (1, 2)  # alone, with, with, alone: each follows each
+            result = poller.poll() if with_poll else None  # the poll thread's work: untimed
+            down = tree.cursor_line % 2 == 1  # between node pve1 (line 1) and its first guest
+            wanted[0], painted[0] = tree.cursor_line + (1 if down else -1), 0.0
+            started = time.perf_counter()
+            if result is not None:
+                app.post_message(ClusterPolled(result))
+            app.post_message(events.Key("j" if down else "k", None))
+            deadline = started + 10
+            while not painted[0] and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            times[with_poll].append((painted[0] or deadline) - started)
+    finally:
+        screen._compositor_refresh = paint  # type: ignore[method-assign]
+    return {"key_alone_ms_median": statistics.median(times[False]) * 1000,
+            "key_alone_ms_p95": pct(times[False], 95) * 1000,
+            "key_with_poll_ms_median": statistics.median(times[True]) * 1000,
+            "key_with_poll_ms_p95": pct(times[True], 95) * 1000}
 
 
 def quiet(screen: Callable[[], str], still: float = 0.3, limit: float = 3.0) -> str:
@@ -371,6 +419,10 @@ def main() -> None:
     show("poll_thread_ms_median", f["poll_thread_ms_median"], "sim_inventory_ms_median", f)
     for name in ("guests_in_tree", "refresh_ms_median", "refresh_ms_max"):
         show(name, f[name])
+    for unit in ("median", "p95"):
+        show(f"key_alone_ms_{unit}", f[f"key_alone_ms_{unit}"])
+        show(f"key_with_poll_ms_{unit}", f[f"key_with_poll_ms_{unit}"],
+             f"key_alone_ms_{unit}", f)
     keypresses(args, f)
     show("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
