@@ -10,7 +10,7 @@ handled: every waiting result in order (each carries the diff from the one befor
 which the tree must see), the selection's pane and charts once for all of them.
 
 Nothing is lost: the results wait at most `LIMIT` seconds, keys held down or not, and
-the first turn of the event loop without queued input applies them.
+the first look (every `RETRY` seconds) that finds no input queued applies them.
 """
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ class WaitingPolls:
         """True while input waits at the app, the focused widget or any widget around it,
         and the oldest result has waited less than LIMIT: a key goes from the app to the
         focused widget and bubbles back up through each of its parents to the app, whose
-        bindings then act on it (`App.on_event`, `Widget._forward_event`). `retry` is then called
-        RETRY seconds later (a timer: it runs whichever screen is up, where the
-        screen's `call_after_refresh` waits while another covers it)."""
+        bindings then act on it (`App.on_event`, `Widget._forward_event`). `retry` is
+        then called RETRY seconds later (a timer: it runs whichever screen is up, where
+        the screen's `call_after_refresh` waits while another covers it)."""
         if not self.results or time.monotonic() - self.since >= LIMIT:
             return False
         pumps = app.focused.ancestors_with_self if app.focused else [app.screen, app]
