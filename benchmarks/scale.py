@@ -29,14 +29,20 @@ poll thread.
   end: terminal, input, repaint: the first change, the cursor and the facts; the
   charts of a new selection follow once the keys stop). The console
   runs the demo at --guests with its clock paused (--speed 0) so only the key changes
-  the screen while the poll thread keeps polling; baseline keypress_bare_ms_*.
+  the screen while the poll thread keeps polling; baseline keypress_bare_ms_*. The
+  apps run at once and take turns press by press (`keypress_latency`).
+- key_with_poll_ms_*: in the same app as refresh_ms_*, a cursor key whose poll's
+  result arrived just before it, to the paint showing the cursor moved (the console
+  applies that result after the key: `ui.input_first`); baseline key_alone_ms_*, the
+  same key with no poll, the two taking turns.
 - peak_rss_mb: the benchmark process's peak resident memory at the end.
 
-`--startup-only` prints the startup figures alone (a minute, not ten). `--compare
-CHECKOUT` (another checkout of the console, e.g. `git worktree add /tmp/before main`)
-adds its starts to the same turns: startup_compared_s and startup_at_scale_compared_s,
-each with its ratio to the bare app, so a change is measured against what it changed
-under the same load.
+`--startup-only` prints the startup figures alone (a minute, not ten);
+`--keypress-only` the keypress figures alone (two minutes). `--compare CHECKOUT`
+(another checkout of the console, e.g. `git worktree add /tmp/before main`) adds its
+starts to the same turns: startup_compared_s and startup_at_scale_compared_s, and its
+key presses: keypress_compared_ms_*, each with its ratio to the bare app, so a change
+is measured against what it changed under the same load.
 """
 
 from __future__ import annotations
@@ -52,9 +58,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from textual import events
 
 from benchmarks.bare_app import READY, BareApp
 from vmconsole.backends.sim import open_sim
@@ -170,11 +179,53 @@ async def measure(nodes: int, guests: int, idle: float) -> dict[str, float]:
         figures["guests_in_tree"] = tree.guest_count()
         figures["refresh_ms_median"] = statistics.median(refresh)
         figures["refresh_ms_max"] = max(refresh)
+        loop.stop()  # from here on the polls are the benchmark's own
+        figures.update(await key_with_poll(app, poller, tree))
     loop.stop()
     # The first poll builds every entry; the rest are the steady state.
     figures["poll_thread_ms_median"] = statistics.median(polls[1:]) * 1000
     figures["sim_inventory_ms_median"] = statistics.median(inventories[1:]) * 1000
     return figures
+
+
+async def key_with_poll(app: VMConsoleApp, poller: Poller, tree: ClusterTree,
+                        rounds: int = 20) -> dict[str, float]:
+    """key_with_poll_ms_*: main-thread milliseconds from a cursor key's arrival to the
+    end of the paint that shows the cursor moved, when a poll's result (the clock
+    running: the selected node's figures and charts change) arrived just before it;
+    baseline key_alone_ms_*, the same key with no poll, the two taking turns."""
+    screen = app.screen
+    paint = screen._compositor_refresh
+    wanted, painted = [-1], [0.0]
+
+    def timed_paint() -> None:
+        paint()
+        if tree.cursor_line == wanted[0] and not painted[0]:
+            painted[0] = time.perf_counter()
+
+    screen._compositor_refresh = timed_paint  # type: ignore[method-assign]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for i in range(2 * rounds):
+            await asyncio.sleep(0.5)  # the charts of the last selection drawn, the clock on
+            with_poll = i % 4 in (1, 2)  # alone, with, with, alone: each follows each
+            result = poller.poll() if with_poll else None  # the poll thread's work: untimed
+            down = tree.cursor_line % 2 == 1  # between node pve1 (line 1) and its first guest
+            wanted[0], painted[0] = tree.cursor_line + (1 if down else -1), 0.0
+            started = time.perf_counter()
+            if result is not None:
+                app.post_message(ClusterPolled(result))
+            app.post_message(events.Key("j" if down else "k", None))
+            deadline = started + 10
+            while not painted[0] and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            times[with_poll].append((painted[0] or deadline) - started)
+    finally:
+        screen._compositor_refresh = paint  # type: ignore[method-assign]
+    return {"key_alone_ms_median": statistics.median(times[False]) * 1000,
+            "key_alone_ms_p95": pct(times[False], 95) * 1000,
+            "key_with_poll_ms_median": statistics.median(times[True]) * 1000,
+            "key_with_poll_ms_p95": pct(times[True], 95) * 1000}
 
 
 def quiet(screen: Callable[[], str], still: float = 0.3, limit: float = 3.0) -> str:
@@ -190,43 +241,67 @@ def quiet(screen: Callable[[], str], still: float = 0.3, limit: float = 3.0) -> 
     return shown
 
 
-def keypress_latency(command: str, ready: str, presses: int) -> list[float]:
-    """Milliseconds from sending j or k to `command`'s pane in tmux to a changed pane."""
+@dataclass(frozen=True)
+class KeypressProbe:
+    """An app to press keys in: the command that runs it, from `cwd`, and a text on its
+    screen once it is ready."""
+
+    command: str
+    ready: str
+    cwd: Path = ROOT
+
+
+def keypress_latency(probes: dict[str, KeypressProbe], presses: int) -> dict[str, list[float]]:
+    """Milliseconds from sending j or k to each probe's pane in tmux to a changed pane,
+    PRESSES times each. Every app runs at once, each in a tmux server of its own; they
+    take turns press by press (the first of each turn moving round), so that a change
+    in the machine's load falls on each alike, as `startup_seconds` turns do. The apps
+    not being measured wait meanwhile (a console's poll thread still polls)."""
     if shutil.which("tmux") is None:
         raise SystemExit("keypress latency needs tmux (apt-get install tmux)")
-    # A name of its own per call: the server of the call before may still be exiting
+    # A name of its own per app: the server of a call before may still be exiting
     # ("server exited unexpectedly" when the next call reused its name).
-    session = f"vmc-bench-{os.getpid()}-{next(_SESSIONS)}"
+    sessions = {name: f"vmc-bench-{os.getpid()}-{next(_SESSIONS)}" for name in probes}
 
-    def tmux(*args: str) -> str:
+    def tmux(session: str, *args: str) -> str:
         # A server of its own: another user's `tmux kill-server` cannot end the run.
         return subprocess.run(["tmux", "-L", session, *args], capture_output=True,
                               text=True, check=True, timeout=10).stdout
 
-    def screen() -> str:
-        return tmux("capture-pane", "-e", "-p", "-t", session)
+    def screen(session: str) -> Callable[[], str]:
+        return lambda: tmux(session, "capture-pane", "-e", "-p", "-t", session)
 
-    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120",
-                    "-y", "40", command], cwd=ROOT, check=True, timeout=10)
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {name: [] for name in probes}
     try:
-        deadline = time.monotonic() + 120
-        while ready not in screen():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{command!r} did not show {ready!r} within 120 s")
-            time.sleep(0.2)
-        tmux("send-keys", "-t", session, "j", "j", "j")
+        for name, probe in probes.items():
+            session = sessions[name]
+            subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session,
+                            "-x", "120", "-y", "40", probe.command], cwd=probe.cwd,
+                           check=True, timeout=10)
+        for name, probe in probes.items():
+            deadline = time.monotonic() + 120
+            while probe.ready not in screen(sessions[name])():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{probe.command!r} did not show {probe.ready!r} "
+                                     "within 120 s")
+                time.sleep(0.2)
+            tmux(sessions[name], "send-keys", "-t", sessions[name], "j", "j", "j")
         time.sleep(1.0)
+        names = list(probes)
         for i in range(presses):
-            before = quiet(screen)
-            started = time.perf_counter()
-            tmux("send-keys", "-t", session, "j" if i % 2 == 0 else "k")
-            while screen() == before and time.perf_counter() - started < 2.0:
-                pass
-            latencies.append((time.perf_counter() - started) * 1000)
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                session = sessions[name]
+                shown = screen(session)
+                before = quiet(shown)
+                started = time.perf_counter()
+                tmux(session, "send-keys", "-t", session, "j" if i % 2 == 0 else "k")
+                while shown() == before and time.perf_counter() - started < 2.0:
+                    pass
+                latencies[name].append((time.perf_counter() - started) * 1000)
     finally:
-        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
-                       timeout=10)
+        for session in sessions.values():
+            subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
+                           timeout=10)
     return latencies
 
 
@@ -277,6 +352,28 @@ def show(name: str, value: float, baseline: str | None = None,
         print(f"ratio_{name}: {value / figures[baseline]:.2f}")
 
 
+def keypresses(args: argparse.Namespace, f: dict[str, float]) -> None:
+    """The keypress figures of the bare app, the console and, with --compare, the other
+    checkout's console, their presses taking turns (`keypress_latency`)."""
+    demo = (f"{sys.executable} -m vmconsole demo --nodes {args.nodes} --guests "
+            f"{args.guests} --seed 7 --speed 0")
+    probes = {"bare": KeypressProbe(f"{sys.executable} benchmarks/bare_app.py", READY),
+              "": KeypressProbe(demo, "quorate")}
+    if args.compare is not None:  # `-m vmconsole` from there: its checkout's console
+        probes["compared"] = KeypressProbe(demo, "quorate", args.compare.resolve())
+    latency = keypress_latency(probes, args.presses)
+    f["keypress_bare_ms_median"] = statistics.median(latency["bare"])
+    f["keypress_bare_ms_p95"] = pct(latency["bare"], 95)
+    show("keypress_bare_ms_median", f["keypress_bare_ms_median"])
+    show("keypress_bare_ms_p95", f["keypress_bare_ms_p95"])
+    for name in probes:
+        if name != "bare":
+            prefix = f"keypress_{name}_ms" if name else "keypress_ms"
+            show(f"{prefix}_median", statistics.median(latency[name]),
+                 "keypress_bare_ms_median", f)
+            show(f"{prefix}_p95", pct(latency[name], 95), "keypress_bare_ms_p95", f)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -287,8 +384,10 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU")
     parser.add_argument("--startup-only", action="store_true",
                         help="the startup figures alone")
+    parser.add_argument("--keypress-only", action="store_true",
+                        help="the keypress figures alone")
     parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
-                        help="another checkout's starts in the same turns")
+                        help="another checkout's starts and key presses in the same turns")
     args = parser.parse_args()
     print(f"nodes: {args.nodes}")
     print(f"guests: {args.guests}")
@@ -301,6 +400,9 @@ def main() -> None:
             probes[f"startup_at_scale{suffix}_s"] = STARTUP_PROBE.format(
                 root=str(root.resolve()), cluster=at_scale)
     f: dict[str, float] = {}
+    if args.keypress_only:
+        keypresses(args, f)
+        return
     f.update(startup_seconds(probes, args.startup_runs))
     for unit in ("", "_cpu", "_cpu_to_screen"):
         show(f"startup_bare_s{unit}", f[f"startup_bare_s{unit}"])
@@ -317,16 +419,11 @@ def main() -> None:
     show("poll_thread_ms_median", f["poll_thread_ms_median"], "sim_inventory_ms_median", f)
     for name in ("guests_in_tree", "refresh_ms_median", "refresh_ms_max"):
         show(name, f[name])
-    bare = keypress_latency(f"{sys.executable} benchmarks/bare_app.py", READY, args.presses)
-    f["keypress_bare_ms_median"] = statistics.median(bare)
-    f["keypress_bare_ms_p95"] = pct(bare, 95)
-    show("keypress_bare_ms_median", f["keypress_bare_ms_median"])
-    show("keypress_bare_ms_p95", f["keypress_bare_ms_p95"])
-    latency = keypress_latency(f"{sys.executable} -m vmconsole demo --nodes {args.nodes} "
-                               f"--guests {args.guests} --seed 7 --speed 0", "quorate",
-                               args.presses)
-    show("keypress_ms_median", statistics.median(latency), "keypress_bare_ms_median", f)
-    show("keypress_ms_p95", pct(latency, 95), "keypress_bare_ms_p95", f)
+    for unit in ("median", "p95"):
+        show(f"key_alone_ms_{unit}", f[f"key_alone_ms_{unit}"])
+        show(f"key_with_poll_ms_{unit}", f[f"key_with_poll_ms_{unit}"],
+             f"key_alone_ms_{unit}", f)
+    keypresses(args, f)
     show("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 

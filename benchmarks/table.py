@@ -44,6 +44,9 @@ ROWS = (
     ("keypress_ms_median", "keypress_bare_ms_median", "ms", "a cursor key in tmux until "
      "the pane changes, while polling at scale"),
     ("keypress_ms_p95", "keypress_bare_ms_p95", "ms", "the same, 95th percentile"),
+    ("key_with_poll_ms_median", "key_alone_ms_median", "ms", "a cursor key to the paint "
+     "of the moved cursor when a poll's result (clock running) arrived just before it"),
+    ("key_with_poll_ms_p95", "key_alone_ms_p95", "ms", "the same, 95th percentile"),
     ("peak_rss_mb", "", "MB", "the benchmark process's peak memory"),
 )
 

@@ -24,6 +24,7 @@ from vmconsole.text import visible, visible_lines
 from vmconsole.ui.base_app import MainScreen
 from vmconsole.ui.bulk_features import BulkFeatures
 from vmconsole.ui.cluster_summary import Reach
+from vmconsole.ui.input_first import WaitingPolls
 from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.navigation import NavigationFeatures
 from vmconsole.ui.pinging import PingFeatures
@@ -79,6 +80,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
                  read_only: bool = False) -> None:
         super().__init__(loops, config, actor, ascii, audit, read_only)
         self._unsubscribe: list[object] = []
+        self._waiting_polls = WaitingPolls()  # polls kept while keys go first
         # The theme is chosen before the first screen. Set in on_mount, it made Textual
         # parse and apply the whole stylesheet a second time, and the tree was first
         # styled with textual-dark's variables, not yet replaced by the theme's.
@@ -233,24 +235,34 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
 
     @on(ClusterPolled)
     def _polled(self, message: ClusterPolled) -> None:
-        result = message.result
-        self.latest[result.cluster] = result
+        self._waiting_polls.add(message.result)
+        self._apply_polls()
+
+    def _apply_polls(self) -> None:
+        """Apply every poll result that waits, unless input is queued: keys first
+        (`ui.input_first`)."""
+        waiting = self._waiting_polls
+        if waiting.must_wait(self, self._apply_polls):
+            return
         # the default screen's (query_one is cached, a query walks every widget)
         tree, task_log = self.query_one_optional(ClusterTree), self.query_one_optional(TaskLog)
         if self.closing.is_set() or tree is None or task_log is None:
+            waiting.take()
             return  # the console is closing: its widgets go one by one
-        tree.apply(result)
-        if result.inventory is not None:
-            task_log.update_tasks(result.cluster, result.tasks,
-                                          result.inventory.taken_at)
-        self.teaching_on_poll(result)
-        self.ping_on_poll(result)
-        ref = self.selected
-        if ref is not None and ref.cluster == result.cluster and (
-            result.diff is None or ref.is_cluster or ref.is_container or ref.is_storage
-            or ref.object_id in result.diff.changed
-            or result.diff.cluster_changed or ref.object_id in result.diff.removed
-        ):
+        show = False
+        for result in waiting.take():
+            self.latest[result.cluster] = result
+            tree.apply(result)
+            if result.inventory is not None:
+                task_log.update_tasks(result.cluster, result.tasks, result.inventory.taken_at)
+            self.teaching_on_poll(result)
+            self.ping_on_poll(result)
+            ref = self.selected
+            show = show or (ref is not None and ref.cluster == result.cluster and (
+                result.diff is None or ref.is_cluster or ref.is_container or ref.is_storage
+                or ref.object_id in result.diff.changed
+                or result.diff.cluster_changed or ref.object_id in result.diff.removed))
+        if show:  # once for every result applied: the pane and charts draw the latest
             self._show_selection()
 
     # --- selection ----------------------------------------------------------------------
