@@ -8,7 +8,6 @@ Default path: `$XDG_STATE_HOME/vmconsole/audit.jsonl` (`~/.local/state/...`);
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -56,6 +55,8 @@ class AuditLog:
 
     def append(self, record: AuditRecord) -> None:
         """Write and fsync one line; returns only once it is on disk."""
+        import json  # loaded when used: the first screen writes no record (issue 12)
+
         data = asdict(record)
         data["parameters"] = _without_secrets(record.parameters)
         line = json.dumps(data, default=str, sort_keys=True) + "\n"
@@ -130,6 +131,8 @@ _TEXT_FIELDS = ("user", "role", "source", "cluster", "target", "operation", "res
 def _parse(line: str) -> AuditRecord | None:
     """The record on one line, or None for a line that is not one (torn, or edited by
     hand): a malformed line hides only itself, never the records after it."""
+    import json  # loaded when used, as in AuditLog.append
+
     try:
         data = json.loads(line)
         record = AuditRecord(**data)

@@ -11,7 +11,6 @@ node stays in maintenance across restarts and for every console of the user.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -33,7 +32,10 @@ class MaintenanceRecord:
 
     def _load(self) -> dict[str, set[str]]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
+            import json  # loaded when there is a record: most starts have none (issue 12)
+
+            data = json.loads(text)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
@@ -54,6 +56,8 @@ class MaintenanceRecord:
         with self._lock:
             nodes = self._nodes.setdefault(cluster, set())
             (nodes.add if enabled else nodes.discard)(node)
+            import json  # loaded when used, as in _load
+
             data = {c: sorted(n) for c, n in self._nodes.items() if n}
             self.path.parent.mkdir(parents=True, exist_ok=True)
             part = self.path.with_suffix(".part")

@@ -56,6 +56,9 @@ LOADED_WHEN_USED = {
     "icmplib",
     # dialogs and screens
     "vmconsole.ui.modals", "vmconsole.ui.screens",
+    # the audit log's and the maintenance record's format, until a record is written or
+    # read; the built-in themes are read from the package's directory
+    "json", "importlib.resources",
 }
 
 
