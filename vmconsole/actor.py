@@ -31,6 +31,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
+    """Who acts through this console: a user name, its role, and where it connects from."""
+
     user: str
     role: Role = Role.ADMIN
     source: str = "local"  # "local", or "ssh:ADDRESS:PORT"

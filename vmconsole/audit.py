@@ -23,6 +23,10 @@ SECRET_WORDS = ("password", "secret", "token", "key")
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
+    """One line of the audit log: who (`user`, `role`, `source`) asked what (`operation`
+    on `target` of `cluster`, with `parameters`) and what came of it; `time` in epoch
+    seconds."""
+
     user: str
     role: str
     source: str  # "local" or "ssh:ADDRESS:PORT"

@@ -47,6 +47,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The console's config file as read: its profiles of clusters, theme, key bindings
+    and limits (`path` None: no file, the demo cluster)."""
+
     path: Path | None = None
     profiles: dict[str, tuple[ClusterConfig, ...]] = field(default_factory=dict)
     default_profile: str | None = None

@@ -14,6 +14,11 @@ from vmconsole.config.reader import TableReader, secret
 
 @dataclass(frozen=True, slots=True)
 class SimCluster:
+    """A `[[profiles.NAME.clusters]]` table of kind "sim": the built-in simulator,
+    `nodes` nodes with the classic lab's guests (or `guests` generated ones), its clock
+    `time_scale` times real time, running `scenario` (a scenario's name or a lesson
+    file) when given."""
+
     name: str = "lab"
     nodes: int = 3
     guests: int = 0  # 0: the classic lab's guests; more: a generated cluster for scale
@@ -55,6 +60,9 @@ class HAManagerConfig:
 
 @dataclass(frozen=True, slots=True)
 class LibvirtCluster:
+    """A `[[profiles.NAME.clusters]]` table of kind "libvirt": one node per host URI in
+    `uris` (docs/libvirt.md); `timeout` the seconds any one host may take to answer."""
+
     name: str
     uris: tuple[str, ...]
     kind: str = "libvirt"
@@ -66,6 +74,10 @@ class LibvirtCluster:
 
 @dataclass(frozen=True, slots=True)
 class ProxmoxCluster:
+    """A `[[profiles.NAME.clusters]]` table of kind "proxmox": a PVE API endpoint
+    (`host`:`port`) reached with an API token or a password, `timeout` in seconds per
+    call. The secrets are left out of its repr."""
+
     name: str
     host: str
     user: str

@@ -89,6 +89,9 @@ def _delete_refusal(sel: Selection) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class GuestAction:
+    """An operation on the selected guests, as the keymap, footer, palette and help show
+    it: when it applies, and why it is refused where it does not."""
+
     id: str  # "guest.migrate": the binding id users remap in [keys]
     key: str | None  # None: from the palette only
     title: str

@@ -11,6 +11,8 @@ from vmconsole.model import GuestStatus, HAPhase, NodeStatus
 
 @dataclass(frozen=True, slots=True)
 class Symbols:
+    """The characters that show states in the tree and the charts: Unicode or ASCII."""
+
     running: str
     stopped: str
     paused: str

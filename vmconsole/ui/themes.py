@@ -25,6 +25,8 @@ _ALLOWED = {f.name for f in fields(Theme)}
 
 @dataclass(frozen=True, slots=True)
 class ThemeLoad:
+    """The themes read, and a message for each file that is not a valid theme."""
+
     themes: list[Theme]
     problems: list[str]
 

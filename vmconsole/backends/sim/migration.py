@@ -141,6 +141,9 @@ def migrate(sim: Sim, guest: SimGuest, node: str, mode: MigrationMode,
 
 @dataclass
 class MigrationRun:
+    """One simulated migration of `guest` from node `source` to `target`, carried out
+    step by step on the simulator's clock under `task`."""
+
     sim: Sim
     guest: SimGuest
     task: TaskRecord

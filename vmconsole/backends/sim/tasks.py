@@ -35,6 +35,9 @@ _HA_UPID_TYPES = {"start": "hastart", "shutdown": "hastop", "stop": "hastop"}
 
 @dataclass(slots=True)
 class TaskRecord:
+    """A simulated task as the simulator keeps it while it runs (times in simulated epoch
+    seconds); the backend hands out `Task`s made from it."""
+
     id: str
     operation: str
     target: str

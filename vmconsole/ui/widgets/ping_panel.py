@@ -69,6 +69,9 @@ _SHOWN_OUTAGES = 4
 
 @dataclass(frozen=True, slots=True)
 class _Request:
+    """A measurement to open: its target (made in the worker thread, as resolving a name
+    may block), the interval and duration in seconds, and the count of probes."""
+
     make_target: Callable[[], ProbeTarget]
     interval: float
     duration: float | None
