@@ -23,13 +23,15 @@ from typing import Any, cast
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends import base
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import Backend, BackendError, MetricSample
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream, SupportsSerialConsole
 from vmconsole.model import Inventory, InventoryDiff
 from vmconsole.monitor.poller import Poller, PollLoop, PollResult
 from vmconsole.monitor.task_ends import TaskEnds
 from vmconsole.serve import wire
-from vmconsole.serve.hub import BackendState, ClusterInfo
+from vmconsole.serve.hub import BackendState, ClusterInfo, EarlierEvents
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +307,12 @@ class RemoteLoop(PollLoop):
         self._calls = calls
         self.task_ends = _RemoteTaskEnds(info.name, calls)
         self._pending: tuple[PollResult, BackendState] | None = None
+        self._earlier: EarlierEvents | None = None
+
+    def catch_up(self, earlier: EarlierEvents) -> None:
+        """The hub's latest events, sent as the session attaches, before the poll it
+        then sends: kept for that poll (`receive`)."""
+        self._earlier = earlier
 
     def receive(self, result: PollResult, state: BackendState) -> bool:
         """A poll from the hub, kept until `publish`; True when none was waiting, so
@@ -315,13 +323,17 @@ class RemoteLoop(PollLoop):
         are kept at once, every poll's, for the charts. A poll that does not follow
         the one drawn (a console drawn in advance, pool.py, handed out polls later)
         gets its changes since the one drawn too, or its tree would keep what changed
-        in the polls it never saw."""
+        in the polls it never saw, and the events of those polls, from the hub's
+        (`catch_up`), or its events panel would lack them."""
         if result.inventory is not None:
             cast(_RemotePoller, self.poller).record(result.inventory)
         pending = self._pending
         if pending is not None:
             result = replace(result, events=pending[0].events + result.events)
         drawn = self.latest
+        earlier, self._earlier = self._earlier, None
+        if earlier is not None and drawn is not None and result.seq > drawn.seq + 1:
+            result = replace(result, events=_with_missed(result, drawn, earlier))
         if pending is not None or (drawn is not None and result.seq != drawn.seq + 1):
             result = replace(result, diff=self._diff_since_published(result))
         self._pending = (result, state)
@@ -361,3 +373,22 @@ class RemoteLoop(PollLoop):
 
     def refresh_soon(self) -> None:
         self._calls.notify(self.backend.name, "refresh_soon")
+
+
+def _with_missed(result: PollResult, drawn: PollResult,
+                 earlier: EarlierEvents) -> tuple[ClusterEvent, ...]:
+    """`result`'s events with, before them, those of the polls after `drawn` that this
+    console never received, from the hub's (each once: an event's seq is its
+    backend's, counted up). Where the hub no longer has them all, a line says so."""
+    have = {event.seq for event in result.events}
+    missed = [event for seq, events in earlier.polls if drawn.seq < seq < result.seq
+              for event in events if event.seq not in have]
+    events = sorted((*missed, *result.events), key=lambda event: event.seq)
+    if earlier.whole_from > drawn.seq + 1:
+        when = (events[0].time if events else result.inventory.taken_at
+                if result.inventory is not None else drawn.inventory.taken_at
+                if drawn.inventory is not None else 0.0)
+        events.insert(0, ClusterEvent(0, when, EventKind.EVENTS_NOT_KEPT, (
+            "earlier events not shown: this console was drawn before you logged in, and "
+            f"the server keeps only its latest {earlier.kept} events")))
+    return tuple(events)

@@ -219,6 +219,10 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
                     # Published when the app comes to it: polls that arrive meanwhile
                     # (the console behind, or starved of CPU) are drawn as one.
                     app.call_later(_publish, app, loop, terminal)
+            elif kind is wire.Kind.EVENTS:
+                earlier = wire.loads(payload)
+                if (loop := loops.get(earlier.cluster)) is not None:
+                    loop.catch_up(earlier)
             elif kind is wire.Kind.ATTACH:
                 _attach(app, terminal, wire.loads(payload))
             elif kind is wire.Kind.RESIZE:
