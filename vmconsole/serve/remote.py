@@ -11,6 +11,7 @@ answered locally, the rest is a call.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import socket
@@ -41,12 +42,18 @@ KEPT = 32  # objects whose recent history a session keeps (_RemotePoller)
 
 class CallChannel:
     """Calls to the server over one socket, from any thread: each waits for its reply,
-    which a reader thread hands over by call id."""
+    which a reader thread hands over by call id.
+
+    A call waiting is in `_pending` until the reader takes it out to answer it (or to
+    fail it, when the server is gone): a reply and the socket's end arriving together
+    (a session ending) once had the reader fail a call it had just answered, whose
+    caller had not yet taken it out, and die with "Exception in thread calls"."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._send_lock = threading.Lock()
         self._pending: dict[int, Future[Any]] = {}
+        self._gone = False  # the reader has ended: no answer will come
         self._ids = itertools.count(1)
         self._reader = threading.Thread(target=self._read, daemon=True, name="calls")
         self._reader.start()
@@ -58,6 +65,8 @@ class CallChannel:
         future: Future[Any] = Future()
         self._pending[call_id] = future
         try:
+            if self._gone:  # after the reader failed the calls waiting, if it did
+                raise BackendError("the server is gone")
             self._send(call_id, cluster, method, args, kwargs)
             return future.result(CALL_TIMEOUT)
         except TimeoutError:
@@ -80,6 +89,15 @@ class CallChannel:
         except OSError as exc:
             raise BackendError(f"the server is gone: {exc}") from None
 
+    def close(self) -> None:
+        """End the channel: the reader sees the socket's end and stops (within 1 s),
+        failing the calls still waiting. A process calls this before it exits, so that
+        no reader is left reading while the interpreter tears itself down."""
+        with contextlib.suppress(OSError):  # already shut or closed
+            self._sock.shutdown(socket.SHUT_RDWR)
+        if self._reader is not threading.current_thread():
+            self._reader.join(1.0)
+
     def _read(self) -> None:
         try:
             while True:
@@ -88,12 +106,20 @@ class CallChannel:
                 if kind is not wire.Kind.REPLY:
                     continue
                 call_id, ok, value = wire.loads(payload)
-                future = self._pending.get(call_id)
+                future = self._pending.pop(call_id, None)  # None: its caller gave up
                 if future is not None:
                     future.set_result(value) if ok else future.set_exception(_error(value))
         except (OSError, EOFError, wire.FrameError):
-            for future in list(self._pending.values()):
-                future.set_exception(BackendError("the server is gone"))
+            pass
+        except Exception:  # a reply that cannot be read: the server's bug, said once
+            log.exception("the server's reply could not be read; calls end here")
+        self._gone = True
+        while self._pending:
+            try:
+                _, future = self._pending.popitem()
+            except KeyError:  # its caller took it out meanwhile (it timed out)
+                break
+            future.set_exception(BackendError("the server is gone"))
 
     def _recv(self, size: int) -> bytes:
         chunks, left = [], size

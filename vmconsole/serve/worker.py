@@ -175,7 +175,10 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
     calls = CallChannel(call_sock)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]
-    status = asyncio.run(_run(term_sock, hello, loops, waiting))
+    try:
+        status = asyncio.run(_run(term_sock, hello, loops, waiting))
+    finally:
+        calls.close()  # its reader ends now, not amid the interpreter's exit
     sys.exit(status)
 
 
