@@ -8,7 +8,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.typeahead import ReplayTypeahead
+from vmconsole.ui.typeahead import typed_into
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.plain_input import PlainInput
 
@@ -65,12 +65,7 @@ class NavigationFeatures(ConsoleBase):
             box = PlainInput(placeholder="filter by name, id or tag", id="filter")
             self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
         box.add_class("visible")
-        box.focus()
-        # Keys typed in the same burst as `/` are already queued at the tree, on their way
-        # to its bindings (`/start` started the selected guest): kept, then typed into
-        # the box once it has the focus (`ui.typeahead`).
-        self.typeahead.hold()
-        self.screen.call_after_refresh(self.post_message, ReplayTypeahead())
+        typed_into(self, box)  # `/start` in one burst: "start" in the box
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

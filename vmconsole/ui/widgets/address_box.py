@@ -12,6 +12,7 @@ from textual import events
 from textual.binding import Binding
 from textual.widget import Widget
 
+from vmconsole.ui.typeahead import typed_into
 from vmconsole.ui.widgets.plain_input import PlainInput
 
 if TYPE_CHECKING:  # what to probe is loaded with the first measurement
@@ -47,20 +48,25 @@ class AddressBox(PlainInput):
         self._return_to: Widget | None = None
 
     def edit(self) -> None:
-        """Take the focus to type an address; it goes back where it was afterwards."""
+        """Take the focus to type an address, with the keys typed in the same burst as
+        the key that asked (`W db1`: "db1", not `d` on the tree); it goes back where it
+        was afterwards."""
         focused = self.screen.focused
         self._return_to = focused if focused is not self else self._return_to
         self.can_focus = True
         self.add_class("editing")
-        self.focus()
+        typed_into(self.app, self)
 
     def action_leave(self) -> None:
+        """Escape (and Enter, once the address is taken): the focus back where it was,
+        at once, so that the keys typed after it in the same burst reach that widget,
+        not this box (PlainInput sends them on)."""
         target = self._return_to
         self._return_to = None
         self.can_focus = False
         self.remove_class("editing")
         if target is not None and target.is_attached and target.focusable:
-            target.focus()
+            self.screen.set_focus(target)
         else:
             self.screen.focus_next()
 
