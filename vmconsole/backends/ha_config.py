@@ -100,8 +100,8 @@ class FTLimits:
     """What decides whether a VM can be fault tolerant, and where its shadow goes.
 
     `refusals` say why FT cannot protect this VM at all, every reason (a container, no
-    FT link, an HA resource, not running; empty: it can). `link_gbit` is the cluster's FT link,
-    `needed_gbit` what FT needs; `max_vms` and `max_vcpus` the limits per host.
+    FT link, an HA resource, not running; empty: it can). `link_gbit` is the cluster's
+    FT link, `needed_gbit` what FT needs; `max_vms` and `max_vcpus` the limits per host.
     `protected`: FT is on; `secondary` the shadow's node (None while a new one is
     copied); `slowdown` (percent of the primary's speed lost to checkpoints) and
     `link_load` (percent of the FT link) are FT's price for this VM."""

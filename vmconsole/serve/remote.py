@@ -411,9 +411,8 @@ def _with_missed(result: PollResult, drawn: PollResult,
               for event in events if event.seq not in have]
     events = sorted((*missed, *result.events), key=lambda event: event.seq)
     if earlier.whole_from > drawn.seq + 1:
-        when = (events[0].time if events else result.inventory.taken_at
-                if result.inventory is not None else drawn.inventory.taken_at
-                if drawn.inventory is not None else 0.0)
+        inventory = result.inventory or drawn.inventory
+        when = events[0].time if events else inventory.taken_at if inventory else 0.0
         events.insert(0, ClusterEvent(0, when, EventKind.EVENTS_NOT_KEPT, (
             "earlier events not shown: this console was drawn before you logged in, and "
             f"the server keeps only its latest {earlier.kept} events")))
