@@ -110,7 +110,10 @@ async def test_a_list_or_a_long_text_says_on_its_key_line_how_to_move_in_it(cons
         assert isinstance(c.app.screen, AuditRecordScreen)
         await wait_until(pilot, lambda: key_line(c.app) == scrolls, 10,
                          "a long record's keys")
-        await act(pilot, "escape", "escape")
+        await act(pilot, "escape", "escape", "W")  # the ping address box
+        await wait_until(pilot, lambda: key_line(c.app).startswith(
+            "⏎ Ping esc Leave the address box"), 10, "the address box's keys")
+        await act(pilot, "escape")
         now = time.time()
         for lines, shown in ((3, "esc Close"), (60, scrolls)):
             task = Task("UPID:1", "clone", "qemu/100", "pve1", "root@pam", now - 5,

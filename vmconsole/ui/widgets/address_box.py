@@ -39,8 +39,9 @@ class AddressBox(PlainInput):
     focusable only while an address is being typed (see the module's doc), so Tab never
     lands in it and console keys never end up in it."""
 
-    BINDINGS = [Binding("escape", "leave", "Leave the address box", show=False,
-                        id="ping.leave")]
+    # Shown: the key line said only "/ Filter" (the app's) while an address was typed.
+    BINDINGS = [Binding("enter", "submit", "Ping"),
+                Binding("escape", "leave", "Leave the address box", id="ping.leave")]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
