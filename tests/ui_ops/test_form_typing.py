@@ -439,6 +439,13 @@ async def test_keys_typed_with_w_land_in_the_address_box_and_those_after_esc_lea
         assert c.app.screen is c.app.screen_stack[0]  # no form opened
         assert c.app.query_one(AddressBox).value == "db1"
         assert c.app.selected is not None and c.app.selected.object_id == "qemu/103"  # test1
+        # Enter leaves the box too (an empty address: nothing is probed).
+        c.app.query_one(AddressBox).value = ""
+        burst(c.app, "W", "enter", "j")
+        await wait_until(pilot, lambda: c.app.focused is tree, 10, "the focus back again")
+        await settle(pilot)
+        assert c.app.selected.object_id == "qemu/9000", "j did not reach the tree"
+        assert c.app.query_one(AddressBox).value == ""
 
 
 async def test_esc_and_a_key_that_a_terminal_sends_as_alt_key_leave_the_box_first(console):
@@ -487,3 +494,20 @@ async def test_keys_typed_with_a_refused_menu_or_form_key_do_not_act_behind(cons
                 c.app.screen.dismiss(None)
                 await settle(pilot)
             c.app._notifications.clear()
+
+
+@pytest.mark.parametrize(("keys", "left"), [(["1", "enter"], "1"), (["x", "escape"], "")])
+async def test_keys_typed_after_enter_or_esc_in_the_filter_reach_the_tree(console, keys, left):
+    """`/1 Enter j` and `/x Esc j` in one burst: Enter (or Esc) gives the focus back to
+    the tree, and the `j` after it moves the tree's cursor; it was typed into the box."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        tree = c.app.query_one(ClusterTree)
+        before = c.app.selected
+        burst(c.app, "slash", *keys, "j")
+        await wait_until(pilot, lambda: c.app.focused is tree, 10, "the tree again")
+        await settle(pilot)
+        box = c.app.query_one("#filter", Input)
+        assert box.value == left and box.has_class("visible") is bool(left)
+        assert c.app.selected is not None and c.app.selected != before, "j did not move"

@@ -58,10 +58,19 @@ class AddressBox(PlainInput):
         self.add_class("editing")
         typed_into(self.app, self)
 
+    async def action_submit(self) -> None:
+        """Enter: the address to the panel (Input.Submitted), and the box left now, as
+        Esc leaves it: the panel's handler comes on a later turn, after the keys typed
+        behind Enter in the same burst had been typed into the box."""
+        await super().action_submit()
+        self.action_leave()
+
     def action_leave(self) -> None:
-        """Escape (and Enter, once the address is taken): the focus back where it was,
-        at once, so that the keys typed after it in the same burst reach that widget,
-        not this box (PlainInput sends them on)."""
+        """Escape (and Enter): the focus back where it was, at once, so that the keys
+        typed after it in the same burst reach that widget, not this box (PlainInput
+        sends them on). Once left, it stays left (the panel leaves it on Enter too)."""
+        if not self.can_focus:
+            return
         target = self._return_to
         self._return_to = None
         self.can_focus = False
