@@ -17,7 +17,7 @@ from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.config import SimCluster
 from vmconsole.model import GuestStatus, Inventory, Quorum
 from vmconsole.monitor.poller import PollResult
-from vmconsole.serve.hub import BackendState, ClusterInfo
+from vmconsole.serve.hub import BackendState, ClusterInfo, EarlierEvents
 from vmconsole.serve.remote import CallChannel, RemoteLoop
 from vmconsole.ui.labels import label_key
 
@@ -134,3 +134,82 @@ def test_a_poll_after_a_gap_brings_the_changes_since_the_poll_drawn(
     loop.receive(sent, BackendState())
     loop.publish()
     assert drawn[-1].diff is sent.diff
+
+
+def test_a_poll_after_a_gap_brings_the_events_of_the_polls_between_once(
+        loop: RemoteLoop) -> None:
+    """The last note's leftover: a console drawn in advance drew poll 1 and is handed
+    out at poll 5; its events panel lacked the events of polls 2 to 4. The hub sends
+    those it keeps as the session attaches (hub.EarlierEvents), then poll 5."""
+    drawn: list[PollResult] = []
+    loop.subscribe(drawn.append)
+    first = _inventory()
+    fifth = replace(first, taken_at=first.taken_at + 4)
+    loop.receive(_poll(1, first, None, (_event(1, "drawn already"),)), BackendState())
+    loop.publish()
+    kept = ((1, (_event(1, "drawn already"),)), (2, (_event(2, "a stopped"),)),
+            (4, (_event(3, "b stopped"), _event(4, "c stopped"))),
+            (5, (_event(5, "d stopped"),)))
+    loop.catch_up(EarlierEvents("lab", 0, kept))
+    loop.receive(_poll(5, fifth, first, (_event(5, "d stopped"),)), BackendState())
+    loop.publish()
+    assert [e.message for e in drawn[-1].events] == [
+        "a stopped", "b stopped", "c stopped", "d stopped"]
+    # The next poll follows the one drawn: its own events, as they came.
+    loop.receive(_poll(6, fifth, fifth, (_event(6, "e stopped"),)), BackendState())
+    loop.publish()
+    assert [e.message for e in drawn[-1].events] == ["e stopped"]
+
+
+def test_events_the_hub_no_longer_keeps_are_said_to_be_missing(loop: RemoteLoop) -> None:
+    drawn: list[PollResult] = []
+    loop.subscribe(drawn.append)
+    first = _inventory()
+    loop.receive(_poll(1, first, None), BackendState())
+    loop.publish()
+    # Polls 2 and 3's events are gone from the hub: it keeps them from poll 4 on.
+    loop.catch_up(EarlierEvents("lab", 4, ((4, (_event(9, "b stopped"),)),), kept=1))
+    loop.receive(_poll(6, first, first), BackendState())
+    loop.publish()
+    events = drawn[-1].events
+    assert [e.message for e in events][1:] == ["b stopped"]
+    assert events[0].kind is EventKind.EVENTS_NOT_KEPT
+    assert "the server keeps only its latest 1 events" in events[0].message
+
+
+def test_the_hub_keeps_its_latest_events_for_a_session_that_attaches(tmp_path) -> None:
+    """What a session gets as it attaches: the kept events (at most KEPT_EVENTS, whole
+    polls, oldest let go first), then the latest poll."""
+    from vmconsole.actor import Actor, Role
+    from vmconsole.audit import AuditLog
+    from vmconsole.monitor.poller import Poller, PollLoop
+    from vmconsole.serve import wire
+    from vmconsole.serve.hub import KEPT_EVENTS, PollHub
+
+    class Link:
+        actor = Actor("vera", Role.VIEWER)
+
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send(self, data: bytes) -> None:
+            self.sent.append(data)
+
+    backend = SimBackend(SimCluster(), clock=ManualClock())
+    hub = PollHub(PollLoop(Poller(backend)), AuditLog(tmp_path / "audit.jsonl"))
+    try:
+        half = KEPT_EVENTS // 2
+        for poll in (1, 2, 3):  # 3 x half events: poll 1's are let go
+            events = tuple(_event((poll - 1) * half + i, f"{poll}.{i}") for i in range(half))
+            hub._arrived(wire.frame(wire.Kind.POLL, b"poll %d" % poll), poll, events)
+        link = Link()
+        hub.attach(link)
+        kinds = [wire.parse_header(sent[:wire.HEADER.size])[1] for sent in link.sent]
+        assert kinds == [wire.Kind.EVENTS, wire.Kind.POLL]
+        assert link.sent[1].endswith(b"poll 3")
+        earlier = wire.loads(link.sent[0][wire.HEADER.size:])
+        assert (earlier.cluster, earlier.whole_from) == ("lab", 2)
+        assert [seq for seq, _ in earlier.polls] == [2, 3]
+        assert sum(len(events) for _, events in earlier.polls) == KEPT_EVENTS
+    finally:
+        backend.close()

@@ -1,6 +1,7 @@
 """A console drawn in advance (serve/pool.py) shows, when a viewer takes it, what a
 console started then would: not the tree of the poll it was drawn on, with only the
-latest poll's changes on top (serve/remote.py, RemoteLoop.receive)."""
+latest poll's changes on top (serve/remote.py, RemoteLoop.receive), and in its events
+panel the events of the polls it waited through."""
 
 from __future__ import annotations
 
@@ -43,20 +44,22 @@ async def test_a_guest_started_while_a_console_waits_shows_running_in_its_tree(
     assert inventory is not None and _status(inventory, "test1") is GuestStatus.STOPPED
     test1 = next(g for g in inventory.guests if g.name == "test1")
     await asyncio.to_thread(hub.loop.backend.start, test1.id)
-    # Running in the hub's polls, and then two polls more, so that the latest poll's
-    # own changes (from the poll before it) no longer include test1's start.
-    seen: int | None = None
+    # Running and booted in the hub's polls, and then two polls more, so that the
+    # latest poll's own changes and events (since the poll before it) no longer include
+    # test1's start.
+    booted = "103 (test1) booted on"
+    carried: list[int] = []  # the polls that brought the event (the poll thread's)
+    unsubscribe = hub.loop.subscribe(lambda result: carried.extend(
+        result.seq for event in result.events if booted in event.message))
     deadline = time.monotonic() + 30
     while True:
         latest = hub.loop.latest
-        assert latest is not None and time.monotonic() < deadline, "test1 never ran"
-        if _status(latest.inventory, "test1") is not GuestStatus.RUNNING:
-            seen = None
-        elif seen is None:
-            seen = latest.seq
-        elif latest.seq >= seen + 2:
+        assert latest is not None and time.monotonic() < deadline, "test1 never booted"
+        if (carried and latest.seq >= carried[0] + 2
+                and _status(latest.inventory, "test1") is GuestStatus.RUNNING):
             break
         await asyncio.sleep(0.05)
+    unsubscribe()
     assert pool.waiting == 1  # drawn before test1 started, and still waiting
 
     async with await served.connect(username="vera") as conn:
@@ -64,3 +67,4 @@ async def test_a_guest_started_while_a_console_waits_shows_running_in_its_tree(
         await term.wait_for("vera (viewer)", timeout=30)
         await term.wait_for("▶ 103 test1", timeout=10)
         assert "■ 103 test1" not in term.text
+        await term.wait_for(booted, timeout=10)  # in the events panel

@@ -54,6 +54,28 @@ def test_the_limits_are_enforced_with_their_reasons(clock: ManualClock) -> None:
         lab.set_fault_tolerance("qemu/103", "pve2")
 
 
+def test_a_refusal_names_every_reason_not_only_the_first(clock: ManualClock) -> None:
+    """The last note's finding: web1 on the lab's 1 Gbit link is refused for two reasons
+    (the link, and being an HA resource), and the refusal named only the link."""
+    lab = SimBackend(SimCluster(), clock=clock)
+    with pytest.raises(NotSupported) as refused:
+        lab.set_fault_tolerance("qemu/100", "pve2")
+    assert "10 Gbit link" in refused.value.message
+    assert "VM 100 (web1) is an HA resource" in refused.value.message
+    with pytest.raises(NotSupported) as refused:  # test1: stopped, not in HA
+        lab.set_fault_tolerance("qemu/103", "pve2")
+    assert "10 Gbit link" in refused.value.message
+    assert "VM 103 (test1) is not running" in refused.value.message
+    assert "HA resource" not in refused.value.message
+    lab.sim.ft_link_gbit = FT_LINK_GBIT
+    lab.ha_remove("qemu/100")
+    lab.stop("qemu/100")
+    wait(clock, lab, 40)
+    with pytest.raises(Conflict, match=r"^VM 100 \(web1\) is not running: FT protects a "
+                       r"running VM$"):  # one reason: nothing more
+        lab.set_fault_tolerance("qemu/100", "pve2")
+
+
 def test_a_fifth_ft_vm_on_a_host_is_refused(clock: ManualClock) -> None:
     lab = ft_lab(clock)
     lab.sim.guests["qemu/103"].maxcpu = 1

@@ -105,14 +105,14 @@ def test_crs_settings_read_back_and_bad_values_are_refused_by_field(lab: SimBack
 def test_ft_limits_give_each_nodes_verdict_and_the_vms_state(
         lab: SimBackend, clock: ManualClock) -> None:
     limits = lab.ft_limits("qemu/103")  # test1: stopped, and the lab has a 1 Gbit link
-    assert "10 Gbit link" in (limits.refusal or "")
+    assert "10 Gbit link" in " ".join(limits.refusals)
     lab.sim.ft_link_gbit = FT_LINK_GBIT
-    assert "not running" in (lab.ft_limits("qemu/103").refusal or "")
-    assert "HA resource" in (lab.ft_limits("qemu/100").refusal or "")
+    assert "not running" in " ".join(lab.ft_limits("qemu/103").refusals)
+    assert "HA resource" in " ".join(lab.ft_limits("qemu/100").refusals)
     wait_task(clock, lab, lab.start("qemu/103").id)
     wait(clock, lab, 40)
     limits = lab.ft_limits("qemu/103")
-    assert limits.refusal is None and not limits.protected
+    assert not limits.refusals and not limits.protected
     assert {h.node: h.refusal for h in limits.hosts} == {
         "pve1": "the primary's own node", "pve2": None, "pve3": None}
     lab.sim.guests["qemu/103"].maxcpu = 9
@@ -121,7 +121,7 @@ def test_ft_limits_give_each_nodes_verdict_and_the_vms_state(
     lab.sim.guests["qemu/103"].maxcpu = 1
     lab.set_fault_tolerance("qemu/103", "pve2")
     limits = lab.ft_limits("qemu/103")
-    assert limits.protected and limits.secondary == "pve2" and limits.refusal is None
+    assert limits.protected and limits.secondary == "pve2" and not limits.refusals
     assert {h.node: (h.vms, h.vcpus) for h in limits.hosts}["pve2"] == (0, 0)  # itself apart
     ft = lab.inventory().guest("qemu/103").fault_tolerance  # type: ignore[union-attr]
     assert ft is not None and ft.secondary == "pve2" and ft.checkpoint_ms == 25

@@ -247,7 +247,9 @@ async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_facto
             await pilot.pause(0.05)
         form = c.app.screen
         said = " ".join(str(s.visual) for s in form.query(Static))
-        assert "Cannot protect it: fault tolerance needs a dedicated" in said
+        assert "Cannot protect it, for 2 reasons:" in said
+        assert "\n- fault tolerance needs a dedicated" in said
+        assert "\n- VM 100 (web1) is an HA resource" in said
         assert list(c.app.audit.read()) == []  # nothing to submit: nothing was changed
 
 

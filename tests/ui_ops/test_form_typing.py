@@ -4,10 +4,12 @@ opens the form land in it, in order (`ui.typeahead`)."""
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.widgets import Input
 
 from tests.ui_ops.helpers import act, notes, on_guest, settle, tree_parent, wait_until
+from vmconsole.actor import Role
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
@@ -419,3 +421,93 @@ async def test_keys_typed_with_the_key_that_opens_a_rule_form_land_in_it(console
                          "the rule form")
         await settle(pilot)
         assert c.app.screen.query_one("#name", Input).value == "keep-x"
+
+
+async def test_keys_typed_with_w_land_in_the_address_box_and_those_after_esc_leave_it(
+        console):
+    """`W db1 Esc j` in one burst (the last note's leftover, and the same in tmux at
+    80x24): "db1" is the address, not `d` opening the shutdown form behind the box with
+    "b1" in it; Esc leaves the box, and the `j` after it moves the tree's cursor instead
+    of being typed into the box."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        tree = c.app.query_one(ClusterTree)
+        burst(c.app, "W", *"db1", "escape", "j")
+        await wait_until(pilot, lambda: c.app.focused is tree, 10, "the focus back in the tree")
+        await settle(pilot)
+        assert c.app.screen is c.app.screen_stack[0]  # no form opened
+        assert c.app.query_one(AddressBox).value == "db1"
+        assert c.app.selected is not None and c.app.selected.object_id == "qemu/103"  # test1
+        # Enter leaves the box too (an empty address: nothing is probed).
+        c.app.query_one(AddressBox).value = ""
+        burst(c.app, "W", "enter", "j")
+        await wait_until(pilot, lambda: c.app.focused is tree, 10, "the focus back again")
+        await settle(pilot)
+        assert c.app.selected.object_id == "qemu/9000", "j did not reach the tree"
+        assert c.app.query_one(AddressBox).value == ""
+
+
+async def test_esc_and_a_key_that_a_terminal_sends_as_alt_key_leave_the_box_first(console):
+    """`tmux send-keys W db1 Escape j` sends ESC and "j" together, which the terminal's
+    parser reads as Alt+j: in the box, "j" was typed after the address. The console
+    binds no Alt+key; in a text box it is the Escape and the key it reads as."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        tree = c.app.query_one(ClusterTree)
+        burst(c.app, "W", *"db1")
+        c.app.post_message(events.Key("alt+j", "j"))
+        await wait_until(pilot, lambda: c.app.focused is tree, 10, "the focus back in the tree")
+        await settle(pilot)
+        assert c.app.query_one(AddressBox).value == "db1"
+        assert c.app.selected is not None and c.app.selected.object_id == "qemu/103"  # test1
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.ADMIN])
+async def test_keys_typed_with_a_refused_menu_or_form_key_do_not_act_behind(console, role):
+    """A viewer's `f` on a node (the fault menu), `F` on a VM (its fault tolerance) and
+    `M` on a node (maintenance) are refused: the keys typed in the same burst were for
+    the menu or form, and moved the tree's cursor instead. An admin's `F` and `M` read
+    the cluster before their form or question: the keys typed meanwhile moved it too."""
+    c = console(role)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        tree = c.app.query_one(ClusterTree)
+        for row, key in (("node/pve1", "f"), ("qemu/100", "F"), ("node/pve1", "M")):
+            assert tree.select_ref(TreeRef("lab", row))
+            tree.focus()
+            await settle(pilot)
+            burst(c.app, key, "j", "j")
+            if role is Role.VIEWER:
+                await wait_until(pilot, lambda: any("needs the admin role" in n
+                                                    for n in notes(c.app)), 10,
+                                 f"{key}'s refusal")
+            else:
+                await wait_until(pilot, lambda: len(c.app.screen_stack) > 1, 10,
+                                 f"{key}'s screen")
+            await settle(pilot)
+            await pilot.pause(0.2)
+            await settle(pilot)
+            assert c.app.selected is not None and c.app.selected.object_id == row, key
+            while len(c.app.screen_stack) > 1:
+                c.app.screen.dismiss(None)
+                await settle(pilot)
+            c.app._notifications.clear()
+
+
+@pytest.mark.parametrize(("keys", "left"), [(["1", "enter"], "1"), (["x", "escape"], "")])
+async def test_keys_typed_after_enter_or_esc_in_the_filter_reach_the_tree(console, keys, left):
+    """`/1 Enter j` and `/x Esc j` in one burst: Enter (or Esc) gives the focus back to
+    the tree, and the `j` after it moves the tree's cursor; it was typed into the box."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        tree = c.app.query_one(ClusterTree)
+        before = c.app.selected
+        burst(c.app, "slash", *keys, "j")
+        await wait_until(pilot, lambda: c.app.focused is tree, 10, "the tree again")
+        await settle(pilot)
+        box = c.app.query_one("#filter", Input)
+        assert box.value == left and box.has_class("visible") is bool(left)
+        assert c.app.selected is not None and c.app.selected != before, "j did not move"

@@ -259,6 +259,25 @@ async def test_fault_tolerance_refused_shows_why_and_offers_no_submit(console, a
         assert record.result.startswith("error: fault tolerance refused")
 
 
+async def test_fault_tolerance_refused_for_two_reasons_names_both(console, audit):
+    """The last note's finding: web1 on the lab's 1 Gbit link cannot be protected for two
+    reasons, the link and being an HA resource; the form named the link only."""
+    c = console(Role.ADMIN)  # the lab as it comes: a 1 Gbit link
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "F")
+        form = c.app.screen
+        assert isinstance(form, FaultToleranceForm)
+        shown = " ".join(shown_text(c.app).split())
+        assert "needs a dedicated low-latency 10 Gbit link" in shown
+        assert "VM 100 (web1) is an HA resource: take it out of HA first" in shown
+        await act(pilot, "enter")  # says why under the field, and sends nothing
+        said = " ".join(error_of(form, "secondary").split())
+        assert "10 Gbit link" in said and "VM 100 (web1) is an HA resource" in said
+        assert list(audit.read()) == []
+
+
+
 async def test_a_viewer_reads_the_rules_and_is_refused_a_change(console, audit):
     c = console(Role.VIEWER)
     async with c.app.run_test(size=(80, 24)) as pilot:

@@ -124,6 +124,8 @@ class EventKind(StrEnum):
     SCENARIO_STEP = "scenario_step"
     INSECURE_TLS = "insecure_tls"
     OTHER = "other"  # a word from outside (a newer HA manager's status file)
+    # A served console drawn in advance: the server no longer had some events it missed.
+    EVENTS_NOT_KEPT = "events_not_kept"
 
     @classmethod
     def parse(cls, word: str) -> EventKind:

@@ -98,9 +98,9 @@ class FTHost:
 class FTLimits:
     """What decides whether a VM can be fault tolerant, and where its shadow goes.
 
-    `refusal` says why FT cannot protect this VM at all (a container, no FT link, an HA
-    resource, not running; None: it can). `link_gbit` is the cluster's FT link,
-    `needed_gbit` what FT needs; `max_vms` and `max_vcpus` the limits per host.
+    `refusals` say why FT cannot protect this VM at all, every reason (a container, no
+    FT link, an HA resource, not running; empty: it can). `link_gbit` is the cluster's
+    FT link, `needed_gbit` what FT needs; `max_vms` and `max_vcpus` the limits per host.
     `protected`: FT is on; `secondary` the shadow's node (None while a new one is
     copied); `slowdown` (percent of the primary's speed lost to checkpoints) and
     `link_load` (percent of the FT link) are FT's price for this VM."""
@@ -108,7 +108,7 @@ class FTLimits:
     guest: str
     node: str
     vcpus: int
-    refusal: str | None
+    refusals: tuple[str, ...]
     link_gbit: float
     needed_gbit: float
     max_vms: int

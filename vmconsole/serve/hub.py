@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends.abilities import (
+    ClusterEvent,
     SupportsBalancing,
     SupportsFaults,
     SupportsFaultTolerance,
@@ -54,6 +56,10 @@ log = logging.getLogger(__name__)
 # The part of the poll interval over which viewers get a poll, one after another (an
 # operator's or admin's console gets it at once).
 VIEWER_SPREAD = 0.8
+# The latest events the hub keeps for a console drawn in advance (pool.py), whose
+# events panel would otherwise lack those of the polls it waited through. About 200
+# bytes each; the events panel keeps 500 lines.
+KEPT_EVENTS = 200
 
 # The optional abilities a session process's stand-in backend mirrors, by name.
 PROTOCOLS: dict[str, type] = {
@@ -124,6 +130,19 @@ class BackendState:
     time_scale: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EarlierEvents:
+    """The hub's latest events, sent to a session as it attaches (wire.Kind.EVENTS):
+    `polls` are (poll seq, that poll's events), oldest first, for the polls that
+    brought any; they are whole from poll `whole_from` on (older ones' were let go,
+    past `kept` events)."""
+
+    cluster: str
+    whole_from: int
+    polls: tuple[tuple[int, tuple[ClusterEvent, ...]], ...]
+    kept: int = KEPT_EVENTS
+
+
 class Link(Protocol):
     """A session process, as the hub sees it."""
 
@@ -145,6 +164,9 @@ class PollHub:
         self.read_only = read_only
         self._links: dict[Link, None] = {}  # in the order they attached
         self._latest: bytes | None = None
+        self._kept: deque[tuple[int, tuple[ClusterEvent, ...]]] = deque()
+        self._kept_count = 0  # events in _kept
+        self._whole_from = 0  # the poll seq from which _kept holds every event
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.acted_by = ActedBy()
@@ -191,7 +213,18 @@ class PollHub:
         result = dataclasses.replace(result, tasks=self.acted_by.tell(result.tasks))
         data = wire.frame(wire.Kind.POLL, wire.dumps((result, state)))
         if self._aloop is not None and not self._aloop.is_closed():
-            self._aloop.call_soon_threadsafe(self._broadcast, data)
+            self._aloop.call_soon_threadsafe(self._arrived, data, result.seq, result.events)
+
+    def _arrived(self, data: bytes, seq: int, events: tuple[ClusterEvent, ...]) -> None:
+        """A poll on the server's event loop: its events kept (KEPT_EVENTS), then sent."""
+        if events:
+            self._kept.append((seq, events))
+            self._kept_count += len(events)
+            while self._kept_count > KEPT_EVENTS:
+                gone, dropped = self._kept.popleft()
+                self._kept_count -= len(dropped)
+                self._whole_from = gone + 1
+        self._broadcast(data)
 
     def _broadcast(self, data: bytes) -> None:
         """Send a poll to every session: at once to those who may act, spread over
@@ -217,9 +250,13 @@ class PollHub:
             link.send(data)
 
     def attach(self, link: Link) -> None:
-        """Send `link` every poll from now on, starting with the latest."""
+        """Send `link` every poll from now on, starting with the latest, and before it
+        the events kept (a console drawn in advance shows those of the polls it did not
+        draw; remote.RemoteLoop.catch_up)."""
         self._links[link] = None
         if self._latest is not None:
+            earlier = EarlierEvents(self.name, self._whole_from, tuple(self._kept))
+            link.send(wire.frame(wire.Kind.EVENTS, wire.dumps(earlier)))
             link.send(self._latest)
 
     def detach(self, link: Link) -> None:

@@ -11,6 +11,7 @@ answered locally, the rest is a call.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import socket
@@ -23,13 +24,15 @@ from typing import Any, cast
 
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.backends import base
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import Backend, BackendError, MetricSample
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream, SupportsSerialConsole
 from vmconsole.model import Inventory, InventoryDiff
 from vmconsole.monitor.poller import Poller, PollLoop, PollResult
 from vmconsole.monitor.task_ends import TaskEnds
 from vmconsole.serve import wire
-from vmconsole.serve.hub import BackendState, ClusterInfo
+from vmconsole.serve.hub import BackendState, ClusterInfo, EarlierEvents
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,18 @@ KEPT = 32  # objects whose recent history a session keeps (_RemotePoller)
 
 class CallChannel:
     """Calls to the server over one socket, from any thread: each waits for its reply,
-    which a reader thread hands over by call id."""
+    which a reader thread hands over by call id.
+
+    A call waiting is in `_pending` until the reader takes it out to answer it (or to
+    fail it, when the server is gone): a reply and the socket's end arriving together
+    (a session ending) once had the reader fail a call it had just answered, whose
+    caller had not yet taken it out, and die with "Exception in thread calls"."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._send_lock = threading.Lock()
         self._pending: dict[int, Future[Any]] = {}
+        self._gone = False  # the reader has ended: no answer will come
         self._ids = itertools.count(1)
         self._reader = threading.Thread(target=self._read, daemon=True, name="calls")
         self._reader.start()
@@ -56,6 +65,8 @@ class CallChannel:
         future: Future[Any] = Future()
         self._pending[call_id] = future
         try:
+            if self._gone:  # after the reader failed the calls waiting, if it did
+                raise BackendError("the server is gone")
             self._send(call_id, cluster, method, args, kwargs)
             return future.result(CALL_TIMEOUT)
         except TimeoutError:
@@ -78,6 +89,15 @@ class CallChannel:
         except OSError as exc:
             raise BackendError(f"the server is gone: {exc}") from None
 
+    def close(self) -> None:
+        """End the channel: the reader sees the socket's end and stops (within 1 s),
+        failing the calls still waiting. A process calls this before it exits, so that
+        no reader is left reading while the interpreter tears itself down."""
+        with contextlib.suppress(OSError):  # already shut or closed
+            self._sock.shutdown(socket.SHUT_RDWR)
+        if self._reader is not threading.current_thread():
+            self._reader.join(1.0)
+
     def _read(self) -> None:
         try:
             while True:
@@ -86,12 +106,20 @@ class CallChannel:
                 if kind is not wire.Kind.REPLY:
                     continue
                 call_id, ok, value = wire.loads(payload)
-                future = self._pending.get(call_id)
+                future = self._pending.pop(call_id, None)  # None: its caller gave up
                 if future is not None:
                     future.set_result(value) if ok else future.set_exception(_error(value))
         except (OSError, EOFError, wire.FrameError):
-            for future in list(self._pending.values()):
-                future.set_exception(BackendError("the server is gone"))
+            pass
+        except Exception:  # a reply that cannot be read: the server's bug, said once
+            log.exception("the server's reply could not be read; calls end here")
+        self._gone = True
+        while self._pending:
+            try:
+                _, future = self._pending.popitem()
+            except KeyError:  # its caller took it out meanwhile (it timed out)
+                break
+            future.set_exception(BackendError("the server is gone"))
 
     def _recv(self, size: int) -> bytes:
         chunks, left = [], size
@@ -305,6 +333,12 @@ class RemoteLoop(PollLoop):
         self._calls = calls
         self.task_ends = _RemoteTaskEnds(info.name, calls)
         self._pending: tuple[PollResult, BackendState] | None = None
+        self._earlier: EarlierEvents | None = None
+
+    def catch_up(self, earlier: EarlierEvents) -> None:
+        """The hub's latest events, sent as the session attaches, before the poll it
+        then sends: kept for that poll (`receive`)."""
+        self._earlier = earlier
 
     def receive(self, result: PollResult, state: BackendState) -> bool:
         """A poll from the hub, kept until `publish`; True when none was waiting, so
@@ -315,13 +349,17 @@ class RemoteLoop(PollLoop):
         are kept at once, every poll's, for the charts. A poll that does not follow
         the one drawn (a console drawn in advance, pool.py, handed out polls later)
         gets its changes since the one drawn too, or its tree would keep what changed
-        in the polls it never saw."""
+        in the polls it never saw, and the events of those polls, from the hub's
+        (`catch_up`), or its events panel would lack them."""
         if result.inventory is not None:
             cast(_RemotePoller, self.poller).record(result.inventory)
         pending = self._pending
         if pending is not None:
             result = replace(result, events=pending[0].events + result.events)
         drawn = self.latest
+        earlier, self._earlier = self._earlier, None
+        if earlier is not None and drawn is not None and result.seq > drawn.seq + 1:
+            result = replace(result, events=_with_missed(result, drawn, earlier))
         if pending is not None or (drawn is not None and result.seq != drawn.seq + 1):
             result = replace(result, diff=self._diff_since_published(result))
         self._pending = (result, state)
@@ -361,3 +399,21 @@ class RemoteLoop(PollLoop):
 
     def refresh_soon(self) -> None:
         self._calls.notify(self.backend.name, "refresh_soon")
+
+
+def _with_missed(result: PollResult, drawn: PollResult,
+                 earlier: EarlierEvents) -> tuple[ClusterEvent, ...]:
+    """`result`'s events with, before them, those of the polls after `drawn` that this
+    console never received, from the hub's (each once: an event's seq is its
+    backend's, counted up). Where the hub no longer has them all, a line says so."""
+    have = {event.seq for event in result.events}
+    missed = [event for seq, events in earlier.polls if drawn.seq < seq < result.seq
+              for event in events if event.seq not in have]
+    events = sorted((*missed, *result.events), key=lambda event: event.seq)
+    if earlier.whole_from > drawn.seq + 1:
+        inventory = result.inventory or drawn.inventory
+        when = events[0].time if events else inventory.taken_at if inventory else 0.0
+        events.insert(0, ClusterEvent(0, when, EventKind.EVENTS_NOT_KEPT, (
+            "earlier events not shown: this console was drawn before you logged in, and "
+            f"the server keeps only its latest {earlier.kept} events")))
+    return tuple(events)

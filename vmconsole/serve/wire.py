@@ -2,8 +2,9 @@
 Unix stream socket, each with a one-byte kind.
 
 Server to session: the client's input, its terminal size, notes for the user, poll
-results (pickled once by the hub, the same bytes to every session), replies to calls,
-the end, and for a console started before its user logged in, who that user is.
+results (pickled once by the hub, the same bytes to every session) and, as a session
+attaches, the hub's latest events, replies to calls, the end, and for a console started
+before its user logged in, who that user is.
 Session to server: the screen's output, calls to the shared backend, and a waiting
 console's word that it has drawn.
 A session process is less trusted than the server (it parses what a client sends), so
@@ -39,6 +40,7 @@ class Kind(IntEnum):
     REPLY = 5  # pickled (call id, ok, value or (error kind, message, fields))
     END = 6  # UTF-8 reason; the console exits
     ATTACH = 7  # pickled worker.Attach: a waiting console's user has logged in (pool.py)
+    EVENTS = 8  # pickled hub.EarlierEvents: the hub's latest events, before a first poll
     # session -> server
     OUTPUT = 10  # UTF-8 text for the client's terminal
     CALL = 11  # pickled (call id, cluster, method, args, kwargs); id 0: no reply

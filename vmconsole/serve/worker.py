@@ -175,7 +175,10 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
     calls = CallChannel(call_sock)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]
-    status = asyncio.run(_run(term_sock, hello, loops, waiting))
+    try:
+        status = asyncio.run(_run(term_sock, hello, loops, waiting))
+    finally:
+        calls.close()  # its reader ends now, not amid the interpreter's exit
     sys.exit(status)
 
 
@@ -219,6 +222,10 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
                     # Published when the app comes to it: polls that arrive meanwhile
                     # (the console behind, or starved of CPU) are drawn as one.
                     app.call_later(_publish, app, loop, terminal)
+            elif kind is wire.Kind.EVENTS:
+                earlier = wire.loads(payload)
+                if (loop := loops.get(earlier.cluster)) is not None:
+                    loop.catch_up(earlier)
             elif kind is wire.Kind.ATTACH:
                 _attach(app, terminal, wire.loads(payload))
             elif kind is wire.Kind.RESIZE:

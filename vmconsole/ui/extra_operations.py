@@ -18,6 +18,7 @@ from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.operations_features import OperationsFeatures
+from vmconsole.ui.typeahead import held_for
 
 
 class ExtraOperations(OperationsFeatures):
@@ -62,7 +63,8 @@ class ExtraOperations(OperationsFeatures):
         plan first when entering."""
         from vmconsole.ui.host_maintenance import node_maintenance  # loaded when used
 
-        self.run_worker(node_maintenance(self, cluster, node),
+        # The keys typed with `M` wait for its question (which drops them), not the tree.
+        self.run_worker(held_for(self, node_maintenance(self, cluster, node)),
                         name=f"{cluster}:node/{node}:maintenance", group="flows",
                         exit_on_error=False)
 

@@ -4,11 +4,12 @@ and the tree's filter box (`/` opens it, Enter goes back to the tree, Esc clears
 from __future__ import annotations
 
 from textual import on
+from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.typeahead import ReplayTypeahead
+from vmconsole.ui.typeahead import typed_into
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.plain_input import PlainInput
 
@@ -18,6 +19,17 @@ from vmconsole.ui.widgets.plain_input import PlainInput
 # first line (TeachingPanel._timeline).
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
+
+
+class FilterBox(PlainInput):
+    """The tree's filter box. Enter and Esc act as their key arrives, giving the focus
+    back to the tree at once: a key typed after them in the same burst (`/db Enter j`)
+    reached the box, as Enter's Submitted and the app's Esc came on a later turn
+    (PlainInput sends such a key on to the widget that has the focus). Esc is the app's
+    `app.clear_filter`, under its id, so that a [keys] table remaps both."""
+
+    BINDINGS = [Binding("enter", "app.filter_done", "Back to the tree"),
+                Binding("escape", "app.clear_filter", "Clear filter", id="app.clear_filter")]
 
 
 class NavigationFeatures(ConsoleBase):
@@ -62,27 +74,22 @@ class NavigationFeatures(ConsoleBase):
     def action_filter(self) -> None:
         box = self.query_one_optional("#filter", Input)
         if box is None:  # made when first asked for, not before the first screen
-            box = PlainInput(placeholder="filter by name, id or tag", id="filter")
+            box = FilterBox(placeholder="filter by name, id or tag", id="filter")
             self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
         box.add_class("visible")
-        box.focus()
-        # Keys typed in the same burst as `/` are already queued at the tree, on their way
-        # to its bindings (`/start` started the selected guest): kept, then typed into
-        # the box once it has the focus (`ui.typeahead`).
-        self.typeahead.hold()
-        self.screen.call_after_refresh(self.post_message, ReplayTypeahead())
+        typed_into(self, box)  # `/start` in one burst: "start" in the box
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_one(ClusterTree).set_filter(event.value)
 
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.query_one(ClusterTree).focus()
+    def action_filter_done(self) -> None:
+        """Enter in the filter box: the filter stays, the focus back in the tree."""
+        self.screen.set_focus(self.query_one(ClusterTree))
 
     def action_clear_filter(self) -> None:
         box = self.query_one_optional("#filter", Input)
         if box is not None and box.has_class("visible"):
             box.value = ""
             box.remove_class("visible")
-            self.query_one(ClusterTree).focus()
+            self.screen.set_focus(self.query_one(ClusterTree))  # at once: see FilterBox

@@ -31,6 +31,7 @@ from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.guest_commands import palette_text
+from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
 if TYPE_CHECKING:  # the HA forms and dialogs are loaded when first asked for
@@ -136,7 +137,7 @@ class TeachingFeatures(ConsoleBase):
     def action_crs_settings(self) -> None:
         loop = self._configurable(SupportsHAConfig)
         if loop is not None:
-            self.run_worker(self._ha_flow(loop).edit_crs(),
+            self.run_worker(held_for(self, self._ha_flow(loop).edit_crs()),
                             group="teaching", exit_on_error=False, name="CRS settings")
 
     def action_fault_tolerance(self) -> None:
@@ -149,7 +150,9 @@ class TeachingFeatures(ConsoleBase):
             self.notify("Select a VM of the simulated cluster first: fault tolerance "
                         "protects one VM.", severity="warning")
             return
-        self.run_worker(self._ha_flow(loop).fault_tolerance(guest),
+        # The keys typed with `F` are the form's, kept while its limits are read, dropped
+        # if it is refused (`ui.typeahead`): not the tree's.
+        self.run_worker(held_for(self, self._ha_flow(loop).fault_tolerance(guest)),
                         group="teaching", exit_on_error=False, name="Fault tolerance")
 
     # --- changes to the shared model: admin only, audited ----------------------------
@@ -232,6 +235,7 @@ class TeachingFeatures(ConsoleBase):
         node = ref.object_id.removeprefix("node/")
         request = OpRequest(ref.cluster, node, "fault_injection", "Teaching", needs=Role.ADMIN)
         if not self.runner.permitted(request):  # refused (audited) before the menu opens
+            self.typeahead.drop_queued(self)  # the keys typed with `f` were the menu's
             return
         nodes = [n.name for n in result.inventory.nodes] if result.inventory else []
         from vmconsole.ui.screens.faults import FaultScreen  # a dialog: loaded when used
@@ -240,6 +244,7 @@ class TeachingFeatures(ConsoleBase):
             if choice is not None:
                 self._inject(loop, node, choice)
 
+        self.typeahead.hold()  # the keys typed with `f` go to the menu (`ui.typeahead`)
         self.push_screen(FaultScreen(node, nodes, isinstance(loop.backend, SupportsNodeAdmin),
                                      isinstance(loop.backend, SupportsHAAdmin)), chosen)
 

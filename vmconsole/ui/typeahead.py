@@ -23,6 +23,7 @@ from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 
 T = TypeVar("T")
 
@@ -135,3 +136,16 @@ def held_for(app: App[Any], opening: Awaitable[T]) -> Awaitable[T]:
         finally:
             typeahead.drop(hold)
     return kept()
+
+
+def typed_into(app: App[Any], box: Widget) -> None:
+    """Give `box` (a text box of the main screen: the tree's filter, the ping address)
+    the focus, and with it the keys typed in the same burst as the key that asked for
+    it. Those are already queued at the widget that had the focus, on their way to its
+    bindings (`/start` started the selected guest, `W db1` opened the shutdown form):
+    kept, then typed into the box once it has the focus."""
+    box.focus()
+    typeahead = getattr(app, "typeahead", None)
+    if isinstance(typeahead, Typeahead):
+        typeahead.hold()
+        box.screen.call_after_refresh(app.post_message, ReplayTypeahead())

@@ -70,24 +70,40 @@ def _refusal(sim: Sim, guest: SimGuest, node: str) -> str | None:
     return None
 
 
-def _cannot(sim: Sim, guest: SimGuest) -> BackendError | None:
-    """Why FT cannot protect this VM at all, as the error `enable` raises (None: it
-    can, apart from the per-host limits)."""
+def _reasons(sim: Sim, guest: SimGuest) -> tuple[str, ...]:
+    """Every reason FT cannot protect this VM at all, in the course's words (empty: it
+    can, apart from the per-host limits). A user fixes them all before FT can protect
+    the VM, so none hides another: web1 on the lab's 1 Gbit link is refused for the link
+    and for being an HA resource. A container gets its own reason only: the others are
+    about a VM."""
     if guest.kind is not GuestKind.VM:
-        return NotSupported("fault tolerance keeps a VM's CPU and memory state in step; "
-                            "containers have no such state to checkpoint")
+        return ("fault tolerance keeps a VM's CPU and memory state in step; containers "
+                "have no such state to checkpoint",)
+    reasons = []
     if sim.ft_link_gbit < FT_LINK_GBIT:
-        return NotSupported(f"fault tolerance needs a dedicated low-latency "
-                            f"{FT_LINK_GBIT:.0f} Gbit link for its checkpoints; this cluster "
-                            f"has {sim.ft_link_gbit:.0f} Gbit")
+        reasons.append(f"fault tolerance needs a dedicated low-latency {FT_LINK_GBIT:.0f} "
+                       f"Gbit link for its checkpoints (this cluster has "
+                       f"{sim.ft_link_gbit:.0f} Gbit)")
     if guest.ha is not None:
-        return Conflict(f"{label(guest)} is an HA resource: take it out of HA first (the "
-                        "simulator keeps FT and HA apart)")
+        reasons.append(f"{label(guest)} is an HA resource: take it out of HA first (the "
+                       "simulator keeps FT and HA apart)")
+    if sim.running_on_own_node(guest) is None:
+        reasons.append(f"{label(guest)} is not running: FT protects a running VM")
+    return tuple(reasons)
+
+
+def _cannot(sim: Sim, guest: SimGuest) -> BackendError | None:
+    """The error `enable` raises for a VM FT cannot protect, every reason in its message
+    ("; " between them): NotSupported when no change to the VM would do (a container,
+    the cluster's link), else Conflict. None: FT can protect it, apart from the per-host
+    limits."""
     if guest.id in sim.ft:
         return Conflict(f"{label(guest)} is fault tolerant already")
-    if sim.running_on_own_node(guest) is None:
-        return Conflict(f"{label(guest)} is not running: FT protects a running VM")
-    return None
+    reasons = _reasons(sim, guest)
+    if not reasons:
+        return None
+    cluster_lacks = guest.kind is not GuestKind.VM or sim.ft_link_gbit < FT_LINK_GBIT
+    return (NotSupported if cluster_lacks else Conflict)("; ".join(reasons))
 
 
 def enable(sim: Sim, guest: SimGuest, secondary: str) -> None:
@@ -208,7 +224,6 @@ def limits(sim: Sim, guest: SimGuest) -> FTLimits:
     hold its shadow, with FT's price for it (`vmconsole.backends.ha_config.FTLimits`)."""
     from vmconsole.backends.ha_config import FTHost, FTLimits  # loaded when used
     pair = sim.ft.get(guest.id)
-    error = None if pair is not None else _cannot(sim, guest)
     hosts = []
     for node in sorted(sim.nodes.values(), key=lambda n: n.index):
         vms, vcpus = _host_load(sim, node.name, guest.id)
@@ -217,7 +232,7 @@ def limits(sim: Sim, guest: SimGuest) -> FTLimits:
         hosts.append(FTHost(node.name, vms, vcpus, refusal))
     slowdown, link = cost(sim, guest)
     return FTLimits(guest.id, guest.node, guest.maxcpu,
-                    None if error is None else error.message, sim.ft_link_gbit,
+                    () if pair is not None else _reasons(sim, guest), sim.ft_link_gbit,
                     FT_LINK_GBIT, MAX_FT_VMS, MAX_FT_VCPUS, tuple(hosts), pair is not None,
                     pair.secondary if pair is not None else None, CHECKPOINT * 1000,
                     DETECT * 1000, slowdown, link)

@@ -22,6 +22,15 @@ from vmconsole.ui.modals.form import FormScreen, Submitter
 TURN_OFF = "\x00off"  # the submitted value that turns FT off
 
 
+def refusal_text(refusals: tuple[str, ...]) -> str:
+    """"Cannot protect it: <reason>", or with several reasons one per line, each to be
+    fixed before FT can protect the VM."""
+    if len(refusals) == 1:
+        return f"Cannot protect it: {refusals[0]}"
+    return "\n".join([f"Cannot protect it, for {len(refusals)} reasons:",
+                      *(f"- {reason}" for reason in refusals)])
+
+
 class FaultToleranceForm(FormScreen):
     """Submits the shadow's node, or TURN_OFF."""
 
@@ -49,8 +58,8 @@ class FaultToleranceForm(FormScreen):
         yield Static(Text(f"Price for this VM: primary ~{limits.slowdown:.0f}% slower, FT "
                           f"link {limits.link_load:.0f}% busy (checkpoint every "
                           f"{limits.checkpoint_ms:.0f} ms)"), id="ft-price")
-        if limits.refusal:
-            yield Static(Content(visible_lines(f"Cannot protect it: {limits.refusal}")),
+        if limits.refusals:
+            yield Static(Content(visible_lines(refusal_text(limits.refusals))),
                          id="ft-refusal", classes="field-error shown")
         choices = [h for h in limits.hosts if h.node != limits.node]
         # The first node that can hold the shadow; else the first, whose refusal the
@@ -66,7 +75,7 @@ class FaultToleranceForm(FormScreen):
         submit = self.query_one("#submit", Button)
         if self.limits.protected:  # turning protection off: Cancel keeps the focus
             self.query_one("#cancel", Button).focus()
-        elif self.limits.refusal:  # no Protect button (README); Enter gives the reason
+        elif self.limits.refusals:  # no Protect button (README); Enter gives the reason
             submit.display = False
         else:  # the first node that can hold the shadow is chosen: Enter protects
             submit.focus()
@@ -74,8 +83,9 @@ class FaultToleranceForm(FormScreen):
     def collect(self) -> tuple[Any, dict[str, str]]:
         if self.limits.protected:
             return TURN_OFF, {}
-        if self.limits.refusal:
-            return None, {"secondary": f"FT cannot protect this VM: {self.limits.refusal}"}
+        if self.limits.refusals:
+            return None, {"secondary": "FT cannot protect this VM: "
+                                       + "; ".join(self.limits.refusals)}
         value = self.query_one("#secondary", Select).value
         if value is Select.NULL:
             return None, {"secondary": "choose the node for the shadow copy"}

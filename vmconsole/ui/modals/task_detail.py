@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
@@ -19,6 +19,7 @@ from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals.dialog import Dialog
+from vmconsole.ui.modals.moving_keys import ScrolledText
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.widgets.task_log import status_text, task_user
 
@@ -78,7 +79,7 @@ class TaskDetailScreen(Dialog[None]):
             frame.border_title = Content(
                 f"Task: {visible(self.shown_task.operation)} {self.target_text}")
             yield Static(id="summary")
-            with VerticalScroll(id="log"):
+            with ScrolledText(id="log"):
                 yield Static(id="lines", markup=False)
 
     def on_mount(self) -> None:
@@ -127,4 +128,4 @@ class TaskDetailScreen(Dialog[None]):
         self.query_one("#lines", Static).update(
             Content(visible_lines("\n".join(task.log)) or "(no log lines yet)"))
         if new_lines:  # the latest lines, as `tail -f` would show them
-            self.query_one("#log", VerticalScroll).scroll_end(animate=False)
+            self.query_one("#log", ScrolledText).scroll_end(animate=False)

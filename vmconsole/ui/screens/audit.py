@@ -11,13 +11,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from vmconsole.audit import AuditLog, AuditRecord, matches
 from vmconsole.text import NAME_LIMIT, visible
 from vmconsole.ui.modals.dialog import Dialog
+from vmconsole.ui.modals.moving_keys import SIDEWAYS, ScrolledText
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -29,6 +30,15 @@ REREAD_SECONDS = 1.0
 # The newest records kept on screen (`vmconsole audit` prints them all): a filter change
 # re-adds the table's rows, ~0.1 ms each.
 MAX_RECORDS = 1000
+
+
+class RecordTable(DataTable[Text]):
+    """The records, one a row; the key line says that Enter shows one whole and that
+    ←→ reach the columns past the screen's edge (Textual's keys, shown)."""
+
+    BINDINGS = [Binding("left", "cursor_left", "Columns", group=SIDEWAYS),
+                Binding("right", "cursor_right", "Columns", group=SIDEWAYS),
+                Binding("enter", "select_cursor", "Record")]
 
 
 class AuditScreen(ForwardsWorkerErrors, Screen[None]):
@@ -58,7 +68,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             yield PlainInput(self._initial[0], placeholder="user", id="audit-user")
             yield PlainInput(self._initial[1], placeholder="target (qemu/100 or 100)",
                         id="audit-target")
-        yield DataTable(cursor_type="row", zebra_stripes=True, id="audit-table")
+        yield RecordTable(cursor_type="row", zebra_stripes=True, id="audit-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -149,7 +159,7 @@ class AuditRecordScreen(Dialog[None]):
 
     DEFAULT_CSS = """
     AuditRecordScreen { align: center middle; }
-    AuditRecordScreen > VerticalScroll {
+    AuditRecordScreen > ScrolledText {
         width: 90%; max-width: 110; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
@@ -172,7 +182,7 @@ class AuditRecordScreen(Dialog[None]):
             table.add_row(name, cell)
         for key, value in self.record.parameters.items():
             table.add_row(Text(visible(key)), Text(visible(value, limit=None)))
-        with VerticalScroll() as frame:
+        with ScrolledText() as frame:
             frame.border_title = "Audit record"
             yield Static(table)
 

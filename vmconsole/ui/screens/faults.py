@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.text import visible
 from vmconsole.ui.modals.dialog import Dialog
+from vmconsole.ui.modals.moving_keys import ChoiceList
 from vmconsole.ui.widgets.plain_input import PlainInput
 
 
@@ -45,6 +46,12 @@ def parse_partition(text: str, nodes: list[str]) -> tuple[tuple[str, ...], ...]:
     if sorted(named) != sorted(nodes):
         raise ValueError(f"name every node exactly once ({', '.join(nodes)})")
     return groups
+
+
+class PartitionBox(PlainInput):
+    """The groups of a partition; the key line says what Enter does here."""
+
+    BINDINGS = [Binding("enter", "submit", "Partition")]
 
 
 class FaultScreen(Dialog[FaultChoice | None]):
@@ -107,11 +114,9 @@ class FaultScreen(Dialog[FaultChoice | None]):
             ]
         with Vertical():
             yield Label(Text.assemble("Break the cluster at ", (visible(n), "bold")))
-            yield OptionList(*options, markup=False)
-            yield PlainInput(placeholder=visible(" | ".join([self.nodes[0],
-                                                             " ".join(self.nodes[1:])]),
-                                                 limit=None),
-                             id="partition")
+            yield ChoiceList(*options, markup=False)
+            example = " | ".join([self.nodes[0], " ".join(self.nodes[1:])])
+            yield PartitionBox(placeholder=visible(example, limit=None), id="partition")
             yield Label("", id="partition-error", classes="error")
 
     @on(OptionList.OptionSelected)

@@ -11,11 +11,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from vmconsole.text import visible
 from vmconsole.ui.modals.dialog import Dialog
+from vmconsole.ui.modals.moving_keys import ScrolledText
 
 HELP_INTRO = (
     "Arrows or h/j/k/l move in the tree; → and l expand, ← and h collapse. Tab moves "
@@ -40,7 +40,7 @@ class HelpRow:
 class HelpScreen(Dialog[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
+    HelpScreen > ScrolledText {
         width: 90%; max-width: 100; height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
@@ -71,6 +71,6 @@ class HelpScreen(Dialog[None]):
                                  width=max(id_width, len("Id (for [keys])")))
             table.add_row(Text(visible(row.keys)), Text(visible(row.description)),
                           Text(visible(row.binding_id)))
-        with VerticalScroll():
+        with ScrolledText():
             yield Static(Text(HELP_INTRO), classes="intro")
             yield Static(Group(*tables.values()))

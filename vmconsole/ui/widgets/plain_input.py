@@ -18,6 +18,16 @@ from vmconsole.ui.typeahead import Typeahead
 SETTLE_SECONDS = 1.0
 
 
+def _escape_and(event: events.Key) -> events.Key | None:
+    """The key after the ESC of an Alt+key that types a character ("alt+j": "j"), as a
+    key of its own; None for any other key."""
+    char = event.character
+    if not event.key.startswith("alt+") or char is None or len(char) != 1 or (
+            not char.isprintable()):
+        return None
+    return events.Key(event.key.removeprefix("alt+"), char)
+
+
 class PlainInput(Input):
     """Textual's Input without the characters a terminal does not show as themselves
     (controls, ESC, bidi overrides, zero-width: `vmconsole.text.visible`'s rule): the box
@@ -37,6 +47,17 @@ class PlainInput(Input):
     """
 
     async def _on_key(self, event: events.Key) -> None:
+        after_escape = _escape_and(event)
+        if after_escape is not None and event.key not in self.app.screen.active_bindings:
+            # ESC and a key sent together (`tmux send-keys ... Escape j`, a fast typist
+            # over SSH) reach the console as Alt+key, which it binds nowhere: typed, the
+            # "j" went into the box the Escape was to leave. It is the Escape, then the
+            # key, each where it would have gone.
+            event.stop()
+            event.prevent_default()
+            await self._act_at(self, events.Key("escape", "\x1b"))
+            await self._on_key(after_escape)
+            return
         focused = self.screen.focused
         if focused is not None and focused is not self:  # has_focus lags: a reactive
             event.stop()

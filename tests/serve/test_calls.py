@@ -1,0 +1,96 @@
+"""A session's call socket (serve/remote.py, CallChannel) ends quietly: a reply and the
+server's end arriving together, or the process closing it at exit, leave no reader
+thread dying with "Exception in thread calls" (a served admin's quit once logged one)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+
+from vmconsole.backends.base import BackendError
+from vmconsole.serve import remote, wire
+from vmconsole.serve.remote import CallChannel
+
+
+class SlowToTake(Future[Any]):
+    """A caller descheduled between its answer arriving and taking it (0.3 s): the
+    moment a session's end can fall in."""
+
+    def result(self, timeout: float | None = None) -> Any:
+        value = super().result(timeout)
+        time.sleep(0.3)
+        return value
+
+
+@pytest.fixture
+def thread_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What would print "Exception in thread ...": each thread's uncaught exception."""
+    errors: list[str] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(
+        f"{args.thread.name if args.thread else '?'}: {args.exc_type.__name__}"))
+    yield errors
+
+
+def _answer_once_then_end(server: socket.socket) -> None:
+    """The server's side: answer the first call, and end at once (the session ends)."""
+    header = server.recv(wire.HEADER.size, socket.MSG_WAITALL)
+    length, _ = wire.parse_header(header)
+    call_id, *_ = wire.load_call(server.recv(length, socket.MSG_WAITALL))
+    server.sendall(wire.frame(wire.Kind.REPLY, wire.dumps((call_id, True, "pong"))))
+    server.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_reply_and_the_end_together_leave_the_reader_quiet(
+        monkeypatch: pytest.MonkeyPatch, thread_errors: list[str]) -> None:
+    monkeypatch.setattr(remote, "Future", SlowToTake)
+    ours, theirs = socket.socketpair()
+    server = threading.Thread(target=_answer_once_then_end, args=(theirs,))
+    server.start()
+    try:
+        channel = CallChannel(ours)
+        assert channel.call("lab", "now") == "pong"
+        server.join(5)
+        started = time.monotonic()
+        with pytest.raises(BackendError, match="the server is gone"):
+            channel.call("lab", "now")  # at once, not after CALL_TIMEOUT
+        assert time.monotonic() - started < 5
+        assert thread_errors == []
+        channel.close()
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_closing_the_channel_ends_its_reader_and_fails_a_call_waiting(
+        thread_errors: list[str]) -> None:
+    """What a session process does before it exits (worker.main)."""
+    ours, theirs = socket.socketpair()  # a server that never answers
+    try:
+        channel = CallChannel(ours)
+        failed: list[BaseException] = []
+
+        def waits() -> None:
+            try:
+                channel.call("lab", "now")
+            except BackendError as exc:
+                failed.append(exc)
+
+        caller = threading.Thread(target=waits)
+        caller.start()
+        deadline = time.monotonic() + 5
+        while not theirs.recv(wire.HEADER.size, socket.MSG_PEEK):  # the call was sent
+            assert time.monotonic() < deadline
+        channel.close()
+        caller.join(5)
+        assert [str(exc) for exc in failed] == ["the server is gone"]
+        assert not channel._reader.is_alive()
+        assert thread_errors == []
+    finally:
+        ours.close()
+        theirs.close()
