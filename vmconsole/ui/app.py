@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from functools import cached_property
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.actions import parse
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -356,6 +356,23 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             # on the server, which refuses it (serve/driver.py), so it is not offered
             by_title.pop("Screenshot", None)
         return by_title.values()
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        """The palette's screenshot is saved: where, the path shown as it is (Textual's
+        own notice reads it as markup, which the console's notices never are)."""
+        if event.name == "screenshot":
+            event.prevent_default()
+            self.notify(f"Saved screenshot to {event.path}" if event.path else
+                        "Saved screenshot", title="Screenshot")
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        """The screenshot could not be saved (no ~/Downloads, a full disk): why, in the
+        notice and the log; Textual's own notice says only that it failed."""
+        if event.name == "screenshot":
+            event.prevent_default()
+            log.error("screenshot not saved: %s", event.exception)
+            self.notify(f"Failed to save screenshot: {event.exception}", title="Screenshot",
+                        severity="error", timeout=10)
 
     def _own_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Filter the tree", "Show only guests matching a name, id or tag",
