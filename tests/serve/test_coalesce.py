@@ -177,6 +177,56 @@ def test_events_the_hub_no_longer_keeps_are_said_to_be_missing(loop: RemoteLoop)
     assert "the server keeps only its latest 1 events" in events[0].message
 
 
+def test_a_console_started_at_login_shows_the_kept_events_first(loop: RemoteLoop) -> None:
+    """`--warm-sessions 0`: a console's first poll is the hub's latest, whose own events
+    do not include the power-off before it; the kept ones come first, each once."""
+    drawn: list[PollResult] = []
+    loop.subscribe(drawn.append)
+    first = _inventory()
+    kept = ((2, (_event(1, "pve2 powered off"), _event(2, "quorum"))),
+            (3, (_event(3, "pve2 lost"),)), (7, (_event(4, "fenced"),)))
+    loop.catch_up(EarlierEvents("lab", 0, kept))
+    loop.receive(_poll(7, first, first, (_event(4, "fenced"),)), BackendState())
+    loop.publish()
+    assert [e.message for e in drawn[-1].events] == [
+        "pve2 powered off", "quorum", "pve2 lost", "fenced"]
+    loop.receive(_poll(8, first, first, (_event(5, "recovered"),)), BackendState())
+    loop.publish()
+    assert [e.message for e in drawn[-1].events] == ["recovered"]
+
+
+def test_a_console_drawn_on_the_kept_events_shows_each_once(loop: RemoteLoop) -> None:
+    """A console drawn in advance after the events (its first frames: the kept events,
+    then poll 3), taken at poll 5: what it drew is not drawn again."""
+    drawn: list[PollResult] = []
+    loop.subscribe(drawn.append)
+    first = _inventory()
+    kept = ((2, (_event(1, "pve2 powered off"),)), (3, (_event(2, "pve2 lost"),)))
+    loop.catch_up(EarlierEvents("lab", 0, kept))
+    loop.receive(_poll(3, first, first, (_event(2, "pve2 lost"),)), BackendState())
+    loop.publish()
+    assert [e.message for e in drawn[-1].events] == ["pve2 powered off", "pve2 lost"]
+    loop.catch_up(EarlierEvents("lab", 0, (*kept, (4, (_event(3, "fenced"),)))))
+    loop.receive(_poll(5, first, first), BackendState())
+    loop.publish()
+    assert [e.message for e in drawn[-1].events] == ["fenced"]
+    # Taken with no poll since the one drawn: the hub sends that poll again.
+    loop.catch_up(EarlierEvents("lab", 0, (*kept, (4, (_event(3, "fenced"),)))))
+    loop.receive(_poll(5, first, first, (_event(3, "fenced"),)), BackendState())
+    loop.publish()
+    assert drawn[-1].events == ()
+
+
+def test_a_console_started_after_the_hub_let_events_go_says_so(loop: RemoteLoop) -> None:
+    drawn: list[PollResult] = []
+    loop.subscribe(drawn.append)
+    loop.catch_up(EarlierEvents("lab", 4, ((4, (_event(9, "b stopped"),)),), kept=1))
+    loop.receive(_poll(6, _inventory(), None), BackendState())
+    loop.publish()
+    events = drawn[-1].events
+    assert [e.kind for e in events] == [EventKind.EVENTS_NOT_KEPT, EventKind.GUEST_STOPPED]
+
+
 def test_the_hub_keeps_its_latest_events_for_a_session_that_attaches(tmp_path) -> None:
     """What a session gets as it attaches: the kept events (at most KEPT_EVENTS, whole
     polls, oldest let go first), then the latest poll."""

@@ -56,9 +56,9 @@ log = logging.getLogger(__name__)
 # The part of the poll interval over which viewers get a poll, one after another (an
 # operator's or admin's console gets it at once).
 VIEWER_SPREAD = 0.8
-# The latest events the hub keeps for a console drawn in advance (pool.py), whose
-# events panel would otherwise lack those of the polls it waited through. About 200
-# bytes each; the events panel keeps 500 lines.
+# The latest events the hub keeps for a console that starts (or, drawn in advance by
+# pool.py, is taken), whose events panel would otherwise lack what happened before it.
+# About 200 bytes each; the events panel keeps 500 lines.
 KEPT_EVENTS = 200
 
 # The optional abilities a session process's stand-in backend mirrors, by name.
@@ -249,15 +249,22 @@ class PollHub:
         if link in self._links:
             link.send(data)
 
+    def first_frames(self) -> list[bytes]:
+        """What a console gets before any other poll: the events kept (EVENTS), then the
+        latest poll; none before the first poll. Every console, started at login or
+        drawn in advance (pool.py), shows the kept events once, in order, before the
+        later ones (remote.RemoteLoop.catch_up), as a local console opened then shows
+        the cluster's recent events."""
+        if self._latest is None:
+            return []
+        earlier = EarlierEvents(self.name, self._whole_from, tuple(self._kept))
+        return [wire.frame(wire.Kind.EVENTS, wire.dumps(earlier)), self._latest]
+
     def attach(self, link: Link) -> None:
-        """Send `link` every poll from now on, starting with the latest, and before it
-        the events kept (a console drawn in advance shows those of the polls it did not
-        draw; remote.RemoteLoop.catch_up)."""
+        """Send `link` every poll from now on, starting with `first_frames`."""
         self._links[link] = None
-        if self._latest is not None:
-            earlier = EarlierEvents(self.name, self._whole_from, tuple(self._kept))
-            link.send(wire.frame(wire.Kind.EVENTS, wire.dumps(earlier)))
-            link.send(self._latest)
+        for data in self.first_frames():
+            link.send(data)
 
     def detach(self, link: Link) -> None:
         self._links.pop(link, None)

@@ -48,7 +48,8 @@ class WarmPool:
     def __init__(self, spawner: Spawner, size: int, hello: Callable[[], Hello],
                  polls: Callable[[], list[bytes]], room: Callable[[], int]) -> None:
         """`hello`: what a waiting console starts from (a viewer's, the server's
-        settings); `polls`: the latest poll frame of each hub, drawn before waiting;
+        settings); `polls`: each hub's first frames (its kept events and latest poll,
+        hub.PollHub.first_frames), drawn before waiting;
         `room`: how many more sessions the server admits now."""
         self.size = size
         self._room = room
@@ -135,7 +136,8 @@ class WarmPool:
 
 
 def _until_drawn(waiting: Waiting, polls: list[bytes]) -> None:
-    """Send the latest polls, then wait for READY. Blocking (a thread); raises
+    """Send each hub's first frames (its kept events and latest poll), then wait for
+    READY. Blocking (a thread); raises
     TimeoutError or ConnectionError when the console does not draw."""
     pipe = waiting.pipe
     for frame in polls:

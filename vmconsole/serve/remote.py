@@ -334,10 +334,11 @@ class RemoteLoop(PollLoop):
         self.task_ends = _RemoteTaskEnds(info.name, calls)
         self._pending: tuple[PollResult, BackendState] | None = None
         self._earlier: EarlierEvents | None = None
+        self._shown_event = 0  # the seq of the latest backend event given to the console
 
     def catch_up(self, earlier: EarlierEvents) -> None:
-        """The hub's latest events, sent as the session attaches, before the poll it
-        then sends: kept for that poll (`receive`)."""
+        """The hub's kept events, sent before the first poll a console gets (started at
+        login, or drawn in advance and then taken): kept for that poll (`receive`)."""
         self._earlier = earlier
 
     def receive(self, result: PollResult, state: BackendState) -> bool:
@@ -349,8 +350,10 @@ class RemoteLoop(PollLoop):
         are kept at once, every poll's, for the charts. A poll that does not follow
         the one drawn (a console drawn in advance, pool.py, handed out polls later)
         gets its changes since the one drawn too, or its tree would keep what changed
-        in the polls it never saw, and the events of those polls, from the hub's
-        (`catch_up`), or its events panel would lack them."""
+        in the polls it never saw. The first poll after `catch_up` brings, before its
+        own, the hub's kept events this console has not shown: a console started at
+        login shows what happened before it, as a local one opened then would, and
+        one drawn in advance what happened before it was drawn and while it waited."""
         if result.inventory is not None:
             cast(_RemotePoller, self.poller).record(result.inventory)
         pending = self._pending
@@ -358,8 +361,9 @@ class RemoteLoop(PollLoop):
             result = replace(result, events=pending[0].events + result.events)
         drawn = self.latest
         earlier, self._earlier = self._earlier, None
-        if earlier is not None and drawn is not None and result.seq > drawn.seq + 1:
-            result = replace(result, events=_with_missed(result, drawn, earlier))
+        if earlier is not None:
+            result = replace(result, events=_with_kept(result, drawn, self._shown_event,
+                                                       earlier))
         if pending is not None or (drawn is not None and result.seq != drawn.seq + 1):
             result = replace(result, diff=self._diff_since_published(result))
         self._pending = (result, state)
@@ -383,6 +387,8 @@ class RemoteLoop(PollLoop):
         self._pending = None
         cast(_RemoteBackendBase, self.backend).state = state
         self.latest = result
+        self._shown_event = max((event.seq for event in result.events),
+                                default=self._shown_event)
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
@@ -401,19 +407,22 @@ class RemoteLoop(PollLoop):
         self._calls.notify(self.backend.name, "refresh_soon")
 
 
-def _with_missed(result: PollResult, drawn: PollResult,
-                 earlier: EarlierEvents) -> tuple[ClusterEvent, ...]:
-    """`result`'s events with, before them, those of the polls after `drawn` that this
-    console never received, from the hub's (each once: an event's seq is its
-    backend's, counted up). Where the hub no longer has them all, a line says so."""
+def _with_kept(result: PollResult, drawn: PollResult | None, shown: int,
+               earlier: EarlierEvents) -> tuple[ClusterEvent, ...]:
+    """`result`'s events with, before them, the hub's kept events of the polls up to
+    it that the console has not shown (`shown`: the seq of the latest it has; an
+    event's seq is its backend's, counted up), each once, in order. Where the hub no
+    longer has all the events since the poll `drawn` (since its start when None), a
+    line says so."""
     have = {event.seq for event in result.events}
-    missed = [event for seq, events in earlier.polls if drawn.seq < seq < result.seq
-              for event in events if event.seq not in have]
-    events = sorted((*missed, *result.events), key=lambda event: event.seq)
-    if earlier.whole_from > drawn.seq + 1:
-        inventory = result.inventory or drawn.inventory
+    kept = [event for seq, events in earlier.polls if seq <= result.seq
+            for event in events if event.seq > shown and event.seq not in have]
+    own = [event for event in result.events if event.seq > shown or not event.seq]
+    events = sorted((*kept, *own), key=lambda event: event.seq)
+    if earlier.whole_from > (drawn.seq + 1 if drawn is not None else 0):
+        inventory = result.inventory or (drawn.inventory if drawn is not None else None)
         when = events[0].time if events else inventory.taken_at if inventory else 0.0
         events.insert(0, ClusterEvent(0, when, EventKind.EVENTS_NOT_KEPT, (
-            "earlier events not shown: this console was drawn before you logged in, and "
-            f"the server keeps only its latest {earlier.kept} events")))
+            "earlier events not shown: the server keeps only its latest "
+            f"{earlier.kept} events")))
     return tuple(events)

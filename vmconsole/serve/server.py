@@ -59,7 +59,7 @@ class ConsoleServer:
                       for loop in self.loops]
         self._spawner = Spawner()
         self._pool = (WarmPool(self._spawner, settings.warm_sessions, self._waiting_hello,
-                               self._latest_polls, self._room)
+                               self._first_frames, self._room)
                       if settings.warm_sessions else None)
         self._calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="calls")
         self.first_screens = FirstScreens()
@@ -203,8 +203,8 @@ class ConsoleServer:
     def _room(self) -> int:
         return self.settings.limits.max_sessions - len(self.sessions)
 
-    def _latest_polls(self) -> list[bytes]:
-        return [poll for hub in self.hubs if (poll := hub.latest) is not None]
+    def _first_frames(self) -> list[bytes]:
+        return [data for hub in self.hubs for data in hub.first_frames()]
 
     async def run_call(self, call: Callable[[], bytes]) -> bytes:
         """A session's backend call, in the calls' own thread pool (they block)."""
