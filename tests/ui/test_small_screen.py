@@ -80,3 +80,33 @@ async def test_at_80x24_the_ping_panel_fits_and_labels_never_overlap(console_fac
         chart = panel.query_one("#ping-chart", Static)
         text = str(chart.render())
         assert "migration" not in text, "words on the chart: they ran into each other"
+
+
+async def test_at_80x24_hiding_a_focused_panel_gives_the_tree_the_keys_and_the_events_back(
+        console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        teaching = c.app.query_one(TeachingPanel)
+        tasks = c.app.query_one("#tasks")
+        for toggle, panel, gave_way in (("t", tasks, teaching), ("e", teaching, None)):
+            assert teaching.has_class("visible")
+            tree.focus()
+            await pilot.press(toggle)
+            await pilot.pause()
+            if gave_way is not None:
+                assert not gave_way.has_class("visible"), "the panels take turns"
+            panel.focus()
+            await pilot.pause()
+            before = tree.selected_ref()
+            await pilot.press(toggle)  # hides the focused panel
+            await pilot.pause()
+            assert c.app.focused is tree, (toggle, c.app.focused)
+            await pilot.press("j")
+            assert tree.selected_ref() != before, "j moves in the tree"
+            if gave_way is not None:
+                assert gave_way.has_class("visible"), "the panel that gave way comes back"
+            else:
+                await pilot.press("e")  # shown again for the next turn
