@@ -110,3 +110,21 @@ async def test_at_80x24_hiding_a_focused_panel_gives_the_tree_the_keys_and_the_e
                 assert gave_way.has_class("visible"), "the panel that gave way comes back"
             else:
                 await pilot.press("e")  # shown again for the next turn
+
+
+async def test_at_80x24_the_ping_panel_taking_the_focused_detail_pane_keeps_the_keys(
+        console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        tree.select_ref(TreeRef("lab", "qemu/100"))
+        detail = c.app.query_one(DetailPane)
+        detail.focus()
+        await pilot.press("w")  # the ping panel takes the detail pane's column
+        await pilot.pause()
+        assert not detail.display
+        assert c.app.focused is tree, c.app.focused
+        await pilot.press("j")
+        assert tree.selected_ref() != TreeRef("lab", "qemu/100"), "j moves in the tree"

@@ -202,9 +202,14 @@ class ConsoleBase(App[int]):
             for other_id in self._gave_way.pop(key, []):
                 if self.size.height < SHORT_SCREEN:
                     self.query_one(f"#{other_id}").add_class("visible")
+        self.focus_tree_from(hidden)
+
+    def focus_tree_from(self, hidden: Iterable[Widget]) -> None:
+        """Give the tree the focus when it is in one of the panes that just hid: Textual
+        leaves a hidden widget's focus to no one, and the next keys reach no pane."""
         focused = self.focused
-        if focused is not None and any(p is focused or p in focused.ancestors
-                                       for p in hidden):
+        if focused is not None and any(pane is focused or pane in focused.ancestors
+                                       for pane in hidden):
             tree = self.query_one_optional(ClusterTree)
             if tree is not None:
                 tree.focus()
