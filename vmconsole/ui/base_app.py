@@ -192,16 +192,16 @@ class ConsoleBase(App[int]):
             if key in hid:
                 hid.remove(key)  # shown, or hidden on purpose: no longer waiting
         hidden = [] if visible else [panel]
-        if visible and self.size.height < SHORT_SCREEN:
-            hidden += [other for other in self.query(".bottom-panel")
-                       if other is not panel and other.has_class("visible")]
-            for other in hidden:
-                other.remove_class("visible")
+        if visible:
+            if self.size.height < SHORT_SCREEN:
+                hidden += [other for other in self.query(".bottom-panel")
+                           if other is not panel and other.has_class("visible")]
+                for other in hidden:
+                    other.remove_class("visible")
             self._gave_way[key] = [other.id for other in hidden if other.id]
-        elif not visible:
-            for other_id in self._gave_way.pop(key, []):
-                if self.size.height < SHORT_SCREEN:
-                    self.query_one(f"#{other_id}").add_class("visible")
+        else:
+            for other_id in self._gave_way.pop(key, []):  # the screen may be taller now
+                self.query_one(f"#{other_id}").add_class("visible")
         self.focus_tree_from(hidden)
 
     def focus_tree_from(self, hidden: Iterable[Widget]) -> None:
