@@ -80,3 +80,54 @@ async def test_at_80x24_the_ping_panel_fits_and_labels_never_overlap(console_fac
         chart = panel.query_one("#ping-chart", Static)
         text = str(chart.render())
         assert "migration" not in text, "words on the chart: they ran into each other"
+
+
+async def keys_reach_the_tree(pilot, app, hides: str, pane) -> None:
+    """With the focus in `pane`, the key `hides` hides it: the focus is the tree's and
+    `j` moves its cursor."""
+    tree = app.query_one(ClusterTree)
+    # as Tab would: the pane, or its first widget that takes the focus (the events' log)
+    (pane if pane.focusable else next(w for w in pane.query("*") if w.focusable)).focus()
+    await pilot.pause()
+    assert app.focused is not None and pane in app.focused.ancestors_with_self
+    before = tree.selected_ref()
+    await pilot.press(hides)
+    await pilot.pause()
+    assert app.focused is tree, (hides, app.focused)
+    await pilot.press("j")
+    assert tree.selected_ref() != before, "j moves in the tree"
+
+
+async def test_at_80x24_hiding_a_focused_panel_gives_the_tree_the_keys_and_the_events_back(
+        console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        teaching = c.app.query_one(TeachingPanel)
+        tasks = c.app.query_one("#tasks")
+        assert teaching.has_class("visible")
+        await pilot.press("t")
+        assert not teaching.has_class("visible"), "the panels take turns"
+        await keys_reach_the_tree(pilot, c.app, "t", tasks)
+        assert teaching.has_class("visible"), "the panel that gave way comes back"
+        await keys_reach_the_tree(pilot, c.app, "e", teaching)
+        await pilot.press("t", "e")  # the events shown: the task log gives way
+        assert teaching.has_class("visible") and not tasks.has_class("visible")
+        await keys_reach_the_tree(pilot, c.app, "e", teaching)
+        assert tasks.has_class("visible"), "the task log comes back"
+        await keys_reach_the_tree(pilot, c.app, "e", tasks)  # the events take its place
+        assert teaching.has_class("visible") and not tasks.has_class("visible")
+
+
+async def test_at_80x24_the_ping_panel_taking_the_focused_detail_pane_keeps_the_keys(
+        console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        detail = c.app.query_one(DetailPane)
+        # the ping panel takes the detail pane's column
+        await keys_reach_the_tree(pilot, c.app, "w", detail)
+        assert not detail.display

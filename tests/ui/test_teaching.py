@@ -242,7 +242,7 @@ async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_facto
         await pilot.press("enter")  # its flow waits on the form: no wait_for_complete
         deadline = time.monotonic() + 10
         while not isinstance(c.app.screen, FaultToleranceForm) or not c.app.screen.query(
-                "#ft-refusal"):
+                "#error-refusal"):
             assert time.monotonic() < deadline, "the FT form did not open"
             await pilot.pause(0.05)
         form = c.app.screen

@@ -27,6 +27,7 @@ from vmconsole.ui.modals.crs import CRSForm
 from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
 from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm
 from vmconsole.ui.screens.ha_rules import HARulesScreen
+from vmconsole.ui.widgets.key_footer import KeyFooter
 
 
 async def open_rules(pilot, c: FrozenConsole) -> HARulesScreen:
@@ -55,6 +56,12 @@ async def fill(pilot, form, **values: str) -> None:
         await pilot.pause()
         await pilot.press(*value) if value else None
     await pilot.pause()
+
+
+def key_line(screen) -> str:
+    """The words of a dialog's key line, as its keys show them."""
+    return " ".join(f"{key.key_display} {key.description}"
+                    for key in screen.query_one(KeyFooter).children)
 
 
 def error_of(form, name: str) -> str:
@@ -244,10 +251,15 @@ async def test_fault_tolerance_refused_shows_why_and_offers_no_submit(console, a
         assert isinstance(form, FaultToleranceForm)
         assert "Cannot protect it: VM 100 (web1)" in shown_text(c.app)
         assert "is an HA resource: take it out of HA first" in shown_text(c.app)
+        reasons = error_of(form, "refusal")
+        assert "is an HA resource: take it out of HA first" in reasons
         assert not form.query_one("#submit", Button).display  # no Protect button
-        await act(pilot, "enter")  # says why, and sends nothing
-        assert "FT cannot protect this VM: VM 100 (web1)" in error_of(form, "secondary")
+        assert "Shadow on" not in shown_text(c.app), "no node to choose: none could"
+        await wait_until(pilot, lambda: "Cancel" in key_line(form), 5, "the key line")
+        assert "Submit" not in key_line(form)
+        await act(pilot, "enter")  # sends nothing, and the reasons stay as they were
         assert c.app.screen is form
+        assert error_of(form, "refusal") == reasons
         await act(pilot, "escape")
         c.backend.sim.guests["qemu/103"].maxcpu = 9  # over 8 FT vCPUs per host
         await select(pilot, c, "test1")
@@ -271,9 +283,11 @@ async def test_fault_tolerance_refused_for_two_reasons_names_both(console, audit
         shown = " ".join(shown_text(c.app).split())
         assert "needs a dedicated low-latency 10 Gbit link" in shown
         assert "VM 100 (web1) is an HA resource: take it out of HA first" in shown
-        await act(pilot, "enter")  # says why under the field, and sends nothing
-        said = " ".join(error_of(form, "secondary").split())
-        assert "10 Gbit link" in said and "VM 100 (web1) is an HA resource" in said
+        reasons = error_of(form, "refusal")
+        assert reasons.startswith("Cannot protect it, for 2 reasons:")
+        await act(pilot, "enter")  # sends nothing; the two reasons stay, whole
+        assert c.app.screen is form
+        assert error_of(form, "refusal") == reasons
         assert list(audit.read()) == []
 
 

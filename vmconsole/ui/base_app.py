@@ -78,6 +78,9 @@ class ConsoleBase(App[int]):
                                      self._watch_task)
         # Keys typed in the burst that opens a form, kept for it (`ui.typeahead`).
         self.typeahead = Typeahead()
+        # On a short screen, the bottom panels each one hid when it showed (panel id ->
+        # ids): they come back when it hides, as the panels "take turns" (`show_panel`).
+        self._gave_way: dict[str, list[str]] = {}
 
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(
@@ -179,13 +182,37 @@ class ConsoleBase(App[int]):
 
     def show_panel(self, panel: Widget, show: bool | None = None) -> None:
         """Show, hide or (None) toggle a bottom panel. On a short terminal (80x24 over
-        SSH) only one bottom panel shows at a time, or the tree is left a few rows."""
+        SSH) only one bottom panel shows at a time, or the tree is left a few rows: the
+        panels it hid come back when it hides. Focus inside a panel that hides goes to
+        the tree, or the next keys would reach no pane."""
         visible = not panel.has_class("visible") if show is None else show
         panel.set_class(visible, "visible")
-        if visible and self.size.height < SHORT_SCREEN:
-            for other in self.query(".bottom-panel"):
-                if other is not panel:
+        key = panel.id or ""
+        for hid in self._gave_way.values():
+            if key in hid:
+                hid.remove(key)  # shown, or hidden on purpose: no longer waiting
+        hidden = [] if visible else [panel]
+        if visible:
+            if self.size.height < SHORT_SCREEN:
+                hidden += [other for other in self.query(".bottom-panel")
+                           if other is not panel and other.has_class("visible")]
+                for other in hidden:
                     other.remove_class("visible")
+            self._gave_way[key] = [other.id for other in hidden if other.id]
+        else:
+            for other_id in self._gave_way.pop(key, []):  # the screen may be taller now
+                self.query_one(f"#{other_id}").add_class("visible")
+        self.focus_tree_from(hidden)
+
+    def focus_tree_from(self, hidden: Iterable[Widget]) -> None:
+        """Give the tree the focus when it is in one of the panes that just hid: Textual
+        leaves a hidden widget's focus to no one, and the next keys reach no pane."""
+        focused = self.focused
+        if focused is not None and any(pane is focused or pane in focused.ancestors
+                                       for pane in hidden):
+            tree = self.query_one_optional(ClusterTree)
+            if tree is not None:
+                tree.focus()
 
     def task_measurement(self, cluster: str, task_id: str) -> str | None:
         """What the ping monitor measured while a task ran ("downtime 187 ms, 12 probes

@@ -31,9 +31,9 @@ from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
 from vmconsole.monitor.ping.watches import Watch
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
-from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.base_app import SHORT_SCREEN, ConsoleBase
 from vmconsole.ui.messages import OperationStarted
-from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.cluster_tree import TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
 if TYPE_CHECKING:  # what to probe is loaded with the first measurement
@@ -218,8 +218,6 @@ class PingFeatures(ConsoleBase):
             self._start_ping(ref.cluster, guest, why="ping")
         elif running is panel.selected and panel.has_class("visible"):
             self.show_ping(False)  # it goes on measuring; `w` shows it again
-            if self.focused is not None and panel in self.focused.ancestors:
-                self.query_one(ClusterTree).focus()
         else:
             self.show_ping(True)
             panel.select(running)
@@ -232,13 +230,18 @@ class PingFeatures(ConsoleBase):
                             "selected guest's addresses to ping (i)", self.action_ping_pick)
 
     def show_ping(self, show: bool) -> None:
-        """Show or hide the ping panel; its column knows, for the short-screen layout."""
+        """Show or hide the ping panel; its column knows, for the short-screen layout
+        (app.tcss: there the panel takes the detail pane's place). The focus in what
+        hides goes to the tree."""
         panel = self.query_one(PingPanel)
         if show:
             panel.build_view()
         panel.set_class(show, "visible")
         if panel.parent is not None:
             panel.parent.set_class(show, "pinging")
+        hidden = ([self.query_one("#detail")] if self.size.height < SHORT_SCREEN else []
+                  ) if show else [panel]
+        self.focus_tree_from(hidden)
 
     def action_ping_address(self) -> None:
         """Show the panel with the focus in its address box."""

@@ -35,12 +35,17 @@ class FaultToleranceForm(FormScreen):
     """Submits the shadow's node, or TURN_OFF."""
 
     FIELD_FOR = {"node": "secondary"}
+    # What takes the focus when `on_mount` gives it to none: the shadow's node. A refused
+    # form has none, so nothing takes it (Textual's "*" gave it to Cancel, which closed
+    # the form on an Enter meant to submit); Tab reaches Cancel, Esc closes.
+    AUTO_FOCUS = "#secondary"
 
     def __init__(self, guest: Guest, limits: FTLimits, submit: Submitter) -> None:
         verb = "Fault tolerance off" if limits.protected else "Fault tolerance"
         super().__init__(f"{verb}: {guest_title(guest)}", submit)
         self.SUBMIT_LABEL = "Turn off" if limits.protected else "Protect"
         self.guest, self.limits = guest, limits
+        self.refused = bool(limits.refusals) and not limits.protected
 
     def fields(self) -> ComposeResult:
         limits = self.limits
@@ -58,9 +63,11 @@ class FaultToleranceForm(FormScreen):
         yield Static(Text(f"Price for this VM: primary ~{limits.slowdown:.0f}% slower, FT "
                           f"link {limits.link_load:.0f}% busy (checkpoint every "
                           f"{limits.checkpoint_ms:.0f} ms)"), id="ft-price")
-        if limits.refusals:
+        if self.refused:
+            # Every reason, whole, and no node to choose: none could take the shadow.
             yield Static(Content(visible_lines(refusal_text(limits.refusals))),
-                         id="ft-refusal", classes="field-error shown")
+                         id="error-refusal", classes="field-error shown")
+            return
         choices = [h for h in limits.hosts if h.node != limits.node]
         # The first node that can hold the shadow; else the first, whose refusal the
         # backend then gives next to the field.
@@ -75,17 +82,22 @@ class FaultToleranceForm(FormScreen):
         submit = self.query_one("#submit", Button)
         if self.limits.protected:  # turning protection off: Cancel keeps the focus
             self.query_one("#cancel", Button).focus()
-        elif self.limits.refusals:  # no Protect button (README); Enter gives the reason
+        elif self.refused:  # no Protect button, no Enter (README)
             submit.display = False
         else:  # the first node that can hold the shadow is chosen: Enter protects
             submit.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A refused form offers no Submit: not on the key line, not on Enter."""
+        if self.refused and action in ("submit", "submit_from_choice"):
+            return False
+        return super().check_action(action, parameters)
+
     def collect(self) -> tuple[Any, dict[str, str]]:
         if self.limits.protected:
             return TURN_OFF, {}
-        if self.limits.refusals:
-            return None, {"secondary": "FT cannot protect this VM: "
-                                       + "; ".join(self.limits.refusals)}
+        if self.refused:  # Enter is off (`check_action`); the reasons stay as shown
+            return None, {"refusal": refusal_text(self.limits.refusals)}
         value = self.query_one("#secondary", Select).value
         if value is Select.NULL:
             return None, {"secondary": "choose the node for the shadow copy"}
