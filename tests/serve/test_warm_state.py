@@ -31,6 +31,15 @@ def _status(inventory: Inventory | None, name: str) -> GuestStatus | None:
     return guest.status if guest is not None else None
 
 
+async def _until_waiting(served: Running) -> None:
+    pool = served.server._pool
+    assert pool is not None
+    deadline = time.monotonic() + 60
+    while pool.waiting < 1:
+        assert time.monotonic() < deadline, "no console drawn in advance"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_guest_started_while_a_console_waits_shows_running_in_its_tree(
         served: Running) -> None:
     hub = served.server.hubs[0]
@@ -39,10 +48,7 @@ async def test_a_guest_started_while_a_console_waits_shows_running_in_its_tree(
     hub.loop.poller.label_key = label_key
     pool = served.server._pool
     assert pool is not None
-    deadline = time.monotonic() + 60
-    while pool.waiting < 1:
-        assert time.monotonic() < deadline, "no console drawn in advance"
-        await asyncio.sleep(0.05)
+    await _until_waiting(served)
     inventory = hub.loop.poller.inventory
     assert inventory is not None and _status(inventory, "test1") is GuestStatus.STOPPED
     test1 = next(g for g in inventory.guests if g.name == "test1")
@@ -71,15 +77,6 @@ async def test_a_guest_started_while_a_console_waits_shows_running_in_its_tree(
         await term.wait_for("▶ 103 test1", timeout=10)
         assert "■ 103 test1" not in term.text
         await term.wait_for(booted, timeout=10)  # in the events panel
-
-
-async def _until_waiting(served: Running) -> None:
-    pool = served.server._pool
-    assert pool is not None
-    deadline = time.monotonic() + 60
-    while pool.waiting < 1:
-        assert time.monotonic() < deadline, "no console drawn in advance"
-        await asyncio.sleep(0.05)
 
 
 # A node powered off, as the tester's admin did (`f Enter` on pve2): its events.
