@@ -1,4 +1,4 @@
-"""A session's call socket (serve/remote.py, CallChannel) ends quietly: a reply and the
+"""A session's call socket (serve/calls.py, CallChannel) ends quietly: a reply and the
 server's end arriving together, or the process closing it at exit, leave no reader
 thread dying with "Exception in thread calls" (a served admin's quit once logged one)."""
 
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from vmconsole.backends.base import BackendError
-from vmconsole.serve import remote, wire
-from vmconsole.serve.remote import CallChannel
+from vmconsole.serve import calls, wire
+from vmconsole.serve.calls import CallChannel
 
 
 class SlowToTake(Future[Any]):
@@ -48,7 +48,7 @@ def _answer_once_then_end(server: socket.socket) -> None:
 
 def test_a_reply_and_the_end_together_leave_the_reader_quiet(
         monkeypatch: pytest.MonkeyPatch, thread_errors: list[str]) -> None:
-    monkeypatch.setattr(remote, "Future", SlowToTake)
+    monkeypatch.setattr(calls, "Future", SlowToTake)
     ours, theirs = socket.socketpair()
     server = threading.Thread(target=_answer_once_then_end, args=(theirs,))
     server.start()

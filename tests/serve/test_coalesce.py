@@ -17,8 +17,9 @@ from vmconsole.backends.sim.clock import ManualClock
 from vmconsole.config import SimCluster
 from vmconsole.model import GuestStatus, Inventory, Quorum
 from vmconsole.monitor.poller import PollResult
+from vmconsole.serve.calls import CallChannel
 from vmconsole.serve.hub import BackendState, ClusterInfo, EarlierEvents
-from vmconsole.serve.remote import CallChannel, RemoteLoop
+from vmconsole.serve.remote import RemoteLoop
 from vmconsole.ui.labels import label_key
 
 

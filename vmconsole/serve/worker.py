@@ -2,7 +2,7 @@
 
 Forked from the server's pre-warmed fork server (Textual and the console imported
 once), it gets two sockets: the terminal pipe (input, size, notes and polls in; the
-screen out) and the call socket to the hubs (`remote.CallChannel`). Whatever the client
+screen out) and the call socket to the hubs (`calls.CallChannel`). Whatever the client
 sends costs this process only; the server's loop and every other session go on.
 """
 
@@ -26,9 +26,10 @@ from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.serve import priority, wire
+from vmconsole.serve.calls import CallChannel
 from vmconsole.serve.driver import ChannelDriver
 from vmconsole.serve.hub import ClusterInfo
-from vmconsole.serve.remote import CallChannel, RemoteLoop
+from vmconsole.serve.remote import RemoteLoop
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.symbols import detect_ascii
 
