@@ -95,7 +95,10 @@ def describe(rule: Rule, rules: HARules) -> str:
 
 def clipped(text: Text, width: int, lines: int, console: Console) -> Text:
     """`text` wrapped at `width` cells, at most `lines` lines of it; when more were cut
-    the last one kept ends with "…" (cut further if it must, to fit)."""
+    the last one kept ends with "…" (cut further if it must, to fit). Not laid out yet
+    (`width` under 2): `text` as it is."""
+    if width < 2:
+        return text
     wrapped = text.wrap(console, width)
     if len(wrapped) <= lines:
         return text
