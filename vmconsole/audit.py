@@ -19,6 +19,7 @@ from pathlib import Path
 from vmconsole.paths import state_dir
 
 SECRET_WORDS = ("password", "secret", "token", "key")
+SHOWN_LINES = 5  # line numbers named where lines that are not records are said
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +86,14 @@ class AuditLog:
                 if record is not None:
                     yield record
 
-    def read_new(self, offset: int = 0) -> tuple[list[AuditRecord], int]:
-        """The records of the lines completed after byte `offset`, and the offset to
-        pass next time (a line still being written waits for the next call). A file
-        shorter than `offset` was replaced: it is read from its start."""
-        chunk = self.read_chunk(offset)
-        return chunk.records, chunk.offset
-
     def read_chunk(self, offset: int = 0, line: int = 0) -> AuditChunk:
-        """Like `read_new`, also numbering the lines: `line` is the number of lines
-        before byte `offset` (0 at the start); the chunk says which lines were not
-        records (blank lines are not counted). A missing file is an empty chunk; OSError
-        for a file that cannot be read (a directory, no permission)."""
+        """The records of the lines completed after byte `offset` (a line still being
+        written waits for the next call), numbered: `line` is the number of lines before
+        `offset` (0 at the start), and the chunk says which lines were not records
+        (blank lines are not counted) and the offset and line to pass next time. A file
+        shorter than `offset` was replaced: it is read from its start. A missing file is
+        an empty chunk; OSError for a file that cannot be read (a directory, no
+        permission)."""
         try:
             with self.path.open("rb") as handle:
                 if handle.seek(0, os.SEEK_END) < offset:
@@ -127,6 +124,18 @@ class AuditChunk:
     offset: int
     line: int
     skipped: list[int]
+
+
+def skipped_text(lines: list[int], place: str) -> str:
+    """The lines of the log that are not records (torn, edited by hand) in words: how
+    many, and the numbers of the first `SHOWN_LINES`; `place` names the log ("the log",
+    or its path made visible)."""
+    shown = ", ".join(str(n) for n in lines[:SHOWN_LINES])
+    more = ", ..." if len(lines) > SHOWN_LINES else ""
+    if len(lines) == 1:
+        return f"1 line of {place} is not an audit record and was skipped (line {shown})"
+    return (f"{len(lines)} lines of {place} are not audit records and were skipped "
+            f"(lines {shown}{more})")
 
 
 _TEXT_FIELDS = ("user", "role", "source", "cluster", "target", "operation", "result")

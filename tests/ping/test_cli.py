@@ -30,8 +30,9 @@ def test_tcp_to_a_closed_port_reports_the_outage(tcp_server):
     result = vmconsole("ping", "127.0.0.1", "--tcp", str(port), "-c", "10")
     assert result.returncode == 0, result.stderr
     assert "10 sent, 0 received, 100.0% loss" in result.stdout
-    assert re.search(r"outage: at least \d+ ms, 10 probes lost, \(no reply before\) "
+    assert re.search(r"outage: down since pinging began: no reply in \d+ ms, 10 probes lost, "
                      r"[\d:.]+ -> still down", result.stdout)
+    assert "outages: 1 (the first began before pinging did), downtime " in result.stdout
     assert result.stdout.isascii()  # the CLI's own words, in any locale
 
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from rich.console import Console
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from tests.ping.conftest import FakeSim, TcpServer
 from vmconsole.monitor.ping import Measurement, ProbeKind, ProbeResult, ProbeTarget
@@ -93,6 +93,24 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
         assert panel.measurement is not None
         [marker] = panel.measurement.snapshot().markers
         assert marker.label == "migration started"
+
+
+async def test_an_outage_under_way_when_pinging_began_says_so():
+    """A tester's finding: pinging a guest 100 s into its outage read "downtime at least
+    5.64 s, still down", taken for the outage's length."""
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PingPanel)
+        fake = FakeSim(scale=10, down_at=-100, up_at=math.inf)  # down for 100 s already
+        panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=300)
+        said = re.compile(r"^\S+  down since pinging began: no reply in [\d.]+ m?s, \d+ "
+                          r"probes lost$", re.M)
+        await wait_for(pilot, lambda: said.search(text_of(app, "#ping-outages")),
+                       BUSY_SECONDS)
+        assert "downtime" not in text_of(app, "#ping-outages")
+        row = app.query_one("#ping-list", OptionList).get_option_at_index(0).prompt
+        assert "· ping · down since pinging began: no reply in" in str(row)
+        panel.stop()
 
 
 async def test_the_panel_wakes_for_nothing_while_hidden(monkeypatch: pytest.MonkeyPatch):

@@ -57,3 +57,27 @@ def test_ended_measurements_are_bounded_running_ones_kept():
         watches.add(Watch(f"old{i}", error="failed"))
     assert running in list(watches)
     assert len(watches) == KEEP_ENDED + 1
+
+
+def test_an_outage_that_began_before_pinging_says_so_not_a_downtime():
+    """A tester's finding: `w` on a guest 100 s into its outage read "downtime at least
+    5.64 s, still down", which a class took for the failover's time."""
+    from vmconsole.monitor.ping.report import outage_line, outage_summary
+
+    down = Watch("web")
+    down.attach(measurement("x" * 50))  # down from the first probe, 4.9 s ago
+    snap = down.measurement.snapshot()
+    said = "down since pinging began: no reply in 4.90 s, 50 probes lost"
+    assert down.result_text() == said  # the panel's list, the task detail
+    assert outage_summary(snap.ongoing) == said  # the panel's line
+    assert outage_line(snap.ongoing).startswith(  # `vmconsole ping`
+        "outage: down since pinging began: no reply in 4.90 s, 50 probes lost, ")
+    back = Watch("web")
+    back.attach(measurement("x" * 50 + "." * 10))
+    [outage] = back.measurement.snapshot().outages
+    assert back.result_text() == outage_summary(outage) == (
+        "down when pinging began: first reply after 5.00 s, 50 probes lost")
+    again = Watch("web")
+    again.attach(measurement("x" * 50 + "." * 10 + "xxx" + "." * 5))
+    assert again.result_text().startswith(
+        "2 outages (the first began before pinging did), downtime ")

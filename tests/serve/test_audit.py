@@ -89,16 +89,17 @@ def test_audit_follow_prints_records_as_they_are_written(log: AuditLog) -> None:
         process.wait(10)
 
 
-def test_read_new_waits_for_a_whole_line_and_restarts_on_a_new_file(log: AuditLog) -> None:
-    records, offset = log.read_new(0)
-    assert [r.user for r in records] == ["alice", "bob", "alice"]
+def test_a_chunk_waits_for_a_whole_line_and_restarts_on_a_new_file(log: AuditLog) -> None:
+    chunk = log.read_chunk(0)
+    assert [r.user for r in chunk.records] == ["alice", "bob", "alice"]
     with log.path.open("a") as handle:
         handle.write('{"user": "torn"')  # a line still being written
-    assert log.read_new(offset) == ([], offset)
+    again = log.read_chunk(chunk.offset, chunk.line)
+    assert (again.records, again.offset, again.line) == ([], chunk.offset, chunk.line)
     log.path.write_text("")
     log.append(record("dave", "qemu/100", "stop"))
-    records, _ = log.read_new(offset)
-    assert [r.user for r in records] == ["dave"]
+    replaced = log.read_chunk(chunk.offset, chunk.line)
+    assert [r.user for r in replaced.records] == ["dave"] and replaced.line == 1
 
 
 async def test_audit_screen_in_the_console_filters_by_user(served: Running) -> None:

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Callable
 
+import pyte
 from rich.console import Console
 from rich.text import Text
 from textual.content import Content
@@ -84,6 +85,14 @@ async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
     c.poll(advance)
     await pilot.pause()
     await pilot.pause()
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as a terminal of the app's size shows it after a full repaint."""
+    update = app.screen._compositor.render_full_update()
+    terminal = pyte.Screen(*app.size)
+    pyte.Stream(terminal).feed(update.render_segments(app.console))
+    return terminal.display
 
 
 def screen_text(app) -> str:

@@ -1,21 +1,14 @@
 """The audit screen on an 80x24 terminal: what was done and how it ended are on screen
-without scrolling, however long the user and the source of a record are."""
+without scrolling, however long the user, the target and the source of a record are; and
+lines of the log that are not records are said, as `vmconsole audit` says them."""
 
 from __future__ import annotations
 
-import pyte
+import re
 
-from tests.ui_ops.helpers import act, on_guest, wait_until
+from tests.ui_ops.helpers import act, on_guest, plain, poll, screen_lines, wait_until
 from vmconsole.audit import AuditRecord
 from vmconsole.ui.screens.audit import AuditRecordScreen, AuditScreen
-
-
-def screen_lines(app) -> list[str]:
-    """The 80x24 screen as a terminal shows it after a full repaint."""
-    update = app.screen._compositor.render_full_update()
-    terminal = pyte.Screen(80, 24)
-    pyte.Stream(terminal).feed(update.render_segments(app.console))
-    return terminal.display
 
 
 async def test_operation_and_result_come_first_and_enter_shows_the_record_whole(
@@ -119,3 +112,58 @@ async def test_a_records_long_values_are_shown_whole(console, audit):
         await act(pilot, "end")
         assert any(line.rstrip(" │▁▂▃▄▅▆▇█").endswith("THE-END\\x1b[2J")
                    for line in screen_lines(c.app))  # whole, its escape made visible
+
+
+def said(app, words: str) -> int:
+    """How many lines of the screen hold `words`."""
+    return sum(words in line for line in screen_lines(app))
+
+
+async def test_lines_that_are_not_records_are_said_once_with_how_many(console, audit):
+    """A tester's finding: `vmconsole audit` warned of the malformed lines it skipped;
+    the screen skipped them without a word."""
+    def started(user: str) -> AuditRecord:
+        return AuditRecord(user=user, role="operator", source="local", cluster="lab",
+                           target="qemu/100", operation="start", result="started")
+
+    audit.append(started("alice"))
+    with audit.path.open("ab") as handle:
+        handle.write(b'{"user": "[bold]torn\x1b[2J"\n')
+        handle.write(b"\xff\xfe not UTF-8\n")
+    audit.append(started("bob"))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a")
+        first = "2 lines of the log are not audit records and were skipped (lines 2, 3)"
+        await wait_until(pilot, lambda: said(c.app, first), 10, "the skipped lines said")
+        assert said(c.app, first) == 1 and said(c.app, "2 of 2 records") == 1
+        with audit.path.open("ab") as handle:  # one more, while the screen is open
+            handle.write(b"not json\n")
+        audit.append(started("carol"))
+        more = "3 lines of the log are not audit records and were skipped (lines 2, 3, 5)"
+        await wait_until(pilot, lambda: said(c.app, "3 of 3 records"), 10, "carol's record")
+        assert said(c.app, more) == 1 and said(c.app, "skipped") == 1
+
+
+async def test_a_long_target_is_cut_and_the_operation_and_result_stay_on_screen(
+        console, audit):
+    """A tester's finding: a 5,000-character target pushed the Operation and Result
+    columns off the screen."""
+    audit.append(AuditRecord(user="teacher", role="admin", source="local", cluster="lab",
+                             target="qemu/" + "9" * 5000, operation="migrate",
+                             result="started"))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await act(pilot, "a")  # on the cluster: every record
+        screen = c.app.screen
+        assert isinstance(screen, AuditScreen) and screen.filters == ("", "")
+        await wait_until(pilot, lambda: said(c.app, "teacher"), 10, "the record on screen")
+        [row] = [line for line in screen_lines(c.app) if "teacher" in line]
+        assert "qemu/999" in row and "9…" in row
+        assert "migrate" in row and "started" in row
+        await act(pilot, "enter")  # the record's own view shows the target whole
+        assert isinstance(c.app.screen, AuditRecordScreen)
+        shown = plain(c.app.screen.query_one("Static").render())
+        assert "qemu/" + "9" * 5000 in re.sub(r"\s+", "", shown)

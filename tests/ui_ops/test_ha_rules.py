@@ -13,14 +13,16 @@ from tests.ui_ops.helpers import (
     notes,
     on_guest,
     poll,
+    screen_lines,
     select,
     settle,
     shown_text,
     wait_until,
 )
-from vmconsole.actor import Role
+from vmconsole.actor import Actor, Role
 from vmconsole.backends.sim.ft import FT_LINK_GBIT
 from vmconsole.backends.sim.state import HAGroup
+from vmconsole.config import SimCluster
 from vmconsole.text import visible
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.crs import CRSForm
@@ -318,3 +320,26 @@ async def test_hostile_names_in_rules_show_literally(console):
         await act(pilot, "n")
         assert f"vm:101 {visible(hostile)}" in shown_text(c.app)
         await settle(pilot)
+
+
+async def test_a_description_cut_to_its_lines_says_so(audit):
+    """A tester's finding: at 100 nodes the line under the list stopped after five
+    lines, mid-list, with nothing to say that the rule goes on."""
+    c = FrozenConsole(SimCluster(nodes=100, guests=100),
+                      actor=Actor("alice", Role.ADMIN, "local"), audit=audit)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        await act(pilot, "R")
+        screen = c.app.screen
+        assert isinstance(screen, HARulesScreen)
+        info = screen.query_one("#rules-info")
+        await wait_until(pilot, lambda: "all-nodes: node affinity" in str(info.visual), 10,
+                         "the rule described")
+        lines = [line.rstrip(" │") for line in screen_lines(c.app)]
+        described = lines[lines.index(next(ln for ln in lines if "all-nodes: node" in ln)):]
+        assert described[4].endswith("…") and "(priority 1)" in described[4]
+        assert described[5].startswith("│ CRS:")
+        await pilot.resize_terminal(120, 30)  # wider: more of it, still cut, still said
+        await wait_until(pilot, lambda: str(info.visual).count("\n") == 4
+                         and "pve20 " in str(info.visual), 10, "the rule wrapped anew")
+        assert str(info.visual).endswith("…")

@@ -78,10 +78,10 @@ async def test_an_app_worker_that_raises_a_bug_is_reported_with_its_type(console
 async def test_a_screens_worker_failure_reaches_the_app(console, audit, monkeypatch):
     c = console()
 
-    def unreadable(offset: int = 0) -> object:
+    def unreadable(offset: int = 0, line: int = 0) -> object:
         raise PermissionError(13, "Permission denied", str(audit.path))
 
-    monkeypatch.setattr(audit, "read_new", unreadable)
+    monkeypatch.setattr(audit, "read_chunk", unreadable)
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
         await pilot.press("a")

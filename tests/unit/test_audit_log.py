@@ -30,7 +30,7 @@ def test_a_malformed_record_hides_only_itself(tmp_path: Path) -> None:
         handle.write(b"\xff\xfe not UTF-8\n")
     log.append(_record("bob"))
     assert [r.user for r in log.read()] == ["alice", "bob"]
-    assert [r.user for r in log.read_new(0)[0]] == ["alice", "bob"]
+    assert [r.user for r in log.read_chunk().records] == ["alice", "bob"]
 
     shown = subprocess.run([sys.executable, "-m", "vmconsole", "audit", "--log",
                             str(log.path)], cwd=ROOT, capture_output=True, text=True,

@@ -9,12 +9,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from vmconsole.audit import AuditChunk, AuditLog, AuditRecord, default_audit_path, matches
+from vmconsole.audit import (
+    AuditChunk,
+    AuditLog,
+    AuditRecord,
+    default_audit_path,
+    matches,
+    skipped_text,
+)
 from vmconsole.stdout import print_line
 from vmconsole.text import visible
 
 FOLLOW_INTERVAL = 0.5  # seconds between looks at the file with --follow
-SHOWN_LINES = 5  # line numbers named in the warning about lines that are not records
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,19 +55,6 @@ def format_record(record: AuditRecord) -> str:
             f"{visible(record.result, limit=None)}{task}")
 
 
-def skipped_warning(path: Path, lines: list[int]) -> str:
-    """The stderr line for lines of the log that are not records (torn, edited by hand):
-    how many, and the numbers of the first few."""
-    shown = ", ".join(str(n) for n in lines[:SHOWN_LINES])
-    more = ", ..." if len(lines) > SHOWN_LINES else ""
-    place = visible(path, limit=None)
-    if len(lines) == 1:
-        return (f"vmconsole audit: 1 line of {place} is not an audit record and was "
-                f"skipped (line {shown})")
-    return (f"vmconsole audit: {len(lines)} lines of {place} are not audit records and "
-            f"were skipped (lines {shown}{more})")
-
-
 def run(args: argparse.Namespace) -> int:
     log = AuditLog(Path(args.log).expanduser() if args.log else default_audit_path())
     where = visible(log.path, limit=None)
@@ -80,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                     format_record(record))
                 print_line(line)
         if chunk.skipped:
-            print(skipped_warning(log.path, chunk.skipped), file=sys.stderr, flush=True)
+            print(f"vmconsole audit: {skipped_text(chunk.skipped, where)}", file=sys.stderr,
+                  flush=True)
 
     try:
         chunk = log.read_chunk()

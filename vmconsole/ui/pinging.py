@@ -209,9 +209,9 @@ class PingFeatures(ConsoleBase):
         running = panel.watches.running_on(ref.cluster, guest.id)
         if running is None and guest.status is GuestStatus.STOPPED and not guest.template:
             # Its address answers nothing: a measurement would report every probe lost
-            # as an outage ("downtime at least 4.83 s, still down") of a guest that is off.
-            # (A failover's automatic measurement is not this path: there the outage is
-            # the point. A template has its own reason, from probe_targets.)
+            # as an outage ("down since pinging began: no reply in 4.83 s") of a guest
+            # that is off. (A failover's automatic measurement is not this path: there
+            # the outage is the point. A template has its own reason, from probe_targets.)
             self.notify(f"{visible(guest.name)} is stopped: no outage to measure (start it "
                         "first, or W pings any address)", title="Ping", severity="warning")
         elif running is None:

@@ -37,19 +37,49 @@ def downtime_text(outage: Outage) -> str:
     return amount if outage.exact else f"at least {amount}"
 
 
+def unseen_start_text(outage: Outage) -> str:
+    """What is known of a gap that began before pinging did: not its length, only how
+    long after the first probe it lasted. "down since pinging began: no reply in 5.64 s",
+    once over "down when pinging began: first reply after 5.64 s". A figure on its own
+    ("downtime at least 5.64 s" of an outage that had lasted 100 s when `w` was
+    pressed) was read as the outage's length: a failover's time."""
+    amount = format_duration(outage.downtime)
+    if outage.ongoing:
+        return f"down since pinging began: no reply in {amount}"
+    return f"down when pinging began: first reply after {amount}"
+
+
+def count_note(outages: list[Outage]) -> str:
+    """" (the first began before pinging did)" after a count of outages whose total
+    downtime takes that one's lower bound; else ""."""
+    return "" if not outages or outages[0].start_exact else (
+        " (the first began before pinging did)")
+
+
+def downtime_words(outage: Outage) -> str:
+    """"downtime 187 ms", "downtime at least 2.35 s" (not over yet), or for a gap that
+    began before pinging did `unseen_start_text`."""
+    if not outage.start_exact:
+        return unseen_start_text(outage)
+    return f"downtime {downtime_text(outage)}"
+
+
 def outage_summary(outage: Outage) -> str:
-    """The panel's line: "downtime 187 ms, 12 probes lost"."""
-    still = ", still down" if outage.ongoing else ""
-    return f"downtime {downtime_text(outage)}, {probes(outage.lost)}{still}"
+    """The panel's line: "downtime 187 ms, 12 probes lost"; ", still down" after a gap
+    not over yet, unless its words say so."""
+    still = ", still down" if outage.ongoing and outage.start_exact else ""
+    return f"{downtime_words(outage)}, {probes(outage.lost)}{still}"
 
 
 def outage_line(outage: Outage) -> str:
     """The CLI's line: "outage: 187 ms, 12 probes lost, 12:01:02.345 -> 12:01:02.532"
-    (ASCII, as every word of the CLI's own: README, "Plain terminals")."""
+    (ASCII, as every word of the CLI's own: README, "Plain terminals"); a gap that
+    began before pinging did says so (`unseen_start_text`) where the figure would be,
+    and starts at the first probe."""
     end = "still down" if outage.end is None else format_clock(outage.end)
-    before = "" if outage.start_exact else "(no reply before) "
-    return (f"outage: {downtime_text(outage)}, {probes(outage.lost)}, "
-            f"{before}{format_clock(outage.start)} -> {end}")
+    length = downtime_text(outage) if outage.start_exact else unseen_start_text(outage)
+    return (f"outage: {length}, {probes(outage.lost)}, "
+            f"{format_clock(outage.start)} -> {end}")
 
 
 def rtt_text(rtt: RttStats) -> str:
@@ -78,6 +108,7 @@ def summary_lines(snap: PingSnapshot) -> list[str]:
         lines.append("outages: none")
         return lines
     total = sum(o.downtime for o in outages)
-    lines.append(f"outages: {len(outages)}, downtime {format_duration(total)} in all")
+    lines.append(f"outages: {len(outages)}{count_note(outages)}, downtime "
+                 f"{format_duration(total)} in all")
     lines.extend(f"  {outage_line(o)}" for o in outages)
     return lines

@@ -19,7 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vmconsole.monitor.ping.report import all_outages, downtime_text, format_duration, probes
+from vmconsole.monitor.ping.report import (
+    all_outages,
+    count_note,
+    downtime_text,
+    downtime_words,
+    format_duration,
+    probes,
+)
 
 if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
     from vmconsole.monitor.ping.measurement import Marker, Measurement
@@ -80,7 +87,8 @@ class Watch:
 
     def result_text(self) -> str:
         """What the measurement found, for the task detail and the panel's list:
-        "downtime 187 ms, 12 probes lost", "no outage in 1520 probes", "measuring…"."""
+        "downtime 187 ms, 12 probes lost", "down since pinging began: no reply in 5.64
+        s, 564 probes lost", "no outage in 1520 probes", "measuring…"."""
         if self.error:
             return f"not measured: {self.error}"
         if self.measurement is None:
@@ -90,14 +98,17 @@ class Watch:
         if not outages:
             found = f"no outage in {snap.sent} probes" if snap.sent else "no probe sent yet"
         elif len(outages) == 1:
-            found = f"downtime {downtime_text(outages[0])}, {probes(outages[0].lost)}"
+            found = f"{downtime_words(outages[0])}, {probes(outages[0].lost)}"
         else:
             total = sum(o.downtime for o in outages)
-            found = (f"{len(outages)} outages, downtime {format_duration(total)} in all, "
-                     f"longest {downtime_text(max(outages, key=lambda o: o.downtime))}")
+            found = (f"{len(outages)} outages{count_note(outages)}, downtime "
+                     f"{format_duration(total)} in all, longest "
+                     f"{downtime_text(max(outages, key=lambda o: o.downtime))}")
         if self.ended:
             return f"{found}; ended: {self.ended}"
-        return found + (", still down" if snap.ongoing is not None else "")
+        # A gap that began before pinging did says "down since" itself.
+        still = snap.ongoing is not None and snap.ongoing.start_exact
+        return found + (", still down" if still else "")
 
 
 class Watches:

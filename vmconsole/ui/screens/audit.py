@@ -15,8 +15,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from vmconsole.audit import AuditLog, AuditRecord, matches
-from vmconsole.text import NAME_LIMIT, visible
+from vmconsole.audit import AuditChunk, AuditLog, AuditRecord, matches, skipped_text
+from vmconsole.text import visible
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.moving_keys import SIDEWAYS, ScrolledText
 from vmconsole.ui.widgets.plain_input import PlainInput
@@ -30,6 +30,10 @@ REREAD_SECONDS = 1.0
 # The newest records kept on screen (`vmconsole audit` prints them all): a filter change
 # re-adds the table's rows, ~0.1 ms each.
 MAX_RECORDS = 1000
+# The longest field shown whole in the table (Enter shows the record whole): at 80
+# columns the time and a user and a target of this length leave the operation and the
+# start of its result on screen, as a 5,000-character target did not.
+CELL_LIMIT = 16
 
 
 class RecordTable(DataTable[Text]):
@@ -46,6 +50,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     AuditScreen #audit-filters { height: 3; }
     AuditScreen #audit-filters Input { width: 1fr; }
     AuditScreen #audit-title { height: 1; padding: 0 1; background: $panel; }
+    AuditScreen #audit-skipped { height: auto; padding: 0 1; color: $warning; }
     AuditScreen DataTable { height: 1fr; }
     """
     BINDINGS = [
@@ -58,12 +63,15 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         self.audit_log = log
         self._records: list[AuditRecord] = []
         self._offset = -1  # nothing read yet
+        self._line = 0  # lines before the offset
+        self._skipped: list[int] = []  # the numbers of the lines that are not records
         self._initial = (user, target)
         self._rows: list[AuditRecord] = []  # the record shown on each row of the table
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Audit log: {visible(self.audit_log.path, limit=None)}"),
                      id="audit-title")
+        yield Static(id="audit-skipped").set_styles("display: none;")
         with Horizontal(id="audit-filters"):
             yield PlainInput(self._initial[0], placeholder="user", id="audit-user")
             yield PlainInput(self._initial[1], placeholder="target (qemu/100 or 100)",
@@ -81,15 +89,19 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="audit", exit_on_error=False,
           name="Reading the audit log")
     def _reread(self) -> None:
-        records, offset = self.audit_log.read_new(max(self._offset, 0))
-        self.app.call_from_thread(self._arrived, records, offset)
+        chunk = self.audit_log.read_chunk(max(self._offset, 0), self._line)
+        self.app.call_from_thread(self._arrived, chunk)
 
-    def _arrived(self, records: list[AuditRecord], offset: int) -> None:
+    def _arrived(self, chunk: AuditChunk) -> None:
         if not self.is_attached:  # closed while the file was being read
             return
+        records = chunk.records
         first = self._offset < 0
-        replaced = offset < self._offset  # the file was replaced: start over
-        self._offset = offset
+        replaced = chunk.offset < self._offset  # the file was replaced: start over
+        self._offset, self._line = chunk.offset, chunk.line
+        if first or replaced or chunk.skipped:
+            self._skipped = ([] if first or replaced else self._skipped) + chunk.skipped
+            self._say_skipped()
         if first or replaced:
             self._records = records[-MAX_RECORDS:]
             self._show()
@@ -101,6 +113,13 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             else:
                 self._append(records)
         self.set_timer(REREAD_SECONDS, self._reread)
+
+    def _say_skipped(self) -> None:
+        """One line for all the lines that are not records (`vmconsole audit` says it
+        on stderr), hidden while there are none."""
+        line = self.query_one("#audit-skipped", Static)
+        line.update(Text(skipped_text(self._skipped, "the log") if self._skipped else ""))
+        line.display = bool(self._skipped)
 
     @property
     def filters(self) -> tuple[str, str]:
@@ -187,10 +206,10 @@ class AuditRecordScreen(Dialog[None]):
             yield Static(table)
 
 
-def _cells(record: AuditRecord, limit: int | None = NAME_LIMIT) -> tuple[Text, ...]:
+def _cells(record: AuditRecord, limit: int | None = CELL_LIMIT) -> tuple[Text, ...]:
     # Text, not str: a DataTable reads a str as markup, and a result may hold a "[".
     # Every field made visible and cut: one record must not forge or hide another.
-    return tuple(Text(visible(value, limit)) for value in (
-        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time)), record.user,
-        record.target, record.operation, record.result, record.role, record.source,
-        record.cluster, record.task_id or ""))
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
+    return (Text(when), *(Text(visible(value, limit)) for value in (
+        record.user, record.target, record.operation, record.result, record.role,
+        record.source, record.cluster, record.task_id or "")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Protocol
 
+from rich.console import Console
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -22,7 +23,7 @@ from vmconsole.backends.ha_config import (
     NodeAffinityRule,
     ResourceAffinityRule,
 )
-from vmconsole.text import visible
+from vmconsole.text import ELLIPSIS, visible
 from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
@@ -31,6 +32,9 @@ KEYS_HINT = (("rules.new_node", "node rule"), ("rules.new_resource", "resource r
              ("rules.edit", "edit"), ("rules.delete", "delete"), ("rules.crs", "CRS"),
              ("rules.close", "close"))
 Rule = NodeAffinityRule | ResourceAffinityRule
+# The lines under the list that say what the chosen rule does (#rules-info's max-height):
+# a rule over 100 nodes says more, and its last line shown ends with "…".
+INFO_LINES = 5
 
 
 class HARulesOps(Protocol):
@@ -87,6 +91,22 @@ def describe(rule: Rule, rules: HARules) -> str:
     return (f"{visible(rule.name)}: node affinity, "
             f"{'positive' if rule.positive else 'negative'}: {who} {where}; "
             f"{strict}{failback}.")
+
+
+def clipped(text: Text, width: int, lines: int, console: Console) -> Text:
+    """`text` wrapped at `width` cells, at most `lines` lines of it; when more were cut
+    the last one kept ends with "…" (cut further if it must, to fit). Not laid out yet
+    (`width` under 2): `text` as it is."""
+    if width < 2:
+        return text
+    wrapped = text.wrap(console, width)
+    if len(wrapped) <= lines:
+        return text
+    last = wrapped[lines - 1]
+    last.rstrip()
+    last.truncate(width - 1)
+    last.append(ELLIPSIS)
+    return Text("\n").join(wrapped[:lines])
 
 
 def crs_text(crs: CRSView) -> str:
@@ -195,7 +215,12 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
         elif rule is None:
             info.update(Text("No HA rules yet: create one with the keys below."))
         else:
-            info.update(Text(describe(rule, self.rules)))
+            width = info.content_size.width or self.size.width
+            info.update(clipped(Text(describe(rule, self.rules)), width, INFO_LINES,
+                                self.app.console))
+
+    def on_resize(self) -> None:
+        self._describe()  # wrapped anew: another width cuts another line
 
     def action_cursor(self, step: int) -> None:
         table: DataTable[Text | str] = self.query_one(DataTable)
