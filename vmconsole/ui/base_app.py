@@ -26,6 +26,7 @@ from vmconsole.maintenance import MaintenanceRecord
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.alt_keys import escape_then
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.symbols import ASCII, UNICODE
@@ -87,6 +88,11 @@ class ConsoleBase(App[int]):
             self, lambda screen: screen_opened(self, screen), immediate=True)
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and (
+                keys := escape_then(event, self.screen)):
+            for key in keys:  # Esc and a key in one burst (`ui.alt_keys`)
+                await self.on_event(key)
+            return
         if self.typeahead.keeps(event):
             return
         for held in self.typeahead.overdue():  # typed before this one: they act first
