@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from textual import events
+from textual.keys import REPLACED_KEYS, key_to_character
 from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import Input
@@ -36,6 +37,16 @@ class PlainInput(Input):
     form) goes on to the widget that has it, once what the key before it did there has
     taken effect (`_act_at`).
     """
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Input's: a key that types a printable character is the box's, so the key line
+        leaves out the bindings of such keys while the box has the focus. Textual finds
+        no character for the keys it renames ("slash", "minus", "at", "plus",
+        "underscore", "backslash": `key_to_character` misses its own
+        `KEY_NAME_REPLACEMENTS`), and "/ Filter" stayed on the key line of every box."""
+        if character is None:
+            character = key_to_character(REPLACED_KEYS.get(key, key))
+        return super().check_consume_key(key, character)
 
     async def _on_key(self, event: events.Key) -> None:
         focused = self.screen.focused if self.screen in self.app.screen_stack else (
