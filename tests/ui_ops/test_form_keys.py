@@ -152,3 +152,18 @@ async def test_a_text_box_s_key_line_leaves_out_the_keys_it_types(console, audit
                          "the audit filter's keys")
         assert key_line(c.app).startswith("esc Back")
 
+
+async def test_a_refused_fault_tolerance_form_does_not_offer_tab(console, audit):
+    """F on web1 (HA-managed: FT refuses it) shows the reasons, no choice and no Submit;
+    its key line said "tab Next field", though Tab reaches only Cancel."""
+    from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
+
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "F")
+        form = c.app.screen
+        assert isinstance(form, FaultToleranceForm) and form.refused
+        await wait_until(pilot, lambda: key_line(c.app).startswith("esc Cancel"), 10,
+                         "the refused form's keys")
+        assert "tab" not in key_line(c.app)
