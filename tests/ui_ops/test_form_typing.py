@@ -545,3 +545,31 @@ async def test_a_key_typed_after_the_esc_that_cancels_a_form_reaches_the_tree(co
         assert c.app.selected is not None and c.app.selected.object_id == "qemu/9000"
         assert not c.backend.tasks()
 
+
+async def test_keys_typed_with_a_key_that_opens_a_screen_reach_it(console, audit):
+    """`a/alice` and `R r keep` in one burst: the keys behind `a` (the audit log) and `R`
+    (the HA rules) reached the new screen's bindings only, from the tree: `/` focused the
+    audit filter and "alice" was lost; `r` opened the rule form empty. They reach the
+    screen as if typed once it was open."""
+    from vmconsole.audit import AuditRecord
+    from vmconsole.ui.modals.ha_rule_forms import ResourceAffinityForm
+
+    for user in ("alice", "bob"):
+        audit.append(AuditRecord(user=user, role="operator", source="local", cluster="lab",
+                                 target="qemu/100", operation="start", result="ok"))
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "a", "slash", *"alice")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, AuditScreen), 10,
+                         "the audit log")
+        await settle(pilot)
+        box = c.app.screen.query_one("#audit-user", Input)
+        assert box.value == "alice" and box.has_focus
+        await act(pilot, "escape", "escape")
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "R", "r", *"keep")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, ResourceAffinityForm), 10,
+                         "the rule form")
+        await settle(pilot)
+        assert c.app.screen.query_one("#name", Input).value == "keep"
