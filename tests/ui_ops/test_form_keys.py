@@ -122,3 +122,48 @@ async def test_a_list_or_a_long_text_says_on_its_key_line_how_to_move_in_it(cons
             await wait_until(pilot, lambda shown=shown: key_line(c.app) == shown, 10,
                              f"the keys of a task with {lines} log lines")
             await act(pilot, "escape")
+
+
+async def test_a_text_box_s_key_line_leaves_out_the_keys_it_types(console, audit):
+    """`/ Filter` stayed on the key line while a filter or an address was typed, where
+    `/` is a character (a tester at 80x24): Textual leaves out the bindings of the keys
+    a box types, but found no character for "slash". Typed, `/` goes into the box."""
+    from textual.widgets import Input
+
+    from vmconsole.ui.screens.audit import AuditScreen
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "slash")
+        await wait_until(pilot, lambda: key_line(c.app).startswith(
+            "⏎ Back to the tree esc Clear filter ▏^p"), 10, "the filter box's keys")
+        await act(pilot, *"a/b")
+        assert c.app.query_one("#filter", Input).value == "a/b"
+        await act(pilot, "escape", "W")
+        await wait_until(pilot, lambda: key_line(c.app).startswith(
+            "⏎ Ping esc Leave the address box ▏^p"), 10, "the address box's keys")
+        await act(pilot, "escape", "a")
+        assert isinstance(c.app.screen, AuditScreen)
+        await act(pilot, "slash")
+        await wait_until(pilot, lambda: isinstance(c.app.focused, Input), 10,
+                         "the focus in a filter")
+        await wait_until(pilot, lambda: "/ Filter" not in key_line(c.app), 10,
+                         "the audit filter's keys")
+        assert key_line(c.app).startswith("esc Back")
+
+
+async def test_a_refused_fault_tolerance_form_does_not_offer_tab(console, audit):
+    """F on web1 (HA-managed: FT refuses it) shows the reasons, no choice and no Submit;
+    its key line said "tab Next field", though Tab reaches only Cancel."""
+    from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
+
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "F")
+        form = c.app.screen
+        assert isinstance(form, FaultToleranceForm) and form.refused
+        await wait_until(pilot, lambda: key_line(c.app).startswith("esc Cancel"), 10,
+                         "the refused form's keys")
+        assert "tab" not in key_line(c.app)

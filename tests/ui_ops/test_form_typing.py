@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from tests.ui_ops.helpers import act, notes, on_guest, settle, tree_parent, wait_until
 from vmconsole.actor import Role
+from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
@@ -22,9 +23,10 @@ CHARACTERS = {"minus": "-"}  # the keys named by Textual that type a character
 
 def burst(app, *keys: str) -> None:
     """Keys in one write, as a paste or `tmux send-keys` brings them: all queued before
-    the first is handled."""
+    the first is handled. "alt+j" is ESC and "j" as a terminal reads them together."""
     for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else CHARACTERS.get(key)))
+        typed = key.removeprefix("alt+")  # ESC and a key in one write: Alt+key
+        app.post_message(events.Key(key, typed if len(typed) == 1 else CHARACTERS.get(typed)))
 
 async def type_into(pilot, form, keys: list[str], at_once: bool) -> None:
     """KEYS typed into FORM once its name field has the focus: one at a time, as a slow
@@ -37,6 +39,14 @@ async def type_into(pilot, form, keys: list[str], at_once: bool) -> None:
     else:
         await act(pilot, *keys)
 
+
+async def clone_form(pilot, c) -> CloneForm:
+    """The clone form of test1 (stopped), open."""
+    await on_guest(pilot, c, "test1")
+    await act(pilot, "c")
+    form = c.app.screen
+    assert isinstance(form, CloneForm)
+    return form
 
 
 async def test_hidden_characters_never_reach_a_field_and_are_named(console):
@@ -258,8 +268,6 @@ async def test_a_burst_from_the_filter_into_a_form_keeps_its_typeahead(console):
     """Keys after a Tab out of the filter box act on the tree as they arrive, and those
     typed after a key that opens a form (clone, which first reads the next free id) are
     the form's, not the console's (`a` would open the audit log)."""
-    from vmconsole.ui.modals.clone import CloneForm
-
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "test1")
@@ -304,17 +312,12 @@ async def test_a_burst_that_opens_a_drop_down_list_picks_in_it_before_enter(cons
     and the form stays open; in one burst too."""
     from textual.widgets import Select
 
-    from vmconsole.ui.modals.clone import CloneForm
-
     keys = [*"cl2", "tab", "tab", "space", "down", "enter", "shift+tab", "ctrl+u", "minus", "5"]
 
     async def typed(at_once: bool) -> tuple[str, str, object, bool, int]:
         c = console()
         async with c.app.run_test(size=(80, 24)) as pilot:
-            await on_guest(pilot, c, "test1")
-            await act(pilot, "c")
-            form = c.app.screen
-            assert isinstance(form, CloneForm)
+            form = await clone_form(pilot, c)
             await type_into(pilot, form, keys, at_once)
             assert c.app.screen is form, "the form was submitted"
             node = form.query_one("#node", Select)
@@ -511,3 +514,62 @@ async def test_keys_typed_after_enter_or_esc_in_the_filter_reach_the_tree(consol
         box = c.app.query_one("#filter", Input)
         assert box.value == left and box.has_class("visible") is bool(left)
         assert c.app.selected is not None and c.app.selected != before, "j did not move"
+
+
+async def test_esc_and_a_key_in_one_burst_on_the_main_screen_are_esc_then_the_key(console):
+    """`tmux send-keys Escape j` in the tree: the terminal reads ESC and "j" together as
+    Alt+j, which did nothing. It is Esc (nothing to close here), then j: the cursor
+    down, as when the two keys come apart."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "alt+j", "alt+j")
+        await wait_until(pilot, lambda: c.app.selected is not None
+                         and c.app.selected.object_id == "qemu/9000", 10, "two rows down")
+        await settle(pilot)
+        assert c.app.focused is c.app.query_one(ClusterTree)
+        assert c.app.screen is c.app.screen_stack[0]
+
+
+@pytest.mark.parametrize("keys", [("escape", "j"), ("alt+j",)])
+async def test_a_key_typed_after_the_esc_that_cancels_a_form_reaches_the_tree(console, keys):
+    """`c`, then Esc and j in one burst: the form closes and j moves the tree's cursor, as
+    when typed after the form closed; it was typed into the closing form's name."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await clone_form(pilot, c)
+        name = form.query_one("#name", Input)
+        await type_into(pilot, form, [*"ab", *keys], at_once=True)
+        assert c.app.screen is c.app.screen_stack[0], "the form is open"
+        assert name.value == "ab"
+        assert c.app.selected is not None and c.app.selected.object_id == "qemu/9000"
+        assert not c.backend.tasks()
+
+
+async def test_keys_typed_with_a_key_that_opens_a_screen_reach_it(console, audit):
+    """`a/alice` and `R r keep` in one burst: the keys behind `a` (the audit log) and `R`
+    (the HA rules) reached the new screen's bindings only, from the tree: `/` focused the
+    audit filter and "alice" was lost; `r` opened the rule form empty. They reach the
+    screen as if typed once it was open."""
+    from vmconsole.audit import AuditRecord
+    from vmconsole.ui.modals.ha_rule_forms import ResourceAffinityForm
+
+    for user in ("alice", "bob"):
+        audit.append(AuditRecord(user=user, role="operator", source="local", cluster="lab",
+                                 target="qemu/100", operation="start", result="ok"))
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "a", "slash", *"alice")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, AuditScreen), 10,
+                         "the audit log")
+        await settle(pilot)
+        box = c.app.screen.query_one("#audit-user", Input)
+        assert box.value == "alice" and box.has_focus
+        await act(pilot, "escape", "escape")
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "R", "r", *"keep")
+        await wait_until(pilot, lambda: isinstance(c.app.screen, ResourceAffinityForm), 10,
+                         "the rule form")
+        await settle(pilot)
+        assert c.app.screen.query_one("#name", Input).value == "keep"

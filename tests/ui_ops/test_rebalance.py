@@ -196,3 +196,18 @@ async def test_at_80x24_the_columns_and_the_key_line_stay_whole(audit):
                 assert not table.display and screen.query_one("#plan").scroll_y == 0
                 assert "Nothing to move: the load is as even as the rules allow." in \
                     shown_text(c.app)
+
+
+async def test_a_mode_key_typed_with_l_computes_that_plan(console):
+    """`L d` in one burst (a tester at 80x24): `d` started the plan again while the first
+    was read, and the cancelled read ended the console with WorkerCancelled. The dynamic
+    plan is shown, as when `d` is typed once the screen is open."""
+    from tests.ui_ops.test_form_typing import burst
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        burst(c.app, "L", "d")
+        await until(pilot, lambda: isinstance(c.app.screen, RebalanceScreen)
+                    and "dynamic scheduler" in shown_text(c.app), "the dynamic plan")
+        assert c.app.is_running

@@ -26,6 +26,7 @@ from vmconsole.maintenance import MaintenanceRecord
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
 from vmconsole.text import visible, visible_lines
+from vmconsole.ui.alt_keys import escape_then
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.symbols import ASCII, UNICODE
@@ -76,17 +77,28 @@ class ConsoleBase(App[int]):
         self.audit = audit or AuditLog()
         self.operations = Operations(self.actor, self.audit, self._backend, read_only,
                                      self._watch_task)
-        # Keys typed in the burst that opens a form, kept for it (`ui.typeahead`).
+        # Keys typed in the burst that opens a form or a screen, kept for it
+        # (`ui.typeahead`).
         self.typeahead = Typeahead()
+        self._screens = 1  # screens on the stack when last shown: one more is a push
         # On a short screen, the bottom panels each one hid when it showed (panel id ->
         # ids): they come back when it hides, as the panels "take turns" (`show_panel`).
         self._gave_way: dict[str, list[str]] = {}
 
     def on_mount(self) -> None:
-        self.screen_change_signal.subscribe(
-            self, lambda screen: screen_opened(self, screen), immediate=True)
+        self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
+
+    def _screen_changed(self, screen: Screen) -> None:
+        pushed = len(self.screen_stack) > self._screens
+        self._screens = len(self.screen_stack)
+        screen_opened(self, screen, pushed)
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and (
+                keys := escape_then(event, self.screen)):
+            for key in keys:  # Esc and a key in one burst (`ui.alt_keys`)
+                await self.on_event(key)
+            return
         if self.typeahead.keeps(event):
             return
         for held in self.typeahead.overdue():  # typed before this one: they act first

@@ -6,12 +6,13 @@ OperationFailed (the ping monitor starts itself on a migration)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from textual.app import App
 from textual.notifications import SeverityLevel
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from vmconsole.backends.base import Backend, Task
 from vmconsole.operations import Change, Operations, OpRequest, Outcome
@@ -101,3 +102,9 @@ class OperationRunner:
             return await worker.wait()
         except WorkerFailed:
             return None
+        except WorkerCancelled:
+            # The worker that awaits this read was cancelled (an exclusive one started
+            # again: the rebalance plan's `d` while the plan was read, `L d` in one
+            # burst), and Textual's `wait` made the cancellation an error, which ended
+            # the console. It is the cancellation it was.
+            raise asyncio.CancelledError from None

@@ -105,14 +105,24 @@ class Typeahead:
         return len(self.take())
 
 
-def screen_opened(app: App[Any], screen: Screen[Any]) -> None:
-    """`app` pushed `screen` (its `screen_change_signal`): the keys kept go to it once
+def screen_opened(app: App[Any], screen: Screen[Any], pushed: bool = False) -> None:
+    """`app` shows `screen` (its `screen_change_signal`): the keys kept go to it once
     it is drawn (its fields exist and one has the focus), or are dropped if it asks a
-    question (`TYPEAHEAD = False` on the screen's class: a confirmation)."""
+    question (`TYPEAHEAD = False` on the screen's class: a confirmation).
+
+    A screen `pushed` at once by its key's binding (`a` the audit log, `L` the
+    rebalance plan, `R` the HA rules) starts the keeping itself: the keys typed behind
+    that key were already on their way up from the screen below, and reached the new
+    screen's bindings only, its focused widget never (`a/web` filtered nothing)."""
     typeahead = getattr(app, "typeahead", None)
-    if not isinstance(typeahead, Typeahead) or not typeahead.holding:
+    if not isinstance(typeahead, Typeahead):
         return
-    if getattr(screen, "TYPEAHEAD", True):
+    typed_for = getattr(screen, "TYPEAHEAD", True)
+    if not typeahead.holding:
+        if not (pushed and typed_for):
+            return
+        typeahead.hold()
+    if typed_for:
         screen.call_after_refresh(app.post_message, ReplayTypeahead())
     else:
         typeahead.drop()
@@ -139,8 +149,8 @@ def held_for(app: App[Any], opening: Awaitable[T]) -> Awaitable[T]:
 
 
 def typed_into(app: App[Any], box: Widget) -> None:
-    """Give `box` (a text box of the main screen: the tree's filter, the ping address)
-    the focus, and with it the keys typed in the same burst as the key that asked for
+    """Give `box` (a text box: the tree's filter, the ping address, the audit log's
+    user filter) the focus, and with it the keys typed in the same burst as the key that asked for
     it. Those are already queued at the widget that had the focus, on their way to its
     bindings (`/start` started the selected guest, `W db1` opened the shutdown form):
     kept, then typed into the box once it has the focus."""

@@ -122,7 +122,7 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
                 Binding("enter", "submit", "Submit", show=False, id="form.submit"),
                 Binding("enter", "submit_from_choice", "Submit", priority=True,
                         id="form.submit_from_choice"),
-                Binding("tab", "app.focus_next", "Next field", id="form.next")]
+                Binding("tab", "next_field", "Next field", id="form.next")]
     SUBMIT_LABEL = "Submit"
     # A backend's parameter name -> the field that shows its reason, where they differ.
     FIELD_FOR: dict[str, str] = {}
@@ -161,6 +161,16 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
     def collect(self) -> tuple[Any, dict[str, str]]:
         """The parameters to submit, and the reason per field name where one is wrong."""
         raise NotImplementedError
+
+    def action_next_field(self) -> None:
+        self.focus_next()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Tab is listed as "Next field" only where there is another field or button to
+        go to: a refused fault-tolerance form has Cancel alone (`FaultToleranceForm`)."""
+        if action == "next_field" and len(self.focus_chain) < 2:
+            return False
+        return super().check_action(action, parameters)
 
     # --- errors -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from vmconsole.audit import AuditChunk, AuditLog, AuditRecord, matches, skipped_
 from vmconsole.text import visible
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.moving_keys import SIDEWAYS, ScrolledText
+from vmconsole.ui.typeahead import typed_into
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -140,7 +141,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         self.query_one(DataTable).focus()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#audit-user", Input).focus()
+        typed_into(self.app, self.query_one("#audit-user", Input))  # `/alice` in one burst
 
     def action_back(self) -> None:
         """Esc: out of a filter box to the records (the filter stays), as the tree's

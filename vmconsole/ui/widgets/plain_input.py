@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from textual import events
+from textual.keys import REPLACED_KEYS, key_to_character
 from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import Input
@@ -16,16 +17,6 @@ from vmconsole.ui.typeahead import Typeahead
 #: The longest a key of a burst waits for the one before it to take effect (seconds): a
 #: bound, not a pace; on a working console the wait is a few turns of the event loop.
 SETTLE_SECONDS = 1.0
-
-
-def _escape_and(event: events.Key) -> events.Key | None:
-    """The key after the ESC of an Alt+key that types a character ("alt+j": "j"), as a
-    key of its own; None for any other key."""
-    char = event.character
-    if not event.key.startswith("alt+") or char is None or len(char) != 1 or (
-            not char.isprintable()):
-        return None
-    return events.Key(event.key.removeprefix("alt+"), char)
 
 
 class PlainInput(Input):
@@ -41,24 +32,25 @@ class PlainInput(Input):
     the keys queued behind it at the box: in one burst (a paste, a fast typist over SSH,
     `tmux send-keys`) "snapx", Backspace twice, "q" gave "snap", the "q" typed and then
     deleted, and the text typed after a Tab went into the box being left. Here the box's
-    own bindings, Tab and Shift+Tab run as their key arrives, and a key that reaches the
-    box after a Tab (or its own Escape) took the focus away goes on to the widget that
-    has it, once what the key before it did there has taken effect (`_act_at`).
+    own bindings, Tab, Shift+Tab and the screen's Esc run as their key arrives, and a key
+    that reaches the box after a Tab or an Esc took the focus away (or closed the box's
+    form) goes on to the widget that has it, once what the key before it did there has
+    taken effect (`_act_at`).
     """
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Input's: a key that types a printable character is the box's, so the key line
+        leaves out the bindings of such keys while the box has the focus. Textual finds
+        no character for the keys it renames ("slash", "minus", "at", "plus",
+        "underscore", "backslash": `key_to_character` misses its own
+        `KEY_NAME_REPLACEMENTS`), and "/ Filter" stayed on the key line of every box."""
+        if character is None:
+            character = key_to_character(REPLACED_KEYS.get(key, key))
+        return super().check_consume_key(key, character)
+
     async def _on_key(self, event: events.Key) -> None:
-        after_escape = _escape_and(event)
-        if after_escape is not None and event.key not in self.app.screen.active_bindings:
-            # ESC and a key sent together (`tmux send-keys ... Escape j`, a fast typist
-            # over SSH) reach the console as Alt+key, which it binds nowhere: typed, the
-            # "j" went into the box the Escape was to leave. It is the Escape, then the
-            # key, each where it would have gone.
-            event.stop()
-            event.prevent_default()
-            await self._act_at(self, events.Key("escape", "\x1b"))
-            await self._on_key(after_escape)
-            return
-        focused = self.screen.focused
+        focused = self.screen.focused if self.screen in self.app.screen_stack else (
+            self.app.screen.focused or self.app.screen)  # closed by the key before
         if focused is not None and focused is not self:  # has_focus lags: a reactive
             event.stop()
             event.prevent_default()
@@ -80,6 +72,13 @@ class PlainInput(Input):
             event.stop()
             event.prevent_default()
             await self.run_action(bindings[0].action)
+            return
+        if event.key == "escape" and await self._bound(self, event):
+            # The screen's Esc (a form's Cancel, an audit filter's Back), run as it comes:
+            # on its way up to the app it ran after the keys typed behind it, which went
+            # into the box of the form it closed, lost.
+            event.stop()
+            event.prevent_default()
             return
         # Textual's Input drops a key whose character is not printable (a bidi override,
         # a zero-width space typed with a compose key or an input method) without a
@@ -106,6 +105,14 @@ class PlainInput(Input):
         if isinstance(typeahead, Typeahead) and typeahead.keeps(
                 events.Key(event.key, event.character)):
             return
+        if not await self._bound(focused, event):
+            focused.post_message(events.Key(event.key, event.character))
+            await self._settled(focused)
+
+    async def _bound(self, focused: Widget, event: events.Key) -> bool:
+        """Run the binding of `event`'s key at `focused`, looked up as Textual looks it
+        up (priority bindings from the app down, then from `focused` up), and wait until
+        it has taken effect; False when no binding there acts on the key."""
         chain = [(node, node._bindings) for node in focused.ancestors_with_self]
         for priority, nodes in ((True, chain[::-1]), (False, chain)):
             for node, bindings in nodes:
@@ -113,9 +120,8 @@ class PlainInput(Input):
                     if binding.priority is priority and await self.app.run_action(
                             binding.action, node):
                         await self._settled(focused)
-                        return
-        focused.post_message(events.Key(event.key, event.character))
-        await self._settled(focused)
+                        return True
+        return False
 
     async def _settled(self, widget: Widget) -> None:
         """Wait until what a key did at `widget` has taken effect, before the next key
@@ -127,7 +133,11 @@ class PlainInput(Input):
         open. Each of `widget`'s message pumps, from it up to the app, is asked to call
         back once the messages already queued at it are handled (`call_later`), in that
         order, as the effects go up. Not this box's own pump: it waits here. Bounded by
-        `SETTLE_SECONDS` a pump (a closing screen may never call back)."""
+        `SETTLE_SECONDS` a pump (a closing screen may never call back). Not at all once
+        the box's own screen has closed (an Esc that cancels its form): the app then
+        removes the screen, and waits for this box's pump to do it."""
+        if self.screen not in self.app.screen_stack:
+            return
         pumps: list[MessagePump] = [node for node in widget.ancestors_with_self
                                     if node is not self]
         for pump in pumps:
