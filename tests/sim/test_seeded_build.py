@@ -10,10 +10,12 @@ Only draws and IEEE arithmetic go in, no libm sines, so they hold on any platfor
 from __future__ import annotations
 
 import hashlib
+import random
 
 import pytest
 
 from vmconsole.backends.sim import ManualClock, SimBackend
+from vmconsole.backends.sim.lab import choose
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.config import SimCluster
 
@@ -70,3 +72,15 @@ def test_a_profile_is_the_same_whichever_row_is_asked_first() -> None:
                                                         for i in range(41)]
     assert far == in_order.profile(40)
     assert LoadModel(8).profile(40) != far
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 8, 255, 256, 257])
+def test_choose_draws_what_random_choice_draws(count: int) -> None:
+    """The build's `choose` picks what `Random.choice` picks and leaves the stream where
+    it leaves it, rejected draws included (a count just past a power of two rejects
+    almost half)."""
+    options = tuple(range(count))
+    ours, stdlib = random.Random(7), random.Random(7)
+    assert ([choose(ours.getrandbits, options) for _ in range(300)]
+            == [stdlib.choice(options) for _ in range(300)])
+    assert ours.random() == stdlib.random()

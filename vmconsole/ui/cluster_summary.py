@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from vmconsole.model import Container, Guest, Inventory, Node, NodeStatus, Storage, total_metrics
+from vmconsole.model import (
+    Container,
+    Guest,
+    GuestStatus,
+    Inventory,
+    Node,
+    NodeStatus,
+    Storage,
+    total_metrics,
+)
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui import ha_text, vsphere_text
@@ -143,15 +152,18 @@ def storage_rows(inventory: Inventory) -> list[tuple[str, str | Text]]:
 def _capacity_rows(nodes: Sequence[Node], guests: Sequence[Guest]
                    ) -> list[tuple[str, str | Text]]:
     """Nodes online, guests running, CPU and memory used, over these nodes and guests."""
-    vms = [g for g in guests if not g.template]
+    # One pass in Python, the counting in C: at 10,000 guests three passes and a
+    # `Guest.running` call per guest were most of the cluster's facts, drawn at every
+    # poll that shows them.
+    vm_status = [g.status for g in guests if not g.template]
     online = [n for n in nodes if n.online]
     used = total_metrics(n.metrics for n in online)
     cores = sum(n.maxcpu for n in online)
     cpu_used = sum(n.metrics.cpu * n.maxcpu for n in online)
     return [
         ("Nodes", f"{len(online)} online of {len(nodes)}"),
-        ("Guests", f"{sum(g.running for g in vms)} running of {len(vms)}"
-                   f", {sum(g.template for g in guests)} templates"),
+        ("Guests", f"{vm_status.count(GuestStatus.RUNNING)} running of {len(vm_status)}"
+                   f", {len(guests) - len(vm_status)} templates"),
         ("CPU", f"{cpu_used:.1f} of {cores} cores"
                 + (f" ({fmt.percent(cpu_used / cores)})" if cores else "")),
         ("Memory", f"{fmt.size(used.mem)} of {fmt.size(sum(n.maxmem for n in online))}"),

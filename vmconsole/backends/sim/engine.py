@@ -200,7 +200,7 @@ class Sim:
 
     def start_instance(self, guest_id: str, node: str, *, booted: bool = False,
                        incoming: bool = False) -> Instance:
-        inst = Instance(guest_id, self.now, booted=booted, incoming=incoming)
+        inst = Instance(guest_id, self.now, booted, False, incoming)  # (paused False)
         self.nodes[node].instances[guest_id] = inst
         if not incoming:
             self._open_run(guest_id, node)

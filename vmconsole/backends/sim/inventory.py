@@ -142,8 +142,9 @@ class InventoryBuilder:
         if visible != self._view:  # who is online changed: every entry may differ
             self._view = visible
             self._guests.clear()
-        for guest_id in sim.changed_guests:
-            self._guests.pop(guest_id, None)
+        if self._guests:  # the first inventory's 10,000 touched guests have no entry yet
+            for guest_id in sim.changed_guests:
+                self._guests.pop(guest_id, None)
         sim.changed_guests = set()
         cache = self._guests
         running_by_node: dict[str, list[Figures]] = {n: [] for n in sim.nodes}
