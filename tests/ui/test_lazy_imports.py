@@ -56,6 +56,8 @@ LOADED_WHEN_USED = {
     "icmplib",
     # dialogs and screens
     "vmconsole.ui.modals", "vmconsole.ui.screens",
+    # the task log and its table, until the log is first shown (ui/widgets/task_slot.py)
+    "vmconsole.ui.widgets.task_log", "textual.widgets._data_table",
     # the audit log's and the maintenance record's format, until a record is written or
     # read; the built-in themes are read from the package's directory
     "json", "importlib.resources",
