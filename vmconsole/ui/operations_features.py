@@ -8,20 +8,28 @@ from functools import partial
 
 from textual import on
 from textual.app import App
+from textual.command import Provider
 
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest
 from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.guest_commands import GuestCommands
 from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.task_slot import TaskSlot
 
 
+def guest_commands() -> type[Provider]:
+    """The palette's guest entries (`GuestCommands`), loaded when the palette first
+    opens: as Textual's own system commands are (`get_system_commands_provider`)."""
+    from vmconsole.ui.guest_commands import GuestCommands
+
+    return GuestCommands
+
+
 class OperationsFeatures(ConsoleBase):
     BINDINGS = actions.bindings()
-    COMMANDS = App.COMMANDS | {GuestCommands}
+    COMMANDS = App.COMMANDS | {guest_commands}
 
     def on_mount(self) -> None:
         self.query_one(TaskSlot).target_name = self.guest_name
