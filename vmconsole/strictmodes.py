@@ -12,9 +12,15 @@ may write in it, but not rename or remove what is not theirs.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 from pathlib import Path
+
+
+def _quoted(path: Path) -> str:
+    """`path` as a shell reads it, for the fix a refusal suggests."""
+    import shlex  # with the first refusal: checking a file needs none (issue 12)
+
+    return shlex.quote(str(path))
 
 
 class UnsafeFile(PermissionError):
@@ -39,11 +45,11 @@ def check_not_writable_by_others(path: Path) -> None:
         sticky_root_dir = (target != path and st.st_uid == 0 and mode & stat.S_ISVTX)
         if not _owner_ok(st):
             raise UnsafeFile(f"{target} belongs to uid {st.st_uid}, not to this user or "
-                             f"root: chown {os.getuid()} {shlex.quote(str(target))}")
+                             f"root: chown {os.getuid()} {_quoted(target)}")
         if mode & 0o022 and not sticky_root_dir:
             what = "folder" if target != path else "file"
             raise UnsafeFile(f"{what} {target} is writable by others (mode {mode & 0o777:o}):"
-                             f" chmod go-w {shlex.quote(str(target))}")
+                             f" chmod go-w {_quoted(target)}")
         if target == home or target.parent == target:
             return
         target = target.parent
@@ -56,7 +62,7 @@ def check_private(path: Path) -> None:
     mode = stat.S_IMODE(st.st_mode)
     if not _owner_ok(st):
         raise UnsafeFile(f"{path} belongs to uid {st.st_uid}, not to this user or root: "
-                         f"chown {os.getuid()} {shlex.quote(str(path))}")
+                         f"chown {os.getuid()} {_quoted(path)}")
     if mode & 0o077:
         raise UnsafeFile(f"{path} is open to others (mode {mode & 0o777:o}): "
-                         f"chmod 600 {shlex.quote(str(path))}")
+                         f"chmod 600 {_quoted(path)}")

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList
 
 from tests.frozen import FrozenConsole
+from tests.ui_ops.helpers import task_log
 from vmconsole.actor import Actor, Role
 from vmconsole.backends.backups import BackupSpec
 from vmconsole.backends.base import TaskStatus
@@ -42,7 +43,6 @@ from vmconsole.ui.serial_link import ConsoleMode
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
-from vmconsole.ui.widgets.task_log import TaskLog
 
 WEB1, DB1, TEST1, TEMPLATE = "qemu/100", "qemu/101", "qemu/103", "qemu/9000"
 
@@ -228,9 +228,10 @@ async def quits(w: Walk, key: str) -> None:
 
 async def in_task_log(w: Walk, key: str) -> None:
     await w.main_screen()
-    w.app.show_panel(w.app.query_one(TaskLog), True)
-    await w.until(lambda: w.app.query_one(TaskLog).row_count > 0, "a task in the log")
-    w.app.query_one(TaskLog).focus()
+    log = task_log(w.app)
+    w.app.show_panel(w.app.query_one("#tasks"), True)
+    await w.until(lambda: log.row_count > 0, "a task in the log")
+    log.focus()
     await w.pilot.pause()
     await w.press(key)
     await w.until(lambda: w.on_top(TaskDetailScreen), "the task's detail")

@@ -56,9 +56,16 @@ LOADED_WHEN_USED = {
     "icmplib",
     # dialogs and screens
     "vmconsole.ui.modals", "vmconsole.ui.screens",
+    # the task log and its table, until the log is first shown (ui/widgets/task_slot.py)
+    "vmconsole.ui.widgets.task_log", "textual.widgets._data_table",
+    # the palette's guest entries, until the palette opens (ui/operations_features.py)
+    "vmconsole.ui.guest_commands",
     # the audit log's and the maintenance record's format, until a record is written or
     # read; the built-in themes are read from the package's directory
     "json", "importlib.resources",
+    # a cluster's imbalance (balance/usage.py), the shell quoting of a refused file's fix
+    # (strictmodes.py): none is computed or refused at start
+    "statistics", "shlex",
 }
 
 

@@ -14,10 +14,10 @@ from tests.frozen import FrozenConsole
 from vmconsole.backends.base import MigrationMode
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
+from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
-from vmconsole.ui.widgets.task_log import TaskLog
 
 
 def plain(widget: Static) -> str:
@@ -70,7 +70,7 @@ async def test_a_migration_is_measured_while_w_measures_another_guest():
         assert any("web1" in r and "ping" in r for r in rows)
         assert any("dns1" in r and "migration" in r and "downtime" in r for r in rows)
         # The task's detail says what the monitor measured.
-        c.app.query_one(TaskLog).post_message(TaskLog.Opened("lab", task))
+        c.app.query_one("#tasks").post_message(TaskOpened("lab", task))
 
         def summary() -> str:  # "" until the screen is up and has drawn its summary
             screen = c.app.screen

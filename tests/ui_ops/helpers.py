@@ -26,6 +26,7 @@ from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.task_log import TaskLog
+from vmconsole.ui.widgets.task_slot import TaskSlot
 
 # Worker groups that finish by themselves (flows wait on forms, so they are not here).
 BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots", "backups")
@@ -122,9 +123,15 @@ def tree_label(app, name: str) -> str:
     raise AssertionError(f"no {name} in the tree")
 
 
+def task_log(app) -> TaskLog:
+    """The task log, made as the console makes it when it is first shown (`t`, or a
+    task started here): before that there is none (`TaskSlot`)."""
+    return app.query_one(TaskSlot).task_log()
+
+
 def task_rows(app) -> list[list[str]]:
     """The task log as the user reads it, newest first."""
-    log = app.query_one(TaskLog)
+    log = task_log(app)
     return [[str(cell) for cell in log.get_row_at(i)] for i in range(log.row_count)]
 
 

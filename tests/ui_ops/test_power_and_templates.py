@@ -33,7 +33,7 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
         guest_id = await on_guest(pilot, c, "test1")
         assert tree_label(c.app, "test1").startswith("■")
         await act(pilot, "s")
-        assert c.app.query_one(TaskLog).has_class("visible")
+        assert c.app.query_one("#tasks").has_class("visible")
         [row] = task_rows(c.app)
         assert row[3] == "test1" and row[4] == "start" and row[5] == "root@pam"
         [record] = list(audit.read())

@@ -8,8 +8,10 @@ import calendar
 import pytest
 from textual.geometry import Region
 
+from tests.ui_ops.helpers import task_log
 from vmconsole.backends.base import Task, TaskStatus
-from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, MAX_ROWS, TaskLog, fit_widths, task_user
+from vmconsole.ui.recent_tasks import MAX_ROWS
+from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, TaskLog, fit_widths, task_user
 
 NIGHT = calendar.timegm((2026, 11, 28, 23, 59, 30, 0, 0, 0))  # UTC: conftest sets TZ
 
@@ -35,7 +37,7 @@ def screen_lines(log: TaskLog) -> list[str]:
 async def test_a_task_after_midnight_shows_above_one_before(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        log = c.app.query_one(TaskLog)
+        log = task_log(c.app)
         log.update_tasks("lab", [task(1, NIGHT - 3600), task(2, NIGHT)], NIGHT + 5)
         log.update_tasks("lab", [task(3, NIGHT + 40)], NIGHT + 45)  # 00:00:10 next day
         await pilot.pause()
@@ -46,7 +48,7 @@ async def test_a_task_after_midnight_shows_above_one_before(console):
 async def test_the_log_keeps_the_newest_tasks_and_no_fewer(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        log = c.app.query_one(TaskLog)
+        log = task_log(c.app)
         many = [task(n, NIGHT + n) for n in range(MAX_ROWS + 100)]
         log.update_tasks("lab", many, NIGHT + 10_000)
         await pilot.pause()
@@ -62,13 +64,32 @@ async def test_the_log_keeps_the_newest_tasks_and_no_fewer(console):
         assert [r[1] for r in shown].count("far") == 1
 
 
+async def test_the_log_first_shown_has_the_tasks_polled_before(console):
+    """The log is made when it is first shown (`t`): what the polls before brought is
+    in it, each task in its latest state, newest first."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        slot = c.app.query_one("#tasks")
+        slot.update_tasks("lab", [task(1, NIGHT - 60), task(2, NIGHT, status=TaskStatus.RUNNING,
+                                                            ended=None, progress=0.5)], NIGHT + 5)
+        slot.update_tasks("lab", [task(2, NIGHT, status=TaskStatus.ERROR, error="disk full")],
+                          NIGHT + 9)
+        await pilot.pause()
+        assert not c.app.query(TaskLog), "the hidden log is not made"
+        await pilot.press("t")
+        await pilot.pause()
+        log = c.app.query_one(TaskLog)
+        assert [(r[0], r[3], r[7]) for r in rows(log)] == [
+            ("23:59:30", "qemu/2", "ERROR: disk full"), ("23:58:30", "qemu/1", "OK")]
+
+
 @pytest.mark.parametrize("long", ["x" * 5000, "名" * 300, "web [prod] \x1b[2J " * 40],
                          ids=["5000-chars", "wide-chars", "markup-and-escapes"])
 async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, long):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        log = c.app.query_one(TaskLog)
-        c.app.show_panel(log, True)
+        log = task_log(c.app)
+        c.app.show_panel(c.app.query_one("#tasks"), True)
         log.update_tasks(long, [
             task(1, NIGHT, target=long, user=long),
             task(2, NIGHT + 1, node=long, operation=long, status=TaskStatus.ERROR,
@@ -81,7 +102,7 @@ async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, lon
         assert any(" 50% " in line for line in lines)
         assert any("ERROR: di" in line for line in lines)
         assert any(line.rstrip().endswith(" OK") for line in lines)
-        assert all("…" in line for line in lines[2:5]), "long names are cut"  # under the header
+        assert all("…" in line for line in lines[1:4]), "long names are cut"  # under the header
         assert all("\x1b" not in line for line in lines)
 
 

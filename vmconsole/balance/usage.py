@@ -7,7 +7,6 @@ as a guest's target (proxmox-resource-scheduling `src/pve_static.rs`). The rebal
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -101,6 +100,8 @@ def node_imbalance(values: Sequence[float]) -> float:
     total = sum(values)
     if len(values) < 2 or total <= 0:
         return 0.0
+    import statistics  # with the first imbalance: no start computes one (issue 12)
+
     return statistics.pstdev(values) / (total / len(values))
 
 

@@ -36,7 +36,7 @@ from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.ping_panel import PingPanel
-from vmconsole.ui.widgets.task_log import TaskLog
+from vmconsole.ui.widgets.task_slot import TaskSlot
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
 # The app's keys that act over any screen: quit, `?`, and Tab (which screens use too).
@@ -127,7 +127,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             " visible" if self.teachable() else ""))
         teaching.border_title = "events"
         yield teaching
-        tasks = TaskLog(id="tasks", classes="bottom-panel")
+        tasks = TaskSlot(id="tasks", classes="bottom-panel")  # the log: when first shown
         tasks.border_title = "tasks"
         yield tasks
         yield KeyFooter()
@@ -197,6 +197,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         from vmconsole.ui.modals.snapshots import SnapshotPanel
         from vmconsole.ui.screens.ha_rules import HARulesScreen
         from vmconsole.ui.screens.serial_console import SerialView
+        from vmconsole.ui.widgets.task_log import TaskLog
 
         contexts: tuple[tuple[str, type[DOMNode]], ...] = (
             ("anywhere", type(self)), ("in the tree", ClusterTree),
@@ -245,8 +246,8 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         if waiting.must_wait(self, self._apply_polls):
             return
         # the default screen's (query_one is cached, a query walks every widget)
-        tree, task_log = self.query_one_optional(ClusterTree), self.query_one_optional(TaskLog)
-        if self.closing.is_set() or tree is None or task_log is None:
+        tree, tasks = self.query_one_optional(ClusterTree), self.query_one_optional(TaskSlot)
+        if self.closing.is_set() or tree is None or tasks is None:
             waiting.take()
             return  # the console is closing: its widgets go one by one
         show = False
@@ -254,7 +255,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             self.latest[result.cluster] = result
             tree.apply(result)
             if result.inventory is not None:
-                task_log.update_tasks(result.cluster, result.tasks, result.inventory.taken_at)
+                tasks.update_tasks(result.cluster, result.tasks, result.inventory.taken_at)
             self.teaching_on_poll(result)
             self.ping_on_poll(result)
             ref = self.selected
@@ -311,7 +312,9 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         self.push_screen(question, lambda yes: self.exit() if yes else None)
 
     def action_toggle_tasks(self) -> None:
-        self.show_panel(self.query_one(TaskLog))
+        tasks = self.query_one(TaskSlot)
+        tasks.task_log()
+        self.show_panel(tasks)
 
     def action_refresh(self) -> None:
         for loop in self.loops.values():

@@ -16,7 +16,6 @@ from vmconsole.backends.base import Backend, Task
 from vmconsole.model import Node, NodeHAState
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
-from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.operations_features import OperationsFeatures
 from vmconsole.ui.typeahead import held_for
 
@@ -35,6 +34,8 @@ class ExtraOperations(OperationsFeatures):
         return (ref.cluster, node) if node is not None else None
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from vmconsole.ui.guest_commands import palette_text  # with the palette
+
         yield from super().get_system_commands(screen)
         if not self.operations.allowed():  # a viewer, or a read-only console
             return

@@ -1,4 +1,5 @@
-"""Messages that cross from worker threads to the app."""
+"""Messages that cross from worker threads to the app, and those the app hears from
+widgets it makes late (`TaskOpened`: the task log is made when first shown)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ class OperationStarted(Message):
     def __init__(self, cluster: str, description: str, task: Task) -> None:
         super().__init__()
         self.cluster, self.description, self.task = cluster, description, task
+
+
+class TaskOpened(Message):
+    """Enter on a task in the task log: open its detail."""
+
+    def __init__(self, cluster: str, task: Task) -> None:
+        super().__init__()
+        self.cluster, self.task = cluster, task
 
 
 class OperationFailed(Message):

@@ -16,8 +16,8 @@ from vmconsole.ui.widgets.plain_input import PlainInput
 # The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
 # screen's geometry (Textual's default would put the events above the task log, and
 # the ping panel's address box in between). The events pane is its empty row until its
-# first line (TeachingPanel._timeline).
-PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#tasks", "#tasks"),
+# first line (TeachingPanel._timeline); the task log is made when first shown (TaskSlot).
+PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#task-log", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
 
 

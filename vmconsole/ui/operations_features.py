@@ -8,22 +8,31 @@ from functools import partial
 
 from textual import on
 from textual.app import App
+from textual.command import Provider
 
 from vmconsole.backends.base import Task
 from vmconsole.model import Guest
 from vmconsole.ui import actions
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.guest_commands import GuestCommands
+from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
-from vmconsole.ui.widgets.task_log import TaskLog
+from vmconsole.ui.widgets.task_slot import TaskSlot
+
+
+def guest_commands() -> type[Provider]:
+    """The palette's guest entries (`GuestCommands`), loaded when the palette first
+    opens: as Textual's own system commands are (`get_system_commands_provider`)."""
+    from vmconsole.ui.guest_commands import GuestCommands
+
+    return GuestCommands
 
 
 class OperationsFeatures(ConsoleBase):
     BINDINGS = actions.bindings()
-    COMMANDS = App.COMMANDS | {GuestCommands}
+    COMMANDS = App.COMMANDS | {guest_commands}
 
     def on_mount(self) -> None:
-        self.query_one(TaskLog).target_name = self.guest_name
+        self.query_one(TaskSlot).target_name = self.guest_name
 
     def guest_name(self, cluster: str, guest_id: str) -> str:
         """A guest's name as last polled (its id when it is gone or not a guest)."""
@@ -73,12 +82,13 @@ class OperationsFeatures(ConsoleBase):
 
     def show_tasks(self, cluster: str, tasks: list[Task]) -> None:
         """Show tasks just started or changed in the task log, in one update."""
-        task_log = self.query_one(TaskLog)
-        self.show_panel(task_log, True)
-        task_log.update_tasks(cluster, tasks, max(t.started for t in tasks))
+        slot = self.query_one(TaskSlot)
+        slot.task_log()
+        self.show_panel(slot, True)
+        slot.update_tasks(cluster, tasks, max(t.started for t in tasks))
 
-    @on(TaskLog.Opened)
-    def _open_task(self, message: TaskLog.Opened) -> None:
+    @on(TaskOpened)
+    def _open_task(self, message: TaskOpened) -> None:
         def lookup() -> tuple[Task | None, float]:
             result = self.latest.get(message.cluster)
             if result is None or result.inventory is None:

@@ -21,7 +21,6 @@ from vmconsole.model import Guest, GuestKind
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.guest_commands import palette_text
 
 if TYPE_CHECKING:  # the planner is loaded when a plan is asked for
     from vmconsole.balance import Move, Plan
@@ -43,6 +42,8 @@ class RebalanceFeatures(ConsoleBase):
                         id="cluster.rebalance")]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from vmconsole.ui.guest_commands import palette_text  # with the palette
+
         yield from super().get_system_commands(screen)
         ref = self.selected
         if ref is not None:

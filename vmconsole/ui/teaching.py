@@ -30,7 +30,6 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.guest_commands import palette_text
 from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel, scale_text
 
@@ -286,6 +285,8 @@ class TeachingFeatures(ConsoleBase):
     # --- scenarios ----------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from vmconsole.ui.guest_commands import palette_text  # with the palette
+
         yield from super().get_system_commands(screen)
         loop = self.teachable()
         if loop is None or not isinstance(loop.backend, SupportsScenarios):

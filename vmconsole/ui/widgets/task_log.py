@@ -2,8 +2,9 @@
 
 Rows update by diff: a row's cells change only when its task did. Rows are ordered by
 the tasks' real start times (not the "HH:MM:SS" shown, which runs back at midnight),
-and the log keeps the newest `MAX_ROWS` tasks of all clusters. Names are cut to fit, so
-the Status column stays on an 80-column screen whatever the names.
+and the log keeps the newest `MAX_ROWS` tasks of all clusters (`RecentTasks`). Names are
+cut to fit, so the Status column stays on an 80-column screen whatever the names. The
+log is made when first shown (`TaskSlot`): this module is not imported before.
 """
 
 from __future__ import annotations
@@ -14,19 +15,18 @@ from collections.abc import Callable, Sequence
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable
 
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
+from vmconsole.ui.messages import TaskOpened
+from vmconsole.ui.recent_tasks import RecentTasks
 from vmconsole.ui.styles import LabelStyles
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
 #: The columns that show names, cut with an ellipsis when the screen is too narrow.
 _NAMES = ("Cluster", "Node", "Target", "Operation", "User")
-#: Tasks kept, the newest by start time over all clusters; older rows leave the log.
-MAX_ROWS = 500
 #: The longest name of who asked a task that the console shows whole (`task_user`): an SSH
 #: user name may be 128 characters, and the account after it must still show.
 ACTED_BY_LIMIT = 32
@@ -35,10 +35,6 @@ _DURATION_WIDTH = 8  # its header; values are shorter: "59m 59s", "23h 59m"
 _STATUS_ROOM = 10  # " 50% █████", "ERROR: di…": the figure, the start of a reason
 _LEAST_NAME = 4  # "we…": a cut name still shows its start
 _LEAST_SCREEN = 80  # the width fitted for before the log is laid out
-
-
-def task_key(cluster: str, task: Task) -> str:
-    return f"{cluster}\x00{task.id}"
 
 
 class Started(str):
@@ -74,57 +70,42 @@ class TaskLog(DataTable[str | Text]):
     """Tasks of every cluster, newest at the top. Enter opens a task's log."""
 
     DEFAULT_CSS = """
-    TaskLog { height: 10; border-top: solid $panel-lighten-2; }
+    TaskLog { height: 1fr; }
     """
 
     BINDINGS = [Binding("enter", "open_task", "Task log", id="tasks.open")]
 
-    class Opened(Message):
-        def __init__(self, cluster: str, task: Task) -> None:
-            super().__init__()
-            self.cluster, self.task = cluster, task
-
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, recent: RecentTasks, target_name: Callable[[str, str], str],
+                 **kwargs: object) -> None:
+        """`recent`: the tasks to show, kept before the log was made; `target_name`:
+        how a task's target reads (cluster, guest id -> "web1"): the app knows names."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self._tasks: dict[str, tuple[str, Task]] = {}
+        self._recent = recent
+        self._tasks = recent.tasks
         self._rows: dict[str, tuple[str | Text, ...]] = {}
         self._widths: tuple[int, ...] = ()  # of the name columns, in cells
-        self._now: dict[str, float] = {}  # each cluster's clock at its last update
-        # How a task's target reads (cluster, guest id -> "web1"); the app knows names.
-        self.target_name: Callable[[str, str], str] = lambda cluster, target: target
+        self.target_name = target_name
 
     def on_mount(self) -> None:
         self._rebuild(self._fit())
 
-    def update_tasks(self, cluster: str, tasks: tuple[Task, ...] | list[Task],
-                     now: float) -> None:
+    def update_tasks(self, cluster: str, tasks: Sequence[Task], now: float) -> None:
         """Show the latest state of a cluster's tasks; `now` is the backend's clock
         (epoch seconds). Beyond the newest `MAX_ROWS` tasks by start, the oldest leave."""
-        self._now[cluster] = now
-        keys = [task_key(cluster, task) for task in tasks]
-        added = any(key not in self._tasks for key in keys)
-        for key, task in zip(keys, tasks, strict=True):
-            self._tasks[key] = (cluster, task)
+        keys, added, gone = self._recent.add(cluster, tasks, now)
         with self.app.batch_update():
             if not added:
                 self._show(keys)
                 return
-            self._forget_oldest()
+            for key in gone:
+                if self._rows.pop(key, None) is not None:
+                    self.remove_row(key)
             widths = self._fit()  # a new row may bring a longer name
             if widths != self._widths:
                 self._rebuild(widths)
             else:
                 self._show(keys)
-            self.sort("Started", key=_by_start, reverse=True)  # new rows change the order
-
-    def _forget_oldest(self) -> None:
-        if len(self._tasks) <= MAX_ROWS:
-            return
-        newest = sorted(self._tasks, key=lambda k: self._tasks[k][1].started, reverse=True)
-        for key in newest[MAX_ROWS:]:
-            del self._tasks[key]
-            if self._rows.pop(key, None) is not None:
-                self.remove_row(key)
+                self.sort("Started", key=_by_start, reverse=True)  # new rows change the order
 
     def _show(self, keys: list[str] | None) -> None:
         """Add or update the rows of `keys` (None: every task), cell by cell."""
@@ -164,11 +145,10 @@ class TaskLog(DataTable[str | Text]):
         if widths != self._widths:
             with self.app.batch_update():
                 self._rebuild(widths)
-                self.sort("Started", key=_by_start, reverse=True)
 
     def _rebuild(self, widths: tuple[int, ...]) -> None:
         """Every row again, with the name columns `widths` wide (a DataTable column
-        never narrows by itself), the cursor kept on its task."""
+        never narrows by itself), newest first, the cursor kept on its task."""
         at = self._cursor_key()
         self._widths = widths
         self.clear(columns=True)
@@ -177,6 +157,7 @@ class TaskLog(DataTable[str | Text]):
             self.add_column(name, key=name, width=fixed.get(name))
         self._rows.clear()
         self._show(None)
+        self.sort("Started", key=_by_start, reverse=True)
         if at is not None:
             self.call_after_refresh(self._move_to, at)
 
@@ -192,7 +173,7 @@ class TaskLog(DataTable[str | Text]):
     def _cells(self, cluster: str, task: Task, styles: LabelStyles
                ) -> tuple[str | Text, ...]:
         elapsed = (task.duration if task.ended is not None
-                   else max(0.0, self._now.get(cluster, task.started) - task.started))
+                   else max(0.0, self._recent.now.get(cluster, task.started) - task.started))
         names = []
         for name, width in zip(self._names(cluster, task), self._widths, strict=True):
             cell = Text(name)
@@ -207,7 +188,7 @@ class TaskLog(DataTable[str | Text]):
     def action_open_task(self) -> None:
         key = self._cursor_key()
         if key in self._tasks:
-            self.post_message(self.Opened(*self._tasks[key]))
+            self.post_message(TaskOpened(*self._tasks[key]))
 
 
 def task_user(task: Task) -> str:
