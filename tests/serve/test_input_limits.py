@@ -43,6 +43,17 @@ async def test_a_key_flood_is_cut_and_the_user_told_once(served: Running) -> Non
         assert term.notifications.count(note) <= 1
 
 
+async def test_keys_typed_after_esc_and_p_reach_the_console(served: Running) -> None:
+    """A viewer's Esc and `P` in one burst, then `?`: the server took `ESC P` for a DCS
+    string and held every key after it until a BEL or 256 bytes (a tester's finding);
+    the help opens."""
+    async with await served.connect() as conn:
+        term = await open_terminal(conn, 120, 30)
+        await term.wait_for("pve1")
+        term.press("\x1bP?")
+        await term.wait_for("Id (for")
+
+
 def test_the_rate_passes_a_burst_then_the_sustained_rate() -> None:
     limits = Limits(input_rate=1000, input_burst=4000)
     limiter = InputLimiter(limits, clock=0.0)
@@ -65,13 +76,39 @@ def test_escape_sequences_are_capped_and_strings_dropped() -> None:
     assert limiter.feed("\x1b", now=0.0) == "\x1b"  # the escape key itself
 
 
-def test_an_escape_string_a_paste_left_open_ends_at_the_pastes_end_marker() -> None:
-    """ESC inside an OSC is ST's first half or the next sequence's start: a paste of
-    `A ESC ]0;foo` must still end at its ESC [201~, or the console waits in the paste
-    for ever and takes no key again (a tester's finding). Leaving out an escape string
-    is no limit reached: the user is not told of one."""
+def test_an_escape_string_is_one_that_ends_at_bel_or_st() -> None:
+    """A terminal's reply ends with BEL or ST (ESC \\) and is left out, which is no
+    limit reached: the user is not told of one. `ESC ]2;t` followed by another
+    sequence never was a string: it passes as the keys it is, the arrow after it too."""
     limiter = InputLimiter(Limits(), clock=0.0)
-    assert limiter.feed("\x1b[200~A\x1b]0;foo\x1b[201~x", now=0.0) == \
-        "\x1b[200~A\x1b[201~x"
-    assert limiter.feed("\x1b]0;t\x1b\\y\x1b]2;t\x1b\x1b[A", now=0.0) == "y\x1b\x1b[A"
-    assert limiter.dropped == 0 and limiter.stripped > 0
+    assert limiter.feed("\x1b]0;t\x1b\\y\x1b]2;t\x1b\x1b[A", now=0.0) == \
+        "y\x1b]2;t\x1b\x1b[A"
+    assert limiter.dropped == 0 and limiter.stripped == len("\x1b]0;t\x1b\\") - 1
+
+
+def test_a_paste_passes_whole_as_a_local_console_gets_it() -> None:
+    """Inside a bracketed paste nothing is an escape string: `A ESC ]0;foo` is pasted
+    text, which the console cleans and names as a local one does (a tester saw `]0;PWN`
+    and the BEL after it vanish from a served paste without a word). Its end marker
+    still ends it, so keys after it are keys."""
+    limiter = InputLimiter(Limits(), clock=0.0)
+    paste = "\x1b[200~we\x1b[2J\x1b]0;PWN\x07b\x1b[201~"
+    assert limiter.feed(paste + "x", now=0.0) == paste + "x"
+    assert limiter.feed("\x1b]0;t\x07y", now=0.0) == "y"  # after the paste: a string
+    assert limiter.stripped > 0
+
+
+@pytest.mark.parametrize("key", list("]P_^X"))
+def test_esc_and_a_key_that_begins_a_string_are_esc_then_the_key(key: str) -> None:
+    """A tester's `tmux send-keys Escape ]` over SSH (Esc, then "faster"; `Escape X`:
+    Esc, then "stop"): the server took `ESC ]` for an OSC and held every key after it
+    until a BEL or 256 bytes, so the console took no key. Begun and not ended in what
+    arrived at once, it is the keys it was: Esc and the key (alt+key, which the console
+    splits), then the rest, each read passed on as it comes."""
+    limiter = InputLimiter(Limits(max_escape=64), clock=0.0)
+    assert limiter.feed("\x1b" + key, now=0.0) == "\x1b" + key
+    assert limiter.feed("p", now=0.0) == "p"
+    assert limiter.feed("\x1b" + key + "lj\x1b[A", now=0.0) == "\x1b" + key + "lj\x1b[A"
+    assert limiter.feed("\x1b" + key + "\x1b" + key + "g\x1b", now=0.0) == \
+        "\x1b" + key + "\x1b" + key + "g\x1b"
+    assert limiter.dropped == 0 and limiter.stripped == 0
