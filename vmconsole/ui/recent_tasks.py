@@ -13,6 +13,7 @@ MAX_ROWS = 500
 
 
 def task_key(cluster: str, task: Task) -> str:
+    """A task's row key, unique over clusters (task ids are only unique in one)."""
     return f"{cluster}\x00{task.id}"
 
 
