@@ -146,6 +146,27 @@ async def test_lines_that_are_not_records_are_said_once_with_how_many(console, a
         assert said(c.app, more) == 1 and said(c.app, "skipped") == 1
 
 
+async def test_a_time_the_screen_cannot_show_hides_only_its_line(console, audit):
+    """A tester's finding: a record timed 1e300 stopped the reading with "failed internal
+    error: OverflowError" and hid every record after it."""
+    audit.append(AuditRecord(user="alice", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="start", result="started"))
+    with audit.path.open("ab") as handle:
+        handle.write(b'{"user": "mallory", "role": "operator", "source": "local", '
+                     b'"cluster": "lab", "target": "qemu/100", "operation": "stop", '
+                     b'"result": "stopped", "time": 1e300}\n')
+    audit.append(AuditRecord(user="bob", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="reboot", result="started"))
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a")
+        skipped = "1 line of the log is not an audit record and was skipped (line 2)"
+        await wait_until(pilot, lambda: said(c.app, skipped), 10, "the skipped line said")
+        assert said(c.app, "2 of 2 records") == 1 and said(c.app, "reboot") == 1
+        assert not said(c.app, "failed") and not said(c.app, "mallory")
+
+
 async def test_a_long_target_is_cut_and_the_operation_and_result_stay_on_screen(
         console, audit):
     """A tester's finding: a 5,000-character target pushed the Operation and Result
