@@ -8,7 +8,6 @@ Default path: `$XDG_STATE_HOME/vmconsole/audit.jsonl` (`~/.local/state/...`);
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -156,8 +155,20 @@ def _parse(line: str) -> AuditRecord | None:
                    and (record.task_id is None or isinstance(record.task_id, str))
                    and isinstance(record.time, int | float)
                    and not isinstance(record.time, bool)
-                   and math.isfinite(record.time))
+                   and _showable(record.time))
     return record if well_formed else None
+
+
+def _showable(seconds: float) -> bool:
+    """Can both readers show this time? They name it with `time.localtime`, which
+    raises OverflowError past the platform's time_t (NaN and infinity included) and
+    OSError past the C library's year range (EOVERFLOW beyond about 3e16 s on glibc): a
+    time it cannot show is not one a record was written at."""
+    try:
+        time.localtime(seconds)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True
 
 
 def matches(record: AuditRecord, user: str | None = None, target: str | None = None) -> bool:

@@ -36,6 +36,20 @@ def test_tcp_to_a_closed_port_reports_the_outage(tcp_server):
     assert result.stdout.isascii()  # the CLI's own words, in any locale
 
 
+def test_a_target_that_never_answered_is_not_said_to_have_had_no_outage(tcp_server):
+    """A tester's finding: with fewer probes than --min-lost, all of them lost, the
+    summary said "outages: none"."""
+    port = tcp_server.port
+    tcp_server.close()
+    result = vmconsole("ping", "127.0.0.1", "--tcp", str(port), "--count", "5",
+                       "--min-lost", "10", "--interval", "0.05")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-2] == "rtt: no replies"
+    assert re.fullmatch(r"outages: never answered \(down since pinging began: no reply in "
+                        r"\d+ ms, 5 probes lost\)", lines[-1])
+
+
 def test_tcp_with_a_listener(tcp_server):
     result = vmconsole("ping", "127.0.0.1", "--tcp", str(tcp_server.port),
                        "--duration", "0.3", "--interval", "0.05")

@@ -4,7 +4,9 @@ lines of the log that are not records are said, as `vmconsole audit` says them."
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import asdict
 
 from tests.ui_ops.helpers import act, on_guest, plain, poll, screen_lines, wait_until
 from vmconsole.audit import AuditRecord
@@ -121,7 +123,9 @@ def said(app, words: str) -> int:
 
 async def test_lines_that_are_not_records_are_said_once_with_how_many(console, audit):
     """A tester's finding: `vmconsole audit` warned of the malformed lines it skipped;
-    the screen skipped them without a word."""
+    the screen skipped them without a word. Another: a time past what `time.localtime`
+    takes (1e300) stopped the reading ("failed internal error: OverflowError") and hid
+    every record after it."""
     def started(user: str) -> AuditRecord:
         return AuditRecord(user=user, role="operator", source="local", cluster="lab",
                            target="qemu/100", operation="start", result="started")
@@ -130,18 +134,20 @@ async def test_lines_that_are_not_records_are_said_once_with_how_many(console, a
     with audit.path.open("ab") as handle:
         handle.write(b'{"user": "[bold]torn\x1b[2J"\n')
         handle.write(b"\xff\xfe not UTF-8\n")
+        handle.write(json.dumps({**asdict(started("mallory")), "time": 1e300}).encode()
+                     + b"\n")
     audit.append(started("bob"))
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
         await act(pilot, "a")
-        first = "2 lines of the log are not audit records and were skipped (lines 2, 3)"
+        first = "3 lines of the log are not audit records and were skipped (lines 2, 3, 4)"
         await wait_until(pilot, lambda: said(c.app, first), 10, "the skipped lines said")
         assert said(c.app, first) == 1 and said(c.app, "2 of 2 records") == 1
         with audit.path.open("ab") as handle:  # one more, while the screen is open
             handle.write(b"not json\n")
         audit.append(started("carol"))
-        more = "3 lines of the log are not audit records and were skipped (lines 2, 3, 5)"
+        more = "4 lines of the log are not audit records and were skipped (lines 2, 3, 4, 6)"
         await wait_until(pilot, lambda: said(c.app, "3 of 3 records"), 10, "carol's record")
         assert said(c.app, more) == 1 and said(c.app, "skipped") == 1
 

@@ -150,7 +150,9 @@ async def test_a_text_box_s_key_line_leaves_out_the_keys_it_types(console, audit
                          "the focus in a filter")
         await wait_until(pilot, lambda: "/ Filter" not in key_line(c.app), 10,
                          "the audit filter's keys")
-        assert key_line(c.app).startswith("esc Back")
+        assert key_line(c.app).startswith("⏎ Back to the records esc Back ▏^p")
+        await act(pilot, *"bob", "enter")  # as it says
+        assert c.app.focused is c.app.screen.query_one("#audit-table")
 
 
 async def test_a_refused_fault_tolerance_form_does_not_offer_tab(console, audit):

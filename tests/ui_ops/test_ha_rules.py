@@ -113,8 +113,10 @@ async def test_editing_keeps_the_name_and_deleting_asks_first(console, audit):
     async with c.app.run_test(size=(80, 24)) as pilot:
         screen = await open_rules(pilot, c)
         await act(pilot, "down")  # prefer-pve2
-        assert "prefer-pve2: node affinity, positive: vm:101 are placed on pve2" in \
-            shown_text(c.app)
+        # One resource, in the singular (a tester read "vm:101 are placed").
+        described = " ".join(shown_text(c.app).split())
+        assert "prefer-pve2: node affinity, positive: vm:101 is placed on pve2" in described
+        assert "elsewhere when none of them can take it." in described
         await act(pilot, "e")
         form = c.app.screen
         assert isinstance(form, NodeAffinityForm)

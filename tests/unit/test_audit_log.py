@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from vmconsole.audit import AuditLog, AuditRecord
@@ -63,6 +64,24 @@ def test_skipped_lines_are_counted_on_stderr_and_the_records_printed_as_before(
     assert shown.stderr == (f"vmconsole audit: 4 lines of {log.path} are not audit "
                             "records and were skipped (lines 2, 4, 5, 7)\n")
     assert clean.stderr == ""
+
+
+def test_a_time_no_reader_can_show_is_a_line_skipped_not_a_failure(tmp_path: Path) -> None:
+    """A tester's finding: a record whose time was past what `time.localtime` takes
+    ended `vmconsole audit` with a traceback (or "cannot read ...") and hid the records
+    after it."""
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append(_record("alice"))
+    with log.path.open("ab") as handle:
+        for when in ("1e300", "1e19", "1e17", "-1e17"):  # JSON numbers, finite floats
+            line = json.dumps(asdict(_record("mallory"))).replace("1000000000.0", when)
+            handle.write(line.encode() + b"\n")
+    log.append(_record("bob"))
+    shown = audit_cli("--log", str(log.path))
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split()[2] for line in shown.stdout.splitlines()] == ["alice", "bob"]
+    assert shown.stderr == (f"vmconsole audit: 4 lines of {log.path} are not audit "
+                            "records and were skipped (lines 2, 3, 4, 5)\n")
 
 
 def test_a_directory_as_the_log_is_one_line_and_exit_2(tmp_path: Path) -> None:

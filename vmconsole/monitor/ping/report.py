@@ -98,6 +98,20 @@ def all_outages(snap: PingSnapshot) -> list[Outage]:
     return list(snap.outages) + ([snap.ongoing] if snap.ongoing else [])
 
 
+def quiet_text(snap: PingSnapshot) -> str:
+    """What a measurement with no outage found: "none", or for a target that never
+    answered (its probes all lost, but fewer in a row than `--min-lost` counts as an
+    outage) the words of a gap that began before pinging did, as the panel says it:
+    "never answered (down since pinging began: no reply in 240 ms, 5 probes lost)"."""
+    if snap.received or not snap.samples:
+        return "none"
+    from vmconsole.monitor.ping.detector import Outage  # with the probing stack
+
+    first, last = snap.samples[0], snap.samples[-1]
+    gap = Outage(first.sent, None, snap.lost, last.sent, start_exact=False)
+    return f"never answered ({unseen_start_text(gap)}, {probes(gap.lost)})"
+
+
 def summary_lines(snap: PingSnapshot) -> list[str]:
     """The closing summary, like ping's: counts, RTT, then every outage."""
     outages = all_outages(snap)
@@ -105,7 +119,7 @@ def summary_lines(snap: PingSnapshot) -> list[str]:
              f"{counts_text(snap)}, time {format_duration(snap.now - snap.started)}",
              rtt_text(snap.rtt)]
     if not outages:
-        lines.append("outages: none")
+        lines.append(f"outages: {quiet_text(snap)}")
         return lines
     total = sum(o.downtime for o in outages)
     lines.append(f"outages: {len(outages)}{count_note(outages)}, downtime "

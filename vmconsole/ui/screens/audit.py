@@ -46,6 +46,14 @@ class RecordTable(DataTable[Text]):
                 Binding("enter", "select_cursor", "Record")]
 
 
+class RecordFilter(PlainInput):
+    """A filter box of the audit screen. Enter goes back to the records (`Submitted`)
+    and says so on the key line, as the tree's filter box does; Input's own Enter is
+    hidden there, and the key line showed only Esc."""
+
+    BINDINGS = [Binding("enter", "submit", "Back to the records")]
+
+
 class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     DEFAULT_CSS = """
     AuditScreen #audit-filters { height: 3; }
@@ -74,9 +82,9 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
                      id="audit-title")
         yield Static(id="audit-skipped").set_styles("display: none;")
         with Horizontal(id="audit-filters"):
-            yield PlainInput(self._initial[0], placeholder="user", id="audit-user")
-            yield PlainInput(self._initial[1], placeholder="target (qemu/100 or 100)",
-                        id="audit-target")
+            yield RecordFilter(self._initial[0], placeholder="user", id="audit-user")
+            yield RecordFilter(self._initial[1], placeholder="target (qemu/100 or 100)",
+                               id="audit-target")
         yield RecordTable(cursor_type="row", zebra_stripes=True, id="audit-table")
         yield Footer()
 

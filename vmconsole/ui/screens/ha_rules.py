@@ -84,10 +84,12 @@ def describe(rule: Rule, rules: HARules) -> str:
                       for n, p in sorted(rule.nodes.items(), key=lambda kv: -kv[1]))
     where = (f"placed on {nodes}, the highest priority first" if rule.positive
              else f"kept off {nodes}")
+    one = len(rule.resources) == 1
     strict = ("strict: nowhere else, even when those nodes are down" if rule.strict else
-              "not strict: elsewhere when none of them can take them")
+              f"not strict: elsewhere when none of them can take {'it' if one else 'them'}")
     failback = "; no failback" if rule.nofailback else ""
-    who = f"{resources} are" if rule.resources else "its resources (none yet) would be"
+    who = (f"{resources} {'is' if one else 'are'}" if rule.resources
+           else "its resources (none yet) would be")
     return (f"{visible(rule.name)}: node affinity, "
             f"{'positive' if rule.positive else 'negative'}: {who} {where}; "
             f"{strict}{failback}.")
