@@ -343,10 +343,13 @@ class PingFeatures(ConsoleBase):
     @staticmethod
     def _measurement_time(watch: Watch, event: ClusterEvent) -> float | None:
         """The event's time on the measurement's clock: the simulator's own for simulated
-        guests; monotonic for real probes, whose events carry wall-clock times."""
+        guests. Real probes' clock is epoch seconds that advance with time.monotonic
+        (`measurement._real_clock`), and their events carry wall-clock times: the event
+        is as long before the clock's now as before the wall clock's. (On
+        time.monotonic(), seconds since boot, such a mark was never charted.)"""
         from vmconsole.monitor.ping.targets import ProbeKind
 
         measurement = watch.measurement
         if measurement is None or measurement.target.kind is ProbeKind.SIM:
             return event.time
-        return time.monotonic() - (time.time() - event.time)
+        return measurement.clock() - (time.time() - event.time)
