@@ -16,6 +16,7 @@ from vmconsole.backends.abilities import FaultKind  # noqa: E402
 from vmconsole.backends.sim.clock import RealClock  # noqa: E402
 from vmconsole.config import SimCluster  # noqa: E402
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef  # noqa: E402
+from vmconsole.ui.widgets.ping_panel import PingPanel  # noqa: E402
 
 OUT = ROOT / "screenshots"
 
@@ -32,22 +33,27 @@ async def main_screen(theme: str, name: str, size: tuple[int, int]) -> None:
 
 
 async def failover(name: str) -> None:
-    """An HA failover at 60x: power off pve2 and shoot once db1 runs again elsewhere,
-    with the ping monitor (started by the failover itself) showing the outage."""
+    """An HA failover at 60x: power off pve2 and shoot once db1 answers again elsewhere,
+    with the ping monitor (started by the failover itself) showing the whole outage from
+    the power-off: the chart shows three minutes at most, the outage takes two and a
+    half, and each real second here is a simulated minute."""
     c = FrozenConsole(SimCluster(), clock=RealClock(60.0), theme="vmconsole-dark",
                       actor=Actor("teacher", Role.ADMIN))
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
         c.backend.inject_fault("pve2", FaultKind.POWER_OFF)
+        watches = c.app.query_one(PingPanel).watches
         for _ in range(200):
             c.poll()
             await pilot.pause(0.05)
-            guest = c.loop.poller.inventory.guest("qemu/101")
-            if guest is not None and guest.node != "pve2" and guest.uptime > 20:
+            watch = watches.running_on("lab", "qemu/101")
+            snap = watch.measurement.snapshot() if watch and watch.measurement else None
+            back = snap.outages[0].end if snap is not None and snap.outages else None
+            if back is not None:
                 break
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/101"))
-        await pilot.pause(0.5)
+        await pilot.pause(0.25)
         c.app.save_screenshot(str(OUT / f"{name}.svg"))
 
 

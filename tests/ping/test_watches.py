@@ -3,8 +3,11 @@ the reason, and the result reads as a person would say it."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ping.conftest import FakeSim
 from vmconsole.monitor.ping import Measurement, ProbeResult, ProbeTarget
+from vmconsole.monitor.ping.failures import Failure
 from vmconsole.monitor.ping.watches import KEEP_ENDED, Watch, Watches
 
 
@@ -81,3 +84,58 @@ def test_an_outage_that_began_before_pinging_says_so_not_a_downtime():
     again.attach(measurement("x" * 50 + "." * 10 + "xxx" + "." * 5))
     assert again.result_text().startswith(
         "2 outages (the first began before pinging did), downtime ")
+
+
+def test_an_outage_under_way_at_the_first_probe_is_counted_from_its_failure():
+    """A failover's measurement began at the poll that saw pve2 power off, at 60x up to
+    a minute later: "down when pinging began: first reply after 5.00 s" was short of the
+    failover's downtime by that minute."""
+    from vmconsole.monitor.ping.report import outage_summary, summary_lines
+
+    now = FakeSim(scale=0, down_at=0, up_at=0).now()  # `measurement`'s frozen clock
+    back = Watch("db1", why="failover")
+    back.mark("power off", at=now - 65.0, failure=Failure.DOWNED)
+    back.mark("node lost", at=now - 57.0, failure=Failure.LOST)
+    back.attach(measurement("x" * 50 + "." * 10))  # first probe 6 s ago, a reply at 1 s
+    back.mark("fence", at=now - 3.0, failure=Failure.LOST)  # after it: counts nothing
+    snap = back.measurement.snapshot()
+    [outage] = snap.outages
+    assert outage.downtime == pytest.approx(64.0, abs=1e-3)
+    said = "down since power off: first reply after 64.00 s, 50 probes lost"
+    assert back.result_text() == outage_summary(outage) == said
+    assert snap.covers_from == now - 65.0  # the chart reaches back to the power off
+    assert "outages: 1 (the first counted from power off), downtime 64.00 s in all" in \
+        summary_lines(snap)
+    down = Watch("db1", why="failover")
+    down.mark("power off", at=now - 125.0, failure=Failure.DOWNED)
+    down.attach(measurement("x" * 50))
+    assert down.result_text() == "down since power off: no reply in 2 min 05 s, 50 " \
+        "probes lost"
+
+
+def test_a_failure_that_downed_the_guest_counts_before_a_node_lost():
+    """The partition scenario: pve3 is lost to the cluster at +14 s, but its guest answers
+    until its watchdog resets it at +61 s; a poll that saw both must not count from +14."""
+    now = FakeSim(scale=0, down_at=0, up_at=0).now()
+    partition = Watch("dns1", why="failover")
+    partition.mark("node lost", at=now - 60.0, failure=Failure.LOST)
+    partition.mark("watchdog reset", at=now - 13.0, failure=Failure.DOWNED)
+    partition.attach(measurement("x" * 50 + "." * 10))
+    assert partition.result_text() == "down since watchdog reset: first reply after " \
+        "12.00 s, 50 probes lost"
+    lost = Watch("db1", why="failover")  # a real cluster's only sign: the node lost
+    lost.mark("node lost", at=now - 7.0, failure=Failure.LOST)
+    lost.attach(measurement("x" * 50 + "." * 10))
+    assert lost.result_text().startswith("down since node lost: first reply after 6.00 s")
+
+
+def test_a_mark_that_lost_nothing_or_a_failure_after_a_reply_counts_nothing():
+    now = FakeSim(scale=0, down_at=0, up_at=0).now()
+    started = Watch("db1")
+    started.mark("started", at=now - 65.0)
+    started.attach(measurement("x" * 50 + "." * 10))
+    assert started.result_text().startswith("down when pinging began: first reply after")
+    seen = Watch("db1")
+    seen.attach(measurement("." * 5 + "x" * 45 + "." * 10))
+    seen.mark("power off", at=now - 5.5, failure=Failure.DOWNED)
+    assert seen.result_text() == "downtime 4.60 s, 45 probes lost"

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+
+from textual.widgets import Static
 
 from tests.frozen import FrozenConsole
+from tests.ui.test_ping_measurements import list_rows, plain
 from vmconsole.backends.base import InvalidInput, MigrationMode
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
-from vmconsole.monitor.ping import ProbeKind
+from vmconsole.monitor.ping import PingSnapshot, ProbeKind
+from vmconsole.monitor.ping.report import format_clock, format_duration
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
 
@@ -161,3 +167,54 @@ async def test_a_bulk_of_migrations_starts_at_most_max_auto_measurements(console
         assert len(automatic) == MAX_AUTO
         assert any("not measured: at most" in str(n.message)
                    for n in c.app._notifications)
+
+
+async def test_the_demo_failover_is_measured_from_the_power_off(console_factory):
+    """At 60x the console polls every 60 simulated seconds, so db1's measurement began up
+    to a minute after pve2 lost power, and its figure ("down when pinging began: first
+    reply after ...") was short of the failover's downtime by that much."""
+    c = console_factory()
+    c.backend.start_scenario("ha-failover")  # pve2, db1's node, powers off at +10 s
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+
+        def snapshot() -> PingSnapshot | None:
+            watch = panel.watches.running_on("lab", "qemu/101")
+            measurement = watch.measurement if watch is not None else None
+            return measurement.snapshot() if measurement is not None else None
+
+        async def until(condition: Callable[[], object]) -> None:
+            deadline = time.monotonic() + 60  # a loaded CI machine starves threads
+            while not condition():
+                assert time.monotonic() < deadline, "timed out"
+                await pilot.pause(0.02)
+
+        def probed_now() -> bool:  # the manual clock stands still until told
+            snap = snapshot()
+            return snap is None or (bool(snap.samples) and snap.samples[-1].sent >= snap.now)
+
+        for _ in range(6):  # a poll each simulated minute, as at 60x; it takes under three
+            c.poll(advance=60.0)
+            await pilot.pause()
+            await until(probed_now)
+            if (snap := snapshot()) is not None and snap.outages:
+                break
+        watch = panel.watches.running_on("lab", "qemu/101")
+        assert watch is not None and watch.why == "failover"
+        assert snap is not None
+        [power_off] = [e for e in c.backend.events() if e.kind is EventKind.POWER_OFF]
+        assert snap.samples[0].sent - power_off.time >= 50  # pinging began later
+        [outage] = snap.outages
+        back = next(s.sent for s in snap.samples if s.rtt is not None)
+        said = (f"{format_clock(power_off.time)}  down since power off: first reply after "
+                f"{format_duration(back - power_off.time)}, {outage.lost} probes lost")
+        lines = panel.query_one("#ping-outages", Static)
+        await until(lambda: "first reply after" in plain(lines))  # its 5 Hz refresh
+        assert said in plain(lines)
+        assert "down since power off: first reply after" in list_rows(panel)[0]
+        # The chart reaches back to the power-off: its mark is the first.
+        legend = plain(panel.query_one("#ping-legend", Static)).replace("\u00a0", " ")
+        assert legend.startswith("1 power off  2 node lost"), legend
+        watch.end("test over")

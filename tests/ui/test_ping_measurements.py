@@ -11,7 +11,9 @@ from rich.console import Console
 from textual.widgets import OptionList, Static
 
 from tests.frozen import FrozenConsole
+from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
 from vmconsole.ui.messages import TaskOpened
@@ -113,3 +115,23 @@ async def test_a_scenario_ends_the_measurements_of_the_replaced_cluster(console_
         c.poll(advance=1.0)
         await pilot.pause()
         assert "replaced" in again.ended
+
+
+def test_a_real_guests_event_is_charted_at_its_time():
+    """A real cluster's events carry wall-clock times; one that came once the measurement
+    ran was marked on time.monotonic(), seconds since boot, so it was never charted (and
+    a failure's mark would have counted an outage from the machine's boot)."""
+    from vmconsole.monitor.ping import Measurement, ProbeTarget
+    from vmconsole.monitor.ping.watches import Watch
+    from vmconsole.ui.ping_chart import PingChartColors, ping_chart
+    from vmconsole.ui.pinging import PingFeatures
+
+    watch = Watch("db1")
+    watch.attach(Measurement(ProbeTarget.icmp("127.0.0.1"), interval=0.01, timeout=0.1,
+                             count=None, duration=60))  # never started: nothing is sent
+    event = ClusterEvent(1, time.time() - 5.0, EventKind.NODE_LOST, "pve2 lost", "pve2")
+    watch.mark(event.kind.words, PingFeatures._measurement_time(watch, event))
+    assert watch.measurement is not None
+    drawn = ping_chart(watch.measurement.snapshot(), 80, 12,
+                       PingChartColors("green", "red", "yellow", "white"), window=30.0)
+    assert [m.label for m in drawn.markers] == ["node lost"]

@@ -28,6 +28,7 @@ from vmconsole.backends.abilities import (
 from vmconsole.backends.base import NotFound, Task
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
+from vmconsole.monitor.ping.failures import Failure
 from vmconsole.monitor.ping.watches import Watch
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
@@ -49,6 +50,13 @@ MARKED = frozenset({
 # Events that start a measurement of their guest when none is running on it.
 STARTS_MONITOR = frozenset({EventKind.MIGRATION_STARTED, EventKind.NODE_LOST, EventKind.FENCE,
                             EventKind.POWER_OFF, EventKind.NETWORK_CUT})
+# Events that stand for the loss of the guest they concern: a measurement whose first
+# probe finds the guest down already counts the outage from one of them marked before
+# that probe, not from that probe (`monitor.ping.failures`).
+FAILURES = {
+    EventKind.POWER_OFF: Failure.DOWNED, EventKind.NETWORK_CUT: Failure.DOWNED,
+    EventKind.WATCHDOG_RESET: Failure.DOWNED, EventKind.CONTAINER_STOPPED: Failure.DOWNED,
+    EventKind.NODE_LOST: Failure.LOST, EventKind.FENCE: Failure.LOST}
 # How long an automatically started measurement runs (simulated failovers take minutes).
 AUTO_DURATION = 900.0
 # At most this many automatic measurements at once: a bulk migration of 200 guests
@@ -294,7 +302,8 @@ class PingFeatures(ConsoleBase):
                         watch = self._start_ping(result.cluster, guest, AUTO_DURATION,
                                                  measured_why(event.kind))
                 if watch is not None:
-                    watch.mark(event.kind.words, self._measurement_time(watch, event))
+                    watch.mark(event.kind.words, self._measurement_time(watch, event),
+                               FAILURES.get(event.kind))
         if unmeasured:
             self.notify(f"{unmeasured} more not measured: at most {MAX_AUTO} automatic "
                         "measurements run at once (w measures a guest)",
@@ -343,10 +352,13 @@ class PingFeatures(ConsoleBase):
     @staticmethod
     def _measurement_time(watch: Watch, event: ClusterEvent) -> float | None:
         """The event's time on the measurement's clock: the simulator's own for simulated
-        guests; monotonic for real probes, whose events carry wall-clock times."""
+        guests. Real probes' clock is epoch seconds that advance with time.monotonic
+        (`measurement._real_clock`), and their events carry wall-clock times: the event
+        is as long before the clock's now as before the wall clock's. (On
+        time.monotonic(), seconds since boot, such a mark was never charted.)"""
         from vmconsole.monitor.ping.targets import ProbeKind
 
         measurement = watch.measurement
         if measurement is None or measurement.target.kind is ProbeKind.SIM:
             return event.time
-        return time.monotonic() - (time.time() - event.time)
+        return measurement.clock() - (time.time() - event.time)

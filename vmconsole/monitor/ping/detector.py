@@ -37,8 +37,10 @@ class Outage:
 
     `start` is the last reply before the gap and `end` the first reply after it. A gap
     at the very beginning (no reply yet) starts at the first lost probe's send time and
-    has `start_exact` False; a gap that is still open has `end` None. `downtime` is then
-    a lower bound up to `last_lost`, the send time of the latest lost probe.
+    has `start_exact` False, unless it is counted from the failure that caused it: then
+    `since` names that event (its words: "power off") and `start` is its time. A gap
+    that is still open has `end` None. `downtime` is then a lower bound up to
+    `last_lost`, the send time of the latest lost probe.
     """
 
     start: float
@@ -46,6 +48,7 @@ class Outage:
     lost: int
     last_lost: float
     start_exact: bool = True
+    since: str = ""
 
     @property
     def ongoing(self) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from vmconsole.backends.abilities import SupportsTimeControl
 from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
 from vmconsole.monitor.ping.engine import Engine
+from vmconsole.monitor.ping.failures import Failure, from_failure
 from vmconsole.monitor.ping.probers import ENGINES
 from vmconsole.monitor.ping.targets import ProbeKind, ProbeTarget
 from vmconsole.text import visible
@@ -37,10 +38,13 @@ def default_timeout(interval: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """An event on the time axis, e.g. "migration started" (time in the measurement's clock)."""
+    """An event on the time axis, e.g. "migration started" (time in the measurement's
+    clock); `failure`: how it stands for the guest's loss, if it does (an outage under
+    way at the first probe is counted from such a marker: `failures.from_failure`)."""
 
     time: float
     label: str
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,13 @@ class PingSnapshot:
     @property
     def lost(self) -> int:
         return self.sent - self.received
+
+    @property
+    def covers_from(self) -> float:
+        """Where a chart of the whole measurement begins: its start, or the earlier
+        failure its first outage is counted from."""
+        first = self.outages[0] if self.outages else self.ongoing
+        return self.started if first is None else min(self.started, first.start)
 
     @property
     def loss(self) -> float:
@@ -123,20 +134,26 @@ class Measurement:
         """Block until the measurement has ended; False if TIMEOUT passed first."""
         return self._done.wait(timeout)
 
-    def mark(self, label: str, at: float | None = None) -> None:
-        """Put an event marker on the time axis (default: now, in the measurement's clock).
-        The label is drawn through plotext and read back as ANSI, so it is kept as
+    def mark(self, label: str, at: float | None = None,
+             failure: Failure | None = None) -> None:
+        """Put an event marker on the time axis (default: now, in the measurement's clock);
+        FAILURE: how the event stands for the guest's loss, if it does. The label is
+        drawn through plotext and read back as ANSI, so it is kept as
         `vmconsole.text.visible()` makes it: no escape of a name can style or move it."""
         with self._lock:
-            self._markers.append(Marker(self.clock() if at is None else at, visible(label)))
+            self._markers.append(Marker(self.clock() if at is None else at, visible(label),
+                                        failure))
 
     def snapshot(self) -> PingSnapshot:
+        """Outages as `from_failure` counts them."""
         d = self._detector
         with self._lock:
+            ongoing = d.ongoing()
             return PingSnapshot(
                 target=self.target, interval=self.interval, started=self.started,
                 now=self.clock(), running=self.running, sent=d.sent, received=d.received,
-                rtt=d.rtt, outages=tuple(d.outages), ongoing=d.ongoing(),
+                rtt=d.rtt, outages=tuple(from_failure(o, self._markers) for o in d.outages),
+                ongoing=None if ongoing is None else from_failure(ongoing, self._markers),
                 samples=tuple(d.samples), markers=tuple(self._markers))
 
     # --- engine side --------------------------------------------------------------------
@@ -179,7 +196,9 @@ class Measurement:
     def _announce(self, closed: list[Outage]) -> None:
         if self.on_outage is not None:
             for outage in closed:
-                self.on_outage(outage)
+                with self._lock:
+                    counted = from_failure(outage, self._markers)
+                self.on_outage(counted)
 
 
 class PingMonitor:

@@ -38,22 +38,32 @@ def downtime_text(outage: Outage) -> str:
 
 
 def unseen_start_text(outage: Outage) -> str:
-    """What is known of a gap that began before pinging did: not its length, only how
-    long after the first probe it lasted. "down since pinging began: no reply in 5.64 s",
-    once over "down when pinging began: first reply after 5.64 s". A figure on its own
-    ("downtime at least 5.64 s" of an outage that had lasted 100 s when `w` was
-    pressed) was read as the outage's length: a failover's time."""
+    """What is known of a gap that began before pinging did. Counted from the failure
+    that caused it (`Outage.since`), its length from that event: "down since power off:
+    no reply in 1 min 05 s", once over "down since power off: first reply after 2 min
+    33 s". Else not its length, only how long after the first probe it lasted: "down
+    since pinging began: no reply in 5.64 s", once over "down when pinging began: first
+    reply after 5.64 s". A figure on its own ("downtime at least 5.64 s" of an outage
+    that had lasted 100 s when `w` was pressed) was read as the outage's length: a
+    failover's time."""
     amount = format_duration(outage.downtime)
+    if outage.since:
+        return f"down since {outage.since}: " + (
+            f"no reply in {amount}" if outage.ongoing else f"first reply after {amount}")
     if outage.ongoing:
         return f"down since pinging began: no reply in {amount}"
     return f"down when pinging began: first reply after {amount}"
 
 
 def count_note(outages: list[Outage]) -> str:
-    """" (the first began before pinging did)" after a count of outages whose total
-    downtime takes that one's lower bound; else ""."""
-    return "" if not outages or outages[0].start_exact else (
-        " (the first began before pinging did)")
+    """" (the first counted from power off)" or " (the first began before pinging
+    did)" after a count of outages whose total downtime takes that one's figure (from
+    its failure, or a lower bound); else ""."""
+    if not outages or outages[0].start_exact:
+        return ""
+    if outages[0].since:
+        return f" (the first counted from {outages[0].since})"
+    return " (the first began before pinging did)"
 
 
 def downtime_words(outage: Outage) -> str:

@@ -29,6 +29,7 @@ from vmconsole.monitor.ping.report import (
 )
 
 if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
+    from vmconsole.monitor.ping.failures import Failure
     from vmconsole.monitor.ping.measurement import Marker, Measurement
 
 # Ended measurements kept for the panel and the task detail; running ones are never
@@ -50,7 +51,8 @@ class Watch:
     measurement: Measurement | None = None
     error: str = ""  # why the measurement could not be opened
     ended: str = ""  # why it was ended before its time
-    _early_marks: list[tuple[str, float | None]] = field(default_factory=list)
+    _early_marks: list[tuple[str, float | None, Failure | None]] = field(
+        default_factory=list)
 
     @property
     def running(self) -> bool:
@@ -62,17 +64,19 @@ class Watch:
     def attach(self, measurement: Measurement) -> None:
         """The opened measurement; marks made before it opened are put on it now."""
         self.measurement = measurement
-        for label, at in self._early_marks:
-            measurement.mark(label, at)
+        for label, at, failure in self._early_marks:
+            measurement.mark(label, at, failure)
         self._early_marks.clear()
         self.label = measurement.target.label
 
-    def mark(self, label: str, at: float | None = None) -> None:
-        """An event marker at AT (default now) in the measurement's clock."""
+    def mark(self, label: str, at: float | None = None,
+             failure: Failure | None = None) -> None:
+        """An event marker at AT (default now) in the measurement's clock; FAILURE: how
+        the event stands for the guest's loss, if it does (`Marker.failure`)."""
         if self.measurement is None:
-            self._early_marks.append((label, at))
+            self._early_marks.append((label, at, failure))
         else:
-            self.measurement.mark(label, at)
+            self.measurement.mark(label, at, failure)
 
     @property
     def markers(self) -> tuple[Marker, ...]:

@@ -323,7 +323,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
             outage=theme_color(variables, "error", "red"),
             marker=theme_color(variables, "warning", "yellow"),
             text=theme_color(variables, "foreground-muted", "grey50"))
-        window = min(max(self._min_window, snap.now - snap.started), 180.0)
+        window = min(max(self._min_window, snap.now - snap.covers_from), 180.0)
         size = chart.content_size
         drawn = ping_chart(snap, size.width, size.height, colors, window, self.ascii)
         chart.update(drawn.text)
