@@ -10,9 +10,19 @@ from collections.abc import Iterator
 import pytest
 
 from vmconsole.backends.base import NotFound
-from vmconsole.monitor.ping import PingMonitor, ProbeError
+from vmconsole.monitor.ping import Outage, PingMonitor, PingSnapshot, ProbeError
 from vmconsole.monitor.ping.netns import enter_netns
 from vmconsole.monitor.ping.probers import open_icmp_socket
+
+
+def edge_gaps(snapshot: PingSnapshot, outage: Outage) -> float:
+    """Seconds by which OUTAGE's downtime may exceed the real one: the gap from its last
+    reply to the first lost probe, plus the gap from the last lost probe to the first
+    reply. Each is one probe interval on a quiet machine; a probe thread kept from
+    running stretches them (at 10x simulated time, 50 ms of real delay is 0.5 s)."""
+    assert outage.end is not None
+    first_lost = min(s.sent for s in snapshot.samples if s.sent > outage.start)
+    return (first_lost - outage.start) + (outage.end - outage.last_lost)
 
 
 class FakeSim:

@@ -12,7 +12,7 @@ from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList, Static
 
-from tests.ping.conftest import FakeSim, TcpServer
+from tests.ping.conftest import FakeSim, TcpServer, edge_gaps
 from vmconsole.monitor.ping import Measurement, ProbeKind, ProbeResult, ProbeTarget
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.address_box import target_from_text
@@ -92,13 +92,11 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
         outage = ended.outage
         assert panel.measurement is not None
         snapshot = panel.measurement.snapshot()
-        first_lost = min(s.sent for s in snapshot.samples if s.sent > outage.start)
         # The outage runs from the last reply before the guest went down to the first
         # after it came back: never shorter than its 2 s, and longer only by the spacing
         # of the probes at its two edges (a probe is stamped just before it is sent).
         assert outage.start < fake.down_at and outage.last_lost < fake.up_at
-        edges = (first_lost - outage.start) + (outage.end - outage.last_lost)
-        assert 1.95 <= outage.downtime <= 2.05 + edges
+        assert 1.95 <= outage.downtime <= 2.05 + edge_gaps(snapshot, outage)
         assert f"downtime {outage.downtime:.2f} s" in text_of(app, "#ping-outages")
         [marker] = snapshot.markers
         assert marker.label == "migration started"
