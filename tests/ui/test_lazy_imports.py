@@ -62,6 +62,10 @@ LOADED_WHEN_USED = {
     "icmplib",
     # dialogs and screens
     "vmconsole.ui.modals", "vmconsole.ui.screens",
+    # the text boxes: the tree's filter box (made by `/`) and the ping panel's address
+    # box (made with the panel's children), each a Textual Input subclass
+    "vmconsole.ui.widgets.plain_input", "vmconsole.ui.widgets.filter_box",
+    "vmconsole.ui.widgets.address_box",
     # the task log and its table, until the log is first shown (ui/widgets/task_slot.py)
     "vmconsole.ui.widgets.task_log", "textual.widgets._data_table",
     # the palette's guest entries, until the palette opens (ui/operations_features.py)
