@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from vmconsole.backends.base import Backend
-from vmconsole.config import (
-    ClusterConfig,
-    LibvirtCluster,
-    ProxmoxCluster,
-    SimCluster,
-    VCenterCluster,
-)
+from vmconsole.config import ClusterConfig, SimCluster
 
 
 def open_backend(cluster: ClusterConfig) -> Backend:
@@ -19,6 +13,9 @@ def open_backend(cluster: ClusterConfig) -> Backend:
         from vmconsole.backends.sim import open_sim
 
         return open_sim(cluster)
+    # a real cluster's record: loaded with its profile, not for the demo
+    from vmconsole.config import LibvirtCluster, ProxmoxCluster, VCenterCluster
+
     if isinstance(cluster, LibvirtCluster) and cluster.lab_dir:
         from vmconsole.lab.backend import open_lab
 

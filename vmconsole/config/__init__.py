@@ -8,25 +8,39 @@ console with a message naming the file, the line and the key.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vmconsole.config.clusters import (
-    ClusterConfig,
-    HAManagerConfig,
-    LibvirtCluster,
-    ProxmoxCluster,
-    SimCluster,
-    VCenterCluster,
-    read_cluster,
-)
+from vmconsole.config.clusters import ClusterConfig, SimCluster, read_cluster
 from vmconsole.config.reader import ConfigError, TableReader
 from vmconsole.paths import config_dir
 from vmconsole.textfile import UnreadableFile, read_utf8
+
+if TYPE_CHECKING:
+    from vmconsole.config.real_clusters import (
+        HAManagerConfig,
+        LibvirtCluster,
+        ProxmoxCluster,
+        VCenterCluster,
+    )
+
+# The real clusters' records are imported on first use of one of their names (PEP 562):
+# a profile that names such a cluster reads them first (`read_cluster`), the demo never.
+_REAL_CLUSTER_NAMES = frozenset({"HAManagerConfig", "LibvirtCluster", "ProxmoxCluster",
+                                 "VCenterCluster"})
+
+
+def __getattr__(name: str) -> object:
+    """The public name NAME from `real_clusters`, imported now (AttributeError if none)."""
+    if name not in _REAL_CLUSTER_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.real_clusters"), name)
+
 
 # The names callers import from vmconsole.config, wherever in the package they live.
 __all__ = [

@@ -31,7 +31,6 @@ from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
-from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.key_footer import KeyFooter
@@ -197,6 +196,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         from vmconsole.ui.modals.snapshots import SnapshotPanel
         from vmconsole.ui.screens.ha_rules import HARulesScreen
         from vmconsole.ui.screens.serial_console import SerialView
+        from vmconsole.ui.widgets.address_box import AddressBox
         from vmconsole.ui.widgets.task_log import TaskLog
 
         contexts: tuple[tuple[str, type[DOMNode]], ...] = (

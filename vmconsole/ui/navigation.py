@@ -4,14 +4,12 @@ and the tree's filter box (`/` opens it, Enter goes back to the tree, Esc clears
 from __future__ import annotations
 
 from textual import on
-from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.ui.base_app import ConsoleBase
 from vmconsole.ui.typeahead import typed_into
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
-from vmconsole.ui.widgets.plain_input import PlainInput
 
 # The order Tab visits the panes in (README, "Keys"): where the eye goes next, not the
 # screen's geometry (Textual's default would put the events above the task log, and
@@ -19,17 +17,6 @@ from vmconsole.ui.widgets.plain_input import PlainInput
 # first line (TeachingPanel._timeline); the task log is made when first shown (TaskSlot).
 PANE_ORDER = (("#tree", "#left"), ("#detail", "#detail"), ("#task-log", "#tasks"),
               ("#ping-list", "#ping"), ("#teach-log, #teach-empty", "#teaching"))
-
-
-class FilterBox(PlainInput):
-    """The tree's filter box. Enter and Esc act as their key arrives, giving the focus
-    back to the tree at once: a key typed after them in the same burst (`/db Enter j`)
-    reached the box, as Enter's Submitted and the app's Esc came on a later turn
-    (PlainInput sends such a key on to the widget that has the focus). Esc is the app's
-    `app.clear_filter`, under its id, so that a [keys] table remaps both."""
-
-    BINDINGS = [Binding("enter", "app.filter_done", "Back to the tree"),
-                Binding("escape", "app.clear_filter", "Clear filter", id="app.clear_filter")]
 
 
 class NavigationFeatures(ConsoleBase):
@@ -74,6 +61,8 @@ class NavigationFeatures(ConsoleBase):
     def action_filter(self) -> None:
         box = self.query_one_optional("#filter", Input)
         if box is None:  # made when first asked for, not before the first screen
+            from vmconsole.ui.widgets.filter_box import FilterBox  # loaded when used
+
             box = FilterBox(placeholder="filter by name, id or tag", id="filter")
             self.query_one("#left").mount(box, before=self.query_one(ClusterTree))
         box.add_class("visible")

@@ -53,11 +53,11 @@ from vmconsole.monitor.ping.report import (
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
 from vmconsole.ui.styles import LabelStyles, theme_color
-from vmconsole.ui.widgets.address_box import AddressBox, target_from_text
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 # The probers (icmplib, namespaces), what to probe and the chart (plotext) are loaded on
-# the first measurement: the panel is on the first screen, they are not.
+# the first measurement, and the address box (`ui.widgets.address_box`) with the panel's
+# children: the panel is on the first screen, they are not.
 if TYPE_CHECKING:
     from vmconsole.monitor.ping import Measurement, PingMonitor, PingSnapshot
     from vmconsole.monitor.ping.detector import Outage
@@ -136,6 +136,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
 
     @staticmethod
     def _view() -> list[Widget]:
+        from vmconsole.ui.widgets.address_box import AddressBox  # loaded when used
+
         return [AddressBox(placeholder="W: type an address (ICMP) or address:port (TCP)",
                            id="ping-address"),
                 OptionList(id="ping-list"), Static(id="ping-chart"),
@@ -212,6 +214,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
 
     def edit_address(self) -> None:
         """Put the focus in the address box, to type an address."""
+        from vmconsole.ui.widgets.address_box import AddressBox  # made with the children
+
         self.query_one(AddressBox).edit()
 
     def stop(self) -> None:
@@ -240,6 +244,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
     # --- inside -------------------------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        from vmconsole.ui.widgets.address_box import AddressBox, target_from_text  # as above
+
         event.stop()
         text = event.value.strip()
         box = self.query_one(AddressBox)
