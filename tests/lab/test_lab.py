@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.lab.built import BuiltLab, LabShape, until
+from tests.lab.built import BuiltLab, LabShape, settled, until, what_happened
 from tests.lab.requires import skip_unless_a_lab_can_be_built
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -132,10 +132,11 @@ def test_create_from_template_on_the_san_and_migrate_it_live(lab):
     assert targets["pve1"].allowed and not targets["pve1"].local_disks, targets
     probe = PingProbe(ip, seconds=8.0, interval_s=0.01)
     time.sleep(1.0)
-    task = wait(backend, backend.migrate(web_id, "pve1", MigrationMode.LIVE))
+    task = settled(backend, backend.migrate(web_id, "pve1", MigrationMode.LIVE))
     outage = probe.result()
-    assert task.status is TaskStatus.OK, task.error
-    assert backend.inventory().guest(web_id).node == "pve1"
+    assert task.status is TaskStatus.OK, what_happened(backend, task)
+    moved = backend.inventory().guest(web_id)
+    assert moved is not None and moved.node == "pve1", what_happened(backend, task)
     assert outage.replies > 100 and outage.longest_gap_s < 1.0, outage
     lab["web_id"], lab["web_ip"] = web_id, ip
 
