@@ -141,9 +141,18 @@ def test_create_from_template_on_the_san_and_migrate_it_live(lab):
     lab["web_id"], lab["web_ip"] = web_id, ip
 
 
+def _web_id(lab) -> str:
+    """The id of `web`, the guest the test above makes on the san; the tests that use
+    it fail saying so, not with a KeyError, when that test failed."""
+    if "web_id" not in lab:
+        pytest.fail("no guest web: test_create_from_template_on_the_san_and_migrate_it_live, "
+                    "which makes it, failed", pytrace=False)
+    return str(lab["web_id"])
+
+
 def test_snapshot_with_ram_on_the_san_blocks_migration_and_rolls_back(lab):
     backend = lab["backend"]
-    web_id = lab["web_id"]
+    web_id = _web_id(lab)
     task = wait(backend, backend.snapshot_create(web_id, "booted", "fresh", vmstate=True))
     assert task.status is TaskStatus.OK, task.error
     (snap,) = backend.snapshots(web_id)
@@ -163,7 +172,7 @@ def test_snapshot_with_ram_on_the_san_blocks_migration_and_rolls_back(lab):
 
 def test_clone_gets_a_new_identity(lab):
     backend = lab["backend"]
-    web_id = lab["web_id"]
+    web_id = _web_id(lab)
     task = wait(backend, backend.clone(web_id, CloneSpec("web-copy", "pve1")))
     assert task.status is TaskStatus.OK, task.error
     copy = backend.inventory().guest(str(task.result["new_id"]))
@@ -409,7 +418,7 @@ def test_fail_a_node_from_the_console_and_restore_it(lab):
 
 async def test_a_storage_fault_shows_in_the_tree_within_one_poll(lab, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the console's audit log
-    web_id = lab["web_id"]  # made from the template: its disk is a LUN of the san
+    web_id = _web_id(lab)  # made from the template: its disk is a LUN of the san
     assert lab["backend"].inventory().guest(web_id).node == "pve1"
     assert wait(lab["backend"], lab["backend"].start(web_id)).status is TaskStatus.OK
     backend = open_backend(lab["cluster"])
