@@ -135,13 +135,15 @@ def state_only(records: Iterable[tuple[object, dict[str, int]]]) -> bool:
 
 def busy(record: dict[str, int]) -> bool:
     """Whether a record read with VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT lacks what
-    libvirt reads from QEMU's monitor under the domain's job, because another job held
-    it (the incoming end of a migration holds it to the end): a disk listed without
-    its I/O counters, capacity and allocation, and the balloon without the guest's
-    own figures (qemuConnectGetAllDomainStats, `HAVE_JOB`). CPU time and network
-    counters come without the job."""
-    return (record.get("state.state") in _ACTIVE and int(record.get("block.count", 0)) > 0
-            and "block.0.rd.bytes" not in record)
+    libvirt reads under the domain's job, because another job held it (the incoming end
+    of a migration holds it to the end): an active domain's record without the
+    process's RSS, which comes with the balloon's figures, and without any disk's I/O
+    counters (qemuConnectGetAllDomainStats, `HAVE_JOB`; an empty drive has none even
+    with the job). CPU time and network counters come without the job."""
+    if record.get("state.state") not in _ACTIVE or "balloon.rss" in record:
+        return False
+    return not any(f"block.{i}.rd.bytes" in record
+                   for i in range(int(record.get("block.count", 0))))
 
 
 def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
