@@ -346,6 +346,8 @@ def test_a_killed_libvirtd_is_lost_mid_poll_and_found_again(lab):
     finally:
         stop.set()
         poller.join(10)
+        if daemon.pid_of(node) is None:  # a failure above: the tests after need pve2
+            daemon.start(node)
     # pve2 is two hosts of the profile (its VMs' and its containers' driver): both
     # connections were lost, and both came back (the lab's HA manager says so too, as
     # ha_node_lost and ha_node_online: its events are left out here)
