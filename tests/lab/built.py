@@ -11,10 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from vmconsole.backends.base import Task
 from vmconsole.config import LibvirtCluster
 from vmconsole.lab.layout import Layout
+
+from ..libvirt.conftest import wait
+
+if TYPE_CHECKING:  # libvirt-python may be missing where the lab cannot be built
+    from vmconsole.backends.libvirt import LibvirtBackend
 
 T = TypeVar("T")
 
@@ -57,3 +63,26 @@ def until(what: str, check: Callable[[], T], timeout: float, every: float = 0.1)
             return value
         time.sleep(every)
     raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def settled(backend: LibvirtBackend, task: Task, timeout: float = 60.0) -> Task:
+    """The task once done (`wait`); if it is not within `timeout` s, the failure says
+    what happened meanwhile (`what_happened`)."""
+    try:
+        return wait(backend, task, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{what_happened(backend, task)}") from None
+
+
+def what_happened(backend: LibvirtBackend, task: Task) -> str:
+    """For a lab test's failure message: the task as it stands (status, error, log), each
+    host's state and error, and the cluster's events since the task began, so that a CI
+    failure names its cause. Reads only what the backend holds: no call to a host."""
+    now = backend.task(task.id)
+    lines = [f"{now.id} {now.operation} {now.target}: {now.status.value}, "
+             f"progress {now.progress:.2f}, error {now.error!r}"]
+    lines += [f"  log: {line}" for line in now.log]
+    lines += [f"  host {h.name}: {h.state.value} {h.error!r}" for h in backend.hosts]
+    lines += [f"  event {time.strftime('%H:%M:%S', time.gmtime(e.time))} {e.kind}: {e.message}"
+              for e in backend.events() if e.time >= task.started]
+    return "\n".join(lines)

@@ -178,10 +178,20 @@ class GuestRows:
         else:
             uptime = (domain_uptime(host.run, host.containers, desc.name, host.now)
                       if host.run is not None and status is GuestStatus.RUNNING else None)
-            before = self._counters.get(key)
-            self._counters[key] = dom.counters
-            figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
-                       if status is not GuestStatus.STOPPED else _STOPPED)
+            if dom.counted:
+                before = self._counters.get(key)
+                self._counters[key] = dom.counters
+                figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
+                           if status is not GuestStatus.STOPPED else _STOPPED)
+            elif built is not None:
+                # Read busy (`stats.busy`): its state is new, its figures the last ones
+                # read, and the counters stay those of the last reading, so that the
+                # next rate spans the whole time since (zeros kept would make a spike).
+                figures = built.figures
+                dom = dom._replace(mem_used=built.reading[2], disk_capacity=built.reading[3],
+                                   disk_allocation=built.reading[4])
+            else:  # busy when first seen: no figures yet, as for any first reading
+                figures = rates(None, dom.counters, desc.vcpus, dom.mem_used)
         shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity, dom.disk_allocation)
         gid = guest_id_of(desc.uuid)
         found = address = addresses.get(gid)

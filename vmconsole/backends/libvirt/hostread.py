@@ -161,6 +161,13 @@ def _pools(conn: libvirt.virConnect, node: str, checked: frozenset[str]) -> tupl
     return tuple(sorted(out, key=lambda s: s.name))
 
 
+# A poll never waits for a domain's job: without it, libvirt waits up to 30 s for each
+# busy domain (the incoming end of a migration holds its job until the end), past the
+# host's timeout, and a busy host would be marked lost. A busy domain's record then
+# lacks its monitor's figures (`stats.busy`).
+_NOWAIT = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+
+
 def _all_stats(conn: libvirt.virConnect, bulk: bool
                ) -> list[tuple[libvirt.virDomain, dict[str, int]]]:
     """Every domain with its bulk stats; the LXC driver has no bulk stats, and its
@@ -168,7 +175,7 @@ def _all_stats(conn: libvirt.virConnect, bulk: bool
     read without `bulk`."""
     if bulk:
         try:
-            return list(conn.getAllDomainStats(0, 0))
+            return list(conn.getAllDomainStats(0, _NOWAIT))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
                 raise
@@ -187,7 +194,7 @@ def _some_stats(conn: libvirt.virConnect, uuids: frozenset[str], bulk: bool
                 raise
     if bulk and doms:
         try:
-            return list(conn.domainListGetStats(doms, 0, 0))
+            return list(conn.domainListGetStats(doms, 0, _NOWAIT))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
                 raise

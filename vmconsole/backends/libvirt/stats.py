@@ -90,6 +90,9 @@ class DomainReading(NamedTuple):
     disk_capacity: int  # bytes
     disk_allocation: int
     reason: int = 0  # why it is in its state: a virDomain*Reason of `state`
+    # False: the record lacked what only the domain's job gives (`busy`), so its
+    # counters, memory and disk figures are not a reading: they show as last read.
+    counted: bool = True
 
     @property
     def migrating(self) -> bool:
@@ -130,11 +133,28 @@ def state_only(records: Iterable[tuple[object, dict[str, int]]]) -> bool:
             and any(record.get("state.state") in _ACTIVE for _, record in records))
 
 
+def busy(record: dict[str, int]) -> bool:
+    """Whether a record read with VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT lacks what
+    libvirt reads under the domain's job, because another job held it (the incoming end
+    of a migration holds it to the end): an active domain's record without the
+    process's RSS, which comes with the balloon's figures, and without any disk's I/O
+    counters (qemuConnectGetAllDomainStats, `HAVE_JOB`; an empty drive has none even
+    with the job). CPU time and network counters come without the job."""
+    if record.get("state.state") not in _ACTIVE or "balloon.rss" in record:
+        return False
+    return not any(f"block.{i}.rd.bytes" in record
+                   for i in range(int(record.get("block.count", 0))))
+
+
 def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | None:
-    """A reading from `getAllDomainStats`; None when the driver gave only the state."""
+    """A reading from `getAllDomainStats`; None when the driver gave only the state.
+    A `busy` record gives its state and reason, with `counted` False."""
     if "state.state" not in record or (
             "cpu.time" not in record and record["state.state"] in _ACTIVE):
         return None
+    if busy(record):
+        return DomainReading(uuid, int(record["state.state"]), Counters(now), 0, 0, 0,
+                             int(record.get("state.reason", 0)), counted=False)
     current = int(record.get("balloon.current", 0))  # the memory the guest has now
     used = _balloon_used(record)
     used = current if used is None else min(used, current) if current else used
