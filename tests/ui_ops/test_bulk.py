@@ -13,6 +13,7 @@ from vmconsole.actor import Actor, Role
 from vmconsole.config import Config, SimCluster
 from vmconsole.ui.modals.bulk import BulkConfirmScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+from vmconsole.ui.widgets.task_slot import TaskSlot
 
 
 def marked_console(audit, **config) -> FrozenConsole:
@@ -208,6 +209,26 @@ async def test_quit_asks_while_bulk_tasks_run_and_not_once_they_ended(audit) -> 
         assert {g.id for g in inventory.guests if g.running} >= set(stopped)
         await pilot.press("q")  # nothing runs: no question
         assert c.app.closing.is_set()
+
+
+async def test_a_bulk_action_that_ends_while_the_console_closes_does_not_crash_it(audit) -> None:
+    """CI, under load: a bulk action's last flush came after the console had begun to
+    close and its task log was gone; the console ended with NoMatches."""
+    c = marked_console(audit, bulk_concurrency=1)
+    stopped = ["qemu/102", "qemu/103", "qemu/104"]
+    for gid in stopped:
+        c.backend.stop(gid)
+    c.clock.advance(5.0)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)
+        c.app.query_one(ClusterTree).marks.marked |= {("lab", g) for g in stopped}
+        await select(pilot, c, "vm-102")
+        await act(pilot, "s", "y")
+        assert c.app.unfinished
+        c.app.closing.set()  # as `exit` does, and then Textual removes the widgets
+        await c.app.query_one(TaskSlot).remove()
+        # The old code raised NoMatches here, at the flush, and run_test gave it back.
+        await run_until(pilot, c, lambda: not c.app.unfinished)
 
 
 async def test_bulk_migrate_to_the_node_a_guest_is_on_says_so_and_shutdown_says_what_happens(

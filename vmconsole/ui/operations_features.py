@@ -81,8 +81,12 @@ class OperationsFeatures(ConsoleBase):
         self.show_tasks(cluster, [task])
 
     def show_tasks(self, cluster: str, tasks: list[Task]) -> None:
-        """Show tasks just started or changed in the task log, in one update."""
-        slot = self.query_one(TaskSlot)
+        """Show tasks just started or changed in the task log, in one update; nothing
+        once the console closes (a bulk action's last flush may come after its widgets
+        went)."""
+        slot = self.query_one_optional(TaskSlot)
+        if slot is None or self.closing.is_set():
+            return
         slot.task_log()
         self.show_panel(slot, True)
         slot.update_tasks(cluster, tasks, max(t.started for t in tasks))
