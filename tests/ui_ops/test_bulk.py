@@ -188,25 +188,37 @@ async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_mark
         assert "skipped proxy1 (lxc/201): proxy1 is running: stop it first" in text
 
 
-async def test_quit_asks_while_bulk_tasks_run_and_not_once_they_ended(audit) -> None:
+STOPPED = ["qemu/102", "qemu/103", "qemu/104"]
+
+
+def stopped_console(audit) -> FrozenConsole:
+    """A console whose guests STOPPED are stopped, to be started one at a time."""
     c = marked_console(audit, bulk_concurrency=1)
-    stopped = ["qemu/102", "qemu/103", "qemu/104"]
-    for gid in stopped:
+    for gid in STOPPED:
         c.backend.stop(gid)
     c.clock.advance(5.0)
+    return c
+
+
+async def start_the_stopped(pilot, c: FrozenConsole) -> None:
+    """Mark STOPPED and start them in one bulk action."""
+    await poll(pilot, c)
+    c.app.query_one(ClusterTree).marks.marked |= {("lab", g) for g in STOPPED}
+    await select(pilot, c, "vm-102")
+    await act(pilot, "s", "y")
+
+
+async def test_quit_asks_while_bulk_tasks_run_and_not_once_they_ended(audit) -> None:
+    c = stopped_console(audit)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        tree = c.app.query_one(ClusterTree)
-        tree.marks.marked |= {("lab", g) for g in stopped}
-        await select(pilot, c, "vm-102")
-        await act(pilot, "s", "y")
+        await start_the_stopped(pilot, c)
         await act(pilot, "q")
         assert "3 tasks still running or queued; quit anyway?" in shown_text(c.app)
         await act(pilot, "n")  # No: the console stays, the work goes on
         assert not c.app.closing.is_set()
         await run_until(pilot, c, lambda: not c.app.unfinished)
         inventory = c.loop.poller.inventory
-        assert {g.id for g in inventory.guests if g.running} >= set(stopped)
+        assert {g.id for g in inventory.guests if g.running} >= set(STOPPED)
         await pilot.press("q")  # nothing runs: no question
         assert c.app.closing.is_set()
 
@@ -214,16 +226,9 @@ async def test_quit_asks_while_bulk_tasks_run_and_not_once_they_ended(audit) -> 
 async def test_a_bulk_action_that_ends_while_the_console_closes_does_not_crash_it(audit) -> None:
     """CI, under load: a bulk action's last flush came after the console had begun to
     close and its task log was gone; the console ended with NoMatches."""
-    c = marked_console(audit, bulk_concurrency=1)
-    stopped = ["qemu/102", "qemu/103", "qemu/104"]
-    for gid in stopped:
-        c.backend.stop(gid)
-    c.clock.advance(5.0)
+    c = stopped_console(audit)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await poll(pilot, c)
-        c.app.query_one(ClusterTree).marks.marked |= {("lab", g) for g in stopped}
-        await select(pilot, c, "vm-102")
-        await act(pilot, "s", "y")
+        await start_the_stopped(pilot, c)
         assert c.app.unfinished
         c.app.closing.set()  # as `exit` does, and then Textual removes the widgets
         await c.app.query_one(TaskSlot).remove()
