@@ -32,6 +32,8 @@ class FakeSim:
     simulator's does for a teacher at 10x.
     """
 
+    RTT = 0.0004  # seconds: what a probe answered takes
+
     def __init__(self, scale: float, down_at: float, up_at: float) -> None:
         self._scale = scale
         self._real0 = time.monotonic()
@@ -51,7 +53,7 @@ class FakeSim:
     def probe(self, guest_id: str) -> float | None:
         if guest_id != "qemu/100":
             raise NotFound(f"no guest {guest_id}")
-        return None if self.down_at <= self.now() < self.up_at else 0.0004
+        return None if self.down_at <= self.now() < self.up_at else self.RTT
 
 
 class TcpServer:
