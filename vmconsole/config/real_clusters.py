@@ -154,6 +154,8 @@ def _node_probe(r: TableReader, table: dict[str, Any], prefix: str) -> dict[str,
         raise r.fail(f"{prefix}.probe_timeout", f"expected 0.01 to 60 seconds, got {timeout:g}")
     return {"probe": probe, "probe_addresses": tuple(addresses.items()),
             "probe_timeout": timeout}
+
+
 _PROXMOX_KEYS = {"kind", "name", "host", "port", "user", "token_name", "token_secret_env",
                  "token_secret_file", "password_env", "password_file", "verify_ssl",
                  "ca_file", "fingerprint", "timeout"}

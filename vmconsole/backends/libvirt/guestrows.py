@@ -188,8 +188,9 @@ class GuestRows:
                 # read, and the counters stay those of the last reading, so that the
                 # next rate spans the whole time since (zeros kept would make a spike).
                 figures = built.figures
-                dom = dom._replace(mem_used=built.reading[2], disk_capacity=built.reading[3],
-                                   disk_allocation=built.reading[4])
+                _state, _reason, mem_used, capacity, allocation = built.reading
+                dom = dom._replace(mem_used=mem_used, disk_capacity=capacity,
+                                   disk_allocation=allocation)
             else:  # busy when first seen: no figures yet, as for any first reading
                 figures = rates(None, dom.counters, desc.vcpus, dom.mem_used)
         shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity, dom.disk_allocation)
