@@ -62,6 +62,13 @@ class HAResource:
     failed_nodes: list[str] = field(default_factory=list)
 
 
+# HA services in these states should run: they are fenced and recovered with their node
+# (every `ha_*` module and the CRS read them; the LRM's from the start).
+ACTIVE_STATES = (HAState.STARTED, HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE,
+                 HAState.RECOVERY, HAState.REQUEST_STOP)
+MOVING_STATES = (HAState.MIGRATE, HAState.RELOCATE)  # a service on its way to `target`
+
+
 @dataclass(slots=True)
 class HAGroup:
     """An HA group: its nodes by priority, and whether it is restricted to them."""
