@@ -12,6 +12,7 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import NotFound
@@ -20,16 +21,18 @@ from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import (
-    FTPair,
     HAGroup,
     Instance,
-    SimBackup,
     SimGuest,
     SimNode,
     SimStorage,
     Votequorum,
 )
 from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
+
+if TYPE_CHECKING:  # each made by the operation that needs it: not by a build
+    from vmconsole.backends.sim.backups import SimBackup
+    from vmconsole.backends.sim.ft import FTPair
 
 MAX_EVENTS = 5000
 MAX_DONE_TASKS = 500
