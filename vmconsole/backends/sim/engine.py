@@ -18,7 +18,6 @@ from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import NotFound
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import SimClock
-from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import (
     HAGroup,
@@ -28,11 +27,12 @@ from vmconsole.backends.sim.state import (
     SimStorage,
     Votequorum,
 )
-from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
 
-if TYPE_CHECKING:  # each made by the operation that needs it: not by a build
+if TYPE_CHECKING:  # each made by the operation or rule that needs it: not by a build
     from vmconsole.backends.sim.backups import SimBackup
     from vmconsole.backends.sim.ft import FTPair
+    from vmconsole.backends.sim.ha_rules import ResourceAffinity
+    from vmconsole.backends.sim.tasks import TaskRecord
 
 MAX_EVENTS = 5000
 MAX_DONE_TASKS = 500
@@ -273,6 +273,9 @@ class Sim:
         """A task on guest `target`, with a UPID of Proxmox's type for the operation
         (`via_ha`: a request to the HA manager, "hastart"...); an operation Proxmox
         makes no task of (an HA resource change) gets an id of the console's own."""
+        # with the first operation: neither a build nor a poll makes a task
+        from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
+
         self._task_serial += 1
         guest = self.guest(target)
         task_type = upid_type(operation, guest.kind, via_ha)
