@@ -9,8 +9,7 @@ from tests.sim.conftest import wait, wait_task
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.base import Conflict, InvalidInput, NotSupported
 from vmconsole.backends.sim import ManualClock, SimBackend
-from vmconsole.backends.sim.ft import FT_LINK_GBIT
-from vmconsole.backends.sim.state import FTPair
+from vmconsole.backends.sim.ft import FT_LINK_GBIT, FTPair
 from vmconsole.config import SimCluster
 
 

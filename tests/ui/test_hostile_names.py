@@ -19,7 +19,8 @@ from tests.ui_ops.helpers import act, plain, poll, shown_text
 from vmconsole import cli
 from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
-from vmconsole.backends.sim.state import HAGroup, SimSnapshot
+from vmconsole.backends.sim.snapshots import SimSnapshot
+from vmconsole.backends.sim.state import HAGroup
 from vmconsole.config import SimCluster
 from vmconsole.text import NAME_LIMIT, visible
 from vmconsole.ui.modals.clone import CloneForm

@@ -52,11 +52,23 @@ LOADED_WHEN_USED = {
     "vmconsole.backends.sim.hardware", "vmconsole.backends.sim.removal",
     "vmconsole.backends.sim.scenarios", "vmconsole.backends.sim.snapshots",
     "vmconsole.backends.sim.lesson",
+    # the CRM master's rounds, the HA services and their placement, the CRS, FT and the
+    # guests' operations, until the first round (about 10 s in) or an action
+    # (sim/ha.py, sim/cluster_admin.py)
+    "vmconsole.backends.sim.ha_crm", "vmconsole.backends.sim.ha_services",
+    "vmconsole.backends.sim.ha_candidates", "vmconsole.backends.sim.ha_placement",
+    "vmconsole.backends.sim.ha_rules", "vmconsole.backends.sim.ha_usage",
+    "vmconsole.backends.sim.ha_disarm", "vmconsole.backends.sim.balance",
+    "vmconsole.backends.sim.ft", "vmconsole.backends.sim.migration",
+    "vmconsole.backends.sim.power", "vmconsole.backends.sim.guards",
+    "vmconsole.backends.sim.tasks",
     # the data of the backup, hardware, HA rule, CRS and FT dialogs
     "vmconsole.backends.backups", "vmconsole.backends.hardware",
     "vmconsole.backends.ha_config",
-    # the rebalance planner (vmconsole.balance is lazy; the HA stack needs balance.usage)
-    "vmconsole.balance.planner",
+    # the placement rules and the scoring they share with the rebalance planner, with
+    # the CRM's first round (a cluster's quorum is `vmconsole.ha.quorum`'s)
+    "vmconsole.ha.rules", "vmconsole.balance", "vmconsole.balance.usage",
+    "vmconsole.balance.topsis", "vmconsole.balance.planner",
     # the ping stack, until something is pinged
     "vmconsole.monitor.ping.detector", "vmconsole.monitor.ping.measurement",
     "icmplib",
@@ -86,6 +98,11 @@ LOADED_WHEN_USED = {
 #: millisecond a record, on every start that defines it.
 RECORDS_MADE_WHEN_USED = {
     "HAManagerConfig", "LibvirtCluster", "ProxmoxCluster", "VCenterCluster",
+    # the simulator's: snapshots, backups, FT pairs, tasks, affinity rules, migrations,
+    # the CRS settings, and the placement rules' and scoring's records
+    "SimSnapshot", "SimBackup", "FTPair", "TaskRecord", "ResourceAffinity", "MigrationRun",
+    "CRSSettings", "Score", "Candidate", "Scheduler", "NodeView", "Preferences", "Usage",
+    "Criterion",
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vmconsole.config import ConfigError, load_config
-from vmconsole.ha import rules
+from vmconsole.ha import quorum, rules
 from vmconsole.ha.fencing import CommandFence
 from vmconsole.ha.probe import from_config
 from vmconsole.ha.report import status_lines
@@ -28,9 +28,9 @@ NODES = [rules.NodeView("pve1", 0, None, 2, 0.5), rules.NodeView("pve2", 1, None
 
 
 def test_quorum_is_a_strict_majority():
-    assert rules.quorate(2, 3) and not rules.quorate(1, 3)
-    assert not rules.quorate(1, 2)  # two nodes: a half is no majority (split brain)
-    assert rules.quorate(2, 3)  # two nodes and a quorum device's vote
+    assert quorum.quorate(2, 3) and not quorum.quorate(1, 3)
+    assert not quorum.quorate(1, 2)  # two nodes: a half is no majority (split brain)
+    assert quorum.quorate(2, 3)  # two nodes and a quorum device's vote
 
 
 def test_the_fence_delay_counts_from_the_last_round_that_saw_the_node():

@@ -1,3 +1,3 @@
 """The HA manager for libvirt clusters (`vmconsole ha run`): pve-ha-manager's rules
-(`rules`, shared with the simulator), nodes and quorum, fencing, recovery, and the
+(`rules` and `quorum`, shared with the simulator), nodes and quorum, fencing, recovery, and the
 status file the console and `vmconsole ha status` read. Never imports Textual."""

@@ -40,6 +40,7 @@ import libvirt
 from vmconsole.backends.base import BackendError
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import HAManagerConfig
+from vmconsole.ha import quorum as votequorum
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
 from vmconsole.ha.journal import Journal, clock_time
@@ -146,7 +147,7 @@ class Manager:
             return status
         self._update_nodes(inv, now)
         votes, expected, text = self._quorum()
-        quorate = rules.quorate(votes, expected)
+        quorate = votequorum.quorate(votes, expected)
         try:  # what was decided is written even if a later step fails
             self._learn(inv)
             if quorate != self.quorate:

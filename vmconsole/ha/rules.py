@@ -2,8 +2,6 @@
 (`backends/sim/ha*.py`) and the HA manager for libvirt (`vmconsole.ha.manager`), so the
 demo and a real cluster decide alike.
 
-- `quorate`: votequorum's strict majority of the expected votes (corosync's
-  votequorum(5)).
 - `offline_delayed`: NodeStatus.pm's node_is_offline_delayed, the fence delay.
 - `select_service_node`: Manager.pm's select_service_node: the nodes the service's
   node affinity (group priorities) allows at the top priority, minus those resource
@@ -16,7 +14,8 @@ demo and a real cluster decide alike.
   Every other node comes with the reason it is out (what Pacemaker's `crm_simulate -s`
   shows next to each score).
 
-Nothing here imports a backend: callers describe their nodes as `NodeView`s.
+Nothing here imports a backend: callers describe their nodes as `NodeView`s. Quorum,
+which every start counts, is `quorum`'s.
 """
 
 from __future__ import annotations
@@ -119,12 +118,6 @@ def node_list_problem(entries: Iterable[str], known: Iterable[str]) -> str | Non
     names = set(known)
     unknown = [node for node in priorities if node not in names]
     return f"no node {', '.join(unknown)}" if unknown else None
-
-
-def quorate(votes: int, expected: int) -> bool:
-    """votequorum: a membership is quorate with a strict majority of the expected votes
-    (each node one vote, plus a quorum device's when there is one)."""
-    return votes * 2 > expected
 
 
 def offline_delayed(last_online: float, now: float, fence_delay: float) -> bool:

@@ -8,6 +8,7 @@ and starts it again after; `suspend` pauses it (it answers no probe meanwhile);
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vmconsole.backends.backups import (
@@ -32,7 +33,7 @@ from vmconsole.backends.sim.guards import (
 )
 from vmconsole.backends.sim.lab import new_mac, new_uuid
 from vmconsole.backends.sim.power import off_after, power_on
-from vmconsole.backends.sim.state import GiB, MiB, SimBackup, SimDisk, SimGuest
+from vmconsole.backends.sim.state import GiB, MiB, SimDisk, SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.model import GuestKind
 
@@ -46,6 +47,28 @@ EXTENSION = {Compression.ZSTD: ".zst", Compression.LZO: ".lzo", Compression.GZIP
              Compression.NONE: ""}
 DELETE_SECONDS = 0.5
 STOPWAIT = 600.0  # vzdump's `stopwait`: 10 minutes for the guest to shut down
+
+
+@dataclass(slots=True)
+class SimBackup:
+    """One archive on a storage, with the guest's config as it was backed up."""
+
+    volid: str
+    guest_id: str
+    storage: str
+    node: str | None  # local storage: its node
+    created: float
+    size: int
+    mode: str  # vzdump's mode and compression words
+    compression: str
+    kind: GuestKind
+    name: str
+    maxcpu: int
+    maxmem: int
+    disks: tuple[tuple[str, str, int], ...]  # (key, storage, size bytes)
+    disk_used_fraction: float
+    tags: tuple[str, ...]
+    description: str
 
 
 def _storages(sim: Sim, node: str) -> tuple[str, ...]:

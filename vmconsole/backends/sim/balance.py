@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import ha_rules, ha_usage
-from vmconsole.backends.sim.ha_services import ACTIVE_STATES
-from vmconsole.backends.sim.state import SimGuest
+from vmconsole.backends.sim.state import ACTIVE_STATES, MOVING_STATES, SimGuest
 from vmconsole.balance.topsis import score
 from vmconsole.balance.usage import MODES as PLANNER_MODES
 from vmconsole.balance.usage import Usage
@@ -59,7 +58,6 @@ if TYPE_CHECKING:
 MODES = ("basic", *PLANNER_MODES)
 METHODS = ("bruteforce", "topsis")  # datacenter.cfg's ha-auto-rebalance-method
 MAX_THRESHOLD = 10.0  # a coefficient of variation of n loads is at most sqrt(n - 1)
-_MOVING = (HAState.MIGRATE, HAState.RELOCATE)
 
 
 @dataclass(slots=True)
@@ -252,7 +250,7 @@ def crm_round(manager: HAManager) -> None:
     from vmconsole.balance import planner  # loaded when used
     crs = manager.crs
     if not crs.auto_rebalance or crs.mode == "basic" or any(
-            g.ha is not None and g.ha.state in _MOVING for g in manager.sim.guests.values()):
+            g.ha is not None and g.ha.state in MOVING_STATES for g in manager.sim.guests.values()):
         return
     usage = ha_usage.node_usage(manager.sim, manager.services.online(), crs.mode)
     now = planner.imbalance(usage)
@@ -293,7 +291,7 @@ def bundles(manager: HAManager) -> list[tuple[Bundle, list[str]]]:
         if guest.ha is None or guest.ha.state is not HAState.STARTED:
             continue
         together, _ = ha_rules.partners(sim, guest)
-        if any(p.ha is not None and p.ha.state in _MOVING for p in together):
+        if any(p.ha is not None and p.ha.state in MOVING_STATES for p in together):
             continue
         members = sorted([guest, *(p for p in together if p.ha is not None
                                    and p.ha.state is HAState.STARTED)], key=ha_rules.sid)

@@ -8,17 +8,16 @@ from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.base import Conflict, HASettings, Task
-from vmconsole.backends.sim import balance, ft, ha_disarm, ha_lrm, ha_master
 from vmconsole.backends.sim.core import SimCore
-from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.state import HAGroup
-from vmconsole.ha import rules
 
 if TYPE_CHECKING:
     from vmconsole.backends.ha_config import CRSView, FTLimits, HARules
+    from vmconsole.backends.sim.ha_rules import ResourceAffinity
     from vmconsole.balance import Rules
 
-# The HA admin commands, the HA rule and CRS screens' model (sim/ha_config.py and its
+# The HA admin commands, the LRM and CRM restarts, disarming, the placement rules, the
+# CRS, fault tolerance, the HA rule and CRS screens' model (sim/ha_config.py and its
 # data, backends/ha_config.py) and the faults are imported by the methods that use them:
 # not before the first screen (issue 12).
 
@@ -70,10 +69,12 @@ class ClusterAdmin(SimCore):
 
     def restart_lrm(self, node: str) -> None:
         """Restart a node's LRM: its HA services freeze (running on) until it is back."""
+        from vmconsole.backends.sim import ha_lrm  # loaded when used
         self._node_admin(lambda: ha_lrm.restart_lrm(self.ha, self.sim.node(node)))
 
     def restart_crm(self, node: str) -> None:
         """Restart a node's CRM: a master releases the manager lock on the way."""
+        from vmconsole.backends.sim import ha_master  # loaded when used
         def restart() -> None:
             target = self.sim.node(node)
             ha_master.stop_crm(self.ha, target)
@@ -98,6 +99,7 @@ class ClusterAdmin(SimCore):
     def ha_rule_set(self, name: str, resources: list[str], positive: bool) -> None:
         """Add or replace a resource-affinity rule over guest ids (qemu/100, lxc/200)."""
         from vmconsole.backends.sim import ha_admin  # loaded when used
+        from vmconsole.backends.sim.ha_rules import ResourceAffinity  # loaded when used
         self._node_admin(lambda: ha_admin.rule_set(self.sim, self.ha, ResourceAffinity(
             name, tuple(resources), positive)))
 
@@ -115,6 +117,7 @@ class ClusterAdmin(SimCore):
     def placement(self, guest_id: str) -> list[str]:
         """Where the HA manager would place the guest now, node by node: its score or
         the rule that leaves it out (crm_simulate -s's view)."""
+        from vmconsole.ha import rules  # loaded when used
         with self._lock:
             self.sim.advance()
             guest = self.sim.guest(guest_id)
@@ -126,6 +129,7 @@ class ClusterAdmin(SimCore):
     def crs_plan(self) -> list[str]:
         """The load balancer's view: node loads, the imbalance, and its recommendations
         with their gain (a forbidden one with the rule in its way)."""
+        from vmconsole.backends.sim import balance  # loaded when used
         with self._lock:
             self.sim.advance()
             head = balance.summary(self.ha)
@@ -134,12 +138,14 @@ class ClusterAdmin(SimCore):
     def placement_rules(self) -> Rules:
         """HA services' groups and affinity as the CRM applies them; HA services left
         to the CRS while its auto-rebalance is on."""
+        from vmconsole.backends.sim import balance  # loaded when used
         with self._lock:
             self.sim.advance()
             return balance.placement_rules(self.ha)
 
     def crs_apply(self, count: int = 1) -> int:
         """Apply the first `count` allowed recommendations; returns how many."""
+        from vmconsole.backends.sim import balance  # loaded when used
         with self._lock:
             self.sim.advance()
             moves = balance.apply(self.ha, count)
@@ -149,6 +155,7 @@ class ClusterAdmin(SimCore):
     def set_crs(self, mode: str = "basic", auto_rebalance: bool = False,
                 threshold: float = 0.3, hold: int = 3, margin: float = 0.1) -> None:
         """The scheduler and auto-rebalance, in datacenter.cfg's units (`balance.configure`)."""
+        from vmconsole.backends.sim import balance  # loaded when used
         self._node_admin(lambda: balance.configure(self.ha, mode, auto_rebalance,
                                                    threshold, hold, margin))
 
@@ -156,6 +163,7 @@ class ClusterAdmin(SimCore):
         """Make a running VM fault tolerant with its shadow copy on `secondary`, or
         (None) turn FT off. Refused with the course's reasons (10 Gbit link, 4 FT VMs
         and 8 FT vCPUs per host, not an HA resource)."""
+        from vmconsole.backends.sim import ft  # loaded when used
         def change() -> None:
             guest = self.sim.guest(guest_id)
             if secondary is None:
@@ -167,16 +175,19 @@ class ClusterAdmin(SimCore):
 
     def fault_tolerance(self, guest_id: str) -> list[str]:
         """Where the primary and the secondary are, and FT's price."""
+        from vmconsole.backends.sim import ft  # loaded when used
         with self._lock:
             self.sim.advance()
             return ft.status(self.sim, self.sim.guest(guest_id))
 
     def disarm_ha(self, mode: str) -> None:
         """`ha-manager crm-command disarm-ha freeze|ignore` (PVE 9.2)."""
+        from vmconsole.backends.sim import ha_disarm  # loaded when used
         self._node_admin(lambda: ha_disarm.request_disarm(self.ha, mode))
 
     def arm_ha(self) -> None:
         """`ha-manager crm-command arm-ha`."""
+        from vmconsole.backends.sim import ha_disarm  # loaded when used
         self._node_admin(lambda: ha_disarm.request_arm(self.ha))
 
     def ha_status(self) -> list[str]:
@@ -242,6 +253,7 @@ class ClusterAdmin(SimCore):
             return ha_config.crs_view(self.ha)
 
     def ft_limits(self, guest_id: str) -> FTLimits:
+        from vmconsole.backends.sim import ft  # loaded when used
         with self._lock:
             self.sim.advance()
             return ft.limits(self.sim, self.sim.guest(guest_id))

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import Task
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
-from vmconsole.backends.sim.tasks import TaskRecord
+
+if TYPE_CHECKING:
+    from vmconsole.backends.sim.tasks import TaskRecord
 
 
 class SimCore:

@@ -12,24 +12,27 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import NotFound
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import SimClock
-from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.state import (
-    FTPair,
     HAGroup,
     Instance,
-    SimBackup,
     SimGuest,
     SimNode,
     SimStorage,
     Votequorum,
 )
-from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
+
+if TYPE_CHECKING:  # each made by the operation or rule that needs it: not by a build
+    from vmconsole.backends.sim.backups import SimBackup
+    from vmconsole.backends.sim.ft import FTPair
+    from vmconsole.backends.sim.ha_rules import ResourceAffinity
+    from vmconsole.backends.sim.tasks import TaskRecord
 
 MAX_EVENTS = 5000
 MAX_DONE_TASKS = 500
@@ -270,6 +273,9 @@ class Sim:
         """A task on guest `target`, with a UPID of Proxmox's type for the operation
         (`via_ha`: a request to the HA manager, "hastart"...); an operation Proxmox
         makes no task of (an HA resource change) gets an id of the console's own."""
+        # with the first operation: neither a build nor a poll makes a task
+        from vmconsole.backends.sim.tasks import TaskRecord, make_upid, upid_type
+
         self._task_serial += 1
         guest = self.guest(target)
         task_type = upid_type(operation, guest.kind, via_ha)

@@ -16,6 +16,7 @@ the two mechanisms apart). The price is shown: the primary's slowdown and the li
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from vmconsole.backends.base import BackendError, Conflict, InvalidInput, NotSup
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import ensure_quorate, label
-from vmconsole.backends.sim.state import FTPair, MiB, SimGuest
+from vmconsole.backends.sim.state import MiB, SimGuest
 from vmconsole.model import FaultTolerance, GuestKind
 
 if TYPE_CHECKING:  # the FT form's figures: loaded when the form asks (`limits`)
@@ -35,6 +36,14 @@ FT_LINK_GBIT = 10.0  # what FT needs
 FT_LINK_SPEED = 1150 * MiB  # bytes/s on a 10 Gbit link, after protocol overhead
 MAX_FT_VMS = 4  # per host, primaries and secondaries
 MAX_FT_VCPUS = 8  # per host
+
+
+@dataclass(slots=True)
+class FTPair:
+    """A fault-tolerant VM and the node holding its secondary (shadow) copy."""
+
+    guest: str
+    secondary: str | None  # the node holding the shadow copy (None: re-protecting)
 
 
 def dirty_rate(sim: Sim, guest: SimGuest) -> float:

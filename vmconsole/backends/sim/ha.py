@@ -22,38 +22,32 @@ Rule for rule as pve-ha-manager (src/PVE/HA/Manager.pm, NodeStatus.pm, LRM.pm, C
 A node without quorum never renews its lock, so the quorate side never starts a service
 before the lost node has reset: no guest runs twice.
 
-This module keeps the rounds, the node states and fencing; what corosync's membership
-changes do is in `ha_membership`, the LRMs' side in `ha_lrm`, the master lock in
-`ha_master`, where services go in `ha_placement`, what the
-CRM and LRMs do with each service in `ha_services`.
+This module keeps the manager's state, its timers and the nodes' power; the master's
+rounds (node states, fencing, recovery) are in `ha_crm`, what corosync's membership
+changes do in `ha_membership`, the LRMs' side in `ha_lrm`, the master lock in
+`ha_master`, where services go in `ha_placement`, what the CRM and LRMs do with each
+service in `ha_services`. A cluster is built with its manager, but only the master's
+first round, about 10 s later, or an admin's HA action needs the rounds, the services
+and the CRS: `ha_crm`, `services`, `placement` and `crs` are imported and made then
+(issue 12).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import balance, ha_disarm, ha_master, ha_membership, membership
+from vmconsole.backends.sim import ha_master, ha_membership, membership
 from vmconsole.backends.sim.engine import Sim, Timer
-from vmconsole.backends.sim.ha_lrm import clock_time
-from vmconsole.backends.sim.ha_placement import OPERATIONAL, Placement, services_text
-from vmconsole.backends.sim.ha_services import Services
-from vmconsole.backends.sim.state import SimGuest, SimNode
-from vmconsole.backends.sim.timing import (
-    CLUSTER,
-    FENCE_DELAY,
-    LOCK_LEASE,
-    NODE_BOOT,
-    OS_SHUTDOWN,
-    Cadence,
-    next_crm_round,
-)
-from vmconsole.ha import rules
-from vmconsole.model import HAState, NodeHAState
+from vmconsole.backends.sim.state import SimNode
+from vmconsole.backends.sim.timing import CLUSTER, NODE_BOOT, OS_SHUTDOWN, Cadence, next_crm_round
 
-# Services in these states are fenced when their node has been offline for the fence
-# delay (Manager.pm's next_state_started, _request_stop and _migrate_relocate).
-FENCEABLE = (HAState.STARTED, HAState.REQUEST_STOP, HAState.MIGRATE, HAState.RELOCATE)
+if TYPE_CHECKING:
+    from vmconsole.backends.sim.balance import CRSSettings
+    from vmconsole.backends.sim.ha_placement import Placement
+    from vmconsole.backends.sim.ha_services import Services
 
 
 class HAManager:
@@ -65,8 +59,6 @@ class HAManager:
         cadence of its test harness)."""
         self.sim = sim
         self.cadence = cadence
-        self.services = Services(sim, self)
-        self.placement = Placement(sim, self)
         quorum = membership.quorum_by_node(sim)
         self.quorate = {name: quorum.get(name) is not None and quorum[name].quorate
                         for name in sim.nodes}
@@ -93,19 +85,42 @@ class HAManager:
         self.reset_reboots = True
         self.shutdown_policy = "conditional"  # datacenter.cfg's ha: shutdown_policy
         self.disarm: str | None = None  # freeze or ignore while the stack is disarmed
-        self.crs = balance.CRSSettings()  # datacenter.cfg's crs: the scheduler
         self.skip_crm = 0  # CRM rounds to skip (the harness's skip-round)
         self.cfs_failed: set[str] = set()  # nodes whose pmxcfs refuses reads and writes
         self.lrm_paused_until = 0.0  # LRM rounds skipped until then
         self.disarmed = False  # every online LRM has released its lock and watchdog
-        self._moving_at_last_round = False  # a service in migrate/relocate after it
+        self.moving_at_last_round = False  # a service in migrate/relocate after it
         # One pass over the guests, not one per node (a million at 10,000 guests).
         configured = {g.node for g in sim.guests.values() if g.ha is not None}
         for node in sim.nodes.values():
             node.lrm.mode = ("active" if self.quorate[node.name] and node.name in configured
                              else "wait_for_agent_lock")
         if self.master is not None:
-            self._schedule_round()
+            self.schedule_round()
+
+    # --- made on first use: by the master's first round or an admin's HA action ------
+
+    @cached_property
+    def services(self) -> Services:
+        """What the CRM and the LRMs do with each HA service."""
+        from vmconsole.backends.sim.ha_services import Services  # loaded when used
+
+        return Services(self.sim, self)
+
+    @cached_property
+    def placement(self) -> Placement:
+        """Where the CRM master puts services: recovery, moves, failback."""
+        from vmconsole.backends.sim.ha_placement import Placement  # loaded when used
+
+        return Placement(self.sim, self)
+
+    @cached_property
+    def crs(self) -> CRSSettings:
+        """datacenter.cfg's crs: the scheduler and auto-rebalance (Manager.pm's defaults
+        until a scenario, a lesson or the CRS form sets them)."""
+        from vmconsole.backends.sim.balance import CRSSettings  # loaded when used
+
+        return CRSSettings()
 
     # --- timers -----------------------------------------------------------------------
 
@@ -162,157 +177,24 @@ class HAManager:
 
     # --- the CRM master -------------------------------------------------------------
 
-    def _schedule_round(self) -> None:
+    def schedule_round(self) -> None:
+        """The master's next round (its timer "round")."""
         assert self.master is not None
         master = self.sim.nodes[self.master]
         self.schedule("round", "", next_crm_round(master, self.sim.now, self.cadence),
                       self.crm_round)
 
     def crm_round(self) -> None:
-        """One round of the master's CRM (Manager.pm's manage())."""
+        """One round of the master's CRM (Manager.pm's manage(): `ha_crm`)."""
         self._timers.pop(("round", ""), None)
         if self.master is None:
             return
-        if self.crm_blocked():
-            if self.skip_crm > 0:
-                self.skip_crm -= 1
-                self.sim.narrate(EventKind.SKIPPED_ROUND, f"the CRM master {self.master} skips a "
-                                 "round (it was busy or blocked): nothing changes state until "
-                                 "the next")
-            self._schedule_round()
-            return
-        queued, self.crm_queue = self.crm_queue, []
-        for fn in queued:
-            fn()
-        self._update_nodes()
-        if self.disarm is None or not ha_disarm.handle(self):
-            # Manager.pm's manage() balances before its service state loop, on the
-            # states the last round wrote: a move the last round left in `migrate` is
-            # still one for the balancer, which waits a round, though it has landed
-            if not self._moving_at_last_round:
-                balance.crm_round(self)
-            self._manage()
-            self._moving_at_last_round = self.crs.auto_rebalance and any(
-                g.ha is not None and g.ha.state in (HAState.MIGRATE, HAState.RELOCATE)
-                for g in self.sim.guests.values())
-        self._schedule_round()
+        # The round's work and the placement rules and scoring it uses are imported by
+        # the master's first round, about 10 s after the build, in the thread that
+        # advances the model: the first screen and polls need none of it (issue 12).
+        from vmconsole.backends.sim import ha_crm
 
-    def _offline_delayed(self, node: SimNode) -> bool:
-        """NodeStatus.pm's node_is_offline_delayed: the fence delay has passed since the
-        master last saw the node online (a node it never saw starts the count now)."""
-        last = self.last_online.get(node.name)
-        if last is None:
-            self.last_online[node.name] = self.sim.now
-            return False
-        return rules.offline_delayed(last, self.sim.now, FENCE_DELAY)
-
-    def _update_nodes(self) -> None:
-        """NodeStatus.pm's update(): node states as the quorate membership shows them."""
-        sim, now = self.sim, self.sim.now
-        members = ha_membership.master_members(self)
-        for node in sim.nodes.values():
-            state = node.ha_state
-            if node.name in members:
-                self.last_online[node.name] = now
-                maintenance = node.lrm.mode == "maintenance"
-                if state is None:
-                    self._set_node_state(node, NodeHAState.ONLINE)
-                    sim.narrate(EventKind.NODE_ONLINE, f"{node.name} is online for the HA manager "
-                                "(the first master's first round)", node.name)
-                elif state is NodeHAState.UNKNOWN:
-                    self._set_node_state(node, NodeHAState.ONLINE)
-                    sim.narrate(EventKind.NODE_ONLINE, f"{node.name} is back in the quorate "
-                                "membership", node.name)
-                elif state is NodeHAState.ONLINE and maintenance:
-                    self._set_node_state(node, NodeHAState.MAINTENANCE)
-                    sim.narrate(EventKind.MAINTENANCE, f"{node.name} is in maintenance: the HA "
-                                "manager migrates its HA services away (VMs live, containers "
-                                "by restart); other guests stay", node.name)
-                elif state is NodeHAState.MAINTENANCE and not maintenance:
-                    self._set_node_state(node, NodeHAState.ONLINE)
-                    self._maintenance_ended(node)
-            elif state is NodeHAState.ONLINE or (
-                    state is NodeHAState.MAINTENANCE and node.lrm.mode != "maintenance"):
-                self._set_node_state(node, NodeHAState.UNKNOWN)
-                self._narrate_lost(node)
-
-    def _set_node_state(self, node: SimNode, state: NodeHAState | None) -> None:
-        node.ha_state = state
-        self.sim.touch_node(node)
-
-    def _narrate_lost(self, node: SimNode) -> None:
-        sim = self.sim
-        services = self.services.on_node(node.name, FENCEABLE)
-        if services:
-            seen = self.last_online.get(node.name, sim.now)
-            sim.narrate(EventKind.NODE_LOST,
-                        f"{node.name} lost: waiting for the {FENCE_DELAY:.0f} s "
-                        f"fence delay (from {clock_time(seen)}, the CRM's last round that saw "
-                        f"it online) before fencing its {services_text(len(services))}",
-                        node.name)
-        elif frozen := self.services.on_node(node.name, (HAState.FREEZE,)):
-            sim.narrate(EventKind.NODE_LOST, f"{node.name} left the cluster: its "
-                        f"{services_text(len(frozen))} are frozen and wait for it", node.name)
-        else:
-            sim.narrate(EventKind.NODE_LOST, f"{node.name} lost: it has no HA services, there is "
-                        "nothing to fence or recover", node.name)
-
-    def _manage(self) -> None:
-        """The services' side of a round: fence, recover, fail back, drain."""
-        sim = self.sim
-        ha_guests = [g for g in sim.guests.values() if g.ha is not None]
-        to_fence: dict[str, list[SimGuest]] = {}
-        members = ha_membership.master_members(self)
-        for guest in ha_guests:
-            assert guest.ha is not None
-            node = sim.nodes[guest.node]
-            # Manager.pm's next_state_started: a node in maintenance is not online
-            # either; once it has been gone for the fence delay, its services are fenced
-            # (a node already in `fence` too: a new master starts its own delay for it)
-            gone = node.ha_state not in OPERATIONAL or (
-                node.ha_state is NodeHAState.MAINTENANCE and node.name not in members)
-            if guest.ha.state in FENCEABLE and gone and self._offline_delayed(node):
-                guest.ha.state = HAState.FENCE
-                sim.touch(guest.id)
-            if guest.ha.state is HAState.FENCE:
-                to_fence.setdefault(guest.node, []).append(guest)
-        for name in sorted(to_fence):
-            self._fence(sim.nodes[name], to_fence[name])
-        for node in sim.nodes.values():  # a fence with no services left (an admin's doing)
-            if node.ha_state is NodeHAState.FENCE and node.name not in to_fence:
-                self._fence(node, [])
-        for guest in ha_guests:
-            assert guest.ha is not None
-            if guest.ha.state is HAState.RECOVERY:
-                self.placement.recover(guest)
-            elif guest.ha.state is HAState.STARTED and guest.busy is None:
-                self.placement.place(guest)
-
-    # --- fencing and recovery -------------------------------------------------------
-
-    def _fence(self, node: SimNode, services: list[SimGuest]) -> None:
-        """NodeStatus.pm's fence_node: enter `fence`, then take the node's agent lock once
-        its lease has expired (by then its watchdog has surely reset it)."""
-        sim = self.sim
-        free_at = node.lrm.lock_renewed + LOCK_LEASE
-        if node.ha_state is not NodeHAState.FENCE:
-            self._set_node_state(node, NodeHAState.FENCE)
-            sim.narrate(EventKind.FENCE, f"fencing {node.name}: {services_text(len(services))} in "
-                        f"'fence'; the CRM waits for its agent lock, free at "
-                        f"{clock_time(max(free_at, sim.now))} (120 s after its last renewal), "
-                        "when its watchdog has surely reset it", node.name)
-        if sim.now < free_at:
-            return
-        self._set_node_state(node, NodeHAState.UNKNOWN)
-        sim.narrate(EventKind.FENCED, f"{self.master} got {node.name}'s agent lock: {node.name} is "
-                    f"fenced; recovering its {services_text(len(services))}", node.name)
-        for guest in services:
-            assert guest.ha is not None
-            guest.ha.state = HAState.RECOVERY
-            sim.touch(guest.id)
-
-    def _maintenance_ended(self, node: SimNode) -> None:
-        self.placement.maintenance_ended(node)
+        ha_crm.crm_round(self)
 
     # --- nodes going down and coming up ---------------------------------------------
 

@@ -11,18 +11,13 @@ from typing import TYPE_CHECKING
 
 from vmconsole.backends.sim import ha_rules, ha_usage, migration
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.state import SimGuest, SimNode
+from vmconsole.backends.sim.state import ACTIVE_STATES, MOVING_STATES, SimGuest, SimNode
 from vmconsole.ha import rules
 from vmconsole.ha.rules import Candidate, NodeView, node_priorities
 from vmconsole.model import HAState, NodeHAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha import HAManager
-
-# Services in these states should run: they are fenced and recovered with their node.
-ACTIVE_STATES = (HAState.STARTED, HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE,
-                 HAState.RECOVERY, HAState.REQUEST_STOP)
-MOVING_STATES = (HAState.MIGRATE, HAState.RELOCATE)  # a service on its way to `target`
 
 
 class ServiceNodes:

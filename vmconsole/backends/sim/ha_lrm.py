@@ -16,8 +16,7 @@ import time as _time
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim.ha_services import ACTIVE_STATES
-from vmconsole.backends.sim.state import SimNode
+from vmconsole.backends.sim.state import ACTIVE_STATES, SimNode
 from vmconsole.backends.sim.timing import (
     IDLE_ROUNDS,
     WATCHDOG_TIMEOUT,

@@ -12,7 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim import ft, ha_lrm, ha_master, membership
+from vmconsole.backends.sim import ha_lrm, ha_master, membership
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.timing import last_round
 
@@ -71,6 +71,8 @@ def changed(manager: HAManager) -> None:
             node.lrm.lock_renewed = last_round(node, sim.now, manager.cadence)
     manager.master_view = members
     if sim.ft:
+        from vmconsole.backends.sim import ft  # loaded by `ft.enable`, which made the pairs
+
         reachable: dict[str, set[str]] = {n.name: set() for n in sim.nodes.values()}
         for group in membership.memberships(sim):
             for node in group:

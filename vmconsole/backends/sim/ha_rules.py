@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vmconsole.backends.sim.state import SimGuest
+from vmconsole.backends.sim.state import ACTIVE_STATES, MOVING_STATES, SimGuest
 from vmconsole.model import GuestKind, HAState
 
 if TYPE_CHECKING:
@@ -66,13 +66,11 @@ def _used_nodes(sim: Sim, guest_id: str) -> tuple[str | None, str | None]:
     other = sim.guests.get(guest_id)
     if other is None or other.ha is None:
         return None, None
-    from vmconsole.backends.sim.ha_services import ACTIVE_STATES  # a cycle otherwise
-
     if other.ha.state is HAState.REQUEST_START_BALANCE:
         return None, other.ha.target
     if other.ha.state not in ACTIVE_STATES:
         return None, None
-    moving = other.ha.state in (HAState.MIGRATE, HAState.RELOCATE)
+    moving = other.ha.state in MOVING_STATES
     return other.node, other.ha.target if moving else None
 
 

@@ -19,8 +19,8 @@ from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim import ha_rules, migration, power
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.ha_candidates import ACTIVE_STATES, MOVING_STATES, ServiceNodes
-from vmconsole.backends.sim.state import SimGuest
+from vmconsole.backends.sim.ha_candidates import ServiceNodes
+from vmconsole.backends.sim.state import ACTIVE_STATES, MOVING_STATES, SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.backends.sim.timing import HA_STOP_TIMEOUT, next_round
 from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState

@@ -20,7 +20,7 @@ others are not scored.
 from __future__ import annotations
 
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.state import SimGuest
+from vmconsole.backends.sim.state import MOVING_STATES, SimGuest
 from vmconsole.balance.usage import Usage
 from vmconsole.ha.rules import Scheduler
 from vmconsole.model import HAState
@@ -28,7 +28,6 @@ from vmconsole.model import HAState
 # Usage.pm's get_used_service_nodes: the states in which a service loads its node.
 LOADING_STATES = (HAState.STARTED, HAState.REQUEST_STOP, HAState.FENCE, HAState.FREEZE,
                   HAState.ERROR, HAState.RECOVERY, HAState.MIGRATE, HAState.RELOCATE)
-_MOVING = (HAState.MIGRATE, HAState.RELOCATE)
 
 
 def service_usage(sim: Sim, guest: SimGuest, mode: str) -> tuple[float, float]:
@@ -63,7 +62,7 @@ def node_usage(sim: Sim, online: list[str], mode: str) -> dict[str, Usage]:
                 continue
             else:
                 nodes = [guest.node]
-            if ha.state in _MOVING and ha.target not in (None, guest.node):
+            if ha.state in MOVING_STATES and ha.target not in (None, guest.node):
                 nodes.append(ha.target or "")
         elif sim.running_on_own_node(guest) is not None:
             nodes = [guest.node]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from vmconsole.backends.sim import ft
 from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.load import LoadModel
@@ -25,6 +24,7 @@ from vmconsole.backends.sim.membership import quorum_by_node, view
 from vmconsole.backends.sim.state import GiB, SimGuest, SimNode
 from vmconsole.model import (
     AddressSource,
+    FaultTolerance,
     Guest,
     GuestAddress,
     GuestStatus,
@@ -110,6 +110,14 @@ def _ha_config(guest: SimGuest, status: GuestStatus) -> HAConfig | None:
                     ha.nodes, ha.max_restart, ha.max_relocate)
 
 
+def _fault_tolerance(sim: Sim, guest: SimGuest) -> FaultTolerance | None:
+    """A fault-tolerant guest's FT state (`ft.state`): called only for a guest in
+    `sim.ft`, so that a cluster without FT never imports `ft`."""
+    from vmconsole.backends.sim import ft  # loaded by `ft.enable`, which made the pair
+
+    return ft.state(sim, guest)
+
+
 def storages(sim: Sim, visible: set[str]) -> tuple[Storage, ...]:
     used = sim.usage()
     out = []
@@ -190,7 +198,7 @@ class InventoryBuilder:
             g.id, g.name, g.kind, g.node, status, g.vmid, g.template, g.maxcpu, g.maxmem,
             maxdisk, int(maxdisk * g.disk_used_fraction), metrics, uptime,
             *_addresses(g, status), _ha_config(g, status), g.lock, g.tags, g.storages,
-            fault_tolerance=ft.state(self.sim, g) if g.id in self.sim.ft else None,
+            fault_tolerance=_fault_tolerance(self.sim, g) if g.id in self.sim.ft else None,
         )
         return valid_until, guest, figures
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.state import SimNode
-from vmconsole.ha import rules
+from vmconsole.ha import quorum as votequorum
 from vmconsole.model import Quorum
 
 
@@ -62,7 +62,7 @@ def quorum_by_node(sim: Sim) -> dict[str, Quorum]:
     out: dict[str, Quorum] = {}
     for i, group in enumerate(groups):
         votes = len(group) + (1 if i == holder else 0)
-        quorate = rules.quorate(votes, expected)
+        quorate = votequorum.quorate(votes, expected)
         if options.two_node and len(sim.nodes) == 2 and not sim.qdevice:
             quorate = votes >= 1
         if options.auto_tie_breaker and votes * 2 == expected and (
@@ -127,7 +127,7 @@ def why_quorate(sim: Sim, group: list[SimNode], quorum: Quorum) -> str:
     options = sim.votequorum
     if options.waits_for_all and not options.seen_all:
         return "wait_for_all: not all nodes seen together yet"
-    if rules.quorate(quorum.votes, quorum.expected):
+    if votequorum.quorate(quorum.votes, quorum.expected):
         qdevice = " with the QDevice's vote" if quorum.votes > len(group) else ""
         return f"a majority{qdevice}"
     if quorum.quorate and options.two_node:

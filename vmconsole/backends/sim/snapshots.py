@@ -5,12 +5,13 @@ with RAM resumes the VM as it was, one without RAM leaves it stopped."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from vmconsole.backends.base import Conflict, InvalidInput, NotFound, NotSupported
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import begin, ensure_not_template, label
 from vmconsole.backends.sim.power import finish
-from vmconsole.backends.sim.state import MiB, SimGuest, SimSnapshot
+from vmconsole.backends.sim.state import MiB, SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.model import GuestKind, Snapshot
 
@@ -19,6 +20,17 @@ DISK_SNAPSHOT_SECONDS = 1.0
 VMSTATE_SAVE_SPEED = 250 * MiB  # bytes/s written to the vmstate volume
 VMSTATE_LOAD_SPEED = 500 * MiB
 DELETE_SECONDS = 2.0
+
+
+@dataclass(slots=True)
+class SimSnapshot:
+    """A guest snapshot, as `qm listsnapshot` lists it (vmstate: RAM included)."""
+
+    name: str
+    parent: str | None
+    created: float
+    description: str = ""
+    vmstate: bool = False
 
 
 def listing(guest: SimGuest) -> list[Snapshot]:

@@ -4,6 +4,10 @@ A guest's *config* lives on one node (`SimGuest.node`, like /etc/pve/nodes/X/...
 a running QEMU or container process is an `Instance` on a node. Keeping the two apart is
 what lets the model show a split brain that goes wrong: the HA manager moves a config,
 and only the fencing timeline keeps two instances of one guest from running at once.
+
+The records only an operation makes (a snapshot, a backup, a fault-tolerant pair) are
+defined with it, in `snapshots`, `backups` and `ft`: no build makes one, and every
+start would otherwise define them (issue 12).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from vmconsole.model import GuestKind, HARequest, HAState, NodeHAState
 
 if TYPE_CHECKING:
     from vmconsole.backends.sim.ha_fake import FakeFailures
+    from vmconsole.backends.sim.snapshots import SimSnapshot
 
 GiB = 1024**3
 MiB = 1024**2
@@ -28,17 +33,6 @@ class SimDisk:
     storage: str
     size: int
     node: str | None = None  # where a volume on local storage lives (None: shared)
-
-
-@dataclass(slots=True)
-class SimSnapshot:
-    """A guest snapshot, as `qm listsnapshot` lists it (vmstate: RAM included)."""
-
-    name: str
-    parent: str | None
-    created: float
-    description: str = ""
-    vmstate: bool = False
 
 
 @dataclass(slots=True)
@@ -60,6 +54,13 @@ class HAResource:
     target: str | None = None  # where it goes while in `migrate` or `relocate`
     # nodes a start failed on since its last good start (Manager.pm's failed_nodes)
     failed_nodes: list[str] = field(default_factory=list)
+
+
+# HA services in these states should run: they are fenced and recovered with their node
+# (every `ha_*` module and the CRS read them; the LRM's from the start).
+ACTIVE_STATES = (HAState.STARTED, HAState.MIGRATE, HAState.RELOCATE, HAState.FENCE,
+                 HAState.RECOVERY, HAState.REQUEST_STOP)
+MOVING_STATES = (HAState.MIGRATE, HAState.RELOCATE)  # a service on its way to `target`
 
 
 @dataclass(slots=True)
@@ -135,28 +136,6 @@ class SimGuest:
         # Lists, not generators: a third cheaper.
         self.storages = tuple(dict.fromkeys([d.storage for d in disks]))
         self.disk_bytes = sum([d.size for d in disks])
-
-
-@dataclass(slots=True)
-class SimBackup:
-    """One archive on a storage, with the guest's config as it was backed up."""
-
-    volid: str
-    guest_id: str
-    storage: str
-    node: str | None  # local storage: its node
-    created: float
-    size: int
-    mode: str  # vzdump's mode and compression words
-    compression: str
-    kind: GuestKind
-    name: str
-    maxcpu: int
-    maxmem: int
-    disks: tuple[tuple[str, str, int], ...]  # (key, storage, size bytes)
-    disk_used_fraction: float
-    tags: tuple[str, ...]
-    description: str
 
 
 @dataclass(slots=True)
@@ -251,11 +230,3 @@ class Votequorum:
     def names(self) -> list[str]:
         return [name for name in ("two_node", "wait_for_all", "last_man_standing",
                                   "auto_tie_breaker") if getattr(self, name)]
-
-
-@dataclass(slots=True)
-class FTPair:
-    """A fault-tolerant VM and the node holding its secondary (shadow) copy."""
-
-    guest: str
-    secondary: str | None  # the node holding the shadow copy (None: re-protecting)
