@@ -4,21 +4,14 @@ starts without it). The CLI runs as a user runs it, in a subprocess."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import pty
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
-import pyte
 import pytest
 
+from tests.pty_console import run_in_terminal
 from tests.serve.terminal import toast_text
 from vmconsole.config import load_config
 
@@ -98,64 +91,12 @@ def test_a_secret_file_that_is_not_utf8(env, tmp_path):
                          "(byte 0xff on line 1)")
 
 
-def run_in_terminal(env: dict[str, str], until: str, timeout: float = 60.0,
-                    size: tuple[int, int] = (120, 40)) -> tuple[list[str], str, int]:
-    """Start the console on a pseudo-terminal, read its screen until `until` shows in
-    a notification, press q; the screen then, all that was written, the exit code."""
-    columns, rows = size
-    screen = pyte.Screen(columns, rows)
-    stream = pyte.ByteStream(screen)
-    master, slave = pty.openpty()
-    os.set_blocking(master, False)
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "vmconsole"], cwd=ROOT,
-                            env=env | {"TERM": "xterm-256color", "COLUMNS": str(columns),
-                                       "LINES": str(rows)},
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    seen = b""
-
-    def drain(wait: float) -> bool:
-        """Read what the console wrote within `wait` seconds (a full pty would block
-        it); False once it has closed the terminal."""
-        nonlocal seen
-        if not select.select([master], [], [], wait)[0]:
-            return True
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            return False
-        seen += chunk
-        stream.feed(chunk)
-        return bool(chunk)
-
-    try:
-        deadline = time.monotonic() + timeout
-        while until not in toast_text(screen.display) and time.monotonic() < deadline:
-            if not drain(0.2):
-                break
-        shown = list(screen.display)
-        deadline = time.monotonic() + timeout
-        terminal_open = True
-        while terminal_open and proc.poll() is None and time.monotonic() < deadline:
-            with contextlib.suppress(OSError):  # the console may be closing its side
-                os.write(master, b"q")  # again if a busy machine lost it
-            until_next = time.monotonic() + 5
-            while terminal_open and proc.poll() is None and time.monotonic() < until_next:
-                terminal_open = drain(0.2)
-        return shown, seen.decode("utf-8", "replace"), proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-
-
 def test_a_theme_that_is_not_utf8_is_skipped_and_the_console_starts(env, tmp_path):
     themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
     themes.mkdir(parents=True)
     (themes / "bad.toml").write_bytes(b'name = "caf\xe9"\nprimary = "#ff0000"\n')
-    shown, written, code = run_in_terminal(env, until="on line 1)")
+    shown, written, code = run_in_terminal(
+        env, until=lambda display: "on line 1)" in toast_text(display))
     assert "Traceback" not in written
     assert "bad.toml: not UTF-8 text (byte 0xe9 on line 1)" in toast_text(shown)
     assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs

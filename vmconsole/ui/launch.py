@@ -72,24 +72,34 @@ def log_to_file(path: Path) -> logging.Handler | None:
 
 def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | None = None,
            ascii: bool | None = None, read_only: bool = False) -> int:
+    from rich.console import Console
+
     from vmconsole.ui.app import VMConsoleApp
     from vmconsole.ui.paste_guard import guard_local_pastes
+    from vmconsole.ui.stderr_guard import TerminalDriver, stderr_to_log
 
     guard_local_pastes()  # a paste with ESC in it is text, never keys
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
-    log_to_file(console_log_path())
+    log = console_log_path()
+    log_to_file(log)
     loops = open_loops(clusters)
-    for loop in loops:
-        loop.start()
-    try:
-        app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii,
-                           read_only=read_only)
-        app.run()
-    finally:
+    # From here until the console ends, what libraries write to stderr goes to the log:
+    # the terminal is the console's screen (ui/stderr_guard.py).
+    with stderr_to_log(log) as terminal:
         for loop in loops:
-            loop.stop(timeout=2.0)
-            loop.backend.close()
+            loop.start()
+        try:
+            app = VMConsoleApp(loops, config=config, theme=theme, ascii=use_ascii,
+                               read_only=read_only)
+            app.driver_class = TerminalDriver.drawing_on(terminal)
+            # Textual's report of a crash, once the screen is given back
+            app.error_console = Console(file=terminal, markup=False, highlight=False)
+            app.run()
+        finally:
+            for loop in loops:
+                loop.stop(timeout=2.0)
+                loop.backend.close()
     if app.return_code:
         print(f"vmconsole exited with {app.return_code}", file=sys.stderr)
     return app.return_code or 0
