@@ -9,6 +9,8 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
+from textual.widgets import Static
+
 from tests.ui_ops.helpers import detail_rows, live_console, tree_label, wait_until
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster
@@ -56,3 +58,31 @@ async def test_a_down_host_says_where_why_since_and_next_try(refusing, silent):
         assert shown[f"Node {hung}"] == "unreachable: no answer within 5 s"
         assert shown[f"Node {down}"].startswith("unreachable: unable to connect to server")
         assert shown["Nodes"] == "1 online of 3"
+
+
+async def test_a_long_host_name_leaves_the_cluster_facts_in_two_columns():
+    """At 80x24 a down host of a 60-character name gets its own lines in the cluster's
+    facts, and every other fact stays a key and its value on one line."""
+    name = "rack42-" + "h" * 53
+    backend = open_libvirt(LibvirtCluster(
+        "kvm", (PVE1, f"test:///nonexistent/{name}.xml"), timeout=TIMEOUT))
+    async with live_console(backend, size=(80, 24)) as pilot:
+        app = pilot.app
+        tree = app.query_one(ClusterTree)
+        await wait_until(pilot, lambda: tree.select_ref(TreeRef("kvm", "node/pve1")),
+                         TIMEOUT, "the healthy host in the tree")
+        assert tree.select_ref(TreeRef("kvm"))
+
+        def facts() -> list[str]:
+            return app.query_one("#facts", Static).content.plain.splitlines()
+
+        await wait_until(pilot, lambda: any(line.startswith("Node rack42-")
+                                            for line in facts()),
+                         TIMEOUT * 2, "the down host in the cluster's facts")
+        lines = facts()
+        assert re.fullmatch(r"Cluster\s{2,}kvm", lines[0])
+        assert any(re.fullmatch(r"Nodes\s{2,}1 online of 2", line) for line in lines)
+        at = next(i for i, line in enumerate(lines) if line.startswith("Node rack42-"))
+        value = next(i for i in range(at, len(lines)) if lines[i].startswith(" "))
+        assert "".join(lines[at:value]) == f"Node {name}"  # wrapped at the pane's width
+        assert lines[value].lstrip().startswith("unreachable: ")

@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is firs
 
 #: The room of a value shown before the pane has a width (textwrap wants a number).
 _UNWRAPPED = 10_000
+#: The key column's least width, in cells, however narrow the pane: "Storage local-lvm".
+_KEY_MIN = 18
 
 
 def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
@@ -45,12 +47,20 @@ def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
     data: every hidden character is made visible here (names are cut where the rows
     are made, `visible()` being idempotent)."""
     rows = [(visible(key, limit=None), value) for key, value in rows]
-    key_width = max((len(key) for key, _ in rows), default=0) + 2
+    longest = max((len(key) for key, _ in rows), default=0)
+    # A key as long as a name ("Node " and a host's 60-character name) would leave its
+    # neighbours' values a few cells each: the column stops at a third of the pane, and
+    # such a key takes lines of its own above its value.
+    key_width = (min(longest, max(_KEY_MIN, width // 3)) if width is not None else longest) + 2
     room = max(10, width - key_width) if width is not None else _UNWRAPPED
     lines: list[Text] = []
     for key, value in rows:
         style = value.style if isinstance(value, Text) else ""
         pieces = textwrap.wrap(visible(str(value), limit=None), room) or [""]
+        if len(key) + 2 > key_width:
+            lines += [Text(part, "bold") for part in textwrap.wrap(key, max(10, width or 0))]
+            lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces]
+            continue
         lines.append(Text.assemble((key.ljust(key_width), "bold"), (pieces[0], style)))
         lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces[1:]]
     return Content.from_rich_text(Text("\n").join(lines))
