@@ -11,7 +11,8 @@ from textual.geometry import Region
 from tests.ui_ops.helpers import task_log
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.ui.recent_tasks import MAX_ROWS
-from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, TaskLog, fit_widths, task_user
+from vmconsole.ui.table_fit import fit_widths
+from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, TaskLog, task_user
 
 NIGHT = calendar.timegm((2026, 11, 28, 23, 59, 30, 0, 0, 0))  # UTC: conftest sets TZ
 

@@ -23,6 +23,7 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.recent_tasks import RecentTasks
 from vmconsole.ui.styles import LabelStyles
+from vmconsole.ui.table_fit import cut, fit_widths
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
 #: The columns that show names, cut with an ellipsis when the screen is too narrow.
@@ -33,7 +34,6 @@ ACTED_BY_LIMIT = 32
 _STARTED_WIDTH = 8  # HH:MM:SS
 _DURATION_WIDTH = 8  # its header; values are shorter: "59m 59s", "23h 59m"
 _STATUS_ROOM = 10  # " 50% █████", "ERROR: di…": the figure, the start of a reason
-_LEAST_NAME = 4  # "we…": a cut name still shows its start
 _LEAST_SCREEN = 80  # the width fitted for before the log is laid out
 
 
@@ -50,20 +50,6 @@ class Started(str):
 
 def _by_start(cell: Started) -> float:
     return cell.at
-
-
-def fit_widths(wanted: Sequence[int], room: int, least: int = _LEAST_NAME) -> list[int]:
-    """Widths (characters) for columns that want `wanted` within `room` in all: each
-    gets what it wants if everything fits, else the narrow ones keep theirs and the
-    wide ones share the rest equally (max-min fairness), none below `least`."""
-    widths = list(wanted)
-    left = room
-    order = sorted(range(len(wanted)), key=lambda i: wanted[i])
-    for position, i in enumerate(order):
-        share = max(least, left // (len(order) - position))
-        widths[i] = min(wanted[i], share)
-        left -= widths[i]
-    return widths
 
 
 class TaskLog(DataTable[str | Text]):
@@ -174,11 +160,8 @@ class TaskLog(DataTable[str | Text]):
                ) -> tuple[str | Text, ...]:
         elapsed = (task.duration if task.ended is not None
                    else max(0.0, self._recent.now.get(cluster, task.started) - task.started))
-        names = []
-        for name, width in zip(self._names(cluster, task), self._widths, strict=True):
-            cell = Text(name)
-            cell.truncate(width, overflow="ellipsis")
-            names.append(cell)
+        names = [cut(name, width)
+                 for name, width in zip(self._names(cluster, task), self._widths, strict=True)]
         return (Started(task.started), *names, fmt.duration(elapsed),
                 status_text(task, styles))
 
