@@ -107,6 +107,21 @@ async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, lon
         assert all("\x1b" not in line for line in lines)
 
 
+async def test_who_asked_told_after_the_task_widens_the_user_column(console):
+    """A served class: the poll that brings the teacher's task may come before the hub
+    has noted who asked; the next tells it ("teacher (root@pam)"), and the column,
+    fitted to "root@pam", cut it."""
+    c = console()
+    async with c.app.run_test(size=(100, 24)) as pilot:
+        log = task_log(c.app)
+        c.app.show_panel(c.app.query_one("#tasks"), True)
+        log.update_tasks("lab", [task(1, NIGHT)], NIGHT + 1)
+        await pilot.pause()
+        log.update_tasks("lab", [task(1, NIGHT, acted_by="teacher")], NIGHT + 2)
+        await pilot.pause()
+        assert any(" teacher (root@pam) " in line for line in screen_lines(log))
+
+
 def test_narrow_columns_keep_their_width_and_wide_ones_share_the_rest():
     assert fit_widths([4, 5, 8, 9, 8], 40) == [4, 5, 8, 9, 8]
     assert fit_widths([4, 5, 5000, 8, 5000], 31) == [4, 5, 7, 7, 8]

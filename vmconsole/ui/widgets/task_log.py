@@ -70,6 +70,7 @@ class TaskLog(DataTable[str | Text]):
         self._tasks = recent.tasks
         self._rows: dict[str, tuple[str | Text, ...]] = {}
         self._widths: tuple[int, ...] = ()  # of the name columns, in cells
+        self._wanted: tuple[int, ...] = ()  # their longest names when last fitted
         self.target_name = target_name
 
     def on_mount(self) -> None:
@@ -81,7 +82,10 @@ class TaskLog(DataTable[str | Text]):
         keys, added, gone = self._recent.add(cluster, tasks, now)
         with self.app.batch_update():
             if not added:
-                self._show(keys)
+                # A task's names may grow: a served class's "teacher (root@pam)" is told
+                # after the poll that brought the task as root@pam's.
+                if self._show(keys):
+                    self._refit()
                 return
             for key in gone:
                 if self._rows.pop(key, None) is not None:
@@ -93,13 +97,19 @@ class TaskLog(DataTable[str | Text]):
                 self._show(keys)
                 self.sort("Started", key=_by_start, reverse=True)  # new rows change the order
 
-    def _show(self, keys: list[str] | None) -> None:
-        """Add or update the rows of `keys` (None: every task), cell by cell."""
+    def _show(self, keys: list[str] | None) -> bool:
+        """Add or update the rows of `keys` (None: every task), cell by cell. True when
+        a name shown is longer than the longest its column was fitted for."""
         styles = LabelStyles.from_variables(self.app.theme_variables)
+        grew = False
         for key in self._tasks if keys is None else keys:
             if key not in self._tasks:
                 continue  # left the log in this very update
-            cells = self._cells(*self._tasks[key], styles)
+            cluster, task = self._tasks[key]
+            names = self._names(cluster, task)
+            grew = grew or any(cell_len(name) > longest
+                               for name, longest in zip(names, self._wanted, strict=True))
+            cells = self._cells(cluster, task, names, styles)
             old = self._rows.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
@@ -108,6 +118,7 @@ class TaskLog(DataTable[str | Text]):
                     if before != after:
                         self.update_cell(key, column, after)
             self._rows[key] = cells
+        return grew
 
     def _names(self, cluster: str, task: Task) -> tuple[str, ...]:
         return tuple(visible(name, None) for name in (
@@ -115,22 +126,27 @@ class TaskLog(DataTable[str | Text]):
             task_user(task)))
 
     def _fit(self) -> tuple[int, ...]:
-        """The name columns' widths in cells: what their longest names want, within
-        what the screen leaves beside Started, Duration and the start of Status."""
+        """The name columns' widths in cells: what their longest names want (kept, for
+        `_show` to see a name outgrow them), within what the screen leaves beside
+        Started, Duration and the start of Status."""
         wanted = [len(header) for header in _NAMES]
         for cluster, task in self._tasks.values():
             for i, name in enumerate(self._names(cluster, task)):
                 wanted[i] = max(wanted[i], cell_len(name))
+        self._wanted = tuple(wanted)
         padding = 2 * self.cell_padding * len(_COLUMNS)
         room = ((self.size.width or _LEAST_SCREEN) - self.styles.scrollbar_size_vertical
                 - padding - _STARTED_WIDTH - _DURATION_WIDTH - _STATUS_ROOM)
         return tuple(fit_widths(wanted, room))
 
     def on_resize(self) -> None:
+        with self.app.batch_update():
+            self._refit()
+
+    def _refit(self) -> None:
         widths = self._fit()
         if widths != self._widths:
-            with self.app.batch_update():
-                self._rebuild(widths)
+            self._rebuild(widths)
 
     def _rebuild(self, widths: tuple[int, ...]) -> None:
         """Every row again, with the name columns `widths` wide (a DataTable column
@@ -156,13 +172,12 @@ class TaskLog(DataTable[str | Text]):
         if key in self._rows:
             self.move_cursor(row=self.get_row_index(key))
 
-    def _cells(self, cluster: str, task: Task, styles: LabelStyles
+    def _cells(self, cluster: str, task: Task, names: tuple[str, ...], styles: LabelStyles
                ) -> tuple[str | Text, ...]:
         elapsed = (task.duration if task.ended is not None
                    else max(0.0, self._recent.now.get(cluster, task.started) - task.started))
-        names = [cut(name, width)
-                 for name, width in zip(self._names(cluster, task), self._widths, strict=True)]
-        return (Started(task.started), *names, fmt.duration(elapsed),
+        cells = [cut(name, width) for name, width in zip(names, self._widths, strict=True)]
+        return (Started(task.started), *cells, fmt.duration(elapsed),
                 status_text(task, styles))
 
     def running(self) -> int:
