@@ -3,8 +3,11 @@
 Rows update by diff: a row's cells change only when its task did. Rows are ordered by
 the tasks' real start times (not the "HH:MM:SS" shown, which runs back at midnight),
 and the log keeps the newest `MAX_ROWS` tasks of all clusters (`RecentTasks`). Names are
-cut to fit, so the Status column stays on an 80-column screen whatever the names. The
-log is made when first shown (`TaskSlot`): this module is not imported before.
+cut to fit, so the Status column stays on an 80-column screen whatever the names; the
+Cluster column shows once the log holds tasks of two clusters (with one it says the
+same on every row, and its room lets a served class's "teacher (root@pam)" show
+whole). The log is made when first shown (`TaskSlot`): this module is not imported
+before.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ class TaskLog(DataTable[str | Text]):
         self._recent = recent
         self._tasks = recent.tasks
         self._rows: dict[str, tuple[str | Text, ...]] = {}
-        self._widths: tuple[int, ...] = ()  # of the name columns, in cells
+        self._widths: dict[str, int] = {}  # of the name columns shown, in cells
         self._wanted: tuple[int, ...] = ()  # their longest names when last fitted
         self.target_name = target_name
 
@@ -101,6 +104,7 @@ class TaskLog(DataTable[str | Text]):
         """Add or update the rows of `keys` (None: every task), cell by cell. True when
         a name shown is longer than the longest its column was fitted for."""
         styles = LabelStyles.from_variables(self.app.theme_variables)
+        columns = self._columns()
         grew = False
         for key in self._tasks if keys is None else keys:
             if key not in self._tasks:
@@ -114,7 +118,7 @@ class TaskLog(DataTable[str | Text]):
             if old is None:
                 self.add_row(*cells, key=key)
             else:
-                for column, before, after in zip(_COLUMNS, old, cells, strict=True):
+                for column, before, after in zip(columns, old, cells, strict=True):
                     if before != after:
                         self.update_cell(key, column, after)
             self._rows[key] = cells
@@ -125,19 +129,25 @@ class TaskLog(DataTable[str | Text]):
             cluster, task.node, self.target_name(cluster, task.target), task.operation,
             task_user(task)))
 
-    def _fit(self) -> tuple[int, ...]:
-        """The name columns' widths in cells: what their longest names want (kept, for
-        `_show` to see a name outgrow them), within what the screen leaves beside
-        Started, Duration and the start of Status."""
+    def _fit(self) -> dict[str, int]:
+        """The name columns shown (Cluster only for tasks of two clusters or more) and
+        their widths in cells: what their longest names want (kept, for `_show` to see
+        a name outgrow them), within what the screen leaves beside Started, Duration
+        and the start of Status."""
         wanted = [len(header) for header in _NAMES]
+        clusters = set()
         for cluster, task in self._tasks.values():
+            clusters.add(cluster)
             for i, name in enumerate(self._names(cluster, task)):
                 wanted[i] = max(wanted[i], cell_len(name))
         self._wanted = tuple(wanted)
-        padding = 2 * self.cell_padding * len(_COLUMNS)
+        shown = [i for i, column in enumerate(_NAMES)
+                 if column != "Cluster" or len(clusters) > 1]
+        padding = 2 * self.cell_padding * (len(_COLUMNS) - len(_NAMES) + len(shown))
         room = ((self.size.width or _LEAST_SCREEN) - self.styles.scrollbar_size_vertical
                 - padding - _STARTED_WIDTH - _DURATION_WIDTH - _STATUS_ROOM)
-        return tuple(fit_widths(wanted, room))
+        widths = fit_widths([wanted[i] for i in shown], room)
+        return {_NAMES[i]: width for i, width in zip(shown, widths, strict=True)}
 
     def on_resize(self) -> None:
         with self.app.batch_update():
@@ -148,20 +158,23 @@ class TaskLog(DataTable[str | Text]):
         if widths != self._widths:
             self._rebuild(widths)
 
-    def _rebuild(self, widths: tuple[int, ...]) -> None:
-        """Every row again, with the name columns `widths` wide (a DataTable column
-        never narrows by itself), newest first, the cursor kept on its task."""
+    def _rebuild(self, widths: dict[str, int]) -> None:
+        """Every row again, with the name columns of `widths` that wide (a DataTable
+        column never narrows by itself), newest first, the cursor kept on its task."""
         at = self._cursor_key()
         self._widths = widths
         self.clear(columns=True)
-        fixed = dict(zip(_NAMES, widths, strict=True))
-        for name in _COLUMNS:
-            self.add_column(name, key=name, width=fixed.get(name))
+        for name in self._columns():
+            self.add_column(name, key=name, width=widths.get(name))
         self._rows.clear()
         self._show(None)
         self.sort("Started", key=_by_start, reverse=True)
         if at is not None:
             self.call_after_refresh(self._move_to, at)
+
+    def _columns(self) -> list[str]:
+        """The columns shown: all but a name column left out (`_fit`)."""
+        return [c for c in _COLUMNS if c in self._widths or c not in _NAMES]
 
     def _cursor_key(self) -> str | None:
         if not self.row_count:
@@ -176,7 +189,8 @@ class TaskLog(DataTable[str | Text]):
                ) -> tuple[str | Text, ...]:
         elapsed = (task.duration if task.ended is not None
                    else max(0.0, self._recent.now.get(cluster, task.started) - task.started))
-        cells = [cut(name, width) for name, width in zip(names, self._widths, strict=True)]
+        cells = [cut(name, self._widths[column])
+                 for column, name in zip(_NAMES, names, strict=True) if column in self._widths]
         return (Started(task.started), *cells, fmt.duration(elapsed),
                 status_text(task, styles))
 
