@@ -123,6 +123,34 @@ async def test_an_outage_under_way_when_pinging_began_says_so():
         panel.stop()
 
 
+async def test_a_failovers_outage_stays_whole_on_the_chart_after_the_guest_answers():
+    """An HA failover's outage of 170 s, over 50 s ago, and the failback's blip: the
+    chart used to show the last 180 s alone, where the outage began at the left edge,
+    or before it."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)  # scale 0: the clock stands still
+    now = sim.now()
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100", "db1"), interval=0.1,
+                              timeout=0.2, count=None, duration=600)
+    # 240 s of probes, no reply from 220 s to 50 s before now, and 20 s before now.
+    lost = {*range(200, 1900), 2200}
+    for seq in range(2400):
+        sent = now - 240 + seq * 0.1
+        measurement.record(ProbeResult(seq, sent, None if seq in lost else 0.0004))
+    measurement.mark("power off", now - 219.9)
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(PingPanel).attach(measurement)
+        await wait_for(pilot, lambda: "░" in text_of(app, "#ping-chart"))
+        lines = text_of(app, "#ping-chart").splitlines()
+        band = [line.index("░") for line in lines if "░" in line]
+        axis = next(line for line in lines if "now" in line)
+        # The band begins inside the plot, right of the y axis's column, and the
+        # time axis reaches back past the outage's start.
+        assert min(band) > max(line.find("┤") for line in lines) + 2, lines
+        assert "-240s" in axis, axis
+        assert "1\u00a0power\u00a0off" in text_of(app, "#ping-legend")
+
+
 async def test_the_panel_wakes_for_nothing_while_hidden(monkeypatch: pytest.MonkeyPatch):
     refreshes = 0
     refresh = PingPanel._refresh_view

@@ -81,16 +81,16 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
             or "skipped vm-template-100 (qemu/100): a template cannot be started" in text
         await pilot.press("y")
         await run_until(pilot, c, lambda: any(
-            r[4] == "bulk start" and ("ERROR" in r[7] or "OK" in r[7].upper())
+            r[3] == "bulk start" and ("ERROR" in r[6] or "OK" in r[6].upper())
             for r in task_rows(c.app)))
         rows = task_rows(c.app)
-        summary = next(r for r in rows if r[4] == "bulk start")
-        assert "ERROR" in summary[7]
+        summary = next(r for r in rows if r[3] == "bulk start")
+        assert "ERROR" in summary[6]
         inventory = c.loop.poller.inventory
         running = {g.id for g in inventory.guests if g.running}
         assert {"qemu/102", "qemu/103", "qemu/105", "lxc/107"} <= running
         assert "qemu/104" not in running
-        starts = [r for r in rows if r[4] == "start"]
+        starts = [r for r in rows if r[3] == "start"]
         assert len(starts) == 4  # each its own task; the refused one started none
         failures = "\n".join(str(n.message) for n in c.app._notifications)
         assert "vm-104" in failures and "lock" in failures

@@ -4,6 +4,8 @@ cluster and the audit log, a question before a delete, and a viewer refused."""
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import Button, Input
 
 from tests.frozen import FrozenConsole
@@ -324,9 +326,10 @@ async def test_hostile_names_in_rules_show_literally(console):
         await settle(pilot)
 
 
-async def test_a_description_cut_to_its_lines_says_so(audit):
-    """A tester's finding: at 100 nodes the line under the list stopped after five
-    lines, mid-list, with nothing to say that the rule goes on."""
+async def test_a_rule_over_100_nodes_cut_to_the_screen_says_so(audit):
+    """Testers' findings: at 100 nodes the line under the list stopped after five
+    lines, mid-list, with nothing to say that the rule goes on; and the rule's row
+    stopped at the screen's edge ("pve8:1 pv"), its Resources off screen."""
     c = FrozenConsole(SimCluster(nodes=100, guests=100),
                       actor=Actor("alice", Role.ADMIN, "local"), audit=audit)
     async with c.app.run_test(size=(80, 24)) as pilot:
@@ -338,6 +341,8 @@ async def test_a_description_cut_to_its_lines_says_so(audit):
         await wait_until(pilot, lambda: "all-nodes: node affinity" in str(info.visual), 10,
                          "the rule described")
         lines = [line.rstrip(" │") for line in screen_lines(c.app)]
+        [row] = [line for line in lines if line.startswith("│  all-nodes  node  pve1:1 ")]
+        assert re.search(r"pve\d+:1 p?…  none$", row), row
         described = lines[lines.index(next(ln for ln in lines if "all-nodes: node" in ln)):]
         assert described[4].endswith("…") and "(priority 1)" in described[4]
         assert described[5].startswith("│ CRS:")
@@ -345,3 +350,5 @@ async def test_a_description_cut_to_its_lines_says_so(audit):
         await wait_until(pilot, lambda: str(info.visual).count("\n") == 4
                          and "pve20 " in str(info.visual), 10, "the rule wrapped anew")
         assert str(info.visual).endswith("…")
+        [row] = [line for line in screen_lines(c.app) if "│  all-nodes  node  " in line]
+        assert "pve10:1 " in row and re.search(r"…  none +│", row), row

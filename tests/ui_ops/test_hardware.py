@@ -133,7 +133,7 @@ async def test_each_change_is_its_own_task_and_audit_record(console, audit):
             ("vcpus", {"vcpus": 4}, "started"),
             ("memory", {"memory_bytes": 3 * GiB}, "started")]
         rows = task_rows(c.app)
-        assert sorted(r[4] for r in rows[:2]) == ["memory", "vcpus"], rows
+        assert sorted(r[3] for r in rows[:2]) == ["memory", "vcpus"], rows
         hw = c.backend.hardware("qemu/100")
         assert hw.pending == ("cores: 4", "memory: 3072 MiB")
         logs = [c.backend.task(r.task_id).log[0] for r in records]

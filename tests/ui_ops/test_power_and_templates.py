@@ -35,7 +35,7 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
         await act(pilot, "s")
         assert c.app.query_one("#tasks").has_class("visible")
         [row] = task_rows(c.app)
-        assert row[3] == "test1" and row[4] == "start" and row[5] == "root@pam"
+        assert row[2] == "test1" and row[3] == "start" and row[4] == "root@pam"
         [record] = list(audit.read())
         assert (record.operation, record.result, record.user) == ("start", "started", "alice")
         assert record.task_id == c.backend.tasks()[-1].id and record.target == guest_id
@@ -45,7 +45,7 @@ async def test_start_runs_a_task_audits_it_and_the_tree_shows_the_guest_running(
         await pilot.press("B")  # reboot: no question, the guest OS restarts
         await settle(pilot)
         await poll(pilot, c, advance=90)
-        assert [r[4] for r in task_rows(c.app)] == ["reboot", "start"]
+        assert [r[3] for r in task_rows(c.app)] == ["reboot", "start"]
         assert task_rows(c.app)[0][-1] == "OK" and tree_label(c.app, "test1").startswith("▶")
 
 
@@ -70,7 +70,7 @@ async def test_shutdown_asks_for_a_timeout_and_stop_asks_first(console):
         await act(pilot, "y")
         await poll(pilot, c, advance=5)
         assert tree_label(c.app, "build1").startswith("■")
-        assert [r[4] for r in task_rows(c.app)][:2] == ["stop", "shutdown"]
+        assert [r[3] for r in task_rows(c.app)][:2] == ["stop", "shutdown"]
 
 
 async def test_create_from_template_by_keyboard_appears_under_its_node(console):
@@ -94,7 +94,7 @@ async def test_create_from_template_by_keyboard_appears_under_its_node(console):
         await poll(pilot, c, advance=1)
         assert tree_parent(c.app, "web2") == "node/pve2"  # shown while it is created
         assert "clone" in tree_label(c.app, "web2")  # ...locked
-        assert task_rows(c.app)[0][4] == "clone" and "%" in task_rows(c.app)[0][-1]
+        assert task_rows(c.app)[0][3] == "clone" and "%" in task_rows(c.app)[0][-1]
         c.app.query_one(TaskLog).focus()
         await act(pilot, "enter")  # the running task's detail follows its progress
         await poll(pilot, c, advance=20)

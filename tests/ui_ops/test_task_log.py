@@ -8,10 +8,11 @@ import calendar
 import pytest
 from textual.geometry import Region
 
-from tests.ui_ops.helpers import task_log
+from tests.ui_ops.helpers import poll, task_log
 from vmconsole.backends.base import Task, TaskStatus
 from vmconsole.ui.recent_tasks import MAX_ROWS
-from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, TaskLog, fit_widths, task_user
+from vmconsole.ui.table_fit import fit_widths
+from vmconsole.ui.widgets.task_log import ACTED_BY_LIMIT, TaskLog, task_user
 
 NIGHT = calendar.timegm((2026, 11, 28, 23, 59, 30, 0, 0, 0))  # UTC: conftest sets TZ
 
@@ -41,7 +42,7 @@ async def test_a_task_after_midnight_shows_above_one_before(console):
         log.update_tasks("lab", [task(1, NIGHT - 3600), task(2, NIGHT)], NIGHT + 5)
         log.update_tasks("lab", [task(3, NIGHT + 40)], NIGHT + 45)  # 00:00:10 next day
         await pilot.pause()
-        assert [(r[0], r[3]) for r in rows(log)] == [
+        assert [(r[0], r[2]) for r in rows(log)] == [
             ("00:00:10", "qemu/3"), ("23:59:30", "qemu/2"), ("22:59:30", "qemu/1")]
 
 
@@ -79,7 +80,7 @@ async def test_the_log_first_shown_has_the_tasks_polled_before(console):
         await pilot.press("t")
         await pilot.pause()
         log = c.app.query_one(TaskLog)
-        assert [(r[0], r[3], r[7]) for r in rows(log)] == [
+        assert [(r[0], r[2], r[6]) for r in rows(log)] == [
             ("23:59:30", "qemu/2", "ERROR: disk full"), ("23:58:30", "qemu/1", "OK")]
 
 
@@ -96,6 +97,7 @@ async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, lon
                  error="disk full"),
             task(3, NIGHT + 2, status=TaskStatus.RUNNING, ended=None, progress=0.5),
         ], NIGHT + 3)
+        log.update_tasks("lab", [task(4, NIGHT - 60)], NIGHT + 3)  # the Cluster column shows
         await pilot.pause()
         assert log.size.width == 80
         lines = screen_lines(log)
@@ -104,6 +106,43 @@ async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, lon
         assert any(line.rstrip().endswith(" OK") for line in lines)
         assert all("…" in line for line in lines[1:4]), "long names are cut"  # under the header
         assert all("\x1b" not in line for line in lines)
+
+
+async def test_one_clusters_log_leaves_the_cluster_out_and_shows_who_asked_whole(console):
+    """A served class at 80 columns: "teacher (root@pam)" was cut to "teacher (…", its
+    room taken by a Cluster column that said "lab" on every row."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await poll(pilot, c)  # the guests' names: qemu/100 is web1
+        log = task_log(c.app)
+        c.app.show_panel(c.app.query_one("#tasks"), True)
+        log.update_tasks("lab", [task(1, NIGHT, target="qemu/100", operation="qmigrate",
+                                      acted_by="teacher")], NIGHT + 1)
+        await pilot.pause()
+        header, *lines = screen_lines(log)
+        assert header.split() == ["Started", "Node", "Target", "Operation", "User",
+                                  "Duration", "Status"]
+        [row] = [line for line in lines if "teacher" in line]
+        assert " web1 " in row and " teacher (root@pam) " in row and row.rstrip().endswith("OK")
+        log.update_tasks("far", [task(2, NIGHT + 5)], NIGHT + 6)
+        await pilot.pause()
+        assert screen_lines(log)[0].split()[:2] == ["Started", "Cluster"]
+        assert [r[1] for r in rows(log)] == ["far", "lab"]
+
+
+async def test_who_asked_told_after_the_task_widens_the_user_column(console):
+    """A served class: the poll that brings the teacher's task may come before the hub
+    has noted who asked; the next tells it ("teacher (root@pam)"), and the column,
+    fitted to "root@pam", cut it."""
+    c = console()
+    async with c.app.run_test(size=(100, 24)) as pilot:
+        log = task_log(c.app)
+        c.app.show_panel(c.app.query_one("#tasks"), True)
+        log.update_tasks("lab", [task(1, NIGHT)], NIGHT + 1)
+        await pilot.pause()
+        log.update_tasks("lab", [task(1, NIGHT, acted_by="teacher")], NIGHT + 2)
+        await pilot.pause()
+        assert any(" teacher (root@pam) " in line for line in screen_lines(log))
 
 
 def test_narrow_columns_keep_their_width_and_wide_ones_share_the_rest():

@@ -118,3 +118,21 @@ def test_probe_order_puts_ipv4_first_and_skips_what_cannot_be_probed() -> None:
         "127.0.0.1", "fe80::1", "2001:db8::1", "169.254.1.1", "10.0.0.5", "10.0.0.5",
         "not-an-ip", "224.0.0.1", "192.0.2.1")]
     assert [a.ip for a in probe_order(found)] == ["10.0.0.5", "192.0.2.1", "2001:db8::1"]
+
+
+def test_close_returns_once_the_read_under_way_has_ended() -> None:
+    """A closed backend sends nothing more: a sweep left reading after its test's backend
+    was closed (TLS verification off) sent its request in the next test."""
+    began, done = threading.Event(), threading.Event()
+
+    def slow(guest: Guest) -> tuple[tuple[GuestAddress, ...], str | None]:
+        began.set()
+        time.sleep(0.3)  # a read under way: the request in flight
+        done.set()
+        return (), None
+
+    book = AddressBook(slow, pace=60.0)
+    book.apply(Inventory("lab", (), (_guest(1),)))
+    assert began.wait(10.0)
+    book.close()
+    assert done.is_set()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PACE_S = 2.0
 INTERVAL_S = 120.0
 RETRY_S = 20.0
+CLOSE_WAIT_S = 2.0  # as long as a backend's close waits for its task followers
 
 
 Reader = Callable[[Guest], tuple[tuple[GuestAddress, ...], str | None]]
@@ -112,9 +113,14 @@ class AddressBook:
         return replace(inventory, guests=tuple(guests))
 
     def close(self) -> None:
-        """Stop the sweep (its read under way ends on its own timeout)."""
+        """Stop the sweep, and wait up to CLOSE_WAIT_S for its read under way: a closed
+        backend sends nothing more (a sweep that outlived its test's backend, opened with
+        TLS verification off, sent its request in the next test, which urllib3 warned
+        of there). A read that hangs longer ends on its own timeout."""
         self._stopped.set()
         self._wake.set()
+        if self._thread is not None:
+            self._thread.join(CLOSE_WAIT_S)
 
     def _start(self) -> None:
         if self._thread is None and not self._stopped.is_set():

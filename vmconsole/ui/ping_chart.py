@@ -21,10 +21,15 @@ from rich.text import Text
 
 from vmconsole.monitor.ping import Marker, Outage, PingSnapshot
 from vmconsole.monitor.ping.measurement import MAX_TIMEOUT
+from vmconsole.monitor.ping.report import all_outages
 from vmconsole.ui.plot import build, fit, fit_note, rgb
 
 Rgb = tuple[int, int, int]
 
+# The chart's span (`chart_window`): the recent past, or back to the outages of the
+# last LONGEST_S.
+RECENT_S = 180.0
+LONGEST_S = 600.0
 _Y_LABEL_WIDTH = 7  # "  12.5┤": the y ticks take about this many columns
 # No reply counts after the longest probe timeout: a longer RTT is not a real one.
 _MAX_RTT_MS = MAX_TIMEOUT * 1000
@@ -60,6 +65,26 @@ def legend(markers: tuple[Marker, ...], colors: PingChartColors) -> Text:
         out.append(f"{number}\u00a0", style=colors.marker)
         out.append(marker.label.replace(" ", "\u00a0"))
     return out
+
+
+def chart_window(snap: PingSnapshot, least: float) -> float:
+    """The seconds before now that the chart spans: the measurement so far, at least
+    LEAST and at most RECENT_S (3 min); wider, up to LONGEST_S, to keep whole every
+    outage that began within LONGEST_S, from a tenth of the span before the first
+    one's start. A Proxmox HA failover is down 2-3 min (a 60 s fence delay, the lost
+    node's 120 s agent lock, the boot), and where it began is what a class watches
+    for, still when the guest fails back minutes later. Ten minutes is ~9 s a column
+    on an 80-column screen; the measurement keeps its probes' round trips for ~200 s
+    at 10 ms (`KEEP_SAMPLES`), its outages and marks whole."""
+    recent = min(max(least, snap.now - snap.covers_from), RECENT_S)
+    first: float | None = None
+    for outage in reversed(all_outages(snap)):
+        if snap.now - outage.start > LONGEST_S:
+            break
+        first = outage.start
+    if first is None:
+        return recent
+    return max(recent, min((snap.now - first) * 1.1, LONGEST_S))
 
 
 def _peaks(points: list[tuple[float, float]], start: float, window: float,

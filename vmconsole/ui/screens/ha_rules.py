@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Protocol
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 from textual import on
@@ -25,6 +26,7 @@ from vmconsole.backends.ha_config import (
 )
 from vmconsole.text import ELLIPSIS, visible
 from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.table_fit import cut, fit_widths
 from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -32,6 +34,7 @@ KEYS_HINT = (("rules.new_node", "node rule"), ("rules.new_resource", "resource r
              ("rules.edit", "edit"), ("rules.delete", "delete"), ("rules.crs", "CRS"),
              ("rules.close", "close"))
 Rule = NodeAffinityRule | ResourceAffinityRule
+COLUMNS = ("Rule", "Type", "Nodes / affinity", "Resources")
 # The lines under the list that say what the chosen rule does (#rules-info's max-height):
 # a rule over 100 nodes says more, and its last line shown ends with "…".
 INFO_LINES = 5
@@ -70,6 +73,16 @@ def what_text(rule: Rule) -> str:
     else:
         nodes = "not " + " ".join(map(visible, rule.nodes))
     return f"{nodes}{', strict' if rule.strict else ''}"
+
+
+def _row_key(rule: Rule) -> str:
+    return ("node:" if isinstance(rule, NodeAffinityRule) else "resource:") + rule.name
+
+
+def rule_cells(rule: Rule, rules: HARules) -> tuple[str, str, str, str]:
+    """The rule's row, whole, one string per column of COLUMNS."""
+    return (visible(rule.name), "node" if isinstance(rule, NodeAffinityRule) else "resource",
+            what_text(rule), _resources(rule.resources, rules))
 
 
 def describe(rule: Rule, rules: HARules) -> str:
@@ -156,7 +169,7 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
             frame.border_title = Content(f"HA rules of {visible(self.cluster)}")
             table: DataTable[Text | str] = DataTable(id="rules-table", cursor_type="row",
                                                      zebra_stripes=True)
-            table.add_columns("Rule", "Type", "Nodes / affinity", "Resources")
+            table.add_columns(*COLUMNS)  # fitted to the screen once the rules are read
             yield table
             yield Static("", id="rules-info")
             yield Static("", id="rules-crs")
@@ -179,22 +192,31 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
 
     def show_rules(self, rules: HARules, crs: CRSView) -> None:
         self.rules, self.crs = rules, crs
-        table: DataTable[Text | str] = self.query_one(DataTable)
-        chosen = self.chosen()
-        table.clear()
-        listed: list[Rule] = [*rules.node_affinity, *rules.resource_affinity]
-        for rule in listed:
-            node = isinstance(rule, NodeAffinityRule)
-            table.add_row(Text(visible(rule.name)), "node" if node else "resource",
-                          Text(what_text(rule)), Text(_resources(rule.resources, rules)),
-                          key=("node:" if node else "resource:") + rule.name)
-        if chosen is not None:
-            keys = [row.key.value for row in table.ordered_rows]
-            key = ("node:" if isinstance(chosen, NodeAffinityRule) else "resource:") + chosen.name
-            if key in keys:
-                table.move_cursor(row=keys.index(key))
+        self._list(self.chosen())
         self.query_one("#rules-crs", Static).update(Text(crs_text(crs)))
         self._describe()
+
+    def _list(self, chosen: Rule | None) -> None:
+        """The rules' rows, the columns fitted to the table's width (a rule over 100
+        nodes wants hundreds of cells: cut, it ends with "…", and Resources stays on
+        screen), the cursor kept on CHOSEN."""
+        if self.rules is None:
+            return
+        table: DataTable[Text | str] = self.query_one(DataTable)
+        listed: list[Rule] = [*self.rules.node_affinity, *self.rules.resource_affinity]
+        rows = {_row_key(rule): rule_cells(rule, self.rules) for rule in listed}
+        wanted = [max((cell_len(c) for c in column), default=0)
+                  for column in zip(COLUMNS, *rows.values(), strict=True)]
+        room = (table.size.width - table.styles.scrollbar_size_vertical
+                - 2 * table.cell_padding * len(COLUMNS))
+        widths = fit_widths(wanted, room) if table.size.width else wanted
+        table.clear(columns=True)
+        for header, width in zip(COLUMNS, widths, strict=True):
+            table.add_column(header, width=width)
+        for key, cells in rows.items():
+            table.add_row(*(cut(c, w) for c, w in zip(cells, widths, strict=True)), key=key)
+        if chosen is not None and _row_key(chosen) in rows:
+            table.move_cursor(row=list(rows).index(_row_key(chosen)))
 
     def chosen(self) -> Rule | None:
         """The rule under the cursor (None: the list is empty)."""
@@ -222,7 +244,9 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
                                 self.app.console))
 
     def on_resize(self) -> None:
-        self._describe()  # wrapped anew: another width cuts another line
+        # Fitted anew: another width cuts other cells and another line.
+        self._list(self.chosen())
+        self._describe()
 
     def action_cursor(self, step: int) -> None:
         table: DataTable[Text | str] = self.query_one(DataTable)

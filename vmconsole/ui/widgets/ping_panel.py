@@ -320,7 +320,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         if watch.measurement is None:
             chart.update(Text(""))
             return
-        from vmconsole.ui.ping_chart import PingChartColors, legend, ping_chart
+        from vmconsole.ui.ping_chart import PingChartColors, chart_window, legend, ping_chart
 
         snap = watch.measurement.snapshot()
         variables = self.app.theme_variables
@@ -329,9 +329,9 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
             outage=theme_color(variables, "error", "red"),
             marker=theme_color(variables, "warning", "yellow"),
             text=theme_color(variables, "foreground-muted", "grey50"))
-        window = min(max(self._min_window, snap.now - snap.covers_from), 180.0)
         size = chart.content_size
-        drawn = ping_chart(snap, size.width, size.height, colors, window, self.ascii)
+        drawn = ping_chart(snap, size.width, size.height, colors,
+                           chart_window(snap, self._min_window), self.ascii)
         chart.update(drawn.text)
         line = legend(drawn.markers, colors)
         if drawn.note:

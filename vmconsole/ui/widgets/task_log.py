@@ -3,8 +3,11 @@
 Rows update by diff: a row's cells change only when its task did. Rows are ordered by
 the tasks' real start times (not the "HH:MM:SS" shown, which runs back at midnight),
 and the log keeps the newest `MAX_ROWS` tasks of all clusters (`RecentTasks`). Names are
-cut to fit, so the Status column stays on an 80-column screen whatever the names. The
-log is made when first shown (`TaskSlot`): this module is not imported before.
+cut to fit, so the Status column stays on an 80-column screen whatever the names; the
+Cluster column shows once the log holds tasks of two clusters (with one it says the
+same on every row, and its room lets a served class's "teacher (root@pam)" show
+whole). The log is made when first shown (`TaskSlot`): this module is not imported
+before.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.recent_tasks import RecentTasks
 from vmconsole.ui.styles import LabelStyles
+from vmconsole.ui.table_fit import cut, fit_widths
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
 #: The columns that show names, cut with an ellipsis when the screen is too narrow.
@@ -33,7 +37,6 @@ ACTED_BY_LIMIT = 32
 _STARTED_WIDTH = 8  # HH:MM:SS
 _DURATION_WIDTH = 8  # its header; values are shorter: "59m 59s", "23h 59m"
 _STATUS_ROOM = 10  # " 50% █████", "ERROR: di…": the figure, the start of a reason
-_LEAST_NAME = 4  # "we…": a cut name still shows its start
 _LEAST_SCREEN = 80  # the width fitted for before the log is laid out
 
 
@@ -50,20 +53,6 @@ class Started(str):
 
 def _by_start(cell: Started) -> float:
     return cell.at
-
-
-def fit_widths(wanted: Sequence[int], room: int, least: int = _LEAST_NAME) -> list[int]:
-    """Widths (characters) for columns that want `wanted` within `room` in all: each
-    gets what it wants if everything fits, else the narrow ones keep theirs and the
-    wide ones share the rest equally (max-min fairness), none below `least`."""
-    widths = list(wanted)
-    left = room
-    order = sorted(range(len(wanted)), key=lambda i: wanted[i])
-    for position, i in enumerate(order):
-        share = max(least, left // (len(order) - position))
-        widths[i] = min(wanted[i], share)
-        left -= widths[i]
-    return widths
 
 
 class TaskLog(DataTable[str | Text]):
@@ -83,7 +72,8 @@ class TaskLog(DataTable[str | Text]):
         self._recent = recent
         self._tasks = recent.tasks
         self._rows: dict[str, tuple[str | Text, ...]] = {}
-        self._widths: tuple[int, ...] = ()  # of the name columns, in cells
+        self._widths: dict[str, int] = {}  # of the name columns shown, in cells
+        self._wanted: tuple[int, ...] = ()  # their longest names when last fitted
         self.target_name = target_name
 
     def on_mount(self) -> None:
@@ -95,7 +85,10 @@ class TaskLog(DataTable[str | Text]):
         keys, added, gone = self._recent.add(cluster, tasks, now)
         with self.app.batch_update():
             if not added:
-                self._show(keys)
+                # A task's names may grow: a served class's "teacher (root@pam)" is told
+                # after the poll that brought the task as root@pam's.
+                if self._show(keys):
+                    self._refit()
                 return
             for key in gone:
                 if self._rows.pop(key, None) is not None:
@@ -107,59 +100,81 @@ class TaskLog(DataTable[str | Text]):
                 self._show(keys)
                 self.sort("Started", key=_by_start, reverse=True)  # new rows change the order
 
-    def _show(self, keys: list[str] | None) -> None:
-        """Add or update the rows of `keys` (None: every task), cell by cell."""
+    def _show(self, keys: list[str] | None) -> bool:
+        """Add or update the rows of `keys` (None: every task), cell by cell. True when
+        a name shown is longer than the longest its column was fitted for."""
         styles = LabelStyles.from_variables(self.app.theme_variables)
+        columns = self._columns()
+        grew = False
         for key in self._tasks if keys is None else keys:
             if key not in self._tasks:
                 continue  # left the log in this very update
-            cells = self._cells(*self._tasks[key], styles)
+            cluster, task = self._tasks[key]
+            names = self._names(cluster, task)
+            grew = grew or any(cell_len(name) > longest
+                               for name, longest in zip(names, self._wanted, strict=True))
+            cells = self._cells(cluster, task, names, styles)
             old = self._rows.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
             else:
-                for column, before, after in zip(_COLUMNS, old, cells, strict=True):
+                for column, before, after in zip(columns, old, cells, strict=True):
                     if before != after:
                         self.update_cell(key, column, after)
             self._rows[key] = cells
+        return grew
 
     def _names(self, cluster: str, task: Task) -> tuple[str, ...]:
         return tuple(visible(name, None) for name in (
             cluster, task.node, self.target_name(cluster, task.target), task.operation,
             task_user(task)))
 
-    def _fit(self) -> tuple[int, ...]:
-        """The name columns' widths in cells: what their longest names want, within
-        what the screen leaves beside Started, Duration and the start of Status."""
+    def _fit(self) -> dict[str, int]:
+        """The name columns shown (Cluster only for tasks of two clusters or more) and
+        their widths in cells: what their longest names want (kept, for `_show` to see
+        a name outgrow them), within what the screen leaves beside Started, Duration
+        and the start of Status."""
         wanted = [len(header) for header in _NAMES]
+        clusters = set()
         for cluster, task in self._tasks.values():
+            clusters.add(cluster)
             for i, name in enumerate(self._names(cluster, task)):
                 wanted[i] = max(wanted[i], cell_len(name))
-        padding = 2 * self.cell_padding * len(_COLUMNS)
+        self._wanted = tuple(wanted)
+        shown = [i for i, column in enumerate(_NAMES)
+                 if column != "Cluster" or len(clusters) > 1]
+        padding = 2 * self.cell_padding * (len(_COLUMNS) - len(_NAMES) + len(shown))
         room = ((self.size.width or _LEAST_SCREEN) - self.styles.scrollbar_size_vertical
                 - padding - _STARTED_WIDTH - _DURATION_WIDTH - _STATUS_ROOM)
-        return tuple(fit_widths(wanted, room))
+        widths = fit_widths([wanted[i] for i in shown], room)
+        return {_NAMES[i]: width for i, width in zip(shown, widths, strict=True)}
 
     def on_resize(self) -> None:
+        with self.app.batch_update():
+            self._refit()
+
+    def _refit(self) -> None:
         widths = self._fit()
         if widths != self._widths:
-            with self.app.batch_update():
-                self._rebuild(widths)
+            self._rebuild(widths)
 
-    def _rebuild(self, widths: tuple[int, ...]) -> None:
-        """Every row again, with the name columns `widths` wide (a DataTable column
-        never narrows by itself), newest first, the cursor kept on its task."""
+    def _rebuild(self, widths: dict[str, int]) -> None:
+        """Every row again, with the name columns of `widths` that wide (a DataTable
+        column never narrows by itself), newest first, the cursor kept on its task."""
         at = self._cursor_key()
         self._widths = widths
         self.clear(columns=True)
-        fixed = dict(zip(_NAMES, widths, strict=True))
-        for name in _COLUMNS:
-            self.add_column(name, key=name, width=fixed.get(name))
+        for name in self._columns():
+            self.add_column(name, key=name, width=widths.get(name))
         self._rows.clear()
         self._show(None)
         self.sort("Started", key=_by_start, reverse=True)
         if at is not None:
             self.call_after_refresh(self._move_to, at)
+
+    def _columns(self) -> list[str]:
+        """The columns shown: all but a name column left out (`_fit`)."""
+        return [c for c in _COLUMNS if c in self._widths or c not in _NAMES]
 
     def _cursor_key(self) -> str | None:
         if not self.row_count:
@@ -170,16 +185,13 @@ class TaskLog(DataTable[str | Text]):
         if key in self._rows:
             self.move_cursor(row=self.get_row_index(key))
 
-    def _cells(self, cluster: str, task: Task, styles: LabelStyles
+    def _cells(self, cluster: str, task: Task, names: tuple[str, ...], styles: LabelStyles
                ) -> tuple[str | Text, ...]:
         elapsed = (task.duration if task.ended is not None
                    else max(0.0, self._recent.now.get(cluster, task.started) - task.started))
-        names = []
-        for name, width in zip(self._names(cluster, task), self._widths, strict=True):
-            cell = Text(name)
-            cell.truncate(width, overflow="ellipsis")
-            names.append(cell)
-        return (Started(task.started), *names, fmt.duration(elapsed),
+        cells = [cut(name, self._widths[column])
+                 for column, name in zip(_NAMES, names, strict=True) if column in self._widths]
+        return (Started(task.started), *cells, fmt.duration(elapsed),
                 status_text(task, styles))
 
     def running(self) -> int:
