@@ -14,5 +14,9 @@ if ! "$python" -c 'import ensurepip' 2>/dev/null; then
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q .
+# Editable, as scripts/test.sh installs it: the benchmarks (and `python -m vmconsole` run
+# here) import vmconsole from this checkout, whose vmconsole/ has no themes/ (the built-in
+# themes are the top-level themes/); only an editable install maps vmconsole.themes onto
+# it, where a plain one left them in site-packages, behind the checkout's vmconsole.
+.venv/bin/python -m pip install -q -e .
 exec .venv/bin/vmconsole "$@"

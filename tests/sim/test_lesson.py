@@ -85,7 +85,8 @@ def test_a_teachers_lesson_file_plays_on_the_demo(tmp_path: Path,
 def test_a_lesson_with_a_command_it_cannot_play_is_refused(tmp_path: Path) -> None:
     lesson = tmp_path / "bad.toml"
     lesson.write_text(LESSON.replace("power node2 off", "fence node2 now"))
-    with pytest.raises(InvalidInput, match="cannot play 'fence node2 now'"):
+    with pytest.raises(InvalidInput, match=r"key 'steps\[0\]\.do': the simulator cannot play "
+                       "'fence node2 now'"):
         SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
 
 
@@ -95,20 +96,81 @@ def test_a_lesson_with_hidden_characters_or_stray_nodes_is_refused(tmp_path: Pat
     with pytest.raises(InvalidInput, match=r"'no\\x1bde2' is not a node name"):
         SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
     lesson.write_text(LESSON.replace('node = "node2"', 'node = "node9"'))
-    with pytest.raises(InvalidInput, match="vm:101 on node9"):
+    with pytest.raises(InvalidInput, match=r"line 7, key 'services.\"vm:101\"': node 'node9' "
+                       r"is not one of the lesson's nodes \(node1, node2, node3\)"):
         SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+
+
+def lesson_refusal(tmp_path: Path, text: str) -> str:
+    """The one line `vmconsole demo --scenario` refuses a lesson of `text` with, after
+    the lesson file's path."""
+    lesson = tmp_path / "lesson.toml"
+    lesson.write_text(text)
+    with pytest.raises(InvalidInput) as err:
+        SimBackend(SimCluster(scenario=str(lesson)), clock=ManualClock())
+    assert err.value.message.startswith(f"{lesson}: bad lesson: ")
+    return err.value.message.removeprefix(f"{lesson}: bad lesson: ")
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    # one node built, "2 nodes" in the summary, quorate 1/1
+    (('"node1", "node2", "node3"', '"node1", "node2", "node3", "node3"'),
+     "line 4, key 'nodes': node3 named more than once: each node is one machine, with one "
+     "name"),
+    # refused when its step came up, with no file or step
+    (("power node2 off", "explode node2"),
+     "line 12, key 'steps[0].do': the simulator cannot play 'explode node2' yet"),
+    # a crash when its step came up
+    (("power node2 off", "power node9 off"),
+     "line 12, key 'steps[0].do': node 'node9' is not one of the lesson's nodes (node1, "
+     "node2, node3)"),
+    (("power node2 off", "service vm:102 stopped"),
+     "line 12, key 'steps[0].do': service 'vm:102' is not in [services]"),
+    (("at = 10", "at = 10\nwhen = 5"), "line 12, key 'steps[0].when': unknown key "
+     "(allowed: at, do)"),
+    (('nodes = { node2 = 2, node1 = 1 }', 'nodes = { node2 = 2, node7 = 1 }'),
+     "line 9, key 'groups.prefer-node2.nodes': node 'node7' is not one of the lesson's "
+     "nodes (node1, node2, node3)"),
+    (('group = "prefer-node2"', 'group = "prefer-nodes2"'),
+     "line 7, key 'services.\"vm:101\"': group 'prefer-nodes2' is not defined in [groups]"),
+    (('state = "started"', 'state = "running"'),
+     "line 7, key 'services.\"vm:101\"': state 'running' is not one of started, stopped, "
+     "disabled, ignored"),
+    (('watch = ["vm:101"]', 'watch = ["vm:101"]\nstep = []'),
+     "line 6, key 'step': unknown key (allowed: description, groups, name, nodes, qdevice, "
+     "rules, services, steps, votequorum, watch)"),
+])
+def test_a_lesson_is_checked_whole_when_read_each_problem_at_its_line_and_key(
+        tmp_path: Path, change: tuple[str, str], said: str) -> None:
+    text = LESSON.replace(*change)
+    assert text != LESSON
+    assert lesson_refusal(tmp_path, text) == said
+
+
+def test_every_problem_of_a_lesson_is_named_at_once_in_the_files_order(
+        tmp_path: Path) -> None:
+    text = LESSON.replace("power node2 off", "explode node2").replace(
+        '"node1", "node2", "node3"', '"node1", "node1", "node3"')
+    assert lesson_refusal(tmp_path, text) == (
+        "line 4, key 'nodes': node1 named more than once: each node is one machine, with "
+        "one name; line 7, key 'services.\"vm:101\"': node 'node2' is not one of the "
+        "lesson's nodes (node1, node3); line 9, key 'groups.prefer-node2.nodes': node "
+        "'node2' is not one of the lesson's nodes (node1, node3); line 12, key "
+        "'steps[0].do': the simulator cannot play 'explode node2' yet")
 
 
 @pytest.mark.parametrize(("content", "said"), [
     (b'name = "caf\xe9"\nnodes = 3\n', "not UTF-8 text (byte 0xe9 on line 1)"),
     (b'description = "a lesson without its name"\nnodes = 3\n',
-     "bad lesson: the key 'name' is missing"),
+     "bad lesson: key 'name': the lesson's name (a string) is missing"),
     # a count the demo's own --nodes refuses built a 100,000-node cluster for a minute
     (b'name = "big"\nnodes = 100000\n',
-     "bad lesson: nodes must be between 1 and 1000 (it has 100000)"),
-    (b'name = "none"\nnodes = []\n', "bad lesson: nodes must be between 1 and 1000 (it has 0)"),
+     "bad lesson: line 2, key 'nodes': between 1 and 1000 nodes, not 100000"),
+    (b'name = "none"\nnodes = []\n',
+     "bad lesson: line 2, key 'nodes': between 1 and 1000 nodes, not 0"),
     (b'name = "words"\nnodes = "three"\n',
-     "bad lesson: invalid literal for int() with base 10: 'three'"),
+     "bad lesson: line 2, key 'nodes': expected a count or a list of node names, got "
+     "'three'"),
 ])
 def test_a_lesson_file_the_demo_cannot_use_is_one_line_and_exit_2(
         tmp_path: Path, content: bytes, said: str) -> None:

@@ -131,7 +131,7 @@ async def test_clearing_the_filter_opens_and_closes_nodes_as_before_it(console_f
 async def test_help_lists_remapped_keys(console_factory, tmp_path):
     from vmconsole.config import parse_config
 
-    config = parse_config({"keys": {"app.tasks": "T"}})
+    config = parse_config({"keys": {"app.tasks": "f2"}})  # T is Convert to template
     c = console_factory(config=config)
     async with c.app.run_test(size=(100, 30)) as pilot:
         await pilot.press("question_mark")
@@ -142,7 +142,7 @@ async def test_help_lists_remapped_keys(console_factory, tmp_path):
         screen_text = console.export_text()
         assert "app.tasks" in screen_text
         await pilot.press("escape")
-        await pilot.press("T")
+        await pilot.press("f2")
         assert c.app.query_one("#tasks").has_class("visible")
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Button, Input, Static
 
 from tests.ui_ops.helpers import act, notes, on_guest, select, settle
 from vmconsole.actor import Role
 from vmconsole.audit import AuditLog
-from vmconsole.config import Config
+from vmconsole.config import Config, load_config
 from vmconsole.operations import VIEWER_REFUSAL
 from vmconsole.ui.guest_commands import entries
 from vmconsole.ui.modals.clone import CloneForm
@@ -106,12 +107,12 @@ async def test_the_palette_offers_a_viewer_nothing_that_changes(console):
 
 
 async def test_an_operation_key_can_be_remapped_by_its_id(console):
-    c = console(config=Config(keys={"guest.migrate": "M"}))
+    c = console(config=Config(keys={"guest.migrate": "v"}))
     async with c.app.run_test(size=(80, 24)) as pilot:
         await on_guest(pilot, c, "web1")
         await act(pilot, "m")
         assert not isinstance(c.app.screen, MigrateForm)
-        await act(pilot, "M")
+        await act(pilot, "v")
         assert isinstance(c.app.screen, MigrateForm)
 
 
@@ -127,11 +128,74 @@ async def test_an_audit_log_that_cannot_be_written_is_said(console, tmp_path):
 
 async def test_an_unknown_binding_id_is_named_escaped_and_ignored(console, tmp_path):
     config = Config(path=tmp_path / "config.toml",
-                    keys={"guest.migrate": "M", "nonexistent.x\x1b]0;X\x07[b]": "T"})
+                    keys={"guest.migrate": "v", "nonexistent.x\x1b]0;X\x07[b]": "T"})
     c = console(config=config)
     async with c.app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         [note] = [n for n in notes(c.app) if "no binding" in n]
         assert note == (f"{tmp_path / 'config.toml'}: [keys]: no binding with the id "
                         "'nonexistent.x\\x1b]0;X\\x07[b]' (ignored; `?` lists every id)")
-        assert c.app._keymap == {"guest.migrate": "M"}
+        assert c.app._keymap == {"guest.migrate": "v"}
+
+
+def help_keys(app) -> dict[str, tuple[str, ...]]:
+    """The `?` screen's keys by binding id, as the user sees them listed."""
+    app.action_help()
+    rows = {row.binding_id: row.names for row in app.screen.rows}
+    app.pop_screen()
+    return rows
+
+
+async def test_a_key_another_action_has_is_refused_with_the_file_line_and_key(
+        console, tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "vmconsole-dark"\n\n[keys]\n"app.tasks" = "T"  # the README\'s '
+                    'old example\n"guest.migrate" = "v"\n')
+    c = console(config=load_config(path))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert [n for n in notes(c.app) if "already" in n] == [
+            f"{path}, line 4, key 'keys.\"app.tasks\"': T is already guest.template "
+            "(Convert to template) on the main screen: not remapped, app.tasks keeps its "
+            "own key"]
+        listed = help_keys(c.app)
+        assert (listed["app.tasks"], listed["guest.template"]) == (("t",), ("T",))
+        assert listed["guest.migrate"] == ("v",)  # a remap that clashes with nothing
+        await on_guest(pilot, c, "test1")  # stopped: it may become a template
+        await act(pilot, "T")
+        assert isinstance(c.app.screen, ConfirmScreen)
+        assert "irreversible" in c.app.screen.warning
+
+
+@pytest.mark.parametrize(("keys", "kept", "refused"), [
+    # a swap: each key is the other's once both apply
+    ({"app.tasks": "T", "guest.template": "t"}, {"app.tasks": "T", "guest.template": "t"},
+     []),
+    # a key of a pane: pressed in the tree, `j` went down, never to the task log
+    ({"app.tasks": "j"}, {}, ["j is already tree.down (Down) in the tree"]),
+    # `q`, `?` and Tab reach past another screen: there its keys are theirs too
+    ({"app.help": "n"}, {}, ["n is already guest.create (Create from template) on the "
+                             "main screen"]),
+    ({"app.quit": "delete"}, {}, ["delete is already snapshots.delete (Delete) in the "
+                                  "snapshot panel"]),
+    # the app's other keys do not: `t` takes a snapshot there and opens the task log here
+    ({"snapshots.take": "t"}, {"snapshots.take": "t"}, []),
+    # the docs' old example: `M` on a node then opened the migrate form, never maintenance
+    ({"guest.migrate": "M"}, {}, ["M is already node.maintenance (Maintenance on or off: "
+                                  "the node under the cursor (its guests migrated first)) "
+                                  "on the main screen"]),
+    # half of a swap refused: its other half then clashes with the key given back
+    ({"app.tasks": "T", "guest.template": "t", "guest.start": "T"}, {},
+     ["T is already guest.start (Start) on the main screen",
+      "T is already app.tasks (Tasks) on the main screen",
+      "t is already app.tasks (Tasks) on the main screen"]),
+])
+async def test_a_remap_is_kept_unless_its_key_answers_to_another_action_there(
+        console, keys, kept, refused):
+    c = console(config=Config(keys=keys))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        said = [n.split(": ", 1)[1].split(": not remapped")[0] for n in notes(c.app)
+                if "already" in n]
+        assert sorted(said) == sorted(refused)
+        assert c.app._keymap == kept

@@ -175,6 +175,45 @@ def test_a_host_name_or_address_is_taken(tmp_path, monkeypatch, kind, host):
     assert cluster.host == host
 
 
+TIMED_CLUSTER = """theme = "vmconsole-dark"
+
+[[profiles.a.clusters]]
+kind = "{kind}"
+name = "c"
+{where}
+timeout = {timeout}
+"""
+WHERE = {"libvirt": 'uris = ["test:///default"]',
+         "proxmox": 'host = "pve1"\nuser = "root@pam"\npassword_env = "VMCONSOLE_TEST_PASSWORD"',
+         "vcenter": 'host = "vc1"\nuser = "root"\npassword_env = "VMCONSOLE_TEST_PASSWORD"'}
+
+
+@pytest.mark.parametrize("kind", sorted(WHERE))
+@pytest.mark.parametrize("timeout", ["-1", "0", "0.05", "301", "nan", "inf"])
+def test_a_timeout_no_host_could_meet_or_too_long_is_refused_at_its_line(
+        tmp_path, monkeypatch, kind, timeout):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    text = TIMED_CLUSTER.format(kind=kind, where=WHERE[kind], timeout=timeout)
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    line = text.splitlines().index(f"timeout = {timeout}") + 1
+    assert (err.value.line, err.value.key) == (line, "profiles.a.clusters[0].timeout")
+    assert str(path) in str(err.value)
+    assert f"expected 0.1 to 300 seconds, got {float(timeout):g}" in str(err.value)
+
+
+@pytest.mark.parametrize("kind", sorted(WHERE))
+@pytest.mark.parametrize("timeout", ["0.1", "2", "300"])
+def test_a_timeout_in_range_is_taken(tmp_path, monkeypatch, kind, timeout):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    path.write_text(TIMED_CLUSTER.format(kind=kind, where=WHERE[kind], timeout=timeout))
+    [cluster] = load_config(path).profiles["a"]
+    assert cluster.timeout == float(timeout)
+
+
 def test_a_viewer_is_refused_the_serial_console_unless_the_config_says_read_only(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('theme = "vmconsole-dark"\n')

@@ -69,6 +69,9 @@ class Config:
     default_profile: str | None = None
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
+    # binding id -> the line of [keys] that remaps it: the console names the line of a
+    # remap it refuses (the ids live in the UI, which checks them against its bindings)
+    key_lines: dict[str, int] = field(default_factory=dict)
     ascii: bool | None = None  # None: decide from the terminal
     # What `C` gives a viewer: "refuse" (default: a console may show a root shell) or
     # "read-only" (its output, no keys sent).
@@ -191,6 +194,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
         default_profile=default,
         theme=r.get(data, "theme", "", str),
         keys=dict(keys),
+        key_lines={binding_id: line for binding_id in keys
+                   if (line := r.line_of(f'keys."{binding_id}"')) is not None},
         ascii=r.get(data, "ascii", "", bool),
         serial_console_viewers=viewers,
         read_only_profiles=frozenset(read_only),

@@ -184,6 +184,24 @@ def _host(r: TableReader, table: dict[str, Any], prefix: str) -> str:
                  "such as \"pve1.example.org\", \"192.0.2.10\" or \"2001:db8::10\"")
 
 
+# The bounds of a cluster's `timeout`, in seconds. At 0 or below no host could ever answer
+# in time, so a host that is up would show "unreachable" forever; past five minutes one
+# that is down would pass for a slow one through that many polls.
+_TIMEOUT_RANGE = (0.1, 300.0)
+
+
+def _timeout(r: TableReader, table: dict[str, Any], prefix: str) -> float:
+    """A cluster's `timeout`: the seconds one host or API call may take to answer
+    (default 10), within _TIMEOUT_RANGE. Raises ConfigError at its line otherwise."""
+    timeout: float = r.get(table, "timeout", prefix, float, 10.0)
+    least, most = _TIMEOUT_RANGE
+    if not least <= timeout <= most:
+        raise r.fail(f"{prefix}.timeout", f"expected {least:g} to {most:g} seconds, got "
+                     f"{timeout:g}: a host must have time to answer, and a dead one must "
+                     "not pass for a slow one for long")
+    return timeout
+
+
 def read_real_cluster(r: TableReader, table: dict[str, Any], prefix: str,
                       kind: str) -> LibvirtCluster | ProxmoxCluster | VCenterCluster:
     """The cluster a table of kind `kind` ("libvirt", "proxmox" or "vcenter", as
@@ -197,7 +215,7 @@ def read_real_cluster(r: TableReader, table: dict[str, Any], prefix: str,
         return LibvirtCluster(
             name=r.get(table, "name", prefix, str, required=True),
             uris=tuple(uris),
-            timeout=r.get(table, "timeout", prefix, float, 10.0),
+            timeout=_timeout(r, table, prefix),
             probe_netns=r.get(table, "probe_netns", prefix, str),
             lab_dir=r.get(table, "lab_dir", prefix, str),
             ha=(_ha_manager(r, r.get(table, "ha", prefix, dict), f"{prefix}.ha")
@@ -221,7 +239,7 @@ def read_real_cluster(r: TableReader, table: dict[str, Any], prefix: str,
         verify_ssl=r.get(table, "verify_ssl", prefix, bool, True),
         ca_file=r.get(table, "ca_file", prefix, str),
         fingerprint=r.get(table, "fingerprint", prefix, str),
-        timeout=r.get(table, "timeout", prefix, float, 10.0),
+        timeout=_timeout(r, table, prefix),
     )
     if cluster.token_name and not cluster.token_secret:
         raise r.fail(f"{prefix}.token_name",
@@ -242,7 +260,7 @@ def _vcenter(r: TableReader, table: dict[str, Any], prefix: str) -> VCenterClust
         verify_ssl=r.get(table, "verify_ssl", prefix, bool, True),
         ca_file=r.get(table, "ca_file", prefix, str),
         fingerprint=r.get(table, "fingerprint", prefix, str),
-        timeout=r.get(table, "timeout", prefix, float, 10.0),
+        timeout=_timeout(r, table, prefix),
     )
     if not cluster.password:
         raise r.fail(prefix, "a vCenter cluster needs password_env or password_file")

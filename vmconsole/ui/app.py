@@ -161,13 +161,20 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             return  # nothing remapped: the bindings' classes need not even be imported
         known = {b.id for b in self._all_bindings() if b.id}
         unknown = sorted(set(self.config.keys) - known)
+        where = f"{visible(self.config.path)}: " if self.config.path else ""
         if unknown:  # the ids live here, in the UI: the config checks only the key names
-            where = f"{visible(self.config.path)}: " if self.config.path else ""
             ids = ", ".join(f"'{visible(k)}'" for k in unknown)
             self.notify(f"{where}[keys]: no binding with the id {ids} (ignored; `?` "
                         "lists every id)", title="Keys", severity="warning", timeout=8,
                         markup=False)
-        self.set_keymap({k: v for k, v in self.config.keys.items() if k in known})
+        from vmconsole.ui.keymap import settle_keymap  # loaded when a key is remapped
+
+        keymap, clashes = settle_keymap(self._key_scopes(), {
+            k: v for k, v in self.config.keys.items() if k in known})
+        for clash in clashes:
+            self.notify(clash.said(self.config), title="Keys", severity="warning",
+                        timeout=12, markup=False)
+        self.set_keymap(keymap)
 
     @cached_property
     def _main_screen_actions(self) -> frozenset[str]:
@@ -188,9 +195,30 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
     def _all_bindings(self) -> list[Binding]:
         return [b for _, bindings in self.binding_contexts() for b in bindings]
 
-    def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
-        """The console's own bindings (those with an id: Textual's unnamed ones, its
-        scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
+    def _key_scopes(self) -> list[tuple[str, list[Binding]]]:
+        """The console's bindings that answer at the same time, by where: the app's own
+        keys on the main screen, with those of each of its panes in turn (the focused one
+        answers first); over another screen, that screen's with the app's keys that
+        reach past it (ACTIONS_ANYWHERE)."""
+        app_keys = self._own_bindings(type(self))
+        anywhere = [b for b in app_keys if parse(b.action)[1] in ACTIONS_ANYWHERE]
+        scopes = [("on the main screen", app_keys)]
+        for context, cls, on_main_screen in self._binding_places()[1:]:
+            scopes.append((context, [*(app_keys if on_main_screen else anywhere),
+                                     *self._own_bindings(cls)]))
+        return scopes
+
+    @staticmethod
+    def _own_bindings(cls: type[DOMNode]) -> list[Binding]:
+        """The bindings of `cls` with an id and a description, each once."""
+        found: list[Binding] = []
+        for bindings in cls._merge_bindings().key_to_bindings.values():
+            found += [b for b in bindings if b.id and b.description and b not in found]
+        return found
+
+    def _binding_places(self) -> tuple[tuple[str, type[DOMNode], bool], ...]:
+        """(where, the class whose bindings work there, whether that is on the main
+        screen), the app first."""
         # dialogs and screens: loaded when used
         from vmconsole.ui.modals.backups import BackupPanel
         from vmconsole.ui.modals.snapshots import SnapshotPanel
@@ -199,17 +227,20 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         from vmconsole.ui.widgets.address_box import AddressBox
         from vmconsole.ui.widgets.task_log import TaskLog
 
-        contexts: tuple[tuple[str, type[DOMNode]], ...] = (
-            ("anywhere", type(self)), ("in the tree", ClusterTree),
-            ("in the task log", TaskLog), ("in the ping panel", PingPanel),
-            ("in the ping address box", AddressBox), ("in the snapshot panel", SnapshotPanel),
-            ("in the backup panel", BackupPanel), ("in the serial console", SerialView),
-            ("in the HA rules screen", HARulesScreen))
+        return (("anywhere", type(self), True), ("in the tree", ClusterTree, True),
+                ("in the task log", TaskLog, True), ("in the ping panel", PingPanel, True),
+                ("in the ping address box", AddressBox, True),
+                ("in the snapshot panel", SnapshotPanel, False),
+                ("in the backup panel", BackupPanel, False),
+                ("in the serial console", SerialView, False),
+                ("in the HA rules screen", HARulesScreen, False))
+
+    def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
+        """The console's own bindings (those with an id: Textual's unnamed ones, its
+        scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
         out: list[tuple[str, list[Binding]]] = []
-        for context, cls in contexts:
-            found: list[Binding] = []
-            for bindings in cls._merge_bindings().key_to_bindings.values():
-                found += [b for b in bindings if b.id and b.description and b not in found]
+        for context, cls, _ in self._binding_places():
+            found = self._own_bindings(cls)
             if cls is type(self):  # the app's keys, by what they act on
                 for prefix, where in (("guest.", "on the guest selected in the tree"),
                                       ("node.", "on the node selected in the tree"),

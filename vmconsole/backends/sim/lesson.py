@@ -28,22 +28,20 @@ Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm
 NODE`, `crm NODE enable-node-maintenance|disable-node-maintenance`, `service SID
 started|stopped|disabled|ignored`, `service SID migrate NODE`, `service SID
 manual-migrate NODE` (an admin's own migration of an ignored service), `service SID
-delete`. A test directory's `cmdlist` runs at the harness's own times.
+delete`. A test directory's `cmdlist` runs at the harness's own times. A lesson file
+is checked whole when it is read (`lesson_file.read_lesson`).
 """
 
 from __future__ import annotations
 
-import math
-import re
 import tomllib
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ha_fake, ha_testcrs, ha_teststatus
 from vmconsole.backends.sim.engine import Sim
-from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, node_name
+from vmconsole.backends.sim.ha_commands import REQUESTS, command_step
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
 from vmconsole.backends.sim.ha_testdir import (
     HARNESS_CADENCE,
@@ -55,28 +53,13 @@ from vmconsole.backends.sim.ha_testdir import (
     read_testdir,
     sid_of,
 )
-from vmconsole.backends.sim.lab import MAX_NODES, build_named_cluster
+from vmconsole.backends.sim.lab import build_named_cluster
+from vmconsole.backends.sim.lesson_file import LessonTables, read_lesson
 from vmconsole.backends.sim.scenarios import Scenario, Step
 from vmconsole.backends.sim.state import HAGroup, HAResource
 from vmconsole.model import GuestKind, HAState
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
-
-QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
-
-
-CONFIG_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # Proxmox's pve-configid
-
-
-def step_time(value: object) -> float:
-    """A step's `at`: seconds after the lesson starts, a finite number not below 0
-    (`nan` or -5 ran every such step at once). Raises ValueError with the value."""
-    at = float(value)  # type: ignore[arg-type]  # TOML gives int, float or a wrong type
-    if not math.isfinite(at) or at < 0:
-        raise ValueError(f"a step's 'at' must be seconds from the start (0 or more), "
-                         f"not {visible(str(value), 40)}")
-    return at
-
 
 # --- pve-ha-manager test directories -------------------------------------------------
 
@@ -224,55 +207,16 @@ def testcase_scenario(case: HATestCase) -> tuple[Scenario, float, float]:
 # --- lesson files --------------------------------------------------------------------
 
 
-def _lesson(data: dict[str, Any], source: str) -> Scenario:
-    try:
-        nodes = data.get("nodes", 3)
-        named = isinstance(nodes, list)
-        count = len(nodes) if named else int(nodes)
-        services = [Service(sid, d["node"], d.get("state", "started"), d.get("group"),
-                            int(d.get("max_restart", 1)), int(d.get("max_relocate", 1)))
-                    for sid, d in data.get("services", {}).items()]
-        groups = [Group(name, {str(k): int(v) for k, v in g.get("nodes", {}).items()},
-                        bool(g.get("restricted", False)), bool(g.get("nofailback", False)))
-                  for name, g in data.get("groups", {}).items()]
-        steps = tuple((step_time(s["at"]), visible(s["do"]), command_step(str(s["do"])))
-                      for s in data.get("steps", []))
-        watch = tuple(guest_id(str(sid)) for sid in data.get("watch", []))
-        quorum_options = tuple(str(k) for k, v in data.get("votequorum", {}).items() if v)
-        affinity = [(str(name), tuple(str(r) for r in rule["resources"]),
-                     rule.get("affinity", "positive") == "positive")
-                    for name, rule in data.get("rules", {}).items()]
-        unknown = set(quorum_options) - set(QUORUM_OPTIONS)
-        if unknown:
-            raise ValueError(f"unknown votequorum options {sorted(unknown)}")
-        name, description = visible(data["name"]), visible(data.get("description", ""), None)
-        for node in (nodes if named else []):
-            node_name(str(node))
-        for config_id in [*data.get("groups", {}), *data.get("rules", {})]:
-            if not CONFIG_ID.match(str(config_id)):
-                raise ValueError(f"'{visible(config_id)}' is not a group or rule name")
-    except KeyError as exc:  # a required key: the lesson's name, a step's "at" or "do"...
-        key = visible(exc.args[0] if exc.args else exc)
-        raise InvalidInput(f"{source}: bad lesson: the key '{key}' is missing",
-                           {"scenario": f"missing key {key}"}) from exc
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise InvalidInput(f"{source}: bad lesson: {visible(exc)}",
-                           {"scenario": str(exc)}) from exc
-    if not 1 <= count <= MAX_NODES:
-        raise InvalidInput(f"{source}: bad lesson: nodes must be between 1 and {MAX_NODES} "
-                           f"(it has {count})", {"nodes": f"between 1 and {MAX_NODES}"})
-    if not named:
-        if services or groups or affinity:
-            raise InvalidInput(f"{source}: services and groups need named nodes",
-                               {"nodes": "a list of node names"})
-        return Scenario(name, description, count, bool(data.get("qdevice", False)),
-                        steps, watch, quorum_options=quorum_options)
-    case = HATestCase(name, {str(n): (True, True) for n in nodes}, services, groups, [],
-                      affinity=affinity)
-    _check_case(case)
-    return Scenario(name, description, len(nodes), bool(data.get("qdevice", False)), steps,
-                    watch, build=partial(_build_case, case, dict.fromkeys(case.nodes, True)),
-                    quorum_options=quorum_options)
+def _lesson(lesson: LessonTables) -> Scenario:
+    if not lesson.named:
+        return Scenario(lesson.name, lesson.description, len(lesson.nodes), lesson.qdevice,
+                        lesson.steps, lesson.watch, quorum_options=lesson.quorum_options)
+    case = HATestCase(lesson.name, dict.fromkeys(lesson.nodes, (True, True)),
+                      lesson.services, lesson.groups, [], affinity=lesson.affinity)
+    return Scenario(lesson.name, lesson.description, len(lesson.nodes), lesson.qdevice,
+                    lesson.steps, lesson.watch,
+                    build=partial(_build_case, case, dict.fromkeys(case.nodes, True)),
+                    quorum_options=lesson.quorum_options)
 
 
 def is_lesson_path(name: str) -> bool:
@@ -286,10 +230,11 @@ def load_lesson(path: Path) -> Scenario:
     if path.is_dir():
         return testcase_scenario(read_testdir(path))[0]
     try:
-        data = tomllib.loads(read_utf8(path))
+        text = read_utf8(path)
+        data = tomllib.loads(text)
     except UnreadableFile as exc:
         raise InvalidInput(f"{path}: {exc.reason}", {"scenario": exc.reason}) from exc
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path}: {exc}", {"scenario": str(exc)}) from exc
-    return _lesson(data, str(path))
+    return _lesson(read_lesson(data, path, text))
 
