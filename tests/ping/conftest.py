@@ -38,6 +38,7 @@ class FakeSim:
         self._scale = scale
         self._real0 = time.monotonic()
         self._sim0 = 1_700_000_000.0
+        self._anchor = (self._real0, self._sim0)  # re-anchored when the scale changes
         self.down_at, self.up_at = self._sim0 + down_at, self._sim0 + up_at
 
     @property
@@ -45,10 +46,12 @@ class FakeSim:
         return self._scale
 
     def set_time_scale(self, scale: float) -> None:
+        self._anchor = (time.monotonic(), self.now())  # no jump, as RealClock
         self._scale = scale
 
     def now(self) -> float:
-        return self._sim0 + (time.monotonic() - self._real0) * self._scale
+        real, sim = self._anchor
+        return sim + (time.monotonic() - real) * self._scale
 
     def probe(self, guest_id: str) -> float | None:
         if guest_id != "qemu/100":

@@ -89,7 +89,7 @@ async def test_an_outage_shows_its_downtime_and_lost_probes():
         await wait_for(pilot, lambda: summary.search(text_of(app, "#ping-outages")),
                        BUSY_SECONDS)
         assert "received" in text_of(app, "#ping-stats")
-        assert panel.border_title == "ping web (sim)"
+        assert panel.border_title == "ping web (sim) · 2x: a probe per 20 ms"
         [ended] = app.ended
         outage = ended.outage
         assert panel.measurement is not None
@@ -251,3 +251,24 @@ def test_snapshot_of_an_outage(snap_compare, monkeypatch: pytest.MonkeyPatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+async def test_the_title_says_what_a_probe_stands_for_at_the_clocks_speed():
+    """A tester's finding: at 60x a 61 ms migration read "downtime 1.21 s, 1 probe lost"
+    and nothing said that a probe every 10 ms of wall time is one every 0.6 s of
+    simulated time, or that a paused simulation is not probed."""
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PingPanel)
+        fake = FakeSim(scale=60, down_at=math.inf, up_at=math.inf)
+        panel.start(ProbeTarget.sim(fake, "qemu/100", "web"), duration=300)
+
+        def title() -> str:
+            return str(panel.border_title)
+
+        await wait_for(pilot, lambda: "60x" in title(), BUSY_SECONDS)
+        assert title() == "ping web (sim) · 60x: a probe per 600 ms"
+        fake.set_time_scale(0)
+        await wait_for(pilot, lambda: "paused" in title(), BUSY_SECONDS)
+        assert title() == "ping web (sim) · paused: no probe"
+        panel.stop()

@@ -3,6 +3,8 @@ stretch of its own sped-up time."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.ping.conftest import FakeSim, edge_gaps
@@ -48,3 +50,30 @@ def test_markers_are_kept_in_the_session_clock(monitor: PingMonitor):
     assert first.label == "migration started" and first.time == pytest.approx(fake.now(),
                                                                                 abs=10)
     assert second.time - first.time == pytest.approx(5, abs=1)
+
+
+def test_no_probe_while_the_simulation_is_paused(monitor: PingMonitor):
+    """A tester's finding: with the simulation paused, sent and received kept climbing
+    and the chart kept moving, though no simulated time passed."""
+    paused = FakeSim(scale=10, down_at=1e9, up_at=1e9)
+    measurement = monitor.start(ProbeTarget.sim(paused, "qemu/100"), interval=0.01,
+                                duration=30)
+    running = FakeSim(scale=1, down_at=1e9, up_at=1e9)  # the same engine's other guest
+    other = monitor.start(ProbeTarget.sim(running, "qemu/100"), interval=0.01, duration=30)
+    wait_for(lambda: measurement.snapshot().sent >= 5)
+    paused.set_time_scale(0)
+    before = measurement.snapshot().sent  # at most one probe of the turn under way
+    seen = other.snapshot().sent
+    wait_for(lambda: other.snapshot().sent >= seen + 30)  # 30 turns of the engine
+    held = measurement.snapshot()
+    assert held.sent <= before + 1 and held.received == held.sent
+    assert held.now == paused.now()  # the chart stands still
+    paused.set_time_scale(10)
+    wait_for(lambda: measurement.snapshot().sent >= held.sent + 5)
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

@@ -38,6 +38,7 @@ async def test_w_probes_the_selected_guest_through_the_simulator(console_factory
         assert session.target.address == "qemu/100"
         deadline = time.monotonic() + 5
         while session.snapshot().received < 5 and time.monotonic() < deadline:
+            c.clock.advance(0.05)  # the factory's clock is manual: no time, no probe
             await asyncio.sleep(0.05)
         assert session.snapshot().received >= 5  # web1 runs: the model answers
 

@@ -135,3 +135,53 @@ def test_a_real_guests_event_is_charted_at_its_time():
     drawn = ping_chart(watch.measurement.snapshot(), 80, 12,
                        PingChartColors("green", "red", "yellow", "white"), window=30.0)
     assert [m.label for m in drawn.markers] == ["node lost"]
+
+
+async def test_a_failover_after_a_migration_gets_a_measurement_of_its_own():
+    """A tester's finding: test1 migrated, then its node powered off: the failover's outage
+    was folded into the migration's measurement ("migration · 3 outages (the first
+    began before pinging did), downtime 3 min 00 s in all"), and a second migration's
+    task detail had no ping figure (its guest's measurement served the first)."""
+    from vmconsole.backends.abilities import FaultKind
+    from vmconsole.backends.base import HASettings
+    from vmconsole.ui.messages import OperationStarted
+
+    c = FrozenConsole(SimCluster(), clock=RealClock(60.0))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        sim = c.backend.sim
+        c.backend.start("qemu/103")
+        await poll_until(c, pilot, lambda: sim.reachable("qemu/103"))
+
+        async def migrate(node: str):
+            task = c.backend.migrate("qemu/103", node, MigrationMode.LIVE)
+            c.app.post_message(OperationStarted("lab", "migrate test1", task))
+            await poll_until(c, pilot, lambda: any(
+                t.id == task.id and t.status.done for t in c.loop.latest.tasks))
+            await pilot.pause()
+            assert sim.guests["qemu/103"].node == node
+            watch = panel.watches.for_task("lab", task.id)
+            assert watch is not None and watch.why == "migration"
+            return watch
+
+        first = await migrate("pve2")
+        second = await migrate("pve3")
+        assert second is not first and not first.running
+        c.backend.ha_set("qemu/103", HASettings())  # `H`
+        c.backend.inject_fault("pve3", FaultKind.POWER_OFF)
+        await poll_until(c, pilot, lambda: (w := panel.watches.running_on(
+            "lab", "qemu/103")) is not None and w.why == "failover")
+        failover = panel.watches.running_on("lab", "qemu/103")
+        assert failover is not None and not second.running
+        assert "outages" not in second.result_text()
+
+        def recovered() -> bool:
+            measurement = failover.measurement
+            return measurement is not None and bool(measurement.snapshot().outages)
+
+        await poll_until(c, pilot, recovered, seconds=30)
+        assert failover.result_text().startswith("down since power off: first reply after")
+        for watch in panel.watches:
+            watch.end("test over")

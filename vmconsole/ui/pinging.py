@@ -57,6 +57,11 @@ FAILURES = {
     EventKind.POWER_OFF: Failure.DOWNED, EventKind.NETWORK_CUT: Failure.DOWNED,
     EventKind.WATCHDOG_RESET: Failure.DOWNED, EventKind.CONTAINER_STOPPED: Failure.DOWNED,
     EventKind.NODE_LOST: Failure.LOST, EventKind.FENCE: Failure.LOST}
+# Events that end the migration or failover a measurement measures: the guest's next
+# one gets a measurement of its own (`Watch.serves`).
+EPISODE_ENDS = {
+    "migration": frozenset({EventKind.MIGRATION_DONE, EventKind.MIGRATION_FAILED}),
+    "failover": frozenset({EventKind.RECOVERED, EventKind.STARTED})}
 # How long an automatically started measurement runs (simulated failovers take minutes).
 AUTO_DURATION = 900.0
 # At most this many automatic measurements at once: a bulk migration of 200 guests
@@ -289,21 +294,24 @@ class PingFeatures(ConsoleBase):
             concerned = guests_concerned(event, inventory)
             if not concerned or event.kind not in MARKED:
                 continue
+            starts = event.kind in STARTS_MONITOR and inventory is not None
+            why = measured_why(event.kind)
             for guest_id in concerned:
                 watch = watches.running_on(result.cluster, guest_id)
+                if starts and watch is not None:
+                    watch = self._serving(watch, why)
                 automatic = sum(w.running and w.why != "ping" for w in watches)
-                if watch is None and event.kind in STARTS_MONITOR and inventory is not None \
-                        and automatic >= MAX_AUTO:
+                if watch is None and starts and automatic >= MAX_AUTO:
                     unmeasured += 1
-                elif watch is None and event.kind in STARTS_MONITOR and inventory is not None:
+                elif watch is None and starts and inventory is not None:
                     guest = inventory.guest(guest_id)
                     # A stopped guest (an offline migration) answers nothing to measure.
                     if guest is not None and guest.status is not GuestStatus.STOPPED:
-                        watch = self._start_ping(result.cluster, guest, AUTO_DURATION,
-                                                 measured_why(event.kind))
+                        watch = self._start_ping(result.cluster, guest, AUTO_DURATION, why)
                 if watch is not None:
                     watch.mark(event.kind.words, self._measurement_time(watch, event),
                                FAILURES.get(event.kind))
+                    watch.settled |= event.kind in EPISODE_ENDS.get(watch.episode or "", ())
         if unmeasured:
             self.notify(f"{unmeasured} more not measured: at most {MAX_AUTO} automatic "
                         "measurements run at once (w measures a guest)",
@@ -317,6 +325,16 @@ class PingFeatures(ConsoleBase):
             self.notify(visible(f"{watch.label}: {why}", limit=None),
                         title="Ping: measurement ended", severity="warning", timeout=8,
                         markup=False)
+
+    @staticmethod
+    def _serving(watch: Watch, why: str) -> Watch | None:
+        """WATCH if it measures the migration or failover (WHY) starting on its guest;
+        else it ends, and None: that one gets a measurement of its own."""
+        if watch.serves(why):
+            watch.episode = why
+            return watch
+        watch.end(f"a {why} began: it has a measurement of its own")
+        return None
 
     def _link_tasks(self, result: PollResult) -> None:
         """A measurement started by an event learns the migration task it measures."""
@@ -336,6 +354,8 @@ class PingFeatures(ConsoleBase):
         if not is_migration(task):
             return
         watch = self.query_one(PingPanel).watches.running_on(message.cluster, task.target)
+        if watch is not None:
+            watch = self._serving(watch, "migration")
         if watch is not None:
             watch.task = watch.task or task.id
             return

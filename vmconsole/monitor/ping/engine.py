@@ -140,10 +140,13 @@ class Engine(threading.Thread):
     def _send_due(self, now: float) -> None:
         while self._due and self._due[0][0] <= now:
             due, _, measurement = heapq.heappop(self._due)
-            seq = measurement.next_seq(now)
-            if seq is None:
-                continue  # done sending or stopped: it leaves the grid
-            self._send(measurement, seq, now)
+            if measurement.done_sending:
+                continue  # stopped while its clock held it: it leaves the grid
+            if not self._holds(measurement):
+                seq = measurement.next_seq(now)
+                if seq is None:
+                    continue  # done sending or stopped: it leaves the grid
+                self._send(measurement, seq, now)
             # Fixed rate: the grid does not drift with send time; a late loop skips the
             # slots it missed instead of sending a burst to catch up.
             interval = measurement.interval
@@ -211,6 +214,10 @@ class Engine(threading.Thread):
 
     def _close(self) -> None:
         """Close what `_open` opened."""
+
+    def _holds(self, measurement: Measurement) -> bool:
+        """Whether MEASUREMENT's slot passes without a probe (its clock stands still)."""
+        return False
 
     def _send(self, measurement: Measurement, seq: int, now: float) -> None:
         raise NotImplementedError

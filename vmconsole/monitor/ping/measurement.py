@@ -110,6 +110,7 @@ class Measurement:
             self.clock = _real_clock()
         self.started = self.clock()
         self.in_flight = 0  # engine side only
+        self.last_sent: float | None = None  # engine side: its clock at the last probe
         self._detector = OutageDetector(min_lost, keep_samples)
         self._markers: deque[Marker] = deque(maxlen=KEEP_MARKERS)
         self._lock = threading.Lock()

@@ -99,6 +99,17 @@ def rtt_text(rtt: RttStats) -> str:
     return "rtt min/avg/max/mdev = {:.3f}/{:.3f}/{:.3f}/{:.3f} ms".format(*ms)
 
 
+def sim_resolution(interval: float, scale: float) -> str:
+    """How finely a simulated guest is probed at the clock's speed SCALE (0: paused):
+    one probe per INTERVAL seconds of wall time while simulated time passes
+    (`probers.SimEngine`), so a probe stands for INTERVAL x SCALE simulated seconds and
+    a downtime reads up to two of them long. "60x: a probe per 600 ms" (of simulated
+    time), "paused: no probe"."""
+    if scale <= 0:
+        return "paused: no probe"
+    return f"{scale:g}x: a probe per {format_duration(interval * scale)}"
+
+
 def counts_text(snap: PingSnapshot) -> str:
     return (f"{snap.sent} sent, {snap.received} received, "
             f"{snap.loss * 100:.1f}% loss")

@@ -51,6 +51,10 @@ class Watch:
     measurement: Measurement | None = None
     error: str = ""  # why the measurement could not be opened
     ended: str = ""  # why it was ended before its time
+    # The migration or failover it measures ("migration", "failover"; None: `w`'s, not
+    # yet serving one), and whether that one is over: the guest's next gets its own.
+    episode: str | None = None
+    settled: bool = False
     _early_marks: list[tuple[str, float | None, Failure | None]] = field(
         default_factory=list)
 
@@ -60,6 +64,18 @@ class Watch:
         if self.error or self.ended:
             return False
         return self.measurement is None or self.measurement.running
+
+    def __post_init__(self) -> None:
+        if self.episode is None and self.why != "ping":
+            self.episode = self.why
+
+    def serves(self, episode: str) -> bool:
+        """Whether this measurement, running on its guest, measures the guest's migration
+        or failover now starting (EPISODE): yes for the one it measures until that is
+        over (a failover's power off, node lost and fence are one), and for `w`'s first;
+        no for one of the other kind or one after it (the README: each gets a
+        measurement of its own)."""
+        return self.episode is None or (self.episode == episode and not self.settled)
 
     def attach(self, measurement: Measurement) -> None:
         """The opened measurement; marks made before it opened are put on it now."""

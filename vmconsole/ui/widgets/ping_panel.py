@@ -44,11 +44,13 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from vmconsole.backends.abilities import SupportsTimeControl
 from vmconsole.monitor.ping.report import (
     all_outages,
     counts_text,
     format_clock,
     outage_summary,
+    sim_resolution,
 )
 from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.text import visible
@@ -209,8 +211,20 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
     def select(self, watch: Watch) -> None:
         """Chart WATCH."""
         self._selected = watch
-        self.border_title = Text(f"ping {visible(watch.label)}")  # a name is never markup
+        self._title(watch)
         self.call_after_refresh(self._refresh_view)
+
+    def _title(self, watch: Watch) -> None:
+        """"ping web1 (sim) · 60x: a probe per 600 ms": a simulated guest's title says
+        what a probe stands for at the clock's speed, which the teacher may change."""
+        measurement = watch.measurement
+        source = measurement.target.source if measurement is not None else None
+        clock = (f" · {sim_resolution(measurement.interval, source.time_scale)}"
+                 if measurement is not None and isinstance(source, SupportsTimeControl)
+                 else "")
+        title = Text(f"ping {visible(watch.label)}{clock}")  # a name is never markup
+        if title != self.border_title:
+            self.border_title = title
 
     def edit_address(self) -> None:
         """Put the focus in the address box, to type an address."""
@@ -323,6 +337,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         from vmconsole.ui.ping_chart import PingChartColors, chart_window, legend, ping_chart
 
         snap = watch.measurement.snapshot()
+        self._title(watch)
         variables = self.app.theme_variables
         colors = PingChartColors(
             rtt=theme_color(variables, "success", "green"),
