@@ -47,7 +47,12 @@ async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
         snap = next(s for s in c.backend.snapshots(guest_id) if s.name == "before")
         assert snap.vmstate and snap.description == "pre-upgrade"
 
-        await pilot.press("down")  # onto "before"
+        tree = panel.query_one(Tree)
+        await act(pilot, "j")  # onto "before", as ↓ (and k back, as ↑)
+        assert tree.cursor_line == 1
+        await act(pilot, "k")
+        assert tree.cursor_line == 0
+        await act(pilot, "j")
         await act(pilot, "r")
         assert isinstance(c.app.screen, ConfirmScreen)
         assert "lost" in c.app.screen.warning

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -46,6 +47,12 @@ class TaskPanel(ForwardsWorkerErrors, ModalScreen[None]):
     TaskPanel .panel-busy { height: auto; color: $warning; }
     TaskPanel .panel-keys { height: 1; color: $text-muted; }
     """
+    # vi's keys move in the list as they do in the cluster tree (Tree and DataTable both
+    # have the cursor actions)
+    BINDINGS = [
+        Binding("j", "list_cursor('down')", show=False, id="panel.down"),
+        Binding("k", "list_cursor('up')", show=False, id="panel.up"),
+    ]
     WHAT: ClassVar[str]
     PREFIX: ClassVar[str]
     GROUP: ClassVar[str]
@@ -93,6 +100,10 @@ class TaskPanel(ForwardsWorkerErrors, ModalScreen[None]):
         self.query_one(f"#{self.PREFIX}-keys", Static).update(hint_line(self, hints))
         self.reload_soon()
         self.set_interval(REFRESH_SECONDS, self._follow)
+
+    def action_list_cursor(self, way: str) -> None:
+        """Move the list's cursor one row `way` ("down" or "up")."""
+        getattr(self.query_one(".panel-list"), f"action_cursor_{way}")()
 
     def reload_soon(self) -> None:
         self.run_worker(self.reload(), group=self.GROUP, exclusive=True,
