@@ -44,6 +44,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from vmconsole.backends.base import BackendError
 from vmconsole.monitor.ping.report import (
     all_outages,
     counts_text,
@@ -285,7 +286,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
             measurement = monitor.start(
                 target, interval=request.interval, duration=request.duration,
                 count=request.count, on_outage=partial(self._outage_ended, watch, target))
-        except (ProbeError, NetnsError, ValueError) as exc:
+        except (ProbeError, NetnsError, ValueError, BackendError) as exc:
+            # BackendError: a served console's simulator did not answer (serve/calls.py)
             self.app.call_from_thread(self._failed, watch, str(exc))
             return
         self.app.call_from_thread(self._started, watch, measurement)
