@@ -94,3 +94,39 @@ def test_closing_the_channel_ends_its_reader_and_fails_a_call_waiting(
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_console_drawn_in_advance_gets_its_answer_once_taken(
+        monkeypatch: pytest.MonkeyPatch, thread_errors: list[str]) -> None:
+    """The tester's report: a console drawn during pve2's failover started measuring
+    db1, whose first call (the simulator's clock) the server answers only once a viewer
+    takes the console; taken later than the calls' time limit, its measurement said
+    `starting…` for good and the call failed with "now: no answer from the server".
+    The limit counts from the console's taking (here 0.3 s, taken after 1 s)."""
+    monkeypatch.setattr(calls, "CALL_TIMEOUT", 0.3)
+    ours, theirs = socket.socketpair()
+    try:
+        channel = CallChannel(ours, answered=False)  # a waiting console's (worker.main)
+        got: list[object] = []
+
+        def measures() -> None:
+            try:
+                got.append(channel.call("lab", "now"))
+            except BackendError as exc:
+                got.append(exc)
+
+        caller = threading.Thread(target=measures)
+        caller.start()
+        caller.join(1.0)  # the console waits to be taken: its call waits too
+        assert got == []
+        channel.answered_from_now()  # ATTACH: the server serves its calls from now on
+        server = threading.Thread(target=_answer_once_then_end, args=(theirs,))
+        server.start()
+        caller.join(5)
+        server.join(5)
+        assert got == ["pong"]
+        assert thread_errors == []
+        channel.close()
+    finally:
+        ours.close()
+        theirs.close()

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from tests.frozen import FrozenConsole
 from tests.ui.test_ping_measurements import list_rows, plain
-from vmconsole.backends.base import InvalidInput, MigrationMode
+from vmconsole.backends.base import BackendError, InvalidInput, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
@@ -219,3 +219,24 @@ async def test_the_demo_failover_is_measured_from_the_power_off(console_factory)
         legend = plain(panel.query_one("#ping-legend", Static)).replace("\u00a0", " ")
         assert legend.startswith("1 power off  2 node lost"), legend
         watch.end("test over")
+
+
+async def test_a_measurement_whose_backend_does_not_answer_says_why(console_factory):
+    """A served console's simulator is the server's (serve/calls.py): when it does not
+    answer, the panel says so rather than "starting…" for good."""
+    c = console_factory()
+
+    def no_answer() -> float:
+        raise BackendError("now: no answer from the server in 120 s")
+
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        c.backend.now = no_answer
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.press("w")
+        await c.app.workers.wait_for_complete()
+        await pilot.pause()
+        panel = c.app.query_one(PingPanel)
+        assert "no answer from the server in 120 s" in plain(
+            panel.query_one("#ping-error", Static))

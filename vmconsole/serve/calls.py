@@ -28,10 +28,21 @@ class CallChannel:
     A call waiting is in `_pending` until the reader takes it out to answer it (or to
     fail it, when the server is gone): a reply and the socket's end arriving together
     (a session ending) once had the reader fail a call it had just answered, whose
-    caller had not yet taken it out, and die with "Exception in thread calls"."""
+    caller had not yet taken it out, and die with "Exception in thread calls".
 
-    def __init__(self, sock: socket.socket) -> None:
+    A console drawn before its user logged in (pool.py) is not answered until it is
+    taken (the server serves a session's calls): its calls wait for that
+    (`answered_from_now`), and their time limit counts from then. A failover's events
+    start a measurement in such a console, whose first call (the simulator's clock)
+    otherwise failed 120 s after the console was drawn, unanswered, and a viewer who
+    took it after that saw the measurement "starting…" for good."""
+
+    def __init__(self, sock: socket.socket, answered: bool = True) -> None:
+        """`answered`: the server answers now (False for a console drawn in advance)."""
         self._sock = sock
+        self._answered = threading.Event()
+        if answered:
+            self._answered.set()
         self._send_lock = threading.Lock()
         self._pending: dict[int, Future[Any]] = {}
         self._gone = False  # the reader has ended: no answer will come
@@ -49,12 +60,17 @@ class CallChannel:
             if self._gone:  # after the reader failed the calls waiting, if it did
                 raise BackendError("the server is gone")
             self._send(call_id, cluster, method, args, kwargs)
+            self._answered.wait()
             return future.result(CALL_TIMEOUT)
         except TimeoutError:
             raise BackendError(f"{method}: no answer from the server in "
                                f"{CALL_TIMEOUT:g} s") from None
         finally:
             self._pending.pop(call_id, None)
+
+    def answered_from_now(self) -> None:
+        """The server answers this process's calls from now on (its console is taken)."""
+        self._answered.set()
 
     def notify(self, cluster: str, method: str, *args: Any) -> None:
         """A call whose answer no one waits for (a poll now, please)."""
@@ -95,6 +111,7 @@ class CallChannel:
         except Exception:  # a reply that cannot be read: the server's bug, said once
             log.exception("the server's reply could not be read; calls end here")
         self._gone = True
+        self._answered.set()  # no answer will come: the calls waiting fail below
         while self._pending:
             try:
                 _, future = self._pending.popitem()

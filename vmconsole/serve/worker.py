@@ -174,25 +174,25 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         stream=sys.stderr)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
-    calls = CallChannel(call_sock)
+    calls = CallChannel(call_sock, answered=not waiting)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]
     try:
-        status = asyncio.run(_run(term_sock, hello, loops, waiting))
+        status = asyncio.run(_run(term_sock, hello, loops, calls, waiting))
     finally:
         calls.close()  # its reader ends now, not amid the interpreter's exit
     sys.exit(status)
 
 
 async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop],
-               waiting: bool) -> int:
+               calls: CallChannel, waiting: bool) -> int:
     reader, writer = await asyncio.open_unix_connection(sock=term_sock)
     terminal = PipeTerminal(writer, hello.size, hello.max_output_buffer, hello.notices,
                             attached=not waiting,
                             viewer=not hello.actor.role.may_operate())
     app = make_app(hello, loops)
     app.driver_class = ChannelDriver.bound_to(terminal)
-    pipe = asyncio.create_task(_read_pipe(reader, app, terminal, {loop.backend.name: loop
-                                                                  for loop in loops}))
+    pipe = asyncio.create_task(_read_pipe(reader, app, terminal, calls,
+                                          {loop.backend.name: loop for loop in loops}))
     try:
         await app.run_async(size=hello.size, mouse=True)
     except Exception:
@@ -207,7 +207,8 @@ async def _run(term_sock: socket.socket, hello: Hello, loops: list[RemoteLoop],
 
 
 async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
-                     terminal: PipeTerminal, loops: dict[str, RemoteLoop]) -> None:
+                     terminal: PipeTerminal, calls: CallChannel,
+                     loops: dict[str, RemoteLoop]) -> None:
     """What the server sends, until it ends the session or the pipe closes."""
     try:
         while True:
@@ -228,6 +229,7 @@ async def _read_pipe(reader: asyncio.StreamReader, app: VMConsoleApp,
                 if (loop := loops.get(earlier.cluster)) is not None:
                     loop.catch_up(earlier)
             elif kind is wire.Kind.ATTACH:
+                calls.answered_from_now()  # the server serves them once it is taken
                 _attach(app, terminal, wire.loads(payload))
             elif kind is wire.Kind.RESIZE:
                 terminal.resize(*wire.loads(payload))

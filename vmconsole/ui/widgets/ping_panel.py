@@ -45,6 +45,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from vmconsole.backends.abilities import SupportsTimeControl
+from vmconsole.backends.base import BackendError
 from vmconsole.monitor.ping.report import (
     all_outages,
     counts_text,
@@ -299,7 +300,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
             measurement = monitor.start(
                 target, interval=request.interval, duration=request.duration,
                 count=request.count, on_outage=partial(self._outage_ended, watch, target))
-        except (ProbeError, NetnsError, ValueError) as exc:
+        except (ProbeError, NetnsError, ValueError, BackendError) as exc:
+            # BackendError: a served console's simulator did not answer (serve/calls.py)
             self.app.call_from_thread(self._failed, watch, str(exc))
             return
         self.app.call_from_thread(self._started, watch, measurement)

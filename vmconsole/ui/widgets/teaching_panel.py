@@ -20,7 +20,7 @@ from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.styles import LabelStyles
 
 if TYPE_CHECKING:
-    from textual.widgets import RichLog
+    from vmconsole.ui.widgets.timeline_log import TimelineLog
 
 # The longest narration line shown: an event quoting a hostile 5,000-character name
 # would otherwise fill the panel (the name is cut with an ellipsis).
@@ -59,7 +59,7 @@ class TeachingPanel(Vertical):
 
     _status = ""
     _keys = ""
-    _log: RichLog | None = None
+    _log: TimelineLog | None = None
 
     def compose(self) -> ComposeResult:
         # Kept, not queried on every poll (a query matches CSS against every widget).
@@ -72,14 +72,14 @@ class TeachingPanel(Vertical):
         empty.styles.overflow_y = "scroll"
         yield empty
 
-    def _timeline(self) -> RichLog:
+    def _timeline(self) -> TimelineLog:
         """The event log (#teach-log), made with its first line: Textual's RichLog
         imports rich.pretty and with it attrs, a twentieth of the console's start, for
         a log that is empty on the first screen."""
         if self._log is None:
-            from textual.widgets import RichLog
+            from vmconsole.ui.widgets.timeline_log import TimelineLog
 
-            self._log = RichLog(max_lines=500, wrap=True, markup=False, id="teach-log")
+            self._log = TimelineLog(max_lines=500, wrap=True, markup=False, id="teach-log")
             empty = self.query_one("#teach-empty")
             self.mount(self._log)  # lines written before it is laid out wait in it
             if empty.has_focus:
