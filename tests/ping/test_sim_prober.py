@@ -9,6 +9,7 @@ import pytest
 
 from tests.ping.conftest import FakeSim, edge_gaps
 from vmconsole.backends.abilities import SupportsProbe, SupportsTimeControl
+from vmconsole.backends.base import Unreachable
 from vmconsole.monitor.ping import PingMonitor, ProbeTarget
 
 
@@ -77,3 +78,36 @@ def wait_for(condition, seconds: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+class FlakyClock(FakeSim):
+    """A served console's simulator: its clock is a call to the server, which can fail."""
+
+    def __init__(self) -> None:
+        super().__init__(scale=1, down_at=1e9, up_at=1e9)
+        self.failing = False
+
+    def now(self) -> float:
+        if self.failing:
+            raise Unreachable("now: no answer from the server in 120 s")
+        return super().now()
+
+    def probe(self, guest_id: str) -> float | None:
+        return self.RTT  # the guest answers throughout: only the clock fails
+
+
+def test_a_clock_that_cannot_be_read_skips_probes_and_ends_nothing(monitor: PingMonitor):
+    flaky = FlakyClock()
+    measurement = monitor.start(ProbeTarget.sim(flaky, "qemu/100"), interval=0.01,
+                                duration=30)
+    steady = FakeSim(scale=1, down_at=1e9, up_at=1e9)  # the same engine's other guest
+    other = monitor.start(ProbeTarget.sim(steady, "qemu/100"), interval=0.01, duration=30)
+    wait_for(lambda: measurement.snapshot().sent >= 5)
+    flaky.failing = True
+    seen = other.snapshot().sent
+    wait_for(lambda: other.snapshot().sent >= seen + 30)  # 30 turns of the engine
+    held = measurement.snapshot().sent
+    flaky.failing = False
+    wait_for(lambda: measurement.snapshot().sent >= held + 5)
+    assert measurement.running and other.running
+    assert measurement.snapshot().lost == 0

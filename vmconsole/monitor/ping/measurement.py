@@ -3,6 +3,7 @@ that runs measurements on the shared engines."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmconsole.backends.abilities import SupportsTimeControl
+from vmconsole.backends.base import BackendError
 from vmconsole.monitor.ping.detector import Outage, OutageDetector, ProbeResult, RttStats
 from vmconsole.monitor.ping.engine import Engine
 from vmconsole.monitor.ping.failures import Failure, from_failure
@@ -81,6 +83,24 @@ class PingSnapshot:
         return self.lost / self.sent if self.sent else 0.0
 
 
+def _standing_when_unread(read: Callable[[], float]) -> Callable[[], float]:
+    """The simulator's clock as `read` gives it, in seconds, where a read that fails
+    with BackendError (a served console's call to the server) gives the last time read:
+    the measurement stands still, no probe goes out while its clock has not moved
+    (`SimEngine`), and its panel keeps drawing, rather than the engine's thread ending
+    every measurement on the error. The first read's error is raised: a measurement
+    does not start without its clock."""
+    last = read()
+
+    def now() -> float:
+        nonlocal last
+        with contextlib.suppress(BackendError):
+            last = read()
+        return last
+
+    return now
+
+
 def _real_clock() -> Callable[[], float]:
     """Epoch seconds that advance with time.monotonic (no jumps when NTP steps)."""
     offset = time.time() - time.monotonic()
@@ -105,7 +125,7 @@ class Measurement:
         self.duration = duration
         self.on_outage = on_outage
         if target.kind is ProbeKind.SIM and isinstance(target.source, SupportsTimeControl):
-            self.clock: Callable[[], float] = target.source.now
+            self.clock: Callable[[], float] = _standing_when_unread(target.source.now)
         else:
             self.clock = _real_clock()
         self.started = self.clock()

@@ -219,16 +219,18 @@ class SimEngine(Engine):
 
     def _open(self) -> None:
         self._keys = itertools.count()
+        self._clock_read = 0.0  # the simulated time `_holds` read for the slot it passed
 
     def _holds(self, measurement: Measurement) -> bool:
-        last = measurement.last_sent
-        return last is not None and measurement.clock() <= last
+        self._clock_read = measurement.clock()  # one read a slot: a served console's
+        last = measurement.last_sent            # clock is a call to the server
+        return last is not None and self._clock_read <= last
 
     def _send(self, measurement: Measurement, seq: int, now: float) -> None:
         target = measurement.target
         assert target.source is not None
         key = next(self._keys)
-        measurement.last_sent = sent = measurement.clock()
+        measurement.last_sent = sent = self._clock_read
         self.track(key, measurement, seq, sent, now)
         try:
             rtt = target.source.probe(target.address)
