@@ -79,6 +79,10 @@ LOADED_WHEN_USED = {
     # the records of real clusters' configs (libvirt, Proxmox VE, vCenter), until a
     # profile names one
     "vmconsole.config.real_clusters",
+    # the model's records that only some backends or operations make: a guest's
+    # snapshots, vCenter's containers and vSphere settings, a libvirt guest's copies
+    "vmconsole.model.snapshots", "vmconsole.model.containers", "vmconsole.model.vsphere",
+    "vmconsole.model.duplicates",
 }
 
 #: Records (dataclasses) the first screen makes none of, defined by modules imported when
@@ -86,6 +90,7 @@ LOADED_WHEN_USED = {
 #: millisecond a record, on every start that defines it.
 RECORDS_MADE_WHEN_USED = {
     "HAManagerConfig", "LibvirtCluster", "ProxmoxCluster", "VCenterCluster",
+    "Snapshot", "Container", "VSphereVmHA", "VSphereClusterConfig", "Duplicate",
 }
 
 

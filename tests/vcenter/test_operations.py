@@ -22,8 +22,8 @@ from vmconsole.model import (
     HAState,
     NodeHAState,
     RestartPriority,
-    VSphereVmHA,
 )
+from vmconsole.model.vsphere import VSphereVmHA
 
 VCSIM_ARGS = ("-vm", "6")
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vmconsole.model import (
     HARequest,
     Inventory,
     RestartPriority,
-    Snapshot,
 )
+
+if TYPE_CHECKING:
+    from vmconsole.model.snapshots import Snapshot
 
 # --- errors -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vmconsole.backends.base import Backend, CloneSpec, HASettings, NotSupported, Task
 from vmconsole.backends.removal import RemovalPlan, SupportsDestroy, SupportsUndefine
-from vmconsole.model import Snapshot
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.operations import Outcome
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, GuestAction

@@ -40,7 +40,8 @@ from vmconsole.backends.libvirt.identity import parse_guest_id
 from vmconsole.backends.removal import RemovalPlan
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream
 from vmconsole.config import LibvirtCluster
-from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
+from vmconsole.model import Guest, GuestAddress, Inventory
+from vmconsole.model.snapshots import Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,

@@ -50,7 +50,8 @@ from vmconsole.backends.proxmox.timeline import inventory_events, migration_even
 from vmconsole.backends.serial import ConsoleSink
 from vmconsole.balance import Rules
 from vmconsole.config import ProxmoxCluster
-from vmconsole.model import GuestKind, Inventory, Snapshot
+from vmconsole.model import GuestKind, Inventory
+from vmconsole.model.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 

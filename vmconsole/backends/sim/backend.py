@@ -36,11 +36,12 @@ from vmconsole.backends.sim.lab import MAX_GUESTS, MAX_NODES, build_classic_lab,
 from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.backends.sim.tasks import TaskRecord
 from vmconsole.config import SimCluster
-from vmconsole.model import HARequest, HAState, Inventory, Snapshot
+from vmconsole.model import HARequest, HAState, Inventory
 
 if TYPE_CHECKING:
     from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
     from vmconsole.backends.hardware import GuestHardware
+    from vmconsole.model.snapshots import Snapshot
 
 # The operations' modules (power, clones, snapshots, backups, migration, hardware, HA
 # admin, removal) and the scenarios are imported by the methods that use them: the

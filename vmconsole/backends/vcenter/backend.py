@@ -32,7 +32,8 @@ from vmconsole.backends.vcenter.core import VCenterCore
 from vmconsole.backends.vcenter.inventory import CLUSTER_DEFAULT, vm_restart_priority
 from vmconsole.backends.vcenter.migration import refusal, targets
 from vmconsole.backends.vcenter.properties import retrieve_objects, retrieve_view
-from vmconsole.model import RestartPriority, Snapshot
+from vmconsole.model import RestartPriority
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.text import visible
 
 CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,
