@@ -52,9 +52,11 @@ LOADED_WHEN_USED = {
     "vmconsole.backends.sim.hardware", "vmconsole.backends.sim.removal",
     "vmconsole.backends.sim.scenarios", "vmconsole.backends.sim.snapshots",
     "vmconsole.backends.sim.lesson",
-    # the data of the backup, hardware, HA rule, CRS and FT dialogs
-    "vmconsole.backends.backups", "vmconsole.backends.hardware",
-    "vmconsole.backends.ha_config",
+    # the data of the clone, backup, hardware, HA, HA rule, CRS and FT dialogs, and a
+    # guest's addresses read one by one (a real backend's agent, its background sweep)
+    "vmconsole.backends.clones", "vmconsole.backends.backups",
+    "vmconsole.backends.hardware", "vmconsole.backends.ha_config",
+    "vmconsole.backends.addresses",
     # the rebalance planner (vmconsole.balance is lazy; the HA stack needs balance.usage)
     "vmconsole.balance.planner",
     # the ping stack, until something is pinged
@@ -91,6 +93,7 @@ LOADED_WHEN_USED = {
 RECORDS_MADE_WHEN_USED = {
     "HAManagerConfig", "LibvirtCluster", "ProxmoxCluster", "VCenterCluster",
     "Snapshot", "Container", "VSphereVmHA", "VSphereClusterConfig", "Duplicate",
+    "CloneSpec", "HASettings", "AddressReading",
 }
 
 

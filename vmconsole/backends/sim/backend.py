@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import (
     Capabilities,
-    CloneSpec,
     InvalidInput,
     MetricSample,
     MigrationMode,
@@ -40,6 +39,7 @@ from vmconsole.model import HARequest, HAState, Inventory
 
 if TYPE_CHECKING:
     from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
+    from vmconsole.backends.clones import CloneSpec
     from vmconsole.backends.hardware import GuestHardware
     from vmconsole.model.snapshots import Snapshot
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import Conflict, HASettings, Task
+from vmconsole.backends.base import Conflict, Task
 from vmconsole.backends.sim import balance, ft, ha_disarm, ha_lrm, ha_master
 from vmconsole.backends.sim.core import SimCore
 from vmconsole.backends.sim.ha_rules import ResourceAffinity
@@ -15,7 +15,7 @@ from vmconsole.backends.sim.state import HAGroup
 from vmconsole.ha import rules
 
 if TYPE_CHECKING:
-    from vmconsole.backends.ha_config import CRSView, FTLimits, HARules
+    from vmconsole.backends.ha_config import CRSView, FTLimits, HARules, HASettings
     from vmconsole.balance import Rules
 
 # The HA admin commands, the HA rule and CRS screens' model (sim/ha_config.py and its

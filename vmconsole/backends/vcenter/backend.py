@@ -18,15 +18,15 @@ from pyVmomi import vim
 from vmconsole.backends.base import (
     BackendError,
     Capabilities,
-    CloneSpec,
     Conflict,
-    HASettings,
     InvalidInput,
     MigrationMode,
     MigrationTarget,
     NotSupported,
     Task,
 )
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.vcenter import maintenance, placement, snapshots, vsphere_ha
 from vmconsole.backends.vcenter.core import VCenterCore
 from vmconsole.backends.vcenter.inventory import CLUSTER_DEFAULT, vm_restart_priority
