@@ -59,9 +59,9 @@ LOADED_WHEN_USED = {
     "vmconsole.backends.addresses",
     # the rebalance planner (vmconsole.balance is lazy; the HA stack needs balance.usage)
     "vmconsole.balance.planner",
-    # the ping stack, until something is pinged
+    # the ping stack, until something is pinged, and the ping panel, until first shown
     "vmconsole.monitor.ping.detector", "vmconsole.monitor.ping.measurement",
-    "icmplib",
+    "icmplib", "vmconsole.ui.widgets.ping_panel",
     # dialogs and screens
     "vmconsole.ui.modals", "vmconsole.ui.screens",
     # the text boxes: the tree's filter box (made by `/`) and the ping panel's address
