@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vmconsole.backends.base import CloneSpec, MigrationMode, TaskStatus
+from vmconsole.backends.base import MigrationMode, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster, load_config
 from vmconsole.lab import builder, checks, dhcp, network

@@ -27,12 +27,12 @@ from vmconsole.backends import open_backend  # noqa: E402
 from vmconsole.backends.abilities import FaultKind, SupportsFaults  # noqa: E402
 from vmconsole.backends.base import (  # noqa: E402
     BackendError,
-    CloneSpec,
     Conflict,
     InvalidInput,
     MigrationMode,
     TaskStatus,
 )
+from vmconsole.backends.clones import CloneSpec  # noqa: E402
 from vmconsole.backends.libvirt import open_libvirt  # noqa: E402
 from vmconsole.backends.libvirt.domainbook import FULL_READ_S  # noqa: E402
 from vmconsole.lab import (  # noqa: E402

@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from vmconsole.backends.base import CloneSpec, Unreachable
+from vmconsole.backends.base import Unreachable
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster
 from vmconsole.model import GuestStatus, NodeStatus

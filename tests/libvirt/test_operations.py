@@ -3,15 +3,15 @@ import pytest
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 from vmconsole.backends.base import (
-    CloneSpec,
     Conflict,
-    HASettings,
     InvalidInput,
     MigrationMode,
     NotFound,
     NotSupported,
     TaskStatus,
 )
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.libvirt.metadata import NAMESPACE
 from vmconsole.model import GuestStatus, HARequest, HAState
 

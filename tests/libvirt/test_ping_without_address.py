@@ -28,5 +28,4 @@ async def test_w_on_a_guest_with_no_address_is_refused(cluster, tmp_path):
         # stopped: there is no outage to measure, whatever its addresses
         assert any(m.startswith("idle1 is stopped: no outage to measure") for m in messages), (
             messages)
-        panel = app.query_one(PingPanel)
-        assert panel.measurement is None and not panel.has_class("visible")
+        assert not list(app.ping_watches) and not app.query(PingPanel)

@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from vmconsole.backends.base import CloneSpec, Conflict, TaskStatus
+from vmconsole.backends.base import Conflict, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.removal import SupportsDestroy, SupportsUndefine
 
 from .conftest import guest_named, wait

@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 from tests.ui_ops.helpers import act, live_console, notes, shown_text, wait_until
-from vmconsole.backends.base import CloneSpec, NotSupported, TaskStatus
+from vmconsole.backends.base import NotSupported, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.libvirt import open_libvirt
 from vmconsole.config import LibvirtCluster
 from vmconsole.ui.modals.clone import CloneForm

@@ -12,7 +12,6 @@ from vmconsole.audit import AuditLog
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.modals.address_picker import AddressPicker
-from vmconsole.ui.widgets.ping_panel import PingPanel
 
 from .test_addresses import seed
 
@@ -65,7 +64,7 @@ async def test_the_detail_pane_and_the_picker_list_every_address_with_its_source
             assert "192.0.2.50/24  net0  (static config)" in listed
             await act(pilot, "escape")  # no probe leaves this machine for 198.51.100.7
             assert not isinstance(app.screen, AddressPicker)
-            assert app.query_one(PingPanel).watches.running_on("lab", "qemu/100") is None
+            assert app.ping_watches.running_on("lab", "qemu/100") is None
 
             # A stopped guest with a static address lists it; one without says why.
             await show_guest(pilot, loop, "db")

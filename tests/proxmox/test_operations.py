@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 
 from vmconsole.backends.base import (
-    CloneSpec,
     Conflict,
-    HASettings,
     InvalidInput,
     MigrationMode,
     NotSupported,
     TaskStatus,
 )
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.model import GuestStatus, HARequest
 
 

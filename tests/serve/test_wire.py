@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.model import HARequest, RestartPriority
 from vmconsole.serve.wire import dumps, load_call
 

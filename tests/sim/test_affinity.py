@@ -10,7 +10,8 @@ import pytest
 
 from tests.sim.conftest import wait
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.base import InvalidInput, MigrationMode
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ha_rules import ResourceAffinity, compiled
 from vmconsole.backends.sim.scenarios import runs_twice

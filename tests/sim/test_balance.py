@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.base import InvalidInput, MigrationMode
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.balance import plan
 from vmconsole.config import SimCluster

@@ -6,7 +6,8 @@ import pytest
 
 from tests.sim.conftest import wait_task
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import CloneSpec, Conflict, InvalidInput, NotSupported, TaskStatus
+from vmconsole.backends.base import Conflict, InvalidInput, NotSupported, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.model import GuestStatus
 

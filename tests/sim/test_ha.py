@@ -7,7 +7,8 @@ import pytest
 
 from tests.sim.conftest import wait
 from vmconsole.backends.abilities import ClusterEvent, FaultKind
-from vmconsole.backends.base import Conflict, HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.base import Conflict, InvalidInput, MigrationMode
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.timing import (

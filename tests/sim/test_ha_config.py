@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.sim.conftest import wait, wait_task
-from vmconsole.backends.base import Conflict, HASettings, InvalidInput
+from vmconsole.backends.base import Conflict, InvalidInput
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.ft import FT_LINK_GBIT
 from vmconsole.backends.sim.state import HAGroup

@@ -8,7 +8,8 @@ from pathlib import Path
 from tests.sim.conftest import wait
 from tests.sim.test_ha import first
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import HASettings, MigrationMode
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.state import HAGroup

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from vmconsole.backends.base import CloneSpec, Conflict
+from vmconsole.backends.base import Conflict
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.config import SimCluster
 

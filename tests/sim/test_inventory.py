@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.inventory import NODE_BASE_MEM, InventoryBuilder
 from vmconsole.config import SimCluster

@@ -7,7 +7,8 @@ import pytest
 
 from tests.sim.conftest import wait
 from tests.sim.test_ha import first
-from vmconsole.backends.base import HASettings, InvalidInput
+from vmconsole.backends.base import InvalidInput
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import runs_twice
 from vmconsole.backends.sim.timing import FENCE_DELAY, ROUND

@@ -8,7 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from tests.sim.conftest import wait_task
-from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode, Task, TaskStatus
+from vmconsole.backends.base import MigrationMode, Task, TaskStatus
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.model import HARequest
 

@@ -189,12 +189,12 @@ async def previous_pane(w: Walk, key: str) -> None:
 
 async def ping(w: Walk, key: str) -> None:
     await w.tree_on(DB1)
-    panel = w.app.query_one(PingPanel)
-    watches = panel.watches
+    watches = w.app.ping_watches
     if (running := watches.running_on("lab", DB1)) is not None:
         running.end("test")
     await w.press(key)
-    assert watches.running_on("lab", DB1) is not None and panel.has_class("visible")
+    assert watches.running_on("lab", DB1) is not None
+    assert w.app.query_one(PingPanel).has_class("visible")
 
 
 async def ping_address(w: Walk, key: str) -> None:
@@ -239,9 +239,9 @@ async def in_task_log(w: Walk, key: str) -> None:
 
 async def ping_stop(w: Walk, key: str) -> None:
     await w.tree_on(WEB1)
-    panel = w.app.query_one(PingPanel)
-    if panel.watches.running_on("lab", WEB1) is None:
+    if w.app.ping_watches.running_on("lab", WEB1) is None:
         await w.press("w")
+    panel = w.app.query_one(PingPanel)
     watch = panel.watches.running_on("lab", WEB1)
     assert watch is not None
     panel.add_class("visible")

@@ -62,16 +62,18 @@ LOADED_WHEN_USED = {
     "vmconsole.backends.sim.ft", "vmconsole.backends.sim.migration",
     "vmconsole.backends.sim.power", "vmconsole.backends.sim.guards",
     "vmconsole.backends.sim.tasks",
-    # the data of the backup, hardware, HA rule, CRS and FT dialogs
-    "vmconsole.backends.backups", "vmconsole.backends.hardware",
-    "vmconsole.backends.ha_config",
+    # the data of the clone, backup, hardware, HA, HA rule, CRS and FT dialogs, and a
+    # guest's addresses read one by one (a real backend's agent, its background sweep)
+    "vmconsole.backends.clones", "vmconsole.backends.backups",
+    "vmconsole.backends.hardware", "vmconsole.backends.ha_config",
+    "vmconsole.backends.addresses",
     # the placement rules and the scoring they share with the rebalance planner, with
     # the CRM's first round (a cluster's quorum is `vmconsole.ha.quorum`'s)
     "vmconsole.ha.rules", "vmconsole.balance", "vmconsole.balance.usage",
     "vmconsole.balance.topsis", "vmconsole.balance.planner",
-    # the ping stack, until something is pinged
+    # the ping stack, until something is pinged, and the ping panel, until first shown
     "vmconsole.monitor.ping.detector", "vmconsole.monitor.ping.measurement",
-    "icmplib",
+    "icmplib", "vmconsole.ui.widgets.ping_panel",
     # dialogs and screens
     "vmconsole.ui.modals", "vmconsole.ui.screens",
     # the text boxes: the tree's filter box (made by `/`) and the ping panel's address
@@ -91,6 +93,10 @@ LOADED_WHEN_USED = {
     # the records of real clusters' configs (libvirt, Proxmox VE, vCenter), until a
     # profile names one
     "vmconsole.config.real_clusters",
+    # the model's records that only some backends or operations make: a guest's
+    # snapshots, vCenter's containers and vSphere settings, a libvirt guest's copies
+    "vmconsole.model.snapshots", "vmconsole.model.containers", "vmconsole.model.vsphere",
+    "vmconsole.model.duplicates",
 }
 
 #: Records (dataclasses) the first screen makes none of, defined by modules imported when
@@ -103,6 +109,11 @@ RECORDS_MADE_WHEN_USED = {
     "SimSnapshot", "SimBackup", "FTPair", "TaskRecord", "ResourceAffinity", "MigrationRun",
     "CRSSettings", "Score", "Candidate", "Scheduler", "NodeView", "Preferences", "Usage",
     "Criterion",
+    # what operations, dialogs and real backends make: snapshots, containers (vSphere's
+    # datacenters and clusters), vSphere's settings, duplicates, a clone's spec, a
+    # guest's HA settings, an address read one by one
+    "Snapshot", "Container", "VSphereVmHA", "VSphereClusterConfig", "Duplicate",
+    "CloneSpec", "HASettings", "AddressReading",
 }
 
 

@@ -26,12 +26,12 @@ async def test_w_probes_the_selected_guest_through_the_simulator(console_factory
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
-        assert not panel.has_class("visible")
+        assert not c.app.query(PingPanel)  # made when first shown
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
         await pilot.press("w")
         await c.app.workers.wait_for_complete()
         await pilot.pause()
+        panel = c.app.query_one(PingPanel)
         assert panel.has_class("visible")
         session = panel.measurement
         assert session is not None and session.target.kind is ProbeKind.SIM
@@ -51,17 +51,18 @@ async def test_a_container_migration_starts_the_monitor_and_its_outage_is_measur
         c.poll()
         await pilot.pause()
         c.backend.migrate("lxc/200", "pve1", MigrationMode.RESTART)
-        panel = c.app.query_one(PingPanel)
         deadline = time.monotonic() + 20
         outages = []
         while time.monotonic() < deadline:
             c.poll()
             await pilot.pause(0.1)
-            session = panel.measurement
+            watch = c.app.ping_watches.running_on("lab", "lxc/200")
+            session = watch.measurement if watch is not None else None
             if session is not None:
                 outages = [o for o in session.snapshot().outages if o.end is not None]
                 if outages:
                     break
+        panel = c.app.query_one(PingPanel)
         session = panel.measurement
         assert session is not None and session.target.address == "lxc/200"
         assert panel.has_class("visible")
@@ -83,8 +84,7 @@ async def test_an_offline_migration_of_a_stopped_guest_starts_no_monitor(console
             c.poll(advance=1.0)
             await pilot.pause()
         assert any(e.kind == "migration_started" for e in c.backend.events())
-        panel = c.app.query_one(PingPanel)
-        assert panel.measurement is None and not panel.has_class("visible")
+        assert not list(c.app.ping_watches) and not c.app.query(PingPanel)
 
 
 async def test_w_on_a_stopped_guest_says_it_is_stopped_and_measures_nothing(console_factory):
@@ -94,7 +94,6 @@ async def test_w_on_a_stopped_guest_says_it_is_stopped_and_measures_nothing(cons
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/103"))  # test1, stopped
         await pilot.press("w")
         await c.app.workers.wait_for_complete()
@@ -102,7 +101,8 @@ async def test_w_on_a_stopped_guest_says_it_is_stopped_and_measures_nothing(cons
         messages = [n.message for n in c.app._notifications]
         assert "test1 is stopped: no outage to measure (start it first, or W pings any " \
             "address)" in messages
-        assert panel.measurement is None and not list(panel.watches), "a stopped guest was probed"
+        assert not list(c.app.ping_watches), "a stopped guest was probed"
+        assert not c.app.query(PingPanel)
 
 
 async def test_w_on_a_row_that_is_no_guest_says_it_needs_one(console_factory):
@@ -112,7 +112,6 @@ async def test_w_on_a_row_that_is_no_guest_says_it_needs_one(console_factory):
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
         tree = c.app.query_one(ClusterTree)
         for ref in (TreeRef("lab", "node/pve1"), TreeRef("lab")):
             c.app._notifications.clear()
@@ -122,7 +121,7 @@ async def test_w_on_a_row_that_is_no_guest_says_it_needs_one(console_factory):
             assert [n.message for n in c.app._notifications] == [
                 "w measures the guest selected in the tree: select a guest (W pings any "
                 "address)"], ref
-            assert not panel.has_class("visible") and c.app.focused is tree
+            assert not c.app.query(PingPanel) and c.app.focused is tree
             assert not c.app.query("#ping-address.editing")
 
 
@@ -131,15 +130,14 @@ async def test_w_on_a_template_is_refused_with_a_reason(console_factory):
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/9000"))
         await pilot.press("w")
         await c.app.workers.wait_for_complete()
         await pilot.pause()
         messages = [n.message for n in c.app._notifications]
         assert "debian12-template: a template does not run: nothing to ping" in messages
-        assert panel.measurement is None and not list(panel.watches), "a template was probed"
-        assert not panel.has_class("visible")
+        assert not list(c.app.ping_watches), "a template was probed"
+        assert not c.app.query(PingPanel)
 
 
 async def test_a_bulk_of_migrations_starts_at_most_max_auto_measurements(console_factory):
@@ -163,8 +161,7 @@ async def test_a_bulk_of_migrations_starts_at_most_max_auto_measurements(console
         assert started > MAX_AUTO
         c.poll(advance=0.5)
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
-        automatic = [w for w in panel.watches if w.why != "ping"]
+        automatic = [w for w in c.app.ping_watches if w.why != "ping"]
         assert len(automatic) == MAX_AUTO
         assert any("not measured: at most" in str(n.message)
                    for n in c.app._notifications)
@@ -179,10 +176,9 @@ async def test_the_demo_failover_is_measured_from_the_power_off(console_factory)
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
 
         def snapshot() -> PingSnapshot | None:
-            watch = panel.watches.running_on("lab", "qemu/101")
+            watch = c.app.ping_watches.running_on("lab", "qemu/101")
             measurement = watch.measurement if watch is not None else None
             return measurement.snapshot() if measurement is not None else None
 
@@ -202,8 +198,9 @@ async def test_the_demo_failover_is_measured_from_the_power_off(console_factory)
             await until(probed_now)
             if (snap := snapshot()) is not None and snap.outages:
                 break
-        watch = panel.watches.running_on("lab", "qemu/101")
+        watch = c.app.ping_watches.running_on("lab", "qemu/101")
         assert watch is not None and watch.why == "failover"
+        panel = c.app.query_one(PingPanel)
         assert snap is not None
         [power_off] = [e for e in c.backend.events() if e.kind is EventKind.POWER_OFF]
         assert snap.samples[0].sent - power_off.time >= 50  # pinging began later

@@ -9,7 +9,8 @@ from textual.widgets import RichLog, Static
 
 from vmconsole.actor import Actor, Role
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import HASettings, MigrationMode
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.model import HARequest
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm

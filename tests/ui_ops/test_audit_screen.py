@@ -51,7 +51,7 @@ async def test_main_screen_keys_do_nothing_behind_the_audit_and_help_screens(con
         guest = await on_guest(pilot, c, "web1")
         tasks = c.app.query_one("#tasks")
         tasks_shown = tasks.has_class("visible")
-        panel = c.app.query_one(PingPanel)
+        watches = c.app.ping_watches
         for opener, screen in (("a", AuditScreen), ("question_mark", HelpScreen)):
             await act(pilot, opener)
             assert isinstance(c.app.screen, screen)
@@ -61,11 +61,11 @@ async def test_main_screen_keys_do_nothing_behind_the_audit_and_help_screens(con
             assert isinstance(c.app.screen, screen)  # no second audit screen on top
             await act(pilot, "escape")
             assert not isinstance(c.app.screen, screen)
-            assert panel.watches.running_on("lab", guest) is None
-            assert not panel.has_class("visible")
+            assert watches.running_on("lab", guest) is None
+            assert not c.app.query(PingPanel)  # made when first shown
             assert tasks.has_class("visible") == tasks_shown
         await act(pilot, "w")  # on the main screen, the same key pings
-        assert panel.watches.running_on("lab", guest) is not None
+        assert watches.running_on("lab", guest) is not None
 
 
 async def test_esc_in_a_filter_box_leaves_the_box_and_a_second_esc_closes(console, audit):

@@ -10,7 +10,6 @@ from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, on_guest, poll, settle, wait_until
 from vmconsole.actor import Actor, Role
 from vmconsole.config import SimCluster
-from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_log import TaskLog
 
 # screen -> (guest to select, keys that open it, seconds of sim time to let pass after)
@@ -58,7 +57,7 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
         await poll(pilot, c, 60)
         # The ping monitor's live chart and count of probes would differ run to run;
         # its row in the detail is tested in tests/ui/test_ping_sessions.py.
-        watches = c.app.query_one(PingPanel).watches
+        watches = c.app.ping_watches
         for watch in list(watches):
             watches.remove(watch)
         c.app.show_ping(False)

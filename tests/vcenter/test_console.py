@@ -204,7 +204,8 @@ async def test_the_ha_form_asks_vsphere_for_a_restart_priority(
         backend: VCenterBackend, tmp_path) -> None:
     from textual.widgets import Input, Select
 
-    from vmconsole.model import RestartPriority, VSphereVmHA
+    from vmconsole.model import RestartPriority
+    from vmconsole.model.vsphere import VSphereVmHA
     from vmconsole.ui.modals.vsphere_ha import VSphereHAForm
 
     guest = sorted(backend.inventory().guests, key=lambda g: g.name)[0]

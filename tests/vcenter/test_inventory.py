@@ -197,7 +197,8 @@ def test_a_host_without_the_vms_datastore_is_refused_with_the_reason(
 
 
 def test_vsphere_ha_is_refused_for_a_vm_on_a_standalone_host(backend: VCenterBackend) -> None:
-    from vmconsole.backends.base import Conflict, HASettings
+    from vmconsole.backends.base import Conflict
+    from vmconsole.backends.ha_config import HASettings
     from vmconsole.model import RestartPriority
 
     guest = next(g for g in backend.inventory().guests if g.node == "DC0_H0")

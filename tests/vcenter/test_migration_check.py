@@ -44,7 +44,8 @@ def test_drs_recommendations_are_shown_as_vcenter_words_them() -> None:
     from pyVmomi import vim
 
     from vmconsole.backends.vcenter.inventory import cluster_config
-    from vmconsole.model import Container, Inventory
+    from vmconsole.model import Inventory
+    from vmconsole.model.containers import Container
     from vmconsole.ui import vsphere_text
     from vmconsole.ui.cluster_summary import container_rows
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from vmconsole.backends.base import (
-    CloneSpec,
     Conflict,
-    HASettings,
     InvalidInput,
     MigrationMode,
     NotSupported,
     TaskStatus,
 )
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.vcenter import VCenterBackend
 from vmconsole.model import (
     Guest,
@@ -22,8 +22,8 @@ from vmconsole.model import (
     HAState,
     NodeHAState,
     RestartPriority,
-    VSphereVmHA,
 )
+from vmconsole.model.vsphere import VSphereVmHA
 
 VCSIM_ARGS = ("-vm", "6")
 

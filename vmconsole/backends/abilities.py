@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from vmconsole.model import GuestAddress, GuestStatus
-
 if TYPE_CHECKING:
+    from vmconsole.backends.addresses import AddressReading
     from vmconsole.backends.base import Task
     from vmconsole.backends.event_kinds import EventKind
     from vmconsole.backends.ha_config import CRSView, FTLimits, HARules
@@ -232,18 +231,6 @@ class SupportsTemplateToVM(Protocol):
     def convert_to_vm(self, guest_id: str, node: str) -> Task:
         """The template `guest_id` back to a VM, registered on host `node`."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class AddressReading:
-    """One guest's addresses as read at `taken_at` (epoch seconds); `note` says why
-    there are none ("stopped", "no guest agent configured", the backend's error)."""
-
-    guest_id: str
-    addresses: tuple[GuestAddress, ...]
-    note: str | None
-    taken_at: float
-    status: GuestStatus = GuestStatus.UNKNOWN  # the guest's status when read
 
 
 @runtime_checkable

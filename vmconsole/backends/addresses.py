@@ -15,9 +15,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from vmconsole.backends.abilities import AddressReading
 from vmconsole.backends.base import BackendError
 from vmconsole.model import Guest, GuestAddress, GuestStatus, Inventory
 
@@ -27,6 +26,18 @@ PACE_S = 2.0
 INTERVAL_S = 120.0
 RETRY_S = 20.0
 CLOSE_WAIT_S = 2.0  # as long as a backend's close waits for its task followers
+
+
+@dataclass(frozen=True, slots=True)
+class AddressReading:
+    """One guest's addresses as read at `taken_at` (epoch seconds); `note` says why
+    there are none ("stopped", "no guest agent configured", the backend's error)."""
+
+    guest_id: str
+    addresses: tuple[GuestAddress, ...]
+    note: str | None
+    taken_at: float
+    status: GuestStatus = GuestStatus.UNKNOWN  # the guest's status when read
 
 
 Reader = Callable[[Guest], tuple[tuple[GuestAddress, ...], str | None]]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from vmconsole.model import (
-    HARequest,
-    Inventory,
-    RestartPriority,
-    Snapshot,
-)
+from vmconsole.model import Inventory
+
+if TYPE_CHECKING:
+    from vmconsole.backends.clones import CloneSpec
+    from vmconsole.backends.ha_config import HASettings
+    from vmconsole.model.snapshots import Snapshot
 
 # --- errors -------------------------------------------------------------------------
 
@@ -88,25 +88,13 @@ class Capabilities:
 
 
 # --- operations' parameters ---------------------------------------------------------
+# A clone's spec is backends/clones.py's; a guest's HA settings, backends/ha_config.py's.
 
 
 class MigrationMode(StrEnum):
     LIVE = "live"  # a running VM keeps running
     OFFLINE = "offline"  # a stopped guest
     RESTART = "restart"  # a running container: stop, move, start
-
-
-@dataclass(frozen=True, slots=True)
-class CloneSpec:
-    """A clone of a guest or template; creating from a template is a clone of it."""
-
-    name: str
-    node: str
-    storage: str | None = None  # None: the source's storage
-    vmid: int | None = None  # None: the next free id (where the backend has ids)
-    full: bool = True  # False: a linked clone (templates on storage that allows it)
-    snapshot: str | None = None  # clone the state of this snapshot
-    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +105,6 @@ class MigrationTarget:
     allowed: bool
     reason: str = ""
     local_disks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class HASettings:
-    """What `ha_set` asks for. `group`, `nodes` and the counts are the Proxmox HA
-    manager's; `restart_priority` is vSphere HA's (None: the cluster's default)."""
-
-    request: HARequest = HARequest.STARTED
-    group: str | None = None
-    nodes: tuple[str, ...] = ()  # node affinity (PVE 9 rules), when no group
-    max_restart: int = 1
-    max_relocate: int = 1
-    restart_priority: RestartPriority | None = None
 
 
 # --- tasks --------------------------------------------------------------------------

@@ -1,18 +1,36 @@
-"""The cluster-wide HA configuration a console edits: PVE 9's HA rules (node affinity,
-the HA groups of earlier releases; resource affinity), the CRS's settings, and a VM's
-Fault Tolerance with the limits that decide where its shadow copy may go.
+"""The HA configuration a console edits: a guest's HA settings (`HASettings`, what
+`Backend.ha_set` takes: Proxmox's HA resource, vSphere HA's restart priority), and the
+cluster-wide: PVE 9's HA rules (node affinity, the HA groups of earlier releases;
+resource affinity), the CRS's settings, and a VM's Fault Tolerance with the limits that
+decide where its shadow copy may go.
 
-Backend-neutral data. The protocols a backend implements to offer it
-(`SupportsHAConfig`, `SupportsFaultToleranceLimits`) are with the other abilities in
-`backends/abilities.py`: the console checks them before its first screen, which needs
-none of this data (issue 12). The simulator is the one that offers it
-(`backends/sim/ha_config.py`). Every setter takes plain values (str, int, bool, list,
-dict), so a served console's call carries nothing the server must unpickle as a class.
+Backend-neutral data. `ha_set` is every backend's (`backends/base.py`); the protocols a
+backend implements to offer the rest (`SupportsHAConfig`, `SupportsFaultToleranceLimits`)
+are with the other abilities in `backends/abilities.py`: the console checks them before
+its first screen, which needs none of this data (issue 12). The simulator is the one
+that offers them (`backends/sim/ha_config.py`). Their setters take plain values (str,
+int, bool, list, dict), so a served console's call carries nothing the server must
+unpickle as a class; `HASettings` is one of the few that `serve/wire.py` lets cross.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from vmconsole.model import HARequest, RestartPriority
+
+
+@dataclass(frozen=True, slots=True)
+class HASettings:
+    """What `ha_set` asks for. `group`, `nodes` and the counts are the Proxmox HA
+    manager's; `restart_priority` is vSphere HA's (None: the cluster's default)."""
+
+    request: HARequest = HARequest.STARTED
+    group: str | None = None
+    nodes: tuple[str, ...] = ()  # node affinity (PVE 9 rules), when no group
+    max_restart: int = 1
+    max_relocate: int = 1
+    restart_priority: RestartPriority | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import libvirt
 
-from vmconsole.backends.base import HASettings
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.libvirt.metadata import NAMESPACE, GuestMeta, meta_xml
 from vmconsole.lab.layout import (
     GUEST_MEMORY_MIB,

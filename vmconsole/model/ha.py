@@ -1,11 +1,15 @@
 """High availability in the model: the Proxmox HA manager's service and node states
-with their meanings, a guest's HA resource, vSphere HA and DRS settings, and fault
-tolerance."""
+with their meanings, a guest's HA resource, vSphere HA's restart priorities, and fault
+tolerance. vCenter's HA and DRS settings of a VM and of a cluster are `model.vsphere`'s."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vmconsole.model.vsphere import VSphereVmHA
 
 
 class NodeHAState(StrEnum):
@@ -167,16 +171,6 @@ def restart_priority(text: str) -> RestartPriority | str:
 
 
 @dataclass(frozen=True, slots=True)
-class VSphereVmHA:
-    """A VM's vSphere HA setting: its restart priority, its own (an override in its
-    cluster's `dasVmConfig`) or else the cluster's default (`dasConfig.defaultVmSettings`);
-    None: vCenter reports neither."""
-
-    restart_priority: RestartPriority | str | None
-    own: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class HAConfig:
     """A guest's HA resource: what was requested and where the service is now.
 
@@ -205,19 +199,3 @@ class FaultTolerance:
     takeover_ms: float
     slowdown: float
     link_load: float
-
-
-@dataclass(frozen=True, slots=True)
-class VSphereClusterConfig:
-    """A vSphere cluster's vSphere HA and DRS settings (vSphere API reference,
-    `ClusterConfigInfoEx`: `dasConfig.enabled`, `dasConfig.defaultVmSettings`,
-    `drsConfig.enabled`, `drsConfig.defaultVmBehavior`); None: vCenter does not report
-    it (vcsim leaves vSphere HA unset), which is not "off"."""
-
-    ha_enabled: bool | None = None
-    default_restart_priority: RestartPriority | str | None = None
-    drs_enabled: bool | None = None
-    drs_behavior: str | None = None  # DrsBehavior: manual, partiallyAutomated, fullyAutomated
-    # DRS's pending recommendations (the cluster's `recommendation`), each as vCenter
-    # words it: "rating 4 of 5: Balance average CPU loads."
-    drs_recommendations: tuple[str, ...] = ()

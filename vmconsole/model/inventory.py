@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from vmconsole.model.objects import Container, Guest, Node, Quorum, Storage
+from vmconsole.model.objects import Guest, Node, Quorum, Storage
+
+if TYPE_CHECKING:
+    from vmconsole.model.containers import Container
 
 # What a view draws of an object, as a comparable key (its label's fields): the diff
 # lists an id as relabelled only when this key changed. Views own their labels, so the

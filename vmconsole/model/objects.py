@@ -1,5 +1,7 @@
-"""The objects of an inventory: nodes, guests, storages, containers, snapshots, and
-the figures that move on every poll."""
+"""The objects of an inventory: nodes, guests, storages, quorum, and the figures that
+move on every poll. The records only some backends make are in modules of their own:
+containers (`model.containers`), a guest's copies (`model.duplicates`), its snapshots
+(`model.snapshots`)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from vmconsole.model.addresses import GuestAddress, probe_order
-from vmconsole.model.ha import FaultTolerance, HAConfig, NodeHAState, VSphereClusterConfig
+from vmconsole.model.ha import FaultTolerance, HAConfig, NodeHAState
+
+if TYPE_CHECKING:
+    from vmconsole.model.duplicates import Duplicate
 
 
 class GuestKind(StrEnum):
@@ -76,32 +82,6 @@ class Node:
     @property
     def online(self) -> bool:
         return self.status is NodeStatus.ONLINE
-
-
-@dataclass(frozen=True, slots=True)
-class Container:
-    """A level of the backend's own inventory between the cluster and its nodes, in the
-    backend's terms: a vSphere datacenter, a vSphere cluster. A node names its innermost
-    container (`Node.container`), a container the one around it (`parent`)."""
-
-    id: str  # "container/<backend's id>", unique in the inventory
-    name: str
-    kind: str  # what the backend calls it: "datacenter", "vSphere cluster"
-    parent: str | None = None
-    vsphere: VSphereClusterConfig | None = None  # a vSphere cluster's HA and DRS
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicate:
-    """This guest is one of several copies of one guest in the cluster, e.g. a libvirt
-    UUID defined on two hosts (what a migration without --undefinesource leaves): each
-    copy is its own row with its own id, and knows the others."""
-
-    shared: str  # what the copies share, in the backend's terms: "UUID"
-    value: str  # its value: the UUID
-    copies: tuple[str, ...]  # the other copies' guest ids
-    nodes: tuple[str, ...]  # the other copies' nodes
-    advice: str = ""  # what an admin does about it, in the backend's terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,21 +153,6 @@ class Quorum:
     votes: int
     expected: int
     quorate: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One snapshot of a guest, in its tree (`parent`); `current`: the one "now" follows."""
-
-    name: str
-    parent: str | None
-    created: float | None
-    description: str = ""
-    vmstate: bool = False
-    current: bool = False
-    quiesced: bool = False  # the guest's file systems were quiesced (vCenter)
-    # Why no clone can be made of this snapshot, in the backend's terms; None: one can.
-    clone_refusal: str | None = None
 
 
 _METRIC_FIGURES = attrgetter("cpu", "mem", "disk_read", "disk_write", "net_in", "net_out")

@@ -24,7 +24,9 @@ from typing import Any
 from vmconsole.audit import AuditRecord
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.backups import BackupMode, BackupSpec, Compression, RestoreSpec
-from vmconsole.backends.base import CloneSpec, HASettings, MigrationMode
+from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.model.ha import HARequest, RestartPriority
 
 HEADER = struct.Struct("!IB")  # payload length (bytes), kind

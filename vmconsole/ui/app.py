@@ -34,7 +34,6 @@ from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.key_footer import KeyFooter
-from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.task_slot import TaskSlot
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
 
@@ -121,7 +120,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
                 yield ClusterTree(self.symbols, id="tree")
             with Vertical(id="right"):
                 yield DetailPane(self.symbols, id="detail")
-                yield PingPanel(ascii=self.symbols.ascii, id="ping")
+                # the ping panel (#ping) is made when first shown (`ping_panel`)
         teaching = TeachingPanel(id="teaching", classes="bottom-panel" + (
             " visible" if self.teachable() else ""))
         teaching.border_title = "events"
@@ -225,6 +224,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         from vmconsole.ui.screens.ha_rules import HARulesScreen
         from vmconsole.ui.screens.serial_console import SerialView
         from vmconsole.ui.widgets.address_box import AddressBox
+        from vmconsole.ui.widgets.ping_panel import PingPanel
         from vmconsole.ui.widgets.task_log import TaskLog
 
         return (("anywhere", type(self), True), ("in the tree", ClusterTree, True),

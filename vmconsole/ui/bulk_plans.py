@@ -12,10 +12,10 @@ from dataclasses import replace
 from vmconsole.backends.base import (
     Backend,
     BackendError,
-    HASettings,
     MigrationTarget,
     Task,
 )
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.removal import RemovalPlan
 from vmconsole.bulk import BulkItem, BulkPlan, Skipped, guests_text
 from vmconsole.model import Guest, Inventory

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from vmconsole.model import (
-    Container,
     Guest,
     GuestStatus,
     Inventory,
@@ -27,6 +27,9 @@ from vmconsole.ui.guest_summary import reported
 from vmconsole.ui.labels import node_state
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import Symbols
+
+if TYPE_CHECKING:
+    from vmconsole.model.containers import Container
 
 
 def storage_down_rows(node: Node, inventory: Inventory) -> list[tuple[str, str | Text]]:

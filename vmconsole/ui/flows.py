@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vmconsole.backends.base import Backend, CloneSpec, HASettings, NotSupported, Task
+from vmconsole.backends.base import Backend, NotSupported, Task
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.removal import RemovalPlan, SupportsDestroy, SupportsUndefine
-from vmconsole.model import Snapshot
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.operations import Outcome
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, GuestAction

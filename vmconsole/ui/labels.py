@@ -8,11 +8,11 @@ relabelling is what a poll costs at 10,000 guests; moving figures live in the de
 from __future__ import annotations
 
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from vmconsole.model import (
-    Container,
     Guest,
     GuestKind,
     GuestStatus,
@@ -24,6 +24,9 @@ from vmconsole.text import visible
 from vmconsole.ui import ha_text
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import Symbols
+
+if TYPE_CHECKING:
+    from vmconsole.model.containers import Container
 
 # The fields a label below shows. Only a change in one of them relabels a tree node:
 # relabelling costs ~30 us a node, so 10,000 guests must not all relabel on every poll.

@@ -29,16 +29,16 @@ from vmconsole.backends.base import NotFound, Task
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.model import Guest, GuestStatus, Inventory, probe_order
 from vmconsole.monitor.ping.failures import Failure
-from vmconsole.monitor.ping.watches import Watch
+from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import SHORT_SCREEN, ConsoleBase
 from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.widgets.cluster_tree import TreeRef
-from vmconsole.ui.widgets.ping_panel import PingPanel
 
-if TYPE_CHECKING:  # what to probe is loaded with the first measurement
+if TYPE_CHECKING:  # what to probe is loaded with the first measurement, the panel when shown
     from vmconsole.monitor.ping.targets import ProbeTarget
+    from vmconsole.ui.widgets.ping_panel import PingPanel
 
 # Events worth a mark on the chart of the guest they concern (or of guests on their node).
 MARKED = frozenset({
@@ -131,6 +131,25 @@ class PingFeatures(ConsoleBase):
         super().__init__(*args, **kwargs)
         self._addresses_asked: dict[tuple[str, str], float] = {}  # -> monotonic seconds
         self._address_timer: Timer | None = None
+        # Every measurement, running or ended, kept by the app: each poll reads them, and
+        # the panel that shows them is made when first shown (`ping_panel`).
+        self.ping_watches = Watches()
+
+    def ping_panel(self) -> PingPanel:
+        """The ping panel, made (hidden) with its children when first asked for: most
+        sessions never show it, and the first screen needs none of it (issue 12)."""
+        from vmconsole.ui.widgets.ping_panel import PingPanel  # loaded when first shown
+
+        panel = self.query_one_optional("#ping", PingPanel)
+        if panel is None:
+            panel = PingPanel(self.ping_watches, ascii=self.symbols.ascii, id="ping")
+            self.query_one("#right").mount(panel, after="#detail")
+            panel.build_view()  # queryable at once, as `edit_address` needs
+        return panel
+
+    def _made_ping_panel(self) -> PingPanel | None:
+        """The ping panel if it was ever shown, else None."""
+        return self.ping_panel() if self.query_one_optional("#ping") is not None else None
 
     def _selected_guest(self) -> tuple[TreeRef, Guest] | None:
         """The guest under the tree's cursor as of its cluster's last poll, with its ref."""
@@ -192,7 +211,7 @@ class PingFeatures(ConsoleBase):
                         f"({guest.address_note or 'none reported'})",
                         title="Ping", severity="warning")
             return
-        running = self.query_one(PingPanel).watches.running_on(ref.cluster, guest.id)
+        running = self.ping_watches.running_on(ref.cluster, guest.id)
         measurement = running.measurement if running is not None else None
         current = measurement.target.address if measurement is not None else None
 
@@ -212,14 +231,14 @@ class PingFeatures(ConsoleBase):
         already charted, hide the panel. A stopped guest is not measured, and a row that
         is no guest (a node, a storage, the cluster) has nothing to measure: the user is
         told why, and of `W` for any address."""
-        panel = self.query_one(PingPanel)
         selected = self._selected_guest()
         if selected is None:
             self.notify("w measures the guest selected in the tree: select a guest (W "
                         "pings any address)", title="Ping", severity="warning")
             return
         ref, guest = selected
-        running = panel.watches.running_on(ref.cluster, guest.id)
+        running = self.ping_watches.running_on(ref.cluster, guest.id)
+        panel = self._made_ping_panel()
         if running is None and guest.status is GuestStatus.STOPPED and not guest.template:
             # Its address answers nothing: a measurement would report every probe lost
             # as an outage ("down since pinging began: no reply in 4.83 s") of a guest
@@ -229,11 +248,11 @@ class PingFeatures(ConsoleBase):
                         "first, or W pings any address)", title="Ping", severity="warning")
         elif running is None:
             self._start_ping(ref.cluster, guest, why="ping")
-        elif running is panel.selected and panel.has_class("visible"):
+        elif panel is not None and running is panel.selected and panel.has_class("visible"):
             self.show_ping(False)  # it goes on measuring; `w` shows it again
         else:
             self.show_ping(True)
-            panel.select(running)
+            self.ping_panel().select(running)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -246,9 +265,9 @@ class PingFeatures(ConsoleBase):
         """Show or hide the ping panel; its column knows, for the short-screen layout
         (app.tcss: there the panel takes the detail pane's place). The focus in what
         hides goes to the tree."""
-        panel = self.query_one(PingPanel)
-        if show:
-            panel.build_view()
+        panel = self.ping_panel() if show else self._made_ping_panel()
+        if panel is None:
+            return  # never shown: nothing to hide
         panel.set_class(show, "visible")
         if panel.parent is not None:
             panel.parent.set_class(show, "pinging")
@@ -259,30 +278,28 @@ class PingFeatures(ConsoleBase):
     def action_ping_address(self) -> None:
         """Show the panel with the focus in its address box."""
         self.show_ping(True)
-        self.query_one(PingPanel).edit_address()
+        self.ping_panel().edit_address()
 
     def _start_ping(self, cluster: str, guest: Guest, duration: float | None = None,
                     why: str = "ping", task: str | None = None, only: str | None = None
                     ) -> Watch | None:
         from vmconsole.monitor.ping.targets import ProbeError
 
-        panel = self.query_one(PingPanel)
         try:
             target = probe_targets(self.loops[cluster], guest, only)
         except ProbeError as exc:
             self.notify(str(exc), title="Ping", severity="warning")
             return None
         self.show_ping(True)
-        return panel.start(target, duration=duration, cluster=cluster, guest=guest.id,
-                           why=why, task=task)
+        return self.ping_panel().start(target, duration=duration, cluster=cluster,
+                                       guest=guest.id, why=why, task=task)
 
     def ping_on_poll(self, result: PollResult) -> None:
         """Start a measurement for each migration or failover, mark its events, link it
         to its task, and end the measurements of guests that are gone."""
-        panel = self.query_one_optional(PingPanel)
-        if panel is None:
+        if self.query_one_optional("#right") is None:
             return  # the console is closing
-        watches = panel.watches
+        watches = self.ping_watches
         inventory = result.inventory
         ended: list[tuple[Watch, str]] = []
         unmeasured = 0
@@ -338,7 +355,7 @@ class PingFeatures(ConsoleBase):
 
     def _link_tasks(self, result: PollResult) -> None:
         """A measurement started by an event learns the migration task it measures."""
-        watches = self.query_one(PingPanel).watches
+        watches = self.ping_watches
         for task in result.tasks:
             if task.status.done or not is_migration(task):
                 continue
@@ -353,7 +370,7 @@ class PingFeatures(ConsoleBase):
         task = message.task
         if not is_migration(task):
             return
-        watch = self.query_one(PingPanel).watches.running_on(message.cluster, task.target)
+        watch = self.ping_watches.running_on(message.cluster, task.target)
         if watch is not None:
             watch = self._serving(watch, "migration")
         if watch is not None:
@@ -365,8 +382,7 @@ class PingFeatures(ConsoleBase):
             self._start_ping(message.cluster, guest, AUTO_DURATION, "migration", task.id)
 
     def task_measurement(self, cluster: str, task_id: str) -> str | None:
-        panel = self.query_one_optional(PingPanel)  # none while the console is closing
-        watch = panel.watches.for_task(cluster, task_id) if panel is not None else None
+        watch = self.ping_watches.for_task(cluster, task_id)
         return watch.result_text() if watch is not None else None
 
     @staticmethod

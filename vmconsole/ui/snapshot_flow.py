@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.base import Backend, Task
-from vmconsole.model import Snapshot
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.operations import Outcome
 from vmconsole.text import visible
 from vmconsole.ui.guest_runner import GuestRunner

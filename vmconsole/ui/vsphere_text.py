@@ -7,16 +7,20 @@ guides. A setting vCenter does not report is said to be so, never shown as off.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vmconsole.model import (
-    Container,
     Guest,
     HAConfig,
     HARequest,
     HAState,
     RestartPriority,
-    VSphereClusterConfig,
 )
 from vmconsole.text import visible
+
+if TYPE_CHECKING:
+    from vmconsole.model.containers import Container
+    from vmconsole.model.vsphere import VSphereClusterConfig
 
 # DrsBehavior (vSphere API reference), as the vSphere Client names the automation levels.
 DRS_BEHAVIOR = {

@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from vmconsole.backends.abilities import AddressReading, ClusterEvent
-from vmconsole.backends.addresses import AddressBook
+from vmconsole.backends.abilities import ClusterEvent
+from vmconsole.backends.addresses import AddressBook, AddressReading
 from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     Capabilities,
-    CloneSpec,
-    HASettings,
     MetricSample,
     MigrationMode,
     MigrationTarget,
@@ -19,6 +17,8 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.hardware import GuestHardware
 from vmconsole.backends.libvirt import backups as backup_ops
 from vmconsole.backends.libvirt import clone as clone_ops
@@ -40,7 +40,8 @@ from vmconsole.backends.libvirt.identity import parse_guest_id
 from vmconsole.backends.removal import RemovalPlan
 from vmconsole.backends.serial import ConsoleSink, ConsoleStream
 from vmconsole.config import LibvirtCluster
-from vmconsole.model import Guest, GuestAddress, Inventory, Snapshot
+from vmconsole.model import Guest, GuestAddress, Inventory
+from vmconsole.model.snapshots import Snapshot
 
 CAPABILITIES = Capabilities(vmids=False, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,

@@ -13,13 +13,13 @@ from functools import partial
 import libvirt
 
 from vmconsole.backends.base import (
-    CloneSpec,
     Conflict,
     InvalidInput,
     NotFound,
     NotSupported,
     Task,
 )
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.libvirt.blockcopy import (
     BLOCK_COPY_POOL_TYPES,
     RESERVATIONS,

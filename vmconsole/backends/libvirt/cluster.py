@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from vmconsole.backends.abilities import AddressReading
+from vmconsole.backends.addresses import AddressReading
 from vmconsole.backends.base import BackendError, Conflict, NotFound, Unreachable
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt.bounded import Pending

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmconsole.backends.abilities import AddressReading
-from vmconsole.backends.addresses import merged_fields
+from vmconsole.backends.addresses import AddressReading, merged_fields
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.hostread import GuestEntry, HostReading
 from vmconsole.backends.libvirt.identity import Row, guest_id_of

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from vmconsole.backends.base import NotFound
-from vmconsole.model import Duplicate, Guest, Inventory
+from vmconsole.model import Guest, Inventory
+from vmconsole.model.duplicates import Duplicate
 
 GUEST_PREFIX = "vm/"
 ADVICE = ("a migration without --undefinesource leaves such a copy behind: undefine the "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libvirt
 
-from vmconsole.backends.base import HASettings, InvalidInput, Task
+from vmconsole.backends.base import InvalidInput, Task
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.hostread import describe

@@ -15,7 +15,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 
-from vmconsole.backends.base import HASettings
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.model import HARequest
 
 NAMESPACE = "https://vmconsole.invalid/xmlns/1"

@@ -12,7 +12,7 @@ from vmconsole.backends.base import Conflict, InvalidInput, NotFound, Task
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.tasks import TaskContext
-from vmconsole.model import Snapshot
+from vmconsole.model.snapshots import Snapshot
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 # A snapshot with RAM can take as long as writing the guest's memory out.

@@ -12,14 +12,11 @@ import logging
 import time
 from typing import Any
 
-from vmconsole.backends.abilities import AddressReading
-from vmconsole.backends.addresses import AddressBook
+from vmconsole.backends.addresses import AddressBook, AddressReading
 from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
 from vmconsole.backends.base import (
     AuthError,
     Capabilities,
-    CloneSpec,
-    HASettings,
     InvalidInput,
     MetricSample,
     MigrationMode,
@@ -29,7 +26,9 @@ from vmconsole.backends.base import (
     Task,
     TaskStatus,
 )
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.journal import EventJournal, TrackedTasks
 from vmconsole.backends.proxmox import backups, ha, hardware, placement
@@ -50,7 +49,8 @@ from vmconsole.backends.proxmox.timeline import inventory_events, migration_even
 from vmconsole.backends.serial import ConsoleSink
 from vmconsole.balance import Rules
 from vmconsole.config import ProxmoxCluster
-from vmconsole.model import GuestKind, Inventory, Snapshot
+from vmconsole.model import GuestKind, Inventory
+from vmconsole.model.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmconsole.backends.base import HASettings, NotFound, NotSupported
+from vmconsole.backends.base import NotFound, NotSupported
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.proxmox.tasks import Caller
 
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import (
     Capabilities,
-    CloneSpec,
     InvalidInput,
     MetricSample,
     MigrationMode,
@@ -35,12 +34,14 @@ from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
 from vmconsole.backends.sim.lab import MAX_GUESTS, MAX_NODES, build_classic_lab, build_generated
 from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.config import SimCluster
-from vmconsole.model import HARequest, HAState, Inventory, Snapshot
+from vmconsole.model import HARequest, HAState, Inventory
 
 if TYPE_CHECKING:
     from vmconsole.backends.backups import Backup, BackupOptions, BackupSpec, RestoreSpec
+    from vmconsole.backends.clones import CloneSpec
     from vmconsole.backends.hardware import GuestHardware
     from vmconsole.backends.sim.tasks import TaskRecord
+    from vmconsole.model.snapshots import Snapshot
 
 # The operations' modules (power, clones, snapshots, backups, migration, hardware, HA
 # admin, removal) and the scenarios are imported by the methods that use them: the

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from vmconsole.backends.base import CloneSpec, Conflict, InvalidInput, TaskStatus
+from vmconsole.backends.base import Conflict, InvalidInput, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (
     begin,

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import Conflict, HASettings, Task
+from vmconsole.backends.base import Conflict, Task
 from vmconsole.backends.sim.core import SimCore
 from vmconsole.backends.sim.state import HAGroup
 
 if TYPE_CHECKING:
-    from vmconsole.backends.ha_config import CRSView, FTLimits, HARules
+    from vmconsole.backends.ha_config import CRSView, FTLimits, HARules, HASettings
     from vmconsole.backends.sim.ha_rules import ResourceAffinity
     from vmconsole.balance import Rules
 

@@ -3,8 +3,9 @@ HA-managed guest through the HA manager, and put a node into maintenance."""
 
 from __future__ import annotations
 
-from vmconsole.backends.base import Conflict, HASettings, InvalidInput, NotSupported
+from vmconsole.backends.base import Conflict, InvalidInput, NotSupported
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import ha_disarm, ha_lrm, ha_rules, ha_shutdown, migration
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.guards import (

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from vmconsole.backends.abilities import FaultKind
-from vmconsole.backends.base import HASettings, InvalidInput, MigrationMode
+from vmconsole.backends.base import InvalidInput, MigrationMode
 from vmconsole.backends.event_kinds import EventKind
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.sim import (
     faults,
     ha_admin,

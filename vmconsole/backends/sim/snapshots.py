@@ -13,7 +13,8 @@ from vmconsole.backends.sim.guards import begin, ensure_not_template, label
 from vmconsole.backends.sim.power import finish
 from vmconsole.backends.sim.state import MiB, SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
-from vmconsole.model import GuestKind, Snapshot
+from vmconsole.model import GuestKind
+from vmconsole.model.snapshots import Snapshot
 
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")  # Proxmox's pve-configid
 DISK_SNAPSHOT_SECONDS = 1.0

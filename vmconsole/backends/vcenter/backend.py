@@ -18,21 +18,22 @@ from pyVmomi import vim
 from vmconsole.backends.base import (
     BackendError,
     Capabilities,
-    CloneSpec,
     Conflict,
-    HASettings,
     InvalidInput,
     MigrationMode,
     MigrationTarget,
     NotSupported,
     Task,
 )
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.vcenter import maintenance, placement, snapshots, vsphere_ha
 from vmconsole.backends.vcenter.core import VCenterCore
 from vmconsole.backends.vcenter.inventory import CLUSTER_DEFAULT, vm_restart_priority
 from vmconsole.backends.vcenter.migration import refusal, targets
 from vmconsole.backends.vcenter.properties import retrieve_objects, retrieve_view
-from vmconsole.model import RestartPriority, Snapshot
+from vmconsole.model import RestartPriority
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.text import visible
 
 CAPABILITIES = Capabilities(vmids=False, containers=False, templates=True, snapshots=True,

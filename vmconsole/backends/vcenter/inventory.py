@@ -1,11 +1,11 @@
 """vCenter's inventory, read in one PropertyCollector call, as a `model.Inventory`.
 
 Datacenter → cluster → hosts → VMs and templates, and the datastores. Datacenters and
-vSphere clusters are the inventory's containers (`model.Container`), each host names
-its own: its vSphere cluster, or for a standalone host its datacenter. A VM's node is
-the host in its `runtime.host`: vSphere's placement of record (a host's own `vm` list can
-lag behind a relocation, and does in vcsim). A node is a host, named as vCenter names it;
-a guest's id is its managed object id (`vm-42`), unique within the vCenter.
+vSphere clusters are the inventory's containers (`model.containers.Container`), each
+host names its own: its vSphere cluster, or for a standalone host its datacenter. A VM's
+node is the host in its `runtime.host`: vSphere's placement of record (a host's own `vm`
+list can lag behind a relocation, and does in vcsim). A node is a host, named as vCenter
+names it; a guest's id is its managed object id (`vm-42`), unique within the vCenter.
 
 Figures are vCenter's quick stats (vSphere API reference, `HostListSummaryQuickStats`,
 `VirtualMachineQuickStats`): CPU in MHz, turned into a fraction of the host's or the
@@ -25,7 +25,6 @@ from pyVmomi import vim
 from vmconsole.backends.vcenter import addresses
 from vmconsole.backends.vcenter.properties import ObjectProps
 from vmconsole.model import (
-    Container,
     Guest,
     GuestKind,
     GuestStatus,
@@ -39,10 +38,10 @@ from vmconsole.model import (
     NodeStatus,
     RestartPriority,
     Storage,
-    VSphereClusterConfig,
-    VSphereVmHA,
     restart_priority,
 )
+from vmconsole.model.containers import Container
+from vmconsole.model.vsphere import VSphereClusterConfig, VSphereVmHA
 
 MB = 2**20
 

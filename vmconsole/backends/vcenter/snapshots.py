@@ -1,4 +1,4 @@
-"""A VM's snapshot tree (vSphere's `VirtualMachineSnapshotInfo`) as `model.Snapshot`s.
+"""A VM's snapshot tree (vSphere's `VirtualMachineSnapshotInfo`) as `model.snapshots.Snapshot`s.
 
 vSphere names need not be unique within a tree; the console addresses snapshots by
 name, so a name that two snapshots share is refused as ambiguous. A snapshot "with
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vmconsole.backends.base import Conflict, NotFound
-from vmconsole.model import Snapshot
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.text import visible
 
 

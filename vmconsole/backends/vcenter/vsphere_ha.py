@@ -13,7 +13,7 @@ from typing import Any
 
 from pyVmomi import vim
 
-from vmconsole.backends.base import HASettings
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.vcenter.inventory import CLUSTER_DEFAULT
 from vmconsole.model import HARequest, RestartPriority
 

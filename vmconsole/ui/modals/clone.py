@@ -13,8 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Select, Static
 
-from vmconsole.backends.base import Capabilities, CloneSpec
-from vmconsole.model import Guest, GuestKind, Inventory, Snapshot, Storage
+from vmconsole.backends.base import Capabilities
+from vmconsole.backends.clones import CloneSpec
+from vmconsole.model import Guest, GuestKind, Inventory, Storage
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.text import visible
 from vmconsole.ui import formatting as fmt
 from vmconsole.ui.modals import validate

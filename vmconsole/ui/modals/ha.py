@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
-from vmconsole.backends.base import HASettings
+from vmconsole.backends.ha_config import HASettings
 from vmconsole.model import Guest, HARequest, Inventory
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title

@@ -15,7 +15,8 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from vmconsole.backends.base import Task
-from vmconsole.model import Guest, Snapshot
+from vmconsole.model import Guest
+from vmconsole.model.snapshots import Snapshot
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import keys_for
 from vmconsole.ui.modals.task_panel import TaskPanel

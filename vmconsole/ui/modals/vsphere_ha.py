@@ -11,8 +11,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Select, Static
 
-from vmconsole.backends.base import HASettings
-from vmconsole.model import Guest, Inventory, RestartPriority, VSphereClusterConfig
+from vmconsole.backends.ha_config import HASettings
+from vmconsole.model import Guest, Inventory, RestartPriority
+from vmconsole.model.vsphere import VSphereClusterConfig
 from vmconsole.text import visible
 from vmconsole.ui import vsphere_text
 from vmconsole.ui.labels import guest_title

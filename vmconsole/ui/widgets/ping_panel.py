@@ -4,7 +4,7 @@ per outage ("downtime 187 ms, 12 probes lost").
 
 For the app:
 
-    panel = PingPanel()                              # or PingPanel(monitor) to share one
+    panel = PingPanel()                      # or PingPanel(watches, monitor) to share them
     watch = panel.start(ProbeTarget.icmp(guest.ip))  # a new measurement, selected
     watch = panel.start(ProbeTarget.sim(backend, guest.id, guest.name), duration=900,
                         cluster="lab", guest="qemu/101", why="migration", task=task.id)
@@ -60,7 +60,7 @@ from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 # The probers (icmplib, namespaces), what to probe and the chart (plotext) are loaded on
 # the first measurement, and the address box (`ui.widgets.address_box`) with the panel's
-# children: the panel is on the first screen, they are not.
+# children.
 if TYPE_CHECKING:
     from vmconsole.monitor.ping import Measurement, PingMonitor, PingSnapshot
     from vmconsole.monitor.ping.detector import Outage
@@ -116,25 +116,27 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
             self.target = target
             self.outage = outage
 
-    def __init__(self, monitor: PingMonitor | None = None, *, window: float = 30.0,
-                 ascii: bool = False, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, watches: Watches | None = None, monitor: PingMonitor | None = None, *,
+                 window: float = 30.0, ascii: bool = False, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """`watches`: the measurements to show and add to, where another keeps them
+        too (the console's app); `monitor`: one to share (else one made on first use)."""
         super().__init__(name=name, id=id, classes=classes)
         self._own_monitor = monitor is None
         self._monitor = monitor
         self._min_window = window
         self.ascii = ascii  # '*', '#' and +-| for terminals without Unicode
-        self.watches = Watches()
+        self.watches = watches if watches is not None else Watches()
         self._selected: Watch | None = None
         self._rows: list[tuple[Watch, str]] = []
         self.border_title = "ping"
         self.border_subtitle = "W address · x stop"
 
     def compose(self) -> ComposeResult:
-        # The console's panel starts hidden, and most sessions never show it: its
-        # children are made when it is first shown (`build_view`), not before the
-        # console's first screen (issue 12). A panel shown from the start has them now.
-        if self.display:
+        # A panel made hidden has its children made when it is first shown (`build_view`,
+        # which the console calls as it makes the panel); one shown from the start has
+        # them now.
+        if self.display and not self.children:
             yield from self._view()
 
     @staticmethod
