@@ -143,14 +143,14 @@ async def test_a_failover_after_a_migration_gets_a_measurement_of_its_own():
     began before pinging did), downtime 3 min 00 s in all"), and a second migration's
     task detail had no ping figure (its guest's measurement served the first)."""
     from vmconsole.backends.abilities import FaultKind
-    from vmconsole.backends.base import HASettings
+    from vmconsole.backends.ha_config import HASettings
     from vmconsole.ui.messages import OperationStarted
 
     c = FrozenConsole(SimCluster(), clock=RealClock(60.0))
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         await pilot.pause()
-        panel = c.app.query_one(PingPanel)
+        watches = c.app.ping_watches  # the app keeps them; the panel is made when shown
         sim = c.backend.sim
         c.backend.start("qemu/103")
         await poll_until(c, pilot, lambda: sim.reachable("qemu/103"))
@@ -162,7 +162,7 @@ async def test_a_failover_after_a_migration_gets_a_measurement_of_its_own():
                 t.id == task.id and t.status.done for t in c.loop.latest.tasks))
             await pilot.pause()
             assert sim.guests["qemu/103"].node == node
-            watch = panel.watches.for_task("lab", task.id)
+            watch = watches.for_task("lab", task.id)
             assert watch is not None and watch.why == "migration"
             return watch
 
@@ -171,9 +171,9 @@ async def test_a_failover_after_a_migration_gets_a_measurement_of_its_own():
         assert second is not first and not first.running
         c.backend.ha_set("qemu/103", HASettings())  # `H`
         c.backend.inject_fault("pve3", FaultKind.POWER_OFF)
-        await poll_until(c, pilot, lambda: (w := panel.watches.running_on(
+        await poll_until(c, pilot, lambda: (w := watches.running_on(
             "lab", "qemu/103")) is not None and w.why == "failover")
-        failover = panel.watches.running_on("lab", "qemu/103")
+        failover = watches.running_on("lab", "qemu/103")
         assert failover is not None and not second.running
         assert "outages" not in second.result_text()
 
@@ -183,5 +183,5 @@ async def test_a_failover_after_a_migration_gets_a_measurement_of_its_own():
 
         await poll_until(c, pilot, recovered, seconds=30)
         assert failover.result_text().startswith("down since power off: first reply after")
-        for watch in panel.watches:
+        for watch in watches:
             watch.end("test over")
