@@ -84,6 +84,22 @@ async def test_the_log_first_shown_has_the_tasks_polled_before(console):
             ("23:59:30", "qemu/2", "ERROR: disk full"), ("23:58:30", "qemu/1", "OK")]
 
 
+async def test_a_poll_between_the_logs_making_and_its_mount_is_shown(console):
+    """The log mounts a moment after it is made (`t`): a poll in between that brings no
+    new task (a running one's progress) raised ValueError in `_show` (under load, in a
+    served class), and so ended the console."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        running = task(1, NIGHT, status=TaskStatus.RUNNING, ended=None, progress=0.2)
+        c.app.query_one("#tasks").update_tasks("lab", [running], NIGHT + 1)  # kept
+        log = task_log(c.app)  # made and mounting
+        log.update_tasks("lab", [task(1, NIGHT, status=TaskStatus.ERROR, error="disk full")],
+                         NIGHT + 2)
+        await pilot.pause()
+        assert c.app.is_running
+        assert [(r[2], r[-1]) for r in rows(log)] == [("qemu/1", "ERROR: disk full")]
+
+
 @pytest.mark.parametrize("long", ["x" * 5000, "名" * 300, "web [prod] \x1b[2J " * 40],
                          ids=["5000-chars", "wide-chars", "markup-and-escapes"])
 async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, long):

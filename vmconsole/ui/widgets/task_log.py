@@ -83,6 +83,8 @@ class TaskLog(DataTable[str | Text]):
         """Show the latest state of a cluster's tasks; `now` is the backend's clock
         (epoch seconds). Beyond the newest `MAX_ROWS` tasks by start, the oldest leave."""
         keys, added, gone = self._recent.add(cluster, tasks, now)
+        if not self.is_mounted:
+            return  # made, not yet mounted (TaskSlot.task_log): on_mount shows them all
         with self.app.batch_update():
             if not added:
                 # A task's names may grow: a served class's "teacher (root@pam)" is told
