@@ -46,6 +46,7 @@ class BulkItem:
     call: Change
     name: str  # the guest's name, for people
     what: str
+    node: str  # where the guest was when planned: a question names it with its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Skipped:
     target: str  # the guest's id
     name: str
     reason: str
+    node: str  # where the guest was when planned
 
 
 @dataclass(frozen=True, slots=True)
