@@ -53,6 +53,7 @@ def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tm
         time.sleep(0.05)
     summary = report.summary("bulk-1", "alice")
     assert summary.status == "error" and summary.progress == 1.0
+    assert summary.user == "root@pam"  # as its items' tasks, not the actor "alice"
     assert summary.result == {"done": len(guests) - 1, "failed": 1, "skipped": 0}
     records = [r for r in audit.read() if r.operation == "start"]
     assert len(records) == len(guests)

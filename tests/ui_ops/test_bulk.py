@@ -92,6 +92,9 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
         assert "qemu/104" not in running
         starts = [r for r in rows if r[3] == "start"]
         assert len(starts) == 4  # each its own task; the refused one started none
+        # One actor, one name: the bulk task's user is its starts' as the cluster logged
+        # them, not the console user's ("alice").
+        assert {r[4] for r in [summary, *starts]} == {"root@pam"}
         failures = "\n".join(str(n.message) for n in c.app._notifications)
         assert "vm-104" in failures and "lock" in failures
         records = [r for r in audit.read() if r.operation == "start"]
