@@ -176,6 +176,19 @@ async def test_a_guest_with_a_running_task_refuses_a_second_one(console, audit):
         assert "busy" in second.result and second.task_id is None
 
 
+async def test_a_guest_locked_by_a_clone_is_refused_before_the_form_with_the_lock(console):
+    c = console()
+    c.backend.lock_guest("lxc/201", "clone")  # proxy1, the source of a clone
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "proxy1")
+        await act(pilot, "m")
+        await settle(pilot)
+        assert not isinstance(c.app.screen, MigrateForm)
+        assert any("proxy1 is locked (clone): it can migrate once the lock is gone" in n
+                   for n in notes(c.app))
+        assert [t.operation for t in c.backend.tasks()] == ["lock"]  # no migration
+
+
 async def test_a_stopped_guest_on_local_disks_migrates_offline_with_them(console, audit):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
