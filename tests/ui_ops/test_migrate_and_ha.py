@@ -89,6 +89,23 @@ async def test_migrating_an_ha_guest_is_a_request_to_the_ha_manager(console, aud
         assert tree_parent(c.app, "web1") == "node/pve2"
 
 
+async def test_the_form_says_the_crm_moves_an_ha_guest_back_to_the_node_its_group_prefers(
+        console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "db1")  # HA, group prefer-pve2, on pve2
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        for node in ("pve1", "pve3"):
+            assert options(form)[node] == (True, f"{node}        allowed: HA group "
+                                           "prefer-pve2 prefers pve2: the CRM will move it back")
+        await act(pilot, "escape")
+        await on_guest(pilot, c, "web1")  # HA without a group: it stays where it is sent
+        await act(pilot, "m")
+        assert options(c.app.screen)["pve2"] == (True, "pve2        allowed")
+
+
 async def test_a_target_that_is_not_allowed_shows_why(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
