@@ -181,6 +181,18 @@ def test_ascii_fallback_for_plain_terminals():
     assert not detect_ascii({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"})
 
 
+async def test_a_tree_row_cut_at_the_edge_ends_in_an_ellipsis(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        shown = tree.scrollable_content_region.width  # the scroll bar covers the rest
+        rows = [tree.render_line(y).text[:shown].rstrip() for y in range(tree.size.height)]
+        assert "│ ├ ◇ 9001 debian12-ct-templ…" in rows
+        assert "│ ├ ▶ 100 web1 vm ♥started" in rows  # whole: no mark
+
+
 async def test_in_ascii_an_online_node_and_a_marked_guest_have_marks_of_their_own(
         console_factory):
     c = console_factory(guests=4, ascii=True)
