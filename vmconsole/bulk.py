@@ -46,6 +46,7 @@ class BulkItem:
     call: Change
     name: str  # the guest's name, for people
     what: str
+    node: str  # where the guest was when planned: a question names it with its node
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Skipped:
     target: str  # the guest's id
     name: str
     reason: str
+    node: str  # where the guest was when planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +105,14 @@ class BulkReport:
 
     def summary(self, task_id: str, user: str) -> Task:
         """The bulk action as one task of the task log: its progress (items finished
-        over items), a log line per item finished, and, at the end, the failures."""
+        over items), a log line per item finished, and, at the end, the failures.
+        Its user is its items' as the cluster logged them (`root@pam`, and who asked
+        through a served console: `Task.acted_by`), so that one actor reads as one name
+        on every row; `user`, the actor's, stands until an item's task has told it."""
         plan = self.plan
+        item = next((t for t in (*self.running.values(), *(e.task for e in self.ends))
+                     if t is not None), None)
+        user, acted_by = (user, "") if item is None else (item.user, item.acted_by)
         total = len(plan.items)
         lines = [f"{plan.title}: {total} to do, {len(plan.skipped)} skipped"]
         lines += [f"skipped {s.name} ({s.target}): {s.reason}" for s in plan.skipped]
@@ -125,6 +133,7 @@ class BulkReport:
             lines.append(f"all {total} done")
         return Task(id=task_id, operation=f"bulk {plan.operation}",
                     target=guests_text(total), node="", user=user, started=self.started,
+                    acted_by=acted_by,
                     status=status, ended=self.ended,
                     progress=self.done / total if total else 1.0, log=tuple(lines),
                     error=error, result={"done": self.done - len(failed),

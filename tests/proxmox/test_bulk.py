@@ -51,8 +51,8 @@ async def test_one_failing_start_task_is_listed_and_the_others_start(fakepve, co
                               ("qemu/101", "qemu/102", "qemu/103", "qemu/104", "qemu/100")}
         await press_on(pilot, TreeRef("lab", "qemu/102"), "s")
         text = shown_text(pilot.app)
-        assert "lab103 (qemu/103): start" in text
-        assert "skipped web (qemu/100): web is running already" in text
+        assert "lab103 (qemu/103 on pve3): start" in text
+        assert "skipped web (qemu/100 on pve1): web is running already" in text
         await pilot.press("y")
         await wait_until(pilot, lambda: any(str(n.title).endswith("1 failed")
                                             for n in pilot.app._notifications), 30,
@@ -69,9 +69,9 @@ async def test_maintenance_migrates_by_the_plan_and_the_node_takes_no_new_guests
         await wait_until(pilot, lambda: "lab" in pilot.app.latest, 10, "a poll")
         await press_on(pilot, TreeRef("lab", "node/pve1"), "M")
         text = shown_text(pilot.app)
-        assert "web (qemu/100): live migration to pve" in text
-        assert "cache (lxc/200): restart migration to pve" in text
-        assert "skipped debian-tmpl (qemu/9000): a template: it runs nowhere" in text
+        assert "web (qemu/100 on pve1): live migration to pve" in text
+        assert "cache (lxc/200 on pve1): restart migration to pve" in text
+        assert "skipped debian-tmpl (qemu/9000 on pve1): a template: it runs nowhere" in text
         assert "ha-manager crm-command node-maintenance enable pve1" in text
         await pilot.press("y")
         # fakepve accepts a VM's migration without moving it (test_operations.py says
@@ -96,9 +96,9 @@ async def test_bulk_delete_destroys_the_stopped_guests_and_skips_the_running_one
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen), 10,
                          "the question")
         text = shown_text(pilot.app)
-        assert "db (qemu/101): delete it and every disk it owns" in text
-        assert "dns (lxc/201): delete it and every disk it owns" in text
-        assert "skipped web (qemu/100): web is running: stop it first" in text
+        assert "db (qemu/101 on pve2): delete it and every disk it owns" in text
+        assert "dns (lxc/201 on pve3): delete it and every disk it owns" in text
+        assert "skipped web (qemu/100 on pve1): web is running: stop it first" in text
         assert "This cannot be undone" in text
         await pilot.press("y")
         await wait_until(pilot, lambda: fakepve.guest(101) is None

@@ -32,7 +32,7 @@ def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tm
     operations = Operations(Actor("alice", Role.OPERATOR), audit, lambda _c: backend)
     plan = BulkPlan("lab", "start", "Start 10 guests", tuple(
         BulkItem(OpRequest("lab", g.id, "start", f"Start {g.name}"),
-                 lambda b, gid=g.id: b.start(gid), g.name, "start") for g in guests))
+                 lambda b, gid=g.id: b.start(gid), g.name, "start", g.node) for g in guests))
     most = 0
     lock = threading.Lock()
 
@@ -53,6 +53,7 @@ def test_the_cap_bounds_the_tasks_running_and_a_refusal_midway_stops_no_other(tm
         time.sleep(0.05)
     summary = report.summary("bulk-1", "alice")
     assert summary.status == "error" and summary.progress == 1.0
+    assert summary.user == "root@pam"  # as its items' tasks, not the actor "alice"
     assert summary.result == {"done": len(guests) - 1, "failed": 1, "skipped": 0}
     records = [r for r in audit.read() if r.operation == "start"]
     assert len(records) == len(guests)
@@ -73,7 +74,7 @@ def test_once_the_console_closes_nothing_more_starts_and_no_task_is_waited_for(t
     plan = BulkPlan("lab", "snapshot", "Snapshot", tuple(
         BulkItem(OpRequest("lab", g.id, "snapshot", f"Snapshot {g.name}"),
                  lambda b, gid=g.id: b.snapshot_create(gid, "before", "", False), g.name,
-                 "snapshot") for g in guests))
+                 "snapshot", g.node) for g in guests))
     closing = threading.Event()
 
     def progress(report: BulkReport, task) -> None:
@@ -92,7 +93,7 @@ def test_once_the_console_closes_nothing_more_starts_and_no_task_is_waited_for(t
 def test_the_summary_task_of_one_guest_says_1_guest_not_1_guests():
     one = BulkPlan("lab", "start", "Start 1 guest", (
         BulkItem(OpRequest("lab", "qemu/100", "start", "Start web1"), lambda b: None,
-                 "web1", "start"),))
+                 "web1", "start", "pve1"),))
     two = BulkPlan("lab", "start", "Start 2 guests", one.items * 2)
     assert BulkReport(one, 0.0).summary("bulk-1", "alice").target == "1 guest"
     assert BulkReport(two, 0.0).summary("bulk-2", "alice").target == "2 guests"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
@@ -177,6 +179,36 @@ def test_ascii_fallback_for_plain_terminals():
     assert detect_ascii({"TERM": "linux", "LANG": "en_US.UTF-8"})
     assert detect_ascii({"TERM": "xterm", "LANG": "C"})
     assert not detect_ascii({"TERM": "xterm-256color", "LANG": "en_US.UTF-8"})
+
+
+async def test_a_tree_row_cut_at_the_edge_ends_in_an_ellipsis(console_factory):
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        shown = tree.scrollable_content_region.width  # the scroll bar covers the rest
+        rows = [tree.render_line(y).text[:shown].rstrip() for y in range(tree.size.height)]
+        assert "│ ├ ◇ 9001 debian12-ct-templ…" in rows
+        assert "│ ├ ▶ 100 web1 vm ♥started" in rows  # whole: no mark
+
+
+async def test_in_ascii_an_online_node_and_a_marked_guest_have_marks_of_their_own(
+        console_factory):
+    c = console_factory(guests=4, ascii=True)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        guest = next(g for g in c.loop.poller.inventory.guests if not g.template)
+        tree = c.app.query_one(ClusterTree)
+        tree.marks.marked.add(("lab", guest.id))
+        tree.action_mark_shown()  # redraws the marks: every guest shown marked
+        await pilot.pause()
+        lines = [line.lstrip("│├└▼▶ ") for line in tree_lines(c.app)]
+        assert "@ pve1" in lines
+        assert any(line.startswith(f"* {ASCII.running} ") for line in lines)
+    marks = [getattr(ASCII, f.name) for f in fields(ASCII) if f.name != "ascii"]
+    assert len(set(marks)) == len(marks), "two meanings share an ASCII mark"
 
 
 async def test_a_migrated_guest_stays_selected_under_its_new_node(console_factory):

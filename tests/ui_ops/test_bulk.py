@@ -76,9 +76,9 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
         assert "Start these 7 guests?" in text
         for name in ("vm-102", "vm-103", "vm-104", "vm-105", "ct-107"):
             assert f"{name} (" in text and "start" in text
-        assert "skipped vm-106 (qemu/106): vm-106 is running already" in text
-        assert "skipped vm-template-100 (qemu/100): start does not apply" in text \
-            or "skipped vm-template-100 (qemu/100): a template cannot be started" in text
+        assert "skipped vm-106 (qemu/106 on pve1): vm-106 is running already" in text
+        assert "skipped vm-template-100 (qemu/100 on pve1): start does not apply" in text \
+            or "skipped vm-template-100 (qemu/100 on pve1): a template cannot be started" in text
         await pilot.press("y")
         await run_until(pilot, c, lambda: any(
             r[3] == "bulk start" and ("ERROR" in r[6] or "OK" in r[6].upper())
@@ -92,6 +92,9 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
         assert "qemu/104" not in running
         starts = [r for r in rows if r[3] == "start"]
         assert len(starts) == 4  # each its own task; the refused one started none
+        # One actor, one name: the bulk task's user is its starts' as the cluster logged
+        # them, not the console user's ("alice").
+        assert {r[4] for r in [summary, *starts]} == {"root@pam"}
         failures = "\n".join(str(n.message) for n in c.app._notifications)
         assert "vm-104" in failures and "lock" in failures
         records = [r for r in audit.read() if r.operation == "start"]
@@ -117,7 +120,7 @@ async def test_maintenance_shows_the_plan_then_empties_the_node_which_takes_no_n
             assert f"{name} (" in text
         assert "live migration to pve" in text and "restart migration to pve" in text
         assert "TOPSIS score " in text
-        assert "skipped vm-template-100 (qemu/100): a template: it runs nowhere" in text
+        assert "skipped vm-template-100 (qemu/100 on pve1): a template: it runs nowhere" in text
         await pilot.press("y")
         await run_until(pilot, c, lambda: not any(
             g.node == "pve1" and g.running for g in c.loop.poller.inventory.guests), step=5.0)
@@ -184,8 +187,8 @@ async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_mark
         await act(pilot, "enter")
         assert not isinstance(c.app.screen, BulkConfirmScreen)  # nothing to ask: refused
         text = "\n".join(str(n.message) for n in c.app._notifications)
-        assert "skipped build1 (qemu/102): build1 is running: stop it first" in text
-        assert "skipped proxy1 (lxc/201): proxy1 is running: stop it first" in text
+        assert "skipped build1 (qemu/102 on pve3): build1 is running: stop it first" in text
+        assert "skipped proxy1 (lxc/201 on pve2): proxy1 is running: stop it first" in text
 
 
 STOPPED = ["qemu/102", "qemu/103", "qemu/104"]
@@ -249,11 +252,11 @@ async def test_bulk_migrate_to_the_node_a_guest_is_on_says_so_and_shutdown_says_
         away = c.app.maintenance_nodes("lab")
         plan = bulk_plan("migrate", "lab", guests, inventory, c.backend, away, node)
         _, skipped = shown(plan)
-        assert f"skipped {guests[0].name} ({guests[0].id}): already on {node}" in skipped
+        assert f"skipped {guests[0].name} ({guests[0].id} on {node}): already on {node}" in skipped
         plan = bulk_plan("shutdown", "lab", guests, inventory, c.backend, away)
         lines, _ = shown(plan)
-        assert lines[0] == (f"{guests[0].name} ({guests[0].id}): shutdown by the guest OS; "
-                            "the task fails if the guest still runs after 60 s")
+        assert lines[0] == (f"{guests[0].name} ({guests[0].id} on {node}): shutdown by the "
+                            "guest OS; the task fails if the guest still runs after 60 s")
 
 
 async def test_one_marked_guest_is_asked_about_in_the_singular(audit) -> None:
@@ -282,6 +285,6 @@ async def test_a_bulk_action_with_no_guest_to_act_on_is_refused_in_words(audit) 
         assert not isinstance(c.app.screen, BulkConfirmScreen)
         notices = [(str(n.title), str(n.message)) for n in c.app._notifications]
         assert ("Start: nothing to do", "No marked guest to act on:\n"
-                "skipped vm-106 (qemu/106): vm-106 is running already") in notices
+                "skipped vm-106 (qemu/106 on pve1): vm-106 is running already") in notices
         assert not [n for n in notices if "0 guests" in "".join(n)]
         assert not [r for r in audit.read() if r.operation.startswith("bulk")]

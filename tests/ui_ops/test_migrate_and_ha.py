@@ -89,6 +89,23 @@ async def test_migrating_an_ha_guest_is_a_request_to_the_ha_manager(console, aud
         assert tree_parent(c.app, "web1") == "node/pve2"
 
 
+async def test_the_form_says_the_crm_moves_an_ha_guest_back_to_the_node_its_group_prefers(
+        console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "db1")  # HA, group prefer-pve2, on pve2
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        for node in ("pve1", "pve3"):
+            assert options(form)[node] == (True, f"{node}        allowed: HA group "
+                                           "prefer-pve2 prefers pve2: the CRM will move it back")
+        await act(pilot, "escape")
+        await on_guest(pilot, c, "web1")  # HA without a group: it stays where it is sent
+        await act(pilot, "m")
+        assert options(c.app.screen)["pve2"] == (True, "pve2        allowed")
+
+
 async def test_a_target_that_is_not_allowed_shows_why(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
@@ -174,6 +191,19 @@ async def test_a_guest_with_a_running_task_refuses_a_second_one(console, audit):
         first, second = audit.read()
         assert first.result == "started" and second.result.startswith("error: ")
         assert "busy" in second.result and second.task_id is None
+
+
+async def test_a_guest_locked_by_a_clone_is_refused_before_the_form_with_the_lock(console):
+    c = console()
+    c.backend.lock_guest("lxc/201", "clone")  # proxy1, the source of a clone
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "proxy1")
+        await act(pilot, "m")
+        await settle(pilot)
+        assert not isinstance(c.app.screen, MigrateForm)
+        assert any("proxy1 is locked (clone): it can migrate once the lock is gone" in n
+                   for n in notes(c.app))
+        assert [t.operation for t in c.backend.tasks()] == ["lock"]  # no migration
 
 
 async def test_a_stopped_guest_on_local_disks_migrates_offline_with_them(console, audit):

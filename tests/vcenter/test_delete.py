@@ -64,10 +64,12 @@ async def test_bulk_delete_on_marks_reports_each_failure_and_deletes_the_rest(
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, BulkConfirmScreen),
                          20, "the question")
         text = shown_text(pilot.app)
+        node = {g.id: g.node for g in backend.inventory().guests}
         for name in (gone_meanwhile, started_meanwhile, deleted):
-            assert f"{name} ({vms[name]}): delete it and every disk it owns" in text
-        assert f"skipped {keep_running} ({vms[keep_running]}): {keep_running} is running" \
-            in text
+            assert (f"{name} ({vms[name]} on {node[vms[name]]}): delete it and every disk "
+                    "it owns") in text
+        assert (f"skipped {keep_running} ({vms[keep_running]} on {node[vms[keep_running]]}): "
+                f"{keep_running} is running") in text
         assert "This cannot be undone" in text
         assert other.wait(other.destroy(vms[gone_meanwhile]).id, 30).status is TaskStatus.OK
         assert other.wait(other.start(vms[started_meanwhile]).id, 30).status is TaskStatus.OK

@@ -69,8 +69,8 @@ async def test_m_moves_the_running_vms_off_then_enters_vsphere_maintenance_mode(
         text = await the_plan(pilot, host)  # the first poll saw the stopped VM
         assert f"Empty {host}: migrate {len(running)} guest" in text
         for guest in running:
-            assert f"{guest.name} ({guest.id}): live migration to DC0_C0_H" in text
-        assert f"skipped {stopped.name} ({stopped.id}): stopped: nothing runs" in text
+            assert f"{guest.name} ({guest.id} on {host}): live migration to DC0_C0_H" in text
+        assert f"skipped {stopped.name} ({stopped.id} on {host}): stopped: nothing runs" in text
         assert "It enters maintenance mode once these migrations have emptied it" in text
         await pilot.press("y")
         await wait_until(pilot, lambda: "maintenance" in tree_label(pilot.app, host), 60,

@@ -22,7 +22,8 @@ async def test_with_drs_fully_automated_the_plan_leaves_the_moves_to_drs(connect
         text = await the_plan(pilot, host)
         assert f"Empty {host}: DRS (fully automated) moves {len(on_host)} guest" in text
         for guest in on_host:
-            assert f"skipped {guest.name} ({guest.id}): DRS (fully automated) moves it" in text
+            assert (f"skipped {guest.name} ({guest.id} on {host}): DRS (fully automated) "
+                    "moves it") in text
         assert "DRS (fully automated) moves its running VMs: the console migrates none" in text
         await pilot.press("y")
         await wait_until(pilot, lambda: "maintenance" in tree_label(pilot.app, host), 30,

@@ -73,6 +73,9 @@ def _migrate_refusal(sel: Selection) -> str | None:
     guest = sel.guest
     if guest.running and guest.kind is GuestKind.VM and not sel.capabilities.live_migration:
         return "this backend cannot migrate a running VM live: shut it down first"
+    if guest.lock:  # Proxmox's migrate checks the lock first (check_lock): said at once
+        return (f"{visible(guest.name)} is locked ({visible(guest.lock)}): it can migrate "
+                "once the lock is gone")
     return None
 
 

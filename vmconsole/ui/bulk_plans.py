@@ -24,6 +24,7 @@ from vmconsole.placement import Placement, migration_mode, spread
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME, Selection
 from vmconsole.ui.flows import destroy, removal_plan
+from vmconsole.ui.labels import named
 
 
 def bulk_title(name: str) -> str:
@@ -43,21 +44,22 @@ def migration_item(cluster: str, guest: Guest, node: str, why: str) -> BulkItem:
         OpRequest(cluster, guest.id, "migrate", f"Migrate {visible(guest.name)} to {node}",
                   {"node": node, "mode": str(mode), "with_local_disks": False}),
         lambda b: b.migrate(guest.id, node, mode, False), guest.name,
-        f"{mode} migration to {node} ({why})")
+        f"{mode} migration to {node} ({why})", guest.node)
 
 
 def shown(plan: BulkPlan) -> tuple[list[str], list[str]]:
     """A plan's lines for its confirmation: each item and what happens to it, each
     skipped guest and why."""
-    return ([f"{visible(i.name)} ({i.request.target}): {i.what}" for i in plan.items],
-            [f"skipped {visible(s.name)} ({s.target}): {s.reason}" for s in plan.skipped])
+    return ([f"{named(i.name, i.request.target, i.node)}: {i.what}" for i in plan.items],
+            [f"skipped {named(s.name, s.target, s.node)}: {s.reason}" for s in plan.skipped])
 
 
 def placement_plan(cluster: str, title: str, placed: Placement) -> BulkPlan:
     return BulkPlan(cluster, "migrate", title,
                     tuple(migration_item(cluster, m.guest, m.target, m.why)
                           for m in placed.moves),
-                    tuple(Skipped(s.guest.id, s.guest.name, s.reason) for s in placed.stays))
+                    tuple(Skipped(s.guest.id, s.guest.name, s.reason, s.guest.node)
+                          for s in placed.stays))
 
 
 def bulk_plan(name: str, cluster: str, guests: list[Guest], inventory: Inventory,
@@ -85,7 +87,7 @@ def bulk_plan(name: str, cluster: str, guests: list[Guest], inventory: Inventory
         if reason is None and name == "snapshots" and guest.lock:
             reason = f"locked ({guest.lock})"
         if reason is not None:
-            skipped.append(Skipped(guest.id, guest.name, reason))
+            skipped.append(Skipped(guest.id, guest.name, reason, guest.node))
             continue
         if name == "migrate":
             movers.append(guest)
@@ -93,10 +95,11 @@ def bulk_plan(name: str, cluster: str, guests: list[Guest], inventory: Inventory
         try:
             removal = removal_plan(backend, guest.id) if name == "delete" else None
         except BackendError as exc:  # its host went away: the others may still go
-            skipped.append(Skipped(guest.id, guest.name, f"not read: {exc.message}"))
+            skipped.append(Skipped(guest.id, guest.name, f"not read: {exc.message}",
+                                   guest.node))
             continue
         if removal is not None and removal.why_not:
-            skipped.append(Skipped(guest.id, guest.name, removal.why_not))
+            skipped.append(Skipped(guest.id, guest.name, removal.why_not, guest.node))
             continue
         items.append(_item(cluster, name, operation, guest, stamp, removal))
     if movers:
@@ -151,4 +154,4 @@ def _item(cluster: str, name: str, operation: str, guest: Guest, stamp: str,
             what = "; ".join(line.strip() for line in removal_lines(removal))
     else:  # ha_remove
         call, what = (lambda b: b.ha_remove(gid)), "remove from HA"
-    return BulkItem(request, call, guest.name, what)
+    return BulkItem(request, call, guest.name, what, guest.node)

@@ -45,7 +45,12 @@ def guest_title(guest: Guest) -> str:
     """A guest as a title or a question names it, telling apart two guests of one name:
     "web [prod] (qemu/100 on pve1)". Made visible (`vmconsole.text.visible`): show it
     through rich `Text` or Textual `Content`, never as markup."""
-    return f"{visible(guest.name)} ({visible(guest.id)} on {visible(guest.node)})"
+    return named(guest.name, guest.id, guest.node)
+
+
+def named(name: str, guest_id: str, node: str) -> str:
+    """`guest_title` of a guest known by its name, id and node (a bulk plan's item)."""
+    return f"{visible(name)} ({visible(guest_id)} on {visible(node)})"
 
 
 def guest_label(guest: Guest, sym: Symbols, styles: LabelStyles) -> Text:

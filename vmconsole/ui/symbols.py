@@ -22,14 +22,13 @@ class Symbols:
     template: str
     ha: str
     lock: str
-    bar_full: str
-    bar_empty: str
     # An HA state's phase (model.HAPhase): steady is `ha` above.
     ha_pending: str
     ha_trouble: str
     ha_frozen: str
     ha_unmanaged: str
     duplicate: str  # one of several copies of one guest
+    marked: str  # a guest marked for a bulk action
     ascii: bool = False  # charts too: '*' and +-| instead of braille and box drawing
 
     def guest(self, status: GuestStatus) -> str:
@@ -51,10 +50,12 @@ class Symbols:
         return marks.get(phase, self.unknown) if phase is not None else self.unknown
 
 
-UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳", "█", "░",
-                  "…", "!", "❄", "⊘", "⧉")
-ASCII = Symbols(">", "#", "=", "?", "*", "o", "T", "+", "L", "#", ".",
-                "~", "!", "%", "-", "&", ascii=True)
+UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳",
+                  "…", "!", "❄", "⊘", "⧉", "●")
+# No two meanings share an ASCII mark: `*` is the marked guest's (the key that marks),
+# so an online node is `@`, the filled `o` of its offline twin.
+ASCII = Symbols(">", "#", "=", "?", "@", "o", "T", "+", "L",
+                "~", "!", "%", "-", "&", "*", ascii=True)
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

@@ -340,10 +340,19 @@ class SimBackend(ClusterAdmin):
         return self._act(guest_id, backups.delete, backup_id)
 
     def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
+        """Every node with whether the guest may go there; for an HA guest, an allowed
+        target its group does not prefer says that the CRM moves it back."""
         from vmconsole.backends.sim import migration  # loaded when used
         with self._lock:
             self.sim.advance()
-            return migration.targets(self.sim, self.sim.guest(guest_id))
+            guest = self.sim.guest(guest_id)
+            targets = migration.targets(self.sim, guest)
+            if not self._ha_managed(guest_id):
+                return targets
+            services = self.ha.services
+            return [replace(t, reason="; ".join(filter(None, (t.reason, note))))
+                    if t.allowed and (note := services.failback(guest, t.node)) else t
+                    for t in targets]
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,
                 with_local_disks: bool = False) -> Task:

@@ -41,6 +41,26 @@ class ServiceNodes:
             return node_priorities(ha.nodes), False, False
         return {}, False, True
 
+    def failback(self, guest: SimGuest, node: str) -> str:
+        """Why the CRM would move the service away from `node` at its next round if it
+        were migrated there ("" when it would stay): its group or node affinity prefers
+        other online nodes and fails back (no `nofailback`), as `ha_placement` moves
+        it, after Manager.pm's next_state_started: "HA group prefer-pve2 prefers pve2:
+        the CRM will move it back"."""
+        priorities, restricted, nofailback = self.preferences(guest)
+        if nofailback and not (restricted and node not in priorities):
+            return ""
+        online = set(self.online())
+        top = max((p for n, p in priorities.items() if n in online), default=None)
+        if top is None or priorities.get(node, -1) >= top:
+            return ""
+        preferred = ", ".join(n for n in self.online() if priorities.get(n) == top)
+        owner = self._affinity_owner(guest).ha
+        assert owner is not None
+        rule = f"HA group {owner.group}" if owner.group in self.sim.groups else (
+            "its HA node affinity")
+        return f"{rule} prefers {preferred}: the CRM will move it back"
+
     def _affinity_owner(self, guest: SimGuest) -> SimGuest:
         """The service whose group or node affinity applies to this one: itself, or
         the first service it must stay with that has one."""

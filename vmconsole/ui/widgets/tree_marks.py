@@ -11,8 +11,6 @@ from rich.text import Text
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.symbols import Symbols
 
-MARK = {True: "* ", False: "● "}  # by Symbols.ascii
-
 
 class TreeMarks:
     """The marks and maintenance nodes of one tree."""
@@ -36,7 +34,7 @@ class TreeMarks:
         """A guest's label, with the mark before it when it is marked."""
         if (cluster, guest_id) not in self.marked:
             return label
-        return Text(MARK[sym.ascii], styles.accent, no_wrap=True,
+        return Text(f"{sym.marked} ", styles.accent, no_wrap=True,
                     overflow="ellipsis") + label
 
     def node(self, cluster: str, name: str, label: Text, shown: bool,
