@@ -207,8 +207,9 @@ async def test_in_ascii_an_online_node_and_a_marked_guest_have_marks_of_their_ow
         lines = [line.lstrip("│├└▼▶ ") for line in tree_lines(c.app)]
         assert "@ pve1" in lines
         assert any(line.startswith(f"* {ASCII.running} ") for line in lines)
-    marks = [getattr(ASCII, f.name) for f in fields(ASCII) if f.name != "ascii"]
-    assert len(set(marks)) == len(marks), "two meanings share an ASCII mark"
+    for symbols in (ASCII, UNICODE):
+        marks = [getattr(symbols, f.name) for f in fields(symbols) if f.name != "ascii"]
+        assert len(set(marks)) == len(marks), f"two meanings share a mark: {marks}"
 
 
 async def test_a_migrated_guest_stays_selected_under_its_new_node(console_factory):

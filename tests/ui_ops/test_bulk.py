@@ -39,15 +39,15 @@ async def test_space_and_star_mark_guests_and_marks_survive_polls_and_filters(au
         await act(pilot, "space", "space")  # marks vm-102, then the next row, vm-105
         tree = c.app.query_one(ClusterTree)
         assert tree.marks.of("lab") == ["qemu/102", "qemu/105"]
-        assert tree_label(c.app, "vm-102").startswith("● ")
+        assert tree_label(c.app, "vm-102").startswith("✓ ")
         assert "clusters · 2 marked" in shown_text(c.app)
         await poll(pilot, c, advance=5.0)
-        assert tree_label(c.app, "vm-105").startswith("● ")
+        assert tree_label(c.app, "vm-105").startswith("✓ ")
         await act(pilot, "slash", *"ct-", "enter")  # a filter hides the marked VMs
         await act(pilot, "asterisk")  # marks the five containers shown
         assert len(tree.marks) == 2 + 5
         await act(pilot, "escape")
-        assert tree_label(c.app, "vm-102").startswith("● ")  # back, still marked
+        assert tree_label(c.app, "vm-102").startswith("✓ ")  # back, still marked
         await act(pilot, "asterisk")  # not every guest shown is marked: marks them all
         assert len(tree.marks) == 12
         await act(pilot, "asterisk")  # all marked: clears

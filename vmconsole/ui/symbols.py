@@ -50,10 +50,11 @@ class Symbols:
         return marks.get(phase, self.unknown) if phase is not None else self.unknown
 
 
+# No two meanings share a mark. A marked guest is `✓` (an online node's `●` beside a
+# guest read as its node's state); in ASCII it is `*` (the key that marks), so an
+# online node is `@`, the filled `o` of its offline twin.
 UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳",
-                  "…", "!", "❄", "⊘", "⧉", "●")
-# No two meanings share an ASCII mark: `*` is the marked guest's (the key that marks),
-# so an online node is `@`, the filled `o` of its offline twin.
+                  "…", "!", "❄", "⊘", "⧉", "✓")
 ASCII = Symbols(">", "#", "=", "?", "@", "o", "T", "+", "L",
                 "~", "!", "%", "-", "&", "*", ascii=True)
 
