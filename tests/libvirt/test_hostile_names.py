@@ -72,3 +72,45 @@ async def test_a_domain_named_with_markup_is_shown_as_written(hostile_cluster, n
         assert name in shown_text(app) and app.is_running
         await act(pilot, "escape")
         assert app.is_running
+
+
+@pytest.fixture
+def wide_named_cluster(tmp_path):
+    from vmconsole.backends.libvirt import open_libvirt
+
+    xml = (FIXTURES / "pve1.xml").read_text()
+    for old, new in WIDE.items():
+        xml = xml.replace(f"<name>{old}</name>", f"<name>{new}</name>")
+    path = tmp_path / "pve1.xml"
+    path.write_text(xml)
+    backend = open_libvirt(LibvirtCluster("kvm", (f"test://{path}",), timeout=3.0))
+    yield backend
+    backend.close()
+
+
+# 18 CJK characters (36 cells), and 12 letters each with a combining acute (12 cells)
+WIDE = {"web1": "宽字符" * 6, "db1": "combining " + "e\u0301" * 12}
+
+
+async def test_wide_and_combining_names_wrap_under_their_value_column(wide_named_cluster):
+    """The node's guest list is wrapped by cells, not characters: CJK names ran past the
+    pane's edge and broke back to column 0, under the keys (a tester's finding)."""
+    from rich.cells import cell_len
+
+    from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+
+    loop = PollLoop(Poller(wide_named_cluster, interval=1.0))
+    app = VMConsoleApp([loop])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_guest(pilot, loop, WIDE["web1"])
+        assert app.query_one(ClusterTree).select_ref(TreeRef("kvm", "node/pve1"))
+        await pilot.pause()
+        facts = app.query_one(DetailPane).query_one("#facts", Static)
+        lines = plain(facts.visual).splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("Guests"))
+        value_column = len(lines[at]) - len(lines[at].split("  ")[-1].lstrip())
+        listed = lines[at + 1:]
+        assert listed and all(line[:value_column].isspace() for line in listed), listed
+        assert all(cell_len(line) <= facts.content_size.width for line in lines), lines
+        joined = "".join(line.strip() for line in listed)
+        assert WIDE["web1"] in joined and "e\u0301" * 12 in joined

@@ -3,10 +3,10 @@ cluster), node or guest is doing, with graphs."""
 
 from __future__ import annotations
 
-import textwrap
 import time
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -34,10 +34,17 @@ if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is firs
     from vmconsole.ui.plot import Series
 
 
-#: The room of a value shown before the pane has a width (textwrap wants a number).
+#: The room of a value shown before the pane has a width (the wrap wants a number).
 _UNWRAPPED = 10_000
 #: The key column's least width, in cells, however narrow the pane: "Storage local-lvm".
 _KEY_MIN = 18
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` cells, broken between words where it can: a
+    wide character (CJK) takes two cells and a combining one none, which
+    `textwrap`, counting characters, put past the pane's edge."""
+    return [line.plain for line in Content(text).wrap(width)] or [""]
 
 
 def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
@@ -47,7 +54,7 @@ def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
     data: every hidden character is made visible here (names are cut where the rows
     are made, `visible()` being idempotent)."""
     rows = [(visible(key, limit=None), value) for key, value in rows]
-    longest = max((len(key) for key, _ in rows), default=0)
+    longest = max((cell_len(key) for key, _ in rows), default=0)
     # A key as long as a name ("Node " and a host's 60-character name) would leave its
     # neighbours' values a few cells each: the column stops at a third of the pane, and
     # such a key takes lines of its own above its value.
@@ -56,12 +63,13 @@ def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
     lines: list[Text] = []
     for key, value in rows:
         style = value.style if isinstance(value, Text) else ""
-        pieces = textwrap.wrap(visible(str(value), limit=None), room) or [""]
-        if len(key) + 2 > key_width:
-            lines += [Text(part, "bold") for part in textwrap.wrap(key, max(10, width or 0))]
+        pieces = _wrap(visible(str(value), limit=None), room)
+        if cell_len(key) + 2 > key_width:
+            lines += [Text(part, "bold") for part in _wrap(key, max(10, width or 0))]
             lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces]
             continue
-        lines.append(Text.assemble((key.ljust(key_width), "bold"), (pieces[0], style)))
+        padding = " " * (key_width - cell_len(key))
+        lines.append(Text.assemble((key + padding, "bold"), (pieces[0], style)))
         lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces[1:]]
     return Content.from_rich_text(Text("\n").join(lines))
 
