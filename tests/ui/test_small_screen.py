@@ -131,3 +131,20 @@ async def test_at_80x24_the_ping_panel_taking_the_focused_detail_pane_keeps_the_
         # the ping panel takes the detail pane's column
         await keys_reach_the_tree(pilot, c.app, "w", detail)
         assert not detail.display
+
+
+async def test_at_50_columns_the_facts_stack_each_value_under_its_key(console_factory):
+    """A tester's finding: at 50x15 the detail pane (19 cells) kept its 20-cell key
+    column, so every line ran past its edge and Textual wrapped it again ("quorate, 3",
+    a blank line, "   of 3 votes")."""
+    from rich.cells import cell_len
+
+    c = console_factory()
+    async with c.app.run_test(size=(50, 15)) as pilot:
+        c.poll()
+        await pilot.pause()
+        facts = c.app.query_one("#facts", Static)
+        lines = facts.visual.plain.splitlines()
+        assert lines[:2] == ["Cluster", "  lab"], lines
+        assert all(cell_len(line) <= facts.content_size.width for line in lines), lines
+        assert "Quorum" in lines and "" not in lines

@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is firs
 _UNWRAPPED = 10_000
 #: The key column's least width, in cells, however narrow the pane: "Storage local-lvm".
 _KEY_MIN = 18
+#: The value column's least width, in cells: below it the pane stacks each key over its value.
+_VALUE_MIN = 12
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -59,13 +61,15 @@ def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
     # neighbours' values a few cells each: the column stops at a third of the pane, and
     # such a key takes lines of its own above its value.
     key_width = (min(longest, max(_KEY_MIN, width // 3)) if width is not None else longest) + 2
-    room = max(10, width - key_width) if width is not None else _UNWRAPPED
+    if width is not None and width - key_width < _VALUE_MIN:
+        key_width = 2  # too narrow for two columns (a 50-column terminal): each value under its key
+    room = max(1, width - key_width) if width is not None else _UNWRAPPED
     lines: list[Text] = []
     for key, value in rows:
         style = value.style if isinstance(value, Text) else ""
         pieces = _wrap(visible(str(value), limit=None), room)
         if cell_len(key) + 2 > key_width:
-            lines += [Text(part, "bold") for part in _wrap(key, max(10, width or 0))]
+            lines += [Text(part, "bold") for part in _wrap(key, max(1, width or 0))]
             lines += [Text.assemble(" " * key_width, (piece, style)) for piece in pieces]
             continue
         padding = " " * (key_width - cell_len(key))
