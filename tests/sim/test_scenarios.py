@@ -8,7 +8,8 @@ import re
 import pytest
 
 from tests.sim.conftest import wait
-from vmconsole.backends.base import NotFound
+from vmconsole.backends.base import NotFound, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.sim import ManualClock, SimBackend
 from vmconsole.backends.sim.scenarios import SCENARIOS, describe, runs_twice
 from vmconsole.config import SimCluster
@@ -125,3 +126,21 @@ def test_a_running_backend_switches_scenario_and_its_events_go_on():
     assert any("split-brain" in line for line in backend.scenario_summary())
     backend.start_scenario(None)
     assert len(backend.inventory().nodes) == 3 and backend.scenario_summary() == []
+
+
+def test_a_task_running_when_the_scenario_changes_ends_as_an_error_in_the_task_list():
+    clock = ManualClock()
+    backend = SimBackend(SimCluster(), clock=clock)
+    task = backend.clone("qemu/9000", CloneSpec(name="web9", node="pve1"))
+    clock.advance(2)
+    backend.start_scenario(None)
+    clock.advance(60)
+    listed = {t.id: t for t in backend.tasks()}
+    assert task.id in listed
+    ended = listed[task.id]
+    assert ended.status is TaskStatus.ERROR and ended.ended == task.started + 2
+    assert ended.error == "the cluster was replaced by the classic lab"
+    assert "web9" not in {g.name for g in backend.inventory().guests}
+    # a new task takes a new id, never the old one's
+    again = backend.clone("qemu/9000", CloneSpec(name="web9", node="pve1"))
+    assert again.id != task.id and again.id in {t.id for t in backend.tasks()}

@@ -73,7 +73,10 @@ async def test_bulk_start_lists_every_target_and_skip_and_a_failure_does_not_sto
         screen = c.app.screen
         assert isinstance(screen, BulkConfirmScreen)
         text = shown_text(c.app)
-        assert "Start these 7 guests?" in text
+        # The title and the question count the same guests (a tester's finding: "Start
+        # 5 guests" over "Start these 7 guests?"), and the question says what was skipped.
+        assert "Start 5 guests" in text
+        assert "Start these 5 guests? 2 of the 7 marked are skipped (below)." in text
         for name in ("vm-102", "vm-103", "vm-104", "vm-105", "ct-107"):
             assert f"{name} (" in text and "start" in text
         assert "skipped vm-106 (qemu/106 on pve1): vm-106 is running already" in text

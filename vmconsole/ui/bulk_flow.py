@@ -32,7 +32,14 @@ from vmconsole.placement import drain
 from vmconsole.text import visible
 from vmconsole.ui.actions import BY_NAME
 from vmconsole.ui.base_app import ConsoleBase
-from vmconsole.ui.bulk_plans import BULK, bulk_plan, bulk_title, placement_plan, shown
+from vmconsole.ui.bulk_plans import (
+    BULK,
+    bulk_plan,
+    bulk_question,
+    bulk_title,
+    placement_plan,
+    shown,
+)
 from vmconsole.ui.flows import DELETE_WARNING, undefine
 
 FLUSH_S = 0.25  # how often a running bulk action's changes are shown
@@ -98,8 +105,7 @@ class BulkFlows:
                                                                  SupportsUndefine):
             await self.confirm_undefine(plan)
             return
-        which = "this guest" if len(guests) == 1 else f"these {guests_text(len(guests))}"
-        await self.confirm_and_run(plan, f"{bulk_title(name)} {which}?" + (
+        await self.confirm_and_run(plan, bulk_question(name, plan) + (
             f" {DELETE_WARNING}" if name == "delete" else ""))
 
     async def confirm_undefine(self, plan: BulkPlan) -> None:

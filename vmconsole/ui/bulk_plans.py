@@ -32,6 +32,20 @@ def bulk_title(name: str) -> str:
     return "Snapshot" if name == "snapshots" else BY_NAME[name].title
 
 
+def bulk_question(name: str, plan: BulkPlan) -> str:
+    """The question that asks to run `plan` of action `name`. It counts the guests its
+    title counts, those acted on, and says how many of the marked are skipped (their
+    reasons are listed below it): "Shutdown these 5 guests? 3 of the 8 marked are
+    skipped (below)."."""
+    acted, skipped = len(plan.items), len(plan.skipped)
+    which = "this guest" if acted == 1 else f"these {guests_text(acted)}"
+    question = f"{bulk_title(name)} {which}?"
+    if skipped:
+        verb = "is" if skipped == 1 else "are"
+        question += f" {skipped} of the {acted + skipped} marked {verb} skipped (below)."
+    return question
+
+
 # The guest actions that apply to marks: action name -> the audit's word of each item.
 BULK = {"start": "start", "shutdown": "shutdown", "stop": "stop", "snapshots": "snapshot",
         "migrate": "migrate", "ha": "ha", "ha_remove": "ha-remove", "delete": "destroy"}

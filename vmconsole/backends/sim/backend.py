@@ -73,7 +73,9 @@ class SimBackend(ClusterAdmin):
         self._build(cfg, first_event=0)
 
     @collector_paused()
-    def _build(self, cfg: SimCluster, first_event: int) -> None:
+    def _build(self, cfg: SimCluster, first_event: int, replaced: Sim | None = None) -> None:
+        """Build `cfg`'s cluster; `replaced`: the model it replaces, whose task log it
+        keeps (`Sim.inherit_tasks`)."""
         scenario = None
         if cfg.scenario is not None:
             # Scenarios, lessons and pve-ha-manager test directories: loaded only for
@@ -90,6 +92,9 @@ class SimBackend(ClusterAdmin):
                                "pve-ha-manager test directory)")
         self.cfg = cfg
         self.sim = Sim(self.clock, cfg.seed, cfg.name, first_event)
+        if replaced is not None:
+            self.sim.inherit_tasks(replaced, "the cluster was replaced by " + (
+                "the classic lab" if cfg.scenario is None else f"scenario {cfg.scenario}"))
         if scenario is not None:
             self.sim.votequorum = Votequorum(**dict.fromkeys(scenario.quorum_options, True))
         if scenario is not None and scenario.build is not None:
@@ -126,12 +131,14 @@ class SimBackend(ClusterAdmin):
         """Replace the cluster by a scenario's (None: the classic lab), on the same clock.
 
         Event numbers go on from the old model's, so a poller keeps reading them; every
-        console sharing this backend sees the new cluster at its next poll.
+        console sharing this backend sees the new cluster at its next poll. The old
+        model's tasks stay listed, those still running ended as errors.
         """
         with self._lock:
             self.sim.advance()
             last_event = self.sim.events[-1].seq if self.sim.events else 0
-            self._build(replace(self.cfg, scenario=name, guests=0, nodes=3), last_event)
+            self._build(replace(self.cfg, scenario=name, guests=0, nodes=3), last_event,
+                        self.sim)
             if name is None:  # a scenario says itself; the classic lab is said here
                 self.sim.narrate(EventKind.SCENARIO, "the classic lab again, as the demo opens")
 

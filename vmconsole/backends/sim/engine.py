@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmconsole.backends.abilities import ClusterEvent
-from vmconsole.backends.base import NotFound
+from vmconsole.backends.base import NotFound, TaskStatus
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import SimClock
 from vmconsole.backends.sim.load import LoadModel
@@ -285,6 +285,20 @@ class Sim:
         self.tasks[task_id] = record
         self._forget_old_tasks()
         return record
+
+    def inherit_tasks(self, old: Sim, reason: str) -> None:
+        """Keep `old`'s task log as this model's, before this one is built to replace
+        it on the same clock (a scenario's start): a task still running there ends now as an error
+        saying `reason`, since nothing of the old model will ever end it, and a poll
+        shows it ended instead of no longer listing it (the console would keep it
+        running). Task serials go on from `old`'s, so no new task takes an old id."""
+        for record in old.tasks.values():
+            if not record.status.done:
+                # Its callbacks act on the old model: none of them may run.
+                record.progress_at = record.cancel = record.then = None
+                record.finish(self.now, TaskStatus.ERROR, reason)
+        self.tasks = dict(old.tasks)
+        self._task_serial = old._task_serial
 
     def _forget_old_tasks(self) -> None:
         done = [k for k, t in self.tasks.items() if t.status.done]
