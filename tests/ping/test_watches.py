@@ -139,3 +139,22 @@ def test_a_mark_that_lost_nothing_or_a_failure_after_a_reply_counts_nothing():
     seen.attach(measurement("." * 5 + "x" * 45 + "." * 10))
     seen.mark("power off", at=now - 5.5, failure=Failure.DOWNED)
     assert seen.result_text() == "downtime 4.60 s, 45 probes lost"
+
+
+def test_a_tasks_result_counts_the_outages_within_the_task_only():
+    """A boot's outage before a migration and a power off's well after it are not the
+    migration's (a tester saw "3 outages … downtime 20.06 s" next to QEMU's 112 ms)."""
+    from vmconsole.monitor.ping.watches import AFTER_TASK_S
+
+    pattern = "." * 10 + "x" * 20 + "." * 20 + "xx" + "." * 200 + "x" * 30 + "." * 10
+    watch = Watch("web")
+    watch.attach(measurement(pattern))
+    assert watch.result_text().startswith("3 outages")
+    t0 = watch.measurement.snapshot().samples[0].sent  # one probe every 0.1 s from t0
+    migration = (t0 + 4.0, t0 + 5.2)  # probes 40 to 52: the "xx" at 50 and 51
+    assert watch.result_text(during=migration) == "downtime 300 ms, 2 probes lost"
+    running = (t0 + 4.0, None)
+    assert watch.result_text(during=running).startswith("2 outages")
+    quiet = (t0 + 10.0, t0 + 12.0)  # the power off's outage begins at 25.1
+    assert 12.0 + AFTER_TASK_S < 25.1
+    assert watch.result_text(during=quiet) == "no outage during the task"

@@ -12,10 +12,11 @@ from textual.widgets import OptionList, Static
 
 from tests.frozen import FrozenConsole
 from vmconsole.backends.abilities import ClusterEvent
-from vmconsole.backends.base import MigrationMode
+from vmconsole.backends.base import MigrationMode, Task
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.sim.clock import RealClock
 from vmconsole.config import SimCluster
+from vmconsole.model import GuestStatus
 from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
@@ -42,6 +43,26 @@ async def poll_until(c: FrozenConsole, pilot, condition, seconds: float = 20.0,
         await pilot.pause(0.1)
 
 
+async def measured_in_detail(c: FrozenConsole, pilot, task: Task) -> str:
+    """The "Measured (ping)" line of TASK's detail screen ("" without one), which is
+    then closed."""
+    c.app.query_one("#tasks").post_message(TaskOpened("lab", task))
+
+    def summary() -> str:  # "" until the screen is up and has drawn its summary
+        screen = c.app.screen
+        return plain(screen.query_one("#summary", Static)) if isinstance(
+            screen, TaskDetailScreen) and screen.query("#summary") else ""
+
+    deadline = time.monotonic() + 10
+    while "Status" not in summary():
+        assert time.monotonic() < deadline, "no task detail"
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)  # the measurement is read as the summary is drawn
+    line = next((ln for ln in summary().splitlines() if "Measured (ping)" in ln), "")
+    await pilot.press("escape")
+    return " ".join(line.split())
+
+
 async def test_a_migration_is_measured_while_w_measures_another_guest():
     # The simulated clock runs at 10x, so a container's ~8 s restart takes under a second.
     c = FrozenConsole(SimCluster(), clock=RealClock(10.0))
@@ -65,24 +86,14 @@ async def test_a_migration_is_measured_while_w_measures_another_guest():
             return measurement is not None and bool(measurement.snapshot().outages)
 
         await poll_until(c, pilot, measured)
-        assert dns1.task == task.id
+        assert dns1.tasks == [task.id]
         await pilot.pause(0.3)  # the panel's 5 Hz refresh
         rows = list_rows(panel)
         assert len(rows) == 2
         assert any("web1" in r and "ping" in r for r in rows)
         assert any("dns1" in r and "migration" in r and "downtime" in r for r in rows)
         # The task's detail says what the monitor measured.
-        c.app.query_one("#tasks").post_message(TaskOpened("lab", task))
-
-        def summary() -> str:  # "" until the screen is up and has drawn its summary
-            screen = c.app.screen
-            return plain(screen.query_one("#summary", Static)) if isinstance(
-                screen, TaskDetailScreen) and screen.query("#summary") else ""
-
-        deadline = time.monotonic() + 10
-        while "Measured" not in summary() and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert "Measured (ping)" in summary() and "downtime" in summary(), summary()
+        assert "downtime" in await measured_in_detail(c, pilot, task)
         web1.end("test over")
         dns1.end("test over")
 
@@ -130,7 +141,7 @@ def test_a_real_guests_event_is_charted_at_its_time():
     watch.attach(Measurement(ProbeTarget.icmp("127.0.0.1"), interval=0.01, timeout=0.1,
                              count=None, duration=60))  # never started: nothing is sent
     event = ClusterEvent(1, time.time() - 5.0, EventKind.NODE_LOST, "pve2 lost", "pve2")
-    watch.mark(event.kind.words, PingFeatures._measurement_time(watch, event))
+    watch.mark(event.kind.words, PingFeatures._on_clock(watch, event.time))
     assert watch.measurement is not None
     drawn = ping_chart(watch.measurement.snapshot(), 80, 12,
                        PingChartColors("green", "red", "yellow", "white"), window=30.0)
@@ -183,5 +194,62 @@ async def test_a_failover_after_a_migration_gets_a_measurement_of_its_own():
 
         await poll_until(c, pilot, recovered, seconds=30)
         assert failover.result_text().startswith("down since power off: first reply after")
+        for watch in watches:
+            watch.end("test over")
+
+
+async def test_a_migrations_task_detail_counts_only_the_outages_within_the_migration():
+    """A tester's finding: `w` on test1 while it booted, then a migration: its task detail
+    said "2 outages … downtime …", the boot's counted as the migration's; and for an HA
+    guest only the 0.0 s `hamigrate` request had the figure, the `migrate` task that
+    carried it out none."""
+    from vmconsole.ui.messages import OperationStarted
+
+    c = FrozenConsole(SimCluster(), clock=RealClock(60.0))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        watches = c.app.ping_watches
+        sim = c.backend.sim
+        tree = c.app.query_one(ClusterTree)
+
+        async def migrate(guest: str, node: str) -> list[Task]:
+            """The guest's migration tasks once its migrate task is done."""
+            task = c.backend.migrate(guest, node, MigrationMode.LIVE)
+            c.app.post_message(OperationStarted("lab", f"migrate {guest}", task))
+
+            def done() -> list[Task]:
+                tasks = [t for t in c.loop.latest.tasks if t.target == guest
+                         and "migrat" in t.operation and t.started >= task.started]
+                return tasks if any(t.operation == "migrate" and t.status.done
+                                    for t in tasks) else []
+
+            await poll_until(c, pilot, done, seconds=30)
+            c.poll()
+            await pilot.pause()
+            return done()
+
+        c.backend.start("qemu/103")  # test1, booting
+        await poll_until(c, pilot, lambda: c.loop.latest.inventory.guest(
+            "qemu/103").status is not GuestStatus.STOPPED)
+        tree.select_ref(TreeRef("lab", "qemu/103"))
+        await pilot.press("w")
+        booting = watches.running_on("lab", "qemu/103")
+        assert booting is not None
+        await poll_until(c, pilot, lambda: sim.reachable("qemu/103") and bool(
+            booting.measurement and booting.measurement.snapshot().outages))
+        [migrated] = await migrate("qemu/103", "pve2")
+        # The boot's outage ("the first began before pinging did") is the measurement's,
+        # not the migration's (which, probed every 600 ms of simulated time, may lose
+        # a probe or none).
+        assert "pinging" in booting.result_text()
+        detail = await measured_in_detail(c, pilot, migrated)
+        assert detail and "pinging" not in detail and "outages" not in detail, detail
+
+        tree.select_ref(TreeRef("lab", "qemu/100"))  # web1, an HA guest
+        await pilot.press("w")
+        tasks = await migrate("qemu/100", "pve2")
+        [carried_out] = [t for t in tasks if t.operation == "migrate"]
+        assert await measured_in_detail(c, pilot, carried_out), tasks
         for watch in watches:
             watch.end("test over")

@@ -226,9 +226,10 @@ class ConsoleBase(App[int]):
             if tree is not None:
                 tree.focus()
 
-    def task_measurement(self, cluster: str, task_id: str) -> str | None:
-        """What the ping monitor measured while a task ran ("downtime 187 ms, 12 probes
-        lost"), or None when it did not watch it. The ping feature overrides this."""
+    def task_measurement(self, cluster: str, task: Task) -> str | None:
+        """What the ping monitor measured while TASK ran, from its start to a little
+        after its end ("downtime 187 ms, 12 probes lost"), or None when it did not watch
+        it. The ping feature overrides this."""
         return None
 
     @cached_property

@@ -106,4 +106,4 @@ class OperationsFeatures(ConsoleBase):
         self.push_screen(TaskDetailScreen(
             message.cluster, message.task, lookup,
             name if name != message.task.target else None,
-            measured=partial(self.task_measurement, message.cluster, message.task.id)))
+            measured=partial(self.task_measurement, message.cluster)))

@@ -326,7 +326,7 @@ class PingFeatures(ConsoleBase):
                     if guest is not None and guest.status is not GuestStatus.STOPPED:
                         watch = self._start_ping(result.cluster, guest, AUTO_DURATION, why)
                 if watch is not None:
-                    watch.mark(event.kind.words, self._measurement_time(watch, event),
+                    watch.mark(event.kind.words, self._on_clock(watch, event.time),
                                FAILURES.get(event.kind))
                     watch.settled |= event.kind in EPISODE_ENDS.get(watch.episode or "", ())
         if unmeasured:
@@ -354,14 +354,21 @@ class PingFeatures(ConsoleBase):
         return None
 
     def _link_tasks(self, result: PollResult) -> None:
-        """A measurement started by an event learns the migration task it measures."""
+        """A measurement learns each migration task of its guest that ran while it
+        probed and no other measurement measures: an HA request's task and the migrate
+        task that carries it out are both measured, each showing its own outages
+        (`task_measurement`)."""
         watches = self.ping_watches
         for task in result.tasks:
-            if task.status.done or not is_migration(task):
+            if not is_migration(task):
                 continue
             watch = watches.running_on(result.cluster, task.target)
-            if watch is not None and watch.task is None:
-                watch.task = task.id
+            measurement = watch.measurement if watch is not None else None
+            if watch is None or watches.for_task(result.cluster, task.id) is not None:
+                continue
+            if task.ended is None or (measurement is not None and self._on_clock(
+                    watch, task.ended) >= measurement.started):
+                watch.tasks.append(task.id)
 
     @on(OperationStarted)
     def _measure_migration(self, message: OperationStarted) -> None:
@@ -374,27 +381,32 @@ class PingFeatures(ConsoleBase):
         if watch is not None:
             watch = self._serving(watch, "migration")
         if watch is not None:
-            watch.task = watch.task or task.id
+            if task.id not in watch.tasks:
+                watch.tasks.append(task.id)
             return
         result = self.latest.get(message.cluster)
         guest = result.inventory.guest(task.target) if result and result.inventory else None
         if guest is not None and guest.status is not GuestStatus.STOPPED:
             self._start_ping(message.cluster, guest, AUTO_DURATION, "migration", task.id)
 
-    def task_measurement(self, cluster: str, task_id: str) -> str | None:
-        watch = self.ping_watches.for_task(cluster, task_id)
-        return watch.result_text() if watch is not None else None
+    def task_measurement(self, cluster: str, task: Task) -> str | None:
+        watch = self.ping_watches.for_task(cluster, task.id)
+        if watch is None:
+            return None
+        end = None if task.ended is None else self._on_clock(watch, task.ended)
+        return watch.result_text(during=(self._on_clock(watch, task.started), end))
 
     @staticmethod
-    def _measurement_time(watch: Watch, event: ClusterEvent) -> float | None:
-        """The event's time on the measurement's clock: the simulator's own for simulated
-        guests. Real probes' clock is epoch seconds that advance with time.monotonic
-        (`measurement._real_clock`), and their events carry wall-clock times: the event
-        is as long before the clock's now as before the wall clock's. (On
-        time.monotonic(), seconds since boot, such a mark was never charted.)"""
+    def _on_clock(watch: Watch, at: float) -> float:
+        """A backend's time AT (an event's, a task's) on the measurement's clock: the
+        simulator's own for simulated guests. Real probes' clock is epoch seconds that
+        advance with time.monotonic (`measurement._real_clock`), and backends give
+        wall-clock times: AT is as long before the clock's now as before the wall
+        clock's. (On time.monotonic(), seconds since boot, such a mark was never
+        charted.)"""
         from vmconsole.monitor.ping.targets import ProbeKind
 
         measurement = watch.measurement
         if measurement is None or measurement.target.kind is ProbeKind.SIM:
-            return event.time
-        return measurement.clock() - (time.time() - event.time)
+            return at
+        return measurement.clock() - (time.time() - at)

@@ -4,11 +4,12 @@ and, when it ended early, why.
 
     watches = Watches()
     watch = watches.add(Watch("db1 (sim)", cluster="lab", guest="qemu/101",
-                              why="migration", task="UPID:...:qmigrate:..."))
+                              why="migration", tasks=["UPID:...:qmigrate:..."]))
     watch.mark("migration started", at=event.time)   # kept until the measurement opens
     watch.attach(monitor.start(target, duration=900))
     watches.end_vanished("lab", {"qemu/100", ...})   # guests no longer in the cluster
     watches.for_task("lab", task_id).result_text()   # "downtime 187 ms, 12 probes lost"
+    watch.result_text(during=(started, ended))        # only that task's outages
 
 No Textual here: the console's ping panel shows these, the task detail reads them.
 """
@@ -29,9 +30,13 @@ from vmconsole.monitor.ping.report import (
 )
 
 if TYPE_CHECKING:  # the probing stack is loaded only once something is probed
+    from vmconsole.monitor.ping.detector import Outage
     from vmconsole.monitor.ping.failures import Failure
     from vmconsole.monitor.ping.measurement import Marker, Measurement
 
+# An outage that begins up to this long (measurement clock seconds) after its task ended
+# is still the task's: the guest may first miss a reply after the backend's "done".
+AFTER_TASK_S = 5.0
 # Ended measurements kept for the panel and the task detail; running ones are never
 # dropped (each is bounded in time by its measurement).
 KEEP_ENDED = 20
@@ -41,13 +46,14 @@ KEEP_ENDED = 20
 class Watch:
     """One measurement. `label` names the target for people ("db1 (sim)"); `cluster`
     and `guest` are None for an address typed into the panel; `why` is what started it
-    ("ping", "migration", "failover"); `task` the id of the task it measures."""
+    ("ping", "migration", "failover"); `tasks` the ids of the migration tasks it
+    measures (an HA request's and the migrate task that carries it out)."""
 
     label: str
     cluster: str | None = None
     guest: str | None = None
     why: str = "ping"
-    task: str | None = None
+    tasks: list[str] = field(default_factory=list)
     measurement: Measurement | None = None
     error: str = ""  # why the measurement could not be opened
     ended: str = ""  # why it was ended before its time
@@ -105,18 +111,24 @@ class Watch:
         if self.measurement is not None:
             self.measurement.stop()
 
-    def result_text(self) -> str:
-        """What the measurement found, for the task detail and the panel's list:
-        "downtime 187 ms, 12 probes lost", "down since pinging began: no reply in 5.64
-        s, 564 probes lost", "no outage in 1520 probes", "measuring…"."""
+    def result_text(self, during: tuple[float, float | None] | None = None) -> str:
+        """What the measurement found, for the panel's list: "downtime 187 ms, 12 probes
+        lost", "down since pinging began: no reply in 5.64 s, 564 probes lost", "no
+        outage in 1520 probes", "measuring…". DURING, a task's (start, end or None while
+        it runs) in the measurement's clock, keeps the outages of that task, for its
+        detail: those that overlap it or begin up to `AFTER_TASK_S` after its end (a
+        boot's or a later power off's outage is not a migration's)."""
         if self.error:
             return f"not measured: {self.error}"
         if self.measurement is None:
             return "starting…"
         snap = self.measurement.snapshot()
         outages = all_outages(snap)
+        if during is not None:
+            outages = [o for o in outages if within(o, *during)]
         if not outages:
-            found = f"no outage in {snap.sent} probes" if snap.sent else "no probe sent yet"
+            found = ("no outage during the task" if during is not None else
+                     f"no outage in {snap.sent} probes" if snap.sent else "no probe sent yet")
         elif len(outages) == 1:
             found = f"{downtime_words(outages[0])}, {probes(outages[0].lost)}"
         else:
@@ -127,8 +139,16 @@ class Watch:
         if self.ended:
             return f"{found}; ended: {self.ended}"
         # A gap that began before pinging did says "down since" itself.
-        still = snap.ongoing is not None and snap.ongoing.start_exact
+        still = snap.ongoing is not None and snap.ongoing.start_exact and (
+            snap.ongoing in outages)
         return found + (", still down" if still else "")
+
+
+def within(outage: Outage, start: float, end: float | None) -> bool:
+    """Whether OUTAGE falls in a task that ran from START to END (None: running), both in
+    the measurement's clock, or began up to `AFTER_TASK_S` after it ended."""
+    began_in_time = end is None or outage.start <= end + AFTER_TASK_S
+    return began_in_time and (outage.end is None or outage.end >= start)
 
 
 class Watches:
@@ -164,7 +184,7 @@ class Watches:
     def for_task(self, cluster: str, task: str) -> Watch | None:
         """The measurement of a task (the newest, should there be two)."""
         return next((w for w in reversed(self._list)
-                     if (w.cluster, w.task) == (cluster, task)), None)
+                     if w.cluster == cluster and task in w.tasks), None)
 
     def end_vanished(self, cluster: str, present: set[str]) -> list[Watch]:
         """End the running measurements of guests of CLUSTER no longer in PRESENT."""

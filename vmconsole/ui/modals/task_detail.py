@@ -25,8 +25,9 @@ from vmconsole.ui.widgets.task_log import status_text, task_user
 
 # The task as last polled, and the backend's clock then (None: gone from the backend).
 TaskLookup = Callable[[], tuple[Task | None, float]]
-# What the ping monitor measured while the task ran (None: it did not watch it).
-Measurement = Callable[[], str | None]
+# What the ping monitor measured while the task (as last polled) ran (None: it did not
+# watch it).
+Measurement = Callable[[Task], str | None]
 REFRESH_SECONDS = 0.5
 
 
@@ -66,7 +67,7 @@ class TaskDetailScreen(Dialog[None]):
                  target_name: str | None = None, measured: Measurement | None = None
                  ) -> None:
         super().__init__()
-        self._measured = measured or (lambda: None)
+        self._measured = measured or (lambda task: None)
         self.cluster = cluster
         target = visible(task.target)
         self.target_text = f"{visible(target_name)} ({target})" if target_name else target
@@ -93,7 +94,7 @@ class TaskDetailScreen(Dialog[None]):
             self._show(task, now)
 
     def _show(self, task: Task, now: float) -> None:
-        measured = self._measured()
+        measured = self._measured(task)
         key = (task.status, task.progress, len(task.log), task.ended, int(now), measured)
         if key == self._shown:
             return

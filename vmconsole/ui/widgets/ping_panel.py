@@ -198,7 +198,8 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         from vmconsole.monitor.ping.targets import ProbeTarget
 
         targets = [target] if isinstance(target, ProbeTarget) else list(target)
-        watch = self.watches.add(Watch(targets[0].label, cluster, guest, why, task))
+        watch = self.watches.add(Watch(targets[0].label, cluster, guest, why,
+                                             [task] if task else []))
         self._open(watch, _Request(partial(first_answering, self._monitor_now(), targets),
                                    interval, duration, count))
         self.select(watch)
