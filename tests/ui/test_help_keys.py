@@ -311,6 +311,21 @@ def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
     return check
 
 
+def in_the_list(way: int) -> Check:
+    """In the snapshot panel, the key moves the list's cursor one row (WAY 1: down, -1:
+    up), as it does in the backup panel's table: both are a TaskPanel's list."""
+    async def check(w: Walk, key: str) -> None:
+        panel = await snapshot_panel(w)
+        tree = panel.query_one("#snap-tree")
+        start = 0 if way > 0 else 1
+        tree.cursor_line = start  # type: ignore[attr-defined]
+        await w.pilot.pause()
+        await w.press(key)
+        await w.until(lambda: tree.cursor_line == start + way,  # type: ignore[attr-defined]
+                      "the cursor to move")
+    return check
+
+
 async def backup_panel(w: Walk) -> BackupPanel:
     await w.tree_on(WEB1)
     await w.press("b")
@@ -446,6 +461,8 @@ CHECKS: dict[str, Check] = {
     "snapshots.rollback": in_snapshots(ConfirmScreen),
     "snapshots.delete": in_snapshots(ConfirmScreen),
     "snapshots.clone": in_snapshots(CloneForm),
+    "panel.down": in_the_list(1),
+    "panel.up": in_the_list(-1),
     "backups.close": in_backups(None),
     "backups.take": in_backups(BackupForm),
     "backups.restore": in_backups(RestoreForm),

@@ -180,6 +180,9 @@ async def test_a_key_another_action_has_is_refused_with_the_file_line_and_key(
                                   "snapshot panel"]),
     # the app's other keys do not: `t` takes a snapshot there and opens the task log here
     ({"snapshots.take": "t"}, {"snapshots.take": "t"}, []),
+    # the lists' own vi keys are ids like any other: remapped, and clashing in their panel
+    ({"panel.down": "ctrl+n"}, {"panel.down": "ctrl+n"}, []),
+    ({"snapshots.take": "j"}, {}, ["j is already panel.down (Down) in the snapshot panel"]),
     # the docs' old example: `M` on a node then opened the migrate form, never maintenance
     ({"guest.migrate": "M"}, {}, ["M is already node.maintenance (Maintenance on or off: "
                                   "the node under the cursor (its guests migrated first)) "

@@ -221,6 +221,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         # dialogs and screens: loaded when used
         from vmconsole.ui.modals.backups import BackupPanel
         from vmconsole.ui.modals.snapshots import SnapshotPanel
+        from vmconsole.ui.modals.task_panel import TaskPanel
         from vmconsole.ui.screens.ha_rules import HARulesScreen
         from vmconsole.ui.screens.serial_console import SerialView
         from vmconsole.ui.widgets.address_box import AddressBox
@@ -230,6 +231,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         return (("anywhere", type(self), True), ("in the tree", ClusterTree, True),
                 ("in the task log", TaskLog, True), ("in the ping panel", PingPanel, True),
                 ("in the ping address box", AddressBox, True),
+                ("in the snapshot and backup panels", TaskPanel, False),
                 ("in the snapshot panel", SnapshotPanel, False),
                 ("in the backup panel", BackupPanel, False),
                 ("in the serial console", SerialView, False),
@@ -239,8 +241,12 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         """The console's own bindings (those with an id: Textual's unnamed ones, its
         scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
         out: list[tuple[str, list[Binding]]] = []
+        listed: dict[type[DOMNode], list[Binding]] = {}
         for context, cls, _ in self._binding_places():
-            found = self._own_bindings(cls)
+            # a key a panel inherits (TaskPanel's) is listed once, where its base is
+            inherited = [b for base, bindings in listed.items() if issubclass(cls, base)
+                         for b in bindings]
+            found = listed[cls] = [b for b in self._own_bindings(cls) if b not in inherited]
             if cls is type(self):  # the app's keys, by what they act on
                 for prefix, where in (("guest.", "on the guest selected in the tree"),
                                       ("node.", "on the node selected in the tree"),

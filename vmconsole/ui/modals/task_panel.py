@@ -50,8 +50,8 @@ class TaskPanel(ForwardsWorkerErrors, ModalScreen[None]):
     # vi's keys move in the list as they do in the cluster tree (Tree and DataTable both
     # have the cursor actions)
     BINDINGS = [
-        Binding("j", "list_cursor('down')", show=False, id="panel.down"),
-        Binding("k", "list_cursor('up')", show=False, id="panel.up"),
+        Binding("j", "list_cursor('down')", "Down", show=False, id="panel.down"),
+        Binding("k", "list_cursor('up')", "Up", show=False, id="panel.up"),
     ]
     WHAT: ClassVar[str]
     PREFIX: ClassVar[str]
