@@ -112,3 +112,30 @@ async def test_a_changed_figure_repaints_only_its_widgets(console_factory):
                    c.app.query_one("#tasks")}
         assert paints.widgets <= allowed, (
             f"repainted beyond what changed: {sorted(map(repr, paints.widgets - allowed))}")
+
+
+async def test_walking_from_guest_to_guest_keeps_the_graphs_in_place(console_factory):
+    """Guests' facts differ by a line or two (HA, tags, a wrapped value). The pane keeps
+    the most lines it has had since the selection's kind changed: a cursor key that
+    goes back over guests already passed lays nothing out, and the graphs stay put."""
+    c = console_factory(nodes=4, guests=60)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        paints = count_paints(c.app.screen)
+        await pilot.press("j", "j")  # pve1's first guest
+        await settle(c.app, pilot, paints)
+        cpu = c.app.query_one("#chart-cpu")
+        lines: set[int] = set()
+        tops: dict[str, list[int]] = {"j": [], "k": []}
+        for key in ("j",) * 8 + ("k",) * 8:
+            if key == "k" and not tops["k"]:
+                paints.clear()  # the way back: every guest's facts have been shown
+            await pilot.press(key)
+            await settle(c.app, pilot, paints)
+            assert c.app.selected is not None and c.app.selected.is_guest
+            lines.add(c.app.query_one("#facts").render().plain.count("\n"))
+            tops[key].append(cpu.region.y)
+        assert len(lines) > 1, "the guests walked have facts of one height: no test"
+        assert tops["j"] == sorted(tops["j"]), f"the CPU graph moved up: {tops['j']}"
+        assert paints.layouts == 0, "walking back over guests laid the screen out"
+        assert set(tops["k"]) == {tops["j"][-1]}, f"the CPU graph moved: {tops['k']}"
