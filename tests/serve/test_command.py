@@ -187,3 +187,30 @@ async def test_serve_never_imports_a_vmconsole_package_from_its_working_director
         assert not marker.exists(), "the fork server imported the working directory's package"
     finally:
         await serve.stop()
+
+
+async def test_a_hubs_library_warning_reaches_the_administrator_made_visible(
+        start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """libvirt's test driver reads a `test:///PATH` host with libxml2, which names the
+    file it cannot load on stderr, escapes and all, at every reconnection: on the
+    terminal that runs `vmconsole serve`, raw, they retitled it and cleared it."""
+    pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+    client = asyncssh.generate_private_key("ssh-ed25519")
+    keys = tmp_path / "config" / "vmconsole" / "authorized_keys"
+    keys.parent.mkdir(parents=True)
+    keys.write_text(client.export_public_key().decode())
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[profiles.x.clusters]]\nkind = "libvirt"\nname = "kvm"\ntimeout = 2\n'
+        'uris = ["test:///default", '
+        '"test:///nonexistent/%1B%5D0;PWNED%07%1B%5B2J%1B%5B31mRED.xml"]\n')
+
+    serve = await start("--config", str(config), "--profile", "x")
+    await serve.read_until(r"listening on 127\.0\.0\.1:\d+")
+    await serve.read_until(r"(?s)(I/O warning.*){2}")  # read once, and again on a retry
+    warning = next(line for line in serve.output.splitlines() if "I/O warning" in line)
+    assert warning == ('I/O warning : failed to load external entity '
+                       '"/nonexistent/\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED.xml"')
+    assert "\x1b" not in serve.output and "\x07" not in serve.output
+    assert await serve.stop() == 0
+    await serve.read_until("stopping")  # its own messages still reach the terminal

@@ -51,3 +51,35 @@ def test_ha_status_takes_config_after_the_action_as_every_command_does(tmp_path,
                       f'status_file = "{status_file}"\n')
     assert cli.main(["ha", "status", "--profile", "lab", "--config", str(config)]) == 0
     assert str(status_file) in capsys.readouterr().out
+
+
+def test_a_hosts_library_warning_reaches_the_terminal_made_visible(tmp_path):
+    """libvirt's test driver reads a `test:///PATH` host with libxml2, which names the
+    file it cannot load on stderr, escapes and all: raw, they retitled the terminal
+    that runs the manager, and cleared it."""
+    import os
+    import signal
+
+    import pytest
+
+    pytest.importorskip("libvirt")  # the manager reads its hosts through it
+    config = tmp_path / "c.toml"
+    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
+                      'timeout = 2\nuris = ["test:///default", "test:///nonexistent/'
+                      '%1B%5D0;PWNED%07%1B%5B2J%1B%5B31mRED.xml"]\n'
+                      '[profiles.lab.clusters.ha]\nfence = "command"\n'
+                      f'fence_command = ["true"]\nstatus_file = "{tmp_path / "s.json"}"\n')
+    manager = subprocess.Popen([sys.executable, "-m", "vmconsole", "ha", "run", "--profile",
+                                "lab", "--config", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert manager.stderr is not None
+        warning = next(line for line in manager.stderr if "I/O warning" in line)
+        manager.send_signal(signal.SIGINT)
+        rest = manager.stderr.read()
+        assert manager.wait(timeout=30) == 0
+    finally:
+        manager.kill()
+    assert warning == ('I/O warning : failed to load external entity '
+                       '"/nonexistent/\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED.xml"\n')
+    assert "\x1b" not in rest and "\x07" not in rest

@@ -54,10 +54,14 @@ def run(args: argparse.Namespace) -> int:
             path = daemon.status_path(cluster)
             print_line(visible_lines("\n".join(status_lines(read_status(path), str(path)))))
         return 0
+    from vmconsole.stderr_pipe import stderr_through
+
     try:
         # a manager whose reader left (`ha run | head`) goes on fencing and recovering:
-        # its decisions are still in the audit log and the status file
-        daemon.run(clusters, lambda line: print_line_or_drop(visible_lines(line)))
+        # its decisions are still in the audit log and the status file. What libvirt's
+        # libraries write to stderr reaches the terminal made visible.
+        with stderr_through():
+            daemon.run(clusters, lambda line: print_line_or_drop(visible_lines(line)))
     except daemon.HAError as exc:
         print(f"vmconsole ha: {visible_lines(exc)}", file=sys.stderr)
         return 1

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from vmconsole.serve.keys import default_authorized_keys_path, default_host_key_path
     from vmconsole.serve.limits import Limits, Startups
     from vmconsole.serve.run import parse_listen, serve
+    from vmconsole.stderr_pipe import stderr_through
 
     config = load_or_exit(args)
     try:
@@ -68,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     host_key = Path(args.host_key).expanduser() if args.host_key else default_host_key_path()
     keys = (Path(args.authorized_keys).expanduser() if args.authorized_keys
             else default_authorized_keys_path())
-    return serve(config, clusters, listen, host_key, keys, limits, theme=args.theme,
-                 read_only=args.read_only or config.read_only(args.profile),
-                 warm_sessions=args.warm_sessions)
+    # What the hubs' libraries and the session processes write to stderr reaches the
+    # administrator's terminal made visible: libxml2 names a `test:///` URI's file raw.
+    with stderr_through():
+        return serve(config, clusters, listen, host_key, keys, limits, theme=args.theme,
+                     read_only=args.read_only or config.read_only(args.profile),
+                     warm_sessions=args.warm_sessions)
