@@ -139,3 +139,32 @@ async def test_walking_from_guest_to_guest_keeps_the_graphs_in_place(console_fac
         assert tops["j"] == sorted(tops["j"]), f"the CPU graph moved up: {tops['j']}"
         assert paints.layouts == 0, "walking back over guests laid the screen out"
         assert set(tops["k"]) == {tops["j"][-1]}, f"the CPU graph moved: {tops['k']}"
+
+
+async def test_the_facts_keep_at_most_a_few_blank_lines(console_factory):
+    """A guest whose facts are far longer (ten addresses) does not push the graphs of
+    every guest after it down: past `_SLACK` blank lines, the facts shrink."""
+    from textual.content import Content
+
+    from vmconsole.ui.widgets.detail_pane import _SLACK, DetailPane
+
+    c = console_factory(nodes=4, guests=60)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.press("j", "j")  # a guest: no poll comes to show another
+        await settle(c.app, pilot, count_paints(c.app.screen))
+        pane = c.app.query_one(DetailPane)
+        facts = pane.query_one("#facts")
+        width = facts.content_region.width
+
+        async def shown(lines: int) -> int:
+            pane._set_facts(facts, Content("\n".join(f"row {i}" for i in range(lines))),
+                            "rows", width)  # a kind of its own: kept afresh
+            await pilot.pause()
+            return facts.region.height
+
+        assert await shown(12) == 12
+        assert await shown(12 + _SLACK) == 12 + _SLACK
+        assert await shown(12) == 12 + _SLACK  # kept: the graphs stay
+        assert await shown(30) == 30
+        assert await shown(12) == 12  # far shorter: shrunk
