@@ -158,8 +158,8 @@ async def test_the_facts_keep_at_most_a_few_blank_lines(console_factory):
         width = facts.content_region.width
 
         async def shown(lines: int) -> int:
-            pane._set_facts(facts, Content("\n".join(f"row {i}" for i in range(lines))),
-                            "rows", width)  # a kind of its own: kept afresh
+            pane._set_facts(facts, "rows",  # a kind of its own: kept afresh
+                            Content("\n".join(f"row {i}" for i in range(lines))), width)
             await pilot.pause()
             return facts.region.height
 

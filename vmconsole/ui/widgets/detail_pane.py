@@ -160,35 +160,7 @@ class DetailPane(VerticalScroll):
         width = (facts.content_region.width or self.scrollable_content_region.width - 2
                  or None) if self.size.width else None
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
-        if ref is not None and inventory is None and reach is not None and reach.error:
-            kind = "unreachable"
-            shown = _table([("Cluster", Text(visible(ref.cluster))),
-                            ("Unreachable", "no poll has succeeded yet"),
-                            *unreachable_rows(reach.address, reach.error, reach.since,
-                                              reach.next_try, time.time())], width)
-        elif ref is None or inventory is None:
-            kind = "waiting"
-            shown = _note("waiting for the first poll…")
-        elif ref.is_cluster:
-            kind = "cluster"
-            shown = _table(cluster_rows(ref.cluster, inventory, reach), width)
-        elif (container := inventory.container(ref.object_id)) is not None:
-            kind = "container"
-            shown = _table(container_rows(container, inventory), width)
-        elif ref.is_storage and (storage := next(
-                (s for s in inventory.storages if s.id == ref.object_id), None)):
-            kind = "storage"
-            shown = _table(storage_facts(storage, inventory), width)
-        elif isinstance(obj, Guest):
-            kind = "guest"
-            shown = _table(guest_rows(obj, inventory, self._symbols, self._styles()), width)
-        elif isinstance(obj, Node):
-            kind = "node"
-            shown = _table(node_rows(obj, inventory, self._symbols, self._styles()), width)
-        else:
-            kind = "gone"
-            shown = _note("gone: it is no longer in the cluster")
-        self._set_facts(facts, shown, kind, width)
+        self._set_facts(facts, *self._facts_of(ref, inventory, reach, obj, width), width)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
         for chart in self._charts_made() if show_charts else self._charts:
             chart.display = show_charts
@@ -197,12 +169,39 @@ class DetailPane(VerticalScroll):
             self._draw(samples, obj.unreported if isinstance(obj, Guest | Node) else (),
                        settle=moved)
 
+    def _facts_of(self, ref: TreeRef | None, inventory: Inventory | None, reach: Reach | None,
+                  obj: object, width: int | None) -> tuple[str, Content]:
+        """(the kind of selection, its facts wrapped to `width` cells): "guest", "node",
+        "cluster", "container", "storage", or why there are none."""
+        if ref is not None and inventory is None and reach is not None and reach.error:
+            return "unreachable", _table([
+                ("Cluster", Text(visible(ref.cluster))),
+                ("Unreachable", "no poll has succeeded yet"),
+                *unreachable_rows(reach.address, reach.error, reach.since, reach.next_try,
+                                  time.time())], width)
+        if ref is None or inventory is None:
+            return "waiting", _note("waiting for the first poll…")
+        if ref.is_cluster:
+            return "cluster", _table(cluster_rows(ref.cluster, inventory, reach), width)
+        if (container := inventory.container(ref.object_id)) is not None:
+            return "container", _table(container_rows(container, inventory), width)
+        if ref.is_storage and (storage := next(
+                (s for s in inventory.storages if s.id == ref.object_id), None)):
+            return "storage", _table(storage_facts(storage, inventory), width)
+        if isinstance(obj, Guest):
+            return "guest", _table(guest_rows(obj, inventory, self._symbols, self._styles()),
+                                   width)
+        if isinstance(obj, Node):
+            return "node", _table(node_rows(obj, inventory, self._symbols, self._styles()),
+                                  width)
+        return "gone", _note("gone: it is no longer in the cluster")
+
     _facts: tuple[str, tuple[object, ...]] | None = None  # what #facts shows: text, spans
     #: The lines #facts keeps (its least height), and the kind of selection and the
     #: width they are kept for.
     _room: tuple[str, int | None, int] = ("", None, 0)
 
-    def _set_facts(self, facts: Static, shown: Content, kind: str, width: int | None) -> None:
+    def _set_facts(self, facts: Static, kind: str, shown: Content, width: int | None) -> None:
         """Show `shown` in #facts unless it is there already: a poll that changes no
         figure of the selection must cost no paint (each console of a served class
         would pay it every second).
