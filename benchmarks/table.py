@@ -1,8 +1,9 @@
-"""Run benchmarks/scale.py once and write its figures, with their baselines and the
-machine's description, into the speed tables of README.md ("## Speed") and
-benchmarks/README.md, between the `speed-table` markers.
+"""Run benchmarks/scale.py once and write its figures, with their baselines, issue 12's
+targets and the machine's description, into the speed tables of README.md ("## Speed")
+and benchmarks/README.md, between the `speed-table` markers (both files are rewritten in
+place). About 2 minutes with `--startup-runs 9`.
 
-    python benchmarks/table.py [scale.py's options]
+    python benchmarks/table.py [scale.py's options, e.g. --startup-runs 9]
 
 Anyone can run it on their machine and compare the ratios, which hold across machines
 where the raw figures do not.
@@ -28,7 +29,8 @@ BEGIN, END = "<!-- speed-table:begin -->", "<!-- speed-table:end -->"
 ROWS = (
     ("startup_s", "startup_bare_s", "s", "first full screen of the default demo, from "
      "process start (fresh interpreter)", "≤ 1.3x"),
-    ("startup_at_scale_s", "startup_bare_s", "s", "the same for the demo at scale", "≤ 2x"),
+    ("startup_at_scale_s", "startup_bare_s", "s", "the same for the demo at scale (the "
+     "nodes and guests the first line names)", "≤ 2x"),
     ("startup_s_cpu", "startup_bare_s_cpu", "s", "CPU (all threads) of the default "
      "demo's start, the same runs", ""),
     ("startup_at_scale_s_cpu", "startup_bare_s_cpu", "s", "CPU of the start at scale", ""),
@@ -73,7 +75,9 @@ def machine() -> str:
 
 
 def table(figures: dict[str, float], described: str, command: str) -> str:
-    lines = [f"`{command}` on {described}.", "",
+    scale = (f"at scale: {figures['nodes']:.0f} nodes, {figures['guests']:.0f} guests; "
+             if "nodes" in figures and "guests" in figures else "")
+    lines = [f"`{command}` ({scale}`benchmarks/scale.py` run once) on {described}.", "",
              "| figure | value | baseline, same run | ratio | target | what |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, baseline, unit, what, target in ROWS:
@@ -98,7 +102,7 @@ def replace(path: Path, text: str) -> None:
 
 def main() -> None:
     described = machine()  # the load average before the benchmark adds its own
-    command = " ".join(["python benchmarks/scale.py", *sys.argv[1:]])
+    command = " ".join(["python benchmarks/table.py", *sys.argv[1:]])
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"),
                           *sys.argv[1:]], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout
