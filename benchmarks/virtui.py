@@ -33,9 +33,12 @@ the domains every 60 s and hears of state changes by events.
 
 Needs tmux and virtui-manager's command (`--virtui PATH`, default: `virtui-manager` on
 PATH). Install it in a venv of its own, e.g. `python3 -m venv /tmp/virtui &&
-/tmp/virtui/bin/pip install virtui-manager libvirt-python`, then `--virtui
-/tmp/virtui/bin/virtui-manager`; its import needs PyGObject, which pip builds with
-libcairo2-dev and libgirepository1.0-dev on Debian 12. A program that does not show
+/tmp/virtui/bin/pip install "pygobject<3.51" virtui-manager libvirt-python`, then
+`--virtui /tmp/virtui/bin/virtui-manager`; its import needs PyGObject, which pip builds
+with libcairo2-dev and libgirepository1.0-dev on Debian 12 (3.51 and later need
+girepository-2.0, which Debian 12 lacks). Without `remote-viewer` and `websockify` on
+PATH (Debian's virt-viewer and websockify) it keeps two error notifications over its
+title, which hide the host's name this script waits for. A program that does not show
 its domains within --start-timeout is started once more; if it fails again the run
 stops and prints what its screen showed.
 """
