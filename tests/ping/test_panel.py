@@ -212,6 +212,31 @@ async def test_a_bad_address_is_shown_not_raised():
         assert app.query_one(PingPanel).measurement is None
 
 
+async def test_a_bad_address_after_a_measurement_shows_none_of_its_figures():
+    """A tester typed a bad address while web1 was charted: the panel said the bad
+    address's name over web1's counts, frozen ("484 sent, 484 received ... no outage")."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)  # scale 0: the clock stands still
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100", "web1"), interval=0.1,
+                              timeout=0.2, count=None, duration=600)
+    for seq in range(484):
+        measurement.record(ProbeResult(seq, measurement.started + seq * 0.1, 0.0004))
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PingPanel)
+        panel.attach(measurement)
+        await wait_for(pilot, lambda: "484 sent" in text_of(app, "#ping-stats"))
+        panel.edit_address()  # W
+        await pilot.press(*"300.1.2.3", "enter")
+        await wait_for(pilot, lambda: "not an IP address" in text_of(app, "#ping-error"))
+        for part in ("#ping-chart", "#ping-stats", "#ping-outages", "#ping-legend"):
+            assert not text_of(app, part).strip(), part
+        assert text_of(app, "#ping-error").startswith("not measured: ")
+        # web1's own figures are where they were
+        panel.select(next(iter(panel.watches)))
+        await wait_for(pilot, lambda: "484 sent" in text_of(app, "#ping-stats"))
+        assert "no outage" in text_of(app, "#ping-outages")
+
+
 def test_addresses_typed_in_the_panel():
     assert target_from_text("127.0.0.1").kind is ProbeKind.ICMP
     tcp = target_from_text(" 127.0.0.1:8006 ")
