@@ -151,6 +151,35 @@ async def test_a_failovers_outage_stays_whole_on_the_chart_after_the_guest_answe
         assert "1\u00a0power\u00a0off" in text_of(app, "#ping-legend")
 
 
+async def test_an_ended_failovers_chart_keeps_its_span_while_the_simulator_runs_on():
+    """A tester chose a failover's measurement ten simulated minutes after it ended: the
+    chart was an empty box, no axes, for it charted the last minutes of the simulator's
+    clock, where the measurement had no probe."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)
+    now = sim.now()
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100", "db1"), interval=0.1,
+                              timeout=0.2, count=None, duration=600)
+    lost = set(range(200, 1900))  # 170 s down, from 220 s before the end
+    for seq in range(2400):
+        sent = now - 240 + seq * 0.1
+        measurement.record(ProbeResult(seq, sent, None if seq in lost else 0.0004))
+    measurement.mark("power off", now - 219.9)
+    measurement.stop()
+    measurement.finish()  # as its engine does once it has stopped
+    sim.set_time_scale(100_000)
+    await_at = now + 700
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: sim.now() > await_at)
+        app.query_one(PingPanel).attach(measurement)
+        await wait_for(pilot, lambda: "░" in text_of(app, "#ping-chart"))
+        axis = next(line for line in text_of(app, "#ping-chart").splitlines()
+                    if "-240s" in line)
+        assert axis.rstrip().endswith("end"), axis
+        assert "1\u00a0power\u00a0off" in text_of(app, "#ping-legend")
+        assert "ended · 2400 sent" in text_of(app, "#ping-stats")
+
+
 async def test_the_panel_wakes_for_nothing_while_hidden(monkeypatch: pytest.MonkeyPatch):
     refreshes = 0
     refresh = PingPanel._refresh_view
@@ -210,6 +239,31 @@ async def test_a_bad_address_is_shown_not_raised():
         await pilot.press(*"300.1.2.3", "enter")
         await wait_for(pilot, lambda: "not an IP address" in text_of(app, "#ping-error"))
         assert app.query_one(PingPanel).measurement is None
+
+
+async def test_a_bad_address_after_a_measurement_shows_none_of_its_figures():
+    """A tester typed a bad address while web1 was charted: the panel said the bad
+    address's name over web1's counts, frozen ("484 sent, 484 received ... no outage")."""
+    sim = FakeSim(scale=0, down_at=0, up_at=0)  # scale 0: the clock stands still
+    measurement = Measurement(ProbeTarget.sim(sim, "qemu/100", "web1"), interval=0.1,
+                              timeout=0.2, count=None, duration=600)
+    for seq in range(484):
+        measurement.record(ProbeResult(seq, measurement.started + seq * 0.1, 0.0004))
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PingPanel)
+        panel.attach(measurement)
+        await wait_for(pilot, lambda: "484 sent" in text_of(app, "#ping-stats"))
+        panel.edit_address()  # W
+        await pilot.press(*"300.1.2.3", "enter")
+        await wait_for(pilot, lambda: "not an IP address" in text_of(app, "#ping-error"))
+        for part in ("#ping-chart", "#ping-stats", "#ping-outages", "#ping-legend"):
+            assert not text_of(app, part).strip(), part
+        assert text_of(app, "#ping-error").startswith("not measured: ")
+        # web1's own figures are where they were
+        panel.select(next(iter(panel.watches)))
+        await wait_for(pilot, lambda: "484 sent" in text_of(app, "#ping-stats"))
+        assert "no outage" in text_of(app, "#ping-outages")
 
 
 def test_addresses_typed_in_the_panel():

@@ -19,6 +19,7 @@ from tests.ui_ops.helpers import (
     tree_label,
     tree_parent,
 )
+from vmconsole.backends.base import MigrationTarget
 from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.form import FormScreen
@@ -47,7 +48,7 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
         form = c.app.screen
         assert isinstance(form, MigrateForm)
         listed = options(form)
-        assert listed["pve1"] == (False, "pve1        not allowed: the guest is on this node")
+        assert listed["pve1"] == (False, "pve1 not allowed: the guest is on this node")
         assert listed["pve2"][0] and listed["pve3"][0]
         assert "Live: the VM keeps running" in screen_text(c.app)
         await pilot.press("enter")  # the first allowed target is highlighted: pve2
@@ -98,12 +99,12 @@ async def test_the_form_says_the_crm_moves_an_ha_guest_back_to_the_node_its_grou
         form = c.app.screen
         assert isinstance(form, MigrateForm)
         for node in ("pve1", "pve3"):
-            assert options(form)[node] == (True, f"{node}        allowed: HA group "
+            assert options(form)[node] == (True, f"{node} allowed: HA group "
                                            "prefer-pve2 prefers pve2: the CRM will move it back")
         await act(pilot, "escape")
         await on_guest(pilot, c, "web1")  # HA without a group: it stays where it is sent
         await act(pilot, "m")
-        assert options(c.app.screen)["pve2"] == (True, "pve2        allowed")
+        assert options(c.app.screen)["pve2"] == (True, "pve2 allowed")
 
 
 async def test_a_target_that_is_not_allowed_shows_why(console):
@@ -225,6 +226,25 @@ async def test_a_stopped_guest_on_local_disks_migrates_offline_with_them(console
         await poll(pilot, c, advance=300)
         assert tree_parent(c.app, "build1") == "node/pve1"
         assert task_rows(c.app)[0][-1] == "OK"
+
+
+async def test_a_long_node_name_is_cut_and_its_reason_shown_whole(console, monkeypatch):
+    """A libvirt host of 60 characters ran into its reason ("…host-01not allowed"), and
+    the reason was cut at the form's edge, at 80x24."""
+    c = console()
+    host = "hypervisor-rack-b07-slot-12-ams3-production-cluster-east-0001"
+    reason = "web1 has 2 snapshots: libvirt cannot migrate a domain with snapshots"
+    monkeypatch.setattr(c.backend, "migration_targets", lambda guest_id: [
+        MigrationTarget("pve2", True), MigrationTarget(host, False, reason)])
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        shown = form.query_one("#node", OptionList)
+        lines = [shown.render_line(y).text.rstrip() for y in range(shown.size.height)]
+        assert any(line.startswith(f"{host[:15]}… not allowed") for line in lines), lines
+        assert f"not allowed: {reason}" in " ".join(" ".join(lines).split()), lines
 
 
 async def test_a_key_pressed_twice_while_its_form_loads_opens_one_form(console):

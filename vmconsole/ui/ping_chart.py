@@ -119,11 +119,12 @@ def _place_labels(markers: list[Marker], start: float, window: float,
     return placed
 
 
-def _time_ticks(window: float) -> tuple[list[float], list[str]]:
+def _time_ticks(window: float, end: str) -> tuple[list[float], list[str]]:
+    """Ticks in seconds before the chart's right edge, which is called END."""
     step = next(s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
                 if window / s <= 4)
     ticks = [-float(step * k) for k in range(int(window // step), -1, -1)]
-    return ticks, [("now" if t == 0 else f"{t:.0f}s") for t in ticks]
+    return ticks, [(end if t == 0 else f"{t:.0f}s") for t in ticks]
 
 
 def _shade_outages(outages: list[Outage], start: float, end: float, top: float,
@@ -137,7 +138,8 @@ def _shade_outages(outages: list[Outage], start: float, end: float, top: float,
 
 def ping_chart(snap: PingSnapshot, width: int, height: int, colors: PingChartColors,
                window: float = 30.0, ascii: bool = False) -> PingChart:
-    """The last WINDOW seconds of SNAP at WIDTH x HEIGHT cells (x: seconds before now).
+    """The last WINDOW seconds of SNAP at WIDTH x HEIGHT cells (x: seconds before now,
+    or before the end of a measurement that has ended: `PingSnapshot.now`).
     An RTT that is not a finite, non-negative number (no prober sends one, but a chart
     must not crash on one) is clamped or left out, and the note says so. ASCII: '*'
     and '#' instead of braille and shading, and +-| axes."""
@@ -178,7 +180,7 @@ def ping_chart(snap: PingSnapshot, width: int, height: int, colors: PingChartCol
                  color=marker_color, alignment=align)
     plt.xlim(-window, 0)
     plt.ylim(0, top)
-    plt.xticks(*_time_ticks(window))
+    plt.xticks(*_time_ticks(window, "now" if snap.running else "end"))
     plt.yticks([0, top / 2, top], ["0", f"{top / 2:.2g}", f"{top:.2g}ms"])
     plt.ticks_color(rgb(colors.text))
     plt.axes_color("default")

@@ -51,7 +51,8 @@ class Marker:
 
 @dataclass(frozen=True, slots=True)
 class PingSnapshot:
-    """A measurement's state at one moment, for a chart or a summary (times in its clock)."""
+    """A measurement's state at one moment, for a chart or a summary (times in its clock;
+    `now`: its clock's time, or for one that has ended the time it ended)."""
 
     target: ProbeTarget
     interval: float
@@ -139,6 +140,7 @@ class Measurement:
         self._stop_seen = False
         self._next_seq = 0
         self._ends_at: float | None = None
+        self._finished_at: float | None = None  # its clock when it ended
         self.done_sending = False
 
     # --- for everyone -------------------------------------------------------------------
@@ -166,13 +168,16 @@ class Measurement:
                                         failure))
 
     def snapshot(self) -> PingSnapshot:
-        """Outages as `from_failure` counts them."""
+        """Outages as `from_failure` counts them. An ended measurement's `now` is its
+        clock when it ended: a simulated guest's clock runs on, and a chart of the last
+        minutes of that clock, long after the end, had nothing in it to draw."""
         d = self._detector
         with self._lock:
             ongoing = d.ongoing()
+            now = self.clock() if self._finished_at is None else self._finished_at
             return PingSnapshot(
                 target=self.target, interval=self.interval, started=self.started,
-                now=self.clock(), running=self.running, sent=d.sent, received=d.received,
+                now=now, running=self.running, sent=d.sent, received=d.received,
                 rtt=d.rtt, outages=tuple(from_failure(o, self._markers) for o in d.outages),
                 ongoing=None if ongoing is None else from_failure(ongoing, self._markers),
                 samples=tuple(d.samples), markers=tuple(self._markers))
@@ -212,7 +217,10 @@ class Measurement:
         self._announce(closed)
 
     def finish(self) -> None:
-        self._done.set()
+        at = self.clock()  # a simulator's clock may be a call to a server: not under the lock
+        with self._lock:
+            self._finished_at = at
+            self._done.set()
 
     def _announce(self, closed: list[Outage]) -> None:
         if self.on_outage is not None:

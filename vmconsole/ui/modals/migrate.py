@@ -21,6 +21,11 @@ from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
 
+# A node's name takes at most this many columns of its row: a libvirt host's name can be
+# 60 characters or more, and ran into its reason ("…host-01not allowed") while the
+# reason was cut at the list's edge (47 columns in the form at 80x24).
+NODE_COLUMNS = 16
+
 MODE_EXPLAINED = {
     MigrationMode.LIVE: "Live: the VM keeps running; memory is copied while it runs, then "
                         "it pauses for a short final copy (tens to hundreds of ms).",
@@ -39,8 +44,17 @@ class MigrateRequest:
     with_local_disks: bool
 
 
-def target_prompt(target: MigrationTarget) -> Text:
-    text = Text(f"{visible(target.node):<12}", no_wrap=True, overflow="ellipsis")
+def node_column(targets: list[MigrationTarget]) -> int:
+    """The columns the targets' names take in their rows: the longest, at most
+    `NODE_COLUMNS`."""
+    return min(NODE_COLUMNS, max((len(visible(t.node, None)) for t in targets), default=0))
+
+
+def target_prompt(target: MigrationTarget, width: int) -> Text:
+    """"pve1 not allowed: the guest is on this node": the node's name in a column of
+    WIDTH, cut with an ellipsis when longer, then whether it may take the guest and why,
+    wrapped rather than cut (a reason may name a node, in full)."""
+    text = Text(f"{visible(target.node, width):<{width}} ")
     if target.allowed:
         text.append("allowed")
         if target.reason:  # e.g. "containers migrate in restart mode", "disks are copied"
@@ -69,7 +83,8 @@ class MigrateForm(FormScreen):
 
     def fields(self) -> ComposeResult:
         yield Static(MODE_EXPLAINED[self.mode], id="mode")
-        options = [Option(target_prompt(t), id=t.node, disabled=not t.allowed)
+        width = node_column(list(self.targets.values()))
+        options = [Option(target_prompt(t, width), id=t.node, disabled=not t.allowed)
                    for t in self.targets.values()]
         yield from self.row("Target node", OptionList(*options, id="node"), "node")
         yield from self.row("", FormCheckbox("Copy local disks", id="with_local_disks",

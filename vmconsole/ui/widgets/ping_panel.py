@@ -254,9 +254,7 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
                 self.select(self._selected)
             else:  # the last one forgotten: nothing of it stays on the panel
                 self.border_title = "ping"
-                for part in ("#ping-chart", "#ping-legend", "#ping-stats", "#ping-outages",
-                             "#ping-error"):
-                    self.query_one(part, Static).update(Text(""))
+                self._show_lines()
         self._refresh_view()
 
     # --- inside -------------------------------------------------------------------------
@@ -329,16 +327,18 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         self.build_view()  # shown by its class alone, not through the app's show_ping
         self._refresh_list()
         watch = self._selected
-        error = self.query_one("#ping-error", Static)
         if watch is None:
             return
-        reason = watch.error or (f"ended: {watch.ended}" if watch.ended else "")
-        error.update(Text(visible(reason, None)))
-        error.set_class(not reason, "empty")
-        chart = self.query_one("#ping-chart", Static)
         if watch.measurement is None:
-            chart.update(Text(""))
+            # Only what this target has: a bad address's panel kept the figures of the
+            # measurement charted before it, frozen, under the bad address's title.
+            found = watch.result_text()  # "starting…", "not measured: <the prober's words>"
+            if watch.error:
+                self._show_lines(error=found)
+            else:
+                self._show_lines(stats=Text(found))
             return
+        chart = self.query_one("#ping-chart", Static)
         from vmconsole.ui.ping_chart import PingChartColors, chart_window, legend, ping_chart
 
         snap = watch.measurement.snapshot()
@@ -352,15 +352,27 @@ class PingPanel(ForwardsWorkerErrors, Vertical):
         size = chart.content_size
         drawn = ping_chart(snap, size.width, size.height, colors,
                            chart_window(snap, self._min_window), self.ascii)
-        chart.update(drawn.text)
         line = legend(drawn.markers, colors)
         if drawn.note:
             line.append(f"  {drawn.note}", style=colors.outage)
-        shown = self.query_one("#ping-legend", Static)
-        shown.update(line)
-        shown.set_class(not line, "empty")
-        self.query_one("#ping-stats", Static).update(Text(self._stats_line(snap)))
-        self.query_one("#ping-outages", Static).update(self._outage_lines(snap))
+        self._show_lines(drawn.text, line, Text(self._stats_line(snap)),
+                         self._outage_lines(snap),
+                         f"ended: {watch.ended}" if watch.ended else "")
+
+    def _show_lines(self, chart: Text | None = None, marks: Text | None = None,
+                    stats: Text | None = None, outages: Text | None = None,
+                    error: str = "") -> None:
+        """The chart and the lines under it: the events it numbers, the counts and RTT,
+        the outages, and why the measurement did not open or ended early (words from
+        outside: shown as `visible` makes them). A line not given is left empty, and
+        takes no row; the chart keeps its rows."""
+        self.query_one("#ping-chart", Static).update(chart or Text(""))
+        for part, text in (("#ping-legend", marks), ("#ping-stats", stats),
+                           ("#ping-outages", outages),
+                           ("#ping-error", Text(visible(error, None)))):
+            shown = self.query_one(part, Static)
+            shown.update(text or Text(""))
+            shown.set_class(not text, "empty")
 
     def _refresh_list(self) -> None:
         """One line per measurement; rebuilt only when a line changed."""
