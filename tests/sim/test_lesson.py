@@ -55,6 +55,21 @@ do = "power node2 off"
 """
 
 
+def test_the_documented_lesson_plays_as_its_doc_says(tmp_path: Path,
+                                                     clock: ManualClock) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "lessons.md").read_text()
+    lesson = tmp_path / "doc.toml"
+    lesson.write_text(doc.split("```toml\n", 1)[1].split("```", 1)[0])
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    wait(clock, backend, 200)
+    where = {g.id: (g.node, g.running) for g in backend.inventory().guests}
+    assert where == {"qemu/101": ("node1", True), "qemu/102": ("node3", True),
+                     "lxc/201": ("node1", False)}
+    wait(clock, backend, 300)  # node2 on at 240 s, back by 300 s: vm:101 fails back
+    guest = backend.inventory().guest("qemu/101")
+    assert guest is not None and (guest.node, guest.running) == ("node2", True)
+
+
 def test_a_teachers_lesson_file_plays_on_the_demo(tmp_path: Path,
                                                   clock: ManualClock) -> None:
     lesson = tmp_path / "lost-node.toml"
