@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vmconsole.backends.sim import open_sim
+from vmconsole.backends.sim.clock import max_time_scale
 from vmconsole.config import Config, SimCluster
 from vmconsole.model import GuestKind
 from vmconsole.monitor.poller import Poller, PollLoop
@@ -84,7 +85,7 @@ async def wait_for(pilot, condition, seconds: float, what: str) -> None:
 
 async def measure(args: argparse.Namespace) -> dict[str, float]:
     backend = open_sim(SimCluster(name="bench", nodes=args.nodes, guests=args.guests + 2,
-                                  time_scale=1000.0))
+                                  time_scale=max_time_scale(args.nodes, args.guests + 2)))
     guests = [g for g in backend.inventory().guests if not g.template]
     for guest in guests:  # stopped fast, before the figures begin
         if guest.running:

@@ -62,3 +62,24 @@ async def test_a_refused_login_is_audited_with_its_reason(served: Running) -> No
     assert record.result.startswith("refused: SHA256:")
     assert record.result.endswith(": unknown key")
     assert record.source.startswith("ssh:127.0.0.1:")
+
+
+@pytest.mark.parametrize("name", ["eve\x1b[2J", "eve\u202elive"])
+async def test_a_login_name_ssh_prohibits_is_refused_in_the_log_and_audit(
+        served: Running, name: str, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # asyncssh's client refuses to send such a name: its check turns "eve" into it
+    real = asyncssh.connection.saslprep
+    monkeypatch.setattr(asyncssh.connection, "saslprep",
+                        lambda text: name if text == "eve" else real(text))
+    caplog.set_level("INFO", logger="vmconsole")
+    with pytest.raises(asyncssh.DisconnectError):
+        await served.connect(username="eve")
+    [record] = await records_until(served, 1)
+    shown = "'\\x1b'" if "\x1b" in name else "'\\u202e'"
+    assert record.result == f"refused: user name: not allowed in SSH: Prohibited character: {shown}"
+    assert record.source.startswith("ssh:127.0.0.1:")
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert line.endswith(": login of a user name SSH prohibits refused: user name: not "
+                         f"allowed in SSH: Prohibited character: {shown}")
+    assert "\x1b" not in line and "\u202e" not in line

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from vmconsole.backends.base import Task
@@ -39,3 +43,13 @@ def wait_task(clock: ManualClock, backend: SimBackend, task_id: str,
         clock.advance(step)
         waited += step
     raise AssertionError(f"task {task_id} still running after {limit} s")
+
+
+def refusal_of_demo(*args: str) -> list[str]:
+    """What `vmconsole demo ARGS` printed on stderr, line by line, having exited 2 (the
+    CLI's refusal of bad input) rather than opened the console."""
+    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", *args],
+                           cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                           text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 2, shown.stderr
+    return shown.stderr.splitlines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sim.conftest import refusal_of_demo
 from vmconsole.backends.abilities import (
     SupportsEvents,
     SupportsFaults,
@@ -91,3 +92,21 @@ def test_a_cluster_shape_out_of_range_is_refused_with_the_field() -> None:
     with pytest.raises(InvalidInput) as refused:
         SimBackend(SimCluster(nodes=0, guests=-1), clock=ManualClock())
     assert set(refused.value.fields) == {"nodes", "guests"}
+
+
+@pytest.mark.parametrize("speed", ["1e9", "1e7", "1001", "inf"])
+def test_a_speed_the_model_cannot_keep_is_refused_up_front_with_the_bound(speed: str) -> None:
+    # 1e9 opened the console and held its first poll for good
+    assert refusal_of_demo("--speed", speed) == [
+        "vmconsole: cluster 'lab': simulated cluster refused: time_scale must be between 0 "
+        "(paused) and 1000 for 3 nodes"]
+
+
+def test_a_large_cluster_accepts_less_speed_and_the_keys_cannot_pass_it() -> None:
+    SimBackend(SimCluster(nodes=1000, time_scale=60), clock=ManualClock())
+    with pytest.raises(InvalidInput, match="between 0 \\(paused\\) and 60 for 1000 nodes"):
+        SimBackend(SimCluster(nodes=1000, time_scale=61), clock=ManualClock())
+    backend = SimBackend(SimCluster(nodes=1000), clock=ManualClock())
+    with pytest.raises(InvalidInput, match="at most 60 for 1000 nodes"):
+        backend.set_time_scale(1e9)
+    assert backend.time_scale == 1.0

@@ -4,13 +4,11 @@ in upstream's format) held against their log.expect, and a teacher's TOML lesson
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.sim.conftest import wait
+from tests.sim.conftest import refusal_of_demo, wait
 from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim import ManualClock, SimBackend
@@ -18,7 +16,6 @@ from vmconsole.backends.sim.ha_testrun import compare, key_events
 from vmconsole.config import SimCluster
 
 CASES = Path(__file__).parent / "ha_cases"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("case", ["lost-network", "restricted-comes-back"])
@@ -43,16 +40,6 @@ def test_a_command_the_simulator_cannot_play_is_named() -> None:
     assert not result.playable and "pve-manager-version node2 set 9.0.0" in result.reason
 
 
-def refusal_of_demo_scenario(path: Path) -> list[str]:
-    """What `vmconsole demo --scenario PATH` printed on stderr, line by line, having
-    exited 2 (the CLI's refusal of bad input)."""
-    shown = subprocess.run([sys.executable, "-m", "vmconsole", "demo", "--scenario",
-                            str(path)], cwd=ROOT, capture_output=True, text=True,
-                           timeout=60, check=False, stdin=subprocess.DEVNULL)
-    assert shown.returncode == 2, shown.stderr
-    return shown.stderr.splitlines()
-
-
 LESSON = """
 name = "lost-node"
 description = "power off node2 and watch its HA service come back"
@@ -66,6 +53,21 @@ nodes = { node2 = 2, node1 = 1 }
 at = 10
 do = "power node2 off"
 """
+
+
+def test_the_documented_lesson_plays_as_its_doc_says(tmp_path: Path,
+                                                     clock: ManualClock) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "lessons.md").read_text()
+    lesson = tmp_path / "doc.toml"
+    lesson.write_text(doc.split("```toml\n", 1)[1].split("```", 1)[0])
+    backend = SimBackend(SimCluster(scenario=str(lesson)), clock=clock)
+    wait(clock, backend, 200)
+    where = {g.id: (g.node, g.running) for g in backend.inventory().guests}
+    assert where == {"qemu/101": ("node1", True), "qemu/102": ("node3", True),
+                     "lxc/201": ("node1", False)}
+    wait(clock, backend, 300)  # node2 on at 240 s, back by 300 s: vm:101 fails back
+    guest = backend.inventory().guest("qemu/101")
+    assert guest is not None and (guest.node, guest.running) == ("node2", True)
 
 
 def test_a_teachers_lesson_file_plays_on_the_demo(tmp_path: Path,
@@ -162,7 +164,14 @@ def test_every_problem_of_a_lesson_is_named_at_once_in_the_files_order(
 @pytest.mark.parametrize(("content", "said"), [
     (b'name = "caf\xe9"\nnodes = 3\n', "not UTF-8 text (byte 0xe9 on line 1)"),
     (b'description = "a lesson without its name"\nnodes = 3\n',
-     "bad lesson: key 'name': the lesson's name (a string) is missing"),
+     "bad lesson: key 'name': the lesson's name (a string) is missing from the file's "
+     "top, before its first [table]"),
+    # a missing key has no line of its own: it was given a table's `name =` line
+    (b'description = "no name"\nnodes = 3\n\n[[watchers]]\nname = "a"\n',
+     "bad lesson: key 'name': the lesson's name (a string) is missing from the file's "
+     "top, before its first [table]; line 4, key 'watchers': unknown key (allowed: "
+     "description, groups, name, nodes, qdevice, rules, services, steps, votequorum, "
+     "watch)"),
     # a count the demo's own --nodes refuses built a 100,000-node cluster for a minute
     (b'name = "big"\nnodes = 100000\n',
      "bad lesson: line 2, key 'nodes': between 1 and 1000 nodes, not 100000"),
@@ -176,7 +185,8 @@ def test_a_lesson_file_the_demo_cannot_use_is_one_line_and_exit_2(
         tmp_path: Path, content: bytes, said: str) -> None:
     lesson = tmp_path / "lesson.toml"
     lesson.write_bytes(content)
-    assert refusal_of_demo_scenario(lesson) == [f"vmconsole: cluster 'lab': {lesson}: {said}"]
+    assert refusal_of_demo("--scenario", str(lesson)) == [
+        f"vmconsole: cluster 'lab': {lesson}: {said}"]
 
 
 def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
@@ -184,7 +194,7 @@ def test_a_test_directory_with_a_file_that_is_not_utf8_is_one_line_and_exit_2(
     case = tmp_path / "latin1"
     shutil.copytree(CASES / "lost-network", case)
     (case / "README").write_bytes("Noeud 1 tombé\n".encode("latin-1"))
-    assert refusal_of_demo_scenario(case) == [
+    assert refusal_of_demo("--scenario", str(case)) == [
         f"vmconsole: cluster 'lab': {case}/README: not UTF-8 text (byte 0xe9 on line 1)"]
 
 
@@ -211,7 +221,7 @@ def test_a_test_directory_with_a_bad_service_is_one_line_and_exit_2(
     case = tmp_path / "bad-service"
     shutil.copytree(CASES / "lost-network", case)
     (case / "service_config").write_text("{" + entry + "}\n")
-    assert refusal_of_demo_scenario(case) == [
+    assert refusal_of_demo("--scenario", str(case)) == [
         f"vmconsole: cluster 'lab': {case}/service_config: {said}"]
 
 

@@ -67,6 +67,16 @@ def test_profiles_with_two_kinds_and_a_secret_from_env(tmp_path, monkeypatch):
         ("theme = \"a\"\nbulk_concurrency = 65\n", 2, "bulk_concurrency",
          "expected 1 to 64 guests at once, got 65"),
         ("bulk_concurrency = 0\n", 1, "bulk_concurrency", "expected 1 to 64"),
+        # each of these had no line
+        ("[[profiles.a.clusters]]\nname = \"x\"\n", 1, "profiles.a.clusters[0].kind",
+         "missing required key in the table that starts on this line"),
+        ("theme = \"a\"\n[profiles.a]\nclusters = [{kind = \"sim\"},\n"
+         "  {kind = \"sim\", name = \"b\", nodez = 3}]\n", 4,
+         "profiles.a.clusters[1].nodez", "unknown key"),
+        ("theme = \"a\"\nprofiles.a.clusters = []\nprofiles.a.colour = 1\n", 3,
+         "profiles.a.colour", "unknown key"),
+        ("theme = \"a\"\nascii = false\nnote = \"\"\"never closed\n", 3, None,
+         "Unterminated string (at end of document)"),
     ],
 )
 def test_bad_files_name_the_file_line_and_key(tmp_path, text, line, key, words):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vmconsole.config.clusters import ClusterConfig, SimCluster, read_cluster
-from vmconsole.config.reader import ConfigError, TableReader
+from vmconsole.config.reader import ConfigError, TableReader, toml_error_line
 from vmconsole.paths import config_dir
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -120,9 +120,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(path, f"not valid TOML: {exc}",
-                          int(match.group(1)) if match else None) from None
+        raise ConfigError(path, f"not valid TOML: {exc}", toml_error_line(exc, text)) from None
     return parse_config(data, path, text)
 
 

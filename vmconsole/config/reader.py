@@ -35,12 +35,25 @@ class TableReader:
 
     def line_of(self, key: str) -> int | None:
         """The line that sets `key` ("profiles.work.clusters[1].name"): found by
-        following the file's [table] and [[array]] headers, since tomllib keeps no
-        positions. A key left out (its default taken) is at its table's header; failing
-        both, at the first line setting a key of that leaf name."""
+        following the file's [table] and [[array]] headers and its dotted keys
+        (`a.b = 1`), since tomllib keeps no positions; a key inside an inline table
+        (`clusters = [{kind = "sim"}]`) at the first line after the value starts that
+        sets its leaf name. A key left out (its default taken) is at its table's header;
+        failing both, at the first line setting a key of that leaf name."""
+        exact, parent, first = self._find(key)
+        return exact or parent or first
+
+    def table_line(self, key: str) -> int | None:
+        """The line of the [table] or [[array]] header whose table holds `key`, where a
+        missing key is reported: it has no line of its own. None for a key of the file's
+        top (before any header)."""
+        return self._find(key)[1] if len(key_path(key)) > 1 else None
+
+    def _find(self, key: str) -> tuple[int | None, int | None, int | None]:
+        """(the line setting `key`, its table's header line, the first line setting its
+        leaf name anywhere), each None when not found."""
         wanted = key_path(key)
-        leaf = wanted[-1] if wanted else key
-        pattern = re.compile(rf"^\s*\"?{re.escape(str(leaf))}\"?\s*=")
+        leaf = str(wanted[-1]) if wanted else key
         table: list[str | int] = []
         counts: dict[tuple[str | int, ...], int] = {}
         parent = first = None
@@ -55,15 +68,30 @@ class TableReader:
                         if (element := counts.get(tuple(table[:cut]))) is not None:
                             table = [*table[:cut], element, *table[cut:]]
                             break
-                if table == wanted:
-                    return number
+                if table == wanted or (header.group(1) == "[[" and table[:-1] == wanted):
+                    return number, parent, first
                 if table == wanted[:-1]:
                     parent = number
-            elif pattern.match(line):
-                if [*table, leaf] == wanted:
-                    return number
-                first = first or number
-        return parent or first
+            elif assignment := _ASSIGNMENT.match(line):
+                sets = [*table, *key_path(assignment.group(1))]
+                if sets == wanted:
+                    return number, parent, first
+                if len(sets) < len(wanted) and wanted[:len(sets)] == sets:
+                    return self._inline(number, leaf), parent, first
+                if sets[-1] == leaf:
+                    first = first or number
+        return None, parent, first
+
+    def _inline(self, start: int, leaf: str) -> int:
+        """The first line from `start` (1-based) on, within its table, that sets `leaf`
+        in an inline table; `start` if none does."""
+        sets_leaf = re.compile(rf"(^|[{{,])\s*[\"']?{re.escape(leaf)}[\"']?\s*=")
+        for number, line in enumerate(self.lines[start - 1:], start):
+            if number > start and _HEADER.match(line):
+                break
+            if sets_leaf.search(line):
+                return number
+        return start
 
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(self.path, message, self.line_of(key), key)
@@ -73,7 +101,9 @@ class TableReader:
         full = f"{prefix}.{key}" if prefix else key
         if key not in table:
             if required:
-                raise ConfigError(self.path, "missing required key", None, full)
+                line = self.table_line(full)
+                raise ConfigError(self.path, "missing required key" + (
+                    " in the table that starts on this line" if line else ""), line, full)
             return default
         value = table[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -92,6 +122,19 @@ class TableReader:
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY_PART = r"(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)"
+_ASSIGNMENT = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+
+
+def toml_error_line(error: ValueError, text: str) -> int | None:
+    """The line of tomllib's `error` about `text`: its message's "(at line N, column M)",
+    or the last line for "(at end of document)" (an unterminated string or table);
+    tomllib before Python 3.14 keeps the position only in the message."""
+    if match := re.search(r"\(at line (\d+), column \d+\)", str(error)):
+        return int(match.group(1))
+    if "(at end of document)" in str(error):
+        return max(1, len(text.splitlines()))
+    return None
 
 
 def key_path(key: str) -> list[str | int]:

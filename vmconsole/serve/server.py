@@ -243,9 +243,15 @@ class _Connection(asyncssh.SSHServer):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
+        if isinstance(exc, asyncssh.IllegalUserName):
+            # asyncssh refuses a user name that SASLprep (RFC 4013) prohibits, a control
+            # or a bidi character, before begin_auth: the name never reaches us, only
+            # the character it names
+            self._refusals["user name"] = f"not allowed in SSH: {exc.reason}"
         if self._identity is None and self._refusals:
             reasons = "; ".join(f"{fp}: {why}" for fp, why in self._refusals.items())
-            log.info("%s: login of %s refused: %s", self._source, visible(self._login_name),
+            log.info("%s: login of %s refused: %s", self._source,
+                     visible(self._login_name) or "a user name SSH prohibits",
                      visible(reasons, None))
             self._server.audit_login_refusal(self._login_name, self._source, reasons)
 

@@ -25,7 +25,7 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim.clock import RealClock, SimClock
+from vmconsole.backends.sim.clock import RealClock, SimClock, max_time_scale
 from vmconsole.backends.sim.cluster_admin import ClusterAdmin
 from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
@@ -59,10 +59,13 @@ class SimBackend(ClusterAdmin):
     hardware; the HA, CRS, FT and fault controls are `ClusterAdmin`'s."""
 
     def __init__(self, cfg: SimCluster, clock: SimClock | None = None) -> None:
+        limit = max_time_scale(cfg.nodes, cfg.guests)
         problems = {key: reason for key, bad, reason in (
             ("nodes", not 1 <= cfg.nodes <= MAX_NODES, f"between 1 and {MAX_NODES}"),
             ("guests", not 0 <= cfg.guests <= MAX_GUESTS, f"between 0 and {MAX_GUESTS}"),
-            ("time_scale", not cfg.time_scale >= 0, "0 (paused) or more"),
+            ("time_scale", not 0 <= cfg.time_scale <= limit,
+             f"between 0 (paused) and {limit} for {cfg.nodes} nodes"
+             + (f" and {cfg.guests} guests" if cfg.guests else "")),
         ) if bad}
         if problems:
             raise InvalidInput("simulated cluster refused: " + "; ".join(
@@ -194,6 +197,13 @@ class SimBackend(ClusterAdmin):
         return self.clock.time_scale
 
     def set_time_scale(self, scale: float) -> None:
+        """Run the clock `scale` times real time (0 pauses it). Raises InvalidInput above
+        `max_time_scale` of this cluster's nodes, which the model could not keep up with."""
+        nodes, guests = len(self.sim.nodes), len(self.sim.guests)
+        limit = max_time_scale(nodes, guests)
+        if scale > limit:
+            raise InvalidInput(f"time scale must be at most {limit} for {nodes} nodes "
+                               f"and {guests} guests, got {scale:g}")
         with self._lock:
             self.sim.advance()
             self.clock.set_time_scale(scale)

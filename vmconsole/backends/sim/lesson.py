@@ -1,35 +1,9 @@
 """Lessons a teacher writes as files, and pve-ha-manager's own test directories, turned
 into scenarios the simulator plays (`vmconsole demo --scenario PATH`).
 
-A lesson file is TOML:
-
-    name = "lost-node"
-    description = "power off node2 and watch its HA service come back on another node"
-    nodes = ["node1", "node2", "node3"]       # or a count: 3 -> pve1..pve3 (the lab)
-    qdevice = false
-    watch = ["vm:101"]
-    [votequorum]                        # two_node, wait_for_all, last_man_standing too
-    auto_tie_breaker = true                          # whose downtime the summary reports
-    [services]                                  # only with named nodes
-    "vm:101" = { node = "node2", state = "started", group = "prefer-node2" }
-    [rules.apart]                       # resource affinity: together (positive) or apart
-    resources = ["vm:101", "vm:102"]
-    affinity = "negative"
-    [groups.prefer-node2]
-    nodes = { node2 = 2, node1 = 1 }
-    nofailback = false
-    restricted = false
-    [[steps]]
-    at = 10                                     # seconds after the start
-    do = "power node2 off"
-
-Steps use the command language of pve-ha-manager's test harness (Sim/Hardware.pm,
-`ha_commands`): `power NODE on|off`, `network NODE on|off`, `reboot NODE`, `shutdown
-NODE`, `crm NODE enable-node-maintenance|disable-node-maintenance`, `service SID
-started|stopped|disabled|ignored`, `service SID migrate NODE`, `service SID
-manual-migrate NODE` (an admin's own migration of an ignored service), `service SID
-delete`. A test directory's `cmdlist` runs at the harness's own times. A lesson file
-is checked whole when it is read (`lesson_file.read_lesson`).
+A lesson file is TOML; its format, with a complete example that the tests play, is in
+docs/lessons.md. A test directory's `cmdlist` runs at the harness's own times. A lesson
+file is checked whole when it is read (`lesson_file.read_lesson`).
 """
 
 from __future__ import annotations

@@ -86,8 +86,10 @@ class _Reader:
         self.lines = TableReader(path, text)
         self.found: list[tuple[int, str]] = []
 
-    def problem(self, key: str, reason: str) -> None:
-        line = self.lines.line_of(key)
+    def problem(self, key: str, reason: str, missing: bool = False) -> None:
+        """`reason` at `key`'s line, or for a `missing` key (which has no line of its
+        own) at its table's header; a missing key of the file's top has no line."""
+        line = self.lines.table_line(key) if missing else self.lines.line_of(key)
         where = f"line {line}, " if line is not None else ""
         self.found.append((line or 0, f"{where}key '{visible(key, 80)}': {reason}"))
 
@@ -263,7 +265,8 @@ def _steps(r: _Reader, data: dict[str, Any], nodes: tuple[str, ...],
         r.unknown(step, _STEP_KEYS, key)
         at = do = None
         if "at" not in step:
-            r.problem(f"{key}.at", "missing: the step's seconds after the start")
+            r.problem(f"{key}.at", "missing: the step's seconds after the start",
+                      missing=True)
         else:
             try:
                 at = step_time(step["at"])
@@ -296,8 +299,11 @@ def read_lesson(data: dict[str, Any], path: Path, text: str) -> LessonTables:
     r = _Reader(path, text)
     r.unknown(data, _LESSON_KEYS, "")
     name = data.get("name")
-    if not isinstance(name, str) or not name:
-        r.problem("name", "the lesson's name (a string) is missing")
+    if name is None:
+        r.problem("name", "the lesson's name (a string) is missing from the file's top, "
+                  "before its first [table]", missing=True)
+    elif not isinstance(name, str) or not name:
+        r.problem("name", f"the lesson's name must be a non-empty string, not {_shown(name)}")
     nodes, named = _nodes(r, data)
     groups = _groups(r, data, nodes)
     services = _services(r, data, nodes, set(r.table(data, "groups")))
