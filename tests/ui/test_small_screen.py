@@ -148,3 +148,36 @@ async def test_at_50_columns_the_facts_stack_each_value_under_its_key(console_fa
         assert lines[:2] == ["Cluster", "  lab"], lines
         assert all(cell_len(line) <= facts.content_size.width for line in lines), lines
         assert "Quorum" in lines and "" not in lines
+
+
+async def test_at_80x24_the_task_log_shown_keeps_the_cursor_row_in_view(console_factory):
+    """A tester's finding: G (the last row), then t: the tree shrank to 10 rows under
+    the task log, showing neither the last row nor the cursor, and keys acted on a row
+    no one could see."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        await pilot.press("G")
+        await pilot.pause()
+        last = tree.cursor_node
+        assert last is not None and last.data is not None and last.data.is_storage
+        tall = tree.scrollable_content_region.height
+        await pilot.press("t")
+
+        def cursor_row_in_view() -> bool:
+            top = int(tree.scroll_y)
+            return top <= tree.cursor_line < top + tree.scrollable_content_region.height
+
+        for _ in range(20):  # the layout, then the scroll it asks for
+            await pilot.pause()
+            if tree.scrollable_content_region.height < tall and cursor_row_in_view():
+                break
+        assert tree.scrollable_content_region.height < tall, "the task log took rows"
+        assert tree.cursor_node is last
+        assert cursor_row_in_view(), (tree.cursor_line, tree.scroll_y,
+                                      tree.scrollable_content_region.height)
+        assert "san storage" in "\n".join(
+            "".join(s.text for s in tree.render_line(y))
+            for y in range(tree.scrollable_content_region.height))

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.text import Text
+from textual import events
 from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -147,6 +148,18 @@ class LazyGuestTree(Tree[TreeRef]):
             assert child.data is not None
             branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
         return len(guests)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Keep the cursor's row in view when the tree gets shorter (the task log, the
+        teaching panel or the ping panel shown, the terminal resized): keys act on that
+        row, so it must not be left under the panel. After the layout, where the new
+        height is the one scrolled in; not animated, as the resize is not."""
+        if self.cursor_line >= 0:
+            self.call_after_refresh(self._keep_cursor_in_view)
+
+    def _keep_cursor_in_view(self) -> None:
+        if self.cursor_line >= 0:
+            self.scroll_to_line(self.cursor_line, animate=False)
 
     # --- adding many rows at once ---------------------------------------------------------
 
