@@ -181,3 +181,36 @@ async def test_at_80x24_the_task_log_shown_keeps_the_cursor_row_in_view(console_
         assert "san storage" in "\n".join(
             "".join(s.text for s in tree.render_line(y))
             for y in range(tree.scrollable_content_region.height))
+
+
+async def test_at_80x24_a_new_selection_shows_its_facts_from_the_top(console_factory):
+    """A tester's finding: scrolled down to the graphs, back in the tree, j showed the
+    next guest's graphs with no name above them and no word of more above; and the
+    focused pane's title still said "Tab here"."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        for _ in range(3):
+            c.poll(advance=5.0)
+            await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        tree.select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.pause(0.2)
+        detail = c.app.query_one(DetailPane)
+        assert "Tab here" in str(detail.border_title)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert c.app.focused is detail
+        assert str(detail.border_title) == "detail ↓ more below", "Tab is done already"
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert detail.scroll_y > 0
+        c.poll(advance=5.0)  # the same guest's new figures keep the scroll
+        await pilot.pause(0.2)
+        assert detail.scroll_y > 0
+        await pilot.press("shift+tab", "j")
+        await pilot.pause(0.2)
+        assert tree.selected_ref() != TreeRef("lab", "qemu/100")
+        assert detail.scroll_y == 0
+        facts = c.app.query_one("#facts", Static)
+        assert detail.region.contains_region(facts.region)
+        assert "Tab here" in str(detail.border_title)

@@ -109,12 +109,20 @@ class DetailPane(VerticalScroll):
         how to get there: the pane scrolls on purpose, not by accident."""
         more = self.max_scroll_y - self.scroll_y >= 1
         arrow = "v" if self.ascii else "↓"
-        title = f"detail {arrow} more below (Tab here, then {arrow})" if more else "detail"
+        # The screen's focus, set before Focus and Blur reach the pane (`has_focus` after)
+        how = "" if self.screen.focused is self else f" (Tab here, then {arrow})"
+        title = f"detail {arrow} more below{how}" if more else "detail"
         if title != self.border_title:  # Textual repaints the pane on every assignment
             self.border_title = title
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        self._say_more()
+
+    def on_focus(self) -> None:
+        self._say_more()  # "Tab here" no longer applies
+
+    def on_blur(self) -> None:
         self._say_more()
 
     def compose(self) -> ComposeResult:
@@ -161,6 +169,8 @@ class DetailPane(VerticalScroll):
                  or None) if self.size.width else None
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         self._set_facts(facts, *self._facts_of(ref, inventory, reach, obj, width), width)
+        if moved and self.scroll_y:  # a new selection from its name, not the last one's graphs
+            self.scroll_home(animate=False)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
         for chart in self._charts_made() if show_charts else self._charts:
             chart.display = show_charts
