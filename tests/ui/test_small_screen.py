@@ -214,3 +214,24 @@ async def test_at_80x24_a_new_selection_shows_its_facts_from_the_top(console_fac
         facts = c.app.query_one("#facts", Static)
         assert detail.region.contains_region(facts.region)
         assert "Tab here" in str(detail.border_title)
+
+
+async def test_walking_the_guests_keeps_their_values_in_one_column(console_factory):
+    """A tester's finding: the key column was as wide as each guest's longest key (12
+    cells for web1, under HA, 11 for test1), so the values moved a cell from guest to
+    guest."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        facts = c.app.query_one("#facts", Static)
+        inventory = c.loop.poller.inventory
+        columns: dict[str, int] = {}
+        for guest in inventory.guests:
+            tree.select_ref(TreeRef("lab", guest.id))
+            await pilot.pause()
+            status = next(line for line in facts.visual.plain.splitlines()
+                          if line.startswith("Status"))
+            columns[guest.name] = len(status) - len(status[len("Status"):].lstrip())
+        assert len(set(columns.values())) == 1, columns
