@@ -207,23 +207,26 @@ class LazyGuestTree(Tree[TreeRef]):
         return width + (cell_len(icon) if node.allow_expand else 0)
 
     def render_line(self, y: int) -> Strip:
-        """A row as Tree draws it, with `…` in its last cell when the row runs on past
-        the right edge: a cut name says it is cut (the tree scrolls sideways to the
-        rest). A row's end is measured as Tree measures its virtual width; the edge is
-        the scroll bar's, which covers the last cells of Tree's `size.width` row."""
+        """A row as Tree draws it, ending in the symbols' cut mark (`…`, `...` in ASCII)
+        when the row runs on past the right edge: a cut name says it is cut (the tree
+        scrolls sideways to the rest). A row's end is measured as Tree measures its
+        virtual width; the edge is the scroll bar's, which covers the last cells of
+        Tree's `size.width` row."""
         strip = super().render_line(y)
         lines, width = self._tree_lines, self.scrollable_content_region.width
         row = y + self.scroll_offset.y
-        if width < 2 or row >= len(lines):
+        mark = self.symbols.cut
+        if width <= cell_len(mark) or row >= len(lines):
             return strip
         line = lines[row]
         end = self.get_label_width(line.node) + line._get_guide_width(self.guide_depth,
                                                                        self.show_root)
         if end <= self.scroll_offset.x + width:
             return strip
-        last = next(iter(strip.crop(width - 1, width)), None)
-        return Strip.join([strip.crop(0, width - 1),
-                           Strip([Segment("…", last.style if last else None)], 1),
+        start = width - cell_len(mark)
+        last = next(iter(strip.crop(start, width)), None)
+        return Strip.join([strip.crop(0, start),
+                           Strip([Segment(mark, last.style if last else None)], cell_len(mark)),
                            strip.crop(width, strip.cell_length)])
 
     # --- labels ------------------------------------------------------------------------
