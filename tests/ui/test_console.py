@@ -193,6 +193,19 @@ async def test_a_tree_row_cut_at_the_edge_ends_in_an_ellipsis(console_factory):
         assert "│ ├ ▶ 100 web1 vm ♥started" in rows  # whole: no mark
 
 
+async def test_in_ascii_a_tree_row_cut_at_the_edge_ends_in_ascii(console_factory):
+    """A tester's finding: with LANG=C or --ascii a cut row still ended in `…`."""
+    c = console_factory(ascii=True)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        shown = tree.scrollable_content_region.width
+        rows = [tree.render_line(y).text[:shown].rstrip() for y in range(tree.size.height)]
+        assert "│ ├ T 9001 debian12-ct-tem..." in rows, rows
+        assert not any("…" in row for row in rows)
+
+
 async def test_in_ascii_an_online_node_and_a_marked_guest_have_marks_of_their_own(
         console_factory):
     c = console_factory(guests=4, ascii=True)

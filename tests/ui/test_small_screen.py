@@ -148,3 +148,90 @@ async def test_at_50_columns_the_facts_stack_each_value_under_its_key(console_fa
         assert lines[:2] == ["Cluster", "  lab"], lines
         assert all(cell_len(line) <= facts.content_size.width for line in lines), lines
         assert "Quorum" in lines and "" not in lines
+
+
+async def test_at_80x24_the_task_log_shown_keeps_the_cursor_row_in_view(console_factory):
+    """A tester's finding: G (the last row), then t: the tree shrank to 10 rows under
+    the task log, showing neither the last row nor the cursor, and keys acted on a row
+    no one could see."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        await pilot.press("G")
+        await pilot.pause()
+        last = tree.cursor_node
+        assert last is not None and last.data is not None and last.data.is_storage
+        tall = tree.scrollable_content_region.height
+        await pilot.press("t")
+
+        def cursor_row_in_view() -> bool:
+            top = int(tree.scroll_y)
+            return top <= tree.cursor_line < top + tree.scrollable_content_region.height
+
+        for _ in range(20):  # the layout, then the scroll it asks for
+            await pilot.pause()
+            if tree.scrollable_content_region.height < tall and cursor_row_in_view():
+                break
+        assert tree.scrollable_content_region.height < tall, "the task log took rows"
+        assert tree.cursor_node is last
+        assert cursor_row_in_view(), (tree.cursor_line, tree.scroll_y,
+                                      tree.scrollable_content_region.height)
+        assert "san storage" in "\n".join(
+            "".join(s.text for s in tree.render_line(y))
+            for y in range(tree.scrollable_content_region.height))
+
+
+async def test_at_80x24_a_new_selection_shows_its_facts_from_the_top(console_factory):
+    """A tester's finding: scrolled down to the graphs, back in the tree, j showed the
+    next guest's graphs with no name above them and no word of more above; and the
+    focused pane's title still said "Tab here"."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        for _ in range(3):
+            c.poll(advance=5.0)
+            await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        tree.select_ref(TreeRef("lab", "qemu/100"))
+        await pilot.pause(0.2)
+        detail = c.app.query_one(DetailPane)
+        assert "Tab here" in str(detail.border_title)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert c.app.focused is detail
+        assert str(detail.border_title) == "detail ↓ more below", "Tab is done already"
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert detail.scroll_y > 0
+        c.poll(advance=5.0)  # the same guest's new figures keep the scroll
+        await pilot.pause(0.2)
+        assert detail.scroll_y > 0
+        await pilot.press("shift+tab", "j")
+        await pilot.pause(0.2)
+        assert tree.selected_ref() != TreeRef("lab", "qemu/100")
+        assert detail.scroll_y == 0
+        facts = c.app.query_one("#facts", Static)
+        assert detail.region.contains_region(facts.region)
+        assert "Tab here" in str(detail.border_title)
+
+
+async def test_walking_the_guests_keeps_their_values_in_one_column(console_factory):
+    """A tester's finding: the key column was as wide as each guest's longest key (12
+    cells for web1, under HA, 11 for test1), so the values moved a cell from guest to
+    guest."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        facts = c.app.query_one("#facts", Static)
+        inventory = c.loop.poller.inventory
+        columns: dict[str, int] = {}
+        for guest in inventory.guests:
+            tree.select_ref(TreeRef("lab", guest.id))
+            await pilot.pause()
+            status = next(line for line in facts.visual.plain.splitlines()
+                          if line.startswith("Status"))
+            columns[guest.name] = len(status) - len(status[len("Status"):].lstrip())
+        assert len(set(columns.values())) == 1, columns

@@ -124,6 +124,18 @@ async def test_status_is_on_screen_at_80_columns_whatever_the_names(console, lon
         assert all("\x1b" not in line for line in lines)
 
 
+async def test_in_ascii_a_cut_name_in_the_task_log_ends_in_ascii(console):
+    """A tester's finding: with LANG=C or --ascii a cut name ended in `…`."""
+    c = console(ascii=True)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        log = task_log(c.app)
+        c.app.show_panel(c.app.query_one("#tasks"), True)
+        log.update_tasks("lab", [task(1, NIGHT, target="x" * 200)], NIGHT + 3)
+        await pilot.pause()
+        [line] = screen_lines(log)[1:2]
+        assert "xxx... " in line and "…" not in line, line
+
+
 async def test_one_clusters_log_leaves_the_cluster_out_and_shows_who_asked_whole(console):
     """A served class at 80 columns: "teacher (root@pam)" was cut to "teacher (…", its
     room taken by a Cluster column that said "lab" on every row."""

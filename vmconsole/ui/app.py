@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterable
 from functools import cached_property
 
-from rich.text import Text
 from textual import events, on
 from textual.actions import parse
 from textual.app import ComposeResult, SystemCommand
@@ -29,6 +28,7 @@ from vmconsole.ui.messages import ClusterPolled
 from vmconsole.ui.navigation import NavigationFeatures
 from vmconsole.ui.pinging import PingFeatures
 from vmconsole.ui.rebalance import RebalanceFeatures
+from vmconsole.ui.table_fit import cut
 from vmconsole.ui.teaching import TeachingFeatures
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
@@ -125,7 +125,8 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             " visible" if self.teachable() else ""))
         teaching.border_title = "events"
         yield teaching
-        tasks = TaskSlot(id="tasks", classes="bottom-panel")  # the log: when first shown
+        # the log: made when first shown
+        tasks = TaskSlot(self.symbols, id="tasks", classes="bottom-panel")
         tasks.border_title = "tasks"
         yield tasks
         yield KeyFooter()
@@ -151,8 +152,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         # The user name comes from an SSH client: made visible (the header shows it plain),
         # and cut short enough that the role after it still fits an 80-column header.
         mode = ", read-only" if self.operations.read_only else ""
-        user = Text(visible(self.actor.user, None))
-        user.truncate(HEADER_USER_LIMIT, overflow="ellipsis")
+        user = cut(visible(self.actor.user, None), HEADER_USER_LIMIT, self.symbols.cut)
         self.sub_title = f"{user.plain} ({self.actor.role}{mode})"
 
     def _apply_keymap(self) -> None:

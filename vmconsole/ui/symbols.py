@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from vmconsole.model import GuestStatus, HAPhase, NodeStatus
+from vmconsole.text import ELLIPSIS
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,13 @@ class Symbols:
 
     def node(self, status: NodeStatus) -> str:
         return self.online if status is NodeStatus.ONLINE else self.offline
+
+    @property
+    def cut(self) -> str:
+        """The end of a name cut to fit the screen (a tree row, a table cell), at the
+        edge rather than before a word: `…`, `...` in ASCII (`~`, one cell, is a pending
+        HA state there)."""
+        return "..." if self.ascii else ELLIPSIS
 
     def ha_phase(self, phase: HAPhase | None) -> str:
         """The mark of an HA state's phase; `unknown` for a state the console does not

@@ -1,11 +1,12 @@
 """Table columns fitted to the screen: each column as wide as its widest cell while all
 fit, else the narrow ones whole and the wide ones sharing the rest, their cells cut
-with "…" so that a cut cell says so (the task log, the HA rules list)."""
+with "…" ("..." in ASCII mode) so that a cut cell says so (the task log, the HA rules list)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 
 LEAST_WIDTH = 4  # "we…": a cut cell still shows its start
@@ -25,9 +26,12 @@ def fit_widths(wanted: Sequence[int], room: int, least: int = LEAST_WIDTH) -> li
     return widths
 
 
-def cut(text: str, width: int) -> Text:
-    """`text` (never markup) as a cell at most `width` cells wide, ending with "…"
-    when it was cut."""
+def cut(text: str, width: int, mark: str = "…") -> Text:
+    """`text` (never markup) as a cell at most `width` cells wide, ending with `mark`
+    (`Symbols.cut`) when it was cut; the mark alone, cut, when it is the wider."""
     cell = Text(text)
-    cell.truncate(width, overflow="ellipsis")
+    if cell.cell_len > width:
+        cell.truncate(max(0, width - cell_len(mark)))
+        cell.append(mark)
+        cell.truncate(width)
     return cell

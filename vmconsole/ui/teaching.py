@@ -130,8 +130,7 @@ class TeachingFeatures(ConsoleBase):
             return
         from vmconsole.ui.screens.ha_rules import HARulesScreen  # loaded when used
 
-        self.push_screen(HARulesScreen(loop.backend.name,
-                                       self._ha_flow(loop)))
+        self.push_screen(HARulesScreen(loop.backend.name, self._ha_flow(loop), self.symbols))
 
     def action_crs_settings(self) -> None:
         loop = self._configurable(SupportsHAConfig)

@@ -26,6 +26,7 @@ from vmconsole.backends.ha_config import (
 )
 from vmconsole.text import ELLIPSIS, visible
 from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.table_fit import cut, fit_widths
 from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
@@ -108,19 +109,20 @@ def describe(rule: Rule, rules: HARules) -> str:
             f"{strict}{failback}.")
 
 
-def clipped(text: Text, width: int, lines: int, console: Console) -> Text:
+def clipped(text: Text, width: int, lines: int, console: Console, mark: str = ELLIPSIS
+            ) -> Text:
     """`text` wrapped at `width` cells, at most `lines` lines of it; when more were cut
-    the last one kept ends with "…" (cut further if it must, to fit). Not laid out yet
-    (`width` under 2): `text` as it is."""
-    if width < 2:
+    the last one kept ends with `mark` (`Symbols.cut`; cut further if it must, to fit).
+    Not laid out yet (`width` no wider than the mark): `text` as it is."""
+    if width <= cell_len(mark):
         return text
     wrapped = text.wrap(console, width)
     if len(wrapped) <= lines:
         return text
     last = wrapped[lines - 1]
     last.rstrip()
-    last.truncate(width - 1)
-    last.append(ELLIPSIS)
+    last.truncate(width - cell_len(mark))
+    last.append(mark)
     return Text("\n").join(wrapped[:lines])
 
 
@@ -158,9 +160,10 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
         Binding("k", "cursor(-1)", "Previous rule", show=False, id="rules.up"),
     ]
 
-    def __init__(self, cluster: str, ops: HARulesOps) -> None:
+    def __init__(self, cluster: str, ops: HARulesOps, symbols: Symbols = UNICODE) -> None:
         super().__init__()
         self.cluster, self.ops = cluster, ops
+        self._cut_mark = symbols.cut  # the end of a cell cut to fit
         self.rules: HARules | None = None
         self.crs: CRSView | None = None
 
@@ -214,7 +217,8 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
         for header, width in zip(COLUMNS, widths, strict=True):
             table.add_column(header, width=width)
         for key, cells in rows.items():
-            table.add_row(*(cut(c, w) for c, w in zip(cells, widths, strict=True)), key=key)
+            table.add_row(*(cut(c, w, self._cut_mark)
+                            for c, w in zip(cells, widths, strict=True)), key=key)
         if chosen is not None and _row_key(chosen) in rows:
             table.move_cursor(row=list(rows).index(_row_key(chosen)))
 
@@ -241,7 +245,7 @@ class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
         else:
             width = info.content_size.width or self.size.width
             info.update(clipped(Text(describe(rule, self.rules)), width, INFO_LINES,
-                                self.app.console))
+                                self.app.console, self._cut_mark))
 
     def on_resize(self) -> None:
         # Fitted anew: another width cuts other cells and another line.

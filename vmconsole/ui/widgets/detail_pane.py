@@ -38,6 +38,10 @@ if TYPE_CHECKING:  # the charts' plotting is loaded when a node or guest is firs
 _UNWRAPPED = 10_000
 #: The key column's least width, in cells, however narrow the pane: "Storage local-lvm".
 _KEY_MIN = 18
+#: The key column's least width for a guest, in cells: the guest keys' usual widest. Keys
+#: vary from guest to guest ("HA request" only under HA), and a column as wide as each
+#: one's longest moved every value a cell while walking the tree.
+_GUEST_KEYS = cell_len("HA request")
 #: The value column's least width, in cells: below it the pane stacks each key over its value.
 _VALUE_MIN = 12
 #: The most blank lines the facts keep under a shorter selection of the same kind (the
@@ -55,10 +59,12 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line.plain for line in Content(text).wrap(width)] or [""]
 
 
-def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
+def _table(rows: list[tuple[str, str | Text]], width: int | None, least: int = 0) -> Content:
     """Two aligned columns as one Content, values wrapped under themselves to fit
-    `width` cells (None: not wrapped). A Rich Table looked the same but cost ~13 ms to
-    measure and draw on every poll, in every console of a served class. Values are
+    `width` cells (None: not wrapped); the key column is at least `least` cells (and
+    its gap) where that leaves the values _VALUE_MIN, the same for every selection of a
+    kind. A Rich Table looked the same but cost ~13 ms to measure and draw on every
+    poll, in every console of a served class. Values are
     data: every hidden character is made visible here (names are cut where the rows
     are made, `visible()` being idempotent)."""
     rows = [(visible(key, limit=None), value) for key, value in rows]
@@ -69,6 +75,8 @@ def _table(rows: list[tuple[str, str | Text]], width: int | None) -> Content:
     key_width = (min(longest, max(_KEY_MIN, width // 3)) if width is not None else longest) + 2
     if width is not None and width - key_width < _VALUE_MIN:
         key_width = 2  # too narrow for two columns (a 50-column terminal): each value under its key
+    elif width is None or width - (least + 2) >= _VALUE_MIN:
+        key_width = max(key_width, least + 2)
     room = max(1, width - key_width) if width is not None else _UNWRAPPED
     lines: list[Text] = []
     for key, value in rows:
@@ -109,12 +117,20 @@ class DetailPane(VerticalScroll):
         how to get there: the pane scrolls on purpose, not by accident."""
         more = self.max_scroll_y - self.scroll_y >= 1
         arrow = "v" if self.ascii else "↓"
-        title = f"detail {arrow} more below (Tab here, then {arrow})" if more else "detail"
+        # The screen's focus, set before Focus and Blur reach the pane (`has_focus` after)
+        how = "" if self.screen.focused is self else f" (Tab here, then {arrow})"
+        title = f"detail {arrow} more below{how}" if more else "detail"
         if title != self.border_title:  # Textual repaints the pane on every assignment
             self.border_title = title
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        self._say_more()
+
+    def on_focus(self) -> None:
+        self._say_more()  # "Tab here" no longer applies
+
+    def on_blur(self) -> None:
         self._say_more()
 
     def compose(self) -> ComposeResult:
@@ -161,6 +177,8 @@ class DetailPane(VerticalScroll):
                  or None) if self.size.width else None
         obj = None if inventory is None or ref is None else inventory.objects().get(ref.object_id)
         self._set_facts(facts, *self._facts_of(ref, inventory, reach, obj, width), width)
+        if moved and self.scroll_y:  # a new selection from its name, not the last one's graphs
+            self.scroll_home(animate=False)
         show_charts = isinstance(obj, Node) or (isinstance(obj, Guest) and not obj.template)
         for chart in self._charts_made() if show_charts else self._charts:
             chart.display = show_charts
@@ -190,7 +208,7 @@ class DetailPane(VerticalScroll):
             return "storage", _table(storage_facts(storage, inventory), width)
         if isinstance(obj, Guest):
             return "guest", _table(guest_rows(obj, inventory, self._symbols, self._styles()),
-                                   width)
+                                   width, _GUEST_KEYS)
         if isinstance(obj, Node):
             return "node", _table(node_rows(obj, inventory, self._symbols, self._styles()),
                                   width)

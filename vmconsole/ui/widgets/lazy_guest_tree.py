@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.text import Text
+from textual import events
 from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -148,6 +149,18 @@ class LazyGuestTree(Tree[TreeRef]):
             branch.nodes[child.data.object_id] = tn.add_leaf(child.label, child.data)
         return len(guests)
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Keep the cursor's row in view when the tree gets shorter (the task log, the
+        teaching panel or the ping panel shown, the terminal resized): keys act on that
+        row, so it must not be left under the panel. After the layout, where the new
+        height is the one scrolled in; not animated, as the resize is not."""
+        if self.cursor_line >= 0:
+            self.call_after_refresh(self._keep_cursor_in_view)
+
+    def _keep_cursor_in_view(self) -> None:
+        if self.cursor_line >= 0:
+            self.scroll_to_line(self.cursor_line, animate=False)
+
     # --- adding many rows at once ---------------------------------------------------------
 
     @contextmanager
@@ -194,23 +207,26 @@ class LazyGuestTree(Tree[TreeRef]):
         return width + (cell_len(icon) if node.allow_expand else 0)
 
     def render_line(self, y: int) -> Strip:
-        """A row as Tree draws it, with `…` in its last cell when the row runs on past
-        the right edge: a cut name says it is cut (the tree scrolls sideways to the
-        rest). A row's end is measured as Tree measures its virtual width; the edge is
-        the scroll bar's, which covers the last cells of Tree's `size.width` row."""
+        """A row as Tree draws it, ending in the symbols' cut mark (`…`, `...` in ASCII)
+        when the row runs on past the right edge: a cut name says it is cut (the tree
+        scrolls sideways to the rest). A row's end is measured as Tree measures its
+        virtual width; the edge is the scroll bar's, which covers the last cells of
+        Tree's `size.width` row."""
         strip = super().render_line(y)
         lines, width = self._tree_lines, self.scrollable_content_region.width
         row = y + self.scroll_offset.y
-        if width < 2 or row >= len(lines):
+        mark = self.symbols.cut
+        if width <= cell_len(mark) or row >= len(lines):
             return strip
         line = lines[row]
         end = self.get_label_width(line.node) + line._get_guide_width(self.guide_depth,
                                                                        self.show_root)
         if end <= self.scroll_offset.x + width:
             return strip
-        last = next(iter(strip.crop(width - 1, width)), None)
-        return Strip.join([strip.crop(0, width - 1),
-                           Strip([Segment("…", last.style if last else None)], 1),
+        start = width - cell_len(mark)
+        last = next(iter(strip.crop(start, width)), None)
+        return Strip.join([strip.crop(0, start),
+                           Strip([Segment(mark, last.style if last else None)], cell_len(mark)),
                            strip.crop(width, strip.cell_length)])
 
     # --- labels ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from vmconsole.ui import formatting as fmt
 from vmconsole.ui.messages import TaskOpened
 from vmconsole.ui.recent_tasks import RecentTasks
 from vmconsole.ui.styles import LabelStyles
+from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.table_fit import cut, fit_widths
 
 _COLUMNS = ("Started", "Cluster", "Node", "Target", "Operation", "User", "Duration", "Status")
@@ -65,10 +66,12 @@ class TaskLog(DataTable[str | Text]):
     BINDINGS = [Binding("enter", "open_task", "Task log", id="tasks.open")]
 
     def __init__(self, recent: RecentTasks, target_name: Callable[[str, str], str],
-                 **kwargs: object) -> None:
+                 symbols: Symbols = UNICODE, **kwargs: object) -> None:
         """`recent`: the tasks to show, kept before the log was made; `target_name`:
-        how a task's target reads (cluster, guest id -> "web1"): the app knows names."""
+        how a task's target reads (cluster, guest id -> "web1"): the app knows names;
+        `symbols`: the end of a cut name (`Symbols.cut`)."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._cut_mark = symbols.cut
         self._recent = recent
         self._tasks = recent.tasks
         self._rows: dict[str, tuple[str | Text, ...]] = {}
@@ -191,7 +194,7 @@ class TaskLog(DataTable[str | Text]):
                ) -> tuple[str | Text, ...]:
         elapsed = (task.duration if task.ended is not None
                    else max(0.0, self._recent.now.get(cluster, task.started) - task.started))
-        cells = [cut(name, self._widths[column])
+        cells = [cut(name, self._widths[column], self._cut_mark)
                  for column, name in zip(_NAMES, names, strict=True) if column in self._widths]
         return (Started(task.started), *cells, fmt.duration(elapsed),
                 status_text(task, styles))

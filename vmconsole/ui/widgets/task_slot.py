@@ -13,6 +13,7 @@ from textual.widget import Widget
 
 from vmconsole.backends.base import Task
 from vmconsole.ui.recent_tasks import RecentTasks
+from vmconsole.ui.symbols import UNICODE, Symbols
 
 if TYPE_CHECKING:
     from vmconsole.ui.widgets.task_log import TaskLog
@@ -29,8 +30,9 @@ class TaskSlot(Widget):
 
     _log: TaskLog | None = None
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, symbols: Symbols = UNICODE, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._symbols = symbols  # the log's, when it is made
         self._recent = RecentTasks()
         # How a task's target reads (cluster, guest id -> "web1"); the app knows names.
         self.target_name: Callable[[str, str], str] = lambda cluster, target: target
@@ -48,6 +50,6 @@ class TaskSlot(Widget):
         if self._log is None:
             from vmconsole.ui.widgets.task_log import TaskLog
 
-            self._log = TaskLog(self._recent, self.target_name, id="task-log")
+            self._log = TaskLog(self._recent, self.target_name, self._symbols, id="task-log")
             self.mount(self._log)
         return self._log
