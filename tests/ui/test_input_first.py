@@ -85,3 +85,18 @@ async def test_a_poll_waits_at_most_limit_for_keys_held_down(console_factory, mo
             assert time.monotonic() - started < 10, "the poll waited for as long as keys came"
             queue_keys(c.app, "j", "k")
             await pilot.pause(0.01)
+
+
+async def test_a_poll_that_comes_once_the_screens_are_gone_is_dropped(console_factory):
+    """Textual removes the screens when it shuts down, also when no quit said so (a
+    lost terminal, a test's run_test ending): a poll result that arrived then asked for
+    the focused widget of no screen, and ended the console with ScreenStackError (seen
+    in CI, in a lab test's console)."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await wait_until(pilot, lambda: c.app.latest, 10, "the first poll applied")
+    assert not c.app.screen_stack and not c.app.closing.is_set()
+    c.app._waiting_polls.add(c.loop.poller.poll())
+    c.app._apply_polls()  # raised ScreenStackError
+    assert not c.app._waiting_polls.results

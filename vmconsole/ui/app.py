@@ -280,11 +280,16 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         """Apply every poll result that waits, unless input is queued: keys first
         (`ui.input_first`)."""
         waiting = self._waiting_polls
+        # Closing: its screens go once Textual shuts down, also when no quit said so (a
+        # lost terminal, a test's run_test), and a poll may still come.
+        if self.closing.is_set() or not self.screen_stack:
+            waiting.take()
+            return
         if waiting.must_wait(self, self._apply_polls):
             return
         # the default screen's (query_one is cached, a query walks every widget)
         tree, tasks = self.query_one_optional(ClusterTree), self.query_one_optional(TaskSlot)
-        if self.closing.is_set() or tree is None or tasks is None:
+        if tree is None or tasks is None:
             waiting.take()
             return  # the console is closing: its widgets go one by one
         show = False
