@@ -177,11 +177,16 @@ class GuestRows:
         else:
             uptime = (domain_uptime(host.run, host.containers, desc.name, host.now)
                       if host.run is not None and status is GuestStatus.RUNNING else None)
-            if dom.counted:
+            if dom.counted and status is GuestStatus.STOPPED:
+                # No counters kept across a stop: the first reading of the next run has
+                # nothing to be compared with (the test driver's counters, from the wall
+                # clock, made that first rate tens of PiB/s).
+                self._counters.pop(key, None)
+                figures = _STOPPED
+            elif dom.counted:
                 before = self._counters.get(key)
                 self._counters[key] = dom.counters
-                figures = (rates(before, dom.counters, desc.vcpus, dom.mem_used)
-                           if status is not GuestStatus.STOPPED else _STOPPED)
+                figures = rates(before, dom.counters, desc.vcpus, dom.mem_used)
             elif built is not None:
                 # Read busy (`stats.busy`): its state is new, its figures the last ones
                 # read, and the counters stay those of the last reading, so that the
