@@ -57,6 +57,9 @@ async def test_the_detail_pane_and_the_picker_list_every_address_with_its_source
 
             await act(pilot, "i")
             assert isinstance(app.screen, AddressPicker)
+            # its title names the guest as every title does: name, id and node
+            title = str(app.screen.query_one("Vertical").border_title)
+            assert title.startswith("Ping which address of web (qemu/100 on "), title
             listed = shown_text(app)
             assert "127.0.0.1/8  lo  (guest agent)  - loopback" in listed
             assert "2001:db8::7/64  ens18\\x1b]0;owned\\x07  (guest agent)  - IPv6: ICMP " \

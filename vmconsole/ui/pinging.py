@@ -33,6 +33,7 @@ from vmconsole.monitor.ping.watches import Watch, Watches
 from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.text import visible
 from vmconsole.ui.base_app import SHORT_SCREEN, ConsoleBase
+from vmconsole.ui.labels import guest_title
 from vmconsole.ui.messages import OperationStarted
 from vmconsole.ui.widgets.cluster_tree import TreeRef
 
@@ -224,7 +225,7 @@ class PingFeatures(ConsoleBase):
 
         from vmconsole.ui.modals.address_picker import AddressPicker  # loaded when used
 
-        self.push_screen(AddressPicker(guest.name, guest.addresses, current), chosen)
+        self.push_screen(AddressPicker(guest_title(guest), guest.addresses, current), chosen)
 
     def action_ping(self) -> None:
         """Measure the selected guest (or chart its running measurement). On the guest

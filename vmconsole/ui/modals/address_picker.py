@@ -57,14 +57,15 @@ class AddressPicker(Dialog[str | None]):
     """
     BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="addresses.close")]
 
-    def __init__(self, guest_name: str, addresses: tuple[GuestAddress, ...],
+    def __init__(self, guest: str, addresses: tuple[GuestAddress, ...],
                  current: str | None = None) -> None:
+        """`guest` as titles name it (`labels.guest_title`: name, id and node)."""
         super().__init__()
-        self.guest_name, self.addresses, self.current = guest_name, addresses, current
+        self.guest, self.addresses, self.current = guest, addresses, current
 
     def compose(self) -> ComposeResult:
         with Vertical() as frame:
-            frame.border_title = Content(f"Ping which address of {visible(self.guest_name)}?")
+            frame.border_title = Content(f"Ping which address of {visible(self.guest)}?")
             options = []
             for index, address in enumerate(self.addresses):
                 why = unprobeable_reason(address)
