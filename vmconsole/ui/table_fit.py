@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 from rich.text import Text
 
+from vmconsole.text import ELLIPSIS
+
 LEAST_WIDTH = 4  # "we…": a cut cell still shows its start
 
 
@@ -26,7 +28,7 @@ def fit_widths(wanted: Sequence[int], room: int, least: int = LEAST_WIDTH) -> li
     return widths
 
 
-def cut(text: str, width: int, mark: str = "…") -> Text:
+def cut(text: str, width: int, mark: str = ELLIPSIS) -> Text:
     """`text` (never markup) as a cell at most `width` cells wide, ending with `mark`
     (`Symbols.cut`) when it was cut; the mark alone, cut, when it is the wider."""
     cell = Text(text)
