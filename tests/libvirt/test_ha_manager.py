@@ -104,6 +104,29 @@ def test_a_lost_node_is_fenced_after_the_delay_then_its_guest_recovered(cluster)
     assert [t.operation for t in done.tasks][-2:] == ["hafence", "harecover"]
 
 
+def test_a_node_is_seen_when_a_slow_reading_ends_not_when_its_round_began(
+        cluster, monkeypatch):
+    ha, clock, _said = manager(cluster)
+    backend, _ = cluster
+    read = backend.inventory
+
+    def busy_libvirtd():  # seconds over a reading, as a loaded lab's libvirtd takes
+        clock.t += 5
+        return read()
+
+    monkeypatch.setattr(backend, "inventory", busy_libvirtd)
+    began = clock.t
+    assert ha.round().node("pve1").last_seen == began + 5
+    monkeypatch.setattr(backend, "inventory", read)
+    pull_the_plug(cluster, "pve1")
+    clock.t += 1
+    assert ha.round().node("pve1").state == "unknown"
+    clock.t = began + 64  # 64 s since the round began, 59 since pve1 answered: not yet
+    assert "fence" not in kinds(ha.round())
+    clock.t = began + 66
+    assert kinds(ha.round())[-3:] == ["fence", "fenced", "recovered"]
+
+
 @pytest.mark.parametrize(("cluster", "expected"), [
     ("", "pve2"),  # no affinity: the first of two equal nodes
     ("pve1:3,pve2:1,pve3:2", "pve3"),  # Proxmox's group priorities: the highest online

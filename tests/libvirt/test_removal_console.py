@@ -30,10 +30,19 @@ def gone(backend, name: str) -> bool:
     return all(g.name != name for g in backend.inventory().guests)
 
 
-def ended(target: str) -> bool:
-    """The end of a task on `target` is in the audit log, "ok"."""
-    return any(r.target == target and r.result == "ok"
-               for r in AuditLog(default_audit_path()).read())
+def end_of(target: str) -> str | None:
+    """The result the audit log gives the end of a task on `target` ("ok", "error:
+    ..."), or None while it has only its start."""
+    return next((r.result for r in AuditLog(default_audit_path()).read()
+                 if r.target == target and r.result != "started"), None)
+
+
+async def ended(pilot, target: str, timeout: float, what: str) -> None:
+    """Wait for the end of the task on `target` to be audited, and fail with what it
+    said unless it is "ok"."""
+    await wait_until(pilot, lambda: end_of(target), timeout, what)
+    assert end_of(target) == "ok", [(r.target, r.operation, r.result)
+                                    for r in AuditLog(default_audit_path()).read()]
 
 
 async def test_delete_lists_what_stays_and_why_and_deletes_the_own_volume(monkeypatch,
@@ -60,7 +69,7 @@ async def test_delete_lists_what_stays_and_why_and_deletes_the_own_volume(monkey
         assert "vdb pool1/shared.raw, 16.0 MiB: stays: also a disk of peer1 on pve1" in text
         assert "vdc /srv/elsewhere.img: stays: not a volume of a libvirt pool" in text
         await act(pilot, "y")
-        await wait_until(pilot, lambda: ended(old1.id), 10, "the task's end audited")
+        await ended(pilot, old1.id, 10, "the task's end audited")
         assert gone(backend, "old1")
         assert "old1.qcow2" not in volumes(backend) and "shared.raw" in volumes(backend)
     records = [r for r in AuditLog(default_audit_path()).read() if r.target == old1.id]
@@ -92,7 +101,7 @@ async def test_delete_on_marks_asks_once_skips_a_running_guest_and_can_keep_the_
         # peer1's disk is also old1's: it stays whichever goes first
         assert "vda pool1/shared.raw, 16.0 MiB: stays: also a disk of old1 on pve1" in text
         await act(pilot, "k")
-        await wait_until(pilot, lambda: ended("bulk"), 15, "the bulk action's end audited")
+        await ended(pilot, "bulk", 15, "the bulk action's end audited")
         assert gone(backend, "old1") and gone(backend, "peer1")
         assert {"old1.qcow2", "shared.raw"} <= volumes(backend)
         records = list(AuditLog(default_audit_path()).read())
@@ -127,7 +136,7 @@ async def test_restore_over_from_the_backup_panel_says_what_stays_and_swaps_the_
         warning = app.screen.warning
         assert "its name, UUID, MACs and settings stay" in warning
         await act(pilot, "y")
-        await wait_until(pilot, lambda: ended(cold1.id), 15, "the restore's end audited")
+        await ended(pilot, cold1.id, 15, "the restore's end audited")
         xml = backend.host_named("pve1").connection().lookupByName("cold1").XMLDesc(0)
         assert "volume='cold1-vda.restore-" in xml
     [started] = [r for r in AuditLog(default_audit_path()).read()

@@ -138,8 +138,13 @@ class Manager:
             stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - begun)))
 
     def round(self) -> ManagerStatus:
-        now = self.clock()
+        """One round: read the nodes, judge quorum, fence and recover, keep the
+        services' requests; returns the status written. Its time is taken once the
+        nodes have been read, not before: a reading a busy libvirtd made slow (seconds
+        on a loaded lab) must not age what it saw, or a node lost just after would be
+        fenced that much before its fence delay."""
         inv = self.backend.inventory()
+        now = self.clock()
         if any(n.status is NodeStatus.CONNECTING for n in inv.nodes):
             # the first answers are still coming: judging quorum now would be wrong
             status = self._status(now, False, 0, len(inv.nodes), "connecting to the nodes")
