@@ -60,7 +60,7 @@ class Recovery:
         if running is not None:  # never a second copy: a start that outlived its wait
             self._recovered(svc, running.node, f"found running on {running.node}")
             return
-        lost = self.nodes[svc.node].last_seen
+        lost = self.nodes[svc.node].unseen_from
         if now < lost + self.cfg.lock_lease:
             until = clock_time(lost + self.cfg.lock_lease)
             self._wait(svc, f"{svc.name} in recovery: waiting for {svc.node}'s lock lease "
