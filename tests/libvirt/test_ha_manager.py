@@ -354,9 +354,9 @@ def test_ha_status_says_a_node_never_seen_online_was_never_seen(tmp_path):
     """pve3 has not answered since the manager started, nor since it was restarted:
     `ha status` gave it a "last seen" time, the time the manager began watching it.
     pve1, seen by the run before the restart, keeps the time that run saw it."""
-    from vmconsole.ha.journal import clock_time
     from vmconsole.ha.report import status_lines
     from vmconsole.ha.status import read_status
+    from vmconsole.wallclock import clock_time
 
     uris = (*(_host(tmp_path / f"pve{i}.xml", i, i == 1) for i in (1, 2)),
             f"test://{tmp_path / 'pve3.xml'}")  # no such file: it never answers

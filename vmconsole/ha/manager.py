@@ -43,7 +43,7 @@ from vmconsole.config import HAManagerConfig
 from vmconsole.ha import quorum as votequorum
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
-from vmconsole.ha.journal import Journal, clock_time
+from vmconsole.ha.journal import Journal
 from vmconsole.ha.lrm import LocalResources
 from vmconsole.ha.probe import from_config, probe_nodes, unaddressed
 from vmconsole.ha.recovery import Recovery
@@ -67,6 +67,7 @@ from vmconsole.model import (
     NodeHAState,
     NodeStatus,
 )
+from vmconsole.wallclock import clock_time
 
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2

@@ -18,10 +18,11 @@ from vmconsole.backends.base import BackendError
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import HAManagerConfig
 from vmconsole.ha import rules
-from vmconsole.ha.journal import Journal, clock_time
+from vmconsole.ha.journal import Journal
 from vmconsole.ha.placement import node_views, scheduler
 from vmconsole.ha.services import ConfigStore, NodeTrack, Service, copies, where_it_runs
 from vmconsole.model import GuestKind, HAState, Inventory
+from vmconsole.wallclock import clock_time
 
 #: How long a recovery's define and start may take on one node (at least the backend's
 #: timeout); one that fails or takes longer sends the next round to another node.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from vmconsole.ha.journal import clock_time
 from vmconsole.ha.status import ManagerStatus
 from vmconsole.text import visible
+from vmconsole.wallclock import clock_time
 
 #: The newest decisions `ha status` prints.
 SHOWN_DECISIONS = 10
