@@ -36,13 +36,41 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def leading_options() -> dict[str, int]:
+    """The options a user may give before the command as after it (`vmconsole --config F
+    demo`): the console's, each with the number of values it takes (0 or 1)."""
+    from vmconsole.commands.console import add_console_options
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_console_options(parser)
+    return {option: 0 if action.nargs == 0 else 1
+            for action in parser._actions for option in action.option_strings}
+
+
+def command_first(args: list[str]) -> list[str]:
+    """`args` with the command first, as its parser reads them: the console's options
+    given before the command moved after its first word (`vmconsole --config F ha status
+    --profile P` is `vmconsole ha status --config F --profile P`); no command means the
+    console (`vmconsole --profile lab` is `vmconsole console --profile lab`). A command
+    that does not take a moved option refuses it as it would after its name."""
+    if not args or not args[0].startswith("-") or args[0] in ("-h", "--help", "--version"):
+        return args
+    arity = leading_options()
+    end = 0
+    while end < len(args) and args[end].split("=", 1)[0] in arity:
+        end += 1 + ("=" not in args[end] and arity[args[end]])
+    if end >= len(args) or args[end].startswith("-"):
+        return ["console", *args]
+    # A word after the options names the command (or is a mistyped one, which the whole
+    # parser then lists the commands for). Put after the command's first word too, the
+    # options reach `ha`'s and `lab`'s actions, which take them there.
+    command, rest = args[end], args[end + 1:]
+    split = 1 if rest and not rest[0].startswith("-") else 0
+    return [command, *rest[:split], *args[:end], *rest[split:]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    # No subcommand means the console: `vmconsole --profile lab` == `vmconsole console ...`
-    if not args_list or (args_list[0].startswith("-") and args_list[0] not in (
-        "-h", "--help", "--version"
-    )):
-        args_list.insert(0, "console")
+    args_list = command_first(list(sys.argv[1:] if argv is None else argv))
     # A known command gets a parser of its own: the other commands' modules (serve's,
     # lab's, ...) are not imported before the console's first screen (issue 12). `-h`,
     # `--version` and a mistyped command get the whole parser and its list of commands.

@@ -9,8 +9,8 @@ a line's escape sequences are obeyed by the terminal: a file name in a config co
 retitle the terminal or clear it. Within `stderr_through`, a thread reads what is
 written there and hands each line to a sink, which makes it visible
 (`vmconsole.text.visible`) where it puts it: the console's log (`ui/stderr_guard.py`),
-or the terminal of `vmconsole serve` and `vmconsole ha run`, whose own
-messages, already plain text, pass unchanged.
+or the terminal of `vmconsole serve` and `vmconsole ha run` (`terminal_lines`), whose
+own messages, already plain text, pass unchanged but for the time stamped on them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 
-from vmconsole.text import visible
+from vmconsole.terminal_lines import TerminalLines
 
 #: The most of one line that a sink is handed, in characters (after `visible`, what it
 #: writes): a library that writes without newlines still ends a line here.
@@ -41,8 +41,10 @@ Sink = Callable[[list[str]], None]
 def stderr_through(sink: Sink | None = None) -> Iterator[io.TextIOWrapper]:
     """Within the block, what anything in the process writes to descriptor 2 is handed
     to `sink` a line at a time (from a thread of its own; a sink that raises loses those
-    lines, never the next); no sink: each line is written, made visible, to the
-    terminal (`_written_to`).
+    lines, never the next); no sink: each line is written to the terminal, made visible
+    and stamped, a line repeated within a minute counted instead (`TerminalLines`): the
+    only writer there while the block lasts, so lines from threads and child processes
+    never interleave within a line.
 
     Yields the terminal that descriptor 2 was, as a text stream for what must reach it
     (Textual's driver, a command's own messages); on leaving, descriptor 2 is the
@@ -60,7 +62,9 @@ def stderr_through(sink: Sink | None = None) -> Iterator[io.TextIOWrapper]:
                     errors="backslashreplace")
     os.dup2(write_fd, 2)
     os.close(write_fd)
-    pump = threading.Thread(target=_read_lines, args=(read_fd, sink or _written_to(terminal)),
+    lines = TerminalLines(terminal, LINE_LIMIT) if sink is None else None
+    pump = threading.Thread(target=_read_lines, args=(read_fd, sink or lines,
+                                                      lines.end if lines else None),
                             name="stderr-pipe", daemon=True)
     pump.start()
     try:
@@ -76,8 +80,8 @@ def stderr_through(sink: Sink | None = None) -> Iterator[io.TextIOWrapper]:
             terminal.close()
 
 
-def _read_lines(read_fd: int, sink: Sink) -> None:
-    """Read the pipe to its end, handing each whole line to `sink`."""
+def _read_lines(read_fd: int, sink: Sink, end: Callable[[], None] | None) -> None:
+    """Read the pipe to its end, handing each whole line to `sink`; then `end()`."""
     pending = b""
     with open(read_fd, "rb", buffering=0) as source:
         while chunk := source.read(_READ_BYTES):
@@ -87,20 +91,12 @@ def _read_lines(read_fd: int, sink: Sink) -> None:
                 pending = b""
             _hand(sink, lines)
     _hand(sink, [pending] if pending else [])
+    if end is not None:
+        with contextlib.suppress(Exception):  # as a sink's: the terminal may be gone
+            end()
 
 
 def _hand(sink: Sink, lines: list[bytes]) -> None:
     if lines:
         with contextlib.suppress(Exception):  # the pump outlives a sink's failure
             sink([line.rstrip(b"\r").decode("utf-8", "backslashreplace") for line in lines])
-
-
-def _written_to(stream: io.TextIOWrapper) -> Sink:
-    """A sink that writes each line, made visible, to `stream` (the terminal that
-    `stderr_through` yields), flushed: the only writer there while the block lasts, so
-    lines from threads and child processes never interleave within a line. A stream that
-    cannot be written (`serve 2>&1 | tee log` when Ctrl+C ended tee) drops the lines."""
-    def write(lines: list[str]) -> None:
-        stream.write("".join(f"{visible(line, LINE_LIMIT)}\n" for line in lines))
-        stream.flush()
-    return write

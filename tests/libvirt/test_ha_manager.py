@@ -371,3 +371,36 @@ def test_a_guest_found_running_while_in_recovery_is_recovered_there(cluster):
     assert "harecover" not in [t.operation for t in done.tasks]
     running = [g.node for g in backend.inventory().guests if g.name == "web" and g.running]
     assert running == ["pve3"]
+
+
+def test_ha_status_says_a_node_never_seen_online_was_never_seen(tmp_path):
+    """pve3 has not answered since the manager started, nor since it was restarted:
+    `ha status` gave it a "last seen" time, the time the manager began watching it.
+    pve1, seen by the run before the restart, keeps the time that run saw it."""
+    from vmconsole.ha.report import status_lines
+    from vmconsole.ha.status import read_status
+    from vmconsole.wallclock import clock_time
+
+    uris = (*(_host(tmp_path / f"pve{i}.xml", i, i == 1) for i in (1, 2)),
+            f"test://{tmp_path / 'pve3.xml'}")  # no such file: it never answers
+    backend = LibvirtBackend(LibvirtCluster("kvm", uris, timeout=3.0))
+
+    def node_lines(ha: Manager) -> dict[str, str]:
+        while ha.round().node("pve3") is None:  # the first answers are still coming
+            pass
+        shown = status_lines(read_status(tmp_path / "ha" / "kvm.json"), "kvm.json")
+        return {line.split()[0]: line for line in shown if line.startswith("  pve")}
+
+    try:
+        ha, clock, _said = manager((backend, tmp_path))
+        before = node_lines(ha)
+        assert before["pve3"].endswith("does not answer, never seen online")
+        seen = clock.t
+        pull_the_plug((backend, tmp_path), "pve1")
+        ha, clock, _said = manager((backend, tmp_path))  # the manager restarted
+        clock.t = seen + 100
+        after = node_lines(ha)
+        assert after["pve3"].endswith("does not answer, never seen online")
+        assert after["pve1"].endswith(f"does not answer, last seen {clock_time(seen)}")
+    finally:
+        backend.close()

@@ -94,19 +94,36 @@ def test_a_cluster_shape_out_of_range_is_refused_with_the_field() -> None:
     assert set(refused.value.fields) == {"nodes", "guests"}
 
 
-@pytest.mark.parametrize("speed", ["1e9", "1e7", "1001", "inf"])
-def test_a_speed_the_model_cannot_keep_is_refused_up_front_with_the_bound(speed: str) -> None:
-    # 1e9 opened the console and held its first poll for good
+@pytest.mark.parametrize("speed", ["1e9", "1e7", "1001", "inf", "-1", "nan"])
+def test_a_speed_the_model_cannot_keep_is_refused_up_front_naming_the_option(speed: str) -> None:
+    # 1e9 opened the console and held its first poll for good; the user typed --speed,
+    # not the config file's time_scale
     assert refusal_of_demo("--speed", speed) == [
-        "vmconsole: cluster 'lab': simulated cluster refused: time_scale must be between 0 "
-        "(paused) and 1000 for 3 nodes"]
+        "vmconsole demo: --speed must be between 0 (paused) and 1000 for 3 nodes"]
+
+
+def test_every_option_out_of_range_is_named_in_one_refusal() -> None:
+    assert refusal_of_demo("--nodes", "0", "--guests", "-1") == [
+        "vmconsole demo: --nodes must be between 1 and 1000; --guests must be between 0 "
+        "and 100000"]
+
+
+def test_a_config_file_time_scale_is_refused_with_its_key() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        SimBackend(SimCluster(time_scale=1e9), clock=ManualClock())
+    assert refused.value.message == ("simulated cluster refused: time_scale must be "
+                                     "between 0 (paused) and 1000 for 3 nodes")
 
 
 def test_a_large_cluster_accepts_less_speed_and_the_keys_cannot_pass_it() -> None:
     SimBackend(SimCluster(nodes=1000, time_scale=60), clock=ManualClock())
-    with pytest.raises(InvalidInput, match="between 0 \\(paused\\) and 60 for 1000 nodes"):
+    bound = "must be between 0 \\(paused\\) and 60 for 1000 nodes"
+    with pytest.raises(InvalidInput, match=f"time_scale {bound}$"):
         SimBackend(SimCluster(nodes=1000, time_scale=61), clock=ManualClock())
     backend = SimBackend(SimCluster(nodes=1000), clock=ManualClock())
-    with pytest.raises(InvalidInput, match="at most 60 for 1000 nodes"):
+    # the time control says it in the same words, of the nodes and guests it has
+    with pytest.raises(InvalidInput, match=f"time scale {bound} and [0-9]+ guests$"):
         backend.set_time_scale(1e9)
+    with pytest.raises(InvalidInput, match=bound):
+        backend.set_time_scale(-1)
     assert backend.time_scale == 1.0

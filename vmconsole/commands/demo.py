@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from vmconsole.commands.console import add_console_options, load_or_exit, run_console
 from vmconsole.config import SimCluster
+
+# SimCluster's fields as this command's options name them
+OPTION_OF_FIELD = {"nodes": "--nodes", "guests": "--guests", "time_scale": "--speed"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,9 +35,16 @@ def run(args: argparse.Namespace) -> int:
         for name, description in describe():
             print(f"{name:20} {description}")
         return 0
-    if args.nodes < 1 or args.guests < 0 or args.speed < 0:
-        raise SystemExit("vmconsole demo: --nodes must be >= 1, --guests and --speed >= 0")
-    config = load_or_exit(args)
+    from vmconsole.backends.sim.backend import shape_refusals
+
     cluster = SimCluster(nodes=args.nodes, guests=args.guests, seed=args.seed,
                          time_scale=args.speed, scenario=args.scenario)
+    problems = shape_refusals(cluster)
+    if problems:
+        # The user typed options, not the config file's keys: name what they typed.
+        print("vmconsole demo: " + "; ".join(
+            f"{OPTION_OF_FIELD[key]} must be {reason}" for key, reason in problems.items()),
+            file=sys.stderr)
+        return 2
+    config = load_or_exit(args)
     return run_console(args, config, (cluster,), args.read_only)

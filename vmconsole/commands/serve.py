@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"vmconsole serve: {visible_lines(exc)}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
-                        stream=sys.stderr)
+    # No time here: every line on descriptor 2 is stamped on its way to the terminal
+    # (`stderr_pipe.stderr_through`, `terminal_lines`), the libraries' lines as ours.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     host_key = Path(args.host_key).expanduser() if args.host_key else default_host_key_path()
     keys = (Path(args.authorized_keys).expanduser() if args.authorized_keys

@@ -13,16 +13,12 @@ from dataclasses import replace
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.ha.status import Decision, ManagerTask
 from vmconsole.text import visible_lines
+from vmconsole.wallclock import clock_time
 
 #: The status file keeps this many decisions and tasks (the audit log keeps them all).
 KEPT_DECISIONS = 200
 KEPT_TASKS = 100
 USER = "ha-manager"
-
-
-def clock_time(t: float) -> str:
-    """Local wall-clock time of an epoch time, as the narration quotes it: 14:02:11."""
-    return time.strftime("%H:%M:%S", time.localtime(t))
 
 
 class Journal:

@@ -43,7 +43,7 @@ from vmconsole.config import HAManagerConfig
 from vmconsole.ha import quorum as votequorum
 from vmconsole.ha import rules
 from vmconsole.ha.fencing import Fence
-from vmconsole.ha.journal import Journal, clock_time
+from vmconsole.ha.journal import Journal
 from vmconsole.ha.lrm import LocalResources
 from vmconsole.ha.probe import from_config, probe_nodes, unaddressed
 from vmconsole.ha.recovery import Recovery
@@ -67,6 +67,7 @@ from vmconsole.model import (
     NodeHAState,
     NodeStatus,
 )
+from vmconsole.wallclock import clock_time
 
 #: Least time between two rounds woken by libvirt events (a burst is one round).
 MIN_GAP_S = 0.2
@@ -102,8 +103,10 @@ class Manager:
         now = self.clock()
         for rec in before.nodes:
             fencing = rec.state == NodeHAState.FENCE
+            # the delays count from this start: the node may have answered since
             self.nodes[rec.name] = NodeTrack(
-                rec.name, now, NodeHAState.FENCE if fencing else NodeHAState.UNKNOWN)
+                rec.name, now, rec.last_seen,
+                NodeHAState.FENCE if fencing else NodeHAState.UNKNOWN)
         for svc in before.services:
             if self.configs.get(svc.id.removeprefix("vm/")) is None:
                 continue
@@ -175,7 +178,7 @@ class Manager:
             online = node.online and node.name not in silent
             track.online, track.address = online, node.address or ""
             if online:
-                track.last_seen = now
+                track.unseen_from = track.last_seen = now
                 if track.state is NodeHAState.UNKNOWN:
                     track.state = NodeHAState.ONLINE
                     self.journal.decide("node_online", f"{node.name} is online", node.name)
@@ -206,9 +209,9 @@ class Manager:
         """Decide a node lost; `why` when it is not its libvirtd (the probe's answer)."""
         held = [s for s in self.services.values()
                 if s.node == track.name and s.state in FENCEABLE]
-        seen = f"last seen {clock_time(track.last_seen)}" + (f"; {why}" if why else "")
+        seen = f"last seen {clock_time(track.unseen_from)}" + (f"; {why}" if why else "")
         if held:
-            at = track.last_seen + self.cfg.fence_delay
+            at = track.unseen_from + self.cfg.fence_delay
             self.journal.decide("node_lost", f"node {track.name} lost ({seen}): unknown; "
                                 f"{', '.join(sorted(s.name for s in held))} fenced after the "
                                 f"{self.cfg.fence_delay:g} s fence delay, at {clock_time(at)}",
@@ -298,14 +301,14 @@ class Manager:
         for svc in self.services.values():
             node = self.nodes.get(svc.node)
             if (node is not None and svc.state in FENCEABLE and not node.online
-                    and rules.offline_delayed(node.last_seen, now, self.cfg.fence_delay)):
+                    and rules.offline_delayed(node.unseen_from, now, self.cfg.fence_delay)):
                 svc.state, svc.why = HAState.FENCE, f"{node.name} is being fenced"
                 if node.state is not NodeHAState.FENCE:
                     node.state, node.fence_tries, node.fence_error = NodeHAState.FENCE, 0, None
                     held = [s.name for s in self.services.values()
                             if s.node == node.name and s.state in (*FENCEABLE, HAState.FENCE)]
                     self.journal.decide("fence", f"fencing {node.name}: unseen since "
-                                        f"{clock_time(node.last_seen)}, past the "
+                                        f"{clock_time(node.unseen_from)}, past the "
                                         f"{self.cfg.fence_delay:g} s fence delay; "
                                         f"in 'fence': {', '.join(sorted(held))}, started "
                                         "nowhere until the fence is confirmed", node.name)

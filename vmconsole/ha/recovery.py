@@ -18,10 +18,11 @@ from vmconsole.backends.base import BackendError
 from vmconsole.backends.libvirt import LibvirtBackend
 from vmconsole.config import HAManagerConfig
 from vmconsole.ha import rules
-from vmconsole.ha.journal import Journal, clock_time
+from vmconsole.ha.journal import Journal
 from vmconsole.ha.placement import node_views, scheduler
 from vmconsole.ha.services import ConfigStore, NodeTrack, Service, copies, where_it_runs
 from vmconsole.model import GuestKind, HAState, Inventory
+from vmconsole.wallclock import clock_time
 
 #: How long a recovery's define and start may take on one node (at least the backend's
 #: timeout); one that fails or takes longer sends the next round to another node.
@@ -60,7 +61,7 @@ class Recovery:
         if running is not None:  # never a second copy: a start that outlived its wait
             self._recovered(svc, running.node, f"found running on {running.node}")
             return
-        lost = self.nodes[svc.node].last_seen
+        lost = self.nodes[svc.node].unseen_from
         if now < lost + self.cfg.lock_lease:
             until = clock_time(lost + self.cfg.lock_lease)
             self._wait(svc, f"{svc.name} in recovery: waiting for {svc.node}'s lock lease "

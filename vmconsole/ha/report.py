@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from vmconsole.ha.journal import clock_time
 from vmconsole.ha.status import ManagerStatus
 from vmconsole.text import visible
+from vmconsole.wallclock import clock_time
 
 #: The newest decisions `ha status` prints.
 SHOWN_DECISIONS = 10
@@ -28,8 +28,8 @@ def status_lines(status: ManagerStatus | None, where: str, now: float | None = N
         status.quorum_text, limit=None) + ("" if status.quorate else "; recovering nothing")]
     lines.append("nodes:")
     for node in status.nodes:
-        seen = "" if node.online or node.last_seen is None else (
-            f", last seen {clock_time(node.last_seen)}")
+        seen = "" if node.online else (", never seen online" if node.last_seen is None
+                                       else f", last seen {clock_time(node.last_seen)}")
         fence = ""
         if node.fence_error:
             fence = f", fence failed {node.fence_tries}x: {visible(node.fence_error, limit=300)}"

@@ -28,11 +28,14 @@ _AT_REST = {HARequest.STARTED: HAState.STARTED, HARequest.STOPPED: HAState.STOPP
 
 @dataclass(slots=True)
 class NodeTrack:
-    """A node between rounds. `last_seen`: epoch time of the last round that saw it
-    online (a node never seen counts from the manager's start)."""
+    """A node between rounds. `unseen_from`: epoch time the fence delay and the lock
+    lease count from: the last round that saw it online, or, never seen since the
+    manager started, that start. `last_seen`: epoch time of the last round that saw it
+    online (this manager's, or the run before it), None if none did."""
 
     name: str
-    last_seen: float
+    unseen_from: float
+    last_seen: float | None = None
     state: NodeHAState = NodeHAState.UNKNOWN
     online: bool = False
     address: str = ""

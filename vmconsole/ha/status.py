@@ -28,7 +28,8 @@ STALE_ROUNDS = 3
 @dataclass(frozen=True, slots=True)
 class NodeRecord:
     """A node as the manager sees it. `last_seen` is the epoch time of the last round
-    that saw it online; `fence_tries` and `fence_error` tell a fence that fails."""
+    that saw it online, of this run or the one it took up (None: none did);
+    `fence_tries` and `fence_error` tell a fence that fails."""
 
     name: str
     state: str  # NodeHAState's value: online, unknown, fence

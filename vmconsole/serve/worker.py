@@ -171,8 +171,9 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
         priority.lower_for_first_screen()
     os.environ.clear()
     os.environ.update(hello.environ)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
-                        stream=sys.stderr)
+    # No time here: the server stamps every line of its sessions' descriptor 2, which is
+    # its own (`terminal_lines`).
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
     calls = CallChannel(call_sock, answered=not waiting)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]

@@ -25,7 +25,7 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim.clock import RealClock, SimClock, max_time_scale
+from vmconsole.backends.sim.clock import RealClock, SimClock, time_scale_refusal
 from vmconsole.backends.sim.cluster_admin import ClusterAdmin
 from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
@@ -54,19 +54,24 @@ CAPABILITIES = Capabilities(
 )
 
 
+def shape_refusals(cfg: SimCluster) -> dict[str, str]:
+    """What `cfg` must be and is not, by its field's name (`nodes`, `guests`,
+    `time_scale`) to what the value must be ("between 1 and 1000"); empty when the
+    simulator accepts it. The CLI names its options with the same reasons."""
+    scale = time_scale_refusal(cfg.time_scale, cfg.nodes, cfg.guests)
+    return {key: reason for key, reason in (
+        ("nodes", None if 1 <= cfg.nodes <= MAX_NODES else f"between 1 and {MAX_NODES}"),
+        ("guests", None if 0 <= cfg.guests <= MAX_GUESTS else f"between 0 and {MAX_GUESTS}"),
+        ("time_scale", scale),
+    ) if reason is not None}
+
+
 class SimBackend(ClusterAdmin):
     """The protocol's read side, time, power, clones, snapshots, backups, migration and
     hardware; the HA, CRS, FT and fault controls are `ClusterAdmin`'s."""
 
     def __init__(self, cfg: SimCluster, clock: SimClock | None = None) -> None:
-        limit = max_time_scale(cfg.nodes, cfg.guests)
-        problems = {key: reason for key, bad, reason in (
-            ("nodes", not 1 <= cfg.nodes <= MAX_NODES, f"between 1 and {MAX_NODES}"),
-            ("guests", not 0 <= cfg.guests <= MAX_GUESTS, f"between 0 and {MAX_GUESTS}"),
-            ("time_scale", not 0 <= cfg.time_scale <= limit,
-             f"between 0 (paused) and {limit} for {cfg.nodes} nodes"
-             + (f" and {cfg.guests} guests" if cfg.guests else "")),
-        ) if bad}
+        problems = shape_refusals(cfg)
         if problems:
             raise InvalidInput("simulated cluster refused: " + "; ".join(
                 f"{k} must be {v}" for k, v in problems.items()), problems)
@@ -197,13 +202,12 @@ class SimBackend(ClusterAdmin):
         return self.clock.time_scale
 
     def set_time_scale(self, scale: float) -> None:
-        """Run the clock `scale` times real time (0 pauses it). Raises InvalidInput above
-        `max_time_scale` of this cluster's nodes, which the model could not keep up with."""
-        nodes, guests = len(self.sim.nodes), len(self.sim.guests)
-        limit = max_time_scale(nodes, guests)
-        if scale > limit:
-            raise InvalidInput(f"time scale must be at most {limit} for {nodes} nodes "
-                               f"and {guests} guests, got {scale:g}")
+        """Run the clock `scale` times real time (0 pauses it). Raises InvalidInput below
+        0 and above `max_time_scale` of this cluster's nodes and guests, which the model
+        could not keep up with."""
+        reason = time_scale_refusal(scale, len(self.sim.nodes), len(self.sim.guests))
+        if reason is not None:
+            raise InvalidInput(f"time scale must be {reason}", {"time_scale": reason})
         with self._lock:
             self.sim.advance()
             self.clock.set_time_scale(scale)

@@ -46,6 +46,18 @@ def max_time_scale(nodes: int, guests: int = 0) -> int:
     return min(MAX_TIME_SCALE, math.floor(WORK_BUDGET / units))
 
 
+def time_scale_refusal(scale: float, nodes: int, guests: int = 0) -> str | None:
+    """Why `scale` (simulated seconds per real second) is refused for a cluster of
+    `nodes` nodes and `guests` guests, as what it "must be" ("between 0 (paused) and
+    1000 for 3 nodes"), or None when it is accepted (0 to `max_time_scale`). The caller
+    names the setting: the config key, the CLI option or the time control."""
+    limit = max_time_scale(nodes, guests)
+    if 0 <= scale <= limit:  # NaN is refused too
+        return None
+    return (f"between 0 (paused) and {limit} for {nodes} nodes"
+            + (f" and {guests} guests" if guests else ""))
+
+
 def _check_scale(scale: float) -> float:
     if not scale >= 0:  # also refuses NaN
         raise ValueError(f"time scale must be >= 0 (0 pauses), got {scale!r}")

@@ -1,0 +1,55 @@
+"""The console's options before the command work as after it: `vmconsole --config F
+demo` is `vmconsole demo --config F` (a tester got "unrecognized arguments: demo")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vmconsole.cli import main
+
+
+def refusal(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """What `vmconsole ARGS` said on stderr, having exited 2 (argparse's refusal, or a
+    config file's)."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config", [["--config", "{}"], ["--config={}"]])
+def test_a_config_before_demo_is_the_one_read(tmp_path: Path, config: list[str],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent.toml"
+    args = [word.format(missing) for word in config]
+    assert refusal(capsys, *args, "demo", "--speed", "2") == (
+        f"vmconsole: {missing}: file not found\n")
+
+
+def test_an_option_after_the_command_wins_over_the_same_before(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "first.toml", tmp_path / "second.toml"
+    assert refusal(capsys, "--config", str(first), "demo", "--config", str(second)) == (
+        f"vmconsole: {second}: file not found\n")
+
+
+def test_a_config_before_ha_reaches_its_action(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent.toml"
+    assert main(["--config", str(missing), "--profile", "lab", "ha", "status"]) == 2
+    assert capsys.readouterr().err == f"vmconsole ha: {missing}: file not found\n"
+
+
+def test_a_mistyped_command_after_options_is_named_with_the_commands(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    said = refusal(capsys, "--config", "x.toml", "dmeo")
+    assert "invalid choice: 'dmeo' (choose from 'audit', 'console', 'demo'" in said
+
+
+def test_a_command_that_takes_no_such_option_refuses_it_as_after_its_name(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    before = refusal(capsys, "--ascii", "serve")
+    assert before == refusal(capsys, "serve", "--ascii")
+    assert "unrecognized arguments: --ascii" in before
