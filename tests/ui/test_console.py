@@ -206,6 +206,26 @@ async def test_in_ascii_a_tree_row_cut_at_the_edge_ends_in_ascii(console_factory
         assert not any("…" in row for row in rows)
 
 
+async def test_in_ascii_the_tree_opens_and_closes_with_ascii_toggles(console_factory):
+    """A tester's finding: with --ascii the tree's clusters and nodes still had Textual's
+    `▼` and `▶` before them."""
+    c = console_factory(ascii=True)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+
+        def rows() -> list[str]:
+            shown = tree.scrollable_content_region.width
+            return [tree.render_line(y).text[:shown].rstrip() for y in range(tree.size.height)]
+
+        assert rows()[:2] == ["[-] lab quorate 3/3", "├ [-] @ pve1"], rows()
+        assert not any("▼" in row or "▶" in row for row in rows())
+        await pilot.press("h")  # the cursor is on the cluster: it closes
+        await pilot.pause()
+        assert [row for row in rows() if row] == ["[+] lab quorate 3/3"]
+
+
 async def test_in_ascii_an_online_node_and_a_marked_guest_have_marks_of_their_own(
         console_factory):
     c = console_factory(guests=4, ascii=True)

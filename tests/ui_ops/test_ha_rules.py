@@ -29,7 +29,7 @@ from vmconsole.text import visible
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.crs import CRSForm
 from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
-from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm
+from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm, RuleForm
 from vmconsole.ui.screens.ha_rules import HARulesScreen
 from vmconsole.ui.widgets.key_footer import KeyFooter
 
@@ -41,6 +41,14 @@ async def open_rules(pilot, c: FrozenConsole) -> HARulesScreen:
     assert isinstance(screen, HARulesScreen)
     await wait_until(pilot, lambda: screen.rules is not None, 10, "the rules")
     return screen
+
+
+async def new_rule_form(pilot, key: str, kind: type[RuleForm]) -> RuleForm:
+    """The rules screen's form for a new rule of `kind`, opened with `key`."""
+    await act(pilot, key)
+    form = pilot.app.screen
+    assert isinstance(form, kind)
+    return form
 
 
 async def open_crs_form(pilot, c: FrozenConsole) -> CRSForm:
@@ -154,9 +162,7 @@ async def test_a_resource_rule_that_contradicts_another_is_refused_with_why(cons
     c = console(Role.ADMIN)
     async with c.app.run_test(size=(80, 24)) as pilot:
         screen = await open_rules(pilot, c)
-        await act(pilot, "r")
-        form = c.app.screen
-        assert isinstance(form, ResourceAffinityForm)
+        form = await new_rule_form(pilot, "r", ResourceAffinityForm)
         await fill(pilot, form, name="web-with-dns", resources="100, ct:200")
         await act(pilot, "enter")
         await reloaded(pilot, screen, "keep together")
@@ -352,3 +358,32 @@ async def test_a_rule_over_100_nodes_cut_to_the_screen_says_so(audit):
         assert str(info.visual).endswith("…")
         [row] = [line for line in screen_lines(c.app) if "│  all-nodes  node  " in line]
         assert "pve10:1 " in row and re.search(r"…  none +│", row), row
+
+
+async def test_a_new_rules_name_is_checked_in_the_form_before_the_cluster_is_asked(
+        console, audit):
+    """A tester's finding: a bad name was said only once the backend refused it, and a
+    new rule named as an existing one replaced that rule. Rule names are one namespace:
+    a resource rule may not take a node rule's name either."""
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rules(pilot, c)
+        form = await new_rule_form(pilot, "n", NodeAffinityForm)
+        for name, reason in (
+                ("", "a name is required"),
+                ("1st-rule", "2-40 letters, digits, '-' or '_', starting with a letter"),
+                ("prefer-pve2", "a rule named 'prefer-pve2' exists already")):
+            await fill(pilot, form, name=name, nodes="pve1", resources="vm:100")
+            await act(pilot, "enter")
+            assert c.app.screen is form
+            assert error_of(form, "name") == reason, name
+            assert form.focused is form.query_one("#name", Input)
+        await act(pilot, "escape")
+        form = await new_rule_form(pilot, "r", ResourceAffinityForm)
+        await fill(pilot, form, name="prefer-pve2", resources="vm:100 ct:200")
+        await act(pilot, "enter")
+        assert error_of(form, "name") == "a rule named 'prefer-pve2' exists already"
+        await act(pilot, "escape")
+        assert c.app.screen is screen
+        assert "pve2:2 pve1:1 pve3:1" in shown_text(c.app)  # prefer-pve2 as it was
+    assert not list(audit.read()), "the cluster was asked"

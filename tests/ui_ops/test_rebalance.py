@@ -4,6 +4,7 @@ and cannot apply it."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from textual.geometry import Region
@@ -12,8 +13,11 @@ from textual.widgets import DataTable
 from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, notes, on_guest, poll, shown_text, tree_parent
 from vmconsole.actor import Actor, Role
+from vmconsole.backends.base import Unreachable
 from vmconsole.config import SimCluster
+from vmconsole.model import NodeStatus
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.rebalance import unreachable
 from vmconsole.ui.screens.rebalance import RebalanceScreen
 
 
@@ -211,3 +215,56 @@ async def test_a_mode_key_typed_with_l_computes_that_plan(console):
         await until(pilot, lambda: isinstance(c.app.screen, RebalanceScreen)
                     and "dynamic scheduler" in shown_text(c.app), "the dynamic plan")
         assert c.app.is_running
+
+
+async def test_a_cluster_that_cannot_be_reached_gets_no_plan_and_no_keys_to_apply_one(
+        console, audit, monkeypatch):
+    """A tester's finding: the plan of a cluster whose backend did not answer listed
+    "enter apply move · A apply all" as if it could act. It says why there is no plan,
+    offers to try again or close, and tries again once the cluster answers."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        answers = c.backend.inventory
+
+        def no_answer():
+            raise Unreachable("no answer within 10 s")
+
+        monkeypatch.setattr(c.backend, "inventory", no_answer)
+        await poll(pilot, c)
+        await act(pilot, "L")
+        screen = c.app.screen
+        assert isinstance(screen, RebalanceScreen)
+        await until(pilot, lambda: "cannot be reached" in shown_text(c.app), "said why")
+        assert "lab cannot be reached: no answer within 10 s\nNo plan until it answers." \
+            in shown_text(c.app)
+        assert str(screen.query_one("#keys").visual) == "r try again · esc close"
+        assert not screen.query_one("#nodes").display  # no empty table of nodes
+        await act(pilot, "enter", "A", "d")
+        assert c.app.screen is screen and screen.mode == "static" and not screen.states
+        monkeypatch.setattr(c.backend, "inventory", answers)
+        await poll(pilot, c)
+        await act(pilot, "r")
+        await until(pilot, lambda: screen.plan is not None, "the plan once it answers")
+        assert str(screen.query_one("#keys").visual).startswith("enter apply move")
+        assert "1 move(s)" in shown_text(c.app)
+    assert not list(audit.read())
+
+
+def test_a_cluster_none_of_whose_hosts_answers_cannot_be_reached(console):
+    """libvirt polls each host itself: with every one down the poll succeeds, each node
+    carrying libvirt's error; with one host up the plan is for the hosts that answer."""
+    c = console()
+    c.poll()
+    result = c.loop.latest
+    assert result is not None and result.inventory is not None
+    assert unreachable(result) == ""
+    down = [dataclasses.replace(n, status=NodeStatus.OFFLINE, error="Connection refused")
+            for n in result.inventory.nodes]
+    every = dataclasses.replace(result, inventory=dataclasses.replace(
+        result.inventory, nodes=tuple(down)))
+    assert unreachable(every) == "; ".join(
+        f"{n.name} unreachable: Connection refused" for n in down)
+    some = dataclasses.replace(result, inventory=dataclasses.replace(
+        result.inventory, nodes=(*down[1:], result.inventory.nodes[0])))
+    assert unreachable(some) == ""

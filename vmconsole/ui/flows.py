@@ -219,7 +219,8 @@ class GuestFlows(GuestRunner):
 
         from vmconsole.ui.modals.migrate import MigrateForm
 
-        await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit))
+        await self.app.push_screen_wait(MigrateForm(self.sel.guest, targets, submit,
+                                                    self.app.symbols))
 
     async def _ha(self, title: str) -> None:
         async def submit(settings: HASettings) -> Outcome:

@@ -2,12 +2,16 @@
 calls the backend and audits; the runner runs it in a thread worker (never on the event
 loop) and shows what came of it: the task started, what was done, or the backend's own
 words for why not. The app's other features hear of it through OperationStarted /
-OperationFailed (the ping monitor starts itself on a migration)."""
+OperationFailed (the ping monitor starts itself on a migration). A form's submission is
+answered in the form: its refusal shows by its fields, never as a toast over them
+(`answered_in_form`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from textual.app import App
@@ -19,6 +23,24 @@ from vmconsole.operations import Change, Operations, OpRequest, Outcome
 from vmconsole.ui.messages import OperationFailed, OperationStarted
 
 T = TypeVar("T")
+
+# True in the worker of a form that waits for its submission's outcome: the form shows
+# a refusal next to its fields, and a toast would hang over the form (Textual's toasts
+# rise from the corner its buttons are in; a form's hang from its top, over its first
+# fields), hiding the field it is about. A ContextVar, as the worker's task has its own
+# copy: a change the console makes meanwhile (a rebalance move) still says its refusal.
+_FORM_ANSWERS: ContextVar[bool] = ContextVar("form_answers", default=False)
+
+
+@contextmanager
+def answered_in_form() -> Iterator[None]:
+    """Within it, `OperationRunner.run` leaves the refusal of a change to the form that
+    submitted it (`FormScreen`): no toast."""
+    token = _FORM_ANSWERS.set(True)
+    try:
+        yield
+    finally:
+        _FORM_ANSWERS.reset(token)
 
 
 class OperationRunner:
@@ -69,7 +91,7 @@ class OperationRunner:
         if outcome.audit_error:
             self.app.notify(outcome.audit_error, title="Audit", severity="warning",
                             timeout=10)
-        if outcome.refused:
+        if outcome.refused and not _FORM_ANSWERS.get():
             self.app.notify(outcome.message, title=request.description, severity=severity,
                             timeout=8)
 
@@ -87,8 +109,9 @@ class OperationRunner:
             self.app.notify(outcome.done, title=request.description, timeout=3)
             self._done(request.cluster)
         else:
-            self.app.notify(outcome.message, title=f"{request.description}: refused",
-                            severity="error", timeout=10)
+            if not _FORM_ANSWERS.get():
+                self.app.notify(outcome.message, title=f"{request.description}: refused",
+                                severity="error", timeout=10)
             self.app.post_message(OperationFailed(request.cluster, request.description,
                                                   outcome.message))
 

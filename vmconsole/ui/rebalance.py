@@ -18,9 +18,11 @@ from textual.worker import WorkerFailed
 
 from vmconsole.backends.base import Backend, MigrationMode, TaskStatus
 from vmconsole.model import Guest, GuestKind
+from vmconsole.monitor.poller import PollResult
 from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.base_app import ConsoleBase
+from vmconsole.ui.labels import node_state
 
 if TYPE_CHECKING:  # the planner is loaded when a plan is asked for
     from vmconsole.balance import Move, Plan
@@ -35,6 +37,22 @@ def running_mode(guest: Guest) -> MigrationMode:
     """How a running guest migrates: a VM live, a container by restart (stopped on the
     source, started on the target; Proxmox's `pct migrate --restart`, the `m` form's rule)."""
     return MigrationMode.RESTART if guest.kind is GuestKind.CT else MigrationMode.LIVE
+
+
+def unreachable(result: PollResult | None) -> str:
+    """Why the cluster `result` is of cannot be reached, in the backend's words: its
+    last poll failed, or none of its nodes answers (a libvirt cluster's every host
+    unreachable or still connecting: "kvm1 unreachable: ..."); "" when it answers, or
+    has not been polled yet."""
+    if result is None:
+        return ""
+    if result.error is not None:
+        return result.error
+    nodes = result.inventory.nodes if result.inventory is not None else ()
+    if not nodes or any(node_state(n) not in ("unreachable", "connecting…") for n in nodes):
+        return ""
+    return "; ".join(f"{n.name} {node_state(n)}" + (f": {n.error}" if n.error else "")
+                     for n in nodes)
 
 
 class RebalanceFeatures(ConsoleBase):
@@ -67,7 +85,8 @@ class RebalanceFeatures(ConsoleBase):
         self.push_screen(RebalanceScreen(cluster, RebalanceActions(
             partial(self._rebalance_plan, cluster), partial(self._rebalance_move, cluster),
             partial(self._rebalance_confirm, cluster), refusal,
-            partial(self.runner.refuse, probe, refusal))))
+            partial(self.runner.refuse, probe, refusal),
+            lambda: unreachable(self.latest.get(cluster)))))
 
     async def _rebalance_confirm(self, cluster: str, title: str, moves: list[Move]) -> bool:
         """Ask before `moves`: one line each with how that guest migrates (live or

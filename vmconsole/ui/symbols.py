@@ -30,6 +30,10 @@ class Symbols:
     ha_unmanaged: str
     duplicate: str  # one of several copies of one guest
     marked: str  # a guest marked for a bulk action
+    # The tree's toggle before a cluster or node: closed, open (Textual's Tree icons,
+    # with the space after them).
+    collapsed: str
+    expanded: str
     ascii: bool = False  # charts too: '*' and +-| instead of braille and box drawing
 
     def guest(self, status: GuestStatus) -> str:
@@ -60,11 +64,13 @@ class Symbols:
 
 # No two meanings share a mark. A marked guest is `✓` (an online node's `●` beside a
 # guest read as its node's state); in ASCII it is `*` (the key that marks), so an
-# online node is `@`, the filled `o` of its offline twin.
+# online node is `@`, the filled `o` of its offline twin. The tree's toggles are
+# Textual's own arrows; in ASCII `[+]` and `[-]`, as `+` alone is an HA state's mark and
+# `>` a running guest's.
 UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳",
-                  "…", "!", "❄", "⊘", "⧉", "✓")
+                  "…", "!", "❄", "⊘", "⧉", "✓", "▶ ", "▼ ")
 ASCII = Symbols(">", "#", "=", "?", "@", "o", "T", "+", "L",
-                "~", "!", "%", "-", "&", "*", ascii=True)
+                "~", "!", "%", "-", "&", "*", "[+] ", "[-] ", ascii=True)
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

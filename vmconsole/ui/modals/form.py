@@ -1,6 +1,7 @@
 """The frame every operation form shares: labelled fields with their reasons shown next
 to them, a Submit that validates first and keeps the form open while the backend
-answers (so its refusal of a field lands next to that field), and Escape to cancel.
+answers (so its refusal of a field lands next to that field, and in the form only: no
+toast over it), and Escape to cancel.
 
 A form is a `ModalScreen[Task | None]`: it dismisses with the task the backend started,
 or None when cancelled.
@@ -33,6 +34,7 @@ from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
 from vmconsole.ui.modals.dialog import Dialog
+from vmconsole.ui.operations import answered_in_form
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
@@ -244,7 +246,8 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
 
     async def _send(self, params: Any) -> None:
         try:
-            outcome = await self._submit(params)
+            with answered_in_form():
+                outcome = await self._submit(params)
         finally:
             self.query_one("#submit", Button).disabled = False
         if outcome.ok:

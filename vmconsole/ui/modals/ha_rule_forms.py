@@ -17,7 +17,7 @@ from textual.widgets import Input, Select
 from vmconsole.backends.ha_config import HARules, NodeAffinityRule, ResourceAffinityRule
 from vmconsole.text import visible
 from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
-from vmconsole.ui.modals.validate import PRIORITY_MAX, PRIORITY_RULE, whole
+from vmconsole.ui.modals.validate import PRIORITY_MAX, PRIORITY_RULE, rule_name, whole
 from vmconsole.ui.widgets.plain_input import PlainInput
 
 
@@ -124,6 +124,16 @@ class RuleForm(FormScreen):
     def typed_name(self) -> str:
         return self.query_one("#name", Input).value.strip()
 
+    def name_errors(self) -> dict[str, str]:
+        """Why a new rule's name is refused, as {"name": reason}; {} when editing one
+        (its name is fixed) or when the name is free."""
+        if self.rule is not None:
+            return {}
+        taken = ({r.name for r in self.rules.node_affinity}
+                 | {r.name for r in self.rules.resource_affinity})
+        reason = rule_name(self.typed_name(), taken)
+        return {"name": reason} if reason else {}
+
     def positive(self) -> bool:
         return self.query_one("#affinity", Select).value == "positive"
 
@@ -161,7 +171,7 @@ class NodeAffinityForm(RuleForm):
         yield from self.resources_row()
 
     def collect(self) -> tuple[Any, dict[str, str]]:
-        errors: dict[str, str] = {}
+        errors = self.name_errors()
         nodes, reason = parse_nodes(self.query_one("#nodes", Input).value)
         if reason:
             errors["nodes"] = reason
@@ -191,7 +201,10 @@ class ResourceAffinityForm(RuleForm):
         yield from self.resources_row()
 
     def collect(self) -> tuple[Any, dict[str, str]]:
+        errors = self.name_errors()
         resources, reason = self.typed_resources()
         if reason:
-            return None, {"resources": reason}
+            errors["resources"] = reason
+        if errors:
+            return None, errors
         return ResourceAffinityRequest(self.typed_name(), resources, self.positive()), {}

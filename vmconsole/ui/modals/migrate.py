@@ -17,9 +17,11 @@ from textual.widgets.option_list import Option
 from vmconsole.backends.base import MigrationMode, MigrationTarget
 from vmconsole.model import Guest
 from vmconsole.placement import migration_mode
-from vmconsole.text import visible
+from vmconsole.text import ELLIPSIS, visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.form import FormCheckbox, FormScreen, Submitter
+from vmconsole.ui.symbols import UNICODE, Symbols
+from vmconsole.ui.table_fit import cut
 
 # A node's name takes at most this many columns of its row: a libvirt host's name can be
 # 60 characters or more, and ran into its reason ("…host-01not allowed") while the
@@ -45,16 +47,18 @@ class MigrateRequest:
 
 
 def node_column(targets: list[MigrationTarget]) -> int:
-    """The columns the targets' names take in their rows: the longest, at most
+    """The cells the targets' names take in their rows: the longest, at most
     `NODE_COLUMNS`."""
-    return min(NODE_COLUMNS, max((len(visible(t.node, None)) for t in targets), default=0))
+    return min(NODE_COLUMNS, max((Text(visible(t.node, None)).cell_len for t in targets),
+                                 default=0))
 
 
-def target_prompt(target: MigrationTarget, width: int) -> Text:
+def target_prompt(target: MigrationTarget, width: int, mark: str = ELLIPSIS) -> Text:
     """"pve1 not allowed: the guest is on this node": the node's name in a column of
-    WIDTH, cut with an ellipsis when longer, then whether it may take the guest and why,
-    wrapped rather than cut (a reason may name a node, in full)."""
-    text = Text(f"{visible(target.node, width):<{width}} ")
+    `width` cells, cut with `mark` (`Symbols.cut`) when longer, then whether it may take
+    the guest and why, wrapped rather than cut (a reason may name a node, in full)."""
+    text = cut(visible(target.node, None), width, mark)
+    text.append(" " * (width - text.cell_len + 1))
     if target.allowed:
         text.append("allowed")
         if target.reason:  # e.g. "containers migrate in restart mode", "disks are copied"
@@ -75,16 +79,19 @@ class MigrateForm(FormScreen):
     MigrateForm #row-with_local_disks.shown { display: block; }
     """
 
-    def __init__(self, guest: Guest, targets: list[MigrationTarget], submit: Submitter) -> None:
+    def __init__(self, guest: Guest, targets: list[MigrationTarget], submit: Submitter,
+                 symbols: Symbols = UNICODE) -> None:
         super().__init__(f"Migrate {guest_title(guest)}", submit)
         self.guest = guest
+        self._cut_mark = symbols.cut  # the end of a node's name cut to its column
         self.targets = {t.node: t for t in targets}
         self.mode = migration_mode(guest)
 
     def fields(self) -> ComposeResult:
         yield Static(MODE_EXPLAINED[self.mode], id="mode")
         width = node_column(list(self.targets.values()))
-        options = [Option(target_prompt(t, width), id=t.node, disabled=not t.allowed)
+        options = [Option(target_prompt(t, width, self._cut_mark), id=t.node,
+                          disabled=not t.allowed)
                    for t in self.targets.values()]
         yield from self.row("Target node", OptionList(*options, id="node"), "node")
         yield from self.row("", FormCheckbox("Copy local disks", id="with_local_disks",

@@ -13,8 +13,8 @@ from vmconsole.ui import formatting as fmt
 
 VMID_MIN, VMID_MAX = 100, 999_999_999  # Proxmox's range for guest ids
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-# Proxmox's "pve-configid" format, which snapshot names must follow.
-_SNAPSHOT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+# Proxmox's "pve-configid" format, which snapshot and HA rule names must follow.
+_CONFIG_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
 # A whole number as a field reads it. int() also takes full-width digits ("\uff14"),
 # "_" between digits and "+".
 _WHOLE = re.compile(r"-?[0-9]+")
@@ -58,15 +58,32 @@ def vmid(value: str, inventory: Inventory | None) -> str | None:
     return None
 
 
-def snapshot_name(value: str, existing: Collection[str]) -> str | None:
+def config_id(value: str) -> str | None:
+    """A name in Proxmox's pve-configid format (a snapshot's, an HA rule's)."""
     if not value:
         return "a name is required"
-    if not _SNAPSHOT_NAME.match(value):
+    if not _CONFIG_ID.match(value):
         return "2-40 letters, digits, '-' or '_', starting with a letter"
+    return None
+
+
+def snapshot_name(value: str, existing: Collection[str]) -> str | None:
+    if reason := config_id(value):
+        return reason
     if value == "current":
         return "'current' is reserved for the running state"
     if value in existing:
         return f"a snapshot named '{value}' exists already"
+    return None
+
+
+def rule_name(value: str, existing: Collection[str]) -> str | None:
+    """A new HA rule's name: a pve-configid that no rule of either kind has (node- and
+    resource-affinity rules share one namespace in Proxmox's rules.cfg)."""
+    if reason := config_id(value):
+        return reason
+    if value in existing:
+        return f"a rule named '{value}' exists already"
     return None
 
 

@@ -1,6 +1,8 @@
 """`L`: a cluster's rebalance plan as a what-if (each node's CPU and memory before and
 after), the moves with their gain and why that node, the guests that stay and why; a
-move or all of them applied after confirmation, one migration at a time."""
+move or all of them applied after confirmation, one migration at a time. A cluster
+that cannot be reached gets no plan: the screen says why and offers to try again or
+close."""
 
 from __future__ import annotations
 
@@ -27,16 +29,22 @@ Apply = Callable[[Move, Callable[[str], None]], Awaitable[bool]]
 Confirm = Callable[[str, list[Move]], Awaitable[bool]]  # (title, moves): True for yes
 
 
+def _reached() -> str:
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class RebalanceActions:
-    """The console's side: `compute`, `apply` and `confirm`, and why this console may
-    not apply a plan ("" when it may)."""
+    """The console's side: `compute`, `apply` and `confirm`, why this console may not
+    apply a plan ("" when it may), and `unreachable()`: why the cluster cannot be
+    reached now ("" when it can), asked before each plan."""
 
     compute: Compute
     apply: Apply
     confirm: Confirm
     refusal: str = ""
     refuse: Callable[[], None] | None = None  # audits and says the refusal
+    unreachable: Callable[[], str] = _reached
 
 
 def _arrow(before: float, after: float) -> str:
@@ -70,6 +78,7 @@ class RebalanceScreen(ModalScreen[None]):
         self.states: dict[str, str] = {}  # guest id -> what became of its move
         self.busy = False
         self.unstarted = 0  # confirmed moves of the run under way not yet started
+        self.unreachable = ""  # why the cluster could not be reached at the last look
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -82,9 +91,15 @@ class RebalanceScreen(ModalScreen[None]):
                 yield DataTable(id="moves", cursor_type="row")
                 yield Static("", id="why", classes="dim", markup=False)
                 yield Static("", id="stays", markup=False)
-            keys = ("d static/dynamic · r recompute · esc close" if self.actions.refusal else
-                    "enter apply move · A apply all · d static/dynamic · r recompute · esc close")
-            yield Static(keys, id="keys", classes="dim", markup=False)
+            yield Static(self._keys(), id="keys", classes="dim", markup=False)
+
+    def _keys(self) -> str:
+        """The key line: what the keys do here now."""
+        if self.unreachable:
+            return "r try again · esc close"
+        if self.actions.refusal:
+            return "d static/dynamic · r recompute · esc close"
+        return "enter apply move · A apply all · d static/dynamic · r recompute · esc close"
 
     def on_mount(self) -> None:
         self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
@@ -94,6 +109,8 @@ class RebalanceScreen(ModalScreen[None]):
         self.action_recompute()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.unreachable and action in ("apply_one", "apply_all", "toggle_mode"):
+            return False  # nothing to apply, nor a plan to see in another mode
         if action in ("apply_one", "apply_all", "recompute", "toggle_mode"):
             # A refused apply runs, to be said and audited (`_may_apply`); while moves run,
             # a new plan would cancel them.
@@ -109,6 +126,12 @@ class RebalanceScreen(ModalScreen[None]):
     async def action_recompute(self) -> None:
         if self.busy:
             return
+        self._reach(self.actions.unreachable())
+        if self.unreachable:
+            self._say(f"{visible(self.cluster)} cannot be reached: "
+                      f"{visible(self.unreachable, None)}\n"
+                      "No plan until it answers.")
+            return
         self._say(f"Computing the {self.mode} plan…")
         plan = await self.actions.compute(self.mode, self._say)
         if plan is None:
@@ -116,6 +139,21 @@ class RebalanceScreen(ModalScreen[None]):
             return
         self.plan, self.states = plan, {}
         self._show()
+
+    def _reach(self, why: str) -> None:
+        """Show the cluster as unreachable for `why` ("": reachable): no plan, and only
+        the keys that still mean something."""
+        self.unreachable = why
+        self.query_one("#keys", Static).update(Text(self._keys()))
+        self.refresh_bindings()
+        if not why:
+            return
+        self.plan, self.states = None, {}
+        for table in self.query(DataTable):
+            table.display = False
+        for part in ("#why", "#stays"):
+            self.query_one(part, Static).update("")
+        self.query_one("#plan", VerticalScroll).focus(scroll_visible=False)
 
     def _show(self) -> None:
         plan = self.plan
@@ -132,6 +170,7 @@ class RebalanceScreen(ModalScreen[None]):
         self._say("\n".join(lines))
         nodes = self.query_one("#nodes", DataTable)
         nodes.clear()
+        nodes.display = True
         for n in plan.nodes:
             nodes.add_row(Text(visible(n.node)), _arrow(n.cpu_before, n.cpu_after),
                           _arrow(n.mem_before, n.mem_after), _arrow(n.load_before, n.load_after))

@@ -54,6 +54,16 @@ class LazyGuestTree(Tree[TreeRef]):
         self.filter_text = ""
         self.marks = TreeMarks()
 
+    @property
+    def symbols(self) -> Symbols:
+        """The marks the rows are drawn with, the toggles of clusters and nodes too."""
+        return self._symbols
+
+    @symbols.setter
+    def symbols(self, symbols: Symbols) -> None:
+        self._symbols = symbols
+        self.ICON_NODE, self.ICON_NODE_EXPANDED = symbols.collapsed, symbols.expanded
+
     def selected_ref(self) -> TreeRef | None:
         node = self.cursor_node
         return node.data if node is not None else None
