@@ -53,7 +53,9 @@ def command_first(args: list[str]) -> list[str]:
     --profile P` is `vmconsole ha status --config F --profile P`); no command means the
     console (`vmconsole --profile lab` is `vmconsole console --profile lab`). A command
     that does not take a moved option refuses it as it would after its name."""
-    if not args or not args[0].startswith("-") or args[0] in ("-h", "--help", "--version"):
+    if not args:
+        return ["console"]
+    if not args[0].startswith("-") or args[0] in ("-h", "--help", "--version"):
         return args
     arity = leading_options()
     end = 0

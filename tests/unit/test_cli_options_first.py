@@ -53,3 +53,11 @@ def test_a_command_that_takes_no_such_option_refuses_it_as_after_its_name(
     before = refusal(capsys, "--ascii", "serve")
     assert before == refusal(capsys, "serve", "--ascii")
     assert "unrecognized arguments: --ascii" in before
+
+
+def test_no_arguments_at_all_is_the_console() -> None:
+    # The README's first command is a bare `vmconsole`; a merge once made it an IndexError.
+    from vmconsole.cli import build_parser, command_first
+
+    args = command_first([])
+    assert build_parser(args[0]).parse_args(args).command == "console"
