@@ -268,3 +268,56 @@ def test_a_cluster_none_of_whose_hosts_answers_cannot_be_reached(console):
     some = dataclasses.replace(result, inventory=dataclasses.replace(
         result.inventory, nodes=(*down[1:], result.inventory.nodes[0])))
     assert unreachable(some) == ""
+
+
+async def test_a_plan_no_one_waits_for_stops_asking_the_cluster(monkeypatch):
+    """A plan asks the cluster guest by guest where each may go (a real cluster: tens of
+    ms a guest; 10,000 guests: minutes). Asking for the plan again (`d`, the other mode)
+    or closing the screen stops the asking for the plan no one waits for: it went on
+    holding the backend (two plans asked at once after `d`)."""
+    import threading
+
+    from vmconsole.backends import placement
+
+    asked: list[list[str]] = []
+    ended: list[threading.Event] = []
+    real_gather = placement.gather
+
+    def gather(backend, inventory, progress=None):
+        mine, done = [], threading.Event()
+        asked.append(mine)
+        ended.append(done)
+
+        def slow(guest_id):
+            mine.append(guest_id)
+            time.sleep(0.3)
+            return real_targets(guest_id)
+
+        real_targets = type(backend).migration_targets.__get__(backend)
+        backend.migration_targets = slow
+        try:
+            return real_gather(backend, inventory, progress)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(placement, "gather", gather)
+    c = FrozenConsole(SimCluster(nodes=3, guests=60), actor=Actor("alice", Role.OPERATOR,
+                                                                  "local"))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, next(
+            g.name for g in c.backend.inventory().guests if g.running))
+        await pilot.press("L")  # not `act`: it waits for the workers, the asking too
+        screen = c.app.screen
+        assert isinstance(screen, RebalanceScreen)
+        asking = "Asking the cluster where each guest may go: "
+        await until(pilot, lambda: asking in shown_text(c.app), "the asking under way")
+        await pilot.press("d")
+        await until(pilot, lambda: len(ended) == 2 and ended[0].is_set(),
+                    "the first plan's asking stopped", seconds=5)
+        assert not ended[1].is_set()
+        await pilot.press("escape")
+        assert c.app.screen is not screen
+        await until(pilot, ended[1].is_set, "the second plan's asking stopped", seconds=5)
+        running = [g for g in c.backend.inventory().guests if g.running and not g.template]
+        assert all(0 < len(mine) < len(running) - 1 for mine in asked), asked
+        assert c.app.is_running and c.app._exception is None

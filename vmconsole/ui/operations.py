@@ -117,7 +117,9 @@ class OperationRunner:
 
     async def query(self, cluster: str, what: str, call: Callable[[Backend], T]) -> T | None:
         """A blocking read (next free id, migration targets...) in a thread worker; on
-        failure None, and the app's worker handler shows the backend's message."""
+        failure None, and the app's worker handler shows the backend's message. Once
+        the caller is cancelled, the thread's worker is too (`Worker.is_cancelled`):
+        `call` may look, and stop a long read no one waits for any more."""
         worker = self.app.run_worker(lambda: call(self.operations.backend(cluster)),
                                      thread=True, group="queries", exit_on_error=False,
                                      name=f"reading {what}")
@@ -128,6 +130,7 @@ class OperationRunner:
         except WorkerCancelled:
             # The worker that awaits this read was cancelled (an exclusive one started
             # again: the rebalance plan's `d` while the plan was read, `L d` in one
-            # burst), and Textual's `wait` made the cancellation an error, which ended
-            # the console. It is the cancellation it was.
+            # burst, or its screen closed), and Textual's `wait` made the cancellation
+            # an error, which ended the console. It is the cancellation it was.
+            worker.cancel()
             raise asyncio.CancelledError from None

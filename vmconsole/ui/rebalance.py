@@ -7,6 +7,7 @@ role, audited), the next one started only once the last one's task has ended."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.worker import WorkerFailed
+from textual.worker import WorkerFailed, get_current_worker
 
 from vmconsole.backends.base import Backend, MigrationMode, TaskStatus
 from vmconsole.model import Guest, GuestKind
@@ -31,6 +32,7 @@ TASK_CHECK = 0.25  # seconds between looks at the polled task list while a move 
 # An HA guest's migration is a request whose task ends at once; the HA manager moves it
 # on its next rounds. Seconds to wait for a poll to show it on its target.
 ARRIVAL_WAIT = 600.0
+PROGRESS_EVERY = 0.2  # seconds between sayings of a plan's progress
 
 
 def running_mode(guest: Guest) -> MigrationMode:
@@ -122,14 +124,23 @@ class RebalanceFeatures(ConsoleBase):
             return None
         inventory = result.inventory
 
-        def progress(done: int, total: int) -> None:
-            self.call_from_thread(say, f"Asking the cluster where each guest may go: "
-                                       f"{done}/{total}")
-
         from vmconsole.backends.placement import gather  # loaded when used
         from vmconsole.balance import plan
 
         def compute(backend: Backend) -> Plan:
+            worker, said = get_current_worker(), [0.0]
+
+            def progress(done: int, total: int) -> None:
+                if worker.is_cancelled:  # the screen closed or asked again: stop asking
+                    raise asyncio.CancelledError
+                # Said every PROGRESS_EVERY, not per guest: each saying waits for the
+                # event loop, which at 10,000 guests cost more than the check itself.
+                now = time.monotonic()
+                if done == total or now - said[0] >= PROGRESS_EVERY:
+                    said[0] = now
+                    self.call_from_thread(say, "Asking the cluster where each guest may "
+                                               f"go: {done}/{total}")
+
             return plan(inventory, gather(backend, inventory, progress), mode)
 
         return await self.runner.query(cluster, "the rebalance plan", compute)

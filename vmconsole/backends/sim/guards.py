@@ -8,7 +8,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.membership import quorum_by_node
 from vmconsole.backends.sim.state import SimGuest
 from vmconsole.backends.sim.tasks import TaskRecord
-from vmconsole.model import GuestKind
+from vmconsole.model import GuestKind, Quorum
 
 
 def label(guest: SimGuest) -> str:
@@ -54,8 +54,14 @@ def ensure_free(guest: SimGuest, sim: Sim) -> None:
 
 
 def quorate(sim: Sim, node: str) -> bool:
-    quorum = quorum_by_node(sim).get(node)
-    return quorum is not None and quorum.quorate
+    return quorate_in(quorum_by_node(sim), node)
+
+
+def quorate_in(quorum: dict[str, Quorum], node: str) -> bool:
+    """Whether `node` is in a quorate membership by `quorum` (`quorum_by_node`'s), which
+    a check of many nodes reads once."""
+    found = quorum.get(node)
+    return found is not None and found.quorate
 
 
 def ensure_quorate(sim: Sim, node: str) -> None:
