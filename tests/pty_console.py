@@ -13,7 +13,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyte
@@ -21,11 +21,19 @@ import pyte
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_in_terminal(env: dict[str, str], until: Callable[[list[str]], bool],
-                    *args: str, timeout: float = 60.0,
+Screen = Callable[[list[str]], bool]  # a condition on the terminal's rows
+
+
+def run_in_terminal(env: dict[str, str], until: Screen, *args: str,
+                    typed: Sequence[tuple[bytes, Screen]] = (), leave: bytes = b"q",
+                    timeout: float = 60.0,
                     size: tuple[int, int] = (120, 40)) -> tuple[list[str], str, int]:
     """Start `vmconsole ARGS` on a pseudo-terminal, read its screen (its rows) until
-    `until(rows)`, press q; the screen then, all that was written, the exit code."""
+    `until(rows)`; then for each (BYTES, CONDITION) of `typed`, write BYTES as the
+    terminal would send them and read until CONDITION(rows); then send `leave` (q,
+    or Esc and q from a text box) until the console ends. The screen before `leave`
+    (each wait ends by `timeout`, or once the console has closed the terminal), all
+    that was written, the exit code."""
     columns, rows = size
     screen = pyte.Screen(columns, rows)
     stream = pyte.ByteStream(screen)
@@ -54,16 +62,19 @@ def run_in_terminal(env: dict[str, str], until: Callable[[list[str]], bool],
         return bool(chunk)
 
     try:
-        deadline = time.monotonic() + timeout
-        while not until(screen.display) and time.monotonic() < deadline:
-            if not drain(0.2):
-                break
+        terminal_open = True
+        for keys, condition in [(b"", until), *typed]:
+            if terminal_open and keys:
+                os.write(master, keys)
+            deadline = time.monotonic() + timeout
+            while terminal_open and not condition(screen.display) and (
+                    time.monotonic() < deadline):
+                terminal_open = drain(0.2)
         shown = list(screen.display)
         deadline = time.monotonic() + timeout
-        terminal_open = True
         while terminal_open and proc.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(OSError):  # the console may be closing its side
-                os.write(master, b"q")  # again if a busy machine lost it
+                os.write(master, leave)  # again if a busy machine lost it
             until_next = time.monotonic() + 5
             while terminal_open and proc.poll() is None and time.monotonic() < until_next:
                 terminal_open = drain(0.2)

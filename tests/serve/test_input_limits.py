@@ -54,6 +54,17 @@ async def test_keys_typed_after_esc_and_p_reach_the_console(served: Running) -> 
         await term.wait_for("Id (for")
 
 
+async def test_a_byte_that_is_not_utf8_is_data_and_the_session_goes_on(served: Running) -> None:
+    """0xff, then a Latin-1 `é` (0xe9) and `?`: the server's SSH channel decoded strictly
+    and closed the connection; the bytes are U+FFFD, as on a local console
+    (`ui.terminal_input`), and the `?` after them opens the help."""
+    async with await served.connect() as conn:
+        term = await open_terminal(conn, 120, 30)
+        await term.wait_for("pve1")
+        term.process.stdin.write(b"\xff\xe9?")
+        await term.wait_for("Id (for")
+
+
 def test_the_rate_passes_a_burst_then_the_sustained_rate() -> None:
     limits = Limits(input_rate=1000, input_burst=4000)
     limiter = InputLimiter(limits, clock=0.0)

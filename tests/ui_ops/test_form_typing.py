@@ -70,6 +70,56 @@ async def test_hidden_characters_never_reach_a_field_and_are_named(console):
         assert "Left out \\u202e, \\u200b, \\x1b, \\x07" in said
 
 
+async def snapshot_form(pilot, c) -> SnapshotCreateForm:
+    """web1's snapshot form (`S n`), open, the focus in its name field."""
+    await on_guest(pilot, c, "web1")
+    await act(pilot, "S", "n")
+    form = c.app.screen
+    assert isinstance(form, SnapshotCreateForm)
+    await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
+                     "the focus in the name")
+    return form
+
+
+async def test_a_paste_after_a_tab_in_one_burst_goes_to_the_next_field(console):
+    """The tester's `abc Tab` and a bracketed paste of `XY`, sent with no pause: the
+    paste went into the name with `abc`, the description stayed empty."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await snapshot_form(pilot, c)
+        burst(c.app, *"abc", "tab")
+        c.app.post_message(events.Paste("XY"))
+        burst(c.app, "Z")  # and a key typed after the paste: after it, in the same field
+        await settle(pilot)
+        assert form.query_one("#name", Input).value == "abc"
+        assert form.query_one("#description", Input).value == "XYZ"
+
+
+async def test_every_character_a_paste_leaves_out_is_named_line_breaks_too(console):
+    """A pasted line break ended the paste there, unsaid (Textual's Input keeps the
+    first of its `splitlines()`: `\\n`, `\\r`, U+0085, U+2028 and the others). Each
+    character left out is named, and the lines are joined."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await snapshot_form(pilot, c)
+        name = form.query_one("#name", Input)
+        c.app.post_message(events.Paste("P\u202eR\u200bZ\x1b[2J\u0085E\tX\nY"))
+        await settle(pilot)
+        assert name.value == "PRZ[2JEXY"
+        said = "\n".join(notes(c.app))
+        assert "Left out \\u202e, \\u200b, \\x1b, \\x85, \\t, \\n:" in said
+        assert "the lines are joined" in said
+        await act(pilot, "tab")
+        c.app._notifications.clear()
+        breaks = "\r\n\x0b\x0c\x1c\x1d\x1e\u2028\u2029"
+        c.app.post_message(events.Paste("ab" + "".join(f"{b}{i}" for i, b in enumerate(breaks))))
+        await settle(pilot)
+        assert form.query_one("#description", Input).value == "ab012345678"
+        said = "\n".join(notes(c.app))
+        assert ("Left out \\r, \\n, \\x0b, \\x0c, \\x1c, \\x1d, \\x1e, \\u2028, "
+                "\\u2029:") in said
+
+
 async def test_keys_typed_with_the_key_that_opens_a_form_land_in_it(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:

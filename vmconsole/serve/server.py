@@ -30,6 +30,7 @@ from vmconsole.serve.spawn import Spawner
 from vmconsole.serve.worker import Hello, console_ascii
 from vmconsole.strictmodes import check_not_writable_by_others
 from vmconsole.text import visible
+from vmconsole.ui.terminal_input import INPUT_ENCODING, INPUT_ERRORS
 
 log = logging.getLogger(__name__)
 CALL_THREADS = 32  # sessions' backend calls at once (a migration's start may block)
@@ -80,7 +81,10 @@ class ConsoleServer:
         self._listener = await asyncssh.create_server(
             lambda: _Connection(self), host, port,
             server_host_keys=[self.settings.host_key],
-            encoding="utf-8",
+            # What the client types is read as the local console reads its terminal: a
+            # byte that is not UTF-8 is U+FFFD (strict, asyncssh closed the connection)
+            encoding=INPUT_ENCODING,
+            errors=INPUT_ERRORS,
             line_editor=False,  # keys go to the console raw, not echoed line by line
             x11_forwarding=False,
             agent_forwarding=False,

@@ -75,10 +75,10 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
     from rich.console import Console
 
     from vmconsole.ui.app import VMConsoleApp
-    from vmconsole.ui.paste_guard import guard_local_pastes
     from vmconsole.ui.stderr_guard import TerminalDriver, stderr_to_log
+    from vmconsole.ui.terminal_input import guard_local_input
 
-    guard_local_pastes()  # a paste with ESC in it is text, never keys
+    guard_local_input()  # a byte that is not UTF-8 is data, a paste is text, never keys
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
     log = console_log_path()

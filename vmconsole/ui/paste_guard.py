@@ -69,7 +69,8 @@ def _cut_marker_start(data: str) -> tuple[str, str]:
 
 
 class PasteGuardParser(XTermParser):
-    """Textual's parser, fed through a `PasteGuard`."""
+    """Textual's parser, fed through a `PasteGuard`: the local console's
+    (`ui.terminal_input.guard_local_input`) and a served one's (`serve.driver`)."""
 
     def __init__(self, debug: bool = False) -> None:
         super().__init__(debug)
@@ -78,12 +79,3 @@ class PasteGuardParser(XTermParser):
     def feed(self, data: str) -> Iterable[Message]:
         return super().feed(self._guard.feed(data) if data else data)
 
-
-def guard_local_pastes() -> None:
-    """Have Textual's Linux driver (the local console's) read through a
-    `PasteGuardParser`. The driver names its parser class in its module and takes none
-    as an argument, so the name is rebound there, for this process (one console). A
-    served console's ChannelDriver builds its parser itself."""
-    from textual.drivers import linux_driver
-
-    setattr(linux_driver, "XTermParser", PasteGuardParser)  # noqa: B010

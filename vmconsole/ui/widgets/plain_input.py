@@ -17,6 +17,9 @@ from vmconsole.ui.typeahead import Typeahead
 #: The longest a key of a burst waits for the one before it to take effect (seconds): a
 #: bound, not a pace; on a working console the wait is a few turns of the event loop.
 SETTLE_SECONDS = 1.0
+#: Where `str.splitlines` breaks a line: LF, CR, VT, FF, the file, group and record
+#: separators, NEL (U+0085), and the line and paragraph separators (U+2028, U+2029).
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 class PlainInput(Input):
@@ -35,7 +38,7 @@ class PlainInput(Input):
     own bindings, Tab, Shift+Tab and the screen's Esc run as their key arrives, and a key
     that reaches the box after a Tab or an Esc took the focus away (or closed the box's
     form) goes on to the widget that has it, once what the key before it did there has
-    taken effect (`_act_at`).
+    taken effect (`_act_at`). A paste goes on as such a key does.
     """
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -48,10 +51,17 @@ class PlainInput(Input):
             character = key_to_character(REPLACED_KEYS.get(key, key))
         return super().check_consume_key(key, character)
 
+    def _focus_now(self) -> Widget | None:
+        """The widget a key or paste that reaches the box now was typed for: its
+        screen's focused one, or once a key before it closed that screen, the top
+        screen's (or that screen). Not `has_focus`, a reactive, which lags."""
+        if self.screen in self.app.screen_stack:
+            return self.screen.focused
+        return self.app.screen.focused or self.app.screen
+
     async def _on_key(self, event: events.Key) -> None:
-        focused = self.screen.focused if self.screen in self.app.screen_stack else (
-            self.app.screen.focused or self.app.screen)  # closed by the key before
-        if focused is not None and focused is not self:  # has_focus lags: a reactive
+        focused = self._focus_now()
+        if focused is not None and focused is not self:
             event.stop()
             event.prevent_default()
             if isinstance(focused, PlainInput):  # it keeps the order itself
@@ -92,6 +102,20 @@ class PlainInput(Input):
             self.replace(char, *self.selection)
             return
         await super()._on_key(event)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A paste, whole, less its hidden characters (`replace`): Textual's Input kept
+        only the text before its first line break (`str.splitlines`), unsaid. A paste
+        that reaches the box after a Tab or an Esc of its burst took the focus away goes
+        on to the widget that has it, as a key does (`abc Tab` and a paste put the
+        paste into the next field, not after `abc`)."""
+        event.stop()
+        event.prevent_default()  # Input's own `_on_paste`
+        focused = self._focus_now()
+        if focused is not None and focused is not self:
+            focused.post_message(events.Paste(event.text))
+        elif event.text:
+            self.replace(event.text, *self.selection)
 
     async def _act_at(self, focused: Widget, event: events.Key) -> None:
         """A key of the burst for `focused`, a widget that keeps no order of its own (a
@@ -155,8 +179,10 @@ class PlainInput(Input):
         if hidden:
             text = "".join(c for c in text if c not in hidden)
             escapes = ", ".join(dict.fromkeys(visible(c, None) for c in hidden))
+            # A field is one line: the text after a pasted line break is kept, not lost.
+            joined = "; the lines are joined" if LINE_BREAKS.intersection(hidden) else ""
             self.notify(f"Left out {escapes}: a field takes only characters that show as "
-                        "themselves", title="Not typed", severity="warning")
+                        f"themselves{joined}", title="Not typed", severity="warning")
             if not text and start == end:
                 return
         super().replace(text, start, end)
