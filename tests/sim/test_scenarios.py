@@ -28,6 +28,22 @@ def test_every_scenario_is_listed_with_a_description() -> None:
                      "split-brain-two-node", "split-brain-tie-breaker", "last-man-standing",
                      "fault-tolerance", "crs-rebalance", "partition"]
     assert all(len(line) > 30 for _, line in describe())
+
+
+def test_the_list_of_scenarios_starts_every_description_in_one_column(capsys) -> None:
+    """A tester's finding: the names longer than the column (`split-brain-two-node`,
+    `split-brain-tie-breaker`) pushed their descriptions out of line."""
+    from vmconsole.cli import main
+
+    assert main(["demo", "--list-scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(describe())
+    columns = set()
+    for line, (name, description) in zip(lines, describe(), strict=True):
+        assert line.startswith(name + " ") and line.endswith(description), line
+        columns.add(len(line) - len(description))
+    assert len(columns) == 1, f"descriptions start at columns {sorted(columns)}"
+    assert columns.pop() > max(len(name) for name, _ in describe()), "a space after a name"
     with pytest.raises(NotFound, match="scenarios: migrate, ha-failover"):
         SimBackend(SimCluster(scenario="nope"), clock=ManualClock())
 

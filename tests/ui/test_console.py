@@ -193,6 +193,21 @@ async def test_a_tree_row_cut_at_the_edge_ends_in_an_ellipsis(console_factory):
         assert "│ ├ ▶ 100 web1 vm ♥started" in rows  # whole: no mark
 
 
+async def test_a_cut_tree_row_shows_nothing_of_the_name_past_its_mark(console_factory):
+    """A tester's finding: at 80x24 the first frame, drawn before the scroll bar that
+    covers a row's last cells, showed `9001 debian12-ct-templ…te`. The whole row, those
+    cells too, is what such a frame shows."""
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        assert tree.scrollable_content_region.width < tree.size.width, "no scroll bar"
+        rows = [tree.render_line(y).text.rstrip() for y in range(tree.size.height)]
+        assert "│ ├ ◇ 9001 debian12-ct-templ…" in rows, rows
+        assert "│ ├ ◇ 9000 debian12-template…" in rows, rows
+
+
 async def test_in_ascii_a_tree_row_cut_at_the_edge_ends_in_ascii(console_factory):
     """A tester's finding: with LANG=C or --ascii a cut row still ended in `…`."""
     c = console_factory(ascii=True)

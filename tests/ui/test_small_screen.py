@@ -183,6 +183,26 @@ async def test_at_80x24_the_task_log_shown_keeps_the_cursor_row_in_view(console_
             for y in range(tree.scrollable_content_region.height))
 
 
+async def test_in_ascii_the_detail_pane_names_the_key_that_scrolls_it(console_factory):
+    """A tester's finding: in ASCII the title said `v more below (Tab here, then v)`, the
+    arrow become a `v`, and the v key does nothing there. It names the Down key."""
+    c = console_factory(ascii=True)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
+        detail = c.app.query_one(DetailPane)
+        deadline = time.monotonic() + 10
+        while "more below" not in str(detail.border_title):
+            assert time.monotonic() < deadline, detail.border_title
+            await pilot.pause(0.05)
+        assert str(detail.border_title) == "detail: more below (Tab here, then Down)"
+        await pilot.press("tab", "down")
+        while detail.scroll_y == 0:
+            assert time.monotonic() < deadline, "the Down key did not scroll the pane"
+            await pilot.pause(0.05)
+        assert str(detail.border_title) == "detail: more below"
+
+
 async def test_at_80x24_a_new_selection_shows_its_facts_from_the_top(console_factory):
     """A tester's finding: scrolled down to the graphs, back in the tree, j showed the
     next guest's graphs with no name above them and no word of more above; and the

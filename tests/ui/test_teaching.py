@@ -120,6 +120,22 @@ async def test_partition_from_the_fault_menu(console_factory):
         assert c.loop.poller.inventory.quorum.votes == 2
 
 
+async def test_the_partition_box_names_unknown_nodes_as_typed(console_factory):
+    """A tester's finding: "[bold]x 99999999999999999999" was answered "no such node:
+    99999999999999999999, [bold]x", sorted rather than in the order typed."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await settle(c, pilot)
+        await select(c.app, pilot, TreeRef("lab", "node/pve3"))
+        await pilot.press("f")
+        for _ in range(4):
+            await pilot.press("down")
+        await pilot.press("enter")  # "Partition the cluster into groups…"
+        await pilot.press(*"[bold]x 99999999999999999999 pve1 [bold]x | pve2 pve3", "enter")
+        error = c.app.screen.query_one("#partition-error")
+        assert str(error.render()) == "no such node: [bold]x, 99999999999999999999"
+
+
 async def test_an_admin_shutdown_of_a_node_from_the_fault_menu(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:

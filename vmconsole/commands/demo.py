@@ -32,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list_scenarios:
         from vmconsole.backends.sim.scenarios import describe
 
-        for name, description in describe():
-            print(f"{name:20} {description}")
+        scenarios = describe()
+        width = max(len(name) for name, _ in scenarios)
+        for name, description in scenarios:
+            print(f"{name:{width}}  {description}")
         return 0
     from vmconsole.backends.sim.backend import shape_refusals
 

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from vmconsole.lab import checks
     from vmconsole.lab.shell import LabError
 
-    if args.action != "status" and (problems := checks.problems()):
+    if problems := checks.problems(reading=args.action == "status"):
         for problem in problems:
             print(f"vmconsole lab: {visible_lines(problem)}", file=sys.stderr)
         return 2

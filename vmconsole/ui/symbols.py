@@ -34,6 +34,9 @@ class Symbols:
     # with the space after them).
     collapsed: str
     expanded: str
+    # The Down arrow key, as a hint that asks for it writes it: in ASCII its name, as a
+    # `v` would be read as the v key.
+    down_key: str
     ascii: bool = False  # charts too: '*' and +-| instead of braille and box drawing
 
     def guest(self, status: GuestStatus) -> str:
@@ -68,9 +71,9 @@ class Symbols:
 # Textual's own arrows; in ASCII `[+]` and `[-]`, as `+` alone is an HA state's mark and
 # `>` a running guest's.
 UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳",
-                  "…", "!", "❄", "⊘", "⧉", "✓", "▶ ", "▼ ")
+                  "…", "!", "❄", "⊘", "⧉", "✓", "▶ ", "▼ ", "↓")
 ASCII = Symbols(">", "#", "=", "?", "@", "o", "T", "+", "L",
-                "~", "!", "%", "-", "&", "*", "[+] ", "[-] ", ascii=True)
+                "~", "!", "%", "-", "&", "*", "[+] ", "[-] ", "Down", ascii=True)
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

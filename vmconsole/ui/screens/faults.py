@@ -40,7 +40,7 @@ def parse_partition(text: str, nodes: list[str]) -> tuple[tuple[str, ...], ...]:
     named = [n for group in groups for n in group]
     if len(groups) < 2 or any(not g for g in groups):
         raise ValueError("give at least two groups separated by '|', e.g. pve1 | pve2 pve3")
-    unknown = sorted(set(named) - set(nodes))
+    unknown = list(dict.fromkeys(n for n in named if n not in nodes))  # as typed, once
     if unknown:
         raise ValueError(f"no such node: {', '.join(unknown)}")
     if sorted(named) != sorted(nodes):

@@ -116,10 +116,12 @@ class DetailPane(VerticalScroll):
         """The title says when there is more below (the graphs, on a short screen), and
         how to get there: the pane scrolls on purpose, not by accident."""
         more = self.max_scroll_y - self.scroll_y >= 1
-        arrow = "v" if self.ascii else "↓"
+        key = self._symbols.down_key
+        # The arrow points at what is below; the key's ASCII name does not point.
+        said = "detail: more below" if self.ascii else f"detail {key} more below"
         # The screen's focus, set before Focus and Blur reach the pane (`has_focus` after)
-        how = "" if self.screen.focused is self else f" (Tab here, then {arrow})"
-        title = f"detail {arrow} more below{how}" if more else "detail"
+        how = "" if self.screen.focused is self else f" (Tab here, then {key})"
+        title = f"{said}{how}" if more else "detail"
         if title != self.border_title:  # Textual repaints the pane on every assignment
             self.border_title = title
 

@@ -221,7 +221,9 @@ class LazyGuestTree(Tree[TreeRef]):
         when the row runs on past the right edge: a cut name says it is cut (the tree
         scrolls sideways to the rest). A row's end is measured as Tree measures its
         virtual width; the edge is the scroll bar's, which covers the last cells of
-        Tree's `size.width` row."""
+        Tree's `size.width` row. Those cells are blank: the first frame after the tree
+        outgrows its pane is drawn before Textual lays the new scroll bar over them, and
+        the name's end there read `templ…te` at 80x24."""
         strip = super().render_line(y)
         lines, width = self._tree_lines, self.scrollable_content_region.width
         row = y + self.scroll_offset.y
@@ -235,9 +237,9 @@ class LazyGuestTree(Tree[TreeRef]):
             return strip
         start = width - cell_len(mark)
         last = next(iter(strip.crop(start, width)), None)
-        return Strip.join([strip.crop(0, start),
-                           Strip([Segment(mark, last.style if last else None)], cell_len(mark)),
-                           strip.crop(width, strip.cell_length)])
+        style = last.style if last else None
+        return Strip.join([strip.crop(0, start), Strip([Segment(mark, style)], cell_len(mark)),
+                           Strip.blank(strip.cell_length - width, style)])
 
     # --- labels ------------------------------------------------------------------------
 
