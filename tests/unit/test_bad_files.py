@@ -123,3 +123,13 @@ def test_a_cluster_host_with_escapes_is_refused_in_one_line(env, tmp_path):
     assert line == (f"vmconsole: {config}, line 4, key 'profiles.pve.clusters[0].host': "
                     "expected a host name (RFC 1123) or an IP address, such as "
                     '"pve1.example.org", "192.0.2.10" or "2001:db8::10"')
+
+
+def test_a_config_nested_too_deeply_is_refused_in_one_line(env, tmp_path):
+    """A tester's finding: a 2,000-deep array gave tomllib's RecursionError, a traceback
+    and exit 1."""
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "vmconsole-dark"\ndeep = ' + "[" * 2000 + "]" * 2000 + "\n")
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line == (f"vmconsole: {config}: not valid TOML: arrays or inline tables "
+                    "nested too deeply")

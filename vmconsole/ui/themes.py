@@ -14,7 +14,7 @@ from textual.theme import Theme
 import vmconsole.themes
 from vmconsole.paths import data_dir
 from vmconsole.text import visible
-from vmconsole.textfile import UnreadableFile, read_utf8
+from vmconsole.textfile import UnreadableFile, parse_toml, read_utf8
 
 DEFAULT_THEME = "vmconsole-dark"
 NAME_LIMIT = 64  # characters of a theme's name
@@ -38,7 +38,7 @@ def user_theme_dir() -> Path:
 def theme_from_toml(text: str, origin: str) -> Theme:
     """Parse one theme file; raises ValueError naming what is wrong."""
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{origin}: not valid TOML: {exc}") from None
     unknown = set(data) - _ALLOWED
