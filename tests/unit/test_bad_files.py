@@ -133,3 +133,25 @@ def test_a_config_nested_too_deeply_is_refused_in_one_line(env, tmp_path):
     line = one_line(vmconsole(env, "--config", str(config)))
     assert line == (f"vmconsole: {config}: not valid TOML: arrays or inline tables "
                     "nested too deeply")
+
+
+SIM = '[[profiles.lab.clusters]]\nkind = "sim"\nname = "lab"\n{keys}\n'
+
+
+@pytest.mark.parametrize(("keys", "said"), [
+    # A tester's finding: "simulated cluster refused: ... time_scale must be between 0
+    # (paused) and 0 ...", without file, line or key, and a speed that was never given
+    ("nodes = 9223372036854775807\nguests = -1",
+     "line 4, key 'profiles.lab.clusters[0].nodes': must be between 1 and 1000, got "
+     "9223372036854775807"),
+    ("guests = -1", "line 4, key 'profiles.lab.clusters[0].guests': must be between 0 and "
+     "100000, got -1"),
+    ("nodes = 1000\ntime_scale = 61", "line 5, key 'profiles.lab.clusters[0].time_scale': "
+     "must be between 0 (paused) and 60 for 1000 nodes, got 61.0"),
+])
+def test_a_simulated_cluster_out_of_range_is_refused_with_its_line_and_key(env, tmp_path,
+                                                                            keys, said):
+    config = tmp_path / "config.toml"
+    config.write_text(SIM.format(keys=keys))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "lab"))
+    assert line == f"vmconsole: {config}, {said}"
