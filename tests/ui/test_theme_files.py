@@ -4,11 +4,14 @@ file skipped with a warning, like any other bad theme; the console keeps its own
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import vmconsole.themes
 from rich.style import Style
 from textual.color import Color
 
-from vmconsole.ui.themes import DEFAULT_THEME, NAME_LIMIT, load_themes
+from vmconsole.ui.themes import DEFAULT_THEME, NAME_LIMIT, load_themes, theme_from_toml
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 
 
@@ -68,3 +71,64 @@ async def test_the_chosen_theme_s_css_at_start_and_a_theme_chosen_later(console_
             assert app.screen.styles.background == Color.parse(theme.background)
             assert app.query_one("#detail").styles.border_top[1] == Color.parse(
                 app.theme_variables["panel-lighten-2"])
+
+
+ISO = 'name = "iso"\nprimary = "#3b82c4"\nbackground = "#141a22"\nforeground = "#d8dee9"\n'
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    # A tester's findings: each was loaded, and ended the console with "CSS parsing
+    # failed" (or a NaN colour) at start or when picked from the palette.
+    ('variables = { "footer-key-foreground" = "notacolour" }',
+     "variables: 'footer-key-foreground' is not a colour Textual takes: 'notacolour'"),
+    ('variables = { "block-cursor-text-style" = "[bold]" }',
+     "variables: 'block-cursor-text-style' is not a text style Textual takes: '[bold]'"),
+    ('variables = { "footer-key-foreground" = "red; } Tree { display: none; } X {" }',
+     "variables: 'footer-key-foreground' is not a colour Textual takes: "
+     "'red; } Tree { display: none; } X {'"),
+    ("luminosity_spread = 1e308",
+     "'luminosity_spread' must be a number from 0 to 1, not 1e+308"),
+    ("text_alpha = nan", "'text_alpha' must be a number from 0 to 1, not nan"),
+    ('text_alpha = "0.5"', "'text_alpha' must be a number from 0 to 1, not '0.5'"),
+    ('dark = "yes"', "'dark' must be true or false, not 'yes'"),
+    ('variables = "red"', "'variables' must be a table, not 'red'"),
+    # a colour where Textual takes one for the text only ("auto": its contrast colour)
+    ('variables = { "block-cursor-background" = "auto 50%" }',
+     "variables: 'block-cursor-background' is not a colour Textual takes: 'auto 50%'"),
+    ('variables = { "footer-key-foregound" = "#ff0000" }',
+     "variables: 'footer-key-foregound' is not a variable of Textual's themes"),
+    ('variables = { "text" = 1 }', "variables: 'text' must be a string, not 1"),
+    ('variables = { "border" = "\\u001b[2J" }',
+     "variables: 'border' is not a colour Textual takes: '\\x1b[2J'"),
+])
+def test_a_theme_with_a_value_textual_would_fail_on_is_skipped_naming_it(tmp_path, extra,
+                                                                          said):
+    (tmp_path / "iso.toml").write_text(ISO + extra + "\n")
+    loaded = load_themes(tmp_path)
+    assert "iso" not in [t.name for t in loaded.themes]
+    assert loaded.problems == [f"{tmp_path / 'iso.toml'}: {said}"]
+
+
+async def test_a_theme_with_variables_textual_takes_loads_and_applies(tmp_path,
+                                                                      console_factory):
+    (tmp_path / "iso.toml").write_text(
+        ISO + "luminosity_spread = 1\ntext_alpha = 0\n[variables]\n"
+        '"footer-key-foreground" = "#ff0000"\n"block-cursor-text-style" = "bold underline"\n'
+        '"text" = "auto 50%"\n"border" = "red 50%"\n')
+    loaded = load_themes(tmp_path)
+    assert loaded.problems == []
+    [iso] = [t for t in loaded.themes if t.name == "iso"]
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.app.register_theme(iso)
+        c.app.theme = "iso"  # as the palette's Theme picks it
+        await pilot.pause()
+        assert c.app.theme_variables["footer-key-foreground"] == "#ff0000"
+        assert c.app.is_running
+
+
+def test_the_built_in_themes_pass_the_checks_a_user_theme_gets():
+    # load_themes skips the value checks for the package's own files (a cost at every
+    # start): they are held to them here
+    for path in sorted(Path(vmconsole.themes.__file__).parent.glob("*.toml")):
+        theme_from_toml(path.read_text(encoding="utf-8"), path.name, check_values=True)

@@ -155,3 +155,30 @@ def test_a_simulated_cluster_out_of_range_is_refused_with_its_line_and_key(env, 
     config.write_text(SIM.format(keys=keys))
     line = one_line(vmconsole(env, "--config", str(config), "--profile", "lab"))
     assert line == f"vmconsole: {config}, {said}"
+
+
+def unwrapped(text: str) -> str:
+    """`text` without its spaces: a toast wraps a long path anywhere."""
+    return "".join(text.split())
+
+
+ISO_THEME = ('name = "iso"\nprimary = "#3b82c4"\nbackground = "#141a22"\n'
+             'foreground = "#d8dee9"\nvariables = {{ "footer-key-foreground" = "{value}" }}\n')
+
+
+def test_a_theme_textual_would_fail_on_is_skipped_and_the_console_starts_in_it_s_stead(
+        env, tmp_path):
+    """A tester's finding: with this theme chosen (`--theme iso` or `theme = "iso"`) the
+    console exited 1 at start with "CSS parsing failed"."""
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "iso.toml").write_text(ISO_THEME.format(value="notacolour"))
+    shown, written, code = run_in_terminal(
+        env, lambda display: "using vmconsole-dark" in toast_text(display), "--theme", "iso")
+    assert "Traceback" not in written and "CSS parsing failed" not in written
+    toasts = unwrapped(toast_text(shown))
+    assert unwrapped(f"{themes / 'iso.toml'}: variables: 'footer-key-foreground' is not a "
+                     "colour Textual takes: 'notacolour'") in toasts
+    assert unwrapped("no theme 'iso': using vmconsole-dark") in toasts
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
