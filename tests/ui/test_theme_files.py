@@ -132,3 +132,22 @@ def test_the_built_in_themes_pass_the_checks_a_user_theme_gets():
     # start): they are held to them here
     for path in sorted(Path(vmconsole.themes.__file__).parent.glob("*.toml")):
         theme_from_toml(path.read_text(encoding="utf-8"), path.name, check_values=True)
+
+
+@pytest.mark.parametrize("name", [DEFAULT_THEME, "vmconsole-light", "nord", "textual-dark"])
+def test_a_user_theme_may_not_take_a_built_in_theme_s_name(tmp_path, name):
+    # A tester's finding: a user theme named vmconsole-dark replaced the default silently
+    (tmp_path / "mine.toml").write_text(f'name = "{name}"\nprimary = "#ff0000"\n')
+    loaded = load_themes(tmp_path)
+    assert loaded.problems == [f"{tmp_path / 'mine.toml'}: 'name' '{name}' is taken by a "
+                               "built-in theme: give yours a name of its own"]
+    assert all(t.primary != "#ff0000" for t in loaded.themes)
+
+
+def test_a_second_user_theme_of_a_name_is_skipped_naming_the_first(tmp_path):
+    for file, colour in (("a.toml", "#ff0000"), ("b.toml", "#00ff00")):
+        (tmp_path / file).write_text(f'name = "mine"\nprimary = "{colour}"\n')
+    loaded = load_themes(tmp_path)
+    assert [t.primary for t in loaded.themes if t.name == "mine"] == ["#ff0000"]
+    assert loaded.problems == [f"{tmp_path / 'b.toml'}: 'name' 'mine' is taken by "
+                               f"{tmp_path / 'a.toml'}: give yours a name of its own"]

@@ -182,3 +182,22 @@ def test_a_theme_textual_would_fail_on_is_skipped_and_the_console_starts_in_it_s
     assert unwrapped("no theme 'iso': using vmconsole-dark") in toasts
     assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
     assert code == 0
+
+
+def test_many_theme_files_skipped_are_one_toast_and_each_a_line_of_the_log(env, tmp_path):
+    """A tester's finding: 14 bad theme files were 14 toasts, 3 of them on screen and
+    gone in seconds, and none in console.log."""
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    for n in range(14):
+        (themes / f"bad{n:02}.toml").write_text(ISO_THEME.format(value=f"notacolour{n}"))
+    log = tmp_path / "xdg_state_home" / "vmconsole" / "console.log"
+    shown, _, code = run_in_terminal(
+        env, lambda display: "console.log" in unwrapped(toast_text(display)))
+    assert unwrapped(f"14 theme files skipped: see {log}") in unwrapped(toast_text(shown))
+    assert "notacolour" not in toast_text(shown)  # one toast, not one a file
+    assert code == 0
+    skipped = [line for line in log.read_text().splitlines() if "theme file skipped" in line]
+    assert [line.split("theme file skipped: ")[1] for line in skipped] == [
+        f"{themes / f'bad{n:02}.toml'}: variables: 'footer-key-foreground' is not a colour "
+        f"Textual takes: 'notacolour{n}'" for n in range(14)]

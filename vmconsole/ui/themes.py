@@ -10,7 +10,7 @@ from itertools import chain
 from pathlib import Path
 
 from textual.color import Color, ColorParseError
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 import vmconsole.themes
 from vmconsole.paths import data_dir
@@ -91,7 +91,9 @@ def theme_from_toml(text: str, origin: str, check_values: bool = True) -> Theme:
 def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     """The built-in themes, then the user's (`user_dir`, default `user_theme_dir()`) in
     the order of their file names, each file that is not a valid theme skipped with a
-    message naming it."""
+    message naming it. A user theme may not take the name of a built-in one (Textual's
+    or the package's) or of a user theme read before it: registered, it would replace
+    that one without a word, the default theme included."""
     themes: list[Theme] = []
     problems: list[str] = []
     # The package's directory, not importlib.resources (about 2 ms of imports at every
@@ -100,12 +102,21 @@ def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     for entry in sorted(builtin.glob("*.toml"), key=lambda e: e.name):
         themes.append(theme_from_toml(entry.read_text(encoding="utf-8"), entry.name,
                                       check_values=False))
+    taken = dict.fromkeys([*BUILTIN_THEMES, *(t.name for t in themes)], "a built-in theme")
     directory = user_dir or user_theme_dir()
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
         try:
-            themes.append(theme_from_toml(read_utf8(path), str(path)))
+            theme = theme_from_toml(read_utf8(path), str(path))
         except UnreadableFile as exc:
             problems.append(f"{path}: {exc.reason}")
+            continue
         except ValueError as exc:
             problems.append(str(exc))
+            continue
+        if (owner := taken.get(theme.name)) is not None:
+            problems.append(f"{path}: 'name' {theme.name!r} is taken by {owner}: give "
+                            "yours a name of its own")
+            continue
+        taken[theme.name] = str(path)
+        themes.append(theme)
     return ThemeLoad(themes, problems)
