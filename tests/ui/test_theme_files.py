@@ -10,7 +10,9 @@ import pytest
 import vmconsole.themes
 from rich.style import Style
 from textual.color import Color
+from textual.theme import Theme
 
+from vmconsole.ui import theme_values
 from vmconsole.ui.themes import DEFAULT_THEME, NAME_LIMIT, load_themes, theme_from_toml
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
 
@@ -95,6 +97,12 @@ ISO = 'name = "iso"\nprimary = "#3b82c4"\nbackground = "#141a22"\nforeground = "
     # a colour where Textual takes one for the text only ("auto": its contrast colour)
     ('variables = { "block-cursor-background" = "auto 50%" }',
      "variables: 'block-cursor-background' is not a colour Textual takes: 'auto 50%'"),
+    # taken alone, not with the alpha Textual's CSS adds to some ("$text 60%")
+    ('variables = { "text" = "red !important" }',
+     "variables: 'text' is not a colour Textual takes: 'red !important'"),
+    # Textual's colour system reads this one back as a plain colour itself
+    ('variables = { "background-darken-1" = "red 50%" }',
+     "variables: 'background-darken-1' is not a plain colour: 'red 50%'"),
     ('variables = { "footer-key-foregound" = "#ff0000" }',
      "variables: 'footer-key-foregound' is not a variable of Textual's themes"),
     ('variables = { "text" = 1 }', "variables: 'text' must be a string, not 1"),
@@ -125,6 +133,27 @@ async def test_a_theme_with_variables_textual_takes_loads_and_applies(tmp_path,
         await pilot.pause()
         assert c.app.theme_variables["footer-key-foreground"] == "#ff0000"
         assert c.app.is_running
+
+
+@pytest.mark.parametrize("value", ["red 50%", "initial", "not underline"])
+async def test_every_variable_set_to_a_value_the_checks_take_is_one_the_console_runs_with(
+        console_factory, value):
+    """The checks try a value where Textual's default for the variable is taken; this
+    holds them to Textual's stylesheets: a theme setting every variable that takes
+    `value` to it is applied, and the console, its help and its palette still run."""
+    variables = {name: value for name in theme_values.textual_variables()
+                 if theme_values.variable_problem(name, value) is None}
+    assert variables  # some variable takes each of these
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.app.register_theme(Theme(name="every", primary="#3b82c4", variables=variables))
+        c.app.theme = "every"
+        await pilot.pause()
+        for key in ("question_mark", "escape", "ctrl+p", "escape"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert c.app.theme_variables["primary"] and c.app.is_running
+        assert c.app.return_code is None
 
 
 def test_the_built_in_themes_pass_the_checks_a_user_theme_gets():

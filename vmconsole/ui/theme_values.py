@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
+from textual.color import ColorParseError
 from textual.css.parse import parse
 from textual.css.tokenize import tokenize_values
 from textual.css.tokenizer import TokenError
@@ -18,11 +19,14 @@ from textual.design import ColorSystem
 from vmconsole.text import visible
 
 VALUE_LIMIT = 60  # characters of a value quoted in a message
+_PRIMARY = "#0178D4"  # textual-dark's: any colour makes the colour system's variables
 
 # How Textual's stylesheets use a theme's variables: a colour as a text colour, a
-# background and a border's colour; a style as a text style. A value is tried in each of
-# these where the variable's own default is taken, and must be taken there too.
+# background and a border's colour, alone or with an alpha after it (`$text 60%`); a
+# style as a text style. A value is tried in each of these where the variable's own
+# default is taken, and must be taken there too.
 _PROBES = {"color: $v": "colour", "background: $v": "colour",
+           "color: $v 50%": "colour", "background: $v 50%": "colour",
            "border: tall $v": "colour", "text-style: $v": "text style"}
 
 # Numbers of Textual's Theme: each from 0 to 1 (a fraction of luminosity, an alpha).
@@ -56,6 +60,10 @@ def variable_problem(name: str, value: object) -> str | None:
     for probe, kind in kinds:
         if not _taken(probe, value):
             return f"variables: {quoted(name)} is not a {kind} Textual takes: {quoted(value)}"
+    try:  # Textual reads a few back as colours itself (background-darken-1, as "#rrggbb")
+        ColorSystem(primary=_PRIMARY, variables={name: value}).generate()
+    except ColorParseError:
+        return f"variables: {quoted(name)} is not a plain colour: {quoted(value)}"
     return None
 
 
@@ -71,11 +79,11 @@ def _taken(probe: str, value: str) -> bool:
 
 
 @cache
-def _defaults() -> dict[str, str]:
+def textual_variables() -> dict[str, str]:
     """Every variable Textual's themes set, in colour and in ANSI mode, with its default
     value. Made on the first user theme with variables (about 1 ms)."""
-    return {**ColorSystem(primary="#0178D4", ansi=True).generate(),
-            **ColorSystem(primary="#0178D4").generate()}
+    return {**ColorSystem(primary=_PRIMARY, ansi=True).generate(),
+            **ColorSystem(primary=_PRIMARY).generate()}
 
 
 @cache
@@ -83,7 +91,7 @@ def _kinds_taken(name: str) -> tuple[tuple[str, str], ...] | None:
     """The probes (and what they try: "colour", "text style") that Textual's default
     value for the variable `name` is taken in; None for a name its themes do not set.
     Found for the names a theme sets only: all of them take a tenth of a second."""
-    default = _defaults().get(name)
+    default = textual_variables().get(name)
     if default is None:
         return None
     return tuple((probe, kind) for probe, kind in _PROBES.items() if _taken(probe, default))
