@@ -54,7 +54,8 @@ def read_cluster(r: TableReader, table: dict[str, Any], prefix: str) -> ClusterC
         )
         # Checked here, not only when the simulator is built, so that the refusal names
         # the file, line and key like every other config error.
-        for key, reason in shape_refusals(sim.nodes, sim.guests, sim.time_scale).items():
+        if refused := shape_refusals(sim.nodes, sim.guests, sim.time_scale):
+            key, reason = next(iter(refused.items()))  # one line: the first key refused
             raise r.fail(f"{prefix}.{key}", f"must be {reason}, got {getattr(sim, key)!r}")
         return sim
     if kind in REAL_KINDS:

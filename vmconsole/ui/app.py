@@ -155,7 +155,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         for problem in problems:
             log.warning("theme file skipped: %s", visible_lines(problem))
         if self._theme_missing:
-            log.warning("theme: %s", self._theme_missing)
+            log.warning("theme: %s", visible_lines(self._theme_missing))
         if self.actor.source != "local":
             return
         shown = problems if len(problems) <= THEME_TOASTS else [
