@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vmconsole.backends.sim import open_sim
-from vmconsole.backends.sim.clock import max_time_scale
 from vmconsole.config import Config, SimCluster
+from vmconsole.config.sim_limits import max_time_scale
 from vmconsole.model import GuestKind
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp

@@ -19,6 +19,11 @@ from vmconsole.paths import state_dir
 
 SECRET_WORDS = ("password", "secret", "token", "key")
 SHOWN_LINES = 5  # line numbers named where lines that are not records are said
+# Levels of arrays and objects in a record's parameters: an operation's are flat (a size,
+# a node, a flag). A line nested deeper is not a record the console wrote, and one near
+# json's own limit (about 1,000 levels) would be shown by str(), which recurses as deep,
+# from further down the stack than json read it (a screen's worker, not the CLI).
+PARAMETER_DEPTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +153,29 @@ def _parse(line: str) -> AuditRecord | None:
     try:
         data = json.loads(line)
         record = AuditRecord(**data)
-    except (json.JSONDecodeError, TypeError):
-        return None
+    except (json.JSONDecodeError, TypeError, RecursionError):
+        return None  # RecursionError: about a thousand arrays within each other
     well_formed = (all(isinstance(getattr(record, f), str) for f in _TEXT_FIELDS)
                    and isinstance(record.parameters, dict)
+                   and _nested_within(record.parameters, PARAMETER_DEPTH)
                    and (record.task_id is None or isinstance(record.task_id, str))
                    and isinstance(record.time, int | float)
                    and not isinstance(record.time, bool)
                    and _showable(record.time))
     return record if well_formed else None
+
+
+def _nested_within(value: object, depth: int) -> bool:
+    """Are the lists and dicts of `value` (read from JSON) nested at most `depth` deep,
+    `value` itself the first level? Walked without recursion, as the value may not be."""
+    level: list[object] = [value]
+    for _ in range(depth):
+        level = [item for container in level
+                 for item in (container.values() if isinstance(container, dict)
+                              else container if isinstance(container, list) else ())]
+        if not level:
+            return True
+    return not any(isinstance(item, dict | list) for item in level)
 
 
 def _showable(seconds: float) -> bool:

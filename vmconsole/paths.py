@@ -27,3 +27,8 @@ def data_dir() -> Path:
 def state_dir() -> Path:
     """`$XDG_STATE_HOME/vmconsole` (`~/.local/state/vmconsole`)."""
     return user_state_path(APP)
+
+
+def console_log_path() -> Path:
+    """The local console's log of warnings and errors (`ui.launch.log_to_file`)."""
+    return state_dir() / "console.log"

@@ -3,7 +3,9 @@ one costs one line saying what is wrong, never a traceback."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import Any
 
 
 class UnreadableFile(Exception):
@@ -33,3 +35,14 @@ def read_utf8(path: Path) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise UnreadableFile(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})",
                              line) from None
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """`tomllib.loads(text)`, where arrays or inline tables nested too deeply for its
+    recursive parser (RecursionError: about a thousand within each other, fewer from a
+    deep stack) are bad TOML like any other: TOMLDecodeError, without a position."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError(
+            "arrays or inline tables nested too deeply") from None

@@ -108,7 +108,14 @@ def test_every_option_out_of_range_is_named_in_one_refusal() -> None:
         "and 100000"]
 
 
-def test_a_config_file_time_scale_is_refused_with_its_key() -> None:
+def test_a_size_refused_does_not_also_refuse_a_speed_never_given() -> None:
+    # A tester's finding: the speed's bound was computed for the refused size, "--speed
+    # must be between 0 (paused) and 0 for 99999999999999999999 nodes"
+    assert refusal_of_demo("--nodes", "99999999999999999999") == [
+        "vmconsole demo: --nodes must be between 1 and 1000"]
+
+
+def test_the_simulator_refuses_a_time_scale_with_its_key() -> None:
     with pytest.raises(InvalidInput) as refused:
         SimBackend(SimCluster(time_scale=1e9), clock=ManualClock())
     assert refused.value.message == ("simulated cluster refused: time_scale must be "

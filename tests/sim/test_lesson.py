@@ -163,6 +163,9 @@ def test_every_problem_of_a_lesson_is_named_at_once_in_the_files_order(
 
 @pytest.mark.parametrize(("content", "said"), [
     (b'name = "caf\xe9"\nnodes = 3\n', "not UTF-8 text (byte 0xe9 on line 1)"),
+    # tomllib's RecursionError was a traceback, exit 1
+    pytest.param(b'name = "deep"\nnodes = ' + b"[" * 2000 + b"]" * 2000 + b"\n",
+                 "arrays or inline tables nested too deeply", id="nested-2000-deep"),
     (b'description = "a lesson without its name"\nnodes = 3\n',
      "bad lesson: key 'name': the lesson's name (a string) is missing from the file's "
      "top, before its first [table]"),

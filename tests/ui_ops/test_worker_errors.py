@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from tests.ui_ops.helpers import act, on_guest, settle
+from tests.ui_ops.helpers import act, on_guest, screen_lines, settle
+from tests.unit.test_audit_log import write_nested_lines
 from vmconsole.actor import Role
 from vmconsole.backends.base import BackendError
 from vmconsole.ui.launch import log_to_file
@@ -114,3 +115,25 @@ async def test_the_log_line_lands_in_the_console_log_file(console, monkeypatch, 
     written = path.read_text()
     assert "ERROR vmconsole.ui.base_app: background work 'Scenario summary'" in written
     assert "RuntimeError: summary broken" in written  # the traceback, for a bug report
+
+
+async def test_the_audit_screen_lists_the_records_around_a_line_nested_too_deeply(console,
+                                                                                   audit):
+    """A tester's finding: `a` said "Reading the audit log: failed / internal error:
+    RecursionError" for a log with one line of 100,000 nested `[`, and listed none of its
+    3 records."""
+    write_nested_lines(audit)
+    c = console()
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await pilot.press("a")
+        for _ in range(200):
+            await pilot.pause()
+            text = "\n".join(screen_lines(c.app))
+            if isinstance(c.app.screen, AuditScreen) and "3 of 3 records" in text:
+                break
+        assert "3 of 3 records" in text, text
+        assert ("2 lines of the log are not audit records and were skipped (lines 2, 3)"
+                in text)
+        assert all(name in text for name in ("alice", "bob", "carol"))
+        assert errors_shown(c.app) == []

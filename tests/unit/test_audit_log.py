@@ -104,3 +104,29 @@ def test_a_login_refused_before_it_had_a_role_reads_no_role() -> None:
                       operation="login", result="refused: unknown key")
     assert "bad (no role, ssh:127.0.0.1:5000)" in format_record(refused)
     assert "sam (operator, local)" in format_record(_record("sam"))
+
+
+def write_nested_lines(log: AuditLog) -> None:
+    """Alice's record, a line of 100,000 `[` (json's recursion gave up), a record whose
+    parameters nest 900 deep (json read it; showing it recursed as deep), then Bob's and
+    Carol's records."""
+    log.append(_record("alice"))
+    deep = asdict(_record("mallory"))
+    deep["parameters"] = {"disks": json.loads("[" * 900 + "]" * 900)}
+    with log.path.open("ab") as handle:
+        handle.write(b"[" * 100_000 + b"\n")
+        handle.write(json.dumps(deep).encode() + b"\n")
+    log.append(_record("bob"))
+    log.append(_record("carol"))
+
+
+def test_a_line_nested_too_deeply_is_a_line_skipped_not_a_failure(tmp_path: Path) -> None:
+    """A tester's finding: one line of 100,000 nested `[` ended `vmconsole audit` with a
+    RecursionError, exit 1, and none of the valid records printed."""
+    log = AuditLog(tmp_path / "audit.jsonl")
+    write_nested_lines(log)
+    shown = audit_cli("--log", str(log.path))
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split()[2] for line in shown.stdout.splitlines()] == ["alice", "bob", "carol"]
+    assert shown.stderr == (f"vmconsole audit: 2 lines of {log.path} are not audit "
+                            "records and were skipped (lines 2, 3)\n")

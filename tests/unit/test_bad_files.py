@@ -123,3 +123,81 @@ def test_a_cluster_host_with_escapes_is_refused_in_one_line(env, tmp_path):
     assert line == (f"vmconsole: {config}, line 4, key 'profiles.pve.clusters[0].host': "
                     "expected a host name (RFC 1123) or an IP address, such as "
                     '"pve1.example.org", "192.0.2.10" or "2001:db8::10"')
+
+
+def test_a_config_nested_too_deeply_is_refused_in_one_line(env, tmp_path):
+    """A tester's finding: a 2,000-deep array gave tomllib's RecursionError, a traceback
+    and exit 1."""
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "vmconsole-dark"\ndeep = ' + "[" * 2000 + "]" * 2000 + "\n")
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line == (f"vmconsole: {config}: not valid TOML: arrays or inline tables "
+                    "nested too deeply")
+
+
+SIM = '[[profiles.lab.clusters]]\nkind = "sim"\nname = "lab"\n{keys}\n'
+
+
+@pytest.mark.parametrize(("keys", "said"), [
+    # A tester's finding: "simulated cluster refused: ... time_scale must be between 0
+    # (paused) and 0 ...", without file, line or key, and a speed that was never given
+    ("nodes = 9223372036854775807\nguests = -1",
+     "line 4, key 'profiles.lab.clusters[0].nodes': must be between 1 and 1000, got "
+     "9223372036854775807"),
+    ("guests = -1", "line 4, key 'profiles.lab.clusters[0].guests': must be between 0 and "
+     "100000, got -1"),
+    ("nodes = 1000\ntime_scale = 61", "line 5, key 'profiles.lab.clusters[0].time_scale': "
+     "must be between 0 (paused) and 60 for 1000 nodes, got 61.0"),
+])
+def test_a_simulated_cluster_out_of_range_is_refused_with_its_line_and_key(env, tmp_path,
+                                                                            keys, said):
+    config = tmp_path / "config.toml"
+    config.write_text(SIM.format(keys=keys))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "lab"))
+    assert line == f"vmconsole: {config}, {said}"
+
+
+def unwrapped(text: str) -> str:
+    """`text` without its spaces: a toast wraps a long path anywhere."""
+    return "".join(text.split())
+
+
+ISO_THEME = ('name = "iso"\nprimary = "#3b82c4"\nbackground = "#141a22"\n'
+             'foreground = "#d8dee9"\nvariables = {{ "footer-key-foreground" = "{value}" }}\n')
+
+
+def test_a_theme_textual_would_fail_on_is_skipped_and_the_console_starts_in_it_s_stead(
+        env, tmp_path):
+    """A tester's finding: with this theme chosen (`--theme iso` or `theme = "iso"`) the
+    console exited 1 at start with "CSS parsing failed"."""
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "iso.toml").write_text(ISO_THEME.format(value="notacolour"))
+    shown, written, code = run_in_terminal(
+        env, lambda display: "using vmconsole-dark" in toast_text(display), "--theme", "iso")
+    assert "Traceback" not in written and "CSS parsing failed" not in written
+    toasts = unwrapped(toast_text(shown))
+    assert unwrapped(f"{themes / 'iso.toml'}: variables: 'footer-key-foreground' is not a "
+                     "colour Textual takes: 'notacolour'") in toasts
+    assert unwrapped("no theme 'iso': using vmconsole-dark") in toasts
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
+
+
+def test_many_theme_files_skipped_are_one_toast_and_each_a_line_of_the_log(env, tmp_path):
+    """A tester's finding: 14 bad theme files were 14 toasts, 3 of them on screen and
+    gone in seconds, and none in console.log."""
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    for n in range(14):
+        (themes / f"bad{n:02}.toml").write_text(ISO_THEME.format(value=f"notacolour{n}"))
+    log = tmp_path / "xdg_state_home" / "vmconsole" / "console.log"
+    shown, _, code = run_in_terminal(
+        env, lambda display: "console.log" in unwrapped(toast_text(display)))
+    assert unwrapped(f"14 theme files skipped: see {log}") in unwrapped(toast_text(shown))
+    assert "notacolour" not in toast_text(shown)  # one toast, not one a file
+    assert code == 0
+    skipped = [line for line in log.read_text().splitlines() if "theme file skipped" in line]
+    assert [line.split("theme file skipped: ")[1] for line in skipped] == [
+        f"{themes / f'bad{n:02}.toml'}: variables: 'footer-key-foreground' is not a colour "
+        f"Textual takes: 'notacolour{n}'" for n in range(14)]

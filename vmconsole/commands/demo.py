@@ -7,6 +7,7 @@ import sys
 
 from vmconsole.commands.console import add_console_options, load_or_exit, run_console
 from vmconsole.config import SimCluster
+from vmconsole.config.sim_limits import shape_refusals
 
 # SimCluster's fields as this command's options name them
 OPTION_OF_FIELD = {"nodes": "--nodes", "guests": "--guests", "time_scale": "--speed"}
@@ -37,11 +38,9 @@ def run(args: argparse.Namespace) -> int:
         for name, description in scenarios:
             print(f"{name:{width}}  {description}")
         return 0
-    from vmconsole.backends.sim.backend import shape_refusals
-
     cluster = SimCluster(nodes=args.nodes, guests=args.guests, seed=args.seed,
                          time_scale=args.speed, scenario=args.scenario)
-    problems = shape_refusals(cluster)
+    problems = shape_refusals(cluster.nodes, cluster.guests, cluster.time_scale)
     if problems:
         # The user typed options, not the config file's keys: name what they typed.
         print("vmconsole demo: " + "; ".join(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from vmconsole.config.clusters import ClusterConfig, SimCluster, read_cluster
 from vmconsole.config.reader import ConfigError, TableReader, toml_error_line
 from vmconsole.paths import config_dir
-from vmconsole.textfile import UnreadableFile, read_utf8
+from vmconsole.textfile import UnreadableFile, parse_toml, read_utf8
 
 if TYPE_CHECKING:
     from vmconsole.config.real_clusters import (
@@ -118,7 +118,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     except UnreadableFile as exc:
         raise ConfigError(path, exc.reason, exc.line) from None
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not valid TOML: {exc}", toml_error_line(exc, text)) from None
     return parse_config(data, path, text)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from vmconsole.config.reader import TableReader
+from vmconsole.config.sim_limits import shape_refusals
 
 if TYPE_CHECKING:
     from vmconsole.config.real_clusters import LibvirtCluster, ProxmoxCluster, VCenterCluster
@@ -43,7 +44,7 @@ def read_cluster(r: TableReader, table: dict[str, Any], prefix: str) -> ClusterC
     kind = r.get(table, "kind", prefix, str, required=True)
     if kind == "sim":
         r.unknown(table, _SIM_KEYS, prefix)
-        return SimCluster(
+        sim = SimCluster(
             name=r.get(table, "name", prefix, str, "lab"),
             nodes=r.get(table, "nodes", prefix, int, 3),
             guests=r.get(table, "guests", prefix, int, 0),
@@ -51,6 +52,12 @@ def read_cluster(r: TableReader, table: dict[str, Any], prefix: str) -> ClusterC
             time_scale=r.get(table, "time_scale", prefix, float, 1.0),
             scenario=r.get(table, "scenario", prefix, str),
         )
+        # Checked here, not only when the simulator is built, so that the refusal names
+        # the file, line and key like every other config error.
+        if refused := shape_refusals(sim.nodes, sim.guests, sim.time_scale):
+            key, reason = next(iter(refused.items()))  # one line: the first key refused
+            raise r.fail(f"{prefix}.{key}", f"must be {reason}, got {getattr(sim, key)!r}")
+        return sim
     if kind in REAL_KINDS:
         from vmconsole.config.real_clusters import read_real_cluster  # loaded when used
 

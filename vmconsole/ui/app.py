@@ -19,6 +19,7 @@ from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.monitor.poller import PollLoop, PollResult
+from vmconsole.paths import console_log_path
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.base_app import MainScreen
 from vmconsole.ui.bulk_features import BulkFeatures
@@ -48,6 +49,7 @@ ACTIONS_ANYWHERE = frozenset({"quit", "help", "focus_next", "focus_previous"})
 HEADER_USER_LIMIT = 24
 
 log = logging.getLogger(__name__)
+THEME_TOASTS = 2  # theme files skipped that get a toast each; more get one toast
 
 class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatures,
                    RebalanceFeatures):
@@ -87,8 +89,9 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         for found in loaded.themes:
             self.register_theme(found)
         self._theme_problems = loaded.problems
+        self._theme_missing: str | None = None
         if requested not in self.available_themes:
-            self._theme_problems.append(f"no theme '{requested}': using {DEFAULT_THEME}")
+            self._theme_missing = f"no theme '{requested}': using {DEFAULT_THEME}"
             requested = DEFAULT_THEME
         self.theme = requested
         # Textual parses the stylesheet at start with the variables it was made with
@@ -134,17 +137,34 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
     def on_mount(self) -> None:
         self.show_actor()
         self._apply_keymap()
-        for problem in self._theme_problems:
-            if self.actor.source == "local":
-                self.notify(visible_lines(problem), title="Theme", severity="warning",
-                            timeout=8, markup=False)
-            else:  # the server's own files and paths are its admin's, not every student's
-                log.warning("theme: %s", visible_lines(problem))
+        self._report_theme_problems()
         # The tree takes the focus by itself (MainScreen.AUTO_FOCUS): a focus() here
         # would rebuild the footer once more before the first screen.
         self.query_one(ClusterTree).restyle(self.theme_variables)
         for loop in self.loops.values():
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
+
+    def _report_theme_problems(self) -> None:
+        """Each theme file skipped, and a theme asked for that is not there, goes to the
+        log (console.log, `launch.log_to_file`). The local console also shows them as
+        toasts, up to THEME_TOASTS files one each and more as one toast that counts them
+        and names the log: 14 toasts, one a file, were 3 on screen and gone in seconds. A
+        served console shows none: the server's files and paths are its admin's, not
+        every student's."""
+        problems = self._theme_problems
+        for problem in problems:
+            log.warning("theme file skipped: %s", visible_lines(problem))
+        if self._theme_missing:
+            log.warning("theme: %s", visible_lines(self._theme_missing))
+        if self.actor.source != "local":
+            return
+        shown = problems if len(problems) <= THEME_TOASTS else [
+            f"{len(problems)} theme files skipped: see {console_log_path()}"]
+        if self._theme_missing:
+            shown = [*shown, self._theme_missing]
+        for message in shown:
+            self.notify(visible_lines(message), title="Theme", severity="warning",
+                        timeout=8, markup=False)
 
     def show_actor(self) -> None:
         """The header's `user (role)`: at start, and again when a served console drawn

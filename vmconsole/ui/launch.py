@@ -11,7 +11,7 @@ from vmconsole.backends import open_backend
 from vmconsole.backends.base import BackendError
 from vmconsole.config import ClusterConfig, Config, SimCluster
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.paths import state_dir
+from vmconsole.paths import console_log_path
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.symbols import detect_ascii
@@ -48,10 +48,6 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
         loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster),
                                     label_key=label_key)))
     return loops
-
-
-def console_log_path() -> Path:
-    return state_dir() / "console.log"
 
 
 def log_to_file(path: Path) -> logging.Handler | None:

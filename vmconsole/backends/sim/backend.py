@@ -25,15 +25,16 @@ from vmconsole.backends.base import (
     Task,
 )
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.sim.clock import RealClock, SimClock, time_scale_refusal
+from vmconsole.backends.sim.clock import RealClock, SimClock
 from vmconsole.backends.sim.cluster_admin import ClusterAdmin
 from vmconsole.backends.sim.collector import collector_paused
 from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.ha import HAManager
 from vmconsole.backends.sim.inventory import InventoryBuilder, report_interval
-from vmconsole.backends.sim.lab import MAX_GUESTS, MAX_NODES, build_classic_lab, build_generated
+from vmconsole.backends.sim.lab import build_classic_lab, build_generated
 from vmconsole.backends.sim.state import SimGuest, Votequorum
 from vmconsole.config import SimCluster
+from vmconsole.config.sim_limits import shape_refusals, time_scale_refusal
 from vmconsole.model import HARequest, HAState, Inventory
 
 if TYPE_CHECKING:
@@ -54,24 +55,12 @@ CAPABILITIES = Capabilities(
 )
 
 
-def shape_refusals(cfg: SimCluster) -> dict[str, str]:
-    """What `cfg` must be and is not, by its field's name (`nodes`, `guests`,
-    `time_scale`) to what the value must be ("between 1 and 1000"); empty when the
-    simulator accepts it. The CLI names its options with the same reasons."""
-    scale = time_scale_refusal(cfg.time_scale, cfg.nodes, cfg.guests)
-    return {key: reason for key, reason in (
-        ("nodes", None if 1 <= cfg.nodes <= MAX_NODES else f"between 1 and {MAX_NODES}"),
-        ("guests", None if 0 <= cfg.guests <= MAX_GUESTS else f"between 0 and {MAX_GUESTS}"),
-        ("time_scale", scale),
-    ) if reason is not None}
-
-
 class SimBackend(ClusterAdmin):
     """The protocol's read side, time, power, clones, snapshots, backups, migration and
     hardware; the HA, CRS, FT and fault controls are `ClusterAdmin`'s."""
 
     def __init__(self, cfg: SimCluster, clock: SimClock | None = None) -> None:
-        problems = shape_refusals(cfg)
+        problems = shape_refusals(cfg.nodes, cfg.guests, cfg.time_scale)
         if problems:
             raise InvalidInput("simulated cluster refused: " + "; ".join(
                 f"{k} must be {v}" for k, v in problems.items()), problems)

@@ -30,10 +30,6 @@ BACKUP = "local"  # each node's own directory, where vzdump writes by default
 _UUID_KEEP = ~(0xF000 << 64 | 0xC000 << 48)  # a UUID's version and variant bits cleared
 _UUID_V4 = 4 << 76 | 0x8000 << 48  # version 4, variant RFC 9562
 _HEX_BYTES = tuple(f"{b:02X}" for b in range(256))
-# The largest cluster the simulator builds, from `--nodes`/`--guests` or a lesson file: a
-# bound on what one line of input makes it build before the first screen.
-MAX_NODES = 1000
-MAX_GUESTS = 100_000
 
 
 def choose(bits: Callable[[int], int], options: Sequence[T]) -> T:

@@ -33,7 +33,7 @@ from vmconsole.backends.sim.scenarios import Scenario, Step
 from vmconsole.backends.sim.state import HAGroup, HAResource
 from vmconsole.model import GuestKind, HAState
 from vmconsole.text import visible
-from vmconsole.textfile import UnreadableFile, read_utf8
+from vmconsole.textfile import UnreadableFile, parse_toml, read_utf8
 
 # --- pve-ha-manager test directories -------------------------------------------------
 
@@ -205,7 +205,7 @@ def load_lesson(path: Path) -> Scenario:
         return testcase_scenario(read_testdir(path))[0]
     try:
         text = read_utf8(path)
-        data = tomllib.loads(text)
+        data = parse_toml(text)
     except UnreadableFile as exc:
         raise InvalidInput(f"{path}: {exc.reason}", {"scenario": exc.reason}) from exc
     except tomllib.TOMLDecodeError as exc:

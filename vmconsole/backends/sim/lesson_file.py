@@ -18,9 +18,9 @@ from typing import Any
 from vmconsole.backends.base import InvalidInput
 from vmconsole.backends.sim.ha_commands import REQUESTS, command_step, node_name
 from vmconsole.backends.sim.ha_testdir import Group, Service, guest_id
-from vmconsole.backends.sim.lab import MAX_NODES
 from vmconsole.backends.sim.scenarios import Step
 from vmconsole.config.reader import TableReader
+from vmconsole.config.sim_limits import MAX_NODES
 from vmconsole.text import visible
 
 QUORUM_OPTIONS = ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker")
