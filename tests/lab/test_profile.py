@@ -4,7 +4,7 @@ without touching the rest of it."""
 from pathlib import Path
 
 from vmconsole.config import LibvirtCluster, load_config
-from vmconsole.lab.profile import remove_profile, write_profile
+from vmconsole.lab.profile import has_profile, remove_profile, write_profile
 
 MINE = """# my settings
 theme = "vmconsole-light"
@@ -50,3 +50,10 @@ def test_a_new_file_gets_just_the_profile(tmp_path):
     path = tmp_path / "sub" / "config.toml"
     write_profile(path, ["test:///default"])
     assert load_config(path).clusters("lab")[0].uris == ("test:///default",)
+
+
+def test_a_config_nested_too_deeply_for_tomllib_has_no_lab_profile(tmp_path: Path) -> None:
+    # tomllib's parser recurses: thousands of nested arrays raised RecursionError
+    config = tmp_path / "config.toml"
+    config.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    assert not has_profile(config)

@@ -11,6 +11,7 @@ from pathlib import Path
 from vmconsole.config import parse_config
 from vmconsole.lab.layout import PROFILE
 from vmconsole.lab.shell import LabError
+from vmconsole.textfile import parse_toml
 
 _HEADER = re.compile(r"^\s*\[")
 _OURS = re.compile(rf"^\s*\[\[?\s*profiles\.{PROFILE}(\.|\s*\])")
@@ -43,7 +44,7 @@ def _block(uris: list[str], timeout: float, probe_netns: str | None,
 
 def _check(path: Path, text: str) -> None:
     try:
-        parse_config(tomllib.loads(text), path, text)
+        parse_config(parse_toml(text), path, text)
     except Exception as exc:
         raise LabError(f"{path}: the lab profile cannot be written without breaking the "
                        f"file ({exc}); edit it by hand") from None
@@ -86,6 +87,6 @@ def remove_profile(path: Path) -> bool:
 
 def has_profile(path: Path) -> bool:
     try:
-        return PROFILE in tomllib.loads(path.read_text(encoding="utf-8")).get("profiles", {})
+        return PROFILE in parse_toml(path.read_text(encoding="utf-8")).get("profiles", {})
     except (OSError, tomllib.TOMLDecodeError):
         return False
