@@ -102,15 +102,20 @@ async def test_speed_keys_change_the_simulated_clock(console_factory):
         assert all(r.result == "done" and r.user == c.app.actor.user for r in records)
 
 
+async def open_partition_box(c, pilot) -> None:
+    """The fault menu's "Partition the cluster into groups…", from node pve3."""
+    await settle(c, pilot)
+    await select(c.app, pilot, TreeRef("lab", "node/pve3"))
+    await pilot.press("f")
+    for _ in range(4):
+        await pilot.press("down")
+    await pilot.press("enter")
+
+
 async def test_partition_from_the_fault_menu(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:
-        await settle(c, pilot)
-        await select(c.app, pilot, TreeRef("lab", "node/pve3"))
-        await pilot.press("f")
-        for _ in range(4):
-            await pilot.press("down")
-        await pilot.press("enter")  # "Partition the cluster into groups…"
+        await open_partition_box(c, pilot)
         await pilot.press(*"pve1 | pve3", "enter")
         error = c.app.screen.query_one("#partition-error")
         assert "every node exactly once" in str(error.render())
@@ -125,12 +130,7 @@ async def test_the_partition_box_names_unknown_nodes_as_typed(console_factory):
     99999999999999999999, [bold]x", sorted rather than in the order typed."""
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:
-        await settle(c, pilot)
-        await select(c.app, pilot, TreeRef("lab", "node/pve3"))
-        await pilot.press("f")
-        for _ in range(4):
-            await pilot.press("down")
-        await pilot.press("enter")  # "Partition the cluster into groups…"
+        await open_partition_box(c, pilot)
         await pilot.press(*"[bold]x 99999999999999999999 pve1 [bold]x | pve2 pve3", "enter")
         error = c.app.screen.query_one("#partition-error")
         assert str(error.render()) == "no such node: [bold]x, 99999999999999999999"

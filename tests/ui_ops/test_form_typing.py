@@ -52,10 +52,7 @@ async def clone_form(pilot, c) -> CloneForm:
 async def test_hidden_characters_never_reach_a_field_and_are_named(console):
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await on_guest(pilot, c, "web1")
-        await act(pilot, "S", "n")
-        form = c.app.screen
-        assert isinstance(form, SnapshotCreateForm)
+        form = await snapshot_form(pilot, c)
         name = form.query_one("#name", Input)
         # a Hangul filler: printable, drawn as nothing; a typed right-to-left override,
         # which Textual's Input would drop unsaid
