@@ -24,6 +24,7 @@ from vmconsole.backends.base import Backend
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.messages import ClusterPolled
+from vmconsole.ui.modals.task_panel import TaskPanel
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -87,6 +88,21 @@ async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
     c.poll(advance)
     await pilot.pause()
     await pilot.pause()
+
+
+async def panel_follows(pilot, c: FrozenConsole, advance: float) -> None:
+    """Move the sim `advance` seconds, poll, and wait until the open snapshot or backup
+    panel has seen the tasks started in it end and shown its list read again: it looks
+    at the polls only every half second (task_panel.REFRESH_SECONDS)."""
+    panel = pilot.app.screen
+    assert isinstance(panel, TaskPanel), f"no snapshot or backup panel: {panel!r}"
+    await poll(pilot, c, advance)
+    busy = panel.query_one(f"#{panel.PREFIX}-busy", Static)
+    # its tasks not yet seen ended: no hook says so but the panel's own set of them
+    await wait_until(pilot, lambda: not panel._waiting, 10,
+                     f"the {panel.WHAT.lower()} panel to see its tasks end",
+                     seen=lambda: plain(busy.visual) or "no task running")
+    await settle(pilot)  # its list, read again in a worker
 
 
 def screen_lines(app) -> list[str]:
