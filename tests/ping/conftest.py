@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -23,6 +23,18 @@ def edge_gaps(snapshot: PingSnapshot, outage: Outage) -> float:
     assert outage.end is not None
     first_lost = min(s.sent for s in snapshot.samples if s.sent > outage.start)
     return (first_lost - outage.start) + (outage.end - outage.last_lost)
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 10.0,
+             what: str = "the condition", seen: Callable[[], object] | None = None) -> None:
+    """Block until `condition()` holds, looking every 10 ms (a probe interval); fails
+    after `seconds`, saying `what` was awaited and, if given, what `seen()` shows."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            shown = f"; seen: {seen()!r}" if seen is not None else ""
+            raise AssertionError(f"not within {seconds} s: {what}{shown}")
+        time.sleep(0.01)
 
 
 class FakeSim:
