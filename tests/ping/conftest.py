@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from vmconsole.backends.base import NotFound
-from vmconsole.monitor.ping import Outage, PingMonitor, PingSnapshot, ProbeError
+from vmconsole.monitor.ping import Measurement, Outage, PingMonitor, PingSnapshot, ProbeError
 from vmconsole.monitor.ping.netns import enter_netns
 from vmconsole.monitor.ping.probers import open_icmp_socket
 
@@ -35,6 +35,14 @@ def wait_for(condition: Callable[[], object], seconds: float = 10.0,
             shown = f"; seen: {seen()!r}" if seen is not None else ""
             raise AssertionError(f"not within {seconds} s: {what}{shown}")
         time.sleep(0.01)
+
+
+def counts(measurement: Measurement) -> str:
+    """What a wait that failed shows of MEASUREMENT: its counts, not its samples."""
+    snap = measurement.snapshot()
+    lost = snap.ongoing.lost if snap.ongoing else 0
+    return (f"{snap.sent} sent, {snap.received} received, {lost} lost now, "
+            f"{len(snap.outages)} outages ended, {measurement.in_flight} in flight")
 
 
 class FakeSim:

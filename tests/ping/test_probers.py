@@ -7,17 +7,9 @@ import time
 import icmplib
 import pytest
 
-from tests.ping.conftest import wait_for
-from vmconsole.monitor.ping import Measurement, PingMonitor, ProbeError, ProbeKind, ProbeTarget
+from tests.ping.conftest import counts, wait_for
+from vmconsole.monitor.ping import PingMonitor, ProbeError, ProbeKind, ProbeTarget
 from vmconsole.monitor.ping.probers import echo_request, open_icmp_socket
-
-
-def counts(measurement: Measurement) -> str:
-    """What a wait that failed shows of MEASUREMENT: its counts, not its samples."""
-    snap = measurement.snapshot()
-    lost = snap.ongoing.lost if snap.ongoing else 0
-    return (f"{snap.sent} sent, {snap.received} received, {lost} lost now, "
-            f"{len(snap.outages)} outages ended, {measurement.in_flight} in flight")
 
 
 def test_icmp_loopback_answers_every_probe(monitor: PingMonitor, icmp_allowed: None):
