@@ -133,10 +133,9 @@ def test_ha_config_screens(snap_compare, audit, screen):
         await on_guest(pilot, c, "test1")
         for key in HA_CONFIG_SCREENS[screen]:
             await act(pilot, key)
-            rules = getattr(c.app.screen, "rules", False)
-            while rules is None:  # the rules screen reads the rules in a worker
-                await pilot.pause(0.05)
-                rules = c.app.screen.rules  # type: ignore[attr-defined]
+            # the rules screen reads the rules in a worker (None until then)
+            await wait_until(pilot, lambda: getattr(c.app.screen, "rules", False) is not None,
+                             10, "the HA rules read", seen=lambda: c.app.screen)
         # a form focuses its first field once drawn; a refused FT form (test1 is
         # stopped) has nothing to focus, but its key line
         await wait_until(pilot, lambda: c.app.screen.focused is not None
