@@ -55,12 +55,22 @@ def test_operation_screens(snap_compare, audit, screen):
 
 def detail_at_its_end(app) -> bool:
     """The task's detail is open on the ended task, its log scrolled to the last line
-    (the log scrolls once it has been laid out)."""
+    (the log scrolls once it has been laid out) and its scrollbar's thumb there too."""
     screen = app.screen
     if not isinstance(screen, TaskDetailScreen) or "TASK OK" not in screen_text(app):
         return False
     log = screen.query_one("#log")
-    return log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
+    return log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y and \
+        log.show_vertical_scrollbar and log.vertical_scrollbar.position == log.scroll_y
+
+
+def log_scroll(app) -> str:
+    """What a wait for the detail saw of its log's scrolling."""
+    log = app.screen.query_one_optional("#log")
+    if log is None:
+        return f"no task log on {app.screen!r}"
+    return (f"scrolled {log.scroll_y} of {log.max_scroll_y}, thumb at "
+            f"{log.vertical_scrollbar.position if log.show_vertical_scrollbar else None}")
 
 
 def test_task_detail_after_a_live_migration(snap_compare, audit):
@@ -83,7 +93,7 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
         await pilot.press("enter")
         await wait_until(pilot, lambda: detail_at_its_end(c.app), 10,
                          "the task's detail, its log scrolled to TASK OK",
-                         seen=lambda: screen_text(c.app))
+                         seen=lambda: (log_scroll(c.app), screen_text(c.app)))
         await settle(pilot)
         c.app.clear_notifications()
 
