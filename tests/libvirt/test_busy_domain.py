@@ -93,19 +93,19 @@ def web1(backend):
 
 def test_a_domain_busy_with_a_job_leaves_its_node_online_and_its_figures_as_they_were(held):
     backend, host = held
-    time.sleep(0.3)
+    time.sleep(0.3)  # the time between two reads (rates need it): nothing is awaited
     _inv, before = web1(backend)
     assert before is not None and before.maxdisk == CAPACITY
     assert before.metrics.disk_read == pytest.approx(DISK_READ_BPS, rel=0.2)
     host.hold()
-    time.sleep(0.3)
+    time.sleep(0.3)  # as above
     inv, during = web1(backend)
     # Not waited for past the timeout: the node is online, with its guest.
     assert inv.node("pve1").status is NodeStatus.ONLINE
     assert during is not None and during.status is GuestStatus.RUNNING
     assert (during.maxdisk, during.disk, during.metrics) == (
         before.maxdisk, before.disk, before.metrics)
-    time.sleep(1.0)
+    time.sleep(1.0)  # the job held a while, as a migration holds it: nothing is awaited
     host.release()
     _inv, after = web1(backend)
     # The read after the job spans the whole time since the last one: no spike.

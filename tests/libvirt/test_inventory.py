@@ -44,7 +44,7 @@ def test_guests_with_ids_statuses_and_sizes(cluster):
 
 def test_rates_come_from_successive_samples(cluster):
     guest_named(cluster, "web1")
-    time.sleep(0.2)
+    time.sleep(0.2)  # the time between two samples (rates need it): nothing is awaited
     second = guest_named(cluster, "web1")
     assert 0.0 < second.metrics.cpu <= 1.0
     assert second.metrics.net_in > 0 and second.metrics.disk_read > 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from vmconsole.backends.base import NotFound
-from vmconsole.monitor.ping import Outage, PingMonitor, PingSnapshot, ProbeError
+from vmconsole.monitor.ping import Measurement, Outage, PingMonitor, PingSnapshot, ProbeError
 from vmconsole.monitor.ping.netns import enter_netns
 from vmconsole.monitor.ping.probers import open_icmp_socket
 
@@ -23,6 +23,26 @@ def edge_gaps(snapshot: PingSnapshot, outage: Outage) -> float:
     assert outage.end is not None
     first_lost = min(s.sent for s in snapshot.samples if s.sent > outage.start)
     return (first_lost - outage.start) + (outage.end - outage.last_lost)
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 10.0,
+             what: str = "the condition", seen: Callable[[], object] | None = None) -> None:
+    """Block until `condition()` holds, looking every 10 ms (a probe interval); fails
+    after `seconds`, saying `what` was awaited and, if given, what `seen()` shows."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            shown = f"; seen: {seen()!r}" if seen is not None else ""
+            raise AssertionError(f"not within {seconds} s: {what}{shown}")
+        time.sleep(0.01)
+
+
+def counts(measurement: Measurement) -> str:
+    """What a wait that failed shows of MEASUREMENT: its counts, not its samples."""
+    snap = measurement.snapshot()
+    lost = snap.ongoing.lost if snap.ongoing else 0
+    return (f"{snap.sent} sent, {snap.received} received, {lost} lost now, "
+            f"{len(snap.outages)} outages ended, {measurement.in_flight} in flight")
 
 
 class FakeSim:

@@ -11,12 +11,11 @@ or take scheduling; it can never be shorter than the cut.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.ping.conftest import TcpServer
+from tests.ping.conftest import TcpServer, counts, wait_for
 from tests.ping.netns_pair import NetnsPair, why_not_available
 from vmconsole.monitor.ping import PingMonitor, ProbeTarget
 
@@ -46,9 +45,13 @@ def test_measured_downtime_matches_the_cut(pair: NetnsPair, monitor: PingMonitor
         server = TcpServer(pair.address_b, netns=pair.b)
         request.addfinalizer(server.close)
         target = ProbeTarget.tcp(pair.address_b, server.port, netns=pair.a)
-    measurement = monitor.start(target, interval=INTERVAL, duration=1.5)
-    time.sleep(0.5)
+    measurement = monitor.start(target, interval=INTERVAL, duration=30)
+    wait_for(lambda: measurement.snapshot().received >= 20, what="20 replies before the cut",
+             seen=lambda: counts(measurement))
     cut = pair.cut(0.3)
+    wait_for(lambda: measurement.snapshot().outages, what="a reply ending the cut's outage",
+             seen=lambda: counts(measurement))
+    measurement.stop()
     assert measurement.wait(5)
     snap = measurement.snapshot()
     [outage] = snap.outages

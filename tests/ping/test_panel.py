@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList, Static
 
 from tests.ping.conftest import FakeSim, TcpServer, edge_gaps
+from tests.ui_ops.helpers import wait_until
 from vmconsole.monitor.ping import Measurement, ProbeKind, ProbeResult, ProbeTarget
 from vmconsole.ui.themes import DEFAULT_THEME, load_themes
 from vmconsole.ui.widgets.address_box import target_from_text
@@ -298,7 +299,16 @@ def test_snapshot_of_an_outage(snap_compare, monkeypatch: pytest.MonkeyPatch):
 
     async def run_before(pilot) -> None:
         app.query_one(PingPanel).attach(frozen_session())
-        await pilot.pause(0.5)  # a refresh or two; the frozen clock makes them all alike
+        chart = app.query_one("#ping-chart", Static)
+
+        def drawn() -> bool:  # at the size laid out: a first refresh may come before
+            rows = text_of(app, "#ping-chart").rstrip("\n").splitlines()
+            return "3000 sent" in text_of(app, "#ping-stats") and \
+                len(rows) == chart.content_size.height > 0
+
+        # the panel refreshes 5 times a second; the frozen clock makes them all alike
+        await wait_until(pilot, drawn, BUSY_SECONDS, "the session drawn at the chart's size",
+                         seen=lambda: (chart.content_size, text_of(app, "#ping-stats")))
 
     try:
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

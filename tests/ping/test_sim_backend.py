@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.ping.conftest import edge_gaps
+from tests.ping.conftest import counts, edge_gaps, wait_for
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.base import MigrationMode, Task
 from vmconsole.backends.sim import RealClock, SimBackend
@@ -39,7 +39,8 @@ def migrate_and_watch(monitor: PingMonitor, sim: SimBackend, guest_id: str,
     node = next(t.node for t in sim.migration_targets(guest_id) if t.allowed)
     measurement = monitor.start(ProbeTarget.sim(sim, guest_id), interval=0.01,
                             duration=real_seconds)
-    time.sleep(0.1)
+    wait_for(lambda: measurement.snapshot().received, what="a reply before the migration",
+             seen=lambda: counts(measurement))
     task = sim.migrate(guest_id, node, mode)
     deadline = time.monotonic() + real_seconds
 
@@ -88,7 +89,8 @@ def test_an_ha_failover_costs_about_two_minutes(monitor: PingMonitor):
     guest = sim.inventory().guest("lxc/200")  # dns1: HA, on pve3 in the classic lab
     assert guest is not None and guest.ha is not None and guest.node == "pve3"
     measurement = monitor.start(ProbeTarget.sim(sim, guest.id), interval=0.01, duration=20)
-    time.sleep(0.1)
+    wait_for(lambda: measurement.snapshot().received, what="a reply before the fault",
+             seen=lambda: counts(measurement))
     sim.inject_fault("pve3", FaultKind.POWER_OFF)
     deadline = time.monotonic() + 15
     while not measurement.snapshot().outages and time.monotonic() < deadline:

@@ -3,11 +3,9 @@ stretch of its own sped-up time."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.ping.conftest import FakeSim, edge_gaps
+from tests.ping.conftest import FakeSim, edge_gaps, wait_for
 from vmconsole.backends.abilities import SupportsProbe, SupportsTimeControl
 from vmconsole.backends.base import Unreachable
 from vmconsole.monitor.ping import PingMonitor, ProbeTarget
@@ -71,13 +69,6 @@ def test_no_probe_while_the_simulation_is_paused(monitor: PingMonitor):
     assert held.now == paused.now()  # the chart stands still
     paused.set_time_scale(10)
     wait_for(lambda: measurement.snapshot().sent >= held.sent + 5)
-
-
-def wait_for(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 class FlakyClock(FakeSim):

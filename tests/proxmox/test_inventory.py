@@ -35,13 +35,20 @@ def test_inventory_shows_nodes_guests_templates_and_storage(backend):
 
 def test_rates_come_from_successive_samples_of_cumulative_counters(backend, fakepve):
     fakepve.set(guest=100, stats={"netin": 1_000_000, "diskwrite": 0})
+    # Each read stamps its sample with the wall clock (time.time()) while it runs.
+    first_asked = time.time()
     first = backend.inventory().guest("qemu/100")
+    first_read = time.time()
     assert first.metrics.net_in == 0.0  # one sample is no rate yet
-    time.sleep(0.5)
+    time.sleep(0.5)  # the time between two samples (rates need it): nothing is awaited
     fakepve.set(guest=100, stats={"netin": 3_000_000, "diskwrite": 500_000})
+    second_asked = time.time()
     second = backend.inventory().guest("qemu/100")
-    # 2 MB in a little over half a second; disk a quarter of that over the same interval.
-    assert 2_000_000 / 0.8 < second.metrics.net_in < 2_000_000 / 0.45
+    second_read = time.time()
+    # 2 MB over the time between the samples, however long a busy machine made it; disk
+    # a quarter of that over the same interval.
+    assert 2_000_000 / (second_read - first_asked) <= second.metrics.net_in \
+        <= 2_000_000 / (second_asked - first_read)
     assert second.metrics.disk_write == pytest.approx(second.metrics.net_in / 4, rel=0.01)
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -72,17 +71,19 @@ def test_audit_finds_a_user_by_part_of_the_name(log: AuditLog,
 
 
 def test_audit_follow_prints_records_as_they_are_written(log: AuditLog) -> None:
+    log.append(record("carol", "qemu/101", "stop"))  # printed once the log is read
     process = subprocess.Popen(
         [sys.executable, "-m", "vmconsole", "audit", "--follow", "--user", "carol",
          "--log", str(log.path)],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     try:
-        time.sleep(0.5)
+        assert process.stdout is not None
+        # the reads below wait for their line; the test's timeout bounds them
+        assert "lab/qemu/101  stop" in process.stdout.readline()  # now it follows
         log.append(record("bob", "qemu/100", "start"))
         log.append(record("carol", "qemu/102", "clone", name="web2"))
-        assert process.stdout is not None
-        line = process.stdout.readline()  # the test's timeout bounds this
+        line = process.stdout.readline()
         assert "carol (operator" in line and "clone name=web2" in line
     finally:
         process.terminate()

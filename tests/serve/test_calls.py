@@ -19,12 +19,17 @@ from vmconsole.serve.calls import CallChannel
 
 
 class SlowToTake(Future[Any]):
-    """A caller descheduled between its answer arriving and taking it (0.3 s): the
-    moment a session's end can fall in."""
+    """A caller descheduled between its answer arriving and taking it, until the
+    channel's reader (`reader`, set by the test) has read the session's end: the moment
+    that end can fall in, made sure of rather than hoped for."""
+
+    reader: threading.Thread | None = None
 
     def result(self, timeout: float | None = None) -> Any:
         value = super().result(timeout)
-        time.sleep(0.3)
+        assert self.reader is not None, "the test names the reader"
+        self.reader.join(10)
+        assert not self.reader.is_alive(), "the reader never saw the session's end"
         return value
 
 
@@ -54,6 +59,7 @@ def test_a_reply_and_the_end_together_leave_the_reader_quiet(
     server.start()
     try:
         channel = CallChannel(ours)
+        monkeypatch.setattr(SlowToTake, "reader", channel._reader)
         assert channel.call("lab", "now") == "pong"
         server.join(5)
         started = time.monotonic()

@@ -98,7 +98,8 @@ async def test_a_client_that_leaves_at_once_frees_its_console(served: Running) -
         await conn.create_process(term_type="xterm", term_size=(80, 24))
         conn.close()  # before the console has drawn anything
     await asyncio.wait_for(_until(lambda: not served.server.sessions), 10)
-    await asyncio.sleep(0.5)  # a console that started late would subscribe now
+    # an observation window: a console that started late would subscribe now
+    await asyncio.sleep(0.5)
     assert hub.sessions == 0
 
 

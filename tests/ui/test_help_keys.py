@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList
 
 from tests.frozen import FrozenConsole
-from tests.ui_ops.helpers import task_log
+from tests.ui_ops.helpers import palette_entries, palette_search, task_log
 from vmconsole.actor import Actor, Role
 from vmconsole.backends.backups import BackupSpec
 from vmconsole.backends.base import TaskStatus
@@ -526,13 +526,8 @@ async def test_the_palette_lists_no_entry_twice(console_factory):
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", WEB1))
         await pilot.pause()
         await pilot.press("ctrl+p")
-        await pilot.pause(0.5)
-        options = c.app.screen.query_one(OptionList)
-        deadline = time.monotonic() + 10
-        while options.option_count < 10 and time.monotonic() < deadline:
-            await pilot.pause(0.1)
-        titles = [str(options.get_option_at_index(i).prompt).split("\n")[0]
-                  for i in range(options.option_count)]
+        await palette_search(pilot, "")  # all it offers, each batch of them listed
+        titles = palette_entries(c.app)
         assert titles, "the palette lists nothing"
         assert len(titles) == len(set(titles)), sorted(t for t in titles
                                                        if titles.count(t) > 1)

@@ -8,7 +8,7 @@ import pytest
 from textual.color import Color
 from textual.widgets import Input, Static
 
-from tests.ui_ops.helpers import act, on_guest
+from tests.ui_ops.helpers import act, on_guest, wait_until
 from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
@@ -82,6 +82,22 @@ def pane_of(app) -> str:
                 if node.id in ("left", "detail", "tasks", "ping", "teaching"))
 
 
+def tab_panes(app) -> set[str]:
+    """The panes Tab can reach: those with a widget in the focus chain (the console
+    orders the panes itself, ui/navigation.py)."""
+    return {node.id for widget in app.screen.focus_chain
+            for node in widget.ancestors_with_self
+            if node.id in ("left", "detail", "tasks", "ping", "teaching")}
+
+
+async def until_tab_reaches(pilot, *panes: str) -> None:
+    """Wait until Tab would reach each of `panes`: one just shown mounts its widgets
+    later."""
+    await wait_until(pilot, lambda: set(panes) <= tab_panes(pilot.app), 10,
+                     f"{', '.join(panes)} in the focus chain",
+                     seen=lambda: sorted(tab_panes(pilot.app)))
+
+
 async def test_tab_visits_tree_detail_tasks_ping_events_in_that_order(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 50)) as pilot:
@@ -89,7 +105,7 @@ async def test_tab_visits_tree_detail_tasks_ping_events_in_that_order(console_fa
         await pilot.pause()
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
         await pilot.press("t", "w")  # the task log and the ping panel too
-        await pilot.pause(0.3)
+        await until_tab_reaches(pilot, "tasks", "ping")
         assert pane_of(c.app) == "left"
         seen = []
         for _ in range(5):
@@ -137,7 +153,7 @@ async def test_console_keys_are_never_typed_into_the_ping_address_box(console_fa
         await pilot.pause()
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
         await pilot.press("w")
-        await pilot.pause(0.3)
+        await until_tab_reaches(pilot, "ping")
         box = c.app.query_one("#ping-address", Input)
         for _ in range(6):  # round the panes: never into the box
             await pilot.press("tab")

@@ -4,13 +4,13 @@ cluster end, saying why."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from rich.console import Console
 from textual.widgets import OptionList, Static
 
 from tests.frozen import FrozenConsole
+from tests.ui_ops.helpers import wait_until
 from vmconsole.backends.abilities import ClusterEvent
 from vmconsole.backends.base import MigrationMode, Task
 from vmconsole.backends.event_kinds import EventKind
@@ -44,8 +44,8 @@ async def poll_until(c: FrozenConsole, pilot, condition, seconds: float = 20.0,
 
 
 async def measured_in_detail(c: FrozenConsole, pilot, task: Task) -> str:
-    """The "Measured (ping)" line of TASK's detail screen ("" without one), which is
-    then closed."""
+    """The "Measured (ping)" line of TASK's detail screen, which is then closed; fails
+    if the screen does not show one within 10 s."""
     c.app.query_one("#tasks").post_message(TaskOpened("lab", task))
 
     def summary() -> str:  # "" until the screen is up and has drawn its summary
@@ -53,12 +53,9 @@ async def measured_in_detail(c: FrozenConsole, pilot, task: Task) -> str:
         return plain(screen.query_one("#summary", Static)) if isinstance(
             screen, TaskDetailScreen) and screen.query("#summary") else ""
 
-    deadline = time.monotonic() + 10
-    while "Status" not in summary():
-        assert time.monotonic() < deadline, "no task detail"
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)  # the measurement is read as the summary is drawn
-    line = next((ln for ln in summary().splitlines() if "Measured (ping)" in ln), "")
+    await wait_until(pilot, lambda: "Measured (ping)" in summary(), 10,
+                     "the task's detail with what was measured", seen=summary)
+    line = next(ln for ln in summary().splitlines() if "Measured (ping)" in ln)
     await pilot.press("escape")
     return " ".join(line.split())
 
@@ -87,7 +84,9 @@ async def test_a_migration_is_measured_while_w_measures_another_guest():
 
         await poll_until(c, pilot, measured)
         assert dns1.tasks == [task.id]
-        await pilot.pause(0.3)  # the panel's 5 Hz refresh
+        # the panel's 5 Hz refresh
+        await wait_until(pilot, lambda: any("downtime" in r for r in list_rows(panel)), 10,
+                         "dns1's downtime in the panel's list", seen=lambda: list_rows(panel))
         rows = list_rows(panel)
         assert len(rows) == 2
         assert any("web1" in r and "ping" in r for r in rows)
@@ -113,10 +112,11 @@ async def test_a_scenario_ends_the_measurements_of_the_replaced_cluster(console_
         await pilot.pause()
         assert not watch.running
         assert "replaced" in watch.ended
-        await asyncio.sleep(0.3)
-        await pilot.pause()
-        shown = plain(panel.query_one("#ping-error", Static))
-        assert "ended:" in shown and "replaced" in shown
+        error = panel.query_one("#ping-error", Static)
+        await wait_until(pilot, lambda: "replaced" in plain(error), 10,
+                         "the panel saying why the measurement ended",
+                         seen=lambda: plain(error))
+        assert "ended:" in plain(error)
         assert "still down" not in watch.result_text()
         # Back to the classic lab: it too replaces the cluster.
         await pilot.press("w")

@@ -9,12 +9,35 @@ import time
 from rich.console import Console
 from textual.widgets import Static
 
+from tests.ui_ops.helpers import wait_until
 from vmconsole.backends.base import MigrationMode
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.detail_pane import DetailPane
 from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.ping_panel import PingPanel
 from vmconsole.ui.widgets.teaching_panel import TeachingPanel
+
+
+async def graphs_laid_out(pilot, detail: DetailPane) -> MetricChart:
+    """Wait until the pane shows the guest just selected with its graphs (made when
+    first needed) laid out: on a short screen, below its facts, so that the pane
+    scrolls. Returns the network graph, the last."""
+
+    def network() -> MetricChart | None:
+        return detail.query_one_optional("#chart-net", MetricChart)
+
+    await wait_until(pilot, lambda: (chart := network()) is not None and chart.region.height
+                     and detail.max_scroll_y > 0, 10, "the guest's graphs in the detail pane",
+                     seen=lambda: f"network graph {network()}, scrolls {detail.max_scroll_y}")
+    chart = network()
+    assert chart is not None
+    return chart
+
+
+async def scrolled_to_the_end(pilot, detail: DetailPane) -> None:
+    await wait_until(pilot, lambda: detail.scroll_y == detail.max_scroll_y > 0, 10,
+                     "the detail pane at its end",
+                     seen=lambda: f"at {detail.scroll_y} of {detail.max_scroll_y}")
 
 
 async def test_at_80x24_the_guest_graphs_are_reachable_and_said_to_be(console_factory):
@@ -31,16 +54,15 @@ async def test_at_80x24_the_guest_graphs_are_reachable_and_said_to_be(console_fa
         await pilot.pause()
         assert teaching.outer_size.height == 5, "at most 5 rows on a short screen"
         c.app.query_one(ClusterTree).select_ref(TreeRef("lab", "qemu/100"))
-        await pilot.pause(0.2)
         detail = c.app.query_one(DetailPane)
-        network = c.app.query_one("#chart-net", MetricChart)
+        network = await graphs_laid_out(pilot, detail)
         assert network.region.height == 7, "smaller graphs on a short screen"
         assert detail.max_scroll_y > 0
         assert "more below" in str(detail.border_title)
         await pilot.press("tab")
         assert c.app.focused is detail
         await pilot.press("end")
-        await pilot.pause(0.2)
+        await scrolled_to_the_end(pilot, detail)
         assert detail.region.contains_region(network.region), "the last graph is unreachable"
         assert "more below" not in str(detail.border_title)
 
@@ -62,13 +84,14 @@ async def test_at_80x24_the_ping_panel_fits_and_labels_never_overlap(console_fac
         while len(panel.measurement.snapshot().markers if panel.measurement else ()) < 3:
             assert time.monotonic() < deadline, "the migration's events were not marked"
             await asyncio.sleep(0.05)
-        await pilot.pause(0.5)  # a refresh of the panel
+        legend = panel.query_one("#ping-legend", Static)
+        labels = [label.replace(" ", "\u00a0")
+                  for label in ("migration started", "stop and copy", "migration done")]
+        await wait_until(pilot, lambda: all(label in str(legend.render()) for label in labels),
+                         10, "the panel refreshed with the events marked",
+                         seen=lambda: str(legend.render()))
         assert not c.app.query_one(DetailPane).display, "the ping panel has the column"
         assert panel.region.height >= 14  # the main area, less the events
-        legend = panel.query_one("#ping-legend", Static)
-        words = str(legend.render())
-        for label in ("migration started", "stop and copy", "migration done"):
-            assert label.replace(" ", "\u00a0") in words, words
         for static in panel.query(Static):
             if not static.display or static.id == "ping-chart":
                 continue
@@ -214,23 +237,25 @@ async def test_at_80x24_a_new_selection_shows_its_facts_from_the_top(console_fac
             await pilot.pause()
         tree = c.app.query_one(ClusterTree)
         tree.select_ref(TreeRef("lab", "qemu/100"))
-        await pilot.pause(0.2)
         detail = c.app.query_one(DetailPane)
+        await graphs_laid_out(pilot, detail)
         assert "Tab here" in str(detail.border_title)
         await pilot.press("tab")
         await pilot.pause()
         assert c.app.focused is detail
         assert str(detail.border_title) == "detail ↓ more below", "Tab is done already"
         await pilot.press("end")
-        await pilot.pause(0.2)
-        assert detail.scroll_y > 0
+        await scrolled_to_the_end(pilot, detail)
         c.poll(advance=5.0)  # the same guest's new figures keep the scroll
-        await pilot.pause(0.2)
+        last = c.loop.latest
+        await wait_until(pilot, lambda: c.app.latest["lab"] is last, 10, "the poll shown")
+        await pilot.pause()  # the pane redrawn with it
         assert detail.scroll_y > 0
         await pilot.press("shift+tab", "j")
-        await pilot.pause(0.2)
         assert tree.selected_ref() != TreeRef("lab", "qemu/100")
-        assert detail.scroll_y == 0
+        await wait_until(pilot, lambda: detail.scroll_y == 0, 10,
+                         "the next guest's facts from the top",
+                         seen=lambda: f"scrolled to {detail.scroll_y}")
         facts = c.app.query_one("#facts", Static)
         assert detail.region.contains_region(facts.region)
         assert "Tab here" in str(detail.border_title)

@@ -7,6 +7,7 @@ import time
 
 from textual.widgets import RichLog, Static
 
+from tests.ui_ops.helpers import palette_search
 from vmconsole.actor import Actor, Role
 from vmconsole.backends.abilities import FaultKind
 from vmconsole.backends.base import MigrationMode
@@ -191,16 +192,14 @@ async def test_scenario_from_the_palette_then_its_summary(console_factory):
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
         await pilot.press("ctrl+p")
-        await pilot.press(*"Scenario: split-brain-q")
-        await pilot.pause(0.3)
+        await palette_search(pilot, "Scenario: split-brain-q")
         await pilot.press("enter")
         await settle(c, pilot, polls=2)
         assert [n.name for n in c.loop.poller.inventory.nodes] == ["pve1", "pve2"]
         assert "split-brain-qdevice" in timeline(c.app)
         await settle(c, pilot, polls=30, advance=10.0)
         await pilot.press("ctrl+p")
-        await pilot.press(*"Scenario summary")
-        await pilot.pause(0.3)
+        await palette_search(pilot, "Scenario summary")
         await pilot.press("enter")
         await c.app.workers.wait_for_complete()
         await pilot.pause()
@@ -230,8 +229,7 @@ def test_teaching_panel_mid_failover(snap_compare, console_factory):
 
 async def palette(c, pilot, command: str) -> None:
     await pilot.press("ctrl+p")
-    await pilot.press(*command)
-    await pilot.pause(0.3)
+    await palette_search(pilot, command)
     await pilot.press("enter")
     await c.app.workers.wait_for_complete()
     await pilot.pause()
@@ -254,8 +252,8 @@ async def test_fault_tolerance_of_the_selected_vm_from_the_palette(console_facto
     async with c.app.run_test(size=(120, 40)) as pilot:
         await settle(c, pilot)
         await select(c.app, pilot, TreeRef("lab", "qemu/100"))  # web1: an HA resource
-        await pilot.press("ctrl+p", *"Fault tolerance: the selected VM")
-        await pilot.pause(0.3)
+        await pilot.press("ctrl+p")
+        await palette_search(pilot, "Fault tolerance: the selected VM")
         await pilot.press("enter")  # its flow waits on the form: no wait_for_complete
         deadline = time.monotonic() + 10
         while not isinstance(c.app.screen, FaultToleranceForm) or not c.app.screen.query(

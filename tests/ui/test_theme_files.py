@@ -12,6 +12,7 @@ from rich.style import Style
 from textual.color import Color
 from textual.theme import Theme
 
+from tests.ui_ops.helpers import wait_until
 from vmconsole.ui import theme_values
 from vmconsole.ui.themes import DEFAULT_THEME, NAME_LIMIT, load_themes, theme_from_toml
 from vmconsole.ui.widgets.cluster_tree import ClusterTree
@@ -49,8 +50,7 @@ async def test_the_tree_is_first_drawn_in_the_chosen_theme_s_colours(console_fac
     async with c.app.run_test(size=(120, 40)) as pilot:
         c.poll()
         tree = c.app.query_one(ClusterTree)
-        while tree.guest_count() == 0:
-            await pilot.pause(0.01)
+        await wait_until(pilot, tree.guest_count, 10, "the poll's guests in the tree")
         success = c.app.get_theme(theme).success
         assert success is not None
         assert tree.styles_.ok.color == Style(color=Color.parse(success).hex).color

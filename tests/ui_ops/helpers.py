@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pyte
 from rich.console import Console
 from rich.text import Text
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.content import Content
 from textual.visual import RichVisual
 from textual.widget import Widget
@@ -23,6 +24,7 @@ from vmconsole.backends.base import Backend
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
 from vmconsole.ui.messages import ClusterPolled
+from vmconsole.ui.modals.task_panel import TaskPanel
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.metric_chart import MetricChart
 from vmconsole.ui.widgets.task_log import TaskLog
@@ -86,6 +88,21 @@ async def poll(pilot, c: FrozenConsole, advance: float = 0.0) -> None:
     c.poll(advance)
     await pilot.pause()
     await pilot.pause()
+
+
+async def panel_follows(pilot, c: FrozenConsole, advance: float) -> None:
+    """Move the sim `advance` seconds, poll, and wait until the open snapshot or backup
+    panel has seen the tasks started in it end and shown its list read again: it looks
+    at the polls only every half second (task_panel.REFRESH_SECONDS)."""
+    panel = pilot.app.screen
+    assert isinstance(panel, TaskPanel), f"no snapshot or backup panel: {panel!r}"
+    await poll(pilot, c, advance)
+    busy = panel.query_one(f"#{panel.PREFIX}-busy", Static)
+    # its tasks not yet seen ended: no hook says so but the panel's own set of them
+    await wait_until(pilot, lambda: not panel._waiting, 10,
+                     f"the {panel.WHAT.lower()} panel to see its tasks end",
+                     seen=lambda: plain(busy.visual) or "no task running")
+    await settle(pilot)  # its list, read again in a worker
 
 
 def screen_lines(app) -> list[str]:
@@ -215,15 +232,46 @@ def detail_rows(app) -> dict[str, str]:
 
 
 async def wait_until(pilot, condition: Callable[[], object], timeout: float,
-                     what: str) -> float:
+                     what: str, seen: Callable[[], object] | None = None) -> float:
     """Seconds until `condition()` held, the app running meanwhile; fails after
-    `timeout` seconds, saying `what` was awaited."""
+    `timeout` seconds, saying `what` was awaited and, if given, what `seen()` shows."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
+            shown = f"; seen: {seen()!r}" if seen is not None else ""
+            raise AssertionError(f"not within {timeout} s: {what}{shown}")
         await pilot.pause(0.05)
     return time.monotonic() - started
+
+
+def palette_entries(app) -> list[str]:
+    """The open command palette's entries, each its first line (the title)."""
+    options = app.screen.query_one(CommandList)
+    return [plain(options.get_option_at_index(i).prompt).split("\n")[0]
+            for i in range(options.option_count)]
+
+
+async def palette_search(pilot, typed: str, timeout: float = 10.0) -> None:
+    """Type `typed` into the open command palette and wait until it lists the matches
+    of what its box holds, the best highlighted: it searches in a worker that adds the
+    matches in batches, so an Enter pressed before then chooses another entry, or none.
+    The box empty, the palette lists what it offers unasked."""
+    await pilot.press(*typed)
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette), f"no command palette: {palette!r}"
+    box = palette.query_one(CommandInput)
+    options = palette.query_one(CommandList)
+
+    def listed() -> bool:
+        searching = any(w.is_running for w in pilot.app.workers
+                        if w.group == CommandPalette._GATHER_COMMANDS_GROUP)
+        if searching or not palette.has_class("-ready") or options.highlighted is None:
+            return False
+        best = plain(options.get_option_at_index(options.highlighted).prompt)
+        return box.value.casefold() in best.split("\n")[0].casefold()
+
+    await wait_until(pilot, listed, timeout, f"the palette's matches of {box.value!r}",
+                     seen=lambda: palette_entries(pilot.app))
 
 
 @contextlib.asynccontextmanager

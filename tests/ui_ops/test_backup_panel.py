@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, RadioButton, Select
 
-from tests.ui_ops.helpers import act, notes, on_guest, poll, settle, task_rows, tree_parent
+from tests.ui_ops.helpers import (
+    act,
+    notes,
+    on_guest,
+    panel_follows,
+    task_rows,
+    tree_parent,
+)
 from vmconsole.actor import Role
 from vmconsole.ui.modals.backup_forms import BackupForm, RestoreForm
 from vmconsole.ui.modals.backups import BackupPanel
@@ -17,13 +24,6 @@ from vmconsole.ui.modals.confirm import ConfirmScreen
 def rows(panel: BackupPanel) -> list[list[str]]:
     table = panel.query_one(DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def wait_for_reload(pilot, c, seconds: float) -> None:
-    """Move the sim past a task, poll, and give the panel time to see it end."""
-    await poll(pilot, c, advance=seconds)
-    await pilot.pause(0.6)  # the panel follows the polls every half second
-    await settle(pilot)
 
 
 async def test_back_up_restore_and_delete_from_the_panel(console, audit):
@@ -45,7 +45,7 @@ async def test_back_up_restore_and_delete_from_the_panel(console, audit):
         assert c.app.screen is panel
         [task] = c.backend.tasks()
         assert task.operation == "backup" and task.id.split(":")[5] == "vzdump"
-        await wait_for_reload(pilot, c, 60)
+        await panel_follows(pilot, c, 60)
         [row] = rows(panel)
         assert row[2:] == ["local", "snapshot", "zstd"] and row[1].endswith("GiB")
         assert task_rows(c.app)[0][-1] == "OK"
@@ -55,7 +55,7 @@ async def test_back_up_restore_and_delete_from_the_panel(console, audit):
         assert isinstance(restore, RestoreForm)
         await act(pilot, "tab", "enter")  # in the id field: the next free id, proposed
         assert c.app.screen is panel
-        await wait_for_reload(pilot, c, 60)
+        await panel_follows(pilot, c, 60)
         assert tree_parent(c.app, "build1") == "node/pve3"
         restored = [g for g in c.backend.inventory().guests if g.name == "build1"]
         assert len(restored) == 2  # the guest and its restored copy under a new id
@@ -68,7 +68,7 @@ async def test_back_up_restore_and_delete_from_the_panel(console, audit):
         await act(pilot, "escape")
 
         c.backend.stop(guest_id)
-        await wait_for_reload(pilot, c, 5)
+        await panel_follows(pilot, c, 5)
         await act(pilot, "r", "down")  # the arrow chooses "over the guest"
         restore = c.app.screen
         assert isinstance(restore, RestoreForm)
@@ -83,14 +83,14 @@ async def test_back_up_restore_and_delete_from_the_panel(console, audit):
         await act(pilot, "y")
         assert c.app.screen is panel
         assert c.backend.tasks()[-1].operation == "restore"
-        await wait_for_reload(pilot, c, 60)
+        await panel_follows(pilot, c, 60)
 
         await act(pilot, "x")
         assert isinstance(c.app.screen, ConfirmScreen)
         await act(pilot, "escape")  # No
         assert len(rows(panel)) == 1
         await act(pilot, "x", "y")
-        await wait_for_reload(pilot, c, 5)
+        await panel_follows(pilot, c, 5)
         assert rows(panel) == []
         operations = [r.operation for r in audit.read()]
         assert operations == ["backup", "restore", "restore", "delbackup"]

@@ -8,7 +8,16 @@ from __future__ import annotations
 import time
 
 from tests.frozen import FrozenConsole
-from tests.ui_ops.helpers import act, poll, select, settle, shown_text, task_rows, tree_label
+from tests.ui_ops.helpers import (
+    act,
+    palette_search,
+    poll,
+    select,
+    settle,
+    shown_text,
+    task_rows,
+    tree_label,
+)
 from vmconsole.actor import Actor, Role
 from vmconsole.config import Config, SimCluster
 from vmconsole.ui.modals.bulk import BulkConfirmScreen
@@ -168,12 +177,10 @@ async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_mark
         tree.marks.marked |= {("lab", "qemu/102"), ("lab", "lxc/201")}
         await select(pilot, c, "test1")
         await act(pilot, "ctrl+p")
-        await pilot.press(*"Delete")
-        await pilot.pause(0.3)
+        await palette_search(pilot, "Delete")
         text = shown_text(c.app)
         assert "Delete: test1" in text and "Delete: 2 guests marked" in text
-        await pilot.press(*": test1")
-        await pilot.pause(0.3)
+        await palette_search(pilot, ": test1")
         await act(pilot, "enter")
         assert not isinstance(c.app.screen, BulkConfirmScreen)
         assert "Delete test1" in shown_text(c.app)
@@ -185,8 +192,7 @@ async def test_the_palettes_delete_of_a_named_guest_deletes_that_guest_with_mark
         assert len(tree.marks) == 2
 
         await act(pilot, "ctrl+p")
-        await pilot.press(*"Delete: 2 guests marked")
-        await pilot.pause(0.3)
+        await palette_search(pilot, "Delete: 2 guests marked")
         await act(pilot, "enter")
         assert not isinstance(c.app.screen, BulkConfirmScreen)  # nothing to ask: refused
         text = "\n".join(str(n.message) for n in c.app._notifications)

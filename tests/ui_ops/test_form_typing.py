@@ -537,7 +537,7 @@ async def test_keys_typed_with_a_refused_menu_or_form_key_do_not_act_behind(cons
                 await wait_until(pilot, lambda: len(c.app.screen_stack) > 1, 10,
                                  f"{key}'s screen")
             await settle(pilot)
-            await pilot.pause(0.2)
+            await pilot.pause(0.2)  # an observation window: the j's may not reach the tree
             await settle(pilot)
             assert c.app.selected is not None and c.app.selected.object_id == row, key
             while len(c.app.screen_stack) > 1:

@@ -3,7 +3,7 @@ operation asks for a prompt poll, and the tree follows without anyone polling by
 
 from __future__ import annotations
 
-from tests.ui_ops.helpers import act, select_in, tree_parent
+from tests.ui_ops.helpers import act, select_in, settle, tree_parent
 from vmconsole.actor import Actor, Role
 from vmconsole.backends.sim import RealClock, SimBackend
 from vmconsole.config import SimCluster
@@ -39,6 +39,6 @@ async def test_a_migration_shows_in_the_tree_from_the_loops_own_polls(audit):
             # Stop polling and let the last messages land before the app goes: the app's
             # poll and highlight handlers fail if one arrives during teardown (reported).
             loop.stop(timeout=2.0)
-            await pilot.pause(0.2)
+            await settle(pilot)  # the messages queued, and those their handlers post
     finally:
         loop.stop(timeout=2.0)

@@ -13,12 +13,14 @@ from tests.ui_ops.helpers import (
     act,
     notes,
     on_guest,
+    palette_search,
     poll,
     screen_text,
     settle,
     task_rows,
     tree_label,
     tree_parent,
+    wait_until,
 )
 from vmconsole.backends.base import MigrationTarget
 from vmconsole.ui.messages import OperationStarted
@@ -70,7 +72,9 @@ async def test_live_migration_moves_the_guest_and_the_task_reports_downtime(cons
         c.app.query_one(TaskLog).focus()
         await act(pilot, "enter")
         assert isinstance(c.app.screen, TaskDetailScreen)
-        await pilot.pause(0.6)  # it follows the polls
+        # it follows the polls, its summary and log as of the last
+        await wait_until(pilot, lambda: "TASK OK" in screen_text(c.app), 10,
+                         "the task's end in its detail", seen=lambda: screen_text(c.app))
         text = screen_text(c.app)
         assert "Downtime" in text and " ms" in text and "migrate" in text
         assert "TASK OK" in text
@@ -166,8 +170,7 @@ async def test_mark_a_guest_ha_then_remove_it_from_the_palette(console, audit):
         assert ha is not None and ha.nodes == ("pve2",)
 
         await act(pilot, "ctrl+p")
-        await pilot.press(*"Remove from HA")
-        await pilot.pause(0.3)
+        await palette_search(pilot, "Remove from HA")
         await act(pilot, "enter")
         assert isinstance(c.app.screen, ConfirmScreen)
         await act(pilot, "y")

@@ -17,6 +17,7 @@ from tests.ui_ops.helpers import (
     task_rows,
     tree_label,
     tree_parent,
+    wait_until,
 )
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -98,10 +99,15 @@ async def test_create_from_template_by_keyboard_appears_under_its_node(console):
         c.app.query_one(TaskLog).focus()
         await act(pilot, "enter")  # the running task's detail follows its progress
         await poll(pilot, c, advance=20)
-        await pilot.pause(0.6)
-        progress = next(line for line in screen_text(c.app).splitlines()
-                        if line.startswith("Progress"))
-        assert 20 <= int(progress.split()[-1].rstrip("%")) < 100
+
+        def progress() -> int:  # the detail's percentage done, -1 before it has one
+            line = next((line for line in screen_text(c.app).splitlines()
+                         if line.startswith("Progress")), "Progress -1%")
+            return int(line.split()[-1].rstrip("%"))
+
+        await wait_until(pilot, lambda: progress() >= 20, 10, "the detail following the "
+                         "clone's progress", seen=lambda: screen_text(c.app))
+        assert progress() < 100
         await act(pilot, "escape")
         await poll(pilot, c, advance=120)  # a 10 GiB copy at the SAN's speed
         assert "clone" not in tree_label(c.app, "web2")
@@ -158,9 +164,10 @@ async def test_a_failed_task_shows_its_error_in_the_log_and_its_detail(console):
         assert status == "ERROR: VM quit/powerdown failed - got timeout"
         c.app.query_one(TaskLog).focus()
         await pilot.press("enter")
-        await pilot.pause(0.6)
+        await wait_until(pilot, lambda: isinstance(c.app.screen, TaskDetailScreen)
+                         and "got timeout" in screen_text(c.app), 10,
+                         "the failed task's detail", seen=lambda: screen_text(c.app))
         await settle(pilot)
-        assert isinstance(c.app.screen, TaskDetailScreen)
         text = screen_text(c.app)
         assert "Error" in text and "got timeout" in text and "use stop to force it off" in text
         await act(pilot, "escape")
@@ -205,7 +212,7 @@ async def test_a_second_enter_while_submitting_does_not_clone_twice(console, aud
             if calls:
                 break
         await pilot.press("enter")
-        await pilot.pause(0.05)
+        await pilot.pause(0.05)  # an observation window: no second submission may start
         answer.set()
         await settle(pilot)
         assert calls == ["test2"]

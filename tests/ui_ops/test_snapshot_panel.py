@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Tree
 
-from tests.ui_ops.helpers import act, on_guest, poll, settle, task_rows, tree_parent
+from tests.ui_ops.helpers import act, on_guest, panel_follows, settle, task_rows, tree_parent
 from vmconsole.actor import Role
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -16,13 +16,6 @@ from vmconsole.ui.modals.snapshots import SnapshotPanel
 def panel_lines(panel: SnapshotPanel) -> list[str]:
     tree = panel.query_one(Tree)
     return [tree.get_node_at_line(i).label.plain for i in range(tree.last_line + 1)]
-
-
-async def wait_for_reload(pilot, c, seconds: float) -> None:
-    """Move the sim past a task, poll, and give the panel time to see it end."""
-    await poll(pilot, c, advance=seconds)
-    await pilot.pause(0.6)  # the panel follows the polls every half second
-    await settle(pilot)
 
 
 async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
@@ -40,7 +33,7 @@ async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
                           "enter")
         await settle(pilot)
         assert c.app.screen is panel
-        await wait_for_reload(pilot, c, 15)  # 2 GiB of RAM at 250 MiB/s, plus the disks
+        await panel_follows(pilot, c, 15)  # 2 GiB of RAM at 250 MiB/s, plus the disks
         lines = panel_lines(panel)
         assert lines[1].startswith("before  2026-01-01 12:00") and "+RAM" in lines[1]
         assert "pre-upgrade" in lines[1] and lines[2].startswith("NOW")
@@ -62,19 +55,19 @@ async def test_take_roll_back_clone_and_delete_a_snapshot(console, audit):
         await act(pilot, "r")
         await act(pilot, "y")
         assert c.backend.tasks()[-1].operation == "rollback"
-        await wait_for_reload(pilot, c, 15)
+        await panel_follows(pilot, c, 15)
 
         await act(pilot, "c")
         form = c.app.screen
         assert isinstance(form, CloneForm)
         assert form.query_one("#snapshot").value == "before"  # running: from the snapshot
         await act(pilot, *"web1-copy", "enter")
-        await wait_for_reload(pilot, c, 120)
+        await panel_follows(pilot, c, 120)
         assert tree_parent(c.app, "web1-copy") == "node/pve1"
 
         await act(pilot, "x")
         await act(pilot, "y")
-        await wait_for_reload(pilot, c, 5)
+        await panel_follows(pilot, c, 5)
         assert panel_lines(panel) == ["web1", "NOW  (the guest as it is)"]
         operations = [r.operation for r in audit.read()]
         assert operations == ["snapshot", "rollback", "clone", "delsnapshot"]

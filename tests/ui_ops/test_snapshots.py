@@ -7,9 +7,18 @@ import pytest
 from textual.widgets._footer import FooterKey  # Footer's keys: not exported by Textual
 
 from tests.frozen import FrozenConsole
-from tests.ui_ops.helpers import act, on_guest, poll, settle, wait_until
+from tests.ui_ops.helpers import (
+    act,
+    on_guest,
+    panel_follows,
+    poll,
+    screen_text,
+    settle,
+    wait_until,
+)
 from vmconsole.actor import Actor, Role
 from vmconsole.config import SimCluster
+from vmconsole.ui.modals.task_detail import TaskDetailScreen
 from vmconsole.ui.widgets.task_log import TaskLog
 
 # screen -> (guest to select, keys that open it, seconds of sim time to let pass after)
@@ -38,12 +47,30 @@ def test_operation_screens(snap_compare, audit, screen):
         for key in keys:
             await act(pilot, key)
         if advance:
-            await poll(pilot, c, advance)
-            await pilot.pause(0.6)  # panels follow the polls every half second
-            await settle(pilot)
+            await panel_follows(pilot, c, advance)
         c.app.clear_notifications()  # they time out; a snapshot must not depend on when
 
     assert snap_compare(c.app, terminal_size=(80, 24), run_before=run_before)
+
+
+def detail_at_its_end(app) -> bool:
+    """The task's detail is open on the ended task, its log scrolled to the last line
+    (the log scrolls once it has been laid out) and its scrollbar's thumb there too."""
+    screen = app.screen
+    if not isinstance(screen, TaskDetailScreen) or "TASK OK" not in screen_text(app):
+        return False
+    log = screen.query_one("#log")
+    return log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y and \
+        log.show_vertical_scrollbar and log.vertical_scrollbar.position == log.scroll_y
+
+
+def log_scroll(app) -> str:
+    """What a wait for the detail saw of its log's scrolling."""
+    log = app.screen.query_one_optional("#log")
+    if log is None:
+        return f"no task log on {app.screen!r}"
+    return (f"scrolled {log.scroll_y} of {log.max_scroll_y}, thumb at "
+            f"{log.vertical_scrollbar.position if log.show_vertical_scrollbar else None}")
 
 
 def test_task_detail_after_a_live_migration(snap_compare, audit):
@@ -64,7 +91,9 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
         await settle(pilot)
         c.app.query_one(TaskLog).focus()
         await pilot.press("enter")
-        await pilot.pause(0.6)
+        await wait_until(pilot, lambda: detail_at_its_end(c.app), 10,
+                         "the task's detail, its log scrolled to TASK OK",
+                         seen=lambda: (log_scroll(c.app), screen_text(c.app)))
         await settle(pilot)
         c.app.clear_notifications()
 
@@ -114,16 +143,14 @@ def test_ha_config_screens(snap_compare, audit, screen):
         await on_guest(pilot, c, "test1")
         for key in HA_CONFIG_SCREENS[screen]:
             await act(pilot, key)
-            rules = getattr(c.app.screen, "rules", False)
-            while rules is None:  # the rules screen reads the rules in a worker
-                await pilot.pause(0.05)
-                rules = c.app.screen.rules  # type: ignore[attr-defined]
-        # a form focuses its first field once drawn: on a busy machine, after the pause;
-        # a refused FT form (test1 is stopped) has nothing to focus, but its key line
+            # the rules screen reads the rules in a worker (None until then)
+            await wait_until(pilot, lambda: getattr(c.app.screen, "rules", False) is not None,
+                             10, "the HA rules read", seen=lambda: c.app.screen)
+        # a form focuses its first field once drawn; a refused FT form (test1 is
+        # stopped) has nothing to focus, but its key line
         await wait_until(pilot, lambda: c.app.screen.focused is not None
                          or (getattr(c.app.screen, "refused", False)
                          and c.app.screen.query(FooterKey)), 10, "the focus")
-        await pilot.pause(0.3)
         await settle(pilot)
         c.app.clear_notifications()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.ui_ops.helpers import act, on_guest, screen_lines, settle
+from tests.ui_ops.helpers import act, on_guest, palette_search, screen_lines, settle
 from tests.unit.test_audit_log import write_nested_lines
 from vmconsole.actor import Role
 from vmconsole.backends.base import BackendError
@@ -30,8 +30,7 @@ async def wait_for_error(pilot, rounds: int = 200) -> list[tuple[str, str]]:
 async def run_command(pilot, title: str) -> None:
     """Choose a palette entry by its title."""
     await act(pilot, "ctrl+p")
-    await pilot.press(*title)
-    await pilot.pause(0.3)
+    await palette_search(pilot, title)
     await act(pilot, "enter")
 
 
