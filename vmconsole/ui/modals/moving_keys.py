@@ -43,7 +43,12 @@ class ScrolledText(VerticalScroll):
             return self.allow_vertical_scroll
         return True
 
-    def watch_show_vertical_scrollbar(self) -> None:
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
         # The scrollbar comes and goes with the text's height (a task's log grows):
         # the key line follows it.
         self.refresh_bindings()
+        if shown:
+            # Textual moves the thumb with the scroll only while the bar shows
+            # (`Widget.watch_scroll_y`): a log that followed its end as it grew, before
+            # the bar came, showed its thumb at the top.
+            self.vertical_scrollbar.position = self.scroll_y
