@@ -78,6 +78,17 @@ class AuditLog:
             finally:
                 os.close(fd)
 
+    def unwritable(self) -> str:
+        """Why a record could not be appended now ("" when it could): the log opened for
+        appending, as `append` opens it, and closed, nothing written."""
+        with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+            except OSError as exc:
+                return f"the audit log cannot be written: {exc}"
+        return ""
+
     def read(self) -> Iterator[AuditRecord]:
         """Every record so far, oldest first (a torn last line is skipped)."""
         try:

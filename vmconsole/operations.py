@@ -116,11 +116,17 @@ class Operations:
                        audit_error=self.record(request, f"refused: {reason}"))
 
     def perform(self, request: OpRequest, call: Change) -> Outcome:
-        """Make one change: the checks, the backend call, the audit record. Never raises
+        """Make one change: the checks, the backend call, the audit record; refused,
+        the backend not called, when the audit log cannot be written. Never raises
         for what a backend says (BackendError, InvalidInput, or a backend's bug): each
         becomes the outcome's message, audited "error: ..."."""
         if (reason := self.refusal(request)) is not None:
             return self.refuse(request, reason)
+        if unwritable := self.audit.unwritable():
+            # Fail closed: a change that no record would tell of is not made (a full
+            # disk, a state directory that is a file). Its refusal cannot be recorded.
+            log.error("%s not done: %s", request.description, unwritable)
+            return Outcome(message=f"not done: {unwritable}", refused=True)
         try:
             result = call(self.backend(request.cluster))
         except InvalidInput as exc:

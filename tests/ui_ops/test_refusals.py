@@ -116,14 +116,16 @@ async def test_an_operation_key_can_be_remapped_by_its_id(console):
         assert isinstance(c.app.screen, MigrateForm)
 
 
-async def test_an_audit_log_that_cannot_be_written_is_said(console, tmp_path):
+async def test_a_change_the_audit_log_cannot_take_is_not_made_and_said(console, tmp_path):
     (tmp_path / "not-a-dir").write_text("")
     c = console(audit=AuditLog(tmp_path / "not-a-dir" / "audit.jsonl"))
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await on_guest(pilot, c, "test1")
+        test1 = await on_guest(pilot, c, "test1")
         await act(pilot, "s")
-        assert any(n.startswith("the audit log could not be written") for n in notes(c.app))
-        assert [t.operation for t in c.backend.tasks()] == ["start"]
+        assert any(n.startswith("not done: the audit log cannot be written: ")
+                   for n in notes(c.app)), notes(c.app)
+        assert not c.backend.inventory().guest(test1).running
+        assert not c.backend.tasks()
 
 
 async def test_an_unknown_binding_id_is_named_escaped_and_ignored(console, tmp_path):

@@ -149,9 +149,14 @@ def test_a_change_made_at_once_is_audited_done(backend, tmp_path):
     assert watched == []
 
 
-def test_an_unwritable_log_is_said_and_the_change_stands(backend, tmp_path):
+def test_a_record_lost_after_the_change_is_said_and_the_change_stands(
+        backend, tmp_path, monkeypatch):
     ops, audit, _ = service(backend, tmp_path)
-    audit.path.mkdir()  # a directory where the log should be
+
+    def full(_record):  # the disk filled up between the check and the record
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit, "append", full)
     outcome = ops.perform(start(backend), lambda b: b.start(STOPPED))
     assert outcome.task is not None
     assert outcome.audit_error.startswith("the audit log could not be written: ")
@@ -169,3 +174,15 @@ def test_roles_include_those_below():
     assert Role.ADMIN.allows(Role.OPERATOR) and Role.ADMIN.allows(Role.VIEWER)
     assert Role.OPERATOR.allows(Role.OPERATOR) and not Role.OPERATOR.allows(Role.ADMIN)
     assert not Role.VIEWER.allows(Role.OPERATOR)
+
+
+def test_no_change_is_made_that_the_audit_log_could_not_record(backend, tmp_path):
+    # A tester's state directory was a file: the guest started, and the toast said the
+    # record was not written. The change is refused before the backend is called.
+    (tmp_path / "state").write_text("a file, not a directory")
+    audit = AuditLog(tmp_path / "state" / "audit.jsonl")
+    ops = Operations(Actor("alice", Role.OPERATOR, "local"), audit, lambda _c: backend)
+    outcome = ops.perform(start(backend), lambda b: b.start(STOPPED))
+    assert outcome.refused and outcome.task is None
+    assert outcome.message.startswith("not done: the audit log cannot be written: ")
+    assert status(backend, STOPPED) is GuestStatus.STOPPED
