@@ -163,12 +163,15 @@ def test_the_built_in_themes_pass_the_checks_a_user_theme_gets():
         theme_from_toml(path.read_text(encoding="utf-8"), path.name, check_values=True)
 
 
-@pytest.mark.parametrize("name", [DEFAULT_THEME, "vmconsole-light", "nord", "textual-dark"])
+@pytest.mark.parametrize("name", [DEFAULT_THEME, "vmconsole-light", "nord", "textual-dark",
+                                  # a second tester's: they read as built-ins in the picker
+                                  "nord ", "Nord", "textual-dar\u1e31", "\uff4e\uff4f\uff52\uff44"])
 def test_a_user_theme_may_not_take_a_built_in_theme_s_name(tmp_path, name):
     # A tester's finding: a user theme named vmconsole-dark replaced the default silently
-    (tmp_path / "mine.toml").write_text(f'name = "{name}"\nprimary = "#ff0000"\n')
+    (tmp_path / "mine.toml").write_text(f'name = "{name}"\nprimary = "#ff0000"\n',
+                                        encoding="utf-8")
     loaded = load_themes(tmp_path)
-    assert loaded.problems == [f"{tmp_path / 'mine.toml'}: 'name' '{name}' is taken by a "
+    assert loaded.problems == [f"{tmp_path / 'mine.toml'}: 'name' {name!r} is taken by a "
                                "built-in theme: give yours a name of its own"]
     assert all(t.primary != "#ff0000" for t in loaded.themes)
 

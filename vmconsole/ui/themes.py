@@ -5,6 +5,7 @@ skipped with a message, never fatal."""
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass, fields
 from itertools import chain
 from pathlib import Path
@@ -88,6 +89,14 @@ def theme_from_toml(text: str, origin: str, check_values: bool = True) -> Theme:
     return Theme(**data)
 
 
+def look_alike(name: str) -> str:
+    """What `name` reads as in the theme picker: case, accents and other combining marks
+    (NFKD), compatibility forms and the spaces around it left out ("Nord ", "nórd" and
+    full-width "nord" all read "nord"), so no user theme passes for another."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
 def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     """The built-in themes, then the user's (`user_dir`, default `user_theme_dir()`) in
     the order of their file names, each file that is not a valid theme skipped with a
@@ -102,7 +111,8 @@ def load_themes(user_dir: Path | None = None) -> ThemeLoad:
     for entry in sorted(builtin.glob("*.toml"), key=lambda e: e.name):
         themes.append(theme_from_toml(entry.read_text(encoding="utf-8"), entry.name,
                                       check_values=False))
-    taken = dict.fromkeys([*BUILTIN_THEMES, *(t.name for t in themes)], "a built-in theme")
+    taken = dict.fromkeys([look_alike(name) for name in
+                           (*BUILTIN_THEMES, *(t.name for t in themes))], "a built-in theme")
     directory = user_dir or user_theme_dir()
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
         try:
@@ -113,10 +123,10 @@ def load_themes(user_dir: Path | None = None) -> ThemeLoad:
         except ValueError as exc:
             problems.append(str(exc))
             continue
-        if (owner := taken.get(theme.name)) is not None:
+        if (owner := taken.get(look_alike(theme.name))) is not None:
             problems.append(f"{path}: 'name' {theme.name!r} is taken by {owner}: give "
                             "yours a name of its own")
             continue
-        taken[theme.name] = str(path)
+        taken[look_alike(theme.name)] = str(path)
         themes.append(theme)
     return ThemeLoad(themes, problems)
