@@ -74,7 +74,13 @@ async def test_maintenance_empties_a_libvirt_node_by_its_plan(lab, monkeypatch, 
             vm1 = next(g for g in inventory.guests if g.name == "vm1")
             return vm1.node == target and vm1.status is GuestStatus.RUNNING
 
-        await wait_until(pilot, vm1_moved, 180, f"vm1 running on {target}")
+        def what_happened() -> object:
+            polled = app.latest[lab.name]
+            vm1 = next(g for g in polled.inventory.guests if g.name == "vm1")
+            return (vm1.node, str(vm1.status), polled.error,
+                    [(t.operation, t.target, str(t.status), t.error) for t in polled.tasks])
+
+        await wait_until(pilot, vm1_moved, 180, f"vm1 running on {target}", what_happened)
         vm1 = next(g for g in app.latest[lab.name].inventory.guests if g.name == "vm1")
         await wait_until(pilot, lambda: tree.select_ref(TreeRef(lab.name, vm1.id)), 10, "vm1")
         await pilot.press("m")
