@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from vmconsole.balance import Move, Plan
 from vmconsole.text import visible
+from vmconsole.ui.key_hints import hint_line
 
 # What the console does for the screen: compute a plan in `mode` (None: it failed and
 # said why), and migrate one move, calling `state(text)` as it goes; True once it is done.
@@ -69,6 +70,9 @@ class RebalanceScreen(ModalScreen[None]):
         Binding("d", "toggle_mode", "Static/dynamic", id="rebalance.mode"),
         Binding("r", "recompute", "Recompute", id="rebalance.recompute"),
         Binding("escape,q", "close", "Close", id="rebalance.close"),
+        # The screen is modal: the app's `?` does not reach past it.
+        Binding("question_mark", "app.help", "Help: every key, this screen's first",
+                show=False, id="rebalance.help"),
     ]
 
     def __init__(self, cluster: str, actions: RebalanceActions, mode: str = "static") -> None:
@@ -91,17 +95,23 @@ class RebalanceScreen(ModalScreen[None]):
                 yield DataTable(id="moves", cursor_type="row")
                 yield Static("", id="why", classes="dim", markup=False)
                 yield Static("", id="stays", markup=False)
-            yield Static(self._keys(), id="keys", classes="dim", markup=False)
+            yield Static("", id="keys", classes="dim", markup=False)
 
-    def _keys(self) -> str:
-        """The key line: what the keys do here now."""
+    def _show_keys(self) -> None:
+        """The key line: what the keys do here now, with the keys the keymap gives them."""
         if self.unreachable:
-            return "r try again · esc close"
-        if self.actions.refusal:
-            return "d static/dynamic · r recompute · esc close"
-        return "enter apply move · A apply all · d static/dynamic · r recompute · esc close"
+            hints = [("rebalance.recompute", "try again")]
+        else:
+            # "apply", not "apply move": with Enter written `enter` (ASCII mode) the line
+            # then fits 80 columns.
+            hints = [] if self.actions.refusal else [("rebalance.apply", "apply"),
+                                                     ("rebalance.apply_all", "apply all")]
+            hints += [("rebalance.mode", "static/dynamic"), ("rebalance.recompute", "recompute")]
+        hints += [("rebalance.help", "help"), ("rebalance.close", "close")]
+        self.query_one("#keys", Static).update(Text(hint_line(self, hints)))
 
     def on_mount(self) -> None:
+        self._show_keys()
         self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
         self.query_one("#moves", DataTable).add_columns(
             "Guest", "From", "To", "Gain", "State")
@@ -144,7 +154,7 @@ class RebalanceScreen(ModalScreen[None]):
         """Show the cluster as unreachable for `why` ("": reachable): no plan, and only
         the keys that still mean something."""
         self.unreachable = why
-        self.query_one("#keys", Static).update(Text(self._keys()))
+        self._show_keys()
         self.refresh_bindings()
         if not why:
             return
