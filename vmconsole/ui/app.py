@@ -112,7 +112,8 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
     # --- composition ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        # Textual's icon (`⭘`, which opens the palette) is `=` in ASCII mode.
+        yield Header(icon="=" if self.symbols.ascii else None)
         with Horizontal(id="main"):
             with Vertical(id="left") as left:
                 left.border_title = "clusters"
