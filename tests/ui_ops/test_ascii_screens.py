@@ -59,3 +59,23 @@ async def test_in_ascii_mode_every_view_at_80x24_is_ascii(console):
             await pilot.pause()
             assert not not_ascii(app), f"{view}: {not_ascii(app)!r}\n" + "\n".join(
                 screen_lines(app))
+
+
+async def test_in_ascii_mode_a_forms_checkbox_is_bracketed_and_shows_its_tick(console):
+    """Textual draws a checkbox's sides with half blocks, which ASCII mode leaves blank:
+    its sides are brackets there, with an X only when ticked."""
+    c = console(ascii=True)
+    app = c.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "S", "n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SnapshotCreateForm), 10,
+                         "the snapshot form")
+
+        def ram_row() -> str:
+            return next(line for line in screen_lines(app) if "Include RAM" in line)
+
+        await wait_until(pilot, lambda: "[ ] Include RAM" in ram_row(), 10, "an empty box")
+        app.screen.query_one("#vmstate").focus()
+        await act(pilot, "space")
+        await wait_until(pilot, lambda: "[X] Include RAM" in ram_row(), 10, "a ticked box")
