@@ -5,12 +5,13 @@ App/DOMNode classes, so a plain mixin would lose its keys); VMConsoleApp combine
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from textual import events
 from textual.app import App
 from textual.binding import Binding
@@ -177,6 +178,18 @@ class ConsoleBase(App[int]):
         a quit during a bulk action left a blank terminal until every queued guest ran."""
         self.closing.set()
         super().exit(result, return_code, message)
+
+    def panic(self, *renderables: RenderableType) -> None:
+        """Textual's end on an error it reports itself: a crash of its input thread
+        (its driver's handler calls this and sets no exit status, so the console ended
+        with 0 and the traceback only on a terminal being restored), or an error that
+        renders itself. The report goes to the log, and the console ends with exit
+        status 1, which the launcher says in one line."""
+        report = io.StringIO()
+        for renderable in renderables:
+            Console(file=report, width=100, color_system=None).print(renderable)
+        log.error("the console ended on an error:\n%s", report.getvalue())
+        self.exit(return_code=1)
 
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started (the operations feature shows it in the task log)."""
