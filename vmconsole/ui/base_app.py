@@ -190,6 +190,7 @@ class ConsoleBase(App[int]):
             Console(file=report, width=100, color_system=None).print(renderable)
         log.error("the console ended on an error:\n%s", report.getvalue())
         self.exit(return_code=1)
+        super().panic()  # Textual's immediate end, with nothing for the terminal
 
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started (the operations feature shows it in the task log)."""
