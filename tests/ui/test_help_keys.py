@@ -379,6 +379,47 @@ def in_rules(kind: type[Screen] | None) -> Check:
     return check
 
 
+async def rebalance_plan(w: Walk) -> RebalanceScreen:
+    """The rebalance screen over the cluster, its plan computed (one move: proxy1)."""
+    await w.tree_on(WEB1)
+    await w.press("L")
+    await w.until(lambda: isinstance(w.app.screen, RebalanceScreen)
+                  and w.app.screen.plan is not None, "the rebalance plan")
+    screen = w.app.screen
+    assert isinstance(screen, RebalanceScreen)
+    return screen
+
+
+def in_rebalance(kind: type[Screen] | None) -> Check:
+    """In the rebalance plan, the key opens KIND (a confirmation, the help), or (None)
+    closes the screen."""
+    async def check(w: Walk, key: str) -> None:
+        await rebalance_plan(w)
+        await w.press(key)
+        if kind is None:
+            await w.until(lambda: not w.on_top(RebalanceScreen), "the screen to close")
+        else:
+            await w.until(lambda: w.on_top(kind), kind.__name__)
+    return check
+
+
+async def rebalance_mode(w: Walk, key: str) -> None:
+    """d shows the other scheduler's plan."""
+    screen = await rebalance_plan(w)
+    await w.press(key)
+    await w.until(lambda: screen.mode == "dynamic" and screen.plan is not None
+                  and screen.plan.mode == "dynamic", "the dynamic plan")
+
+
+async def rebalance_recompute(w: Walk, key: str) -> None:
+    """r computes the plan again."""
+    screen = await rebalance_plan(w)
+    before = screen.plan
+    await w.press(key)
+    await w.until(lambda: screen.plan is not None and screen.plan is not before,
+                  "a new plan")
+
+
 async def mark(w: Walk, key: str) -> None:
     """Space marks the guest under the cursor (and goes down); again unmarks it."""
     tree = await w.tree_on(WEB1)
@@ -433,6 +474,12 @@ CHECKS: dict[str, Check] = {
     "rules.crs": in_rules(CRSForm),
     "rules.down": rules_cursor(0, 1),
     "rules.up": rules_cursor(1, 0),
+    "rebalance.apply": in_rebalance(ConfirmScreen),
+    "rebalance.apply_all": in_rebalance(ConfirmScreen),
+    "rebalance.mode": rebalance_mode,
+    "rebalance.recompute": rebalance_recompute,
+    "rebalance.help": in_rebalance(HelpScreen),
+    "rebalance.close": in_rebalance(None),
     "guest.start": starts_task("start", TEST1),
     "guest.shutdown": opens(ShutdownForm),
     "guest.stop": opens(ConfirmScreen),

@@ -1,13 +1,20 @@
 """A reason shown under a form's field goes once the field is fixed, before the next
 submit; a field still wrong keeps its reason (the last tester's finding: old error
-lines stayed under fixed fields until the next submit)."""
+lines stayed under fixed fields until the next submit). A form closed while the backend
+works on its change still has what came of it said."""
 
 from __future__ import annotations
 
-from tests.ui_ops.helpers import act, notes
+import threading
+
+from textual.widgets import Input
+
+from tests.ui_ops.helpers import act, notes, on_guest, task_rows, wait_until
 from tests.ui_ops.test_ha_rules import error_of, fill, new_rule_form, open_crs_form, open_rules
 from vmconsole.actor import Role
+from vmconsole.backends.base import BackendError
 from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm
+from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
 
 
 async def test_a_fixed_field_loses_its_reason_and_a_wrong_one_keeps_it(console, audit):
@@ -44,3 +51,59 @@ async def test_a_refusal_is_said_in_the_form_not_in_a_toast_over_its_fields(cons
         assert "node-affinity rule refused" in str(form.query_one("#form-error").visual)
         assert notes(c.app) == []  # no toast
         assert list(audit.read())[-1].result.startswith("error")
+
+
+async def submitted_then_closed(pilot, c, answer: threading.Event, calls: list[str]) -> None:
+    """Take a snapshot of web1 from its form, then Esc while the backend still works on
+    it: the form closes, the backend's answer comes after."""
+    await on_guest(pilot, c, "web1")
+    await act(pilot, "S", "n")
+    form = c.app.screen
+    assert isinstance(form, SnapshotCreateForm)
+    form.query_one("#name", Input).value = "before-upgrade"
+    form.query_one("#name", Input).focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: calls, 10, "the backend called")
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: c.app.screen is not form, 10, "the form closed")
+    answer.set()
+
+
+async def test_a_form_closed_while_its_change_runs_still_says_what_came_of_it(console, audit):
+    """A tester's finding: Esc while a form's submission waited for the backend closed
+    the form, and the snapshot it had asked for was taken with no word of it: no
+    notification, nothing in the task log."""
+    c = console()
+    answer, calls = threading.Event(), []
+    real = c.backend.snapshot_create
+
+    def slow_snapshot(*args, **kwargs):  # a cluster that takes its time to answer
+        calls.append("snapshot")
+        answer.wait(10)
+        return real(*args, **kwargs)
+
+    c.backend.snapshot_create = slow_snapshot
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await submitted_then_closed(pilot, c, answer, calls)
+        await wait_until(pilot, lambda: any(n.startswith("task ") for n in notes(c.app)), 10,
+                         "the task's start said")
+        await wait_until(pilot, lambda: any("snapshot" in " ".join(row).lower()
+                                            for row in task_rows(c.app)), 10,
+                         "the task in the task log")
+    assert [r.operation for r in audit.read()] == ["snapshot"]
+
+
+async def test_a_form_closed_while_its_change_runs_still_says_its_refusal(console):
+    c = console()
+    answer, calls = threading.Event(), []
+
+    def refused_snapshot(*args, **kwargs):
+        calls.append("snapshot")
+        answer.wait(10)
+        raise BackendError("storage local-lvm is full")
+
+    c.backend.snapshot_create = refused_snapshot
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await submitted_then_closed(pilot, c, answer, calls)
+        await wait_until(pilot, lambda: "storage local-lvm is full" in notes(c.app), 10,
+                         "the refusal said")

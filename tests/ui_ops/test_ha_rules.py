@@ -231,7 +231,7 @@ async def test_fault_tolerance_from_its_form_and_its_state_in_the_detail_pane(co
         assert isinstance(form, FaultToleranceForm)
         text = shown_text(c.app)
         assert "FT link: 10 Gbit (enough" in text
-        assert "FT VMs (≤4)" in text and "FT vCPUs (≤8)" in text
+        assert "FT VMs (max 4)" in text and "FT vCPUs (max 8)" in text
         assert "no: the primary's own node" in text and "can hold it" in text
         await act(pilot, "enter")  # Protect, the shadow on pve2
         await wait_until(pilot, lambda: c.app.screen is not form, 10, "the form to close")

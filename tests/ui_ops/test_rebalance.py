@@ -191,7 +191,7 @@ async def test_at_80x24_the_columns_and_the_key_line_stay_whole(audit):
             assert len(screen.plan.stuck) >= 7
             keys = screen.query_one("#keys")
             assert keys.is_on_screen and keys.region.bottom <= 23  # above the border
-            assert "esc close" in str(keys.visual)
+            assert str(keys.visual).endswith("esc/q close")
             table = screen.query_one("#moves", DataTable)
             if moves:
                 assert table_lines(table).split()[:5] == ["Guest", "From", "To", "Gain",
@@ -238,7 +238,7 @@ async def test_a_cluster_that_cannot_be_reached_gets_no_plan_and_no_keys_to_appl
         await until(pilot, lambda: "cannot be reached" in shown_text(c.app), "said why")
         assert "lab cannot be reached: no answer within 10 s\nNo plan until it answers." \
             in shown_text(c.app)
-        assert str(screen.query_one("#keys").visual) == "r try again · esc close"
+        assert str(screen.query_one("#keys").visual) == "r try again  ? help  esc/q close"
         assert not screen.query_one("#nodes").display  # no empty table of nodes
         await act(pilot, "enter", "A", "d")
         assert c.app.screen is screen and screen.mode == "static" and not screen.states
@@ -246,7 +246,7 @@ async def test_a_cluster_that_cannot_be_reached_gets_no_plan_and_no_keys_to_appl
         await poll(pilot, c)
         await act(pilot, "r")
         await until(pilot, lambda: screen.plan is not None, "the plan once it answers")
-        assert str(screen.query_one("#keys").visual).startswith("enter apply move")
+        assert str(screen.query_one("#keys").visual).startswith("⏎ apply  A apply all")
         assert "1 move(s)" in shown_text(c.app)
     assert not list(audit.read())
 
@@ -321,3 +321,25 @@ async def test_a_plan_no_one_waits_for_stops_asking_the_cluster(monkeypatch):
         running = [g for g in c.backend.inventory().guests if g.running and not g.template]
         assert all(0 < len(mine) < len(running) - 1 for mine in asked), asked
         assert c.app.is_running and c.app._exception is None
+
+
+async def test_help_over_the_plan_lists_its_keys_first_and_its_key_line_follows_the_keymap(
+        console):
+    """A tester's finding: `?` did nothing over the plan, and its key line was fixed
+    text, naming Enter and A even where the keymap had moved them."""
+    from vmconsole.config import parse_config
+    from vmconsole.ui.screens.help import HelpScreen
+
+    c = console(config=parse_config({"keys": {"rebalance.apply_all": "P"}}))
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        screen = await open_plan(pilot, c)
+        assert str(screen.query_one("#keys").visual) == (
+            "⏎ apply  P apply all  d static/dynamic  r recompute  ? help  esc/q close")
+        await act(pilot, "question_mark")
+        help_screen = c.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        first = [(row.keys, row.description) for row in help_screen.rows[:6]]
+        assert {row.context for row in help_screen.rows[:6]} == {"in the rebalance plan"}
+        assert ("P", "Apply all") in first and ("⏎", "Apply move") in first
+        await act(pilot, "escape")
+        assert c.app.screen is screen

@@ -5,8 +5,9 @@ local console with a UnicodeDecodeError in Textual's input thread, exit status 0
 from __future__ import annotations
 
 import os
+import re
 
-from tests.pty_console import run_in_terminal
+from tests.pty_console import ROOT, run_in_terminal
 from vmconsole.ui.terminal_input import lenient_decoder
 
 START, END = b"\x1b[200~", b"\x1b[201~"  # a bracketed paste's markers
@@ -28,3 +29,42 @@ def test_a_byte_that_is_not_utf8_is_a_replacement_character_and_the_console_runs
 def test_the_decoder_keeps_a_character_cut_between_two_reads():
     decode = lenient_decoder("utf-8")().decode
     assert decode(b"a\xc3") + decode(b"\xa9\xff") == "a\u00e9\ufffd"
+
+
+# Loaded by Python at start (`sitecustomize`, on PYTHONPATH): the parser of what the
+# terminal sends raises at the byte 0x1d (Ctrl+]), in Textual's input thread.
+CRASHING_INPUT = '''
+from vmconsole.ui.paste_guard import PasteGuardParser
+
+feed = PasteGuardParser.feed
+
+
+def crashing_feed(self, data):
+    if "\\x1d" in data:
+        raise RuntimeError("the parser broke on purpose")
+    return feed(self, data)
+
+
+PasteGuardParser.feed = crashing_feed
+'''
+
+
+def test_a_crash_of_the_input_thread_ends_the_console_with_status_1_and_its_traceback_logged(
+        tmp_path):
+    """Textual's handler of its input thread's crash ends the app without an exit
+    status: the console ended with 0, and the traceback was nowhere but on a terminal
+    being restored. It ends with 1, one line on stderr, the traceback in console.log."""
+    (tmp_path / "sitecustomize.py").write_text(CRASHING_INPUT)
+    state = tmp_path / "state"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+               XDG_STATE_HOME=str(state))
+    _, written, code = run_in_terminal(
+        env, lambda rows: "pve1" in "\n".join(rows), typed=[(b"\x1d", lambda rows: False)],
+        timeout=15)
+    assert code == 1
+    log = (state / "vmconsole" / "console.log").read_text()
+    assert "RuntimeError: the parser broke on purpose" in log
+    after = re.sub(r"\x1b\[[0-9;?<>=]*[A-Za-z]", "", written.rsplit("\x1b[?1049l", 1)[-1])
+    assert after.strip() == ("vmconsole exited with 1; its log: "
+                             f"{state / 'vmconsole' / 'console.log'}"), after
+    assert "Traceback" not in written

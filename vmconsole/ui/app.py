@@ -115,7 +115,8 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
     # --- composition ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        # Textual's icon (`⭘`, which opens the palette) is `=` in ASCII mode.
+        yield Header(icon="=" if self.symbols.ascii else None)
         with Horizontal(id="main"):
             with Vertical(id="left") as left:
                 left.border_title = "clusters"
@@ -243,6 +244,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         from vmconsole.ui.modals.snapshots import SnapshotPanel
         from vmconsole.ui.modals.task_panel import TaskPanel
         from vmconsole.ui.screens.ha_rules import HARulesScreen
+        from vmconsole.ui.screens.rebalance import RebalanceScreen
         from vmconsole.ui.screens.serial_console import SerialView
         from vmconsole.ui.widgets.address_box import AddressBox
         from vmconsole.ui.widgets.ping_panel import PingPanel
@@ -255,7 +257,8 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
                 ("in the snapshot panel", SnapshotPanel, False),
                 ("in the backup panel", BackupPanel, False),
                 ("in the serial console", SerialView, False),
-                ("in the HA rules screen", HARulesScreen, False))
+                ("in the HA rules screen", HARulesScreen, False),
+                ("in the rebalance plan", RebalanceScreen, False))
 
     def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
         """The console's own bindings (those with an id: Textual's unnamed ones, its
@@ -400,6 +403,10 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             rows += [HelpRow(context, " ".join(self.get_key_display(Binding(k, ""))
                                                for k in names),
                              descriptions[i], i, tuple(names)) for i, names in keys.items()]
+        # Over a screen of its own (the rebalance plan, a panel), that screen's keys first.
+        here = {context for context, cls, _ in self._binding_places()[1:]
+                if isinstance(self.screen, cls)}
+        rows.sort(key=lambda row: row.context not in here)
         self.push_screen(HelpScreen(rows))
 
     def action_audit(self) -> None:

@@ -5,14 +5,17 @@ App/DOMNode classes, so a plain mixin would lose its keys); VMConsoleApp combine
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from textual import events
 from textual.app import App
+from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
@@ -27,9 +30,10 @@ from vmconsole.monitor.poller import PollLoop, PollResult
 from vmconsole.operations import Operations
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.alt_keys import escape_then
+from vmconsole.ui.ascii_frame import AsciiFrame
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
-from vmconsole.ui.symbols import ASCII, UNICODE
+from vmconsole.ui.symbols import ASCII, UNICODE, ascii_key
 from vmconsole.ui.typeahead import ReplayTypeahead, Typeahead, screen_opened
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.worker_errors import failure_text, reported_failure
@@ -73,6 +77,8 @@ class ConsoleBase(App[int]):
         self.config = config or Config()
         self.actor = actor or Actor.local()
         self.symbols = ASCII if ascii else UNICODE
+        self._ascii_frame = [AsciiFrame()] if ascii else []
+        self.set_class(ascii, "-ascii")  # app.tcss: what ASCII mode lays out otherwise
         self.latest: dict[str, PollResult] = {}
         self.audit = audit or AuditLog()
         self.operations = Operations(self.actor, self.audit, self._backend, read_only,
@@ -84,6 +90,17 @@ class ConsoleBase(App[int]):
         # On a short screen, the bottom panels each one hid when it showed (panel id ->
         # ids): they come back when it hides, as the panels "take turns" (`show_panel`).
         self._gave_way: dict[str, list[str]] = {}
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters of every rendered line; in ASCII mode, then its frame in
+        ASCII (`ui.ascii_frame`)."""
+        return [*super().get_line_filters(), *self._ascii_frame]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A key as the footer and the help write it: Textual's way, and in ASCII mode
+        the keys it writes as arrows or symbols (`↑`, `⏎`) by their names (`up`, `enter`)."""
+        shown = super().get_key_display(binding)
+        return ascii_key(shown) if self.symbols.ascii else shown
 
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
@@ -161,6 +178,19 @@ class ConsoleBase(App[int]):
         a quit during a bulk action left a blank terminal until every queued guest ran."""
         self.closing.set()
         super().exit(result, return_code, message)
+
+    def panic(self, *renderables: RenderableType) -> None:
+        """Textual's end on an error it reports itself: a crash of its input thread
+        (its driver's handler calls this and sets no exit status, so the console ended
+        with 0 and the traceback only on a terminal being restored), or an error that
+        renders itself. The report goes to the log, and the console ends with exit
+        status 1, which the launcher says in one line."""
+        report = io.StringIO()
+        for renderable in renderables:
+            Console(file=report, width=100, color_system=None).print(renderable)
+        log.error("the console ended on an error:\n%s", report.getvalue())
+        self.exit(return_code=1)
+        super().panic()  # Textual's immediate end, with nothing for the terminal
 
     def show_task(self, cluster: str, task: Task) -> None:
         """Show a task just started (the operations feature shows it in the task log)."""

@@ -193,7 +193,7 @@ class GuestFlows(GuestRunner):
 
         snapshots = SnapshotFlows(self, self.clone)
         await self.app.push_screen_wait(SnapshotPanel(self.sel.guest, snapshots,
-                                                      self._polled_tasks))
+                                                      self._polled_tasks, self.app.symbols))
 
     def _polled_tasks(self) -> tuple[Task, ...]:
         result = self.app.latest.get(self.sel.cluster)

@@ -41,8 +41,9 @@ def limits_table(limits: FTLimits) -> Table:
     it can hold this VM's shadow (or why not)."""
     table = Table(box=None, expand=True, header_style="bold", pad_edge=False)
     table.add_column("Node", no_wrap=True)
-    table.add_column(f"FT VMs (≤{limits.max_vms})", no_wrap=True)
-    table.add_column(f"FT vCPUs (≤{limits.max_vcpus})", no_wrap=True)
+    # "max", not `≤`: the same words in ASCII mode (LANG=C, TERM=linux).
+    table.add_column(f"FT VMs (max {limits.max_vms})", no_wrap=True)
+    table.add_column(f"FT vCPUs (max {limits.max_vcpus})", no_wrap=True)
     table.add_column("Shadow", ratio=1)
     for host in limits.hosts:
         if limits.secondary == host.node:

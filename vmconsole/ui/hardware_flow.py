@@ -54,4 +54,5 @@ async def edit_hardware(flows: GuestFlow, title: str) -> None:
 
     from vmconsole.ui.modals.hardware import HardwareForm
 
-    await flows.app.push_screen_wait(HardwareForm(guest_title(flows.sel.guest), hw, send))
+    await flows.app.push_screen_wait(HardwareForm(guest_title(flows.sel.guest), hw, send,
+                                                  flows.app.symbols))

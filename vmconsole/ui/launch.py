@@ -78,7 +78,7 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
     log = console_log_path()
-    log_to_file(log)
+    logged = log_to_file(log) is not None
     loops = open_loops(clusters)
     # From here until the console ends, what libraries write to stderr goes to the log:
     # the terminal is the console's screen (ui/stderr_guard.py).
@@ -96,6 +96,7 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
             for loop in loops:
                 loop.stop(timeout=2.0)
                 loop.backend.close()
-    if app.return_code:
-        print(f"vmconsole exited with {app.return_code}", file=sys.stderr)
+    if app.return_code:  # the report of an error Textual reported itself is in the log
+        print(f"vmconsole exited with {app.return_code}"
+              + (f"; its log: {visible(str(log))}" if logged else ""), file=sys.stderr)
     return app.return_code or 0

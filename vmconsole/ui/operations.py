@@ -12,11 +12,12 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, TypeVar
 
 from textual.app import App
 from textual.notifications import SeverityLevel
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from vmconsole.backends.base import Backend, Task
 from vmconsole.operations import Change, Operations, OpRequest, Outcome
@@ -41,6 +42,14 @@ def answered_in_form() -> Iterator[None]:
         yield
     finally:
         _FORM_ANSWERS.reset(token)
+
+
+async def _outcome(worker: Worker[Outcome]) -> Outcome:
+    """What came of a change run by `worker` (`Operations.perform`)."""
+    try:
+        return await worker.wait()
+    except WorkerFailed:  # perform catches a backend's errors: a bug, which the app reports
+        return Outcome(message="internal error (see the log)")
 
 
 class OperationRunner:
@@ -75,28 +84,46 @@ class OperationRunner:
         self.app.run_worker(refuse, thread=True, group="audit", exit_on_error=False)
 
     async def run(self, request: OpRequest, call: Change) -> Outcome:
-        """Perform one change in a thread worker and show what came of it."""
+        """Perform one change in a thread worker and show what came of it.
+
+        The change goes on if the caller stops waiting for it (a form closed with Esc
+        while the backend works: Textual cancels the form's worker), and what came of
+        it is still shown when it comes, as a notification and in the task log; with no
+        form left to show a refusal, a toast says it."""
         worker = self.app.run_worker(lambda: self.operations.perform(request, call),
                                      thread=True, group="ops", exit_on_error=False,
                                      name=request.description)
+        # Shielded: the caller's cancellation would reach the thread worker's task
+        # through the await, and the outcome would be dropped with it.
+        outcome = asyncio.ensure_future(_outcome(worker))
         try:
-            outcome: Outcome = await worker.wait()
-        except WorkerFailed:  # perform catches a backend's errors: a bug, which the app reports
-            outcome = Outcome(message="internal error (see the log)")
-        self._show(request, outcome)
-        return outcome
+            shown = await asyncio.shield(outcome)
+        except asyncio.CancelledError:
+            outcome.add_done_callback(partial(self._show_late, request))
+            raise
+        self._show(request, shown, _FORM_ANSWERS.get())
+        return shown
+
+    def _show_late(self, request: OpRequest, outcome: asyncio.Future[Outcome]) -> None:
+        """Say what came of a change whose caller stopped waiting (its form closed): no
+        form is left to show a refusal. Nothing when the change's worker was cancelled
+        (the console closing)."""
+        if not outcome.cancelled() and outcome.exception() is None:
+            self._show(request, outcome.result(), in_form=False)
 
     def _tell(self, request: OpRequest, outcome: Outcome,
-              severity: SeverityLevel = "error") -> None:
+              severity: SeverityLevel = "error", in_form: bool = False) -> None:
         if outcome.audit_error:
             self.app.notify(outcome.audit_error, title="Audit", severity="warning",
                             timeout=10)
-        if outcome.refused and not _FORM_ANSWERS.get():
+        if outcome.refused and not in_form:
             self.app.notify(outcome.message, title=request.description, severity=severity,
                             timeout=8)
 
-    def _show(self, request: OpRequest, outcome: Outcome) -> None:
-        self._tell(request, outcome)
+    def _show(self, request: OpRequest, outcome: Outcome, in_form: bool) -> None:
+        """Say what came of a change; a refusal only where no form answers it (`in_form`:
+        the form that submitted it shows it by its fields)."""
+        self._tell(request, outcome, in_form=in_form)
         if outcome.refused:
             return
         if outcome.task is not None:
@@ -109,7 +136,7 @@ class OperationRunner:
             self.app.notify(outcome.done, title=request.description, timeout=3)
             self._done(request.cluster)
         else:
-            if not _FORM_ANSWERS.get():
+            if not in_form:
                 self.app.notify(outcome.message, title=f"{request.description}: refused",
                                 severity="error", timeout=10)
             self.app.post_message(OperationFailed(request.cluster, request.description,

@@ -88,7 +88,7 @@ class RebalanceFeatures(ConsoleBase):
             partial(self._rebalance_plan, cluster), partial(self._rebalance_move, cluster),
             partial(self._rebalance_confirm, cluster), refusal,
             partial(self.runner.refuse, probe, refusal),
-            lambda: unreachable(self.latest.get(cluster)))))
+            lambda: unreachable(self.latest.get(cluster))), symbols=self.symbols))
 
     async def _rebalance_confirm(self, cluster: str, title: str, moves: list[Move]) -> bool:
         """Ask before `moves`: one line each with how that guest migrates (live or
@@ -101,7 +101,8 @@ class RebalanceFeatures(ConsoleBase):
             guest = inventory.guest(m.guest) if inventory else None
             mode = running_mode(guest) if guest is not None else None
             modes.add(mode)
-            lines.append(f"{visible(m.name)}: {visible(m.source)} → {visible(m.target)} "
+            lines.append(f"{visible(m.name)}: {visible(m.source)} {self.symbols.arrow} "
+                         f"{visible(m.target)} "
                          f"(imbalance -{m.gain:.2f})" + (f", {mode}" if mode else ""))
         ways = [text for mode, text in (
             (MigrationMode.LIVE, "a VM migrates live"),

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.keys import KEY_DISPLAY_ALIASES
 
 from vmconsole.model import GuestStatus, HAPhase, NodeStatus
 from vmconsole.text import ELLIPSIS
+
+if TYPE_CHECKING:
+    from textual.widgets import Tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,11 @@ class Symbols:
         HA state there)."""
         return "..." if self.ascii else ELLIPSIS
 
+    @property
+    def arrow(self) -> str:
+        """From one value to the next ("50→75%", "pve1 → pve2"): `→`, `->` in ASCII."""
+        return "->" if self.ascii else "→"
+
     def ha_phase(self, phase: HAPhase | None) -> str:
         """The mark of an HA state's phase; `unknown` for a state the console does not
         know (shown with the manager's own word)."""
@@ -74,6 +85,30 @@ UNICODE = Symbols("▶", "■", "‖", "?", "●", "○", "◇", "♥", "⟳",
                   "…", "!", "❄", "⊘", "⧉", "✓", "▶ ", "▼ ", "↓")
 ASCII = Symbols(">", "#", "=", "?", "@", "o", "T", "+", "L",
                 "~", "!", "%", "-", "&", "*", "[+] ", "[-] ", "Down", ascii=True)
+
+
+# A tree's guide lines in ASCII (`|` down, `` ` `` at the last child, as `tree -A` has
+# them; `+` is an HA state's mark), in each of Textual's styles (bold under the cursor).
+_ASCII_GUIDES = ("  ", "| ", "`-", "|-")
+ASCII_TREE_LINES = dict.fromkeys(("default", "bold", "double"), _ASCII_GUIDES)
+
+
+def draw_tree(tree: Tree, symbols: Symbols) -> None:
+    """Give a tree the toggles of `symbols`, and in ASCII its guide lines."""
+    tree.ICON_NODE, tree.ICON_NODE_EXPANDED = symbols.collapsed, symbols.expanded
+    tree.LINES = ASCII_TREE_LINES if symbols.ascii else type(tree).LINES
+
+
+# The keys Textual writes as a symbol (`↑`, `⌫`, `⏎`), by their names in ASCII mode.
+_KEY_NAMES = {shown: key for key, shown in KEY_DISPLAY_ALIASES.items() if not shown.isascii()}
+
+
+def ascii_key(shown: str) -> str:
+    """A key as Textual writes it (`↑`, `^↑`, `shift+⏎`) with each symbol named (`up`,
+    `^up`, `shift+enter`)."""
+    for symbol, name in _KEY_NAMES.items():
+        shown = shown.replace(symbol, name)
+    return shown
 
 
 def detect_ascii(env: dict[str, str] | None = None) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Input, RadioButton, RadioSet, Select
+from textual.widgets import Input, RadioSet, Select
 
 from vmconsole.backends.backups import (
     MODE_MEANING,
@@ -25,7 +25,7 @@ from vmconsole.backends.backups import (
 from vmconsole.model import Inventory
 from vmconsole.text import visible
 from vmconsole.ui.modals import validate
-from vmconsole.ui.modals.form import FormRadioSet, FormScreen, Submitter
+from vmconsole.ui.modals.form import FormRadioButton, FormRadioSet, FormScreen, Submitter
 from vmconsole.ui.widgets.plain_input import PlainInput
 
 
@@ -91,10 +91,11 @@ class RestoreForm(FormScreen):
         opts = self.options
         yield from self.row("Backup", PlainInput(visible(self.backup.id), id="backup",
                                             disabled=True, compact=True), "backup")
-        buttons = [RadioButton("to a new guest", value=True, id=f"{NEW}-choice")]
+        buttons = [FormRadioButton("to a new guest", value=True, id=f"{NEW}-choice")]
         if opts.restore_overwrite:
-            buttons.append(RadioButton("over the guest (asks first)", id=f"{OVERWRITE}-choice",
-                                       disabled=bool(opts.restore_overwrite_why_not)))
+            buttons.append(FormRadioButton("over the guest (asks first)",
+                                           id=f"{OVERWRITE}-choice",
+                                           disabled=bool(opts.restore_overwrite_why_not)))
         yield from self.row("Restore", FormRadioSet(*buttons, id="overwrite", compact=True),
                             "overwrite", opts.restore_overwrite_why_not)
         if opts.restore_ids:

@@ -10,7 +10,7 @@ or None when cancelled.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.actions import SkipAction
@@ -29,6 +29,7 @@ from textual.widgets import (
     Select,
     Static,
 )
+from textual.widgets._toggle_button import ToggleButton  # the base of both; not exported
 
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
@@ -68,16 +69,24 @@ ERROR_LINE_LIMIT = 200
 
 
 
-class FormCheckbox(Checkbox, inherit_bindings=False):
-    """A form's checkbox: Space toggles it; Enter submits the form, as in every other
-    field (Textual's Checkbox toggles on Enter too, so Enter meant to submit un-ticked
-    it). It shows X when ticked and nothing when not, not only a change of colour."""
+class MarkedToggle(ToggleButton):
+    """A form's checkbox or radio button: it shows its mark when on and nothing when
+    off, not only a change of colour; in ASCII mode (the app's class `-ascii`) its mark
+    and sides are ASCII too (`[X]`, `(*)`), Textual's half blocks being left blank there."""
 
-    BINDINGS = [Binding("space", "toggle_button", "Tick or untick", show=False,
-                        id="form.toggle")]
+    MARK: ClassVar[str]
+    ASCII_MARK: ClassVar[str]
+    ASCII_SIDES: ClassVar[tuple[str, str]]
+    _ascii = False  # known once mounted; Textual sets a value given before that
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._show_state()
+
+    def on_mount(self) -> None:
+        self._ascii = self.app.has_class("-ascii")
+        if self._ascii:
+            self.BUTTON_LEFT, self.BUTTON_RIGHT = self.ASCII_SIDES
         self._show_state()
 
     def watch_value(self) -> None:
@@ -85,8 +94,27 @@ class FormCheckbox(Checkbox, inherit_bindings=False):
         super().watch_value()
 
     def _show_state(self) -> None:
-        self.BUTTON_INNER = "X" if self.value else " "
+        mark = self.ASCII_MARK if self._ascii else self.MARK
+        self.BUTTON_INNER = mark if self.value else " "
         self.refresh()
+
+
+class FormCheckbox(MarkedToggle, Checkbox, inherit_bindings=False):
+    """A form's checkbox: Space toggles it; Enter submits the form, as in every other
+    field (Textual's Checkbox toggles on Enter too, so Enter meant to submit un-ticked
+    it). It shows X when ticked and nothing when not."""
+
+    BINDINGS = [Binding("space", "toggle_button", "Tick or untick", show=False,
+                        id="form.toggle")]
+    MARK = ASCII_MARK = "X"
+    ASCII_SIDES = ("[", "]")
+
+
+class FormRadioButton(MarkedToggle, RadioButton):
+    """A radio button of a `FormRadioSet`: `●` on the one chosen, nothing on the others."""
+
+    MARK, ASCII_MARK = "●", "*"
+    ASCII_SIDES = ("(", ")")
 
 
 class FormRadioSet(RadioSet):

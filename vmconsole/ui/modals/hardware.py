@@ -38,6 +38,7 @@ from vmconsole.ui.modals import validate
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.form import FormCheckbox, FormScreen
 from vmconsole.ui.operations import Outcome
+from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.widgets.plain_input import PlainInput
 
 # ASCII digits only: "\d" and str.isdigit() take U+FF14 (a full-width 4) and "²" (int() refuses).
@@ -105,10 +106,12 @@ Sender = Callable[[Part], Awaitable[Outcome]]
 class HardwareForm(FormScreen):
     SUBMIT_LABEL = "Apply"
 
-    def __init__(self, guest: str, hw: GuestHardware, send: Sender) -> None:
+    def __init__(self, guest: str, hw: GuestHardware, send: Sender,
+                 symbols: Symbols = UNICODE) -> None:
         """`guest` as titles name it; `send` runs one part as an operation."""
         super().__init__(f"Hardware of {guest}", self._submit_parts)
         self.guest, self.hw, self._send_part = guest, hw, send
+        self.arrow = symbols.arrow  # a figure before and after: "vCPUs 2 → 4"
         self.disk_ids = {d.key: f"disk-{i}" for i, d in enumerate(hw.disks)}
         self.nic_ids = {n.key: f"link-{i}" for i, n in enumerate(hw.nics)}
         self.FIELD_FOR = {**{f"disk:{k}": v for k, v in self.disk_ids.items()},
@@ -227,17 +230,17 @@ class HardwareForm(FormScreen):
         hw, parts = self.hw, []
         if change.vcpus is not None:
             parts.append(Part("vcpus", HardwareChange(vcpus=change.vcpus),
-                              f"vCPUs {hw.vcpus} → {change.vcpus} "
+                              f"vCPUs {hw.vcpus} {self.arrow} {change.vcpus} "
                               f"({hw.vcpus_takes(change.vcpus)})"))
         if change.memory is not None:
             parts.append(Part("memory", HardwareChange(memory=change.memory),
-                              f"memory {hw.memory // MiB} → {change.memory // MiB} MiB "
+                              f"memory {hw.memory // MiB} {self.arrow} {change.memory // MiB} MiB "
                               f"({hw.memory_takes(change.memory)})"))
         for key, size in change.disks.items():
             disk = hw.disk(key)
             old = gib(disk.size) if disk else "?"
             parts.append(Part(f"disk:{key}", HardwareChange(disks={key: size}),
-                              f"disk {key} {old} → {gib(size)} GiB"))
+                              f"disk {key} {old} {self.arrow} {gib(size)} GiB"))
         for key, up in change.links.items():
             parts.append(Part(f"link:{key}", HardwareChange(links={key: up}),
                               f"{key} link {'up' if up else 'down'} ({hw.link_takes()})"))

@@ -20,6 +20,7 @@ from vmconsole.model.snapshots import Snapshot
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import keys_for
 from vmconsole.ui.modals.task_panel import TaskPanel
+from vmconsole.ui.symbols import UNICODE, Symbols, draw_tree
 
 NOW = "\x00now"  # the tree node for the guest's present state
 # The hint line under the tree: (binding id, what it does), its keys read from the keymap.
@@ -75,15 +76,18 @@ class SnapshotPanel(TaskPanel):
     ]
 
     def __init__(self, guest: Guest, ops: SnapshotOps,
-                 polled_tasks: Callable[[], Sequence[Task]]) -> None:
+                 polled_tasks: Callable[[], Sequence[Task]],
+                 symbols: Symbols = UNICODE) -> None:
         super().__init__(guest, ops.may_change, polled_tasks)
         self.ops = ops
+        self.symbols = symbols  # the tree's toggles and guide lines
         self.snapshots: list[Snapshot] = []
 
     def list_widget(self) -> Tree[str]:
         # Text, not str: a Tree reads a str label as markup.
         tree: Tree[str] = Tree(Text(visible(self.guest.name)), id="snap-tree")
         tree.show_root = True
+        draw_tree(tree, self.symbols)
         return tree
 
     async def reload(self) -> None:

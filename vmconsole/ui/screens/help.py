@@ -18,7 +18,7 @@ from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.moving_keys import ScrolledText
 
 HELP_INTRO = (
-    "Arrows or h/j/k/l move in the tree; → and l expand, ← and h collapse. Tab moves "
+    "Arrows or h/j/k/l move in the tree; Right and l expand, Left and h collapse. Tab moves "
     "between the panes: tree, detail, task log, ping, events. Every key below can be "
     "remapped in the config file's [keys] table by the id in the last column. Ctrl+P "
     "opens the command palette, which lists what can be done on the selection."

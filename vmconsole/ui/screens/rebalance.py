@@ -21,6 +21,8 @@ from textual.widgets import DataTable, Static
 
 from vmconsole.balance import Move, Plan
 from vmconsole.text import visible
+from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.symbols import UNICODE, Symbols
 
 # What the console does for the screen: compute a plan in `mode` (None: it failed and
 # said why), and migrate one move, calling `state(text)` as it goes; True once it is done.
@@ -47,8 +49,9 @@ class RebalanceActions:
     unreachable: Callable[[], str] = _reached
 
 
-def _arrow(before: float, after: float) -> str:
-    return f"{before:.0f}%" if round(before) == round(after) else f"{before:.0f}→{after:.0f}%"
+def _arrow(before: float, after: float, arrow: str) -> str:
+    return (f"{before:.0f}%" if round(before) == round(after)
+            else f"{before:.0f}{arrow}{after:.0f}%")
 
 
 class RebalanceScreen(ModalScreen[None]):
@@ -69,11 +72,16 @@ class RebalanceScreen(ModalScreen[None]):
         Binding("d", "toggle_mode", "Static/dynamic", id="rebalance.mode"),
         Binding("r", "recompute", "Recompute", id="rebalance.recompute"),
         Binding("escape,q", "close", "Close", id="rebalance.close"),
+        # The screen is modal: the app's `?` does not reach past it.
+        Binding("question_mark", "app.help", "Help: every key, this screen's first",
+                show=False, id="rebalance.help"),
     ]
 
-    def __init__(self, cluster: str, actions: RebalanceActions, mode: str = "static") -> None:
+    def __init__(self, cluster: str, actions: RebalanceActions, mode: str = "static",
+                 symbols: Symbols = UNICODE) -> None:
         super().__init__()
         self.cluster, self.actions, self.mode = cluster, actions, mode
+        self.arrow = symbols.arrow  # from a value to the next: "0.21 → 0.09"
         self.plan: Plan | None = None
         self.states: dict[str, str] = {}  # guest id -> what became of its move
         self.busy = False
@@ -91,17 +99,23 @@ class RebalanceScreen(ModalScreen[None]):
                 yield DataTable(id="moves", cursor_type="row")
                 yield Static("", id="why", classes="dim", markup=False)
                 yield Static("", id="stays", markup=False)
-            yield Static(self._keys(), id="keys", classes="dim", markup=False)
+            yield Static("", id="keys", classes="dim", markup=False)
 
-    def _keys(self) -> str:
-        """The key line: what the keys do here now."""
+    def _show_keys(self) -> None:
+        """The key line: what the keys do here now, with the keys the keymap gives them."""
         if self.unreachable:
-            return "r try again · esc close"
-        if self.actions.refusal:
-            return "d static/dynamic · r recompute · esc close"
-        return "enter apply move · A apply all · d static/dynamic · r recompute · esc close"
+            hints = [("rebalance.recompute", "try again")]
+        else:
+            # "apply", not "apply move": with Enter written `enter` (ASCII mode) the line
+            # then fits 80 columns.
+            hints = [] if self.actions.refusal else [("rebalance.apply", "apply"),
+                                                     ("rebalance.apply_all", "apply all")]
+            hints += [("rebalance.mode", "static/dynamic"), ("rebalance.recompute", "recompute")]
+        hints += [("rebalance.help", "help"), ("rebalance.close", "close")]
+        self.query_one("#keys", Static).update(Text(hint_line(self, hints)))
 
     def on_mount(self) -> None:
+        self._show_keys()
         self.query_one("#nodes", DataTable).add_columns("Node", "CPU", "Memory", "Load")
         self.query_one("#moves", DataTable).add_columns(
             "Guest", "From", "To", "Gain", "State")
@@ -144,7 +158,7 @@ class RebalanceScreen(ModalScreen[None]):
         """Show the cluster as unreachable for `why` ("": reachable): no plan, and only
         the keys that still mean something."""
         self.unreachable = why
-        self.query_one("#keys", Static).update(Text(self._keys()))
+        self._show_keys()
         self.refresh_bindings()
         if not why:
             return
@@ -160,7 +174,7 @@ class RebalanceScreen(ModalScreen[None]):
         if plan is None:
             return
         head = (f"{plan.mode} scheduler (Proxmox's TOPSIS): imbalance "
-                f"{plan.imbalance_before:.2f} → {plan.imbalance_after:.2f}, "
+                f"{plan.imbalance_before:.2f} {self.arrow} {plan.imbalance_after:.2f}, "
                 f"{len(plan.moves)} move(s)")
         lines = [head, *(visible(n) for n in plan.notes)]
         if not plan.moves:  # said here: a row of the table widened its Guest column
@@ -172,8 +186,9 @@ class RebalanceScreen(ModalScreen[None]):
         nodes.clear()
         nodes.display = True
         for n in plan.nodes:
-            nodes.add_row(Text(visible(n.node)), _arrow(n.cpu_before, n.cpu_after),
-                          _arrow(n.mem_before, n.mem_after), _arrow(n.load_before, n.load_after))
+            nodes.add_row(Text(visible(n.node)), _arrow(n.cpu_before, n.cpu_after, self.arrow),
+                          _arrow(n.mem_before, n.mem_after, self.arrow),
+                          _arrow(n.load_before, n.load_after, self.arrow))
         moves = self.query_one("#moves", DataTable)
         moves.clear()
         for m in plan.moves:
@@ -189,8 +204,8 @@ class RebalanceScreen(ModalScreen[None]):
             scroll.scroll_home(animate=False)
         stays = [f"{visible(s.name)} ({visible(s.node)}): {visible(s.reason)}"
                  for s in plan.stuck]
-        blocked = [f"{visible(b.name)} {visible(b.source)} → {visible(b.target)} would gain "
-                   f"{b.gain:.2f} but {visible(b.blocked_by)}" for b in plan.blocked]
+        blocked = [f"{visible(b.name)} {visible(b.source)} {self.arrow} {visible(b.target)} "
+                   f"would gain {b.gain:.2f} but {visible(b.blocked_by)}" for b in plan.blocked]
         text = ""
         if blocked:
             text += "Forbidden by a rule:\n  " + "\n  ".join(blocked) + "\n"

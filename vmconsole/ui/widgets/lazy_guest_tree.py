@@ -26,7 +26,7 @@ from textual.widgets.tree import TreeNode
 from vmconsole.model import Guest, Node
 from vmconsole.ui.labels import guest_label, node_label
 from vmconsole.ui.styles import LabelStyles
-from vmconsole.ui.symbols import UNICODE, Symbols
+from vmconsole.ui.symbols import UNICODE, Symbols, draw_tree
 from vmconsole.ui.widgets.cluster_branch import ClusterBranch, guest_order, matches
 from vmconsole.ui.widgets.tree_marks import TreeMarks
 from vmconsole.ui.widgets.tree_ref import TreeRef
@@ -62,7 +62,7 @@ class LazyGuestTree(Tree[TreeRef]):
     @symbols.setter
     def symbols(self, symbols: Symbols) -> None:
         self._symbols = symbols
-        self.ICON_NODE, self.ICON_NODE_EXPANDED = symbols.collapsed, symbols.expanded
+        draw_tree(self, symbols)
 
     def selected_ref(self) -> TreeRef | None:
         node = self.cursor_node
