@@ -163,6 +163,19 @@ def test_a_task_listing_of_another_shape_leaves_the_inventory_shown(not_pve):
     assert [g.name for g in result.inventory.guests] == ["web"]
 
 
+def test_a_guest_config_of_another_shape_is_the_address_readings_note(not_pve):
+    not_pve.answers["/nodes/pve1/qemu/100/config"] = {"data": ["agent: 1"]}
+    backend = open_proxmox(not_pve.profile())
+    try:
+        assert Poller(backend).poll().ok
+        reading = backend.guest_addresses("qemu/100")
+    finally:
+        backend.close()
+    assert reading.addresses == ()
+    assert reading.note == ("not a Proxmox VE API answer: GET /nodes/pve1/qemu/100/config: "
+                            "a list [\"agent: 1\"] where an object was expected")
+
+
 def test_a_login_answer_of_another_shape_is_the_polls_error(not_pve):
     not_pve.answers["/access/ticket"] = {"data": {"a": 1}}
     error = poll_error(not_pve, token_name=None, token_secret=None, password="secret")
