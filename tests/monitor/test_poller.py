@@ -2,6 +2,7 @@
 (the simulator's own behaviour is tested in tests/sim)."""
 
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -70,6 +71,31 @@ def test_failure_keeps_last_inventory_and_backs_off():
     assert poller.poll().next_delay == 8.0
     recovered = poller.poll()
     assert recovered.ok and recovered.next_delay == 2.0
+
+
+def test_a_poll_that_hits_a_bug_says_since_when_and_when_the_next_try_is(caplog):
+    backend = ScriptedBackend([KeyError("name")])
+    loop = PollLoop(Poller(backend, interval=2.0, max_interval=30.0))
+    results = []
+    got_one = threading.Event()
+
+    def on_result(result):
+        results.append(result)
+        got_one.set()
+
+    loop.subscribe(on_result)
+    before = time.time()
+    loop.start()
+    try:
+        assert got_one.wait(5), "no poll result"
+    finally:
+        loop.stop()
+    failed = results[0]
+    assert failed.error == "internal error while polling (see the log)"
+    # The detail pane's "Next try" is this moment: the loop waits max_interval.
+    assert failed.next_delay == 30.0 and failed.failing_since >= before
+    assert failed.next_try == pytest.approx(time.time() + 30.0, abs=5.0)
+    assert "KeyError" in caplog.text
 
 
 def test_history_ring_keeps_the_last_polls_and_blanks_missed_ones():

@@ -85,14 +85,7 @@ class Poller:
                 if events:
                     self._event_seq = events[-1].seq
         except BackendError as exc:
-            self._failures += 1
-            if self._failing_since is None:
-                self._failing_since = time.time()
-            duration = time.monotonic() - started
-            delay = self._delay(duration)
-            return PollResult(self.backend.name, self._seq, self._inventory, None, duration,
-                              delay, exc.message, self._failures,
-                              failing_since=self._failing_since, next_try=time.time() + delay)
+            return self._failed(exc.message, time.monotonic() - started)
         previous, self._inventory = self._inventory, inventory
         self._failures = 0
         self._failing_since = None
@@ -102,6 +95,25 @@ class Poller:
         duration = time.monotonic() - started
         return PollResult(self.backend.name, self._seq, inventory, diff, duration,
                           self._delay(duration), tasks=tasks, events=events)
+
+    def internal_error(self) -> PollResult:
+        """The result of a poll that raised something else than a BackendError (a bug,
+        logged by the caller): a failure like any other, tried again after the longest
+        interval, so the detail pane says since when and when the next try is."""
+        return self._failed("internal error while polling (see the log)", 0.0,
+                            self.max_interval)
+
+    def _failed(self, message: str, duration: float, delay: float | None = None
+                ) -> PollResult:
+        """A failed poll (`duration` seconds) counted; `delay` None: the back-off's."""
+        self._failures += 1
+        if self._failing_since is None:
+            self._failing_since = time.time()
+        if delay is None:
+            delay = self._delay(duration)
+        return PollResult(self.backend.name, self._seq, self._inventory, None, duration,
+                          delay, message, self._failures,
+                          failing_since=self._failing_since, next_try=time.time() + delay)
 
     def _delay(self, duration: float) -> float:
         """The pause before the next poll: the interval, stretched when a poll is slow
@@ -190,9 +202,7 @@ class PollLoop:
                 result = self.poller.poll()
             except Exception:  # a bug in a backend must not kill the loop silently
                 log.exception("poll of %s failed", self.backend.name)
-                result = PollResult(self.backend.name, -1, self.poller.inventory, None, 0.0,
-                                    self.poller.max_interval, "internal error while polling "
-                                    "(see the log)", 1)
+                result = self.poller.internal_error()
             self.latest = result
             self.task_ends.check(result.tasks)
             with self._lock:

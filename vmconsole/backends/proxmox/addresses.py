@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from vmconsole.backends.base import BackendError
+from vmconsole.backends.proxmox.answers import TEXT, Record, read
 from vmconsole.model import AddressSource, Guest, GuestAddress, GuestKind
 
 Call = Callable[..., Any]
 _NET_KEY = re.compile(r"(?:net|ipconfig)(\d+)")
+# A guest's config: an object of options (`agent`, `netN`, `ipconfigN`: strings).
+CONFIG = Record({"agent": TEXT})
 
 
 def read_addresses(call: Call, guest: Guest) -> tuple[tuple[GuestAddress, ...], str | None]:
@@ -24,7 +27,7 @@ def read_addresses(call: Call, guest: Guest) -> tuple[tuple[GuestAddress, ...], 
     config's. `call(method, path)` is `Connection.call`; a failure to read the config
     raises its BackendError, an agent's failure becomes the note."""
     path = f"/nodes/{guest.node}/{guest.kind.value}/{guest.vmid}"
-    config: Mapping[str, Any] = call("GET", f"{path}/config") or {}
+    config: Mapping[str, Any] = read(call, f"{path}/config", CONFIG)
     static = static_addresses(config, guest.kind)
     live: tuple[GuestAddress, ...] = ()
     note: str | None = None

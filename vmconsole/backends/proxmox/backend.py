@@ -31,12 +31,17 @@ from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.hardware import GuestHardware, HardwareChange
 from vmconsole.backends.journal import EventJournal, TrackedTasks
-from vmconsole.backends.proxmox import backups, ha, hardware, placement
+from vmconsole.backends.proxmox import answers, backups, ha, hardware, placement
 from vmconsole.backends.proxmox.addresses import read_addresses
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.guest_ref import GuestRef, locate
 from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
 from vmconsole.backends.proxmox.inventory import (
+    HA_MANAGER,
+    HA_RESOURCES,
+    HA_STATUS,
+    RESOURCES,
+    STATUS,
     RateTracker,
     build_inventory,
     ha_view,
@@ -53,6 +58,9 @@ from vmconsole.model import GuestKind, Inventory
 from vmconsole.model.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
+
+# GET /version's answer, e.g. {"release": "8.2", "version": "8.2.4", ...}.
+VERSION = answers.Record({"release": answers.TEXT})
 
 CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
@@ -97,7 +105,8 @@ class ProxmoxBackend(TrackedTasks):
     def version(self) -> tuple[int, int]:
         """PVE's release (major, minor), asked once."""
         if self._version is None:
-            release = str((self.conn.call("GET", "/version") or {}).get("release", "0.0"))
+            answer = answers.read(self.conn.call, "/version", VERSION)
+            release = str(answer.get("release") or "0.0")
             major, _, minor = release.partition(".")
             self._version = (int(major or 0), int(minor.split("-")[0] or 0))
         return self._version
@@ -105,17 +114,18 @@ class ProxmoxBackend(TrackedTasks):
     # --- polling --------------------------------------------------------------------
 
     def inventory(self) -> Inventory:
-        resources = self.conn.call("GET", "/cluster/resources") or []
-        status = self._audited("/cluster/status", "quorum and node membership")
-        ha_status = self._audited("/cluster/ha/status/current", "HA manager status")
+        resources = answers.read(self.conn.call, "/cluster/resources", RESOURCES)
+        status = self._audited("/cluster/status", STATUS, "quorum and node membership")
+        ha_status = self._audited("/cluster/ha/status/current", HA_STATUS,
+                                  "HA manager status")
         managed = any(r.get("hastate") for r in resources)
-        ha_resources = self._audited("/cluster/ha/resources", "HA settings") if managed else []
-        ha_manager = self._audited_answer("/cluster/ha/status/manager_status",
-                                          "HA node states") if managed else None
-        inventory = build_inventory(
-            self.cfg.name, time.time(), resources, status,
-            ha_view(ha_status, ha_resources, ha_manager if isinstance(ha_manager, dict)
-                    else None), self._rates)
+        ha_resources = self._audited("/cluster/ha/resources", HA_RESOURCES,
+                                     "HA settings") if managed else []
+        ha_manager = self._audited("/cluster/ha/status/manager_status", HA_MANAGER,
+                                   "HA node states") if managed else None
+        inventory = build_inventory(self.cfg.name, time.time(), resources, status,
+                                    ha_view(ha_status, ha_resources, ha_manager),
+                                    self._rates)
         inventory = self._addresses.apply(inventory)
         inventory_events(self._journal, self.cfg.name, self._last, inventory)
         self._last = inventory
@@ -130,21 +140,19 @@ class ProxmoxBackend(TrackedTasks):
             raise NotFound(f"{guest_id} is not in {self.cfg.name}'s last poll")
         return self._addresses.read_now(guest)
 
-    def _audited(self, path: str, what: str) -> list[Any]:
-        """A listing that needs Sys.Audit on /. Without it the tree still shows what
-        /cluster/resources says (each guest's HA state included), and the console says
-        once what is missing instead of failing every poll."""
-        return list(self._audited_answer(path, what) or [])
-
-    def _audited_answer(self, path: str, what: str) -> Any:
-        """`_audited` for any answer (None when refused)."""
+    def _audited(self, path: str, shape: answers.Record | answers.Records, what: str
+                 ) -> Any:
+        """A reading that needs Sys.Audit on / (`answers.read` against `shape`). Without
+        it the tree still shows what /cluster/resources says (each guest's HA state
+        included), and the console says once what is missing instead of failing every
+        poll: the reading is then empty."""
         try:
-            return self.conn.call("GET", path)
+            return answers.read(self.conn.call, path, shape)
         except AuthError as exc:
             if path not in self._refused:
                 self._refused.add(path)
                 self._journal.add(EventKind.NOT_PERMITTED, f"{what} not shown: {exc.message}")
-            return None
+            return [] if isinstance(shape, answers.Records) else {}
 
     def history(self, object_id: str, timeframe: str) -> list[MetricSample]:
         if timeframe not in TIMEFRAMES:

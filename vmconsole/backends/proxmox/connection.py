@@ -34,8 +34,9 @@ from proxmoxer.core import ProxmoxResource, ResourceException
 from requests.adapters import HTTPAdapter
 from requests.cookies import cookiejar_from_dict
 
-from vmconsole.backends.base import AuthError, BackendError, Unreachable
+from vmconsole.backends.base import AuthError, Unreachable
 from vmconsole.backends.endpoint import https_url
+from vmconsole.backends.proxmox.answers import TEXT, NotPveAnswer, Record, data_of, not_pve
 from vmconsole.backends.proxmox.errors import from_resource_exception
 from vmconsole.config import ProxmoxCluster
 
@@ -43,6 +44,17 @@ log = logging.getLogger(__name__)
 
 # PVE tickets live 2 hours; renew with a wide margin, as PVE's web UI does (every 15 min).
 TICKET_RENEW_AFTER = 15 * 60.0
+# POST /access/ticket's answer.
+TICKET = Record({"ticket": TEXT, "CSRFPreventionToken": TEXT},
+                required=("ticket", "CSRFPreventionToken"))
+
+
+class PveJson(JsonSerializer):
+    """proxmoxer's serializer, but a body that is not PVE's JSON envelope raises
+    NotPveAnswer instead of coming back as `{"errors": body}` (or a KeyError)."""
+
+    def loads(self, response: requests.Response) -> Any:
+        return data_of(response.content)
 
 
 class FingerprintAdapter(HTTPAdapter):
@@ -93,7 +105,8 @@ class TicketAuth(ProxmoxHTTPAuthBase):
               refused: str | None = None) -> None:
         """Log in (POST /access/ticket). `refused`: the ticket a 401 refused; when
         another thread has logged in since (the address sweep and the poll share the
-        ticket), its new ticket is used and no second login is made. Raises AuthError."""
+        ticket), its new ticket is used and no second login is made. Raises AuthError,
+        or BackendError for an answer that is not PVE's (`answers.not_pve`)."""
         with self._lock:
             if refused is not None and self._ticket is not None and self._ticket != refused:
                 return
@@ -106,10 +119,15 @@ class TicketAuth(ProxmoxHTTPAuthBase):
                 self._ticket = None
                 raise AuthError(f"login as {self.user} refused: "
                                 f"{reply.status_code} {reply.reason}")
-            data = reply.json()["data"]
-            if data.get("NeedTFA"):
+            try:
+                data = data_of(reply.content)
+            except NotPveAnswer as exc:
+                raise not_pve("POST", "/access/ticket", exc.why) from None
+            if isinstance(data, dict) and data.get("NeedTFA"):
                 raise AuthError(f"{self.user} needs a second factor: use an API token instead")
-            self._ticket, self._csrf = data["ticket"], data["CSRFPreventionToken"]
+            if why := TICKET.problem(data):
+                raise not_pve("POST", "/access/ticket", why)
+            self._ticket, self._csrf = str(data["ticket"]), str(data["CSRFPreventionToken"])
             self._born = time.monotonic()
 
     def ensure(self, session: requests.Session) -> None:
@@ -207,7 +225,7 @@ class Connection:
                             self.auth.ensure(session)
                         held = self.auth.ticket
                     resource = ProxmoxResource(base_url=self.base_url, session=session,
-                                               serializer=JsonSerializer())
+                                               serializer=PveJson())
                     return getattr(resource(path.strip("/")), _METHODS[method])(**clean)
             except ResourceException as exc:
                 # A ticket that expired or was revoked: log in again, once.
@@ -221,9 +239,8 @@ class Connection:
             except requests.exceptions.Timeout:
                 raise Unreachable(f"{self.cfg.host}: no answer within "
                                   f"{self.cfg.timeout:g} s ({method} {path})") from None
-            except requests.exceptions.JSONDecodeError:  # a proxy's page, say
-                raise BackendError(f"{self.cfg.host}: the answer to {method} {path} is "
-                                   "not PVE's JSON") from None
+            except NotPveAnswer as exc:  # a proxy's page, say
+                raise not_pve(method, path, exc.why) from None
             except requests.exceptions.RequestException as exc:
                 raise Unreachable(f"{self.cfg.host}: {_reason(exc)}") from None
         raise AssertionError("unreachable")

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmconsole.backends.base import NotFound
-from vmconsole.backends.proxmox.inventory import service_id
+from vmconsole.backends.proxmox.answers import read
+from vmconsole.backends.proxmox.inventory import RESOURCES, service_id
 from vmconsole.model import GuestKind
 
 
@@ -44,7 +45,7 @@ def locate(call: Callable[..., Any], cluster: str, guest_id: str) -> GuestRef:
         kind, vmid = GuestKind(kind_text), int(vmid_text)
     except ValueError:
         raise NotFound(f"{guest_id} is not a Proxmox guest id (qemu/N or lxc/N)") from None
-    for item in call("GET", "/cluster/resources", type="vm") or []:
+    for item in read(call, "/cluster/resources", RESOURCES, type="vm"):
         if item.get("type") == kind.value and int(item.get("vmid", -1)) == vmid:
             return GuestRef(kind, vmid, str(item["node"]), bool(item.get("hastate")))
     raise NotFound(f"{guest_id} does not exist in {cluster}")

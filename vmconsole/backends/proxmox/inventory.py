@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vmconsole.backends.counters import per_second
+from vmconsole.backends.proxmox.answers import INTEGER, NUMBER, OBJECT, TEXT, Record, Records
 from vmconsole.model import (
     Guest,
     GuestKind,
@@ -36,6 +37,25 @@ from vmconsole.model import (
 
 Json = Mapping[str, Any]
 _COUNTERS = ("diskread", "diskwrite", "netin", "netout")
+
+# The shapes of the answers read here (`answers.read` checks them before these parsers
+# run): every key converted below, and the keys an entry of each type cannot do without.
+RESOURCES = Records(
+    {"type": TEXT, "node": TEXT, "name": TEXT, "status": TEXT, "lock": TEXT, "tags": TEXT,
+     "storage": TEXT, "plugintype": TEXT, "content": TEXT, "vmid": INTEGER,
+     "template": INTEGER, "shared": INTEGER, "maxcpu": INTEGER, "maxmem": INTEGER,
+     "mem": INTEGER, "maxdisk": INTEGER, "disk": INTEGER, "cpu": NUMBER, "uptime": NUMBER,
+     **dict.fromkeys(_COUNTERS, NUMBER)},
+    required={"node": ("node",), "qemu": ("vmid", "node"), "lxc": ("vmid", "node"),
+              "storage": ("storage", "node")})
+STATUS = Records({"type": TEXT, "name": TEXT, "ip": TEXT, "nodes": INTEGER,
+                  "quorate": INTEGER}, required={"node": ("name",)})
+HA_STATUS = Records({"type": TEXT, "sid": TEXT, "node": TEXT, "status": TEXT, "state": TEXT,
+                     "request_state": TEXT, "max_restart": INTEGER,
+                     "max_relocate": INTEGER})
+HA_RESOURCES = Records({"sid": TEXT, "state": TEXT, "group": TEXT, "max_restart": INTEGER,
+                        "max_relocate": INTEGER})
+HA_MANAGER = Record({"manager_status": OBJECT})
 
 
 class RateTracker:
@@ -177,9 +197,14 @@ def _ha(item: Json, sid: str, ha: HAView) -> HAConfig | None:
         request=request,
         state=ha_state(str(state_text)) if state_text else HAState.QUEUED,
         group=str(config["group"]) if config.get("group") else None,
-        max_restart=int(config.get("max_restart", service.get("max_restart", 1))),
-        max_relocate=int(config.get("max_relocate", service.get("max_relocate", 1))),
+        max_restart=_count(config.get("max_restart"), service.get("max_restart")),
+        max_relocate=_count(config.get("max_relocate"), service.get("max_relocate")),
     )
+
+
+def _count(*values: Any) -> int:
+    """The first of the values that is set (0 is), else PVE's default of 1."""
+    return next((int(v) for v in values if v is not None and v != ""), 1)
 
 
 def _storages(items: Iterable[Json]) -> tuple[Storage, ...]:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from vmconsole.backends.base import BackendError, Task, TaskStatus, Unreachable
+from vmconsole.backends.proxmox.answers import NUMBER, TEXT, Record, Records, read
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ _FOLLOW_MIN, _FOLLOW_MAX = 0.2, 2.0
 # Consecutive failures to read a task (other than a node that does not answer) before
 # the console stops following it.
 _GIVE_UP_AFTER = 5
+# The answers read here (`answers.read`): /cluster/tasks, a task's status and its log.
+LISTING = Records({"upid": TEXT, "type": TEXT, "id": TEXT, "node": TEXT, "user": TEXT,
+                   "status": TEXT, "starttime": NUMBER, "endtime": NUMBER})
+STATUS = Record({"status": TEXT, "exitstatus": TEXT})
+LOG = Records({"t": TEXT})
 
 
 class Caller(Protocol):
@@ -137,7 +143,7 @@ class TaskTracker:
     def tasks(self) -> list[Task]:
         """Ours and the cluster's recent tasks, oldest first; ours win on the same UPID."""
         try:
-            listing = self._call("GET", "/cluster/tasks") or []
+            listing = read(self._call, "/cluster/tasks", LISTING)
             recent = [self._from_listing(item) for item in listing if item.get("upid")]
             with self._lock:
                 self._recent = recent
@@ -162,7 +168,7 @@ class TaskTracker:
         delay, failures = _FOLLOW_MIN, 0
         while not self._closed.is_set():
             try:
-                status = self._call("GET", f"{base}/status")
+                status = read(self._call, f"{base}/status", STATUS)
                 lines += self._new_lines(base, len(lines))
                 failures = 0
             except Unreachable as exc:
@@ -187,7 +193,8 @@ class TaskTracker:
     def _new_lines(self, base: str, start: int) -> list[str]:
         out: list[str] = []
         while True:
-            page = self._call("GET", f"{base}/log", start=start + len(out), limit=_LOG_PAGE) or []
+            page = read(self._call, f"{base}/log", LOG, start=start + len(out),
+                        limit=_LOG_PAGE)
             out += [str(entry.get("t", "")) for entry in page]
             if len(page) < _LOG_PAGE:
                 return out

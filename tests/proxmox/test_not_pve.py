@@ -1,0 +1,196 @@
+"""A profile pointed at an HTTPS server that is not PVE (its fingerprint pinned
+correctly): `openssl s_server -www`'s page, other JSON, or PVE-like answers missing what
+the console reads. Each is the cluster's error, "not a Proxmox VE API answer: GET
+<path>: ...", in the poll result and the detail pane, never an internal error.
+
+The server is a small one of this test's own, with the fake's certificate (fakepve's
+session process made it) so that its fingerprint can be pinned."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui_ops.helpers import detail_rows, live_console, wait_until
+from vmconsole.backends.proxmox import open_proxmox
+from vmconsole.config import ProxmoxCluster
+from vmconsole.monitor.poller import Poller
+from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
+
+LATER = r"\d\d:\d\d:\d\d \(in .+\)"
+# What a one-node PVE answers, path by path (below /api2/json); a test replaces some.
+PVE = {
+    "/cluster/resources": {"data": [
+        {"id": "node/pve1", "type": "node", "node": "pve1", "status": "online",
+         "maxcpu": 4, "maxmem": 8 << 30, "mem": 1 << 30, "cpu": 0.1, "uptime": 100},
+        {"id": "qemu/100", "type": "qemu", "vmid": 100, "node": "pve1", "name": "web",
+         "status": "running", "maxcpu": 2, "maxmem": 1 << 30, "hastate": "started"}]},
+    "/cluster/status": {"data": [{"type": "node", "name": "pve1", "online": 1,
+                                  "ip": "127.0.0.1"}]},
+    "/cluster/ha/status/current": {"data": []},
+    "/cluster/ha/resources": {"data": [{"sid": "vm:100", "state": "started"}]},
+    "/cluster/ha/status/manager_status": {"data": {"manager_status": {}}},
+    "/cluster/tasks": {"data": []},
+}
+# `openssl s_server -www` answers every GET with this page (abridged).
+S_SERVER_PAGE = (b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n"
+                 b"<HTML><BODY BGCOLOR=\"#ffffff\">\n<pre>\n\ns_server -www\n"
+                 b"Ciphers supported in s_server binary\n")
+
+
+class NotPve:
+    """An HTTPS server on 127.0.0.1 answering `answers[path]` (a JSON-able value, or
+    bytes sent as they are after a 200 status line) to any method."""
+
+    def __init__(self, certfile: str, keyfile: str) -> None:
+        self.answers: dict[str, Any] = dict(PVE)
+        served = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.removeprefix("/api2/json").split("?")[0]
+                answer = served.answers.get(path, {"data": None})
+                if isinstance(answer, bytes):  # a whole answer of its own, as s_server's
+                    self.wfile.write(answer)
+                    return
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.fingerprint = hashlib.sha256(
+            ssl.PEM_cert_to_DER_cert(Path(certfile).read_text())).hexdigest()
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def profile(self, **overrides: Any) -> ProxmoxCluster:
+        settings: dict[str, Any] = dict(
+            name="lab", host="127.0.0.1", port=self.port, user="root@pam", token_name="t",
+            token_secret="s", fingerprint=self.fingerprint, timeout=3.0)
+        settings.update(overrides)
+        return ProxmoxCluster(**settings)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def not_pve(fakepve_process) -> Iterator[NotPve]:
+    cert = fakepve_process.cafile
+    server = NotPve(cert, str(Path(cert).with_suffix(".key")))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def poll_error(server: NotPve, **overrides: Any) -> str | None:
+    """The error of one poll of a backend on `server` (None: the poll succeeded)."""
+    backend = open_proxmox(server.profile(**overrides))
+    try:
+        return Poller(backend).poll().error
+    finally:
+        backend.close()
+
+
+def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
+    # The baseline: with PVE's shapes the poll succeeds, so each case below fails on
+    # its one wrong answer only.
+    assert poll_error(not_pve) is None
+
+
+@pytest.mark.parametrize(("path", "answer", "message"), [
+    ("/cluster/resources", S_SERVER_PAGE,
+     "GET /cluster/resources: the body is not JSON ('<HTML><BODY BGCOLOR=\"#ffffff\"> <pre> "
+     "s_server -www Ciphers s'...)"),
+    ("/cluster/resources", {"data": {"a": 1}},
+     'GET /cluster/resources: an object {"a": 1} where a list of objects was expected'),
+    ("/cluster/resources", {"a": 1},
+     'GET /cluster/resources: JSON without PVE\'s data envelope ({"a": 1})'),
+    ("/cluster/resources", {"data": ["pve1"]},
+     "GET /cluster/resources: entry 0 is the str 'pve1', not an object"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": "web", "node": "pve1"}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 'web'"),
+    ("/cluster/resources", {"data": [{"type": "storage", "node": "pve1"}]},
+     "GET /cluster/resources: entry 0 (type 'storage') has no storage"),
+    ("/cluster/status", {"data": [{"type": "node", "online": 1}]},
+     "GET /cluster/status: entry 0 (type 'node') has no name"),
+    ("/cluster/status", {"data": [{"type": "cluster", "quorate": {"yes": 1}}]},
+     'GET /cluster/status: entry 0 (type \'cluster\') has quorate = {"yes": 1}'),
+    ("/cluster/ha/status/current", {"data": "ok"},
+     "GET /cluster/ha/status/current: the str 'ok' where a list of objects was expected"),
+    ("/cluster/ha/resources", {"data": [{"sid": "vm:100", "max_restart": "twice"}]},
+     "GET /cluster/ha/resources: entry 0 has max_restart = 'twice'"),
+    ("/cluster/ha/status/manager_status", {"data": {"manager_status": "idle"}},
+     "GET /cluster/ha/status/manager_status: has manager_status = 'idle'"),
+])
+def test_an_answer_of_another_shape_is_the_polls_error(not_pve, path, answer, message):
+    not_pve.answers[path] = answer
+    assert poll_error(not_pve) == f"not a Proxmox VE API answer: {message}"
+
+
+def test_a_task_listing_of_another_shape_leaves_the_inventory_shown(not_pve):
+    # The recent tasks are extra: without them the poll still shows the cluster.
+    not_pve.answers["/cluster/tasks"] = {"data": {"tasks": []}}
+    backend = open_proxmox(not_pve.profile())
+    try:
+        result = Poller(backend).poll()
+    finally:
+        backend.close()
+    assert result.ok and result.tasks == ()
+    assert [g.name for g in result.inventory.guests] == ["web"]
+
+
+def test_a_guest_config_of_another_shape_is_the_address_readings_note(not_pve):
+    not_pve.answers["/nodes/pve1/qemu/100/config"] = {"data": ["agent: 1"]}
+    backend = open_proxmox(not_pve.profile())
+    try:
+        assert Poller(backend).poll().ok
+        reading = backend.guest_addresses("qemu/100")
+    finally:
+        backend.close()
+    assert reading.addresses == ()
+    assert reading.note == ("not a Proxmox VE API answer: GET /nodes/pve1/qemu/100/config: "
+                            "a list [\"agent: 1\"] where an object was expected")
+
+
+def test_a_login_answer_of_another_shape_is_the_polls_error(not_pve):
+    not_pve.answers["/access/ticket"] = {"data": {"a": 1}}
+    error = poll_error(not_pve, token_name=None, token_secret=None, password="secret")
+    assert error == "not a Proxmox VE API answer: POST /access/ticket: has no ticket"
+
+
+async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve):
+    for path in PVE:
+        not_pve.answers[path] = S_SERVER_PAGE
+    async with live_console(open_proxmox(not_pve.profile())) as pilot:
+        tree = pilot.app.query_one(ClusterTree)
+        await wait_until(pilot, lambda: tree.select_ref(TreeRef("lab")), 10, "the cluster")
+        await wait_until(pilot, lambda: "Error" in detail_rows(pilot.app), 10, "why",
+                         seen=lambda: detail_rows(pilot.app))
+        rows = detail_rows(pilot.app)
+        assert rows["Error"].startswith(
+            "not a Proxmox VE API answer: GET /cluster/resources: the body is not JSON")
+        assert re.fullmatch(LATER, rows["Next try"]), rows["Next try"]

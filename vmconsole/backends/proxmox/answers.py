@@ -1,0 +1,157 @@
+"""PVE's answers checked for the shape the backend reads, where they are read.
+
+Every PVE answer is a JSON object whose `data` holds the result (pve-http-server's
+`{"data": ...}` envelope); `data_of` takes it out of a body. `read` asks for a listing
+or an object and checks it against a `Records` or `Record` shape before any parser
+touches it: the keys the parser needs are there and each key it converts holds
+something the conversion takes. A server that is not PVE (a TLS test server, a proxy's
+page, a fake with other JSON) is then one BackendError, "not a Proxmox VE API answer:
+GET /cluster/status: ...", shown as the cluster's error like any other, instead of a
+KeyError or AttributeError deep in a parser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vmconsole.backends.base import BackendError
+
+# A kind of value: a check that what the parser does with the value will work.
+Kind = Callable[[Any], bool]
+_SHOWN = 60  # characters of an unexpected value quoted in a message
+
+
+class NotPveAnswer(Exception):
+    """A body that is not PVE's JSON envelope; `why` says how, for `not_pve`."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def not_pve(method: str, path: str, why: str) -> BackendError:
+    """The error an answer of the wrong shape is shown as."""
+    return BackendError(f"not a Proxmox VE API answer: {method} {path}: {why}")
+
+
+def data_of(content: bytes) -> Any:
+    """The `data` of a PVE answer's body; raises NotPveAnswer for anything else."""
+    try:
+        body = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise NotPveAnswer(f"the body is not JSON ({_quote(content)})") from None
+    if not isinstance(body, dict) or "data" not in body:
+        raise NotPveAnswer(f"JSON without PVE's data envelope ({_quote(body)})")
+    return body["data"]
+
+
+def _converts(convert: Callable[[Any], object]) -> Kind:
+    def check(value: Any) -> bool:
+        if isinstance(value, (dict, list)):
+            return False
+        try:
+            convert(value)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        return True
+    return check
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, (str, int, float))
+
+
+def _object(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+TEXT: Kind = _text  # a string, or a number PVE happened to send as one
+INTEGER: Kind = _converts(int)  # int() takes it: 3, 2.0, "3", true
+NUMBER: Kind = _converts(float)  # float() takes it: 0.25, "0.25"
+OBJECT: Kind = _object
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An object. `fields`: the kind of each key a parser converts (absent, null and ""
+    pass: the parsers take them as not set); `required`: keys that must be there."""
+
+    fields: Mapping[str, Kind] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+    def problem(self, answer: Any) -> str | None:
+        """What is wrong with `answer`, or None."""
+        if not isinstance(answer, Mapping):
+            return f"{_describe(answer)} where an object was expected"
+        return _entry_problem(answer, self.fields, self.required)
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """A list of objects. `fields` as in `Record`; `required`: by the entry's `type`,
+    the keys an entry of that type must have ("*": every entry)."""
+
+    fields: Mapping[str, Kind] = field(default_factory=dict)
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def problem(self, answer: Any) -> str | None:
+        """What is wrong with `answer`, or None; the first entry at fault is named."""
+        if not isinstance(answer, list):
+            return f"{_describe(answer)} where a list of objects was expected"
+        for index, entry in enumerate(answer):
+            if not isinstance(entry, Mapping):
+                return f"entry {index} is {_describe(entry)}, not an object"
+            kind = entry.get("type")
+            needed = (*self.required.get("*", ()),
+                      *(self.required.get(kind, ()) if isinstance(kind, str) else ()))
+            if why := _entry_problem(entry, self.fields, needed):
+                of_type = f" (type {_quote(kind)})" if isinstance(kind, str) else ""
+                return f"entry {index}{of_type} {why}"
+        return None
+
+
+def read(call: Callable[..., Any], path: str, shape: Record | Records, **params: Any
+         ) -> Any:
+    """`GET path` through `call` (`Connection.call`), checked against `shape`: a list
+    for `Records` (no data is an empty one), a mapping for `Record` (no data: empty).
+    Raises the call's BackendError, or `not_pve`'s when the answer has another shape."""
+    answer = call("GET", path, **params)
+    if answer is None:
+        return [] if isinstance(shape, Records) else {}
+    if why := shape.problem(answer):
+        raise not_pve("GET", path, why)
+    return answer
+
+
+def _entry_problem(entry: Mapping[str, Any], fields: Mapping[str, Kind],
+                   required: tuple[str, ...]) -> str | None:
+    for key in required:
+        if key not in entry or entry[key] is None or entry[key] == "":
+            return f"has no {key}"
+    for key, kind in fields.items():
+        value = entry.get(key)
+        if value is not None and value != "" and not kind(value):
+            return f"has {key} = {_quote(value)}"
+    return None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return f"an object {_quote(value)}"
+    if isinstance(value, list):
+        return f"a list {_quote(value)}"
+    return f"the {type(value).__name__} {_quote(value)}"
+
+
+def _quote(value: Any) -> str:
+    """A short, printable rendering of a foreign value (never markup: the caller's
+    message is shown as plain text)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    more = "..." if len(text) > _SHOWN else ""
+    return (repr(text[:_SHOWN]) if isinstance(value, str) else text[:_SHOWN]) + more
