@@ -148,13 +148,13 @@ _TEXT_FIELDS = ("user", "role", "source", "cluster", "target", "operation", "res
 def _parse(line: str) -> AuditRecord | None:
     """The record on one line, or None for a line that is not one (torn, or edited by
     hand): a malformed line hides only itself, never the records after it."""
-    import json  # loaded when used, as in AuditLog.append
+    from vmconsole.jsontext import parse_json  # loaded when used, as in AuditLog.append
 
     try:
-        data = json.loads(line)
+        data = parse_json(line)
         record = AuditRecord(**data)
-    except (json.JSONDecodeError, TypeError, RecursionError):
-        return None  # RecursionError: about a thousand arrays within each other
+    except (ValueError, TypeError):
+        return None
     well_formed = (all(isinstance(getattr(record, f), str) for f in _TEXT_FIELDS)
                    and isinstance(record.parameters, dict)
                    and _nested_within(record.parameters, PARAMETER_DEPTH)
