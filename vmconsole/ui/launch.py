@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from vmconsole.backends import open_backend
+from vmconsole.backends import install_hint, open_backend
 from vmconsole.backends.base import BackendError
 from vmconsole.config import ClusterConfig, Config, SimCluster
 from vmconsole.log_format import FILE_FORMAT, VisibleFormatter
@@ -41,7 +41,7 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
         except (ImportError, BackendError) as exc:
             for loop in loops:
                 loop.backend.close()
-            reason = (f"needs {exc.name}: pip install 'vmconsole[{cluster.kind}]'"
+            reason = (install_hint(exc.name, cluster.kind)
                       if isinstance(exc, ImportError) else exc.message)
             print(f"vmconsole: cluster '{visible(cluster.name)}': {visible_lines(reason)}",
                   file=sys.stderr)
