@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vmconsole.paths import state_dir
+from vmconsole.text import visible
 
 SECRET_WORDS = ("password", "secret", "token", "key")
 SHOWN_LINES = 5  # line numbers named where lines that are not records are said
@@ -159,13 +160,13 @@ _TEXT_FIELDS = ("user", "role", "source", "cluster", "target", "operation", "res
 def _parse(line: str) -> AuditRecord | None:
     """The record on one line, or None for a line that is not one (torn, or edited by
     hand): a malformed line hides only itself, never the records after it."""
-    import json  # loaded when used, as in AuditLog.append
+    from vmconsole.jsontext import parse_json  # loaded when used, as in AuditLog.append
 
     try:
-        data = json.loads(line)
+        data = parse_json(line)
         record = AuditRecord(**data)
-    except (json.JSONDecodeError, TypeError, RecursionError):
-        return None  # RecursionError: about a thousand arrays within each other
+    except (ValueError, TypeError):
+        return None
     well_formed = (all(isinstance(getattr(record, f), str) for f in _TEXT_FIELDS)
                    and isinstance(record.parameters, dict)
                    and _nested_within(record.parameters, PARAMETER_DEPTH)
@@ -205,7 +206,16 @@ def matches(record: AuditRecord, user: str | None = None, target: str | None = N
     """Does a record belong to this user and this target? A user matches by any part of
     the name, case-sensitively (`ali` finds `alice` and `malice`, not `Alice`), so a long
     name, or one full of escapes a terminal cannot type, is found by a part of it. A
-    target matches by its full id (`qemu/100`) or by the part after the kind (`100`)."""
+    target matches by its full id (`qemu/100`), by the part after the kind (`100`), or as
+    `vmconsole audit` prints it, after its cluster (`lab/qemu/100`, escapes and all)."""
     if user and user not in record.user:
         return False
-    return not target or target in (record.target, record.target.rpartition("/")[2])
+    return not target or target in (
+        record.target, record.target.rpartition("/")[2], f"{record.cluster}/{record.target}",
+        shown_target(record))
+
+
+def shown_target(record: AuditRecord) -> str:
+    """What a record is about, as `vmconsole audit` prints it: `CLUSTER/TARGET`, each
+    made visible (escapes for controls, cut at `text.NAME_LIMIT` characters)."""
+    return f"{visible(record.cluster)}/{visible(record.target)}"

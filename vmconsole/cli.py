@@ -29,6 +29,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "With no configuration it opens a simulated three-node cluster.",
     )
     parser.add_argument("--version", action="version", version=f"vmconsole {__version__}")
+    if only is None:  # the whole parser, the one `vmconsole --help` shows
+        from vmconsole.commands.console import add_console_options
+
+        # Shown here, taken by the commands: `command_first` moves them after the
+        # command's name before any parser reads them. SUPPRESS: no value of theirs
+        # is set here over a command's.
+        add_console_options(parser.add_argument_group(
+            "the console's options", "with no COMMAND they open the console; they may "
+            "also go before a COMMAND that takes them (vmconsole --config F demo)",
+            argument_default=argparse.SUPPRESS))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_names() if only is None else [only]:
         module = importlib.import_module(f"{commands.__name__}.{name}")

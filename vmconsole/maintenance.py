@@ -33,9 +33,10 @@ class MaintenanceRecord:
     def _load(self) -> dict[str, set[str]]:
         try:
             text = self.path.read_text(encoding="utf-8")
-            import json  # loaded when there is a record: most starts have none (issue 12)
+            # loaded when there is a record: most starts have none (issue 12)
+            from vmconsole.jsontext import parse_json
 
-            data = json.loads(text)
+            data = parse_json(text)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:

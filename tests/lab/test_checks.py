@@ -37,6 +37,6 @@ def test_status_without_the_libvirt_binding_says_so_in_one_line(tmp_path):
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == [
-        "vmconsole lab: missing the libvirt Python binding: pip install libvirt-python "
-        "(needs libvirt-dev, pkg-config, python3-dev)"]
+        "vmconsole lab: needs libvirt: pip install 'vmconsole[libvirt]' (which builds "
+        "with libvirt-dev, pkg-config and python3-dev)"]
     assert result.stdout == ""

@@ -26,3 +26,17 @@ def test_lab_status_reads_the_config_named_after_the_action(tmp_path, monkeypatc
 def test_lab_takes_config_before_or_after_its_action(argv, expected):
     # parsed only: `up` and `down` act on the machine's one lab (tests/lab builds it)
     assert build_parser().parse_args(argv).config == expected
+
+
+def test_each_actions_help_says_what_it_does_with_the_config(capsys):
+    """A tester's finding: `lab status --help` called --config the "config file that
+    receives the 'lab' profile", which status never writes."""
+    said = {}
+    for action in ("up", "status", "down"):
+        with pytest.raises(SystemExit):
+            main(["lab", action, "--help"])
+        said[action] = " ".join(capsys.readouterr().out.split())
+    assert "--config PATH config file that receives the 'lab' profile" in said["up"]
+    assert "--config PATH config file in which to look for the 'lab' profile" in said[
+        "status"]
+    assert "--config PATH config file whose 'lab' profile is removed" in said["down"]

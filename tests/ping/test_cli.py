@@ -70,6 +70,17 @@ def test_bad_interval_exits_2():
     assert "interval must be between 0.01 and 60.0 s" in result.stderr
 
 
+def test_a_time_that_is_not_a_number_exits_2():
+    """A tester's finding: `--duration nan` ran forever (`-1` and `0` were refused)."""
+    for option, value in (("--duration", "nan"), ("-w", "inf"),
+                          ("--interval", "nan"), ("--interval", "inf"),
+                          ("--timeout", "nan"), ("--timeout", "inf")):
+        result = vmconsole("ping", "127.0.0.1", "--tcp", "9", option, value)
+        assert result.returncode == 2, (option, value)
+        assert result.stderr.startswith("vmconsole ping: "), (option, value, result.stderr)
+        assert result.stderr.count("\n") == 1 and result.stdout == "", (option, value)
+
+
 def test_missing_namespace_exits_2():
     result = vmconsole("ping", "127.0.0.1", "--netns", "vmc-no-such-ns", "-c", "1")
     assert result.returncode == 2

@@ -57,6 +57,25 @@ def test_audit_filters_by_user_and_target(log: AuditLog,
     assert capsys.readouterr().out == ""
 
 
+def test_audit_finds_a_target_as_it_prints_it(log: AuditLog,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A tester's finding: `vmconsole audit` printed `lab/qemu/100`, and `--target
+    lab/qemu/100` found nothing."""
+    hostile = AuditRecord(user="carol", role="operator", source="ssh:127.0.0.1:40000",
+                          cluster="lab\x1b]0;x\x07", target="qemu/100", operation="stop",
+                          result="done")
+    log.append(hostile)
+    main(["audit", "--log", str(log.path), "--target", "lab/qemu/100"])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "alice" in line and "  lab/qemu/100  migrate" in line
+    printed = "lab\\x1b]0;x\\x07/qemu/100"  # what a user copies from the terminal
+    main(["audit", "--log", str(log.path), "--target", printed])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert f"  {printed}  stop: done" in line
+    main(["audit", "--log", str(log.path), "--target", "qemu/100"])  # as before, both
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
 def test_audit_finds_a_user_by_part_of_the_name(log: AuditLog,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     hostile = "mallory\x1b]0;root\x07" + "x" * 300  # too long and untypeable to give whole

@@ -166,6 +166,19 @@ def test_a_wrong_max_startups_is_said_and_exits_2(capsys: pytest.CaptureFixture[
     assert "expected START or START:RATE:FULL, e.g. 64:30:256" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--idle-timeout", "--login-grace-time"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_time_of_nan_or_inf_is_refused(option: str, value: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A tester's finding: `--idle-timeout nan` and `--login-grace-time nan` were taken
+    (`-1` was refused), and a time that is not a number never comes."""
+    from vmconsole.cli import main
+
+    assert main(["serve", option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vmconsole serve: ") and "seconds" in err and err.count("\n") == 1
+
+
 async def test_serve_never_imports_a_vmconsole_package_from_its_working_directory(
         home: dict[str, str], tmp_path: Path) -> None:
     """An admin starts `serve` (as root) in a directory someone else could write to."""

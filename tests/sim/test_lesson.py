@@ -228,6 +228,18 @@ def test_a_test_directory_with_a_bad_service_is_one_line_and_exit_2(
         f"vmconsole: cluster 'lab': {case}/service_config: {said}"]
 
 
+def test_a_test_directory_with_json_nested_too_deeply_is_one_line_and_exit_2(
+        tmp_path: Path) -> None:
+    """100,000 `[` in a file: json's recursive decoder gave up with a RecursionError
+    traceback instead of the refusal any other bad JSON gets."""
+    case = tmp_path / "deep"
+    shutil.copytree(CASES / "lost-network", case)
+    (case / "service_config").write_text("[" * 100_000)
+    assert refusal_of_demo("--scenario", str(case)) == [
+        f"vmconsole: cluster 'lab': {case}/service_config: arrays or objects nested too "
+        "deeply"]
+
+
 def _event(seq: int, time: float, kind: str, node: str) -> ClusterEvent:
     return ClusterEvent(seq, time, kind, kind, node, "qemu/101")
 

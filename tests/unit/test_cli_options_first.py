@@ -61,3 +61,17 @@ def test_no_arguments_at_all_is_the_console() -> None:
 
     args = command_first([])
     assert build_parser(args[0]).parse_args(args).command == "console"
+
+
+def test_the_top_level_help_lists_the_options_taken_before_a_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A tester's finding: `vmconsole --help` named none of the options the README says
+    may go before a command."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    section = shown[shown.index("the console's options"):]
+    for option in ("--config PATH", "--profile NAME", "--theme NAME", "--ascii",
+                   "--read-only"):
+        assert option in section, option

@@ -54,6 +54,27 @@ def test_ha_status_takes_config_after_the_action_as_every_command_does(tmp_path,
     assert str(status_file) in capsys.readouterr().out
 
 
+def test_a_status_file_nested_too_deeply_is_one_line_not_a_traceback(tmp_path, capsys):
+    """A tester's finding: a status file of 100,000 `[` gave a RecursionError traceback;
+    it is a status that cannot be read, as any other bad JSON is."""
+    import pytest
+
+    pytest.importorskip("libvirt")  # `ha status` reads its clusters through it
+    from vmconsole import cli
+
+    status_file = tmp_path / "status.json"
+    status_file.write_text("[" * 100_000)
+    config = tmp_path / "c.toml"
+    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
+                      'uris = ["test:///default"]\n[profiles.lab.clusters.ha]\n'
+                      'fence = "command"\nfence_command = ["true"]\n'
+                      f'status_file = "{status_file}"\n')
+    assert cli.main(["ha", "status", "--profile", "lab", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out == (f"no HA manager status in {status_file}: is `vmconsole ha run` "
+                   "running?\n")
+
+
 def test_a_hosts_library_warning_reaches_the_terminal_made_visible(tmp_path):
     """libvirt's test driver reads a `test:///PATH` host with libxml2, which names the
     file it cannot load on stderr, escapes and all: raw, they retitled the terminal

@@ -6,6 +6,13 @@ from vmconsole.backends.base import Backend
 from vmconsole.config import ClusterConfig, SimCluster
 
 
+def install_hint(module: str | None, extra: str) -> str:
+    """What to say when a backend's library is missing (`module`, as ImportError names
+    it), in the console's words, which `ha` and `lab` use too and the README quotes:
+    `needs libvirt: pip install 'vmconsole[libvirt]'`."""
+    return f"needs {module or extra}: pip install 'vmconsole[{extra}]'"
+
+
 def open_backend(cluster: ClusterConfig) -> Backend:
     """A backend for one configured cluster; its module is imported only when used, so
     the demo runs without libvirt-python installed."""

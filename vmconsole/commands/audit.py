@@ -15,6 +15,7 @@ from vmconsole.audit import (
     AuditRecord,
     default_audit_path,
     matches,
+    shown_target,
     skipped_text,
 )
 from vmconsole.stdout import print_line
@@ -31,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "name holds USER (case-sensitive: ali finds alice and malice, not "
                         "Alice)")
     parser.add_argument("--target", metavar="ID", help="only records about this object "
-                        "(a full id such as qemu/100, or just 100)")
+                        "(a full id such as qemu/100, just 100, or as printed after its "
+                        "cluster: lab/qemu/100)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--log", metavar="PATH", help="the audit log (default "
                         "$VMCONSOLE_AUDIT_LOG or $XDG_STATE_HOME/vmconsole/audit.jsonl)")
@@ -50,7 +52,7 @@ def format_record(record: AuditRecord) -> str:
     task = f" task {visible(record.task_id)}" if record.task_id else ""
     role = visible(record.role) if record.role else "no role"  # refused before one
     return (f"{when}  {visible(record.user)} ({role}, "
-            f"{visible(record.source)})  {visible(record.cluster)}/{visible(record.target)}  "
+            f"{visible(record.source)})  {shown_target(record)}  "
             f"{visible(record.operation)}{' ' + parameters if parameters else ''}: "
             f"{visible(record.result, limit=None)}{task}")
 

@@ -9,7 +9,9 @@ from vmconsole.config import ClusterConfig, Config, ConfigError, load_config
 from vmconsole.text import visible_lines
 
 
-def add_console_options(parser: argparse.ArgumentParser) -> None:
+def add_console_options(parser: argparse._ActionsContainer) -> None:
+    """The options of the console, which `demo` takes too and `vmconsole --help` shows
+    (`cli.build_parser`)."""
     parser.add_argument("--config", metavar="PATH", help="config file (default: "
                         "$VMCONSOLE_CONFIG or $XDG_CONFIG_HOME/vmconsole/config.toml)")
     parser.add_argument("--profile", metavar="NAME", help="a profile from the config file")

@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         from vmconsole.ha import daemon
     except ImportError as exc:  # the manager reads its hosts through libvirt-python
-        print(f"vmconsole ha: needs {exc.name}: pip install 'vmconsole[libvirt]'",
-              file=sys.stderr)
+        from vmconsole.backends import install_hint
+
+        print(f"vmconsole ha: {install_hint(exc.name, 'libvirt')}", file=sys.stderr)
         return 2
     try:
         clusters = daemon.ha_clusters(profile)

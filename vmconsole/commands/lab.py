@@ -22,8 +22,8 @@ def _say(line: str) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("lab", help="build a real libvirt cluster on this machine "
                             "(network namespaces, one libvirtd per node, TCG guests)")
-    config_help = "config file that receives the 'lab' profile"
-    parser.add_argument("--config", metavar="PATH", help=config_help)
+    parser.add_argument("--config", metavar="PATH", help="config file of the 'lab' profile "
+                        "(up writes it, down removes it, status says whether it is there)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("up", help="build the lab (idempotent) and write the 'lab' "
                                "profile")
@@ -51,8 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     restore = actions.add_parser("restore", help="undo a node's failure")
     restore.add_argument("node", help="the node, e.g. pve2")
     actions.add_parser("status", help="what of the lab is up")
-    for action in actions.choices.values():
-        config_after_action(action, config_help)
+    # What each action does with the config file (fail and restore find the lab's nodes
+    # in its own directory, yet take --config as every action does).
+    for name, config_help in (
+            ("up", "config file that receives the 'lab' profile"),
+            ("down", "config file whose 'lab' profile is removed"),
+            ("status", "config file in which to look for the 'lab' profile"),
+            ("fail", "config file (not read: the lab is found in its directory)"),
+            ("restore", "config file (not read: the lab is found in its directory)")):
+        config_after_action(actions.choices[name], config_help)
     parser.set_defaults(func=run)
 
 

@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vmconsole.log_format import log_to_stderr
     from vmconsole.serve.keys import default_authorized_keys_path, default_host_key_path
     from vmconsole.serve.limits import Limits, Startups
     from vmconsole.serve.run import parse_listen, serve
@@ -63,9 +64,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"vmconsole serve: {visible_lines(exc)}", file=sys.stderr)
         return 2
-    # No time here: every line on descriptor 2 is stamped on its way to the terminal
-    # (`stderr_pipe.stderr_through`, `terminal_lines`), the libraries' lines as ours.
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    log_to_stderr()
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     host_key = Path(args.host_key).expanduser() if args.host_key else default_host_key_path()
     keys = (Path(args.authorized_keys).expanduser() if args.authorized_keys

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vmconsole.audit import default_audit_path
+from vmconsole.jsontext import parse_json
 
 #: A status older than this many rounds (plus the fence timeout a round may spend) is
 #: a manager that stopped: the console says so instead of showing it as current.
@@ -139,7 +140,7 @@ def read_status(path: Path) -> ManagerStatus | None:
     """The manager's last status, or None if there is none or it cannot be read (a
     file of another version, or one being replaced, counts as none)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))
         return ManagerStatus(
             cluster=str(data["cluster"]), pid=int(data["pid"]),
             updated=float(data["updated"]), round_s=float(data["round_s"]),

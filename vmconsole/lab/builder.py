@@ -13,6 +13,7 @@ from pathlib import Path
 import libvirt
 
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.jsontext import parse_json
 from vmconsole.lab import (
     cgroups,
     checks,
@@ -60,9 +61,9 @@ class LabSize:
 def read_size(root: Path | None = None) -> LabSize | None:
     path = (root or lab_root()) / "lab.json"
     try:
-        data = json.loads(path.read_text())
+        data = parse_json(path.read_text())
         return LabSize(int(data["nodes"]), int(data["guests"]), int(data.get("containers", 0)))
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # a file not ours
         return None
 
 

@@ -9,6 +9,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmconsole.backends import install_hint
+
 
 @dataclass(frozen=True, slots=True)
 class Need:
@@ -83,6 +85,6 @@ def problems(reading: bool = False) -> list[str]:
     try:
         import libvirt  # noqa: F401  (a binding that fails to load is as good as none)
     except ImportError:
-        out.append("missing the libvirt Python binding: pip install libvirt-python "
-                   "(needs libvirt-dev, pkg-config, python3-dev)")
+        out.append(f"{install_hint('libvirt', 'libvirt')} (which builds with libvirt-dev, "
+                   "pkg-config and python3-dev)")
     return out

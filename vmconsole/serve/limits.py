@@ -5,6 +5,7 @@ it may ask for."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -67,10 +68,12 @@ class Limits:
     def __post_init__(self) -> None:
         if self.max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
-        if self.idle_timeout < 0:
+        # Written so that nan, which fails every comparison, is refused too; and inf,
+        # as 0 already says "never" and a grace time must end.
+        if not 0 <= self.idle_timeout < math.inf:
             raise ValueError("idle_timeout must be 0 (never) or more seconds")
-        if self.login_grace_time <= 0:
-            raise ValueError("login grace time must be more than 0 seconds")
+        if not 0 < self.login_grace_time < math.inf:
+            raise ValueError("login grace time must be a number of seconds above 0")
         if self.per_source_startups < 0:
             raise ValueError("per-source startups must be 0 (no limit) or more")
         if self.input_rate < 1 or self.input_burst < 1:

@@ -25,6 +25,7 @@ from textual import constants
 from vmconsole.actor import Actor
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
+from vmconsole.log_format import log_to_stderr
 from vmconsole.serve import priority, wire
 from vmconsole.serve.calls import CallChannel
 from vmconsole.serve.driver import ChannelDriver
@@ -171,9 +172,9 @@ def main(term_sock: socket.socket, call_sock: socket.socket, hello: Hello,
         priority.lower_for_first_screen()
     os.environ.clear()
     os.environ.update(hello.environ)
-    # No time here: the server stamps every line of its sessions' descriptor 2, which is
-    # its own (`terminal_lines`).
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # The server stamps every line of its sessions' descriptor 2, which is its own
+    # (`terminal_lines`).
+    log_to_stderr()
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: its threads' stacks, to the log
     calls = CallChannel(call_sock, answered=not waiting)
     loops = [RemoteLoop(info, calls) for info in hello.clusters]

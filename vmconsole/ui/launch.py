@@ -7,9 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from vmconsole.backends import open_backend
+from vmconsole.backends import install_hint, open_backend
 from vmconsole.backends.base import BackendError
 from vmconsole.config import ClusterConfig, Config, SimCluster
+from vmconsole.log_format import FILE_FORMAT, VisibleFormatter
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.paths import console_log_path
 from vmconsole.text import visible, visible_lines
@@ -40,7 +41,7 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
         except (ImportError, BackendError) as exc:
             for loop in loops:
                 loop.backend.close()
-            reason = (f"needs {exc.name}: pip install 'vmconsole[{cluster.kind}]'"
+            reason = (install_hint(exc.name, cluster.kind)
                       if isinstance(exc, ImportError) else exc.message)
             print(f"vmconsole: cluster '{visible(cluster.name)}': {visible_lines(reason)}",
                   file=sys.stderr)
@@ -60,7 +61,7 @@ def log_to_file(path: Path) -> logging.Handler | None:
     except OSError as exc:
         print(f"vmconsole: no log file: {path}: {exc.strerror}", file=sys.stderr)
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(VisibleFormatter(FILE_FORMAT))  # a config's names, made visible
     handler.setLevel(logging.WARNING)
     logging.getLogger("vmconsole").addHandler(handler)
     return handler

@@ -89,8 +89,19 @@ def options(core: ClusterCore, guest_id: str) -> BackupOptions:
             "Its disks are replaced by copies of the backup's; its name, UUID, MACs and "
             "settings stay. Every change written to its disks since the backup is lost; "
             "the old disks are deleted where they are its own alone."),
-        why_not="" if running else (f"{name} is stopped: libvirt's backup API "
-                                    "(virDomainBackupBegin) backs up a running guest only"))
+        why_not=_why_no_backup(host, name, running))
+
+
+def _why_no_backup(host: Host, name: str, running: bool) -> str:
+    """Why no backup of the guest can be taken now ("": one can). Only QEMU's driver
+    implements the backup API: the test driver (`test:///`) and LXC's refused every
+    backup with "not supported by the connection driver: virDomainBackupBegin", after
+    the form had offered it; their backups can still be listed and restored."""
+    if host.driver != "qemu":
+        return (f"{host.driver} hosts take no backups: libvirt's backup API "
+                "(virDomainBackupBegin) is QEMU's only")
+    return "" if running else (f"{name} is stopped: libvirt's backup API "
+                               "(virDomainBackupBegin) backs up a running guest only")
 
 
 def disk_target(prefix: str, name: str) -> tuple[str, str]:

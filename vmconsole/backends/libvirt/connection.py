@@ -91,10 +91,15 @@ class Host:
     # --- state --------------------------------------------------------------------
 
     @property
+    def driver(self) -> str:
+        """The libvirt driver its URI names: `qemu` (`qemu+ssh://...`), `lxc`, `test`."""
+        return urlsplit(self.uri).scheme.split("+")[0]
+
+    @property
     def containers(self) -> bool:
         """An `lxc://` URI (`lxc+ssh://`, ...): the host's containers. A node may have
         two hosts, its VMs' (qemu) and its containers'."""
-        return urlsplit(self.uri).scheme.split("+")[0] == "lxc"
+        return self.driver == "lxc"
 
     @property
     def active(self) -> bool:

@@ -13,7 +13,6 @@ known here; `lesson.py` plays it.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from vmconsole.backends.sim.clones import MAX_VMID
 from vmconsole.backends.sim.ha_testlog import KeyEvent, parse_log
 from vmconsole.backends.sim.ha_teststatus import ManagerStatus, as_written
 from vmconsole.backends.sim.timing import Cadence
+from vmconsole.jsontext import parse_json
 from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
@@ -117,7 +117,7 @@ def _text(path: Path) -> str:
 
 def _json(path: Path) -> object:
     try:
-        return json.loads(_text(path))
+        return parse_json(_text(path))
     except ValueError as exc:
         raise InvalidInput(f"{path}: {exc}", {path.name: str(exc)}) from exc
 

@@ -4,6 +4,7 @@ that runs measurements on the shared engines."""
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections import deque
@@ -252,8 +253,10 @@ class PingMonitor:
             raise ValueError(f"timeout must be above 0 and at most {MAX_TIMEOUT} s")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
-        if duration is not None and duration <= 0:
-            raise ValueError("duration must be above 0")
+        # `not 0 < x < inf` refuses nan too, which every comparison fails: a duration
+        # of nan or inf was accepted and the measurement never ended.
+        if duration is not None and not 0 < duration < math.inf:
+            raise ValueError("duration must be a number of seconds above 0")
         if count is None and duration is None:
             duration = DEFAULT_DURATION
         measurement = Measurement(target, interval=interval, timeout=timeout, count=count,
