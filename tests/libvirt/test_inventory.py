@@ -103,23 +103,6 @@ def test_a_remote_or_test_hosts_guests_have_no_uptime_figure(cluster):
                               "guest to read it from")
 
 
-@pytest.mark.parametrize("name", ["web1", "tmpl-debian"])  # running, shut off
-def test_the_detail_panes_disk_is_the_size_the_hardware_form_shows(cluster, name):
-    """A tester's finding: on the test driver, whose bulk stats hold only the state, the
-    detail pane said "Disk 0 B of 0 B" while the hardware form said "vda 1024 GiB"."""
-    from vmconsole.ui import formatting as fmt
-    from vmconsole.ui.guest_summary import guest_rows
-    from vmconsole.ui.styles import LabelStyles
-    from vmconsole.ui.symbols import UNICODE
-
-    guest = guest_named(cluster, name)
-    size = sum(disk.size for disk in cluster.hardware(guest.id).disks)
-    assert size > 0
-    rows = dict(guest_rows(guest, cluster.inventory(), UNICODE, LabelStyles.from_variables({})))
-    assert rows["Disk"].startswith(f"{fmt.size(guest.disk)} of {fmt.size(size)} on pool1")
-    assert 0 < guest.disk <= guest.maxdisk == size
-
-
 def test_an_inactive_shared_pool_is_the_nodes_storage_down(cluster):
     conn = cluster.host_named("pve1").connection()
     pool = conn.storagePoolDefineXML(

@@ -194,10 +194,8 @@ def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
     state, _max_kib, mem_kib, _vcpus, cpu_ns = dom.info()
     if reason is None:
         reason = dom.state()[1] if state == libvirt.VIR_DOMAIN_PAUSED else 0
-    capacity, allocation = _disk_sizes(dom, desc)
     if state not in _ACTIVE:
-        return DomainReading(uuid, state, Counters(now), mem_kib * 1024, capacity,
-                             allocation, reason)
+        return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason)
     disk_read = disk_write = net_in = net_out = 0
     for disk in desc.image_disks:
         _rd_req, rd_bytes, _wr_req, wr_bytes, _errs = dom.blockStats(disk.target)
@@ -217,28 +215,10 @@ def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
         state=state,
         counters=Counters(now, cpu_ns, disk_read, disk_write, net_in, net_out),
         mem_used=used * 1024,
-        disk_capacity=capacity,
-        disk_allocation=allocation,
+        disk_capacity=0,
+        disk_allocation=0,
         reason=reason,
     )
-
-
-def _disk_sizes(dom: libvirt.virDomain, desc: DomainDesc) -> tuple[int, int]:
-    """The bytes of the domain's image disks and of them written (`virDomainGetBlockInfo`,
-    as the hardware form reads them), where bulk stats give none: without them, the
-    test driver's guests showed "Disk 0 B of 0 B" beside the form's "vda 1024 GiB". A
-    disk libvirt cannot size (a network disk) counts as none, as in bulk stats."""
-    capacity = allocation = 0
-    for disk in desc.image_disks:
-        try:
-            disk_capacity, disk_allocation, _physical = dom.blockInfo(disk.target)
-        except libvirt.libvirtError:
-            continue
-        capacity += disk_capacity
-        # the test driver's allocation is past its capacity, as a qcow2 file holding
-        # snapshots' RAM can be (`from_bulk`): show the disk
-        allocation += min(disk_allocation, disk_capacity)
-    return capacity, allocation
 
 
 #: Decimal places a guest's cpu fraction is kept to: 0.01 % of its vCPUs, ten times
