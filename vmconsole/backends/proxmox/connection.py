@@ -154,6 +154,11 @@ class Connection:
             self.verify, self.insecure = False, True
         self.auth: ProxmoxHTTPAuthBase
         if cfg.token_name:
+            if not (cfg.token_secret or "").isprintable():
+                # http.client would refuse the header at each request with a ValueError
+                # holding it whole, secret included, which the poll loop logs.
+                raise AuthError(f"{cfg.host}: the API token cannot be sent: its secret "
+                                "holds a character a header may not")
             self.auth = ProxmoxHTTPApiTokenAuth(cfg.user, cfg.token_name, cfg.token_secret or "",
                                                 verify_ssl=self.verify, timeout=self.timeout)
         elif cfg.password:
