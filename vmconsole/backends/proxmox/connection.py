@@ -38,6 +38,7 @@ from vmconsole.backends.base import AuthError, BackendError, Unreachable
 from vmconsole.backends.endpoint import https_url
 from vmconsole.backends.proxmox.errors import from_resource_exception
 from vmconsole.config import ProxmoxCluster
+from vmconsole.config.real_clusters import sha256_digits
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class FingerprintAdapter(HTTPAdapter):
 
 def normalise_fingerprint(text: str) -> str:
     """`AB:CD:...` as PVE's GUI shows it, or plain hex: 64 lower-case hex digits."""
-    digits = text.replace(":", "").replace(" ", "").strip().lower()
-    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+    digits = sha256_digits(text)
+    if digits is None:
         raise AuthError(f"fingerprint must be a SHA-256 digest (64 hex digits), got {text!r}")
     return digits
 
