@@ -55,6 +55,22 @@ def test_a_config_that_is_a_directory(env, tmp_path):
     assert line == f"vmconsole: {config}: is a directory, not a file"
 
 
+@pytest.mark.parametrize(("make", "said"), [
+    (os.mkfifo, "is a FIFO, not a regular file"),
+    (lambda path: path.symlink_to("/dev/zero"), "is a character device, not a regular file"),
+    (lambda path: path.write_text("# " + "x" * 1024 * 1024 + "\n"),
+     "is larger than 1 MiB: not a file of this kind"),
+])
+def test_a_config_that_is_no_regular_file_or_too_big_is_refused_in_one_line(
+        env, tmp_path, make, said):
+    """A tester's finding: a FIFO as --config hung for ever with no word, /dev/zero
+    ended in MemoryError."""
+    config = tmp_path / "config.toml"
+    make(config)
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line == f"vmconsole: {config}: {said}"
+
+
 PROXMOX = """
 [[profiles.pve.clusters]]
 kind = "proxmox"
@@ -130,6 +146,16 @@ def test_a_secret_file_s_last_line_end_is_dropped(tmp_path):
     config.write_text(PROXMOX.format(secret=secret))
     [cluster] = load_config(config).clusters("pve")
     assert cluster.token_secret == "SECRET-1234"
+
+
+def test_a_secret_file_that_is_a_fifo_is_refused_in_one_line(env, tmp_path):
+    """A tester's finding: it hung for ever with no word."""
+    secret = tmp_path / "token"
+    os.mkfifo(secret, 0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=secret))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line.endswith(f"token_secret_file': {secret}: is a FIFO, not a regular file")
 
 
 def test_a_secret_file_that_is_not_utf8(env, tmp_path):
@@ -212,6 +238,26 @@ def test_a_simulated_cluster_out_of_range_is_refused_with_its_line_and_key(env, 
 def unwrapped(text: str) -> str:
     """`text` without its spaces: a toast wraps a long path anywhere."""
     return "".join(text.split())
+
+
+def test_theme_files_that_are_no_regular_files_are_skipped_and_the_console_starts(
+        env, tmp_path):
+    """A tester's finding: a FIFO among the themes hung the console before its first
+    screen (VMConsoleApp.__init__ reads them), a link to /dev/zero ended in MemoryError."""
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    os.mkfifo(themes / "fifo.toml")
+    (themes / "zero.toml").symlink_to("/dev/zero")
+    shown, written, code = run_in_terminal(
+        env, lambda display: unwrapped("zero.toml: is a character device") in unwrapped(
+            toast_text(display)))
+    assert "Traceback" not in written
+    toasts = unwrapped(toast_text(shown))
+    assert unwrapped(f"{themes / 'fifo.toml'}: is a FIFO, not a regular file") in toasts
+    assert unwrapped(f"{themes / 'zero.toml'}: is a character device, not a regular "
+                     "file") in toasts
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
 
 
 ISO_THEME = ('name = "iso"\nprimary = "#3b82c4"\nbackground = "#141a22"\n'
