@@ -148,6 +148,25 @@ def test_a_secret_file_s_last_line_end_is_dropped(tmp_path):
     assert cluster.token_secret == "SECRET-1234"
 
 
+def test_a_secret_file_that_links_to_one_others_may_read_names_it_and_no_chmod(
+        env, tmp_path):
+    """A tester's finding: a password_file linked to /etc/shadow was refused with
+    `chmod 600 .../shadowlink`, which chmods /etc/shadow."""
+    target = tmp_path / "shadow"
+    target.write_text("0f3e-secret\n")
+    target.chmod(0o640)
+    link = tmp_path / "shadowlink"
+    link.symlink_to(target)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=link))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line == (
+        f"vmconsole: {config}, line 8, key 'profiles.pve.clusters[0].token_secret_file': "
+        f"{link} links to {target}, which is open to others (mode 640): name a secret "
+        "file that is yours alone, not a link to one that is not")
+    assert "chmod" not in line
+
+
 def test_a_secret_file_that_is_a_fifo_is_refused_in_one_line(env, tmp_path):
     """A tester's finding: it hung for ever with no word."""
     secret = tmp_path / "token"
