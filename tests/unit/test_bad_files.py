@@ -259,6 +259,21 @@ def unwrapped(text: str) -> str:
     return "".join(text.split())
 
 
+def test_a_config_folder_that_is_a_file_is_said_and_the_demo_starts(env, tmp_path):
+    """A tester's finding: with $XDG_CONFIG_HOME/vmconsole a file, the demo opened
+    without a word: the user's config.toml was never looked for."""
+    folder = tmp_path / "xdg_config_home" / "vmconsole"
+    folder.parent.mkdir(parents=True)
+    folder.write_text("")
+    shown, _, code = run_in_terminal(
+        env, lambda display: "thisisthedemo" in unwrapped(toast_text(display)))
+    assert unwrapped(f"{folder} is a file, not a folder: no config is read from "
+                     f"{folder / 'config.toml'}, so this is the demo") in unwrapped(
+        toast_text(shown))
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
+
+
 def test_theme_files_that_are_no_regular_files_are_skipped_and_the_console_starts(
         env, tmp_path):
     """A tester's finding: a FIFO among the themes hung the console before its first
