@@ -8,12 +8,15 @@ Default path: `$XDG_STATE_HOME/vmconsole/audit.jsonl` (`~/.local/state/...`);
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from vmconsole.paths import state_dir
 from vmconsole.text import visible
@@ -91,14 +94,15 @@ class AuditLog:
         return ""
 
     def read(self) -> Iterator[AuditRecord]:
-        """Every record so far, oldest first (a torn last line is skipped)."""
+        """Every record so far, oldest first (a torn last line is skipped). OSError for
+        a file that cannot be read or is not a regular one."""
         try:
-            handle = self.path.open(encoding="utf-8", errors="replace")
+            handle = _open_regular(self.path)
         except FileNotFoundError:
             return
         with handle:
-            for line in handle:
-                record = _parse(line)
+            for _, data in _lines(handle):
+                record = _parse(data.decode("utf-8", "replace")) if data else None
                 if record is not None:
                     yield record
 
@@ -106,29 +110,69 @@ class AuditLog:
         """The records of the lines completed after byte `offset` (a line still being
         written waits for the next call), numbered: `line` is the number of lines before
         `offset` (0 at the start), and the chunk says which lines were not records
-        (blank lines are not counted) and the offset and line to pass next time. A file
-        shorter than `offset` was replaced: it is read from its start. A missing file is
-        an empty chunk; OSError for a file that cannot be read (a directory, no
-        permission)."""
+        (blank lines are not counted; a line of more than LINE_LIMIT bytes is one) and
+        the offset and line to pass next time. A file shorter than `offset` was
+        replaced: it is read from its start. A missing file is an empty chunk; OSError
+        for a file that cannot be read (a directory, no permission) or is not a
+        regular one (/dev/zero would be read for ever)."""
         try:
-            with self.path.open("rb") as handle:
-                if handle.seek(0, os.SEEK_END) < offset:
-                    offset, line = 0, 0
-                handle.seek(offset)
-                data = handle.read()
+            handle = _open_regular(self.path)
         except FileNotFoundError:
             return AuditChunk([], 0, 0, [])
-        complete = data[: data.rfind(b"\n") + 1]
         records: list[AuditRecord] = []
         skipped: list[int] = []
-        lines = complete.decode("utf-8", "replace").split("\n")[:-1]
-        for number, text in enumerate(lines, start=line + 1):
-            record = _parse(text)
-            if record is not None:
-                records.append(record)
-            elif text.strip():
-                skipped.append(number)
-        return AuditChunk(records, offset + len(complete), line + len(lines), skipped)
+        with handle:
+            if handle.seek(0, os.SEEK_END) < offset:
+                offset, line = 0, 0
+            handle.seek(offset)
+            for size, data in _lines(handle):
+                offset, line = offset + size, line + 1
+                text = data.decode("utf-8", "replace") if data is not None else None
+                record = _parse(text) if text is not None else None
+                if record is not None:
+                    records.append(record)
+                elif text is None or text.strip():
+                    skipped.append(line)
+        return AuditChunk(records, offset, line, skipped)
+
+
+# The most bytes of one line the readers hold: a record is a few hundred; a longer line
+# (a file that is not the log, a runaway write) is a line that is not a record.
+LINE_LIMIT = 64 * 1024
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """`path` opened to read, if it is a regular file once links are followed; OSError
+    (FileNotFoundError when missing) otherwise. O_NONBLOCK: opening a FIFO to read
+    waits for a writer without it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
+                      "Is a directory" if stat.S_ISDIR(mode) else "not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """The complete lines from `handle`'s position, one at a time, as (their size in
+    bytes, their text without the line end), the text None for a line longer than
+    LINE_LIMIT, which is read past and never held whole. Ends at the end of the file
+    or at a line still being written (no line end yet)."""
+    while True:
+        data = handle.readline(LINE_LIMIT + 1)
+        if data.endswith(b"\n"):
+            yield len(data), data[:-1]
+            continue
+        if len(data) <= LINE_LIMIT:
+            return  # the end, or a torn last line: read again next time
+        size = len(data)
+        while not data.endswith(b"\n"):
+            data = handle.readline(LINE_LIMIT)
+            if not data:
+                return  # a long line still being written
+            size += len(data)
+        yield size, None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ directory. Read at each call, so an environment changed at run time (a test's) c
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path, user_state_path
@@ -32,3 +33,16 @@ def state_dir() -> Path:
 def console_log_path() -> Path:
     """The local console's log of warnings and errors (`ui.launch.log_to_file`)."""
     return state_dir() / "console.log"
+
+
+def create_private(path: Path) -> None:
+    """Make the file `path` (and its folders) if missing, and leave it readable and
+    writable by its owner alone (mode 0600): a log holds what backends and libraries
+    said, which may name hosts, users or worse. A file an older version made 0644 is
+    made 0600 too. Raises OSError when it cannot be made or changed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

@@ -57,12 +57,21 @@ def check_not_writable_by_others(path: Path) -> None:
 
 def check_private(path: Path) -> None:
     """Refuse a secret (a key, a token) that others may read or change: raises
-    UnsafeFile with the chmod (600) that fixes it. OSError is the caller's."""
+    UnsafeFile with the chmod (600) that fixes it. Through a symbolic link the message
+    names the file linked to and suggests no chmod or chown: run on the link's name,
+    they change that file (a link to /etc/shadow: /etc/shadow). OSError is the
+    caller's."""
     st = path.stat()
     mode = stat.S_IMODE(st.st_mode)
+    target = path.resolve()
+    if target != path.absolute():
+        what = f"{path} links to {target}, which"
+        fix = "name a secret file that is yours alone, not a link to one that is not"
+    else:
+        what, fix = str(path), ""
     if not _owner_ok(st):
-        raise UnsafeFile(f"{path} belongs to uid {st.st_uid}, not to this user or root: "
-                         f"chown {os.getuid()} {_quoted(path)}")
+        raise UnsafeFile(f"{what} belongs to uid {st.st_uid}, not to this user or root: "
+                         f"{fix or f'chown {os.getuid()} {_quoted(path)}'}")
     if mode & 0o077:
-        raise UnsafeFile(f"{path} is open to others (mode {mode & 0o777:o}): "
-                         f"chmod 600 {_quoted(path)}")
+        raise UnsafeFile(f"{what} is open to others (mode {mode & 0o777:o}): "
+                         f"{fix or f'chmod 600 {_quoted(path)}'}")

@@ -3,6 +3,8 @@ one costs one line saying what is wrong, never a traceback."""
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,18 +19,46 @@ class UnreadableFile(Exception):
         self.reason, self.line = reason, line
 
 
-def read_utf8(path: Path) -> str:
+# The most read of a config, a theme, a lesson or a secret, in bytes: each is a few
+# kilobytes; more is not such a file (/dev/zero behind a link, a disk image named by
+# mistake), and reading it whole would end in MemoryError.
+TEXT_LIMIT = 1024 * 1024
+
+# What a file that is not a regular one is, by its type (stat.S_IFMT).
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def read_utf8(path: Path, limit: int = TEXT_LIMIT) -> str:
     """The text of `path`, decoded as UTF-8 (TOML requires it: toml.io, "Spec").
 
-    Raises UnreadableFile for a directory, a file that cannot be read (the OS's reason)
-    or bytes that are not UTF-8 (the first bad byte and its line).
+    Raises UnreadableFile for a directory or anything else that is not a regular file
+    once links are followed (a FIFO would block the read until something writes to it:
+    forever), a file of more than `limit` bytes, a file that cannot be read (the OS's
+    reason) or bytes that are not UTF-8 (the first bad byte and its line).
     """
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise UnreadableFile("is a directory, not a file") from None
+        # O_NONBLOCK: opening a FIFO for reading waits for a writer without it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise UnreadableFile("is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode))
+            raise UnreadableFile(f"is {kind}, not a regular file" if kind else
+                                 "is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise UnreadableFile(f"is larger than {limit / 1024 / 1024:g} MiB: not a file of "
+                             "this kind")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

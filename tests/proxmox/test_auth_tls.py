@@ -11,6 +11,7 @@ import pytest
 from tests.proxmox.conftest import LAB
 from vmconsole.backends.base import AuthError
 from vmconsole.backends.proxmox import connection
+from vmconsole.config import ProxmoxCluster
 
 
 def fingerprint(pem_file: str, colons: bool = False) -> str:
@@ -106,3 +107,15 @@ def test_verification_off_works_and_warns(fakepve, connect):
     assert len(backend.warnings) == 1 and "TLS verification is OFF" in backend.warnings[0]
     assert [e.kind for e in backend.events()] == ["insecure_tls"]
 
+
+
+def test_a_token_secret_no_header_may_hold_is_an_auth_error_that_does_not_show_it():
+    """A tester's finding: http.client's "Invalid header value b'PVEAPIToken=...'", a
+    ValueError at every poll, was logged with the secret. The config refuses such a
+    secret; a profile made some other way is refused when its backend is opened."""
+    cfg = ProxmoxCluster(name="pve", host="127.0.0.1", port=9, user="vmconsole@pve",
+                         token_name="ci", token_secret="SECRET-1234\nEXTRA", timeout=1.0)
+    with pytest.raises(AuthError) as caught:
+        connection.Connection(cfg)
+    assert caught.value.message == ("127.0.0.1: the API token cannot be sent: its secret "
+                                    "holds a character a header may not")

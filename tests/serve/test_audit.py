@@ -12,6 +12,7 @@ import pytest
 
 from tests.serve.conftest import Running
 from tests.serve.terminal import open_terminal
+from vmconsole import audit
 from vmconsole.audit import AuditLog, AuditRecord
 from vmconsole.cli import main
 
@@ -148,3 +149,31 @@ async def test_audit_screen_in_the_console_filters_by_user(served: Running) -> N
         assert "2 of 4 records" in term.text
         term.press("\x1b")
         await term.wait_until(lambda t: "records" not in t.text, what="the screen closed")
+
+
+def test_audit_refuses_a_log_that_is_no_regular_file(tmp_path: Path) -> None:
+    """A tester's finding: `audit --log /dev/zero` read for ever and ended in
+    MemoryError; a link to it is the same."""
+    (tmp_path / "link").symlink_to("/dev/zero")
+    result = subprocess.run([sys.executable, "-m", "vmconsole", "audit", "--log",
+                             str(tmp_path / "link")], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (f"vmconsole audit: cannot read {tmp_path / 'link'}: not a "
+                             "regular file\n")
+
+
+def test_a_line_longer_than_the_limit_is_skipped_and_the_lines_after_it_read(
+        log: AuditLog, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The readers hold at most LINE_LIMIT bytes of a line: a log that is one endless
+    line (a file that is not the log) no longer ends in MemoryError. With the limit cut
+    to 400 bytes, a record of twice that is such a line."""
+    monkeypatch.setattr(audit, "LINE_LIMIT", 400)
+    log.append(record("eve", "qemu/104", "snapshot", name="x" * 800))
+    log.append(record("dave", "qemu/103", "stop"))
+    assert main(["audit", "--log", str(log.path)]) == 0
+    out, err = capsys.readouterr()
+    users = [line.split("  ")[1].split(" (")[0] for line in out.splitlines()]
+    assert users == ["alice", "bob", "alice", "dave"]
+    assert "1 line of" in err and "(line 4)" in err

@@ -5,6 +5,7 @@ starts without it). The CLI runs as a user runs it, in a subprocess."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from tests.pty_console import run_in_terminal
 from tests.serve.terminal import toast_text
 from vmconsole.config import load_config
+from vmconsole.paths import create_private
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +55,22 @@ def test_a_config_that_is_a_directory(env, tmp_path):
     assert line == f"vmconsole: {config}: is a directory, not a file"
 
 
+@pytest.mark.parametrize(("make", "said"), [
+    (os.mkfifo, "is a FIFO, not a regular file"),
+    (lambda path: path.symlink_to("/dev/zero"), "is a character device, not a regular file"),
+    (lambda path: path.write_text("# " + "x" * 1024 * 1024 + "\n"),
+     "is larger than 1 MiB: not a file of this kind"),
+])
+def test_a_config_that_is_no_regular_file_or_too_big_is_refused_in_one_line(
+        env, tmp_path, make, said):
+    """A tester's finding: a FIFO as --config hung for ever with no word, /dev/zero
+    ended in MemoryError."""
+    config = tmp_path / "config.toml"
+    make(config)
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line == f"vmconsole: {config}: {said}"
+
+
 PROXMOX = """
 [[profiles.pve.clusters]]
 kind = "proxmox"
@@ -78,6 +96,85 @@ def test_a_secret_file_others_may_read_is_refused_with_the_fix(env, tmp_path):
     secret.chmod(0o600)  # what the line says to do
     [cluster] = load_config(config).clusters("pve")
     assert cluster.token_secret == "0f3e-secret"
+
+
+SECRET_KEYS = {
+    "proxmox": 'host = "127.0.0.1"\nuser = "root@pam"\ntoken_name = "vmconsole"\n',
+    "vcenter": 'host = "127.0.0.1"\nuser = "administrator@vsphere.local"\n',
+}
+
+
+@pytest.mark.parametrize(("kind", "key", "source", "value", "said"), [
+    ("proxmox", "token_secret", "file", "SECRET-1234\nEXTRA\n", "'\\n' at character 12 of 17"),
+    ("proxmox", "token_secret", "env", "SECRET-1234\r",
+     "'\\r' at character 12 of 12 (a Windows line end?)"),
+    ("proxmox", "password", "file", "SECRET-1234\x00", "'\\x00' at character 12 of 12"),
+    ("vcenter", "password", "env", "SECRET-1234\x1b[2J", "'\\x1b' at character 12 of 15"),
+    ("vcenter", "password", "file", "SECRET-1234\r\nEXTRA",
+     "'\\r' at character 12 of 18 (a Windows line end?)"),
+])
+def test_a_secret_that_is_not_one_printable_line_is_refused_without_showing_it(
+        env, tmp_path, kind, key, source, value, said):
+    """A tester's finding: a token secret with a line break went into the HTTP header,
+    and http.client's refusal, secret included, into console.log at every poll."""
+    config = tmp_path / "config.toml"
+    if source == "file":
+        secret = tmp_path / "secret"
+        secret.write_text(value, newline="")
+        secret.chmod(0o600)
+        where = f'{key}_file = "{secret}"'
+        source_said = str(secret)
+    else:
+        env["VMCONSOLE_TEST_KEY"] = value
+        where = f'{key}_env = "VMCONSOLE_TEST_KEY"'
+        source_said = "$VMCONSOLE_TEST_KEY"
+    config.write_text(f'[[profiles.p.clusters]]\nkind = "{kind}"\nname = "c"\n'
+                      f"{SECRET_KEYS[kind]}{where}\n")
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "p"))
+    number = len(config.read_text().splitlines())
+    assert line == (f"vmconsole: {config}, line {number}, key 'profiles.p.clusters[0]."
+                    f"{key}_{source}': the secret in {source_said} holds {said}: a secret "
+                    "is one line of printable characters")
+    assert "SECRET-1234" not in line and "EXTRA" not in line
+
+
+def test_a_secret_file_s_last_line_end_is_dropped(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"SECRET-1234\r\n")  # written on Windows
+    secret.chmod(0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=secret))
+    [cluster] = load_config(config).clusters("pve")
+    assert cluster.token_secret == "SECRET-1234"
+
+
+def test_a_secret_file_that_links_to_one_others_may_read_names_it_and_no_chmod(
+        env, tmp_path):
+    """A tester's finding: a password_file linked to /etc/shadow was refused with
+    `chmod 600 .../shadowlink`, which chmods /etc/shadow."""
+    target = tmp_path / "shadow"
+    target.write_text("0f3e-secret\n")
+    target.chmod(0o640)
+    link = tmp_path / "shadowlink"
+    link.symlink_to(target)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=link))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line == (
+        f"vmconsole: {config}, line 8, key 'profiles.pve.clusters[0].token_secret_file': "
+        f"{link} links to {target}, which is open to others (mode 640): name a secret "
+        "file that is yours alone, not a link to one that is not")
+    assert "chmod" not in line
+
+
+def test_a_secret_file_that_is_a_fifo_is_refused_in_one_line(env, tmp_path):
+    """A tester's finding: it hung for ever with no word."""
+    secret = tmp_path / "token"
+    os.mkfifo(secret, 0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(PROXMOX.format(secret=secret))
+    line = one_line(vmconsole(env, "--config", str(config), "--profile", "pve"))
+    assert line.endswith(f"token_secret_file': {secret}: is a FIFO, not a regular file")
 
 
 def test_a_secret_file_that_is_not_utf8(env, tmp_path):
@@ -162,6 +259,41 @@ def unwrapped(text: str) -> str:
     return "".join(text.split())
 
 
+def test_a_config_folder_that_is_a_file_is_said_and_the_demo_starts(env, tmp_path):
+    """A tester's finding: with $XDG_CONFIG_HOME/vmconsole a file, the demo opened
+    without a word: the user's config.toml was never looked for."""
+    folder = tmp_path / "xdg_config_home" / "vmconsole"
+    folder.parent.mkdir(parents=True)
+    folder.write_text("")
+    shown, _, code = run_in_terminal(
+        env, lambda display: "thisisthedemo" in unwrapped(toast_text(display)))
+    assert unwrapped(f"{folder} is a file, not a folder: no config is read from "
+                     f"{folder / 'config.toml'}, so this is the demo") in unwrapped(
+        toast_text(shown))
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
+
+
+def test_theme_files_that_are_no_regular_files_are_skipped_and_the_console_starts(
+        env, tmp_path):
+    """A tester's finding: a FIFO among the themes hung the console before its first
+    screen (VMConsoleApp.__init__ reads them), a link to /dev/zero ended in MemoryError."""
+    themes = tmp_path / "xdg_data_home" / "vmconsole" / "themes"
+    themes.mkdir(parents=True)
+    os.mkfifo(themes / "fifo.toml")
+    (themes / "zero.toml").symlink_to("/dev/zero")
+    shown, written, code = run_in_terminal(
+        env, lambda display: unwrapped("zero.toml: is a character device") in unwrapped(
+            toast_text(display)))
+    assert "Traceback" not in written
+    toasts = unwrapped(toast_text(shown))
+    assert unwrapped(f"{themes / 'fifo.toml'}: is a FIFO, not a regular file") in toasts
+    assert unwrapped(f"{themes / 'zero.toml'}: is a character device, not a regular "
+                     "file") in toasts
+    assert "pve1" in "\n".join(shown)  # the demo's tree: the console runs
+    assert code == 0
+
+
 ISO_THEME = ('name = "iso"\nprimary = "#3b82c4"\nbackground = "#141a22"\n'
              'foreground = "#d8dee9"\nvariables = {{ "footer-key-foreground" = "{value}" }}\n')
 
@@ -201,3 +333,25 @@ def test_many_theme_files_skipped_are_one_toast_and_each_a_line_of_the_log(env, 
     assert [line.split("theme file skipped: ")[1] for line in skipped] == [
         f"{themes / f'bad{n:02}.toml'}: variables: 'footer-key-foreground' is not a colour "
         f"Textual takes: 'notacolour{n}'" for n in range(14)]
+
+
+def test_the_console_s_log_is_its_owner_s_alone(env, tmp_path):
+    """A tester's finding: console.log was made 0644, readable by every user of the
+    machine, and what backends say goes into it."""
+    log = tmp_path / "xdg_state_home" / "vmconsole" / "console.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("an older version's line\n")
+    log.chmod(0o644)  # as an older version left it
+    _, _, code = run_in_terminal(env, lambda display: "pve1" in "\n".join(display))
+    assert code == 0
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert log.read_text().startswith("an older version's line\n")
+
+
+def test_a_private_file_is_made_for_its_owner_alone_whatever_the_umask(tmp_path):
+    umask = os.umask(0)
+    try:
+        create_private(tmp_path / "state" / "console.log")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "state" / "console.log").stat().st_mode) == 0o600

@@ -268,3 +268,75 @@ def test_the_console_and_the_server_take_read_only():
     assert parser.parse_args(["console", "--read-only"]).read_only
     assert parser.parse_args(["serve", "--read-only"]).read_only
     assert not parser.parse_args(["demo"]).read_only
+
+
+TLS_CLUSTER = """theme = "vmconsole-dark"
+
+[[profiles.a.clusters]]
+kind = "{kind}"
+name = "c"
+host = "pve1"
+user = "root@pam"
+password_env = "VMCONSOLE_TEST_PASSWORD"
+{key} = {value}
+"""
+
+
+@pytest.mark.parametrize("kind", ["proxmox", "vcenter"])
+@pytest.mark.parametrize(("key", "value", "said"), [
+    ("fingerprint", '"AB:CD:EF"', "expected a SHA-256 fingerprint: 64 hex digits"),
+    ("fingerprint", '"' + "ab" * 20 + '"', "expected a SHA-256 fingerprint"),  # SHA-1
+    ("port", "99999999", "expected a TCP port, 1 to 65535, got 99999999"),
+    ("port", "-1", "expected a TCP port, 1 to 65535, got -1"),
+    ("port", "0", "expected a TCP port, 1 to 65535, got 0"),
+    ("ca_file", '"{tmp}/missing.pem"', "{tmp}/missing.pem: cannot read it: No such file"),
+    ("ca_file", '"{tmp}"', "{tmp}: not a regular file"),
+])
+def test_tls_and_port_keys_every_poll_would_fail_on_are_refused_at_their_line(
+        tmp_path, monkeypatch, kind, key, value, said):
+    """A tester's finding: these were caught only by the polls, each failing as
+    "unreachable" or "internal error while polling", forever."""
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    path.write_text(TLS_CLUSTER.format(kind=kind, key=key, value=value.format(tmp=tmp_path)))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.line, err.value.key) == (9, f"profiles.a.clusters[0].{key}")
+    assert said.format(tmp=tmp_path) in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["proxmox", "vcenter"])
+@pytest.mark.parametrize(("key", "value"), [
+    ("fingerprint", '"' + ":".join(["AB"] * 32) + '"'),
+    ("fingerprint", '"' + "0f" * 32 + '"'),
+    ("port", "1"), ("port", "65535"),
+])
+def test_tls_and_port_keys_in_shape_are_taken(tmp_path, monkeypatch, kind, key, value):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    path.write_text(TLS_CLUSTER.format(kind=kind, key=key, value=value))
+    [cluster] = load_config(path).profiles["a"]
+    assert str(getattr(cluster, key)) == value.strip('"')
+
+
+def test_a_ca_file_under_home_is_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "pve-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    path = tmp_path / "config.toml"
+    path.write_text(TLS_CLUSTER.format(kind="proxmox", key="ca_file", value='"~/pve-ca.pem"'))
+    [cluster] = load_config(path).profiles["a"]
+    assert cluster.ca_file == str(tmp_path / "pve-ca.pem")
+
+
+@pytest.mark.parametrize("kind", ["proxmox", "vcenter"])
+def test_a_host_with_a_port_is_told_of_the_port_key(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("VMCONSOLE_TEST_PASSWORD", "secret")
+    path = tmp_path / "config.toml"
+    path.write_text(CLUSTER_AT.format(kind=kind, host="127.0.0.1:8006"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.line, err.value.key) == (6, "profiles.a.clusters[0].host")
+    assert str(err.value).endswith(
+        'such as "pve1.example.org", "192.0.2.10" or "2001:db8::10" (the port goes in its '
+        "own key: port = 8006)")

@@ -73,6 +73,9 @@ class Config:
     # remap it refuses (the ids live in the UI, which checks them against its bindings)
     key_lines: dict[str, int] = field(default_factory=dict)
     ascii: bool | None = None  # None: decide from the terminal
+    # What the user should hear of before the console runs on this config (a folder
+    # the default file would be in that is a file): the local console shows each.
+    notices: tuple[str, ...] = ()
     # What `C` gives a viewer: "refuse" (default: a console may show a root shell) or
     # "read-only" (its output, no keys sent).
     serial_console_viewers: str = "refuse"
@@ -112,7 +115,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     if not path.exists():
         if explicit or os.environ.get("VMCONSOLE_CONFIG"):
             raise ConfigError(path, "file not found")
-        return Config()
+        return Config(notices=_blocked(path))
     try:
         text = read_utf8(path)
     except UnreadableFile as exc:
@@ -122,6 +125,18 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not valid TOML: {exc}", toml_error_line(exc, text)) from None
     return parse_config(data, path, text)
+
+
+def _blocked(path: Path) -> tuple[str, ...]:
+    """Why the default config file `path`, missing, could not have been there: a folder
+    above it that is a file (`$XDG_CONFIG_HOME/vmconsole` made by `touch`, say), said
+    as one notice; none when its folders are folders (no file: the demo, silently)."""
+    for folder in path.parents:
+        if folder.exists():
+            return () if folder.is_dir() else (
+                f"{folder} is a file, not a folder: no config is read from "
+                f"{path}, so this is the demo",)
+    return ()
 
 
 SERIAL_CONSOLE_VIEWERS = ("refuse", "read-only")

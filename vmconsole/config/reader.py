@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vmconsole.strictmodes import UnsafeFile, check_private
+from vmconsole.text import visible
 from vmconsole.textfile import UnreadableFile, read_utf8
 
 
@@ -148,21 +149,38 @@ def key_path(key: str) -> list[str | int]:
     return parts
 
 
+def _printable(r: TableReader, value: str, key: str, source: str) -> str:
+    """`value`, a secret read from `source` for `key`, if every character of it is
+    printable; else ConfigError at `key` naming the first that is not and where, never
+    the secret itself. A line break, a carriage return (`$(cat file)` keeps a Windows
+    line end's) or a NUL would go into an HTTP header (a Proxmox token's), which requests
+    refuses with the whole header, secret included, in its message; or into a login."""
+    at = next((i for i, char in enumerate(value) if not char.isprintable()), None)
+    if at is None:
+        return value
+    hint = " (a Windows line end?)" if value[at] == "\r" else ""
+    raise r.fail(key, f"the secret in {source} holds '{visible(value[at], None)}' at "
+                 f"character {at + 1} of {len(value)}{hint}: a secret is one line of "
+                 "printable characters")
+
+
 def secret(r: TableReader, table: dict[str, Any], key: str, prefix: str) -> str | None:
     """A secret comes from `<key>_env` (a variable's name) or `<key>_file` (a path that
-    only its owner may read, as ssh demands of a private key)."""
+    only its owner may read, as ssh demands of a private key). The file's blanks around
+    it (its last line end) are dropped; a secret that still holds a character that is
+    not printable is refused (`_printable`)."""
     env_name = r.get(table, f"{key}_env", prefix, str)
     file_name = r.get(table, f"{key}_file", prefix, str)
     if env_name:
         value = os.environ.get(env_name)
         if value is None:
             raise r.fail(f"{prefix}.{key}_env", f"environment variable {env_name} is not set")
-        return value
+        return _printable(r, value, f"{prefix}.{key}_env", f"${env_name}")
     if file_name:
         path = Path(file_name).expanduser()
         try:
             check_private(path)  # ssh's rule for a secret: no one else may read it
-            return read_utf8(path).strip()
+            text = read_utf8(path).strip()
         except UnsafeFile as exc:
             raise r.fail(f"{prefix}.{key}_file", str(exc)) from None
         except UnreadableFile as exc:
@@ -170,4 +188,5 @@ def secret(r: TableReader, table: dict[str, Any], key: str, prefix: str) -> str 
         except OSError as exc:
             raise r.fail(f"{prefix}.{key}_file",
                          f"{path}: cannot read it: {exc.strerror or exc}") from None
+        return _printable(r, text, f"{prefix}.{key}_file", str(path))
     return None

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vmconsole.config.reader import TableReader, secret
@@ -167,6 +169,55 @@ _VCENTER_KEYS = {"kind", "name", "host", "port", "user", "password_env", "passwo
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
+def _port(r: TableReader, table: dict[str, Any], prefix: str, default: int) -> int:
+    """A cluster's API `port` (default: the kind's, 8006 or 443): 1 to 65535, checked
+    here rather than failing every poll."""
+    port: int = r.get(table, "port", prefix, int, default)
+    if not 1 <= port <= 65535:
+        raise r.fail(f"{prefix}.port", f"expected a TCP port, 1 to 65535, got {port}")
+    return port
+
+
+def sha256_digits(text: str) -> str | None:
+    """A SHA-256 fingerprint as vCenter's and Proxmox's UIs show it (`AB:CD:...`) or as
+    plain hex, as its 64 lower-case hex digits; None for anything else (a SHA-1
+    thumbprint, 40 digits, no longer pins a certificate safely)."""
+    digits = text.replace(":", "").replace(" ", "").strip().lower()
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        return None
+    return digits
+
+
+def _fingerprint(r: TableReader, table: dict[str, Any], prefix: str) -> str | None:
+    """A cluster's pinned `fingerprint`: the SHA-256 of its certificate. Anything else
+    (a SHA-1 thumbprint, a cut one) would fail every TLS handshake as "unreachable"."""
+    fingerprint: str | None = r.get(table, "fingerprint", prefix, str)
+    if fingerprint is not None and sha256_digits(fingerprint) is None:
+        raise r.fail(f"{prefix}.fingerprint", "expected a SHA-256 fingerprint: 64 hex "
+                     "digits, in pairs joined by \":\" or not (`openssl x509 -noout "
+                     "-fingerprint -sha256 -in CERT`)")
+    return fingerprint
+
+
+def _ca_file(r: TableReader, table: dict[str, Any], prefix: str) -> str | None:
+    """A cluster's `ca_file`: the CA certificates (PEM) its certificate must be signed
+    by; a regular file this user may read, checked here: missing, it failed every poll
+    as an internal error."""
+    name: str | None = r.get(table, "ca_file", prefix, str)
+    if name is None:
+        return None
+    path = Path(name).expanduser()
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise r.fail(f"{prefix}.ca_file", f"{path}: not a regular file")
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise r.fail(f"{prefix}.ca_file", f"{path}: cannot read it: "
+                     f"{exc.strerror or exc}") from None
+    return str(path)
+
+
 def _host(r: TableReader, table: dict[str, Any], prefix: str) -> str:
     """A cluster's API `host`: a host name or an IPv4 or IPv6 address (bare: the backend
     adds the brackets of a URL), checked here rather than failing every poll."""
@@ -180,8 +231,11 @@ def _host(r: TableReader, table: dict[str, Any], prefix: str) -> str:
         if (len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
                 and not labels[-1].isdigit()):  # "10.0.0.300" is no address nor name
             return host
+    port = host.rpartition(":")[2] if host.count(":") == 1 else ""
+    hint = f" (the port goes in its own key: port = {port})" if port.isdigit() else ""
     raise r.fail(f"{prefix}.host", "expected a host name (RFC 1123) or an IP address, "
-                 "such as \"pve1.example.org\", \"192.0.2.10\" or \"2001:db8::10\"")
+                 "such as \"pve1.example.org\", \"192.0.2.10\" or \"2001:db8::10\""
+                 + hint)
 
 
 # The bounds of a cluster's `timeout`, in seconds. At 0 or below no host could ever answer
@@ -232,13 +286,13 @@ def read_real_cluster(r: TableReader, table: dict[str, Any], prefix: str,
         name=r.get(table, "name", prefix, str, required=True),
         host=_host(r, table, prefix),
         user=r.get(table, "user", prefix, str, required=True),
-        port=r.get(table, "port", prefix, int, 8006),
+        port=_port(r, table, prefix, 8006),
         token_name=r.get(table, "token_name", prefix, str),
         token_secret=secret(r, table, "token_secret", prefix),
         password=secret(r, table, "password", prefix),
         verify_ssl=r.get(table, "verify_ssl", prefix, bool, True),
-        ca_file=r.get(table, "ca_file", prefix, str),
-        fingerprint=r.get(table, "fingerprint", prefix, str),
+        ca_file=_ca_file(r, table, prefix),
+        fingerprint=_fingerprint(r, table, prefix),
         timeout=_timeout(r, table, prefix),
     )
     if cluster.token_name and not cluster.token_secret:
@@ -256,10 +310,10 @@ def _vcenter(r: TableReader, table: dict[str, Any], prefix: str) -> VCenterClust
         host=_host(r, table, prefix),
         user=r.get(table, "user", prefix, str, required=True),
         password=secret(r, table, "password", prefix),
-        port=r.get(table, "port", prefix, int, 443),
+        port=_port(r, table, prefix, 443),
         verify_ssl=r.get(table, "verify_ssl", prefix, bool, True),
-        ca_file=r.get(table, "ca_file", prefix, str),
-        fingerprint=r.get(table, "fingerprint", prefix, str),
+        ca_file=_ca_file(r, table, prefix),
+        fingerprint=_fingerprint(r, table, prefix),
         timeout=_timeout(r, table, prefix),
     )
     if not cluster.password:

@@ -139,6 +139,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         self.show_actor()
         self._apply_keymap()
         self._report_theme_problems()
+        self._report_config_notices()
         # The tree takes the focus by itself (MainScreen.AUTO_FOCUS): a focus() here
         # would rebuild the footer once more before the first screen.
         self.query_one(ClusterTree).restyle(self.theme_variables)
@@ -166,6 +167,16 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         for message in shown:
             self.notify(visible_lines(message), title="Theme", severity="warning",
                         timeout=8, markup=False)
+
+    def _report_config_notices(self) -> None:
+        """What the config's reading found to say (`Config.notices`): a line of the log
+        each, and in the local console a toast each (a served console's config is its
+        admin's, as its theme files)."""
+        for notice in self.config.notices:
+            log.warning("config: %s", visible_lines(notice))
+            if self.actor.source == "local":
+                self.notify(visible_lines(notice), title="Config", severity="warning",
+                            timeout=12, markup=False)
 
     def show_actor(self) -> None:
         """The header's `user (role)`: at start, and again when a served console drawn

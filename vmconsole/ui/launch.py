@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
@@ -12,7 +13,7 @@ from vmconsole.backends.base import BackendError
 from vmconsole.config import ClusterConfig, Config, SimCluster
 from vmconsole.log_format import FILE_FORMAT, VisibleFormatter
 from vmconsole.monitor.poller import Poller, PollLoop
-from vmconsole.paths import console_log_path
+from vmconsole.paths import console_log_path, create_private
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.symbols import detect_ascii
@@ -79,6 +80,8 @@ def launch(config: Config, clusters: tuple[ClusterConfig, ...], theme: str | Non
     use_ascii = ascii if ascii is not None else (
         config.ascii if config.ascii is not None else detect_ascii())
     log = console_log_path()
+    with contextlib.suppress(OSError):  # log_to_file says why it cannot open it
+        create_private(log)
     logged = log_to_file(log) is not None
     loops = open_loops(clusters)
     # From here until the console ends, what libraries write to stderr goes to the log:

@@ -39,6 +39,7 @@ from vmconsole.backends.endpoint import https_url
 from vmconsole.backends.proxmox.answers import TEXT, NotPveAnswer, Record, data_of, not_pve
 from vmconsole.backends.proxmox.errors import from_resource_exception
 from vmconsole.config import ProxmoxCluster
+from vmconsole.config.real_clusters import sha256_digits
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ class FingerprintAdapter(HTTPAdapter):
 
 def normalise_fingerprint(text: str) -> str:
     """`AB:CD:...` as PVE's GUI shows it, or plain hex: 64 lower-case hex digits."""
-    digits = text.replace(":", "").replace(" ", "").strip().lower()
-    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+    digits = sha256_digits(text)
+    if digits is None:
         raise AuthError(f"fingerprint must be a SHA-256 digest (64 hex digits), got {text!r}")
     return digits
 
@@ -172,6 +173,11 @@ class Connection:
             self.verify, self.insecure = False, True
         self.auth: ProxmoxHTTPAuthBase
         if cfg.token_name:
+            if not (cfg.token_secret or "").isprintable():
+                # http.client would refuse the header at each request with a ValueError
+                # holding it whole, secret included, which the poll loop logs.
+                raise AuthError(f"{cfg.host}: the API token cannot be sent: its secret "
+                                "holds a character a header may not")
             self.auth = ProxmoxHTTPApiTokenAuth(cfg.user, cfg.token_name, cfg.token_secret or "",
                                                 verify_ssl=self.verify, timeout=self.timeout)
         elif cfg.password:

@@ -31,6 +31,7 @@ from pyVmomi import vim, vmodl
 from vmconsole.backends.base import AuthError, BackendError, Unreachable
 from vmconsole.backends.vcenter.errors import from_fault
 from vmconsole.config import VCenterCluster
+from vmconsole.config.real_clusters import sha256_digits
 from vmconsole.text import visible
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ def normalise_fingerprint(text: str) -> str:
 
     Raises AuthError for anything that is not a SHA-256 digest (a SHA-1 thumbprint,
     40 digits, is refused: it no longer pins a certificate safely)."""
-    digits = text.replace(":", "").replace(" ", "").strip().lower()
-    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+    digits = sha256_digits(text)
+    if digits is None:
         raise AuthError(f"fingerprint must be a SHA-256 digest (64 hex digits), "
                         f"got {visible(text)!r}")
     return digits
