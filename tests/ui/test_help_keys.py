@@ -283,6 +283,16 @@ async def leave_address(w: Walk, key: str) -> None:
     assert isinstance(w.app.focused, ClusterTree)
 
 
+async def opens_or_closes(w: Walk, key: str, kind: type[Screen] | None,
+                          over: type[Screen]) -> None:
+    """Press KEY over a screen of type OVER: it opens KIND, or (None) closes OVER."""
+    await w.press(key)
+    if kind is None:
+        await w.until(lambda: not w.on_top(over), f"the {over.__name__} to close")
+    else:
+        await w.until(lambda: w.on_top(kind), kind.__name__)
+
+
 async def snapshot_panel(w: Walk) -> SnapshotPanel:
     await w.tree_on(WEB1)
     await w.press("S")
@@ -303,11 +313,7 @@ def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
             node = next(n for n in tree.root.children if n.data == "s1")  # type: ignore[attr-defined]
             tree.move_cursor(node)  # type: ignore[attr-defined]
             await w.pilot.pause()
-        await w.press(key)
-        if kind is None:
-            await w.until(lambda: not w.on_top(SnapshotPanel), "the panel to close")
-        else:
-            await w.until(lambda: w.on_top(kind), kind.__name__)
+        await opens_or_closes(w, key, kind, SnapshotPanel)
     return check
 
 
@@ -340,11 +346,7 @@ def in_backups(kind: type[Screen] | None) -> Check:
     """In the backup panel (on its one backup), the key opens KIND, or (None) closes it."""
     async def check(w: Walk, key: str) -> None:
         await backup_panel(w)
-        await w.press(key)
-        if kind is None:
-            await w.until(lambda: not w.on_top(BackupPanel), "the panel to close")
-        else:
-            await w.until(lambda: w.on_top(kind), kind.__name__)
+        await opens_or_closes(w, key, kind, BackupPanel)
     return check
 
 
@@ -371,11 +373,7 @@ def in_rules(kind: type[Screen] | None) -> Check:
         await w.press("R")
         await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
                       and w.app.screen.rules is not None, "the HA rules")
-        await w.press(key)
-        if kind is None:
-            await w.until(lambda: not w.on_top(HARulesScreen), "the screen to close")
-        else:
-            await w.until(lambda: w.on_top(kind), kind.__name__)
+        await opens_or_closes(w, key, kind, HARulesScreen)
     return check
 
 
@@ -395,11 +393,7 @@ def in_rebalance(kind: type[Screen] | None) -> Check:
     closes the screen."""
     async def check(w: Walk, key: str) -> None:
         await rebalance_plan(w)
-        await w.press(key)
-        if kind is None:
-            await w.until(lambda: not w.on_top(RebalanceScreen), "the screen to close")
-        else:
-            await w.until(lambda: w.on_top(kind), kind.__name__)
+        await opens_or_closes(w, key, kind, RebalanceScreen)
     return check
 
 

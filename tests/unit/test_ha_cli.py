@@ -22,6 +22,17 @@ def ha(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
                            str(config), *args], capture_output=True, text=True, timeout=60)
 
 
+def ha_config(tmp_path, status_file):
+    """A config whose profile `lab` has one libvirt cluster (`test:///default`) with an
+    HA manager writing its status to STATUS_FILE."""
+    config = tmp_path / "c.toml"
+    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
+                      'uris = ["test:///default"]\n[profiles.lab.clusters.ha]\n'
+                      'fence = "command"\nfence_command = ["true"]\n'
+                      f'status_file = "{status_file}"\n')
+    return config
+
+
 def test_without_libvirt_python_ha_says_what_to_install(tmp_path):
     done = ha(tmp_path, "status", "--profile", "lab")
     assert done.returncode == 2
@@ -45,11 +56,7 @@ def test_ha_status_takes_config_after_the_action_as_every_command_does(tmp_path,
     from vmconsole import cli
 
     status_file = tmp_path / "where-this-config-says.json"
-    config = tmp_path / "c.toml"
-    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
-                      'uris = ["test:///default"]\n[profiles.lab.clusters.ha]\n'
-                      'fence = "command"\nfence_command = ["true"]\n'
-                      f'status_file = "{status_file}"\n')
+    config = ha_config(tmp_path, status_file)
     assert cli.main(["ha", "status", "--profile", "lab", "--config", str(config)]) == 0
     assert str(status_file) in capsys.readouterr().out
 
@@ -64,11 +71,7 @@ def test_a_status_file_nested_too_deeply_is_one_line_not_a_traceback(tmp_path, c
 
     status_file = tmp_path / "status.json"
     status_file.write_text("[" * 100_000)
-    config = tmp_path / "c.toml"
-    config.write_text('[[profiles.lab.clusters]]\nkind = "libvirt"\nname = "kvm"\n'
-                      'uris = ["test:///default"]\n[profiles.lab.clusters.ha]\n'
-                      'fence = "command"\nfence_command = ["true"]\n'
-                      f'status_file = "{status_file}"\n')
+    config = ha_config(tmp_path, status_file)
     assert cli.main(["ha", "status", "--profile", "lab", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert out == (f"no HA manager status in {status_file}: is `vmconsole ha run` "
