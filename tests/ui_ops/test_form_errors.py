@@ -107,3 +107,27 @@ async def test_a_form_closed_while_its_change_runs_still_says_its_refusal(consol
         await submitted_then_closed(pilot, c, answer, calls)
         await wait_until(pilot, lambda: "storage local-lvm is full" in notes(c.app), 10,
                          "the refusal said")
+
+
+async def test_a_refusal_that_comes_at_once_is_said_when_esc_followed_enter(console):
+    """A tester's finding: Enter and Esc typed in one burst; the refusal came at once,
+    was shown by the form's fields and went with the form before it could be read."""
+    c = console()
+
+    def refused_snapshot(*args, **kwargs):
+        raise BackendError("storage local-lvm is full")
+
+    c.backend.snapshot_create = refused_snapshot
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "S", "n")
+        form = c.app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        form.query_one("#name", Input).value = "before-upgrade"
+        form.query_one("#name", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "storage local-lvm is full" in str(
+            form.query_one("#form-error").visual), 10, "the refusal in the form")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: c.app.screen is not form, 10, "the form closed")
+        assert "storage local-lvm is full" in notes(c.app)

@@ -9,6 +9,7 @@ or None when cancelled.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -66,6 +67,7 @@ FormScreen ToastRack { dock: top; align: right top; max-height: 8; margin-bottom
 # Characters per line of an error: a reason may quote what was typed (5,000 characters
 # pasted in a field), which must not push the form's buttons off the screen.
 ERROR_LINE_LIMIT = 200
+UNREAD_REFUSAL_S = 1.0  # a refusal shown this short a time before Esc was not read
 
 
 
@@ -160,6 +162,7 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
     def __init__(self, title: str, submit: Submitter) -> None:
         super().__init__()
         self.form_title = title
+        self._refused: tuple[float, str] = (0.0, "")  # when the last refusal came, and it
         self._submit = submit
 
     # --- building -----------------------------------------------------------------------
@@ -282,7 +285,17 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
             self.dismiss(outcome.task)
         else:
             self.show_errors(outcome.fields, outcome.message)
+            said = [outcome.message] if outcome.message else []
+            said += [f"{name}: {reason}" for name, reason in outcome.fields.items()]
+            self._refused = (time.monotonic(), "\n".join(said))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        # Enter and Esc in one burst: a refusal that came at once was shown by the
+        # fields and gone with the form before it could be read; said as a toast too.
+        at, said = self._refused
+        if said and time.monotonic() - at < UNREAD_REFUSAL_S:
+            self.app.notify(visible_lines(said, ERROR_LINE_LIMIT),
+                            title=f"{self.form_title}: refused", severity="error",
+                            timeout=10)
         self.dismiss(None)
