@@ -53,9 +53,8 @@ async def test_a_refusal_is_said_in_the_form_not_in_a_toast_over_its_fields(cons
         assert list(audit.read())[-1].result.startswith("error")
 
 
-async def submitted_then_closed(pilot, c, answer: threading.Event, calls: list[str]) -> None:
-    """Take a snapshot of web1 from its form, then Esc while the backend still works on
-    it: the form closes, the backend's answer comes after."""
+async def snapshot_submitted(pilot, c) -> SnapshotCreateForm:
+    """web1's snapshot form, filled in and submitted with Enter."""
     await on_guest(pilot, c, "web1")
     await act(pilot, "S", "n")
     form = c.app.screen
@@ -63,6 +62,13 @@ async def submitted_then_closed(pilot, c, answer: threading.Event, calls: list[s
     form.query_one("#name", Input).value = "before-upgrade"
     form.query_one("#name", Input).focus()
     await pilot.press("enter")
+    return form
+
+
+async def submitted_then_closed(pilot, c, answer: threading.Event, calls: list[str]) -> None:
+    """Take a snapshot of web1 from its form, then Esc while the backend still works on
+    it: the form closes, the backend's answer comes after."""
+    form = await snapshot_submitted(pilot, c)
     await wait_until(pilot, lambda: calls, 10, "the backend called")
     await pilot.press("escape")
     await wait_until(pilot, lambda: c.app.screen is not form, 10, "the form closed")
@@ -119,13 +125,7 @@ async def test_a_refusal_that_comes_at_once_is_said_when_esc_followed_enter(cons
 
     c.backend.snapshot_create = refused_snapshot
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await on_guest(pilot, c, "web1")
-        await act(pilot, "S", "n")
-        form = c.app.screen
-        assert isinstance(form, SnapshotCreateForm)
-        form.query_one("#name", Input).value = "before-upgrade"
-        form.query_one("#name", Input).focus()
-        await pilot.press("enter")
+        form = await snapshot_submitted(pilot, c)
         await wait_until(pilot, lambda: "storage local-lvm is full" in str(
             form.query_one("#form-error").visual), 10, "the refusal in the form")
         await pilot.press("escape")
