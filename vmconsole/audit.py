@@ -8,9 +8,7 @@ Default path: `$XDG_STATE_HOME/vmconsole/audit.jsonl` (`~/.local/state/...`);
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from typing import BinaryIO
 
 from vmconsole.paths import state_dir
 from vmconsole.text import visible
+from vmconsole.textfile import open_regular
 
 SECRET_WORDS = ("password", "secret", "token", "key")
 SHOWN_LINES = 5  # line numbers named where lines that are not records are said
@@ -97,7 +96,7 @@ class AuditLog:
         """Every record so far, oldest first (a torn last line is skipped). OSError for
         a file that cannot be read or is not a regular one."""
         try:
-            handle = _open_regular(self.path)
+            handle = open_regular(self.path)
         except FileNotFoundError:
             return
         with handle:
@@ -116,7 +115,7 @@ class AuditLog:
         for a file that cannot be read (a directory, no permission) or is not a
         regular one (/dev/zero would be read for ever)."""
         try:
-            handle = _open_regular(self.path)
+            handle = open_regular(self.path)
         except FileNotFoundError:
             return AuditChunk([], 0, 0, [])
         records: list[AuditRecord] = []
@@ -139,19 +138,6 @@ class AuditLog:
 # The most bytes of one line the readers hold: a record is a few hundred; a longer line
 # (a file that is not the log, a runaway write) is a line that is not a record.
 LINE_LIMIT = 64 * 1024
-
-
-def _open_regular(path: Path) -> BinaryIO:
-    """`path` opened to read, if it is a regular file once links are followed; OSError
-    (FileNotFoundError when missing) otherwise. O_NONBLOCK: opening a FIFO to read
-    waits for a writer without it."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise OSError(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL,
-                      "Is a directory" if stat.S_ISDIR(mode) else "not a regular file")
-    return os.fdopen(fd, "rb")
 
 
 def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:

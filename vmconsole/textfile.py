@@ -3,11 +3,12 @@ one costs one line saying what is wrong, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 class UnreadableFile(Exception):
@@ -29,33 +30,55 @@ _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
 
+class NotRegularFile(OSError):
+    """`open_regular`'s refusal of what is not a regular file: `kind` says what it is
+    ("a FIFO"), "" when it is none of the kinds named in `_KINDS`."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(errno.EINVAL, "not a regular file")
+        self.kind = kind
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened to read in binary, if it is a regular file once links are followed.
+    Raises IsADirectoryError for a directory, NotRegularFile for anything else that is
+    not a regular file (a FIFO would block a read until something writes to it: forever;
+    /dev/zero would be read for ever), and the OSError of a path that cannot be opened
+    (FileNotFoundError when missing)."""
+    # O_NONBLOCK: opening a FIFO for reading waits for a writer without it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise IsADirectoryError(errno.EISDIR, "Is a directory")
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegularFile(_KINDS.get(stat.S_IFMT(mode), ""))
+    return os.fdopen(fd, "rb")
+
+
 def read_utf8(path: Path, limit: int = TEXT_LIMIT) -> str:
     """The text of `path`, decoded as UTF-8 (TOML requires it: toml.io, "Spec").
 
     Raises UnreadableFile for a directory or anything else that is not a regular file
-    once links are followed (a FIFO would block the read until something writes to it:
-    forever), a file of more than `limit` bytes, a file that cannot be read (the OS's
-    reason) or bytes that are not UTF-8 (the first bad byte and its line).
+    once links are followed (`open_regular`), a file of more than `limit` bytes, a file
+    that cannot be read (the OS's reason) or bytes that are not UTF-8 (the first bad
+    byte and its line).
     """
     try:
-        # O_NONBLOCK: opening a FIFO for reading waits for a writer without it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise UnreadableFile("is a directory, not a file")
-        if not stat.S_ISREG(mode):
-            kind = _KINDS.get(stat.S_IFMT(mode))
-            raise UnreadableFile(f"is {kind}, not a regular file" if kind else
-                                 "is not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
+        with open_regular(path) as handle:
             raw = handle.read(limit + 1)
+    except IsADirectoryError:
+        raise UnreadableFile("is a directory, not a file") from None
+    except NotRegularFile as exc:
+        raise UnreadableFile(f"is {exc.kind}, not a regular file" if exc.kind else
+                             "is not a regular file") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
     if len(raw) > limit:
         raise UnreadableFile(f"is larger than {limit / 1024 / 1024:g} MiB: not a file of "
                              "this kind")
