@@ -295,7 +295,6 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
         # fields and gone with the form before it could be read; said as a toast too.
         at, said = self._refused
         if said and time.monotonic() - at < UNREAD_REFUSAL_S:
-            self.app.notify(visible_lines(said, ERROR_LINE_LIMIT),
-                            title=f"{self.form_title}: refused", severity="error",
-                            timeout=10)
+            self.app.notify(said, title=f"{self.form_title}: refused", severity="error",
+                            timeout=10)  # the app's notify makes it visible
         self.dismiss(None)
