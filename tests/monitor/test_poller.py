@@ -147,6 +147,33 @@ def test_history_of_the_first_poll_gives_each_object_its_own_figures():
             i / 10, i * 2**20, (i + 1) * 2**30, i) for s in samples)
 
 
+def test_history_written_from_the_polls_diff_reads_back_as_a_walk_of_every_object():
+    # The poller writes only the rows its diff names; a history walking every object
+    # of the same inventories must read back the same samples, through a change, an
+    # equal copy (not the very object), a guest gone and back, and a newcomer.
+    first = inv(1, cpu=0.2)
+    node = first.nodes[0]
+    other = replace(first.guests[0], id="qemu/200", metrics=Metrics(cpu=0.6))
+    answers = [
+        first,
+        Inventory("c1", (node,), first.guests, taken_at=2),  # the very objects
+        Inventory("c1", (node,), (replace(first.guests[0]),), taken_at=3),  # equal copy
+        inv(4, cpu=0.4),  # its figures change
+        Inventory("c1", (node,), (), taken_at=5),  # gone
+        Inventory("c1", (node,), (inv(6, cpu=0.5).guests[0], other), taken_at=6),
+        Inventory("c1", (node,), (other,), taken_at=7),
+    ]
+    poller = Poller(ScriptedBackend(answers), history=MetricHistory(capacity=5))
+    walked = MetricHistory(capacity=5)
+    for answer in answers:
+        assert poller.poll().ok
+        walked.record(answer)
+    for object_id in ("qemu/100", "qemu/200", "node/pve1"):
+        assert poller.samples(object_id) == walked.samples(object_id)
+    assert [(s.time, round(s.cpu, 3)) for s in poller.samples("qemu/100")] == [
+        (3, 0.2), (4, 0.4), (6, 0.5)]
+
+
 def test_loop_notifies_subscribers_and_refreshes_on_demand():
     backend = ScriptedBackend([inv(1)])
     loop = PollLoop(Poller(backend, interval=60.0))

@@ -89,9 +89,9 @@ class Poller:
         previous, self._inventory = self._inventory, inventory
         self._failures = 0
         self._failing_since = None
-        self.history.record(inventory)
         diff = previous.diff(inventory, self.label_key) if previous else InventoryDiff(
             added=tuple(inventory.objects()), cluster_changed=True)
+        self.history.record(inventory, diff)
         duration = time.monotonic() - started
         return PollResult(self.backend.name, self._seq, inventory, diff, duration,
                           self._delay(duration), tasks=tasks, events=events)
