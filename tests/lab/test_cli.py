@@ -40,3 +40,22 @@ def test_each_actions_help_says_what_it_does_with_the_config(capsys):
     assert "--config PATH config file in which to look for the 'lab' profile" in said[
         "status"]
     assert "--config PATH config file whose 'lab' profile is removed" in said["down"]
+
+
+@pytest.mark.parametrize(("option", "said"), [
+    (["--ha-round", "nan"], "--ha-round: expected 0.1 to 3600 seconds, got nan"),
+    (["--ha-fence-delay", "inf"], "--ha-fence-delay: expected 0 to 3600 seconds, got inf"),
+    (["--ha-fence-delay", "-1"], "--ha-fence-delay: expected 0 to 3600 seconds, got -1"),
+    (["--nodes", "99"], "--nodes is 1..9"),
+])
+def test_lab_up_refuses_a_bad_size_or_time_before_it_builds_anything(
+        tmp_path, monkeypatch, capsys, option, said):
+    """A tester's finding: `lab up --ha-round nan` built the whole lab, then failed to
+    write its profile (the config's reader refuses NaN) and told to `lab down`."""
+    monkeypatch.setenv("VMCONSOLE_LAB_DIR", str(tmp_path / "lab"))
+    config = tmp_path / "course.toml"
+    assert main(["lab", "up", *option, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"vmconsole lab: {said}" in err
+    assert "lab down" not in err  # nothing was made
+    assert not (tmp_path / "lab").exists() and not config.exists()

@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: `vmconsole --help` must not need libvirt-python.
     from vmconsole.lab import checks
-    from vmconsole.lab.shell import LabError
+    from vmconsole.lab.shell import LabError, LabRefused
 
     if problems := checks.problems(reading=args.action == "status"):
         for problem in problems:
@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
             print_line(visible_lines("\n".join(builder.status(config))))
     except LabError as exc:
         print(f"vmconsole lab: {visible_lines(exc)}", file=sys.stderr)
+        if isinstance(exc, LabRefused):
+            return 2  # as for any other bad argument: nothing was made
         if args.action == "up":
             print("vmconsole lab: `vmconsole lab down` removes what was made so far",
                   file=sys.stderr)

@@ -113,15 +113,28 @@ def _command(r: TableReader, table: dict[str, Any], key: str, prefix: str) -> tu
     return tuple(value)
 
 
+#: The HA manager's times, in seconds: (least, most) of each. A round or a fence's
+#: timeout of 0 would spin; an hour bounds what a lesson waits for.
+HA_TIME_BOUNDS = {"round": (0.1, 3600.0), "fence_delay": (0.0, 3600.0),
+                  "lock_lease": (0.0, 3600.0), "fence_timeout": (0.1, 3600.0)}
+
+
+def ha_time_refusal(key: str, value: float) -> str | None:
+    """Why `value` seconds cannot be the HA manager's `key` (a key of HA_TIME_BOUNDS),
+    or None when it can. NaN and infinity are refused (no comparison holds for NaN)."""
+    least, most = HA_TIME_BOUNDS[key]
+    if least <= value <= most:
+        return None
+    return f"expected {least:g} to {most:g} seconds, got {value:g}"
+
+
 def _ha_manager(r: TableReader, table: dict[str, Any], prefix: str) -> HAManagerConfig:
     r.unknown(table, _HA_KEYS, prefix)
     times = {key: r.get(table, key, prefix, float, default) for key, default in (
         ("round", 10.0), ("fence_delay", 60.0), ("lock_lease", 0.0), ("fence_timeout", 60.0))}
     for key, value in times.items():
-        least = 0.1 if key in ("round", "fence_timeout") else 0.0
-        if not least <= value <= 3600:
-            raise r.fail(f"{prefix}.{key}", f"expected {least:g} to 3600 seconds, "
-                         f"got {value:g}")
+        if (why := ha_time_refusal(key, value)) is not None:
+            raise r.fail(f"{prefix}.{key}", why)
     fence = r.get(table, "fence", prefix, str, "command")
     if fence not in ("command", "lab"):
         raise r.fail(f"{prefix}.fence", f"expected \"command\" or \"lab\", got {fence!r}")

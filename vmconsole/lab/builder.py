@@ -13,6 +13,7 @@ from pathlib import Path
 import libvirt
 
 from vmconsole.backends.libvirt.eventloop import ensure_event_loop
+from vmconsole.config.real_clusters import ha_time_refusal
 from vmconsole.jsontext import parse_json
 from vmconsole.lab import (
     cgroups,
@@ -45,7 +46,7 @@ from vmconsole.lab.layout import (
     layout,
 )
 from vmconsole.lab.profile import has_profile, remove_profile, write_profile
-from vmconsole.lab.shell import LabError
+from vmconsole.lab.shell import LabError, LabRefused
 
 Say = Callable[[str], None]
 MAX_HA_GUESTS = 6  # of the san's LUNs: the others stay for clones
@@ -91,14 +92,19 @@ def up(nodes: int, guest_count: int, config: Path, say: Say, containers: int = 1
     (`vmconsole ha run --profile lab`, fencing by the lab's power-off) is started with
     `ha_times` (`round`, `fence_delay`, `lock_lease`: seconds) over Proxmox's."""
     if problems := checks.problems():
-        raise LabError("; ".join(problems))
+        raise LabRefused("; ".join(problems))
     if (not 1 <= nodes <= MAX_NODES or not 0 <= guest_count <= MAX_GUESTS
             or not 0 <= containers <= MAX_CONTAINERS):
-        raise LabError(f"--nodes is 1..{MAX_NODES}, --guests 0..{MAX_GUESTS} and "
-                       f"--containers 0..{MAX_CONTAINERS}")
+        raise LabRefused(f"--nodes is 1..{MAX_NODES}, --guests 0..{MAX_GUESTS} and "
+                         f"--containers 0..{MAX_CONTAINERS}")
     if not 0 <= ha_guests <= min(guest_count, MAX_HA_GUESTS):
-        raise LabError(f"--ha-guests is 0..{MAX_HA_GUESTS} and at most --guests "
-                       f"(each takes a LUN of the {SAN_LUNS} on the san)")
+        raise LabRefused(f"--ha-guests is 0..{MAX_HA_GUESTS} and at most --guests "
+                         f"(each takes a LUN of the {SAN_LUNS} on the san)")
+    # Checked as the profile's reader will check them, before anything is built: the
+    # profile is written last, and `--ha-round nan` built the whole lab to fail there.
+    for key, value in (ha_times or {}).items():
+        if (why := ha_time_refusal(key, value)) is not None:
+            raise LabRefused(f"--ha-{key.replace('_', '-')}: {why}")
     started = time.monotonic()
     ensure_event_loop()  # also keeps libvirt from printing its errors twice
     previous = read_size()

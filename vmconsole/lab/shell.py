@@ -10,6 +10,11 @@ class LabError(Exception):
     """Building or removing the lab failed; the message says what and why."""
 
 
+class LabRefused(LabError):
+    """What was asked cannot be built (a bad size or time, a missing part): refused
+    before anything was made, so there is nothing to remove."""
+
+
 def run(args: Sequence[str], check: bool = True, timeout: float = 60.0) -> str:
     try:
         done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
