@@ -103,6 +103,22 @@ def test_a_remote_or_test_hosts_guests_have_no_uptime_figure(cluster):
                               "guest to read it from")
 
 
+def test_a_disk_whose_size_no_call_read_says_so_not_zero(cluster):
+    # The test driver's domains have disks, but its stats give no block capacity (the
+    # per-domain calls read none): "0 B of 0 B" read as empty disks.
+    from vmconsole.ui.guest_summary import guest_rows
+    from vmconsole.ui.styles import LabelStyles
+    from vmconsole.ui.symbols import UNICODE
+
+    inventory = cluster.inventory()
+    for name in ("web1", "tmpl-debian"):  # running, and stopped
+        guest = guest_named(cluster, name)
+        assert "disk" in guest.unreported
+        rows = dict(guest_rows(guest, inventory, UNICODE, LabelStyles.from_variables({})))
+        assert rows["Disk"] == "size not reported on pool1"
+    assert "disk" not in guest_named(cluster, "idle1").unreported  # it has no disk
+
+
 def test_an_inactive_shared_pool_is_the_nodes_storage_down(cluster):
     conn = cluster.host_named("pve1").connection()
     pool = conn.storagePoolDefineXML(

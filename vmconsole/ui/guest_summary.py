@@ -111,7 +111,8 @@ def guest_rows(guest: Guest, inventory: Inventory, sym: Symbols, styles: LabelSt
         ("Uptime", _uptime(guest)),
         ("vCPUs", f"{guest.maxcpu}  ({reported(guest, fmt.percent(m.cpu), 'cpu')} used)"),
         ("Memory", f"{reported(guest, fmt.size(m.mem), 'mem')} of {fmt.size(guest.maxmem)}"),
-        ("Disk", f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}"
+        ("Disk", ("size not reported" if "disk" in guest.unreported
+                  else f"{fmt.size(guest.disk)} of {fmt.size(guest.maxdisk)}")
                  + (f" on {', '.join(map(visible, guest.storages))}" if guest.storages else "")
                  + _inactive(guest, inventory)),
         ("Disk I/O", reported(guest, f"read {fmt.rate(m.disk_read)}, write "

@@ -56,7 +56,7 @@ class _Built:
     """The Guest made from one domain's reading, and what it was made from."""
 
     entry: GuestEntry  # the cached definition (the same object while the XML is)
-    reading: tuple[int, int, int, int, int]  # state, reason, memory, disk figures
+    reading: tuple[int, int, int, int, int, bool]  # state, reason, memory, disks
     figures: Figures  # its Metrics': the same at a steady rate (`stats.CPU_PLACES`)
     uptime: float | None
     row: Row  # its Guest, and whether it was paused for a migration
@@ -192,12 +192,13 @@ class GuestRows:
                 # read, and the counters stay those of the last reading, so that the
                 # next rate spans the whole time since (zeros kept would make a spike).
                 figures = built.figures
-                _state, _reason, mem_used, capacity, allocation = built.reading
+                _state, _reason, mem_used, capacity, allocation, sized = built.reading
                 dom = dom._replace(mem_used=mem_used, disk_capacity=capacity,
-                                   disk_allocation=allocation)
+                                   disk_allocation=allocation, disk_sized=sized)
             else:  # busy when first seen: no figures yet, as for any first reading
                 figures = rates(None, dom.counters, desc.vcpus, dom.mem_used)
-        shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity, dom.disk_allocation)
+        shown = (dom.state, dom.reason, dom.mem_used, dom.disk_capacity, dom.disk_allocation,
+                 dom.disk_sized)
         gid = guest_id_of(desc.uuid)
         found = address = addresses.get(gid)
         if address is not None and address.status is not status:
@@ -222,7 +223,9 @@ class GuestRows:
             maxmem=desc.memory, maxdisk=dom.disk_capacity, disk=dom.disk_allocation,
             metrics=Metrics(*figures), storages=entry.storages,
             addresses=shown_addresses, address_note=address_note,
-            uptime=uptime or 0.0, unreported=() if uptime is not None else ("uptime",),
+            uptime=uptime or 0.0,
+            unreported=(*(() if uptime is not None else ("uptime",)),
+                        *(() if dom.disk_sized or not desc.image_disks else ("disk",))),
             uptime_note=uptime_note, status_reason=paused_because(dom.state, dom.reason),
             ha=None if ha is None else _ha_config(ha.request, ha.group, ha.nodes,
                                                   ha.max_restart, ha.max_relocate, status),

@@ -93,6 +93,9 @@ class DomainReading(NamedTuple):
     # False: the record lacked what only the domain's job gives (`busy`), so its
     # counters, memory and disk figures are not a reading: they show as last read.
     counted: bool = True
+    # False: nothing said how big its disks are (the per-domain calls read no sizes; a
+    # bulk record without `block.N.capacity`): the sizes of 0 are not a reading.
+    disk_sized: bool = True
 
     @property
     def migrating(self) -> bool:
@@ -154,7 +157,8 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
         return None
     if busy(record):
         return DomainReading(uuid, int(record["state.state"]), Counters(now), 0, 0, 0,
-                             int(record.get("state.reason", 0)), counted=False)
+                             int(record.get("state.reason", 0)), counted=False,
+                             disk_sized=False)
     current = int(record.get("balloon.current", 0))  # the memory the guest has now
     used = _balloon_used(record)
     used = current if used is None else min(used, current) if current else used
@@ -174,6 +178,8 @@ def from_bulk(uuid: str, record: dict[str, int], now: float) -> DomainReading | 
         # a qcow2 file holding snapshots' RAM grows past its disk's size: show the disk
         disk_allocation=min(_sum(record, "block.count", "allocation"), capacity),
         reason=int(record.get("state.reason", 0)),
+        disk_sized=not (disks := int(record.get("block.count", 0))) or any(
+            f"block.{i}.capacity" in record for i in range(disks)),
     )
 
 
@@ -195,7 +201,8 @@ def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
     if reason is None:
         reason = dom.state()[1] if state == libvirt.VIR_DOMAIN_PAUSED else 0
     if state not in _ACTIVE:
-        return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason)
+        return DomainReading(uuid, state, Counters(now), mem_kib * 1024, 0, 0, reason,
+                             disk_sized=False)
     disk_read = disk_write = net_in = net_out = 0
     for disk in desc.image_disks:
         _rd_req, rd_bytes, _wr_req, wr_bytes, _errs = dom.blockStats(disk.target)
@@ -218,6 +225,7 @@ def per_domain(dom: libvirt.virDomain, uuid: str, desc: DomainDesc,
         disk_capacity=0,
         disk_allocation=0,
         reason=reason,
+        disk_sized=False,
     )
 
 
