@@ -173,3 +173,24 @@ async def test_a_long_target_is_cut_and_the_operation_and_result_stay_on_screen(
         assert isinstance(c.app.screen, AuditRecordScreen)
         shown = plain(c.app.screen.query_one("Static").render())
         assert "qemu/" + "9" * 5000 in re.sub(r"\s+", "", shown)
+
+
+
+async def test_in_ascii_mode_at_80_columns_the_key_line_shows_every_key(console, audit):
+    """A tester's finding: in ASCII mode the key line (`left right Columns  enter
+    Record ...`) ran past 80 columns: `q Quit` was cut to `q Qui` under the palette's key."""
+    audit.append(AuditRecord(user="alice", role="operator", source="local", cluster="lab",
+                             target="qemu/100", operation="start", result="started"))
+    c = console(ascii=True)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "a")
+        assert isinstance(c.app.screen, AuditScreen)
+
+        def key_line() -> str:
+            return " ".join(screen_lines(c.app)[-1].split())
+
+        await wait_until(pilot, lambda: said(c.app, "1 of 1 records"), 10, "the record")
+        await wait_until(pilot, lambda: key_line() == (
+            "left right Columns enter Record esc Back / Filter ? Help q Quit ^p palette"),
+            10, "every key on the key line", seen=key_line)

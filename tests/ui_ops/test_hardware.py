@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from tests.ui_ops.helpers import act, notes, on_guest, screen_text, settle, task_rows
+from tests.ui_ops.helpers import (
+    act,
+    notes,
+    on_guest,
+    screen_lines,
+    screen_text,
+    settle,
+    task_rows,
+    wait_until,
+)
 from vmconsole.actor import Role
 from vmconsole.backends.hardware import GiB, MiB
 from vmconsole.operations import VIEWER_REFUSAL
@@ -19,6 +28,16 @@ async def fill(pilot, form: HardwareForm, **values: str) -> None:
     for ident, text in values.items():
         form.query_one(f"#{ident}", Input).value = text
     await pilot.pause()
+
+
+async def web1_form(pilot, c, **values: str) -> HardwareForm:
+    """web1's hardware form, opened with `E` and filled with `values` (by field id)."""
+    await on_guest(pilot, c, "web1")
+    await act(pilot, "E")
+    form = pilot.app.screen
+    assert isinstance(form, HardwareForm)
+    await fill(pilot, form, **values)
+    return form
 
 
 async def asked(pilot) -> ConfirmScreen:
@@ -91,10 +110,7 @@ async def test_bad_values_are_refused_next_to_their_fields_before_anything_is_se
         console, audit):
     c = console()
     async with c.app.run_test(size=(100, 40)) as pilot:
-        await on_guest(pilot, c, "web1")
-        await act(pilot, "E")
-        form = c.app.screen
-        await fill(pilot, form, vcpus="9", memory="lots", **{"disk-0": "8"})
+        form = await web1_form(pilot, c, vcpus="9", memory="lots", **{"disk-0": "8"})
         await act(pilot, "enter")
         assert c.app.screen is form
         assert errors(form) == {
@@ -121,10 +137,7 @@ async def test_bad_values_are_refused_next_to_their_fields_before_anything_is_se
 async def test_each_change_is_its_own_task_and_audit_record(console, audit):
     c = console()
     async with c.app.run_test(size=(100, 40)) as pilot:
-        await on_guest(pilot, c, "web1")
-        await act(pilot, "E")
-        form = c.app.screen
-        await fill(pilot, form, vcpus="4", memory="3 GiB")
+        form = await web1_form(pilot, c, vcpus="4", memory="3 GiB")
         assert "at its next start" in str(form.query_one("#note-memory").render())
         await act(pilot, "enter")
         assert not isinstance(c.app.screen, HardwareForm | ConfirmScreen)
@@ -143,10 +156,7 @@ async def test_each_change_is_its_own_task_and_audit_record(console, audit):
 async def test_growing_a_disk_asks_first_and_no_changes_nothing(console, audit):
     c = console()
     async with c.app.run_test(size=(100, 40)) as pilot:
-        await on_guest(pilot, c, "web1")
-        await act(pilot, "E")
-        form = c.app.screen
-        await fill(pilot, form, **{"disk-0": "12"})
+        form = await web1_form(pilot, c, **{"disk-0": "12"})
         await asked(pilot)
         assert "Apply disk scsi0 10 → 12 GiB to web1 (qemu/100 on pve1)?" in screen_text(c.app)
         assert "cannot be undone" in screen_text(c.app)
@@ -166,16 +176,12 @@ async def test_a_refusal_is_shown_in_the_backends_words_and_what_went_through_st
         console, audit):
     c = console()
     async with c.app.run_test(size=(100, 40)) as pilot:
-        await on_guest(pilot, c, "web1")
-        await act(pilot, "E")
-        form = c.app.screen
-        await fill(pilot, form, vcpus="3", **{"disk-0": "95"})
+        form = await web1_form(pilot, c, vcpus="3", **{"disk-0": "95"})
         await asked(pilot)
         await act(pilot, "y")
         assert c.app.screen is form
         text = screen_text(c.app)
-        assert "done: vCPUs 2 → 3 (at the next start). disk scsi0 10 → 95 GiB: refused: " \
-               "storage 'san': Insufficient free space" in text
+        assert "done: vCPUs 2 → 3 (at the next start). disk scsi0 10 → 95 GiB: refused" in text
         assert "Insufficient free space" in errors(form)["disk-0"]
         # A second Apply sends only what is left.
         await fill(pilot, form, **{"disk-0": "11"})
@@ -184,6 +190,22 @@ async def test_a_refusal_is_shown_in_the_backends_words_and_what_went_through_st
         assert not isinstance(c.app.screen, HardwareForm)
         assert [(r.operation, r.result.split(":")[0]) for r in audit.read()] == [
             ("vcpus", "started"), ("resize", "error"), ("resize", "started")]
+
+
+async def test_a_refusal_is_said_once_by_its_field(console):
+    """A tester's finding at 80x24: the backend's words stood under the disk's field and
+    again above the buttons, after the change they refused."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await web1_form(pilot, c, **{"disk-0": "95"})
+        await asked(pilot)
+        await act(pilot, "y")
+        await wait_until(pilot, lambda: errors(form), 10, "the refusal by its field")
+        assert errors(form)["disk-0"].startswith("storage 'san': Insufficient free space")
+        lines = screen_lines(c.app)
+        assert sum("Insufficient free space" in line for line in lines) == 1, "\n".join(lines)
+        assert any("disk scsi0 10 → 95 GiB: refused" in line for line in lines)
+        assert not any("Insufficient" in note for note in notes(c.app))  # nor as a toast
 
 
 async def test_a_backend_refusal_is_plain_text(console):

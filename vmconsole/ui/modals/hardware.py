@@ -5,8 +5,9 @@ typed. Submit checks every field first (units, the node's limits, a disk only gr
 `backends.hardware.problems`, the same rule the backend applies), asks before what
 cannot be undone (a bigger disk) or cuts a running guest off its network (a link
 down), then sends the changes one by one, each its own audited task. A refusal stops
-there and is shown next to its field in the backend's words; what went through before
-it stays done, and the form then starts from it.
+there and is shown once, next to its field, in the backend's words (above the buttons:
+what was done and which change was refused); what went through before it stays done,
+and the form then starts from it.
 """
 
 from __future__ import annotations
@@ -268,9 +269,10 @@ class HardwareForm(FormScreen):
             if not outcome.ok:
                 made = "; ".join(p.what for p in parts[:parts.index(part)])
                 done = f"done: {made}. " if made else ""
+                # The backend's words go by the field alone: quoted here as well, the
+                # form said them twice, the second time under the first.
                 fields = outcome.fields or {part.field: outcome.message}
-                return Outcome(message=f"{done}{part.what}: refused: {outcome.message}",
-                               fields=fields)
+                return Outcome(message=f"{done}{part.what}: refused", fields=fields)
             assert outcome.task is not None
             self.done.append(outcome.task)
             self._made(part)

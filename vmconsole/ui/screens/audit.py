@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from vmconsole.audit import AuditChunk, AuditLog, AuditRecord, matches, skipped_text
 from vmconsole.text import visible
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.moving_keys import SIDEWAYS, ScrolledText
 from vmconsole.ui.typeahead import typed_into
+from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -86,7 +87,9 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
             yield RecordFilter(self._initial[1], placeholder="target (qemu/100 or 100)",
                                id="audit-target")
         yield RecordTable(cursor_type="row", zebra_stripes=True, id="audit-table")
-        yield Footer()
+        # Compact: in ASCII mode (`left right Columns`, `enter Record`) the wide key line
+        # ran past 80 columns: `q Quit` was cut under the palette's key.
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

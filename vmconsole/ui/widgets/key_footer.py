@@ -19,6 +19,12 @@ from textual.widgets._footer import FooterKey  # Footer's keys: not exported by 
 class KeyFooter(Footer):
     """A Footer that skips a rebuild which would show what it shows already."""
 
+    # Compact, Textual sets a group's words (`←→ Columns`) against the next key with no
+    # space: "Columns⏎ Record".
+    DEFAULT_CSS = """
+    KeyFooter.-compact FooterLabel { margin-right: 1; }
+    """
+
     _shown: tuple[object, ...] | None = None
 
     def _keys_shown(self) -> tuple[object, ...]:
