@@ -208,17 +208,23 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
     # --- errors -------------------------------------------------------------------------
 
     def show_errors(self, errors: dict[str, str], message: str = "") -> None:
-        leftover = []
+        """Each reason of `errors` (parameter name -> reason) under its field, and above
+        the buttons `message` with what those fields say taken out of it, then the
+        reasons no field shows, as "name: reason"."""
+        leftover, shown = [], {}
         for box in self.query(".field-error"):
             box.remove_class("shown")
-        errors = {self.FIELD_FOR.get(name, name): reason for name, reason in errors.items()}
         for name, reason in errors.items():
-            boxes = self.query(f"#error-{name}")
+            field_name = self.FIELD_FOR.get(name, name)
+            boxes = self.query(f"#error-{field_name}")
             if boxes:
                 boxes.first(Static).update(Content(visible_lines(reason, ERROR_LINE_LIMIT)))
                 boxes.first().add_class("shown")
+                shown[name] = reason
             else:
-                leftover.append(f"{name}: {reason}")
+                leftover.append(f"{field_name}: {reason}")
+        message = _without(message, shown)
+        errors = {self.FIELD_FOR.get(name, name): reason for name, reason in errors.items()}
         text = "\n".join(([message] if message else []) + leftover)
         form_error = self.query_one("#form-error", Static)
         form_error.update(Content(visible_lines(text, ERROR_LINE_LIMIT)))
@@ -298,3 +304,19 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
             self.app.notify(said, title=f"{self.form_title}: refused", severity="error",
                             timeout=10)  # the app's notify makes it visible
         self.dismiss(None)
+
+
+def _without(message: str, shown: dict[str, str]) -> str:
+    """`message` without the reasons their fields show already (`shown`: parameter name
+    -> reason): a backend's InvalidInput says "rule refused: nodes: no node pve9" and
+    gives that reason for the field too, which the form then said twice, one under the
+    other. A message that is a reason goes whole."""
+    cut = message
+    for name, reason in shown.items():
+        if cut == reason:
+            return ""
+        cut = cut.replace(f"{name}: {reason}", "")
+    if cut == message:
+        return message
+    parts = (part.strip().rstrip(":").rstrip() for part in cut.split(";"))
+    return "; ".join(part for part in parts if part)
