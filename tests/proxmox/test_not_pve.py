@@ -135,6 +135,12 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
      "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 'web'"),
     ("/cluster/resources", {"data": [{"type": "storage", "node": "pve1"}]},
      "GET /cluster/resources: entry 0 (type 'storage') has no storage"),
+    # PVE answers these with a list, an empty one at the least: null is not PVE
+    # (a proxy, a broken pveproxy), not a cluster of no nodes and no guests.
+    ("/cluster/resources", {"data": None},
+     "GET /cluster/resources: null where a list of objects was expected"),
+    ("/cluster/status", {"data": None},
+     "GET /cluster/status: null where a list of objects was expected"),
     ("/cluster/status", {"data": [{"type": "node", "online": 1}]},
      "GET /cluster/status: entry 0 (type 'node') has no name"),
     ("/cluster/status", {"data": [{"type": "cluster", "quorate": {"yes": 1}}]},
@@ -182,15 +188,18 @@ def test_a_login_answer_of_another_shape_is_the_polls_error(not_pve):
     assert error == "not a Proxmox VE API answer: POST /access/ticket: has no ticket"
 
 
-async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve):
+@pytest.mark.parametrize(("answer", "error"), [
+    (S_SERVER_PAGE, "GET /cluster/resources: the body is not JSON"),
+    ({"data": None}, "GET /cluster/resources: null where a list of objects was expected"),
+])
+async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve, answer, error):
     for path in PVE:
-        not_pve.answers[path] = S_SERVER_PAGE
+        not_pve.answers[path] = answer
     async with live_console(open_proxmox(not_pve.profile())) as pilot:
         tree = pilot.app.query_one(ClusterTree)
         await wait_until(pilot, lambda: tree.select_ref(TreeRef("lab")), 10, "the cluster")
         await wait_until(pilot, lambda: "Error" in detail_rows(pilot.app), 10, "why",
                          seen=lambda: detail_rows(pilot.app))
         rows = detail_rows(pilot.app)
-        assert rows["Error"].startswith(
-            "not a Proxmox VE API answer: GET /cluster/resources: the body is not JSON")
+        assert rows["Error"].startswith(f"not a Proxmox VE API answer: {error}")
         assert re.fullmatch(LATER, rows["Next try"]), rows["Next try"]

@@ -92,10 +92,14 @@ class Record:
 @dataclass(frozen=True, slots=True)
 class Records:
     """A list of objects. `fields` as in `Record`; `required`: by the entry's `type`,
-    the keys an entry of that type must have ("*": every entry)."""
+    the keys an entry of that type must have ("*": every entry). `listed`: PVE always
+    answers a list here, even an empty one (the API viewer's `returns: array`, as for
+    /cluster/resources and /cluster/status), so `null` is a server that is not PVE;
+    False: `null` is read as an empty listing."""
 
     fields: Mapping[str, Kind] = field(default_factory=dict)
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    listed: bool = False
 
     def problem(self, answer: Any) -> str | None:
         """What is wrong with `answer`, or None; the first entry at fault is named."""
@@ -116,10 +120,11 @@ class Records:
 def read(call: Callable[..., Any], path: str, shape: Record | Records, **params: Any
          ) -> Any:
     """`GET path` through `call` (`Connection.call`), checked against `shape`: a list
-    for `Records` (no data is an empty one), a mapping for `Record` (no data: empty).
-    Raises the call's BackendError, or `not_pve`'s when the answer has another shape."""
+    for `Records` (no data is an empty one, unless the shape is `listed`), a mapping for
+    `Record` (no data: empty). Raises the call's BackendError, or `not_pve`'s when the
+    answer has another shape."""
     answer = call("GET", path, **params)
-    if answer is None:
+    if answer is None and not (isinstance(shape, Records) and shape.listed):
         return [] if isinstance(shape, Records) else {}
     if why := shape.problem(answer):
         raise not_pve("GET", path, why)
@@ -139,6 +144,8 @@ def _entry_problem(entry: Mapping[str, Any], fields: Mapping[str, Kind],
 
 
 def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, Mapping):
         return f"an object {_quote(value)}"
     if isinstance(value, list):
