@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.ui_ops.helpers import detail_rows, live_console, wait_until
+from vmconsole.backends.base import BackendError
 from vmconsole.backends.proxmox import open_proxmox
 from vmconsole.config import ProxmoxCluster
 from vmconsole.monitor.poller import Poller
@@ -203,3 +204,56 @@ async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve, answ
         rows = detail_rows(pilot.app)
         assert rows["Error"].startswith(f"not a Proxmox VE API answer: {error}")
         assert re.fullmatch(LATER, rows["Next try"]), rows["Next try"]
+
+
+VM = "/nodes/pve1/qemu/100"
+
+
+@pytest.mark.parametrize(("read", "answers", "message"), [
+    (lambda pve: pve.snapshots("qemu/100"),
+     {f"{VM}/snapshot": {"data": [{"name": "before", "snaptime": "yesterday"}]}},
+     f"GET {VM}/snapshot: entry 0 has snaptime = 'yesterday'"),
+    (lambda pve: pve.snapshots("qemu/100"),
+     {f"{VM}/snapshot": {"data": {"current": {}}}},
+     f'GET {VM}/snapshot: an object {{"current": {{}}}} where a list of objects was '
+     "expected"),
+    (lambda pve: pve.backups("qemu/100"),
+     {"/nodes/pve1/storage": {"data": [{"content": "backup"}]}},
+     "GET /nodes/pve1/storage: entry 0 has no storage"),
+    (lambda pve: pve.backups("qemu/100"),
+     {"/nodes/pve1/storage": {"data": [{"storage": "local"}]},
+      "/nodes/pve1/storage/local/content": {"data": [{"volid": "local:backup/a",
+                                                      "size": "big"}]}},
+     "GET /nodes/pve1/storage/local/content: entry 0 has size = 'big'"),
+    (lambda pve: pve.backup_options("qemu/100"),
+     {f"{VM}/status/current": {"data": ["running"]}},
+     f'GET {VM}/status/current: a list ["running"] where an object was expected'),
+    (lambda pve: pve.history("qemu/100", "hour"),
+     {f"{VM}/rrddata": {"data": [{"time": "now", "cpu": 0.5}]}},
+     f"GET {VM}/rrddata: entry 0 has time = 'now'"),
+    (lambda pve: pve.next_vmid(), {"/cluster/nextid": {"data": None}},
+     "GET /cluster/nextid: null where a VMID was expected"),
+    (lambda pve: pve.migration_targets("qemu/100"),
+     {f"{VM}/migrate": {"data": {"running": 1, "local_disks": ["scsi0"]}}},
+     f'GET {VM}/migrate: has local_disks = ["scsi0"]'),
+    (lambda pve: pve.ha_groups(), {"/cluster/ha/groups": {"data": "none"}},
+     "GET /cluster/ha/groups: the str 'none' where a list of objects was expected"),
+    (lambda pve: pve.hardware("qemu/100"),
+     {f"{VM}/config": {"data": {"cores": "many"}}},
+     f"GET {VM}/config: has cores = 'many'"),
+    (lambda pve: pve.hardware("qemu/100"),
+     {f"{VM}/config": {"data": {"cores": 2}}, f"{VM}/pending": {"data": [{"pending": 4}]}},
+     f"GET {VM}/pending: entry 0 has no key"),
+])
+def test_a_reading_outside_the_poll_of_another_shape_names_the_path(not_pve, read, answers,
+                                                                     message):
+    # What the console shows where the reading fails (a form's notice, the snapshot or
+    # backup list): the BackendError's message, never an internal error.
+    not_pve.answers.update(answers)
+    backend = open_proxmox(not_pve.profile())
+    try:
+        with pytest.raises(BackendError) as raised:
+            read(backend)
+    finally:
+        backend.close()
+    assert raised.value.message == f"not a Proxmox VE API answer: {message}"
