@@ -238,6 +238,9 @@ VM = "/nodes/pve1/qemu/100"
      f'GET {VM}/migrate: has local_disks = ["scsi0"]'),
     (lambda pve: pve.ha_groups(), {"/cluster/ha/groups": {"data": "none"}},
      "GET /cluster/ha/groups: the str 'none' where a list of objects was expected"),
+    # A group the rebalance planner cannot read is an error, not a rule left out.
+    (lambda pve: pve.placement_rules(), {"/cluster/ha/groups": {"data": ["prefer-pve1"]}},
+     "GET /cluster/ha/groups: entry 0 is the str 'prefer-pve1', not an object"),
     (lambda pve: pve.hardware("qemu/100"),
      {f"{VM}/config": {"data": {"cores": "many"}}},
      f"GET {VM}/config: has cores = 'many'"),

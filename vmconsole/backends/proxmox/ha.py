@@ -15,10 +15,12 @@ from vmconsole.backends.ha_config import HASettings
 from vmconsole.backends.proxmox.answers import TEXT, Record, Records, read
 from vmconsole.backends.proxmox.tasks import Caller
 
-# The answers read here (`answers.read`): the HA rules (PVE 9), one rule, the HA groups.
-RULES = Records({"rule": TEXT, "type": TEXT})
+# The answers read here and by `placement` (`answers.read`): the HA rules (PVE 9), one
+# rule, the HA groups (PVE < 9); `nodes` and `resources` are property strings.
+RULES = Records({"rule": TEXT, "type": TEXT, "resources": TEXT, "nodes": TEXT,
+                 "affinity": TEXT, "disable": TEXT})
 RULE = Record({"resources": TEXT})
-GROUPS = Records({"group": TEXT})
+GROUPS = Records({"group": TEXT, "nodes": TEXT})
 
 
 def rule_name(sid: str) -> str:
