@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from tests.monitor.test_poller import ScriptedBackend, inv
+from vmconsole.backends.base import Unreachable
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.launch import log_to_file
 
@@ -87,3 +89,29 @@ def test_serves_log_lines_show_a_hostile_cluster_name_on_one_line() -> None:
     assert not any(line.split(" ", 1)[1].startswith("FORGED") for line in lines), lines
     assert lines[-1].endswith("No such file or directory: "
                               f"'/srv/{SHOWN}.xml'"), lines
+
+
+def test_a_failure_streak_is_one_line_of_the_console_log_and_its_end_another(
+        tmp_path: Path) -> None:
+    """An admin reading console.log after a night of an unreachable host: one line where
+    the polls began to fail, in the backend's words, and one where they work again,
+    not a line per poll."""
+    log = tmp_path / "console.log"
+    handler = log_to_file(log)
+    assert handler is not None
+    down = Unreachable("pve1: connection refused")
+    backend = ScriptedBackend([inv(1), down, down, down, inv(5), Unreachable("timed out"),
+                               inv(7)])
+    poller = Poller(backend, interval=2.0)  # type: ignore[arg-type]
+    try:
+        for _ in range(7):
+            poller.poll()
+    finally:
+        logging.getLogger("vmconsole").removeHandler(handler)
+        handler.close()
+    lines = [line.split(" vmconsole.monitor.poller: ", 1)[1]
+             for line in log.read_text().splitlines()]
+    assert lines == ["poll of c1 failed: pve1: connection refused",
+                     "poll of c1 works again after 3 failed polls",
+                     "poll of c1 failed: timed out",
+                     "poll of c1 works again after 1 failed poll"]

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.ui_ops.helpers import detail_rows, live_console, wait_until
+from vmconsole.backends.base import BackendError
 from vmconsole.backends.proxmox import open_proxmox
 from vmconsole.config import ProxmoxCluster
 from vmconsole.monitor.poller import Poller
@@ -135,6 +136,12 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
      "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 'web'"),
     ("/cluster/resources", {"data": [{"type": "storage", "node": "pve1"}]},
      "GET /cluster/resources: entry 0 (type 'storage') has no storage"),
+    # PVE answers these with a list, an empty one at the least: null is not PVE
+    # (a proxy, a broken pveproxy), not a cluster of no nodes and no guests.
+    ("/cluster/resources", {"data": None},
+     "GET /cluster/resources: null where a list of objects was expected"),
+    ("/cluster/status", {"data": None},
+     "GET /cluster/status: null where a list of objects was expected"),
     ("/cluster/status", {"data": [{"type": "node", "online": 1}]},
      "GET /cluster/status: entry 0 (type 'node') has no name"),
     ("/cluster/status", {"data": [{"type": "cluster", "quorate": {"yes": 1}}]},
@@ -182,15 +189,74 @@ def test_a_login_answer_of_another_shape_is_the_polls_error(not_pve):
     assert error == "not a Proxmox VE API answer: POST /access/ticket: has no ticket"
 
 
-async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve):
+@pytest.mark.parametrize(("answer", "error"), [
+    (S_SERVER_PAGE, "GET /cluster/resources: the body is not JSON"),
+    ({"data": None}, "GET /cluster/resources: null where a list of objects was expected"),
+])
+async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve, answer, error):
     for path in PVE:
-        not_pve.answers[path] = S_SERVER_PAGE
+        not_pve.answers[path] = answer
     async with live_console(open_proxmox(not_pve.profile())) as pilot:
         tree = pilot.app.query_one(ClusterTree)
         await wait_until(pilot, lambda: tree.select_ref(TreeRef("lab")), 10, "the cluster")
         await wait_until(pilot, lambda: "Error" in detail_rows(pilot.app), 10, "why",
                          seen=lambda: detail_rows(pilot.app))
         rows = detail_rows(pilot.app)
-        assert rows["Error"].startswith(
-            "not a Proxmox VE API answer: GET /cluster/resources: the body is not JSON")
+        assert rows["Error"].startswith(f"not a Proxmox VE API answer: {error}")
         assert re.fullmatch(LATER, rows["Next try"]), rows["Next try"]
+
+
+VM = "/nodes/pve1/qemu/100"
+
+
+@pytest.mark.parametrize(("read", "answers", "message"), [
+    (lambda pve: pve.snapshots("qemu/100"),
+     {f"{VM}/snapshot": {"data": [{"name": "before", "snaptime": "yesterday"}]}},
+     f"GET {VM}/snapshot: entry 0 has snaptime = 'yesterday'"),
+    (lambda pve: pve.snapshots("qemu/100"),
+     {f"{VM}/snapshot": {"data": {"current": {}}}},
+     f'GET {VM}/snapshot: an object {{"current": {{}}}} where a list of objects was '
+     "expected"),
+    (lambda pve: pve.backups("qemu/100"),
+     {"/nodes/pve1/storage": {"data": [{"content": "backup"}]}},
+     "GET /nodes/pve1/storage: entry 0 has no storage"),
+    (lambda pve: pve.backups("qemu/100"),
+     {"/nodes/pve1/storage": {"data": [{"storage": "local"}]},
+      "/nodes/pve1/storage/local/content": {"data": [{"volid": "local:backup/a",
+                                                      "size": "big"}]}},
+     "GET /nodes/pve1/storage/local/content: entry 0 has size = 'big'"),
+    (lambda pve: pve.backup_options("qemu/100"),
+     {f"{VM}/status/current": {"data": ["running"]}},
+     f'GET {VM}/status/current: a list ["running"] where an object was expected'),
+    (lambda pve: pve.history("qemu/100", "hour"),
+     {f"{VM}/rrddata": {"data": [{"time": "now", "cpu": 0.5}]}},
+     f"GET {VM}/rrddata: entry 0 has time = 'now'"),
+    (lambda pve: pve.next_vmid(), {"/cluster/nextid": {"data": None}},
+     "GET /cluster/nextid: null where a VMID was expected"),
+    (lambda pve: pve.migration_targets("qemu/100"),
+     {f"{VM}/migrate": {"data": {"running": 1, "local_disks": ["scsi0"]}}},
+     f'GET {VM}/migrate: has local_disks = ["scsi0"]'),
+    (lambda pve: pve.ha_groups(), {"/cluster/ha/groups": {"data": "none"}},
+     "GET /cluster/ha/groups: the str 'none' where a list of objects was expected"),
+    # A group the rebalance planner cannot read is an error, not a rule left out.
+    (lambda pve: pve.placement_rules(), {"/cluster/ha/groups": {"data": ["prefer-pve1"]}},
+     "GET /cluster/ha/groups: entry 0 is the str 'prefer-pve1', not an object"),
+    (lambda pve: pve.hardware("qemu/100"),
+     {f"{VM}/config": {"data": {"cores": "many"}}},
+     f"GET {VM}/config: has cores = 'many'"),
+    (lambda pve: pve.hardware("qemu/100"),
+     {f"{VM}/config": {"data": {"cores": 2}}, f"{VM}/pending": {"data": [{"pending": 4}]}},
+     f"GET {VM}/pending: entry 0 has no key"),
+])
+def test_a_reading_outside_the_poll_of_another_shape_names_the_path(not_pve, read, answers,
+                                                                     message):
+    # What the console shows where the reading fails (a form's notice, the snapshot or
+    # backup list): the BackendError's message, never an internal error.
+    not_pve.answers.update(answers)
+    backend = open_proxmox(not_pve.profile())
+    try:
+        with pytest.raises(BackendError) as raised:
+            read(backend)
+    finally:
+        backend.close()
+    assert raised.value.message == f"not a Proxmox VE API answer: {message}"

@@ -85,8 +85,16 @@ class Poller:
                 if events:
                     self._event_seq = events[-1].seq
         except BackendError as exc:
+            # The first failure of a streak is a line of the log (console.log), the later
+            # ones are not: a host down for an hour is one line, not one per poll. (A
+            # bug's traceback is the loop's line, at every poll.)
+            if self._failing_since is None:
+                log.warning("poll of %s failed: %s", self.backend.name, exc.message)
             return self._failed(exc.message, time.monotonic() - started)
         previous, self._inventory = self._inventory, inventory
+        if self._failures:
+            log.warning("poll of %s works again after %d failed poll%s", self.backend.name,
+                        self._failures, "s" if self._failures > 1 else "")
         self._failures = 0
         self._failing_since = None
         diff = previous.diff(inventory, self.label_key) if previous else InventoryDiff(

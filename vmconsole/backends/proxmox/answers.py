@@ -48,7 +48,10 @@ def data_of(content: bytes) -> Any:
     return body["data"]
 
 
-def _converts(convert: Callable[[Any], object]) -> Kind:
+def converts(convert: Callable[[Any], object]) -> Kind:
+    """The kind of a value `convert` takes (a number or string, not an object or a list;
+    it raises TypeError, ValueError or OverflowError for the others)."""
+
     def check(value: Any) -> bool:
         if isinstance(value, (dict, list)):
             return False
@@ -68,10 +71,20 @@ def _object(value: Any) -> bool:
     return isinstance(value, Mapping)
 
 
+def _list(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)
+
+
 TEXT: Kind = _text  # a string, or a number PVE happened to send as one
-INTEGER: Kind = _converts(int)  # int() takes it: 3, 2.0, "3", true
-NUMBER: Kind = _converts(float)  # float() takes it: 0.25, "0.25"
+INTEGER: Kind = converts(int)  # int() takes it: 3, 2.0, "3", true
+NUMBER: Kind = converts(float)  # float() takes it: 0.25, "0.25"
 OBJECT: Kind = _object
+LIST: Kind = _list
+OBJECTS: Kind = _objects  # a list of objects
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +105,14 @@ class Record:
 @dataclass(frozen=True, slots=True)
 class Records:
     """A list of objects. `fields` as in `Record`; `required`: by the entry's `type`,
-    the keys an entry of that type must have ("*": every entry)."""
+    the keys an entry of that type must have ("*": every entry). `listed`: PVE always
+    answers a list here, even an empty one (the API viewer's `returns: array`, as for
+    /cluster/resources and /cluster/status), so `null` is a server that is not PVE;
+    False: `null` is read as an empty listing."""
 
     fields: Mapping[str, Kind] = field(default_factory=dict)
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    listed: bool = False
 
     def problem(self, answer: Any) -> str | None:
         """What is wrong with `answer`, or None; the first entry at fault is named."""
@@ -113,14 +130,31 @@ class Records:
         return None
 
 
-def read(call: Callable[..., Any], path: str, shape: Record | Records, **params: Any
-         ) -> Any:
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One value of `kind` (no data is wrong too): `what` names it in the message."""
+
+    kind: Kind
+    what: str
+
+    def problem(self, answer: Any) -> str | None:
+        """What is wrong with `answer`, or None."""
+        if answer is None or not self.kind(answer):
+            return f"{_describe(answer)} where {self.what} was expected"
+        return None
+
+
+def read(call: Callable[..., Any], path: str, shape: Record | Records | Value,
+         **params: Any) -> Any:
     """`GET path` through `call` (`Connection.call`), checked against `shape`: a list
-    for `Records` (no data is an empty one), a mapping for `Record` (no data: empty).
-    Raises the call's BackendError, or `not_pve`'s when the answer has another shape."""
+    for `Records` (no data is an empty one, unless the shape is `listed`), a mapping for
+    `Record` (no data: empty), a scalar for `Value`. Raises the call's BackendError, or
+    `not_pve`'s when the answer has another shape."""
     answer = call("GET", path, **params)
-    if answer is None:
-        return [] if isinstance(shape, Records) else {}
+    if answer is None and isinstance(shape, Record):
+        return {}
+    if answer is None and isinstance(shape, Records) and not shape.listed:
+        return []
     if why := shape.problem(answer):
         raise not_pve("GET", path, why)
     return answer
@@ -139,6 +173,8 @@ def _entry_problem(entry: Mapping[str, Any], fields: Mapping[str, Kind],
 
 
 def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, Mapping):
         return f"an object {_quote(value)}"
     if isinstance(value, list):

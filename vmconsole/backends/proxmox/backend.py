@@ -35,7 +35,7 @@ from vmconsole.backends.proxmox import answers, backups, ha, hardware, placement
 from vmconsole.backends.proxmox.addresses import read_addresses
 from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.guest_ref import GuestRef, locate
-from vmconsole.backends.proxmox.history import TIMEFRAMES, samples
+from vmconsole.backends.proxmox.history import RRD_ROWS, TIMEFRAMES, samples
 from vmconsole.backends.proxmox.inventory import (
     HA_MANAGER,
     HA_RESOURCES,
@@ -46,7 +46,7 @@ from vmconsole.backends.proxmox.inventory import (
     build_inventory,
     ha_view,
 )
-from vmconsole.backends.proxmox.migration import migration_targets
+from vmconsole.backends.proxmox.migration import PRECONDITIONS, migration_targets
 from vmconsole.backends.proxmox.tasks import TaskTracker
 from vmconsole.backends.proxmox.termproxy import TermProxyConsole
 from vmconsole.backends.proxmox.termproxy import open_console as open_termproxy
@@ -61,6 +61,13 @@ log = logging.getLogger(__name__)
 
 # GET /version's answer, e.g. {"release": "8.2", "version": "8.2.4", ...}.
 VERSION = answers.Record({"release": answers.TEXT})
+# GET /cluster/nextid: the id as a string, "104".
+NEXT_ID = answers.Value(answers.INTEGER, "a VMID")
+# GET .../snapshot: each snapshot, and "current" (the guest now) whose parent is the
+# snapshot it runs from.
+SNAPSHOTS = answers.Records({"name": answers.TEXT, "parent": answers.TEXT,
+                             "description": answers.TEXT, "snaptime": answers.NUMBER,
+                             "vmstate": answers.INTEGER}, required={"*": ("name",)})
 
 CAPABILITIES = Capabilities(vmids=True, containers=True, templates=True, snapshots=True,
                             snapshot_ram=True, linked_clone=True, live_migration=True,
@@ -162,7 +169,8 @@ class ProxmoxBackend(TrackedTasks):
             path = f"/nodes/{object_id.removeprefix('node/')}/rrddata"
         else:
             path = f"{self._locate(object_id).path}/rrddata"
-        return samples(self.conn.call("GET", path, timeframe=timeframe, cf="AVERAGE") or [])
+        return samples(answers.read(self.conn.call, path, RRD_ROWS, timeframe=timeframe,
+                                    cf="AVERAGE"))
 
     # --- power ----------------------------------------------------------------------
 
@@ -186,8 +194,7 @@ class ProxmoxBackend(TrackedTasks):
     # --- templates and clones -------------------------------------------------------
 
     def next_vmid(self) -> int:
-        # PVE answers the id as a string.
-        return int(self.conn.call("GET", "/cluster/nextid"))
+        return int(answers.read(self.conn.call, "/cluster/nextid", NEXT_ID))
 
     def clone(self, guest_id: str, spec: CloneSpec) -> Task:
         ref = self._locate(guest_id)
@@ -221,7 +228,7 @@ class ProxmoxBackend(TrackedTasks):
 
     def snapshots(self, guest_id: str) -> list[Snapshot]:
         ref = self._locate(guest_id)
-        listing = self.conn.call("GET", f"{ref.path}/snapshot") or []
+        listing = answers.read(self.conn.call, f"{ref.path}/snapshot", SNAPSHOTS)
         here: dict[str, Any] = next((s for s in listing if s.get("name") == "current"), {})
         return [Snapshot(name=str(s["name"]), parent=s.get("parent") or None,
                          created=float(s["snaptime"]) if s.get("snaptime") else None,
@@ -254,9 +261,10 @@ class ProxmoxBackend(TrackedTasks):
 
     def migration_targets(self, guest_id: str) -> list[MigrationTarget]:
         ref = self._locate(guest_id)
-        answer = self.conn.call("GET", f"{ref.path}/migrate") or {}
-        nodes = self.conn.call("GET", "/cluster/resources", type="node") or []
-        online = {str(n["node"]): n.get("status") == "online" for n in nodes}
+        answer = answers.read(self.conn.call, f"{ref.path}/migrate", PRECONDITIONS)
+        nodes = answers.read(self.conn.call, "/cluster/resources", RESOURCES, type="node")
+        online = {str(n["node"]): n.get("status") == "online" for n in nodes
+                  if n.get("type") == "node"}
         return migration_targets(ref.kind, answer, ref.node, online)
 
     def migrate(self, guest_id: str, node: str, mode: MigrationMode,

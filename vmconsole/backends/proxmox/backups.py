@@ -29,12 +29,19 @@ from vmconsole.backends.backups import (
     check_restore,
 )
 from vmconsole.backends.base import NotFound, Task
+from vmconsole.backends.proxmox.answers import INTEGER, NUMBER, TEXT, Records, read
+from vmconsole.backends.proxmox.guest_ref import CURRENT
+from vmconsole.backends.proxmox.inventory import RESOURCES
 from vmconsole.model import GuestKind
 
 if TYPE_CHECKING:
     from vmconsole.backends.proxmox.backend import ProxmoxBackend
     from vmconsole.backends.proxmox.guest_ref import GuestRef
 
+# The answers read here (`answers.read`): a node's storages, a storage's backup volumes.
+STORAGES = Records({"storage": TEXT, "active": INTEGER}, required={"*": ("storage",)})
+VOLUMES = Records({"volid": TEXT, "ctime": NUMBER, "size": INTEGER, "notes": TEXT},
+                  required={"*": ("volid",)})
 # vzdump's `compress`: "0" is none (PVE::VZDump's option schema).
 COMPRESS = {Compression.ZSTD: "zstd", Compression.LZO: "lzo", Compression.GZIP: "gzip",
             Compression.NONE: "0"}
@@ -43,13 +50,14 @@ EXTENSIONS = ((".zst", Compression.ZSTD), (".lzo", Compression.LZO),
 
 
 def _storages(pve: ProxmoxBackend, node: str, content: str = "backup") -> tuple[str, ...]:
-    found = pve.conn.call("GET", f"/nodes/{node}/storage", content=content, enabled=1) or []
+    found = read(pve.conn.call, f"/nodes/{node}/storage", STORAGES, content=content,
+                 enabled=1)
     return tuple(sorted(str(s["storage"]) for s in found if s.get("active", 1)))
 
 
 def options(pve: ProxmoxBackend, ref: GuestRef) -> BackupOptions:
     """What a backup of the guest may be on its node now."""
-    status = pve.conn.call("GET", f"{ref.path}/status/current") or {}
+    status = read(pve.conn.call, f"{ref.path}/status/current", CURRENT)
     running = status.get("status") == "running"
     return BackupOptions(
         modes=tuple(BackupMode), compressions=tuple(Compression),
@@ -70,9 +78,9 @@ def listing(pve: ProxmoxBackend, ref: GuestRef) -> list[Backup]:
     """The guest's backups on every backup storage of its node, newest first."""
     found: list[Backup] = []
     for storage in _storages(pve, ref.node):
-        items: list[dict[str, Any]] = pve.conn.call(
-            "GET", f"/nodes/{ref.node}/storage/{storage}/content", content="backup",
-            vmid=ref.vmid) or []
+        items: list[dict[str, Any]] = read(
+            pve.conn.call, f"/nodes/{ref.node}/storage/{storage}/content", VOLUMES,
+            content="backup", vmid=ref.vmid)
         found += [Backup(id=str(i["volid"]), guest_id=ref.id, storage=storage, node=ref.node,
                          created=float(i.get("ctime") or 0), size=int(i.get("size") or 0),
                          compression=compression_of(str(i["volid"])),
@@ -96,7 +104,8 @@ def restore(pve: ProxmoxBackend, ref: GuestRef, spec: RestoreSpec) -> Task:
     if spec.backup not in {b.id for b in listing(pve, ref)}:
         raise NotFound(f"{ref.id} has no backup '{spec.backup}'")
     taken = frozenset(int(g["vmid"]) for g in
-                      pve.conn.call("GET", "/cluster/resources", type="vm") or [])
+                      read(pve.conn.call, "/cluster/resources", RESOURCES, type="vm")
+                      if g.get("type") in ("qemu", "lxc"))
     check_restore(options(pve, ref), spec, taken)
     vmid = ref.vmid if spec.overwrite else spec.vmid
     force = 1 if spec.overwrite else None

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmconsole.backends.base import NotFound
-from vmconsole.backends.proxmox.answers import read
+from vmconsole.backends.proxmox.answers import INTEGER, TEXT, Record, read
 from vmconsole.backends.proxmox.inventory import RESOURCES, service_id
 from vmconsole.model import GuestKind
+
+# GET {path}/status/current, as far as it is read: "running", "stopped"; 1 for a template.
+CURRENT = Record({"status": TEXT, "template": INTEGER})
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,15 @@ from typing import Any
 
 from vmconsole.backends.base import NotFound, NotSupported
 from vmconsole.backends.ha_config import HASettings
+from vmconsole.backends.proxmox.answers import TEXT, Record, Records, read
 from vmconsole.backends.proxmox.tasks import Caller
+
+# The answers read here and by `placement` (`answers.read`): the HA rules (PVE 9), one
+# rule, the HA groups (PVE < 9); `nodes` and `resources` are property strings.
+RULES = Records({"rule": TEXT, "type": TEXT, "resources": TEXT, "nodes": TEXT,
+                 "affinity": TEXT, "disable": TEXT})
+RULE = Record({"resources": TEXT})
+GROUPS = Records({"group": TEXT, "nodes": TEXT})
 
 
 def rule_name(sid: str) -> str:
@@ -22,10 +30,10 @@ def rule_name(sid: str) -> str:
 def groups(call: Caller, rules: bool) -> list[str]:
     """HA groups (PVE < 9) or node-affinity rules (PVE 9) a resource can be placed by."""
     if rules:
-        listing = call("GET", "/cluster/ha/rules", type="node-affinity") or []
+        listing = read(call, "/cluster/ha/rules", RULES, type="node-affinity")
         return sorted(str(r["rule"]) for r in listing
                       if r.get("rule") and r.get("type", "node-affinity") == "node-affinity")
-    return sorted(str(g["group"]) for g in call("GET", "/cluster/ha/groups") or []
+    return sorted(str(g["group"]) for g in read(call, "/cluster/ha/groups", GROUPS)
                   if g.get("group"))
 
 
@@ -55,7 +63,7 @@ def apply(call: Caller, sid: str, settings: HASettings, rules: bool, exists: boo
 
 def _place_by_rule(call: Caller, sid: str, settings: HASettings) -> list[str]:
     if settings.group:
-        rule = call("GET", f"/cluster/ha/rules/{settings.group}") or {}
+        rule = read(call, f"/cluster/ha/rules/{settings.group}", RULE)
         members = [r for r in str(rule.get("resources") or "").split(",") if r]
         if sid in members:
             return []

@@ -29,6 +29,10 @@ from vmconsole.backends.hardware import (
     check,
     gib,
 )
+from vmconsole.backends.proxmox.answers import INTEGER, TEXT, Record, Records, converts
+from vmconsole.backends.proxmox.answers import read as read_answer
+from vmconsole.backends.proxmox.guest_ref import CURRENT
+from vmconsole.backends.proxmox.inventory import RESOURCES
 from vmconsole.model import GuestKind
 
 if TYPE_CHECKING:
@@ -84,15 +88,25 @@ def memory_mib(value: object, default: int) -> int:
     return int(text.partition("current=")[2].split(",")[0] or text.split(",")[0])
 
 
+# The answers read here (`answers.read`): the keys of a guest's config converted here (a
+# disk's or a NIC's property string is read as text, whatever it holds), and its pending
+# section (PVE's `key`, with `pending` or `delete`).
+CONFIG = Record({"cores": INTEGER, "sockets": INTEGER, "vcpus": INTEGER,
+                 "memory": converts(lambda value: memory_mib(value, 0)), "hotplug": TEXT,
+                 "numa": TEXT, "digest": TEXT})
+PENDING = Records({"key": TEXT}, required={"*": ("key",)})
+
+
 def read(backend: ProxmoxBackend, ref: GuestRef) -> GuestHardware:
     """The guest's hardware: its config as it runs (`current=1`), its pending section,
-    and its node's CPUs and memory from /cluster/resources."""
+    and its node's CPUs and memory from /cluster/resources. Raises the call's
+    BackendError, or `answers.not_pve`'s for an answer of another shape."""
     call = backend.conn.call
-    config: dict[str, Any] = call("GET", f"{ref.path}/config", current=1) or {}
-    pending = [p for p in call("GET", f"{ref.path}/pending") or []
+    config: dict[str, Any] = read_answer(call, f"{ref.path}/config", CONFIG, current=1)
+    pending = [p for p in read_answer(call, f"{ref.path}/pending", PENDING)
                if "pending" in p or p.get("delete")]
-    status = (call("GET", f"{ref.path}/status/current") or {}).get("status")
-    nodes = call("GET", "/cluster/resources", type="node") or []
+    status = read_answer(call, f"{ref.path}/status/current", CURRENT).get("status")
+    nodes = read_answer(call, "/cluster/resources", RESOURCES, type="node")
     node: dict[str, Any] = next((n for n in nodes if n.get("node") == ref.node), {})
     host_cpus, host_memory = int(node.get("maxcpu") or 1), int(node.get("maxmem") or 0)
     running = status == "running"
@@ -167,7 +181,7 @@ def apply(backend: ProxmoxBackend, ref: GuestRef, operation: str,
     call = backend.conn.call
     hw = read(backend, ref)
     check(hw, change)
-    config: dict[str, Any] = call("GET", f"{ref.path}/config", current=1) or {}
+    config: dict[str, Any] = read_answer(call, f"{ref.path}/config", CONFIG, current=1)
     digest = config.get("digest")
     if change.disks:
         disk, size = next(iter(change.disks.items()))
@@ -180,7 +194,8 @@ def apply(backend: ProxmoxBackend, ref: GuestRef, operation: str,
         return backend._done("resize", ref, [line])
     params, what = _config_params(ref, hw, config, change)
     call("PUT", f"{ref.path}/config", digest=digest, **params)
-    waiting = {p["key"] for p in call("GET", f"{ref.path}/pending") or [] if "pending" in p}
+    waiting = {p["key"] for p in read_answer(call, f"{ref.path}/pending", PENDING)
+               if "pending" in p}
     keys = [k for k in params if k != "delete"]
     if hw.running and any(k in waiting for k in keys):
         outcome = f"pending until its next start ({_NOT_HOTPLUGGED[operation]}; hotplug: " \

@@ -10,8 +10,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from vmconsole.backends.base import MetricSample
+from vmconsole.backends.proxmox.answers import NUMBER, Records
 
 TIMEFRAMES = ("hour", "day", "week")
+# The rows' shape (`answers.read`): the other figures are read as 0 when they are not
+# numbers, as RRD gaps are.
+RRD_ROWS = Records({"time": NUMBER})
 
 
 def samples(rows: Iterable[Mapping[str, Any]]) -> list[MetricSample]:

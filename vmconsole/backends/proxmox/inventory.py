@@ -47,9 +47,10 @@ RESOURCES = Records(
      "mem": INTEGER, "maxdisk": INTEGER, "disk": INTEGER, "cpu": NUMBER, "uptime": NUMBER,
      **dict.fromkeys(_COUNTERS, NUMBER)},
     required={"node": ("node",), "qemu": ("vmid", "node"), "lxc": ("vmid", "node"),
-              "storage": ("storage", "node")})
+              "storage": ("storage", "node")}, listed=True)
 STATUS = Records({"type": TEXT, "name": TEXT, "ip": TEXT, "nodes": INTEGER,
-                  "quorate": INTEGER}, required={"node": ("name",)})
+                  "quorate": INTEGER}, required={"node": ("name",)},
+                 listed=True)
 HA_STATUS = Records({"type": TEXT, "sid": TEXT, "node": TEXT, "status": TEXT, "state": TEXT,
                      "request_state": TEXT, "max_restart": INTEGER,
                      "max_relocate": INTEGER})

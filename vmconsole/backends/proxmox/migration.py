@@ -12,7 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from vmconsole.backends.base import MigrationTarget
+from vmconsole.backends.proxmox.answers import LIST, OBJECT, OBJECTS, Record
 from vmconsole.model import GuestKind
+
+# What a refusing node's entry holds, and the precheck's answer (`answers.read`), the
+# VM's keys with "_" and the container's with "-".
+_REFUSAL = Record({"unavailable_storages": LIST, "unavailable-resources": LIST,
+                   "blocking-ha-resources": OBJECTS})
+
+
+def _refusals(value: Any) -> bool:
+    return OBJECT(value) and all(_REFUSAL.problem(detail) is None
+                                 for detail in value.values() if OBJECT(detail))
+
+
+PRECONDITIONS = Record({"allowed_nodes": LIST, "allowed-nodes": LIST,
+                        "not_allowed_nodes": _refusals, "not-allowed-nodes": _refusals,
+                        "local_disks": OBJECTS, "local_resources": LIST})
 
 
 def migration_targets(kind: GuestKind, answer: Mapping[str, Any], current: str,

@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from vmconsole.backends.base import AuthError
+from vmconsole.backends.proxmox.answers import TEXT, Record, read
+from vmconsole.backends.proxmox.ha import GROUPS, RULES
 from vmconsole.backends.proxmox.inventory import service_id
 from vmconsole.backends.proxmox.tasks import Caller
 from vmconsole.balance import AffinityRule, Rules
 from vmconsole.model import Inventory
 
 YES = ("1", "true", "yes", "on")
+# GET /cluster/options, as far as it is read here.
+OPTIONS = Record({"crs": TEXT})
 
 
 def crs_options(value: object) -> dict[str, str]:
@@ -60,20 +64,20 @@ def _refusals(label: str, prios: Mapping[str, int], nodes: Iterable[str]
 def placement_rules(call: Caller, inventory: Inventory, rules_api: bool) -> Rules:
     """The rules for `inventory`'s guests. Where the CRS settings may not be read, HA
     resources are left to the CRS, as if it rebalanced. Raises what `call` raises
-    (BackendError) for the HA rules."""
+    (BackendError) for the HA rules, `answers.not_pve`'s for an answer of another shape."""
     try:
-        options = call("GET", "/cluster/options") or {}
+        options = read(call, "/cluster/options", OPTIONS)
     except AuthError:  # Sys.Audit on /: whether the CRS rebalances is then unknown
         options = {"crs": "ha=unknown (/cluster/options not readable),ha-auto-rebalance=1"}
-    crs = crs_options(options.get("crs") if isinstance(options, Mapping) else None)
+    crs = crs_options(options.get("crs"))
     auto = crs.get("ha-auto-rebalance", "").lower() in YES
     by_sid = {service_id(g.kind, g.vmid): g.id for g in inventory.guests if g.vmid is not None}
     nodes = [n.name for n in inventory.nodes]
     refused: dict[str, dict[str, str]] = {}
     affinity: list[AffinityRule] = []
     if rules_api:
-        for rule in call("GET", "/cluster/ha/rules") or []:
-            if not isinstance(rule, Mapping) or str(rule.get("disable", "0")) in YES:
+        for rule in read(call, "/cluster/ha/rules", RULES):
+            if str(rule.get("disable", "0")) in YES:
                 continue
             name = str(rule.get("rule", "?"))
             guests = [by_sid[s] for s in str(rule.get("resources") or "").split(",")
@@ -87,8 +91,7 @@ def placement_rules(call: Caller, inventory: Inventory, rules_api: bool) -> Rule
                 affinity.append(AffinityRule(name, frozenset(guests),
                                              rule.get("affinity") == "positive"))
     else:
-        groups = {str(g.get("group")): g for g in call("GET", "/cluster/ha/groups") or []
-                  if isinstance(g, Mapping)}
+        groups = {str(g.get("group")): g for g in read(call, "/cluster/ha/groups", GROUPS)}
         for member in inventory.guests:
             group_name = member.ha.group if member.ha is not None else None
             group = groups.get(group_name) if group_name else None

@@ -29,7 +29,9 @@ from typing import Any
 import aiohttp
 
 from vmconsole.backends.base import AuthError, BackendError, Conflict, NotSupported, Unreachable
+from vmconsole.backends.proxmox.answers import Record, read
 from vmconsole.backends.proxmox.connection import Connection, normalise_fingerprint
+from vmconsole.backends.proxmox.guest_ref import CURRENT
 from vmconsole.backends.serial import ConsoleSink, EndOnce
 from vmconsole.model import GuestKind
 
@@ -49,13 +51,13 @@ def open_console(conn: Connection, path: str, kind: GuestKind, vmid: int, name: 
     """The console of the running guest at API `path` ("/nodes/pve1/qemu/100"), its
     output going to `sink`. Blocks up to the profile's timeout, twice (the API, then the
     websocket). Errors as `SupportsSerialConsole.open_console` says."""
-    status = (conn.call("GET", f"{path}/status/current") or {}).get("status")
+    status = read(conn.call, f"{path}/status/current", CURRENT).get("status")
     if status != "running":
         raise Conflict(f"{name} is {status or 'not running'}: its console opens once it runs")
     params: dict[str, Any] = {}
     device = "console"
     if kind is GuestKind.VM:
-        port = serial_port(conn.call("GET", f"{path}/config") or {})
+        port = serial_port(read(conn.call, f"{path}/config", Record()))
         if port is None:
             raise NotSupported(
                 f"{name} has no serial port on a socket: add one with `qm set {vmid} "
