@@ -6,24 +6,32 @@ cannot go unchecked. The palette lists no entry twice."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import pytest
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList
 
 from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import palette_entries, palette_search, task_log
 from vmconsole.actor import Actor, Role
+from vmconsole.audit import AuditRecord
 from vmconsole.backends.backups import BackupSpec
 from vmconsole.backends.base import TaskStatus
+from vmconsole.model.addresses import AddressSource, GuestAddress
+from vmconsole.operations import Outcome
+from vmconsole.ui.modals.address_picker import AddressPicker
 from vmconsole.ui.modals.backup_forms import BackupForm, RestoreForm
 from vmconsole.ui.modals.backups import BackupPanel
-from vmconsole.ui.modals.bulk import BulkConfirmScreen
+from vmconsole.ui.modals.bulk import BulkConfirmScreen, BulkTargetScreen
 from vmconsole.ui.modals.clone import CloneForm
 from vmconsole.ui.modals.confirm import ConfirmScreen
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.crs import CRSForm
+from vmconsole.ui.modals.delete import DeleteScreen
 from vmconsole.ui.modals.fault_tolerance import FaultToleranceForm
 from vmconsole.ui.modals.ha import HAForm
 from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm, ResourceAffinityForm
@@ -33,7 +41,7 @@ from vmconsole.ui.modals.shutdown import ShutdownForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
 from vmconsole.ui.modals.snapshots import SnapshotPanel
 from vmconsole.ui.modals.task_detail import TaskDetailScreen
-from vmconsole.ui.screens.audit import AuditScreen
+from vmconsole.ui.screens.audit import AuditRecordScreen, AuditScreen, RecordFilter
 from vmconsole.ui.screens.faults import FaultScreen
 from vmconsole.ui.screens.ha_rules import HARulesScreen
 from vmconsole.ui.screens.help import HelpRow, HelpScreen
@@ -43,6 +51,9 @@ from vmconsole.ui.serial_link import ConsoleMode
 from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 from vmconsole.ui.widgets.ping_panel import PingPanel
+from vmconsole.ui.widgets.plain_input import PlainInput
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 WEB1, DB1, TEST1, TEMPLATE = "qemu/100", "qemu/101", "qemu/103", "qemu/9000"
 
@@ -293,14 +304,21 @@ async def opens_or_closes(w: Walk, key: str, kind: type[Screen] | None,
         await w.until(lambda: w.on_top(kind), kind.__name__)
 
 
+async def opened(w: Walk, key: str, kind: type[ScreenT],
+                 ready: Callable[[ScreenT], object] = lambda screen: True,
+                 on: str = WEB1) -> ScreenT:
+    """The screen of KIND that KEY opens on ON, once READY says it shows its data."""
+    await w.tree_on(on)
+    await w.press(key)
+    await w.until(lambda: isinstance(w.app.screen, kind) and ready(w.app.screen),
+                  kind.__name__)
+    screen = w.app.screen
+    assert isinstance(screen, kind)
+    return screen
+
+
 async def snapshot_panel(w: Walk) -> SnapshotPanel:
-    await w.tree_on(WEB1)
-    await w.press("S")
-    await w.until(lambda: w.on_top(SnapshotPanel), "the snapshot panel")
-    panel = w.app.screen
-    assert isinstance(panel, SnapshotPanel)
-    await w.until(lambda: panel.snapshots, "the snapshots")
-    return panel
+    return await opened(w, "S", SnapshotPanel, lambda panel: panel.snapshots)
 
 
 def in_snapshots(kind: type[Screen] | None, on_snapshot: bool = True) -> Check:
@@ -333,13 +351,7 @@ def in_the_list(way: int) -> Check:
 
 
 async def backup_panel(w: Walk) -> BackupPanel:
-    await w.tree_on(WEB1)
-    await w.press("b")
-    await w.until(lambda: w.on_top(BackupPanel), "the backup panel")
-    panel = w.app.screen
-    assert isinstance(panel, BackupPanel)
-    await w.until(lambda: panel.backups, "the backups")
-    return panel
+    return await opened(w, "b", BackupPanel, lambda panel: panel.backups)
 
 
 def in_backups(kind: type[Screen] | None) -> Check:
@@ -350,14 +362,15 @@ def in_backups(kind: type[Screen] | None) -> Check:
     return check
 
 
+async def rules_screen(w: Walk) -> HARulesScreen:
+    """The HA rules screen, its rules read."""
+    return await opened(w, "R", HARulesScreen, lambda screen: screen.rules is not None)
+
+
 def rules_cursor(start: int, expected: int) -> Check:
     """In the HA rules screen, from row START the key puts the cursor on row EXPECTED."""
     async def check(w: Walk, key: str) -> None:
-        await w.tree_on(WEB1)
-        await w.press("R")
-        await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
-                      and w.app.screen.rules is not None, "the HA rules")
-        table = w.app.screen.query_one(DataTable)
+        table = (await rules_screen(w)).query_one(DataTable)
         table.move_cursor(row=start)
         await w.pilot.pause()
         await w.press(key)
@@ -369,23 +382,14 @@ def in_rules(kind: type[Screen] | None) -> Check:
     """In the HA rules screen (on its first rule), the key opens KIND, or (None) closes
     the screen."""
     async def check(w: Walk, key: str) -> None:
-        await w.tree_on(WEB1)
-        await w.press("R")
-        await w.until(lambda: isinstance(w.app.screen, HARulesScreen)
-                      and w.app.screen.rules is not None, "the HA rules")
+        await rules_screen(w)
         await opens_or_closes(w, key, kind, HARulesScreen)
     return check
 
 
 async def rebalance_plan(w: Walk) -> RebalanceScreen:
     """The rebalance screen over the cluster, its plan computed (one move: proxy1)."""
-    await w.tree_on(WEB1)
-    await w.press("L")
-    await w.until(lambda: isinstance(w.app.screen, RebalanceScreen)
-                  and w.app.screen.plan is not None, "the rebalance plan")
-    screen = w.app.screen
-    assert isinstance(screen, RebalanceScreen)
-    return screen
+    return await opened(w, "L", RebalanceScreen, lambda screen: screen.plan is not None)
 
 
 def in_rebalance(kind: type[Screen] | None) -> Check:
@@ -440,6 +444,145 @@ async def maintenance(w: Walk, key: str) -> None:
     await w.until(lambda: w.on_top(BulkConfirmScreen), "the maintenance plan")
 
 
+async def pushed(w: Walk, screen: Screen[Any], answers: list[Any] | None = None) -> Screen[Any]:
+    """SCREEN over the main screen, as a flow opens it (what it returns goes to ANSWERS)."""
+    await w.main_screen()
+    w.app.push_screen(screen, None if answers is None else answers.append)
+    await w.until(lambda: w.app.screen is screen and screen.is_mounted,
+                  type(screen).__name__)
+    return screen
+
+
+def answers(make: Callable[[], Screen[Any]], expected: object) -> Check:
+    """Over the screen MAKE gives, the key closes it with EXPECTED (Yes, No, a choice)."""
+    async def check(w: Walk, key: str) -> None:
+        got: list[Any] = []
+        screen = await pushed(w, make(), got)
+        await w.press(key)
+        await w.until(lambda: w.app.screen is not screen, "the screen to close")
+        assert got == [expected], (key, got)
+    return check
+
+
+def confirm() -> ConfirmScreen:
+    return ConfirmScreen("Stop", "Stop web1?")
+
+
+def delete_question() -> DeleteScreen:
+    return DeleteScreen("Delete", "Delete web1?", ["undefine web1"])
+
+
+def bulk_target() -> BulkTargetScreen:
+    return BulkTargetScreen("Migrate 2 guests", [("pve1", ""), ("pve2", "")])
+
+
+def address_picker() -> AddressPicker:
+    return AddressPicker("web1", (GuestAddress("10.0.0.5", AddressSource.SIMULATOR),))
+
+
+def audit_record() -> AuditRecordScreen:
+    return AuditRecordScreen(AuditRecord("teacher", "admin", "local", "lab", WEB1, "start",
+                                         "started"))
+
+
+class Sent:
+    """A form's submitter that keeps what the form sent, and says it was done."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    async def __call__(self, value: Any) -> Outcome:
+        self.values.append(value)
+        return Outcome(done="done")
+
+
+async def shutdown_form(w: Walk, sent: Sent) -> ShutdownForm:
+    """A form of one text box (the shutdown's timeout, 60), the box focused."""
+    form = ShutdownForm("web1", sent)
+    await pushed(w, form)
+    await w.until(lambda: isinstance(w.app.focused, PlainInput), "the timeout box focused")
+    return form
+
+
+async def form_submit(w: Walk, key: str) -> None:
+    """From a text box, the key submits the form."""
+    sent = Sent()
+    await shutdown_form(w, sent)
+    await w.press(key)
+    await w.until(lambda: sent.values == [60.0], "the form sent")
+
+
+async def form_submit_from_choice(w: Walk, key: str) -> None:
+    """From a checkbox, the key submits the form (it does not tick the box)."""
+    sent = Sent()
+    form = SnapshotCreateForm("web1", [], True, sent)
+    await pushed(w, form)
+    form.query_one("#name", PlainInput).value = "s2"
+    form.query_one("#vmstate").focus()
+    await w.pilot.pause()
+    await w.press(key)
+    await w.until(lambda: len(sent.values) == 1, "the form sent")
+    assert sent.values[0].name == "s2" and not sent.values[0].vmstate
+
+
+async def form_next(w: Walk, key: str) -> None:
+    """The key leaves the text box for the form's next field or button."""
+    await shutdown_form(w, Sent())
+    box = w.app.focused
+    await w.press(key)
+    assert w.app.focused is not None and w.app.focused is not box
+
+
+async def form_cancel(w: Walk, key: str) -> None:
+    """The key closes the form, sending nothing."""
+    sent = Sent()
+    form = await shutdown_form(w, sent)
+    await w.press(key)
+    await w.until(lambda: w.app.screen is not form, "the form to close")
+    assert not sent.values
+
+
+def closes(make: Callable[[Walk], Awaitable[Screen[Any]]]) -> Check:
+    """Over the screen MAKE opens, the key closes it."""
+    async def check(w: Walk, key: str) -> None:
+        screen = await make(w)
+        await w.press(key)
+        await w.until(lambda: w.app.screen is not screen, f"{type(screen).__name__} to close")
+    return check
+
+
+async def fault_menu(w: Walk) -> FaultScreen:
+    return await opened(w, "f", FaultScreen, on="node/pve3")
+
+
+async def audit_screen(w: Walk) -> AuditScreen:
+    return await opened(w, "a", AuditScreen)
+
+
+async def audit_filter(w: Walk, key: str) -> None:
+    """In the audit log, the key puts the cursor in its filter box."""
+    await audit_screen(w)
+    await w.press(key)
+    assert isinstance(w.app.focused, RecordFilter)
+
+
+async def task_detail(w: Walk) -> Screen[Any]:
+    await in_task_log(w, "enter")
+    return w.app.screen
+
+
+async def help_screen(w: Walk) -> HelpScreen:
+    return await opened(w, "question_mark", HelpScreen)
+
+
+async def form_on_its_button(w: Walk) -> Screen[Any]:
+    """A form with the focus on its button (in its text box, `?` is text)."""
+    form = await shutdown_form(w, Sent())
+    await w.press("tab")
+    assert not isinstance(w.app.focused, PlainInput)
+    return form
+
+
 CHECKS: dict[str, Check] = {
     "app.filter": filter_box,
     "app.clear_filter": clear_filter,
@@ -472,7 +615,6 @@ CHECKS: dict[str, Check] = {
     "rebalance.apply_all": in_rebalance(ConfirmScreen),
     "rebalance.mode": rebalance_mode,
     "rebalance.recompute": rebalance_recompute,
-    "rebalance.help": in_rebalance(HelpScreen),
     "rebalance.close": in_rebalance(None),
     "guest.start": starts_task("start", TEST1),
     "guest.shutdown": opens(ShutdownForm),
@@ -511,8 +653,41 @@ CHECKS: dict[str, Check] = {
     "tree.mark": mark,
     "tree.mark_shown": mark_shown,
     "node.maintenance": maintenance,
+    "form.cancel": form_cancel,
+    "form.submit": form_submit,
+    "form.submit_from_choice": form_submit_from_choice,
+    "form.next": form_next,
+    "confirm.no": answers(confirm, False),
+    "confirm.yes": answers(confirm, True),
+    "delete.no": answers(delete_question, None),
+    "delete.disks": answers(delete_question, True),
+    "delete.keep": answers(delete_question, False),
+    "bulk.cancel": answers(bulk_target, None),
+    "addresses.close": answers(address_picker, None),
+    "task.close": closes(task_detail),
+    "faults.cancel": closes(fault_menu),
+    "audit.close": closes(audit_screen),
+    "audit.filter": audit_filter,
+    "audit.record.close": closes(lambda w: pushed(w, audit_record())),
+    "help.close": closes(help_screen),
     "app.quit": quits,  # last: the console is gone after it
 }
+
+
+async def walk_with_tasks(c: FrozenConsole, pilot) -> Walk:
+    """The console polled, with two tasks done on web1: snapshot s1 and a backup."""
+    c.poll()
+    await pilot.pause()
+    for start in (lambda: c.backend.snapshot_create(WEB1, "s1", "", False),
+                  lambda: c.backend.backup(WEB1, BackupSpec("local"))):
+        task = start()
+        for _ in range(60):
+            c.poll(advance=2.0)
+            await pilot.pause()
+            if any(t.id == task.id and t.status is not TaskStatus.RUNNING
+                   for t in c.backend.tasks()):
+                break
+    return Walk(c, pilot)
 
 
 async def help_rows(w: Walk) -> list[HelpRow]:
@@ -528,18 +703,7 @@ async def help_rows(w: Walk) -> list[HelpRow]:
 async def test_every_key_in_the_help_works_where_the_help_says():
     c = FrozenConsole(actor=Actor("teacher", Role.ADMIN))
     async with c.app.run_test(size=(120, 50)) as pilot:
-        w = Walk(c, pilot)
-        c.poll()
-        await pilot.pause()
-        for start in (lambda: c.backend.snapshot_create(WEB1, "s1", "", False),
-                      lambda: c.backend.backup(WEB1, BackupSpec("local"))):
-            task = start()
-            for _ in range(60):
-                c.poll(advance=2.0)
-                await pilot.pause()
-                if any(t.id == task.id and t.status is not TaskStatus.RUNNING
-                       for t in c.backend.tasks()):
-                    break
+        w = await walk_with_tasks(c, pilot)
         rows = await help_rows(w)
         ids = [row.binding_id for row in rows]
         assert len(ids) == len(set(ids)), "a binding is listed twice"
@@ -557,6 +721,71 @@ async def test_every_key_in_the_help_works_where_the_help_says():
                                          f"{by_id[binding_id].context}): {exc}") from exc
                 if binding_id == "app.quit":
                     return
+
+
+# Every screen over the main one, opened as a user opens it, and the help's contexts
+# that are its keys.
+SCREENS: dict[str, tuple[Callable[[Walk], Awaitable[Screen[Any]]], set[str]]] = {
+    "HA rules": (rules_screen, {"in the HA rules screen"}),
+    "snapshot panel": (snapshot_panel, {"in the snapshot and backup panels",
+                                        "in the snapshot panel"}),
+    "backup panel": (backup_panel, {"in the snapshot and backup panels",
+                                    "in the backup panel"}),
+    "rebalance plan": (rebalance_plan, {"in the rebalance plan"}),
+    "fault menu": (fault_menu, {"in the fault menu"}),
+    "audit log": (audit_screen, {"in the audit log"}),
+    "audit record": (lambda w: pushed(w, audit_record()), {"in an audit record"}),
+    "task detail": (task_detail, {"in a task's detail"}),
+    "form": (form_on_its_button, {"in a form"}),
+    "yes-or-no question": (lambda w: pushed(w, confirm()), {"in a yes-or-no question"}),
+    "delete question": (lambda w: pushed(w, delete_question()),
+                        {"in the question before a delete"}),
+    "bulk migration's node": (lambda w: pushed(w, bulk_target()),
+                              {"in the bulk migration's choice of node"}),
+    "address picker": (lambda w: pushed(w, address_picker()), {"in the address picker"}),
+}
+
+
+@pytest.mark.parametrize("where", list(SCREENS))
+async def test_question_mark_over_every_screen_shows_the_help_with_its_keys_first(where):
+    """A tester's finding: `?` did nothing over a panel, a form or a question (a modal
+    screen's keys stop the app's). Now it shows the help, the screen's own keys first,
+    and Esc goes back to the screen."""
+    opener, contexts = SCREENS[where]
+    c = FrozenConsole(actor=Actor("teacher", Role.ADMIN))
+    async with c.app.run_test(size=(120, 50)) as pilot:
+        w = await walk_with_tasks(c, pilot)
+        screen = await opener(w)
+        await w.press("question_mark")
+        await w.until(lambda: w.on_top(HelpScreen), "the help")
+        rows = w.app.screen.rows  # type: ignore[attr-defined]
+        first = list(itertools.takewhile(lambda row: row.context in contexts, rows))
+        assert {row.context for row in first} == contexts, [r.context for r in rows[:3]]
+        assert not any(row.context in contexts for row in rows[len(first):])
+        await w.press("escape")
+        await w.until(lambda: w.app.screen is screen, "back on the screen")
+
+
+async def test_question_mark_typed_in_a_text_box_or_the_serial_console_stays_text(
+        monkeypatch):
+    """`?` is the help where it is not text: in a form's text box it is typed, and in
+    the serial console it goes to the guest."""
+    monkeypatch.setattr(SerialConsoleScreen, "_open", lambda self, force: None)
+    c = FrozenConsole(actor=Actor("teacher", Role.ADMIN))
+    async with c.app.run_test(size=(120, 50)) as pilot:
+        w = Walk(c, pilot)
+        form = await shutdown_form(w, Sent())
+        await w.press("question_mark")
+        # (the box's text is selected once focused: the key types over it)
+        assert form.query_one("#timeout", PlainInput).value == "?"
+        assert w.app.screen is form
+        serial = SerialConsoleScreen(c.backend, "lab", WEB1, "web1",
+                                     ConsoleMode.INTERACTIVE, lambda *record: None)
+        sent: list[bytes] = []
+        monkeypatch.setattr(serial.link, "send", sent.append)
+        await pushed(w, serial)
+        await w.press("question_mark")
+        assert sent == [b"?"] and w.app.screen is serial
 
 
 async def test_the_palette_lists_no_entry_twice(console_factory):

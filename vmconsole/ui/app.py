@@ -251,10 +251,19 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         """(where, the class whose bindings work there, whether that is on the main
         screen), the app first."""
         # dialogs and screens: loaded when used
+        from vmconsole.ui.modals.address_picker import AddressPicker
         from vmconsole.ui.modals.backups import BackupPanel
+        from vmconsole.ui.modals.bulk import BulkTargetScreen
+        from vmconsole.ui.modals.confirm import ConfirmScreen
+        from vmconsole.ui.modals.delete import DeleteScreen
+        from vmconsole.ui.modals.form import FormScreen
         from vmconsole.ui.modals.snapshots import SnapshotPanel
+        from vmconsole.ui.modals.task_detail import TaskDetailScreen
         from vmconsole.ui.modals.task_panel import TaskPanel
+        from vmconsole.ui.screens.audit import AuditRecordScreen, AuditScreen
+        from vmconsole.ui.screens.faults import FaultScreen
         from vmconsole.ui.screens.ha_rules import HARulesScreen
+        from vmconsole.ui.screens.help import HelpScreen
         from vmconsole.ui.screens.rebalance import RebalanceScreen
         from vmconsole.ui.screens.serial_console import SerialView
         from vmconsole.ui.widgets.address_box import AddressBox
@@ -269,18 +278,28 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
                 ("in the backup panel", BackupPanel, False),
                 ("in the serial console", SerialView, False),
                 ("in the HA rules screen", HARulesScreen, False),
-                ("in the rebalance plan", RebalanceScreen, False))
+                ("in the rebalance plan", RebalanceScreen, False),
+                ("in a form", FormScreen, False),
+                ("in a yes-or-no question", ConfirmScreen, False),
+                ("in the question before a delete", DeleteScreen, False),
+                ("in the bulk migration's choice of node", BulkTargetScreen, False),
+                ("in the address picker", AddressPicker, False),
+                ("in a task's detail", TaskDetailScreen, False),
+                ("in the fault menu", FaultScreen, False),
+                ("in the audit log", AuditScreen, False),
+                ("in an audit record", AuditRecordScreen, False),
+                ("in the help", HelpScreen, False))
 
     def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
         """The console's own bindings (those with an id: Textual's unnamed ones, its
         scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
         out: list[tuple[str, list[Binding]]] = []
-        listed: dict[type[DOMNode], list[Binding]] = {}
+        listed: set[str | None] = set()
         for context, cls, _ in self._binding_places():
-            # a key a panel inherits (TaskPanel's) is listed once, where its base is
-            inherited = [b for base, bindings in listed.items() if issubclass(cls, base)
-                         for b in bindings]
-            found = listed[cls] = [b for b in self._own_bindings(cls) if b not in inherited]
+            # Each id once, where first listed: a key a panel inherits (TaskPanel's) where
+            # its base is, a screen's `?` (the app's id, help_key.py) with the app's keys.
+            found = [b for b in self._own_bindings(cls) if b.id not in listed]
+            listed.update(b.id for b in found)
             if cls is type(self):  # the app's keys, by what they act on
                 for prefix, where in (("guest.", "on the guest selected in the tree"),
                                       ("node.", "on the node selected in the tree"),
@@ -414,7 +433,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             rows += [HelpRow(context, " ".join(self.get_key_display(Binding(k, ""))
                                                for k in names),
                              descriptions[i], i, tuple(names)) for i, names in keys.items()]
-        # Over a screen of its own (the rebalance plan, a panel), that screen's keys first.
+        # Over a screen of its own (the rebalance plan, a panel, a form), its keys first.
         here = {context for context, cls, _ in self._binding_places()[1:]
                 if isinstance(self.screen, cls)}
         rows.sort(key=lambda row: row.context not in here)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from textual.screen import ModalScreen
-
+from vmconsole.ui.modals.help_key import ModalWithHelp
 from vmconsole.ui.widgets.key_footer import KeyFooter
 
 ResultT = TypeVar("ResultT")
 
 
-class Dialog(ModalScreen[ResultT]):
-    """A ModalScreen whose key line lists its own keys. Subclasses keep their own
-    `on_mount` (Textual calls each class's handler along the MRO)."""
+class Dialog(ModalWithHelp[ResultT]):
+    """A ModalScreen (`?` shows the help over it) whose key line lists its own keys.
+    Subclasses keep their own `on_mount` (Textual calls each class's handler along the
+    MRO)."""
 
     def on_mount(self) -> None:
         self.mount(KeyFooter())

@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -22,6 +21,7 @@ from vmconsole.model import Guest
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import hint_line
 from vmconsole.ui.labels import guest_title
+from vmconsole.ui.modals.help_key import ModalWithHelp
 from vmconsole.ui.typeahead import held_for
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -29,7 +29,7 @@ from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 REFRESH_SECONDS = 0.5
 
 
-class TaskPanel(ForwardsWorkerErrors, ModalScreen[None]):
+class TaskPanel(ForwardsWorkerErrors, ModalWithHelp[None]):
     """Subclasses give `WHAT` (the title's word), `PREFIX` (of the widget ids:
     `#{PREFIX}-busy`, `-info`, `-keys`), `GROUP` (of the workers that read the list),
     `KEYS_HINT`, the list widget (`list_widget`) and `reload()`; `may_change` (the

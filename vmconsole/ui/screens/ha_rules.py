@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from vmconsole.backends.ha_config import (
@@ -26,6 +25,7 @@ from vmconsole.backends.ha_config import (
 )
 from vmconsole.text import ELLIPSIS, visible
 from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.modals.help_key import ModalWithHelp
 from vmconsole.ui.symbols import UNICODE, Symbols
 from vmconsole.ui.table_fit import cut, fit_widths
 from vmconsole.ui.typeahead import held_for
@@ -132,7 +132,7 @@ def crs_text(crs: CRSView) -> str:
     return f"CRS: {visible(crs.mode)} scheduler, {auto}"
 
 
-class HARulesScreen(ForwardsWorkerErrors, ModalScreen[None]):
+class HARulesScreen(ForwardsWorkerErrors, ModalWithHelp[None]):
     DEFAULT_CSS = """
     HARulesScreen { align: center middle; }
     HARulesScreen > Vertical {

@@ -16,12 +16,12 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from vmconsole.balance import Move, Plan
 from vmconsole.text import visible
 from vmconsole.ui.key_hints import hint_line
+from vmconsole.ui.modals.help_key import ModalWithHelp
 from vmconsole.ui.symbols import UNICODE, Symbols
 
 # What the console does for the screen: compute a plan in `mode` (None: it failed and
@@ -54,7 +54,7 @@ def _arrow(before: float, after: float, arrow: str) -> str:
             else f"{before:.0f}{arrow}{after:.0f}%")
 
 
-class RebalanceScreen(ModalScreen[None]):
+class RebalanceScreen(ModalWithHelp[None]):
     DEFAULT_CSS = """
     RebalanceScreen { align: center middle; }
     RebalanceScreen > Vertical {
@@ -72,9 +72,6 @@ class RebalanceScreen(ModalScreen[None]):
         Binding("d", "toggle_mode", "Static/dynamic", id="rebalance.mode"),
         Binding("r", "recompute", "Recompute", id="rebalance.recompute"),
         Binding("escape,q", "close", "Close", id="rebalance.close"),
-        # The screen is modal: the app's `?` does not reach past it.
-        Binding("question_mark", "app.help", "Help: every key, this screen's first",
-                show=False, id="rebalance.help"),
     ]
 
     def __init__(self, cluster: str, actions: RebalanceActions, mode: str = "static",
@@ -111,7 +108,7 @@ class RebalanceScreen(ModalScreen[None]):
             hints = [] if self.actions.refusal else [("rebalance.apply", "apply"),
                                                      ("rebalance.apply_all", "apply all")]
             hints += [("rebalance.mode", "static/dynamic"), ("rebalance.recompute", "recompute")]
-        hints += [("rebalance.help", "help"), ("rebalance.close", "close")]
+        hints += [("app.help", "help"), ("rebalance.close", "close")]
         self.query_one("#keys", Static).update(Text(hint_line(self, hints)))
 
     def on_mount(self) -> None:

@@ -20,7 +20,6 @@ from textual.content import Content
 from textual.geometry import Region
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -31,6 +30,7 @@ from vmconsole.operations import OpRequest
 from vmconsole.text import visible
 from vmconsole.ui.labels import guest_title
 from vmconsole.ui.modals.confirm import ConfirmScreen
+from vmconsole.ui.modals.help_key import ModalWithHelp
 from vmconsole.ui.serial_link import AUDITED_AS, AuditWriter, ConsoleMode, SerialLink
 from vmconsole.ui.terminal import key_bytes
 
@@ -104,7 +104,7 @@ class SerialView(Widget, can_focus=True):
         self.link.send(event.text.replace("\r\n", "\r").replace("\n", "\r").encode())
 
 
-class SerialConsoleScreen(ModalScreen[None]):
+class SerialConsoleScreen(ModalWithHelp[None]):
     """The console of one guest, full screen under a one-line title."""
 
     DEFAULT_CSS = """
