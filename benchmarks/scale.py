@@ -40,7 +40,7 @@ poll thread.
 `--startup-only` prints the startup figures alone (a minute, not ten);
 `--keypress-only` the keypress figures alone (three minutes: `--presses`, 200 by
 default, per app). `--compare CHECKOUT`
-(another checkout of the console, e.g. `git worktree add /tmp/before main`) adds its
+(another checkout of the console, e.g. `git worktree add --detach /tmp/before HEAD~1`) adds its
 starts to the same turns: startup_compared_s and startup_at_scale_compared_s, and its
 key presses: keypress_compared_ms_*, each with its ratio to the bare app, so a change
 is measured against what it changed under the same load.
@@ -69,6 +69,7 @@ from textual import events
 from benchmarks.bare_app import READY, BareApp
 from vmconsole.backends.sim import open_sim
 from vmconsole.config import SimCluster
+from vmconsole.config.sim_limits import shape_refusals
 from vmconsole.model import Inventory
 from vmconsole.monitor.poller import Poller, PollLoop
 from vmconsole.ui.app import VMConsoleApp
@@ -393,6 +394,19 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
                         help="another checkout's starts and key presses in the same turns")
     args = parser.parse_args()
+    refused = [f"--{key} must be {reason}" for key, reason in
+               shape_refusals(args.nodes, args.guests, 0).items()]
+    refused += [f"--{name} must be at least 1" for name, value in (
+        ("presses", args.presses), ("startup-runs", args.startup_runs)) if value < 1]
+    if not 0 < args.idle <= 3600:  # NaN too: a figure over no time is no figure
+        refused.append("--idle must be above 0 and at most 3600 seconds")
+    if args.compare is not None and not (args.compare / "vmconsole" / "__init__.py").is_file():
+        # Without this, the probes' `sys.path` and `-m vmconsole` would find no console
+        # there and import this checkout's (installed editable): measured as "compared".
+        refused.append(f"--compare {args.compare}: no checkout of the console there "
+                       "(no vmconsole/__init__.py)")
+    if refused:
+        parser.error("; ".join(refused))
     print(f"nodes: {args.nodes}")
     print(f"guests: {args.guests}")
     at_scale = f"nodes={args.nodes}, guests={args.guests}, seed=7"
