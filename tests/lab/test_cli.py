@@ -59,3 +59,18 @@ def test_lab_up_refuses_a_bad_size_or_time_before_it_builds_anything(
     assert f"vmconsole lab: {said}" in err
     assert "lab down" not in err  # nothing was made
     assert not (tmp_path / "lab").exists() and not config.exists()
+
+
+def test_ctrl_c_during_lab_up_says_how_to_finish_or_undo_it(tmp_path, monkeypatch, capsys):
+    """A tester's finding: Ctrl+C during `lab up` ended in a KeyboardInterrupt traceback
+    from inside libvirt, the lab half made and nothing said of it."""
+    from vmconsole.lab import builder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # as Ctrl+C does, wherever the build is
+
+    monkeypatch.setattr(builder, "up", interrupted)
+    assert main(["lab", "up", "--config", str(tmp_path / "course.toml")]) == 130
+    err = capsys.readouterr().err
+    assert err == ("vmconsole lab up: interrupted; `vmconsole lab up` completes the lab, "
+                   "`vmconsole lab down` removes what was made so far\n")

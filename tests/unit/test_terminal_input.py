@@ -68,3 +68,29 @@ def test_a_crash_of_the_input_thread_ends_the_console_with_status_1_and_its_trac
     assert after.strip() == ("vmconsole exited with 1; its log: "
                              f"{state / 'vmconsole' / 'console.log'}"), after
     assert "Traceback" not in written
+
+
+CRASHING_ACTION = """
+from vmconsole.ui.app import VMConsoleApp
+
+def crashing(self):
+    raise OverflowError("the task log broke on purpose")
+
+VMConsoleApp.action_toggle_tasks = crashing
+"""
+
+
+def test_an_error_nothing_handled_ends_the_console_with_its_traceback_in_the_log(tmp_path):
+    """A tester's finding: an OverflowError in a key's handler ended the console with
+    "vmconsole exited with 1; its log: console.log", and console.log held nothing."""
+    (tmp_path / "sitecustomize.py").write_text(CRASHING_ACTION)
+    state = tmp_path / "state"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+               XDG_STATE_HOME=str(state))
+    _, _, code = run_in_terminal(
+        env, lambda rows: "pve1" in "\n".join(rows), typed=[(b"t", lambda rows: False)],
+        timeout=15)
+    assert code == 1
+    log = (state / "vmconsole" / "console.log").read_text()
+    assert "ERROR vmconsole.ui.base_app: the console ended on an error" in log
+    assert "OverflowError: the task log broke on purpose" in log

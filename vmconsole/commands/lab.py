@@ -100,4 +100,10 @@ def run(args: argparse.Namespace) -> int:
             print("vmconsole lab: `vmconsole lab down` removes what was made so far",
                   file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl+C halfway: what was made stays (a node's namespace, its libvirtd), and the
+        # way to finish or undo it is said instead of a traceback from inside libvirt.
+        print(f"vmconsole lab {args.action}: interrupted; `vmconsole lab up` completes "
+              "the lab, `vmconsole lab down` removes what was made so far", file=sys.stderr)
+        return 130  # a shell's status for a command ended by SIGINT
     return 0

@@ -179,6 +179,15 @@ class ConsoleBase(App[int]):
         self.closing.set()
         super().exit(result, return_code, message)
 
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's end on an exception nothing handled (`App._handle_exception`,
+        Textual pinned <9 in pyproject.toml): it prints the traceback on the terminal
+        once it is given back, where a served console's goes to the student. The log,
+        which the launcher names in its one line, gets it too (a tester's finding: an
+        OverflowError ended the console and console.log held nothing of it)."""
+        log.error("the console ended on an error", exc_info=error)
+        super()._handle_exception(error)
+
     def panic(self, *renderables: RenderableType) -> None:
         """Textual's end on an error it reports itself: a crash of its input thread
         (its driver's handler calls this and sets no exit status, so the console ended
