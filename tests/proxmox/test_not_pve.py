@@ -136,6 +136,27 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
      "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 'web'"),
     ("/cluster/resources", {"data": [{"type": "storage", "node": "pve1"}]},
      "GET /cluster/resources: entry 0 (type 'storage') has no storage"),
+    # Figures no PVE answer holds: not a number, negative, past 2**63, a VMID outside
+    # 100..999999999. 1e40 was stored in the metric history as inf and crashed it.
+    ("/cluster/resources", {"data": [{"type": "node", "node": "pve1", "mem": 1e40}]},
+     "GET /cluster/resources: entry 0 (type 'node') has mem = 1e+40"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 100, "node": "pve1",
+                                      "mem": 2**63 + 1}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has mem = 9223372036854775809"),
+    ("/cluster/resources", {"data": [{"type": "node", "node": "pve1", "cpu": "nan"}]},
+     "GET /cluster/resources: entry 0 (type 'node') has cpu = 'nan'"),
+    ("/cluster/resources", {"data": [{"type": "node", "node": "pve1", "maxmem": -5}]},
+     "GET /cluster/resources: entry 0 (type 'node') has maxmem = -5"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 100, "node": "pve1",
+                                      "uptime": -1}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has uptime = -1"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 100, "node": "pve1",
+                                      "netin": 1e300}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has netin = 1e+300"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 10**30, "node": "pve1"}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 1000000000000000000000000000000"),
+    ("/cluster/resources", {"data": [{"type": "lxc", "vmid": 99, "node": "pve1"}]},
+     "GET /cluster/resources: entry 0 (type 'lxc') has vmid = 99"),
     # PVE answers these with a list, an empty one at the least: null is not PVE
     # (a proxy, a broken pveproxy), not a cluster of no nodes and no guests.
     ("/cluster/resources", {"data": None},

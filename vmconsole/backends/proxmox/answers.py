@@ -13,6 +13,7 @@ KeyError or AttributeError deep in a parser.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,19 +49,27 @@ def data_of(content: bytes) -> Any:
     return body["data"]
 
 
-def converts(convert: Callable[[Any], object]) -> Kind:
+def converts(convert: Callable[[Any], Any],
+             holds: Callable[[Any], bool] = lambda _: True) -> Kind:
     """The kind of a value `convert` takes (a number or string, not an object or a list;
-    it raises TypeError, ValueError or OverflowError for the others)."""
+    it raises TypeError, ValueError or OverflowError for the others) to something
+    `holds` accepts."""
 
     def check(value: Any) -> bool:
         if isinstance(value, (dict, list)):
             return False
         try:
-            convert(value)
+            converted = convert(value)
         except (TypeError, ValueError, OverflowError):
             return False
-        return True
+        return holds(converted)
     return check
+
+
+def within(convert: Callable[[Any], float], low: float, high: float) -> Kind:
+    """The kind of a value `convert` takes to a number from `low` to `high` (nan, which
+    fails every comparison, is not)."""
+    return converts(convert, lambda number: low <= number <= high)
 
 
 def _text(value: Any) -> bool:
@@ -80,8 +89,16 @@ def _objects(value: Any) -> bool:
 
 
 TEXT: Kind = _text  # a string, or a number PVE happened to send as one
-INTEGER: Kind = converts(int)  # int() takes it: 3, 2.0, "3", true
-NUMBER: Kind = converts(float)  # float() takes it: 0.25, "0.25"
+INTEGER: Kind = converts(int)  # int() takes it: 3, 2.0, "3", true (not nan, inf, 1e999)
+NUMBER: Kind = converts(float, math.isfinite)  # float() takes it: 0.25, "0.25" (not "nan")
+# PVE's sizes, counts and byte counters are unsigned 64-bit at most (Perl's integers): a
+# negative one, or one past 2**63, is no PVE answer (and past ~3.4e38 not even a figure
+# the metric history can hold).
+BIG = 2**63
+SIZE: Kind = within(int, 0, BIG)  # bytes, or a count: maxmem, mem, maxcpu
+AMOUNT: Kind = within(float, 0, BIG)  # a figure that is never negative: cpu, uptime, netin
+# pve-vmid in PVE's JSON schema (PVE::JSONSchema): 100 to 999999999.
+VMID: Kind = within(int, 100, 999_999_999)
 OBJECT: Kind = _object
 LIST: Kind = _list
 OBJECTS: Kind = _objects  # a list of objects

@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 # GET /version's answer, e.g. {"release": "8.2", "version": "8.2.4", ...}.
 VERSION = answers.Record({"release": answers.TEXT})
 # GET /cluster/nextid: the id as a string, "104".
-NEXT_ID = answers.Value(answers.INTEGER, "a VMID")
+NEXT_ID = answers.Value(answers.VMID, "a VMID")
 # GET .../snapshot: each snapshot, and "current" (the guest now) whose parent is the
 # snapshot it runs from.
 SNAPSHOTS = answers.Records({"name": answers.TEXT, "parent": answers.TEXT,
