@@ -47,6 +47,10 @@ S_SERVER_PAGE = (b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n"
                  b"<HTML><BODY BGCOLOR=\"#ffffff\">\n<pre>\n\ns_server -www\n"
                  b"Ciphers supported in s_server binary\n")
 
+# A body 50,000 arrays deep, whole as a server sends it.
+DEEP = (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
+        + b'{"data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+
 
 class NotPve:
     """An HTTPS server on 127.0.0.1 answering `answers[path]` (a JSON-able value, or
@@ -126,6 +130,11 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
     ("/cluster/resources", S_SERVER_PAGE,
      "GET /cluster/resources: the body is not JSON ('<HTML><BODY BGCOLOR=\"#ffffff\"> <pre> "
      "s_server -www Ciphers s'...)"),
+    # Nested past what the JSON decoder can recurse into: RecursionError, an internal
+    # error, before.
+    ("/cluster/resources", DEEP,
+     "GET /cluster/resources: the body is not JSON (arrays or objects nested too deeply: "
+     "'{\"data\": " + "[" * 51 + "'...)"),
     ("/cluster/resources", {"data": {"a": 1}},
      'GET /cluster/resources: an object {"a": 1} where a list of objects was expected'),
     ("/cluster/resources", {"a": 1},

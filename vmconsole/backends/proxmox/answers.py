@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vmconsole.backends.base import BackendError
+from vmconsole.jsontext import parse_json
 
 # A kind of value: a check that what the parser does with the value will work.
 Kind = Callable[[Any], bool]
@@ -39,11 +40,13 @@ def not_pve(method: str, path: str, why: str) -> BackendError:
 
 
 def data_of(content: bytes) -> Any:
-    """The `data` of a PVE answer's body; raises NotPveAnswer for anything else."""
+    """The `data` of a PVE answer's body; raises NotPveAnswer for anything else, a body
+    nested too deeply for the JSON decoder included (`jsontext.parse_json`'s rule)."""
     try:
-        body = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise NotPveAnswer(f"the body is not JSON ({_quote(content)})") from None
+        body = parse_json(content.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one too
+        why = "" if isinstance(exc, (UnicodeDecodeError, json.JSONDecodeError)) else f"{exc}: "
+        raise NotPveAnswer(f"the body is not JSON ({why}{_quote(content)})") from None
     if not isinstance(body, dict) or "data" not in body:
         raise NotPveAnswer(f"JSON without PVE's data envelope ({_quote(body)})")
     return body["data"]
