@@ -258,6 +258,13 @@ VM = "/nodes/pve1/qemu/100"
     (lambda pve: pve.backup_options("qemu/100"),
      {f"{VM}/status/current": {"data": ["running"]}},
      f'GET {VM}/status/current: a list ["running"] where an object was expected'),
+    # PVE always says a guest's status: without it the serial console said "web is not
+    # running" of a guest the tree showed running.
+    (lambda pve: pve.open_console("qemu/100", None),
+     {f"{VM}/status/current": {"data": {"qmpstatus": "running"}}},
+     f"GET {VM}/status/current: has no status"),
+    (lambda pve: pve.hardware("qemu/100"), {f"{VM}/status/current": {"data": None}},
+     f"GET {VM}/status/current: null where an object was expected"),
     (lambda pve: pve.history("qemu/100", "hour"),
      {f"{VM}/rrddata": {"data": [{"time": "now", "cpu": 0.5}]}},
      f"GET {VM}/rrddata: entry 0 has time = 'now'"),

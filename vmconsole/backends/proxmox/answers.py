@@ -110,7 +110,8 @@ OBJECTS: Kind = _objects  # a list of objects
 @dataclass(frozen=True, slots=True)
 class Record:
     """An object. `fields`: the kind of each key a parser converts (absent, null and ""
-    pass: the parsers take them as not set); `required`: keys that must be there."""
+    pass: the parsers take them as not set); `required`: keys that must be there (so
+    that no data, which `read` takes as an empty object otherwise, is wrong too)."""
 
     fields: Mapping[str, Kind] = field(default_factory=dict)
     required: tuple[str, ...] = ()
@@ -168,10 +169,10 @@ def read(call: Callable[..., Any], path: str, shape: Record | Records | Value,
          **params: Any) -> Any:
     """`GET path` through `call` (`Connection.call`), checked against `shape`: a list
     for `Records` (no data is an empty one, unless the shape is `listed`), a mapping for
-    `Record` (no data: empty), a scalar for `Value`. Raises the call's BackendError, or
-    `not_pve`'s when the answer has another shape."""
+    `Record` (no data: empty, unless it requires keys), a scalar for `Value`. Raises the
+    call's BackendError, or `not_pve`'s when the answer has another shape."""
     answer = call("GET", path, **params)
-    if answer is None and isinstance(shape, Record):
+    if answer is None and isinstance(shape, Record) and not shape.required:
         return {}
     if answer is None and isinstance(shape, Records) and not shape.listed:
         return []

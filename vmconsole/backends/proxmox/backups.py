@@ -58,7 +58,7 @@ def _storages(pve: ProxmoxBackend, node: str, content: str = "backup") -> tuple[
 def options(pve: ProxmoxBackend, ref: GuestRef) -> BackupOptions:
     """What a backup of the guest may be on its node now."""
     status = read(pve.conn.call, f"{ref.path}/status/current", CURRENT)
-    running = status.get("status") == "running"
+    running = status["status"] == "running"
     return BackupOptions(
         modes=tuple(BackupMode), compressions=tuple(Compression),
         storages=_storages(pve, ref.node), next_id=pve.next_vmid(),
