@@ -172,6 +172,12 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
      "GET /cluster/resources: null where a list of objects was expected"),
     ("/cluster/status", {"data": None},
      "GET /cluster/status: null where a list of objects was expected"),
+    # A PVE node lists itself in both, clustered or not: no node is not a cluster of
+    # none, which the tree showed as healthy.
+    ("/cluster/resources", {"data": []},
+     "GET /cluster/resources: no entry of type 'node' (a list [])"),
+    ("/cluster/status", {"data": []},
+     "GET /cluster/status: no entry of type 'node' (a list [])"),
     ("/cluster/status", {"data": [{"type": "node", "online": 1}]},
      "GET /cluster/status: entry 0 (type 'node') has no name"),
     ("/cluster/status", {"data": [{"type": "cluster", "quorate": {"yes": 1}}]},
@@ -186,6 +192,18 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
 def test_an_answer_of_another_shape_is_the_polls_error(not_pve, path, answer, message):
     not_pve.answers[path] = answer
     assert poll_error(not_pve) == f"not a Proxmox VE API answer: {message}"
+
+
+def test_a_server_error_names_the_request_and_the_bodys_message(not_pve):
+    # The reason phrase is the status's own: what went wrong is in the body only, and
+    # it is shown as text, its terminal controls escaped.
+    message = "[bold]x[/]\x1b]52;c;aGVsbG8=\x07\x1b[2J\u202eevil\n"
+    body = json.dumps({"data": None, "message": message}).encode()
+    not_pve.answers["/cluster/resources"] = (
+        b"HTTP/1.0 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
+        + body)
+    assert poll_error(not_pve) == (
+        "[bold]x[/]\\x1b]52;c;aGVsbG8=\\x07\\x1b[2J\\u202eevil on GET /cluster/resources")
 
 
 def test_a_task_listing_of_another_shape_leaves_the_inventory_shown(not_pve):

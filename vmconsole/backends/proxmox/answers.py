@@ -129,11 +129,13 @@ class Records:
     the keys an entry of that type must have ("*": every entry). `listed`: PVE always
     answers a list here, even an empty one (the API viewer's `returns: array`, as for
     /cluster/resources and /cluster/status), so `null` is a server that is not PVE;
-    False: `null` is read as an empty listing."""
+    False: `null` is read as an empty listing. `lists`: a type PVE always has an entry
+    of here (None: an empty listing is one)."""
 
     fields: Mapping[str, Kind] = field(default_factory=dict)
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     listed: bool = False
+    lists: str | None = None
 
     def problem(self, answer: Any) -> str | None:
         """What is wrong with `answer`, or None; the first entry at fault is named."""
@@ -148,6 +150,9 @@ class Records:
             if why := _entry_problem(entry, self.fields, needed):
                 of_type = f" (type {_quote(kind)})" if isinstance(kind, str) else ""
                 return f"entry {index}{of_type} {why}"
+        if self.lists is not None and not any(
+                entry.get("type") == self.lists for entry in answer):
+            return f"no entry of type {_quote(self.lists)} ({_describe(answer)})"
         return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vmconsole.backends.counters import per_second
@@ -57,9 +57,14 @@ RESOURCES = Records(
      **dict.fromkeys(_COUNTERS, AMOUNT)},
     required={"node": ("node",), "qemu": ("vmid", "node"), "lxc": ("vmid", "node"),
               "storage": ("storage", "node")}, listed=True)
+# Unfiltered, as the poll reads it: PVE lists every node of the cluster, the one that
+# answers at least (with its figures only where the user may see them: pve-manager's
+# PVE::API2::Cluster `resources`), so a listing of no node is not PVE's.
+EVERY_RESOURCE = replace(RESOURCES, lists="node")
+# A node always lists itself (type "node", local 1), clustered or not.
 STATUS = Records({"type": TEXT, "name": TEXT, "ip": TEXT, "nodes": SIZE,
                   "quorate": INTEGER}, required={"node": ("name",)},
-                 listed=True)
+                 listed=True, lists="node")
 HA_STATUS = Records({"type": TEXT, "sid": TEXT, "node": TEXT, "status": TEXT, "state": TEXT,
                      "request_state": TEXT, "max_restart": INTEGER,
                      "max_relocate": INTEGER})
