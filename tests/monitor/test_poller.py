@@ -129,6 +129,20 @@ def test_history_of_a_reused_entry_and_of_a_row_given_to_a_new_guest():
     assert [(s.time, round(s.cpu, 3)) for s in history.samples("qemu/200")] == [(7, 0.9)]
 
 
+@pytest.mark.parametrize("mem", [10**40, 10**400, -10**40], ids=["1e40", "1e400", "-1e40"])
+def test_history_leaves_out_a_poll_whose_figure_it_cannot_hold(mem):
+    # float32 holds up to ~3.4e38 (beyond is inf) and a double ~1.8e308: the reader
+    # turned inf into an int and died when the cursor reached the guest.
+    history = MetricHistory(capacity=4)
+    for t, figure in ((1, 1 << 29), (2, mem), (3, 1 << 28)):
+        poll = inv(t, cpu=0.2)
+        guest = replace(poll.guests[0], metrics=Metrics(cpu=0.2, mem=figure))
+        history.record(Inventory("c1", poll.nodes, (guest,), taken_at=t))
+    assert [(s.time, s.mem) for s in history.samples("qemu/100")] == [
+        (1, 1 << 29), (3, 1 << 28)]
+    assert [s.time for s in history.samples("node/pve1")] == [1, 2, 3]
+
+
 def test_history_of_the_first_poll_gives_each_object_its_own_figures():
     # The first poll's slot is built in one go; a guest of the second poll gets a row
     # after them. Each must read back its own figures, memory and maxmem.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from proxmoxer.core import ResourceException
 
 from vmconsole.backends.base import Conflict, InvalidInput, NotFound, Unreachable
-from vmconsole.backends.proxmox.errors import from_resource_exception
+from vmconsole.backends.proxmox.errors import ErrorBody, from_resource_exception
 from vmconsole.backends.proxmox.history import samples
 from vmconsole.backends.proxmox.migration import migration_targets
 from vmconsole.model import GuestKind
@@ -65,7 +65,8 @@ def test_rrddata_rows_become_samples_and_gaps_are_skipped():
 
 
 def refused(status, reason, errors=None):
-    return from_resource_exception(ResourceException(status, "", reason, errors), None,
+    return from_resource_exception(ResourceException(status, "", reason,
+                                                     ErrorBody(fields=errors or {})), None,
                                    "POST", "/nodes/pve1/qemu/100/status/start")
 
 
@@ -78,4 +79,4 @@ def test_pve_errors_become_typed_errors_in_pves_words():
     assert isinstance(refused(595, "No route to host"), Unreachable)
     plain = refused(500, "cluster not ready - no quorum?")
     assert type(plain).__name__ == "BackendError" and plain.message == (
-        "cluster not ready - no quorum?")
+        "cluster not ready - no quorum? on POST /nodes/pve1/qemu/100/status/start")

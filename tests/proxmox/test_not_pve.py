@@ -47,6 +47,10 @@ S_SERVER_PAGE = (b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n"
                  b"<HTML><BODY BGCOLOR=\"#ffffff\">\n<pre>\n\ns_server -www\n"
                  b"Ciphers supported in s_server binary\n")
 
+# A body 50,000 arrays deep, whole as a server sends it.
+DEEP = (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
+        + b'{"data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+
 
 class NotPve:
     """An HTTPS server on 127.0.0.1 answering `answers[path]` (a JSON-able value, or
@@ -126,6 +130,11 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
     ("/cluster/resources", S_SERVER_PAGE,
      "GET /cluster/resources: the body is not JSON ('<HTML><BODY BGCOLOR=\"#ffffff\"> <pre> "
      "s_server -www Ciphers s'...)"),
+    # Nested past what the JSON decoder can recurse into: RecursionError, an internal
+    # error, before.
+    ("/cluster/resources", DEEP,
+     "GET /cluster/resources: the body is not JSON (arrays or objects nested too deeply: "
+     "'{\"data\": " + "[" * 51 + "'...)"),
     ("/cluster/resources", {"data": {"a": 1}},
      'GET /cluster/resources: an object {"a": 1} where a list of objects was expected'),
     ("/cluster/resources", {"a": 1},
@@ -136,12 +145,39 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
      "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 'web'"),
     ("/cluster/resources", {"data": [{"type": "storage", "node": "pve1"}]},
      "GET /cluster/resources: entry 0 (type 'storage') has no storage"),
+    # Figures no PVE answer holds: not a number, negative, past 2**63, a VMID outside
+    # 100..999999999. 1e40 was stored in the metric history as inf and crashed it.
+    ("/cluster/resources", {"data": [{"type": "node", "node": "pve1", "mem": 1e40}]},
+     "GET /cluster/resources: entry 0 (type 'node') has mem = 1e+40"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 100, "node": "pve1",
+                                      "mem": 2**63 + 1}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has mem = 9223372036854775809"),
+    ("/cluster/resources", {"data": [{"type": "node", "node": "pve1", "cpu": "nan"}]},
+     "GET /cluster/resources: entry 0 (type 'node') has cpu = 'nan'"),
+    ("/cluster/resources", {"data": [{"type": "node", "node": "pve1", "maxmem": -5}]},
+     "GET /cluster/resources: entry 0 (type 'node') has maxmem = -5"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 100, "node": "pve1",
+                                      "uptime": -1}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has uptime = -1"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 100, "node": "pve1",
+                                      "netin": 1e300}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has netin = 1e+300"),
+    ("/cluster/resources", {"data": [{"type": "qemu", "vmid": 10**30, "node": "pve1"}]},
+     "GET /cluster/resources: entry 0 (type 'qemu') has vmid = 1000000000000000000000000000000"),
+    ("/cluster/resources", {"data": [{"type": "lxc", "vmid": 99, "node": "pve1"}]},
+     "GET /cluster/resources: entry 0 (type 'lxc') has vmid = 99"),
     # PVE answers these with a list, an empty one at the least: null is not PVE
     # (a proxy, a broken pveproxy), not a cluster of no nodes and no guests.
     ("/cluster/resources", {"data": None},
      "GET /cluster/resources: null where a list of objects was expected"),
     ("/cluster/status", {"data": None},
      "GET /cluster/status: null where a list of objects was expected"),
+    # A PVE node lists itself in both, clustered or not: no node is not a cluster of
+    # none, which the tree showed as healthy.
+    ("/cluster/resources", {"data": []},
+     "GET /cluster/resources: no entry of type 'node' (a list [])"),
+    ("/cluster/status", {"data": []},
+     "GET /cluster/status: no entry of type 'node' (a list [])"),
     ("/cluster/status", {"data": [{"type": "node", "online": 1}]},
      "GET /cluster/status: entry 0 (type 'node') has no name"),
     ("/cluster/status", {"data": [{"type": "cluster", "quorate": {"yes": 1}}]},
@@ -156,6 +192,18 @@ def test_the_wrong_servers_own_answers_are_what_pve_would_answer(not_pve):
 def test_an_answer_of_another_shape_is_the_polls_error(not_pve, path, answer, message):
     not_pve.answers[path] = answer
     assert poll_error(not_pve) == f"not a Proxmox VE API answer: {message}"
+
+
+def test_a_server_error_names_the_request_and_the_bodys_message(not_pve):
+    # The reason phrase is the status's own: what went wrong is in the body only, and
+    # it is shown as text, its terminal controls escaped.
+    message = "[bold]x[/]\x1b]52;c;aGVsbG8=\x07\x1b[2J\u202eevil\n"
+    body = json.dumps({"data": None, "message": message}).encode()
+    not_pve.answers["/cluster/resources"] = (
+        b"HTTP/1.0 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
+        + body)
+    assert poll_error(not_pve) == (
+        "[bold]x[/]\\x1b]52;c;aGVsbG8=\\x07\\x1b[2J\\u202eevil on GET /cluster/resources")
 
 
 def test_a_task_listing_of_another_shape_leaves_the_inventory_shown(not_pve):
@@ -228,6 +276,13 @@ VM = "/nodes/pve1/qemu/100"
     (lambda pve: pve.backup_options("qemu/100"),
      {f"{VM}/status/current": {"data": ["running"]}},
      f'GET {VM}/status/current: a list ["running"] where an object was expected'),
+    # PVE always says a guest's status: without it the serial console said "web is not
+    # running" of a guest the tree showed running.
+    (lambda pve: pve.open_console("qemu/100", None),
+     {f"{VM}/status/current": {"data": {"qmpstatus": "running"}}},
+     f"GET {VM}/status/current: has no status"),
+    (lambda pve: pve.hardware("qemu/100"), {f"{VM}/status/current": {"data": None}},
+     f"GET {VM}/status/current: null where an object was expected"),
     (lambda pve: pve.history("qemu/100", "hour"),
      {f"{VM}/rrddata": {"data": [{"time": "now", "cpu": 0.5}]}},
      f"GET {VM}/rrddata: entry 0 has time = 'now'"),

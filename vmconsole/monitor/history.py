@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from vmconsole.backends.base import MetricSample
 from vmconsole.model import Guest, Inventory, InventoryDiff, Node
@@ -24,6 +24,23 @@ _FIELDS = ("cpu", "mem", "net_in", "net_out", "disk_read", "disk_write")
 _WIDTH = len(_FIELDS) + 1  # + maxmem
 _NAN = math.nan
 _BLANK = array("f", [_NAN]) * _WIDTH
+
+
+def _floats(figures: Sequence[float]) -> array[float]:
+    """`figures` as float32. Beyond float32's ~3.4e38 a figure becomes inf, and one even
+    a double cannot hold (an int of 400 digits, which array() refuses with
+    OverflowError) is stored as inf too: `samples` leaves such a poll out."""
+    try:
+        return array("f", figures)
+    except OverflowError:
+        return array("f", [_float(x) for x in figures])
+
+
+def _float(figure: float) -> float:
+    try:
+        return float(figure)
+    except OverflowError:
+        return math.inf
 
 
 def _row(obj: Node | Guest) -> tuple[float, ...]:
@@ -82,7 +99,7 @@ class MetricHistory:
         """The slot of the first poll with objects: each gets the next row in turn."""
         self._rows = {key: row for row, key in enumerate(objects)}
         self._since = dict.fromkeys(objects, poll)
-        return array("f", [x for obj in objects.values() for x in _row(obj)])
+        return _floats([x for obj in objects.values() for x in _row(obj)])
 
     def _next_slot(self, objects: dict[str, Node | Guest], gone: Iterable[str],
                    written: Iterable[str], poll: int) -> array[float]:
@@ -103,7 +120,7 @@ class MetricHistory:
             base = row * _WIDTH
             if len(figures) < base + _WIDTH:
                 figures.extend(_BLANK * ((base + _WIDTH - len(figures)) // _WIDTH))
-            figures[base : base + _WIDTH] = array("f", _row(obj))
+            figures[base : base + _WIDTH] = _floats(_row(obj))
         return figures
 
     def _new_row(self, key: str, poll: int) -> int:
@@ -137,9 +154,12 @@ class MetricHistory:
                 figures = self._slots[slot]
                 if len(figures) < base + _WIDTH:
                     continue  # the slot was written before the object had a row
-                cpu, mem, net_in, net_out, dr, dw, maxmem = figures[base : base + _WIDTH]
-                if math.isnan(cpu):
+                row_figures = figures[base : base + _WIDTH]
+                # A blank row (nan), or a figure float32 could not hold (inf): every
+                # backend feeds the history, and int(inf) would fail this reader.
+                if not all(map(math.isfinite, row_figures)):
                     continue
+                cpu, mem, net_in, net_out, dr, dw, maxmem = row_figures
                 out.append(MetricSample(self._times[slot], cpu, int(mem), int(maxmem),
                                         net_in, net_out, dr, dw))
             return out

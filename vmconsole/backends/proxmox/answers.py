@@ -13,11 +13,13 @@ KeyError or AttributeError deep in a parser.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from vmconsole.backends.base import BackendError
+from vmconsole.jsontext import parse_json
 
 # A kind of value: a check that what the parser does with the value will work.
 Kind = Callable[[Any], bool]
@@ -38,29 +40,39 @@ def not_pve(method: str, path: str, why: str) -> BackendError:
 
 
 def data_of(content: bytes) -> Any:
-    """The `data` of a PVE answer's body; raises NotPveAnswer for anything else."""
+    """The `data` of a PVE answer's body; raises NotPveAnswer for anything else, a body
+    nested too deeply for the JSON decoder included (`jsontext.parse_json`'s rule)."""
     try:
-        body = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise NotPveAnswer(f"the body is not JSON ({_quote(content)})") from None
+        body = parse_json(content.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one too
+        why = "" if isinstance(exc, (UnicodeDecodeError, json.JSONDecodeError)) else f"{exc}: "
+        raise NotPveAnswer(f"the body is not JSON ({why}{_quote(content)})") from None
     if not isinstance(body, dict) or "data" not in body:
         raise NotPveAnswer(f"JSON without PVE's data envelope ({_quote(body)})")
     return body["data"]
 
 
-def converts(convert: Callable[[Any], object]) -> Kind:
+def converts(convert: Callable[[Any], Any],
+             holds: Callable[[Any], bool] = lambda _: True) -> Kind:
     """The kind of a value `convert` takes (a number or string, not an object or a list;
-    it raises TypeError, ValueError or OverflowError for the others)."""
+    it raises TypeError, ValueError or OverflowError for the others) to something
+    `holds` accepts."""
 
     def check(value: Any) -> bool:
         if isinstance(value, (dict, list)):
             return False
         try:
-            convert(value)
+            converted = convert(value)
         except (TypeError, ValueError, OverflowError):
             return False
-        return True
+        return holds(converted)
     return check
+
+
+def within(convert: Callable[[Any], float], low: float, high: float) -> Kind:
+    """The kind of a value `convert` takes to a number from `low` to `high` (nan, which
+    fails every comparison, is not)."""
+    return converts(convert, lambda number: low <= number <= high)
 
 
 def _text(value: Any) -> bool:
@@ -80,8 +92,16 @@ def _objects(value: Any) -> bool:
 
 
 TEXT: Kind = _text  # a string, or a number PVE happened to send as one
-INTEGER: Kind = converts(int)  # int() takes it: 3, 2.0, "3", true
-NUMBER: Kind = converts(float)  # float() takes it: 0.25, "0.25"
+INTEGER: Kind = converts(int)  # int() takes it: 3, 2.0, "3", true (not nan, inf, 1e999)
+NUMBER: Kind = converts(float, math.isfinite)  # float() takes it: 0.25, "0.25" (not "nan")
+# PVE's sizes, counts and byte counters are unsigned 64-bit at most (Perl's integers): a
+# negative one, or one past 2**63, is no PVE answer (and past ~3.4e38 not even a figure
+# the metric history can hold).
+BIG = 2**63
+SIZE: Kind = within(int, 0, BIG)  # bytes, or a count: maxmem, mem, maxcpu
+AMOUNT: Kind = within(float, 0, BIG)  # a figure that is never negative: cpu, uptime, netin
+# pve-vmid in PVE's JSON schema (PVE::JSONSchema): 100 to 999999999.
+VMID: Kind = within(int, 100, 999_999_999)
 OBJECT: Kind = _object
 LIST: Kind = _list
 OBJECTS: Kind = _objects  # a list of objects
@@ -90,7 +110,8 @@ OBJECTS: Kind = _objects  # a list of objects
 @dataclass(frozen=True, slots=True)
 class Record:
     """An object. `fields`: the kind of each key a parser converts (absent, null and ""
-    pass: the parsers take them as not set); `required`: keys that must be there."""
+    pass: the parsers take them as not set); `required`: keys that must be there (so
+    that no data, which `read` takes as an empty object otherwise, is wrong too)."""
 
     fields: Mapping[str, Kind] = field(default_factory=dict)
     required: tuple[str, ...] = ()
@@ -108,11 +129,13 @@ class Records:
     the keys an entry of that type must have ("*": every entry). `listed`: PVE always
     answers a list here, even an empty one (the API viewer's `returns: array`, as for
     /cluster/resources and /cluster/status), so `null` is a server that is not PVE;
-    False: `null` is read as an empty listing."""
+    False: `null` is read as an empty listing. `lists`: a type PVE always has an entry
+    of here (None: an empty listing is one)."""
 
     fields: Mapping[str, Kind] = field(default_factory=dict)
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     listed: bool = False
+    lists: str | None = None
 
     def problem(self, answer: Any) -> str | None:
         """What is wrong with `answer`, or None; the first entry at fault is named."""
@@ -127,6 +150,9 @@ class Records:
             if why := _entry_problem(entry, self.fields, needed):
                 of_type = f" (type {_quote(kind)})" if isinstance(kind, str) else ""
                 return f"entry {index}{of_type} {why}"
+        if self.lists is not None and not any(
+                entry.get("type") == self.lists for entry in answer):
+            return f"no entry of type {_quote(self.lists)} ({_describe(answer)})"
         return None
 
 
@@ -148,10 +174,10 @@ def read(call: Callable[..., Any], path: str, shape: Record | Records | Value,
          **params: Any) -> Any:
     """`GET path` through `call` (`Connection.call`), checked against `shape`: a list
     for `Records` (no data is an empty one, unless the shape is `listed`), a mapping for
-    `Record` (no data: empty), a scalar for `Value`. Raises the call's BackendError, or
-    `not_pve`'s when the answer has another shape."""
+    `Record` (no data: empty, unless it requires keys), a scalar for `Value`. Raises the
+    call's BackendError, or `not_pve`'s when the answer has another shape."""
     answer = call("GET", path, **params)
-    if answer is None and isinstance(shape, Record):
+    if answer is None and isinstance(shape, Record) and not shape.required:
         return {}
     if answer is None and isinstance(shape, Records) and not shape.listed:
         return []

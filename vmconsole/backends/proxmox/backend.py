@@ -37,6 +37,7 @@ from vmconsole.backends.proxmox.connection import Connection
 from vmconsole.backends.proxmox.guest_ref import GuestRef, locate
 from vmconsole.backends.proxmox.history import RRD_ROWS, TIMEFRAMES, samples
 from vmconsole.backends.proxmox.inventory import (
+    EVERY_RESOURCE,
     HA_MANAGER,
     HA_RESOURCES,
     HA_STATUS,
@@ -62,7 +63,7 @@ log = logging.getLogger(__name__)
 # GET /version's answer, e.g. {"release": "8.2", "version": "8.2.4", ...}.
 VERSION = answers.Record({"release": answers.TEXT})
 # GET /cluster/nextid: the id as a string, "104".
-NEXT_ID = answers.Value(answers.INTEGER, "a VMID")
+NEXT_ID = answers.Value(answers.VMID, "a VMID")
 # GET .../snapshot: each snapshot, and "current" (the guest now) whose parent is the
 # snapshot it runs from.
 SNAPSHOTS = answers.Records({"name": answers.TEXT, "parent": answers.TEXT,
@@ -121,7 +122,7 @@ class ProxmoxBackend(TrackedTasks):
     # --- polling --------------------------------------------------------------------
 
     def inventory(self) -> Inventory:
-        resources = answers.read(self.conn.call, "/cluster/resources", RESOURCES)
+        resources = answers.read(self.conn.call, "/cluster/resources", EVERY_RESOURCE)
         status = self._audited("/cluster/status", STATUS, "quorum and node membership")
         ha_status = self._audited("/cluster/ha/status/current", HA_STATUS,
                                   "HA manager status")

@@ -29,7 +29,7 @@ from vmconsole.backends.backups import (
     check_restore,
 )
 from vmconsole.backends.base import NotFound, Task
-from vmconsole.backends.proxmox.answers import INTEGER, NUMBER, TEXT, Records, read
+from vmconsole.backends.proxmox.answers import INTEGER, NUMBER, SIZE, TEXT, Records, read
 from vmconsole.backends.proxmox.guest_ref import CURRENT
 from vmconsole.backends.proxmox.inventory import RESOURCES
 from vmconsole.model import GuestKind
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 # The answers read here (`answers.read`): a node's storages, a storage's backup volumes.
 STORAGES = Records({"storage": TEXT, "active": INTEGER}, required={"*": ("storage",)})
-VOLUMES = Records({"volid": TEXT, "ctime": NUMBER, "size": INTEGER, "notes": TEXT},
+VOLUMES = Records({"volid": TEXT, "ctime": NUMBER, "size": SIZE, "notes": TEXT},
                   required={"*": ("volid",)})
 # vzdump's `compress`: "0" is none (PVE::VZDump's option schema).
 COMPRESS = {Compression.ZSTD: "zstd", Compression.LZO: "lzo", Compression.GZIP: "gzip",
@@ -58,7 +58,7 @@ def _storages(pve: ProxmoxBackend, node: str, content: str = "backup") -> tuple[
 def options(pve: ProxmoxBackend, ref: GuestRef) -> BackupOptions:
     """What a backup of the guest may be on its node now."""
     status = read(pve.conn.call, f"{ref.path}/status/current", CURRENT)
-    running = status.get("status") == "running"
+    running = status["status"] == "running"
     return BackupOptions(
         modes=tuple(BackupMode), compressions=tuple(Compression),
         storages=_storages(pve, ref.node), next_id=pve.next_vmid(),

@@ -37,7 +37,7 @@ from requests.cookies import cookiejar_from_dict
 from vmconsole.backends.base import AuthError, Unreachable
 from vmconsole.backends.endpoint import https_url
 from vmconsole.backends.proxmox.answers import TEXT, NotPveAnswer, Record, data_of, not_pve
-from vmconsole.backends.proxmox.errors import from_resource_exception
+from vmconsole.backends.proxmox.errors import ErrorBody, error_body, from_resource_exception
 from vmconsole.config import ProxmoxCluster
 from vmconsole.config.real_clusters import sha256_digits
 
@@ -56,6 +56,11 @@ class PveJson(JsonSerializer):
 
     def loads(self, response: requests.Response) -> Any:
         return data_of(response.content)
+
+    def loads_errors(self, response: requests.Response) -> ErrorBody:
+        """The body of an error answer, message included (proxmoxer's reads `errors`
+        only, and fails on a body nested too deeply or a list)."""
+        return error_body(response.content)
 
 
 class FingerprintAdapter(HTTPAdapter):

@@ -1,12 +1,13 @@
 """PVE's HTTP errors as the backend's typed errors, in PVE's own words.
 
-PVE puts its message in the HTTP reason phrase (proxmoxer's `content`) and, for a 400,
-a message per parameter in the body's `errors`.
+PVE puts its message in the HTTP reason phrase (proxmoxer's `content`) and the body's
+`message` and, for a 400, a message per parameter in the body's `errors`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from proxmoxer.core import ResourceException
 
@@ -19,6 +20,8 @@ from vmconsole.backends.base import (
     NotSupported,
     Unreachable,
 )
+from vmconsole.jsontext import parse_json
+from vmconsole.text import visible
 
 # pveproxy's own codes for a node it could not reach on the caller's behalf
 # (AnyEvent::HTTP: connection, TLS, body errors).
@@ -27,14 +30,48 @@ _PROXY_FAILURES = range(595, 600)
 _CONFLICT_WORDS = ("is locked", "already exists", "already used", "already running",
                    "got timeout", "in use")
 _NOT_FOUND_WORDS = ("does not exist", "no such")
+_SHOWN = 300  # characters of a server's message shown
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """What the body of an error answer says, as PVE's pve-http-server writes it:
+    `message`, its whole message, and `fields`, a message per parameter (a 400)."""
+
+    message: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def error_body(content: bytes) -> ErrorBody:
+    """The body of an error answer (`{"data": null, "message": "...", "errors": {...}}`);
+    a body that is not such JSON (a proxy's page) says nothing: an empty ErrorBody."""
+    try:
+        body = parse_json(content.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is one too
+        return ErrorBody()
+    if not isinstance(body, dict):
+        return ErrorBody()
+    message, errors = body.get("message"), body.get("errors")
+    return ErrorBody(
+        str(message).strip() if isinstance(message, (str, int, float)) else "",
+        {str(k): str(v).strip() for k, v in errors.items()} if isinstance(errors, dict)
+        else {})
 
 
 def from_resource_exception(exc: ResourceException, token_user: str | None, method: str,
                             path: str) -> BackendError:
+    """The typed error of a refused `method path`; `exc.errors` is the body's
+    `ErrorBody` (`PveJson.loads_errors`), else nothing is read from the body."""
     status = int(exc.status_code)
-    message = str(exc.content or exc.status_message or "").strip()
+    body = exc.errors if isinstance(exc.errors, ErrorBody) else ErrorBody()
+    reason = str(exc.content or "").strip()
+    # PVE's reason phrase is its message's first line; a server whose phrase is the
+    # status's own ("Internal Server Error") says what went wrong in the body only.
+    if body.message and reason in ("", exc.status_message):
+        reason = body.message
+    message = visible(reason or exc.status_message or "", _SHOWN)
     if status == 400:
-        fields = _fields(exc.errors)
+        fields = {visible(name): visible(why, _SHOWN) for name, why in body.fields.items()}
         detail = "; ".join(f"{name}: {why}" for name, why in fields.items())
         return InvalidInput(f"{message} {detail}".strip(), fields)
     if status == 401:
@@ -58,10 +95,4 @@ def from_resource_exception(exc: ResourceException, token_user: str | None, meth
         return NotFound(message)
     if any(word in lowered for word in _CONFLICT_WORDS):
         return Conflict(message)
-    return BackendError(message or f"HTTP {status} on {method} {path}")
-
-
-def _fields(errors: Any) -> dict[str, str]:
-    if isinstance(errors, dict):
-        return {str(k): str(v).strip() for k, v in errors.items() if k != "errors"}
-    return {}
+    return BackendError(f"{message or f'HTTP {status}'} on {method} {path}")

@@ -14,7 +14,9 @@ from vmconsole.backends.proxmox.inventory import RESOURCES, service_id
 from vmconsole.model import GuestKind
 
 # GET {path}/status/current, as far as it is read: "running", "stopped"; 1 for a template.
-CURRENT = Record({"status": TEXT, "template": INTEGER})
+# PVE always says the status (qemu-server's and pve-container's `vmstatus`): without it
+# the serial console said "web is not running" of a guest the tree showed running.
+CURRENT = Record({"status": TEXT, "template": INTEGER}, required=("status",))
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,7 +105,7 @@ def read(backend: ProxmoxBackend, ref: GuestRef) -> GuestHardware:
     config: dict[str, Any] = read_answer(call, f"{ref.path}/config", CONFIG, current=1)
     pending = [p for p in read_answer(call, f"{ref.path}/pending", PENDING)
                if "pending" in p or p.get("delete")]
-    status = read_answer(call, f"{ref.path}/status/current", CURRENT).get("status")
+    status = read_answer(call, f"{ref.path}/status/current", CURRENT)["status"]
     nodes = read_answer(call, "/cluster/resources", RESOURCES, type="node")
     node: dict[str, Any] = next((n for n in nodes if n.get("node") == ref.node), {})
     host_cpus, host_memory = int(node.get("maxcpu") or 1), int(node.get("maxmem") or 0)

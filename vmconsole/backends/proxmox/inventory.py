@@ -12,11 +12,20 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vmconsole.backends.counters import per_second
-from vmconsole.backends.proxmox.answers import INTEGER, NUMBER, OBJECT, TEXT, Record, Records
+from vmconsole.backends.proxmox.answers import (
+    AMOUNT,
+    INTEGER,
+    OBJECT,
+    SIZE,
+    TEXT,
+    VMID,
+    Record,
+    Records,
+)
 from vmconsole.model import (
     Guest,
     GuestKind,
@@ -42,15 +51,20 @@ _COUNTERS = ("diskread", "diskwrite", "netin", "netout")
 # run): every key converted below, and the keys an entry of each type cannot do without.
 RESOURCES = Records(
     {"type": TEXT, "node": TEXT, "name": TEXT, "status": TEXT, "lock": TEXT, "tags": TEXT,
-     "storage": TEXT, "plugintype": TEXT, "content": TEXT, "vmid": INTEGER,
-     "template": INTEGER, "shared": INTEGER, "maxcpu": INTEGER, "maxmem": INTEGER,
-     "mem": INTEGER, "maxdisk": INTEGER, "disk": INTEGER, "cpu": NUMBER, "uptime": NUMBER,
-     **dict.fromkeys(_COUNTERS, NUMBER)},
+     "storage": TEXT, "plugintype": TEXT, "content": TEXT, "vmid": VMID,
+     "template": INTEGER, "shared": INTEGER, "maxcpu": SIZE, "maxmem": SIZE, "mem": SIZE,
+     "maxdisk": SIZE, "disk": SIZE, "cpu": AMOUNT, "uptime": AMOUNT,
+     **dict.fromkeys(_COUNTERS, AMOUNT)},
     required={"node": ("node",), "qemu": ("vmid", "node"), "lxc": ("vmid", "node"),
               "storage": ("storage", "node")}, listed=True)
-STATUS = Records({"type": TEXT, "name": TEXT, "ip": TEXT, "nodes": INTEGER,
+# Unfiltered, as the poll reads it: PVE lists every node of the cluster, the one that
+# answers at least (with its figures only where the user may see them: pve-manager's
+# PVE::API2::Cluster `resources`), so a listing of no node is not PVE's.
+EVERY_RESOURCE = replace(RESOURCES, lists="node")
+# A node always lists itself (type "node", local 1), clustered or not.
+STATUS = Records({"type": TEXT, "name": TEXT, "ip": TEXT, "nodes": SIZE,
                   "quorate": INTEGER}, required={"node": ("name",)},
-                 listed=True)
+                 listed=True, lists="node")
 HA_STATUS = Records({"type": TEXT, "sid": TEXT, "node": TEXT, "status": TEXT, "state": TEXT,
                      "request_state": TEXT, "max_restart": INTEGER,
                      "max_relocate": INTEGER})

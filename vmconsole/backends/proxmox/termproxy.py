@@ -51,9 +51,9 @@ def open_console(conn: Connection, path: str, kind: GuestKind, vmid: int, name: 
     """The console of the running guest at API `path` ("/nodes/pve1/qemu/100"), its
     output going to `sink`. Blocks up to the profile's timeout, twice (the API, then the
     websocket). Errors as `SupportsSerialConsole.open_console` says."""
-    status = read(conn.call, f"{path}/status/current", CURRENT).get("status")
+    status = read(conn.call, f"{path}/status/current", CURRENT)["status"]
     if status != "running":
-        raise Conflict(f"{name} is {status or 'not running'}: its console opens once it runs")
+        raise Conflict(f"{name} is {status}: its console opens once it runs")
     params: dict[str, Any] = {}
     device = "console"
     if kind is GuestKind.VM:
