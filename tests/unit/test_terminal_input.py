@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from tests.pty_console import ROOT, run_in_terminal
 from vmconsole.ui.terminal_input import lenient_decoder
@@ -49,20 +50,27 @@ PasteGuardParser.feed = crashing_feed
 '''
 
 
+def crash(tmp_path: Path, patch: str, key: bytes) -> tuple[Path, str, str]:
+    """Run the console with `patch` loaded first (a sitecustomize), press `key` once the
+    demo shows, and expect it to end with status 1: (its state folder, its console.log,
+    all it wrote on the terminal)."""
+    (tmp_path / "sitecustomize.py").write_text(patch)
+    state = tmp_path / "state"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+               XDG_STATE_HOME=str(state))
+    _, written, code = run_in_terminal(
+        env, lambda rows: "pve1" in "\n".join(rows), typed=[(key, lambda rows: False)],
+        timeout=15)
+    assert code == 1
+    return state, (state / "vmconsole" / "console.log").read_text(), written
+
+
 def test_a_crash_of_the_input_thread_ends_the_console_with_status_1_and_its_traceback_logged(
         tmp_path):
     """Textual's handler of its input thread's crash ends the app without an exit
     status: the console ended with 0, and the traceback was nowhere but on a terminal
     being restored. It ends with 1, one line on stderr, the traceback in console.log."""
-    (tmp_path / "sitecustomize.py").write_text(CRASHING_INPUT)
-    state = tmp_path / "state"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
-               XDG_STATE_HOME=str(state))
-    _, written, code = run_in_terminal(
-        env, lambda rows: "pve1" in "\n".join(rows), typed=[(b"\x1d", lambda rows: False)],
-        timeout=15)
-    assert code == 1
-    log = (state / "vmconsole" / "console.log").read_text()
+    state, log, written = crash(tmp_path, CRASHING_INPUT, b"\x1d")
     assert "RuntimeError: the parser broke on purpose" in log
     after = re.sub(r"\x1b\[[0-9;?<>=]*[A-Za-z]", "", written.rsplit("\x1b[?1049l", 1)[-1])
     assert after.strip() == ("vmconsole exited with 1; its log: "
@@ -83,14 +91,6 @@ VMConsoleApp.action_toggle_tasks = crashing
 def test_an_error_nothing_handled_ends_the_console_with_its_traceback_in_the_log(tmp_path):
     """A tester's finding: an OverflowError in a key's handler ended the console with
     "vmconsole exited with 1; its log: console.log", and console.log held nothing."""
-    (tmp_path / "sitecustomize.py").write_text(CRASHING_ACTION)
-    state = tmp_path / "state"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
-               XDG_STATE_HOME=str(state))
-    _, _, code = run_in_terminal(
-        env, lambda rows: "pve1" in "\n".join(rows), typed=[(b"t", lambda rows: False)],
-        timeout=15)
-    assert code == 1
-    log = (state / "vmconsole" / "console.log").read_text()
+    _, log, _ = crash(tmp_path, CRASHING_ACTION, b"t")
     assert "ERROR vmconsole.ui.base_app: the console ended on an error" in log
     assert "OverflowError: the task log broke on purpose" in log
