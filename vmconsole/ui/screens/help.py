@@ -37,7 +37,9 @@ class HelpRow:
     names: tuple[str, ...] = ()
 
 
-class HelpScreen(Dialog[None]):
+# Its own keys only: the `?` every other dialog inherits (`ModalWithHelp`) came first
+# in the merged bindings, and the key line read "? Close" where Esc is what closes.
+class HelpScreen(Dialog[None], inherit_bindings=False):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > ScrolledText {
