@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets._footer import FooterKey  # Footer's keys: not exported by Textual
+from textual.widgets._toast import Toast  # neither are its toasts
 
 from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import (
@@ -88,7 +89,12 @@ def test_task_detail_after_a_live_migration(snap_compare, audit):
         for watch in list(watches):
             watches.remove(watch)
         c.app.show_ping(False)
-        await settle(pilot)
+        # Textual clears the toasts of the screen on top only: the task's toast must go
+        # before the detail covers the main screen, or the snapshot holds whatever of it
+        # that screen had drawn by then (CI caught one without it).
+        c.app.clear_notifications()
+        await wait_until(pilot, lambda: not c.app.screen.query(Toast), 10,
+                         "the main screen without toasts")
         c.app.query_one(TaskLog).focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: detail_at_its_end(c.app), 10,
