@@ -1,13 +1,14 @@
 """What `vmconsole serve` and `vmconsole ha run` write on their terminal of the lines that
-reach descriptor 2 (`stderr_pipe`): each made visible and stamped with the time of day,
-as the HA manager's decisions are (`14:02:11 I/O warning : ...`), and a line already
-written in the last minute counted instead of written again.
+reach descriptor 2 (`stderr_pipe`): each made visible and stamped with the date and time
+(`2026-12-02 14:02:11 I/O warning : ...`: a log piped to a file is read on other days),
+and a line already written in the last minute counted instead of written again.
 
 libxml2 under libvirt's test driver writes the same warning at every reconnection of a
 `test:///` host it cannot load, every ~10 s for as long as the daemon runs: written
 each time, it buried the daemon's own lines and filled the log it was piped to. Such a
 line is written once, then, as long as it keeps coming, once a minute how many times it
-came since (`14:03:11 repeated 6x since 14:02:11: I/O warning : ...`).
+came since (`2026-12-02 14:03:11 repeated 6x since 2026-12-02 14:02:11: I/O warning :
+...`; the line it counts may have been written hours, or days, before).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vmconsole.text import visible
-from vmconsole.wallclock import clock_time
+from vmconsole.wallclock import date_time
 
 #: Seconds within which a line already written is counted instead of written again.
 REPEAT_WINDOW_S = 60.0
@@ -54,7 +55,7 @@ class TerminalLines:
                 seen.repeats += 1  # its count is written below, once the minute is up
                 self._written[line] = seen  # the newest: the last to be forgotten
                 continue
-            out.append(f"{clock_time(now)} {visible(line, self._limit)}")
+            out.append(f"{date_time(now)} {visible(line, self._limit)}")
             self._written[line] = _Written(now)
             while len(self._written) > REMEMBERED_LINES:
                 oldest = next(iter(self._written))
@@ -80,7 +81,7 @@ class TerminalLines:
     def _counted(self, line: str, seen: _Written, now: float) -> list[str]:
         if not seen.repeats:
             return []
-        return [f"{clock_time(now)} repeated {seen.repeats}x since {clock_time(seen.at)}: "
+        return [f"{date_time(now)} repeated {seen.repeats}x since {date_time(seen.at)}: "
                 f"{visible(line, self._limit)}"]
 
     def _write(self, out: list[str]) -> None:

@@ -98,33 +98,47 @@ def test_a_poll_that_hits_a_bug_says_since_when_and_when_the_next_try_is(caplog)
     assert "KeyError" in caplog.text
 
 
+def history_of(answers: list[Inventory], capacity: int) -> tuple[Poller, MetricHistory]:
+    """A poller of `answers` and the history it records: the history is written from
+    the poll's diff, as it only ever is."""
+    history = MetricHistory(capacity)
+    return Poller(ScriptedBackend(answers), history=history), history
+
+
+def polled(poller: Poller, times: int) -> None:
+    for _ in range(times):
+        assert poller.poll().ok
+
+
 def test_history_ring_keeps_the_last_polls_and_blanks_missed_ones():
-    history = MetricHistory(capacity=4)
-    for t in range(6):
-        history.record(inv(t, cpu=t / 10))
-    assert [s.time for s in history.samples("qemu/100")] == [2, 3, 4, 5]
     gone = Inventory("c1", inv(0).nodes, (), taken_at=6)
-    history.record(gone)
-    history.record(inv(7, cpu=0.7))
+    poller, history = history_of([*(inv(t, cpu=t / 10) for t in range(6)), gone,
+                                  inv(7, cpu=0.7)], capacity=4)
+    polled(poller, 6)
+    assert [s.time for s in history.samples("qemu/100")] == [2, 3, 4, 5]
+    polled(poller, 2)
     assert [s.time for s in history.samples("qemu/100")] == [4, 5, 7]
     assert history.samples("nope") == []
 
 
 def test_history_of_a_reused_entry_and_of_a_row_given_to_a_new_guest():
-    history = MetricHistory(capacity=3)
     first = inv(1, cpu=0.2)
-    history.record(first)
-    # The simulator reuses an unchanged guest's entry: the very object, a new moment.
-    history.record(Inventory("c1", inv(2, cpu=0.3).nodes, first.guests, taken_at=2))
+    nodes_only = inv(0).nodes
+    newcomer = replace(inv(7, cpu=0.9).guests[0], id="qemu/200", metrics=Metrics(cpu=0.9))
+    poller, history = history_of([
+        first,
+        # The simulator reuses an unchanged guest's entry: the very object, a new moment.
+        Inventory("c1", inv(2, cpu=0.3).nodes, first.guests, taken_at=2),
+        # the guest gone long enough to be forgotten
+        *(Inventory("c1", nodes_only, (), taken_at=t) for t in range(3, 7)),
+        Inventory("c1", nodes_only, (newcomer,), taken_at=7)], capacity=3)
+    polled(poller, 2)
     assert [(s.time, round(s.cpu, 3)) for s in history.samples("qemu/100")] == [
         (1, 0.2), (2, 0.2)]
     assert [s.cpu for s in history.samples("node/pve1")] == pytest.approx([0.2, 0.3])
-    nodes_only = inv(0).nodes
-    for t in range(3, 7):  # the guest is gone long enough to be forgotten
-        history.record(Inventory("c1", nodes_only, (), taken_at=t))
+    polled(poller, 4)
     assert "qemu/100" not in history
-    newcomer = replace(inv(7, cpu=0.9).guests[0], id="qemu/200", metrics=Metrics(cpu=0.9))
-    history.record(Inventory("c1", nodes_only, (newcomer,), taken_at=7))
+    polled(poller, 1)
     # Its row held qemu/100's figures in older slots: none of them is the newcomer's.
     assert [(s.time, round(s.cpu, 3)) for s in history.samples("qemu/200")] == [(7, 0.9)]
 
@@ -133,11 +147,13 @@ def test_history_of_a_reused_entry_and_of_a_row_given_to_a_new_guest():
 def test_history_leaves_out_a_poll_whose_figure_it_cannot_hold(mem):
     # float32 holds up to ~3.4e38 (beyond is inf) and a double ~1.8e308: the reader
     # turned inf into an int and died when the cursor reached the guest.
-    history = MetricHistory(capacity=4)
+    answers = []
     for t, figure in ((1, 1 << 29), (2, mem), (3, 1 << 28)):
         poll = inv(t, cpu=0.2)
         guest = replace(poll.guests[0], metrics=Metrics(cpu=0.2, mem=figure))
-        history.record(Inventory("c1", poll.nodes, (guest,), taken_at=t))
+        answers.append(Inventory("c1", poll.nodes, (guest,), taken_at=t))
+    poller, history = history_of(answers, capacity=4)
+    polled(poller, 3)
     assert [(s.time, s.mem) for s in history.samples("qemu/100")] == [
         (1, 1 << 29), (3, 1 << 28)]
     assert [s.time for s in history.samples("node/pve1")] == [1, 2, 3]
@@ -151,9 +167,9 @@ def test_history_of_the_first_poll_gives_each_object_its_own_figures():
                          GuestStatus.RUNNING, maxmem=(i + 1) * 2**30,
                          metrics=Metrics(cpu=i / 10, mem=i * 2**20, net_in=i))
                    for i in range(5))
-    history = MetricHistory(capacity=3)
-    history.record(Inventory("c1", (node,), guests[:4], taken_at=1))
-    history.record(Inventory("c1", (node,), guests, taken_at=2))
+    poller, history = history_of([Inventory("c1", (node,), guests[:4], taken_at=1),
+                                  Inventory("c1", (node,), guests, taken_at=2)], capacity=3)
+    polled(poller, 2)
     for i, guest in enumerate(guests):
         samples = history.samples(guest.id)
         assert [s.time for s in samples] == ([1, 2] if i < 4 else [2])
@@ -161,10 +177,10 @@ def test_history_of_the_first_poll_gives_each_object_its_own_figures():
             i / 10, i * 2**20, (i + 1) * 2**30, i) for s in samples)
 
 
-def test_history_written_from_the_polls_diff_reads_back_as_a_walk_of_every_object():
-    # The poller writes only the rows its diff names; a history walking every object
-    # of the same inventories must read back the same samples, through a change, an
-    # equal copy (not the very object), a guest gone and back, and a newcomer.
+def test_history_written_from_the_polls_diff_holds_every_polls_figures():
+    # The poller writes only the rows its diff names; every poll's figures must read
+    # back all the same, through a change, an equal copy (not the very object), a guest
+    # gone and back, and a newcomer.
     first = inv(1, cpu=0.2)
     node = first.nodes[0]
     other = replace(first.guests[0], id="qemu/200", metrics=Metrics(cpu=0.6))
@@ -177,15 +193,15 @@ def test_history_written_from_the_polls_diff_reads_back_as_a_walk_of_every_objec
         Inventory("c1", (node,), (inv(6, cpu=0.5).guests[0], other), taken_at=6),
         Inventory("c1", (node,), (other,), taken_at=7),
     ]
-    poller = Poller(ScriptedBackend(answers), history=MetricHistory(capacity=5))
-    walked = MetricHistory(capacity=5)
-    for answer in answers:
-        assert poller.poll().ok
-        walked.record(answer)
-    for object_id in ("qemu/100", "qemu/200", "node/pve1"):
-        assert poller.samples(object_id) == walked.samples(object_id)
-    assert [(s.time, round(s.cpu, 3)) for s in poller.samples("qemu/100")] == [
-        (3, 0.2), (4, 0.4), (6, 0.5)]
+    poller, _ = history_of(answers, capacity=5)
+    polled(poller, len(answers))
+
+    def figures(object_id: str) -> list[tuple[float, float]]:
+        return [(s.time, round(s.cpu, 3)) for s in poller.samples(object_id)]
+
+    assert figures("qemu/100") == [(3, 0.2), (4, 0.4), (6, 0.5)]
+    assert figures("qemu/200") == [(6, 0.6), (7, 0.6)]
+    assert figures("node/pve1") == [(3, 0.2), (4, 0.4), (5, 0.2), (6, 0.2), (7, 0.2)]
 
 
 def test_loop_notifies_subscribers_and_refreshes_on_demand():

@@ -1,7 +1,8 @@
 """A profile pointed at an HTTPS server that is not PVE (its fingerprint pinned
 correctly): `openssl s_server -www`'s page, other JSON, or PVE-like answers missing what
 the console reads. Each is the cluster's error, "not a Proxmox VE API answer: GET
-<path>: ...", in the poll result and the detail pane, never an internal error.
+<path>: ..." (POST for the answer of a POST: the login, termproxy's ticket), in the poll
+result and the detail pane, never an internal error.
 
 The server is a small one of this test's own, with the fake's certificate (fakepve's
 session process made it) so that its fingerprint can be pinned."""
@@ -281,6 +282,22 @@ VM = "/nodes/pve1/qemu/100"
     (lambda pve: pve.open_console("qemu/100", None),
      {f"{VM}/status/current": {"data": {"qmpstatus": "running"}}},
      f"GET {VM}/status/current: has no status"),
+    # termproxy's answer is read like a GET's: a KeyError or TypeError before, or a
+    # websocket opened on whatever port was said.
+    *[(lambda pve: pve.open_console("qemu/100", None),
+       {f"{VM}/status/current": {"data": {"status": "running"}},
+        f"{VM}/config": {"data": {"serial0": "socket"}}, f"{VM}/termproxy": answer},
+       f"POST {VM}/termproxy: {why}") for answer, why in [
+        ({"data": {"port": 5900, "user": "root@pam"}}, "has no ticket"),
+        ({"data": None}, "null where an object was expected"),
+        ({"data": ["5900", "PVEVNC:T"]},
+         'a list ["5900", "PVEVNC:T"] where an object was expected'),
+        ({"data": {"port": 70000, "ticket": "PVEVNC:T", "user": "root@pam"}},
+         "has port = 70000"),
+        ({"data": {"port": "vnc", "ticket": "PVEVNC:T", "user": "root@pam"}},
+         "has port = 'vnc'"),
+        ({"data": {"port": 5900, "ticket": {"t": 1}, "user": "root@pam"}},
+         'has ticket = {"t": 1}')]],
     (lambda pve: pve.hardware("qemu/100"), {f"{VM}/status/current": {"data": None}},
      f"GET {VM}/status/current: null where an object was expected"),
     (lambda pve: pve.history("qemu/100", "hour"),

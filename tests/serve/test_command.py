@@ -222,14 +222,15 @@ async def test_a_hubs_library_warning_reaches_the_administrator_made_visible(
     await serve.read_until(r"listening on 127\.0\.0\.1:\d+")
     await serve.read_until("I/O warning")
     warning = next(line for line in serve.output.splitlines() if "I/O warning" in line)
-    # stamped as the HA manager's lines are; its repeats at each retry are counted
-    assert re.fullmatch(r"\d\d:\d\d:\d\d " + re.escape(
+    # stamped with the date and time; its repeats at each retry are counted
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+    assert re.fullmatch(f"{stamp} " + re.escape(
         'I/O warning : failed to load external entity '
         '"/nonexistent/\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED.xml"'), warning)
     assert await serve.stop() == 0
-    await serve.read_until(r"\d\d:\d\d:\d\d vmconsole serve: stopping")  # its own, stamped
+    await serve.read_until(f"{stamp} vmconsole serve: stopping")  # its own, stamped
     assert serve.process.stderr is not None
     serve.output += (await serve.process.stderr.read()).decode()  # and the counts after it
     assert "\x1b" not in serve.output and "\x07" not in serve.output
     again = [line for line in serve.output.splitlines() if "I/O warning" in line][1:]
-    assert all(re.match(r"\d\d:\d\d:\d\d repeated \d+x since ", line) for line in again)
+    assert all(re.match(rf"{stamp} repeated \d+x since {stamp}: ", line) for line in again)

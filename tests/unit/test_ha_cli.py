@@ -105,8 +105,8 @@ def test_a_hosts_library_warning_reaches_the_terminal_made_visible(tmp_path):
         assert manager.wait(timeout=30) == 0
     finally:
         manager.kill()
-    # stamped as the manager's own lines are (its repeats are counted: test_terminal_lines)
-    assert re.fullmatch(r"\d\d:\d\d:\d\d " + re.escape(
+    # stamped with the date and time (its repeats are counted: test_terminal_lines)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d " + re.escape(
         'I/O warning : failed to load external entity '
         '"/nonexistent/\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED.xml"\n'), warning)
     assert "\x1b" not in rest and "\x07" not in rest

@@ -3,11 +3,10 @@
 Columnar float32 slots: one per poll, each holding every object's figures in a row of
 its own, so 10,000 guests x 150 polls x 7 figures cost ~42 MB instead of the ~500 MB
 that a deque of tuples would. A poll's slot starts as a copy of the previous one (one
-memcpy) and only the objects that are not the very object of the previous poll are
-written: backends that reuse an unchanged guest's entry between polls (the simulator,
-like pvestatd's 10 s reports) cost one identity check per guest instead of a write. The
-poller hands over the diff it has made anyway (`Inventory.diff`), and then only the
-rows of what it names are written: no second walk over 10,000 guests per poll.
+memcpy) and only the rows of the objects the poll's diff names (`Inventory.diff`, which
+the poller makes anyway) are written: no second walk over 10,000 guests per poll, and
+backends that reuse an unchanged guest's entry between polls (the simulator, like
+pvestatd's 10 s reports) cost no write for it.
 """
 
 from __future__ import annotations
@@ -63,14 +62,13 @@ class MetricHistory:
         self._since: dict[str, int] = {}  # object id -> the first poll its row holds it
         self._gone: dict[str, int] = {}  # object id -> the poll it was first missing from
         self._free: list[int] = []  # rows of forgotten objects, for new ones
-        self._written: dict[str, Node | Guest] = {}  # the last poll's objects, by id
         self._lock = threading.Lock()
 
-    def record(self, inventory: Inventory, diff: InventoryDiff | None = None) -> None:
+    def record(self, inventory: Inventory, diff: InventoryDiff) -> None:
         """Store one poll's figures for every node and guest in `inventory`. `diff`:
-        what `inventory` changes relative to the one recorded last (`Inventory.diff`),
-        if the caller has it; only its added and changed objects are written then, and
-        its removed ones blanked."""
+        what `inventory` changes relative to the one recorded last (`Inventory.diff`;
+        for the first, every object added): only its added and changed objects are
+        written, its removed ones blanked, the others keep the previous poll's."""
         objects = inventory.objects()
         with self._lock:
             poll = self._polls
@@ -80,18 +78,11 @@ class MetricHistory:
             fresh = not self._rows and not self._free  # no row was ever handed out
             if fresh:
                 figures = self._first_slot(objects, poll)
-            elif diff is None:
-                previous = self._written
-                figures = self._next_slot(
-                    objects, previous.keys() - objects.keys(),
-                    (key for key, obj in objects.items() if previous.get(key) is not obj),
-                    poll)
             else:
                 figures = self._next_slot(objects, diff.removed,
                                           (*diff.added, *diff.changed), poll)
             self._slots[slot] = figures
             self._times[slot] = inventory.taken_at
-            self._written = objects
             self._polls = poll + 1
             self._forget()
 

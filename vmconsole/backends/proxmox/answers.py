@@ -4,9 +4,10 @@ Every PVE answer is a JSON object whose `data` holds the result (pve-http-server
 `{"data": ...}` envelope); `data_of` takes it out of a body. `read` asks for a listing
 or an object and checks it against a `Records` or `Record` shape before any parser
 touches it: the keys the parser needs are there and each key it converts holds
-something the conversion takes. A server that is not PVE (a TLS test server, a proxy's
-page, a fake with other JSON) is then one BackendError, "not a Proxmox VE API answer:
-GET /cluster/status: ...", shown as the cluster's error like any other, instead of a
+something the conversion takes; `ask` checks a POST's answer that is read (termproxy's
+ticket) the same way. A server that is not PVE (a TLS test server, a proxy's page, a
+fake with other JSON) is then one BackendError, "not a Proxmox VE API answer: GET
+/cluster/status: ...", shown as the cluster's error like any other, instead of a
 KeyError or AttributeError deep in a parser.
 """
 
@@ -172,17 +173,25 @@ class Value:
 
 def read(call: Callable[..., Any], path: str, shape: Record | Records | Value,
          **params: Any) -> Any:
-    """`GET path` through `call` (`Connection.call`), checked against `shape`: a list
-    for `Records` (no data is an empty one, unless the shape is `listed`), a mapping for
-    `Record` (no data: empty, unless it requires keys), a scalar for `Value`. Raises the
-    call's BackendError, or `not_pve`'s when the answer has another shape."""
-    answer = call("GET", path, **params)
+    """`GET path` through `call` (`Connection.call`), checked against `shape` as `ask`
+    checks it."""
+    return ask(call, "GET", path, shape, **params)
+
+
+def ask(call: Callable[..., Any], method: str, path: str, shape: Record | Records | Value,
+        **params: Any) -> Any:
+    """`method path` through `call` (`Connection.call`), its answer checked against
+    `shape`: a list for `Records` (no data is an empty one, unless the shape is
+    `listed`), a mapping for `Record` (no data: empty, unless it requires keys), a scalar
+    for `Value`. Raises the call's BackendError, or `not_pve`'s when the answer has
+    another shape."""
+    answer = call(method, path, **params)
     if answer is None and isinstance(shape, Record) and not shape.required:
         return {}
     if answer is None and isinstance(shape, Records) and not shape.listed:
         return []
     if why := shape.problem(answer):
-        raise not_pve("GET", path, why)
+        raise not_pve(method, path, why)
     return answer
 
 

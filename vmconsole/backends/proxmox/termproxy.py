@@ -29,13 +29,17 @@ from typing import Any
 import aiohttp
 
 from vmconsole.backends.base import AuthError, BackendError, Conflict, NotSupported, Unreachable
-from vmconsole.backends.proxmox.answers import Record, read
+from vmconsole.backends.proxmox.answers import TEXT, Record, ask, read, within
 from vmconsole.backends.proxmox.connection import Connection, normalise_fingerprint
 from vmconsole.backends.proxmox.guest_ref import CURRENT
 from vmconsole.backends.serial import ConsoleSink, EndOnce
 from vmconsole.model import GuestKind
 
 KEEPALIVE_S = 30.0  # pve-xtermjs pings the proxy this often
+# termproxy's answer (its `returns` in PVE's API schema): the proxy's TCP port, which
+# the websocket URL carries, the one-time ticket and the user it was issued to.
+TICKET = Record({"port": within(int, 1, 65535), "ticket": TEXT, "user": TEXT},
+                required=("port", "ticket", "user"))
 SERIAL_PORTS = tuple(f"serial{n}" for n in range(4))  # qemu-server's serial0..serial3
 
 
@@ -63,13 +67,10 @@ def open_console(conn: Connection, path: str, kind: GuestKind, vmid: int, name: 
                 f"{name} has no serial port on a socket: add one with `qm set {vmid} "
                 "--serial0 socket` and boot its kernel with console=ttyS0")
         params["serial"] = device = port
-    answer = conn.call("POST", f"{path}/termproxy", **params) or {}
-    try:
-        ticket, proxy_port, user = str(answer["ticket"]), str(answer["port"]), str(answer["user"])
-    except KeyError as exc:
-        raise BackendError(f"termproxy answered without its {exc.args[0]}") from None
+    answer = ask(conn.call, "POST", f"{path}/termproxy", TICKET, **params)
+    ticket, proxy_port, user = str(answer["ticket"]), int(answer["port"]), str(answer["user"])
     console = TermProxyConsole(name, device, sink, conn.cfg.timeout)
-    console.connect(f"{conn.base_url}{path}/vncwebsocket", {"port": proxy_port,
+    console.connect(f"{conn.base_url}{path}/vncwebsocket", {"port": str(proxy_port),
                                                              "vncticket": ticket},
                     conn.auth_headers(), _tls(conn), f"{user}:{ticket}\n")
     return console
