@@ -20,6 +20,7 @@ from vmconsole.audit import (
 )
 from vmconsole.stdout import print_line
 from vmconsole.text import visible
+from vmconsole.wallclock import date_time
 
 FOLLOW_INTERVAL = 0.5  # seconds between looks at the file with --follow
 
@@ -46,7 +47,7 @@ def format_record(record: AuditRecord) -> str:
     Every field is made visible (`vmconsole.text.visible`: controls, escapes, bidi and
     zero-width characters as escapes, long values cut), so a record can neither erase
     itself from the terminal nor print a forged line in its place."""
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
+    when = date_time(record.time)
     parameters = " ".join(f"{visible(k)}={visible(v)}"
                           for k, v in sorted(record.parameters.items()))
     task = f" task {visible(record.task_id)}" if record.task_id else ""

@@ -4,7 +4,6 @@ lines, following the task as the polls bring news of it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from rich.table import Table
@@ -22,6 +21,7 @@ from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.moving_keys import ScrolledText
 from vmconsole.ui.styles import LabelStyles
 from vmconsole.ui.widgets.task_log import status_text, task_user
+from vmconsole.wallclock import date_time
 
 # The task as last polled, and the backend's clock then (None: gone from the backend).
 TaskLookup = Callable[[], tuple[Task | None, float]]
@@ -111,7 +111,7 @@ class TaskDetailScreen(Dialog[None]):
             ("Target", Text(f"{self.target_text} on {visible(task.node)}, "
                             f"cluster {visible(self.cluster)}")),
             ("User", Text(visible(task_user(task)))),
-            ("Started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.started))),
+            ("Started", date_time(task.started)),
             ("Duration", fmt.duration(elapsed)),
             ("Status", status_text(task, styles)),
         ]

@@ -4,8 +4,6 @@ consoles and other servers show too)."""
 
 from __future__ import annotations
 
-import time
-
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -23,6 +21,7 @@ from vmconsole.ui.typeahead import typed_into
 from vmconsole.ui.widgets.key_footer import KeyFooter
 from vmconsole.ui.widgets.plain_input import PlainInput
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
+from vmconsole.wallclock import date_time
 
 # What was done to what, and how it ended, first: at 80 columns the later ones are
 # reached by scrolling sideways (left/right).
@@ -221,7 +220,7 @@ class AuditRecordScreen(Dialog[None]):
 def _cells(record: AuditRecord, limit: int | None = CELL_LIMIT) -> tuple[Text, ...]:
     # Text, not str: a DataTable reads a str as markup, and a result may hold a "[".
     # Every field made visible and cut: one record must not forge or hide another.
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.time))
+    when = date_time(record.time)
     return (Text(when), *(Text(visible(value, limit)) for value in (
         record.user, record.target, record.operation, record.result, record.role,
         record.source, record.cluster, record.task_id or "")))
