@@ -1,7 +1,9 @@
 """A reason shown under a form's field goes once the field is fixed, before the next
 submit; a field still wrong keeps its reason (the last tester's finding: old error
-lines stayed under fixed fields until the next submit). A form closed while the backend
-works on its change still has what came of it said."""
+lines stayed under fixed fields until the next submit), and the refusal above the
+buttons with the last field it was about; a backend's reason is said once, wherever its
+message quotes it. A form closed while the backend works on its change still has what
+came of it said."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ import threading
 
 from textual.widgets import Input
 
-from tests.ui_ops.helpers import act, notes, on_guest, task_rows, wait_until
+from tests.ui_ops.helpers import act, notes, on_guest, screen_lines, task_rows, wait_until
 from tests.ui_ops.test_ha_rules import error_of, fill, new_rule_form, open_crs_form, open_rules
 from vmconsole.actor import Role
 from vmconsole.backends.base import BackendError
 from vmconsole.ui.modals.ha_rule_forms import NodeAffinityForm
+from vmconsole.ui.modals.migrate import MigrateForm
 from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
 
 
@@ -37,20 +40,92 @@ async def test_a_fixed_field_loses_its_reason_and_a_wrong_one_keeps_it(console, 
         assert c.app.screen is form and list(audit.read())[-1].result.startswith("error")
 
 
+async def pve9_refused(pilot, c) -> NodeAffinityForm:
+    """A new node-affinity rule's form, its nodes pve9 (no such node), submitted."""
+    await open_rules(pilot, c)
+    form = await new_rule_form(pilot, "n", NodeAffinityForm)
+    await fill(pilot, form, name="web-off", nodes="pve9", resources="vm:100")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: error_of(form, "nodes"), 10, "the backend's refusal")
+    return form
+
+
 async def test_a_refusal_is_said_in_the_form_not_in_a_toast_over_its_fields(console, audit):
     """A tester's finding: the backend's refusal of a submitted form came as a toast too,
     which hung over the form's first fields (the name the refusal may be about)."""
     c = console(Role.ADMIN)
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await open_rules(pilot, c)
-        form = await new_rule_form(pilot, "n", NodeAffinityForm)
-        await fill(pilot, form, name="web-off", nodes="pve9", resources="vm:100")
-        await act(pilot, "enter")
+        form = await pve9_refused(pilot, c)
         assert c.app.screen is form
         assert error_of(form, "nodes") == "no node pve9 (nodes: pve1, pve2, pve3)"
         assert "node-affinity rule refused" in str(form.query_one("#form-error").visual)
         assert notes(c.app) == []  # no toast
         assert list(audit.read())[-1].result.startswith("error")
+
+
+def said(app, words: str) -> int:
+    """How many lines of the screen, as the user sees it, say `words`."""
+    return sum(words in line for line in screen_lines(app))
+
+
+async def test_a_reason_the_message_quotes_after_its_own_words_is_said_once(console):
+    """The backend's message quotes the reason it gives for the field without the
+    field's name ("cannot migrate VM 100 (web1) to pve2: <reason>"): the form said it
+    twice, above the buttons and under the field."""
+    c = console()
+    c.backend.sim.guests["qemu/100"].ha = None  # QEMU's own migration (no HA request)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        form = c.app.screen
+        assert isinstance(form, MigrateForm)
+        c.backend.sim.nodes["pve2"].maintenance = True  # after the form listed it
+        await pilot.press("enter")  # pve2, the first target the form offered
+        await wait_until(pilot, lambda: error_of(form, "node"), 10, "the refusal")
+        assert error_of(form, "node") == "node 'pve2' is in maintenance mode"
+        assert said(c.app, "maintenance mode") == 1, "\n".join(screen_lines(c.app))
+        assert said(c.app, "cannot migrate VM 100 (web1) to pve2") == 1
+
+
+async def test_a_changed_field_takes_its_refusal_from_above_the_buttons(console):
+    """"node-affinity rule refused" stayed above the buttons after the refused node was
+    retyped, until the next submit."""
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await pve9_refused(pilot, c)
+        assert said(c.app, "node-affinity rule refused") == 1
+        form.query_one("#nodes", Input).focus()
+        await act(pilot, "backspace")  # "pve": a value the form's own check takes
+        assert error_of(form, "nodes") == ""
+        assert said(c.app, "node-affinity rule refused") == 0
+
+
+async def test_a_refusal_read_on_esc_says_each_reason_once(console):
+    """Esc at once after a refusal says it as a toast: it said the node's reason twice,
+    in the backend's message and as the field's line."""
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await pve9_refused(pilot, c)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: notes(c.app), 10, "the refusal said")
+        assert notes(c.app) == ["node-affinity rule refused\n"
+                                "nodes: no node pve9 (nodes: pve1, pve2, pve3)"]
+
+
+async def test_a_refusal_of_two_fields_stays_above_the_buttons_until_both_change(
+        console):
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await open_crs_form(pilot, c)
+        await fill(pilot, form, threshold="11", margin="5")  # ranges the backend checks
+        await act(pilot, "enter")
+        assert error_of(form, "threshold") and error_of(form, "margin")
+        assert said(c.app, "CRS settings refused") == 1
+        await fill(pilot, form, margin="0.2")
+        assert error_of(form, "margin") == "" and error_of(form, "threshold")
+        assert said(c.app, "CRS settings refused") == 1  # the threshold is still refused
+        await fill(pilot, form, threshold="0.4")
+        assert said(c.app, "CRS settings refused") == 0
 
 
 async def snapshot_submitted(pilot, c) -> SnapshotCreateForm:

@@ -192,20 +192,37 @@ async def test_a_refusal_is_shown_in_the_backends_words_and_what_went_through_st
             ("vcpus", "started"), ("resize", "error"), ("resize", "started")]
 
 
+async def disk_refused(pilot, c) -> HardwareForm:
+    """web1's form with its disk grown to 95 GiB, applied: more than its storage has."""
+    form = await web1_form(pilot, c, **{"disk-0": "95"})
+    await asked(pilot)
+    await act(pilot, "y")
+    await wait_until(pilot, lambda: errors(form), 10, "the refusal by its field")
+    return form
+
+
 async def test_a_refusal_is_said_once_by_its_field(console):
     """A tester's finding at 80x24: the backend's words stood under the disk's field and
     again above the buttons, after the change they refused."""
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        form = await web1_form(pilot, c, **{"disk-0": "95"})
-        await asked(pilot)
-        await act(pilot, "y")
-        await wait_until(pilot, lambda: errors(form), 10, "the refusal by its field")
+        form = await disk_refused(pilot, c)
         assert errors(form)["disk-0"].startswith("storage 'san': Insufficient free space")
         lines = screen_lines(c.app)
         assert sum("Insufficient free space" in line for line in lines) == 1, "\n".join(lines)
         assert any("disk scsi0 10 → 95 GiB: refused" in line for line in lines)
         assert not any("Insufficient" in note for note in notes(c.app))  # nor as a toast
+
+
+async def test_retyping_the_refused_disk_takes_its_refusal_from_above_the_buttons(console):
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await disk_refused(pilot, c)
+        assert any("disk scsi0 10 → 95 GiB: refused" in line for line in screen_lines(c.app))
+        form.query_one("#disk-0", Input).focus()
+        await act(pilot, "end", "0")  # 950 GiB: a size the form takes, not the one refused
+        assert errors(form) == {}
+        assert not any("refused" in line for line in screen_lines(c.app))
 
 
 async def test_a_backend_refusal_is_plain_text(console):

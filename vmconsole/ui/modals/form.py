@@ -36,6 +36,7 @@ from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
 from vmconsole.ui.modals.dialog import Dialog
+from vmconsole.ui.modals.form_summary import Summary, said_once
 from vmconsole.ui.operations import answered_in_form
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
@@ -163,6 +164,7 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
         super().__init__()
         self.form_title = title
         self._refused: tuple[float, str] = (0.0, "")  # when the last refusal came, and it
+        self._summary = Summary()  # what is said above the buttons
         self._submit = submit
 
     # --- building -----------------------------------------------------------------------
@@ -209,9 +211,9 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
 
     def show_errors(self, errors: dict[str, str], message: str = "") -> None:
         """Each reason of `errors` (parameter name -> reason) under its field, and above
-        the buttons `message` with what those fields say taken out of it, then the
-        reasons no field shows, as "name: reason"."""
-        leftover, shown = [], {}
+        the buttons `message`, then the reasons no field shows, as "name: reason": each
+        reason said once (`form_summary.said_once`)."""
+        shown: set[str] = set()
         for box in self.query(".field-error"):
             box.remove_class("shown")
         for name, reason in errors.items():
@@ -220,20 +222,19 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
             if boxes:
                 boxes.first(Static).update(Content(visible_lines(reason, ERROR_LINE_LIMIT)))
                 boxes.first().add_class("shown")
-                shown[name] = reason
-            else:
-                leftover.append(f"{field_name}: {reason}")
-        message = _without(message, shown)
-        errors = {self.FIELD_FOR.get(name, name): reason for name, reason in errors.items()}
-        text = "\n".join(([message] if message else []) + leftover)
-        form_error = self.query_one("#form-error", Static)
-        form_error.update(Content(visible_lines(text, ERROR_LINE_LIMIT)))
-        form_error.set_class(bool(text), "shown")
+                shown.add(field_name)
+        self._show_summary(said_once(message, errors, self.FIELD_FOR, frozenset(shown)))
         if errors:
             first = next(iter(errors))
-            widgets = self.query(f"#{first}")
+            widgets = self.query(f"#{self.FIELD_FOR.get(first, first)}")
             if widgets:
                 widgets.first().focus()
+
+    def _show_summary(self, summary: Summary) -> None:
+        self._summary = summary
+        form_error = self.query_one("#form-error", Static)
+        form_error.update(Content(visible_lines(summary.text, ERROR_LINE_LIMIT)))
+        form_error.set_class(bool(summary.text), "shown")
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -244,7 +245,8 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
         """A field's reason goes as soon as its value is one the form's own checks
         (`collect`) take, not at the next submit: an old reason under a fixed field reads
         as if the new value were refused too. A reason the backend gave is about the
-        value it was sent, so it goes with that value."""
+        value it was sent, so it goes with that value; and the message above the buttons
+        with the last field it came with (`Summary.without_field`)."""
         row = next((node for node in event.control.ancestors_with_self
                     if node.has_class("row")), None)
         if row is None or not row.id:
@@ -256,6 +258,7 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
         _, errors = self.collect()
         if name not in {self.FIELD_FOR.get(field, field) for field in errors}:
             boxes.first().remove_class("shown")
+            self._show_summary(self._summary.without_field(name))
 
     # --- submitting ---------------------------------------------------------------------
 
@@ -291,7 +294,7 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
             self.dismiss(outcome.task)
         else:
             self.show_errors(outcome.fields, outcome.message)
-            said = [outcome.message] if outcome.message else []
+            said = [self._summary.message] if self._summary.message else []
             said += [f"{name}: {reason}" for name, reason in outcome.fields.items()]
             self._refused = (time.monotonic(), "\n".join(said))
 
@@ -305,18 +308,3 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
                             timeout=10)  # the app's notify makes it visible
         self.dismiss(None)
 
-
-def _without(message: str, shown: dict[str, str]) -> str:
-    """`message` without the reasons their fields show already (`shown`: parameter name
-    -> reason): a backend's InvalidInput says "rule refused: nodes: no node pve9" and
-    gives that reason for the field too, which the form then said twice, one under the
-    other. A message that is a reason goes whole."""
-    cut = message
-    for name, reason in shown.items():
-        if cut == reason:
-            return ""
-        cut = cut.replace(f"{name}: {reason}", "")
-    if cut == message:
-        return message
-    parts = (part.strip().rstrip(":").rstrip() for part in cut.split(";"))
-    return "; ".join(part for part in parts if part)

@@ -269,10 +269,9 @@ class HardwareForm(FormScreen):
             if not outcome.ok:
                 made = "; ".join(p.what for p in parts[:parts.index(part)])
                 done = f"done: {made}. " if made else ""
-                # The backend's words go by the field alone: quoted here as well, the
-                # form said them twice, the second time under the first.
                 fields = outcome.fields or {part.field: outcome.message}
-                return Outcome(message=f"{done}{part.what}: refused", fields=fields)
+                return Outcome(message=f"{done}{part.what}: refused: {outcome.message}",
+                               fields=fields)
             assert outcome.task is not None
             self.done.append(outcome.task)
             self._made(part)
