@@ -225,6 +225,22 @@ async def test_retyping_the_refused_disk_takes_its_refusal_from_above_the_button
         assert not any("refused" in line for line in screen_lines(c.app))
 
 
+async def test_retyping_the_refused_disk_to_a_size_the_form_refuses_says_why(console):
+    """The backend's words are about the value it was sent: once the user types another
+    that the form's own check refuses, the box under the field gives that check's reason
+    (it kept "Insufficient free space" for a disk of 9 GiB)."""
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        form = await disk_refused(pilot, c)
+        form.query_one("#disk-0", Input).focus()
+        await act(pilot, "9")  # typed over the value focus selected: 9 GiB
+        assert form.query_one("#disk-0", Input).value == "9"
+        own = form.collect()[1]["disk:scsi0"]  # the form's own check: a disk only grows
+        assert errors(form) == {"disk-0": own}
+        assert "Insufficient" not in own
+        assert not any("refused" in line for line in screen_lines(c.app))
+
+
 async def test_a_backend_refusal_is_plain_text(console):
     c = console()
     async with c.app.run_test(size=(100, 40)) as pilot:

@@ -244,9 +244,10 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
                            | RadioSet.Changed) -> None:
         """A field's reason goes as soon as its value is one the form's own checks
         (`collect`) take, not at the next submit: an old reason under a fixed field reads
-        as if the new value were refused too. A reason the backend gave is about the
-        value it was sent, so it goes with that value; and the message above the buttons
-        with the last field it came with (`Summary.without_field`)."""
+        as if the new value were refused too; a value those checks refuse shows their
+        reason instead. A reason the backend gave is about the value it was sent, so it
+        goes with that value; and the message above the buttons with the last field it
+        came with (`Summary.without_field`)."""
         row = next((node for node in event.control.ancestors_with_self
                     if node.has_class("row")), None)
         if row is None or not row.id:
@@ -256,9 +257,13 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
         if not boxes:
             return
         _, errors = self.collect()
-        if name not in {self.FIELD_FOR.get(field, field) for field in errors}:
+        own = next((reason for field, reason in errors.items()
+                    if self.FIELD_FOR.get(field, field) == name), None)
+        if own is None:
             boxes.first().remove_class("shown")
-            self._show_summary(self._summary.without_field(name))
+        else:  # the new value is refused too, by the form: its reason, not the old one's
+            boxes.first(Static).update(Content(visible_lines(own, ERROR_LINE_LIMIT)))
+        self._show_summary(self._summary.without_field(name))
 
     # --- submitting ---------------------------------------------------------------------
 
