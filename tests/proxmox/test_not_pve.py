@@ -1,8 +1,9 @@
 """A profile pointed at an HTTPS server that is not PVE (its fingerprint pinned
 correctly): `openssl s_server -www`'s page, other JSON, or PVE-like answers missing what
 the console reads. Each is the cluster's error, "not a Proxmox VE API answer: GET
-<path>: ..." (POST for the answer of a POST: the login, termproxy's ticket), in the poll
-result and the detail pane, never an internal error.
+<path>: ..." (the method of the call for another's answer: the login, termproxy's ticket,
+the UPID of a task an operation starts), in the poll result and the detail pane, or the
+operation's error, never an internal error.
 
 The server is a small one of this test's own, with the fake's certificate (fakepve's
 session process made it) so that its fingerprint can be pinned."""
@@ -22,7 +23,8 @@ from typing import Any
 import pytest
 
 from tests.ui_ops.helpers import detail_rows, live_console, wait_until
-from vmconsole.backends.base import BackendError
+from vmconsole.backends.base import BackendError, MigrationMode, TaskStatus
+from vmconsole.backends.clones import CloneSpec
 from vmconsole.backends.proxmox import open_proxmox
 from vmconsole.config import ProxmoxCluster
 from vmconsole.monitor.poller import Poller
@@ -63,6 +65,9 @@ class NotPve:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                # A request's body read whole: one left unread makes the close a reset,
+                # which may cost the client the answer.
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = self.path.removeprefix("/api2/json").split("?")[0]
                 answer = served.answers.get(path, {"data": None})
                 if isinstance(answer, bytes):  # a whole answer of its own, as s_server's
@@ -75,7 +80,7 @@ class NotPve:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_POST = do_GET
+            do_POST = do_PUT = do_DELETE = do_GET
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -207,9 +212,18 @@ def test_a_server_error_names_the_request_and_the_bodys_message(not_pve):
         "[bold]x[/]\\x1b]52;c;aGVsbG8=\\x07\\x1b[2J\\u202eevil on GET /cluster/resources")
 
 
-def test_a_task_listing_of_another_shape_leaves_the_inventory_shown(not_pve):
+@pytest.mark.parametrize("listing", [
+    {"tasks": []},
+    # A UPID PVE's upid_decode refuses (its starttime not hex; too few fields; not a
+    # string): listed as a task of that id before.
+    [{"upid": "UPID:pve1:0000ABCD:00001234:6750F2AZ:vzdump:100:root@pam:",
+      "type": "vzdump", "id": "100", "node": "pve1", "starttime": 1733358241}],
+    [{"upid": "UPID:short", "type": "vzdump", "id": "100", "node": "pve1"}],
+    [{"upid": 5, "type": "vzdump", "id": "100", "node": "pve1"}],
+])
+def test_a_task_listing_of_another_shape_leaves_the_inventory_shown(not_pve, listing):
     # The recent tasks are extra: without them the poll still shows the cluster.
-    not_pve.answers["/cluster/tasks"] = {"data": {"tasks": []}}
+    not_pve.answers["/cluster/tasks"] = {"data": listing}
     backend = open_proxmox(not_pve.profile())
     try:
         result = Poller(backend).poll()
@@ -256,6 +270,29 @@ async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve, answ
 
 
 VM = "/nodes/pve1/qemu/100"
+# Answers to a call that starts a task that are no UPID as PVE's upid_decode reads it:
+# an AttributeError (an internal error) before for all but the short one, which was
+# followed as a task; a ValueError for the starttime that is not hex.
+NO_UPID = [
+    ({"upid": "UPID:pve1"}, 'an object {"upid": "UPID:pve1"} where a task\'s UPID was expected'),
+    (None, "null where a task's UPID was expected"),
+    (5, "the int 5 where a task's UPID was expected"),
+    ("UPID:short", "the str 'UPID:short' where a task's UPID was expected"),
+    ("UPID:pve1:0000ABCD:00001234:6750F2AZ:qmstart:100:root@pam:",
+     "the str 'UPID:pve1:0000ABCD:00001234:6750F2AZ:qmstart:100:root@pam:' where a "
+     "task's UPID was expected"),
+]
+STARTS = [
+    (lambda pve: pve.start("qemu/100"), f"{VM}/status/start"),
+    (lambda pve: pve.clone("qemu/100", CloneSpec(name="copy", node="pve1", vmid=101)),
+     f"{VM}/clone"),
+    (lambda pve: pve.migrate("qemu/100", "pve2", MigrationMode.LIVE), f"{VM}/migrate"),
+]
+# A stopped VM with an 8 GiB disk, for `grow_disk`.
+STOPPED_VM = {f"{VM}/status/current": {"data": {"status": "stopped"}},
+              f"{VM}/config": {"data": {"scsi0": "local:vm-100-disk-0,size=8G",
+                                        "digest": "d1"}},
+              f"{VM}/pending": {"data": []}}
 
 
 @pytest.mark.parametrize(("read", "answers", "message"), [
@@ -319,11 +356,19 @@ VM = "/nodes/pve1/qemu/100"
     (lambda pve: pve.hardware("qemu/100"),
      {f"{VM}/config": {"data": {"cores": 2}}, f"{VM}/pending": {"data": [{"pending": 4}]}},
      f"GET {VM}/pending: entry 0 has no key"),
+    *[(operation, {path: {"data": answer}}, f"POST {path}: {why}")
+      for operation, path in STARTS for answer, why in NO_UPID],
+    # Taken for a resize done at once before (PVE before 8 answers null): the task log
+    # said the disk grew.
+    (lambda pve: pve.grow_disk("qemu/100", "scsi0", 16 << 30),
+     {**STOPPED_VM, f"{VM}/resize": {"data": {"upid": "UPID:pve1"}}},
+     f'PUT {VM}/resize: an object {{"upid": "UPID:pve1"}} where a task\'s UPID was expected'),
 ])
-def test_a_reading_outside_the_poll_of_another_shape_names_the_path(not_pve, read, answers,
-                                                                     message):
-    # What the console shows where the reading fails (a form's notice, the snapshot or
-    # backup list): the BackendError's message, never an internal error.
+def test_an_answer_outside_the_poll_of_another_shape_names_the_request(not_pve, read,
+                                                                        answers, message):
+    # What the console shows where the reading or the operation fails (a form's notice,
+    # the snapshot or backup list, the operation's error): the BackendError's message,
+    # never an internal error.
     not_pve.answers.update(answers)
     backend = open_proxmox(not_pve.profile())
     try:
@@ -332,3 +377,14 @@ def test_a_reading_outside_the_poll_of_another_shape_names_the_path(not_pve, rea
     finally:
         backend.close()
     assert raised.value.message == f"not a Proxmox VE API answer: {message}"
+
+
+def test_a_disk_resize_answered_with_null_is_done_at_once(not_pve):
+    not_pve.answers.update(STOPPED_VM)
+    not_pve.answers[f"{VM}/resize"] = {"data": None}
+    backend = open_proxmox(not_pve.profile())
+    try:
+        task = backend.grow_disk("qemu/100", "scsi0", 16 << 30)
+    finally:
+        backend.close()
+    assert (task.status, task.log) == (TaskStatus.OK, ("scsi0 grows from 8 GiB to 16 GiB",))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from vmconsole.backends.base import TaskStatus
 from vmconsole.backends.proxmox.tasks import exit_status, parse_upid, progress_of
 
@@ -86,3 +88,13 @@ def test_migration_progress_and_downtime_from_the_log():
 def test_disk_mirror_progress_from_the_log():
     lines = ["drive-scsi0: transferred 3.2 GiB of 32.0 GiB (10.00%) in 3s"]
     assert progress_of(lines) == (0.1, None)
+
+
+@pytest.mark.parametrize("upid", [
+    "UPID:short",
+    "UPID:pve1:0016A3C2:0A3F1E61:6750F2AZ:qmigrate:100:root@pam:",  # a ValueError before
+    "UPID:pve1:0016A3C2:0A3F1E61:6750F2A1:qmigrate:100:root@pam",  # PVE's ends in ':'
+    "UPID:../x:0016A3C2:0A3F1E61:6750F2A1:qmigrate:100:root@pam:",  # a node in a path
+])
+def test_a_string_pves_upid_decode_refuses_has_no_fields(upid):
+    assert parse_upid(upid) == {}

@@ -4,11 +4,12 @@ Every PVE answer is a JSON object whose `data` holds the result (pve-http-server
 `{"data": ...}` envelope); `data_of` takes it out of a body. `read` asks for a listing
 or an object and checks it against a `Records` or `Record` shape before any parser
 touches it: the keys the parser needs are there and each key it converts holds
-something the conversion takes; `ask` checks a POST's answer that is read (termproxy's
-ticket) the same way. A server that is not PVE (a TLS test server, a proxy's page, a
-fake with other JSON) is then one BackendError, "not a Proxmox VE API answer: GET
-/cluster/status: ...", shown as the cluster's error like any other, instead of a
-KeyError or AttributeError deep in a parser.
+something the conversion takes; `ask` checks the answer of a POST, PUT or DELETE the
+same way (termproxy's ticket; the UPID of a task it started, `tasks.ask_upid`). A
+server that is not PVE (a TLS test server, a proxy's page, a fake with other JSON) is
+then one BackendError, "not a Proxmox VE API answer: GET /cluster/status: ...", shown
+as the cluster's error like any other, instead of a KeyError or AttributeError deep in
+a parser.
 """
 
 from __future__ import annotations
@@ -159,13 +160,17 @@ class Records:
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """One value of `kind` (no data is wrong too): `what` names it in the message."""
+    """One value of `kind`: `what` names it in the message. No data is wrong too, unless
+    the value is `optional` (`ask` then answers None)."""
 
     kind: Kind
     what: str
+    optional: bool = False
 
     def problem(self, answer: Any) -> str | None:
         """What is wrong with `answer`, or None."""
+        if answer is None and self.optional:
+            return None
         if answer is None or not self.kind(answer):
             return f"{_describe(answer)} where {self.what} was expected"
         return None
@@ -183,8 +188,8 @@ def ask(call: Callable[..., Any], method: str, path: str, shape: Record | Record
     """`method path` through `call` (`Connection.call`), its answer checked against
     `shape`: a list for `Records` (no data is an empty one, unless the shape is
     `listed`), a mapping for `Record` (no data: empty, unless it requires keys), a scalar
-    for `Value`. Raises the call's BackendError, or `not_pve`'s when the answer has
-    another shape."""
+    for `Value` (no data: None, if it is `optional`). Raises the call's BackendError, or
+    `not_pve`'s when the answer has another shape."""
     answer = call(method, path, **params)
     if answer is None and isinstance(shape, Record) and not shape.required:
         return {}

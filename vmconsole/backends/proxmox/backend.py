@@ -48,7 +48,7 @@ from vmconsole.backends.proxmox.inventory import (
     ha_view,
 )
 from vmconsole.backends.proxmox.migration import PRECONDITIONS, migration_targets
-from vmconsole.backends.proxmox.tasks import TaskTracker
+from vmconsole.backends.proxmox.tasks import TaskTracker, ask_upid
 from vmconsole.backends.proxmox.termproxy import TermProxyConsole
 from vmconsole.backends.proxmox.termproxy import open_console as open_termproxy
 from vmconsole.backends.proxmox.timeline import inventory_events, migration_event
@@ -189,7 +189,7 @@ class ProxmoxBackend(TrackedTasks):
 
     def _power(self, guest_id: str, action: str, **params: Any) -> Task:
         ref = self._locate(guest_id)
-        upid = self.conn.call("POST", f"{ref.path}/status/{action}", **params)
+        upid = ask_upid(self.conn.call, "POST", f"{ref.path}/status/{action}", **params)
         return self._tracker.start(upid, action, ref.id)
 
     # --- templates and clones -------------------------------------------------------
@@ -210,19 +210,19 @@ class ProxmoxBackend(TrackedTasks):
             # PVE refuses a storage for a linked clone: it stays on the template's storage.
             "storage": spec.storage if spec.full else None,
         }
-        upid = self.conn.call("POST", f"{ref.path}/clone", **params)
+        upid = ask_upid(self.conn.call, "POST", f"{ref.path}/clone", **params)
         return self._tracker.start(upid, "clone", ref.id,
                                    result={"new_id": f"{ref.kind.value}/{newid}"})
 
     def convert_to_template(self, guest_id: str) -> Task:
         ref = self._locate(guest_id)
-        upid = self.conn.call("POST", f"{ref.path}/template")
+        upid = ask_upid(self.conn.call, "POST", f"{ref.path}/template")
         return self._tracker.start(upid, "template", ref.id)
 
     def destroy(self, guest_id: str) -> Task:
         """`DELETE /nodes/{node}/qemu|lxc/{vmid}` (backends/removal.py), without purge."""
         ref = self._locate(guest_id)
-        upid = self.conn.call("DELETE", ref.path)
+        upid = ask_upid(self.conn.call, "DELETE", ref.path)
         return self._tracker.start(upid, "destroy", ref.id)
 
     # --- snapshots ------------------------------------------------------------------
@@ -243,19 +243,19 @@ class ProxmoxBackend(TrackedTasks):
         ref = self._locate(guest_id)
         if vmstate and ref.kind is GuestKind.CT:
             raise NotSupported("containers cannot save their RAM in a snapshot")
-        upid = self.conn.call("POST", f"{ref.path}/snapshot", snapname=name,
-                              description=description or None,
-                              vmstate=vmstate if ref.kind is GuestKind.VM else None)
+        upid = ask_upid(self.conn.call, "POST", f"{ref.path}/snapshot", snapname=name,
+                        description=description or None,
+                        vmstate=vmstate if ref.kind is GuestKind.VM else None)
         return self._tracker.start(upid, "snapshot", ref.id, result={"snapshot": name})
 
     def snapshot_rollback(self, guest_id: str, name: str) -> Task:
         ref = self._locate(guest_id)
-        upid = self.conn.call("POST", f"{ref.path}/snapshot/{name}/rollback")
+        upid = ask_upid(self.conn.call, "POST", f"{ref.path}/snapshot/{name}/rollback")
         return self._tracker.start(upid, "rollback", ref.id, result={"snapshot": name})
 
     def snapshot_delete(self, guest_id: str, name: str) -> Task:
         ref = self._locate(guest_id)
-        upid = self.conn.call("DELETE", f"{ref.path}/snapshot/{name}")
+        upid = ask_upid(self.conn.call, "DELETE", f"{ref.path}/snapshot/{name}")
         return self._tracker.start(upid, "snapshot_delete", ref.id, result={"snapshot": name})
 
     # --- migration ------------------------------------------------------------------
@@ -283,7 +283,7 @@ class ProxmoxBackend(TrackedTasks):
                 raise NotSupported("containers cannot migrate live: use restart mode "
                                    "(stop, move, start)")
             params["restart"] = mode is MigrationMode.RESTART or None
-        upid = self.conn.call("POST", f"{ref.path}/migrate", **params)
+        upid = ask_upid(self.conn.call, "POST", f"{ref.path}/migrate", **params)
         return self._tracker.start(upid, "migrate", ref.id,
                                    result={"target": node, "mode": mode.value})
 

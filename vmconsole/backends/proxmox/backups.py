@@ -32,6 +32,7 @@ from vmconsole.backends.base import NotFound, Task
 from vmconsole.backends.proxmox.answers import INTEGER, NUMBER, SIZE, TEXT, Records, read
 from vmconsole.backends.proxmox.guest_ref import CURRENT
 from vmconsole.backends.proxmox.inventory import RESOURCES
+from vmconsole.backends.proxmox.tasks import ask_upid, ask_upid_if_any
 from vmconsole.model import GuestKind
 
 if TYPE_CHECKING:
@@ -92,10 +93,10 @@ def listing(pve: ProxmoxBackend, ref: GuestRef) -> list[Backup]:
 def backup(pve: ProxmoxBackend, ref: GuestRef, spec: BackupSpec) -> Task:
     """Start vzdump of the guest."""
     check(options(pve, ref), spec)
-    upid = pve.conn.call("POST", f"/nodes/{ref.node}/vzdump", vmid=ref.vmid,
-                         storage=spec.storage, mode=str(spec.mode),
-                         compress=COMPRESS[spec.compression],
-                         **({"notes-template": spec.notes} if spec.notes else {}))
+    upid = ask_upid(pve.conn.call, "POST", f"/nodes/{ref.node}/vzdump", vmid=ref.vmid,
+                    storage=spec.storage, mode=str(spec.mode),
+                    compress=COMPRESS[spec.compression],
+                    **({"notes-template": spec.notes} if spec.notes else {}))
     return pve._tracker.start(upid, "backup", ref.id, result={"storage": spec.storage})
 
 
@@ -110,12 +111,12 @@ def restore(pve: ProxmoxBackend, ref: GuestRef, spec: RestoreSpec) -> Task:
     vmid = ref.vmid if spec.overwrite else spec.vmid
     force = 1 if spec.overwrite else None
     if ref.kind is GuestKind.VM:
-        upid = pve.conn.call("POST", f"/nodes/{ref.node}/qemu", vmid=vmid,
-                             archive=spec.backup, force=force, storage=spec.storage or None)
+        upid = ask_upid(pve.conn.call, "POST", f"/nodes/{ref.node}/qemu", vmid=vmid,
+                        archive=spec.backup, force=force, storage=spec.storage or None)
     else:
-        upid = pve.conn.call("POST", f"/nodes/{ref.node}/lxc", vmid=vmid,
-                             ostemplate=spec.backup, restore=1, force=force,
-                             storage=spec.storage or None)
+        upid = ask_upid(pve.conn.call, "POST", f"/nodes/{ref.node}/lxc", vmid=vmid,
+                        ostemplate=spec.backup, restore=1, force=force,
+                        storage=spec.storage or None)
     return pve._tracker.start(upid, "restore", ref.id,
                               result={"new_id": f"{ref.kind.value}/{vmid}"})
 
@@ -125,7 +126,8 @@ def delete(pve: ProxmoxBackend, ref: GuestRef, volid: str) -> Task:
     found = next((b for b in listing(pve, ref) if b.id == volid), None)
     if found is None:
         raise NotFound(f"{ref.id} has no backup '{volid}'")
-    upid = pve.conn.call("DELETE", f"/nodes/{ref.node}/storage/{found.storage}/content/{volid}")
-    if isinstance(upid, str) and upid.startswith("UPID:"):
+    upid = ask_upid_if_any(pve.conn.call, "DELETE",
+                           f"/nodes/{ref.node}/storage/{found.storage}/content/{volid}")
+    if upid is not None:
         return pve._tracker.start(upid, "delbackup", ref.id, result={"backup": volid})
     return pve._done("delbackup", ref, [f"removed {volid}"])

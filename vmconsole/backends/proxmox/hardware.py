@@ -33,6 +33,7 @@ from vmconsole.backends.proxmox.answers import INTEGER, TEXT, Record, Records, c
 from vmconsole.backends.proxmox.answers import read as read_answer
 from vmconsole.backends.proxmox.guest_ref import CURRENT
 from vmconsole.backends.proxmox.inventory import RESOURCES
+from vmconsole.backends.proxmox.tasks import ask_upid_if_any
 from vmconsole.model import GuestKind
 
 if TYPE_CHECKING:
@@ -185,11 +186,11 @@ def apply(backend: ProxmoxBackend, ref: GuestRef, operation: str,
     digest = config.get("digest")
     if change.disks:
         disk, size = next(iter(change.disks.items()))
-        upid = call("PUT", f"{ref.path}/resize", disk=disk, size=f"{size // MiB}M",
-                    digest=digest)
+        upid = ask_upid_if_any(call, "PUT", f"{ref.path}/resize", disk=disk,
+                               size=f"{size // MiB}M", digest=digest)
         before = hw.disk(disk)
         line = f"{disk} grows from {gib(before.size if before else 0)} GiB to {gib(size)} GiB"
-        if isinstance(upid, str) and upid.startswith("UPID:"):
+        if upid is not None:
             return backend._tracker.start(upid, "resize", ref.id)
         return backend._done("resize", ref, [line])
     params, what = _config_params(ref, hw, config, change)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from vmconsole.backends.base import BackendError, Task, TaskStatus, Unreachable
-from vmconsole.backends.proxmox.answers import NUMBER, TEXT, Record, Records, read
+from vmconsole.backends.proxmox.answers import NUMBER, TEXT, Record, Records, Value, ask, read
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,26 @@ _FOLLOW_MIN, _FOLLOW_MAX = 0.2, 2.0
 # Consecutive failures to read a task (other than a node that does not answer) before
 # the console stops following it.
 _GIVE_UP_AFTER = 5
+# A task's UPID, "UPID:node:pid:pstart:starttime:type:id:user:", as pve-common's
+# PVE::Tools::upid_encode writes it and upid_decode reads it back (the same pattern):
+# pid and starttime 8 hex digits, pstart 8 or 9, the node a host name. PVE's task API
+# decodes the UPID in the path, so one that does not match is no task to follow.
+_UPID = re.compile(r"UPID:(?P<node>[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?):"
+                   r"[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8,9}:(?P<starttime>[0-9A-Fa-f]{8}):"
+                   r"(?P<type>[^:\s]+):(?P<id>[^:\s]*):(?P<user>[^:\s]+):")
+
+
+def is_upid(value: Any) -> bool:
+    """Whether `value` is a UPID string PVE's upid_decode takes."""
+    return isinstance(value, str) and _UPID.fullmatch(value) is not None
+
+
+# The answer of a call that starts a task (`ask_upid`), and of one older PVE may finish
+# at once, answering null (`ask_upid_if_any`).
+UPID = Value(is_upid, "a task's UPID")
+UPID_IF_ANY = Value(is_upid, "a task's UPID", optional=True)
 # The answers read here (`answers.read`): /cluster/tasks, a task's status and its log.
-LISTING = Records({"upid": TEXT, "type": TEXT, "id": TEXT, "node": TEXT, "user": TEXT,
+LISTING = Records({"upid": is_upid, "type": TEXT, "id": TEXT, "node": TEXT, "user": TEXT,
                    "status": TEXT, "starttime": NUMBER, "endtime": NUMBER})
 STATUS = Record({"status": TEXT, "exitstatus": TEXT})
 LOG = Records({"t": TEXT})
@@ -58,12 +76,28 @@ class Caller(Protocol):
 
 
 def parse_upid(upid: str) -> dict[str, str]:
-    """UPID:node:pid:pstart:starttime:type:id:user: (hex numbers), as PVE writes it."""
-    parts = upid.split(":")
-    if len(parts) < 8 or parts[0] != "UPID":
+    """A UPID's node, starttime (epoch seconds, in decimal), type, id and user; {} for a
+    string that is no UPID (`is_upid`), so that a bad one never raises."""
+    match = _UPID.fullmatch(upid)
+    if match is None:
         return {}
-    return {"node": parts[1], "starttime": str(int(parts[4], 16)), "type": parts[5],
-            "id": parts[6], "user": parts[7]}
+    return {"node": match["node"], "starttime": str(int(match["starttime"], 16)),
+            "type": match["type"], "id": match["id"], "user": match["user"]}
+
+
+def ask_upid(call: Caller, method: str, path: str, **params: Any) -> str:
+    """`method path` through `call` (`Connection.call`), a call that starts a PVE task,
+    and the task's UPID it answers. Raises the call's BackendError, or `answers.not_pve`'s
+    for an answer that is no UPID ("POST /nodes/pve1/qemu/100/status/start: null where a
+    task's UPID was expected")."""
+    return ask(call, method, path, UPID, **params)
+
+
+def ask_upid_if_any(call: Caller, method: str, path: str, **params: Any) -> str | None:
+    """As `ask_upid`, for a call older PVE finishes before it answers, with null (a disk
+    resize before PVE 8, a storage volume's removal before pve-storage made it a task):
+    None then."""
+    return ask(call, method, path, UPID_IF_ANY, **params)
 
 
 def exit_status(text: str) -> tuple[TaskStatus, str | None]:
