@@ -74,8 +74,8 @@ LOADED_WHEN_USED = {
     # the ping stack, until something is pinged, and the ping panel, until first shown
     "vmconsole.monitor.ping.detector", "vmconsole.monitor.ping.measurement",
     "icmplib", "vmconsole.ui.widgets.ping_panel",
-    # dialogs and screens
-    "vmconsole.ui.modals", "vmconsole.ui.screens",
+    # dialogs and screens, and where each one's keys work (`?`, a [keys] remap)
+    "vmconsole.ui.modals", "vmconsole.ui.screens", "vmconsole.ui.help_places",
     # the text boxes: the tree's filter box (made by `/`) and the ping panel's address
     # box (made with the panel's children), each a Textual Input subclass
     "vmconsole.ui.widgets.plain_input", "vmconsole.ui.widgets.filter_box",

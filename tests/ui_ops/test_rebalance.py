@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from tests.frozen import FrozenConsole
 from tests.ui_ops.helpers import act, notes, on_guest, poll, shown_text, tree_parent
 from vmconsole.actor import Actor, Role
-from vmconsole.backends.base import Unreachable
+from vmconsole.backends.base import BackendError, Unreachable
 from vmconsole.config import SimCluster
 from vmconsole.model import NodeStatus
 from vmconsole.ui.modals.confirm import ConfirmScreen
@@ -248,6 +248,48 @@ async def test_a_cluster_that_cannot_be_reached_gets_no_plan_and_no_keys_to_appl
         await until(pilot, lambda: screen.plan is not None, "the plan once it answers")
         assert str(screen.query_one("#keys").visual).startswith("⏎ apply  A apply all")
         assert "1 move(s)" in shown_text(c.app)
+    assert not list(audit.read())
+
+
+async def test_a_plan_whose_read_failed_offers_only_to_try_again_or_close(
+        console, audit, monkeypatch):
+    """The plan's read can fail where the poll did not (the backend refused its HA
+    rules, without which no plan is made). The key line still listed "⏎ apply  A apply
+    all", which did nothing, and a failed `r` left the last plan on the screen under "No
+    plan", its moves still applied by Enter. It says there is no plan and offers to try
+    again or close, at the first read and after a plan."""
+    c = console()
+    answers = c.backend.placement_rules
+
+    def refused() -> object:
+        raise BackendError("permission check failed (/cluster/ha, Sys.Audit)")
+
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        monkeypatch.setattr(c.backend, "placement_rules", refused)
+        await act(pilot, "L")
+        screen = c.app.screen
+        assert isinstance(screen, RebalanceScreen)
+        no_plan = "No plan: the cluster could not be read (see the notification)."
+        await until(pilot, lambda: no_plan in shown_text(c.app), "said why")
+        assert str(screen.query_one("#keys").visual) == "r try again  ? help  esc/q close"
+        monkeypatch.setattr(c.backend, "placement_rules", answers)
+        await act(pilot, "r")
+        await until(pilot, lambda: screen.plan is not None, "the plan once it answers")
+        keys = "⏎ apply  A apply all  d static/dynamic  r recompute  ? help  esc/q close"
+        assert str(screen.query_one("#keys").visual) == keys
+        first = screen.plan
+        await act(pilot, "r")  # with the moves table focused, whose own Enter hid ⏎
+        await until(pilot, lambda: screen.plan is not None and screen.plan is not first,
+                    "the plan again")
+        assert str(screen.query_one("#keys").visual) == keys
+        monkeypatch.setattr(c.backend, "placement_rules", refused)
+        await act(pilot, "r")
+        await until(pilot, lambda: no_plan in shown_text(c.app), "said why again")
+        assert str(screen.query_one("#keys").visual) == "r try again  ? help  esc/q close"
+        assert not screen.query_one("#moves").display  # the last plan's moves are gone
+        await act(pilot, "enter", "A", "d")
+        assert c.app.screen is screen and screen.mode == "static" and not screen.states
     assert not list(audit.read())
 
 

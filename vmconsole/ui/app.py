@@ -11,7 +11,6 @@ from textual.actions import parse
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Header, Tree
 
@@ -190,7 +189,10 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
     def _apply_keymap(self) -> None:
         if not self.config.keys:
             return  # nothing remapped: the bindings' classes need not even be imported
-        known = {b.id for b in self._all_bindings() if b.id}
+        from vmconsole.ui.help_places import binding_contexts, key_scopes  # when remapped
+        from vmconsole.ui.keymap import settle_keymap
+
+        known = {b.id for _, bindings in binding_contexts(type(self)) for b in bindings}
         unknown = sorted(set(self.config.keys) - known)
         where = f"{visible(self.config.path)}: " if self.config.path else ""
         if unknown:  # the ids live here, in the UI: the config checks only the key names
@@ -198,9 +200,7 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             self.notify(f"{where}[keys]: no binding with the id {ids} (ignored; `?` "
                         "lists every id)", title="Keys", severity="warning", timeout=8,
                         markup=False)
-        from vmconsole.ui.keymap import settle_keymap  # loaded when a key is remapped
-
-        keymap, clashes = settle_keymap(self._key_scopes(), {
+        keymap, clashes = settle_keymap(key_scopes(type(self), ACTIONS_ANYWHERE), {
             k: v for k, v in self.config.keys.items() if k in known})
         for clash in clashes:
             self.notify(clash.said(self.config), title="Keys", severity="warning",
@@ -222,93 +222,6 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         if action in self._main_screen_actions and not isinstance(self.screen, MainScreen):
             return False
         return super().check_action(action, parameters)
-
-    def _all_bindings(self) -> list[Binding]:
-        return [b for _, bindings in self.binding_contexts() for b in bindings]
-
-    def _key_scopes(self) -> list[tuple[str, list[Binding]]]:
-        """The console's bindings that answer at the same time, by where: the app's own
-        keys on the main screen, with those of each of its panes in turn (the focused one
-        answers first); over another screen, that screen's with the app's keys that
-        reach past it (ACTIONS_ANYWHERE)."""
-        app_keys = self._own_bindings(type(self))
-        anywhere = [b for b in app_keys if parse(b.action)[1] in ACTIONS_ANYWHERE]
-        scopes = [("on the main screen", app_keys)]
-        for context, cls, on_main_screen in self._binding_places()[1:]:
-            scopes.append((context, [*(app_keys if on_main_screen else anywhere),
-                                     *self._own_bindings(cls)]))
-        return scopes
-
-    @staticmethod
-    def _own_bindings(cls: type[DOMNode]) -> list[Binding]:
-        """The bindings of `cls` with an id and a description, each once."""
-        found: list[Binding] = []
-        for bindings in cls._merge_bindings().key_to_bindings.values():
-            found += [b for b in bindings if b.id and b.description and b not in found]
-        return found
-
-    def _binding_places(self) -> tuple[tuple[str, type[DOMNode], bool], ...]:
-        """(where, the class whose bindings work there, whether that is on the main
-        screen), the app first."""
-        # dialogs and screens: loaded when used
-        from vmconsole.ui.modals.address_picker import AddressPicker
-        from vmconsole.ui.modals.backups import BackupPanel
-        from vmconsole.ui.modals.bulk import BulkTargetScreen
-        from vmconsole.ui.modals.confirm import ConfirmScreen
-        from vmconsole.ui.modals.delete import DeleteScreen
-        from vmconsole.ui.modals.form import FormScreen
-        from vmconsole.ui.modals.snapshots import SnapshotPanel
-        from vmconsole.ui.modals.task_detail import TaskDetailScreen
-        from vmconsole.ui.modals.task_panel import TaskPanel
-        from vmconsole.ui.screens.audit import AuditRecordScreen, AuditScreen
-        from vmconsole.ui.screens.faults import FaultScreen
-        from vmconsole.ui.screens.ha_rules import HARulesScreen
-        from vmconsole.ui.screens.help import HelpScreen
-        from vmconsole.ui.screens.rebalance import RebalanceScreen
-        from vmconsole.ui.screens.serial_console import SerialView
-        from vmconsole.ui.widgets.address_box import AddressBox
-        from vmconsole.ui.widgets.ping_panel import PingPanel
-        from vmconsole.ui.widgets.task_log import TaskLog
-
-        return (("anywhere", type(self), True), ("in the tree", ClusterTree, True),
-                ("in the task log", TaskLog, True), ("in the ping panel", PingPanel, True),
-                ("in the ping address box", AddressBox, True),
-                ("in the snapshot and backup panels", TaskPanel, False),
-                ("in the snapshot panel", SnapshotPanel, False),
-                ("in the backup panel", BackupPanel, False),
-                ("in the serial console", SerialView, False),
-                ("in the HA rules screen", HARulesScreen, False),
-                ("in the rebalance plan", RebalanceScreen, False),
-                ("in a form", FormScreen, False),
-                ("in a yes-or-no question", ConfirmScreen, False),
-                ("in the question before a delete", DeleteScreen, False),
-                ("in the bulk migration's choice of node", BulkTargetScreen, False),
-                ("in the address picker", AddressPicker, False),
-                ("in a task's detail", TaskDetailScreen, False),
-                ("in the fault menu", FaultScreen, False),
-                ("in the audit log", AuditScreen, False),
-                ("in an audit record", AuditRecordScreen, False),
-                ("in the help", HelpScreen, False))
-
-    def binding_contexts(self) -> list[tuple[str, list[Binding]]]:
-        """The console's own bindings (those with an id: Textual's unnamed ones, its
-        scrolling and cursor keys, are left out) by where they work, as `?` lists them."""
-        out: list[tuple[str, list[Binding]]] = []
-        listed: set[str | None] = set()
-        for context, cls, _ in self._binding_places():
-            # Each id once, where first listed: a key a panel inherits (TaskPanel's) where
-            # its base is, a screen's `?` (the app's id, help_key.py) with the app's keys.
-            found = [b for b in self._own_bindings(cls) if b.id not in listed]
-            listed.update(b.id for b in found)
-            if cls is type(self):  # the app's keys, by what they act on
-                for prefix, where in (("guest.", "on the guest selected in the tree"),
-                                      ("node.", "on the node selected in the tree"),
-                                      ("teach.", "in the demo (teaching mode)")):
-                    out.append((where, [b for b in found if (b.id or "").startswith(prefix)]))
-                found = [b for b in found
-                         if not (b.id or "").startswith(("guest.", "node.", "teach."))]
-            out.append((context, found))
-        return out
 
     def on_unmount(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -416,28 +329,10 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
             loop.refresh_soon()
 
     def action_help(self) -> None:
-        from vmconsole.ui.screens.help import HelpRow, HelpScreen  # loaded when used
+        from vmconsole.ui.help_places import help_rows  # loaded when used
+        from vmconsole.ui.screens.help import HelpScreen
 
-        rows: list[HelpRow] = []
-        keymap = self._keymap
-        for context, bindings in self.binding_contexts():
-            keys: dict[str, list[str]] = {}  # one row per id: "l →", "x del"
-            descriptions: dict[str, str] = {}
-            for binding in bindings:
-                assert binding.id is not None
-                mapped = keymap.get(binding.id, binding.key)
-                for key in mapped.split(","):
-                    if key.strip() not in keys.setdefault(binding.id, []):
-                        keys[binding.id].append(key.strip())
-                descriptions.setdefault(binding.id, binding.description)
-            rows += [HelpRow(context, " ".join(self.get_key_display(Binding(k, ""))
-                                               for k in names),
-                             descriptions[i], i, tuple(names)) for i, names in keys.items()]
-        # Over a screen of its own (the rebalance plan, a panel, a form), its keys first.
-        here = {context for context, cls, _ in self._binding_places()[1:]
-                if isinstance(self.screen, cls)}
-        rows.sort(key=lambda row: row.context not in here)
-        self.push_screen(HelpScreen(rows))
+        self.push_screen(HelpScreen(help_rows(self)))
 
     def action_audit(self) -> None:
         ref = self.selected  # on a guest: that guest's records

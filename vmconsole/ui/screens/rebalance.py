@@ -1,8 +1,8 @@
 """`L`: a cluster's rebalance plan as a what-if (each node's CPU and memory before and
 after), the moves with their gain and why that node, the guests that stay and why; a
 move or all of them applied after confirmation, one migration at a time. A cluster
-that cannot be reached gets no plan: the screen says why and offers to try again or
-close."""
+that cannot be reached, or whose read for the plan failed, gets no plan: the screen says
+why and offers to try again or close."""
 
 from __future__ import annotations
 
@@ -67,7 +67,10 @@ class RebalanceScreen(ModalWithHelp[None]):
     RebalanceScreen #stays { margin-top: 1; }
     """
     BINDINGS = [
-        Binding("enter", "apply_one", "Apply move", id="rebalance.apply"),
+        # Before the moves table's own Enter (which selects a row, applied by `_selected`):
+        # in the active bindings that Enter hid this one, and the key line lost "⏎ apply"
+        # whenever the table had the focus.
+        Binding("enter", "apply_one", "Apply move", id="rebalance.apply", priority=True),
         Binding("A", "apply_all", "Apply all", id="rebalance.apply_all"),
         Binding("d", "toggle_mode", "Static/dynamic", id="rebalance.mode"),
         Binding("r", "recompute", "Recompute", id="rebalance.recompute"),
@@ -83,7 +86,7 @@ class RebalanceScreen(ModalWithHelp[None]):
         self.states: dict[str, str] = {}  # guest id -> what became of its move
         self.busy = False
         self.unstarted = 0  # confirmed moves of the run under way not yet started
-        self.unreachable = ""  # why the cluster could not be reached at the last look
+        self.failed = ""  # why the last plan asked for is not there ("": none failed)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -99,16 +102,17 @@ class RebalanceScreen(ModalWithHelp[None]):
             yield Static("", id="keys", classes="dim", markup=False)
 
     def _show_keys(self) -> None:
-        """The key line: what the keys do here now, with the keys the keymap gives them."""
-        if self.unreachable:
-            hints = [("rebalance.recompute", "try again")]
-        else:
-            # "apply", not "apply move": with Enter written `enter` (ASCII mode) the line
-            # then fits 80 columns.
-            hints = [] if self.actions.refusal else [("rebalance.apply", "apply"),
-                                                     ("rebalance.apply_all", "apply all")]
-            hints += [("rebalance.mode", "static/dynamic"), ("rebalance.recompute", "recompute")]
-        hints += [("app.help", "help"), ("rebalance.close", "close")]
+        """The key line: the keys that do something now (`check_action`), with the keys
+        the keymap gives them. Call it when what they do changes."""
+        self.refresh_bindings()
+        # "apply", not "apply move": with Enter written `enter` (ASCII mode) the line
+        # then fits 80 columns. A refused apply still runs (`check_action`) but is not
+        # offered.
+        hints = [] if self.actions.refusal else [("rebalance.apply", "apply"),
+                                                 ("rebalance.apply_all", "apply all")]
+        hints += [("rebalance.mode", "static/dynamic"),
+                  ("rebalance.recompute", "try again" if self.failed else "recompute"),
+                  ("app.help", "help"), ("rebalance.close", "close")]
         self.query_one("#keys", Static).update(Text(hint_line(self, hints)))
 
     def on_mount(self) -> None:
@@ -120,8 +124,12 @@ class RebalanceScreen(ModalWithHelp[None]):
         self.action_recompute()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.unreachable and action in ("apply_one", "apply_all", "toggle_mode"):
-            return False  # nothing to apply, nor a plan to see in another mode
+        """Textual asks before a key acts and before the key line lists it (`hint_line`
+        reads the active bindings): False hides a key that would do nothing now."""
+        if action in ("apply_one", "apply_all") and self.plan is None:
+            return False  # nothing to apply: none yet, or none could be made
+        if action == "toggle_mode" and self.failed:
+            return False  # no plan to see in another mode: `r` tries again
         if action in ("apply_one", "apply_all", "recompute", "toggle_mode"):
             # A refused apply runs, to be said and audited (`_may_apply`); while moves run,
             # a new plan would cancel them.
@@ -137,29 +145,31 @@ class RebalanceScreen(ModalWithHelp[None]):
     async def action_recompute(self) -> None:
         if self.busy:
             return
-        self._reach(self.actions.unreachable())
-        if self.unreachable:
-            self._say(f"{visible(self.cluster)} cannot be reached: "
-                      f"{visible(self.unreachable, None)}\n"
-                      "No plan until it answers.")
+        unreachable = self.actions.unreachable()
+        if unreachable:
+            self._no_plan(f"{visible(self.cluster)} cannot be reached: "
+                          f"{visible(unreachable, None)}\nNo plan until it answers.")
             return
+        if self.failed:
+            self.failed = ""
+            self._show_keys()
         self._say(f"Computing the {self.mode} plan…")
         plan = await self.actions.compute(self.mode, self._say)
         if plan is None:
-            self._say("No plan: the cluster could not be read (see the notification).")
+            self._no_plan("No plan: the cluster could not be read (see the notification).")
             return
         self.plan, self.states = plan, {}
         self._show()
-
-    def _reach(self, why: str) -> None:
-        """Show the cluster as unreachable for `why` ("": reachable): no plan, and only
-        the keys that still mean something."""
-        self.unreachable = why
         self._show_keys()
-        self.refresh_bindings()
-        if not why:
-            return
+
+    def _no_plan(self, why: str) -> None:
+        """No plan, for `why` (said as the head: the cluster cannot be reached, or its
+        read failed): the last plan goes, with its tables, and the key line keeps only
+        the keys that still do something (try again, help, close)."""
+        self.failed = why
+        self._say(why)
         self.plan, self.states = None, {}
+        self._show_keys()
         for table in self.query(DataTable):
             table.display = False
         for part in ("#why", "#stays"):
