@@ -6,7 +6,7 @@ when asked; a running guest refused. The lab deletes a real domain and volume
 
 import pytest
 
-pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 from vmconsole.backends.base import Conflict, TaskStatus
 from vmconsole.backends.clones import CloneSpec
@@ -87,6 +87,25 @@ def test_undefine_with_storage_removes_the_guest_its_snapshots_and_its_own_volum
     assert all(g.name != "old1" for g in cluster.inventory().guests)
     assert volumes(cluster) >= {"shared.raw"} and "old1.qcow2" not in volumes(cluster)
     guest_named(cluster, "peer1")  # its disk is untouched and it is still defined
+
+
+def test_a_guest_undefined_while_the_plan_reads_the_others_uses_no_disk(
+        cluster, old1, monkeypatch):
+    """A bulk delete removes guests side by side: old1 went between the listing of the
+    domains and the reading of its definition, and peer1's delete failed with "reading
+    old1: Domain not found" (CI). Gone, it uses no disk: peer1's plan goes on."""
+    peer1 = guest_named(cluster, "peer1")
+    read = type(cluster).describe
+
+    def describe(self, host, dom):
+        if dom.name() == "old1":
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+            self.cache(host).drop(dom.UUIDString())
+        return read(self, host, dom)
+
+    monkeypatch.setattr(type(cluster), "describe", describe)
+    plan = cluster.removal_plan(peer1.id)
+    assert [(d.disk, d.removable) for d in plan.disks] == [("vda", True)]
 
 
 def test_keeping_the_disks_undefines_only(cluster, old1):

@@ -24,7 +24,7 @@ from functools import partial
 
 import libvirt
 
-from vmconsole.backends.base import BackendError, Conflict, Task, Unreachable
+from vmconsole.backends.base import BackendError, Conflict, NotFound, Task, Unreachable
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.domainxml import Disk, DomainDesc
@@ -116,8 +116,16 @@ def _users(core: ClusterCore, host: Host, uuid: str,
             continue
         try:
             doms = other.call(lambda c: c.listAllDomains(0), "listing the domains")
-            descs: list[DomainDesc] = [core.describe(other, d).desc for d in doms
-                                       if not (other is host and d.UUIDString() == uuid)]
+            descs: list[DomainDesc] = []
+            for dom in doms:
+                if other is host and dom.UUIDString() == uuid:
+                    continue
+                try:
+                    descs.append(core.describe(other, dom).desc)
+                except NotFound:
+                    # Undefined since the listing (a bulk delete removes guests side by
+                    # side): it uses no disk any more.
+                    continue
         except Unreachable:
             unread.append(other.name)
             continue
