@@ -231,6 +231,28 @@ def test_a_started_service_found_stopped_is_started_again_and_a_stopped_one_shut
     assert [d.kind for d in again.decisions].count("hastop") == 1  # asked once a minute
 
 
+def test_a_guest_taken_out_of_ha_is_not_started_on_a_stale_definition(cluster):
+    """The round's definitions are cached until a lifecycle event, and a console's
+    removal from HA is none: a round that read the guest stopped with its old HA mark
+    started it again, and the lab's restore over it failed ("vm1 was started during the
+    restore"). The start reads the mark afresh first."""
+    ha, clock, _said = manager(cluster)
+    backend, _ = cluster
+    ha.round()
+    host = backend.host_named("pve1")
+    dom = host.connection().lookupByName("web")
+    stale = backend.cache(host).get(dom.UUIDString())
+    assert stale is not None and stale.desc.meta.ha is not None
+    dom.destroy()
+    until_heard(backend, "web stopped on pve1")
+    dom.setMetadata(2, None, None, "https://vmconsole.invalid/xmlns/1", 0)  # out of HA
+    backend.cache(host).put(dom.UUIDString(), stale)  # the round's read raced the mark
+    clock.t += 10
+    status = ha.round()
+    assert not dom.isActive()
+    assert "hastart" not in kinds(status)
+
+
 def test_a_recovered_guest_is_listed_once_where_it_runs_until_its_dead_node_returns(
         cluster):
     ha, clock, _said = manager(cluster)

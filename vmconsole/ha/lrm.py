@@ -21,9 +21,10 @@ import libvirt
 
 from vmconsole.backends.base import BackendError
 from vmconsole.backends.libvirt import LibvirtBackend
+from vmconsole.backends.libvirt.domainxml import parse_domain
 from vmconsole.ha.journal import Journal
 from vmconsole.ha.services import NodeTrack, Service, copies, where_it_runs
-from vmconsole.model import Guest, GuestKind, HAState, Inventory, NodeHAState
+from vmconsole.model import Guest, GuestKind, HARequest, HAState, Inventory, NodeHAState
 
 #: The LRM's actions: operation -> (virDomain method, the verb for people).
 _ACTIONS = {"hastart": ("create", "start"), "hastop": ("shutdown", "shut down")}
@@ -33,6 +34,17 @@ SHUTDOWN_REPEAT_S = 60.0
 
 def _undefine(uuid: str, conn: libvirt.virConnect) -> None:
     conn.lookupByUUIDString(uuid).undefine()
+
+
+
+def _still_asked(uuid: str, request: HARequest, conn: libvirt.virConnect) -> bool:
+    """Whether the domain's HA mark, read afresh, still makes `request`. The round's
+    inventory caches definitions until a lifecycle event, and a console's removal from
+    HA is none: a round that read a guest stopped with its old mark started it again,
+    and the lab's restore over it failed (a lab test on a loaded machine). Proxmox's LRM
+    likewise acts on the service's current configuration."""
+    ha = parse_domain(conn.lookupByUUIDString(uuid).XMLDesc(0)).meta.ha
+    return ha is not None and ha.request is request
 
 
 class LocalResources:
@@ -62,20 +74,26 @@ class LocalResources:
                 self._act(svc, mine, "hastop")
 
     def _act(self, svc: Service, guest: Guest, operation: str) -> None:
-        """The LRM's start (libvirt's create) or shutdown (ACPI) of a service."""
+        """The LRM's start (libvirt's create) or shutdown (ACPI) of a service, if its
+        domain's HA mark still asks for it (`_still_asked`)."""
         method, verb = _ACTIONS[operation]
         if svc.failures > svc.ha.max_restart:
             return
-        task = self.journal.task(operation, svc.id, guest.node,
-                                 f"{verb} {svc.name} on {guest.node} (request "
-                                 f"{svc.ha.request.value})")
         host = self.backend.host_named(guest.node, containers=guest.kind is GuestKind.CT)
+        task = None
         try:
+            if not host.call(partial(_still_asked, svc.uuid, svc.ha.request),
+                             f"reading {svc.name}"):
+                return
+            task = self.journal.task(operation, svc.id, guest.node,
+                                     f"{verb} {svc.name} on {guest.node} (request "
+                                     f"{svc.ha.request.value})")
             host.call(lambda c: getattr(c.lookupByUUIDString(svc.uuid), method)(),
                       f"{verb} {svc.name}")
         except BackendError as exc:
             svc.failures += 1
-            self.journal.finish(task, False, str(exc))
+            if task is not None:
+                self.journal.finish(task, False, str(exc))
             if svc.failures > svc.ha.max_restart:
                 svc.state, svc.why = HAState.ERROR, f"{verb} failed: {exc}"
             self.journal.decide("error" if svc.state is HAState.ERROR else "start_failed",
