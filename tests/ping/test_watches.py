@@ -53,6 +53,20 @@ def test_results_in_words():
         "not measured: no ICMP privilege")
 
 
+def test_an_outage_from_what_ended_a_measurement_on_is_not_counted_in_it():
+    """A migration's measurement probes on until a poll tells of the power off that
+    starts a failover's: the guest's loss from the power off on is the failover's
+    (CI: "2 outages ...; ended: a failover began")."""
+    migration = Watch("web", cluster="lab", guest="qemu/100", why="migration")
+    m = measurement("." * 10 + "xxx" + "." * 10 + "xxxx")  # a blip, then the power off
+    migration.attach(m)
+    power_off = m.snapshot().ongoing.start
+    migration.end("a failover began: it has a measurement of its own", power_off)
+    text = migration.result_text()
+    assert text.startswith("downtime ") and "3 probes lost" in text, text
+    assert text.endswith("; ended: a failover began: it has a measurement of its own")
+
+
 def test_ended_measurements_are_bounded_running_ones_kept():
     watches = Watches()
     running = watches.add(Watch("keep", cluster="lab", guest="qemu/1"))

@@ -317,7 +317,7 @@ class PingFeatures(ConsoleBase):
             for guest_id in concerned:
                 watch = watches.running_on(result.cluster, guest_id)
                 if starts and watch is not None:
-                    watch = self._serving(watch, why)
+                    watch = self._serving(watch, why, self._on_clock(watch, event.time))
                 automatic = sum(w.running and w.why != "ping" for w in watches)
                 if watch is None and starts and automatic >= MAX_AUTO:
                     unmeasured += 1
@@ -345,13 +345,14 @@ class PingFeatures(ConsoleBase):
                         markup=False)
 
     @staticmethod
-    def _serving(watch: Watch, why: str) -> Watch | None:
+    def _serving(watch: Watch, why: str, at: float | None = None) -> Watch | None:
         """WATCH if it measures the migration or failover (WHY) starting on its guest;
-        else it ends, and None: that one gets a measurement of its own."""
+        else it ends, as of AT (the event's time on its clock), and None: that one gets
+        a measurement of its own, with the outages from AT on."""
         if watch.serves(why):
             watch.episode = why
             return watch
-        watch.end(f"a {why} began: it has a measurement of its own")
+        watch.end(f"a {why} began: it has a measurement of its own", at)
         return None
 
     def _link_tasks(self, result: PollResult) -> None:

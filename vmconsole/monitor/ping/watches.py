@@ -57,6 +57,9 @@ class Watch:
     measurement: Measurement | None = None
     error: str = ""  # why the measurement could not be opened
     ended: str = ""  # why it was ended before its time
+    # When, in the measurement's clock, what ended it began (None: when it was ended):
+    # an outage from then on is the next measurement's (`end`).
+    ended_at: float | None = None
     # The migration or failover it measures ("migration", "failover"; None: `w`'s, not
     # yet serving one), and whether that one is over: the guest's next gets its own.
     episode: str | None = None
@@ -104,10 +107,13 @@ class Watch:
     def markers(self) -> tuple[Marker, ...]:
         return self.measurement.snapshot().markers if self.measurement is not None else ()
 
-    def end(self, reason: str) -> None:
-        """Stop probing, saying why (a vanished guest, a replaced cluster, the user)."""
+    def end(self, reason: str, at: float | None = None) -> None:
+        """Stop probing, saying why (a vanished guest, a replaced cluster, the user).
+        AT: when, in the measurement's clock, the cause began (a node's power off that a
+        poll reports later): outages that begin then or after are not this one's, though
+        it probed on until it heard of it."""
         if self.running:
-            self.ended = reason
+            self.ended, self.ended_at = reason, at
         if self.measurement is not None:
             self.measurement.stop()
 
@@ -124,6 +130,8 @@ class Watch:
             return "starting…"
         snap = self.measurement.snapshot()
         outages = all_outages(snap)
+        if self.ended_at is not None:
+            outages = [o for o in outages if o.start < self.ended_at]
         if during is not None:
             outages = [o for o in outages if within(o, *during)]
         if not outages:
