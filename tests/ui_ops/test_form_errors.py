@@ -87,6 +87,25 @@ async def test_a_reason_the_message_quotes_after_its_own_words_is_said_once(cons
         assert said(c.app, "cannot migrate VM 100 (web1) to pve2") == 1
 
 
+async def test_another_target_node_takes_the_refusal_of_the_first(console):
+    """A tester's finding: after pve2 was refused (in maintenance), moving the migrate
+    form's cursor to pve3 left "node 'pve2' is in maintenance mode" under the list and
+    "cannot migrate ... to pve2" above the buttons."""
+    c = console()
+    c.backend.sim.guests["qemu/100"].ha = None
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "m")
+        form = c.app.screen
+        c.backend.sim.nodes["pve2"].maintenance = True
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: error_of(form, "node"), 10, "the refusal")
+        await act(pilot, "down")  # pve3
+        assert error_of(form, "node") == ""
+        assert said(c.app, "maintenance mode") == 0, "\n".join(screen_lines(c.app))
+        assert said(c.app, "cannot migrate") == 0
+
+
 async def test_a_changed_field_takes_its_refusal_from_above_the_buttons(console):
     """"node-affinity rule refused" stayed above the buttons after the refused node was
     retyped, until the next submit."""

@@ -25,6 +25,7 @@ from textual.widgets import (
     Checkbox,
     Input,
     Label,
+    OptionList,
     RadioButton,
     RadioSet,
     Select,
@@ -240,8 +241,9 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
     @on(Select.Changed)
     @on(Checkbox.Changed)
     @on(RadioSet.Changed)
+    @on(OptionList.OptionHighlighted)
     def _clear_fixed_error(self, event: Input.Changed | Select.Changed | Checkbox.Changed
-                           | RadioSet.Changed) -> None:
+                           | RadioSet.Changed | OptionList.OptionHighlighted) -> None:
         """A field's reason goes as soon as its value is one the form's own checks
         (`collect`) take, not at the next submit: an old reason under a fixed field reads
         as if the new value were refused too; a value those checks refuse shows their
