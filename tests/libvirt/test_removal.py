@@ -6,7 +6,9 @@ when asked; a running guest refused. The lab deletes a real domain and volume
 
 import pytest
 
-libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+import libvirt
 
 from vmconsole.backends.base import Conflict, TaskStatus
 from vmconsole.backends.clones import CloneSpec

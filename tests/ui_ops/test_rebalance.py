@@ -67,6 +67,9 @@ async def test_the_plan_is_shown_and_one_move_migrates_the_guest(console, audit)
             await pilot.pause(0.3)
         assert screen.states["lxc/201"] == "done"
         assert "done" in shown_text(c.app)
+        # no move left: no key offers to apply one (a tester's finding: both stayed)
+        await until(pilot, lambda: str(screen.query_one("#keys").visual) ==
+                    "d static/dynamic  r recompute  ? help  esc/q close", "the key line")
         await act(pilot, "escape")
         await poll(pilot, c)
         assert tree_parent(c.app, "proxy1") == "node/pve1"

@@ -6,6 +6,7 @@ why and offers to try again or close."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -126,8 +127,9 @@ class RebalanceScreen(ModalWithHelp[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Textual asks before a key acts and before the key line lists it (`hint_line`
         reads the active bindings): False hides a key that would do nothing now."""
-        if action in ("apply_one", "apply_all") and self.plan is None:
-            return False  # nothing to apply: none yet, or none could be made
+        if action in ("apply_one", "apply_all") and (self.plan is None or all(
+                self.states.get(m.guest) == "done" for m in self.plan.moves)):
+            return False  # nothing to apply: no plan yet, none could be made, no move left
         if action == "toggle_mode" and self.failed:
             return False  # no plan to see in another mode: `r` tries again
         if action in ("apply_one", "apply_all", "recompute", "toggle_mode"):
@@ -264,7 +266,7 @@ class RebalanceScreen(ModalWithHelp[None]):
                 f"Migrate {len(moves)} guest(s) to rebalance {visible(self.cluster)}?", moves):
             return
         self.busy = True
-        self.refresh_bindings()
+        self._keys_now()
         try:
             for index, move in enumerate(moves):
                 def state(text: str, guest: str = move.guest) -> None:
@@ -277,7 +279,13 @@ class RebalanceScreen(ModalWithHelp[None]):
                     break  # a failed move changes the what-if: the rest waits for `r`
         finally:
             self.busy, self.unstarted = False, 0
-            self.refresh_bindings()
+            self._keys_now()
+
+    def _keys_now(self) -> None:
+        """The key line after moves started or ended (`_show_keys`), unless the screen
+        was closed meanwhile: its moves run on without it."""
+        with contextlib.suppress(NoMatches):
+            self._show_keys()
 
     def _set_state(self, guest: str, text: str) -> None:
         try:
