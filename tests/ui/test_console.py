@@ -44,6 +44,19 @@ async def test_demo_tree_shows_cluster_nodes_and_guests(console_factory):
         assert any(" ct" in line for line in lines) and any(" vm" in line for line in lines)
 
 
+async def test_a_cluster_is_in_the_tree_connecting_before_its_first_poll_ends(
+        console_factory):
+    """A tester's finding: a Proxmox cluster whose API took its whole timeout was not in
+    the tree at all until that first poll ended (the README promised `connecting…`)."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert tree_lines(c.app) == ["lab connecting…"]
+        c.poll()
+        await pilot.pause()
+        assert tree_lines(c.app)[0].startswith("lab quorate 3/3")
+
+
 async def test_cursor_keys_select_and_detail_follows(console_factory):
     c = console_factory()
     async with c.app.run_test(size=(120, 40)) as pilot:

@@ -141,7 +141,9 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
         self._report_config_notices()
         # The tree takes the focus by itself (MainScreen.AUTO_FOCUS): a focus() here
         # would rebuild the footer once more before the first screen.
-        self.query_one(ClusterTree).restyle(self.theme_variables)
+        tree = self.query_one(ClusterTree)
+        tree.restyle(self.theme_variables)
+        tree.expect(self.loops)
         for loop in self.loops.values():
             self._unsubscribe.append(loop.subscribe(self._from_poll_thread))
 

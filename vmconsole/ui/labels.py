@@ -126,7 +126,9 @@ def cluster_label(name: str, inventory: Inventory | None, error: str | None,
     text = Text(visible(name), "bold", no_wrap=True, overflow="ellipsis")
     if error is not None:
         text.append(f" unreachable: {visible(error)}", styles.bad)
-    elif inventory is not None and inventory.quorum is not None:
+    elif inventory is None:  # no poll has ended yet: it may take the cluster's timeout
+        text.append(" connecting…", styles.warn)
+    elif inventory.quorum is not None:
         q = inventory.quorum
         if q.quorate:
             text.append(f" quorate {q.votes}/{q.expected}", styles.ok)

@@ -10,6 +10,8 @@ A node's guests are added when it comes near the screen (`lazy_guest_tree`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -84,6 +86,15 @@ class ClusterTree(LazyGuestTree):
                 or previous_error != result.error):
             branch.root.set_label(cluster_label(result.cluster, inventory, result.error,
                                                 self.styles_))
+
+    def expect(self, clusters: Iterable[str]) -> None:
+        """A branch for each of `clusters`, in their order, "connecting…" until its first
+        poll ends: a cluster whose API takes its whole timeout to answer (or fail) is in
+        the tree from the first screen, not only once that poll is over."""
+        for cluster in clusters:
+            if cluster not in self._branches:
+                branch = self._new_branch(cluster)
+                branch.root.set_label(cluster_label(cluster, None, None, self.styles_))
 
     def restyle(self, variables: dict[str, str], symbols: Symbols | None = None) -> None:
         """Relabel everything: the theme or the symbol set changed."""
