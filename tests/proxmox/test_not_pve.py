@@ -3,7 +3,8 @@ correctly): `openssl s_server -www`'s page, other JSON, or PVE-like answers miss
 the console reads. Each is the cluster's error, "not a Proxmox VE API answer: GET
 <path>: ..." (the method of the call for another's answer: the login, termproxy's ticket,
 the UPID of a task an operation starts), in the poll result and the detail pane, or the
-operation's error, never an internal error.
+operation's error, never an internal error. One that drips its answer is "no answer
+within N s", at the cluster's timeout.
 
 The server is a small one of this test's own, with the fake's certificate (fakepve's
 session process made it) so that its fingerprint can be pinned."""
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import re
 import ssl
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -54,13 +57,18 @@ S_SERVER_PAGE = (b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n"
 DEEP = (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
         + b'{"data": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")
 
+DRIP = object()  # the answer `NotPve` drips
+DRIP_S = 0.5  # within the timeout of the tests that drip: each read is answered in time
+
 
 class NotPve:
-    """An HTTPS server on 127.0.0.1 answering `answers[path]` (a JSON-able value, or
-    bytes sent as they are after a 200 status line) to any method."""
+    """An HTTPS server on 127.0.0.1 answering `answers[path]` (a JSON-able value, bytes
+    sent as they are, or `DRIP`, which sends a 200 with its headers, then its body one
+    byte per `DRIP_S` until the server closes) to any method."""
 
     def __init__(self, certfile: str, keyfile: str) -> None:
         self.answers: dict[str, Any] = dict(PVE)
+        self.closing = threading.Event()
         served = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,6 +80,9 @@ class NotPve:
                 answer = served.answers.get(path, {"data": None})
                 if isinstance(answer, bytes):  # a whole answer of its own, as s_server's
                     self.wfile.write(answer)
+                    return
+                if answer is DRIP:
+                    served.drip(self.wfile)
                     return
                 body = json.dumps(answer).encode()
                 self.send_response(200)
@@ -102,7 +113,21 @@ class NotPve:
         settings.update(overrides)
         return ProxmoxCluster(**settings)
 
+    def drip(self, out: Any) -> None:
+        """A 200 and its headers at once, then a body (any path's: it never ends in a
+        test's time) a byte per `DRIP_S`, until the server closes."""
+        body = json.dumps(PVE["/cluster/resources"]).encode()
+        out.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        out.flush()
+        for byte in body:
+            if self.closing.wait(DRIP_S):
+                return  # hung up: the request left dripping ends
+            out.write(bytes([byte]))
+            out.flush()
+
     def close(self) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -267,6 +292,46 @@ async def test_a_server_that_is_not_pve_says_so_in_the_detail_pane(not_pve, answ
         rows = detail_rows(pilot.app)
         assert rows["Error"].startswith(f"not a Proxmox VE API answer: {error}")
         assert re.fullmatch(LATER, rows["Next try"]), rows["Next try"]
+
+
+def within(seconds: float, fn: Callable[[], Any]) -> Any:
+    """`fn()`'s result; fails the test when it takes longer than `seconds`."""
+    answer: queue.Queue[Any] = queue.Queue()
+    threading.Thread(target=lambda: answer.put(fn()), daemon=True).start()
+    try:
+        return answer.get(timeout=seconds)
+    except queue.Empty:
+        pytest.fail(f"no result within {seconds} s")
+
+
+PASSWORD = dict(token_name=None, token_secret=None, password="secret")
+TICKET = {"data": {"ticket": "PVE:root@pam:T", "CSRFPreventionToken": "C"}}
+
+
+@pytest.mark.parametrize(("path", "login", "named"), [
+    ("/cluster/resources", {}, "GET /cluster/resources"),
+    # The login is the first request of a poll with a password: bounded the same way.
+    ("/access/ticket", PASSWORD, "POST /access/ticket"),
+])
+def test_an_answer_dripped_slower_than_the_timeout_is_the_polls_error(not_pve, path, login,
+                                                                       named):
+    # Each byte comes within the timeout (1 s), so only a bound on the whole request
+    # ends it: the poll waited as long as the server dripped before, with no error.
+    not_pve.answers["/access/ticket"] = TICKET
+    answer, not_pve.answers[path] = not_pve.answers[path], DRIP
+    backend = open_proxmox(not_pve.profile(timeout=1.0, **login))
+    try:
+        poller = Poller(backend)
+        started = time.monotonic()
+        error = within(3, poller.poll).error
+        assert time.monotonic() - started < 2.5
+        assert error == f"127.0.0.1: no answer within 1 s ({named})"
+        # The next poll, the server answering again, shows the cluster: the request left
+        # dripping holds nothing up (its session is closed, not lent again).
+        not_pve.answers[path] = answer
+        assert within(3, poller.poll).ok
+    finally:
+        backend.close()
 
 
 VM = "/nodes/pve1/qemu/100"

@@ -18,8 +18,8 @@ import libvirt
 
 from vmconsole.backends.addresses import AddressReading
 from vmconsole.backends.base import BackendError, Conflict, NotFound, Unreachable
+from vmconsole.backends.bounded import Pending
 from vmconsole.backends.event_kinds import EventKind
-from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.connection import Host, HostState
 from vmconsole.backends.libvirt.domainbook import FULL_READ_S, DomainBook
 from vmconsole.backends.libvirt.errors import libvirt_message

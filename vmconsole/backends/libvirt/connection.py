@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import libvirt
 
 from vmconsole.backends.base import Unreachable
-from vmconsole.backends.libvirt.bounded import call_bounded
+from vmconsole.backends.bounded import call_bounded
 from vmconsole.backends.libvirt.errors import libvirt_message, translate
 
 T = TypeVar("T")

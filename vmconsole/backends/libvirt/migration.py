@@ -22,9 +22,9 @@ from vmconsole.backends.base import (
     NotSupported,
     Task,
 )
+from vmconsole.backends.bounded import Pending
 from vmconsole.backends.event_kinds import EventKind
 from vmconsole.backends.libvirt import restart
-from vmconsole.backends.libvirt.bounded import Pending
 from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.connection import Host
 from vmconsole.backends.libvirt.restart import RESTART_ONLY

@@ -2,7 +2,8 @@
 
 TLS is verified against the system CAs by default, against a CA file, or against a pinned
 SHA-256 certificate fingerprint; `verify_ssl = false` turns verification off, and
-`insecure` says so for the UI to show. Every request has the profile's timeout.
+`insecure` says so for the UI to show. Every request, the login's included, is bounded
+by the profile's timeout as a whole (`BoundedSession`), not only each socket read.
 
 Authentication is an API token (`PVEAPIToken` header) or user and password. proxmoxer's
 own password login posts through the module-level `requests.post`, past the session
@@ -35,6 +36,7 @@ from requests.adapters import HTTPAdapter
 from requests.cookies import cookiejar_from_dict
 
 from vmconsole.backends.base import AuthError, Unreachable
+from vmconsole.backends.bounded import call_bounded
 from vmconsole.backends.endpoint import https_url
 from vmconsole.backends.proxmox.answers import TEXT, NotPveAnswer, Record, data_of, not_pve
 from vmconsole.backends.proxmox.errors import ErrorBody, error_body, from_resource_exception
@@ -82,6 +84,31 @@ def normalise_fingerprint(text: str) -> str:
     if digits is None:
         raise AuthError(f"fingerprint must be a SHA-256 digest (64 hex digits), got {text!r}")
     return digits
+
+
+class BoundedSession(ProxmoxHttpSession):
+    """proxmoxer's session, each request bounded by `deadline` seconds as a whole.
+
+    requests' timeout bounds each socket read: a server that drips its answer a byte at
+    a time never trips it. The request runs on a thread of its own (`call_bounded`); at
+    the deadline the caller gets requests' Timeout and the session is `abandoned`: the
+    pool closes it instead of lending it again, as the stranded thread still uses it.
+    That thread ends when the server stops answering for a read timeout or ends its
+    answer."""
+
+    def __init__(self, deadline: float, name: str) -> None:
+        super().__init__()
+        self.deadline, self.name = deadline, name
+        self.abandoned = False
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        """proxmoxer's request; requests' Timeout when it takes over `deadline`."""
+        try:
+            return call_bounded(lambda: super(BoundedSession, self).request(*args, **kwargs),
+                                self.deadline, self.name)
+        except TimeoutError:
+            self.abandoned = True
+            raise requests.exceptions.Timeout(f"no answer within {self.deadline:g} s") from None
 
 
 class TicketAuth(ProxmoxHTTPAuthBase):
@@ -190,7 +217,7 @@ class Connection:
                                    self.base_url)
         else:
             raise AuthError(f"{cfg.name}: no API token and no password")
-        self._idle: list[requests.Session] = []
+        self._idle: list[BoundedSession] = []
         self._pool_lock = threading.Lock()
         self._closed = False
 
@@ -200,12 +227,12 @@ class Connection:
         return f"{self.cfg.user}!{self.cfg.token_name}" if self.cfg.token_name else None
 
     @contextmanager
-    def _session(self) -> Iterator[requests.Session]:
+    def _session(self) -> Iterator[BoundedSession]:
         """An idle session from the pool, or a new one: as many as calls run at once."""
         with self._pool_lock:
             session = self._idle.pop() if self._idle else None
         if session is None:
-            session = ProxmoxHttpSession()
+            session = BoundedSession(self.cfg.timeout, f"pve-{self.cfg.name}")
             session.auth = self.auth
             session.headers["accept"] = JsonSerializer().get_accept_types()
             if self.cfg.fingerprint:
@@ -214,7 +241,7 @@ class Connection:
             yield session
         finally:
             with self._pool_lock:
-                if self._closed:
+                if self._closed or session.abandoned:
                     session.close()
                 else:
                     self._idle.append(session)
@@ -226,15 +253,19 @@ class Connection:
         clean = {k: _wire(v) for k, v in params.items() if v is not None}
         relogin = False
         held: str | None = None  # the ticket this request was sent with
+        named = f"{method} {path}"
         for attempt in (1, 2):
+            asked = named  # the request under way, which a timeout names
             try:
                 with self._session() as session:
                     if isinstance(self.auth, TicketAuth):
+                        asked = "POST /access/ticket"
                         if relogin:
                             self.auth.login(session, refused=held)
                         else:
                             self.auth.ensure(session)
                         held = self.auth.ticket
+                        asked = named
                     resource = ProxmoxResource(base_url=self.base_url, session=session,
                                                serializer=PveJson())
                     return getattr(resource(path.strip("/")), _METHODS[method])(**clean)
@@ -249,7 +280,7 @@ class Connection:
                 raise AuthError(self._tls_refusal(exc)) from None
             except requests.exceptions.Timeout:
                 raise Unreachable(f"{self.cfg.host}: no answer within "
-                                  f"{self.cfg.timeout:g} s ({method} {path})") from None
+                                  f"{self.cfg.timeout:g} s ({asked})") from None
             except NotPveAnswer as exc:  # a proxy's page, say
                 raise not_pve(method, path, exc.why) from None
             except requests.exceptions.RequestException as exc:

@@ -1,7 +1,10 @@
-"""Calls that may hang (libvirt-python blocks in C), bounded by a timeout.
+"""Calls that may hang, bounded by a timeout: libvirt-python blocks in C, and a
+`requests` timeout bounds each socket read, not the call (a server that drips its
+answer keeps the caller waiting as long as it drips).
 
 Each call runs on its own daemon thread: a host that stops answering strands that one
-thread, never the caller, and never keeps the process from exiting.
+thread, never the caller, and never keeps the process from exiting. The stranded thread
+ends when its call does; the caller's code sees to it that the call does end.
 """
 
 from __future__ import annotations
@@ -44,5 +47,7 @@ class Pending(Generic[T]):
         return self._result  # type: ignore[return-value]
 
 
-def call_bounded(fn: Callable[[], T], timeout: float, name: str = "libvirt-call") -> T:
+def call_bounded(fn: Callable[[], T], timeout: float, name: str) -> T:
+    """`fn()`'s result or error; TimeoutError when it has not returned within `timeout`
+    seconds (it runs on, on the thread named `name`)."""
     return Pending(fn, name).wait(timeout)
