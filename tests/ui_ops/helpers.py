@@ -35,11 +35,13 @@ BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots", "backups")
 
 
 async def settle(pilot, rounds: int = 200) -> None:
-    """Let keys, workers (backend calls in threads) and screen changes finish."""
+    """Let keys (those of a burst wait their turn: `ui.key_order`), workers (backend
+    calls in threads) and screen changes finish."""
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        if not any(w.is_running for w in app.workers if w.group in BACKGROUND_GROUPS):
+        if not app.key_order.busy and not any(
+                w.is_running for w in app.workers if w.group in BACKGROUND_GROUPS):
             await pilot.pause()
             return
         await asyncio.sleep(0.005)

@@ -4,6 +4,8 @@ opens the form land in it, in order (`ui.typeahead`)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual import events
 from textual.widgets import Input
@@ -27,6 +29,15 @@ def burst(app, *keys: str) -> None:
     for key in keys:
         typed = key.removeprefix("alt+")  # ESC and a key in one write: Alt+key
         app.post_message(events.Key(key, typed if len(typed) == 1 else CHARACTERS.get(typed)))
+
+async def trickle(app, keys: list[str], turns: int) -> None:
+    """Keys as a terminal brings a burst over a link: each reaches the app `turns` turns
+    of its event loop after the one before, while the app is still acting on that one."""
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else CHARACTERS.get(key)))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+
 
 async def type_into(pilot, form, keys: list[str], at_once: bool) -> None:
     """KEYS typed into FORM once its name field has the focus: one at a time, as a slow
@@ -309,6 +320,37 @@ async def test_a_burst_with_a_tab_across_a_select_lands_where_slow_typing_would(
     slowly = await typed(at_once=False)
     assert slowly == ("r1x", "vm:10", "positive", True)  # Down opens the list
     assert await typed(at_once=True) == slowly
+
+
+@pytest.mark.parametrize("turns", [1, 3, 5])
+async def test_keys_spread_over_the_event_loop_land_where_slow_typing_would(console, turns):
+    """The tester's B1: `r1 Tab Tab vm:100 ...` sent by tmux into the rule form, each key
+    reaching the app while the one before was still on its way, put "0" into the
+    resources and lost the rest in one burst in four: a key taken after the box had
+    acted on a Tab went straight to the next field, ahead of those still queued at the
+    box. The app now hands a key on once the one before has taken effect
+    (`ui.key_order`)."""
+    from textual.widgets import Select
+
+    from tests.ui_ops.test_ha_rules import open_rules
+    from vmconsole.actor import Role
+    from vmconsole.ui.modals.ha_rule_forms import ResourceAffinityForm
+
+    keys = [*"r1", "tab", "tab", *"vm:100", "backspace", "shift+tab", "shift+tab", "end",
+            *"x", "tab", "down"]
+    c = console(Role.ADMIN)
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await open_rules(pilot, c)
+        await act(pilot, "r")
+        form = c.app.screen
+        assert isinstance(form, ResourceAffinityForm)
+        await wait_until(pilot, lambda: form.query_one("#name", Input).has_focus, 10,
+                         "the focus in the name")
+        await trickle(c.app, keys, turns)
+        await settle(pilot)
+        affinity = form.query_one("#affinity", Select)
+        assert (form.query_one("#name", Input).value, form.query_one("#resources", Input).value,
+                affinity.value, affinity.expanded) == ("r1x", "vm:10", "positive", True)
 
 
 async def test_a_burst_from_the_filter_into_a_form_keeps_its_typeahead(console):

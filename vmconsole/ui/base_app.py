@@ -31,6 +31,7 @@ from vmconsole.operations import Operations
 from vmconsole.text import visible, visible_lines
 from vmconsole.ui.alt_keys import escape_then
 from vmconsole.ui.ascii_frame import AsciiFrame
+from vmconsole.ui.key_order import KeyOrder, KeyTookEffect
 from vmconsole.ui.labels import label_key
 from vmconsole.ui.operations import OperationRunner
 from vmconsole.ui.symbols import ASCII, UNICODE, ascii_key
@@ -85,7 +86,8 @@ class ConsoleBase(App[int]):
                                      self._watch_task)
         # Keys typed in the burst that opens a form or a screen, kept for it
         # (`ui.typeahead`).
-        self.typeahead = Typeahead()
+        self.key_order = KeyOrder(self)
+        self.typeahead = Typeahead(order=self.key_order)
         self._screens = 1  # screens on the stack when last shown: one more is a push
         # On a short screen, the bottom panels each one hid when it showed (panel id ->
         # ids): they come back when it hides, as the panels "take turns" (`show_panel`).
@@ -111,11 +113,30 @@ class ConsoleBase(App[int]):
         screen_opened(self, screen, pushed)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded and (
-                keys := escape_then(event, self.screen)):
-            for key in keys:  # Esc and a key in one burst (`ui.alt_keys`)
-                await self.on_event(key)
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            if not self.key_order.holds(event):  # a key of a burst waits (`ui.key_order`)
+                await self._hand_on(event)
             return
+        await self._take(event)
+
+    async def on_key_took_effect(self, _: KeyTookEffect) -> None:
+        """The key before has taken effect: the next of the burst goes on."""
+        if (event := self.key_order.next()) is not None and self.screen_stack:
+            await self._hand_on(event)
+
+    async def _hand_on(self, event: events.Key | events.Paste) -> None:
+        """A key or paste from the terminal, its turn come: to the focused widget (or
+        the typeahead), the next one waiting until it has taken effect."""
+        if isinstance(event, events.Key) and (keys := escape_then(event, self.screen)):
+            event, then = keys  # Esc and a key in one burst (`ui.alt_keys`)
+            self.key_order.first([then])
+        target = self.focused or self.screen
+        try:
+            await self._take(event)
+        finally:
+            self.key_order.sent(target.ancestors_with_self)
+
+    async def _take(self, event: events.Event) -> None:
         if self.typeahead.keeps(event):
             return
         for held in self.typeahead.overdue():  # typed before this one: they act first

@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from vmconsole.monitor.poller import PollResult
+from vmconsole.ui.key_order import KeyOrder
 
 #: The longest a poll's result waits for queued input, in seconds: the simulator's poll
 #: interval (`ui.launch.poll_interval`), so that with keys held down the screen is at
@@ -72,15 +73,18 @@ class WaitingPolls:
 
     def must_wait(self, app: App[Any], retry: Callable[[], object]) -> bool:
         """True while input waits at the app, the focused widget or any widget around it,
-        and the oldest result has waited less than LIMIT: a key goes from the app to the
-        focused widget and bubbles back up through each of its parents to the app, whose
-        bindings then act on it (`App.on_event`, `Widget._forward_event`). `retry` is
-        then called RETRY seconds later (a timer: it runs whichever screen is up, where
+        or for its turn in a burst (`ui.key_order`), and the oldest result has waited
+        less than LIMIT: a key goes from the app to the focused widget and bubbles back
+        up through each of its parents to the app, whose bindings then act on it
+        (`App.on_event`, `Widget._forward_event`). `retry` is then called RETRY seconds
+        later (a timer: it runs whichever screen is up, where
         the screen's `call_after_refresh` waits while another covers it)."""
         if not self.results or time.monotonic() - self.since >= LIMIT:
             return False
         pumps = app.focused.ancestors_with_self if app.focused else [app.screen, app]
-        if not any(input_queued(pump) for pump in pumps):
+        order = getattr(app, "key_order", None)
+        if not (isinstance(order, KeyOrder) and order.waiting) and not any(
+                input_queued(pump) for pump in pumps):
             return False
         if not self.retry_scheduled:
             self.retry_scheduled = True

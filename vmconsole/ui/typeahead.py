@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from textual import events
@@ -24,6 +25,8 @@ from textual.app import App
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
+
+from vmconsole.ui.key_order import KeyOrder
 
 T = TypeVar("T")
 
@@ -41,8 +44,12 @@ class ReplayTypeahead(Message):
 class Typeahead:
     """The keys kept while a flow opens its screen (one flow at a time)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 order: KeyOrder | None = None) -> None:
+        """`order`: the app's keys waiting their turn (`ui.key_order`), which a screen
+        that never comes, or a question, drops with the kept ones."""
         self._clock = clock
+        self._order = order
         self._held: list[events.Key | events.Paste] | None = None
         self._since = 0.0
         self._holds = 0
@@ -93,16 +100,28 @@ class Typeahead:
         """A flow refused before it opened its screen: the keys typed in its burst
         (queued behind its key, "n s" where s would start the guest) were meant for the
         screen, so they are kept, then dropped once `app`'s queue has passed them
-        (`call_later` runs after the messages already queued)."""
-        app.call_later(self.drop, self.hold())
+        (`call_later` runs after the messages already queued) and the burst's keys
+        waiting there for their turn (`ui.key_order`) have had it."""
+        drop = partial(self.drop, self.hold())
+        if self._order is not None:
+            app.call_later(self._order.after_burst, drop)
+        else:
+            app.call_later(drop)
 
     def drop(self, hold: int | None = None) -> int:
-        """Forget the kept keys (a question, or no screen at all); how many there were.
-        Given a hold's number, only while that hold is the last one (a flow that ends
-        after its form closed leaves the next flow's keys alone)."""
-        if hold is not None and hold != self._holds:
+        """Forget the kept keys (a question, or no screen at all) and, while keeping,
+        those of the burst still waiting their turn; how many there were. Given a hold's
+        number, only while that hold is the last one (a flow that ends after its form
+        closed leaves the next flow's keys alone)."""
+        if (hold is not None and hold != self._holds) or self._held is None:
             return 0
-        return len(self.take())
+        return len(self.take()) + (self._order.drop_waiting() if self._order else 0)
+
+    def not_answers(self) -> None:
+        """A question shows: no key typed before it is its answer, kept or waiting."""
+        self.take()
+        if self._order is not None:
+            self._order.drop_waiting()
 
 
 def screen_opened(app: App[Any], screen: Screen[Any], pushed: bool = False) -> None:
@@ -117,15 +136,14 @@ def screen_opened(app: App[Any], screen: Screen[Any], pushed: bool = False) -> N
     typeahead = getattr(app, "typeahead", None)
     if not isinstance(typeahead, Typeahead):
         return
-    typed_for = getattr(screen, "TYPEAHEAD", True)
+    if not getattr(screen, "TYPEAHEAD", True):
+        typeahead.not_answers()
+        return
     if not typeahead.holding:
-        if not (pushed and typed_for):
+        if not pushed:
             return
         typeahead.hold()
-    if typed_for:
-        screen.call_after_refresh(app.post_message, ReplayTypeahead())
-    else:
-        typeahead.drop()
+    screen.call_after_refresh(app.post_message, ReplayTypeahead())
 
 
 def held_for(app: App[Any], opening: Awaitable[T]) -> Awaitable[T]:

@@ -12,6 +12,7 @@ from vmconsole.backends.libvirt.cluster import ClusterCore
 from vmconsole.backends.libvirt.tasks import TaskContext
 
 SHUTDOWN_POLL_S = 0.5
+INIT_UNKNOWN = "Init process ID is not yet known"  # libvirt's src/lxc/lxc_driver.c
 _DOING = {"start": "starting", "stop": "stopping", "reboot": "rebooting"}
 
 
@@ -72,8 +73,19 @@ def shutdown(core: ClusterCore, guest_id: str, timeout: float) -> Task:
         # A container's init is asked by a signal: libvirt's default first tries initctl,
         # which a container without a SysV init never answers.
         flags = libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL if host.containers else 0
-        host.call(lambda _c: dom.shutdownFlags(flags), f"shutting down {name}")
         deadline = time.monotonic() + timeout
+        while True:
+            try:
+                host.call(lambda _c: dom.shutdownFlags(flags), f"shutting down {name}")
+                break
+            except BackendError as exc:
+                # libvirt's LXC driver refuses until the container's controller has told
+                # it its init's PID (lxcDomainShutdownFlags), a moment after the start
+                # and later on a loaded host: a shutdown asked at once then waits for it.
+                if not (host.containers and INIT_UNKNOWN in exc.message
+                        and time.monotonic() < deadline):
+                    raise
+            time.sleep(SHUTDOWN_POLL_S)
         while time.monotonic() < deadline:
             state, _reason = host.call(lambda _c: dom.state(), f"watching {name}")
             if state == libvirt.VIR_DOMAIN_SHUTOFF:

@@ -3,20 +3,15 @@ that a terminal shows as themselves, whether typed or pasted."""
 
 from __future__ import annotations
 
-import asyncio
-
 from textual import events
 from textual.keys import REPLACED_KEYS, key_to_character
-from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import Input
 
 from vmconsole.text import visible
+from vmconsole.ui.key_order import taken_effect
 from vmconsole.ui.typeahead import Typeahead
 
-#: The longest a key of a burst waits for the one before it to take effect (seconds): a
-#: bound, not a pace; on a working console the wait is a few turns of the event loop.
-SETTLE_SECONDS = 1.0
 #: Where `str.splitlines` breaks a line: LF, CR, VT, FF, the file, group and record
 #: separators, NEL (U+0085), and the line and paragraph separators (U+2028, U+2029).
 LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
@@ -38,7 +33,9 @@ class PlainInput(Input):
     own bindings, Tab, Shift+Tab and the screen's Esc run as their key arrives, and a key
     that reaches the box after a Tab or an Esc took the focus away (or closed the box's
     form) goes on to the widget that has it, once what the key before it did there has
-    taken effect (`_act_at`). A paste goes on as such a key does.
+    taken effect (`_act_at`). A paste goes on as such a key does. The app hands a key
+    of a burst on only once the one before has taken effect (`ui.key_order`), so such
+    keys are those handed on together: the typeahead's, once their form is up.
     """
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -149,28 +146,15 @@ class PlainInput(Input):
 
     async def _settled(self, widget: Widget) -> None:
         """Wait until what a key did at `widget` has taken effect, before the next key
-        of the burst is looked at. Much of it comes later, by message: Space on a Select
-        opens its list and moves the focus to it on a later turn (`Widget.focus` is a
-        `call_later`), and Enter in the open list picks through messages the list posts
-        to itself and to its Select, which then takes the focus back. In one burst the
-        Enter after `Space Down` reached the form's submit while the list was still to
-        open. Each of `widget`'s message pumps, from it up to the app, is asked to call
-        back once the messages already queued at it are handled (`call_later`), in that
-        order, as the effects go up. Not this box's own pump: it waits here. Bounded by
-        `SETTLE_SECONDS` a pump (a closing screen may never call back). Not at all once
-        the box's own screen has closed (an Esc that cancels its form): the app then
-        removes the screen, and waits for this box's pump to do it."""
-        if self.screen not in self.app.screen_stack:
-            return
-        pumps: list[MessagePump] = [node for node in widget.ancestors_with_self
-                                    if node is not self]
-        for pump in pumps:
-            done = asyncio.Event()
-            if pump.call_later(done.set):
-                try:
-                    await asyncio.wait_for(done.wait(), SETTLE_SECONDS)
-                except TimeoutError:
-                    return
+        the box holds is looked at (`key_order.taken_effect`, from `widget` up to the
+        app). Much of it comes later, by message: Space on a Select opens its list and
+        moves the focus to it on a later turn (`Widget.focus` is a `call_later`), and
+        Enter in the open list picks through messages the list posts to itself and to
+        its Select, which then takes the focus back. Not this box's own pump: it waits
+        here. Not at all once the box's own screen has closed (an Esc that cancels its
+        form): the app then removes the screen, and waits for this box's pump to do it."""
+        if self.screen in self.app.screen_stack:
+            await taken_effect(node for node in widget.ancestors_with_self if node is not self)
 
     def replace(self, text: str, start: int, end: int) -> None:
         """Textual's edit of the value (every typed key, paste and delete ends here):
