@@ -198,3 +198,34 @@ def test_unknown_guest_is_not_found(cluster):
         cluster.start("vm/00000000-0000-0000-0000-000000000000")
     with pytest.raises(NotFound, match="not a libvirt guest id"):
         cluster.start("qemu/100")
+
+
+def test_a_container_shutdown_asked_before_libvirt_knows_its_init_waits_for_it(
+        cluster, monkeypatch):
+    """libvirt's LXC driver refuses a shutdown until the container's controller has told
+    it its init's PID, a moment after the start (the lab's CI run: "Init process ID is
+    not yet known"). The task asks again until libvirt can; another refusal ends it."""
+    import libvirt
+
+    from vmconsole.backends.libvirt.connection import Host
+
+    answers = iter(["Requested operation is not valid: Init process ID is not yet known"] * 2)
+    real = libvirt.virDomain.shutdownFlags
+
+    def shutdown_flags(dom, flags=0):
+        if (refusal := next(answers, None)) is not None:
+            raise libvirt.libvirtError(refusal)
+        return real(dom, 0)  # the test driver knows no signal flag
+
+    monkeypatch.setattr(libvirt.virDomain, "shutdownFlags", shutdown_flags)
+    monkeypatch.setattr(Host, "containers", property(lambda host: True))
+    web = guest_named(cluster, "web1")
+    task = wait(cluster, cluster.shutdown(web.id, timeout=10.0))
+    assert task.status is TaskStatus.OK, task.error
+    assert guest_named(cluster, "web1").status is GuestStatus.STOPPED
+
+    answers = iter(["Requested operation is not valid: domain is not running"])
+    task = wait(cluster, cluster.shutdown(web.id, timeout=10.0), timeout=5.0)
+    assert task.status is TaskStatus.ERROR
+    assert task.error == ("shutting down web1: Requested operation is not valid: domain is "
+                          "not running")
