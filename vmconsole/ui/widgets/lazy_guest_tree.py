@@ -84,7 +84,8 @@ class LazyGuestTree(Tree[TreeRef]):
             return False
         parent = target.parent
         while parent is not None:
-            parent.expand()
+            if not parent.is_expanded:  # each expand posts a NodeExpanded (`_add_host_node`)
+                parent.expand()
             parent = parent.parent
         if target.line < 0:  # just added: its line is known only after the next layout
             self.call_after_refresh(self.move_cursor, target)
