@@ -46,22 +46,32 @@ async def taken_effect(pumps: Iterable[MessagePump], bound: float = SETTLE_SECON
     ancestors; what those messages did in turn (a box's Changed, posted while its key
     was handled, filters the tree from the app) takes a second pass. A pump that is
     closed is passed; one that does not answer within `bound` seconds ends the wait."""
+    # A future and `asyncio.timeout` per pump, not an Event and `wait_for`: this runs
+    # beside every key, and wait_for made a task per pump (Python 3.11).
+    loop = asyncio.get_running_loop()
     for pump in [*pumps] * passes:
-        done = asyncio.Event()
-        if pump.call_later(done.set):
+        reached = loop.create_future()
+        if pump.call_later(_settle, reached):
             try:
-                await asyncio.wait_for(done.wait(), bound)
+                async with asyncio.timeout(bound):
+                    await reached
             except TimeoutError:
                 return
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not if its wait has timed out
+        future.set_result(None)
 
 
 async def _drawn(widget: Widget, bound: float = SETTLE_SECONDS) -> None:
     """Return once `widget`'s screen has been refreshed after what is queued now
     (`call_after_refresh`), or after `bound` seconds."""
-    done = asyncio.Event()
-    if widget.call_after_refresh(done.set):
+    drawn = asyncio.get_running_loop().create_future()
+    if widget.call_after_refresh(_settle, drawn):
         with suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), bound)
+            async with asyncio.timeout(bound):
+                await drawn
 
 
 class KeyTookEffect(Message):
