@@ -200,3 +200,21 @@ async def test_ctrl_c_says_how_to_quit_in_plain_words(console_factory):
         await pilot.pause()
         [note] = [str(n.message) for n in c.app._notifications]
         assert note == "Press q or ^q to quit"
+
+
+async def test_the_trees_own_keys_follow_a_remap_and_the_others_go_on_to_the_app(
+        console_factory):
+    # The tree runs its own bindings as a key reaches it (issue 12), with the user's
+    # [keys] applied: the remapped key moves, the key it took over no longer does, and a
+    # key the tree does not bind still reaches the app's bindings.
+    c = console_factory(config=Config(keys={"tree.down": "J", "tree.up": "K"}))
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        web1 = await on_guest(pilot, c, "web1")
+        await act(pilot, "j")
+        assert cursor(c.app) == web1, "j is no longer the tree's"
+        await act(pilot, "J")
+        assert cursor(c.app) != web1, "J moves the cursor down"
+        await act(pilot, "K")
+        assert cursor(c.app) == web1
+        await act(pilot, "question_mark")
+        assert type(c.app.screen).__name__ == "HelpScreen", "? is the app's, not the tree's"
