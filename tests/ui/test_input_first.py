@@ -100,3 +100,17 @@ async def test_a_poll_that_comes_once_the_screens_are_gone_is_dropped(console_fa
     c.app._waiting_polls.add(c.loop.poller.poll())
     c.app._apply_polls()  # raised ScreenStackError
     assert not c.app._waiting_polls.results
+
+
+async def test_a_key_that_comes_once_the_screens_are_gone_is_dropped(console_factory):
+    """Keys held down when the console shuts down: one still bubbling up from the tree
+    reached the app after Textual had removed the screens, and its binding lookup ended
+    the console with ScreenStackError (seen in CI, in the test above)."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: c.app.screen_stack, 10, "the main screen")
+    assert not c.app.screen_stack
+    for key in events.Key("j", None), events.Key("j", None), events.Paste("j"):
+        if not isinstance(key, events.Paste):
+            key._set_forwarded()  # on its way up from a widget
+        await c.app.on_event(key)  # raised ScreenStackError

@@ -113,6 +113,10 @@ class ConsoleBase(App[int]):
         screen_opened(self, screen, pushed)
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.Paste) and not self.screen_stack:
+            # Textual removes the screens when it shuts down; a key still on its way
+            # (queued, or bubbling up from a widget) has nothing left to act on.
+            return
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
             if not self.key_order.holds(event):  # a key of a burst waits (`ui.key_order`)
                 await self._hand_on(event)
