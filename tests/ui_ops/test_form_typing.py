@@ -5,6 +5,7 @@ opens the form land in it, in order (`ui.typeahead`)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from textual import events
@@ -638,3 +639,63 @@ async def test_keys_typed_with_a_key_that_opens_a_screen_reach_it(console, audit
                          "the rule form")
         await settle(pilot)
         assert c.app.screen.query_one("#name", Input).value == "keep"
+
+
+async def test_keys_typed_behind_the_enter_that_submits_a_form_act_once_it_has_closed(
+        console):
+    """`n web2 Enter j j j` on a template in one burst (the tester's finding): the guest
+    was created but the `j`s went to the form, still open while its submission waited
+    for the backend, and were lost with it. They move the cursor as typed one by one."""
+    keys = ["n", *"web2", "enter", "j", "j", "j"]
+    seen = []
+    for at_once in (False, True):
+        c = console()
+        answer, calls = threading.Event(), []
+        real = c.backend.clone
+
+        def slow_clone(*args, real=real, answer=answer, calls=calls, **kwargs):
+            calls.append("clone")
+            answer.wait(10)  # a cluster that takes its time to answer
+            return real(*args, **kwargs)
+
+        c.backend.clone = slow_clone
+        async with c.app.run_test(size=(80, 24)) as pilot:
+            await on_guest(pilot, c, "debian12-template")
+            tree = c.app.query_one(ClusterTree)
+            start = tree.cursor_line
+            if at_once:
+                burst(c.app, *keys)  # every key queued before the backend is asked
+                await wait_until(pilot, lambda calls=calls: calls, 10, "the backend asked")
+                answer.set()
+                await settle(pilot)
+            else:
+                answer.set()
+                await act(pilot, *keys)
+            assert c.app.screen is c.app.screen_stack[0], "the form is still open"
+            seen.append((tree.cursor_line - start, calls))
+    assert seen[0] == (3, ["clone"])
+    assert seen[1] == seen[0]
+
+
+async def test_esc_behind_the_enter_that_submits_a_form_closes_it_at_once(console):
+    """`Enter Esc` in one burst while the backend takes its time: Esc does not wait for
+    the answer (keys behind an Enter do): the form closes, the change goes on and what
+    came of it is told when it comes."""
+    c = console()
+    answer, calls = threading.Event(), []
+    real = c.backend.clone
+
+    def slow_clone(*args, **kwargs):
+        calls.append("clone")
+        answer.wait(10)
+        return real(*args, **kwargs)
+
+    c.backend.clone = slow_clone
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "debian12-template")
+        burst(c.app, "n", *"web2", "enter", "escape")
+        await wait_until(pilot, lambda: calls, 10, "the backend asked")
+        await wait_until(pilot, lambda: c.app.screen is c.app.screen_stack[0], 5,
+                         "the form closed while the backend works")
+        answer.set()
+        await wait_until(pilot, lambda: c.backend.tasks(), 10, "the guest created")

@@ -148,9 +148,12 @@ class ConsoleBase(App[int]):
         await super().on_event(event)
 
     async def on_replay_typeahead(self, _: ReplayTypeahead) -> None:
-        """The form is up: the kept keys reach it as if they came now, in order."""
-        for event in self.typeahead.take():
-            await super().on_event(event)
+        """The form is up: the kept keys reach it as if they came now, in order, each
+        once the one before has taken effect (`n web2 Enter j`: the `j` after the form's
+        Enter has closed it), ahead of the keys still waiting their turn."""
+        self.key_order.first(self.typeahead.take())
+        if not self.key_order.busy and (event := self.key_order.next()) is not None:
+            await self._hand_on(event)
 
     def get_default_screen(self) -> Screen:
         """The main screen, born with its breakpoint class: set later by the first

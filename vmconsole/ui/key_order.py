@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import suppress
 from typing import Any
 
@@ -51,7 +51,7 @@ async def taken_effect(pumps: Iterable[MessagePump], bound: float = SETTLE_SECON
     loop = asyncio.get_running_loop()
     for pump in [*pumps] * passes:
         reached = loop.create_future()
-        if pump.call_later(_settle, reached):
+        if pump.call_later(settle, reached):
             try:
                 async with asyncio.timeout(bound):
                     await reached
@@ -59,8 +59,9 @@ async def taken_effect(pumps: Iterable[MessagePump], bound: float = SETTLE_SECON
                 return
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():  # not if its wait has timed out
+def settle(future: asyncio.Future[None]) -> None:
+    """Set `future`'s result, unless its wait has timed out (cancelled it) already."""
+    if not future.done():
         future.set_result(None)
 
 
@@ -68,10 +69,14 @@ async def _drawn(widget: Widget, bound: float = SETTLE_SECONDS) -> None:
     """Return once `widget`'s screen has been refreshed after what is queued now
     (`call_after_refresh`), or after `bound` seconds."""
     drawn = asyncio.get_running_loop().create_future()
-    if widget.call_after_refresh(_settle, drawn):
+    if widget.call_after_refresh(settle, drawn):
         with suppress(TimeoutError):
             async with asyncio.timeout(bound):
                 await drawn
+
+
+def _is_key(event: TypedEvent, keys: Collection[str]) -> bool:
+    return isinstance(event, events.Key) and event.key in keys
 
 
 class KeyTookEffect(Message):
@@ -88,6 +93,8 @@ class KeyOrder:
         self._busy = False
         self._watch: asyncio.Task[None] | None = None  # held: a task only weakly kept is lost
         self._after: list[Callable[[], object]] = []
+        self._going_on: list[tuple[asyncio.Future[None], float, Collection[str]]] = []
+        self._cut_short: tuple[asyncio.Future[None], Collection[str]] | None = None
 
     @property
     def busy(self) -> bool:
@@ -105,6 +112,8 @@ class KeyOrder:
         taken effect yet (it is kept, and comes back from `next`)."""
         if self._busy:
             self._waiting.append(event)
+            if self._cut_short is not None and _is_key(event, self._cut_short[1]):
+                settle(self._cut_short[0])
         return self._busy
 
     def first(self, events_: Iterable[TypedEvent]) -> None:
@@ -119,9 +128,31 @@ class KeyOrder:
         self._busy = True
         self._watch = asyncio.create_task(self._watched(list(pumps)))
 
+    def goes_on(self, done: asyncio.Future[None], bound: float,
+                interrupted_by: Collection[str]) -> None:
+        """What the key under way did goes on after its messages (a form's Enter calls
+        the backend from a worker, and the form stays up until it answers): the next
+        key waits until `done` is set, or `bound` seconds, and then for what came of
+        it (the form closed, the screen below it resumed), unless one of the keys
+        `interrupted_by` (Textual's key names) is typed: the form's Cancel closes the
+        form at once, and the change's outcome is told when it comes. Nothing when no
+        key is under way (a click): keys typed later go where the focus is."""
+        if self._busy:
+            self._going_on.append((done, bound, interrupted_by))
+
     async def _watched(self, pumps: list[MessagePump]) -> None:
         try:
             await taken_effect(pumps, passes=2)
+            while self._going_on and self._app.screen_stack:
+                done, bound, keys = self._going_on.pop(0)
+                if not any(_is_key(event, keys) for event in self._waiting):
+                    cut = asyncio.get_running_loop().create_future()
+                    self._cut_short = (cut, keys)
+                    # Futures only: `asyncio.wait` makes no task for them.
+                    await asyncio.wait((done, cut), timeout=bound,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    self._cut_short = None
+                await taken_effect(self._app.screen.ancestors_with_self, passes=2)
             # What waits for the next frame goes last: the tree, refiltered by a box's
             # Changed, puts its cursor back on the row selected before only once it has
             # its new lines (`call_after_refresh`), and a `j` before that moved nothing.

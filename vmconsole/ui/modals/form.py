@@ -9,6 +9,7 @@ or None when cancelled.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -36,12 +37,18 @@ from textual.widgets._toggle_button import ToggleButton  # the base of both; not
 from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
+from vmconsole.ui.key_order import KeyOrder, settle
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.form_summary import Summary, said_once
 from vmconsole.ui.operations import answered_in_form
 from vmconsole.ui.worker_errors import ForwardsWorkerErrors
 
 Submitter = Callable[[Any], Awaitable[Outcome]]
+
+#: Keys typed behind a form's Enter wait this long for the backend's answer (seconds): a
+#: submission starts a task and returns, so it is quick unless a host does not answer;
+#: past it they go to the form, still up, as a slow typist's would.
+SUBMISSION_KEYS_WAIT_S = 10.0
 
 FORM_CSS = """
 FormScreen { align: center middle; }
@@ -281,7 +288,10 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
             return
         self.show_errors({})
         submit.disabled = True
-        self.run_worker(self._send(params), group="form", exit_on_error=False,
+        answered = asyncio.get_running_loop().create_future()
+        if isinstance(order := getattr(self.app, "key_order", None), KeyOrder):
+            order.goes_on(answered, SUBMISSION_KEYS_WAIT_S, self._cancel_keys())
+        self.run_worker(self._send(params, answered), group="form", exit_on_error=False,
                         name=self.form_title)
 
     def action_submit_from_choice(self) -> None:
@@ -291,19 +301,31 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
             raise SkipAction()
         self.action_submit()
 
-    async def _send(self, params: Any) -> None:
+    async def _send(self, params: Any, answered: asyncio.Future[None]) -> None:
+        """Submit `params`; then the form closes, or shows the reasons it was refused
+        for. `answered` is set after either (or an error): keys typed behind the Enter
+        wait for it (`KeyOrder.goes_on`)."""
         try:
-            with answered_in_form():
-                outcome = await self._submit(params)
+            try:
+                with answered_in_form():
+                    outcome = await self._submit(params)
+            finally:
+                self.query_one("#submit", Button).disabled = False
+            if outcome.ok:
+                self.dismiss(outcome.task)
+            else:
+                self.show_errors(outcome.fields, outcome.message)
+                said = [self._summary.message] if self._summary.message else []
+                said += [f"{name}: {reason}" for name, reason in outcome.fields.items()]
+                self._refused = (time.monotonic(), "\n".join(said))
         finally:
-            self.query_one("#submit", Button).disabled = False
-        if outcome.ok:
-            self.dismiss(outcome.task)
-        else:
-            self.show_errors(outcome.fields, outcome.message)
-            said = [self._summary.message] if self._summary.message else []
-            said += [f"{name}: {reason}" for name, reason in outcome.fields.items()]
-            self._refused = (time.monotonic(), "\n".join(said))
+            settle(answered)
+
+    def _cancel_keys(self) -> set[str]:
+        """The keys the form's Cancel is bound to now (the user's keymap applied)."""
+        return {key for node, bindings in self._binding_chain if node is self
+                for key, bound in bindings.key_to_bindings.items()
+                if any(binding.action == "cancel" for binding in bound)}
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
