@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from vmconsole import __version__, commands
 from vmconsole.stdout import EXIT_PIPE_CLOSED, send_to_devnull
@@ -37,7 +38,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         # is set here over a command's.
         add_console_options(parser.add_argument_group(
             "the console's options", "with no COMMAND they open the console; they may "
-            "also go before a COMMAND that takes them (vmconsole --config F demo)",
+            "also go before a COMMAND that takes them (vmconsole --config F demo); "
+            "one that does not take an option says which of them it takes",
             argument_default=argparse.SUPPRESS))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_names() if only is None else [only]:
@@ -81,13 +83,48 @@ def command_first(args: list[str]) -> list[str]:
     return [command, *rest[:split], *args[:end], *rest[split:]]
 
 
+def _options_of(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string `parser` takes, its commands' and their actions' included
+    (`ha status --profile`)."""
+    taken: set[str] = set()
+    for action in parser._actions:
+        taken.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                taken |= _options_of(sub)
+    return taken
+
+
+def refuse_unknown(parser: argparse.ArgumentParser, command: str,
+                   unknown: list[str]) -> NoReturn:
+    """Exit 2 for the words of `unknown` that `command`'s parser did not take. One of the
+    console's options, before the command or after it, is named with the ones the
+    command does take, so `vmconsole --config F audit` says that audit reads no config
+    file rather than argparse's bare "unrecognized arguments"; any other word gets
+    argparse's refusal."""
+    console = leading_options()
+    given = next((word.split("=", 1)[0] for word in unknown
+                  if word.split("=", 1)[0] in console), None)
+    if given is None:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    taken = [option for option in console if option in _options_of(parser)]
+    # `command` is one of command_names(): a mistyped one fails parsing before this.
+    why = (f"of the console's options it takes {', '.join(taken)}" if taken else
+           "it reads no config file and takes none of the console's options")
+    print(f"vmconsole {command}: {given} is not an option of {command}: {why} "
+          f"(`vmconsole {command} --help` lists its own)", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = command_first(list(sys.argv[1:] if argv is None else argv))
     # A known command gets a parser of its own: the other commands' modules (serve's,
     # lab's, ...) are not imported before the console's first screen (issue 12). `-h`,
     # `--version` and a mistyped command get the whole parser and its list of commands.
     parser = build_parser(args_list[0] if args_list[0] in command_names() else None)
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        refuse_unknown(parser, args_list[0], unknown)
     try:
         result: int = args.func(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here

@@ -52,7 +52,41 @@ def test_a_command_that_takes_no_such_option_refuses_it_as_after_its_name(
         capsys: pytest.CaptureFixture[str]) -> None:
     before = refusal(capsys, "--ascii", "serve")
     assert before == refusal(capsys, "serve", "--ascii")
-    assert "unrecognized arguments: --ascii" in before
+    assert before == ("vmconsole serve: --ascii is not an option of serve: of the "
+                      "console's options it takes --config, --profile, --theme, "
+                      "--read-only (`vmconsole serve --help` lists its own)\n")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_audit_says_it_reads_no_config_file(where: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A tester's finding: `vmconsole --config F audit` said "unrecognized arguments",
+    though --help says the console's options may go before a command. The audit log is
+    --log, $VMCONSOLE_AUDIT_LOG or the state folder's, whatever the config."""
+    config = ["--config", "/tmp/x.toml"]
+    args = [*config, "audit"] if where == "before" else ["audit", *config]
+    assert refusal(capsys, *args) == (
+        "vmconsole audit: --config is not an option of audit: it reads no config file "
+        "and takes none of the console's options (`vmconsole audit --help` lists its "
+        "own)\n")
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--profile=p", "ping", "127.0.0.1"], "ping: --profile is not an option of ping: it "
+     "reads no config file"),
+    (["--theme", "t", "ha", "status", "--profile", "p"], "ha: --theme is not an option of "
+     "ha: of the console's options it takes --config, --profile ("),
+    (["--profile", "p", "lab", "status"], "lab: --profile is not an option of lab: of the "
+     "console's options it takes --config ("),
+])
+def test_every_command_names_the_console_s_options_it_takes(
+        args: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert refusal(capsys, *args).startswith(f"vmconsole {said}")
+
+
+def test_a_word_no_command_takes_is_argparse_s_refusal(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert "unrecognized arguments: --bogus" in refusal(capsys, "audit", "--bogus")
 
 
 def test_no_arguments_at_all_is_the_console() -> None:
