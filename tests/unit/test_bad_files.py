@@ -71,6 +71,19 @@ def test_a_config_that_is_no_regular_file_or_too_big_is_refused_in_one_line(
     assert line == f"vmconsole: {config}: {said}"
 
 
+@pytest.mark.parametrize(("command", "prefix"), [
+    ([], "vmconsole"), (["demo"], "vmconsole"), (["serve"], "vmconsole"),
+    (["ha", "status", "--profile", "p"], "vmconsole ha"),
+])
+def test_a_config_others_may_write_is_refused_in_one_line(env, tmp_path, command, prefix):
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "vmconsole-dark"\n')
+    config.chmod(0o666)
+    line = one_line(vmconsole(env, "--config", str(config), *command))
+    assert line == (f"{prefix}: {config}: not read, as others could change it: file "
+                    f"{config} is writable by others (mode 666): chmod go-w {config}")
+
+
 PROXMOX = """
 [[profiles.pve.clusters]]
 kind = "proxmox"

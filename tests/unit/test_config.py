@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from vmconsole.config import (
@@ -340,3 +342,53 @@ def test_a_host_with_a_port_is_told_of_the_port_key(tmp_path, monkeypatch, kind)
     assert str(err.value).endswith(
         'such as "pve1.example.org", "192.0.2.10" or "2001:db8::10" (the port goes in its '
         "own key: port = 8006)")
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o646, 0o666], ids=oct)
+def test_a_config_others_may_write_is_refused_with_its_mode_and_the_fix(tmp_path, monkeypatch,
+                                                                       mode):
+    """A tester's finding: a group- or world-writable config was read without a word,
+    though it names the hosts logged in to and the fence commands `ha run` runs as
+    root. sshd's StrictModes refuses such a file; so does the console."""
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD)
+    path.chmod(mode)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (f"{path}: not read, as others could change it: file "
+                              f"{path} is writable by others (mode {mode:o}): chmod go-w "
+                              f"{path}")
+    path.chmod(mode & ~0o022)  # what the error says to do
+    monkeypatch.setenv("PVE_SECRET", "s3cret")
+    assert load_config(path).default_profile == "both"
+
+
+def test_a_config_in_a_folder_others_may_write_is_refused(tmp_path, monkeypatch):
+    """Others could replace the file through its folder; one found by
+    $VMCONSOLE_CONFIG is checked as one named by --config."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "c.toml").write_text(GOOD)
+    folder.chmod(0o775)
+    monkeypatch.setenv("VMCONSOLE_CONFIG", str(folder / "c.toml"))
+    with pytest.raises(ConfigError, match=f"folder {folder} is writable by others "
+                       f"\\(mode 775\\): chmod go-w {folder}$"):
+        load_config()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away takes root")
+def test_a_config_owned_by_another_user_is_refused(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD)
+    os.chown(path, 4242, 4242)
+    with pytest.raises(ConfigError, match="belongs to uid 4242, not to this user or root"):
+        load_config(path)
+
+
+def test_a_config_others_may_only_read_is_read(tmp_path, monkeypatch):
+    """It holds no secret to keep: secrets come from a variable or a private file."""
+    monkeypatch.setenv("PVE_SECRET", "s3cret")
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD)
+    path.chmod(0o644)
+    assert load_config(path).default_profile == "both"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from vmconsole.config.clusters import ClusterConfig, SimCluster, read_cluster
 from vmconsole.config.reader import ConfigError, TableReader, toml_error_line
 from vmconsole.paths import config_dir
+from vmconsole.strictmodes import UnsafeFile, check_not_writable_by_others
 from vmconsole.textfile import UnreadableFile, parse_toml, read_utf8
 
 if TYPE_CHECKING:
@@ -110,16 +111,26 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     """Read the config file; a missing default file is an empty config, a missing
-    explicit one (`--config`, `$VMCONSOLE_CONFIG`) an error."""
+    explicit one (`--config`, `$VMCONSOLE_CONFIG`) an error. Raises ConfigError, too,
+    for a file others could change, or replace through its folder (sshd's StrictModes,
+    `strictmodes.check_not_writable_by_others`): it names the hosts the console logs in
+    to and the fence commands `ha run` runs, often as root. Others may read it: it
+    holds no secret (`real_clusters` refuses one inline; a secret file must be
+    private)."""
     path = config_path(explicit)
     if not path.exists():
         if explicit or os.environ.get("VMCONSOLE_CONFIG"):
             raise ConfigError(path, "file not found")
         return Config(notices=_blocked(path))
     try:
-        text = read_utf8(path)
+        text = read_utf8(path)  # first: it names a FIFO or a device as what it is
+        check_not_writable_by_others(path)
     except UnreadableFile as exc:
         raise ConfigError(path, exc.reason, exc.line) from None
+    except UnsafeFile as exc:
+        raise ConfigError(path, f"not read, as others could change it: {exc}") from None
+    except OSError as exc:  # removed since it was read
+        raise ConfigError(path, f"cannot read it: {exc.strerror or exc}") from None
     try:
         data = parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
