@@ -1,19 +1,23 @@
 """Keys as the README and `?` promise them: the tree's expand and collapse, Enter on a
 form's checkbox, console keys next to the ping panel's address box, the Tab order and
-the focused pane's highlight."""
+the focused pane's highlight, and the keys a [keys] remap gives in the text boxes."""
 
 from __future__ import annotations
 
 import pytest
+from textual import events
 from textual.color import Color
 from textual.widgets import Input, Static
 
-from tests.ui_ops.helpers import act, on_guest, wait_until
+from tests.ui_ops.helpers import act, on_guest, settle, wait_until
 from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
 from vmconsole.ui.modals.create_from_template import CreateFromTemplateForm
 from vmconsole.ui.modals.form import FormCheckbox
+from vmconsole.ui.modals.snapshot_create import SnapshotCreateForm
+from vmconsole.ui.modals.snapshots import SnapshotPanel
+from vmconsole.ui.widgets.address_box import AddressBox
 from vmconsole.ui.widgets.cluster_tree import ClusterTree, TreeRef
 
 
@@ -218,3 +222,37 @@ async def test_the_trees_own_keys_follow_a_remap_and_the_others_go_on_to_the_app
         assert cursor(c.app) == web1
         await act(pilot, "question_mark")
         assert type(c.app.screen).__name__ == "HelpScreen", "? is the app's, not the tree's"
+
+
+async def test_a_text_boxs_own_key_follows_a_remap_and_acts_as_it_arrives(console_factory):
+    # The box runs its own bindings where the key arrives (PlainInput), with the user's
+    # [keys] applied: Esc no longer leaves the address box, f9 does, and a key typed
+    # behind f9 in the same burst goes to the tree, not into the box.
+    c = console_factory(config=Config(keys={"ping.leave": "f9"}))
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        web1 = await on_guest(pilot, c, "web1")
+        await act(pilot, "W")
+        box = c.app.query_one(AddressBox)
+        await wait_until(pilot, lambda: box.has_focus, 10, "the focus in the address box")
+        await act(pilot, "1", "escape", "2")
+        assert c.app.focused is box and box.value == "12", "Esc is no longer the box's"
+        for key, character in (("3", "3"), ("f9", None), ("j", "j")):  # one burst
+            c.app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert box.value == "123" and isinstance(c.app.focused, ClusterTree)
+        assert cursor(c.app) != web1, "j went on to the tree"
+
+
+async def test_a_remapped_esc_of_a_form_is_not_run_from_its_text_box(console_factory):
+    # A form's Esc typed in its text box runs as it arrives (PlainInput): under the
+    # user's [keys], so once form.cancel is f9, Esc there no longer cancels.
+    c = console_factory(config=Config(keys={"form.cancel": "f9"}))
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "S", "n")
+        form = c.app.screen
+        assert isinstance(form, SnapshotCreateForm)
+        await act(pilot, "escape")
+        assert c.app.screen is form, "Esc is no longer the form's"
+        await act(pilot, "f9")
+        assert isinstance(c.app.screen, SnapshotPanel), "f9 cancels the form"

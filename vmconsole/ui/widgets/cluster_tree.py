@@ -14,13 +14,14 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingsMap, Keymap
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets.tree import TreeNode
 
 from vmconsole.model import Guest, Node
 from vmconsole.monitor.poller import PollResult
 from vmconsole.text import visible
+from vmconsole.ui.keymapped import keymapped
 from vmconsole.ui.labels import cluster_label, container_label
 from vmconsole.ui.storage_text import storage_label
 from vmconsole.ui.styles import LabelStyles
@@ -32,8 +33,6 @@ from vmconsole.ui.widgets.tree_ref import TreeRef
 
 class ClusterTree(LazyGuestTree):
     """Clusters -> nodes -> guests. Call `apply()` with each poll result."""
-
-    _keymapped_for: tuple[Keymap, BindingsMap] | None = None  # the keymap, its bindings
 
     BINDINGS = [
         Binding("j,down", "cursor_down", "Down", show=False, id="tree.down"),
@@ -197,19 +196,11 @@ class ClusterTree(LazyGuestTree):
         both columns, the screen and the app before its binding ran: a third of its time
         to the frame that shows it, twice a bare Tree's (issue 12). A key the tree does
         not bind goes on up, to the app's bindings."""
-        for binding in self._keymapped().key_to_bindings.get(event.key, ()):
+        for binding in keymapped(self).key_to_bindings.get(event.key, ()):
             if not binding.priority and await self.app.run_action(binding.action, self):
                 event.stop()
                 event.prevent_default()
                 return
-
-    def _keymapped(self) -> BindingsMap:
-        keymap = self.app._keymap  # Textual's, a new one at each `set_keymap`
-        if self._keymapped_for is None or self._keymapped_for[0] is not keymap:
-            bindings = self._bindings.copy()
-            bindings.apply_keymap(keymap)
-            self._keymapped_for = (keymap, bindings)
-        return self._keymapped_for[1]
 
     def action_expand_node(self) -> None:
         """→ / l, as in a file manager: expand a collapsed branch, or go to the first

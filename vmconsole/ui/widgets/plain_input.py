@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from vmconsole.text import visible
 from vmconsole.ui.key_order import taken_effect
+from vmconsole.ui.keymapped import keymapped
 from vmconsole.ui.typeahead import Typeahead
 
 #: Where `str.splitlines` breaks a line: LF, CR, VT, FF, the file, group and record
@@ -30,12 +31,13 @@ class PlainInput(Input):
     the keys queued behind it at the box: in one burst (a paste, a fast typist over SSH,
     `tmux send-keys`) "snapx", Backspace twice, "q" gave "snap", the "q" typed and then
     deleted, and the text typed after a Tab went into the box being left. Here the box's
-    own bindings, Tab, Shift+Tab and the screen's Esc run as their key arrives, and a key
-    that reaches the box after a Tab or an Esc took the focus away (or closed the box's
-    form) goes on to the widget that has it, once what the key before it did there has
-    taken effect (`_act_at`). A paste goes on as such a key does. The app hands a key
-    of a burst on only once the one before has taken effect (`ui.key_order`), so such
-    keys are those handed on together: the typeahead's, once their form is up.
+    own bindings (on the keys the user's [keys] give them: `ui.keymapped`), Tab,
+    Shift+Tab and the screen's Esc run as their key arrives, and a key that reaches the
+    box after a Tab or an Esc took the focus away (or closed the box's form) goes on to
+    the widget that has it, once what the key before it did there has taken effect
+    (`_act_at`). A paste goes on as such a key does. The app hands a key of a burst on
+    only once the one before has taken effect (`ui.key_order`), so such keys are those
+    handed on together: the typeahead's, once their form is up.
     """
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -74,7 +76,7 @@ class PlainInput(Input):
             else:
                 self.screen.focus_previous()
             return
-        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        bindings = keymapped(self).key_to_bindings.get(event.key, ())
         if bindings:
             event.stop()
             event.prevent_default()
@@ -132,9 +134,10 @@ class PlainInput(Input):
 
     async def _bound(self, focused: Widget, event: events.Key) -> bool:
         """Run the binding of `event`'s key at `focused`, looked up as Textual looks it
-        up (priority bindings from the app down, then from `focused` up), and wait until
+        up (priority bindings from the app down, then from `focused` up, the user's
+        [keys] applied), and wait until
         it has taken effect; False when no binding there acts on the key."""
-        chain = [(node, node._bindings) for node in focused.ancestors_with_self]
+        chain = [(node, keymapped(node)) for node in focused.ancestors_with_self]
         for priority, nodes in ((True, chain[::-1]), (False, chain)):
             for node, bindings in nodes:
                 for binding in bindings.key_to_bindings.get(event.key, ()):
