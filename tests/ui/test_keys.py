@@ -1,6 +1,7 @@
 """Keys as the README and `?` promise them: the tree's expand and collapse, Enter on a
 form's checkbox, console keys next to the ping panel's address box, the Tab order and
-the focused pane's highlight, and the keys a [keys] remap gives in the text boxes."""
+the focused pane's highlight, and the keys a [keys] remap gives, in the help's words
+and in the text boxes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textual import events
 from textual.color import Color
 from textual.widgets import Input, Static
 
-from tests.ui_ops.helpers import act, on_guest, settle, wait_until
+from tests.ui_ops.helpers import act, on_guest, settle, shown_text, wait_until
 from vmconsole.actor import Actor, Role
 from vmconsole.audit import AuditLog
 from vmconsole.config import Config
@@ -256,3 +257,33 @@ async def test_a_remapped_esc_of_a_form_is_not_run_from_its_text_box(console_fac
         assert c.app.screen is form, "Esc is no longer the form's"
         await act(pilot, "f9")
         assert isinstance(c.app.screen, SnapshotPanel), "f9 cancels the form"
+
+
+@pytest.mark.parametrize(("ascii", "arrows"), [(False, ("↑", "→", "←")),
+                                               (True, ("up", "right", "left"))])
+async def test_the_helps_intro_names_the_keys_a_remap_gave(console_factory, ascii, arrows):
+    # The intro above the help's table named h/j/k/l and Tab whatever [keys] said; it
+    # names the keys that move now, shown as the table shows them (the arrow down is no
+    # longer the tree's: the remap names J alone).
+    up, right, left = arrows
+    c = console_factory(config=Config(keys={"tree.down": "J", "app.next_pane": "f3"}),
+                        ascii=ascii)
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "question_mark")
+        intro = " ".join(shown_text(c.app).split())
+        assert (f"In the tree, J moves down, {up} or k up; {right} or l expands, {left} "
+                "or h collapses. f3 moves between the panes: tree, detail, task log, "
+                "ping, events.") in intro
+        assert "h/j/k/l" not in intro and "Tab moves" not in intro
+
+
+async def test_the_helps_intro_names_the_keys_in_words_when_none_is_remapped(
+        console_factory):
+    c = console_factory(config=Config(keys={"app.tasks": "f2"}))
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        await on_guest(pilot, c, "web1")
+        await act(pilot, "question_mark")
+        intro = " ".join(shown_text(c.app).split())
+        assert ("Arrows or h/j/k/l move in the tree; Right and l expand, Left and h "
+                "collapse. Tab moves between the panes:") in intro

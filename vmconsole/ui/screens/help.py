@@ -17,12 +17,18 @@ from vmconsole.text import visible
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.moving_keys import ScrolledText
 
-HELP_INTRO = (
-    "Arrows or h/j/k/l move in the tree; Right and l expand, Left and h collapse. Tab moves "
-    "between the panes: tree, detail, task log, ping, events. Every key below can be "
-    "remapped in the config file's [keys] table by the id in the last column. Ctrl+P "
-    "opens the command palette, which lists what can be done on the selection."
-)
+# The keys the intro names in words, by binding id: while the keymap leaves a sentence's
+# keys so, its words; once [keys] remaps any of them, the keys themselves, as the table
+# lists them.
+_WORDED = {"tree.down": ("j", "down"), "tree.up": ("k", "up"),
+           "tree.expand": ("l", "right"), "tree.collapse": ("h", "left"),
+           "app.next_pane": ("tab",)}
+_TREE_IDS = ("tree.down", "tree.up", "tree.expand", "tree.collapse")
+_TREE_WORDS = "Arrows or h/j/k/l move in the tree; Right and l expand, Left and h collapse."
+_INTRO_END = (
+    "moves between the panes: tree, detail, task log, ping, events. Every key below can "
+    "be remapped in the config file's [keys] table by the id in the last column. Ctrl+P "
+    "opens the command palette, which lists what can be done on the selection.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,5 +80,26 @@ class HelpScreen(Dialog[None], inherit_bindings=False):
             table.add_row(Text(visible(row.keys)), Text(visible(row.description)),
                           Text(visible(row.binding_id)))
         with ScrolledText():
-            yield Static(Text(HELP_INTRO), classes="intro")
+            yield Static(Text(self._intro()), classes="intro")
             yield Static(Group(*tables.values()))
+
+    def _intro(self) -> str:
+        """The line above the table: how to move in the tree and between the panes, by
+        the keys that do it now (the rows', the keymap's), each shown as the table shows
+        it (`get_key_display`: in ASCII mode the arrows by name)."""
+        names = {**_WORDED, **{row.binding_id: row.names for row in self.rows}}
+
+        def keys(binding_id: str) -> str:
+            return " or ".join(visible(self.app.get_key_display(Binding(name, "")))
+                               for name in names[binding_id])
+
+        def worded(*binding_ids: str) -> bool:  # in any order: the table's is Textual's
+            return all(set(names[i]) == set(_WORDED[i]) for i in binding_ids)
+
+        if worded(*_TREE_IDS):
+            tree = _TREE_WORDS
+        else:
+            tree = (f"In the tree, {keys('tree.down')} moves down, {keys('tree.up')} up; "
+                    f"{keys('tree.expand')} expands, {keys('tree.collapse')} collapses.")
+        tab = "Tab" if worded("app.next_pane") else keys("app.next_pane")
+        return f"{tree} {tab} {_INTRO_END}"
