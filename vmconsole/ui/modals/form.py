@@ -38,6 +38,7 @@ from vmconsole.backends.base import Task
 from vmconsole.operations import Outcome
 from vmconsole.text import visible_lines
 from vmconsole.ui.key_order import KeyOrder, settle
+from vmconsole.ui.keymapped import keymapped
 from vmconsole.ui.modals.dialog import Dialog
 from vmconsole.ui.modals.form_summary import Summary, said_once
 from vmconsole.ui.operations import answered_in_form
@@ -323,8 +324,7 @@ class FormScreen(ForwardsWorkerErrors, Dialog[Task | None]):
 
     def _cancel_keys(self) -> set[str]:
         """The keys the form's Cancel is bound to now (the user's keymap applied)."""
-        return {key for node, bindings in self._binding_chain if node is self
-                for key, bound in bindings.key_to_bindings.items()
+        return {key for key, bound in keymapped(self).key_to_bindings.items()
                 if any(binding.action == "cancel" for binding in bound)}
 
     @on(Button.Pressed, "#cancel")
