@@ -110,6 +110,7 @@ class ConsoleBase(App[int]):
     def _screen_changed(self, screen: Screen) -> None:
         pushed = len(self.screen_stack) > self._screens
         self._screens = len(self.screen_stack)
+        self.key_order.screen_changed()
         screen_opened(self, screen, pushed)
 
     async def on_event(self, event: events.Event) -> None:

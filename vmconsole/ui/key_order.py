@@ -93,7 +93,8 @@ class KeyOrder:
         self._busy = False
         self._watch: asyncio.Task[None] | None = None  # held: a task only weakly kept is lost
         self._after: list[Callable[[], object]] = []
-        self._going_on: list[tuple[asyncio.Future[None], float, Collection[str]]] = []
+        # (the work's end, its bound, the keys that cut it short, the screen up then)
+        self._going_on: list[tuple[asyncio.Future[None], float, Collection[str], object]] = []
         self._cut_short: tuple[asyncio.Future[None], Collection[str]] | None = None
 
     @property
@@ -135,17 +136,26 @@ class KeyOrder:
         key waits until `done` is set, or `bound` seconds, and then for what came of
         it (the form closed, the screen below it resumed), unless one of the keys
         `interrupted_by` (Textual's key names) is typed: the form's Cancel closes the
-        form at once, and the change's outcome is told when it comes. Nothing when no
-        key is under way (a click): keys typed later go where the focus is."""
+        form at once, and the change's outcome is told when it comes; or a screen is
+        pushed meanwhile (the submission asks a question: `screen_changed`). Nothing
+        when no key is under way (a click): keys typed later go where the focus is."""
         if self._busy:
-            self._going_on.append((done, bound, interrupted_by))
+            self._going_on.append((done, bound, interrupted_by, self._app.screen))
+
+    def screen_changed(self) -> None:
+        """A screen was pushed or popped: the wait behind a form's submission
+        (`goes_on`) ends, as the form has closed or asks a question (`y` or `n`: the
+        keys typed before it are not its answer, `Typeahead.not_answers`)."""
+        if self._cut_short is not None:
+            settle(self._cut_short[0])
 
     async def _watched(self, pumps: list[MessagePump]) -> None:
         try:
             await taken_effect(pumps, passes=2)
             while self._going_on and self._app.screen_stack:
-                done, bound, keys = self._going_on.pop(0)
-                if not any(_is_key(event, keys) for event in self._waiting):
+                done, bound, keys, screen = self._going_on.pop(0)
+                if self._app.screen is screen and not any(
+                        _is_key(event, keys) for event in self._waiting):
                     cut = asyncio.get_running_loop().create_future()
                     self._cut_short = (cut, keys)
                     # Futures only: `asyncio.wait` makes no task for them.
