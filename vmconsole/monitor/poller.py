@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 
 from vmconsole.backends.abilities import ClusterEvent, SupportsChangeNotice, SupportsEvents
 from vmconsole.backends.base import Backend, BackendError, MetricSample, NotSupported, Task
+from vmconsole.give_way import give_way, stepping_aside
 from vmconsole.model import Inventory, InventoryDiff, LabelKey
 from vmconsole.monitor.history import MetricHistory
 from vmconsole.monitor.task_ends import TaskEnds
 
 log = logging.getLogger(__name__)
+
+#: The longest a poll waits in all for the consoles' keys (seconds, `give_way`): keys
+#: held down for a second delay a poll by no more than this.
+KEYS_FIRST_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,10 @@ class Poller:
     def poll(self) -> PollResult:
         """Fetch the inventory, tasks and new events once. Never raises a BackendError:
         a failure is a result with `error` set."""
+        with stepping_aside(KEYS_FIRST_S):
+            return self._poll()
+
+    def _poll(self) -> PollResult:
         started = time.monotonic()
         self._seq += 1
         try:
@@ -99,6 +108,7 @@ class Poller:
         self._failing_since = None
         diff = previous.diff(inventory, self.label_key) if previous else InventoryDiff(
             added=tuple(inventory.objects()), cluster_changed=True)
+        give_way()
         self.history.record(inventory, diff)
         duration = time.monotonic() - started
         return PollResult(self.backend.name, self._seq, inventory, diff, duration,

@@ -30,6 +30,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.widget import Widget
 
+from vmconsole import give_way
+
 #: The longest a key of a burst waits at one message queue for the key before it to go
 #: through (seconds): a bound, not a pace (a closing screen's queue may never answer).
 SETTLE_SECONDS = 1.0
@@ -73,6 +75,10 @@ async def _drawn(widget: Widget, bound: float = SETTLE_SECONDS) -> None:
         with suppress(TimeoutError):
             async with asyncio.timeout(bound):
                 await drawn
+
+
+def _key_ended(_: asyncio.Task[None]) -> None:
+    give_way.key_ended()
 
 
 def _is_key(event: TypedEvent, keys: Collection[str]) -> bool:
@@ -128,6 +134,10 @@ class KeyOrder:
         gets `KeyTookEffect`."""
         self._busy = True
         self._watch = asyncio.create_task(self._watched(list(pumps)))
+        # The poll threads step aside meanwhile (`vmconsole.give_way`). Ended by the
+        # task's end, which comes also when it is cancelled before it ever ran.
+        give_way.key_started()
+        self._watch.add_done_callback(_key_ended)
 
     def goes_on(self, done: asyncio.Future[None], bound: float,
                 interrupted_by: Collection[str]) -> None:

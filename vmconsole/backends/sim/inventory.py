@@ -22,6 +22,7 @@ from vmconsole.backends.sim.engine import Sim
 from vmconsole.backends.sim.load import LoadModel
 from vmconsole.backends.sim.membership import quorum_by_node, view
 from vmconsole.backends.sim.state import GiB, SimGuest, SimNode
+from vmconsole.give_way import EVERY, give_way
 from vmconsole.model import (
     AddressSource,
     FaultTolerance,
@@ -157,7 +158,9 @@ class InventoryBuilder:
         cache = self._guests
         running_by_node: dict[str, list[Figures]] = {n: [] for n in sim.nodes}
         guests: list[Guest] = []
-        for g in sim.guests.values():
+        for i, g in enumerate(sim.guests.values()):
+            if not i % EVERY:
+                give_way()  # a console's key goes first (`vmconsole.give_way`)
             entry = cache.get(g.id)
             if entry is None or now >= entry[0]:
                 entry = self._guest_entry(g, now, visible)
@@ -168,6 +171,7 @@ class InventoryBuilder:
         # Nodes are always summed afresh: a node's figures are its guests' plus its own.
         nodes = tuple(self._node(node, running_by_node[name], name in visible, now)
                       for name, node in sim.nodes.items())
+        give_way()
         own = next((quorum[n] for n in visible), None) if visible else None
         return Inventory(
             cluster=sim.cluster, nodes=nodes, guests=tuple(guests),
