@@ -84,6 +84,35 @@ def test_a_config_others_may_write_is_refused_in_one_line(env, tmp_path, command
                     f"{config} is writable by others (mode 666): chmod go-w {config}")
 
 
+@pytest.mark.parametrize(("name", "text", "args", "said"), [
+    ("nl\nfile.toml", "theme = \n", [], "not valid TOML"),
+    ("config.toml", '[[profiles.p.clusters]]\nkind = "sim"\nname = "lab\\nX"\n'
+     '[[profiles.p.clusters]]\nkind = "sim"\nname = "lab\\nX"\n', [],
+     "a second cluster named 'lab\\nX'"),
+    ("config.toml", '[[profiles."a\\nb".clusters]]\nkind = "sim"\nname = "s"\n',
+     ["--profile", "x"], "no profile 'x' (profiles: a\\nb)"),
+    ("config.toml", '"x\\ny" = 1\n', [], "key 'x\\ny': unknown key"),
+])
+def test_a_newline_in_a_config_error_is_escaped_as_other_controls_are(
+        env, tmp_path, name, text, args, said):
+    """A tester's finding: a newline in the file's name or in a name the file gives
+    was printed raw, the error's second half on a line of its own."""
+    config = tmp_path / name
+    config.write_text(text)
+    line = one_line(vmconsole(env, "--config", str(config), *args))
+    shown = str(config).replace("\n", "\\n")
+    assert line.startswith(f"vmconsole: {shown}"), line
+    assert said in line
+
+
+def test_a_config_others_may_write_with_a_newline_in_its_name_is_one_line(env, tmp_path):
+    config = tmp_path / "nl\nfile.toml"
+    config.write_text('theme = "vmconsole-dark"\n')
+    config.chmod(0o666)
+    line = one_line(vmconsole(env, "--config", str(config)))
+    assert line.endswith("chmod go-w '" + str(config).replace("\n", "\\n") + "'"), line
+
+
 PROXMOX = """
 [[profiles.pve.clusters]]
 kind = "proxmox"

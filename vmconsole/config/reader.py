@@ -15,7 +15,9 @@ from vmconsole.textfile import UnreadableFile, read_utf8
 
 
 class ConfigError(Exception):
-    """A config file that cannot be used, with where and why."""
+    """A config file that cannot be used, with where and why, in one line: every hidden
+    character of the file's name and of the values quoted (a newline too) is escaped
+    (`vmconsole.text.visible`), as the commands print it to a terminal."""
 
     def __init__(self, path: Path | None, message: str, line: int | None = None,
                  key: str | None = None) -> None:
@@ -24,7 +26,9 @@ class ConfigError(Exception):
             where += f", line {line}"
         if key:
             where += f", key '{key}'"
-        super().__init__(f"{where}: {message}")
+        # Escaped here, once for every message: a name or value quoted may hold a newline
+        # that `visible_lines`, which the commands print errors through, would keep.
+        super().__init__(visible(f"{where}: {message}", None))
         self.path, self.line, self.key, self.reason = path, line, key, message
 
 
