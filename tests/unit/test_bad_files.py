@@ -253,6 +253,16 @@ def test_a_key_that_is_not_a_key_name_is_refused_in_one_line(env, tmp_path, valu
     assert "\x1b" not in line and "\x07" not in line
 
 
+@pytest.mark.parametrize("command", [[], ["demo"], ["serve"]])
+def test_a_key_textual_never_reports_stops_the_console_in_one_line(env, tmp_path, command):
+    """A tester's finding: `F3` (Textual's is `f3`) was taken, and Tasks had no key."""
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "vmconsole-dark"\n\n[keys]\n"app.tasks" = "j,F3"\n')
+    line = one_line(vmconsole(env, "--config", str(config), *command))
+    assert line.startswith(f"vmconsole: {config}, line 4, key 'keys.\"app.tasks\"': F3: "
+                           "'F3' is no key Textual reports"), line
+
+
 def test_a_cluster_host_with_escapes_is_refused_in_one_line(env, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[[profiles.pve.clusters]]\nkind = "proxmox"\nname = "pve"\n'

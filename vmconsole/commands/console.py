@@ -30,8 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_or_exit(args: argparse.Namespace) -> Config:
+    """The config of a command that opens the console (`console`, `demo`, `serve`), its
+    [keys] checked against Textual's key names; exits 2 with the reason otherwise."""
     try:
-        return load_config(args.config)
+        config = load_config(args.config)
+        if config.keys:  # Textual's key names: imported only when a key is remapped
+            from vmconsole.ui.keymap import check_key_names
+
+            check_key_names(config)
+        return config
     except ConfigError as exc:
         print(f"vmconsole: {visible_lines(exc)}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,7 +1,9 @@
-"""The user's [keys] checked against the console's bindings: a remap that gives a key to
-one action where another already answers to it (`"app.tasks" = "T"` over Convert to
-template) would shadow that action unseen, and `?` would list the key twice. Such a
-remap is refused, and named, rather than applied."""
+"""The user's [keys] checked against Textual and the console's bindings. A key Textual
+never reports (`F3`, `Down`, `f99`) would leave its action with no key: it stops the
+console, as a malformed one does (the config, which imports no Textual, checks only
+their form). A remap that gives a key to one action where another already answers to it
+(`"app.tasks" = "T"` over Convert to template) would shadow that action unseen, and `?`
+would list the key twice. Such a remap is refused, and named, rather than applied."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from textual.binding import Binding
+from textual.keys import REPLACED_KEYS, Keys, _character_to_key, key_to_character
 
 from vmconsole.config import Config, ConfigError
 from vmconsole.text import visible
@@ -27,10 +30,52 @@ class KeyClash:
 
     def said(self, config: Config) -> str:
         """The refusal as the config's own errors read: the file, the line, the key."""
-        return str(ConfigError(
-            config.path, f"{visible(self.key)} is already {self.other_id} ({self.other}) "
-            f"{self.where}: not remapped, {self.binding_id} keeps its own key",
-            config.key_lines.get(self.binding_id), f'keys."{visible(self.binding_id)}"'))
+        return str(_key_error(
+            config, self.binding_id, f"{visible(self.key)} is already {self.other_id} "
+            f"({self.other}) {self.where}: not remapped, {self.binding_id} keeps its own key"))
+
+
+def _key_error(config: Config, binding_id: str, message: str) -> ConfigError:
+    return ConfigError(config.path, message, config.key_lines.get(binding_id),
+                       f'keys."{visible(binding_id)}"')
+
+
+#: The modifiers Textual puts before a key's name ("ctrl+shift+up"): its xterm parser's
+#: (textual/_xterm_parser.py, the kitty keyboard protocol's included).
+_MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+#: The names of the keys that are no character ("up", "f3", "escape", "space"), as
+#: textual.keys.Keys gives them after its modifiers.
+_KEY_NAMES = frozenset(key.value.rpartition("+")[2] for key in Keys)
+
+
+def _not_a_key(key: str) -> str | None:
+    """Why Textual never reports `key`, or None when it may: modifiers, each once,
+    before a name of `Keys` or a character's key name as Textual gives it
+    (`_character_to_key`: "j", "J", "1", "question_mark", "slash"; "?" is not one)."""
+    *modifiers, name = key.split("+")
+    if wrong := next((m for m in modifiers if m not in _MODIFIERS), None):
+        return f"'{wrong}' is not a modifier (modifiers: {', '.join(_MODIFIERS)})"
+    if len(set(modifiers)) < len(modifiers):
+        return "a modifier is given twice"
+    if name in _KEY_NAMES:
+        return None
+    # A name Textual replaced ("slash" for "solidus") is looked up by the name it replaced.
+    character = key_to_character(REPLACED_KEYS.get(name, name))
+    if character is not None and _character_to_key(character) == name:
+        return None
+    return (f"'{name}' is no key Textual reports (names are lower case, such as f1, "
+            "down or enter; a sign goes by its name, such as question_mark)")
+
+
+def check_key_names(config: Config) -> None:
+    """Raises ConfigError, with the file, the line and the id, for the first key of the
+    config's [keys] that Textual never reports (`_not_a_key`): its action would have no
+    key at all."""
+    for binding_id, keys in config.keys.items():
+        for key in keys.split(","):
+            if why := _not_a_key(key):  # no spaces: the config refuses them
+                raise _key_error(config, binding_id, f"{key}: {why}")
 
 
 def _keys(binding: Binding, keymap: Mapping[str, str]) -> set[str]:
