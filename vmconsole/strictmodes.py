@@ -34,10 +34,15 @@ def _owner_ok(st: os.stat_result) -> bool:
 def check_not_writable_by_others(path: Path) -> None:
     """Refuse `path` if others could change it: raises UnsafeFile for the file or the
     first folder above it (up to the home folder or `/`) that is group- or
-    world-writable or owned by someone other than this user or root. OSError (the file
-    is missing) is the caller's."""
-    path = path.absolute()
-    home = Path.home().absolute()
+    world-writable or owned by someone other than this user or root. Through symbolic
+    links, the file they lead to and its folders are the ones checked, as sshd resolves
+    the real path first (`realpath()` before `secure_filename()`); the message then
+    names `path` too. OSError (the file is missing, a symbolic link loop: ELOOP) is the
+    caller's."""
+    given = path.absolute()
+    path = Path(os.path.realpath(given, strict=True))
+    home = Path(os.path.realpath(Path.home()))
+    linked = f"; {given} links to {path}" if path != given else ""
     target = path
     while True:
         st = target.stat()
@@ -45,11 +50,11 @@ def check_not_writable_by_others(path: Path) -> None:
         sticky_root_dir = (target != path and st.st_uid == 0 and mode & stat.S_ISVTX)
         if not _owner_ok(st):
             raise UnsafeFile(f"{target} belongs to uid {st.st_uid}, not to this user or "
-                             f"root: chown {os.getuid()} {_quoted(target)}")
+                             f"root{linked}: chown {os.getuid()} {_quoted(target)}")
         if mode & 0o022 and not sticky_root_dir:
             what = "folder" if target != path else "file"
-            raise UnsafeFile(f"{what} {target} is writable by others (mode {mode & 0o777:o}):"
-                             f" chmod go-w {_quoted(target)}")
+            raise UnsafeFile(f"{what} {target} is writable by others (mode {mode & 0o777:o}"
+                             f"{linked}): chmod go-w {_quoted(target)}")
         if target == home or target.parent == target:
             return
         target = target.parent

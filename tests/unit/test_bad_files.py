@@ -14,7 +14,7 @@ import pytest
 
 from tests.pty_console import run_in_terminal
 from tests.serve.terminal import toast_text
-from vmconsole.config import load_config
+from vmconsole.config import ConfigError, load_config
 from vmconsole.paths import create_private
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +111,32 @@ def test_a_config_others_may_write_with_a_newline_in_its_name_is_one_line(env, t
     config.chmod(0o666)
     line = one_line(vmconsole(env, "--config", str(config)))
     assert line.endswith("chmod go-w '" + str(config).replace("\n", "\\n") + "'"), line
+
+
+def test_a_config_linked_to_in_a_folder_others_may_write_is_refused_naming_both(tmp_path):
+    """A tester's finding: the folders above the link were checked, not those above
+    the file it leads to (sshd resolves the real path first)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (shared / "config.toml").write_text('theme = "vmconsole-dark"\n')
+    link = tmp_path / "config.toml"
+    link.symlink_to(shared / "config.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_config(link)
+    assert str(caught.value) == (
+        f"{link}: not read, as others could change it: folder {shared} is writable by "
+        f"others (mode 777; {link} links to {shared / 'config.toml'}): chmod go-w {shared}")
+
+
+def test_a_config_that_is_a_symbolic_link_loop_is_said_to_be_one(tmp_path):
+    """A tester's finding: it was "file not found"."""
+    config = tmp_path / "config.toml"
+    config.symlink_to(tmp_path / "other.toml")
+    (tmp_path / "other.toml").symlink_to(config)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value) == f"{config}: is a symbolic link loop (ELOOP), not a file"
 
 
 PROXMOX = """

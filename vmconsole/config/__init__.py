@@ -8,6 +8,7 @@ console with a message naming the file, the line and the key.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import re
@@ -119,6 +120,8 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     private)."""
     path = config_path(explicit)
     if not path.exists():
+        if _link_loop(path):
+            raise ConfigError(path, "is a symbolic link loop (ELOOP), not a file")
         if explicit or os.environ.get("VMCONSOLE_CONFIG"):
             raise ConfigError(path, "file not found")
         return Config(notices=_blocked(path))
@@ -136,6 +139,15 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not valid TOML: {exc}", toml_error_line(exc, text)) from None
     return parse_config(data, path, text)
+
+
+def _link_loop(path: Path) -> bool:
+    """`path` is a symbolic link loop, which `Path.exists()` takes for no file."""
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _blocked(path: Path) -> tuple[str, ...]:
