@@ -59,28 +59,44 @@ def leading_options() -> dict[str, int]:
             for action in parser._actions for option in action.option_strings}
 
 
-def command_first(args: list[str]) -> list[str]:
-    """`args` with the command first, as its parser reads them: the console's options
-    given before the command moved after its first word (`vmconsole --config F ha status
-    --profile P` is `vmconsole ha status --config F --profile P`); no command means the
-    console (`vmconsole --profile lab` is `vmconsole console --profile lab`). A command
-    that does not take a moved option refuses it as it would after its name."""
-    if not args:
-        return ["console"]
-    if not args[0].startswith("-") or args[0] in ("-h", "--help", "--version"):
-        return args
+def _options_end(args: list[str], start: int) -> int:
+    """The index of the first word from `start` on that is neither one of the console's
+    options nor the value of one."""
+    if start >= len(args) or not args[start].startswith("-"):
+        return start  # `vmconsole audit`: the console's module and config not imported
     arity = leading_options()
-    end = 0
+    end = start
     while end < len(args) and args[end].split("=", 1)[0] in arity:
         end += 1 + ("=" not in args[end] and arity[args[end]])
-    if end >= len(args) or args[end].startswith("-"):
-        return ["console", *args]
-    # A word after the options names the command (or is a mistyped one, which the whole
-    # parser then lists the commands for). Put after the command's first word too, the
-    # options reach `ha`'s and `lab`'s actions, which take them there.
-    command, rest = args[end], args[end + 1:]
+    return end
+
+
+def command_first(args: list[str]) -> list[str]:
+    """`args` with the command first, as its parser reads them: the console's options
+    given before the command, or between it and its action, moved after its first word
+    (`vmconsole --config F ha status --profile P` and `vmconsole ha --profile P status`
+    are `vmconsole ha status --config F --profile P`); no command means the console
+    (`vmconsole --profile lab` is `vmconsole console --profile lab`). A command that
+    does not take a moved option refuses it as it would after its name."""
+    if not args:
+        return ["console"]
+    if args[0] in ("-h", "--help", "--version"):
+        return args
+    if args[0].startswith("-"):
+        end = _options_end(args, 0)
+        if end >= len(args) or args[end].startswith("-"):
+            return ["console", *args]
+        # A word after the options names the command (or is a mistyped one, which the
+        # whole parser then lists the commands for).
+        command, before, rest = args[end], args[:end], args[end + 1:]
+    else:
+        end = _options_end(args, 1)
+        command, before, rest = args[0], args[1:end], args[end:]
+    # Put after the command's first word too, the options reach `ha`'s and `lab`'s
+    # actions, which take them there: before it, argparse reads the option as `ha`'s,
+    # which has none, and its value as the action.
     split = 1 if rest and not rest[0].startswith("-") else 0
-    return [command, *rest[:split], *args[:end], *rest[split:]]
+    return [command, *rest[:split], *before, *rest[split:]]
 
 
 def _options_of(parser: argparse.ArgumentParser) -> set[str]:

@@ -42,6 +42,18 @@ def test_a_config_before_ha_reaches_its_action(tmp_path: Path,
     assert capsys.readouterr().err == f"vmconsole ha: {missing}: file not found\n"
 
 
+@pytest.mark.parametrize("options", [["--config", "{}", "--profile", "lab"],
+                                     ["--config={}", "--profile=lab"]])
+def test_options_between_ha_and_its_action_reach_the_action(
+        tmp_path: Path, options: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A tester's finding: `vmconsole ha --profile p status` said "argument ACTION:
+    invalid choice: 'p'"."""
+    missing = tmp_path / "absent.toml"
+    args = [word.format(missing) for word in options]
+    assert main(["ha", *args, "status"]) == 2
+    assert capsys.readouterr().err == f"vmconsole ha: {missing}: file not found\n"
+
+
 def test_a_mistyped_command_after_options_is_named_with_the_commands(
         capsys: pytest.CaptureFixture[str]) -> None:
     said = refusal(capsys, "--config", "x.toml", "dmeo")
