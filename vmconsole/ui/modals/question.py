@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from textual import events, on
-from textual._time import get_time  # the clock that stamps Message.time
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -41,7 +40,6 @@ class QuestionScreen(Dialog[AnswerT]):
     `answer(value)`, with ids for the keymap."""
 
     TYPEAHEAD = False
-    _asked_at: float | None = None  # when it was first drawn (Textual's clock)
     DEFAULT_CSS = """
     QuestionScreen { align: center middle; }
     QuestionScreen > Vertical {
@@ -95,21 +93,6 @@ class QuestionScreen(Dialog[AnswerT]):
 
     def on_mount(self) -> None:
         self.query_one(f"#{NO}", Button).focus()
-        self.call_after_refresh(self._drawn)
-
-    def _drawn(self) -> None:
-        self._asked_at = get_time()
-
-    def on_key(self, event: events.Key) -> None:
-        """A key that reached the console before the question was drawn is not its
-        answer: `X` then `y` sent in two writes 30 ms apart stopped a guest, the `y`
-        read while the question was still on its way to the screen. Keys typed ahead
-        in the same burst are dropped before they get here (`ui.typeahead`); this one
-        came after its key had taken effect. Compared on Textual's clock, which stamps
-        each key when the terminal's bytes are read (`Message.time`)."""
-        if self._asked_at is None or event.time < self._asked_at:
-            event.stop()
-            event.prevent_default()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
