@@ -218,3 +218,27 @@ async def test_a_second_enter_while_submitting_does_not_clone_twice(console, aud
         assert calls == ["test2"]
         assert [t.operation for t in c.backend.tasks()] == ["clone"]
         assert [r.result for r in audit.read()] == ["started"]
+
+
+async def test_a_y_read_before_the_question_was_drawn_does_not_answer_it(console):
+    """The tester's finding: `X`, then `y` in a second write 30 ms later stopped build1:
+    the `y` was read before the question reached the screen. It is not the answer; a `y`
+    read once the question shows is."""
+    from textual import events
+
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")
+        c.app.post_message(events.Key("X", "X"))
+        early = events.Key("y", "y")  # read now: the question is not on the screen yet
+        await wait_until(pilot, lambda: isinstance(c.app.screen, ConfirmScreen), 10,
+                         "the question")
+        question = c.app.screen
+        await pilot.pause()
+        c.app.post_message(early)
+        await settle(pilot)
+        assert c.app.screen is question, "answered by a key typed before it showed"
+        assert not any(t.operation == "stop" for t in c.backend.tasks())
+        await act(pilot, "y")
+        assert c.app.screen is not question
+        assert [t.operation for t in c.backend.tasks()] == ["stop"]

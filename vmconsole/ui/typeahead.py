@@ -91,10 +91,10 @@ class Typeahead:
 
     def take(self) -> list[events.Key | events.Paste]:
         """The kept keys as new events (a kept one may have been forwarded once), oldest
-        first; holding ends."""
+        first, each stamped when it was read (a question ignores keys read before it
+        was drawn: `modals.question`); holding ends."""
         held, self._held = self._held or [], None
-        return [events.Key(e.key, e.character) if isinstance(e, events.Key)
-                else events.Paste(e.text) for e in held]
+        return [_again(e) for e in held]
 
     def drop_queued(self, app: App[Any]) -> None:
         """A flow refused before it opened its screen: the keys typed in its burst
@@ -177,3 +177,11 @@ def typed_into(app: App[Any], box: Widget) -> None:
     if isinstance(typeahead, Typeahead):
         typeahead.hold()
         box.screen.call_after_refresh(app.post_message, ReplayTypeahead())
+
+
+def _again(event: events.Key | events.Paste) -> events.Key | events.Paste:
+    """A new event for `event`, with its time (Textual's `Message.time`)."""
+    again = (events.Key(event.key, event.character) if isinstance(event, events.Key)
+             else events.Paste(event.text))
+    again.time = event.time
+    return again

@@ -1,15 +1,17 @@
 """The frame of every question asked before something destructive: a title, the
 question, what will happen (a list, and the objects left alone with why), a warning and
 a row of answers. The answer defaults to No: the focus starts on No, Escape and `n`
-answer it, and a key typed before the question was asked is not its answer
-(`ui.typeahead`). Names are data: every text is shown as Content, escaped."""
+answer it, and a key read before the question was drawn is not its answer (those of
+the same burst never reach it: `ui.typeahead`). Names are data: every text is shown as
+Content, escaped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from textual import on
+from textual import events, on
+from textual._time import get_time  # the clock that stamps each Message.time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -40,6 +42,8 @@ class QuestionScreen(Dialog[AnswerT]):
     `answer(value)`, with ids for the keymap."""
 
     TYPEAHEAD = False
+    #: When the question was first drawn (Textual's clock); None until then.
+    drawn_at: float | None = None
     DEFAULT_CSS = """
     QuestionScreen { align: center middle; }
     QuestionScreen > Vertical {
@@ -93,6 +97,24 @@ class QuestionScreen(Dialog[AnswerT]):
 
     def on_mount(self) -> None:
         self.query_one(f"#{NO}", Button).focus()
+
+    def _compositor_refresh(self) -> None:
+        # Stamped where the frame is made, not in a callback after it: a callback ran
+        # after a key the user sent on seeing the question (issue: a `y` pressed once
+        # the text showed was ignored).
+        super()._compositor_refresh()
+        if self.drawn_at is None and self is self.app.screen:
+            self.drawn_at = get_time()
+
+    def on_key(self, event: events.Key) -> None:
+        """A key read before the question was drawn is not its answer: `X`, then `y` in
+        a second write 30 ms later stopped a guest, the `y` read while the question was
+        on its way to the screen. Textual stamps each key when the terminal's bytes are
+        read (`Message.time`); a key kept and replayed by the console
+        (`ui.key_order`) keeps its stamp."""
+        if self.drawn_at is None or event.time < self.drawn_at:
+            event.stop()
+            event.prevent_default()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
