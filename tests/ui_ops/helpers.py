@@ -35,12 +35,13 @@ BACKGROUND_GROUPS = ("ops", "queries", "audit", "form", "snapshots", "backups")
 
 
 async def settle(pilot, rounds: int = 200) -> None:
-    """Let keys (those of a burst wait their turn: `ui.key_order`), workers (backend
-    calls in threads) and screen changes finish."""
+    """Let keys (those of a burst wait their turn: `ui.key_order`), the facts of the
+    row the cursor moved to (`FACTS_AFTER_S`), workers (backend calls in threads) and
+    screen changes finish."""
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        if not app.key_order.busy and not any(
+        if not app.key_order.busy and not getattr(app, "facts_due", False) and not any(
                 w.is_running for w in app.workers if w.group in BACKGROUND_GROUPS):
             await pilot.pause()
             return

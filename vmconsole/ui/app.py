@@ -12,6 +12,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Header, Tree
 
 from vmconsole.actor import Actor
@@ -46,6 +47,15 @@ ACTIONS_ANYWHERE = frozenset({"quit", "help", "focus_next", "focus_previous"})
 #: (operator, read-only)"; a longer name is cut with an ellipsis so that its role,
 #: which says what the user may do, always shows.
 HEADER_USER_LIMIT = 24
+#: Seconds from a key's cursor move to the detail pane's facts of the row it moved to. The
+#: moved cursor is a frame of its own (two lines: 0.5 KB at 120x40, against 6 KB for a
+#: guest's facts), and it leaves first: work started right after a frame held the
+#: frame's bytes back (Textual's writer thread waits for the interpreter: p95 5 ms in
+#: a trace at 10,000 guests) and, on a 2-core machine, took the core the terminal
+#: (tmux, sshd) needed to show them. At key repeat (25-30 a second) each row's facts
+#: still show; a faster burst shows those of the row it ends on. Measured with
+#: `benchmarks/scale.py --keypress-only` (README, "Speed").
+FACTS_AFTER_S = 0.02
 
 log = logging.getLogger(__name__)
 THEME_TOASTS = 2  # theme files skipped that get a toast each; more get one toast
@@ -278,10 +288,28 @@ class VMConsoleApp(NavigationFeatures, BulkFeatures, PingFeatures, TeachingFeatu
 
     # --- selection ----------------------------------------------------------------------
 
+    _facts_timer: Timer | None = None
+
     @on(Tree.NodeHighlighted)
     def _highlighted(self) -> None:
-        self._show_selection()
+        if self._facts_timer is not None:
+            self._facts_timer.stop()
+            self._facts_timer = None
+        if self.key_order.busy:  # a key moved the cursor: its frame first
+            self._facts_timer = self.set_timer(FACTS_AFTER_S, self._show_highlighted)
+        else:  # a jump to a row (the palette, a filter's match, a test)
+            self._show_selection()
         self.addresses_on_select()
+
+    def _show_highlighted(self) -> None:
+        self._facts_timer = None
+        self._show_selection()
+
+    @property
+    def facts_due(self) -> bool:
+        """Whether the cursor has moved and the detail pane is yet to show its row
+        (`FACTS_AFTER_S`)."""
+        return self._facts_timer is not None
 
     def _show_selection(self) -> None:
         detail = self.query_one_optional(DetailPane)  # cached; a query walks every widget
