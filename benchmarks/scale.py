@@ -29,8 +29,11 @@ poll thread.
   simulated load changes (no baseline: the bare app has no polls).
 - keypress_ms_*: the app runs in tmux at 120x40; a cursor key is sent once the pane
   has been still for 0.3 s, and the pane is read until the screen has changed (end to
-  end: terminal, input, repaint: the first change, the cursor and the facts; the
-  charts of a new selection follow once the keys stop). The console
+  end: terminal, input, repaint: the first change, the moved cursor). keypress_facts_ms_*:
+  the same presses, until the detail pane (right of column FACTS_COLUMN) has changed
+  too: the facts of the new row, which the console works out `FACTS_AFTER_S` after
+  the key's frame (`ui/app.py`); against the bare app's first change, which has no
+  pane. The charts of a new selection follow once the keys stop. The console
   runs the demo at --guests with its clock paused (--speed 0) so only the key changes
   the screen while the poll thread keeps polling; baseline keypress_bare_ms_*. The
   apps run at once and take turns press by press (`keypress_latency`).
@@ -246,19 +249,26 @@ def quiet(screen: Callable[[], str], still: float = 0.3, limit: float = 3.0) -> 
     return shown
 
 
+#: The detail pane's first column at 120x40: a change right of it is the facts'.
+FACTS_COLUMN = 50
+
+
 @dataclass(frozen=True)
 class KeypressProbe:
-    """An app to press keys in: the command that runs it, from `cwd`, and a text on its
-    screen once it is ready."""
+    """An app to press keys in: the command that runs it, from `cwd`, a text on its
+    screen once it is ready, and whether it has a detail pane whose change
+    (`FACTS_COLUMN`) is timed too."""
 
     command: str
     ready: str
     cwd: Path = ROOT
+    facts: bool = False
 
 
 def keypress_latency(probes: dict[str, KeypressProbe], presses: int) -> dict[str, list[float]]:
     """Milliseconds from sending j or k to each probe's pane in tmux to a changed pane,
-    PRESSES times each. Every app runs at once, each in a tmux server of its own; they
+    PRESSES times each; for a probe with `facts`, also (as NAME_facts) to a change
+    right of FACTS_COLUMN. Every app runs at once, each in a tmux server of its own; they
     take turns press by press (the first of each turn moving round), so that a change
     in the machine's load falls on each alike, as `startup_seconds` turns do. The apps
     not being measured wait meanwhile (a console's poll thread still polls)."""
@@ -276,7 +286,12 @@ def keypress_latency(probes: dict[str, KeypressProbe], presses: int) -> dict[str
     def screen(session: str) -> Callable[[], str]:
         return lambda: tmux(session, "capture-pane", "-e", "-p", "-t", session)
 
+    def pane(session: str) -> list[str]:  # plain text: its columns are the screen's
+        return [line[FACTS_COLUMN:] for line in
+                tmux(session, "capture-pane", "-p", "-t", session).splitlines()]
+
     latencies: dict[str, list[float]] = {name: [] for name in probes}
+    latencies.update({f"{name}_facts": [] for name, probe in probes.items() if probe.facts})
     try:
         for name, probe in probes.items():
             session = sessions[name]
@@ -298,11 +313,16 @@ def keypress_latency(probes: dict[str, KeypressProbe], presses: int) -> dict[str
                 session = sessions[name]
                 shown = screen(session)
                 before = quiet(shown)
+                facts = pane(session) if probes[name].facts else None
                 started = time.perf_counter()
                 tmux(session, "send-keys", "-t", session, "j" if i % 2 == 0 else "k")
                 while shown() == before and time.perf_counter() - started < 2.0:
                     pass
                 latencies[name].append((time.perf_counter() - started) * 1000)
+                if facts is not None:
+                    while pane(session) == facts and time.perf_counter() - started < 2.0:
+                        pass
+                    latencies[f"{name}_facts"].append((time.perf_counter() - started) * 1000)
     finally:
         for session in sessions.values():
             subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True,
@@ -363,9 +383,10 @@ def keypresses(args: argparse.Namespace, f: dict[str, float]) -> None:
     demo = (f"{sys.executable} -m vmconsole demo --nodes {args.nodes} --guests "
             f"{args.guests} --seed 7 --speed 0")
     probes = {"bare": KeypressProbe(f"{sys.executable} benchmarks/bare_app.py", READY),
-              "": KeypressProbe(demo, "quorate")}
+              "": KeypressProbe(demo, "quorate", facts=True)}
     if args.compare is not None:  # `-m vmconsole` from there: its checkout's console
-        probes["compared"] = KeypressProbe(demo, "quorate", args.compare.resolve())
+        probes["compared"] = KeypressProbe(demo, "quorate", args.compare.resolve(),
+                                           facts=True)
     latency = keypress_latency(probes, args.presses)
     f["keypress_bare_ms_median"] = statistics.median(latency["bare"])
     f["keypress_bare_ms_p95"] = pct(latency["bare"], 95)
@@ -377,6 +398,10 @@ def keypresses(args: argparse.Namespace, f: dict[str, float]) -> None:
             show(f"{prefix}_median", statistics.median(latency[name]),
                  "keypress_bare_ms_median", f)
             show(f"{prefix}_p95", pct(latency[name], 95), "keypress_bare_ms_p95", f)
+            facts = f"keypress_{name}_facts_ms" if name else "keypress_facts_ms"
+            show(f"{facts}_median", statistics.median(latency[f"{name}_facts"]),
+                 "keypress_bare_ms_median", f)
+            show(f"{facts}_p95", pct(latency[f"{name}_facts"], 95), "keypress_bare_ms_p95", f)
 
 
 def main() -> None:

@@ -50,6 +50,10 @@ ROWS = (
      "the pane changes, while polling at scale (the clock paused: only the key changes "
      "the screen)", ""),
     ("keypress_ms_p95", "keypress_bare_ms_p95", "ms", "the same, 95th percentile", "≤ 1.5x"),
+    ("keypress_facts_ms_median", "keypress_bare_ms_median", "ms", "the same presses until "
+     "the detail pane shows the new row's facts too (`FACTS_AFTER_S` after the "
+     "cursor's frame), against the bare app's first change", ""),
+    ("keypress_facts_ms_p95", "keypress_bare_ms_p95", "ms", "the same, 95th percentile", ""),
     ("key_with_poll_ms_median", "key_alone_ms_median", "ms", "a cursor key to the paint "
      "of the moved cursor when a poll's result (clock running) arrived just before it",
      ""),
