@@ -35,6 +35,16 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     time.tzset()
 
 
+@pytest.fixture(autouse=True)
+def _questions_answered_once_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test answers a question as soon as it shows (a person takes 0.15 s and more:
+    `QuestionScreen.ANSWER_AFTER_S`); the tests of that rule set it themselves. A
+    served console's session process (a fork server's child) keeps the rule."""
+    from vmconsole.ui.modals.question import QuestionScreen
+
+    monkeypatch.setattr(QuestionScreen, "ANSWER_AFTER_S", 0.0)
+
+
 def _skips_fail() -> bool:
     return bool(os.environ.get("CI")) and os.geteuid() == 0
 

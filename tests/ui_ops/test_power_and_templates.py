@@ -242,3 +242,35 @@ async def test_a_y_read_before_the_question_was_drawn_does_not_answer_it(console
         await act(pilot, "y")
         assert c.app.screen is not question
         assert [t.operation for t in c.backend.tasks()] == ["stop"]
+
+
+async def test_a_y_read_just_after_the_question_was_drawn_does_not_answer_it(
+        console, monkeypatch):
+    """The tester's finding after the fix above: through tmux, a `y` sent 30 ms after
+    `X` was read 6 ms after the question's frame was made, before it could have shown,
+    and stopped build1. A key read within ANSWER_AFTER_S of the first frame is not the
+    answer; one read after it is."""
+    import asyncio
+
+    from textual import events
+    from textual._time import get_time
+
+    wait = 1.0  # the rule's own 0.1 s, lengthened: a busy machine cannot blur it
+    monkeypatch.setattr(ConfirmScreen, "ANSWER_AFTER_S", wait)
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")
+        await act(pilot, "X")
+        question = c.app.screen
+        assert isinstance(question, ConfirmScreen) and question.drawn_at is not None
+        quick = events.Key("y", "y")
+        assert quick.time - question.drawn_at < wait  # read right after the frame
+        c.app.post_message(quick)
+        await settle(pilot)
+        assert c.app.screen is question, "answered by a key read as it was drawn"
+        assert not any(t.operation == "stop" for t in c.backend.tasks())
+        while get_time() < question.drawn_at + wait:  # as a person answers: after it shows
+            await asyncio.sleep(0.02)
+        await act(pilot, "y")
+        assert c.app.screen is not question
+        assert [t.operation for t in c.backend.tasks()] == ["stop"]

@@ -1,9 +1,9 @@
 """The frame of every question asked before something destructive: a title, the
 question, what will happen (a list, and the objects left alone with why), a warning and
 a row of answers. The answer defaults to No: the focus starts on No, Escape and `n`
-answer it, and a key read before the question was drawn is not its answer (those of
-the same burst never reach it: `ui.typeahead`). Names are data: every text is shown as
-Content, escaped."""
+answer it, and a key read before the question was drawn, or just after it
+(ANSWER_AFTER_S), is not its answer (those of the same burst never reach it:
+`ui.typeahead`). Names are data: every text is shown as Content, escaped."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ class QuestionScreen(Dialog[AnswerT]):
     TYPEAHEAD = False
     #: When the question was first drawn (Textual's clock); None until then.
     drawn_at: float | None = None
+    #: Seconds after its first frame before a key can answer the question. The frame is
+    #: made before it reaches the terminal (through tmux, a `y` sent 30 ms after `X`
+    #: was read 6 ms after the frame was made, and answered a question the user had
+    #: not seen), and a person's reaction to what appears takes 0.15 s and more: a
+    #: key read sooner was typed before the question showed.
+    ANSWER_AFTER_S = 0.1
     DEFAULT_CSS = """
     QuestionScreen { align: center middle; }
     QuestionScreen > Vertical {
@@ -107,12 +113,12 @@ class QuestionScreen(Dialog[AnswerT]):
             self.drawn_at = get_time()
 
     def on_key(self, event: events.Key) -> None:
-        """A key read before the question was drawn is not its answer: `X`, then `y` in
-        a second write 30 ms later stopped a guest, the `y` read while the question was
-        on its way to the screen. Textual stamps each key when the terminal's bytes are
-        read (`Message.time`); a key kept and replayed by the console
-        (`ui.key_order`) keeps its stamp."""
-        if self.drawn_at is None or event.time < self.drawn_at:
+        """A key read before the question was drawn, or within ANSWER_AFTER_S of it, is
+        not its answer: `X`, then `y` in a second write 30 ms later stopped a guest, the
+        `y` read while the question was on its way to the screen. Textual stamps each
+        key when the terminal's bytes are read (`Message.time`); a key kept and
+        replayed by the console (`ui.key_order`, `ui.typeahead`) keeps its stamp."""
+        if self.drawn_at is None or event.time < self.drawn_at + self.ANSWER_AFTER_S:
             event.stop()
             event.prevent_default()
 
