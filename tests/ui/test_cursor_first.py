@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from textual import events
+from textual.widgets import Static
 
 from tests.ui_ops.helpers import detail_rows, on_guest, settle, wait_until
 from vmconsole.ui import app as app_module
@@ -59,3 +60,22 @@ async def test_a_burst_of_keys_ends_with_the_facts_of_the_row_it_ends_on(console
         await settle(pilot)
         tree = c.app.query_one(ClusterTree)
         assert str(tree.cursor_node.label).split()[2] == detail_rows(c.app)["Name"]
+
+
+async def test_when_the_selected_guest_goes_the_pane_shows_the_row_under_the_cursor(
+        console_factory):
+    """The tester's finding: after a delete, the cursor stood on the next row and the
+    pane still said "gone" for the deleted guest."""
+    c = console_factory()
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        guest = await on_guest(pilot, c, "test1")  # stopped: it can be destroyed
+        c.backend.destroy(guest)
+        c.poll(advance=30)  # the destroy's task done
+        tree = c.app.query_one(ClusterTree)
+        await wait_until(pilot, lambda: "test1" not in str(tree.cursor_node.label), 10,
+                         "the cursor off the removed guest")
+        await settle(pilot)
+        row = str(tree.cursor_node.label).split()[2]
+        await wait_until(pilot, lambda: detail_rows(c.app).get("Name") == row, 10,
+                         f"the facts of {row}",
+                         lambda: c.app.query_one("#facts", Static).content.plain)

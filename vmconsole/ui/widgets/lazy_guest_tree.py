@@ -98,9 +98,15 @@ class LazyGuestTree(Tree[TreeRef]):
     def _build(self) -> None:
         # Textual builds its lines whenever a node was added, removed, expanded or
         # collapsed, before it draws: the one place that sees every expansion in time.
+        # The cursor's node removed (a delete), Textual's rebuild makes the row now on
+        # its line the cursor's node without a NodeHighlighted (the line is the same):
+        # the detail pane said "gone" under a live row until the next key.
+        was = self.cursor_node
         super()._build()
         if self._fill_near_screen():
             super()._build()
+        if was is not None and self.cursor_node not in (was, None):
+            self.post_message(self.NodeHighlighted(self.cursor_node))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
