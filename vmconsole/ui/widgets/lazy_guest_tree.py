@@ -105,8 +105,9 @@ class LazyGuestTree(Tree[TreeRef]):
         super()._build()
         if self._fill_near_screen():
             super()._build()
-        if was is not None and self.cursor_node not in (was, None):
-            self.post_message(self.NodeHighlighted(self.cursor_node))
+        now = self.cursor_node
+        if was is not None and now is not None and now is not was:  # nodes by identity
+            self.post_message(self.NodeHighlighted(now))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
