@@ -269,8 +269,40 @@ async def test_a_y_read_just_after_the_question_was_drawn_does_not_answer_it(
         await settle(pilot)
         assert c.app.screen is question, "answered by a key read as it was drawn"
         assert not any(t.operation == "stop" for t in c.backend.tasks())
-        while get_time() < question.drawn_at + wait:  # as a person answers: after it shows
+        # as a person answers: after it shows, and after the keys typed ahead stopped
+        while get_time() < max(question.drawn_at, quick.time) + wait:
             await asyncio.sleep(0.02)
         await act(pilot, "y")
+        assert c.app.screen is not question
+        assert [t.operation for t in c.backend.tasks()] == ["stop"]
+
+
+async def test_a_y_held_down_since_before_the_question_does_not_answer_it(console, monkeypatch):
+    """A `y` held from before the question showed (its repeats 30 ms apart, read on and
+    on past ANSWER_AFTER_S) is not the answer; a `y` pressed after the keys stopped for
+    ANSWER_AFTER_S is."""
+    from textual import events
+
+    wait = 0.1
+    monkeypatch.setattr(ConfirmScreen, "ANSWER_AFTER_S", wait)
+    c = console()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        await on_guest(pilot, c, "build1")
+        await act(pilot, "X")
+        question = c.app.screen
+        assert isinstance(question, ConfirmScreen) and question.drawn_at is not None
+
+        def read_at(seconds: float) -> events.Key:  # a `y` as the terminal's read stamps it
+            key = events.Key("y", "y")
+            key.time = question.drawn_at + seconds
+            return key
+
+        for repeat in range(20):  # held: read from 0 to 0.57 s after the frame
+            c.app.post_message(read_at(repeat * 0.03))
+        await settle(pilot)
+        assert c.app.screen is question, "answered by a key held down"
+        assert not any(t.operation == "stop" for t in c.backend.tasks())
+        c.app.post_message(read_at(19 * 0.03 + wait + 0.05))  # released, then pressed
+        await settle(pilot)
         assert c.app.screen is not question
         assert [t.operation for t in c.backend.tasks()] == ["stop"]

@@ -7,6 +7,7 @@ answer it, and a key read before the question was drawn, or just after it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -50,6 +51,10 @@ class QuestionScreen(Dialog[AnswerT]):
     #: not seen), and a person's reaction to what appears takes 0.15 s and more: a
     #: key read sooner was typed before the question showed.
     ANSWER_AFTER_S = 0.1
+    #: Keys read before this (Textual's clock) are not the answer: each one ignored
+    #: moves it ANSWER_AFTER_S on, so a key held down since before the question (its
+    #: repeats 30 ms apart) never answers it.
+    _ignored_until = 0.0
     DEFAULT_CSS = """
     QuestionScreen { align: center middle; }
     QuestionScreen > Vertical {
@@ -117,8 +122,12 @@ class QuestionScreen(Dialog[AnswerT]):
         not its answer: `X`, then `y` in a second write 30 ms later stopped a guest, the
         `y` read while the question was on its way to the screen. Textual stamps each
         key when the terminal's bytes are read (`Message.time`); a key kept and
-        replayed by the console (`ui.key_order`, `ui.typeahead`) keeps its stamp."""
-        if self.drawn_at is None or event.time < self.drawn_at + self.ANSWER_AFTER_S:
+        replayed by the console (`ui.key_order`, `ui.typeahead`) keeps its stamp. Nor
+        is a key read within ANSWER_AFTER_S of one ignored: a `y` held down answered
+        once its repeats passed the first ANSWER_AFTER_S."""
+        drawn = self.drawn_at if self.drawn_at is not None else math.inf
+        if event.time < max(drawn + self.ANSWER_AFTER_S, self._ignored_until):
+            self._ignored_until = max(self._ignored_until, event.time + self.ANSWER_AFTER_S)
             event.stop()
             event.prevent_default()
 
