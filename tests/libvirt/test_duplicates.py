@@ -5,10 +5,10 @@ import pytest
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
-from vmconsole.backends.base import Conflict, TaskStatus
+from vmconsole.backends.base import Conflict, MigrationMode, TaskStatus
 from vmconsole.backends.libvirt.identity import Row, identify
 from vmconsole.config import LibvirtCluster
-from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory
+from vmconsole.model import Guest, GuestKind, GuestStatus, Inventory, NodeStatus
 
 from .conftest import FIXTURES, PVE1, wait
 
@@ -120,3 +120,44 @@ def test_a_copy_on_a_host_that_does_not_answer_may_run_there(twice):
         f"db1 is also defined on pve1 (the same UUID {DB1}), which does not answer: its "
         "copy may run there, and starting the one on kvm3 could run one guest twice on "
         "the same disks")
+
+
+APP2 = "22222222-0000-4000-8000-000000000001"
+
+
+def test_a_guest_migrated_off_a_host_that_then_stops_answering_is_one_guest(
+        tmp_path, monkeypatch):
+    # The lab's failure: a live migration pve2 -> pve1 succeeds, pve2's libvirtd (slow on
+    # a loaded machine) is marked lost meanwhile, and its last reading, from before the
+    # migration, still had the guest.
+    import libvirt
+
+    from vmconsole.backends.libvirt import open_libvirt
+
+    for node in ("pve1", "pve2"):
+        (tmp_path / f"{node}.xml").write_text((FIXTURES / f"{node}.xml").read_text())
+    backend = open_libvirt(LibvirtCluster("kvm", tuple(
+        f"test://{tmp_path / node}.xml" for node in ("pve1", "pve2")), timeout=3.0))
+
+    def migrate3(dom, dconn, _params, _flags=0):
+        # the test driver has no migration: what --live --persistent --undefinesource does
+        moved = dconn.defineXML(dom.XMLDesc(0))
+        moved.create()
+        dom.destroy()
+        dom.undefine()
+        (tmp_path / "pve2.xml").rename(tmp_path / "pve2.gone")  # it cannot come back
+        backend.host_named("pve2").mark_lost("no answer within 3 s")
+        return moved
+
+    monkeypatch.setattr(libvirt.virDomain, "migrate3", migrate3)
+    try:
+        app = next(g for g in backend.inventory().guests if g.name == "app2")
+        assert (app.id, app.node) == (f"vm/{APP2}", "pve2")
+        task = wait(backend, backend.migrate(app.id, "pve1", MigrationMode.LIVE))
+        assert task.status is TaskStatus.OK, task.error
+        inv = backend.inventory()
+        assert inv.node("pve2").status is NodeStatus.OFFLINE
+        assert [(g.id, g.node, g.status, g.duplicate) for g in inv.guests
+                if g.name == "app2"] == [(app.id, "pve1", GuestStatus.RUNNING, None)]
+    finally:
+        backend.close()

@@ -222,6 +222,19 @@ class ClusterCore:
         self.cache(host).drop(uuid)
         self.acted(host, uuid)
 
+    def left(self, host: Host, uuid: str) -> None:
+        """The console moved domain `uuid` off `host` (a migration undefined it there):
+        as `defined`, and gone from what the host defined when last read, which is all a
+        poll shows of a host that stops answering before its next read (`_offline`):
+        kept, that copy would make the one now running elsewhere a duplicate, under
+        another id (`identify`)."""
+        with self._lock:
+            last = self._last.get(id(host))
+            if last is not None:
+                self._last[id(host)] = (last[0], tuple(
+                    g for g in last[1] if parse_guest_id(g.id)[0] != uuid))
+        self.defined(host, uuid)
+
     def acted(self, host: Host, uuid: str) -> None:
         """The console changed a domain's state (start, stop...): read it at the next
         poll, poll soon. Its lifecycle event says so too, but on libvirt's event thread,
@@ -377,7 +390,8 @@ class ClusterCore:
                     address=host.uri,
                     storage_down=tuple(s.name for s in reading.storages
                                        if s.shared and not s.active))
-        self._last[id(host)] = (node, built.guests)
+        with self._lock:  # `left` edits it from a task's thread
+            self._last[id(host)] = (node, built.guests)
         return node, list(built.rows)
 
     def close(self) -> None:

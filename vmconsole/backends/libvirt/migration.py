@@ -169,7 +169,7 @@ def migrate(core: ClusterCore, guest_id: str, node: str, mode: MigrationMode,
             done.set()
         wall = time.monotonic() - started
         uuid = dom.UUIDString()
-        core.defined(host, uuid)
+        core.left(host, uuid)  # VIR_MIGRATE_UNDEFINE_SOURCE
         core.defined(target, uuid)
         ctx.result.update({"from": host.name, "to": target.name, "wall_s": round(wall, 3)})
         ctx.log(f"{name} is on {target.name} after {wall:.2f} s")

@@ -78,7 +78,7 @@ def migrate(core: ClusterCore, guest_id: str, target: Host, mode: MigrationMode)
         host.call(lambda _c: dom.undefine(), f"removing {name} from {host.name}")
         ctx.progress(0.7)
         uuid = dom.UUIDString()
-        core.defined(host, uuid)
+        core.left(host, uuid)
         core.defined(target, uuid)
         if running:
             target.call(lambda _c: moved.create(), f"starting {name} on {target.name}")
