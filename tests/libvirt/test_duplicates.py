@@ -125,13 +125,10 @@ def test_a_copy_on_a_host_that_does_not_answer_may_run_there(twice):
 APP2 = "22222222-0000-4000-8000-000000000001"
 
 
-def test_a_guest_migrated_off_a_host_that_then_stops_answering_is_one_guest(
-        tmp_path, monkeypatch):
-    # The lab's failure: a live migration pve2 -> pve1 succeeds, pve2's libvirtd (slow on
-    # a loaded machine) is marked lost meanwhile, and its last reading, from before the
-    # migration, still had the guest.
-    import libvirt
-
+@pytest.fixture
+def losing(tmp_path):
+    """pve1 and pve2 on copies of their files, and the way to lose pve2 for good: its
+    file goes, and it is marked lost as a slow libvirtd is."""
     from vmconsole.backends.libvirt import open_libvirt
 
     for node in ("pve1", "pve2"):
@@ -139,25 +136,61 @@ def test_a_guest_migrated_off_a_host_that_then_stops_answering_is_one_guest(
     backend = open_libvirt(LibvirtCluster("kvm", tuple(
         f"test://{tmp_path / node}.xml" for node in ("pve1", "pve2")), timeout=3.0))
 
+    def lose_pve2() -> None:
+        (tmp_path / "pve2.xml").rename(tmp_path / "pve2.gone")  # it cannot come back
+        backend.host_named("pve2").mark_lost("no answer within 3 s")
+
+    yield backend, lose_pve2
+    backend.close()
+
+
+def test_a_guest_migrated_off_a_host_that_then_stops_answering_is_one_guest(
+        losing, monkeypatch):
+    # The lab's failure: a live migration pve2 -> pve1 succeeds, pve2's libvirtd (slow on
+    # a loaded machine) is marked lost meanwhile, and its last reading, from before the
+    # migration, still had the guest.
+    import libvirt
+
+    backend, lose_pve2 = losing
+
     def migrate3(dom, dconn, _params, _flags=0):
         # the test driver has no migration: what --live --persistent --undefinesource does
         moved = dconn.defineXML(dom.XMLDesc(0))
         moved.create()
         dom.destroy()
         dom.undefine()
-        (tmp_path / "pve2.xml").rename(tmp_path / "pve2.gone")  # it cannot come back
-        backend.host_named("pve2").mark_lost("no answer within 3 s")
+        lose_pve2()
         return moved
 
     monkeypatch.setattr(libvirt.virDomain, "migrate3", migrate3)
-    try:
-        app = next(g for g in backend.inventory().guests if g.name == "app2")
-        assert (app.id, app.node) == (f"vm/{APP2}", "pve2")
-        task = wait(backend, backend.migrate(app.id, "pve1", MigrationMode.LIVE))
-        assert task.status is TaskStatus.OK, task.error
-        inv = backend.inventory()
-        assert inv.node("pve2").status is NodeStatus.OFFLINE
-        assert [(g.id, g.node, g.status, g.duplicate) for g in inv.guests
-                if g.name == "app2"] == [(app.id, "pve1", GuestStatus.RUNNING, None)]
-    finally:
-        backend.close()
+    app = next(g for g in backend.inventory().guests if g.name == "app2")
+    assert (app.id, app.node) == (f"vm/{APP2}", "pve2")
+    task = wait(backend, backend.migrate(app.id, "pve1", MigrationMode.LIVE))
+    assert task.status is TaskStatus.OK, task.error
+    inv = backend.inventory()
+    assert inv.node("pve2").status is NodeStatus.OFFLINE
+    assert [(g.id, g.node, g.status, g.duplicate) for g in inv.guests
+            if g.name == "app2"] == [(app.id, "pve1", GuestStatus.RUNNING, None)]
+
+
+def test_a_guest_deleted_on_a_host_that_then_stops_answering_stays_gone(
+        losing, monkeypatch):
+    import libvirt
+
+    backend, lose_pve2 = losing
+    app_id = next(g.id for g in backend.inventory().guests if g.name == "app2")
+    assert wait(backend, backend.stop(app_id)).status is TaskStatus.OK
+    assert backend.inventory().guest(app_id).status is GuestStatus.STOPPED
+    undefine = libvirt.virDomain.undefineFlags
+
+    def undefine_then_lose(dom, flags=0):
+        undefine(dom, flags)
+        lose_pve2()
+        return 0
+
+    monkeypatch.setattr(libvirt.virDomain, "undefineFlags", undefine_then_lose)
+    task = wait(backend, backend.undefine(app_id, remove_storage=False))
+    assert task.status is TaskStatus.OK, task.error
+    inv = backend.inventory()
+    assert inv.node("pve2").status is NodeStatus.OFFLINE
+    assert [g.id for g in inv.guests if g.name == "app2"] == []

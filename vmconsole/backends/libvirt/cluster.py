@@ -223,11 +223,12 @@ class ClusterCore:
         self.acted(host, uuid)
 
     def left(self, host: Host, uuid: str) -> None:
-        """The console moved domain `uuid` off `host` (a migration undefined it there):
-        as `defined`, and gone from what the host defined when last read, which is all a
-        poll shows of a host that stops answering before its next read (`_offline`):
-        kept, that copy would make the one now running elsewhere a duplicate, under
-        another id (`identify`)."""
+        """The console undefined domain `uuid` on `host` (a migration with
+        VIR_MIGRATE_UNDEFINE_SOURCE, a container's move, a delete): as `defined`, and
+        gone from what the host defined when last read, which is all a poll shows of a
+        host that stops answering before its next read (`_offline`). Kept, that copy
+        would come back as a guest of unknown status, and make the one now running
+        elsewhere a duplicate under another id (`identify`)."""
         with self._lock:
             last = self._last.get(id(host))
             if last is not None:

@@ -251,7 +251,7 @@ def undefine(core: ClusterCore, guest_id: str, remove_storage: bool) -> Task:
                 + (f" with the metadata of {len(found.snapshots)} snapshot(s): "
                    f"{', '.join(found.snapshots)}" if found.snapshots else ""))
         host.call(partial(_undefine, dom), f"undefining {name}")
-        core.defined(host, uuid)
+        core.left(host, uuid)
         ctx.progress(1 / (len(going) + 1))
         for fate in found.disks:
             if fate not in going:
