@@ -243,3 +243,46 @@ def test_a_backend_that_hears_of_changes_triggers_a_poll():
     finally:
         loop.stop()
     assert hooks[-1] is None
+
+
+def test_a_first_poll_made_before_start_is_there_at_once_and_the_loop_waits_its_interval():
+    backend = ScriptedBackend([inv(1)])
+    loop = PollLoop(Poller(backend, interval=60.0))
+    first = loop.poll_first()
+    assert (first.seq, first.ok, backend.calls) == (1, True, 1)
+    seen = []
+    loop.subscribe(seen.append)  # a console's subscription gets it at once
+    assert [r.seq for r in seen] == [1]
+    loop.start()
+    try:
+        # The thread's first poll waits out the interval: a second poll now is asked for.
+        time.sleep(0.2)
+        assert backend.calls == 1
+        polled = threading.Event()
+        loop.subscribe(lambda r: polled.set() if r.seq >= 2 else None)
+        loop.refresh_soon()
+        assert polled.wait(5), "refresh_soon did not cut the first wait short"
+    finally:
+        started = time.monotonic()
+        loop.stop()
+    assert time.monotonic() - started < 5
+
+
+def test_a_first_poll_that_hits_a_bug_is_a_failed_result_not_a_crash(caplog):
+    backend = ScriptedBackend([ZeroDivisionError("a bug")])
+    loop = PollLoop(Poller(backend, interval=60.0))
+    first = loop.poll_first()
+    assert not first.ok and first.error == "internal error while polling (see the log)"
+    assert "poll of c1 failed" in caplog.text
+
+
+def test_the_demo_is_polled_before_the_console_starts():
+    from vmconsole.config import SimCluster
+    from vmconsole.ui.launch import open_loops
+
+    (loop,) = open_loops((SimCluster(),))
+    try:
+        assert loop.latest is not None and loop.latest.inventory is not None
+        assert len(loop.latest.inventory.guests) == len(loop.backend.inventory().guests) > 0
+    finally:
+        loop.backend.close()

@@ -47,8 +47,10 @@ def open_loops(clusters: tuple[ClusterConfig, ...]) -> list[PollLoop]:
             print(f"vmconsole: cluster '{visible(cluster.name)}': {visible_lines(reason)}",
                   file=sys.stderr)
             raise SystemExit(2) from None
-        loops.append(PollLoop(Poller(backend, interval=poll_interval(cluster),
-                                    label_key=label_key)))
+        loop = PollLoop(Poller(backend, interval=poll_interval(cluster), label_key=label_key))
+        if isinstance(cluster, SimCluster):  # answers from memory, as fast as it was built
+            loop.poll_first()
+        loops.append(loop)
     return loops
 
 
