@@ -104,7 +104,7 @@ class SimBackend(ClusterAdmin):
             build_classic_lab(self.sim, cfg.nodes)
         else:
             build_generated(self.sim, cfg.nodes, cfg.guests)
-        self.sim.settle()
+        self.sim.settle(built=True)
         self.ha = (HAManager(self.sim) if scenario is None
                    else HAManager(self.sim, scenario.ha_cadence))
         if scenario is not None:

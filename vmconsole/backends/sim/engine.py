@@ -116,15 +116,25 @@ class Sim:
             self.settle()
         self.now = max(self.now, target)
 
-    def settle(self) -> None:
-        """Record reachability changes of the guests touched since the last call."""
+    def settle(self, *, built: bool = False) -> None:
+        """Record reachability changes of the guests touched since the last call.
+
+        `built`: the cluster was just built, and what answers now is where `reach_log`
+        starts, with no entry: its readers (a scenario's outages, the tests) read what
+        changed after the start, and a 10,000-guest build made 9,249 lists of one entry
+        for them, a third of this call."""
         if not self._dirty:
             return
-        for guest_id in self._dirty:
-            now_reachable = self.reachable(guest_id)
-            if self._reachable.get(guest_id, False) != now_reachable:
-                self._reachable[guest_id] = now_reachable
-                self.reach_log.setdefault(guest_id, []).append((self.now, now_reachable))
+        known, reachable = self._reachable, self.reachable
+        if built:
+            for guest_id in self._dirty:
+                known[guest_id] = reachable(guest_id)
+        else:
+            for guest_id in self._dirty:
+                now_reachable = reachable(guest_id)
+                if known.get(guest_id, False) != now_reachable:
+                    known[guest_id] = now_reachable
+                    self.reach_log.setdefault(guest_id, []).append((self.now, now_reachable))
         self._dirty.clear()
 
     # --- lookups --------------------------------------------------------------------
