@@ -1,7 +1,7 @@
 """A large cluster's tree adds a node's guests when the node comes near the screen, yet
 the user sees every guest where it belongs: on the first screen, scrolling down, at the
 end (G), when selected by id, through the filter, and after polls changed them while
-they were not yet in the tree (issue 12)."""
+they were not yet in the tree (issue 12). A node's storages come with its guests."""
 
 from __future__ import annotations
 
@@ -93,6 +93,29 @@ async def test_a_guest_far_down_is_selected_by_id(console_factory):
         assert tree.select_ref(target)
         await pilot.pause()
         assert tree.cursor_node.data == target and c.app.selected == target
+        assert_no_empty_node_on_screen(tree, c)
+
+
+async def test_a_storage_far_down_is_selected_by_id_under_its_node_after_its_guests(
+        console_factory):
+    c = console_factory(nodes=NODES, guests=GUESTS)
+    async with c.app.run_test(size=(120, 40)) as pilot:
+        c.poll()
+        await pilot.pause()
+        tree = c.app.query_one(ClusterTree)
+        node = f"pve{NODES - 2}"
+        ids = [tn.data.object_id for tn in lines(tree)]
+        # a node far down has its row; its guests and storages come when it fills
+        assert f"node/{node}" in ids and f"storage/{node}/local" not in ids
+        target = TreeRef("lab", f"storage/{node}/local")
+        assert tree.select_ref(target)
+        await pilot.pause()
+        assert tree.cursor_node.data == target and c.app.selected == target
+        ids = [tn.data.object_id for tn in lines(tree)]
+        at = ids.index(f"node/{node}")
+        guests = guests_in_order(c, node)
+        assert ids[at + 1:at + 3 + len(guests)] == [
+            *guests, f"storage/{node}/local-lvm", f"storage/{node}/local"]
         assert_no_empty_node_on_screen(tree, c)
 
 

@@ -35,7 +35,7 @@ class ClusterBranch:
         self.unfilled: dict[str, TreeNode[TreeRef]] = {}
         self.inventory: Inventory | None = None
         self.error: str | None = None
-        self.storages: tuple[Storage, ...] = ()  # as their rows show them
+        self.storages: tuple[Storage, ...] = ()  # as last synced (rows or not)
         # (expanded, shown) row ids as a filter found them: they come back when it clears.
         self.before_filter: tuple[set[str], set[str]] | None = None
 

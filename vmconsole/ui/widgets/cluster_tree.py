@@ -327,7 +327,8 @@ class ClusterTree(LazyGuestTree):
     def _sync_storages(self, branch: ClusterBranch) -> None:
         """Bring the storage rows up to the branch's inventory: a node's under it, after
         its guests; storage no node owns (shared by all) under the cluster. None while
-        a filter is on: it matches guests."""
+        a filter is on: it matches guests. A node not yet filled gets its storages' rows
+        with its guests' (`LazyGuestTree._fill`)."""
         inventory = branch.inventory
         assert inventory is not None
         wanted = {} if self.filter_text else {s.id: s for s in inventory.storages}
@@ -339,16 +340,17 @@ class ClusterTree(LazyGuestTree):
         for sid, storage in wanted.items():
             tn = branch.nodes.get(sid)
             if tn is None:
-                parent = (branch.root if storage.node is None
-                          else branch.nodes.get(f"node/{storage.node}"))
-                if parent is not None:
+                owner = None if storage.node is None else f"node/{storage.node}"
+                parent = branch.root if owner is None else branch.nodes.get(owner)
+                if parent is not None and owner not in branch.unfilled:
                     branch.nodes[sid] = parent.add_leaf(storage_label(storage, self.styles_),
                                                         TreeRef(cluster, sid))
             elif before.get(sid) != storage:
                 label = storage_label(storage, self.styles_)
                 if label.plain != str(tn.label):  # a byte more is not a new row to draw
                     tn.set_label(label)
-        branch.storages = tuple(s for s in inventory.storages if s.id in branch.nodes)
+        # As synced, rows or not: a poll whose storages are these has nothing to sync.
+        branch.storages = inventory.storages if wanted else ()
 
     @staticmethod
     def _drop(branch: ClusterBranch, key: str) -> None:
