@@ -235,7 +235,11 @@ async def test_a_migrations_task_detail_counts_only_the_outages_within_the_migra
             await pilot.pause()
             return done()
 
-        c.backend.start("qemu/103")  # test1, booting
+        # test1 booting, for 4 s at this clock's 60x: pinging must begin before it
+        # answers, which its usual 18-30 s of simulated boot did not leave time for on a
+        # loaded machine
+        sim.guests["qemu/103"].boot_seconds = 240.0
+        c.backend.start("qemu/103")
         await poll_until(c, pilot, lambda: c.loop.latest.inventory.guest(
             "qemu/103").status is not GuestStatus.STOPPED)
         tree.select_ref(TreeRef("lab", "qemu/103"))
