@@ -310,3 +310,32 @@ async def test_on_a_short_terminal_bottom_panels_take_turns(console_factory):
         await pilot.press("t")
         assert c.app.query_one("#tasks").has_class("visible")
         assert c.app.query_one("#teaching").has_class("visible")  # room for both
+
+
+async def test_on_a_short_terminal_a_second_operation_leaves_the_events_to_come_back(
+        console_factory):
+    from tests.ui_ops.helpers import wait_until
+    from vmconsole.ui.widgets.cluster_tree import TreeRef
+
+    # A tester's finding: two operations in a row each showed the task log, the second
+    # forgot that the first had hidden the events panel, and `t` then left neither.
+    c = console_factory()
+    async with c.app.run_test(size=(80, 24)) as pilot:
+        c.poll()
+        await pilot.pause()
+        teaching, tasks = c.app.query_one("#teaching"), c.app.query_one("#tasks")
+        tree = c.app.query_one(ClusterTree)
+        shown: list[str | None] = []  # the panels shown, to wait for each operation's
+        show_panel = c.app.show_panel
+        c.app.show_panel = lambda panel, show=None: (shown.append(panel.id),
+                                                     show_panel(panel, show))[1]
+        for turn, (guest, keys) in enumerate((("qemu/103", "s"), ("qemu/100", "Xy")), 1):
+            assert tree.select_ref(TreeRef("lab", guest))  # test1 started, web1 stopped
+            await pilot.pause()
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause()
+            await wait_until(pilot, lambda n=turn: shown.count("tasks") == n, 10, guest)
+            assert tasks.has_class("visible") and not teaching.has_class("visible")
+        await pilot.press("t")
+        assert teaching.has_class("visible") and not tasks.has_class("visible")

@@ -278,7 +278,10 @@ class ConsoleBase(App[int]):
                            if other is not panel and other.has_class("visible")]
                 for other in hidden:
                     other.remove_class("visible")
-            self._gave_way[key] = [other.id for other in hidden if other.id]
+            # Shown again while it shows (a second operation's task log), what it hid
+            # the first time still waits for it to hide.
+            self._gave_way[key] = [*self._gave_way.get(key, []),
+                                   *(other.id for other in hidden if other.id)]
         else:
             for other_id in self._gave_way.pop(key, []):  # the screen may be taller now
                 self.query_one(f"#{other_id}").add_class("visible")
