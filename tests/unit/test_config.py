@@ -111,6 +111,17 @@ name = "kvm"
 """
 
 
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_cluster_without_a_name_is_refused(tmp_path, name):
+    path = tmp_path / "c.toml"
+    path.write_text(f'[[profiles.work.clusters]]\nkind = "sim"\nname = "{name}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.key == "profiles.work.clusters[0].name" and err.value.line == 3
+    assert str(err.value).endswith("a cluster needs a name, which the tree and the audit "
+                                   "log show")
+
+
 def test_two_clusters_of_one_name_in_a_profile_are_refused_where_the_second_is(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(TWO_NAMED_KVM)

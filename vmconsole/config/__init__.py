@@ -212,6 +212,9 @@ def parse_config(data: dict[str, Any], path: Path | None = None, text: str = "")
             if not isinstance(table, dict):
                 raise r.fail(f"{prefix}.clusters", "expected [[profiles.NAME.clusters]] tables")
             item = read_cluster(r, table, f"{prefix}.clusters[{index}]")
+            if not item.name.strip():  # a row with no name in the tree, the audit log
+                raise r.fail(f"{prefix}.clusters[{index}].name",
+                             "a cluster needs a name, which the tree and the audit log show")
             # The console tells clusters apart by name (the tree, the poll loops, the
             # audit log): a second one of the same name would be polled but never shown.
             if (twin := next((i for i, c in enumerate(items) if c.name == item.name),
