@@ -197,8 +197,9 @@ class PollLoop:
         """The first poll, made in the calling thread before `start`, which then waits
         the interval before the next: for a backend that answers from memory (the
         simulator), so that its first inventory is there for the console's first frame.
-        Made while the console starts, it shared the interpreter with it (the GIL, handed
-        over every millisecond): at 10,000 guests that took 15-20 ms more of both."""
+        Made in the thread while the console starts, it shared the interpreter with it
+        (the GIL, handed over every millisecond): at 10,000 guests the poll took 104-110
+        ms of CPU against 80 ms alone, and the console drew its empty tree first."""
         return self._poll_once()
 
     def start(self) -> None:
