@@ -244,6 +244,15 @@ async def test_a_y_read_before_the_question_was_drawn_does_not_answer_it(console
         assert [t.operation for t in c.backend.tasks()] == ["stop"]
 
 
+async def ask_to_stop_build1(pilot, c) -> ConfirmScreen:
+    """`X` on build1: its question, drawn."""
+    await on_guest(pilot, c, "build1")
+    await act(pilot, "X")
+    question = c.app.screen
+    assert isinstance(question, ConfirmScreen) and question.drawn_at is not None
+    return question
+
+
 async def test_a_y_read_just_after_the_question_was_drawn_does_not_answer_it(
         console, monkeypatch):
     """The tester's finding after the fix above: through tmux, a `y` sent 30 ms after
@@ -259,10 +268,7 @@ async def test_a_y_read_just_after_the_question_was_drawn_does_not_answer_it(
     monkeypatch.setattr(ConfirmScreen, "ANSWER_AFTER_S", wait)
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await on_guest(pilot, c, "build1")
-        await act(pilot, "X")
-        question = c.app.screen
-        assert isinstance(question, ConfirmScreen) and question.drawn_at is not None
+        question = await ask_to_stop_build1(pilot, c)
         quick = events.Key("y", "y")
         assert quick.time - question.drawn_at < wait  # read right after the frame
         c.app.post_message(quick)
@@ -287,10 +293,7 @@ async def test_a_y_held_down_since_before_the_question_does_not_answer_it(consol
     monkeypatch.setattr(ConfirmScreen, "ANSWER_AFTER_S", wait)
     c = console()
     async with c.app.run_test(size=(80, 24)) as pilot:
-        await on_guest(pilot, c, "build1")
-        await act(pilot, "X")
-        question = c.app.screen
-        assert isinstance(question, ConfirmScreen) and question.drawn_at is not None
+        question = await ask_to_stop_build1(pilot, c)
 
         def read_at(seconds: float) -> events.Key:  # a `y` as the terminal's read stamps it
             key = events.Key("y", "y")

@@ -72,6 +72,9 @@ class Inventory:
     def container(self, container_id: str | None) -> Container | None:
         return next((c for c in self.containers if c.id == container_id), None)
 
+    def storage(self, storage_id: str) -> Storage | None:
+        return next((s for s in self.storages if s.id == storage_id), None)
+
     def container_of(self, node: str) -> Container | None:
         """The innermost container of a node, by its name (None: it has none)."""
         found = self.node(node)

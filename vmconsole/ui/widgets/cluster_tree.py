@@ -343,8 +343,7 @@ class ClusterTree(LazyGuestTree):
                 owner = None if storage.node is None else f"node/{storage.node}"
                 parent = branch.root if owner is None else branch.nodes.get(owner)
                 if parent is not None and owner not in branch.unfilled:
-                    branch.nodes[sid] = parent.add_leaf(storage_label(storage, self.styles_),
-                                                        TreeRef(cluster, sid))
+                    self._add_storage(branch, parent, cluster, storage)
             elif before.get(sid) != storage:
                 label = storage_label(storage, self.styles_)
                 if label.plain != str(tn.label):  # a byte more is not a new row to draw

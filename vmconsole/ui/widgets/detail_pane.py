@@ -205,8 +205,7 @@ class DetailPane(VerticalScroll):
             return "cluster", _table(cluster_rows(ref.cluster, inventory, reach), width)
         if (container := inventory.container(ref.object_id)) is not None:
             return "container", _table(container_rows(container, inventory), width)
-        if ref.is_storage and (storage := next(
-                (s for s in inventory.storages if s.id == ref.object_id), None)):
+        if ref.is_storage and (storage := inventory.storage(ref.object_id)):
             return "storage", _table(storage_facts(storage, inventory), width)
         if isinstance(obj, Guest):
             return "guest", _table(guest_rows(obj, inventory, self._symbols, self._styles()),

@@ -24,7 +24,7 @@ from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from vmconsole.model import Guest, Node
+from vmconsole.model import Guest, Node, Storage
 from vmconsole.ui.labels import guest_label, node_label
 from vmconsole.ui.storage_text import storage_label
 from vmconsole.ui.styles import LabelStyles
@@ -164,9 +164,15 @@ class LazyGuestTree(Tree[TreeRef]):
             branch.nodes[guest.id] = tn.add_leaf(
                 self._guest_label(ref.cluster, guest), TreeRef(ref.cluster, guest.id))
         for storage in storages:
-            branch.nodes[storage.id] = tn.add_leaf(storage_label(storage, self.styles_),
-                                                   TreeRef(ref.cluster, storage.id))
+            self._add_storage(branch, tn, ref.cluster, storage)
         return len(guests) + len(storages)
+
+    def _add_storage(self, branch: ClusterBranch, parent: TreeNode[TreeRef], cluster: str,
+                     storage: Storage) -> None:
+        """A storage's row, last under `parent`: its node, or the cluster for one no
+        node owns."""
+        branch.nodes[storage.id] = parent.add_leaf(storage_label(storage, self.styles_),
+                                                   TreeRef(cluster, storage.id))
 
     def on_resize(self, event: events.Resize) -> None:
         """Keep the cursor's row in view when the tree gets shorter (the task log, the
@@ -277,7 +283,6 @@ def _owner(branch: ClusterBranch, ref: TreeRef) -> str | None:
     inventory = branch.inventory
     if inventory is None:
         return None
-    if ref.is_storage:
-        return next((s.node for s in inventory.storages if s.id == ref.object_id), None)
-    guest = inventory.guests_by_id().get(ref.object_id)
-    return guest.node if guest is not None else None
+    found = inventory.storage(ref.object_id) if ref.is_storage else inventory.guest(
+        ref.object_id)
+    return found.node if found is not None else None
